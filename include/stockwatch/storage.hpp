@@ -1,0 +1,206 @@
+// Durable state: inventory, the change log, the report ledger, the check
+// cursor and the alert outbox, in one SQLite database.
+//
+// Contract:
+// - All SQL lives behind this interface (src/storage.cpp). A later
+//   PostgreSQL backend implements the same operations.
+// - One Storage object owns one database connection. It is not thread-safe:
+//   use one Storage per thread (WAL mode lets several connections work on
+//   the same file; writers wait up to busy_timeout_ms, then get kBusy).
+// - `open` throws StorageError for start-up failures (cannot open, schema
+//   from a newer version); every other operation returns a Status/Result.
+// - A ReportLoad is one transaction. It rolls back in its destructor unless
+//   commit() succeeded, so a crash or an early return loads nothing.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "stockwatch/clock.hpp"
+#include "stockwatch/result.hpp"
+
+namespace stockwatch {
+
+class StorageError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+struct StorageOptions {
+  std::string synchronous = "normal";  // "normal" or "full" (WAL mode always)
+  int busy_timeout_ms = 5000;
+};
+
+enum class ReportStatus { kLoaded, kRejected, kDuplicate };
+const char* to_string(ReportStatus s);
+
+// A ledger entry: one report that reached the inbox.
+struct ReportRecord {
+  std::int64_t id = 0;
+  std::string path;             // relative to the inbox (or as given to `ingest`)
+  std::int64_t size = 0;
+  std::string sha256;           // hex
+  ReportStatus status = ReportStatus::kLoaded;
+  std::int64_t rows = 0;
+  std::int64_t changes = 0;
+  std::string error;            // the problems, one per line (rejected only)
+  std::optional<std::int64_t> duplicate_of;  // ledger id of the loaded original
+  TimePoint received_at{};
+  TimePoint finished_at{};
+  std::string archived_path;    // empty until archived
+};
+
+enum class ChangeKind { kInsert, kModify };
+const char* to_string(ChangeKind k);
+
+// One record of the change log (the DynamoDB Streams record).
+struct ChangeRecord {
+  std::int64_t seq = 0;
+  ChangeKind kind = ChangeKind::kInsert;
+  std::string store;
+  std::string item;
+  std::optional<std::int64_t> old_count;   // absent for kInsert
+  std::int64_t new_count = 0;
+  std::int64_t report_id = 0;
+};
+
+enum class UpsertOutcome { kUnchanged, kInserted, kModified, kDuplicateInReport };
+
+struct UpsertResult {
+  UpsertOutcome outcome = UpsertOutcome::kUnchanged;
+  std::size_t first_line = 0;   // kDuplicateInReport: line of the first occurrence
+};
+
+enum class OutboxState { kQueued, kSent, kDead };
+const char* to_string(OutboxState s);
+
+// A message waiting for (or done with) delivery to one recipient.
+struct OutboxMessage {
+  std::int64_t id = 0;
+  std::string message_id;       // RFC 5322 Message-ID, without <>
+  std::int64_t report_id = 0;
+  std::string event;            // "out_of_stock", "back_in_stock", "report_rejected"
+  std::string sender;
+  std::string recipient;
+  std::string subject;          // for listings; the header is inside `data`
+  std::string data;             // the whole RFC 5322 message, CRLF line ends
+  OutboxState state = OutboxState::kQueued;
+  int attempts = 0;
+  TimePoint created_at{};
+  TimePoint next_attempt_at{};
+  TimePoint sent_at{};
+  std::string last_error;
+};
+
+struct OutboxCounts {
+  std::int64_t queued = 0;
+  std::int64_t sent = 0;
+  std::int64_t dead = 0;
+};
+
+// The changes of one report that the checker has not handled yet.
+struct PendingChanges {
+  std::int64_t report_id = 0;
+  std::string report_path;
+  TimePoint report_time{};
+  std::int64_t last_seq = 0;              // advance the cursor to this
+  std::vector<ChangeRecord> out_of_stock; // new_count == 0, in seq order
+  std::vector<ChangeRecord> back_in_stock;// old_count == 0, new_count > 0
+};
+
+class Storage;
+
+// One report's load, as one transaction. Move-only.
+class ReportLoad {
+ public:
+  ReportLoad(ReportLoad&&) noexcept;
+  ReportLoad& operator=(ReportLoad&&) noexcept;
+  ReportLoad(const ReportLoad&) = delete;
+  ReportLoad& operator=(const ReportLoad&) = delete;
+  ~ReportLoad();  // rolls back unless committed; never throws
+
+  // Upserts one row; appends a change record when the count changes.
+  [[nodiscard]] Result<UpsertResult> upsert(std::string_view store, std::string_view item,
+                                            std::int64_t count, std::size_t line);
+  // Records the report in the ledger as loaded and commits everything.
+  // Returns the ledger id.
+  [[nodiscard]] Result<std::int64_t> commit(ReportRecord record);
+  // Rolls back now (also done by the destructor).
+  void rollback();
+
+  [[nodiscard]] std::int64_t rows() const { return rows_; }
+  [[nodiscard]] std::int64_t changes() const { return changes_; }
+
+ private:
+  friend class Storage;
+  explicit ReportLoad(Storage* storage, std::int64_t report_id);
+  Storage* storage_ = nullptr;
+  std::int64_t report_id_ = 0;
+  std::int64_t rows_ = 0;
+  std::int64_t changes_ = 0;
+};
+
+class Storage {
+ public:
+  // Opens (creating if needed) the database and migrates the schema.
+  // Throws StorageError on failure.
+  static std::unique_ptr<Storage> open(const std::filesystem::path& file,
+                                       const StorageOptions& options, const Clock& clock);
+  ~Storage();
+  Storage(const Storage&) = delete;
+  Storage& operator=(const Storage&) = delete;
+
+  // --- Ledger -----------------------------------------------------------
+  // The loaded report with this content, if any.
+  [[nodiscard]] Result<std::optional<ReportRecord>> find_loaded(const std::string& sha256);
+  // Starts loading a report (BEGIN IMMEDIATE). Returns kBusy if another
+  // connection holds the write lock past the busy timeout.
+  [[nodiscard]] Result<ReportLoad> begin_report();
+  // Records a rejected or duplicate report in its own transaction.
+  [[nodiscard]] Result<std::int64_t> record_report(const ReportRecord& record);
+  [[nodiscard]] Status mark_archived(std::int64_t report_id, const std::string& archived_path);
+  [[nodiscard]] Result<std::optional<ReportRecord>> report(std::int64_t id);
+  [[nodiscard]] Result<std::vector<ReportRecord>> recent_reports(int limit);
+
+  // --- Inventory --------------------------------------------------------
+  [[nodiscard]] Result<std::optional<std::int64_t>> count_of(std::string_view store,
+                                                             std::string_view item);
+
+  // --- Checker ----------------------------------------------------------
+  // The next report with unhandled changes after the durable cursor, or
+  // nullopt when the checker is up to date.
+  [[nodiscard]] Result<std::optional<PendingChanges>> next_pending_changes();
+  // The next rejected report not yet alerted on, or nullopt.
+  [[nodiscard]] Result<std::optional<ReportRecord>> next_pending_rejection();
+  // In one transaction: queue `messages` and move the cursors past the
+  // given change seq / rejected report id (0 = leave that cursor).
+  [[nodiscard]] Status commit_check(std::int64_t last_change_seq, std::int64_t last_rejected_id,
+                                    const std::vector<OutboxMessage>& messages);
+
+  // --- Outbox -----------------------------------------------------------
+  [[nodiscard]] Result<std::vector<OutboxMessage>> due_messages(TimePoint now, int limit);
+  [[nodiscard]] Result<std::optional<TimePoint>> next_due_time();
+  [[nodiscard]] Status mark_sent(std::int64_t id, TimePoint at);
+  [[nodiscard]] Status mark_retry(std::int64_t id, TimePoint next_attempt, const std::string& error);
+  [[nodiscard]] Status mark_dead(std::int64_t id, const std::string& error);
+  [[nodiscard]] Status requeue(std::int64_t id, TimePoint at);
+  [[nodiscard]] Result<std::vector<OutboxMessage>> list_outbox(bool include_sent, int limit);
+  [[nodiscard]] Result<OutboxCounts> outbox_counts();
+
+  // Schema version this build writes.
+  static constexpr int kSchemaVersion = 1;
+
+ private:
+  friend class ReportLoad;
+  struct Impl;
+  explicit Storage(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace stockwatch

@@ -1,0 +1,49 @@
+#!/bin/sh
+# Installs the Debian 12 packages stockwatch needs, and only those missing.
+# Usage: scripts/install-deps.sh [build|test|bench]   (default: build)
+# Idempotent and quick when everything is present: it asks dpkg first and
+# calls apt-get only for what is missing.
+set -eu
+
+profile="${1:-build}"
+
+build_pkgs="build-essential cmake pkg-config
+  libboost1.81-dev libboost-json1.81-dev
+  libsqlite3-dev libcurl4-openssl-dev libssl-dev libspdlog-dev
+  libtomlplusplus-dev libcli11-dev libsystemd-dev"
+test_pkgs="libgtest-dev libgmock-dev python3 python3-aiosmtpd sqlite3 rsync curl"
+bench_pkgs="python3 sqlite3 time"
+
+case "$profile" in
+  build) want="$build_pkgs" ;;
+  test)  want="$build_pkgs $test_pkgs" ;;
+  bench) want="$build_pkgs $test_pkgs $bench_pkgs" ;;
+  *) echo "usage: $0 [build|test|bench]" >&2; exit 2 ;;
+esac
+
+missing=""
+for p in $want; do
+  status=$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || true)
+  [ "$status" = "installed" ] || missing="$missing $p"
+done
+
+[ -z "$missing" ] && exit 0
+
+if [ "$(id -u)" -ne 0 ]; then
+  if command -v sudo >/dev/null 2>&1; then SUDO=sudo; else
+    echo "install-deps: missing packages:$missing" >&2
+    echo "install-deps: run as root (or install sudo) to install them" >&2
+    exit 1
+  fi
+else
+  SUDO=""
+fi
+
+echo "install-deps: installing:$missing"
+export DEBIAN_FRONTEND=noninteractive
+# Refresh the package lists once if they are missing or older than a day.
+if [ -z "$(find /var/lib/apt/lists -maxdepth 1 -name '*_Packages' -mtime -1 2>/dev/null | head -n1)" ]; then
+  $SUDO apt-get update -q
+fi
+# shellcheck disable=SC2086
+$SUDO apt-get install -y -q --no-install-recommends $missing
