@@ -81,8 +81,24 @@ class ReportParser {
   [[nodiscard]] std::string problems_text() const;
 
  private:
+  enum class FieldState : std::uint8_t { kStart, kUnquoted, kQuoted, kQuoteInQuoted, kAfterQuote };
+
+  void scan(std::string_view data, const RowSink& sink);
   void process_line(std::string_view line, const RowSink& sink);
-  void process_record(std::size_t line, const RowSink& sink);
+  void process_fast_row(std::string_view line, const RowSink& sink);
+  void parse_quoted_line(std::string_view line, const RowSink& sink);
+  void start_record();
+  void start_field();
+  void end_field();
+  void append(char c);
+  void process_record(const RowSink& sink);
+  void process_header();
+  void check_row(std::string_view store, std::size_t store_len, std::string_view item,
+                 std::size_t item_len, std::string_view count, std::size_t columns,
+                 const RowSink& sink);
+  bool check_name(std::string_view value, std::size_t full_len, const char* role);
+  void report(std::size_t line, const char* column, std::string message);
+  [[nodiscard]] bool is_blank(std::string_view line) const;
 
   ParserLimits limits_;
   HeaderAliases aliases_;
@@ -91,19 +107,36 @@ class ReportParser {
   std::size_t rows_ = 0;
   char delimiter_ = '\0';
 
-  // Parser state.
-  std::string pending_;              // bytes of an incomplete line
-  std::vector<std::string> fields_;  // fields of the current record
-  std::vector<bool> quoted_;         // whether each field was quoted
-  std::size_t record_line_ = 0;      // line where the current record starts
-  std::size_t line_no_ = 0;          // physical lines consumed
-  bool in_quotes_ = false;
-  bool header_done_ = false;
+  // Input framing.
+  std::string pending_;              // bytes of an incomplete physical line
+  char bom_head_[3] = {};            // leading bytes that may be a BOM
+  std::size_t bom_len_ = 0;
   bool bom_checked_ = false;
-  bool saw_cr_ = false;              // last byte seen was a CR
-  std::uint64_t bytes_ = 0;
-  int store_col_ = -1, item_col_ = -1, count_col_ = -1;
+  bool saw_cr_ = false;              // the last byte seen was a CR
+  bool stopped_ = false;             // a fatal problem: ignore the rest
+  bool finished_ = false;
+  std::size_t line_no_ = 0;          // physical lines consumed
+
+  // The record being parsed (a record spans lines only inside quotes).
+  bool in_record_ = false;
+  FieldState state_ = FieldState::kStart;
+  std::size_t record_line_ = 0;      // line where the current record starts
+  std::size_t quote_line_ = 0;       // line where the open quoted field starts
+  bool record_bad_utf8_ = false;
+  std::size_t field_index_ = 0;
+  int field_slot_ = -1;              // kept in: 0..2 role_value_, 3 header_fields_.back(), -1 not kept
+  std::size_t field_len_ = 0;        // bytes in the current field, kept or not
+  bool field_quoted_ = false;
+  bool field_has_break_ = false;
+  std::string role_value_[3];        // store, item, count of the current record
+  std::size_t role_len_[3] = {};
+  std::vector<std::string> header_fields_;
+
+  // The header.
+  bool header_done_ = false;
+  std::vector<signed char> column_role_;  // column index -> role (0..2) or -1
   std::size_t needed_cols_ = 0;
+  std::size_t data_records_ = 0;     // non-blank records after the header
 };
 
 }  // namespace stockwatch

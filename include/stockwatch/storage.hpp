@@ -196,9 +196,10 @@ class Storage {
   // Schema version this build writes.
   static constexpr int kSchemaVersion = 1;
 
+ struct Impl;  // opaque; defined in src/storage.cpp
+
  private:
   friend class ReportLoad;
-  struct Impl;
   explicit Storage(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };

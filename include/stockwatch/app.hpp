@@ -1,0 +1,54 @@
+// The application: wires the stages together for each command.
+//
+// Contract:
+// - Construction takes a validated Config; it throws (StorageError,
+//   std::runtime_error) only for start-up failures such as a database that
+//   cannot be opened or an inbox folder that does not exist.
+// - serve() runs the daemon on the calling thread until SIGINT or SIGTERM
+//   and returns the process exit status. The event loop runs on the calling
+//   thread; loading and checking run on one worker strand, mail delivery on
+//   another, each with its own database connection; results are posted back
+//   to the loop.
+// - ingest() runs the same pipeline once over the given files, without the
+//   event loop, and leaves the files where they are.
+#pragma once
+
+#include <filesystem>
+#include <memory>
+#include <ostream>
+#include <vector>
+
+#include "stockwatch/clock.hpp"
+#include "stockwatch/config.hpp"
+
+namespace stockwatch {
+
+class App {
+ public:
+  App(Config config, const Clock& clock);
+  ~App();
+  App(const App&) = delete;
+  App& operator=(const App&) = delete;
+
+  // The daemon. Returns 0 after a clean stop.
+  int serve();
+
+  // One-shot: prints one line per report to `out`; returns 0 when every
+  // report loaded (or was a duplicate), 1 when any was rejected, 2 on errors.
+  int ingest(const std::vector<std::filesystem::path>& files, std::ostream& out);
+
+  // `outbox` command: lists messages (queued and dead; all with include_sent).
+  int list_outbox(bool include_sent, std::ostream& out);
+  // `outbox retry`: queues dead messages again (all dead ones when ids is empty).
+  int retry_outbox(const std::vector<std::int64_t>& ids, bool all_dead, std::ostream& out);
+
+ private:
+  struct Daemon;
+  Config config_;
+  const Clock& clock_;
+};
+
+// Sets up spdlog for the daemon: stderr, the given level ("info", ...).
+void setup_logging(const std::string& level);
+
+}  // namespace stockwatch

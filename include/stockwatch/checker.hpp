@@ -1,0 +1,47 @@
+// The checker (Check-Stock): turns change records and rejected reports into
+// queued alert emails.
+//
+// Contract:
+// - process_due() reads the change log from the durable cursor, one report
+//   at a time, and for each report queues its messages and advances the
+//   cursor in one transaction: a crash repeats nothing and loses nothing.
+//   Message-IDs are derived from (report, event, recipient), so a repeated
+//   step can never queue the same message twice.
+// - Events: out_of_stock (a new item at 0, or a count going from above 0 to
+//   0), back_in_stock (0 to above 0; only with alerts.back_in_stock), and
+//   report_rejected (only with alerts.notify_rejected).
+// - Blocking (database): call it off the event loop, on its Storage's thread.
+#pragma once
+
+#include <mutex>
+
+#include "stockwatch/clock.hpp"
+#include "stockwatch/config.hpp"
+#include "stockwatch/result.hpp"
+#include "stockwatch/storage.hpp"
+
+namespace stockwatch {
+
+class Checker {
+ public:
+  Checker(Storage& storage, const Clock& clock, AlertsConfig config);
+
+  // Handles everything pending; returns the number of messages queued.
+  [[nodiscard]] Result<int> process_due();
+
+  // Replaces the alert settings (config reload); takes effect on the next step.
+  void set_config(AlertsConfig config);
+
+  // The messages for one report's changes / one rejected report (exposed
+  // for tests; process_due() uses them).
+  [[nodiscard]] std::vector<OutboxMessage> messages_for(const PendingChanges& changes) const;
+  [[nodiscard]] std::vector<OutboxMessage> messages_for_rejection(const ReportRecord& report) const;
+
+ private:
+  Storage& storage_;
+  const Clock& clock_;
+  mutable std::mutex mu_;
+  AlertsConfig config_;
+};
+
+}  // namespace stockwatch

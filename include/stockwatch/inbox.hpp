@@ -1,0 +1,96 @@
+// The inbox (the S3 bucket): finds complete reports in a folder tree.
+//
+// Contract:
+// - start() checks the folder exists (Error otherwise), sets up inotify
+//   watches on it and on every subfolder (unless polling), and scans it.
+// - A report is a regular file whose name ends in ".csv" (any case) and is
+//   not hidden or temporary (".name", "*.tmp", "*.part", "*.filepart",
+//   "*.swp", "*~"). It becomes ready when it was closed after writing or
+//   moved in (IN_CLOSE_WRITE, IN_MOVED_TO); a file found any other way (a
+//   scan, a poll, a hard link) becomes ready once its size and mtime have
+//   held still for settle_ms.
+// - The Inbox does no blocking work beyond reading directory entries; it is
+//   driven one step at a time: handle_events() when fd() is readable,
+//   process_due(now) when next_wakeup() comes, take_ready() to collect
+//   reports. Each report is handed out once until done() is called for it.
+// - Not thread-safe: use it on the event loop thread only.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "stockwatch/clock.hpp"
+#include "stockwatch/config.hpp"
+#include "stockwatch/result.hpp"
+#include "stockwatch/unique_fd.hpp"
+
+namespace stockwatch {
+
+struct InboxReport {
+  std::filesystem::path path;       // absolute
+  std::string relative;             // relative to the inbox root, '/' separated
+};
+
+struct InboxStats {
+  std::uint64_t scans = 0;
+  std::uint64_t overflows = 0;
+  std::uint64_t watched_dirs = 0;
+  bool polling = false;
+};
+
+// Whether `name` (a file name, no directories) is a report name.
+bool is_report_name(const std::string& name);
+
+class Inbox {
+ public:
+  Inbox(InboxConfig config, const Clock& clock);
+
+  [[nodiscard]] Status start();
+  // The inotify descriptor to wait on (readable = call handle_events()),
+  // or -1 when polling.
+  [[nodiscard]] int fd() const { return inotify_.get(); }
+  // Reads every pending inotify event without blocking.
+  void handle_events();
+  // Walks the whole tree; new files become settle candidates.
+  void rescan();
+  // Promotes settled candidates; runs the poll and rescan when due.
+  void process_due(TimePoint now);
+  // When process_due() should run next (nullopt = only on events).
+  [[nodiscard]] std::optional<TimePoint> next_wakeup() const;
+  // Reports ready to load, each handed out once until done().
+  [[nodiscard]] std::vector<InboxReport> take_ready();
+  // The report was handled (archived, or left for a later attempt).
+  void done(const std::string& relative, bool retry_later = false);
+
+  [[nodiscard]] const InboxStats& stats() const { return stats_; }
+  [[nodiscard]] bool polling() const { return stats_.polling; }
+
+ private:
+  struct Candidate {
+    std::int64_t size = -1;
+    std::int64_t mtime_ns = -1;
+    TimePoint stable_since{};
+  };
+  void add_watch_tree(const std::filesystem::path& dir);
+  void scan_dir(const std::filesystem::path& dir);
+  void consider(const std::filesystem::path& path, bool complete);
+  std::string relative_of(const std::filesystem::path& path) const;
+
+  InboxConfig config_;
+  const Clock& clock_;
+  UniqueFd inotify_;
+  std::map<int, std::filesystem::path> watches_;   // watch descriptor -> directory
+  std::map<std::string, Candidate> candidates_;    // relative -> settle state
+  std::set<std::string> ready_;                    // complete, not yet handed out
+  std::set<std::string> in_flight_;                // handed out, not done
+  TimePoint next_rescan_{};
+  TimePoint next_poll_{};
+  InboxStats stats_;
+};
+
+}  // namespace stockwatch

@@ -1,0 +1,66 @@
+// The loader (Load-Inventory): one report file into the inventory, as one
+// transaction, with its ledger entry.
+//
+// Contract:
+// - load() reads the file once, streaming: it parses, hashes (SHA-256) and
+//   upserts in the same pass, inside one transaction. Nothing is committed
+//   unless every row is valid and the content was not loaded before.
+// - Outcomes that concern the report (loaded, rejected with reasons,
+//   duplicate) are values in LoadOutcome and are recorded in the ledger.
+//   Failures that concern the system (file vanished, disk error, database
+//   busy, cancelled by shutdown) are returned as Error and recorded nowhere:
+//   the file stays where it is and can be tried again.
+// - `cancel`, when set by another thread, makes load() roll back and return
+//   kCancelled at the next chunk boundary.
+// - Blocking (disk I/O): call it off the event loop. Uses the Storage it was
+//   given, so it runs on that Storage's thread.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <filesystem>
+#include <string>
+
+#include "stockwatch/clock.hpp"
+#include "stockwatch/report_parser.hpp"
+#include "stockwatch/result.hpp"
+#include "stockwatch/storage.hpp"
+
+namespace stockwatch {
+
+struct LoaderOptions {
+  ParserLimits limits;
+  HeaderAliases aliases;
+  std::uint64_t max_report_bytes = 2ULL * 1024 * 1024 * 1024;
+  std::size_t chunk_bytes = 256 * 1024;
+};
+
+struct LoadOutcome {
+  ReportStatus status = ReportStatus::kLoaded;
+  std::int64_t report_id = 0;      // ledger id of this report
+  std::int64_t rows = 0;
+  std::int64_t changes = 0;
+  std::string error;               // rejected: the problems, one per line
+  std::int64_t duplicate_of = 0;   // duplicate: the ledger id of the original
+  bool resumed = false;            // loaded before a restart; only the archiving was left
+  std::string archived_path;       // already archived (ledger), when resumed
+  // One line for people: "loaded 6 rows, 3 changes", "rejected: ...".
+  [[nodiscard]] std::string summary() const;
+};
+
+class Loader {
+ public:
+  Loader(Storage& storage, const Clock& clock, LoaderOptions options = {});
+
+  // `name` is how the report is known in the ledger and in messages (its
+  // path relative to the inbox, or the path given on the command line).
+  [[nodiscard]] Result<LoadOutcome> load(const std::filesystem::path& file, const std::string& name,
+                                         const std::atomic<bool>* cancel = nullptr);
+
+ private:
+  Storage& storage_;
+  const Clock& clock_;
+  LoaderOptions options_;
+};
+
+}  // namespace stockwatch

@@ -1,0 +1,412 @@
+#include "stockwatch/app.hpp"
+
+#include <spdlog/pattern_formatter.h>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <atomic>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <cstdlib>
+#include <iomanip>
+
+#include "stockwatch/archive.hpp"
+#include "stockwatch/checker.hpp"
+#include "stockwatch/inbox.hpp"
+#include "stockwatch/loader.hpp"
+#include "stockwatch/mailer.hpp"
+#include "stockwatch/storage.hpp"
+#include "stockwatch/transport.hpp"
+
+namespace stockwatch {
+
+namespace asio = boost::asio;
+namespace fs = std::filesystem;
+
+namespace {
+// "<6>" and friends: the syslog priority prefix the journal understands.
+class SyslogPriorityFlag final : public spdlog::custom_flag_formatter {
+ public:
+  void format(const spdlog::details::log_msg& msg, const std::tm&, spdlog::memory_buf_t& dest) override {
+    int prio = 6;
+    switch (msg.level) {
+      case spdlog::level::trace:
+      case spdlog::level::debug: prio = 7; break;
+      case spdlog::level::info: prio = 6; break;
+      case spdlog::level::warn: prio = 4; break;
+      case spdlog::level::err: prio = 3; break;
+      case spdlog::level::critical: prio = 2; break;
+      default: break;
+    }
+    const char text[4] = {'<', static_cast<char>('0' + prio), '>', ' '};
+    dest.append(text, text + 4);
+  }
+  std::unique_ptr<custom_flag_formatter> clone() const override {
+    return std::make_unique<SyslogPriorityFlag>();
+  }
+};
+}  // namespace
+
+void setup_logging(const std::string& level) {
+  auto logger = spdlog::get("stockwatch");
+  if (!logger) logger = spdlog::stderr_color_mt("stockwatch");
+  if (std::getenv("JOURNAL_STREAM")) {
+    // Under systemd the journal adds its own timestamp and reads the level
+    // from the priority prefix.
+    auto f = std::make_unique<spdlog::pattern_formatter>();
+    f->add_flag<SyslogPriorityFlag>('*').set_pattern("%*%v");
+    logger->set_formatter(std::move(f));
+  } else {
+    logger->set_pattern("%Y-%m-%d %H:%M:%S.%e %^%-5l%$ %v");
+  }
+  spdlog::set_default_logger(logger);
+  spdlog::set_level(spdlog::level::from_str(level));
+  spdlog::flush_on(spdlog::level::info);
+}
+
+namespace {
+
+StorageOptions storage_options(const Config& c) {
+  return {c.storage.synchronous, c.storage.busy_timeout_ms};
+}
+
+LoaderOptions loader_options(const Config& c) {
+  LoaderOptions o;
+  o.max_report_bytes = c.inbox.max_report_bytes;
+  return o;
+}
+
+ArchiveOptions archive_options(const Config& c) {
+  return {c.inbox.processed, c.inbox.failed, c.inbox.archive == "delete"};
+}
+
+void ensure_dir(const fs::path& dir, const char* key) {
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) throw std::runtime_error(std::string(key) + ": cannot create " + dir.string() + ": " + ec.message());
+}
+
+}  // namespace
+
+App::App(Config config, const Clock& clock) : config_(std::move(config)), clock_(clock) {}
+App::~App() = default;
+
+// --- The daemon -----------------------------------------------------------------
+
+struct App::Daemon {
+  const Config& config;
+  const Clock& clock;
+  asio::io_context ioc;
+  asio::thread_pool workers{2};
+  asio::strand<asio::thread_pool::executor_type> db_strand{asio::make_strand(workers)};
+  asio::strand<asio::thread_pool::executor_type> mail_strand{asio::make_strand(workers)};
+  std::atomic<bool> stopping{false};
+
+  // Loop-thread state.
+  Inbox inbox;
+  asio::posix::stream_descriptor inotify_sd{ioc};
+  asio::steady_timer inbox_timer{ioc};
+  asio::signal_set signals{ioc, SIGINT, SIGTERM};
+
+  // db_strand state.
+  std::unique_ptr<Storage> db;
+  std::unique_ptr<Loader> loader;
+  std::unique_ptr<Checker> checker;
+
+  // mail_strand state.
+  std::unique_ptr<Storage> mail_db;
+  std::unique_ptr<MailTransport> transport;
+  std::unique_ptr<Mailer> mailer;
+  asio::steady_timer mail_timer{mail_strand};
+  // Messages queued by other processes (`ingest`, `outbox retry`) are
+  // picked up at least this often.
+  static constexpr auto kMailRecheck = std::chrono::seconds(30);
+
+  Daemon(const Config& c, const Clock& clk) : config(c), clock(clk), inbox(c.inbox, clk) {}
+
+  void start() {
+    ensure_dir(config.inbox.processed, "inbox.processed");
+    ensure_dir(config.inbox.failed, "inbox.failed");
+    if (config.storage.database.has_parent_path()) ensure_dir(config.storage.database.parent_path(), "storage.database");
+    db = Storage::open(config.storage.database, storage_options(config), clock);
+    mail_db = Storage::open(config.storage.database, storage_options(config), clock);
+    loader = std::make_unique<Loader>(*db, clock, loader_options(config));
+    checker = std::make_unique<Checker>(*db, clock, config.alerts);
+    transport = make_transport(config.smtp);
+    mailer = std::make_unique<Mailer>(*mail_db, *transport, clock, RetryPolicy::from(config.smtp));
+
+    if (auto st = inbox.start(); !st.ok()) throw std::runtime_error(st.message());
+    if (inbox.fd() >= 0) {
+      inotify_sd.assign(::dup(inbox.fd()));
+      wait_inotify();
+    }
+    signals.async_wait([this](const boost::system::error_code& ec, int sig) {
+      if (!ec) on_signal(sig);
+    });
+    spdlog::info("stockwatch started: database {}, inbox {}, mail via {}",
+                 config.storage.database.string(), config.inbox.path.string(),
+                 transport->describe());
+    // Catch up on anything left from before a restart.
+    asio::post(db_strand, [this] { run_checker(); });
+    asio::post(mail_strand, [this] { run_mailer(); });
+    dispatch_ready();
+    arm_inbox_timer();
+  }
+
+  void on_signal(int sig) {
+    spdlog::info("received {}, stopping: the report being loaded is finished or rolled back",
+                 sig == SIGINT ? "SIGINT" : "SIGTERM");
+    stopping = true;
+    boost::system::error_code ignored;
+    inotify_sd.cancel(ignored);
+    inotify_sd.close(ignored);
+    inbox_timer.cancel();
+    asio::post(mail_strand, [this] { mail_timer.cancel(); });
+  }
+
+  void wait_inotify() {
+    inotify_sd.async_wait(asio::posix::stream_descriptor::wait_read,
+                          [this](const boost::system::error_code& ec) {
+                            if (ec || stopping) return;
+                            inbox.handle_events();
+                            dispatch_ready();
+                            arm_inbox_timer();
+                            wait_inotify();
+                          });
+  }
+
+  void arm_inbox_timer() {
+    if (stopping) return;
+    auto next = inbox.next_wakeup();
+    if (!next) return;
+    const auto delay = std::max(Duration(0), std::chrono::duration_cast<Duration>(*next - clock.now()));
+    inbox_timer.expires_after(delay);
+    inbox_timer.async_wait([this](const boost::system::error_code& ec) {
+      if (ec || stopping) return;
+      inbox.process_due(clock.now());
+      dispatch_ready();
+      arm_inbox_timer();
+    });
+  }
+
+  // Loop thread: hands complete reports to the loader strand.
+  void dispatch_ready() {
+    if (stopping) return;
+    for (auto& report : inbox.take_ready()) {
+      asio::post(db_strand, [this, report] { process_report(report); });
+    }
+  }
+
+  // db_strand: load, archive, check.
+  void process_report(const InboxReport& report) {
+    bool retry = false;
+    if (stopping) {
+      retry = true;
+    } else {
+      retry = !load_and_archive(report);
+      run_checker();
+    }
+    asio::post(ioc, [this, rel = report.relative, retry] {
+      inbox.done(rel, retry && !stopping);
+      arm_inbox_timer();
+    });
+  }
+
+  // Returns false when the report should be tried again later.
+  bool load_and_archive(const InboxReport& report) {
+    auto out = loader->load(report.path, report.relative, &stopping);
+    if (!out) {
+      const auto& e = out.error();
+      if (e.code() == ErrorCode::kCancelled) {
+        spdlog::info("{}: loading stopped by shutdown; nothing of it was loaded", report.relative);
+        return false;
+      }
+      if (e.code() == ErrorCode::kNotFound) {
+        spdlog::warn("{}: vanished before it could be read", report.relative);
+        return true;
+      }
+      spdlog::error("{}: not loaded, will try again: {}", report.relative, e.message());
+      return false;
+    }
+    const bool rejected = out->status == ReportStatus::kRejected;
+    if (rejected) {
+      spdlog::warn("{}: {}", report.relative, out->summary());
+    } else {
+      spdlog::info("{}: {}", report.relative, out->summary());
+    }
+    auto placed = archive_report(archive_options(config), report.path, report.relative, rejected,
+                                 out->error);
+    if (!placed) {
+      spdlog::error("{}: handled ({}) but cannot be archived: {}", report.relative,
+                    to_string(out->status), placed.error().message());
+      return false;
+    }
+    if (auto st = db->mark_archived(out->report_id, placed->string()); !st.ok()) {
+      spdlog::error("{}: archived to {} but the ledger was not updated: {}", report.relative,
+                    placed->string(), st.message());
+    }
+    return true;
+  }
+
+  // db_strand.
+  void run_checker() {
+    auto n = checker->process_due();
+    if (!n) {
+      spdlog::error("checker: {}", n.error().message());
+      return;
+    }
+    if (*n > 0) {
+      spdlog::info("checker: {} alert message(s) queued", *n);
+      asio::post(mail_strand, [this] { run_mailer(); });
+    }
+  }
+
+  // mail_strand.
+  void run_mailer() {
+    if (stopping) return;
+    auto step = mailer->process_due(100);
+    if (!step) {
+      spdlog::error("mailer: {}", step.error().message());
+      arm_mail_timer(clock.now() + std::chrono::seconds(5));
+      return;
+    }
+    const bool more_due = step->next_due && *step->next_due <= clock.now();
+    if (more_due) {
+      asio::post(mail_strand, [this] { run_mailer(); });
+    } else {
+      const TimePoint recheck = clock.now() + kMailRecheck;
+      arm_mail_timer(step->next_due ? std::min(*step->next_due, recheck) : recheck);
+    }
+  }
+
+  void arm_mail_timer(TimePoint at) {
+    if (stopping) return;
+    const auto delay = std::max(Duration(0), std::chrono::duration_cast<Duration>(at - clock.now()));
+    mail_timer.expires_after(delay);
+    mail_timer.async_wait([this](const boost::system::error_code& ec) {
+      if (!ec) run_mailer();
+    });
+  }
+
+  int run() {
+    start();
+    ioc.run();
+    // The loop stops once no loop work is left; wait for the workers to
+    // finish (or roll back) what they are doing.
+    workers.join();
+    spdlog::info("stockwatch stopped");
+    return 0;
+  }
+};
+
+int App::serve() {
+  Daemon d(config_, clock_);
+  return d.run();
+}
+
+// --- One-shot commands ---------------------------------------------------------------
+
+int App::ingest(const std::vector<fs::path>& files, std::ostream& out) {
+  if (config_.storage.database.has_parent_path()) ensure_dir(config_.storage.database.parent_path(), "storage.database");
+  auto db = Storage::open(config_.storage.database, storage_options(config_), clock_);
+  Loader loader(*db, clock_, loader_options(config_));
+  Checker checker(*db, clock_, config_.alerts);
+  int status = 0;
+  for (const auto& f : files) {
+    const std::string name = f.string();
+    auto r = loader.load(f, name);
+    if (!r) {
+      out << name << ": error: " << r.error().message() << "\n";
+      status = 2;
+      continue;
+    }
+    if (r->status == ReportStatus::kRejected) {
+      out << name << ": rejected: " << r->error.substr(0, r->error.find('\n'));
+      const auto more = static_cast<long>(std::count(r->error.begin(), r->error.end(), '\n'));
+      if (more > 0) out << " (and " << more << " more problems)";
+      out << "\n";
+      if (status == 0) status = 1;
+    } else {
+      out << name << ": " << r->summary() << "\n";
+    }
+  }
+  auto queued = checker.process_due();
+  if (!queued) {
+    out << "checker: error: " << queued.error().message() << "\n";
+    return 2;
+  }
+  auto transport = make_transport(config_.smtp);
+  Mailer mailer(*db, *transport, clock_, RetryPolicy::from(config_.smtp));
+  auto step = mailer.process_due(1000);
+  if (!step) {
+    out << "mailer: error: " << step.error().message() << "\n";
+    return 2;
+  }
+  out << "alerts: " << *queued << " queued, " << step->sent << " sent";
+  if (step->retried) out << ", " << step->retried << " left queued for retry";
+  if (step->dead) out << ", " << step->dead << " failed for good";
+  out << "\n";
+  return status;
+}
+
+int App::list_outbox(bool include_sent, std::ostream& out) {
+  auto db = Storage::open(config_.storage.database, storage_options(config_), clock_);
+  auto msgs = db->list_outbox(include_sent, 1000);
+  if (!msgs) {
+    out << "error: " << msgs.error().message() << "\n";
+    return 2;
+  }
+  auto fmt_time = [](TimePoint t) {
+    const std::time_t tt = std::chrono::system_clock::to_time_t(t);
+    std::tm tm{};
+    gmtime_r(&tt, &tm);
+    char buf[32];
+    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    return std::string(buf);
+  };
+  out << std::left << std::setw(6) << "ID" << std::setw(8) << "STATE" << std::setw(16) << "EVENT"
+      << std::setw(9) << "ATTEMPTS" << std::setw(22) << "NEXT/SENT" << "RECIPIENT  SUBJECT  LAST ERROR\n";
+  for (const auto& m : *msgs) {
+    out << std::left << std::setw(6) << m.id << std::setw(8) << to_string(m.state) << std::setw(16)
+        << m.event << std::setw(9) << m.attempts << std::setw(22)
+        << fmt_time(m.state == OutboxState::kSent ? m.sent_at : m.next_attempt_at) << m.recipient
+        << "  " << m.subject;
+    if (!m.last_error.empty()) out << "  [" << m.last_error << "]";
+    out << "\n";
+  }
+  auto counts = db->outbox_counts();
+  if (counts) {
+    out << counts->queued << " queued, " << counts->dead << " dead, " << counts->sent << " sent\n";
+  }
+  return 0;
+}
+
+int App::retry_outbox(const std::vector<std::int64_t>& ids, bool all_dead, std::ostream& out) {
+  auto db = Storage::open(config_.storage.database, storage_options(config_), clock_);
+  std::vector<std::int64_t> targets = ids;
+  if (all_dead) {
+    auto msgs = db->list_outbox(false, 100000);
+    if (!msgs) {
+      out << "error: " << msgs.error().message() << "\n";
+      return 2;
+    }
+    for (const auto& m : *msgs) {
+      if (m.state == OutboxState::kDead) targets.push_back(m.id);
+    }
+  }
+  for (auto id : targets) {
+    if (auto st = db->requeue(id, clock_.now()); !st.ok()) {
+      out << "message " << id << ": error: " << st.message() << "\n";
+      return 2;
+    }
+  }
+  out << targets.size() << " message(s) queued again; the daemon sends them on its next pass\n";
+  return 0;
+}
+
+}  // namespace stockwatch

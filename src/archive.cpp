@@ -1,0 +1,143 @@
+#include "stockwatch/archive.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <system_error>
+
+#include "stockwatch/unique_fd.hpp"
+
+namespace stockwatch {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+// The n-th candidate name: "a/b.csv", "a/b.1.csv", "a/b.2.csv", ...
+fs::path candidate(const fs::path& dest, int n) {
+  if (n == 0) return dest;
+  fs::path p = dest;
+  const std::string ext = dest.extension().string();
+  p.replace_filename(dest.stem().string() + "." + std::to_string(n) + ext);
+  return p;
+}
+
+Status fsync_dir(const fs::path& dir) {
+  UniqueFd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!fd) return errno_error("cannot open " + dir.string());
+  if (::fsync(fd.get()) != 0) return errno_error("cannot sync " + dir.string());
+  return {};
+}
+
+// Copies src to a new file dst (O_EXCL), for moves across filesystems.
+Status copy_new(const fs::path& src, const fs::path& dst) {
+  UniqueFd in(::open(src.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!in) return errno_error("cannot open " + src.string());
+  UniqueFd out(::open(dst.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640));
+  if (!out) return errno_error("cannot create " + dst.string());
+  char buf[1 << 16];
+  while (true) {
+    const ssize_t n = ::read(in.get(), buf, sizeof buf);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return errno_error("cannot read " + src.string());
+    }
+    if (n == 0) break;
+    for (ssize_t off = 0; off < n;) {
+      const ssize_t w = ::write(out.get(), buf + off, static_cast<size_t>(n - off));
+      if (w < 0) {
+        if (errno == EINTR) continue;
+        const int err = errno;
+        ::unlink(dst.c_str());
+        return errno_error("cannot write " + dst.string(), err);
+      }
+      off += w;
+    }
+  }
+  if (::fsync(out.get()) != 0) {
+    const int err = errno;
+    ::unlink(dst.c_str());
+    return errno_error("cannot sync " + dst.string(), err);
+  }
+  return {};
+}
+
+// Places `file` at the first free candidate name under `dest`. link() fails
+// with EEXIST instead of replacing, which is what makes this never overwrite.
+Result<fs::path> place(const fs::path& file, const fs::path& dest) {
+  std::error_code ec;
+  fs::create_directories(dest.parent_path(), ec);
+  if (ec) return Error(ErrorCode::kIo, "cannot create " + dest.parent_path().string() + ": " + ec.message());
+  for (int n = 0; n < 100000; ++n) {
+    const fs::path target = candidate(dest, n);
+    if (::link(file.c_str(), target.c_str()) == 0) return target;
+    if (errno == EEXIST) continue;
+    if (errno == EXDEV || errno == EPERM || errno == EMLINK) {
+      auto st = copy_new(file, target);
+      if (st.ok()) return target;
+      if (::access(target.c_str(), F_OK) == 0 && st.code() != ErrorCode::kIo) continue;
+      return st.error();
+    }
+    return errno_error("cannot archive " + file.string() + " as " + target.string());
+  }
+  return Error(ErrorCode::kIo, "no free archive name for " + dest.string());
+}
+
+Status write_error_file(const fs::path& path, const std::string& text) {
+  UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640));
+  if (!fd) return errno_error("cannot create " + path.string());
+  std::string body = text;
+  if (body.empty() || body.back() != '\n') body += '\n';
+  for (std::size_t off = 0; off < body.size();) {
+    const ssize_t w = ::write(fd.get(), body.data() + off, body.size() - off);
+    if (w < 0) {
+      if (errno == EINTR) continue;
+      return errno_error("cannot write " + path.string());
+    }
+    off += static_cast<std::size_t>(w);
+  }
+  if (::fsync(fd.get()) != 0) return errno_error("cannot sync " + path.string());
+  return {};
+}
+
+}  // namespace
+
+Result<fs::path> archive_report(const ArchiveOptions& options, const fs::path& file,
+                                const fs::path& relative, bool rejected,
+                                const std::string& error_text) {
+  const fs::path root = rejected ? options.failed : options.processed;
+  fs::path placed;
+  if (options.delete_reports) {
+    if (rejected) {
+      // Keep the reason even when the report itself is not kept.
+      std::error_code ec;
+      fs::create_directories((root / relative).parent_path(), ec);
+      fs::path err = root / relative;
+      err += ".error.txt";
+      for (int n = 1; fs::exists(err, ec); ++n) {
+        err = root / relative;
+        err += "." + std::to_string(n) + ".error.txt";
+      }
+      if (auto st = write_error_file(err, error_text); !st.ok()) return st.error();
+    }
+  } else {
+    auto where = place(file, root / relative);
+    if (!where) return where.error();
+    placed = *where;
+    if (rejected) {
+      fs::path err = placed;
+      err += ".error.txt";
+      if (auto st = write_error_file(err, error_text); !st.ok()) return st.error();
+    }
+    if (auto st = fsync_dir(placed.parent_path()); !st.ok()) return st.error();
+  }
+  if (::unlink(file.c_str()) != 0 && errno != ENOENT) {
+    return errno_error("archived " + file.string() + " but cannot remove it from the inbox");
+  }
+  (void)fsync_dir(file.parent_path());
+  return placed;
+}
+
+}  // namespace stockwatch

@@ -1,0 +1,174 @@
+#include "stockwatch/checker.hpp"
+
+#include <algorithm>
+#include <ctime>
+
+#include "stockwatch/message.hpp"
+
+namespace stockwatch {
+
+namespace {
+
+bool wants(const Subscription& sub, const std::string& event) {
+  return sub.events.empty() || std::find(sub.events.begin(), sub.events.end(), event) != sub.events.end();
+}
+
+bool covers_store(const Subscription& sub, const std::string& store) {
+  return sub.stores.empty() || std::find(sub.stores.begin(), sub.stores.end(), store) != sub.stores.end();
+}
+
+std::string utc_time(TimePoint t) {
+  const std::time_t tt = std::chrono::system_clock::to_time_t(t);
+  std::tm tm{};
+  gmtime_r(&tt, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S UTC", &tm);
+  return buf;
+}
+
+// Every distinct recipient, each with the union of what its subscriptions allow.
+struct Recipient {
+  std::string address;
+  std::vector<const Subscription*> subs;
+};
+
+std::vector<Recipient> recipients(const AlertsConfig& cfg) {
+  std::vector<Recipient> out;
+  for (const auto& sub : cfg.subscriptions) {
+    for (const auto& email : sub.emails) {
+      auto it = std::find_if(out.begin(), out.end(), [&](const Recipient& r) { return r.address == email; });
+      if (it == out.end()) {
+        out.push_back({email, {}});
+        it = out.end() - 1;
+      }
+      it->subs.push_back(&sub);
+    }
+  }
+  return out;
+}
+
+bool recipient_wants(const Recipient& r, const std::string& event, const std::string* store) {
+  return std::any_of(r.subs.begin(), r.subs.end(), [&](const Subscription* s) {
+    return wants(*s, event) && (!store || covers_store(*s, *store));
+  });
+}
+
+}  // namespace
+
+Checker::Checker(Storage& storage, const Clock& clock, AlertsConfig config)
+    : storage_(storage), clock_(clock), config_(std::move(config)) {}
+
+void Checker::set_config(AlertsConfig config) {
+  std::lock_guard lock(mu_);
+  config_ = std::move(config);
+}
+
+std::vector<OutboxMessage> Checker::messages_for(const PendingChanges& p) const {
+  std::lock_guard lock(mu_);
+  std::vector<OutboxMessage> out;
+  const TimePoint now = clock_.now();
+  const std::string footer = "\nReport: " + sanitize_text(p.report_path) + " (report " +
+                             std::to_string(p.report_id) + "), loaded " + utc_time(p.report_time) +
+                             "\n";
+
+  struct Event {
+    const char* name;
+    const std::vector<ChangeRecord>* changes;
+  };
+  std::vector<Event> events;
+  events.push_back({"out_of_stock", &p.out_of_stock});
+  if (config_.back_in_stock) events.push_back({"back_in_stock", &p.back_in_stock});
+
+  for (const auto& ev : events) {
+    if (ev.changes->empty()) continue;
+    for (const auto& r : recipients(config_)) {
+      std::vector<const ChangeRecord*> mine;
+      for (const auto& c : *ev.changes) {
+        if (recipient_wants(r, ev.name, &c.store)) mine.push_back(&c);
+      }
+      if (mine.empty()) continue;
+      const bool oos = std::string(ev.name) == "out_of_stock";
+      auto sentence = [&](const ChangeRecord& c) {
+        return oos ? out_of_stock_sentence(c.store, c.item)
+                   : back_in_stock_sentence(c.store, c.item, c.new_count);
+      };
+      auto make = [&](std::string key, std::int64_t id_key, std::string subject, std::string body) {
+        OutboxMessage m;
+        m.message_id = make_message_id(key, id_key, r.address, config_.from);
+        m.report_id = p.report_id;
+        m.event = ev.name;
+        m.sender = config_.from;
+        m.recipient = r.address;
+        m.subject = subject;
+        m.created_at = now;
+        m.next_attempt_at = now;
+        m.data = render_message({config_.from, r.address, subject, body, m.message_id, now});
+        out.push_back(std::move(m));
+      };
+      if (config_.group == "item") {
+        for (const auto* c : mine) {
+          make(std::string(ev.name) + "-change", c->seq, config_.subject, sentence(*c) + "\n");
+        }
+      } else {
+        std::string body;
+        for (const auto* c : mine) body += sentence(*c) + "\n";
+        body += footer;
+        make(std::string(ev.name) + "-report", p.report_id, config_.subject, body);
+      }
+    }
+  }
+  return out;
+}
+
+std::vector<OutboxMessage> Checker::messages_for_rejection(const ReportRecord& rep) const {
+  std::lock_guard lock(mu_);
+  std::vector<OutboxMessage> out;
+  if (!config_.notify_rejected) return out;
+  const TimePoint now = clock_.now();
+  const std::string name = sanitize_text(rep.path);
+  const std::string subject = config_.subject + " Report rejected: " + name;
+  const std::string body = "The report " + name + " was rejected and nothing of it was loaded.\n"
+                           "Until a corrected report arrives, nobody is watching this stock.\n\n"
+                           "Problems found:\n" + rep.error + "\n\n"
+                           "Fix the report and deliver it again.\n"
+                           "\nReport: " + name + " (report " + std::to_string(rep.id) +
+                           "), received " + utc_time(rep.received_at) + "\n";
+  for (const auto& r : recipients(config_)) {
+    if (!recipient_wants(r, "report_rejected", nullptr)) continue;
+    OutboxMessage m;
+    m.message_id = make_message_id("report_rejected", rep.id, r.address, config_.from);
+    m.report_id = rep.id;
+    m.event = "report_rejected";
+    m.sender = config_.from;
+    m.recipient = r.address;
+    m.subject = subject;
+    m.created_at = now;
+    m.next_attempt_at = now;
+    m.data = render_message({config_.from, r.address, subject, body, m.message_id, now});
+    out.push_back(std::move(m));
+  }
+  return out;
+}
+
+Result<int> Checker::process_due() {
+  int queued = 0;
+  while (true) {
+    auto next = storage_.next_pending_changes();
+    if (!next) return next.error();
+    if (!*next) break;
+    auto msgs = messages_for(**next);
+    if (auto st = storage_.commit_check((*next)->last_seq, 0, msgs); !st.ok()) return st.error();
+    queued += static_cast<int>(msgs.size());
+  }
+  while (true) {
+    auto next = storage_.next_pending_rejection();
+    if (!next) return next.error();
+    if (!*next) break;
+    auto msgs = messages_for_rejection(**next);
+    if (auto st = storage_.commit_check(0, (*next)->id, msgs); !st.ok()) return st.error();
+    queued += static_cast<int>(msgs.size());
+  }
+  return queued;
+}
+
+}  // namespace stockwatch

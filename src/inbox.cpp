@@ -1,0 +1,263 @@
+#include "stockwatch/inbox.hpp"
+
+#include <sys/inotify.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
+#include <unistd.h>
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <system_error>
+
+#include <linux/magic.h>
+
+namespace stockwatch {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+bool ends_with_ci(const std::string& s, const std::string& suffix) {
+  if (s.size() < suffix.size()) return false;
+  return std::equal(suffix.rbegin(), suffix.rend(), s.rbegin(), [](char a, char b) {
+    return std::tolower(static_cast<unsigned char>(a)) == std::tolower(static_cast<unsigned char>(b));
+  });
+}
+
+constexpr std::uint32_t kDirMask = IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE | IN_MODIFY |
+                                   IN_DELETE_SELF | IN_MOVE_SELF | IN_ONLYDIR;
+
+// Filesystems where inotify does not see writes made by other machines.
+bool is_remote_fs(const fs::path& dir, std::string* name) {
+  struct statfs sfs {};
+  if (::statfs(dir.c_str(), &sfs) != 0) return false;
+  switch (static_cast<unsigned long>(sfs.f_type)) {
+    case NFS_SUPER_MAGIC: *name = "NFS"; return true;
+    case SMB_SUPER_MAGIC: *name = "SMB"; return true;
+    case 0xFF534D42UL: *name = "CIFS"; return true;
+    case 0xFE534D42UL: *name = "SMB2"; return true;
+    case 0x65735546UL: *name = "FUSE (sshfs or similar)"; return true;
+    case CODA_SUPER_MAGIC: *name = "Coda"; return true;
+    case 0x6B414653UL: *name = "AFS"; return true;
+    case 0x01021997UL: *name = "9p"; return true;
+    default: return false;
+  }
+}
+
+}  // namespace
+
+bool is_report_name(const std::string& name) {
+  if (name.empty() || name[0] == '.') return false;
+  if (!ends_with_ci(name, ".csv")) return false;
+  return true;  // *.tmp, *.part, *.filepart, *.swp, *~ never end in .csv
+}
+
+Inbox::Inbox(InboxConfig config, const Clock& clock) : config_(std::move(config)), clock_(clock) {}
+
+std::string Inbox::relative_of(const fs::path& path) const {
+  return path.lexically_relative(config_.path).generic_string();
+}
+
+Status Inbox::start() {
+  std::error_code ec;
+  if (!fs::is_directory(config_.path, ec)) {
+    return Error(ErrorCode::kNotFound, "the inbox folder " + config_.path.string() +
+                                           " does not exist or is not a folder; create it or fix "
+                                           "inbox.path");
+  }
+  std::string fsname;
+  const bool remote = is_remote_fs(config_.path, &fsname);
+  stats_.polling = config_.mode == "poll" || (config_.mode == "auto" && remote);
+  if (!stats_.polling) {
+    inotify_.reset(::inotify_init1(IN_NONBLOCK | IN_CLOEXEC));
+    if (!inotify_) return errno_error("cannot start watching the inbox (inotify_init1)");
+    add_watch_tree(config_.path);
+    spdlog::info("inbox {}: watching {} folder(s) with inotify", config_.path.string(),
+                 watches_.size());
+  } else if (remote) {
+    spdlog::warn("inbox {}: on a {} filesystem, where change notifications miss writes from "
+                 "other machines; polling every {} ms instead",
+                 config_.path.string(), fsname, config_.poll_interval_ms);
+  } else {
+    spdlog::info("inbox {}: polling every {} ms (inbox.mode = \"poll\")", config_.path.string(),
+                 config_.poll_interval_ms);
+  }
+  const TimePoint now = clock_.now();
+  rescan();
+  next_rescan_ = now + std::chrono::seconds(config_.rescan_interval_s);
+  next_poll_ = now + std::chrono::milliseconds(config_.poll_interval_ms);
+  return {};
+}
+
+void Inbox::add_watch_tree(const fs::path& dir) {
+  const int wd = ::inotify_add_watch(inotify_.get(), dir.c_str(), kDirMask);
+  if (wd < 0) {
+    spdlog::error("inbox: cannot watch {}: {}", dir.string(), std::strerror(errno));
+    return;
+  }
+  watches_[wd] = dir;
+  stats_.watched_dirs = watches_.size();
+  std::error_code ec;
+  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    const auto name = it->path().filename().string();
+    if (!name.empty() && name[0] != '.' && it->is_directory(ec) && !it->is_symlink(ec)) {
+      add_watch_tree(it->path());
+    }
+  }
+}
+
+void Inbox::scan_dir(const fs::path& dir) {
+  std::error_code ec;
+  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    const auto name = it->path().filename().string();
+    if (name.empty() || name[0] == '.') continue;
+    std::error_code ec2;
+    if (it->is_directory(ec2)) {
+      if (!it->is_symlink(ec2)) scan_dir(it->path());
+      continue;
+    }
+    if (is_report_name(name)) consider(it->path(), false);
+  }
+}
+
+void Inbox::rescan() {
+  ++stats_.scans;
+  scan_dir(config_.path);
+}
+
+void Inbox::consider(const fs::path& path, bool complete) {
+  const std::string rel = relative_of(path);
+  if (in_flight_.count(rel)) return;
+  if (complete) {
+    candidates_.erase(rel);
+    ready_.insert(rel);
+    return;
+  }
+  if (ready_.count(rel)) return;
+  auto [it, inserted] = candidates_.try_emplace(rel);
+  if (inserted) it->second.stable_since = clock_.now();
+}
+
+void Inbox::handle_events() {
+  if (!inotify_) return;
+  alignas(struct inotify_event) char buf[64 * 1024];
+  while (true) {
+    const ssize_t n = ::read(inotify_.get(), buf, sizeof buf);
+    if (n <= 0) {
+      if (n < 0 && errno == EINTR) continue;
+      break;  // EAGAIN: drained
+    }
+    for (char* p = buf; p < buf + n;) {
+      const auto* ev = reinterpret_cast<const struct inotify_event*>(p);
+      p += sizeof(struct inotify_event) + ev->len;
+      if (ev->mask & IN_Q_OVERFLOW) {
+        ++stats_.overflows;
+        spdlog::warn("inbox: the kernel's event queue overflowed; rescanning the whole inbox");
+        rescan();
+        continue;
+      }
+      auto w = watches_.find(ev->wd);
+      if (w == watches_.end()) continue;
+      if (ev->mask & (IN_DELETE_SELF | IN_MOVE_SELF | IN_IGNORED)) {
+        if (w->second == config_.path) {
+          spdlog::error("inbox {}: the folder was removed or moved; reports are not seen until it "
+                        "is back", config_.path.string());
+        }
+        if (ev->mask & IN_IGNORED) watches_.erase(w);
+        stats_.watched_dirs = watches_.size();
+        continue;
+      }
+      if (ev->len == 0) continue;
+      const std::string name(ev->name);
+      const fs::path full = w->second / name;
+      if (ev->mask & IN_ISDIR) {
+        if ((ev->mask & (IN_CREATE | IN_MOVED_TO)) && !name.empty() && name[0] != '.') {
+          add_watch_tree(full);
+          scan_dir(full);  // files may have landed before the watch existed
+        }
+        continue;
+      }
+      if (!is_report_name(name)) continue;
+      if (ev->mask & (IN_CLOSE_WRITE | IN_MOVED_TO)) {
+        consider(full, true);
+      } else if (ev->mask & IN_CREATE) {
+        consider(full, false);
+      } else if (ev->mask & IN_MODIFY) {
+        auto c = candidates_.find(relative_of(full));
+        if (c != candidates_.end()) c->second.stable_since = clock_.now();
+      }
+    }
+  }
+}
+
+void Inbox::process_due(TimePoint now) {
+  if (stats_.polling && now >= next_poll_) {
+    rescan();
+    next_poll_ = now + std::chrono::milliseconds(config_.poll_interval_ms);
+  }
+  if (config_.rescan_interval_s > 0 && now >= next_rescan_) {
+    rescan();
+    next_rescan_ = now + std::chrono::seconds(config_.rescan_interval_s);
+  }
+  for (auto it = candidates_.begin(); it != candidates_.end();) {
+    const fs::path full = config_.path / it->first;
+    struct stat st {};
+    if (::stat(full.c_str(), &st) != 0) {
+      it = candidates_.erase(it);  // gone before it settled
+      continue;
+    }
+    if (!S_ISREG(st.st_mode)) {
+      spdlog::warn("inbox: {} is not a regular file; skipped", it->first);
+      it = candidates_.erase(it);
+      continue;
+    }
+    const std::int64_t mtime = static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 +
+                               st.st_mtim.tv_nsec;
+    Candidate& c = it->second;
+    if (c.size != st.st_size || c.mtime_ns != mtime) {
+      c.size = st.st_size;
+      c.mtime_ns = mtime;
+      c.stable_since = now;
+    }
+    if (now - c.stable_since >= std::chrono::milliseconds(config_.settle_ms)) {
+      ready_.insert(it->first);
+      it = candidates_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
+std::optional<TimePoint> Inbox::next_wakeup() const {
+  std::optional<TimePoint> t;
+  auto take = [&t](TimePoint x) {
+    if (!t || x < *t) t = x;
+  };
+  if (stats_.polling) take(next_poll_);
+  if (config_.rescan_interval_s > 0) take(next_rescan_);
+  if (!candidates_.empty()) {
+    // Re-check often enough to notice a settled file promptly.
+    take(clock_.now() + std::chrono::milliseconds(std::clamp(config_.settle_ms / 4, 10, 250)));
+  }
+  return t;
+}
+
+std::vector<InboxReport> Inbox::take_ready() {
+  std::vector<InboxReport> out;
+  for (const auto& rel : ready_) {
+    out.push_back({config_.path / rel, rel});
+    in_flight_.insert(rel);
+  }
+  ready_.clear();
+  return out;
+}
+
+void Inbox::done(const std::string& relative, bool retry_later) {
+  in_flight_.erase(relative);
+  if (retry_later) consider(config_.path / relative, false);
+}
+
+}  // namespace stockwatch

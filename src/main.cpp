@@ -1,0 +1,100 @@
+// stockwatch: parse the command line, load the config, hand over to App.
+#include <CLI/CLI.hpp>
+#include <spdlog/spdlog.h>
+
+#include <iostream>
+
+#include "stockwatch/app.hpp"
+#include "stockwatch/config.hpp"
+#include "stockwatch/storage.hpp"
+#include "stockwatch/version.hpp"
+
+namespace {
+
+constexpr const char* kDefaultConfig = "/etc/stockwatch/stockwatch.toml";
+
+// Loads the config or prints every problem; nullopt on failure.
+std::optional<stockwatch::Config> load_or_report(const std::string& file) {
+  auto loaded = stockwatch::load_config(file);
+  if (loaded.ok()) return std::move(loaded.config);
+  std::cerr << "stockwatch: " << file << ": " << loaded.problems.size()
+            << (loaded.problems.size() == 1 ? " problem" : " problems") << "\n";
+  for (const auto& p : loaded.problems) std::cerr << "  " << p.to_string() << "\n";
+  return std::nullopt;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App cli{"stockwatch: loads warehouse stock reports and emails out-of-stock alerts"};
+  cli.set_version_flag("--version", std::string("stockwatch ") + stockwatch::kVersion);
+  cli.require_subcommand(1);
+
+  std::string config_file = kDefaultConfig;
+  std::string log_level;
+  auto add_config = [&](CLI::App* sub) {
+    sub->add_option("-c,--config", config_file, "configuration file (TOML)")
+        ->capture_default_str();
+  };
+
+  auto* serve = cli.add_subcommand("serve", "run the daemon in the foreground");
+  add_config(serve);
+  serve->add_option("--log-level", log_level,
+                    "trace, debug, info, warn, error (overrides log.level)");
+
+  std::vector<std::string> reports;
+  auto* ingest = cli.add_subcommand(
+      "ingest", "load reports once through the whole pipeline (load, check, queue, deliver)");
+  add_config(ingest);
+  ingest->add_option("reports", reports, "report files (CSV)")->required()->check(CLI::ExistingFile);
+
+  auto* check = cli.add_subcommand("check-config", "validate the configuration and print every problem");
+  add_config(check);
+
+  bool include_sent = false;
+  auto* outbox = cli.add_subcommand("outbox", "list queued and dead alert messages");
+  add_config(outbox);
+  outbox->add_flag("--all", include_sent, "include sent messages");
+  std::vector<std::int64_t> retry_ids;
+  bool retry_dead = false;
+  auto* retry = outbox->add_subcommand("retry", "queue dead messages again");
+  add_config(retry);
+  retry->add_option("ids", retry_ids, "message ids (see `stockwatch outbox`)");
+  retry->add_flag("--dead", retry_dead, "every dead message");
+
+  CLI11_PARSE(cli, argc, argv);
+
+  auto config = load_or_report(config_file);
+  if (check->parsed()) {
+    if (!config) return 1;
+    std::cout << config_file << ": ok\n";
+    return 0;
+  }
+  if (!config) return 1;
+
+  stockwatch::setup_logging(log_level.empty() ? config->log.level : log_level);
+  if (!serve->parsed()) spdlog::set_level(spdlog::level::warn);  // commands print their own results
+
+  stockwatch::SystemClock clock;
+  try {
+    stockwatch::App app(*config, clock);
+    if (serve->parsed()) return app.serve();
+    if (ingest->parsed()) {
+      std::vector<std::filesystem::path> files(reports.begin(), reports.end());
+      return app.ingest(files, std::cout);
+    }
+    if (retry->parsed()) {
+      if (retry_ids.empty() && !retry_dead) {
+        std::cerr << "stockwatch outbox retry: give message ids or --dead\n";
+        return 2;
+      }
+      return app.retry_outbox(retry_ids, retry_dead, std::cout);
+    }
+    if (outbox->parsed()) return app.list_outbox(include_sent, std::cout);
+  } catch (const std::exception& e) {
+    spdlog::critical("{}", e.what());
+    std::cerr << "stockwatch: " << e.what() << "\n";
+    return 1;
+  }
+  return 0;
+}

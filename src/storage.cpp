@@ -1,0 +1,800 @@
+// SQLite implementation of Storage. All of stockwatch's SQL is in this file.
+#include "stockwatch/storage.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <functional>
+
+#include "sqlite.hpp"
+
+namespace stockwatch {
+
+namespace sqlite {
+
+Error error_from(sqlite3* db, int rc, std::string_view what) {
+  const int primary = rc & 0xff;
+  ErrorCode code = ErrorCode::kInternal;
+  if (primary == SQLITE_BUSY || primary == SQLITE_LOCKED) code = ErrorCode::kBusy;
+  else if (primary == SQLITE_FULL || primary == SQLITE_IOERR || primary == SQLITE_CANTOPEN ||
+           primary == SQLITE_READONLY) code = ErrorCode::kIo;
+  else if (primary == SQLITE_CORRUPT || primary == SQLITE_NOTADB) code = ErrorCode::kCorrupt;
+  std::string msg(what);
+  msg += ": ";
+  msg += db ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
+  return Error(code, std::move(msg));
+}
+
+Statement::Statement(sqlite3* db, std::string_view sql) : db_(db) {
+  sqlite3_stmt* raw = nullptr;
+  const int rc = sqlite3_prepare_v3(db, sql.data(), static_cast<int>(sql.size()),
+                                    SQLITE_PREPARE_PERSISTENT, &raw, nullptr);
+  s_.reset(raw);
+  if (rc != SQLITE_OK) {
+    throw StorageError("cannot prepare statement (" + std::string(sql.substr(0, 60)) +
+                       "...): " + sqlite3_errmsg(db));
+  }
+}
+
+Result<bool> Statement::step() {
+  const int rc = sqlite3_step(s_.get());
+  if (rc == SQLITE_ROW) return true;
+  if (rc == SQLITE_DONE) return false;
+  return error_from(db_, rc, "database step");
+}
+
+Status Statement::run() {
+  ResetGuard guard(*this);
+  auto r = step();
+  if (!r) return r.error();
+  return {};
+}
+
+}  // namespace sqlite
+
+using sqlite::ResetGuard;
+using sqlite::Statement;
+
+const char* to_string(ReportStatus s) {
+  switch (s) {
+    case ReportStatus::kLoaded: return "loaded";
+    case ReportStatus::kRejected: return "rejected";
+    case ReportStatus::kDuplicate: return "duplicate";
+  }
+  return "?";
+}
+
+const char* to_string(ChangeKind k) { return k == ChangeKind::kInsert ? "INSERT" : "MODIFY"; }
+
+const char* to_string(OutboxState s) {
+  switch (s) {
+    case OutboxState::kQueued: return "queued";
+    case OutboxState::kSent: return "sent";
+    case OutboxState::kDead: return "dead";
+  }
+  return "?";
+}
+
+namespace {
+
+ReportStatus report_status_from(const std::string& s) {
+  if (s == "rejected") return ReportStatus::kRejected;
+  if (s == "duplicate") return ReportStatus::kDuplicate;
+  return ReportStatus::kLoaded;
+}
+
+OutboxState outbox_state_from(const std::string& s) {
+  if (s == "sent") return OutboxState::kSent;
+  if (s == "dead") return OutboxState::kDead;
+  return OutboxState::kQueued;
+}
+
+// Version 1 of the schema. docs/architecture.md describes every table.
+constexpr const char* kSchemaV1 = R"SQL(
+CREATE TABLE inventory(
+  store      TEXT NOT NULL,
+  item       TEXT NOT NULL,
+  count      INTEGER NOT NULL CHECK (count >= 0),
+  updated_at INTEGER NOT NULL,
+  report_id  INTEGER NOT NULL,
+  PRIMARY KEY (store, item)
+) WITHOUT ROWID;
+
+CREATE TABLE reports(
+  id            INTEGER PRIMARY KEY,
+  path          TEXT NOT NULL,
+  size          INTEGER NOT NULL,
+  sha256        TEXT NOT NULL,
+  status        TEXT NOT NULL CHECK (status IN ('loaded', 'rejected', 'duplicate')),
+  rows          INTEGER NOT NULL DEFAULT 0,
+  changes       INTEGER NOT NULL DEFAULT 0,
+  error         TEXT NOT NULL DEFAULT '',
+  duplicate_of  INTEGER REFERENCES reports(id),
+  received_at   INTEGER NOT NULL,
+  finished_at   INTEGER NOT NULL,
+  archived_path TEXT NOT NULL DEFAULT ''
+);
+CREATE UNIQUE INDEX reports_loaded_sha256 ON reports(sha256) WHERE status = 'loaded';
+
+CREATE TABLE changes(
+  seq       INTEGER PRIMARY KEY AUTOINCREMENT,
+  kind      TEXT NOT NULL CHECK (kind IN ('INSERT', 'MODIFY')),
+  store     TEXT NOT NULL,
+  item      TEXT NOT NULL,
+  old_count INTEGER,
+  new_count INTEGER NOT NULL,
+  report_id INTEGER NOT NULL REFERENCES reports(id) DEFERRABLE INITIALLY DEFERRED,
+  at        INTEGER NOT NULL
+);
+CREATE INDEX changes_report ON changes(report_id, seq);
+CREATE INDEX changes_alerting ON changes(report_id, seq) WHERE new_count = 0 OR old_count = 0;
+
+CREATE TABLE cursors(
+  name     TEXT PRIMARY KEY,
+  position INTEGER NOT NULL
+) WITHOUT ROWID;
+INSERT INTO cursors(name, position) VALUES ('changes', 0), ('rejected', 0);
+
+CREATE TABLE outbox(
+  id              INTEGER PRIMARY KEY,
+  message_id      TEXT NOT NULL UNIQUE,
+  report_id       INTEGER NOT NULL,
+  event           TEXT NOT NULL,
+  sender          TEXT NOT NULL,
+  recipient       TEXT NOT NULL,
+  subject         TEXT NOT NULL,
+  data            TEXT NOT NULL,
+  state           TEXT NOT NULL CHECK (state IN ('queued', 'sent', 'dead')),
+  attempts        INTEGER NOT NULL DEFAULT 0,
+  created_at      INTEGER NOT NULL,
+  next_attempt_at INTEGER NOT NULL,
+  sent_at         INTEGER,
+  last_error      TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX outbox_due ON outbox(next_attempt_at) WHERE state = 'queued';
+)SQL";
+
+constexpr const char* kReportColumns =
+    "id, path, size, sha256, status, rows, changes, error, duplicate_of, received_at, "
+    "finished_at, archived_path";
+
+ReportRecord read_report(const Statement& s) {
+  ReportRecord r;
+  r.id = s.i64(0);
+  r.path = s.text(1);
+  r.size = s.i64(2);
+  r.sha256 = s.text(3);
+  r.status = report_status_from(s.text(4));
+  r.rows = s.i64(5);
+  r.changes = s.i64(6);
+  r.error = s.text(7);
+  r.duplicate_of = s.opt_i64(8);
+  r.received_at = from_unix_ms(s.i64(9));
+  r.finished_at = from_unix_ms(s.i64(10));
+  r.archived_path = s.text(11);
+  return r;
+}
+
+constexpr const char* kOutboxColumns =
+    "id, message_id, report_id, event, sender, recipient, subject, data, state, attempts, "
+    "created_at, next_attempt_at, sent_at, last_error";
+
+OutboxMessage read_outbox(const Statement& s) {
+  OutboxMessage m;
+  m.id = s.i64(0);
+  m.message_id = s.text(1);
+  m.report_id = s.i64(2);
+  m.event = s.text(3);
+  m.sender = s.text(4);
+  m.recipient = s.text(5);
+  m.subject = s.text(6);
+  m.data = s.text(7);
+  m.state = outbox_state_from(s.text(8));
+  m.attempts = static_cast<int>(s.i64(9));
+  m.created_at = from_unix_ms(s.i64(10));
+  m.next_attempt_at = from_unix_ms(s.i64(11));
+  if (!s.is_null(12)) m.sent_at = from_unix_ms(s.i64(12));
+  m.last_error = s.text(13);
+  return m;
+}
+
+// 64-bit fingerprint of (store, item) for the in-report duplicate check.
+std::int64_t row_key_hash(std::string_view store, std::string_view item) {
+  // FNV-1a over store, a separator that cannot occur in a valid name, item.
+  std::uint64_t h = 1469598103934665603ULL;
+  auto mix = [&h](std::string_view s) {
+    for (unsigned char c : s) {
+      h ^= c;
+      h *= 1099511628211ULL;
+    }
+  };
+  mix(store);
+  h ^= 0x1f;
+  h *= 1099511628211ULL;
+  mix(item);
+  return static_cast<std::int64_t>(h);
+}
+
+}  // namespace
+
+struct Storage::Impl {
+  const Clock& clock;
+  std::unique_ptr<sqlite3, sqlite::DbCloser> db;
+
+  // Statements are prepared lazily and kept for the connection's life.
+  std::optional<Statement> begin_immediate, commit, rollback;
+  std::optional<Statement> seen_clear, seen_insert, seen_line;
+  std::optional<Statement> inv_get, inv_insert, inv_update, change_insert;
+  std::optional<Statement> next_report_id, report_insert, find_loaded, report_by_id,
+      recent_reports, mark_archived, count_of;
+  std::optional<Statement> cursor_get, cursor_set, first_pending_change, last_change_of_report,
+      alerting_changes, next_rejected;
+  std::optional<Statement> outbox_insert, outbox_due, outbox_next_due, outbox_sent,
+      outbox_retry, outbox_dead, outbox_requeue, outbox_list_all, outbox_list_open,
+      outbox_counts;
+
+  explicit Impl(const Clock& c) : clock(c) {}
+
+  Statement& stmt(std::optional<Statement>& slot, const char* sql) {
+    if (!slot) slot.emplace(db.get(), sql);
+    return *slot;
+  }
+
+  Status exec(const char* sql) {
+    char* err = nullptr;
+    const int rc = sqlite3_exec(db.get(), sql, nullptr, nullptr, &err);
+    if (rc != SQLITE_OK) {
+      std::string msg = err ? err : sqlite3_errstr(rc);
+      sqlite3_free(err);
+      return sqlite::error_from(nullptr, rc, msg);
+    }
+    return {};
+  }
+
+  Status begin() { return stmt(begin_immediate, "BEGIN IMMEDIATE").run(); }
+  Status do_commit() { return stmt(commit, "COMMIT").run(); }
+  void do_rollback() {
+    if (!sqlite3_get_autocommit(db.get())) (void)stmt(rollback, "ROLLBACK").run();
+  }
+
+  Result<std::int64_t> cursor(const char* name) {
+    auto& s = stmt(cursor_get, "SELECT position FROM cursors WHERE name = ?");
+    ResetGuard g(s);
+    s.bind(1, name);
+    auto r = s.step();
+    if (!r) return r.error();
+    if (!*r) return Error(ErrorCode::kCorrupt, std::string("cursor missing: ") + name);
+    return s.i64(0);
+  }
+
+  Status set_cursor(const char* name, std::int64_t pos) {
+    return stmt(cursor_set, "UPDATE cursors SET position = ? WHERE name = ?")
+        .bind(1, pos).bind(2, name).run();
+  }
+};
+
+// A transaction guard for the short write transactions below.
+class Txn {
+ public:
+  explicit Txn(Storage::Impl& impl) : impl_(impl) {}
+  Status begin() {
+    auto st = impl_.begin();
+    active_ = st.ok();
+    return st;
+  }
+  Status commit() {
+    auto st = impl_.do_commit();
+    if (st.ok()) active_ = false;
+    return st;
+  }
+  ~Txn() {
+    if (active_) impl_.do_rollback();
+  }
+  Txn(const Txn&) = delete;
+  Txn& operator=(const Txn&) = delete;
+
+ private:
+  Storage::Impl& impl_;
+  bool active_ = false;
+};
+
+// ---------------------------------------------------------------------------
+
+std::unique_ptr<Storage> Storage::open(const std::filesystem::path& file,
+                                       const StorageOptions& options, const Clock& clock) {
+  auto impl = std::make_unique<Impl>(clock);
+  sqlite3* raw = nullptr;
+  const int rc = sqlite3_open_v2(file.c_str(), &raw,
+                                 SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                                 nullptr);
+  impl->db.reset(raw);  // owns the handle even when opening failed
+  if (rc != SQLITE_OK) {
+    throw StorageError("cannot open database " + file.string() + ": " +
+                       (raw ? sqlite3_errmsg(raw) : sqlite3_errstr(rc)));
+  }
+  sqlite3_busy_timeout(raw, options.busy_timeout_ms);
+  sqlite3_extended_result_codes(raw, 1);
+
+  auto must = [&](const char* sql) {
+    auto st = impl->exec(sql);
+    if (!st.ok()) throw StorageError("database " + file.string() + ": " + st.message());
+  };
+  must("PRAGMA journal_mode = WAL");
+  must(options.synchronous == "full" ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL");
+  must("PRAGMA foreign_keys = ON");
+  must("PRAGMA cache_size = -16384");  // 16 MiB page cache per connection
+  must("PRAGMA temp_store = FILE");     // keeps memory bounded for huge reports
+  must("CREATE TEMP TABLE IF NOT EXISTS seen_rows(h INTEGER PRIMARY KEY, line INTEGER NOT NULL)");
+
+  // Schema version: PRAGMA user_version. 0 = new database.
+  must("BEGIN IMMEDIATE");
+  int version = 0;
+  {
+    Statement s(raw, "PRAGMA user_version");
+    auto r = s.step();
+    if (!r) throw StorageError("database " + file.string() + ": " + r.error().message());
+    version = static_cast<int>(s.i64(0));
+  }
+  if (version > kSchemaVersion) {
+    impl->do_rollback();
+    throw StorageError("database " + file.string() + " has schema version " +
+                       std::to_string(version) + ", newer than this stockwatch understands (" +
+                       std::to_string(kSchemaVersion) +
+                       "); run the newer stockwatch or restore a backup");
+  }
+  if (version < 1) {
+    must(kSchemaV1);
+    must("PRAGMA user_version = 1");
+    spdlog::info("database {}: created schema version {}", file.string(), kSchemaVersion);
+  }
+  must("COMMIT");
+  return std::unique_ptr<Storage>(new Storage(std::move(impl)));
+}
+
+Storage::Storage(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Storage::~Storage() = default;
+
+// --- Ledger ------------------------------------------------------------------
+
+Result<std::optional<ReportRecord>> Storage::find_loaded(const std::string& sha256) {
+  auto& s = impl_->stmt(impl_->find_loaded,
+                        "SELECT id, path, size, sha256, status, rows, changes, error, "
+                        "duplicate_of, received_at, finished_at, archived_path FROM reports "
+                        "WHERE sha256 = ? AND status = 'loaded'");
+  ResetGuard g(s);
+  s.bind(1, sha256);
+  auto r = s.step();
+  if (!r) return r.error();
+  if (!*r) return std::optional<ReportRecord>();
+  return std::optional<ReportRecord>(read_report(s));
+}
+
+Result<ReportLoad> Storage::begin_report() {
+  auto st = impl_->begin();
+  if (!st.ok()) return st.error();
+  auto& s = impl_->stmt(impl_->next_report_id, "SELECT COALESCE(MAX(id), 0) + 1 FROM reports");
+  std::int64_t id = 0;
+  {
+    ResetGuard g(s);
+    auto r = s.step();
+    if (!r) {
+      impl_->do_rollback();
+      return r.error();
+    }
+    id = s.i64(0);
+  }
+  auto clear = impl_->stmt(impl_->seen_clear, "DELETE FROM temp.seen_rows").run();
+  if (!clear.ok()) {
+    impl_->do_rollback();
+    return clear.error();
+  }
+  return ReportLoad(this, id);
+}
+
+namespace {
+Status insert_report(Storage::Impl& impl, std::optional<Statement>& slot, const ReportRecord& rec,
+                     std::optional<std::int64_t> explicit_id, std::int64_t* id_out) {
+  auto& s = impl.stmt(slot,
+                      "INSERT INTO reports(id, path, size, sha256, status, rows, changes, error, "
+                      "duplicate_of, received_at, finished_at, archived_path) "
+                      "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+  s.bind(1, explicit_id)
+      .bind(2, rec.path)
+      .bind(3, rec.size)
+      .bind(4, rec.sha256)
+      .bind(5, to_string(rec.status))
+      .bind(6, rec.rows)
+      .bind(7, rec.changes)
+      .bind(8, rec.error)
+      .bind(9, rec.duplicate_of)
+      .bind(10, to_unix_ms(rec.received_at))
+      .bind(11, to_unix_ms(rec.finished_at))
+      .bind(12, rec.archived_path);
+  auto st = s.run();
+  if (st.ok() && id_out) *id_out = sqlite3_last_insert_rowid(impl.db.get());
+  return st;
+}
+}  // namespace
+
+Result<std::int64_t> Storage::record_report(const ReportRecord& record) {
+  Txn txn(*impl_);
+  if (auto st = txn.begin(); !st.ok()) return st.error();
+  std::int64_t id = 0;
+  if (auto st = insert_report(*impl_, impl_->report_insert, record, std::nullopt, &id); !st.ok())
+    return st.error();
+  if (auto st = txn.commit(); !st.ok()) return st.error();
+  return id;
+}
+
+Status Storage::mark_archived(std::int64_t report_id, const std::string& archived_path) {
+  return impl_->stmt(impl_->mark_archived, "UPDATE reports SET archived_path = ? WHERE id = ?")
+      .bind(1, archived_path)
+      .bind(2, report_id)
+      .run();
+}
+
+Result<std::optional<ReportRecord>> Storage::report(std::int64_t id) {
+  auto& s = impl_->stmt(impl_->report_by_id,
+                        "SELECT id, path, size, sha256, status, rows, changes, error, "
+                        "duplicate_of, received_at, finished_at, archived_path FROM reports "
+                        "WHERE id = ?");
+  ResetGuard g(s);
+  s.bind(1, id);
+  auto r = s.step();
+  if (!r) return r.error();
+  if (!*r) return std::optional<ReportRecord>();
+  return std::optional<ReportRecord>(read_report(s));
+}
+
+Result<std::vector<ReportRecord>> Storage::recent_reports(int limit) {
+  auto& s = impl_->stmt(impl_->recent_reports,
+                        "SELECT id, path, size, sha256, status, rows, changes, error, "
+                        "duplicate_of, received_at, finished_at, archived_path FROM reports "
+                        "ORDER BY id DESC LIMIT ?");
+  ResetGuard g(s);
+  s.bind(1, limit);
+  std::vector<ReportRecord> out;
+  while (true) {
+    auto r = s.step();
+    if (!r) return r.error();
+    if (!*r) break;
+    out.push_back(read_report(s));
+  }
+  return out;
+}
+
+// --- Report load ---------------------------------------------------------------
+
+ReportLoad::ReportLoad(Storage* storage, std::int64_t report_id)
+    : storage_(storage), report_id_(report_id) {}
+
+ReportLoad::ReportLoad(ReportLoad&& o) noexcept
+    : storage_(std::exchange(o.storage_, nullptr)),
+      report_id_(o.report_id_),
+      rows_(o.rows_),
+      changes_(o.changes_) {}
+
+ReportLoad& ReportLoad::operator=(ReportLoad&& o) noexcept {
+  if (this != &o) {
+    rollback();
+    storage_ = std::exchange(o.storage_, nullptr);
+    report_id_ = o.report_id_;
+    rows_ = o.rows_;
+    changes_ = o.changes_;
+  }
+  return *this;
+}
+
+ReportLoad::~ReportLoad() { rollback(); }
+
+void ReportLoad::rollback() {
+  if (storage_) {
+    storage_->impl_->do_rollback();
+    storage_ = nullptr;
+  }
+}
+
+Result<UpsertResult> ReportLoad::upsert(std::string_view store, std::string_view item,
+                                        std::int64_t count, std::size_t line) {
+  if (!storage_) return Error(ErrorCode::kInternal, "report load already finished");
+  auto& impl = *storage_->impl_;
+
+  // The same store and item twice in one report is an error in the report.
+  const std::int64_t key = row_key_hash(store, item);
+  auto& seen = impl.stmt(impl.seen_insert,
+                         "INSERT INTO temp.seen_rows(h, line) VALUES (?, ?) "
+                         "ON CONFLICT(h) DO NOTHING");
+  seen.bind(1, key).bind(2, static_cast<std::int64_t>(line));
+  if (auto st = seen.run(); !st.ok()) return st.error();
+  if (sqlite3_changes(impl.db.get()) == 0) {
+    auto& q = impl.stmt(impl.seen_line, "SELECT line FROM temp.seen_rows WHERE h = ?");
+    ResetGuard g(q);
+    q.bind(1, key);
+    auto r = q.step();
+    if (!r) return r.error();
+    return UpsertResult{UpsertOutcome::kDuplicateInReport, static_cast<std::size_t>(q.i64(0))};
+  }
+
+  ++rows_;
+  const long long now = to_unix_ms(impl.clock.now());
+  std::optional<std::int64_t> old;
+  {
+    auto& get = impl.stmt(impl.inv_get, "SELECT count FROM inventory WHERE store = ? AND item = ?");
+    ResetGuard g(get);
+    get.bind(1, store).bind(2, item);
+    auto r = get.step();
+    if (!r) return r.error();
+    if (*r) old = get.i64(0);
+  }
+  if (old && *old == count) return UpsertResult{UpsertOutcome::kUnchanged, 0};
+
+  if (!old) {
+    auto st = impl.stmt(impl.inv_insert,
+                        "INSERT INTO inventory(store, item, count, updated_at, report_id) "
+                        "VALUES (?, ?, ?, ?, ?)")
+                  .bind(1, store).bind(2, item).bind(3, count).bind(4, now).bind(5, report_id_)
+                  .run();
+    if (!st.ok()) return st.error();
+  } else {
+    auto st = impl.stmt(impl.inv_update,
+                        "UPDATE inventory SET count = ?, updated_at = ?, report_id = ? "
+                        "WHERE store = ? AND item = ?")
+                  .bind(1, count).bind(2, now).bind(3, report_id_).bind(4, store).bind(5, item)
+                  .run();
+    if (!st.ok()) return st.error();
+  }
+  auto st = impl.stmt(impl.change_insert,
+                      "INSERT INTO changes(kind, store, item, old_count, new_count, report_id, at) "
+                      "VALUES (?, ?, ?, ?, ?, ?, ?)")
+                .bind(1, old ? "MODIFY" : "INSERT")
+                .bind(2, store).bind(3, item).bind(4, old).bind(5, count).bind(6, report_id_)
+                .bind(7, now)
+                .run();
+  if (!st.ok()) return st.error();
+  ++changes_;
+  return UpsertResult{old ? UpsertOutcome::kModified : UpsertOutcome::kInserted, 0};
+}
+
+Result<std::int64_t> ReportLoad::commit(ReportRecord record) {
+  if (!storage_) return Error(ErrorCode::kInternal, "report load already finished");
+  auto& impl = *storage_->impl_;
+  record.status = ReportStatus::kLoaded;
+  record.rows = rows_;
+  record.changes = changes_;
+  std::int64_t id = 0;
+  if (auto st = insert_report(impl, impl.report_insert, record, report_id_, &id); !st.ok()) {
+    rollback();
+    return st.error();
+  }
+  if (auto st = impl.do_commit(); !st.ok()) {
+    rollback();
+    return st.error();
+  }
+  storage_ = nullptr;
+  return id;
+}
+
+// --- Inventory -------------------------------------------------------------------
+
+Result<std::optional<std::int64_t>> Storage::count_of(std::string_view store,
+                                                       std::string_view item) {
+  auto& s = impl_->stmt(impl_->count_of, "SELECT count FROM inventory WHERE store = ? AND item = ?");
+  ResetGuard g(s);
+  s.bind(1, store).bind(2, item);
+  auto r = s.step();
+  if (!r) return r.error();
+  if (!*r) return std::optional<std::int64_t>();
+  return std::optional<std::int64_t>(s.i64(0));
+}
+
+// --- Checker -----------------------------------------------------------------------
+
+Result<std::optional<PendingChanges>> Storage::next_pending_changes() {
+  auto cur = impl_->cursor("changes");
+  if (!cur) return cur.error();
+  PendingChanges p;
+  {
+    auto& s = impl_->stmt(impl_->first_pending_change,
+                          "SELECT report_id FROM changes WHERE seq > ? ORDER BY seq LIMIT 1");
+    ResetGuard g(s);
+    s.bind(1, *cur);
+    auto r = s.step();
+    if (!r) return r.error();
+    if (!*r) return std::optional<PendingChanges>();
+    p.report_id = s.i64(0);
+  }
+  {
+    auto& s = impl_->stmt(impl_->last_change_of_report,
+                          "SELECT MAX(seq) FROM changes WHERE report_id = ?");
+    ResetGuard g(s);
+    s.bind(1, p.report_id);
+    auto r = s.step();
+    if (!r) return r.error();
+    p.last_seq = s.i64(0);
+  }
+  {
+    auto& s = impl_->stmt(impl_->alerting_changes,
+                          "SELECT seq, kind, store, item, old_count, new_count FROM changes "
+                          "WHERE report_id = ? AND seq > ? AND (new_count = 0 OR old_count = 0) "
+                          "ORDER BY seq");
+    ResetGuard g(s);
+    s.bind(1, p.report_id).bind(2, *cur);
+    while (true) {
+      auto r = s.step();
+      if (!r) return r.error();
+      if (!*r) break;
+      ChangeRecord c;
+      c.seq = s.i64(0);
+      c.kind = s.text(1) == "INSERT" ? ChangeKind::kInsert : ChangeKind::kModify;
+      c.store = s.text(2);
+      c.item = s.text(3);
+      c.old_count = s.opt_i64(4);
+      c.new_count = s.i64(5);
+      c.report_id = p.report_id;
+      if (c.new_count == 0) p.out_of_stock.push_back(std::move(c));
+      else p.back_in_stock.push_back(std::move(c));
+    }
+  }
+  auto rep = report(p.report_id);
+  if (!rep) return rep.error();
+  if (*rep) {
+    p.report_path = (*rep)->path;
+    p.report_time = (*rep)->finished_at;
+  }
+  return std::optional<PendingChanges>(std::move(p));
+}
+
+Result<std::optional<ReportRecord>> Storage::next_pending_rejection() {
+  auto cur = impl_->cursor("rejected");
+  if (!cur) return cur.error();
+  auto& s = impl_->stmt(impl_->next_rejected,
+                        "SELECT id, path, size, sha256, status, rows, changes, error, "
+                        "duplicate_of, received_at, finished_at, archived_path FROM reports "
+                        "WHERE id > ? AND status = 'rejected' ORDER BY id LIMIT 1");
+  ResetGuard g(s);
+  s.bind(1, *cur);
+  auto r = s.step();
+  if (!r) return r.error();
+  if (!*r) return std::optional<ReportRecord>();
+  return std::optional<ReportRecord>(read_report(s));
+}
+
+Status Storage::commit_check(std::int64_t last_change_seq, std::int64_t last_rejected_id,
+                             const std::vector<OutboxMessage>& messages) {
+  Txn txn(*impl_);
+  if (auto st = txn.begin(); !st.ok()) return st;
+  auto& ins = impl_->stmt(impl_->outbox_insert,
+                          "INSERT INTO outbox(message_id, report_id, event, sender, recipient, "
+                          "subject, data, state, attempts, created_at, next_attempt_at) "
+                          "VALUES (?, ?, ?, ?, ?, ?, ?, 'queued', 0, ?, ?) "
+                          "ON CONFLICT(message_id) DO NOTHING");
+  for (const auto& m : messages) {
+    ins.bind(1, m.message_id)
+        .bind(2, m.report_id)
+        .bind(3, m.event)
+        .bind(4, m.sender)
+        .bind(5, m.recipient)
+        .bind(6, m.subject)
+        .bind(7, m.data)
+        .bind(8, to_unix_ms(m.created_at))
+        .bind(9, to_unix_ms(m.next_attempt_at));
+    if (auto st = ins.run(); !st.ok()) return st;
+  }
+  if (last_change_seq > 0) {
+    if (auto st = impl_->set_cursor("changes", last_change_seq); !st.ok()) return st;
+  }
+  if (last_rejected_id > 0) {
+    if (auto st = impl_->set_cursor("rejected", last_rejected_id); !st.ok()) return st;
+  }
+  return txn.commit();
+}
+
+// --- Outbox -------------------------------------------------------------------------
+
+Result<std::vector<OutboxMessage>> Storage::due_messages(TimePoint now, int limit) {
+  auto& s = impl_->stmt(impl_->outbox_due,
+                        "SELECT id, message_id, report_id, event, sender, recipient, subject, "
+                        "data, state, attempts, created_at, next_attempt_at, sent_at, last_error "
+                        "FROM outbox WHERE state = 'queued' AND next_attempt_at <= ? "
+                        "ORDER BY next_attempt_at, id LIMIT ?");
+  ResetGuard g(s);
+  s.bind(1, static_cast<std::int64_t>(to_unix_ms(now))).bind(2, limit);
+  std::vector<OutboxMessage> out;
+  while (true) {
+    auto r = s.step();
+    if (!r) return r.error();
+    if (!*r) break;
+    out.push_back(read_outbox(s));
+  }
+  return out;
+}
+
+Result<std::optional<TimePoint>> Storage::next_due_time() {
+  auto& s = impl_->stmt(impl_->outbox_next_due,
+                        "SELECT MIN(next_attempt_at) FROM outbox WHERE state = 'queued'");
+  ResetGuard g(s);
+  auto r = s.step();
+  if (!r) return r.error();
+  if (!*r || s.is_null(0)) return std::optional<TimePoint>();
+  return std::optional<TimePoint>(from_unix_ms(s.i64(0)));
+}
+
+Status Storage::mark_sent(std::int64_t id, TimePoint at) {
+  return impl_->stmt(impl_->outbox_sent,
+                     "UPDATE outbox SET state = 'sent', attempts = attempts + 1, sent_at = ?, "
+                     "last_error = '' WHERE id = ?")
+      .bind(1, static_cast<std::int64_t>(to_unix_ms(at)))
+      .bind(2, id)
+      .run();
+}
+
+Status Storage::mark_retry(std::int64_t id, TimePoint next_attempt, const std::string& error) {
+  return impl_->stmt(impl_->outbox_retry,
+                     "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?, "
+                     "last_error = ? WHERE id = ?")
+      .bind(1, static_cast<std::int64_t>(to_unix_ms(next_attempt)))
+      .bind(2, error)
+      .bind(3, id)
+      .run();
+}
+
+Status Storage::mark_dead(std::int64_t id, const std::string& error) {
+  return impl_->stmt(impl_->outbox_dead,
+                     "UPDATE outbox SET state = 'dead', attempts = attempts + 1, last_error = ? "
+                     "WHERE id = ?")
+      .bind(1, error)
+      .bind(2, id)
+      .run();
+}
+
+Status Storage::requeue(std::int64_t id, TimePoint at) {
+  return impl_->stmt(impl_->outbox_requeue,
+                     "UPDATE outbox SET state = 'queued', attempts = 0, next_attempt_at = ?, "
+                     "created_at = ? WHERE id = ? AND state = 'dead'")
+      .bind(1, static_cast<std::int64_t>(to_unix_ms(at)))
+      .bind(2, static_cast<std::int64_t>(to_unix_ms(at)))
+      .bind(3, id)
+      .run();
+}
+
+Result<std::vector<OutboxMessage>> Storage::list_outbox(bool include_sent, int limit) {
+  auto& s = include_sent
+                ? impl_->stmt(impl_->outbox_list_all,
+                              "SELECT id, message_id, report_id, event, sender, recipient, "
+                              "subject, data, state, attempts, created_at, next_attempt_at, "
+                              "sent_at, last_error FROM outbox ORDER BY id DESC LIMIT ?")
+                : impl_->stmt(impl_->outbox_list_open,
+                              "SELECT id, message_id, report_id, event, sender, recipient, "
+                              "subject, data, state, attempts, created_at, next_attempt_at, "
+                              "sent_at, last_error FROM outbox WHERE state != 'sent' "
+                              "ORDER BY id DESC LIMIT ?");
+  ResetGuard g(s);
+  s.bind(1, limit);
+  std::vector<OutboxMessage> out;
+  while (true) {
+    auto r = s.step();
+    if (!r) return r.error();
+    if (!*r) break;
+    out.push_back(read_outbox(s));
+  }
+  return out;
+}
+
+Result<OutboxCounts> Storage::outbox_counts() {
+  auto& s = impl_->stmt(impl_->outbox_counts,
+                        "SELECT state, COUNT(*) FROM outbox GROUP BY state");
+  ResetGuard g(s);
+  OutboxCounts c;
+  while (true) {
+    auto r = s.step();
+    if (!r) return r.error();
+    if (!*r) break;
+    const auto state = outbox_state_from(s.text(0));
+    const auto n = s.i64(1);
+    if (state == OutboxState::kQueued) c.queued = n;
+    else if (state == OutboxState::kSent) c.sent = n;
+    else c.dead = n;
+  }
+  return c;
+}
+
+}  // namespace stockwatch
