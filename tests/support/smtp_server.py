@@ -1,0 +1,221 @@
+#!/usr/bin/python3
+"""A real SMTP server (aiosmtpd) for stockwatch's tests.
+
+Command line:
+
+    /usr/bin/python3 smtp_server.py --port 0 --outdir DIR
+        [--fail-451 N] [--reject RCPT ...] [--auth USER:PASSWORD]
+        [--ready-file FILE]
+
+It listens on 127.0.0.1 (port 0 = a free port), then prints the port on
+stdout and, with --ready-file, writes it to FILE (atomically, so a reader
+never sees a partial number). Each accepted message is saved as DIR/<n>.eml
+(the bytes received, dot-unstuffed) next to DIR/<n>.json:
+{"mail_from": ..., "rcpt_tos": [...], "peer": [host, port], "helo": ...,
+ "auth": user or null}, numbered from 1; the .json is written first, so a
+reader that sees the .eml finds its sidecar too.
+
+--fail-451 N   answers "451 4.3.0 Try again later" to the first N messages
+               (after DATA, when the message has been sent).
+--reject RCPT  answers "550 5.1.1 No such user" to RCPT TO:<RCPT>
+               (repeatable, case-insensitive).
+--auth U:P     offers AUTH PLAIN/LOGIN without TLS and accepts only U/P;
+               other credentials get "535 5.7.8 Authentication credentials
+               invalid".
+
+SIGTERM or SIGINT stop it. Python tests can import it instead:
+
+    from smtp_server import SmtpTestServer
+    with SmtpTestServer(outdir, fail_451=1, reject=["nobody@example.com"]) as server:
+        ... server.port ...
+        server.messages()  # [(eml_bytes, sidecar_dict), ...]
+"""
+
+import argparse
+import asyncio
+import json
+import os
+import signal
+import socket
+import sys
+import threading
+import warnings
+
+from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword
+
+
+# aiosmtpd itself still sets the deprecated Session.login_data after AUTH.
+warnings.filterwarnings("ignore", message="Session.login_data is deprecated")
+
+
+def _write_atomically(path, data):
+    tmp = f"{path}.tmp{os.getpid()}"
+    with open(tmp, "wb") as f:
+        f.write(data)
+    os.replace(tmp, path)
+
+
+class _Handler:
+    def __init__(self, outdir, fail_451, reject):
+        self.outdir = outdir
+        self.fail_remaining = fail_451
+        self.reject = {r.lower() for r in reject}
+        self.count = 0
+        self.lock = threading.Lock()
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if address.lower() in self.reject:
+            return "550 5.1.1 No such user"
+        envelope.rcpt_tos.append(address)
+        return "250 2.1.5 OK"
+
+    async def handle_DATA(self, server, session, envelope):
+        with self.lock:
+            if self.fail_remaining > 0:
+                self.fail_remaining -= 1
+                return "451 4.3.0 Try again later"
+            self.count += 1
+            n = self.count
+        auth = session.auth_data
+        if isinstance(auth, LoginPassword):
+            auth = auth.login.decode("utf-8", "replace")
+        elif auth is not None:
+            auth = str(auth)
+        sidecar = {
+            "mail_from": envelope.mail_from,
+            "rcpt_tos": list(envelope.rcpt_tos),
+            "peer": list(session.peer) if isinstance(session.peer, tuple) else session.peer,
+            "helo": session.host_name,
+            "auth": auth,
+        }
+        content = envelope.original_content
+        if content is None:
+            content = envelope.content if isinstance(envelope.content, bytes) else b""
+        _write_atomically(os.path.join(self.outdir, f"{n}.json"),
+                          json.dumps(sidecar).encode("utf-8"))
+        _write_atomically(os.path.join(self.outdir, f"{n}.eml"), content)
+        return f"250 2.0.0 OK: queued as {n}"
+
+
+class _Authenticator:
+    def __init__(self, user, password):
+        self.user = user.encode("utf-8")
+        self.password = password.encode("utf-8")
+
+    def __call__(self, server, session, envelope, mechanism, auth_data):
+        ok = (isinstance(auth_data, LoginPassword)
+              and auth_data.login == self.user and auth_data.password == self.password)
+        return AuthResult(success=ok, handled=False, auth_data=auth_data if ok else None)
+
+
+class SmtpTestServer:
+    """The server running on its own event loop in a background thread."""
+
+    def __init__(self, outdir, port=0, fail_451=0, reject=(), auth=None, host="127.0.0.1"):
+        os.makedirs(outdir, exist_ok=True)
+        self.outdir = outdir
+        self.host = host
+        self.handler = _Handler(outdir, fail_451, reject)
+        self.authenticator = _Authenticator(*auth.split(":", 1)) if auth else None
+        self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self._sock.bind((host, port))
+        self.port = self._sock.getsockname()[1]
+        self._loop = None
+        self._server = None
+        self._thread = None
+        self._ready = threading.Event()
+        self._error = None
+
+    def _factory(self):
+        kwargs = {"hostname": "smtp.test", "ident": "stockwatch test SMTP"}
+        if self.authenticator is not None:
+            kwargs.update(authenticator=self.authenticator, auth_require_tls=False)
+        return SMTP(self.handler, loop=self._loop, **kwargs)
+
+    def _run(self):
+        self._loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(self._loop)
+        try:
+            self._server = self._loop.run_until_complete(
+                self._loop.create_server(self._factory, sock=self._sock))
+        except BaseException as e:  # reported by start()
+            self._error = e
+            self._ready.set()
+            return
+        self._ready.set()
+        try:
+            self._loop.run_forever()
+        finally:
+            self._server.close()
+            self._loop.run_until_complete(self._server.wait_closed())
+            self._loop.close()
+
+    def start(self):
+        self._thread = threading.Thread(target=self._run, name="smtp-test-server", daemon=True)
+        self._thread.start()
+        self._ready.wait(10)
+        if self._error is not None:
+            raise self._error
+        if not self._ready.is_set():
+            raise RuntimeError("the SMTP test server did not start")
+        return self.port
+
+    def stop(self):
+        if self._thread is None:
+            self._sock.close()  # never started
+            return
+        if self._loop is not None and self._thread.is_alive():
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            self._thread.join(10)
+
+    def messages(self):
+        """Every accepted message so far: [(eml bytes, sidecar dict), ...]."""
+        out = []
+        n = 1
+        while os.path.exists(os.path.join(self.outdir, f"{n}.eml")):
+            with open(os.path.join(self.outdir, f"{n}.eml"), "rb") as f:
+                eml = f.read()
+            with open(os.path.join(self.outdir, f"{n}.json"), encoding="utf-8") as f:
+                sidecar = json.load(f)
+            out.append((eml, sidecar))
+            n += 1
+        return out
+
+    def __enter__(self):
+        self.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
+        return False
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--outdir", required=True)
+    parser.add_argument("--fail-451", type=int, default=0, dest="fail_451")
+    parser.add_argument("--reject", action="append", default=[], metavar="RCPT")
+    parser.add_argument("--auth", metavar="USER:PASSWORD")
+    parser.add_argument("--ready-file")
+    args = parser.parse_args(argv)
+
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+
+    server = SmtpTestServer(args.outdir, port=args.port, fail_451=args.fail_451,
+                            reject=args.reject, auth=args.auth)
+    port = server.start()
+    print(port, flush=True)
+    if args.ready_file:
+        _write_atomically(args.ready_file, f"{port}\n".encode("ascii"))
+    while not stop.wait(0.2):
+        pass
+    server.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
