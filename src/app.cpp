@@ -78,6 +78,7 @@ StorageOptions storage_options(const Config& c) {
 LoaderOptions loader_options(const Config& c) {
   LoaderOptions o;
   o.max_report_bytes = c.inbox.max_report_bytes;
+  o.confine_to = c.inbox.path;
   return o;
 }
 
@@ -204,34 +205,40 @@ struct App::Daemon {
 
   // db_strand: load, archive, check.
   void process_report(const InboxReport& report) {
-    bool retry = false;
-    if (stopping) {
-      retry = true;
-    } else {
-      retry = !load_and_archive(report);
+    Disposition d = Disposition::kRetry;
+    if (!stopping) {
+      d = load_and_archive(report);
       run_checker();
     }
-    asio::post(ioc, [this, rel = report.relative, retry] {
-      inbox.done(rel, retry && !stopping);
+    asio::post(ioc, [this, rel = report.relative, d] {
+      inbox.done(rel, d);
       arm_inbox_timer();
     });
   }
 
-  // Returns false when the report should be tried again later.
-  bool load_and_archive(const InboxReport& report) {
+  Disposition load_and_archive(const InboxReport& report) {
     auto out = loader->load(report.path, report.relative, &stopping);
     if (!out) {
       const auto& e = out.error();
-      if (e.code() == ErrorCode::kCancelled) {
-        spdlog::info("{}: loading stopped by shutdown; nothing of it was loaded", report.relative);
-        return false;
+      switch (e.code()) {
+        case ErrorCode::kCancelled:
+          spdlog::info("{}: loading stopped by shutdown; nothing of it was loaded; it is loaded "
+                       "at the next start", report.relative);
+          return Disposition::kRetry;
+        case ErrorCode::kNotFound:
+          spdlog::warn("{}: vanished before it could be read", report.relative);
+          return Disposition::kDone;
+        case ErrorCode::kPermission:
+          spdlog::error("{}: {}; make it readable by the user stockwatch runs as; it is tried "
+                        "again when its permissions change", report.relative, e.message());
+          return Disposition::kParked;
+        case ErrorCode::kBusy:
+          spdlog::info("{}: {}", report.relative, e.message());
+          return Disposition::kRetry;
+        default:
+          spdlog::error("{}: not loaded, will try again: {}", report.relative, e.message());
+          return Disposition::kRetry;
       }
-      if (e.code() == ErrorCode::kNotFound) {
-        spdlog::warn("{}: vanished before it could be read", report.relative);
-        return true;
-      }
-      spdlog::error("{}: not loaded, will try again: {}", report.relative, e.message());
-      return false;
     }
     const bool rejected = out->status == ReportStatus::kRejected;
     if (rejected) {
@@ -242,15 +249,15 @@ struct App::Daemon {
     auto placed = archive_report(archive_options(config), report.path, report.relative, rejected,
                                  out->error);
     if (!placed) {
-      spdlog::error("{}: handled ({}) but cannot be archived: {}", report.relative,
+      spdlog::error("{}: handled ({}) but cannot be archived, will try again: {}", report.relative,
                     to_string(out->status), placed.error().message());
-      return false;
+      return Disposition::kRetry;
     }
     if (auto st = db->mark_archived(out->report_id, placed->string()); !st.ok()) {
       spdlog::error("{}: archived to {} but the ledger was not updated: {}", report.relative,
                     placed->string(), st.message());
     }
-    return true;
+    return Disposition::kDone;
   }
 
   // db_strand.

@@ -24,13 +24,6 @@ fs::path candidate(const fs::path& dest, int n) {
   return p;
 }
 
-Status fsync_dir(const fs::path& dir) {
-  UniqueFd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (!fd) return errno_error("cannot open " + dir.string());
-  if (::fsync(fd.get()) != 0) return errno_error("cannot sync " + dir.string());
-  return {};
-}
-
 // Copies src to a new file dst (O_EXCL), for moves across filesystems.
 Status copy_new(const fs::path& src, const fs::path& dst) {
   UniqueFd in(::open(src.c_str(), O_RDONLY | O_CLOEXEC));
@@ -70,10 +63,21 @@ Result<fs::path> place(const fs::path& file, const fs::path& dest) {
   std::error_code ec;
   fs::create_directories(dest.parent_path(), ec);
   if (ec) return Error(ErrorCode::kIo, "cannot create " + dest.parent_path().string() + ": " + ec.message());
+  struct stat src {};
+  if (::stat(file.c_str(), &src) != 0) return errno_error("cannot stat " + file.string());
   for (int n = 0; n < 100000; ++n) {
     const fs::path target = candidate(dest, n);
     if (::link(file.c_str(), target.c_str()) == 0) return target;
-    if (errno == EEXIST) continue;
+    if (errno == EEXIST) {
+      // Placed already, by an attempt that stopped before removing the
+      // inbox copy: the same file, not a name conflict.
+      struct stat existing {};
+      if (::stat(target.c_str(), &existing) == 0 && existing.st_dev == src.st_dev &&
+          existing.st_ino == src.st_ino) {
+        return target;
+      }
+      continue;
+    }
     if (errno == EXDEV || errno == EPERM || errno == EMLINK) {
       auto st = copy_new(file, target);
       if (st.ok()) return target;
@@ -131,12 +135,12 @@ Result<fs::path> archive_report(const ArchiveOptions& options, const fs::path& f
       err += ".error.txt";
       if (auto st = write_error_file(err, error_text); !st.ok()) return st.error();
     }
-    if (auto st = fsync_dir(placed.parent_path()); !st.ok()) return st.error();
   }
+  // No directory fsync here: if a crash loses the move, the report is back
+  // in the inbox and the loader recognises it from the ledger as handled.
   if (::unlink(file.c_str()) != 0 && errno != ENOENT) {
     return errno_error("archived " + file.string() + " but cannot remove it from the inbox");
   }
-  (void)fsync_dir(file.parent_path());
   return placed;
 }
 

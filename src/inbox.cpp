@@ -1,5 +1,6 @@
 #include "stockwatch/inbox.hpp"
 
+#include <fcntl.h>
 #include <sys/inotify.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
@@ -28,7 +29,23 @@ bool ends_with_ci(const std::string& s, const std::string& suffix) {
 }
 
 constexpr std::uint32_t kDirMask = IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE | IN_MODIFY |
-                                   IN_DELETE_SELF | IN_MOVE_SELF | IN_ONLYDIR;
+                                   IN_ATTRIB | IN_DELETE_SELF | IN_MOVE_SELF | IN_ONLYDIR;
+
+std::int64_t ns(const struct timespec& t) {
+  return static_cast<std::int64_t>(t.tv_sec) * 1'000'000'000 + t.tv_nsec;
+}
+
+// Whether some process has the file open for writing. A read lease is
+// granted only when nobody does. Where a lease cannot be taken (a file owned
+// by another user without CAP_LEASE, a filesystem without leases) the answer
+// is "no" and the settle time is what protects a slow writer.
+bool open_for_writing(const fs::path& path) {
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY));
+  if (!fd) return false;
+  if (::fcntl(fd.get(), F_SETLEASE, F_RDLCK) != 0) return errno == EAGAIN;
+  (void)::fcntl(fd.get(), F_SETLEASE, F_UNLCK);
+  return false;
+}
 
 // Filesystems where inotify does not see writes made by other machines.
 bool is_remote_fs(const fs::path& dir, std::string* name) {
@@ -74,7 +91,7 @@ Status Inbox::start() {
   if (!stats_.polling) {
     inotify_.reset(::inotify_init1(IN_NONBLOCK | IN_CLOEXEC));
     if (!inotify_) return errno_error("cannot start watching the inbox (inotify_init1)");
-    add_watch_tree(config_.path);
+    if (!watch_root()) return errno_error("cannot watch the inbox " + config_.path.string());
     spdlog::info("inbox {}: watching {} folder(s) with inotify", config_.path.string(),
                  watches_.size());
   } else if (remote) {
@@ -90,6 +107,14 @@ Status Inbox::start() {
   next_rescan_ = now + std::chrono::seconds(config_.rescan_interval_s);
   next_poll_ = now + std::chrono::milliseconds(config_.poll_interval_ms);
   return {};
+}
+
+bool Inbox::watch_root() {
+  add_watch_tree(config_.path);
+  for (const auto& [wd, dir] : watches_) {
+    if (dir == config_.path) return true;
+  }
+  return false;
 }
 
 void Inbox::add_watch_tree(const fs::path& dir) {
@@ -131,6 +156,18 @@ void Inbox::rescan() {
 void Inbox::consider(const fs::path& path, bool complete) {
   const std::string rel = relative_of(path);
   if (in_flight_.count(rel)) return;
+  if (auto p = parked_.find(rel); p != parked_.end()) {
+    struct stat st {};
+    if (::stat(path.c_str(), &st) != 0) {
+      parked_.erase(p);  // gone
+      stats_.parked = parked_.size();
+      return;
+    }
+    if (ns(st.st_ctim) == p->second.ctime_ns && st.st_size == p->second.size) return;
+    parked_.erase(p);  // changed since: try again
+    stats_.parked = parked_.size();
+    complete = false;
+  }
   if (complete) {
     candidates_.erase(rel);
     ready_.insert(rel);
@@ -162,7 +199,8 @@ void Inbox::handle_events() {
       auto w = watches_.find(ev->wd);
       if (w == watches_.end()) continue;
       if (ev->mask & (IN_DELETE_SELF | IN_MOVE_SELF | IN_IGNORED)) {
-        if (w->second == config_.path) {
+        if (w->second == config_.path && stats_.root_present) {
+          stats_.root_present = false;
           spdlog::error("inbox {}: the folder was removed or moved; reports are not seen until it "
                         "is back", config_.path.string());
         }
@@ -188,12 +226,26 @@ void Inbox::handle_events() {
       } else if (ev->mask & IN_MODIFY) {
         auto c = candidates_.find(relative_of(full));
         if (c != candidates_.end()) c->second.stable_since = clock_.now();
+      } else if (ev->mask & IN_ATTRIB) {
+        if (parked_.count(relative_of(full))) consider(full, false);
       }
     }
   }
 }
 
 void Inbox::process_due(TimePoint now) {
+  if (!stats_.polling && !stats_.root_present && now >= next_poll_) {
+    next_poll_ = now + std::chrono::milliseconds(config_.poll_interval_ms);
+    std::error_code ec;
+    if (fs::is_directory(config_.path, ec)) {
+      // Stale watches of the old folder are dropped by IN_IGNORED.
+      if (watch_root()) {
+        stats_.root_present = true;
+        spdlog::info("inbox {}: the folder is back; watching it again", config_.path.string());
+        rescan();
+      }
+    }
+  }
   if (stats_.polling && now >= next_poll_) {
     rescan();
     next_poll_ = now + std::chrono::milliseconds(config_.poll_interval_ms);
@@ -214,15 +266,23 @@ void Inbox::process_due(TimePoint now) {
       it = candidates_.erase(it);
       continue;
     }
-    const std::int64_t mtime = static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 +
-                               st.st_mtim.tv_nsec;
+    const std::int64_t mtime = ns(st.st_mtim);
     Candidate& c = it->second;
+    if (now < c.not_before) {
+      ++it;
+      continue;
+    }
     if (c.size != st.st_size || c.mtime_ns != mtime) {
       c.size = st.st_size;
       c.mtime_ns = mtime;
       c.stable_since = now;
     }
     if (now - c.stable_since >= std::chrono::milliseconds(config_.settle_ms)) {
+      if (open_for_writing(full)) {
+        c.stable_since = now;  // a writer is still at work: wait for it
+        ++it;
+        continue;
+      }
       ready_.insert(it->first);
       it = candidates_.erase(it);
     } else {
@@ -236,11 +296,15 @@ std::optional<TimePoint> Inbox::next_wakeup() const {
   auto take = [&t](TimePoint x) {
     if (!t || x < *t) t = x;
   };
-  if (stats_.polling) take(next_poll_);
+  if (stats_.polling || !stats_.root_present) take(next_poll_);
   if (config_.rescan_interval_s > 0) take(next_rescan_);
   if (!candidates_.empty()) {
     // Re-check often enough to notice a settled file promptly.
-    take(clock_.now() + std::chrono::milliseconds(std::clamp(config_.settle_ms / 4, 10, 250)));
+    TimePoint earliest = TimePoint::max();
+    for (const auto& [rel, c] : candidates_) earliest = std::min(earliest, c.not_before);
+    const TimePoint soon =
+        clock_.now() + std::chrono::milliseconds(std::clamp(config_.settle_ms / 4, 10, 250));
+    take(std::max(soon, earliest));
   }
   return t;
 }
@@ -248,16 +312,47 @@ std::optional<TimePoint> Inbox::next_wakeup() const {
 std::vector<InboxReport> Inbox::take_ready() {
   std::vector<InboxReport> out;
   for (const auto& rel : ready_) {
-    out.push_back({config_.path / rel, rel});
+    const fs::path full = config_.path / rel;
+    // Closed by one writer while another still has it open: wait.
+    if (open_for_writing(full)) {
+      candidates_[rel].stable_since = clock_.now();
+      continue;
+    }
+    out.push_back({full, rel});
     in_flight_.insert(rel);
   }
   ready_.clear();
   return out;
 }
 
-void Inbox::done(const std::string& relative, bool retry_later) {
+void Inbox::done(const std::string& relative, Disposition disposition) {
   in_flight_.erase(relative);
-  if (retry_later) consider(config_.path / relative, false);
+  const fs::path full = config_.path / relative;
+  switch (disposition) {
+    case Disposition::kDone:
+      failures_.erase(relative);
+      break;
+    case Disposition::kRetry: {
+      const int n = ++failures_[relative];
+      // settle_ms, doubling per failure, at most a minute.
+      const auto base = std::chrono::milliseconds(std::max(config_.settle_ms, 100));
+      const auto delay = std::min<std::chrono::milliseconds>(base * (1LL << std::min(n, 10)),
+                                                            std::chrono::minutes(1));
+      Candidate& c = candidates_[relative];
+      c.not_before = clock_.now() + delay;
+      c.stable_since = clock_.now();
+      break;
+    }
+    case Disposition::kParked: {
+      failures_.erase(relative);
+      struct stat st {};
+      if (::stat(full.c_str(), &st) == 0) {
+        parked_[relative] = {ns(st.st_ctim), st.st_size};
+        stats_.parked = parked_.size();
+      }
+      break;
+    }
+  }
 }
 
 }  // namespace stockwatch

@@ -16,7 +16,7 @@ namespace stockwatch {
 std::string LoadOutcome::summary() const {
   switch (status) {
     case ReportStatus::kLoaded:
-      if (resumed) return "loaded (before a restart) as report " + std::to_string(report_id);
+      if (resumed) return "already loaded as report " + std::to_string(report_id) + " before a restart; archived now";
       return "loaded " + std::to_string(rows) + (rows == 1 ? " row" : " rows") + ", " +
              std::to_string(changes) + (changes == 1 ? " change" : " changes");
     case ReportStatus::kDuplicate:
@@ -34,20 +34,67 @@ std::string LoadOutcome::summary() const {
 Loader::Loader(Storage& storage, const Clock& clock, LoaderOptions options)
     : storage_(storage), clock_(clock), options_(std::move(options)) {}
 
+namespace {
+
+struct FileId {
+  dev_t dev = 0;
+  ino_t ino = 0;
+  off_t size = 0;
+  std::int64_t mtime_ns = 0;
+  bool operator==(const FileId&) const = default;
+};
+
+FileId file_id(const struct stat& st) {
+  return {st.st_dev, st.st_ino, st.st_size,
+          static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec};
+}
+
+// Whether `archived` is the very file we have open (a hard link made by the
+// archiving step before a crash).
+bool same_file(const std::string& archived, const struct stat& open_st) {
+  struct stat st {};
+  if (archived.empty() || ::stat(archived.c_str(), &st) != 0) return false;
+  return st.st_dev == open_st.st_dev && st.st_ino == open_st.st_ino;
+}
+
+LoadOutcome resumed_outcome(const ReportRecord& r) {
+  LoadOutcome out;
+  out.status = r.status;
+  out.report_id = r.id;
+  out.rows = r.rows;
+  out.changes = r.changes;
+  out.error = r.error;
+  out.duplicate_of = r.duplicate_of.value_or(0);
+  out.resumed = true;
+  out.archived_path = r.archived_path;
+  return out;
+}
+
+}  // namespace
+
 Result<LoadOutcome> Loader::load(const std::filesystem::path& file, const std::string& name,
                                  const std::atomic<bool>* cancel) {
   const TimePoint received = clock_.now();
-  UniqueFd fd(::open(file.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK));
-  if (!fd) return errno_error("cannot open " + file.string());
-  struct stat st {};
-  if (::fstat(fd.get(), &st) != 0) return errno_error("cannot stat " + file.string());
 
   ReportRecord record;
   record.path = name;
-  record.size = st.st_size;
   record.received_at = received;
 
-  auto reject = [&](std::string error, std::string sha) -> Result<LoadOutcome> {
+  // Looks for an earlier, unfinished handling of this very report.
+  auto find_resumable = [&](const struct stat& st, const std::string& sha)
+      -> Result<std::optional<LoadOutcome>> {
+    auto prior = storage_.find_latest(name, sha);
+    if (!prior) return prior.error();
+    if (*prior && ((*prior)->archived_path.empty() || same_file((*prior)->archived_path, st))) {
+      return std::optional<LoadOutcome>(resumed_outcome(**prior));
+    }
+    return std::optional<LoadOutcome>();
+  };
+
+  auto reject = [&](const struct stat& st, std::string error, std::string sha) -> Result<LoadOutcome> {
+    auto resumable = find_resumable(st, sha);
+    if (!resumable) return resumable.error();
+    if (*resumable && (*resumable)->status == ReportStatus::kRejected) return **resumable;
     record.status = ReportStatus::kRejected;
     record.error = std::move(error);
     record.sha256 = std::move(sha);
@@ -61,15 +108,42 @@ Result<LoadOutcome> Loader::load(const std::filesystem::path& file, const std::s
     return out;
   };
 
+  // Symbolic links are followed only inside the inbox.
+  struct stat lst {};
+  if (::lstat(file.c_str(), &lst) != 0) return errno_error("cannot stat " + file.string());
+  if (S_ISLNK(lst.st_mode) && !options_.confine_to.empty()) {
+    std::error_code ec;
+    const auto target = std::filesystem::canonical(file, ec);
+    const auto root = std::filesystem::canonical(options_.confine_to, ec);
+    const auto rel = target.lexically_relative(root);
+    if (target.empty() || rel.empty() || *rel.begin() == "..") {
+      record.size = 0;
+      return reject(lst,
+                    "the report is a symbolic link to " +
+                        (target.empty() ? std::string("a missing file") : target.string()) +
+                        ", outside the inbox; copy the file into the inbox instead",
+                    "");
+    }
+  }
+
+  UniqueFd fd(::open(file.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK));
+  if (!fd) return errno_error("cannot open " + file.string());
+  struct stat st {};
+  if (::fstat(fd.get(), &st) != 0) return errno_error("cannot stat " + file.string());
+  record.size = st.st_size;
+
   if (!S_ISREG(st.st_mode)) {
-    return reject("the report is not a regular file; only plain files are read", "");
+    return reject(st, "the report is not a regular file; only plain files are read", "");
   }
   if (static_cast<std::uint64_t>(st.st_size) > options_.max_report_bytes) {
-    return reject("the report is " + std::to_string(st.st_size) +
+    return reject(st,
+                  "the report is " + std::to_string(st.st_size) +
                       " bytes; the limit (inbox.max_report_bytes) is " +
-                      std::to_string(options_.max_report_bytes) + " bytes; split it into smaller reports",
+                      std::to_string(options_.max_report_bytes) +
+                      " bytes; split it into smaller reports",
                   "");
   }
+  const FileId before = file_id(st);
 
   auto begun = storage_.begin_report();
   if (!begun) return begun.error();
@@ -107,10 +181,7 @@ Result<LoadOutcome> Loader::load(const std::filesystem::path& file, const std::s
     if (n == 0) break;
     total += static_cast<std::uint64_t>(n);
     if (total > options_.max_report_bytes) {
-      txn.rollback();
-      return reject("the report grew past the limit (inbox.max_report_bytes = " +
-                        std::to_string(options_.max_report_bytes) + " bytes) while being read",
-                    "");
+      return Error(ErrorCode::kBusy, name + " grew while being read; it will be read again");
     }
     const std::string_view chunk(buf.data(), static_cast<std::size_t>(n));
     sha.update(chunk);
@@ -119,12 +190,27 @@ Result<LoadOutcome> Loader::load(const std::filesystem::path& file, const std::s
   }
   parser.finish(sink);
   if (!failure.ok()) return failure.error();
+
+  // A writer still at work: what we read may be a partial report.
+  struct stat after {};
+  if (::fstat(fd.get(), &after) != 0) return errno_error("cannot stat " + file.string());
+  if (!(file_id(after) == before) || total != static_cast<std::uint64_t>(before.size)) {
+    return Error(ErrorCode::kBusy, name + " changed while being read; it will be read again");
+  }
   record.size = static_cast<std::int64_t>(total);
   record.sha256 = sha.hex();
 
   if (!parser.ok()) {
     txn.rollback();
-    return reject(parser.problems_text(), record.sha256);
+    return reject(st, parser.problems_text(), record.sha256);
+  }
+
+  // Handled before a restart, but not archived yet?
+  auto resumable = find_resumable(st, record.sha256);
+  if (!resumable) return resumable.error();
+  if (*resumable) {
+    txn.rollback();
+    return **resumable;
   }
 
   // Same content loaded before? Checked inside the write transaction, so two
@@ -133,25 +219,15 @@ Result<LoadOutcome> Loader::load(const std::filesystem::path& file, const std::s
   if (!prior) return prior.error();
   if (*prior) {
     txn.rollback();
-    const ReportRecord& orig = **prior;
-    LoadOutcome out;
-    if (orig.path == name && orig.archived_path.empty()) {
-      // Loaded and committed, then stopped before archiving: finish the job.
-      out.status = ReportStatus::kLoaded;
-      out.report_id = orig.id;
-      out.rows = orig.rows;
-      out.changes = orig.changes;
-      out.resumed = true;
-      return out;
-    }
     record.status = ReportStatus::kDuplicate;
-    record.duplicate_of = orig.id;
+    record.duplicate_of = (*prior)->id;
     record.finished_at = clock_.now();
     auto id = storage_.record_report(record);
     if (!id) return id.error();
+    LoadOutcome out;
     out.status = ReportStatus::kDuplicate;
     out.report_id = *id;
-    out.duplicate_of = orig.id;
+    out.duplicate_of = (*prior)->id;
     return out;
   }
 

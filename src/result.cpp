@@ -11,6 +11,7 @@ const char* to_string(ErrorCode code) {
     case ErrorCode::kInvalidInput: return "invalid input";
     case ErrorCode::kNotFound: return "not found";
     case ErrorCode::kIo: return "I/O error";
+    case ErrorCode::kPermission: return "permission denied";
     case ErrorCode::kBusy: return "busy";
     case ErrorCode::kTransient: return "temporary failure";
     case ErrorCode::kPermanent: return "permanent failure";
@@ -22,7 +23,9 @@ const char* to_string(ErrorCode code) {
 }
 
 Error errno_error(const std::string& what, int err) {
-  const ErrorCode code = (err == ENOENT || err == ENOTDIR) ? ErrorCode::kNotFound : ErrorCode::kIo;
+  ErrorCode code = ErrorCode::kIo;
+  if (err == ENOENT || err == ENOTDIR) code = ErrorCode::kNotFound;
+  else if (err == EACCES || err == EPERM) code = ErrorCode::kPermission;
   return Error(code, what + ": " + std::strerror(err));
 }
 

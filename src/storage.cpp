@@ -114,6 +114,7 @@ CREATE TABLE reports(
   archived_path TEXT NOT NULL DEFAULT ''
 );
 CREATE UNIQUE INDEX reports_loaded_sha256 ON reports(sha256) WHERE status = 'loaded';
+CREATE INDEX reports_path ON reports(path, sha256);
 
 CREATE TABLE changes(
   seq       INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -224,7 +225,7 @@ struct Storage::Impl {
   std::optional<Statement> begin_immediate, commit, rollback;
   std::optional<Statement> seen_clear, seen_insert, seen_line;
   std::optional<Statement> inv_get, inv_insert, inv_update, change_insert;
-  std::optional<Statement> next_report_id, report_insert, find_loaded, report_by_id,
+  std::optional<Statement> next_report_id, report_insert, find_loaded, find_latest, report_by_id,
       recent_reports, mark_archived, count_of;
   std::optional<Statement> cursor_get, cursor_set, first_pending_change, last_change_of_report,
       alerting_changes, next_rejected;
@@ -362,6 +363,20 @@ Result<std::optional<ReportRecord>> Storage::find_loaded(const std::string& sha2
                         "WHERE sha256 = ? AND status = 'loaded'");
   ResetGuard g(s);
   s.bind(1, sha256);
+  auto r = s.step();
+  if (!r) return r.error();
+  if (!*r) return std::optional<ReportRecord>();
+  return std::optional<ReportRecord>(read_report(s));
+}
+
+Result<std::optional<ReportRecord>> Storage::find_latest(const std::string& path,
+                                                         const std::string& sha256) {
+  auto& s = impl_->stmt(impl_->find_latest,
+                        "SELECT id, path, size, sha256, status, rows, changes, error, "
+                        "duplicate_of, received_at, finished_at, archived_path FROM reports "
+                        "WHERE path = ? AND sha256 = ? ORDER BY id DESC LIMIT 1");
+  ResetGuard g(s);
+  s.bind(1, path).bind(2, sha256);
   auto r = s.step();
   if (!r) return r.error();
   if (!*r) return std::optional<ReportRecord>();

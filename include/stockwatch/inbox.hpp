@@ -36,11 +36,21 @@ struct InboxReport {
   std::string relative;             // relative to the inbox root, '/' separated
 };
 
+// What became of a report handed out by take_ready().
+enum class Disposition {
+  kDone,     // archived, removed or vanished: forget it
+  kRetry,    // a temporary failure: try again after a growing delay
+  kParked,   // cannot be read as it is (permissions): try again once the
+             // file changes (its mode, owner, size or mtime)
+};
+
 struct InboxStats {
   std::uint64_t scans = 0;
   std::uint64_t overflows = 0;
   std::uint64_t watched_dirs = 0;
+  std::uint64_t parked = 0;
   bool polling = false;
+  bool root_present = true;
 };
 
 // Whether `name` (a file name, no directories) is a report name.
@@ -64,8 +74,8 @@ class Inbox {
   [[nodiscard]] std::optional<TimePoint> next_wakeup() const;
   // Reports ready to load, each handed out once until done().
   [[nodiscard]] std::vector<InboxReport> take_ready();
-  // The report was handled (archived, or left for a later attempt).
-  void done(const std::string& relative, bool retry_later = false);
+  // The report was handled; see Disposition.
+  void done(const std::string& relative, Disposition disposition);
 
   [[nodiscard]] const InboxStats& stats() const { return stats_; }
   [[nodiscard]] bool polling() const { return stats_.polling; }
@@ -75,10 +85,16 @@ class Inbox {
     std::int64_t size = -1;
     std::int64_t mtime_ns = -1;
     TimePoint stable_since{};
+    TimePoint not_before{};   // retry backoff
+  };
+  struct Parked {
+    std::int64_t ctime_ns = 0;
+    std::int64_t size = 0;
   };
   void add_watch_tree(const std::filesystem::path& dir);
   void scan_dir(const std::filesystem::path& dir);
   void consider(const std::filesystem::path& path, bool complete);
+  bool watch_root();
   std::string relative_of(const std::filesystem::path& path) const;
 
   InboxConfig config_;
@@ -88,6 +104,8 @@ class Inbox {
   std::map<std::string, Candidate> candidates_;    // relative -> settle state
   std::set<std::string> ready_;                    // complete, not yet handed out
   std::set<std::string> in_flight_;                // handed out, not done
+  std::map<std::string, int> failures_;            // relative -> consecutive retries
+  std::map<std::string, Parked> parked_;           // relative -> state when parked
   TimePoint next_rescan_{};
   TimePoint next_poll_{};
   InboxStats stats_;

@@ -8,8 +8,13 @@
 // - Outcomes that concern the report (loaded, rejected with reasons,
 //   duplicate) are values in LoadOutcome and are recorded in the ledger.
 //   Failures that concern the system (file vanished, disk error, database
-//   busy, cancelled by shutdown) are returned as Error and recorded nowhere:
-//   the file stays where it is and can be tried again.
+//   busy, cancelled by shutdown, the file changing while it was read) are
+//   returned as Error and recorded nowhere: the file stays where it is and
+//   can be tried again.
+// - A report that was handled before a crash but not yet archived (same
+//   path, same content, ledger entry not archived or archived as this very
+//   file) comes back as `resumed` with its original outcome: nothing is
+//   loaded or alerted twice.
 // - `cancel`, when set by another thread, makes load() roll back and return
 //   kCancelled at the next chunk boundary.
 // - Blocking (disk I/O): call it off the event loop. Uses the Storage it was
@@ -33,6 +38,9 @@ struct LoaderOptions {
   HeaderAliases aliases;
   std::uint64_t max_report_bytes = 2ULL * 1024 * 1024 * 1024;
   std::size_t chunk_bytes = 256 * 1024;
+  // When set, a report that is a symbolic link is read only if it points
+  // inside this folder (the inbox); otherwise it is rejected.
+  std::filesystem::path confine_to;
 };
 
 struct LoadOutcome {

@@ -19,6 +19,7 @@ enum class ErrorCode {
   kInvalidInput,   // the input (a report, a config) is wrong; not retryable
   kNotFound,       // a file or a row that should be there is not
   kIo,             // the operating system refused (errno in the message)
+  kPermission,     // permission denied (EACCES, EPERM)
   kBusy,           // a lock or a busy resource; retry later
   kTransient,      // a temporary failure (SMTP 4xx, connection refused)
   kPermanent,      // a permanent failure (SMTP 5xx)

@@ -159,6 +159,11 @@ class Storage {
   // --- Ledger -----------------------------------------------------------
   // The loaded report with this content, if any.
   [[nodiscard]] Result<std::optional<ReportRecord>> find_loaded(const std::string& sha256);
+  // The newest ledger entry for this path and content, whatever its status.
+  // Used after a restart to recognise a report that was handled but not yet
+  // archived when the process stopped.
+  [[nodiscard]] Result<std::optional<ReportRecord>> find_latest(const std::string& path,
+                                                                const std::string& sha256);
   // Starts loading a report (BEGIN IMMEDIATE). Returns kBusy if another
   // connection holds the write lock past the busy timeout.
   [[nodiscard]] Result<ReportLoad> begin_report();
