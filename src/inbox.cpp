@@ -341,6 +341,11 @@ void Inbox::done(const std::string& relative, Disposition disposition) {
       Candidate& c = candidates_[relative];
       c.not_before = clock_.now() + delay;
       c.stable_since = clock_.now();
+      struct stat st {};
+      if (::stat(full.c_str(), &st) == 0) {
+        c.size = st.st_size;
+        c.mtime_ns = ns(st.st_mtim);
+      }
       break;
     }
     case Disposition::kParked: {

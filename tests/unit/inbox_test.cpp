@@ -1,0 +1,293 @@
+// Inbox tests: a real folder, real inotify, real files. The clock is a
+// ManualClock, so settle times pass without sleeping: inotify events are
+// queued by the kernel before the file operation returns, so a test can
+// read them right away.
+#include "stockwatch/inbox.hpp"
+
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <fstream>
+
+namespace stockwatch {
+namespace {
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+
+class TempDir {
+ public:
+  TempDir() {
+    std::string tmpl = (fs::temp_directory_path() / "stockwatch-inbox-XXXXXX").string();
+    path_ = ::mkdtemp(tmpl.data());
+  }
+  ~TempDir() {
+    std::error_code ec;
+    fs::permissions(path_, fs::perms::owner_all, fs::perm_options::add, ec);
+    fs::remove_all(path_, ec);
+  }
+  const fs::path& path() const { return path_; }
+
+ private:
+  fs::path path_;
+};
+
+void write_file(const fs::path& p, const std::string& text) {
+  std::ofstream out(p, std::ios::binary);
+  out << text;
+}
+
+std::vector<std::string> names(const std::vector<InboxReport>& reports) {
+  std::vector<std::string> out;
+  for (const auto& r : reports) out.push_back(r.relative);
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+class InboxTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    root_ = dir_.path() / "inbox";
+    fs::create_directories(root_);
+    config_.path = root_;
+    config_.settle_ms = 1000;
+    config_.rescan_interval_s = 0;
+    config_.mode = "inotify";
+  }
+
+  std::unique_ptr<Inbox> start() {
+    auto inbox = std::make_unique<Inbox>(config_, clock_);
+    auto st = inbox->start();
+    EXPECT_TRUE(st.ok()) << st.message();
+    return inbox;
+  }
+
+  // One pass of the loop: events, then due work.
+  std::vector<std::string> step(Inbox& inbox) {
+    inbox.handle_events();
+    inbox.process_due(clock_.now());
+    return names(inbox.take_ready());
+  }
+
+  TempDir dir_;
+  fs::path root_;
+  InboxConfig config_;
+  ManualClock clock_;
+};
+
+TEST(InboxNames, ReportNamesAndTemporaryNames) {
+  EXPECT_TRUE(is_report_name("inventory-medan.csv"));
+  EXPECT_TRUE(is_report_name("REPORT.CSV"));
+  EXPECT_TRUE(is_report_name("a.Csv"));
+  EXPECT_FALSE(is_report_name(".inventory.csv.Ab12Cd"));  // rsync
+  EXPECT_FALSE(is_report_name(".hidden.csv"));
+  EXPECT_FALSE(is_report_name("report.csv.tmp"));
+  EXPECT_FALSE(is_report_name("report.csv.part"));
+  EXPECT_FALSE(is_report_name("report.csv.filepart"));     // WinSCP
+  EXPECT_FALSE(is_report_name(".report.csv.swp"));         // vim
+  EXPECT_FALSE(is_report_name("report.csv~"));             // editors
+  EXPECT_FALSE(is_report_name("report.csv.error.txt"));
+  EXPECT_FALSE(is_report_name("report.txt"));
+  EXPECT_FALSE(is_report_name(""));
+}
+
+TEST_F(InboxTest, MissingFolderIsAClearError) {
+  config_.path = dir_.path() / "nope";
+  Inbox inbox(config_, clock_);
+  auto st = inbox.start();
+  ASSERT_FALSE(st.ok());
+  EXPECT_EQ(st.code(), ErrorCode::kNotFound);
+  EXPECT_NE(st.message().find("does not exist"), std::string::npos);
+}
+
+TEST_F(InboxTest, ClosedAfterWritingIsReadyAtOnce) {
+  auto inbox = start();
+  write_file(root_ / "medan.csv", "store,item,count\n");
+  EXPECT_EQ(step(*inbox), std::vector<std::string>{"medan.csv"});
+  // Handed out once only.
+  EXPECT_TRUE(step(*inbox).empty());
+}
+
+TEST_F(InboxTest, MovedInIsReadyAtOnce) {
+  auto inbox = start();
+  write_file(dir_.path() / "outside.csv", "x");
+  fs::rename(dir_.path() / "outside.csv", root_ / "moved.csv");
+  EXPECT_EQ(step(*inbox), std::vector<std::string>{"moved.csv"});
+}
+
+TEST_F(InboxTest, RsyncTemporaryNameThenRename) {
+  auto inbox = start();
+  write_file(root_ / ".report.csv.XyZ123", "x");
+  EXPECT_TRUE(step(*inbox).empty());
+  fs::rename(root_ / ".report.csv.XyZ123", root_ / "report.csv");
+  EXPECT_EQ(step(*inbox), std::vector<std::string>{"report.csv"});
+}
+
+TEST_F(InboxTest, TemporaryNamesAreNeverRead) {
+  auto inbox = start();
+  for (const char* n : {"a.csv.tmp", "b.csv.part", "c.csv.filepart", ".d.csv.swp", "e.csv~", ".f.csv"}) {
+    write_file(root_ / n, "x");
+  }
+  EXPECT_TRUE(step(*inbox).empty());
+  clock_.advance(10s);
+  EXPECT_TRUE(step(*inbox).empty());
+}
+
+TEST_F(InboxTest, HardLinkThenUnlinkSettlesFirst) {
+  // OpenSSH's sftp-server: write a temporary file, link() it to the final
+  // name, unlink the temporary. The final name arrives as IN_CREATE only.
+  write_file(root_ / "upload.csv.tmp", "store,item,count\n");
+  auto inbox = start();
+  ASSERT_EQ(::link((root_ / "upload.csv.tmp").c_str(), (root_ / "upload.csv").c_str()), 0);
+  ASSERT_EQ(::unlink((root_ / "upload.csv.tmp").c_str()), 0);
+  EXPECT_TRUE(step(*inbox).empty());   // seen, not settled
+  clock_.advance(500ms);
+  EXPECT_TRUE(step(*inbox).empty());
+  clock_.advance(600ms);
+  EXPECT_EQ(step(*inbox), std::vector<std::string>{"upload.csv"});
+}
+
+TEST_F(InboxTest, FilesPresentAtStartSettleThenLoad) {
+  write_file(root_ / "old.csv", "x");
+  fs::create_directories(root_ / "sub");
+  write_file(root_ / "sub" / "older.csv", "x");
+  auto inbox = start();
+  EXPECT_TRUE(step(*inbox).empty());
+  clock_.advance(1100ms);
+  EXPECT_EQ(step(*inbox), (std::vector<std::string>{"old.csv", "sub/older.csv"}));
+}
+
+TEST_F(InboxTest, GrowingFileWaitsUntilItHoldsStill) {
+  write_file(root_ / "slow.csv", "store,item,count\n");
+  auto inbox = start();
+  step(*inbox);
+  for (int i = 0; i < 5; ++i) {
+    clock_.advance(600ms);
+    std::ofstream(root_ / "slow.csv", std::ios::app) << "Medan,Item " << i << ",1\n";
+    // Appending closes the file too: that is "closed after writing".
+    auto ready = step(*inbox);
+    if (!ready.empty()) {
+      EXPECT_EQ(ready, std::vector<std::string>{"slow.csv"});
+      inbox->done("slow.csv", Disposition::kRetry);
+    }
+  }
+}
+
+TEST_F(InboxTest, FileStillOpenForWritingIsNotRead) {
+  write_file(root_ / "open.csv", "store,item,count\n");
+  auto inbox = start();
+  step(*inbox);
+  const int fd = ::open((root_ / "open.csv").c_str(), O_WRONLY | O_APPEND);
+  ASSERT_GE(fd, 0);
+  clock_.advance(5s);
+  EXPECT_TRUE(step(*inbox).empty()) << "a writer still has the file open";
+  ::close(fd);  // IN_CLOSE_WRITE
+  EXPECT_EQ(step(*inbox), std::vector<std::string>{"open.csv"});
+}
+
+TEST_F(InboxTest, NewSubfolderIsWatched) {
+  auto inbox = start();
+  fs::create_directories(root_ / "medan" / "2026");
+  step(*inbox);
+  write_file(root_ / "medan" / "2026" / "11.csv", "x");
+  EXPECT_EQ(step(*inbox), std::vector<std::string>{"medan/2026/11.csv"});
+}
+
+TEST_F(InboxTest, DirectoryNamedLikeAReportIsAFolder) {
+  auto inbox = start();
+  fs::create_directories(root_ / "folder.csv");
+  clock_.advance(2s);
+  EXPECT_TRUE(step(*inbox).empty());
+  write_file(root_ / "folder.csv" / "inside.csv", "x");
+  EXPECT_EQ(step(*inbox), std::vector<std::string>{"folder.csv/inside.csv"});
+}
+
+TEST_F(InboxTest, RescanFindsWhatEventsMissed) {
+  // Stands in for an IN_Q_OVERFLOW, which needs more events than a unit
+  // test should make; the end-to-end tests cause a real one. The overflow
+  // handler calls this same rescan().
+  auto inbox = start();
+  inbox->rescan();
+  EXPECT_EQ(inbox->stats().scans, 2u);
+  write_file(root_ / "missed.csv", "x");
+  inbox->rescan();  // without reading the events
+  inbox->process_due(clock_.now());
+  clock_.advance(1100ms);
+  inbox->process_due(clock_.now());
+  EXPECT_EQ(names(inbox->take_ready()), std::vector<std::string>{"missed.csv"});
+}
+
+TEST_F(InboxTest, RetryBacksOff) {
+  auto inbox = start();
+  write_file(root_ / "busy.csv", "x");
+  ASSERT_EQ(step(*inbox), std::vector<std::string>{"busy.csv"});
+  inbox->done("busy.csv", Disposition::kRetry);
+  clock_.advance(1100ms);
+  EXPECT_TRUE(step(*inbox).empty()) << "first retry waits 2 x settle";
+  clock_.advance(1000ms);
+  EXPECT_EQ(step(*inbox), std::vector<std::string>{"busy.csv"});
+  inbox->done("busy.csv", Disposition::kRetry);
+  clock_.advance(3s);
+  EXPECT_TRUE(step(*inbox).empty()) << "second retry waits 4 x settle";
+  clock_.advance(1100ms);
+  EXPECT_EQ(step(*inbox), std::vector<std::string>{"busy.csv"});
+}
+
+TEST_F(InboxTest, ParkedFileComesBackWhenItsPermissionsChange) {
+  auto inbox = start();
+  write_file(root_ / "locked.csv", "x");
+  ASSERT_EQ(step(*inbox), std::vector<std::string>{"locked.csv"});
+  inbox->done("locked.csv", Disposition::kParked);
+  EXPECT_EQ(inbox->stats().parked, 1u);
+  inbox->rescan();
+  clock_.advance(10s);
+  EXPECT_TRUE(step(*inbox).empty()) << "unchanged: stays parked";
+  fs::permissions(root_ / "locked.csv", fs::perms::others_read, fs::perm_options::add);
+  step(*inbox);  // IN_ATTRIB
+  clock_.advance(1100ms);
+  EXPECT_EQ(step(*inbox), std::vector<std::string>{"locked.csv"});
+}
+
+TEST_F(InboxTest, VanishedCandidateIsForgotten) {
+  write_file(root_ / "gone.csv", "x");
+  auto inbox = start();
+  fs::remove(root_ / "gone.csv");
+  clock_.advance(2s);
+  EXPECT_TRUE(step(*inbox).empty());
+}
+
+TEST_F(InboxTest, FolderRemovedAndRecreatedIsWatchedAgain) {
+  config_.poll_interval_ms = 100;
+  auto inbox = start();
+  fs::remove_all(root_);
+  step(*inbox);
+  EXPECT_FALSE(inbox->stats().root_present);
+  fs::create_directories(root_);
+  write_file(root_ / "back.csv", "x");
+  clock_.advance(200ms);
+  step(*inbox);  // notices the folder, rescans
+  EXPECT_TRUE(inbox->stats().root_present);
+  clock_.advance(1100ms);
+  EXPECT_EQ(step(*inbox), std::vector<std::string>{"back.csv"});
+  write_file(root_ / "after.csv", "x");
+  EXPECT_EQ(step(*inbox), std::vector<std::string>{"after.csv"});
+}
+
+TEST_F(InboxTest, PollModeFindsFilesWithoutInotify) {
+  config_.mode = "poll";
+  config_.poll_interval_ms = 500;
+  auto inbox = start();
+  EXPECT_TRUE(inbox->polling());
+  EXPECT_EQ(inbox->fd(), -1);
+  write_file(root_ / "polled.csv", "x");
+  clock_.advance(600ms);
+  EXPECT_TRUE(step(*inbox).empty());  // found, settling
+  clock_.advance(1100ms);
+  EXPECT_EQ(step(*inbox), std::vector<std::string>{"polled.csv"});
+}
+
+}  // namespace
+}  // namespace stockwatch
