@@ -28,6 +28,8 @@ constexpr std::size_t kShownBytes = 60;
 // holds, so only its beginning is kept (for the message); this keeps memory
 // bounded when a stray quote swallows the rest of the file.
 constexpr std::size_t kKeptAfterBreak = 256;
+// Header names listed in a message about a missing column.
+constexpr std::size_t kMaxNamesShown = 20;
 // Header columns beyond this are ignored.
 constexpr std::size_t kMaxHeaderColumns = 1024;
 
@@ -695,7 +697,9 @@ void ReportParser::process_header() {
   std::vector<std::string> found;
   for (std::size_t c = 0; c < header_fields_.size(); ++c) {
     const std::string_view name = trim_all(header_fields_[c]);
-    if (!name.empty()) found.push_back(show(name));
+    if (!name.empty() && found.size() <= kMaxNamesShown) {
+      found.push_back(found.size() < kMaxNamesShown ? show(name) : std::string("..."));
+    }
     const int r = role_of(name, aliases_);
     if (r >= 0) matches[r].push_back(c);
   }

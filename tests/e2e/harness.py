@@ -1,0 +1,380 @@
+"""Shared harness for stockwatch's end-to-end tests.
+
+Each test gets its own world: a temporary directory holding the inbox, the
+processed/ and failed/ archives, the maildir, the database and a config file
+(absolute paths only); a real SMTP server (tests/support/smtp_server.py, run
+as a subprocess on a free loopback port); and a `stockwatch serve` daemon
+whose log is kept in a file and printed when the test fails.
+
+Environment:
+    STOCKWATCH_BINARY      the stockwatch executable under test
+    STOCKWATCH_SOURCE_DIR  the repository root (samples/, tests/support/)
+"""
+
+import contextlib
+import email
+import email.policy
+import json
+import os
+import shutil
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+
+SOURCE_DIR = os.environ.get(
+    "STOCKWATCH_SOURCE_DIR",
+    os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..")))
+BINARY = os.environ.get("STOCKWATCH_BINARY", os.path.join(SOURCE_DIR, "build", "stockwatch"))
+SAMPLES = os.path.join(SOURCE_DIR, "samples")
+SMTP_SERVER_SCRIPT = os.path.join(SOURCE_DIR, "tests", "support", "smtp_server.py")
+# aiosmtpd is installed for Debian's interpreter.
+PYTHON = "/usr/bin/python3" if os.path.exists("/usr/bin/python3") else sys.executable
+
+SENDER = "stockwatch@example.com"
+RECIPIENT = "owner@example.com"
+SUBJECT = "Inventory Alert!"
+
+DEFAULT_TIMEOUT = 15.0
+POLL_INTERVAL = 0.05
+
+
+def sample(name):
+    return os.path.join(SAMPLES, name)
+
+
+def wait_for(predicate, what, timeout=DEFAULT_TIMEOUT, interval=POLL_INTERVAL):
+    """Polls `predicate` until it returns a true value, which is returned.
+
+    Raises AssertionError naming `what` after `timeout` seconds. A predicate
+    that raises sqlite3.OperationalError or FileNotFoundError (a database or
+    file not created yet) counts as "not yet".
+    """
+    deadline = time.monotonic() + timeout
+    last_error = None
+    while True:
+        try:
+            value = predicate()
+            if value:
+                return value
+        except (sqlite3.OperationalError, FileNotFoundError) as e:
+            last_error = e
+        if time.monotonic() >= deadline:
+            detail = f" (last error: {last_error})" if last_error else ""
+            raise AssertionError(f"timed out after {timeout:g} s waiting for {what}{detail}")
+        time.sleep(interval)
+
+
+def holds_for(predicate, seconds=1.0, interval=POLL_INTERVAL):
+    """True when `predicate` stays true for the whole of `seconds`."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if not predicate():
+            return False
+        time.sleep(interval)
+    return bool(predicate())
+
+
+def reserve_port():
+    """A bound, non-listening loopback socket: connecting to its port is
+    refused, and no other process can take the port while it is held."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.bind(("127.0.0.1", 0))
+    return s
+
+
+def parse_message(eml):
+    return email.message_from_bytes(eml, policy=email.policy.default)
+
+
+def toml_str(value):
+    # A TOML basic string; JSON's escaping is a subset TOML accepts.
+    return json.dumps(str(value))
+
+
+class SmtpServer:
+    """tests/support/smtp_server.py running as a subprocess."""
+
+    def __init__(self, workdir, port=0, fail_451=0, reject=()):
+        self.outdir = os.path.join(workdir, "received")
+        os.makedirs(self.outdir, exist_ok=True)
+        self.log_path = os.path.join(workdir, "smtp-server.log")
+        ready = os.path.join(workdir, "smtp-ready")
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(ready)
+        args = [PYTHON, SMTP_SERVER_SCRIPT, "--port", str(port), "--outdir", self.outdir,
+                "--ready-file", ready]
+        if fail_451:
+            args += ["--fail-451", str(fail_451)]
+        for r in reject:
+            args += ["--reject", r]
+        with open(self.log_path, "ab") as log:
+            self.proc = subprocess.Popen(args, stdout=log, stderr=log, stdin=subprocess.DEVNULL)
+
+        def started():
+            if self.proc.poll() is not None:
+                raise AssertionError(
+                    f"the SMTP test server exited with {self.proc.returncode}:\n{self.log()}")
+            with open(ready, encoding="ascii") as f:
+                return f.read().strip()
+
+        self.port = int(wait_for(started, "the SMTP test server to start"))
+
+    def log(self):
+        try:
+            with open(self.log_path, encoding="utf-8", errors="replace") as f:
+                return f.read()
+        except FileNotFoundError:
+            return ""
+
+    def messages(self):
+        """Every accepted message: [(eml bytes, sidecar dict), ...]."""
+        out = []
+        n = 1
+        while os.path.exists(os.path.join(self.outdir, f"{n}.eml")):
+            with open(os.path.join(self.outdir, f"{n}.eml"), "rb") as f:
+                eml = f.read()
+            with open(os.path.join(self.outdir, f"{n}.json"), encoding="utf-8") as f:
+                sidecar = json.load(f)
+            out.append((eml, sidecar))
+            n += 1
+        return out
+
+    def count(self):
+        n = 0
+        while os.path.exists(os.path.join(self.outdir, f"{n + 1}.eml")):
+            n += 1
+        return n
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        return self.proc.returncode
+
+
+class Daemon:
+    """`stockwatch serve --config F`, its stdout and stderr in a log file."""
+
+    def __init__(self, config_path, cwd, log_path):
+        self.log_path = log_path
+        self.log_offset = os.path.getsize(log_path) if os.path.exists(log_path) else 0
+        with open(log_path, "ab") as log:
+            self.proc = subprocess.Popen([BINARY, "serve", "--config", config_path], cwd=cwd,
+                                         stdout=log, stderr=log, stdin=subprocess.DEVNULL)
+
+        def started():
+            if self.proc.poll() is not None:
+                raise AssertionError(
+                    f"stockwatch serve exited with {self.proc.returncode}:\n{self.log()}")
+            return "stockwatch started" in self.log(since_start=True)
+
+        wait_for(started, "stockwatch serve to start")
+
+    def log(self, since_start=False):
+        try:
+            with open(self.log_path, encoding="utf-8", errors="replace") as f:
+                if since_start:
+                    f.seek(self.log_offset)
+                return f.read()
+        except FileNotFoundError:
+            return ""
+
+    def stop(self, timeout=DEFAULT_TIMEOUT):
+        """SIGTERM, then the exit status (SIGKILL after `timeout`: None)."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+                return None
+        return self.proc.returncode
+
+
+class Env:
+    """One test's world: directories, config, SMTP server, daemon."""
+
+    def __init__(self, test):
+        self.test = test
+        self.root = tempfile.mkdtemp(prefix="stockwatch-e2e-")
+        test.addCleanup(shutil.rmtree, self.root, ignore_errors=True)
+        self.inbox = os.path.join(self.root, "inbox")
+        self.processed = os.path.join(self.root, "processed")
+        self.failed = os.path.join(self.root, "failed")
+        self.maildir = os.path.join(self.root, "mail")
+        for d in (self.inbox, self.processed, self.failed, self.maildir):
+            os.makedirs(d)
+        self.db = os.path.join(self.root, "stockwatch.db")
+        self.config = os.path.join(self.root, "stockwatch.toml")
+        self.daemon_log = os.path.join(self.root, "stockwatch.log")
+        self.smtp = None
+        self.daemon = None
+        self._servers = []
+        # Runs before the directory is removed (cleanups are LIFO).
+        test.addCleanup(self._cleanup)
+
+    # --- configuration ---------------------------------------------------------
+
+    def config_text(self, smtp_url, extra_smtp=(), extra_inbox=()):
+        lines = [
+            "[storage]",
+            f"database = {toml_str(self.db)}",
+            "",
+            "[inbox]",
+            f"path = {toml_str(self.inbox)}",
+            f"processed = {toml_str(self.processed)}",
+            f"failed = {toml_str(self.failed)}",
+            "settle_ms = 200",
+            *extra_inbox,
+            "",
+            "[alerts]",
+            f"from = {toml_str(SENDER)}",
+            f"subject = {toml_str(SUBJECT)}",
+            "",
+            "[[alerts.subscription]]",
+            f"email = {toml_str(RECIPIENT)}",
+            "",
+            "[smtp]",
+            f"url = {toml_str(smtp_url)}",
+            f"maildir = {toml_str(self.maildir)}",
+            'starttls = "off"',
+            "connect_timeout_s = 5",
+            "timeout_s = 10",
+            "retry_initial_s = 1",
+            "retry_max_s = 2",
+            *extra_smtp,
+            "",
+        ]
+        return "\n".join(lines)
+
+    def write_config(self, smtp_url=None, **kwargs):
+        if smtp_url is None:
+            smtp_url = f"smtp://127.0.0.1:{self.smtp.port}" if self.smtp else ""
+        with open(self.config, "w", encoding="utf-8") as f:
+            f.write(self.config_text(smtp_url, **kwargs))
+        return self.config
+
+    # --- processes ------------------------------------------------------------
+
+    def start_smtp(self, port=0, **kwargs):
+        self.smtp = SmtpServer(self.root, port=port, **kwargs)
+        self._servers.append(self.smtp)
+        return self.smtp
+
+    def start_daemon(self):
+        self.daemon = Daemon(self.config, self.root, self.daemon_log)
+        return self.daemon
+
+    def stop_daemon(self):
+        """SIGTERM the daemon and assert that it exits with status 0."""
+        status = self.daemon.stop()
+        self.test.assertEqual(status, 0, "stockwatch serve did not exit cleanly on SIGTERM")
+
+    def run_cli(self, *args, timeout=60):
+        return subprocess.run([BINARY, *args], cwd=self.root, capture_output=True, text=True,
+                              timeout=timeout, stdin=subprocess.DEVNULL)
+
+    def logs(self):
+        parts = []
+        if os.path.exists(self.daemon_log):
+            with open(self.daemon_log, encoding="utf-8", errors="replace") as f:
+                parts.append("--- stockwatch log ---\n" + f.read())
+        for s in self._servers:
+            parts.append(f"--- SMTP server log (port {s.port}) ---\n" + s.log())
+        return "\n".join(parts)
+
+    def _cleanup(self):
+        if self.daemon is not None and self.daemon.proc.poll() is None:
+            self.daemon.stop()
+        for s in self._servers:
+            s.stop()
+        self.test._saved_logs = self.logs()
+
+    # --- the inbox ------------------------------------------------------------
+
+    def drop(self, source, name=None):
+        """Copies a report into the inbox, as a user's file transfer would."""
+        dest = os.path.join(self.inbox, name or os.path.basename(source))
+        shutil.copyfile(source, dest)
+        return dest
+
+    def drop_text(self, name, text):
+        dest = os.path.join(self.inbox, name)
+        with open(dest, "w", encoding="utf-8") as f:
+            f.write(text)
+        return dest
+
+    def inbox_files(self):
+        return sorted(os.listdir(self.inbox))
+
+    # --- the database ---------------------------------------------------------
+
+    def query(self, sql, params=()):
+        uri = "file:" + self.db + "?mode=ro"
+        with contextlib.closing(sqlite3.connect(uri, uri=True, timeout=5)) as conn:
+            return conn.execute(sql, params).fetchall()
+
+    def inventory(self):
+        return {(s, i): c for s, i, c in self.query("SELECT store, item, count FROM inventory")}
+
+    def reports(self):
+        """The ledger: [(id, path, status, archived_path), ...] by id."""
+        return self.query("SELECT id, path, status, archived_path FROM reports ORDER BY id")
+
+    def outbox(self):
+        rows = self.query("SELECT id, event, state, attempts, last_error, recipient, subject "
+                          "FROM outbox ORDER BY id")
+        keys = ("id", "event", "state", "attempts", "last_error", "recipient", "subject")
+        return [dict(zip(keys, r)) for r in rows]
+
+    # --- waiting ----------------------------------------------------------------
+
+    def wait_for(self, predicate, what, timeout=DEFAULT_TIMEOUT):
+        return wait_for(predicate, what, timeout)
+
+    def wait_messages(self, n, timeout=DEFAULT_TIMEOUT):
+        """Waits for the SMTP server to have accepted at least n messages."""
+        wait_for(lambda: self.smtp.count() >= n, f"{n} message(s) at the SMTP server", timeout)
+        return self.smtp.messages()
+
+    def assert_message_count_stays(self, n, seconds=1.0):
+        self.test.assertTrue(holds_for(lambda: self.smtp.count() == n, seconds),
+                             f"expected exactly {n} message(s), got {self.smtp.count()}")
+
+    def wait_archived(self, count, what="reports archived"):
+        """Waits until the ledger holds `count` reports, each archived, and
+        the inbox is empty."""
+        def done():
+            rows = self.reports()
+            return (len(rows) == count and all(r[3] for r in rows)
+                    and not self.inbox_files())
+        wait_for(done, what)
+        return self.reports()
+
+
+class PipelineTestCase(unittest.TestCase):
+    """Prints the daemon's and the SMTP server's logs when a test fails."""
+
+    def make_env(self):
+        return Env(self)
+
+    def run(self, result=None):
+        if result is None:
+            return super().run(result)
+        before = len(result.failures) + len(result.errors)
+        self._saved_logs = ""
+        out = super().run(result)
+        if len(result.failures) + len(result.errors) > before and self._saved_logs:
+            sys.stderr.write(f"\n===== logs of {self.id()} =====\n{self._saved_logs}\n")
+            sys.stderr.flush()
+        return out
