@@ -86,6 +86,8 @@ ArchiveOptions archive_options(const Config& c) {
   return {c.inbox.processed, c.inbox.failed, c.inbox.archive == "delete"};
 }
 
+constexpr const char* kDeletedMarker = "(deleted)";
+
 void ensure_dir(const fs::path& dir, const char* key) {
   std::error_code ec;
   fs::create_directories(dir, ec);
@@ -253,7 +255,10 @@ struct App::Daemon {
                     to_string(out->status), placed.error().message());
       return Disposition::kRetry;
     }
-    if (auto st = db->mark_archived(out->report_id, placed->string()); !st.ok()) {
+    // In delete mode nothing is kept; the ledger still records that the
+    // report left the inbox.
+    const std::string where = placed->empty() ? std::string(kDeletedMarker) : placed->string();
+    if (auto st = db->mark_archived(out->report_id, where); !st.ok()) {
       spdlog::error("{}: archived to {} but the ledger was not updated: {}", report.relative,
                     placed->string(), st.message());
     }
@@ -321,7 +326,10 @@ int App::serve() {
 int App::ingest(const std::vector<fs::path>& files, std::ostream& out) {
   if (config_.storage.database.has_parent_path()) ensure_dir(config_.storage.database.parent_path(), "storage.database");
   auto db = Storage::open(config_.storage.database, storage_options(config_), clock_);
-  Loader loader(*db, clock_, loader_options(config_));
+  LoaderOptions options = loader_options(config_);
+  options.resume = false;       // files given here are never archived
+  options.confine_to.clear();   // and may be anywhere
+  Loader loader(*db, clock_, options);
   Checker checker(*db, clock_, config_.alerts);
   int status = 0;
   for (const auto& f : files) {
@@ -406,14 +414,23 @@ int App::retry_outbox(const std::vector<std::int64_t>& ids, bool all_dead, std::
       if (m.state == OutboxState::kDead) targets.push_back(m.id);
     }
   }
+  int requeued = 0;
+  int status = 0;
   for (auto id : targets) {
-    if (auto st = db->requeue(id, clock_.now()); !st.ok()) {
-      out << "message " << id << ": error: " << st.message() << "\n";
+    auto r = db->requeue(id, clock_.now());
+    if (!r) {
+      out << "message " << id << ": error: " << r.error().message() << "\n";
       return 2;
     }
+    if (*r) {
+      ++requeued;
+    } else {
+      out << "message " << id << ": not queued again: no dead message has this id\n";
+      status = 1;
+    }
   }
-  out << targets.size() << " message(s) queued again; the daemon sends them on its next pass\n";
-  return 0;
+  out << requeued << " message(s) queued again; the daemon sends them within 30 seconds\n";
+  return status;
 }
 
 }  // namespace stockwatch

@@ -59,7 +59,9 @@ Status copy_new(const fs::path& src, const fs::path& dst) {
 
 // Places `file` at the first free candidate name under `dest`. link() fails
 // with EEXIST instead of replacing, which is what makes this never overwrite.
-Result<fs::path> place(const fs::path& file, const fs::path& dest) {
+// With `error_file`, a name whose `.error.txt` is taken by another report
+// is skipped too, so an old error file is never overwritten.
+Result<fs::path> place(const fs::path& file, const fs::path& dest, bool error_file) {
   std::error_code ec;
   fs::create_directories(dest.parent_path(), ec);
   if (ec) return Error(ErrorCode::kIo, "cannot create " + dest.parent_path().string() + ": " + ec.message());
@@ -67,17 +69,20 @@ Result<fs::path> place(const fs::path& file, const fs::path& dest) {
   if (::stat(file.c_str(), &src) != 0) return errno_error("cannot stat " + file.string());
   for (int n = 0; n < 100000; ++n) {
     const fs::path target = candidate(dest, n);
-    if (::link(file.c_str(), target.c_str()) == 0) return target;
-    if (errno == EEXIST) {
-      // Placed already, by an attempt that stopped before removing the
-      // inbox copy: the same file, not a name conflict.
-      struct stat existing {};
-      if (::stat(target.c_str(), &existing) == 0 && existing.st_dev == src.st_dev &&
-          existing.st_ino == src.st_ino) {
-        return target;
-      }
+    // Placed already, by an attempt that stopped before removing the inbox
+    // copy: the same file, not a name conflict.
+    struct stat existing {};
+    if (::stat(target.c_str(), &existing) == 0) {
+      if (existing.st_dev == src.st_dev && existing.st_ino == src.st_ino) return target;
       continue;
     }
+    if (error_file) {
+      fs::path err = target;
+      err += ".error.txt";
+      if (::access(err.c_str(), F_OK) == 0) continue;
+    }
+    if (::link(file.c_str(), target.c_str()) == 0) return target;
+    if (errno == EEXIST) continue;
     if (errno == EXDEV || errno == EPERM || errno == EMLINK) {
       auto st = copy_new(file, target);
       if (st.ok()) return target;
@@ -127,7 +132,7 @@ Result<fs::path> archive_report(const ArchiveOptions& options, const fs::path& f
       if (auto st = write_error_file(err, error_text); !st.ok()) return st.error();
     }
   } else {
-    auto where = place(file, root / relative);
+    auto where = place(file, root / relative, rejected);
     if (!where) return where.error();
     placed = *where;
     if (rejected) {

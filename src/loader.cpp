@@ -5,6 +5,9 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <functional>
+#include <map>
+#include <set>
 #include <cerrno>
 #include <vector>
 
@@ -35,6 +38,79 @@ Loader::Loader(Storage& storage, const Clock& clock, LoaderOptions options)
     : storage_(storage), clock_(clock), options_(std::move(options)) {}
 
 namespace {
+
+// 64-bit fingerprint of a row's key (store, item).
+std::uint64_t row_key(std::string_view store, std::string_view item) {
+  const std::hash<std::string_view> h;
+  std::uint64_t x = h(store) * 0x9E3779B97F4A7C15ULL ^ h(item);
+  // splitmix64 finaliser
+  x ^= x >> 30;
+  x *= 0xBF58476D1CE4E5B9ULL;
+  x ^= x >> 27;
+  x *= 0x94D049BB133111EBULL;
+  x ^= x >> 31;
+  return x == 0 ? 1 : x;
+}
+
+// The set of row fingerprints seen so far in one report: an open-addressing
+// table in memory up to `max_in_memory` keys (8 bytes each, at most half
+// full), then in the database's temporary storage, so memory stays bounded
+// whatever the report's size. A hit only says "maybe a duplicate": the
+// loader confirms it exactly in a second pass.
+class RowKeySet {
+ public:
+  explicit RowKeySet(std::size_t max_in_memory) : max_(max_in_memory), slots_(1 << 12, 0) {}
+
+  Result<bool> insert(std::uint64_t key, ReportLoad& txn) {
+    if (spilled_) return txn.remember_key(static_cast<std::int64_t>(key));
+    if ((size_ + 1) * 2 > slots_.size()) {
+      if (slots_.size() * 2 > max_ * 2) {
+        if (auto st = spill(txn); !st.ok()) return st.error();
+        return txn.remember_key(static_cast<std::int64_t>(key));
+      }
+      grow();
+    }
+    return insert_here(key);
+  }
+
+ private:
+  bool insert_here(std::uint64_t key) {
+    const std::size_t mask = slots_.size() - 1;
+    for (std::size_t i = key & mask;; i = (i + 1) & mask) {
+      if (slots_[i] == key) return true;
+      if (slots_[i] == 0) {
+        slots_[i] = key;
+        ++size_;
+        return false;
+      }
+    }
+  }
+
+  void grow() {
+    std::vector<std::uint64_t> old(slots_.size() * 2, 0);
+    old.swap(slots_);
+    size_ = 0;
+    for (auto k : old) {
+      if (k) insert_here(k);
+    }
+  }
+
+  Status spill(ReportLoad& txn) {
+    for (auto k : slots_) {
+      if (!k) continue;
+      auto r = txn.remember_key(static_cast<std::int64_t>(k));
+      if (!r) return r.error();
+    }
+    std::vector<std::uint64_t>().swap(slots_);
+    spilled_ = true;
+    return {};
+  }
+
+  std::size_t max_;
+  std::vector<std::uint64_t> slots_;
+  std::size_t size_ = 0;
+  bool spilled_ = false;
+};
 
 struct FileId {
   dev_t dev = 0;
@@ -72,6 +148,38 @@ LoadOutcome resumed_outcome(const ReportRecord& r) {
 
 }  // namespace
 
+Status Loader::find_duplicates(int fd, const std::set<std::uint64_t>& suspects,
+                               ReportParser& report) const {
+  if (::lseek(fd, 0, SEEK_SET) != 0) return errno_error("cannot re-read the report");
+  ReportParser again(options_.limits, options_.aliases);
+  std::map<std::string, std::size_t> first_line;
+  const auto sink = [&](const ReportRow& row) {
+    if (!suspects.count(row_key(row.store, row.item))) return;
+    std::string key(row.store);
+    key += '\x1f';
+    key += row.item;
+    auto [it, inserted] = first_line.try_emplace(std::move(key), row.line);
+    if (!inserted) {
+      report.add_problem({row.line, "",
+                          "store '" + std::string(row.store) + "' and item '" +
+                              std::string(row.item) + "' are already on line " +
+                              std::to_string(it->second) + "; list each item once"});
+    }
+  };
+  std::vector<char> buf(options_.chunk_bytes);
+  while (true) {
+    const ssize_t n = ::read(fd, buf.data(), buf.size());
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return errno_error("cannot re-read the report");
+    }
+    if (n == 0) break;
+    again.feed(std::string_view(buf.data(), static_cast<std::size_t>(n)), sink);
+  }
+  again.finish(sink);
+  return {};
+}
+
 Result<LoadOutcome> Loader::load(const std::filesystem::path& file, const std::string& name,
                                  const std::atomic<bool>* cancel) {
   const TimePoint received = clock_.now();
@@ -83,6 +191,7 @@ Result<LoadOutcome> Loader::load(const std::filesystem::path& file, const std::s
   // Looks for an earlier, unfinished handling of this very report.
   auto find_resumable = [&](const struct stat& st, const std::string& sha)
       -> Result<std::optional<LoadOutcome>> {
+    if (!options_.resume) return std::optional<LoadOutcome>();
     auto prior = storage_.find_latest(name, sha);
     if (!prior) return prior.error();
     if (*prior && ((*prior)->archived_path.empty() || same_file((*prior)->archived_path, st))) {
@@ -152,19 +261,18 @@ Result<LoadOutcome> Loader::load(const std::filesystem::path& file, const std::s
   ReportParser parser(options_.limits, options_.aliases);
   Sha256 sha;
   Status failure;
+  RowKeySet keys(options_.max_keys_in_memory);
+  std::set<std::uint64_t> suspects;  // fingerprints seen twice
   const auto sink = [&](const ReportRow& row) {
     if (!failure.ok()) return;
-    auto r = txn.upsert(row.store, row.item, row.count, row.line);
-    if (!r) {
-      failure = r.error();
+    const std::uint64_t key = row_key(row.store, row.item);
+    auto seen = keys.insert(key, txn);
+    if (!seen) {
+      failure = seen.error();
       return;
     }
-    if (r->outcome == UpsertOutcome::kDuplicateInReport) {
-      parser.add_problem({row.line, "",
-                          "store '" + std::string(row.store) + "' and item '" +
-                              std::string(row.item) + "' are already on line " +
-                              std::to_string(r->first_line) + "; list each item once"});
-    }
+    if (*seen) suspects.insert(key);
+    if (auto st = txn.upsert(row.store, row.item, row.count); !st.ok()) failure = st;
   };
 
   std::vector<char> buf(options_.chunk_bytes);
@@ -200,6 +308,11 @@ Result<LoadOutcome> Loader::load(const std::filesystem::path& file, const std::s
   record.size = static_cast<std::int64_t>(total);
   record.sha256 = sha.hex();
 
+  // Rows whose fingerprints met: find the real duplicates, with both lines.
+  if (!suspects.empty()) {
+    if (auto st = find_duplicates(fd.get(), suspects, parser); !st.ok()) return st.error();
+  }
+
   if (!parser.ok()) {
     txn.rollback();
     return reject(st, parser.problems_text(), record.sha256);
@@ -231,6 +344,7 @@ Result<LoadOutcome> Loader::load(const std::filesystem::path& file, const std::s
     return out;
   }
 
+  if (auto st = txn.flush(); !st.ok()) return st.error();
   const std::int64_t rows = txn.rows();
   const std::int64_t changes = txn.changes();
   record.finished_at = clock_.now();

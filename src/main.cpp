@@ -40,7 +40,8 @@ int main(int argc, char** argv) {
   auto* serve = cli.add_subcommand("serve", "run the daemon in the foreground");
   add_config(serve);
   serve->add_option("--log-level", log_level,
-                    "trace, debug, info, warn, error (overrides log.level)");
+                    "trace, debug, info, warn, error, critical, off (overrides log.level)")
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}));
 
   std::vector<std::string> reports;
   auto* ingest = cli.add_subcommand(

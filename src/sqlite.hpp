@@ -31,6 +31,8 @@ class Statement {
  public:
   Statement() = default;
   Statement(sqlite3* db, std::string_view sql);  // throws StorageError on a bad statement
+  Statement(sqlite3* db, const char* sql) : Statement(db, std::string_view(sql)) {}
+  Statement(sqlite3* db, const std::string& sql) : Statement(db, std::string_view(sql)) {}
   Statement(Statement&&) noexcept = default;
   Statement& operator=(Statement&&) noexcept = default;
 

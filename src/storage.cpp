@@ -3,6 +3,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <cstdlib>
 #include <functional>
 
 #include "sqlite.hpp"
@@ -109,6 +110,8 @@ CREATE TABLE reports(
   changes       INTEGER NOT NULL DEFAULT 0,
   error         TEXT NOT NULL DEFAULT '',
   duplicate_of  INTEGER REFERENCES reports(id),
+  first_seq     INTEGER NOT NULL DEFAULT 0,
+  last_seq      INTEGER NOT NULL DEFAULT 0,
   received_at   INTEGER NOT NULL,
   finished_at   INTEGER NOT NULL,
   archived_path TEXT NOT NULL DEFAULT ''
@@ -117,7 +120,7 @@ CREATE UNIQUE INDEX reports_loaded_sha256 ON reports(sha256) WHERE status = 'loa
 CREATE INDEX reports_path ON reports(path, sha256);
 
 CREATE TABLE changes(
-  seq       INTEGER PRIMARY KEY AUTOINCREMENT,
+  seq       INTEGER PRIMARY KEY,
   kind      TEXT NOT NULL CHECK (kind IN ('INSERT', 'MODIFY')),
   store     TEXT NOT NULL,
   item      TEXT NOT NULL,
@@ -126,8 +129,19 @@ CREATE TABLE changes(
   report_id INTEGER NOT NULL REFERENCES reports(id) DEFERRABLE INITIALLY DEFERRED,
   at        INTEGER NOT NULL
 );
-CREATE INDEX changes_report ON changes(report_id, seq);
-CREATE INDEX changes_alerting ON changes(report_id, seq) WHERE new_count = 0 OR old_count = 0;
+CREATE INDEX changes_alerting ON changes(seq) WHERE new_count = 0 OR old_count = 0;
+
+-- The change stream: every write that changes a count appends a record, in
+-- the same transaction; a write that changes nothing appends nothing.
+CREATE TRIGGER inventory_insert AFTER INSERT ON inventory BEGIN
+  INSERT INTO changes(kind, store, item, old_count, new_count, report_id, at)
+  VALUES ('INSERT', new.store, new.item, NULL, new.count, new.report_id, new.updated_at);
+END;
+CREATE TRIGGER inventory_update AFTER UPDATE OF count ON inventory
+WHEN old.count <> new.count BEGIN
+  INSERT INTO changes(kind, store, item, old_count, new_count, report_id, at)
+  VALUES ('MODIFY', new.store, new.item, old.count, new.count, new.report_id, new.updated_at);
+END;
 
 CREATE TABLE cursors(
   name     TEXT PRIMARY KEY,
@@ -198,23 +212,6 @@ OutboxMessage read_outbox(const Statement& s) {
   return m;
 }
 
-// 64-bit fingerprint of (store, item) for the in-report duplicate check.
-std::int64_t row_key_hash(std::string_view store, std::string_view item) {
-  // FNV-1a over store, a separator that cannot occur in a valid name, item.
-  std::uint64_t h = 1469598103934665603ULL;
-  auto mix = [&h](std::string_view s) {
-    for (unsigned char c : s) {
-      h ^= c;
-      h *= 1099511628211ULL;
-    }
-  };
-  mix(store);
-  h ^= 0x1f;
-  h *= 1099511628211ULL;
-  mix(item);
-  return static_cast<std::int64_t>(h);
-}
-
 }  // namespace
 
 struct Storage::Impl {
@@ -223,8 +220,8 @@ struct Storage::Impl {
 
   // Statements are prepared lazily and kept for the connection's life.
   std::optional<Statement> begin_immediate, commit, rollback;
-  std::optional<Statement> seen_clear, seen_insert, seen_line;
-  std::optional<Statement> inv_get, inv_insert, inv_update, change_insert;
+  std::optional<Statement> seen_clear, seen_insert;
+  std::optional<Statement> inv_upsert, max_seq;
   std::optional<Statement> next_report_id, report_insert, find_loaded, find_latest, report_by_id,
       recent_reports, mark_archived, count_of;
   std::optional<Statement> cursor_get, cursor_set, first_pending_change, last_change_of_report,
@@ -255,6 +252,14 @@ struct Storage::Impl {
   Status do_commit() { return stmt(commit, "COMMIT").run(); }
   void do_rollback() {
     if (!sqlite3_get_autocommit(db.get())) (void)stmt(rollback, "ROLLBACK").run();
+  }
+
+  Result<std::int64_t> max_change_seq() {
+    auto& s = stmt(max_seq, "SELECT COALESCE(MAX(seq), 0) FROM changes");
+    ResetGuard g(s);
+    auto r = s.step();
+    if (!r) return r.error();
+    return s.i64(0);
   }
 
   Result<std::int64_t> cursor(const char* name) {
@@ -319,6 +324,7 @@ std::unique_ptr<Storage> Storage::open(const std::filesystem::path& file,
     auto st = impl->exec(sql);
     if (!st.ok()) throw StorageError("database " + file.string() + ": " + st.message());
   };
+  must("PRAGMA page_size = 8192");  // takes effect on a new database only
   must("PRAGMA journal_mode = WAL");
   must(options.synchronous == "full" ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL");
   must("PRAGMA foreign_keys = ON");
@@ -402,16 +408,24 @@ Result<ReportLoad> Storage::begin_report() {
     impl_->do_rollback();
     return clear.error();
   }
-  return ReportLoad(this, id);
+  auto base = impl_->max_change_seq();
+  if (!base) {
+    impl_->do_rollback();
+    return base.error();
+  }
+  ReportLoad load(this, id);
+  load.base_seq_ = *base;
+  return load;
 }
 
 namespace {
 Status insert_report(Storage::Impl& impl, std::optional<Statement>& slot, const ReportRecord& rec,
-                     std::optional<std::int64_t> explicit_id, std::int64_t* id_out) {
+                     std::optional<std::int64_t> explicit_id, std::int64_t* id_out,
+                     std::int64_t first_seq = 0, std::int64_t last_seq = 0) {
   auto& s = impl.stmt(slot,
                       "INSERT INTO reports(id, path, size, sha256, status, rows, changes, error, "
-                      "duplicate_of, received_at, finished_at, archived_path) "
-                      "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+                      "duplicate_of, received_at, finished_at, archived_path, first_seq, last_seq) "
+                      "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
   s.bind(1, explicit_id)
       .bind(2, rec.path)
       .bind(3, rec.size)
@@ -423,7 +437,9 @@ Status insert_report(Storage::Impl& impl, std::optional<Statement>& slot, const 
       .bind(9, rec.duplicate_of)
       .bind(10, to_unix_ms(rec.received_at))
       .bind(11, to_unix_ms(rec.finished_at))
-      .bind(12, rec.archived_path);
+      .bind(12, rec.archived_path)
+      .bind(13, first_seq)
+      .bind(14, last_seq);
   auto st = s.run();
   if (st.ok() && id_out) *id_out = sqlite3_last_insert_rowid(impl.db.get());
   return st;
@@ -486,7 +502,10 @@ ReportLoad::ReportLoad(ReportLoad&& o) noexcept
     : storage_(std::exchange(o.storage_, nullptr)),
       report_id_(o.report_id_),
       rows_(o.rows_),
-      changes_(o.changes_) {}
+      changes_(o.changes_),
+      base_seq_(o.base_seq_),
+      names_(std::move(o.names_)),
+      pending_(std::move(o.pending_)) {}
 
 ReportLoad& ReportLoad::operator=(ReportLoad&& o) noexcept {
   if (this != &o) {
@@ -495,6 +514,9 @@ ReportLoad& ReportLoad::operator=(ReportLoad&& o) noexcept {
     report_id_ = o.report_id_;
     rows_ = o.rows_;
     changes_ = o.changes_;
+    base_seq_ = o.base_seq_;
+    names_ = std::move(o.names_);
+    pending_ = std::move(o.pending_);
   }
   return *this;
 }
@@ -508,75 +530,100 @@ void ReportLoad::rollback() {
   }
 }
 
-Result<UpsertResult> ReportLoad::upsert(std::string_view store, std::string_view item,
-                                        std::int64_t count, std::size_t line) {
+Status ReportLoad::upsert(std::string_view store, std::string_view item, std::int64_t count) {
+  if (!storage_) return Error(ErrorCode::kInternal, "report load already finished");
+  const std::size_t so = names_.size();
+  names_.append(store);
+  const std::size_t io = names_.size();
+  names_.append(item);
+  pending_.push_back({so, store.size(), io, item.size(), count});
+  ++rows_;
+  if (pending_.size() >= static_cast<std::size_t>(kBatchRows)) return flush();
+  return {};
+}
+
+namespace {
+// "INSERT ... VALUES (?3,?4,?5,?1,?2),(?6,?7,?8,?1,?2),... ON CONFLICT ...":
+// ?1 is the time, ?2 the report; each row adds store, item and count.
+std::string upsert_sql(std::size_t rows) {
+  std::string sql = "INSERT INTO inventory(store, item, count, updated_at, report_id) VALUES ";
+  for (std::size_t i = 0; i < rows; ++i) {
+    const std::size_t p = 3 + 3 * i;
+    if (i) sql += ',';
+    sql += "(?" + std::to_string(p) + ",?" + std::to_string(p + 1) + ",?" + std::to_string(p + 2) +
+           ",?1,?2)";
+  }
+  // "WHERE true" keeps the parser from reading ON as a join constraint.
+  sql += " ON CONFLICT(store, item) DO UPDATE SET count = excluded.count, "
+         "updated_at = excluded.updated_at, report_id = excluded.report_id "
+         "WHERE count <> excluded.count";
+  return sql;
+}
+}  // namespace
+
+Status ReportLoad::flush() {
+  if (!storage_) return Error(ErrorCode::kInternal, "report load already finished");
+  if (pending_.empty()) return {};
+  auto& impl = *storage_->impl_;
+  Statement* stmt = nullptr;
+  std::optional<Statement> partial;
+  if (pending_.size() == static_cast<std::size_t>(kBatchRows)) {
+    if (!impl.inv_upsert) impl.inv_upsert.emplace(impl.db.get(), upsert_sql(kBatchRows));
+    stmt = &*impl.inv_upsert;
+  } else {
+    partial.emplace(impl.db.get(), upsert_sql(pending_.size()));
+    stmt = &*partial;
+  }
+  stmt->bind(1, static_cast<std::int64_t>(to_unix_ms(impl.clock.now()))).bind(2, report_id_);
+  int p = 3;
+  for (const auto& r : pending_) {
+    stmt->bind(p++, std::string_view(names_.data() + r.store_off, r.store_len));
+    stmt->bind(p++, std::string_view(names_.data() + r.item_off, r.item_len));
+    stmt->bind(p++, r.count);
+  }
+  auto st = stmt->run();
+  pending_.clear();
+  names_.clear();
+  if (!st.ok()) return st;
+  changes_ += sqlite3_changes(impl.db.get());
+  return {};
+}
+
+Result<bool> ReportLoad::remember_key(std::int64_t key) {
   if (!storage_) return Error(ErrorCode::kInternal, "report load already finished");
   auto& impl = *storage_->impl_;
-
-  // The same store and item twice in one report is an error in the report.
-  const std::int64_t key = row_key_hash(store, item);
   auto& seen = impl.stmt(impl.seen_insert,
-                         "INSERT INTO temp.seen_rows(h, line) VALUES (?, ?) "
+                         "INSERT INTO temp.seen_rows(h, line) VALUES (?, 0) "
                          "ON CONFLICT(h) DO NOTHING");
-  seen.bind(1, key).bind(2, static_cast<std::int64_t>(line));
+  seen.bind(1, key);
   if (auto st = seen.run(); !st.ok()) return st.error();
-  if (sqlite3_changes(impl.db.get()) == 0) {
-    auto& q = impl.stmt(impl.seen_line, "SELECT line FROM temp.seen_rows WHERE h = ?");
-    ResetGuard g(q);
-    q.bind(1, key);
-    auto r = q.step();
-    if (!r) return r.error();
-    return UpsertResult{UpsertOutcome::kDuplicateInReport, static_cast<std::size_t>(q.i64(0))};
-  }
-
-  ++rows_;
-  const long long now = to_unix_ms(impl.clock.now());
-  std::optional<std::int64_t> old;
-  {
-    auto& get = impl.stmt(impl.inv_get, "SELECT count FROM inventory WHERE store = ? AND item = ?");
-    ResetGuard g(get);
-    get.bind(1, store).bind(2, item);
-    auto r = get.step();
-    if (!r) return r.error();
-    if (*r) old = get.i64(0);
-  }
-  if (old && *old == count) return UpsertResult{UpsertOutcome::kUnchanged, 0};
-
-  if (!old) {
-    auto st = impl.stmt(impl.inv_insert,
-                        "INSERT INTO inventory(store, item, count, updated_at, report_id) "
-                        "VALUES (?, ?, ?, ?, ?)")
-                  .bind(1, store).bind(2, item).bind(3, count).bind(4, now).bind(5, report_id_)
-                  .run();
-    if (!st.ok()) return st.error();
-  } else {
-    auto st = impl.stmt(impl.inv_update,
-                        "UPDATE inventory SET count = ?, updated_at = ?, report_id = ? "
-                        "WHERE store = ? AND item = ?")
-                  .bind(1, count).bind(2, now).bind(3, report_id_).bind(4, store).bind(5, item)
-                  .run();
-    if (!st.ok()) return st.error();
-  }
-  auto st = impl.stmt(impl.change_insert,
-                      "INSERT INTO changes(kind, store, item, old_count, new_count, report_id, at) "
-                      "VALUES (?, ?, ?, ?, ?, ?, ?)")
-                .bind(1, old ? "MODIFY" : "INSERT")
-                .bind(2, store).bind(3, item).bind(4, old).bind(5, count).bind(6, report_id_)
-                .bind(7, now)
-                .run();
-  if (!st.ok()) return st.error();
-  ++changes_;
-  return UpsertResult{old ? UpsertOutcome::kModified : UpsertOutcome::kInserted, 0};
+  return sqlite3_changes(impl.db.get()) == 0;
 }
 
 Result<std::int64_t> ReportLoad::commit(ReportRecord record) {
   if (!storage_) return Error(ErrorCode::kInternal, "report load already finished");
+  if (auto st = flush(); !st.ok()) {
+    rollback();
+    return st.error();
+  }
   auto& impl = *storage_->impl_;
   record.status = ReportStatus::kLoaded;
   record.rows = rows_;
   record.changes = changes_;
+  std::int64_t first_seq = 0, last_seq = 0;
+  if (changes_ > 0) {
+    auto last = impl.max_change_seq();
+    if (!last) {
+      rollback();
+      return last.error();
+    }
+    first_seq = base_seq_ + 1;
+    last_seq = *last;
+  }
   std::int64_t id = 0;
-  if (auto st = insert_report(impl, impl.report_insert, record, report_id_, &id); !st.ok()) {
+  if (auto st = insert_report(impl, impl.report_insert, record, report_id_, &id, first_seq,
+                              last_seq);
+      !st.ok()) {
     rollback();
     return st.error();
   }
@@ -619,20 +666,23 @@ Result<std::optional<PendingChanges>> Storage::next_pending_changes() {
   }
   {
     auto& s = impl_->stmt(impl_->last_change_of_report,
-                          "SELECT MAX(seq) FROM changes WHERE report_id = ?");
+                          "SELECT last_seq FROM reports WHERE id = ?");
     ResetGuard g(s);
     s.bind(1, p.report_id);
     auto r = s.step();
     if (!r) return r.error();
+    if (!*r) return Error(ErrorCode::kCorrupt, "change log names report " +
+                                                   std::to_string(p.report_id) +
+                                                   ", which is not in the ledger");
     p.last_seq = s.i64(0);
   }
   {
     auto& s = impl_->stmt(impl_->alerting_changes,
                           "SELECT seq, kind, store, item, old_count, new_count FROM changes "
-                          "WHERE report_id = ? AND seq > ? AND (new_count = 0 OR old_count = 0) "
+                          "WHERE seq > ? AND seq <= ? AND (new_count = 0 OR old_count = 0) "
                           "ORDER BY seq");
     ResetGuard g(s);
-    s.bind(1, p.report_id).bind(2, *cur);
+    s.bind(1, *cur).bind(2, p.last_seq);
     while (true) {
       auto r = s.step();
       if (!r) return r.error();
@@ -761,14 +811,16 @@ Status Storage::mark_dead(std::int64_t id, const std::string& error) {
       .run();
 }
 
-Status Storage::requeue(std::int64_t id, TimePoint at) {
-  return impl_->stmt(impl_->outbox_requeue,
+Result<bool> Storage::requeue(std::int64_t id, TimePoint at) {
+  auto st = impl_->stmt(impl_->outbox_requeue,
                      "UPDATE outbox SET state = 'queued', attempts = 0, next_attempt_at = ?, "
                      "created_at = ? WHERE id = ? AND state = 'dead'")
       .bind(1, static_cast<std::int64_t>(to_unix_ms(at)))
       .bind(2, static_cast<std::int64_t>(to_unix_ms(at)))
       .bind(3, id)
       .run();
+  if (!st.ok()) return st.error();
+  return sqlite3_changes(impl_->db.get()) > 0;
 }
 
 Result<std::vector<OutboxMessage>> Storage::list_outbox(bool include_sent, int limit) {

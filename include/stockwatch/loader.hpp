@@ -24,6 +24,7 @@
 #include <atomic>
 #include <cstdint>
 #include <filesystem>
+#include <set>
 #include <string>
 
 #include "stockwatch/clock.hpp"
@@ -41,6 +42,12 @@ struct LoaderOptions {
   // When set, a report that is a symbolic link is read only if it points
   // inside this folder (the inbox); otherwise it is rejected.
   std::filesystem::path confine_to;
+  // Row keys kept in memory for the duplicate check (8 bytes each, in a
+  // table at most half full); beyond this, they go to temporary storage.
+  std::size_t max_keys_in_memory = 1 << 20;
+  // Recognise a report handled before a restart but not archived. The
+  // `ingest` command, which never archives, turns this off.
+  bool resume = true;
 };
 
 struct LoadOutcome {
@@ -66,6 +73,9 @@ class Loader {
                                          const std::atomic<bool>* cancel = nullptr);
 
  private:
+  Status find_duplicates(int fd, const std::set<std::uint64_t>& suspects,
+                         ReportParser& report) const;
+
   Storage& storage_;
   const Clock& clock_;
   LoaderOptions options_;

@@ -70,13 +70,6 @@ struct ChangeRecord {
   std::int64_t report_id = 0;
 };
 
-enum class UpsertOutcome { kUnchanged, kInserted, kModified, kDuplicateInReport };
-
-struct UpsertResult {
-  UpsertOutcome outcome = UpsertOutcome::kUnchanged;
-  std::size_t first_line = 0;   // kDuplicateInReport: line of the first occurrence
-};
-
 enum class OutboxState { kQueued, kSent, kDead };
 const char* to_string(OutboxState s);
 
@@ -125,17 +118,27 @@ class ReportLoad {
   ReportLoad& operator=(const ReportLoad&) = delete;
   ~ReportLoad();  // rolls back unless committed; never throws
 
-  // Upserts one row; appends a change record when the count changes.
-  [[nodiscard]] Result<UpsertResult> upsert(std::string_view store, std::string_view item,
-                                            std::int64_t count, std::size_t line);
+  // Remembers a row key (a fingerprint of store and item) for this
+  // report's duplicate check, on disk; true when it was already there.
+  [[nodiscard]] Result<bool> remember_key(std::int64_t key);
+  // Upserts one row: a new item or a different count is written and
+  // appends a change record (INSERT or MODIFY); the same count writes
+  // nothing. Rows are buffered and written in batches (one statement per
+  // batch); flush() and commit() write what is buffered. Duplicate rows
+  // within a report are the loader's to find.
+  [[nodiscard]] Status upsert(std::string_view store, std::string_view item, std::int64_t count);
+  [[nodiscard]] Status flush();
   // Records the report in the ledger as loaded and commits everything.
   // Returns the ledger id.
   [[nodiscard]] Result<std::int64_t> commit(ReportRecord record);
   // Rolls back now (also done by the destructor).
   void rollback();
 
+  // Rows given to upsert(), and rows actually changed (as of the last flush).
   [[nodiscard]] std::int64_t rows() const { return rows_; }
   [[nodiscard]] std::int64_t changes() const { return changes_; }
+
+  static constexpr int kBatchRows = 256;
 
  private:
   friend class Storage;
@@ -144,6 +147,14 @@ class ReportLoad {
   std::int64_t report_id_ = 0;
   std::int64_t rows_ = 0;
   std::int64_t changes_ = 0;
+  std::int64_t base_seq_ = 0;   // last change seq before this report
+  // The batch: names packed in `names_`, offsets and counts per row.
+  std::string names_;
+  struct Pending {
+    std::size_t store_off, store_len, item_off, item_len;
+    std::int64_t count;
+  };
+  std::vector<Pending> pending_;
 };
 
 class Storage {
@@ -194,7 +205,8 @@ class Storage {
   [[nodiscard]] Status mark_sent(std::int64_t id, TimePoint at);
   [[nodiscard]] Status mark_retry(std::int64_t id, TimePoint next_attempt, const std::string& error);
   [[nodiscard]] Status mark_dead(std::int64_t id, const std::string& error);
-  [[nodiscard]] Status requeue(std::int64_t id, TimePoint at);
+  // Queues a dead message again; false when `id` is not a dead message.
+  [[nodiscard]] Result<bool> requeue(std::int64_t id, TimePoint at);
   [[nodiscard]] Result<std::vector<OutboxMessage>> list_outbox(bool include_sent, int limit);
   [[nodiscard]] Result<OutboxCounts> outbox_counts();
 

@@ -1,0 +1,176 @@
+// Archiving handled reports out of the inbox: keeping the relative path,
+// never overwriting, error files for rejected reports, and delete mode.
+#include "stockwatch/archive.hpp"
+
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "test_util.hpp"
+
+namespace stockwatch {
+namespace {
+
+namespace fs = std::filesystem;
+using test::files_under;
+using test::read_file;
+using test::TempDir;
+using test::write_file;
+
+class ArchiveTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    options_.processed = dir_ / "processed";
+    options_.failed = dir_ / "failed";
+    fs::create_directories(inbox());
+  }
+
+  [[nodiscard]] fs::path inbox() const { return dir_ / "inbox"; }
+
+  // Puts a report at inbox/<relative> and archives it.
+  Result<fs::path> archive(const std::string& relative, const std::string& content,
+                           bool rejected = false, const std::string& error = "") {
+    write_file(inbox() / relative, content);
+    return archive_report(options_, inbox() / relative, relative, rejected, error);
+  }
+
+  TempDir dir_{"archive"};
+  ArchiveOptions options_;
+};
+
+TEST_F(ArchiveTest, MovesKeepingTheRelativePath) {
+  auto where = archive("2026/11/medan.csv", "store,item,count\nMedan,Robusta Dairi,0\n");
+  ASSERT_TRUE(where.ok()) << where.error().message();
+  EXPECT_EQ(*where, options_.processed / "2026/11/medan.csv");
+  EXPECT_EQ(read_file(*where), "store,item,count\nMedan,Robusta Dairi,0\n");
+  EXPECT_FALSE(fs::exists(inbox() / "2026/11/medan.csv"));
+  EXPECT_TRUE(fs::is_directory(inbox() / "2026/11"));  // the inbox folders stay
+  EXPECT_EQ(files_under(options_.processed), std::vector<std::string>{"2026/11/medan.csv"});
+  EXPECT_TRUE(files_under(options_.failed).empty());
+}
+
+TEST_F(ArchiveTest, ATakenNameGetsANumberAndNothingIsOverwritten) {
+  auto a = archive("2026-11.csv", "first\n");
+  auto b = archive("2026-11.csv", "second\n");
+  auto c = archive("2026-11.csv", "third\n");
+  ASSERT_TRUE(a.ok() && b.ok() && c.ok());
+  EXPECT_EQ(*a, options_.processed / "2026-11.csv");
+  EXPECT_EQ(*b, options_.processed / "2026-11.1.csv");
+  EXPECT_EQ(*c, options_.processed / "2026-11.2.csv");
+  EXPECT_EQ(read_file(*a), "first\n");
+  EXPECT_EQ(read_file(*b), "second\n");
+  EXPECT_EQ(read_file(*c), "third\n");
+  EXPECT_EQ(files_under(options_.processed),
+            (std::vector<std::string>{"2026-11.1.csv", "2026-11.2.csv", "2026-11.csv"}));
+
+  // Something else already using a numbered name is skipped, not replaced.
+  write_file(options_.processed / "2026-11.3.csv", "someone else's\n");
+  auto d = archive("2026-11.csv", "fourth\n");
+  ASSERT_TRUE(d.ok());
+  EXPECT_EQ(*d, options_.processed / "2026-11.4.csv");
+  EXPECT_EQ(read_file(options_.processed / "2026-11.3.csv"), "someone else's\n");
+}
+
+TEST_F(ArchiveTest, NumberedNamesInSubfoldersAndWithoutExtension) {
+  auto a = archive("medan/stock", "a\n");
+  auto b = archive("medan/stock", "b\n");
+  ASSERT_TRUE(a.ok() && b.ok());
+  EXPECT_EQ(*a, options_.processed / "medan/stock");
+  EXPECT_EQ(*b, options_.processed / "medan/stock.1");
+  EXPECT_EQ(read_file(*b), "b\n");
+}
+
+TEST_F(ArchiveTest, ARejectedReportGoesToFailedWithAnErrorFile) {
+  const std::string error =
+      "line 3, column count: '-1' is negative; a count is 0 or more\nline 4: the item is empty";
+  auto where = archive("2026/bad.csv", "store,item,count\n", true, error);
+  ASSERT_TRUE(where.ok()) << where.error().message();
+  EXPECT_EQ(*where, options_.failed / "2026/bad.csv");
+  EXPECT_EQ(read_file(*where), "store,item,count\n");
+  EXPECT_EQ(read_file(options_.failed / "2026/bad.csv.error.txt"), error + "\n");
+  EXPECT_FALSE(fs::exists(inbox() / "2026/bad.csv"));
+  EXPECT_TRUE(files_under(options_.processed).empty());
+
+  // The same name again: numbered, with its own error file.
+  auto again = archive("2026/bad.csv", "store,item,count\n\n", true, "the report has a header but no rows");
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(*again, options_.failed / "2026/bad.1.csv");
+  EXPECT_EQ(read_file(options_.failed / "2026/bad.1.csv.error.txt"),
+            "the report has a header but no rows\n");
+  EXPECT_EQ(read_file(options_.failed / "2026/bad.csv.error.txt"), error + "\n");
+  EXPECT_EQ(files_under(options_.failed),
+            (std::vector<std::string>{"2026/bad.1.csv", "2026/bad.1.csv.error.txt",
+                                      "2026/bad.csv", "2026/bad.csv.error.txt"}));
+}
+
+// Product bug (src/archive.cpp, archive_report(): write_error_file() opens
+// "<archived name>.error.txt" with O_TRUNC): when failed/ already holds an
+// error file of that name without its report (left by inbox.archive =
+// "delete" before a switch to "move"), the old error text is overwritten,
+// which breaks "never overwrites".
+TEST_F(ArchiveTest, AnExistingErrorFileIsNeverOverwritten) {
+  write_file(options_.failed / "bad.csv.error.txt", "the report is empty\n");
+  auto where = archive("bad.csv", "store,item,count\nMedan,,1\n", true, "line 2, column item: the item is empty");
+  ASSERT_TRUE(where.ok()) << where.error().message();
+  EXPECT_EQ(read_file(options_.failed / "bad.csv.error.txt"), "the report is empty\n");
+  // The new report's reason is kept too, beside wherever the report went.
+  fs::path err = *where;
+  err += ".error.txt";
+  EXPECT_EQ(read_file(err), "line 2, column item: the item is empty\n");
+}
+
+TEST_F(ArchiveTest, DeleteModeRemovesTheReport) {
+  options_.delete_reports = true;
+  auto where = archive("2026/11/medan.csv", "store,item,count\nMedan,Robusta Dairi,0\n");
+  ASSERT_TRUE(where.ok()) << where.error().message();
+  EXPECT_TRUE(where->empty());
+  EXPECT_FALSE(fs::exists(inbox() / "2026/11/medan.csv"));
+  EXPECT_TRUE(files_under(options_.processed).empty());
+  EXPECT_TRUE(files_under(options_.failed).empty());
+}
+
+TEST_F(ArchiveTest, DeleteModeStillWritesTheErrorFileForRejectedReports) {
+  options_.delete_reports = true;
+  auto where = archive("2026/bad.csv", "store,item,count\n", true, "the report has a header but no rows");
+  ASSERT_TRUE(where.ok()) << where.error().message();
+  EXPECT_TRUE(where->empty());
+  EXPECT_FALSE(fs::exists(inbox() / "2026/bad.csv"));
+  EXPECT_EQ(files_under(options_.failed), std::vector<std::string>{"2026/bad.csv.error.txt"});
+  EXPECT_EQ(read_file(options_.failed / "2026/bad.csv.error.txt"),
+            "the report has a header but no rows\n");
+
+  // Again: a second error file, the first one kept.
+  auto again = archive("2026/bad.csv", "x\n", true, "the report is empty");
+  ASSERT_TRUE(again.ok()) << again.error().message();
+  EXPECT_EQ(files_under(options_.failed),
+            (std::vector<std::string>{"2026/bad.csv.1.error.txt", "2026/bad.csv.error.txt"}));
+  EXPECT_EQ(read_file(options_.failed / "2026/bad.csv.error.txt"),
+            "the report has a header but no rows\n");
+  EXPECT_EQ(read_file(options_.failed / "2026/bad.csv.1.error.txt"), "the report is empty\n");
+}
+
+TEST_F(ArchiveTest, AReportPlacedBeforeAnInterruptionIsNotPlacedTwice) {
+  // The archiving step linked the report into processed/ and stopped before
+  // removing it from the inbox.
+  write_file(inbox() / "medan.csv", "store,item,count\nMedan,Robusta Dairi,0\n");
+  fs::create_directories(options_.processed);
+  fs::create_hard_link(inbox() / "medan.csv", options_.processed / "medan.csv");
+  auto where = archive_report(options_, inbox() / "medan.csv", "medan.csv", false, "");
+  ASSERT_TRUE(where.ok()) << where.error().message();
+  EXPECT_EQ(*where, options_.processed / "medan.csv");
+  EXPECT_EQ(files_under(options_.processed), std::vector<std::string>{"medan.csv"});
+  EXPECT_FALSE(fs::exists(inbox() / "medan.csv"));
+}
+
+TEST_F(ArchiveTest, AMissingReportIsAnError) {
+  auto where = archive_report(options_, inbox() / "gone.csv", "gone.csv", false, "");
+  ASSERT_FALSE(where.ok());
+  EXPECT_EQ(where.error().code(), ErrorCode::kNotFound) << where.error().message();
+  EXPECT_TRUE(files_under(options_.processed).empty());
+}
+
+}  // namespace
+}  // namespace stockwatch

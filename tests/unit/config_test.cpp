@@ -1,0 +1,404 @@
+// The configuration file: the shipped example, defaults, path resolution, and
+// the problems reported for bad files (each naming the key and the line).
+#include "stockwatch/config.hpp"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <string>
+#include <vector>
+
+#include "test_util.hpp"
+
+#ifndef STOCKWATCH_SOURCE_DIR
+#define STOCKWATCH_SOURCE_DIR "."
+#endif
+
+namespace stockwatch {
+namespace {
+
+namespace fs = std::filesystem;
+using test::TempDir;
+using test::write_file;
+
+const fs::path kBase = "/srv/stockwatch";
+
+ConfigLoad parse(const std::string& text) { return parse_config(text, "test.toml", kBase); }
+
+std::vector<std::string> problems_of(const ConfigLoad& load) {
+  std::vector<std::string> out;
+  for (const auto& p : load.problems) out.push_back(p.to_string());
+  return out;
+}
+
+std::string all_problems(const ConfigLoad& load) {
+  std::string out;
+  for (const auto& p : problems_of(load)) out += p + "\n";
+  return out;
+}
+
+// The one problem `text` produces.
+std::string only_problem(const std::string& text) {
+  const ConfigLoad load = parse(text);
+  EXPECT_EQ(load.problems.size(), 1u) << all_problems(load);
+  return load.problems.empty() ? std::string() : load.problems[0].to_string();
+}
+
+TEST(Config, TheExampleConfigLoadsWithNoProblems) {
+  const fs::path example = fs::path(STOCKWATCH_SOURCE_DIR) / "config" / "stockwatch.toml";
+  const ConfigLoad load = load_config(example);
+  ASSERT_TRUE(load.ok()) << all_problems(load);
+  const Config& c = load.config;
+  EXPECT_TRUE(c.source.is_absolute());
+  EXPECT_EQ(c.source, fs::absolute(example));
+  // Relative paths are resolved against the working directory.
+  const fs::path cwd = fs::current_path();
+  EXPECT_EQ(c.storage.database, cwd / "var/stockwatch.db");
+  EXPECT_EQ(c.inbox.path, cwd / "var/inbox");
+  EXPECT_EQ(c.inbox.processed, cwd / "var/processed");
+  EXPECT_EQ(c.inbox.failed, cwd / "var/failed");
+  EXPECT_EQ(c.smtp.maildir, cwd / "var/mail");
+  EXPECT_EQ(c.smtp.url, "");
+  EXPECT_EQ(c.http.listen, "");
+  EXPECT_EQ(c.alerts.from, "stockwatch@localhost");
+  EXPECT_EQ(c.alerts.subject, "Inventory Alert!");
+  ASSERT_EQ(c.alerts.subscriptions.size(), 1u);
+  EXPECT_EQ(c.alerts.subscriptions[0].emails, std::vector<std::string>{"owner@example.com"});
+  EXPECT_TRUE(c.alerts.subscriptions[0].stores.empty());
+  EXPECT_TRUE(c.alerts.subscriptions[0].events.empty());
+}
+
+TEST(Config, AMissingFileIsAProblem) {
+  TempDir dir("config");
+  const ConfigLoad load = load_config(dir / "nope.toml");
+  ASSERT_EQ(load.problems.size(), 1u);
+  EXPECT_NE(load.problems[0].to_string().find("cannot read config file"), std::string::npos)
+      << load.problems[0].to_string();
+}
+
+TEST(Config, Defaults) {
+  const ConfigLoad load = parse("");
+  ASSERT_TRUE(load.ok()) << all_problems(load);
+  const Config& c = load.config;
+  EXPECT_EQ(c.source, "test.toml");
+  EXPECT_EQ(c.storage.database, kBase / "var/stockwatch.db");
+  EXPECT_EQ(c.storage.synchronous, "normal");
+  EXPECT_EQ(c.storage.busy_timeout_ms, 5000);
+  EXPECT_EQ(c.inbox.path, kBase / "var/inbox");
+  EXPECT_EQ(c.inbox.processed, kBase / "var/processed");
+  EXPECT_EQ(c.inbox.failed, kBase / "var/failed");
+  EXPECT_EQ(c.inbox.mode, "auto");
+  EXPECT_EQ(c.inbox.settle_ms, 1000);
+  EXPECT_EQ(c.inbox.poll_interval_ms, 2000);
+  EXPECT_EQ(c.inbox.rescan_interval_s, 300);
+  EXPECT_EQ(c.inbox.max_report_bytes, 2ULL * 1024 * 1024 * 1024);
+  EXPECT_EQ(c.inbox.archive, "move");
+  EXPECT_EQ(c.inbox.bucket, "inventory");
+  EXPECT_EQ(c.alerts.from, "stockwatch@localhost");
+  EXPECT_EQ(c.alerts.subject, "Inventory Alert!");
+  EXPECT_TRUE(c.alerts.subscriptions.empty());
+  EXPECT_TRUE(c.alerts.notify_rejected);
+  EXPECT_FALSE(c.alerts.back_in_stock);
+  EXPECT_EQ(c.alerts.group, "report");
+  EXPECT_EQ(c.smtp.url, "");
+  EXPECT_EQ(c.smtp.maildir, kBase / "var/mail");
+  EXPECT_EQ(c.smtp.starttls, "required");
+  EXPECT_TRUE(c.smtp.tls_verify);
+  EXPECT_EQ(c.smtp.connect_timeout_s, 10);
+  EXPECT_EQ(c.smtp.timeout_s, 60);
+  EXPECT_EQ(c.smtp.retry_initial_s, 5);
+  EXPECT_EQ(c.smtp.retry_max_s, 600);
+  EXPECT_EQ(c.smtp.max_attempts, 60);
+  EXPECT_EQ(c.smtp.max_age_s, 2 * 24 * 3600);
+  EXPECT_TRUE(c.smtp.password_file.empty());
+  EXPECT_TRUE(c.smtp.ca_file.empty());
+  EXPECT_EQ(c.http.listen, "");
+  EXPECT_EQ(c.log.level, "info");
+}
+
+TEST(Config, EveryKeyIsRead) {
+  const ConfigLoad load = parse(R"(
+[storage]
+database = "/data/stock.db"
+synchronous = "full"
+busy_timeout_ms = 250
+
+[inbox]
+path = "in"
+processed = "done"
+failed = "/var/lib/stockwatch/failed"
+mode = "poll"
+settle_ms = 0
+poll_interval_ms = 500
+rescan_interval_s = 60
+max_report_bytes = 1048576
+archive = "delete"
+bucket = "reports"
+
+[alerts]
+from = "alerts@gudang.example.id"
+subject = "Stok habis!"
+notify_rejected = false
+back_in_stock = true
+group = "item"
+
+[[alerts.subscription]]
+email = ["a@example.com", "b@example.com"]
+stores = ["Medan", "Makassar"]
+events = ["out_of_stock", "back_in_stock"]
+
+[[alerts.subscription]]
+email = "ops@example.com"
+stores = "Medan"
+events = "report_rejected"
+
+[smtp]
+url = "smtps://mail.example.com:465"
+maildir = "mail"
+starttls = "opportunistic"
+username = "stockwatch"
+ca_file = "certs/ca.pem"
+tls_verify = false
+connect_timeout_s = 3
+timeout_s = 30
+retry_initial_s = 2
+retry_max_s = 120
+max_attempts = 10
+max_age_s = 3600
+helo = "gudang.example.id"
+
+[http]
+listen = "127.0.0.1:8080"
+
+[log]
+level = "debug"
+)");
+  ASSERT_TRUE(load.ok()) << all_problems(load);
+  const Config& c = load.config;
+  EXPECT_EQ(c.storage.database, "/data/stock.db");
+  EXPECT_EQ(c.storage.synchronous, "full");
+  EXPECT_EQ(c.storage.busy_timeout_ms, 250);
+  EXPECT_EQ(c.inbox.path, kBase / "in");
+  EXPECT_EQ(c.inbox.processed, kBase / "done");
+  EXPECT_EQ(c.inbox.failed, "/var/lib/stockwatch/failed");
+  EXPECT_EQ(c.inbox.mode, "poll");
+  EXPECT_EQ(c.inbox.settle_ms, 0);
+  EXPECT_EQ(c.inbox.poll_interval_ms, 500);
+  EXPECT_EQ(c.inbox.rescan_interval_s, 60);
+  EXPECT_EQ(c.inbox.max_report_bytes, 1048576u);
+  EXPECT_EQ(c.inbox.archive, "delete");
+  EXPECT_EQ(c.inbox.bucket, "reports");
+  EXPECT_EQ(c.alerts.from, "alerts@gudang.example.id");
+  EXPECT_EQ(c.alerts.subject, "Stok habis!");
+  EXPECT_FALSE(c.alerts.notify_rejected);
+  EXPECT_TRUE(c.alerts.back_in_stock);
+  EXPECT_EQ(c.alerts.group, "item");
+  ASSERT_EQ(c.alerts.subscriptions.size(), 2u);
+  EXPECT_EQ(c.alerts.subscriptions[0].emails,
+            (std::vector<std::string>{"a@example.com", "b@example.com"}));
+  EXPECT_EQ(c.alerts.subscriptions[0].stores, (std::vector<std::string>{"Medan", "Makassar"}));
+  EXPECT_EQ(c.alerts.subscriptions[0].events,
+            (std::vector<std::string>{"out_of_stock", "back_in_stock"}));
+  EXPECT_EQ(c.alerts.subscriptions[1].emails, std::vector<std::string>{"ops@example.com"});
+  EXPECT_EQ(c.alerts.subscriptions[1].stores, std::vector<std::string>{"Medan"});
+  EXPECT_EQ(c.alerts.subscriptions[1].events, std::vector<std::string>{"report_rejected"});
+  EXPECT_EQ(c.smtp.url, "smtps://mail.example.com:465");
+  EXPECT_EQ(c.smtp.maildir, kBase / "mail");
+  EXPECT_EQ(c.smtp.starttls, "opportunistic");
+  EXPECT_EQ(c.smtp.username, "stockwatch");
+  EXPECT_EQ(c.smtp.ca_file, kBase / "certs/ca.pem");
+  EXPECT_FALSE(c.smtp.tls_verify);
+  EXPECT_EQ(c.smtp.connect_timeout_s, 3);
+  EXPECT_EQ(c.smtp.timeout_s, 30);
+  EXPECT_EQ(c.smtp.retry_initial_s, 2);
+  EXPECT_EQ(c.smtp.retry_max_s, 120);
+  EXPECT_EQ(c.smtp.max_attempts, 10);
+  EXPECT_EQ(c.smtp.max_age_s, 3600);
+  EXPECT_EQ(c.smtp.helo, "gudang.example.id");
+  EXPECT_EQ(c.http.listen, "127.0.0.1:8080");
+  EXPECT_EQ(c.log.level, "debug");
+}
+
+TEST(Config, RelativePathsResolveAgainstTheBaseDir) {
+  TempDir dir("config");
+  const ConfigLoad load = parse_config(
+      "[storage]\ndatabase = \"db/stock.db\"\n[inbox]\npath = \"./inbox\"\nprocessed = "
+      "\"../shared/processed\"\nfailed = \"/abs/failed\"\n",
+      "rel.toml", dir.path());
+  ASSERT_TRUE(load.ok()) << all_problems(load);
+  EXPECT_EQ(load.config.storage.database, dir.path() / "db/stock.db");
+  EXPECT_EQ(load.config.inbox.path, dir.path() / "./inbox");
+  EXPECT_EQ(load.config.inbox.processed, dir.path() / "../shared/processed");
+  EXPECT_EQ(load.config.inbox.failed, "/abs/failed");
+  EXPECT_TRUE(load.config.storage.database.is_absolute());
+  EXPECT_TRUE(load.config.inbox.path.is_absolute());
+  // Defaults follow the base dir too.
+  EXPECT_EQ(load.config.smtp.maildir, dir.path() / "var/mail");
+}
+
+TEST(Config, AnEmptyOptionalPathClearsIt) {
+  const ConfigLoad load = parse("[smtp]\nca_file = \"\"\nmaildir = \"\"\n");
+  ASSERT_TRUE(load.ok()) << all_problems(load);
+  EXPECT_TRUE(load.config.smtp.ca_file.empty());
+  EXPECT_TRUE(load.config.smtp.maildir.empty());
+}
+
+TEST(Config, ThePasswordFileIsReadRelativeToTheBaseDir) {
+  TempDir dir("config");
+  write_file(dir / "secrets" / "smtp-password", "s3cret!\nsecond line ignored\n");
+  const ConfigLoad load =
+      parse_config("[smtp]\npassword_file = \"secrets/smtp-password\"\n", "pw.toml", dir.path());
+  ASSERT_TRUE(load.ok()) << all_problems(load);
+  EXPECT_EQ(load.config.smtp.password_file, dir.path() / "secrets/smtp-password");
+  EXPECT_EQ(load.config.smtp.password, "s3cret!");
+
+  const ConfigLoad missing =
+      parse_config("[smtp]\npassword_file = \"secrets/nope\"\n", "pw.toml", dir.path());
+  ASSERT_EQ(missing.problems.size(), 1u) << all_problems(missing);
+  EXPECT_EQ(missing.problems[0].key, "smtp.password_file");
+  EXPECT_NE(missing.problems[0].message.find("cannot read"), std::string::npos);
+}
+
+// --- Problems -------------------------------------------------------------------
+
+TEST(ConfigProblems, WrongTypeNamesTheKeyAndTheLine) {
+  EXPECT_EQ(only_problem("# stockwatch\n[inbox]\nsettle_ms = \"1000\"\n"),
+            "inbox.settle_ms (line 3): expected an integer, got a string");
+  EXPECT_EQ(only_problem("[alerts]\nback_in_stock = \"yes\"\n"),
+            "alerts.back_in_stock (line 2): expected true or false, got a string");
+  EXPECT_EQ(only_problem("[smtp]\nurl = 25\n"), "smtp.url (line 2): expected a string, got an integer");
+  EXPECT_EQ(only_problem("[inbox]\nmax_report_bytes = 1.5\n"),
+            "inbox.max_report_bytes (line 2): expected an integer, got a number");
+  EXPECT_EQ(only_problem("inbox = 5\n"), "inbox (line 1): expected a table, got an integer");
+  EXPECT_EQ(only_problem("[[alerts.subscription]]\nemail = [\"a@example.com\", 7]\n"),
+            "alerts.subscription[0].email (line 2): expected an array of strings, got an integer");
+}
+
+TEST(ConfigProblems, TheProblemItselfCarriesKeyLineAndMessage) {
+  const ConfigLoad load = parse("\n\n[inbox]\nsettle_ms = \"1000\"\n");
+  ASSERT_EQ(load.problems.size(), 1u);
+  EXPECT_EQ(load.problems[0].key, "inbox.settle_ms");
+  EXPECT_EQ(load.problems[0].line, 4);
+  EXPECT_EQ(load.problems[0].message, "expected an integer, got a string");
+  // The rest of the file still applies; the bad key keeps its default.
+  EXPECT_EQ(load.config.inbox.settle_ms, 1000);
+}
+
+TEST(ConfigProblems, UnknownKeysAreProblems) {
+  EXPECT_EQ(only_problem("[inbox]\nsettle_ms = 5\nsetle_ms = 5\n"),
+            "inbox.setle_ms (line 3): unknown key");
+  EXPECT_EQ(only_problem("[smtp]\n\npasword = \"x\"\n"), "smtp.pasword (line 3): unknown key");
+  const ConfigLoad top = parse("[inboxes]\npath = \"x\"\n");
+  ASSERT_EQ(top.problems.size(), 1u) << all_problems(top);
+  EXPECT_EQ(top.problems[0].key, "inboxes");
+  EXPECT_EQ(top.problems[0].message, "unknown key");
+  EXPECT_EQ(top.problems[0].line, 1);
+  EXPECT_EQ(only_problem("[[alerts.subscription]]\nemail = \"a@example.com\"\nstore = \"Medan\"\n"),
+            "alerts.subscription[0].store (line 3): unknown key");
+}
+
+TEST(ConfigProblems, OutOfRangeNumbers) {
+  EXPECT_EQ(only_problem("[inbox]\nsettle_ms = -1\n"),
+            "inbox.settle_ms (line 2): must be between 0 and 3600000, got -1");
+  EXPECT_EQ(only_problem("[smtp]\nmax_attempts = 0\n"),
+            "smtp.max_attempts (line 2): must be between 1 and 1000, got 0");
+  EXPECT_EQ(only_problem("[inbox]\nmax_report_bytes = 0\n"),
+            "inbox.max_report_bytes (line 2): must be at least 1");
+}
+
+TEST(ConfigProblems, InvalidEmailAddresses) {
+  EXPECT_EQ(only_problem("[alerts]\nfrom = \"stockwatch\"\n"),
+            "alerts.from (line 2): \"stockwatch\" is not an email address");
+  EXPECT_EQ(only_problem("[[alerts.subscription]]\nemail = [\"owner@example.com\", \"not an "
+                         "address\"]\n"),
+            "alerts.subscription[0].email (line 2): \"not an address\" is not an email address");
+  EXPECT_EQ(only_problem("[alerts]\n[[alerts.subscription]]\nemail = \"a@example.com\"\n"
+                         "[[alerts.subscription]]\nemail = \"@example.com\"\n"),
+            "alerts.subscription[1].email (line 5): \"@example.com\" is not an email address");
+  EXPECT_EQ(only_problem("[[alerts.subscription]]\nemail = \"x@y.z, other@y.z\"\n"),
+            "alerts.subscription[0].email (line 2): \"x@y.z, other@y.z\" is not an email address");
+  const ConfigLoad none = parse("[[alerts.subscription]]\nstores = [\"Medan\"]\n");
+  ASSERT_EQ(none.problems.size(), 1u) << all_problems(none);
+  EXPECT_EQ(none.problems[0].key, "alerts.subscription[0].email");
+  EXPECT_EQ(none.problems[0].message, "a subscription needs an email");
+}
+
+TEST(ConfigProblems, UnknownEvent) {
+  EXPECT_EQ(only_problem("[[alerts.subscription]]\nemail = \"a@example.com\"\nevents = "
+                         "[\"sold_out\"]\n"),
+            "alerts.subscription[0].events (line 3): unknown event \"sold_out\"; use "
+            "out_of_stock, back_in_stock or report_rejected");
+}
+
+TEST(ConfigProblems, SmtpUrlScheme) {
+  EXPECT_EQ(only_problem("[smtp]\nurl = \"http://mail.example.com\"\n"),
+            "smtp.url (line 2): must start with smtp:// or smtps:// (or be empty to use the "
+            "maildir)");
+  EXPECT_TRUE(parse("[smtp]\nurl = \"smtp://127.0.0.1:2525\"\n").ok());
+  EXPECT_TRUE(parse("[smtp]\nurl = \"smtps://mail.example.com\"\n").ok());
+  EXPECT_TRUE(parse("[smtp]\nurl = \"\"\n").ok());
+}
+
+TEST(ConfigProblems, BadEnumValues) {
+  EXPECT_EQ(only_problem("[inbox]\nmode = \"fanotify\"\n"),
+            "inbox.mode (line 2): must be one of \"auto\", \"inotify\", \"poll\", got \"fanotify\"");
+  EXPECT_EQ(only_problem("[inbox]\narchive = \"keep\"\n"),
+            "inbox.archive (line 2): must be one of \"move\", \"delete\", got \"keep\"");
+  EXPECT_EQ(only_problem("[alerts]\ngroup = \"store\"\n"),
+            "alerts.group (line 2): must be one of \"report\", \"item\", got \"store\"");
+  EXPECT_EQ(only_problem("[storage]\nsynchronous = \"off\"\n"),
+            "storage.synchronous (line 2): must be one of \"normal\", \"full\", got \"off\"");
+  EXPECT_EQ(only_problem("[smtp]\nstarttls = \"yes\"\n"),
+            "smtp.starttls (line 2): must be one of \"required\", \"opportunistic\", \"off\", got "
+            "\"yes\"");
+  EXPECT_EQ(only_problem("[log]\nlevel = \"verbose\"\n"),
+            "log.level (line 2): must be one of \"trace\", \"debug\", \"info\", \"warn\", "
+            "\"error\", \"critical\", \"off\", got \"verbose\"");
+  // A wrong type for an enum is one problem, not two.
+  EXPECT_EQ(only_problem("[inbox]\nmode = 3\n"), "inbox.mode (line 2): expected a string, got an integer");
+}
+
+TEST(ConfigProblems, EveryProblemIsReportedAtOnce) {
+  const ConfigLoad load = parse(
+      "[inbox]\n"
+      "settle_ms = \"x\"\n"     // line 2
+      "mode = \"fast\"\n"       // line 3
+      "colour = \"blue\"\n"     // line 4
+      "[smtp]\n"
+      "url = \"ftp://x\"\n");  // line 6
+  const auto problems = problems_of(load);
+  EXPECT_EQ(problems.size(), 4u) << all_problems(load);
+  auto has = [&](const std::string& p) {
+    return std::find(problems.begin(), problems.end(), p) != problems.end();
+  };
+  EXPECT_TRUE(has("inbox.settle_ms (line 2): expected an integer, got a string")) << all_problems(load);
+  EXPECT_TRUE(has("inbox.mode (line 3): must be one of \"auto\", \"inotify\", \"poll\", got \"fast\""))
+      << all_problems(load);
+  EXPECT_TRUE(has("inbox.colour (line 4): unknown key")) << all_problems(load);
+  EXPECT_TRUE(has("smtp.url (line 6): must start with smtp:// or smtps:// (or be empty to use the "
+                  "maildir)"))
+      << all_problems(load);
+}
+
+TEST(ConfigProblems, ASyntaxErrorGivesTheLine) {
+  const ConfigLoad load = parse("[inbox]\npath = \"in\"\nsettle_ms = = 3\n");
+  ASSERT_EQ(load.problems.size(), 1u) << all_problems(load);
+  EXPECT_EQ(load.problems[0].key, "");
+  EXPECT_EQ(load.problems[0].line, 3);
+  EXPECT_FALSE(load.problems[0].message.empty());
+  EXPECT_EQ(load.problems[0].to_string().rfind("config (line 3): ", 0), 0u)
+      << load.problems[0].to_string();
+
+  const ConfigLoad unterminated = parse("[alerts]\n\nsubject = \"Inventory Alert!\n");
+  ASSERT_EQ(unterminated.problems.size(), 1u) << all_problems(unterminated);
+  EXPECT_EQ(unterminated.problems[0].line, 3);
+}
+
+TEST(ConfigProblems, ProblemToString) {
+  EXPECT_EQ((ConfigProblem{"smtp.url", 3, "bad"}).to_string(), "smtp.url (line 3): bad");
+  EXPECT_EQ((ConfigProblem{"smtp.url", 0, "bad"}).to_string(), "smtp.url: bad");
+  EXPECT_EQ((ConfigProblem{"", 7, "bad"}).to_string(), "config (line 7): bad");
+}
+
+}  // namespace
+}  // namespace stockwatch

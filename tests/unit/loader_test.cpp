@@ -1,0 +1,351 @@
+// The loader: one report file into the inventory as one transaction, with its
+// ledger entry; rejected, duplicate and resumed reports; system failures.
+#include "stockwatch/loader.hpp"
+
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <string>
+#include <vector>
+
+#include "stockwatch/sha256.hpp"
+#include "test_util.hpp"
+
+namespace stockwatch {
+namespace {
+
+using namespace std::chrono_literals;
+using test::RawDb;
+using test::TempDir;
+using test::write_file;
+
+const std::string kGood =
+    "store,item,count\n"
+    "Medan,Robusta Dairi,0\n"
+    "Medan,Arabica Gayo,12\n"
+    "Makassar,Toraja,3\n";
+
+class LoaderTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    storage_ = Storage::open(dir_ / "stockwatch.db", {}, clock_);
+    std::filesystem::create_directories(inbox());
+  }
+
+  [[nodiscard]] std::filesystem::path inbox() const { return dir_ / "inbox"; }
+
+  // Writes `content` as inbox/<name> and loads it as <name>.
+  Result<LoadOutcome> load(const std::string& name, const std::string& content,
+                           LoaderOptions options = {}) {
+    write_file(inbox() / name, content);
+    Loader loader(*storage_, clock_, std::move(options));
+    return loader.load(inbox() / name, name);
+  }
+
+  std::int64_t count_rows(const std::string& table) {
+    RawDb raw(dir_ / "stockwatch.db");
+    return raw.integer("SELECT COUNT(*) FROM " + table);
+  }
+
+  void expect_nothing_loaded() {
+    EXPECT_EQ(count_rows("inventory"), 0);
+    EXPECT_EQ(count_rows("changes"), 0);
+    EXPECT_EQ(count_rows("reports WHERE status = 'loaded'"), 0);
+  }
+
+  TempDir dir_{"loader"};
+  ManualClock clock_;
+  std::unique_ptr<Storage> storage_;
+};
+
+TEST_F(LoaderTest, AGoodReportLoads) {
+  auto out = load("2026-11-medan.csv", kGood);
+  ASSERT_TRUE(out.ok()) << out.error().message();
+  EXPECT_EQ(out->status, ReportStatus::kLoaded);
+  EXPECT_EQ(out->rows, 3);
+  EXPECT_EQ(out->changes, 3);
+  EXPECT_EQ(out->error, "");
+  EXPECT_FALSE(out->resumed);
+  EXPECT_EQ(out->duplicate_of, 0);
+  EXPECT_EQ(out->summary(), "loaded 3 rows, 3 changes");
+
+  auto count = storage_->count_of("Medan", "Arabica Gayo");
+  ASSERT_TRUE(count.ok());
+  EXPECT_EQ(*count, std::optional<std::int64_t>(12));
+
+  auto rec = storage_->report(out->report_id);
+  ASSERT_TRUE(rec.ok() && rec->has_value());
+  EXPECT_EQ((*rec)->path, "2026-11-medan.csv");
+  EXPECT_EQ((*rec)->status, ReportStatus::kLoaded);
+  EXPECT_EQ((*rec)->size, static_cast<std::int64_t>(kGood.size()));
+  EXPECT_EQ((*rec)->sha256, Sha256::of(kGood));
+  EXPECT_EQ((*rec)->rows, 3);
+  EXPECT_EQ((*rec)->changes, 3);
+  EXPECT_EQ((*rec)->received_at, clock_.now());
+
+  // The next report only changes what changed.
+  auto next = load("2026-12-medan.csv",
+                   "store,item,count\nMedan,Robusta Dairi,4\nMedan,Arabica Gayo,12\n");
+  ASSERT_TRUE(next.ok()) << next.error().message();
+  EXPECT_EQ(next->status, ReportStatus::kLoaded);
+  EXPECT_EQ(next->rows, 2);
+  EXPECT_EQ(next->changes, 1);
+  EXPECT_EQ(next->summary(), "loaded 2 rows, 1 change");
+  EXPECT_EQ(count_rows("changes"), 4);
+}
+
+TEST_F(LoaderTest, SmallChunksGiveTheSameResult) {
+  LoaderOptions options;
+  options.chunk_bytes = 7;  // rows and fields split across reads
+  auto out = load("medan.csv", kGood, options);
+  ASSERT_TRUE(out.ok()) << out.error().message();
+  EXPECT_EQ(out->status, ReportStatus::kLoaded);
+  EXPECT_EQ(out->rows, 3);
+  auto rec = storage_->report(out->report_id);
+  ASSERT_TRUE(rec.ok() && rec->has_value());
+  EXPECT_EQ((*rec)->sha256, Sha256::of(kGood));
+}
+
+TEST_F(LoaderTest, ABadReportIsRejectedWithItsProblemsAndLoadsNothing) {
+  // Good rows before and after the bad ones: none of them may be loaded.
+  const std::string bad =
+      "store,item,count\n"
+      "Medan,Robusta Dairi,0\n"
+      "Medan,Arabica Gayo,-1\n"
+      "Makassar,Toraja,lots\n"
+      "Makassar,Kalosi,3\n";
+  auto out = load("bad.csv", bad);
+  ASSERT_TRUE(out.ok()) << out.error().message();
+  EXPECT_EQ(out->status, ReportStatus::kRejected);
+  EXPECT_NE(out->error.find("line 3, column count: '-1' is negative; a count is 0 or more"),
+            std::string::npos)
+      << out->error;
+  EXPECT_NE(out->error.find("line 4, column count:"), std::string::npos) << out->error;
+  EXPECT_EQ(std::count(out->error.begin(), out->error.end(), '\n'), 1) << out->error;
+  EXPECT_EQ(out->summary().rfind("rejected: line 3, column count: '-1' is negative", 0), 0u)
+      << out->summary();
+  EXPECT_NE(out->summary().find("(and 1 more)"), std::string::npos) << out->summary();
+  expect_nothing_loaded();
+
+  auto rec = storage_->report(out->report_id);
+  ASSERT_TRUE(rec.ok() && rec->has_value());
+  EXPECT_EQ((*rec)->status, ReportStatus::kRejected);
+  EXPECT_EQ((*rec)->path, "bad.csv");
+  EXPECT_EQ((*rec)->error, out->error);
+  EXPECT_EQ((*rec)->sha256, Sha256::of(bad));
+
+  // The same rows can be loaded by a corrected report afterwards.
+  auto fixed = load("fixed.csv", kGood);
+  ASSERT_TRUE(fixed.ok()) << fixed.error().message();
+  EXPECT_EQ(fixed->status, ReportStatus::kLoaded);
+  EXPECT_EQ(fixed->rows, 3);
+}
+
+TEST_F(LoaderTest, AnEmptyReportIsRejected) {
+  auto out = load("empty.csv", "");
+  ASSERT_TRUE(out.ok()) << out.error().message();
+  EXPECT_EQ(out->status, ReportStatus::kRejected);
+  EXPECT_EQ(out->error, "the report is empty");
+  expect_nothing_loaded();
+}
+
+TEST_F(LoaderTest, ADuplicateRowIsRejectedNamingBothLines) {
+  const std::string report =
+      "store,item,count\n"
+      "Medan,Robusta Dairi,0\n"
+      "Medan,Arabica Gayo,12\n"
+      "Medan,Robusta Dairi,5\n";
+  auto out = load("dup-row.csv", report);
+  ASSERT_TRUE(out.ok()) << out.error().message();
+  EXPECT_EQ(out->status, ReportStatus::kRejected);
+  EXPECT_EQ(out->error,
+            "line 4: store 'Medan' and item 'Robusta Dairi' are already on line 2; list each item "
+            "once");
+  expect_nothing_loaded();
+}
+
+TEST_F(LoaderTest, TheSameContentAgainIsADuplicate) {
+  auto first = load("2026-11-medan.csv", kGood);
+  ASSERT_TRUE(first.ok()) << first.error().message();
+  ASSERT_EQ(first->status, ReportStatus::kLoaded);
+
+  auto second = load("copy-of-medan.csv", kGood);
+  ASSERT_TRUE(second.ok()) << second.error().message();
+  EXPECT_EQ(second->status, ReportStatus::kDuplicate);
+  EXPECT_EQ(second->duplicate_of, first->report_id);
+  EXPECT_NE(second->report_id, first->report_id);
+  EXPECT_EQ(second->rows, 0);
+  EXPECT_EQ(second->changes, 0);
+  EXPECT_EQ(second->summary(),
+            "duplicate of report " + std::to_string(first->report_id) + ", nothing loaded");
+
+  auto rec = storage_->report(second->report_id);
+  ASSERT_TRUE(rec.ok() && rec->has_value());
+  EXPECT_EQ((*rec)->status, ReportStatus::kDuplicate);
+  EXPECT_EQ((*rec)->duplicate_of, std::optional<std::int64_t>(first->report_id));
+  EXPECT_EQ((*rec)->path, "copy-of-medan.csv");
+  EXPECT_EQ(count_rows("changes"), 3);  // nothing new in the change log
+  EXPECT_EQ(count_rows("reports"), 2);
+}
+
+TEST_F(LoaderTest, TheSameNameAndContentAfterArchivingIsADuplicate) {
+  auto first = load("medan.csv", kGood);
+  ASSERT_TRUE(first.ok() && first->status == ReportStatus::kLoaded);
+  ASSERT_TRUE(storage_->mark_archived(first->report_id, (dir_ / "processed/medan.csv").string()).ok());
+
+  auto again = load("medan.csv", kGood);  // delivered once more, later
+  ASSERT_TRUE(again.ok()) << again.error().message();
+  EXPECT_EQ(again->status, ReportStatus::kDuplicate);
+  EXPECT_EQ(again->duplicate_of, first->report_id);
+  EXPECT_FALSE(again->resumed);
+}
+
+TEST_F(LoaderTest, TheSameReportAfterACommitWithoutArchiveIsResumed) {
+  auto first = load("medan.csv", kGood);
+  ASSERT_TRUE(first.ok() && first->status == ReportStatus::kLoaded);
+  // The process stopped here, before archiving; after the restart the same
+  // file is found in the inbox again.
+  clock_.advance(10min);
+  auto again = load("medan.csv", kGood);
+  ASSERT_TRUE(again.ok()) << again.error().message();
+  EXPECT_EQ(again->status, ReportStatus::kLoaded);
+  EXPECT_TRUE(again->resumed);
+  EXPECT_EQ(again->report_id, first->report_id);
+  EXPECT_EQ(again->rows, 3);
+  EXPECT_EQ(again->changes, 3);
+  EXPECT_EQ(again->archived_path, "");
+  EXPECT_EQ(count_rows("reports"), 1);  // no second ledger entry
+  EXPECT_EQ(count_rows("changes"), 3);
+}
+
+TEST_F(LoaderTest, ARejectedReportSeenAgainBeforeArchivingIsResumed) {
+  const std::string bad = "store,item,count\nMedan,Robusta Dairi,-1\n";
+  auto first = load("bad.csv", bad);
+  ASSERT_TRUE(first.ok() && first->status == ReportStatus::kRejected);
+  auto again = load("bad.csv", bad);
+  ASSERT_TRUE(again.ok()) << again.error().message();
+  EXPECT_EQ(again->status, ReportStatus::kRejected);
+  EXPECT_TRUE(again->resumed);
+  EXPECT_EQ(again->report_id, first->report_id);
+  EXPECT_EQ(again->error, first->error);
+  EXPECT_EQ(count_rows("reports"), 1);  // rejected (and alerted) only once
+}
+
+TEST_F(LoaderTest, ADuplicateSeenAgainBeforeArchivingIsResumed) {
+  auto first = load("medan.csv", kGood);
+  ASSERT_TRUE(first.ok() && first->status == ReportStatus::kLoaded);
+  auto dup = load("copy.csv", kGood);
+  ASSERT_TRUE(dup.ok() && dup->status == ReportStatus::kDuplicate);
+  auto again = load("copy.csv", kGood);
+  ASSERT_TRUE(again.ok()) << again.error().message();
+  EXPECT_EQ(again->status, ReportStatus::kDuplicate);
+  EXPECT_TRUE(again->resumed);
+  EXPECT_EQ(again->report_id, dup->report_id);
+  EXPECT_EQ(again->duplicate_of, first->report_id);
+  EXPECT_EQ(count_rows("reports"), 2);
+}
+
+TEST_F(LoaderTest, AReportAlreadyLinkedIntoTheArchiveIsResumed) {
+  auto first = load("medan.csv", kGood);
+  ASSERT_TRUE(first.ok() && first->status == ReportStatus::kLoaded);
+  // Archiving placed the report (a hard link) and recorded it, then the
+  // process stopped before the inbox copy was removed.
+  const auto placed = dir_ / "processed" / "medan.csv";
+  std::filesystem::create_directories(placed.parent_path());
+  std::filesystem::create_hard_link(inbox() / "medan.csv", placed);
+  ASSERT_TRUE(storage_->mark_archived(first->report_id, placed.string()).ok());
+
+  Loader loader(*storage_, clock_);
+  auto again = loader.load(inbox() / "medan.csv", "medan.csv");
+  ASSERT_TRUE(again.ok()) << again.error().message();
+  EXPECT_EQ(again->status, ReportStatus::kLoaded);
+  EXPECT_TRUE(again->resumed);
+  EXPECT_EQ(again->report_id, first->report_id);
+  EXPECT_EQ(again->archived_path, placed.string());
+  EXPECT_EQ(count_rows("reports"), 1);
+}
+
+TEST_F(LoaderTest, ACancelledLoadLoadsNothing) {
+  write_file(inbox() / "medan.csv", kGood);
+  Loader loader(*storage_, clock_);
+  std::atomic<bool> cancel{true};
+  auto out = loader.load(inbox() / "medan.csv", "medan.csv", &cancel);
+  ASSERT_FALSE(out.ok());
+  EXPECT_EQ(out.error().code(), ErrorCode::kCancelled);
+  expect_nothing_loaded();
+  EXPECT_EQ(count_rows("reports"), 0);  // recorded nowhere
+
+  // The file is still there and loads once the flag is clear.
+  cancel = false;
+  auto retry = loader.load(inbox() / "medan.csv", "medan.csv", &cancel);
+  ASSERT_TRUE(retry.ok()) << retry.error().message();
+  EXPECT_EQ(retry->status, ReportStatus::kLoaded);
+  EXPECT_FALSE(retry->resumed);
+}
+
+TEST_F(LoaderTest, AMissingFileIsNotFoundAndRecordedNowhere) {
+  Loader loader(*storage_, clock_);
+  auto out = loader.load(inbox() / "gone.csv", "gone.csv");
+  ASSERT_FALSE(out.ok());
+  EXPECT_EQ(out.error().code(), ErrorCode::kNotFound);
+  EXPECT_NE(out.error().message().find("gone.csv"), std::string::npos) << out.error().message();
+  EXPECT_EQ(count_rows("reports"), 0);
+}
+
+TEST_F(LoaderTest, AReportOverTheSizeLimitIsRejected) {
+  LoaderOptions options;
+  options.max_report_bytes = 20;
+  auto out = load("big.csv", kGood, options);
+  ASSERT_TRUE(out.ok()) << out.error().message();
+  EXPECT_EQ(out->status, ReportStatus::kRejected);
+  EXPECT_NE(out->error.find("inbox.max_report_bytes"), std::string::npos) << out->error;
+  EXPECT_NE(out->error.find(std::to_string(kGood.size()) + " bytes"), std::string::npos)
+      << out->error;
+  expect_nothing_loaded();
+  auto rec = storage_->report(out->report_id);
+  ASSERT_TRUE(rec.ok() && rec->has_value());
+  EXPECT_EQ((*rec)->status, ReportStatus::kRejected);
+
+  // Exactly at the limit is fine.
+  options.max_report_bytes = kGood.size();
+  auto fits = load("fits.csv", kGood, options);
+  ASSERT_TRUE(fits.ok()) << fits.error().message();
+  EXPECT_EQ(fits->status, ReportStatus::kLoaded);
+}
+
+TEST_F(LoaderTest, ADirectoryIsNotAReport) {
+  std::filesystem::create_directories(inbox() / "folder.csv");
+  Loader loader(*storage_, clock_);
+  auto out = loader.load(inbox() / "folder.csv", "folder.csv");
+  ASSERT_TRUE(out.ok()) << out.error().message();
+  EXPECT_EQ(out->status, ReportStatus::kRejected);
+  EXPECT_NE(out->error.find("not a regular file"), std::string::npos) << out->error;
+  expect_nothing_loaded();
+}
+
+TEST_F(LoaderTest, ASymlinkOutOfTheInboxIsRejectedWhenConfined) {
+  write_file(dir_ / "elsewhere" / "secret.csv", kGood);
+  std::filesystem::create_symlink(dir_ / "elsewhere" / "secret.csv", inbox() / "link.csv");
+  write_file(inbox() / "real.csv", kGood);
+  std::filesystem::create_symlink(inbox() / "real.csv", inbox() / "inside.csv");
+  LoaderOptions options;
+  options.confine_to = inbox();
+  Loader loader(*storage_, clock_, options);
+
+  auto out = loader.load(inbox() / "link.csv", "link.csv");
+  ASSERT_TRUE(out.ok()) << out.error().message();
+  EXPECT_EQ(out->status, ReportStatus::kRejected);
+  EXPECT_NE(out->error.find("outside the inbox"), std::string::npos) << out->error;
+  expect_nothing_loaded();
+
+  auto inside = loader.load(inbox() / "inside.csv", "inside.csv");
+  ASSERT_TRUE(inside.ok()) << inside.error().message();
+  EXPECT_EQ(inside->status, ReportStatus::kLoaded);
+}
+
+}  // namespace
+}  // namespace stockwatch

@@ -1,0 +1,776 @@
+// Storage: the schema, report loads as transactions, the change log, the
+// ledger, the checker's cursors and the outbox, on a real SQLite file.
+#include "stockwatch/storage.hpp"
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "test_util.hpp"
+
+namespace stockwatch {
+namespace {
+
+using namespace std::chrono_literals;
+using test::RawDb;
+using test::TempDir;
+
+struct Row {
+  std::string store;
+  std::string item;
+  std::int64_t count;
+};
+
+class StorageTest : public ::testing::Test {
+ protected:
+  void SetUp() override { open(); }
+
+  void open(StorageOptions options = {}) {
+    storage_.reset();
+    storage_ = Storage::open(db_path(), options, clock_);
+    ASSERT_NE(storage_, nullptr);
+  }
+
+  [[nodiscard]] std::filesystem::path db_path() const { return dir_ / "stockwatch.db"; }
+
+  ReportRecord record(const std::string& path, const std::string& sha) const {
+    ReportRecord r;
+    r.path = path;
+    r.size = 42;
+    r.sha256 = sha;
+    r.received_at = clock_.now();
+    r.finished_at = clock_.now();
+    return r;
+  }
+
+  // Loads `rows` (lines 2, 3, ...) as one committed report; returns its id.
+  std::int64_t load(const std::vector<Row>& rows, const std::string& path,
+                    const std::string& sha) {
+    auto begun = storage_->begin_report();
+    EXPECT_TRUE(begun.ok()) << begun.error().message();
+    if (!begun.ok()) return 0;
+    ReportLoad txn = std::move(begun).value();
+    for (const auto& r : rows) {
+      auto up = txn.upsert(r.store, r.item, r.count);
+      EXPECT_TRUE(up.ok()) << up.error().message();
+    }
+    auto id = txn.commit(record(path, sha));
+    EXPECT_TRUE(id.ok()) << id.error().message();
+    return id.ok() ? *id : 0;
+  }
+
+  OutboxMessage message(const std::string& message_id, std::int64_t report_id,
+                        TimePoint next_attempt) const {
+    OutboxMessage m;
+    m.message_id = message_id;
+    m.report_id = report_id;
+    m.event = "out_of_stock";
+    m.sender = "stockwatch@example.com";
+    m.recipient = "owner@example.com";
+    m.subject = "Inventory Alert!";
+    m.data = "Subject: Inventory Alert!\r\n\r\nMedan is out of stock of Robusta Dairi\r\n";
+    m.created_at = clock_.now();
+    m.next_attempt_at = next_attempt;
+    return m;
+  }
+
+  std::int64_t count_rows(const std::string& table) {
+    RawDb raw(db_path());
+    return raw.integer("SELECT COUNT(*) FROM " + table);
+  }
+
+  TempDir dir_{"storage"};
+  ManualClock clock_;
+  std::unique_ptr<Storage> storage_;
+};
+
+// --- Schema --------------------------------------------------------------------
+
+TEST_F(StorageTest, OpenCreatesTheSchemaAndItsVersion) {
+  RawDb raw(db_path());
+  EXPECT_EQ(raw.integer("PRAGMA user_version"), Storage::kSchemaVersion);
+  const auto tables = raw.rows(
+      "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' "
+      "ORDER BY name");
+  EXPECT_EQ(tables, (std::vector<std::string>{"changes", "cursors", "inventory", "outbox",
+                                               "reports"}));
+  EXPECT_EQ(raw.rows("SELECT name, position FROM cursors ORDER BY name"),
+            (std::vector<std::string>{"changes|0", "rejected|0"}));
+  EXPECT_EQ(raw.rows("PRAGMA journal_mode"), std::vector<std::string>{"wal"});
+}
+
+TEST_F(StorageTest, NewDatabaseHasNothingPending) {
+  auto pending = storage_->next_pending_changes();
+  ASSERT_TRUE(pending.ok());
+  EXPECT_FALSE(pending->has_value());
+  auto rejection = storage_->next_pending_rejection();
+  ASSERT_TRUE(rejection.ok());
+  EXPECT_FALSE(rejection->has_value());
+  auto next = storage_->next_due_time();
+  ASSERT_TRUE(next.ok());
+  EXPECT_FALSE(next->has_value());
+  auto counts = storage_->outbox_counts();
+  ASSERT_TRUE(counts.ok());
+  EXPECT_EQ(counts->queued + counts->sent + counts->dead, 0);
+}
+
+// --- Upserts and the change log -----------------------------------------------------
+
+TEST_F(StorageTest, UpsertCountsChangedRowsAfterAFlush) {
+  {
+    auto begun = storage_->begin_report();
+    ASSERT_TRUE(begun.ok()) << begun.error().message();
+    ReportLoad txn = std::move(begun).value();
+    ASSERT_TRUE(txn.upsert("Medan", "Robusta Dairi", 5).ok());
+    ASSERT_TRUE(txn.upsert("Medan", "Arabica Gayo", 3).ok());
+    // Another store with the same item is a different row.
+    ASSERT_TRUE(txn.upsert("Makassar", "Robusta Dairi", 1).ok());
+    EXPECT_EQ(txn.rows(), 3);
+    EXPECT_EQ(txn.changes(), 0) << "buffered until a flush";
+    ASSERT_TRUE(txn.flush().ok());
+    EXPECT_EQ(txn.changes(), 3);
+    ASSERT_TRUE(txn.commit(record("first.csv", "sha-1")).ok());
+  }
+  auto count = storage_->count_of("Medan", "Robusta Dairi");
+  ASSERT_TRUE(count.ok());
+  EXPECT_EQ(*count, std::optional<std::int64_t>(5));
+
+  auto begun = storage_->begin_report();
+  ASSERT_TRUE(begun.ok());
+  ReportLoad txn = std::move(begun).value();
+  ASSERT_TRUE(txn.upsert("Medan", "Robusta Dairi", 5).ok());    // same count
+  ASSERT_TRUE(txn.upsert("Medan", "Arabica Gayo", 0).ok());     // changed
+  ASSERT_TRUE(txn.upsert("Makassar", "Robusta Dairi", 1).ok()); // same count
+  ASSERT_TRUE(txn.flush().ok());
+  EXPECT_EQ(txn.rows(), 3);
+  EXPECT_EQ(txn.changes(), 1);
+  ASSERT_TRUE(txn.commit(record("second.csv", "sha-2")).ok());
+
+  auto gayo = storage_->count_of("Medan", "Arabica Gayo");
+  ASSERT_TRUE(gayo.ok());
+  EXPECT_EQ(*gayo, std::optional<std::int64_t>(0));
+  auto missing = storage_->count_of("Medan", "Liberika");
+  ASSERT_TRUE(missing.ok());
+  EXPECT_FALSE(missing->has_value());
+}
+
+TEST_F(StorageTest, BatchesLargerThanOneStatementAreAllWritten) {
+  auto begun = storage_->begin_report();
+  ASSERT_TRUE(begun.ok());
+  ReportLoad txn = std::move(begun).value();
+  const int n = ReportLoad::kBatchRows * 3 + 7;
+  for (int i = 0; i < n; ++i) {
+    ASSERT_TRUE(txn.upsert("Medan", "Item " + std::to_string(i), i % 5).ok());
+  }
+  auto id = txn.commit(record("many.csv", "sha-many"));
+  ASSERT_TRUE(id.ok()) << id.error().message();
+  EXPECT_EQ(count_rows("inventory"), n);
+  EXPECT_EQ(count_rows("changes"), n);
+  RawDb raw(db_path());
+  EXPECT_EQ(raw.rows("SELECT rows, changes, first_seq, last_seq FROM reports"),
+            (std::vector<std::string>{std::to_string(n) + "|" + std::to_string(n) + "|1|" +
+                                      std::to_string(n)}));
+}
+
+TEST_F(StorageTest, ChangeRecordsOnlyWhenTheCountChanges) {
+  const auto first = load({{"Medan", "Robusta Dairi", 5}, {"Medan", "Arabica Gayo", 0}},
+                          "first.csv", "sha-1");
+  const auto second = load({{"Medan", "Robusta Dairi", 5}, {"Medan", "Arabica Gayo", 12}},
+                           "second.csv", "sha-2");
+  const auto third = load({{"Medan", "Robusta Dairi", 5}, {"Medan", "Arabica Gayo", 12}},
+                          "third.csv", "sha-3");
+  RawDb raw(db_path());
+  EXPECT_EQ(raw.rows("SELECT kind, store, item, old_count, new_count, report_id FROM changes "
+                     "ORDER BY seq"),
+            (std::vector<std::string>{
+                "INSERT|Medan|Robusta Dairi|NULL|5|" + std::to_string(first),
+                "INSERT|Medan|Arabica Gayo|NULL|0|" + std::to_string(first),
+                "MODIFY|Medan|Arabica Gayo|0|12|" + std::to_string(second),
+            }));
+  EXPECT_EQ(raw.integer("SELECT COUNT(*) FROM changes WHERE report_id = " +
+                        std::to_string(third)),
+            0);
+  EXPECT_EQ(raw.rows("SELECT store, item, count, report_id FROM inventory ORDER BY item"),
+            (std::vector<std::string>{"Medan|Arabica Gayo|12|" + std::to_string(second),
+                                      "Medan|Robusta Dairi|5|" + std::to_string(first)}));
+}
+
+TEST_F(StorageTest, AReportLoadDestroyedWithoutCommitLeavesNothing) {
+  {
+    auto begun = storage_->begin_report();
+    ASSERT_TRUE(begun.ok());
+    ReportLoad txn = std::move(begun).value();
+    ASSERT_TRUE(txn.upsert("Medan", "Robusta Dairi", 0).ok());
+    ASSERT_TRUE(txn.upsert("Medan", "Arabica Gayo", 4).ok());
+    ASSERT_TRUE(txn.flush().ok());
+    EXPECT_EQ(txn.changes(), 2);
+  }  // no commit
+  EXPECT_EQ(count_rows("inventory"), 0);
+  EXPECT_EQ(count_rows("changes"), 0);
+  EXPECT_EQ(count_rows("reports"), 0);
+
+  // Explicit rollback does the same, and the connection is usable afterwards.
+  {
+    auto begun = storage_->begin_report();
+    ASSERT_TRUE(begun.ok()) << begun.error().message();
+    ReportLoad txn = std::move(begun).value();
+    ASSERT_TRUE(txn.upsert("Medan", "Robusta Dairi", 0).ok());
+    txn.rollback();
+    auto after = txn.upsert("Medan", "Arabica Gayo", 1);
+    EXPECT_FALSE(after.ok());
+    auto commit = txn.commit(record("x.csv", "sha-x"));
+    EXPECT_FALSE(commit.ok());
+  }
+  EXPECT_EQ(count_rows("inventory"), 0);
+  EXPECT_EQ(count_rows("changes"), 0);
+  EXPECT_EQ(count_rows("reports"), 0);
+
+  const auto id = load({{"Medan", "Robusta Dairi", 0}}, "later.csv", "sha-later");
+  EXPECT_GT(id, 0);
+  EXPECT_EQ(count_rows("inventory"), 1);
+  EXPECT_EQ(count_rows("changes"), 1);
+  EXPECT_EQ(count_rows("reports"), 1);
+  // The pending changes belong to the committed report, not the rolled-back one.
+  auto pending = storage_->next_pending_changes();
+  ASSERT_TRUE(pending.ok());
+  ASSERT_TRUE(pending->has_value());
+  EXPECT_EQ((*pending)->report_id, id);
+  EXPECT_EQ((*pending)->report_path, "later.csv");
+}
+
+TEST_F(StorageTest, AMovedReportLoadCommitsOnceAndTheOldOneDoesNothing) {
+  auto begun = storage_->begin_report();
+  ASSERT_TRUE(begun.ok());
+  ReportLoad a = std::move(begun).value();
+  ASSERT_TRUE(a.upsert("Medan", "Robusta Dairi", 3).ok());
+  ReportLoad b = std::move(a);
+  a.rollback();  // the moved-from load owns nothing
+  EXPECT_EQ(b.rows(), 1);
+  auto id = b.commit(record("moved.csv", "sha-moved"));
+  ASSERT_TRUE(id.ok()) << id.error().message();
+  EXPECT_EQ(count_rows("inventory"), 1);
+  EXPECT_EQ(count_rows("reports"), 1);
+}
+
+// --- The ledger --------------------------------------------------------------------
+
+TEST_F(StorageTest, CommitWritesTheLedgerRowWithRowsAndChanges) {
+  auto begun = storage_->begin_report();
+  ASSERT_TRUE(begun.ok());
+  ReportLoad txn = std::move(begun).value();
+  ASSERT_TRUE(txn.upsert("Medan", "Robusta Dairi", 0).ok());
+  ASSERT_TRUE(txn.upsert("Medan", "Arabica Gayo", 7).ok());
+  ReportRecord rec = record("2026/11/medan.csv", "abc123");
+  rec.status = ReportStatus::kRejected;  // commit always records "loaded"
+  rec.rows = 99;                          // ... with the load's own counts
+  const TimePoint received = clock_.now();
+  clock_.advance(1500ms);
+  rec.finished_at = clock_.now();
+  auto id = txn.commit(rec);
+  ASSERT_TRUE(id.ok()) << id.error().message();
+
+  auto got = storage_->report(*id);
+  ASSERT_TRUE(got.ok());
+  ASSERT_TRUE(got->has_value());
+  const ReportRecord& r = **got;
+  EXPECT_EQ(r.id, *id);
+  EXPECT_EQ(r.path, "2026/11/medan.csv");
+  EXPECT_EQ(r.size, 42);
+  EXPECT_EQ(r.sha256, "abc123");
+  EXPECT_EQ(r.status, ReportStatus::kLoaded);
+  EXPECT_EQ(r.rows, 2);
+  EXPECT_EQ(r.changes, 2);
+  EXPECT_EQ(r.error, "");
+  EXPECT_FALSE(r.duplicate_of.has_value());
+  EXPECT_EQ(r.received_at, received);
+  EXPECT_EQ(r.finished_at, received + 1500ms);
+  EXPECT_EQ(r.archived_path, "");
+
+  auto none = storage_->report(*id + 100);
+  ASSERT_TRUE(none.ok());
+  EXPECT_FALSE(none->has_value());
+}
+
+TEST_F(StorageTest, FindLoadedMatchesOnlyLoadedReportsByContent) {
+  const auto id = load({{"Medan", "Robusta Dairi", 1}}, "a.csv", "sha-a");
+  ReportRecord rejected = record("b.csv", "sha-b");
+  rejected.status = ReportStatus::kRejected;
+  rejected.error = "line 2, column count: 'x' is not a whole number";
+  ASSERT_TRUE(storage_->record_report(rejected).ok());
+
+  auto hit = storage_->find_loaded("sha-a");
+  ASSERT_TRUE(hit.ok());
+  ASSERT_TRUE(hit->has_value());
+  EXPECT_EQ((*hit)->id, id);
+  EXPECT_EQ((*hit)->path, "a.csv");
+  EXPECT_EQ((*hit)->rows, 1);
+
+  auto miss = storage_->find_loaded("sha-b");  // rejected, not loaded
+  ASSERT_TRUE(miss.ok());
+  EXPECT_FALSE(miss->has_value());
+  auto unknown = storage_->find_loaded("sha-zzz");
+  ASSERT_TRUE(unknown.ok());
+  EXPECT_FALSE(unknown->has_value());
+}
+
+TEST_F(StorageTest, RecordReportStoresRejectedAndDuplicateReports) {
+  const auto original = load({{"Medan", "Robusta Dairi", 1}}, "a.csv", "sha-a");
+
+  ReportRecord rejected = record("bad.csv", "sha-bad");
+  rejected.status = ReportStatus::kRejected;
+  rejected.error = "line 3, column count: '-1' is negative; a count is 0 or more\nline 4: ...";
+  auto rid = storage_->record_report(rejected);
+  ASSERT_TRUE(rid.ok()) << rid.error().message();
+
+  ReportRecord dup = record("copy.csv", "sha-a");
+  dup.status = ReportStatus::kDuplicate;
+  dup.duplicate_of = original;
+  auto did = storage_->record_report(dup);
+  ASSERT_TRUE(did.ok()) << did.error().message();
+
+  EXPECT_LT(original, *rid);
+  EXPECT_LT(*rid, *did);
+
+  auto r = storage_->report(*rid);
+  ASSERT_TRUE(r.ok() && r->has_value());
+  EXPECT_EQ((*r)->status, ReportStatus::kRejected);
+  EXPECT_EQ((*r)->error, rejected.error);
+  EXPECT_EQ((*r)->rows, 0);
+
+  auto d = storage_->report(*did);
+  ASSERT_TRUE(d.ok() && d->has_value());
+  EXPECT_EQ((*d)->status, ReportStatus::kDuplicate);
+  EXPECT_EQ((*d)->duplicate_of, std::optional<std::int64_t>(original));
+
+  // The original is still the loaded one for its content.
+  auto found = storage_->find_loaded("sha-a");
+  ASSERT_TRUE(found.ok() && found->has_value());
+  EXPECT_EQ((*found)->id, original);
+
+  auto recent = storage_->recent_reports(2);
+  ASSERT_TRUE(recent.ok());
+  ASSERT_EQ(recent->size(), 2u);
+  EXPECT_EQ((*recent)[0].id, *did);
+  EXPECT_EQ((*recent)[1].id, *rid);
+
+  ASSERT_TRUE(storage_->mark_archived(*rid, "/srv/failed/bad.csv").ok());
+  auto archived = storage_->report(*rid);
+  ASSERT_TRUE(archived.ok() && archived->has_value());
+  EXPECT_EQ((*archived)->archived_path, "/srv/failed/bad.csv");
+
+  // Record ids keep growing after a record_report: the next load does not
+  // reuse one.
+  const auto next = load({{"Medan", "Arabica Gayo", 1}}, "next.csv", "sha-next");
+  EXPECT_GT(next, *did);
+}
+
+TEST_F(StorageTest, BeginReportIsBusyWhileAnotherConnectionWrites) {
+  StorageOptions options;
+  options.busy_timeout_ms = 0;
+  open(options);
+  RawDb other(db_path());
+  other.exec("BEGIN IMMEDIATE");
+  auto begun = storage_->begin_report();
+  ASSERT_FALSE(begun.ok());
+  EXPECT_EQ(begun.error().code(), ErrorCode::kBusy);
+  other.exec("ROLLBACK");
+  auto again = storage_->begin_report();
+  EXPECT_TRUE(again.ok()) << again.error().message();
+}
+
+// --- The checker's view ------------------------------------------------------------
+
+TEST_F(StorageTest, NextPendingChangesGroupsByReport) {
+  const auto a = load({{"Medan", "Robusta Dairi", 0},
+                       {"Medan", "Arabica Gayo", 5},
+                       {"Makassar", "Toraja", 0}},
+                      "a.csv", "sha-a");
+  clock_.advance(1min);
+  const auto b = load({{"Medan", "Robusta Dairi", 8},  // 0 -> 8: back in stock
+                       {"Medan", "Arabica Gayo", 0},   // 5 -> 0: out of stock
+                       {"Makassar", "Toraja", 0},      // unchanged
+                       {"Makassar", "Kalosi", 3}},     // new, not alerting
+                      "b.csv", "sha-b");
+
+  auto first = storage_->next_pending_changes();
+  ASSERT_TRUE(first.ok()) << first.error().message();
+  ASSERT_TRUE(first->has_value());
+  const PendingChanges& pa = **first;
+  EXPECT_EQ(pa.report_id, a);
+  EXPECT_EQ(pa.report_path, "a.csv");
+  ASSERT_EQ(pa.out_of_stock.size(), 2u);
+  EXPECT_EQ(pa.out_of_stock[0].store, "Medan");
+  EXPECT_EQ(pa.out_of_stock[0].item, "Robusta Dairi");
+  EXPECT_EQ(pa.out_of_stock[0].kind, ChangeKind::kInsert);
+  EXPECT_FALSE(pa.out_of_stock[0].old_count.has_value());
+  EXPECT_EQ(pa.out_of_stock[0].new_count, 0);
+  EXPECT_EQ(pa.out_of_stock[0].report_id, a);
+  EXPECT_EQ(pa.out_of_stock[1].store, "Makassar");
+  EXPECT_EQ(pa.out_of_stock[1].item, "Toraja");
+  EXPECT_LT(pa.out_of_stock[0].seq, pa.out_of_stock[1].seq);
+  EXPECT_TRUE(pa.back_in_stock.empty());
+  EXPECT_EQ(pa.last_seq, 3);  // three changes in report a
+
+  // Asking again without moving the cursor gives the same report.
+  auto again = storage_->next_pending_changes();
+  ASSERT_TRUE(again.ok() && again->has_value());
+  EXPECT_EQ((*again)->report_id, a);
+
+  ASSERT_TRUE(storage_->commit_check(pa.last_seq, 0, {}).ok());
+  auto second = storage_->next_pending_changes();
+  ASSERT_TRUE(second.ok() && second->has_value());
+  const PendingChanges& pb = **second;
+  EXPECT_EQ(pb.report_id, b);
+  EXPECT_EQ(pb.report_path, "b.csv");
+  EXPECT_EQ(pb.report_time, clock_.now());
+  ASSERT_EQ(pb.out_of_stock.size(), 1u);
+  EXPECT_EQ(pb.out_of_stock[0].item, "Arabica Gayo");
+  EXPECT_EQ(pb.out_of_stock[0].kind, ChangeKind::kModify);
+  EXPECT_EQ(pb.out_of_stock[0].old_count, std::optional<std::int64_t>(5));
+  ASSERT_EQ(pb.back_in_stock.size(), 1u);
+  EXPECT_EQ(pb.back_in_stock[0].item, "Robusta Dairi");
+  EXPECT_EQ(pb.back_in_stock[0].old_count, std::optional<std::int64_t>(0));
+  EXPECT_EQ(pb.back_in_stock[0].new_count, 8);
+  EXPECT_EQ(pb.last_seq, 6);  // three more changes; Toraja was unchanged
+
+  ASSERT_TRUE(storage_->commit_check(pb.last_seq, 0, {}).ok());
+  auto done = storage_->next_pending_changes();
+  ASSERT_TRUE(done.ok());
+  EXPECT_FALSE(done->has_value());
+}
+
+TEST_F(StorageTest, AReportWithOnlyQuietChangesIsStillPendingOnce) {
+  const auto id = load({{"Medan", "Robusta Dairi", 4}}, "a.csv", "sha-a");
+  auto p = storage_->next_pending_changes();
+  ASSERT_TRUE(p.ok() && p->has_value());
+  EXPECT_EQ((*p)->report_id, id);
+  EXPECT_TRUE((*p)->out_of_stock.empty());
+  EXPECT_TRUE((*p)->back_in_stock.empty());
+  EXPECT_EQ((*p)->last_seq, 1);
+  ASSERT_TRUE(storage_->commit_check((*p)->last_seq, 0, {}).ok());
+  auto done = storage_->next_pending_changes();
+  ASSERT_TRUE(done.ok());
+  EXPECT_FALSE(done->has_value());
+}
+
+TEST_F(StorageTest, NextPendingRejectionFollowsItsOwnCursor) {
+  ReportRecord bad = record("bad.csv", "sha-bad");
+  bad.status = ReportStatus::kRejected;
+  bad.error = "the report is empty";
+  auto first = storage_->record_report(bad);
+  ASSERT_TRUE(first.ok());
+  ReportRecord dup = record("dup.csv", "sha-x");
+  dup.status = ReportStatus::kDuplicate;
+  ASSERT_TRUE(storage_->record_report(dup).ok());
+  bad.path = "worse.csv";
+  auto second = storage_->record_report(bad);
+  ASSERT_TRUE(second.ok());
+
+  auto p = storage_->next_pending_rejection();
+  ASSERT_TRUE(p.ok() && p->has_value());
+  EXPECT_EQ((*p)->id, *first);
+  EXPECT_EQ((*p)->error, "the report is empty");
+  ASSERT_TRUE(storage_->commit_check(0, *first, {}).ok());
+  p = storage_->next_pending_rejection();
+  ASSERT_TRUE(p.ok() && p->has_value());
+  EXPECT_EQ((*p)->id, *second);  // the duplicate in between is not a rejection
+  ASSERT_TRUE(storage_->commit_check(0, *second, {}).ok());
+  p = storage_->next_pending_rejection();
+  ASSERT_TRUE(p.ok());
+  EXPECT_FALSE(p->has_value());
+  RawDb raw(db_path());
+  EXPECT_EQ(raw.rows("SELECT name, position FROM cursors ORDER BY name"),
+            (std::vector<std::string>{"changes|0", "rejected|" + std::to_string(*second)}));
+}
+
+TEST_F(StorageTest, CommitCheckQueuesMessagesAndMovesTheCursor) {
+  const auto id = load({{"Medan", "Robusta Dairi", 0}}, "a.csv", "sha-a");
+  auto p = storage_->next_pending_changes();
+  ASSERT_TRUE(p.ok() && p->has_value());
+  OutboxMessage m1 = message("out_of_stock-report.1.aaaa@example.com", id, clock_.now());
+  OutboxMessage m2 = message("out_of_stock-report.1.bbbb@example.com", id, clock_.now());
+  m2.recipient = "buyer@example.com";
+  ASSERT_TRUE(storage_->commit_check((*p)->last_seq, 0, {m1, m2}).ok());
+
+  auto counts = storage_->outbox_counts();
+  ASSERT_TRUE(counts.ok());
+  EXPECT_EQ(counts->queued, 2);
+  auto done = storage_->next_pending_changes();
+  ASSERT_TRUE(done.ok());
+  EXPECT_FALSE(done->has_value());
+
+  auto listed = storage_->list_outbox(true, 10);
+  ASSERT_TRUE(listed.ok());
+  ASSERT_EQ(listed->size(), 2u);
+  const OutboxMessage& got = (*listed)[1];  // newest first
+  EXPECT_EQ(got.message_id, m1.message_id);
+  EXPECT_EQ(got.report_id, id);
+  EXPECT_EQ(got.event, "out_of_stock");
+  EXPECT_EQ(got.sender, m1.sender);
+  EXPECT_EQ(got.recipient, "owner@example.com");
+  EXPECT_EQ(got.subject, "Inventory Alert!");
+  EXPECT_EQ(got.data, m1.data);
+  EXPECT_EQ(got.state, OutboxState::kQueued);
+  EXPECT_EQ(got.attempts, 0);
+  EXPECT_EQ(got.created_at, clock_.now());
+  EXPECT_EQ(got.next_attempt_at, clock_.now());
+  EXPECT_EQ(got.last_error, "");
+  EXPECT_EQ((*listed)[0].recipient, "buyer@example.com");
+}
+
+TEST_F(StorageTest, CommitCheckIgnoresAMessageIdAlreadyQueued) {
+  const auto id = load({{"Medan", "Robusta Dairi", 0}}, "a.csv", "sha-a");
+  OutboxMessage m = message("out_of_stock-report.1.aaaa@example.com", id, clock_.now());
+  ASSERT_TRUE(storage_->commit_check(0, 0, {m}).ok());
+  ASSERT_TRUE(storage_->mark_sent(1, clock_.now()).ok());
+
+  OutboxMessage again = m;
+  again.subject = "a different subject";
+  OutboxMessage fresh = message("out_of_stock-report.1.cccc@example.com", id, clock_.now());
+  ASSERT_TRUE(storage_->commit_check(0, 0, {again, fresh}).ok());
+
+  auto counts = storage_->outbox_counts();
+  ASSERT_TRUE(counts.ok());
+  EXPECT_EQ(counts->sent, 1);    // the first copy, untouched
+  EXPECT_EQ(counts->queued, 1);  // only the new one
+  RawDb raw(db_path());
+  EXPECT_EQ(raw.rows("SELECT message_id, subject, state FROM outbox ORDER BY id"),
+            (std::vector<std::string>{
+                "out_of_stock-report.1.aaaa@example.com|Inventory Alert!|sent",
+                "out_of_stock-report.1.cccc@example.com|Inventory Alert!|queued"}));
+}
+
+TEST_F(StorageTest, CommitCheckIsAllOrNothing) {
+  const auto id = load({{"Medan", "Robusta Dairi", 0}}, "a.csv", "sha-a");
+  {
+    // The database refuses the second message of the batch.
+    RawDb raw(db_path());
+    raw.exec("CREATE TRIGGER refuse BEFORE INSERT ON outbox WHEN NEW.recipient = 'refused@example.com' "
+             "BEGIN SELECT RAISE(ABORT, 'refused'); END");
+  }
+  auto p = storage_->next_pending_changes();
+  ASSERT_TRUE(p.ok() && p->has_value());
+  OutboxMessage good = message("good@example.com", id, clock_.now());
+  OutboxMessage bad = message("bad@example.com", id, clock_.now());
+  bad.recipient = "refused@example.com";
+  auto st = storage_->commit_check((*p)->last_seq, 0, {good, bad});
+  EXPECT_FALSE(st.ok());
+
+  EXPECT_EQ(count_rows("outbox"), 0);
+  auto still = storage_->next_pending_changes();
+  ASSERT_TRUE(still.ok());
+  ASSERT_TRUE(still->has_value());  // the cursor did not move
+  EXPECT_EQ((*still)->report_id, id);
+
+  {
+    RawDb raw(db_path());
+    raw.exec("DROP TRIGGER refuse");
+  }
+  bad.recipient = "owner2@example.com";
+  ASSERT_TRUE(storage_->commit_check((*still)->last_seq, 0, {good, bad}).ok());
+  EXPECT_EQ(count_rows("outbox"), 2);
+}
+
+// --- The outbox ---------------------------------------------------------------------
+
+TEST_F(StorageTest, OutboxLifecycle) {
+  const TimePoint t0 = clock_.now();
+  ASSERT_TRUE(storage_
+                  ->commit_check(0, 0,
+                                 {message("m1@x", 1, t0), message("m2@x", 1, t0 + 10s),
+                                  message("m3@x", 1, t0 + 20s), message("m4@x", 1, t0 + 5s)})
+                  .ok());
+  // ids follow insertion: m1=1, m2=2, m3=3, m4=4.
+
+  auto due = storage_->due_messages(t0, 10);
+  ASSERT_TRUE(due.ok());
+  ASSERT_EQ(due->size(), 1u);
+  EXPECT_EQ((*due)[0].message_id, "m1@x");
+
+  due = storage_->due_messages(t0 + 10s, 10);
+  ASSERT_TRUE(due.ok());
+  ASSERT_EQ(due->size(), 3u);  // ordered by due time
+  EXPECT_EQ((*due)[0].message_id, "m1@x");
+  EXPECT_EQ((*due)[1].message_id, "m4@x");
+  EXPECT_EQ((*due)[2].message_id, "m2@x");
+  due = storage_->due_messages(t0 + 10s, 2);
+  ASSERT_TRUE(due.ok());
+  EXPECT_EQ(due->size(), 2u);
+
+  auto next = storage_->next_due_time();
+  ASSERT_TRUE(next.ok() && next->has_value());
+  EXPECT_EQ(**next, t0);
+
+  // Sent.
+  ASSERT_TRUE(storage_->mark_sent(1, t0 + 1s).ok());
+  next = storage_->next_due_time();
+  ASSERT_TRUE(next.ok() && next->has_value());
+  EXPECT_EQ(**next, t0 + 5s);
+
+  // Retried later.
+  ASSERT_TRUE(storage_->mark_retry(4, t0 + 30s, "421 try again later").ok());
+  next = storage_->next_due_time();
+  ASSERT_TRUE(next.ok() && next->has_value());
+  EXPECT_EQ(**next, t0 + 10s);
+
+  // Dead.
+  ASSERT_TRUE(storage_->mark_dead(2, "550 no such user").ok());
+  next = storage_->next_due_time();
+  ASSERT_TRUE(next.ok() && next->has_value());
+  EXPECT_EQ(**next, t0 + 20s);
+
+  due = storage_->due_messages(t0 + 1h, 10);
+  ASSERT_TRUE(due.ok());
+  ASSERT_EQ(due->size(), 2u);
+  EXPECT_EQ((*due)[0].message_id, "m3@x");
+  EXPECT_EQ((*due)[1].message_id, "m4@x");
+  EXPECT_EQ((*due)[1].attempts, 1);
+  EXPECT_EQ((*due)[1].last_error, "421 try again later");
+  EXPECT_EQ((*due)[1].next_attempt_at, t0 + 30s);
+
+  auto counts = storage_->outbox_counts();
+  ASSERT_TRUE(counts.ok());
+  EXPECT_EQ(counts->queued, 2);
+  EXPECT_EQ(counts->sent, 1);
+  EXPECT_EQ(counts->dead, 1);
+
+  auto all = storage_->list_outbox(true, 10);
+  ASSERT_TRUE(all.ok());
+  ASSERT_EQ(all->size(), 4u);
+  EXPECT_EQ((*all)[0].id, 4);  // newest first
+  EXPECT_EQ((*all)[3].id, 1);
+  EXPECT_EQ((*all)[3].state, OutboxState::kSent);
+  EXPECT_EQ((*all)[3].attempts, 1);
+  EXPECT_EQ((*all)[3].sent_at, t0 + 1s);
+  EXPECT_EQ((*all)[2].state, OutboxState::kDead);
+  EXPECT_EQ((*all)[2].attempts, 1);
+  EXPECT_EQ((*all)[2].last_error, "550 no such user");
+
+  auto open = storage_->list_outbox(false, 10);
+  ASSERT_TRUE(open.ok());
+  ASSERT_EQ(open->size(), 3u);  // everything but the sent one
+  for (const auto& m : *open) EXPECT_NE(m.state, OutboxState::kSent);
+  auto limited = storage_->list_outbox(true, 1);
+  ASSERT_TRUE(limited.ok());
+  ASSERT_EQ(limited->size(), 1u);
+  EXPECT_EQ((*limited)[0].id, 4);
+
+  // Requeue: only dead messages come back, with a fresh start.
+  clock_.advance(2h);
+  ASSERT_TRUE(storage_->requeue(2, clock_.now()).ok());
+  ASSERT_TRUE(storage_->requeue(1, clock_.now()).ok());  // sent: left alone
+  all = storage_->list_outbox(true, 10);
+  ASSERT_TRUE(all.ok());
+  const OutboxMessage& m2 = (*all)[2];
+  EXPECT_EQ(m2.id, 2);
+  EXPECT_EQ(m2.state, OutboxState::kQueued);
+  EXPECT_EQ(m2.attempts, 0);
+  EXPECT_EQ(m2.next_attempt_at, clock_.now());
+  EXPECT_EQ(m2.created_at, clock_.now());
+  EXPECT_EQ((*all)[3].state, OutboxState::kSent);
+  counts = storage_->outbox_counts();
+  ASSERT_TRUE(counts.ok());
+  EXPECT_EQ(counts->queued, 3);
+  EXPECT_EQ(counts->sent, 1);
+  EXPECT_EQ(counts->dead, 0);
+
+  // Nothing queued: no next due time.
+  for (std::int64_t id : {2, 3, 4}) ASSERT_TRUE(storage_->mark_sent(id, clock_.now()).ok());
+  next = storage_->next_due_time();
+  ASSERT_TRUE(next.ok());
+  EXPECT_FALSE(next->has_value());
+}
+
+// --- Reopening -----------------------------------------------------------------------
+
+TEST_F(StorageTest, ReopeningTheSameFileKeepsEverything) {
+  const auto a = load({{"Medan", "Robusta Dairi", 0}}, "a.csv", "sha-a");
+  auto p = storage_->next_pending_changes();
+  ASSERT_TRUE(p.ok() && p->has_value());
+  ASSERT_TRUE(storage_->commit_check((*p)->last_seq, 0, {message("m1@x", a, clock_.now())}).ok());
+  const auto b = load({{"Medan", "Robusta Dairi", 3}}, "b.csv", "sha-b");
+  ASSERT_TRUE(storage_->mark_archived(a, "/srv/processed/a.csv").ok());
+
+  StorageOptions full;
+  full.synchronous = "full";
+  open(full);
+
+  auto count = storage_->count_of("Medan", "Robusta Dairi");
+  ASSERT_TRUE(count.ok());
+  EXPECT_EQ(*count, std::optional<std::int64_t>(3));
+  auto found = storage_->find_loaded("sha-a");
+  ASSERT_TRUE(found.ok() && found->has_value());
+  EXPECT_EQ((*found)->archived_path, "/srv/processed/a.csv");
+  auto counts = storage_->outbox_counts();
+  ASSERT_TRUE(counts.ok());
+  EXPECT_EQ(counts->queued, 1);
+  // The cursor survived: only report b is pending.
+  auto pending = storage_->next_pending_changes();
+  ASSERT_TRUE(pending.ok() && pending->has_value());
+  EXPECT_EQ((*pending)->report_id, b);
+  EXPECT_EQ((*pending)->back_in_stock.size(), 1u);
+  RawDb raw(db_path());
+  EXPECT_EQ(raw.integer("PRAGMA user_version"), Storage::kSchemaVersion);
+  EXPECT_EQ(raw.integer("SELECT COUNT(*) FROM changes"), 2);
+  EXPECT_EQ(raw.integer("SELECT COUNT(*) FROM cursors"), 2);
+}
+
+TEST(StorageOpen, ANewerSchemaVersionIsRefused) {
+  TempDir dir("storage");
+  const auto file = dir / "future.db";
+  {
+    RawDb raw(file);
+    raw.exec("CREATE TABLE something(x); PRAGMA user_version = 99");
+  }
+  ManualClock clock;
+  try {
+    auto s = Storage::open(file, {}, clock);
+    FAIL() << "a database from a newer stockwatch was opened";
+  } catch (const StorageError& e) {
+    const std::string what = e.what();
+    EXPECT_NE(what.find("newer"), std::string::npos) << what;
+    EXPECT_NE(what.find("99"), std::string::npos) << what;
+  }
+  RawDb raw(file);
+  EXPECT_EQ(raw.integer("PRAGMA user_version"), 99);  // left as it was
+  EXPECT_EQ(raw.integer("SELECT COUNT(*) FROM sqlite_master WHERE name = 'outbox'"), 0);
+}
+
+TEST(StorageOpen, AnUnopenableFileThrows) {
+  TempDir dir("storage");
+  ManualClock clock;
+  EXPECT_THROW((void)Storage::open(dir / "no" / "such" / "dir" / "x.db", {}, clock), StorageError);
+}
+
+TEST(StorageOpen, InMemoryDatabaseWorks) {
+  ManualClock clock;
+  auto s = Storage::open(":memory:", {}, clock);
+  auto begun = s->begin_report();
+  ASSERT_TRUE(begun.ok());
+  ReportLoad txn = std::move(begun).value();
+  ASSERT_TRUE(txn.upsert("Medan", "Robusta Dairi", 0).ok());
+  ReportRecord r;
+  r.path = "m.csv";
+  r.sha256 = "sha";
+  ASSERT_TRUE(txn.commit(r).ok());
+  auto c = s->count_of("Medan", "Robusta Dairi");
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(*c, std::optional<std::int64_t>(0));
+}
+
+TEST(StorageNames, ToStringValues) {
+  EXPECT_STREQ(to_string(ReportStatus::kLoaded), "loaded");
+  EXPECT_STREQ(to_string(ReportStatus::kRejected), "rejected");
+  EXPECT_STREQ(to_string(ReportStatus::kDuplicate), "duplicate");
+  EXPECT_STREQ(to_string(ChangeKind::kInsert), "INSERT");
+  EXPECT_STREQ(to_string(ChangeKind::kModify), "MODIFY");
+  EXPECT_STREQ(to_string(OutboxState::kQueued), "queued");
+  EXPECT_STREQ(to_string(OutboxState::kSent), "sent");
+  EXPECT_STREQ(to_string(OutboxState::kDead), "dead");
+}
+
+}  // namespace
+}  // namespace stockwatch
