@@ -115,6 +115,7 @@ struct App::Daemon {
   asio::posix::stream_descriptor inotify_sd{ioc};
   asio::steady_timer inbox_timer{ioc};
   asio::signal_set signals{ioc, SIGINT, SIGTERM};
+  asio::signal_set reload_signal{ioc, SIGHUP};
 
   // db_strand state.
   std::unique_ptr<Storage> db;
@@ -133,6 +134,11 @@ struct App::Daemon {
   Daemon(const Config& c, const Clock& clk) : config(c), clock(clk), inbox(c.inbox, clk) {}
 
   void start() {
+    std::error_code ec;
+    if (!fs::is_directory(config.inbox.path, ec)) {
+      throw std::runtime_error("the inbox folder " + config.inbox.path.string() +
+                               " does not exist or is not a folder; create it or fix inbox.path");
+    }
     ensure_dir(config.inbox.processed, "inbox.processed");
     ensure_dir(config.inbox.failed, "inbox.failed");
     if (config.storage.database.has_parent_path()) ensure_dir(config.storage.database.parent_path(), "storage.database");
@@ -151,6 +157,7 @@ struct App::Daemon {
     signals.async_wait([this](const boost::system::error_code& ec, int sig) {
       if (!ec) on_signal(sig);
     });
+    wait_reload();
     spdlog::info("stockwatch started: database {}, inbox {}, mail via {}",
                  config.storage.database.string(), config.inbox.path.string(),
                  transport->describe());
@@ -161,6 +168,43 @@ struct App::Daemon {
     arm_inbox_timer();
   }
 
+  // SIGHUP: read the config file again. Alert, SMTP and log settings take
+  // effect at once; storage and inbox settings need a restart. A config
+  // with problems is refused and the running one stays.
+  void wait_reload() {
+    reload_signal.async_wait([this](const boost::system::error_code& ec, int) {
+      if (ec || stopping) return;
+      reload();
+      wait_reload();
+    });
+  }
+
+  void reload() {
+    auto loaded = load_config(config.source);
+    if (!loaded.ok()) {
+      spdlog::error("SIGHUP: {} has {} problem(s); keeping the running configuration",
+                    config.source.string(), loaded.problems.size());
+      for (const auto& p : loaded.problems) spdlog::error("  {}", p.to_string());
+      return;
+    }
+    Config fresh = std::move(loaded.config);
+    if (fresh.storage.database != config.storage.database || fresh.inbox.path != config.inbox.path ||
+        fresh.inbox.processed != config.inbox.processed || fresh.inbox.failed != config.inbox.failed ||
+        fresh.inbox.mode != config.inbox.mode) {
+      spdlog::warn("SIGHUP: storage and inbox settings change only at a restart");
+    }
+    spdlog::set_level(spdlog::level::from_str(fresh.log.level));
+    asio::post(db_strand, [this, alerts = fresh.alerts] { checker->set_config(alerts); });
+    asio::post(mail_strand, [this, smtp = fresh.smtp] {
+      auto next = make_transport(smtp);
+      mailer->set_transport(*next);
+      mailer->set_policy(RetryPolicy::from(smtp));
+      transport = std::move(next);
+      spdlog::info("SIGHUP: configuration reloaded; mail via {}", transport->describe());
+      run_mailer();
+    });
+  }
+
   void on_signal(int sig) {
     spdlog::info("received {}, stopping: the report being loaded is finished or rolled back",
                  sig == SIGINT ? "SIGINT" : "SIGTERM");
@@ -169,6 +213,7 @@ struct App::Daemon {
     inotify_sd.cancel(ignored);
     inotify_sd.close(ignored);
     inbox_timer.cancel();
+    reload_signal.cancel();
     asio::post(mail_strand, [this] { mail_timer.cancel(); });
   }
 
@@ -209,8 +254,12 @@ struct App::Daemon {
   void process_report(const InboxReport& report) {
     Disposition d = Disposition::kRetry;
     if (!stopping) {
-      d = load_and_archive(report);
-      run_checker();
+      try {
+        d = load_and_archive(report);
+        run_checker();
+      } catch (const std::exception& e) {
+        spdlog::critical("{}: unexpected error, will try again: {}", report.relative, e.what());
+      }
     }
     asio::post(ioc, [this, rel = report.relative, d] {
       inbox.done(rel, d);
@@ -235,7 +284,7 @@ struct App::Daemon {
                         "again when its permissions change", report.relative, e.message());
           return Disposition::kParked;
         case ErrorCode::kBusy:
-          spdlog::info("{}: {}", report.relative, e.message());
+          spdlog::info("{}", e.message());
           return Disposition::kRetry;
         default:
           spdlog::error("{}: not loaded, will try again: {}", report.relative, e.message());
@@ -281,7 +330,12 @@ struct App::Daemon {
   // mail_strand.
   void run_mailer() {
     if (stopping) return;
-    auto step = mailer->process_due(100);
+    Result<MailerStep> step = Error(ErrorCode::kInternal, "not run");
+    try {
+      step = mailer->process_due(100, &stopping);
+    } catch (const std::exception& e) {
+      step = Error(ErrorCode::kInternal, e.what());
+    }
     if (!step) {
       spdlog::error("mailer: {}", step.error().message());
       arm_mail_timer(clock.now() + std::chrono::seconds(5));

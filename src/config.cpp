@@ -278,6 +278,35 @@ void read_config(const toml::table& root, const std::filesystem::path& base, Con
     s.choice("level", cfg.log.level, {"trace", "debug", "info", "warn", "error", "critical", "off"});
   }
 
+  // Paths that must make sense together.
+  if (cfg.storage.database.empty()) {
+    problems.push_back({"storage.database", 0, "must name a file"});
+  }
+  auto inside = [](const std::filesystem::path& a, const std::filesystem::path& b) {
+    const auto rel = a.lexically_normal().lexically_relative(b.lexically_normal());
+    return !rel.empty() && *rel.begin() != "..";
+  };
+  for (const auto& [key, dir] : {std::pair<const char*, std::filesystem::path>{"inbox.processed", cfg.inbox.processed},
+                                 {"inbox.failed", cfg.inbox.failed}}) {
+    if (dir.empty()) {
+      problems.push_back({key, 0, "must name a folder"});
+    } else if (inside(dir, cfg.inbox.path) || inside(cfg.inbox.path, dir)) {
+      problems.push_back({key, 0,
+                          "must be outside the inbox (" + cfg.inbox.path.string() +
+                              "), or archived reports would be read again"});
+    }
+  }
+  if (cfg.smtp.url.empty() && cfg.smtp.maildir.empty()) {
+    problems.push_back({"smtp.maildir", 0,
+                        "with smtp.url empty, alerts are written to the maildir, so it must name a "
+                        "folder"});
+  }
+  if (cfg.alerts.subscriptions.empty()) {
+    problems.push_back({"alerts.subscription", 0,
+                        "no subscription: nobody would be told about out-of-stock items; add "
+                        "[[alerts.subscription]] with email = \"you@example.com\""});
+  }
+
   // The SMTP password: a file, else the environment, else a systemd credential.
   if (!cfg.smtp.password_file.empty()) {
     std::ifstream in(cfg.smtp.password_file);

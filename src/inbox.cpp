@@ -68,6 +68,7 @@ bool is_remote_fs(const fs::path& dir, std::string* name) {
 
 bool is_report_name(const std::string& name) {
   if (name.empty() || name[0] == '.') return false;
+  if (name.rfind("~$", 0) == 0) return false;  // office lock files: ~$report.csv
   if (!ends_with_ci(name, ".csv")) return false;
   return true;  // *.tmp, *.part, *.filepart, *.swp, *~ never end in .csv
 }
@@ -262,7 +263,7 @@ void Inbox::process_due(TimePoint now) {
       continue;
     }
     if (!S_ISREG(st.st_mode)) {
-      spdlog::warn("inbox: {} is not a regular file; skipped", it->first);
+      spdlog::debug("inbox: {} is not a regular file; skipped", it->first);
       it = candidates_.erase(it);
       continue;
     }

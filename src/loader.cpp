@@ -19,7 +19,7 @@ namespace stockwatch {
 std::string LoadOutcome::summary() const {
   switch (status) {
     case ReportStatus::kLoaded:
-      if (resumed) return "already loaded as report " + std::to_string(report_id) + " before a restart; archived now";
+      if (resumed) return "loaded earlier as report " + std::to_string(report_id) + "; archived now";
       return "loaded " + std::to_string(rows) + (rows == 1 ? " row" : " rows") + ", " +
              std::to_string(changes) + (changes == 1 ? " change" : " changes");
     case ReportStatus::kDuplicate:

@@ -27,18 +27,32 @@ Mailer::Mailer(Storage& storage, MailTransport& transport, const Clock& clock, R
                std::uint64_t seed)
     : storage_(storage), transport_(&transport), clock_(clock), policy_(policy), rng_(seed) {}
 
-Result<MailerStep> Mailer::process_due(int limit) {
+Status Mailer::record(const Unrecorded& u) {
+  switch (u.what) {
+    case Unrecorded::What::kSent: return storage_.mark_sent(u.id, u.at);
+    case Unrecorded::What::kRetry: return storage_.mark_retry(u.id, u.at, u.error);
+    case Unrecorded::What::kDead: return storage_.mark_dead(u.id, u.error);
+  }
+  return {};
+}
+
+Result<MailerStep> Mailer::process_due(int limit, const std::atomic<bool>* stop) {
   MailerStep step;
+  // First what could not be recorded last time; nothing is sent before.
+  while (!unrecorded_.empty()) {
+    if (auto st = record(unrecorded_.front()); !st.ok()) return st.error();
+    unrecorded_.erase(unrecorded_.begin());
+  }
   auto due = storage_.due_messages(clock_.now(), limit);
   if (!due) return due.error();
   std::uniform_real_distribution<double> unit(0.0, 1.0);
   for (const auto& m : *due) {
+    if (stop && stop->load()) break;
     const SendOutcome out = transport_->send(m.sender, m.recipient, m.data);
     const TimePoint now = clock_.now();
     step.last_result = out.detail;
-    Status st;
+    Unrecorded u{m.id, Unrecorded::What::kSent, now, {}};
     if (out.sent()) {
-      st = storage_.mark_sent(m.id, now);
       ++step.sent;
       spdlog::info("mail {} ({}) to {}: sent", m.id, m.event, m.recipient);
     } else {
@@ -51,20 +65,23 @@ Result<MailerStep> Mailer::process_due(int limit) {
           why += too_many ? " (gave up after " + std::to_string(attempts) + " attempts)"
                           : " (gave up: older than smtp.max_age_s)";
         }
-        st = storage_.mark_dead(m.id, why);
+        u = {m.id, Unrecorded::What::kDead, now, why};
         ++step.dead;
         spdlog::error("mail {} ({}) to {}: not delivered, kept as dead: {}", m.id, m.event,
                       m.recipient, why);
       } else {
         const Duration wait = policy_.delay(m.attempts, unit(rng_));
-        st = storage_.mark_retry(m.id, now + wait, out.detail);
+        u = {m.id, Unrecorded::What::kRetry, now + wait, out.detail};
         ++step.retried;
         spdlog::warn("mail {} ({}) to {}: attempt {} failed, retrying in {} s: {}", m.id, m.event,
-                     m.recipient, attempts, std::chrono::duration_cast<std::chrono::seconds>(wait).count(),
-                     out.detail);
+                     m.recipient, attempts,
+                     std::chrono::duration_cast<std::chrono::seconds>(wait).count(), out.detail);
       }
     }
-    if (!st.ok()) return st.error();
+    if (auto st = record(u); !st.ok()) {
+      unrecorded_.push_back(std::move(u));
+      return st.error();
+    }
   }
   auto next = storage_.next_due_time();
   if (!next) return next.error();

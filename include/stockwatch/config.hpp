@@ -64,8 +64,8 @@ struct SmtpConfig {
   int timeout_s = 60;
   int retry_initial_s = 5;
   int retry_max_s = 600;
-  int max_attempts = 60;
-  int max_age_s = 2 * 24 * 3600;
+  int max_attempts = 200;                // at the 10-minute cap: about 33 hours
+  int max_age_s = 24 * 3600;            // gives up after a day (SNS: 6 hours)
   std::string helo;                     // empty = libcurl's default
 };
 

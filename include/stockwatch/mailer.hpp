@@ -6,12 +6,19 @@
 //   sent; queued again with exponential backoff and jitter (4xx replies,
 //   connection failures); or dead (5xx replies, too many attempts, too old).
 //   A message that was accepted just before a crash may be sent again after
-//   the restart; it keeps its Message-ID.
+//   the restart; it keeps its Message-ID. When the outcome cannot be
+//   recorded (the database is busy with a long load), it is kept in memory
+//   and recorded first on the next step; nothing else is sent until then, so
+//   a busy database never makes the mailer send a message twice.
+// - `stop` (optional) is checked between messages: a step in progress
+//   finishes the message it is sending and returns.
 // - Blocking (network, database): run it off the event loop, on its
 //   Storage's thread. The transport may block up to its own timeouts.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
+#include <vector>
 #include <optional>
 #include <random>
 
@@ -47,7 +54,8 @@ class Mailer {
   Mailer(Storage& storage, MailTransport& transport, const Clock& clock, RetryPolicy policy,
          std::uint64_t seed = std::random_device{}());
 
-  [[nodiscard]] Result<MailerStep> process_due(int limit = 100);
+  [[nodiscard]] Result<MailerStep> process_due(int limit = 100,
+                                               const std::atomic<bool>* stop = nullptr);
 
   void set_transport(MailTransport& transport) { transport_ = &transport; }
   void set_policy(RetryPolicy policy) { policy_ = policy; }
@@ -58,6 +66,15 @@ class Mailer {
   const Clock& clock_;
   RetryPolicy policy_;
   std::mt19937_64 rng_;
+  // Outcomes sent but not yet recorded (the database was busy).
+  struct Unrecorded {
+    std::int64_t id;
+    enum class What { kSent, kRetry, kDead } what;
+    TimePoint at;
+    std::string error;
+  };
+  std::vector<Unrecorded> unrecorded_;
+  Status record(const Unrecorded& u);
 };
 
 }  // namespace stockwatch

@@ -23,7 +23,15 @@ using test::write_file;
 
 const fs::path kBase = "/srv/stockwatch";
 
-ConfigLoad parse(const std::string& text) { return parse_config(text, "test.toml", kBase); }
+// Every valid config needs a subscription; texts without one get it
+// appended (after their own lines, so line numbers stay as written).
+ConfigLoad parse(const std::string& text) {
+  std::string full = text;
+  if (full.find("[[alerts.subscription]]") == std::string::npos) {
+    full += "\n[[alerts.subscription]]\nemail = \"owner@example.com\"\n";
+  }
+  return parse_config(full, "test.toml", kBase);
+}
 
 std::vector<std::string> problems_of(const ConfigLoad& load) {
   std::vector<std::string> out;
@@ -42,6 +50,26 @@ std::string only_problem(const std::string& text) {
   const ConfigLoad load = parse(text);
   EXPECT_EQ(load.problems.size(), 1u) << all_problems(load);
   return load.problems.empty() ? std::string() : load.problems[0].to_string();
+}
+
+TEST(ConfigProblems, NoSubscriptionIsAProblem) {
+  const ConfigLoad load = parse_config("[alerts]\nfrom = \"a@b.c\"\n", "test.toml", kBase);
+  ASSERT_EQ(load.problems.size(), 1u) << all_problems(load);
+  EXPECT_EQ(load.problems[0].key, "alerts.subscription");
+}
+
+TEST(ConfigProblems, ArchiveFoldersInsideTheInboxAreProblems) {
+  const std::string p = only_problem("[inbox]\npath = \"in\"\nprocessed = \"in/done\"\n");
+  EXPECT_NE(p.find("inbox.processed"), std::string::npos) << p;
+  EXPECT_NE(p.find("outside the inbox"), std::string::npos) << p;
+}
+
+TEST(ConfigProblems, NoMaildirWithoutSmtpIsAProblem) {
+  EXPECT_NE(only_problem("[smtp]\nmaildir = \"\"\n").find("smtp.maildir"), std::string::npos);
+}
+
+TEST(ConfigProblems, EmptyDatabasePathIsAProblem) {
+  EXPECT_NE(only_problem("[storage]\ndatabase = \"\"\n").find("storage.database"), std::string::npos);
 }
 
 TEST(Config, TheExampleConfigLoadsWithNoProblems) {
@@ -96,7 +124,7 @@ TEST(Config, Defaults) {
   EXPECT_EQ(c.inbox.bucket, "inventory");
   EXPECT_EQ(c.alerts.from, "stockwatch@localhost");
   EXPECT_EQ(c.alerts.subject, "Inventory Alert!");
-  EXPECT_TRUE(c.alerts.subscriptions.empty());
+  ASSERT_EQ(c.alerts.subscriptions.size(), 1u);  // the one parse() adds
   EXPECT_TRUE(c.alerts.notify_rejected);
   EXPECT_FALSE(c.alerts.back_in_stock);
   EXPECT_EQ(c.alerts.group, "report");
@@ -108,8 +136,8 @@ TEST(Config, Defaults) {
   EXPECT_EQ(c.smtp.timeout_s, 60);
   EXPECT_EQ(c.smtp.retry_initial_s, 5);
   EXPECT_EQ(c.smtp.retry_max_s, 600);
-  EXPECT_EQ(c.smtp.max_attempts, 60);
-  EXPECT_EQ(c.smtp.max_age_s, 2 * 24 * 3600);
+  EXPECT_EQ(c.smtp.max_attempts, 200);
+  EXPECT_EQ(c.smtp.max_age_s, 24 * 3600);
   EXPECT_TRUE(c.smtp.password_file.empty());
   EXPECT_TRUE(c.smtp.ca_file.empty());
   EXPECT_EQ(c.http.listen, "");
@@ -223,7 +251,8 @@ TEST(Config, RelativePathsResolveAgainstTheBaseDir) {
   TempDir dir("config");
   const ConfigLoad load = parse_config(
       "[storage]\ndatabase = \"db/stock.db\"\n[inbox]\npath = \"./inbox\"\nprocessed = "
-      "\"../shared/processed\"\nfailed = \"/abs/failed\"\n",
+      "\"../shared/processed\"\nfailed = \"/abs/failed\"\n"
+      "[[alerts.subscription]]\nemail = \"owner@example.com\"\n",
       "rel.toml", dir.path());
   ASSERT_TRUE(load.ok()) << all_problems(load);
   EXPECT_EQ(load.config.storage.database, dir.path() / "db/stock.db");
@@ -237,7 +266,8 @@ TEST(Config, RelativePathsResolveAgainstTheBaseDir) {
 }
 
 TEST(Config, AnEmptyOptionalPathClearsIt) {
-  const ConfigLoad load = parse("[smtp]\nca_file = \"\"\nmaildir = \"\"\n");
+  const ConfigLoad load =
+      parse("[smtp]\nurl = \"smtp://127.0.0.1:25\"\nca_file = \"\"\nmaildir = \"\"\n");
   ASSERT_TRUE(load.ok()) << all_problems(load);
   EXPECT_TRUE(load.config.smtp.ca_file.empty());
   EXPECT_TRUE(load.config.smtp.maildir.empty());
@@ -247,13 +277,17 @@ TEST(Config, ThePasswordFileIsReadRelativeToTheBaseDir) {
   TempDir dir("config");
   write_file(dir / "secrets" / "smtp-password", "s3cret!\nsecond line ignored\n");
   const ConfigLoad load =
-      parse_config("[smtp]\npassword_file = \"secrets/smtp-password\"\n", "pw.toml", dir.path());
+      parse_config("[smtp]\npassword_file = \"secrets/smtp-password\"\n"
+                   "[[alerts.subscription]]\nemail = \"owner@example.com\"\n",
+                   "pw.toml", dir.path());
   ASSERT_TRUE(load.ok()) << all_problems(load);
   EXPECT_EQ(load.config.smtp.password_file, dir.path() / "secrets/smtp-password");
   EXPECT_EQ(load.config.smtp.password, "s3cret!");
 
   const ConfigLoad missing =
-      parse_config("[smtp]\npassword_file = \"secrets/nope\"\n", "pw.toml", dir.path());
+      parse_config("[smtp]\npassword_file = \"secrets/nope\"\n"
+                   "[[alerts.subscription]]\nemail = \"owner@example.com\"\n",
+                   "pw.toml", dir.path());
   ASSERT_EQ(missing.problems.size(), 1u) << all_problems(missing);
   EXPECT_EQ(missing.problems[0].key, "smtp.password_file");
   EXPECT_NE(missing.problems[0].message.find("cannot read"), std::string::npos);

@@ -91,6 +91,7 @@ TEST(InboxNames, ReportNamesAndTemporaryNames) {
   EXPECT_FALSE(is_report_name("report.csv~"));             // editors
   EXPECT_FALSE(is_report_name("report.csv.error.txt"));
   EXPECT_FALSE(is_report_name("report.txt"));
+  EXPECT_FALSE(is_report_name("~$report.csv"));            // office lock file
   EXPECT_FALSE(is_report_name(""));
 }
 

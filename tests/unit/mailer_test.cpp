@@ -143,8 +143,8 @@ TEST(RetryPolicy, FromTheSmtpConfig) {
   const RetryPolicy defaults = RetryPolicy::from(SmtpConfig{});
   EXPECT_EQ(defaults.initial, Duration(5s));
   EXPECT_EQ(defaults.max, Duration(10min));
-  EXPECT_EQ(defaults.max_attempts, 60);
-  EXPECT_EQ(defaults.max_age, Duration(48h));
+  EXPECT_EQ(defaults.max_attempts, 200);
+  EXPECT_EQ(defaults.max_age, Duration(24h));
 }
 
 // --- Mailer ------------------------------------------------------------------------
