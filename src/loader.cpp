@@ -16,6 +16,35 @@
 
 namespace stockwatch {
 
+std::string printable_name(const std::string& name) {
+  std::string out;
+  const auto* p = reinterpret_cast<const unsigned char*>(name.data());
+  const std::size_t n = name.size();
+  for (std::size_t i = 0; i < n;) {
+    const unsigned char c = p[i];
+    std::size_t len = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : (c >> 3) == 0x1E ? 4 : 0;
+    bool ok = len > 0 && i + len <= n;
+    for (std::size_t k = 1; ok && k < len; ++k) ok = (p[i + k] & 0xC0) == 0x80;
+    if (ok && len == 2 && c < 0xC2) ok = false;                        // overlong
+    if (ok && len == 3 && c == 0xE0 && p[i + 1] < 0xA0) ok = false;   // overlong
+    if (ok && len == 3 && c == 0xED && p[i + 1] >= 0xA0) ok = false;  // surrogate
+    if (ok && len == 4 && (c > 0xF4 || (c == 0xF0 && p[i + 1] < 0x90) ||
+                           (c == 0xF4 && p[i + 1] >= 0x90))) ok = false;
+    if (ok) {
+      out.append(name, i, len);
+      i += len;
+    } else {
+      static const char* kHex = "0123456789abcdef";
+      out += "\\x";
+      out += kHex[c >> 4];
+      out += kHex[c & 15];
+      ++i;
+    }
+  }
+  return out;
+}
+
+
 std::string LoadOutcome::summary() const {
   switch (status) {
     case ReportStatus::kLoaded:
@@ -180,9 +209,10 @@ Status Loader::find_duplicates(int fd, const std::set<std::uint64_t>& suspects,
   return {};
 }
 
-Result<LoadOutcome> Loader::load(const std::filesystem::path& file, const std::string& name,
+Result<LoadOutcome> Loader::load(const std::filesystem::path& file, const std::string& raw_name,
                                  const std::atomic<bool>* cancel) {
   const TimePoint received = clock_.now();
+  const std::string name = printable_name(raw_name);
 
   ReportRecord record;
   record.path = name;

@@ -63,6 +63,10 @@ struct LoadOutcome {
   [[nodiscard]] std::string summary() const;
 };
 
+// A file name as valid UTF-8 for the ledger, logs and messages: each byte
+// that is not part of a valid UTF-8 sequence becomes "\xNN".
+std::string printable_name(const std::string& name);
+
 class Loader {
  public:
   Loader(Storage& storage, const Clock& clock, LoaderOptions options = {});

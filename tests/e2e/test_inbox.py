@@ -182,6 +182,65 @@ class InboxDeliveryTest(harness.PipelineTestCase):
         env.stop_daemon()
 
 
+class InboxTroubleTest(harness.PipelineTestCase):
+    """Files that cannot or must not be read get a clear result, not a crash
+    or a retry loop."""
+
+    def test_missing_inbox_is_a_clear_error_at_start(self):
+        env = self.make_env()
+        env.start_smtp()
+        env.write_config()
+        os.rmdir(env.inbox)
+        proc = subprocess.run([harness.BINARY, "serve", "--config", env.config], cwd=env.root,
+                              capture_output=True, text=True, timeout=30)
+        self.assertNotEqual(proc.returncode, 0)
+        self.assertIn("does not exist", proc.stderr)
+        self.assertIn(env.inbox, proc.stderr)
+
+    def test_symlink_outside_the_inbox_is_rejected(self):
+        env = self.serving()
+        outside = os.path.join(env.root, "secret.csv")
+        write(outside, report_text("Secret", 3))
+        os.symlink(outside, os.path.join(env.inbox, "link.csv"))
+        inside = os.path.join(env.inbox, "sub", "real.csv")
+        write(inside, report_text("Inside", 3, zero_every=2))
+        os.symlink(inside, os.path.join(env.inbox, "inside-link.csv"))
+        rows = wait_for(lambda: len([r for r in env.reports() if r[3]]) == 3 and env.reports(),
+                        "three reports handled")
+        by_path = {r[1]: r[2] for r in rows}
+        self.assertEqual(by_path["link.csv"], "rejected")
+        # The link inside the inbox points at the same content as the real
+        # file: whichever comes first is loaded, the other is a duplicate.
+        self.assertEqual(sorted([by_path["sub/real.csv"], by_path["inside-link.csv"]]),
+                         ["duplicate", "loaded"])
+        err = env.query("SELECT error FROM reports WHERE path = 'link.csv'")[0][0]
+        self.assertIn("outside the inbox", err)
+        self.assertNotIn(("Secret", "Item 000000"), env.inventory())
+        self.assertTrue(os.path.exists(outside), "the link's target is left alone")
+        env.stop_daemon()
+
+    def test_name_that_is_not_utf8_is_loaded(self):
+        env = self.serving()
+        name = b"gudang-\xff\xfe.csv"
+        with open(os.path.join(env.inbox.encode(), name), "w", encoding="utf-8") as f:
+            f.write(report_text("Latin", 4, zero_every=2))
+        wait_for(lambda: [r for r in env.reports() if r[3]], "the report archived")
+        self.assertEqual(env.reports()[0][2], "loaded")
+        # The ledger keeps a readable name: bytes that are not UTF-8 as \\xNN.
+        self.assertEqual(env.reports()[0][1], "gudang-\\xff\\xfe.csv")
+        msgs = env.wait_messages(1)
+        parse_message(msgs[0][0])  # a well-formed message despite the name
+        self.assertEqual(os.listdir(env.inbox), [])
+        env.stop_daemon()
+
+    def test_unreadable_file_waits_for_its_permissions(self):
+        if os.geteuid() == 0:
+            self.skipTest("root reads every file; the parking of unreadable files is covered "
+                          "by the inbox unit tests")
+
+    serving = InboxDeliveryTest.serving
+
+
 class CrashTest(harness.PipelineTestCase):
     """SIGKILL the daemon at random moments while it loads reports (one of
     them 200,000 rows) and sends alerts, restart it, and check that every
