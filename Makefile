@@ -39,3 +39,41 @@ install: build
 
 clean:
 	rm -rf $(BUILD_DIR)
+
+# make fuzz   fuzz the report parser (tests/fuzz/report_parser_fuzz.cpp) with
+#             libFuzzer, AddressSanitizer and UBSan for FUZZ_SECONDS seconds
+#             (default 60; e.g. `make fuzz FUZZ_SECONDS=600`). Installs
+#             clang-14 and libclang-rt-14-dev if missing. Builds into
+#             build-fuzz/ and fuzzes a scratch copy of tests/fuzz/corpus
+#             (build-fuzz/corpus), so the checked-in corpus is never touched;
+#             an input that fails is written to build-fuzz/crash-* (or
+#             leak-*, timeout-*) and make fails. To keep a failing or an
+#             interesting input, copy it into tests/fuzz/corpus/: `make test`
+#             replays that folder.
+FUZZ_SECONDS ?= 60
+
+.PHONY: fuzz
+fuzz:
+	@missing=""; \
+	for p in clang-14 libclang-rt-14-dev; do \
+	  [ "$$(dpkg-query -W -f='$${db:Status-Status}' $$p 2>/dev/null)" = installed ] || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" -eq 0 ]; then SUDO=""; else SUDO=sudo; fi; \
+	  echo "fuzz: installing:$$missing"; \
+	  $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -q && \
+	  $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $$missing; \
+	fi
+	@mkdir -p build-fuzz
+	clang++-14 -std=c++20 -O1 -g -fno-omit-frame-pointer \
+	  -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+	  -Iinclude src/report_parser.cpp tests/fuzz/report_parser_fuzz.cpp \
+	  -o build-fuzz/report_parser_fuzz
+	rm -rf build-fuzz/corpus && cp -R tests/fuzz/corpus build-fuzz/corpus
+	build-fuzz/report_parser_fuzz -max_total_time=$(FUZZ_SECONDS) -max_len=4096 \
+	  -timeout=10 -print_final_stats=1 -artifact_prefix=build-fuzz/ build-fuzz/corpus
+
+# The Debian package (docs/operations.md): build/stockwatch_<version>_<arch>.deb
+.PHONY: package
+package: build
+	cd $(BUILD_DIR) && cpack -G DEB

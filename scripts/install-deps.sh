@@ -11,7 +11,10 @@ build_pkgs="build-essential cmake pkg-config
   libboost1.81-dev libboost-json1.81-dev
   libsqlite3-dev libcurl4-openssl-dev libssl-dev libspdlog-dev
   libtomlplusplus-dev libcli11-dev libsystemd-dev"
-test_pkgs="libgtest-dev libgmock-dev python3 python3-aiosmtpd sqlite3 rsync curl"
+# systemd: systemd-analyze for the unit file; dpkg-dev: dpkg-shlibdeps for
+# the .deb that the service tests build with cpack.
+test_pkgs="libgtest-dev libgmock-dev python3 python3-aiosmtpd sqlite3 rsync curl
+  systemd dpkg-dev"
 bench_pkgs="python3 sqlite3 time"
 
 case "$profile" in

@@ -13,7 +13,10 @@
 #include <boost/asio/strand.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <cstdlib>
+#include <ctime>
 #include <iomanip>
+#include <mutex>
+#include <string>
 
 #include "stockwatch/archive.hpp"
 #include "stockwatch/checker.hpp"
@@ -21,6 +24,7 @@
 #include "stockwatch/loader.hpp"
 #include "stockwatch/mailer.hpp"
 #include "stockwatch/storage.hpp"
+#include "stockwatch/systemd_notify.hpp"
 #include "stockwatch/transport.hpp"
 
 namespace stockwatch {
@@ -116,6 +120,18 @@ struct App::Daemon {
   asio::steady_timer inbox_timer{ioc};
   asio::signal_set signals{ioc, SIGINT, SIGTERM};
   asio::signal_set reload_signal{ioc, SIGHUP};
+  // WATCHDOG=1 at half the interval systemd expects (WatchdogSec=).
+  asio::steady_timer watchdog_timer{ioc};
+  std::chrono::microseconds watchdog_period{0};
+
+  // The STATUS= line systemd shows: reports today and the outbox, kept by
+  // whichever strand last learned them.
+  std::mutex status_mu;
+  std::int64_t reports_today = 0;
+  bool reports_today_capped = false;
+  std::string loading_now;   // the report being loaded, if any
+  OutboxCounts outbox_now;
+  std::string last_status;
 
   // db_strand state.
   std::unique_ptr<Storage> db;
@@ -158,9 +174,24 @@ struct App::Daemon {
       if (!ec) on_signal(sig);
     });
     wait_reload();
+    // Nothing is posted to the strands yet, so their connections may be
+    // used here.
+    count_reports_today();
+    if (auto c = mail_db->outbox_counts()) set_outbox_counts(*c);
     spdlog::info("stockwatch started: database {}, inbox {}, mail via {}",
                  config.storage.database.string(), config.inbox.path.string(),
                  transport->describe());
+    {
+      std::lock_guard lock(status_mu);
+      last_status = status_line_locked();
+      systemd::ready(last_status);
+    }
+    if (auto period = systemd::watchdog_interval()) {
+      watchdog_period = std::max(std::chrono::microseconds(1000), *period / 2);
+      spdlog::debug("systemd watchdog: WATCHDOG=1 every {} ms", watchdog_period.count() / 1000);
+      systemd::watchdog();
+      arm_watchdog();
+    }
     // Catch up on anything left from before a restart.
     asio::post(db_strand, [this] { run_checker(); });
     asio::post(mail_strand, [this] { run_mailer(); });
@@ -180,11 +211,13 @@ struct App::Daemon {
   }
 
   void reload() {
+    systemd::reloading();
     auto loaded = load_config(config.source);
     if (!loaded.ok()) {
       spdlog::error("SIGHUP: {} has {} problem(s); keeping the running configuration",
                     config.source.string(), loaded.problems.size());
       for (const auto& p : loaded.problems) spdlog::error("  {}", p.to_string());
+      notify_ready_again();
       return;
     }
     Config fresh = std::move(loaded.config);
@@ -194,21 +227,104 @@ struct App::Daemon {
       spdlog::warn("SIGHUP: storage and inbox settings change only at a restart");
     }
     spdlog::set_level(spdlog::level::from_str(fresh.log.level));
-    asio::post(db_strand, [this, alerts = fresh.alerts] { checker->set_config(alerts); });
-    asio::post(mail_strand, [this, smtp = fresh.smtp] {
-      auto next = make_transport(smtp);
-      mailer->set_transport(*next);
-      mailer->set_policy(RetryPolicy::from(smtp));
-      transport = std::move(next);
-      spdlog::info("SIGHUP: configuration reloaded; mail via {}", transport->describe());
-      run_mailer();
+    // The db strand takes the alert settings, then the mail strand the SMTP
+    // settings; READY=1 goes out once both are in effect.
+    asio::post(db_strand, [this, alerts = fresh.alerts, smtp = fresh.smtp] {
+      checker->set_config(alerts);
+      asio::post(mail_strand, [this, smtp] {
+        auto next = make_transport(smtp);
+        mailer->set_transport(*next);
+        mailer->set_policy(RetryPolicy::from(smtp));
+        transport = std::move(next);
+        spdlog::info("SIGHUP: configuration reloaded; mail via {}", transport->describe());
+        notify_ready_again();
+        run_mailer();
+      });
     });
+  }
+
+  // Any thread: READY=1 after RELOADING=1, unless the daemon is stopping.
+  void notify_ready_again() {
+    if (stopping) return;
+    std::lock_guard lock(status_mu);
+    last_status = status_line_locked();
+    systemd::ready(last_status);
+  }
+
+  // Loop thread.
+  void arm_watchdog() {
+    if (stopping) return;
+    watchdog_timer.expires_after(watchdog_period);
+    watchdog_timer.async_wait([this](const boost::system::error_code& ec) {
+      if (ec || stopping) return;
+      systemd::watchdog();
+      arm_watchdog();
+    });
+  }
+
+  // --- STATUS= ------------------------------------------------------------------
+
+  std::string status_line_locked() const {
+    std::string line;
+    if (!loading_now.empty()) line = "loading " + loading_now + "; ";
+    line += std::to_string(reports_today) + (reports_today_capped ? "+" : "") +
+            (reports_today == 1 && !reports_today_capped ? " report" : " reports") +
+            " today, outbox: " + std::to_string(outbox_now.queued) + " queued, " +
+            std::to_string(outbox_now.dead) + " dead";
+    return line;
+  }
+
+  // Sends STATUS= when the line changed; nothing once stopping.
+  void publish_status() {
+    if (stopping) return;
+    std::lock_guard lock(status_mu);
+    auto line = status_line_locked();
+    if (line == last_status) return;
+    last_status = std::move(line);
+    systemd::status(last_status);
+  }
+
+  void set_outbox_counts(const OutboxCounts& c) {
+    std::lock_guard lock(status_mu);
+    outbox_now = c;
+  }
+
+  // db strand (or start()): ledger entries finished since local midnight.
+  void count_reports_today() {
+    constexpr int kLimit = 1000;
+    const std::time_t now = std::chrono::system_clock::to_time_t(clock.now());
+    std::tm tm{};
+    localtime_r(&now, &tm);
+    tm.tm_hour = 0;
+    tm.tm_min = 0;
+    tm.tm_sec = 0;
+    tm.tm_isdst = -1;
+    const TimePoint midnight = std::chrono::system_clock::from_time_t(std::mktime(&tm));
+    auto recent = db->recent_reports(kLimit);
+    if (!recent) return;
+    std::int64_t n = 0;
+    for (const auto& r : *recent) {
+      if (r.finished_at >= midnight) ++n;
+    }
+    std::lock_guard lock(status_mu);
+    reports_today = n;
+    reports_today_capped = n == kLimit;
+  }
+
+  void set_loading(const std::string& name) {
+    {
+      std::lock_guard lock(status_mu);
+      loading_now = name;
+    }
+    publish_status();
   }
 
   void on_signal(int sig) {
     spdlog::info("received {}, stopping: the report being loaded is finished or rolled back",
                  sig == SIGINT ? "SIGINT" : "SIGTERM");
     stopping = true;
+    systemd::stopping();
+    watchdog_timer.cancel();
     boost::system::error_code ignored;
     inotify_sd.cancel(ignored);
     inotify_sd.close(ignored);
@@ -254,12 +370,16 @@ struct App::Daemon {
   void process_report(const InboxReport& report) {
     Disposition d = Disposition::kRetry;
     if (!stopping) {
+      set_loading(report.relative);
       try {
         d = load_and_archive(report);
         run_checker();
       } catch (const std::exception& e) {
         spdlog::critical("{}: unexpected error, will try again: {}", report.relative, e.what());
       }
+      count_reports_today();
+      if (auto c = db->outbox_counts()) set_outbox_counts(*c);
+      set_loading({});
     }
     asio::post(ioc, [this, rel = report.relative, d] {
       inbox.done(rel, d);
@@ -306,7 +426,8 @@ struct App::Daemon {
     }
     // In delete mode nothing is kept; the ledger still records that the
     // report left the inbox.
-    const std::string where = placed->empty() ? std::string(kDeletedMarker) : placed->string();
+    const std::string where =
+        placed->empty() ? std::string(kDeletedMarker) : printable_name(placed->string());
     if (auto st = db->mark_archived(out->report_id, where); !st.ok()) {
       spdlog::error("{}: archived to {} but the ledger was not updated: {}", report.relative,
                     placed->string(), st.message());
@@ -336,6 +457,10 @@ struct App::Daemon {
     } catch (const std::exception& e) {
       step = Error(ErrorCode::kInternal, e.what());
     }
+    if (auto c = mail_db->outbox_counts()) {
+      set_outbox_counts(*c);
+      publish_status();
+    }
     if (!step) {
       spdlog::error("mailer: {}", step.error().message());
       arm_mail_timer(clock.now() + std::chrono::seconds(5));
@@ -360,7 +485,12 @@ struct App::Daemon {
   }
 
   int run() {
-    start();
+    try {
+      start();
+    } catch (const std::exception& e) {
+      systemd::status(std::string("cannot start: ") + e.what());
+      throw;
+    }
     ioc.run();
     // The loop stops once no loop work is left; wait for the workers to
     // finish (or roll back) what they are doing.
@@ -395,10 +525,7 @@ int App::ingest(const std::vector<fs::path>& files, std::ostream& out) {
       continue;
     }
     if (r->status == ReportStatus::kRejected) {
-      out << name << ": rejected: " << r->error.substr(0, r->error.find('\n'));
-      const auto more = static_cast<long>(std::count(r->error.begin(), r->error.end(), '\n'));
-      if (more > 0) out << " (and " << more << " more problems)";
-      out << "\n";
+      out << name << ": " << r->summary() << "\n";
       if (status == 0) status = 1;
     } else {
       out << name << ": " << r->summary() << "\n";
@@ -485,6 +612,20 @@ int App::retry_outbox(const std::vector<std::int64_t>& ids, bool all_dead, std::
   }
   out << requeued << " message(s) queued again; the daemon sends them within 30 seconds\n";
   return status;
+}
+
+int App::backup(const fs::path& dest, std::ostream& out, std::ostream& err) {
+  auto info = Storage::backup(config_.storage.database, dest, config_.storage.busy_timeout_ms);
+  if (!info) {
+    err << "stockwatch backup: " << info.error().message() << "\n";
+    return 1;
+  }
+  const double mib = static_cast<double>(info->pages * info->page_size) / (1024.0 * 1024.0);
+  out << "wrote " << info->file.string() << ": a copy of " << config_.storage.database.string()
+      << ", " << info->pages << " pages of " << info->page_size << " bytes (" << std::fixed
+      << std::setprecision(1) << mib << " MiB), schema version " << info->schema_version << ", "
+      << info->reports << " reports, " << info->inventory_rows << " inventory rows\n";
+  return 0;
 }
 
 }  // namespace stockwatch

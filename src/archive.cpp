@@ -66,13 +66,14 @@ Result<fs::path> place(const fs::path& file, const fs::path& dest, bool error_fi
   fs::create_directories(dest.parent_path(), ec);
   if (ec) return Error(ErrorCode::kIo, "cannot create " + dest.parent_path().string() + ": " + ec.message());
   struct stat src {};
-  if (::stat(file.c_str(), &src) != 0) return errno_error("cannot stat " + file.string());
+  // lstat: a symbolic link is archived as the link itself.
+  if (::lstat(file.c_str(), &src) != 0) return errno_error("cannot stat " + file.string());
   for (int n = 0; n < 100000; ++n) {
     const fs::path target = candidate(dest, n);
     // Placed already, by an attempt that stopped before removing the inbox
     // copy: the same file, not a name conflict.
     struct stat existing {};
-    if (::stat(target.c_str(), &existing) == 0) {
+    if (::lstat(target.c_str(), &existing) == 0) {
       if (existing.st_dev == src.st_dev && existing.st_ino == src.st_ino) return target;
       continue;
     }

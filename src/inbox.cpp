@@ -259,6 +259,11 @@ void Inbox::process_due(TimePoint now) {
     const fs::path full = config_.path / it->first;
     struct stat st {};
     if (::stat(full.c_str(), &st) != 0) {
+      struct stat lst {};
+      if (::lstat(full.c_str(), &lst) == 0 && S_ISLNK(lst.st_mode)) {
+        // A symbolic link to nothing: the loader rejects it with the reason.
+        ready_.insert(it->first);
+      }
       it = candidates_.erase(it);  // gone before it settled
       continue;
     }

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <functional>
 #include <map>
 #include <set>
@@ -54,9 +55,16 @@ std::string LoadOutcome::summary() const {
     case ReportStatus::kDuplicate:
       return "duplicate of report " + std::to_string(duplicate_of) + ", nothing loaded";
     case ReportStatus::kRejected: {
+      // The text holds one problem a line, and past the cap a closing
+      // "... and N more problems" line.
       std::string first = error.substr(0, error.find('\n'));
-      const auto n = static_cast<long>(std::count(error.begin(), error.end(), '\n')) + 1;
-      if (n > 1) first += " (and " + std::to_string(n - 1) + " more)";
+      long n = static_cast<long>(std::count(error.begin(), error.end(), '\n')) + 1;
+      const auto last = error.rfind('\n');
+      const std::string tail = last == std::string::npos ? std::string() : error.substr(last + 1);
+      if (tail.rfind("... and ", 0) == 0) n += std::atol(tail.c_str() + 8) - 1;
+      if (n > 1) {
+        first += " (and " + std::to_string(n - 1) + (n == 2 ? " more problem)" : " more problems)");
+      }
       return "rejected: " + first;
     }
   }
@@ -255,11 +263,17 @@ Result<LoadOutcome> Loader::load(const std::filesystem::path& file, const std::s
     const auto target = std::filesystem::canonical(file, ec);
     const auto root = std::filesystem::canonical(options_.confine_to, ec);
     const auto rel = target.lexically_relative(root);
-    if (target.empty() || rel.empty() || *rel.begin() == "..") {
+    if (target.empty()) {
       record.size = 0;
       return reject(lst,
-                    "the report is a symbolic link to " +
-                        (target.empty() ? std::string("a missing file") : target.string()) +
+                    "the report is a symbolic link to a missing file; copy the file into the "
+                    "inbox instead",
+                    "");
+    }
+    if (rel.empty() || *rel.begin() == "..") {
+      record.size = 0;
+      return reject(lst,
+                    "the report is a symbolic link to " + target.string() +
                         ", outside the inbox; copy the file into the inbox instead",
                     "");
     }

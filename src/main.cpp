@@ -63,6 +63,13 @@ int main(int argc, char** argv) {
   retry->add_option("ids", retry_ids, "message ids (see `stockwatch outbox`)");
   retry->add_flag("--dead", retry_dead, "every dead message");
 
+  std::string backup_dest;
+  auto* backup = cli.add_subcommand(
+      "backup", "write a consistent copy of the database to a new file, while the daemon runs");
+  add_config(backup);
+  backup->add_option("dest", backup_dest, "the new file (an existing file is never replaced)")
+      ->required();
+
   CLI11_PARSE(cli, argc, argv);
 
   auto config = load_or_report(config_file);
@@ -92,6 +99,7 @@ int main(int argc, char** argv) {
       return app.retry_outbox(retry_ids, retry_dead, std::cout);
     }
     if (outbox->parsed()) return app.list_outbox(include_sent, std::cout);
+    if (backup->parsed()) return app.backup(backup_dest, std::cout, std::cerr);
   } catch (const std::exception& e) {
     spdlog::critical("{}", e.what());
     std::cerr << "stockwatch: " << e.what() << "\n";

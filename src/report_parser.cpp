@@ -560,13 +560,32 @@ void ReportParser::process_fast_row(std::string_view line, const RowSink& sink) 
     if (!d || columns == needed_cols_) break;
     s = field_end + 1;
   }
+  // Values past the header's last column make the row ambiguous: "1,000"
+  // split by the delimiter, or a name with an unquoted delimiter.
+  bool extra = false;
+  if (columns == needed_cols_ && s < e) {
+    const char* p = s;
+    const void* d = std::memchr(p, delimiter_, static_cast<std::size_t>(e - p));
+    std::size_t col = columns;  // index of the field after the current one
+    while (d) {
+      p = static_cast<const char*>(d) + 1;
+      d = std::memchr(p, delimiter_, static_cast<std::size_t>(e - p));
+      const char* fe = d ? static_cast<const char*>(d) : e;
+      if (col >= header_cols_ && !trim(std::string_view(p, static_cast<std::size_t>(fe - p)), delimiter_).empty()) {
+        extra = true;
+      }
+      ++col;
+    }
+    if (extra) columns = col;
+  }
   for (std::string_view& v : role) v = trim(v, delimiter_);
   check_row(role[kStore], role[kStore].size(), role[kItem], role[kItem].size(), role[kCount],
-            columns, sink);
+            columns, sink, extra);
 }
 
 void ReportParser::start_record() {
   in_record_ = true;
+  extra_values_ = false;
   state_ = FieldState::kStart;
   field_index_ = 0;
   if (!header_done_) header_fields_.clear();
@@ -575,6 +594,7 @@ void ReportParser::start_record() {
 
 void ReportParser::start_field() {
   field_len_ = 0;
+  field_nonspace_ = false;
   field_quoted_ = false;
   field_has_break_ = false;
   field_slot_ = -1;
@@ -591,12 +611,14 @@ void ReportParser::start_field() {
 
 void ReportParser::append(char c) {
   ++field_len_;
+  if (!is_space(c, delimiter_)) field_nonspace_ = true;
   if (field_slot_ < 0) return;
   std::string& f = field_slot_ == kHeaderSlot ? header_fields_.back() : role_value_[field_slot_];
   if (!field_has_break_ || f.size() < kKeptAfterBreak) f.push_back(c);
 }
 
 void ReportParser::end_field() {
+  if (header_done_ && field_index_ >= header_cols_ && field_nonspace_) extra_values_ = true;
   if (field_slot_ >= 0) {
     std::string& f = field_slot_ == kHeaderSlot ? header_fields_.back() : role_value_[field_slot_];
     if (!field_quoted_) {
@@ -687,12 +709,13 @@ void ReportParser::process_record(const RowSink& sink) {
     return;
   }
   check_row(role_value_[kStore], role_len_[kStore], role_value_[kItem], role_len_[kItem],
-            trim_all(role_value_[kCount]), columns, sink);
+            trim_all(role_value_[kCount]), columns, sink, extra_values_);
 }
 
 void ReportParser::process_header() {
   header_done_ = true;
   const std::size_t line = record_line_;
+  header_cols_ = header_fields_.size();
   std::vector<std::size_t> matches[3];
   std::vector<std::string> found;
   for (std::size_t c = 0; c < header_fields_.size(); ++c) {
@@ -765,11 +788,20 @@ bool ReportParser::check_name(std::string_view value, std::size_t full_len, cons
 
 void ReportParser::check_row(std::string_view store, std::size_t store_len, std::string_view item,
                              std::size_t item_len, std::string_view count, std::size_t columns,
-                             const RowSink& sink) {
+                             const RowSink& sink, bool extra) {
   if (columns < needed_cols_) {
     report(record_line_, nullptr,
            "the row has " + std::to_string(columns) + (columns == 1 ? " column" : " columns") +
                " but the header needs " + std::to_string(needed_cols_));
+    return;
+  }
+  if (extra) {
+    const std::string d = delimiter_ == '\t' ? std::string("tab") : std::string(1, delimiter_);
+    report(record_line_, nullptr,
+           "the row has " + std::to_string(columns) + " columns but the header has " +
+               std::to_string(header_cols_) + "; write numbers without separators (1000, not 1" +
+               (delimiter_ == '\t' ? std::string(",") : d) + "000) and put names that contain " +
+               (delimiter_ == '\t' ? std::string("a tab") : "'" + d + "'") + " in quotes");
     return;
   }
   bool good = check_name(store, store_len, kRoleNames[kStore]);

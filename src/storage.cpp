@@ -3,8 +3,16 @@
 
 #include <spdlog/spdlog.h>
 
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <functional>
+#include <thread>
 
 #include "sqlite.hpp"
 
@@ -862,6 +870,204 @@ Result<OutboxCounts> Storage::outbox_counts() {
     else c.dead = n;
   }
   return c;
+}
+
+// --- Backup ------------------------------------------------------------------------
+
+namespace {
+
+// Owns an sqlite3_backup*; finishing releases its locks and reports the
+// outcome, so finish() is called explicitly on success and by the
+// destructor on every early return.
+class BackupHandle {
+ public:
+  BackupHandle(sqlite3* dest, sqlite3* source)
+      : b_(sqlite3_backup_init(dest, "main", source, "main")) {}
+  BackupHandle(const BackupHandle&) = delete;
+  BackupHandle& operator=(const BackupHandle&) = delete;
+  ~BackupHandle() {
+    if (b_) sqlite3_backup_finish(b_);
+  }
+  [[nodiscard]] sqlite3_backup* get() const { return b_; }
+  int finish() {
+    const int rc = sqlite3_backup_finish(b_);
+    b_ = nullptr;
+    return rc;
+  }
+
+ private:
+  sqlite3_backup* b_ = nullptr;
+};
+
+// Removes a file (and SQLite's journal beside it) unless released.
+class FileRemover {
+ public:
+  explicit FileRemover(std::filesystem::path p) : path_(std::move(p)) {}
+  FileRemover(const FileRemover&) = delete;
+  FileRemover& operator=(const FileRemover&) = delete;
+  ~FileRemover() {
+    if (path_.empty()) return;
+    ::unlink(path_.c_str());
+    ::unlink((path_.string() + "-journal").c_str());
+    ::unlink((path_.string() + "-wal").c_str());
+    ::unlink((path_.string() + "-shm").c_str());
+  }
+  void release() { path_.clear(); }
+
+ private:
+  std::filesystem::path path_;
+};
+
+Status fsync_path(const std::filesystem::path& p, int flags) {
+  const int fd = ::open(p.c_str(), flags | O_CLOEXEC);
+  if (fd < 0) return errno_error("cannot open " + p.string(), errno);
+  const int rc = ::fsync(fd);
+  const int err = errno;
+  ::close(fd);
+  if (rc != 0) return errno_error("cannot sync " + p.string(), err);
+  return {};
+}
+
+// The first column of the first row of `sql`, as an integer or text.
+Result<std::int64_t> query_int(sqlite3* db, const char* sql) {
+  Statement s(db, sql);
+  auto r = s.step();
+  if (!r) return r.error();
+  return *r ? s.i64(0) : 0;
+}
+
+Result<std::string> query_text(sqlite3* db, const char* sql) {
+  Statement s(db, sql);
+  auto r = s.step();
+  if (!r) return r.error();
+  return *r ? s.text(0) : std::string();
+}
+
+}  // namespace
+
+Result<BackupInfo> Storage::backup(const std::filesystem::path& source,
+                                   const std::filesystem::path& dest, int busy_timeout_ms) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  if (fs::symlink_status(dest, ec).type() != fs::file_type::not_found) {
+    return Error(ErrorCode::kInvalidInput,
+                 dest.string() + " already exists; a backup never replaces a file");
+  }
+  const fs::path dir = dest.has_parent_path() ? dest.parent_path() : fs::path(".");
+  if (!fs::is_directory(dir, ec)) {
+    return Error(ErrorCode::kNotFound, "the folder " + dir.string() + " does not exist");
+  }
+
+  try {
+    // The source: read-only, never created, never migrated.
+    sqlite3* raw = nullptr;
+    int rc = sqlite3_open_v2(source.c_str(), &raw, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX,
+                             nullptr);
+    std::unique_ptr<sqlite3, sqlite::DbCloser> src(raw);
+    if (rc != SQLITE_OK) {
+      return sqlite::error_from(raw, rc, "cannot open database " + source.string());
+    }
+    sqlite3_busy_timeout(raw, busy_timeout_ms);
+    auto version = query_int(raw, "PRAGMA user_version");
+    if (!version) return version.error();
+    if (*version == 0) {
+      return Error(ErrorCode::kInvalidInput,
+                   source.string() + " is not a stockwatch database (schema version 0)");
+    }
+
+    // The copy, under a temporary name in the destination's folder.
+    std::string tmp_name = (dir / ("." + dest.filename().string() + ".tmp-XXXXXX")).string();
+    const int fd = ::mkstemp(tmp_name.data());
+    if (fd < 0) return errno_error("cannot create a file in " + dir.string(), errno);
+    ::close(fd);
+    const fs::path tmp(tmp_name);
+    FileRemover remove_tmp(tmp);
+
+    raw = nullptr;
+    rc = sqlite3_open_v2(tmp.c_str(), &raw, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, nullptr);
+    std::unique_ptr<sqlite3, sqlite::DbCloser> dst(raw);
+    if (rc != SQLITE_OK) return sqlite::error_from(raw, rc, "cannot open " + tmp.string());
+    sqlite3_busy_timeout(raw, busy_timeout_ms);
+
+    {
+      BackupHandle b(dst.get(), src.get());
+      if (!b.get()) return sqlite::error_from(dst.get(), sqlite3_errcode(dst.get()), "backup");
+      // One step copies every page inside one read transaction on the
+      // source: a single consistent snapshot. Busy only while another
+      // process recovers the WAL; wait for that up to the busy timeout.
+      const auto deadline =
+          std::chrono::steady_clock::now() + std::chrono::milliseconds(busy_timeout_ms);
+      while (true) {
+        rc = sqlite3_backup_step(b.get(), -1);
+        if (rc == SQLITE_DONE) break;
+        const int primary = rc & 0xff;
+        if ((primary == SQLITE_BUSY || primary == SQLITE_LOCKED) &&
+            std::chrono::steady_clock::now() < deadline) {
+          std::this_thread::sleep_for(std::chrono::milliseconds(50));
+          continue;
+        }
+        return sqlite::error_from(nullptr, rc, "backup of " + source.string());
+      }
+      rc = b.finish();
+      if (rc != SQLITE_OK) return sqlite::error_from(dst.get(), rc, "backup of " + source.string());
+    }
+    src.reset();
+
+    // A backup is one file, not a WAL database with side files.
+    auto mode = query_text(dst.get(), "PRAGMA journal_mode = DELETE");
+    if (!mode) return mode.error();
+    auto check = query_text(dst.get(), "PRAGMA quick_check");
+    if (!check) return check.error();
+    if (*check != "ok") {
+      return Error(ErrorCode::kCorrupt, "the copy fails PRAGMA quick_check: " + *check);
+    }
+    BackupInfo info;
+    info.file = dest;
+    auto pages = query_int(dst.get(), "PRAGMA page_count");
+    auto page_size = query_int(dst.get(), "PRAGMA page_size");
+    auto copied_version = query_int(dst.get(), "PRAGMA user_version");
+    auto reports = query_int(dst.get(), "SELECT COUNT(*) FROM reports");
+    auto rows = query_int(dst.get(), "SELECT COUNT(*) FROM inventory");
+    if (!pages) return pages.error();
+    if (!page_size) return page_size.error();
+    if (!copied_version) return copied_version.error();
+    if (!reports) return reports.error();
+    if (!rows) return rows.error();
+    info.pages = *pages;
+    info.page_size = *page_size;
+    info.schema_version = static_cast<int>(*copied_version);
+    info.reports = *reports;
+    info.inventory_rows = *rows;
+    rc = sqlite3_close_v2(dst.release());
+    if (rc != SQLITE_OK) return sqlite::error_from(nullptr, rc, "closing " + tmp.string());
+
+    if (auto st = fsync_path(tmp, O_RDONLY); !st.ok()) return st.error();
+    // Neither call replaces a file: the name is taken only if it is still
+    // free. link() is for filesystems without RENAME_NOREPLACE.
+    if (::renameat2(AT_FDCWD, tmp.c_str(), AT_FDCWD, dest.c_str(), RENAME_NOREPLACE) == 0) {
+      remove_tmp.release();
+    } else if (const int err = errno; err != EINVAL && err != ENOSYS) {
+      if (err == EEXIST) {
+        return Error(ErrorCode::kInvalidInput,
+                     dest.string() + " already exists; a backup never replaces a file");
+      }
+      return errno_error("cannot create " + dest.string(), err);
+    } else if (::link(tmp.c_str(), dest.c_str()) != 0) {
+      const int err = errno;
+      if (err == EEXIST) {
+        return Error(ErrorCode::kInvalidInput,
+                     dest.string() + " already exists; a backup never replaces a file");
+      }
+      return errno_error("cannot create " + dest.string(), err);
+    }
+    // remove_tmp unlinks the temporary name; the copy stays at `dest`.
+    if (auto st = fsync_path(dir, O_RDONLY | O_DIRECTORY); !st.ok()) {
+      spdlog::warn("backup: {}", st.message());
+    }
+    return info;
+  } catch (const StorageError& e) {
+    return Error(ErrorCode::kInternal, e.what());
+  }
 }
 
 }  // namespace stockwatch

@@ -9,6 +9,8 @@
 //   thread; loading and checking run on one worker strand, mail delivery on
 //   another, each with its own database connection; results are posted back
 //   to the loop.
+// - backup() never opens the database for writing, so it works beside a
+//   running daemon, even while a report is loading.
 // - ingest() runs the same pipeline once over the given files, without the
 //   event loop, and leaves the files where they are.
 #pragma once
@@ -41,6 +43,10 @@ class App {
   int list_outbox(bool include_sent, std::ostream& out);
   // `outbox retry`: queues dead messages again (all dead ones when ids is empty).
   int retry_outbox(const std::vector<std::int64_t>& ids, bool all_dead, std::ostream& out);
+  // `backup DEST`: a consistent copy of the database, taken while the daemon
+  // may be running (Storage::backup). Prints what it wrote to `out`, or the
+  // problem to `err`; returns 0, or 1 when nothing was written.
+  int backup(const std::filesystem::path& dest, std::ostream& out, std::ostream& err);
 
  private:
   struct Daemon;

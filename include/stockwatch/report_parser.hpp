@@ -95,7 +95,7 @@ class ReportParser {
   void process_header();
   void check_row(std::string_view store, std::size_t store_len, std::string_view item,
                  std::size_t item_len, std::string_view count, std::size_t columns,
-                 const RowSink& sink);
+                 const RowSink& sink, bool extra = false);
   bool check_name(std::string_view value, std::size_t full_len, const char* role);
   void report(std::size_t line, const char* column, std::string message);
   [[nodiscard]] bool is_blank(std::string_view line) const;
@@ -136,6 +136,9 @@ class ReportParser {
   bool header_done_ = false;
   std::vector<signed char> column_role_;  // column index -> role (0..2) or -1
   std::size_t needed_cols_ = 0;
+  std::size_t header_cols_ = 0;      // columns in the header line
+  bool field_nonspace_ = false;      // the current field holds more than space
+  bool extra_values_ = false;        // the current record has values past header_cols_
   std::size_t data_records_ = 0;     // non-blank records after the header
 };
 

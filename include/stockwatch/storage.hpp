@@ -107,6 +107,16 @@ struct PendingChanges {
   std::vector<ChangeRecord> back_in_stock;// old_count == 0, new_count > 0
 };
 
+// What Storage::backup wrote.
+struct BackupInfo {
+  std::filesystem::path file;   // the copy, as given
+  std::int64_t pages = 0;
+  std::int64_t page_size = 0;
+  int schema_version = 0;
+  std::int64_t reports = 0;     // ledger entries in the copy
+  std::int64_t inventory_rows = 0;
+};
+
 class Storage;
 
 // One report's load, as one transaction. Move-only.
@@ -209,6 +219,21 @@ class Storage {
   [[nodiscard]] Result<bool> requeue(std::int64_t id, TimePoint at);
   [[nodiscard]] Result<std::vector<OutboxMessage>> list_outbox(bool include_sent, int limit);
   [[nodiscard]] Result<OutboxCounts> outbox_counts();
+
+  // --- Backup -----------------------------------------------------------
+  // Copies the database `source` to the new file `dest` while other
+  // connections (a running daemon) go on working, with SQLite's online
+  // backup API in a single step: the copy is one consistent state, and a
+  // report that is being loaded is either wholly in it or not at all. The
+  // source is opened read-only and is never changed or migrated.
+  // The copy is written beside `dest` under a temporary name, switched to
+  // journal_mode DELETE (one self-contained file), checked with
+  // PRAGMA quick_check, synced, and then linked to `dest` only if nothing
+  // has that name: an existing file is never replaced (kInvalidInput).
+  // On any failure no file is left at `dest` or at the temporary name.
+  [[nodiscard]] static Result<BackupInfo> backup(const std::filesystem::path& source,
+                                                 const std::filesystem::path& dest,
+                                                 int busy_timeout_ms = 5000);
 
   // Schema version this build writes.
   static constexpr int kSchemaVersion = 1;

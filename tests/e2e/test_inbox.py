@@ -197,26 +197,28 @@ class InboxTroubleTest(harness.PipelineTestCase):
         self.assertIn("does not exist", proc.stderr)
         self.assertIn(env.inbox, proc.stderr)
 
-    def test_symlink_outside_the_inbox_is_rejected(self):
+    def test_symlinks_are_followed_only_inside_the_inbox(self):
         env = self.serving()
         outside = os.path.join(env.root, "secret.csv")
         write(outside, report_text("Secret", 3))
         os.symlink(outside, os.path.join(env.inbox, "link.csv"))
-        inside = os.path.join(env.inbox, "sub", "real.csv")
+        # A link to a file inside the inbox (not itself a report name) is read.
+        inside = os.path.join(env.inbox, "data", "real.txt")
         write(inside, report_text("Inside", 3, zero_every=2))
         os.symlink(inside, os.path.join(env.inbox, "inside-link.csv"))
+        os.symlink(os.path.join(env.inbox, "nowhere.txt"), os.path.join(env.inbox, "dangling.csv"))
         rows = wait_for(lambda: len([r for r in env.reports() if r[3]]) == 3 and env.reports(),
                         "three reports handled")
         by_path = {r[1]: r[2] for r in rows}
-        self.assertEqual(by_path["link.csv"], "rejected")
-        # The link inside the inbox points at the same content as the real
-        # file: whichever comes first is loaded, the other is a duplicate.
-        self.assertEqual(sorted([by_path["sub/real.csv"], by_path["inside-link.csv"]]),
-                         ["duplicate", "loaded"])
-        err = env.query("SELECT error FROM reports WHERE path = 'link.csv'")[0][0]
-        self.assertIn("outside the inbox", err)
+        self.assertEqual(by_path, {"link.csv": "rejected", "inside-link.csv": "loaded",
+                                   "dangling.csv": "rejected"})
+        errors = dict(env.query("SELECT path, error FROM reports WHERE status = 'rejected'"))
+        self.assertIn("outside the inbox", errors["link.csv"])
+        self.assertIn("missing file", errors["dangling.csv"])
         self.assertNotIn(("Secret", "Item 000000"), env.inventory())
+        self.assertIn(("Inside", "Item 000000"), env.inventory())
         self.assertTrue(os.path.exists(outside), "the link's target is left alone")
+        self.assertTrue(os.path.exists(inside), "the link's target is left alone")
         env.stop_daemon()
 
     def test_name_that_is_not_utf8_is_loaded(self):

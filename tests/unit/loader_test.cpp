@@ -128,7 +128,7 @@ TEST_F(LoaderTest, ABadReportIsRejectedWithItsProblemsAndLoadsNothing) {
   EXPECT_EQ(std::count(out->error.begin(), out->error.end(), '\n'), 1) << out->error;
   EXPECT_EQ(out->summary().rfind("rejected: line 3, column count: '-1' is negative", 0), 0u)
       << out->summary();
-  EXPECT_NE(out->summary().find("(and 1 more)"), std::string::npos) << out->summary();
+  EXPECT_NE(out->summary().find("(and 1 more problem)"), std::string::npos) << out->summary();
   expect_nothing_loaded();
 
   auto rec = storage_->report(out->report_id);

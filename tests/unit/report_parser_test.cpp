@@ -539,3 +539,45 @@ TEST(ReportParser, FeedAfterFinishIsIgnored) {
 
 }  // namespace
 }  // namespace stockwatch
+
+namespace stockwatch {
+namespace {
+
+// Values past the header's last column: "1,000" split by the delimiter, or a
+// name holding an unquoted delimiter. Reading them as if they were not there
+// would load the wrong count (1 instead of 1000, 0 instead of 0.5).
+TEST(ReportParserExtraValues, ThousandSeparatorCommaIsRejected) {
+  ReportParser p;
+  std::vector<std::int64_t> counts;
+  p.feed("store,item,count\nMedan,Arabika Gayo,1,000\nMedan,Kopi Luwak,0,5\nMedan,Ok,3\n",
+         [&](const ReportRow& r) { counts.push_back(r.count); });
+  p.finish([&](const ReportRow& r) { counts.push_back(r.count); });
+  EXPECT_EQ(counts, std::vector<std::int64_t>{3});
+  EXPECT_EQ(p.problems_text(),
+            "line 2: the row has 4 columns but the header has 3; write numbers without separators "
+            "(1000, not 1,000) and put names that contain ',' in quotes\n"
+            "line 3: the row has 4 columns but the header has 3; write numbers without separators "
+            "(1000, not 1,000) and put names that contain ',' in quotes");
+}
+
+TEST(ReportParserExtraValues, EmptyTrailingCellsAndIgnoredColumnsAreFine) {
+  ReportParser p;
+  int rows = 0;
+  auto sink = [&](const ReportRow&) { ++rows; };
+  p.feed("store,item,count,note\nMedan,A,1,fine\nMedan,B,2,,,\nMedan,C,3\n", sink);
+  p.finish(sink);
+  EXPECT_TRUE(p.ok()) << p.problems_text();
+  EXPECT_EQ(rows, 3);
+}
+
+TEST(ReportParserExtraValues, QuotedRowsAreCheckedToo) {
+  ReportParser p;
+  p.feed("store;item;count\nMedan;\"Teh; Melati\";1;000\n", nullptr);
+  p.finish(nullptr);
+  EXPECT_EQ(p.problems_text(),
+            "line 2: the row has 4 columns but the header has 3; write numbers without separators "
+            "(1000, not 1;000) and put names that contain ';' in quotes");
+}
+
+}  // namespace
+}  // namespace stockwatch
