@@ -126,6 +126,7 @@ CREATE TABLE reports(
 );
 CREATE UNIQUE INDEX reports_loaded_sha256 ON reports(sha256) WHERE status = 'loaded';
 CREATE INDEX reports_path ON reports(path, sha256);
+CREATE INDEX reports_received ON reports(received_at);
 
 CREATE TABLE changes(
   seq       INTEGER PRIMARY KEY,
@@ -174,6 +175,7 @@ CREATE TABLE outbox(
   last_error      TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX outbox_due ON outbox(next_attempt_at) WHERE state = 'queued';
+CREATE INDEX outbox_open ON outbox(state) WHERE state <> 'sent';
 )SQL";
 
 constexpr const char* kReportColumns =
@@ -236,7 +238,7 @@ struct Storage::Impl {
       alerting_changes, next_rejected;
   std::optional<Statement> outbox_insert, outbox_due, outbox_next_due, outbox_sent,
       outbox_retry, outbox_dead, outbox_requeue, outbox_list_all, outbox_list_open,
-      outbox_counts;
+      outbox_counts, outbox_open_counts, reports_since;
 
   explicit Impl(const Clock& c) : clock(c) {}
 
@@ -336,7 +338,9 @@ std::unique_ptr<Storage> Storage::open(const std::filesystem::path& file,
   must("PRAGMA journal_mode = WAL");
   must(options.synchronous == "full" ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL");
   must("PRAGMA foreign_keys = ON");
-  must("PRAGMA cache_size = -16384");  // 16 MiB page cache per connection
+  must("PRAGMA cache_size = -8192");  // 8 MiB page cache per connection
+  must("PRAGMA journal_size_limit = 67108864");  // truncate the WAL to 64 MiB after a checkpoint
+  if (!options.auto_checkpoint) must("PRAGMA wal_autocheckpoint = 0");
   must("PRAGMA temp_store = FILE");     // keeps memory bounded for huge reports
   must("CREATE TEMP TABLE IF NOT EXISTS seen_rows(h INTEGER PRIMARY KEY, line INTEGER NOT NULL)");
 
@@ -366,6 +370,14 @@ std::unique_ptr<Storage> Storage::open(const std::filesystem::path& file,
 }
 
 Storage::Storage(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+Status Storage::checkpoint() {
+  int log = 0, done = 0;
+  const int rc = sqlite3_wal_checkpoint_v2(impl_->db.get(), nullptr, SQLITE_CHECKPOINT_PASSIVE,
+                                           &log, &done);
+  if (rc != SQLITE_OK && rc != SQLITE_BUSY) return sqlite::error_from(impl_->db.get(), rc, "checkpoint");
+  return {};
+}
 Storage::~Storage() = default;
 
 // --- Ledger ------------------------------------------------------------------
@@ -852,6 +864,30 @@ Result<std::vector<OutboxMessage>> Storage::list_outbox(bool include_sent, int l
     out.push_back(read_outbox(s));
   }
   return out;
+}
+
+Result<OutboxCounts> Storage::open_outbox_counts() {
+  auto& s = impl_->stmt(impl_->outbox_open_counts,
+                        "SELECT state, COUNT(*) FROM outbox WHERE state <> 'sent' GROUP BY state");
+  ResetGuard g(s);
+  OutboxCounts c;
+  while (true) {
+    auto r = s.step();
+    if (!r) return r.error();
+    if (!*r) break;
+    if (outbox_state_from(s.text(0)) == OutboxState::kQueued) c.queued = s.i64(1);
+    else c.dead = s.i64(1);
+  }
+  return c;
+}
+
+Result<std::int64_t> Storage::count_reports_since(TimePoint since) {
+  auto& s = impl_->stmt(impl_->reports_since, "SELECT COUNT(*) FROM reports WHERE received_at >= ?");
+  ResetGuard g(s);
+  s.bind(1, static_cast<std::int64_t>(to_unix_ms(since)));
+  auto r = s.step();
+  if (!r) return r.error();
+  return s.i64(0);
 }
 
 Result<OutboxCounts> Storage::outbox_counts() {

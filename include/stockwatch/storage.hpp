@@ -35,6 +35,11 @@ class StorageError : public std::runtime_error {
 struct StorageOptions {
   std::string synchronous = "normal";  // "normal" or "full" (WAL mode always)
   int busy_timeout_ms = 5000;
+  // Copy the write-ahead log into the database file at commit when it is
+  // large (SQLite's automatic checkpoint). The daemon turns this off for the
+  // loading connection and checkpoints from another one instead, so a large
+  // report's commit does not wait for the copy.
+  bool auto_checkpoint = true;
 };
 
 enum class ReportStatus { kLoaded, kRejected, kDuplicate };
@@ -219,6 +224,10 @@ class Storage {
   [[nodiscard]] Result<bool> requeue(std::int64_t id, TimePoint at);
   [[nodiscard]] Result<std::vector<OutboxMessage>> list_outbox(bool include_sent, int limit);
   [[nodiscard]] Result<OutboxCounts> outbox_counts();
+  // Queued and dead only (sent is left 0): cheap however large the outbox.
+  [[nodiscard]] Result<OutboxCounts> open_outbox_counts();
+  // Ledger entries received at or after `since`.
+  [[nodiscard]] Result<std::int64_t> count_reports_since(TimePoint since);
 
   // --- Backup -----------------------------------------------------------
   // Copies the database `source` to the new file `dest` while other
@@ -234,6 +243,10 @@ class Storage {
   [[nodiscard]] static Result<BackupInfo> backup(const std::filesystem::path& source,
                                                  const std::filesystem::path& dest,
                                                  int busy_timeout_ms = 5000);
+
+  // Copies what it can of the write-ahead log into the database file without
+  // waiting for readers or writers (a passive checkpoint).
+  [[nodiscard]] Status checkpoint();
 
   // Schema version this build writes.
   static constexpr int kSchemaVersion = 1;
