@@ -12,9 +12,12 @@ build_pkgs="build-essential cmake pkg-config
   libsqlite3-dev libcurl4-openssl-dev libssl-dev libspdlog-dev
   libtomlplusplus-dev libcli11-dev libsystemd-dev"
 # systemd: systemd-analyze for the unit file; dpkg-dev: dpkg-shlibdeps for
-# the .deb that the service tests build with cpack.
+# the .deb that the service tests build with cpack; openssl: the test
+# certificates of tests/e2e/test_alerts.py; opensmtpd: a second, independent
+# mail server for one of its tests (on a machine with systemd the package
+# also enables its own service on port 25; that test then skips itself).
 test_pkgs="libgtest-dev libgmock-dev python3 python3-aiosmtpd sqlite3 rsync curl
-  systemd dpkg-dev"
+  systemd dpkg-dev openssl opensmtpd"
 bench_pkgs="python3 sqlite3 time"
 
 case "$profile" in

@@ -4,6 +4,9 @@
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include <unistd.h>
+
+#include <algorithm>
 #include <atomic>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
@@ -13,6 +16,7 @@
 #include <boost/asio/strand.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <cstdlib>
+#include <cstring>
 #include <ctime>
 #include <iomanip>
 #include <mutex>
@@ -23,6 +27,7 @@
 #include "stockwatch/inbox.hpp"
 #include "stockwatch/loader.hpp"
 #include "stockwatch/mailer.hpp"
+#include "stockwatch/message.hpp"
 #include "stockwatch/storage.hpp"
 #include "stockwatch/systemd_notify.hpp"
 #include "stockwatch/transport.hpp"
@@ -128,7 +133,7 @@ struct App::Daemon {
   // whichever strand last learned them.
   std::mutex status_mu;
   std::int64_t reports_today = 0;
-  bool reports_today_capped = false;
+  TimePoint counted_since{};  // db_strand
   std::string loading_now;   // the report being loaded, if any
   OutboxCounts outbox_now;
   std::string last_status;
@@ -158,7 +163,9 @@ struct App::Daemon {
     ensure_dir(config.inbox.processed, "inbox.processed");
     ensure_dir(config.inbox.failed, "inbox.failed");
     if (config.storage.database.has_parent_path()) ensure_dir(config.storage.database.parent_path(), "storage.database");
-    db = Storage::open(config.storage.database, storage_options(config), clock);
+    StorageOptions loading = storage_options(config);
+    loading.auto_checkpoint = false;  // checkpoints run on the mail strand instead
+    db = Storage::open(config.storage.database, loading, clock);
     mail_db = Storage::open(config.storage.database, storage_options(config), clock);
     loader = std::make_unique<Loader>(*db, clock, loader_options(config));
     checker = std::make_unique<Checker>(*db, clock, config.alerts);
@@ -177,7 +184,7 @@ struct App::Daemon {
     // Nothing is posted to the strands yet, so their connections may be
     // used here.
     count_reports_today();
-    if (auto c = mail_db->outbox_counts()) set_outbox_counts(*c);
+    if (auto c = mail_db->open_outbox_counts()) set_outbox_counts(*c);
     spdlog::info("stockwatch started: database {}, inbox {}, mail via {}",
                  config.storage.database.string(), config.inbox.path.string(),
                  transport->describe());
@@ -267,8 +274,7 @@ struct App::Daemon {
   std::string status_line_locked() const {
     std::string line;
     if (!loading_now.empty()) line = "loading " + loading_now + "; ";
-    line += std::to_string(reports_today) + (reports_today_capped ? "+" : "") +
-            (reports_today == 1 && !reports_today_capped ? " report" : " reports") +
+    line += std::to_string(reports_today) + (reports_today == 1 ? " report" : " reports") +
             " today, outbox: " + std::to_string(outbox_now.queued) + " queued, " +
             std::to_string(outbox_now.dead) + " dead";
     return line;
@@ -289,9 +295,10 @@ struct App::Daemon {
     outbox_now = c;
   }
 
-  // db strand (or start()): ledger entries finished since local midnight.
-  void count_reports_today() {
-    constexpr int kLimit = 1000;
+  // Reports handled since local midnight: counted in the database at start
+  // and when the day changes, otherwise one more per report, so the status
+  // line costs nothing per report however many there are.
+  void count_reports_today(bool one_more = false) {
     const std::time_t now = std::chrono::system_clock::to_time_t(clock.now());
     std::tm tm{};
     localtime_r(&now, &tm);
@@ -300,15 +307,16 @@ struct App::Daemon {
     tm.tm_sec = 0;
     tm.tm_isdst = -1;
     const TimePoint midnight = std::chrono::system_clock::from_time_t(std::mktime(&tm));
-    auto recent = db->recent_reports(kLimit);
-    if (!recent) return;
-    std::int64_t n = 0;
-    for (const auto& r : *recent) {
-      if (r.finished_at >= midnight) ++n;
+    if (one_more && midnight == counted_since) {
+      std::lock_guard lock(status_mu);
+      ++reports_today;
+      return;
     }
+    auto n = db->count_reports_since(midnight);
+    if (!n) return;
+    counted_since = midnight;
     std::lock_guard lock(status_mu);
-    reports_today = n;
-    reports_today_capped = n == kLimit;
+    reports_today = *n;
   }
 
   void set_loading(const std::string& name) {
@@ -377,9 +385,14 @@ struct App::Daemon {
       } catch (const std::exception& e) {
         spdlog::critical("{}: unexpected error, will try again: {}", report.relative, e.what());
       }
-      count_reports_today();
-      if (auto c = db->outbox_counts()) set_outbox_counts(*c);
+      count_reports_today(true);
+      if (auto c = db->open_outbox_counts()) set_outbox_counts(*c);
       set_loading({});
+      // The loading connection does not checkpoint (its commits stay
+      // short); the mail strand's connection copies the log instead.
+      asio::post(mail_strand, [this] {
+        if (auto st = mail_db->checkpoint(); !st.ok()) spdlog::warn("checkpoint: {}", st.message());
+      });
     }
     asio::post(ioc, [this, rel = report.relative, d] {
       inbox.done(rel, d);
@@ -457,7 +470,7 @@ struct App::Daemon {
     } catch (const std::exception& e) {
       step = Error(ErrorCode::kInternal, e.what());
     }
-    if (auto c = mail_db->outbox_counts()) {
+    if (auto c = mail_db->open_outbox_counts()) {
       set_outbox_counts(*c);
       publish_status();
     }
@@ -626,6 +639,69 @@ int App::backup(const fs::path& dest, std::ostream& out, std::ostream& err) {
       << std::setprecision(1) << mib << " MiB), schema version " << info->schema_version << ", "
       << info->reports << " reports, " << info->inventory_rows << " inventory rows\n";
   return 0;
+}
+
+// --- send-test-email -------------------------------------------------------------
+
+int App::send_test_email(const std::vector<std::string>& to, std::ostream& out) {
+  std::vector<std::string> recipients;
+  const auto add = [&](const std::string& address) {
+    if (std::find(recipients.begin(), recipients.end(), address) == recipients.end()) {
+      recipients.push_back(address);
+    }
+  };
+  if (!to.empty()) {
+    for (const auto& address : to) add(address);
+  } else {
+    for (const auto& sub : config_.alerts.subscriptions) {
+      for (const auto& address : sub.emails) add(address);
+    }
+  }
+  if (recipients.empty()) {
+    out << "No address to send to: give --to ADDRESS, or add [[alerts.subscription]] to "
+        << config_.source.string() << "\n";
+    return 1;
+  }
+
+  auto transport = make_transport(config_.smtp);
+  const std::string via = transport->describe();
+  out << "Sending a test message from " << config_.alerts.from << " through " << via << " to "
+      << recipients.size() << (recipients.size() == 1 ? " address" : " addresses")
+      << " (not through the outbox).\n";
+
+  const TimePoint now = clock_.now();
+  const auto stamp = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch());
+  char host[256] = {};
+  if (::gethostname(host, sizeof host - 1) != 0 || host[0] == '\0') std::strcpy(host, "localhost");
+  std::string subject = config_.alerts.subject;
+  subject += subject.empty() ? "Test message" : " Test message";
+  const std::string body =
+      "This is a test message from stockwatch on " + std::string(host) + ".\n\n"
+      "It was sent with `stockwatch send-test-email` through " + via + ", the way\n"
+      "stock alerts are sent. If you can read it, alerts reach this address.\n\n"
+      "Configuration: " + config_.source.string() + "\n";
+
+  int sent = 0;
+  for (const auto& address : recipients) {
+    MessageSpec spec{config_.alerts.from, address, subject, body,
+                     make_message_id("test", stamp.count(), address, config_.alerts.from), now};
+    const SendOutcome outcome =
+        transport->send(config_.alerts.from, address, render_message(spec));
+    if (outcome.sent()) {
+      ++sent;
+      out << address << ": sent. " << outcome.detail << "\n";
+      continue;
+    }
+    out << address << ": NOT sent. " << outcome.detail << "\n";
+    if (outcome.kind == SendOutcome::Kind::kTransient) {
+      out << "  This failure is temporary: the daemon would retry such a message with backoff.\n";
+    } else {
+      out << "  This failure is permanent: the daemon would mark such a message dead at once.\n";
+    }
+    if (!outcome.advice.empty()) out << "  What to do: " << outcome.advice << "\n";
+  }
+  out << sent << " of " << recipients.size() << " test message(s) sent.\n";
+  return sent == static_cast<int>(recipients.size()) ? 0 : 1;
 }
 
 }  // namespace stockwatch

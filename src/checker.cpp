@@ -53,6 +53,21 @@ bool recipient_wants(const Recipient& r, const std::string& event, const std::st
   });
 }
 
+// "Medan: Robusta Dairi is out of stock", "Medan: 3 items out of stock",
+// "3 stores, 12 items out of stock" (and the same with "back in stock").
+std::string summary(const std::vector<const ChangeRecord*>& changes, bool out_of_stock) {
+  const char* state = out_of_stock ? "out of stock" : "back in stock";
+  std::vector<std::string> stores;
+  for (const auto* c : changes) {
+    if (std::find(stores.begin(), stores.end(), c->store) == stores.end()) stores.push_back(c->store);
+  }
+  const std::string items = std::to_string(changes.size()) + " items ";
+  if (stores.size() > 1) return std::to_string(stores.size()) + " stores, " + items + state;
+  const std::string store = sanitize_text(stores.front());
+  if (changes.size() == 1) return store + ": " + sanitize_text(changes.front()->item) + " is " + state;
+  return store + ": " + items + state;
+}
+
 }  // namespace
 
 Checker::Checker(Storage& storage, const Clock& clock, AlertsConfig config)
@@ -113,7 +128,8 @@ std::vector<OutboxMessage> Checker::messages_for(const PendingChanges& p) const 
         std::string body;
         for (const auto* c : mine) body += sentence(*c) + "\n";
         body += footer;
-        make(std::string(ev.name) + "-report", p.report_id, config_.subject, body);
+        make(std::string(ev.name) + "-report", p.report_id,
+             config_.subject + (config_.subject.empty() ? "" : " ") + summary(mine, oos), body);
       }
     }
   }

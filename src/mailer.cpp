@@ -73,9 +73,9 @@ Result<MailerStep> Mailer::process_due(int limit, const std::atomic<bool>* stop)
         const Duration wait = policy_.delay(m.attempts, unit(rng_));
         u = {m.id, Unrecorded::What::kRetry, now + wait, out.detail};
         ++step.retried;
-        spdlog::warn("mail {} ({}) to {}: attempt {} failed, retrying in {} s: {}", m.id, m.event,
-                     m.recipient, attempts,
-                     std::chrono::duration_cast<std::chrono::seconds>(wait).count(), out.detail);
+        spdlog::warn("mail {} ({}) to {}: attempt {} failed, retrying in {:.1f} s: {}", m.id,
+                     m.event, m.recipient, attempts, static_cast<double>(wait.count()) / 1000.0,
+                     out.detail);
       }
     }
     if (auto st = record(u); !st.ok()) {

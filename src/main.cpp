@@ -70,6 +70,15 @@ int main(int argc, char** argv) {
   backup->add_option("dest", backup_dest, "the new file (an existing file is never replaced)")
       ->required();
 
+  std::vector<std::string> test_to;
+  auto* send_test = cli.add_subcommand(
+      "send-test-email",
+      "send one test message now through the configured SMTP server (or Maildir) and print "
+      "the outcome; exits with 0 when it was accepted");
+  add_config(send_test);
+  send_test->add_option("--to", test_to,
+                        "address to send to (repeatable; default: every subscribed address)");
+
   CLI11_PARSE(cli, argc, argv);
 
   auto config = load_or_report(config_file);
@@ -100,6 +109,7 @@ int main(int argc, char** argv) {
     }
     if (outbox->parsed()) return app.list_outbox(include_sent, std::cout);
     if (backup->parsed()) return app.backup(backup_dest, std::cout, std::cerr);
+    if (send_test->parsed()) return app.send_test_email(test_to, std::cout);
   } catch (const std::exception& e) {
     spdlog::critical("{}", e.what());
     std::cerr << "stockwatch: " << e.what() << "\n";

@@ -154,6 +154,30 @@ std::string sanitize_body(std::string_view body) {
   return out;
 }
 
+// Folds a plain ASCII header value at spaces so that no line of the header
+// exceeds 78 characters where a space allows it (RFC 5322 section 2.2.3);
+// unfolding (removing each CRLF) gives the value back unchanged.
+std::string fold_at_spaces(std::size_t name_len, std::string_view value) {
+  constexpr std::size_t kFoldLine = 78;
+  std::string out;
+  std::size_t line_len = name_len + 2;  // "Name: "
+  std::size_t pos = 0;
+  while (pos < value.size()) {
+    // The next word and the space in front of it (none for the first).
+    std::size_t end = value.find(' ', pos + 1);
+    if (end == std::string_view::npos) end = value.size();
+    const std::string_view word = value.substr(pos, end - pos);
+    if (pos > 0 && line_len + word.size() > kFoldLine && line_len > 1) {
+      out += kCrlf;  // the word's leading space starts the continuation line
+      line_len = 0;
+    }
+    out += word;
+    line_len += word.size();
+    pos = end;
+  }
+  return out;
+}
+
 void append_header(std::string& out, std::string_view name, std::string_view value) {
   out += name;
   out += ": ";
@@ -288,9 +312,17 @@ std::string render_message(const MessageSpec& spec) {
 
   const std::string subject = sanitize_text(spec.subject);
   std::string subject_value = encode_header_text(subject);
-  if (subject_value == subject && subject.size() + 9 > kMaxLineOctets) {
-    // Too long for one line even unfolded: encoded-words fold it.
-    subject_value = encode_words(subject);
+  if (subject_value == subject && subject.size() + 9 > 78) {
+    subject_value = fold_at_spaces(7, subject);
+    bool fits = true;
+    for (std::size_t start = 0; start <= subject_value.size();) {
+      std::size_t end = subject_value.find(kCrlf, start);
+      if (end == std::string::npos) end = subject_value.size();
+      if (end - start + (start == 0 ? 9 : 0) > kMaxLineOctets) fits = false;
+      start = end + kCrlf.size();
+    }
+    // A run without spaces too long for any line: encoded-words fold it.
+    if (!fits) subject_value = encode_words(subject);
   }
   append_header(out, "Subject", subject_value);
   append_header(out, "Date", rfc5322_date(spec.date));

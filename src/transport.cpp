@@ -273,7 +273,10 @@ class SmtpTransport final : public MailTransport {
     const CURLcode rc = curl_easy_perform(h);
     long code = 0;
     if (curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code) != CURLE_OK) code = 0;
-    return classify(rc, static_cast<int>(code), errbuf.data(), transcript);
+    long os_errno = 0;
+    if (curl_easy_getinfo(h, CURLINFO_OS_ERRNO, &os_errno) != CURLE_OK) os_errno = 0;
+    return classify(rc, static_cast<int>(code), static_cast<int>(os_errno), errbuf.data(),
+                    transcript);
   }
 
   [[nodiscard]] bool is_implicit_tls() const {
@@ -284,7 +287,7 @@ class SmtpTransport final : public MailTransport {
     return scheme == "smtps://";
   }
 
-  [[nodiscard]] SendOutcome classify(CURLcode rc, int code, const char* errbuf,
+  [[nodiscard]] SendOutcome classify(CURLcode rc, int code, int os_errno, const char* errbuf,
                                      const Transcript& transcript) const {
     using Kind = SendOutcome::Kind;
     std::string reply;
@@ -318,43 +321,88 @@ class SmtpTransport final : public MailTransport {
     }
 
     std::string what;
+    std::string advice;
     switch (rc) {
       case CURLE_LOGIN_DENIED:
         what = "authentication failed" + with_code;
+        advice = "Check smtp.username and the password (smtp.password_file, the environment "
+                 "variable STOCKWATCH_SMTP_PASSWORD, or the systemd credential smtp-password). "
+                 "Providers with two-factor login want an app password here.";
         break;
       case CURLE_USE_SSL_FAILED:
         what = "STARTTLS required but the server does not offer it";
         if (code >= 400) what += with_code;
+        advice = "The server at " + display_ +
+                 " does not offer STARTTLS, so the password and the alerts would cross the "
+                 "network in clear text. Use the server's submission port (587, with STARTTLS) "
+                 "or smtps:// (port 465). Set smtp.starttls = \"off\" only for a relay on this "
+                 "machine or a network you trust.";
         break;
       case CURLE_PEER_FAILED_VERIFICATION:
         what = "certificate not trusted: " + curl_message;
+        advice = "The server's certificate is not signed by a CA this machine trusts, or does "
+                 "not name the host in smtp.url. Set smtp.ca_file to the PEM file of the CA "
+                 "that signed it, or write the host name exactly as the certificate names it.";
         break;
       case CURLE_SSL_CONNECT_ERROR:
         what = "TLS handshake failed: " + curl_message;
+        advice = is_implicit_tls()
+                     ? "smtps:// starts TLS at once; a server that expects STARTTLS first "
+                       "(ports 25 and 587) needs smtp:// instead."
+                     : "The TLS handshake after STARTTLS failed; check that the server's TLS "
+                       "set-up works with another client (openssl s_client -starttls smtp).";
         break;
       case CURLE_UNSUPPORTED_PROTOCOL:
       case CURLE_URL_MALFORMAT:
         what = "not a usable smtp:// or smtps:// URL: " + curl_message;
+        advice = "Write smtp.url as smtp://host:port (STARTTLS) or smtps://host:port "
+                 "(TLS from the start).";
         break;
       case CURLE_COULDNT_RESOLVE_HOST:
         what = "cannot resolve the server's name: " + curl_message;
+        advice = "Check the host name in smtp.url and this machine's DNS.";
         break;
       case CURLE_COULDNT_CONNECT:
-        what = "cannot connect: " + curl_message;
+        if (os_errno == ECONNREFUSED) {
+          what = "cannot connect: connection refused: " + curl_message;
+          advice = "Check the host and port in smtp.url, and that the mail server is running.";
+        } else {
+          what = "cannot connect: " + curl_message;
+          advice = "Check the host and port in smtp.url, and that no firewall blocks them.";
+        }
         break;
       case CURLE_OPERATION_TIMEDOUT:
         what = "timed out" + with_code + ": " + curl_message;
+        advice = is_implicit_tls()
+                     ? "The server did not answer in time (smtp.connect_timeout_s, "
+                       "smtp.timeout_s)."
+                     : "The server did not answer in time (smtp.connect_timeout_s, "
+                       "smtp.timeout_s). A server that expects TLS from the first byte "
+                       "(port 465) never greets an smtp:// client: use smtps:// for it.";
         break;
       default:
         if (code >= 400) {
           what = phrase_for_command(transcript.last_command) + with_code;
+          if (transcript.last_command == "RCPT") {
+            advice = code >= 500 ? "The server refused this recipient address; check it in "
+                                   "[[alerts.subscription]]."
+                                 : "The server refused this recipient for now; it is tried "
+                                   "again later.";
+          } else if (transcript.last_command == "MAIL") {
+            advice = "The server refused the sender; alerts.from must be an address the "
+                     "server lets this account send as.";
+          } else if (transcript.last_command == "AUTH") {
+            advice = "Check smtp.username and the password.";
+          } else if (code < 500) {
+            advice = "The server asked to try again later; the mailer does so with backoff.";
+          }
         } else {
           what = "delivery failed" + with_code;
         }
         break;
     }
     if (what.find(curl_message) == std::string::npos) what += " [" + curl_message + "]";
-    return {kind, code, display_ + ": " + what};
+    return {kind, code, display_ + ": " + what, advice};
   }
 
   SmtpConfig config_;

@@ -18,6 +18,7 @@
 #include <filesystem>
 #include <memory>
 #include <ostream>
+#include <string>
 #include <vector>
 
 #include "stockwatch/clock.hpp"
@@ -47,6 +48,12 @@ class App {
   // may be running (Storage::backup). Prints what it wrote to `out`, or the
   // problem to `err`; returns 0, or 1 when nothing was written.
   int backup(const std::filesystem::path& dest, std::ostream& out, std::ostream& err);
+  // `send-test-email`: sends one test message now, through the configured
+  // transport, to each address in `to` (every subscribed address when `to`
+  // is empty), without the outbox and without opening the database. Prints
+  // each outcome, with the server's reply and what to do about a failure;
+  // returns 0 when every message was accepted, 1 otherwise.
+  int send_test_email(const std::vector<std::string>& to, std::ostream& out);
 
  private:
   struct Daemon;

@@ -10,6 +10,10 @@
 // - Events: out_of_stock (a new item at 0, or a count going from above 0 to
 //   0), back_in_stock (0 to above 0; only with alerts.back_in_stock), and
 //   report_rejected (only with alerts.notify_rejected).
+// - Subjects: with group = "report", alerts.subject is followed by a short
+//   summary of what the recipient's message lists ("Medan: 3 items out of
+//   stock", "Medan: Robusta Dairi is out of stock", "3 stores, 12 items out
+//   of stock"); with group = "item", alerts.subject alone.
 // - Blocking (database): call it off the event loop, on its Storage's thread.
 #pragma once
 

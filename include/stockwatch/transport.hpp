@@ -9,6 +9,7 @@
 
 #include <memory>
 #include <string>
+#include <utility>
 
 #include "stockwatch/config.hpp"
 
@@ -16,9 +17,13 @@ namespace stockwatch {
 
 struct SendOutcome {
   enum class Kind { kSent, kTransient, kPermanent };
+  SendOutcome() = default;
+  SendOutcome(Kind k, int code, std::string what, std::string todo = {})
+      : kind(k), smtp_code(code), detail(std::move(what)), advice(std::move(todo)) {}
   Kind kind = Kind::kSent;
   int smtp_code = 0;        // last SMTP reply code, 0 when none
   std::string detail;       // human-readable: what happened and the server's reply
+  std::string advice;       // what a person can do about a failure; empty when sent
   [[nodiscard]] bool sent() const { return kind == Kind::kSent; }
 };
 

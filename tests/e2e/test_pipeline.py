@@ -42,7 +42,9 @@ class PipelineTest(harness.PipelineTestCase):
         msg = parse_message(eml)
         self.assertEqual(str(msg["From"]), SENDER)
         self.assertEqual(str(msg["To"]), RECIPIENT)
-        self.assertEqual(str(msg["Subject"]), SUBJECT)
+        # One item out of stock: the subject names it after alerts.subject.
+        store, item = sentence.split(" is out of stock of ")
+        self.assertEqual(str(msg["Subject"]), f"{SUBJECT} {store}: {item} is out of stock")
         self.assertIn(sentence, msg.get_content().splitlines())
         self.assertEqual(out_of_stock_lines(msg), [sentence])
         return msg
@@ -315,7 +317,7 @@ class PipelineTest(harness.PipelineTestCase):
         msg = parse_message(box.get_bytes(keys[0]))
         self.assertEqual(str(msg["From"]), SENDER)
         self.assertEqual(str(msg["To"]), RECIPIENT)
-        self.assertEqual(str(msg["Subject"]), SUBJECT)
+        self.assertEqual(str(msg["Subject"]), f"{SUBJECT} Medan: Robusta Dairi is out of stock")
         self.assertEqual(out_of_stock_lines(msg), [MEDAN_OOS])
         env.stop_daemon()
 

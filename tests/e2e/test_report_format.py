@@ -125,7 +125,7 @@ class ReportFormatTest(harness.PipelineTestCase):
         eml, sidecar = messages[0]
         self.assertEqual(sidecar["rcpt_tos"], [RECIPIENT])
         msg = parse_message(eml)
-        self.assertEqual(str(msg["Subject"]), SUBJECT)
+        self.assertEqual(str(msg["Subject"]), f'{SUBJECT} Medan: Teh "Melati" 100 g is out of stock')
         self.assertEqual(out_of_stock_lines(msg), [EXCEL_OOS])
         self.assertIn(EXCEL_OOS, msg.get_content().splitlines())
         self.assertEqual([m["event"] for m in env.outbox()], ["out_of_stock"])

@@ -5,6 +5,7 @@ Command line:
 
     /usr/bin/python3 smtp_server.py --port 0 --outdir DIR
         [--fail-451 N] [--reject RCPT ...] [--auth USER:PASSWORD]
+        [--tls-cert PEM --tls-key PEM [--implicit-tls | --no-starttls]]
         [--ready-file FILE]
 
 It listens on 127.0.0.1 (port 0 = a free port), then prints the port on
@@ -19,9 +20,22 @@ reader that sees the .eml finds its sidecar too.
                (after DATA, when the message has been sent).
 --reject RCPT  answers "550 5.1.1 No such user" to RCPT TO:<RCPT>
                (repeatable, case-insensitive).
---auth U:P     offers AUTH PLAIN/LOGIN without TLS and accepts only U/P;
-               other credentials get "535 5.7.8 Authentication credentials
-               invalid".
+--auth U:P     offers AUTH PLAIN/LOGIN (also without TLS) and accepts only
+               U/P; other credentials get "535 5.7.8 Authentication
+               credentials invalid".
+--tls-cert PEM, --tls-key PEM
+               the server's certificate (chain) and key. Alone they offer
+               STARTTLS and require it: every command but EHLO, HELO,
+               NOOP, QUIT and STARTTLS gets "530 Must issue a STARTTLS
+               command first" until TLS is up.
+--implicit-tls TLS from the first byte (smtps://, port 465 style) with that
+               certificate; no STARTTLS.
+--no-starttls  never offers STARTTLS, even with a certificate.
+
+Every DATA, accepted or not, appends one line to DIR/attempts.jsonl:
+{"message_id": ..., "rcpt_tos": [...], "reply": "250 ..." or "451 ..."},
+so a test can check that a retried message kept its Message-ID. The same
+line goes to stdout.
 
 SIGTERM or SIGINT stop it. Python tests can import it instead:
 
@@ -29,14 +43,18 @@ SIGTERM or SIGINT stop it. Python tests can import it instead:
     with SmtpTestServer(outdir, fail_451=1, reject=["nobody@example.com"]) as server:
         ... server.port ...
         server.messages()  # [(eml_bytes, sidecar_dict), ...]
+        server.attempts()  # [{"message_id": ..., "rcpt_tos": [...], "reply": ...}, ...]
 """
 
 import argparse
 import asyncio
+import email.parser
+import email.policy
 import json
 import os
 import signal
 import socket
+import ssl
 import sys
 import threading
 import warnings
@@ -69,13 +87,27 @@ class _Handler:
         envelope.rcpt_tos.append(address)
         return "250 2.1.5 OK"
 
+    def _log_attempt(self, envelope, reply):
+        content = envelope.original_content or envelope.content or b""
+        if isinstance(content, str):
+            content = content.encode("utf-8", "surrogateescape")
+        headers = email.parser.BytesHeaderParser(policy=email.policy.compat32).parsebytes(content)
+        line = json.dumps({"message_id": headers.get("Message-ID"),
+                           "rcpt_tos": list(envelope.rcpt_tos), "reply": reply})
+        with open(os.path.join(self.outdir, "attempts.jsonl"), "a", encoding="utf-8") as f:
+            f.write(line + "\n")
+        print(line, flush=True)
+
     async def handle_DATA(self, server, session, envelope):
         with self.lock:
             if self.fail_remaining > 0:
                 self.fail_remaining -= 1
-                return "451 4.3.0 Try again later"
+                reply = "451 4.3.0 Try again later"
+                self._log_attempt(envelope, reply)
+                return reply
             self.count += 1
             n = self.count
+            self._log_attempt(envelope, f"250 2.0.0 OK: queued as {n}")
         auth = session.auth_data
         if isinstance(auth, LoginPassword):
             auth = auth.login.decode("utf-8", "replace")
@@ -111,10 +143,19 @@ class _Authenticator:
 class SmtpTestServer:
     """The server running on its own event loop in a background thread."""
 
-    def __init__(self, outdir, port=0, fail_451=0, reject=(), auth=None, host="127.0.0.1"):
+    def __init__(self, outdir, port=0, fail_451=0, reject=(), auth=None, host="127.0.0.1",
+                 tls_cert=None, tls_key=None, implicit_tls=False, no_starttls=False):
         os.makedirs(outdir, exist_ok=True)
         self.outdir = outdir
         self.host = host
+        self.tls_context = None
+        if tls_cert:
+            self.tls_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+            self.tls_context.load_cert_chain(tls_cert, tls_key)
+        elif implicit_tls:
+            raise ValueError("--implicit-tls needs --tls-cert and --tls-key")
+        self.implicit_tls = implicit_tls
+        self.starttls = self.tls_context is not None and not implicit_tls and not no_starttls
         self.handler = _Handler(outdir, fail_451, reject)
         self.authenticator = _Authenticator(*auth.split(":", 1)) if auth else None
         self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -131,6 +172,8 @@ class SmtpTestServer:
         kwargs = {"hostname": "smtp.test", "ident": "stockwatch test SMTP"}
         if self.authenticator is not None:
             kwargs.update(authenticator=self.authenticator, auth_require_tls=False)
+        if self.starttls:
+            kwargs.update(tls_context=self.tls_context, require_starttls=True)
         return SMTP(self.handler, loop=self._loop, **kwargs)
 
     def _run(self):
@@ -138,7 +181,9 @@ class SmtpTestServer:
         asyncio.set_event_loop(self._loop)
         try:
             self._server = self._loop.run_until_complete(
-                self._loop.create_server(self._factory, sock=self._sock))
+                self._loop.create_server(
+                    self._factory, sock=self._sock,
+                    ssl=self.tls_context if self.implicit_tls else None))
         except BaseException as e:  # reported by start()
             self._error = e
             self._ready.set()
@@ -182,6 +227,14 @@ class SmtpTestServer:
             n += 1
         return out
 
+    def attempts(self):
+        """Every DATA so far, accepted or not, in order (see attempts.jsonl)."""
+        try:
+            with open(os.path.join(self.outdir, "attempts.jsonl"), encoding="utf-8") as f:
+                return [json.loads(line) for line in f if line.strip()]
+        except FileNotFoundError:
+            return []
+
     def __enter__(self):
         self.start()
         return self
@@ -198,15 +251,25 @@ def main(argv=None):
     parser.add_argument("--fail-451", type=int, default=0, dest="fail_451")
     parser.add_argument("--reject", action="append", default=[], metavar="RCPT")
     parser.add_argument("--auth", metavar="USER:PASSWORD")
+    parser.add_argument("--tls-cert", metavar="PEM")
+    parser.add_argument("--tls-key", metavar="PEM")
+    parser.add_argument("--implicit-tls", action="store_true")
+    parser.add_argument("--no-starttls", action="store_true")
     parser.add_argument("--ready-file")
     args = parser.parse_args(argv)
+    if bool(args.tls_cert) != bool(args.tls_key):
+        parser.error("--tls-cert and --tls-key go together")
+    if args.implicit_tls and not args.tls_cert:
+        parser.error("--implicit-tls needs --tls-cert and --tls-key")
 
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
 
     server = SmtpTestServer(args.outdir, port=args.port, fail_451=args.fail_451,
-                            reject=args.reject, auth=args.auth)
+                            reject=args.reject, auth=args.auth, tls_cert=args.tls_cert,
+                            tls_key=args.tls_key, implicit_tls=args.implicit_tls,
+                            no_starttls=args.no_starttls)
     port = server.start()
     print(port, flush=True)
     if args.ready_file:

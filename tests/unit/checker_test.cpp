@@ -159,10 +159,11 @@ TEST_F(CheckerTest, OneMessagePerReportPerRecipientListingEveryItem) {
     EXPECT_EQ(m.event, "out_of_stock");
     EXPECT_EQ(m.report_id, id);
     EXPECT_EQ(m.sender, "stockwatch@example.com");
-    EXPECT_EQ(m.subject, "Inventory Alert!");
+    EXPECT_EQ(m.subject, "Inventory Alert! Medan: 2 items out of stock");
     EXPECT_EQ(m.state, OutboxState::kQueued);
     EXPECT_EQ(m.next_attempt_at, clock_.now());
-    EXPECT_NE(m.data.find("Subject: Inventory Alert!\r\n"), std::string::npos);
+    EXPECT_NE(m.data.find("Subject: Inventory Alert! Medan: 2 items out of stock\r\n"),
+              std::string::npos);
     EXPECT_NE(m.data.find("To: " + m.recipient + "\r\n"), std::string::npos);
     EXPECT_NE(m.data.find("Message-ID: <" + m.message_id + ">\r\n"), std::string::npos);
     const auto lines = body_lines(m.data);
@@ -463,6 +464,96 @@ TEST_F(CheckerTest, NoSubscriptionsMeansNoMessagesButTheCursorMoves) {
   auto pending = storage_->next_pending_changes();
   ASSERT_TRUE(pending.ok());
   EXPECT_FALSE(pending->has_value());
+}
+
+TEST_F(CheckerTest, ReportSubjectsSummariseWhatEachRecipientGets) {
+  config_.subscriptions = {sub({"owner@example.com"}), sub({"medan@example.com"}, {"Medan"}),
+                           sub({"bali@example.com"}, {"Bali"})};
+  Checker checker(*storage_, clock_, config_);
+  load({{"Medan", "Robusta Dairi", 0},
+        {"Medan", "Arabica Gayo", 0},
+        {"Medan", "Kopi Luwak", 0},
+        {"Makassar", "Arabika Kalosi", 0},
+        {"Bali", "Kintamani", 0},
+        {"Bali", "Kopi Bali", 4}},
+       "2026-11.csv");
+  EXPECT_EQ(process(checker), 3);
+  const auto owner = outbox_for("owner@example.com");
+  const auto medan = outbox_for("medan@example.com");
+  const auto bali = outbox_for("bali@example.com");
+  ASSERT_EQ(owner.size(), 1u);
+  ASSERT_EQ(medan.size(), 1u);
+  ASSERT_EQ(bali.size(), 1u);
+  EXPECT_EQ(owner[0].subject, "Inventory Alert! 3 stores, 5 items out of stock");
+  EXPECT_EQ(medan[0].subject, "Inventory Alert! Medan: 3 items out of stock");
+  EXPECT_EQ(bali[0].subject, "Inventory Alert! Bali: Kintamani is out of stock");
+  EXPECT_NE(bali[0].data.find("Subject: Inventory Alert! Bali: Kintamani is out of stock\r\n"),
+            std::string::npos)
+      << bali[0].data;
+}
+
+TEST_F(CheckerTest, ItemGroupingKeepsThePlainSubject) {
+  config_.group = "item";
+  Checker checker(*storage_, clock_, config_);
+  load({{"Medan", "Robusta Dairi", 0}, {"Makassar", "Arabika Kalosi", 0}}, "a.csv");
+  EXPECT_EQ(process(checker), 2);
+  for (const auto& m : outbox()) {
+    EXPECT_EQ(m.subject, "Inventory Alert!");
+    EXPECT_NE(m.data.find("Subject: Inventory Alert!\r\n"), std::string::npos) << m.data;
+  }
+}
+
+TEST_F(CheckerTest, BackInStockSubjectSaysSo) {
+  config_.back_in_stock = true;
+  Checker checker(*storage_, clock_, config_);
+  load({{"Medan", "Robusta Dairi", 0}, {"Medan", "Arabica Gayo", 0}}, "a.csv");
+  load({{"Medan", "Robusta Dairi", 12}}, "b.csv");
+  load({{"Medan", "Robusta Dairi", 0}}, "c.csv");
+  load({{"Medan", "Robusta Dairi", 3}, {"Medan", "Arabica Gayo", 7}}, "d.csv");
+  EXPECT_EQ(process(checker), 4);
+  std::vector<std::string> subjects;
+  for (const auto& m : outbox()) subjects.push_back(m.event + " | " + m.subject);
+  EXPECT_EQ(subjects, (std::vector<std::string>{
+                          "out_of_stock | Inventory Alert! Medan: 2 items out of stock",
+                          "back_in_stock | Inventory Alert! Medan: Robusta Dairi is back in stock",
+                          "out_of_stock | Inventory Alert! Medan: Robusta Dairi is out of stock",
+                          "back_in_stock | Inventory Alert! Medan: 2 items back in stock"}));
+}
+
+TEST_F(CheckerTest, AStoreNameCannotAddHeadersThroughTheSubjectSummary) {
+  Checker checker(*storage_, clock_, config_);
+  PendingChanges p;
+  p.report_id = 9;
+  p.report_path = "medan.csv";
+  p.last_seq = 1;
+  ChangeRecord c;
+  c.seq = 1;
+  c.store = "Medan\r\nBcc: evil@example.com";
+  c.item = "Robusta Dairi\nX-Evil: 1";
+  c.new_count = 0;
+  c.old_count = 4;
+  c.kind = ChangeKind::kModify;
+  c.report_id = 9;
+  p.out_of_stock.push_back(c);
+  const auto msgs = checker.messages_for(p);
+  ASSERT_EQ(msgs.size(), 1u);
+  const std::string& data = msgs[0].data;
+  const std::string headers = data.substr(0, data.find("\r\n\r\n") + 2);
+  EXPECT_EQ(headers.find("\nBcc:"), std::string::npos) << headers;
+  EXPECT_EQ(headers.find("\nX-Evil:"), std::string::npos) << headers;
+  // The long subject is folded; unfolded, it is one line.
+  std::string unfolded = headers;
+  for (auto pos = unfolded.find("\r\n "); pos != std::string::npos; pos = unfolded.find("\r\n ")) {
+    unfolded.erase(pos, 2);
+  }
+  EXPECT_NE(unfolded.find(
+                "\r\nSubject: Inventory Alert! Medan??Bcc: evil@example.com: Robusta Dairi?X-Evil: "
+                "1 is out of stock\r\n"),
+            std::string::npos)
+      << headers;
+  EXPECT_TRUE(has_line(body_lines(data),
+                       "Medan??Bcc: evil@example.com is out of stock of Robusta Dairi?X-Evil: 1"))
+      << data;
 }
 
 }  // namespace

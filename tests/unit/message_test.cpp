@@ -199,6 +199,64 @@ TEST(RenderMessage, HeaderInjectionFromAReportAddsNoHeader) {
             "Medan??Bcc: evil@x is out of stock of Robusta?Dairi\r\n");
 }
 
+TEST(RenderMessage, ABccLineInAStoreNameStaysInsideItsHeader) {
+  // The store name as a quoted CSV field with a line break would carry it.
+  const std::string store = "Medan\r\nBcc: evil@example.com";
+  MessageSpec spec = ascii_spec();
+  spec.subject = "Inventory Alert! " + store + ": 3 items out of stock";
+  spec.body = out_of_stock_sentence(store, "Robusta Dairi") + "\n";
+  const std::string message = render_message(spec);
+  const std::string headers = header_block(message);
+  EXPECT_EQ(headers.find("\nBcc"), std::string::npos) << headers;
+  EXPECT_EQ(headers.find("\rBcc"), std::string::npos) << headers;
+  EXPECT_NE(headers.find("\r\nSubject: Inventory Alert! Medan??Bcc: evil@example.com: 3 items out "
+                         "of stock\r\n"),
+            std::string::npos)
+      << headers;
+  EXPECT_EQ(message.substr(message.find("\r\n\r\n") + 4),
+            "Medan??Bcc: evil@example.com is out of stock of Robusta Dairi\r\n");
+}
+
+TEST(RenderMessage, LongAsciiSubjectIsFoldedAtSpaces) {
+  MessageSpec spec = ascii_spec();
+  spec.subject = "Inventory Alert! Report rejected: reports/2026-11/gudang-cikarang-jawa-barat.csv "
+                 "and some more words to fold";
+  const std::string headers = header_block(render_message(spec));
+  const std::vector<std::string> lines = split_crlf(headers);
+  std::string unfolded;
+  bool in_subject = false;
+  for (const std::string& line : lines) {
+    EXPECT_LE(line.size(), 78U) << line;
+    if (line.rfind("Subject: ", 0) == 0) {
+      in_subject = true;
+      unfolded = line.substr(9);
+    } else if (in_subject && !line.empty() && line[0] == ' ') {
+      unfolded += line;
+    } else {
+      in_subject = false;
+    }
+  }
+  EXPECT_EQ(unfolded, spec.subject);
+}
+
+TEST(RenderMessage, UnicodeStoreAndItemRoundTrip) {
+  MessageSpec spec = ascii_spec();
+  const std::string store = "Gudang Cikarang \u2014 Jawa";
+  const std::string item = "Kopi Toraja \u201cSapan\u201d \u2615";
+  spec.subject = "Inventory Alert! " + store + ": " + item + " is out of stock";
+  spec.body = out_of_stock_sentence(store, item) + "\n";
+  const std::string message = render_message(spec);
+  for (const char ch : message) {
+    EXPECT_LT(static_cast<unsigned char>(ch), 0x80U) << "raw 8-bit octet in the message";
+  }
+  EXPECT_EQ(message.find("Subject: Inventory Alert! Gudang"), std::string::npos)
+      << "a non-ASCII subject is RFC 2047 encoded whole";
+  EXPECT_NE(message.find("Subject: =?UTF-8?B?"), std::string::npos) << message;
+  EXPECT_NE(message.find("Gudang Cikarang =E2=80=94 Jawa is out of stock of Kopi Toraja "),
+            std::string::npos)
+      << message;
+}
+
 TEST(EncodeHeaderText, PlainAsciiIsUnchanged) {
   EXPECT_EQ(encode_header_text("Inventory Alert!"), "Inventory Alert!");
   EXPECT_EQ(encode_header_text(""), "");
