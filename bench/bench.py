@@ -634,12 +634,14 @@ on, prints one table, and appends it to the end of this file. Earlier
 tables are kept, so the file is a history: compare rows only within one
 table, because each table comes from one run on one machine, and the ratios
 are computed within that run.
+
+## Results
 """
 
 
 def doc_section(info, table, cfg, runs, total_s, notes):
     lines = [
-        f"## {info['date']}{' (quick mode)' if cfg['quick'] else ''}",
+        f"### {info['date']}{' (quick mode)' if cfg['quick'] else ''}",
         "",
         f"Machine: {info['nproc']} CPUs ({info['cpu']}), {info['memory']} memory, "
         f"Linux {info['kernel']}. {info['stockwatch']}, SQLite {info['sqlite3']} (CLI), "
@@ -654,7 +656,7 @@ def doc_section(info, table, cfg, runs, total_s, notes):
         lines.append(f"- {n}")
     if notes:
         lines.append("")
-    return "\n".join(lines)
+    return "\n".join(lines) + "\n"
 
 
 # --- main ----------------------------------------------------------------------------

@@ -89,10 +89,13 @@ std::vector<OutboxMessage> Checker::messages_for(const PendingChanges& p) const 
   struct Event {
     const char* name;
     const std::vector<ChangeRecord>* changes;
+    std::int64_t total;
   };
   std::vector<Event> events;
-  events.push_back({"out_of_stock", &p.out_of_stock});
-  if (config_.back_in_stock) events.push_back({"back_in_stock", &p.back_in_stock});
+  events.push_back({"out_of_stock", &p.out_of_stock, p.out_of_stock_total});
+  if (config_.back_in_stock) {
+    events.push_back({"back_in_stock", &p.back_in_stock, p.back_in_stock_total});
+  }
 
   for (const auto& ev : events) {
     if (ev.changes->empty()) continue;
@@ -120,16 +123,30 @@ std::vector<OutboxMessage> Checker::messages_for(const PendingChanges& p) const 
         m.data = render_message({config_.from, r.address, subject, body, m.message_id, now});
         out.push_back(std::move(m));
       };
+      // A huge report lists its first items only; the rest are counted.
+      const std::int64_t listed = static_cast<std::int64_t>(ev.changes->size());
+      const std::int64_t more = std::max<std::int64_t>(0, ev.total - listed);
+      const std::string rest =
+          more == 0 ? std::string()
+                    : "... and " + std::to_string(more) + " more item(s) " +
+                          (oos ? "out of stock" : "back in stock") +
+                          " in this report, not listed here (the list stops at " +
+                          std::to_string(listed) + "); the inventory table has them all\n";
       if (config_.group == "item") {
         for (const auto* c : mine) {
           make(std::string(ev.name) + "-change", c->seq, config_.subject, sentence(*c) + "\n");
         }
+        if (more > 0) make(std::string(ev.name) + "-rest", p.report_id, config_.subject, rest + footer);
       } else {
         std::string body;
         for (const auto* c : mine) body += sentence(*c) + "\n";
+        body += rest;
         body += footer;
+        const std::string sum =
+            more == 0 ? summary(mine, oos)
+                      : std::to_string(ev.total) + " items " + (oos ? "out of stock" : "back in stock");
         make(std::string(ev.name) + "-report", p.report_id,
-             config_.subject + (config_.subject.empty() ? "" : " ") + summary(mine, oos), body);
+             config_.subject + (config_.subject.empty() ? "" : " ") + sum, body);
       }
     }
   }

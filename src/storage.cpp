@@ -117,7 +117,7 @@ CREATE TABLE reports(
   rows          INTEGER NOT NULL DEFAULT 0,
   changes       INTEGER NOT NULL DEFAULT 0,
   error         TEXT NOT NULL DEFAULT '',
-  duplicate_of  INTEGER REFERENCES reports(id),
+  duplicate_of  INTEGER,  -- reports.id of the loaded original
   first_seq     INTEGER NOT NULL DEFAULT 0,
   last_seq      INTEGER NOT NULL DEFAULT 0,
   received_at   INTEGER NOT NULL,
@@ -127,6 +127,7 @@ CREATE TABLE reports(
 CREATE UNIQUE INDEX reports_loaded_sha256 ON reports(sha256) WHERE status = 'loaded';
 CREATE INDEX reports_path ON reports(path, sha256);
 CREATE INDEX reports_received ON reports(received_at);
+CREATE INDEX reports_rejected ON reports(id) WHERE status = 'rejected';
 
 CREATE TABLE changes(
   seq       INTEGER PRIMARY KEY,
@@ -135,7 +136,7 @@ CREATE TABLE changes(
   item      TEXT NOT NULL,
   old_count INTEGER,
   new_count INTEGER NOT NULL,
-  report_id INTEGER NOT NULL REFERENCES reports(id) DEFERRABLE INITIALLY DEFERRED,
+  report_id INTEGER NOT NULL,  -- reports.id; written in the same transaction
   at        INTEGER NOT NULL
 );
 CREATE INDEX changes_alerting ON changes(seq) WHERE new_count = 0 OR old_count = 0;
@@ -337,7 +338,9 @@ std::unique_ptr<Storage> Storage::open(const std::filesystem::path& file,
   must("PRAGMA page_size = 8192");  // takes effect on a new database only
   must("PRAGMA journal_mode = WAL");
   must(options.synchronous == "full" ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL");
-  must("PRAGMA foreign_keys = ON");
+  // No foreign keys: changes.report_id and reports.duplicate_of are written
+  // in the same transaction as the rows they name. Declared foreign keys
+  // made every new ledger row scan the whole change log (no index on it).
   must("PRAGMA cache_size = -8192");  // 8 MiB page cache per connection
   must("PRAGMA journal_size_limit = 67108864");  // truncate the WAL to 64 MiB after a checkpoint
   if (!options.auto_checkpoint) must("PRAGMA wal_autocheckpoint = 0");
@@ -670,7 +673,7 @@ Result<std::optional<std::int64_t>> Storage::count_of(std::string_view store,
 
 // --- Checker -----------------------------------------------------------------------
 
-Result<std::optional<PendingChanges>> Storage::next_pending_changes() {
+Result<std::optional<PendingChanges>> Storage::next_pending_changes(std::size_t max_items) {
   auto cur = impl_->cursor("changes");
   if (!cur) return cur.error();
   PendingChanges p;
@@ -707,6 +710,10 @@ Result<std::optional<PendingChanges>> Storage::next_pending_changes() {
       auto r = s.step();
       if (!r) return r.error();
       if (!*r) break;
+      const bool zero = s.i64(5) == 0;
+      auto& list = zero ? p.out_of_stock : p.back_in_stock;
+      ++(zero ? p.out_of_stock_total : p.back_in_stock_total);
+      if (list.size() >= max_items) continue;
       ChangeRecord c;
       c.seq = s.i64(0);
       c.kind = s.text(1) == "INSERT" ? ChangeKind::kInsert : ChangeKind::kModify;

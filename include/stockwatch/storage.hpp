@@ -108,8 +108,10 @@ struct PendingChanges {
   std::string report_path;
   TimePoint report_time{};
   std::int64_t last_seq = 0;              // advance the cursor to this
-  std::vector<ChangeRecord> out_of_stock; // new_count == 0, in seq order
-  std::vector<ChangeRecord> back_in_stock;// old_count == 0, new_count > 0
+  std::vector<ChangeRecord> out_of_stock; // new_count == 0, in seq order (at most the cap)
+  std::vector<ChangeRecord> back_in_stock;// old_count == 0, new_count > 0 (at most the cap)
+  std::int64_t out_of_stock_total = 0;    // all of them, also past the cap
+  std::int64_t back_in_stock_total = 0;
 };
 
 // What Storage::backup wrote.
@@ -205,8 +207,11 @@ class Storage {
 
   // --- Checker ----------------------------------------------------------
   // The next report with unhandled changes after the durable cursor, or
-  // nullopt when the checker is up to date.
-  [[nodiscard]] Result<std::optional<PendingChanges>> next_pending_changes();
+  // nullopt when the checker is up to date. At most `max_items` records of
+  // each kind are returned (memory stays bounded for huge reports); the
+  // totals count them all.
+  [[nodiscard]] Result<std::optional<PendingChanges>> next_pending_changes(
+      std::size_t max_items = 1000);
   // The next rejected report not yet alerted on, or nullopt.
   [[nodiscard]] Result<std::optional<ReportRecord>> next_pending_rejection();
   // In one transaction: queue `messages` and move the cursors past the

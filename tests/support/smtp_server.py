@@ -66,6 +66,17 @@ from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword
 warnings.filterwarnings("ignore", message="Session.login_data is deprecated")
 
 
+class _NoDelaySMTP(SMTP):
+    def connection_made(self, transport):
+        sock = transport.get_extra_info("socket")
+        if sock is not None:
+            try:
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            except OSError:
+                pass
+        super().connection_made(transport)
+
+
 def _write_atomically(path, data):
     tmp = f"{path}.tmp{os.getpid()}"
     with open(tmp, "wb") as f:
@@ -170,11 +181,15 @@ class SmtpTestServer:
 
     def _factory(self):
         kwargs = {"hostname": "smtp.test", "ident": "stockwatch test SMTP"}
+        # aiosmtpd writes each line of a multi-line reply (EHLO) separately;
+        # without TCP_NODELAY, Nagle's algorithm holds the later lines until
+        # the client's delayed ACK, about 40 ms per EHLO. Real MTAs do not
+        # stall like that, so the test server must not either.
         if self.authenticator is not None:
             kwargs.update(authenticator=self.authenticator, auth_require_tls=False)
         if self.starttls:
             kwargs.update(tls_context=self.tls_context, require_starttls=True)
-        return SMTP(self.handler, loop=self._loop, **kwargs)
+        return _NoDelaySMTP(self.handler, loop=self._loop, **kwargs)
 
     def _run(self):
         self._loop = asyncio.new_event_loop()

@@ -558,3 +558,34 @@ TEST_F(CheckerTest, AStoreNameCannotAddHeadersThroughTheSubjectSummary) {
 
 }  // namespace
 }  // namespace stockwatch
+
+namespace stockwatch {
+namespace {
+
+// A report with more out-of-stock items than one message lists: the first
+// ones are listed, the rest counted, and memory does not grow with them.
+TEST(CheckerCap, HugeReportsListTheFirstItemsAndCountTheRest) {
+  ManualClock clock;
+  AlertsConfig cfg;
+  cfg.subscriptions.push_back({{"owner@example.com"}, {}, {}});
+  PendingChanges p;
+  p.report_id = 7;
+  p.report_path = "huge.csv";
+  p.out_of_stock_total = 1500;
+  for (int i = 0; i < 1000; ++i) {
+    ChangeRecord c;
+    c.seq = i + 1;
+    c.store = "Medan";
+    c.item = "Item " + std::to_string(i);
+    p.out_of_stock.push_back(c);
+  }
+  auto storage = Storage::open(":memory:", StorageOptions{}, clock);
+  auto msgs = Checker(*storage, clock, cfg).messages_for(p);
+  ASSERT_EQ(msgs.size(), 1u);
+  EXPECT_EQ(msgs[0].subject, "Inventory Alert! 1500 items out of stock");
+  EXPECT_NE(msgs[0].data.find("... and 500 more item(s) out of stock in this report"),
+            std::string::npos);
+}
+
+}  // namespace
+}  // namespace stockwatch
