@@ -68,6 +68,25 @@ std::string summary(const std::vector<const ChangeRecord*>& changes, bool out_of
   return store + ": " + items + state;
 }
 
+// One queued message to one recipient. Its Message-ID comes from (key,
+// id_key, recipient), so the same alert always gets the same id.
+OutboxMessage outbox_message(const AlertsConfig& cfg, const std::string& recipient,
+                             const std::string& event, const std::string& key, std::int64_t id_key,
+                             std::int64_t report_id, const std::string& subject,
+                             const std::string& body, TimePoint now) {
+  OutboxMessage m;
+  m.message_id = make_message_id(key, id_key, recipient, cfg.from);
+  m.report_id = report_id;
+  m.event = event;
+  m.sender = cfg.from;
+  m.recipient = recipient;
+  m.subject = subject;
+  m.created_at = now;
+  m.next_attempt_at = now;
+  m.data = render_message({cfg.from, recipient, subject, body, m.message_id, now});
+  return m;
+}
+
 }  // namespace
 
 Checker::Checker(Storage& storage, const Clock& clock, AlertsConfig config)
@@ -110,18 +129,10 @@ std::vector<OutboxMessage> Checker::messages_for(const PendingChanges& p) const 
         return oos ? out_of_stock_sentence(c.store, c.item)
                    : back_in_stock_sentence(c.store, c.item, c.new_count);
       };
-      auto make = [&](std::string key, std::int64_t id_key, std::string subject, std::string body) {
-        OutboxMessage m;
-        m.message_id = make_message_id(key, id_key, r.address, config_.from);
-        m.report_id = p.report_id;
-        m.event = ev.name;
-        m.sender = config_.from;
-        m.recipient = r.address;
-        m.subject = subject;
-        m.created_at = now;
-        m.next_attempt_at = now;
-        m.data = render_message({config_.from, r.address, subject, body, m.message_id, now});
-        out.push_back(std::move(m));
+      auto make = [&](const std::string& key, std::int64_t id_key, const std::string& subject,
+                      const std::string& body) {
+        out.push_back(outbox_message(config_, r.address, ev.name, key, id_key, p.report_id,
+                                     subject, body, now));
       };
       // A huge report lists its first items only; the rest are counted.
       const std::int64_t listed = static_cast<std::int64_t>(ev.changes->size());
@@ -168,17 +179,8 @@ std::vector<OutboxMessage> Checker::messages_for_rejection(const ReportRecord& r
                            "), received " + utc_time(rep.received_at) + "\n";
   for (const auto& r : recipients(config_)) {
     if (!recipient_wants(r, "report_rejected", nullptr)) continue;
-    OutboxMessage m;
-    m.message_id = make_message_id("report_rejected", rep.id, r.address, config_.from);
-    m.report_id = rep.id;
-    m.event = "report_rejected";
-    m.sender = config_.from;
-    m.recipient = r.address;
-    m.subject = subject;
-    m.created_at = now;
-    m.next_attempt_at = now;
-    m.data = render_message({config_.from, r.address, subject, body, m.message_id, now});
-    out.push_back(std::move(m));
+    out.push_back(outbox_message(config_, r.address, "report_rejected", "report_rejected", rep.id,
+                                 rep.id, subject, body, now));
   }
   return out;
 }

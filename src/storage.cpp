@@ -179,9 +179,10 @@ CREATE INDEX outbox_due ON outbox(next_attempt_at) WHERE state = 'queued';
 CREATE INDEX outbox_open ON outbox(state) WHERE state <> 'sent';
 )SQL";
 
-constexpr const char* kReportColumns =
-    "id, path, size, sha256, status, rows, changes, error, duplicate_of, received_at, "
-    "finished_at, archived_path";
+// The columns read_report() expects, in its order.
+#define SW_REPORT_COLUMNS                                                               \
+  "id, path, size, sha256, status, rows, changes, error, duplicate_of, received_at, " \
+  "finished_at, archived_path"
 
 ReportRecord read_report(const Statement& s) {
   ReportRecord r;
@@ -200,9 +201,10 @@ ReportRecord read_report(const Statement& s) {
   return r;
 }
 
-constexpr const char* kOutboxColumns =
-    "id, message_id, report_id, event, sender, recipient, subject, data, state, attempts, "
-    "created_at, next_attempt_at, sent_at, last_error";
+// The columns read_outbox() expects, in its order.
+#define SW_OUTBOX_COLUMNS                                                                  \
+  "id, message_id, report_id, event, sender, recipient, subject, data, state, attempts, " \
+  "created_at, next_attempt_at, sent_at, last_error"
 
 OutboxMessage read_outbox(const Statement& s) {
   OutboxMessage m;
@@ -221,6 +223,19 @@ OutboxMessage read_outbox(const Statement& s) {
   if (!s.is_null(12)) m.sent_at = from_unix_ms(s.i64(12));
   m.last_error = s.text(13);
   return m;
+}
+
+// Steps `s` to the end, reading each row with `read`.
+template <typename T, typename Read>
+Result<std::vector<T>> collect(Statement& s, Read read) {
+  std::vector<T> out;
+  while (true) {
+    auto r = s.step();
+    if (!r) return r.error();
+    if (!*r) break;
+    out.push_back(read(s));
+  }
+  return out;
 }
 
 }  // namespace
@@ -387,8 +402,7 @@ Storage::~Storage() = default;
 
 Result<std::optional<ReportRecord>> Storage::find_loaded(const std::string& sha256) {
   auto& s = impl_->stmt(impl_->find_loaded,
-                        "SELECT id, path, size, sha256, status, rows, changes, error, "
-                        "duplicate_of, received_at, finished_at, archived_path FROM reports "
+                        "SELECT " SW_REPORT_COLUMNS " FROM reports "
                         "WHERE sha256 = ? AND status = 'loaded'");
   ResetGuard g(s);
   s.bind(1, sha256);
@@ -401,8 +415,7 @@ Result<std::optional<ReportRecord>> Storage::find_loaded(const std::string& sha2
 Result<std::optional<ReportRecord>> Storage::find_latest(const std::string& path,
                                                          const std::string& sha256) {
   auto& s = impl_->stmt(impl_->find_latest,
-                        "SELECT id, path, size, sha256, status, rows, changes, error, "
-                        "duplicate_of, received_at, finished_at, archived_path FROM reports "
+                        "SELECT " SW_REPORT_COLUMNS " FROM reports "
                         "WHERE path = ? AND sha256 = ? ORDER BY id DESC LIMIT 1");
   ResetGuard g(s);
   s.bind(1, path).bind(2, sha256);
@@ -488,8 +501,7 @@ Status Storage::mark_archived(std::int64_t report_id, const std::string& archive
 
 Result<std::optional<ReportRecord>> Storage::report(std::int64_t id) {
   auto& s = impl_->stmt(impl_->report_by_id,
-                        "SELECT id, path, size, sha256, status, rows, changes, error, "
-                        "duplicate_of, received_at, finished_at, archived_path FROM reports "
+                        "SELECT " SW_REPORT_COLUMNS " FROM reports "
                         "WHERE id = ?");
   ResetGuard g(s);
   s.bind(1, id);
@@ -501,19 +513,11 @@ Result<std::optional<ReportRecord>> Storage::report(std::int64_t id) {
 
 Result<std::vector<ReportRecord>> Storage::recent_reports(int limit) {
   auto& s = impl_->stmt(impl_->recent_reports,
-                        "SELECT id, path, size, sha256, status, rows, changes, error, "
-                        "duplicate_of, received_at, finished_at, archived_path FROM reports "
+                        "SELECT " SW_REPORT_COLUMNS " FROM reports "
                         "ORDER BY id DESC LIMIT ?");
   ResetGuard g(s);
   s.bind(1, limit);
-  std::vector<ReportRecord> out;
-  while (true) {
-    auto r = s.step();
-    if (!r) return r.error();
-    if (!*r) break;
-    out.push_back(read_report(s));
-  }
-  return out;
+  return collect<ReportRecord>(s, read_report);
 }
 
 // --- Report load ---------------------------------------------------------------
@@ -739,8 +743,7 @@ Result<std::optional<ReportRecord>> Storage::next_pending_rejection() {
   auto cur = impl_->cursor("rejected");
   if (!cur) return cur.error();
   auto& s = impl_->stmt(impl_->next_rejected,
-                        "SELECT id, path, size, sha256, status, rows, changes, error, "
-                        "duplicate_of, received_at, finished_at, archived_path FROM reports "
+                        "SELECT " SW_REPORT_COLUMNS " FROM reports "
                         "WHERE id > ? AND status = 'rejected' ORDER BY id LIMIT 1");
   ResetGuard g(s);
   s.bind(1, *cur);
@@ -784,20 +787,12 @@ Status Storage::commit_check(std::int64_t last_change_seq, std::int64_t last_rej
 
 Result<std::vector<OutboxMessage>> Storage::due_messages(TimePoint now, int limit) {
   auto& s = impl_->stmt(impl_->outbox_due,
-                        "SELECT id, message_id, report_id, event, sender, recipient, subject, "
-                        "data, state, attempts, created_at, next_attempt_at, sent_at, last_error "
+                        "SELECT " SW_OUTBOX_COLUMNS " "
                         "FROM outbox WHERE state = 'queued' AND next_attempt_at <= ? "
                         "ORDER BY next_attempt_at, id LIMIT ?");
   ResetGuard g(s);
   s.bind(1, static_cast<std::int64_t>(to_unix_ms(now))).bind(2, limit);
-  std::vector<OutboxMessage> out;
-  while (true) {
-    auto r = s.step();
-    if (!r) return r.error();
-    if (!*r) break;
-    out.push_back(read_outbox(s));
-  }
-  return out;
+  return collect<OutboxMessage>(s, read_outbox);
 }
 
 Result<std::optional<TimePoint>> Storage::next_due_time() {
@@ -853,24 +848,13 @@ Result<bool> Storage::requeue(std::int64_t id, TimePoint at) {
 Result<std::vector<OutboxMessage>> Storage::list_outbox(bool include_sent, int limit) {
   auto& s = include_sent
                 ? impl_->stmt(impl_->outbox_list_all,
-                              "SELECT id, message_id, report_id, event, sender, recipient, "
-                              "subject, data, state, attempts, created_at, next_attempt_at, "
-                              "sent_at, last_error FROM outbox ORDER BY id DESC LIMIT ?")
+                              "SELECT " SW_OUTBOX_COLUMNS " FROM outbox ORDER BY id DESC LIMIT ?")
                 : impl_->stmt(impl_->outbox_list_open,
-                              "SELECT id, message_id, report_id, event, sender, recipient, "
-                              "subject, data, state, attempts, created_at, next_attempt_at, "
-                              "sent_at, last_error FROM outbox WHERE state != 'sent' "
+                              "SELECT " SW_OUTBOX_COLUMNS " FROM outbox WHERE state != 'sent' "
                               "ORDER BY id DESC LIMIT ?");
   ResetGuard g(s);
   s.bind(1, limit);
-  std::vector<OutboxMessage> out;
-  while (true) {
-    auto r = s.step();
-    if (!r) return r.error();
-    if (!*r) break;
-    out.push_back(read_outbox(s));
-  }
-  return out;
+  return collect<OutboxMessage>(s, read_outbox);
 }
 
 Result<OutboxCounts> Storage::open_outbox_counts() {
