@@ -298,6 +298,45 @@ Result<LoadOutcome> Loader::load(const std::filesystem::path& file, const std::s
   }
   const FileId before = file_id(st);
 
+  // A byte-identical copy of a loaded report is recognised before any
+  // parsing, and without taking the write lock, when a loaded report has
+  // the same size: hash the file first, then look it up.
+  auto same_size = storage_.loaded_with_size(st.st_size);
+  if (!same_size) return same_size.error();
+  if (*same_size) {
+    Sha256 pre;
+    std::vector<char> buf(options_.chunk_bytes);
+    while (true) {
+      const ssize_t n = ::read(fd.get(), buf.data(), buf.size());
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        return errno_error("cannot read " + file.string());
+      }
+      if (n == 0) break;
+      pre.update(std::string_view(buf.data(), static_cast<std::size_t>(n)));
+    }
+    if (::lseek(fd.get(), 0, SEEK_SET) != 0) return errno_error("cannot re-read " + file.string());
+    const std::string sha = pre.hex();
+    auto resumable = find_resumable(st, sha);
+    if (!resumable) return resumable.error();
+    if (*resumable) return **resumable;
+    auto prior = storage_.find_loaded(sha);
+    if (!prior) return prior.error();
+    if (*prior) {
+      record.status = ReportStatus::kDuplicate;
+      record.sha256 = sha;
+      record.duplicate_of = (*prior)->id;
+      record.finished_at = clock_.now();
+      auto id = storage_.record_report(record);
+      if (!id) return id.error();
+      LoadOutcome out;
+      out.status = ReportStatus::kDuplicate;
+      out.report_id = *id;
+      out.duplicate_of = (*prior)->id;
+      return out;
+    }
+  }
+
   auto begun = storage_.begin_report();
   if (!begun) return begun.error();
   ReportLoad txn = std::move(begun).value();

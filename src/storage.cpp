@@ -128,6 +128,7 @@ CREATE UNIQUE INDEX reports_loaded_sha256 ON reports(sha256) WHERE status = 'loa
 CREATE INDEX reports_path ON reports(path, sha256);
 CREATE INDEX reports_received ON reports(received_at);
 CREATE INDEX reports_rejected ON reports(id) WHERE status = 'rejected';
+CREATE INDEX reports_loaded_size ON reports(size) WHERE status = 'loaded';
 
 CREATE TABLE changes(
   seq       INTEGER PRIMARY KEY,
@@ -248,7 +249,7 @@ struct Storage::Impl {
   std::optional<Statement> begin_immediate, commit, rollback;
   std::optional<Statement> seen_clear, seen_insert;
   std::optional<Statement> inv_upsert, max_seq;
-  std::optional<Statement> next_report_id, report_insert, find_loaded, find_latest, report_by_id,
+  std::optional<Statement> next_report_id, report_insert, find_loaded, find_latest, loaded_size, report_by_id,
       recent_reports, mark_archived, count_of;
   std::optional<Statement> cursor_get, cursor_set, first_pending_change, last_change_of_report,
       alerting_changes, next_rejected;
@@ -423,6 +424,16 @@ Result<std::optional<ReportRecord>> Storage::find_latest(const std::string& path
   if (!r) return r.error();
   if (!*r) return std::optional<ReportRecord>();
   return std::optional<ReportRecord>(read_report(s));
+}
+
+Result<bool> Storage::loaded_with_size(std::int64_t size) {
+  auto& s = impl_->stmt(impl_->loaded_size,
+                        "SELECT 1 FROM reports WHERE size = ? AND status = 'loaded' LIMIT 1");
+  ResetGuard g(s);
+  s.bind(1, size);
+  auto r = s.step();
+  if (!r) return r.error();
+  return *r;
 }
 
 Result<ReportLoad> Storage::begin_report() {

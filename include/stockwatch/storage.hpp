@@ -192,6 +192,9 @@ class Storage {
   // archived when the process stopped.
   [[nodiscard]] Result<std::optional<ReportRecord>> find_latest(const std::string& path,
                                                                 const std::string& sha256);
+  // Whether a loaded report has exactly this size (a cheap hint that a
+  // file may be a byte-identical copy).
+  [[nodiscard]] Result<bool> loaded_with_size(std::int64_t size);
   // Starts loading a report (BEGIN IMMEDIATE). Returns kBusy if another
   // connection holds the write lock past the busy timeout.
   [[nodiscard]] Result<ReportLoad> begin_report();

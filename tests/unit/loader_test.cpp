@@ -168,6 +168,18 @@ TEST_F(LoaderTest, ADuplicateRowIsRejectedNamingBothLines) {
   expect_nothing_loaded();
 }
 
+TEST_F(LoaderTest, TheSameSizeWithOtherContentLoads) {
+  // Same length as another loaded report, so the loader hashes it first;
+  // the hash differs, so it is loaded as usual.
+  auto first = load("a.csv", "store,item,count\nMedan,A,1\n");
+  ASSERT_TRUE(first.ok()) << first.error().message();
+  auto second = load("b.csv", "store,item,count\nMedan,B,2\n");
+  ASSERT_TRUE(second.ok()) << second.error().message();
+  EXPECT_EQ(second->status, ReportStatus::kLoaded);
+  EXPECT_EQ(second->rows, 1);
+  EXPECT_EQ(second->changes, 1);
+}
+
 TEST_F(LoaderTest, TheSameContentAgainIsADuplicate) {
   auto first = load("2026-11-medan.csv", kGood);
   ASSERT_TRUE(first.ok()) << first.error().message();
