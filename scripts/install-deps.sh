@@ -10,15 +10,15 @@ profile="${1:-build}"
 build_pkgs="build-essential cmake pkg-config
   libboost1.81-dev libboost-json1.81-dev
   libsqlite3-dev libcurl4-openssl-dev libssl-dev libspdlog-dev
-  libtomlplusplus-dev libcli11-dev libsystemd-dev"
+  libtomlplusplus-dev libcli11-dev libsystemd-dev prometheus-cpp-dev"
 # systemd: systemd-analyze for the unit file; dpkg-dev: dpkg-shlibdeps for
 # the .deb that the service tests build with cpack; openssl: the test
 # certificates of tests/e2e/test_alerts.py; opensmtpd: a second, independent
 # mail server for one of its tests (on a machine with systemd the package
 # also enables its own service on port 25; that test then skips itself).
 test_pkgs="libgtest-dev libgmock-dev python3 python3-aiosmtpd sqlite3 rsync curl
-  systemd dpkg-dev openssl opensmtpd"
-bench_pkgs="python3 sqlite3 time"
+  systemd dpkg-dev openssl opensmtpd awscli"
+bench_pkgs="python3 sqlite3 time wrk"
 
 case "$profile" in
   build) want="$build_pkgs" ;;

@@ -24,10 +24,12 @@
 
 #include "stockwatch/archive.hpp"
 #include "stockwatch/checker.hpp"
+#include "stockwatch/http_service.hpp"
 #include "stockwatch/inbox.hpp"
 #include "stockwatch/loader.hpp"
 #include "stockwatch/mailer.hpp"
 #include "stockwatch/message.hpp"
+#include "stockwatch/metrics.hpp"
 #include "stockwatch/storage.hpp"
 #include "stockwatch/systemd_notify.hpp"
 #include "stockwatch/transport.hpp"
@@ -86,6 +88,8 @@ StorageOptions storage_options(const Config& c) {
 
 LoaderOptions loader_options(const Config& c) {
   LoaderOptions o;
+  o.limits = c.report.limits;
+  o.aliases = c.report.aliases;
   o.max_report_bytes = c.inbox.max_report_bytes;
   o.confine_to = c.inbox.path;
   return o;
@@ -128,6 +132,12 @@ struct App::Daemon {
   // WATCHDOG=1 at half the interval systemd expects (WatchdogSec=).
   asio::steady_timer watchdog_timer{ioc};
   std::chrono::microseconds watchdog_period{0};
+  // The loop's heartbeat, which /healthz reads.
+  asio::steady_timer heartbeat_timer{ioc};
+  static constexpr auto kHeartbeat = std::chrono::seconds(1);
+
+  Metrics metrics;
+  std::unique_ptr<HttpService> http;
 
   // The STATUS= line systemd shows: reports today and the outbox, kept by
   // whichever strand last learned them.
@@ -137,11 +147,14 @@ struct App::Daemon {
   std::string loading_now;   // the report being loaded, if any
   OutboxCounts outbox_now;
   std::string last_status;
+  // For /healthz and /readyz (HTTP thread), also under status_mu.
+  DaemonHealth health_now;
 
   // db_strand state.
   std::unique_ptr<Storage> db;
   std::unique_ptr<Loader> loader;
   std::unique_ptr<Checker> checker;
+  CheckerTotals reported_totals;   // what metrics already count
 
   // mail_strand state.
   std::unique_ptr<Storage> mail_db;
@@ -153,6 +166,8 @@ struct App::Daemon {
   static constexpr auto kMailRecheck = std::chrono::seconds(30);
 
   Daemon(const Config& c, const Clock& clk) : config(c), clock(clk), inbox(c.inbox, clk) {}
+  // The HTTP thread reads this object's state: it goes first.
+  ~Daemon() { http.reset(); }
 
   void start() {
     std::error_code ec;
@@ -181,6 +196,21 @@ struct App::Daemon {
       if (!ec) on_signal(sig);
     });
     wait_reload();
+    {
+      std::lock_guard lock(status_mu);
+      health_now.mail_via = transport->describe();
+      health_now.inbox_path = config.inbox.path.string();
+    }
+    heartbeat();
+    if (!config.http.listen.empty()) {
+      http = std::make_unique<HttpService>(config, clock, metrics, [this] {
+        std::lock_guard lock(status_mu);
+        DaemonHealth h = health_now;
+        h.stopping = stopping;
+        return h;
+      });
+      http->start();
+    }
     // Nothing is posted to the strands yet, so their connections may be
     // used here.
     count_reports_today();
@@ -233,6 +263,10 @@ struct App::Daemon {
         fresh.inbox.mode != config.inbox.mode) {
       spdlog::warn("SIGHUP: storage and inbox settings change only at a restart");
     }
+    if (fresh.http.listen != config.http.listen) {
+      spdlog::warn("SIGHUP: http.listen changes only at a restart");
+    }
+    if (http) http->reload(fresh);
     spdlog::set_level(spdlog::level::from_str(fresh.log.level));
     // The db strand takes the alert settings, then the mail strand the SMTP
     // settings; READY=1 goes out once both are in effect.
@@ -243,6 +277,10 @@ struct App::Daemon {
         mailer->set_transport(*next);
         mailer->set_policy(RetryPolicy::from(smtp));
         transport = std::move(next);
+        {
+          std::lock_guard lock(status_mu);
+          health_now.mail_via = transport->describe();
+        }
         spdlog::info("SIGHUP: configuration reloaded; mail via {}", transport->describe());
         notify_ready_again();
         run_mailer();
@@ -256,6 +294,24 @@ struct App::Daemon {
     std::lock_guard lock(status_mu);
     last_status = status_line_locked();
     systemd::ready(last_status);
+  }
+
+  // Loop thread: records that the loop runs, and what the inbox is doing.
+  void heartbeat() {
+    {
+      const auto& st = inbox.stats();
+      std::lock_guard lock(status_mu);
+      health_now.loop_tick = std::chrono::steady_clock::now();
+      health_now.inbox_watched = st.root_present;
+      health_now.inbox_mode = st.polling ? "poll" : "inotify";
+      health_now.inbox_scans = st.scans;
+      health_now.inbox_overflows = st.overflows;
+    }
+    if (stopping) return;
+    heartbeat_timer.expires_after(kHeartbeat);
+    heartbeat_timer.async_wait([this](const boost::system::error_code& ec) {
+      if (!ec) heartbeat();
+    });
   }
 
   // Loop thread.
@@ -332,7 +388,9 @@ struct App::Daemon {
                  sig == SIGINT ? "SIGINT" : "SIGTERM");
     stopping = true;
     systemd::stopping();
+    if (http) http->stop();  // no new uploads
     watchdog_timer.cancel();
+    heartbeat_timer.cancel();
     boost::system::error_code ignored;
     inotify_sd.cancel(ignored);
     inotify_sd.close(ignored);
@@ -401,7 +459,12 @@ struct App::Daemon {
   }
 
   Disposition load_and_archive(const InboxReport& report) {
+    const auto began = std::chrono::steady_clock::now();
     auto out = loader->load(report.path, report.relative, &stopping);
+    if (out && !out->resumed) {
+      metrics.report(to_string(out->status), out->rows, out->changes,
+                     std::chrono::duration<double>(std::chrono::steady_clock::now() - began).count());
+    }
     if (!out) {
       const auto& e = out.error();
       switch (e.code()) {
@@ -455,6 +518,12 @@ struct App::Daemon {
       spdlog::error("checker: {}", n.error().message());
       return;
     }
+    const CheckerTotals t = checker->totals();
+    metrics.alerts("out_of_stock", t.out_of_stock - reported_totals.out_of_stock);
+    metrics.alerts("back_in_stock", t.back_in_stock - reported_totals.back_in_stock);
+    metrics.alerts("report_rejected", t.report_rejected - reported_totals.report_rejected);
+    metrics.messages_queued(t.messages - reported_totals.messages);
+    reported_totals = t;
     if (*n > 0) {
       spdlog::info("checker: {} alert message(s) queued", *n);
       asio::post(mail_strand, [this] { run_mailer(); });
@@ -472,7 +541,17 @@ struct App::Daemon {
     }
     if (auto c = mail_db->open_outbox_counts()) {
       set_outbox_counts(*c);
+      metrics.outbox_depth(c->queued, c->dead);
       publish_status();
+    }
+    if (step) {
+      metrics.emails(step->sent, step->retried, step->dead);
+      if (!step->last_result.empty()) {
+        std::lock_guard lock(status_mu);
+        health_now.smtp_last_result = step->last_result;
+        health_now.smtp_last_ok = step->last_sent;
+        health_now.smtp_last_at = clock.now();
+      }
     }
     if (!step) {
       spdlog::error("mailer: {}", step.error().message());
@@ -508,6 +587,7 @@ struct App::Daemon {
     // The loop stops once no loop work is left; wait for the workers to
     // finish (or roll back) what they are doing.
     workers.join();
+    if (http) http->stop();
     spdlog::info("stockwatch stopped");
     return 0;
   }

@@ -194,6 +194,10 @@ Result<int> Checker::process_due() {
     auto msgs = messages_for(**next);
     if (auto st = storage_.commit_check((*next)->last_seq, 0, msgs); !st.ok()) return st.error();
     queued += static_cast<int>(msgs.size());
+    std::lock_guard lock(mu_);
+    totals_.out_of_stock += (*next)->out_of_stock_total;
+    totals_.back_in_stock += (*next)->back_in_stock_total;
+    totals_.messages += static_cast<std::int64_t>(msgs.size());
   }
   while (true) {
     auto next = storage_.next_pending_rejection();
@@ -202,8 +206,16 @@ Result<int> Checker::process_due() {
     auto msgs = messages_for_rejection(**next);
     if (auto st = storage_.commit_check(0, (*next)->id, msgs); !st.ok()) return st.error();
     queued += static_cast<int>(msgs.size());
+    std::lock_guard lock(mu_);
+    totals_.report_rejected += 1;
+    totals_.messages += static_cast<std::int64_t>(msgs.size());
   }
   return queued;
+}
+
+CheckerTotals Checker::totals() const {
+  std::lock_guard lock(mu_);
+  return totals_;
 }
 
 }  // namespace stockwatch

@@ -2,6 +2,8 @@
 
 #include <toml++/toml.h>
 
+#include "stockwatch/http_server.hpp"
+
 #include <cstdlib>
 #include <fstream>
 #include <set>
@@ -66,7 +68,7 @@ class TableReader {
     else if (had && s.empty()) out.clear();
   }
 
-  void integer(const char* name, int& out, long long min, long long max) {
+  void integer64(const char* name, long long& out, long long min, long long max) {
     known_.insert(name);
     const auto* n = t_.get(name);
     if (!n) return;
@@ -78,6 +80,12 @@ class TableReader {
                                ", got " + std::to_string(v)});
       return;
     }
+    out = v;
+  }
+
+  void integer(const char* name, int& out, long long min, long long max) {
+    long long v = out;
+    integer64(name, v, min, max);
     out = static_cast<int>(v);
   }
 
@@ -272,6 +280,76 @@ void read_config(const toml::table& root, const std::filesystem::path& base, Con
   if (const auto* t = r.table("http")) {
     TableReader s(*t, "http", problems);
     s.str("listen", cfg.http.listen);
+    s.str("token", cfg.http.token);
+    s.boolean("allow_anonymous_upload", cfg.http.allow_anonymous_upload);
+    s.u64("max_upload_bytes", cfg.http.max_upload_bytes, 1);
+    s.integer("read_timeout_s", cfg.http.read_timeout_s, 1, 3600);
+    s.integer("max_connections", cfg.http.max_connections, 1, 100000);
+    s.str("region", cfg.http.region);
+    s.integer("multipart_max_age_h", cfg.http.multipart_max_age_h, 1, 24 * 30);
+    const int listen_line = t->get("listen") ? line_of(*t->get("listen")) : 0;
+    if (!cfg.http.listen.empty()) {
+      const auto addr = http::parse_listen(cfg.http.listen);
+      if (!addr) {
+        problems.push_back({"http.listen", listen_line,
+                            "\"" + cfg.http.listen +
+                                "\" is not an address and port such as \"127.0.0.1:8080\" or "
+                                "\"[::1]:8080\" (an IP address or localhost)"});
+      } else if (cfg.http.allow_anonymous_upload && !http::is_loopback_host(addr->host)) {
+        problems.push_back({"http.allow_anonymous_upload",
+                            t->get("allow_anonymous_upload") ? line_of(*t->get("allow_anonymous_upload")) : 0,
+                            "anonymous uploads are allowed only on a loopback address, and "
+                            "http.listen is " + cfg.http.listen +
+                                "; add an [[http.credential]] and set this to false"});
+      }
+    }
+    if (const auto* creds = s.array_of_tables("credential")) {
+      int index = 0;
+      for (const auto& node : *creds) {
+        const auto& ct = *node.as_table();
+        const std::string prefix = "http.credential[" + std::to_string(index++) + "]";
+        TableReader cr(ct, prefix, problems);
+        HttpCredential c;
+        cr.str("access_key", c.access_key);
+        cr.str("secret_key", c.secret_key);
+        cr.strings("stores", c.stores);
+        if (c.access_key.empty() || c.secret_key.empty()) {
+          problems.push_back({prefix, line_of(ct), "a credential needs access_key and secret_key"});
+        }
+        for (const auto& other : cfg.http.credentials) {
+          if (other.access_key == c.access_key) {
+            problems.push_back({prefix + ".access_key", line_of(ct),
+                                "access key \"" + c.access_key + "\" is listed twice"});
+          }
+        }
+        cfg.http.credentials.push_back(std::move(c));
+      }
+    }
+  }
+  if (const auto* t = r.table("report")) {
+    TableReader s(*t, "report", problems);
+    auto& a = cfg.report.aliases;
+    for (auto [name, list] : {std::pair<const char*, std::vector<std::string>*>{"store_columns", &a.store},
+                              {"item_columns", &a.item},
+                              {"count_columns", &a.count}}) {
+      s.strings(name, *list);
+      if (list->empty()) {
+        problems.push_back({s.key(name), t->get(name) ? line_of(*t->get(name)) : 0,
+                            "needs at least one column name"});
+      }
+    }
+    long long max_count = cfg.report.limits.max_count;
+    int max_name = static_cast<int>(cfg.report.limits.max_name_bytes);
+    int max_line = static_cast<int>(cfg.report.limits.max_line_bytes);
+    int max_problems = static_cast<int>(cfg.report.limits.max_problems);
+    s.integer64("max_count", max_count, 0, 9'000'000'000'000'000'000LL);
+    s.integer("max_name_bytes", max_name, 1, 65536);
+    s.integer("max_line_bytes", max_line, 256, 16 * 1024 * 1024);
+    s.integer("max_problems", max_problems, 1, 100000);
+    cfg.report.limits.max_count = max_count;
+    cfg.report.limits.max_name_bytes = static_cast<std::size_t>(max_name);
+    cfg.report.limits.max_line_bytes = static_cast<std::size_t>(max_line);
+    cfg.report.limits.max_problems = static_cast<std::size_t>(max_problems);
   }
   if (const auto* t = r.table("log")) {
     TableReader s(*t, "log", problems);

@@ -51,6 +51,7 @@ Result<MailerStep> Mailer::process_due(int limit, const std::atomic<bool>* stop)
     const SendOutcome out = transport_->send(m.sender, m.recipient, m.data);
     const TimePoint now = clock_.now();
     step.last_result = out.detail;
+    step.last_sent = out.sent();
     Unrecorded u{m.id, Unrecorded::What::kSent, now, {}};
     if (out.sent()) {
       ++step.sent;

@@ -1,6 +1,8 @@
 // SQLite implementation of Storage. All of stockwatch's SQL is in this file.
 #include "stockwatch/storage.hpp"
 
+#include "stockwatch/file_ops.hpp"
+
 #include <spdlog/spdlog.h>
 
 #include <fcntl.h>
@@ -1080,29 +1082,77 @@ Result<BackupInfo> Storage::backup(const std::filesystem::path& source,
     if (rc != SQLITE_OK) return sqlite::error_from(nullptr, rc, "closing " + tmp.string());
 
     if (auto st = fsync_path(tmp, O_RDONLY); !st.ok()) return st.error();
-    // Neither call replaces a file: the name is taken only if it is still
-    // free. link() is for filesystems without RENAME_NOREPLACE.
-    if (::renameat2(AT_FDCWD, tmp.c_str(), AT_FDCWD, dest.c_str(), RENAME_NOREPLACE) == 0) {
-      remove_tmp.release();
-    } else if (const int err = errno; err != EINVAL && err != ENOSYS) {
-      if (err == EEXIST) {
-        return Error(ErrorCode::kInvalidInput,
-                     dest.string() + " already exists; a backup never replaces a file");
-      }
-      return errno_error("cannot create " + dest.string(), err);
-    } else if (::link(tmp.c_str(), dest.c_str()) != 0) {
-      const int err = errno;
-      if (err == EEXIST) {
-        return Error(ErrorCode::kInvalidInput,
-                     dest.string() + " already exists; a backup never replaces a file");
-      }
-      return errno_error("cannot create " + dest.string(), err);
+    // The name is taken only if it is still free.
+    auto placed = place_without_replacing(tmp, dest);
+    if (!placed) return placed.error();
+    if (!*placed) {
+      return Error(ErrorCode::kInvalidInput,
+                   dest.string() + " already exists; a backup never replaces a file");
     }
-    // remove_tmp unlinks the temporary name; the copy stays at `dest`.
-    if (auto st = fsync_path(dir, O_RDONLY | O_DIRECTORY); !st.ok()) {
+    remove_tmp.release();
+    if (auto st = sync_directory(dir); !st.ok()) {
       spdlog::warn("backup: {}", st.message());
     }
     return info;
+  } catch (const StorageError& e) {
+    return Error(ErrorCode::kInternal, e.what());
+  }
+}
+
+// --- Listings -------------------------------------------------------------------
+// Prepared per call: listings are rare (an operator's request), and each
+// combination of filters is its own statement.
+
+Result<std::vector<InventoryRow>> Storage::list_inventory(const InventoryQuery& q) {
+  std::string sql = "SELECT store, item, count, updated_at, report_id FROM inventory WHERE 1";
+  if (q.store) sql += " AND store = ?1";
+  if (q.out_of_stock_only) sql += " AND count = 0";
+  if (q.after) sql += " AND (store, item) > (?2, ?3)";
+  sql += " ORDER BY store, item LIMIT ?4";
+  try {
+    Statement s(impl_->db.get(), sql.c_str());
+    if (q.store) s.bind(1, *q.store);
+    if (q.after) s.bind(2, q.after->first).bind(3, q.after->second);
+    s.bind(4, q.limit);
+    return collect<InventoryRow>(s, [](const Statement& st) {
+      return InventoryRow{st.text(0), st.text(1), st.i64(2), from_unix_ms(st.i64(3)), st.i64(4)};
+    });
+  } catch (const StorageError& e) {
+    return Error(ErrorCode::kInternal, e.what());
+  }
+}
+
+Result<std::vector<ReportRecord>> Storage::reports_page(std::int64_t before_id,
+                                                        std::optional<ReportStatus> status,
+                                                        int limit) {
+  std::string sql = "SELECT " SW_REPORT_COLUMNS " FROM reports WHERE 1";
+  if (before_id > 0) sql += " AND id < ?1";
+  if (status) sql += " AND status = ?2";
+  sql += " ORDER BY id DESC LIMIT ?3";
+  try {
+    Statement s(impl_->db.get(), sql.c_str());
+    if (before_id > 0) s.bind(1, before_id);
+    if (status) s.bind(2, to_string(*status));
+    s.bind(3, limit);
+    return collect<ReportRecord>(s, read_report);
+  } catch (const StorageError& e) {
+    return Error(ErrorCode::kInternal, e.what());
+  }
+}
+
+Result<std::vector<OutboxMessage>> Storage::outbox_page(std::int64_t before_id,
+                                                        std::optional<OutboxState> state,
+                                                        int limit) {
+  std::string sql = "SELECT " SW_OUTBOX_COLUMNS " FROM outbox WHERE 1";
+  if (before_id > 0) sql += " AND id < ?1";
+  if (state) sql += " AND state = ?2";
+  sql += " ORDER BY id DESC LIMIT ?3";
+  try {
+    Statement s(impl_->db.get(), sql.c_str());
+    if (before_id > 0) s.bind(1, before_id);
+    if (state) s.bind(2, to_string(*state));
+    s.bind(3, limit);
+    return collect<OutboxMessage>(s, read_outbox);
   } catch (const StorageError& e) {
     return Error(ErrorCode::kInternal, e.what());
   }

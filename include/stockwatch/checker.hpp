@@ -26,12 +26,22 @@
 
 namespace stockwatch {
 
+// What the checker has found since it was created (for metrics).
+struct CheckerTotals {
+  std::int64_t out_of_stock = 0;      // items that went out of stock
+  std::int64_t back_in_stock = 0;     // items back in stock (counted whether alerted or not)
+  std::int64_t report_rejected = 0;   // rejected reports
+  std::int64_t messages = 0;          // messages queued
+};
+
 class Checker {
  public:
   Checker(Storage& storage, const Clock& clock, AlertsConfig config);
 
   // Handles everything pending; returns the number of messages queued.
   [[nodiscard]] Result<int> process_due();
+
+  [[nodiscard]] CheckerTotals totals() const;
 
   // Replaces the alert settings (config reload); takes effect on the next step.
   void set_config(AlertsConfig config);
@@ -46,6 +56,7 @@ class Checker {
   const Clock& clock_;
   mutable std::mutex mu_;
   AlertsConfig config_;
+  CheckerTotals totals_;   // guarded by mu_
 };
 
 }  // namespace stockwatch

@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "stockwatch/report_parser.hpp"
 #include "stockwatch/result.hpp"
 
 namespace stockwatch {
@@ -69,8 +70,29 @@ struct SmtpConfig {
   std::string helo;                     // empty = libcurl's default
 };
 
+// An S3 access key that may upload reports (AWS Signature Version 4).
+struct HttpCredential {
+  std::string access_key;
+  std::string secret_key;
+  std::vector<std::string> stores;      // empty = any store; else every row's store must be listed
+};
+
 struct HttpConfig {
-  std::string listen;                   // empty = no HTTP server
+  std::string listen;                   // "127.0.0.1:8080"; empty = no HTTP server
+  std::string token;                    // bearer token for /api/* and /metrics; empty = open
+  bool allow_anonymous_upload = false;  // only on a loopback address
+  std::uint64_t max_upload_bytes = 1ULL << 30;   // 1 GiB
+  int read_timeout_s = 30;              // between two pieces of a request
+  int max_connections = 256;
+  std::string region;                   // empty = any region in the signature's scope
+  int multipart_max_age_h = 24;         // unfinished multipart uploads are removed after this
+  std::vector<HttpCredential> credentials;
+};
+
+// How reports are read (docs/report-format.md).
+struct ReportConfig {
+  HeaderAliases aliases;
+  ParserLimits limits;
 };
 
 struct LogConfig {
@@ -84,6 +106,7 @@ struct Config {
   AlertsConfig alerts;
   SmtpConfig smtp;
   HttpConfig http;
+  ReportConfig report;
   LogConfig log;
 };
 

@@ -46,6 +46,7 @@ struct MailerStep {
   int retried = 0;
   int dead = 0;
   std::string last_result;                 // outcome of the last attempt, for status pages
+  bool last_sent = false;                  // whether that attempt was accepted
   std::optional<TimePoint> next_due;       // when the next queued message is due
 };
 

@@ -114,6 +114,23 @@ struct PendingChanges {
   std::int64_t back_in_stock_total = 0;
 };
 
+// One row of the inventory, for listings.
+struct InventoryRow {
+  std::string store;
+  std::string item;
+  std::int64_t count = 0;
+  TimePoint updated_at{};
+  std::int64_t report_id = 0;
+};
+
+// A page of the inventory in (store, item) order.
+struct InventoryQuery {
+  std::optional<std::string> store;           // only this store
+  bool out_of_stock_only = false;             // only count = 0
+  std::optional<std::pair<std::string, std::string>> after;  // the last row of the previous page
+  int limit = 100;
+};
+
 // What Storage::backup wrote.
 struct BackupInfo {
   std::filesystem::path file;   // the copy, as given
@@ -236,6 +253,17 @@ class Storage {
   [[nodiscard]] Result<OutboxCounts> open_outbox_counts();
   // Ledger entries received at or after `since`.
   [[nodiscard]] Result<std::int64_t> count_reports_since(TimePoint since);
+
+  // --- Listings (the HTTP API), newest first, keyset-paginated ----------
+  [[nodiscard]] Result<std::vector<InventoryRow>> list_inventory(const InventoryQuery& query);
+  // Ledger entries with id < before_id (0 = from the newest), optionally of
+  // one status.
+  [[nodiscard]] Result<std::vector<ReportRecord>> reports_page(
+      std::int64_t before_id, std::optional<ReportStatus> status, int limit);
+  // Outbox messages with id < before_id (0 = from the newest), optionally
+  // in one state.
+  [[nodiscard]] Result<std::vector<OutboxMessage>> outbox_page(
+      std::int64_t before_id, std::optional<OutboxState> state, int limit);
 
   // --- Backup -----------------------------------------------------------
   // Copies the database `source` to the new file `dest` while other

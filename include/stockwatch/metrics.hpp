@@ -1,0 +1,45 @@
+// What the daemon has done, as Prometheus metrics (prometheus-cpp), for
+// GET /metrics.
+//
+// Contract: every method may be called from any thread (prometheus-cpp's
+// metrics are atomic). The stages do not know about Metrics; the daemon
+// records what their results say. serialize() renders the Prometheus text
+// exposition format (version 0.0.4).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+namespace stockwatch {
+
+class Metrics {
+ public:
+  Metrics();
+  ~Metrics();
+  Metrics(const Metrics&) = delete;
+  Metrics& operator=(const Metrics&) = delete;
+
+  // A report handled: result is "loaded", "rejected" or "duplicate".
+  void report(const std::string& result, std::int64_t rows, std::int64_t changes,
+              double seconds);
+  // Alert events found by the checker ("out_of_stock", "back_in_stock",
+  // "report_rejected") and the messages queued for them.
+  void alerts(const std::string& event, std::int64_t events);
+  void messages_queued(std::int64_t n);
+  // Delivery attempts: sent, failed for now (will retry), failed for good.
+  void emails(std::int64_t sent, std::int64_t retried, std::int64_t dead);
+  void outbox_depth(std::int64_t queued, std::int64_t dead);
+  // Inbox scans and inotify overflows, as running totals.
+  void inbox_totals(std::uint64_t scans, std::uint64_t overflows);
+  void http_request(const std::string& route, unsigned status);
+  void http_upload_bytes(std::uint64_t bytes);
+
+  [[nodiscard]] std::string serialize() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace stockwatch
