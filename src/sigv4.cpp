@@ -219,6 +219,29 @@ std::optional<S3Error> parse_query_claim(const std::vector<std::pair<std::string
   return std::nullopt;
 }
 
+// The path as S3 signs it: every byte encoded once (upper-case hex), each
+// escape the client sent decoded first, except an encoded slash, which is
+// part of a key and stays "%2F".
+std::string canonical_path(std::string_view raw) {
+  std::string out;
+  std::size_t done = 0;
+  for (std::size_t i = 0; i <= raw.size(); ++i) {
+    const bool slash_escape = i + 2 < raw.size() && raw[i] == '%' && raw[i + 1] == '2' &&
+                              (raw[i + 2] == 'F' || raw[i + 2] == 'f');
+    if (i == raw.size() || slash_escape) {
+      const auto part = raw.substr(done, i - done);
+      const auto decoded = percent_decode(part);
+      out += aws_uri_encode(decoded ? std::string_view(*decoded) : part, true);
+      if (slash_escape) {
+        out += "%2F";
+        i += 2;
+        done = i + 1;
+      }
+    }
+  }
+  return out;
+}
+
 }  // namespace
 
 bool has_sigv4(const SigV4Request& request) {
@@ -230,9 +253,8 @@ std::string sigv4_canonical_request(const SigV4Request& request,
                                     const std::vector<std::string>& signed_headers,
                                     std::string_view payload_hash) {
   std::string out = request.method + "\n";
-  const auto path = percent_decode(path_of(request.target));
   const std::string_view raw_path = path_of(request.target);
-  out += aws_uri_encode(path ? std::string_view(*path) : raw_path, true);
+  out += canonical_path(raw_path);
   if (raw_path.empty()) out += "/";
   out += "\n";
   std::vector<std::pair<std::string, std::string>> params;

@@ -315,7 +315,8 @@ class Env:
         return dest
 
     def inbox_files(self):
-        return sorted(os.listdir(self.inbox))
+        # Hidden names (such as the HTTP upload staging folder) are never reports.
+        return sorted(n for n in os.listdir(self.inbox) if not n.startswith("."))
 
     # --- the database ---------------------------------------------------------
 
