@@ -434,5 +434,84 @@ TEST(ConfigProblems, ProblemToString) {
   EXPECT_EQ((ConfigProblem{"", 7, "bad"}).to_string(), "config (line 7): bad");
 }
 
+// --- [http] and [report] ------------------------------------------------------------
+
+TEST(HttpConfig, CredentialsAndLimitsAreRead) {
+  const ConfigLoad load = parse(
+      "[http]\nlisten = \"127.0.0.1:8080\"\ntoken = \"t\"\nmax_upload_bytes = 5000\n"
+      "read_timeout_s = 7\nmax_connections = 9\nregion = \"ap-southeast-3\"\n"
+      "[[http.credential]]\naccess_key = \"A\"\nsecret_key = \"S\"\nstores = [\"Medan\", \"Aceh\"]\n"
+      "[[http.credential]]\naccess_key = \"B\"\nsecret_key = \"T\"\n");
+  ASSERT_TRUE(load.ok()) << all_problems(load);
+  const auto& h = load.config.http;
+  EXPECT_EQ(h.listen, "127.0.0.1:8080");
+  EXPECT_EQ(h.token, "t");
+  EXPECT_EQ(h.max_upload_bytes, 5000u);
+  EXPECT_EQ(h.read_timeout_s, 7);
+  EXPECT_EQ(h.max_connections, 9);
+  EXPECT_EQ(h.region, "ap-southeast-3");
+  ASSERT_EQ(h.credentials.size(), 2u);
+  EXPECT_EQ(h.credentials[0].stores, (std::vector<std::string>{"Medan", "Aceh"}));
+  EXPECT_TRUE(h.credentials[1].stores.empty());
+}
+
+TEST(HttpConfig, AMalformedListenAddressIsAProblem) {
+  for (const char* bad : {"8080", "localhost", "example.com:80", "::1:80", "127.0.0.1:99999",
+                          "127.0.0.1:"}) {
+    EXPECT_NE(only_problem(std::string("[http]\nlisten = \"") + bad + "\"\n")
+                  .find("http.listen (line 2): \""),
+              std::string::npos)
+        << bad;
+  }
+  for (const char* good : {"127.0.0.1:0", "0.0.0.0:8080", "[::1]:8080", "localhost:8080"}) {
+    EXPECT_TRUE(parse(std::string("[http]\nlisten = \"") + good + "\"\n").ok()) << good;
+  }
+}
+
+TEST(HttpConfig, AnonymousUploadOnlyOnLoopback) {
+  EXPECT_TRUE(parse("[http]\nlisten = \"127.0.0.1:8080\"\nallow_anonymous_upload = true\n").ok());
+  EXPECT_TRUE(parse("[http]\nlisten = \"[::1]:8080\"\nallow_anonymous_upload = true\n").ok());
+  const std::string p =
+      only_problem("[http]\nlisten = \"0.0.0.0:8080\"\nallow_anonymous_upload = true\n");
+  EXPECT_NE(p.find("http.allow_anonymous_upload (line 3): anonymous uploads are allowed only on a "
+                   "loopback address"),
+            std::string::npos)
+      << p;
+}
+
+TEST(HttpConfig, CredentialsNeedBothKeysAndUniqueNames) {
+  EXPECT_NE(only_problem("[[http.credential]]\naccess_key = \"A\"\n")
+                .find("needs access_key and secret_key"),
+            std::string::npos);
+  EXPECT_NE(only_problem("[[http.credential]]\naccess_key = \"A\"\nsecret_key = \"x\"\n"
+                         "[[http.credential]]\naccess_key = \"A\"\nsecret_key = \"y\"\n")
+                .find("listed twice"),
+            std::string::npos);
+  EXPECT_NE(only_problem("[[http.credential]]\naccess_key = \"A\"\nsecret_key = \"x\"\nsecrt = 1\n")
+                .find("http.credential[0].secrt (line 4): unknown key"),
+            std::string::npos);
+}
+
+TEST(ReportConfig, AliasesAndLimitsAreConfigurable) {
+  const ConfigLoad load = parse(
+      "[report]\nstore_columns = [\"cabang\"]\nitem_columns = \"nama barang\"\n"
+      "max_count = 5000000000\nmax_name_bytes = 50\nmax_line_bytes = 1024\nmax_problems = 3\n");
+  ASSERT_TRUE(load.ok()) << all_problems(load);
+  const auto& r = load.config.report;
+  EXPECT_EQ(r.aliases.store, (std::vector<std::string>{"cabang"}));
+  EXPECT_EQ(r.aliases.item, (std::vector<std::string>{"nama barang"}));
+  EXPECT_EQ(r.aliases.count, HeaderAliases{}.count);
+  EXPECT_EQ(r.limits.max_count, 5'000'000'000LL);
+  EXPECT_EQ(r.limits.max_name_bytes, 50u);
+  EXPECT_EQ(r.limits.max_line_bytes, 1024u);
+  EXPECT_EQ(r.limits.max_problems, 3u);
+}
+
+TEST(ReportConfig, AnEmptyAliasListIsAProblem) {
+  EXPECT_NE(only_problem("[report]\ncount_columns = []\n")
+                .find("report.count_columns (line 2): needs at least one column name"),
+            std::string::npos);
+}
+
 }  // namespace
 }  // namespace stockwatch

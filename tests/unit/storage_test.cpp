@@ -772,5 +772,74 @@ TEST(StorageNames, ToStringValues) {
   EXPECT_STREQ(to_string(OutboxState::kDead), "dead");
 }
 
+// --- Listings (the HTTP API) ------------------------------------------------------
+
+TEST_F(StorageTest, InventoryPagesByKeyWithFilters) {
+  load({{"Medan", "A", 0}, {"Medan", "B", 5}, {"Aceh", "C", 0}, {"Aceh", "D", 1}}, "r.csv", "s1");
+  InventoryQuery q;
+  q.limit = 3;
+  auto page = storage_->list_inventory(q);
+  ASSERT_TRUE(page.ok()) << page.error().message();
+  ASSERT_EQ(page->size(), 3u);
+  EXPECT_EQ((*page)[0].store, "Aceh");
+  EXPECT_EQ((*page)[2].item, "A");
+  q.after = std::make_pair((*page)[2].store, (*page)[2].item);
+  page = storage_->list_inventory(q);
+  ASSERT_TRUE(page.ok());
+  ASSERT_EQ(page->size(), 1u);
+  EXPECT_EQ((*page)[0].item, "B");
+
+  InventoryQuery zeros;
+  zeros.out_of_stock_only = true;
+  page = storage_->list_inventory(zeros);
+  ASSERT_TRUE(page.ok());
+  ASSERT_EQ(page->size(), 2u);
+  EXPECT_EQ((*page)[0].item, "C");
+  EXPECT_EQ((*page)[1].item, "A");
+
+  InventoryQuery medan;
+  medan.store = "Medan";
+  page = storage_->list_inventory(medan);
+  ASSERT_TRUE(page.ok());
+  EXPECT_EQ(page->size(), 2u);
+}
+
+TEST_F(StorageTest, ReportsAndOutboxPagesAreNewestFirst) {
+  const auto first = load({{"Medan", "A", 1}}, "a.csv", "s1");
+  auto rej = record("bad.csv", "s2");
+  rej.status = ReportStatus::kRejected;
+  rej.error = "line 2: bad";
+  ASSERT_TRUE(storage_->record_report(rej).ok());
+  const auto third = load({{"Medan", "A", 0}}, "c.csv", "s3");
+
+  auto page = storage_->reports_page(0, std::nullopt, 2);
+  ASSERT_TRUE(page.ok());
+  ASSERT_EQ(page->size(), 2u);
+  EXPECT_EQ((*page)[0].id, third);
+  page = storage_->reports_page((*page)[1].id, std::nullopt, 2);
+  ASSERT_TRUE(page.ok());
+  ASSERT_EQ(page->size(), 1u);
+  EXPECT_EQ((*page)[0].id, first);
+  page = storage_->reports_page(0, ReportStatus::kRejected, 10);
+  ASSERT_TRUE(page.ok());
+  ASSERT_EQ(page->size(), 1u);
+  EXPECT_EQ((*page)[0].path, "bad.csv");
+
+  ASSERT_TRUE(storage_->commit_check(0, 0, {message("m1", first, clock_.now()),
+                                            message("m2", third, clock_.now())}).ok());
+  auto msgs = storage_->outbox_page(0, std::nullopt, 10);
+  ASSERT_TRUE(msgs.ok());
+  ASSERT_EQ(msgs->size(), 2u);
+  EXPECT_EQ((*msgs)[0].message_id, "m2");
+  ASSERT_TRUE(storage_->mark_dead((*msgs)[1].id, "550 no").ok());
+  msgs = storage_->outbox_page(0, OutboxState::kDead, 10);
+  ASSERT_TRUE(msgs.ok());
+  ASSERT_EQ(msgs->size(), 1u);
+  EXPECT_EQ((*msgs)[0].message_id, "m1");
+  msgs = storage_->outbox_page((*msgs)[0].id, std::nullopt, 10);
+  ASSERT_TRUE(msgs.ok());
+  EXPECT_TRUE(msgs->empty());
+}
+
 }  // namespace
 }  // namespace stockwatch
