@@ -35,6 +35,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 GEN = os.path.join(HERE, "gen_report.py")
 LAMBDA_PORT = os.path.join(HERE, "lambda_port.py")
+sys.path.insert(0, HERE)
+import http_bench  # noqa: E402  (benchmark 7, beside this file)
 SMTP_SERVER = os.path.join(ROOT, "tests", "support", "smtp_server.py")
 PYTHON = "/usr/bin/python3" if os.path.exists("/usr/bin/python3") else sys.executable
 GNU_TIME = "/usr/bin/time"
@@ -50,6 +52,7 @@ SIZES = {
     "smtp_floor": (50, 10),
     "many_reports": (10_000, 1_000),
     "big_bytes": ("1G", "100M"),
+    "http_seconds": (10, 3),
 }
 
 BULK_POLL_S = 0.005
@@ -610,7 +613,23 @@ def build_rows(res, cfg):
     hwm = [r["daemon_hwm_kb"] for r in res["bulk_stockwatch"]]
     rows.append([f"6. Peak RSS (VmHWM), stockwatch serve after the {n:,}-row load",
                  fmt_mib(med(hwm)), f"{fmt_mib(min(hwm))} – {fmt_mib(max(hwm))}", "", ""])
-    rows.append(["7. HTTP", "n/a (no HTTP server yet)", "", "", ""])
+    if res.get("http"):
+        hz = [r["healthz"]["rps"] for r in res["http"]]
+        hz50 = [r["healthz"]["p50_s"] for r in res["http"]]
+        rows.append([f"7. HTTP GET /healthz, {http_bench.HEALTHZ_CONNECTIONS} keep-alive "
+                     "connections (wrk)", fmt_rate(med(hz), "req/s"),
+                     f"{min(hz):,.0f} – {max(hz):,.0f}", f"p50 {fmt_s(med(hz50))}", ""])
+        pu = [r["put"]["rps"] for r in res["http"]]
+        pu50 = [r["put"]["p50_s"] for r in res["http"]]
+        pu99 = [r["put"]["p99_s"] for r in res["http"]]
+        bad = sum(r["put"]["non_2xx"] for r in res["http"])
+        rows.append([f"7. HTTP PUT of a 6-row report (S3 PutObject, synced, renamed into the inbox), "
+                     f"{http_bench.PUT_CONNECTIONS} connections (wrk)", fmt_rate(med(pu), "req/s"),
+                     f"{min(pu):,.0f} – {max(pu):,.0f}",
+                     f"p50 {fmt_s(med(pu50))}, p99 {fmt_s(med(pu99))}"
+                     + (f", {bad} non-2xx" if bad else ""), ""])
+    else:
+        rows.append(["7. HTTP", "skipped (wrk is not installed)", "", "", ""])
     return rows
 
 
@@ -723,6 +742,17 @@ def main():
             log(f"run {i + 1}/{runs}: latency, {cfg['latency_reports']} reports")
             res["latency"].append(latency(binary, os.path.join(tmp, f"lat-{i}"),
                                           cfg["latency_reports"], cfg["smtp_floor"]))
+            if http_bench.wrk_path():
+                log(f"run {i + 1}/{runs}: HTTP, wrk")
+                h = http_bench.http_bench(World(os.path.join(tmp, f"http-{i}")), binary,
+                                          cfg["http_seconds"], wait_until)
+                # wrk does not count a request whose answer came after its
+                # end, so the ledger may hold a few more; each loaded once.
+                if h["ledger_rows"] < h["accepted"] or h["distinct_paths"] != h["ledger_rows"]:
+                    raise BenchError(f"HTTP uploads: {h['accepted']} accepted but "
+                                     f"{h['ledger_rows']} ledger rows, "
+                                     f"{h['distinct_paths']} distinct")
+                res.setdefault("http", []).append(h)
             log(f"run {i + 1}/{runs}: {cfg['many_reports']} reports at once")
             res["many"].append(many_reports(binary, os.path.join(tmp, f"many-{i}"),
                                             cfg["many_reports"]))
