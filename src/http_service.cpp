@@ -47,6 +47,7 @@ struct HttpService::Impl {
   asio::steady_timer sweep_timer;
   Duration multipart_max_age;
   std::thread thread;
+  std::promise<void> finished;   // set when the thread's loop has returned
   bool stopped = false;
 
   void arm_sweep() {
@@ -88,6 +89,7 @@ void HttpService::start() {
     } catch (const std::exception& e) {
       spdlog::critical("http: stopped by an unexpected error: {}", e.what());
     }
+    impl_->finished.set_value();
   });
 }
 
@@ -95,15 +97,18 @@ void HttpService::stop() {
   if (!impl_ || impl_->stopped) return;
   impl_->stopped = true;
   if (impl_->thread.joinable()) {
-    std::promise<void> done;
-    asio::post(impl_->ioc, [this, &done] {
+    // Closing the listener and every connection lets each session finish
+    // its handlers (an upload in flight removes its staging file); the
+    // thread then runs out of work and ends. One that does not within a
+    // few seconds is stopped.
+    asio::post(impl_->ioc, [this] {
       impl_->server.stop();
       impl_->sweep_timer.cancel();
-      done.set_value();
     });
-    // A loop that no longer runs (it cannot take the post) is stopped anyway.
-    (void)done.get_future().wait_for(std::chrono::seconds(5));
-    impl_->ioc.stop();
+    if (impl_->finished.get_future().wait_for(std::chrono::seconds(5)) != std::future_status::ready) {
+      spdlog::warn("http: connections did not close within 5 s; stopping them");
+      impl_->ioc.stop();
+    }
     impl_->thread.join();
   } else {
     impl_->server.stop();
