@@ -23,7 +23,8 @@ from harness import RECIPIENT, parse_message, sample
 NEW_RECIPIENT = "buyer@example.com"
 BIG_ROWS = 300_000
 UNIT_FILE = os.path.join(harness.SOURCE_DIR, "packaging", "stockwatch.service")
-BUILD_DIR = os.path.dirname(os.path.abspath(harness.BINARY))
+DOCKERFILE = os.path.join(harness.SOURCE_DIR, "docker", "Dockerfile")
+COMPOSE = os.path.join(harness.SOURCE_DIR, "docker", "compose.yaml")
 
 
 class NotifySocket:
@@ -84,26 +85,6 @@ class NotifySocket:
         return [l[len("STATUS="):] for d in self.all() for l in d if l.startswith("STATUS=")]
 
 
-@contextlib.contextmanager
-def environment(**values):
-    """Sets (or, with None, removes) environment variables for processes
-    started inside the block."""
-    saved = {k: os.environ.get(k) for k in values}
-    try:
-        for k, v in values.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
-        yield
-    finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
-
-
 def write_big_report(path, rows=BIG_ROWS):
     """A valid report of `rows` rows, every count above 0 (no alerts)."""
     with open(path, "w", encoding="utf-8") as f:
@@ -125,7 +106,7 @@ class ServiceTestCase(harness.PipelineTestCase):
             values["NOTIFY_SOCKET"] = self.notify.path
         if watchdog_usec:
             values["WATCHDOG_USEC"] = str(watchdog_usec)
-        with environment(**values):
+        with harness.environment(**values):
             env.start_daemon()
         return env
 
@@ -324,22 +305,60 @@ class UnitFileTest(unittest.TestCase):
             self.assertIn(want, lines)
 
 
+class DockerfileTest(unittest.TestCase):
+    """No Docker engine runs the image here (docs/operations.md): these
+    checks keep the Dockerfile's steps those the tests run."""
+
+    def stages(self):
+        with open(DOCKERFILE, encoding="utf-8") as f:
+            text = f.read().replace("\\\n", " ")
+        stages = {}
+        name = None
+        for line in text.splitlines():
+            m = re.match(r"^FROM \S+ AS (\w+)", line)
+            if m:
+                name = m.group(1)
+                stages[name] = []
+            elif name and line.strip() and not line.startswith("#"):
+                stages[name].append(line.strip())
+        return stages
+
+    def test_the_image_is_built_and_installed_by_the_tested_scripts(self):
+        stages = self.stages()
+        self.assertEqual(list(stages), ["build", "runtime"])
+        build = "\n".join(stages["build"])
+        self.assertIn("RUN scripts/install-deps.sh package", build)
+        self.assertIn("cpack -G DEB", build)
+        runtime = "\n".join(stages["runtime"])
+        # The package, its dependencies, user and folders come from
+        # scripts/install-package.sh (tests/e2e/test_deb_install.py runs it).
+        self.assertRegex(runtime, r"(?m)^RUN sh /tmp/install-package\.sh /tmp/stockwatch_\*\.deb")
+        for by_hand in ("apt-get", "useradd", "groupadd", "adduser", "install -d", "chmod", "chown"):
+            self.assertNotIn(by_hand, runtime)
+        self.assertIn('VOLUME ["/var/lib/stockwatch", "/var/lib/stockwatch/inbox"]', runtime)
+        self.assertIn("USER stockwatch", runtime)
+        self.assertIn('ENTRYPOINT ["/usr/bin/stockwatch"]', runtime)
+        self.assertIn('CMD ["serve", "--config", "/etc/stockwatch/stockwatch.toml"]', runtime)
+
+    def test_every_copied_file_exists(self):
+        for stage in self.stages().values():
+            for line in stage:
+                m = re.match(r"^COPY (?!--from)(.*) \S+$", line)
+                for src in (m.group(1).split() if m else []):
+                    self.assertTrue(os.path.exists(os.path.join(harness.SOURCE_DIR, src)), src)
+
+    def test_compose_has_a_volume_for_state_and_one_for_the_inbox(self):
+        with open(COMPOSE, encoding="utf-8") as f:
+            compose = f.read()
+        self.assertIn("- stockwatch-state:/var/lib/stockwatch\n", compose)
+        self.assertIn("- stockwatch-inbox:/var/lib/stockwatch/inbox\n", compose)
+
+
 class PackageTest(unittest.TestCase):
 
     def test_debian_package(self):
-        config = os.path.join(BUILD_DIR, "CPackConfig.cmake")
-        if not os.path.exists(config):
-            self.skipTest(f"no {config}: configure the build with CMake first")
-        for tool in ("cpack", "dpkg-deb", "dpkg-shlibdeps"):
-            if not shutil.which(tool):
-                self.skipTest(f"{tool} is not installed")
         with tempfile.TemporaryDirectory(prefix="stockwatch-deb-") as out:
-            r = subprocess.run(["cpack", "-G", "DEB", "--config", config, "-B", out],
-                               capture_output=True, text=True, timeout=120)
-            self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
-            debs = [f for f in os.listdir(out) if f.endswith(".deb")]
-            self.assertEqual(len(debs), 1, os.listdir(out))
-            deb = os.path.join(out, debs[0])
+            deb = harness.build_deb(self, out)
 
             contents = subprocess.run(["dpkg-deb", "-c", deb], capture_output=True, text=True,
                                       check=True).stdout
@@ -347,8 +366,8 @@ class PackageTest(unittest.TestCase):
             for want in ("/usr/bin/stockwatch", "/usr/lib/systemd/system/stockwatch.service",
                          "/usr/share/stockwatch/stockwatch.toml",
                          "/usr/share/doc/stockwatch/stockwatch.toml.example",
-                         "/usr/share/doc/stockwatch/operations.md",
-                         "/usr/share/doc/stockwatch/configuration.md"):
+                         "/usr/share/doc/stockwatch/README.md",
+                         *(f"/usr/share/doc/stockwatch/{d}" for d in harness.operator_docs())):
                 self.assertIn(want, paths)
             # The configuration is made by postinst, never shipped over an edited one.
             self.assertFalse([p for p in paths if p.startswith("/etc/")], paths)
@@ -359,6 +378,7 @@ class PackageTest(unittest.TestCase):
             self.assertIsNotNone(depends, info)
             for lib in ("libsqlite3-0", "libcurl4", "libspdlog1.10", "libsystemd0", "adduser"):
                 self.assertRegex(depends.group(1), rf"(^|[ ,]){re.escape(lib)}\b")
+            self.assertRegex(info, r"(?m)^ Recommends: ca-certificates$")
             for script in ("postinst", "postrm"):
                 self.assertIn(f" {script} ", info)
 
