@@ -20,12 +20,14 @@ build_pkgs="build-essential cmake pkg-config
 # dpkg-dev: dpkg-shlibdeps, which computes the .deb's dependencies.
 package_pkgs="dpkg-dev"
 # systemd: systemd-analyze for the unit file; debootstrap: the clean Debian
-# root that tests/e2e/test_deb_install.py installs the .deb into; openssl: the test
+# root that tests/e2e/test_deb_install.py installs the .deb into; strace:
+# the system calls the daemon makes, checked against the unit's
+# SystemCallFilter= (tests/e2e/test_service.py); openssl: the test
 # certificates of tests/e2e/test_alerts.py; opensmtpd: a second, independent
 # mail server for one of its tests (on a machine with systemd the package
 # also enables its own service on port 25; that test then skips itself).
 test_pkgs="libgtest-dev libgmock-dev python3 python3-aiosmtpd sqlite3 rsync curl
-  systemd debootstrap openssl opensmtpd"
+  systemd debootstrap strace openssl opensmtpd"
 bench_pkgs="python3 sqlite3 time"
 
 case "$profile" in
