@@ -1,6 +1,12 @@
 #!/bin/sh
 # Installs the Debian 12 packages stockwatch needs, and only those missing.
-# Usage: scripts/install-deps.sh [build|test|bench]   (default: build)
+# Usage: scripts/install-deps.sh [build|package|test|bench]   (default: build)
+#   build    compile stockwatch
+#   package  also build the .deb (cpack -G DEB; docker/Dockerfile uses this)
+#   test     also run `make test`
+#   bench    also run bench/run.sh
+# The packages stockwatch needs at run time are not listed here: the .deb
+# depends on them, and scripts/install-package.sh installs them with it.
 # Idempotent and quick when everything is present: it asks dpkg first and
 # calls apt-get only for what is missing.
 set -eu
@@ -11,20 +17,25 @@ build_pkgs="build-essential cmake pkg-config
   libboost1.81-dev libboost-json1.81-dev
   libsqlite3-dev libcurl4-openssl-dev libssl-dev libspdlog-dev
   libtomlplusplus-dev libcli11-dev libsystemd-dev prometheus-cpp-dev"
-# systemd: systemd-analyze for the unit file; dpkg-dev: dpkg-shlibdeps for
-# the .deb that the service tests build with cpack; openssl: the test
+# dpkg-dev: dpkg-shlibdeps, which computes the .deb's dependencies.
+package_pkgs="dpkg-dev"
+# systemd: systemd-analyze for the unit file; debootstrap: the clean Debian
+# root that tests/e2e/test_deb_install.py installs the .deb into; strace:
+# the system calls the daemon makes, checked against the unit's
+# SystemCallFilter= (tests/e2e/test_service.py); openssl: the test
 # certificates of tests/e2e/test_alerts.py; opensmtpd: a second, independent
 # mail server for one of its tests (on a machine with systemd the package
 # also enables its own service on port 25; that test then skips itself).
 test_pkgs="libgtest-dev libgmock-dev python3 python3-aiosmtpd sqlite3 rsync curl
-  systemd dpkg-dev openssl opensmtpd awscli"
+  systemd debootstrap strace openssl opensmtpd awscli"
 bench_pkgs="python3 sqlite3 time wrk"
 
 case "$profile" in
-  build) want="$build_pkgs" ;;
-  test)  want="$build_pkgs $test_pkgs" ;;
-  bench) want="$build_pkgs $test_pkgs $bench_pkgs" ;;
-  *) echo "usage: $0 [build|test|bench]" >&2; exit 2 ;;
+  build)   want="$build_pkgs" ;;
+  package) want="$build_pkgs $package_pkgs" ;;
+  test)    want="$build_pkgs $package_pkgs $test_pkgs" ;;
+  bench)   want="$build_pkgs $package_pkgs $test_pkgs $bench_pkgs" ;;
+  *) echo "usage: $0 [build|package|test|bench]" >&2; exit 2 ;;
 esac
 
 missing=""

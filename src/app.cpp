@@ -4,6 +4,7 @@
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -15,6 +16,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/asio/thread_pool.hpp>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <ctime>
@@ -63,10 +65,24 @@ class SyslogPriorityFlag final : public spdlog::custom_flag_formatter {
 };
 }  // namespace
 
+bool is_journal_stream(const char* journal_stream, int fd) {
+  if (journal_stream == nullptr) return false;
+  unsigned long long dev = 0, ino = 0;
+  int used = 0;
+  if (std::sscanf(journal_stream, "%llu:%llu%n", &dev, &ino, &used) != 2 ||
+      journal_stream[used] != '\0') {
+    return false;
+  }
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) return false;
+  return static_cast<unsigned long long>(st.st_dev) == dev &&
+         static_cast<unsigned long long>(st.st_ino) == ino;
+}
+
 void setup_logging(const std::string& level) {
   auto logger = spdlog::get("stockwatch");
   if (!logger) logger = spdlog::stderr_color_mt("stockwatch");
-  if (std::getenv("JOURNAL_STREAM")) {
+  if (is_journal_stream(std::getenv("JOURNAL_STREAM"), STDERR_FILENO)) {
     // Under systemd the journal adds its own timestamp and reads the level
     // from the priority prefix.
     auto f = std::make_unique<spdlog::pattern_formatter>();
@@ -165,7 +181,11 @@ struct App::Daemon {
   // picked up at least this often.
   static constexpr auto kMailRecheck = std::chrono::seconds(30);
 
-  Daemon(const Config& c, const Clock& clk) : config(c), clock(clk), inbox(c.inbox, clk) {}
+  // --log-level from the command line, if given: it outlasts reloads.
+  std::optional<std::string> log_level_override;
+
+  Daemon(const Config& c, const Clock& clk, std::optional<std::string> log_level)
+      : config(c), clock(clk), inbox(c.inbox, clk), log_level_override(std::move(log_level)) {}
   // The HTTP thread reads this object's state: it goes first.
   ~Daemon() { http.reset(); }
 
@@ -237,8 +257,9 @@ struct App::Daemon {
   }
 
   // SIGHUP: read the config file again. Alert, SMTP and log settings take
-  // effect at once; storage and inbox settings need a restart. A config
-  // with problems is refused and the running one stays.
+  // effect at once (the log level only without --log-level, which stays);
+  // storage and inbox settings need a restart. A config with problems is
+  // refused and the running one stays.
   void wait_reload() {
     reload_signal.async_wait([this](const boost::system::error_code& ec, int) {
       if (ec || stopping) return;
@@ -267,7 +288,12 @@ struct App::Daemon {
       spdlog::warn("SIGHUP: http.listen changes only at a restart");
     }
     if (http) http->reload(fresh);
-    spdlog::set_level(spdlog::level::from_str(fresh.log.level));
+    if (!log_level_override) {
+      spdlog::set_level(spdlog::level::from_str(fresh.log.level));
+    } else if (fresh.log.level != *log_level_override) {
+      spdlog::info("SIGHUP: log.level \"{}\" is not applied: --log-level {} from the command "
+                   "line stays in effect", fresh.log.level, *log_level_override);
+    }
     // The db strand takes the alert settings, then the mail strand the SMTP
     // settings; READY=1 goes out once both are in effect.
     asio::post(db_strand, [this, alerts = fresh.alerts, smtp = fresh.smtp] {
@@ -593,8 +619,8 @@ struct App::Daemon {
   }
 };
 
-int App::serve() {
-  Daemon d(config_, clock_);
+int App::serve(const std::optional<std::string>& log_level) {
+  Daemon d(config_, clock_, log_level);
   return d.run();
 }
 

@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <iostream>
+#include <optional>
 
 #include "stockwatch/app.hpp"
 #include "stockwatch/config.hpp"
@@ -31,7 +32,14 @@ int main(int argc, char** argv) {
   cli.require_subcommand(1);
 
   std::string config_file = kDefaultConfig;
+  // Global, so that it may also follow the subcommand (`serve --log-level
+  // debug`): options a subcommand does not know fall through to here.
   std::string log_level;
+  cli.add_option("--log-level", log_level,
+                 "trace, debug, info, warn, error, critical, off: overrides log.level for "
+                 "`serve`, also across reloads (other commands log warnings by default)")
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}));
+  cli.fallthrough();
   auto add_config = [&](CLI::App* sub) {
     sub->add_option("-c,--config", config_file, "configuration file (TOML)")
         ->capture_default_str();
@@ -39,9 +47,6 @@ int main(int argc, char** argv) {
 
   auto* serve = cli.add_subcommand("serve", "run the daemon in the foreground");
   add_config(serve);
-  serve->add_option("--log-level", log_level,
-                    "trace, debug, info, warn, error, critical, off (overrides log.level)")
-      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}));
 
   std::vector<std::string> reports;
   auto* ingest = cli.add_subcommand(
@@ -89,13 +94,16 @@ int main(int argc, char** argv) {
   }
   if (!config) return 1;
 
-  stockwatch::setup_logging(log_level.empty() ? config->log.level : log_level);
-  if (!serve->parsed()) spdlog::set_level(spdlog::level::warn);  // commands print their own results
+  // The daemon logs at log.level; the other commands print their own
+  // results and log only warnings. --log-level wins over both.
+  std::optional<std::string> level_override;
+  if (!log_level.empty()) level_override = log_level;
+  stockwatch::setup_logging(level_override.value_or(serve->parsed() ? config->log.level : "warn"));
 
   stockwatch::SystemClock clock;
   try {
     stockwatch::App app(*config, clock);
-    if (serve->parsed()) return app.serve();
+    if (serve->parsed()) return app.serve(level_override);
     if (ingest->parsed()) {
       std::vector<std::filesystem::path> files(reports.begin(), reports.end());
       return app.ingest(files, std::cout);

@@ -14,6 +14,8 @@
 #include <cstdlib>
 #include <cstring>
 #include <functional>
+#include <span>
+#include <stdexcept>
 #include <thread>
 
 #include "sqlite.hpp"
@@ -182,6 +184,30 @@ CREATE INDEX outbox_due ON outbox(next_attempt_at) WHERE state = 'queued';
 CREATE INDEX outbox_open ON outbox(state) WHERE state <> 'sent';
 )SQL";
 
+// The schema's history, oldest first: the entry with version N takes a
+// database at version N - 1 to N, in one transaction that also sets
+// PRAGMA user_version = N. A new, empty file (version 0) goes through every
+// step. To change the schema, append one entry here (and describe the
+// change in docs/architecture.md); never edit a step that has shipped,
+// because databases out there were made by it.
+constexpr SchemaStep kSchemaSteps[] = {
+    {1, "create the tables", kSchemaV1},
+};
+
+constexpr bool consecutive(std::span<const SchemaStep> steps) {
+  for (std::size_t i = 0; i < steps.size(); ++i) {
+    if (steps[i].version != static_cast<int>(i) + 1) return false;
+  }
+  return !steps.empty();
+}
+static_assert(consecutive(kSchemaSteps), "schema steps must be numbered 1, 2, 3, ...");
+
+void check_steps(std::span<const SchemaStep> steps) {
+  if (!consecutive(steps)) {
+    throw std::invalid_argument("schema steps must be numbered 1, 2, 3, ...");
+  }
+}
+
 // The columns read_report() expects, in its order.
 #define SW_REPORT_COLUMNS                                                               \
   "id, path, size, sha256, status, rows, changes, error, duplicate_of, received_at, " \
@@ -334,8 +360,85 @@ class Txn {
 
 // ---------------------------------------------------------------------------
 
+namespace {
+
+// Brings the database up to the last of `steps`, one step per transaction.
+// PRAGMA user_version is read again inside each transaction, so two
+// processes opening the same old file never run a step twice. A database
+// newer than the last step is refused and left as it is; a step that fails
+// is rolled back and the database stays at the version before it.
+void migrate(Storage::Impl& impl, const std::filesystem::path& file,
+             std::span<const SchemaStep> steps) {
+  const int latest = steps.back().version;
+  const std::string name = file.string();
+  auto fail = [&](const std::string& what) {
+    impl.do_rollback();
+    throw StorageError("database " + name + ": " + what);
+  };
+  auto run = [&](const char* sql, const char* what) {
+    if (auto st = impl.exec(sql); !st.ok()) fail(std::string(what) + ": " + st.message());
+  };
+  int first = -1;
+  while (true) {
+    run("BEGIN IMMEDIATE", "cannot start the schema check");
+    int version = 0;
+    {
+      Statement s(impl.db.get(), "PRAGMA user_version");
+      auto r = s.step();
+      if (!r) fail(r.error().message());
+      version = static_cast<int>(s.i64(0));
+    }
+    if (first < 0) first = version;
+    if (version > latest) {
+      impl.do_rollback();
+      throw StorageError("database " + name + " has schema version " + std::to_string(version) +
+                         ", newer than this stockwatch understands (" + std::to_string(latest) +
+                         "); run the newer stockwatch or restore a backup");
+    }
+    if (version == latest) {
+      run("COMMIT", "cannot end the schema check");
+      break;
+    }
+    const SchemaStep& step = steps[static_cast<std::size_t>(version)];
+    const std::string sql(step.sql);
+    if (auto st = impl.exec(sql.c_str()); !st.ok()) {
+      fail("schema step " + std::to_string(version) + " -> " + std::to_string(step.version) +
+           " (" + std::string(step.description) + ") failed: " + st.message() +
+           "; the database stays at schema version " + std::to_string(version));
+    }
+    run(("PRAGMA user_version = " + std::to_string(step.version)).c_str(),
+        "cannot record the schema version");
+    run("COMMIT", "cannot commit the schema step");
+    // A new file is created in one go as far as the log is concerned; an
+    // existing database logs every step it takes.
+    if (first > 0) {
+      spdlog::info("database {}: schema version {} -> {}: {}", name, version, step.version,
+                   step.description);
+    }
+  }
+  if (first == 0) {
+    spdlog::info("database {}: created schema version {}", name, latest);
+  } else if (first < latest) {
+    spdlog::info("database {}: upgraded from schema version {} to {}", name, first, latest);
+  }
+}
+
+}  // namespace
+
+std::span<const SchemaStep> Storage::schema_steps() { return kSchemaSteps; }
+
+int Storage::schema_version() { return kSchemaSteps[std::size(kSchemaSteps) - 1].version; }
+
 std::unique_ptr<Storage> Storage::open(const std::filesystem::path& file,
                                        const StorageOptions& options, const Clock& clock) {
+  return open_with_schema(file, options, clock, schema_steps());
+}
+
+std::unique_ptr<Storage> Storage::open_with_schema(const std::filesystem::path& file,
+                                                   const StorageOptions& options,
+                                                   const Clock& clock,
+                                                   std::span<const SchemaStep> steps) {
+  check_steps(steps);
   auto impl = std::make_unique<Impl>(clock);
   sqlite3* raw = nullptr;
   const int rc = sqlite3_open_v2(file.c_str(), &raw,
@@ -365,28 +468,7 @@ std::unique_ptr<Storage> Storage::open(const std::filesystem::path& file,
   must("PRAGMA temp_store = FILE");     // keeps memory bounded for huge reports
   must("CREATE TEMP TABLE IF NOT EXISTS seen_rows(h INTEGER PRIMARY KEY, line INTEGER NOT NULL)");
 
-  // Schema version: PRAGMA user_version. 0 = new database.
-  must("BEGIN IMMEDIATE");
-  int version = 0;
-  {
-    Statement s(raw, "PRAGMA user_version");
-    auto r = s.step();
-    if (!r) throw StorageError("database " + file.string() + ": " + r.error().message());
-    version = static_cast<int>(s.i64(0));
-  }
-  if (version > kSchemaVersion) {
-    impl->do_rollback();
-    throw StorageError("database " + file.string() + " has schema version " +
-                       std::to_string(version) + ", newer than this stockwatch understands (" +
-                       std::to_string(kSchemaVersion) +
-                       "); run the newer stockwatch or restore a backup");
-  }
-  if (version < 1) {
-    must(kSchemaV1);
-    must("PRAGMA user_version = 1");
-    spdlog::info("database {}: created schema version {}", file.string(), kSchemaVersion);
-  }
-  must("COMMIT");
+  migrate(*impl, file, steps);
   return std::unique_ptr<Storage>(new Storage(std::move(impl)));
 }
 

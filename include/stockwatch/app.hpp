@@ -17,6 +17,7 @@
 
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <ostream>
 #include <string>
 #include <vector>
@@ -33,8 +34,10 @@ class App {
   App(const App&) = delete;
   App& operator=(const App&) = delete;
 
-  // The daemon. Returns 0 after a clean stop.
-  int serve();
+  // The daemon. Returns 0 after a clean stop. `log_level` is a level given
+  // on the command line: when set, it wins over log.level, at start and at
+  // every SIGHUP reload.
+  int serve(const std::optional<std::string>& log_level = std::nullopt);
 
   // One-shot: prints one line per report to `out`; returns 0 when every
   // report loaded (or was a duplicate), 1 when any was rejected, 2 on errors.
@@ -61,7 +64,14 @@ class App {
   const Clock& clock_;
 };
 
-// Sets up spdlog for the daemon: stderr, the given level ("info", ...).
+// Sets up spdlog: stderr, the given level ("info", ...). When standard
+// error is the journal's stream (JOURNAL_STREAM names its device and inode),
+// lines carry a syslog priority prefix ("<6>") instead of a timestamp.
 void setup_logging(const std::string& level);
+
+// Whether JOURNAL_STREAM ("DEVICE:INODE", set by systemd) names the file
+// that `fd` is open on, as systemd.exec(5) recommends checking: a variable
+// inherited by a process whose output goes elsewhere does not count.
+bool is_journal_stream(const char* journal_stream, int fd);
 
 }  // namespace stockwatch

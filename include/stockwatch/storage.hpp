@@ -17,6 +17,7 @@
 #include <filesystem>
 #include <memory>
 #include <optional>
+#include <span>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -191,10 +192,22 @@ class ReportLoad {
   std::vector<Pending> pending_;
 };
 
+// One step of the schema's history: the SQL that takes a database at schema
+// version `version` - 1 to `version`. Storage::open runs each step a database
+// lacks, in order, each in its own transaction together with setting
+// PRAGMA user_version, and logs it. Step 1 creates the tables in an empty
+// file.
+struct SchemaStep {
+  int version = 0;
+  std::string_view description;  // logged: "schema version 1 -> 2: <description>"
+  std::string_view sql;
+};
+
 class Storage {
  public:
-  // Opens (creating if needed) the database and migrates the schema.
-  // Throws StorageError on failure.
+  // Opens (creating if needed) the database and migrates the schema forward
+  // (schema_steps()). Throws StorageError on failure, and for a database
+  // from a newer version, which is left untouched.
   static std::unique_ptr<Storage> open(const std::filesystem::path& file,
                                        const StorageOptions& options, const Clock& clock);
   ~Storage();
@@ -284,8 +297,18 @@ class Storage {
   // waiting for readers or writers (a passive checkpoint).
   [[nodiscard]] Status checkpoint();
 
-  // Schema version this build writes.
-  static constexpr int kSchemaVersion = 1;
+  // The schema steps this build knows, oldest first (src/storage.cpp), and
+  // the version it writes: the last step's.
+  [[nodiscard]] static std::span<const SchemaStep> schema_steps();
+  [[nodiscard]] static int schema_version();
+
+  // open() with another list of steps (numbered 1, 2, 3, ...; otherwise
+  // std::invalid_argument): lets the tests exercise migrations that this
+  // build does not have yet.
+  static std::unique_ptr<Storage> open_with_schema(const std::filesystem::path& file,
+                                                   const StorageOptions& options,
+                                                   const Clock& clock,
+                                                   std::span<const SchemaStep> steps);
 
  struct Impl;  // opaque; defined in src/storage.cpp
 

@@ -30,6 +30,8 @@ SOURCE_DIR = os.environ.get(
     "STOCKWATCH_SOURCE_DIR",
     os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..")))
 BINARY = os.environ.get("STOCKWATCH_BINARY", os.path.join(SOURCE_DIR, "build", "stockwatch"))
+# The build folder: the binary's folder (CPackConfig.cmake, cmake_install.cmake).
+BUILD_DIR = os.path.dirname(os.path.abspath(BINARY))
 SAMPLES = os.path.join(SOURCE_DIR, "samples")
 SMTP_SERVER_SCRIPT = os.path.join(SOURCE_DIR, "tests", "support", "smtp_server.py")
 # aiosmtpd is installed for Debian's interpreter.
@@ -85,6 +87,49 @@ def reserve_port():
     s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     s.bind(("127.0.0.1", 0))
     return s
+
+
+def _set_environment(values):
+    for k, v in values.items():
+        if v is None:
+            os.environ.pop(k, None)
+        else:
+            os.environ[k] = v
+
+
+@contextlib.contextmanager
+def environment(**values):
+    """Sets (or, with None, removes) environment variables for processes
+    started inside the block."""
+    saved = {k: os.environ.get(k) for k in values}
+    try:
+        _set_environment(values)
+        yield
+    finally:
+        _set_environment(saved)
+
+
+def operator_docs():
+    """The documents every installation carries: docs/*.md."""
+    return sorted(f for f in os.listdir(os.path.join(SOURCE_DIR, "docs")) if f.endswith(".md"))
+
+
+def build_deb(test, out):
+    """Builds the Debian package with cpack into the folder `out` and
+    returns its path; skips `test` when the build is not configured or a
+    packaging tool is missing."""
+    config = os.path.join(BUILD_DIR, "CPackConfig.cmake")
+    if not os.path.exists(config):
+        test.skipTest(f"no {config}: configure the build with CMake first")
+    for tool in ("cpack", "dpkg-deb", "dpkg-shlibdeps"):
+        if not shutil.which(tool):
+            test.skipTest(f"{tool} is not installed (scripts/install-deps.sh test)")
+    r = subprocess.run(["cpack", "-G", "DEB", "--config", config, "-B", out],
+                       capture_output=True, text=True, timeout=300)
+    test.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+    debs = [f for f in os.listdir(out) if f.endswith(".deb")]
+    test.assertEqual(len(debs), 1, os.listdir(out))
+    return os.path.join(out, debs[0])
 
 
 def parse_message(eml):
@@ -164,12 +209,13 @@ class SmtpServer:
 class Daemon:
     """`stockwatch serve --config F`, its stdout and stderr in a log file."""
 
-    def __init__(self, config_path, cwd, log_path):
+    def __init__(self, config_path, cwd, log_path, args=(), wrapper=()):
         self.log_path = log_path
         self.log_offset = os.path.getsize(log_path) if os.path.exists(log_path) else 0
         with open(log_path, "ab") as log:
-            self.proc = subprocess.Popen([BINARY, "serve", "--config", config_path], cwd=cwd,
-                                         stdout=log, stderr=log, stdin=subprocess.DEVNULL)
+            self.proc = subprocess.Popen([*wrapper, BINARY, "serve", "--config", config_path, *args],
+                                         cwd=cwd, stdout=log, stderr=log,
+                                         stdin=subprocess.DEVNULL)
 
         def started():
             if self.proc.poll() is not None:
@@ -271,8 +317,10 @@ class Env:
         self._servers.append(self.smtp)
         return self.smtp
 
-    def start_daemon(self):
-        self.daemon = Daemon(self.config, self.root, self.daemon_log)
+    def start_daemon(self, *args, wrapper=()):
+        """Starts `stockwatch serve` with extra command-line `args`, run
+        through the command `wrapper` (such as strace) if given."""
+        self.daemon = Daemon(self.config, self.root, self.daemon_log, args, wrapper)
         return self.daemon
 
     def stop_daemon(self):

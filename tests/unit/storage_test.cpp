@@ -91,7 +91,7 @@ class StorageTest : public ::testing::Test {
 
 TEST_F(StorageTest, OpenCreatesTheSchemaAndItsVersion) {
   RawDb raw(db_path());
-  EXPECT_EQ(raw.integer("PRAGMA user_version"), Storage::kSchemaVersion);
+  EXPECT_EQ(raw.integer("PRAGMA user_version"), Storage::schema_version());
   const auto tables = raw.rows(
       "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' "
       "ORDER BY name");
@@ -713,7 +713,7 @@ TEST_F(StorageTest, ReopeningTheSameFileKeepsEverything) {
   EXPECT_EQ((*pending)->report_id, b);
   EXPECT_EQ((*pending)->back_in_stock.size(), 1u);
   RawDb raw(db_path());
-  EXPECT_EQ(raw.integer("PRAGMA user_version"), Storage::kSchemaVersion);
+  EXPECT_EQ(raw.integer("PRAGMA user_version"), Storage::schema_version());
   EXPECT_EQ(raw.integer("SELECT COUNT(*) FROM changes"), 2);
   EXPECT_EQ(raw.integer("SELECT COUNT(*) FROM cursors"), 2);
 }

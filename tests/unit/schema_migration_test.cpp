@@ -1,0 +1,253 @@
+// Schema versions: a version-1 database, built from the frozen text of
+// version 1 (tests/unit/data/schema_v1.sql), opened by the current code;
+// forward migration through a list of steps, one transaction each; refusal
+// of a newer database.
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "stockwatch/storage.hpp"
+#include "test_util.hpp"
+
+namespace stockwatch {
+namespace {
+
+using test::LogCapture;
+using test::RawDb;
+using test::TempDir;
+
+std::string schema_v1_text() {
+  return test::read_file(std::filesystem::path(STOCKWATCH_TESTS_DIR) / "unit" / "data" /
+                         "schema_v1.sql");
+}
+
+// What a stockwatch writing schema version 1 leaves behind after loading
+// one report (its triggers fill the change log), checking its first change
+// and queueing one alert.
+void make_version_1_database(const std::filesystem::path& file) {
+  RawDb raw(file);
+  raw.exec("PRAGMA journal_mode = WAL");
+  raw.exec("BEGIN");
+  raw.exec(schema_v1_text());
+  raw.exec("PRAGMA user_version = 1");
+  raw.exec(R"SQL(
+    INSERT INTO reports(id, path, size, sha256, status, rows, changes, received_at, finished_at,
+                        archived_path)
+    VALUES (1, 'medan.csv', 120, 'sha-medan', 'loaded', 2, 2, 1700000000000, 1700000000500,
+            '/var/lib/stockwatch/processed/medan.csv');
+    INSERT INTO inventory(store, item, count, updated_at, report_id)
+    VALUES ('Medan', 'Robusta Dairi', 0, 1700000000000, 1),
+           ('Medan', 'Arabika Gayo', 7, 1700000000000, 1);
+    UPDATE cursors SET position = 2 WHERE name = 'changes';
+    INSERT INTO outbox(id, message_id, report_id, event, sender, recipient, subject, data, state,
+                       attempts, created_at, next_attempt_at)
+    VALUES (1, '<1.out_of_stock@stockwatch>', 1, 'out_of_stock', 'stockwatch@example.com',
+            'owner@example.com', 'Inventory Alert!', 'Subject: x', 'queued', 0, 1700000000600,
+            1700000000600);
+  )SQL");
+  raw.exec("COMMIT");
+}
+
+// The schema as sqlite_master records it, one line per object.
+std::vector<std::string> schema_of(const std::filesystem::path& file) {
+  RawDb raw(file);
+  return raw.rows("SELECT type, name, tbl_name, sql FROM sqlite_master ORDER BY type, name");
+}
+
+// The steps of this build followed by `extra`, numbered on from the last.
+std::vector<SchemaStep> steps_plus(std::vector<SchemaStep> extra) {
+  std::vector<SchemaStep> steps(Storage::schema_steps().begin(), Storage::schema_steps().end());
+  int next = Storage::schema_version();
+  for (auto& s : extra) {
+    s.version = ++next;
+    steps.push_back(s);
+  }
+  return steps;
+}
+
+class SchemaMigrationTest : public ::testing::Test {
+ protected:
+  void SetUp() override { make_version_1_database(old_db()); }
+
+  [[nodiscard]] std::filesystem::path old_db() const { return dir_ / "v1.db"; }
+
+  // What the version-1 database held, read through the current code.
+  void expect_version_1_data(Storage& s) {
+    auto robusta = s.count_of("Medan", "Robusta Dairi");
+    ASSERT_TRUE(robusta.ok());
+    EXPECT_EQ(*robusta, std::optional<std::int64_t>(0));
+    auto arabika = s.count_of("Medan", "Arabika Gayo");
+    ASSERT_TRUE(arabika.ok());
+    EXPECT_EQ(*arabika, std::optional<std::int64_t>(7));
+    auto found = s.find_loaded("sha-medan");
+    ASSERT_TRUE(found.ok() && found->has_value());
+    EXPECT_EQ((*found)->archived_path, "/var/lib/stockwatch/processed/medan.csv");
+    EXPECT_EQ((*found)->rows, 2);
+    auto counts = s.outbox_counts();
+    ASSERT_TRUE(counts.ok());
+    EXPECT_EQ(counts->queued, 1);
+    // The checker's cursor survived: nothing of report 1 is pending again.
+    auto pending = s.next_pending_changes();
+    ASSERT_TRUE(pending.ok());
+    EXPECT_FALSE(pending->has_value());
+  }
+
+  TempDir dir_{"schema"};
+  ManualClock clock_;
+};
+
+TEST_F(SchemaMigrationTest, StepOneCreatesExactlyTheFrozenVersionOneSchema) {
+  const auto fresh = dir_ / "fresh.db";
+  (void)Storage::open_with_schema(fresh, {}, clock_, Storage::schema_steps().first(1));
+  EXPECT_EQ(schema_of(fresh), schema_of(old_db()));
+  EXPECT_EQ(RawDb(fresh).integer("PRAGMA user_version"), 1);
+}
+
+TEST_F(SchemaMigrationTest, AVersionOneDatabaseOpensWithTheCurrentCodeAndKeepsItsData) {
+  LogCapture log;
+  auto s = Storage::open(old_db(), {}, clock_);
+  EXPECT_EQ(RawDb(old_db()).integer("PRAGMA user_version"), Storage::schema_version());
+  expect_version_1_data(*s);
+  if (Storage::schema_version() > 1) {
+    EXPECT_NE(log.text().find("upgraded from schema version 1 to " +
+                              std::to_string(Storage::schema_version())),
+              std::string::npos)
+        << log.text();
+  }
+
+  // It goes on working: a new report changes a count and is seen as
+  // back in stock after the old cursor.
+  auto begun = s->begin_report();
+  ASSERT_TRUE(begun.ok()) << begun.error().message();
+  ReportLoad txn = std::move(begun).value();
+  ASSERT_TRUE(txn.upsert("Medan", "Robusta Dairi", 5).ok());
+  ReportRecord r;
+  r.path = "medan-2.csv";
+  r.sha256 = "sha-medan-2";
+  r.received_at = r.finished_at = clock_.now();
+  auto id = txn.commit(r);
+  ASSERT_TRUE(id.ok()) << id.error().message();
+  EXPECT_EQ(*id, 2);
+  auto pending = s->next_pending_changes();
+  ASSERT_TRUE(pending.ok() && pending->has_value());
+  EXPECT_EQ((*pending)->report_id, 2);
+  EXPECT_EQ((*pending)->back_in_stock.size(), 1u);
+}
+
+TEST_F(SchemaMigrationTest, LaterStepsRunInOrderEachLoggedAndTheDataSurvives) {
+  const int base = Storage::schema_version();
+  const auto steps = steps_plus({
+      {0, "a note on every report", "ALTER TABLE reports ADD COLUMN note TEXT NOT NULL DEFAULT ''"},
+      {0, "index the notes", "CREATE INDEX reports_note ON reports(note)"},
+  });
+  LogCapture log;
+  auto s = Storage::open_with_schema(old_db(), {}, clock_, steps);
+  RawDb raw(old_db());
+  EXPECT_EQ(raw.integer("PRAGMA user_version"), base + 2);
+  EXPECT_EQ(raw.rows("SELECT id, note FROM reports"), std::vector<std::string>{"1|"});
+  EXPECT_EQ(raw.integer("SELECT COUNT(*) FROM sqlite_master WHERE name = 'reports_note'"), 1);
+  expect_version_1_data(*s);
+
+  const std::string text = log.text();
+  const auto first = text.find("schema version " + std::to_string(base) + " -> " +
+                               std::to_string(base + 1) + ": a note on every report");
+  const auto second = text.find("schema version " + std::to_string(base + 1) + " -> " +
+                                std::to_string(base + 2) + ": index the notes");
+  ASSERT_NE(first, std::string::npos) << text;
+  ASSERT_NE(second, std::string::npos) << text;
+  EXPECT_LT(first, second);
+  EXPECT_NE(text.find("upgraded from schema version 1 to " + std::to_string(base + 2)),
+            std::string::npos)
+      << text;
+
+  // Opened again: nothing left to do, nothing logged about the schema.
+  s.reset();
+  LogCapture again;
+  s = Storage::open_with_schema(old_db(), {}, clock_, steps);
+  EXPECT_EQ(again.text().find("schema"), std::string::npos) << again.text();
+}
+
+TEST_F(SchemaMigrationTest, AFailingStepIsRolledBackAndTheStepsBeforeItStay) {
+  const int base = Storage::schema_version();
+  const auto steps = steps_plus({
+      {0, "a notes table", "CREATE TABLE notes(x)"},
+      {0, "a broken step", "CREATE TABLE half(x); INSERT INTO no_such_table VALUES (1)"},
+  });
+  try {
+    (void)Storage::open_with_schema(old_db(), {}, clock_, steps);
+    FAIL() << "a failing schema step was not reported";
+  } catch (const StorageError& e) {
+    const std::string what = e.what();
+    EXPECT_NE(what.find("schema step " + std::to_string(base + 1) + " -> " +
+                        std::to_string(base + 2) + " (a broken step) failed"),
+              std::string::npos)
+        << what;
+    EXPECT_NE(what.find("no_such_table"), std::string::npos) << what;
+    EXPECT_NE(what.find("stays at schema version " + std::to_string(base + 1)), std::string::npos)
+        << what;
+  }
+  RawDb raw(old_db());
+  EXPECT_EQ(raw.integer("PRAGMA user_version"), base + 1);
+  EXPECT_EQ(raw.integer("SELECT COUNT(*) FROM sqlite_master WHERE name = 'notes'"), 1);
+  EXPECT_EQ(raw.integer("SELECT COUNT(*) FROM sqlite_master WHERE name = 'half'"), 0);
+  EXPECT_EQ(raw.integer("SELECT COUNT(*) FROM inventory"), 2);
+}
+
+TEST_F(SchemaMigrationTest, ANewFileGoesThroughEveryStepAndLogsOneLine) {
+  const auto steps = steps_plus({{0, "a notes table", "CREATE TABLE notes(x)"}});
+  const auto fresh = dir_ / "fresh.db";
+  LogCapture log;
+  (void)Storage::open_with_schema(fresh, {}, clock_, steps);
+  EXPECT_EQ(RawDb(fresh).integer("PRAGMA user_version"), Storage::schema_version() + 1);
+  EXPECT_NE(log.text().find("created schema version " +
+                            std::to_string(Storage::schema_version() + 1)),
+            std::string::npos)
+      << log.text();
+  EXPECT_EQ(log.text().find(" -> "), std::string::npos) << log.text();
+}
+
+TEST_F(SchemaMigrationTest, ADatabaseNewerThanTheStepsIsRefusedAndLeftAsItIs) {
+  const auto steps = steps_plus({{0, "a notes table", "CREATE TABLE notes(x)"}});
+  (void)Storage::open_with_schema(old_db(), {}, clock_, steps);
+  const auto before = schema_of(old_db());
+  try {
+    (void)Storage::open(old_db(), {}, clock_);
+    FAIL() << "a newer database was opened";
+  } catch (const StorageError& e) {
+    const std::string want = "has schema version " +
+                             std::to_string(Storage::schema_version() + 1) +
+                             ", newer than this stockwatch understands (" +
+                             std::to_string(Storage::schema_version()) +
+                             "); run the newer stockwatch or restore a backup";
+    EXPECT_NE(std::string(e.what()).find(want), std::string::npos) << e.what();
+  }
+  EXPECT_EQ(schema_of(old_db()), before);
+  EXPECT_EQ(RawDb(old_db()).integer("PRAGMA user_version"), Storage::schema_version() + 1);
+}
+
+TEST(SchemaSteps, MustBeNumberedFromOneWithoutGaps) {
+  TempDir dir("schema");
+  ManualClock clock;
+  const std::vector<SchemaStep> gap = {{1, "one", "CREATE TABLE a(x)"},
+                                       {3, "three", "CREATE TABLE c(x)"}};
+  EXPECT_THROW((void)Storage::open_with_schema(dir / "gap.db", {}, clock, gap),
+               std::invalid_argument);
+  EXPECT_THROW((void)Storage::open_with_schema(dir / "none.db", {}, clock, {}),
+               std::invalid_argument);
+  EXPECT_FALSE(std::filesystem::exists(dir / "gap.db"));
+}
+
+TEST(SchemaSteps, ThisBuildsStepsAreNumberedAndDescribed) {
+  const auto steps = Storage::schema_steps();
+  ASSERT_FALSE(steps.empty());
+  for (std::size_t i = 0; i < steps.size(); ++i) {
+    EXPECT_EQ(steps[i].version, static_cast<int>(i) + 1);
+    EXPECT_FALSE(steps[i].description.empty());
+    EXPECT_FALSE(steps[i].sql.empty());
+  }
+  EXPECT_EQ(Storage::schema_version(), steps.back().version);
+}
+
+}  // namespace
+}  // namespace stockwatch
