@@ -35,6 +35,7 @@
 #include "stockwatch/storage.hpp"
 #include "stockwatch/systemd_notify.hpp"
 #include "stockwatch/transport.hpp"
+#include "curl_handle.hpp"
 
 namespace stockwatch {
 
@@ -808,6 +809,47 @@ int App::send_test_email(const std::vector<std::string>& to, std::ostream& out) 
   }
   out << sent << " of " << recipients.size() << " test message(s) sent.\n";
   return sent == static_cast<int>(recipients.size()) ? 0 : 1;
+}
+
+// --- healthcheck -------------------------------------------------------------------
+
+int App::healthcheck(std::ostream& out) {
+  const auto addr = http::parse_listen(config_.http.listen);
+  if (!addr) {
+    out << "http.listen is empty in " << config_.source.string()
+        << ": there is no HTTP server to check\n";
+    return 2;
+  }
+  std::string host = addr->host;
+  if (host == "0.0.0.0") host = "127.0.0.1";
+  if (host == "::") host = "::1";
+  if (host.find(':') != std::string::npos) host = "[" + host + "]";
+  const std::string url = "http://" + host + ":" + std::to_string(addr->port) + "/healthz";
+  if (curl_global_setup() != CURLE_OK) {
+    out << "cannot start libcurl\n";
+    return 1;
+  }
+  CurlEasy curl(curl_easy_init());
+  std::string body;
+  curl_easy_setopt(curl.get(), CURLOPT_URL, url.c_str());
+  curl_easy_setopt(curl.get(), CURLOPT_TIMEOUT, 5L);
+  curl_easy_setopt(curl.get(), CURLOPT_NOPROXY, "*");
+  curl_easy_setopt(curl.get(), CURLOPT_WRITEFUNCTION,
+                   +[](char* data, std::size_t size, std::size_t n, void* user) -> std::size_t {
+                     static_cast<std::string*>(user)->append(data, size * n);
+                     return size * n;
+                   });
+  curl_easy_setopt(curl.get(), CURLOPT_WRITEDATA, &body);
+  const CURLcode rc = curl_easy_perform(curl.get());
+  if (rc != CURLE_OK) {
+    out << url << ": " << curl_easy_strerror(rc) << "\n";
+    return 1;
+  }
+  long status = 0;
+  curl_easy_getinfo(curl.get(), CURLINFO_RESPONSE_CODE, &status);
+  out << url << ": " << status << " " << body;
+  if (body.empty() || body.back() != '\n') out << "\n";
+  return status == 200 ? 0 : 1;
 }
 
 }  // namespace stockwatch

@@ -84,6 +84,12 @@ int main(int argc, char** argv) {
   send_test->add_option("--to", test_to,
                         "address to send to (repeatable; default: every subscribed address)");
 
+  auto* health = cli.add_subcommand(
+      "healthcheck",
+      "ask the running daemon's HTTP server (http.listen) for /healthz; exits with 0 when it "
+      "answers 200 (for container health checks)");
+  add_config(health);
+
   CLI11_PARSE(cli, argc, argv);
 
   auto config = load_or_report(config_file);
@@ -118,6 +124,7 @@ int main(int argc, char** argv) {
     if (outbox->parsed()) return app.list_outbox(include_sent, std::cout);
     if (backup->parsed()) return app.backup(backup_dest, std::cout, std::cerr);
     if (send_test->parsed()) return app.send_test_email(test_to, std::cout);
+    if (health->parsed()) return app.healthcheck(std::cout);
   } catch (const std::exception& e) {
     spdlog::critical("{}", e.what());
     std::cerr << "stockwatch: " << e.what() << "\n";

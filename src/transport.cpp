@@ -2,6 +2,8 @@
 // server, or as files in a Maildir for sites without one.
 #include "stockwatch/transport.hpp"
 
+#include "curl_handle.hpp"
+
 #include <curl/curl.h>
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -25,27 +27,6 @@
 
 namespace stockwatch {
 namespace {
-
-// ---------------------------------------------------------------------------
-// Owners for libcurl handles.
-
-struct CurlEasyDeleter {
-  void operator()(CURL* handle) const noexcept { curl_easy_cleanup(handle); }
-};
-using CurlEasy = std::unique_ptr<CURL, CurlEasyDeleter>;
-
-struct CurlSlistDeleter {
-  void operator()(curl_slist* list) const noexcept { curl_slist_free_all(list); }
-};
-using CurlSlist = std::unique_ptr<curl_slist, CurlSlistDeleter>;
-
-// libcurl is set up once per process, before the first message goes out.
-CURLcode curl_global_setup() {
-  static std::once_flag once;
-  static CURLcode result = CURLE_FAILED_INIT;
-  std::call_once(once, [] { result = curl_global_init(CURL_GLOBAL_DEFAULT); });
-  return result;
-}
 
 // ---------------------------------------------------------------------------
 // The SMTP conversation as far as an operator needs it to understand a

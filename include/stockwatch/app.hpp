@@ -57,6 +57,11 @@ class App {
   // each outcome, with the server's reply and what to do about a failure;
   // returns 0 when every message was accepted, 1 otherwise.
   int send_test_email(const std::vector<std::string>& to, std::ostream& out);
+  // `healthcheck`: GET /healthz of the daemon's own HTTP server (http.listen;
+  // a wildcard address is reached through loopback), for container health
+  // checks that have no curl. Prints the answer; returns 0 on 200, 1 on any
+  // other answer or none within 5 s, 2 when http.listen is empty.
+  int healthcheck(std::ostream& out);
 
  private:
   struct Daemon;

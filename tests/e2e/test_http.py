@@ -341,6 +341,23 @@ class HttpTest(harness.PipelineTestCase):
 
     # --- operations routes and the API -----------------------------------------------------
 
+    def test_healthcheck_command(self):
+        """`stockwatch healthcheck`, the container's HEALTHCHECK, on a fixed port."""
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        h = self.serving(http_lines=[f'listen = "0.0.0.0:{port}"'], credentials=(ADMIN,))
+        r = h.env.run_cli("healthcheck", "--config", h.env.config)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertIn(f"http://127.0.0.1:{port}/healthz: 200", r.stdout)
+        h.env.stop_daemon()
+        r = h.env.run_cli("healthcheck", "--config", h.env.config)
+        self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+        h.env.write_config()
+        r = h.env.run_cli("healthcheck", "--config", h.env.config)
+        self.assertEqual(r.returncode, 2, r.stdout + r.stderr)
+        self.assertIn("http.listen is empty", r.stdout)
+
     def test_health_metrics_and_api(self):
         h = self.serving()
         status, body = h.get_json("/healthz", token=None)

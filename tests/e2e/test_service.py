@@ -452,6 +452,10 @@ class DockerfileTest(unittest.TestCase):
         self.assertIn("USER stockwatch", runtime)
         self.assertIn('ENTRYPOINT ["/usr/bin/stockwatch"]', runtime)
         self.assertIn('CMD ["serve", "--config", "/etc/stockwatch/stockwatch.toml"]', runtime)
+        # The health check asks the daemon's /healthz (tests/e2e/test_http.py
+        # runs the same command).
+        self.assertIn('CMD ["/usr/bin/stockwatch", "healthcheck", "--config", '
+                      '"/etc/stockwatch/stockwatch.toml"]', runtime)
 
     def test_every_copied_file_exists(self):
         for stage in self.stages().values():
