@@ -22,6 +22,7 @@
 #include <ctime>
 #include <iomanip>
 #include <mutex>
+#include <optional>
 #include <string>
 
 #include "stockwatch/archive.hpp"
@@ -173,6 +174,11 @@ struct App::Daemon {
   std::unique_ptr<Checker> checker;
   CheckerTotals reported_totals;   // what metrics already count
 
+  // The end of the flush at shutdown; read by the transport on the mail
+  // strand while the loop thread sets it.
+  SendDeadline send_deadline;
+  std::atomic<int> shutdown_flush_s;
+
   // mail_strand state.
   std::unique_ptr<Storage> mail_db;
   std::unique_ptr<MailTransport> transport;
@@ -186,7 +192,11 @@ struct App::Daemon {
   std::optional<std::string> log_level_override;
 
   Daemon(const Config& c, const Clock& clk, std::optional<std::string> log_level)
-      : config(c), clock(clk), inbox(c.inbox, clk), log_level_override(std::move(log_level)) {}
+      : config(c),
+        clock(clk),
+        inbox(c.inbox, clk),
+        shutdown_flush_s(c.smtp.shutdown_flush_s),
+        log_level_override(std::move(log_level)) {}
   // The HTTP thread reads this object's state: it goes first.
   ~Daemon() { http.reset(); }
 
@@ -205,7 +215,7 @@ struct App::Daemon {
     mail_db = Storage::open(config.storage.database, storage_options(config), clock);
     loader = std::make_unique<Loader>(*db, clock, loader_options(config));
     checker = std::make_unique<Checker>(*db, clock, config.alerts);
-    transport = make_transport(config.smtp);
+    transport = make_transport(config.smtp, &send_deadline);
     mailer = std::make_unique<Mailer>(*mail_db, *transport, clock, RetryPolicy::from(config.smtp));
 
     if (auto st = inbox.start(); !st.ok()) throw std::runtime_error(st.message());
@@ -300,7 +310,8 @@ struct App::Daemon {
     asio::post(db_strand, [this, alerts = fresh.alerts, smtp = fresh.smtp] {
       checker->set_config(alerts);
       asio::post(mail_strand, [this, smtp] {
-        auto next = make_transport(smtp);
+        shutdown_flush_s = smtp.shutdown_flush_s;
+        auto next = make_transport(smtp, &send_deadline);
         mailer->set_transport(*next);
         mailer->set_policy(RetryPolicy::from(smtp));
         transport = std::move(next);
@@ -410,9 +421,16 @@ struct App::Daemon {
     publish_status();
   }
 
+  // SIGINT, SIGTERM: stop taking reports; the report being loaded is
+  // finished or rolled back; then what is due is sent until
+  // smtp.shutdown_flush_s after the signal, and the rest stays queued.
   void on_signal(int sig) {
-    spdlog::info("received {}, stopping: the report being loaded is finished or rolled back",
-                 sig == SIGINT ? "SIGINT" : "SIGTERM");
+    const int flush_s = shutdown_flush_s;
+    spdlog::info("received {}, stopping: the report being loaded is finished or rolled back, "
+                 "then queued mail is sent for up to {} s",
+                 sig == SIGINT ? "SIGINT" : "SIGTERM", flush_s);
+    const auto deadline = SendDeadline::Clock::now() + std::chrono::seconds(flush_s);
+    send_deadline.set(deadline);
     stopping = true;
     systemd::stopping();
     if (http) http->stop();  // no new uploads
@@ -423,7 +441,36 @@ struct App::Daemon {
     inotify_sd.close(ignored);
     inbox_timer.cancel();
     reload_signal.cancel();
-    asio::post(mail_strand, [this] { mail_timer.cancel(); });
+    // Through the db strand first: its report in progress, and the checker
+    // step after it, come before the flush, so their alerts are in it.
+    asio::post(db_strand, [this, deadline] {
+      asio::post(mail_strand, [this, deadline] { flush_mail(deadline); });
+    });
+  }
+
+  // mail_strand, once, at shutdown: sends due messages one at a time until
+  // none is due or the deadline passes (the transport cuts the last one
+  // short). A failed one is queued again with backoff, as always.
+  void flush_mail(SendDeadline::Clock::time_point deadline) {
+    mail_timer.cancel();
+    int sent = 0;
+    while (SendDeadline::Clock::now() < deadline) {
+      const auto step = mailer_step(1, nullptr);
+      if (!step) {
+        spdlog::error("mailer: {}", step.error().message());
+        break;
+      }
+      sent += step->sent;
+      if (!step->next_due || *step->next_due > clock.now()) break;
+    }
+    const auto counts = update_outbox_counts();
+    const std::int64_t queued = counts ? counts->queued : -1;
+    if (queued > 0) {
+      spdlog::info("shutdown: {} message(s) sent; {} still queued, sent after the next start",
+                   sent, queued);
+    } else if (sent > 0) {
+      spdlog::info("shutdown: {} message(s) sent; nothing left queued", sent);
+    }
   }
 
   void wait_inotify() {
@@ -558,18 +605,13 @@ struct App::Daemon {
   }
 
   // mail_strand.
-  void run_mailer() {
-    if (stopping) return;
+  // One mailer step; its outcome goes to the metrics and the health page.
+  Result<MailerStep> mailer_step(int limit, const std::atomic<bool>* stop) {
     Result<MailerStep> step = Error(ErrorCode::kInternal, "not run");
     try {
-      step = mailer->process_due(100, &stopping);
+      step = mailer->process_due(limit, stop);
     } catch (const std::exception& e) {
       step = Error(ErrorCode::kInternal, e.what());
-    }
-    if (auto c = mail_db->open_outbox_counts()) {
-      set_outbox_counts(*c);
-      metrics.outbox_depth(c->queued, c->dead);
-      publish_status();
     }
     if (step) {
       metrics.emails(step->sent, step->retried, step->dead);
@@ -580,6 +622,23 @@ struct App::Daemon {
         health_now.smtp_last_at = clock.now();
       }
     }
+    return step;
+  }
+
+  // The outbox's queued and dead counts, for STATUS= and the metrics.
+  std::optional<OutboxCounts> update_outbox_counts() {
+    auto c = mail_db->open_outbox_counts();
+    if (!c) return std::nullopt;
+    set_outbox_counts(*c);
+    metrics.outbox_depth(c->queued, c->dead);
+    publish_status();
+    return *c;
+  }
+
+  void run_mailer() {
+    if (stopping) return;
+    const auto step = mailer_step(100, &stopping);
+    update_outbox_counts();
     if (!step) {
       spdlog::error("mailer: {}", step.error().message());
       arm_mail_timer(clock.now() + std::chrono::seconds(5));

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <ctime>
+#include <string_view>
 
 #include "stockwatch/message.hpp"
 
@@ -9,7 +10,7 @@ namespace stockwatch {
 
 namespace {
 
-bool wants(const Subscription& sub, const std::string& event) {
+bool wants(const Subscription& sub, std::string_view event) {
   return sub.events.empty() || std::find(sub.events.begin(), sub.events.end(), event) != sub.events.end();
 }
 
@@ -47,25 +48,69 @@ std::vector<Recipient> recipients(const AlertsConfig& cfg) {
   return out;
 }
 
-bool recipient_wants(const Recipient& r, const std::string& event, const std::string* store) {
+bool recipient_wants(const Recipient& r, std::string_view event, const std::string* store) {
   return std::any_of(r.subs.begin(), r.subs.end(), [&](const Subscription* s) {
     return wants(*s, event) && (!store || covers_store(*s, *store));
   });
 }
 
+// The two change events, in the order their messages are queued.
+struct ChangeEvent {
+  const char* name;
+  const char* state;  // "Medan: 3 items <state>"
+};
+constexpr ChangeEvent kChangeEvents[] = {{"out_of_stock", "out of stock"},
+                                         {"back_in_stock", "back in stock"}};
+
+std::string sentence(const ChangeRecord& c) {
+  return c.new_count == 0 ? out_of_stock_sentence(c.store, c.item)
+                          : back_in_stock_sentence(c.store, c.item, c.new_count);
+}
+
+// Calls f(event index, record) for each record of the page that is an
+// event the configuration sends.
+template <typename F>
+void for_each_event(const AlertsConfig& cfg, const PendingChanges& page, F f) {
+  for (const auto& c : page.out_of_stock) f(0, c);
+  if (!cfg.back_in_stock) return;
+  for (const auto& c : page.back_in_stock) f(1, c);
+}
+
+// What one recipient's report message for one event holds: the first items,
+// and the count and stores of all of them.
+struct Tally {
+  static constexpr std::size_t kMaxStores = 1000;
+  std::vector<ChangeRecord> listed;
+  std::int64_t total = 0;
+  std::vector<std::string> stores;  // distinct, in order of appearance
+  bool many_stores = false;         // more than kMaxStores
+
+  void add(const ChangeRecord& c) {
+    ++total;
+    if (listed.size() < Checker::kMaxListed) listed.push_back(c);
+    if (many_stores || std::find(stores.begin(), stores.end(), c.store) != stores.end()) return;
+    if (stores.size() < kMaxStores) stores.push_back(c.store);
+    else many_stores = true;
+  }
+  [[nodiscard]] std::int64_t unlisted() const {
+    return total - static_cast<std::int64_t>(listed.size());
+  }
+};
+
 // "Medan: Robusta Dairi is out of stock", "Medan: 3 items out of stock",
 // "3 stores, 12 items out of stock" (and the same with "back in stock").
-std::string summary(const std::vector<const ChangeRecord*>& changes, bool out_of_stock) {
-  const char* state = out_of_stock ? "out of stock" : "back in stock";
-  std::vector<std::string> stores;
-  for (const auto* c : changes) {
-    if (std::find(stores.begin(), stores.end(), c->store) == stores.end()) stores.push_back(c->store);
-  }
-  const std::string items = std::to_string(changes.size()) + " items ";
-  if (stores.size() > 1) return std::to_string(stores.size()) + " stores, " + items + state;
-  const std::string store = sanitize_text(stores.front());
-  if (changes.size() == 1) return store + ": " + sanitize_text(changes.front()->item) + " is " + state;
-  return store + ": " + items + state;
+std::string summary(const Tally& t, const char* state) {
+  const std::string items = std::to_string(t.total) + " items " + state;
+  if (t.many_stores) return "over " + std::to_string(Tally::kMaxStores) + " stores, " + items;
+  if (t.stores.size() > 1) return std::to_string(t.stores.size()) + " stores, " + items;
+  const std::string store = sanitize_text(t.stores.front());
+  if (t.total == 1) return store + ": " + sanitize_text(t.listed.front().item) + " is " + state;
+  return store + ": " + items;
+}
+
+std::string footer(const PendingChanges& p) {
+  return "\nReport: " + sanitize_text(p.report_path) + " (report " + std::to_string(p.report_id) +
+         "), loaded " + utc_time(p.report_time) + "\n";
 }
 
 // One queued message to one recipient. Its Message-ID comes from (key,
@@ -87,6 +132,74 @@ OutboxMessage outbox_message(const AlertsConfig& cfg, const std::string& recipie
   return m;
 }
 
+// group = "report": one message per event and recipient, built from every
+// page of the report; memory is bounded by recipients x kMaxListed.
+class ReportDigest {
+ public:
+  explicit ReportDigest(const AlertsConfig& cfg)
+      : cfg_(cfg), recipients_(recipients(cfg)), tallies_(2 * recipients_.size()) {}
+
+  void add(const PendingChanges& page) {
+    for_each_event(cfg_, page, [&](int event, const ChangeRecord& c) {
+      for (std::size_t r = 0; r < recipients_.size(); ++r) {
+        if (recipient_wants(recipients_[r], kChangeEvents[event].name, &c.store)) {
+          tallies_[event * recipients_.size() + r].add(c);
+        }
+      }
+    });
+  }
+
+  [[nodiscard]] std::vector<OutboxMessage> messages(const PendingChanges& p, TimePoint now) const {
+    std::vector<OutboxMessage> out;
+    for (std::size_t event = 0; event < 2; ++event) {
+      const ChangeEvent& ev = kChangeEvents[event];
+      for (std::size_t r = 0; r < recipients_.size(); ++r) {
+        const Tally& t = tallies_[event * recipients_.size() + r];
+        if (t.total == 0) continue;
+        std::string body;
+        for (const auto& c : t.listed) body += sentence(c) + "\n";
+        std::string sum = summary(t, ev.state);
+        if (const std::int64_t more = t.unlisted(); more > 0) {
+          const std::string listed = std::to_string(t.listed.size());
+          body += "... and " + std::to_string(more) + " more item(s) " + ev.state +
+                  " in this report for your subscription, not listed here (this message lists "
+                  "the first " + listed + " of " + std::to_string(t.total) +
+                  "); the inventory table has them all\n";
+          sum += " (first " + listed + " listed)";
+        }
+        body += footer(p);
+        out.push_back(outbox_message(cfg_, recipients_[r].address, ev.name,
+                                     std::string(ev.name) + "-report", p.report_id, p.report_id,
+                                     cfg_.subject + (cfg_.subject.empty() ? "" : " ") + sum, body,
+                                     now));
+      }
+    }
+    return out;
+  }
+
+ private:
+  const AlertsConfig& cfg_;
+  std::vector<Recipient> recipients_;
+  std::vector<Tally> tallies_;  // [event][recipient]
+};
+
+// group = "item": one message per record of the page and recipient, with
+// the plain subject and the one sentence.
+std::vector<OutboxMessage> item_messages(const AlertsConfig& cfg, const PendingChanges& page,
+                                         TimePoint now) {
+  std::vector<OutboxMessage> out;
+  const auto rs = recipients(cfg);
+  for_each_event(cfg, page, [&](int event, const ChangeRecord& c) {
+    const char* name = kChangeEvents[event].name;
+    for (const auto& r : rs) {
+      if (!recipient_wants(r, name, &c.store)) continue;
+      out.push_back(outbox_message(cfg, r.address, name, std::string(name) + "-change", c.seq,
+                                   page.report_id, cfg.subject, sentence(c) + "\n", now));
+    }
+  });
+  return out;
+}
+
 }  // namespace
 
 Checker::Checker(Storage& storage, const Clock& clock, AlertsConfig config)
@@ -97,107 +210,82 @@ void Checker::set_config(AlertsConfig config) {
   config_ = std::move(config);
 }
 
-std::vector<OutboxMessage> Checker::messages_for(const PendingChanges& p) const {
+AlertsConfig Checker::config() const {
   std::lock_guard lock(mu_);
-  std::vector<OutboxMessage> out;
-  const TimePoint now = clock_.now();
-  const std::string footer = "\nReport: " + sanitize_text(p.report_path) + " (report " +
-                             std::to_string(p.report_id) + "), loaded " + utc_time(p.report_time) +
-                             "\n";
+  return config_;
+}
 
-  struct Event {
-    const char* name;
-    const std::vector<ChangeRecord>* changes;
-    std::int64_t total;
-  };
-  std::vector<Event> events;
-  events.push_back({"out_of_stock", &p.out_of_stock, p.out_of_stock_total});
-  if (config_.back_in_stock) {
-    events.push_back({"back_in_stock", &p.back_in_stock, p.back_in_stock_total});
-  }
-
-  for (const auto& ev : events) {
-    if (ev.changes->empty()) continue;
-    for (const auto& r : recipients(config_)) {
-      std::vector<const ChangeRecord*> mine;
-      for (const auto& c : *ev.changes) {
-        if (recipient_wants(r, ev.name, &c.store)) mine.push_back(&c);
-      }
-      if (mine.empty()) continue;
-      const bool oos = std::string(ev.name) == "out_of_stock";
-      auto sentence = [&](const ChangeRecord& c) {
-        return oos ? out_of_stock_sentence(c.store, c.item)
-                   : back_in_stock_sentence(c.store, c.item, c.new_count);
-      };
-      auto make = [&](const std::string& key, std::int64_t id_key, const std::string& subject,
-                      const std::string& body) {
-        out.push_back(outbox_message(config_, r.address, ev.name, key, id_key, p.report_id,
-                                     subject, body, now));
-      };
-      // A huge report lists its first items only; the rest are counted.
-      const std::int64_t listed = static_cast<std::int64_t>(ev.changes->size());
-      const std::int64_t more = std::max<std::int64_t>(0, ev.total - listed);
-      const std::string rest =
-          more == 0 ? std::string()
-                    : "... and " + std::to_string(more) + " more item(s) " +
-                          (oos ? "out of stock" : "back in stock") +
-                          " in this report, not listed here (the list stops at " +
-                          std::to_string(listed) + "); the inventory table has them all\n";
-      if (config_.group == "item") {
-        for (const auto* c : mine) {
-          make(std::string(ev.name) + "-change", c->seq, config_.subject, sentence(*c) + "\n");
-        }
-        if (more > 0) make(std::string(ev.name) + "-rest", p.report_id, config_.subject, rest + footer);
-      } else {
-        std::string body;
-        for (const auto* c : mine) body += sentence(*c) + "\n";
-        body += rest;
-        body += footer;
-        const std::string sum =
-            more == 0 ? summary(mine, oos)
-                      : std::to_string(ev.total) + " items " + (oos ? "out of stock" : "back in stock");
-        make(std::string(ev.name) + "-report", p.report_id,
-             config_.subject + (config_.subject.empty() ? "" : " ") + sum, body);
-      }
-    }
-  }
-  return out;
+std::vector<OutboxMessage> Checker::messages_for(const PendingChanges& p) const {
+  const AlertsConfig cfg = config();
+  if (cfg.group == "item") return item_messages(cfg, p, clock_.now());
+  ReportDigest digest(cfg);
+  digest.add(p);
+  return digest.messages(p, clock_.now());
 }
 
 std::vector<OutboxMessage> Checker::messages_for_rejection(const ReportRecord& rep) const {
-  std::lock_guard lock(mu_);
+  const AlertsConfig cfg = config();
   std::vector<OutboxMessage> out;
-  if (!config_.notify_rejected) return out;
+  if (!cfg.notify_rejected) return out;
   const TimePoint now = clock_.now();
   const std::string name = sanitize_text(rep.path);
-  const std::string subject = config_.subject + " Report rejected: " + name;
+  const std::string subject = cfg.subject + " Report rejected: " + name;
   const std::string body = "The report " + name + " was rejected and nothing of it was loaded.\n"
                            "Until a corrected report arrives, nobody is watching this stock.\n\n"
                            "Problems found:\n" + rep.error + "\n\n"
                            "Fix the report and deliver it again.\n"
                            "\nReport: " + name + " (report " + std::to_string(rep.id) +
                            "), received " + utc_time(rep.received_at) + "\n";
-  for (const auto& r : recipients(config_)) {
+  for (const auto& r : recipients(cfg)) {
     if (!recipient_wants(r, "report_rejected", nullptr)) continue;
-    out.push_back(outbox_message(config_, r.address, "report_rejected", "report_rejected", rep.id,
+    out.push_back(outbox_message(cfg, r.address, "report_rejected", "report_rejected", rep.id,
                                  rep.id, subject, body, now));
   }
   return out;
 }
 
+Result<int> Checker::process_report(PendingChanges& p) {
+  const AlertsConfig cfg = config();
+  const TimePoint now = clock_.now();
+  if (cfg.group == "item") {
+    // A transaction per page: its messages, and the cursor moved to the
+    // page's last record (to the report's end after the last page).
+    int queued = 0;
+    while (true) {
+      const auto msgs = item_messages(cfg, p, now);
+      const std::int64_t through = p.more_after != 0 ? p.more_after : p.last_seq;
+      if (auto st = storage_.commit_check(through, 0, msgs); !st.ok()) return st.error();
+      queued += static_cast<int>(msgs.size());
+      add_totals(p.out_of_stock.size(), p.back_in_stock.size(), msgs.size());
+      if (p.more_after == 0) return queued;
+      if (auto st = storage_.next_change_page(p, kPageSize); !st.ok()) return st.error();
+    }
+  }
+  // The report's messages need all of its pages: one transaction at the end.
+  ReportDigest digest(cfg);
+  std::size_t out_of_stock = 0, back_in_stock = 0;
+  while (true) {
+    digest.add(p);
+    out_of_stock += p.out_of_stock.size();
+    back_in_stock += p.back_in_stock.size();
+    if (p.more_after == 0) break;
+    if (auto st = storage_.next_change_page(p, kPageSize); !st.ok()) return st.error();
+  }
+  const auto msgs = digest.messages(p, now);
+  if (auto st = storage_.commit_check(p.last_seq, 0, msgs); !st.ok()) return st.error();
+  add_totals(out_of_stock, back_in_stock, msgs.size());
+  return static_cast<int>(msgs.size());
+}
+
 Result<int> Checker::process_due() {
   int queued = 0;
   while (true) {
-    auto next = storage_.next_pending_changes();
+    auto next = storage_.next_pending_changes(kPageSize);
     if (!next) return next.error();
     if (!*next) break;
-    auto msgs = messages_for(**next);
-    if (auto st = storage_.commit_check((*next)->last_seq, 0, msgs); !st.ok()) return st.error();
-    queued += static_cast<int>(msgs.size());
-    std::lock_guard lock(mu_);
-    totals_.out_of_stock += (*next)->out_of_stock_total;
-    totals_.back_in_stock += (*next)->back_in_stock_total;
-    totals_.messages += static_cast<std::int64_t>(msgs.size());
+    auto n = process_report(**next);
+    if (!n) return n.error();
+    queued += *n;
   }
   while (true) {
     auto next = storage_.next_pending_rejection();
@@ -211,6 +299,14 @@ Result<int> Checker::process_due() {
     totals_.messages += static_cast<std::int64_t>(msgs.size());
   }
   return queued;
+}
+
+void Checker::add_totals(std::size_t out_of_stock, std::size_t back_in_stock,
+                         std::size_t messages) {
+  std::lock_guard lock(mu_);
+  totals_.out_of_stock += static_cast<std::int64_t>(out_of_stock);
+  totals_.back_in_stock += static_cast<std::int64_t>(back_in_stock);
+  totals_.messages += static_cast<std::int64_t>(messages);
 }
 
 CheckerTotals Checker::totals() const {

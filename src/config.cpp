@@ -266,6 +266,7 @@ void read_config(const toml::table& root, const std::filesystem::path& base, Con
     s.boolean("tls_verify", cfg.smtp.tls_verify);
     s.integer("connect_timeout_s", cfg.smtp.connect_timeout_s, 1, 600);
     s.integer("timeout_s", cfg.smtp.timeout_s, 1, 3600);
+    s.integer("shutdown_flush_s", cfg.smtp.shutdown_flush_s, 0, 600);
     s.integer("retry_initial_s", cfg.smtp.retry_initial_s, 1, 3600);
     s.integer("retry_max_s", cfg.smtp.retry_max_s, 1, 86400);
     s.integer("max_attempts", cfg.smtp.max_attempts, 1, 1000);

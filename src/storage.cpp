@@ -328,7 +328,8 @@ struct Storage::Impl {
   }
 
   Status set_cursor(const char* name, std::int64_t pos) {
-    return stmt(cursor_set, "UPDATE cursors SET position = ? WHERE name = ?")
+    // max(): a cursor only moves forward.
+    return stmt(cursor_set, "UPDATE cursors SET position = max(position, ?) WHERE name = ?")
         .bind(1, pos).bind(2, name).run();
   }
 };
@@ -772,7 +773,48 @@ Result<std::optional<std::int64_t>> Storage::count_of(std::string_view store,
 
 // --- Checker -----------------------------------------------------------------------
 
-Result<std::optional<PendingChanges>> Storage::next_pending_changes(std::size_t max_items) {
+namespace {
+
+// Reads the alerting records after `after` up to p.last_seq, at most
+// `page_size` of them, into p's page; sets p.more_after.
+Status read_change_page(Storage::Impl& impl, std::int64_t after, PendingChanges& p,
+                        std::size_t page_size) {
+  p.out_of_stock.clear();
+  p.back_in_stock.clear();
+  p.more_after = 0;
+  if (page_size == 0) page_size = 1;
+  auto& s = impl.stmt(impl.alerting_changes,
+                      "SELECT seq, kind, store, item, old_count, new_count FROM changes "
+                      "WHERE seq > ? AND seq <= ? AND (new_count = 0 OR old_count = 0) "
+                      "ORDER BY seq LIMIT ?");
+  ResetGuard g(s);
+  s.bind(1, after).bind(2, p.last_seq).bind(3, static_cast<std::int64_t>(page_size));
+  std::size_t read = 0;
+  std::int64_t last = after;
+  while (true) {
+    auto r = s.step();
+    if (!r) return r.error();
+    if (!*r) break;
+    ChangeRecord c;
+    c.seq = s.i64(0);
+    c.kind = s.text(1) == "INSERT" ? ChangeKind::kInsert : ChangeKind::kModify;
+    c.store = s.text(2);
+    c.item = s.text(3);
+    c.old_count = s.opt_i64(4);
+    c.new_count = s.i64(5);
+    c.report_id = p.report_id;
+    last = c.seq;
+    ++read;
+    (c.new_count == 0 ? p.out_of_stock : p.back_in_stock).push_back(std::move(c));
+  }
+  // A full page may have more after it; the next read tells.
+  if (read == page_size) p.more_after = last;
+  return {};
+}
+
+}  // namespace
+
+Result<std::optional<PendingChanges>> Storage::next_pending_changes(std::size_t page_size) {
   auto cur = impl_->cursor("changes");
   if (!cur) return cur.error();
   PendingChanges p;
@@ -798,33 +840,7 @@ Result<std::optional<PendingChanges>> Storage::next_pending_changes(std::size_t 
                                                    ", which is not in the ledger");
     p.last_seq = s.i64(0);
   }
-  {
-    auto& s = impl_->stmt(impl_->alerting_changes,
-                          "SELECT seq, kind, store, item, old_count, new_count FROM changes "
-                          "WHERE seq > ? AND seq <= ? AND (new_count = 0 OR old_count = 0) "
-                          "ORDER BY seq");
-    ResetGuard g(s);
-    s.bind(1, *cur).bind(2, p.last_seq);
-    while (true) {
-      auto r = s.step();
-      if (!r) return r.error();
-      if (!*r) break;
-      const bool zero = s.i64(5) == 0;
-      auto& list = zero ? p.out_of_stock : p.back_in_stock;
-      ++(zero ? p.out_of_stock_total : p.back_in_stock_total);
-      if (list.size() >= max_items) continue;
-      ChangeRecord c;
-      c.seq = s.i64(0);
-      c.kind = s.text(1) == "INSERT" ? ChangeKind::kInsert : ChangeKind::kModify;
-      c.store = s.text(2);
-      c.item = s.text(3);
-      c.old_count = s.opt_i64(4);
-      c.new_count = s.i64(5);
-      c.report_id = p.report_id;
-      if (c.new_count == 0) p.out_of_stock.push_back(std::move(c));
-      else p.back_in_stock.push_back(std::move(c));
-    }
-  }
+  if (auto st = read_change_page(*impl_, *cur, p, page_size); !st.ok()) return st.error();
   auto rep = report(p.report_id);
   if (!rep) return rep.error();
   if (*rep) {
@@ -832,6 +848,11 @@ Result<std::optional<PendingChanges>> Storage::next_pending_changes(std::size_t 
     p.report_time = (*rep)->finished_at;
   }
   return std::optional<PendingChanges>(std::move(p));
+}
+
+Status Storage::next_change_page(PendingChanges& p, std::size_t page_size) {
+  if (p.more_after == 0) return Error(ErrorCode::kInternal, "no page after the last one");
+  return read_change_page(*impl_, p.more_after, p, page_size);
 }
 
 Result<std::optional<ReportRecord>> Storage::next_pending_rejection() {

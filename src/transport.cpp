@@ -165,10 +165,18 @@ std::string phrase_for_command(const std::string& command) {
   return "server refused " + command;
 }
 
+// Stops a transfer once the deadline has passed (libcurl calls this about
+// once a second even while the server says nothing).
+int on_curl_progress(void* userp, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
+  const auto at = static_cast<const SendDeadline*>(userp)->get();
+  return at && SendDeadline::Clock::now() >= *at ? 1 : 0;
+}
+
 class SmtpTransport final : public MailTransport {
  public:
-  explicit SmtpTransport(SmtpConfig config)
+  SmtpTransport(SmtpConfig config, const SendDeadline* deadline)
       : config_(std::move(config)),
+        deadline_(deadline),
         url_(url_with_helo(config_.url, config_.helo)),
         display_(url_for_display(config_.url)) {}
 
@@ -198,6 +206,15 @@ class SmtpTransport final : public MailTransport {
       return {Kind::kTransient, 0,
               display_ + ": libcurl initialisation failed: " + curl_easy_strerror(rc)};
     }
+    long connect_ms = 1000L * config_.connect_timeout_s;
+    long total_ms = 1000L * config_.timeout_s;
+    if (const auto at = deadline_ ? deadline_->get() : std::nullopt) {
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+                            *at - SendDeadline::Clock::now()).count();
+      if (left <= 0) return {Kind::kTransient, 0, display_ + ": " + kShutdownOver, kShutdownAdvice};
+      connect_ms = std::min<long>(connect_ms, static_cast<long>(left));
+      total_ms = std::min<long>(total_ms, static_cast<long>(left));
+    }
     CurlEasy curl(curl_easy_init());
     if (!curl) return {Kind::kTransient, 0, display_ + ": libcurl initialisation failed"};
 
@@ -224,8 +241,14 @@ class SmtpTransport final : public MailTransport {
     set(CURLOPT_UPLOAD, 1L);
     set(CURLOPT_INFILESIZE_LARGE, static_cast<curl_off_t>(data.size()));
     set(CURLOPT_NOSIGNAL, 1L);
-    set(CURLOPT_CONNECTTIMEOUT, static_cast<long>(config_.connect_timeout_s));
-    set(CURLOPT_TIMEOUT, static_cast<long>(config_.timeout_s));
+    set(CURLOPT_CONNECTTIMEOUT_MS, connect_ms);
+    set(CURLOPT_TIMEOUT_MS, total_ms);
+    if (deadline_) {
+      // A delivery that began before the deadline was set stops when it passes.
+      set(CURLOPT_XFERINFOFUNCTION, &on_curl_progress);
+      set(CURLOPT_XFERINFODATA, const_cast<SendDeadline*>(deadline_));
+      set(CURLOPT_NOPROGRESS, 0L);
+    }
     set(CURLOPT_DEBUGFUNCTION, &on_curl_debug);
     set(CURLOPT_DEBUGDATA, &transcript);
     set(CURLOPT_VERBOSE, 1L);
@@ -352,6 +375,10 @@ class SmtpTransport final : public MailTransport {
           advice = "Check the host and port in smtp.url, and that no firewall blocks them.";
         }
         break;
+      case CURLE_ABORTED_BY_CALLBACK:
+        what = kShutdownOver;
+        advice = kShutdownAdvice;
+        break;
       case CURLE_OPERATION_TIMEDOUT:
         what = "timed out" + with_code + ": " + curl_message;
         advice = is_implicit_tls()
@@ -386,7 +413,14 @@ class SmtpTransport final : public MailTransport {
     return {kind, code, display_ + ": " + what, advice};
   }
 
+  static constexpr const char* kShutdownOver =
+      "not sent: the time for sending at shutdown (smtp.shutdown_flush_s) ran out";
+  static constexpr const char* kShutdownAdvice =
+      "It stays queued and is sent after the next start. For a slow server, raise "
+      "smtp.shutdown_flush_s (and the service manager's stop time-out with it).";
+
   SmtpConfig config_;
+  const SendDeadline* deadline_;  // may be null
   std::string url_;      // with the EHLO name as its path
   std::string display_;  // without credentials
 };
@@ -553,16 +587,18 @@ class MaildirTransport final : public MailTransport {
 
 }  // namespace
 
-std::unique_ptr<MailTransport> make_smtp_transport(const SmtpConfig& config) {
-  return std::make_unique<SmtpTransport>(config);
+std::unique_ptr<MailTransport> make_smtp_transport(const SmtpConfig& config,
+                                                   const SendDeadline* deadline) {
+  return std::make_unique<SmtpTransport>(config, deadline);
 }
 
 std::unique_ptr<MailTransport> make_maildir_transport(const std::string& maildir) {
   return std::make_unique<MaildirTransport>(maildir);
 }
 
-std::unique_ptr<MailTransport> make_transport(const SmtpConfig& config) {
-  if (!config.url.empty()) return make_smtp_transport(config);
+std::unique_ptr<MailTransport> make_transport(const SmtpConfig& config,
+                                              const SendDeadline* deadline) {
+  if (!config.url.empty()) return make_smtp_transport(config, deadline);
   return make_maildir_transport(config.maildir.string());
 }
 

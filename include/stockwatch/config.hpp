@@ -63,6 +63,7 @@ struct SmtpConfig {
   bool tls_verify = true;
   int connect_timeout_s = 10;
   int timeout_s = 60;
+  int shutdown_flush_s = 10;            // SIGTERM: time left to send what is due
   int retry_initial_s = 5;
   int retry_max_s = 600;
   int max_attempts = 200;                // at the 10-minute cap: about 33 hours

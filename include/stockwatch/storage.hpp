@@ -103,16 +103,19 @@ struct OutboxCounts {
   std::int64_t dead = 0;
 };
 
-// The changes of one report that the checker has not handled yet.
+// The changes of one report that the checker has not handled yet, read one
+// page at a time so that memory stays bounded however large the report.
 struct PendingChanges {
   std::int64_t report_id = 0;
   std::string report_path;
   TimePoint report_time{};
-  std::int64_t last_seq = 0;              // advance the cursor to this
-  std::vector<ChangeRecord> out_of_stock; // new_count == 0, in seq order (at most the cap)
-  std::vector<ChangeRecord> back_in_stock;// old_count == 0, new_count > 0 (at most the cap)
-  std::int64_t out_of_stock_total = 0;    // all of them, also past the cap
-  std::int64_t back_in_stock_total = 0;
+  std::int64_t last_seq = 0;              // the report's last change: the cursor ends here
+  // One page of the report's alerting records after the cursor, in seq order.
+  std::vector<ChangeRecord> out_of_stock; // new_count == 0
+  std::vector<ChangeRecord> back_in_stock;// old_count == 0, new_count > 0
+  // 0 when the page holds every alerting record up to last_seq; otherwise
+  // the seq of the page's last record: next_change_page() reads on from it.
+  std::int64_t more_after = 0;
 };
 
 // One row of the inventory, for listings.
@@ -239,16 +242,23 @@ class Storage {
                                                              std::string_view item);
 
   // --- Checker ----------------------------------------------------------
-  // The next report with unhandled changes after the durable cursor, or
-  // nullopt when the checker is up to date. At most `max_items` records of
-  // each kind are returned (memory stays bounded for huge reports); the
-  // totals count them all.
+  // The next report with unhandled changes after the durable cursor, with
+  // the first page (at most `page_size` records, both kinds together) of its
+  // alerting records after the cursor; nullopt when the checker is up to
+  // date. The cursor may point inside a report (a huge one handled page by
+  // page): the report is then pending from there on.
   [[nodiscard]] Result<std::optional<PendingChanges>> next_pending_changes(
-      std::size_t max_items = 1000);
+      std::size_t page_size = 1000);
+  // Replaces `p`'s page with the next one after p.more_after (which must not
+  // be 0), up to p.last_seq. Cheap: the change log is read by seq through
+  // the alerting index, never from the report's start.
+  [[nodiscard]] Status next_change_page(PendingChanges& p, std::size_t page_size = 1000);
   // The next rejected report not yet alerted on, or nullopt.
   [[nodiscard]] Result<std::optional<ReportRecord>> next_pending_rejection();
-  // In one transaction: queue `messages` and move the cursors past the
-  // given change seq / rejected report id (0 = leave that cursor).
+  // In one transaction: queue `messages` (a Message-ID already in the outbox
+  // is skipped) and move the cursors past the given change seq / rejected
+  // report id (0 = leave that cursor). A cursor never moves back, so a
+  // second process repeating a step it lagged behind on cannot undo progress.
   [[nodiscard]] Status commit_check(std::int64_t last_change_seq, std::int64_t last_rejected_id,
                                     const std::vector<OutboxMessage>& messages);
 

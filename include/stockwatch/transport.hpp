@@ -7,7 +7,10 @@
 // connection failures, timeouts) or was refused for good (5xx replies).
 #pragma once
 
+#include <atomic>
+#include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 
@@ -37,13 +40,38 @@ class MailTransport {
   [[nodiscard]] virtual std::string describe() const = 0;
 };
 
+// The time after which no delivery may go on: the end of the flush at
+// shutdown. One thread sets it (the event loop, at SIGTERM) while another
+// sends; before it is set, deliveries are limited by smtp.connect_timeout_s
+// and smtp.timeout_s alone.
+class SendDeadline {
+ public:
+  using Clock = std::chrono::steady_clock;
+  void set(Clock::time_point at) { ticks_.store(at.time_since_epoch().count()); }
+  [[nodiscard]] std::optional<Clock::time_point> get() const {
+    const Clock::rep t = ticks_.load();
+    if (t == kUnset) return std::nullopt;
+    return Clock::time_point(Clock::duration(t));
+  }
+
+ private:
+  static constexpr Clock::rep kUnset = 0;
+  std::atomic<Clock::rep> ticks_{kUnset};
+};
+
 // SMTP through libcurl (smtp:// or smtps://). Credentials from the config.
-std::unique_ptr<MailTransport> make_smtp_transport(const SmtpConfig& config);
+// With `deadline`, each delivery's time-outs are cut to the time left
+// before it, a delivery in progress when it passes is stopped (within about
+// a second), and none starts after it; all three are temporary failures.
+std::unique_ptr<MailTransport> make_smtp_transport(const SmtpConfig& config,
+                                                   const SendDeadline* deadline = nullptr);
 
 // Writes each message as a file in a Maildir (tmp/ then rename to new/).
 std::unique_ptr<MailTransport> make_maildir_transport(const std::string& maildir);
 
-// SMTP when smtp.url is set, the Maildir otherwise.
-std::unique_ptr<MailTransport> make_transport(const SmtpConfig& config);
+// SMTP when smtp.url is set, the Maildir otherwise (a local write, which
+// the deadline does not limit).
+std::unique_ptr<MailTransport> make_transport(const SmtpConfig& config,
+                                              const SendDeadline* deadline = nullptr);
 
 }  // namespace stockwatch

@@ -4,16 +4,17 @@
 Command line:
 
     /usr/bin/python3 smtp_server.py --port 0 --outdir DIR
-        [--fail-451 N] [--reject RCPT ...] [--auth USER:PASSWORD]
+        [--fail-451 N] [--reject RCPT ...]
+        [--auth USER:PASSWORD [--auth-mechanisms LOGIN,PLAIN]]
         [--tls-cert PEM --tls-key PEM [--implicit-tls | --no-starttls]]
-        [--ready-file FILE]
+        [--hold-file FILE] [--ready-file FILE]
 
 It listens on 127.0.0.1 (port 0 = a free port), then prints the port on
 stdout and, with --ready-file, writes it to FILE (atomically, so a reader
 never sees a partial number). Each accepted message is saved as DIR/<n>.eml
 (the bytes received, dot-unstuffed) next to DIR/<n>.json:
 {"mail_from": ..., "rcpt_tos": [...], "peer": [host, port], "helo": ...,
- "auth": user or null}, numbered from 1; the .json is written first, so a
+ "auth": user or null, "auth_mechanism": "PLAIN", "LOGIN" or null}, numbered from 1; the .json is written first, so a
 reader that sees the .eml finds its sidecar too.
 
 --fail-451 N   answers "451 4.3.0 Try again later" to the first N messages
@@ -23,6 +24,13 @@ reader that sees the .eml finds its sidecar too.
 --auth U:P     offers AUTH PLAIN/LOGIN (also without TLS) and accepts only
                U/P; other credentials get "535 5.7.8 Authentication
                credentials invalid".
+--auth-mechanisms M[,M]
+               offers only these AUTH mechanisms (PLAIN, LOGIN), so a test
+               can make the client use the one it names.
+--hold-file F  while the file F exists, holds every reply to DATA (the
+               message has arrived; the client waits for the verdict) and
+               prints "holding <Message-ID>" once per held message. A message
+               whose client gave up meanwhile is not recorded.
 --tls-cert PEM, --tls-key PEM
                the server's certificate (chain) and key. Alone they offer
                STARTTLS and require it: every command but EHLO, HELO,
@@ -84,11 +92,20 @@ def _write_atomically(path, data):
     os.replace(tmp, path)
 
 
+def _message_id(envelope):
+    content = envelope.original_content or envelope.content or b""
+    if isinstance(content, str):
+        content = content.encode("utf-8", "surrogateescape")
+    headers = email.parser.BytesHeaderParser(policy=email.policy.compat32).parsebytes(content)
+    return headers.get("Message-ID")
+
+
 class _Handler:
-    def __init__(self, outdir, fail_451, reject):
+    def __init__(self, outdir, fail_451, reject, hold_file=None):
         self.outdir = outdir
         self.fail_remaining = fail_451
         self.reject = {r.lower() for r in reject}
+        self.hold_file = hold_file
         self.count = 0
         self.lock = threading.Lock()
 
@@ -99,17 +116,26 @@ class _Handler:
         return "250 2.1.5 OK"
 
     def _log_attempt(self, envelope, reply):
-        content = envelope.original_content or envelope.content or b""
-        if isinstance(content, str):
-            content = content.encode("utf-8", "surrogateescape")
-        headers = email.parser.BytesHeaderParser(policy=email.policy.compat32).parsebytes(content)
-        line = json.dumps({"message_id": headers.get("Message-ID"),
+        line = json.dumps({"message_id": _message_id(envelope),
                            "rcpt_tos": list(envelope.rcpt_tos), "reply": reply})
         with open(os.path.join(self.outdir, "attempts.jsonl"), "a", encoding="utf-8") as f:
             f.write(line + "\n")
         print(line, flush=True)
 
+    async def _hold(self, server, envelope):
+        """Waits while the hold file exists; False when the client has gone."""
+        if not self.hold_file or not os.path.exists(self.hold_file):
+            return True
+        print(f"holding {_message_id(envelope)}", flush=True)
+        while os.path.exists(self.hold_file):
+            await asyncio.sleep(0.05)
+        transport = server.transport
+        return transport is not None and not transport.is_closing()
+
     async def handle_DATA(self, server, session, envelope):
+        if not await self._hold(server, envelope):
+            print(f"client gone while held: {_message_id(envelope)} not recorded", flush=True)
+            return "451 4.3.0 The client went away"
         with self.lock:
             if self.fail_remaining > 0:
                 self.fail_remaining -= 1
@@ -130,6 +156,7 @@ class _Handler:
             "peer": list(session.peer) if isinstance(session.peer, tuple) else session.peer,
             "helo": session.host_name,
             "auth": auth,
+            "auth_mechanism": getattr(session, "auth_mechanism", None),
         }
         content = envelope.original_content
         if content is None:
@@ -148,14 +175,19 @@ class _Authenticator:
     def __call__(self, server, session, envelope, mechanism, auth_data):
         ok = (isinstance(auth_data, LoginPassword)
               and auth_data.login == self.user and auth_data.password == self.password)
+        if ok:
+            session.auth_mechanism = mechanism
         return AuthResult(success=ok, handled=False, auth_data=auth_data if ok else None)
 
 
 class SmtpTestServer:
     """The server running on its own event loop in a background thread."""
 
+    MECHANISMS = ("PLAIN", "LOGIN")
+
     def __init__(self, outdir, port=0, fail_451=0, reject=(), auth=None, host="127.0.0.1",
-                 tls_cert=None, tls_key=None, implicit_tls=False, no_starttls=False):
+                 tls_cert=None, tls_key=None, implicit_tls=False, no_starttls=False,
+                 auth_mechanisms=None, hold_file=None):
         os.makedirs(outdir, exist_ok=True)
         self.outdir = outdir
         self.host = host
@@ -167,8 +199,13 @@ class SmtpTestServer:
             raise ValueError("--implicit-tls needs --tls-cert and --tls-key")
         self.implicit_tls = implicit_tls
         self.starttls = self.tls_context is not None and not implicit_tls and not no_starttls
-        self.handler = _Handler(outdir, fail_451, reject)
+        self.handler = _Handler(outdir, fail_451, reject, hold_file)
         self.authenticator = _Authenticator(*auth.split(":", 1)) if auth else None
+        offered = [m.upper() for m in (auth_mechanisms or self.MECHANISMS)]
+        unknown = set(offered) - set(self.MECHANISMS)
+        if unknown or not offered:
+            raise ValueError(f"AUTH mechanisms are {', '.join(self.MECHANISMS)}, got {offered}")
+        self.auth_excluded = [m for m in self.MECHANISMS if m not in offered]
         self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self._sock.bind((host, port))
@@ -186,7 +223,8 @@ class SmtpTestServer:
         # the client's delayed ACK, about 40 ms per EHLO. Real MTAs do not
         # stall like that, so the test server must not either.
         if self.authenticator is not None:
-            kwargs.update(authenticator=self.authenticator, auth_require_tls=False)
+            kwargs.update(authenticator=self.authenticator, auth_require_tls=False,
+                          auth_exclude_mechanism=self.auth_excluded)
         if self.starttls:
             kwargs.update(tls_context=self.tls_context, require_starttls=True)
         return _NoDelaySMTP(self.handler, loop=self._loop, **kwargs)
@@ -266,6 +304,8 @@ def main(argv=None):
     parser.add_argument("--fail-451", type=int, default=0, dest="fail_451")
     parser.add_argument("--reject", action="append", default=[], metavar="RCPT")
     parser.add_argument("--auth", metavar="USER:PASSWORD")
+    parser.add_argument("--auth-mechanisms", metavar="M[,M]")
+    parser.add_argument("--hold-file", metavar="FILE")
     parser.add_argument("--tls-cert", metavar="PEM")
     parser.add_argument("--tls-key", metavar="PEM")
     parser.add_argument("--implicit-tls", action="store_true")
@@ -284,7 +324,9 @@ def main(argv=None):
     server = SmtpTestServer(args.outdir, port=args.port, fail_451=args.fail_451,
                             reject=args.reject, auth=args.auth, tls_cert=args.tls_cert,
                             tls_key=args.tls_key, implicit_tls=args.implicit_tls,
-                            no_starttls=args.no_starttls)
+                            no_starttls=args.no_starttls, hold_file=args.hold_file,
+                            auth_mechanisms=(args.auth_mechanisms.split(",")
+                                             if args.auth_mechanisms else None))
     port = server.start()
     print(port, flush=True)
     if args.ready_file:

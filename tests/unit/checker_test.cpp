@@ -121,7 +121,7 @@ class CheckerTest : public ::testing::Test {
 
   // Everything in the outbox, oldest first.
   std::vector<OutboxMessage> outbox() {
-    auto all = storage_->list_outbox(true, 1000);
+    auto all = storage_->list_outbox(true, 100000);
     EXPECT_TRUE(all.ok());
     std::vector<OutboxMessage> out = all.ok() ? *all : std::vector<OutboxMessage>{};
     std::reverse(out.begin(), out.end());
@@ -571,8 +571,7 @@ TEST(CheckerCap, HugeReportsListTheFirstItemsAndCountTheRest) {
   PendingChanges p;
   p.report_id = 7;
   p.report_path = "huge.csv";
-  p.out_of_stock_total = 1500;
-  for (int i = 0; i < 1000; ++i) {
+  for (int i = 0; i < 1500; ++i) {
     ChangeRecord c;
     c.seq = i + 1;
     c.store = "Medan";
@@ -582,9 +581,210 @@ TEST(CheckerCap, HugeReportsListTheFirstItemsAndCountTheRest) {
   auto storage = Storage::open(":memory:", StorageOptions{}, clock);
   auto msgs = Checker(*storage, clock, cfg).messages_for(p);
   ASSERT_EQ(msgs.size(), 1u);
-  EXPECT_EQ(msgs[0].subject, "Inventory Alert! 1500 items out of stock");
-  EXPECT_NE(msgs[0].data.find("... and 500 more item(s) out of stock in this report"),
-            std::string::npos);
+  EXPECT_EQ(msgs[0].subject, "Inventory Alert! Medan: 1500 items out of stock (first 1000 listed)");
+  const auto lines = body_lines(msgs[0].data);
+  EXPECT_EQ(lines_containing(lines, "Medan is out of stock of Item "), 1000u);
+  EXPECT_TRUE(has_line(lines, "Medan is out of stock of Item 999"));
+  EXPECT_FALSE(has_line(lines, "Medan is out of stock of Item 1000"));
+  EXPECT_TRUE(has_line(lines,
+                       "... and 500 more item(s) out of stock in this report for your "
+                       "subscription, not listed here (this message lists the first 1000 of "
+                       "1500); the inventory table has them all"))
+      << msgs[0].data;
+}
+
+// Reports with more alerting changes than one page holds (Checker::kPageSize),
+// spread over several stores: 1200 Medan items, 300 Makassar, then 1100 Bali,
+// all past the first page, and back in stock for the first 50 Medan items.
+class HugeReportTest : public CheckerTest {
+ protected:
+  static constexpr int kMedan = 1200, kMakassar = 300, kBali = 1100;
+
+  std::vector<Row> rows(std::int64_t medan_count) {
+    std::vector<Row> out;
+    for (int i = 0; i < kMedan; ++i) out.push_back({"Medan", "M" + std::to_string(i), medan_count});
+    for (int i = 0; i < kMakassar; ++i) out.push_back({"Makassar", "K" + std::to_string(i), 0});
+    for (int i = 0; i < kBali; ++i) out.push_back({"Bali", "B" + std::to_string(i), 0});
+    return out;
+  }
+
+  void SetUp() override {
+    CheckerTest::SetUp();
+    config_.subscriptions = {sub({"owner@example.com"}), sub({"medan@example.com"}, {"Medan"}),
+                             sub({"bali@example.com"}, {"Bali"}),
+                             sub({"islands@example.com"}, {"Bali", "Makassar"}),
+                             sub({"padang@example.com"}, {"Padang"})};
+  }
+};
+
+TEST_F(HugeReportTest, ReportGroupingGivesEachSubscriberItsOwnItemsAndCount) {
+  static_assert(kMedan + kMakassar + kBali > 2 * Checker::kPageSize);
+  Checker checker(*storage_, clock_, config_);
+  const auto id = load(rows(0), "huge.csv");
+  EXPECT_EQ(process(checker), 4);  // nothing for Padang
+
+  struct Want {
+    std::string subject;
+    std::size_t listed;
+    std::string first, last, more;
+  };
+  const std::map<std::string, Want> want = {
+      {"owner@example.com",
+       {"Inventory Alert! 3 stores, 2600 items out of stock (first 1000 listed)", 1000,
+        "Medan is out of stock of M0", "Medan is out of stock of M999",
+        "... and 1600 more item(s) out of stock in this report for your subscription, not "
+        "listed here (this message lists the first 1000 of 2600); the inventory table has them "
+        "all"}},
+      {"medan@example.com",
+       {"Inventory Alert! Medan: 1200 items out of stock (first 1000 listed)", 1000,
+        "Medan is out of stock of M0", "Medan is out of stock of M999",
+        "... and 200 more item(s) out of stock in this report for your subscription, not listed "
+        "here (this message lists the first 1000 of 1200); the inventory table has them all"}},
+      // Every Bali item lies past the first page of the report.
+      {"bali@example.com",
+       {"Inventory Alert! Bali: 1100 items out of stock (first 1000 listed)", 1000,
+        "Bali is out of stock of B0", "Bali is out of stock of B999",
+        "... and 100 more item(s) out of stock in this report for your subscription, not listed "
+        "here (this message lists the first 1000 of 1100); the inventory table has them all"}},
+      {"islands@example.com",
+       {"Inventory Alert! 2 stores, 1400 items out of stock (first 1000 listed)", 1000,
+        "Makassar is out of stock of K0", "Bali is out of stock of B699",
+        "... and 400 more item(s) out of stock in this report for your subscription, not listed "
+        "here (this message lists the first 1000 of 1400); the inventory table has them all"}},
+  };
+  for (const auto& [rcpt, w] : want) {
+    const auto msgs = outbox_for(rcpt);
+    ASSERT_EQ(msgs.size(), 1u) << rcpt;
+    const auto& m = msgs[0];
+    EXPECT_EQ(m.report_id, id);
+    EXPECT_EQ(m.event, "out_of_stock");
+    EXPECT_EQ(m.subject, w.subject) << rcpt;
+    std::vector<std::string> items;
+    for (const auto& l : body_lines(m.data)) {
+      if (l.find(" is out of stock of ") != std::string::npos) items.push_back(l);
+    }
+    ASSERT_EQ(items.size(), w.listed) << rcpt;
+    EXPECT_EQ(items.front(), w.first) << rcpt;
+    EXPECT_EQ(items.back(), w.last) << rcpt;
+    EXPECT_EQ(std::set<std::string>(items.begin(), items.end()).size(), items.size()) << rcpt;
+    EXPECT_TRUE(has_line(body_lines(m.data), w.more)) << rcpt << "\n" << m.data;
+  }
+  // Everything handled: nothing pending, and a second run queues nothing.
+  auto pending = storage_->next_pending_changes();
+  ASSERT_TRUE(pending.ok());
+  EXPECT_FALSE(pending->has_value());
+  EXPECT_EQ(process(checker), 0);
+
+  // A store-filtered subscriber whose few items all lie past the first page
+  // (1200 Medan items back above 0, not alerted on, come first) gets them
+  // all, with no "more" line.
+  std::vector<Row> later = rows(7);
+  for (auto& r : later) {
+    if (r.store != "Medan") r.count = 0;  // unchanged: no record
+  }
+  for (int i = 0; i < 3; ++i) later.push_back({"Padang", "P" + std::to_string(i), 0});
+  load(later, "later.csv");
+  EXPECT_EQ(process(checker), 2);  // the owner and Padang's subscriber
+  const auto padang = outbox_for("padang@example.com");
+  ASSERT_EQ(padang.size(), 1u);
+  EXPECT_EQ(padang[0].subject, "Inventory Alert! Padang: 3 items out of stock");
+  EXPECT_EQ(lines_containing(body_lines(padang[0].data), "Padang is out of stock of P"), 3u);
+  EXPECT_EQ(lines_containing(body_lines(padang[0].data), "more item(s)"), 0u);
+}
+
+TEST_F(HugeReportTest, ItemGroupingGivesOneMessagePerItemHoweverMany) {
+  config_.group = "item";
+  config_.back_in_stock = true;
+  Checker checker(*storage_, clock_, config_);
+  load(rows(0), "huge.csv");
+  const int per_report = (kMedan + kMakassar + kBali) + kMedan + kBali + (kBali + kMakassar);
+  EXPECT_EQ(process(checker), per_report);
+  // Medan back in stock: one message per item to owner and medan.
+  load(rows(5), "back.csv");
+  EXPECT_EQ(process(checker), 2 * kMedan);
+
+  const auto all = outbox();
+  ASSERT_EQ(all.size(), static_cast<std::size_t>(per_report + 2 * kMedan));
+  std::map<std::string, std::set<std::string>> got;  // recipient -> sentences
+  std::set<std::string> ids;
+  for (const auto& m : all) {
+    EXPECT_EQ(m.subject, "Inventory Alert!");
+    const auto lines = body_lines(m.data);
+    ASSERT_EQ(lines.size(), 1u) << m.data;  // exactly the one sentence
+    EXPECT_TRUE(got[m.recipient].insert(m.event + ": " + lines[0]).second) << lines[0];
+    ids.insert(m.message_id);
+  }
+  EXPECT_EQ(ids.size(), all.size());
+  EXPECT_EQ(got["owner@example.com"].size(),
+            static_cast<std::size_t>(kMedan + kMakassar + kBali + kMedan));
+  EXPECT_EQ(got["medan@example.com"].size(), static_cast<std::size_t>(2 * kMedan));
+  EXPECT_EQ(got["bali@example.com"].size(), static_cast<std::size_t>(kBali));
+  EXPECT_EQ(got["islands@example.com"].size(), static_cast<std::size_t>(kBali + kMakassar));
+  EXPECT_TRUE(got["bali@example.com"].count("out_of_stock: Bali is out of stock of B1099"));
+  EXPECT_TRUE(got["medan@example.com"].count(
+      "back_in_stock: Medan has M1199 back in stock (5)"));
+  EXPECT_FALSE(got.count("padang@example.com"));
+  EXPECT_EQ(lines_containing(body_lines(all.back().data), "more item(s)"), 0u);
+}
+
+// With group = "item" a huge report is committed page by page: a failure
+// after the first page leaves the cursor inside the report, after what was
+// queued, and the next run goes on from there, queueing nothing twice.
+TEST_F(HugeReportTest, ItemGroupingRecordsProgressWithinTheReport) {
+  config_.group = "item";
+  config_.subscriptions = {sub({"owner@example.com"}), sub({"bali@example.com"}, {"Bali"})};
+  Checker checker(*storage_, clock_, config_);
+  load(rows(0), "huge.csv");
+  {
+    // The database refuses the message of one item on the second page.
+    test::RawDb raw(dir_ / "stockwatch.db");
+    raw.exec("CREATE TRIGGER refuse BEFORE INSERT ON outbox WHEN NEW.data LIKE '%of K150\r\n%' "
+             "BEGIN SELECT RAISE(ABORT, 'refused'); END");
+  }
+  auto failed = checker.process_due();
+  ASSERT_FALSE(failed.ok());
+  EXPECT_EQ(outbox().size(), Checker::kPageSize);  // the first page, Medan only
+  auto pending = storage_->next_pending_changes(10);
+  ASSERT_TRUE(pending.ok() && pending->has_value());
+  ASSERT_FALSE((*pending)->out_of_stock.empty());
+  EXPECT_EQ((*pending)->out_of_stock.front().item, "M1000");  // right after the first page
+
+  {
+    test::RawDb raw(dir_ / "stockwatch.db");
+    raw.exec("DROP TRIGGER refuse");
+  }
+  Checker restarted(*storage_, clock_, config_);
+  EXPECT_EQ(process(restarted), (kMedan + kMakassar + kBali) + kBali - 1000);
+  const auto all = outbox();
+  EXPECT_EQ(all.size(), static_cast<std::size_t>((kMedan + kMakassar + kBali) + kBali));
+  std::set<std::string> ids;
+  for (const auto& m : all) ids.insert(m.message_id);
+  EXPECT_EQ(ids.size(), all.size());
+  pending = storage_->next_pending_changes();
+  ASSERT_TRUE(pending.ok());
+  EXPECT_FALSE(pending->has_value());
+}
+
+// With group = "report" the report's messages and the cursor move together
+// once every page is read: a failure leaves nothing queued and the cursor
+// where it was.
+TEST_F(HugeReportTest, ReportGroupingQueuesAHugeReportInOneStep) {
+  Checker checker(*storage_, clock_, config_);
+  load(rows(0), "huge.csv");
+  {
+    test::RawDb raw(dir_ / "stockwatch.db");
+    raw.exec("CREATE TRIGGER refuse BEFORE INSERT ON outbox WHEN NEW.recipient = "
+             "'islands@example.com' BEGIN SELECT RAISE(ABORT, 'refused'); END");
+  }
+  ASSERT_FALSE(checker.process_due().ok());
+  EXPECT_TRUE(outbox().empty());
+  {
+    test::RawDb raw(dir_ / "stockwatch.db");
+    raw.exec("DROP TRIGGER refuse");
+  }
+  EXPECT_EQ(process(checker), 4);
+  EXPECT_EQ(process(checker), 0);
+  EXPECT_EQ(outbox().size(), 4u);
 }
 
 }  // namespace

@@ -134,6 +134,7 @@ TEST(Config, Defaults) {
   EXPECT_TRUE(c.smtp.tls_verify);
   EXPECT_EQ(c.smtp.connect_timeout_s, 10);
   EXPECT_EQ(c.smtp.timeout_s, 60);
+  EXPECT_EQ(c.smtp.shutdown_flush_s, 10);
   EXPECT_EQ(c.smtp.retry_initial_s, 5);
   EXPECT_EQ(c.smtp.retry_max_s, 600);
   EXPECT_EQ(c.smtp.max_attempts, 200);
@@ -189,6 +190,7 @@ ca_file = "certs/ca.pem"
 tls_verify = false
 connect_timeout_s = 3
 timeout_s = 30
+shutdown_flush_s = 0
 retry_initial_s = 2
 retry_max_s = 120
 max_attempts = 10
@@ -238,6 +240,7 @@ level = "debug"
   EXPECT_FALSE(c.smtp.tls_verify);
   EXPECT_EQ(c.smtp.connect_timeout_s, 3);
   EXPECT_EQ(c.smtp.timeout_s, 30);
+  EXPECT_EQ(c.smtp.shutdown_flush_s, 0);
   EXPECT_EQ(c.smtp.retry_initial_s, 2);
   EXPECT_EQ(c.smtp.retry_max_s, 120);
   EXPECT_EQ(c.smtp.max_attempts, 10);
@@ -336,6 +339,8 @@ TEST(ConfigProblems, OutOfRangeNumbers) {
             "inbox.settle_ms (line 2): must be between 0 and 3600000, got -1");
   EXPECT_EQ(only_problem("[smtp]\nmax_attempts = 0\n"),
             "smtp.max_attempts (line 2): must be between 1 and 1000, got 0");
+  EXPECT_EQ(only_problem("[smtp]\nshutdown_flush_s = 601\n"),
+            "smtp.shutdown_flush_s (line 2): must be between 0 and 600, got 601");
   EXPECT_EQ(only_problem("[inbox]\nmax_report_bytes = 0\n"),
             "inbox.max_report_bytes (line 2): must be at least 1");
 }

@@ -442,6 +442,57 @@ TEST_F(StorageTest, NextPendingChangesGroupsByReport) {
   EXPECT_FALSE(done->has_value());
 }
 
+TEST_F(StorageTest, PendingChangesComePageByPageAndTheCursorMayStopInsideAReport) {
+  load({{"Medan", "A", 3}, {"Medan", "B", 0}}, "base.csv", "sha-base");  // seq 1, 2
+  ASSERT_TRUE(storage_->commit_check(2, 0, {}).ok());
+  const auto a = load({{"Medan", "A", 0},      // 3: out of stock
+                       {"Medan", "B", 4},      // 4: back in stock
+                       {"Medan", "C", 9},      // 5: quiet
+                       {"Medan", "D", 0},      // 6: out of stock
+                       {"Medan", "E", 0},      // 7: out of stock
+                       {"Medan", "F", 8}},     // 8: quiet
+                      "a.csv", "sha-a");
+  const auto b = load({{"Bali", "K", 0}}, "b.csv", "sha-b");  // 9
+
+  auto p = storage_->next_pending_changes(2);
+  ASSERT_TRUE(p.ok() && p->has_value());
+  PendingChanges page = **p;
+  EXPECT_EQ(page.report_id, a);
+  EXPECT_EQ(page.last_seq, 8);
+  ASSERT_EQ(page.out_of_stock.size(), 1u);
+  EXPECT_EQ(page.out_of_stock[0].item, "A");
+  ASSERT_EQ(page.back_in_stock.size(), 1u);
+  EXPECT_EQ(page.back_in_stock[0].item, "B");
+  EXPECT_EQ(page.more_after, 4);  // a full page: there may be more
+
+  ASSERT_TRUE(storage_->next_change_page(page, 2).ok());
+  ASSERT_EQ(page.out_of_stock.size(), 2u);
+  EXPECT_EQ(page.out_of_stock[0].item, "D");
+  EXPECT_EQ(page.out_of_stock[1].item, "E");
+  EXPECT_TRUE(page.back_in_stock.empty());
+  EXPECT_EQ(page.more_after, 7);
+  ASSERT_TRUE(storage_->next_change_page(page, 2).ok());
+  EXPECT_TRUE(page.out_of_stock.empty());  // the last page may be empty
+  EXPECT_EQ(page.more_after, 0);
+  EXPECT_FALSE(storage_->next_change_page(page, 2).ok());
+
+  // A cursor inside the report: the report is pending from there on.
+  ASSERT_TRUE(storage_->commit_check(4, 0, {}).ok());
+  p = storage_->next_pending_changes(10);
+  ASSERT_TRUE(p.ok() && p->has_value());
+  EXPECT_EQ((*p)->report_id, a);
+  ASSERT_EQ((*p)->out_of_stock.size(), 2u);
+  EXPECT_EQ((*p)->out_of_stock[0].item, "D");
+  EXPECT_EQ((*p)->more_after, 0);  // not a full page: that is all
+
+  // The cursor never moves back.
+  ASSERT_TRUE(storage_->commit_check(8, 0, {}).ok());
+  ASSERT_TRUE(storage_->commit_check(3, 0, {}).ok());
+  p = storage_->next_pending_changes();
+  ASSERT_TRUE(p.ok() && p->has_value());
+  EXPECT_EQ((*p)->report_id, b);
+}
+
 TEST_F(StorageTest, AReportWithOnlyQuietChangesIsStillPendingOnce) {
   const auto id = load({{"Medan", "Robusta Dairi", 4}}, "a.csv", "sha-a");
   auto p = storage_->next_pending_changes();

@@ -169,6 +169,16 @@ TEST(SmtpTransport, DescriptionNeverShowsCredentials) {
 // ---------------------------------------------------------------------------
 // SMTP against a real server
 
+// smtp:// to a loopback port, in clear text.
+SmtpConfig loopback_config(int port, int connect_timeout_s, int timeout_s) {
+  SmtpConfig config;
+  config.url = "smtp://127.0.0.1:" + std::to_string(port);
+  config.starttls = "off";
+  config.connect_timeout_s = connect_timeout_s;
+  config.timeout_s = timeout_s;
+  return config;
+}
+
 class SmtpTransportTest : public ::testing::Test {
  protected:
   void SetUp() override { ASSERT_FALSE(dir_.path().empty()); }
@@ -238,14 +248,7 @@ class SmtpTransportTest : public ::testing::Test {
 
   [[nodiscard]] fs::path outdir() const { return dir_.path() / "out"; }
 
-  static SmtpConfig config_for(int port) {
-    SmtpConfig config;
-    config.url = "smtp://127.0.0.1:" + std::to_string(port);
-    config.starttls = "off";
-    config.connect_timeout_s = 5;
-    config.timeout_s = 20;
-    return config;
-  }
+  static SmtpConfig config_for(int port) { return loopback_config(port, 5, 20); }
 
   TempDir dir_;
   pid_t server_pid_ = -1;
@@ -390,6 +393,101 @@ TEST_F(SmtpTransportTest, EnvelopeAddressesCannotCarryCommands) {
       "stockwatch@example.com", "alice@example.com>\r\nRCPT TO:<evil@example.com", kMessage);
   EXPECT_EQ(outcome.kind, SendOutcome::Kind::kPermanent) << outcome.detail;
   EXPECT_FALSE(fs::exists(outdir() / "1.eml"));
+}
+
+// A loopback socket that accepts connections (the kernel completes them)
+// and never says a word: an SMTP server that hangs. Closed with the object.
+class SilentServer {
+ public:
+  SilentServer() {
+    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof addr;
+    if (::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 &&
+        ::listen(fd_, 8) == 0 &&
+        ::getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len) == 0) {
+      port_ = ntohs(addr.sin_port);
+    }
+  }
+  SilentServer(const SilentServer&) = delete;
+  SilentServer& operator=(const SilentServer&) = delete;
+  ~SilentServer() { ::close(fd_); }
+  [[nodiscard]] int port() const { return port_; }
+
+ private:
+  int fd_ = -1;
+  int port_ = 0;
+};
+
+using SteadyClock = SendDeadline::Clock;
+
+// Time-outs far longer than any test waits.
+SmtpConfig patient_config(int port) { return loopback_config(port, 60, 120); }
+
+double seconds_since(SteadyClock::time_point start) {
+  return std::chrono::duration<double>(SteadyClock::now() - start).count();
+}
+
+TEST(SmtpDeadline, CutsTheTimeOutsToTheTimeLeft) {
+  SilentServer server;
+  ASSERT_GT(server.port(), 0);
+  SendDeadline deadline;
+  deadline.set(SteadyClock::now() + std::chrono::seconds(1));
+  auto transport = make_smtp_transport(patient_config(server.port()), &deadline);
+  const auto start = SteadyClock::now();
+  const SendOutcome outcome =
+      transport->send("stockwatch@example.com", "alice@example.com", kMessage);
+  // Far below smtp.timeout_s (120 s), with room for a loaded machine.
+  EXPECT_LT(seconds_since(start), 30.0);
+  EXPECT_EQ(outcome.kind, SendOutcome::Kind::kTransient) << outcome.detail;
+}
+
+TEST(SmtpDeadline, StopsADeliveryInProgressWhenSetDuringIt) {
+  SilentServer server;
+  ASSERT_GT(server.port(), 0);
+  SendDeadline deadline;
+  auto transport = make_smtp_transport(patient_config(server.port()), &deadline);
+  SendOutcome outcome;
+  double took = 0;
+  std::thread sender([&] {
+    const auto start = SteadyClock::now();
+    outcome = transport->send("stockwatch@example.com", "alice@example.com", kMessage);
+    took = seconds_since(start);
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  deadline.set(SteadyClock::now());
+  sender.join();
+  EXPECT_LT(took, 30.0);
+  EXPECT_EQ(outcome.kind, SendOutcome::Kind::kTransient) << outcome.detail;
+  EXPECT_NE(outcome.detail.find("not sent: the time for sending at shutdown "
+                                "(smtp.shutdown_flush_s) ran out"),
+            std::string::npos)
+      << outcome.detail;
+  EXPECT_NE(outcome.advice.find("is sent after the next start"), std::string::npos);
+}
+
+TEST(SmtpDeadline, NothingStartsOnceItHasPassed) {
+  SilentServer server;
+  ASSERT_GT(server.port(), 0);
+  SendDeadline deadline;
+  deadline.set(SteadyClock::now() - std::chrono::milliseconds(1));
+  const auto start = SteadyClock::now();
+  const SendOutcome outcome = make_smtp_transport(patient_config(server.port()), &deadline)
+                                  ->send("stockwatch@example.com", "alice@example.com", kMessage);
+  EXPECT_LT(seconds_since(start), 5.0);
+  EXPECT_EQ(outcome.kind, SendOutcome::Kind::kTransient);
+  EXPECT_NE(outcome.detail.find("(smtp.shutdown_flush_s) ran out"), std::string::npos)
+      << outcome.detail;
+}
+
+TEST(SmtpDeadline, RemembersWhatWasSet) {
+  SendDeadline deadline;
+  EXPECT_FALSE(deadline.get().has_value());
+  const auto at = SteadyClock::now();
+  deadline.set(at);
+  EXPECT_EQ(deadline.get(), std::optional<SteadyClock::time_point>(at));
 }
 
 }  // namespace
