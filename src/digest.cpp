@@ -117,18 +117,40 @@ std::string to_base64(std::string_view bytes) {
   return out;
 }
 
+namespace {
+int base64_value(char c) {
+  if (c >= 'A' && c <= 'Z') return c - 'A';
+  if (c >= 'a' && c <= 'z') return c - 'a' + 26;
+  if (c >= '0' && c <= '9') return c - '0' + 52;
+  if (c == '+') return 62;
+  if (c == '/') return 63;
+  return -1;
+}
+}  // namespace
+
+// A strict decoder: EVP_DecodeBlock skips surrounding whitespace and reads
+// '=' anywhere as a zero digit, so "Z=9v" or "====" would decode to bytes.
 std::string from_base64(std::string_view text) {
   if (text.empty() || text.size() % 4 != 0) return {};
-  std::string out(3 * text.size() / 4 + 1, '\0');
-  const int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                                reinterpret_cast<const unsigned char*>(text.data()),
-                                static_cast<int>(text.size()));
-  if (n < 0) return {};
-  std::size_t len = static_cast<std::size_t>(n);
-  // EVP_DecodeBlock counts the padding as zero bytes.
-  if (text.back() == '=') --len;
-  if (text.size() >= 2 && text[text.size() - 2] == '=') --len;
-  out.resize(len);
+  std::size_t padding = 0;
+  if (text.back() == '=') ++padding;
+  if (text[text.size() - 2] == '=') ++padding;
+  if (padding == 1 && text[text.size() - 2] == '=') return {};
+  std::string out;
+  out.reserve(3 * text.size() / 4);
+  const std::size_t digits = text.size() - padding;
+  std::uint32_t acc = 0;
+  int bits = 0;
+  for (std::size_t i = 0; i < digits; ++i) {
+    const int v = base64_value(text[i]);
+    if (v < 0) return {};
+    acc = (acc << 6) | static_cast<std::uint32_t>(v);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out += static_cast<char>((acc >> bits) & 0xFFu);
+    }
+  }
   return out;
 }
 

@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core.hpp>
 
 #include <unordered_map>
@@ -63,17 +64,20 @@ bool is_loopback_host(const std::string& host) {
 
 namespace {
 constexpr std::size_t kPiece = 64 * 1024;
+// How much of a refused body is read and dropped before closing anyway.
+constexpr std::uint64_t kLingerBytes = 64ull * 1024 * 1024;
 }  // namespace
 
 class Session;
 
 struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
   Impl(asio::io_context& io, ServerOptions o, Handler& h)
-      : ioc(io), options(std::move(o)), handler(h), acceptor(io) {}
+      : ioc(io), options(std::move(o)), handler(h), acceptor(io), accept_pause(io) {}
   asio::io_context& ioc;
   ServerOptions options;
   Handler& handler;
   tcp::acceptor acceptor;
+  asio::steady_timer accept_pause;   // after a failed accept (EMFILE, ENFILE, ...)
   bool stopped = false;
   std::unordered_map<Session*, std::weak_ptr<Session>> sessions;
 
@@ -83,9 +87,12 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
 class Session : public std::enable_shared_from_this<Session> {
  public:
   Session(tcp::socket socket, std::shared_ptr<Server::Impl> server)
-      : stream_(std::move(socket)), server_(std::move(server)), piece_(new char[kPiece]) {
+      : socket_(std::move(socket)),
+        deadline_(socket_.get_executor()),
+        server_(std::move(server)),
+        piece_(new char[kPiece]) {
     boost::system::error_code ec;
-    const auto ep = stream_.socket().remote_endpoint(ec);
+    const auto ep = socket_.remote_endpoint(ec);
     if (!ec) {
       remote_ = ep.address().is_v6() ? "[" + ep.address().to_string() + "]:" + std::to_string(ep.port())
                                      : ep.address().to_string() + ":" + std::to_string(ep.port());
@@ -107,12 +114,39 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void close() {
+    disarm();
     boost::system::error_code ec;
-    stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
-    stream_.socket().close(ec);
+    socket_.shutdown(tcp::socket::shutdown_both, ec);
+    socket_.close(ec);
   }
 
  private:
+  // The read/write deadline. beast::tcp_stream closes the socket when its
+  // timer expires, which leaves no way to answer 408; this one only
+  // cancels the pending operation, which then completes with
+  // operation_aborted and is reported as beast::error::timeout by
+  // checked().
+  void arm() {
+    const std::uint64_t generation = ++deadline_generation_;
+    timed_out_ = false;
+    deadline_.expires_after(options().read_timeout);
+    deadline_.async_wait([weak = weak_from_this(), generation](beast::error_code ec) {
+      auto self = weak.lock();
+      if (ec || !self || self->deadline_generation_ != generation) return;
+      self->timed_out_ = true;
+      boost::system::error_code ignored;
+      self->socket_.cancel(ignored);
+    });
+  }
+  void disarm() {
+    ++deadline_generation_;
+    deadline_.cancel();
+  }
+  beast::error_code checked(beast::error_code ec) {
+    if (timed_out_ && ec == asio::error::operation_aborted) return beast::error::timeout;
+    return ec;
+  }
+
   const ServerOptions& options() const { return server_->options; }
   Handler& handler() { return server_->handler; }
 
@@ -122,10 +156,11 @@ class Session : public std::enable_shared_from_this<Session> {
     head_parser_->body_limit(boost::none);
     label_.clear();
     head_ = {};
-    stream_.expires_after(options().read_timeout);
-    bhttp::async_read_header(stream_, buffer_, *head_parser_,
+    unread_body_ = false;
+    arm();
+    bhttp::async_read_header(socket_, buffer_, *head_parser_,
                              [self = shared_from_this()](beast::error_code ec, std::size_t) {
-                               self->on_header(ec);
+                               self->on_header(self->checked(ec));
                              });
   }
 
@@ -158,6 +193,7 @@ class Session : public std::enable_shared_from_this<Session> {
     if (route_.response) {
       // A body the client means to send is not read: close afterwards.
       keep_alive_ = head_parser_->keep_alive() && head_parser_->is_done();
+      unread_body_ = !head_parser_->is_done();
       return send(std::move(*route_.response));
     }
     keep_alive_ = head_parser_->keep_alive();
@@ -165,17 +201,18 @@ class Session : public std::enable_shared_from_this<Session> {
       if (route_.sink) route_.sink->abort();
       route_.sink.reset();
       keep_alive_ = false;
+      unread_body_ = true;
       return send(make_response(413, "the request body is larger than " +
                                          std::to_string(route_.body_limit) + " bytes\n"));
     }
     const auto expect = head_[bhttp::field::expect];
     if (!expect.empty() && beast::iequals(expect, "100-continue")) {
       continue_.emplace(bhttp::status::continue_, head_.version());
-      stream_.expires_after(options().read_timeout);
-      bhttp::async_write(stream_, *continue_,
+      arm();
+      bhttp::async_write(socket_, *continue_,
                          [self = shared_from_this()](beast::error_code wec, std::size_t) {
                            self->continue_.reset();
-                           if (wec) return self->fail_body(wec);
+                           if (wec) return self->fail_body(self->checked(wec));
                            self->read_body();
                          });
       return;
@@ -187,13 +224,25 @@ class Session : public std::enable_shared_from_this<Session> {
     if (route_.sink) {
       body_parser_.emplace(std::move(*head_parser_));
       body_parser_->body_limit(route_.body_limit);
+      // An empty body (Content-Length: 0) is complete already: reading
+      // would wait for bytes the client never sends.
+      if (body_parser_->is_done()) {
+        auto sink = std::move(route_.sink);
+        return send(sink->finish());
+      }
       return read_piece();
+    }
+    if (!route_.buffered) {
+      keep_alive_ = false;
+      unread_body_ = !head_parser_->is_done();
+      return send(make_response(500, "the route has no way to answer\n"));
     }
     string_parser_.emplace(std::move(*head_parser_));
     string_parser_->body_limit(route_.body_limit);
-    stream_.expires_after(options().read_timeout);
-    bhttp::async_read(stream_, buffer_, *string_parser_,
+    arm();
+    bhttp::async_read(socket_, buffer_, *string_parser_,
                       [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                        ec = self->checked(ec);
                         if (ec) return self->fail_body(ec);
                         auto body = std::move(self->string_parser_->get().body());
                         self->string_parser_.reset();
@@ -205,10 +254,10 @@ class Session : public std::enable_shared_from_this<Session> {
     auto& body = body_parser_->get().body();
     body.data = piece_.get();
     body.size = kPiece;
-    stream_.expires_after(options().read_timeout);
-    bhttp::async_read_some(stream_, buffer_, *body_parser_,
+    arm();
+    bhttp::async_read_some(socket_, buffer_, *body_parser_,
                            [self = shared_from_this()](beast::error_code ec, std::size_t) {
-                             self->on_piece(ec);
+                             self->on_piece(self->checked(ec));
                            });
   }
 
@@ -221,6 +270,7 @@ class Session : public std::enable_shared_from_this<Session> {
         route_.sink->abort();
         route_.sink.reset();
         keep_alive_ = false;
+        unread_body_ = !body_parser_->is_done();
         return send(std::move(*refused));
       }
     }
@@ -231,6 +281,26 @@ class Session : public std::enable_shared_from_this<Session> {
     read_piece();
   }
 
+  // After refusing a body the client is still sending: stop writing, then
+  // read and drop what it sends until it closes (or goes quiet for
+  // read_timeout, or sends kLingerBytes). Closing with its data unread
+  // would reset the connection, and a client still sending would see the
+  // reset instead of the answer.
+  void linger() {
+    boost::system::error_code ignored;
+    socket_.shutdown(tcp::socket::shutdown_send, ignored);
+    drain();
+  }
+  void drain() {
+    arm();
+    socket_.async_read_some(asio::buffer(piece_.get(), kPiece),
+                            [self = shared_from_this()](beast::error_code ec, std::size_t n) {
+                              self->lingered_ += n;
+                              if (ec || self->lingered_ > kLingerBytes) return self->close();
+                              self->drain();
+                            });
+  }
+
   // The body did not arrive whole.
   void fail_body(beast::error_code ec) {
     if (route_.sink) {
@@ -239,6 +309,7 @@ class Session : public std::enable_shared_from_this<Session> {
     }
     keep_alive_ = false;
     if (ec == bhttp::error::body_limit) {
+      unread_body_ = true;
       return send(make_response(413, "the request body is larger than " +
                                          std::to_string(route_.body_limit) + " bytes\n"));
     }
@@ -259,16 +330,25 @@ class Session : public std::enable_shared_from_this<Session> {
     res_.keep_alive(keep_alive_);
     res_.set(bhttp::field::server, "stockwatch");
     res_.prepare_payload();
-    stream_.expires_after(options().read_timeout);
-    bhttp::async_write(stream_, res_, [self = shared_from_this()](beast::error_code ec, std::size_t) {
+    if (head_.method() == bhttp::verb::head) {
+      // The headers of a GET (Content-Length included), without its body:
+      // a body here would be read as the next response.
+      res_.body().clear();
+    }
+    arm();
+    bhttp::async_write(socket_, res_, [self = shared_from_this()](beast::error_code ec, std::size_t) {
       self->handler().on_done(self->label_, self->res_.result_int(), self->head_, self->remote_);
       self->route_ = Route{};
-      if (ec || !self->keep_alive_) return self->close();
+      if (ec) return self->close();
+      if (!self->keep_alive_) return self->unread_body_ ? self->linger() : self->close();
       self->read_header();
     });
   }
 
-  beast::tcp_stream stream_;
+  tcp::socket socket_;
+  asio::steady_timer deadline_;
+  std::uint64_t deadline_generation_ = 0;
+  bool timed_out_ = false;
   std::shared_ptr<Server::Impl> server_;
   beast::flat_buffer buffer_;
   std::unique_ptr<char[]> piece_;
@@ -281,6 +361,8 @@ class Session : public std::enable_shared_from_this<Session> {
   Route route_;
   std::string label_;
   bool keep_alive_ = false;
+  bool unread_body_ = false;      // the response refused a body still on its way
+  std::uint64_t lingered_ = 0;
   Response res_;
 };
 
@@ -292,6 +374,13 @@ void Server::Impl::do_accept() {
         spdlog::warn("http: accept failed: {}", ec.message());
       }
       if (ec == asio::error::operation_aborted) return;
+      // Out of descriptors, say: accepting again at once would fail again
+      // at once, in a loop that spins the thread and floods the log.
+      self->accept_pause.expires_after(std::chrono::milliseconds(100));
+      self->accept_pause.async_wait([self](beast::error_code wait_ec) {
+        if (!wait_ec && !self->stopped) self->do_accept();
+      });
+      return;
     } else {
       // Forget sessions that ended.
       for (auto it = self->sessions.begin(); it != self->sessions.end();) {
@@ -313,6 +402,7 @@ Server::~Server() {
   impl_->stopped = true;
   boost::system::error_code ec;
   impl_->acceptor.close(ec);
+  impl_->accept_pause.cancel();
 }
 
 Status Server::start() {
@@ -342,6 +432,7 @@ void Server::stop() {
   impl_->stopped = true;
   boost::system::error_code ec;
   impl_->acceptor.close(ec);
+  impl_->accept_pause.cancel();
   for (auto& [ptr, weak] : impl_->sessions) {
     if (auto s = weak.lock()) s->close();
   }

@@ -108,7 +108,9 @@ std::string aws_uri_encode(std::string_view text, bool keep_slash) {
   std::string out;
   out.reserve(text.size() * 3 / 2);
   for (unsigned char c : text) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~' || (keep_slash && c == '/')) {
+    // Not std::isalnum: its answer depends on the locale.
+    const bool alnum = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+    if (alnum || c == '-' || c == '_' || c == '.' || c == '~' || (keep_slash && c == '/')) {
       out += static_cast<char>(c);
     } else {
       out += '%';
@@ -133,6 +135,10 @@ std::optional<S3Error> check_object_key(std::string_view key, const KeyLimits& l
     if (c == '\\') return bad_key("the object key holds a backslash; use / between folders");
     const std::size_t n = utf8_sequence(key, i);
     if (n == 0) return bad_key("the object key is not valid UTF-8");
+    // U+0080..U+009F (C1 controls, NEL among them) are control characters too.
+    if (n == 2 && c == 0xC2 && static_cast<unsigned char>(key[i + 1]) < 0xA0) {
+      return bad_key("the object key holds a control character");
+    }
     i += n;
   }
   if (key.front() == '/') return bad_key("the object key must not start with /");

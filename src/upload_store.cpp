@@ -37,6 +37,11 @@ bool is_upload_id(std::string_view id) {
   return true;
 }
 
+// Parts are numbered 1 to 10000, as in S3.
+bool is_part_number(int number) { return number >= 1 && number <= 10000; }
+
+Error no_such_upload() { return Error(ErrorCode::kNotFound, "no such upload"); }
+
 // "part-00042.<hex md5>"
 std::string part_name(int number, std::string_view etag) {
   char head[16];
@@ -182,7 +187,7 @@ Status UploadStore::commit(UploadSink&& sink, std::string_view key) {
   if (owned.path_.empty()) return Error(ErrorCode::kInternal, "nothing to commit");
   const fs::path target = inbox_ / fs::path(std::string(key));
   std::error_code ec;
-  fs::create_directories(target.parent_path(), ec);
+  const bool created = fs::create_directories(target.parent_path(), ec);
   if (ec) {
     return Error(ErrorCode::kIo, "cannot create the folder " + target.parent_path().string() +
                                      ": " + ec.message());
@@ -194,7 +199,14 @@ Status UploadStore::commit(UploadSink&& sink, std::string_view key) {
                  "a report named " + std::string(key) + " is still waiting in the inbox");
   }
   owned.path_.clear();  // placed: the sink must not remove it
-  return sync_directory(target.parent_path());
+  if (auto st = sync_directory(target.parent_path()); !st.ok() || !created) return st;
+  // Folders created for the key: their entries in their parents must be
+  // durable too, up to the inbox.
+  for (fs::path dir = target.parent_path(); dir != inbox_ && dir.has_parent_path();) {
+    dir = dir.parent_path();
+    if (auto st = sync_directory(dir); !st.ok()) return st;
+  }
+  return {};
 }
 
 Result<std::string> UploadStore::create_multipart(std::string_view key, std::string_view owner) {
@@ -228,6 +240,11 @@ Result<MultipartUpload> UploadStore::find_multipart(std::string_view upload_id) 
 
 Result<UploadSink> UploadStore::begin_part(const MultipartUpload& upload, int part_number,
                                            ChecksumKind extra) {
+  // An id that was not made here ("", "..") must not name another folder.
+  if (!is_upload_id(upload.id)) return no_such_upload();
+  if (!is_part_number(part_number)) {
+    return Error(ErrorCode::kInvalidInput, "part numbers are 1 to 10000");
+  }
   const fs::path path =
       staging_ / upload.id / (part_name(part_number, "") + "tmp-" + fresh_name());
   auto fd = create_exclusive(path);
@@ -238,28 +255,35 @@ Result<UploadSink> UploadStore::begin_part(const MultipartUpload& upload, int pa
 Result<std::string> UploadStore::commit_part(UploadSink&& sink, const MultipartUpload& upload,
                                              int part_number, const BodyDigests& digests) {
   UploadSink owned = std::move(sink);
+  if (!is_upload_id(upload.id)) return no_such_upload();
+  if (!is_part_number(part_number)) {
+    return Error(ErrorCode::kInvalidInput, "part numbers are 1 to 10000");
+  }
+  if (owned.path_.empty()) return Error(ErrorCode::kInternal, "nothing to commit");
   const fs::path dir = staging_ / upload.id;
   const std::string etag = to_hex(digests.md5);
   const std::string prefix = part_name(part_number, "");
-  std::error_code ec;
+  const fs::path target = dir / part_name(part_number, etag);
+  // Kept first, so a failure leaves the earlier upload of the part in place.
+  if (::rename(owned.path_.c_str(), target.c_str()) != 0) return errno_error("cannot keep the part");
+  owned.path_.clear();
   // An earlier upload of the same part number is replaced.
+  std::error_code ec;
   for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
     const std::string name = it->path().filename().string();
     if (starts_with(name, prefix) && name.find(".tmp-") == std::string::npos &&
-        it->path() != owned.path_) {
+        it->path() != target) {
       std::error_code rm;
       fs::remove(it->path(), rm);
     }
   }
-  const fs::path target = dir / part_name(part_number, etag);
-  if (::rename(owned.path_.c_str(), target.c_str()) != 0) return errno_error("cannot keep the part");
-  owned.path_.clear();
   return etag;
 }
 
 Result<UploadStore::Assembled> UploadStore::assemble(const MultipartUpload& upload,
                                                      const std::vector<CompletedPart>& parts) {
   Assembled out;
+  if (!is_upload_id(upload.id)) return no_such_upload();
   const fs::path dir = staging_ / upload.id;
   std::map<int, std::pair<std::string, fs::path>> stored;  // number -> (etag, file)
   std::error_code ec;
@@ -319,6 +343,8 @@ Result<UploadStore::Assembled> UploadStore::assemble(const MultipartUpload& uplo
 }
 
 Status UploadStore::remove_multipart(const MultipartUpload& upload) {
+  // An empty id would name the whole staging folder.
+  if (!is_upload_id(upload.id)) return no_such_upload();
   std::error_code ec;
   fs::remove_all(staging_ / upload.id, ec);
   if (ec) return Error(ErrorCode::kIo, "cannot remove upload " + upload.id + ": " + ec.message());

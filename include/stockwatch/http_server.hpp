@@ -15,7 +15,13 @@
 // - Upload bodies are handed to a BodySink piece by piece as they arrive
 //   (64 KiB at a time), never held whole in memory. A client that sends
 //   "Expect: 100-continue" gets "100 Continue" only once the handler has
-//   accepted the request head, so a refused upload costs no transfer.
+//   accepted the request head, so a refused upload costs no transfer. A
+//   body refused while the client is still sending it is read and dropped
+//   (up to read_timeout of silence, at most 64 MiB) before the connection
+//   closes, so the client reads the answer rather than a reset.
+// - A header that does not arrive whole within read_timeout is answered
+//   408; an idle keep-alive connection is closed quietly. HEAD responses
+//   carry the headers of the GET without its body.
 // - start() returns an error when the address cannot be used; nothing
 //   else throws.
 #pragma once

@@ -100,6 +100,9 @@ class UploadStore {
   [[nodiscard]] Result<std::string> create_multipart(std::string_view key, std::string_view owner);
   // kNotFound for an unknown (or completed, or aborted) upload id.
   [[nodiscard]] Result<MultipartUpload> find_multipart(std::string_view upload_id) const;
+  // The calls below refuse an upload whose id was not made by
+  // create_multipart() ("", "..": kNotFound) and a part number outside
+  // 1..10000 (kInvalidInput), so they never touch another folder.
   [[nodiscard]] Result<UploadSink> begin_part(const MultipartUpload& upload, int part_number,
                                               ChecksumKind extra = ChecksumKind::kNone);
   // Keeps a finished part under its number (replacing an earlier upload of

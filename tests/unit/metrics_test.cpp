@@ -1,0 +1,144 @@
+// The Prometheus families GET /metrics serves.
+#include "stockwatch/metrics.hpp"
+
+#include <gtest/gtest.h>
+
+#include <initializer_list>
+#include <string>
+#include <utility>
+#include <thread>
+#include <vector>
+
+namespace stockwatch {
+namespace {
+
+class MetricsTest : public ::testing::Test {
+ protected:
+  Metrics metrics_;
+
+  // Whether the exposition has a sample line `sample value`.
+  [[nodiscard]] bool has_sample(const std::string& sample, const std::string& value) const {
+    return ("\n" + metrics_.serialize()).find("\n" + sample + " " + value + "\n") !=
+           std::string::npos;
+  }
+  // Every {sample, value} is in the exposition.
+  void expect_samples(std::initializer_list<std::pair<std::string, std::string>> samples) const {
+    for (const auto& [sample, value] : samples) {
+      EXPECT_TRUE(has_sample(sample, value)) << sample << " " << value << " in\n"
+                                             << metrics_.serialize();
+    }
+  }
+  [[nodiscard]] bool has_family(const std::string& name, const std::string& type) const {
+    return metrics_.serialize().find("# TYPE " + name + " " + type + "\n") != std::string::npos;
+  }
+};
+
+TEST_F(MetricsTest, EveryFamilyIsExposedFromTheStart) {
+  for (const char* counter :
+       {"stockwatch_reports_total", "stockwatch_rows_loaded_total", "stockwatch_changes_total",
+        "stockwatch_alerts_total", "stockwatch_alert_messages_queued_total",
+        "stockwatch_emails_total", "stockwatch_inbox_rescans_total",
+        "stockwatch_inbox_overflows_total", "stockwatch_http_upload_bytes_total"}) {
+    EXPECT_TRUE(has_family(counter, "counter")) << counter;
+  }
+  EXPECT_TRUE(has_family("stockwatch_outbox_messages", "gauge"));
+  EXPECT_TRUE(has_family("stockwatch_ingest_duration_seconds", "histogram"));
+  // Known label values start at zero, so rate() has a baseline.
+  for (const char* r : {"loaded", "rejected", "duplicate"}) {
+    EXPECT_TRUE(has_sample(std::string("stockwatch_reports_total{result=\"") + r + "\"}", "0")) << r;
+  }
+  for (const char* e : {"out_of_stock", "back_in_stock", "report_rejected"}) {
+    EXPECT_TRUE(has_sample(std::string("stockwatch_alerts_total{event=\"") + e + "\"}", "0")) << e;
+  }
+  for (const char* r : {"sent", "retry", "dead"}) {
+    EXPECT_TRUE(has_sample(std::string("stockwatch_emails_total{result=\"") + r + "\"}", "0")) << r;
+  }
+  EXPECT_TRUE(has_sample("stockwatch_outbox_messages{state=\"queued\"}", "0"));
+}
+
+TEST_F(MetricsTest, ReportsRowsChangesAndDuration) {
+  metrics_.report("loaded", 6, 2, 0.02);
+  metrics_.report("loaded", 4, 1, 0.2);
+  metrics_.report("rejected", 100, 100, 0.003);
+  expect_samples({
+      {"stockwatch_reports_total{result=\"loaded\"}", "2"},
+      {"stockwatch_reports_total{result=\"rejected\"}", "1"},
+      {"stockwatch_reports_total{result=\"duplicate\"}", "0"},
+  });
+  // Rows and changes count loaded reports only.
+  expect_samples({
+      {"stockwatch_rows_loaded_total", "10"},
+      {"stockwatch_changes_total", "3"},
+      {"stockwatch_ingest_duration_seconds_count", "3"},
+      {"stockwatch_ingest_duration_seconds_bucket{le=\"0.005\"}", "1"},
+      {"stockwatch_ingest_duration_seconds_bucket{le=\"0.05\"}", "2"},
+      {"stockwatch_ingest_duration_seconds_bucket{le=\"+Inf\"}", "3"},
+  });
+}
+
+TEST_F(MetricsTest, AlertsMessagesAndEmails) {
+  metrics_.alerts("out_of_stock", 3);
+  metrics_.alerts("back_in_stock", 0);
+  metrics_.messages_queued(2);
+  metrics_.emails(5, 1, 0);
+  metrics_.emails(1, 0, 2);
+  expect_samples({
+      {"stockwatch_alerts_total{event=\"out_of_stock\"}", "3"},
+      {"stockwatch_alerts_total{event=\"back_in_stock\"}", "0"},
+      {"stockwatch_alert_messages_queued_total", "2"},
+      {"stockwatch_emails_total{result=\"sent\"}", "6"},
+      {"stockwatch_emails_total{result=\"retry\"}", "1"},
+      {"stockwatch_emails_total{result=\"dead\"}", "2"},
+  });
+}
+
+TEST_F(MetricsTest, OutboxGaugeAndInboxRunningTotals) {
+  // The outbox depth is a gauge: the last value counts.
+  metrics_.outbox_depth(7, 1);
+  metrics_.outbox_depth(3, 1);
+  // The inbox reports running totals; they become counters.
+  metrics_.inbox_totals(3, 1);
+  metrics_.inbox_totals(3, 1);
+  metrics_.inbox_totals(5, 1);
+  expect_samples({
+      {"stockwatch_outbox_messages{state=\"queued\"}", "3"},
+      {"stockwatch_outbox_messages{state=\"dead\"}", "1"},
+      {"stockwatch_inbox_rescans_total", "5"},
+      {"stockwatch_inbox_overflows_total", "1"},
+  });
+}
+
+TEST_F(MetricsTest, HttpRequestsByRouteAndStatus) {
+  metrics_.http_request("s3_put", 200);
+  metrics_.http_request("s3_put", 200);
+  metrics_.http_request("s3_put", 403);
+  metrics_.http_request("healthz", 200);
+  metrics_.http_upload_bytes(1234);
+  EXPECT_TRUE(has_family("stockwatch_http_requests_total", "counter"));
+  expect_samples({
+      {"stockwatch_http_requests_total{route=\"s3_put\",status=\"200\"}", "2"},
+      {"stockwatch_http_requests_total{route=\"s3_put\",status=\"403\"}", "1"},
+      {"stockwatch_http_requests_total{route=\"healthz\",status=\"200\"}", "1"},
+      {"stockwatch_http_upload_bytes_total", "1234"},
+  });
+}
+
+TEST_F(MetricsTest, ConcurrentRecording) {
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([this] {
+      for (int i = 0; i < 1000; ++i) {
+        metrics_.http_request("healthz", 200);
+        metrics_.inbox_totals(static_cast<std::uint64_t>(i), 0);
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  expect_samples({
+      {"stockwatch_http_requests_total{route=\"healthz\",status=\"200\"}", "4000"},
+      {"stockwatch_inbox_rescans_total", "999"},
+  });
+}
+
+}  // namespace
+}  // namespace stockwatch
