@@ -58,7 +58,9 @@ clean:
 #             build-fuzz/ and fuzzes a scratch copy of tests/fuzz/corpus
 #             (build-fuzz/corpus), so the checked-in corpus is never touched;
 #             an input that fails is written to build-fuzz/crash-* (or
-#             leak-*, timeout-*) and make fails. To keep a failing or an
+#             leak-*, timeout-*: an input that runs 60 s; a busy machine
+#             can stall one input for seconds, so the limit is generous)
+#             and make fails. To keep a failing or an
 #             interesting input, copy it into tests/fuzz/corpus/: `make test`
 #             replays that folder.
 FUZZ_SECONDS ?= 60
@@ -82,7 +84,7 @@ fuzz:
 	  -o build-fuzz/report_parser_fuzz
 	rm -rf build-fuzz/corpus && cp -R tests/fuzz/corpus build-fuzz/corpus
 	build-fuzz/report_parser_fuzz -max_total_time=$(FUZZ_SECONDS) -max_len=4096 \
-	  -timeout=10 -print_final_stats=1 -artifact_prefix=build-fuzz/ build-fuzz/corpus
+	  -timeout=60 -print_final_stats=1 -artifact_prefix=build-fuzz/ build-fuzz/corpus
 
 # The Debian package (docs/operations.md): build/stockwatch_<version>_<arch>.deb
 .PHONY: package

@@ -736,14 +736,7 @@ int App::list_outbox(bool include_sent, std::ostream& out) {
     out << "error: " << msgs.error().message() << "\n";
     return 2;
   }
-  auto fmt_time = [](TimePoint t) {
-    const std::time_t tt = std::chrono::system_clock::to_time_t(t);
-    std::tm tm{};
-    gmtime_r(&tt, &tm);
-    char buf[32];
-    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    return std::string(buf);
-  };
+  auto fmt_time = [](TimePoint t) { return format_utc(t, "%Y-%m-%dT%H:%M:%SZ"); };
   out << std::left << std::setw(6) << "ID" << std::setw(8) << "STATE" << std::setw(16) << "EVENT"
       << std::setw(9) << "ATTEMPTS" << std::setw(22) << "NEXT/SENT" << "RECIPIENT  SUBJECT  LAST ERROR\n";
   for (const auto& m : *msgs) {

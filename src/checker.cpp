@@ -18,14 +18,7 @@ bool covers_store(const Subscription& sub, const std::string& store) {
   return sub.stores.empty() || std::find(sub.stores.begin(), sub.stores.end(), store) != sub.stores.end();
 }
 
-std::string utc_time(TimePoint t) {
-  const std::time_t tt = std::chrono::system_clock::to_time_t(t);
-  std::tm tm{};
-  gmtime_r(&tt, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S UTC", &tm);
-  return buf;
-}
+std::string utc_time(TimePoint t) { return format_utc(t, "%Y-%m-%d %H:%M:%S UTC"); }
 
 // Every distinct recipient, each with the union of what its subscriptions allow.
 struct Recipient {

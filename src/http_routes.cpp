@@ -23,15 +23,11 @@ constexpr int kMaxLimit = 1000;
 
 std::string rfc3339(TimePoint t) {
   if (t.time_since_epoch().count() == 0) return {};
-  const std::time_t tt = std::chrono::system_clock::to_time_t(t);
-  std::tm tm{};
-  gmtime_r(&tt, &tm);
-  char buf[64];
   const auto ms =
       std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count() % 1000;
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
-                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ms));
-  return buf;
+  char frac[8];
+  std::snprintf(frac, sizeof frac, ".%03dZ", static_cast<int>(ms));
+  return format_utc(t, "%Y-%m-%dT%H:%M:%S") + frac;
 }
 
 json::value time_or_null(TimePoint t) {
@@ -86,6 +82,21 @@ struct Params {
     return def;
   }
 };
+
+// The value among `all` whose name is the parameter `name`, if given;
+// sets `p.problem` for an unknown name.
+template <typename E>
+std::optional<E> enum_param(Params& p, const char* name, std::initializer_list<E> all) {
+  const auto v = p.get(name);
+  if (!v) return std::nullopt;
+  std::string names;
+  for (E e : all) {
+    if (*v == to_string(e)) return e;
+    names += std::string(names.empty() ? "" : ", ") + to_string(e);
+  }
+  if (p.problem.empty()) p.problem = std::string(name) + " must be one of " + names;
+  return std::nullopt;
+}
 
 // Cursors are opaque to clients: base64url of the last row's key.
 std::string encode_cursor(const std::string& store, const std::string& item) {
@@ -262,13 +273,8 @@ http::Response HttpRoutes::reports(const std::string& query) {
   Params p(query, {"status", "limit", "before"});
   const int limit = static_cast<int>(p.number("limit", kDefaultLimit, 1, kMaxLimit));
   const std::int64_t before = p.number("before", 0, 0, INT64_MAX);
-  std::optional<ReportStatus> status;
-  if (auto s = p.get("status")) {
-    for (auto st : {ReportStatus::kLoaded, ReportStatus::kRejected, ReportStatus::kDuplicate}) {
-      if (*s == to_string(st)) status = st;
-    }
-    if (!status && p.problem.empty()) p.problem = "status must be loaded, rejected or duplicate";
-  }
+  const auto status = enum_param(
+      p, "status", {ReportStatus::kLoaded, ReportStatus::kRejected, ReportStatus::kDuplicate});
   if (!p.problem.empty()) return json_error(400, p.problem);
   auto rows = storage_.reports_page(before, status, limit);
   if (!rows) return json_error(500, rows.error().message());
@@ -307,13 +313,8 @@ http::Response HttpRoutes::alerts(const std::string& query) {
   Params p(query, {"state", "limit", "before"});
   const int limit = static_cast<int>(p.number("limit", kDefaultLimit, 1, kMaxLimit));
   const std::int64_t before = p.number("before", 0, 0, INT64_MAX);
-  std::optional<OutboxState> state;
-  if (auto s = p.get("state")) {
-    for (auto st : {OutboxState::kQueued, OutboxState::kSent, OutboxState::kDead}) {
-      if (*s == to_string(st)) state = st;
-    }
-    if (!state && p.problem.empty()) p.problem = "state must be queued, sent or dead";
-  }
+  const auto state =
+      enum_param(p, "state", {OutboxState::kQueued, OutboxState::kSent, OutboxState::kDead});
   if (!p.problem.empty()) return json_error(400, p.problem);
   auto rows = storage_.outbox_page(before, state, limit);
   if (!rows) return json_error(500, rows.error().message());

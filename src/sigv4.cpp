@@ -94,14 +94,7 @@ std::optional<TimePoint> parse_amz_date(std::string_view s) {
   return std::chrono::system_clock::from_time_t(timegm(&tm));
 }
 
-std::string format_amz_date(TimePoint t) {
-  const std::time_t tt = std::chrono::system_clock::to_time_t(t);
-  std::tm tm{};
-  gmtime_r(&tt, &tm);
-  char buf[20];
-  std::strftime(buf, sizeof buf, "%Y%m%dT%H%M%SZ", &tm);
-  return buf;
-}
+std::string format_amz_date(TimePoint t) { return format_utc(t, "%Y%m%dT%H%M%SZ"); }
 
 std::vector<std::string> split(std::string_view s, char sep) {
   std::vector<std::string> out;

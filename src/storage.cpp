@@ -1225,40 +1225,43 @@ Result<std::vector<InventoryRow>> Storage::list_inventory(const InventoryQuery& 
   }
 }
 
-Result<std::vector<ReportRecord>> Storage::reports_page(std::int64_t before_id,
-                                                        std::optional<ReportStatus> status,
-                                                        int limit) {
-  std::string sql = "SELECT " SW_REPORT_COLUMNS " FROM reports WHERE 1";
+namespace {
+// Rows of `from` with id < before_id (0 = from the newest), newest first,
+// where `column` = `value` when a value is given.
+template <typename T, typename Read>
+Result<std::vector<T>> newest_first(sqlite3* db, const char* select_from, const char* column,
+                                    const char* value, std::int64_t before_id, int limit,
+                                    Read read) {
+  std::string sql = std::string(select_from) + " WHERE 1";
   if (before_id > 0) sql += " AND id < ?1";
-  if (status) sql += " AND status = ?2";
+  if (value) sql += std::string(" AND ") + column + " = ?2";
   sql += " ORDER BY id DESC LIMIT ?3";
   try {
-    Statement s(impl_->db.get(), sql.c_str());
+    Statement s(db, sql.c_str());
     if (before_id > 0) s.bind(1, before_id);
-    if (status) s.bind(2, to_string(*status));
+    if (value) s.bind(2, value);
     s.bind(3, limit);
-    return collect<ReportRecord>(s, read_report);
+    return collect<T>(s, read);
   } catch (const StorageError& e) {
     return Error(ErrorCode::kInternal, e.what());
   }
+}
+}  // namespace
+
+Result<std::vector<ReportRecord>> Storage::reports_page(std::int64_t before_id,
+                                                        std::optional<ReportStatus> status,
+                                                        int limit) {
+  return newest_first<ReportRecord>(impl_->db.get(), "SELECT " SW_REPORT_COLUMNS " FROM reports",
+                                    "status", status ? to_string(*status) : nullptr, before_id,
+                                    limit, read_report);
 }
 
 Result<std::vector<OutboxMessage>> Storage::outbox_page(std::int64_t before_id,
                                                         std::optional<OutboxState> state,
                                                         int limit) {
-  std::string sql = "SELECT " SW_OUTBOX_COLUMNS " FROM outbox WHERE 1";
-  if (before_id > 0) sql += " AND id < ?1";
-  if (state) sql += " AND state = ?2";
-  sql += " ORDER BY id DESC LIMIT ?3";
-  try {
-    Statement s(impl_->db.get(), sql.c_str());
-    if (before_id > 0) s.bind(1, before_id);
-    if (state) s.bind(2, to_string(*state));
-    s.bind(3, limit);
-    return collect<OutboxMessage>(s, read_outbox);
-  } catch (const StorageError& e) {
-    return Error(ErrorCode::kInternal, e.what());
-  }
+  return newest_first<OutboxMessage>(impl_->db.get(), "SELECT " SW_OUTBOX_COLUMNS " FROM outbox",
+                                     "state", state ? to_string(*state) : nullptr, before_id,
+                                     limit, read_outbox);
 }
 
 }  // namespace stockwatch

@@ -7,6 +7,8 @@
 
 #include <atomic>
 #include <chrono>
+#include <ctime>
+#include <string>
 
 namespace stockwatch {
 
@@ -47,5 +49,15 @@ inline long long to_unix_ms(TimePoint t) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
 }
 inline TimePoint from_unix_ms(long long ms) { return TimePoint(std::chrono::milliseconds(ms)); }
+
+// `t` in UTC, written with strftime's `format` ("%Y-%m-%dT%H:%M:%SZ").
+inline std::string format_utc(TimePoint t, const char* format) {
+  const std::time_t tt = std::chrono::system_clock::to_time_t(t);
+  std::tm tm{};
+  gmtime_r(&tt, &tm);
+  char buf[64];
+  const std::size_t n = std::strftime(buf, sizeof buf, format, &tm);
+  return std::string(buf, n);
+}
 
 }  // namespace stockwatch
