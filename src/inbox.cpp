@@ -92,9 +92,9 @@ Status Inbox::start() {
   if (!stats_.polling) {
     inotify_.reset(::inotify_init1(IN_NONBLOCK | IN_CLOEXEC));
     if (!inotify_) return errno_error("cannot start watching the inbox (inotify_init1)");
-    if (!watch_root()) return errno_error("cannot watch the inbox " + config_.path.string());
-    spdlog::info("inbox {}: watching {} folder(s) with inotify", config_.path.string(),
-                 watches_.size());
+    if (const int err = watch_dir(config_.path, nullptr)) {
+      return errno_error("cannot watch the inbox " + config_.path.string(), err);
+    }
   } else if (remote) {
     spdlog::warn("inbox {}: on a {} filesystem, where change notifications miss writes from "
                  "other machines; polling every {} ms instead",
@@ -105,44 +105,51 @@ Status Inbox::start() {
   }
   const TimePoint now = clock_.now();
   rescan();
+  if (!stats_.polling) {
+    spdlog::info("inbox {}: watching {} folder(s) with inotify", config_.path.string(),
+                 watches_.size());
+  }
   next_rescan_ = now + std::chrono::seconds(config_.rescan_interval_s);
   next_poll_ = now + std::chrono::milliseconds(config_.poll_interval_ms);
   return {};
 }
 
-bool Inbox::watch_root() {
-  add_watch_tree(config_.path);
-  for (const auto& [wd, dir] : watches_) {
-    if (dir == config_.path) return true;
-  }
-  return false;
-}
-
-void Inbox::add_watch_tree(const fs::path& dir) {
+int Inbox::watch_dir(const fs::path& dir, std::set<int>* seen) {
   const int wd = ::inotify_add_watch(inotify_.get(), dir.c_str(), kDirMask);
   if (wd < 0) {
-    spdlog::error("inbox: cannot watch {}: {}", dir.string(), std::strerror(errno));
-    return;
-  }
-  watches_[wd] = dir;
-  stats_.watched_dirs = watches_.size();
-  std::error_code ec;
-  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
-    const auto name = it->path().filename().string();
-    if (!name.empty() && name[0] != '.' && it->is_directory(ec) && !it->is_symlink(ec)) {
-      add_watch_tree(it->path());
+    const int err = errno;
+    // A folder removed while being scanned is no news; any other failure is
+    // logged once per folder, however many scans retry it.
+    if (err != ENOENT && err != ENOTDIR && unwatchable_.insert(dir).second) {
+      spdlog::error("inbox: cannot watch {}: {}", dir.string(), std::strerror(err));
     }
+    return err;
   }
+  if (unwatchable_.erase(dir)) spdlog::info("inbox: watching {} now", dir.string());
+  // A folder that moved inside the inbox keeps its descriptor: the path is
+  // updated here.
+  watches_[wd] = dir;
+  if (seen) seen->insert(wd);
+  stats_.watched_dirs = watches_.size();
+  return 0;
 }
 
-void Inbox::scan_dir(const fs::path& dir) {
+bool Inbox::root_watched() const {
+  return std::any_of(watches_.begin(), watches_.end(),
+                     [this](const auto& w) { return w.second == config_.path; });
+}
+
+void Inbox::scan_dir(const fs::path& dir, std::set<int>* seen) {
+  // Watch first, then list: a file created in between is seen twice, never
+  // missed.
+  if (inotify_) (void)watch_dir(dir, seen);
   std::error_code ec;
   for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
     const auto name = it->path().filename().string();
     if (name.empty() || name[0] == '.') continue;
     std::error_code ec2;
     if (it->is_directory(ec2)) {
-      if (!it->is_symlink(ec2)) scan_dir(it->path());
+      if (!it->is_symlink(ec2)) scan_dir(it->path(), seen);
       continue;
     }
     if (is_report_name(name)) consider(it->path(), false);
@@ -151,7 +158,24 @@ void Inbox::scan_dir(const fs::path& dir) {
 
 void Inbox::rescan() {
   ++stats_.scans;
-  scan_dir(config_.path);
+  if (!inotify_) {
+    scan_dir(config_.path, nullptr);
+    return;
+  }
+  std::set<int> seen;
+  scan_dir(config_.path, &seen);
+  // Watches of folders no longer in the tree (moved out, renamed to a
+  // hidden name, or removed with their IN_IGNORED still queued) go; their
+  // IN_IGNORED then finds nothing.
+  for (auto it = watches_.begin(); it != watches_.end();) {
+    if (seen.count(it->first)) {
+      ++it;
+      continue;
+    }
+    (void)::inotify_rm_watch(inotify_.get(), it->first);
+    it = watches_.erase(it);
+  }
+  stats_.watched_dirs = watches_.size();
 }
 
 void Inbox::consider(const fs::path& path, bool complete) {
@@ -214,8 +238,7 @@ void Inbox::handle_events() {
       const fs::path full = w->second / name;
       if (ev->mask & IN_ISDIR) {
         if ((ev->mask & (IN_CREATE | IN_MOVED_TO)) && !name.empty() && name[0] != '.') {
-          add_watch_tree(full);
-          scan_dir(full);  // files may have landed before the watch existed
+          scan_dir(full, nullptr);  // files may have landed before the watch existed
         }
         continue;
       }
@@ -239,11 +262,10 @@ void Inbox::process_due(TimePoint now) {
     next_poll_ = now + std::chrono::milliseconds(config_.poll_interval_ms);
     std::error_code ec;
     if (fs::is_directory(config_.path, ec)) {
-      // Stale watches of the old folder are dropped by IN_IGNORED.
-      if (watch_root()) {
+      rescan();  // watches the new folder tree, forgets the old one's watches
+      if (root_watched()) {
         stats_.root_present = true;
         spdlog::info("inbox {}: the folder is back; watching it again", config_.path.string());
-        rescan();
       }
     }
   }

@@ -9,6 +9,9 @@
 //   moved in (IN_CLOSE_WRITE, IN_MOVED_TO); a file found any other way (a
 //   scan, a poll, a hard link) becomes ready once its size and mtime have
 //   held still for settle_ms.
+// - Every scan (start-up, periodic, after IN_Q_OVERFLOW, after the inbox
+//   folder comes back) also watches folders it finds unwatched, and forgets
+//   watches of folders that have left the tree.
 // - The Inbox does no blocking work beyond reading directory entries; it is
 //   driven one step at a time: handle_events() when fd() is readable,
 //   process_due(now) when next_wakeup() comes, take_ready() to collect
@@ -66,7 +69,8 @@ class Inbox {
   [[nodiscard]] int fd() const { return inotify_.get(); }
   // Reads every pending inotify event without blocking.
   void handle_events();
-  // Walks the whole tree; new files become settle candidates.
+  // Walks the whole tree; new files become settle candidates, unwatched
+  // folders are watched.
   void rescan();
   // Promotes settled candidates; runs the poll and rescan when due.
   void process_due(TimePoint now);
@@ -91,10 +95,12 @@ class Inbox {
     std::int64_t ctime_ns = 0;
     std::int64_t size = 0;
   };
-  void add_watch_tree(const std::filesystem::path& dir);
-  void scan_dir(const std::filesystem::path& dir);
+  // inotify_add_watch: 0, or the errno. Records the descriptor in watches_
+  // and in `seen` (a whole-tree scan's list).
+  int watch_dir(const std::filesystem::path& dir, std::set<int>* seen);
+  void scan_dir(const std::filesystem::path& dir, std::set<int>* seen);
+  [[nodiscard]] bool root_watched() const;
   void consider(const std::filesystem::path& path, bool complete);
-  bool watch_root();
   std::string relative_of(const std::filesystem::path& path) const;
 
   InboxConfig config_;
@@ -106,6 +112,7 @@ class Inbox {
   std::set<std::string> in_flight_;                // handed out, not done
   std::map<std::string, int> failures_;            // relative -> consecutive retries
   std::map<std::string, Parked> parked_;           // relative -> state when parked
+  std::set<std::filesystem::path> unwatchable_;    // folders whose watch failed (logged once)
   TimePoint next_rescan_{};
   TimePoint next_poll_{};
   InboxStats stats_;

@@ -6,6 +6,7 @@
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sys/inotify.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -70,6 +71,13 @@ class InboxTest : public ::testing::Test {
     inbox.handle_events();
     inbox.process_due(clock_.now());
     return names(inbox.take_ready());
+  }
+
+  // Throws away the queued inotify events, as an overflow would.
+  static void lose_events(Inbox& inbox) {
+    alignas(struct inotify_event) char buf[64 * 1024];
+    while (::read(inbox.fd(), buf, sizeof buf) > 0) {
+    }
   }
 
   TempDir dir_;
@@ -288,6 +296,39 @@ TEST_F(InboxTest, PollModeFindsFilesWithoutInotify) {
   EXPECT_TRUE(step(*inbox).empty());  // found, settling
   clock_.advance(1100ms);
   EXPECT_EQ(step(*inbox), std::vector<std::string>{"polled.csv"});
+}
+
+// --- Rescans watch what they find -------------------------------------------------
+
+TEST_F(InboxTest, RescanWatchesFoldersCreatedWhileEventsWereLost) {
+  auto inbox = start();
+  EXPECT_EQ(inbox->stats().watched_dirs, 1u);
+  fs::create_directories(root_ / "lost" / "deeper");
+  lose_events(*inbox);  // the IN_CREATE of lost/ is gone
+  inbox->rescan();      // what an overflow or the periodic scan does
+  EXPECT_EQ(inbox->stats().watched_dirs, 3u);
+  // Watched now: a report written there is complete at its close, without
+  // waiting for the next scan.
+  write_file(root_ / "lost" / "deeper" / "a.csv", "x");
+  EXPECT_EQ(step(*inbox), std::vector<std::string>{"lost/deeper/a.csv"});
+}
+
+TEST_F(InboxTest, RescanFollowsFoldersRenamedOrMovedOutWhileEventsWereLost) {
+  fs::create_directories(root_ / "old" / "sub");
+  fs::create_directories(root_ / "leaving");
+  auto inbox = start();
+  EXPECT_EQ(inbox->stats().watched_dirs, 4u);
+  fs::rename(root_ / "old", root_ / "new");
+  fs::rename(root_ / "leaving", dir_.path() / "left");
+  lose_events(*inbox);
+  inbox->rescan();
+  EXPECT_EQ(inbox->stats().watched_dirs, 3u) << "the folder that left is no longer watched";
+  // Events from the renamed folders carry their new names.
+  write_file(root_ / "new" / "sub" / "b.csv", "x");
+  write_file(dir_.path() / "left" / "c.csv", "x");
+  EXPECT_EQ(step(*inbox), std::vector<std::string>{"new/sub/b.csv"});
+  clock_.advance(2s);
+  EXPECT_TRUE(step(*inbox).empty());
 }
 
 }  // namespace
