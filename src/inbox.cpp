@@ -35,18 +35,6 @@ std::int64_t ns(const struct timespec& t) {
   return static_cast<std::int64_t>(t.tv_sec) * 1'000'000'000 + t.tv_nsec;
 }
 
-// Whether some process has the file open for writing. A read lease is
-// granted only when nobody does. Where a lease cannot be taken (a file owned
-// by another user without CAP_LEASE, a filesystem without leases) the answer
-// is "no" and the settle time is what protects a slow writer.
-bool open_for_writing(const fs::path& path) {
-  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY));
-  if (!fd) return false;
-  if (::fcntl(fd.get(), F_SETLEASE, F_RDLCK) != 0) return errno == EAGAIN;
-  (void)::fcntl(fd.get(), F_SETLEASE, F_UNLCK);
-  return false;
-}
-
 // Filesystems where inotify does not see writes made by other machines.
 bool is_remote_fs(const fs::path& dir, std::string* name) {
   struct statfs sfs {};
@@ -66,6 +54,16 @@ bool is_remote_fs(const fs::path& dir, std::string* name) {
 
 }  // namespace
 
+Writers writers_of(const fs::path& file) {
+  UniqueFd fd(::open(file.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY));
+  if (!fd) return Writers::kUnknown;
+  if (::fcntl(fd.get(), F_SETLEASE, F_RDLCK) != 0) {
+    return errno == EAGAIN ? Writers::kSome : Writers::kUnknown;
+  }
+  (void)::fcntl(fd.get(), F_SETLEASE, F_UNLCK);
+  return Writers::kNone;
+}
+
 bool is_report_name(const std::string& name) {
   if (name.empty() || name[0] == '.') return false;
   if (name.rfind("~$", 0) == 0) return false;  // office lock files: ~$report.csv
@@ -73,7 +71,8 @@ bool is_report_name(const std::string& name) {
   return true;  // *.tmp, *.part, *.filepart, *.swp, *~ never end in .csv
 }
 
-Inbox::Inbox(InboxConfig config, const Clock& clock) : config_(std::move(config)), clock_(clock) {}
+Inbox::Inbox(InboxConfig config, const Clock& clock, WritersCheck writers)
+    : config_(std::move(config)), clock_(clock), writers_(std::move(writers)) {}
 
 std::string Inbox::relative_of(const fs::path& path) const {
   return path.lexically_relative(config_.path).generic_string();
@@ -195,12 +194,25 @@ void Inbox::consider(const fs::path& path, bool complete) {
   }
   if (complete) {
     candidates_.erase(rel);
-    ready_.insert(rel);
+    ready_[rel] = true;  // another writer may still have it open
     return;
   }
   if (ready_.count(rel)) return;
   auto [it, inserted] = candidates_.try_emplace(rel);
   if (inserted) it->second.stable_since = clock_.now();
+}
+
+void Inbox::note_write(const fs::path& path) {
+  const std::string rel = relative_of(path);
+  if (auto f = in_flight_.find(rel); f != in_flight_.end()) {
+    f->second = true;  // remembered for a retry; the loader notices the change itself
+    return;
+  }
+  if (parked_.erase(rel)) stats_.parked = parked_.size();
+  ready_.erase(rel);
+  Candidate& c = candidates_[rel];
+  c.writing = true;
+  c.stable_since = clock_.now();
 }
 
 void Inbox::handle_events() {
@@ -246,10 +258,16 @@ void Inbox::handle_events() {
       if (ev->mask & (IN_CLOSE_WRITE | IN_MOVED_TO)) {
         consider(full, true);
       } else if (ev->mask & IN_CREATE) {
-        consider(full, false);
+        // An empty new file is a writer's open(O_CREAT): its content is still
+        // to come. A file that arrives with content was linked in (sftp).
+        struct stat st {};
+        if (::lstat(full.c_str(), &st) == 0 && S_ISREG(st.st_mode) && st.st_size == 0) {
+          note_write(full);
+        } else {
+          consider(full, false);
+        }
       } else if (ev->mask & IN_MODIFY) {
-        auto c = candidates_.find(relative_of(full));
-        if (c != candidates_.end()) c->second.stable_since = clock_.now();
+        note_write(full);
       } else if (ev->mask & IN_ATTRIB) {
         if (parked_.count(relative_of(full))) consider(full, false);
       }
@@ -284,7 +302,7 @@ void Inbox::process_due(TimePoint now) {
       struct stat lst {};
       if (::lstat(full.c_str(), &lst) == 0 && S_ISLNK(lst.st_mode)) {
         // A symbolic link to nothing: the loader rejects it with the reason.
-        ready_.insert(it->first);
+        ready_[it->first] = false;
       }
       it = candidates_.erase(it);  // gone before it settled
       continue;
@@ -305,17 +323,28 @@ void Inbox::process_due(TimePoint now) {
       c.mtime_ns = mtime;
       c.stable_since = now;
     }
-    if (now - c.stable_since >= std::chrono::milliseconds(config_.settle_ms)) {
-      if (open_for_writing(full)) {
-        c.stable_since = now;  // a writer is still at work: wait for it
+    const auto still = now - c.stable_since;
+    if (still < std::chrono::milliseconds(config_.settle_ms)) {
+      ++it;
+      continue;
+    }
+    // Settled. Complete unless a writer is known to be at work: one that the
+    // lease check sees, or one inotify showed writing and not closing yet.
+    const Writers writers = writers_(full);
+    const bool waiting = writers == Writers::kSome || (c.writing && writers == Writers::kUnknown);
+    if (waiting) {
+      if (still < std::chrono::seconds(config_.write_timeout_s)) {
         ++it;
         continue;
       }
-      ready_.insert(it->first);
-      it = candidates_.erase(it);
-    } else {
-      ++it;
+      ++stats_.write_timeouts;
+      spdlog::warn("inbox: {} was written to but not closed, and has not changed for {} s "
+                   "(inbox.write_timeout_s); reading it anyway. If its writer is still at work, "
+                   "it may be incomplete",
+                   it->first, config_.write_timeout_s);
     }
+    ready_[it->first] = false;  // writers checked just now
+    it = candidates_.erase(it);
   }
 }
 
@@ -339,22 +368,28 @@ std::optional<TimePoint> Inbox::next_wakeup() const {
 
 std::vector<InboxReport> Inbox::take_ready() {
   std::vector<InboxReport> out;
-  for (const auto& rel : ready_) {
+  for (const auto& [rel, check_writers] : ready_) {
     const fs::path full = config_.path / rel;
     // Closed by one writer while another still has it open: wait.
-    if (open_for_writing(full)) {
-      candidates_[rel].stable_since = clock_.now();
+    if (check_writers && writers_(full) == Writers::kSome) {
+      Candidate& c = candidates_[rel];
+      c.writing = true;
+      c.stable_since = clock_.now();
       continue;
     }
     out.push_back({full, rel});
-    in_flight_.insert(rel);
+    in_flight_.emplace(rel, false);
   }
   ready_.clear();
   return out;
 }
 
 void Inbox::done(const std::string& relative, Disposition disposition) {
-  in_flight_.erase(relative);
+  bool written = false;
+  if (auto f = in_flight_.find(relative); f != in_flight_.end()) {
+    written = f->second;
+    in_flight_.erase(f);
+  }
   const fs::path full = config_.path / relative;
   switch (disposition) {
     case Disposition::kDone:
@@ -369,6 +404,7 @@ void Inbox::done(const std::string& relative, Disposition disposition) {
       Candidate& c = candidates_[relative];
       c.not_before = clock_.now() + delay;
       c.stable_since = clock_.now();
+      c.writing = c.writing || written;  // seen written while it was being loaded
       struct stat st {};
       if (::stat(full.c_str(), &st) == 0) {
         c.size = st.st_size;
