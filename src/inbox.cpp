@@ -229,7 +229,8 @@ void Inbox::handle_events() {
       p += sizeof(struct inotify_event) + ev->len;
       if (ev->mask & IN_Q_OVERFLOW) {
         ++stats_.overflows;
-        spdlog::warn("inbox: the kernel's event queue overflowed; rescanning the whole inbox");
+        spdlog::warn("inbox: the kernel's event queue overflowed; rescanning the whole inbox "
+                     "({} overflow(s) since start)", stats_.overflows);
         rescan();
         continue;
       }

@@ -9,6 +9,7 @@ default."""
 
 import os
 import random
+import re
 import shutil
 import signal
 import subprocess
@@ -16,6 +17,7 @@ import time
 
 import harness
 from harness import parse_message, wait_for
+from test_service import NotifySocket
 
 
 def report_text(store, items, zero_every=0):
@@ -159,8 +161,19 @@ class InboxDeliveryTest(harness.PipelineTestCase):
         self.assertEqual(len(os.listdir(env.processed)), 1000)
         env.stop_daemon()
 
+    def serving_with_notify(self, **config):
+        """serving(), with a stand-in for systemd's NOTIFY_SOCKET."""
+        env = self.make_env()
+        env.start_smtp()
+        env.write_config(**config)
+        self.notify = NotifySocket(env.root)
+        self.addCleanup(self.notify.close)
+        with harness.environment(NOTIFY_SOCKET=self.notify.path, WATCHDOG_USEC=None, WATCHDOG_PID=None):
+            env.start_daemon()
+        return env
+
     def test_real_inotify_queue_overflow_is_recovered_by_a_rescan(self):
-        env = self.serving()
+        env = self.serving_with_notify()
         with open("/proc/sys/fs/inotify/max_queued_events") as f:
             limit = int(f.read())
         # Freeze the daemon so the kernel queue fills, then make more events
@@ -177,8 +190,29 @@ class InboxDeliveryTest(harness.PipelineTestCase):
         finally:
             env.daemon.proc.send_signal(signal.SIGCONT)
         wait_for(lambda: "overflowed" in env.daemon.log(), "the overflow to be logged")
+        self.assertRegex(env.daemon.log(), r"rescanning the whole inbox \(\d+ overflow\(s\) since start\)")
+        # The operator sees it in `systemctl status` too.
+        self.notify.wait(re.compile(r"^STATUS=.*, inbox overflows: [1-9]\d*$"))
         wait_for(lambda: len([r for r in env.reports() if r[3]]) == 3, "3 reports archived")
         self.assertEqual({r[2] for r in env.reports()}, {"loaded"})
+        env.stop_daemon()
+
+    def test_inbox_folder_removed_while_running_is_watched_again(self):
+        env = self.serving_with_notify(extra_inbox=["poll_interval_ms = 100"])
+        shutil.rmtree(env.inbox)
+        wait_for(lambda: "the folder was removed or moved" in env.daemon.log(),
+                 "the removal to be logged")
+        self.notify.wait(re.compile(r"^STATUS=.*, inbox folder missing$"))
+        os.makedirs(os.path.join(env.inbox, "medan"))
+        wait_for(lambda: "the folder is back; watching it again" in env.daemon.log(),
+                 "the folder to be watched again")
+        start = len(self.notify.all())
+        # Delivered into a subfolder, after the folder came back: seen by
+        # the new watches, without a restart.
+        write(os.path.join(env.inbox, "medan", "back.csv"), report_text("Back", 6, zero_every=3))
+        rows = wait_for(lambda: [r for r in env.reports() if r[3]], "the report loaded without a restart")
+        self.assertEqual([(r[1], r[2]) for r in rows], [("medan/back.csv", "loaded")])
+        self.notify.wait(re.compile(r"^STATUS=1 report today, outbox: \d+ queued, 0 dead$"), start)
         env.stop_daemon()
 
 
