@@ -269,12 +269,72 @@ class InboxTroubleTest(harness.PipelineTestCase):
         self.assertEqual(os.listdir(env.inbox), [])
         env.stop_daemon()
 
-    def test_unreadable_file_waits_for_its_permissions(self):
-        if os.geteuid() == 0:
-            self.skipTest("root reads every file; the parking of unreadable files is covered "
-                          "by the inbox unit tests")
-
     serving = InboxDeliveryTest.serving
+
+
+class UnprivilegedDaemonTest(harness.PipelineTestCase):
+    """The daemon as its own user without capabilities, as the systemd unit
+    runs it, reading reports that another user (root) delivers. It cannot
+    take read leases on other users' files, so it cannot ask the kernel
+    whether a writer still has a file open: only what inotify showed tells
+    it that a writer is at work."""
+
+    def serving(self, **config):
+        env = self.make_env()
+        env.run_unprivileged()
+        env.start_smtp()
+        env.write_config(**config)
+        env.start_daemon()
+        return env
+
+    def test_slow_writer_of_another_user_is_read_whole(self):
+        env = self.serving(settle_ms=1000)
+        path = os.path.join(env.inbox, "slow.csv")
+        text = report_text("Slow", 600, zero_every=100)
+        third = len(text) // 3 + 1
+        with open(path, "w", encoding="utf-8") as f:
+            for start in range(0, len(text), third):
+                if start:
+                    # The writer's pace, over 3 s: each pause is longer than
+                    # settle_ms. Not a wait for a result.
+                    time.sleep(1.5)
+                f.write(text[start:start + third])
+                f.flush()
+            self.assertEqual(os.fstat(f.fileno()).st_uid, 0, "written by another user")
+        rows = env.wait_archived(1)
+        self.assertEqual([r[2] for r in rows], ["loaded"])
+        self.assertEqual(env.query("SELECT rows FROM reports")[0][0], 600)
+        self.assertEqual(len(env.inventory()), 600)
+        log = env.daemon.log()
+        self.assertNotIn("changed while being read", log, "it must not even be tried half-written")
+        self.assertNotIn("rejected", log)
+        env.wait_messages(1)
+        env.stop_daemon()
+
+    def test_unreadable_file_waits_for_its_permissions(self):
+        env = self.serving()
+        path = os.path.join(env.inbox, "locked.csv")
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(report_text("Locked", 6, zero_every=3))
+        parked = "locked.csv: cannot open"
+        wait_for(lambda: parked in env.daemon.log(), "the unreadable report to be logged")
+        log = env.daemon.log()
+        self.assertIn("Permission denied; make it readable by the user stockwatch runs as; it is "
+                      "tried again when its permissions change", log)
+        # Parked: not retried in a loop, nothing recorded, left where it is.
+        self.assertTrue(harness.holds_for(lambda: env.daemon.log().count(parked) == 1, 1.0),
+                        "an unreadable report must not be retried until it changes")
+        self.assertEqual(env.reports(), [])
+        self.assertEqual(env.inbox_files(), ["locked.csv"])
+
+        os.chmod(path, 0o644)  # IN_ATTRIB
+        rows = env.wait_archived(1, "the report loaded once readable")
+        self.assertEqual([(r[1], r[2]) for r in rows], [("locked.csv", "loaded")])
+        self.assertEqual(env.daemon.log().count(parked), 1)
+        env.wait_messages(1)
+        env.stop_daemon()
+
 
 
 class CrashTest(harness.PipelineTestCase):
