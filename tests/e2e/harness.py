@@ -433,14 +433,14 @@ class Env:
         self.test.assertTrue(holds_for(lambda: self.smtp.count() == n, seconds),
                              f"expected exactly {n} message(s), got {self.smtp.count()}")
 
-    def wait_archived(self, count, what="reports archived"):
+    def wait_archived(self, count, what="reports archived", timeout=DEFAULT_TIMEOUT):
         """Waits until the ledger holds `count` reports, each archived, and
         the inbox is empty."""
         def done():
             rows = self.reports()
             return (len(rows) == count and all(r[3] for r in rows)
                     and not self.inbox_files())
-        wait_for(done, what)
+        wait_for(done, what, timeout)
         return self.reports()
 
 

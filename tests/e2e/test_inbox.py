@@ -7,6 +7,7 @@ server.
 STOCKWATCH_SOAK=N runs the crash test for N rounds instead of the quick
 default."""
 
+import errno
 import os
 import random
 import re
@@ -267,6 +268,53 @@ class InboxTroubleTest(harness.PipelineTestCase):
         msgs = env.wait_messages(1)
         parse_message(msgs[0][0])  # a well-formed message despite the name
         self.assertEqual(os.listdir(env.inbox), [])
+        env.stop_daemon()
+
+    def test_full_disk_while_archiving(self):
+        # processed/ on a small tmpfs of its own, filled up: the report is
+        # loaded, but its copy into the archive fails with ENOSPC.
+        env = self.make_env()
+        if os.geteuid() != 0:
+            self.skipTest("mounting a small filesystem for processed/ needs root")
+        mount = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256k,mode=0755", "tmpfs",
+                                env.processed], capture_output=True, text=True)
+        if mount.returncode != 0:
+            self.skipTest(f"mounting a tmpfs is not permitted here: {mount.stderr.strip()}")
+        self.addCleanup(subprocess.run, ["umount", "-l", env.processed], check=False)
+        filler = os.path.join(env.processed, "filler")
+        fd = os.open(filler, os.O_WRONLY | os.O_CREAT, 0o644)
+        try:
+            while True:
+                os.write(fd, b"\0" * 4096)
+        except OSError as e:
+            self.assertEqual(e.errno, errno.ENOSPC)
+        finally:
+            os.close(fd)
+        env.start_smtp()
+        env.write_config()
+        env.start_daemon()
+        text = report_text("Full", 40, zero_every=10)
+        env.drop_text("full.csv", text)
+
+        # Loaded once; the archiving fails, is logged and retried, and loads
+        # nothing again.
+        wait_for(lambda: env.daemon.log().count("full.csv: handled (loaded) but cannot be archived") >= 2,
+                 "two failed archiving attempts")
+        self.assertIn("No space left on device", env.daemon.log())
+        self.assertEqual(env.inbox_files(), ["full.csv"])
+        self.assertEqual(env.reports(), [(1, "full.csv", "loaded", "")], "not archived")
+        self.assertEqual(len(env.inventory()), 40)
+        self.assertNotIn("full.csv", os.listdir(env.processed), "no partial copy is left")
+
+        os.unlink(filler)  # space returns
+        # The retry delay doubles after each failure (at most a minute).
+        rows = env.wait_archived(1, "the report archived once space returned", timeout=90)
+        self.assertEqual(rows, [(1, "full.csv", "loaded", os.path.join(env.processed, "full.csv"))])
+        with open(os.path.join(env.processed, "full.csv"), encoding="utf-8") as f:
+            self.assertEqual(f.read(), text)
+        self.assertIn("full.csv: loaded earlier as report 1; archived now", env.daemon.log())
+        env.wait_messages(1)
+        env.assert_message_count_stays(1)
         env.stop_daemon()
 
     serving = InboxDeliveryTest.serving
