@@ -151,7 +151,8 @@ def toml_str(value):
 class SmtpServer:
     """tests/support/smtp_server.py running as a subprocess."""
 
-    def __init__(self, workdir, port=0, fail_451=0, reject=()):
+    def __init__(self, workdir, port=0, fail_451=0, reject=(), hold_file=None,
+                 hold_after_accept=False):
         self.outdir = os.path.join(workdir, "received")
         os.makedirs(self.outdir, exist_ok=True)
         self.log_path = os.path.join(workdir, "smtp-server.log")
@@ -164,6 +165,10 @@ class SmtpServer:
             args += ["--fail-451", str(fail_451)]
         for r in reject:
             args += ["--reject", r]
+        if hold_file:
+            args += ["--hold-file", hold_file]
+        if hold_after_accept:
+            args += ["--hold-after-accept"]
         with open(self.log_path, "ab") as log:
             self.proc = subprocess.Popen(args, stdout=log, stderr=log, stdin=subprocess.DEVNULL)
 
@@ -195,6 +200,11 @@ class SmtpServer:
             out.append((eml, sidecar))
             n += 1
         return out
+
+    def held(self):
+        """Message-IDs whose DATA reply was held back (--hold-file), in order."""
+        return [line.split(" ", 1)[1] for line in self.log().splitlines()
+                if line.startswith("holding <")]
 
     def count(self):
         n = 0
