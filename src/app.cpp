@@ -157,13 +157,15 @@ struct App::Daemon {
   Metrics metrics;
   std::unique_ptr<HttpService> http;
 
-  // The STATUS= line systemd shows: reports today and the outbox, kept by
-  // whichever strand last learned them.
+  // The STATUS= line systemd shows: reports today, the outbox and inbox
+  // trouble, kept by whichever strand last learned them.
   std::mutex status_mu;
   std::int64_t reports_today = 0;
   TimePoint counted_since{};  // db_strand
   std::string loading_now;   // the report being loaded, if any
   OutboxCounts outbox_now;
+  std::uint64_t inbox_overflows = 0;  // loop thread: InboxStats::overflows
+  bool inbox_missing = false;         // loop thread: !InboxStats::root_present
   std::string last_status;
   // For /healthz and /readyz (HTTP thread), also under status_mu.
   DaemonHealth health_now;
@@ -371,6 +373,8 @@ struct App::Daemon {
     line += std::to_string(reports_today) + (reports_today == 1 ? " report" : " reports") +
             " today, outbox: " + std::to_string(outbox_now.queued) + " queued, " +
             std::to_string(outbox_now.dead) + " dead";
+    if (inbox_missing) line += ", inbox folder missing";
+    if (inbox_overflows > 0) line += ", inbox overflows: " + std::to_string(inbox_overflows);
     return line;
   }
 
@@ -382,6 +386,18 @@ struct App::Daemon {
     if (line == last_status) return;
     last_status = std::move(line);
     systemd::status(last_status);
+  }
+
+  // Loop thread, after the inbox did anything.
+  void publish_inbox() {
+    const InboxStats& s = inbox.stats();
+    {
+      std::lock_guard lock(status_mu);
+      if (inbox_overflows == s.overflows && inbox_missing == !s.root_present) return;
+      inbox_overflows = s.overflows;
+      inbox_missing = !s.root_present;
+    }
+    publish_status();
   }
 
   void set_outbox_counts(const OutboxCounts& c) {
@@ -478,6 +494,7 @@ struct App::Daemon {
                           [this](const boost::system::error_code& ec) {
                             if (ec || stopping) return;
                             inbox.handle_events();
+                            publish_inbox();
                             dispatch_ready();
                             arm_inbox_timer();
                             wait_inotify();
@@ -493,6 +510,7 @@ struct App::Daemon {
     inbox_timer.async_wait([this](const boost::system::error_code& ec) {
       if (ec || stopping) return;
       inbox.process_due(clock.now());
+      publish_inbox();
       dispatch_ready();
       arm_inbox_timer();
     });

@@ -210,6 +210,7 @@ void read_config(const toml::table& root, const std::filesystem::path& base, Con
     s.integer("settle_ms", cfg.inbox.settle_ms, 0, 3600000);
     s.integer("poll_interval_ms", cfg.inbox.poll_interval_ms, 50, 3600000);
     s.integer("rescan_interval_s", cfg.inbox.rescan_interval_s, 0, 86400);
+    s.integer("write_timeout_s", cfg.inbox.write_timeout_s, 1, 604800);
     s.u64("max_report_bytes", cfg.inbox.max_report_bytes, 1);
     s.choice("archive", cfg.inbox.archive, {"move", "delete"});
     s.str("bucket", cfg.inbox.bucket);

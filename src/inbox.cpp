@@ -35,18 +35,6 @@ std::int64_t ns(const struct timespec& t) {
   return static_cast<std::int64_t>(t.tv_sec) * 1'000'000'000 + t.tv_nsec;
 }
 
-// Whether some process has the file open for writing. A read lease is
-// granted only when nobody does. Where a lease cannot be taken (a file owned
-// by another user without CAP_LEASE, a filesystem without leases) the answer
-// is "no" and the settle time is what protects a slow writer.
-bool open_for_writing(const fs::path& path) {
-  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY));
-  if (!fd) return false;
-  if (::fcntl(fd.get(), F_SETLEASE, F_RDLCK) != 0) return errno == EAGAIN;
-  (void)::fcntl(fd.get(), F_SETLEASE, F_UNLCK);
-  return false;
-}
-
 // Filesystems where inotify does not see writes made by other machines.
 bool is_remote_fs(const fs::path& dir, std::string* name) {
   struct statfs sfs {};
@@ -66,6 +54,16 @@ bool is_remote_fs(const fs::path& dir, std::string* name) {
 
 }  // namespace
 
+Writers writers_of(const fs::path& file) {
+  UniqueFd fd(::open(file.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY));
+  if (!fd) return Writers::kUnknown;
+  if (::fcntl(fd.get(), F_SETLEASE, F_RDLCK) != 0) {
+    return errno == EAGAIN ? Writers::kSome : Writers::kUnknown;
+  }
+  (void)::fcntl(fd.get(), F_SETLEASE, F_UNLCK);
+  return Writers::kNone;
+}
+
 bool is_report_name(const std::string& name) {
   if (name.empty() || name[0] == '.') return false;
   if (name.rfind("~$", 0) == 0) return false;  // office lock files: ~$report.csv
@@ -73,7 +71,8 @@ bool is_report_name(const std::string& name) {
   return true;  // *.tmp, *.part, *.filepart, *.swp, *~ never end in .csv
 }
 
-Inbox::Inbox(InboxConfig config, const Clock& clock) : config_(std::move(config)), clock_(clock) {}
+Inbox::Inbox(InboxConfig config, const Clock& clock, WritersCheck writers)
+    : config_(std::move(config)), clock_(clock), writers_(std::move(writers)) {}
 
 std::string Inbox::relative_of(const fs::path& path) const {
   return path.lexically_relative(config_.path).generic_string();
@@ -92,9 +91,9 @@ Status Inbox::start() {
   if (!stats_.polling) {
     inotify_.reset(::inotify_init1(IN_NONBLOCK | IN_CLOEXEC));
     if (!inotify_) return errno_error("cannot start watching the inbox (inotify_init1)");
-    if (!watch_root()) return errno_error("cannot watch the inbox " + config_.path.string());
-    spdlog::info("inbox {}: watching {} folder(s) with inotify", config_.path.string(),
-                 watches_.size());
+    if (const int err = watch_dir(config_.path, nullptr)) {
+      return errno_error("cannot watch the inbox " + config_.path.string(), err);
+    }
   } else if (remote) {
     spdlog::warn("inbox {}: on a {} filesystem, where change notifications miss writes from "
                  "other machines; polling every {} ms instead",
@@ -105,44 +104,51 @@ Status Inbox::start() {
   }
   const TimePoint now = clock_.now();
   rescan();
+  if (!stats_.polling) {
+    spdlog::info("inbox {}: watching {} folder(s) with inotify", config_.path.string(),
+                 watches_.size());
+  }
   next_rescan_ = now + std::chrono::seconds(config_.rescan_interval_s);
   next_poll_ = now + std::chrono::milliseconds(config_.poll_interval_ms);
   return {};
 }
 
-bool Inbox::watch_root() {
-  add_watch_tree(config_.path);
-  for (const auto& [wd, dir] : watches_) {
-    if (dir == config_.path) return true;
-  }
-  return false;
-}
-
-void Inbox::add_watch_tree(const fs::path& dir) {
+int Inbox::watch_dir(const fs::path& dir, std::set<int>* seen) {
   const int wd = ::inotify_add_watch(inotify_.get(), dir.c_str(), kDirMask);
   if (wd < 0) {
-    spdlog::error("inbox: cannot watch {}: {}", dir.string(), std::strerror(errno));
-    return;
-  }
-  watches_[wd] = dir;
-  stats_.watched_dirs = watches_.size();
-  std::error_code ec;
-  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
-    const auto name = it->path().filename().string();
-    if (!name.empty() && name[0] != '.' && it->is_directory(ec) && !it->is_symlink(ec)) {
-      add_watch_tree(it->path());
+    const int err = errno;
+    // A folder removed while being scanned is no news; any other failure is
+    // logged once per folder, however many scans retry it.
+    if (err != ENOENT && err != ENOTDIR && unwatchable_.insert(dir).second) {
+      spdlog::error("inbox: cannot watch {}: {}", dir.string(), std::strerror(err));
     }
+    return err;
   }
+  if (unwatchable_.erase(dir)) spdlog::info("inbox: watching {} now", dir.string());
+  // A folder that moved inside the inbox keeps its descriptor: the path is
+  // updated here.
+  watches_[wd] = dir;
+  if (seen) seen->insert(wd);
+  stats_.watched_dirs = watches_.size();
+  return 0;
 }
 
-void Inbox::scan_dir(const fs::path& dir) {
+bool Inbox::root_watched() const {
+  return std::any_of(watches_.begin(), watches_.end(),
+                     [this](const auto& w) { return w.second == config_.path; });
+}
+
+void Inbox::scan_dir(const fs::path& dir, std::set<int>* seen) {
+  // Watch first, then list: a file created in between is seen twice, never
+  // missed.
+  if (inotify_) (void)watch_dir(dir, seen);
   std::error_code ec;
   for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
     const auto name = it->path().filename().string();
     if (name.empty() || name[0] == '.') continue;
     std::error_code ec2;
     if (it->is_directory(ec2)) {
-      if (!it->is_symlink(ec2)) scan_dir(it->path());
+      if (!it->is_symlink(ec2)) scan_dir(it->path(), seen);
       continue;
     }
     if (is_report_name(name)) consider(it->path(), false);
@@ -151,7 +157,24 @@ void Inbox::scan_dir(const fs::path& dir) {
 
 void Inbox::rescan() {
   ++stats_.scans;
-  scan_dir(config_.path);
+  if (!inotify_) {
+    scan_dir(config_.path, nullptr);
+    return;
+  }
+  std::set<int> seen;
+  scan_dir(config_.path, &seen);
+  // Watches of folders no longer in the tree (moved out, renamed to a
+  // hidden name, or removed with their IN_IGNORED still queued) go; their
+  // IN_IGNORED then finds nothing.
+  for (auto it = watches_.begin(); it != watches_.end();) {
+    if (seen.count(it->first)) {
+      ++it;
+      continue;
+    }
+    (void)::inotify_rm_watch(inotify_.get(), it->first);
+    it = watches_.erase(it);
+  }
+  stats_.watched_dirs = watches_.size();
 }
 
 void Inbox::consider(const fs::path& path, bool complete) {
@@ -171,12 +194,25 @@ void Inbox::consider(const fs::path& path, bool complete) {
   }
   if (complete) {
     candidates_.erase(rel);
-    ready_.insert(rel);
+    ready_[rel] = true;  // another writer may still have it open
     return;
   }
   if (ready_.count(rel)) return;
   auto [it, inserted] = candidates_.try_emplace(rel);
   if (inserted) it->second.stable_since = clock_.now();
+}
+
+void Inbox::note_write(const fs::path& path) {
+  const std::string rel = relative_of(path);
+  if (auto f = in_flight_.find(rel); f != in_flight_.end()) {
+    f->second = true;  // remembered for a retry; the loader notices the change itself
+    return;
+  }
+  if (parked_.erase(rel)) stats_.parked = parked_.size();
+  ready_.erase(rel);
+  Candidate& c = candidates_[rel];
+  c.writing = true;
+  c.stable_since = clock_.now();
 }
 
 void Inbox::handle_events() {
@@ -193,7 +229,8 @@ void Inbox::handle_events() {
       p += sizeof(struct inotify_event) + ev->len;
       if (ev->mask & IN_Q_OVERFLOW) {
         ++stats_.overflows;
-        spdlog::warn("inbox: the kernel's event queue overflowed; rescanning the whole inbox");
+        spdlog::warn("inbox: the kernel's event queue overflowed; rescanning the whole inbox "
+                     "({} overflow(s) since start)", stats_.overflows);
         rescan();
         continue;
       }
@@ -214,8 +251,7 @@ void Inbox::handle_events() {
       const fs::path full = w->second / name;
       if (ev->mask & IN_ISDIR) {
         if ((ev->mask & (IN_CREATE | IN_MOVED_TO)) && !name.empty() && name[0] != '.') {
-          add_watch_tree(full);
-          scan_dir(full);  // files may have landed before the watch existed
+          scan_dir(full, nullptr);  // files may have landed before the watch existed
         }
         continue;
       }
@@ -223,10 +259,16 @@ void Inbox::handle_events() {
       if (ev->mask & (IN_CLOSE_WRITE | IN_MOVED_TO)) {
         consider(full, true);
       } else if (ev->mask & IN_CREATE) {
-        consider(full, false);
+        // An empty new file is a writer's open(O_CREAT): its content is still
+        // to come. A file that arrives with content was linked in (sftp).
+        struct stat st {};
+        if (::lstat(full.c_str(), &st) == 0 && S_ISREG(st.st_mode) && st.st_size == 0) {
+          note_write(full);
+        } else {
+          consider(full, false);
+        }
       } else if (ev->mask & IN_MODIFY) {
-        auto c = candidates_.find(relative_of(full));
-        if (c != candidates_.end()) c->second.stable_since = clock_.now();
+        note_write(full);
       } else if (ev->mask & IN_ATTRIB) {
         if (parked_.count(relative_of(full))) consider(full, false);
       }
@@ -239,11 +281,10 @@ void Inbox::process_due(TimePoint now) {
     next_poll_ = now + std::chrono::milliseconds(config_.poll_interval_ms);
     std::error_code ec;
     if (fs::is_directory(config_.path, ec)) {
-      // Stale watches of the old folder are dropped by IN_IGNORED.
-      if (watch_root()) {
+      rescan();  // watches the new folder tree, forgets the old one's watches
+      if (root_watched()) {
         stats_.root_present = true;
         spdlog::info("inbox {}: the folder is back; watching it again", config_.path.string());
-        rescan();
       }
     }
   }
@@ -262,7 +303,7 @@ void Inbox::process_due(TimePoint now) {
       struct stat lst {};
       if (::lstat(full.c_str(), &lst) == 0 && S_ISLNK(lst.st_mode)) {
         // A symbolic link to nothing: the loader rejects it with the reason.
-        ready_.insert(it->first);
+        ready_[it->first] = false;
       }
       it = candidates_.erase(it);  // gone before it settled
       continue;
@@ -283,17 +324,28 @@ void Inbox::process_due(TimePoint now) {
       c.mtime_ns = mtime;
       c.stable_since = now;
     }
-    if (now - c.stable_since >= std::chrono::milliseconds(config_.settle_ms)) {
-      if (open_for_writing(full)) {
-        c.stable_since = now;  // a writer is still at work: wait for it
+    const auto still = now - c.stable_since;
+    if (still < std::chrono::milliseconds(config_.settle_ms)) {
+      ++it;
+      continue;
+    }
+    // Settled. Complete unless a writer is known to be at work: one that the
+    // lease check sees, or one inotify showed writing and not closing yet.
+    const Writers writers = writers_(full);
+    const bool waiting = writers == Writers::kSome || (c.writing && writers == Writers::kUnknown);
+    if (waiting) {
+      if (still < std::chrono::seconds(config_.write_timeout_s)) {
         ++it;
         continue;
       }
-      ready_.insert(it->first);
-      it = candidates_.erase(it);
-    } else {
-      ++it;
+      ++stats_.write_timeouts;
+      spdlog::warn("inbox: {} was written to but not closed, and has not changed for {} s "
+                   "(inbox.write_timeout_s); reading it anyway. If its writer is still at work, "
+                   "it may be incomplete",
+                   it->first, config_.write_timeout_s);
     }
+    ready_[it->first] = false;  // writers checked just now
+    it = candidates_.erase(it);
   }
 }
 
@@ -317,22 +369,28 @@ std::optional<TimePoint> Inbox::next_wakeup() const {
 
 std::vector<InboxReport> Inbox::take_ready() {
   std::vector<InboxReport> out;
-  for (const auto& rel : ready_) {
+  for (const auto& [rel, check_writers] : ready_) {
     const fs::path full = config_.path / rel;
     // Closed by one writer while another still has it open: wait.
-    if (open_for_writing(full)) {
-      candidates_[rel].stable_since = clock_.now();
+    if (check_writers && writers_(full) == Writers::kSome) {
+      Candidate& c = candidates_[rel];
+      c.writing = true;
+      c.stable_since = clock_.now();
       continue;
     }
     out.push_back({full, rel});
-    in_flight_.insert(rel);
+    in_flight_.emplace(rel, false);
   }
   ready_.clear();
   return out;
 }
 
 void Inbox::done(const std::string& relative, Disposition disposition) {
-  in_flight_.erase(relative);
+  bool written = false;
+  if (auto f = in_flight_.find(relative); f != in_flight_.end()) {
+    written = f->second;
+    in_flight_.erase(f);
+  }
   const fs::path full = config_.path / relative;
   switch (disposition) {
     case Disposition::kDone:
@@ -347,6 +405,7 @@ void Inbox::done(const std::string& relative, Disposition disposition) {
       Candidate& c = candidates_[relative];
       c.not_before = clock_.now() + delay;
       c.stable_since = clock_.now();
+      c.writing = c.writing || written;  // seen written while it was being loaded
       struct stat st {};
       if (::stat(full.c_str(), &st) == 0) {
         c.size = st.st_size;

@@ -38,6 +38,8 @@ struct InboxConfig {
   int settle_ms = 1000;                 // quiet time for files not seen closed
   int poll_interval_ms = 2000;          // poll mode only
   int rescan_interval_s = 300;          // periodic reconciliation scan
+  int write_timeout_s = 600;            // a file seen written but never closed is read
+                                        // after it has not changed for this long
   std::uint64_t max_report_bytes = 2ULL * 1024 * 1024 * 1024;  // 2 GiB
   std::string archive = "move";         // "move" or "delete"
   std::string bucket = "inventory";     // S3 bucket name for HTTP uploads

@@ -5,10 +5,22 @@
 //   watches on it and on every subfolder (unless polling), and scans it.
 // - A report is a regular file whose name ends in ".csv" (any case) and is
 //   not hidden or temporary (".name", "*.tmp", "*.part", "*.filepart",
-//   "*.swp", "*~"). It becomes ready when it was closed after writing or
-//   moved in (IN_CLOSE_WRITE, IN_MOVED_TO); a file found any other way (a
-//   scan, a poll, a hard link) becomes ready once its size and mtime have
-//   held still for settle_ms.
+//   "*.swp", "*~"). When it becomes ready (complete):
+//   - moved in, or closed after writing (IN_MOVED_TO, IN_CLOSE_WRITE): at
+//     once;
+//   - seen being written (IN_MODIFY, or IN_CREATE of an empty file, which is
+//     how a writer's open(O_CREAT) looks) but not yet closed: only when it is
+//     closed or moved; or, if no program has it open for writing (a read
+//     lease is granted), once it held still for settle_ms; or, as a safety
+//     net for a writer that hangs or died holding it open, once it has not
+//     changed for write_timeout_s (logged as a warning, counted);
+//   - found any other way (a scan, a poll, a hard link: IN_CREATE of a file
+//     with content and no writes after): once its size and mtime have held
+//     still for settle_ms and no program is known to have it open for
+//     writing.
+// - Every scan (start-up, periodic, after IN_Q_OVERFLOW, after the inbox
+//   folder comes back) also watches folders it finds unwatched, and forgets
+//   watches of folders that have left the tree.
 // - The Inbox does no blocking work beyond reading directory entries; it is
 //   driven one step at a time: handle_events() when fd() is readable,
 //   process_due(now) when next_wakeup() comes, take_ready() to collect
@@ -18,6 +30,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <optional>
 #include <set>
@@ -45,10 +58,11 @@ enum class Disposition {
 };
 
 struct InboxStats {
-  std::uint64_t scans = 0;
-  std::uint64_t overflows = 0;
+  std::uint64_t scans = 0;            // whole-tree scans: start-up, periodic, overflow, poll
+  std::uint64_t overflows = 0;        // IN_Q_OVERFLOW events (each followed by a scan)
   std::uint64_t watched_dirs = 0;
   std::uint64_t parked = 0;
+  std::uint64_t write_timeouts = 0;   // reports read after inbox.write_timeout_s, never closed
   bool polling = false;
   bool root_present = true;
 };
@@ -56,9 +70,19 @@ struct InboxStats {
 // Whether `name` (a file name, no directories) is a report name.
 bool is_report_name(const std::string& name);
 
+// Whether some program has a file open for writing, as far as this process
+// can tell: it asks for a read lease, which the kernel grants only when
+// nobody does. kUnknown where a lease cannot be had: a file owned by another
+// user without CAP_LEASE, or a filesystem without leases.
+enum class Writers { kNone, kSome, kUnknown };
+[[nodiscard]] Writers writers_of(const std::filesystem::path& file);
+using WritersCheck = std::function<Writers(const std::filesystem::path&)>;
+
 class Inbox {
  public:
-  Inbox(InboxConfig config, const Clock& clock);
+  // `writers` answers "is this file open for writing?"; tests replace it to
+  // play a daemon that cannot take leases.
+  Inbox(InboxConfig config, const Clock& clock, WritersCheck writers = writers_of);
 
   [[nodiscard]] Status start();
   // The inotify descriptor to wait on (readable = call handle_events()),
@@ -66,7 +90,8 @@ class Inbox {
   [[nodiscard]] int fd() const { return inotify_.get(); }
   // Reads every pending inotify event without blocking.
   void handle_events();
-  // Walks the whole tree; new files become settle candidates.
+  // Walks the whole tree; new files become settle candidates, unwatched
+  // folders are watched.
   void rescan();
   // Promotes settled candidates; runs the poll and rescan when due.
   void process_due(TimePoint now);
@@ -86,26 +111,33 @@ class Inbox {
     std::int64_t mtime_ns = -1;
     TimePoint stable_since{};
     TimePoint not_before{};   // retry backoff
+    bool writing = false;     // seen written, not yet closed: waits for the close
   };
   struct Parked {
     std::int64_t ctime_ns = 0;
     std::int64_t size = 0;
   };
-  void add_watch_tree(const std::filesystem::path& dir);
-  void scan_dir(const std::filesystem::path& dir);
+  // inotify_add_watch: 0, or the errno. Records the descriptor in watches_
+  // and in `seen` (a whole-tree scan's list).
+  int watch_dir(const std::filesystem::path& dir, std::set<int>* seen);
+  void scan_dir(const std::filesystem::path& dir, std::set<int>* seen);
+  [[nodiscard]] bool root_watched() const;
   void consider(const std::filesystem::path& path, bool complete);
-  bool watch_root();
+  void note_write(const std::filesystem::path& path);
   std::string relative_of(const std::filesystem::path& path) const;
 
   InboxConfig config_;
   const Clock& clock_;
+  WritersCheck writers_;
   UniqueFd inotify_;
   std::map<int, std::filesystem::path> watches_;   // watch descriptor -> directory
   std::map<std::string, Candidate> candidates_;    // relative -> settle state
-  std::set<std::string> ready_;                    // complete, not yet handed out
-  std::set<std::string> in_flight_;                // handed out, not done
+  std::map<std::string, bool> ready_;              // complete, not yet handed out -> whether
+                                                   // to check for other writers first
+  std::map<std::string, bool> in_flight_;          // handed out, not done -> written since
   std::map<std::string, int> failures_;            // relative -> consecutive retries
   std::map<std::string, Parked> parked_;           // relative -> state when parked
+  std::set<std::filesystem::path> unwatchable_;    // folders whose watch failed (logged once)
   TimePoint next_rescan_{};
   TimePoint next_poll_{};
   InboxStats stats_;

@@ -6,6 +6,10 @@ processed/ and failed/ archives, the maildir, the database and a config file
 as a subprocess on a free loopback port); and a `stockwatch serve` daemon
 whose log is kept in a file and printed when the test fails.
 
+Env.run_unprivileged() makes the daemon run as nobody (uid and gid 65534),
+as the shipped systemd unit runs it as its own user with no capabilities,
+while the test itself (root in CI) plays the other users who deliver files.
+
 Environment:
     STOCKWATCH_BINARY      the stockwatch executable under test
     STOCKWATCH_SOURCE_DIR  the repository root (samples/, tests/support/)
@@ -36,6 +40,9 @@ SAMPLES = os.path.join(SOURCE_DIR, "samples")
 SMTP_SERVER_SCRIPT = os.path.join(SOURCE_DIR, "tests", "support", "smtp_server.py")
 # aiosmtpd is installed for Debian's interpreter.
 PYTHON = "/usr/bin/python3" if os.path.exists("/usr/bin/python3") else sys.executable
+
+# The user and group an unprivileged daemon runs as (nobody, nogroup).
+UNPRIVILEGED_ID = 65534
 
 SENDER = "stockwatch@example.com"
 RECIPIENT = "owner@example.com"
@@ -144,7 +151,8 @@ def toml_str(value):
 class SmtpServer:
     """tests/support/smtp_server.py running as a subprocess."""
 
-    def __init__(self, workdir, port=0, fail_451=0, reject=()):
+    def __init__(self, workdir, port=0, fail_451=0, reject=(), hold_file=None,
+                 hold_after_accept=False):
         self.outdir = os.path.join(workdir, "received")
         os.makedirs(self.outdir, exist_ok=True)
         self.log_path = os.path.join(workdir, "smtp-server.log")
@@ -157,6 +165,10 @@ class SmtpServer:
             args += ["--fail-451", str(fail_451)]
         for r in reject:
             args += ["--reject", r]
+        if hold_file:
+            args += ["--hold-file", hold_file]
+        if hold_after_accept:
+            args += ["--hold-after-accept"]
         with open(self.log_path, "ab") as log:
             self.proc = subprocess.Popen(args, stdout=log, stderr=log, stdin=subprocess.DEVNULL)
 
@@ -189,6 +201,11 @@ class SmtpServer:
             n += 1
         return out
 
+    def held(self):
+        """Message-IDs whose DATA reply was held back (--hold-file), in order."""
+        return [line.split(" ", 1)[1] for line in self.log().splitlines()
+                if line.startswith("holding <")]
+
     def count(self):
         n = 0
         while os.path.exists(os.path.join(self.outdir, f"{n + 1}.eml")):
@@ -209,11 +226,11 @@ class SmtpServer:
 class Daemon:
     """`stockwatch serve --config F`, its stdout and stderr in a log file."""
 
-    def __init__(self, config_path, cwd, log_path, args=(), wrapper=()):
+    def __init__(self, config_path, cwd, log_path, args=(), wrapper=(), binary=BINARY):
         self.log_path = log_path
         self.log_offset = os.path.getsize(log_path) if os.path.exists(log_path) else 0
         with open(log_path, "ab") as log:
-            self.proc = subprocess.Popen([*wrapper, BINARY, "serve", "--config", config_path, *args],
+            self.proc = subprocess.Popen([*wrapper, binary, "serve", "--config", config_path, *args],
                                          cwd=cwd, stdout=log, stderr=log,
                                          stdin=subprocess.DEVNULL)
 
@@ -266,12 +283,14 @@ class Env:
         self.smtp = None
         self.daemon = None
         self._servers = []
+        self._binary = BINARY
+        self._prefix = ()
         # Runs before the directory is removed (cleanups are LIFO).
         test.addCleanup(self._cleanup)
 
     # --- configuration ---------------------------------------------------------
 
-    def config_text(self, smtp_url, extra_smtp=(), extra_inbox=()):
+    def config_text(self, smtp_url, extra_smtp=(), extra_inbox=(), settle_ms=200):
         lines = [
             "[storage]",
             f"database = {toml_str(self.db)}",
@@ -280,7 +299,7 @@ class Env:
             f"path = {toml_str(self.inbox)}",
             f"processed = {toml_str(self.processed)}",
             f"failed = {toml_str(self.failed)}",
-            "settle_ms = 200",
+            f"settle_ms = {settle_ms}",
             *extra_inbox,
             "",
             "[alerts]",
@@ -319,9 +338,33 @@ class Env:
 
     def start_daemon(self, *args, wrapper=()):
         """Starts `stockwatch serve` with extra command-line `args`, run
-        through the command `wrapper` (such as strace) if given."""
-        self.daemon = Daemon(self.config, self.root, self.daemon_log, args, wrapper)
+        through the command `wrapper` (such as strace) if given, and as
+        another user after run_unprivileged()."""
+        self.daemon = Daemon(self.config, self.root, self.daemon_log, args,
+                             (*wrapper, *self._prefix), self._binary)
         return self.daemon
+
+    def run_unprivileged(self):
+        """Makes start_daemon() run the daemon as nobody:nogroup, with no
+        supplementary groups and no capabilities, like the systemd unit's
+        own user. The test's world is handed to that user (the binary is
+        copied in, so the build tree need not be reachable); files the test
+        writes afterwards stay root's, as a manager's upload would be another
+        user's. Skips the test where it cannot be done."""
+        if os.geteuid() != 0:
+            self.test.skipTest("needs root to start the daemon as another user")
+        setpriv = shutil.which("setpriv")
+        if setpriv is None:
+            self.test.skipTest("needs setpriv (util-linux) to start the daemon as another user")
+        self._binary = os.path.join(self.root, "stockwatch")
+        shutil.copy2(BINARY, self._binary)
+        os.chmod(self._binary, 0o755)
+        os.chmod(self.root, 0o755)
+        for dirpath, dirnames, filenames in os.walk(self.root):
+            for name in [dirpath, *(os.path.join(dirpath, n) for n in dirnames + filenames)]:
+                os.chown(name, UNPRIVILEGED_ID, UNPRIVILEGED_ID)
+        self._prefix = (setpriv, f"--reuid={UNPRIVILEGED_ID}", f"--regid={UNPRIVILEGED_ID}",
+                        "--clear-groups", "--inh-caps=-all", "--bounding-set=-all")
 
     def stop_daemon(self):
         """SIGTERM the daemon and assert that it exits with status 0."""
@@ -400,14 +443,14 @@ class Env:
         self.test.assertTrue(holds_for(lambda: self.smtp.count() == n, seconds),
                              f"expected exactly {n} message(s), got {self.smtp.count()}")
 
-    def wait_archived(self, count, what="reports archived"):
+    def wait_archived(self, count, what="reports archived", timeout=DEFAULT_TIMEOUT):
         """Waits until the ledger holds `count` reports, each archived, and
         the inbox is empty."""
         def done():
             rows = self.reports()
             return (len(rows) == count and all(r[3] for r in rows)
                     and not self.inbox_files())
-        wait_for(done, what)
+        wait_for(done, what, timeout)
         return self.reports()
 
 

@@ -158,10 +158,13 @@ class HttpEnv:
         self.test.assertEqual(self.files_under(self.env.inbox), [])
 
     def wait_loaded(self, path):
+        # The ledger says "loaded" at the commit, a moment before the report
+        # is archived: wait for both, as the tests look in processed/ next.
         def loaded():
-            rows = self.env.query("SELECT status FROM reports WHERE path = ?", (path,))
-            return rows and rows[0][0] == "loaded"
-        self.env.wait_for(loaded, f"{path} to be loaded", timeout=60)
+            rows = self.env.query("SELECT status, archived_path FROM reports WHERE path = ?",
+                                  (path,))
+            return rows and rows[0][0] == "loaded" and rows[0][1]
+        self.env.wait_for(loaded, f"{path} to be loaded and archived", timeout=60)
 
 
 class HttpTest(harness.PipelineTestCase):

@@ -7,7 +7,7 @@ Command line:
         [--fail-451 N] [--reject RCPT ...]
         [--auth USER:PASSWORD [--auth-mechanisms LOGIN,PLAIN]]
         [--tls-cert PEM --tls-key PEM [--implicit-tls | --no-starttls]]
-        [--hold-file FILE] [--ready-file FILE]
+        [--hold-file FILE [--hold-after-accept]] [--ready-file FILE]
 
 It listens on 127.0.0.1 (port 0 = a free port), then prints the port on
 stdout and, with --ready-file, writes it to FILE (atomically, so a reader
@@ -31,6 +31,11 @@ reader that sees the .eml finds its sidecar too.
                message has arrived; the client waits for the verdict) and
                prints "holding <Message-ID>" once per held message. A message
                whose client gave up meanwhile is not recorded.
+--hold-after-accept
+               with --hold-file: records the message first, then holds the
+               reply; a message whose client gave up meanwhile stays
+               recorded (a server that took the message, but whose "250"
+               the client never saw).
 --tls-cert PEM, --tls-key PEM
                the server's certificate (chain) and key. Alone they offer
                STARTTLS and require it: every command but EHLO, HELO,
@@ -101,11 +106,12 @@ def _message_id(envelope):
 
 
 class _Handler:
-    def __init__(self, outdir, fail_451, reject, hold_file=None):
+    def __init__(self, outdir, fail_451, reject, hold_file=None, hold_after_accept=False):
         self.outdir = outdir
         self.fail_remaining = fail_451
         self.reject = {r.lower() for r in reject}
         self.hold_file = hold_file
+        self.hold_after_accept = hold_after_accept
         self.count = 0
         self.lock = threading.Lock()
 
@@ -133,7 +139,7 @@ class _Handler:
         return transport is not None and not transport.is_closing()
 
     async def handle_DATA(self, server, session, envelope):
-        if not await self._hold(server, envelope):
+        if not self.hold_after_accept and not await self._hold(server, envelope):
             print(f"client gone while held: {_message_id(envelope)} not recorded", flush=True)
             return "451 4.3.0 The client went away"
         with self.lock:
@@ -164,6 +170,8 @@ class _Handler:
         _write_atomically(os.path.join(self.outdir, f"{n}.json"),
                           json.dumps(sidecar).encode("utf-8"))
         _write_atomically(os.path.join(self.outdir, f"{n}.eml"), content)
+        if self.hold_after_accept:
+            await self._hold(server, envelope)  # recorded, whether the client waits or not
         return f"250 2.0.0 OK: queued as {n}"
 
 
@@ -187,7 +195,7 @@ class SmtpTestServer:
 
     def __init__(self, outdir, port=0, fail_451=0, reject=(), auth=None, host="127.0.0.1",
                  tls_cert=None, tls_key=None, implicit_tls=False, no_starttls=False,
-                 auth_mechanisms=None, hold_file=None):
+                 auth_mechanisms=None, hold_file=None, hold_after_accept=False):
         os.makedirs(outdir, exist_ok=True)
         self.outdir = outdir
         self.host = host
@@ -199,7 +207,7 @@ class SmtpTestServer:
             raise ValueError("--implicit-tls needs --tls-cert and --tls-key")
         self.implicit_tls = implicit_tls
         self.starttls = self.tls_context is not None and not implicit_tls and not no_starttls
-        self.handler = _Handler(outdir, fail_451, reject, hold_file)
+        self.handler = _Handler(outdir, fail_451, reject, hold_file, hold_after_accept)
         self.authenticator = _Authenticator(*auth.split(":", 1)) if auth else None
         offered = [m.upper() for m in (auth_mechanisms or self.MECHANISMS)]
         unknown = set(offered) - set(self.MECHANISMS)
@@ -306,6 +314,7 @@ def main(argv=None):
     parser.add_argument("--auth", metavar="USER:PASSWORD")
     parser.add_argument("--auth-mechanisms", metavar="M[,M]")
     parser.add_argument("--hold-file", metavar="FILE")
+    parser.add_argument("--hold-after-accept", action="store_true")
     parser.add_argument("--tls-cert", metavar="PEM")
     parser.add_argument("--tls-key", metavar="PEM")
     parser.add_argument("--implicit-tls", action="store_true")
@@ -325,6 +334,7 @@ def main(argv=None):
                             reject=args.reject, auth=args.auth, tls_cert=args.tls_cert,
                             tls_key=args.tls_key, implicit_tls=args.implicit_tls,
                             no_starttls=args.no_starttls, hold_file=args.hold_file,
+                            hold_after_accept=args.hold_after_accept,
                             auth_mechanisms=(args.auth_mechanisms.split(",")
                                              if args.auth_mechanisms else None))
     port = server.start()

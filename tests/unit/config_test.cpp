@@ -119,6 +119,7 @@ TEST(Config, Defaults) {
   EXPECT_EQ(c.inbox.settle_ms, 1000);
   EXPECT_EQ(c.inbox.poll_interval_ms, 2000);
   EXPECT_EQ(c.inbox.rescan_interval_s, 300);
+  EXPECT_EQ(c.inbox.write_timeout_s, 600);
   EXPECT_EQ(c.inbox.max_report_bytes, 2ULL * 1024 * 1024 * 1024);
   EXPECT_EQ(c.inbox.archive, "move");
   EXPECT_EQ(c.inbox.bucket, "inventory");
@@ -160,6 +161,7 @@ mode = "poll"
 settle_ms = 0
 poll_interval_ms = 500
 rescan_interval_s = 60
+write_timeout_s = 120
 max_report_bytes = 1048576
 archive = "delete"
 bucket = "reports"
@@ -215,6 +217,7 @@ level = "debug"
   EXPECT_EQ(c.inbox.settle_ms, 0);
   EXPECT_EQ(c.inbox.poll_interval_ms, 500);
   EXPECT_EQ(c.inbox.rescan_interval_s, 60);
+  EXPECT_EQ(c.inbox.write_timeout_s, 120);
   EXPECT_EQ(c.inbox.max_report_bytes, 1048576u);
   EXPECT_EQ(c.inbox.archive, "delete");
   EXPECT_EQ(c.inbox.bucket, "reports");

@@ -6,6 +6,7 @@
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sys/inotify.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -17,6 +18,27 @@ namespace {
 
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
+
+// A writer that keeps its file open between chunks, like a slow upload.
+class OpenWriter {
+ public:
+  explicit OpenWriter(const fs::path& p, int flags = O_WRONLY | O_CREAT | O_TRUNC)
+      : fd_(::open(p.c_str(), flags | O_CLOEXEC, 0644)) {}
+  ~OpenWriter() { close(); }
+  OpenWriter(const OpenWriter&) = delete;
+  OpenWriter& operator=(const OpenWriter&) = delete;
+  bool ok() const { return fd_ >= 0; }
+  void write(const std::string& text) {
+    ASSERT_EQ(::write(fd_, text.data(), text.size()), static_cast<ssize_t>(text.size()));
+  }
+  void close() {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = -1;
+  }
+
+ private:
+  int fd_;
+};
 
 class TempDir {
  public:
@@ -58,8 +80,8 @@ class InboxTest : public ::testing::Test {
     config_.mode = "inotify";
   }
 
-  std::unique_ptr<Inbox> start() {
-    auto inbox = std::make_unique<Inbox>(config_, clock_);
+  std::unique_ptr<Inbox> start(WritersCheck writers = writers_of) {
+    auto inbox = std::make_unique<Inbox>(config_, clock_, std::move(writers));
     auto st = inbox->start();
     EXPECT_TRUE(st.ok()) << st.message();
     return inbox;
@@ -70,6 +92,17 @@ class InboxTest : public ::testing::Test {
     inbox.handle_events();
     inbox.process_due(clock_.now());
     return names(inbox.take_ready());
+  }
+
+  // A daemon that cannot take leases (a non-root user without CAP_LEASE,
+  // reading files another user writes): it never knows who has a file open.
+  static Writers no_leases(const fs::path&) { return Writers::kUnknown; }
+
+  // Throws away the queued inotify events, as an overflow would.
+  static void lose_events(Inbox& inbox) {
+    alignas(struct inotify_event) char buf[64 * 1024];
+    while (::read(inbox.fd(), buf, sizeof buf) > 0) {
+    }
   }
 
   TempDir dir_;
@@ -288,6 +321,182 @@ TEST_F(InboxTest, PollModeFindsFilesWithoutInotify) {
   EXPECT_TRUE(step(*inbox).empty());  // found, settling
   clock_.advance(1100ms);
   EXPECT_EQ(step(*inbox), std::vector<std::string>{"polled.csv"});
+}
+
+// --- Completeness without leases -------------------------------------------------
+// The daemon as its own unprivileged user reading a file another user
+// writes: the lease check cannot tell whether the file is still open, so
+// what inotify showed decides.
+
+TEST_F(InboxTest, SlowWriterWithoutLeasesWaitsForTheClose) {
+  auto inbox = start(no_leases);
+  OpenWriter w(root_ / "slow.csv");
+  ASSERT_TRUE(w.ok());
+  w.write("store,item,count\nMedan,A,1\n");  // IN_CREATE, IN_MODIFY
+  EXPECT_TRUE(step(*inbox).empty());
+  clock_.advance(2500ms);  // a pause far longer than settle_ms
+  EXPECT_TRUE(step(*inbox).empty()) << "seen written, not closed: not complete";
+  w.write("Medan,B,2\n");
+  clock_.advance(2500ms);
+  EXPECT_TRUE(step(*inbox).empty());
+  w.close();  // IN_CLOSE_WRITE
+  EXPECT_EQ(step(*inbox), std::vector<std::string>{"slow.csv"});
+  EXPECT_EQ(inbox->stats().write_timeouts, 0u);
+}
+
+TEST_F(InboxTest, CreatedEmptyAndPausedBeforeTheFirstWriteWaitsForTheClose) {
+  auto inbox = start(no_leases);
+  OpenWriter w(root_ / "late.csv");  // open(O_CREAT): IN_CREATE of an empty file
+  ASSERT_TRUE(w.ok());
+  EXPECT_TRUE(step(*inbox).empty());
+  clock_.advance(5s);
+  EXPECT_TRUE(step(*inbox).empty()) << "an empty new file is being written";
+  w.write("store,item,count\nMedan,A,1\n");
+  clock_.advance(5s);
+  EXPECT_TRUE(step(*inbox).empty());
+  w.close();
+  EXPECT_EQ(step(*inbox), std::vector<std::string>{"late.csv"});
+}
+
+TEST_F(InboxTest, HardLinkWithoutLeasesSettles) {
+  // sftp's link() then unlink(): IN_CREATE of a file with content and no
+  // write after it. Found "by other means": the settle rule applies.
+  write_file(root_ / "upload.csv.tmp", "store,item,count\n");
+  auto inbox = start(no_leases);
+  ASSERT_EQ(::link((root_ / "upload.csv.tmp").c_str(), (root_ / "upload.csv").c_str()), 0);
+  ASSERT_EQ(::unlink((root_ / "upload.csv.tmp").c_str()), 0);
+  EXPECT_TRUE(step(*inbox).empty());
+  clock_.advance(1100ms);
+  EXPECT_EQ(step(*inbox), std::vector<std::string>{"upload.csv"});
+}
+
+TEST_F(InboxTest, ScannedFileWithoutLeasesSettles) {
+  write_file(root_ / "old.csv", "store,item,count\n");
+  auto inbox = start(no_leases);
+  EXPECT_TRUE(step(*inbox).empty());
+  clock_.advance(1100ms);
+  EXPECT_EQ(step(*inbox), std::vector<std::string>{"old.csv"});
+}
+
+TEST_F(InboxTest, ScannedFileThatIsThenWrittenWaitsForTheClose) {
+  // Found by the start-up scan while its writer was pausing; the writer's
+  // next write shows it is still at work.
+  write_file(root_ / "early.csv", "store,item,count\n");
+  OpenWriter w(root_ / "early.csv", O_WRONLY | O_APPEND);
+  ASSERT_TRUE(w.ok());
+  auto inbox = start(no_leases);
+  EXPECT_TRUE(step(*inbox).empty());
+  clock_.advance(500ms);
+  w.write("Medan,A,1\n");  // IN_MODIFY
+  clock_.advance(3s);
+  EXPECT_TRUE(step(*inbox).empty());
+  w.close();
+  EXPECT_EQ(step(*inbox), std::vector<std::string>{"early.csv"});
+}
+
+TEST_F(InboxTest, WrittenAgainAfterItWasMovedInWaitsForTheClose) {
+  auto inbox = start(no_leases);
+  write_file(dir_.path() / "outside.csv", "store,item,count\n");
+  fs::rename(dir_.path() / "outside.csv", root_ / "moved.csv");  // IN_MOVED_TO
+  OpenWriter w(root_ / "moved.csv", O_WRONLY | O_APPEND);
+  w.write("Medan,A,1\n");  // IN_MODIFY, read in the same batch
+  EXPECT_TRUE(step(*inbox).empty());
+  clock_.advance(5s);
+  EXPECT_TRUE(step(*inbox).empty());
+  w.close();
+  EXPECT_EQ(step(*inbox), std::vector<std::string>{"moved.csv"});
+}
+
+TEST_F(InboxTest, WrittenWhileBeingLoadedWaitsForTheCloseBeforeTheRetry) {
+  auto inbox = start(no_leases);
+  write_file(root_ / "again.csv", "store,item,count\n");
+  ASSERT_EQ(step(*inbox), std::vector<std::string>{"again.csv"});
+  OpenWriter w(root_ / "again.csv", O_WRONLY | O_APPEND);
+  w.write("Medan,A,1\n");
+  inbox->handle_events();
+  inbox->done("again.csv", Disposition::kRetry);  // the loader saw it change
+  clock_.advance(10s);                              // well past the retry delay
+  EXPECT_TRUE(step(*inbox).empty());
+  w.close();
+  EXPECT_EQ(step(*inbox), std::vector<std::string>{"again.csv"});
+}
+
+TEST_F(InboxTest, WriterThatNeverClosesIsReadAfterTheWriteTimeout) {
+  config_.write_timeout_s = 60;
+  auto inbox = start(no_leases);
+  OpenWriter w(root_ / "stuck.csv");
+  w.write("store,item,count\nMedan,A,1\n");
+  EXPECT_TRUE(step(*inbox).empty());
+  clock_.advance(50s);
+  w.write("Medan,B,2\n");  // the timeout counts from the last change
+  EXPECT_TRUE(step(*inbox).empty());
+  clock_.advance(50s);
+  EXPECT_TRUE(step(*inbox).empty());
+  clock_.advance(11s);
+  EXPECT_EQ(step(*inbox), std::vector<std::string>{"stuck.csv"});
+  EXPECT_EQ(inbox->stats().write_timeouts, 1u);
+}
+
+TEST_F(InboxTest, WriterSeenByTheLeaseIsReadAfterTheWriteTimeout) {
+  // With leases (root, or the daemon owns the file) a hung writer that
+  // holds the file open is seen; the safety net still applies.
+  config_.write_timeout_s = 30;
+  write_file(root_ / "held.csv", "store,item,count\n");
+  auto inbox = start();
+  OpenWriter w(root_ / "held.csv", O_WRONLY | O_APPEND);
+  EXPECT_TRUE(step(*inbox).empty());
+  clock_.advance(20s);
+  EXPECT_TRUE(step(*inbox).empty());
+  clock_.advance(11s);
+  EXPECT_EQ(step(*inbox), std::vector<std::string>{"held.csv"});
+  EXPECT_EQ(inbox->stats().write_timeouts, 1u);
+}
+
+TEST_F(InboxTest, LostCloseIsMadeUpForByTheLease) {
+  // The close event is lost (an overflow): where the lease can tell that
+  // nobody writes any more, the settle rule completes the file.
+  auto inbox = start();
+  OpenWriter w(root_ / "closed.csv");
+  w.write("store,item,count\n");
+  EXPECT_TRUE(step(*inbox).empty());
+  w.close();
+  lose_events(*inbox);
+  clock_.advance(1100ms);
+  inbox->process_due(clock_.now());
+  EXPECT_EQ(names(inbox->take_ready()), std::vector<std::string>{"closed.csv"});
+}
+
+// --- Rescans watch what they find -------------------------------------------------
+
+TEST_F(InboxTest, RescanWatchesFoldersCreatedWhileEventsWereLost) {
+  auto inbox = start();
+  EXPECT_EQ(inbox->stats().watched_dirs, 1u);
+  fs::create_directories(root_ / "lost" / "deeper");
+  lose_events(*inbox);  // the IN_CREATE of lost/ is gone
+  inbox->rescan();      // what an overflow or the periodic scan does
+  EXPECT_EQ(inbox->stats().watched_dirs, 3u);
+  // Watched now: a report written there is complete at its close, without
+  // waiting for the next scan.
+  write_file(root_ / "lost" / "deeper" / "a.csv", "x");
+  EXPECT_EQ(step(*inbox), std::vector<std::string>{"lost/deeper/a.csv"});
+}
+
+TEST_F(InboxTest, RescanFollowsFoldersRenamedOrMovedOutWhileEventsWereLost) {
+  fs::create_directories(root_ / "old" / "sub");
+  fs::create_directories(root_ / "leaving");
+  auto inbox = start();
+  EXPECT_EQ(inbox->stats().watched_dirs, 4u);
+  fs::rename(root_ / "old", root_ / "new");
+  fs::rename(root_ / "leaving", dir_.path() / "left");
+  lose_events(*inbox);
+  inbox->rescan();
+  EXPECT_EQ(inbox->stats().watched_dirs, 3u) << "the folder that left is no longer watched";
+  // Events from the renamed folders carry their new names.
+  write_file(root_ / "new" / "sub" / "b.csv", "x");
+  write_file(dir_.path() / "left" / "c.csv", "x");
+  EXPECT_EQ(step(*inbox), std::vector<std::string>{"new/sub/b.csv"});
+  clock_.advance(2s);
+  EXPECT_TRUE(step(*inbox).empty());
 }
 
 }  // namespace
