@@ -284,7 +284,8 @@ class PipelineTest(harness.PipelineTestCase):
         self.assertEqual(version.returncode, 0, version.stderr)
         self.assertRegex(version.stdout, r"stockwatch \d+\.\d+\.\d+")
 
-        for sub in (["serve"], ["ingest"], ["check-config"], ["outbox"], ["outbox", "retry"]):
+        for sub in (["serve"], ["ingest"], ["check-config"], ["outbox"], ["outbox", "retry"],
+                    ["backup"], ["send-test-email"], ["healthcheck"]):
             with self.subTest(subcommand=" ".join(sub)):
                 h = env.run_cli(*sub, "--help")
                 self.assertEqual(h.returncode, 0, h.stdout + h.stderr)
@@ -293,7 +294,8 @@ class PipelineTest(harness.PipelineTestCase):
                 self.assertIn("--config", h.stdout)
         top = env.run_cli("--help")
         self.assertEqual(top.returncode, 0, top.stderr)
-        for sub in ("serve", "ingest", "check-config", "outbox"):
+        for sub in ("serve", "ingest", "check-config", "outbox", "backup", "send-test-email",
+                    "healthcheck"):
             self.assertIn(sub, top.stdout)
 
     # 9 ------------------------------------------------------------------------
