@@ -8,6 +8,7 @@ by the other end-to-end tests."""
 
 import base64
 import hashlib
+import hmac
 import json
 import os
 import random
@@ -34,6 +35,30 @@ MAKASSAR = sample("inventory-makassar.csv")
 def read(path):
     with open(path, "rb") as f:
         return f.read()
+
+
+def sign_v4(method, path, key, when, payload_hash="UNSIGNED-PAYLOAD", host="127.0.0.1",
+            region="us-east-1", query=""):
+    """Headers of an AWS Signature Version 4 request, made independently of
+    the server's code (Python's hmac and hashlib), so a test can sign with a
+    wrong clock or for any path."""
+    amz_date = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(when))
+    date = amz_date[:8]
+    headers = {"host": host, "x-amz-content-sha256": payload_hash, "x-amz-date": amz_date}
+    names = sorted(headers)
+    canonical = "\n".join([method, path, query,
+                           "".join(f"{n}:{headers[n]}\n" for n in names), ";".join(names),
+                           payload_hash])
+    scope = f"{date}/{region}/s3/aws4_request"
+    to_sign = "\n".join(["AWS4-HMAC-SHA256", amz_date, scope,
+                         hashlib.sha256(canonical.encode()).hexdigest()])
+    k = ("AWS4" + key[1]).encode()
+    for part in (date, region, "s3", "aws4_request"):
+        k = hmac.new(k, part.encode(), hashlib.sha256).digest()
+    signature = hmac.new(k, to_sign.encode(), hashlib.sha256).hexdigest()
+    headers["authorization"] = (f"AWS4-HMAC-SHA256 Credential={key[0]}/{scope}, "
+                                f"SignedHeaders={';'.join(names)}, Signature={signature}")
+    return headers
 
 
 def generate_report(path, target_bytes, seed=7):
@@ -107,6 +132,17 @@ class HttpEnv:
         # After a "100 Continue" the final status comes last.
         status = int(re.findall(r"^HTTP/1\.1 (\d+)", head, re.M)[-1])
         return status, head, p.stdout
+
+    def signed(self, method, path, *args, key=ADMIN, when=None, query="", host=None):
+        """curl with headers signed by sign_v4()."""
+        headers = sign_v4(method, path, key, time.time() if when is None else when,
+                          host=host or f"127.0.0.1:{self.port}", query=query)
+        hargs = []
+        for name, value in headers.items():
+            if name != "host":
+                hargs += ["-H", f"{name}: {value}"]
+        url = f"{self.base}{path}" + (f"?{query}" if query else "")
+        return self.curl("-X", method, *hargs, *args, url)
 
     def get(self, path, token=TOKEN):
         args = [f"{self.base}{path}"]
@@ -277,6 +313,70 @@ class HttpTest(harness.PipelineTestCase):
         h.assert_nothing_left()
         self.assertEqual([r[0] for r in h.env.query("SELECT path FROM reports")],
                          ["curl/makassar.csv"])
+
+    def test_every_s3_error_over_curl(self):
+        h = self.serving()
+        ok = h.signed("PUT", f"/{BUCKET}/signed.csv", "--data-binary", f"@{MEDAN}")
+        self.assertEqual(ok[0], 200, ok[2])
+        h.wait_loaded("signed.csv")
+        cases = [
+            # (what, method, path, extra curl args, signing, status, code)
+            ("a clock an hour off", "PUT", f"/{BUCKET}/a.csv", ["--data-binary", f"@{MEDAN}"],
+             {"when": time.time() - 3600}, 403, "RequestTimeTooSkewed"),
+            ("an unknown key", "PUT", f"/{BUCKET}/a.csv", ["--data-binary", f"@{MEDAN}"],
+             {"key": ("AKIDNOBODY", "x")}, 403, "InvalidAccessKeyId"),
+            ("a wrong secret", "PUT", f"/{BUCKET}/a.csv", ["--data-binary", f"@{MEDAN}"],
+             {"key": (ADMIN[0], "wrong")}, 403, "SignatureDoesNotMatch"),
+            ("a signature for another host", "PUT", f"/{BUCKET}/a.csv",
+             ["--data-binary", f"@{MEDAN}"], {"host": "elsewhere:1"}, 403, "SignatureDoesNotMatch"),
+            ("another bucket", "PUT", "/other/a.csv", ["--data-binary", f"@{MEDAN}"], {}, 404,
+             "NoSuchBucket"),
+            ("reading an object", "GET", f"/{BUCKET}/signed.csv", [], {}, 501, "NotImplemented"),
+            ("listing the bucket", "GET", f"/{BUCKET}", [], {}, 501, "NotImplemented"),
+            ("deleting an object", "DELETE", f"/{BUCKET}/signed.csv", [], {}, 501, "NotImplemented"),
+            ("an unknown multipart upload", "DELETE", f"/{BUCKET}/a.csv", [],
+             {"query": "uploadId=0123456789abcdef0123456789abcdef"}, 404, "NoSuchUpload"),
+            ("a part of an unknown upload", "PUT", f"/{BUCKET}/a.csv", ["--data-binary", "x"],
+             {"query": "partNumber=1&uploadId=00000000000000000000000000000000"}, 404,
+             "NoSuchUpload"),
+            ("a PUT without a length", "PUT", f"/{BUCKET}/a.csv", [], {}, 411,
+             "MissingContentLength"),
+        ]
+        for what, method, path, args, signing, status, code in cases:
+            with self.subTest(what):
+                got, _, body = h.signed(method, path, *args, **signing)
+                self.assertEqual(got, status, body)
+                self.assertIn(f"<Code>{code}</Code>".encode(), body)
+        status, _, body = h.curl("-I", f"{h.base}/{BUCKET}/a.csv")
+        self.assertEqual(status, 403)
+        status, _, _ = h.signed("HEAD", f"/{BUCKET}", "-I")
+        self.assertEqual(status, 200)
+        h.assert_nothing_left()
+        self.assertEqual([r[1] for r in h.env.reports()], ["signed.csv"])
+
+    def test_uploads_are_off_without_credentials(self):
+        h = self.serving(http_lines=['listen = "127.0.0.1:0"'], credentials=())
+        status, _, body = h.curl("-T", MEDAN, f"{h.base}/{BUCKET}/a.csv")
+        self.assertEqual(status, 403)
+        self.assertIn(b"uploads are turned off", body)
+        self.assertIn("S3 uploads are off (no [[http.credential]])", h.env.daemon.log())
+        # The rest of the server works, without a token.
+        status, _ = h.get_json("/api/reports", token=None)
+        self.assertEqual(status, 200)
+
+    def test_readyz_fails_while_the_inbox_folder_is_missing(self):
+        h = self.serving()
+        parked = h.env.inbox + ".away"
+        os.rename(h.env.inbox, parked)
+        try:
+            def not_ready():
+                status, body = h.get_json("/readyz", token=None)
+                return status == 503 and body["components"]["inbox"]["state"] == "not watched"
+            harness.wait_for(not_ready, "/readyz to say the inbox is not watched")
+        finally:
+            os.rename(parked, h.env.inbox)
+        harness.wait_for(lambda: h.get_json("/readyz", token=None)[0] == 200,
+                         "/readyz to recover once the inbox is back", timeout=30)
 
     def test_keys_never_leave_the_inbox(self):
         h = self.serving()
