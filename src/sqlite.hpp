@@ -65,6 +65,12 @@ class Statement {
     if (is_null(col)) return std::nullopt;
     return i64(col);
   }
+  // Valid until the next step() or reset() of this statement.
+  [[nodiscard]] std::string_view text_view(int col) const {
+    const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(s_.get(), col));
+    return p ? std::string_view(p, static_cast<std::size_t>(sqlite3_column_bytes(s_.get(), col)))
+             : std::string_view();
+  }
   [[nodiscard]] std::string text(int col) const {
     const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(s_.get(), col));
     return p ? std::string(p, static_cast<std::size_t>(sqlite3_column_bytes(s_.get(), col))) : std::string();
