@@ -293,7 +293,8 @@ struct Storage::Impl {
   // Batch writes, by chunk size: index i writes 2^i rows, up to
   // ReportLoad::kBatchRows.
   static constexpr int kChunkKinds = 9;
-  std::optional<Statement> inv_upsert[kChunkKinds], change_insert[kChunkKinds];
+  std::optional<Statement> inv_insert[kChunkKinds], inv_upsert[kChunkKinds],
+      change_insert[kChunkKinds];
   std::optional<Statement> next_report_id, report_insert, find_loaded, find_latest, loaded_size, report_by_id,
       recent_reports, mark_archived, count_of;
   std::optional<Statement> cursor_get, cursor_set, first_pending_change, last_change_of_report,
@@ -648,7 +649,9 @@ ReportLoad::ReportLoad(ReportLoad&& o) noexcept
       pending_(std::move(o.pending_)),
       order_(std::move(o.order_)),
       old_(std::move(o.old_)),
-      changed_(std::move(o.changed_)) {}
+      changed_(std::move(o.changed_)),
+      inserted_(std::move(o.inserted_)),
+      updated_(std::move(o.updated_)) {}
 
 ReportLoad& ReportLoad::operator=(ReportLoad&& o) noexcept {
   if (this != &o) {
@@ -663,6 +666,8 @@ ReportLoad& ReportLoad::operator=(ReportLoad&& o) noexcept {
     order_ = std::move(o.order_);
     old_ = std::move(o.old_);
     changed_ = std::move(o.changed_);
+    inserted_ = std::move(o.inserted_);
+    updated_ = std::move(o.updated_);
   }
   return *this;
 }
@@ -695,18 +700,28 @@ namespace {
 constexpr int kChunkKinds = Storage::Impl::kChunkKinds;
 static_assert(ReportLoad::kBatchRows == 1 << (kChunkKinds - 1));
 
-// "INSERT ... VALUES (?3,?4,?5,?1,?2),(?6,?7,?8,?1,?2),... ON CONFLICT ...":
-// ?1 is the time, ?2 the report; each row adds store, item and count.
-std::string upsert_sql(std::size_t rows) {
-  std::string sql = "INSERT INTO inventory(store, item, count, updated_at, report_id) VALUES ";
+// "INSERT ... VALUES (?3,?4,?5,?1,?2),(?6,?7,?8,?1,?2),...": ?1 is the time,
+// ?2 the report; each row adds store, item and count. New rows are plain
+// inserts; rows that exist are updated through ON CONFLICT.
+//
+// OR FAIL: a failing statement keeps what it wrote before the failure. The
+// whole report's transaction is rolled back then, so nothing is lost, and
+// SQLite needs no statement journal to undo a statement on its own: with
+// the default (ABORT), the journal copied every page a batch touched, about
+// as many bytes again as the load wrote (ON CONFLICT DO UPDATE still needs
+// one).
+std::string inventory_sql(std::size_t rows, bool update) {
+  std::string sql = "INSERT OR FAIL INTO inventory(store, item, count, updated_at, report_id) VALUES ";
   for (std::size_t i = 0; i < rows; ++i) {
     const std::size_t p = 3 + 3 * i;
     if (i) sql += ',';
     sql += "(?" + std::to_string(p) + ",?" + std::to_string(p + 1) + ",?" + std::to_string(p + 2) +
            ",?1,?2)";
   }
-  sql += " ON CONFLICT(store, item) DO UPDATE SET count = excluded.count, "
-         "updated_at = excluded.updated_at, report_id = excluded.report_id";
+  if (update) {
+    sql += " ON CONFLICT(store, item) DO UPDATE SET count = excluded.count, "
+           "updated_at = excluded.updated_at, report_id = excluded.report_id";
+  }
   return sql;
 }
 
@@ -714,7 +729,7 @@ std::string upsert_sql(std::size_t rows) {
 // adds kind, store, item, old and new count.
 std::string changes_sql(std::size_t rows) {
   std::string sql =
-      "INSERT INTO changes(kind, store, item, old_count, new_count, report_id, at) VALUES ";
+      "INSERT OR FAIL INTO changes(kind, store, item, old_count, new_count, report_id, at) VALUES ";
   for (std::size_t i = 0; i < rows; ++i) {
     const std::size_t p = 3 + 5 * i;
     if (i) sql += ',';
@@ -751,8 +766,10 @@ Status ReportLoad::read_current_counts() {
   auto item = [this](std::uint32_t k) {
     return std::string_view(names_.data() + pending_[k].item_off, pending_[k].item_len);
   };
+  // Equal keys (a row repeated within the batch) stay in row order.
   auto less = [&](std::uint32_t a, std::uint32_t b) {
-    return compare_keys(store(a), item(a), store(b), item(b)) < 0;
+    const int c = compare_keys(store(a), item(a), store(b), item(b));
+    return c < 0 || (c == 0 && a < b);
   };
   order_.resize(n);
   for (std::size_t k = 0; k < n; ++k) order_[k] = static_cast<std::uint32_t>(k);
@@ -779,13 +796,19 @@ Status ReportLoad::read_current_counts() {
       // Keys of the batch before this row are not in inventory.
       while (i < n && compare_keys(store(order_[i]), item(order_[i]), s, t) < 0) ++i;
       if (i < n && compare_keys(store(order_[i]), item(order_[i]), s, t) == 0) {
-        const std::int64_t count = scan.i64(2);
-        while (i < n && store(order_[i]) == s && item(order_[i]) == t) old_[order_[i++]] = count;
+        old_[order_[i++]] = scan.i64(2);
         skipped = 0;
       } else {
         ++skipped;
       }
     }
+  }
+  // A key repeated within the batch (the loader rejects such a report, but
+  // the batch must still be written without error) finds the count its
+  // previous row leaves.
+  for (std::size_t j = 1; j < n; ++j) {
+    const std::uint32_t a = order_[j - 1], b = order_[j];
+    if (store(a) == store(b) && item(a) == item(b)) old_[b] = pending_[a].count;
   }
   return {};
 }
@@ -799,47 +822,83 @@ Status ReportLoad::flush() {
   return st;
 }
 
+namespace {
+
+// Runs `sql(n)` for the rows `rows` in chunks of powers of two, with ?1 the
+// time and ?2 the report; `bind(statement, j, row)` binds row j of a chunk.
+template <typename Sql, typename Bind>
+Status write_chunks(sqlite3* db, std::optional<Statement> (&slots)[kChunkKinds],
+                    const std::vector<std::uint32_t>& rows, std::int64_t now,
+                    std::int64_t report_id, Sql sql, Bind bind) {
+  std::size_t done = 0;
+  while (done < rows.size()) {
+    int kind = kChunkKinds - 1;
+    while ((std::size_t{1} << kind) > rows.size() - done) --kind;
+    const std::size_t n = std::size_t{1} << kind;
+    auto& s = slots[kind];
+    if (!s) s.emplace(db, sql(n));
+    s->bind(1, now).bind(2, report_id);
+    for (std::size_t j = 0; j < n; ++j) bind(*s, static_cast<int>(j), rows[done + j]);
+    if (auto st = s->run(); !st.ok()) return st;
+    done += n;
+  }
+  return {};
+}
+
+}  // namespace
+
 // Writes the rows of the batch that are new or have another count, and one
-// change record for each; a row with the same count writes nothing.
+// change record for each, in row order; a row with the same count writes
+// nothing.
 Status ReportLoad::write_batch() {
   if (auto st = read_current_counts(); !st.ok()) return st;
   changed_.clear();
+  inserted_.clear();
+  updated_.clear();
   for (std::size_t k = 0; k < pending_.size(); ++k) {
-    if (old_[k] != pending_[k].count) changed_.push_back(static_cast<std::uint32_t>(k));
+    if (old_[k] == pending_[k].count) continue;
+    const auto row = static_cast<std::uint32_t>(k);
+    changed_.push_back(row);
+    (old_[k] == kAbsent ? inserted_ : updated_).push_back(row);
   }
   if (changed_.empty()) return {};
   auto& impl = *storage_->impl_;
+  sqlite3* db = impl.db.get();
   const std::int64_t now = to_unix_ms(impl.clock.now());
-  std::size_t done = 0;
-  while (done < changed_.size()) {
-    int kind = kChunkKinds - 1;
-    while ((std::size_t{1} << kind) > changed_.size() - done) --kind;
-    const std::size_t rows = std::size_t{1} << kind;
-    auto& up = impl.inv_upsert[kind];
-    if (!up) up.emplace(impl.db.get(), upsert_sql(rows));
-    auto& log = impl.change_insert[kind];
-    if (!log) log.emplace(impl.db.get(), changes_sql(rows));
-    up->bind(1, now).bind(2, report_id_);
-    log->bind(1, now).bind(2, report_id_);
-    for (std::size_t j = 0; j < rows; ++j) {
-      const std::uint32_t k = changed_[done + j];
-      const auto& r = pending_[k];
-      const std::string_view store(names_.data() + r.store_off, r.store_len);
-      const std::string_view item(names_.data() + r.item_off, r.item_len);
-      const int p = static_cast<int>(3 + 3 * j);
-      up->bind(p, store).bind(p + 1, item).bind(p + 2, r.count);
-      const int q = static_cast<int>(3 + 5 * j);
-      const bool is_new = old_[k] == kAbsent;
-      log->bind(q, to_string(is_new ? ChangeKind::kInsert : ChangeKind::kModify))
-          .bind(q + 1, store)
-          .bind(q + 2, item);
-      if (is_new) log->bind_null(q + 3);
-      else log->bind(q + 3, old_[k]);
-      log->bind(q + 4, r.count);
-    }
-    if (auto st = up->run(); !st.ok()) return st;
-    if (auto st = log->run(); !st.ok()) return st;
-    done += rows;
+  auto store = [this](std::uint32_t k) {
+    return std::string_view(names_.data() + pending_[k].store_off, pending_[k].store_len);
+  };
+  auto item = [this](std::uint32_t k) {
+    return std::string_view(names_.data() + pending_[k].item_off, pending_[k].item_len);
+  };
+  const auto bind_row = [&](Statement& s, int j, std::uint32_t k) {
+    const int p = 3 + 3 * j;
+    s.bind(p, store(k)).bind(p + 1, item(k)).bind(p + 2, pending_[k].count);
+  };
+  if (auto st = write_chunks(db, impl.inv_insert, inserted_, now, report_id_,
+                             [](std::size_t n) { return inventory_sql(n, false); }, bind_row);
+      !st.ok()) {
+    return st;
+  }
+  if (auto st = write_chunks(db, impl.inv_upsert, updated_, now, report_id_,
+                             [](std::size_t n) { return inventory_sql(n, true); }, bind_row);
+      !st.ok()) {
+    return st;
+  }
+  if (auto st = write_chunks(db, impl.change_insert, changed_, now, report_id_, changes_sql,
+                             [&](Statement& s, int j, std::uint32_t k) {
+                               const int q = 3 + 5 * j;
+                               const bool is_new = old_[k] == kAbsent;
+                               s.bind(q, to_string(is_new ? ChangeKind::kInsert
+                                                          : ChangeKind::kModify))
+                                   .bind(q + 1, store(k))
+                                   .bind(q + 2, item(k))
+                                   .bind(q + 3, is_new ? std::nullopt
+                                                       : std::optional<std::int64_t>(old_[k]))
+                                   .bind(q + 4, pending_[k].count);
+                             });
+      !st.ok()) {
+    return st;
   }
   changes_ += static_cast<std::int64_t>(changed_.size());
   return {};

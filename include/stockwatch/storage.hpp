@@ -195,11 +195,12 @@ class ReportLoad {
   };
   std::vector<Pending> pending_;
   // Scratch space of flush(): the batch in key order, each row's current
-  // count (kAbsent for a new row), and the rows that change something.
+  // count (kAbsent for a new row), the rows that change something, and of
+  // those the new ones and the ones that exist.
   static constexpr std::int64_t kAbsent = -1;
   std::vector<std::uint32_t> order_;
   std::vector<std::int64_t> old_;
-  std::vector<std::uint32_t> changed_;
+  std::vector<std::uint32_t> changed_, inserted_, updated_;
   [[nodiscard]] Status read_current_counts();
   [[nodiscard]] Status write_batch();
 };

@@ -258,6 +258,25 @@ TEST_F(StorageTest, ChangeRecordsMatchAModelWhateverTheOrderOfTheRows) {
   }
 }
 
+// The loader rejects a report that repeats a row, but until it knows, the
+// rows are written like any others, without an error.
+TEST_F(StorageTest, ARowRepeatedWithinABatchIsWrittenInRowOrder) {
+  load({{"Medan", "Robusta Dairi", 5}}, "first.csv", "sha-1");
+  const auto id = load({{"Medan", "Arabica Gayo", 1},
+                        {"Medan", "Robusta Dairi", 6},
+                        {"Medan", "Arabica Gayo", 2},
+                        {"Medan", "Robusta Dairi", 6},
+                        {"Medan", "Arabica Gayo", 3}},
+                       "second.csv", "sha-2");
+  RawDb raw(db_path());
+  EXPECT_EQ(raw.rows("SELECT kind, item, old_count, new_count FROM changes WHERE report_id = " +
+                     std::to_string(id) + " ORDER BY seq"),
+            (std::vector<std::string>{"INSERT|Arabica Gayo|NULL|1", "MODIFY|Robusta Dairi|5|6",
+                                      "MODIFY|Arabica Gayo|1|2", "MODIFY|Arabica Gayo|2|3"}));
+  EXPECT_EQ(raw.rows("SELECT item, count FROM inventory ORDER BY item"),
+            (std::vector<std::string>{"Arabica Gayo|3", "Robusta Dairi|6"}));
+}
+
 TEST_F(StorageTest, AReportLoadDestroyedWithoutCommitLeavesNothing) {
   {
     auto begun = storage_->begin_report();
