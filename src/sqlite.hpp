@@ -54,6 +54,10 @@ class Statement {
   [[nodiscard]] Result<bool> step();
   // step() to completion for statements without rows; resets afterwards.
   [[nodiscard]] Status run();
+  // The same, but keeps the bound values: for a statement whose every
+  // parameter is bound again before each run (clearing hundreds of them
+  // costs as much as a fifth of binding them).
+  [[nodiscard]] Status run_rebound();
   void reset() {
     sqlite3_reset(s_.get());
     sqlite3_clear_bindings(s_.get());

@@ -63,6 +63,13 @@ Status Statement::run() {
   return {};
 }
 
+Status Statement::run_rebound() {
+  auto r = step();
+  sqlite3_reset(s_.get());
+  if (!r) return r.error();
+  return {};
+}
+
 }  // namespace sqlite
 
 using sqlite::ResetGuard;
@@ -294,7 +301,7 @@ struct Storage::Impl {
   // ReportLoad::kBatchRows.
   static constexpr int kChunkKinds = 9;
   std::optional<Statement> inv_insert[kChunkKinds], inv_upsert[kChunkKinds],
-      change_insert[kChunkKinds];
+      change_insert[kChunkKinds], change_insert_new[kChunkKinds];
   std::optional<Statement> next_report_id, report_insert, find_loaded, find_latest, loaded_size, report_by_id,
       recent_reports, mark_archived, count_of;
   std::optional<Statement> cursor_get, cursor_set, first_pending_change, last_change_of_report,
@@ -726,15 +733,24 @@ std::string inventory_sql(std::size_t rows, bool update) {
 }
 
 // The change records of the same rows: ?1 the time, ?2 the report; each row
-// adds kind, store, item, old and new count.
-std::string changes_sql(std::size_t rows) {
+// adds kind, store, item, old and new count. When every row is new (a first
+// load), the kind and the old count are written in the statement, and each
+// row adds store, item and new count, like inventory_sql().
+std::string changes_sql(std::size_t rows, bool all_new) {
   std::string sql =
       "INSERT OR FAIL INTO changes(kind, store, item, old_count, new_count, report_id, at) VALUES ";
   for (std::size_t i = 0; i < rows; ++i) {
-    const std::size_t p = 3 + 5 * i;
     if (i) sql += ',';
-    sql += "(?" + std::to_string(p) + ",?" + std::to_string(p + 1) + ",?" + std::to_string(p + 2) +
-           ",?" + std::to_string(p + 3) + ",?" + std::to_string(p + 4) + ",?2,?1)";
+    if (all_new) {
+      const std::size_t p = 3 + 3 * i;
+      sql += "('INSERT',?" + std::to_string(p) + ",?" + std::to_string(p + 1) + ",NULL,?" +
+             std::to_string(p + 2) + ",?2,?1)";
+    } else {
+      const std::size_t p = 3 + 5 * i;
+      sql += "(?" + std::to_string(p) + ",?" + std::to_string(p + 1) + ",?" +
+             std::to_string(p + 2) + ",?" + std::to_string(p + 3) + ",?" +
+             std::to_string(p + 4) + ",?2,?1)";
+    }
   }
   return sql;
 }
@@ -839,7 +855,7 @@ Status write_chunks(sqlite3* db, std::optional<Statement> (&slots)[kChunkKinds],
     if (!s) s.emplace(db, sql(n));
     s->bind(1, now).bind(2, report_id);
     for (std::size_t j = 0; j < n; ++j) bind(*s, static_cast<int>(j), rows[done + j]);
-    if (auto st = s->run(); !st.ok()) return st;
+    if (auto st = s->run_rebound(); !st.ok()) return st;
     done += n;
   }
   return {};
@@ -885,21 +901,24 @@ Status ReportLoad::write_batch() {
       !st.ok()) {
     return st;
   }
-  if (auto st = write_chunks(db, impl.change_insert, changed_, now, report_id_, changes_sql,
-                             [&](Statement& s, int j, std::uint32_t k) {
-                               const int q = 3 + 5 * j;
-                               const bool is_new = old_[k] == kAbsent;
-                               s.bind(q, to_string(is_new ? ChangeKind::kInsert
-                                                          : ChangeKind::kModify))
-                                   .bind(q + 1, store(k))
-                                   .bind(q + 2, item(k))
-                                   .bind(q + 3, is_new ? std::nullopt
-                                                       : std::optional<std::int64_t>(old_[k]))
-                                   .bind(q + 4, pending_[k].count);
-                             });
-      !st.ok()) {
-    return st;
-  }
+  // When every changed row is new, the change records take the same
+  // parameters as the inventory rows.
+  const auto bind_change = [&](Statement& s, int j, std::uint32_t k) {
+    const int q = 3 + 5 * j;
+    const bool is_new = old_[k] == kAbsent;
+    s.bind(q, to_string(is_new ? ChangeKind::kInsert : ChangeKind::kModify))
+        .bind(q + 1, store(k))
+        .bind(q + 2, item(k))
+        .bind(q + 3, is_new ? std::nullopt : std::optional<std::int64_t>(old_[k]))
+        .bind(q + 4, pending_[k].count);
+  };
+  const Status logged =
+      updated_.empty()
+          ? write_chunks(db, impl.change_insert_new, changed_, now, report_id_,
+                         [](std::size_t n) { return changes_sql(n, true); }, bind_row)
+          : write_chunks(db, impl.change_insert, changed_, now, report_id_,
+                         [](std::size_t n) { return changes_sql(n, false); }, bind_change);
+  if (!logged.ok()) return logged;
   changes_ += static_cast<std::int64_t>(changed_.size());
   return {};
 }
