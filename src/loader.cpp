@@ -157,6 +157,24 @@ struct FileId {
   bool operator==(const FileId&) const = default;
 };
 
+// Hands `fd`'s content from the start to `fn` in chunks of `buf`'s size,
+// until the end of the file or until `fn` returns false. Reads with pread,
+// so the file position of `fd` is left alone.
+template <typename Fn>
+Status for_each_chunk(int fd, std::vector<char>& buf, Fn fn) {
+  off_t offset = 0;
+  while (true) {
+    const ssize_t n = ::pread(fd, buf.data(), buf.size(), offset);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return errno_error("cannot re-read the report");
+    }
+    if (n == 0) return {};
+    offset += n;
+    if (!fn(std::string_view(buf.data(), static_cast<std::size_t>(n)))) return {};
+  }
+}
+
 FileId file_id(const struct stat& st) {
   return {st.st_dev, st.st_ino, st.st_size,
           static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec};
@@ -187,7 +205,6 @@ LoadOutcome resumed_outcome(const ReportRecord& r) {
 
 Status Loader::find_duplicates(int fd, const std::set<std::uint64_t>& suspects,
                                ReportParser& report) const {
-  if (::lseek(fd, 0, SEEK_SET) != 0) return errno_error("cannot re-read the report");
   ReportParser again(options_.limits, options_.aliases);
   std::map<std::string, std::size_t> first_line;
   const auto sink = [&](const ReportRow& row) {
@@ -204,17 +221,32 @@ Status Loader::find_duplicates(int fd, const std::set<std::uint64_t>& suspects,
     }
   };
   std::vector<char> buf(options_.chunk_bytes);
-  while (true) {
-    const ssize_t n = ::read(fd, buf.data(), buf.size());
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return errno_error("cannot re-read the report");
-    }
-    if (n == 0) break;
-    again.feed(std::string_view(buf.data(), static_cast<std::size_t>(n)), sink);
-  }
+  auto st = for_each_chunk(fd, buf, [&](std::string_view chunk) {
+    again.feed(chunk, sink);
+    return true;
+  });
+  if (!st.ok()) return st;
   again.finish(sink);
   return {};
+}
+
+Status Loader::remember_rows_before(int fd, std::size_t line,
+                                    const std::function<Status(const ReportRow&)>& remember) const {
+  ReportParser again(options_.limits, options_.aliases);
+  Status failure;
+  bool reached = false;
+  const auto sink = [&](const ReportRow& row) {
+    if (row.line >= line) reached = true;
+    if (reached || !failure.ok()) return;
+    failure = remember(row);
+  };
+  std::vector<char> buf(options_.chunk_bytes);
+  auto st = for_each_chunk(fd, buf, [&](std::string_view chunk) {
+    again.feed(chunk, sink);
+    return !reached && failure.ok();
+  });
+  if (!st.ok()) return st;
+  return failure;
 }
 
 Result<LoadOutcome> Loader::load(const std::filesystem::path& file, const std::string& raw_name,
@@ -346,15 +378,43 @@ Result<LoadOutcome> Loader::load(const std::filesystem::path& file, const std::s
   Status failure;
   RowKeySet keys(options_.max_keys_in_memory);
   std::set<std::uint64_t> suspects;  // fingerprints seen twice
-  const auto sink = [&](const ReportRow& row) {
-    if (!failure.ok()) return;
+  const auto remember = [&](const ReportRow& row) -> Status {
     const std::uint64_t key = row_key(row.store, row.item);
     auto seen = keys.insert(key, txn);
-    if (!seen) {
-      failure = seen.error();
-      return;
-    }
+    if (!seen) return seen.error();
     if (*seen) suspects.insert(key);
+    return {};
+  };
+  // Rows whose keys (store, then item, in byte order) only grow cannot
+  // repeat a key, and most reports are written in that order: their keys
+  // are not remembered at all. At the first row out of order, the keys of
+  // the rows before it are read again from the file, and from then on
+  // every key is remembered.
+  bool ordered = true;
+  bool first_row = true;
+  std::string last_store, last_item;
+  const auto sink = [&](const ReportRow& row) {
+    if (!failure.ok()) return;
+    if (ordered) {
+      const int c = row.store.compare(last_store);
+      if (first_row || c > 0 || (c == 0 && row.item.compare(last_item) > 0)) {
+        last_store.assign(row.store);
+        last_item.assign(row.item);
+        first_row = false;
+      } else {
+        ordered = false;
+        if (auto st = remember_rows_before(fd.get(), row.line, remember); !st.ok()) {
+          failure = st;
+          return;
+        }
+      }
+    }
+    if (!ordered) {
+      if (auto st = remember(row); !st.ok()) {
+        failure = st;
+        return;
+      }
+    }
     if (auto st = txn.upsert(row.store, row.item, row.count); !st.ok()) failure = st;
   };
 

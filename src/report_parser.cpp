@@ -121,6 +121,29 @@ bool valid_utf8(std::string_view s) {
 
 bool is_control(unsigned char c) { return c < 0x20 || c == 0x7F; }
 
+// Whether `s` holds a control character, eight bytes at a time: every
+// store and item name of a report is checked, so this is on the hot path.
+bool has_control(std::string_view s) {
+  constexpr std::uint64_t kOnes = 0x0101010101010101ULL;
+  constexpr std::uint64_t kHigh = 0x8080808080808080ULL;
+  const char* p = s.data();
+  std::size_t n = s.size();
+  while (n >= 8) {
+    std::uint64_t w;
+    std::memcpy(&w, p, 8);
+    // A byte below 0x20 (the classic "has a byte less than" test), or a
+    // byte equal to 0x7F (a zero byte of w ^ 0x7F7F...).
+    const std::uint64_t del = w ^ (kOnes * 0x7F);
+    if ((((w - kOnes * 0x20) & ~w) | ((del - kOnes) & ~del)) & kHigh) return true;
+    p += 8;
+    n -= 8;
+  }
+  for (; n > 0; ++p, --n) {
+    if (is_control(static_cast<unsigned char>(*p))) return true;
+  }
+  return false;
+}
+
 std::string hex2(unsigned char c) {
   static constexpr char kHex[] = "0123456789ABCDEF";
   return {kHex[c >> 4], kHex[c & 0xF]};
@@ -768,7 +791,7 @@ bool ReportParser::check_name(std::string_view value, std::size_t full_len, cons
     report(record_line_, role, std::string("the ") + role + " is empty");
     return false;
   }
-  for (const char c : value) {
+  for (const char c : has_control(value) ? value : std::string_view()) {
     const auto u = static_cast<unsigned char>(c);
     if (is_control(u)) {
       report(record_line_, role,

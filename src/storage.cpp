@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
@@ -62,6 +63,13 @@ Status Statement::run() {
   return {};
 }
 
+Status Statement::run_rebound() {
+  auto r = step();
+  sqlite3_reset(s_.get());
+  if (!r) return r.error();
+  return {};
+}
+
 }  // namespace sqlite
 
 using sqlite::ResetGuard;
@@ -101,7 +109,8 @@ OutboxState outbox_state_from(const std::string& s) {
   return OutboxState::kQueued;
 }
 
-// Version 1 of the schema. docs/architecture.md describes every table.
+// Version 1 of the schema; each later version is a step of kSchemaSteps below.
+// docs/architecture.md describes every table of the current version.
 constexpr const char* kSchemaV1 = R"SQL(
 CREATE TABLE inventory(
   store      TEXT NOT NULL,
@@ -184,6 +193,16 @@ CREATE INDEX outbox_due ON outbox(next_attempt_at) WHERE state = 'queued';
 CREATE INDEX outbox_open ON outbox(state) WHERE state <> 'sent';
 )SQL";
 
+// Version 2: the change records are written by ReportLoad, in the same
+// transaction as the inventory rows, after it has read the current counts
+// of each batch: rows whose count is new or different get a record, the
+// others write nothing. The triggers of version 1 did the same per row, at
+// several times the cost of a batch.
+constexpr const char* kMigrationV2 = R"SQL(
+DROP TRIGGER IF EXISTS inventory_insert;
+DROP TRIGGER IF EXISTS inventory_update;
+)SQL";
+
 // The schema's history, oldest first: the entry with version N takes a
 // database at version N - 1 to N, in one transaction that also sets
 // PRAGMA user_version = N. A new, empty file (version 0) goes through every
@@ -192,6 +211,7 @@ CREATE INDEX outbox_open ON outbox(state) WHERE state <> 'sent';
 // because databases out there were made by it.
 constexpr SchemaStep kSchemaSteps[] = {
     {1, "create the tables", kSchemaV1},
+    {2, "the loader writes the change records; drop the triggers that did", kMigrationV2},
 };
 
 constexpr bool consecutive(std::span<const SchemaStep> steps) {
@@ -276,7 +296,12 @@ struct Storage::Impl {
   // Statements are prepared lazily and kept for the connection's life.
   std::optional<Statement> begin_immediate, commit, rollback;
   std::optional<Statement> seen_clear, seen_insert;
-  std::optional<Statement> inv_upsert, max_seq;
+  std::optional<Statement> max_seq, inventory_from;
+  // Batch writes, by chunk size: index i writes 2^i rows, up to
+  // ReportLoad::kBatchRows.
+  static constexpr int kChunkKinds = 9;
+  std::optional<Statement> inv_insert[kChunkKinds], inv_upsert[kChunkKinds],
+      change_insert[kChunkKinds], change_insert_new[kChunkKinds];
   std::optional<Statement> next_report_id, report_insert, find_loaded, find_latest, loaded_size, report_by_id,
       recent_reports, mark_archived, count_of;
   std::optional<Statement> cursor_get, cursor_set, first_pending_change, last_change_of_report,
@@ -628,7 +653,12 @@ ReportLoad::ReportLoad(ReportLoad&& o) noexcept
       changes_(o.changes_),
       base_seq_(o.base_seq_),
       names_(std::move(o.names_)),
-      pending_(std::move(o.pending_)) {}
+      pending_(std::move(o.pending_)),
+      order_(std::move(o.order_)),
+      old_(std::move(o.old_)),
+      changed_(std::move(o.changed_)),
+      inserted_(std::move(o.inserted_)),
+      updated_(std::move(o.updated_)) {}
 
 ReportLoad& ReportLoad::operator=(ReportLoad&& o) noexcept {
   if (this != &o) {
@@ -640,6 +670,11 @@ ReportLoad& ReportLoad::operator=(ReportLoad&& o) noexcept {
     base_seq_ = o.base_seq_;
     names_ = std::move(o.names_);
     pending_ = std::move(o.pending_);
+    order_ = std::move(o.order_);
+    old_ = std::move(o.old_);
+    changed_ = std::move(o.changed_);
+    inserted_ = std::move(o.inserted_);
+    updated_ = std::move(o.updated_);
   }
   return *this;
 }
@@ -666,49 +701,225 @@ Status ReportLoad::upsert(std::string_view store, std::string_view item, std::in
 }
 
 namespace {
-// "INSERT ... VALUES (?3,?4,?5,?1,?2),(?6,?7,?8,?1,?2),... ON CONFLICT ...":
-// ?1 is the time, ?2 the report; each row adds store, item and count.
-std::string upsert_sql(std::size_t rows) {
-  std::string sql = "INSERT INTO inventory(store, item, count, updated_at, report_id) VALUES ";
+
+// Changed rows are written in chunks whose sizes are powers of two up to
+// kBatchRows, so a few statements, each prepared once, cover every batch.
+constexpr int kChunkKinds = Storage::Impl::kChunkKinds;
+static_assert(ReportLoad::kBatchRows == 1 << (kChunkKinds - 1));
+
+// "INSERT ... VALUES (?3,?4,?5,?1,?2),(?6,?7,?8,?1,?2),...": ?1 is the time,
+// ?2 the report; each row adds store, item and count. New rows are plain
+// inserts; rows that exist are updated through ON CONFLICT.
+//
+// OR FAIL: a failing statement keeps what it wrote before the failure. The
+// whole report's transaction is rolled back then, so nothing is lost, and
+// SQLite needs no statement journal to undo a statement on its own: with
+// the default (ABORT), the journal copied every page a batch touched, about
+// as many bytes again as the load wrote (ON CONFLICT DO UPDATE still needs
+// one).
+std::string inventory_sql(std::size_t rows, bool update) {
+  std::string sql = "INSERT OR FAIL INTO inventory(store, item, count, updated_at, report_id) VALUES ";
   for (std::size_t i = 0; i < rows; ++i) {
     const std::size_t p = 3 + 3 * i;
     if (i) sql += ',';
     sql += "(?" + std::to_string(p) + ",?" + std::to_string(p + 1) + ",?" + std::to_string(p + 2) +
            ",?1,?2)";
   }
-  // "WHERE true" keeps the parser from reading ON as a join constraint.
-  sql += " ON CONFLICT(store, item) DO UPDATE SET count = excluded.count, "
-         "updated_at = excluded.updated_at, report_id = excluded.report_id "
-         "WHERE count <> excluded.count";
+  if (update) {
+    sql += " ON CONFLICT(store, item) DO UPDATE SET count = excluded.count, "
+           "updated_at = excluded.updated_at, report_id = excluded.report_id";
+  }
   return sql;
 }
+
+// The change records of the same rows: ?1 the time, ?2 the report; each row
+// adds kind, store, item, old and new count. When every row is new (a first
+// load), the kind and the old count are written in the statement, and each
+// row adds store, item and new count, like inventory_sql().
+std::string changes_sql(std::size_t rows, bool all_new) {
+  std::string sql =
+      "INSERT OR FAIL INTO changes(kind, store, item, old_count, new_count, report_id, at) VALUES ";
+  for (std::size_t i = 0; i < rows; ++i) {
+    if (i) sql += ',';
+    if (all_new) {
+      const std::size_t p = 3 + 3 * i;
+      sql += "('INSERT',?" + std::to_string(p) + ",?" + std::to_string(p + 1) + ",NULL,?" +
+             std::to_string(p + 2) + ",?2,?1)";
+    } else {
+      const std::size_t p = 3 + 5 * i;
+      sql += "(?" + std::to_string(p) + ",?" + std::to_string(p + 1) + ",?" +
+             std::to_string(p + 2) + ",?" + std::to_string(p + 3) + ",?" +
+             std::to_string(p + 4) + ",?2,?1)";
+    }
+  }
+  return sql;
+}
+
+// Rows of inventory in key order from a key on: the batch's current counts
+// are read by merging its sorted keys with this scan, so a report in key
+// order costs one seek per batch instead of one per row.
+constexpr const char* kInventoryFrom =
+    "SELECT store, item, count FROM inventory WHERE (store, item) >= (?1, ?2) "
+    "ORDER BY store, item";
+// Rows of the scan that are not in the batch, read before seeking again.
+constexpr int kMaxSkippedRows = 32;
+
+// Key order of SQLite's BINARY collation: bytes, then length.
+int compare_keys(std::string_view s1, std::string_view i1, std::string_view s2,
+                 std::string_view i2) {
+  if (const int c = s1.compare(s2); c != 0) return c;
+  return i1.compare(i2);
+}
+
 }  // namespace
+
+Status ReportLoad::read_current_counts() {
+  auto& impl = *storage_->impl_;
+  const std::size_t n = pending_.size();
+  auto store = [this](std::uint32_t k) {
+    return std::string_view(names_.data() + pending_[k].store_off, pending_[k].store_len);
+  };
+  auto item = [this](std::uint32_t k) {
+    return std::string_view(names_.data() + pending_[k].item_off, pending_[k].item_len);
+  };
+  // Equal keys (a row repeated within the batch) stay in row order.
+  auto less = [&](std::uint32_t a, std::uint32_t b) {
+    const int c = compare_keys(store(a), item(a), store(b), item(b));
+    return c < 0 || (c == 0 && a < b);
+  };
+  order_.resize(n);
+  for (std::size_t k = 0; k < n; ++k) order_[k] = static_cast<std::uint32_t>(k);
+  if (!std::is_sorted(order_.begin(), order_.end(), less)) {
+    std::sort(order_.begin(), order_.end(), less);
+  }
+  old_.assign(n, kAbsent);
+
+  Statement& scan = impl.stmt(impl.inventory_from, kInventoryFrom);
+  std::size_t i = 0;
+  while (i < n) {
+    ResetGuard g(scan);
+    scan.bind(1, store(order_[i])).bind(2, item(order_[i]));
+    int skipped = 0;
+    while (i < n && skipped <= kMaxSkippedRows) {
+      auto row = scan.step();
+      if (!row) return row.error();
+      if (!*row) {
+        i = n;  // past the last row of inventory: the rest are new
+        break;
+      }
+      const std::string_view s = scan.text_view(0);
+      const std::string_view t = scan.text_view(1);
+      // Keys of the batch before this row are not in inventory.
+      while (i < n && compare_keys(store(order_[i]), item(order_[i]), s, t) < 0) ++i;
+      if (i < n && compare_keys(store(order_[i]), item(order_[i]), s, t) == 0) {
+        old_[order_[i++]] = scan.i64(2);
+        skipped = 0;
+      } else {
+        ++skipped;
+      }
+    }
+  }
+  // A key repeated within the batch (the loader rejects such a report, but
+  // the batch must still be written without error) finds the count its
+  // previous row leaves.
+  for (std::size_t j = 1; j < n; ++j) {
+    const std::uint32_t a = order_[j - 1], b = order_[j];
+    if (store(a) == store(b) && item(a) == item(b)) old_[b] = pending_[a].count;
+  }
+  return {};
+}
 
 Status ReportLoad::flush() {
   if (!storage_) return Error(ErrorCode::kInternal, "report load already finished");
   if (pending_.empty()) return {};
-  auto& impl = *storage_->impl_;
-  Statement* stmt = nullptr;
-  std::optional<Statement> partial;
-  if (pending_.size() == static_cast<std::size_t>(kBatchRows)) {
-    if (!impl.inv_upsert) impl.inv_upsert.emplace(impl.db.get(), upsert_sql(kBatchRows));
-    stmt = &*impl.inv_upsert;
-  } else {
-    partial.emplace(impl.db.get(), upsert_sql(pending_.size()));
-    stmt = &*partial;
-  }
-  stmt->bind(1, static_cast<std::int64_t>(to_unix_ms(impl.clock.now()))).bind(2, report_id_);
-  int p = 3;
-  for (const auto& r : pending_) {
-    stmt->bind(p++, std::string_view(names_.data() + r.store_off, r.store_len));
-    stmt->bind(p++, std::string_view(names_.data() + r.item_off, r.item_len));
-    stmt->bind(p++, r.count);
-  }
-  auto st = stmt->run();
+  auto st = write_batch();
   pending_.clear();
   names_.clear();
-  if (!st.ok()) return st;
-  changes_ += sqlite3_changes(impl.db.get());
+  return st;
+}
+
+namespace {
+
+// Runs `sql(n)` for the rows `rows` in chunks of powers of two, with ?1 the
+// time and ?2 the report; `bind(statement, j, row)` binds row j of a chunk.
+template <typename Sql, typename Bind>
+Status write_chunks(sqlite3* db, std::optional<Statement> (&slots)[kChunkKinds],
+                    const std::vector<std::uint32_t>& rows, std::int64_t now,
+                    std::int64_t report_id, Sql sql, Bind bind) {
+  std::size_t done = 0;
+  while (done < rows.size()) {
+    int kind = kChunkKinds - 1;
+    while ((std::size_t{1} << kind) > rows.size() - done) --kind;
+    const std::size_t n = std::size_t{1} << kind;
+    auto& s = slots[kind];
+    if (!s) s.emplace(db, sql(n));
+    s->bind(1, now).bind(2, report_id);
+    for (std::size_t j = 0; j < n; ++j) bind(*s, static_cast<int>(j), rows[done + j]);
+    if (auto st = s->run_rebound(); !st.ok()) return st;
+    done += n;
+  }
+  return {};
+}
+
+}  // namespace
+
+// Writes the rows of the batch that are new or have another count, and one
+// change record for each, in row order; a row with the same count writes
+// nothing.
+Status ReportLoad::write_batch() {
+  if (auto st = read_current_counts(); !st.ok()) return st;
+  changed_.clear();
+  inserted_.clear();
+  updated_.clear();
+  for (std::size_t k = 0; k < pending_.size(); ++k) {
+    if (old_[k] == pending_[k].count) continue;
+    const auto row = static_cast<std::uint32_t>(k);
+    changed_.push_back(row);
+    (old_[k] == kAbsent ? inserted_ : updated_).push_back(row);
+  }
+  if (changed_.empty()) return {};
+  auto& impl = *storage_->impl_;
+  sqlite3* db = impl.db.get();
+  const std::int64_t now = to_unix_ms(impl.clock.now());
+  auto store = [this](std::uint32_t k) {
+    return std::string_view(names_.data() + pending_[k].store_off, pending_[k].store_len);
+  };
+  auto item = [this](std::uint32_t k) {
+    return std::string_view(names_.data() + pending_[k].item_off, pending_[k].item_len);
+  };
+  const auto bind_row = [&](Statement& s, int j, std::uint32_t k) {
+    const int p = 3 + 3 * j;
+    s.bind(p, store(k)).bind(p + 1, item(k)).bind(p + 2, pending_[k].count);
+  };
+  if (auto st = write_chunks(db, impl.inv_insert, inserted_, now, report_id_,
+                             [](std::size_t n) { return inventory_sql(n, false); }, bind_row);
+      !st.ok()) {
+    return st;
+  }
+  if (auto st = write_chunks(db, impl.inv_upsert, updated_, now, report_id_,
+                             [](std::size_t n) { return inventory_sql(n, true); }, bind_row);
+      !st.ok()) {
+    return st;
+  }
+  // When every changed row is new, the change records take the same
+  // parameters as the inventory rows.
+  const auto bind_change = [&](Statement& s, int j, std::uint32_t k) {
+    const int q = 3 + 5 * j;
+    const bool is_new = old_[k] == kAbsent;
+    s.bind(q, to_string(is_new ? ChangeKind::kInsert : ChangeKind::kModify))
+        .bind(q + 1, store(k))
+        .bind(q + 2, item(k))
+        .bind(q + 3, is_new ? std::nullopt : std::optional<std::int64_t>(old_[k]))
+        .bind(q + 4, pending_[k].count);
+  };
+  const Status logged =
+      updated_.empty()
+          ? write_chunks(db, impl.change_insert_new, changed_, now, report_id_,
+                         [](std::size_t n) { return changes_sql(n, true); }, bind_row)
+          : write_chunks(db, impl.change_insert, changed_, now, report_id_,
+                         [](std::size_t n) { return changes_sql(n, false); }, bind_change);
+  if (!logged.ok()) return logged;
+  changes_ += static_cast<std::int64_t>(changed_.size());
   return {};
 }
 

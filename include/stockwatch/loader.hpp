@@ -4,7 +4,9 @@
 // Contract:
 // - load() reads the file once, streaming: it parses, hashes (SHA-256) and
 //   upserts in the same pass, inside one transaction. Nothing is committed
-//   unless every row is valid and the content was not loaded before.
+//   unless every row is valid and the content was not loaded before. The
+//   file is read again only in part: for the keys of the rows before the
+//   first row out of key order, and to name the lines of a repeated row.
 // - Outcomes that concern the report (loaded, rejected with reasons,
 //   duplicate) are values in LoadOutcome and are recorded in the ledger.
 //   Failures that concern the system (file vanished, disk error, database
@@ -24,6 +26,7 @@
 #include <atomic>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <set>
 #include <string>
 
@@ -79,6 +82,10 @@ class Loader {
  private:
   Status find_duplicates(int fd, const std::set<std::uint64_t>& suspects,
                          ReportParser& report) const;
+  // Reads the report again and hands `remember` each row that starts
+  // before `line`.
+  Status remember_rows_before(int fd, std::size_t line,
+                              const std::function<Status(const ReportRow&)>& remember) const;
 
   Storage& storage_;
   const Clock& clock_;

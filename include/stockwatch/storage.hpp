@@ -161,9 +161,10 @@ class ReportLoad {
   [[nodiscard]] Result<bool> remember_key(std::int64_t key);
   // Upserts one row: a new item or a different count is written and
   // appends a change record (INSERT or MODIFY); the same count writes
-  // nothing. Rows are buffered and written in batches (one statement per
-  // batch); flush() and commit() write what is buffered. Duplicate rows
-  // within a report are the loader's to find.
+  // nothing. Rows are buffered and written in batches: one ordered scan
+  // reads the batch's current counts, then only the changed rows and their
+  // change records are written; flush() and commit() write what is
+  // buffered. Duplicate rows within a report are the loader's to find.
   [[nodiscard]] Status upsert(std::string_view store, std::string_view item, std::int64_t count);
   [[nodiscard]] Status flush();
   // Records the report in the ledger as loaded and commits everything.
@@ -193,6 +194,15 @@ class ReportLoad {
     std::int64_t count;
   };
   std::vector<Pending> pending_;
+  // Scratch space of flush(): the batch in key order, each row's current
+  // count (kAbsent for a new row), the rows that change something, and of
+  // those the new ones and the ones that exist.
+  static constexpr std::int64_t kAbsent = -1;
+  std::vector<std::uint32_t> order_;
+  std::vector<std::int64_t> old_;
+  std::vector<std::uint32_t> changed_, inserted_, updated_;
+  [[nodiscard]] Status read_current_counts();
+  [[nodiscard]] Status write_batch();
 };
 
 // One step of the schema's history: the SQL that takes a database at schema

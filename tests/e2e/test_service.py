@@ -255,7 +255,7 @@ class LargeReportTest(ServiceTestCase):
         os.makedirs(os.path.dirname(dest))
         r = env.run_cli("backup", "--config", env.config, dest)
         self.assertEqual(r.returncode, 0, r.stderr)
-        self.assertRegex(r.stdout, rf"^wrote {re.escape(dest)}: a copy of .*, schema version 1, "
+        self.assertRegex(r.stdout, rf"^wrote {re.escape(dest)}: a copy of .*, schema version 2, "
                                    r"\d+ reports, \d+ inventory rows\n$")
         self.assertEqual(os.listdir(os.path.dirname(dest)), ["stockwatch-copy.db"])
         with contextlib.closing(sqlite3.connect(f"file:{dest}?mode=ro", uri=True)) as copy:

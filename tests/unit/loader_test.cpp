@@ -168,6 +168,47 @@ TEST_F(LoaderTest, ADuplicateRowIsRejectedNamingBothLines) {
   expect_nothing_loaded();
 }
 
+// Keys in order are not remembered; at the first row out of order the rows
+// before it are read again, so a repeat of any earlier row is still found,
+// however the file is split into reads.
+TEST_F(LoaderTest, DuplicatesAreFoundAfterTheRowsLeaveKeyOrder) {
+  const std::string report =
+      "\xEF\xBB\xBFstore,item,count\r\n"
+      "Makassar,Toraja,3\r\n"
+      "\r\n"
+      "Medan,\"Gayo, Aceh\",12\r\n"
+      "Medan,Robusta Dairi,0\r\n"
+      "Medan,Kopi Luwak,1\r\n"
+      "Makassar,Toraja,4\r\n"
+      "Medan,Robusta Dairi,7\r\n";
+  for (const std::size_t chunk : {std::size_t{7}, LoaderOptions{}.chunk_bytes}) {
+    LoaderOptions options;
+    options.chunk_bytes = chunk;
+    auto out = load("unordered-" + std::to_string(chunk) + ".csv", report, options);
+    ASSERT_TRUE(out.ok()) << out.error().message();
+    EXPECT_EQ(out->status, ReportStatus::kRejected);
+    EXPECT_EQ(out->error,
+              "line 7: store 'Makassar' and item 'Toraja' are already on line 2; list each item "
+              "once\n"
+              "line 8: store 'Medan' and item 'Robusta Dairi' are already on line 5; list each "
+              "item once")
+        << "chunk " << chunk;
+    expect_nothing_loaded();
+  }
+  // The same rows without the repeats load, in whatever order.
+  auto out = load("unordered.csv",
+                  "store,item,count\nMedan,Robusta Dairi,0\nMakassar,Toraja,3\nMedan,Kopi,1\n");
+  ASSERT_TRUE(out.ok()) << out.error().message();
+  EXPECT_EQ(out->status, ReportStatus::kLoaded);
+  EXPECT_EQ(out->rows, 3);
+  // A repeat right after its first line is out of order too.
+  auto twice = load("twice.csv", "store,item,count\nMedan,Kopi,1\nMedan,Kopi,2\n");
+  ASSERT_TRUE(twice.ok()) << twice.error().message();
+  EXPECT_EQ(twice->status, ReportStatus::kRejected);
+  EXPECT_EQ(twice->error,
+            "line 3: store 'Medan' and item 'Kopi' are already on line 2; list each item once");
+}
+
 TEST_F(LoaderTest, TheSameSizeWithOtherContentLoads) {
   // Same length as another loaded report, so the loader hashes it first;
   // the hash differs, so it is loaded as usual.

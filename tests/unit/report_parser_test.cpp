@@ -370,6 +370,30 @@ TEST(ReportParser, OtherControlCharactersInNames) {
             "remove it");
 }
 
+// Names are checked eight bytes at a time: every control byte is found at
+// every position, and no other byte (bytes of UTF-8 sequences included) is
+// taken for one.
+TEST(ReportParser, ControlCharactersAreFoundAtEveryPositionOfAName) {
+  for (std::size_t pos = 1; pos < 18; ++pos) {
+    for (int b = 0x01; b < 0x100; ++b) {
+      if (b == '\n' || b == '\r' || b == ',' || b == '"' || (b >= 0x80 && b < 0xC0)) continue;
+      std::string item(19, 'x');
+      item[pos] = static_cast<char>(b);
+      if (b >= 0xC0) {  // a two-byte sequence: U+00C0 and up, and U+0080 and up
+        if (b > 0xDF) continue;
+        item[pos + 1] = static_cast<char>(0x80 | (b & 0x3F));
+        if (b < 0xC2) continue;  // overlong: not UTF-8
+      }
+      const bool control = b < 0x20 || b == 0x7F;
+      const Parsed p = parse("store,item,count\nS1," + item + ",5\n");
+      EXPECT_EQ(p.ok, !control) << "byte " << b << " at " << pos << ": " << p.text;
+      if (control) {
+        EXPECT_NE(p.text.find("contains a control character"), std::string::npos) << p.text;
+      }
+    }
+  }
+}
+
 TEST(ReportParser, EveryBadFieldOfARowIsReported) {
   const Parsed p = parse("store,item,count\n,,-1\n");
   EXPECT_EQ(p.text,

@@ -4,8 +4,11 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
+#include <map>
 #include <optional>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -196,6 +199,82 @@ TEST_F(StorageTest, ChangeRecordsOnlyWhenTheCountChanges) {
   EXPECT_EQ(raw.rows("SELECT store, item, count, report_id FROM inventory ORDER BY item"),
             (std::vector<std::string>{"Medan|Arabica Gayo|12|" + std::to_string(second),
                                       "Medan|Robusta Dairi|5|" + std::to_string(first)}));
+}
+
+// Reports in key order, reversed, shuffled, sparse and with new keys
+// between existing ones: the inventory and the change records always match
+// a plain model of what each row should do.
+TEST_F(StorageTest, ChangeRecordsMatchAModelWhateverTheOrderOfTheRows) {
+  std::mt19937 rng(7);
+  std::vector<std::pair<std::string, std::string>> keys;
+  for (const char* store : {"Makassar", "Medan", "Medan 2", "Padang"}) {
+    for (int i = 0; i < 700; ++i) {
+      // Item names whose byte order differs from their number order, a
+      // prefix of another name, and non-ASCII bytes.
+      keys.emplace_back(store, "Item " + std::to_string(i) + (i % 7 == 0 ? "" : " x") +
+                                   (i % 11 == 0 ? "\xC3\xA9" : ""));
+    }
+  }
+  std::map<std::pair<std::string, std::string>, std::int64_t> model;
+  for (int report = 0; report < 8; ++report) {
+    std::vector<std::pair<std::string, std::string>> chosen;
+    for (const auto& k : keys) {
+      // Early reports hold a part of the keys; later ones a sparse few or all.
+      const int keep = report < 2 ? 2 : report < 5 ? 20 : 1;
+      if (std::uniform_int_distribution<int>(0, keep - 1)(rng) == 0) chosen.push_back(k);
+    }
+    if (report % 4 == 1) std::reverse(chosen.begin(), chosen.end());
+    if (report % 4 == 2) std::shuffle(chosen.begin(), chosen.end(), rng);
+    std::vector<Row> rows;
+    std::vector<std::string> expected;  // kind|store|item|old|new, in row order
+    for (const auto& [store, item] : chosen) {
+      const std::int64_t count = std::uniform_int_distribution<int>(0, 3)(rng);
+      rows.push_back({store, item, count});
+      const auto it = model.find({store, item});
+      if (it == model.end()) {
+        expected.push_back("INSERT|" + store + "|" + item + "|NULL|" + std::to_string(count));
+      } else if (it->second != count) {
+        expected.push_back("MODIFY|" + store + "|" + item + "|" + std::to_string(it->second) +
+                           "|" + std::to_string(count));
+      }
+      model[{store, item}] = count;
+    }
+    const auto id = load(rows, "r" + std::to_string(report) + ".csv",
+                         "sha-" + std::to_string(report));
+    RawDb raw(db_path());
+    EXPECT_EQ(raw.rows("SELECT kind, store, item, old_count, new_count FROM changes "
+                       "WHERE report_id = " + std::to_string(id) + " ORDER BY seq"),
+              expected)
+        << "report " << report;
+    EXPECT_EQ(raw.integer("SELECT changes FROM reports WHERE id = " + std::to_string(id)),
+              static_cast<std::int64_t>(expected.size()));
+    std::vector<std::string> inventory;
+    for (const auto& [k, count] : model) {
+      inventory.push_back(k.first + "|" + k.second + "|" + std::to_string(count));
+    }
+    EXPECT_EQ(raw.rows("SELECT store, item, count FROM inventory ORDER BY store, item"),
+              inventory)
+        << "report " << report;
+  }
+}
+
+// The loader rejects a report that repeats a row, but until it knows, the
+// rows are written like any others, without an error.
+TEST_F(StorageTest, ARowRepeatedWithinABatchIsWrittenInRowOrder) {
+  load({{"Medan", "Robusta Dairi", 5}}, "first.csv", "sha-1");
+  const auto id = load({{"Medan", "Arabica Gayo", 1},
+                        {"Medan", "Robusta Dairi", 6},
+                        {"Medan", "Arabica Gayo", 2},
+                        {"Medan", "Robusta Dairi", 6},
+                        {"Medan", "Arabica Gayo", 3}},
+                       "second.csv", "sha-2");
+  RawDb raw(db_path());
+  EXPECT_EQ(raw.rows("SELECT kind, item, old_count, new_count FROM changes WHERE report_id = " +
+                     std::to_string(id) + " ORDER BY seq"),
+            (std::vector<std::string>{"INSERT|Arabica Gayo|NULL|1", "MODIFY|Robusta Dairi|5|6",
+                                      "MODIFY|Arabica Gayo|1|2", "MODIFY|Arabica Gayo|2|3"}));
+  EXPECT_EQ(raw.rows("SELECT item, count FROM inventory ORDER BY item"),
+            (std::vector<std::string>{"Arabica Gayo|3", "Robusta Dairi|6"}));
 }
 
 TEST_F(StorageTest, AReportLoadDestroyedWithoutCommitLeavesNothing) {
@@ -767,6 +846,61 @@ TEST_F(StorageTest, ReopeningTheSameFileKeepsEverything) {
   EXPECT_EQ(raw.integer("PRAGMA user_version"), Storage::schema_version());
   EXPECT_EQ(raw.integer("SELECT COUNT(*) FROM changes"), 2);
   EXPECT_EQ(raw.integer("SELECT COUNT(*) FROM cursors"), 2);
+}
+
+// Version 1 wrote the change records with triggers on inventory; version 2
+// writes them itself. An old database loses the triggers when it is opened,
+// keeps its data, and each change is recorded once.
+TEST(StorageOpen, AVersion1DatabaseIsMigratedAndRecordsEachChangeOnce) {
+  TempDir dir("storage");
+  const auto file = dir / "v1.db";
+  ManualClock clock;
+  (void)Storage::open(file, {}, clock);
+  {
+    RawDb raw(file);
+    // What version 1 left: a loaded report, its row and its change record,
+    // and the triggers under their names (here refusing any write, so a
+    // trigger that survived the migration fails the load below).
+    raw.exec(R"SQL(
+      INSERT INTO reports(id, path, size, sha256, status, rows, changes, received_at,
+                          finished_at, first_seq, last_seq)
+        VALUES (1, 'old.csv', 10, 'sha-old', 'loaded', 1, 1, 0, 0, 1, 1);
+      INSERT INTO inventory(store, item, count, updated_at, report_id)
+        VALUES ('Medan', 'Robusta Dairi', 4, 0, 1);
+      INSERT INTO changes(kind, store, item, old_count, new_count, report_id, at)
+        VALUES ('INSERT', 'Medan', 'Robusta Dairi', NULL, 4, 1, 0);
+      CREATE TRIGGER inventory_insert AFTER INSERT ON inventory
+        BEGIN SELECT RAISE(ABORT, 'version 1 trigger'); END;
+      CREATE TRIGGER inventory_update AFTER UPDATE OF count ON inventory
+        BEGIN SELECT RAISE(ABORT, 'version 1 trigger'); END;
+      PRAGMA user_version = 1;
+    )SQL");
+  }
+  auto s = Storage::open(file, {}, clock);
+  {
+    RawDb raw(file);
+    EXPECT_EQ(raw.integer("PRAGMA user_version"), Storage::schema_version());
+    EXPECT_EQ(raw.integer("SELECT COUNT(*) FROM sqlite_master WHERE type = 'trigger'"), 0);
+  }
+  auto begun = s->begin_report();
+  ASSERT_TRUE(begun.ok());
+  ReportLoad txn = std::move(begun).value();
+  ASSERT_TRUE(txn.upsert("Medan", "Robusta Dairi", 0).ok());
+  ASSERT_TRUE(txn.upsert("Medan", "Arabica Gayo", 2).ok());
+  ReportRecord r;
+  r.path = "new.csv";
+  r.sha256 = "sha-new";
+  auto id = txn.commit(r);
+  ASSERT_TRUE(id.ok()) << id.error().message();
+  EXPECT_EQ(*id, 2);
+  RawDb raw(file);
+  EXPECT_EQ(raw.rows("SELECT kind, store, item, old_count, new_count, report_id FROM changes "
+                     "ORDER BY seq"),
+            (std::vector<std::string>{"INSERT|Medan|Robusta Dairi|NULL|4|1",
+                                      "MODIFY|Medan|Robusta Dairi|4|0|2",
+                                      "INSERT|Medan|Arabica Gayo|NULL|2|2"}));
+  EXPECT_EQ(raw.rows("SELECT changes, first_seq, last_seq FROM reports WHERE id = 2"),
+            (std::vector<std::string>{"2|2|3"}));
 }
 
 TEST(StorageOpen, ANewerSchemaVersionIsRefused) {
