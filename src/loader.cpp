@@ -5,8 +5,12 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <condition_variable>
 #include <cstdlib>
+#include <deque>
 #include <functional>
+#include <mutex>
+#include <thread>
 #include <map>
 #include <set>
 #include <cerrno>
@@ -200,6 +204,211 @@ LoadOutcome resumed_outcome(const ReportRecord& r) {
   out.archived_path = r.archived_path;
   return out;
 }
+
+// Rows parsed ahead of the database: names packed in one string.
+struct ParsedBatch {
+  struct Row {
+    std::uint32_t store_off, store_len, item_off, item_len;
+    std::int64_t count;
+    std::size_t line;
+  };
+  std::string names;
+  std::vector<Row> rows;
+  void clear() {
+    names.clear();
+    rows.clear();
+  }
+};
+
+constexpr std::size_t kBatchRowsAhead = 2048;   // rows per handed-over batch
+constexpr std::size_t kBatchesAhead = 4;        // batches parsed ahead, at most
+
+// What reading a report gave, besides the rows.
+struct ReadResult {
+  std::uint64_t total = 0;      // bytes read
+  bool grew = false;            // more than max_bytes: a writer is still at it
+};
+
+// Reads `fd` to its end in chunks, hashing each chunk and parsing it; each
+// row goes to `take` in file order, on the calling thread. `take` returns
+// false to stop early (its own failure). Stops with kCancelled when
+// `cancel` is set. With `ahead`, the reading, hashing and parsing run on a
+// second thread, at most kBatchesAhead batches in front.
+class RowReader {
+ public:
+  using Take = std::function<bool(const ReportRow&)>;
+
+  RowReader(int fd, std::string path, ReportParser& parser, Sha256& sha, std::size_t chunk_bytes,
+            std::uint64_t max_bytes, const std::atomic<bool>* cancel)
+      : fd_(fd), path_(std::move(path)), parser_(parser), sha_(sha), chunk_bytes_(chunk_bytes),
+        max_bytes_(max_bytes), cancel_(cancel) {}
+
+  Result<ReadResult> run(bool ahead, const Take& take) {
+    return ahead ? run_ahead(take) : run_inline(take);
+  }
+
+ private:
+  bool cancelled() const { return cancel_ && cancel_->load(std::memory_order_relaxed); }
+
+  // One chunk: false at the end of the file. Errors go to `status`.
+  bool read_chunk(std::vector<char>& buf, std::string_view& chunk, ReadResult& out, Status& status) {
+    while (true) {
+      const ssize_t n = ::read(fd_, buf.data(), buf.size());
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) {
+        status = errno_error("cannot read " + path_);
+        return false;
+      }
+      if (n == 0) return false;
+      out.total += static_cast<std::uint64_t>(n);
+      if (out.total > max_bytes_) {
+        out.grew = true;
+        return false;
+      }
+      chunk = std::string_view(buf.data(), static_cast<std::size_t>(n));
+      sha_.update(chunk);
+      return true;
+    }
+  }
+
+  Result<ReadResult> run_inline(const Take& take) {
+    ReadResult out;
+    Status status;
+    bool stopped = false;
+    const auto sink = [&](const ReportRow& row) {
+      if (!stopped && !take(row)) stopped = true;
+    };
+    std::vector<char> buf(chunk_bytes_);
+    std::string_view chunk;
+    while (!stopped) {
+      if (cancelled()) return Error(ErrorCode::kCancelled, "stopped while loading");
+      if (!read_chunk(buf, chunk, out, status)) {
+        if (!status.ok()) return status.error();
+        if (!out.grew) parser_.finish(sink);
+        break;
+      }
+      parser_.feed(chunk, sink);
+    }
+    return out;
+  }
+
+  Result<ReadResult> run_ahead(const Take& take) {
+    ReadResult out;
+    Status status;
+    std::mutex mu;
+    std::condition_variable changed;
+    std::deque<ParsedBatch> full;       // parsed, in file order
+    std::vector<ParsedBatch> spare;     // emptied, to be filled again
+    bool done = false;                  // the reader has finished
+    bool stop = false;                  // the taker wants no more
+
+    std::thread reader_thread([&] {
+      ParsedBatch batch;
+      const auto hand_over = [&] {
+        std::unique_lock lock(mu);
+        changed.wait(lock, [&] { return stop || full.size() < kBatchesAhead; });
+        if (stop) return false;
+        full.push_back(std::move(batch));
+        if (!spare.empty()) {
+          batch = std::move(spare.back());
+          spare.pop_back();
+        } else {
+          batch = ParsedBatch{};
+        }
+        lock.unlock();
+        changed.notify_all();
+        return true;
+      };
+      bool more = true;
+      const auto sink = [&](const ReportRow& row) {
+        if (!more) return;
+        const auto off = static_cast<std::uint32_t>(batch.names.size());
+        batch.names.append(row.store);
+        batch.names.append(row.item);
+        batch.rows.push_back({off, static_cast<std::uint32_t>(row.store.size()),
+                              off + static_cast<std::uint32_t>(row.store.size()),
+                              static_cast<std::uint32_t>(row.item.size()), row.count, row.line});
+        if (batch.rows.size() >= kBatchRowsAhead) more = hand_over();
+      };
+      std::vector<char> buf(chunk_bytes_);
+      std::string_view chunk;
+      Status local;
+      while (more) {
+        if (!read_chunk(buf, chunk, out, local)) {
+          if (local.ok() && !out.grew) parser_.finish(sink);
+          break;
+        }
+        parser_.feed(chunk, sink);
+      }
+      if (more && !batch.rows.empty()) hand_over();
+      std::lock_guard lock(mu);
+      status = local;
+      done = true;
+      changed.notify_all();
+    });
+
+    // However this function is left, the reader is told to stop and joined.
+    struct Joiner {
+      std::thread& thread;
+      std::mutex& mu;
+      std::condition_variable& changed;
+      bool& stop;
+      void join() {
+        if (!thread.joinable()) return;
+        {
+          std::lock_guard lock(mu);
+          stop = true;
+        }
+        changed.notify_all();
+        thread.join();
+      }
+      ~Joiner() { join(); }
+    } joiner{reader_thread, mu, changed, stop};
+
+    bool cancelled_now = false;
+    while (true) {
+      ParsedBatch batch;
+      {
+        std::unique_lock lock(mu);
+        changed.wait(lock, [&] { return done || !full.empty(); });
+        if (full.empty()) break;  // done, and everything taken
+        batch = std::move(full.front());
+        full.pop_front();
+      }
+      changed.notify_all();
+      bool keep_going = !(cancelled_now = cancelled());
+      for (std::size_t i = 0; keep_going && i < batch.rows.size(); ++i) {
+        const auto& r = batch.rows[i];
+        ReportRow row;
+        row.store = std::string_view(batch.names).substr(r.store_off, r.store_len);
+        row.item = std::string_view(batch.names).substr(r.item_off, r.item_len);
+        row.count = r.count;
+        row.line = r.line;
+        keep_going = take(row);
+      }
+      batch.clear();
+      {
+        std::lock_guard lock(mu);
+        if (!keep_going) stop = true;
+        spare.push_back(std::move(batch));
+      }
+      changed.notify_all();
+      if (!keep_going) break;
+    }
+    joiner.join();  // `out` and `status` are the reader's until then
+    if (cancelled_now) return Error(ErrorCode::kCancelled, "stopped while loading");
+    if (!status.ok()) return status.error();
+    return out;
+  }
+
+  int fd_;
+  std::string path_;
+  ReportParser& parser_;
+  Sha256& sha_;
+  std::size_t chunk_bytes_;
+  std::uint64_t max_bytes_;
+  const std::atomic<bool>* cancel_;
+};
 
 }  // namespace
 
@@ -418,29 +627,24 @@ Result<LoadOutcome> Loader::load(const std::filesystem::path& file, const std::s
     if (auto st = txn.upsert(row.store, row.item, row.count); !st.ok()) failure = st;
   };
 
-  std::vector<char> buf(options_.chunk_bytes);
-  std::uint64_t total = 0;
-  while (true) {
-    if (cancel && cancel->load(std::memory_order_relaxed)) {
+  RowReader reader(fd.get(), file.string(), parser, sha, options_.chunk_bytes,
+                   options_.max_report_bytes, cancel);
+  const bool ahead = static_cast<std::uint64_t>(st.st_size) >= options_.read_ahead_bytes;
+  auto read = reader.run(ahead, [&](const ReportRow& row) {
+    sink(row);
+    return failure.ok();
+  });
+  if (!read) {
+    if (read.error().code() == ErrorCode::kCancelled) {
       return Error(ErrorCode::kCancelled, "stopped while loading " + name);
     }
-    const ssize_t n = ::read(fd.get(), buf.data(), buf.size());
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return errno_error("cannot read " + file.string());
-    }
-    if (n == 0) break;
-    total += static_cast<std::uint64_t>(n);
-    if (total > options_.max_report_bytes) {
-      return Error(ErrorCode::kBusy, name + " grew while being read; it will be read again");
-    }
-    const std::string_view chunk(buf.data(), static_cast<std::size_t>(n));
-    sha.update(chunk);
-    parser.feed(chunk, sink);
-    if (!failure.ok()) return failure.error();
+    return read.error();
   }
-  parser.finish(sink);
   if (!failure.ok()) return failure.error();
+  if (read->grew) {
+    return Error(ErrorCode::kBusy, name + " grew while being read; it will be read again");
+  }
+  const std::uint64_t total = read->total;
 
   // A writer still at work: what we read may be a partial report.
   struct stat after {};

@@ -19,6 +19,10 @@
 //   loaded or alerted twice.
 // - `cancel`, when set by another thread, makes load() roll back and return
 //   kCancelled at the next chunk boundary.
+// - A large report (LoaderOptions::read_ahead_bytes) is read and parsed on
+//   a short-lived second thread; rows still reach the database in file
+//   order, on the calling thread, and that thread is joined before load()
+//   returns.
 // - Blocking (disk I/O): call it off the event loop. Uses the Storage it was
 //   given, so it runs on that Storage's thread.
 #pragma once
@@ -42,6 +46,11 @@ struct LoaderOptions {
   HeaderAliases aliases;
   std::uint64_t max_report_bytes = 2ULL * 1024 * 1024 * 1024;
   std::size_t chunk_bytes = 256 * 1024;
+  // Reports at least this large are read, hashed and parsed on a second
+  // thread, a few thousand rows ahead of the database writes on the calling
+  // thread (both take about as long on a large report). Smaller reports are
+  // not worth a thread.
+  std::uint64_t read_ahead_bytes = 4 * 1024 * 1024;
   // When set, a report that is a symbolic link is read only if it points
   // inside this folder (the inbox); otherwise it is rejected.
   std::filesystem::path confine_to;

@@ -400,5 +400,80 @@ TEST_F(LoaderTest, ASymlinkOutOfTheInboxIsRejectedWhenConfined) {
   EXPECT_EQ(inside->status, ReportStatus::kLoaded);
 }
 
+// --- Reading ahead on a second thread (large reports) ------------------------------
+
+// Every report here is read with the read-ahead thread (read_ahead_bytes 0)
+// and small chunks, so rows cross batch and chunk boundaries.
+LoaderOptions read_ahead(std::size_t chunk = 64) {
+  LoaderOptions options;
+  options.read_ahead_bytes = 0;
+  options.chunk_bytes = chunk;
+  return options;
+}
+
+std::string many_rows(int n, int zero_every) {
+  std::string out = "store,item,count\n";
+  for (int i = 0; i < n; ++i) {
+    out += "Gudang-" + std::to_string(i / 1000) + ",Produk-" + std::to_string(100000 + i) + "," +
+           std::to_string(i % zero_every == 0 ? 0 : i % 97 + 1) + "\n";
+  }
+  return out;
+}
+
+TEST_F(LoaderTest, ReadAheadLoadsEveryRowInOrder) {
+  const std::string report = many_rows(10000, 500);
+  auto out = load("big.csv", report, read_ahead());
+  ASSERT_TRUE(out.ok()) << out.error().message();
+  EXPECT_EQ(out->status, ReportStatus::kLoaded);
+  EXPECT_EQ(out->rows, 10000);
+  EXPECT_EQ(out->changes, 10000);
+  EXPECT_EQ(count_rows("inventory"), 10000);
+  EXPECT_EQ(count_rows("inventory WHERE count = 0"), 20);
+  // The change log is in file order.
+  RawDb raw(dir_ / "stockwatch.db");
+  EXPECT_EQ(raw.integer("SELECT COUNT(*) FROM changes c1 JOIN changes c2 ON c2.seq = c1.seq + 1 "
+                        "WHERE c2.item < c1.item AND c2.store = c1.store"),
+            0);
+  auto rec = storage_->report(out->report_id);
+  ASSERT_TRUE(rec.ok() && rec->has_value());
+  EXPECT_EQ((*rec)->sha256, Sha256::of(report));
+  EXPECT_EQ((*rec)->size, static_cast<std::int64_t>(report.size()));
+}
+
+TEST_F(LoaderTest, ReadAheadFindsProblemsAndDuplicatesAsInline) {
+  // A duplicate far from its first line (out of key order: the rows before
+  // are read again while the reader thread is ahead), and a bad count.
+  std::string report = many_rows(6000, 1000);
+  report += "Gudang-0,Produk-100007,5\n";
+  report += "Gudang-9,Produk-1,1.000\n";
+  for (const auto& options : {read_ahead(), read_ahead(7), LoaderOptions{}}) {
+    auto out = load("dups-" + std::to_string(options.chunk_bytes) + "-" +
+                        std::to_string(options.read_ahead_bytes) + ".csv",
+                    report, options);
+    ASSERT_TRUE(out.ok()) << out.error().message();
+    EXPECT_EQ(out->status, ReportStatus::kRejected);
+    EXPECT_EQ(out->error,
+              "line 6002: store 'Gudang-0' and item 'Produk-100007' are already on line 9; list "
+              "each item once\n"
+              "line 6003, column count: '1.000' is not a whole number; write 1000")
+        << out->error;
+    expect_nothing_loaded();
+  }
+}
+
+TEST_F(LoaderTest, ReadAheadStopsWhenCancelled) {
+  write_file(inbox() / "big.csv", many_rows(20000, 100));
+  Loader loader(*storage_, clock_, read_ahead(4096));
+  std::atomic<bool> cancel{true};
+  auto out = loader.load(inbox() / "big.csv", "big.csv", &cancel);
+  ASSERT_FALSE(out.ok());
+  EXPECT_EQ(out.error().code(), ErrorCode::kCancelled);
+  expect_nothing_loaded();
+  cancel = false;
+  auto retry = loader.load(inbox() / "big.csv", "big.csv", &cancel);
+  ASSERT_TRUE(retry.ok()) << retry.error().message();
+  EXPECT_EQ(retry->rows, 20000);
+}
+
 }  // namespace
 }  // namespace stockwatch
