@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <system_error>
 
+#include "stockwatch/file_ops.hpp"
 #include "stockwatch/unique_fd.hpp"
 
 namespace stockwatch {
@@ -30,24 +31,14 @@ Status copy_new(const fs::path& src, const fs::path& dst) {
   if (!in) return errno_error("cannot open " + src.string());
   UniqueFd out(::open(dst.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640));
   if (!out) return errno_error("cannot create " + dst.string());
-  char buf[1 << 16];
-  while (true) {
-    const ssize_t n = ::read(in.get(), buf, sizeof buf);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return errno_error("cannot read " + src.string());
-    }
-    if (n == 0) break;
-    for (ssize_t off = 0; off < n;) {
-      const ssize_t w = ::write(out.get(), buf + off, static_cast<size_t>(n - off));
-      if (w < 0) {
-        if (errno == EINTR) continue;
-        const int err = errno;
-        ::unlink(dst.c_str());
-        return errno_error("cannot write " + dst.string(), err);
-      }
-      off += w;
-    }
+  Status written;
+  const Status read = read_chunks(in.get(), 1 << 16, src.string(), [&](std::string_view chunk) {
+    written = write_all(out.get(), chunk, dst.string());
+    return written.ok();
+  });
+  if (!read.ok() || !written.ok()) {
+    ::unlink(dst.c_str());  // no half copy stays in the archive
+    return read.ok() ? written : read;
   }
   if (::fsync(out.get()) != 0) {
     const int err = errno;
@@ -100,14 +91,7 @@ Status write_error_file(const fs::path& path, const std::string& text) {
   if (!fd) return errno_error("cannot create " + path.string());
   std::string body = text;
   if (body.empty() || body.back() != '\n') body += '\n';
-  for (std::size_t off = 0; off < body.size();) {
-    const ssize_t w = ::write(fd.get(), body.data() + off, body.size() - off);
-    if (w < 0) {
-      if (errno == EINTR) continue;
-      return errno_error("cannot write " + path.string());
-    }
-    off += static_cast<std::size_t>(w);
-  }
+  if (auto st = write_all(fd.get(), body, path.string()); !st.ok()) return st;
   if (::fsync(fd.get()) != 0) return errno_error("cannot sync " + path.string());
   return {};
 }

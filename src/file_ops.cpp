@@ -5,6 +5,7 @@
 
 #include <cerrno>
 #include <cstdio>
+#include <vector>
 
 #include "stockwatch/unique_fd.hpp"
 
@@ -29,6 +30,35 @@ Status sync_directory(const std::filesystem::path& dir) {
   UniqueFd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (!fd) return errno_error("cannot open " + dir.string());
   if (::fsync(fd.get()) != 0) return errno_error("cannot sync " + dir.string());
+  return {};
+}
+
+Status read_chunks(int fd, std::size_t chunk_bytes, const std::string& what,
+                   const std::function<bool(std::string_view)>& fn, ReadFrom from) {
+  std::vector<char> buf(chunk_bytes > 0 ? chunk_bytes : 1);
+  off_t offset = 0;
+  while (true) {
+    const ssize_t n = from == ReadFrom::kStart ? ::pread(fd, buf.data(), buf.size(), offset)
+                                               : ::read(fd, buf.data(), buf.size());
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return errno_error("cannot read " + what);
+    }
+    if (n == 0) return {};
+    offset += n;
+    if (!fn(std::string_view(buf.data(), static_cast<std::size_t>(n)))) return {};
+  }
+}
+
+Status write_all(int fd, std::string_view data, const std::string& what) {
+  while (!data.empty()) {
+    const ssize_t n = ::write(fd, data.data(), data.size());
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return errno_error("cannot write " + what);
+    }
+    data.remove_prefix(static_cast<std::size_t>(n));
+  }
   return {};
 }
 

@@ -16,6 +16,7 @@
 #include <cerrno>
 #include <vector>
 
+#include "stockwatch/file_ops.hpp"
 #include "stockwatch/sha256.hpp"
 #include "stockwatch/unique_fd.hpp"
 
@@ -161,24 +162,6 @@ struct FileId {
   bool operator==(const FileId&) const = default;
 };
 
-// Hands `fd`'s content from the start to `fn` in chunks of `buf`'s size,
-// until the end of the file or until `fn` returns false. Reads with pread,
-// so the file position of `fd` is left alone.
-template <typename Fn>
-Status for_each_chunk(int fd, std::vector<char>& buf, Fn fn) {
-  off_t offset = 0;
-  while (true) {
-    const ssize_t n = ::pread(fd, buf.data(), buf.size(), offset);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return errno_error("cannot re-read the report");
-    }
-    if (n == 0) return {};
-    offset += n;
-    if (!fn(std::string_view(buf.data(), static_cast<std::size_t>(n)))) return {};
-  }
-}
-
 FileId file_id(const struct stat& st) {
   return {st.st_dev, st.st_ino, st.st_size,
           static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec};
@@ -233,7 +216,9 @@ struct ReadResult {
 // row goes to `take` in file order, on the calling thread. `take` returns
 // false to stop early (its own failure). Stops with kCancelled when
 // `cancel` is set. With `ahead`, the reading, hashing and parsing run on a
-// second thread, at most kBatchesAhead batches in front.
+// second thread, at most kBatchesAhead batches in front. It reads from the
+// file position (still 0: every other read of the report uses pread) and
+// moves it on, so a large load's progress shows in /proc/PID/fdinfo.
 class RowReader {
  public:
   using Take = std::function<bool(const ReportRow&)>;
@@ -250,45 +235,35 @@ class RowReader {
  private:
   bool cancelled() const { return cancel_ && cancel_->load(std::memory_order_relaxed); }
 
-  // One chunk: false at the end of the file. Errors go to `status`.
-  bool read_chunk(std::vector<char>& buf, std::string_view& chunk, ReadResult& out, Status& status) {
-    while (true) {
-      const ssize_t n = ::read(fd_, buf.data(), buf.size());
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0) {
-        status = errno_error("cannot read " + path_);
-        return false;
-      }
-      if (n == 0) return false;
-      out.total += static_cast<std::uint64_t>(n);
-      if (out.total > max_bytes_) {
-        out.grew = true;
-        return false;
-      }
-      chunk = std::string_view(buf.data(), static_cast<std::size_t>(n));
-      sha_.update(chunk);
-      return true;
+  // Counts and hashes one chunk; false when the file has grown past the
+  // limit (a writer still at work).
+  bool accept(std::string_view chunk, ReadResult& out) {
+    out.total += chunk.size();
+    if (out.total > max_bytes_) {
+      out.grew = true;
+      return false;
     }
+    sha_.update(chunk);
+    return true;
   }
 
   Result<ReadResult> run_inline(const Take& take) {
     ReadResult out;
-    Status status;
     bool stopped = false;
+    bool cancelled_now = false;
     const auto sink = [&](const ReportRow& row) {
       if (!stopped && !take(row)) stopped = true;
     };
-    std::vector<char> buf(chunk_bytes_);
-    std::string_view chunk;
-    while (!stopped) {
-      if (cancelled()) return Error(ErrorCode::kCancelled, "stopped while loading");
-      if (!read_chunk(buf, chunk, out, status)) {
-        if (!status.ok()) return status.error();
-        if (!out.grew) parser_.finish(sink);
-        break;
-      }
+    if (cancelled()) return Error(ErrorCode::kCancelled, "stopped while loading");
+    auto st = read_chunks(fd_, chunk_bytes_, path_, [&](std::string_view chunk) {
+      if ((cancelled_now = cancelled())) return false;
+      if (!accept(chunk, out)) return false;
       parser_.feed(chunk, sink);
-    }
+      return !stopped;
+    }, ReadFrom::kPosition);
+    if (cancelled_now) return Error(ErrorCode::kCancelled, "stopped while loading");
+    if (!st.ok()) return st.error();
+    if (!stopped && !out.grew) parser_.finish(sink);
     return out;
   }
 
@@ -330,16 +305,12 @@ class RowReader {
                               static_cast<std::uint32_t>(row.item.size()), row.count, row.line});
         if (batch.rows.size() >= kBatchRowsAhead) more = hand_over();
       };
-      std::vector<char> buf(chunk_bytes_);
-      std::string_view chunk;
-      Status local;
-      while (more) {
-        if (!read_chunk(buf, chunk, out, local)) {
-          if (local.ok() && !out.grew) parser_.finish(sink);
-          break;
-        }
+      Status local = read_chunks(fd_, chunk_bytes_, path_, [&](std::string_view chunk) {
+        if (!accept(chunk, out)) return false;
         parser_.feed(chunk, sink);
-      }
+        return more;
+      }, ReadFrom::kPosition);
+      if (local.ok() && more && !out.grew) parser_.finish(sink);
       if (more && !batch.rows.empty()) hand_over();
       std::lock_guard lock(mu);
       status = local;
@@ -429,8 +400,7 @@ Status Loader::find_duplicates(int fd, const std::set<std::uint64_t>& suspects,
                               std::to_string(it->second) + "; list each item once"});
     }
   };
-  std::vector<char> buf(options_.chunk_bytes);
-  auto st = for_each_chunk(fd, buf, [&](std::string_view chunk) {
+  auto st = read_chunks(fd, options_.chunk_bytes, "the report again", [&](std::string_view chunk) {
     again.feed(chunk, sink);
     return true;
   });
@@ -449,8 +419,7 @@ Status Loader::remember_rows_before(int fd, std::size_t line,
     if (reached || !failure.ok()) return;
     failure = remember(row);
   };
-  std::vector<char> buf(options_.chunk_bytes);
-  auto st = for_each_chunk(fd, buf, [&](std::string_view chunk) {
+  auto st = read_chunks(fd, options_.chunk_bytes, "the report again", [&](std::string_view chunk) {
     again.feed(chunk, sink);
     return !reached && failure.ok();
   });
@@ -546,17 +515,11 @@ Result<LoadOutcome> Loader::load(const std::filesystem::path& file, const std::s
   if (!same_size) return same_size.error();
   if (*same_size) {
     Sha256 pre;
-    std::vector<char> buf(options_.chunk_bytes);
-    while (true) {
-      const ssize_t n = ::read(fd.get(), buf.data(), buf.size());
-      if (n < 0) {
-        if (errno == EINTR) continue;
-        return errno_error("cannot read " + file.string());
-      }
-      if (n == 0) break;
-      pre.update(std::string_view(buf.data(), static_cast<std::size_t>(n)));
-    }
-    if (::lseek(fd.get(), 0, SEEK_SET) != 0) return errno_error("cannot re-read " + file.string());
+    auto read = read_chunks(fd.get(), options_.chunk_bytes, file.string(), [&](std::string_view c) {
+      pre.update(c);
+      return true;
+    });
+    if (!read.ok()) return read.error();
     const std::string sha = pre.hex();
     auto resumable = find_resumable(st, sha);
     if (!resumable) return resumable.error();

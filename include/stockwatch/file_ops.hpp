@@ -6,7 +6,11 @@
 // an Error (kIo, kPermission) through errno_error(). Nothing throws.
 #pragma once
 
+#include <cstddef>
 #include <filesystem>
+#include <functional>
+#include <string>
+#include <string_view>
 
 #include "stockwatch/result.hpp"
 
@@ -21,5 +25,22 @@ namespace stockwatch {
 // fsync() of a directory, so entries created or renamed in it survive a
 // power cut.
 [[nodiscard]] Status sync_directory(const std::filesystem::path& dir);
+
+// Where read_chunks() starts: at the start of the file, with pread(), so
+// the descriptor's file position is left alone (another thread may be
+// reading it); or at the file position, with read(), which moves it on, so
+// /proc/PID/fdinfo shows how far the reader has come.
+enum class ReadFrom { kStart, kPosition };
+
+// Hands the content of `fd` to `fn` in pieces of at most `chunk_bytes`,
+// until the end of the file or until `fn` returns false. A read error is
+// "cannot read <what>: <reason>".
+[[nodiscard]] Status read_chunks(int fd, std::size_t chunk_bytes, const std::string& what,
+                                 const std::function<bool(std::string_view)>& fn,
+                                 ReadFrom from = ReadFrom::kStart);
+
+// Writes all of `data` to `fd` (retrying short writes and EINTR). A failure
+// is "cannot write <what>: <reason>".
+[[nodiscard]] Status write_all(int fd, std::string_view data, const std::string& what);
 
 }  // namespace stockwatch
