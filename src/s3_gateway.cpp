@@ -13,6 +13,7 @@
 #include <set>
 
 #include "stockwatch/digest.hpp"
+#include "stockwatch/file_ops.hpp"
 #include "stockwatch/metrics.hpp"
 #include "stockwatch/report_parser.hpp"
 #include "stockwatch/sigv4.hpp"
@@ -39,17 +40,6 @@ std::string new_request_id() {
   return buf;
 }
 
-bool is_hex64(std::string_view s) {
-  return s.size() == 64 && std::all_of(s.begin(), s.end(), [](char c) {
-           return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
-         });
-}
-
-std::string lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return s;
-}
 
 S3Error internal(const std::string& what) {
   return {500, "InternalError", "We encountered an internal error: " + what + ". Please try again."};
@@ -93,17 +83,12 @@ std::optional<S3Error> check_stores(const std::filesystem::path& file,
   const auto sink = [&](const ReportRow& row) {
     if (!foreign && !ok.count(row.store)) foreign.emplace(std::string(row.store), row.line);
   };
-  std::string buf(256 * 1024, '\0');
-  while (!foreign) {
-    const ssize_t n = ::read(fd.get(), buf.data(), buf.size());
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return internal("cannot read the upload back");
-    if (n == 0) {
-      parser.finish(sink);
-      break;
-    }
-    parser.feed(std::string_view(buf.data(), static_cast<std::size_t>(n)), sink);
-  }
+  const auto st = read_chunks(fd.get(), 256 * 1024, "the upload back", [&](std::string_view c) {
+    parser.feed(c, sink);
+    return !foreign;
+  });
+  if (!st.ok()) return internal(st.message());
+  if (!foreign) parser.finish(sink);
   if (!foreign) return std::nullopt;
   std::string list;
   for (const auto& s : allowed) list += (list.empty() ? "" : ", ") + s;
@@ -157,23 +142,10 @@ class ObjectSink final : public http::BodySink {
                     ctx_.key, digests->size);
       return ok(*etag, *digests);
     }
-    if (auto e = check_stores(sink_->path(), ctx_.stores, gw.options_.report, ctx_.access_key)) {
-      spdlog::warn("http {}: upload of {} refused: {}", ctx_.remote, ctx_.key, e->message);
-      return error(*e);
-    }
-    const auto size = digests->size;
-    auto st = gw.store_.commit(std::move(*sink_), ctx_.key);
+    auto refused = gw.place(std::move(*sink_), ctx_.key, ctx_.stores, ctx_.access_key,
+                            ctx_.remote, ctx_.access_key.empty() ? "" : ", key " + ctx_.access_key);
     sink_.reset();
-    if (!st.ok()) {
-      if (st.code() == ErrorCode::kBusy) {
-        return error(S3Error{503, "SlowDown", st.message() + "; try again in a few seconds"});
-      }
-      spdlog::error("http {}: upload of {} failed: {}", ctx_.remote, ctx_.key, st.message());
-      return error(internal(st.message()));
-    }
-    if (gw.metrics_) gw.metrics_->http_upload_bytes(size);
-    spdlog::info("http {}: received {} ({} bytes{}{}); placed in the inbox", ctx_.remote, ctx_.key,
-                 size, ctx_.access_key.empty() ? "" : ", key ", ctx_.access_key);
+    if (refused) return error(*refused);
     return ok(to_hex(digests->md5), *digests);
   }
 
@@ -198,6 +170,29 @@ class ObjectSink final : public http::BodySink {
   Context ctx_;
   std::optional<UploadSink> sink_;
 };
+
+std::optional<S3Error> S3Gateway::place(UploadSink&& sink, const std::string& key,
+                                        const std::vector<std::string>& stores,
+                                        const std::string& access_key, const std::string& remote,
+                                        const std::string& detail) {
+  UploadSink owned = std::move(sink);
+  if (auto e = check_stores(owned.path(), stores, options_.report, access_key)) {
+    spdlog::warn("http {}: upload of {} refused: {}", remote, key, e->message);
+    return e;
+  }
+  const auto size = owned.size();
+  auto st = store_.commit(std::move(owned), key);
+  if (!st.ok()) {
+    if (st.code() == ErrorCode::kBusy) {
+      return S3Error{503, "SlowDown", st.message() + "; try again in a few seconds"};
+    }
+    spdlog::error("http {}: upload of {} failed: {}", remote, key, st.message());
+    return internal(st.message());
+  }
+  if (metrics_) metrics_->http_upload_bytes(size);
+  spdlog::info("http {}: received {} ({} bytes{}); placed in the inbox", remote, key, size, detail);
+  return std::nullopt;
+}
 
 S3Gateway::S3Gateway(S3GatewayOptions options, UploadStore& store, const Clock& clock,
                      Metrics* metrics)
@@ -245,7 +240,7 @@ http::Route S3Gateway::route(const http::RequestHead& head, const std::string& r
   // Authentication.
   SigV4Request sreq{std::string(head.method_string()), target, {}};
   for (const auto& field : head) {
-    sreq.headers.emplace_back(lower(std::string(field.name_string())), std::string(field.value()));
+    sreq.headers.emplace_back(ascii_lower(field.name_string()), std::string(field.value()));
   }
   const auto& creds = options_.http.credentials;
   std::string access_key;
@@ -325,13 +320,8 @@ http::Route S3Gateway::route(const http::RequestHead& head, const std::string& r
 
   // The body's declared digests.
   Expected expected;
-  if (is_hex64(payload_hash)) {
-    std::string raw;
-    for (std::size_t i = 0; i < 64; i += 2) {
-      raw += static_cast<char>(std::stoi(payload_hash.substr(i, 2), nullptr, 16));
-    }
-    expected.sha256 = raw;
-  }
+  // A hex SHA-256 (not UNSIGNED-PAYLOAD) is checked against the body.
+  if (payload_hash.size() == 64) expected.sha256 = from_hex(payload_hash).value_or("");
   if (const auto md5 = head[bhttp::field::content_md5]; !md5.empty()) {
     expected.md5 = from_base64(std::string(md5));
     if (expected.md5.size() != 16) {
@@ -423,20 +413,11 @@ http::Route S3Gateway::route(const http::RequestHead& head, const std::string& r
         return fail({400, "EntityTooLarge",
                      "Your proposed upload exceeds the maximum allowed size (http.max_upload_bytes)"});
       }
-      if (auto e = check_stores(sink.path(), ctx.stores, options_.report, ctx.access_key)) {
-        return fail(*e);
-      }
-      auto st = store_.commit(std::move(sink), ctx.key);
-      if (!st.ok()) {
-        if (st.code() == ErrorCode::kBusy) {
-          return fail({503, "SlowDown", st.message() + "; try again in a few seconds"});
-        }
-        return fail(internal(st.message()));
+      if (auto refused = place(std::move(sink), ctx.key, ctx.stores, ctx.access_key, ctx.remote,
+                               " in " + std::to_string(parts->size()) + " parts")) {
+        return fail(*refused);
       }
       (void)store_.remove_multipart(upload);
-      if (metrics_) metrics_->http_upload_bytes(size);
-      spdlog::info("http {}: received {} ({} bytes in {} parts); placed in the inbox", ctx.remote,
-                   ctx.key, size, parts->size());
       auto res = http::make_response(
           200, complete_multipart_xml("/" + bucket + "/" + ctx.key, bucket, ctx.key, assembled->etag),
           "application/xml");

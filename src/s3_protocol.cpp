@@ -5,6 +5,14 @@
 
 namespace stockwatch {
 
+std::string ascii_lower(std::string_view text) {
+  std::string out(text);
+  for (char& c : out) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  }
+  return out;
+}
+
 std::string xml_escape(std::string_view text) {
   std::string out;
   out.reserve(text.size());
@@ -59,11 +67,7 @@ std::size_t utf8_sequence(std::string_view s, std::size_t i) {
 }
 
 bool ends_with_csv(std::string_view s) {
-  if (s.size() < 4) return false;
-  std::string tail(s.substr(s.size() - 4));
-  std::transform(tail.begin(), tail.end(), tail.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return tail == ".csv";
+  return s.size() >= 4 && ascii_lower(s.substr(s.size() - 4)) == ".csv";
 }
 
 S3Error bad_key(std::string message) { return {400, "InvalidArgument", std::move(message)}; }

@@ -13,13 +13,6 @@ namespace {
 
 constexpr std::string_view kAlgorithm = "AWS4-HMAC-SHA256";
 
-std::string lower(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
-}
-
 std::string_view trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
   while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
@@ -158,7 +151,7 @@ std::optional<S3Error> parse_header_claim(std::string_view auth, const SigV4Requ
       c.signed_headers = split(value, ';');
     } else if (name == "Signature") {
       have_signature = true;
-      c.signature = lower(value);
+      c.signature = ascii_lower(value);
     }
   }
   if (!have_credential || !have_signed || !have_signature) {
@@ -197,7 +190,7 @@ std::optional<S3Error> parse_query_claim(const std::vector<std::pair<std::string
   if (auto e = parse_credential(*credential, c)) return e;
   c.amz_date = *date;
   c.signed_headers = split(*signed_headers, ';');
-  c.signature = lower(*signature);
+  c.signature = ascii_lower(*signature);
   if (expires->empty() || expires->size() > 6 ||
       !std::all_of(expires->begin(), expires->end(), [](char ch) { return ch >= '0' && ch <= '9'; })) {
     return S3Error{400, "AuthorizationQueryParametersError",

@@ -108,15 +108,11 @@ Status UploadSink::write(std::string_view data) {
   sha256_.update(data);
   if (extra_digest_) extra_digest_->update(data);
   if (extra_crc_) extra_crc_->update(data);
-  while (!data.empty()) {
-    const ssize_t n = ::write(fd_.get(), data.data(), data.size());
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return errno_error("cannot write the upload to " + path_.parent_path().string());
-    }
-    data.remove_prefix(static_cast<std::size_t>(n));
-    size_ += static_cast<std::uint64_t>(n);
+  if (auto st = write_all(fd_.get(), data, "the upload to " + path_.parent_path().string());
+      !st.ok()) {
+    return st;
   }
+  size_ += data.size();
   return {};
 }
 
@@ -316,26 +312,19 @@ Result<UploadStore::Assembled> UploadStore::assemble(const MultipartUpload& uplo
   auto sink = begin_put();
   if (!sink) return sink.error();
   Digest of_md5s(Digest::Kind::kMd5);
-  std::string buf(256 * 1024, '\0');
   for (const auto& p : parts) {
     const auto& [etag, file] = stored[p.number];
+    const std::string what = "part " + std::to_string(p.number);
     UniqueFd in(::open(file.c_str(), O_RDONLY | O_CLOEXEC));
-    if (!in) return errno_error("cannot read part " + std::to_string(p.number));
-    while (true) {
-      const ssize_t n = ::read(in.get(), buf.data(), buf.size());
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0) return errno_error("cannot read part " + std::to_string(p.number));
-      if (n == 0) break;
-      if (auto st = sink->write(std::string_view(buf.data(), static_cast<std::size_t>(n)));
-          !st.ok()) {
-        return st.error();
-      }
-    }
-    std::string raw;
-    for (std::size_t i = 0; i + 1 < etag.size(); i += 2) {
-      raw += static_cast<char>(std::stoi(etag.substr(i, 2), nullptr, 16));
-    }
-    of_md5s.update(raw);
+    if (!in) return errno_error("cannot read " + what);
+    Status written;
+    auto read = read_chunks(in.get(), 256 * 1024, what, [&](std::string_view c) {
+      written = sink->write(c);
+      return written.ok();
+    });
+    if (!read.ok()) return read.error();
+    if (!written.ok()) return written.error();
+    of_md5s.update(from_hex(etag).value_or(""));
   }
   out.etag = to_hex(of_md5s.finish()) + "-" + std::to_string(parts.size());
   out.sink.emplace(std::move(*sink));

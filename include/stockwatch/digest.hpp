@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -55,6 +56,8 @@ class Crc32 {
 [[nodiscard]] std::string hmac_sha256(std::string_view key, std::string_view data);
 
 [[nodiscard]] std::string to_hex(std::string_view bytes);
+// Decodes hex (either case); nullopt for an odd length or a non-hex digit.
+[[nodiscard]] std::optional<std::string> from_hex(std::string_view text);
 [[nodiscard]] std::string to_base64(std::string_view bytes);
 // Decodes standard base64 (with padding); empty on malformed input.
 [[nodiscard]] std::string from_base64(std::string_view text);

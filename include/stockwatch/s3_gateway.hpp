@@ -46,6 +46,15 @@ class S3Gateway {
 
  private:
   friend class ObjectSink;
+  // Places a finished upload at `key` once its report passes the
+  // credential's store limit (`stores`), and counts and logs it; `detail`
+  // is added to the log line (", key AKID..." or " in 3 parts"). Returns
+  // the error to send.
+  [[nodiscard]] std::optional<S3Error> place(UploadSink&& sink, const std::string& key,
+                                             const std::vector<std::string>& stores,
+                                             const std::string& access_key,
+                                             const std::string& remote, const std::string& detail);
+
   S3GatewayOptions options_;
   UploadStore& store_;
   const Clock& clock_;

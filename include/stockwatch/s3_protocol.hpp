@@ -26,6 +26,9 @@ struct S3Error {
 [[nodiscard]] std::string s3_error_xml(const S3Error& error, std::string_view resource,
                                        std::string_view request_id);
 
+// `text` with A-Z turned into a-z (header names, hex digits).
+[[nodiscard]] std::string ascii_lower(std::string_view text);
+
 // Escapes &, <, >, " and ' for XML text.
 [[nodiscard]] std::string xml_escape(std::string_view text);
 
