@@ -100,10 +100,6 @@ void setup_logging(const std::string& level) {
 
 namespace {
 
-StorageOptions storage_options(const Config& c) {
-  return {c.storage.synchronous, c.storage.busy_timeout_ms};
-}
-
 LoaderOptions loader_options(const Config& c) {
   LoaderOptions o;
   o.limits = c.report.limits;
@@ -164,10 +160,9 @@ struct App::Daemon {
   TimePoint counted_since{};  // db_strand
   std::string loading_now;   // the report being loaded, if any
   OutboxCounts outbox_now;
-  std::uint64_t inbox_overflows = 0;  // loop thread: InboxStats::overflows
-  bool inbox_missing = false;         // loop thread: !InboxStats::root_present
   std::string last_status;
-  // For /healthz and /readyz (HTTP thread), also under status_mu.
+  // For /healthz and /readyz (HTTP thread), also under status_mu; its inbox
+  // fields also feed STATUS=.
   DaemonHealth health_now;
 
   // db_strand state.
@@ -211,10 +206,10 @@ struct App::Daemon {
     ensure_dir(config.inbox.processed, "inbox.processed");
     ensure_dir(config.inbox.failed, "inbox.failed");
     if (config.storage.database.has_parent_path()) ensure_dir(config.storage.database.parent_path(), "storage.database");
-    StorageOptions loading = storage_options(config);
+    StorageOptions loading = StorageOptions::from(config.storage);
     loading.auto_checkpoint = false;  // checkpoints run on the mail strand instead
     db = Storage::open(config.storage.database, loading, clock);
-    mail_db = Storage::open(config.storage.database, storage_options(config), clock);
+    mail_db = Storage::open(config.storage.database, StorageOptions::from(config.storage), clock);
     loader = std::make_unique<Loader>(*db, clock, loader_options(config));
     checker = std::make_unique<Checker>(*db, clock, config.alerts);
     transport = make_transport(config.smtp, &send_deadline);
@@ -233,6 +228,8 @@ struct App::Daemon {
       std::lock_guard lock(status_mu);
       health_now.mail_via = transport->describe();
       health_now.inbox_path = config.inbox.path.string();
+      health_now.inbox_watched = inbox.stats().root_present;
+      health_now.inbox_overflows = inbox.stats().overflows;
     }
     heartbeat();
     if (!config.http.listen.empty()) {
@@ -336,16 +333,15 @@ struct App::Daemon {
     systemd::ready(last_status);
   }
 
-  // Loop thread: records that the loop runs, and what the inbox is doing.
+  // Loop thread: records that the loop runs, and the inbox's scan count
+  // (publish_inbox() keeps its other fields).
   void heartbeat() {
     {
       const auto& st = inbox.stats();
       std::lock_guard lock(status_mu);
       health_now.loop_tick = std::chrono::steady_clock::now();
-      health_now.inbox_watched = st.root_present;
       health_now.inbox_mode = st.polling ? "poll" : "inotify";
       health_now.inbox_scans = st.scans;
-      health_now.inbox_overflows = st.overflows;
     }
     if (stopping) return;
     heartbeat_timer.expires_after(kHeartbeat);
@@ -373,8 +369,10 @@ struct App::Daemon {
     line += std::to_string(reports_today) + (reports_today == 1 ? " report" : " reports") +
             " today, outbox: " + std::to_string(outbox_now.queued) + " queued, " +
             std::to_string(outbox_now.dead) + " dead";
-    if (inbox_missing) line += ", inbox folder missing";
-    if (inbox_overflows > 0) line += ", inbox overflows: " + std::to_string(inbox_overflows);
+    if (!health_now.inbox_watched) line += ", inbox folder missing";
+    if (health_now.inbox_overflows > 0) {
+      line += ", inbox overflows: " + std::to_string(health_now.inbox_overflows);
+    }
     return line;
   }
 
@@ -393,9 +391,11 @@ struct App::Daemon {
     const InboxStats& s = inbox.stats();
     {
       std::lock_guard lock(status_mu);
-      if (inbox_overflows == s.overflows && inbox_missing == !s.root_present) return;
-      inbox_overflows = s.overflows;
-      inbox_missing = !s.root_present;
+      if (health_now.inbox_overflows == s.overflows && health_now.inbox_watched == s.root_present) {
+        return;
+      }
+      health_now.inbox_overflows = s.overflows;
+      health_now.inbox_watched = s.root_present;
     }
     publish_status();
   }
@@ -706,7 +706,7 @@ int App::serve(const std::optional<std::string>& log_level) {
 
 int App::ingest(const std::vector<fs::path>& files, std::ostream& out) {
   if (config_.storage.database.has_parent_path()) ensure_dir(config_.storage.database.parent_path(), "storage.database");
-  auto db = Storage::open(config_.storage.database, storage_options(config_), clock_);
+  auto db = Storage::open(config_.storage.database, StorageOptions::from(config_.storage), clock_);
   LoaderOptions options = loader_options(config_);
   options.resume = false;       // files given here are never archived
   options.confine_to.clear();   // and may be anywhere
@@ -748,7 +748,7 @@ int App::ingest(const std::vector<fs::path>& files, std::ostream& out) {
 }
 
 int App::list_outbox(bool include_sent, std::ostream& out) {
-  auto db = Storage::open(config_.storage.database, storage_options(config_), clock_);
+  auto db = Storage::open(config_.storage.database, StorageOptions::from(config_.storage), clock_);
   auto msgs = db->list_outbox(include_sent, 1000);
   if (!msgs) {
     out << "error: " << msgs.error().message() << "\n";
@@ -773,7 +773,7 @@ int App::list_outbox(bool include_sent, std::ostream& out) {
 }
 
 int App::retry_outbox(const std::vector<std::int64_t>& ids, bool all_dead, std::ostream& out) {
-  auto db = Storage::open(config_.storage.database, storage_options(config_), clock_);
+  auto db = Storage::open(config_.storage.database, StorageOptions::from(config_.storage), clock_);
   std::vector<std::int64_t> targets = ids;
   if (all_dead) {
     auto msgs = db->list_outbox(false, 100000);

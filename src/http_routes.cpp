@@ -118,13 +118,12 @@ std::optional<std::pair<std::string, std::string>> decode_cursor(std::string c) 
 }  // namespace
 
 HttpRoutes::HttpRoutes(std::string token, Storage& storage, S3Gateway& s3, Metrics& metrics,
-                       HealthSource health, const Clock& clock)
+                       HealthSource health)
     : token_(std::move(token)),
       storage_(storage),
       s3_(s3),
       metrics_(metrics),
-      health_(std::move(health)),
-      clock_(clock) {}
+      health_(std::move(health)) {}
 
 http::Route HttpRoutes::route(const http::RequestHead& head, const std::string& remote) {
   const std::string target(head.target());

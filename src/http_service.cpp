@@ -27,10 +27,10 @@ S3GatewayOptions gateway_options(const Config& c) {
 struct HttpService::Impl {
   Impl(const Config& config, const Clock& clock, Metrics& metrics, HealthSource health)
       : storage(Storage::open(config.storage.database,
-                              {config.storage.synchronous, config.storage.busy_timeout_ms}, clock)),
+                              StorageOptions::from(config.storage), clock)),
         uploads(config.inbox.path, clock),
         gateway(gateway_options(config), uploads, clock, &metrics),
-        routes(config.http.token, *storage, gateway, metrics, std::move(health), clock),
+        routes(config.http.token, *storage, gateway, metrics, std::move(health)),
         server(ioc,
                {config.http.listen, std::chrono::seconds(config.http.read_timeout_s), 16 * 1024,
                 static_cast<std::size_t>(config.http.max_connections)},

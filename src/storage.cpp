@@ -776,15 +776,9 @@ int compare_keys(std::string_view s1, std::string_view i1, std::string_view s2,
 Status ReportLoad::read_current_counts() {
   auto& impl = *storage_->impl_;
   const std::size_t n = pending_.size();
-  auto store = [this](std::uint32_t k) {
-    return std::string_view(names_.data() + pending_[k].store_off, pending_[k].store_len);
-  };
-  auto item = [this](std::uint32_t k) {
-    return std::string_view(names_.data() + pending_[k].item_off, pending_[k].item_len);
-  };
   // Equal keys (a row repeated within the batch) stay in row order.
   auto less = [&](std::uint32_t a, std::uint32_t b) {
-    const int c = compare_keys(store(a), item(a), store(b), item(b));
+    const int c = compare_keys(store_of(a), item_of(a), store_of(b), item_of(b));
     return c < 0 || (c == 0 && a < b);
   };
   order_.resize(n);
@@ -798,7 +792,7 @@ Status ReportLoad::read_current_counts() {
   std::size_t i = 0;
   while (i < n) {
     ResetGuard g(scan);
-    scan.bind(1, store(order_[i])).bind(2, item(order_[i]));
+    scan.bind(1, store_of(order_[i])).bind(2, item_of(order_[i]));
     int skipped = 0;
     while (i < n && skipped <= kMaxSkippedRows) {
       auto row = scan.step();
@@ -810,8 +804,8 @@ Status ReportLoad::read_current_counts() {
       const std::string_view s = scan.text_view(0);
       const std::string_view t = scan.text_view(1);
       // Keys of the batch before this row are not in inventory.
-      while (i < n && compare_keys(store(order_[i]), item(order_[i]), s, t) < 0) ++i;
-      if (i < n && compare_keys(store(order_[i]), item(order_[i]), s, t) == 0) {
+      while (i < n && compare_keys(store_of(order_[i]), item_of(order_[i]), s, t) < 0) ++i;
+      if (i < n && compare_keys(store_of(order_[i]), item_of(order_[i]), s, t) == 0) {
         old_[order_[i++]] = scan.i64(2);
         skipped = 0;
       } else {
@@ -824,7 +818,7 @@ Status ReportLoad::read_current_counts() {
   // previous row leaves.
   for (std::size_t j = 1; j < n; ++j) {
     const std::uint32_t a = order_[j - 1], b = order_[j];
-    if (store(a) == store(b) && item(a) == item(b)) old_[b] = pending_[a].count;
+    if (store_of(a) == store_of(b) && item_of(a) == item_of(b)) old_[b] = pending_[a].count;
   }
   return {};
 }
@@ -881,15 +875,9 @@ Status ReportLoad::write_batch() {
   auto& impl = *storage_->impl_;
   sqlite3* db = impl.db.get();
   const std::int64_t now = to_unix_ms(impl.clock.now());
-  auto store = [this](std::uint32_t k) {
-    return std::string_view(names_.data() + pending_[k].store_off, pending_[k].store_len);
-  };
-  auto item = [this](std::uint32_t k) {
-    return std::string_view(names_.data() + pending_[k].item_off, pending_[k].item_len);
-  };
   const auto bind_row = [&](Statement& s, int j, std::uint32_t k) {
     const int p = 3 + 3 * j;
-    s.bind(p, store(k)).bind(p + 1, item(k)).bind(p + 2, pending_[k].count);
+    s.bind(p, store_of(k)).bind(p + 1, item_of(k)).bind(p + 2, pending_[k].count);
   };
   if (auto st = write_chunks(db, impl.inv_insert, inserted_, now, report_id_,
                              [](std::size_t n) { return inventory_sql(n, false); }, bind_row);
@@ -907,8 +895,8 @@ Status ReportLoad::write_batch() {
     const int q = 3 + 5 * j;
     const bool is_new = old_[k] == kAbsent;
     s.bind(q, to_string(is_new ? ChangeKind::kInsert : ChangeKind::kModify))
-        .bind(q + 1, store(k))
-        .bind(q + 2, item(k))
+        .bind(q + 1, store_of(k))
+        .bind(q + 2, item_of(k))
         .bind(q + 3, is_new ? std::nullopt : std::optional<std::int64_t>(old_[k]))
         .bind(q + 4, pending_[k].count);
   };

@@ -46,7 +46,7 @@ using HealthSource = std::function<DaemonHealth()>;
 class HttpRoutes final : public http::Handler {
  public:
   HttpRoutes(std::string token, Storage& storage, S3Gateway& s3, Metrics& metrics,
-             HealthSource health, const Clock& clock);
+             HealthSource health);
 
   [[nodiscard]] http::Route route(const http::RequestHead& head, const std::string& remote) override;
   void on_done(const std::string& label, unsigned status, const http::RequestHead& head,
@@ -70,7 +70,6 @@ class HttpRoutes final : public http::Handler {
   S3Gateway& s3_;
   Metrics& metrics_;
   HealthSource health_;
-  const Clock& clock_;
 };
 
 }  // namespace stockwatch

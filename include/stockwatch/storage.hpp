@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "stockwatch/clock.hpp"
+#include "stockwatch/config.hpp"
 #include "stockwatch/result.hpp"
 
 namespace stockwatch {
@@ -41,6 +42,11 @@ struct StorageOptions {
   // loading connection and checkpoints from another one instead, so a large
   // report's commit does not wait for the copy.
   bool auto_checkpoint = true;
+
+  // The options [storage] sets (auto_checkpoint stays on).
+  static StorageOptions from(const StorageConfig& config) {
+    return {config.synchronous, config.busy_timeout_ms};
+  }
 };
 
 enum class ReportStatus { kLoaded, kRejected, kDuplicate };
@@ -194,6 +200,12 @@ class ReportLoad {
     std::int64_t count;
   };
   std::vector<Pending> pending_;
+  [[nodiscard]] std::string_view store_of(std::size_t k) const {
+    return std::string_view(names_.data() + pending_[k].store_off, pending_[k].store_len);
+  }
+  [[nodiscard]] std::string_view item_of(std::size_t k) const {
+    return std::string_view(names_.data() + pending_[k].item_off, pending_[k].item_len);
+  }
   // Scratch space of flush(): the batch in key order, each row's current
   // count (kAbsent for a new row), the rows that change something, and of
   // those the new ones and the ones that exist.
