@@ -61,6 +61,20 @@ def sign_v4(method, path, key, when, payload_hash="UNSIGNED-PAYLOAD", host="127.
     return headers
 
 
+def read_until_closed(sock):
+    """What `sock` receives until the peer closes it: (data, closed); closed
+    is False when the socket's timeout ran out first."""
+    data = b""
+    try:
+        while True:
+            chunk = sock.recv(65536)
+            if not chunk:
+                return data, True
+            data += chunk
+    except socket.timeout:
+        return data, False
+
+
 def generate_report(path, target_bytes, seed=7):
     """A valid report of about `target_bytes`, a few counts at 0."""
     rng = random.Random(seed)
@@ -167,16 +181,7 @@ class HttpEnv:
             s.sendall(data)
             if not read:
                 return b""
-            out = b""
-            try:
-                while True:
-                    chunk = s.recv(65536)
-                    if not chunk:
-                        break
-                    out += chunk
-            except socket.timeout:
-                pass
-            return out
+            return read_until_closed(s)[0]
 
     # --- state -------------------------------------------------------------------
 
@@ -573,14 +578,8 @@ class HttpTest(harness.PipelineTestCase):
             # Each idle connection is answered (408) or closed after read_timeout_s.
             for s in idle:
                 s.settimeout(10)
-                data = b""
-                try:
-                    while True:
-                        chunk = s.recv(4096)
-                        if not chunk:
-                            break
-                        data += chunk
-                except socket.timeout:
+                data, closed = read_until_closed(s)
+                if not closed:
                     self.fail("an idle connection was kept open past the read timeout")
                 self.assertTrue(data == b"" or b"408" in data.split(b"\r\n", 1)[0], data[:80])
         finally:
