@@ -255,10 +255,12 @@ class LargeReportTest(ServiceTestCase):
         os.makedirs(os.path.dirname(dest))
         r = env.run_cli("backup", "--config", env.config, dest)
         self.assertEqual(r.returncode, 0, r.stderr)
-        self.assertRegex(r.stdout, rf"^wrote {re.escape(dest)}: a copy of .*, schema version 2, "
-                                   r"\d+ reports, \d+ inventory rows\n$")
+        m = re.match(rf"^wrote {re.escape(dest)}: a copy of .*, schema version (\d+), "
+                     r"\d+ reports, \d+ inventory rows\n$", r.stdout)
+        self.assertIsNotNone(m, r.stdout)
         self.assertEqual(os.listdir(os.path.dirname(dest)), ["stockwatch-copy.db"])
         with contextlib.closing(sqlite3.connect(f"file:{dest}?mode=ro", uri=True)) as copy:
+            self.assertEqual(copy.execute("PRAGMA user_version").fetchone()[0], int(m.group(1)))
             self.assertEqual(copy.execute("PRAGMA integrity_check").fetchall(), [("ok",)])
             inventory = copy.execute("SELECT COUNT(*) FROM inventory").fetchone()[0]
             ledger = copy.execute("SELECT path, status FROM reports ORDER BY id").fetchall()

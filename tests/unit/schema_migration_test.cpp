@@ -109,6 +109,19 @@ TEST_F(SchemaMigrationTest, AVersionOneDatabaseOpensWithTheCurrentCodeAndKeepsIt
   auto s = Storage::open(old_db(), {}, clock_);
   EXPECT_EQ(RawDb(old_db()).integer("PRAGMA user_version"), Storage::schema_version());
   expect_version_1_data(*s);
+  {
+    // The change records the triggers wrote keep their content; `kind` is
+    // computed now (version 3) and `at` is gone.
+    RawDb raw(old_db());
+    EXPECT_EQ(raw.rows("SELECT seq, kind, store, item, old_count, new_count, report_id "
+                       "FROM changes ORDER BY seq"),
+              (std::vector<std::string>{"1|INSERT|Medan|Robusta Dairi|NULL|0|1",
+                                        "2|INSERT|Medan|Arabika Gayo|NULL|7|1"}));
+    EXPECT_EQ(raw.integer("SELECT COUNT(*) FROM pragma_table_xinfo('changes') WHERE name = 'at'"),
+              0);
+    EXPECT_EQ(raw.integer("SELECT COUNT(*) FROM changes WHERE new_count = 0 OR old_count = 0"),
+              1);
+  }
   if (Storage::schema_version() > 1) {
     EXPECT_NE(log.text().find("upgraded from schema version 1 to " +
                               std::to_string(Storage::schema_version())),

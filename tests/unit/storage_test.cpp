@@ -855,13 +855,15 @@ TEST(StorageOpen, AVersion1DatabaseIsMigratedAndRecordsEachChangeOnce) {
   TempDir dir("storage");
   const auto file = dir / "v1.db";
   ManualClock clock;
-  (void)Storage::open(file, {}, clock);
+  (void)Storage::open_with_schema(file, {}, clock, Storage::schema_steps().first(1));
   {
     RawDb raw(file);
     // What version 1 left: a loaded report, its row and its change record,
     // and the triggers under their names (here refusing any write, so a
     // trigger that survived the migration fails the load below).
     raw.exec(R"SQL(
+      DROP TRIGGER inventory_insert;
+      DROP TRIGGER inventory_update;
       INSERT INTO reports(id, path, size, sha256, status, rows, changes, received_at,
                           finished_at, first_seq, last_seq)
         VALUES (1, 'old.csv', 10, 'sha-old', 'loaded', 1, 1, 0, 0, 1, 1);
