@@ -500,7 +500,7 @@ std::unique_ptr<Storage> Storage::open_with_schema(const std::filesystem::path& 
     auto st = impl->exec(sql);
     if (!st.ok()) throw StorageError("database " + file.string() + ": " + st.message());
   };
-  must("PRAGMA page_size = 8192");  // takes effect on a new database only
+  must("PRAGMA page_size = 32768");  // takes effect on a new database only
   must("PRAGMA journal_mode = WAL");
   must(options.synchronous == "full" ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL");
   // No foreign keys: changes.report_id and reports.duplicate_of are written

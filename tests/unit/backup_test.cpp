@@ -53,7 +53,7 @@ TEST_F(BackupTest, CopiesTheCommittedStateIntoOneSelfContainedFile) {
   EXPECT_EQ(info->reports, 1);
   EXPECT_EQ(info->inventory_rows, 300);
   EXPECT_GT(info->pages, 0);
-  EXPECT_EQ(info->page_size, 8192);
+  EXPECT_EQ(info->page_size, RawDb(db_path()).integer("PRAGMA page_size"));
 
   EXPECT_FALSE(fs::exists(dir_ / "copy.db-wal"));
   RawDb copy(dest);
