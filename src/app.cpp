@@ -207,7 +207,7 @@ struct App::Daemon {
     ensure_dir(config.inbox.failed, "inbox.failed");
     if (config.storage.database.has_parent_path()) ensure_dir(config.storage.database.parent_path(), "storage.database");
     StorageOptions loading = StorageOptions::from(config.storage);
-    loading.auto_checkpoint = false;  // checkpoints run on the mail strand instead
+    loading.auto_checkpoint = false;  // process_report() checkpoints after the checker
     db = Storage::open(config.storage.database, loading, clock);
     mail_db = Storage::open(config.storage.database, StorageOptions::from(config.storage), clock);
     loader = std::make_unique<Loader>(*db, clock, loader_options(config));
@@ -538,11 +538,13 @@ struct App::Daemon {
       count_reports_today(true);
       if (auto c = db->open_outbox_counts()) set_outbox_counts(*c);
       set_loading({});
-      // The loading connection does not checkpoint (its commits stay
-      // short); the mail strand's connection copies the log instead.
-      asio::post(mail_strand, [this] {
-        if (auto st = mail_db->checkpoint(); !st.ok()) spdlog::warn("checkpoint: {}", st.message());
-      });
+      // The loading connection does not checkpoint at commit, so alerts
+      // are queued without waiting for the copy; it copies the log here,
+      // once they are, and before it writes again, so that the log starts
+      // over instead of growing while reports keep coming.
+      if (auto st = db->checkpoint(Storage::kCheckpointLogBytes); !st.ok()) {
+        spdlog::warn("checkpoint: {}", st.message());
+      }
     }
     asio::post(ioc, [this, rel = report.relative, d] {
       inbox.done(rel, d);

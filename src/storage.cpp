@@ -310,6 +310,10 @@ Result<std::vector<T>> collect(Statement& s, Read read) {
 struct Storage::Impl {
   const Clock& clock;
   std::unique_ptr<sqlite3, sqlite::DbCloser> db;
+  // With auto_checkpoint off: the frames in the write-ahead log after this
+  // connection's last commit (SQLite's WAL hook), and the page size.
+  std::int64_t log_frames = -1;  // -1: not tracked
+  std::int64_t page_size = 0;
 
   // Statements are prepared lazily and kept for the connection's life.
   std::optional<Statement> begin_immediate, commit, rollback;
@@ -508,21 +512,43 @@ std::unique_ptr<Storage> Storage::open_with_schema(const std::filesystem::path& 
   // made every new ledger row scan the whole change log (no index on it).
   must("PRAGMA cache_size = -8192");  // 8 MiB page cache per connection
   must("PRAGMA journal_size_limit = 67108864");  // truncate the WAL to 64 MiB after a checkpoint
-  if (!options.auto_checkpoint) must("PRAGMA wal_autocheckpoint = 0");
+  if (!options.auto_checkpoint) {
+    // The hook replaces SQLite's automatic checkpoint (which uses it too).
+    impl->log_frames = 0;
+    sqlite3_wal_hook(
+        raw,
+        [](void* p, sqlite3*, const char*, int frames) {
+          static_cast<Impl*>(p)->log_frames = frames;
+          return SQLITE_OK;
+        },
+        impl.get());
+  }
   must("PRAGMA temp_store = FILE");     // keeps memory bounded for huge reports
   must("CREATE TEMP TABLE IF NOT EXISTS seen_rows(h INTEGER PRIMARY KEY, line INTEGER NOT NULL)");
 
   migrate(*impl, file, steps);
+  {
+    Statement ps(raw, "PRAGMA page_size");
+    auto r = ps.step();
+    if (!r || !*r) throw StorageError("database " + file.string() + ": cannot read its page size");
+    impl->page_size = ps.i64(0);
+  }
   return std::unique_ptr<Storage>(new Storage(std::move(impl)));
 }
 
 Storage::Storage(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
-Status Storage::checkpoint() {
+Status Storage::checkpoint(std::int64_t min_log_bytes) {
+  auto& impl = *impl_;
+  if (impl.log_frames >= 0 && impl.log_frames * impl.page_size < min_log_bytes) return {};
   int log = 0, done = 0;
-  const int rc = sqlite3_wal_checkpoint_v2(impl_->db.get(), nullptr, SQLITE_CHECKPOINT_PASSIVE,
+  const int rc = sqlite3_wal_checkpoint_v2(impl.db.get(), nullptr, SQLITE_CHECKPOINT_PASSIVE,
                                            &log, &done);
-  if (rc != SQLITE_OK && rc != SQLITE_BUSY) return sqlite::error_from(impl_->db.get(), rc, "checkpoint");
+  if (rc == SQLITE_BUSY) return {};  // another connection is checkpointing
+  if (rc != SQLITE_OK) return sqlite::error_from(impl.db.get(), rc, "checkpoint");
+  // All copied: the next commit starts the log over. Otherwise a reader
+  // still needs the rest, and the next call tries again.
+  if (impl.log_frames >= 0 && done == log) impl.log_frames = 0;
   return {};
 }
 Storage::~Storage() = default;

@@ -39,8 +39,8 @@ struct StorageOptions {
   int busy_timeout_ms = 5000;
   // Copy the write-ahead log into the database file at commit when it is
   // large (SQLite's automatic checkpoint). The daemon turns this off for the
-  // loading connection and checkpoints from another one instead, so a large
-  // report's commit does not wait for the copy.
+  // loading connection, so a large report's commit does not wait for the
+  // copy, and calls checkpoint(kCheckpointLogBytes) after each report.
   bool auto_checkpoint = true;
 
   // The options [storage] sets (auto_checkpoint stays on).
@@ -326,8 +326,17 @@ class Storage {
                                                  int busy_timeout_ms = 5000);
 
   // Copies what it can of the write-ahead log into the database file without
-  // waiting for readers or writers (a passive checkpoint).
-  [[nodiscard]] Status checkpoint();
+  // waiting for readers or writers (a passive checkpoint), if the log holds
+  // at least `min_log_bytes` as this connection last saw it (0: always; the
+  // size is tracked only with auto_checkpoint off, otherwise it always
+  // runs). Another connection checkpointing at the same moment is not an
+  // error. Once the whole log is copied, the next write starts the log over
+  // from its beginning, so the file stops growing: a writer that checkpoints
+  // from another thread while it goes on writing never gets there.
+  [[nodiscard]] Status checkpoint(std::int64_t min_log_bytes = 0);
+
+  // The log size after which the daemon's loading connection checkpoints.
+  static constexpr std::int64_t kCheckpointLogBytes = 16 << 20;
 
   // The schema steps this build knows, oldest first (src/storage.cpp), and
   // the version it writes: the last step's.

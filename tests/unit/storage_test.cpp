@@ -848,6 +848,44 @@ TEST_F(StorageTest, ReopeningTheSameFileKeepsEverything) {
   EXPECT_EQ(raw.integer("SELECT COUNT(*) FROM cursors"), 2);
 }
 
+// The daemon's loading connection does not checkpoint at commit; it calls
+// checkpoint(bytes) after each report. Once the whole log is copied, the
+// next report writes the log from its beginning again, so a stream of
+// reports keeps the file at the size of a few reports; below the given
+// size nothing is copied and the log grows.
+TEST_F(StorageTest, CheckpointsBetweenReportsKeepTheLogFromGrowing) {
+  StorageOptions loading;
+  loading.auto_checkpoint = false;
+  open(loading);
+  const auto wal = std::filesystem::path(db_path().string() + "-wal");
+  auto load_report = [&](int n) {
+    std::vector<Row> rows;
+    for (int i = 0; i < 500; ++i) {
+      rows.push_back({"Medan", "item-" + std::to_string(n) + "-" + std::to_string(i), i + 1});
+    }
+    (void)load(rows, "r" + std::to_string(n) + ".csv", "sha-" + std::to_string(n));
+  };
+
+  load_report(0);
+  const auto one_report = std::filesystem::file_size(wal);
+  // A threshold above the log's size: nothing is copied, the log grows.
+  for (int n = 1; n <= 4; ++n) {
+    load_report(n);
+    ASSERT_TRUE(storage_->checkpoint(std::int64_t{1} << 40).ok());
+  }
+  const auto grown = std::filesystem::file_size(wal);
+  EXPECT_GT(grown, 4 * one_report);
+  // Past the threshold: copied, and the log starts over.
+  ASSERT_TRUE(storage_->checkpoint(1).ok());
+  for (int n = 5; n <= 20; ++n) {
+    load_report(n);
+    ASSERT_TRUE(storage_->checkpoint(1).ok());
+  }
+  EXPECT_EQ(std::filesystem::file_size(wal), grown);  // reused from the start, not extended
+  RawDb raw(db_path());
+  EXPECT_EQ(raw.integer("SELECT COUNT(*) FROM inventory"), 21 * 500);
+}
+
 // Version 1 wrote the change records with triggers on inventory; version 2
 // writes them itself. An old database loses the triggers when it is opened,
 // keeps its data, and each change is recorded once.
