@@ -538,18 +538,21 @@ struct App::Daemon {
       count_reports_today(true);
       if (auto c = db->open_outbox_counts()) set_outbox_counts(*c);
       set_loading({});
-      // The loading connection does not checkpoint at commit, so alerts
-      // are queued without waiting for the copy; it copies the log here,
-      // once they are, and before it writes again, so that the log starts
-      // over instead of growing while reports keep coming.
-      if (auto st = db->checkpoint(Storage::kCheckpointLogBytes); !st.ok()) {
-        spdlog::warn("checkpoint: {}", st.message());
-      }
     }
     asio::post(ioc, [this, rel = report.relative, d] {
       inbox.done(rel, d);
       arm_inbox_timer();
     });
+    // The loading connection does not checkpoint at commit, so alerts are
+    // queued without waiting for the copy. It copies the log here, once
+    // they are and the inbox knows the report is done, and before this
+    // strand writes again, so that the log starts over instead of growing
+    // while reports keep coming.
+    if (!stopping) {
+      if (auto st = db->checkpoint(Storage::kCheckpointLogBytes); !st.ok()) {
+        spdlog::warn("checkpoint: {}", st.message());
+      }
+    }
   }
 
   Disposition load_and_archive(const InboxReport& report) {
