@@ -336,7 +336,7 @@ class Storage {
   [[nodiscard]] Status checkpoint(std::int64_t min_log_bytes = 0);
 
   // The log size after which the daemon's loading connection checkpoints.
-  static constexpr std::int64_t kCheckpointLogBytes = 16 << 20;
+  static constexpr std::int64_t kCheckpointLogBytes = 4 << 20;
 
   // The schema steps this build knows, oldest first (src/storage.cpp), and
   // the version it writes: the last step's.
