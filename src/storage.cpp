@@ -307,6 +307,21 @@ Result<std::vector<T>> collect(Statement& s, Read read) {
   return out;
 }
 
+// The first column of the first row of `sql`, as an integer or text.
+Result<std::int64_t> query_int(sqlite3* db, const char* sql) {
+  Statement s(db, sql);
+  auto r = s.step();
+  if (!r) return r.error();
+  return *r ? s.i64(0) : 0;
+}
+
+Result<std::string> query_text(sqlite3* db, const char* sql) {
+  Statement s(db, sql);
+  auto r = s.step();
+  if (!r) return r.error();
+  return *r ? s.text(0) : std::string();
+}
+
 }  // namespace
 
 struct Storage::Impl {
@@ -431,13 +446,9 @@ void migrate(Storage::Impl& impl, const std::filesystem::path& file,
   int first = -1;
   while (true) {
     run("BEGIN IMMEDIATE", "cannot start the schema check");
-    int version = 0;
-    {
-      Statement s(impl.db.get(), "PRAGMA user_version");
-      auto r = s.step();
-      if (!r) fail(r.error().message());
-      version = static_cast<int>(s.i64(0));
-    }
+    auto read = query_int(impl.db.get(), "PRAGMA user_version");
+    if (!read) fail(read.error().message());
+    const int version = static_cast<int>(*read);
     if (first < 0) first = version;
     if (version > latest) {
       impl.do_rollback();
@@ -531,11 +542,13 @@ std::unique_ptr<Storage> Storage::open_with_schema(const std::filesystem::path& 
   must("CREATE TEMP TABLE IF NOT EXISTS seen_rows(h INTEGER PRIMARY KEY, line INTEGER NOT NULL)");
 
   migrate(*impl, file, steps);
-  {
-    Statement ps(raw, "PRAGMA page_size");
-    auto r = ps.step();
-    if (!r || !*r) throw StorageError("database " + file.string() + ": cannot read its page size");
-    impl->page_size = ps.i64(0);
+  if (impl->log_frames >= 0) {
+    auto page_size = query_int(raw, "PRAGMA page_size");
+    if (!page_size) {
+      throw StorageError("database " + file.string() + ": cannot read its page size: " +
+                         page_size.error().message());
+    }
+    impl->page_size = *page_size;
   }
   return std::unique_ptr<Storage>(new Storage(std::move(impl)));
 }
@@ -1314,21 +1327,6 @@ Status fsync_path(const std::filesystem::path& p, int flags) {
   ::close(fd);
   if (rc != 0) return errno_error("cannot sync " + p.string(), err);
   return {};
-}
-
-// The first column of the first row of `sql`, as an integer or text.
-Result<std::int64_t> query_int(sqlite3* db, const char* sql) {
-  Statement s(db, sql);
-  auto r = s.step();
-  if (!r) return r.error();
-  return *r ? s.i64(0) : 0;
-}
-
-Result<std::string> query_text(sqlite3* db, const char* sql) {
-  Statement s(db, sql);
-  auto r = s.step();
-  if (!r) return r.error();
-  return *r ? s.text(0) : std::string();
 }
 
 }  // namespace
