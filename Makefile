@@ -80,7 +80,7 @@ fuzz:
 	@mkdir -p build-fuzz
 	clang++-14 -std=c++20 -O1 -g -fno-omit-frame-pointer \
 	  -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
-	  -Iinclude src/report_parser.cpp tests/fuzz/report_parser_fuzz.cpp \
+	  -Isrc src/report/report_parser.cpp tests/fuzz/report_parser_fuzz.cpp \
 	  -o build-fuzz/report_parser_fuzz
 	rm -rf build-fuzz/corpus && cp -R tests/fuzz/corpus build-fuzz/corpus
 	build-fuzz/report_parser_fuzz -max_total_time=$(FUZZ_SECONDS) -max_len=4096 \

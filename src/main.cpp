@@ -5,9 +5,9 @@
 #include <iostream>
 #include <optional>
 
-#include "stockwatch/app.hpp"
-#include "stockwatch/config.hpp"
-#include "stockwatch/storage.hpp"
+#include "daemon/app.hpp"
+#include "config/config.hpp"
+#include "store/storage.hpp"
 #include "stockwatch/version.hpp"
 
 namespace {

@@ -10,7 +10,7 @@
 //          src/report_parser.cpp tests/fuzz/report_parser_fuzz.cpp -o rp_fuzz
 // Run:   ./rp_fuzz -max_len=4096 NEW_INPUTS_DIR tests/fuzz/corpus
 
-#include "stockwatch/report_parser.hpp"
+#include "report/report_parser.hpp"
 
 #include <algorithm>
 #include <cstddef>

@@ -1,6 +1,6 @@
 // Archiving handled reports out of the inbox: keeping the relative path,
 // never overwriting, error files for rejected reports, and delete mode.
-#include "stockwatch/archive.hpp"
+#include "pipeline/archive.hpp"
 
 #include <unistd.h>
 

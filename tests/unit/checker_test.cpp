@@ -1,6 +1,6 @@
 // The checker: change records and rejected reports into queued alert emails,
 // per subscription, with stable Message-IDs and a durable cursor.
-#include "stockwatch/checker.hpp"
+#include "pipeline/checker.hpp"
 
 #include <gtest/gtest.h>
 

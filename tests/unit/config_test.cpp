@@ -1,6 +1,6 @@
 // The configuration file: the shipped example, defaults, path resolution, and
 // the problems reported for bad files (each naming the key and the line).
-#include "stockwatch/config.hpp"
+#include "config/config.hpp"
 
 #include <gtest/gtest.h>
 

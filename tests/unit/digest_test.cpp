@@ -1,6 +1,6 @@
 // Digests, checksums, HMAC and the encodings S3 uses for them, against
 // published test vectors.
-#include "stockwatch/digest.hpp"
+#include "crypto/digest.hpp"
 
 #include <gtest/gtest.h>
 

@@ -1,7 +1,7 @@
 // The HTTP server on a real socket: a test Handler, a Server on an
 // io_context running in its own thread, and raw TCP clients that send
 // exactly the bytes each case needs (well-formed, malformed, slow, cut off).
-#include "stockwatch/http_server.hpp"
+#include "http/http_server.hpp"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>

@@ -2,7 +2,7 @@
 // ManualClock, so settle times pass without sleeping: inotify events are
 // queued by the kernel before the file operation returns, so a test can
 // read them right away.
-#include "stockwatch/inbox.hpp"
+#include "inbox/inbox.hpp"
 
 #include <fcntl.h>
 #include <gtest/gtest.h>

@@ -1,6 +1,6 @@
 // The loader: one report file into the inventory as one transaction, with its
 // ledger entry; rejected, duplicate and resumed reports; system failures.
-#include "stockwatch/loader.hpp"
+#include "pipeline/loader.hpp"
 
 #include <unistd.h>
 
@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-#include "stockwatch/sha256.hpp"
+#include "crypto/sha256.hpp"
 #include "test_util.hpp"
 
 namespace stockwatch {

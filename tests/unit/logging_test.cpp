@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "stockwatch/app.hpp"
+#include "daemon/app.hpp"
 #include "test_util.hpp"
 
 namespace stockwatch {

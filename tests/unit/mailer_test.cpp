@@ -2,7 +2,7 @@
 // backoff and jitter, and giving up. The transport here is a scripted fake;
 // the real SMTP client against a real SMTP server is covered by
 // transport_test and by the end-to-end tests.
-#include "stockwatch/mailer.hpp"
+#include "notify/mailer.hpp"
 
 #include <gtest/gtest.h>
 

@@ -1,6 +1,6 @@
 // Alert emails: the words, header safety, RFC 2047 subjects, quoted-printable
 // bodies, dates and Message-IDs.
-#include "stockwatch/message.hpp"
+#include "notify/message.hpp"
 
 #include <gtest/gtest.h>
 

@@ -1,5 +1,5 @@
 // The Prometheus families GET /metrics serves.
-#include "stockwatch/metrics.hpp"
+#include "daemon/metrics.hpp"
 
 #include <gtest/gtest.h>
 

@@ -1,4 +1,4 @@
-#include "stockwatch/report_parser.hpp"
+#include "report/report_parser.hpp"
 
 #include <gtest/gtest.h>
 

@@ -1,6 +1,6 @@
 // The S3 wire format: escapes, query strings, object-key rules and the
 // multipart XML.
-#include "stockwatch/s3_protocol.hpp"
+#include "http/s3/s3_protocol.hpp"
 
 #include <gtest/gtest.h>
 

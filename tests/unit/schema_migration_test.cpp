@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "stockwatch/storage.hpp"
+#include "store/storage.hpp"
 #include "test_util.hpp"
 
 namespace stockwatch {

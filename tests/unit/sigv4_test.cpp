@@ -1,6 +1,6 @@
 // AWS Signature Version 4: the examples of the S3 documentation, then
 // sign-and-verify round trips and every way a request is refused.
-#include "stockwatch/sigv4.hpp"
+#include "http/s3/sigv4.hpp"
 
 #include <gtest/gtest.h>
 

@@ -1,6 +1,6 @@
 // Storage: the schema, report loads as transactions, the change log, the
 // ledger, the checker's cursors and the outbox, on a real SQLite file.
-#include "stockwatch/storage.hpp"
+#include "store/storage.hpp"
 
 #include <gtest/gtest.h>
 

@@ -1,6 +1,6 @@
 // Mail transports: Maildir delivery on disk, and SMTP against a real SMTP
 // server (tests/support/smtp_server.py, aiosmtpd) on a free loopback port.
-#include "stockwatch/transport.hpp"
+#include "notify/transport.hpp"
 
 #include <fcntl.h>
 #include <netinet/in.h>

@@ -1,14 +1,14 @@
 // Where S3 uploads are written: single PUTs, multipart uploads, leftovers
 // and the sweep, on real files in a scratch inbox.
-#include "stockwatch/upload_store.hpp"
+#include "http/s3/upload_store.hpp"
 
 #include <gtest/gtest.h>
 
 #include <string>
 #include <vector>
 
-#include "stockwatch/clock.hpp"
-#include "stockwatch/digest.hpp"
+#include "base/clock.hpp"
+#include "crypto/digest.hpp"
 #include "test_util.hpp"
 
 namespace stockwatch {

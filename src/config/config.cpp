@@ -1,0 +1,442 @@
+#include "config/config.hpp"
+
+#include <toml++/toml.h>
+
+#include "http/http_server.hpp"
+
+#include <cstdlib>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+namespace stockwatch {
+
+std::string ConfigProblem::to_string() const {
+  std::string out = key.empty() ? std::string("config") : key;
+  if (line > 0) out += " (line " + std::to_string(line) + ")";
+  out += ": " + message;
+  return out;
+}
+
+namespace {
+
+const char* type_name(const toml::node& n) {
+  switch (n.type()) {
+    case toml::node_type::string: return "a string";
+    case toml::node_type::integer: return "an integer";
+    case toml::node_type::floating_point: return "a number";
+    case toml::node_type::boolean: return "a boolean";
+    case toml::node_type::table: return "a table";
+    case toml::node_type::array: return "an array";
+    default: return "a date or time";
+  }
+}
+
+int line_of(const toml::node& n) { return static_cast<int>(n.source().begin.line); }
+
+// Reads one table against its list of known keys, recording problems.
+class TableReader {
+ public:
+  TableReader(const toml::table& t, std::string prefix, std::vector<ConfigProblem>& problems)
+      : t_(t), prefix_(std::move(prefix)), problems_(problems) {}
+
+  ~TableReader() {
+    for (const auto& [k, v] : t_) {
+      if (!known_.count(std::string(k.str()))) {
+        problems_.push_back({key(std::string(k.str())), line_of(v), "unknown key"});
+      }
+    }
+  }
+
+  std::string key(const std::string& name) const {
+    return prefix_.empty() ? name : prefix_ + "." + name;
+  }
+
+  void str(const char* name, std::string& out) {
+    known_.insert(name);
+    const auto* n = t_.get(name);
+    if (!n) return;
+    if (auto v = n->value<std::string>(); v && n->is_string()) out = *v;
+    else wrong(name, *n, "a string");
+  }
+
+  void path(const char* name, std::filesystem::path& out, const std::filesystem::path& base) {
+    std::string s;
+    const bool had = t_.contains(name);
+    str(name, s);
+    if (had && !s.empty()) out = std::filesystem::path(s).is_absolute() ? std::filesystem::path(s) : base / s;
+    else if (had && s.empty()) out.clear();
+  }
+
+  void integer64(const char* name, long long& out, long long min, long long max) {
+    known_.insert(name);
+    const auto* n = t_.get(name);
+    if (!n) return;
+    if (!n->is_integer()) return wrong(name, *n, "an integer");
+    const long long v = *n->value<long long>();
+    if (v < min || v > max) {
+      problems_.push_back({key(name), line_of(*n),
+                           "must be between " + std::to_string(min) + " and " + std::to_string(max) +
+                               ", got " + std::to_string(v)});
+      return;
+    }
+    out = v;
+  }
+
+  void integer(const char* name, int& out, long long min, long long max) {
+    long long v = out;
+    integer64(name, v, min, max);
+    out = static_cast<int>(v);
+  }
+
+  void u64(const char* name, std::uint64_t& out, long long min) {
+    known_.insert(name);
+    const auto* n = t_.get(name);
+    if (!n) return;
+    if (!n->is_integer()) return wrong(name, *n, "an integer");
+    const long long v = *n->value<long long>();
+    if (v < min) {
+      problems_.push_back({key(name), line_of(*n), "must be at least " + std::to_string(min)});
+      return;
+    }
+    out = static_cast<std::uint64_t>(v);
+  }
+
+  void boolean(const char* name, bool& out) {
+    known_.insert(name);
+    const auto* n = t_.get(name);
+    if (!n) return;
+    if (!n->is_boolean()) return wrong(name, *n, "true or false");
+    out = *n->value<bool>();
+  }
+
+  void choice(const char* name, std::string& out, std::initializer_list<const char*> allowed) {
+    const int line = t_.get(name) ? line_of(*t_.get(name)) : 0;
+    std::string v = out;
+    str(name, v);
+    for (const char* a : allowed) {
+      if (v == a) {
+        out = v;
+        return;
+      }
+    }
+    std::string list;
+    for (const char* a : allowed) list += std::string(list.empty() ? "" : ", ") + '"' + a + '"';
+    problems_.push_back({key(name), line, "must be one of " + list + ", got \"" + v + "\""});
+  }
+
+  // A string or an array of strings.
+  void strings(const char* name, std::vector<std::string>& out) {
+    known_.insert(name);
+    const auto* n = t_.get(name);
+    if (!n) return;
+    if (n->is_string()) {
+      out = {*n->value<std::string>()};
+      return;
+    }
+    if (!n->is_array()) return wrong(name, *n, "a string or an array of strings");
+    out.clear();
+    for (const auto& e : *n->as_array()) {
+      if (!e.is_string()) return wrong(name, e, "an array of strings");
+      out.push_back(*e.value<std::string>());
+    }
+  }
+
+  const toml::table* table(const char* name) {
+    known_.insert(name);
+    const auto* n = t_.get(name);
+    if (!n) return nullptr;
+    if (!n->is_table()) {
+      wrong(name, *n, "a table");
+      return nullptr;
+    }
+    return n->as_table();
+  }
+
+  const toml::array* array_of_tables(const char* name) {
+    known_.insert(name);
+    const auto* n = t_.get(name);
+    if (!n) return nullptr;
+    if (!n->is_array_of_tables()) {
+      wrong(name, *n, "an array of tables ([[" + key(name) + "]])");
+      return nullptr;
+    }
+    return n->as_array();
+  }
+
+  void wrong(const char* name, const toml::node& n, const std::string& expected) {
+    problems_.push_back({key(name), line_of(n),
+                         "expected " + expected + ", got " + type_name(n)});
+  }
+
+ private:
+  const toml::table& t_;
+  std::string prefix_;
+  std::vector<ConfigProblem>& problems_;
+  std::set<std::string> known_;
+};
+
+bool plausible_address(const std::string& a) {
+  const auto at = a.find('@');
+  if (at == std::string::npos || at == 0 || at + 1 >= a.size()) return false;
+  for (unsigned char c : a) {
+    if (c <= 0x20 || c == 0x7f || c == '<' || c == '>' || c == ',' || c == '"') return false;
+  }
+  return true;
+}
+
+void read_config(const toml::table& root, const std::filesystem::path& base, Config& cfg,
+                 std::vector<ConfigProblem>& problems) {
+  // Defaults that depend on the base directory.
+  cfg.storage.database = base / "var/stockwatch.db";
+  cfg.inbox.path = base / "var/inbox";
+  cfg.inbox.processed = base / "var/processed";
+  cfg.inbox.failed = base / "var/failed";
+  cfg.smtp.maildir = base / "var/mail";
+
+  TableReader r(root, "", problems);
+  if (const auto* t = r.table("storage")) {
+    TableReader s(*t, "storage", problems);
+    s.path("database", cfg.storage.database, base);
+    s.choice("synchronous", cfg.storage.synchronous, {"normal", "full"});
+    s.integer("busy_timeout_ms", cfg.storage.busy_timeout_ms, 0, 600000);
+  }
+  if (const auto* t = r.table("inbox")) {
+    TableReader s(*t, "inbox", problems);
+    s.path("path", cfg.inbox.path, base);
+    s.path("processed", cfg.inbox.processed, base);
+    s.path("failed", cfg.inbox.failed, base);
+    s.choice("mode", cfg.inbox.mode, {"auto", "inotify", "poll"});
+    s.integer("settle_ms", cfg.inbox.settle_ms, 0, 3600000);
+    s.integer("poll_interval_ms", cfg.inbox.poll_interval_ms, 50, 3600000);
+    s.integer("rescan_interval_s", cfg.inbox.rescan_interval_s, 0, 86400);
+    s.integer("write_timeout_s", cfg.inbox.write_timeout_s, 1, 604800);
+    s.u64("max_report_bytes", cfg.inbox.max_report_bytes, 1);
+    s.choice("archive", cfg.inbox.archive, {"move", "delete"});
+    s.str("bucket", cfg.inbox.bucket);
+  }
+  if (const auto* t = r.table("alerts")) {
+    TableReader s(*t, "alerts", problems);
+    s.str("from", cfg.alerts.from);
+    s.str("subject", cfg.alerts.subject);
+    s.boolean("notify_rejected", cfg.alerts.notify_rejected);
+    s.boolean("back_in_stock", cfg.alerts.back_in_stock);
+    s.choice("group", cfg.alerts.group, {"report", "item"});
+    if (!plausible_address(cfg.alerts.from)) {
+      problems.push_back({"alerts.from", t->get("from") ? line_of(*t->get("from")) : 0,
+                          "\"" + cfg.alerts.from + "\" is not an email address"});
+    }
+    if (const auto* subs = s.array_of_tables("subscription")) {
+      int index = 0;
+      for (const auto& node : *subs) {
+        const auto& st = *node.as_table();
+        const std::string prefix = "alerts.subscription[" + std::to_string(index++) + "]";
+        TableReader sr(st, prefix, problems);
+        Subscription sub;
+        sr.strings("email", sub.emails);
+        sr.strings("stores", sub.stores);
+        sr.strings("events", sub.events);
+        if (sub.emails.empty()) {
+          problems.push_back({prefix + ".email", line_of(st), "a subscription needs an email"});
+        }
+        for (const auto& e : sub.emails) {
+          if (!plausible_address(e)) {
+            problems.push_back({prefix + ".email", line_of(*st.get("email")),
+                                "\"" + e + "\" is not an email address"});
+          }
+        }
+        for (const auto& ev : sub.events) {
+          if (ev != "out_of_stock" && ev != "back_in_stock" && ev != "report_rejected") {
+            problems.push_back({prefix + ".events", line_of(*st.get("events")),
+                                "unknown event \"" + ev +
+                                    "\"; use out_of_stock, back_in_stock or report_rejected"});
+          }
+        }
+        cfg.alerts.subscriptions.push_back(std::move(sub));
+      }
+    }
+  }
+  if (const auto* t = r.table("smtp")) {
+    TableReader s(*t, "smtp", problems);
+    s.str("url", cfg.smtp.url);
+    s.path("maildir", cfg.smtp.maildir, base);
+    s.choice("starttls", cfg.smtp.starttls, {"required", "opportunistic", "off"});
+    s.str("username", cfg.smtp.username);
+    s.path("password_file", cfg.smtp.password_file, base);
+    s.path("ca_file", cfg.smtp.ca_file, base);
+    s.boolean("tls_verify", cfg.smtp.tls_verify);
+    s.integer("connect_timeout_s", cfg.smtp.connect_timeout_s, 1, 600);
+    s.integer("timeout_s", cfg.smtp.timeout_s, 1, 3600);
+    s.integer("shutdown_flush_s", cfg.smtp.shutdown_flush_s, 0, 600);
+    s.integer("retry_initial_s", cfg.smtp.retry_initial_s, 1, 3600);
+    s.integer("retry_max_s", cfg.smtp.retry_max_s, 1, 86400);
+    s.integer("max_attempts", cfg.smtp.max_attempts, 1, 1000);
+    s.integer("max_age_s", cfg.smtp.max_age_s, 60, 30 * 86400);
+    s.str("helo", cfg.smtp.helo);
+    const auto& url = cfg.smtp.url;
+    if (!url.empty() && url.rfind("smtp://", 0) != 0 && url.rfind("smtps://", 0) != 0) {
+      problems.push_back({"smtp.url", line_of(*t->get("url")),
+                          "must start with smtp:// or smtps:// (or be empty to use the maildir)"});
+    }
+  }
+  if (const auto* t = r.table("http")) {
+    TableReader s(*t, "http", problems);
+    s.str("listen", cfg.http.listen);
+    s.str("token", cfg.http.token);
+    s.boolean("allow_anonymous_upload", cfg.http.allow_anonymous_upload);
+    s.u64("max_upload_bytes", cfg.http.max_upload_bytes, 1);
+    s.integer("read_timeout_s", cfg.http.read_timeout_s, 1, 3600);
+    s.integer("max_connections", cfg.http.max_connections, 1, 100000);
+    s.str("region", cfg.http.region);
+    s.integer("multipart_max_age_h", cfg.http.multipart_max_age_h, 1, 24 * 30);
+    const int listen_line = t->get("listen") ? line_of(*t->get("listen")) : 0;
+    if (!cfg.http.listen.empty()) {
+      const auto addr = http::parse_listen(cfg.http.listen);
+      if (!addr) {
+        problems.push_back({"http.listen", listen_line,
+                            "\"" + cfg.http.listen +
+                                "\" is not an address and port such as \"127.0.0.1:8080\" or "
+                                "\"[::1]:8080\" (an IP address or localhost)"});
+      } else if (cfg.http.allow_anonymous_upload && !http::is_loopback_host(addr->host)) {
+        problems.push_back({"http.allow_anonymous_upload",
+                            t->get("allow_anonymous_upload") ? line_of(*t->get("allow_anonymous_upload")) : 0,
+                            "anonymous uploads are allowed only on a loopback address, and "
+                            "http.listen is " + cfg.http.listen +
+                                "; add an [[http.credential]] and set this to false"});
+      }
+    }
+    if (const auto* creds = s.array_of_tables("credential")) {
+      int index = 0;
+      for (const auto& node : *creds) {
+        const auto& ct = *node.as_table();
+        const std::string prefix = "http.credential[" + std::to_string(index++) + "]";
+        TableReader cr(ct, prefix, problems);
+        HttpCredential c;
+        cr.str("access_key", c.access_key);
+        cr.str("secret_key", c.secret_key);
+        cr.strings("stores", c.stores);
+        if (c.access_key.empty() || c.secret_key.empty()) {
+          problems.push_back({prefix, line_of(ct), "a credential needs access_key and secret_key"});
+        }
+        for (const auto& other : cfg.http.credentials) {
+          if (other.access_key == c.access_key) {
+            problems.push_back({prefix + ".access_key", line_of(ct),
+                                "access key \"" + c.access_key + "\" is listed twice"});
+          }
+        }
+        cfg.http.credentials.push_back(std::move(c));
+      }
+    }
+  }
+  if (const auto* t = r.table("report")) {
+    TableReader s(*t, "report", problems);
+    auto& a = cfg.report.aliases;
+    for (auto [name, list] : {std::pair<const char*, std::vector<std::string>*>{"store_columns", &a.store},
+                              {"item_columns", &a.item},
+                              {"count_columns", &a.count}}) {
+      s.strings(name, *list);
+      if (list->empty()) {
+        problems.push_back({s.key(name), t->get(name) ? line_of(*t->get(name)) : 0,
+                            "needs at least one column name"});
+      }
+    }
+    long long max_count = cfg.report.limits.max_count;
+    int max_name = static_cast<int>(cfg.report.limits.max_name_bytes);
+    int max_line = static_cast<int>(cfg.report.limits.max_line_bytes);
+    int max_problems = static_cast<int>(cfg.report.limits.max_problems);
+    s.integer64("max_count", max_count, 0, 9'000'000'000'000'000'000LL);
+    s.integer("max_name_bytes", max_name, 1, 65536);
+    s.integer("max_line_bytes", max_line, 256, 16 * 1024 * 1024);
+    s.integer("max_problems", max_problems, 1, 100000);
+    cfg.report.limits.max_count = max_count;
+    cfg.report.limits.max_name_bytes = static_cast<std::size_t>(max_name);
+    cfg.report.limits.max_line_bytes = static_cast<std::size_t>(max_line);
+    cfg.report.limits.max_problems = static_cast<std::size_t>(max_problems);
+  }
+  if (const auto* t = r.table("log")) {
+    TableReader s(*t, "log", problems);
+    s.choice("level", cfg.log.level, {"trace", "debug", "info", "warn", "error", "critical", "off"});
+  }
+
+  // Paths that must make sense together.
+  if (cfg.storage.database.empty()) {
+    problems.push_back({"storage.database", 0, "must name a file"});
+  }
+  auto inside = [](const std::filesystem::path& a, const std::filesystem::path& b) {
+    const auto rel = a.lexically_normal().lexically_relative(b.lexically_normal());
+    return !rel.empty() && *rel.begin() != "..";
+  };
+  for (const auto& [key, dir] : {std::pair<const char*, std::filesystem::path>{"inbox.processed", cfg.inbox.processed},
+                                 {"inbox.failed", cfg.inbox.failed}}) {
+    if (dir.empty()) {
+      problems.push_back({key, 0, "must name a folder"});
+    } else if (inside(dir, cfg.inbox.path) || inside(cfg.inbox.path, dir)) {
+      problems.push_back({key, 0,
+                          "must be outside the inbox (" + cfg.inbox.path.string() +
+                              "), or archived reports would be read again"});
+    }
+  }
+  if (cfg.smtp.url.empty() && cfg.smtp.maildir.empty()) {
+    problems.push_back({"smtp.maildir", 0,
+                        "with smtp.url empty, alerts are written to the maildir, so it must name a "
+                        "folder"});
+  }
+  if (cfg.alerts.subscriptions.empty()) {
+    problems.push_back({"alerts.subscription", 0,
+                        "no subscription: nobody would be told about out-of-stock items; add "
+                        "[[alerts.subscription]] with email = \"you@example.com\""});
+  }
+
+  // The SMTP password: a file, else the environment, else a systemd credential.
+  if (!cfg.smtp.password_file.empty()) {
+    std::ifstream in(cfg.smtp.password_file);
+    if (!in) {
+      problems.push_back({"smtp.password_file", 0,
+                          "cannot read " + cfg.smtp.password_file.string()});
+    } else {
+      std::getline(in, cfg.smtp.password);
+    }
+  } else if (const char* env = std::getenv("STOCKWATCH_SMTP_PASSWORD")) {
+    cfg.smtp.password = env;
+  } else if (const char* creds = std::getenv("CREDENTIALS_DIRECTORY")) {
+    std::ifstream in(std::filesystem::path(creds) / "smtp-password");
+    if (in) std::getline(in, cfg.smtp.password);
+  }
+}
+
+}  // namespace
+
+ConfigLoad parse_config(const std::string& text, const std::string& source_name,
+                        const std::filesystem::path& base) {
+  ConfigLoad out;
+  out.config.source = source_name;
+  toml::table root;
+  try {
+    root = toml::parse(text, source_name);
+  } catch (const toml::parse_error& e) {
+    out.problems.push_back({"", static_cast<int>(e.source().begin.line),
+                            std::string(e.description())});
+    return out;
+  }
+  read_config(root, base, out.config, out.problems);
+  return out;
+}
+
+ConfigLoad load_config(const std::filesystem::path& file) {
+  std::ifstream in(file, std::ios::binary);
+  if (!in) {
+    ConfigLoad out;
+    out.config.source = file;
+    out.problems.push_back({"", 0, "cannot read config file " + file.string()});
+    return out;
+  }
+  std::stringstream ss;
+  ss << in.rdbuf();
+  std::error_code ec;
+  auto base = std::filesystem::current_path(ec);
+  auto out = parse_config(ss.str(), file.string(), base);
+  out.config.source = std::filesystem::absolute(file, ec);
+  return out;
+}
+
+}  // namespace stockwatch

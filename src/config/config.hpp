@@ -1,0 +1,135 @@
+// The daemon's configuration, read from a TOML file.
+//
+// Contract: `load_config` never throws for a bad file; it returns every
+// problem it found, each naming the key and the line ("inbox.settle_ms
+// (line 12): expected an integer, got a string"). Unknown keys are problems.
+// Relative paths in the file are resolved against the process's working
+// directory at load time, so a loaded Config holds absolute paths only.
+// A Config is a plain value: copy it freely, read it from any thread.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "report/report_parser.hpp"
+#include "base/result.hpp"
+
+namespace stockwatch {
+
+struct Subscription {
+  std::vector<std::string> emails;   // one or more addresses
+  std::vector<std::string> stores;   // empty = every store
+  std::vector<std::string> events;   // empty = every enabled event
+};
+
+struct StorageConfig {
+  std::filesystem::path database;
+  std::string synchronous = "normal";   // SQLite PRAGMA synchronous: "normal" or "full"
+  int busy_timeout_ms = 5000;
+};
+
+struct InboxConfig {
+  std::filesystem::path path;
+  std::filesystem::path processed;
+  std::filesystem::path failed;
+  std::string mode = "auto";            // "auto", "inotify" or "poll"
+  int settle_ms = 1000;                 // quiet time for files not seen closed
+  int poll_interval_ms = 2000;          // poll mode only
+  int rescan_interval_s = 300;          // periodic reconciliation scan
+  int write_timeout_s = 600;            // a file seen written but never closed is read
+                                        // after it has not changed for this long
+  std::uint64_t max_report_bytes = 2ULL * 1024 * 1024 * 1024;  // 2 GiB
+  std::string archive = "move";         // "move" or "delete"
+  std::string bucket = "inventory";     // S3 bucket name for HTTP uploads
+};
+
+struct AlertsConfig {
+  std::string from = "stockwatch@localhost";
+  std::string subject = "Inventory Alert!";
+  std::vector<Subscription> subscriptions;
+  bool notify_rejected = true;
+  bool back_in_stock = false;
+  std::string group = "report";         // "report" or "item"
+};
+
+struct SmtpConfig {
+  std::string url;                      // empty = write to the maildir
+  std::filesystem::path maildir;
+  std::string starttls = "required";    // "required", "opportunistic", "off"
+  std::string username;
+  std::filesystem::path password_file;
+  std::string password;                 // resolved at load; never logged
+  std::filesystem::path ca_file;
+  bool tls_verify = true;
+  int connect_timeout_s = 10;
+  int timeout_s = 60;
+  int shutdown_flush_s = 10;            // SIGTERM: time left to send what is due
+  int retry_initial_s = 5;
+  int retry_max_s = 600;
+  int max_attempts = 200;                // at the 10-minute cap: about 33 hours
+  int max_age_s = 24 * 3600;            // gives up after a day (SNS: 6 hours)
+  std::string helo;                     // empty = libcurl's default
+};
+
+// An S3 access key that may upload reports (AWS Signature Version 4).
+struct HttpCredential {
+  std::string access_key;
+  std::string secret_key;
+  std::vector<std::string> stores;      // empty = any store; else every row's store must be listed
+};
+
+struct HttpConfig {
+  std::string listen;                   // "127.0.0.1:8080"; empty = no HTTP server
+  std::string token;                    // bearer token for /api/* and /metrics; empty = open
+  bool allow_anonymous_upload = false;  // only on a loopback address
+  std::uint64_t max_upload_bytes = 1ULL << 30;   // 1 GiB
+  int read_timeout_s = 30;              // between two pieces of a request
+  int max_connections = 256;
+  std::string region;                   // empty = any region in the signature's scope
+  int multipart_max_age_h = 24;         // unfinished multipart uploads are removed after this
+  std::vector<HttpCredential> credentials;
+};
+
+// How reports are read (docs/report-format.md).
+struct ReportConfig {
+  HeaderAliases aliases;
+  ParserLimits limits;
+};
+
+struct LogConfig {
+  std::string level = "info";
+};
+
+struct Config {
+  std::filesystem::path source;         // the file it was read from
+  StorageConfig storage;
+  InboxConfig inbox;
+  AlertsConfig alerts;
+  SmtpConfig smtp;
+  HttpConfig http;
+  ReportConfig report;
+  LogConfig log;
+};
+
+struct ConfigProblem {
+  std::string key;   // dotted key, e.g. "smtp.url"; empty for syntax errors
+  int line = 0;      // 1-based, 0 when unknown
+  std::string message;
+  [[nodiscard]] std::string to_string() const;  // "smtp.url (line 3): ..."
+};
+
+struct ConfigLoad {
+  Config config;
+  std::vector<ConfigProblem> problems;  // empty = valid
+  [[nodiscard]] bool ok() const { return problems.empty(); }
+};
+
+// Reads and validates `file`. Never throws for bad content.
+[[nodiscard]] ConfigLoad load_config(const std::filesystem::path& file);
+// Same, from a string (for tests); relative paths resolve against `base`.
+[[nodiscard]] ConfigLoad parse_config(const std::string& text, const std::string& source_name,
+                                      const std::filesystem::path& base);
+
+}  // namespace stockwatch

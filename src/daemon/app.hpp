@@ -1,0 +1,82 @@
+// The application: wires the stages together for each command.
+//
+// Contract:
+// - Construction takes a validated Config; it throws (StorageError,
+//   std::runtime_error) only for start-up failures such as a database that
+//   cannot be opened or an inbox folder that does not exist.
+// - serve() runs the daemon on the calling thread until SIGINT or SIGTERM
+//   and returns the process exit status. The event loop runs on the calling
+//   thread; loading and checking run on one worker strand, mail delivery on
+//   another, each with its own database connection; results are posted back
+//   to the loop.
+// - backup() never opens the database for writing, so it works beside a
+//   running daemon, even while a report is loading.
+// - ingest() runs the same pipeline once over the given files, without the
+//   event loop, and leaves the files where they are.
+#pragma once
+
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <ostream>
+#include <string>
+#include <vector>
+
+#include "base/clock.hpp"
+#include "config/config.hpp"
+
+namespace stockwatch {
+
+class App {
+ public:
+  App(Config config, const Clock& clock);
+  ~App();
+  App(const App&) = delete;
+  App& operator=(const App&) = delete;
+
+  // The daemon. Returns 0 after a clean stop. `log_level` is a level given
+  // on the command line: when set, it wins over log.level, at start and at
+  // every SIGHUP reload.
+  int serve(const std::optional<std::string>& log_level = std::nullopt);
+
+  // One-shot: prints one line per report to `out`; returns 0 when every
+  // report loaded (or was a duplicate), 1 when any was rejected, 2 on errors.
+  int ingest(const std::vector<std::filesystem::path>& files, std::ostream& out);
+
+  // `outbox` command: lists messages (queued and dead; all with include_sent).
+  int list_outbox(bool include_sent, std::ostream& out);
+  // `outbox retry`: queues dead messages again (all dead ones when ids is empty).
+  int retry_outbox(const std::vector<std::int64_t>& ids, bool all_dead, std::ostream& out);
+  // `backup DEST`: a consistent copy of the database, taken while the daemon
+  // may be running (Storage::backup). Prints what it wrote to `out`, or the
+  // problem to `err`; returns 0, or 1 when nothing was written.
+  int backup(const std::filesystem::path& dest, std::ostream& out, std::ostream& err);
+  // `send-test-email`: sends one test message now, through the configured
+  // transport, to each address in `to` (every subscribed address when `to`
+  // is empty), without the outbox and without opening the database. Prints
+  // each outcome, with the server's reply and what to do about a failure;
+  // returns 0 when every message was accepted, 1 otherwise.
+  int send_test_email(const std::vector<std::string>& to, std::ostream& out);
+  // `healthcheck`: GET /healthz of the daemon's own HTTP server (http.listen;
+  // a wildcard address is reached through loopback), for container health
+  // checks that have no curl. Prints the answer; returns 0 on 200, 1 on any
+  // other answer or none within 5 s, 2 when http.listen is empty.
+  int healthcheck(std::ostream& out);
+
+ private:
+  struct Daemon;
+  Config config_;
+  const Clock& clock_;
+};
+
+// Sets up spdlog: stderr, the given level ("info", ...). When standard
+// error is the journal's stream (JOURNAL_STREAM names its device and inode),
+// lines carry a syslog priority prefix ("<6>") instead of a timestamp.
+void setup_logging(const std::string& level);
+
+// Whether JOURNAL_STREAM ("DEVICE:INODE", set by systemd) names the file
+// that `fd` is open on, as systemd.exec(5) recommends checking: a variable
+// inherited by a process whose output goes elsewhere does not count.
+bool is_journal_stream(const char* journal_stream, int fd);
+
+}  // namespace stockwatch

@@ -1,0 +1,127 @@
+#include "http/http_service.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <future>
+#include <stdexcept>
+#include <thread>
+
+#include "daemon/metrics.hpp"
+#include "store/storage.hpp"
+#include "http/s3/upload_store.hpp"
+
+namespace stockwatch {
+
+namespace asio = boost::asio;
+
+namespace {
+S3GatewayOptions gateway_options(const Config& c) {
+  return {c.inbox.bucket, c.http, c.report};
+}
+}  // namespace
+
+struct HttpService::Impl {
+  Impl(const Config& config, const Clock& clock, Metrics& metrics, HealthSource health)
+      : storage(Storage::open(config.storage.database,
+                              StorageOptions::from(config.storage), clock)),
+        uploads(config.inbox.path, clock),
+        gateway(gateway_options(config), uploads, clock, &metrics),
+        routes(config.http.token, *storage, gateway, metrics, std::move(health)),
+        server(ioc,
+               {config.http.listen, std::chrono::seconds(config.http.read_timeout_s), 16 * 1024,
+                static_cast<std::size_t>(config.http.max_connections)},
+               routes),
+        sweep_timer(ioc),
+        multipart_max_age(std::chrono::hours(config.http.multipart_max_age_h)) {}
+
+  asio::io_context ioc{1};
+  std::unique_ptr<Storage> storage;
+  UploadStore uploads;
+  S3Gateway gateway;
+  HttpRoutes routes;
+  http::Server server;
+  asio::steady_timer sweep_timer;
+  Duration multipart_max_age;
+  std::thread thread;
+  std::promise<void> finished;   // set when the thread's loop has returned
+  bool stopped = false;
+
+  void arm_sweep() {
+    sweep_timer.expires_after(std::chrono::hours(1));
+    sweep_timer.async_wait([this](const boost::system::error_code& ec) {
+      if (ec) return;
+      if (const auto n = uploads.sweep(multipart_max_age)) {
+        spdlog::info("http: removed {} multipart upload(s) left unfinished for over {} h", n,
+                     std::chrono::duration_cast<std::chrono::hours>(multipart_max_age).count());
+      }
+      arm_sweep();
+    });
+  }
+};
+
+HttpService::HttpService(const Config& config, const Clock& clock, Metrics& metrics,
+                         HealthSource health)
+    : impl_(std::make_unique<Impl>(config, clock, metrics, std::move(health))) {
+  if (auto st = impl_->server.start(); !st.ok()) throw std::runtime_error(st.message());
+  (void)impl_->uploads.sweep(impl_->multipart_max_age);
+  const auto& h = config.http;
+  if (h.credentials.empty() && !h.allow_anonymous_upload) {
+    spdlog::info("http: listening on {} (port {}); S3 uploads are off (no [[http.credential]])",
+                 h.listen, impl_->server.port());
+  } else {
+    spdlog::info("http: listening on {} (port {}); S3 uploads to bucket {}{}", h.listen,
+                 impl_->server.port(), config.inbox.bucket,
+                 h.allow_anonymous_upload ? ", anonymous uploads allowed" : "");
+  }
+}
+
+HttpService::~HttpService() { stop(); }
+
+void HttpService::start() {
+  impl_->arm_sweep();
+  impl_->thread = std::thread([this] {
+    try {
+      impl_->ioc.run();
+    } catch (const std::exception& e) {
+      spdlog::critical("http: stopped by an unexpected error: {}", e.what());
+    }
+    impl_->finished.set_value();
+  });
+}
+
+void HttpService::stop() {
+  if (!impl_ || impl_->stopped) return;
+  impl_->stopped = true;
+  if (impl_->thread.joinable()) {
+    // Closing the listener and every connection lets each session finish
+    // its handlers (an upload in flight removes its staging file); the
+    // thread then runs out of work and ends. One that does not within a
+    // few seconds is stopped.
+    asio::post(impl_->ioc, [this] {
+      impl_->server.stop();
+      impl_->sweep_timer.cancel();
+    });
+    if (impl_->finished.get_future().wait_for(std::chrono::seconds(5)) != std::future_status::ready) {
+      spdlog::warn("http: connections did not close within 5 s; stopping them");
+      impl_->ioc.stop();
+    }
+    impl_->thread.join();
+  } else {
+    impl_->server.stop();
+  }
+}
+
+void HttpService::reload(const Config& config) {
+  asio::post(impl_->ioc, [this, options = gateway_options(config), token = config.http.token] {
+    impl_->gateway.set_options(options);
+    impl_->routes.set_token(token);
+  });
+}
+
+unsigned short HttpService::port() const { return impl_->server.port(); }
+
+}  // namespace stockwatch

@@ -1,0 +1,45 @@
+// The HTTP side of the daemon as one unit: its own thread and io_context,
+// its own read connection to the database, the upload staging area, the
+// S3 endpoint and the routes.
+//
+// Contract:
+// - The constructor opens what it needs and binds http.listen; it throws
+//   std::runtime_error (start-up errors: the address is taken, the
+//   database cannot be opened). start() runs the thread.
+// - Nothing on the HTTP thread blocks the daemon's event loop: uploads,
+//   their digests and fsyncs, and API queries all run on the HTTP thread.
+// - stop() stops accepting, closes every connection (uploads in flight are
+//   discarded: a client sees the connection drop and retries), and joins
+//   the thread. The destructor stops too. reload() and stop() may be
+//   called from any thread.
+#pragma once
+
+#include <memory>
+
+#include "base/clock.hpp"
+#include "config/config.hpp"
+#include "http/api/http_routes.hpp"
+
+namespace stockwatch {
+
+class Metrics;
+
+class HttpService {
+ public:
+  HttpService(const Config& config, const Clock& clock, Metrics& metrics, HealthSource health);
+  ~HttpService();
+  HttpService(const HttpService&) = delete;
+  HttpService& operator=(const HttpService&) = delete;
+
+  void start();
+  void stop();
+  // New credentials, token and upload limits; the address is kept.
+  void reload(const Config& config);
+  [[nodiscard]] unsigned short port() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace stockwatch

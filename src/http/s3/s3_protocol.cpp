@@ -1,0 +1,244 @@
+#include "http/s3/s3_protocol.hpp"
+
+#include <algorithm>
+#include <cctype>
+
+namespace stockwatch {
+
+std::string ascii_lower(std::string_view text) {
+  std::string out(text);
+  for (char& c : out) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  }
+  return out;
+}
+
+std::string xml_escape(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (char c : text) {
+    switch (c) {
+      case '&': out += "&amp;"; break;
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '"': out += "&quot;"; break;
+      case '\'': out += "&apos;"; break;
+      default: out += c;
+    }
+  }
+  return out;
+}
+
+std::string s3_error_xml(const S3Error& error, std::string_view resource,
+                         std::string_view request_id) {
+  return "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>" + xml_escape(error.code) +
+         "</Code><Message>" + xml_escape(error.message) + "</Message><Resource>" +
+         xml_escape(resource) + "</Resource><RequestId>" + xml_escape(request_id) +
+         "</RequestId></Error>\n";
+}
+
+namespace {
+int hex_value(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// Length of the valid UTF-8 sequence starting at s[i], or 0.
+std::size_t utf8_sequence(std::string_view s, std::size_t i) {
+  const auto b = static_cast<unsigned char>(s[i]);
+  std::size_t n = 0;
+  std::uint32_t cp = 0;
+  if (b < 0x80) return 1;
+  if ((b & 0xE0) == 0xC0) { n = 2; cp = b & 0x1F; }
+  else if ((b & 0xF0) == 0xE0) { n = 3; cp = b & 0x0F; }
+  else if ((b & 0xF8) == 0xF0) { n = 4; cp = b & 0x07; }
+  else return 0;
+  if (i + n > s.size()) return 0;
+  for (std::size_t k = 1; k < n; ++k) {
+    const auto c = static_cast<unsigned char>(s[i + k]);
+    if ((c & 0xC0) != 0x80) return 0;
+    cp = (cp << 6) | (c & 0x3F);
+  }
+  static const std::uint32_t kMin[5] = {0, 0, 0x80, 0x800, 0x10000};
+  if (cp < kMin[n] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
+  return n;
+}
+
+bool ends_with_csv(std::string_view s) {
+  return s.size() >= 4 && ascii_lower(s.substr(s.size() - 4)) == ".csv";
+}
+
+S3Error bad_key(std::string message) { return {400, "InvalidArgument", std::move(message)}; }
+}  // namespace
+
+std::optional<std::string> percent_decode(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    if (text[i] != '%') {
+      out += text[i];
+      continue;
+    }
+    if (i + 2 >= text.size()) return std::nullopt;
+    const int hi = hex_value(text[i + 1]);
+    const int lo = hex_value(text[i + 2]);
+    if (hi < 0 || lo < 0) return std::nullopt;
+    out += static_cast<char>(hi * 16 + lo);
+    i += 2;
+  }
+  return out;
+}
+
+std::vector<std::pair<std::string, std::string>> decode_query(std::string_view query) {
+  std::vector<std::pair<std::string, std::string>> out;
+  while (!query.empty()) {
+    const auto amp = query.find('&');
+    const auto part = query.substr(0, amp);
+    query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
+    if (part.empty()) continue;
+    const auto eq = part.find('=');
+    const auto name = part.substr(0, eq);
+    const auto value = eq == std::string_view::npos ? std::string_view() : part.substr(eq + 1);
+    out.emplace_back(percent_decode(name).value_or(std::string(name)),
+                     percent_decode(value).value_or(std::string(value)));
+  }
+  return out;
+}
+
+std::string aws_uri_encode(std::string_view text, bool keep_slash) {
+  static const char* kHex = "0123456789ABCDEF";
+  std::string out;
+  out.reserve(text.size() * 3 / 2);
+  for (unsigned char c : text) {
+    // Not std::isalnum: its answer depends on the locale.
+    const bool alnum = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+    if (alnum || c == '-' || c == '_' || c == '.' || c == '~' || (keep_slash && c == '/')) {
+      out += static_cast<char>(c);
+    } else {
+      out += '%';
+      out += kHex[c >> 4];
+      out += kHex[c & 15];
+    }
+  }
+  return out;
+}
+
+std::optional<S3Error> check_object_key(std::string_view key, const KeyLimits& limits) {
+  if (key.empty()) return bad_key("the object key is empty; name the report, e.g. medan/2026-11.csv");
+  if (key.size() > limits.max_key_bytes) {
+    return S3Error{400, "KeyTooLongError",
+                   "the object key is " + std::to_string(key.size()) + " bytes; at most " +
+                       std::to_string(limits.max_key_bytes) + " are accepted"};
+  }
+  for (std::size_t i = 0; i < key.size();) {
+    const auto c = static_cast<unsigned char>(key[i]);
+    if (c == 0) return bad_key("the object key holds a NUL byte");
+    if (c < 0x20 || c == 0x7F) return bad_key("the object key holds a control character");
+    if (c == '\\') return bad_key("the object key holds a backslash; use / between folders");
+    const std::size_t n = utf8_sequence(key, i);
+    if (n == 0) return bad_key("the object key is not valid UTF-8");
+    // U+0080..U+009F (C1 controls, NEL among them) are control characters too.
+    if (n == 2 && c == 0xC2 && static_cast<unsigned char>(key[i + 1]) < 0xA0) {
+      return bad_key("the object key holds a control character");
+    }
+    i += n;
+  }
+  if (key.front() == '/') return bad_key("the object key must not start with /");
+  std::size_t depth = 0;
+  std::size_t start = 0;
+  while (true) {
+    const std::size_t slash = key.find('/', start);
+    const std::string_view seg =
+        key.substr(start, slash == std::string_view::npos ? std::string_view::npos : slash - start);
+    if (seg.empty()) return bad_key("the object key has an empty folder name (//) or ends in /");
+    if (seg == "." || seg == "..") {
+      return bad_key("the object key must not contain . or .. as a folder name");
+    }
+    if (seg.front() == '.') {
+      return bad_key("the object key has a hidden name (starting with .); such files are never read");
+    }
+    if (slash == std::string_view::npos) break;
+    if (++depth > limits.max_depth) {
+      return bad_key("the object key has more than " + std::to_string(limits.max_depth) +
+                     " folders");
+    }
+    start = slash + 1;
+  }
+  if (!ends_with_csv(key)) {
+    return bad_key("only reports can be uploaded: the object key must end in .csv");
+  }
+  return std::nullopt;
+}
+
+namespace {
+// The text of every <tag>...</tag> inside `xml`, in order.
+std::vector<std::string_view> elements(std::string_view xml, std::string_view tag) {
+  std::vector<std::string_view> out;
+  const std::string open = "<" + std::string(tag) + ">";
+  const std::string close = "</" + std::string(tag) + ">";
+  std::size_t pos = 0;
+  while ((pos = xml.find(open, pos)) != std::string_view::npos) {
+    const std::size_t begin = pos + open.size();
+    const std::size_t end = xml.find(close, begin);
+    if (end == std::string_view::npos) return {};
+    out.push_back(xml.substr(begin, end - begin));
+    pos = end + close.size();
+  }
+  return out;
+}
+
+std::string trim_etag(std::string_view v) {
+  std::string s(v);
+  // Clients send the ETag as S3 returned it: "..." or &quot;...&quot;.
+  for (const char* q : {"&quot;", "\""}) {
+    const std::string quote(q);
+    if (s.size() >= 2 * quote.size() && s.compare(0, quote.size(), quote) == 0 &&
+        s.compare(s.size() - quote.size(), quote.size(), quote) == 0) {
+      s = s.substr(quote.size(), s.size() - 2 * quote.size());
+    }
+  }
+  return s;
+}
+}  // namespace
+
+std::optional<std::vector<CompletedPart>> parse_complete_multipart(std::string_view xml) {
+  if (xml.find("<CompleteMultipartUpload") == std::string_view::npos) return std::nullopt;
+  std::vector<CompletedPart> parts;
+  for (auto part : elements(xml, "Part")) {
+    const auto numbers = elements(part, "PartNumber");
+    const auto etags = elements(part, "ETag");
+    if (numbers.size() != 1 || etags.size() != 1) return std::nullopt;
+    CompletedPart p;
+    const auto n = numbers[0];
+    if (n.empty() || n.size() > 5 ||
+        !std::all_of(n.begin(), n.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+      return std::nullopt;
+    }
+    p.number = std::stoi(std::string(n));
+    p.etag = trim_etag(etags[0]);
+    parts.push_back(std::move(p));
+  }
+  if (parts.empty()) return std::nullopt;
+  return parts;
+}
+
+std::string initiate_multipart_xml(std::string_view bucket, std::string_view key,
+                                   std::string_view upload_id) {
+  return "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+         "<InitiateMultipartUploadResult xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">"
+         "<Bucket>" + xml_escape(bucket) + "</Bucket><Key>" + xml_escape(key) + "</Key><UploadId>" +
+         xml_escape(upload_id) + "</UploadId></InitiateMultipartUploadResult>\n";
+}
+
+std::string complete_multipart_xml(std::string_view location, std::string_view bucket,
+                                   std::string_view key, std::string_view etag) {
+  return "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+         "<CompleteMultipartUploadResult xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">"
+         "<Location>" + xml_escape(location) + "</Location><Bucket>" + xml_escape(bucket) +
+         "</Bucket><Key>" + xml_escape(key) + "</Key><ETag>&quot;" + xml_escape(etag) +
+         "&quot;</ETag></CompleteMultipartUploadResult>\n";
+}
+
+}  // namespace stockwatch

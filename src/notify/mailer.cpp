@@ -1,0 +1,93 @@
+#include "notify/mailer.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <cmath>
+
+namespace stockwatch {
+
+RetryPolicy RetryPolicy::from(const SmtpConfig& smtp) {
+  RetryPolicy p;
+  p.initial = std::chrono::seconds(smtp.retry_initial_s);
+  p.max = std::chrono::seconds(smtp.retry_max_s);
+  p.max_attempts = smtp.max_attempts;
+  p.max_age = std::chrono::seconds(smtp.max_age_s);
+  return p;
+}
+
+Duration RetryPolicy::delay(int attempts, double unit_random) const {
+  const double base = static_cast<double>(initial.count()) * std::pow(2.0, std::min(attempts, 30));
+  const double capped = std::min(base, static_cast<double>(max.count()));
+  const double factor = 1.0 - jitter + 2.0 * jitter * unit_random;
+  return Duration(static_cast<long long>(std::max(1.0, capped * factor)));
+}
+
+Mailer::Mailer(Storage& storage, MailTransport& transport, const Clock& clock, RetryPolicy policy,
+               std::uint64_t seed)
+    : storage_(storage), transport_(&transport), clock_(clock), policy_(policy), rng_(seed) {}
+
+Status Mailer::record(const Unrecorded& u) {
+  switch (u.what) {
+    case Unrecorded::What::kSent: return storage_.mark_sent(u.id, u.at);
+    case Unrecorded::What::kRetry: return storage_.mark_retry(u.id, u.at, u.error);
+    case Unrecorded::What::kDead: return storage_.mark_dead(u.id, u.error);
+  }
+  return {};
+}
+
+Result<MailerStep> Mailer::process_due(int limit, const std::atomic<bool>* stop) {
+  MailerStep step;
+  // First what could not be recorded last time; nothing is sent before.
+  while (!unrecorded_.empty()) {
+    if (auto st = record(unrecorded_.front()); !st.ok()) return st.error();
+    unrecorded_.erase(unrecorded_.begin());
+  }
+  auto due = storage_.due_messages(clock_.now(), limit);
+  if (!due) return due.error();
+  std::uniform_real_distribution<double> unit(0.0, 1.0);
+  for (const auto& m : *due) {
+    if (stop && stop->load()) break;
+    const SendOutcome out = transport_->send(m.sender, m.recipient, m.data);
+    const TimePoint now = clock_.now();
+    step.last_result = out.detail;
+    step.last_sent = out.sent();
+    Unrecorded u{m.id, Unrecorded::What::kSent, now, {}};
+    if (out.sent()) {
+      ++step.sent;
+      spdlog::info("mail {} ({}) to {}: sent", m.id, m.event, m.recipient);
+    } else {
+      const int attempts = m.attempts + 1;
+      const bool too_many = attempts >= policy_.max_attempts;
+      const bool too_old = now - m.created_at >= policy_.max_age;
+      if (out.kind == SendOutcome::Kind::kPermanent || too_many || too_old) {
+        std::string why = out.detail;
+        if (out.kind != SendOutcome::Kind::kPermanent) {
+          why += too_many ? " (gave up after " + std::to_string(attempts) + " attempts)"
+                          : " (gave up: older than smtp.max_age_s)";
+        }
+        u = {m.id, Unrecorded::What::kDead, now, why};
+        ++step.dead;
+        spdlog::error("mail {} ({}) to {}: not delivered, kept as dead: {}", m.id, m.event,
+                      m.recipient, why);
+      } else {
+        const Duration wait = policy_.delay(m.attempts, unit(rng_));
+        u = {m.id, Unrecorded::What::kRetry, now + wait, out.detail};
+        ++step.retried;
+        spdlog::warn("mail {} ({}) to {}: attempt {} failed, retrying in {:.1f} s: {}", m.id,
+                     m.event, m.recipient, attempts, static_cast<double>(wait.count()) / 1000.0,
+                     out.detail);
+      }
+    }
+    if (auto st = record(u); !st.ok()) {
+      unrecorded_.push_back(std::move(u));
+      return st.error();
+    }
+  }
+  auto next = storage_.next_due_time();
+  if (!next) return next.error();
+  step.next_due = *next;
+  return step;
+}
+
+}  // namespace stockwatch

@@ -1,0 +1,59 @@
+// Building alert emails: the words and the RFC 5322 / MIME message.
+//
+// Contract: pure functions, no I/O, safe from any thread. Every value that
+// comes from a report (store, item, file name) is neutralised before it goes
+// into a header or the body: control characters (CR, LF, TAB, NUL, DEL and
+// the rest) become '?' in headers and U+FFFD-free visible text in the body,
+// so a report can never add or split a header. Non-ASCII subjects are
+// RFC 2047 encoded; bodies are UTF-8 in quoted-printable, so no line
+// exceeds 76 octets whatever the report holds.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/clock.hpp"
+
+namespace stockwatch {
+
+// "Medan is out of stock of Robusta Dairi": the original Check-Stock words.
+std::string out_of_stock_sentence(std::string_view store, std::string_view item);
+// "Medan has Robusta Dairi back in stock (12)".
+std::string back_in_stock_sentence(std::string_view store, std::string_view item,
+                                   std::int64_t count);
+
+// Replaces control characters and invalid UTF-8 with '?'; keeps the rest.
+std::string sanitize_text(std::string_view text);
+
+struct MessageSpec {
+  std::string from;
+  std::string to;
+  std::string subject;      // UTF-8; encoded as needed
+  std::string body;         // UTF-8, '\n' line ends
+  std::string message_id;   // without <>
+  TimePoint date{};
+};
+
+// The whole message, headers and body, with CRLF line ends.
+std::string render_message(const MessageSpec& spec);
+
+// RFC 5322 date, e.g. "Wed, 25 Nov 2026 17:04:19 +0000".
+std::string rfc5322_date(TimePoint t);
+
+// Encodes `text` as an RFC 2047 encoded-word sequence when it is not plain
+// printable ASCII; returns it unchanged otherwise.
+std::string encode_header_text(std::string_view text);
+
+// Quoted-printable (RFC 2045) with soft line breaks at 76 octets; input
+// '\n' line ends become CRLF.
+std::string quoted_printable(std::string_view text);
+
+// A stable Message-ID (without <>): the same arguments give the same id, so
+// a retried message keeps it and a mail system can drop a second copy.
+std::string make_message_id(std::string_view kind, std::int64_t key, std::string_view recipient,
+                            std::string_view from);
+
+}  // namespace stockwatch

@@ -1,0 +1,65 @@
+#include "os/file_ops.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <vector>
+
+#include "os/unique_fd.hpp"
+
+namespace stockwatch {
+
+Result<bool> place_without_replacing(const std::filesystem::path& from,
+                                     const std::filesystem::path& to) {
+  if (::renameat2(AT_FDCWD, from.c_str(), AT_FDCWD, to.c_str(), RENAME_NOREPLACE) == 0) return true;
+  const int err = errno;
+  if (err == EEXIST) return false;
+  if (err != EINVAL && err != ENOSYS) return errno_error("cannot rename to " + to.string(), err);
+  // A filesystem without RENAME_NOREPLACE: link() never replaces either.
+  if (::link(from.c_str(), to.c_str()) != 0) {
+    if (errno == EEXIST) return false;
+    return errno_error("cannot link to " + to.string());
+  }
+  ::unlink(from.c_str());
+  return true;
+}
+
+Status sync_directory(const std::filesystem::path& dir) {
+  UniqueFd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!fd) return errno_error("cannot open " + dir.string());
+  if (::fsync(fd.get()) != 0) return errno_error("cannot sync " + dir.string());
+  return {};
+}
+
+Status read_chunks(int fd, std::size_t chunk_bytes, const std::string& what,
+                   const std::function<bool(std::string_view)>& fn, ReadFrom from) {
+  std::vector<char> buf(chunk_bytes > 0 ? chunk_bytes : 1);
+  off_t offset = 0;
+  while (true) {
+    const ssize_t n = from == ReadFrom::kStart ? ::pread(fd, buf.data(), buf.size(), offset)
+                                               : ::read(fd, buf.data(), buf.size());
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return errno_error("cannot read " + what);
+    }
+    if (n == 0) return {};
+    offset += n;
+    if (!fn(std::string_view(buf.data(), static_cast<std::size_t>(n)))) return {};
+  }
+}
+
+Status write_all(int fd, std::string_view data, const std::string& what) {
+  while (!data.empty()) {
+    const ssize_t n = ::write(fd, data.data(), data.size());
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return errno_error("cannot write " + what);
+    }
+    data.remove_prefix(static_cast<std::size_t>(n));
+  }
+  return {};
+}
+
+}  // namespace stockwatch

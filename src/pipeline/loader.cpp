@@ -1,0 +1,671 @@
+#include "pipeline/loader.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <condition_variable>
+#include <cstdlib>
+#include <deque>
+#include <functional>
+#include <mutex>
+#include <thread>
+#include <map>
+#include <set>
+#include <cerrno>
+#include <vector>
+
+#include "os/file_ops.hpp"
+#include "crypto/sha256.hpp"
+#include "os/unique_fd.hpp"
+
+namespace stockwatch {
+
+std::string printable_name(const std::string& name) {
+  std::string out;
+  const auto* p = reinterpret_cast<const unsigned char*>(name.data());
+  const std::size_t n = name.size();
+  for (std::size_t i = 0; i < n;) {
+    const unsigned char c = p[i];
+    std::size_t len = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : (c >> 3) == 0x1E ? 4 : 0;
+    bool ok = len > 0 && i + len <= n;
+    for (std::size_t k = 1; ok && k < len; ++k) ok = (p[i + k] & 0xC0) == 0x80;
+    if (ok && len == 2 && c < 0xC2) ok = false;                        // overlong
+    if (ok && len == 3 && c == 0xE0 && p[i + 1] < 0xA0) ok = false;   // overlong
+    if (ok && len == 3 && c == 0xED && p[i + 1] >= 0xA0) ok = false;  // surrogate
+    if (ok && len == 4 && (c > 0xF4 || (c == 0xF0 && p[i + 1] < 0x90) ||
+                           (c == 0xF4 && p[i + 1] >= 0x90))) ok = false;
+    if (ok) {
+      out.append(name, i, len);
+      i += len;
+    } else {
+      static const char* kHex = "0123456789abcdef";
+      out += "\\x";
+      out += kHex[c >> 4];
+      out += kHex[c & 15];
+      ++i;
+    }
+  }
+  return out;
+}
+
+
+std::string LoadOutcome::summary() const {
+  switch (status) {
+    case ReportStatus::kLoaded:
+      if (resumed) return "loaded earlier as report " + std::to_string(report_id) + "; archived now";
+      return "loaded " + std::to_string(rows) + (rows == 1 ? " row" : " rows") + ", " +
+             std::to_string(changes) + (changes == 1 ? " change" : " changes");
+    case ReportStatus::kDuplicate:
+      return "duplicate of report " + std::to_string(duplicate_of) + ", nothing loaded";
+    case ReportStatus::kRejected: {
+      // The text holds one problem a line, and past the cap a closing
+      // "... and N more problems" line.
+      std::string first = error.substr(0, error.find('\n'));
+      long n = static_cast<long>(std::count(error.begin(), error.end(), '\n')) + 1;
+      const auto last = error.rfind('\n');
+      const std::string tail = last == std::string::npos ? std::string() : error.substr(last + 1);
+      if (tail.rfind("... and ", 0) == 0) n += std::atol(tail.c_str() + 8) - 1;
+      if (n > 1) {
+        first += " (and " + std::to_string(n - 1) + (n == 2 ? " more problem)" : " more problems)");
+      }
+      return "rejected: " + first;
+    }
+  }
+  return "?";
+}
+
+Loader::Loader(Storage& storage, const Clock& clock, LoaderOptions options)
+    : storage_(storage), clock_(clock), options_(std::move(options)) {}
+
+namespace {
+
+// 64-bit fingerprint of a row's key (store, item).
+std::uint64_t row_key(std::string_view store, std::string_view item) {
+  const std::hash<std::string_view> h;
+  std::uint64_t x = h(store) * 0x9E3779B97F4A7C15ULL ^ h(item);
+  // splitmix64 finaliser
+  x ^= x >> 30;
+  x *= 0xBF58476D1CE4E5B9ULL;
+  x ^= x >> 27;
+  x *= 0x94D049BB133111EBULL;
+  x ^= x >> 31;
+  return x == 0 ? 1 : x;
+}
+
+// The set of row fingerprints seen so far in one report: an open-addressing
+// table in memory up to `max_in_memory` keys (8 bytes each, at most half
+// full), then in the database's temporary storage, so memory stays bounded
+// whatever the report's size. A hit only says "maybe a duplicate": the
+// loader confirms it exactly in a second pass.
+class RowKeySet {
+ public:
+  explicit RowKeySet(std::size_t max_in_memory) : max_(max_in_memory), slots_(1 << 12, 0) {}
+
+  Result<bool> insert(std::uint64_t key, ReportLoad& txn) {
+    if (spilled_) return txn.remember_key(static_cast<std::int64_t>(key));
+    if ((size_ + 1) * 2 > slots_.size()) {
+      if (slots_.size() * 2 > max_ * 2) {
+        if (auto st = spill(txn); !st.ok()) return st.error();
+        return txn.remember_key(static_cast<std::int64_t>(key));
+      }
+      grow();
+    }
+    return insert_here(key);
+  }
+
+ private:
+  bool insert_here(std::uint64_t key) {
+    const std::size_t mask = slots_.size() - 1;
+    for (std::size_t i = key & mask;; i = (i + 1) & mask) {
+      if (slots_[i] == key) return true;
+      if (slots_[i] == 0) {
+        slots_[i] = key;
+        ++size_;
+        return false;
+      }
+    }
+  }
+
+  void grow() {
+    std::vector<std::uint64_t> old(slots_.size() * 2, 0);
+    old.swap(slots_);
+    size_ = 0;
+    for (auto k : old) {
+      if (k) insert_here(k);
+    }
+  }
+
+  Status spill(ReportLoad& txn) {
+    for (auto k : slots_) {
+      if (!k) continue;
+      auto r = txn.remember_key(static_cast<std::int64_t>(k));
+      if (!r) return r.error();
+    }
+    std::vector<std::uint64_t>().swap(slots_);
+    spilled_ = true;
+    return {};
+  }
+
+  std::size_t max_;
+  std::vector<std::uint64_t> slots_;
+  std::size_t size_ = 0;
+  bool spilled_ = false;
+};
+
+struct FileId {
+  dev_t dev = 0;
+  ino_t ino = 0;
+  off_t size = 0;
+  std::int64_t mtime_ns = 0;
+  bool operator==(const FileId&) const = default;
+};
+
+FileId file_id(const struct stat& st) {
+  return {st.st_dev, st.st_ino, st.st_size,
+          static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec};
+}
+
+// Whether `archived` is the very file we have open (a hard link made by the
+// archiving step before a crash).
+bool same_file(const std::string& archived, const struct stat& open_st) {
+  struct stat st {};
+  if (archived.empty() || ::stat(archived.c_str(), &st) != 0) return false;
+  return st.st_dev == open_st.st_dev && st.st_ino == open_st.st_ino;
+}
+
+LoadOutcome resumed_outcome(const ReportRecord& r) {
+  LoadOutcome out;
+  out.status = r.status;
+  out.report_id = r.id;
+  out.rows = r.rows;
+  out.changes = r.changes;
+  out.error = r.error;
+  out.duplicate_of = r.duplicate_of.value_or(0);
+  out.resumed = true;
+  out.archived_path = r.archived_path;
+  return out;
+}
+
+// Rows parsed ahead of the database: names packed in one string.
+struct ParsedBatch {
+  struct Row {
+    std::uint32_t store_off, store_len, item_off, item_len;
+    std::int64_t count;
+    std::size_t line;
+  };
+  std::string names;
+  std::vector<Row> rows;
+  void clear() {
+    names.clear();
+    rows.clear();
+  }
+};
+
+constexpr std::size_t kBatchRowsAhead = 2048;   // rows per handed-over batch
+constexpr std::size_t kBatchesAhead = 4;        // batches parsed ahead, at most
+
+// What reading a report gave, besides the rows.
+struct ReadResult {
+  std::uint64_t total = 0;      // bytes read
+  bool grew = false;            // more than max_bytes: a writer is still at it
+};
+
+// Reads `fd` to its end in chunks, hashing each chunk and parsing it; each
+// row goes to `take` in file order, on the calling thread. `take` returns
+// false to stop early (its own failure). Stops with kCancelled when
+// `cancel` is set. With `ahead`, the reading, hashing and parsing run on a
+// second thread, at most kBatchesAhead batches in front. It reads from the
+// file position (still 0: every other read of the report uses pread) and
+// moves it on, so a large load's progress shows in /proc/PID/fdinfo.
+class RowReader {
+ public:
+  using Take = std::function<bool(const ReportRow&)>;
+
+  RowReader(int fd, std::string path, ReportParser& parser, Sha256& sha, std::size_t chunk_bytes,
+            std::uint64_t max_bytes, const std::atomic<bool>* cancel)
+      : fd_(fd), path_(std::move(path)), parser_(parser), sha_(sha), chunk_bytes_(chunk_bytes),
+        max_bytes_(max_bytes), cancel_(cancel) {}
+
+  Result<ReadResult> run(bool ahead, const Take& take) {
+    return ahead ? run_ahead(take) : run_inline(take);
+  }
+
+ private:
+  bool cancelled() const { return cancel_ && cancel_->load(std::memory_order_relaxed); }
+
+  // Counts and hashes one chunk; false when the file has grown past the
+  // limit (a writer still at work).
+  bool accept(std::string_view chunk, ReadResult& out) {
+    out.total += chunk.size();
+    if (out.total > max_bytes_) {
+      out.grew = true;
+      return false;
+    }
+    sha_.update(chunk);
+    return true;
+  }
+
+  Result<ReadResult> run_inline(const Take& take) {
+    ReadResult out;
+    bool stopped = false;
+    bool cancelled_now = false;
+    const auto sink = [&](const ReportRow& row) {
+      if (!stopped && !take(row)) stopped = true;
+    };
+    if (cancelled()) return Error(ErrorCode::kCancelled, "stopped while loading");
+    auto st = read_chunks(fd_, chunk_bytes_, path_, [&](std::string_view chunk) {
+      if ((cancelled_now = cancelled())) return false;
+      if (!accept(chunk, out)) return false;
+      parser_.feed(chunk, sink);
+      return !stopped;
+    }, ReadFrom::kPosition);
+    if (cancelled_now) return Error(ErrorCode::kCancelled, "stopped while loading");
+    if (!st.ok()) return st.error();
+    if (!stopped && !out.grew) parser_.finish(sink);
+    return out;
+  }
+
+  Result<ReadResult> run_ahead(const Take& take) {
+    ReadResult out;
+    Status status;
+    std::mutex mu;
+    std::condition_variable changed;
+    std::deque<ParsedBatch> full;       // parsed, in file order
+    std::vector<ParsedBatch> spare;     // emptied, to be filled again
+    bool done = false;                  // the reader has finished
+    bool stop = false;                  // the taker wants no more
+
+    std::thread reader_thread([&] {
+      ParsedBatch batch;
+      const auto hand_over = [&] {
+        std::unique_lock lock(mu);
+        changed.wait(lock, [&] { return stop || full.size() < kBatchesAhead; });
+        if (stop) return false;
+        full.push_back(std::move(batch));
+        if (!spare.empty()) {
+          batch = std::move(spare.back());
+          spare.pop_back();
+        } else {
+          batch = ParsedBatch{};
+        }
+        lock.unlock();
+        changed.notify_all();
+        return true;
+      };
+      bool more = true;
+      const auto sink = [&](const ReportRow& row) {
+        if (!more) return;
+        const auto off = static_cast<std::uint32_t>(batch.names.size());
+        batch.names.append(row.store);
+        batch.names.append(row.item);
+        batch.rows.push_back({off, static_cast<std::uint32_t>(row.store.size()),
+                              off + static_cast<std::uint32_t>(row.store.size()),
+                              static_cast<std::uint32_t>(row.item.size()), row.count, row.line});
+        if (batch.rows.size() >= kBatchRowsAhead) more = hand_over();
+      };
+      Status local = read_chunks(fd_, chunk_bytes_, path_, [&](std::string_view chunk) {
+        if (!accept(chunk, out)) return false;
+        parser_.feed(chunk, sink);
+        return more;
+      }, ReadFrom::kPosition);
+      if (local.ok() && more && !out.grew) parser_.finish(sink);
+      if (more && !batch.rows.empty()) hand_over();
+      std::lock_guard lock(mu);
+      status = local;
+      done = true;
+      changed.notify_all();
+    });
+
+    // However this function is left, the reader is told to stop and joined.
+    struct Joiner {
+      std::thread& thread;
+      std::mutex& mu;
+      std::condition_variable& changed;
+      bool& stop;
+      void join() {
+        if (!thread.joinable()) return;
+        {
+          std::lock_guard lock(mu);
+          stop = true;
+        }
+        changed.notify_all();
+        thread.join();
+      }
+      ~Joiner() { join(); }
+    } joiner{reader_thread, mu, changed, stop};
+
+    bool cancelled_now = false;
+    while (true) {
+      ParsedBatch batch;
+      {
+        std::unique_lock lock(mu);
+        changed.wait(lock, [&] { return done || !full.empty(); });
+        if (full.empty()) break;  // done, and everything taken
+        batch = std::move(full.front());
+        full.pop_front();
+      }
+      changed.notify_all();
+      bool keep_going = !(cancelled_now = cancelled());
+      for (std::size_t i = 0; keep_going && i < batch.rows.size(); ++i) {
+        const auto& r = batch.rows[i];
+        ReportRow row;
+        row.store = std::string_view(batch.names).substr(r.store_off, r.store_len);
+        row.item = std::string_view(batch.names).substr(r.item_off, r.item_len);
+        row.count = r.count;
+        row.line = r.line;
+        keep_going = take(row);
+      }
+      batch.clear();
+      {
+        std::lock_guard lock(mu);
+        if (!keep_going) stop = true;
+        spare.push_back(std::move(batch));
+      }
+      changed.notify_all();
+      if (!keep_going) break;
+    }
+    joiner.join();  // `out` and `status` are the reader's until then
+    if (cancelled_now) return Error(ErrorCode::kCancelled, "stopped while loading");
+    if (!status.ok()) return status.error();
+    return out;
+  }
+
+  int fd_;
+  std::string path_;
+  ReportParser& parser_;
+  Sha256& sha_;
+  std::size_t chunk_bytes_;
+  std::uint64_t max_bytes_;
+  const std::atomic<bool>* cancel_;
+};
+
+}  // namespace
+
+Status Loader::find_duplicates(int fd, const std::set<std::uint64_t>& suspects,
+                               ReportParser& report) const {
+  ReportParser again(options_.limits, options_.aliases);
+  std::map<std::string, std::size_t> first_line;
+  const auto sink = [&](const ReportRow& row) {
+    if (!suspects.count(row_key(row.store, row.item))) return;
+    std::string key(row.store);
+    key += '\x1f';
+    key += row.item;
+    auto [it, inserted] = first_line.try_emplace(std::move(key), row.line);
+    if (!inserted) {
+      report.add_problem({row.line, "",
+                          "store '" + std::string(row.store) + "' and item '" +
+                              std::string(row.item) + "' are already on line " +
+                              std::to_string(it->second) + "; list each item once"});
+    }
+  };
+  auto st = read_chunks(fd, options_.chunk_bytes, "the report again", [&](std::string_view chunk) {
+    again.feed(chunk, sink);
+    return true;
+  });
+  if (!st.ok()) return st;
+  again.finish(sink);
+  return {};
+}
+
+Status Loader::remember_rows_before(int fd, std::size_t line,
+                                    const std::function<Status(const ReportRow&)>& remember) const {
+  ReportParser again(options_.limits, options_.aliases);
+  Status failure;
+  bool reached = false;
+  const auto sink = [&](const ReportRow& row) {
+    if (row.line >= line) reached = true;
+    if (reached || !failure.ok()) return;
+    failure = remember(row);
+  };
+  auto st = read_chunks(fd, options_.chunk_bytes, "the report again", [&](std::string_view chunk) {
+    again.feed(chunk, sink);
+    return !reached && failure.ok();
+  });
+  if (!st.ok()) return st;
+  return failure;
+}
+
+Result<LoadOutcome> Loader::load(const std::filesystem::path& file, const std::string& raw_name,
+                                 const std::atomic<bool>* cancel) {
+  const TimePoint received = clock_.now();
+  const std::string name = printable_name(raw_name);
+
+  ReportRecord record;
+  record.path = name;
+  record.received_at = received;
+
+  // Looks for an earlier, unfinished handling of this very report.
+  auto find_resumable = [&](const struct stat& st, const std::string& sha)
+      -> Result<std::optional<LoadOutcome>> {
+    if (!options_.resume) return std::optional<LoadOutcome>();
+    auto prior = storage_.find_latest(name, sha);
+    if (!prior) return prior.error();
+    if (*prior && ((*prior)->archived_path.empty() || same_file((*prior)->archived_path, st))) {
+      return std::optional<LoadOutcome>(resumed_outcome(**prior));
+    }
+    return std::optional<LoadOutcome>();
+  };
+
+  auto reject = [&](const struct stat& st, std::string error, std::string sha) -> Result<LoadOutcome> {
+    auto resumable = find_resumable(st, sha);
+    if (!resumable) return resumable.error();
+    if (*resumable && (*resumable)->status == ReportStatus::kRejected) return **resumable;
+    record.status = ReportStatus::kRejected;
+    record.error = std::move(error);
+    record.sha256 = std::move(sha);
+    record.finished_at = clock_.now();
+    auto id = storage_.record_report(record);
+    if (!id) return id.error();
+    LoadOutcome out;
+    out.status = ReportStatus::kRejected;
+    out.report_id = *id;
+    out.error = record.error;
+    return out;
+  };
+
+  // Symbolic links are followed only inside the inbox.
+  struct stat lst {};
+  if (::lstat(file.c_str(), &lst) != 0) return errno_error("cannot stat " + file.string());
+  if (S_ISLNK(lst.st_mode) && !options_.confine_to.empty()) {
+    std::error_code ec;
+    const auto target = std::filesystem::canonical(file, ec);
+    const auto root = std::filesystem::canonical(options_.confine_to, ec);
+    const auto rel = target.lexically_relative(root);
+    if (target.empty()) {
+      record.size = 0;
+      return reject(lst,
+                    "the report is a symbolic link to a missing file; copy the file into the "
+                    "inbox instead",
+                    "");
+    }
+    if (rel.empty() || *rel.begin() == "..") {
+      record.size = 0;
+      return reject(lst,
+                    "the report is a symbolic link to " + target.string() +
+                        ", outside the inbox; copy the file into the inbox instead",
+                    "");
+    }
+  }
+
+  UniqueFd fd(::open(file.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK));
+  if (!fd) return errno_error("cannot open " + file.string());
+  struct stat st {};
+  if (::fstat(fd.get(), &st) != 0) return errno_error("cannot stat " + file.string());
+  record.size = st.st_size;
+
+  if (!S_ISREG(st.st_mode)) {
+    return reject(st, "the report is not a regular file; only plain files are read", "");
+  }
+  if (static_cast<std::uint64_t>(st.st_size) > options_.max_report_bytes) {
+    return reject(st,
+                  "the report is " + std::to_string(st.st_size) +
+                      " bytes; the limit (inbox.max_report_bytes) is " +
+                      std::to_string(options_.max_report_bytes) +
+                      " bytes; split it into smaller reports",
+                  "");
+  }
+  const FileId before = file_id(st);
+
+  // A byte-identical copy of a loaded report is recognised before any
+  // parsing, and without taking the write lock, when a loaded report has
+  // the same size: hash the file first, then look it up.
+  auto same_size = storage_.loaded_with_size(st.st_size);
+  if (!same_size) return same_size.error();
+  if (*same_size) {
+    Sha256 pre;
+    auto read = read_chunks(fd.get(), options_.chunk_bytes, file.string(), [&](std::string_view c) {
+      pre.update(c);
+      return true;
+    });
+    if (!read.ok()) return read.error();
+    const std::string sha = pre.hex();
+    auto resumable = find_resumable(st, sha);
+    if (!resumable) return resumable.error();
+    if (*resumable) return **resumable;
+    auto prior = storage_.find_loaded(sha);
+    if (!prior) return prior.error();
+    if (*prior) {
+      record.status = ReportStatus::kDuplicate;
+      record.sha256 = sha;
+      record.duplicate_of = (*prior)->id;
+      record.finished_at = clock_.now();
+      auto id = storage_.record_report(record);
+      if (!id) return id.error();
+      LoadOutcome out;
+      out.status = ReportStatus::kDuplicate;
+      out.report_id = *id;
+      out.duplicate_of = (*prior)->id;
+      return out;
+    }
+  }
+
+  auto begun = storage_.begin_report();
+  if (!begun) return begun.error();
+  ReportLoad txn = std::move(begun).value();
+
+  ReportParser parser(options_.limits, options_.aliases);
+  Sha256 sha;
+  Status failure;
+  RowKeySet keys(options_.max_keys_in_memory);
+  std::set<std::uint64_t> suspects;  // fingerprints seen twice
+  const auto remember = [&](const ReportRow& row) -> Status {
+    const std::uint64_t key = row_key(row.store, row.item);
+    auto seen = keys.insert(key, txn);
+    if (!seen) return seen.error();
+    if (*seen) suspects.insert(key);
+    return {};
+  };
+  // Rows whose keys (store, then item, in byte order) only grow cannot
+  // repeat a key, and most reports are written in that order: their keys
+  // are not remembered at all. At the first row out of order, the keys of
+  // the rows before it are read again from the file, and from then on
+  // every key is remembered.
+  bool ordered = true;
+  bool first_row = true;
+  std::string last_store, last_item;
+  const auto sink = [&](const ReportRow& row) {
+    if (!failure.ok()) return;
+    if (ordered) {
+      const int c = row.store.compare(last_store);
+      if (first_row || c > 0 || (c == 0 && row.item.compare(last_item) > 0)) {
+        last_store.assign(row.store);
+        last_item.assign(row.item);
+        first_row = false;
+      } else {
+        ordered = false;
+        if (auto st = remember_rows_before(fd.get(), row.line, remember); !st.ok()) {
+          failure = st;
+          return;
+        }
+      }
+    }
+    if (!ordered) {
+      if (auto st = remember(row); !st.ok()) {
+        failure = st;
+        return;
+      }
+    }
+    if (auto st = txn.upsert(row.store, row.item, row.count); !st.ok()) failure = st;
+  };
+
+  RowReader reader(fd.get(), file.string(), parser, sha, options_.chunk_bytes,
+                   options_.max_report_bytes, cancel);
+  const bool ahead = static_cast<std::uint64_t>(st.st_size) >= options_.read_ahead_bytes;
+  auto read = reader.run(ahead, [&](const ReportRow& row) {
+    sink(row);
+    return failure.ok();
+  });
+  if (!read) {
+    if (read.error().code() == ErrorCode::kCancelled) {
+      return Error(ErrorCode::kCancelled, "stopped while loading " + name);
+    }
+    return read.error();
+  }
+  if (!failure.ok()) return failure.error();
+  if (read->grew) {
+    return Error(ErrorCode::kBusy, name + " grew while being read; it will be read again");
+  }
+  const std::uint64_t total = read->total;
+
+  // A writer still at work: what we read may be a partial report.
+  struct stat after {};
+  if (::fstat(fd.get(), &after) != 0) return errno_error("cannot stat " + file.string());
+  if (!(file_id(after) == before) || total != static_cast<std::uint64_t>(before.size)) {
+    return Error(ErrorCode::kBusy, name + " changed while being read; it will be read again");
+  }
+  record.size = static_cast<std::int64_t>(total);
+  record.sha256 = sha.hex();
+
+  // Rows whose fingerprints met: find the real duplicates, with both lines.
+  if (!suspects.empty()) {
+    if (auto st = find_duplicates(fd.get(), suspects, parser); !st.ok()) return st.error();
+  }
+
+  if (!parser.ok()) {
+    txn.rollback();
+    return reject(st, parser.problems_text(), record.sha256);
+  }
+
+  // Handled before a restart, but not archived yet?
+  auto resumable = find_resumable(st, record.sha256);
+  if (!resumable) return resumable.error();
+  if (*resumable) {
+    txn.rollback();
+    return **resumable;
+  }
+
+  // Same content loaded before? Checked inside the write transaction, so two
+  // processes cannot both load it.
+  auto prior = storage_.find_loaded(record.sha256);
+  if (!prior) return prior.error();
+  if (*prior) {
+    txn.rollback();
+    record.status = ReportStatus::kDuplicate;
+    record.duplicate_of = (*prior)->id;
+    record.finished_at = clock_.now();
+    auto id = storage_.record_report(record);
+    if (!id) return id.error();
+    LoadOutcome out;
+    out.status = ReportStatus::kDuplicate;
+    out.report_id = *id;
+    out.duplicate_of = (*prior)->id;
+    return out;
+  }
+
+  if (auto st = txn.flush(); !st.ok()) return st.error();
+  const std::int64_t rows = txn.rows();
+  const std::int64_t changes = txn.changes();
+  record.finished_at = clock_.now();
+  auto id = txn.commit(record);
+  if (!id) return id.error();
+  LoadOutcome out;
+  out.status = ReportStatus::kLoaded;
+  out.report_id = *id;
+  out.rows = rows;
+  out.changes = changes;
+  return out;
+}
+
+}  // namespace stockwatch

@@ -1,0 +1,104 @@
+// The loader (Load-Inventory): one report file into the inventory, as one
+// transaction, with its ledger entry.
+//
+// Contract:
+// - load() reads the file once, streaming: it parses, hashes (SHA-256) and
+//   upserts in the same pass, inside one transaction. Nothing is committed
+//   unless every row is valid and the content was not loaded before. The
+//   file is read again only in part: for the keys of the rows before the
+//   first row out of key order, and to name the lines of a repeated row.
+// - Outcomes that concern the report (loaded, rejected with reasons,
+//   duplicate) are values in LoadOutcome and are recorded in the ledger.
+//   Failures that concern the system (file vanished, disk error, database
+//   busy, cancelled by shutdown, the file changing while it was read) are
+//   returned as Error and recorded nowhere: the file stays where it is and
+//   can be tried again.
+// - A report that was handled before a crash but not yet archived (same
+//   path, same content, ledger entry not archived or archived as this very
+//   file) comes back as `resumed` with its original outcome: nothing is
+//   loaded or alerted twice.
+// - `cancel`, when set by another thread, makes load() roll back and return
+//   kCancelled at the next chunk boundary.
+// - A large report (LoaderOptions::read_ahead_bytes) is read and parsed on
+//   a short-lived second thread; rows still reach the database in file
+//   order, on the calling thread, and that thread is joined before load()
+//   returns.
+// - Blocking (disk I/O): call it off the event loop. Uses the Storage it was
+//   given, so it runs on that Storage's thread.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <set>
+#include <string>
+
+#include "base/clock.hpp"
+#include "report/report_parser.hpp"
+#include "base/result.hpp"
+#include "store/storage.hpp"
+
+namespace stockwatch {
+
+struct LoaderOptions {
+  ParserLimits limits;
+  HeaderAliases aliases;
+  std::uint64_t max_report_bytes = 2ULL * 1024 * 1024 * 1024;
+  std::size_t chunk_bytes = 256 * 1024;
+  // Reports at least this large are read, hashed and parsed on a second
+  // thread, a few thousand rows ahead of the database writes on the calling
+  // thread (both take about as long on a large report). Smaller reports are
+  // not worth a thread.
+  std::uint64_t read_ahead_bytes = 4 * 1024 * 1024;
+  // When set, a report that is a symbolic link is read only if it points
+  // inside this folder (the inbox); otherwise it is rejected.
+  std::filesystem::path confine_to;
+  // Row keys kept in memory for the duplicate check (8 bytes each, in a
+  // table at most half full); beyond this, they go to temporary storage.
+  std::size_t max_keys_in_memory = 1 << 20;
+  // Recognise a report handled before a restart but not archived. The
+  // `ingest` command, which never archives, turns this off.
+  bool resume = true;
+};
+
+struct LoadOutcome {
+  ReportStatus status = ReportStatus::kLoaded;
+  std::int64_t report_id = 0;      // ledger id of this report
+  std::int64_t rows = 0;
+  std::int64_t changes = 0;
+  std::string error;               // rejected: the problems, one per line
+  std::int64_t duplicate_of = 0;   // duplicate: the ledger id of the original
+  bool resumed = false;            // loaded before a restart; only the archiving was left
+  std::string archived_path;       // already archived (ledger), when resumed
+  // One line for people: "loaded 6 rows, 3 changes", "rejected: ...".
+  [[nodiscard]] std::string summary() const;
+};
+
+// A file name as valid UTF-8 for the ledger, logs and messages: each byte
+// that is not part of a valid UTF-8 sequence becomes "\xNN".
+std::string printable_name(const std::string& name);
+
+class Loader {
+ public:
+  Loader(Storage& storage, const Clock& clock, LoaderOptions options = {});
+
+  // `name` is how the report is known in the ledger and in messages (its
+  // path relative to the inbox, or the path given on the command line).
+  [[nodiscard]] Result<LoadOutcome> load(const std::filesystem::path& file, const std::string& name,
+                                         const std::atomic<bool>* cancel = nullptr);
+
+ private:
+  Status find_duplicates(int fd, const std::set<std::uint64_t>& suspects,
+                         ReportParser& report) const;
+  // Reads the report again and hands `remember` each row that starts
+  // before `line`.
+  Status remember_rows_before(int fd, std::size_t line,
+                              const std::function<Status(const ReportRow&)>& remember) const;
+
+  Storage& storage_;
+  const Clock& clock_;
+  LoaderOptions options_;
+};
+
+}  // namespace stockwatch
