@@ -212,6 +212,34 @@ class ReloadTest(ServiceTestCase):
         env.stop_daemon()
 
 
+    def test_sighup_gives_new_report_settings_to_the_loader_and_names_what_needs_a_restart(self):
+        env = self.serving()
+        n = self.notify
+        n.wait("READY=1")
+        # Before: "cabang" is no store column, so such a report is rejected.
+        env.drop_text("before.csv", "cabang,item,count\nJakarta,Kopi Toraja,5\n")
+        env.wait_for(lambda: os.path.exists(os.path.join(env.failed, "before.csv")),
+                     "the report with an unknown column to be rejected")
+
+        text = env.config_text(f"smtp://127.0.0.1:{env.smtp.port}", settle_ms=300)
+        text += '\n[report]\nstore_columns = ["store", "cabang"]\n'
+        with open(env.config, "w", encoding="utf-8") as f:
+            f.write(text)
+        mark = len(n.all())
+        env.daemon.proc.send_signal(signal.SIGHUP)
+        reloading = n.wait("RELOADING=1", start=mark)
+        n.wait("READY=1", start=reloading + 1)
+        env.wait_for(lambda: "SIGHUP: configuration reloaded" in env.daemon.log(), "the reload")
+        self.assertRegex(env.daemon.log(),
+                         r"warning +SIGHUP: inbox\.settle_ms changes only at a restart")
+
+        env.drop_text("after.csv", "cabang,item,count\nJakarta,Kopi Toraja,0\n")
+        msgs = env.wait_messages(2)   # the rejection, then the alert
+        self.assertIn("Jakarta is out of stock of Kopi Toraja",
+                      parse_message(msgs[-1][0]).get_content())
+        self.assertTrue(os.path.exists(os.path.join(env.processed, "after.csv")))
+        env.stop_daemon()
+
 class LargeReportTest(ServiceTestCase):
 
     def test_sigterm_while_a_large_report_loads(self):
