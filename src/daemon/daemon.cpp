@@ -18,8 +18,8 @@
 #include <filesystem>
 #include <stdexcept>
 
+#include "base/guard.hpp"
 #include "daemon/folders.hpp"
-#include "daemon/guard.hpp"
 #include "daemon/metrics.hpp"
 #include "daemon/reload.hpp"
 #include "daemon/status.hpp"

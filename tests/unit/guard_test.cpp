@@ -1,6 +1,6 @@
 // guarded(): an exception in a handler given to Asio is logged, and the
 // event loop and the worker strands go on running what comes next.
-#include "daemon/guard.hpp"
+#include "base/guard.hpp"
 
 #include <gtest/gtest.h>
 

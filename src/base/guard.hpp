@@ -1,4 +1,4 @@
-// One wrapper for every handler the daemon gives Asio (posted work, timer
+// One wrapper for every handler given to Asio (posted work, timer
 // and signal waits, descriptor readiness), so no exception ends the process.
 //
 // Contract: guarded(what, f) returns a callable that calls f with the

@@ -1,4 +1,4 @@
-#include "daemon/guard.hpp"
+#include "base/guard.hpp"
 
 namespace stockwatch {
 
