@@ -23,6 +23,13 @@ using test::write_file;
 
 constexpr const char* kOwner = "owner@example.com";
 
+// What a step did: reports handled, messages queued, messages sent.
+void expect_step(const PipelineStep& s, int reports, int queued, int sent) {
+  EXPECT_EQ(s.reports, reports);
+  EXPECT_EQ(s.queued, queued);
+  EXPECT_EQ(s.sent, sent);
+}
+
 class PipelineTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -62,6 +69,14 @@ class PipelineTest : public ::testing::Test {
     return c ? *c : OutboxCounts{};
   }
 
+  // The ledger's one entry (a failure when there is not exactly one).
+  ReportRecord only_report() {
+    auto ledger = db_->recent_reports(10);
+    EXPECT_TRUE(ledger);
+    EXPECT_EQ(ledger ? ledger->size() : 0u, 1u);
+    return ledger && ledger->size() == 1 ? ledger->front() : ReportRecord{};
+  }
+
   void drop(const std::string& name, const std::string& text) {
     write_file(config_.inbox.path / name, text);
   }
@@ -84,19 +99,13 @@ TEST_F(PipelineTest, AReportPlacedIsLoadedArchivedAndAlertedInOneStep) {
   EXPECT_EQ(first_.queued, 0);
   drop("medan.csv", "store,item,count\nMedan,Kopi Gayo,0\nMedan,Teh,4\n");
 
-  const PipelineStep s = step();
-  EXPECT_EQ(s.reports, 1);
-  EXPECT_EQ(s.queued, 1);
-  EXPECT_EQ(s.sent, 1);
+  expect_step(step(), 1, 1, 1);
   EXPECT_TRUE(files_under(config_.inbox.path).empty());
   EXPECT_EQ(files_under(config_.inbox.processed), std::vector<std::string>{"medan.csv"});
   ASSERT_EQ(transport_.calls.size(), 1u);
   EXPECT_EQ(transport_.calls[0].to, kOwner);
   EXPECT_NE(transport_.calls[0].data.find("Kopi Gayo"), std::string::npos);
-  auto ledger = db_->recent_reports(10);
-  ASSERT_TRUE(ledger);
-  ASSERT_EQ(ledger->size(), 1u);
-  EXPECT_EQ(ledger->front().archived_path, (config_.inbox.processed / "medan.csv").string());
+  EXPECT_EQ(only_report().archived_path, (config_.inbox.processed / "medan.csv").string());
   EXPECT_EQ(counts().sent, 1);
 
   // Nothing more to do: a second step does nothing.
@@ -165,10 +174,7 @@ TEST_F(PipelineTest, ARejectedReportGoesToFailedWithItsErrorsAndItsAlert) {
   start();
   drop("bad.csv", "store,item,count\nMedan,Kopi Gayo,many\n");
 
-  const PipelineStep s = step();
-  EXPECT_EQ(s.reports, 1);
-  EXPECT_EQ(s.queued, 1);
-  EXPECT_EQ(s.sent, 1);
+  expect_step(step(), 1, 1, 1);
   EXPECT_TRUE(files_under(config_.inbox.processed).empty());
   EXPECT_EQ(files_under(config_.inbox.failed),
             (std::vector<std::string>{"bad.csv", "bad.csv.error.txt"}));
@@ -176,10 +182,7 @@ TEST_F(PipelineTest, ARejectedReportGoesToFailedWithItsErrorsAndItsAlert) {
             std::string::npos);
   ASSERT_EQ(transport_.calls.size(), 1u);
   EXPECT_NE(transport_.calls[0].data.find("bad.csv"), std::string::npos);
-  auto ledger = db_->recent_reports(10);
-  ASSERT_TRUE(ledger);
-  ASSERT_EQ(ledger->size(), 1u);
-  EXPECT_EQ(ledger->front().status, ReportStatus::kRejected);
+  EXPECT_EQ(only_report().status, ReportStatus::kRejected);
 }
 
 TEST_F(PipelineTest, AReportLoadedButNotArchivedBeforeARestartIsArchivedAndAlertedOnce) {
@@ -206,10 +209,7 @@ TEST_F(PipelineTest, AReportLoadedButNotArchivedBeforeARestartIsArchivedAndAlert
   EXPECT_EQ(s.queued, 0);
   EXPECT_EQ(files_under(config_.inbox.processed), std::vector<std::string>{"medan.csv"});
   EXPECT_TRUE(files_under(config_.inbox.path).empty());
-  auto ledger = db_->recent_reports(10);
-  ASSERT_TRUE(ledger);
-  ASSERT_EQ(ledger->size(), 1u);
-  EXPECT_FALSE(ledger->front().archived_path.empty());
+  EXPECT_FALSE(only_report().archived_path.empty());
   EXPECT_EQ(transport_.calls.size(), 1u);
   EXPECT_EQ(counts().sent, 1);
 }
@@ -256,10 +256,7 @@ TEST_F(PipelineTest, ArchiveModeDeleteFromAReloadRemovesTheNextReport) {
   EXPECT_EQ(step().reports, 1);
   EXPECT_TRUE(files_under(config_.inbox.path).empty());
   EXPECT_TRUE(files_under(config_.inbox.processed).empty());
-  auto ledger = db_->recent_reports(10);
-  ASSERT_TRUE(ledger);
-  ASSERT_EQ(ledger->size(), 1u);
-  EXPECT_EQ(ledger->front().archived_path, ReportStage::kDeletedMarker);
+  EXPECT_EQ(only_report().archived_path, ReportStage::kDeletedMarker);
 }
 
 }  // namespace
