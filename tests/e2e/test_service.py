@@ -240,6 +240,36 @@ class ReloadTest(ServiceTestCase):
         self.assertTrue(os.path.exists(os.path.join(env.processed, "after.csv")))
         env.stop_daemon()
 
+
+class FaultTest(ServiceTestCase):
+
+    def rename_table(self, env, old, new):
+        with contextlib.closing(sqlite3.connect(env.db, timeout=5)) as conn:
+            conn.execute(f"ALTER TABLE {old} RENAME TO {new}")
+            conn.commit()
+
+    def test_a_step_that_throws_is_logged_and_the_daemon_goes_on(self):
+        """A statement that cannot be prepared throws inside the checker's
+        catch-up at start (on a worker strand); the daemon logs it and keeps
+        running, and once the database is whole again a report is loaded and
+        alerted."""
+        env = self.serving()
+        self.notify.wait("READY=1")
+        env.stop_daemon()
+        self.rename_table(env, "cursors", "cursors_away")
+        env.start_daemon()
+        env.wait_for(lambda: "unexpected error, carrying on" in env.daemon.log(),
+                     "the error to be logged")
+        self.assertRegex(env.daemon.log(),
+                         r"error +checker: unexpected error, carrying on: .*cursors")
+        self.assertIsNone(env.daemon.proc.poll(), "the daemon still runs")
+
+        self.rename_table(env, "cursors_away", "cursors")
+        env.drop(sample("inventory-medan.csv"))
+        msgs = env.wait_messages(1)
+        self.assertIn("Medan", parse_message(msgs[0][0]).get_content())
+        env.stop_daemon()
+
 class LargeReportTest(ServiceTestCase):
 
     def test_sigterm_while_a_large_report_loads(self):
