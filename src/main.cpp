@@ -6,6 +6,7 @@
 #include <optional>
 
 #include "daemon/app.hpp"
+#include "daemon/logging.hpp"
 #include "config/config.hpp"
 #include "store/storage.hpp"
 #include "stockwatch/version.hpp"

@@ -4,11 +4,8 @@
 // - Construction takes a validated Config; it throws (StorageError,
 //   std::runtime_error) only for start-up failures such as a database that
 //   cannot be opened or an inbox folder that does not exist.
-// - serve() runs the daemon on the calling thread until SIGINT or SIGTERM
-//   and returns the process exit status. The event loop runs on the calling
-//   thread; loading and checking run on one worker strand, mail delivery on
-//   another, each with its own database connection; results are posted back
-//   to the loop.
+// - serve() runs the daemon (daemon.hpp) on the calling thread until SIGINT
+//   or SIGTERM and returns the process exit status.
 // - backup() never opens the database for writing, so it works beside a
 //   running daemon, even while a report is loading.
 // - ingest() runs the same pipeline once over the given files, without the
@@ -64,19 +61,8 @@ class App {
   int healthcheck(std::ostream& out);
 
  private:
-  struct Daemon;
   Config config_;
   const Clock& clock_;
 };
-
-// Sets up spdlog: stderr, the given level ("info", ...). When standard
-// error is the journal's stream (JOURNAL_STREAM names its device and inode),
-// lines carry a syslog priority prefix ("<6>") instead of a timestamp.
-void setup_logging(const std::string& level);
-
-// Whether JOURNAL_STREAM ("DEVICE:INODE", set by systemd) names the file
-// that `fd` is open on, as systemd.exec(5) recommends checking: a variable
-// inherited by a process whose output goes elsewhere does not count.
-bool is_journal_stream(const char* journal_stream, int fd);
 
 }  // namespace stockwatch

@@ -10,6 +10,7 @@
 #include <stdexcept>
 #include <thread>
 
+#include "base/guard.hpp"
 #include "daemon/metrics.hpp"
 #include "store/storage.hpp"
 #include "http/s3/upload_store.hpp"
@@ -52,14 +53,14 @@ struct HttpService::Impl {
 
   void arm_sweep() {
     sweep_timer.expires_after(std::chrono::hours(1));
-    sweep_timer.async_wait([this](const boost::system::error_code& ec) {
+    sweep_timer.async_wait(guarded("http: upload sweep", [this](const boost::system::error_code& ec) {
       if (ec) return;
+      arm_sweep();
       if (const auto n = uploads.sweep(multipart_max_age)) {
         spdlog::info("http: removed {} multipart upload(s) left unfinished for over {} h", n,
                      std::chrono::duration_cast<std::chrono::hours>(multipart_max_age).count());
       }
-      arm_sweep();
-    });
+    }));
   }
 };
 
@@ -116,10 +117,11 @@ void HttpService::stop() {
 }
 
 void HttpService::reload(const Config& config) {
-  asio::post(impl_->ioc, [this, options = gateway_options(config), token = config.http.token] {
+  asio::post(impl_->ioc, guarded("http: reload", [this, options = gateway_options(config),
+                                                   token = config.http.token] {
     impl_->gateway.set_options(options);
     impl_->routes.set_token(token);
-  });
+  }));
 }
 
 unsigned short HttpService::port() const { return impl_->server.port(); }

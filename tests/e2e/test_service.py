@@ -212,6 +212,64 @@ class ReloadTest(ServiceTestCase):
         env.stop_daemon()
 
 
+    def test_sighup_gives_new_report_settings_to_the_loader_and_names_what_needs_a_restart(self):
+        env = self.serving()
+        n = self.notify
+        n.wait("READY=1")
+        # Before: "cabang" is no store column, so such a report is rejected.
+        env.drop_text("before.csv", "cabang,item,count\nJakarta,Kopi Toraja,5\n")
+        env.wait_for(lambda: os.path.exists(os.path.join(env.failed, "before.csv")),
+                     "the report with an unknown column to be rejected")
+
+        text = env.config_text(f"smtp://127.0.0.1:{env.smtp.port}", settle_ms=300)
+        text += '\n[report]\nstore_columns = ["store", "cabang"]\n'
+        with open(env.config, "w", encoding="utf-8") as f:
+            f.write(text)
+        mark = len(n.all())
+        env.daemon.proc.send_signal(signal.SIGHUP)
+        reloading = n.wait("RELOADING=1", start=mark)
+        n.wait("READY=1", start=reloading + 1)
+        env.wait_for(lambda: "SIGHUP: configuration reloaded" in env.daemon.log(), "the reload")
+        self.assertRegex(env.daemon.log(),
+                         r"warning +SIGHUP: inbox\.settle_ms changes only at a restart")
+
+        env.drop_text("after.csv", "cabang,item,count\nJakarta,Kopi Toraja,0\n")
+        msgs = env.wait_messages(2)   # the rejection, then the alert
+        self.assertIn("Jakarta is out of stock of Kopi Toraja",
+                      parse_message(msgs[-1][0]).get_content())
+        self.assertTrue(os.path.exists(os.path.join(env.processed, "after.csv")))
+        env.stop_daemon()
+
+
+class FaultTest(ServiceTestCase):
+
+    def rename_table(self, env, old, new):
+        with contextlib.closing(sqlite3.connect(env.db, timeout=5)) as conn:
+            conn.execute(f"ALTER TABLE {old} RENAME TO {new}")
+            conn.commit()
+
+    def test_a_step_that_throws_is_logged_and_the_daemon_goes_on(self):
+        """A statement that cannot be prepared throws inside the checker's
+        catch-up at start (on a worker strand); the daemon logs it and keeps
+        running, and once the database is whole again a report is loaded and
+        alerted."""
+        env = self.serving()
+        self.notify.wait("READY=1")
+        env.stop_daemon()
+        self.rename_table(env, "cursors", "cursors_away")
+        env.start_daemon()
+        env.wait_for(lambda: "unexpected error, carrying on" in env.daemon.log(),
+                     "the error to be logged")
+        self.assertRegex(env.daemon.log(),
+                         r"error +checker: unexpected error, carrying on: .*cursors")
+        self.assertIsNone(env.daemon.proc.poll(), "the daemon still runs")
+
+        self.rename_table(env, "cursors_away", "cursors")
+        env.drop(sample("inventory-medan.csv"))
+        msgs = env.wait_messages(1)
+        self.assertIn("Medan", parse_message(msgs[0][0]).get_content())
+        env.stop_daemon()
+
 class LargeReportTest(ServiceTestCase):
 
     def test_sigterm_while_a_large_report_loads(self):

@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "daemon/app.hpp"
+#include "daemon/logging.hpp"
 #include "test_util.hpp"
 
 namespace stockwatch {

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "scripted_transport.hpp"
 #include "test_util.hpp"
 
 namespace stockwatch {
@@ -19,33 +20,7 @@ namespace {
 using namespace std::chrono_literals;
 using test::TempDir;
 
-// Returns scripted outcomes in order (kSent once the script runs out) and
-// remembers every message it was given.
-class ScriptedTransport final : public MailTransport {
- public:
-  struct Sent {
-    std::string from, to, data;
-  };
-
-  void script(SendOutcome::Kind kind, int code, std::string detail) {
-    outcomes_.push_back(SendOutcome{kind, code, std::move(detail)});
-  }
-
-  SendOutcome send(const std::string& from, const std::string& to,
-                   const std::string& data) override {
-    calls.push_back({from, to, data});
-    if (outcomes_.empty()) return SendOutcome{SendOutcome::Kind::kSent, 250, "250 OK queued"};
-    SendOutcome out = outcomes_.front();
-    outcomes_.pop_front();
-    return out;
-  }
-  [[nodiscard]] std::string describe() const override { return "scripted"; }
-
-  std::vector<Sent> calls;
-
- private:
-  std::deque<SendOutcome> outcomes_;
-};
+using test::ScriptedTransport;
 
 constexpr auto kTransient = SendOutcome::Kind::kTransient;
 constexpr auto kPermanent = SendOutcome::Kind::kPermanent;

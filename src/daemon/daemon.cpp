@@ -1,0 +1,464 @@
+#include "daemon/daemon.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <csignal>
+#include <ctime>
+#include <filesystem>
+#include <stdexcept>
+
+#include "base/guard.hpp"
+#include "daemon/folders.hpp"
+#include "daemon/metrics.hpp"
+#include "daemon/reload.hpp"
+#include "daemon/status.hpp"
+#include "http/http_service.hpp"
+#include "inbox/inbox.hpp"
+#include "notify/transport.hpp"
+#include "os/systemd_notify.hpp"
+#include "pipeline/mail_stage.hpp"
+#include "pipeline/report_stage.hpp"
+#include "store/storage.hpp"
+
+namespace stockwatch {
+
+namespace asio = boost::asio;
+namespace fs = std::filesystem;
+
+namespace {
+
+// Local midnight of the day `t` falls in.
+TimePoint local_midnight(TimePoint t) {
+  const std::time_t now = std::chrono::system_clock::to_time_t(t);
+  std::tm tm{};
+  localtime_r(&now, &tm);
+  tm.tm_hour = 0;
+  tm.tm_min = 0;
+  tm.tm_sec = 0;
+  tm.tm_isdst = -1;
+  return std::chrono::system_clock::from_time_t(std::mktime(&tm));
+}
+
+}  // namespace
+
+struct Daemon::Impl {
+  // The running configuration; the loop thread's (reloads replace it).
+  Config config;
+  const Clock& clock;
+  asio::io_context ioc;
+  asio::thread_pool workers{2};
+  asio::strand<asio::thread_pool::executor_type> db_strand{asio::make_strand(workers)};
+  asio::strand<asio::thread_pool::executor_type> mail_strand{asio::make_strand(workers)};
+  std::atomic<bool> stopping{false};
+
+  // Loop-thread state.
+  Inbox inbox;
+  asio::posix::stream_descriptor inotify_sd{ioc};
+  asio::steady_timer inbox_timer{ioc};
+  asio::signal_set signals{ioc, SIGINT, SIGTERM};
+  asio::signal_set reload_signal{ioc, SIGHUP};
+  // WATCHDOG=1 at half the interval systemd expects (WatchdogSec=).
+  asio::steady_timer watchdog_timer{ioc};
+  std::chrono::microseconds watchdog_period{0};
+  // The loop's heartbeat, which /healthz reads.
+  asio::steady_timer heartbeat_timer{ioc};
+  static constexpr auto kHeartbeat = std::chrono::seconds(1);
+  // --log-level from the command line, if given: it outlasts reloads.
+  std::optional<std::string> log_level_override;
+
+  Metrics metrics;
+  StatusBoard status{stopping};
+  std::unique_ptr<HttpService> http;
+
+  // db_strand state.
+  std::unique_ptr<Storage> db;
+  std::unique_ptr<ReportStage> reports;
+  TimePoint counted_since{};
+
+  // The end of the flush at shutdown; read by the transport on the mail
+  // strand while the loop thread sets it.
+  SendDeadline send_deadline;
+  std::atomic<int> shutdown_flush_s;
+
+  // mail_strand state.
+  std::unique_ptr<Storage> mail_db;
+  std::unique_ptr<MailTransport> transport;
+  std::unique_ptr<MailStage> mail;
+  asio::steady_timer mail_timer{mail_strand};
+
+  Impl(Config c, const Clock& clk, std::optional<std::string> log_level)
+      : config(std::move(c)),
+        clock(clk),
+        inbox(config.inbox, clk),
+        log_level_override(std::move(log_level)),
+        shutdown_flush_s(config.smtp.shutdown_flush_s) {}
+  // The HTTP thread reads this object's state: it goes first.
+  ~Impl() { http.reset(); }
+
+  // Posts `f` to `executor`, guarded.
+  template <class Executor, class F>
+  void post(Executor& executor, const char* what, F&& f) {
+    asio::post(executor, guarded(what, std::forward<F>(f)));
+  }
+
+  void start() {
+    std::error_code ec;
+    if (!fs::is_directory(config.inbox.path, ec)) {
+      throw std::runtime_error("the inbox folder " + config.inbox.path.string() +
+                               " does not exist or is not a folder; create it or fix inbox.path");
+    }
+    ensure_dir(config.inbox.processed, "inbox.processed");
+    ensure_dir(config.inbox.failed, "inbox.failed");
+    if (config.storage.database.has_parent_path()) ensure_dir(config.storage.database.parent_path(), "storage.database");
+    StorageOptions loading = StorageOptions::from(config.storage);
+    loading.auto_checkpoint = false;  // the report stage checkpoints after the checker
+    db = Storage::open(config.storage.database, loading, clock);
+    mail_db = Storage::open(config.storage.database, StorageOptions::from(config.storage), clock);
+    reports = std::make_unique<ReportStage>(*db, clock, loader_options(config), config.alerts,
+                                            archive_options(config));
+    transport = make_transport(config.smtp, &send_deadline);
+    mail = std::make_unique<MailStage>(*mail_db, *transport, clock, RetryPolicy::from(config.smtp));
+
+    if (auto st = inbox.start(); !st.ok()) throw std::runtime_error(st.message());
+    if (inbox.fd() >= 0) {
+      inotify_sd.assign(::dup(inbox.fd()));
+      wait_inotify();
+    }
+    signals.async_wait(guarded("signal", [this](const boost::system::error_code& ec, int sig) {
+      if (!ec) on_signal(sig);
+    }));
+    wait_reload();
+    status.set_mail_via(transport->describe());
+    status.set_inbox_path(config.inbox.path.string());
+    (void)status.set_inbox(inbox.stats());   // READY=1 below carries the first line
+    heartbeat();
+    if (!config.http.listen.empty()) {
+      http = std::make_unique<HttpService>(config, clock, metrics, [this] { return status.health(); });
+      http->start();
+    }
+    // Nothing is posted to the strands yet, so their connections may be
+    // used here.
+    count_reports_today();
+    if (auto c = mail->counts()) status.set_outbox(*c);
+    spdlog::info("stockwatch started: database {}, inbox {}, mail via {}",
+                 config.storage.database.string(), config.inbox.path.string(),
+                 transport->describe());
+    status.ready();
+    if (auto period = systemd::watchdog_interval()) {
+      watchdog_period = std::max(std::chrono::microseconds(1000), *period / 2);
+      spdlog::debug("systemd watchdog: WATCHDOG=1 every {} ms", watchdog_period.count() / 1000);
+      systemd::watchdog();
+      arm_watchdog();
+    }
+    // Catch up on anything left from before a restart.
+    post(db_strand, "checker", [this] { record_check(reports->check()); });
+    post(mail_strand, "mailer", [this] { run_mailer(); });
+    dispatch_ready();
+    arm_inbox_timer();
+  }
+
+  // --- Reload (SIGHUP) ------------------------------------------------------------
+
+  void wait_reload() {
+    reload_signal.async_wait(guarded("reload", [this](const boost::system::error_code& ec, int) {
+      if (ec || stopping) return;
+      wait_reload();
+      reload();
+    }));
+  }
+
+  // Reads the config file again. A file with problems is refused and the
+  // running configuration stays. Settings that need a restart keep their
+  // running values, named in a warning; the rest take effect at once: the
+  // log level (unless --log-level was given), the HTTP side, then the
+  // report stage's loader, archive and alert settings, then the mail
+  // stage's SMTP settings; READY=1 goes out once all are in effect.
+  void reload() {
+    systemd::reloading();
+    auto loaded = load_config(config.source);
+    if (!loaded.ok()) {
+      spdlog::error("SIGHUP: {} has {} problem(s); keeping the running configuration",
+                    config.source.string(), loaded.problems.size());
+      for (const auto& p : loaded.problems) spdlog::error("  {}", p.to_string());
+      status.ready();
+      return;
+    }
+    ReloadPlan plan = plan_reload(config, loaded.config);
+    if (!plan.needs_restart.empty()) {
+      spdlog::warn("SIGHUP: {} change{} only at a restart; the running value{} stay{} until then",
+                   join_keys(plan.needs_restart), plan.needs_restart.size() == 1 ? "s" : "",
+                   plan.needs_restart.size() == 1 ? "" : "s",
+                   plan.needs_restart.size() == 1 ? "s" : "");
+    }
+    config = std::move(plan.next);
+    if (http) http->reload(config);
+    if (!log_level_override) {
+      spdlog::set_level(spdlog::level::from_str(config.log.level));
+    } else if (config.log.level != *log_level_override) {
+      spdlog::info("SIGHUP: log.level \"{}\" is not applied: --log-level {} from the command "
+                   "line stays in effect", config.log.level, *log_level_override);
+    }
+    post(db_strand, "reload", [this, loading = loader_options(config), alerts = config.alerts,
+                               archive = archive_options(config), smtp = config.smtp] {
+      reports->set_loader_options(loading);
+      reports->set_archive(archive);
+      reports->set_alerts(alerts);
+      post(mail_strand, "reload", [this, smtp] { reload_mail(smtp); });
+    });
+  }
+
+  // mail_strand.
+  void reload_mail(const SmtpConfig& smtp) {
+    shutdown_flush_s = smtp.shutdown_flush_s;
+    auto next = make_transport(smtp, &send_deadline);
+    mail->set_transport(*next);
+    mail->set_policy(RetryPolicy::from(smtp));
+    transport = std::move(next);
+    status.set_mail_via(transport->describe());
+    spdlog::info("SIGHUP: configuration reloaded; mail via {}", transport->describe());
+    status.ready();
+    run_mailer();
+  }
+
+  // --- Loop thread: heartbeat, watchdog, inbox ------------------------------------
+
+  // Records that the loop runs, and the inbox's mode and scan count.
+  void heartbeat() {
+    status.heartbeat(inbox.stats());
+    if (stopping) return;
+    heartbeat_timer.expires_after(kHeartbeat);
+    heartbeat_timer.async_wait(guarded("heartbeat", [this](const boost::system::error_code& ec) {
+      if (!ec) heartbeat();
+    }));
+  }
+
+  void arm_watchdog() {
+    if (stopping) return;
+    watchdog_timer.expires_after(watchdog_period);
+    watchdog_timer.async_wait(guarded("watchdog", [this](const boost::system::error_code& ec) {
+      if (ec || stopping) return;
+      systemd::watchdog();
+      arm_watchdog();
+    }));
+  }
+
+  void wait_inotify() {
+    inotify_sd.async_wait(asio::posix::stream_descriptor::wait_read,
+                          guarded("inbox events", [this](const boost::system::error_code& ec) {
+                            if (ec || stopping) return;
+                            wait_inotify();
+                            guarded("inbox events", [this] { inbox.handle_events(); })();
+                            after_inbox();
+                          }));
+  }
+
+  void arm_inbox_timer() {
+    if (stopping) return;
+    auto next = inbox.next_wakeup();
+    if (!next) return;
+    const auto delay = std::max(Duration(0), std::chrono::duration_cast<Duration>(*next - clock.now()));
+    inbox_timer.expires_after(delay);
+    inbox_timer.async_wait(guarded("inbox timer", [this](const boost::system::error_code& ec) {
+      if (ec || stopping) return;
+      // The timer is armed again whatever the step does.
+      guarded("inbox step", [this] { inbox.process_due(clock.now()); })();
+      after_inbox();
+    }));
+  }
+
+  // After the inbox did anything: status, hand out what is ready, re-arm.
+  void after_inbox() {
+    if (status.set_inbox(inbox.stats())) status.publish();
+    dispatch_ready();
+    arm_inbox_timer();
+  }
+
+  // Hands complete reports to the report stage.
+  void dispatch_ready() {
+    if (stopping) return;
+    for (auto& report : inbox.take_ready()) {
+      post(db_strand, "report", [this, report] { process_report(report); });
+    }
+  }
+
+  // --- db_strand: the report stage ---------------------------------------------------
+
+  void process_report(const InboxReport& report) {
+    Disposition d = Disposition::kRetry;
+    // The inbox hears what became of the report whatever happens here.
+    guarded("report", [&] {
+      if (stopping) return;
+      status.set_loading(report.relative);
+      const ReportStep step = reports->handle(report, &stopping);
+      d = step.disposition;
+      if (step.outcome && !step.outcome->resumed) {
+        metrics.report(to_string(step.outcome->status), step.outcome->rows,
+                       step.outcome->changes, step.load_seconds);
+      }
+      record_check(step.check);
+      count_reports_today(true);
+      if (auto c = db->open_outbox_counts()) status.set_outbox(*c);
+      status.set_loading({});
+    })();
+    post(ioc, "report done", [this, rel = report.relative, d] {
+      inbox.done(rel, d);
+      arm_inbox_timer();
+    });
+    if (!stopping) reports->checkpoint();
+  }
+
+  // What a checker run found goes to the metrics; queued messages wake the
+  // mail stage.
+  void record_check(const CheckStep& c) {
+    if (!c.ok) return;
+    metrics.alerts("out_of_stock", c.found.out_of_stock);
+    metrics.alerts("back_in_stock", c.found.back_in_stock);
+    metrics.alerts("report_rejected", c.found.report_rejected);
+    metrics.messages_queued(c.found.messages);
+    if (c.queued > 0) post(mail_strand, "mailer", [this] { run_mailer(); });
+  }
+
+  // Reports handled since local midnight: counted in the database at start
+  // and when the day changes, otherwise one more per report, so the status
+  // line costs nothing per report however many there are.
+  void count_reports_today(bool one_more = false) {
+    const TimePoint midnight = local_midnight(clock.now());
+    if (one_more && midnight == counted_since) {
+      status.add_report_today();
+      return;
+    }
+    auto n = db->count_reports_since(midnight);
+    if (!n) return;
+    counted_since = midnight;
+    status.set_reports_today(*n);
+  }
+
+  // --- mail_strand: the mail stage -------------------------------------------------
+
+  // One mail stage step; its outcome goes to the metrics and the status.
+  MailStep mail_step(int limit, const std::atomic<bool>* stop) {
+    MailStep step = mail->step(limit, stop);
+    if (step.ok) {
+      metrics.emails(step.sent.sent, step.sent.retried, step.sent.dead);
+      status.set_mail_result(step.sent, clock.now());
+    }
+    return step;
+  }
+
+  // The outbox's queued and dead counts, for STATUS= and the metrics.
+  std::optional<OutboxCounts> update_outbox_counts() {
+    auto c = mail->counts();
+    if (!c) return std::nullopt;
+    status.set_outbox(*c);
+    metrics.outbox_depth(c->queued, c->dead);
+    status.publish();
+    return c;
+  }
+
+  void run_mailer() {
+    if (stopping) return;
+    const MailStep step = mail_step(100, &stopping);
+    // The next step is scheduled whatever the counts do.
+    guarded("outbox counts", [this] { update_outbox_counts(); })();
+    if (step.next_at <= clock.now()) {
+      post(mail_strand, "mailer", [this] { run_mailer(); });
+    } else {
+      arm_mail_timer(step.next_at);
+    }
+  }
+
+  void arm_mail_timer(TimePoint at) {
+    if (stopping) return;
+    const auto delay = std::max(Duration(0), std::chrono::duration_cast<Duration>(at - clock.now()));
+    mail_timer.expires_after(delay);
+    mail_timer.async_wait(guarded("mail timer", [this](const boost::system::error_code& ec) {
+      if (!ec) run_mailer();
+    }));
+  }
+
+  // --- Shutdown -------------------------------------------------------------------
+
+  // SIGINT, SIGTERM: stop taking reports; the report being loaded is
+  // finished or rolled back; then what is due is sent until
+  // smtp.shutdown_flush_s after the signal, and the rest stays queued.
+  void on_signal(int sig) {
+    const int flush_s = shutdown_flush_s;
+    spdlog::info("received {}, stopping: the report being loaded is finished or rolled back, "
+                 "then queued mail is sent for up to {} s",
+                 sig == SIGINT ? "SIGINT" : "SIGTERM", flush_s);
+    const auto deadline = SendDeadline::Clock::now() + std::chrono::seconds(flush_s);
+    send_deadline.set(deadline);
+    stopping = true;
+    systemd::stopping();
+    if (http) http->stop();  // no new uploads
+    watchdog_timer.cancel();
+    heartbeat_timer.cancel();
+    boost::system::error_code ignored;
+    inotify_sd.cancel(ignored);
+    inotify_sd.close(ignored);
+    inbox_timer.cancel();
+    reload_signal.cancel();
+    // Through the db strand first: its report in progress, and the checker
+    // step after it, come before the flush, so their alerts are in it.
+    post(db_strand, "shutdown", [this, deadline] {
+      post(mail_strand, "shutdown", [this, deadline] { flush_mail(deadline); });
+    });
+  }
+
+  // mail_strand, once, at shutdown: sends due messages one at a time until
+  // none is due or the deadline passes (the transport cuts the last one
+  // short). A failed one is queued again with backoff, as always.
+  void flush_mail(SendDeadline::Clock::time_point deadline) {
+    mail_timer.cancel();
+    int sent = 0;
+    while (SendDeadline::Clock::now() < deadline) {
+      const MailStep step = mail_step(1, nullptr);
+      if (!step.ok) break;
+      sent += step.sent.sent;
+      if (!step.sent.next_due || *step.sent.next_due > clock.now()) break;
+    }
+    const auto counts = update_outbox_counts();
+    const std::int64_t queued = counts ? counts->queued : -1;
+    if (queued > 0) {
+      spdlog::info("shutdown: {} message(s) sent; {} still queued, sent after the next start",
+                   sent, queued);
+    } else if (sent > 0) {
+      spdlog::info("shutdown: {} message(s) sent; nothing left queued", sent);
+    }
+  }
+
+  int run() {
+    try {
+      start();
+    } catch (const std::exception& e) {
+      systemd::status(std::string("cannot start: ") + e.what());
+      throw;
+    }
+    ioc.run();
+    // The loop stops once no loop work is left; wait for the workers to
+    // finish (or roll back) what they are doing.
+    workers.join();
+    if (http) http->stop();
+    spdlog::info("stockwatch stopped");
+    return 0;
+  }
+};
+
+Daemon::Daemon(Config config, const Clock& clock, std::optional<std::string> log_level)
+    : impl_(std::make_unique<Impl>(std::move(config), clock, std::move(log_level))) {}
+Daemon::~Daemon() = default;
+
+int Daemon::run() { return impl_->run(); }
+
+}  // namespace stockwatch

@@ -1,0 +1,134 @@
+#include "pipeline/report_stage.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <exception>
+#include <string>
+
+namespace stockwatch {
+
+LoaderOptions loader_options(const Config& c) {
+  LoaderOptions o;
+  o.limits = c.report.limits;
+  o.aliases = c.report.aliases;
+  o.max_report_bytes = c.inbox.max_report_bytes;
+  o.confine_to = c.inbox.path;
+  return o;
+}
+
+ArchiveOptions archive_options(const Config& c) {
+  return {c.inbox.processed, c.inbox.failed, c.inbox.archive == "delete"};
+}
+
+ReportStage::ReportStage(Storage& storage, const Clock& clock, LoaderOptions loading,
+                         AlertsConfig alerts, ArchiveOptions archive)
+    : storage_(storage),
+      clock_(clock),
+      loader_(std::make_unique<Loader>(storage, clock, std::move(loading))),
+      checker_(storage, clock, std::move(alerts)),
+      archive_(std::move(archive)) {}
+
+void ReportStage::set_loader_options(LoaderOptions options) {
+  loader_ = std::make_unique<Loader>(storage_, clock_, std::move(options));
+}
+
+void ReportStage::set_alerts(AlertsConfig alerts) { checker_.set_config(std::move(alerts)); }
+
+void ReportStage::set_archive(ArchiveOptions archive) { archive_ = std::move(archive); }
+
+ReportStep ReportStage::handle(const InboxReport& report, const std::atomic<bool>* stop) {
+  ReportStep step;
+  try {
+    step.disposition = load_and_archive(report, stop, step);
+    step.check = check();
+  } catch (const std::exception& e) {
+    spdlog::critical("{}: unexpected error, will try again: {}", report.relative, e.what());
+    step.disposition = Disposition::kRetry;
+  }
+  return step;
+}
+
+Disposition ReportStage::load_and_archive(const InboxReport& report,
+                                          const std::atomic<bool>* stop, ReportStep& step) {
+  const auto began = std::chrono::steady_clock::now();
+  auto out = loader_->load(report.path, report.relative, stop);
+  step.load_seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - began).count();
+  if (!out) {
+    const auto& e = out.error();
+    switch (e.code()) {
+      case ErrorCode::kCancelled:
+        spdlog::info("{}: loading stopped by shutdown; nothing of it was loaded; it is loaded "
+                     "at the next start", report.relative);
+        return Disposition::kRetry;
+      case ErrorCode::kNotFound:
+        spdlog::warn("{}: vanished before it could be read", report.relative);
+        return Disposition::kDone;
+      case ErrorCode::kPermission:
+        spdlog::error("{}: {}; make it readable by the user stockwatch runs as; it is tried "
+                      "again when its permissions change", report.relative, e.message());
+        return Disposition::kParked;
+      case ErrorCode::kBusy:
+        spdlog::info("{}", e.message());
+        return Disposition::kRetry;
+      default:
+        spdlog::error("{}: not loaded, will try again: {}", report.relative, e.message());
+        return Disposition::kRetry;
+    }
+  }
+  step.outcome = *out;
+  const bool rejected = out->status == ReportStatus::kRejected;
+  if (rejected) {
+    spdlog::warn("{}: {}", report.relative, out->summary());
+  } else {
+    spdlog::info("{}: {}", report.relative, out->summary());
+  }
+  auto placed = archive_report(archive_, report.path, report.relative, rejected, out->error);
+  if (!placed) {
+    spdlog::error("{}: handled ({}) but cannot be archived, will try again: {}", report.relative,
+                  to_string(out->status), placed.error().message());
+    return Disposition::kRetry;
+  }
+  // In delete mode nothing is kept; the ledger still records that the
+  // report left the inbox.
+  const std::string where =
+      placed->empty() ? std::string(kDeletedMarker) : printable_name(placed->string());
+  if (auto st = storage_.mark_archived(out->report_id, where); !st.ok()) {
+    spdlog::error("{}: archived to {} but the ledger was not updated: {}", report.relative,
+                  placed->string(), st.message());
+  }
+  return Disposition::kDone;
+}
+
+CheckStep ReportStage::check() {
+  CheckStep step;
+  auto n = checker_.process_due();
+  if (!n) {
+    spdlog::error("checker: {}", n.error().message());
+    return step;
+  }
+  const CheckerTotals t = checker_.totals();
+  step.ok = true;
+  step.queued = *n;
+  step.found.out_of_stock = t.out_of_stock - reported_.out_of_stock;
+  step.found.back_in_stock = t.back_in_stock - reported_.back_in_stock;
+  step.found.report_rejected = t.report_rejected - reported_.report_rejected;
+  step.found.messages = t.messages - reported_.messages;
+  reported_ = t;
+  if (*n > 0) spdlog::info("checker: {} alert message(s) queued", *n);
+  return step;
+}
+
+// The loading connection does not checkpoint at commit, so alerts are
+// queued without waiting for the copy. It copies the log here, once they
+// are and the inbox knows the report is done, and before this stage writes
+// again, so that the log starts over instead of growing while reports keep
+// coming.
+void ReportStage::checkpoint() {
+  if (auto st = storage_.checkpoint(Storage::kCheckpointLogBytes); !st.ok()) {
+    spdlog::warn("checkpoint: {}", st.message());
+  }
+}
+
+}  // namespace stockwatch

@@ -1,0 +1,263 @@
+// The stepped pipeline: a real inbox folder (inotify), a real SQLite file,
+// the real loader, archive, checker and mailer, a scripted transport and a
+// ManualClock. Every step is taken by the test; nothing sleeps.
+#include "pipeline/pipeline.hpp"
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <memory>
+#include <string>
+
+#include "scripted_transport.hpp"
+#include "test_util.hpp"
+
+namespace stockwatch {
+namespace {
+
+using namespace std::chrono_literals;
+using test::files_under;
+using test::ScriptedTransport;
+using test::TempDir;
+using test::write_file;
+
+constexpr const char* kOwner = "owner@example.com";
+
+// What a step did: reports handled, messages queued, messages sent.
+void expect_step(const PipelineStep& s, int reports, int queued, int sent) {
+  EXPECT_EQ(s.reports, reports);
+  EXPECT_EQ(s.queued, queued);
+  EXPECT_EQ(s.sent, sent);
+}
+
+class PipelineTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    config_.storage.database = dir_ / "stockwatch.db";
+    config_.inbox.path = dir_ / "inbox";
+    config_.inbox.processed = dir_ / "processed";
+    config_.inbox.failed = dir_ / "failed";
+    config_.inbox.mode = "inotify";
+    config_.inbox.settle_ms = 1000;
+    config_.inbox.rescan_interval_s = 0;
+    config_.alerts.subscriptions.push_back(Subscription{{kOwner}, {}, {}});
+    policy_.jitter = 0;   // retries at exactly 5 s, 10 s, ...
+    std::filesystem::create_directories(config_.inbox.path);
+  }
+
+  // What the daemon sets up at start: the inbox, two connections, the stages.
+  void start() {
+    StorageOptions loading;
+    loading.auto_checkpoint = false;
+    db_ = Storage::open(config_.storage.database, loading, clock_);
+    mail_db_ = Storage::open(config_.storage.database, {}, clock_);
+    inbox_ = std::make_unique<Inbox>(config_.inbox, clock_,
+                                     [](const std::filesystem::path&) { return Writers::kNone; });
+    ASSERT_TRUE(inbox_->start().ok());
+    reports_ = std::make_unique<ReportStage>(*db_, clock_, loader_options(config_), config_.alerts,
+                                             archive_options(config_));
+    mail_ = std::make_unique<MailStage>(*mail_db_, transport_, clock_, policy_, 1);
+    pipeline_ = std::make_unique<Pipeline>(*inbox_, *reports_, *mail_, clock_);
+    first_ = pipeline_->start();
+  }
+
+  PipelineStep step() { return pipeline_->process_due(clock_.now()); }
+
+  OutboxCounts counts() {
+    auto c = mail_db_->outbox_counts();
+    EXPECT_TRUE(c);
+    return c ? *c : OutboxCounts{};
+  }
+
+  // The ledger's one entry (a failure when there is not exactly one).
+  ReportRecord only_report() {
+    auto ledger = db_->recent_reports(10);
+    EXPECT_TRUE(ledger);
+    EXPECT_EQ(ledger ? ledger->size() : 0u, 1u);
+    return ledger && ledger->size() == 1 ? ledger->front() : ReportRecord{};
+  }
+
+  void drop(const std::string& name, const std::string& text) {
+    write_file(config_.inbox.path / name, text);
+  }
+
+  TempDir dir_{"pipeline"};
+  ManualClock clock_;
+  Config config_;
+  RetryPolicy policy_;
+  ScriptedTransport transport_;
+  std::unique_ptr<Storage> db_, mail_db_;
+  std::unique_ptr<Inbox> inbox_;
+  std::unique_ptr<ReportStage> reports_;
+  std::unique_ptr<MailStage> mail_;
+  std::unique_ptr<Pipeline> pipeline_;
+  PipelineStep first_;
+};
+
+TEST_F(PipelineTest, AReportPlacedIsLoadedArchivedAndAlertedInOneStep) {
+  start();
+  EXPECT_EQ(first_.queued, 0);
+  drop("medan.csv", "store,item,count\nMedan,Kopi Gayo,0\nMedan,Teh,4\n");
+
+  expect_step(step(), 1, 1, 1);
+  EXPECT_TRUE(files_under(config_.inbox.path).empty());
+  EXPECT_EQ(files_under(config_.inbox.processed), std::vector<std::string>{"medan.csv"});
+  ASSERT_EQ(transport_.calls.size(), 1u);
+  EXPECT_EQ(transport_.calls[0].to, kOwner);
+  EXPECT_NE(transport_.calls[0].data.find("Kopi Gayo"), std::string::npos);
+  EXPECT_EQ(only_report().archived_path, (config_.inbox.processed / "medan.csv").string());
+  EXPECT_EQ(counts().sent, 1);
+
+  // Nothing more to do: a second step does nothing.
+  const PipelineStep again = step();
+  EXPECT_EQ(again.reports, 0);
+  EXPECT_FALSE(again.mailed);
+  EXPECT_EQ(transport_.calls.size(), 1u);
+}
+
+TEST_F(PipelineTest, AFailedSendIsRetriedWhenItsBackoffEnds) {
+  start();
+  transport_.script(SendOutcome::Kind::kTransient, 451, "451 try again later");
+  const TimePoint t0 = clock_.now();
+  drop("medan.csv", "store,item,count\nMedan,Kopi Gayo,0\n");
+
+  const PipelineStep s = step();
+  EXPECT_EQ(s.queued, 1);
+  EXPECT_EQ(s.sent, 0);
+  EXPECT_EQ(s.retried, 1);
+  EXPECT_EQ(pipeline_->next_wakeup(), t0 + policy_.initial);
+
+  clock_.advance(policy_.initial - 1ms);
+  EXPECT_FALSE(step().mailed);
+  EXPECT_EQ(transport_.calls.size(), 1u);
+
+  clock_.advance(1ms);
+  const PipelineStep retry = step();
+  EXPECT_TRUE(retry.mailed);
+  EXPECT_EQ(retry.sent, 1);
+  EXPECT_EQ(transport_.calls.size(), 2u);
+  EXPECT_EQ(transport_.calls[0].data, transport_.calls[1].data);
+  EXPECT_EQ(counts().queued, 0);
+}
+
+TEST_F(PipelineTest, MailQueuedByAnotherProcessIsSentAtTheRecheck) {
+  start();
+  const TimePoint t0 = clock_.now();
+  EXPECT_EQ(pipeline_->next_wakeup(), t0 + MailStage::kRecheck);
+
+  // `stockwatch ingest` beside the daemon: its own connection queues a message.
+  {
+    auto other = Storage::open(config_.storage.database, {}, clock_);
+    LoaderOptions once = loader_options(config_);
+    once.resume = false;
+    once.confine_to.clear();
+    write_file(dir_ / "elsewhere.csv", "store,item,count\nMakassar,Arabika,0\n");
+    Loader loader(*other, clock_, once);
+    ASSERT_TRUE(loader.load(dir_ / "elsewhere.csv", "elsewhere.csv"));
+    Checker checker(*other, clock_, config_.alerts);
+    auto queued = checker.process_due();
+    ASSERT_TRUE(queued);
+    ASSERT_EQ(*queued, 1);
+  }
+
+  clock_.advance(MailStage::kRecheck - 1ms);
+  EXPECT_FALSE(step().mailed);
+  EXPECT_TRUE(transport_.calls.empty());
+
+  clock_.advance(1ms);
+  EXPECT_EQ(step().sent, 1);
+  ASSERT_EQ(transport_.calls.size(), 1u);
+  EXPECT_NE(transport_.calls[0].data.find("Arabika"), std::string::npos);
+}
+
+TEST_F(PipelineTest, ARejectedReportGoesToFailedWithItsErrorsAndItsAlert) {
+  start();
+  drop("bad.csv", "store,item,count\nMedan,Kopi Gayo,many\n");
+
+  expect_step(step(), 1, 1, 1);
+  EXPECT_TRUE(files_under(config_.inbox.processed).empty());
+  EXPECT_EQ(files_under(config_.inbox.failed),
+            (std::vector<std::string>{"bad.csv", "bad.csv.error.txt"}));
+  EXPECT_NE(test::read_file(config_.inbox.failed / "bad.csv.error.txt").find("line 2"),
+            std::string::npos);
+  ASSERT_EQ(transport_.calls.size(), 1u);
+  EXPECT_NE(transport_.calls[0].data.find("bad.csv"), std::string::npos);
+  EXPECT_EQ(only_report().status, ReportStatus::kRejected);
+}
+
+TEST_F(PipelineTest, AReportLoadedButNotArchivedBeforeARestartIsArchivedAndAlertedOnce) {
+  const std::string text = "store,item,count\nMedan,Kopi Gayo,0\n";
+  drop("medan.csv", text);
+  {
+    // The previous run: loaded, then stopped before archiving and checking.
+    auto before = Storage::open(config_.storage.database, {}, clock_);
+    Loader loader(*before, clock_, loader_options(config_));
+    auto loaded = loader.load(config_.inbox.path / "medan.csv", "medan.csv");
+    ASSERT_TRUE(loaded);
+    ASSERT_EQ(loaded->status, ReportStatus::kLoaded);
+  }
+
+  // The restart: the checker catches up at once, and the report is found
+  // by the start-up scan and archived once it has settled.
+  start();
+  EXPECT_EQ(first_.queued, 1);
+  EXPECT_EQ(first_.sent, 1);
+  EXPECT_EQ(step().reports, 0);
+  clock_.advance(std::chrono::milliseconds(config_.inbox.settle_ms));
+  const PipelineStep s = step();
+  EXPECT_EQ(s.reports, 1);
+  EXPECT_EQ(s.queued, 0);
+  EXPECT_EQ(files_under(config_.inbox.processed), std::vector<std::string>{"medan.csv"});
+  EXPECT_TRUE(files_under(config_.inbox.path).empty());
+  EXPECT_FALSE(only_report().archived_path.empty());
+  EXPECT_EQ(transport_.calls.size(), 1u);
+  EXPECT_EQ(counts().sent, 1);
+}
+
+TEST_F(PipelineTest, AThrowingSendIsLoggedAndTheNextStepDelivers) {
+  start();
+  transport_.script_throw("statement could not be prepared");
+  test::LogCapture log;
+  drop("medan.csv", "store,item,count\nMedan,Kopi Gayo,0\n");
+
+  const PipelineStep s = step();
+  EXPECT_EQ(s.queued, 1);
+  EXPECT_EQ(s.sent, 0);
+  EXPECT_NE(log.text().find("mailer: statement could not be prepared"), std::string::npos)
+      << log.text();
+  EXPECT_EQ(pipeline_->next_wakeup(), clock_.now() + MailStage::kAfterError);
+
+  clock_.advance(MailStage::kAfterError);
+  EXPECT_EQ(step().sent, 1);
+  EXPECT_EQ(counts().queued, 0);
+}
+
+TEST_F(PipelineTest, NewReportSettingsReachTheLoader) {
+  start();
+  drop("a.csv", "cabang,item,count\nMedan,Kopi Gayo,3\n");
+  step();
+  EXPECT_EQ(files_under(config_.inbox.failed),
+            (std::vector<std::string>{"a.csv", "a.csv.error.txt"}));
+
+  Config reloaded = config_;
+  reloaded.report.aliases.store.push_back("cabang");
+  reports_->set_loader_options(loader_options(reloaded));
+  drop("b.csv", "cabang,item,count\nMedan,Kopi Gayo,3\n");
+  step();
+  EXPECT_EQ(files_under(config_.inbox.processed), std::vector<std::string>{"b.csv"});
+}
+
+TEST_F(PipelineTest, ArchiveModeDeleteFromAReloadRemovesTheNextReport) {
+  start();
+  Config reloaded = config_;
+  reloaded.inbox.archive = "delete";
+  reports_->set_archive(archive_options(reloaded));
+  drop("a.csv", "store,item,count\nMedan,Kopi Gayo,3\n");
+  EXPECT_EQ(step().reports, 1);
+  EXPECT_TRUE(files_under(config_.inbox.path).empty());
+  EXPECT_TRUE(files_under(config_.inbox.processed).empty());
+  EXPECT_EQ(only_report().archived_path, ReportStage::kDeletedMarker);
+}
+
+}  // namespace
+}  // namespace stockwatch

@@ -1,0 +1,82 @@
+// What a SIGHUP applies and what it names as needing a restart.
+#include "daemon/reload.hpp"
+
+#include <gtest/gtest.h>
+
+namespace stockwatch {
+namespace {
+
+Config running() {
+  Config c;
+  c.source = "/etc/stockwatch/stockwatch.toml";
+  c.storage.database = "/var/lib/stockwatch/stockwatch.db";
+  c.inbox.path = "/srv/inbox";
+  c.inbox.processed = "/srv/processed";
+  c.inbox.failed = "/srv/failed";
+  c.http.listen = "127.0.0.1:8080";
+  return c;
+}
+
+TEST(Reload, NewReportSettingsAreApplied) {
+  const Config now = running();
+  Config fresh = now;
+  fresh.report.aliases.store.push_back("cabang");
+  fresh.report.limits.max_problems = 7;
+  fresh.inbox.max_report_bytes = 1024;
+  fresh.inbox.archive = "delete";
+  const ReloadPlan plan = plan_reload(now, fresh);
+  EXPECT_TRUE(plan.needs_restart.empty());
+  EXPECT_EQ(plan.next.report.aliases.store, fresh.report.aliases.store);
+  EXPECT_EQ(plan.next.report.limits.max_problems, 7u);
+  EXPECT_EQ(plan.next.inbox.max_report_bytes, 1024u);
+  EXPECT_EQ(plan.next.inbox.archive, "delete");
+}
+
+TEST(Reload, AlertSmtpAndUploadSettingsAreApplied) {
+  const Config now = running();
+  Config fresh = now;
+  fresh.alerts.subject = "Stok habis";
+  fresh.smtp.url = "smtp://mail.example.com:25";
+  fresh.http.token = "new-token";
+  fresh.http.max_upload_bytes = 5;
+  fresh.log.level = "debug";
+  const ReloadPlan plan = plan_reload(now, fresh);
+  EXPECT_TRUE(plan.needs_restart.empty());
+  EXPECT_EQ(plan.next.alerts.subject, "Stok habis");
+  EXPECT_EQ(plan.next.smtp.url, "smtp://mail.example.com:25");
+  EXPECT_EQ(plan.next.http.token, "new-token");
+  EXPECT_EQ(plan.next.http.max_upload_bytes, 5u);
+  EXPECT_EQ(plan.next.log.level, "debug");
+}
+
+TEST(Reload, RestartOnlySettingsKeepTheirRunningValuesAndAreNamed) {
+  const Config now = running();
+  Config fresh = now;
+  fresh.storage.database = "/elsewhere.db";
+  fresh.storage.busy_timeout_ms = 1;
+  fresh.inbox.path = "/srv/other-inbox";
+  fresh.inbox.mode = "poll";
+  fresh.inbox.settle_ms = 5;
+  fresh.http.listen = "0.0.0.0:9090";
+  fresh.report.aliases.item.push_back("artikel");   // applied beside them
+  const ReloadPlan plan = plan_reload(now, fresh);
+  EXPECT_EQ(plan.needs_restart,
+            (std::vector<std::string>{"storage.database", "storage.busy_timeout_ms", "inbox.path",
+                                      "inbox.mode", "inbox.settle_ms", "http.listen"}));
+  EXPECT_EQ(plan.next.storage.database, now.storage.database);
+  EXPECT_EQ(plan.next.storage.busy_timeout_ms, now.storage.busy_timeout_ms);
+  EXPECT_EQ(plan.next.inbox.path, now.inbox.path);
+  EXPECT_EQ(plan.next.inbox.mode, now.inbox.mode);
+  EXPECT_EQ(plan.next.inbox.settle_ms, now.inbox.settle_ms);
+  EXPECT_EQ(plan.next.http.listen, now.http.listen);
+  EXPECT_EQ(plan.next.report.aliases.item, fresh.report.aliases.item);
+}
+
+TEST(Reload, KeysAreJoinedForTheWarning) {
+  EXPECT_EQ(join_keys({"http.listen"}), "http.listen");
+  EXPECT_EQ(join_keys({"inbox.path", "http.listen"}), "inbox.path and http.listen");
+  EXPECT_EQ(join_keys({"a", "b", "c"}), "a, b and c");
+}
+
+}  // namespace
+}  // namespace stockwatch
