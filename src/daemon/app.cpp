@@ -233,12 +233,23 @@ struct App::Daemon {
     }
     heartbeat();
     if (!config.http.listen.empty()) {
-      http = std::make_unique<HttpService>(config, clock, metrics, [this] {
-        std::lock_guard lock(status_mu);
-        DaemonHealth h = health_now;
-        h.stopping = stopping;
-        return h;
-      });
+      http = std::make_unique<HttpService>(
+          config, clock, metrics,
+          [this] {
+            std::lock_guard lock(status_mu);
+            DaemonHealth h = health_now;
+            h.stopping = stopping;
+            return h;
+          },
+          // An upload is complete when placed: the inbox takes it at once,
+          // in a folder the upload created too.
+          [this](const std::string& relative) {
+            asio::post(ioc, [this, relative] {
+              if (stopping) return;
+              inbox.placed(relative);
+              dispatch_ready();
+            });
+          });
       http->start();
     }
     // Nothing is posted to the strands yet, so their connections may be
