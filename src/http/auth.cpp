@@ -11,17 +11,6 @@ namespace bhttp = boost::beast::http;
 namespace {
 constexpr std::string_view kBearer = "Bearer ";
 
-bool starts_with_ci(std::string_view s, std::string_view prefix) {
-  if (s.size() < prefix.size()) return false;
-  for (std::size_t i = 0; i < prefix.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(s[i])) !=
-        std::tolower(static_cast<unsigned char>(prefix[i]))) {
-      return false;
-    }
-  }
-  return true;
-}
-
 // 1, 2, 4, 8, ...: enough to see a flood in the log without one line per
 // attempt.
 bool worth_logging(std::uint64_t n) { return (n & (n - 1)) == 0; }
@@ -31,7 +20,7 @@ AuthResult BearerTokenAuthenticator::authenticate(const RequestHead& head, const
   if (token_.empty()) return {Identity{"anyone (http.token is not set)", Role::kReader, {}}, {}};
   const auto field = head[bhttp::field::authorization];
   const std::string_view auth(field.data(), field.size());
-  if (!starts_with_ci(auth, kBearer)) return {};
+  if (!starts_with_ignoring_case(auth, kBearer)) return {};
   const std::string_view presented = auth.substr(kBearer.size());
   const std::string client = client_address(remote);
   if (constant_time_equal(presented, token_)) {

@@ -22,6 +22,10 @@ Response make_response(unsigned status, std::string body, std::string_view conte
   return res;
 }
 
+bool starts_with_ignoring_case(std::string_view text, std::string_view prefix) {
+  return text.size() >= prefix.size() && beast::iequals(text.substr(0, prefix.size()), prefix);
+}
+
 std::optional<ListenAddress> parse_listen(std::string_view listen) {
   ListenAddress out;
   std::string_view port;

@@ -51,6 +51,10 @@ using Response = boost::beast::http::response<boost::beast::http::string_body>;
 [[nodiscard]] Response make_response(unsigned status, std::string body,
                                      std::string_view content_type = "text/plain; charset=utf-8");
 
+// Whether `text` begins with `prefix`, ASCII case ignored (header values
+// such as "Bearer ..." and "AWS4-HMAC-SHA256 ...").
+[[nodiscard]] bool starts_with_ignoring_case(std::string_view text, std::string_view prefix);
+
 // Receives one request body, piece by piece.
 class BodySink {
  public:

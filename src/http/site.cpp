@@ -32,29 +32,25 @@ http::Route method_not_allowed(const char* label, std::string_view path) {
   return answer(label, std::move(res));
 }
 
-bool istarts_with(std::string_view s, std::string_view prefix) {
-  if (s.size() < prefix.size()) return false;
-  for (std::size_t i = 0; i < prefix.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(s[i])) != prefix[i]) return false;
-  }
-  return true;
-}
-
 // Whether the request comes from an S3 client, which expects an S3 error
 // (XML) rather than a page: it is signed, carries x-amz-* headers, or does
 // more than read.
 bool speaks_s3(const http::Request& req) {
   if (!is_get(req.head)) return true;
   const auto auth = req.head[bhttp::field::authorization];
-  if (istarts_with(std::string_view(auth.data(), auth.size()), "aws")) return true;
+  if (http::starts_with_ignoring_case(std::string_view(auth.data(), auth.size()), "aws")) return true;
   for (const auto& field : req.head) {
-    if (istarts_with(std::string_view(field.name_string().data(), field.name_string().size()),
-                     "x-amz-")) {
+    const auto name = field.name_string();
+    if (http::starts_with_ignoring_case(std::string_view(name.data(), name.size()), "x-amz-")) {
       return true;
     }
   }
-  for (std::size_t at = 0; (at = req.query.find_first_of("Xx", at)) != std::string_view::npos; ++at) {
-    if (istarts_with(req.query.substr(at), "x-amz-")) return true;
+  // A presigned URL: X-Amz-Signature=... among the parameters.
+  for (std::size_t at = 0; at < req.query.size(); ++at) {
+    if ((at == 0 || req.query[at - 1] == '&') &&
+        http::starts_with_ignoring_case(req.query.substr(at), "x-amz-")) {
+      return true;
+    }
   }
   return false;
 }

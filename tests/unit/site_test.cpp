@@ -93,6 +93,8 @@ TEST_F(SiteTest, ABrowserNeverGetsAnS3Error) {
   EXPECT_EQ(status(r), 404u);
   EXPECT_EQ(type(r), "text/plain; charset=utf-8");
   EXPECT_NE(body(r).find("nothing at /favicon.ico"), std::string::npos);
+  // x-amz- in a value is not a presigned URL.
+  EXPECT_EQ(type(ask("/search?q=x-amz-date")), "text/plain; charset=utf-8");
   r = ask("/_console/");
   EXPECT_EQ(status(r), 404u);
   EXPECT_NE(body(r).find("reserved for stockwatch's web console"), std::string::npos);
