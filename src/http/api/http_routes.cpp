@@ -1,7 +1,5 @@
 #include "http/api/http_routes.hpp"
 
-#include <spdlog/spdlog.h>
-
 #include <boost/json.hpp>
 
 #include <ctime>
@@ -15,7 +13,6 @@
 namespace stockwatch {
 
 namespace json = boost::json;
-namespace bhttp = boost::beast::http;
 
 namespace {
 
