@@ -598,7 +598,8 @@ class HttpTest(harness.PipelineTestCase):
         h.env.drop(MEDAN, "medan.csv")
         h.wait_loaded("medan.csv")
         for path in ("/healthz", "/readyz", "/metrics", "/api/inventory", "/api/reports",
-                     "/api/alerts", "/api/nothing", "/", "/favicon.ico", "/_console/"):
+                     "/api/alerts", "/api/nothing", "/", "/favicon.ico", "/_console/",
+                     f"/{BUCKET}/a.csv", f"/{BUCKET}"):
             with self.subTest(path):
                 auth = ["-H", f"Authorization: Bearer {TOKEN}"]
                 # /readyz and /metrics change between two requests (a counter,
