@@ -144,7 +144,17 @@ struct Daemon::Impl {
     (void)status.set_inbox(inbox.stats());   // READY=1 below carries the first line
     heartbeat();
     if (!config.http.listen.empty()) {
-      http = std::make_unique<HttpService>(config, clock, metrics, [this] { return status.health(); });
+      http = std::make_unique<HttpService>(
+          config, clock, metrics, [this] { return status.health(); },
+          // An upload is complete when placed: the inbox takes it at once,
+          // in a folder the upload created too.
+          [this](const std::string& relative) {
+            asio::post(ioc, guarded("inbox: upload placed", [this, relative] {
+              if (stopping) return;
+              inbox.placed(relative);
+              dispatch_ready();
+            }));
+          });
       http->start();
     }
     // Nothing is posted to the strands yet, so their connections may be

@@ -22,6 +22,10 @@ Response make_response(unsigned status, std::string body, std::string_view conte
   return res;
 }
 
+bool starts_with_ignoring_case(std::string_view text, std::string_view prefix) {
+  return text.size() >= prefix.size() && beast::iequals(text.substr(0, prefix.size()), prefix);
+}
+
 std::optional<ListenAddress> parse_listen(std::string_view listen) {
   ListenAddress out;
   std::string_view port;
@@ -73,12 +77,16 @@ class Session;
 struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
   Impl(asio::io_context& io, ServerOptions o, Handler& h)
       : ioc(io), options(std::move(o)), handler(h), acceptor(io), accept_pause(io) {}
+  // Closes the oldest connection that never sent a byte, to make room for
+  // a new one; false when every connection has spoken.
+  bool close_a_silent_connection();
   asio::io_context& ioc;
   ServerOptions options;
   Handler& handler;
   tcp::acceptor acceptor;
   asio::steady_timer accept_pause;   // after a failed accept (EMFILE, ENFILE, ...)
   bool stopped = false;
+  std::uint64_t accepted = 0;   // numbers sessions in the order they came
   std::unordered_map<Session*, std::weak_ptr<Session>> sessions;
 
   void do_accept();
@@ -86,9 +94,11 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
 
 class Session : public std::enable_shared_from_this<Session> {
  public:
-  Session(tcp::socket socket, std::shared_ptr<Server::Impl> server)
+  Session(tcp::socket socket, std::shared_ptr<Server::Impl> server, std::uint64_t number)
       : socket_(std::move(socket)),
         deadline_(socket_.get_executor()),
+        delay_(socket_.get_executor()),
+        number_(number),
         server_(std::move(server)),
         piece_(new char[kPiece]) {
     boost::system::error_code ec;
@@ -105,6 +115,7 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void start(bool over_capacity) {
     if (over_capacity) {
+      awaiting_first_ = false;
       label_ = "over_capacity";
       keep_alive_ = false;
       send(make_response(503, "too many connections; try again shortly\n"));
@@ -113,8 +124,21 @@ class Session : public std::enable_shared_from_this<Session> {
     read_header();
   }
 
+  // Opened, and not one byte received yet: neither a request answered nor
+  // part of one buffered or waiting in the socket.
+  [[nodiscard]] bool silent() {
+    if (!awaiting_first_ || buffer_.size() > 0 || !socket_.is_open()) return false;
+    // The parser may have taken a start line already, emptying the buffer.
+    if (head_parser_ && head_parser_->got_some()) return false;
+    boost::system::error_code ec;
+    return socket_.available(ec) == 0 && !ec;
+  }
+  [[nodiscard]] std::uint64_t number() const { return number_; }
+  [[nodiscard]] const std::string& remote() const { return remote_; }
+
   void close() {
     disarm();
+    delay_.cancel();
     boost::system::error_code ec;
     socket_.shutdown(tcp::socket::shutdown_both, ec);
     socket_.close(ec);
@@ -165,6 +189,7 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void on_header(beast::error_code ec) {
+    awaiting_first_ = false;
     if (ec) {
       if (ec == bhttp::error::end_of_stream || ec == asio::error::eof ||
           ec == asio::error::operation_aborted || ec == asio::error::connection_reset) {
@@ -194,6 +219,17 @@ class Session : public std::enable_shared_from_this<Session> {
       // A body the client means to send is not read: close afterwards.
       keep_alive_ = head_parser_->keep_alive() && head_parser_->is_done();
       unread_body_ = !head_parser_->is_done();
+      if (route_.delay.count() > 0) {
+        delay_.expires_after(route_.delay);
+        delay_.async_wait([self = shared_from_this()](beast::error_code wec) {
+          if (wec) {   // the connection was closed meanwhile
+            self->handler().on_done(self->label_, 0, self->head_, self->remote_);
+            return;
+          }
+          self->send(std::move(*self->route_.response));
+        });
+        return;
+      }
       return send(std::move(*route_.response));
     }
     keep_alive_ = head_parser_->keep_alive();
@@ -329,11 +365,22 @@ class Session : public std::enable_shared_from_this<Session> {
     res_.version(head_.version() ? head_.version() : 11);
     res_.keep_alive(keep_alive_);
     res_.set(bhttp::field::server, "stockwatch");
-    res_.prepare_payload();
-    if (head_.method() == bhttp::verb::head) {
-      // The headers of a GET (Content-Length included), without its body:
-      // a body here would be read as the next response.
+    const auto status = res_.result();
+    if (bhttp::to_status_class(status) == bhttp::status_class::informational ||
+        status == bhttp::status::no_content || status == bhttp::status::not_modified) {
+      // Never a body, and so no Content-Length either (RFC 9110, 8.6).
       res_.body().clear();
+      res_.content_length(boost::none);
+      res_.chunked(false);
+    } else {
+      res_.prepare_payload();
+    }
+    if (head_.method() == bhttp::verb::head && !res_.body().empty()) {
+      // The headers of a GET, its Content-Length included, without its
+      // body: a body here would be read as the next response.
+      const auto length = res_.body().size();
+      res_.body().clear();
+      res_.content_length(length);
     }
     arm();
     bhttp::async_write(socket_, res_, [self = shared_from_this()](beast::error_code ec, std::size_t) {
@@ -347,6 +394,9 @@ class Session : public std::enable_shared_from_this<Session> {
 
   tcp::socket socket_;
   asio::steady_timer deadline_;
+  asio::steady_timer delay_;      // Route::delay
+  std::uint64_t number_;
+  bool awaiting_first_ = true;    // no request head has arrived yet
   std::uint64_t deadline_generation_ = 0;
   bool timed_out_ = false;
   std::shared_ptr<Server::Impl> server_;
@@ -386,13 +436,28 @@ void Server::Impl::do_accept() {
       for (auto it = self->sessions.begin(); it != self->sessions.end();) {
         it = it->second.expired() ? self->sessions.erase(it) : std::next(it);
       }
-      const bool over = self->sessions.size() >= self->options.max_connections;
-      auto session = std::make_shared<Session>(std::move(socket), self);
+      const bool over = self->sessions.size() >= self->options.max_connections &&
+                        !self->close_a_silent_connection();
+      auto session = std::make_shared<Session>(std::move(socket), self, ++self->accepted);
       self->sessions[session.get()] = session;
       session->start(over);
     }
     self->do_accept();
   });
+}
+
+bool Server::Impl::close_a_silent_connection() {
+  std::shared_ptr<Session> oldest;
+  for (auto& [ptr, weak] : sessions) {
+    auto s = weak.lock();
+    if (s && s->silent() && (!oldest || s->number() < oldest->number())) oldest = std::move(s);
+  }
+  if (!oldest) return false;
+  spdlog::debug("http {}: closed to make room (http.max_connections = {}): it sent nothing",
+                oldest->remote(), options.max_connections);
+  oldest->close();
+  sessions.erase(oldest.get());
+  return true;
 }
 
 Server::Server(asio::io_context& ioc, ServerOptions options, Handler& handler)

@@ -9,9 +9,12 @@
 // - Every read has a deadline (read_timeout between any two pieces of a
 //   request; a whole header must arrive within it). Headers are limited to
 //   header_limit bytes (431), small bodies to their route's limit (413),
-//   and the number of open connections to max_connections (more are
-//   answered 503 and closed). A slow, malformed or vanished client affects
-//   only its own connection.
+//   and the number of open connections to max_connections. When a new
+//   connection would pass the limit, the oldest connection that has not
+//   sent a byte since it was opened is closed to make room (an idle
+//   socket must not lock out a health check); only when there is none is
+//   the newcomer answered 503 and closed. A slow, malformed or vanished
+//   client affects only its own connection.
 // - Upload bodies are handed to a BodySink piece by piece as they arrive
 //   (64 KiB at a time), never held whole in memory. A client that sends
 //   "Expect: 100-continue" gets "100 Continue" only once the handler has
@@ -48,6 +51,10 @@ using Response = boost::beast::http::response<boost::beast::http::string_body>;
 [[nodiscard]] Response make_response(unsigned status, std::string body,
                                      std::string_view content_type = "text/plain; charset=utf-8");
 
+// Whether `text` begins with `prefix`, ASCII case ignored (header values
+// such as "Bearer ..." and "AWS4-HMAC-SHA256 ...").
+[[nodiscard]] bool starts_with_ignoring_case(std::string_view text, std::string_view prefix);
+
 // Receives one request body, piece by piece.
 class BodySink {
  public:
@@ -70,6 +77,10 @@ struct Route {
   std::unique_ptr<BodySink> sink;           // stream the body into it
   std::function<Response(std::string body)> buffered;   // read the whole (small) body, then answer
   std::uint64_t body_limit = 1024 * 1024;   // for `buffered` and `sink`; more gets 413
+  // With `response`: wait this long before sending it (on a timer; the
+  // thread serves others meanwhile). Slows down a client that guesses
+  // credentials.
+  std::chrono::milliseconds delay{0};
 };
 
 class Handler {

@@ -26,26 +26,30 @@ S3GatewayOptions gateway_options(const Config& c) {
 }  // namespace
 
 struct HttpService::Impl {
-  Impl(const Config& config, const Clock& clock, Metrics& metrics, HealthSource health)
+  Impl(const Config& config, const Clock& clock, Metrics& metrics, HealthSource health,
+       PlacedReport placed)
       : storage(Storage::open(config.storage.database,
                               StorageOptions::from(config.storage), clock)),
         uploads(config.inbox.path, clock),
         gateway(gateway_options(config), uploads, clock, &metrics),
-        routes(config.http.token, *storage, gateway, metrics, std::move(health)),
+        routes(*storage, metrics, std::move(health)),
+        site(config.http.token, config.inbox.bucket, routes, gateway, metrics, clock),
         server(ioc,
                {config.http.listen, std::chrono::seconds(config.http.read_timeout_s), 16 * 1024,
                 static_cast<std::size_t>(config.http.max_connections)},
-               routes),
-        sweep_timer(ioc),
-        multipart_max_age(std::chrono::hours(config.http.multipart_max_age_h)) {}
+               site),
+        multipart_max_age(std::chrono::hours(config.http.multipart_max_age_h)) {
+    gateway.on_placed(std::move(placed));
+  }
 
   asio::io_context ioc{1};
   std::unique_ptr<Storage> storage;
   UploadStore uploads;
   S3Gateway gateway;
   HttpRoutes routes;
+  Site site;
   http::Server server;
-  asio::steady_timer sweep_timer;
+  asio::steady_timer sweep_timer{ioc};
   Duration multipart_max_age;
   std::thread thread;
   std::promise<void> finished;   // set when the thread's loop has returned
@@ -65,8 +69,8 @@ struct HttpService::Impl {
 };
 
 HttpService::HttpService(const Config& config, const Clock& clock, Metrics& metrics,
-                         HealthSource health)
-    : impl_(std::make_unique<Impl>(config, clock, metrics, std::move(health))) {
+                         HealthSource health, PlacedReport placed)
+    : impl_(std::make_unique<Impl>(config, clock, metrics, std::move(health), std::move(placed))) {
   if (auto st = impl_->server.start(); !st.ok()) throw std::runtime_error(st.message());
   (void)impl_->uploads.sweep(impl_->multipart_max_age);
   const auto& h = config.http;
@@ -120,7 +124,7 @@ void HttpService::reload(const Config& config) {
   asio::post(impl_->ioc, guarded("http: reload", [this, options = gateway_options(config),
                                                    token = config.http.token] {
     impl_->gateway.set_options(options);
-    impl_->routes.set_token(token);
+    impl_->site.reload(token, options.bucket);
   }));
 }
 

@@ -4,8 +4,12 @@
 //
 // Contract:
 // - The constructor opens what it needs and binds http.listen; it throws
-//   std::runtime_error (start-up errors: the address is taken, the
-//   database cannot be opened). start() runs the thread.
+//   std::runtime_error or std::invalid_argument (start-up errors: the
+//   address is taken, the database cannot be opened, inbox.bucket cannot
+//   be a bucket). start() runs the thread.
+// - `placed` (optional) is called on the HTTP thread with the inbox-relative
+//   name of each report an S3 upload placed whole in the inbox, so the
+//   inbox can take it at once instead of waiting for it to settle.
 // - Nothing on the HTTP thread blocks the daemon's event loop: uploads,
 //   their digests and fsyncs, and API queries all run on the HTTP thread.
 // - stop() stops accepting, closes every connection (uploads in flight are
@@ -19,6 +23,8 @@
 #include "base/clock.hpp"
 #include "config/config.hpp"
 #include "http/api/http_routes.hpp"
+#include "http/s3/s3_gateway.hpp"
+#include "http/site.hpp"
 
 namespace stockwatch {
 
@@ -26,7 +32,8 @@ class Metrics;
 
 class HttpService {
  public:
-  HttpService(const Config& config, const Clock& clock, Metrics& metrics, HealthSource health);
+  HttpService(const Config& config, const Clock& clock, Metrics& metrics, HealthSource health,
+              PlacedReport placed = {});
   ~HttpService();
   HttpService(const HttpService&) = delete;
   HttpService& operator=(const HttpService&) = delete;

@@ -202,6 +202,15 @@ void Inbox::consider(const fs::path& path, bool complete) {
   if (inserted) it->second.stable_since = clock_.now();
 }
 
+void Inbox::placed(const std::string& relative) {
+  const fs::path full = config_.path / relative;
+  struct stat st {};
+  // Loaded and archived already (the events were quicker): nothing to do.
+  if (::lstat(full.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return;
+  if (!is_report_name(full.filename().string())) return;
+  consider(full, true);
+}
+
 void Inbox::note_write(const fs::path& path) {
   const std::string rel = relative_of(path);
   if (auto f = in_flight_.find(rel); f != in_flight_.end()) {

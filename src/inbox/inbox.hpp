@@ -97,6 +97,10 @@ class Inbox {
   void process_due(TimePoint now);
   // When process_due() should run next (nullopt = only on events).
   [[nodiscard]] std::optional<TimePoint> next_wakeup() const;
+  // A report this process placed whole (an S3 upload renamed into the
+  // inbox): ready at once, like one moved in. A folder created for it is
+  // watched by its own event; the file need not wait to settle.
+  void placed(const std::string& relative);
   // Reports ready to load, each handed out once until done().
   [[nodiscard]] std::vector<InboxReport> take_ready();
   // The report was handled; see Disposition.

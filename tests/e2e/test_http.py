@@ -92,10 +92,11 @@ def generate_report(path, target_bytes, seed=7):
 class HttpEnv:
     """A daemon with an HTTP server on an ephemeral loopback port."""
 
-    def __init__(self, test, http_lines=None, credentials=(ADMIN, MEDAN_ONLY + (["Medan"],))):
+    def __init__(self, test, http_lines=None, credentials=(ADMIN, MEDAN_ONLY + (["Medan"],)),
+                 **config):
         self.test = test
         self.env = test.make_env()
-        self.env.write_config()
+        self.env.write_config(**config)
         lines = http_lines if http_lines is not None else [
             'listen = "127.0.0.1:0"',
             f"token = {toml_str(TOKEN)}",
@@ -589,6 +590,122 @@ class HttpTest(harness.PipelineTestCase):
         self.assertEqual(r.returncode, 0, r.stderr)
         h.wait_loaded("after.csv")
         h.env.stop_daemon()
+
+    # --- routes, HEAD, authentication, connections ----------------------------------
+
+    def test_head_has_the_length_of_get_on_every_route(self):
+        h = self.serving()
+        h.env.drop(MEDAN, "medan.csv")
+        h.wait_loaded("medan.csv")
+        for path in ("/healthz", "/readyz", "/metrics", "/api/inventory", "/api/reports",
+                     "/api/alerts", "/api/nothing", "/", "/favicon.ico", "/_console/",
+                     f"/{BUCKET}/a.csv", f"/{BUCKET}"):
+            with self.subTest(path):
+                auth = ["-H", f"Authorization: Bearer {TOKEN}"]
+                # /readyz and /metrics change between two requests (a counter,
+                # the loop's lag): each is asked twice, and one of the pairs of
+                # GET and HEAD must agree.
+                for _ in range(5):
+                    status, head, body = h.curl(*auth, f"{h.base}{path}")
+                    # Raw, as curl would wait for the body HEAD announces.
+                    answer = h.raw(f"HEAD {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+                                   f"Authorization: Bearer {TOKEN}\r\n\r\n".encode())
+                    hhead, _, hbody = answer.decode("latin-1").partition("\r\n\r\n")
+                    hstatus = int(hhead.split(" ", 2)[1])
+                    length = re.search(r"^Content-Length: (\d+)", hhead, re.M | re.I)
+                    self.assertEqual(hstatus, status)
+                    self.assertEqual(hbody, "")
+                    self.assertIsNotNone(length, hhead)
+                    self.assertGreater(len(body), 0)
+                    if int(length.group(1)) == len(body):
+                        break
+                else:
+                    self.fail(f"HEAD {path} says Content-Length {length.group(1)}, "
+                              f"GET sends {len(body)} bytes")
+
+    def test_an_aborted_upload_answers_204_without_a_length(self):
+        h = self.serving()
+        status, _, body = h.signed("POST", f"/{BUCKET}/big.csv", query="uploads=")
+        self.assertEqual(status, 200, body)
+        upload_id = re.search(rb"<UploadId>([^<]+)</UploadId>", body).group(1).decode()
+        status, head, body = h.signed("DELETE", f"/{BUCKET}/big.csv", query=f"uploadId={upload_id}")
+        self.assertEqual(status, 204, body)
+        self.assertNotRegex(head, re.compile(r"^Content-Length:", re.M | re.I))
+        self.assertEqual(body, b"")
+        h.assert_nothing_left()
+
+    def test_a_browser_gets_pages_not_s3_errors(self):
+        h = self.serving()
+        status, head, body = h.curl(f"{h.base}/")
+        self.assertEqual(status, 200)
+        self.assertIn("text/plain", head)
+        self.assertIn(b"stockwatch", body)
+        for path, words in (("/favicon.ico", b"nothing at /favicon.ico"),
+                            ("/_console/", b"reserved for stockwatch's web console")):
+            status, head, body = h.curl(f"{h.base}{path}")
+            self.assertEqual(status, 404, path)
+            self.assertIn("text/plain", head)
+            self.assertIn(words, body)
+        # An S3 client still hears S3 from any bucket but the configured one.
+        status, head, body = h.signed("GET", "/other/a.csv")
+        self.assertEqual(status, 404)
+        self.assertIn(b"<Code>NoSuchBucket</Code>", body)
+
+    def test_the_api_asks_for_the_token_first_and_slows_down_guesses(self):
+        h = self.serving()
+        status, head, _ = h.get("/api/nothing", token=None)
+        self.assertEqual(status, 401)
+        self.assertIn("WWW-Authenticate: Bearer", head)
+        status, _, _ = h.get("/api/nothing")
+        self.assertEqual(status, 404)
+        # Wrong tokens: each answer waits longer than the one before (0.1 s,
+        # 0.2 s, 0.4 s, 0.8 s), while other clients are served at once.
+        started = time.monotonic()
+        for _ in range(4):
+            status, _, _ = h.get("/api/reports", token="guess")
+            self.assertEqual(status, 401)
+        self.assertGreaterEqual(time.monotonic() - started, 1.5)
+        status, _, _ = h.get("/healthz", token=None)
+        self.assertEqual(status, 200)
+        log = h.env.daemon.log()
+        self.assertIn("GET /api/reports refused: wrong bearer token (1 in a row", log)
+        self.assertIn("(4 in a row from this address; answered after 800 ms)", log)
+        self.assertNotIn("guess", log)
+        # The right token is answered at once and clears the record.
+        status, _, _ = h.get("/api/reports")
+        self.assertEqual(status, 200)
+
+    def test_idle_sockets_do_not_fail_the_health_check(self):
+        h = self.serving(http_lines=['listen = "127.0.0.1:0"', f"token = {toml_str(TOKEN)}",
+                                     "max_connections = 8", "read_timeout_s = 30"])
+        idle = [socket.create_connection(("127.0.0.1", h.port)) for _ in range(8)]
+        try:
+            time.sleep(0.2)   # let the daemon accept all eight
+            for _ in range(3):
+                started = time.monotonic()
+                status, body = h.get_json("/healthz", token=None)
+                self.assertEqual((status, body["status"]), (200, "ok"))
+                self.assertLess(time.monotonic() - started, 2.0)
+        finally:
+            for s in idle:
+                s.close()
+
+    def test_an_upload_into_a_new_folder_loads_without_waiting_to_settle(self):
+        # A settle time far longer than the test waits: a report found by
+        # scanning its new folder would wait for it. An upload is complete
+        # when placed, and is taken at once, new folder or not.
+        # Whether the inbox scans a new folder before or after the report is
+        # renamed into it is a race: several folders make sure it is lost
+        # at least once.
+        h = self.serving(settle_ms=60_000)
+        keys = [f"new-{i}/deeper/medan.csv" for i in range(10)] + ["existing.csv"]
+        for key in keys:
+            started = time.monotonic()
+            status, _, body = h.signed_put(key, MEDAN)
+            self.assertEqual(status, 200, body)
+            h.env.wait_for(lambda: h.env.query("SELECT status FROM reports WHERE path = ?", (key,)),
+                           f"{key} in the ledger", timeout=10)
+            self.assertLess(time.monotonic() - started, 5.0, key)
 
 
 if __name__ == "__main__":

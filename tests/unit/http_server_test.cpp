@@ -104,6 +104,8 @@ class RecordingSink final : public BodySink {
 //   /small           streamed, limit 10 bytes
 //   /picky           streamed, refused by on_data after 10 bytes
 //   /echo            buffered, limit 100 bytes, answers the body
+//   /nocontent       204
+//   /delayed         401 after a delay of 1 s
 class TestHandler final : public Handler {
  public:
   explicit TestHandler(Events& events) : events_(events) {}
@@ -120,6 +122,11 @@ class TestHandler final : public Handler {
       r.sink = std::make_unique<RecordingSink>(
           events_, target == "/picky" ? std::optional<std::size_t>(10) : std::nullopt);
       r.body_limit = target == "/small" ? 10 : 1024 * 1024;
+    } else if (target == "/nocontent") {
+      r.response = make_response(204, "");
+    } else if (target == "/delayed") {
+      r.response = make_response(401, "not you\n");
+      r.delay = 1s;
     } else if (target == "/echo") {
       r.buffered = [](std::string body) { return make_response(200, std::move(body)); };
       r.body_limit = 100;
@@ -428,6 +435,64 @@ TEST_F(HttpServerTest, HeadRequestGetsNoBody) {
   EXPECT_EQ(r->body, "hello");
 }
 
+TEST_F(HttpServerTest, HeadKeepsTheLengthOfTheGetsBody) {
+  start();
+  RawClient c(port_);
+  auto get = c.request(kGetHello);
+  ASSERT_TRUE(c.send("HEAD /hello HTTP/1.1\r\nHost: x\r\n\r\n"));
+  auto head = c.read_response(/*head_request=*/true);
+  ASSERT_TRUE(get && head);
+  EXPECT_EQ(head->header("content-length"), get->header("content-length"));
+  EXPECT_EQ(head->header("content-type"), get->header("content-type"));
+  EXPECT_EQ(head->body, "");
+}
+
+TEST_F(HttpServerTest, NoContentCarriesNoLength) {
+  start();
+  RawClient c(port_);
+  for (const char* method : {"GET", "HEAD", "DELETE"}) {
+    SCOPED_TRACE(method);
+    ASSERT_TRUE(c.send(std::string(method) + " /nocontent HTTP/1.1\r\nHost: x\r\n\r\n"));
+    auto r = c.read_response(/*head_request=*/true);
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 204u);
+    EXPECT_EQ(r->headers.count("content-length"), 0u);
+    EXPECT_EQ(r->headers.count("transfer-encoding"), 0u);
+  }
+  // Nothing stray follows on the connection.
+  EXPECT_EQ(c.request(kGetHello)->body, "hello");
+}
+
+TEST_F(HttpServerTest, ADelayedAnswerHoldsUpNoOneElse) {
+  start();
+  RawClient slow(port_);
+  ASSERT_TRUE(slow.send("GET /delayed HTTP/1.1\r\nHost: x\r\n\r\n"));
+  ASSERT_TRUE(events_.wait([&] { return events_.targets.size() == 1; }));
+  RawClient quick(port_);
+  EXPECT_EQ(quick.request(kGetHello)->status, 200u);
+  EXPECT_FALSE(slow.has_pending_data());
+  auto r = slow.read_response();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 401u);
+  EXPECT_EQ(r->body, "not you\n");
+  // The connection carries on.
+  EXPECT_EQ(slow.request(kGetHello)->status, 200u);
+}
+
+TEST_F(HttpServerTest, StopDuringADelayEndsTheConnection) {
+  start();
+  RawClient slow(port_);
+  ASSERT_TRUE(slow.send("GET /delayed HTTP/1.1\r\nHost: x\r\n\r\n"));
+  ASSERT_TRUE(events_.wait([&] { return events_.targets.size() == 1; }));
+  on_io([this] {
+    server_->stop();
+    return 0;
+  });
+  EXPECT_TRUE(slow.closed_quietly());
+  ASSERT_TRUE(wait_done(1));
+  EXPECT_EQ(done().back(), (std::pair<std::string, unsigned>{"delayed", 0}));
+}
+
 TEST_F(HttpServerTest, StreamedBodyArrivesInPieces) {
   start();
   std::string body(300'000, '\0');
@@ -695,6 +760,43 @@ TEST_F(HttpServerTest, MoreThanMaxConnectionsGet503) {
   ASSERT_TRUE(wait_for_connections(1));
   RawClient next(port_);
   EXPECT_EQ(next.request(kGetHello)->status, 200u);
+}
+
+TEST_F(HttpServerTest, SilentConnectionsMakeRoomAtTheLimit) {
+  // Sockets opened and never used (a browser's preconnect, a port scan)
+  // must not lock out a health check until they time out.
+  ServerOptions options;
+  options.max_connections = 3;
+  start(options);
+  RawClient silent_old(port_);
+  ASSERT_TRUE(wait_for_connections(1));
+  RawClient silent_new(port_);
+  RawClient spoke(port_);   // served once, kept alive: not silent
+  ASSERT_EQ(spoke.request(kGetHello)->status, 200u);
+  ASSERT_TRUE(wait_for_connections(3));
+  RawClient check(port_);
+  auto r = check.request(kGetHello);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200u);
+  // The oldest silent one went; the others are still served.
+  EXPECT_TRUE(silent_old.closed_quietly());
+  EXPECT_EQ(silent_new.request(kGetHello)->status, 200u);
+  EXPECT_EQ(spoke.request(kGetHello)->status, 200u);
+}
+
+TEST_F(HttpServerTest, AHalfSentRequestIsNotSilent) {
+  ServerOptions options;
+  options.max_connections = 1;
+  start(options);
+  RawClient half(port_);
+  ASSERT_TRUE(half.send("GET /hello HTTP/1.1\r\n"));
+  ASSERT_TRUE(wait_for_connections(1));
+  RawClient over(port_);
+  auto r = over.read_response();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 503u);
+  ASSERT_TRUE(half.send("Host: x\r\n\r\n"));
+  EXPECT_EQ(half.read_response()->status, 200u);
 }
 
 TEST_F(HttpServerTest, StartFailsOnABadOrBusyAddress) {

@@ -230,6 +230,39 @@ TEST_F(InboxTest, NewSubfolderIsWatched) {
   EXPECT_EQ(step(*inbox), std::vector<std::string>{"medan/2026/11.csv"});
 }
 
+TEST_F(InboxTest, FileRenamedIntoANewFolderBeforeItsWatchSettles) {
+  // The folder's watch comes from its IN_CREATE: a file renamed into it
+  // before then is found by the folder's scan and must settle, as anything
+  // found by a scan.
+  auto inbox = start();
+  fs::create_directories(root_ / "new" / "deeper");
+  write_file(dir_.path() / "staged", "x");
+  fs::rename(dir_.path() / "staged", root_ / "new" / "deeper" / "a.csv");
+  EXPECT_TRUE(step(*inbox).empty());
+  clock_.advance(1s);
+  EXPECT_EQ(step(*inbox), std::vector<std::string>{"new/deeper/a.csv"});
+}
+
+TEST_F(InboxTest, PlacedByAnUploadIsReadyAtOnceInANewFolder) {
+  auto inbox = start();
+  fs::create_directories(root_ / "new" / "deeper");
+  write_file(dir_.path() / "staged", "x");
+  fs::rename(dir_.path() / "staged", root_ / "new" / "deeper" / "a.csv");
+  inbox->placed("new/deeper/a.csv");
+  EXPECT_EQ(step(*inbox), std::vector<std::string>{"new/deeper/a.csv"});   // no settle
+  // Told again (or late, after it was handed out or archived): nothing new.
+  inbox->placed("new/deeper/a.csv");
+  EXPECT_TRUE(step(*inbox).empty());
+  inbox->done("new/deeper/a.csv", Disposition::kDone);
+  fs::remove(root_ / "new" / "deeper" / "a.csv");
+  inbox->placed("new/deeper/a.csv");
+  inbox->placed("not/a/report.txt");
+  EXPECT_TRUE(step(*inbox).empty());
+  // The new folder is watched as any other.
+  write_file(root_ / "new" / "deeper" / "b.csv", "x");
+  EXPECT_EQ(step(*inbox), std::vector<std::string>{"new/deeper/b.csv"});
+}
+
 TEST_F(InboxTest, DirectoryNamedLikeAReportIsAFolder) {
   auto inbox = start();
   fs::create_directories(root_ / "folder.csv");

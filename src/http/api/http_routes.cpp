@@ -1,20 +1,18 @@
 #include "http/api/http_routes.hpp"
 
-#include <spdlog/spdlog.h>
-
 #include <boost/json.hpp>
 
 #include <ctime>
 #include <map>
 
 #include "crypto/digest.hpp"
+#include "http/s3/s3_protocol.hpp"
 #include "daemon/metrics.hpp"
 #include "store/storage.hpp"
 
 namespace stockwatch {
 
 namespace json = boost::json;
-namespace bhttp = boost::beast::http;
 
 namespace {
 
@@ -37,10 +35,6 @@ json::value time_or_null(TimePoint t) {
 
 http::Response json_response(unsigned status, const json::value& v) {
   return http::make_response(status, json::serialize(v) + "\n", "application/json");
-}
-
-http::Response json_error(unsigned status, const std::string& message) {
-  return json_response(status, json::object{{"error", message}});
 }
 
 // The query's parameters, and the problem with them if any.
@@ -117,74 +111,18 @@ std::optional<std::pair<std::string, std::string>> decode_cursor(std::string c) 
 
 }  // namespace
 
-HttpRoutes::HttpRoutes(std::string token, Storage& storage, S3Gateway& s3, Metrics& metrics,
-                       HealthSource health)
-    : token_(std::move(token)),
-      storage_(storage),
-      s3_(s3),
-      metrics_(metrics),
-      health_(std::move(health)) {}
-
-http::Route HttpRoutes::route(const http::RequestHead& head, const std::string& remote) {
-  const std::string target(head.target());
-  const auto q = target.find('?');
-  const std::string path = target.substr(0, q);
-  const std::string query = q == std::string::npos ? "" : target.substr(q + 1);
-
-  static const std::map<std::string, std::string> kOwn = {
-      {"/healthz", "healthz"},          {"/readyz", "readyz"},
-      {"/metrics", "metrics"},          {"/api/inventory", "api_inventory"},
-      {"/api/reports", "api_reports"},  {"/api/alerts", "api_alerts"}};
-  const auto own = kOwn.find(path);
-  if (own == kOwn.end()) {
-    if (path.rfind("/api/", 0) == 0 || path == "/api") {
-      return {"api_unknown", json_error(404, "no such route; see /api/inventory, /api/reports, /api/alerts"),
-              nullptr, nullptr};
-    }
-    return s3_.route(head, remote);
-  }
-  http::Route r;
-  r.label = own->second;
-  if (head.method() != bhttp::verb::get && head.method() != bhttp::verb::head) {
-    auto res = json_error(405, "only GET is allowed on " + path);
-    res.set(bhttp::field::allow, "GET, HEAD");
-    r.response = std::move(res);
-    return r;
-  }
-  const bool needs_token = path == "/metrics" || path.rfind("/api/", 0) == 0;
-  if (needs_token && !token_.empty()) {
-    const auto auth = head[bhttp::field::authorization];
-    const std::string expected = "Bearer " + token_;
-    if (!constant_time_equal(std::string_view(auth.data(), auth.size()), expected)) {
-      auto res = json_error(401, auth.empty() ? "this route needs Authorization: Bearer <http.token>"
-                                              : "the bearer token is wrong");
-      res.set(bhttp::field::www_authenticate, "Bearer realm=\"stockwatch\"");
-      r.response = std::move(res);
-      return r;
-    }
-  }
-  http::Response res;
-  if (path == "/healthz") res = healthz();
-  else if (path == "/readyz") res = readyz();
-  else if (path == "/metrics") res = metrics();
-  else if (path == "/api/inventory") res = inventory(query);
-  else if (path == "/api/reports") res = reports(query);
-  else res = alerts(query);
-  res.set(bhttp::field::cache_control, "no-store");
-  if (head.method() == bhttp::verb::head) {
-    const auto length = res.body().size();
-    res.body().clear();
-    res.content_length(length);
-  }
-  r.response = std::move(res);
-  return r;
+http::Response json_error(unsigned status, const std::string& message) {
+  return json_response(status, json::object{{"error", message}});
 }
 
-void HttpRoutes::on_done(const std::string& label, unsigned status, const http::RequestHead& head,
-                         const std::string& remote) {
-  metrics_.http_request(label.empty() ? "unknown" : label, status);
-  spdlog::debug("http {}: {} {} -> {} ({})", remote, std::string(head.method_string()),
-                std::string(head.target()), status, label);
+HttpRoutes::HttpRoutes(Storage& storage, Metrics& metrics, HealthSource health)
+    : storage_(storage), metrics_(metrics), health_(std::move(health)) {}
+
+std::optional<http::Response> HttpRoutes::api(std::string_view name, const std::string& query) {
+  if (name == "inventory") return inventory(query);
+  if (name == "reports") return reports(query);
+  if (name == "alerts") return alerts(query);
+  return std::nullopt;
 }
 
 http::Response HttpRoutes::healthz() {

@@ -1,14 +1,14 @@
-// The daemon's HTTP routes: health (/healthz, /readyz), Prometheus metrics
-// (/metrics), the read-only JSON API (/api/inventory, /api/reports,
-// /api/alerts) and, for every other path, the S3-compatible upload
-// endpoint (S3Gateway).
+// The daemon's own answers: health (/healthz, /readyz), Prometheus metrics
+// (/metrics) and the read-only JSON API (/api/inventory, /api/reports,
+// /api/alerts). Which request reaches them, and who may ask, is decided
+// by the Site (http/site.hpp) in front.
 //
 // Contract:
 // - Runs on the HTTP thread only. It reads the database through its own
 //   Storage connection (never the loader's), and the daemon's state through
 //   a HealthSource that must be safe to call from that thread.
-// - /api/* and /metrics need "Authorization: Bearer <http.token>" when a
-//   token is set (401 otherwise); /healthz and /readyz never do.
+// - Every answer is the full GET response, body included; the server
+//   strips the body for HEAD.
 // - Listings are keyset-paginated: each page carries the cursor of the
 //   next one, so a page is as cheap at the end of a large table as at the
 //   start.
@@ -16,11 +16,11 @@
 
 #include <chrono>
 #include <functional>
+#include <optional>
 #include <string>
 
 #include "base/clock.hpp"
 #include "http/http_server.hpp"
-#include "http/s3/s3_gateway.hpp"
 
 namespace stockwatch {
 
@@ -43,33 +43,31 @@ struct DaemonHealth {
 };
 using HealthSource = std::function<DaemonHealth()>;
 
-class HttpRoutes final : public http::Handler {
+class HttpRoutes {
  public:
-  HttpRoutes(std::string token, Storage& storage, S3Gateway& s3, Metrics& metrics,
-             HealthSource health);
-
-  [[nodiscard]] http::Route route(const http::RequestHead& head, const std::string& remote) override;
-  void on_done(const std::string& label, unsigned status, const http::RequestHead& head,
-               const std::string& remote) override;
-
-  void set_token(std::string token) { token_ = std::move(token); }
+  HttpRoutes(Storage& storage, Metrics& metrics, HealthSource health);
 
   // A loop that has not ticked for this long makes /healthz fail.
   static constexpr std::chrono::seconds kLoopStall{10};
 
+  [[nodiscard]] http::Response healthz();
+  [[nodiscard]] http::Response readyz();
+  [[nodiscard]] http::Response metrics();
+  // One of the API's routes by its name under /api/ ("inventory"), with
+  // the query as sent; nullopt for a name that is not one.
+  [[nodiscard]] std::optional<http::Response> api(std::string_view name, const std::string& query);
+
  private:
-  http::Response healthz();
-  http::Response readyz();
-  http::Response metrics();
   http::Response inventory(const std::string& query);
   http::Response reports(const std::string& query);
   http::Response alerts(const std::string& query);
 
-  std::string token_;
   Storage& storage_;
-  S3Gateway& s3_;
   Metrics& metrics_;
   HealthSource health_;
 };
+
+// A JSON answer ({"error": message}) with its status.
+[[nodiscard]] http::Response json_error(unsigned status, const std::string& message);
 
 }  // namespace stockwatch

@@ -191,6 +191,7 @@ std::optional<S3Error> S3Gateway::place(UploadSink&& sink, const std::string& ke
   }
   if (metrics_) metrics_->http_upload_bytes(size);
   spdlog::info("http {}: received {} ({} bytes{}); placed in the inbox", remote, key, size, detail);
+  if (placed_) placed_(key);
   return std::nullopt;
 }
 
@@ -297,6 +298,7 @@ http::Route S3Gateway::route(const http::RequestHead& head, const std::string& r
     }
     spdlog::info("http {}: multipart upload of {} aborted", remote, upload->key);
     route.response = http::make_response(204, "", "application/xml");
+    route.response->erase(bhttp::field::content_type);   // no body, so no type either
     return route;
   }
   if (method == "HEAD" && key.empty()) {

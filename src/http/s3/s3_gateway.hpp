@@ -16,6 +16,7 @@
 // - Runs on the HTTP thread only (it shares that thread's UploadStore).
 #pragma once
 
+#include <functional>
 #include <string>
 
 #include "base/clock.hpp"
@@ -27,6 +28,9 @@
 namespace stockwatch {
 
 class Metrics;
+
+// Told the inbox-relative name of each report placed whole in the inbox.
+using PlacedReport = std::function<void(const std::string& relative)>;
 
 struct S3GatewayOptions {
   std::string bucket = "inventory";
@@ -43,6 +47,8 @@ class S3Gateway {
   // New credentials and limits (a configuration reload); uploads in flight
   // finish under the old ones.
   void set_options(S3GatewayOptions options) { options_ = std::move(options); }
+  // Called after each report placed in the inbox (on this thread).
+  void on_placed(PlacedReport placed) { placed_ = std::move(placed); }
 
  private:
   friend class ObjectSink;
@@ -59,6 +65,7 @@ class S3Gateway {
   UploadStore& store_;
   const Clock& clock_;
   Metrics* metrics_;
+  PlacedReport placed_;
 };
 
 // An S3 error reply (application/xml, x-amz-request-id).
