@@ -26,6 +26,7 @@
 #include <string>
 
 #include "pipeline/archive.hpp"
+#include "daemon/log_format.hpp"
 #include "pipeline/checker.hpp"
 #include "http/http_service.hpp"
 #include "inbox/inbox.hpp"
@@ -42,30 +43,6 @@ namespace stockwatch {
 
 namespace asio = boost::asio;
 namespace fs = std::filesystem;
-
-namespace {
-// "<6>" and friends: the syslog priority prefix the journal understands.
-class SyslogPriorityFlag final : public spdlog::custom_flag_formatter {
- public:
-  void format(const spdlog::details::log_msg& msg, const std::tm&, spdlog::memory_buf_t& dest) override {
-    int prio = 6;
-    switch (msg.level) {
-      case spdlog::level::trace:
-      case spdlog::level::debug: prio = 7; break;
-      case spdlog::level::info: prio = 6; break;
-      case spdlog::level::warn: prio = 4; break;
-      case spdlog::level::err: prio = 3; break;
-      case spdlog::level::critical: prio = 2; break;
-      default: break;
-    }
-    const char text[4] = {'<', static_cast<char>('0' + prio), '>', ' '};
-    dest.append(text, text + 4);
-  }
-  std::unique_ptr<custom_flag_formatter> clone() const override {
-    return std::make_unique<SyslogPriorityFlag>();
-  }
-};
-}  // namespace
 
 bool is_journal_stream(const char* journal_stream, int fd) {
   if (journal_stream == nullptr) return false;
@@ -84,15 +61,7 @@ bool is_journal_stream(const char* journal_stream, int fd) {
 void setup_logging(const std::string& level) {
   auto logger = spdlog::get("stockwatch");
   if (!logger) logger = spdlog::stderr_color_mt("stockwatch");
-  if (is_journal_stream(std::getenv("JOURNAL_STREAM"), STDERR_FILENO)) {
-    // Under systemd the journal adds its own timestamp and reads the level
-    // from the priority prefix.
-    auto f = std::make_unique<spdlog::pattern_formatter>();
-    f->add_flag<SyslogPriorityFlag>('*').set_pattern("%*%v");
-    logger->set_formatter(std::move(f));
-  } else {
-    logger->set_pattern("%Y-%m-%d %H:%M:%S.%e %^%-5l%$ %v");
-  }
+  logger->set_formatter(make_log_formatter(is_journal_stream(std::getenv("JOURNAL_STREAM"), STDERR_FILENO)));
   spdlog::set_default_logger(logger);
   spdlog::set_level(spdlog::level::from_str(level));
   spdlog::flush_on(spdlog::level::info);
@@ -557,7 +526,10 @@ struct App::Daemon {
 
   Disposition load_and_archive(const InboxReport& report) {
     const auto began = std::chrono::steady_clock::now();
-    auto out = loader->load(report.path, report.relative, &stopping);
+    // Loaded and archived from one descriptor: what was read is what is kept.
+    auto file = loader->open(report.path);
+    auto out = file ? loader->load(*file, report.relative, &stopping)
+                    : Result<LoadOutcome>(file.error());
     if (out && !out->resumed) {
       metrics.report(to_string(out->status), out->rows, out->changes,
                      std::chrono::duration<double>(std::chrono::steady_clock::now() - began).count());
@@ -591,7 +563,7 @@ struct App::Daemon {
       spdlog::info("{}: {}", report.relative, out->summary());
     }
     auto placed = archive_report(archive_options(config), report.path, report.relative, rejected,
-                                 out->error);
+                                 out->error, file->fd.get());
     if (!placed) {
       spdlog::error("{}: handled ({}) but cannot be archived, will try again: {}", report.relative,
                     to_string(out->status), placed.error().message());
