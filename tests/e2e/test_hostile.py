@@ -7,15 +7,14 @@ server's paths, and name every file so that the name still finds it.
 The races and the full disks run on the real daemon; the tmpfs tests need
 root (as the other full-disk tests) and are skipped otherwise."""
 
-import errno
-import json
 import os
 import subprocess
 import xml.etree.ElementTree as ET
 
 import harness
-from harness import wait_for
+from harness import fill_up, mount_tmpfs
 from test_http import HttpEnv, MEDAN, BUCKET
+import test_inbox
 from test_inbox import report_text, write
 
 
@@ -43,25 +42,9 @@ def name_from_printable(text):
     return bytes(out)
 
 
-def mount_tmpfs(test, path, size):
-    if os.geteuid() != 0:
-        test.skipTest("mounting a small filesystem needs root")
-    os.makedirs(path, exist_ok=True)
-    mount = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size},mode=0755", "tmpfs", path],
-                           capture_output=True, text=True)
-    if mount.returncode != 0:
-        test.skipTest(f"mounting a tmpfs is not permitted here: {mount.stderr.strip()}")
-    test.addCleanup(subprocess.run, ["umount", "-l", path], check=False)
-
-
 class HostileInboxTest(harness.PipelineTestCase):
 
-    def serving(self):
-        env = self.make_env()
-        env.start_smtp()
-        env.write_config()
-        env.start_daemon()
-        return env
+    serving = test_inbox.InboxDeliveryTest.serving
 
     def test_copy_cut_by_a_full_disk_is_not_loaded(self):
         # The inbox on a 2 MiB tmpfs; `cp` of a larger report fails with
@@ -157,15 +140,7 @@ class HostileHttpTest(harness.PipelineTestCase):
         h = HttpEnv(self)
         staging = os.path.join(h.env.inbox, ".uploads")
         mount_tmpfs(self, staging, "64k")
-        filler = os.path.join(staging, "filler")
-        fd = os.open(filler, os.O_WRONLY | os.O_CREAT, 0o644)
-        try:
-            while True:
-                os.write(fd, b"\0" * 4096)
-        except OSError as e:
-            self.assertEqual(e.errno, errno.ENOSPC)
-        finally:
-            os.close(fd)
+        fill_up(self, staging)
         big = os.path.join(h.env.root, "big.csv")
         write(big, report_text("Full", 20000))
         status, _, body = h.signed_put("full.csv", big)
