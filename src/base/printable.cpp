@@ -52,7 +52,7 @@ std::string printable_name(std::string_view name) {
       continue;
     }
     const std::size_t len = utf8_length(p, i, n);
-    if (len == 0 || c < 0x20 || c == 0x7F) {
+    if (len == 0) {
       append_hex(out, "\\x", c);
       ++i;
       continue;

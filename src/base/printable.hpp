@@ -11,13 +11,13 @@
 namespace stockwatch {
 
 // A file name or path as valid UTF-8 text that still names the file: each
-// byte that is not part of a valid UTF-8 sequence, and each control
-// character (below 0x20, and 0x7F), becomes "\xNN" (two lower-case hex
-// digits), and a backslash becomes "\\". Every other character stays as it
-// is. The escape is reversible (name_from_printable), and names that are
-// plain UTF-8 without backslashes or control characters are unchanged. The
-// ledger, the API, messages and the log show names this way
-// (docs/inbox.md).
+// byte that is not part of a valid UTF-8 sequence becomes "\xNN" (two
+// lower-case hex digits), and a backslash becomes "\\". Every other
+// character stays as it is, control characters too (each place that shows
+// a name neutralises those its own way: emails, JSON, the log). The escape
+// is reversible (name_from_printable), and names that are plain UTF-8
+// without backslashes are unchanged. The ledger and the API store and show
+// names this way (docs/inbox.md).
 [[nodiscard]] std::string printable_name(std::string_view name);
 
 // The bytes of the name printable_name() wrote: "\\" is a backslash,

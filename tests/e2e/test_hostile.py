@@ -84,7 +84,7 @@ class HostileInboxTest(harness.PipelineTestCase):
         self.assertNotIn("\n2026-12-06 09:00:00.000 info  stockwatch stopped\n", log)
         self.assertIn("a\\n2026-12-06 09:00:00.000 info  stockwatch stopped\\nb.csv: loaded 3 rows",
                       log)
-        # The ledger names it reversibly: \x0a for the line feeds.
+        # The ledger keeps a name that still names the file.
         path = env.reports()[0][1]
         self.assertEqual(name_from_printable(path), name.encode())
         env.stop_daemon()
