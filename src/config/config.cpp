@@ -1,5 +1,7 @@
 #include "config/config.hpp"
 
+#include <sys/stat.h>
+
 #include <toml++/toml.h>
 
 #include "http/http_server.hpp"
@@ -390,7 +392,16 @@ void read_config(const toml::table& root, const std::filesystem::path& base, Con
   // The SMTP password: a file, else the environment, else a systemd credential.
   if (!cfg.smtp.password_file.empty()) {
     std::ifstream in(cfg.smtp.password_file);
-    if (!in) {
+    struct stat st {};
+    if (in && ::stat(cfg.smtp.password_file.c_str(), &st) == 0 && (st.st_mode & (S_IROTH | S_IWOTH))) {
+      // Every user of the machine could read (or replace) the password.
+      problems.push_back({"smtp.password_file", 0,
+                          cfg.smtp.password_file.string() + " can be " +
+                              ((st.st_mode & S_IROTH) ? "read" : "written") +
+                              " by every user of this machine; make it private: chmod 600 " +
+                              cfg.smtp.password_file.string() +
+                              " (or chmod 640 with the group stockwatch runs as)"});
+    } else if (!in) {
       problems.push_back({"smtp.password_file", 0,
                           "cannot read " + cfg.smtp.password_file.string()});
     } else {

@@ -55,7 +55,9 @@ bool is_remote_fs(const fs::path& dir, std::string* name) {
 }  // namespace
 
 Writers writers_of(const fs::path& file) {
-  UniqueFd fd(::open(file.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY));
+  // O_NOFOLLOW: a symbolic link is never opened here, so a link out of the
+  // inbox makes nothing outside it open (the loader decides about links).
+  UniqueFd fd(::open(file.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW));
   if (!fd) return Writers::kUnknown;
   if (::fcntl(fd.get(), F_SETLEASE, F_RDLCK) != 0) {
     return errno == EAGAIN ? Writers::kSome : Writers::kUnknown;
@@ -318,7 +320,8 @@ void Inbox::process_due(TimePoint now) {
       continue;
     }
     if (!S_ISREG(st.st_mode)) {
-      spdlog::debug("inbox: {} is not a regular file; skipped", it->first);
+      // Logged at each scan that finds it, as long as it stays.
+      spdlog::warn("inbox: {} is not a regular file; skipped", it->first);
       it = candidates_.erase(it);
       continue;
     }

@@ -72,8 +72,9 @@ bool is_report_name(const std::string& name);
 
 // Whether some program has a file open for writing, as far as this process
 // can tell: it asks for a read lease, which the kernel grants only when
-// nobody does. kUnknown where a lease cannot be had: a file owned by another
-// user without CAP_LEASE, or a filesystem without leases.
+// nobody does. kUnknown where a lease cannot be had: a symbolic link (never
+// opened), a file owned by another user without CAP_LEASE, or a filesystem
+// without leases.
 enum class Writers { kNone, kSome, kUnknown };
 [[nodiscard]] Writers writers_of(const std::filesystem::path& file);
 using WritersCheck = std::function<Writers(const std::filesystem::path&)>;

@@ -11,19 +11,24 @@
 
 namespace stockwatch {
 
-Result<bool> place_without_replacing(const std::filesystem::path& from,
-                                     const std::filesystem::path& to) {
-  if (::renameat2(AT_FDCWD, from.c_str(), AT_FDCWD, to.c_str(), RENAME_NOREPLACE) == 0) return true;
+Result<bool> place_without_replacing_at(const std::filesystem::path& from, int dir,
+                                        const std::string& name) {
+  if (::renameat2(AT_FDCWD, from.c_str(), dir, name.c_str(), RENAME_NOREPLACE) == 0) return true;
   const int err = errno;
   if (err == EEXIST) return false;
-  if (err != EINVAL && err != ENOSYS) return errno_error("cannot rename to " + to.string(), err);
+  if (err != EINVAL && err != ENOSYS) return errno_error("cannot rename to " + name, err);
   // A filesystem without RENAME_NOREPLACE: link() never replaces either.
-  if (::link(from.c_str(), to.c_str()) != 0) {
+  if (::linkat(AT_FDCWD, from.c_str(), dir, name.c_str(), 0) != 0) {
     if (errno == EEXIST) return false;
-    return errno_error("cannot link to " + to.string());
+    return errno_error("cannot link to " + name);
   }
   ::unlink(from.c_str());
   return true;
+}
+
+Result<bool> place_without_replacing(const std::filesystem::path& from,
+                                     const std::filesystem::path& to) {
+  return place_without_replacing_at(from, AT_FDCWD, to.string());
 }
 
 Status sync_directory(const std::filesystem::path& dir) {
@@ -54,8 +59,12 @@ Status write_all(int fd, std::string_view data, const std::string& what) {
   while (!data.empty()) {
     const ssize_t n = ::write(fd, data.data(), data.size());
     if (n < 0) {
-      if (errno == EINTR) continue;
-      return errno_error("cannot write " + what);
+      const int err = errno;
+      if (err == EINTR) continue;
+      if (err == ENOSPC || err == EDQUOT) {
+        return Error(ErrorCode::kTransient, errno_error("cannot write " + what, err).message());
+      }
+      return errno_error("cannot write " + what, err);
     }
     data.remove_prefix(static_cast<std::size_t>(n));
   }

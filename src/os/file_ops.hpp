@@ -21,6 +21,11 @@ namespace stockwatch {
 // false when `to` was taken (then `from` is left as it was).
 [[nodiscard]] Result<bool> place_without_replacing(const std::filesystem::path& from,
                                                    const std::filesystem::path& to);
+// The same, with the target named by `name` inside the open folder `dir`
+// (so no folder on the way can be swapped for a symbolic link meanwhile).
+// Error messages name `name` only.
+[[nodiscard]] Result<bool> place_without_replacing_at(const std::filesystem::path& from, int dir,
+                                                      const std::string& name);
 
 // fsync() of a directory, so entries created or renamed in it survive a
 // power cut.
@@ -40,7 +45,8 @@ enum class ReadFrom { kStart, kPosition };
                                  ReadFrom from = ReadFrom::kStart);
 
 // Writes all of `data` to `fd` (retrying short writes and EINTR). A failure
-// is "cannot write <what>: <reason>".
+// is "cannot write <what>: <reason>"; a full disk or quota (ENOSPC, EDQUOT)
+// is kTransient, which callers may answer with "try again later".
 [[nodiscard]] Status write_all(int fd, std::string_view data, const std::string& what);
 
 }  // namespace stockwatch

@@ -24,10 +24,20 @@ struct ArchiveOptions {
 // Moves `file` to `<processed or failed>/<relative>`; returns where it went
 // (empty when deleted). `error_text` non-empty = rejected: goes to failed/
 // with an error file.
+//
+// `read_fd`, when given, is the descriptor the report was read from: the
+// archive then keeps exactly what was read (a hard link to that file, or a
+// copy of it when it was removed from the inbox meanwhile or lives on
+// another filesystem), never what the name points to now. The name is
+// removed from the inbox only while it still is that file, or a symbolic
+// link; a new file put under the same name meanwhile stays for the next
+// scan. Without `read_fd` (a report rejected unread) the entry itself is
+// archived, a symbolic link as the link.
 [[nodiscard]] Result<std::filesystem::path> archive_report(const ArchiveOptions& options,
                                                            const std::filesystem::path& file,
                                                            const std::filesystem::path& relative,
                                                            bool rejected,
-                                                           const std::string& error_text);
+                                                           const std::string& error_text,
+                                                           int read_fd = -1);
 
 }  // namespace stockwatch

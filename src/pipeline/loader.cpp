@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -16,40 +17,12 @@
 #include <cerrno>
 #include <vector>
 
+#include "os/beneath.hpp"
 #include "os/file_ops.hpp"
 #include "crypto/sha256.hpp"
 #include "os/unique_fd.hpp"
 
 namespace stockwatch {
-
-std::string printable_name(const std::string& name) {
-  std::string out;
-  const auto* p = reinterpret_cast<const unsigned char*>(name.data());
-  const std::size_t n = name.size();
-  for (std::size_t i = 0; i < n;) {
-    const unsigned char c = p[i];
-    std::size_t len = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : (c >> 3) == 0x1E ? 4 : 0;
-    bool ok = len > 0 && i + len <= n;
-    for (std::size_t k = 1; ok && k < len; ++k) ok = (p[i + k] & 0xC0) == 0x80;
-    if (ok && len == 2 && c < 0xC2) ok = false;                        // overlong
-    if (ok && len == 3 && c == 0xE0 && p[i + 1] < 0xA0) ok = false;   // overlong
-    if (ok && len == 3 && c == 0xED && p[i + 1] >= 0xA0) ok = false;  // surrogate
-    if (ok && len == 4 && (c > 0xF4 || (c == 0xF0 && p[i + 1] < 0x90) ||
-                           (c == 0xF4 && p[i + 1] >= 0x90))) ok = false;
-    if (ok) {
-      out.append(name, i, len);
-      i += len;
-    } else {
-      static const char* kHex = "0123456789abcdef";
-      out += "\\x";
-      out += kHex[c >> 4];
-      out += kHex[c & 15];
-      ++i;
-    }
-  }
-  return out;
-}
-
 
 std::string LoadOutcome::summary() const {
   switch (status) {
@@ -171,7 +144,7 @@ FileId file_id(const struct stat& st) {
 // archiving step before a crash).
 bool same_file(const std::string& archived, const struct stat& open_st) {
   struct stat st {};
-  if (archived.empty() || ::stat(archived.c_str(), &st) != 0) return false;
+  if (archived.empty() || ::stat(name_from_printable(archived).c_str(), &st) != 0) return false;
   return st.st_dev == open_st.st_dev && st.st_ino == open_st.st_ino;
 }
 
@@ -381,6 +354,23 @@ class RowReader {
   const std::atomic<bool>* cancel_;
 };
 
+// Whether the last of `size` bytes of `fd` is not a line end.
+bool ends_mid_line(int fd, std::uint64_t size) {
+  if (size == 0) return false;
+  char last = 0;
+  if (::pread(fd, &last, 1, static_cast<off_t>(size - 1)) != 1) return false;
+  return last != '\n' && last != '\r';
+}
+
+// Whether the filesystem holding `fd` has no room left for an ordinary
+// user's writes (less than kFullBelowBytes free).
+constexpr std::uint64_t kFullBelowBytes = 64 * 1024;
+bool filesystem_full(int fd) {
+  struct statvfs sv {};
+  if (::fstatvfs(fd, &sv) != 0) return false;
+  return static_cast<std::uint64_t>(sv.f_bavail) * sv.f_frsize < kFullBelowBytes;
+}
+
 }  // namespace
 
 Status Loader::find_duplicates(int fd, const std::set<std::uint64_t>& suspects,
@@ -427,7 +417,57 @@ Status Loader::remember_rows_before(int fd, std::size_t line,
   return failure;
 }
 
-Result<LoadOutcome> Loader::load(const std::filesystem::path& file, const std::string& raw_name,
+Result<LoadOutcome> Loader::load(const std::filesystem::path& file, const std::string& name,
+                                 const std::atomic<bool>* cancel) {
+  auto opened = open(file);
+  if (!opened) return opened.error();
+  return load(*opened, name, cancel);
+}
+
+Result<ReportFile> Loader::open(const std::filesystem::path& file) const {
+  ReportFile out;
+  const int flags = O_RDONLY | O_NOCTTY | O_NONBLOCK;
+  if (options_.confine_to.empty()) {
+    out.fd.reset(::open(file.c_str(), flags | O_CLOEXEC));
+    if (!out.fd) return errno_error("cannot open " + file.string());
+  } else {
+    // Opened beneath the inbox by the kernel, in one step: no name checked
+    // here can be swapped for another before the open.
+    auto root = open_root(options_.confine_to);
+    if (!root) return root.error();
+    const std::string relative = file.lexically_relative(options_.confine_to).generic_string();
+    auto fd = open_beneath(root->get(), options_.confine_to, relative, flags);
+    if (!fd) {
+      // Only the wording of the refusal looks at the name again.
+      struct stat lst {};
+      const bool link = ::lstat(file.c_str(), &lst) == 0 && S_ISLNK(lst.st_mode);
+      const ErrorCode code = fd.error().code();
+      if (code != ErrorCode::kInvalidInput && !(code == ErrorCode::kNotFound && link)) {
+        return fd.error();
+      }
+      std::error_code ec;
+      const auto target = std::filesystem::read_symlink(file, ec);
+      out.st = lst;
+      out.st.st_size = 0;
+      if (code == ErrorCode::kNotFound) {
+        out.refusal = "the report is a symbolic link to a missing file; copy the file into the "
+                      "inbox instead";
+      } else if (link) {
+        out.refusal = "the report is a symbolic link to " + printable_name(target.string()) +
+                      ", outside the inbox; copy the file into the inbox instead";
+      } else {
+        out.refusal = "the report's path leads outside the inbox through a symbolic link to a "
+                      "folder; copy the file into the inbox instead";
+      }
+      return out;
+    }
+    out.fd = std::move(*fd);
+  }
+  if (::fstat(out.fd.get(), &out.st) != 0) return errno_error("cannot stat " + file.string());
+  return out;
+}
+
+Result<LoadOutcome> Loader::load(ReportFile& file, const std::string& raw_name,
                                  const std::atomic<bool>* cancel) {
   const TimePoint received = clock_.now();
   const std::string name = printable_name(raw_name);
@@ -465,35 +505,16 @@ Result<LoadOutcome> Loader::load(const std::filesystem::path& file, const std::s
     return out;
   };
 
-  // Symbolic links are followed only inside the inbox.
-  struct stat lst {};
-  if (::lstat(file.c_str(), &lst) != 0) return errno_error("cannot stat " + file.string());
-  if (S_ISLNK(lst.st_mode) && !options_.confine_to.empty()) {
-    std::error_code ec;
-    const auto target = std::filesystem::canonical(file, ec);
-    const auto root = std::filesystem::canonical(options_.confine_to, ec);
-    const auto rel = target.lexically_relative(root);
-    if (target.empty()) {
-      record.size = 0;
-      return reject(lst,
-                    "the report is a symbolic link to a missing file; copy the file into the "
-                    "inbox instead",
-                    "");
-    }
-    if (rel.empty() || *rel.begin() == "..") {
-      record.size = 0;
-      return reject(lst,
-                    "the report is a symbolic link to " + target.string() +
-                        ", outside the inbox; copy the file into the inbox instead",
-                    "");
-    }
+  if (!file.refusal.empty()) {
+    record.size = 0;
+    return reject(file.st, file.refusal, "");
   }
-
-  UniqueFd fd(::open(file.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK));
-  if (!fd) return errno_error("cannot open " + file.string());
-  struct stat st {};
-  if (::fstat(fd.get(), &st) != 0) return errno_error("cannot stat " + file.string());
+  const UniqueFd& fd = file.fd;
+  const struct stat st = file.st;
   record.size = st.st_size;
+  if (::lseek(fd.get(), 0, SEEK_SET) < 0 && S_ISREG(st.st_mode)) {
+    return errno_error("cannot read " + name);
+  }
 
   if (!S_ISREG(st.st_mode)) {
     return reject(st, "the report is not a regular file; only plain files are read", "");
@@ -515,7 +536,7 @@ Result<LoadOutcome> Loader::load(const std::filesystem::path& file, const std::s
   if (!same_size) return same_size.error();
   if (*same_size) {
     Sha256 pre;
-    auto read = read_chunks(fd.get(), options_.chunk_bytes, file.string(), [&](std::string_view c) {
+    auto read = read_chunks(fd.get(), options_.chunk_bytes, name, [&](std::string_view c) {
       pre.update(c);
       return true;
     });
@@ -590,7 +611,7 @@ Result<LoadOutcome> Loader::load(const std::filesystem::path& file, const std::s
     if (auto st = txn.upsert(row.store, row.item, row.count); !st.ok()) failure = st;
   };
 
-  RowReader reader(fd.get(), file.string(), parser, sha, options_.chunk_bytes,
+  RowReader reader(fd.get(), name, parser, sha, options_.chunk_bytes,
                    options_.max_report_bytes, cancel);
   const bool ahead = static_cast<std::uint64_t>(st.st_size) >= options_.read_ahead_bytes;
   auto read = reader.run(ahead, [&](const ReportRow& row) {
@@ -611,12 +632,26 @@ Result<LoadOutcome> Loader::load(const std::filesystem::path& file, const std::s
 
   // A writer still at work: what we read may be a partial report.
   struct stat after {};
-  if (::fstat(fd.get(), &after) != 0) return errno_error("cannot stat " + file.string());
+  if (::fstat(fd.get(), &after) != 0) return errno_error("cannot stat " + name);
   if (!(file_id(after) == before) || total != static_cast<std::uint64_t>(before.size)) {
     return Error(ErrorCode::kBusy, name + " changed while being read; it will be read again");
   }
   record.size = static_cast<std::int64_t>(total);
   record.sha256 = sha.hex();
+
+  // A copy that ran out of disk space ends where the space ran out, most
+  // often in the middle of a line, and its writer's error may never reach
+  // anyone: a cut last line would load as a wrong count and the rows after
+  // it as missing. So a report whose last line has no line end, read while
+  // its filesystem is full, is rejected as cut short (docs/inbox.md).
+  if (ends_mid_line(fd.get(), total) && filesystem_full(fd.get())) {
+    txn.rollback();
+    return reject(st,
+                  "the report's last line has no line end and the disk it is on is full: the copy "
+                  "was most likely cut short; free some space in the inbox, then send the report "
+                  "again",
+                  record.sha256);
+  }
 
   // Rows whose fingerprints met: find the real duplicates, with both lines.
   if (!suspects.empty()) {

@@ -27,6 +27,8 @@
 //   given, so it runs on that Storage's thread.
 #pragma once
 
+#include <sys/stat.h>
+
 #include <atomic>
 #include <cstdint>
 #include <filesystem>
@@ -35,8 +37,10 @@
 #include <string>
 
 #include "base/clock.hpp"
+#include "base/printable.hpp"
 #include "report/report_parser.hpp"
 #include "base/result.hpp"
+#include "os/unique_fd.hpp"
 #include "store/storage.hpp"
 
 namespace stockwatch {
@@ -51,8 +55,11 @@ struct LoaderOptions {
   // thread (both take about as long on a large report). Smaller reports are
   // not worth a thread.
   std::uint64_t read_ahead_bytes = 4 * 1024 * 1024;
-  // When set, a report that is a symbolic link is read only if it points
-  // inside this folder (the inbox); otherwise it is rejected.
+  // When set (the inbox), reports are opened beneath this folder only: a
+  // symbolic link is followed only while it stays inside, checked by the
+  // kernel as it opens (os/beneath.hpp), so a link swapped at any moment
+  // never makes the loader read a file outside. A report that leads
+  // outside is rejected.
   std::filesystem::path confine_to;
   // Row keys kept in memory for the duplicate check (8 bytes each, in a
   // table at most half full); beyond this, they go to temporary storage.
@@ -75,9 +82,15 @@ struct LoadOutcome {
   [[nodiscard]] std::string summary() const;
 };
 
-// A file name as valid UTF-8 for the ledger, logs and messages: each byte
-// that is not part of a valid UTF-8 sequence becomes "\xNN".
-std::string printable_name(const std::string& name);
+
+// A report opened for reading. Everything load() learns about the report
+// (size, content, hash) comes from `fd`, and the archive takes what was read
+// from the same descriptor, so a name changed meanwhile changes nothing.
+struct ReportFile {
+  UniqueFd fd;             // invalid when `refusal` is set
+  struct stat st {};       // fstat of fd (lstat of the name when refused)
+  std::string refusal;     // why it is rejected unread (a link out of the inbox)
+};
 
 class Loader {
  public:
@@ -86,6 +99,13 @@ class Loader {
   // `name` is how the report is known in the ledger and in messages (its
   // path relative to the inbox, or the path given on the command line).
   [[nodiscard]] Result<LoadOutcome> load(const std::filesystem::path& file, const std::string& name,
+                                         const std::atomic<bool>* cancel = nullptr);
+  // Opens `file` as load() does (beneath confine_to when set). A report that
+  // must be rejected unread comes back with `refusal` set; a file that is
+  // gone is kNotFound.
+  [[nodiscard]] Result<ReportFile> open(const std::filesystem::path& file) const;
+  // Loads an opened report; `file.fd` is read from the start.
+  [[nodiscard]] Result<LoadOutcome> load(ReportFile& file, const std::string& name,
                                          const std::atomic<bool>* cancel = nullptr);
 
  private:

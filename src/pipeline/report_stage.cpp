@@ -52,7 +52,10 @@ ReportStep ReportStage::handle(const InboxReport& report, const std::atomic<bool
 Disposition ReportStage::load_and_archive(const InboxReport& report,
                                           const std::atomic<bool>* stop, ReportStep& step) {
   const auto began = std::chrono::steady_clock::now();
-  auto out = loader_->load(report.path, report.relative, stop);
+  // Loaded and archived from one descriptor: what was read is what is kept.
+  auto file = loader_->open(report.path);
+  auto out = file ? loader_->load(*file, report.relative, stop)
+                  : Result<LoadOutcome>(file.error());
   step.load_seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - began).count();
   if (!out) {
@@ -84,7 +87,8 @@ Disposition ReportStage::load_and_archive(const InboxReport& report,
   } else {
     spdlog::info("{}: {}", report.relative, out->summary());
   }
-  auto placed = archive_report(archive_, report.path, report.relative, rejected, out->error);
+  auto placed = archive_report(archive_, report.path, report.relative, rejected, out->error,
+                               file->fd.get());
   if (!placed) {
     spdlog::error("{}: handled ({}) but cannot be archived, will try again: {}", report.relative,
                   to_string(out->status), placed.error().message());

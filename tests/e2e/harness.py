@@ -19,6 +19,7 @@ import contextlib
 import email
 import email.policy
 import json
+import errno
 import os
 import shutil
 import signal
@@ -452,6 +453,34 @@ class Env:
                     and not self.inbox_files())
         wait_for(done, what, timeout)
         return self.reports()
+
+
+def mount_tmpfs(test, path, size):
+    """Mounts a tmpfs of `size` ("256k", "2m") on `path` for the test, or
+    skips the test where that is not allowed (not root, no mount rights)."""
+    if os.geteuid() != 0:
+        test.skipTest("mounting a small filesystem needs root")
+    os.makedirs(path, exist_ok=True)
+    mount = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size},mode=0755", "tmpfs", path],
+                           capture_output=True, text=True)
+    if mount.returncode != 0:
+        test.skipTest(f"mounting a tmpfs is not permitted here: {mount.stderr.strip()}")
+    test.addCleanup(subprocess.run, ["umount", "-l", path], check=False)
+
+
+def fill_up(test, folder):
+    """Fills the filesystem of `folder` with a file `filler` until ENOSPC;
+    returns the filler's path."""
+    filler = os.path.join(folder, "filler")
+    fd = os.open(filler, os.O_WRONLY | os.O_CREAT, 0o644)
+    try:
+        while True:
+            os.write(fd, b"\0" * 4096)
+    except OSError as e:
+        test.assertEqual(e.errno, errno.ENOSPC)
+    finally:
+        os.close(fd)
+    return filler
 
 
 class PipelineTestCase(unittest.TestCase):

@@ -461,6 +461,7 @@ class Delivery(AlertsTestCase):
         pwfile = os.path.join(self.env.root, "smtp-password")
         with open(pwfile, "w", encoding="utf-8") as f:
             f.write("wr0ng-battery\n")
+        os.chmod(pwfile, 0o600)  # a world-readable password file is refused
         self.configure(self.plain(smtp), smtp=['starttls = "off"', 'username = "alerts"',
                                                f"password_file = {toml_str(pwfile)}"])
         r = self.ingest(self.report("m.csv", "store,item,count\nMedan,Robusta Dairi,0\n"))

@@ -8,7 +8,6 @@ SMTP server.
 STOCKWATCH_SOAK=N also runs the random-kill soak: N rounds of SIGKILL at
 random moments (STOCKWATCH_SEED picks the moments)."""
 
-import errno
 import os
 import random
 import re
@@ -275,22 +274,8 @@ class InboxTroubleTest(harness.PipelineTestCase):
         # processed/ on a small tmpfs of its own, filled up: the report is
         # loaded, but its copy into the archive fails with ENOSPC.
         env = self.make_env()
-        if os.geteuid() != 0:
-            self.skipTest("mounting a small filesystem for processed/ needs root")
-        mount = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256k,mode=0755", "tmpfs",
-                                env.processed], capture_output=True, text=True)
-        if mount.returncode != 0:
-            self.skipTest(f"mounting a tmpfs is not permitted here: {mount.stderr.strip()}")
-        self.addCleanup(subprocess.run, ["umount", "-l", env.processed], check=False)
-        filler = os.path.join(env.processed, "filler")
-        fd = os.open(filler, os.O_WRONLY | os.O_CREAT, 0o644)
-        try:
-            while True:
-                os.write(fd, b"\0" * 4096)
-        except OSError as e:
-            self.assertEqual(e.errno, errno.ENOSPC)
-        finally:
-            os.close(fd)
+        harness.mount_tmpfs(self, env.processed, "256k")
+        filler = harness.fill_up(self, env.processed)
         env.start_smtp()
         env.write_config()
         env.start_daemon()

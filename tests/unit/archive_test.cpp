@@ -2,6 +2,7 @@
 // never overwriting, error files for rejected reports, and delete mode.
 #include "pipeline/archive.hpp"
 
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
@@ -9,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "os/unique_fd.hpp"
 #include "test_util.hpp"
 
 namespace stockwatch {
@@ -170,6 +172,60 @@ TEST_F(ArchiveTest, AMissingReportIsAnError) {
   ASSERT_FALSE(where.ok());
   EXPECT_EQ(where.error().code(), ErrorCode::kNotFound) << where.error().message();
   EXPECT_TRUE(files_under(options_.processed).empty());
+}
+
+// --- Archiving what was read (the loader's descriptor) ------------------------------
+
+UniqueFd open_read(const fs::path& file) {
+  return UniqueFd(::open(file.c_str(), O_RDONLY | O_CLOEXEC));
+}
+
+TEST_F(ArchiveTest, AReportRemovedWhileReadIsArchivedFromWhatWasRead) {
+  write_file(inbox() / "gone.csv", "store,item,count\nMedan,Kopi,3\n");
+  UniqueFd fd = open_read(inbox() / "gone.csv");
+  ASSERT_TRUE(fd);
+  fs::remove(inbox() / "gone.csv");  // removed while the loader had it open
+  auto where = archive_report(options_, inbox() / "gone.csv", "gone.csv", false, "", fd.get());
+  ASSERT_TRUE(where.ok()) << where.error().message();
+  EXPECT_EQ(*where, options_.processed / "gone.csv");
+  EXPECT_EQ(read_file(*where), "store,item,count\nMedan,Kopi,3\n");
+}
+
+TEST_F(ArchiveTest, ArchivesWhatWasReadNotWhatTheNameNamesNow) {
+  write_file(inbox() / "x.csv", "what was read\n");
+  UniqueFd fd = open_read(inbox() / "x.csv");
+  ASSERT_TRUE(fd);
+  // Replaced under the same name while it was read: a new report.
+  write_file(inbox() / ".next", "a new report\n");
+  fs::rename(inbox() / ".next", inbox() / "x.csv");
+  auto where = archive_report(options_, inbox() / "x.csv", "x.csv", false, "", fd.get());
+  ASSERT_TRUE(where.ok()) << where.error().message();
+  EXPECT_EQ(read_file(*where), "what was read\n");
+  EXPECT_EQ(read_file(inbox() / "x.csv"), "a new report\n") << "the new report stays";
+
+  // A symbolic link that was followed: the content read is archived, the
+  // link leaves the inbox, its target is left alone.
+  write_file(inbox() / "data" / "real.txt", "linked\n");
+  fs::create_symlink(inbox() / "data" / "real.txt", inbox() / "link.csv");
+  UniqueFd linked = open_read(inbox() / "link.csv");
+  auto placed = archive_report(options_, inbox() / "link.csv", "link.csv", false, "", linked.get());
+  ASSERT_TRUE(placed.ok()) << placed.error().message();
+  EXPECT_FALSE(fs::is_symlink(*placed));
+  EXPECT_EQ(read_file(*placed), "linked\n");
+  EXPECT_FALSE(fs::exists(fs::symlink_status(inbox() / "link.csv")));
+  EXPECT_EQ(read_file(inbox() / "data" / "real.txt"), "linked\n");
+}
+
+TEST_F(ArchiveTest, ARejectedSymlinkKeepsTheLinkAndAnErrorFileWithALineEnd) {
+  write_file(dir_ / "secret.csv", "SECRET\n");
+  fs::create_symlink(dir_ / "secret.csv", inbox() / "out.csv");
+  auto where = archive_report(options_, inbox() / "out.csv", "out.csv", true,
+                              "the report is a symbolic link to /x, outside the inbox");
+  ASSERT_TRUE(where.ok()) << where.error().message();
+  EXPECT_TRUE(fs::is_symlink(*where));
+  const std::string error = read_file(fs::path(where->string() + ".error.txt"));
+  ASSERT_FALSE(error.empty());
+  EXPECT_EQ(error.back(), '\n');
 }
 
 }  // namespace

@@ -282,6 +282,8 @@ TEST(Config, AnEmptyOptionalPathClearsIt) {
 TEST(Config, ThePasswordFileIsReadRelativeToTheBaseDir) {
   TempDir dir("config");
   write_file(dir / "secrets" / "smtp-password", "s3cret!\nsecond line ignored\n");
+  // Private, as a password file must be (a world-readable one is refused).
+  std::filesystem::permissions(dir / "secrets" / "smtp-password", std::filesystem::perms(0600));
   const ConfigLoad load =
       parse_config("[smtp]\npassword_file = \"secrets/smtp-password\"\n"
                    "[[alerts.subscription]]\nemail = \"owner@example.com\"\n",
@@ -297,6 +299,28 @@ TEST(Config, ThePasswordFileIsReadRelativeToTheBaseDir) {
   ASSERT_EQ(missing.problems.size(), 1u) << all_problems(missing);
   EXPECT_EQ(missing.problems[0].key, "smtp.password_file");
   EXPECT_NE(missing.problems[0].message.find("cannot read"), std::string::npos);
+}
+
+// A password file every user of the machine can read is refused, by
+// check-config and at start (both read the configuration this way).
+TEST(Config, AWorldReadablePasswordFileIsRefused) {
+  TempDir dir("config");
+  const auto file = dir / "smtp-password";
+  write_file(file, "s3cret!\n");
+  const std::string text = "[smtp]\npassword_file = \"smtp-password\"\n"
+                           "[[alerts.subscription]]\nemail = \"owner@example.com\"\n";
+  std::filesystem::permissions(file, std::filesystem::perms(0644));
+  const ConfigLoad open = parse_config(text, "pw.toml", dir.path());
+  ASSERT_EQ(open.problems.size(), 1u) << all_problems(open);
+  EXPECT_EQ(open.problems[0].key, "smtp.password_file");
+  EXPECT_NE(open.problems[0].message.find("read by every user"), std::string::npos)
+      << open.problems[0].message;
+  EXPECT_NE(open.problems[0].message.find("chmod 600"), std::string::npos);
+
+  std::filesystem::permissions(file, std::filesystem::perms(0640));
+  const ConfigLoad private_file = parse_config(text, "pw.toml", dir.path());
+  ASSERT_TRUE(private_file.ok()) << all_problems(private_file);
+  EXPECT_EQ(private_file.config.smtp.password, "s3cret!");
 }
 
 // --- Problems -------------------------------------------------------------------

@@ -6,6 +6,11 @@
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
+
+#include <spdlog/sinks/ostream_sink.h>
+#include <spdlog/spdlog.h>
+
+#include <sstream>
 #include <sys/inotify.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -192,6 +197,36 @@ TEST_F(InboxTest, FilesPresentAtStartSettleThenLoad) {
   EXPECT_TRUE(step(*inbox).empty());
   clock_.advance(1100ms);
   EXPECT_EQ(step(*inbox), (std::vector<std::string>{"old.csv", "sub/older.csv"}));
+}
+
+// A FIFO (or socket, or device) with a report's name is never read, and is
+// logged as a warning at each scan that finds it, as docs/inbox.md says.
+TEST_F(InboxTest, AFifoNamedLikeAReportIsLoggedAtEachRescan) {
+  ASSERT_EQ(::mkfifo((root_ / "pipe.csv").c_str(), 0644), 0);
+  std::ostringstream log;
+  auto sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(log);
+  sink->set_pattern("%l %v");
+  auto previous = spdlog::default_logger();
+  spdlog::set_default_logger(std::make_shared<spdlog::logger>("fifo", sink));
+  const auto warnings = [&] {
+    const std::string text = log.str();
+    std::size_t n = 0;
+    for (auto pos = text.find("warning inbox: pipe.csv is not a regular file; skipped");
+         pos != std::string::npos; pos = text.find("warning inbox: pipe.csv", pos + 1)) {
+      ++n;
+    }
+    return n;
+  };
+  auto inbox = start();
+  EXPECT_TRUE(step(*inbox).empty());
+  clock_.advance(1100ms);
+  EXPECT_TRUE(step(*inbox).empty());
+  EXPECT_EQ(warnings(), 1u) << log.str();
+  inbox->rescan();
+  clock_.advance(1100ms);
+  EXPECT_TRUE(step(*inbox).empty());
+  EXPECT_EQ(warnings(), 2u) << log.str();
+  spdlog::set_default_logger(previous);
 }
 
 TEST_F(InboxTest, GrowingFileWaitsUntilItHoldsStill) {

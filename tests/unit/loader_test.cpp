@@ -2,6 +2,8 @@
 // ledger entry; rejected, duplicate and resumed reports; system failures.
 #include "pipeline/loader.hpp"
 
+#include <fcntl.h>
+#include <sys/inotify.h>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
@@ -10,9 +12,11 @@
 #include <atomic>
 #include <chrono>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "crypto/sha256.hpp"
+#include "os/unique_fd.hpp"
 #include "test_util.hpp"
 
 namespace stockwatch {
@@ -398,6 +402,94 @@ TEST_F(LoaderTest, ASymlinkOutOfTheInboxIsRejectedWhenConfined) {
   auto inside = loader.load(inbox() / "inside.csv", "inside.csv");
   ASSERT_TRUE(inside.ok()) << inside.error().message();
   EXPECT_EQ(inside->status, ReportStatus::kLoaded);
+}
+
+// A name renamed back and forth between a link to a report inside the
+// inbox and a link to a file outside, thousands of times while the loader
+// loads it: the outside file is never opened (inotify sees every open of
+// it), and nothing of it reaches the ledger.
+TEST_F(LoaderTest, ASymlinkSwappedDuringTheLoadNeverReadsOutsideTheInbox) {
+  const auto secret = dir_ / "elsewhere" / "secret.csv";
+  write_file(secret, "SECRET_TOKEN=abc123-do-not-leak\n");
+  write_file(inbox() / "real.csv", kGood);
+  UniqueFd watch(::inotify_init1(IN_NONBLOCK | IN_CLOEXEC));
+  ASSERT_TRUE(watch);
+  ASSERT_GE(::inotify_add_watch(watch.get(), secret.c_str(), IN_OPEN | IN_ACCESS), 0);
+
+  LoaderOptions options;
+  options.confine_to = inbox();
+  options.resume = false;
+  Loader loader(*storage_, clock_, options);
+  std::filesystem::create_symlink(inbox() / "real.csv", inbox() / "x.csv");
+
+  std::atomic<bool> stop{false};
+  std::atomic<long> swaps{0};
+  std::thread swapper([&] {
+    const std::string tmp = (inbox() / ".swap").string();
+    const std::string name = (inbox() / "x.csv").string();
+    for (long i = 0; !stop.load(); ++i) {
+      const std::string target = (i % 2 ? secret : inbox() / "real.csv").string();
+      ::unlink(tmp.c_str());
+      if (::symlink(target.c_str(), tmp.c_str()) == 0 && ::rename(tmp.c_str(), name.c_str()) == 0) {
+        ++swaps;
+      }
+    }
+  });
+  // Bounded by work done, not by time: at least 2000 swaps and 1000 loads,
+  // both kinds of outcome seen (at most 50000 loads).
+  int loaded = 0, refused = 0;
+  for (int i = 0; i < 50000; ++i) {
+    if (i >= 1000 && swaps.load() >= 2000 && loaded > 0 && refused > 0) break;
+    auto out = loader.load(inbox() / "x.csv", "x.csv");
+    if (!out) continue;  // a system failure is recorded nowhere
+    EXPECT_EQ(out->error.find("SECRET"), std::string::npos) << out->error;
+    if (out->status == ReportStatus::kRejected) {
+      ++refused;
+      EXPECT_NE(out->error.find("outside the inbox"), std::string::npos) << out->error;
+    } else {
+      ++loaded;
+    }
+  }
+  stop = true;
+  swapper.join();
+
+  alignas(struct inotify_event) char buf[4096];
+  const ssize_t n = ::read(watch.get(), buf, sizeof buf);
+  EXPECT_LT(n, 0) << "the file outside the inbox was opened or read";
+  EXPECT_GE(swaps.load(), 2000);
+  EXPECT_GT(loaded, 0);
+  EXPECT_GT(refused, 0);
+  RawDb raw(dir_ / "stockwatch.db");
+  EXPECT_EQ(raw.integer("SELECT COUNT(*) FROM reports WHERE error GLOB '*SECRET_TOKEN*'"), 0);
+}
+
+// A link into a folder that is itself a link out of the inbox is refused.
+TEST_F(LoaderTest, APathThroughALinkedFolderOutOfTheInboxIsRejected) {
+  write_file(dir_ / "elsewhere" / "secret.csv", kGood);
+  std::filesystem::create_symlink(dir_ / "elsewhere", inbox() / "evil");
+  LoaderOptions options;
+  options.confine_to = inbox();
+  Loader loader(*storage_, clock_, options);
+  auto out = loader.load(inbox() / "evil" / "secret.csv", "evil/secret.csv");
+  ASSERT_TRUE(out.ok()) << out.error().message();
+  EXPECT_EQ(out->status, ReportStatus::kRejected);
+  EXPECT_NE(out->error.find("outside the inbox"), std::string::npos) << out->error;
+  expect_nothing_loaded();
+}
+
+// Removed from the inbox after it was opened: loaded from what was opened.
+TEST_F(LoaderTest, AReportRemovedWhileReadIsLoadedFromItsOpenFile) {
+  write_file(inbox() / "gone.csv", kGood);
+  LoaderOptions options;
+  options.confine_to = inbox();
+  Loader loader(*storage_, clock_, options);
+  auto file = loader.open(inbox() / "gone.csv");
+  ASSERT_TRUE(file.ok()) << file.error().message();
+  std::filesystem::remove(inbox() / "gone.csv");
+  auto out = loader.load(*file, "gone.csv");
+  ASSERT_TRUE(out.ok()) << out.error().message();
+  EXPECT_EQ(out->status, ReportStatus::kLoaded);
+  EXPECT_EQ(out->rows, 3);
 }
 
 // --- Reading ahead on a second thread (large reports) ------------------------------

@@ -6,10 +6,17 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
 #include "daemon/logging.hpp"
+#include "daemon/log_format.hpp"
+
+#include <spdlog/sinks/ostream_sink.h>
+#include <spdlog/spdlog.h>
+
+#include <sstream>
 #include "test_util.hpp"
 
 namespace stockwatch {
@@ -47,6 +54,28 @@ TEST_F(JournalStreamTest, MalformedValuesAreNotTheJournal) {
   for (const std::string& bad : std::vector<std::string>{"", "1", ":", "x:y", dev_ + ":" + ino_ + "x",
                                                           dev_ + ":" + ino_ + ":"}) {
     EXPECT_FALSE(is_journal_stream(bad.c_str(), fd_)) << bad;
+  }
+}
+
+// Every log line is one line, whatever a file name or key holds: the
+// formatter escapes the message, for the terminal and for the journal.
+TEST(LogFormat, AFileNameCannotForgeALogLine) {
+  for (const bool journal : {false, true}) {
+    std::ostringstream text;
+    auto sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(text);
+    sink->set_formatter(make_log_formatter(journal));
+    spdlog::logger logger("forge", sink);
+    const std::string name = "a\n2026-12-06 09:00:00.000 info  stockwatch stopped\nb.csv";
+    logger.info("{}: loaded 6 rows, 6 changes", name);
+    logger.warn("{}", std::string("bell\x07 nul\0 and \xff", 16));
+    const std::string out = text.str();
+    EXPECT_EQ(std::count(out.begin(), out.end(), '\n'), 2) << out;
+    EXPECT_NE(out.find("a\\n2026-12-06 09:00:00.000 info  stockwatch stopped\\nb.csv: loaded"),
+              std::string::npos) << out;
+    EXPECT_NE(out.find("bell\\x07 nul\\x00 and \\xff"), std::string::npos) << out;
+    if (journal) {
+      EXPECT_EQ(out.rfind("<6> a\\n", 0), 0u) << out;
+    }
   }
 }
 

@@ -4,6 +4,10 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdlib>
+
+#include "test_util.hpp"
+
 #include <string>
 #include <utility>
 #include <vector>
@@ -122,6 +126,19 @@ TEST(CheckObjectKey, RefusesEmptyHiddenAndNonCsv) {
   expect_refused("a.csv/");
 }
 
+// A file or folder name over 255 bytes is the client's mistake (400), not
+// a failure of the server.
+TEST(CheckObjectKey, ANameOver255BytesIsKeyTooLong) {
+  EXPECT_FALSE(check_object_key(std::string(251, 'y') + ".csv").has_value());
+  auto e = check_object_key(std::string(252, 'y') + ".csv");
+  ASSERT_TRUE(e.has_value());
+  EXPECT_EQ(e->status, 400);
+  EXPECT_EQ(e->code, "KeyTooLongError");
+  e = check_object_key(std::string(256, 'd') + "/a.csv");
+  ASSERT_TRUE(e.has_value());
+  EXPECT_EQ(e->status, 400);
+}
+
 TEST(CheckObjectKey, LengthAndDepthLimits) {
   const KeyLimits limits{20, 2};
   EXPECT_FALSE(check_object_key(std::string(16, 'a') + ".csv", limits).has_value());
@@ -152,6 +169,34 @@ TEST(S3ErrorXml, CarriesEscapedFields) {
   EXPECT_NE(xml.find("<Message>key &lt;a&gt; &amp; &quot;b&quot;</Message>"), std::string::npos);
   EXPECT_NE(xml.find("<Resource>/inv/x&amp;y.csv</Resource>"), std::string::npos);
   EXPECT_NE(xml.find("<RequestId>req&lt;1&gt;</RequestId></Error>"), std::string::npos);
+}
+
+// Error bodies for keys a client can send (%00, %ff, %0d%0a, C1 controls,
+// U+FFFF) are well-formed XML, as a real XML parser (Python's expat) sees
+// them, and the resource reads back as close to the key as XML allows.
+TEST(S3ErrorXml, IsWellFormedWhateverTheKeyHolds) {
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {std::string("/inventory/a\0b.csv", 18), "/inventory/a\xEF\xBF\xBD" "b.csv"},
+      {"/inventory/a\xff" "b.csv", "/inventory/a\xEF\xBF\xBD" "b.csv"},
+      {"/inventory/a\r\nb.csv", "/inventory/a\r\nb.csv"},
+      {"/inventory/a\x01\x1f\x7f\xc2\x85\xef\xbf\xbf.csv",
+       "/inventory/a\xEF\xBF\xBD\xEF\xBF\xBD\x7f\xc2\x85\xEF\xBF\xBD.csv"},
+  };
+  test::TempDir dir("s3xml");
+  int n = 0;
+  for (const auto& [resource, expected] : cases) {
+    const std::string xml = s3_error_xml({400, "InvalidArgument", "bad " + resource}, resource, "R1");
+    const auto body = dir / ("body" + std::to_string(n));
+    const auto want = dir / ("want" + std::to_string(n++));
+    test::write_file(body, xml);
+    test::write_file(want, expected);
+    const std::string cmd = std::string(STOCKWATCH_PYTHON) +
+                            " -c 'import sys, xml.etree.ElementTree as E; "
+                            "r = E.parse(sys.argv[1]).getroot().find(\"Resource\").text; "
+                            "sys.exit(0 if r == open(sys.argv[2], encoding=\"utf-8\", newline=\"\").read() else 3)' " +
+                            body.string() + " " + want.string();
+    EXPECT_EQ(std::system(cmd.c_str()), 0) << xml;
+  }
 }
 
 TEST(MultipartXml, InitiateAndCompleteResults) {

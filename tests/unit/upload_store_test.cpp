@@ -148,6 +148,37 @@ TEST_F(UploadStoreTest, NeverReplacesAWaitingReport) {
   EXPECT_EQ(staging_files(), std::vector<std::string>{});
 }
 
+// A folder of the key that is a symbolic link (to a folder outside, or even
+// inside the inbox) is refused; nothing is written or created outside, and
+// asking again gets the same answer, not "busy" forever.
+TEST_F(UploadStoreTest, NeverWritesThroughASymlinkedFolder) {
+  TempDir outside{"upload-outside"};
+  fs::create_symlink(outside.path(), inbox_ / "evil");
+  fs::create_directories(inbox_ / "real");
+  fs::create_symlink(inbox_ / "real", inbox_ / "alias");
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    for (const std::string key : {"evil/pwn.csv", "evil/newdir/deeper/p2.csv", "alias/x.csv"}) {
+      const Status st = put(key, "store,item,count\n");
+      ASSERT_FALSE(st.ok()) << key;
+      EXPECT_EQ(st.code(), ErrorCode::kInvalidInput) << key << ": " << st.message();
+      EXPECT_NE(st.message().find("symbolic link"), std::string::npos) << st.message();
+      EXPECT_EQ(st.message().find(inbox_.string()), std::string::npos) << st.message();
+    }
+  }
+  EXPECT_TRUE(fs::is_empty(outside.path()));
+  EXPECT_TRUE(fs::is_empty(inbox_ / "real"));
+  EXPECT_TRUE(staging_files().empty());
+  // A report's own name taken by a link or a folder is not "busy" either.
+  fs::create_symlink(outside.path() / "target.csv", inbox_ / "link.csv");
+  fs::create_directories(inbox_ / "folder.csv");
+  for (const std::string key : {"link.csv", "folder.csv"}) {
+    const Status st = put(key, "store,item,count\n");
+    ASSERT_FALSE(st.ok()) << key;
+    EXPECT_EQ(st.code(), ErrorCode::kInvalidInput) << key << ": " << st.message();
+  }
+  EXPECT_TRUE(fs::is_empty(outside.path()));
+}
+
 TEST_F(UploadStoreTest, SinkDroppedWithoutCommitLeavesNothing) {
   fs::path staged;
   {

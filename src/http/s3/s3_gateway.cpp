@@ -41,8 +41,26 @@ std::string new_request_id() {
 }
 
 
+// A failure on the server's side. Its details (paths on the server, the
+// system's reason) go to the log only; the client learns what it can do.
 S3Error internal(const std::string& what) {
-  return {500, "InternalError", "We encountered an internal error: " + what + ". Please try again."};
+  spdlog::error("http: s3 request failed: {}", what);
+  return {500, "InternalError", "We encountered an internal error. Please try again."};
+}
+
+// A failure of a step that touched the disk: a client's mistake stays a 4xx,
+// a full disk is a 503 (try later), anything else a 500.
+S3Error server_error(const Error& e) {
+  switch (e.code()) {
+    case ErrorCode::kInvalidInput:
+      return {400, "InvalidArgument", e.message()};
+    case ErrorCode::kTransient:
+      spdlog::error("http: s3 request failed: {}", e.message());
+      return {503, "ServiceUnavailable",
+              "The server has no room to store the upload just now. Please try again later."};
+    default:
+      return internal(e.message());
+  }
 }
 
 // What the client declared about the body, to check once it has arrived.
@@ -87,7 +105,7 @@ std::optional<S3Error> check_stores(const std::filesystem::path& file,
     parser.feed(c, sink);
     return !foreign;
   });
-  if (!st.ok()) return internal(st.message());
+  if (!st.ok()) return server_error(st.error());
   if (!foreign) parser.finish(sink);
   if (!foreign) return std::nullopt;
   std::string list;
@@ -120,8 +138,8 @@ class ObjectSink final : public http::BodySink {
 
   std::optional<http::Response> on_data(std::string_view data) override {
     if (auto st = sink_->write(data); !st.ok()) {
-      spdlog::error("http {}: upload of {} failed: {}", ctx_.remote, ctx_.key, st.message());
-      return error(internal(st.message()));
+      spdlog::error("http {}: upload of {} failed", ctx_.remote, ctx_.key);
+      return error(server_error(st.error()));
     }
     return std::nullopt;
   }
@@ -129,15 +147,15 @@ class ObjectSink final : public http::BodySink {
   http::Response finish() override {
     auto digests = sink_->finish();
     if (!digests) {
-      spdlog::error("http {}: upload of {} failed: {}", ctx_.remote, ctx_.key, digests.error().message());
-      return error(internal(digests.error().message()));
+      spdlog::error("http {}: upload of {} failed", ctx_.remote, ctx_.key);
+      return error(server_error(digests.error()));
     }
     if (auto e = compare(ctx_.expected, *digests)) return error(*e);
     auto& gw = *ctx_.gateway;
     if (ctx_.upload) {
       auto etag = gw.store_.commit_part(std::move(*sink_), *ctx_.upload, ctx_.part_number, *digests);
       sink_.reset();
-      if (!etag) return error(internal(etag.error().message()));
+      if (!etag) return error(server_error(etag.error()));
       spdlog::debug("http {}: part {} of {} ({} bytes) stored", ctx_.remote, ctx_.part_number,
                     ctx_.key, digests->size);
       return ok(*etag, *digests);
@@ -186,8 +204,12 @@ std::optional<S3Error> S3Gateway::place(UploadSink&& sink, const std::string& ke
     if (st.code() == ErrorCode::kBusy) {
       return S3Error{503, "SlowDown", st.message() + "; try again in a few seconds"};
     }
-    spdlog::error("http {}: upload of {} failed: {}", remote, key, st.message());
-    return internal(st.message());
+    if (st.code() == ErrorCode::kInvalidInput) {
+      spdlog::warn("http {}: upload of {} refused: {}", remote, key, st.message());
+    } else {
+      spdlog::error("http {}: upload of {} failed", remote, key);
+    }
+    return server_error(st.error());
   }
   if (metrics_) metrics_->http_upload_bytes(size);
   spdlog::info("http {}: received {} ({} bytes{}); placed in the inbox", remote, key, size, detail);
@@ -294,7 +316,7 @@ http::Route S3Gateway::route(const http::RequestHead& head, const std::string& r
                     "s3_abort_multipart");
     }
     if (auto st = store_.remove_multipart(*upload); !st.ok()) {
-      return refuse(internal(st.message()), "s3_abort_multipart");
+      return refuse(server_error(st.error()), "s3_abort_multipart");
     }
     spdlog::info("http {}: multipart upload of {} aborted", remote, upload->key);
     route.response = http::make_response(204, "", "application/xml");
@@ -353,7 +375,7 @@ http::Route S3Gateway::route(const http::RequestHead& head, const std::string& r
   if (method == "POST" && query.count("uploads")) {
     route.label = "s3_create_multipart";
     auto id = store_.create_multipart(key, access_key);
-    if (!id) return refuse(internal(id.error().message()), "s3_create_multipart");
+    if (!id) return refuse(server_error(id.error()), "s3_create_multipart");
     spdlog::info("http {}: multipart upload of {} started ({})", remote, key, *id);
     route.response = http::make_response(200, initiate_multipart_xml(bucket, key, *id), "application/xml");
     return route;
@@ -379,7 +401,7 @@ http::Route S3Gateway::route(const http::RequestHead& head, const std::string& r
                       "s3_upload_part");
       }
       auto sink = store_.begin_part(*upload, number, expected.checksum);
-      if (!sink) return refuse(internal(sink.error().message()), "s3_upload_part");
+      if (!sink) return refuse(server_error(sink.error()), "s3_upload_part");
       ctx.upload = *upload;
       ctx.part_number = number;
       route.label = "s3_upload_part";
@@ -406,10 +428,10 @@ http::Route S3Gateway::route(const http::RequestHead& head, const std::string& r
                      "published schema."});
       }
       auto assembled = store_.assemble(upload, *parts);
-      if (!assembled) return fail(internal(assembled.error().message()));
+      if (!assembled) return fail(server_error(assembled.error()));
       if (assembled->error) return fail(*assembled->error);
       UploadSink& sink = *assembled->sink;
-      if (auto d = sink.finish(); !d) return fail(internal(d.error().message()));
+      if (auto d = sink.finish(); !d) return fail(server_error(d.error()));
       const auto size = sink.size();
       if (size > options_.http.max_upload_bytes) {
         return fail({400, "EntityTooLarge",
@@ -457,7 +479,7 @@ http::Route S3Gateway::route(const http::RequestHead& head, const std::string& r
     }
   }
   auto sink = store_.begin_put(expected.checksum);
-  if (!sink) return refuse(internal(sink.error().message()), "s3_put");
+  if (!sink) return refuse(server_error(sink.error()), "s3_put");
   route.label = "s3_put";
   route.sink = std::make_unique<ObjectSink>(std::move(ctx), std::move(*sink));
   route.body_limit = max;

@@ -13,22 +13,6 @@ std::string ascii_lower(std::string_view text) {
   return out;
 }
 
-std::string xml_escape(std::string_view text) {
-  std::string out;
-  out.reserve(text.size());
-  for (char c : text) {
-    switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&apos;"; break;
-      default: out += c;
-    }
-  }
-  return out;
-}
-
 std::string s3_error_xml(const S3Error& error, std::string_view resource,
                          std::string_view request_id) {
   return "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>" + xml_escape(error.code) +
@@ -72,6 +56,48 @@ bool ends_with_csv(std::string_view s) {
 
 S3Error bad_key(std::string message) { return {400, "InvalidArgument", std::move(message)}; }
 }  // namespace
+
+std::string xml_escape(std::string_view text) {
+  // Whatever the bytes, the result is well-formed XML 1.0 text in UTF-8:
+  // markup characters as entities; tab, line feed and carriage return as
+  // character references (so a parser keeps them as they were); other
+  // control characters, bytes that are not UTF-8 and the non-characters
+  // U+FFFE and U+FFFF, which XML does not allow at all, as U+FFFD.
+  static const char* kReplacement = "\xEF\xBF\xBD";
+  std::string out;
+  out.reserve(text.size());
+  for (std::size_t i = 0; i < text.size();) {
+    const char c = text[i];
+    const auto b = static_cast<unsigned char>(c);
+    switch (c) {
+      case '&': out += "&amp;"; ++i; continue;
+      case '<': out += "&lt;"; ++i; continue;
+      case '>': out += "&gt;"; ++i; continue;
+      case '"': out += "&quot;"; ++i; continue;
+      case '\'': out += "&apos;"; ++i; continue;
+      case '\t': out += "&#9;"; ++i; continue;
+      case '\n': out += "&#10;"; ++i; continue;
+      case '\r': out += "&#13;"; ++i; continue;
+      default: break;
+    }
+    if (b < 0x20) {
+      out += kReplacement;
+      ++i;
+      continue;
+    }
+    const std::size_t n = utf8_sequence(text, i);
+    const bool nonchar = n == 3 && b == 0xEF && static_cast<unsigned char>(text[i + 1]) == 0xBF &&
+                         static_cast<unsigned char>(text[i + 2]) >= 0xBE;
+    if (n == 0 || nonchar) {
+      out += kReplacement;
+      i += n == 0 ? 1 : n;
+      continue;
+    }
+    out.append(text.substr(i, n));
+    i += n;
+  }
+  return out;
+}
 
 std::optional<std::string> percent_decode(std::string_view text) {
   std::string out;
@@ -158,6 +184,12 @@ std::optional<S3Error> check_object_key(std::string_view key, const KeyLimits& l
     }
     if (seg.front() == '.') {
       return bad_key("the object key has a hidden name (starting with .); such files are never read");
+    }
+    if (seg.size() > limits.max_name_bytes) {
+      return S3Error{400, "KeyTooLongError",
+                     "a name in the object key is " + std::to_string(seg.size()) +
+                         " bytes; a file or folder name may have at most " +
+                         std::to_string(limits.max_name_bytes)};
     }
     if (slash == std::string_view::npos) break;
     if (++depth > limits.max_depth) {

@@ -29,7 +29,10 @@ struct S3Error {
 // `text` with A-Z turned into a-z (header names, hex digits).
 [[nodiscard]] std::string ascii_lower(std::string_view text);
 
-// Escapes &, <, >, " and ' for XML text.
+// Escapes text for XML: &, <, >, " and ' as entities, tab, CR and LF as
+// character references, and anything XML cannot hold (other control
+// characters, bytes that are not UTF-8) as U+FFFD, so the result is always
+// well-formed.
 [[nodiscard]] std::string xml_escape(std::string_view text);
 
 // Percent-decodes a URL path or query component; '+' stays '+'. Returns
@@ -46,13 +49,14 @@ struct S3Error {
 struct KeyLimits {
   std::size_t max_key_bytes = 512;
   std::size_t max_depth = 8;          // folders in a key
+  std::size_t max_name_bytes = 255;   // each file or folder name (NAME_MAX)
 };
 
 // Checks an object key (already percent-decoded) before anything touches
 // the disk: a report key is a relative path of non-empty segments ending in
 // ".csv" (any case), valid UTF-8, with no "." or ".." segment, no hidden
 // (dot) segment, no backslash, NUL or other control character, and within
-// `limits`. Returns the reason it is refused, or nullopt when it is fine.
+// `limits` (a name over 255 bytes is KeyTooLongError, a client's mistake). Returns the reason it is refused, or nullopt when it is fine.
 [[nodiscard]] std::optional<S3Error> check_object_key(std::string_view key,
                                                       const KeyLimits& limits = {});
 

@@ -1,5 +1,6 @@
 #include "http/s3/upload_store.hpp"
 
+#include "os/beneath.hpp"
 #include "os/file_ops.hpp"
 
 #include <fcntl.h>
@@ -181,27 +182,33 @@ Result<UploadSink> UploadStore::begin_put(ChecksumKind extra) {
 Status UploadStore::commit(UploadSink&& sink, std::string_view key) {
   UploadSink owned = std::move(sink);
   if (owned.path_.empty()) return Error(ErrorCode::kInternal, "nothing to commit");
-  const fs::path target = inbox_ / fs::path(std::string(key));
-  std::error_code ec;
-  const bool created = fs::create_directories(target.parent_path(), ec);
-  if (ec) {
-    return Error(ErrorCode::kIo, "cannot create the folder " + target.parent_path().string() +
-                                     ": " + ec.message());
-  }
-  auto placed = place_without_replacing(owned.path_, target);
+  const std::string k(key);
+  const auto slash = k.rfind('/');
+  const std::string folder = slash == std::string::npos ? "" : k.substr(0, slash);
+  const std::string name = slash == std::string::npos ? k : k.substr(slash + 1);
+  // Folder by folder, never through a symbolic link: an upload lands inside
+  // the inbox or nowhere. New folders are synced as they are made.
+  auto root = open_root(inbox_);
+  if (!root) return root.error();
+  auto dir = open_dir_beneath(root->get(), folder, true);
+  if (!dir) return dir.error();
+  auto placed = place_without_replacing_at(owned.path_, dir->get(), name);
   if (!placed) return placed.error();
   if (!*placed) {
+    // Only a report waiting to be loaded goes away by itself; a link or a
+    // folder under that name never does.
+    struct stat st {};
+    if (::fstatat(dir->get(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 && !S_ISREG(st.st_mode)) {
+      return Error(ErrorCode::kInvalidInput,
+                   k + " is taken in the inbox by a " +
+                       (S_ISLNK(st.st_mode) ? "symbolic link" : S_ISDIR(st.st_mode) ? "folder" : "special file") +
+                       ", not by a report; choose another name");
+    }
     return Error(ErrorCode::kBusy,
-                 "a report named " + std::string(key) + " is still waiting in the inbox");
+                 "a report named " + k + " is still waiting in the inbox");
   }
   owned.path_.clear();  // placed: the sink must not remove it
-  if (auto st = sync_directory(target.parent_path()); !st.ok() || !created) return st;
-  // Folders created for the key: their entries in their parents must be
-  // durable too, up to the inbox.
-  for (fs::path dir = target.parent_path(); dir != inbox_ && dir.has_parent_path();) {
-    dir = dir.parent_path();
-    if (auto st = sync_directory(dir); !st.ok()) return st;
-  }
+  if (::fsync(dir->get()) != 0) return errno_error("cannot sync the folder of " + k);
   return {};
 }
 

@@ -91,9 +91,13 @@ class UploadStore {
 
   // A new staging file for a single PUT.
   [[nodiscard]] Result<UploadSink> begin_put(ChecksumKind extra = ChecksumKind::kNone);
-  // Places a finished upload at <inbox>/<key> (folders are created). An
-  // existing file of that name is never replaced: kBusy (the report before
-  // it has not been picked up yet).
+  // Places a finished upload at <inbox>/<key> (folders are created). The
+  // folders are walked one at a time and never through a symbolic link
+  // (os/beneath.hpp): a key whose folder is a link is kInvalidInput, and
+  // nothing is written or created outside the inbox. An existing report of
+  // that name is never replaced: kBusy (the report before it has not been
+  // picked up yet); a link, folder or special file of that name is
+  // kInvalidInput, since it never goes away by itself.
   [[nodiscard]] Status commit(UploadSink&& sink, std::string_view key);
 
   // --- Multipart ------------------------------------------------------------
