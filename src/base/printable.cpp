@@ -1,5 +1,7 @@
 #include "base/printable.hpp"
 
+#include "text/utf8.hpp"
+
 namespace stockwatch {
 
 namespace {
@@ -19,24 +21,6 @@ int hex_digit(char c) {
   return -1;
 }
 
-// Length of the valid UTF-8 sequence at p[i] (shortest form, no
-// surrogates, at most U+10FFFF), or 0.
-std::size_t utf8_length(const unsigned char* p, std::size_t i, std::size_t n) {
-  const unsigned char c = p[i];
-  const std::size_t len = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : (c >> 3) == 0x1E ? 4 : 0;
-  if (len == 0 || i + len > n) return 0;
-  for (std::size_t k = 1; k < len; ++k) {
-    if ((p[i + k] & 0xC0) != 0x80) return 0;
-  }
-  if (len == 2 && c < 0xC2) return 0;                                    // overlong
-  if (len == 3 && c == 0xE0 && p[i + 1] < 0xA0) return 0;                // overlong
-  if (len == 3 && c == 0xED && p[i + 1] >= 0xA0) return 0;               // surrogate
-  if (len == 4 && (c > 0xF4 || (c == 0xF0 && p[i + 1] < 0x90) || (c == 0xF4 && p[i + 1] >= 0x90))) {
-    return 0;
-  }
-  return len;
-}
-
 }  // namespace
 
 std::string printable_name(std::string_view name) {
@@ -51,7 +35,7 @@ std::string printable_name(std::string_view name) {
       ++i;
       continue;
     }
-    const std::size_t len = utf8_length(p, i, n);
+    const std::size_t len = utf8_sequence_length(name, i);
     if (len == 0) {
       append_hex(out, "\\x", c);
       ++i;
@@ -96,7 +80,7 @@ void append_for_log(std::string_view text, std::string& out) {
       ++i;
       continue;
     }
-    const std::size_t len = utf8_length(p, i, n);
+    const std::size_t len = utf8_sequence_length(text, i);
     if (len == 0 || (c < 0x20 && c != '\t') || c == 0x7F) {
       append_hex(out, "\\x", c);
       ++i;

@@ -3,6 +3,8 @@
 #include "notify/transport.hpp"
 
 #include "notify/curl_handle.hpp"
+#include "os/file_ops.hpp"
+#include "os/unique_fd.hpp"
 
 #include <curl/curl.h>
 #include <fcntl.h>
@@ -428,39 +430,6 @@ class SmtpTransport final : public MailTransport {
 // ---------------------------------------------------------------------------
 // Maildir delivery.
 
-class UniqueFd {
- public:
-  explicit UniqueFd(int fd = -1) : fd_(fd) {}
-  UniqueFd(const UniqueFd&) = delete;
-  UniqueFd& operator=(const UniqueFd&) = delete;
-  UniqueFd(UniqueFd&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
-  UniqueFd& operator=(UniqueFd&& other) noexcept {
-    if (this != &other) {
-      reset();
-      fd_ = std::exchange(other.fd_, -1);
-    }
-    return *this;
-  }
-  ~UniqueFd() { reset(); }
-
-  [[nodiscard]] int get() const { return fd_; }
-  [[nodiscard]] bool valid() const { return fd_ >= 0; }
-  // Closes now and reports the errno of a failed close (0 when it worked).
-  int close_now() {
-    if (fd_ < 0) return 0;
-    const int rc = ::close(std::exchange(fd_, -1));
-    return rc == 0 ? 0 : errno;
-  }
-
- private:
-  void reset() {
-    if (fd_ >= 0) ::close(std::exchange(fd_, -1));
-  }
-  int fd_;
-};
-
-std::string errno_text(int err) { return std::system_category().message(err); }
-
 // Creates `path` and its missing parents (mode 0700); returns 0 or an errno.
 int make_directories(const std::string& path) {
   if (path.empty()) return ENOENT;
@@ -516,7 +485,10 @@ class MaildirTransport final : public MailTransport {
 
  private:
   SendOutcome failure(const std::string& what, int err) const {
-    return {SendOutcome::Kind::kTransient, 0, describe() + ": " + what + ": " + errno_text(err)};
+    return failure(errno_error(what, err));
+  }
+  SendOutcome failure(const Error& e) const {
+    return {SendOutcome::Kind::kTransient, 0, describe() + ": " + e.message()};
   }
 
   std::string unique_name() const {
@@ -546,23 +518,13 @@ class MaildirTransport final : public MailTransport {
     // Whatever fails from here on, no half-written file stays in tmp/.
     const auto discard = [&] { ::unlink(tmp_path.c_str()); };
 
-    std::size_t written = 0;
-    while (written < data.size()) {
-      const ssize_t n = ::write(fd.get(), data.data() + written, data.size() - written);
-      if (n < 0) {
-        if (errno == EINTR) continue;
-        const int err = errno;
-        discard();
-        return failure("cannot write " + tmp_path, err);
-      }
-      written += static_cast<std::size_t>(n);
-    }
-    if (::fsync(fd.get()) != 0) {
-      const int err = errno;
+    Status st = write_all(fd.get(), data, tmp_path);
+    if (st.ok()) st = sync_fd(fd.get(), tmp_path);
+    if (!st.ok()) {
       discard();
-      return failure("cannot sync " + tmp_path, err);
+      return failure(st.error());
     }
-    if (const int err = fd.close_now(); err != 0) {
+    if (const int err = fd.close(); err != 0) {
       discard();
       return failure("cannot close " + tmp_path, err);
     }
@@ -573,10 +535,7 @@ class MaildirTransport final : public MailTransport {
     }
 
     // The rename is durable only once new/ itself is on disk.
-    const std::string new_dir = dir_ + "/new";
-    UniqueFd dir_fd(::open(new_dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-    if (!dir_fd.valid()) return failure("cannot open " + new_dir, errno);
-    if (::fsync(dir_fd.get()) != 0) return failure("cannot sync " + new_dir, errno);
+    if (auto synced = sync_directory(dir_ + "/new"); !synced.ok()) return failure(synced.error());
 
     return {SendOutcome::Kind::kSent, 0, describe() + ": delivered as new/" + name};
   }

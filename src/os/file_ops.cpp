@@ -31,11 +31,15 @@ Result<bool> place_without_replacing(const std::filesystem::path& from,
   return place_without_replacing_at(from, AT_FDCWD, to.string());
 }
 
+Status sync_fd(int fd, const std::string& what) {
+  if (::fsync(fd) != 0) return errno_error("cannot sync " + what);
+  return {};
+}
+
 Status sync_directory(const std::filesystem::path& dir) {
   UniqueFd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (!fd) return errno_error("cannot open " + dir.string());
-  if (::fsync(fd.get()) != 0) return errno_error("cannot sync " + dir.string());
-  return {};
+  return sync_fd(fd.get(), dir.string());
 }
 
 Status read_chunks(int fd, std::size_t chunk_bytes, const std::string& what,

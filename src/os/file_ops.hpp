@@ -27,6 +27,9 @@ namespace stockwatch {
 [[nodiscard]] Result<bool> place_without_replacing_at(const std::filesystem::path& from, int dir,
                                                       const std::string& name);
 
+// fsync() of an open file or folder: "cannot sync <what>: <reason>".
+[[nodiscard]] Status sync_fd(int fd, const std::string& what);
+
 // fsync() of a directory, so entries created or renamed in it survive a
 // power cut.
 [[nodiscard]] Status sync_directory(const std::filesystem::path& dir);

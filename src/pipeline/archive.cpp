@@ -39,10 +39,9 @@ Status copy_new(int in, const fs::path& dst) {
     ::unlink(dst.c_str());  // no half copy stays in the archive
     return read.ok() ? written : read;
   }
-  if (::fsync(out.get()) != 0) {
-    const int err = errno;
+  if (auto st = sync_fd(out.get(), dst.string()); !st.ok()) {
     ::unlink(dst.c_str());
-    return errno_error("cannot sync " + dst.string(), err);
+    return st;
   }
   return {};
 }
@@ -139,8 +138,7 @@ Status write_error_file(const fs::path& path, const std::string& text) {
   std::string body = text;
   if (body.empty() || body.back() != '\n') body += '\n';
   if (auto st = write_all(fd.get(), body, path.string()); !st.ok()) return st;
-  if (::fsync(fd.get()) != 0) return errno_error("cannot sync " + path.string());
-  return {};
+  return sync_fd(fd.get(), path.string());
 }
 
 }  // namespace

@@ -1,5 +1,7 @@
 #include "http/s3/s3_protocol.hpp"
 
+#include "text/utf8.hpp"
+
 #include <algorithm>
 #include <cctype>
 
@@ -27,27 +29,6 @@ int hex_value(char c) {
   if (c >= 'a' && c <= 'f') return c - 'a' + 10;
   if (c >= 'A' && c <= 'F') return c - 'A' + 10;
   return -1;
-}
-
-// Length of the valid UTF-8 sequence starting at s[i], or 0.
-std::size_t utf8_sequence(std::string_view s, std::size_t i) {
-  const auto b = static_cast<unsigned char>(s[i]);
-  std::size_t n = 0;
-  std::uint32_t cp = 0;
-  if (b < 0x80) return 1;
-  if ((b & 0xE0) == 0xC0) { n = 2; cp = b & 0x1F; }
-  else if ((b & 0xF0) == 0xE0) { n = 3; cp = b & 0x0F; }
-  else if ((b & 0xF8) == 0xF0) { n = 4; cp = b & 0x07; }
-  else return 0;
-  if (i + n > s.size()) return 0;
-  for (std::size_t k = 1; k < n; ++k) {
-    const auto c = static_cast<unsigned char>(s[i + k]);
-    if ((c & 0xC0) != 0x80) return 0;
-    cp = (cp << 6) | (c & 0x3F);
-  }
-  static const std::uint32_t kMin[5] = {0, 0, 0x80, 0x800, 0x10000};
-  if (cp < kMin[n] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
-  return n;
 }
 
 bool ends_with_csv(std::string_view s) {
@@ -85,7 +66,7 @@ std::string xml_escape(std::string_view text) {
       ++i;
       continue;
     }
-    const std::size_t n = utf8_sequence(text, i);
+    const std::size_t n = utf8_sequence_length(text, i);
     const bool nonchar = n == 3 && b == 0xEF && static_cast<unsigned char>(text[i + 1]) == 0xBF &&
                          static_cast<unsigned char>(text[i + 2]) >= 0xBE;
     if (n == 0 || nonchar) {
@@ -163,7 +144,7 @@ std::optional<S3Error> check_object_key(std::string_view key, const KeyLimits& l
     if (c == 0) return bad_key("the object key holds a NUL byte");
     if (c < 0x20 || c == 0x7F) return bad_key("the object key holds a control character");
     if (c == '\\') return bad_key("the object key holds a backslash; use / between folders");
-    const std::size_t n = utf8_sequence(key, i);
+    const std::size_t n = utf8_sequence_length(key, i);
     if (n == 0) return bad_key("the object key is not valid UTF-8");
     // U+0080..U+009F (C1 controls, NEL among them) are control characters too.
     if (n == 2 && c == 0xC2 && static_cast<unsigned char>(key[i + 1]) < 0xA0) {

@@ -120,8 +120,8 @@ Status UploadSink::write(std::string_view data) {
 Result<BodyDigests> UploadSink::finish() {
   if (!fd_ || finished_) return Error(ErrorCode::kInternal, "upload already finished");
   finished_ = true;
-  if (::fsync(fd_.get()) != 0) return errno_error("cannot sync the upload to disk");
-  if (::close(fd_.release()) != 0) return errno_error("cannot close the upload");
+  if (auto st = sync_fd(fd_.get(), "the upload to disk"); !st.ok()) return st.error();
+  if (const int err = fd_.close(); err != 0) return errno_error("cannot close the upload", err);
   BodyDigests d;
   d.size = size_;
   d.md5 = md5_.finish();
@@ -208,8 +208,7 @@ Status UploadStore::commit(UploadSink&& sink, std::string_view key) {
                  "a report named " + k + " is still waiting in the inbox");
   }
   owned.path_.clear();  // placed: the sink must not remove it
-  if (::fsync(dir->get()) != 0) return errno_error("cannot sync the folder of " + k);
-  return {};
+  return sync_fd(dir->get(), "the folder of " + k);
 }
 
 Result<std::string> UploadStore::create_multipart(std::string_view key, std::string_view owner) {
