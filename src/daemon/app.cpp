@@ -207,7 +207,7 @@ struct App::Daemon {
     ensure_dir(config.inbox.failed, "inbox.failed");
     if (config.storage.database.has_parent_path()) ensure_dir(config.storage.database.parent_path(), "storage.database");
     StorageOptions loading = StorageOptions::from(config.storage);
-    loading.auto_checkpoint = false;  // process_report() checkpoints after the checker
+    loading.defer_maintenance = true;  // process_report() calls maintain() after the checker
     db = Storage::open(config.storage.database, loading, clock);
     mail_db = Storage::open(config.storage.database, StorageOptions::from(config.storage), clock);
     loader = std::make_unique<Loader>(*db, clock, loader_options(config));
@@ -549,8 +549,8 @@ struct App::Daemon {
     // strand writes again, so that the log starts over instead of growing
     // while reports keep coming.
     if (!stopping) {
-      if (auto st = db->checkpoint(Storage::kCheckpointLogBytes); !st.ok()) {
-        spdlog::warn("checkpoint: {}", st.message());
+      if (auto st = db->maintain(); !st.ok()) {
+        spdlog::warn("database maintenance: {}", st.message());
       }
     }
   }
@@ -703,6 +703,10 @@ struct App::Daemon {
 };
 
 int App::serve(const std::optional<std::string>& log_level) {
+  // One daemon per database, held until it has stopped.
+  if (config_.storage.database.has_parent_path()) ensure_dir(config_.storage.database.parent_path(), "storage.database");
+  auto lock = Storage::lock_instance(config_.storage.database);
+  if (!lock) throw std::runtime_error(lock.error().message());
   Daemon d(config_, clock_, log_level);
   return d.run();
 }
@@ -781,14 +785,12 @@ int App::retry_outbox(const std::vector<std::int64_t>& ids, bool all_dead, std::
   auto db = Storage::open(config_.storage.database, StorageOptions::from(config_.storage), clock_);
   std::vector<std::int64_t> targets = ids;
   if (all_dead) {
-    auto msgs = db->list_outbox(false, 100000);
-    if (!msgs) {
-      out << "error: " << msgs.error().message() << "\n";
+    auto dead = db->outbox_ids(OutboxState::kDead, 100000);
+    if (!dead) {
+      out << "error: " << dead.error().message() << "\n";
       return 2;
     }
-    for (const auto& m : *msgs) {
-      if (m.state == OutboxState::kDead) targets.push_back(m.id);
-    }
+    targets.insert(targets.end(), dead->begin(), dead->end());
   }
   int requeued = 0;
   int status = 0;

@@ -1,6 +1,6 @@
-// Storage: the schema, report loads as transactions, the change log, the
+// SqliteStorage: the schema, report loads as transactions, the change log, the
 // ledger, the checker's cursors and the outbox, on a real SQLite file.
-#include "store/storage.hpp"
+#include "store/sqlite/sqlite_storage.hpp"
 
 #include <gtest/gtest.h>
 
@@ -33,7 +33,7 @@ class StorageTest : public ::testing::Test {
 
   void open(StorageOptions options = {}) {
     storage_.reset();
-    storage_ = Storage::open(db_path(), options, clock_);
+    storage_ = SqliteStorage::open(db_path(), options, clock_);
     ASSERT_NE(storage_, nullptr);
   }
 
@@ -87,14 +87,14 @@ class StorageTest : public ::testing::Test {
 
   TempDir dir_{"storage"};
   ManualClock clock_;
-  std::unique_ptr<Storage> storage_;
+  std::unique_ptr<SqliteStorage> storage_;
 };
 
 // --- Schema --------------------------------------------------------------------
 
 TEST_F(StorageTest, OpenCreatesTheSchemaAndItsVersion) {
   RawDb raw(db_path());
-  EXPECT_EQ(raw.integer("PRAGMA user_version"), Storage::schema_version());
+  EXPECT_EQ(raw.integer("PRAGMA user_version"), SqliteStorage::schema_version());
   const auto tables = raw.rows(
       "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' "
       "ORDER BY name");
@@ -164,7 +164,7 @@ TEST_F(StorageTest, BatchesLargerThanOneStatementAreAllWritten) {
   auto begun = storage_->begin_report();
   ASSERT_TRUE(begun.ok());
   ReportLoad txn = std::move(begun).value();
-  const int n = ReportLoad::kBatchRows * 3 + 7;
+  const int n = SqliteStorage::kBatchRows * 3 + 7;
   for (int i = 0; i < n; ++i) {
     ASSERT_TRUE(txn.upsert("Medan", "Item " + std::to_string(i), i % 5).ok());
   }
@@ -843,7 +843,7 @@ TEST_F(StorageTest, ReopeningTheSameFileKeepsEverything) {
   EXPECT_EQ((*pending)->report_id, b);
   EXPECT_EQ((*pending)->back_in_stock.size(), 1u);
   RawDb raw(db_path());
-  EXPECT_EQ(raw.integer("PRAGMA user_version"), Storage::schema_version());
+  EXPECT_EQ(raw.integer("PRAGMA user_version"), SqliteStorage::schema_version());
   EXPECT_EQ(raw.integer("SELECT COUNT(*) FROM changes"), 2);
   EXPECT_EQ(raw.integer("SELECT COUNT(*) FROM cursors"), 2);
 }
@@ -855,7 +855,7 @@ TEST_F(StorageTest, ReopeningTheSameFileKeepsEverything) {
 // size nothing is copied and the log grows.
 TEST_F(StorageTest, CheckpointsBetweenReportsKeepTheLogFromGrowing) {
   StorageOptions loading;
-  loading.auto_checkpoint = false;
+  loading.defer_maintenance = true;
   open(loading);
   const auto wal = std::filesystem::path(db_path().string() + "-wal");
   auto load_report = [&](int n) {
@@ -893,7 +893,7 @@ TEST(StorageOpen, AVersion1DatabaseIsMigratedAndRecordsEachChangeOnce) {
   TempDir dir("storage");
   const auto file = dir / "v1.db";
   ManualClock clock;
-  (void)Storage::open_with_schema(file, {}, clock, Storage::schema_steps().first(1));
+  (void)SqliteStorage::open_with_schema(file, {}, clock, SqliteStorage::schema_steps().first(1));
   {
     RawDb raw(file);
     // What version 1 left: a loaded report, its row and its change record,
@@ -916,10 +916,10 @@ TEST(StorageOpen, AVersion1DatabaseIsMigratedAndRecordsEachChangeOnce) {
       PRAGMA user_version = 1;
     )SQL");
   }
-  auto s = Storage::open(file, {}, clock);
+  auto s = SqliteStorage::open(file, {}, clock);
   {
     RawDb raw(file);
-    EXPECT_EQ(raw.integer("PRAGMA user_version"), Storage::schema_version());
+    EXPECT_EQ(raw.integer("PRAGMA user_version"), SqliteStorage::schema_version());
     EXPECT_EQ(raw.integer("SELECT COUNT(*) FROM sqlite_master WHERE type = 'trigger'"), 0);
   }
   auto begun = s->begin_report();
@@ -952,7 +952,7 @@ TEST(StorageOpen, ANewerSchemaVersionIsRefused) {
   }
   ManualClock clock;
   try {
-    auto s = Storage::open(file, {}, clock);
+    auto s = SqliteStorage::open(file, {}, clock);
     FAIL() << "a database from a newer stockwatch was opened";
   } catch (const StorageError& e) {
     const std::string what = e.what();
@@ -967,12 +967,12 @@ TEST(StorageOpen, ANewerSchemaVersionIsRefused) {
 TEST(StorageOpen, AnUnopenableFileThrows) {
   TempDir dir("storage");
   ManualClock clock;
-  EXPECT_THROW((void)Storage::open(dir / "no" / "such" / "dir" / "x.db", {}, clock), StorageError);
+  EXPECT_THROW((void)SqliteStorage::open(dir / "no" / "such" / "dir" / "x.db", {}, clock), StorageError);
 }
 
 TEST(StorageOpen, InMemoryDatabaseWorks) {
   ManualClock clock;
-  auto s = Storage::open(":memory:", {}, clock);
+  auto s = SqliteStorage::open(":memory:", {}, clock);
   auto begun = s->begin_report();
   ASSERT_TRUE(begun.ok());
   ReportLoad txn = std::move(begun).value();

@@ -1,0 +1,1537 @@
+// The SQLite backend: all of its SQL is in this file.
+#include "store/sqlite/sqlite_storage.hpp"
+
+#include "os/file_ops.hpp"
+#include "os/pid_lock.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cassert>
+#include <cerrno>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <functional>
+#include <initializer_list>
+#include <span>
+#include <stdexcept>
+#include <thread>
+#include <utility>
+
+#include "store/sqlite/sqlite.hpp"
+
+namespace stockwatch {
+
+using sqlite::ResetGuard;
+using sqlite::Statement;
+
+namespace {
+
+ReportStatus report_status_from(const std::string& s) {
+  if (s == "rejected") return ReportStatus::kRejected;
+  if (s == "duplicate") return ReportStatus::kDuplicate;
+  return ReportStatus::kLoaded;
+}
+
+OutboxState outbox_state_from(const std::string& s) {
+  if (s == "sent") return OutboxState::kSent;
+  if (s == "dead") return OutboxState::kDead;
+  return OutboxState::kQueued;
+}
+
+// Version 1 of the schema; each later version is a step of kSchemaSteps below.
+// docs/architecture.md describes every table of the current version.
+constexpr const char* kSchemaV1 = R"SQL(
+CREATE TABLE inventory(
+  store      TEXT NOT NULL,
+  item       TEXT NOT NULL,
+  count      INTEGER NOT NULL CHECK (count >= 0),
+  updated_at INTEGER NOT NULL,
+  report_id  INTEGER NOT NULL,
+  PRIMARY KEY (store, item)
+) WITHOUT ROWID;
+
+CREATE TABLE reports(
+  id            INTEGER PRIMARY KEY,
+  path          TEXT NOT NULL,
+  size          INTEGER NOT NULL,
+  sha256        TEXT NOT NULL,
+  status        TEXT NOT NULL CHECK (status IN ('loaded', 'rejected', 'duplicate')),
+  rows          INTEGER NOT NULL DEFAULT 0,
+  changes       INTEGER NOT NULL DEFAULT 0,
+  error         TEXT NOT NULL DEFAULT '',
+  duplicate_of  INTEGER,  -- reports.id of the loaded original
+  first_seq     INTEGER NOT NULL DEFAULT 0,
+  last_seq      INTEGER NOT NULL DEFAULT 0,
+  received_at   INTEGER NOT NULL,
+  finished_at   INTEGER NOT NULL,
+  archived_path TEXT NOT NULL DEFAULT ''
+);
+CREATE UNIQUE INDEX reports_loaded_sha256 ON reports(sha256) WHERE status = 'loaded';
+CREATE INDEX reports_path ON reports(path, sha256);
+CREATE INDEX reports_received ON reports(received_at);
+CREATE INDEX reports_rejected ON reports(id) WHERE status = 'rejected';
+CREATE INDEX reports_loaded_size ON reports(size) WHERE status = 'loaded';
+
+CREATE TABLE changes(
+  seq       INTEGER PRIMARY KEY,
+  kind      TEXT NOT NULL CHECK (kind IN ('INSERT', 'MODIFY')),
+  store     TEXT NOT NULL,
+  item      TEXT NOT NULL,
+  old_count INTEGER,
+  new_count INTEGER NOT NULL,
+  report_id INTEGER NOT NULL,  -- reports.id; written in the same transaction
+  at        INTEGER NOT NULL
+);
+CREATE INDEX changes_alerting ON changes(seq) WHERE new_count = 0 OR old_count = 0;
+
+-- The change stream: every write that changes a count appends a record, in
+-- the same transaction; a write that changes nothing appends nothing.
+CREATE TRIGGER inventory_insert AFTER INSERT ON inventory BEGIN
+  INSERT INTO changes(kind, store, item, old_count, new_count, report_id, at)
+  VALUES ('INSERT', new.store, new.item, NULL, new.count, new.report_id, new.updated_at);
+END;
+CREATE TRIGGER inventory_update AFTER UPDATE OF count ON inventory
+WHEN old.count <> new.count BEGIN
+  INSERT INTO changes(kind, store, item, old_count, new_count, report_id, at)
+  VALUES ('MODIFY', new.store, new.item, old.count, new.count, new.report_id, new.updated_at);
+END;
+
+CREATE TABLE cursors(
+  name     TEXT PRIMARY KEY,
+  position INTEGER NOT NULL
+) WITHOUT ROWID;
+INSERT INTO cursors(name, position) VALUES ('changes', 0), ('rejected', 0);
+
+CREATE TABLE outbox(
+  id              INTEGER PRIMARY KEY,
+  message_id      TEXT NOT NULL UNIQUE,
+  report_id       INTEGER NOT NULL,
+  event           TEXT NOT NULL,
+  sender          TEXT NOT NULL,
+  recipient       TEXT NOT NULL,
+  subject         TEXT NOT NULL,
+  data            TEXT NOT NULL,
+  state           TEXT NOT NULL CHECK (state IN ('queued', 'sent', 'dead')),
+  attempts        INTEGER NOT NULL DEFAULT 0,
+  created_at      INTEGER NOT NULL,
+  next_attempt_at INTEGER NOT NULL,
+  sent_at         INTEGER,
+  last_error      TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX outbox_due ON outbox(next_attempt_at) WHERE state = 'queued';
+CREATE INDEX outbox_open ON outbox(state) WHERE state <> 'sent';
+)SQL";
+
+// Version 2: the change records are written by ReportLoad, in the same
+// transaction as the inventory rows, after it has read the current counts
+// of each batch: rows whose count is new or different get a record, the
+// others write nothing. The triggers of version 1 did the same per row, at
+// several times the cost of a batch.
+constexpr const char* kMigrationV2 = R"SQL(
+DROP TRIGGER IF EXISTS inventory_insert;
+DROP TRIGGER IF EXISTS inventory_update;
+)SQL";
+
+// Version 3: a smaller change record, and an alert query that never reads
+// the change log itself. `at` is gone (the report's received_at and
+// finished_at in the ledger tell when), and `kind` is computed from
+// old_count instead of stored; together they were a quarter of every
+// record's bytes. The alerting index now holds every column the checker
+// reads, so a report with thousands of zeros among a million changes is
+// checked from the index alone. Each DROP COLUMN rewrites every record;
+// the records keep their pages, so the file does not shrink (VACUUM would
+// compact it), but new records are smaller.
+constexpr const char* kMigrationV3 = R"SQL(
+DROP INDEX IF EXISTS changes_alerting;
+ALTER TABLE changes DROP COLUMN kind;
+ALTER TABLE changes DROP COLUMN at;
+ALTER TABLE changes ADD COLUMN kind TEXT
+  GENERATED ALWAYS AS (CASE WHEN old_count IS NULL THEN 'INSERT' ELSE 'MODIFY' END) VIRTUAL;
+CREATE INDEX changes_alerting ON changes(seq, store, item, old_count, new_count)
+  WHERE new_count = 0 OR old_count = 0;
+)SQL";
+
+// Version 4: ids and claims that do not assume one process.
+// - reports.id becomes AUTOINCREMENT: begin_report() inserts the ledger row
+//   (status 'loading', never committed so) at the start of its transaction
+//   and takes the id SQLite assigns, instead of reading MAX(id) + 1; an id is
+//   never given twice, even after the newest row is gone. The table is
+//   copied (SQLite cannot add AUTOINCREMENT in place); its rows keep their ids.
+// - outbox.claimed_by / claim_expires_at: the lease of the process that is
+//   delivering a message (claim_due); NULL when nobody holds it. Messages
+//   queued by 0.1 start unclaimed, so the first mailer to claim them sends
+//   them, once.
+constexpr const char* kMigrationV4 = R"SQL(
+CREATE TABLE reports_v4(
+  id            INTEGER PRIMARY KEY AUTOINCREMENT,
+  path          TEXT NOT NULL,
+  size          INTEGER NOT NULL,
+  sha256        TEXT NOT NULL,
+  status        TEXT NOT NULL CHECK (status IN ('loaded', 'rejected', 'duplicate', 'loading')),
+  rows          INTEGER NOT NULL DEFAULT 0,
+  changes       INTEGER NOT NULL DEFAULT 0,
+  error         TEXT NOT NULL DEFAULT '',
+  duplicate_of  INTEGER,
+  first_seq     INTEGER NOT NULL DEFAULT 0,
+  last_seq      INTEGER NOT NULL DEFAULT 0,
+  received_at   INTEGER NOT NULL,
+  finished_at   INTEGER NOT NULL,
+  archived_path TEXT NOT NULL DEFAULT ''
+);
+INSERT INTO reports_v4(id, path, size, sha256, status, rows, changes, error, duplicate_of,
+                       first_seq, last_seq, received_at, finished_at, archived_path)
+  SELECT id, path, size, sha256, status, rows, changes, error, duplicate_of,
+         first_seq, last_seq, received_at, finished_at, archived_path FROM reports;
+DROP TABLE reports;
+ALTER TABLE reports_v4 RENAME TO reports;
+CREATE UNIQUE INDEX reports_loaded_sha256 ON reports(sha256) WHERE status = 'loaded';
+CREATE INDEX reports_path ON reports(path, sha256);
+CREATE INDEX reports_received ON reports(received_at);
+CREATE INDEX reports_rejected ON reports(id) WHERE status = 'rejected';
+CREATE INDEX reports_loaded_size ON reports(size) WHERE status = 'loaded';
+
+ALTER TABLE outbox ADD COLUMN claimed_by TEXT;
+ALTER TABLE outbox ADD COLUMN claim_expires_at INTEGER;
+)SQL";
+
+// The schema's history, oldest first: the entry with version N takes a
+// database at version N - 1 to N, in one transaction that also sets
+// PRAGMA user_version = N. A new, empty file (version 0) goes through every
+// step. To change the schema, append one entry here (and describe the
+// change in docs/architecture.md); never edit a step that has shipped,
+// because databases out there were made by it.
+constexpr SchemaStep kSchemaSteps[] = {
+    {1, "create the tables", kSchemaV1},
+    {2, "the loader writes the change records; drop the triggers that did", kMigrationV2},
+    {3, "smaller change records; the alerting index covers the checker's reads", kMigrationV3},
+    {4, "ledger ids by AUTOINCREMENT; outbox claims (claimed_by, claim_expires_at)", kMigrationV4},
+};
+
+constexpr bool consecutive(std::span<const SchemaStep> steps) {
+  for (std::size_t i = 0; i < steps.size(); ++i) {
+    if (steps[i].version != static_cast<int>(i) + 1) return false;
+  }
+  return !steps.empty();
+}
+static_assert(consecutive(kSchemaSteps), "schema steps must be numbered 1, 2, 3, ...");
+
+void check_steps(std::span<const SchemaStep> steps) {
+  if (!consecutive(steps)) {
+    throw std::invalid_argument("schema steps must be numbered 1, 2, 3, ...");
+  }
+}
+
+// The columns read_report() expects, in its order.
+#define SW_REPORT_COLUMNS                                                               \
+  "id, path, size, sha256, status, rows, changes, error, duplicate_of, received_at, " \
+  "finished_at, archived_path"
+
+ReportRecord read_report(const Statement& s) {
+  ReportRecord r;
+  r.id = s.i64(0);
+  r.path = s.text(1);
+  r.size = s.i64(2);
+  r.sha256 = s.text(3);
+  r.status = report_status_from(s.text(4));
+  r.rows = s.i64(5);
+  r.changes = s.i64(6);
+  r.error = s.text(7);
+  r.duplicate_of = s.opt_i64(8);
+  r.received_at = from_unix_ms(s.i64(9));
+  r.finished_at = from_unix_ms(s.i64(10));
+  r.archived_path = s.text(11);
+  return r;
+}
+
+// The columns read_outbox() expects, in its order.
+#define SW_OUTBOX_COLUMNS                                                                  \
+  "id, message_id, report_id, event, sender, recipient, subject, data, state, attempts, " \
+  "created_at, next_attempt_at, sent_at, last_error, claimed_by, claim_expires_at"
+// The same without the message body (for listings): `data` reads as ''.
+#define SW_OUTBOX_LIST_COLUMNS                                                              \
+  "id, message_id, report_id, event, sender, recipient, subject, '', state, attempts, " \
+  "created_at, next_attempt_at, sent_at, last_error, claimed_by, claim_expires_at"
+
+OutboxMessage read_outbox(const Statement& s) {
+  OutboxMessage m;
+  m.id = s.i64(0);
+  m.message_id = s.text(1);
+  m.report_id = s.i64(2);
+  m.event = s.text(3);
+  m.sender = s.text(4);
+  m.recipient = s.text(5);
+  m.subject = s.text(6);
+  m.data = s.text(7);
+  m.state = outbox_state_from(s.text(8));
+  m.attempts = static_cast<int>(s.i64(9));
+  m.created_at = from_unix_ms(s.i64(10));
+  m.next_attempt_at = from_unix_ms(s.i64(11));
+  if (!s.is_null(12)) m.sent_at = from_unix_ms(s.i64(12));
+  m.last_error = s.text(13);
+  m.claimed_by = s.text(14);
+  if (!s.is_null(15)) m.claim_expires_at = from_unix_ms(s.i64(15));
+  return m;
+}
+
+// Steps `s` to the end, reading each row with `read`.
+template <typename T, typename Read>
+Result<std::vector<T>> collect(Statement& s, Read read) {
+  std::vector<T> out;
+  while (true) {
+    auto r = s.step();
+    if (!r) return r.error();
+    if (!*r) break;
+    out.push_back(read(s));
+  }
+  return out;
+}
+
+// The first column of the first row of `sql`, as an integer or text.
+Result<std::int64_t> query_int(sqlite3* db, const char* sql) {
+  Statement s(db, sql);
+  auto r = s.step();
+  if (!r) return r.error();
+  return *r ? s.i64(0) : 0;
+}
+
+Result<std::string> query_text(sqlite3* db, const char* sql) {
+  Statement s(db, sql);
+  auto r = s.step();
+  if (!r) return r.error();
+  return *r ? s.text(0) : std::string();
+}
+
+}  // namespace
+
+namespace {
+// Rows of inventory in key order from a key on: the batch's current counts
+// are read by merging its sorted keys with this scan, so a report in key
+// order costs one seek per batch instead of one per row.
+constexpr const char* kInventoryFrom =
+    "SELECT store, item, count FROM inventory WHERE (store, item) >= (?1, ?2) "
+    "ORDER BY store, item";
+}  // namespace
+
+struct SqliteStorage::Impl {
+  const Clock& clock;
+  std::unique_ptr<sqlite3, sqlite::DbCloser> db;
+  // With auto_checkpoint off: the frames in the write-ahead log after this
+  // connection's last commit (SQLite's WAL hook), and the page size.
+  std::int64_t log_frames = -1;  // -1: not tracked
+  std::int64_t page_size = 0;
+
+  // Statements are prepared lazily and kept for the connection's life.
+  std::optional<Statement> begin_immediate, commit, rollback;
+  std::optional<Statement> seen_clear, seen_insert;
+  std::optional<Statement> inventory_from;
+  // Batch writes, by chunk size: index i writes 2^i rows, up to
+  // SqliteStorage::kBatchRows.
+  static constexpr int kChunkKinds = 9;
+  std::optional<Statement> inv_insert[kChunkKinds], inv_upsert[kChunkKinds],
+      change_insert[kChunkKinds], change_insert_new[kChunkKinds];
+  std::optional<Statement> report_begin, report_finish, report_insert, find_loaded, find_latest, loaded_size, report_by_id,
+      recent_reports, mark_archived, count_of;
+  std::optional<Statement> cursor_get, cursor_set, first_pending_change, last_change_of_report,
+      alerting_changes, next_rejected;
+  std::optional<Statement> outbox_insert, outbox_due, outbox_next_due, outbox_sent,
+      outbox_retry, outbox_dead, outbox_requeue, outbox_list_all, outbox_list_open,
+      outbox_counts, outbox_open_counts, reports_since, outbox_claim, outbox_ids_in;
+
+  explicit Impl(const Clock& c) : clock(c) {}
+
+  // A statement prepare_all() prepared.
+  Statement& stmt(std::optional<Statement>& slot) {
+    assert(slot && "statement not prepared: the connection was opened with older schema steps");
+    return *slot;
+  }
+
+  // Prepares every fixed statement, once, when the connection opens: a bad
+  // statement throws StorageError there and never inside an operation.
+  void prepare_all() {
+    const std::pair<std::optional<Statement>*, const char*> fixed[] = {
+        {&begin_immediate, "BEGIN IMMEDIATE"},
+        {&commit, "COMMIT"},
+        {&rollback, "ROLLBACK"},
+        {&cursor_get, "SELECT position FROM cursors WHERE name = ?"},
+        {&cursor_set, "UPDATE cursors SET position = max(position, ?) WHERE name = ?"},
+        {&find_loaded, "SELECT " SW_REPORT_COLUMNS " FROM reports "
+                 "WHERE sha256 = ? AND status = 'loaded'"},
+        {&find_latest, "SELECT " SW_REPORT_COLUMNS " FROM reports "
+                 "WHERE path = ? AND sha256 = ? ORDER BY id DESC LIMIT 1"},
+        {&loaded_size, "SELECT 1 FROM reports WHERE size = ? AND status = 'loaded' LIMIT 1"},
+        // The ledger row of a load, inserted when it begins: its id is the
+        // report's, assigned by SQLite (AUTOINCREMENT) inside the transaction.
+        {&report_begin, "INSERT INTO reports(path, size, sha256, status, received_at, finished_at) "
+                        "VALUES ('', -1, '', 'loading', 0, 0)"},
+        {&report_finish, "UPDATE reports SET path = ?2, size = ?3, sha256 = ?4, status = 'loaded', "
+                         "rows = ?5, changes = ?6, error = '', duplicate_of = NULL, received_at = ?7, "
+                         "finished_at = ?8, archived_path = ?9, first_seq = ?10, last_seq = ?11 "
+                         "WHERE id = ?1 AND status = 'loading'"},
+        {&seen_clear, "DELETE FROM temp.seen_rows"},
+        {&report_insert, "INSERT INTO reports(path, size, sha256, status, rows, changes, error, "
+                         "duplicate_of, received_at, finished_at, archived_path) "
+                         "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"},
+        {&mark_archived, "UPDATE reports SET archived_path = ? WHERE id = ?"},
+        {&report_by_id, "SELECT " SW_REPORT_COLUMNS " FROM reports "
+                 "WHERE id = ?"},
+        {&recent_reports, "SELECT " SW_REPORT_COLUMNS " FROM reports "
+                 "ORDER BY id DESC LIMIT ?"},
+        {&inventory_from, kInventoryFrom},
+        {&seen_insert, "INSERT INTO temp.seen_rows(h, line) VALUES (?, 0) "
+                 "ON CONFLICT(h) DO NOTHING"},
+        {&count_of, "SELECT count FROM inventory WHERE store = ? AND item = ?"},
+        {&alerting_changes, "SELECT seq, store, item, old_count, new_count FROM changes "
+                 "WHERE seq > ? AND seq <= ? AND (new_count = 0 OR old_count = 0) "
+                 "ORDER BY seq LIMIT ?"},
+        {&first_pending_change, "SELECT report_id FROM changes WHERE seq > ? ORDER BY seq LIMIT 1"},
+        {&last_change_of_report, "SELECT last_seq FROM reports WHERE id = ?"},
+        {&next_rejected, "SELECT " SW_REPORT_COLUMNS " FROM reports "
+                 "WHERE id > ? AND status = 'rejected' ORDER BY id LIMIT 1"},
+        {&outbox_insert, "INSERT INTO outbox(message_id, report_id, event, sender, recipient, "
+                 "subject, data, state, attempts, created_at, next_attempt_at) "
+                 "VALUES (?, ?, ?, ?, ?, ?, ?, 'queued', 0, ?, ?) "
+                 "ON CONFLICT(message_id) DO NOTHING"},
+        {&outbox_due, "SELECT " SW_OUTBOX_COLUMNS " "
+                 "FROM outbox WHERE state = 'queued' AND next_attempt_at <= ? "
+                 "ORDER BY next_attempt_at, id LIMIT ?"},
+        // A message held by a lease is claimable when the lease ends.
+        {&outbox_next_due, "SELECT MIN(max(next_attempt_at, COALESCE(claim_expires_at, 0))) "
+                           "FROM outbox WHERE state = 'queued'"},
+        // One statement under the write lock: two connections never claim
+        // one message. ?1 claimant, ?2 lease end, ?3 now, ?4 limit.
+        {&outbox_claim, "UPDATE outbox SET claimed_by = ?1, claim_expires_at = ?2 "
+                        "WHERE id IN (SELECT id FROM outbox WHERE state = 'queued' "
+                        "AND next_attempt_at <= ?3 "
+                        "AND (claim_expires_at IS NULL OR claim_expires_at <= ?3) "
+                        "ORDER BY next_attempt_at, id LIMIT ?4) "
+                        "RETURNING " SW_OUTBOX_COLUMNS},
+        {&outbox_ids_in, "SELECT id FROM outbox WHERE state = ? ORDER BY id LIMIT ?"},
+        {&outbox_sent, "UPDATE outbox SET state = 'sent', attempts = attempts + 1, sent_at = ?, "
+                       "last_error = '', claimed_by = NULL, claim_expires_at = NULL WHERE id = ?"},
+        {&outbox_retry, "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?, last_error = ?, "
+                        "claimed_by = NULL, claim_expires_at = NULL WHERE id = ?"},
+        {&outbox_dead, "UPDATE outbox SET state = 'dead', attempts = attempts + 1, last_error = ?, "
+                       "claimed_by = NULL, claim_expires_at = NULL WHERE id = ?"},
+        {&outbox_requeue, "UPDATE outbox SET state = 'queued', attempts = 0, next_attempt_at = ?, "
+                          "created_at = ?, claimed_by = NULL, claim_expires_at = NULL "
+                          "WHERE id = ? AND state = 'dead'"},
+        {&outbox_list_all, "SELECT " SW_OUTBOX_COLUMNS " FROM outbox ORDER BY id DESC LIMIT ?"},
+        {&outbox_list_open, "SELECT " SW_OUTBOX_COLUMNS " FROM outbox WHERE state != 'sent' "
+                 "ORDER BY id DESC LIMIT ?"},
+        {&outbox_open_counts, "SELECT state, COUNT(*) FROM outbox WHERE state <> 'sent' GROUP BY state"},
+        {&reports_since, "SELECT COUNT(*) FROM reports WHERE received_at >= ?"},
+        {&outbox_counts, "SELECT state, COUNT(*) FROM outbox GROUP BY state"},
+    };
+    for (const auto& [slot, sql] : fixed) slot->emplace(db.get(), sql);
+    prepare_batch_statements();
+  }
+  void prepare_batch_statements();
+
+  Status exec(const char* sql) {
+    char* err = nullptr;
+    const int rc = sqlite3_exec(db.get(), sql, nullptr, nullptr, &err);
+    if (rc != SQLITE_OK) {
+      std::string msg = err ? err : sqlite3_errstr(rc);
+      sqlite3_free(err);
+      return sqlite::error_from(nullptr, rc, msg);
+    }
+    return {};
+  }
+
+  Status begin() { return stmt(begin_immediate).run(); }
+  Status do_commit() { return stmt(commit).run(); }
+  void do_rollback() {
+    if (sqlite3_get_autocommit(db.get())) return;
+    // Before prepare_all() (a failed schema step), without a statement.
+    if (rollback) (void)rollback->run();
+    else (void)exec("ROLLBACK");
+  }
+
+  Result<std::int64_t> cursor(const char* name) {
+    auto& s = stmt(cursor_get);
+    ResetGuard g(s);
+    s.bind(1, name);
+    auto r = s.step();
+    if (!r) return r.error();
+    if (!*r) return Error(ErrorCode::kCorrupt, std::string("cursor missing: ") + name);
+    return s.i64(0);
+  }
+
+  Status set_cursor(const char* name, std::int64_t pos) {
+    // max(): a cursor only moves forward.
+    return stmt(cursor_set)
+        .bind(1, pos).bind(2, name).run();
+  }
+};
+
+// A transaction guard for the short write transactions below.
+class Txn {
+ public:
+  explicit Txn(SqliteStorage::Impl& impl) : impl_(impl) {}
+  Status begin() {
+    auto st = impl_.begin();
+    active_ = st.ok();
+    return st;
+  }
+  Status commit() {
+    auto st = impl_.do_commit();
+    if (st.ok()) active_ = false;
+    return st;
+  }
+  ~Txn() {
+    if (active_) impl_.do_rollback();
+  }
+  // Hands the open transaction to another owner.
+  void release() { active_ = false; }
+  Txn(const Txn&) = delete;
+  Txn& operator=(const Txn&) = delete;
+
+ private:
+  SqliteStorage::Impl& impl_;
+  bool active_ = false;
+};
+
+// ---------------------------------------------------------------------------
+
+namespace {
+
+// Brings the database up to the last of `steps`, one step per transaction.
+// PRAGMA user_version is read again inside each transaction, so two
+// processes opening the same old file never run a step twice. A database
+// newer than the last step is refused and left as it is; a step that fails
+// is rolled back and the database stays at the version before it.
+void migrate(SqliteStorage::Impl& impl, const std::filesystem::path& file,
+             std::span<const SchemaStep> steps) {
+  const int latest = steps.back().version;
+  const std::string name = file.string();
+  auto fail = [&](const std::string& what) {
+    impl.do_rollback();
+    throw StorageError("database " + name + ": " + what);
+  };
+  auto run = [&](const char* sql, const char* what) {
+    if (auto st = impl.exec(sql); !st.ok()) fail(std::string(what) + ": " + st.message());
+  };
+  int first = -1;
+  while (true) {
+    run("BEGIN IMMEDIATE", "cannot start the schema check");
+    auto read = query_int(impl.db.get(), "PRAGMA user_version");
+    if (!read) fail(read.error().message());
+    const int version = static_cast<int>(*read);
+    if (first < 0) first = version;
+    if (version > latest) {
+      impl.do_rollback();
+      throw StorageError("database " + name + " has schema version " + std::to_string(version) +
+                         ", newer than this stockwatch understands (" + std::to_string(latest) +
+                         "); run the newer stockwatch or restore a backup");
+    }
+    if (version == latest) {
+      run("COMMIT", "cannot end the schema check");
+      break;
+    }
+    const SchemaStep& step = steps[static_cast<std::size_t>(version)];
+    const std::string sql(step.sql);
+    if (auto st = impl.exec(sql.c_str()); !st.ok()) {
+      fail("schema step " + std::to_string(version) + " -> " + std::to_string(step.version) +
+           " (" + std::string(step.description) + ") failed: " + st.message() +
+           "; the database stays at schema version " + std::to_string(version));
+    }
+    run(("PRAGMA user_version = " + std::to_string(step.version)).c_str(),
+        "cannot record the schema version");
+    run("COMMIT", "cannot commit the schema step");
+    // A new file is created in one go as far as the log is concerned; an
+    // existing database logs every step it takes.
+    if (first > 0) {
+      spdlog::info("database {}: schema version {} -> {}: {}", name, version, step.version,
+                   step.description);
+    }
+  }
+  if (first == 0) {
+    spdlog::info("database {}: created schema version {}", name, latest);
+  } else if (first < latest) {
+    spdlog::info("database {}: upgraded from schema version {} to {}", name, first, latest);
+  }
+}
+
+}  // namespace
+
+std::span<const SchemaStep> SqliteStorage::schema_steps() { return kSchemaSteps; }
+
+int SqliteStorage::schema_version() { return kSchemaSteps[std::size(kSchemaSteps) - 1].version; }
+
+std::unique_ptr<SqliteStorage> SqliteStorage::open(const std::filesystem::path& file,
+                                       const StorageOptions& options, const Clock& clock) {
+  return open_with_schema(file, options, clock, schema_steps());
+}
+
+std::unique_ptr<SqliteStorage> SqliteStorage::open_with_schema(const std::filesystem::path& file,
+                                                   const StorageOptions& options,
+                                                   const Clock& clock,
+                                                   std::span<const SchemaStep> steps) {
+  check_steps(steps);
+  auto impl = std::make_unique<Impl>(clock);
+  sqlite3* raw = nullptr;
+  const int rc = sqlite3_open_v2(file.c_str(), &raw,
+                                 SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                                 nullptr);
+  impl->db.reset(raw);  // owns the handle even when opening failed
+  if (rc != SQLITE_OK) {
+    throw StorageError("cannot open database " + file.string() + ": " +
+                       (raw ? sqlite3_errmsg(raw) : sqlite3_errstr(rc)));
+  }
+  sqlite3_busy_timeout(raw, options.busy_timeout_ms);
+  sqlite3_extended_result_codes(raw, 1);
+
+  auto must = [&](const char* sql) {
+    auto st = impl->exec(sql);
+    if (!st.ok()) throw StorageError("database " + file.string() + ": " + st.message());
+  };
+  must("PRAGMA page_size = 32768");  // takes effect on a new database only
+  must("PRAGMA journal_mode = WAL");
+  must(options.synchronous == "full" ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL");
+  // No foreign keys: changes.report_id and reports.duplicate_of are written
+  // in the same transaction as the rows they name. Declared foreign keys
+  // made every new ledger row scan the whole change log (no index on it).
+  must("PRAGMA cache_size = -8192");  // 8 MiB page cache per connection
+  must("PRAGMA journal_size_limit = 67108864");  // truncate the WAL to 64 MiB after a checkpoint
+  if (options.defer_maintenance) {
+    // The hook replaces SQLite's automatic checkpoint, which uses the same
+    // slot: a later PRAGMA wal_autocheckpoint on this connection would
+    // silently remove it, and checkpoint(bytes) would then never run.
+    impl->log_frames = 0;
+    sqlite3_wal_hook(
+        raw,
+        [](void* p, sqlite3*, const char*, int frames) {
+          static_cast<Impl*>(p)->log_frames = frames;
+          return SQLITE_OK;
+        },
+        impl.get());
+  }
+  must("PRAGMA temp_store = FILE");     // keeps memory bounded for huge reports
+  must("CREATE TEMP TABLE IF NOT EXISTS seen_rows(h INTEGER PRIMARY KEY, line INTEGER NOT NULL)");
+
+  migrate(*impl, file, steps);
+  if (impl->log_frames >= 0) {
+    auto page_size = query_int(raw, "PRAGMA page_size");
+    if (!page_size) {
+      throw StorageError("database " + file.string() + ": cannot read its page size: " +
+                         page_size.error().message());
+    }
+    impl->page_size = *page_size;
+  }
+  // An older list of steps (tests making an old file) leaves a schema these
+  // statements do not fit: such a connection is only for closing.
+  if (steps.size() >= std::size(kSchemaSteps)) impl->prepare_all();
+  return std::unique_ptr<SqliteStorage>(new SqliteStorage(std::move(impl)));
+}
+
+SqliteStorage::SqliteStorage(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+Status SqliteStorage::checkpoint(std::int64_t min_log_bytes) {
+  auto& impl = *impl_;
+  if (impl.log_frames >= 0 && impl.log_frames * impl.page_size < min_log_bytes) return {};
+  int log = 0, done = 0;
+  const int rc = sqlite3_wal_checkpoint_v2(impl.db.get(), nullptr, SQLITE_CHECKPOINT_PASSIVE,
+                                           &log, &done);
+  if (rc == SQLITE_BUSY) return {};  // another connection is checkpointing
+  if (rc != SQLITE_OK) return sqlite::error_from(impl.db.get(), rc, "checkpoint");
+  // All copied: the next commit starts the log over. Otherwise a reader
+  // still needs the rest, and the next call tries again.
+  if (impl.log_frames >= 0 && done == log) impl.log_frames = 0;
+  return {};
+}
+SqliteStorage::~SqliteStorage() = default;
+
+// --- Ledger ------------------------------------------------------------------
+
+Result<std::optional<ReportRecord>> SqliteStorage::find_loaded(const std::string& sha256) {
+  auto& s = impl_->stmt(impl_->find_loaded);
+  ResetGuard g(s);
+  s.bind(1, sha256);
+  auto r = s.step();
+  if (!r) return r.error();
+  if (!*r) return std::optional<ReportRecord>();
+  return std::optional<ReportRecord>(read_report(s));
+}
+
+Result<std::optional<ReportRecord>> SqliteStorage::find_latest(const std::string& path,
+                                                         const std::string& sha256) {
+  auto& s = impl_->stmt(impl_->find_latest);
+  ResetGuard g(s);
+  s.bind(1, path).bind(2, sha256);
+  auto r = s.step();
+  if (!r) return r.error();
+  if (!*r) return std::optional<ReportRecord>();
+  return std::optional<ReportRecord>(read_report(s));
+}
+
+Result<bool> SqliteStorage::loaded_with_size(std::int64_t size) {
+  auto& s = impl_->stmt(impl_->loaded_size);
+  ResetGuard g(s);
+  s.bind(1, size);
+  auto r = s.step();
+  if (!r) return r.error();
+  return *r;
+}
+
+Result<ReportLoad> SqliteStorage::begin_report() {
+  Txn txn(*impl_);
+  if (auto st = txn.begin(); !st.ok()) return st.error();
+  if (auto st = impl_->stmt(impl_->report_begin).run(); !st.ok()) return st.error();
+  const std::int64_t id = sqlite3_last_insert_rowid(impl_->db.get());
+  if (auto st = impl_->stmt(impl_->seen_clear).run(); !st.ok()) return st.error();
+  txn.release();  // the writer owns the transaction now
+  return ReportLoad(std::make_unique<SqliteReportWriter>(*impl_, id));
+}
+
+namespace {
+Status insert_report(SqliteStorage::Impl& impl, const ReportRecord& rec, std::int64_t* id_out) {
+  auto& s = impl.stmt(impl.report_insert);
+  s.bind(1, rec.path)
+      .bind(2, rec.size)
+      .bind(3, rec.sha256)
+      .bind(4, to_string(rec.status))
+      .bind(5, rec.rows)
+      .bind(6, rec.changes)
+      .bind(7, rec.error)
+      .bind(8, rec.duplicate_of)
+      .bind(9, to_unix_ms(rec.received_at))
+      .bind(10, to_unix_ms(rec.finished_at))
+      .bind(11, rec.archived_path);
+  auto st = s.run();
+  if (st.ok() && id_out) *id_out = sqlite3_last_insert_rowid(impl.db.get());
+  return st;
+}
+}  // namespace
+
+Result<std::int64_t> SqliteStorage::record_report(const ReportRecord& record) {
+  Txn txn(*impl_);
+  if (auto st = txn.begin(); !st.ok()) return st.error();
+  std::int64_t id = 0;
+  if (auto st = insert_report(*impl_, record, &id); !st.ok())
+    return st.error();
+  if (auto st = txn.commit(); !st.ok()) return st.error();
+  return id;
+}
+
+Status SqliteStorage::mark_archived(std::int64_t report_id, const std::string& archived_path) {
+  return impl_->stmt(impl_->mark_archived)
+      .bind(1, archived_path)
+      .bind(2, report_id)
+      .run();
+}
+
+Result<std::optional<ReportRecord>> SqliteStorage::report(std::int64_t id) {
+  auto& s = impl_->stmt(impl_->report_by_id);
+  ResetGuard g(s);
+  s.bind(1, id);
+  auto r = s.step();
+  if (!r) return r.error();
+  if (!*r) return std::optional<ReportRecord>();
+  return std::optional<ReportRecord>(read_report(s));
+}
+
+Result<std::vector<ReportRecord>> SqliteStorage::recent_reports(int limit) {
+  auto& s = impl_->stmt(impl_->recent_reports);
+  ResetGuard g(s);
+  s.bind(1, limit);
+  return collect<ReportRecord>(s, read_report);
+}
+
+// --- Report load ---------------------------------------------------------------
+
+SqliteReportWriter::SqliteReportWriter(SqliteStorage::Impl& impl, std::int64_t report_id)
+    : impl_(&impl), report_id_(report_id) {}
+
+void SqliteReportWriter::rollback() noexcept {
+  if (impl_) {
+    impl_->do_rollback();
+    impl_ = nullptr;
+  }
+}
+
+Status SqliteReportWriter::upsert(std::string_view store, std::string_view item, std::int64_t count) {
+  if (!impl_) return Error(ErrorCode::kInternal, "report load already finished");
+  const std::size_t so = names_.size();
+  names_.append(store);
+  const std::size_t io = names_.size();
+  names_.append(item);
+  pending_.push_back({so, store.size(), io, item.size(), count});
+  ++rows_;
+  if (pending_.size() >= static_cast<std::size_t>(kBatchRows)) return flush();
+  return {};
+}
+
+namespace {
+
+// Changed rows are written in chunks whose sizes are powers of two up to
+// kBatchRows, so a few statements, each prepared once, cover every batch.
+constexpr int kChunkKinds = SqliteStorage::Impl::kChunkKinds;
+static_assert(SqliteReportWriter::kBatchRows == 1 << (kChunkKinds - 1));
+
+// "INSERT ... VALUES (?3,?4,?5,?1,?2),(?6,?7,?8,?1,?2),...": ?1 is the time,
+// ?2 the report; each row adds store, item and count. New rows are plain
+// inserts; rows that exist are updated through ON CONFLICT.
+//
+// OR FAIL: a failing statement keeps what it wrote before the failure. The
+// whole report's transaction is rolled back then, so nothing is lost, and
+// SQLite needs no statement journal to undo a statement on its own: with
+// the default (ABORT), the journal copied every page a batch touched, about
+// as many bytes again as the load wrote (ON CONFLICT DO UPDATE still needs
+// one).
+std::string inventory_sql(std::size_t rows, bool update) {
+  std::string sql = "INSERT OR FAIL INTO inventory(store, item, count, updated_at, report_id) VALUES ";
+  for (std::size_t i = 0; i < rows; ++i) {
+    const std::size_t p = 3 + 3 * i;
+    if (i) sql += ',';
+    sql += "(?" + std::to_string(p) + ",?" + std::to_string(p + 1) + ",?" + std::to_string(p + 2) +
+           ",?1,?2)";
+  }
+  if (update) {
+    sql += " ON CONFLICT(store, item) DO UPDATE SET count = excluded.count, "
+           "updated_at = excluded.updated_at, report_id = excluded.report_id";
+  }
+  return sql;
+}
+
+// The change records of the same rows: ?2 the report (?1, the time, is
+// not part of a change record); each row adds store, item, old and new
+// count. When every row is new (a first load), the old count is written in
+// the statement, and each row adds store, item and new count, like
+// inventory_sql(). The kind follows from the old count (a generated column).
+std::string changes_sql(std::size_t rows, bool all_new) {
+  std::string sql =
+      "INSERT OR FAIL INTO changes(store, item, old_count, new_count, report_id) VALUES ";
+  for (std::size_t i = 0; i < rows; ++i) {
+    if (i) sql += ',';
+    if (all_new) {
+      const std::size_t p = 3 + 3 * i;
+      sql += "(?" + std::to_string(p) + ",?" + std::to_string(p + 1) + ",NULL,?" +
+             std::to_string(p + 2) + ",?2)";
+    } else {
+      const std::size_t p = 3 + 4 * i;
+      sql += "(?" + std::to_string(p) + ",?" + std::to_string(p + 1) + ",?" +
+             std::to_string(p + 2) + ",?" + std::to_string(p + 3) + ",?2)";
+    }
+  }
+  return sql;
+}
+
+// Rows of the scan that are not in the batch, read before seeking again.
+constexpr int kMaxSkippedRows = 32;
+
+// Key order of SQLite's BINARY collation: bytes, then length.
+int compare_keys(std::string_view s1, std::string_view i1, std::string_view s2,
+                 std::string_view i2) {
+  if (const int c = s1.compare(s2); c != 0) return c;
+  return i1.compare(i2);
+}
+
+}  // namespace
+
+Status SqliteReportWriter::read_current_counts() {
+  auto& impl = *impl_;
+  const std::size_t n = pending_.size();
+  // Equal keys (a row repeated within the batch) stay in row order.
+  auto less = [&](std::uint32_t a, std::uint32_t b) {
+    const int c = compare_keys(store_of(a), item_of(a), store_of(b), item_of(b));
+    return c < 0 || (c == 0 && a < b);
+  };
+  order_.resize(n);
+  for (std::size_t k = 0; k < n; ++k) order_[k] = static_cast<std::uint32_t>(k);
+  if (!std::is_sorted(order_.begin(), order_.end(), less)) {
+    std::sort(order_.begin(), order_.end(), less);
+  }
+  old_.assign(n, kAbsent);
+
+  Statement& scan = impl.stmt(impl.inventory_from);
+  std::size_t i = 0;
+  while (i < n) {
+    ResetGuard g(scan);
+    scan.bind(1, store_of(order_[i])).bind(2, item_of(order_[i]));
+    int skipped = 0;
+    while (i < n && skipped <= kMaxSkippedRows) {
+      auto row = scan.step();
+      if (!row) return row.error();
+      if (!*row) {
+        i = n;  // past the last row of inventory: the rest are new
+        break;
+      }
+      const std::string_view s = scan.text_view(0);
+      const std::string_view t = scan.text_view(1);
+      // Keys of the batch before this row are not in inventory.
+      while (i < n && compare_keys(store_of(order_[i]), item_of(order_[i]), s, t) < 0) ++i;
+      if (i < n && compare_keys(store_of(order_[i]), item_of(order_[i]), s, t) == 0) {
+        old_[order_[i++]] = scan.i64(2);
+        skipped = 0;
+      } else {
+        ++skipped;
+      }
+    }
+  }
+  // A key repeated within the batch (the loader rejects such a report, but
+  // the batch must still be written without error) finds the count its
+  // previous row leaves.
+  for (std::size_t j = 1; j < n; ++j) {
+    const std::uint32_t a = order_[j - 1], b = order_[j];
+    if (store_of(a) == store_of(b) && item_of(a) == item_of(b)) old_[b] = pending_[a].count;
+  }
+  return {};
+}
+
+Status SqliteReportWriter::flush() {
+  if (!impl_) return Error(ErrorCode::kInternal, "report load already finished");
+  if (pending_.empty()) return {};
+  auto st = write_batch();
+  pending_.clear();
+  names_.clear();
+  return st;
+}
+
+namespace {
+
+// Runs `sql(n)` for the rows `rows` in chunks of powers of two, with ?1 the
+// time and ?2 the report; `bind(statement, j, row)` binds row j of a chunk.
+// Every statement was prepared with the connection (prepare_batch_statements).
+template <typename Bind>
+Status write_chunks(std::optional<Statement> (&slots)[kChunkKinds],
+                    const std::vector<std::uint32_t>& rows, std::int64_t now,
+                    std::int64_t report_id, Bind bind) {
+  std::size_t done = 0;
+  while (done < rows.size()) {
+    int kind = kChunkKinds - 1;
+    while ((std::size_t{1} << kind) > rows.size() - done) --kind;
+    const std::size_t n = std::size_t{1} << kind;
+    auto& s = slots[kind];
+    s->bind(1, now).bind(2, report_id);
+    for (std::size_t j = 0; j < n; ++j) bind(*s, static_cast<int>(j), rows[done + j]);
+    if (auto st = s->run_rebound(); !st.ok()) return st;
+    done += n;
+  }
+  return {};
+}
+
+}  // namespace
+
+void SqliteStorage::Impl::prepare_batch_statements() {
+  for (int kind = 0; kind < kChunkKinds; ++kind) {
+    const std::size_t n = std::size_t{1} << kind;
+    inv_insert[kind].emplace(db.get(), inventory_sql(n, false));
+    inv_upsert[kind].emplace(db.get(), inventory_sql(n, true));
+    change_insert_new[kind].emplace(db.get(), changes_sql(n, true));
+    change_insert[kind].emplace(db.get(), changes_sql(n, false));
+  }
+}
+
+// Writes the rows of the batch that are new or have another count, and one
+// change record for each, in row order; a row with the same count writes
+// nothing.
+Status SqliteReportWriter::write_batch() {
+  if (auto st = read_current_counts(); !st.ok()) return st;
+  changed_.clear();
+  inserted_.clear();
+  updated_.clear();
+  for (std::size_t k = 0; k < pending_.size(); ++k) {
+    if (old_[k] == pending_[k].count) continue;
+    const auto row = static_cast<std::uint32_t>(k);
+    changed_.push_back(row);
+    (old_[k] == kAbsent ? inserted_ : updated_).push_back(row);
+  }
+  if (changed_.empty()) return {};
+  auto& impl = *impl_;
+  sqlite3* db = impl.db.get();
+  const std::int64_t now = to_unix_ms(impl.clock.now());
+  const auto bind_row = [&](Statement& s, int j, std::uint32_t k) {
+    const int p = 3 + 3 * j;
+    s.bind(p, store_of(k)).bind(p + 1, item_of(k)).bind(p + 2, pending_[k].count);
+  };
+  if (auto st = write_chunks(impl.inv_insert, inserted_, now, report_id_, bind_row);
+      !st.ok()) {
+    return st;
+  }
+  if (auto st = write_chunks(impl.inv_upsert, updated_, now, report_id_, bind_row);
+      !st.ok()) {
+    return st;
+  }
+  // When every changed row is new, the change records take the same
+  // parameters as the inventory rows.
+  const auto bind_change = [&](Statement& s, int j, std::uint32_t k) {
+    const int q = 3 + 4 * j;
+    s.bind(q, store_of(k))
+        .bind(q + 1, item_of(k))
+        .bind(q + 2, old_[k] == kAbsent ? std::nullopt : std::optional<std::int64_t>(old_[k]))
+        .bind(q + 3, pending_[k].count);
+  };
+  const Status logged =
+      updated_.empty()
+          ? write_chunks(impl.change_insert_new, changed_, now, report_id_, bind_row)
+          : write_chunks(impl.change_insert, changed_, now, report_id_, bind_change);
+  if (!logged.ok()) return logged;
+  // The change numbers are the row ids SQLite gave these records: the
+  // last one's, and, the records of one transaction being numbered one
+  // after the other (one writer holds the lock; no record is ever deleted),
+  // the first one's from it.
+  last_seq_ = sqlite3_last_insert_rowid(db);
+  if (first_seq_ == 0) first_seq_ = last_seq_ - static_cast<std::int64_t>(changed_.size()) + 1;
+  changes_ += static_cast<std::int64_t>(changed_.size());
+  return {};
+}
+
+Result<bool> SqliteReportWriter::remember_key(std::int64_t key) {
+  if (!impl_) return Error(ErrorCode::kInternal, "report load already finished");
+  auto& impl = *impl_;
+  auto& seen = impl.stmt(impl.seen_insert);
+  seen.bind(1, key);
+  if (auto st = seen.run(); !st.ok()) return st.error();
+  return sqlite3_changes(impl.db.get()) == 0;
+}
+
+Result<std::int64_t> SqliteReportWriter::commit(ReportRecord record) {
+  if (!impl_) return Error(ErrorCode::kInternal, "report load already finished");
+  if (auto st = flush(); !st.ok()) {
+    rollback();
+    return st.error();
+  }
+  auto& impl = *impl_;
+  // The ledger row begin_report() inserted becomes the loaded report.
+  auto& s = impl.stmt(impl.report_finish);
+  s.bind(1, report_id_)
+      .bind(2, record.path)
+      .bind(3, record.size)
+      .bind(4, record.sha256)
+      .bind(5, rows_)
+      .bind(6, changes_)
+      .bind(7, to_unix_ms(record.received_at))
+      .bind(8, to_unix_ms(record.finished_at))
+      .bind(9, record.archived_path)
+      .bind(10, first_seq_)
+      .bind(11, last_seq_);
+  if (auto st = s.run(); !st.ok()) {
+    rollback();
+    return st.error();
+  }
+  if (sqlite3_changes(impl.db.get()) != 1) {
+    rollback();
+    return Error(ErrorCode::kInternal, "the ledger row of this load is gone");
+  }
+  if (auto st = impl.do_commit(); !st.ok()) {
+    rollback();
+    return st.error();
+  }
+  impl_ = nullptr;
+  return report_id_;
+}
+
+// --- Inventory -------------------------------------------------------------------
+
+Result<std::optional<std::int64_t>> SqliteStorage::count_of(std::string_view store,
+                                                       std::string_view item) {
+  auto& s = impl_->stmt(impl_->count_of);
+  ResetGuard g(s);
+  s.bind(1, store).bind(2, item);
+  auto r = s.step();
+  if (!r) return r.error();
+  if (!*r) return std::optional<std::int64_t>();
+  return std::optional<std::int64_t>(s.i64(0));
+}
+
+// --- Checker -----------------------------------------------------------------------
+
+namespace {
+
+// Reads the alerting records after `after` up to p.last_seq, at most
+// `page_size` of them, into p's page; sets p.more_after.
+Status read_change_page(SqliteStorage::Impl& impl, std::int64_t after, PendingChanges& p,
+                        std::size_t page_size) {
+  p.out_of_stock.clear();
+  p.back_in_stock.clear();
+  p.more_after = 0;
+  if (page_size == 0) page_size = 1;
+  auto& s = impl.stmt(impl.alerting_changes);
+  ResetGuard g(s);
+  s.bind(1, after).bind(2, p.last_seq).bind(3, static_cast<std::int64_t>(page_size));
+  std::size_t read = 0;
+  std::int64_t last = after;
+  while (true) {
+    auto r = s.step();
+    if (!r) return r.error();
+    if (!*r) break;
+    ChangeRecord c;
+    c.seq = s.i64(0);
+    c.store = s.text(1);
+    c.item = s.text(2);
+    c.old_count = s.opt_i64(3);
+    c.new_count = s.i64(4);
+    c.kind = c.old_count ? ChangeKind::kModify : ChangeKind::kInsert;
+    c.report_id = p.report_id;
+    last = c.seq;
+    ++read;
+    (c.new_count == 0 ? p.out_of_stock : p.back_in_stock).push_back(std::move(c));
+  }
+  // A full page may have more after it; the next read tells.
+  if (read == page_size) p.more_after = last;
+  return {};
+}
+
+}  // namespace
+
+Result<std::optional<PendingChanges>> SqliteStorage::next_pending_changes(std::size_t page_size) {
+  auto cur = impl_->cursor("changes");
+  if (!cur) return cur.error();
+  PendingChanges p;
+  {
+    auto& s = impl_->stmt(impl_->first_pending_change);
+    ResetGuard g(s);
+    s.bind(1, *cur);
+    auto r = s.step();
+    if (!r) return r.error();
+    if (!*r) return std::optional<PendingChanges>();
+    p.report_id = s.i64(0);
+  }
+  {
+    auto& s = impl_->stmt(impl_->last_change_of_report);
+    ResetGuard g(s);
+    s.bind(1, p.report_id);
+    auto r = s.step();
+    if (!r) return r.error();
+    if (!*r) return Error(ErrorCode::kCorrupt, "change log names report " +
+                                                   std::to_string(p.report_id) +
+                                                   ", which is not in the ledger");
+    p.last_seq = s.i64(0);
+  }
+  if (auto st = read_change_page(*impl_, *cur, p, page_size); !st.ok()) return st.error();
+  auto rep = report(p.report_id);
+  if (!rep) return rep.error();
+  if (*rep) {
+    p.report_path = (*rep)->path;
+    p.report_time = (*rep)->finished_at;
+  }
+  return std::optional<PendingChanges>(std::move(p));
+}
+
+Status SqliteStorage::next_change_page(PendingChanges& p, std::size_t page_size) {
+  if (p.more_after == 0) return Error(ErrorCode::kInternal, "no page after the last one");
+  return read_change_page(*impl_, p.more_after, p, page_size);
+}
+
+Result<std::optional<ReportRecord>> SqliteStorage::next_pending_rejection() {
+  auto cur = impl_->cursor("rejected");
+  if (!cur) return cur.error();
+  auto& s = impl_->stmt(impl_->next_rejected);
+  ResetGuard g(s);
+  s.bind(1, *cur);
+  auto r = s.step();
+  if (!r) return r.error();
+  if (!*r) return std::optional<ReportRecord>();
+  return std::optional<ReportRecord>(read_report(s));
+}
+
+Status SqliteStorage::commit_check(std::int64_t last_change_seq, std::int64_t last_rejected_id,
+                             const std::vector<OutboxMessage>& messages) {
+  Txn txn(*impl_);
+  if (auto st = txn.begin(); !st.ok()) return st;
+  auto& ins = impl_->stmt(impl_->outbox_insert);
+  for (const auto& m : messages) {
+    ins.bind(1, m.message_id)
+        .bind(2, m.report_id)
+        .bind(3, m.event)
+        .bind(4, m.sender)
+        .bind(5, m.recipient)
+        .bind(6, m.subject)
+        .bind(7, m.data)
+        .bind(8, to_unix_ms(m.created_at))
+        .bind(9, to_unix_ms(m.next_attempt_at));
+    if (auto st = ins.run(); !st.ok()) return st;
+  }
+  if (last_change_seq > 0) {
+    if (auto st = impl_->set_cursor("changes", last_change_seq); !st.ok()) return st;
+  }
+  if (last_rejected_id > 0) {
+    if (auto st = impl_->set_cursor("rejected", last_rejected_id); !st.ok()) return st;
+  }
+  return txn.commit();
+}
+
+// --- Outbox -------------------------------------------------------------------------
+
+Result<std::vector<OutboxMessage>> SqliteStorage::due_messages(TimePoint now, int limit) {
+  auto& s = impl_->stmt(impl_->outbox_due);
+  ResetGuard g(s);
+  s.bind(1, static_cast<std::int64_t>(to_unix_ms(now))).bind(2, limit);
+  return collect<OutboxMessage>(s, read_outbox);
+}
+
+Result<std::vector<OutboxMessage>> SqliteStorage::claim_due(TimePoint now, int limit,
+                                                            std::string_view claimant,
+                                                            Duration lease) {
+  auto& s = impl_->stmt(impl_->outbox_claim);
+  ResetGuard g(s);
+  s.bind(1, claimant)
+      .bind(2, static_cast<std::int64_t>(to_unix_ms(now + lease)))
+      .bind(3, static_cast<std::int64_t>(to_unix_ms(now)))
+      .bind(4, limit);
+  auto claimed = collect<OutboxMessage>(s, read_outbox);
+  if (!claimed) return claimed;
+  // RETURNING gives the rows in no promised order.
+  std::sort(claimed->begin(), claimed->end(), [](const OutboxMessage& a, const OutboxMessage& b) {
+    return std::pair(a.next_attempt_at, a.id) < std::pair(b.next_attempt_at, b.id);
+  });
+  return claimed;
+}
+
+Result<std::vector<std::int64_t>> SqliteStorage::outbox_ids(OutboxState state, int limit) {
+  auto& s = impl_->stmt(impl_->outbox_ids_in);
+  ResetGuard g(s);
+  s.bind(1, to_string(state)).bind(2, limit);
+  return collect<std::int64_t>(s, [](const Statement& st) { return st.i64(0); });
+}
+
+Result<std::optional<TimePoint>> SqliteStorage::next_due_time() {
+  auto& s = impl_->stmt(impl_->outbox_next_due);
+  ResetGuard g(s);
+  auto r = s.step();
+  if (!r) return r.error();
+  if (!*r || s.is_null(0)) return std::optional<TimePoint>();
+  return std::optional<TimePoint>(from_unix_ms(s.i64(0)));
+}
+
+Status SqliteStorage::mark_sent(std::int64_t id, TimePoint at) {
+  return impl_->stmt(impl_->outbox_sent)
+      .bind(1, static_cast<std::int64_t>(to_unix_ms(at)))
+      .bind(2, id)
+      .run();
+}
+
+Status SqliteStorage::mark_retry(std::int64_t id, TimePoint next_attempt, const std::string& error) {
+  return impl_->stmt(impl_->outbox_retry)
+      .bind(1, static_cast<std::int64_t>(to_unix_ms(next_attempt)))
+      .bind(2, error)
+      .bind(3, id)
+      .run();
+}
+
+Status SqliteStorage::mark_dead(std::int64_t id, const std::string& error) {
+  return impl_->stmt(impl_->outbox_dead)
+      .bind(1, error)
+      .bind(2, id)
+      .run();
+}
+
+Result<bool> SqliteStorage::requeue(std::int64_t id, TimePoint at) {
+  auto st = impl_->stmt(impl_->outbox_requeue)
+      .bind(1, static_cast<std::int64_t>(to_unix_ms(at)))
+      .bind(2, static_cast<std::int64_t>(to_unix_ms(at)))
+      .bind(3, id)
+      .run();
+  if (!st.ok()) return st.error();
+  return sqlite3_changes(impl_->db.get()) > 0;
+}
+
+Result<std::vector<OutboxMessage>> SqliteStorage::list_outbox(bool include_sent, int limit) {
+  auto& s = include_sent
+                ? impl_->stmt(impl_->outbox_list_all)
+                : impl_->stmt(impl_->outbox_list_open);
+  ResetGuard g(s);
+  s.bind(1, limit);
+  return collect<OutboxMessage>(s, read_outbox);
+}
+
+Result<OutboxCounts> SqliteStorage::open_outbox_counts() {
+  auto& s = impl_->stmt(impl_->outbox_open_counts);
+  ResetGuard g(s);
+  OutboxCounts c;
+  while (true) {
+    auto r = s.step();
+    if (!r) return r.error();
+    if (!*r) break;
+    if (outbox_state_from(s.text(0)) == OutboxState::kQueued) c.queued = s.i64(1);
+    else c.dead = s.i64(1);
+  }
+  return c;
+}
+
+Result<std::int64_t> SqliteStorage::count_reports_since(TimePoint since) {
+  auto& s = impl_->stmt(impl_->reports_since);
+  ResetGuard g(s);
+  s.bind(1, static_cast<std::int64_t>(to_unix_ms(since)));
+  auto r = s.step();
+  if (!r) return r.error();
+  return s.i64(0);
+}
+
+Result<OutboxCounts> SqliteStorage::outbox_counts() {
+  auto& s = impl_->stmt(impl_->outbox_counts);
+  ResetGuard g(s);
+  OutboxCounts c;
+  while (true) {
+    auto r = s.step();
+    if (!r) return r.error();
+    if (!*r) break;
+    const auto state = outbox_state_from(s.text(0));
+    const auto n = s.i64(1);
+    if (state == OutboxState::kQueued) c.queued = n;
+    else if (state == OutboxState::kSent) c.sent = n;
+    else c.dead = n;
+  }
+  return c;
+}
+
+// --- Single-instance lock --------------------------------------------------------
+
+namespace {
+class FileInstanceLock final : public InstanceLock {
+ public:
+  explicit FileInstanceLock(PidLock lock) : lock_(std::move(lock)) {}
+
+ private:
+  PidLock lock_;
+};
+}  // namespace
+
+Result<std::unique_ptr<InstanceLock>> SqliteStorage::lock_instance(
+    const std::filesystem::path& file) {
+  auto lock = PidLock::try_acquire(file.string() + ".lock", "the database " + file.string());
+  if (!lock) return lock.error();
+  return std::unique_ptr<InstanceLock>(std::make_unique<FileInstanceLock>(std::move(lock).value()));
+}
+
+// --- Backup ------------------------------------------------------------------------
+
+namespace {
+
+// Owns an sqlite3_backup*; finishing releases its locks and reports the
+// outcome, so finish() is called explicitly on success and by the
+// destructor on every early return.
+class BackupHandle {
+ public:
+  BackupHandle(sqlite3* dest, sqlite3* source)
+      : b_(sqlite3_backup_init(dest, "main", source, "main")) {}
+  BackupHandle(const BackupHandle&) = delete;
+  BackupHandle& operator=(const BackupHandle&) = delete;
+  ~BackupHandle() {
+    if (b_) sqlite3_backup_finish(b_);
+  }
+  [[nodiscard]] sqlite3_backup* get() const { return b_; }
+  int finish() {
+    const int rc = sqlite3_backup_finish(b_);
+    b_ = nullptr;
+    return rc;
+  }
+
+ private:
+  sqlite3_backup* b_ = nullptr;
+};
+
+// Removes a file (and SQLite's journal beside it) unless released.
+class FileRemover {
+ public:
+  explicit FileRemover(std::filesystem::path p) : path_(std::move(p)) {}
+  FileRemover(const FileRemover&) = delete;
+  FileRemover& operator=(const FileRemover&) = delete;
+  ~FileRemover() {
+    if (path_.empty()) return;
+    ::unlink(path_.c_str());
+    ::unlink((path_.string() + "-journal").c_str());
+    ::unlink((path_.string() + "-wal").c_str());
+    ::unlink((path_.string() + "-shm").c_str());
+  }
+  void release() { path_.clear(); }
+
+ private:
+  std::filesystem::path path_;
+};
+
+Status fsync_path(const std::filesystem::path& p, int flags) {
+  const int fd = ::open(p.c_str(), flags | O_CLOEXEC);
+  if (fd < 0) return errno_error("cannot open " + p.string(), errno);
+  const int rc = ::fsync(fd);
+  const int err = errno;
+  ::close(fd);
+  if (rc != 0) return errno_error("cannot sync " + p.string(), err);
+  return {};
+}
+
+}  // namespace
+
+Result<BackupInfo> SqliteStorage::backup(const std::filesystem::path& source,
+                                   const std::filesystem::path& dest, int busy_timeout_ms) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  if (fs::symlink_status(dest, ec).type() != fs::file_type::not_found) {
+    return Error(ErrorCode::kInvalidInput,
+                 dest.string() + " already exists; a backup never replaces a file");
+  }
+  const fs::path dir = dest.has_parent_path() ? dest.parent_path() : fs::path(".");
+  if (!fs::is_directory(dir, ec)) {
+    return Error(ErrorCode::kNotFound, "the folder " + dir.string() + " does not exist");
+  }
+
+  try {
+    // The source: read-only, never created, never migrated.
+    sqlite3* raw = nullptr;
+    int rc = sqlite3_open_v2(source.c_str(), &raw, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX,
+                             nullptr);
+    std::unique_ptr<sqlite3, sqlite::DbCloser> src(raw);
+    if (rc != SQLITE_OK) {
+      return sqlite::error_from(raw, rc, "cannot open database " + source.string());
+    }
+    sqlite3_busy_timeout(raw, busy_timeout_ms);
+    auto version = query_int(raw, "PRAGMA user_version");
+    if (!version) return version.error();
+    if (*version == 0) {
+      return Error(ErrorCode::kInvalidInput,
+                   source.string() + " is not a stockwatch database (schema version 0)");
+    }
+
+    // The copy, under a temporary name in the destination's folder.
+    std::string tmp_name = (dir / ("." + dest.filename().string() + ".tmp-XXXXXX")).string();
+    const int fd = ::mkstemp(tmp_name.data());
+    if (fd < 0) return errno_error("cannot create a file in " + dir.string(), errno);
+    ::close(fd);
+    const fs::path tmp(tmp_name);
+    FileRemover remove_tmp(tmp);
+
+    raw = nullptr;
+    rc = sqlite3_open_v2(tmp.c_str(), &raw, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, nullptr);
+    std::unique_ptr<sqlite3, sqlite::DbCloser> dst(raw);
+    if (rc != SQLITE_OK) return sqlite::error_from(raw, rc, "cannot open " + tmp.string());
+    sqlite3_busy_timeout(raw, busy_timeout_ms);
+
+    {
+      BackupHandle b(dst.get(), src.get());
+      if (!b.get()) return sqlite::error_from(dst.get(), sqlite3_errcode(dst.get()), "backup");
+      // One step copies every page inside one read transaction on the
+      // source: a single consistent snapshot. Busy only while another
+      // process recovers the WAL; wait for that up to the busy timeout.
+      const auto deadline =
+          std::chrono::steady_clock::now() + std::chrono::milliseconds(busy_timeout_ms);
+      while (true) {
+        rc = sqlite3_backup_step(b.get(), -1);
+        if (rc == SQLITE_DONE) break;
+        const int primary = rc & 0xff;
+        if ((primary == SQLITE_BUSY || primary == SQLITE_LOCKED) &&
+            std::chrono::steady_clock::now() < deadline) {
+          std::this_thread::sleep_for(std::chrono::milliseconds(50));
+          continue;
+        }
+        return sqlite::error_from(nullptr, rc, "backup of " + source.string());
+      }
+      rc = b.finish();
+      if (rc != SQLITE_OK) return sqlite::error_from(dst.get(), rc, "backup of " + source.string());
+    }
+    src.reset();
+
+    // A backup is one file, not a WAL database with side files.
+    auto mode = query_text(dst.get(), "PRAGMA journal_mode = DELETE");
+    if (!mode) return mode.error();
+    auto check = query_text(dst.get(), "PRAGMA quick_check");
+    if (!check) return check.error();
+    if (*check != "ok") {
+      return Error(ErrorCode::kCorrupt, "the copy fails PRAGMA quick_check: " + *check);
+    }
+    BackupInfo info;
+    info.file = dest;
+    auto pages = query_int(dst.get(), "PRAGMA page_count");
+    auto page_size = query_int(dst.get(), "PRAGMA page_size");
+    auto copied_version = query_int(dst.get(), "PRAGMA user_version");
+    auto reports = query_int(dst.get(), "SELECT COUNT(*) FROM reports");
+    auto rows = query_int(dst.get(), "SELECT COUNT(*) FROM inventory");
+    if (!pages) return pages.error();
+    if (!page_size) return page_size.error();
+    if (!copied_version) return copied_version.error();
+    if (!reports) return reports.error();
+    if (!rows) return rows.error();
+    info.pages = *pages;
+    info.page_size = *page_size;
+    info.schema_version = static_cast<int>(*copied_version);
+    info.reports = *reports;
+    info.inventory_rows = *rows;
+    rc = sqlite3_close_v2(dst.release());
+    if (rc != SQLITE_OK) return sqlite::error_from(nullptr, rc, "closing " + tmp.string());
+
+    if (auto st = fsync_path(tmp, O_RDONLY); !st.ok()) return st.error();
+    // The name is taken only if it is still free.
+    auto placed = place_without_replacing(tmp, dest);
+    if (!placed) return placed.error();
+    if (!*placed) {
+      return Error(ErrorCode::kInvalidInput,
+                   dest.string() + " already exists; a backup never replaces a file");
+    }
+    remove_tmp.release();
+    if (auto st = sync_directory(dir); !st.ok()) {
+      spdlog::warn("backup: {}", st.message());
+    }
+    return info;
+  } catch (const StorageError& e) {
+    return Error(ErrorCode::kInternal, e.what());
+  }
+}
+
+// --- Listings -------------------------------------------------------------------
+// Prepared per call: listings are rare (an operator's request), and each
+// combination of filters is its own statement.
+
+Result<std::vector<InventoryRow>> SqliteStorage::list_inventory(const InventoryQuery& q) {
+  std::string sql = "SELECT store, item, count, updated_at, report_id FROM inventory WHERE 1";
+  if (q.store) sql += " AND store = ?1";
+  if (q.out_of_stock_only) sql += " AND count = 0";
+  if (q.after) sql += " AND (store, item) > (?2, ?3)";
+  sql += " ORDER BY store, item LIMIT ?4";
+  try {
+    Statement s(impl_->db.get(), sql.c_str());
+    if (q.store) s.bind(1, *q.store);
+    if (q.after) s.bind(2, q.after->first).bind(3, q.after->second);
+    s.bind(4, q.limit);
+    return collect<InventoryRow>(s, [](const Statement& st) {
+      return InventoryRow{st.text(0), st.text(1), st.i64(2), from_unix_ms(st.i64(3)), st.i64(4)};
+    });
+  } catch (const StorageError& e) {
+    return Error(ErrorCode::kInternal, e.what());
+  }
+}
+
+namespace {
+// Rows of `from` with id < before_id (0 = from the newest), newest first,
+// where `column` = `value` when a value is given.
+template <typename T, typename Read>
+Result<std::vector<T>> newest_first(sqlite3* db, const char* select_from, const char* column,
+                                    const char* value, std::int64_t before_id, int limit,
+                                    Read read) {
+  std::string sql = std::string(select_from) + " WHERE 1";
+  if (before_id > 0) sql += " AND id < ?1";
+  if (value) sql += std::string(" AND ") + column + " = ?2";
+  sql += " ORDER BY id DESC LIMIT ?3";
+  try {
+    Statement s(db, sql.c_str());
+    if (before_id > 0) s.bind(1, before_id);
+    if (value) s.bind(2, value);
+    s.bind(3, limit);
+    return collect<T>(s, read);
+  } catch (const StorageError& e) {
+    return Error(ErrorCode::kInternal, e.what());
+  }
+}
+}  // namespace
+
+Result<std::vector<ReportRecord>> SqliteStorage::reports_page(std::int64_t before_id,
+                                                        std::optional<ReportStatus> status,
+                                                        int limit) {
+  return newest_first<ReportRecord>(impl_->db.get(), "SELECT " SW_REPORT_COLUMNS " FROM reports",
+                                    "status", status ? to_string(*status) : nullptr, before_id,
+                                    limit, read_report);
+}
+
+Result<std::vector<OutboxMessage>> SqliteStorage::outbox_page(std::int64_t before_id,
+                                                        std::optional<OutboxState> state,
+                                                        int limit) {
+  return newest_first<OutboxMessage>(impl_->db.get(), "SELECT " SW_OUTBOX_LIST_COLUMNS " FROM outbox",
+                                     "state", state ? to_string(*state) : nullptr, before_id,
+                                     limit, read_outbox);
+}
+
+}  // namespace stockwatch
