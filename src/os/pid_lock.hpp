@@ -4,8 +4,8 @@
 // Contract:
 // - try_acquire() never waits: kBusy when another open file description
 //   (another process, or another PidLock in this one) holds the lock; its
-//   message names the holder's pid when the file tells it. Other errors
-//   (cannot create the file) are kIo.
+//   message names the holder's pid when the file tells it. A file that
+//   cannot be created is an errno error (kNotFound, kPermission, kIo).
 // - The lock lasts while the PidLock lives, and ends with its process: a
 //   process that dies never leaves a stale lock (the file may stay, with an
 //   old pid in it, and is taken over by the next holder).
