@@ -4,9 +4,11 @@
 // of a newer database.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
+#include "notify/mailer.hpp"
 #include "store/sqlite/sqlite_storage.hpp"
 #include "test_util.hpp"
 
@@ -96,6 +98,91 @@ class SchemaMigrationTest : public ::testing::Test {
   TempDir dir_{"schema"};
   ManualClock clock_;
 };
+
+// Every row of a 0.1 database, in the columns 0.1 wrote (kind and at of the
+// change log excepted: version 3 computes the one and drops the other).
+std::vector<std::string> rows_of_version_1(const std::filesystem::path& file) {
+  RawDb raw(file);
+  std::vector<std::string> all;
+  for (const char* sql :
+       {"SELECT 'inventory', * FROM inventory ORDER BY store, item",
+        "SELECT 'reports', id, path, size, sha256, status, rows, changes, error, duplicate_of, "
+        "first_seq, last_seq, received_at, finished_at, archived_path FROM reports ORDER BY id",
+        "SELECT 'changes', seq, store, item, old_count, new_count, report_id FROM changes "
+        "ORDER BY seq",
+        "SELECT 'cursors', * FROM cursors ORDER BY name",
+        "SELECT 'outbox', id, message_id, report_id, event, sender, recipient, subject, data, "
+        "state, attempts, created_at, next_attempt_at, sent_at, last_error FROM outbox "
+        "ORDER BY id"}) {
+    for (auto& r : raw.rows(sql)) all.push_back(std::move(r));
+  }
+  return all;
+}
+
+// Counts what it is given; every message is accepted.
+class CountingTransport final : public MailTransport {
+ public:
+  SendOutcome send(const std::string&, const std::string& to, const std::string& data) override {
+    sent.push_back(to + " " + data);
+    return SendOutcome{SendOutcome::Kind::kSent, 250, "250 OK"};
+  }
+  [[nodiscard]] std::string describe() const override { return "counting"; }
+  std::vector<std::string> sent;
+};
+
+// 0.1 stopped with messages still queued (and others sent, dead, or due
+// later). The upgrade keeps every row as it was, and the queued messages
+// are then delivered once each, even by two mailers on two connections
+// (the daemon and `stockwatch ingest`).
+TEST_F(SchemaMigrationTest, QueuedMessagesOfVersionOneAreKeptAndDeliveredOnce) {
+  {
+    RawDb raw(old_db());
+    raw.exec(R"SQL(
+      INSERT INTO reports(id, path, size, sha256, status, error, received_at, finished_at)
+      VALUES (2, 'bad.csv', 9, 'sha-bad', 'rejected', 'line 2: no count', 1700000001000,
+              1700000001000);
+      INSERT INTO outbox(id, message_id, report_id, event, sender, recipient, subject, data,
+                         state, attempts, created_at, next_attempt_at, sent_at, last_error)
+      VALUES (2, '<2@stockwatch>', 1, 'out_of_stock', 's@example.com', 'b@example.com', 'A', 'b',
+              'queued', 3, 1700000000600, 1700000000700, NULL, '421 busy'),
+             (3, '<3@stockwatch>', 2, 'report_rejected', 's@example.com', 'c@example.com', 'R',
+              'c', 'queued', 0, 1700000001000, 1700000001000, NULL, ''),
+             (4, '<4@stockwatch>', 1, 'out_of_stock', 's@example.com', 'd@example.com', 'A', 'd',
+              'sent', 1, 1700000000600, 1700000000600, 1700000000800, ''),
+             (5, '<5@stockwatch>', 1, 'out_of_stock', 's@example.com', 'e@example.com', 'A', 'e',
+              'dead', 60, 1700000000600, 1700000000600, NULL, '550 no such user');
+    )SQL");
+  }
+  const auto before = rows_of_version_1(old_db());
+  ASSERT_EQ(before.size(), 2u + 2u + 2u + 2u + 5u);
+
+  auto daemon = Storage::open(old_db(), {}, clock_);
+  auto ingest = Storage::open(old_db(), {}, clock_);
+  EXPECT_EQ(rows_of_version_1(old_db()), before);
+  EXPECT_EQ(RawDb(old_db()).integer("PRAGMA user_version"), SqliteStorage::schema_version());
+
+  CountingTransport a, b;
+  Mailer first(*daemon, a, clock_, RetryPolicy{}, 1);
+  Mailer second(*ingest, b, clock_, RetryPolicy{}, 2);
+  for (int round = 0; round < 3; ++round) {
+    ASSERT_TRUE(first.process_due(1).ok());
+    ASSERT_TRUE(second.process_due(1).ok());
+  }
+  std::vector<std::string> sent = a.sent;
+  sent.insert(sent.end(), b.sent.begin(), b.sent.end());
+  std::sort(sent.begin(), sent.end());
+  EXPECT_EQ(sent, (std::vector<std::string>{"b@example.com b", "c@example.com c",
+                                            "owner@example.com Subject: x"}));
+  const auto counts = daemon->outbox_counts();
+  ASSERT_TRUE(counts.ok());
+  EXPECT_EQ(counts->queued, 0);
+  EXPECT_EQ(counts->sent, 4);
+  EXPECT_EQ(counts->dead, 1);
+  // A new ledger entry takes the next id, never one of 0.1's.
+  auto id = ingest->record_report(ReportRecord{});
+  ASSERT_TRUE(id.ok());
+  EXPECT_EQ(*id, 3);
+}
 
 TEST_F(SchemaMigrationTest, StepOneCreatesExactlyTheFrozenVersionOneSchema) {
   const auto fresh = dir_ / "fresh.db";
