@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "storage_test_util.hpp"
 #include "test_util.hpp"
 
 namespace stockwatch {
@@ -21,11 +22,7 @@ using namespace std::chrono_literals;
 using test::RawDb;
 using test::TempDir;
 
-struct Row {
-  std::string store;
-  std::string item;
-  std::int64_t count;
-};
+using test::Row;
 
 class StorageTest : public ::testing::Test {
  protected:
@@ -40,44 +37,18 @@ class StorageTest : public ::testing::Test {
   [[nodiscard]] std::filesystem::path db_path() const { return dir_ / "stockwatch.db"; }
 
   ReportRecord record(const std::string& path, const std::string& sha) const {
-    ReportRecord r;
-    r.path = path;
-    r.size = 42;
-    r.sha256 = sha;
-    r.received_at = clock_.now();
-    r.finished_at = clock_.now();
-    return r;
+    return test::sample_record(clock_, path, sha);
   }
 
   // Loads `rows` (lines 2, 3, ...) as one committed report; returns its id.
   std::int64_t load(const std::vector<Row>& rows, const std::string& path,
                     const std::string& sha) {
-    auto begun = storage_->begin_report();
-    EXPECT_TRUE(begun.ok()) << begun.error().message();
-    if (!begun.ok()) return 0;
-    ReportLoad txn = std::move(begun).value();
-    for (const auto& r : rows) {
-      auto up = txn.upsert(r.store, r.item, r.count);
-      EXPECT_TRUE(up.ok()) << up.error().message();
-    }
-    auto id = txn.commit(record(path, sha));
-    EXPECT_TRUE(id.ok()) << id.error().message();
-    return id.ok() ? *id : 0;
+    return test::load_rows(*storage_, clock_, rows, path, sha);
   }
 
   OutboxMessage message(const std::string& message_id, std::int64_t report_id,
                         TimePoint next_attempt) const {
-    OutboxMessage m;
-    m.message_id = message_id;
-    m.report_id = report_id;
-    m.event = "out_of_stock";
-    m.sender = "stockwatch@example.com";
-    m.recipient = "owner@example.com";
-    m.subject = "Inventory Alert!";
-    m.data = "Subject: Inventory Alert!\r\n\r\nMedan is out of stock of Robusta Dairi\r\n";
-    m.created_at = clock_.now();
-    m.next_attempt_at = next_attempt;
-    return m;
+    return test::sample_message(clock_, message_id, report_id, next_attempt);
   }
 
   std::int64_t count_rows(const std::string& table) {

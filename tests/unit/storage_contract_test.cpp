@@ -15,6 +15,7 @@
 #include <thread>
 #include <vector>
 
+#include "storage_test_util.hpp"
 #include "test_util.hpp"
 
 namespace stockwatch {
@@ -43,11 +44,7 @@ std::vector<Backend> backends() {
   };
 }
 
-struct Row {
-  std::string store;
-  std::string item;
-  std::int64_t count;
-};
+using test::Row;
 
 class StorageContract : public ::testing::TestWithParam<Backend> {
  protected:
@@ -60,30 +57,12 @@ class StorageContract : public ::testing::TestWithParam<Backend> {
 
   ReportRecord record(const std::string& path, const std::string& sha,
                       ReportStatus status = ReportStatus::kLoaded) const {
-    ReportRecord r;
-    r.path = path;
-    r.size = 42;
-    r.sha256 = sha;
-    r.status = status;
-    r.received_at = clock_.now();
-    r.finished_at = clock_.now();
-    return r;
+    return test::sample_record(clock_, path, sha, status);
   }
 
-  // Loads `rows` as one committed report through `s`; returns its id.
   std::int64_t load(Storage& s, const std::vector<Row>& rows, const std::string& path,
                     const std::string& sha) {
-    auto begun = s.begin_report();
-    EXPECT_TRUE(begun.ok()) << begun.error().message();
-    if (!begun.ok()) return 0;
-    ReportLoad txn = std::move(begun).value();
-    for (const auto& r : rows) {
-      auto up = txn.upsert(r.store, r.item, r.count);
-      EXPECT_TRUE(up.ok()) << up.error().message();
-    }
-    auto id = txn.commit(record(path, sha));
-    EXPECT_TRUE(id.ok()) << id.error().message();
-    return id.ok() ? *id : 0;
+    return test::load_rows(s, clock_, rows, path, sha);
   }
   std::int64_t load(const std::vector<Row>& rows, const std::string& path,
                     const std::string& sha) {
@@ -92,17 +71,7 @@ class StorageContract : public ::testing::TestWithParam<Backend> {
 
   OutboxMessage message(const std::string& message_id, std::int64_t report_id,
                         TimePoint next_attempt) const {
-    OutboxMessage m;
-    m.message_id = message_id;
-    m.report_id = report_id;
-    m.event = "out_of_stock";
-    m.sender = "stockwatch@example.com";
-    m.recipient = "owner@example.com";
-    m.subject = "Inventory Alert!";
-    m.data = "Subject: Inventory Alert!\r\n\r\nMedan is out of stock of Robusta Dairi\r\n";
-    m.created_at = clock_.now();
-    m.next_attempt_at = next_attempt;
-    return m;
+    return test::sample_message(clock_, message_id, report_id, next_attempt);
   }
 
   // Queues messages "m1".."mN", all due now; returns nothing.
