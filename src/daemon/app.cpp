@@ -214,6 +214,7 @@ struct App::Daemon {
     checker = std::make_unique<Checker>(*db, clock, config.alerts);
     transport = make_transport(config.smtp, &send_deadline);
     mailer = std::make_unique<Mailer>(*mail_db, *transport, clock, RetryPolicy::from(config.smtp));
+    mailer->set_claimant("serve");  // the only one: serve holds the instance lock
 
     if (auto st = inbox.start(); !st.ok()) throw std::runtime_error(st.message());
     if (inbox.fd() >= 0) {

@@ -67,6 +67,12 @@ class Mailer {
   void set_policy(RetryPolicy policy) { policy_ = policy; }
 
   static constexpr Duration kClaimLease = std::chrono::minutes(10);
+  // The name this mailer claims under (by default its process id and a
+  // random number). The daemon's mailer claims as "serve": only one daemon
+  // runs on a database (Storage::lock_instance), so a daemon restarted
+  // after a crash takes its predecessor's claims back at once instead of
+  // waiting for their leases to end.
+  void set_claimant(std::string claimant) { claimant_ = std::move(claimant); }
 
  private:
   Storage& storage_;

@@ -318,7 +318,9 @@ class Storage {
   // by another claimant's unexpired lease, for `claimant` until now + lease,
   // atomically: two connections (or processes) claiming at once never get
   // the same message. Oldest due first. A lease that ends without an outcome
-  // (the claimant died) makes the message claimable again.
+  // (the claimant died) makes the message claimable again; a claimant that
+  // claims under the same name again (a daemon restarted after a crash)
+  // takes its own claims back at once.
   [[nodiscard]] virtual Result<std::vector<OutboxMessage>> claim_due(
       TimePoint now, int limit, std::string_view claimant, Duration lease) = 0;
   // The messages due at `now`, oldest due first, claimed or not: a view,

@@ -8,8 +8,10 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <functional>
+#include <ostream>
 #include <set>
 #include <string>
 #include <thread>
@@ -34,6 +36,9 @@ struct Backend {
   std::function<std::unique_ptr<Storage>(const std::filesystem::path& location, const Clock&)>
       connect;
 };
+
+// gtest prints a parameter by its name.
+void PrintTo(const Backend& b, std::ostream* os) { *os << b.name; }
 
 std::vector<Backend> backends() {
   return {
@@ -373,22 +378,30 @@ TEST_P(StorageContract, AClaimIsHeldUntilItsOutcomeOrTheEndOfItsLease) {
   ASSERT_TRUE(theirs.ok());
   ASSERT_EQ(theirs->size(), 1u);
   EXPECT_EQ((*theirs)[0].message_id, "m3");
-  EXPECT_TRUE(other->claim_due(t0 + 59s, 10, "them", 60s)->empty());
+  EXPECT_TRUE(other->claim_due(t0 + 59s, 10, "a third", 60s)->empty());
   // Held messages are due again when their leases end.
   EXPECT_EQ(**storage_->next_due_time(), t0 + 60s);
 
   // An outcome ends the claim.
   ASSERT_TRUE(storage_->mark_sent((*mine)[0].id, t0 + 1s).ok());
   ASSERT_TRUE(storage_->mark_retry((*mine)[1].id, t0 + 10s, "421 busy").ok());
-  EXPECT_TRUE(other->claim_due(t0 + 9s, 10, "them", 60s)->empty());
-  auto retried = other->claim_due(t0 + 10s, 10, "them", 60s);
+  EXPECT_TRUE(other->claim_due(t0 + 9s, 10, "a third", 60s)->empty());
+  auto retried = other->claim_due(t0 + 10s, 10, "a third", 60s);
   ASSERT_EQ(retried->size(), 1u);
   EXPECT_EQ((*retried)[0].message_id, "m2");
   EXPECT_EQ((*retried)[0].attempts, 1);
   EXPECT_EQ((*retried)[0].last_error, "421 busy");
 
+  // A claimant claiming again under its name (restarted) takes its own
+  // claims back; the others' stay theirs.
+  auto back = other->claim_due(t0 + 11s, 10, "them", 60s);
+  ASSERT_EQ(back->size(), 1u);
+  EXPECT_EQ((*back)[0].message_id, "m3");
+  EXPECT_EQ((*back)[0].claim_expires_at, t0 + 71s);
+
   // A lease that ends without an outcome (its holder died): claimable again.
-  auto again = storage_->claim_due(t0 + 70s, 10, "me", 60s);
+  EXPECT_TRUE(storage_->claim_due(t0 + 69s, 10, "me", 60s)->empty());
+  auto again = storage_->claim_due(t0 + 71s, 10, "me", 60s);
   ASSERT_TRUE(again.ok());
   std::set<std::string> ids;
   for (const auto& m : *again) ids.insert(m.message_id);
@@ -441,7 +454,7 @@ TEST_P(StorageContract, TwoConnectionsRacingToClaimNeverGetOneMessageTwice) {
   auto b = connect();
   const TimePoint now = clock_.now();
   std::vector<std::int64_t> got_a, got_b;
-  bool failed = false;
+  std::atomic<bool> failed = false;
   auto drain = [&](Storage& s, const char* who, std::vector<std::int64_t>& got) {
     while (true) {
       auto c = s.claim_due(now, 3, who, 10min);
@@ -450,7 +463,14 @@ TEST_P(StorageContract, TwoConnectionsRacingToClaimNeverGetOneMessageTwice) {
         return;
       }
       if (c->empty()) return;
-      for (const auto& m : *c) got.push_back(m.id);
+      // Delivered: recorded as a mailer does, which ends the claim.
+      for (const auto& m : *c) {
+        got.push_back(m.id);
+        if (!s.mark_sent(m.id, now).ok()) {
+          failed = true;
+          return;
+        }
+      }
     }
   };
   std::thread ta([&] { drain(*a, "a", got_a); });
@@ -462,6 +482,7 @@ TEST_P(StorageContract, TwoConnectionsRacingToClaimNeverGetOneMessageTwice) {
   for (auto id : got_b) EXPECT_TRUE(all.insert(id).second) << "message " << id << " claimed twice";
   EXPECT_EQ(all.size(), static_cast<std::size_t>(kMessages));
   EXPECT_EQ(got_a.size() + got_b.size(), static_cast<std::size_t>(kMessages));
+  EXPECT_EQ(storage_->outbox_counts()->sent, kMessages);
 }
 
 // --- Listings ----------------------------------------------------------------------------

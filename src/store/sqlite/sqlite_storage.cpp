@@ -408,7 +408,8 @@ struct SqliteStorage::Impl {
         {&outbox_claim, "UPDATE outbox SET claimed_by = ?1, claim_expires_at = ?2 "
                         "WHERE id IN (SELECT id FROM outbox WHERE state = 'queued' "
                         "AND next_attempt_at <= ?3 "
-                        "AND (claim_expires_at IS NULL OR claim_expires_at <= ?3) "
+                        "AND (claim_expires_at IS NULL OR claim_expires_at <= ?3 "
+                        "OR claimed_by = ?1) "
                         "ORDER BY next_attempt_at, id LIMIT ?4) "
                         "RETURNING " SW_OUTBOX_COLUMNS},
         {&outbox_ids_in, "SELECT id FROM outbox WHERE state = ? ORDER BY id LIMIT ?"},

@@ -1,4 +1,4 @@
-// The backend-independent part of Storage: names of states, the ReportLoad
+// The backend-independent part of Storage (storage.hpp): names of states, the ReportLoad
 // handle, and the factory that opens the configured backend.
 #include "store/storage.hpp"
 
