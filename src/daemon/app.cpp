@@ -28,6 +28,12 @@ App::App(Config config, const Clock& clock) : config_(std::move(config)), clock_
 App::~App() = default;
 
 int App::serve(const std::optional<std::string>& log_level) {
+  // One daemon per database, held until it has stopped.
+  if (config_.storage.database.has_parent_path()) {
+    ensure_dir(config_.storage.database.parent_path(), "storage.database");
+  }
+  auto lock = Storage::lock_instance(config_.storage.database);
+  if (!lock) throw std::runtime_error(lock.error().message());
   Daemon daemon(config_, clock_, log_level);
   return daemon.run();
 }
@@ -106,14 +112,12 @@ int App::retry_outbox(const std::vector<std::int64_t>& ids, bool all_dead, std::
   auto db = Storage::open(config_.storage.database, StorageOptions::from(config_.storage), clock_);
   std::vector<std::int64_t> targets = ids;
   if (all_dead) {
-    auto msgs = db->list_outbox(false, 100000);
-    if (!msgs) {
-      out << "error: " << msgs.error().message() << "\n";
+    auto dead = db->outbox_ids(OutboxState::kDead, 100000);
+    if (!dead) {
+      out << "error: " << dead.error().message() << "\n";
       return 2;
     }
-    for (const auto& m : *msgs) {
-      if (m.state == OutboxState::kDead) targets.push_back(m.id);
-    }
+    targets.insert(targets.end(), dead->begin(), dead->end());
   }
   int requeued = 0;
   int status = 0;

@@ -122,13 +122,14 @@ struct Daemon::Impl {
     ensure_dir(config.inbox.failed, "inbox.failed");
     if (config.storage.database.has_parent_path()) ensure_dir(config.storage.database.parent_path(), "storage.database");
     StorageOptions loading = StorageOptions::from(config.storage);
-    loading.auto_checkpoint = false;  // the report stage checkpoints after the checker
+    loading.defer_maintenance = true;  // the report stage calls maintain() after the checker
     db = Storage::open(config.storage.database, loading, clock);
     mail_db = Storage::open(config.storage.database, StorageOptions::from(config.storage), clock);
     reports = std::make_unique<ReportStage>(*db, clock, loader_options(config), config.alerts,
                                             archive_options(config));
     transport = make_transport(config.smtp, &send_deadline);
     mail = std::make_unique<MailStage>(*mail_db, *transport, clock, RetryPolicy::from(config.smtp));
+    mail->set_claimant("serve");  // the only one: serve holds the instance lock
 
     if (auto st = inbox.start(); !st.ok()) throw std::runtime_error(st.message());
     if (inbox.fd() >= 0) {

@@ -2,8 +2,11 @@
 
 #include <spdlog/spdlog.h>
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <cmath>
+#include <string>
 
 namespace stockwatch {
 
@@ -25,7 +28,10 @@ Duration RetryPolicy::delay(int attempts, double unit_random) const {
 
 Mailer::Mailer(Storage& storage, MailTransport& transport, const Clock& clock, RetryPolicy policy,
                std::uint64_t seed)
-    : storage_(storage), transport_(&transport), clock_(clock), policy_(policy), rng_(seed) {}
+    : storage_(storage), transport_(&transport), clock_(clock), policy_(policy), rng_(seed) {
+  // Who holds a claim: this process and this mailer in it.
+  claimant_ = "pid " + std::to_string(::getpid()) + " mailer " + std::to_string(rng_() % 1000000);
+}
 
 Status Mailer::record(const Unrecorded& u) {
   switch (u.what) {
@@ -43,11 +49,22 @@ Result<MailerStep> Mailer::process_due(int limit, const std::atomic<bool>* stop)
     if (auto st = record(unrecorded_.front()); !st.ok()) return st.error();
     unrecorded_.erase(unrecorded_.begin());
   }
-  auto due = storage_.due_messages(clock_.now(), limit);
-  if (!due) return due.error();
+  // Each message is claimed just before it is sent, not read beforehand: a
+  // message another process (`stockwatch ingest` beside the daemon) holds
+  // is left to it, and one this mailer holds is left alone by the others
+  // until its outcome is recorded or its lease ends (this process died).
+  // Due means due when the step began, so a message retried during the step
+  // waits for the next one; past half a lease, the rest waits for the next
+  // step too, so that every claim outlasts its send.
+  const TimePoint began = clock_.now();
   std::uniform_real_distribution<double> unit(0.0, 1.0);
-  for (const auto& m : *due) {
+  for (int n = 0; n < limit; ++n) {
     if (stop && stop->load()) break;
+    if (clock_.now() - began >= kClaimLease / 2) break;
+    auto due = storage_.claim_due(began, 1, claimant_, kClaimLease);
+    if (!due) return due.error();
+    if (due->empty()) break;
+    const OutboxMessage& m = due->front();
     const SendOutcome out = transport_->send(m.sender, m.recipient, m.data);
     const TimePoint now = clock_.now();
     step.last_result = out.detail;

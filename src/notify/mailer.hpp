@@ -10,6 +10,11 @@
 //   recorded (the database is busy with a long load), it is kept in memory
 //   and recorded first on the next step; nothing else is sent until then, so
 //   a busy database never makes the mailer send a message twice.
+// - Each message is claimed before it is sent (Storage::claim_due) with a
+//   lease of kClaimLease, so two mailers (the daemon's and `stockwatch
+//   ingest`'s) never send one message both; the lease must outlast one
+//   send (the transport's timeouts), and ends early when the outcome is
+//   recorded. A mailer that dies leaves its claims to end with their lease.
 // - `stop` (optional) is checked between messages: a step in progress
 //   finishes the message it is sending and returns.
 // - Blocking (network, database): run it off the event loop, on its
@@ -61,12 +66,21 @@ class Mailer {
   void set_transport(MailTransport& transport) { transport_ = &transport; }
   void set_policy(RetryPolicy policy) { policy_ = policy; }
 
+  static constexpr Duration kClaimLease = std::chrono::minutes(10);
+  // The name this mailer claims under (by default its process id and a
+  // random number). The daemon's mailer claims as "serve": only one daemon
+  // runs on a database (Storage::lock_instance), so a daemon restarted
+  // after a crash takes its predecessor's claims back at once instead of
+  // waiting for their leases to end.
+  void set_claimant(std::string claimant) { claimant_ = std::move(claimant); }
+
  private:
   Storage& storage_;
   MailTransport* transport_;
   const Clock& clock_;
   RetryPolicy policy_;
   std::mt19937_64 rng_;
+  std::string claimant_;
   // Outcomes sent but not yet recorded (the database was busy).
   struct Unrecorded {
     std::int64_t id;

@@ -47,6 +47,8 @@ class MailStage {
 
   void set_transport(MailTransport& transport) { mailer_.set_transport(transport); }
   void set_policy(RetryPolicy policy) { mailer_.set_policy(policy); }
+  // The name the mailer claims messages under (Mailer::set_claimant).
+  void set_claimant(std::string claimant) { mailer_.set_claimant(std::move(claimant)); }
 
   static constexpr std::chrono::seconds kRecheck{30};
   static constexpr std::chrono::seconds kAfterError{5};

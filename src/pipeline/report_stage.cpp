@@ -130,7 +130,7 @@ CheckStep ReportStage::check() {
 // again, so that the log starts over instead of growing while reports keep
 // coming.
 void ReportStage::checkpoint() {
-  if (auto st = storage_.checkpoint(Storage::kCheckpointLogBytes); !st.ok()) {
+  if (auto st = storage_.maintain(); !st.ok()) {
     spdlog::warn("checkpoint: {}", st.message());
   }
 }

@@ -1,16 +1,29 @@
 // Durable state: inventory, the change log, the report ledger, the check
-// cursor and the alert outbox, in one SQLite database.
+// cursors and the alert outbox, behind one interface, so that the loader,
+// the checker, the mailer and the HTTP API never name a database.
 //
 // Contract:
-// - All SQL lives behind this interface (src/storage.cpp). A later
-//   PostgreSQL backend implements the same operations.
+// - Storage is an abstract interface. Each backend (src/store/sqlite/ today,
+//   PostgreSQL later) implements it and owns all of its SQL; nothing here is
+//   particular to one database. Storage::open picks the backend the
+//   configured location names. tests/unit/storage_contract_test.cpp is the
+//   behaviour every backend must show.
 // - One Storage object owns one database connection. It is not thread-safe:
-//   use one Storage per thread (WAL mode lets several connections work on
-//   the same file; writers wait up to busy_timeout_ms, then get kBusy).
+//   use one Storage per thread. Several connections, in one process or in
+//   several, may work on one database at once; a writer waits up to
+//   busy_timeout_ms for another, then gets kBusy.
 // - `open` throws StorageError for start-up failures (cannot open, schema
-//   from a newer version); every other operation returns a Status/Result.
+//   from a newer version); every other operation returns a Status/Result
+//   and throws nothing (statements are prepared when the connection opens).
+// - Ids and order never assume one writer: a ledger id, a change number and
+//   an outbox id are assigned by the database when the row is inserted,
+//   inside the writing transaction. Change numbers grow in commit order
+//   (a backend serialises report commits), so the checker's cursor never
+//   skips a change committed later with a smaller number.
 // - A ReportLoad is one transaction. It rolls back in its destructor unless
 //   commit() succeeded, so a crash or an early return loads nothing.
+// - An outbox message is delivered under a claim (claim_due): a lease that
+//   only one claimant holds until it records the outcome or the lease ends.
 #pragma once
 
 #include <cstdint>
@@ -35,15 +48,15 @@ class StorageError : public std::runtime_error {
 };
 
 struct StorageOptions {
-  std::string synchronous = "normal";  // "normal" or "full" (WAL mode always)
+  std::string synchronous = "normal";  // durability: "normal" or "full"
   int busy_timeout_ms = 5000;
-  // Copy the write-ahead log into the database file at commit when it is
-  // large (SQLite's automatic checkpoint). The daemon turns this off for the
-  // loading connection, so a large report's commit does not wait for the
-  // copy, and calls checkpoint(kCheckpointLogBytes) after each report.
-  bool auto_checkpoint = true;
+  // Housekeeping a backend may do at commit (SQLite copies a large log into
+  // the database file) is left to maintain() instead, so that a large
+  // report's commit never waits for it. The daemon sets this on its loading
+  // connection and calls maintain() between reports.
+  bool defer_maintenance = false;
 
-  // The options [storage] sets (auto_checkpoint stays on).
+  // The options [storage] sets (defer_maintenance stays off).
   static StorageOptions from(const StorageConfig& config) {
     return {config.synchronous, config.busy_timeout_ms};
   }
@@ -95,12 +108,17 @@ struct OutboxMessage {
   std::string recipient;
   std::string subject;          // for listings; the header is inside `data`
   std::string data;             // the whole RFC 5322 message, CRLF line ends
+                                // (left empty by listings: outbox_page)
   OutboxState state = OutboxState::kQueued;
   int attempts = 0;
   TimePoint created_at{};
   TimePoint next_attempt_at{};
   TimePoint sent_at{};
   std::string last_error;
+  // Set while a claimant holds the message (claim_due); empty otherwise or
+  // once its lease has ended.
+  std::string claimed_by;
+  TimePoint claim_expires_at{};
 };
 
 struct OutboxCounts {
@@ -141,7 +159,7 @@ struct InventoryQuery {
   int limit = 100;
 };
 
-// What Storage::backup wrote.
+// What Storage::backup wrote (pages: the backend's units of storage).
 struct BackupInfo {
   std::filesystem::path file;   // the copy, as given
   std::int64_t pages = 0;
@@ -153,210 +171,198 @@ struct BackupInfo {
 
 class Storage;
 
-// One report's load, as one transaction. Move-only.
+// The backend's side of one report's load: one write transaction. Backends
+// implement it; callers use the ReportLoad handle below.
+class ReportWriter {
+ public:
+  virtual ~ReportWriter() = default;  // rolls back unless committed; never throws
+  [[nodiscard]] virtual Result<bool> remember_key(std::int64_t key) = 0;
+  [[nodiscard]] virtual Status upsert(std::string_view store, std::string_view item,
+                                      std::int64_t count) = 0;
+  [[nodiscard]] virtual Status flush() = 0;
+  [[nodiscard]] virtual Result<std::int64_t> commit(ReportRecord record) = 0;
+  virtual void rollback() noexcept = 0;
+  [[nodiscard]] virtual std::int64_t rows() const = 0;
+  [[nodiscard]] virtual std::int64_t changes() const = 0;
+};
+
+// One report's load, as one transaction. Move-only; a moved-from load does
+// nothing.
 class ReportLoad {
  public:
-  ReportLoad(ReportLoad&&) noexcept;
-  ReportLoad& operator=(ReportLoad&&) noexcept;
+  explicit ReportLoad(std::unique_ptr<ReportWriter> writer) : w_(std::move(writer)) {}
+  ReportLoad(ReportLoad&&) noexcept = default;
+  ReportLoad& operator=(ReportLoad&& o) noexcept {
+    if (this != &o) {
+      rollback();
+      w_ = std::move(o.w_);
+    }
+    return *this;
+  }
   ReportLoad(const ReportLoad&) = delete;
   ReportLoad& operator=(const ReportLoad&) = delete;
-  ~ReportLoad();  // rolls back unless committed; never throws
+  ~ReportLoad() { rollback(); }  // rolls back unless committed; never throws
 
   // Remembers a row key (a fingerprint of store and item) for this
   // report's duplicate check, on disk; true when it was already there.
   [[nodiscard]] Result<bool> remember_key(std::int64_t key);
   // Upserts one row: a new item or a different count is written and
   // appends a change record (INSERT or MODIFY); the same count writes
-  // nothing. Rows are buffered and written in batches: one ordered scan
-  // reads the batch's current counts, then only the changed rows and their
-  // change records are written; flush() and commit() write what is
-  // buffered. Duplicate rows within a report are the loader's to find.
+  // nothing. A backend may buffer rows and write them in batches; flush()
+  // and commit() write what is buffered. Duplicate rows within a report are
+  // the loader's to find.
   [[nodiscard]] Status upsert(std::string_view store, std::string_view item, std::int64_t count);
   [[nodiscard]] Status flush();
   // Records the report in the ledger as loaded and commits everything.
-  // Returns the ledger id.
+  // Returns the ledger id. On failure everything is rolled back.
   [[nodiscard]] Result<std::int64_t> commit(ReportRecord record);
   // Rolls back now (also done by the destructor).
-  void rollback();
+  void rollback() noexcept;
 
   // Rows given to upsert(), and rows actually changed (as of the last flush).
-  [[nodiscard]] std::int64_t rows() const { return rows_; }
-  [[nodiscard]] std::int64_t changes() const { return changes_; }
-
-  static constexpr int kBatchRows = 256;
+  [[nodiscard]] std::int64_t rows() const { return w_ ? w_->rows() : rows_; }
+  [[nodiscard]] std::int64_t changes() const { return w_ ? w_->changes() : changes_; }
 
  private:
-  friend class Storage;
-  explicit ReportLoad(Storage* storage, std::int64_t report_id);
-  Storage* storage_ = nullptr;
-  std::int64_t report_id_ = 0;
-  std::int64_t rows_ = 0;
-  std::int64_t changes_ = 0;
-  std::int64_t base_seq_ = 0;   // last change seq before this report
-  // The batch: names packed in `names_`, offsets and counts per row.
-  std::string names_;
-  struct Pending {
-    std::size_t store_off, store_len, item_off, item_len;
-    std::int64_t count;
-  };
-  std::vector<Pending> pending_;
-  [[nodiscard]] std::string_view store_of(std::size_t k) const {
-    return std::string_view(names_.data() + pending_[k].store_off, pending_[k].store_len);
-  }
-  [[nodiscard]] std::string_view item_of(std::size_t k) const {
-    return std::string_view(names_.data() + pending_[k].item_off, pending_[k].item_len);
-  }
-  // Scratch space of flush(): the batch in key order, each row's current
-  // count (kAbsent for a new row), the rows that change something, and of
-  // those the new ones and the ones that exist.
-  static constexpr std::int64_t kAbsent = -1;
-  std::vector<std::uint32_t> order_;
-  std::vector<std::int64_t> old_;
-  std::vector<std::uint32_t> changed_, inserted_, updated_;
-  [[nodiscard]] Status read_current_counts();
-  [[nodiscard]] Status write_batch();
+  std::unique_ptr<ReportWriter> w_;  // null once committed or rolled back
+  std::int64_t rows_ = 0, changes_ = 0;  // kept from the writer when it ends
+  void finish() noexcept;
 };
 
-// One step of the schema's history: the SQL that takes a database at schema
-// version `version` - 1 to `version`. Storage::open runs each step a database
-// lacks, in order, each in its own transaction together with setting
-// PRAGMA user_version, and logs it. Step 1 creates the tables in an empty
-// file.
-struct SchemaStep {
-  int version = 0;
-  std::string_view description;  // logged: "schema version 1 -> 2: <description>"
-  std::string_view sql;
+// Held while one daemon works on a database (Storage::lock_instance).
+class InstanceLock {
+ public:
+  virtual ~InstanceLock() = default;  // releases the lock
 };
 
 class Storage {
  public:
-  // Opens (creating if needed) the database and migrates the schema forward
-  // (schema_steps()). Throws StorageError on failure, and for a database
-  // from a newer version, which is left untouched.
-  static std::unique_ptr<Storage> open(const std::filesystem::path& file,
+  // Opens (creating if needed) the database that `location` names and
+  // migrates its schema forward. A file path opens SQLite; a URL of a
+  // backend this build lacks (postgresql://...) is refused. Throws
+  // StorageError on failure, and for a database from a newer version, which
+  // is left untouched.
+  static std::unique_ptr<Storage> open(const std::filesystem::path& location,
                                        const StorageOptions& options, const Clock& clock);
-  ~Storage();
+  // Takes the single-instance lock of the database `location` names, for
+  // as long as the returned object lives: only one `serve` works on one
+  // database. kBusy when another process holds it (its message names that
+  // process's pid when known). The lock does not keep other connections
+  // out: `ingest` and the daemon's own connections go on working.
+  [[nodiscard]] static Result<std::unique_ptr<InstanceLock>> lock_instance(
+      const std::filesystem::path& location);
+  // Copies the database `source` names to the new file `dest` while other
+  // connections (a running daemon) go on working: one consistent state, a
+  // report being loaded wholly in it or not at all. An existing file is
+  // never replaced (kInvalidInput); on any failure no file is left at
+  // `dest`.
+  [[nodiscard]] static Result<BackupInfo> backup(const std::filesystem::path& source,
+                                                 const std::filesystem::path& dest,
+                                                 int busy_timeout_ms = 5000);
+
+  virtual ~Storage() = default;
+  Storage() = default;
   Storage(const Storage&) = delete;
   Storage& operator=(const Storage&) = delete;
 
   // --- Ledger -----------------------------------------------------------
   // The loaded report with this content, if any.
-  [[nodiscard]] Result<std::optional<ReportRecord>> find_loaded(const std::string& sha256);
+  [[nodiscard]] virtual Result<std::optional<ReportRecord>> find_loaded(const std::string& sha256) = 0;
   // The newest ledger entry for this path and content, whatever its status.
   // Used after a restart to recognise a report that was handled but not yet
   // archived when the process stopped.
-  [[nodiscard]] Result<std::optional<ReportRecord>> find_latest(const std::string& path,
-                                                                const std::string& sha256);
+  [[nodiscard]] virtual Result<std::optional<ReportRecord>> find_latest(
+      const std::string& path, const std::string& sha256) = 0;
   // Whether a loaded report has exactly this size (a cheap hint that a
   // file may be a byte-identical copy).
-  [[nodiscard]] Result<bool> loaded_with_size(std::int64_t size);
-  // Starts loading a report (BEGIN IMMEDIATE). Returns kBusy if another
-  // connection holds the write lock past the busy timeout.
-  [[nodiscard]] Result<ReportLoad> begin_report();
+  [[nodiscard]] virtual Result<bool> loaded_with_size(std::int64_t size) = 0;
+  // Starts loading a report (takes the write lock). Returns kBusy if
+  // another connection holds it past the busy timeout.
+  [[nodiscard]] virtual Result<ReportLoad> begin_report() = 0;
   // Records a rejected or duplicate report in its own transaction.
-  [[nodiscard]] Result<std::int64_t> record_report(const ReportRecord& record);
-  [[nodiscard]] Status mark_archived(std::int64_t report_id, const std::string& archived_path);
-  [[nodiscard]] Result<std::optional<ReportRecord>> report(std::int64_t id);
-  [[nodiscard]] Result<std::vector<ReportRecord>> recent_reports(int limit);
+  [[nodiscard]] virtual Result<std::int64_t> record_report(const ReportRecord& record) = 0;
+  [[nodiscard]] virtual Status mark_archived(std::int64_t report_id,
+                                             const std::string& archived_path) = 0;
+  [[nodiscard]] virtual Result<std::optional<ReportRecord>> report(std::int64_t id) = 0;
+  [[nodiscard]] virtual Result<std::vector<ReportRecord>> recent_reports(int limit) = 0;
+  // Ledger entries received at or after `since`.
+  [[nodiscard]] virtual Result<std::int64_t> count_reports_since(TimePoint since) = 0;
 
   // --- Inventory --------------------------------------------------------
-  [[nodiscard]] Result<std::optional<std::int64_t>> count_of(std::string_view store,
-                                                             std::string_view item);
+  [[nodiscard]] virtual Result<std::optional<std::int64_t>> count_of(std::string_view store,
+                                                                     std::string_view item) = 0;
 
-  // --- Checker ----------------------------------------------------------
+  // --- Change feed (the checker) ----------------------------------------
   // The next report with unhandled changes after the durable cursor, with
   // the first page (at most `page_size` records, both kinds together) of its
   // alerting records after the cursor; nullopt when the checker is up to
   // date. The cursor may point inside a report (a huge one handled page by
   // page): the report is then pending from there on.
-  [[nodiscard]] Result<std::optional<PendingChanges>> next_pending_changes(
-      std::size_t page_size = 1000);
+  [[nodiscard]] virtual Result<std::optional<PendingChanges>> next_pending_changes(
+      std::size_t page_size = 1000) = 0;
   // Replaces `p`'s page with the next one after p.more_after (which must not
-  // be 0), up to p.last_seq. Cheap: the change log is read by seq through
-  // the alerting index, never from the report's start.
-  [[nodiscard]] Status next_change_page(PendingChanges& p, std::size_t page_size = 1000);
+  // be 0), up to p.last_seq. Cheap: never reads from the report's start.
+  [[nodiscard]] virtual Status next_change_page(PendingChanges& p, std::size_t page_size = 1000) = 0;
   // The next rejected report not yet alerted on, or nullopt.
-  [[nodiscard]] Result<std::optional<ReportRecord>> next_pending_rejection();
+  [[nodiscard]] virtual Result<std::optional<ReportRecord>> next_pending_rejection() = 0;
   // In one transaction: queue `messages` (a Message-ID already in the outbox
   // is skipped) and move the cursors past the given change seq / rejected
   // report id (0 = leave that cursor). A cursor never moves back, so a
   // second process repeating a step it lagged behind on cannot undo progress.
-  [[nodiscard]] Status commit_check(std::int64_t last_change_seq, std::int64_t last_rejected_id,
-                                    const std::vector<OutboxMessage>& messages);
+  [[nodiscard]] virtual Status commit_check(std::int64_t last_change_seq,
+                                            std::int64_t last_rejected_id,
+                                            const std::vector<OutboxMessage>& messages) = 0;
 
   // --- Outbox -----------------------------------------------------------
-  [[nodiscard]] Result<std::vector<OutboxMessage>> due_messages(TimePoint now, int limit);
-  [[nodiscard]] Result<std::optional<TimePoint>> next_due_time();
-  [[nodiscard]] Status mark_sent(std::int64_t id, TimePoint at);
-  [[nodiscard]] Status mark_retry(std::int64_t id, TimePoint next_attempt, const std::string& error);
-  [[nodiscard]] Status mark_dead(std::int64_t id, const std::string& error);
+  // Claims up to `limit` queued messages that are due at `now` and not held
+  // by another claimant's unexpired lease, for `claimant` until now + lease,
+  // atomically: two connections (or processes) claiming at once never get
+  // the same message. Oldest due first. A lease that ends without an outcome
+  // (the claimant died) makes the message claimable again; a claimant that
+  // claims under the same name again (a daemon restarted after a crash)
+  // takes its own claims back at once.
+  [[nodiscard]] virtual Result<std::vector<OutboxMessage>> claim_due(
+      TimePoint now, int limit, std::string_view claimant, Duration lease) = 0;
+  // The messages due at `now`, oldest due first, claimed or not: a view,
+  // for listings and tests. To deliver, claim_due.
+  [[nodiscard]] virtual Result<std::vector<OutboxMessage>> due_messages(TimePoint now,
+                                                                        int limit) = 0;
+  // When the next queued message can be claimed (its next attempt, or the
+  // end of the lease that holds it); nullopt when nothing is queued.
+  [[nodiscard]] virtual Result<std::optional<TimePoint>> next_due_time() = 0;
+  // Outcomes: each also ends the message's claim.
+  [[nodiscard]] virtual Status mark_sent(std::int64_t id, TimePoint at) = 0;
+  [[nodiscard]] virtual Status mark_retry(std::int64_t id, TimePoint next_attempt,
+                                          const std::string& error) = 0;
+  [[nodiscard]] virtual Status mark_dead(std::int64_t id, const std::string& error) = 0;
   // Queues a dead message again; false when `id` is not a dead message.
-  [[nodiscard]] Result<bool> requeue(std::int64_t id, TimePoint at);
-  [[nodiscard]] Result<std::vector<OutboxMessage>> list_outbox(bool include_sent, int limit);
-  [[nodiscard]] Result<OutboxCounts> outbox_counts();
+  [[nodiscard]] virtual Result<bool> requeue(std::int64_t id, TimePoint at) = 0;
+  // The ids of messages in `state`, oldest first, at most `limit`.
+  [[nodiscard]] virtual Result<std::vector<std::int64_t>> outbox_ids(OutboxState state,
+                                                                     int limit) = 0;
+  [[nodiscard]] virtual Result<std::vector<OutboxMessage>> list_outbox(bool include_sent,
+                                                                       int limit) = 0;
+  [[nodiscard]] virtual Result<OutboxCounts> outbox_counts() = 0;
   // Queued and dead only (sent is left 0): cheap however large the outbox.
-  [[nodiscard]] Result<OutboxCounts> open_outbox_counts();
-  // Ledger entries received at or after `since`.
-  [[nodiscard]] Result<std::int64_t> count_reports_since(TimePoint since);
+  [[nodiscard]] virtual Result<OutboxCounts> open_outbox_counts() = 0;
 
   // --- Listings (the HTTP API), newest first, keyset-paginated ----------
-  [[nodiscard]] Result<std::vector<InventoryRow>> list_inventory(const InventoryQuery& query);
+  [[nodiscard]] virtual Result<std::vector<InventoryRow>> list_inventory(
+      const InventoryQuery& query) = 0;
   // Ledger entries with id < before_id (0 = from the newest), optionally of
   // one status.
-  [[nodiscard]] Result<std::vector<ReportRecord>> reports_page(
-      std::int64_t before_id, std::optional<ReportStatus> status, int limit);
+  [[nodiscard]] virtual Result<std::vector<ReportRecord>> reports_page(
+      std::int64_t before_id, std::optional<ReportStatus> status, int limit) = 0;
   // Outbox messages with id < before_id (0 = from the newest), optionally
-  // in one state.
-  [[nodiscard]] Result<std::vector<OutboxMessage>> outbox_page(
-      std::int64_t before_id, std::optional<OutboxState> state, int limit);
+  // in one state, without their bodies (`data` is left empty).
+  [[nodiscard]] virtual Result<std::vector<OutboxMessage>> outbox_page(
+      std::int64_t before_id, std::optional<OutboxState> state, int limit) = 0;
 
-  // --- Backup -----------------------------------------------------------
-  // Copies the database `source` to the new file `dest` while other
-  // connections (a running daemon) go on working, with SQLite's online
-  // backup API in a single step: the copy is one consistent state, and a
-  // report that is being loaded is either wholly in it or not at all. The
-  // source is opened read-only and is never changed or migrated.
-  // The copy is written beside `dest` under a temporary name, switched to
-  // journal_mode DELETE (one self-contained file), checked with
-  // PRAGMA quick_check, synced, and then linked to `dest` only if nothing
-  // has that name: an existing file is never replaced (kInvalidInput).
-  // On any failure no file is left at `dest` or at the temporary name.
-  [[nodiscard]] static Result<BackupInfo> backup(const std::filesystem::path& source,
-                                                 const std::filesystem::path& dest,
-                                                 int busy_timeout_ms = 5000);
-
-  // Copies what it can of the write-ahead log into the database file without
-  // waiting for readers or writers (a passive checkpoint), if the log holds
-  // at least `min_log_bytes` as this connection last saw it (0: always; the
-  // size is tracked only with auto_checkpoint off, otherwise it always
-  // runs). Another connection checkpointing at the same moment is not an
-  // error. Once the whole log is copied, the next write starts the log over
-  // from its beginning, so the file stops growing: a writer that checkpoints
-  // from another thread while it goes on writing never gets there.
-  [[nodiscard]] Status checkpoint(std::int64_t min_log_bytes = 0);
-
-  // The log size after which the daemon's loading connection checkpoints.
-  static constexpr std::int64_t kCheckpointLogBytes = 4 << 20;
-
-  // The schema steps this build knows, oldest first (src/storage.cpp), and
-  // the version it writes: the last step's.
-  [[nodiscard]] static std::span<const SchemaStep> schema_steps();
-  [[nodiscard]] static int schema_version();
-
-  // open() with another list of steps (numbered 1, 2, 3, ...; otherwise
-  // std::invalid_argument): lets the tests exercise migrations that this
-  // build does not have yet.
-  static std::unique_ptr<Storage> open_with_schema(const std::filesystem::path& file,
-                                                   const StorageOptions& options,
-                                                   const Clock& clock,
-                                                   std::span<const SchemaStep> steps);
-
- struct Impl;  // opaque; defined in src/storage.cpp
-
- private:
-  friend class ReportLoad;
-  explicit Storage(std::unique_ptr<Impl> impl);
-  std::unique_ptr<Impl> impl_;
+  // --- Housekeeping -----------------------------------------------------
+  // What a backend defers with StorageOptions::defer_maintenance, done now
+  // if it is worth doing (cheap otherwise). Another connection doing the
+  // same at the same moment is not an error. Call it between reports.
+  [[nodiscard]] virtual Status maintain() = 0;
 };
 
 }  // namespace stockwatch

@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "store/storage.hpp"
+#include "store/sqlite/sqlite_storage.hpp"
 #include "test_util.hpp"
 
 namespace stockwatch {
@@ -49,7 +49,7 @@ TEST_F(BackupTest, CopiesTheCommittedStateIntoOneSelfContainedFile) {
   auto info = Storage::backup(db_path(), dest);
   ASSERT_TRUE(info) << info.error().message();
   EXPECT_EQ(info->file, dest);
-  EXPECT_EQ(info->schema_version, Storage::schema_version());
+  EXPECT_EQ(info->schema_version, SqliteStorage::schema_version());
   EXPECT_EQ(info->reports, 1);
   EXPECT_EQ(info->inventory_rows, 300);
   EXPECT_GT(info->pages, 0);

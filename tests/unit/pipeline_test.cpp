@@ -48,7 +48,7 @@ class PipelineTest : public ::testing::Test {
   // What the daemon sets up at start: the inbox, two connections, the stages.
   void start() {
     StorageOptions loading;
-    loading.auto_checkpoint = false;
+    loading.defer_maintenance = true;
     db_ = Storage::open(config_.storage.database, loading, clock_);
     mail_db_ = Storage::open(config_.storage.database, {}, clock_);
     inbox_ = std::make_unique<Inbox>(config_.inbox, clock_,

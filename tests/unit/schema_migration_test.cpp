@@ -4,10 +4,12 @@
 // of a newer database.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
-#include "store/storage.hpp"
+#include "notify/mailer.hpp"
+#include "store/sqlite/sqlite_storage.hpp"
 #include "test_util.hpp"
 
 namespace stockwatch {
@@ -57,8 +59,8 @@ std::vector<std::string> schema_of(const std::filesystem::path& file) {
 
 // The steps of this build followed by `extra`, numbered on from the last.
 std::vector<SchemaStep> steps_plus(std::vector<SchemaStep> extra) {
-  std::vector<SchemaStep> steps(Storage::schema_steps().begin(), Storage::schema_steps().end());
-  int next = Storage::schema_version();
+  std::vector<SchemaStep> steps(SqliteStorage::schema_steps().begin(), SqliteStorage::schema_steps().end());
+  int next = SqliteStorage::schema_version();
   for (auto& s : extra) {
     s.version = ++next;
     steps.push_back(s);
@@ -97,9 +99,94 @@ class SchemaMigrationTest : public ::testing::Test {
   ManualClock clock_;
 };
 
+// Every row of a 0.1 database, in the columns 0.1 wrote (kind and at of the
+// change log excepted: version 3 computes the one and drops the other).
+std::vector<std::string> rows_of_version_1(const std::filesystem::path& file) {
+  RawDb raw(file);
+  std::vector<std::string> all;
+  for (const char* sql :
+       {"SELECT 'inventory', * FROM inventory ORDER BY store, item",
+        "SELECT 'reports', id, path, size, sha256, status, rows, changes, error, duplicate_of, "
+        "first_seq, last_seq, received_at, finished_at, archived_path FROM reports ORDER BY id",
+        "SELECT 'changes', seq, store, item, old_count, new_count, report_id FROM changes "
+        "ORDER BY seq",
+        "SELECT 'cursors', * FROM cursors ORDER BY name",
+        "SELECT 'outbox', id, message_id, report_id, event, sender, recipient, subject, data, "
+        "state, attempts, created_at, next_attempt_at, sent_at, last_error FROM outbox "
+        "ORDER BY id"}) {
+    for (auto& r : raw.rows(sql)) all.push_back(std::move(r));
+  }
+  return all;
+}
+
+// Counts what it is given; every message is accepted.
+class CountingTransport final : public MailTransport {
+ public:
+  SendOutcome send(const std::string&, const std::string& to, const std::string& data) override {
+    sent.push_back(to + " " + data);
+    return SendOutcome{SendOutcome::Kind::kSent, 250, "250 OK"};
+  }
+  [[nodiscard]] std::string describe() const override { return "counting"; }
+  std::vector<std::string> sent;
+};
+
+// 0.1 stopped with messages still queued (and others sent, dead, or due
+// later). The upgrade keeps every row as it was, and the queued messages
+// are then delivered once each, even by two mailers on two connections
+// (the daemon and `stockwatch ingest`).
+TEST_F(SchemaMigrationTest, QueuedMessagesOfVersionOneAreKeptAndDeliveredOnce) {
+  {
+    RawDb raw(old_db());
+    raw.exec(R"SQL(
+      INSERT INTO reports(id, path, size, sha256, status, error, received_at, finished_at)
+      VALUES (2, 'bad.csv', 9, 'sha-bad', 'rejected', 'line 2: no count', 1700000001000,
+              1700000001000);
+      INSERT INTO outbox(id, message_id, report_id, event, sender, recipient, subject, data,
+                         state, attempts, created_at, next_attempt_at, sent_at, last_error)
+      VALUES (2, '<2@stockwatch>', 1, 'out_of_stock', 's@example.com', 'b@example.com', 'A', 'b',
+              'queued', 3, 1700000000600, 1700000000700, NULL, '421 busy'),
+             (3, '<3@stockwatch>', 2, 'report_rejected', 's@example.com', 'c@example.com', 'R',
+              'c', 'queued', 0, 1700000001000, 1700000001000, NULL, ''),
+             (4, '<4@stockwatch>', 1, 'out_of_stock', 's@example.com', 'd@example.com', 'A', 'd',
+              'sent', 1, 1700000000600, 1700000000600, 1700000000800, ''),
+             (5, '<5@stockwatch>', 1, 'out_of_stock', 's@example.com', 'e@example.com', 'A', 'e',
+              'dead', 60, 1700000000600, 1700000000600, NULL, '550 no such user');
+    )SQL");
+  }
+  const auto before = rows_of_version_1(old_db());
+  ASSERT_EQ(before.size(), 2u + 2u + 2u + 2u + 5u);
+
+  auto daemon = Storage::open(old_db(), {}, clock_);
+  auto ingest = Storage::open(old_db(), {}, clock_);
+  EXPECT_EQ(rows_of_version_1(old_db()), before);
+  EXPECT_EQ(RawDb(old_db()).integer("PRAGMA user_version"), SqliteStorage::schema_version());
+
+  CountingTransport a, b;
+  Mailer first(*daemon, a, clock_, RetryPolicy{}, 1);
+  Mailer second(*ingest, b, clock_, RetryPolicy{}, 2);
+  for (int round = 0; round < 3; ++round) {
+    ASSERT_TRUE(first.process_due(1).ok());
+    ASSERT_TRUE(second.process_due(1).ok());
+  }
+  std::vector<std::string> sent = a.sent;
+  sent.insert(sent.end(), b.sent.begin(), b.sent.end());
+  std::sort(sent.begin(), sent.end());
+  EXPECT_EQ(sent, (std::vector<std::string>{"b@example.com b", "c@example.com c",
+                                            "owner@example.com Subject: x"}));
+  const auto counts = daemon->outbox_counts();
+  ASSERT_TRUE(counts.ok());
+  EXPECT_EQ(counts->queued, 0);
+  EXPECT_EQ(counts->sent, 4);
+  EXPECT_EQ(counts->dead, 1);
+  // A new ledger entry takes the next id, never one of 0.1's.
+  auto id = ingest->record_report(ReportRecord{});
+  ASSERT_TRUE(id.ok());
+  EXPECT_EQ(*id, 3);
+}
+
 TEST_F(SchemaMigrationTest, StepOneCreatesExactlyTheFrozenVersionOneSchema) {
   const auto fresh = dir_ / "fresh.db";
-  (void)Storage::open_with_schema(fresh, {}, clock_, Storage::schema_steps().first(1));
+  (void)SqliteStorage::open_with_schema(fresh, {}, clock_, SqliteStorage::schema_steps().first(1));
   EXPECT_EQ(schema_of(fresh), schema_of(old_db()));
   EXPECT_EQ(RawDb(fresh).integer("PRAGMA user_version"), 1);
 }
@@ -107,7 +194,7 @@ TEST_F(SchemaMigrationTest, StepOneCreatesExactlyTheFrozenVersionOneSchema) {
 TEST_F(SchemaMigrationTest, AVersionOneDatabaseOpensWithTheCurrentCodeAndKeepsItsData) {
   LogCapture log;
   auto s = Storage::open(old_db(), {}, clock_);
-  EXPECT_EQ(RawDb(old_db()).integer("PRAGMA user_version"), Storage::schema_version());
+  EXPECT_EQ(RawDb(old_db()).integer("PRAGMA user_version"), SqliteStorage::schema_version());
   expect_version_1_data(*s);
   {
     // The change records the triggers wrote keep their content; `kind` is
@@ -122,9 +209,9 @@ TEST_F(SchemaMigrationTest, AVersionOneDatabaseOpensWithTheCurrentCodeAndKeepsIt
     EXPECT_EQ(raw.integer("SELECT COUNT(*) FROM changes WHERE new_count = 0 OR old_count = 0"),
               1);
   }
-  if (Storage::schema_version() > 1) {
+  if (SqliteStorage::schema_version() > 1) {
     EXPECT_NE(log.text().find("upgraded from schema version 1 to " +
-                              std::to_string(Storage::schema_version())),
+                              std::to_string(SqliteStorage::schema_version())),
               std::string::npos)
         << log.text();
   }
@@ -149,13 +236,13 @@ TEST_F(SchemaMigrationTest, AVersionOneDatabaseOpensWithTheCurrentCodeAndKeepsIt
 }
 
 TEST_F(SchemaMigrationTest, LaterStepsRunInOrderEachLoggedAndTheDataSurvives) {
-  const int base = Storage::schema_version();
+  const int base = SqliteStorage::schema_version();
   const auto steps = steps_plus({
       {0, "a note on every report", "ALTER TABLE reports ADD COLUMN note TEXT NOT NULL DEFAULT ''"},
       {0, "index the notes", "CREATE INDEX reports_note ON reports(note)"},
   });
   LogCapture log;
-  auto s = Storage::open_with_schema(old_db(), {}, clock_, steps);
+  auto s = SqliteStorage::open_with_schema(old_db(), {}, clock_, steps);
   RawDb raw(old_db());
   EXPECT_EQ(raw.integer("PRAGMA user_version"), base + 2);
   EXPECT_EQ(raw.rows("SELECT id, note FROM reports"), std::vector<std::string>{"1|"});
@@ -177,18 +264,18 @@ TEST_F(SchemaMigrationTest, LaterStepsRunInOrderEachLoggedAndTheDataSurvives) {
   // Opened again: nothing left to do, nothing logged about the schema.
   s.reset();
   LogCapture again;
-  s = Storage::open_with_schema(old_db(), {}, clock_, steps);
+  s = SqliteStorage::open_with_schema(old_db(), {}, clock_, steps);
   EXPECT_EQ(again.text().find("schema"), std::string::npos) << again.text();
 }
 
 TEST_F(SchemaMigrationTest, AFailingStepIsRolledBackAndTheStepsBeforeItStay) {
-  const int base = Storage::schema_version();
+  const int base = SqliteStorage::schema_version();
   const auto steps = steps_plus({
       {0, "a notes table", "CREATE TABLE notes(x)"},
       {0, "a broken step", "CREATE TABLE half(x); INSERT INTO no_such_table VALUES (1)"},
   });
   try {
-    (void)Storage::open_with_schema(old_db(), {}, clock_, steps);
+    (void)SqliteStorage::open_with_schema(old_db(), {}, clock_, steps);
     FAIL() << "a failing schema step was not reported";
   } catch (const StorageError& e) {
     const std::string what = e.what();
@@ -211,10 +298,10 @@ TEST_F(SchemaMigrationTest, ANewFileGoesThroughEveryStepAndLogsOneLine) {
   const auto steps = steps_plus({{0, "a notes table", "CREATE TABLE notes(x)"}});
   const auto fresh = dir_ / "fresh.db";
   LogCapture log;
-  (void)Storage::open_with_schema(fresh, {}, clock_, steps);
-  EXPECT_EQ(RawDb(fresh).integer("PRAGMA user_version"), Storage::schema_version() + 1);
+  (void)SqliteStorage::open_with_schema(fresh, {}, clock_, steps);
+  EXPECT_EQ(RawDb(fresh).integer("PRAGMA user_version"), SqliteStorage::schema_version() + 1);
   EXPECT_NE(log.text().find("created schema version " +
-                            std::to_string(Storage::schema_version() + 1)),
+                            std::to_string(SqliteStorage::schema_version() + 1)),
             std::string::npos)
       << log.text();
   EXPECT_EQ(log.text().find(" -> "), std::string::npos) << log.text();
@@ -222,21 +309,21 @@ TEST_F(SchemaMigrationTest, ANewFileGoesThroughEveryStepAndLogsOneLine) {
 
 TEST_F(SchemaMigrationTest, ADatabaseNewerThanTheStepsIsRefusedAndLeftAsItIs) {
   const auto steps = steps_plus({{0, "a notes table", "CREATE TABLE notes(x)"}});
-  (void)Storage::open_with_schema(old_db(), {}, clock_, steps);
+  (void)SqliteStorage::open_with_schema(old_db(), {}, clock_, steps);
   const auto before = schema_of(old_db());
   try {
     (void)Storage::open(old_db(), {}, clock_);
     FAIL() << "a newer database was opened";
   } catch (const StorageError& e) {
     const std::string want = "has schema version " +
-                             std::to_string(Storage::schema_version() + 1) +
+                             std::to_string(SqliteStorage::schema_version() + 1) +
                              ", newer than this stockwatch understands (" +
-                             std::to_string(Storage::schema_version()) +
+                             std::to_string(SqliteStorage::schema_version()) +
                              "); run the newer stockwatch or restore a backup";
     EXPECT_NE(std::string(e.what()).find(want), std::string::npos) << e.what();
   }
   EXPECT_EQ(schema_of(old_db()), before);
-  EXPECT_EQ(RawDb(old_db()).integer("PRAGMA user_version"), Storage::schema_version() + 1);
+  EXPECT_EQ(RawDb(old_db()).integer("PRAGMA user_version"), SqliteStorage::schema_version() + 1);
 }
 
 TEST(SchemaSteps, MustBeNumberedFromOneWithoutGaps) {
@@ -244,22 +331,22 @@ TEST(SchemaSteps, MustBeNumberedFromOneWithoutGaps) {
   ManualClock clock;
   const std::vector<SchemaStep> gap = {{1, "one", "CREATE TABLE a(x)"},
                                        {3, "three", "CREATE TABLE c(x)"}};
-  EXPECT_THROW((void)Storage::open_with_schema(dir / "gap.db", {}, clock, gap),
+  EXPECT_THROW((void)SqliteStorage::open_with_schema(dir / "gap.db", {}, clock, gap),
                std::invalid_argument);
-  EXPECT_THROW((void)Storage::open_with_schema(dir / "none.db", {}, clock, {}),
+  EXPECT_THROW((void)SqliteStorage::open_with_schema(dir / "none.db", {}, clock, {}),
                std::invalid_argument);
   EXPECT_FALSE(std::filesystem::exists(dir / "gap.db"));
 }
 
 TEST(SchemaSteps, ThisBuildsStepsAreNumberedAndDescribed) {
-  const auto steps = Storage::schema_steps();
+  const auto steps = SqliteStorage::schema_steps();
   ASSERT_FALSE(steps.empty());
   for (std::size_t i = 0; i < steps.size(); ++i) {
     EXPECT_EQ(steps[i].version, static_cast<int>(i) + 1);
     EXPECT_FALSE(steps[i].description.empty());
     EXPECT_FALSE(steps[i].sql.empty());
   }
-  EXPECT_EQ(Storage::schema_version(), steps.back().version);
+  EXPECT_EQ(SqliteStorage::schema_version(), steps.back().version);
 }
 
 }  // namespace

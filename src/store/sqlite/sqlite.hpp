@@ -3,6 +3,8 @@
 // Database owns a sqlite3* and closes it; it takes ownership before the open
 // result is checked, because SQLite returns a handle even when opening
 // fails. Statement owns a sqlite3_stmt*. Neither is thread-safe.
+// A failed bind (a parameter out of range, out of memory) is remembered and
+// returned by the next step(), so chained binds need no check of their own.
 #pragma once
 
 #include <sqlite3.h>
@@ -36,16 +38,16 @@ class Statement {
   Statement(Statement&&) noexcept = default;
   Statement& operator=(Statement&&) noexcept = default;
 
-  Statement& bind(int i, std::int64_t v) { sqlite3_bind_int64(s_.get(), i, v); return *this; }
-  Statement& bind(int i, long long v) { sqlite3_bind_int64(s_.get(), i, v); return *this; }
-  Statement& bind(int i, int v) { sqlite3_bind_int64(s_.get(), i, v); return *this; }
+  Statement& bind(int i, std::int64_t v) { return check(sqlite3_bind_int64(s_.get(), i, v)); }
+  Statement& bind(int i, long long v) { return check(sqlite3_bind_int64(s_.get(), i, v)); }
+  Statement& bind(int i, int v) { return check(sqlite3_bind_int64(s_.get(), i, v)); }
   Statement& bind(int i, std::string_view v) {
-    sqlite3_bind_text(s_.get(), i, v.data(), static_cast<int>(v.size()), SQLITE_STATIC);
-    return *this;
+    return check(
+        sqlite3_bind_text(s_.get(), i, v.data(), static_cast<int>(v.size()), SQLITE_STATIC));
   }
   Statement& bind(int i, const std::string& v) { return bind(i, std::string_view(v)); }
   Statement& bind(int i, const char* v) { return bind(i, std::string_view(v)); }
-  Statement& bind_null(int i) { sqlite3_bind_null(s_.get(), i); return *this; }
+  Statement& bind_null(int i) { return check(sqlite3_bind_null(s_.get(), i)); }
   Statement& bind(int i, const std::optional<std::int64_t>& v) {
     return v ? bind(i, *v) : bind_null(i);
   }
@@ -61,6 +63,7 @@ class Statement {
   void reset() {
     sqlite3_reset(s_.get());
     sqlite3_clear_bindings(s_.get());
+    bind_rc_ = SQLITE_OK;
   }
 
   [[nodiscard]] std::int64_t i64(int col) const { return sqlite3_column_int64(s_.get(), col); }
@@ -83,6 +86,11 @@ class Statement {
  private:
   sqlite3* db_ = nullptr;
   std::unique_ptr<sqlite3_stmt, StmtFinalizer> s_;
+  int bind_rc_ = SQLITE_OK;  // the first failed bind since the last step or reset
+  Statement& check(int rc) {
+    if (rc != SQLITE_OK && bind_rc_ == SQLITE_OK) bind_rc_ = rc;
+    return *this;
+  }
 };
 
 // Resets a statement when it leaves scope, so an early return never leaves

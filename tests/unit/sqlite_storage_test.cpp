@@ -1,6 +1,6 @@
-// Storage: the schema, report loads as transactions, the change log, the
+// SqliteStorage: the schema, report loads as transactions, the change log, the
 // ledger, the checker's cursors and the outbox, on a real SQLite file.
-#include "store/storage.hpp"
+#include "store/sqlite/sqlite_storage.hpp"
 
 #include <gtest/gtest.h>
 
@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "storage_test_util.hpp"
 #include "test_util.hpp"
 
 namespace stockwatch {
@@ -21,11 +22,7 @@ using namespace std::chrono_literals;
 using test::RawDb;
 using test::TempDir;
 
-struct Row {
-  std::string store;
-  std::string item;
-  std::int64_t count;
-};
+using test::Row;
 
 class StorageTest : public ::testing::Test {
  protected:
@@ -33,51 +30,25 @@ class StorageTest : public ::testing::Test {
 
   void open(StorageOptions options = {}) {
     storage_.reset();
-    storage_ = Storage::open(db_path(), options, clock_);
+    storage_ = SqliteStorage::open(db_path(), options, clock_);
     ASSERT_NE(storage_, nullptr);
   }
 
   [[nodiscard]] std::filesystem::path db_path() const { return dir_ / "stockwatch.db"; }
 
   ReportRecord record(const std::string& path, const std::string& sha) const {
-    ReportRecord r;
-    r.path = path;
-    r.size = 42;
-    r.sha256 = sha;
-    r.received_at = clock_.now();
-    r.finished_at = clock_.now();
-    return r;
+    return test::sample_record(clock_, path, sha);
   }
 
   // Loads `rows` (lines 2, 3, ...) as one committed report; returns its id.
   std::int64_t load(const std::vector<Row>& rows, const std::string& path,
                     const std::string& sha) {
-    auto begun = storage_->begin_report();
-    EXPECT_TRUE(begun.ok()) << begun.error().message();
-    if (!begun.ok()) return 0;
-    ReportLoad txn = std::move(begun).value();
-    for (const auto& r : rows) {
-      auto up = txn.upsert(r.store, r.item, r.count);
-      EXPECT_TRUE(up.ok()) << up.error().message();
-    }
-    auto id = txn.commit(record(path, sha));
-    EXPECT_TRUE(id.ok()) << id.error().message();
-    return id.ok() ? *id : 0;
+    return test::load_rows(*storage_, clock_, rows, path, sha);
   }
 
   OutboxMessage message(const std::string& message_id, std::int64_t report_id,
                         TimePoint next_attempt) const {
-    OutboxMessage m;
-    m.message_id = message_id;
-    m.report_id = report_id;
-    m.event = "out_of_stock";
-    m.sender = "stockwatch@example.com";
-    m.recipient = "owner@example.com";
-    m.subject = "Inventory Alert!";
-    m.data = "Subject: Inventory Alert!\r\n\r\nMedan is out of stock of Robusta Dairi\r\n";
-    m.created_at = clock_.now();
-    m.next_attempt_at = next_attempt;
-    return m;
+    return test::sample_message(clock_, message_id, report_id, next_attempt);
   }
 
   std::int64_t count_rows(const std::string& table) {
@@ -87,14 +58,14 @@ class StorageTest : public ::testing::Test {
 
   TempDir dir_{"storage"};
   ManualClock clock_;
-  std::unique_ptr<Storage> storage_;
+  std::unique_ptr<SqliteStorage> storage_;
 };
 
 // --- Schema --------------------------------------------------------------------
 
 TEST_F(StorageTest, OpenCreatesTheSchemaAndItsVersion) {
   RawDb raw(db_path());
-  EXPECT_EQ(raw.integer("PRAGMA user_version"), Storage::schema_version());
+  EXPECT_EQ(raw.integer("PRAGMA user_version"), SqliteStorage::schema_version());
   const auto tables = raw.rows(
       "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' "
       "ORDER BY name");
@@ -164,7 +135,7 @@ TEST_F(StorageTest, BatchesLargerThanOneStatementAreAllWritten) {
   auto begun = storage_->begin_report();
   ASSERT_TRUE(begun.ok());
   ReportLoad txn = std::move(begun).value();
-  const int n = ReportLoad::kBatchRows * 3 + 7;
+  const int n = SqliteStorage::kBatchRows * 3 + 7;
   for (int i = 0; i < n; ++i) {
     ASSERT_TRUE(txn.upsert("Medan", "Item " + std::to_string(i), i % 5).ok());
   }
@@ -843,7 +814,7 @@ TEST_F(StorageTest, ReopeningTheSameFileKeepsEverything) {
   EXPECT_EQ((*pending)->report_id, b);
   EXPECT_EQ((*pending)->back_in_stock.size(), 1u);
   RawDb raw(db_path());
-  EXPECT_EQ(raw.integer("PRAGMA user_version"), Storage::schema_version());
+  EXPECT_EQ(raw.integer("PRAGMA user_version"), SqliteStorage::schema_version());
   EXPECT_EQ(raw.integer("SELECT COUNT(*) FROM changes"), 2);
   EXPECT_EQ(raw.integer("SELECT COUNT(*) FROM cursors"), 2);
 }
@@ -855,7 +826,7 @@ TEST_F(StorageTest, ReopeningTheSameFileKeepsEverything) {
 // size nothing is copied and the log grows.
 TEST_F(StorageTest, CheckpointsBetweenReportsKeepTheLogFromGrowing) {
   StorageOptions loading;
-  loading.auto_checkpoint = false;
+  loading.defer_maintenance = true;
   open(loading);
   const auto wal = std::filesystem::path(db_path().string() + "-wal");
   auto load_report = [&](int n) {
@@ -893,7 +864,7 @@ TEST(StorageOpen, AVersion1DatabaseIsMigratedAndRecordsEachChangeOnce) {
   TempDir dir("storage");
   const auto file = dir / "v1.db";
   ManualClock clock;
-  (void)Storage::open_with_schema(file, {}, clock, Storage::schema_steps().first(1));
+  (void)SqliteStorage::open_with_schema(file, {}, clock, SqliteStorage::schema_steps().first(1));
   {
     RawDb raw(file);
     // What version 1 left: a loaded report, its row and its change record,
@@ -916,10 +887,10 @@ TEST(StorageOpen, AVersion1DatabaseIsMigratedAndRecordsEachChangeOnce) {
       PRAGMA user_version = 1;
     )SQL");
   }
-  auto s = Storage::open(file, {}, clock);
+  auto s = SqliteStorage::open(file, {}, clock);
   {
     RawDb raw(file);
-    EXPECT_EQ(raw.integer("PRAGMA user_version"), Storage::schema_version());
+    EXPECT_EQ(raw.integer("PRAGMA user_version"), SqliteStorage::schema_version());
     EXPECT_EQ(raw.integer("SELECT COUNT(*) FROM sqlite_master WHERE type = 'trigger'"), 0);
   }
   auto begun = s->begin_report();
@@ -952,7 +923,7 @@ TEST(StorageOpen, ANewerSchemaVersionIsRefused) {
   }
   ManualClock clock;
   try {
-    auto s = Storage::open(file, {}, clock);
+    auto s = SqliteStorage::open(file, {}, clock);
     FAIL() << "a database from a newer stockwatch was opened";
   } catch (const StorageError& e) {
     const std::string what = e.what();
@@ -967,12 +938,12 @@ TEST(StorageOpen, ANewerSchemaVersionIsRefused) {
 TEST(StorageOpen, AnUnopenableFileThrows) {
   TempDir dir("storage");
   ManualClock clock;
-  EXPECT_THROW((void)Storage::open(dir / "no" / "such" / "dir" / "x.db", {}, clock), StorageError);
+  EXPECT_THROW((void)SqliteStorage::open(dir / "no" / "such" / "dir" / "x.db", {}, clock), StorageError);
 }
 
 TEST(StorageOpen, InMemoryDatabaseWorks) {
   ManualClock clock;
-  auto s = Storage::open(":memory:", {}, clock);
+  auto s = SqliteStorage::open(":memory:", {}, clock);
   auto begun = s->begin_report();
   ASSERT_TRUE(begun.ok());
   ReportLoad txn = std::move(begun).value();

@@ -1,7 +1,8 @@
-// SQLite implementation of Storage. All of stockwatch's SQL is in this file.
-#include "store/storage.hpp"
+// The SQLite backend: all of its SQL is in this file.
+#include "store/sqlite/sqlite_storage.hpp"
 
 #include "os/file_ops.hpp"
+#include "os/pid_lock.hpp"
 
 #include <spdlog/spdlog.h>
 
@@ -9,91 +10,25 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cassert>
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <functional>
+#include <initializer_list>
 #include <span>
 #include <stdexcept>
 #include <thread>
+#include <utility>
 
 #include "store/sqlite/sqlite.hpp"
 
 namespace stockwatch {
 
-namespace sqlite {
-
-Error error_from(sqlite3* db, int rc, std::string_view what) {
-  const int primary = rc & 0xff;
-  ErrorCode code = ErrorCode::kInternal;
-  if (primary == SQLITE_BUSY || primary == SQLITE_LOCKED) code = ErrorCode::kBusy;
-  else if (primary == SQLITE_FULL || primary == SQLITE_IOERR || primary == SQLITE_CANTOPEN ||
-           primary == SQLITE_READONLY) code = ErrorCode::kIo;
-  else if (primary == SQLITE_CORRUPT || primary == SQLITE_NOTADB) code = ErrorCode::kCorrupt;
-  std::string msg(what);
-  msg += ": ";
-  msg += db ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
-  return Error(code, std::move(msg));
-}
-
-Statement::Statement(sqlite3* db, std::string_view sql) : db_(db) {
-  sqlite3_stmt* raw = nullptr;
-  const int rc = sqlite3_prepare_v3(db, sql.data(), static_cast<int>(sql.size()),
-                                    SQLITE_PREPARE_PERSISTENT, &raw, nullptr);
-  s_.reset(raw);
-  if (rc != SQLITE_OK) {
-    throw StorageError("cannot prepare statement (" + std::string(sql.substr(0, 60)) +
-                       "...): " + sqlite3_errmsg(db));
-  }
-}
-
-Result<bool> Statement::step() {
-  const int rc = sqlite3_step(s_.get());
-  if (rc == SQLITE_ROW) return true;
-  if (rc == SQLITE_DONE) return false;
-  return error_from(db_, rc, "database step");
-}
-
-Status Statement::run() {
-  ResetGuard guard(*this);
-  auto r = step();
-  if (!r) return r.error();
-  return {};
-}
-
-Status Statement::run_rebound() {
-  auto r = step();
-  sqlite3_reset(s_.get());
-  if (!r) return r.error();
-  return {};
-}
-
-}  // namespace sqlite
-
 using sqlite::ResetGuard;
 using sqlite::Statement;
-
-const char* to_string(ReportStatus s) {
-  switch (s) {
-    case ReportStatus::kLoaded: return "loaded";
-    case ReportStatus::kRejected: return "rejected";
-    case ReportStatus::kDuplicate: return "duplicate";
-  }
-  return "?";
-}
-
-const char* to_string(ChangeKind k) { return k == ChangeKind::kInsert ? "INSERT" : "MODIFY"; }
-
-const char* to_string(OutboxState s) {
-  switch (s) {
-    case OutboxState::kQueued: return "queued";
-    case OutboxState::kSent: return "sent";
-    case OutboxState::kDead: return "dead";
-  }
-  return "?";
-}
 
 namespace {
 
@@ -222,6 +157,49 @@ CREATE INDEX changes_alerting ON changes(seq, store, item, old_count, new_count)
   WHERE new_count = 0 OR old_count = 0;
 )SQL";
 
+// Version 4: ids and claims that do not assume one process.
+// - reports.id becomes AUTOINCREMENT: begin_report() inserts the ledger row
+//   (status 'loading', never committed so) at the start of its transaction
+//   and takes the id SQLite assigns, instead of reading MAX(id) + 1; an id is
+//   never given twice, even after the newest row is gone. The table is
+//   copied (SQLite cannot add AUTOINCREMENT in place); its rows keep their ids.
+// - outbox.claimed_by / claim_expires_at: the lease of the process that is
+//   delivering a message (claim_due); NULL when nobody holds it. Messages
+//   queued by 0.1 start unclaimed, so the first mailer to claim them sends
+//   them, once.
+constexpr const char* kMigrationV4 = R"SQL(
+CREATE TABLE reports_v4(
+  id            INTEGER PRIMARY KEY AUTOINCREMENT,
+  path          TEXT NOT NULL,
+  size          INTEGER NOT NULL,
+  sha256        TEXT NOT NULL,
+  status        TEXT NOT NULL CHECK (status IN ('loaded', 'rejected', 'duplicate', 'loading')),
+  rows          INTEGER NOT NULL DEFAULT 0,
+  changes       INTEGER NOT NULL DEFAULT 0,
+  error         TEXT NOT NULL DEFAULT '',
+  duplicate_of  INTEGER,
+  first_seq     INTEGER NOT NULL DEFAULT 0,
+  last_seq      INTEGER NOT NULL DEFAULT 0,
+  received_at   INTEGER NOT NULL,
+  finished_at   INTEGER NOT NULL,
+  archived_path TEXT NOT NULL DEFAULT ''
+);
+INSERT INTO reports_v4(id, path, size, sha256, status, rows, changes, error, duplicate_of,
+                       first_seq, last_seq, received_at, finished_at, archived_path)
+  SELECT id, path, size, sha256, status, rows, changes, error, duplicate_of,
+         first_seq, last_seq, received_at, finished_at, archived_path FROM reports;
+DROP TABLE reports;
+ALTER TABLE reports_v4 RENAME TO reports;
+CREATE UNIQUE INDEX reports_loaded_sha256 ON reports(sha256) WHERE status = 'loaded';
+CREATE INDEX reports_path ON reports(path, sha256);
+CREATE INDEX reports_received ON reports(received_at);
+CREATE INDEX reports_rejected ON reports(id) WHERE status = 'rejected';
+CREATE INDEX reports_loaded_size ON reports(size) WHERE status = 'loaded';
+
+ALTER TABLE outbox ADD COLUMN claimed_by TEXT;
+ALTER TABLE outbox ADD COLUMN claim_expires_at INTEGER;
+)SQL";
+
 // The schema's history, oldest first: the entry with version N takes a
 // database at version N - 1 to N, in one transaction that also sets
 // PRAGMA user_version = N. A new, empty file (version 0) goes through every
@@ -232,6 +210,7 @@ constexpr SchemaStep kSchemaSteps[] = {
     {1, "create the tables", kSchemaV1},
     {2, "the loader writes the change records; drop the triggers that did", kMigrationV2},
     {3, "smaller change records; the alerting index covers the checker's reads", kMigrationV3},
+    {4, "ledger ids by AUTOINCREMENT; outbox claims (claimed_by, claim_expires_at)", kMigrationV4},
 };
 
 constexpr bool consecutive(std::span<const SchemaStep> steps) {
@@ -273,7 +252,11 @@ ReportRecord read_report(const Statement& s) {
 // The columns read_outbox() expects, in its order.
 #define SW_OUTBOX_COLUMNS                                                                  \
   "id, message_id, report_id, event, sender, recipient, subject, data, state, attempts, " \
-  "created_at, next_attempt_at, sent_at, last_error"
+  "created_at, next_attempt_at, sent_at, last_error, claimed_by, claim_expires_at"
+// The same without the message body (for listings): `data` reads as ''.
+#define SW_OUTBOX_LIST_COLUMNS                                                              \
+  "id, message_id, report_id, event, sender, recipient, subject, '', state, attempts, " \
+  "created_at, next_attempt_at, sent_at, last_error, claimed_by, claim_expires_at"
 
 OutboxMessage read_outbox(const Statement& s) {
   OutboxMessage m;
@@ -291,6 +274,8 @@ OutboxMessage read_outbox(const Statement& s) {
   m.next_attempt_at = from_unix_ms(s.i64(11));
   if (!s.is_null(12)) m.sent_at = from_unix_ms(s.i64(12));
   m.last_error = s.text(13);
+  m.claimed_by = s.text(14);
+  if (!s.is_null(15)) m.claim_expires_at = from_unix_ms(s.i64(15));
   return m;
 }
 
@@ -324,7 +309,16 @@ Result<std::string> query_text(sqlite3* db, const char* sql) {
 
 }  // namespace
 
-struct Storage::Impl {
+namespace {
+// Rows of inventory in key order from a key on: the batch's current counts
+// are read by merging its sorted keys with this scan, so a report in key
+// order costs one seek per batch instead of one per row.
+constexpr const char* kInventoryFrom =
+    "SELECT store, item, count FROM inventory WHERE (store, item) >= (?1, ?2) "
+    "ORDER BY store, item";
+}  // namespace
+
+struct SqliteStorage::Impl {
   const Clock& clock;
   std::unique_ptr<sqlite3, sqlite::DbCloser> db;
   // With auto_checkpoint off: the frames in the write-ahead log after this
@@ -335,26 +329,110 @@ struct Storage::Impl {
   // Statements are prepared lazily and kept for the connection's life.
   std::optional<Statement> begin_immediate, commit, rollback;
   std::optional<Statement> seen_clear, seen_insert;
-  std::optional<Statement> max_seq, inventory_from;
+  std::optional<Statement> inventory_from;
   // Batch writes, by chunk size: index i writes 2^i rows, up to
-  // ReportLoad::kBatchRows.
+  // SqliteStorage::kBatchRows.
   static constexpr int kChunkKinds = 9;
   std::optional<Statement> inv_insert[kChunkKinds], inv_upsert[kChunkKinds],
       change_insert[kChunkKinds], change_insert_new[kChunkKinds];
-  std::optional<Statement> next_report_id, report_insert, find_loaded, find_latest, loaded_size, report_by_id,
+  std::optional<Statement> report_begin, report_finish, report_insert, find_loaded, find_latest, loaded_size, report_by_id,
       recent_reports, mark_archived, count_of;
   std::optional<Statement> cursor_get, cursor_set, first_pending_change, last_change_of_report,
       alerting_changes, next_rejected;
   std::optional<Statement> outbox_insert, outbox_due, outbox_next_due, outbox_sent,
       outbox_retry, outbox_dead, outbox_requeue, outbox_list_all, outbox_list_open,
-      outbox_counts, outbox_open_counts, reports_since;
+      outbox_counts, outbox_open_counts, reports_since, outbox_claim, outbox_ids_in;
 
   explicit Impl(const Clock& c) : clock(c) {}
 
-  Statement& stmt(std::optional<Statement>& slot, const char* sql) {
-    if (!slot) slot.emplace(db.get(), sql);
+  // A statement prepare_all() prepared.
+  Statement& stmt(std::optional<Statement>& slot) {
+    assert(slot && "statement not prepared: the connection was opened with older schema steps");
     return *slot;
   }
+
+  // Prepares every fixed statement, once, when the connection opens: a bad
+  // statement throws StorageError there and never inside an operation.
+  void prepare_all() {
+    const std::pair<std::optional<Statement>*, const char*> fixed[] = {
+        {&begin_immediate, "BEGIN IMMEDIATE"},
+        {&commit, "COMMIT"},
+        {&rollback, "ROLLBACK"},
+        {&cursor_get, "SELECT position FROM cursors WHERE name = ?"},
+        {&cursor_set, "UPDATE cursors SET position = max(position, ?) WHERE name = ?"},
+        {&find_loaded, "SELECT " SW_REPORT_COLUMNS " FROM reports "
+                 "WHERE sha256 = ? AND status = 'loaded'"},
+        {&find_latest, "SELECT " SW_REPORT_COLUMNS " FROM reports "
+                 "WHERE path = ? AND sha256 = ? ORDER BY id DESC LIMIT 1"},
+        {&loaded_size, "SELECT 1 FROM reports WHERE size = ? AND status = 'loaded' LIMIT 1"},
+        // The ledger row of a load, inserted when it begins: its id is the
+        // report's, assigned by SQLite (AUTOINCREMENT) inside the transaction.
+        {&report_begin, "INSERT INTO reports(path, size, sha256, status, received_at, finished_at) "
+                        "VALUES ('', -1, '', 'loading', 0, 0)"},
+        {&report_finish, "UPDATE reports SET path = ?2, size = ?3, sha256 = ?4, status = 'loaded', "
+                         "rows = ?5, changes = ?6, error = '', duplicate_of = NULL, received_at = ?7, "
+                         "finished_at = ?8, archived_path = ?9, first_seq = ?10, last_seq = ?11 "
+                         "WHERE id = ?1 AND status = 'loading'"},
+        {&seen_clear, "DELETE FROM temp.seen_rows"},
+        {&report_insert, "INSERT INTO reports(path, size, sha256, status, rows, changes, error, "
+                         "duplicate_of, received_at, finished_at, archived_path) "
+                         "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"},
+        {&mark_archived, "UPDATE reports SET archived_path = ? WHERE id = ?"},
+        {&report_by_id, "SELECT " SW_REPORT_COLUMNS " FROM reports "
+                 "WHERE id = ?"},
+        {&recent_reports, "SELECT " SW_REPORT_COLUMNS " FROM reports "
+                 "ORDER BY id DESC LIMIT ?"},
+        {&inventory_from, kInventoryFrom},
+        {&seen_insert, "INSERT INTO temp.seen_rows(h, line) VALUES (?, 0) "
+                 "ON CONFLICT(h) DO NOTHING"},
+        {&count_of, "SELECT count FROM inventory WHERE store = ? AND item = ?"},
+        {&alerting_changes, "SELECT seq, store, item, old_count, new_count FROM changes "
+                 "WHERE seq > ? AND seq <= ? AND (new_count = 0 OR old_count = 0) "
+                 "ORDER BY seq LIMIT ?"},
+        {&first_pending_change, "SELECT report_id FROM changes WHERE seq > ? ORDER BY seq LIMIT 1"},
+        {&last_change_of_report, "SELECT last_seq FROM reports WHERE id = ?"},
+        {&next_rejected, "SELECT " SW_REPORT_COLUMNS " FROM reports "
+                 "WHERE id > ? AND status = 'rejected' ORDER BY id LIMIT 1"},
+        {&outbox_insert, "INSERT INTO outbox(message_id, report_id, event, sender, recipient, "
+                 "subject, data, state, attempts, created_at, next_attempt_at) "
+                 "VALUES (?, ?, ?, ?, ?, ?, ?, 'queued', 0, ?, ?) "
+                 "ON CONFLICT(message_id) DO NOTHING"},
+        {&outbox_due, "SELECT " SW_OUTBOX_COLUMNS " "
+                 "FROM outbox WHERE state = 'queued' AND next_attempt_at <= ? "
+                 "ORDER BY next_attempt_at, id LIMIT ?"},
+        // A message held by a lease is claimable when the lease ends.
+        {&outbox_next_due, "SELECT MIN(max(next_attempt_at, COALESCE(claim_expires_at, 0))) "
+                           "FROM outbox WHERE state = 'queued'"},
+        // One statement under the write lock: two connections never claim
+        // one message. ?1 claimant, ?2 lease end, ?3 now, ?4 limit.
+        {&outbox_claim, "UPDATE outbox SET claimed_by = ?1, claim_expires_at = ?2 "
+                        "WHERE id IN (SELECT id FROM outbox WHERE state = 'queued' "
+                        "AND next_attempt_at <= ?3 "
+                        "AND (claim_expires_at IS NULL OR claim_expires_at <= ?3 "
+                        "OR claimed_by = ?1) "
+                        "ORDER BY next_attempt_at, id LIMIT ?4) "
+                        "RETURNING " SW_OUTBOX_COLUMNS},
+        {&outbox_ids_in, "SELECT id FROM outbox WHERE state = ? ORDER BY id LIMIT ?"},
+        {&outbox_sent, "UPDATE outbox SET state = 'sent', attempts = attempts + 1, sent_at = ?, "
+                       "last_error = '', claimed_by = NULL, claim_expires_at = NULL WHERE id = ?"},
+        {&outbox_retry, "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?, last_error = ?, "
+                        "claimed_by = NULL, claim_expires_at = NULL WHERE id = ?"},
+        {&outbox_dead, "UPDATE outbox SET state = 'dead', attempts = attempts + 1, last_error = ?, "
+                       "claimed_by = NULL, claim_expires_at = NULL WHERE id = ?"},
+        {&outbox_requeue, "UPDATE outbox SET state = 'queued', attempts = 0, next_attempt_at = ?, "
+                          "created_at = ?, claimed_by = NULL, claim_expires_at = NULL "
+                          "WHERE id = ? AND state = 'dead'"},
+        {&outbox_list_all, "SELECT " SW_OUTBOX_COLUMNS " FROM outbox ORDER BY id DESC LIMIT ?"},
+        {&outbox_list_open, "SELECT " SW_OUTBOX_COLUMNS " FROM outbox WHERE state != 'sent' "
+                 "ORDER BY id DESC LIMIT ?"},
+        {&outbox_open_counts, "SELECT state, COUNT(*) FROM outbox WHERE state <> 'sent' GROUP BY state"},
+        {&reports_since, "SELECT COUNT(*) FROM reports WHERE received_at >= ?"},
+        {&outbox_counts, "SELECT state, COUNT(*) FROM outbox GROUP BY state"},
+    };
+    for (const auto& [slot, sql] : fixed) slot->emplace(db.get(), sql);
+    prepare_batch_statements();
+  }
+  void prepare_batch_statements();
 
   Status exec(const char* sql) {
     char* err = nullptr;
@@ -367,22 +445,17 @@ struct Storage::Impl {
     return {};
   }
 
-  Status begin() { return stmt(begin_immediate, "BEGIN IMMEDIATE").run(); }
-  Status do_commit() { return stmt(commit, "COMMIT").run(); }
+  Status begin() { return stmt(begin_immediate).run(); }
+  Status do_commit() { return stmt(commit).run(); }
   void do_rollback() {
-    if (!sqlite3_get_autocommit(db.get())) (void)stmt(rollback, "ROLLBACK").run();
-  }
-
-  Result<std::int64_t> max_change_seq() {
-    auto& s = stmt(max_seq, "SELECT COALESCE(MAX(seq), 0) FROM changes");
-    ResetGuard g(s);
-    auto r = s.step();
-    if (!r) return r.error();
-    return s.i64(0);
+    if (sqlite3_get_autocommit(db.get())) return;
+    // Before prepare_all() (a failed schema step), without a statement.
+    if (rollback) (void)rollback->run();
+    else (void)exec("ROLLBACK");
   }
 
   Result<std::int64_t> cursor(const char* name) {
-    auto& s = stmt(cursor_get, "SELECT position FROM cursors WHERE name = ?");
+    auto& s = stmt(cursor_get);
     ResetGuard g(s);
     s.bind(1, name);
     auto r = s.step();
@@ -393,7 +466,7 @@ struct Storage::Impl {
 
   Status set_cursor(const char* name, std::int64_t pos) {
     // max(): a cursor only moves forward.
-    return stmt(cursor_set, "UPDATE cursors SET position = max(position, ?) WHERE name = ?")
+    return stmt(cursor_set)
         .bind(1, pos).bind(2, name).run();
   }
 };
@@ -401,7 +474,7 @@ struct Storage::Impl {
 // A transaction guard for the short write transactions below.
 class Txn {
  public:
-  explicit Txn(Storage::Impl& impl) : impl_(impl) {}
+  explicit Txn(SqliteStorage::Impl& impl) : impl_(impl) {}
   Status begin() {
     auto st = impl_.begin();
     active_ = st.ok();
@@ -415,11 +488,13 @@ class Txn {
   ~Txn() {
     if (active_) impl_.do_rollback();
   }
+  // Hands the open transaction to another owner.
+  void release() { active_ = false; }
   Txn(const Txn&) = delete;
   Txn& operator=(const Txn&) = delete;
 
  private:
-  Storage::Impl& impl_;
+  SqliteStorage::Impl& impl_;
   bool active_ = false;
 };
 
@@ -432,7 +507,7 @@ namespace {
 // processes opening the same old file never run a step twice. A database
 // newer than the last step is refused and left as it is; a step that fails
 // is rolled back and the database stays at the version before it.
-void migrate(Storage::Impl& impl, const std::filesystem::path& file,
+void migrate(SqliteStorage::Impl& impl, const std::filesystem::path& file,
              std::span<const SchemaStep> steps) {
   const int latest = steps.back().version;
   const std::string name = file.string();
@@ -486,16 +561,16 @@ void migrate(Storage::Impl& impl, const std::filesystem::path& file,
 
 }  // namespace
 
-std::span<const SchemaStep> Storage::schema_steps() { return kSchemaSteps; }
+std::span<const SchemaStep> SqliteStorage::schema_steps() { return kSchemaSteps; }
 
-int Storage::schema_version() { return kSchemaSteps[std::size(kSchemaSteps) - 1].version; }
+int SqliteStorage::schema_version() { return kSchemaSteps[std::size(kSchemaSteps) - 1].version; }
 
-std::unique_ptr<Storage> Storage::open(const std::filesystem::path& file,
+std::unique_ptr<SqliteStorage> SqliteStorage::open(const std::filesystem::path& file,
                                        const StorageOptions& options, const Clock& clock) {
   return open_with_schema(file, options, clock, schema_steps());
 }
 
-std::unique_ptr<Storage> Storage::open_with_schema(const std::filesystem::path& file,
+std::unique_ptr<SqliteStorage> SqliteStorage::open_with_schema(const std::filesystem::path& file,
                                                    const StorageOptions& options,
                                                    const Clock& clock,
                                                    std::span<const SchemaStep> steps) {
@@ -525,7 +600,7 @@ std::unique_ptr<Storage> Storage::open_with_schema(const std::filesystem::path& 
   // made every new ledger row scan the whole change log (no index on it).
   must("PRAGMA cache_size = -8192");  // 8 MiB page cache per connection
   must("PRAGMA journal_size_limit = 67108864");  // truncate the WAL to 64 MiB after a checkpoint
-  if (!options.auto_checkpoint) {
+  if (options.defer_maintenance) {
     // The hook replaces SQLite's automatic checkpoint, which uses the same
     // slot: a later PRAGMA wal_autocheckpoint on this connection would
     // silently remove it, and checkpoint(bytes) would then never run.
@@ -550,12 +625,15 @@ std::unique_ptr<Storage> Storage::open_with_schema(const std::filesystem::path& 
     }
     impl->page_size = *page_size;
   }
-  return std::unique_ptr<Storage>(new Storage(std::move(impl)));
+  // An older list of steps (tests making an old file) leaves a schema these
+  // statements do not fit: such a connection is only for closing.
+  if (steps.size() >= std::size(kSchemaSteps)) impl->prepare_all();
+  return std::unique_ptr<SqliteStorage>(new SqliteStorage(std::move(impl)));
 }
 
-Storage::Storage(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+SqliteStorage::SqliteStorage(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
-Status Storage::checkpoint(std::int64_t min_log_bytes) {
+Status SqliteStorage::checkpoint(std::int64_t min_log_bytes) {
   auto& impl = *impl_;
   if (impl.log_frames >= 0 && impl.log_frames * impl.page_size < min_log_bytes) return {};
   int log = 0, done = 0;
@@ -568,14 +646,12 @@ Status Storage::checkpoint(std::int64_t min_log_bytes) {
   if (impl.log_frames >= 0 && done == log) impl.log_frames = 0;
   return {};
 }
-Storage::~Storage() = default;
+SqliteStorage::~SqliteStorage() = default;
 
 // --- Ledger ------------------------------------------------------------------
 
-Result<std::optional<ReportRecord>> Storage::find_loaded(const std::string& sha256) {
-  auto& s = impl_->stmt(impl_->find_loaded,
-                        "SELECT " SW_REPORT_COLUMNS " FROM reports "
-                        "WHERE sha256 = ? AND status = 'loaded'");
+Result<std::optional<ReportRecord>> SqliteStorage::find_loaded(const std::string& sha256) {
+  auto& s = impl_->stmt(impl_->find_loaded);
   ResetGuard g(s);
   s.bind(1, sha256);
   auto r = s.step();
@@ -584,11 +660,9 @@ Result<std::optional<ReportRecord>> Storage::find_loaded(const std::string& sha2
   return std::optional<ReportRecord>(read_report(s));
 }
 
-Result<std::optional<ReportRecord>> Storage::find_latest(const std::string& path,
+Result<std::optional<ReportRecord>> SqliteStorage::find_latest(const std::string& path,
                                                          const std::string& sha256) {
-  auto& s = impl_->stmt(impl_->find_latest,
-                        "SELECT " SW_REPORT_COLUMNS " FROM reports "
-                        "WHERE path = ? AND sha256 = ? ORDER BY id DESC LIMIT 1");
+  auto& s = impl_->stmt(impl_->find_latest);
   ResetGuard g(s);
   s.bind(1, path).bind(2, sha256);
   auto r = s.step();
@@ -597,9 +671,8 @@ Result<std::optional<ReportRecord>> Storage::find_latest(const std::string& path
   return std::optional<ReportRecord>(read_report(s));
 }
 
-Result<bool> Storage::loaded_with_size(std::int64_t size) {
-  auto& s = impl_->stmt(impl_->loaded_size,
-                        "SELECT 1 FROM reports WHERE size = ? AND status = 'loaded' LIMIT 1");
+Result<bool> SqliteStorage::loaded_with_size(std::int64_t size) {
+  auto& s = impl_->stmt(impl_->loaded_size);
   ResetGuard g(s);
   s.bind(1, size);
   auto r = s.step();
@@ -607,84 +680,55 @@ Result<bool> Storage::loaded_with_size(std::int64_t size) {
   return *r;
 }
 
-Result<ReportLoad> Storage::begin_report() {
-  auto st = impl_->begin();
-  if (!st.ok()) return st.error();
-  auto& s = impl_->stmt(impl_->next_report_id, "SELECT COALESCE(MAX(id), 0) + 1 FROM reports");
-  std::int64_t id = 0;
-  {
-    ResetGuard g(s);
-    auto r = s.step();
-    if (!r) {
-      impl_->do_rollback();
-      return r.error();
-    }
-    id = s.i64(0);
-  }
-  auto clear = impl_->stmt(impl_->seen_clear, "DELETE FROM temp.seen_rows").run();
-  if (!clear.ok()) {
-    impl_->do_rollback();
-    return clear.error();
-  }
-  auto base = impl_->max_change_seq();
-  if (!base) {
-    impl_->do_rollback();
-    return base.error();
-  }
-  ReportLoad load(this, id);
-  load.base_seq_ = *base;
-  return load;
+Result<ReportLoad> SqliteStorage::begin_report() {
+  Txn txn(*impl_);
+  if (auto st = txn.begin(); !st.ok()) return st.error();
+  if (auto st = impl_->stmt(impl_->report_begin).run(); !st.ok()) return st.error();
+  const std::int64_t id = sqlite3_last_insert_rowid(impl_->db.get());
+  if (auto st = impl_->stmt(impl_->seen_clear).run(); !st.ok()) return st.error();
+  txn.release();  // the writer owns the transaction now
+  return ReportLoad(std::make_unique<SqliteReportWriter>(*impl_, id));
 }
 
 namespace {
-Status insert_report(Storage::Impl& impl, std::optional<Statement>& slot, const ReportRecord& rec,
-                     std::optional<std::int64_t> explicit_id, std::int64_t* id_out,
-                     std::int64_t first_seq = 0, std::int64_t last_seq = 0) {
-  auto& s = impl.stmt(slot,
-                      "INSERT INTO reports(id, path, size, sha256, status, rows, changes, error, "
-                      "duplicate_of, received_at, finished_at, archived_path, first_seq, last_seq) "
-                      "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
-  s.bind(1, explicit_id)
-      .bind(2, rec.path)
-      .bind(3, rec.size)
-      .bind(4, rec.sha256)
-      .bind(5, to_string(rec.status))
-      .bind(6, rec.rows)
-      .bind(7, rec.changes)
-      .bind(8, rec.error)
-      .bind(9, rec.duplicate_of)
-      .bind(10, to_unix_ms(rec.received_at))
-      .bind(11, to_unix_ms(rec.finished_at))
-      .bind(12, rec.archived_path)
-      .bind(13, first_seq)
-      .bind(14, last_seq);
+Status insert_report(SqliteStorage::Impl& impl, const ReportRecord& rec, std::int64_t* id_out) {
+  auto& s = impl.stmt(impl.report_insert);
+  s.bind(1, rec.path)
+      .bind(2, rec.size)
+      .bind(3, rec.sha256)
+      .bind(4, to_string(rec.status))
+      .bind(5, rec.rows)
+      .bind(6, rec.changes)
+      .bind(7, rec.error)
+      .bind(8, rec.duplicate_of)
+      .bind(9, to_unix_ms(rec.received_at))
+      .bind(10, to_unix_ms(rec.finished_at))
+      .bind(11, rec.archived_path);
   auto st = s.run();
   if (st.ok() && id_out) *id_out = sqlite3_last_insert_rowid(impl.db.get());
   return st;
 }
 }  // namespace
 
-Result<std::int64_t> Storage::record_report(const ReportRecord& record) {
+Result<std::int64_t> SqliteStorage::record_report(const ReportRecord& record) {
   Txn txn(*impl_);
   if (auto st = txn.begin(); !st.ok()) return st.error();
   std::int64_t id = 0;
-  if (auto st = insert_report(*impl_, impl_->report_insert, record, std::nullopt, &id); !st.ok())
+  if (auto st = insert_report(*impl_, record, &id); !st.ok())
     return st.error();
   if (auto st = txn.commit(); !st.ok()) return st.error();
   return id;
 }
 
-Status Storage::mark_archived(std::int64_t report_id, const std::string& archived_path) {
-  return impl_->stmt(impl_->mark_archived, "UPDATE reports SET archived_path = ? WHERE id = ?")
+Status SqliteStorage::mark_archived(std::int64_t report_id, const std::string& archived_path) {
+  return impl_->stmt(impl_->mark_archived)
       .bind(1, archived_path)
       .bind(2, report_id)
       .run();
 }
 
-Result<std::optional<ReportRecord>> Storage::report(std::int64_t id) {
-  auto& s = impl_->stmt(impl_->report_by_id,
-                        "SELECT " SW_REPORT_COLUMNS " FROM reports "
-                        "WHERE id = ?");
+Result<std::optional<ReportRecord>> SqliteStorage::report(std::int64_t id) {
+  auto& s = impl_->stmt(impl_->report_by_id);
   ResetGuard g(s);
   s.bind(1, id);
   auto r = s.step();
@@ -693,10 +737,8 @@ Result<std::optional<ReportRecord>> Storage::report(std::int64_t id) {
   return std::optional<ReportRecord>(read_report(s));
 }
 
-Result<std::vector<ReportRecord>> Storage::recent_reports(int limit) {
-  auto& s = impl_->stmt(impl_->recent_reports,
-                        "SELECT " SW_REPORT_COLUMNS " FROM reports "
-                        "ORDER BY id DESC LIMIT ?");
+Result<std::vector<ReportRecord>> SqliteStorage::recent_reports(int limit) {
+  auto& s = impl_->stmt(impl_->recent_reports);
   ResetGuard g(s);
   s.bind(1, limit);
   return collect<ReportRecord>(s, read_report);
@@ -704,53 +746,18 @@ Result<std::vector<ReportRecord>> Storage::recent_reports(int limit) {
 
 // --- Report load ---------------------------------------------------------------
 
-ReportLoad::ReportLoad(Storage* storage, std::int64_t report_id)
-    : storage_(storage), report_id_(report_id) {}
+SqliteReportWriter::SqliteReportWriter(SqliteStorage::Impl& impl, std::int64_t report_id)
+    : impl_(&impl), report_id_(report_id) {}
 
-ReportLoad::ReportLoad(ReportLoad&& o) noexcept
-    : storage_(std::exchange(o.storage_, nullptr)),
-      report_id_(o.report_id_),
-      rows_(o.rows_),
-      changes_(o.changes_),
-      base_seq_(o.base_seq_),
-      names_(std::move(o.names_)),
-      pending_(std::move(o.pending_)),
-      order_(std::move(o.order_)),
-      old_(std::move(o.old_)),
-      changed_(std::move(o.changed_)),
-      inserted_(std::move(o.inserted_)),
-      updated_(std::move(o.updated_)) {}
-
-ReportLoad& ReportLoad::operator=(ReportLoad&& o) noexcept {
-  if (this != &o) {
-    rollback();
-    storage_ = std::exchange(o.storage_, nullptr);
-    report_id_ = o.report_id_;
-    rows_ = o.rows_;
-    changes_ = o.changes_;
-    base_seq_ = o.base_seq_;
-    names_ = std::move(o.names_);
-    pending_ = std::move(o.pending_);
-    order_ = std::move(o.order_);
-    old_ = std::move(o.old_);
-    changed_ = std::move(o.changed_);
-    inserted_ = std::move(o.inserted_);
-    updated_ = std::move(o.updated_);
-  }
-  return *this;
-}
-
-ReportLoad::~ReportLoad() { rollback(); }
-
-void ReportLoad::rollback() {
-  if (storage_) {
-    storage_->impl_->do_rollback();
-    storage_ = nullptr;
+void SqliteReportWriter::rollback() noexcept {
+  if (impl_) {
+    impl_->do_rollback();
+    impl_ = nullptr;
   }
 }
 
-Status ReportLoad::upsert(std::string_view store, std::string_view item, std::int64_t count) {
-  if (!storage_) return Error(ErrorCode::kInternal, "report load already finished");
+Status SqliteReportWriter::upsert(std::string_view store, std::string_view item, std::int64_t count) {
+  if (!impl_) return Error(ErrorCode::kInternal, "report load already finished");
   const std::size_t so = names_.size();
   names_.append(store);
   const std::size_t io = names_.size();
@@ -765,8 +772,8 @@ namespace {
 
 // Changed rows are written in chunks whose sizes are powers of two up to
 // kBatchRows, so a few statements, each prepared once, cover every batch.
-constexpr int kChunkKinds = Storage::Impl::kChunkKinds;
-static_assert(ReportLoad::kBatchRows == 1 << (kChunkKinds - 1));
+constexpr int kChunkKinds = SqliteStorage::Impl::kChunkKinds;
+static_assert(SqliteReportWriter::kBatchRows == 1 << (kChunkKinds - 1));
 
 // "INSERT ... VALUES (?3,?4,?5,?1,?2),(?6,?7,?8,?1,?2),...": ?1 is the time,
 // ?2 the report; each row adds store, item and count. New rows are plain
@@ -816,12 +823,6 @@ std::string changes_sql(std::size_t rows, bool all_new) {
   return sql;
 }
 
-// Rows of inventory in key order from a key on: the batch's current counts
-// are read by merging its sorted keys with this scan, so a report in key
-// order costs one seek per batch instead of one per row.
-constexpr const char* kInventoryFrom =
-    "SELECT store, item, count FROM inventory WHERE (store, item) >= (?1, ?2) "
-    "ORDER BY store, item";
 // Rows of the scan that are not in the batch, read before seeking again.
 constexpr int kMaxSkippedRows = 32;
 
@@ -834,8 +835,8 @@ int compare_keys(std::string_view s1, std::string_view i1, std::string_view s2,
 
 }  // namespace
 
-Status ReportLoad::read_current_counts() {
-  auto& impl = *storage_->impl_;
+Status SqliteReportWriter::read_current_counts() {
+  auto& impl = *impl_;
   const std::size_t n = pending_.size();
   // Equal keys (a row repeated within the batch) stay in row order.
   auto less = [&](std::uint32_t a, std::uint32_t b) {
@@ -849,7 +850,7 @@ Status ReportLoad::read_current_counts() {
   }
   old_.assign(n, kAbsent);
 
-  Statement& scan = impl.stmt(impl.inventory_from, kInventoryFrom);
+  Statement& scan = impl.stmt(impl.inventory_from);
   std::size_t i = 0;
   while (i < n) {
     ResetGuard g(scan);
@@ -884,8 +885,8 @@ Status ReportLoad::read_current_counts() {
   return {};
 }
 
-Status ReportLoad::flush() {
-  if (!storage_) return Error(ErrorCode::kInternal, "report load already finished");
+Status SqliteReportWriter::flush() {
+  if (!impl_) return Error(ErrorCode::kInternal, "report load already finished");
   if (pending_.empty()) return {};
   auto st = write_batch();
   pending_.clear();
@@ -897,17 +898,17 @@ namespace {
 
 // Runs `sql(n)` for the rows `rows` in chunks of powers of two, with ?1 the
 // time and ?2 the report; `bind(statement, j, row)` binds row j of a chunk.
-template <typename Sql, typename Bind>
-Status write_chunks(sqlite3* db, std::optional<Statement> (&slots)[kChunkKinds],
+// Every statement was prepared with the connection (prepare_batch_statements).
+template <typename Bind>
+Status write_chunks(std::optional<Statement> (&slots)[kChunkKinds],
                     const std::vector<std::uint32_t>& rows, std::int64_t now,
-                    std::int64_t report_id, Sql sql, Bind bind) {
+                    std::int64_t report_id, Bind bind) {
   std::size_t done = 0;
   while (done < rows.size()) {
     int kind = kChunkKinds - 1;
     while ((std::size_t{1} << kind) > rows.size() - done) --kind;
     const std::size_t n = std::size_t{1} << kind;
     auto& s = slots[kind];
-    if (!s) s.emplace(db, sql(n));
     s->bind(1, now).bind(2, report_id);
     for (std::size_t j = 0; j < n; ++j) bind(*s, static_cast<int>(j), rows[done + j]);
     if (auto st = s->run_rebound(); !st.ok()) return st;
@@ -918,10 +919,20 @@ Status write_chunks(sqlite3* db, std::optional<Statement> (&slots)[kChunkKinds],
 
 }  // namespace
 
+void SqliteStorage::Impl::prepare_batch_statements() {
+  for (int kind = 0; kind < kChunkKinds; ++kind) {
+    const std::size_t n = std::size_t{1} << kind;
+    inv_insert[kind].emplace(db.get(), inventory_sql(n, false));
+    inv_upsert[kind].emplace(db.get(), inventory_sql(n, true));
+    change_insert_new[kind].emplace(db.get(), changes_sql(n, true));
+    change_insert[kind].emplace(db.get(), changes_sql(n, false));
+  }
+}
+
 // Writes the rows of the batch that are new or have another count, and one
 // change record for each, in row order; a row with the same count writes
 // nothing.
-Status ReportLoad::write_batch() {
+Status SqliteReportWriter::write_batch() {
   if (auto st = read_current_counts(); !st.ok()) return st;
   changed_.clear();
   inserted_.clear();
@@ -933,20 +944,18 @@ Status ReportLoad::write_batch() {
     (old_[k] == kAbsent ? inserted_ : updated_).push_back(row);
   }
   if (changed_.empty()) return {};
-  auto& impl = *storage_->impl_;
+  auto& impl = *impl_;
   sqlite3* db = impl.db.get();
   const std::int64_t now = to_unix_ms(impl.clock.now());
   const auto bind_row = [&](Statement& s, int j, std::uint32_t k) {
     const int p = 3 + 3 * j;
     s.bind(p, store_of(k)).bind(p + 1, item_of(k)).bind(p + 2, pending_[k].count);
   };
-  if (auto st = write_chunks(db, impl.inv_insert, inserted_, now, report_id_,
-                             [](std::size_t n) { return inventory_sql(n, false); }, bind_row);
+  if (auto st = write_chunks(impl.inv_insert, inserted_, now, report_id_, bind_row);
       !st.ok()) {
     return st;
   }
-  if (auto st = write_chunks(db, impl.inv_upsert, updated_, now, report_id_,
-                             [](std::size_t n) { return inventory_sql(n, true); }, bind_row);
+  if (auto st = write_chunks(impl.inv_upsert, updated_, now, report_id_, bind_row);
       !st.ok()) {
     return st;
   }
@@ -961,66 +970,69 @@ Status ReportLoad::write_batch() {
   };
   const Status logged =
       updated_.empty()
-          ? write_chunks(db, impl.change_insert_new, changed_, now, report_id_,
-                         [](std::size_t n) { return changes_sql(n, true); }, bind_row)
-          : write_chunks(db, impl.change_insert, changed_, now, report_id_,
-                         [](std::size_t n) { return changes_sql(n, false); }, bind_change);
+          ? write_chunks(impl.change_insert_new, changed_, now, report_id_, bind_row)
+          : write_chunks(impl.change_insert, changed_, now, report_id_, bind_change);
   if (!logged.ok()) return logged;
+  // The change numbers are the row ids SQLite gave these records: the
+  // last one's, and, the records of one transaction being numbered one
+  // after the other (one writer holds the lock; no record is ever deleted),
+  // the first one's from it.
+  last_seq_ = sqlite3_last_insert_rowid(db);
+  if (first_seq_ == 0) first_seq_ = last_seq_ - static_cast<std::int64_t>(changed_.size()) + 1;
   changes_ += static_cast<std::int64_t>(changed_.size());
   return {};
 }
 
-Result<bool> ReportLoad::remember_key(std::int64_t key) {
-  if (!storage_) return Error(ErrorCode::kInternal, "report load already finished");
-  auto& impl = *storage_->impl_;
-  auto& seen = impl.stmt(impl.seen_insert,
-                         "INSERT INTO temp.seen_rows(h, line) VALUES (?, 0) "
-                         "ON CONFLICT(h) DO NOTHING");
+Result<bool> SqliteReportWriter::remember_key(std::int64_t key) {
+  if (!impl_) return Error(ErrorCode::kInternal, "report load already finished");
+  auto& impl = *impl_;
+  auto& seen = impl.stmt(impl.seen_insert);
   seen.bind(1, key);
   if (auto st = seen.run(); !st.ok()) return st.error();
   return sqlite3_changes(impl.db.get()) == 0;
 }
 
-Result<std::int64_t> ReportLoad::commit(ReportRecord record) {
-  if (!storage_) return Error(ErrorCode::kInternal, "report load already finished");
+Result<std::int64_t> SqliteReportWriter::commit(ReportRecord record) {
+  if (!impl_) return Error(ErrorCode::kInternal, "report load already finished");
   if (auto st = flush(); !st.ok()) {
     rollback();
     return st.error();
   }
-  auto& impl = *storage_->impl_;
-  record.status = ReportStatus::kLoaded;
-  record.rows = rows_;
-  record.changes = changes_;
-  std::int64_t first_seq = 0, last_seq = 0;
-  if (changes_ > 0) {
-    auto last = impl.max_change_seq();
-    if (!last) {
-      rollback();
-      return last.error();
-    }
-    first_seq = base_seq_ + 1;
-    last_seq = *last;
-  }
-  std::int64_t id = 0;
-  if (auto st = insert_report(impl, impl.report_insert, record, report_id_, &id, first_seq,
-                              last_seq);
-      !st.ok()) {
+  auto& impl = *impl_;
+  // The ledger row begin_report() inserted becomes the loaded report.
+  auto& s = impl.stmt(impl.report_finish);
+  s.bind(1, report_id_)
+      .bind(2, record.path)
+      .bind(3, record.size)
+      .bind(4, record.sha256)
+      .bind(5, rows_)
+      .bind(6, changes_)
+      .bind(7, to_unix_ms(record.received_at))
+      .bind(8, to_unix_ms(record.finished_at))
+      .bind(9, record.archived_path)
+      .bind(10, first_seq_)
+      .bind(11, last_seq_);
+  if (auto st = s.run(); !st.ok()) {
     rollback();
     return st.error();
+  }
+  if (sqlite3_changes(impl.db.get()) != 1) {
+    rollback();
+    return Error(ErrorCode::kInternal, "the ledger row of this load is gone");
   }
   if (auto st = impl.do_commit(); !st.ok()) {
     rollback();
     return st.error();
   }
-  storage_ = nullptr;
-  return id;
+  impl_ = nullptr;
+  return report_id_;
 }
 
 // --- Inventory -------------------------------------------------------------------
 
-Result<std::optional<std::int64_t>> Storage::count_of(std::string_view store,
+Result<std::optional<std::int64_t>> SqliteStorage::count_of(std::string_view store,
                                                        std::string_view item) {
-  auto& s = impl_->stmt(impl_->count_of, "SELECT count FROM inventory WHERE store = ? AND item = ?");
+  auto& s = impl_->stmt(impl_->count_of);
   ResetGuard g(s);
   s.bind(1, store).bind(2, item);
   auto r = s.step();
@@ -1035,16 +1047,13 @@ namespace {
 
 // Reads the alerting records after `after` up to p.last_seq, at most
 // `page_size` of them, into p's page; sets p.more_after.
-Status read_change_page(Storage::Impl& impl, std::int64_t after, PendingChanges& p,
+Status read_change_page(SqliteStorage::Impl& impl, std::int64_t after, PendingChanges& p,
                         std::size_t page_size) {
   p.out_of_stock.clear();
   p.back_in_stock.clear();
   p.more_after = 0;
   if (page_size == 0) page_size = 1;
-  auto& s = impl.stmt(impl.alerting_changes,
-                      "SELECT seq, store, item, old_count, new_count FROM changes "
-                      "WHERE seq > ? AND seq <= ? AND (new_count = 0 OR old_count = 0) "
-                      "ORDER BY seq LIMIT ?");
+  auto& s = impl.stmt(impl.alerting_changes);
   ResetGuard g(s);
   s.bind(1, after).bind(2, p.last_seq).bind(3, static_cast<std::int64_t>(page_size));
   std::size_t read = 0;
@@ -1072,13 +1081,12 @@ Status read_change_page(Storage::Impl& impl, std::int64_t after, PendingChanges&
 
 }  // namespace
 
-Result<std::optional<PendingChanges>> Storage::next_pending_changes(std::size_t page_size) {
+Result<std::optional<PendingChanges>> SqliteStorage::next_pending_changes(std::size_t page_size) {
   auto cur = impl_->cursor("changes");
   if (!cur) return cur.error();
   PendingChanges p;
   {
-    auto& s = impl_->stmt(impl_->first_pending_change,
-                          "SELECT report_id FROM changes WHERE seq > ? ORDER BY seq LIMIT 1");
+    auto& s = impl_->stmt(impl_->first_pending_change);
     ResetGuard g(s);
     s.bind(1, *cur);
     auto r = s.step();
@@ -1087,8 +1095,7 @@ Result<std::optional<PendingChanges>> Storage::next_pending_changes(std::size_t 
     p.report_id = s.i64(0);
   }
   {
-    auto& s = impl_->stmt(impl_->last_change_of_report,
-                          "SELECT last_seq FROM reports WHERE id = ?");
+    auto& s = impl_->stmt(impl_->last_change_of_report);
     ResetGuard g(s);
     s.bind(1, p.report_id);
     auto r = s.step();
@@ -1108,17 +1115,15 @@ Result<std::optional<PendingChanges>> Storage::next_pending_changes(std::size_t 
   return std::optional<PendingChanges>(std::move(p));
 }
 
-Status Storage::next_change_page(PendingChanges& p, std::size_t page_size) {
+Status SqliteStorage::next_change_page(PendingChanges& p, std::size_t page_size) {
   if (p.more_after == 0) return Error(ErrorCode::kInternal, "no page after the last one");
   return read_change_page(*impl_, p.more_after, p, page_size);
 }
 
-Result<std::optional<ReportRecord>> Storage::next_pending_rejection() {
+Result<std::optional<ReportRecord>> SqliteStorage::next_pending_rejection() {
   auto cur = impl_->cursor("rejected");
   if (!cur) return cur.error();
-  auto& s = impl_->stmt(impl_->next_rejected,
-                        "SELECT " SW_REPORT_COLUMNS " FROM reports "
-                        "WHERE id > ? AND status = 'rejected' ORDER BY id LIMIT 1");
+  auto& s = impl_->stmt(impl_->next_rejected);
   ResetGuard g(s);
   s.bind(1, *cur);
   auto r = s.step();
@@ -1127,15 +1132,11 @@ Result<std::optional<ReportRecord>> Storage::next_pending_rejection() {
   return std::optional<ReportRecord>(read_report(s));
 }
 
-Status Storage::commit_check(std::int64_t last_change_seq, std::int64_t last_rejected_id,
+Status SqliteStorage::commit_check(std::int64_t last_change_seq, std::int64_t last_rejected_id,
                              const std::vector<OutboxMessage>& messages) {
   Txn txn(*impl_);
   if (auto st = txn.begin(); !st.ok()) return st;
-  auto& ins = impl_->stmt(impl_->outbox_insert,
-                          "INSERT INTO outbox(message_id, report_id, event, sender, recipient, "
-                          "subject, data, state, attempts, created_at, next_attempt_at) "
-                          "VALUES (?, ?, ?, ?, ?, ?, ?, 'queued', 0, ?, ?) "
-                          "ON CONFLICT(message_id) DO NOTHING");
+  auto& ins = impl_->stmt(impl_->outbox_insert);
   for (const auto& m : messages) {
     ins.bind(1, m.message_id)
         .bind(2, m.report_id)
@@ -1159,19 +1160,40 @@ Status Storage::commit_check(std::int64_t last_change_seq, std::int64_t last_rej
 
 // --- Outbox -------------------------------------------------------------------------
 
-Result<std::vector<OutboxMessage>> Storage::due_messages(TimePoint now, int limit) {
-  auto& s = impl_->stmt(impl_->outbox_due,
-                        "SELECT " SW_OUTBOX_COLUMNS " "
-                        "FROM outbox WHERE state = 'queued' AND next_attempt_at <= ? "
-                        "ORDER BY next_attempt_at, id LIMIT ?");
+Result<std::vector<OutboxMessage>> SqliteStorage::due_messages(TimePoint now, int limit) {
+  auto& s = impl_->stmt(impl_->outbox_due);
   ResetGuard g(s);
   s.bind(1, static_cast<std::int64_t>(to_unix_ms(now))).bind(2, limit);
   return collect<OutboxMessage>(s, read_outbox);
 }
 
-Result<std::optional<TimePoint>> Storage::next_due_time() {
-  auto& s = impl_->stmt(impl_->outbox_next_due,
-                        "SELECT MIN(next_attempt_at) FROM outbox WHERE state = 'queued'");
+Result<std::vector<OutboxMessage>> SqliteStorage::claim_due(TimePoint now, int limit,
+                                                            std::string_view claimant,
+                                                            Duration lease) {
+  auto& s = impl_->stmt(impl_->outbox_claim);
+  ResetGuard g(s);
+  s.bind(1, claimant)
+      .bind(2, static_cast<std::int64_t>(to_unix_ms(now + lease)))
+      .bind(3, static_cast<std::int64_t>(to_unix_ms(now)))
+      .bind(4, limit);
+  auto claimed = collect<OutboxMessage>(s, read_outbox);
+  if (!claimed) return claimed;
+  // RETURNING gives the rows in no promised order.
+  std::sort(claimed->begin(), claimed->end(), [](const OutboxMessage& a, const OutboxMessage& b) {
+    return std::pair(a.next_attempt_at, a.id) < std::pair(b.next_attempt_at, b.id);
+  });
+  return claimed;
+}
+
+Result<std::vector<std::int64_t>> SqliteStorage::outbox_ids(OutboxState state, int limit) {
+  auto& s = impl_->stmt(impl_->outbox_ids_in);
+  ResetGuard g(s);
+  s.bind(1, to_string(state)).bind(2, limit);
+  return collect<std::int64_t>(s, [](const Statement& st) { return st.i64(0); });
+}
+
+Result<std::optional<TimePoint>> SqliteStorage::next_due_time() {
+  auto& s = impl_->stmt(impl_->outbox_next_due);
   ResetGuard g(s);
   auto r = s.step();
   if (!r) return r.error();
@@ -1179,38 +1201,30 @@ Result<std::optional<TimePoint>> Storage::next_due_time() {
   return std::optional<TimePoint>(from_unix_ms(s.i64(0)));
 }
 
-Status Storage::mark_sent(std::int64_t id, TimePoint at) {
-  return impl_->stmt(impl_->outbox_sent,
-                     "UPDATE outbox SET state = 'sent', attempts = attempts + 1, sent_at = ?, "
-                     "last_error = '' WHERE id = ?")
+Status SqliteStorage::mark_sent(std::int64_t id, TimePoint at) {
+  return impl_->stmt(impl_->outbox_sent)
       .bind(1, static_cast<std::int64_t>(to_unix_ms(at)))
       .bind(2, id)
       .run();
 }
 
-Status Storage::mark_retry(std::int64_t id, TimePoint next_attempt, const std::string& error) {
-  return impl_->stmt(impl_->outbox_retry,
-                     "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?, "
-                     "last_error = ? WHERE id = ?")
+Status SqliteStorage::mark_retry(std::int64_t id, TimePoint next_attempt, const std::string& error) {
+  return impl_->stmt(impl_->outbox_retry)
       .bind(1, static_cast<std::int64_t>(to_unix_ms(next_attempt)))
       .bind(2, error)
       .bind(3, id)
       .run();
 }
 
-Status Storage::mark_dead(std::int64_t id, const std::string& error) {
-  return impl_->stmt(impl_->outbox_dead,
-                     "UPDATE outbox SET state = 'dead', attempts = attempts + 1, last_error = ? "
-                     "WHERE id = ?")
+Status SqliteStorage::mark_dead(std::int64_t id, const std::string& error) {
+  return impl_->stmt(impl_->outbox_dead)
       .bind(1, error)
       .bind(2, id)
       .run();
 }
 
-Result<bool> Storage::requeue(std::int64_t id, TimePoint at) {
-  auto st = impl_->stmt(impl_->outbox_requeue,
-                     "UPDATE outbox SET state = 'queued', attempts = 0, next_attempt_at = ?, "
-                     "created_at = ? WHERE id = ? AND state = 'dead'")
+Result<bool> SqliteStorage::requeue(std::int64_t id, TimePoint at) {
+  auto st = impl_->stmt(impl_->outbox_requeue)
       .bind(1, static_cast<std::int64_t>(to_unix_ms(at)))
       .bind(2, static_cast<std::int64_t>(to_unix_ms(at)))
       .bind(3, id)
@@ -1219,21 +1233,17 @@ Result<bool> Storage::requeue(std::int64_t id, TimePoint at) {
   return sqlite3_changes(impl_->db.get()) > 0;
 }
 
-Result<std::vector<OutboxMessage>> Storage::list_outbox(bool include_sent, int limit) {
+Result<std::vector<OutboxMessage>> SqliteStorage::list_outbox(bool include_sent, int limit) {
   auto& s = include_sent
-                ? impl_->stmt(impl_->outbox_list_all,
-                              "SELECT " SW_OUTBOX_COLUMNS " FROM outbox ORDER BY id DESC LIMIT ?")
-                : impl_->stmt(impl_->outbox_list_open,
-                              "SELECT " SW_OUTBOX_COLUMNS " FROM outbox WHERE state != 'sent' "
-                              "ORDER BY id DESC LIMIT ?");
+                ? impl_->stmt(impl_->outbox_list_all)
+                : impl_->stmt(impl_->outbox_list_open);
   ResetGuard g(s);
   s.bind(1, limit);
   return collect<OutboxMessage>(s, read_outbox);
 }
 
-Result<OutboxCounts> Storage::open_outbox_counts() {
-  auto& s = impl_->stmt(impl_->outbox_open_counts,
-                        "SELECT state, COUNT(*) FROM outbox WHERE state <> 'sent' GROUP BY state");
+Result<OutboxCounts> SqliteStorage::open_outbox_counts() {
+  auto& s = impl_->stmt(impl_->outbox_open_counts);
   ResetGuard g(s);
   OutboxCounts c;
   while (true) {
@@ -1246,8 +1256,8 @@ Result<OutboxCounts> Storage::open_outbox_counts() {
   return c;
 }
 
-Result<std::int64_t> Storage::count_reports_since(TimePoint since) {
-  auto& s = impl_->stmt(impl_->reports_since, "SELECT COUNT(*) FROM reports WHERE received_at >= ?");
+Result<std::int64_t> SqliteStorage::count_reports_since(TimePoint since) {
+  auto& s = impl_->stmt(impl_->reports_since);
   ResetGuard g(s);
   s.bind(1, static_cast<std::int64_t>(to_unix_ms(since)));
   auto r = s.step();
@@ -1255,9 +1265,8 @@ Result<std::int64_t> Storage::count_reports_since(TimePoint since) {
   return s.i64(0);
 }
 
-Result<OutboxCounts> Storage::outbox_counts() {
-  auto& s = impl_->stmt(impl_->outbox_counts,
-                        "SELECT state, COUNT(*) FROM outbox GROUP BY state");
+Result<OutboxCounts> SqliteStorage::outbox_counts() {
+  auto& s = impl_->stmt(impl_->outbox_counts);
   ResetGuard g(s);
   OutboxCounts c;
   while (true) {
@@ -1271,6 +1280,25 @@ Result<OutboxCounts> Storage::outbox_counts() {
     else c.dead = n;
   }
   return c;
+}
+
+// --- Single-instance lock --------------------------------------------------------
+
+namespace {
+class FileInstanceLock final : public InstanceLock {
+ public:
+  explicit FileInstanceLock(PidLock lock) : lock_(std::move(lock)) {}
+
+ private:
+  PidLock lock_;
+};
+}  // namespace
+
+Result<std::unique_ptr<InstanceLock>> SqliteStorage::lock_instance(
+    const std::filesystem::path& file) {
+  auto lock = PidLock::try_acquire(file.string() + ".lock", "the database " + file.string());
+  if (!lock) return lock.error();
+  return std::unique_ptr<InstanceLock>(std::make_unique<FileInstanceLock>(std::move(lock).value()));
 }
 
 // --- Backup ------------------------------------------------------------------------
@@ -1331,7 +1359,7 @@ Status fsync_path(const std::filesystem::path& p, int flags) {
 
 }  // namespace
 
-Result<BackupInfo> Storage::backup(const std::filesystem::path& source,
+Result<BackupInfo> SqliteStorage::backup(const std::filesystem::path& source,
                                    const std::filesystem::path& dest, int busy_timeout_ms) {
   namespace fs = std::filesystem;
   std::error_code ec;
@@ -1449,7 +1477,7 @@ Result<BackupInfo> Storage::backup(const std::filesystem::path& source,
 // Prepared per call: listings are rare (an operator's request), and each
 // combination of filters is its own statement.
 
-Result<std::vector<InventoryRow>> Storage::list_inventory(const InventoryQuery& q) {
+Result<std::vector<InventoryRow>> SqliteStorage::list_inventory(const InventoryQuery& q) {
   std::string sql = "SELECT store, item, count, updated_at, report_id FROM inventory WHERE 1";
   if (q.store) sql += " AND store = ?1";
   if (q.out_of_stock_only) sql += " AND count = 0";
@@ -1491,7 +1519,7 @@ Result<std::vector<T>> newest_first(sqlite3* db, const char* select_from, const 
 }
 }  // namespace
 
-Result<std::vector<ReportRecord>> Storage::reports_page(std::int64_t before_id,
+Result<std::vector<ReportRecord>> SqliteStorage::reports_page(std::int64_t before_id,
                                                         std::optional<ReportStatus> status,
                                                         int limit) {
   return newest_first<ReportRecord>(impl_->db.get(), "SELECT " SW_REPORT_COLUMNS " FROM reports",
@@ -1499,10 +1527,10 @@ Result<std::vector<ReportRecord>> Storage::reports_page(std::int64_t before_id,
                                     limit, read_report);
 }
 
-Result<std::vector<OutboxMessage>> Storage::outbox_page(std::int64_t before_id,
+Result<std::vector<OutboxMessage>> SqliteStorage::outbox_page(std::int64_t before_id,
                                                         std::optional<OutboxState> state,
                                                         int limit) {
-  return newest_first<OutboxMessage>(impl_->db.get(), "SELECT " SW_OUTBOX_COLUMNS " FROM outbox",
+  return newest_first<OutboxMessage>(impl_->db.get(), "SELECT " SW_OUTBOX_LIST_COLUMNS " FROM outbox",
                                      "state", state ? to_string(*state) : nullptr, before_id,
                                      limit, read_outbox);
 }

@@ -1,0 +1,112 @@
+// The backend-independent part of Storage (storage.hpp): names of states, the ReportLoad
+// handle, and the factory that opens the configured backend.
+#include "store/storage.hpp"
+
+#include <string>
+
+#include "store/sqlite/sqlite_storage.hpp"
+
+namespace stockwatch {
+
+const char* to_string(ReportStatus s) {
+  switch (s) {
+    case ReportStatus::kLoaded: return "loaded";
+    case ReportStatus::kRejected: return "rejected";
+    case ReportStatus::kDuplicate: return "duplicate";
+  }
+  return "?";
+}
+
+const char* to_string(ChangeKind k) { return k == ChangeKind::kInsert ? "INSERT" : "MODIFY"; }
+
+const char* to_string(OutboxState s) {
+  switch (s) {
+    case OutboxState::kQueued: return "queued";
+    case OutboxState::kSent: return "sent";
+    case OutboxState::kDead: return "dead";
+  }
+  return "?";
+}
+
+// --- ReportLoad ----------------------------------------------------------------
+
+namespace {
+Error finished() { return Error(ErrorCode::kInternal, "report load already finished"); }
+}  // namespace
+
+void ReportLoad::finish() noexcept {
+  if (!w_) return;
+  rows_ = w_->rows();
+  changes_ = w_->changes();
+  w_.reset();
+}
+
+void ReportLoad::rollback() noexcept {
+  if (!w_) return;
+  w_->rollback();
+  finish();
+}
+
+Result<bool> ReportLoad::remember_key(std::int64_t key) {
+  if (!w_) return finished();
+  return w_->remember_key(key);
+}
+
+Status ReportLoad::upsert(std::string_view store, std::string_view item, std::int64_t count) {
+  if (!w_) return finished();
+  return w_->upsert(store, item, count);
+}
+
+Status ReportLoad::flush() {
+  if (!w_) return finished();
+  return w_->flush();
+}
+
+Result<std::int64_t> ReportLoad::commit(ReportRecord record) {
+  if (!w_) return finished();
+  auto id = w_->commit(std::move(record));
+  if (!id) w_->rollback();
+  finish();
+  return id;
+}
+
+// --- The factory -------------------------------------------------------------------
+
+namespace {
+
+// A location that names a server instead of a file.
+bool is_url(const std::filesystem::path& location) {
+  return location.string().find("://") != std::string::npos;
+}
+
+[[noreturn]] void no_backend(const std::filesystem::path& location) {
+  const std::string s = location.string();
+  throw StorageError("storage.database = \"" + s.substr(0, s.find("://") + 3) +
+                     "...\": this stockwatch stores its data in SQLite only; give the path of "
+                     "a database file");
+}
+
+}  // namespace
+
+std::unique_ptr<Storage> Storage::open(const std::filesystem::path& location,
+                                       const StorageOptions& options, const Clock& clock) {
+  if (is_url(location)) no_backend(location);
+  return SqliteStorage::open(location, options, clock);
+}
+
+Result<std::unique_ptr<InstanceLock>> Storage::lock_instance(const std::filesystem::path& location) {
+  if (is_url(location)) {
+    return Error(ErrorCode::kInvalidInput, "no backend for " + location.string());
+  }
+  return SqliteStorage::lock_instance(location);
+}
+
+Result<BackupInfo> Storage::backup(const std::filesystem::path& source,
+                                   const std::filesystem::path& dest, int busy_timeout_ms) {
+  if (is_url(source)) {
+    return Error(ErrorCode::kInvalidInput, "no backend for " + source.string());
+  }
+  return SqliteStorage::backup(source, dest, busy_timeout_ms);
+}
+
+}  // namespace stockwatch

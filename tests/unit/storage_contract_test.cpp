@@ -1,0 +1,544 @@
+// The storage contract: what every backend of Storage must do, written
+// against the interface only (src/store/storage.hpp). Each backend is one
+// entry of backends() below; a new backend adds its entry and runs these
+// tests unchanged. Backend-specific behaviour (SQLite's schema steps,
+// checkpoints, backup) is tested beside the backend, not here.
+#include "store/storage.hpp"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <ostream>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "storage_test_util.hpp"
+#include "test_util.hpp"
+
+namespace stockwatch {
+namespace {
+
+using namespace std::chrono_literals;
+using test::TempDir;
+
+// How the tests reach one backend: a fresh, empty database per test, and
+// connections to it.
+struct Backend {
+  std::string name;
+  // The location of a new, empty database (a file in `dir` for SQLite).
+  std::function<std::filesystem::path(const TempDir& dir)> fresh;
+  // A new connection to the database at `location`.
+  std::function<std::unique_ptr<Storage>(const std::filesystem::path& location, const Clock&)>
+      connect;
+};
+
+// gtest prints a parameter by its name.
+void PrintTo(const Backend& b, std::ostream* os) { *os << b.name; }
+
+std::vector<Backend> backends() {
+  return {
+      {"sqlite", [](const TempDir& dir) { return dir / "contract.db"; },
+       [](const std::filesystem::path& location, const Clock& clock) {
+         return Storage::open(location, StorageOptions{}, clock);
+       }},
+  };
+}
+
+using test::Row;
+
+class StorageContract : public ::testing::TestWithParam<Backend> {
+ protected:
+  void SetUp() override {
+    location_ = GetParam().fresh(dir_);
+    storage_ = connect();
+  }
+
+  std::unique_ptr<Storage> connect() { return GetParam().connect(location_, clock_); }
+
+  ReportRecord record(const std::string& path, const std::string& sha,
+                      ReportStatus status = ReportStatus::kLoaded) const {
+    return test::sample_record(clock_, path, sha, status);
+  }
+
+  std::int64_t load(Storage& s, const std::vector<Row>& rows, const std::string& path,
+                    const std::string& sha) {
+    return test::load_rows(s, clock_, rows, path, sha);
+  }
+  std::int64_t load(const std::vector<Row>& rows, const std::string& path,
+                    const std::string& sha) {
+    return load(*storage_, rows, path, sha);
+  }
+
+  OutboxMessage message(const std::string& message_id, std::int64_t report_id,
+                        TimePoint next_attempt) const {
+    return test::sample_message(clock_, message_id, report_id, next_attempt);
+  }
+
+  // Queues messages "m1".."mN", all due now; returns nothing.
+  void queue(int n) {
+    std::vector<OutboxMessage> msgs;
+    for (int i = 1; i <= n; ++i) msgs.push_back(message("m" + std::to_string(i), 1, clock_.now()));
+    ASSERT_TRUE(storage_->commit_check(0, 0, msgs).ok());
+  }
+
+  std::optional<std::int64_t> count(std::string_view store, std::string_view item) {
+    auto c = storage_->count_of(store, item);
+    EXPECT_TRUE(c.ok());
+    return c.ok() ? *c : std::nullopt;
+  }
+
+  TempDir dir_{"contract"};
+  ManualClock clock_;
+  std::filesystem::path location_;
+  std::unique_ptr<Storage> storage_;
+};
+
+// --- Ledger ----------------------------------------------------------------------------
+
+TEST_P(StorageContract, AnEmptyDatabaseHasNothing) {
+  EXPECT_FALSE(storage_->next_pending_changes()->has_value());
+  EXPECT_FALSE(storage_->next_pending_rejection()->has_value());
+  EXPECT_TRUE(storage_->recent_reports(10)->empty());
+  EXPECT_TRUE(storage_->due_messages(clock_.now(), 10)->empty());
+  EXPECT_FALSE(storage_->next_due_time()->has_value());
+  const auto c = storage_->outbox_counts();
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(c->queued + c->sent + c->dead, 0);
+  EXPECT_EQ(*storage_->count_reports_since(TimePoint{}), 0);
+}
+
+TEST_P(StorageContract, TheLedgerFindsReportsByContentPathAndSize) {
+  const auto loaded = load({{"Medan", "Robusta", 3}}, "medan.csv", "sha-a");
+  auto rejected = record("bad.csv", "sha-b", ReportStatus::kRejected);
+  rejected.error = "line 2: no count\nline 3: no count";
+  const auto rejected_id = storage_->record_report(rejected);
+  ASSERT_TRUE(rejected_id.ok());
+  auto dup = record("copy.csv", "sha-a", ReportStatus::kDuplicate);
+  dup.duplicate_of = loaded;
+  const auto dup_id = storage_->record_report(dup);
+  ASSERT_TRUE(dup_id.ok());
+  EXPECT_LT(loaded, *rejected_id);
+  EXPECT_LT(*rejected_id, *dup_id);
+
+  auto found = storage_->find_loaded("sha-a");
+  ASSERT_TRUE(found.ok() && found->has_value());
+  EXPECT_EQ((*found)->id, loaded);
+  EXPECT_EQ((*found)->rows, 1);
+  EXPECT_EQ((*found)->changes, 1);
+  EXPECT_FALSE(storage_->find_loaded("sha-b")->has_value());
+  auto latest = storage_->find_latest("bad.csv", "sha-b");
+  ASSERT_TRUE(latest.ok() && latest->has_value());
+  EXPECT_EQ((*latest)->status, ReportStatus::kRejected);
+  EXPECT_EQ((*latest)->error, rejected.error);
+  EXPECT_TRUE(*storage_->loaded_with_size(42));
+  EXPECT_FALSE(*storage_->loaded_with_size(43));
+
+  auto d = storage_->report(*dup_id);
+  ASSERT_TRUE(d.ok() && d->has_value());
+  EXPECT_EQ((*d)->duplicate_of, loaded);
+  ASSERT_TRUE(storage_->mark_archived(loaded, "/archive/medan.csv").ok());
+  EXPECT_EQ((*storage_->report(loaded))->archived_path, "/archive/medan.csv");
+  EXPECT_FALSE(storage_->report(*dup_id + 100)->has_value());
+
+  auto recent = storage_->recent_reports(2);
+  ASSERT_TRUE(recent.ok());
+  ASSERT_EQ(recent->size(), 2u);
+  EXPECT_EQ((*recent)[0].id, *dup_id);
+  EXPECT_EQ(*storage_->count_reports_since(clock_.now()), 3);
+  EXPECT_EQ(*storage_->count_reports_since(clock_.now() + 1s), 0);
+}
+
+// --- Report writer -----------------------------------------------------------------------
+
+TEST_P(StorageContract, ACommittedLoadWritesRowsChangesAndTheLedger) {
+  auto begun = storage_->begin_report();
+  ASSERT_TRUE(begun.ok());
+  ReportLoad txn = std::move(begun).value();
+  ASSERT_TRUE(txn.upsert("Medan", "Robusta", 3).ok());
+  ASSERT_TRUE(txn.upsert("Medan", "Arabika", 0).ok());
+  ASSERT_TRUE(txn.flush().ok());
+  EXPECT_EQ(txn.rows(), 2);
+  EXPECT_EQ(txn.changes(), 2);
+  auto id = txn.commit(record("medan.csv", "sha-1"));
+  ASSERT_TRUE(id.ok()) << id.error().message();
+  EXPECT_EQ(txn.rows(), 2);  // still readable after the commit
+  EXPECT_EQ(count("Medan", "Robusta"), 3);
+  EXPECT_EQ(count("Medan", "Arabika"), 0);
+  auto rep = storage_->report(*id);
+  ASSERT_TRUE(rep.ok() && rep->has_value());
+  EXPECT_EQ((*rep)->status, ReportStatus::kLoaded);
+  EXPECT_EQ((*rep)->rows, 2);
+  EXPECT_EQ((*rep)->changes, 2);
+  EXPECT_EQ((*rep)->path, "medan.csv");
+  // A second commit of the same load is refused.
+  EXPECT_FALSE(txn.commit(record("medan.csv", "sha-1")).ok());
+}
+
+TEST_P(StorageContract, ALoadRollsBackUnlessCommitted) {
+  const auto first = load({{"Medan", "Robusta", 3}}, "a.csv", "sha-a");
+  {
+    auto begun = storage_->begin_report();
+    ASSERT_TRUE(begun.ok());
+    ReportLoad txn = std::move(begun).value();
+    ASSERT_TRUE(txn.upsert("Medan", "Robusta", 0).ok());
+    ASSERT_TRUE(txn.upsert("Medan", "Liberika", 5).ok());
+    ASSERT_TRUE(txn.flush().ok());
+  }  // destroyed without commit
+  {
+    auto begun = storage_->begin_report();
+    ASSERT_TRUE(begun.ok());
+    ReportLoad txn = std::move(begun).value();
+    ASSERT_TRUE(txn.upsert("Medan", "Gayo", 5).ok());
+    txn.rollback();
+    EXPECT_FALSE(txn.upsert("Medan", "Gayo", 6).ok());
+    EXPECT_FALSE(txn.commit(record("x.csv", "sha-x")).ok());
+  }
+  EXPECT_EQ(count("Medan", "Robusta"), 3);
+  EXPECT_FALSE(count("Medan", "Liberika").has_value());
+  EXPECT_FALSE(count("Medan", "Gayo").has_value());
+  auto recent = storage_->recent_reports(10);
+  ASSERT_EQ(recent->size(), 1u);
+  // The change feed holds the committed report only.
+  auto p = storage_->next_pending_changes();
+  ASSERT_TRUE(p.ok() && p->has_value());
+  EXPECT_EQ((*p)->report_id, first);
+  ASSERT_TRUE(storage_->commit_check((*p)->last_seq, 0, {}).ok());
+  EXPECT_FALSE(storage_->next_pending_changes()->has_value());
+  // The next load is not hindered by the ones rolled back.
+  const auto next = load({{"Medan", "Gayo", 1}}, "b.csv", "sha-b");
+  EXPECT_GT(next, first);
+}
+
+TEST_P(StorageContract, AMovedLoadCommitsOnce) {
+  auto begun = storage_->begin_report();
+  ASSERT_TRUE(begun.ok());
+  ReportLoad a = std::move(begun).value();
+  ASSERT_TRUE(a.upsert("Medan", "Robusta", 3).ok());
+  ReportLoad b = std::move(a);
+  EXPECT_FALSE(a.upsert("Medan", "Gayo", 1).ok());  // NOLINT: a moved-from load does nothing
+  ASSERT_TRUE(b.commit(record("m.csv", "sha-m")).ok());
+  EXPECT_EQ(count("Medan", "Robusta"), 3);
+}
+
+TEST_P(StorageContract, OnlyChangedCountsAreChanges) {
+  load({{"Medan", "Robusta", 3}, {"Medan", "Gayo", 0}}, "a.csv", "sha-a");
+  auto begun = storage_->begin_report();
+  ASSERT_TRUE(begun.ok());
+  ReportLoad txn = std::move(begun).value();
+  ASSERT_TRUE(txn.upsert("Medan", "Robusta", 3).ok());  // the same
+  ASSERT_TRUE(txn.upsert("Medan", "Gayo", 4).ok());     // back in stock
+  ASSERT_TRUE(txn.upsert("Medan", "Liberika", 0).ok()); // new, out of stock
+  auto id = txn.commit(record("b.csv", "sha-b"));
+  ASSERT_TRUE(id.ok());
+  EXPECT_EQ((*storage_->report(*id))->changes, 2);
+  EXPECT_EQ(count("Medan", "Gayo"), 4);
+}
+
+TEST_P(StorageContract, RememberKeySeesAKeyTwiceWithinOneLoadOnly) {
+  for (int round = 0; round < 2; ++round) {
+    auto begun = storage_->begin_report();
+    ASSERT_TRUE(begun.ok());
+    ReportLoad txn = std::move(begun).value();
+    EXPECT_FALSE(*txn.remember_key(7));
+    EXPECT_TRUE(*txn.remember_key(7));
+    EXPECT_FALSE(*txn.remember_key(8));
+    ASSERT_TRUE(txn.commit(record("k.csv", "sha-k" + std::to_string(round))).ok());
+  }
+}
+
+TEST_P(StorageContract, ASecondConnectionWaitsForTheWriterAndIdsStayDistinct) {
+  auto other = connect();
+  auto begun = storage_->begin_report();
+  ASSERT_TRUE(begun.ok());
+  {
+    ReportLoad txn = std::move(begun).value();
+    ASSERT_TRUE(txn.upsert("Medan", "Robusta", 3).ok());
+    ASSERT_TRUE(txn.commit(record("a.csv", "sha-a")).ok());
+  }
+  // Connections taking turns: ids and change numbers grow in commit order.
+  std::vector<std::int64_t> ids;
+  for (int i = 0; i < 6; ++i) {
+    Storage& s = i % 2 ? *other : *storage_;
+    ids.push_back(load(s, {{"Store" + std::to_string(i), "Item", i}}, "r.csv",
+                       "sha-" + std::to_string(i)));
+  }
+  EXPECT_TRUE(std::is_sorted(ids.begin(), ids.end()));
+  EXPECT_EQ(std::set<std::int64_t>(ids.begin(), ids.end()).size(), ids.size());
+  std::int64_t last_seq = 0;
+  std::vector<std::int64_t> fed;
+  while (true) {
+    auto p = other->next_pending_changes();
+    ASSERT_TRUE(p.ok());
+    if (!p->has_value()) break;
+    EXPECT_GT((*p)->last_seq, last_seq);
+    last_seq = (*p)->last_seq;
+    fed.push_back((*p)->report_id);
+    ASSERT_TRUE(other->commit_check(last_seq, 0, {}).ok());
+  }
+  // Every report with an alerting change (count 0 is the first one only),
+  // then the quiet ones too: the feed passes each report once, in order.
+  EXPECT_TRUE(std::is_sorted(fed.begin(), fed.end()));
+  EXPECT_EQ(std::set<std::int64_t>(fed.begin(), fed.end()).size(), fed.size());
+}
+
+// --- Change feed -------------------------------------------------------------------------
+
+TEST_P(StorageContract, TheChangeFeedComesReportByReportAndPageByPage) {
+  std::vector<Row> rows;
+  for (int i = 0; i < 5; ++i) rows.push_back({"Medan", "zero-" + std::to_string(i), 0});
+  rows.push_back({"Medan", "some", 4});
+  const auto r1 = load(rows, "a.csv", "sha-a");
+  const auto r2 = load({{"Medan", "zero-0", 2}}, "b.csv", "sha-b");  // back in stock
+
+  auto p = storage_->next_pending_changes(2);
+  ASSERT_TRUE(p.ok() && p->has_value());
+  EXPECT_EQ((*p)->report_id, r1);
+  EXPECT_EQ((*p)->report_path, "a.csv");
+  std::vector<std::string> seen;
+  std::int64_t last = 0;
+  while (true) {
+    for (const auto& c : (*p)->out_of_stock) {
+      EXPECT_EQ(c.new_count, 0);
+      EXPECT_EQ(c.kind, ChangeKind::kInsert);
+      EXPECT_GT(c.seq, last);
+      last = c.seq;
+      seen.push_back(c.item);
+    }
+    EXPECT_TRUE((*p)->back_in_stock.empty());
+    if ((*p)->more_after == 0) break;
+    // The cursor may stop inside a report.
+    ASSERT_TRUE(storage_->commit_check((*p)->more_after, 0, {}).ok());
+    ASSERT_TRUE(storage_->next_change_page(**p, 2).ok());
+  }
+  EXPECT_EQ(seen.size(), 5u);
+  ASSERT_TRUE(storage_->commit_check((*p)->last_seq, 0, {}).ok());
+
+  p = storage_->next_pending_changes(2);
+  ASSERT_TRUE(p.ok() && p->has_value());
+  EXPECT_EQ((*p)->report_id, r2);
+  ASSERT_EQ((*p)->back_in_stock.size(), 1u);
+  EXPECT_EQ((*p)->back_in_stock[0].old_count, 0);
+  EXPECT_EQ((*p)->back_in_stock[0].new_count, 2);
+  EXPECT_EQ((*p)->back_in_stock[0].kind, ChangeKind::kModify);
+  const auto end = (*p)->last_seq;
+  ASSERT_TRUE(storage_->commit_check(end, 0, {}).ok());
+  EXPECT_FALSE(storage_->next_pending_changes()->has_value());
+  // A cursor never moves back.
+  ASSERT_TRUE(storage_->commit_check(1, 0, {}).ok());
+  EXPECT_FALSE(storage_->next_pending_changes()->has_value());
+}
+
+TEST_P(StorageContract, RejectionsFollowTheirOwnCursor) {
+  auto a = storage_->record_report(record("a.csv", "sha-a", ReportStatus::kRejected));
+  auto b = storage_->record_report(record("b.csv", "sha-b", ReportStatus::kRejected));
+  ASSERT_TRUE(a.ok() && b.ok());
+  auto next = storage_->next_pending_rejection();
+  ASSERT_TRUE(next.ok() && next->has_value());
+  EXPECT_EQ((*next)->id, *a);
+  ASSERT_TRUE(storage_->commit_check(0, *a, {}).ok());
+  EXPECT_EQ((*storage_->next_pending_rejection())->id, *b);
+  ASSERT_TRUE(storage_->commit_check(0, *b, {}).ok());
+  EXPECT_FALSE(storage_->next_pending_rejection()->has_value());
+}
+
+// --- Outbox ------------------------------------------------------------------------------
+
+TEST_P(StorageContract, CommitCheckQueuesEachMessageIdOnce) {
+  ASSERT_TRUE(storage_->commit_check(0, 0, {message("a", 1, clock_.now())}).ok());
+  ASSERT_TRUE(storage_->commit_check(0, 0, {message("a", 1, clock_.now()),
+                                            message("b", 1, clock_.now())})
+                  .ok());
+  auto all = storage_->list_outbox(true, 10);
+  ASSERT_TRUE(all.ok());
+  ASSERT_EQ(all->size(), 2u);
+  EXPECT_EQ((*all)[0].message_id, "b");  // newest first
+  EXPECT_EQ((*all)[1].data, message("a", 1, clock_.now()).data);
+  EXPECT_EQ(storage_->outbox_counts()->queued, 2);
+}
+
+TEST_P(StorageContract, AClaimIsHeldUntilItsOutcomeOrTheEndOfItsLease) {
+  queue(3);
+  const auto t0 = clock_.now();
+  auto mine = storage_->claim_due(t0, 2, "me", 60s);
+  ASSERT_TRUE(mine.ok()) << mine.error().message();
+  ASSERT_EQ(mine->size(), 2u);
+  EXPECT_EQ((*mine)[0].message_id, "m1");  // oldest due first
+  EXPECT_EQ((*mine)[1].message_id, "m2");
+  EXPECT_EQ((*mine)[0].claimed_by, "me");
+  EXPECT_EQ((*mine)[0].claim_expires_at, t0 + 60s);
+  EXPECT_FALSE((*mine)[0].data.empty());
+
+  auto other = connect();
+  auto theirs = other->claim_due(t0, 10, "them", 60s);
+  ASSERT_TRUE(theirs.ok());
+  ASSERT_EQ(theirs->size(), 1u);
+  EXPECT_EQ((*theirs)[0].message_id, "m3");
+  EXPECT_TRUE(other->claim_due(t0 + 59s, 10, "a third", 60s)->empty());
+  // Held messages are due again when their leases end.
+  EXPECT_EQ(**storage_->next_due_time(), t0 + 60s);
+
+  // An outcome ends the claim.
+  ASSERT_TRUE(storage_->mark_sent((*mine)[0].id, t0 + 1s).ok());
+  ASSERT_TRUE(storage_->mark_retry((*mine)[1].id, t0 + 10s, "421 busy").ok());
+  EXPECT_TRUE(other->claim_due(t0 + 9s, 10, "a third", 60s)->empty());
+  auto retried = other->claim_due(t0 + 10s, 10, "a third", 60s);
+  ASSERT_EQ(retried->size(), 1u);
+  EXPECT_EQ((*retried)[0].message_id, "m2");
+  EXPECT_EQ((*retried)[0].attempts, 1);
+  EXPECT_EQ((*retried)[0].last_error, "421 busy");
+
+  // A claimant claiming again under its name (restarted) takes its own
+  // claims back; the others' stay theirs.
+  auto back = other->claim_due(t0 + 11s, 10, "them", 60s);
+  ASSERT_EQ(back->size(), 1u);
+  EXPECT_EQ((*back)[0].message_id, "m3");
+  EXPECT_EQ((*back)[0].claim_expires_at, t0 + 71s);
+
+  // A lease that ends without an outcome (its holder died): claimable again.
+  EXPECT_TRUE(storage_->claim_due(t0 + 69s, 10, "me", 60s)->empty());
+  auto again = storage_->claim_due(t0 + 71s, 10, "me", 60s);
+  ASSERT_TRUE(again.ok());
+  std::set<std::string> ids;
+  for (const auto& m : *again) ids.insert(m.message_id);
+  EXPECT_EQ(ids, (std::set<std::string>{"m2", "m3"}));
+  const auto sent = storage_->list_outbox(true, 10);
+  for (const auto& m : *sent) {
+    if (m.message_id == "m1") {
+      EXPECT_EQ(m.state, OutboxState::kSent);
+      EXPECT_EQ(m.sent_at, t0 + 1s);
+      EXPECT_TRUE(m.claimed_by.empty());
+    }
+  }
+}
+
+TEST_P(StorageContract, DeadMessagesAreListedByIdAndQueuedAgain) {
+  queue(3);
+  auto claimed = storage_->claim_due(clock_.now(), 3, "me", 60s);
+  ASSERT_EQ(claimed->size(), 3u);
+  ASSERT_TRUE(storage_->mark_dead((*claimed)[0].id, "550 no such user").ok());
+  ASSERT_TRUE(storage_->mark_dead((*claimed)[2].id, "550 no such user").ok());
+  ASSERT_TRUE(storage_->mark_sent((*claimed)[1].id, clock_.now()).ok());
+  auto dead = storage_->outbox_ids(OutboxState::kDead, 10);
+  ASSERT_TRUE(dead.ok());
+  EXPECT_EQ(*dead, (std::vector<std::int64_t>{(*claimed)[0].id, (*claimed)[2].id}));
+  EXPECT_EQ(storage_->outbox_ids(OutboxState::kDead, 1)->size(), 1u);
+
+  const auto counts = storage_->outbox_counts();
+  EXPECT_EQ(counts->dead, 2);
+  EXPECT_EQ(counts->sent, 1);
+  EXPECT_EQ(counts->queued, 0);
+  const auto open = storage_->open_outbox_counts();
+  EXPECT_EQ(open->dead, 2);
+  EXPECT_EQ(open->sent, 0);
+  EXPECT_EQ(storage_->list_outbox(false, 10)->size(), 2u);
+
+  clock_.advance(1h);
+  EXPECT_TRUE(*storage_->requeue((*claimed)[0].id, clock_.now()));
+  EXPECT_FALSE(*storage_->requeue((*claimed)[1].id, clock_.now()));  // sent, not dead
+  EXPECT_FALSE(*storage_->requeue(999999, clock_.now()));
+  auto due = storage_->claim_due(clock_.now(), 10, "me", 60s);
+  ASSERT_EQ(due->size(), 1u);
+  EXPECT_EQ((*due)[0].attempts, 0);
+  EXPECT_EQ((*due)[0].created_at, clock_.now());
+}
+
+TEST_P(StorageContract, TwoConnectionsRacingToClaimNeverGetOneMessageTwice) {
+  constexpr int kMessages = 200;
+  queue(kMessages);
+  auto a = connect();
+  auto b = connect();
+  const TimePoint now = clock_.now();
+  std::vector<std::int64_t> got_a, got_b;
+  std::atomic<bool> failed = false;
+  auto drain = [&](Storage& s, const char* who, std::vector<std::int64_t>& got) {
+    while (true) {
+      auto c = s.claim_due(now, 3, who, 10min);
+      if (!c) {
+        failed = true;
+        return;
+      }
+      if (c->empty()) return;
+      // Delivered: recorded as a mailer does, which ends the claim.
+      for (const auto& m : *c) {
+        got.push_back(m.id);
+        if (!s.mark_sent(m.id, now).ok()) {
+          failed = true;
+          return;
+        }
+      }
+    }
+  };
+  std::thread ta([&] { drain(*a, "a", got_a); });
+  std::thread tb([&] { drain(*b, "b", got_b); });
+  ta.join();
+  tb.join();
+  ASSERT_FALSE(failed);
+  std::set<std::int64_t> all(got_a.begin(), got_a.end());
+  for (auto id : got_b) EXPECT_TRUE(all.insert(id).second) << "message " << id << " claimed twice";
+  EXPECT_EQ(all.size(), static_cast<std::size_t>(kMessages));
+  EXPECT_EQ(got_a.size() + got_b.size(), static_cast<std::size_t>(kMessages));
+  EXPECT_EQ(storage_->outbox_counts()->sent, kMessages);
+}
+
+// --- Listings ----------------------------------------------------------------------------
+
+TEST_P(StorageContract, ListingsPageNewestFirstAndTheOutboxWithoutBodies) {
+  load({{"Medan", "a", 0}, {"Medan", "b", 1}, {"Padang", "c", 0}}, "a.csv", "sha-a");
+  auto rej = storage_->record_report(record("bad.csv", "sha-b", ReportStatus::kRejected));
+  ASSERT_TRUE(rej.ok());
+  queue(3);
+
+  InventoryQuery q;
+  q.limit = 2;
+  auto inv = storage_->list_inventory(q);
+  ASSERT_TRUE(inv.ok());
+  ASSERT_EQ(inv->size(), 2u);
+  EXPECT_EQ((*inv)[1].item, "b");
+  q.after = std::pair((*inv)[1].store, (*inv)[1].item);
+  inv = storage_->list_inventory(q);
+  ASSERT_EQ(inv->size(), 1u);
+  EXPECT_EQ((*inv)[0].store, "Padang");
+  InventoryQuery zeros;
+  zeros.out_of_stock_only = true;
+  zeros.store = "Medan";
+  inv = storage_->list_inventory(zeros);
+  ASSERT_EQ(inv->size(), 1u);
+  EXPECT_EQ((*inv)[0].item, "a");
+
+  auto reps = storage_->reports_page(0, std::nullopt, 10);
+  ASSERT_EQ(reps->size(), 2u);
+  EXPECT_EQ((*reps)[0].id, *rej);
+  EXPECT_EQ(storage_->reports_page(*rej, std::nullopt, 10)->size(), 1u);
+  EXPECT_EQ(storage_->reports_page(0, ReportStatus::kRejected, 10)->size(), 1u);
+
+  auto page = storage_->outbox_page(0, std::nullopt, 2);
+  ASSERT_TRUE(page.ok());
+  ASSERT_EQ(page->size(), 2u);
+  EXPECT_EQ((*page)[0].message_id, "m3");
+  EXPECT_EQ((*page)[0].subject, "Inventory Alert!");
+  EXPECT_TRUE((*page)[0].data.empty());
+  page = storage_->outbox_page((*page)[1].id, OutboxState::kQueued, 2);
+  ASSERT_EQ(page->size(), 1u);
+  EXPECT_EQ((*page)[0].message_id, "m1");
+  EXPECT_TRUE(storage_->outbox_page(0, OutboxState::kDead, 2)->empty());
+}
+
+TEST_P(StorageContract, MaintenanceIsHarmlessAtAnyTime) {
+  EXPECT_TRUE(storage_->maintain().ok());
+  load({{"Medan", "a", 1}}, "a.csv", "sha-a");
+  EXPECT_TRUE(storage_->maintain().ok());
+  EXPECT_EQ(count("Medan", "a"), 1);
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, StorageContract, ::testing::ValuesIn(backends()),
+                         [](const ::testing::TestParamInfo<Backend>& info) {
+                           return info.param.name;
+                         });
+
+}  // namespace
+}  // namespace stockwatch
