@@ -28,6 +28,7 @@
 #include "notify/transport.hpp"
 #include "os/systemd_notify.hpp"
 #include "pipeline/mail_stage.hpp"
+#include "pipeline/pipeline.hpp"
 #include "pipeline/report_stage.hpp"
 #include "store/storage.hpp"
 
@@ -52,7 +53,11 @@ TimePoint local_midnight(TimePoint t) {
 
 }  // namespace
 
-struct Daemon::Impl {
+// The daemon runs the pipeline's steps (src/pipeline/pipeline.hpp), each on
+// its thread: reports on the db strand, mail on the mail strand; the event
+// loop keeps the inbox. As their PipelineEvents it only carries the steps'
+// news to the other threads and to the metrics and status.
+struct Daemon::Impl final : PipelineEvents {
   // The running configuration; the loop thread's (reloads replace it).
   Config config;
   const Clock& clock;
@@ -173,8 +178,7 @@ struct Daemon::Impl {
       arm_watchdog();
     }
     // Catch up on anything left from before a restart.
-    post(db_strand, "checker", [this] { record_check(reports->check()); });
-    post(mail_strand, "mailer", [this] { run_mailer(); });
+    post(db_strand, "checker", [this] { run_catch_up(*reports, *this); });
     dispatch_ready();
     arm_inbox_timer();
   }
@@ -306,39 +310,39 @@ struct Daemon::Impl {
   // --- db_strand: the report stage ---------------------------------------------------
 
   void process_report(const InboxReport& report) {
-    Disposition d = Disposition::kRetry;
-    // The inbox hears what became of the report whatever happens here.
-    guarded("report", [&] {
-      if (stopping) return;
-      status.set_loading(report.relative);
-      const ReportStep step = reports->handle(report, &stopping);
-      d = step.disposition;
-      if (step.outcome && !step.outcome->resumed) {
-        metrics.report(to_string(step.outcome->status), step.outcome->rows,
-                       step.outcome->changes, step.load_seconds);
-      }
-      record_check(step.check);
-      count_reports_today(true);
-      if (auto c = db->open_outbox_counts()) status.set_outbox(*c);
-      status.set_loading({});
-    })();
-    post(ioc, "report done", [this, rel = report.relative, d] {
-      inbox.done(rel, d);
-      arm_inbox_timer();
-    });
-    if (!stopping) reports->checkpoint();
+    if (!stopping) status.set_loading(report.relative);
+    run_report(*reports, report, *this, &stopping);
+    status.set_loading({});
   }
 
-  // What a checker run found goes to the metrics; queued messages wake the
-  // mail stage.
-  void record_check(const CheckStep& c) {
+  // PipelineEvents, on the db strand: what a report and a checker run did
+  // goes to the metrics and the status.
+  void handled(const InboxReport&, const ReportStep& step) override {
+    if (step.outcome && !step.outcome->resumed) {
+      metrics.report(to_string(step.outcome->status), step.outcome->rows, step.outcome->changes,
+                     step.load_seconds);
+    }
+    count_reports_today(true);
+    if (auto c = db->open_outbox_counts()) status.set_outbox(*c);
+  }
+
+  void checked(const CheckStep& c) override {
     if (!c.ok) return;
     metrics.alerts("out_of_stock", c.found.out_of_stock);
     metrics.alerts("back_in_stock", c.found.back_in_stock);
     metrics.alerts("report_rejected", c.found.report_rejected);
     metrics.messages_queued(c.found.messages);
-    if (c.queued > 0) post(mail_strand, "mailer", [this] { run_mailer(); });
   }
+
+  // The loop thread keeps the inbox.
+  void report_done(const std::string& relative, Disposition d) override {
+    post(ioc, "report done", [this, relative, d] {
+      inbox.done(relative, d);
+      arm_inbox_timer();
+    });
+  }
+
+  void wake_mail() override { post(mail_strand, "mailer", [this] { run_mailer(); }); }
 
   // Reports handled since local midnight: counted in the database at start
   // and when the day changes, otherwise one more per report, so the status
@@ -357,14 +361,11 @@ struct Daemon::Impl {
 
   // --- mail_strand: the mail stage -------------------------------------------------
 
-  // One mail stage step; its outcome goes to the metrics and the status.
-  MailStep mail_step(int limit, const std::atomic<bool>* stop) {
-    MailStep step = mail->step(limit, stop);
-    if (step.ok) {
-      metrics.emails(step.sent.sent, step.sent.retried, step.sent.dead);
-      status.set_mail_result(step.sent, clock.now());
-    }
-    return step;
+  // What a mail stage step did goes to the metrics and the status.
+  void record_mail(const MailStep& step) {
+    if (!step.ok) return;
+    metrics.emails(step.sent.sent, step.sent.retried, step.sent.dead);
+    status.set_mail_result(step.sent, clock.now());
   }
 
   // The outbox's queued and dead counts, for STATUS= and the metrics.
@@ -379,13 +380,20 @@ struct Daemon::Impl {
 
   void run_mailer() {
     if (stopping) return;
-    const MailStep step = mail_step(100, &stopping);
-    // The next step is scheduled whatever the counts do.
-    guarded("outbox counts", [this] { update_outbox_counts(); })();
-    if (step.next_at <= clock.now()) {
+    run_mail(*mail, *this, 100, &stopping);
+  }
+
+  // PipelineEvents, on the mail strand.
+  void mailed(const MailStep& step) override {
+    record_mail(step);
+    update_outbox_counts();
+  }
+
+  void mail_at(TimePoint at) override {
+    if (at <= clock.now()) {
       post(mail_strand, "mailer", [this] { run_mailer(); });
     } else {
-      arm_mail_timer(step.next_at);
+      arm_mail_timer(at);
     }
   }
 
@@ -434,7 +442,8 @@ struct Daemon::Impl {
     mail_timer.cancel();
     int sent = 0;
     while (SendDeadline::Clock::now() < deadline) {
-      const MailStep step = mail_step(1, nullptr);
+      const MailStep step = mail->step(1, nullptr);
+      record_mail(step);
       if (!step.ok) break;
       sent += step.sent.sent;
       if (!step.sent.next_due || *step.sent.next_due > clock.now()) break;

@@ -1,53 +1,42 @@
 #include "pipeline/pipeline.hpp"
 
-#include <algorithm>
+#include "base/guard.hpp"
 
 namespace stockwatch {
 
-Pipeline::Pipeline(Inbox& inbox, ReportStage& reports, MailStage& mail, const Clock& clock)
-    : inbox_(inbox), reports_(reports), mail_(mail), clock_(clock) {}
-
-PipelineStep Pipeline::start() {
-  PipelineStep step;
-  step.queued = reports_.check().queued;
-  mail_at_ = clock_.now();
-  mail_if_due(clock_.now(), step);
+ReportStep run_report(ReportStage& reports, const InboxReport& report, PipelineEvents& events,
+                      const std::atomic<bool>* stop) {
+  const bool stopped = stop && stop->load();
+  ReportStep step;   // kRetry unless handled
+  if (!stopped) {
+    guarded("report", [&] { step = reports.handle(report, stop); })();
+    guarded("report handled", [&] {
+      events.handled(report, step);
+      events.checked(step.check);
+    })();
+  }
+  // The inbox hears what became of the report whatever happened above.
+  guarded("report done", [&] { events.report_done(report.relative, step.disposition); })();
+  if (step.check.queued > 0) guarded("wake mail", [&] { events.wake_mail(); })();
+  // Last, so neither the inbox nor the mail waits for the copy, and before
+  // the next report writes, so that the log can start over.
+  if (!stopped) reports.checkpoint();
   return step;
 }
 
-PipelineStep Pipeline::process_due(TimePoint now) {
-  PipelineStep step;
-  if (inbox_.fd() >= 0) inbox_.handle_events();
-  inbox_.process_due(now);
-  for (const auto& report : inbox_.take_ready()) {
-    ++step.reports;
-    const ReportStep handled = reports_.handle(report);
-    inbox_.done(report.relative, handled.disposition);
-    reports_.checkpoint();
-    step.queued += handled.check.queued;
-  }
-  if (step.queued > 0) mail_at_ = std::min(mail_at_, now);
-  mail_if_due(now, step);
+CheckStep run_catch_up(ReportStage& reports, PipelineEvents& events) {
+  const CheckStep check = reports.check();
+  guarded("checked", [&] { events.checked(check); })();
+  guarded("wake mail", [&] { events.wake_mail(); })();
+  return check;
+}
+
+MailStep run_mail(MailStage& mail, PipelineEvents& events, int limit,
+                  const std::atomic<bool>* stop) {
+  const MailStep step = mail.step(limit, stop);
+  guarded("mailed", [&] { events.mailed(step); })();
+  guarded("mail next", [&] { events.mail_at(step.next_at); })();
   return step;
-}
-
-void Pipeline::mail_if_due(TimePoint now, PipelineStep& step) {
-  // Steps until nothing more is due now, as the daemon posts the next step
-  // at once when more is due.
-  while (mail_at_ <= now) {
-    const MailStep m = mail_.step();
-    step.mailed = true;
-    step.sent += m.sent.sent;
-    step.retried += m.sent.retried;
-    step.dead += m.sent.dead;
-    mail_at_ = m.next_at;
-    if (!m.ok || (m.sent.sent + m.sent.retried + m.sent.dead) == 0) break;
-  }
-}
-
-std::optional<TimePoint> Pipeline::next_wakeup() const {
-  const auto inbox = inbox_.next_wakeup();
-  return inbox ? std::min(*inbox, mail_at_) : mail_at_;
 }
 
 }  // namespace stockwatch

@@ -1,22 +1,29 @@
-// The pipeline, stepped on one thread: take a ready report, load it,
-// archive it, check it, queue its alerts, wake the mail stage.
+// The pipeline's order, written once: what follows a handled report, when
+// the checker runs, when the checkpoint runs, when the mail stage is woken
+// and when it steps next. The daemon runs these steps on its strands and
+// timers; tests run the same steps on one thread with a ManualClock.
 //
 // Contract:
-// - process_due(now) does everything due at `now`, in the daemon's order:
-//   the inbox's events (when it watches with inotify) and its due work;
-//   each report it hands out through the ReportStage, the inbox told what
-//   became of it, then a checkpoint; then the MailStage, when a report
-//   queued messages or its time has come. It returns what it did.
-// - next_wakeup() is when process_due() has work next (the inbox's next
-//   settle, poll or rescan, or the mail stage's next step); an inotify
-//   event can bring work earlier.
-// - The stages and the inbox are borrowed and must outlive the Pipeline.
-//   No Asio, no sleeping, no threads: a test drives it with a ManualClock.
-//   The daemon (src/daemon/) runs the same stages, each on its own thread.
-// - Not thread-safe.
+// - run_report() takes one ready report through the ReportStage (load,
+//   archive, check), then, in this order: tells the events what was
+//   handled and checked, tells the inbox what became of the report
+//   (report_done, always, whatever happened), wakes the mail stage when the
+//   checker queued messages, and only then checkpoints the database log, so
+//   neither the inbox nor the mail waits for the copy. With `stop` set
+//   nothing is loaded or checkpointed, and the inbox hears kRetry.
+// - run_catch_up() runs the checker alone (what a restart left pending),
+//   then wakes the mail stage, which sends what was queued before.
+// - run_mail() takes one mail stage step and tells the events when the
+//   next one is due (at or before now: at once).
+// - Each runs on its stage's thread (run_report and run_catch_up on the
+//   report stage's, run_mail on the mail stage's), and calls the events
+//   there; the events decide how the news reaches the other threads (the
+//   daemon posts it; a test calls through). An exception an event throws
+//   is logged and the step goes on. No Asio, no sleeping.
 #pragma once
 
-#include <optional>
+#include <atomic>
+#include <string>
 
 #include "base/clock.hpp"
 #include "inbox/inbox.hpp"
@@ -25,32 +32,28 @@
 
 namespace stockwatch {
 
-struct PipelineStep {
-  int reports = 0;   // reports handed to the report stage
-  int queued = 0;    // messages the checker queued
-  bool mailed = false;   // the mail stage stepped
-  int sent = 0;
-  int retried = 0;
-  int dead = 0;
-};
-
-class Pipeline {
+// What the steps tell their surroundings.
+class PipelineEvents {
  public:
-  Pipeline(Inbox& inbox, ReportStage& reports, MailStage& mail, const Clock& clock);
-
-  // Runs the checker and the mail stage once: what a restart left pending.
-  PipelineStep start();
-  PipelineStep process_due(TimePoint now);
-  [[nodiscard]] std::optional<TimePoint> next_wakeup() const;
-
- private:
-  void mail_if_due(TimePoint now, PipelineStep& step);
-
-  Inbox& inbox_;
-  ReportStage& reports_;
-  MailStage& mail_;
-  const Clock& clock_;
-  TimePoint mail_at_{};   // the mail stage's next step
+  virtual ~PipelineEvents() = default;
+  // A report was handled (before the inbox is told): metrics, status.
+  virtual void handled(const InboxReport& /*report*/, const ReportStep& /*step*/) {}
+  // The checker ran (after a report, or at start).
+  virtual void checked(const CheckStep& /*check*/) {}
+  // Tell the inbox what became of a report it handed out.
+  virtual void report_done(const std::string& relative, Disposition disposition) = 0;
+  // Messages may be due: the mail stage should step now.
+  virtual void wake_mail() = 0;
+  // The mail stage stepped: metrics, status.
+  virtual void mailed(const MailStep& /*step*/) {}
+  // The mail stage's next step is due at `at` (at or before now: at once).
+  virtual void mail_at(TimePoint at) = 0;
 };
+
+ReportStep run_report(ReportStage& reports, const InboxReport& report, PipelineEvents& events,
+                      const std::atomic<bool>* stop = nullptr);
+CheckStep run_catch_up(ReportStage& reports, PipelineEvents& events);
+MailStep run_mail(MailStage& mail, PipelineEvents& events, int limit = 100,
+                  const std::atomic<bool>* stop = nullptr);
 
 }  // namespace stockwatch

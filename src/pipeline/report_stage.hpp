@@ -13,8 +13,9 @@
 //   loaded or alerted twice.
 // - check() runs the checker alone (start-up: what a crash left pending).
 // - checkpoint() copies the database log when it has grown (the loading
-//   connection does not checkpoint at commit); call it after the inbox was
-//   told the report is done.
+//   connection does not checkpoint at commit); run_report()
+//   (pipeline/pipeline.hpp) calls it after the inbox was told the report is
+//   done and the mail stage woken.
 // - set_loader_options(), set_alerts() and set_archive() apply a reloaded
 //   configuration from the next report on.
 // - Blocking (disk, database), no Asio, no sleeping: the caller's thread

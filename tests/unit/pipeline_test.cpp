@@ -1,13 +1,18 @@
 // The stepped pipeline: a real inbox folder (inotify), a real SQLite file,
 // the real loader, archive, checker and mailer, a scripted transport and a
-// ManualClock. Every step is taken by the test; nothing sleeps.
+// ManualClock. The test runs the pipeline's steps, the ones the daemon runs
+// (run_catch_up, run_report, run_mail), on one thread; nothing sleeps.
 #include "pipeline/pipeline.hpp"
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "scripted_transport.hpp"
 #include "test_util.hpp"
@@ -22,6 +27,90 @@ using test::TempDir;
 using test::write_file;
 
 constexpr const char* kOwner = "owner@example.com";
+
+// What one round of steps did.
+struct PipelineStep {
+  int reports = 0;       // reports handed to run_report
+  int queued = 0;        // messages the checker queued
+  bool mailed = false;   // run_mail ran
+  int sent = 0;
+  int retried = 0;
+  int dead = 0;
+};
+
+// What the daemon's event loop, strands and timers do, on one thread: the
+// inbox's events and due work, each ready report through run_report, then
+// run_mail whenever it is due. What happens after each step, and when the
+// mail stage steps next, comes from the steps themselves, as in the daemon.
+class OneThread final : public PipelineEvents {
+ public:
+  OneThread(Inbox& inbox, ReportStage& reports, MailStage& mail, const Clock& clock)
+      : inbox_(inbox), reports_(reports), mail_(mail), clock_(clock) {}
+
+  PipelineStep start() {
+    PipelineStep step;
+    step.queued = run_catch_up(reports_, *this).queued;
+    mail_if_due(clock_.now(), step);
+    return step;
+  }
+
+  PipelineStep process_due(TimePoint now) {
+    PipelineStep step;
+    if (inbox_.fd() >= 0) inbox_.handle_events();
+    inbox_.process_due(now);
+    for (const auto& report : inbox_.take_ready()) {
+      ++step.reports;
+      step.queued += run_report(reports_, report, *this, &stop).check.queued;
+    }
+    mail_if_due(now, step);
+    return step;
+  }
+
+  // The inbox's next settle, poll or rescan, or the mail stage's next step.
+  [[nodiscard]] std::optional<TimePoint> next_wakeup() const {
+    const auto inbox = inbox_.next_wakeup();
+    if (!mail_at_) return inbox;
+    return inbox ? std::min(*inbox, *mail_at_) : *mail_at_;
+  }
+
+  // The order the steps told things in, for the tests of that order.
+  std::vector<std::string> told;
+  // What the daemon sets at shutdown.
+  std::atomic<bool> stop{false};
+
+  void report_done(const std::string& relative, Disposition d) override {
+    told.push_back("done " + relative);
+    inbox_.done(relative, d);
+  }
+  void wake_mail() override {
+    told.push_back("wake mail");
+    const TimePoint now = clock_.now();
+    mail_at_ = mail_at_ ? std::min(*mail_at_, now) : now;
+  }
+  void mail_at(TimePoint at) override { mail_at_ = at; }
+
+ private:
+  void mail_if_due(TimePoint now, PipelineStep& step) {
+    // The daemon posts the next step at once when more is due; here that
+    // repeats until nothing more is sent, and the rest waits for the next
+    // round.
+    while (mail_at_ && *mail_at_ <= now) {
+      mail_at_.reset();
+      const MailStep m = run_mail(mail_, *this);
+      step.mailed = true;
+      step.sent += m.sent.sent;
+      step.retried += m.sent.retried;
+      step.dead += m.sent.dead;
+      if (!m.ok || (m.sent.sent + m.sent.retried + m.sent.dead) == 0) break;
+    }
+  }
+
+  Inbox& inbox_;
+  ReportStage& reports_;
+  MailStage& mail_;
+  const Clock& clock_;
+  std::optional<TimePoint> mail_at_;   // when the mail stage steps next
+};
 
 // What a step did: reports handled, messages queued, messages sent.
 void expect_step(const PipelineStep& s, int reports, int queued, int sent) {
@@ -57,7 +146,7 @@ class PipelineTest : public ::testing::Test {
     reports_ = std::make_unique<ReportStage>(*db_, clock_, loader_options(config_), config_.alerts,
                                              archive_options(config_));
     mail_ = std::make_unique<MailStage>(*mail_db_, transport_, clock_, policy_, 1);
-    pipeline_ = std::make_unique<Pipeline>(*inbox_, *reports_, *mail_, clock_);
+    pipeline_ = std::make_unique<OneThread>(*inbox_, *reports_, *mail_, clock_);
     first_ = pipeline_->start();
   }
 
@@ -90,7 +179,7 @@ class PipelineTest : public ::testing::Test {
   std::unique_ptr<Inbox> inbox_;
   std::unique_ptr<ReportStage> reports_;
   std::unique_ptr<MailStage> mail_;
-  std::unique_ptr<Pipeline> pipeline_;
+  std::unique_ptr<OneThread> pipeline_;
   PipelineStep first_;
 };
 
@@ -257,6 +346,39 @@ TEST_F(PipelineTest, ArchiveModeDeleteFromAReloadRemovesTheNextReport) {
   EXPECT_TRUE(files_under(config_.inbox.path).empty());
   EXPECT_TRUE(files_under(config_.inbox.processed).empty());
   EXPECT_EQ(only_report().archived_path, ReportStage::kDeletedMarker);
+}
+
+TEST_F(PipelineTest, AfterAReportTheInboxIsToldFirstThenTheMailIsWoken) {
+  start();
+  pipeline_->told.clear();   // the start wakes the mail stage
+  drop("quiet.csv", "store,item,count\nMedan,Teh,4\n");
+  expect_step(step(), 1, 0, 0);
+  EXPECT_EQ(pipeline_->told, std::vector<std::string>{"done quiet.csv"});
+
+  pipeline_->told.clear();
+  drop("medan.csv", "store,item,count\nMedan,Kopi Gayo,0\n");
+  expect_step(step(), 1, 1, 1);
+  EXPECT_EQ(pipeline_->told, (std::vector<std::string>{"done medan.csv", "wake mail"}));
+}
+
+TEST_F(PipelineTest, AReportTakenAfterStopIsNotLoadedAndIsTakenAgainLater) {
+  start();
+  drop("medan.csv", "store,item,count\nMedan,Kopi Gayo,0\n");
+  pipeline_->stop = true;
+  expect_step(step(), 1, 0, 0);
+  EXPECT_EQ(files_under(config_.inbox.path), std::vector<std::string>{"medan.csv"});
+  auto ledger = db_->recent_reports(10);
+  ASSERT_TRUE(ledger);
+  EXPECT_TRUE(ledger->empty());
+
+  // kRetry: the inbox hands it out again after its delay.
+  pipeline_->stop = false;
+  for (int i = 0; i < 20 && files_under(config_.inbox.processed).empty(); ++i) {
+    clock_.advance(1s);
+    step();
+  }
+  EXPECT_EQ(files_under(config_.inbox.processed), std::vector<std::string>{"medan.csv"});
+  EXPECT_EQ(transport_.calls.size(), 1u);
 }
 
 }  // namespace
