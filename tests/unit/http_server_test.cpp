@@ -285,6 +285,7 @@ std::string put_head(std::string_view target, std::size_t length, std::string_vi
 }
 
 constexpr const char* kGetHello = "GET /hello HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
+constexpr const char* kGetHealth = "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
 
 // --- The fixture: a Server on its own io thread ---------------------------------
 
@@ -296,6 +297,14 @@ class HttpServerTest : public ::testing::Test {
   std::unique_ptr<Server> server_;
   std::thread io_thread_;
   unsigned short port_ = 0;
+
+  // A server with one ordinary connection slot and `reserve` reserve slots.
+  void start_with_one_slot(std::size_t reserve) {
+    ServerOptions options;
+    options.max_connections = 1;
+    options.reserve_connections = reserve;
+    start(options);
+  }
 
   void start(ServerOptions options = {}) {
     options.listen = "127.0.0.1:0";
@@ -792,10 +801,7 @@ TEST_F(HttpServerTest, SilentConnectionsMakeRoomAtTheLimit) {
 TEST_F(HttpServerTest, AHalfSentRequestMakesRoomAtTheLimit) {
   // One byte, or half a header, must not hold a slot until read_timeout:
   // eight of them would lock out a health check.
-  ServerOptions options;
-  options.max_connections = 1;
-  options.reserve_connections = 0;
-  start(options);
+  start_with_one_slot(0);
   RawClient half(port_);
   ASSERT_TRUE(half.send("GET /hello HTTP/1.1\r\n"));
   ASSERT_TRUE(wait_for_connections(1));
@@ -807,10 +813,7 @@ TEST_F(HttpServerTest, AHalfSentRequestMakesRoomAtTheLimit) {
 }
 
 TEST_F(HttpServerTest, AnUploadUnderWayKeepsItsSlot) {
-  ServerOptions options;
-  options.max_connections = 1;
-  options.reserve_connections = 0;
-  start(options);
+  start_with_one_slot(0);
   auto upload = upload_in_flight();
   RawClient over(port_);
   auto r = over.read_response();
@@ -827,10 +830,7 @@ TEST_F(HttpServerTest, AnUploadUnderWayKeepsItsSlot) {
 TEST_F(HttpServerTest, AThrottledRefusalMakesRoomAtTheLimit) {
   // A credential guesser waiting out its delay, on a keep-alive
   // connection it would use again at once, gives its slot up.
-  ServerOptions options;
-  options.max_connections = 1;
-  options.reserve_connections = 0;
-  start(options);
+  start_with_one_slot(0);
   RawClient guesser(port_);
   ASSERT_TRUE(guesser.send("GET /delayed HTTP/1.1\r\nHost: x\r\n\r\n"));
   ASSERT_TRUE(events_.wait([&] { return events_.targets.size() == 1; }));
@@ -844,10 +844,7 @@ TEST_F(HttpServerTest, AThrottledRefusalMakesRoomAtTheLimit) {
 }
 
 TEST_F(HttpServerTest, ReserveSlotsAnswerOnlyHealthChecks) {
-  ServerOptions options;
-  options.max_connections = 1;
-  options.reserve_connections = 1;
-  start(options);
+  start_with_one_slot(1);
   RawClient held(port_);   // between two requests: keeps its slot
   ASSERT_EQ(held.request(kGetHello)->status, 200u);
   RawClient other(port_);
@@ -857,7 +854,7 @@ TEST_F(HttpServerTest, ReserveSlotsAnswerOnlyHealthChecks) {
   EXPECT_TRUE(other.closed_quietly());
   ASSERT_TRUE(wait_for_connections(1));
   RawClient check(port_);
-  r = check.request("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
+  r = check.request(kGetHealth);
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 200u);
   EXPECT_EQ(r->body, "ok");
@@ -867,17 +864,14 @@ TEST_F(HttpServerTest, ReserveSlotsAnswerOnlyHealthChecks) {
 }
 
 TEST_F(HttpServerTest, AFullReserveMakesRoomForTheNextHealthCheck) {
-  ServerOptions options;
-  options.max_connections = 1;
-  options.reserve_connections = 1;
-  start(options);
+  start_with_one_slot(1);
   RawClient held(port_);
   ASSERT_EQ(held.request(kGetHello)->status, 200u);
   RawClient stalled(port_);   // takes the reserve slot and stalls in its header
   ASSERT_TRUE(stalled.send("GET /hea"));
   ASSERT_TRUE(wait_for_connections(2));
   RawClient check(port_);
-  auto r = check.request("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
+  auto r = check.request(kGetHealth);
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 200u);
   EXPECT_TRUE(stalled.closed_quietly());
