@@ -22,18 +22,19 @@ AuthResult BearerTokenAuthenticator::authenticate(const RequestHead& head, const
   const std::string_view auth(field.data(), field.size());
   if (!starts_with_ignoring_case(auth, kBearer)) return {};
   const std::string_view presented = auth.substr(kBearer.size());
-  const std::string client = client_address(remote);
   if (constant_time_equal(presented, token_)) {
-    throttle_.succeeded(client);
+    // The failures stay counted: behind a proxy this success may be
+    // someone else's (FailureThrottle).
     return {Identity{"the bearer token", Role::kOwner, {}}, {}};
   }
-  const auto verdict = throttle_.failed(client);
+  const std::string group = throttle_group(client_address(remote));
+  const auto verdict = throttle_.failed(group);
   const auto log_level = worth_logging(verdict.failures) ? spdlog::level::warn : spdlog::level::debug;
   spdlog::log(log_level,
-              "http {}: {} {} refused: wrong bearer token ({} in a row from this address; "
+              "http {}: {} {} refused: wrong bearer token ({} recent from {}; "
               "answered after {} ms)",
               remote, std::string(head.method_string()), std::string(head.target()),
-              verdict.failures, verdict.delay.count());
+              verdict.failures, group, verdict.delay.count());
   return {{}, Refusal{401, "the bearer token is wrong", "Bearer realm=\"stockwatch\"", verdict.delay}};
 }
 

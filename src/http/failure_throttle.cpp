@@ -1,5 +1,7 @@
 #include "http/failure_throttle.hpp"
 
+#include <boost/asio/ip/address.hpp>
+
 #include <algorithm>
 
 namespace stockwatch::http {
@@ -15,8 +17,14 @@ FailureThrottle::Verdict FailureThrottle::failed(std::string_view client) {
       clients_.erase(oldest);
     }
     it = clients_.emplace(std::string(client), Client{}).first;
-  } else if (now - it->second.last >= options_.forget_after) {
-    it->second.failures = 0;
+  } else {
+    const Duration quiet = std::chrono::duration_cast<Duration>(now - it->second.last);
+    if (quiet >= options_.forget_after) {
+      it->second.failures = 0;
+    } else if (options_.step_down_every.count() > 0 && quiet >= options_.step_down_every) {
+      const auto steps = static_cast<std::uint64_t>(quiet / options_.step_down_every);
+      it->second.failures -= std::min(it->second.failures, steps);
+    }
   }
   Client& c = it->second;
   ++c.failures;
@@ -28,9 +36,6 @@ FailureThrottle::Verdict FailureThrottle::failed(std::string_view client) {
   return {c.failures, delay};
 }
 
-void FailureThrottle::succeeded(std::string_view client) {
-  if (auto it = clients_.find(client); it != clients_.end()) clients_.erase(it);
-}
 
 std::string client_address(std::string_view remote) {
   if (!remote.empty() && remote.front() == '[') {
@@ -38,6 +43,20 @@ std::string client_address(std::string_view remote) {
     return std::string(remote.substr(1, close == std::string_view::npos ? remote.npos : close - 1));
   }
   return std::string(remote.substr(0, remote.rfind(':')));
+}
+
+std::string throttle_group(std::string_view address) {
+  boost::system::error_code ec;
+  const auto a = boost::asio::ip::make_address(std::string(address), ec);
+  if (ec) return std::string(address);
+  if (a.is_v4()) return a.to_v4().to_string();
+  const auto v6 = a.to_v6();
+  if (v6.is_v4_mapped()) {
+    return boost::asio::ip::make_address_v4(boost::asio::ip::v4_mapped, v6).to_string();
+  }
+  auto bytes = v6.to_bytes();
+  std::fill(bytes.begin() + 8, bytes.end(), 0);
+  return boost::asio::ip::make_address_v6(bytes).to_string() + "/64";
 }
 
 }  // namespace stockwatch::http

@@ -77,9 +77,12 @@ class Session;
 struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
   Impl(asio::io_context& io, ServerOptions o, Handler& h)
       : ioc(io), options(std::move(o)), handler(h), acceptor(io), accept_pause(io) {}
-  // Closes the oldest connection that never sent a byte, to make room for
-  // a new one; false when every connection has spoken.
-  bool close_a_silent_connection();
+  // Closes the oldest connection, among the ordinary ones or the reserve,
+  // that holds its slot without a request under way
+  // (Session::idle_holder), to make room for a new one; false when there
+  // is none.
+  bool make_room(bool reserve);
+  [[nodiscard]] std::size_t open(bool reserve) const;
   asio::io_context& ioc;
   ServerOptions options;
   Handler& handler;
@@ -94,8 +97,10 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
 
 class Session : public std::enable_shared_from_this<Session> {
  public:
-  Session(tcp::socket socket, std::shared_ptr<Server::Impl> server, std::uint64_t number)
-      : socket_(std::move(socket)),
+  Session(tcp::socket socket, std::shared_ptr<Server::Impl> server, std::uint64_t number,
+          bool reserve)
+      : reserve_(reserve),
+        socket_(std::move(socket)),
         deadline_(socket_.get_executor()),
         delay_(socket_.get_executor()),
         number_(number),
@@ -124,16 +129,24 @@ class Session : public std::enable_shared_from_this<Session> {
     read_header();
   }
 
-  // Opened, and not one byte received yet: neither a request answered nor
-  // part of one buffered or waiting in the socket.
-  [[nodiscard]] bool silent() {
-    if (!awaiting_first_ || buffer_.size() > 0 || !socket_.is_open()) return false;
-    // The parser may have taken a start line already, emptying the buffer.
-    if (head_parser_ && head_parser_->got_some()) return false;
+  // Why closing this connection loses no work, or nullptr when it would:
+  // it never sent a byte, or it stalls part-way through a request head, or
+  // it waits out a throttled refusal (Route::delay). A connection between
+  // two requests, reading a body or writing an answer keeps its slot.
+  [[nodiscard]] const char* idle_holder() {
+    if (!socket_.is_open()) return nullptr;
+    if (delaying_) return "it was waiting out a refusal";
+    if (!reading_head_) return nullptr;
     boost::system::error_code ec;
-    return socket_.available(ec) == 0 && !ec;
+    const bool got_some = buffer_.size() > 0 || (head_parser_ && head_parser_->got_some()) ||
+                          socket_.available(ec) > 0;
+    if (awaiting_first_ && !got_some) return "it sent nothing";
+    if (got_some) return "its request header was incomplete";
+    return nullptr;
   }
   [[nodiscard]] std::uint64_t number() const { return number_; }
+  // Holds one of the reserve slots (ServerOptions::reserve_connections).
+  [[nodiscard]] bool reserve() const { return reserve_; }
   [[nodiscard]] const std::string& remote() const { return remote_; }
 
   void close() {
@@ -153,7 +166,8 @@ class Session : public std::enable_shared_from_this<Session> {
   void arm() {
     const std::uint64_t generation = ++deadline_generation_;
     timed_out_ = false;
-    deadline_.expires_after(options().read_timeout);
+    deadline_.expires_after(reserve_ ? std::min(options().read_timeout, options().reserve_timeout)
+                                     : options().read_timeout);
     deadline_.async_wait([weak = weak_from_this(), generation](beast::error_code ec) {
       auto self = weak.lock();
       if (ec || !self || self->deadline_generation_ != generation) return;
@@ -181,6 +195,7 @@ class Session : public std::enable_shared_from_this<Session> {
     label_.clear();
     head_ = {};
     unread_body_ = false;
+    reading_head_ = true;
     arm();
     bhttp::async_read_header(socket_, buffer_, *head_parser_,
                              [self = shared_from_this()](beast::error_code ec, std::size_t) {
@@ -190,6 +205,7 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void on_header(beast::error_code ec) {
     awaiting_first_ = false;
+    reading_head_ = false;
     if (ec) {
       if (ec == bhttp::error::end_of_stream || ec == asio::error::eof ||
           ec == asio::error::operation_aborted || ec == asio::error::connection_reset) {
@@ -213,6 +229,12 @@ class Session : public std::enable_shared_from_this<Session> {
       return send(make_response(400, "malformed HTTP request: " + ec.message() + "\n"));
     }
     head_ = head_parser_->get().base();
+    if (reserve_ && !handler().reserved(head_)) {
+      label_ = "over_capacity";
+      keep_alive_ = false;
+      unread_body_ = !head_parser_->is_done();
+      return send(make_response(503, "too many connections; try again shortly\n"));
+    }
     route_ = handler().route(head_, remote_);
     label_ = route_.label;
     if (route_.response) {
@@ -220,8 +242,10 @@ class Session : public std::enable_shared_from_this<Session> {
       keep_alive_ = head_parser_->keep_alive() && head_parser_->is_done();
       unread_body_ = !head_parser_->is_done();
       if (route_.delay.count() > 0) {
+        delaying_ = true;
         delay_.expires_after(route_.delay);
         delay_.async_wait([self = shared_from_this()](beast::error_code wec) {
+          self->delaying_ = false;
           if (wec) {   // the connection was closed meanwhile
             self->handler().on_done(self->label_, 0, self->head_, self->remote_);
             return;
@@ -361,6 +385,7 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void send(Response res) {
+    if (reserve_) keep_alive_ = false;   // the slot is for one answer
     res_ = std::move(res);
     res_.version(head_.version() ? head_.version() : 11);
     res_.keep_alive(keep_alive_);
@@ -392,11 +417,14 @@ class Session : public std::enable_shared_from_this<Session> {
     });
   }
 
+  const bool reserve_;
   tcp::socket socket_;
   asio::steady_timer deadline_;
   asio::steady_timer delay_;      // Route::delay
   std::uint64_t number_;
   bool awaiting_first_ = true;    // no request head has arrived yet
+  bool reading_head_ = false;     // waiting for a request head
+  bool delaying_ = false;         // waiting out Route::delay
   std::uint64_t deadline_generation_ = 0;
   bool timed_out_ = false;
   std::shared_ptr<Server::Impl> server_;
@@ -436,9 +464,15 @@ void Server::Impl::do_accept() {
       for (auto it = self->sessions.begin(); it != self->sessions.end();) {
         it = it->second.expired() ? self->sessions.erase(it) : std::next(it);
       }
-      const bool over = self->sessions.size() >= self->options.max_connections &&
-                        !self->close_a_silent_connection();
-      auto session = std::make_shared<Session>(std::move(socket), self, ++self->accepted);
+      // Past max_connections, a reserve slot, which answers health checks
+      // only; past the reserve too, a 503.
+      bool reserve = false;
+      bool over = false;
+      if (self->open(false) >= self->options.max_connections && !self->make_room(false)) {
+        reserve = true;
+        over = self->open(true) >= self->options.reserve_connections && !self->make_room(true);
+      }
+      auto session = std::make_shared<Session>(std::move(socket), self, ++self->accepted, reserve);
       self->sessions[session.get()] = session;
       session->start(over);
     }
@@ -446,15 +480,29 @@ void Server::Impl::do_accept() {
   });
 }
 
-bool Server::Impl::close_a_silent_connection() {
+std::size_t Server::Impl::open(bool reserve) const {
+  std::size_t n = 0;
+  for (const auto& [ptr, weak] : sessions) {
+    const auto s = weak.lock();
+    n += s && s->reserve() == reserve ? 1 : 0;
+  }
+  return n;
+}
+
+bool Server::Impl::make_room(bool reserve) {
   std::shared_ptr<Session> oldest;
+  const char* why = nullptr;
   for (auto& [ptr, weak] : sessions) {
     auto s = weak.lock();
-    if (s && s->silent() && (!oldest || s->number() < oldest->number())) oldest = std::move(s);
+    if (!s || s->reserve() != reserve || (oldest && s->number() > oldest->number())) continue;
+    if (const char* reason = s->idle_holder()) {
+      oldest = std::move(s);
+      why = reason;
+    }
   }
   if (!oldest) return false;
-  spdlog::debug("http {}: closed to make room (http.max_connections = {}): it sent nothing",
-                oldest->remote(), options.max_connections);
+  spdlog::debug("http {}: closed to make room (http.max_connections = {}): {}", oldest->remote(),
+                options.max_connections, why);
   oldest->close();
   sessions.erase(oldest.get());
   return true;

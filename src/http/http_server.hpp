@@ -10,11 +10,18 @@
 //   request; a whole header must arrive within it). Headers are limited to
 //   header_limit bytes (431), small bodies to their route's limit (413),
 //   and the number of open connections to max_connections. When a new
-//   connection would pass the limit, the oldest connection that has not
-//   sent a byte since it was opened is closed to make room (an idle
-//   socket must not lock out a health check); only when there is none is
-//   the newcomer answered 503 and closed. A slow, malformed or vanished
-//   client affects only its own connection.
+//   connection would pass the limit, the oldest connection that holds its
+//   slot without a request under way is closed to make room: one that has
+//   not sent a byte since it was opened, one stalled part-way through a
+//   request header, or one waiting out a throttled refusal (Route::delay).
+//   Idle or half-open sockets and credential guessers must not lock out a
+//   health check. Only when there is none (every connection is between
+//   requests, reading a body or writing an answer) does the newcomer take
+//   one of reserve_connections extra slots: it must send its header within
+//   reserve_timeout, is served only if Handler::reserved() says so (health
+//   checks), and is closed after that one answer; anything else gets 503.
+//   A full reserve makes room the same way, or answers 503 and closes. A
+//   slow, malformed or vanished client affects only its own connection.
 // - Upload bodies are handed to a BodySink piece by piece as they arrive
 //   (64 KiB at a time), never held whole in memory. A client that sends
 //   "Expect: 100-continue" gets "100 Continue" only once the handler has
@@ -92,6 +99,9 @@ class Handler {
   // status 0), for metrics and the access log.
   virtual void on_done(const std::string& label, unsigned status, const RequestHead& head,
                        const std::string& remote) = 0;
+  // Whether this request may be served on a reserve slot, when every
+  // ordinary one is taken (health checks). Called before route().
+  [[nodiscard]] virtual bool reserved(const RequestHead& /*head*/) const { return false; }
 };
 
 struct ServerOptions {
@@ -99,6 +109,10 @@ struct ServerOptions {
   std::chrono::milliseconds read_timeout{30'000};
   std::size_t header_limit = 16 * 1024;
   std::size_t max_connections = 256;
+  // Extra connections past max_connections, for Handler::reserved()
+  // requests only, whose header must arrive within reserve_timeout.
+  std::size_t reserve_connections = 2;
+  std::chrono::milliseconds reserve_timeout{2'000};
 };
 
 // Splits "host:port" / "[v6]:port" into its parts; nullopt when malformed.

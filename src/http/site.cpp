@@ -92,6 +92,13 @@ Site::Site(std::string token, std::string bucket, HttpRoutes& routes, S3Gateway&
   router_ = build(bucket_);
 }
 
+bool Site::reserved(const http::RequestHead& head) const {
+  if (!is_get(head)) return false;
+  const std::string_view target(head.target().data(), head.target().size());
+  const std::string_view path = target.substr(0, target.find('?'));
+  return path == "/healthz" || path == "/readyz";
+}
+
 void Site::reload(std::string token, std::string bucket) {
   bearer_.set_token(std::move(token));
   if (bucket == bucket_) return;

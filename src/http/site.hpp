@@ -19,7 +19,8 @@
 // - Runs on the HTTP thread only, as do the HttpRoutes and S3Gateway it
 //   dispatches to.
 // - A wrong bearer token is answered 401 after a delay that grows with
-//   each failure from the same address (FailureThrottle), on a timer.
+//   each recent failure from the same address, or IPv6 /64
+//   (FailureThrottle), on a timer.
 // - bucket_name_problem() says why a bucket name cannot be mounted; the
 //   constructor throws std::invalid_argument for such a name (start-up).
 #pragma once
@@ -51,6 +52,9 @@ class Site final : public http::Handler {
   [[nodiscard]] http::Route route(const http::RequestHead& head, const std::string& remote) override;
   void on_done(const std::string& label, unsigned status, const http::RequestHead& head,
                const std::string& remote) override;
+  // GET or HEAD of /healthz or /readyz: answered even when every ordinary
+  // connection slot is taken, so a health check never sees a full server.
+  [[nodiscard]] bool reserved(const http::RequestHead& head) const override;
 
   // A configuration reload: a new token, a new bucket (kept as it was if it
   // cannot be mounted, with a warning).

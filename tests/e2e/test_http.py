@@ -9,6 +9,7 @@ by the other end-to-end tests."""
 import base64
 import hashlib
 import hmac
+import http.client
 import json
 import os
 import random
@@ -16,6 +17,7 @@ import re
 import shutil
 import socket
 import subprocess
+import threading
 import time
 import unittest
 import zlib
@@ -668,12 +670,21 @@ class HttpTest(harness.PipelineTestCase):
         status, _, _ = h.get("/healthz", token=None)
         self.assertEqual(status, 200)
         log = h.env.daemon.log()
-        self.assertIn("GET /api/reports refused: wrong bearer token (1 in a row", log)
-        self.assertIn("(4 in a row from this address; answered after 800 ms)", log)
+        self.assertIn("GET /api/reports refused: wrong bearer token (1 recent from 127.0.0.1", log)
+        self.assertIn("(4 recent from 127.0.0.1; answered after 800 ms)", log)
         self.assertNotIn("guess", log)
-        # The right token is answered at once and clears the record.
+        # The right token is answered at once (and leaves the count as it is).
         status, _, _ = h.get("/api/reports")
         self.assertEqual(status, 200)
+
+    def assert_healthy_promptly(self, h, times, pause=0.0):
+        """/healthz answers 200 "ok" within 2 s, `times` times in a row."""
+        for _ in range(times):
+            started = time.monotonic()
+            status, body = h.get_json("/healthz", token=None)
+            self.assertEqual((status, body["status"]), (200, "ok"))
+            self.assertLess(time.monotonic() - started, 2.0)
+            time.sleep(pause)
 
     def test_idle_sockets_do_not_fail_the_health_check(self):
         h = self.serving(http_lines=['listen = "127.0.0.1:0"', f"token = {toml_str(TOKEN)}",
@@ -681,14 +692,54 @@ class HttpTest(harness.PipelineTestCase):
         idle = [socket.create_connection(("127.0.0.1", h.port)) for _ in range(8)]
         try:
             time.sleep(0.2)   # let the daemon accept all eight
-            for _ in range(3):
-                started = time.monotonic()
-                status, body = h.get_json("/healthz", token=None)
-                self.assertEqual((status, body["status"]), (200, "ok"))
-                self.assertLess(time.monotonic() - started, 2.0)
+            self.assert_healthy_promptly(h, 3)
         finally:
             for s in idle:
                 s.close()
+
+    def test_slot_holders_and_token_guessers_do_not_fail_the_health_check(self):
+        # Eight connections hold every slot: four sent one byte of a request
+        # and stopped, four repeat wrong tokens on keep-alive connections
+        # (each answer delayed up to 5 s), reconnecting when closed.
+        h = self.serving(http_lines=['listen = "127.0.0.1:0"', f"token = {toml_str(TOKEN)}",
+                                     "max_connections = 8", "read_timeout_s = 30"])
+        stop = threading.Event()
+        guesses = []
+
+        def guess_until_stopped():
+            conn = None
+            while not stop.is_set():
+                try:
+                    if conn is None:
+                        conn = http.client.HTTPConnection("127.0.0.1", h.port, timeout=10)
+                    conn.request("GET", "/api/reports", headers={"Authorization": "Bearer guess"})
+                    response = conn.getresponse()
+                    response.read()
+                    guesses.append(response.status)
+                except (OSError, http.client.HTTPException):
+                    conn.close()
+                    conn = None
+            if conn is not None:
+                conn.close()
+
+        one_byte = []
+        guessers = [threading.Thread(target=guess_until_stopped) for _ in range(4)]
+        try:
+            for _ in range(4):
+                s = socket.create_connection(("127.0.0.1", h.port))
+                s.sendall(b"G")
+                one_byte.append(s)
+            for t in guessers:
+                t.start()
+            time.sleep(1.0)   # let the guessers reach delayed answers
+            self.assert_healthy_promptly(h, 5, pause=0.3)
+        finally:
+            stop.set()
+            for t in guessers:
+                t.join(timeout=15)
+            for s in one_byte:
+                s.close()
+        self.assertIn(401, guesses)
 
     def test_an_upload_into_a_new_folder_loads_without_waiting_to_settle(self):
         # A settle time far longer than the test waits: a report found by

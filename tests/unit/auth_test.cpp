@@ -34,18 +34,63 @@ TEST(FailureThrottle, DelaysDoubleFromTheFirstUpToTheCap) {
   EXPECT_EQ(t.failed("10.0.0.2").delay, Duration(100));
 }
 
-TEST(FailureThrottle, ASuccessOrAQuietSpellForgets) {
+TEST(FailureThrottle, AQuietSpellForgets) {
   ManualClock clock;
-  FailureThrottle t(clock, {Duration(100), Duration(5000), Duration(60'000), 100});
+  FailureThrottle t(clock, {Duration(100), Duration(5000), Duration(60'000), 100, Duration(0)});
   (void)t.failed("a");
-  (void)t.failed("a");
-  t.succeeded("a");
-  EXPECT_EQ(t.failed("a").delay, Duration(100));
   (void)t.failed("a");
   clock.advance(59s);
   EXPECT_EQ(t.failed("a").failures, 3u);   // still within forget_after of the last one
   clock.advance(60s);
   EXPECT_EQ(t.failed("a").failures, 1u);
+  EXPECT_EQ(t.failed("a").delay, Duration(200));
+}
+
+TEST(FailureThrottle, FailuresStepDownOnePerQuietSpell) {
+  ManualClock clock;
+  FailureThrottle t(clock, {Duration(100), Duration(5000), Duration(15 * 60'000), 100, Duration(60'000)});
+  for (int i = 0; i < 5; ++i) (void)t.failed("a");   // 100 .. 1600 ms
+  clock.advance(59s);
+  EXPECT_EQ(t.failed("a").failures, 6u);   // not yet a whole spell
+  clock.advance(2min + 30s);               // two whole spells: 6 -> 4, then this one
+  const auto v = t.failed("a");
+  EXPECT_EQ(v.failures, 5u);
+  EXPECT_EQ(v.delay, Duration(1600));
+  clock.advance(10min);                    // ten spells: down to zero, not below
+  EXPECT_EQ(t.failed("a").failures, 1u);
+}
+
+TEST(FailureThrottle, ASuccessDoesNotForgetTheFailures) {
+  // Behind a reverse proxy every client has the proxy's address: a scrape
+  // with the right token must not reset a guesser's delay.
+  ManualClock clock;
+  FailureThrottle throttle(clock);
+  BearerTokenAuthenticator bearer("s3cret-token", throttle);
+  for (int i = 0; i < 5; ++i) {
+    (void)bearer.authenticate(with_authorization("Bearer guess"), "127.0.0.1:4000");
+  }
+  ASSERT_TRUE(bearer.authenticate(with_authorization("Bearer s3cret-token"), "127.0.0.1:4001").identity);
+  const auto r = bearer.authenticate(with_authorization("Bearer guess"), "127.0.0.1:4000");
+  ASSERT_TRUE(r.refusal);
+  EXPECT_EQ(r.refusal->delay, Duration(3200));   // the sixth failure, not the first
+}
+
+TEST(FailureThrottle, AnIpv6Slash64IsOneClient) {
+  ManualClock clock;
+  FailureThrottle throttle(clock);
+  BearerTokenAuthenticator bearer("s3cret-token", throttle);
+  Duration last{0};
+  for (const char* remote : {"[2001:db8:1:2::1]:5000", "[2001:db8:1:2::2]:5000",
+                             "[2001:db8:1:2:aaaa:bbbb:cccc:dddd]:5001"}) {
+    const auto r = bearer.authenticate(with_authorization("Bearer guess"), remote);
+    ASSERT_TRUE(r.refusal);
+    last = r.refusal->delay;
+  }
+  EXPECT_EQ(last, Duration(400));   // the third failure of one /64
+  // The next /64 is someone else.
+  const auto other = bearer.authenticate(with_authorization("Bearer guess"), "[2001:db8:1:3::1]:5000");
+  ASSERT_TRUE(other.refusal);
+  EXPECT_EQ(other.refusal->delay, Duration(100));
 }
 
 TEST(FailureThrottle, RemembersAtMostMaxClients) {
@@ -61,6 +106,15 @@ TEST(FailureThrottle, RemembersAtMostMaxClients) {
   EXPECT_EQ(t.clients(), 3u);
   EXPECT_EQ(t.failed("a").failures, 3u);
   EXPECT_EQ(t.failed("b").failures, 1u);
+}
+
+TEST(ThrottleGroup, Ipv4AsItIsIpv6ByItsSlash64) {
+  EXPECT_EQ(throttle_group("192.0.2.7"), "192.0.2.7");
+  EXPECT_EQ(throttle_group("2001:db8:1:2:3:4:5:6"), "2001:db8:1:2::/64");
+  EXPECT_EQ(throttle_group("2001:db8:1:2::ffff"), "2001:db8:1:2::/64");
+  EXPECT_EQ(throttle_group("::1"), "::/64");
+  EXPECT_EQ(throttle_group("::ffff:192.0.2.7"), "192.0.2.7");
+  EXPECT_EQ(throttle_group("not-an-address"), "not-an-address");
 }
 
 TEST(ClientAddress, DropsThePort) {
@@ -109,16 +163,17 @@ TEST_F(BearerTest, WrongTokensAreSlowedDownLoggedAndNeverEchoed) {
   EXPECT_EQ(delays, (std::vector<Duration>{Duration(100), Duration(200), Duration(400), Duration(800)}));
   const std::string text = log.text();
   EXPECT_NE(text.find("warning http 10.0.0.9:4000: GET /api/inventory refused: wrong bearer "
-                      "token (1 in a row"),
+                      "token (1 recent from 10.0.0.9;"),
             std::string::npos)
       << text;
   // A flood is logged at 1, 2, 4, 8, ... failures; the rest at debug level.
   EXPECT_NE(text.find("debug http 10.0.0.9:4002: GET"), std::string::npos) << text;
-  EXPECT_NE(text.find("(4 in a row from this address; answered after 800 ms)"), std::string::npos);
+  EXPECT_NE(text.find("(4 recent from 10.0.0.9; answered after 800 ms)"), std::string::npos);
   EXPECT_EQ(text.find("guess-number"), std::string::npos);
-  // The right token from that address clears its record.
+  // The right token from that address is let in at once, and keeps the
+  // record (ASuccessDoesNotForgetTheFailures).
   EXPECT_TRUE(bearer_.authenticate(with_authorization("Bearer s3cret-token"), "10.0.0.9:1").identity);
-  EXPECT_EQ(throttle_.clients(), 0u);
+  EXPECT_EQ(throttle_.clients(), 1u);
 }
 
 TEST_F(BearerTest, WithoutATokenEveryoneMayRead) {

@@ -106,6 +106,7 @@ class RecordingSink final : public BodySink {
 //   /echo            buffered, limit 100 bytes, answers the body
 //   /nocontent       204
 //   /delayed         401 after a delay of 1 s
+//   /healthz         200 "ok", and may use a reserve slot
 class TestHandler final : public Handler {
  public:
   explicit TestHandler(Events& events) : events_(events) {}
@@ -122,6 +123,8 @@ class TestHandler final : public Handler {
       r.sink = std::make_unique<RecordingSink>(
           events_, target == "/picky" ? std::optional<std::size_t>(10) : std::nullopt);
       r.body_limit = target == "/small" ? 10 : 1024 * 1024;
+    } else if (target == "/healthz") {
+      r.response = make_response(200, "ok");
     } else if (target == "/nocontent") {
       r.response = make_response(204, "");
     } else if (target == "/delayed") {
@@ -140,6 +143,7 @@ class TestHandler final : public Handler {
                const std::string&) override {
     events_.update([&] { events_.done.emplace_back(label, status); });
   }
+  bool reserved(const RequestHead& head) const override { return head.target() == "/healthz"; }
 
  private:
   Events& events_;
@@ -281,6 +285,7 @@ std::string put_head(std::string_view target, std::size_t length, std::string_vi
 }
 
 constexpr const char* kGetHello = "GET /hello HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
+constexpr const char* kGetHealth = "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
 
 // --- The fixture: a Server on its own io thread ---------------------------------
 
@@ -292,6 +297,14 @@ class HttpServerTest : public ::testing::Test {
   std::unique_ptr<Server> server_;
   std::thread io_thread_;
   unsigned short port_ = 0;
+
+  // A server with one ordinary connection slot and `reserve` reserve slots.
+  void start_with_one_slot(std::size_t reserve) {
+    ServerOptions options;
+    options.max_connections = 1;
+    options.reserve_connections = reserve;
+    start(options);
+  }
 
   void start(ServerOptions options = {}) {
     options.listen = "127.0.0.1:0";
@@ -741,6 +754,7 @@ TEST_F(HttpServerTest, StopAbortsUploadsInFlight) {
 TEST_F(HttpServerTest, MoreThanMaxConnectionsGet503) {
   ServerOptions options;
   options.max_connections = 2;
+  options.reserve_connections = 0;   // ReserveSlotsAnswerOnlyHealthChecks covers the reserve
   start(options);
   auto a = std::make_unique<RawClient>(port_);
   RawClient b(port_);
@@ -784,19 +798,83 @@ TEST_F(HttpServerTest, SilentConnectionsMakeRoomAtTheLimit) {
   EXPECT_EQ(spoke.request(kGetHello)->status, 200u);
 }
 
-TEST_F(HttpServerTest, AHalfSentRequestIsNotSilent) {
-  ServerOptions options;
-  options.max_connections = 1;
-  start(options);
+TEST_F(HttpServerTest, AHalfSentRequestMakesRoomAtTheLimit) {
+  // One byte, or half a header, must not hold a slot until read_timeout:
+  // eight of them would lock out a health check.
+  start_with_one_slot(0);
   RawClient half(port_);
   ASSERT_TRUE(half.send("GET /hello HTTP/1.1\r\n"));
   ASSERT_TRUE(wait_for_connections(1));
+  RawClient next(port_);
+  auto r = next.request(kGetHello);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200u);
+  EXPECT_TRUE(half.closed_quietly());
+}
+
+TEST_F(HttpServerTest, AnUploadUnderWayKeepsItsSlot) {
+  start_with_one_slot(0);
+  auto upload = upload_in_flight();
   RawClient over(port_);
   auto r = over.read_response();
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 503u);
-  ASSERT_TRUE(half.send("Host: x\r\n\r\n"));
-  EXPECT_EQ(half.read_response()->status, 200u);
+  EXPECT_TRUE(over.closed_quietly());
+  ASSERT_TRUE(upload->send(std::string(99'000, 'x')));
+  r = upload->read_response();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200u);
+  EXPECT_EQ(r->body, "received 100000 bytes\n");
+}
+
+TEST_F(HttpServerTest, AThrottledRefusalMakesRoomAtTheLimit) {
+  // A credential guesser waiting out its delay, on a keep-alive
+  // connection it would use again at once, gives its slot up.
+  start_with_one_slot(0);
+  RawClient guesser(port_);
+  ASSERT_TRUE(guesser.send("GET /delayed HTTP/1.1\r\nHost: x\r\n\r\n"));
+  ASSERT_TRUE(events_.wait([&] { return events_.targets.size() == 1; }));
+  RawClient next(port_);
+  auto r = next.request(kGetHello);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200u);
+  EXPECT_TRUE(guesser.closed_quietly());
+  ASSERT_TRUE(wait_done(2));
+  EXPECT_EQ(done().front(), (std::pair<std::string, unsigned>{"delayed", 0}));
+}
+
+TEST_F(HttpServerTest, ReserveSlotsAnswerOnlyHealthChecks) {
+  start_with_one_slot(1);
+  RawClient held(port_);   // between two requests: keeps its slot
+  ASSERT_EQ(held.request(kGetHello)->status, 200u);
+  RawClient other(port_);
+  auto r = other.request(kGetHello);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 503u);
+  EXPECT_TRUE(other.closed_quietly());
+  ASSERT_TRUE(wait_for_connections(1));
+  RawClient check(port_);
+  r = check.request(kGetHealth);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200u);
+  EXPECT_EQ(r->body, "ok");
+  EXPECT_EQ(r->header("connection"), "close");
+  EXPECT_TRUE(check.closed_quietly());
+  EXPECT_EQ(held.request(kGetHello)->status, 200u);
+}
+
+TEST_F(HttpServerTest, AFullReserveMakesRoomForTheNextHealthCheck) {
+  start_with_one_slot(1);
+  RawClient held(port_);
+  ASSERT_EQ(held.request(kGetHello)->status, 200u);
+  RawClient stalled(port_);   // takes the reserve slot and stalls in its header
+  ASSERT_TRUE(stalled.send("GET /hea"));
+  ASSERT_TRUE(wait_for_connections(2));
+  RawClient check(port_);
+  auto r = check.request(kGetHealth);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200u);
+  EXPECT_TRUE(stalled.closed_quietly());
 }
 
 TEST_F(HttpServerTest, StartFailsOnABadOrBusyAddress) {
