@@ -15,6 +15,8 @@
 
 #include <linux/magic.h>
 
+#include "os/beneath.hpp"
+
 namespace stockwatch {
 
 namespace fs = std::filesystem;
@@ -50,6 +52,20 @@ bool is_remote_fs(const fs::path& dir, std::string* name) {
     case 0x01021997UL: *name = "9p"; return true;
     default: return false;
   }
+}
+
+// stat (or with !follow, lstat) of `relative` beneath `root`: its folders
+// are walked without following a symbolic link, so a report whose folder
+// became a link (to anywhere) counts as gone. Only the last name is
+// followed with `follow`; the loader decides about a report that is a link.
+bool stat_beneath(const fs::path& root, const std::string& relative, struct stat* st,
+                  bool follow) {
+  auto root_fd = open_root(root);
+  if (!root_fd) return false;
+  const fs::path rel(relative);
+  auto dir = open_dir_beneath(root_fd->get(), rel.parent_path().generic_string(), false);
+  if (!dir) return false;
+  return ::fstatat(dir->get(), rel.filename().c_str(), st, follow ? 0 : AT_SYMLINK_NOFOLLOW) == 0;
 }
 
 }  // namespace
@@ -181,10 +197,11 @@ void Inbox::rescan() {
 
 void Inbox::consider(const fs::path& path, bool complete) {
   const std::string rel = relative_of(path);
-  if (in_flight_.count(rel)) return;
+  // A scan seeing a name being loaded is no news; a move or close is.
+  if (note_in_flight(rel, complete ? Changed::kComplete : Changed::kNo)) return;
   if (auto p = parked_.find(rel); p != parked_.end()) {
     struct stat st {};
-    if (::stat(path.c_str(), &st) != 0) {
+    if (!stat_beneath(config_.path, rel, &st, true)) {
       parked_.erase(p);  // gone
       stats_.parked = parked_.size();
       return;
@@ -205,25 +222,33 @@ void Inbox::consider(const fs::path& path, bool complete) {
 }
 
 void Inbox::placed(const std::string& relative) {
+  // Told again while it is loaded: the rename's own event tells whether a
+  // new file came under the name.
+  if (in_flight_.count(relative)) return;
   const fs::path full = config_.path / relative;
   struct stat st {};
   // Loaded and archived already (the events were quicker): nothing to do.
-  if (::lstat(full.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return;
+  if (!stat_beneath(config_.path, relative, &st, false) || !S_ISREG(st.st_mode)) return;
   if (!is_report_name(full.filename().string())) return;
   consider(full, true);
 }
 
 void Inbox::note_write(const fs::path& path) {
   const std::string rel = relative_of(path);
-  if (auto f = in_flight_.find(rel); f != in_flight_.end()) {
-    f->second = true;  // remembered for a retry; the loader notices the change itself
-    return;
-  }
+  // Remembered for done(); the loader notices the change itself.
+  if (note_in_flight(rel, Changed::kWritten)) return;
   if (parked_.erase(rel)) stats_.parked = parked_.size();
   ready_.erase(rel);
   Candidate& c = candidates_[rel];
   c.writing = true;
   c.stable_since = clock_.now();
+}
+
+bool Inbox::note_in_flight(const std::string& relative, Changed change) {
+  auto f = in_flight_.find(relative);
+  if (f == in_flight_.end()) return false;
+  if (change != Changed::kNo) f->second = change;
+  return true;
 }
 
 void Inbox::handle_events() {
@@ -275,7 +300,7 @@ void Inbox::handle_events() {
         struct stat st {};
         if (::lstat(full.c_str(), &st) == 0 && S_ISREG(st.st_mode) && st.st_size == 0) {
           note_write(full);
-        } else {
+        } else if (!note_in_flight(relative_of(full), Changed::kLinked)) {
           consider(full, false);
         }
       } else if (ev->mask & IN_MODIFY) {
@@ -310,9 +335,10 @@ void Inbox::process_due(TimePoint now) {
   for (auto it = candidates_.begin(); it != candidates_.end();) {
     const fs::path full = config_.path / it->first;
     struct stat st {};
-    if (::stat(full.c_str(), &st) != 0) {
+    if (!stat_beneath(config_.path, it->first, &st, true)) {
+      // Gone, or its folder is no longer beneath the inbox (became a link).
       struct stat lst {};
-      if (::lstat(full.c_str(), &lst) == 0 && S_ISLNK(lst.st_mode)) {
+      if (stat_beneath(config_.path, it->first, &lst, false) && S_ISLNK(lst.st_mode)) {
         // A symbolic link to nothing: the loader rejects it with the reason.
         ready_[it->first] = false;
       }
@@ -391,23 +417,35 @@ std::vector<InboxReport> Inbox::take_ready() {
       continue;
     }
     out.push_back({full, rel});
-    in_flight_.emplace(rel, false);
+    in_flight_.emplace(rel, Changed::kNo);
   }
   ready_.clear();
   return out;
 }
 
 void Inbox::done(const std::string& relative, Disposition disposition) {
-  bool written = false;
+  Changed changed = Changed::kNo;
   if (auto f = in_flight_.find(relative); f != in_flight_.end()) {
-    written = f->second;
+    changed = f->second;
     in_flight_.erase(f);
   }
-  const fs::path full = config_.path / relative;
+  const bool written = changed == Changed::kWritten;
   switch (disposition) {
-    case Disposition::kDone:
+    case Disposition::kDone: {
       failures_.erase(relative);
+      // Replaced while it was loaded: what was loaded left the inbox, so a
+      // file still under the name is a new report.
+      struct stat st {};
+      if (changed == Changed::kNo || !stat_beneath(config_.path, relative, &st, false)) break;
+      if (changed == Changed::kComplete) {
+        ready_[relative] = true;  // another writer may still have it open
+        break;
+      }
+      Candidate& c = candidates_[relative];
+      c.writing = c.writing || written;
+      c.stable_since = clock_.now();
       break;
+    }
     case Disposition::kRetry: {
       const int n = ++failures_[relative];
       // settle_ms, doubling per failure, at most a minute.
@@ -419,7 +457,7 @@ void Inbox::done(const std::string& relative, Disposition disposition) {
       c.stable_since = clock_.now();
       c.writing = c.writing || written;  // seen written while it was being loaded
       struct stat st {};
-      if (::stat(full.c_str(), &st) == 0) {
+      if (stat_beneath(config_.path, relative, &st, true)) {
         c.size = st.st_size;
         c.mtime_ns = ns(st.st_mtim);
       }
@@ -428,7 +466,7 @@ void Inbox::done(const std::string& relative, Disposition disposition) {
     case Disposition::kParked: {
       failures_.erase(relative);
       struct stat st {};
-      if (::stat(full.c_str(), &st) == 0) {
+      if (stat_beneath(config_.path, relative, &st, true)) {
         parked_[relative] = {ns(st.st_ctim), st.st_size};
         stats_.parked = parked_.size();
       }

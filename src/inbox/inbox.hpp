@@ -25,6 +25,10 @@
 //   driven one step at a time: handle_events() when fd() is readable,
 //   process_due(now) when next_wakeup() comes, take_ready() to collect
 //   reports. Each report is handed out once until done() is called for it.
+//   A name moved onto, closed after writing, written or linked while it was
+//   handed out is taken up again by done(kDone) when it still holds a file
+//   (the loaded one left the inbox, so that is a new report), without
+//   waiting for the next rescan.
 // - Not thread-safe: use it on the event loop thread only.
 #pragma once
 
@@ -111,6 +115,9 @@ class Inbox {
   [[nodiscard]] bool polling() const { return stats_.polling; }
 
  private:
+  // What happened to a handed-out name while it was loaded, the last
+  // event counts: done() takes the name up again when it still holds a file then.
+  enum class Changed { kNo, kWritten, kLinked, kComplete };
   struct Candidate {
     std::int64_t size = -1;
     std::int64_t mtime_ns = -1;
@@ -129,6 +136,8 @@ class Inbox {
   [[nodiscard]] bool root_watched() const;
   void consider(const std::filesystem::path& path, bool complete);
   void note_write(const std::filesystem::path& path);
+  // Records `change` for a name being loaded; false when it is not in flight.
+  bool note_in_flight(const std::string& relative, Changed change);
   std::string relative_of(const std::filesystem::path& path) const;
 
   InboxConfig config_;
@@ -139,7 +148,7 @@ class Inbox {
   std::map<std::string, Candidate> candidates_;    // relative -> settle state
   std::map<std::string, bool> ready_;              // complete, not yet handed out -> whether
                                                    // to check for other writers first
-  std::map<std::string, bool> in_flight_;          // handed out, not done -> written since
+  std::map<std::string, Changed> in_flight_;       // handed out, not done -> changed since
   std::map<std::string, int> failures_;            // relative -> consecutive retries
   std::map<std::string, Parked> parked_;           // relative -> state when parked
   std::set<std::filesystem::path> unwatchable_;    // folders whose watch failed (logged once)

@@ -10,8 +10,11 @@
 // - open_beneath() follows symbolic links as long as they stay beneath the
 //   root. A link whose target is an absolute path under `root_path` (how
 //   `ln -s /srv/inbox/a.csv` writes it) is followed as that path relative to
-//   the root, again beneath it. Where the kernel lacks openat2 (before
-//   Linux 5.6), no link is followed at all.
+//   the root, again beneath it. Only a link in the last name is rewritten
+//   so: a path through an absolute link to a folder, even one under the
+//   root (`sub -> /srv/inbox/real`), is refused (kInvalidInput), as the
+//   inbox scan and the archive never follow folder links either. Where the
+//   kernel lacks openat2 (before Linux 5.6), no link is followed at all.
 // - open_dir_beneath() walks a folder path one name at a time and never
 //   follows a symbolic link (O_NOFOLLOW | O_DIRECTORY at each step), so a
 //   link inside the root cannot send it elsewhere either; with `create`, the

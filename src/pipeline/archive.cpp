@@ -4,9 +4,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <system_error>
 
+#include "os/beneath.hpp"
 #include "os/file_ops.hpp"
 #include "os/unique_fd.hpp"
 
@@ -53,19 +55,62 @@ int link_open_file(int fd, const fs::path& target) {
   return ::linkat(AT_FDCWD, proc.c_str(), AT_FDCWD, target.c_str(), AT_SYMLINK_FOLLOW);
 }
 
+// The report's entry in the inbox: its folder, opened beneath the inbox
+// without following a symbolic link at any step, and its name in it. Every
+// look at the entry goes through `dir` (fstatat, linkat, openat, readlinkat,
+// renameat2, unlinkat), so a folder swapped for a link meanwhile cannot send
+// the archive outside the inbox.
+struct Entry {
+  UniqueFd dir;          // -1 when the folder is gone (archived from read_fd)
+  std::string name;
+  std::string shown;     // the relative path, for messages
+};
+
+// The inbox root: options.inbox, or what `file` is when `relative` is
+// taken off its end.
+fs::path inbox_root(const ArchiveOptions& options, const fs::path& file, const fs::path& relative) {
+  if (!options.inbox.empty()) return options.inbox;
+  fs::path root = file;
+  for (auto it = relative.begin(); it != relative.end(); ++it) root = root.parent_path();
+  return root;
+}
+
+Result<Entry> open_entry(const fs::path& root, const fs::path& relative, bool have_read_fd) {
+  Entry e;
+  e.name = relative.filename().string();
+  e.shown = relative.generic_string();
+  auto root_fd = open_root(root);
+  if (!root_fd) return root_fd.error();
+  auto dir = open_dir_beneath(root_fd->get(), relative.parent_path().generic_string(), false);
+  if (!dir) {
+    // Its folder is gone: what was read can still be archived; there is no
+    // name left to remove.
+    if (dir.error().code() == ErrorCode::kNotFound && have_read_fd) return e;
+    if (dir.error().code() == ErrorCode::kInvalidInput) {
+      return Error(ErrorCode::kInvalidInput,
+                   "its folder is no longer beneath the inbox (" + dir.error().message() +
+                       "); nothing was moved or removed");
+    }
+    return dir.error();
+  }
+  e.dir = std::move(*dir);
+  return e;
+}
+
 // Places the report at the first free candidate name under `dest`: the
-// open file `read_fd` when given, else the entry `file` itself (a symbolic
-// link as the link). link() fails with EEXIST instead of replacing, which
-// is what makes this never overwrite. With `error_file`, a name whose
-// `.error.txt` is taken by another report is skipped too, so an old error
-// file is never overwritten.
-Result<fs::path> place(const fs::path& file, int read_fd, const fs::path& dest, bool error_file) {
+// open file `read_fd` when given, else the entry itself (a symbolic link as
+// the link). link() fails with EEXIST instead of replacing, which is what
+// makes this never overwrite. With `error_file`, a name whose `.error.txt`
+// is taken by another report is skipped too, so an old error file is never
+// overwritten. `src` receives what was placed (for remove_from_inbox).
+Result<fs::path> place(const Entry& entry, int read_fd, const fs::path& dest, bool error_file,
+                       struct stat& src) {
   std::error_code ec;
   fs::create_directories(dest.parent_path(), ec);
   if (ec) return Error(ErrorCode::kIo, "cannot create " + dest.parent_path().string() + ": " + ec.message());
-  struct stat src {};
-  if (read_fd >= 0 ? ::fstat(read_fd, &src) != 0 : ::lstat(file.c_str(), &src) != 0) {
-    return errno_error("cannot stat " + file.string());
+  if (read_fd >= 0 ? ::fstat(read_fd, &src) != 0
+                   : ::fstatat(entry.dir.get(), entry.name.c_str(), &src, AT_SYMLINK_NOFOLLOW) != 0) {
+    return errno_error("cannot stat " + entry.shown);
   }
   UniqueFd own;
   int copy_from = read_fd;
@@ -83,23 +128,27 @@ Result<fs::path> place(const fs::path& file, int read_fd, const fs::path& dest, 
       err += ".error.txt";
       if (::access(err.c_str(), F_OK) == 0) continue;
     }
-    const int linked = read_fd >= 0 ? link_open_file(read_fd, target)
-                                    : ::link(file.c_str(), target.c_str());
+    const int linked = read_fd >= 0
+                           ? link_open_file(read_fd, target)
+                           : ::linkat(entry.dir.get(), entry.name.c_str(), AT_FDCWD, target.c_str(), 0);
     if (linked == 0) return target;
     if (errno == EEXIST) continue;
     const bool gone = read_fd >= 0 && errno == ENOENT && ::access(target.parent_path().c_str(), F_OK) == 0;
     if (gone || errno == EXDEV || errno == EPERM || errno == EMLINK) {
       if (copy_from < 0 && S_ISLNK(src.st_mode)) {
         // A link rejected unread is kept as a link, never as what it names.
-        std::error_code lec;
-        const fs::path text = fs::read_symlink(file, lec);
-        if (!lec && ::symlink(text.c_str(), target.c_str()) == 0) return target;
-        if (errno == EEXIST) continue;
-        return errno_error("cannot archive " + file.string() + " as " + target.string());
+        char text[4096];
+        const ssize_t len = ::readlinkat(entry.dir.get(), entry.name.c_str(), text, sizeof text - 1);
+        if (len > 0) {
+          text[len] = '\0';
+          if (::symlink(text, target.c_str()) == 0) return target;
+          if (errno == EEXIST) continue;
+        }
+        return errno_error("cannot archive " + entry.shown + " as " + target.string());
       }
       if (copy_from < 0) {
-        own.reset(::open(file.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
-        if (!own) return errno_error("cannot open " + file.string());
+        own.reset(::openat(entry.dir.get(), entry.name.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+        if (!own) return errno_error("cannot open " + entry.shown);
         copy_from = own.get();
       }
       auto st = copy_new(copy_from, target);
@@ -107,27 +156,59 @@ Result<fs::path> place(const fs::path& file, int read_fd, const fs::path& dest, 
       if (::access(target.c_str(), F_OK) == 0 && st.code() != ErrorCode::kIo) continue;
       return st.error();
     }
-    return errno_error("cannot archive " + file.string() + " as " + target.string());
+    return errno_error("cannot archive " + entry.shown + " as " + target.string());
   }
   return Error(ErrorCode::kIo, "no free archive name for " + dest.string());
 }
 
+bool same_file(const struct stat& a, const struct stat& b) {
+  return a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+}
+
 // Removes the report's name from the inbox, unless it now names another
-// file than the one read (a new report under the same name).
-Status remove_from_inbox(const fs::path& file, int read_fd) {
-  if (read_fd >= 0) {
+// file than `handled` (a new report under the same name), or, with
+// `link_ok`, a symbolic link (one the loader followed to what it read).
+// The name is first renamed to a private hidden name in the same folder,
+// so the file checked is the file removed: a report renamed onto the name
+// after the check is never deleted unread; another file found there is
+// renamed back for the next scan.
+Status remove_from_inbox(const Entry& entry, const struct stat& handled, bool link_ok) {
+  if (!entry.dir) return {};  // its folder is gone: nothing left to remove
+  const int dir = entry.dir.get();
+  auto is_handled = [&](const char* name, bool& ok) -> Status {
     struct stat now {};
-    struct stat read {};
-    if (::lstat(file.c_str(), &now) != 0) {
-      if (errno == ENOENT) return {};
-      return errno_error("cannot stat " + file.string());
+    if (::fstatat(dir, name, &now, AT_SYMLINK_NOFOLLOW) != 0) {
+      return errno_error("cannot stat " + entry.shown);
     }
-    if (::fstat(read_fd, &read) != 0) return errno_error("cannot stat " + file.string());
-    const bool same = now.st_dev == read.st_dev && now.st_ino == read.st_ino;
-    if (!same && !S_ISLNK(now.st_mode)) return {};
+    ok = same_file(now, handled) || (link_ok && S_ISLNK(now.st_mode));
+    return {};
+  };
+  static std::atomic<unsigned> counter{0};
+  const std::string holding = ".stockwatch-archiving." + std::to_string(::getpid()) + "." +
+                              std::to_string(counter.fetch_add(1));
+  const char* name = entry.name.c_str();
+  if (::renameat2(dir, name, dir, holding.c_str(), RENAME_NOREPLACE) != 0) {
+    if (errno == ENOENT) return {};
+    if (errno != EINVAL && errno != ENOSYS) return errno_error("cannot remove " + entry.shown + " from the inbox");
+    // A filesystem without RENAME_NOREPLACE: check, then remove.
+    bool ok = false;
+    if (auto st = is_handled(name, ok); !st.ok()) return st.code() == ErrorCode::kNotFound ? Status{} : st;
+    if (ok && ::unlinkat(dir, name, 0) != 0 && errno != ENOENT) {
+      return errno_error("archived " + entry.shown + " but cannot remove it from the inbox");
+    }
+    return {};
   }
-  if (::unlink(file.c_str()) != 0 && errno != ENOENT) {
-    return errno_error("archived " + file.string() + " but cannot remove it from the inbox");
+  bool ok = false;
+  if (auto st = is_handled(holding.c_str(), ok); !st.ok()) return st;
+  if (ok) {
+    if (::unlinkat(dir, holding.c_str(), 0) != 0) {
+      return errno_error("archived " + entry.shown + " but cannot remove it from the inbox");
+    }
+    return {};
+  }
+  if (::renameat2(dir, holding.c_str(), dir, name, RENAME_NOREPLACE) != 0) {
+    return errno_error("a new report under the name " + entry.shown + " was set aside as " +
+                       holding + " and cannot be put back");
   }
   return {};
 }
@@ -146,9 +227,17 @@ Status write_error_file(const fs::path& path, const std::string& text) {
 Result<fs::path> archive_report(const ArchiveOptions& options, const fs::path& file,
                                 const fs::path& relative, bool rejected,
                                 const std::string& error_text, int read_fd) {
+  auto entry = open_entry(inbox_root(options, file, relative), relative, read_fd >= 0);
+  if (!entry) return entry.error();
   const fs::path root = rejected ? options.failed : options.processed;
   fs::path placed;
+  struct stat handled {};
   if (options.delete_reports) {
+    if (read_fd >= 0 ? ::fstat(read_fd, &handled) != 0
+                     : ::fstatat(entry->dir.get(), entry->name.c_str(), &handled,
+                                 AT_SYMLINK_NOFOLLOW) != 0) {
+      return errno_error("cannot stat " + entry->shown);
+    }
     if (rejected) {
       // Keep the reason even when the report itself is not kept.
       std::error_code ec;
@@ -162,7 +251,7 @@ Result<fs::path> archive_report(const ArchiveOptions& options, const fs::path& f
       if (auto st = write_error_file(err, error_text); !st.ok()) return st.error();
     }
   } else {
-    auto where = place(file, read_fd, root / relative, rejected);
+    auto where = place(*entry, read_fd, root / relative, rejected, handled);
     if (!where) return where.error();
     placed = *where;
     if (rejected) {
@@ -173,7 +262,7 @@ Result<fs::path> archive_report(const ArchiveOptions& options, const fs::path& f
   }
   // No directory fsync here: if a crash loses the move, the report is back
   // in the inbox and the loader recognises it from the ledger as handled.
-  if (auto st = remove_from_inbox(file, read_fd); !st.ok()) return st.error();
+  if (auto st = remove_from_inbox(*entry, handled, read_fd >= 0); !st.ok()) return st.error();
   return placed;
 }
 

@@ -5,6 +5,14 @@
 // suffix is added (`2026-11.csv` -> `2026-11.1.csv`). A rejected report gets
 // a `<archived name>.error.txt` beside it. With mode "delete" the report is
 // removed instead (its error text is still written to the failed folder).
+//
+// Confinement: the report is reached only through its folder, opened
+// beneath the inbox root without following a symbolic link at any step
+// (os/beneath). When that folder is no longer beneath the inbox (it was
+// swapped for a link meanwhile), nothing is moved, copied or removed and
+// the result is an Error with kInvalidInput. The name is removed from the
+// inbox through a private hidden name in the same folder, so a new report
+// renamed onto the name meanwhile is never deleted unread.
 // Blocking file I/O; safe from any one thread at a time per file.
 #pragma once
 
@@ -16,6 +24,7 @@
 namespace stockwatch {
 
 struct ArchiveOptions {
+  std::filesystem::path inbox;   // the inbox root; empty = `file` minus `relative`
   std::filesystem::path processed;
   std::filesystem::path failed;
   bool delete_reports = false;   // inbox.archive = "delete"

@@ -18,7 +18,7 @@ LoaderOptions loader_options(const Config& c) {
 }
 
 ArchiveOptions archive_options(const Config& c) {
-  return {c.inbox.processed, c.inbox.failed, c.inbox.archive == "delete"};
+  return {c.inbox.path, c.inbox.processed, c.inbox.failed, c.inbox.archive == "delete"};
 }
 
 ReportStage::ReportStage(Storage& storage, const Clock& clock, LoaderOptions loading,
@@ -89,6 +89,13 @@ Disposition ReportStage::load_and_archive(const InboxReport& report,
   }
   auto placed = archive_report(archive_, report.path, report.relative, rejected, out->error,
                                file->fd.get());
+  if (!placed && placed.error().code() == ErrorCode::kInvalidInput) {
+    // Its folder was swapped for a link out of the inbox: whatever the name
+    // reaches now is not touched. The ledger keeps what was decided.
+    spdlog::error("{}: handled ({}) but left where it is, not archived: {}", report.relative,
+                  to_string(out->status), placed.error().message());
+    return Disposition::kDone;
+  }
   if (!placed) {
     spdlog::error("{}: handled ({}) but cannot be archived, will try again: {}", report.relative,
                   to_string(out->status), placed.error().message());

@@ -9,6 +9,7 @@ root (as the other full-disk tests) and are skipped otherwise."""
 
 import os
 import subprocess
+import time
 import xml.etree.ElementTree as ET
 
 import harness
@@ -101,6 +102,47 @@ class HostileInboxTest(harness.PipelineTestCase):
         self.assertIn("outside the inbox", error)
         self.assertNotIn("SECRET", error)
         self.assertTrue(os.path.islink(os.path.join(env.failed, "x.csv")))
+        env.stop_daemon()
+
+
+    def test_a_folder_swapped_for_a_link_out_of_the_inbox_touches_nothing_outside(self):
+        # A report linked into inbox/evil/; within the settle time the folder
+        # is renamed away and replaced by a link to a folder outside the
+        # inbox holding a file of the same name.
+        env = self.serving(settle_ms=3000)
+        outside = os.path.join(env.root, "outside")
+        os.makedirs(outside)
+        secret = os.path.join(outside, "x.csv")
+        write(secret, "SECRET=abc\n")
+        staging = test_inbox.InboxDeliveryTest.staging(self, env)
+        report = os.path.join(staging, "x.csv")
+        write(report, report_text("Evil", 2))
+        os.makedirs(os.path.join(env.inbox, "evil"))
+        os.link(report, os.path.join(env.inbox, "evil", "x.csv"))
+        os.rename(os.path.join(env.inbox, "evil"), os.path.join(env.inbox, "evil.real"))
+        os.symlink(outside, os.path.join(env.inbox, "evil"))
+
+        # The real report, now evil.real/x.csv, is loaded and archived.
+        def real_archived():
+            return any(r[1] == "evil.real/x.csv" and r[3] for r in env.reports())
+        harness.wait_for(real_archived, "the report in the renamed folder archived")
+        harness.wait_for(lambda: not os.path.exists(os.path.join(env.inbox, "evil.real", "x.csv")),
+                         "the report removed from the inbox")
+        # Past another settle time for the path through the link.
+        time.sleep(4)
+
+        with open(secret, encoding="utf-8") as f:
+            self.assertEqual(f.read(), "SECRET=abc\n", "the outside file is untouched")
+        self.assertEqual(os.listdir(outside), ["x.csv"])
+        for folder in (env.failed, env.processed):
+            for dirpath, _, names in os.walk(folder):
+                for name in names:
+                    with open(os.path.join(dirpath, name), "rb") as f:
+                        self.assertNotIn(b"SECRET", f.read(), os.path.join(dirpath, name))
+        self.assertEqual([r[1] for r in env.reports()], ["evil.real/x.csv"])
+        for row in env.query("SELECT path, status, coalesce(error, '') FROM reports"):
+            self.assertNotIn("SECRET", " ".join(map(str, row)))
+        self.assertEqual(env.reports()[0][2], "loaded")
         env.stop_daemon()
 
 

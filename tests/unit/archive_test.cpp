@@ -228,5 +228,77 @@ TEST_F(ArchiveTest, ARejectedSymlinkKeepsTheLinkAndAnErrorFileWithALineEnd) {
   EXPECT_EQ(error.back(), '\n');
 }
 
+// --- A folder swapped for a link out of the inbox ----------------------------------
+
+// Its folder `evil` became a link to a folder outside the inbox after the
+// report was found; whatever evil/x.csv reaches now must not be touched.
+class ArchiveSwappedFolderTest : public ArchiveTest {
+ protected:
+  void SetUp() override {
+    ArchiveTest::SetUp();
+    options_.inbox = inbox();
+    write_file(dir_ / "outside" / "x.csv", "SECRET=abc\n");
+    fs::create_symlink(dir_ / "outside", inbox() / "evil");
+  }
+  void ExpectOutsideUntouched() {
+    EXPECT_EQ(read_file(dir_ / "outside" / "x.csv"), "SECRET=abc\n");
+    EXPECT_TRUE(files_under(options_.failed).empty());
+    EXPECT_TRUE(files_under(options_.processed).empty());
+    EXPECT_EQ(files_under(dir_ / "outside"), std::vector<std::string>{"x.csv"});
+  }
+};
+
+TEST_F(ArchiveSwappedFolderTest, ARefusedReportIsNeitherMovedNorRemoved) {
+  auto where = archive_report(options_, inbox() / "evil/x.csv", "evil/x.csv", true,
+                              "the report's path leads outside the inbox");
+  ASSERT_FALSE(where.ok());
+  EXPECT_EQ(where.error().code(), ErrorCode::kInvalidInput) << where.error().message();
+  EXPECT_EQ(where.error().message().find((dir_ / "outside").string()), std::string::npos)
+      << "the message names no absolute path: " << where.error().message();
+  ExpectOutsideUntouched();
+}
+
+TEST_F(ArchiveSwappedFolderTest, DeleteModeRemovesNothing) {
+  options_.delete_reports = true;
+  auto where = archive_report(options_, inbox() / "evil/x.csv", "evil/x.csv", true, "refused");
+  ASSERT_FALSE(where.ok());
+  EXPECT_EQ(where.error().code(), ErrorCode::kInvalidInput);
+  ExpectOutsideUntouched();
+}
+
+TEST_F(ArchiveSwappedFolderTest, AReportReadBeforeTheSwapIsNotArchivedThroughIt) {
+  // Read from the real folder, which was then renamed away and replaced by
+  // the link: neither the name nor what it reaches now is touched.
+  write_file(inbox() / "evil.real" / "x.csv", "store,item,count\nMedan,Kopi,3\n");
+  UniqueFd fd = open_read(inbox() / "evil.real" / "x.csv");
+  ASSERT_TRUE(fd);
+  auto where = archive_report(options_, inbox() / "evil/x.csv", "evil/x.csv", false, "", fd.get());
+  ASSERT_FALSE(where.ok());
+  EXPECT_EQ(where.error().code(), ErrorCode::kInvalidInput);
+  ExpectOutsideUntouched();
+}
+
+TEST_F(ArchiveTest, RemovalLeavesANewReportUnderTheNameAndNoHoldingName) {
+  options_.inbox = inbox();
+  write_file(inbox() / "sub" / "x.csv", "what was read\n");
+  UniqueFd fd = open_read(inbox() / "sub" / "x.csv");
+  ASSERT_TRUE(fd);
+  write_file(inbox() / "sub" / ".next", "a new report\n");
+  fs::rename(inbox() / "sub" / ".next", inbox() / "sub" / "x.csv");
+  auto where = archive_report(options_, inbox() / "sub/x.csv", "sub/x.csv", false, "", fd.get());
+  ASSERT_TRUE(where.ok()) << where.error().message();
+  EXPECT_EQ(read_file(*where), "what was read\n");
+  EXPECT_EQ(read_file(inbox() / "sub" / "x.csv"), "a new report\n");
+  std::vector<std::string> left;
+  for (const auto& e : fs::directory_iterator(inbox() / "sub")) left.push_back(e.path().filename());
+  EXPECT_EQ(left, std::vector<std::string>{"x.csv"}) << "no holding name stays behind";
+
+  // The file that was read is removed, through the holding name too.
+  UniqueFd again = open_read(inbox() / "sub" / "x.csv");
+  auto second = archive_report(options_, inbox() / "sub/x.csv", "sub/x.csv", false, "", again.get());
+  ASSERT_TRUE(second.ok()) << second.error().message();
+  EXPECT_TRUE(fs::is_empty(inbox() / "sub"));
+}
+
 }  // namespace
 }  // namespace stockwatch

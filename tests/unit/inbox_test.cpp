@@ -567,5 +567,67 @@ TEST_F(InboxTest, RescanFollowsFoldersRenamedOrMovedOutWhileEventsWereLost) {
   EXPECT_TRUE(step(*inbox).empty());
 }
 
+TEST_F(InboxTest, ReplacedWhileBeingLoadedIsTakenUpAgainAtOnce) {
+  auto inbox = start(no_leases);
+  write_file(root_ / "swap.csv", "store,item,count\nMedan,A,1\n");
+  ASSERT_EQ(step(*inbox), std::vector<std::string>{"swap.csv"});
+  // A new report renamed onto the name while the old one loads.
+  write_file(dir_.path() / "staged", "store,item,count\nMedan,A,2\n");
+  fs::rename(dir_.path() / "staged", root_ / "swap.csv");
+  EXPECT_TRUE(step(*inbox).empty()) << "handed out once until done";
+  // The archive kept the old file (it had left the name already): the name
+  // holds the new one, taken up without waiting for a rescan.
+  inbox->done("swap.csv", Disposition::kDone);
+  EXPECT_EQ(step(*inbox), std::vector<std::string>{"swap.csv"});
+  // Done with it and nothing changed meanwhile: not handed out again.
+  fs::remove(root_ / "swap.csv");
+  inbox->done("swap.csv", Disposition::kDone);
+  EXPECT_TRUE(step(*inbox).empty());
+}
+
+TEST_F(InboxTest, RewrittenWhileBeingLoadedWaitsForTheCloseAfterDone) {
+  auto inbox = start(no_leases);
+  write_file(root_ / "re.csv", "store,item,count\n");
+  ASSERT_EQ(step(*inbox), std::vector<std::string>{"re.csv"});
+  fs::remove(root_ / "re.csv");  // archived meanwhile
+  OpenWriter w(root_ / "re.csv");
+  w.write("store,item,count\nMedan,A,1\n");
+  inbox->handle_events();
+  inbox->done("re.csv", Disposition::kDone);
+  clock_.advance(10s);
+  EXPECT_TRUE(step(*inbox).empty()) << "still being written";
+  w.close();
+  EXPECT_EQ(step(*inbox), std::vector<std::string>{"re.csv"});
+}
+
+TEST_F(InboxTest, LeftUnchangedWhileBeingLoadedIsNotTakenUpAgain) {
+  auto inbox = start(no_leases);
+  write_file(root_ / "same.csv", "store,item,count\n");
+  ASSERT_EQ(step(*inbox), std::vector<std::string>{"same.csv"});
+  inbox->done("same.csv", Disposition::kDone);  // left in place, no new events
+  clock_.advance(10s);
+  EXPECT_TRUE(step(*inbox).empty());
+}
+
+TEST_F(InboxTest, ACandidateWhoseFolderBecameALinkIsDropped) {
+  const fs::path outside = dir_.path() / "outside";
+  fs::create_directories(outside);
+  write_file(outside / "x.csv", "SECRET=abc\n");
+  fs::create_directories(root_ / "evil");
+  write_file(dir_.path() / "report", "store,item,count\nMedan,A,1\n");
+  auto inbox = start(no_leases);
+  fs::create_hard_link(dir_.path() / "report", root_ / "evil" / "x.csv");  // settles
+  EXPECT_TRUE(step(*inbox).empty());
+  fs::rename(root_ / "evil", root_ / "evil.real");
+  fs::create_directory_symlink(outside, root_ / "evil");
+  clock_.advance(2s);
+  auto ready = step(*inbox);
+  EXPECT_EQ(std::count(ready.begin(), ready.end(), "evil/x.csv"), 0)
+      << "a path through a folder link is never handed out";
+  clock_.advance(2s);
+  ready = step(*inbox);
+  EXPECT_EQ(std::count(ready.begin(), ready.end(), "evil/x.csv"), 0);
+}
+
 }  // namespace
 }  // namespace stockwatch

@@ -477,6 +477,22 @@ TEST_F(LoaderTest, APathThroughALinkedFolderOutOfTheInboxIsRejected) {
   expect_nothing_loaded();
 }
 
+// A folder link is never followed, even an absolute one to a folder inside
+// the inbox (`sub -> /srv/inbox/real`): the same rule as the scan, which
+// does not enter linked folders, and the archive, which refuses them.
+TEST_F(LoaderTest, APathThroughAnAbsoluteLinkToAFolderInsideTheInboxIsRejected) {
+  write_file(inbox() / "real" / "x.csv", kGood);
+  std::filesystem::create_directory_symlink(inbox() / "real", inbox() / "sub");
+  LoaderOptions options;
+  options.confine_to = inbox();
+  Loader loader(*storage_, clock_, options);
+  auto out = loader.load(inbox() / "sub" / "x.csv", "sub/x.csv");
+  ASSERT_TRUE(out.ok()) << out.error().message();
+  EXPECT_EQ(out->status, ReportStatus::kRejected);
+  EXPECT_NE(out->error.find("symbolic link to a folder"), std::string::npos) << out->error;
+  expect_nothing_loaded();
+}
+
 // Removed from the inbox after it was opened: loaded from what was opened.
 TEST_F(LoaderTest, AReportRemovedWhileReadIsLoadedFromItsOpenFile) {
   write_file(inbox() / "gone.csv", kGood);
