@@ -394,6 +394,7 @@ class XlsxSheetPart : public PartHandler {
     Cell cell;
     cell.column = column_;
     if (type_ == "s") {
+      if (!has_value_) return;
       std::uint64_t index = 0;
       if (!parse_uint(value_, index) || index >= strings_.size()) {
         return fail(ref, "the workbook is damaged (the cell names a text that is not there)");

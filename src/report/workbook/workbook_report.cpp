@@ -46,8 +46,12 @@ class WorkbookReport::Feeder : public SheetSink {
             "the count is a date (" + c.text +
                 "); format the count column as a number, not a date"});
       }
+      // A date's problem is told once: the parser gets a count it accepts
+      // (the report is refused all the same).
+      const bool date = c.kind == CellKind::kDate && owner_.role_column_[2] == c.column &&
+                        row.number != header_row_;
       out += '"';
-      for (const char ch : c.text) {
+      for (const char ch : date ? std::string_view("0") : std::string_view(c.text)) {
         if (ch == '"') out += '"';
         if (ch == '\n' || ch == '\r') ++breaks;
         out += ch;
@@ -68,8 +72,10 @@ class WorkbookReport::Feeder : public SheetSink {
 
   std::optional<WorkbookProblem> on_merge(const MergeRange& m) override {
     if (merges_++ < kMaxMergesReported) {
+      const std::size_t line = owner_.line_of(m.first_row);
+      owner_.merge_cells_.emplace_back(line, cell_ref(m.first_column, m.first_row));
       owner_.parser_.add_problem(ReportProblem{
-          owner_.line_of(m.first_row), "",
+          line, "",
           "the cells " + cell_ref(m.first_column, m.first_row) + ":" +
               cell_ref(m.last_column, m.last_row) +
               " are merged; unmerge them and write the value in each cell"});
@@ -146,6 +152,10 @@ std::string WorkbookReport::render(const ReportProblem& problem) const {
              cell_ref(static_cast<std::uint32_t>(role_column_[r]), static_cast<std::uint32_t>(p.line)) +
              ": " + p.message;
     }
+  }
+  for (const auto& [line, cell] : merge_cells_) {
+    if (line == problem.line && p.column.empty() && p.message.starts_with("the cells "))
+      return out + "cell " + cell + ": " + p.message;
   }
   return out + "row " + std::to_string(p.line) + ": " + p.message;
 }

@@ -19,6 +19,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "report/report_parser.hpp"
@@ -60,6 +61,7 @@ class WorkbookReport {
 
   ReportParser& parser_;
   std::vector<Shift> shifts_;
+  std::vector<std::pair<std::size_t, std::string>> merge_cells_;  // parser line -> merged cell
   HeaderAliases aliases_;
   WorkbookLimits limits_;
   std::string sheet_;
