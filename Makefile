@@ -128,7 +128,7 @@ fuzz-workbook: fuzz-tools
 	@mkdir -p build-fuzz
 	clang++-14 -std=c++20 -O1 -g -fno-omit-frame-pointer \
 	  -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
-	  -Isrc src/report/report_parser.cpp src/report/workbook/*.cpp \
+	  -Isrc -Itests/fuzz src/report/report_parser.cpp src/report/workbook/*.cpp \
 	  tests/fuzz/workbook_reader_fuzz.cpp $$(pkg-config --cflags --libs libzip expat) \
 	  -o build-fuzz/workbook_reader_fuzz
 	rm -rf build-fuzz/workbook_corpus && cp -R tests/fuzz/workbook_corpus build-fuzz/workbook_corpus

@@ -20,19 +20,13 @@
 #include "report/report_parser.hpp"
 #include "report/workbook/workbook_reader.hpp"
 #include "report/workbook/workbook_report.hpp"
+#include "fuzz_check.hpp"
 
 namespace {
 
 using namespace stockwatch;
 using namespace stockwatch::workbook;
 
-#define FUZZ_CHECK(cond)                                                              \
-  do {                                                                                \
-    if (!(cond)) {                                                                    \
-      std::fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
-      std::abort();                                                                   \
-    }                                                                                 \
-  } while (0)
 
 class CheckingSink : public SheetSink {
  public:

@@ -387,9 +387,9 @@ class XlsxSheetPart : public PartHandler {
 
  private:
   void finish_cell() {
-    const std::string ref = cell_ref(column_, row_.number);
+    const auto ref = [this] { return cell_ref(column_, row_.number); };
     if (has_formula_ && (!has_value_ || (value_.empty() && type_ != "str"))) {
-      return fail(ref, kNoCachedValue);
+      return fail(ref(), kNoCachedValue);
     }
     Cell cell;
     cell.column = column_;
@@ -397,7 +397,7 @@ class XlsxSheetPart : public PartHandler {
       if (!has_value_) return;
       std::uint64_t index = 0;
       if (!parse_uint(value_, index) || index >= strings_.size()) {
-        return fail(ref, "the workbook is damaged (the cell names a text that is not there)");
+        return fail(ref(), "the workbook is damaged (the cell names a text that is not there)");
       }
       cell.text = strings_[index];
     } else if (type_ == "inlineStr" || type_ == "str") {
@@ -407,7 +407,7 @@ class XlsxSheetPart : public PartHandler {
       cell.kind = CellKind::kBool;
       cell.text = value_ == "1" ? "TRUE" : "FALSE";
     } else if (type_ == "e") {
-      return fail(ref, "the cell shows the error " + value_ + "; correct the formula and save again");
+      return fail(ref(), "the cell shows the error " + value_ + "; correct the formula and save again");
     } else if (type_ == "d") {
       if (value_.empty()) return;
       cell.kind = CellKind::kDate;
@@ -415,7 +415,7 @@ class XlsxSheetPart : public PartHandler {
     } else {
       if (value_.empty()) return;
       if (!set_number(value_, cell)) {
-        return fail(ref, "the workbook is damaged (the number '" + value_ + "')");
+        return fail(ref(), "the workbook is damaged (the number '" + value_ + "')");
       }
       if (style_ < dates_.size() && dates_[style_]) cell.kind = CellKind::kDate;
     }

@@ -7,6 +7,9 @@ namespace stockwatch::workbook {
 
 namespace {
 constexpr std::size_t kMaxMergesReported = 10;
+// Characters that make a cell a quoted CSV field (every delimiter the
+// parser may detect, quotes and line breaks).
+constexpr std::string_view kQuoted = ",;\t|\"\r\n";
 constexpr const char* kRoles[3] = {"store", "item", "count"};
 }  // namespace
 
@@ -50,8 +53,13 @@ class WorkbookReport::Feeder : public SheetSink {
       // (the report is refused all the same).
       const bool date = c.kind == CellKind::kDate && owner_.role_column_[2] == c.column &&
                         row.number != header_row_;
+      const std::string_view text = date ? std::string_view("0") : std::string_view(c.text);
+      if (text.find_first_of(kQuoted) == std::string_view::npos) {
+        out += text;  // the parser's fast path
+        continue;
+      }
       out += '"';
-      for (const char ch : date ? std::string_view("0") : std::string_view(c.text)) {
+      for (const char ch : text) {
         if (ch == '"') out += '"';
         if (ch == '\n' || ch == '\r') ++breaks;
         out += ch;
