@@ -125,6 +125,9 @@ raw_xlsx("strings.xlsx", SHEET_HEAD + row(1, '<c r="A1" t="s"><v>0</v></c>',
                  '<si><t>Medan</t></si><si><r><t>gu</t></r><r><t>la</t></r></si></sst>')
 raw_xlsx("no_cached_value.xlsx", SHEET_HEAD + HEADER +
          row(2, istr("A2", "Medan"), istr("B2", "beras"), '<c r="C2"><f>1+1</f></c>') + SHEET_TAIL)
+raw_xlsx("line_break.xlsx", SHEET_HEAD + HEADER +
+         row(2, istr("A2", "Medan"), istr("B2", "be&#10;ras"), '<c r="C2"><v>1</v></c>') +
+         row(3, istr("A3", "Medan"), istr("B3", "gula"), istr("C3", "x")) + SHEET_TAIL)
 raw_xlsx("formula_error.xlsx", SHEET_HEAD + HEADER +
          row(2, istr("A2", "Medan"), istr("B2", "beras"),
              '<c r="C2" t="e"><f>1/0</f><v>#DIV/0!</v></c>') + SHEET_TAIL)

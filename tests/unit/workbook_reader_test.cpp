@@ -210,6 +210,28 @@ TEST(WorkbookReader, SharedStringCap) {
             "report needs; remove the unused sheets or raise the limit in the settings");
 }
 
+TEST(WorkbookReader, SharedStringBytesAndCellCaps) {
+  WorkbookLimits limits;
+  limits.max_shared_string_bytes = 10;
+  EXPECT_EQ(load("many_strings.xlsx", "", limits).problems,
+            "the workbook's texts (shared strings) take more than 10 bytes; remove the unused "
+            "sheets or raise the limit in the settings");
+  limits = {};
+  limits.max_cell_bytes = 3;
+  EXPECT_EQ(load("strings.xlsx", "", limits).problems,
+            "a text in the workbook is longer than 3 bytes");
+  EXPECT_EQ(load("formula_error.xlsx", "", limits).problems,
+            "sheet \"Stok\", cell A1: the cell holds more than 3 bytes");
+  EXPECT_EQ(load("repeated.ods", "", limits).problems,
+            "sheet \"Stok\", cell A1: the cell holds more than 3 bytes");
+}
+
+TEST(WorkbookReader, TextWithLineBreakKeepsLaterCellsNamedRight) {
+  const Loaded l = load("line_break.xlsx");
+  EXPECT_EQ(l.problems.substr(l.problems.rfind('\n') + 1),
+            "sheet \"Stok\", cell C3: 'x' is not a whole number");
+}
+
 TEST(WorkbookReader, ZipBombByRatioAndBySize) {
   const std::string want =
       "sheet \"Stok\": the workbook unpacks to far more than its size "

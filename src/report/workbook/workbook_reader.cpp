@@ -507,6 +507,7 @@ class OdsContentPart : public PartHandler {
       if (names.size() >= kMaxSheets) return fail("", "the workbook has too many sheets");
       names.emplace_back(n ? n : "");
       active_ = want_ && *want_ == names.size() - 1;
+      if (active_) sheet = names.back();
       row_number_ = 0;
       return;
     }
