@@ -3,7 +3,9 @@
 // Contract:
 // - The sheet: a sheet whose name matches the report's store (`store`,
 //   compared without case and surrounding spaces) when there is one,
-//   otherwise the first sheet of the workbook.
+//   otherwise the first sheet of the workbook. (An .ods file keeps every
+//   sheet in one part, content.xml; it is then read twice, once for the
+//   sheets' names, once for the rows.)
 // - The sheet's XML is inflated from the archive in chunks of
 //   `limits.chunk_bytes` and pushed into expat; memory does not grow with
 //   the sheet (only the shared-string table is kept, and it is capped).
