@@ -97,8 +97,8 @@ clean:
 #             replays that folder.
 FUZZ_SECONDS ?= 60
 
-.PHONY: fuzz
-fuzz:
+.PHONY: fuzz fuzz-tools
+fuzz-tools:
 	@missing=""; \
 	for p in clang-14 libclang-rt-14-dev; do \
 	  [ "$$(dpkg-query -W -f='$${db:Status-Status}' $$p 2>/dev/null)" = installed ] || missing="$$missing $$p"; \
@@ -109,6 +109,8 @@ fuzz:
 	  $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -q && \
 	  $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $$missing; \
 	fi
+
+fuzz: fuzz-tools
 	@mkdir -p build-fuzz
 	clang++-14 -std=c++20 -O1 -g -fno-omit-frame-pointer \
 	  -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
@@ -117,6 +119,22 @@ fuzz:
 	rm -rf build-fuzz/corpus && cp -R tests/fuzz/corpus build-fuzz/corpus
 	build-fuzz/report_parser_fuzz -max_total_time=$(FUZZ_SECONDS) -max_len=4096 \
 	  -timeout=60 -print_final_stats=1 -artifact_prefix=build-fuzz/ build-fuzz/corpus
+
+# make fuzz-workbook   the same for the workbook reader
+#             (tests/fuzz/workbook_reader_fuzz.cpp, .xlsx and .ods files), from
+#             a scratch copy of tests/fuzz/workbook_corpus.
+.PHONY: fuzz-workbook
+fuzz-workbook: fuzz-tools
+	@mkdir -p build-fuzz
+	clang++-14 -std=c++20 -O1 -g -fno-omit-frame-pointer \
+	  -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+	  -Isrc -Itests/fuzz src/report/report_parser.cpp src/report/workbook/*.cpp \
+	  tests/fuzz/workbook_reader_fuzz.cpp $$(pkg-config --cflags --libs libzip expat) \
+	  -o build-fuzz/workbook_reader_fuzz
+	rm -rf build-fuzz/workbook_corpus && cp -R tests/fuzz/workbook_corpus build-fuzz/workbook_corpus
+	build-fuzz/workbook_reader_fuzz -max_total_time=$(FUZZ_SECONDS) -max_len=65536 \
+	  -rss_limit_mb=1024 -timeout=60 -print_final_stats=1 \
+	  -artifact_prefix=build-fuzz/ build-fuzz/workbook_corpus
 
 # The Debian package (docs/operations.md): build/stockwatch_<version>_<arch>.deb
 .PHONY: package

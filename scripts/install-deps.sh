@@ -16,18 +16,22 @@ profile="${1:-build}"
 build_pkgs="build-essential cmake pkg-config
   libboost1.81-dev libboost-json1.81-dev
   libsqlite3-dev libcurl4-openssl-dev libssl-dev libspdlog-dev
-  libtomlplusplus-dev libcli11-dev libsystemd-dev prometheus-cpp-dev"
+  libtomlplusplus-dev libcli11-dev libsystemd-dev prometheus-cpp-dev
+  libzip-dev libexpat1-dev"
 # dpkg-dev: dpkg-shlibdeps, which computes the .deb's dependencies.
 package_pkgs="dpkg-dev"
 # systemd: systemd-analyze for the unit file; debootstrap: the clean Debian
 # root that tests/e2e/test_deb_install.py installs the .deb into; strace:
 # the system calls the daemon makes, checked against the unit's
 # SystemCallFilter= (tests/e2e/test_service.py); openssl: the test
-# certificates of tests/e2e/test_alerts.py; opensmtpd: a second, independent
+# certificates of tests/e2e/test_alerts.py; python3-openpyxl and
+# libreoffice-calc-nogui: the workbooks tests/support/make_workbooks.py
+# makes for the workbook reader's tests; opensmtpd: a second, independent
 # mail server for one of its tests (on a machine with systemd the package
 # also enables its own service on port 25; that test then skips itself).
 test_pkgs="libgtest-dev libgmock-dev python3 python3-aiosmtpd sqlite3 rsync curl
-  systemd debootstrap strace openssl opensmtpd awscli"
+  systemd debootstrap strace openssl opensmtpd awscli
+  python3-openpyxl libreoffice-calc-nogui"
 bench_pkgs="python3 sqlite3 time wrk"
 
 case "$profile" in

@@ -351,6 +351,10 @@ std::string join(const std::vector<std::string>& names) {
 
 }  // namespace
 
+int header_role(std::string_view name, const HeaderAliases& aliases) {
+  return role_of(name, aliases);
+}
+
 std::string ReportProblem::to_string() const {
   if (line == 0) return message;
   std::string out = "line " + std::to_string(line);
@@ -380,6 +384,11 @@ void ReportParser::report(std::size_t line, const char* column, std::string mess
 }
 
 std::string ReportParser::problems_text() const {
+  return problems_text([](const ReportProblem& p) { return p.to_string(); });
+}
+
+std::string ReportParser::problems_text(
+    const std::function<std::string(const ReportProblem&)>& render) const {
   std::vector<const ReportProblem*> sorted;
   sorted.reserve(problems_.size());
   for (const ReportProblem& p : problems_) sorted.push_back(&p);
@@ -388,7 +397,7 @@ std::string ReportParser::problems_text() const {
   std::string out;
   for (const ReportProblem* p : sorted) {
     if (!out.empty()) out += '\n';
-    out += p->to_string();
+    out += render(*p);
   }
   if (problem_count_ > problems_.size()) {
     const std::size_t more = problem_count_ - problems_.size();

@@ -53,6 +53,10 @@ struct HeaderAliases {
   std::vector<std::string> count = {"count", "jumlah", "stok", "stock", "qty", "quantity"};
 };
 
+// The column a header name stands for: 0 store, 1 item, 2 count, -1 none
+// (compared as the parser compares them: trimmed, without case).
+int header_role(std::string_view name, const HeaderAliases& aliases);
+
 class ReportParser {
  public:
   using RowSink = std::function<void(const ReportRow&)>;
@@ -79,6 +83,9 @@ class ReportParser {
   // The problems as text, one per line, in line order, with a closing
   // "... and N more problems" line when the cap was reached.
   [[nodiscard]] std::string problems_text() const;
+  // The same, each problem written by `render` (a workbook names cells).
+  [[nodiscard]] std::string problems_text(
+      const std::function<std::string(const ReportProblem&)>& render) const;
 
  private:
   enum class FieldState : std::uint8_t { kStart, kUnquoted, kQuoted, kQuoteInQuoted, kAfterQuote };

@@ -12,6 +12,8 @@
 
 #include "report/report_parser.hpp"
 
+#include "fuzz_check.hpp"
+
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
@@ -28,13 +30,6 @@ using stockwatch::ReportParser;
 using stockwatch::ReportProblem;
 using stockwatch::ReportRow;
 
-#define FUZZ_CHECK(cond)                                                     \
-  do {                                                                       \
-    if (!(cond)) {                                                           \
-      std::fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
-      std::abort();                                                          \
-    }                                                                        \
-  } while (0)
 
 struct Row {
   std::string store;

@@ -1,0 +1,829 @@
+#include "report/workbook/workbook_reader.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <cmath>
+#include <cstdlib>
+#include <fstream>
+#include <utility>
+
+#include "report/workbook/xml_stream.hpp"
+#include "report/workbook/zip_archive.hpp"
+
+namespace stockwatch::workbook {
+
+namespace {
+
+constexpr std::uint32_t kMaxRows = 1'048'576;   // Excel's and LibreOffice's limits
+constexpr std::uint32_t kMaxColumns = 16'384;
+constexpr std::size_t kMaxStyles = 65'536;
+constexpr std::size_t kMaxSheets = 4'096;
+constexpr std::size_t kOleScanBytes = 64ULL * 1024 * 1024;
+
+const char* const kNoCachedValue =
+    "the formula has no saved value; open the file in the spreadsheet program and save it again";
+const char* const kPassword = "the workbook is protected with a password; save it without one";
+
+WorkbookProblem plain(std::string message) { return {"", "", std::move(message)}; }
+
+std::string lower_trim(std::string_view s) {
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
+  std::string out(s);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+// The sheet to read: one named like the store, otherwise the first.
+std::size_t choose_sheet(const std::vector<std::string>& names, std::string_view store) {
+  const std::string want = lower_trim(store);
+  if (!want.empty()) {
+    for (std::size_t i = 0; i < names.size(); ++i) {
+      if (lower_trim(names[i]) == want) return i;
+    }
+  }
+  return 0;
+}
+
+bool parse_uint(std::string_view s, std::uint64_t& out) {
+  if (s.empty() || s.size() > 18) return false;
+  out = 0;
+  for (const char c : s) {
+    if (c < '0' || c > '9') return false;
+    out = out * 10 + static_cast<std::uint64_t>(c - '0');
+  }
+  return true;
+}
+
+// "C7" -> column 2, row 7; row is 0 when the reference has no digits.
+bool parse_ref(std::string_view ref, std::uint32_t& column, std::uint32_t& row) {
+  std::size_t i = 0;
+  std::uint64_t col = 0;
+  while (i < ref.size() && std::isalpha(static_cast<unsigned char>(ref[i]))) {
+    col = col * 26 + static_cast<std::uint64_t>(std::toupper(static_cast<unsigned char>(ref[i])) - 'A' + 1);
+    if (col > kMaxColumns) return false;
+    ++i;
+  }
+  if (col == 0) return false;
+  std::uint64_t r = 0;
+  if (i < ref.size() && (!parse_uint(ref.substr(i), r) || r == 0 || r > kMaxRows)) return false;
+  column = static_cast<std::uint32_t>(col - 1);
+  row = static_cast<std::uint32_t>(r);
+  return true;
+}
+
+// A number as the sheet stores it: whole values become integers.
+bool set_number(std::string_view raw, Cell& cell) {
+  const std::string s(raw);
+  char* end = nullptr;
+  const double v = std::strtod(s.c_str(), &end);
+  if (s.empty() || end != s.c_str() + s.size() || !std::isfinite(v)) return false;
+  cell.kind = CellKind::kNumber;
+  if (std::floor(v) == v && std::fabs(v) < 9.0e15) {
+    cell.whole = true;
+    cell.text = std::to_string(static_cast<long long>(v));
+  } else {
+    cell.whole = false;
+    cell.text = s;
+  }
+  return true;
+}
+
+// Whether an Excel number format shows a date or a time.
+bool is_date_format(std::uint64_t id, std::string_view code) {
+  if ((id >= 14 && id <= 22) || (id >= 27 && id <= 36) || (id >= 45 && id <= 47) ||
+      (id >= 50 && id <= 58)) {
+    return true;
+  }
+  bool quoted = false;
+  bool bracket = false;
+  for (std::size_t i = 0; i < code.size(); ++i) {
+    const char c = code[i];
+    if (quoted) {
+      quoted = c != '"';
+    } else if (bracket) {
+      bracket = c != ']';
+    } else if (c == '"') {
+      quoted = true;
+    } else if (c == '[') {
+      bracket = true;
+    } else if (c == '\\' || c == '_' || c == '*') {
+      ++i;
+    } else {
+      switch (std::tolower(static_cast<unsigned char>(c))) {
+        case 'd': case 'm': case 'y': case 'h': case 's': return true;
+        default: break;
+      }
+    }
+  }
+  return false;
+}
+
+// Base for the part handlers: the stream, the sheet's name, the first problem.
+class PartHandler : public XmlHandler {
+ public:
+  void attach(XmlStream& xml) { xml_ = &xml; }
+  std::optional<WorkbookProblem> problem;
+  std::string sheet;
+
+ protected:
+  void fail(std::string cell, std::string message) {
+    if (problem) return;
+    problem = WorkbookProblem{sheet, std::move(cell), message};
+    xml_->stop(std::move(message));
+  }
+  XmlStream* xml_ = nullptr;
+};
+
+// Streams one archive entry through `handler`.
+std::optional<WorkbookProblem> stream_entry(const ZipArchive& zip, const std::string& name,
+                                            PartHandler& handler, const WorkbookLimits& limits) {
+  Result<ZipEntry> entry = zip.open(name);
+  if (!entry.ok()) return WorkbookProblem{handler.sheet, "", entry.error().message()};
+  XmlStream xml(handler, limits.max_depth);
+  handler.attach(xml);
+  std::string buf;
+  for (;;) {
+    Status read = entry.value().read(buf, limits.chunk_bytes);
+    if (!read.ok()) return WorkbookProblem{handler.sheet, "", read.error().message()};
+    Status fed = xml.feed(buf, buf.empty());
+    if (handler.problem) return handler.problem;
+    if (!fed.ok()) return WorkbookProblem{handler.sheet, "", fed.error().message()};
+    if (buf.empty()) return std::nullopt;
+  }
+}
+
+// ---- .xlsx -----------------------------------------------------------------
+
+struct SheetRef {
+  std::string name;
+  std::string rel_id;
+};
+
+class WorkbookPart : public PartHandler {
+ public:
+  std::vector<SheetRef> sheets;
+  void start(std::string_view name, const char** attrs) override {
+    if (name != "sheet") return;
+    const char* n = xml_attr(attrs, "name");
+    const char* id = xml_attr(attrs, "id");
+    if (n == nullptr || id == nullptr) return;
+    if (sheets.size() >= kMaxSheets) return fail("", "the workbook has too many sheets");
+    sheets.push_back({n, id});
+  }
+  void end(std::string_view) override {}
+  void text(std::string_view) override {}
+};
+
+class RelsPart : public PartHandler {
+ public:
+  std::vector<std::pair<std::string, std::string>> targets;  // id -> target
+  std::string shared_strings;
+  std::string styles;
+  void start(std::string_view name, const char** attrs) override {
+    if (name != "Relationship") return;
+    const char* id = xml_attr(attrs, "Id");
+    const char* target = xml_attr(attrs, "Target");
+    const char* type = xml_attr(attrs, "Type");
+    if (id == nullptr || target == nullptr) return;
+    if (targets.size() >= kMaxSheets * 2) return fail("", "the workbook has too many parts");
+    targets.emplace_back(id, target);
+    const std::string_view t = type ? type : "";
+    if (t.ends_with("/sharedStrings")) shared_strings = target;
+    if (t.ends_with("/styles")) styles = target;
+  }
+  void end(std::string_view) override {}
+  void text(std::string_view) override {}
+};
+
+std::string xl_path(std::string_view target) {
+  if (target.starts_with("/")) return std::string(target.substr(1));
+  return "xl/" + std::string(target);
+}
+
+class SharedStringsPart : public PartHandler {
+ public:
+  explicit SharedStringsPart(const WorkbookLimits& limits) : limits_(limits) {}
+  std::vector<std::string> strings;
+  void start(std::string_view name, const char**) override {
+    if (name == "si") {
+      in_si_ = true;
+      current_.clear();
+    } else if (name == "rPh") {
+      ++in_phonetic_;
+    } else if (name == "t" && in_si_ && in_phonetic_ == 0) {
+      in_t_ = true;
+    }
+  }
+  void end(std::string_view name) override {
+    if (name == "t") {
+      in_t_ = false;
+    } else if (name == "rPh") {
+      --in_phonetic_;
+    } else if (name == "si" && in_si_) {
+      in_si_ = false;
+      if (strings.size() >= limits_.max_shared_strings) {
+        return fail("", "the workbook has more than " + std::to_string(limits_.max_shared_strings) +
+                            " different texts (shared strings), more than a stock report "
+                            "needs; remove the unused sheets or raise the limit in the settings");
+      }
+      bytes_ += current_.size();
+      if (bytes_ > limits_.max_shared_string_bytes) {
+        return fail("", "the workbook's texts (shared strings) take more than " +
+                            std::to_string(limits_.max_shared_string_bytes) +
+                            " bytes; remove the unused sheets or raise the limit in the settings");
+      }
+      strings.push_back(std::move(current_));
+      current_.clear();
+    }
+  }
+  void text(std::string_view data) override {
+    if (!in_t_) return;
+    if (current_.size() + data.size() > limits_.max_cell_bytes) {
+      return fail("", "a text in the workbook is longer than " +
+                          std::to_string(limits_.max_cell_bytes) + " bytes");
+    }
+    current_.append(data);
+  }
+
+ private:
+  const WorkbookLimits& limits_;
+  std::string current_;
+  std::uint64_t bytes_ = 0;
+  bool in_si_ = false;
+  bool in_t_ = false;
+  int in_phonetic_ = 0;
+};
+
+class StylesPart : public PartHandler {
+ public:
+  std::vector<bool> date_style;  // cellXfs index -> shows a date
+  void start(std::string_view name, const char** attrs) override {
+    if (name == "numFmt") {
+      const char* id = xml_attr(attrs, "numFmtId");
+      const char* code = xml_attr(attrs, "formatCode");
+      std::uint64_t n = 0;
+      if (id && code && parse_uint(id, n) && custom_.size() < kMaxStyles) custom_.emplace_back(n, code);
+    } else if (name == "cellXfs") {
+      in_xfs_ = true;
+    } else if (name == "xf" && in_xfs_) {
+      if (date_style.size() >= kMaxStyles) return fail("", "the workbook has too many cell styles");
+      std::uint64_t id = 0;
+      const char* v = xml_attr(attrs, "numFmtId");
+      if (v) (void)parse_uint(v, id);
+      std::string_view code;
+      for (const auto& [cid, c] : custom_) {
+        if (cid == id) code = c;
+      }
+      date_style.push_back(is_date_format(id, code));
+    }
+  }
+  void end(std::string_view name) override {
+    if (name == "cellXfs") in_xfs_ = false;
+  }
+  void text(std::string_view) override {}
+
+ private:
+  std::vector<std::pair<std::uint64_t, std::string>> custom_;
+  bool in_xfs_ = false;
+};
+
+class XlsxSheetPart : public PartHandler {
+ public:
+  XlsxSheetPart(const WorkbookLimits& limits, const std::vector<std::string>& strings,
+                const std::vector<bool>& dates, SheetSink& sink)
+      : limits_(limits), strings_(strings), dates_(dates), sink_(sink) {}
+
+  void start(std::string_view name, const char** attrs) override {
+    if (name == "sheetData") {
+      in_data_ = true;
+    } else if (name == "row" && in_data_) {
+      std::uint64_t r = 0;
+      const char* ra = xml_attr(attrs, "r");
+      if (ra != nullptr) {
+        if (!parse_uint(ra, r) || r <= row_.number || r > kMaxRows) {
+          return fail("", "the workbook is damaged (row numbers out of order)");
+        }
+      } else {
+        r = row_.number + 1;
+        if (r > kMaxRows) return fail("", "the sheet has more rows than a spreadsheet allows");
+      }
+      row_.number = static_cast<std::uint32_t>(r);
+      row_.cells.clear();
+      next_column_ = 0;
+    } else if (name == "c" && in_data_) {
+      in_cell_ = true;
+      has_formula_ = has_value_ = false;
+      value_.clear();
+      type_ = "n";
+      style_ = 0;
+      const char* t = xml_attr(attrs, "t");
+      if (t) type_ = t;
+      const char* s = xml_attr(attrs, "s");
+      if (s) (void)parse_uint(s, style_);
+      column_ = next_column_;
+      const char* ref = xml_attr(attrs, "r");
+      std::uint32_t rr = 0;
+      if (ref && (!parse_ref(ref, column_, rr) || (rr != 0 && rr != row_.number))) {
+        return fail("", std::string("the workbook is damaged (cell reference ") + ref + ")");
+      }
+      if (column_ < next_column_ || column_ >= kMaxColumns) {
+        return fail(cell_ref(column_, row_.number), "the workbook is damaged (cells out of order)");
+      }
+      next_column_ = column_ + 1;
+    } else if (in_cell_ && name == "f") {
+      has_formula_ = true;
+    } else if (in_cell_ && name == "v") {
+      in_v_ = true;
+      has_value_ = true;
+    } else if (in_cell_ && name == "rPh") {
+      ++in_phonetic_;
+    } else if (in_cell_ && name == "t" && in_phonetic_ == 0 && type_ == "inlineStr") {
+      in_t_ = true;
+      has_value_ = true;
+    } else if (name == "mergeCell") {
+      const char* ref = xml_attr(attrs, "ref");
+      if (ref == nullptr) return;
+      const std::string_view r(ref);
+      const std::size_t colon = r.find(':');
+      MergeRange m;
+      if (colon == std::string_view::npos ||
+          !parse_ref(r.substr(0, colon), m.first_column, m.first_row) ||
+          !parse_ref(r.substr(colon + 1), m.last_column, m.last_row)) {
+        return;
+      }
+      if (auto p = sink_.on_merge(m)) return fail(p->cell, p->message);
+    }
+  }
+
+  void end(std::string_view name) override {
+    if (name == "v") {
+      in_v_ = false;
+    } else if (name == "t") {
+      in_t_ = false;
+    } else if (name == "rPh") {
+      --in_phonetic_;
+    } else if (name == "c" && in_cell_) {
+      in_cell_ = false;
+      finish_cell();
+    } else if (name == "row" && in_data_) {
+      if (!row_.cells.empty() && !problem) {
+        if (auto p = sink_.on_row(row_)) return fail(p->cell, p->message);
+      }
+      row_.cells.clear();
+    } else if (name == "sheetData") {
+      in_data_ = false;
+    }
+  }
+
+  void text(std::string_view data) override {
+    if (!in_v_ && !in_t_) return;
+    if (value_.size() + data.size() > limits_.max_cell_bytes) {
+      return fail(cell_ref(column_, row_.number),
+                  "the cell holds more than " + std::to_string(limits_.max_cell_bytes) + " bytes");
+    }
+    value_.append(data);
+  }
+
+ private:
+  void finish_cell() {
+    const auto ref = [this] { return cell_ref(column_, row_.number); };
+    if (has_formula_ && (!has_value_ || (value_.empty() && type_ != "str"))) {
+      return fail(ref(), kNoCachedValue);
+    }
+    Cell cell;
+    cell.column = column_;
+    if (type_ == "s") {
+      if (!has_value_) return;
+      std::uint64_t index = 0;
+      if (!parse_uint(value_, index) || index >= strings_.size()) {
+        return fail(ref(), "the workbook is damaged (the cell names a text that is not there)");
+      }
+      cell.text = strings_[index];
+    } else if (type_ == "inlineStr" || type_ == "str") {
+      cell.text = value_;
+    } else if (type_ == "b") {
+      if (value_.empty()) return;
+      cell.kind = CellKind::kBool;
+      cell.text = value_ == "1" ? "TRUE" : "FALSE";
+    } else if (type_ == "e") {
+      return fail(ref(), "the cell shows the error " + value_ + "; correct the formula and save again");
+    } else if (type_ == "d") {
+      if (value_.empty()) return;
+      cell.kind = CellKind::kDate;
+      cell.text = value_;
+    } else {
+      if (value_.empty()) return;
+      if (!set_number(value_, cell)) {
+        return fail(ref(), "the workbook is damaged (the number '" + value_ + "')");
+      }
+      if (style_ < dates_.size() && dates_[style_]) cell.kind = CellKind::kDate;
+    }
+    if (cell.text.empty()) return;
+    row_.cells.push_back(std::move(cell));
+  }
+
+  const WorkbookLimits& limits_;
+  const std::vector<std::string>& strings_;
+  const std::vector<bool>& dates_;
+  SheetSink& sink_;
+  SheetRow row_;
+  std::uint32_t next_column_ = 0;
+  std::uint32_t column_ = 0;
+  std::string type_;
+  std::uint64_t style_ = 0;
+  std::string value_;
+  bool in_data_ = false;
+  bool in_cell_ = false;
+  bool in_v_ = false;
+  bool in_t_ = false;
+  int in_phonetic_ = 0;
+  bool has_formula_ = false;
+  bool has_value_ = false;
+};
+
+std::optional<WorkbookProblem> read_xlsx(const ZipArchive& zip, std::string_view store,
+                                         const WorkbookLimits& limits, SheetSink& sink) {
+  WorkbookPart book;
+  if (auto p = stream_entry(zip, "xl/workbook.xml", book, limits)) return p;
+  if (book.sheets.empty()) return plain("the workbook has no sheet");
+  RelsPart rels;
+  if (auto p = stream_entry(zip, "xl/_rels/workbook.xml.rels", rels, limits)) return p;
+
+  std::vector<std::string> names;
+  for (const SheetRef& s : book.sheets) names.push_back(s.name);
+  const SheetRef& chosen = book.sheets[choose_sheet(names, store)];
+  std::string target;
+  for (const auto& [id, t] : rels.targets) {
+    if (id == chosen.rel_id) target = xl_path(t);
+  }
+  if (target.empty()) {
+    return WorkbookProblem{chosen.name, "", "the workbook is damaged (the sheet has no part)"};
+  }
+
+  SharedStringsPart strings(limits);
+  const std::string strings_path =
+      rels.shared_strings.empty() ? "xl/sharedStrings.xml" : xl_path(rels.shared_strings);
+  if (zip.has(strings_path)) {
+    if (auto p = stream_entry(zip, strings_path, strings, limits)) return p;
+  }
+  StylesPart styles;
+  const std::string styles_path = rels.styles.empty() ? "xl/styles.xml" : xl_path(rels.styles);
+  if (zip.has(styles_path)) {
+    if (auto p = stream_entry(zip, styles_path, styles, limits)) return p;
+  }
+
+  sink.on_sheet(chosen.name);
+  XlsxSheetPart sheet(limits, strings.strings, styles.date_style, sink);
+  sheet.sheet = chosen.name;
+  return stream_entry(zip, target, sheet, limits);
+}
+
+// ---- .ods ------------------------------------------------------------------
+
+class OdsManifestPart : public PartHandler {
+ public:
+  bool encrypted = false;
+  void start(std::string_view name, const char**) override {
+    if (name == "encryption-data") encrypted = true;
+  }
+  void end(std::string_view) override {}
+  void text(std::string_view) override {}
+};
+
+// Reads content.xml: with `want` unset, only collects the tables' names;
+// otherwise delivers the rows of table number `want`.
+class OdsContentPart : public PartHandler {
+ public:
+  OdsContentPart(const WorkbookLimits& limits, SheetSink* sink, std::optional<std::size_t> want)
+      : limits_(limits), sink_(sink), want_(want) {}
+  std::vector<std::string> names;
+  void set_sink(SheetSink* sink) { sink_ = sink; }
+
+  void start(std::string_view name, const char** attrs) override {
+    if (name == "table" && !in_table_) {
+      in_table_ = true;
+      const char* n = xml_attr(attrs, "name");
+      if (names.size() >= kMaxSheets) return fail("", "the workbook has too many sheets");
+      names.emplace_back(n ? n : "");
+      active_ = want_ && *want_ == names.size() - 1;
+      if (active_) sheet = names.back();
+      row_number_ = 0;
+      return;
+    }
+    if (!active_) return;
+    if (name == "table") {
+      ++nested_;  // a table inside a cell: its rows are not the sheet's
+    } else if (nested_ > 0) {
+      return;
+    } else if (name == "table-row") {
+      rows_repeated_ = repeat(attrs, "number-rows-repeated");
+      row_.cells.clear();
+      column_ = 0;
+    } else if (name == "table-cell" || name == "covered-table-cell") {
+      start_cell(name == "covered-table-cell", attrs);
+    } else if (in_cell_ && name == "annotation") {
+      ++in_annotation_;
+    } else if (in_cell_ && in_annotation_ == 0) {
+      if (name == "p") {
+        if (paragraphs_++ > 0) append("\n");
+      } else if (name == "s") {
+        const char* c = xml_attr(attrs, "c");
+        std::uint64_t n = 1;
+        if (c) (void)parse_uint(c, n);
+        append(std::string(std::min<std::uint64_t>(n, limits_.max_cell_bytes + 1), ' '));
+      } else if (name == "tab") {
+        append("\t");
+      } else if (name == "line-break") {
+        append("\n");
+      }
+    }
+  }
+
+  void end(std::string_view name) override {
+    if (name == "table" && in_table_ && nested_ == 0) {
+      in_table_ = active_ = false;
+      return;
+    }
+    if (!active_) return;
+    if (name == "table") {
+      --nested_;
+    } else if (nested_ > 0) {
+      return;
+    } else if (name == "annotation") {
+      --in_annotation_;
+    } else if ((name == "table-cell" || name == "covered-table-cell") && in_cell_) {
+      in_cell_ = false;
+      finish_cell();
+    } else if (name == "table-row") {
+      finish_row();
+    }
+  }
+
+  void text(std::string_view data) override {
+    if (!active_ || !in_cell_ || in_annotation_ > 0 || nested_ > 0 || paragraphs_ == 0) return;
+    append(data);
+  }
+
+ private:
+  std::uint64_t repeat(const char** attrs, std::string_view attr) {
+    const char* v = xml_attr(attrs, attr);
+    std::uint64_t n = 1;
+    if (v && (!parse_uint(v, n) || n == 0)) n = 1;
+    return std::min<std::uint64_t>(n, kMaxRows);
+  }
+
+  std::uint32_t current_row() const { return static_cast<std::uint32_t>(row_number_ + 1); }
+
+  void append(std::string_view data) {
+    if (text_.size() + data.size() > limits_.max_cell_bytes) {
+      return fail(cell_ref(std::min<std::uint64_t>(column_, kMaxColumns - 1), current_row()),
+                  "the cell holds more than " + std::to_string(limits_.max_cell_bytes) + " bytes");
+    }
+    text_.append(data);
+  }
+
+  void start_cell(bool covered, const char** attrs) {
+    in_cell_ = true;
+    covered_ = covered;
+    text_.clear();
+    paragraphs_ = 0;
+    columns_repeated_ = repeat(attrs, "number-columns-repeated");
+    const char* vt = xml_attr(attrs, "value-type");
+    value_type_ = vt ? vt : "";
+    const char* v = nullptr;
+    if (value_type_ == "date") {
+      v = xml_attr(attrs, "date-value");
+    } else if (value_type_ == "time") {
+      v = xml_attr(attrs, "time-value");
+    } else if (value_type_ == "boolean") {
+      v = xml_attr(attrs, "boolean-value");
+    } else {
+      v = xml_attr(attrs, "value");
+    }
+    value_ = v ? v : "";
+    has_value_ = v != nullptr;
+    formula_ = xml_attr(attrs, "formula") != nullptr;
+    if (!covered && column_ < kMaxColumns && current_row() <= kMaxRows) {
+      const std::uint64_t cs = repeat(attrs, "number-columns-spanned");
+      const std::uint64_t rs = repeat(attrs, "number-rows-spanned");
+      if (cs > 1 || rs > 1) {
+        MergeRange m;
+        m.first_column = static_cast<std::uint32_t>(column_);
+        m.first_row = current_row();
+        m.last_column = static_cast<std::uint32_t>(std::min<std::uint64_t>(column_ + cs - 1, kMaxColumns - 1));
+        m.last_row = static_cast<std::uint32_t>(std::min<std::uint64_t>(row_number_ + rs, kMaxRows));
+        if (auto p = sink_->on_merge(m)) return fail(p->cell, p->message);
+      }
+    }
+  }
+
+  void finish_cell() {
+    const std::uint64_t first = column_;
+    column_ += columns_repeated_;
+    if (covered_ || first >= kMaxColumns || row_number_ >= kMaxRows) return;
+    const std::string ref = cell_ref(static_cast<std::uint32_t>(first), current_row());
+    Cell cell;
+    cell.column = static_cast<std::uint32_t>(first);
+    if (value_type_ == "float" || value_type_ == "percentage" || value_type_ == "currency") {
+      if (!set_number(value_, cell)) {
+        return fail(ref, "the workbook is damaged (the number '" + value_ + "')");
+      }
+    } else if (value_type_ == "date" || value_type_ == "time") {
+      cell.kind = CellKind::kDate;
+      cell.text = has_value_ ? value_ : text_;
+    } else if (value_type_ == "boolean") {
+      cell.kind = CellKind::kBool;
+      cell.text = value_ == "true" ? "TRUE" : "FALSE";
+    } else if (value_type_.empty() && formula_) {
+      return fail(ref, kNoCachedValue);
+    } else {
+      cell.text = text_;
+    }
+    if (cell.text.empty()) return;
+    if (columns_repeated_ > limits_.max_repeat) {
+      return fail(ref, "the cell is repeated " + std::to_string(columns_repeated_) +
+                           " times across the row; delete the copies");
+    }
+    const std::uint64_t last = std::min<std::uint64_t>(first + columns_repeated_, kMaxColumns);
+    for (std::uint64_t c = first; c < last; ++c) {
+      cell.column = static_cast<std::uint32_t>(c);
+      row_.cells.push_back(cell);
+    }
+  }
+
+  void finish_row() {
+    const std::uint64_t repeated = rows_repeated_;
+    if (!row_.cells.empty() && !problem && row_number_ < kMaxRows) {
+      if (repeated > limits_.max_repeat) {
+        return fail(cell_ref(row_.cells.front().column, current_row()),
+                    "the row is repeated " + std::to_string(repeated) + " times; delete the copies");
+      }
+      for (std::uint64_t i = 0; i < repeated && row_number_ + i < kMaxRows; ++i) {
+        row_.number = static_cast<std::uint32_t>(row_number_ + i + 1);
+        if (auto p = sink_->on_row(row_)) return fail(p->cell, p->message);
+      }
+    }
+    row_number_ = std::min<std::uint64_t>(row_number_ + repeated, kMaxRows);
+    row_.cells.clear();
+  }
+
+  const WorkbookLimits& limits_;
+  SheetSink* sink_;
+  std::optional<std::size_t> want_;
+  bool in_table_ = false;
+  bool active_ = false;
+  int nested_ = 0;
+  std::uint64_t row_number_ = 0;  // rows before the current one
+  std::uint64_t rows_repeated_ = 1;
+  SheetRow row_;
+  std::uint64_t column_ = 0;
+  bool in_cell_ = false;
+  bool covered_ = false;
+  int in_annotation_ = 0;
+  std::size_t paragraphs_ = 0;
+  std::uint64_t columns_repeated_ = 1;
+  std::string value_type_;
+  std::string value_;
+  bool has_value_ = false;
+  bool formula_ = false;
+  std::string text_;
+};
+
+std::optional<WorkbookProblem> read_ods(const ZipArchive& zip, std::string_view store,
+                                        const WorkbookLimits& limits, SheetSink& sink) {
+  if (zip.has("META-INF/manifest.xml")) {
+    OdsManifestPart manifest;
+    if (auto p = stream_entry(zip, "META-INF/manifest.xml", manifest, limits)) return p;
+    if (manifest.encrypted) return plain(kPassword);
+  }
+  std::size_t want = 0;
+  if (!lower_trim(store).empty()) {
+    OdsContentPart names(limits, nullptr, std::nullopt);
+    if (auto p = stream_entry(zip, "content.xml", names, limits)) return p;
+    if (names.names.empty()) return plain("the workbook has no sheet");
+    want = choose_sheet(names.names, store);
+  }
+  // The sheet's name is known once its table starts; on_sheet is called
+  // with it before the first row.
+  class NamingSink : public SheetSink {
+   public:
+    NamingSink(SheetSink& inner, OdsContentPart& part) : inner_(inner), part_(part) {}
+    std::optional<WorkbookProblem> on_row(const SheetRow& row) override {
+      announce();
+      return inner_.on_row(row);
+    }
+    std::optional<WorkbookProblem> on_merge(const MergeRange& m) override {
+      announce();
+      return inner_.on_merge(m);
+    }
+    void announce() {
+      if (done_) return;
+      done_ = true;
+      part_.sheet = part_.names.back();
+      inner_.on_sheet(part_.sheet);
+    }
+    bool done_ = false;
+
+   private:
+    SheetSink& inner_;
+    OdsContentPart& part_;
+  };
+  OdsContentPart content(limits, nullptr, want);
+  NamingSink named(sink, content);
+  content.set_sink(&named);
+  auto p = stream_entry(zip, "content.xml", content, limits);
+  if (p) return p;
+  if (content.names.size() <= want) return plain("the workbook has no sheet");
+  if (!named.done_) {
+    content.sheet = content.names[want];
+    sink.on_sheet(content.sheet);
+  }
+  return std::nullopt;
+}
+
+// ---- the whole file --------------------------------------------------------
+
+std::optional<WorkbookProblem> sniff_problem(FileKind kind) {
+  switch (kind) {
+    case FileKind::kZip: return std::nullopt;
+    case FileKind::kOleEncrypted: return plain(kPassword);
+    case FileKind::kOleLegacy:
+      return plain("the file is an old Excel workbook (.xls); save it as .xlsx or CSV");
+    case FileKind::kText:
+      return plain("the file is text, not a workbook; if it is CSV, name it .csv");
+    case FileKind::kOther: break;
+  }
+  return plain("the file is not a workbook; save it as .xlsx, .ods or CSV");
+}
+
+std::optional<WorkbookProblem> read_archive(const ZipArchive& zip, std::string_view store,
+                                            const WorkbookLimits& limits, SheetSink& sink) {
+  if (Status s = zip.check_entries(); !s.ok()) return plain(s.error().message());
+  if (zip.has("xl/workbook.xml")) return read_xlsx(zip, store, limits, sink);
+  if (zip.has("mimetype")) {
+    Result<std::string> mime = zip.read_small("mimetype", 256);
+    if (!mime.ok()) return plain(mime.error().message());
+    if (mime.value().starts_with("application/vnd.oasis.opendocument.spreadsheet")) {
+      return read_ods(zip, store, limits, sink);
+    }
+  }
+  return plain("the file is a zip archive but not a workbook; save it as .xlsx, .ods or CSV");
+}
+
+ZipCaps caps_of(const WorkbookLimits& limits) {
+  return ZipCaps{limits.max_inflated_bytes, limits.max_ratio};
+}
+
+}  // namespace
+
+std::string WorkbookProblem::to_string() const {
+  std::string out;
+  if (!sheet.empty()) {
+    out = "sheet \"" + sheet + "\"";
+    if (!cell.empty()) out += ", cell " + cell;
+    out += ": ";
+  }
+  return out + message;
+}
+
+std::string cell_ref(std::uint32_t column, std::uint32_t row) {
+  std::string letters;
+  std::uint64_t c = static_cast<std::uint64_t>(column) + 1;
+  while (c > 0) {
+    letters.insert(letters.begin(), static_cast<char>('A' + (c - 1) % 26));
+    c = (c - 1) / 26;
+  }
+  return row == 0 ? letters : letters + std::to_string(row);
+}
+
+std::optional<WorkbookProblem> read_workbook(std::string_view bytes, std::string_view store,
+                                             const WorkbookLimits& limits, SheetSink& sink) {
+  const FileKind kind = sniff(bytes.substr(0, 512), bytes.substr(0, kOleScanBytes));
+  if (auto p = sniff_problem(kind)) return p;
+  Result<ZipArchive> zip = ZipArchive::open_memory(bytes, caps_of(limits));
+  if (!zip.ok()) return plain(zip.error().message());
+  return read_archive(zip.value(), store, limits, sink);
+}
+
+std::optional<WorkbookProblem> read_workbook_file(const std::string& path, std::string_view store,
+                                                  const WorkbookLimits& limits, SheetSink& sink) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return plain("the workbook cannot be opened");
+  std::string head(512, '\0');
+  in.read(head.data(), static_cast<std::streamsize>(head.size()));
+  head.resize(static_cast<std::size_t>(in.gcount()));
+  std::string scan = head;
+  if (head.size() >= 8 && static_cast<unsigned char>(head[0]) == 0xD0) {
+    std::string rest(kOleScanBytes - head.size(), '\0');
+    in.read(rest.data(), static_cast<std::streamsize>(rest.size()));
+    rest.resize(static_cast<std::size_t>(in.gcount()));
+    scan += rest;
+  }
+  if (auto p = sniff_problem(sniff(head, scan))) return p;
+  Result<ZipArchive> zip = ZipArchive::open_file(path, caps_of(limits));
+  if (!zip.ok()) return plain(zip.error().message());
+  return read_archive(zip.value(), store, limits, sink);
+}
+
+}  // namespace stockwatch::workbook

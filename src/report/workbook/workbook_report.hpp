@@ -1,0 +1,71 @@
+// A workbook's sheet read as a stock report: the sheet's cells go through
+// the same ReportParser as a CSV file, so the header aliases, the count
+// rules and the problems' wording are the same.
+//
+// Contract:
+// - Each sheet row becomes one CSV record fed to the parser (cells quoted),
+//   so the parser's line numbers are the sheet's row numbers; rows reach
+//   `sink` with `line` set to the sheet row.
+// - Rules only a workbook has are checked here and added to the parser's
+//   problems: a date in the count column, merged cells.
+// - problems_text() writes every problem with the sheet and the cell:
+//   `sheet "Stok", cell C7: ...` (`row 7` when no column is known).
+// - A reading problem (a damaged or hostile file) is added to the parser as
+//   a problem of the whole report; ok() is then false.
+// - Borrows the parser; not thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "report/report_parser.hpp"
+#include "report/workbook/workbook_reader.hpp"
+
+namespace stockwatch::workbook {
+
+class WorkbookReport {
+ public:
+  WorkbookReport(ReportParser& parser, HeaderAliases aliases, WorkbookLimits limits = {});
+
+  // Reads the workbook (the whole file in `bytes`, or the file at `path`)
+  // for the report of `store` ("" when unknown), feeding the parser, and
+  // finishes the parser.
+  void read(std::string_view bytes, std::string_view store, const ReportParser::RowSink& sink);
+  void read_file(const std::string& path, std::string_view store,
+                 const ReportParser::RowSink& sink);
+
+  [[nodiscard]] bool ok() const { return parser_.ok(); }
+  [[nodiscard]] const std::string& sheet() const { return sheet_; }
+  // One `sheet "S", cell C7: message` line per problem, in row order.
+  [[nodiscard]] std::string problems_text() const;
+  // One problem as problems_text() writes it.
+  [[nodiscard]] std::string render(const ReportProblem& problem) const;
+
+ private:
+  class Feeder;
+  void finish(std::optional<WorkbookProblem> problem, Feeder& feeder,
+              const ReportParser::RowSink& sink);
+
+  // Sheet row <-> parser line, after texts with line breaks.
+  struct Shift {
+    std::size_t row;    // from this sheet row on
+    std::size_t line;   // from this parser line on
+    std::size_t extra;  // the parser is this many lines ahead
+  };
+  [[nodiscard]] std::size_t row_of(std::size_t line) const;
+  [[nodiscard]] std::size_t line_of(std::size_t row) const;
+
+  ReportParser& parser_;
+  std::vector<Shift> shifts_;
+  std::vector<std::pair<std::size_t, std::string>> merge_cells_;  // parser line -> merged cell
+  HeaderAliases aliases_;
+  WorkbookLimits limits_;
+  std::string sheet_;
+  std::int64_t role_column_[3] = {-1, -1, -1};  // store, item, count -> sheet column
+};
+
+}  // namespace stockwatch::workbook

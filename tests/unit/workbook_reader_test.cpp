@@ -1,0 +1,317 @@
+// The workbook reader: every rule and every error, on workbooks written by
+// real spreadsheet programs (tests/support/make_workbooks.py: openpyxl and
+// LibreOffice) and on hostile files written byte by byte.
+#include "report/workbook/workbook_reader.hpp"
+#include "report/workbook/workbook_report.hpp"
+
+#include <gtest/gtest.h>
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <stdexcept>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <string>
+#include <vector>
+
+namespace stockwatch::workbook {
+namespace {
+
+namespace fs = std::filesystem;
+
+// The workbooks, made once into the build folder (again when the script
+// changes); a lock keeps parallel test processes from making them twice.
+fs::path fixtures() {
+  static const fs::path dir = [] {
+    const fs::path d = STOCKWATCH_WORKBOOKS_DIR;
+    const fs::path script = fs::path(STOCKWATCH_TESTS_DIR) / "support" / "make_workbooks.py";
+    fs::create_directories(d.parent_path());
+    const int lock = ::open((d.string() + ".lock").c_str(), O_CREAT | O_RDWR | O_CLOEXEC, 0644);
+    if (lock < 0 || ::flock(lock, LOCK_EX) != 0) throw std::runtime_error("cannot lock fixtures");
+    const fs::path stamp = d / ".made";
+    std::error_code ec;
+    if (!fs::exists(stamp) || fs::last_write_time(stamp, ec) < fs::last_write_time(script)) {
+      fs::remove_all(d, ec);
+      const std::string cmd = std::string(STOCKWATCH_PYTHON) + " " + script.string() + " " + d.string();
+      if (std::system(cmd.c_str()) != 0) throw std::runtime_error("make_workbooks.py failed");
+      std::ofstream(stamp).put('\n');
+    }
+    ::close(lock);
+    return d;
+  }();
+  return dir;
+}
+
+struct Loaded {
+  std::vector<std::string> rows;  // "store|item|count@line"
+  std::string problems;
+  std::string sheet;
+};
+
+Loaded load(const std::string& name, std::string_view store = "", WorkbookLimits limits = {}) {
+  ReportParser parser;
+  WorkbookReport report(parser, HeaderAliases{}, limits);
+  Loaded out;
+  report.read_file((fixtures() / name).string(), store, [&](const ReportRow& r) {
+    out.rows.push_back(std::string(r.store) + "|" + std::string(r.item) + "|" +
+                       std::to_string(r.count) + "@" + std::to_string(r.line));
+  });
+  out.problems = report.problems_text();
+  out.sheet = report.sheet();
+  EXPECT_EQ(report.ok(), out.problems.empty());
+  return out;
+}
+
+bool have_libreoffice() { return fs::exists(fixtures() / "lo" / "basic.ods"); }
+
+using Rows = std::vector<std::string>;
+
+#define SKIP_WITHOUT_LIBREOFFICE() \
+  if (!have_libreoffice()) GTEST_SKIP() << "soffice is not installed"
+
+// ---- what is read ------------------------------------------------------------
+
+TEST(WorkbookReader, OpenpyxlNumbersWholeAsIntOrFloatEmptyRowsAndTrailingCellsSkipped) {
+  const Loaded l = load("basic.xlsx");
+  EXPECT_EQ(l.sheet, "Stok");
+  EXPECT_EQ(l.rows, (Rows{"Medan|beras|12@2", "Medan|gula|12@3", "Medan|kopi|7@5"}));
+  EXPECT_EQ(l.problems, "");
+}
+
+TEST(WorkbookReader, LibreOfficeXlsxAndOdsReadTheSame) {
+  SKIP_WITHOUT_LIBREOFFICE();
+  for (const char* name : {"lo/basic.xlsx", "lo/basic.ods"}) {
+    const Loaded l = load(name, "Medan");
+    EXPECT_EQ(l.rows, (Rows{"Medan|beras|12@2", "Medan|gula|12@3", "Medan|kopi|7@5"})) << name;
+    EXPECT_EQ(l.problems, "") << name;
+  }
+}
+
+TEST(WorkbookReader, SharedInlineAndRichTextStrings) {
+  const Loaded l = load("strings.xlsx");
+  EXPECT_EQ(l.rows, (Rows{"Medan|beras|5@2", "Medan|gula|6@5"}));
+  EXPECT_EQ(l.problems, "");
+}
+
+TEST(WorkbookReader, FractionIsAnErrorNamingTheCell) {
+  EXPECT_EQ(load("decimal.xlsx").problems,
+            "sheet \"Stok\", cell C2: '12.5' is not a whole number; counts are whole units");
+}
+
+TEST(WorkbookReader, IndonesianSheetNumberFormattedAsThousandsAndTextAsCsv) {
+  const Loaded l = load("indonesian.xlsx");
+  EXPECT_EQ(l.rows, (Rows{"Medan|beras|1000@2"}));
+  EXPECT_EQ(l.problems, "sheet \"Stok\", cell C3: '1.000' is not a whole number; write 1000");
+  SKIP_WITHOUT_LIBREOFFICE();
+  for (const char* name : {"lo/indonesian.xlsx", "lo/indonesian.ods"}) {
+    const Loaded lo = load(name);
+    EXPECT_EQ(lo.rows, (Rows{"Medan|beras|1000@2"})) << name;
+    EXPECT_EQ(lo.problems, "sheet \"Stok\", cell C3: '1.000' is not a whole number; write 1000")
+        << name;
+  }
+}
+
+TEST(WorkbookReader, FormulasGiveTheirSavedValues) {
+  SKIP_WITHOUT_LIBREOFFICE();
+  for (const char* name : {"lo/formulas.xlsx", "lo/formulas.ods"}) {
+    const Loaded l = load(name);
+    EXPECT_EQ(l.rows, (Rows{"Medan|beras|12@2", "Medan|gula|13@3", "Medan|kopi|3@4"})) << name;
+    EXPECT_EQ(l.problems, "") << name;
+  }
+}
+
+TEST(WorkbookReader, FormulaWithoutSavedValueTellsToOpenAndSave) {
+  const std::string want =
+      "sheet \"Stok\", cell C2: the formula has no saved value; open the file in the "
+      "spreadsheet program and save it again";
+  EXPECT_EQ(load("formulas.xlsx").problems, want);  // openpyxl never computes formulas
+  EXPECT_EQ(load("no_cached_value.xlsx").problems, want);
+  EXPECT_EQ(load("ods_no_value.ods").problems, want);
+}
+
+TEST(WorkbookReader, FormulaErrorValue) {
+  EXPECT_EQ(load("formula_error.xlsx").problems,
+            "sheet \"Stok\", cell C2: the cell shows the error #DIV/0!; correct the formula and "
+            "save again");
+}
+
+TEST(WorkbookReader, DateInTheCountColumn) {
+  const std::string want =
+      "sheet \"Stok\", cell C2: the count is a date (45352); format the count column as a "
+      "number, not a date";
+  EXPECT_EQ(load("date.xlsx").problems, want);
+  SKIP_WITHOUT_LIBREOFFICE();
+  EXPECT_EQ(load("lo/date.xlsx").problems, want);
+  EXPECT_EQ(load("lo/date.ods").problems,
+            "sheet \"Stok\", cell C2: the count is a date (2024-03-01); format the count column "
+            "as a number, not a date");
+}
+
+TEST(WorkbookReader, MergedCellsInTheData) {
+  const std::string want =
+      "sheet \"Stok\", cell A2: the cells A2:A3 are merged; unmerge them and write the value in "
+      "each cell\nsheet \"Stok\", cell A3: the store is empty";
+  EXPECT_EQ(load("merged.xlsx").problems, want);
+  SKIP_WITHOUT_LIBREOFFICE();
+  EXPECT_EQ(load("lo/merged.xlsx").problems, want);
+  EXPECT_EQ(load("lo/merged.ods").problems, want);
+}
+
+// ---- the sheet rule ------------------------------------------------------------
+
+TEST(WorkbookReader, SheetNamedLikeTheStoreWinsOverTheFirst) {
+  const Loaded l = load("extra_sheet.xlsx", " medan ");
+  EXPECT_EQ(l.sheet, "Medan");
+  EXPECT_EQ(l.rows, (Rows{"Medan|beras|4@2"}));
+  EXPECT_EQ(l.problems, "");
+  const Loaded o = load("ods_two_tables.ods", "MEDAN");
+  EXPECT_EQ(o.sheet, "Medan");
+  EXPECT_EQ(o.rows, (Rows{"Medan|beras|8@2"}));
+  SKIP_WITHOUT_LIBREOFFICE();
+  EXPECT_EQ(load("lo/extra_sheet.xlsx", "Medan").rows, (Rows{"Medan|beras|4@2"}));
+  EXPECT_EQ(load("lo/extra_sheet.ods", "Medan").rows, (Rows{"Medan|beras|4@2"}));
+}
+
+TEST(WorkbookReader, OtherwiseTheFirstSheet) {
+  const Loaded l = load("extra_sheet.xlsx", "Binjai");
+  EXPECT_EQ(l.sheet, "Catatan");
+  EXPECT_EQ(l.problems.substr(0, l.problems.find('\n')),
+            "sheet \"Catatan\", row 1: the header has no store column (found: Catatan, bukan "
+            "data); name it one of: store, gudang, toko, warehouse");
+}
+
+// ---- .ods ----------------------------------------------------------------------
+
+TEST(WorkbookReader, OdsRepeatedEmptyRowsAndColumnsCostNothing) {
+  const Loaded l = load("repeated.ods");
+  EXPECT_EQ(l.rows, (Rows{"Medan|be  ras|1000@2", "Medan|gula|3@1048573"}));
+  EXPECT_EQ(l.problems, "");
+}
+
+TEST(WorkbookReader, OdsRepeatedDataRowIsCapped) {
+  EXPECT_EQ(load("ods_repeated_data.ods").problems,
+            "sheet \"Stok\", cell A2: the row is repeated 2000 times; delete the copies");
+  WorkbookLimits limits;
+  limits.max_repeat = 2000;
+  EXPECT_EQ(load("ods_repeated_data.ods", "", limits).rows.size(), 2000u);
+}
+
+// ---- caps and hostile files ------------------------------------------------------
+
+TEST(WorkbookReader, SharedStringCap) {
+  WorkbookLimits limits;
+  limits.max_shared_strings = 10;
+  EXPECT_EQ(load("many_strings.xlsx", "", limits).problems,
+            "the workbook has more than 10 different texts (shared strings), more than a stock "
+            "report needs; remove the unused sheets or raise the limit in the settings");
+}
+
+TEST(WorkbookReader, SharedStringBytesAndCellCaps) {
+  WorkbookLimits limits;
+  limits.max_shared_string_bytes = 10;
+  EXPECT_EQ(load("many_strings.xlsx", "", limits).problems,
+            "the workbook's texts (shared strings) take more than 10 bytes; remove the unused "
+            "sheets or raise the limit in the settings");
+  limits = {};
+  limits.max_cell_bytes = 3;
+  EXPECT_EQ(load("strings.xlsx", "", limits).problems,
+            "a text in the workbook is longer than 3 bytes");
+  EXPECT_EQ(load("formula_error.xlsx", "", limits).problems,
+            "sheet \"Stok\", cell A1: the cell holds more than 3 bytes");
+  EXPECT_EQ(load("repeated.ods", "", limits).problems,
+            "sheet \"Stok\", cell A1: the cell holds more than 3 bytes");
+}
+
+TEST(WorkbookReader, TextWithLineBreakKeepsLaterCellsNamedRight) {
+  const Loaded l = load("line_break.xlsx");
+  EXPECT_EQ(l.problems.substr(l.problems.rfind('\n') + 1),
+            "sheet \"Stok\", cell C3: 'x' is not a whole number");
+}
+
+TEST(WorkbookReader, ZipBombByRatioAndBySize) {
+  const std::string want =
+      "sheet \"Stok\": the workbook unpacks to far more than its size "
+      "(xl/worksheets/sheet1.xml), as a zip bomb does; save it again from the spreadsheet "
+      "program";
+  EXPECT_EQ(load("bomb.xlsx").problems, want);
+  WorkbookLimits limits;
+  limits.max_ratio = 1'000'000;
+  limits.max_inflated_bytes = 1024 * 1024;
+  EXPECT_EQ(load("bomb.xlsx", "", limits).problems, want);
+}
+
+TEST(WorkbookReader, EntitiesAreNeverExpanded) {
+  const std::string want =
+      "sheet \"Stok\": the workbook's XML declares a document type (entities), which a workbook "
+      "never needs; save it again from the spreadsheet program";
+  EXPECT_EQ(load("entities.xlsx").problems, want);
+  EXPECT_EQ(load("external_entity.xlsx").problems, want);
+}
+
+TEST(WorkbookReader, DeepNesting) {
+  EXPECT_EQ(load("deep.xlsx").problems,
+            "sheet \"Stok\": the workbook's XML is nested too deeply; save it again from the "
+            "spreadsheet program");
+}
+
+TEST(WorkbookReader, EntryOutsideTheArchive) {
+  EXPECT_EQ(load("traversal.xlsx").problems,
+            "the workbook holds an entry named outside the archive; save it again from the "
+            "spreadsheet program");
+}
+
+TEST(WorkbookReader, PasswordProtected) {
+  const std::string want = "the workbook is protected with a password; save it without one";
+  EXPECT_EQ(load("protected.xlsx").problems, want);
+  EXPECT_EQ(load("encrypted_entry.xlsx").problems, want);
+  EXPECT_EQ(load("ods_encrypted.ods").problems, want);
+}
+
+TEST(WorkbookReader, WrongKindsOfFile) {
+  EXPECT_EQ(load("old.xls").problems,
+            "the file is an old Excel workbook (.xls); save it as .xlsx or CSV");
+  EXPECT_EQ(load("csv_named.xlsx").problems,
+            "the file is text, not a workbook; if it is CSV, name it .csv");
+  EXPECT_EQ(load("not_workbook.xlsx").problems,
+            "the file is a zip archive but not a workbook; save it as .xlsx, .ods or CSV");
+  EXPECT_EQ(load("binary.xlsx").problems,
+            "the file is not a workbook; save it as .xlsx, .ods or CSV");
+}
+
+TEST(WorkbookReader, DamagedParts) {
+  EXPECT_EQ(load("damaged_xml.xlsx").problems,
+            "sheet \"Stok\": the workbook's XML is damaged (mismatched tag at line 1); save it "
+            "again from the spreadsheet program");
+  EXPECT_EQ(load("bad_string_index.xlsx").problems,
+            "sheet \"Stok\", cell A1: the workbook is damaged (the cell names a text that is not "
+            "there)");
+}
+
+TEST(WorkbookReader, ReadFromMemoryMatchesTheFile) {
+  std::ifstream in(fixtures() / "strings.xlsx", std::ios::binary);
+  const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  ReportParser parser;
+  WorkbookReport report(parser, HeaderAliases{});
+  Rows rows;
+  report.read(bytes, "", [&](const ReportRow& r) { rows.push_back(std::string(r.item)); });
+  EXPECT_TRUE(report.ok());
+  EXPECT_EQ(rows, (Rows{"beras", "gula"}));
+}
+
+TEST(WorkbookReader, CellReferences) {
+  EXPECT_EQ(cell_ref(0, 1), "A1");
+  EXPECT_EQ(cell_ref(2, 7), "C7");
+  EXPECT_EQ(cell_ref(25, 3), "Z3");
+  EXPECT_EQ(cell_ref(26, 3), "AA3");
+  EXPECT_EQ(cell_ref(16383, 1048576), "XFD1048576");
+  EXPECT_EQ((WorkbookProblem{"Stok", "C7", "x"}.to_string()), "sheet \"Stok\", cell C7: x");
+  EXPECT_EQ((WorkbookProblem{"Stok", "", "x"}.to_string()), "sheet \"Stok\": x");
+  EXPECT_EQ((WorkbookProblem{"", "", "x"}.to_string()), "x");
+}
+
+}  // namespace
+}  // namespace stockwatch::workbook
