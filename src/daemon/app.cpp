@@ -30,6 +30,7 @@
 #include "http/http_service.hpp"
 #include "inbox/inbox.hpp"
 #include "pipeline/loader.hpp"
+#include "notify/alert.hpp"
 #include "notify/mailer.hpp"
 #include "notify/message.hpp"
 #include "daemon/metrics.hpp"
@@ -616,9 +617,7 @@ struct App::Daemon {
       return;
     }
     const CheckerTotals t = checker->totals();
-    metrics.alerts("out_of_stock", t.out_of_stock - reported_totals.out_of_stock);
-    metrics.alerts("back_in_stock", t.back_in_stock - reported_totals.back_in_stock);
-    metrics.alerts("report_rejected", t.report_rejected - reported_totals.report_rejected);
+    for (const EventKind e : kEventKinds) metrics.alerts(e, t.of(e) - reported_totals.of(e));
     metrics.messages_queued(t.messages - reported_totals.messages);
     reported_totals = t;
     if (*n > 0) {
@@ -766,7 +765,7 @@ int App::list_outbox(bool include_sent, std::ostream& out) {
     out << std::left << std::setw(6) << m.id << std::setw(8) << to_string(m.state) << std::setw(16)
         << m.event << std::setw(9) << m.attempts << std::setw(22)
         << fmt_time(m.state == OutboxState::kSent ? m.sent_at : m.next_attempt_at) << m.recipient
-        << "  " << m.subject;
+        << "  " << outbox_subject(m);
     if (!m.last_error.empty()) out << "  [" << m.last_error << "]";
     out << "\n";
   }

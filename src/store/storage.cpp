@@ -222,6 +222,34 @@ CREATE INDEX changes_alerting ON changes(seq, store, item, old_count, new_count)
   WHERE new_count = 0 OR old_count = 0;
 )SQL";
 
+// Version 4: structured alert events and an outbox of event data.
+// - Each change record carries the alert event it raises (changes.event, the
+//   name of stock_event()'s answer, NULL for none), decided once by the
+//   loader in the report's transaction, and the minimum level it was judged
+//   by (NULL: none yet). The index the checker reads holds the records with
+//   an event, whatever the rule that chose them. Records written before
+//   get the event the rule of version 3 gave them (a count reaching or
+//   leaving 0), so a change not yet checked still alerts once.
+// - A rejected report keeps its problems as codes with arguments
+//   (reports.problems, JSON), rendered to text where they are shown.
+// - An outbox message holds its channel, address (recipient), language and
+//   event data (payload, JSON), and is rendered when it is sent. A message
+//   queued before holds its rendered email in `data` (payload empty) and is
+//   sent as it is, once, as before.
+constexpr const char* kMigrationV4 = R"SQL(
+ALTER TABLE changes ADD COLUMN event TEXT;
+ALTER TABLE changes ADD COLUMN minimum INTEGER;
+UPDATE changes SET event = CASE WHEN new_count = 0 THEN 'out_of_stock' ELSE 'back_in_stock' END
+  WHERE new_count = 0 OR old_count = 0;
+DROP INDEX IF EXISTS changes_alerting;
+CREATE INDEX changes_events ON changes(seq, event, store, item, old_count, new_count, minimum)
+  WHERE event IS NOT NULL;
+ALTER TABLE reports ADD COLUMN problems TEXT NOT NULL DEFAULT '';
+ALTER TABLE outbox ADD COLUMN channel TEXT NOT NULL DEFAULT 'email';
+ALTER TABLE outbox ADD COLUMN language TEXT NOT NULL DEFAULT 'en';
+ALTER TABLE outbox ADD COLUMN payload TEXT NOT NULL DEFAULT '';
+)SQL";
+
 // The schema's history, oldest first: the entry with version N takes a
 // database at version N - 1 to N, in one transaction that also sets
 // PRAGMA user_version = N. A new, empty file (version 0) goes through every
@@ -232,6 +260,8 @@ constexpr SchemaStep kSchemaSteps[] = {
     {1, "create the tables", kSchemaV1},
     {2, "the loader writes the change records; drop the triggers that did", kMigrationV2},
     {3, "smaller change records; the alerting index covers the checker's reads", kMigrationV3},
+    {4, "alert events in the change log; outbox messages hold event data, rendered when sent",
+     kMigrationV4},
 };
 
 constexpr bool consecutive(std::span<const SchemaStep> steps) {
@@ -251,7 +281,7 @@ void check_steps(std::span<const SchemaStep> steps) {
 // The columns read_report() expects, in its order.
 #define SW_REPORT_COLUMNS                                                               \
   "id, path, size, sha256, status, rows, changes, error, duplicate_of, received_at, " \
-  "finished_at, archived_path"
+  "finished_at, archived_path, problems"
 
 ReportRecord read_report(const Statement& s) {
   ReportRecord r;
@@ -267,13 +297,14 @@ ReportRecord read_report(const Statement& s) {
   r.received_at = from_unix_ms(s.i64(9));
   r.finished_at = from_unix_ms(s.i64(10));
   r.archived_path = s.text(11);
+  r.problems = s.text(12);
   return r;
 }
 
 // The columns read_outbox() expects, in its order.
 #define SW_OUTBOX_COLUMNS                                                                  \
   "id, message_id, report_id, event, sender, recipient, subject, data, state, attempts, " \
-  "created_at, next_attempt_at, sent_at, last_error"
+  "created_at, next_attempt_at, sent_at, last_error, channel, language, payload"
 
 OutboxMessage read_outbox(const Statement& s) {
   OutboxMessage m;
@@ -291,6 +322,9 @@ OutboxMessage read_outbox(const Statement& s) {
   m.next_attempt_at = from_unix_ms(s.i64(11));
   if (!s.is_null(12)) m.sent_at = from_unix_ms(s.i64(12));
   m.last_error = s.text(13);
+  m.channel = s.text(14);
+  m.language = s.text(15);
+  m.payload = s.text(16);
   return m;
 }
 
@@ -642,8 +676,8 @@ Status insert_report(Storage::Impl& impl, std::optional<Statement>& slot, const 
                      std::int64_t first_seq = 0, std::int64_t last_seq = 0) {
   auto& s = impl.stmt(slot,
                       "INSERT INTO reports(id, path, size, sha256, status, rows, changes, error, "
-                      "duplicate_of, received_at, finished_at, archived_path, first_seq, last_seq) "
-                      "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+                      "duplicate_of, received_at, finished_at, archived_path, first_seq, last_seq, "
+                      "problems) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
   s.bind(1, explicit_id)
       .bind(2, rec.path)
       .bind(3, rec.size)
@@ -657,7 +691,8 @@ Status insert_report(Storage::Impl& impl, std::optional<Statement>& slot, const 
       .bind(11, to_unix_ms(rec.finished_at))
       .bind(12, rec.archived_path)
       .bind(13, first_seq)
-      .bind(14, last_seq);
+      .bind(14, last_seq)
+      .bind(15, rec.problems);
   auto st = s.run();
   if (st.ok() && id_out) *id_out = sqlite3_last_insert_rowid(impl.db.get());
   return st;
@@ -795,23 +830,25 @@ std::string inventory_sql(std::size_t rows, bool update) {
 
 // The change records of the same rows: ?2 the report (?1, the time, is
 // not part of a change record); each row adds store, item, old and new
-// count. When every row is new (a first load), the old count is written in
-// the statement, and each row adds store, item and new count, like
-// inventory_sql(). The kind follows from the old count (a generated column).
+// count and its event (NULL for none). When every row is new (a first
+// load), the old count is written in the statement, and each row adds
+// store, item, new count and event. The kind follows from the old count (a
+// generated column); the minimum stays NULL until minimum levels exist.
 std::string changes_sql(std::size_t rows, bool all_new) {
   std::string sql =
-      "INSERT OR FAIL INTO changes(store, item, old_count, new_count, report_id) VALUES ";
+      "INSERT OR FAIL INTO changes(store, item, old_count, new_count, event, report_id) VALUES ";
+  const std::size_t stride = all_new ? 4 : 5;
   for (std::size_t i = 0; i < rows; ++i) {
     if (i) sql += ',';
+    const std::size_t p = 3 + stride * i;
+    sql += "(?" + std::to_string(p) + ",?" + std::to_string(p + 1);
     if (all_new) {
-      const std::size_t p = 3 + 3 * i;
-      sql += "(?" + std::to_string(p) + ",?" + std::to_string(p + 1) + ",NULL,?" +
-             std::to_string(p + 2) + ",?2)";
+      sql += ",NULL";
     } else {
-      const std::size_t p = 3 + 4 * i;
-      sql += "(?" + std::to_string(p) + ",?" + std::to_string(p + 1) + ",?" +
-             std::to_string(p + 2) + ",?" + std::to_string(p + 3) + ",?2)";
+      sql += ",?" + std::to_string(p + 2);
     }
+    const std::size_t counts = all_new ? p + 2 : p + 3;
+    sql += ",?" + std::to_string(counts) + ",?" + std::to_string(counts + 1) + ",?2)";
   }
   return sql;
 }
@@ -950,19 +987,33 @@ Status ReportLoad::write_batch() {
       !st.ok()) {
     return st;
   }
-  // When every changed row is new, the change records take the same
-  // parameters as the inventory rows.
-  const auto bind_change = [&](Statement& s, int j, std::uint32_t k) {
+  // Each record carries the event its change raises (stock_event(), the
+  // one place that decides); when every changed row is new, the old count
+  // is not bound.
+  const auto bind_event = [](Statement& s, int q, std::optional<std::int64_t> old_count,
+                             std::int64_t count) -> Statement& {
+    if (const auto event = stock_event(old_count, count)) return s.bind(q, event_name(*event));
+    return s.bind_null(q);
+  };
+  const auto bind_new = [&](Statement& s, int j, std::uint32_t k) {
     const int q = 3 + 4 * j;
+    s.bind(q, store_of(k)).bind(q + 1, item_of(k)).bind(q + 2, pending_[k].count);
+    bind_event(s, q + 3, std::nullopt, pending_[k].count);
+  };
+  const auto bind_change = [&](Statement& s, int j, std::uint32_t k) {
+    const int q = 3 + 5 * j;
+    const auto old_count =
+        old_[k] == kAbsent ? std::nullopt : std::optional<std::int64_t>(old_[k]);
     s.bind(q, store_of(k))
         .bind(q + 1, item_of(k))
-        .bind(q + 2, old_[k] == kAbsent ? std::nullopt : std::optional<std::int64_t>(old_[k]))
+        .bind(q + 2, old_count)
         .bind(q + 3, pending_[k].count);
+    bind_event(s, q + 4, old_count, pending_[k].count);
   };
   const Status logged =
       updated_.empty()
           ? write_chunks(db, impl.change_insert_new, changed_, now, report_id_,
-                         [](std::size_t n) { return changes_sql(n, true); }, bind_row)
+                         [](std::size_t n) { return changes_sql(n, true); }, bind_new)
           : write_chunks(db, impl.change_insert, changed_, now, report_id_,
                          [](std::size_t n) { return changes_sql(n, false); }, bind_change);
   if (!logged.ok()) return logged;
@@ -1037,13 +1088,12 @@ namespace {
 // `page_size` of them, into p's page; sets p.more_after.
 Status read_change_page(Storage::Impl& impl, std::int64_t after, PendingChanges& p,
                         std::size_t page_size) {
-  p.out_of_stock.clear();
-  p.back_in_stock.clear();
+  p.events.clear();
   p.more_after = 0;
   if (page_size == 0) page_size = 1;
   auto& s = impl.stmt(impl.alerting_changes,
-                      "SELECT seq, store, item, old_count, new_count FROM changes "
-                      "WHERE seq > ? AND seq <= ? AND (new_count = 0 OR old_count = 0) "
+                      "SELECT seq, store, item, old_count, new_count, event, minimum FROM changes "
+                      "WHERE seq > ? AND seq <= ? AND event IS NOT NULL "
                       "ORDER BY seq LIMIT ?");
   ResetGuard g(s);
   s.bind(1, after).bind(2, p.last_seq).bind(3, static_cast<std::int64_t>(page_size));
@@ -1061,9 +1111,12 @@ Status read_change_page(Storage::Impl& impl, std::int64_t after, PendingChanges&
     c.new_count = s.i64(4);
     c.kind = c.old_count ? ChangeKind::kModify : ChangeKind::kInsert;
     c.report_id = p.report_id;
+    c.event = event_from_name(s.text(5));
+    c.minimum = s.opt_i64(6);
     last = c.seq;
     ++read;
-    (c.new_count == 0 ? p.out_of_stock : p.back_in_stock).push_back(std::move(c));
+    // A name this build does not know (written by a newer one) raises nothing here.
+    if (c.event) p.events.push_back(std::move(c));
   }
   // A full page may have more after it; the next read tells.
   if (read == page_size) p.more_after = last;
@@ -1133,8 +1186,9 @@ Status Storage::commit_check(std::int64_t last_change_seq, std::int64_t last_rej
   if (auto st = txn.begin(); !st.ok()) return st;
   auto& ins = impl_->stmt(impl_->outbox_insert,
                           "INSERT INTO outbox(message_id, report_id, event, sender, recipient, "
-                          "subject, data, state, attempts, created_at, next_attempt_at) "
-                          "VALUES (?, ?, ?, ?, ?, ?, ?, 'queued', 0, ?, ?) "
+                          "subject, data, state, attempts, created_at, next_attempt_at, channel, "
+                          "language, payload) "
+                          "VALUES (?, ?, ?, ?, ?, ?, ?, 'queued', 0, ?, ?, ?, ?, ?) "
                           "ON CONFLICT(message_id) DO NOTHING");
   for (const auto& m : messages) {
     ins.bind(1, m.message_id)
@@ -1145,7 +1199,10 @@ Status Storage::commit_check(std::int64_t last_change_seq, std::int64_t last_rej
         .bind(6, m.subject)
         .bind(7, m.data)
         .bind(8, to_unix_ms(m.created_at))
-        .bind(9, to_unix_ms(m.next_attempt_at));
+        .bind(9, to_unix_ms(m.next_attempt_at))
+        .bind(10, m.channel)
+        .bind(11, m.language)
+        .bind(12, m.payload);
     if (auto st = ins.run(); !st.ok()) return st;
   }
   if (last_change_seq > 0) {
