@@ -2,18 +2,15 @@
 
 #include <string>
 
+#include "base/name_table.hpp"
+
 namespace stockwatch {
 
 namespace {
 
-struct EventName {
-  EventKind kind;
-  std::string_view name;
-};
-
 // The name table: the names are stored in the database and written in
 // configuration files, so a shipped name never changes.
-constexpr EventName kNames[] = {
+constexpr Named<EventKind> kNames[] = {
     {EventKind::kOutOfStock, "out_of_stock"},
     {EventKind::kBackInStock, "back_in_stock"},
     {EventKind::kReportRejected, "report_rejected"},
@@ -22,18 +19,10 @@ static_assert(std::size(kNames) == kEventKinds.size(), "every kind has a name");
 
 }  // namespace
 
-std::string_view event_name(EventKind kind) {
-  for (const auto& n : kNames) {
-    if (n.kind == kind) return n.name;
-  }
-  return "?";
-}
+std::string_view event_name(EventKind kind) { return name_in<EventKind>(kNames, kind); }
 
 std::optional<EventKind> event_from_name(std::string_view name) {
-  for (const auto& n : kNames) {
-    if (n.name == name) return n.kind;
-  }
-  return std::nullopt;
+  return value_in<EventKind>(kNames, name);
 }
 
 std::string_view event_names_listed() {

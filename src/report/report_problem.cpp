@@ -4,19 +4,16 @@
 
 #include <algorithm>
 
+#include "base/name_table.hpp"
+
 namespace stockwatch {
 
 namespace json = boost::json;
 
 namespace {
 
-struct CodeName {
-  ProblemCode code;
-  std::string_view name;
-};
-
 // Stored names: never change one that has shipped.
-constexpr CodeName kCodeNames[] = {
+constexpr Named<ProblemCode> kCodeNames[] = {
     {ProblemCode::kText, "text"},
     {ProblemCode::kUnclosedQuote, "unclosed_quote"},
     {ProblemCode::kEmptyReport, "empty_report"},
@@ -79,17 +76,11 @@ std::string problem_text(const ReportProblem& p, const Catalog& catalog) {
 }  // namespace
 
 std::string_view problem_code_name(ProblemCode code) {
-  for (const auto& c : kCodeNames) {
-    if (c.code == code) return c.name;
-  }
-  return "text";
+  return name_in<ProblemCode>(kCodeNames, code, "text");
 }
 
 std::optional<ProblemCode> problem_code_from_name(std::string_view name) {
-  for (const auto& c : kCodeNames) {
-    if (c.name == name) return c.code;
-  }
-  return std::nullopt;
+  return value_in<ProblemCode>(kCodeNames, name);
 }
 
 std::string ReportProblem::render(const Catalog& catalog) const {

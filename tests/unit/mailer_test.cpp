@@ -72,6 +72,20 @@ class MailerTest : public ::testing::Test {
     return all.ok() && !all->empty() ? (*all)[0].id : 0;
   }
 
+  // Queues one message of event data (as the checker does), due now.
+  OutboxMessage queue_payload(const std::string& payload) {
+    OutboxMessage m;
+    m.message_id = "out_of_stock-report.1.0123456789abcdef@example.com";
+    m.report_id = 1;
+    m.event = "out_of_stock";
+    m.sender = "stockwatch@example.com";
+    m.recipient = "owner@example.com";
+    m.payload = payload;
+    m.created_at = m.next_attempt_at = clock_.now();
+    EXPECT_TRUE(storage_->commit_check(0, 0, {m}).ok());
+    return m;
+  }
+
   OutboxMessage get(std::int64_t id) {
     auto all = storage_->list_outbox(true, 1000);
     EXPECT_TRUE(all.ok());
@@ -159,15 +173,7 @@ TEST_F(MailerTest, AMessageOfEventDataIsRenderedTheSameOnEveryAttempt) {
   alert.items = {{"Medan", "Robusta Dairi", 3, 0}};
   alert.total = 1;
   alert.stores = 1;
-  OutboxMessage m;
-  m.message_id = "out_of_stock-report.1.0123456789abcdef@example.com";
-  m.report_id = 1;
-  m.event = "out_of_stock";
-  m.sender = "stockwatch@example.com";
-  m.recipient = "owner@example.com";
-  m.payload = encode_alert(alert);
-  m.created_at = m.next_attempt_at = clock_.now();
-  ASSERT_TRUE(storage_->commit_check(0, 0, {m}).ok());
+  const OutboxMessage m = queue_payload(encode_alert(alert));
 
   transport_.script(kTransient, 421, "421 try later");
   transport_.script(kTransient, 451, "451 busy");
@@ -190,15 +196,7 @@ TEST_F(MailerTest, AMessageOfEventDataIsRenderedTheSameOnEveryAttempt) {
 }
 
 TEST_F(MailerTest, AMessageThatCannotBeRenderedIsDeadAtOnce) {
-  OutboxMessage m;
-  m.message_id = "broken.1@example.com";
-  m.report_id = 1;
-  m.event = "out_of_stock";
-  m.sender = "stockwatch@example.com";
-  m.recipient = "owner@example.com";
-  m.payload = "{\"v\":99}";
-  m.created_at = m.next_attempt_at = clock_.now();
-  ASSERT_TRUE(storage_->commit_check(0, 0, {m}).ok());
+  (void)queue_payload("{\"v\":99}");
   Mailer mailer(*storage_, transport_, clock_, policy_, 1);
   const MailerStep s = step(mailer);
   EXPECT_EQ(s.dead, 1);
