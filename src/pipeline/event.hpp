@@ -4,13 +4,13 @@
 // Contract:
 // - EventKind is the only list of alert events. Every name that appears in
 //   the configuration ([[alerts.subscription]] events), the metrics
-//   (stockwatch_alerts_total{event=...}), the change log (changes.event) and
+//   (stockwatch_alerts_total{event=...}), the events table (events.event) and
 //   the outbox (outbox.event) comes from event_name(); a new kind is a new
 //   enumerator and a new row of the name table, nothing else.
 // - stock_event() is the only place that decides whether a change of a count
 //   raises an event. The loader calls it for each change record it writes
-//   and stores the answer with the record; the checker reads the stored
-//   answer and never decides again.
+//   and stores the event beside the record, in the same transaction; the
+//   checker reads the stored events and never decides again.
 // - Pure functions, no state: safe from any thread.
 #pragma once
 

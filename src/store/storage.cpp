@@ -223,13 +223,16 @@ CREATE INDEX changes_alerting ON changes(seq, store, item, old_count, new_count)
 )SQL";
 
 // Version 4: structured alert events and an outbox of event data.
-// - Each change record carries the alert event it raises (changes.event, the
-//   name of stock_event()'s answer, NULL for none), decided once by the
-//   loader in the report's transaction, and the minimum level it was judged
-//   by (NULL: none yet). The index the checker reads holds the records with
-//   an event, whatever the rule that chose them. Records written before
-//   get the event the rule of version 3 gave them (a count reaching or
-//   leaving 0), so a change not yet checked still alerts once.
+// - The loader writes the alert events of a report's changes to `events`,
+//   in the report's transaction: one row per change record that raises an
+//   event (stock_event() decides, once), under that record's seq, with the
+//   event's name, what the checker needs (store, item, old and new count)
+//   and the minimum level it was judged by (NULL: none yet). The change
+//   records themselves stay as they were (no column added: most raise
+//   nothing), and the alerting index on them gives way to this table.
+//   Records written before get the events the rule of version 3 gave them
+//   (a count reaching or leaving 0), so a change not yet checked alerts
+//   once, as it would have.
 // - A rejected report keeps its problems as codes with arguments
 //   (reports.problems, JSON), rendered to text where they are shown.
 // - An outbox message holds its channel, address (recipient), language and
@@ -237,13 +240,21 @@ CREATE INDEX changes_alerting ON changes(seq, store, item, old_count, new_count)
 //   queued before holds its rendered email in `data` (payload empty) and is
 //   sent as it is, once, as before.
 constexpr const char* kMigrationV4 = R"SQL(
-ALTER TABLE changes ADD COLUMN event TEXT;
-ALTER TABLE changes ADD COLUMN minimum INTEGER;
-UPDATE changes SET event = CASE WHEN new_count = 0 THEN 'out_of_stock' ELSE 'back_in_stock' END
-  WHERE new_count = 0 OR old_count = 0;
+CREATE TABLE events(
+  seq       INTEGER PRIMARY KEY,  -- changes.seq of the change that raised it
+  event     TEXT NOT NULL,
+  store     TEXT NOT NULL,
+  item      TEXT NOT NULL,
+  old_count INTEGER,
+  new_count INTEGER NOT NULL,
+  minimum   INTEGER,
+  report_id INTEGER NOT NULL
+);
+INSERT INTO events(seq, event, store, item, old_count, new_count, report_id)
+  SELECT seq, CASE WHEN new_count = 0 THEN 'out_of_stock' ELSE 'back_in_stock' END,
+         store, item, old_count, new_count, report_id
+  FROM changes WHERE new_count = 0 OR old_count = 0;
 DROP INDEX IF EXISTS changes_alerting;
-CREATE INDEX changes_events ON changes(seq, event, store, item, old_count, new_count, minimum)
-  WHERE event IS NOT NULL;
 ALTER TABLE reports ADD COLUMN problems TEXT NOT NULL DEFAULT '';
 ALTER TABLE outbox ADD COLUMN channel TEXT NOT NULL DEFAULT 'email';
 ALTER TABLE outbox ADD COLUMN language TEXT NOT NULL DEFAULT 'en';
@@ -260,7 +271,7 @@ constexpr SchemaStep kSchemaSteps[] = {
     {1, "create the tables", kSchemaV1},
     {2, "the loader writes the change records; drop the triggers that did", kMigrationV2},
     {3, "smaller change records; the alerting index covers the checker's reads", kMigrationV3},
-    {4, "alert events in the change log; outbox messages hold event data, rendered when sent",
+    {4, "the loader writes alert events; outbox messages hold event data, rendered when sent",
      kMigrationV4},
 };
 
@@ -375,6 +386,7 @@ struct Storage::Impl {
   static constexpr int kChunkKinds = 9;
   std::optional<Statement> inv_insert[kChunkKinds], inv_upsert[kChunkKinds],
       change_insert[kChunkKinds], change_insert_new[kChunkKinds];
+  std::optional<Statement> event_insert;
   std::optional<Statement> next_report_id, report_insert, find_loaded, find_latest, loaded_size, report_by_id,
       recent_reports, mark_archived, count_of;
   std::optional<Statement> cursor_get, cursor_set, first_pending_change, last_change_of_report,
@@ -830,25 +842,23 @@ std::string inventory_sql(std::size_t rows, bool update) {
 
 // The change records of the same rows: ?2 the report (?1, the time, is
 // not part of a change record); each row adds store, item, old and new
-// count and its event (NULL for none). When every row is new (a first
-// load), the old count is written in the statement, and each row adds
-// store, item, new count and event. The kind follows from the old count (a
-// generated column); the minimum stays NULL until minimum levels exist.
+// count. When every row is new (a first load), the old count is written in
+// the statement, and each row adds store, item and new count, like
+// inventory_sql(). The kind follows from the old count (a generated column).
 std::string changes_sql(std::size_t rows, bool all_new) {
   std::string sql =
-      "INSERT OR FAIL INTO changes(store, item, old_count, new_count, event, report_id) VALUES ";
-  const std::size_t stride = all_new ? 4 : 5;
+      "INSERT OR FAIL INTO changes(store, item, old_count, new_count, report_id) VALUES ";
   for (std::size_t i = 0; i < rows; ++i) {
     if (i) sql += ',';
-    const std::size_t p = 3 + stride * i;
-    sql += "(?" + std::to_string(p) + ",?" + std::to_string(p + 1);
     if (all_new) {
-      sql += ",NULL";
+      const std::size_t p = 3 + 3 * i;
+      sql += "(?" + std::to_string(p) + ",?" + std::to_string(p + 1) + ",NULL,?" +
+             std::to_string(p + 2) + ",?2)";
     } else {
-      sql += ",?" + std::to_string(p + 2);
+      const std::size_t p = 3 + 4 * i;
+      sql += "(?" + std::to_string(p) + ",?" + std::to_string(p + 1) + ",?" +
+             std::to_string(p + 2) + ",?" + std::to_string(p + 3) + ",?2)";
     }
-    const std::size_t counts = all_new ? p + 2 : p + 3;
-    sql += ",?" + std::to_string(counts) + ",?" + std::to_string(counts + 1) + ",?2)";
   }
   return sql;
 }
@@ -987,36 +997,43 @@ Status ReportLoad::write_batch() {
       !st.ok()) {
     return st;
   }
-  // Each record carries the event its change raises (stock_event(), the
-  // one place that decides); when every changed row is new, the old count
-  // is not bound.
-  const auto bind_event = [](Statement& s, int q, std::optional<std::int64_t> old_count,
-                             std::int64_t count) -> Statement& {
-    if (const auto event = stock_event(old_count, count)) return s.bind(q, event_name(*event));
-    return s.bind_null(q);
-  };
-  const auto bind_new = [&](Statement& s, int j, std::uint32_t k) {
-    const int q = 3 + 4 * j;
-    s.bind(q, store_of(k)).bind(q + 1, item_of(k)).bind(q + 2, pending_[k].count);
-    bind_event(s, q + 3, std::nullopt, pending_[k].count);
-  };
+  // When every changed row is new, the change records take the same
+  // parameters as the inventory rows.
   const auto bind_change = [&](Statement& s, int j, std::uint32_t k) {
-    const int q = 3 + 5 * j;
-    const auto old_count =
-        old_[k] == kAbsent ? std::nullopt : std::optional<std::int64_t>(old_[k]);
+    const int q = 3 + 4 * j;
     s.bind(q, store_of(k))
         .bind(q + 1, item_of(k))
-        .bind(q + 2, old_count)
+        .bind(q + 2, old_[k] == kAbsent ? std::nullopt : std::optional<std::int64_t>(old_[k]))
         .bind(q + 3, pending_[k].count);
-    bind_event(s, q + 4, old_count, pending_[k].count);
   };
   const Status logged =
       updated_.empty()
           ? write_chunks(db, impl.change_insert_new, changed_, now, report_id_,
-                         [](std::size_t n) { return changes_sql(n, true); }, bind_new)
+                         [](std::size_t n) { return changes_sql(n, true); }, bind_row)
           : write_chunks(db, impl.change_insert, changed_, now, report_id_,
                          [](std::size_t n) { return changes_sql(n, false); }, bind_change);
   if (!logged.ok()) return logged;
+  // The alert events of these changes, decided here once (stock_event()),
+  // each under the seq of its change record: the records were given the
+  // next seqs in the order of changed_.
+  auto& ev = impl.stmt(impl.event_insert,
+                       "INSERT OR FAIL INTO events(seq, event, store, item, old_count, new_count, "
+                       "report_id) VALUES (?, ?, ?, ?, ?, ?, ?)");
+  for (std::size_t j = 0; j < changed_.size(); ++j) {
+    const std::uint32_t k = changed_[j];
+    const auto old_count =
+        old_[k] == kAbsent ? std::nullopt : std::optional<std::int64_t>(old_[k]);
+    const auto event = stock_event(old_count, pending_[k].count);
+    if (!event) continue;
+    ev.bind(1, base_seq_ + changes_ + static_cast<std::int64_t>(j) + 1)
+        .bind(2, event_name(*event))
+        .bind(3, store_of(k))
+        .bind(4, item_of(k))
+        .bind(5, old_count)
+        .bind(6, pending_[k].count)
+        .bind(7, report_id_);
+    if (auto st = ev.run(); !st.ok()) return st;
+  }
   changes_ += static_cast<std::int64_t>(changed_.size());
   return {};
 }
@@ -1084,7 +1101,7 @@ Result<std::optional<std::int64_t>> Storage::count_of(std::string_view store,
 
 namespace {
 
-// Reads the alerting records after `after` up to p.last_seq, at most
+// Reads the events after `after` up to p.last_seq, at most
 // `page_size` of them, into p's page; sets p.more_after.
 Status read_change_page(Storage::Impl& impl, std::int64_t after, PendingChanges& p,
                         std::size_t page_size) {
@@ -1092,9 +1109,8 @@ Status read_change_page(Storage::Impl& impl, std::int64_t after, PendingChanges&
   p.more_after = 0;
   if (page_size == 0) page_size = 1;
   auto& s = impl.stmt(impl.alerting_changes,
-                      "SELECT seq, store, item, old_count, new_count, event, minimum FROM changes "
-                      "WHERE seq > ? AND seq <= ? AND event IS NOT NULL "
-                      "ORDER BY seq LIMIT ?");
+                      "SELECT seq, store, item, old_count, new_count, event, minimum FROM events "
+                      "WHERE seq > ? AND seq <= ? ORDER BY seq LIMIT ?");
   ResetGuard g(s);
   s.bind(1, after).bind(2, p.last_seq).bind(3, static_cast<std::int64_t>(page_size));
   std::size_t read = 0;

@@ -74,8 +74,9 @@ struct ReportRecord {
 enum class ChangeKind { kInsert, kModify };
 const char* to_string(ChangeKind k);
 
-// One record of the change log (the DynamoDB Streams record), with the
-// alert event it raises, decided by stock_event() when it was written.
+// One record of the change log (the DynamoDB Streams record); as the
+// checker reads it, with the alert event it raises, decided by
+// stock_event() when it was written.
 struct ChangeRecord {
   std::int64_t seq = 0;
   ChangeKind kind = ChangeKind::kInsert;
@@ -186,8 +187,8 @@ class ReportLoad {
   // report's duplicate check, on disk; true when it was already there.
   [[nodiscard]] Result<bool> remember_key(std::int64_t key);
   // Upserts one row: a new item or a different count is written and
-  // appends a change record (INSERT or MODIFY); the same count writes
-  // nothing. Rows are buffered and written in batches: one ordered scan
+  // appends a change record (INSERT or MODIFY), with its alert event when
+  // stock_event() says it raises one; the same count writes nothing. Rows are buffered and written in batches: one ordered scan
   // reads the batch's current counts, then only the changed rows and their
   // change records are written; flush() and commit() write what is
   // buffered. Duplicate rows within a report are the loader's to find.

@@ -284,8 +284,9 @@ TEST_F(SchemaMigrationTest, ChangesNotYetCheckedBeforeVersion4AlertOnceAsBefore)
   auto s = Storage::open(old_db(), {}, clock_);
   {
     RawDb raw(old_db());
-    EXPECT_EQ(raw.rows("SELECT seq, event, minimum FROM changes ORDER BY seq"),
-              (std::vector<std::string>{"1|out_of_stock|NULL", "2|NULL|NULL"}));
+    EXPECT_EQ(raw.rows("SELECT seq, event, store, item, old_count, new_count, minimum, report_id "
+                       "FROM events ORDER BY seq"),
+              std::vector<std::string>{"1|out_of_stock|Medan|Robusta Dairi|NULL|0|NULL|1"});
   }
   auto pending = s->next_pending_changes();
   ASSERT_TRUE(pending.ok() && pending->has_value());
