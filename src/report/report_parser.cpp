@@ -352,6 +352,7 @@ ReportParser::ReportParser(ParserLimits limits, HeaderAliases aliases)
 }
 
 void ReportParser::add_problem(ReportProblem problem) {
+  if (problem.message.empty()) problem.message = problem.text(english());
   ++problem_count_;
   if (problems_.size() < limits_.max_problems) problems_.push_back(std::move(problem));
 }
@@ -360,7 +361,9 @@ void ReportParser::report(std::size_t line, const char* column, ProblemCode code
                           std::vector<std::pair<std::string, std::string>> args) {
   ++problem_count_;
   if (problems_.size() < limits_.max_problems) {
-    problems_.push_back(ReportProblem{line, column ? column : "", code, std::move(args)});
+    ReportProblem p{line, column ? column : "", code, std::move(args)};
+    p.message = p.text(english());
+    problems_.push_back(std::move(p));
   }
 }
 

@@ -96,6 +96,8 @@ std::string ReportProblem::render(const Catalog& catalog) const {
 
 std::string ReportProblem::to_string() const { return render(english()); }
 
+std::string ReportProblem::text(const Catalog& catalog) const { return problem_text(*this, catalog); }
+
 std::string render_problems(std::span<const ReportProblem> problems, std::size_t total,
                             const Catalog& catalog) {
   std::vector<const ReportProblem*> sorted;

@@ -65,7 +65,7 @@ struct ReportProblem {
 
   std::size_t line = 0;   // 0 = the report as a whole
   std::string column;     // "store", "item", "count" or empty
-  std::string message;    // kText only: the ready text
+  std::string message;    // the English text; for kText the only form
   ProblemCode code = ProblemCode::kText;
   std::vector<std::pair<std::string, std::string>> args;  // placeholder name -> value
 
@@ -75,6 +75,8 @@ struct ReportProblem {
   [[nodiscard]] std::string render(const Catalog& catalog) const;
   // render(english()).
   [[nodiscard]] std::string to_string() const;
+  // The text of the problem alone, without its line and column.
+  [[nodiscard]] std::string text(const Catalog& catalog) const;
 };
 
 // The problems as text, one per line, in line order, with a closing
