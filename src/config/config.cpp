@@ -5,6 +5,7 @@
 #include <toml++/toml.h>
 
 #include "http/http_server.hpp"
+#include "pipeline/event.hpp"
 
 #include <cstdlib>
 #include <fstream>
@@ -248,10 +249,10 @@ void read_config(const toml::table& root, const std::filesystem::path& base, Con
           }
         }
         for (const auto& ev : sub.events) {
-          if (ev != "out_of_stock" && ev != "back_in_stock" && ev != "report_rejected") {
+          if (!event_from_name(ev)) {
             problems.push_back({prefix + ".events", line_of(*st.get("events")),
-                                "unknown event \"" + ev +
-                                    "\"; use out_of_stock, back_in_stock or report_rejected"});
+                                "unknown event \"" + ev + "\"; use " +
+                                    std::string(event_names_listed())});
           }
         }
         cfg.alerts.subscriptions.push_back(std::move(sub));

@@ -12,6 +12,7 @@
 #include "daemon/folders.hpp"
 #include "http/http_service.hpp"
 #include "notify/curl_handle.hpp"
+#include "notify/alert.hpp"
 #include "notify/mailer.hpp"
 #include "notify/message.hpp"
 #include "notify/transport.hpp"
@@ -97,7 +98,7 @@ int App::list_outbox(bool include_sent, std::ostream& out) {
     out << std::left << std::setw(6) << m.id << std::setw(8) << to_string(m.state) << std::setw(16)
         << m.event << std::setw(9) << m.attempts << std::setw(22)
         << fmt_time(m.state == OutboxState::kSent ? m.sent_at : m.next_attempt_at) << m.recipient
-        << "  " << m.subject;
+        << "  " << outbox_subject(m);
     if (!m.last_error.empty()) out << "  [" << m.last_error << "]";
     out << "\n";
   }

@@ -328,9 +328,7 @@ struct Daemon::Impl final : PipelineEvents {
 
   void checked(const CheckStep& c) override {
     if (!c.ok) return;
-    metrics.alerts("out_of_stock", c.found.out_of_stock);
-    metrics.alerts("back_in_stock", c.found.back_in_stock);
-    metrics.alerts("report_rejected", c.found.report_rejected);
+    for (const EventKind e : kEventKinds) metrics.alerts(e, c.found.of(e));
     metrics.messages_queued(c.found.messages);
   }
 

@@ -33,7 +33,7 @@ struct Metrics::Impl {
       .Add({}, prom::Histogram::BucketBoundaries{0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300});
   prom::Family<prom::Counter>& alerts = prom::BuildCounter()
       .Name("stockwatch_alerts_total")
-      .Help("Alert events found, by event (out_of_stock, back_in_stock, report_rejected)")
+      .Help("Alert events found, by event")
       .Register(*registry);
   prom::Counter& queued = prom::BuildCounter()
       .Name("stockwatch_alert_messages_queued_total")
@@ -72,9 +72,7 @@ struct Metrics::Impl {
 Metrics::Metrics() : impl_(std::make_unique<Impl>()) {
   // Known label values exist from the start, so a rate() has a baseline.
   for (const char* r : {"loaded", "rejected", "duplicate"}) impl_->reports.Add({{"result", r}});
-  for (const char* e : {"out_of_stock", "back_in_stock", "report_rejected"}) {
-    impl_->alerts.Add({{"event", e}});
-  }
+  for (const EventKind e : kEventKinds) impl_->alerts.Add({{"event", std::string(event_name(e))}});
   for (const char* r : {"sent", "retry", "dead"}) impl_->emails.Add({{"result", r}});
   for (const char* s : {"queued", "dead"}) impl_->outbox.Add({{"state", s}});
 }
@@ -90,8 +88,11 @@ void Metrics::report(const std::string& result, std::int64_t rows, std::int64_t 
   impl_->ingest.Observe(seconds);
 }
 
-void Metrics::alerts(const std::string& event, std::int64_t events) {
-  if (events > 0) impl_->alerts.Add({{"event", event}}).Increment(static_cast<double>(events));
+void Metrics::alerts(EventKind event, std::int64_t events) {
+  if (events > 0) {
+    impl_->alerts.Add({{"event", std::string(event_name(event))}})
+        .Increment(static_cast<double>(events));
+  }
 }
 
 void Metrics::messages_queued(std::int64_t n) {

@@ -11,6 +11,8 @@
 #include <memory>
 #include <string>
 
+#include "pipeline/event.hpp"
+
 namespace stockwatch {
 
 class Metrics {
@@ -23,9 +25,9 @@ class Metrics {
   // A report handled: result is "loaded", "rejected" or "duplicate".
   void report(const std::string& result, std::int64_t rows, std::int64_t changes,
               double seconds);
-  // Alert events found by the checker ("out_of_stock", "back_in_stock",
-  // "report_rejected") and the messages queued for them.
-  void alerts(const std::string& event, std::int64_t events);
+  // Alert events of one kind found by the checker (labelled with
+  // event_name()), and the messages queued for them.
+  void alerts(EventKind event, std::int64_t events);
   void messages_queued(std::int64_t n);
   // Delivery attempts: sent, failed for now (will retry), failed for good.
   void emails(std::int64_t sent, std::int64_t retried, std::int64_t dead);

@@ -1,5 +1,7 @@
 #include "notify/mailer.hpp"
 
+#include "notify/alert.hpp"
+
 #include <spdlog/spdlog.h>
 
 #include <unistd.h>
@@ -65,7 +67,12 @@ Result<MailerStep> Mailer::process_due(int limit, const std::atomic<bool>* stop)
     if (!due) return due.error();
     if (due->empty()) break;
     const OutboxMessage& m = due->front();
-    const SendOutcome out = transport_->send(m.sender, m.recipient, m.data);
+    // Rendered at each attempt from what was queued: the same bytes and
+    // Message-ID every time. A message that cannot be rendered never will be.
+    auto email = render_email(m);
+    const SendOutcome out =
+        email ? transport_->send(m.sender, m.recipient, *email)
+              : SendOutcome{SendOutcome::Kind::kPermanent, 0, email.error().message()};
     const TimePoint now = clock_.now();
     step.last_result = out.detail;
     step.last_sent = out.sent();

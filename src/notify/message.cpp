@@ -2,6 +2,8 @@
 // that carries them.
 #include "notify/message.hpp"
 
+#include "text/catalog.hpp"
+
 #include <openssl/evp.h>
 
 #include <algorithm>
@@ -190,21 +192,14 @@ void append_header(std::string& out, std::string_view name, std::string_view val
 // Store and item names come from reports: sanitised here so that a name can
 // never break a line of the alert.
 std::string out_of_stock_sentence(std::string_view store, std::string_view item) {
-  std::string s = sanitize_text(store);
-  s += " is out of stock of ";
-  s += sanitize_text(item);
-  return s;
+  const std::string s = sanitize_text(store), i = sanitize_text(item);
+  return english().format("alert.out_of_stock.sentence", {{"store", s}, {"item", i}});
 }
 
 std::string back_in_stock_sentence(std::string_view store, std::string_view item,
                                    std::int64_t count) {
-  std::string s = sanitize_text(store);
-  s += " has ";
-  s += sanitize_text(item);
-  s += " back in stock (";
-  s += std::to_string(count);
-  s += ')';
-  return s;
+  const std::string s = sanitize_text(store), i = sanitize_text(item), n = std::to_string(count);
+  return english().format("alert.back_in_stock.sentence", {{"store", s}, {"item", i}, {"count", n}});
 }
 
 std::string sanitize_text(std::string_view text) {

@@ -4,6 +4,7 @@
 #include <ctime>
 #include <string_view>
 
+#include "notify/alert.hpp"
 #include "notify/message.hpp"
 
 namespace stockwatch {
@@ -17,8 +18,6 @@ bool wants(const Subscription& sub, std::string_view event) {
 bool covers_store(const Subscription& sub, const std::string& store) {
   return sub.stores.empty() || std::find(sub.stores.begin(), sub.stores.end(), store) != sub.stores.end();
 }
-
-std::string utc_time(TimePoint t) { return format_utc(t, "%Y-%m-%d %H:%M:%S UTC"); }
 
 // Every distinct recipient, each with the union of what its subscriptions allow.
 struct Recipient {
@@ -47,81 +46,82 @@ bool recipient_wants(const Recipient& r, std::string_view event, const std::stri
   });
 }
 
-// The two change events, in the order their messages are queued.
-struct ChangeEvent {
-  const char* name;
-  const char* state;  // "Medan: 3 items <state>"
-};
-constexpr ChangeEvent kChangeEvents[] = {{"out_of_stock", "out of stock"},
-                                         {"back_in_stock", "back in stock"}};
+// The events a change record can raise, in the order their messages are
+// queued; back_in_stock only with alerts.back_in_stock.
+constexpr EventKind kChangeEvents[] = {EventKind::kOutOfStock, EventKind::kBackInStock};
 
-std::string sentence(const ChangeRecord& c) {
-  return c.new_count == 0 ? out_of_stock_sentence(c.store, c.item)
-                          : back_in_stock_sentence(c.store, c.item, c.new_count);
+bool enabled(const AlertsConfig& cfg, EventKind e) {
+  return e != EventKind::kBackInStock || cfg.back_in_stock;
 }
 
-// Calls f(event index, record) for each record of the page that is an
-// event the configuration sends.
+// Calls f(event index, record) for each record of the page whose event the
+// configuration sends, event by event.
 template <typename F>
 void for_each_event(const AlertsConfig& cfg, const PendingChanges& page, F f) {
-  for (const auto& c : page.out_of_stock) f(0, c);
-  if (!cfg.back_in_stock) return;
-  for (const auto& c : page.back_in_stock) f(1, c);
+  for (std::size_t e = 0; e < std::size(kChangeEvents); ++e) {
+    if (!enabled(cfg, kChangeEvents[e])) continue;
+    for (const auto& c : page.events) {
+      if (c.event == kChangeEvents[e]) f(e, c);
+    }
+  }
+}
+
+std::size_t count_of(const PendingChanges& page, EventKind e) {
+  return static_cast<std::size_t>(std::count_if(page.events.begin(), page.events.end(),
+                                                [&](const ChangeRecord& c) { return c.event == e; }));
+}
+
+AlertItem item_of(const ChangeRecord& c) { return {c.store, c.item, c.old_count, c.new_count}; }
+
+// The event data every message about report `p` shares.
+Alert report_alert(const AlertsConfig& cfg, EventKind e, const PendingChanges& p) {
+  Alert a;
+  a.event = e;
+  a.subject_prefix = cfg.subject;
+  a.report_id = p.report_id;
+  a.report_path = p.report_path;
+  a.report_time = p.report_time;
+  return a;
 }
 
 // What one recipient's report message for one event holds: the first items,
 // and the count and stores of all of them.
 struct Tally {
-  static constexpr std::size_t kMaxStores = 1000;
-  std::vector<ChangeRecord> listed;
-  std::int64_t total = 0;
+  Alert alert;
   std::vector<std::string> stores;  // distinct, in order of appearance
-  bool many_stores = false;         // more than kMaxStores
 
   void add(const ChangeRecord& c) {
-    ++total;
-    if (listed.size() < Checker::kMaxListed) listed.push_back(c);
-    if (many_stores || std::find(stores.begin(), stores.end(), c.store) != stores.end()) return;
-    if (stores.size() < kMaxStores) stores.push_back(c.store);
-    else many_stores = true;
-  }
-  [[nodiscard]] std::int64_t unlisted() const {
-    return total - static_cast<std::int64_t>(listed.size());
+    ++alert.total;
+    if (alert.items.size() < Checker::kMaxListed) alert.items.push_back(item_of(c));
+    if (alert.many_stores || std::find(stores.begin(), stores.end(), c.store) != stores.end()) {
+      return;
+    }
+    if (static_cast<std::int64_t>(stores.size()) < Alert::kMaxStores) {
+      stores.push_back(c.store);
+      alert.stores = static_cast<std::int64_t>(stores.size());
+    } else {
+      alert.many_stores = true;
+    }
   }
 };
 
-// "Medan: Robusta Dairi is out of stock", "Medan: 3 items out of stock",
-// "3 stores, 12 items out of stock" (and the same with "back in stock").
-std::string summary(const Tally& t, const char* state) {
-  const std::string items = std::to_string(t.total) + " items " + state;
-  if (t.many_stores) return "over " + std::to_string(Tally::kMaxStores) + " stores, " + items;
-  if (t.stores.size() > 1) return std::to_string(t.stores.size()) + " stores, " + items;
-  const std::string store = sanitize_text(t.stores.front());
-  if (t.total == 1) return store + ": " + sanitize_text(t.listed.front().item) + " is " + state;
-  return store + ": " + items;
-}
-
-std::string footer(const PendingChanges& p) {
-  return "\nReport: " + sanitize_text(p.report_path) + " (report " + std::to_string(p.report_id) +
-         "), loaded " + utc_time(p.report_time) + "\n";
-}
-
 // One queued message to one recipient. Its Message-ID comes from (key,
-// id_key, recipient), so the same alert always gets the same id.
+// id_key, recipient), so the same alert always gets the same id; the text
+// is rendered from the event data when it is sent.
 OutboxMessage outbox_message(const AlertsConfig& cfg, const std::string& recipient,
-                             const std::string& event, const std::string& key, std::int64_t id_key,
-                             std::int64_t report_id, const std::string& subject,
-                             const std::string& body, TimePoint now) {
+                             const Alert& alert, const std::string& key, std::int64_t id_key,
+                             TimePoint now) {
   OutboxMessage m;
   m.message_id = make_message_id(key, id_key, recipient, cfg.from);
-  m.report_id = report_id;
-  m.event = event;
+  m.report_id = alert.report_id;
+  m.event = std::string(event_name(alert.event));
+  m.channel = "email";
   m.sender = cfg.from;
   m.recipient = recipient;
-  m.subject = subject;
+  m.language = "en";
+  m.payload = encode_alert(alert);
   m.created_at = now;
   m.next_attempt_at = now;
-  m.data = render_message({cfg.from, recipient, subject, body, m.message_id, now});
   return m;
 }
 
@@ -130,12 +130,14 @@ OutboxMessage outbox_message(const AlertsConfig& cfg, const std::string& recipie
 class ReportDigest {
  public:
   explicit ReportDigest(const AlertsConfig& cfg)
-      : cfg_(cfg), recipients_(recipients(cfg)), tallies_(2 * recipients_.size()) {}
+      : cfg_(cfg), recipients_(recipients(cfg)),
+        tallies_(std::size(kChangeEvents) * recipients_.size()) {}
 
   void add(const PendingChanges& page) {
-    for_each_event(cfg_, page, [&](int event, const ChangeRecord& c) {
+    for_each_event(cfg_, page, [&](std::size_t event, const ChangeRecord& c) {
+      const std::string_view name = event_name(kChangeEvents[event]);
       for (std::size_t r = 0; r < recipients_.size(); ++r) {
-        if (recipient_wants(recipients_[r], kChangeEvents[event].name, &c.store)) {
+        if (recipient_wants(recipients_[r], name, &c.store)) {
           tallies_[event * recipients_.size() + r].add(c);
         }
       }
@@ -144,27 +146,18 @@ class ReportDigest {
 
   [[nodiscard]] std::vector<OutboxMessage> messages(const PendingChanges& p, TimePoint now) const {
     std::vector<OutboxMessage> out;
-    for (std::size_t event = 0; event < 2; ++event) {
-      const ChangeEvent& ev = kChangeEvents[event];
+    for (std::size_t event = 0; event < std::size(kChangeEvents); ++event) {
+      const EventKind kind = kChangeEvents[event];
       for (std::size_t r = 0; r < recipients_.size(); ++r) {
         const Tally& t = tallies_[event * recipients_.size() + r];
-        if (t.total == 0) continue;
-        std::string body;
-        for (const auto& c : t.listed) body += sentence(c) + "\n";
-        std::string sum = summary(t, ev.state);
-        if (const std::int64_t more = t.unlisted(); more > 0) {
-          const std::string listed = std::to_string(t.listed.size());
-          body += "... and " + std::to_string(more) + " more item(s) " + ev.state +
-                  " in this report for your subscription, not listed here (this message lists "
-                  "the first " + listed + " of " + std::to_string(t.total) +
-                  "); the inventory table has them all\n";
-          sum += " (first " + listed + " listed)";
-        }
-        body += footer(p);
-        out.push_back(outbox_message(cfg_, recipients_[r].address, ev.name,
-                                     std::string(ev.name) + "-report", p.report_id, p.report_id,
-                                     cfg_.subject + (cfg_.subject.empty() ? "" : " ") + sum, body,
-                                     now));
+        if (t.alert.total == 0) continue;
+        Alert alert = report_alert(cfg_, kind, p);
+        alert.items = t.alert.items;
+        alert.total = t.alert.total;
+        alert.stores = t.alert.stores;
+        alert.many_stores = t.alert.many_stores;
+        out.push_back(outbox_message(cfg_, recipients_[r].address, alert,
+                                     std::string(event_name(kind)) + "-report", p.report_id, now));
       }
     }
     return out;
@@ -182,12 +175,18 @@ std::vector<OutboxMessage> item_messages(const AlertsConfig& cfg, const PendingC
                                          TimePoint now) {
   std::vector<OutboxMessage> out;
   const auto rs = recipients(cfg);
-  for_each_event(cfg, page, [&](int event, const ChangeRecord& c) {
-    const char* name = kChangeEvents[event].name;
+  for_each_event(cfg, page, [&](std::size_t event, const ChangeRecord& c) {
+    const EventKind kind = kChangeEvents[event];
+    const std::string_view name = event_name(kind);
+    Alert alert = report_alert(cfg, kind, page);
+    alert.per_item = true;
+    alert.items = {item_of(c)};
+    alert.total = 1;
+    alert.stores = 1;
     for (const auto& r : rs) {
       if (!recipient_wants(r, name, &c.store)) continue;
-      out.push_back(outbox_message(cfg, r.address, name, std::string(name) + "-change", c.seq,
-                                   page.report_id, cfg.subject, sentence(c) + "\n", now));
+      out.push_back(outbox_message(cfg, r.address, alert, std::string(name) + "-change", c.seq,
+                                   now));
     }
   });
   return out;
@@ -220,19 +219,18 @@ std::vector<OutboxMessage> Checker::messages_for_rejection(const ReportRecord& r
   const AlertsConfig cfg = config();
   std::vector<OutboxMessage> out;
   if (!cfg.notify_rejected) return out;
-  const TimePoint now = clock_.now();
-  const std::string name = sanitize_text(rep.path);
-  const std::string subject = cfg.subject + " Report rejected: " + name;
-  const std::string body = "The report " + name + " was rejected and nothing of it was loaded.\n"
-                           "Until a corrected report arrives, nobody is watching this stock.\n\n"
-                           "Problems found:\n" + rep.error + "\n\n"
-                           "Fix the report and deliver it again.\n"
-                           "\nReport: " + name + " (report " + std::to_string(rep.id) +
-                           "), received " + utc_time(rep.received_at) + "\n";
+  Alert alert;
+  alert.event = EventKind::kReportRejected;
+  alert.subject_prefix = cfg.subject;
+  alert.report_id = rep.id;
+  alert.report_path = rep.path;
+  alert.report_time = rep.received_at;
+  alert.problems = rep.problems;
+  alert.problems_text = rep.error;
+  const std::string_view name = event_name(EventKind::kReportRejected);
   for (const auto& r : recipients(cfg)) {
-    if (!recipient_wants(r, "report_rejected", nullptr)) continue;
-    out.push_back(outbox_message(cfg, r.address, "report_rejected", "report_rejected", rep.id,
-                                 rep.id, subject, body, now));
+    if (!recipient_wants(r, name, nullptr)) continue;
+    out.push_back(outbox_message(cfg, r.address, alert, std::string(name), rep.id, clock_.now()));
   }
   return out;
 }
@@ -249,7 +247,8 @@ Result<int> Checker::process_report(PendingChanges& p) {
       const std::int64_t through = p.more_after != 0 ? p.more_after : p.last_seq;
       if (auto st = storage_.commit_check(through, 0, msgs); !st.ok()) return st.error();
       queued += static_cast<int>(msgs.size());
-      add_totals(p.out_of_stock.size(), p.back_in_stock.size(), msgs.size());
+      add_totals(count_of(p, EventKind::kOutOfStock), count_of(p, EventKind::kBackInStock),
+                 msgs.size());
       if (p.more_after == 0) return queued;
       if (auto st = storage_.next_change_page(p, kPageSize); !st.ok()) return st.error();
     }
@@ -259,8 +258,8 @@ Result<int> Checker::process_report(PendingChanges& p) {
   std::size_t out_of_stock = 0, back_in_stock = 0;
   while (true) {
     digest.add(p);
-    out_of_stock += p.out_of_stock.size();
-    back_in_stock += p.back_in_stock.size();
+    out_of_stock += count_of(p, EventKind::kOutOfStock);
+    back_in_stock += count_of(p, EventKind::kBackInStock);
     if (p.more_after == 0) break;
     if (auto st = storage_.next_change_page(p, kPageSize); !st.ok()) return st.error();
   }

@@ -16,9 +16,13 @@
 //   "report" one message per report and event listing its items (the first
 //   kMaxListed; the rest are counted, for that recipient, in the body and
 //   the subject); with group = "item" one message per item, however many.
-// - Events: out_of_stock (a new item at 0, or a count going from above 0 to
-//   0), back_in_stock (0 to above 0; only with alerts.back_in_stock), and
-//   report_rejected (only with alerts.notify_rejected).
+// - Events: the loader has marked each change record with the event it
+//   raises (stock_event(), pipeline/event.hpp); the checker reads those and
+//   decides only who gets them: out_of_stock, back_in_stock (only with
+//   alerts.back_in_stock), and report_rejected (only with
+//   alerts.notify_rejected).
+// - A queued message holds the event data (notify/alert.hpp), rendered into
+//   the email when it is sent; the subject and body below are that rendering.
 // - Subjects: with group = "report", alerts.subject is followed by a short
 //   summary of what the recipient's message lists ("Medan: 3 items out of
 //   stock", "Medan: Robusta Dairi is out of stock", "3 stores, 12 items out
@@ -41,6 +45,16 @@ struct CheckerTotals {
   std::int64_t back_in_stock = 0;     // items back in stock (counted whether alerted or not)
   std::int64_t report_rejected = 0;   // rejected reports
   std::int64_t messages = 0;          // messages queued
+
+  // The events of one kind found.
+  [[nodiscard]] std::int64_t of(EventKind e) const {
+    switch (e) {
+      case EventKind::kOutOfStock: return out_of_stock;
+      case EventKind::kBackInStock: return back_in_stock;
+      case EventKind::kReportRejected: return report_rejected;
+    }
+    return 0;
+  }
 };
 
 class Checker {

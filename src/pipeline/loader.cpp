@@ -19,6 +19,7 @@
 
 #include "os/beneath.hpp"
 #include "os/file_ops.hpp"
+#include "report/report_problem.hpp"
 #include "crypto/sha256.hpp"
 #include "os/unique_fd.hpp"
 
@@ -154,7 +155,7 @@ LoadOutcome resumed_outcome(const ReportRecord& r) {
   out.report_id = r.id;
   out.rows = r.rows;
   out.changes = r.changes;
-  out.error = r.error;
+  out.error = rendered_problems(r.problems, r.error, english());
   out.duplicate_of = r.duplicate_of.value_or(0);
   out.resumed = true;
   out.archived_path = r.archived_path;
@@ -384,10 +385,12 @@ Status Loader::find_duplicates(int fd, const std::set<std::uint64_t>& suspects,
     key += row.item;
     auto [it, inserted] = first_line.try_emplace(std::move(key), row.line);
     if (!inserted) {
-      report.add_problem({row.line, "",
-                          "store '" + std::string(row.store) + "' and item '" +
-                              std::string(row.item) + "' are already on line " +
-                              std::to_string(it->second) + "; list each item once"});
+      report.add_problem({row.line,
+                          "",
+                          ProblemCode::kDuplicateRow,
+                          {{"store", std::string(row.store)},
+                           {"item", std::string(row.item)},
+                           {"first_line", std::to_string(it->second)}}});
     }
   };
   auto st = read_chunks(fd, options_.chunk_bytes, "the report again", [&](std::string_view chunk) {
@@ -488,12 +491,17 @@ Result<LoadOutcome> Loader::load(ReportFile& file, const std::string& raw_name,
     return std::optional<LoadOutcome>();
   };
 
-  auto reject = [&](const struct stat& st, std::string error, std::string sha) -> Result<LoadOutcome> {
+  // `problems`: the parser's problems in their stored form, when it found
+  // them; the ledger keeps those, rendered where they are shown, and their
+  // English text in `error` for readers of the database.
+  auto reject = [&](const struct stat& st, std::string error, std::string sha,
+                    std::string problems = {}) -> Result<LoadOutcome> {
     auto resumable = find_resumable(st, sha);
     if (!resumable) return resumable.error();
     if (*resumable && (*resumable)->status == ReportStatus::kRejected) return **resumable;
     record.status = ReportStatus::kRejected;
-    record.error = std::move(error);
+    record.error = error;
+    record.problems = std::move(problems);
     record.sha256 = std::move(sha);
     record.finished_at = clock_.now();
     auto id = storage_.record_report(record);
@@ -501,7 +509,7 @@ Result<LoadOutcome> Loader::load(ReportFile& file, const std::string& raw_name,
     LoadOutcome out;
     out.status = ReportStatus::kRejected;
     out.report_id = *id;
-    out.error = record.error;
+    out.error = std::move(error);
     return out;
   };
 
@@ -660,7 +668,7 @@ Result<LoadOutcome> Loader::load(ReportFile& file, const std::string& raw_name,
 
   if (!parser.ok()) {
     txn.rollback();
-    return reject(st, parser.problems_text(), record.sha256);
+    return reject(st, parser.problems_text(), record.sha256, parser.problems_json());
   }
 
   // Handled before a restart, but not archived yet?

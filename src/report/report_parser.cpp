@@ -33,7 +33,6 @@ constexpr std::size_t kMaxNamesShown = 20;
 // Header columns beyond this are ignored.
 constexpr std::size_t kMaxHeaderColumns = 1024;
 
-constexpr const char* kBadUtf8 = "the file is not valid UTF-8; save it as \"CSV UTF-8\"";
 
 bool is_space(char c, char delimiter) {
   return c == ' ' || (c == '\t' && delimiter != '\t');
@@ -182,7 +181,6 @@ std::string show(std::string_view v) {
   return out;
 }
 
-std::string quoted(std::string_view v) { return "'" + show(v) + "'"; }
 
 std::string strip_leading_zeros(std::string digits) {
   const std::size_t nz = digits.find_first_not_of('0');
@@ -249,51 +247,46 @@ bool is_number_like(std::string_view v) {
 }
 
 // Why `v` (already trimmed) is not an acceptable count.
-std::string count_problem(std::string_view v, std::int64_t max) {
-  if (v.empty()) return "the count is empty; write 0 if the item is out of stock";
-  if (all_digits(v)) {
-    return quoted(v) + " is larger than the maximum count " + std::to_string(max);
-  }
+struct CountProblem {
+  ProblemCode code;
+  std::vector<std::pair<std::string, std::string>> args;
+};
+
+CountProblem count_problem(std::string_view v, std::int64_t max) {
+  using enum ProblemCode;
+  if (v.empty()) return {kCountEmpty, {}};
+  const auto found = std::pair<std::string, std::string>("found", show(v));
+  const auto write = [&](std::string digits) -> CountProblem {
+    return {kCountNotWholeWrite, {found, {"write", std::move(digits)}}};
+  };
+  if (all_digits(v)) return {kCountTooLarge, {found, {"max", std::to_string(max)}}};
   if (v.front() == '-' && is_number_like(v.substr(1))) {
     const std::string_view rest = v.substr(1);
     if (all_digits(rest) && rest.find_first_not_of('0') == std::string_view::npos) {
-      return quoted(v) + " is not a whole number; write 0";
+      return write("0");
     }
-    return quoted(v) + " is negative; a count is 0 or more";
+    return {kCountNegative, {found}};
   }
   if (v.front() == '+') {
     const std::string_view rest = v.substr(1);
-    if (all_digits(rest)) {
-      return quoted(v) + " is not a whole number; write " + strip_leading_zeros(std::string(rest));
-    }
-    if (std::string digits = thousands_digits(rest); !digits.empty()) {
-      return quoted(v) + " is not a whole number; write " + digits;
-    }
-    return quoted(v) + " is not a whole number";
+    if (all_digits(rest)) return write(strip_leading_zeros(std::string(rest)));
+    if (std::string digits = thousands_digits(rest); !digits.empty()) return write(digits);
+    return {kCountNotWhole, {found}};
   }
-  if (std::string digits = thousands_digits(v); !digits.empty()) {
-    return quoted(v) + " is not a whole number; write " + digits;
-  }
+  if (std::string digits = thousands_digits(v); !digits.empty()) return write(digits);
   std::string_view whole;
   std::string_view fraction;
   if (is_decimal(v, whole, fraction)) {
     if (!whole.empty() && fraction.find_first_not_of('0') == std::string_view::npos) {
-      return quoted(v) + " is not a whole number; write " + strip_leading_zeros(std::string(whole));
+      return write(strip_leading_zeros(std::string(whole)));
     }
-    return quoted(v) + " is not a whole number; counts are whole units";
+    return {kCountFraction, {found}};
   }
-  return quoted(v) + " is not a whole number";
+  return {kCountNotWhole, {found}};
 }
 
-std::string control_name(unsigned char c) {
-  switch (c) {
-    case '\n':
-    case '\r': return "line break";
-    case '\t': return "tab";
-    case 0x7F: return "delete, U+007F";
-    default: return "U+00" + hex2(c);
-  }
-}
+// A control character as the catalog names it: "U+000A" ("line break").
+std::string control_code(unsigned char c) { return "U+00" + hex2(c); }
 
 // Splits one header line with `delimiter`, honouring quotes; used to detect
 // the delimiter before the header is parsed for real.
@@ -355,15 +348,6 @@ int header_role(std::string_view name, const HeaderAliases& aliases) {
   return role_of(name, aliases);
 }
 
-std::string ReportProblem::to_string() const {
-  if (line == 0) return message;
-  std::string out = "line " + std::to_string(line);
-  if (!column.empty()) out += ", column " + column;
-  out += ": ";
-  out += message;
-  return out;
-}
-
 ReportParser::ReportParser(ParserLimits limits, HeaderAliases aliases)
     : limits_(limits), aliases_(std::move(aliases)) {
   for (auto* list : {&aliases_.store, &aliases_.item, &aliases_.count}) {
@@ -372,19 +356,27 @@ ReportParser::ReportParser(ParserLimits limits, HeaderAliases aliases)
 }
 
 void ReportParser::add_problem(ReportProblem problem) {
+  if (problem.message.empty()) problem.message = problem.text(english());
   ++problem_count_;
   if (problems_.size() < limits_.max_problems) problems_.push_back(std::move(problem));
 }
 
-void ReportParser::report(std::size_t line, const char* column, std::string message) {
+void ReportParser::report(std::size_t line, const char* column, ProblemCode code,
+                          std::vector<std::pair<std::string, std::string>> args) {
   ++problem_count_;
   if (problems_.size() < limits_.max_problems) {
-    problems_.push_back(ReportProblem{line, column ? column : "", std::move(message)});
+    ReportProblem p{line, column ? column : "", code, std::move(args)};
+    p.message = p.text(english());
+    problems_.push_back(std::move(p));
   }
 }
 
 std::string ReportParser::problems_text() const {
-  return problems_text([](const ReportProblem& p) { return p.to_string(); });
+  return render_problems(problems_, problem_count_, english());
+}
+
+std::string ReportParser::problems_json() const {
+  return problems_to_json(problems_, problem_count_);
 }
 
 std::string ReportParser::problems_text(
@@ -447,14 +439,14 @@ void ReportParser::finish(const RowSink& sink) {
   }
   if (in_record_) {
     // Only a quoted field can keep a record open across the end of a line.
-    report(quote_line_, nullptr, "a quoted field starting here is never closed; check the quotes");
+    report(quote_line_, nullptr, ProblemCode::kUnclosedQuote);
     in_record_ = false;
     return;
   }
   if (!header_done_) {
-    report(0, nullptr, "the report is empty");
+    report(0, nullptr, ProblemCode::kEmptyReport);
   } else if (data_records_ == 0) {
-    report(0, nullptr, "the report has a header but no rows");
+    report(0, nullptr, ProblemCode::kHeaderWithoutRows);
   }
 }
 
@@ -485,8 +477,8 @@ void ReportParser::scan(std::string_view data, const RowSink& sink) {
     const std::size_t j = cr ? static_cast<std::size_t>(static_cast<const char*>(cr) - p) : next_lf;
     if (j == end) break;
     if (pending_.size() + (j - i) > limits_.max_line_bytes) {
-      report(line_no_ + 1, nullptr,
-             "the line is longer than " + std::to_string(limits_.max_line_bytes) + " bytes");
+      report(line_no_ + 1, nullptr, ProblemCode::kLineTooLong,
+             {{"limit", std::to_string(limits_.max_line_bytes)}});
       stopped_ = true;
       return;
     }
@@ -510,15 +502,14 @@ void ReportParser::scan(std::string_view data, const RowSink& sink) {
   }
   const std::size_t rest = end > i ? end - i : 0;
   if (pending_.size() + rest > limits_.max_line_bytes) {
-    report(line_no_ + 1, nullptr,
-           "the line is longer than " + std::to_string(limits_.max_line_bytes) + " bytes");
+    report(line_no_ + 1, nullptr, ProblemCode::kLineTooLong,
+           {{"limit", std::to_string(limits_.max_line_bytes)}});
     stopped_ = true;
     return;
   }
   pending_.append(p + i, rest);
   if (nul) {
-    report(line_no_ + 1, nullptr,
-           "the file contains binary data (a NUL byte); it is not a CSV report");
+    report(line_no_ + 1, nullptr, ProblemCode::kBinaryData);
     stopped_ = true;
     pending_.clear();
   }
@@ -545,7 +536,7 @@ void ReportParser::process_line(std::string_view line, const RowSink& sink) {
     record_bad_utf8_ = false;
   }
   if (!valid_utf8(line)) {
-    report(line_no_, nullptr, kBadUtf8);
+    report(line_no_, nullptr, ProblemCode::kNotUtf8);
     record_bad_utf8_ = true;
   }
   if (!header_done_) {
@@ -763,10 +754,13 @@ void ReportParser::process_header() {
   for (int r = 0; r < 3; ++r) {
     if (!matches[r].empty()) continue;
     missing = true;
-    report(line, nullptr,
-           std::string("the header has no ") + kRoleNames[r] + " column (found: " +
-               (found.empty() ? std::string("no column names") : join(found)) +
-               "); name it one of: " + join(*lists[r]));
+    if (found.empty()) {
+      report(line, nullptr, ProblemCode::kMissingColumnNoNames,
+             {{"role", kRoleNames[r]}, {"names", join(*lists[r])}});
+    } else {
+      report(line, nullptr, ProblemCode::kMissingColumn,
+             {{"role", kRoleNames[r]}, {"found", join(found)}, {"names", join(*lists[r])}});
+    }
   }
   if (missing) {
     stopped_ = true;  // without the columns no row can be read
@@ -779,12 +773,12 @@ void ReportParser::process_header() {
     const std::size_t first = matches[r].front();
     for (std::size_t k = 1; k < matches[r].size(); ++k) {
       const std::size_t other = matches[r][k];
-      report(line, nullptr,
-             std::string("the header has two ") + kRoleNames[r] + " columns: " +
-                 quoted(trim_all(header_fields_[first])) + " (column " +
-                 std::to_string(first + 1) + ") and " +
-                 quoted(trim_all(header_fields_[other])) + " (column " +
-                 std::to_string(other + 1) + "); keep only one");
+      report(line, nullptr, ProblemCode::kDuplicateColumn,
+             {{"role", kRoleNames[r]},
+              {"first", show(trim_all(header_fields_[first]))},
+              {"first_column", std::to_string(first + 1)},
+              {"second", show(trim_all(header_fields_[other]))},
+              {"second_column", std::to_string(other + 1)}});
     }
     needed_cols_ = std::max(needed_cols_, first + 1);
   }
@@ -797,22 +791,22 @@ void ReportParser::process_header() {
 // spans lines is kept.
 bool ReportParser::check_name(std::string_view value, std::size_t full_len, const char* role) {
   if (trim_all(value).empty()) {
-    report(record_line_, role, std::string("the ") + role + " is empty");
+    report(record_line_, role, ProblemCode::kEmptyName, {{"role", role}});
     return false;
   }
   for (const char c : has_control(value) ? value : std::string_view()) {
     const auto u = static_cast<unsigned char>(c);
     if (is_control(u)) {
-      report(record_line_, role,
-             std::string("the ") + role + " contains a control character (" + control_name(u) +
-                 "); remove it");
+      report(record_line_, role, ProblemCode::kControlCharacter,
+             {{"role", role}, {"character", control_code(u)}});
       return false;
     }
   }
   if (full_len > limits_.max_name_bytes) {
-    report(record_line_, role,
-           std::string("the ") + role + " is " + std::to_string(full_len) +
-               " bytes long; the limit is " + std::to_string(limits_.max_name_bytes));
+    report(record_line_, role, ProblemCode::kNameTooLong,
+           {{"role", role},
+            {"length", std::to_string(full_len)},
+            {"limit", std::to_string(limits_.max_name_bytes)}});
     return false;
   }
   return true;
@@ -822,18 +816,21 @@ void ReportParser::check_row(std::string_view store, std::size_t store_len, std:
                              std::size_t item_len, std::string_view count, std::size_t columns,
                              const RowSink& sink, bool extra) {
   if (columns < needed_cols_) {
-    report(record_line_, nullptr,
-           "the row has " + std::to_string(columns) + (columns == 1 ? " column" : " columns") +
-               " but the header needs " + std::to_string(needed_cols_));
+    report(record_line_, nullptr, ProblemCode::kTooFewColumns,
+           {{"n", std::to_string(columns)}, {"needed", std::to_string(needed_cols_)}});
     return;
   }
   if (extra) {
-    const std::string d = delimiter_ == '\t' ? std::string("tab") : std::string(1, delimiter_);
-    report(record_line_, nullptr,
-           "the row has " + std::to_string(columns) + " columns but the header has " +
-               std::to_string(header_cols_) + "; write numbers without separators (1000, not 1" +
-               (delimiter_ == '\t' ? std::string(",") : d) + "000) and put names that contain " +
-               (delimiter_ == '\t' ? std::string("a tab") : "'" + d + "'") + " in quotes");
+    if (delimiter_ == '\t') {
+      report(record_line_, nullptr, ProblemCode::kExtraValuesTab,
+             {{"columns", std::to_string(columns)},
+              {"header_columns", std::to_string(header_cols_)}});
+    } else {
+      report(record_line_, nullptr, ProblemCode::kExtraValues,
+             {{"columns", std::to_string(columns)},
+              {"header_columns", std::to_string(header_cols_)},
+              {"delimiter", std::string(1, delimiter_)}});
+    }
     return;
   }
   bool good = check_name(store, store_len, kRoleNames[kStore]);
@@ -841,7 +838,8 @@ void ReportParser::check_row(std::string_view store, std::size_t store_len, std:
   std::int64_t value = 0;
   count = trim_all(count);
   if (!parse_count(count, limits_.max_count, value)) {
-    report(record_line_, kRoleNames[kCount], count_problem(count, limits_.max_count));
+    auto problem = count_problem(count, limits_.max_count);
+    report(record_line_, kRoleNames[kCount], problem.code, std::move(problem.args));
     good = false;
   }
   if (!good) return;

@@ -22,6 +22,8 @@
 #include <string_view>
 #include <vector>
 
+#include "report/report_problem.hpp"
+
 namespace stockwatch {
 
 struct ReportRow {
@@ -29,15 +31,6 @@ struct ReportRow {
   std::string_view item;
   std::int64_t count = 0;
   std::size_t line = 0;   // physical line (1-based) where the row starts
-};
-
-struct ReportProblem {
-  std::size_t line = 0;   // 0 = the report as a whole
-  std::string column;     // "store", "item", "count" or empty
-  std::string message;    // what is wrong and how to fix it
-  // "line 7, column count: '1.000' is not a whole number; write 1000"
-  // "line 3: ..." when there is no column, and just the message for line 0.
-  [[nodiscard]] std::string to_string() const;
 };
 
 struct ParserLimits {
@@ -80,12 +73,14 @@ class ReportParser {
   // The delimiter detected from the header, or '\0' before the header.
   [[nodiscard]] char delimiter() const { return delimiter_; }
 
-  // The problems as text, one per line, in line order, with a closing
-  // "... and N more problems" line when the cap was reached.
+  // The problems as English text, one per line, in line order, with a
+  // closing "... and N more problems" line when the cap was reached.
   [[nodiscard]] std::string problems_text() const;
   // The same, each problem written by `render` (a workbook names cells).
   [[nodiscard]] std::string problems_text(
       const std::function<std::string(const ReportProblem&)>& render) const;
+  // The problems in their stored form (report/report_problem.hpp).
+  [[nodiscard]] std::string problems_json() const;
 
  private:
   enum class FieldState : std::uint8_t { kStart, kUnquoted, kQuoted, kQuoteInQuoted, kAfterQuote };
@@ -104,7 +99,8 @@ class ReportParser {
                  std::size_t item_len, std::string_view count, std::size_t columns,
                  const RowSink& sink, bool extra = false);
   bool check_name(std::string_view value, std::size_t full_len, const char* role);
-  void report(std::size_t line, const char* column, std::string message);
+  void report(std::size_t line, const char* column, ProblemCode code,
+              std::vector<std::pair<std::string, std::string>> args = {});
   [[nodiscard]] bool is_blank(std::string_view line) const;
 
   ParserLimits limits_;

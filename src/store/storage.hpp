@@ -39,6 +39,7 @@
 #include "base/clock.hpp"
 #include "config/config.hpp"
 #include "base/result.hpp"
+#include "pipeline/event.hpp"
 
 namespace stockwatch {
 
@@ -74,7 +75,9 @@ struct ReportRecord {
   ReportStatus status = ReportStatus::kLoaded;
   std::int64_t rows = 0;
   std::int64_t changes = 0;
-  std::string error;            // the problems, one per line (rejected only)
+  std::string error;            // the problems in English, one per line (rejected only)
+  std::string problems;         // the same as codes with arguments, when the parser found
+                                // them (JSON, report/report_problem.hpp); shown from these
   std::optional<std::int64_t> duplicate_of;  // ledger id of the loaded original
   TimePoint received_at{};
   TimePoint finished_at{};
@@ -84,7 +87,9 @@ struct ReportRecord {
 enum class ChangeKind { kInsert, kModify };
 const char* to_string(ChangeKind k);
 
-// One record of the change log (the DynamoDB Streams record).
+// One record of the change log (the DynamoDB Streams record); as the
+// checker reads it, with the alert event it raises, decided by
+// stock_event() when it was written.
 struct ChangeRecord {
   std::int64_t seq = 0;
   ChangeKind kind = ChangeKind::kInsert;
@@ -93,22 +98,29 @@ struct ChangeRecord {
   std::optional<std::int64_t> old_count;   // absent for kInsert
   std::int64_t new_count = 0;
   std::int64_t report_id = 0;
+  std::optional<EventKind> event;          // absent: the change raises nothing
+  std::optional<std::int64_t> minimum;     // the minimum level the event was judged by (none yet)
 };
 
 enum class OutboxState { kQueued, kSent, kDead };
 const char* to_string(OutboxState s);
 
-// A message waiting for (or done with) delivery to one recipient.
+// A message waiting for (or done with) delivery to one recipient: what to
+// say (the event data) and to whom, rendered into the channel's format
+// (an RFC 5322 email) each time it is sent (notify/message.hpp).
 struct OutboxMessage {
   std::int64_t id = 0;
-  std::string message_id;       // RFC 5322 Message-ID, without <>
+  std::string message_id;       // fixed when queued: every attempt sends it (email: without <>)
   std::int64_t report_id = 0;
-  std::string event;            // "out_of_stock", "back_in_stock", "report_rejected"
-  std::string sender;
-  std::string recipient;
-  std::string subject;          // for listings; the header is inside `data`
-  std::string data;             // the whole RFC 5322 message, CRLF line ends
-                                // (left empty by listings: outbox_page)
+  std::string event;            // event_name() of its EventKind
+  std::string channel = "email";
+  std::string sender;           // email: the envelope sender, fixed when queued
+  std::string recipient;        // the channel's address (email: the mailbox)
+  std::string language = "en";  // the catalog it is rendered with
+  std::string payload;          // the event data, JSON (notify/message.hpp)
+  std::string subject;          // rows queued by schema 3 and older only
+  std::string data;             // rows queued by schema 3 and older only: the whole
+                                // RFC 5322 message, CRLF line ends, sent as it is
   OutboxState state = OutboxState::kQueued;
   int attempts = 0;
   TimePoint created_at{};
@@ -134,9 +146,17 @@ struct PendingChanges {
   std::string report_path;
   TimePoint report_time{};
   std::int64_t last_seq = 0;              // the report's last change: the cursor ends here
-  // One page of the report's alerting records after the cursor, in seq order.
-  std::vector<ChangeRecord> out_of_stock; // new_count == 0
-  std::vector<ChangeRecord> back_in_stock;// old_count == 0, new_count > 0
+  // One page of the report's records that raise an event (`event` set),
+  // after the cursor, in seq order.
+  std::vector<ChangeRecord> events;
+  // The page's records that raise `kind`, in seq order.
+  [[nodiscard]] std::vector<ChangeRecord> of(EventKind kind) const {
+    std::vector<ChangeRecord> out;
+    for (const auto& c : events) {
+      if (c.event == kind) out.push_back(c);
+    }
+    return out;
+  }
   // 0 when the page holds every alerting record up to last_seq; otherwise
   // the seq of the page's last record: next_change_page() reads on from it.
   std::int64_t more_after = 0;
@@ -207,10 +227,11 @@ class ReportLoad {
   // report's duplicate check, on disk; true when it was already there.
   [[nodiscard]] Result<bool> remember_key(std::int64_t key);
   // Upserts one row: a new item or a different count is written and
-  // appends a change record (INSERT or MODIFY); the same count writes
-  // nothing. A backend may buffer rows and write them in batches; flush()
-  // and commit() write what is buffered. Duplicate rows within a report are
-  // the loader's to find.
+  // appends a change record (INSERT or MODIFY), with its alert event when
+  // stock_event() says it raises one; the same count writes nothing. A
+  // backend may buffer rows and write them in batches; flush() and commit()
+  // write what is buffered. Duplicate rows within a report are the loader's
+  // to find.
   [[nodiscard]] Status upsert(std::string_view store, std::string_view item, std::int64_t count);
   [[nodiscard]] Status flush();
   // Records the report in the ledger as loaded and commits everything.

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "notify/alert.hpp"
 #include "test_util.hpp"
 
 namespace stockwatch {
@@ -58,6 +59,18 @@ std::vector<std::string> body_lines(const std::string& data) {
     pos = end + 2;
   }
   return lines;
+}
+
+// The messages as they are sent and listed: each one's email rendered from
+// its event data into `data`, and its listed subject into `subject`.
+std::vector<OutboxMessage> rendered(std::vector<OutboxMessage> msgs) {
+  for (auto& m : msgs) {
+    auto email = render_email(m);
+    EXPECT_TRUE(email.ok()) << email.error().message();
+    if (email.ok()) m.data = *email;
+    m.subject = outbox_subject(m);
+  }
+  return msgs;
 }
 
 bool has_line(const std::vector<std::string>& lines, const std::string& line) {
@@ -123,7 +136,7 @@ class CheckerTest : public ::testing::Test {
   std::vector<OutboxMessage> outbox() {
     auto all = storage_->list_outbox(true, 100000);
     EXPECT_TRUE(all.ok());
-    std::vector<OutboxMessage> out = all.ok() ? *all : std::vector<OutboxMessage>{};
+    std::vector<OutboxMessage> out = all.ok() ? rendered(*all) : std::vector<OutboxMessage>{};
     std::reverse(out.begin(), out.end());
     return out;
   }
@@ -369,7 +382,7 @@ TEST_F(CheckerTest, NoRejectionMessagesWhenDisabled) {
   ASSERT_TRUE(pending.ok());
   EXPECT_FALSE(pending->has_value());  // handled: not alerted later either
 
-  auto msgs = checker.messages_for_rejection(ReportRecord{});
+  auto msgs = rendered(checker.messages_for_rejection(ReportRecord{}));
   EXPECT_TRUE(msgs.empty());
 }
 
@@ -397,9 +410,9 @@ TEST_F(CheckerTest, MessageIdsAreStable) {
   auto pending = storage_->next_pending_changes();
   ASSERT_TRUE(pending.ok() && pending->has_value());
 
-  const auto first = checker.messages_for(**pending);
+  const auto first = rendered(checker.messages_for(**pending));
   clock_.advance(1h);
-  const auto again = checker.messages_for(**pending);
+  const auto again = rendered(checker.messages_for(**pending));
   ASSERT_EQ(first.size(), 2u);
   ASSERT_EQ(again.size(), 2u);
   for (std::size_t i = 0; i < first.size(); ++i) {
@@ -422,7 +435,7 @@ TEST_F(CheckerTest, MessageIdsAreStable) {
   load({{"Medan", "Arabica Gayo", 0}}, "b.csv");
   auto next = storage_->next_pending_changes();
   ASSERT_TRUE(next.ok() && next->has_value());
-  const auto other = checker.messages_for(**next);
+  const auto other = rendered(checker.messages_for(**next));
   ASSERT_EQ(other.size(), 2u);
   EXPECT_FALSE(ids.count(other[0].message_id));
   EXPECT_FALSE(ids.count(other[1].message_id));
@@ -432,9 +445,9 @@ TEST_F(CheckerTest, MessageIdsAreStable) {
   rep.id = 7;
   rep.path = "bad.csv";
   rep.error = "the report is empty";
-  const auto r1 = checker.messages_for_rejection(rep);
+  const auto r1 = rendered(checker.messages_for_rejection(rep));
   clock_.advance(1h);
-  const auto r2 = checker.messages_for_rejection(rep);
+  const auto r2 = rendered(checker.messages_for_rejection(rep));
   ASSERT_EQ(r1.size(), 2u);
   ASSERT_EQ(r2.size(), 2u);
   EXPECT_EQ(r1[0].message_id, r2[0].message_id);
@@ -447,7 +460,7 @@ TEST_F(CheckerTest, ReportTextCannotAddHeaders) {
   rep.id = 3;
   rep.path = "bad.csv\r\nBcc: thief@example.com";
   rep.error = "the report is empty";
-  const auto msgs = checker.messages_for_rejection(rep);
+  const auto msgs = rendered(checker.messages_for_rejection(rep));
   ASSERT_EQ(msgs.size(), 1u);
   const std::string& data = msgs[0].data;
   const std::string headers = data.substr(0, data.find("\r\n\r\n"));
@@ -534,8 +547,9 @@ TEST_F(CheckerTest, AStoreNameCannotAddHeadersThroughTheSubjectSummary) {
   c.old_count = 4;
   c.kind = ChangeKind::kModify;
   c.report_id = 9;
-  p.out_of_stock.push_back(c);
-  const auto msgs = checker.messages_for(p);
+  c.event = EventKind::kOutOfStock;
+  p.events.push_back(c);
+  const auto msgs = rendered(checker.messages_for(p));
   ASSERT_EQ(msgs.size(), 1u);
   const std::string& data = msgs[0].data;
   const std::string headers = data.substr(0, data.find("\r\n\r\n") + 2);
@@ -576,10 +590,11 @@ TEST(CheckerCap, HugeReportsListTheFirstItemsAndCountTheRest) {
     c.seq = i + 1;
     c.store = "Medan";
     c.item = "Item " + std::to_string(i);
-    p.out_of_stock.push_back(c);
+    c.event = EventKind::kOutOfStock;
+    p.events.push_back(c);
   }
   auto storage = Storage::open(":memory:", StorageOptions{}, clock);
-  auto msgs = Checker(*storage, clock, cfg).messages_for(p);
+  auto msgs = rendered(Checker(*storage, clock, cfg).messages_for(p));
   ASSERT_EQ(msgs.size(), 1u);
   EXPECT_EQ(msgs[0].subject, "Inventory Alert! Medan: 1500 items out of stock (first 1000 listed)");
   const auto lines = body_lines(msgs[0].data);
@@ -738,7 +753,7 @@ TEST_F(HugeReportTest, ItemGroupingRecordsProgressWithinTheReport) {
   {
     // The database refuses the message of one item on the second page.
     test::RawDb raw(dir_ / "stockwatch.db");
-    raw.exec("CREATE TRIGGER refuse BEFORE INSERT ON outbox WHEN NEW.data LIKE '%of K150\r\n%' "
+    raw.exec("CREATE TRIGGER refuse BEFORE INSERT ON outbox WHEN NEW.payload LIKE '%\"K150\"%' "
              "BEGIN SELECT RAISE(ABORT, 'refused'); END");
   }
   auto failed = checker.process_due();
@@ -746,8 +761,8 @@ TEST_F(HugeReportTest, ItemGroupingRecordsProgressWithinTheReport) {
   EXPECT_EQ(outbox().size(), Checker::kPageSize);  // the first page, Medan only
   auto pending = storage_->next_pending_changes(10);
   ASSERT_TRUE(pending.ok() && pending->has_value());
-  ASSERT_FALSE((*pending)->out_of_stock.empty());
-  EXPECT_EQ((*pending)->out_of_stock.front().item, "M1000");  // right after the first page
+  ASSERT_FALSE((*pending)->events.empty());
+  EXPECT_EQ((*pending)->events.front().item, "M1000");  // right after the first page
 
   {
     test::RawDb raw(dir_ / "stockwatch.db");

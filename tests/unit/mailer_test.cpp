@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "scripted_transport.hpp"
+#include "notify/alert.hpp"
 #include "test_util.hpp"
 
 namespace stockwatch {
@@ -44,6 +45,20 @@ class MailerTest : public ::testing::Test {
     EXPECT_TRUE(storage_->commit_check(0, 0, {m}).ok());
     auto all = storage_->list_outbox(true, 1);
     return all.ok() && !all->empty() ? (*all)[0].id : 0;
+  }
+
+  // Queues one message of event data (as the checker does), due now.
+  OutboxMessage queue_payload(const std::string& payload) {
+    OutboxMessage m;
+    m.message_id = "out_of_stock-report.1.0123456789abcdef@example.com";
+    m.report_id = 1;
+    m.event = "out_of_stock";
+    m.sender = "stockwatch@example.com";
+    m.recipient = "owner@example.com";
+    m.payload = payload;
+    m.created_at = m.next_attempt_at = clock_.now();
+    EXPECT_TRUE(storage_->commit_check(0, 0, {m}).ok());
+    return m;
   }
 
   OutboxMessage get(std::int64_t id) {
@@ -123,6 +138,49 @@ TEST(RetryPolicy, FromTheSmtpConfig) {
 }
 
 // --- Mailer ------------------------------------------------------------------------
+
+TEST_F(MailerTest, AMessageOfEventDataIsRenderedTheSameOnEveryAttempt) {
+  Alert alert;
+  alert.event = EventKind::kOutOfStock;
+  alert.subject_prefix = "Inventory Alert!";
+  alert.report_id = 1;
+  alert.report_path = "medan.csv";
+  alert.items = {{"Medan", "Robusta Dairi", 3, 0}};
+  alert.total = 1;
+  alert.stores = 1;
+  const OutboxMessage m = queue_payload(encode_alert(alert));
+
+  transport_.script(kTransient, 421, "421 try later");
+  transport_.script(kTransient, 451, "451 busy");
+  Mailer mailer(*storage_, transport_, clock_, policy_, 1);
+  for (int i = 0; i < 3; ++i) {
+    (void)step(mailer);
+    clock_.advance(1h);
+  }
+  ASSERT_EQ(transport_.calls.size(), 3u);
+  const std::string& first = transport_.calls[0].data;
+  EXPECT_NE(first.find("Message-ID: <" + m.message_id + ">\r\n"), std::string::npos) << first;
+  EXPECT_NE(first.find("Subject: Inventory Alert! Medan: Robusta Dairi is out of stock\r\n"),
+            std::string::npos)
+      << first;
+  for (const auto& call : transport_.calls) {
+    EXPECT_EQ(call.data, first);
+    EXPECT_EQ(call.from, "stockwatch@example.com");
+    EXPECT_EQ(call.to, "owner@example.com");
+  }
+}
+
+TEST_F(MailerTest, AMessageThatCannotBeRenderedIsDeadAtOnce) {
+  (void)queue_payload("{\"v\":99}");
+  Mailer mailer(*storage_, transport_, clock_, policy_, 1);
+  const MailerStep s = step(mailer);
+  EXPECT_EQ(s.dead, 1);
+  EXPECT_TRUE(transport_.calls.empty());
+  auto all = storage_->list_outbox(true, 10);
+  ASSERT_TRUE(all.ok() && all->size() == 1u);
+  EXPECT_EQ((*all)[0].state, OutboxState::kDead);
+  EXPECT_NE((*all)[0].last_error.find("unknown version"), std::string::npos) << (*all)[0].last_error;
+}
 
 TEST_F(MailerTest, ASentMessageIsMarkedSent) {
   const auto id = queue("owner@example.com");

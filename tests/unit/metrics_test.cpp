@@ -77,8 +77,8 @@ TEST_F(MetricsTest, ReportsRowsChangesAndDuration) {
 }
 
 TEST_F(MetricsTest, AlertsMessagesAndEmails) {
-  metrics_.alerts("out_of_stock", 3);
-  metrics_.alerts("back_in_stock", 0);
+  metrics_.alerts(EventKind::kOutOfStock, 3);
+  metrics_.alerts(EventKind::kBackInStock, 0);
   metrics_.messages_queued(2);
   metrics_.emails(5, 1, 0);
   metrics_.emails(1, 0, 2);

@@ -10,6 +10,7 @@
 
 #include "notify/mailer.hpp"
 #include "store/sqlite/sqlite_storage.hpp"
+#include "store/storage.hpp"
 #include "test_util.hpp"
 
 namespace stockwatch {
@@ -44,7 +45,7 @@ void make_version_1_database(const std::filesystem::path& file) {
     UPDATE cursors SET position = 2 WHERE name = 'changes';
     INSERT INTO outbox(id, message_id, report_id, event, sender, recipient, subject, data, state,
                        attempts, created_at, next_attempt_at)
-    VALUES (1, '<1.out_of_stock@stockwatch>', 1, 'out_of_stock', 'stockwatch@example.com',
+    VALUES (1, '<1.of(EventKind::kOutOfStock)@stockwatch>', 1, 'out_of_stock', 'stockwatch@example.com',
             'owner@example.com', 'Inventory Alert!', 'Subject: x', 'queued', 0, 1700000000600,
             1700000000600);
   )SQL");
@@ -232,7 +233,7 @@ TEST_F(SchemaMigrationTest, AVersionOneDatabaseOpensWithTheCurrentCodeAndKeepsIt
   auto pending = s->next_pending_changes();
   ASSERT_TRUE(pending.ok() && pending->has_value());
   EXPECT_EQ((*pending)->report_id, 2);
-  EXPECT_EQ((*pending)->back_in_stock.size(), 1u);
+  EXPECT_EQ((*pending)->of(EventKind::kBackInStock).size(), 1u);
 }
 
 TEST_F(SchemaMigrationTest, LaterStepsRunInOrderEachLoggedAndTheDataSurvives) {
@@ -324,6 +325,61 @@ TEST_F(SchemaMigrationTest, ADatabaseNewerThanTheStepsIsRefusedAndLeftAsItIs) {
   }
   EXPECT_EQ(schema_of(old_db()), before);
   EXPECT_EQ(RawDb(old_db()).integer("PRAGMA user_version"), SqliteStorage::schema_version() + 1);
+}
+
+// Remembers what it was asked to send; accepts everything.
+class RecordingTransport final : public MailTransport {
+ public:
+  SendOutcome send(const std::string& from, const std::string& to,
+                   const std::string& data) override {
+    sent.push_back(from + "|" + to + "|" + data);
+    return SendOutcome{SendOutcome::Kind::kSent, 250, "250 OK"};
+  }
+  [[nodiscard]] std::string describe() const override { return "recording"; }
+  std::vector<std::string> sent;
+};
+
+TEST_F(SchemaMigrationTest, AMessageQueuedInTheOldFormatIsDeliveredOnceAsItWasRendered) {
+  auto s = Storage::open(old_db(), {}, clock_);
+  {
+    // Version 5 keeps the rendered message and marks it as an email in English.
+    RawDb raw(old_db());
+    EXPECT_EQ(raw.rows("SELECT id, channel, language, payload, data, state FROM outbox"),
+              std::vector<std::string>{"1|email|en||Subject: x|queued"});
+  }
+  RecordingTransport transport;
+  Mailer mailer(*s, transport, clock_, RetryPolicy{}, 1);
+  auto first = mailer.process_due();
+  ASSERT_TRUE(first.ok()) << first.error().message();
+  EXPECT_EQ(first->sent, 1);
+  EXPECT_EQ(transport.sent,
+            std::vector<std::string>{"stockwatch@example.com|owner@example.com|Subject: x"});
+  auto again = mailer.process_due();
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again->sent, 0);
+  EXPECT_EQ(transport.sent.size(), 1u);
+  auto counts = s->outbox_counts();
+  ASSERT_TRUE(counts.ok());
+  EXPECT_EQ(counts->sent, 1);
+  EXPECT_EQ(counts->queued, 0);
+}
+
+TEST_F(SchemaMigrationTest, ChangesNotYetCheckedBeforeVersion5AlertOnceAsBefore) {
+  // Report 1's changes not yet checked (as a version-1 loader records them).
+  RawDb(old_db()).exec("UPDATE cursors SET position = 0 WHERE name = 'changes'; "
+                       "UPDATE reports SET first_seq = 1, last_seq = 2 WHERE id = 1");
+  auto s = Storage::open(old_db(), {}, clock_);
+  {
+    RawDb raw(old_db());
+    EXPECT_EQ(raw.rows("SELECT seq, event, store, item, old_count, new_count, minimum, report_id "
+                       "FROM events ORDER BY seq"),
+              std::vector<std::string>{"1|out_of_stock|Medan|Robusta Dairi|NULL|0|NULL|1"});
+  }
+  auto pending = s->next_pending_changes();
+  ASSERT_TRUE(pending.ok() && pending->has_value());
+  ASSERT_EQ((*pending)->events.size(), 1u);
+  EXPECT_EQ((*pending)->events[0].item, "Robusta Dairi");
+  EXPECT_EQ((*pending)->events[0].event, EventKind::kOutOfStock);
 }
 
 TEST(SchemaSteps, MustBeNumberedFromOneWithoutGaps) {

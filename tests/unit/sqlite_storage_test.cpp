@@ -69,8 +69,8 @@ TEST_F(StorageTest, OpenCreatesTheSchemaAndItsVersion) {
   const auto tables = raw.rows(
       "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' "
       "ORDER BY name");
-  EXPECT_EQ(tables, (std::vector<std::string>{"changes", "cursors", "inventory", "outbox",
-                                               "reports"}));
+  EXPECT_EQ(tables, (std::vector<std::string>{"changes", "cursors", "events", "inventory",
+                                               "outbox", "reports"}));
   EXPECT_EQ(raw.rows("SELECT name, position FROM cursors ORDER BY name"),
             (std::vector<std::string>{"changes|0", "rejected|0"}));
   EXPECT_EQ(raw.rows("PRAGMA journal_mode"), std::vector<std::string>{"wal"});
@@ -451,17 +451,17 @@ TEST_F(StorageTest, NextPendingChangesGroupsByReport) {
   const PendingChanges& pa = **first;
   EXPECT_EQ(pa.report_id, a);
   EXPECT_EQ(pa.report_path, "a.csv");
-  ASSERT_EQ(pa.out_of_stock.size(), 2u);
-  EXPECT_EQ(pa.out_of_stock[0].store, "Medan");
-  EXPECT_EQ(pa.out_of_stock[0].item, "Robusta Dairi");
-  EXPECT_EQ(pa.out_of_stock[0].kind, ChangeKind::kInsert);
-  EXPECT_FALSE(pa.out_of_stock[0].old_count.has_value());
-  EXPECT_EQ(pa.out_of_stock[0].new_count, 0);
-  EXPECT_EQ(pa.out_of_stock[0].report_id, a);
-  EXPECT_EQ(pa.out_of_stock[1].store, "Makassar");
-  EXPECT_EQ(pa.out_of_stock[1].item, "Toraja");
-  EXPECT_LT(pa.out_of_stock[0].seq, pa.out_of_stock[1].seq);
-  EXPECT_TRUE(pa.back_in_stock.empty());
+  ASSERT_EQ(pa.of(EventKind::kOutOfStock).size(), 2u);
+  EXPECT_EQ(pa.of(EventKind::kOutOfStock)[0].store, "Medan");
+  EXPECT_EQ(pa.of(EventKind::kOutOfStock)[0].item, "Robusta Dairi");
+  EXPECT_EQ(pa.of(EventKind::kOutOfStock)[0].kind, ChangeKind::kInsert);
+  EXPECT_FALSE(pa.of(EventKind::kOutOfStock)[0].old_count.has_value());
+  EXPECT_EQ(pa.of(EventKind::kOutOfStock)[0].new_count, 0);
+  EXPECT_EQ(pa.of(EventKind::kOutOfStock)[0].report_id, a);
+  EXPECT_EQ(pa.of(EventKind::kOutOfStock)[1].store, "Makassar");
+  EXPECT_EQ(pa.of(EventKind::kOutOfStock)[1].item, "Toraja");
+  EXPECT_LT(pa.of(EventKind::kOutOfStock)[0].seq, pa.of(EventKind::kOutOfStock)[1].seq);
+  EXPECT_TRUE(pa.of(EventKind::kBackInStock).empty());
   EXPECT_EQ(pa.last_seq, 3);  // three changes in report a
 
   // Asking again without moving the cursor gives the same report.
@@ -476,14 +476,14 @@ TEST_F(StorageTest, NextPendingChangesGroupsByReport) {
   EXPECT_EQ(pb.report_id, b);
   EXPECT_EQ(pb.report_path, "b.csv");
   EXPECT_EQ(pb.report_time, clock_.now());
-  ASSERT_EQ(pb.out_of_stock.size(), 1u);
-  EXPECT_EQ(pb.out_of_stock[0].item, "Arabica Gayo");
-  EXPECT_EQ(pb.out_of_stock[0].kind, ChangeKind::kModify);
-  EXPECT_EQ(pb.out_of_stock[0].old_count, std::optional<std::int64_t>(5));
-  ASSERT_EQ(pb.back_in_stock.size(), 1u);
-  EXPECT_EQ(pb.back_in_stock[0].item, "Robusta Dairi");
-  EXPECT_EQ(pb.back_in_stock[0].old_count, std::optional<std::int64_t>(0));
-  EXPECT_EQ(pb.back_in_stock[0].new_count, 8);
+  ASSERT_EQ(pb.of(EventKind::kOutOfStock).size(), 1u);
+  EXPECT_EQ(pb.of(EventKind::kOutOfStock)[0].item, "Arabica Gayo");
+  EXPECT_EQ(pb.of(EventKind::kOutOfStock)[0].kind, ChangeKind::kModify);
+  EXPECT_EQ(pb.of(EventKind::kOutOfStock)[0].old_count, std::optional<std::int64_t>(5));
+  ASSERT_EQ(pb.of(EventKind::kBackInStock).size(), 1u);
+  EXPECT_EQ(pb.of(EventKind::kBackInStock)[0].item, "Robusta Dairi");
+  EXPECT_EQ(pb.of(EventKind::kBackInStock)[0].old_count, std::optional<std::int64_t>(0));
+  EXPECT_EQ(pb.of(EventKind::kBackInStock)[0].new_count, 8);
   EXPECT_EQ(pb.last_seq, 6);  // three more changes; Toraja was unchanged
 
   ASSERT_TRUE(storage_->commit_check(pb.last_seq, 0, {}).ok());
@@ -509,20 +509,20 @@ TEST_F(StorageTest, PendingChangesComePageByPageAndTheCursorMayStopInsideAReport
   PendingChanges page = **p;
   EXPECT_EQ(page.report_id, a);
   EXPECT_EQ(page.last_seq, 8);
-  ASSERT_EQ(page.out_of_stock.size(), 1u);
-  EXPECT_EQ(page.out_of_stock[0].item, "A");
-  ASSERT_EQ(page.back_in_stock.size(), 1u);
-  EXPECT_EQ(page.back_in_stock[0].item, "B");
+  ASSERT_EQ(page.of(EventKind::kOutOfStock).size(), 1u);
+  EXPECT_EQ(page.of(EventKind::kOutOfStock)[0].item, "A");
+  ASSERT_EQ(page.of(EventKind::kBackInStock).size(), 1u);
+  EXPECT_EQ(page.of(EventKind::kBackInStock)[0].item, "B");
   EXPECT_EQ(page.more_after, 4);  // a full page: there may be more
 
   ASSERT_TRUE(storage_->next_change_page(page, 2).ok());
-  ASSERT_EQ(page.out_of_stock.size(), 2u);
-  EXPECT_EQ(page.out_of_stock[0].item, "D");
-  EXPECT_EQ(page.out_of_stock[1].item, "E");
-  EXPECT_TRUE(page.back_in_stock.empty());
+  ASSERT_EQ(page.of(EventKind::kOutOfStock).size(), 2u);
+  EXPECT_EQ(page.of(EventKind::kOutOfStock)[0].item, "D");
+  EXPECT_EQ(page.of(EventKind::kOutOfStock)[1].item, "E");
+  EXPECT_TRUE(page.of(EventKind::kBackInStock).empty());
   EXPECT_EQ(page.more_after, 7);
   ASSERT_TRUE(storage_->next_change_page(page, 2).ok());
-  EXPECT_TRUE(page.out_of_stock.empty());  // the last page may be empty
+  EXPECT_TRUE(page.of(EventKind::kOutOfStock).empty());  // the last page may be empty
   EXPECT_EQ(page.more_after, 0);
   EXPECT_FALSE(storage_->next_change_page(page, 2).ok());
 
@@ -531,8 +531,8 @@ TEST_F(StorageTest, PendingChangesComePageByPageAndTheCursorMayStopInsideAReport
   p = storage_->next_pending_changes(10);
   ASSERT_TRUE(p.ok() && p->has_value());
   EXPECT_EQ((*p)->report_id, a);
-  ASSERT_EQ((*p)->out_of_stock.size(), 2u);
-  EXPECT_EQ((*p)->out_of_stock[0].item, "D");
+  ASSERT_EQ((*p)->of(EventKind::kOutOfStock).size(), 2u);
+  EXPECT_EQ((*p)->of(EventKind::kOutOfStock)[0].item, "D");
   EXPECT_EQ((*p)->more_after, 0);  // not a full page: that is all
 
   // The cursor never moves back.
@@ -548,8 +548,8 @@ TEST_F(StorageTest, AReportWithOnlyQuietChangesIsStillPendingOnce) {
   auto p = storage_->next_pending_changes();
   ASSERT_TRUE(p.ok() && p->has_value());
   EXPECT_EQ((*p)->report_id, id);
-  EXPECT_TRUE((*p)->out_of_stock.empty());
-  EXPECT_TRUE((*p)->back_in_stock.empty());
+  EXPECT_TRUE((*p)->of(EventKind::kOutOfStock).empty());
+  EXPECT_TRUE((*p)->of(EventKind::kBackInStock).empty());
   EXPECT_EQ((*p)->last_seq, 1);
   ASSERT_TRUE(storage_->commit_check((*p)->last_seq, 0, {}).ok());
   auto done = storage_->next_pending_changes();
@@ -812,7 +812,7 @@ TEST_F(StorageTest, ReopeningTheSameFileKeepsEverything) {
   auto pending = storage_->next_pending_changes();
   ASSERT_TRUE(pending.ok() && pending->has_value());
   EXPECT_EQ((*pending)->report_id, b);
-  EXPECT_EQ((*pending)->back_in_stock.size(), 1u);
+  EXPECT_EQ((*pending)->of(EventKind::kBackInStock).size(), 1u);
   RawDb raw(db_path());
   EXPECT_EQ(raw.integer("PRAGMA user_version"), SqliteStorage::schema_version());
   EXPECT_EQ(raw.integer("SELECT COUNT(*) FROM changes"), 2);

@@ -302,14 +302,14 @@ TEST_P(StorageContract, TheChangeFeedComesReportByReportAndPageByPage) {
   std::vector<std::string> seen;
   std::int64_t last = 0;
   while (true) {
-    for (const auto& c : (*p)->out_of_stock) {
+    for (const auto& c : (*p)->of(EventKind::kOutOfStock)) {
       EXPECT_EQ(c.new_count, 0);
       EXPECT_EQ(c.kind, ChangeKind::kInsert);
       EXPECT_GT(c.seq, last);
       last = c.seq;
       seen.push_back(c.item);
     }
-    EXPECT_TRUE((*p)->back_in_stock.empty());
+    EXPECT_TRUE((*p)->of(EventKind::kBackInStock).empty());
     if ((*p)->more_after == 0) break;
     // The cursor may stop inside a report.
     ASSERT_TRUE(storage_->commit_check((*p)->more_after, 0, {}).ok());
@@ -321,10 +321,12 @@ TEST_P(StorageContract, TheChangeFeedComesReportByReportAndPageByPage) {
   p = storage_->next_pending_changes(2);
   ASSERT_TRUE(p.ok() && p->has_value());
   EXPECT_EQ((*p)->report_id, r2);
-  ASSERT_EQ((*p)->back_in_stock.size(), 1u);
-  EXPECT_EQ((*p)->back_in_stock[0].old_count, 0);
-  EXPECT_EQ((*p)->back_in_stock[0].new_count, 2);
-  EXPECT_EQ((*p)->back_in_stock[0].kind, ChangeKind::kModify);
+  const auto back = (*p)->of(EventKind::kBackInStock);
+  ASSERT_EQ(back.size(), 1u);
+  EXPECT_EQ(back[0].old_count, 0);
+  EXPECT_EQ(back[0].new_count, 2);
+  EXPECT_EQ(back[0].kind, ChangeKind::kModify);
+  EXPECT_EQ(back[0].event, EventKind::kBackInStock);
   const auto end = (*p)->last_seq;
   ASSERT_TRUE(storage_->commit_check(end, 0, {}).ok());
   EXPECT_FALSE(storage_->next_pending_changes()->has_value());

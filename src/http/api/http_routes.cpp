@@ -8,6 +8,8 @@
 #include "crypto/digest.hpp"
 #include "http/s3/s3_protocol.hpp"
 #include "daemon/metrics.hpp"
+#include "notify/alert.hpp"
+#include "report/report_problem.hpp"
 #include "store/storage.hpp"
 
 namespace stockwatch {
@@ -229,11 +231,12 @@ http::Response HttpRoutes::reports(const std::string& query) {
                    {"archived_path", r.archived_path.empty() ? json::value(nullptr) : json::value(r.archived_path)}};
     if (r.status == ReportStatus::kRejected) {
       json::array errors;
+      const std::string text = rendered_problems(r.problems, r.error, english());
       std::size_t start = 0;
-      while (start < r.error.size()) {
-        auto nl = r.error.find('\n', start);
-        if (nl == std::string::npos) nl = r.error.size();
-        if (nl > start) errors.push_back(json::string(r.error.substr(start, nl - start)));
+      while (start < text.size()) {
+        auto nl = text.find('\n', start);
+        if (nl == std::string::npos) nl = text.size();
+        if (nl > start) errors.push_back(json::string(text.substr(start, nl - start)));
         start = nl + 1;
       }
       o["errors"] = std::move(errors);
@@ -262,8 +265,10 @@ http::Response HttpRoutes::alerts(const std::string& query) {
         {"message_id", m.message_id},
         {"report_id", m.report_id},
         {"event", m.event},
+        {"channel", m.channel},
         {"recipient", m.recipient},
-        {"subject", m.subject},
+        {"language", m.language},
+        {"subject", outbox_subject(m)},
         {"state", to_string(m.state)},
         {"attempts", m.attempts},
         {"created_at", time_or_null(m.created_at)},

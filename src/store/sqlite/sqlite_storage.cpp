@@ -200,6 +200,45 @@ ALTER TABLE outbox ADD COLUMN claimed_by TEXT;
 ALTER TABLE outbox ADD COLUMN claim_expires_at INTEGER;
 )SQL";
 
+// Version 5: structured alert events and an outbox of event data.
+// - The loader writes the alert events of a report's changes to `events`,
+//   in the report's transaction: one row per change record that raises an
+//   event (stock_event() decides, once), under that record's seq, with the
+//   event's name, what the checker needs (store, item, old and new count)
+//   and the minimum level it was judged by (NULL: none yet). The change
+//   records themselves stay as they were (no column added: most raise
+//   nothing), and the alerting index on them gives way to this table.
+//   Records written before get the events the rule of version 3 gave them
+//   (a count reaching or leaving 0), so a change not yet checked alerts
+//   once, as it would have.
+// - A rejected report keeps its problems as codes with arguments
+//   (reports.problems, JSON), rendered to text where they are shown.
+// - An outbox message holds its channel, address (recipient), language and
+//   event data (payload, JSON), and is rendered when it is sent. A message
+//   queued before holds its rendered email in `data` (payload empty) and is
+//   sent as it is, once, as before.
+constexpr const char* kMigrationV5 = R"SQL(
+CREATE TABLE events(
+  seq       INTEGER PRIMARY KEY,  -- changes.seq of the change that raised it
+  event     TEXT NOT NULL,
+  store     TEXT NOT NULL,
+  item      TEXT NOT NULL,
+  old_count INTEGER,
+  new_count INTEGER NOT NULL,
+  minimum   INTEGER,
+  report_id INTEGER NOT NULL
+);
+INSERT INTO events(seq, event, store, item, old_count, new_count, report_id)
+  SELECT seq, CASE WHEN new_count = 0 THEN 'out_of_stock' ELSE 'back_in_stock' END,
+         store, item, old_count, new_count, report_id
+  FROM changes WHERE new_count = 0 OR old_count = 0;
+DROP INDEX IF EXISTS changes_alerting;
+ALTER TABLE reports ADD COLUMN problems TEXT NOT NULL DEFAULT '';
+ALTER TABLE outbox ADD COLUMN channel TEXT NOT NULL DEFAULT 'email';
+ALTER TABLE outbox ADD COLUMN language TEXT NOT NULL DEFAULT 'en';
+ALTER TABLE outbox ADD COLUMN payload TEXT NOT NULL DEFAULT '';
+)SQL";
+
 // The schema's history, oldest first: the entry with version N takes a
 // database at version N - 1 to N, in one transaction that also sets
 // PRAGMA user_version = N. A new, empty file (version 0) goes through every
@@ -211,6 +250,8 @@ constexpr SchemaStep kSchemaSteps[] = {
     {2, "the loader writes the change records; drop the triggers that did", kMigrationV2},
     {3, "smaller change records; the alerting index covers the checker's reads", kMigrationV3},
     {4, "ledger ids by AUTOINCREMENT; outbox claims (claimed_by, claim_expires_at)", kMigrationV4},
+    {5, "the loader writes alert events; outbox messages hold event data, rendered when sent",
+     kMigrationV5},
 };
 
 constexpr bool consecutive(std::span<const SchemaStep> steps) {
@@ -230,7 +271,7 @@ void check_steps(std::span<const SchemaStep> steps) {
 // The columns read_report() expects, in its order.
 #define SW_REPORT_COLUMNS                                                               \
   "id, path, size, sha256, status, rows, changes, error, duplicate_of, received_at, " \
-  "finished_at, archived_path"
+  "finished_at, archived_path, problems"
 
 ReportRecord read_report(const Statement& s) {
   ReportRecord r;
@@ -246,17 +287,20 @@ ReportRecord read_report(const Statement& s) {
   r.received_at = from_unix_ms(s.i64(9));
   r.finished_at = from_unix_ms(s.i64(10));
   r.archived_path = s.text(11);
+  r.problems = s.text(12);
   return r;
 }
 
 // The columns read_outbox() expects, in its order.
 #define SW_OUTBOX_COLUMNS                                                                  \
   "id, message_id, report_id, event, sender, recipient, subject, data, state, attempts, " \
-  "created_at, next_attempt_at, sent_at, last_error, claimed_by, claim_expires_at"
+  "created_at, next_attempt_at, sent_at, last_error, claimed_by, claim_expires_at, channel, " \
+  "language, payload"
 // The same without the message body (for listings): `data` reads as ''.
 #define SW_OUTBOX_LIST_COLUMNS                                                              \
   "id, message_id, report_id, event, sender, recipient, subject, '', state, attempts, " \
-  "created_at, next_attempt_at, sent_at, last_error, claimed_by, claim_expires_at"
+  "created_at, next_attempt_at, sent_at, last_error, claimed_by, claim_expires_at, channel, " \
+  "language, payload"
 
 OutboxMessage read_outbox(const Statement& s) {
   OutboxMessage m;
@@ -276,6 +320,9 @@ OutboxMessage read_outbox(const Statement& s) {
   m.last_error = s.text(13);
   m.claimed_by = s.text(14);
   if (!s.is_null(15)) m.claim_expires_at = from_unix_ms(s.i64(15));
+  m.channel = s.text(16);
+  m.language = s.text(17);
+  m.payload = s.text(18);
   return m;
 }
 
@@ -335,6 +382,7 @@ struct SqliteStorage::Impl {
   static constexpr int kChunkKinds = 9;
   std::optional<Statement> inv_insert[kChunkKinds], inv_upsert[kChunkKinds],
       change_insert[kChunkKinds], change_insert_new[kChunkKinds];
+  std::optional<Statement> event_insert;
   std::optional<Statement> report_begin, report_finish, report_insert, find_loaded, find_latest, loaded_size, report_by_id,
       recent_reports, mark_archived, count_of;
   std::optional<Statement> cursor_get, cursor_set, first_pending_change, last_change_of_report,
@@ -375,8 +423,8 @@ struct SqliteStorage::Impl {
                          "WHERE id = ?1 AND status = 'loading'"},
         {&seen_clear, "DELETE FROM temp.seen_rows"},
         {&report_insert, "INSERT INTO reports(path, size, sha256, status, rows, changes, error, "
-                         "duplicate_of, received_at, finished_at, archived_path) "
-                         "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"},
+                         "duplicate_of, received_at, finished_at, archived_path, problems) "
+                         "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"},
         {&mark_archived, "UPDATE reports SET archived_path = ? WHERE id = ?"},
         {&report_by_id, "SELECT " SW_REPORT_COLUMNS " FROM reports "
                  "WHERE id = ?"},
@@ -386,16 +434,18 @@ struct SqliteStorage::Impl {
         {&seen_insert, "INSERT INTO temp.seen_rows(h, line) VALUES (?, 0) "
                  "ON CONFLICT(h) DO NOTHING"},
         {&count_of, "SELECT count FROM inventory WHERE store = ? AND item = ?"},
-        {&alerting_changes, "SELECT seq, store, item, old_count, new_count FROM changes "
-                 "WHERE seq > ? AND seq <= ? AND (new_count = 0 OR old_count = 0) "
-                 "ORDER BY seq LIMIT ?"},
+        {&alerting_changes, "SELECT seq, store, item, old_count, new_count, event, minimum "
+                 "FROM events WHERE seq > ? AND seq <= ? ORDER BY seq LIMIT ?"},
+        {&event_insert, "INSERT OR FAIL INTO events(seq, event, store, item, old_count, new_count, "
+                 "report_id) VALUES (?, ?, ?, ?, ?, ?, ?)"},
         {&first_pending_change, "SELECT report_id FROM changes WHERE seq > ? ORDER BY seq LIMIT 1"},
         {&last_change_of_report, "SELECT last_seq FROM reports WHERE id = ?"},
         {&next_rejected, "SELECT " SW_REPORT_COLUMNS " FROM reports "
                  "WHERE id > ? AND status = 'rejected' ORDER BY id LIMIT 1"},
         {&outbox_insert, "INSERT INTO outbox(message_id, report_id, event, sender, recipient, "
-                 "subject, data, state, attempts, created_at, next_attempt_at) "
-                 "VALUES (?, ?, ?, ?, ?, ?, ?, 'queued', 0, ?, ?) "
+                 "subject, data, state, attempts, created_at, next_attempt_at, channel, "
+                 "language, payload) "
+                 "VALUES (?, ?, ?, ?, ?, ?, ?, 'queued', 0, ?, ?, ?, ?, ?) "
                  "ON CONFLICT(message_id) DO NOTHING"},
         {&outbox_due, "SELECT " SW_OUTBOX_COLUMNS " "
                  "FROM outbox WHERE state = 'queued' AND next_attempt_at <= ? "
@@ -703,7 +753,8 @@ Status insert_report(SqliteStorage::Impl& impl, const ReportRecord& rec, std::in
       .bind(8, rec.duplicate_of)
       .bind(9, to_unix_ms(rec.received_at))
       .bind(10, to_unix_ms(rec.finished_at))
-      .bind(11, rec.archived_path);
+      .bind(11, rec.archived_path)
+      .bind(12, rec.problems);
   auto st = s.run();
   if (st.ok() && id_out) *id_out = sqlite3_last_insert_rowid(impl.db.get());
   return st;
@@ -979,6 +1030,26 @@ Status SqliteReportWriter::write_batch() {
   // the first one's from it.
   last_seq_ = sqlite3_last_insert_rowid(db);
   if (first_seq_ == 0) first_seq_ = last_seq_ - static_cast<std::int64_t>(changed_.size()) + 1;
+  // The alert events of these changes, decided here once (stock_event()),
+  // each under the seq of its change record: the records were given the
+  // seqs first_of_batch.. in the order of changed_.
+  const std::int64_t first_of_batch = last_seq_ - static_cast<std::int64_t>(changed_.size()) + 1;
+  auto& ev = impl.stmt(impl.event_insert);
+  for (std::size_t j = 0; j < changed_.size(); ++j) {
+    const std::uint32_t k = changed_[j];
+    const auto old_count =
+        old_[k] == kAbsent ? std::nullopt : std::optional<std::int64_t>(old_[k]);
+    const auto event = stock_event(old_count, pending_[k].count);
+    if (!event) continue;
+    ev.bind(1, first_of_batch + static_cast<std::int64_t>(j))
+        .bind(2, event_name(*event))
+        .bind(3, store_of(k))
+        .bind(4, item_of(k))
+        .bind(5, old_count)
+        .bind(6, pending_[k].count)
+        .bind(7, report_id_);
+    if (auto st = ev.run(); !st.ok()) return st;
+  }
   changes_ += static_cast<std::int64_t>(changed_.size());
   return {};
 }
@@ -1045,12 +1116,11 @@ Result<std::optional<std::int64_t>> SqliteStorage::count_of(std::string_view sto
 
 namespace {
 
-// Reads the alerting records after `after` up to p.last_seq, at most
+// Reads the events after `after` up to p.last_seq, at most
 // `page_size` of them, into p's page; sets p.more_after.
 Status read_change_page(SqliteStorage::Impl& impl, std::int64_t after, PendingChanges& p,
                         std::size_t page_size) {
-  p.out_of_stock.clear();
-  p.back_in_stock.clear();
+  p.events.clear();
   p.more_after = 0;
   if (page_size == 0) page_size = 1;
   auto& s = impl.stmt(impl.alerting_changes);
@@ -1070,9 +1140,12 @@ Status read_change_page(SqliteStorage::Impl& impl, std::int64_t after, PendingCh
     c.new_count = s.i64(4);
     c.kind = c.old_count ? ChangeKind::kModify : ChangeKind::kInsert;
     c.report_id = p.report_id;
+    c.event = event_from_name(s.text(5));
+    c.minimum = s.opt_i64(6);
     last = c.seq;
     ++read;
-    (c.new_count == 0 ? p.out_of_stock : p.back_in_stock).push_back(std::move(c));
+    // A name this build does not know (written by a newer one) raises nothing here.
+    if (c.event) p.events.push_back(std::move(c));
   }
   // A full page may have more after it; the next read tells.
   if (read == page_size) p.more_after = last;
@@ -1146,7 +1219,10 @@ Status SqliteStorage::commit_check(std::int64_t last_change_seq, std::int64_t la
         .bind(6, m.subject)
         .bind(7, m.data)
         .bind(8, to_unix_ms(m.created_at))
-        .bind(9, to_unix_ms(m.next_attempt_at));
+        .bind(9, to_unix_ms(m.next_attempt_at))
+        .bind(10, m.channel)
+        .bind(11, m.language)
+        .bind(12, m.payload);
     if (auto st = ins.run(); !st.ok()) return st;
   }
   if (last_change_seq > 0) {

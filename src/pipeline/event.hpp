@@ -1,0 +1,52 @@
+// Alert events: the kinds, their names, and the one rule that says which
+// change of a count is an event.
+//
+// Contract:
+// - EventKind is the only list of alert events. Every name that appears in
+//   the configuration ([[alerts.subscription]] events), the metrics
+//   (stockwatch_alerts_total{event=...}), the events table (events.event) and
+//   the outbox (outbox.event) comes from event_name(); a new kind is a new
+//   enumerator and a new row of the name table, nothing else.
+// - stock_event() is the only place that decides whether a change of a count
+//   raises an event. The loader calls it for each change record it writes
+//   and stores the event beside the record, in the same transaction; the
+//   checker reads the stored events and never decides again.
+// - Pure functions, no state: safe from any thread.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string_view>
+
+namespace stockwatch {
+
+enum class EventKind : std::uint8_t {
+  kOutOfStock,      // a count reaches 0 (or a new item arrives at 0)
+  kBackInStock,     // a count leaves 0
+  kReportRejected,  // a report was rejected whole
+};
+
+// Every kind, in the order its messages are queued and its metrics listed.
+inline constexpr std::array<EventKind, 3> kEventKinds = {
+    EventKind::kOutOfStock, EventKind::kBackInStock, EventKind::kReportRejected};
+
+// "out_of_stock", "back_in_stock", "report_rejected".
+[[nodiscard]] std::string_view event_name(EventKind kind);
+// The kind with this name, or nullopt.
+[[nodiscard]] std::optional<EventKind> event_from_name(std::string_view name);
+// "out_of_stock, back_in_stock or report_rejected": for error messages.
+[[nodiscard]] std::string_view event_names_listed();
+
+// Whether a count going from `old_count` (nullopt: a new item) to
+// `new_count` raises an event, given the item's minimum level (0 until
+// minimum levels exist: then only 0 counts). The rule:
+// - out_of_stock: the new count is 0 and the old one was not;
+// - back_in_stock: the old count was 0 and the new one is at or above the
+//   minimum (with minimum 0: above 0).
+// A change that raises nothing returns nullopt.
+[[nodiscard]] std::optional<EventKind> stock_event(std::optional<std::int64_t> old_count,
+                                                   std::int64_t new_count,
+                                                   std::int64_t minimum = 0);
+
+}  // namespace stockwatch
