@@ -358,19 +358,39 @@ class Duplicates {
 
 // Drains the sort: writes each row not written yet (when the report has no
 // problems so far) and reports each row that repeats the key before it.
-Status write_sorted(RowSorter& sorter, ReportParser& parser, ReportLoad& txn,
-                    std::size_t max_problems, const std::atomic<bool>* cancel) {
+// The rows reach the inventory in key order, but their change records are
+// sorted back into the report's order (a second sort, by line) and
+// appended after the rows, so the change log (and each alert's lines) keeps
+// the order of the report whatever order the rows were written in.
+Status write_sorted(RowSorter& sorter, const RowSortOptions& sort_options, ReportParser& parser,
+                    ReportLoad& txn, std::size_t max_problems, const std::atomic<bool>* cancel) {
   const bool write = parser.ok();
   const std::size_t have = parser.problems().size();
   Duplicates dups(max_problems > have ? max_problems - have : 0);
+  RowSortOptions by_line = sort_options;
+  by_line.by_line = true;
+  RowSorter changes(by_line);
+  constexpr std::int64_t kNew = -1;  // no count before (counts are never negative)
+  if (write) {
+    txn.defer_changes([&](std::string_view store, std::string_view item,
+                          std::optional<std::int64_t> old_count, std::int64_t count,
+                          std::uint64_t line) {
+      return changes.add(store, item, count, line, false, old_count.value_or(kNew));
+    });
+  }
+  struct Undefer {
+    ReportLoad& txn;
+    ~Undefer() { txn.defer_changes({}); }
+  } undefer{txn};
   std::string prev_store, prev_item;
   std::size_t first_line = 0;
   bool any = false;
   std::size_t n = 0;
+  const auto cancelled = [&] {
+    return (++n & 0xFFFF) == 0 && cancel && cancel->load(std::memory_order_relaxed);
+  };
   auto st = sorter.drain([&](const SortedRow& r) -> Status {
-    if ((++n & 0xFFFF) == 0 && cancel && cancel->load(std::memory_order_relaxed)) {
-      return Error(ErrorCode::kCancelled, "stopped while loading");
-    }
+    if (cancelled()) return Error(ErrorCode::kCancelled, "stopped while loading");
     if (any && r.store == prev_store && r.item == prev_item) {
       dups.add(r.line, first_line, r.store, r.item);
     } else {
@@ -379,12 +399,20 @@ Status write_sorted(RowSorter& sorter, ReportParser& parser, ReportLoad& txn,
       first_line = r.line;
       any = true;
     }
-    if (write && !r.written) return txn.upsert(r.store, r.item, r.count);
+    if (write && !r.written) return txn.upsert(r.store, r.item, r.count, r.line);
     return {};
   });
   if (!st.ok()) return st;
   dups.report_to(parser);
-  return {};
+  if (!write) return {};
+  if (auto flushed = txn.flush(); !flushed.ok()) return flushed;
+  txn.defer_changes({});
+  return changes.drain([&](const SortedRow& r) -> Status {
+    if (cancelled()) return Error(ErrorCode::kCancelled, "stopped while loading");
+    return txn.log_change(r.store, r.item,
+                          r.extra == kNew ? std::nullopt : std::optional<std::int64_t>(r.extra),
+                          r.count);
+  });
 }
 
 }  // namespace
@@ -528,7 +556,8 @@ Result<LoadOutcome> Loader::load(const std::filesystem::path& file, const std::s
   ReportParser parser(options_.limits, options_.aliases);
   Sha256 sha;
   Status failure;
-  RowSorter sorter({options_.sort_run_bytes, options_.sort_dir});
+  const RowSortOptions sort_options{options_.sort_run_bytes, options_.sort_dir, false};
+  RowSorter sorter(sort_options);
   // Rows whose keys (store, then item, in byte order) only grow cannot
   // repeat a key, and most reports are written in that order: they are
   // written as they come. At the first row out of order, the rows before
@@ -545,7 +574,7 @@ Result<LoadOutcome> Loader::load(const std::filesystem::path& file, const std::s
         last_store.assign(row.store);
         last_item.assign(row.item);
         first_row = false;
-        if (auto st = txn.upsert(row.store, row.item, row.count); !st.ok()) failure = st;
+        if (auto st = txn.upsert(row.store, row.item, row.count, row.line); !st.ok()) failure = st;
         return;
       }
       ordered = false;
@@ -591,7 +620,7 @@ Result<LoadOutcome> Loader::load(const std::filesystem::path& file, const std::s
   // The sorted rows: written in key order (unless the report is rejected
   // already), and a row with the key of the row before it is a duplicate.
   if (sorter.rows() > 0) {
-    if (auto st = write_sorted(sorter, parser, txn, options_.limits.max_problems, cancel); !st.ok()) {
+    if (auto st = write_sorted(sorter, sort_options, parser, txn, options_.limits.max_problems, cancel); !st.ok()) {
       if (st.error().code() == ErrorCode::kCancelled) {
         return Error(ErrorCode::kCancelled, "stopped while loading " + name);
       }

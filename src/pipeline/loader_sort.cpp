@@ -24,22 +24,26 @@ struct RecordHead {
   std::uint32_t store_len;
   std::uint32_t item_len;
   std::int64_t count;
+  std::int64_t extra;
   std::uint64_t line;  // high bit: written
 };
 
-// Key order of SQLite's BINARY collation (bytes, then length), then line.
-int compare_rows(std::string_view s1, std::string_view i1, std::uint64_t l1, std::string_view s2,
-                 std::string_view i2, std::uint64_t l2) {
-  if (const int c = s1.compare(s2); c != 0) return c;
-  if (const int c = i1.compare(i2); c != 0) return c;
+// Key order of SQLite's BINARY collation (bytes, then length), then line;
+// or line alone.
+int compare_rows(bool by_line, std::string_view s1, std::string_view i1, std::uint64_t l1,
+                 std::string_view s2, std::string_view i2, std::uint64_t l2) {
+  if (!by_line) {
+    if (const int c = s1.compare(s2); c != 0) return c;
+    if (const int c = i1.compare(i2); c != 0) return c;
+  }
   l1 &= ~kWrittenBit;
   l2 &= ~kWrittenBit;
   return l1 < l2 ? -1 : l1 > l2 ? 1 : 0;
 }
 
 SortedRow to_row(std::string_view store, std::string_view item, std::int64_t count,
-                 std::uint64_t line) {
-  return {store, item, count, static_cast<std::size_t>(line & ~kWrittenBit),
+                 std::int64_t extra, std::uint64_t line) {
+  return {store, item, count, extra, static_cast<std::size_t>(line & ~kWrittenBit),
           (line & kWrittenBit) != 0};
 }
 
@@ -109,7 +113,7 @@ RowSorter::RowSorter(RowSortOptions options) : options_(std::move(options)) {
 }
 
 Status RowSorter::add(std::string_view store, std::string_view item, std::int64_t count,
-                      std::size_t line, bool written) {
+                      std::size_t line, bool written, std::int64_t extra) {
   if (drained_) return Error(ErrorCode::kInternal, "rows added to a drained sort");
   const std::size_t need = store.size() + item.size() + sizeof(Entry);
   if (arena_ && names_ + store.size() + item.size() + (entries_ + 1) * sizeof(Entry) >
@@ -129,7 +133,7 @@ Status RowSorter::add(std::string_view store, std::string_view item, std::int64_
   names_ += store.size() + item.size();
   ++entries_;
   *entries_begin() = Entry{off, static_cast<std::uint32_t>(store.size()),
-                           static_cast<std::uint32_t>(item.size()), count,
+                           static_cast<std::uint32_t>(item.size()), count, extra,
                            static_cast<std::uint64_t>(line) | (written ? kWrittenBit : 0)};
   ++rows_;
   return {};
@@ -142,7 +146,7 @@ void RowSorter::sort_run() {
   // reverse: reversed first, a run that is already in order stays cheap.
   std::reverse(first, last);
   const auto less = [this](const Entry& a, const Entry& b) {
-    return compare_rows(name(a, 0, a.store_len), name(a, a.store_len, a.item_len), a.line,
+    return compare_rows(options_.by_line, name(a, 0, a.store_len), name(a, a.store_len, a.item_len), a.line,
                         name(b, 0, b.store_len), name(b, b.store_len, b.item_len), b.line) < 0;
   };
   if (!std::is_sorted(first, last, less)) std::sort(first, last, less);
@@ -173,9 +177,10 @@ Status RowSorter::spill() {
     if (auto st = open_temp(); !st.ok()) return st;
   }
   sort_run();
-  high_water_ = std::max(high_water_, arena_bytes_ + kWriteBuffer);
+  const std::size_t out_bytes = std::min(kWriteBuffer, options_.run_bytes);
+  high_water_ = std::max(high_water_, arena_bytes_ + out_bytes);
   std::string out;
-  out.reserve(kWriteBuffer);
+  out.reserve(out_bytes);
   const Run run{file_bytes_, 0};
   const Entry* first = entries_begin();
   Status written;
@@ -187,8 +192,8 @@ Status RowSorter::spill() {
   };
   for (std::size_t k = 0; k < entries_; ++k) {
     const Entry& e = first[k];
-    const RecordHead h{e.store_len, e.item_len, e.count, e.line};
-    if (out.size() + sizeof h + e.store_len + e.item_len > kWriteBuffer && !out.empty()) {
+    const RecordHead h{e.store_len, e.item_len, e.count, e.extra, e.line};
+    if (out.size() + sizeof h + e.store_len + e.item_len > out_bytes && !out.empty()) {
       if (auto st = flush_out(); !st.ok()) return st;
     }
     out.append(reinterpret_cast<const char*>(&h), sizeof h);
@@ -212,7 +217,7 @@ Status RowSorter::drain(const std::function<Status(const SortedRow&)>& take) {
     for (std::size_t k = 0; k < entries_; ++k) {
       const Entry& e = first[k];
       if (auto st = take(to_row(name(e, 0, e.store_len), name(e, e.store_len, e.item_len),
-                                e.count, e.line));
+                                e.count, e.extra, e.line));
           !st.ok()) {
         return st;
       }
@@ -237,8 +242,8 @@ Status RowSorter::merge(const std::function<Status(const SortedRow&)>& take) {
     buffers += share;
   }
   high_water_ = std::max(high_water_, buffers);
-  const auto greater = [](const RunCursor* a, const RunCursor* b) {
-    return compare_rows(a->store(), a->item(), a->head().line, b->store(), b->item(),
+  const auto greater = [by_line = options_.by_line](const RunCursor* a, const RunCursor* b) {
+    return compare_rows(by_line, a->store(), a->item(), a->head().line, b->store(), b->item(),
                         b->head().line) > 0;
   };
   std::priority_queue<RunCursor*, std::vector<RunCursor*>, decltype(greater)> heap(greater);
@@ -251,7 +256,7 @@ Status RowSorter::merge(const std::function<Status(const SortedRow&)>& take) {
     RunCursor* c = heap.top();
     heap.pop();
     const RecordHead& h = c->head();
-    if (auto st = take(to_row(c->store(), c->item(), h.count, h.line)); !st.ok()) return st;
+    if (auto st = take(to_row(c->store(), c->item(), h.count, h.extra, h.line)); !st.ok()) return st;
     auto more = c->advance();
     if (!more) return more.error();
     if (*more) heap.push(c);

@@ -9,7 +9,7 @@
 //   unnamed temporary file in `temp_dir` (removed by the system when
 //   closed, so a crash leaves nothing behind).
 // - drain() hands every row to `take` once, in key order, rows with the
-//   same key in line order: from memory when nothing was spilled, else by a
+//   same key in line order (or in line order alone, with `by_line`): from memory when nothing was spilled, else by a
 //   k-way merge of the spilled runs, each read through a buffer of its
 //   share of run_bytes (at least kMinReadBuffer). Memory is therefore
 //   about run_bytes while adding and at most max(run_bytes, runs x
@@ -41,12 +41,16 @@ struct RowSortOptions {
   std::size_t run_bytes = 8 * 1024 * 1024;
   // Where runs are spilled; empty: $TMPDIR, else /tmp.
   std::filesystem::path temp_dir;
+  // Order by line alone (store and item only carried along), for rows that
+  // must go back to the report's order.
+  bool by_line = false;
 };
 
 struct SortedRow {
   std::string_view store;
   std::string_view item;
   std::int64_t count = 0;
+  std::int64_t extra = 0;  // carried along, as given to add()
   std::size_t line = 0;
   // A row already written before sorting began: it takes part in the
   // duplicate check only.
@@ -62,7 +66,7 @@ class RowSorter {
   RowSorter& operator=(const RowSorter&) = delete;
 
   [[nodiscard]] Status add(std::string_view store, std::string_view item, std::int64_t count,
-                           std::size_t line, bool written = false);
+                           std::size_t line, bool written = false, std::int64_t extra = 0);
   [[nodiscard]] Status drain(const std::function<Status(const SortedRow&)>& take);
 
   [[nodiscard]] std::size_t rows() const { return rows_; }
@@ -75,6 +79,7 @@ class RowSorter {
     std::uint32_t store_len;
     std::uint32_t item_len;
     std::int64_t count;
+    std::int64_t extra;
     std::uint64_t line;       // high bit: written
   };
   struct Run {

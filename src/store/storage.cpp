@@ -715,6 +715,9 @@ ReportLoad::ReportLoad(ReportLoad&& o) noexcept
       base_seq_(o.base_seq_),
       names_(std::move(o.names_)),
       pending_(std::move(o.pending_)),
+      change_sink_(std::move(o.change_sink_)),
+      log_names_(std::move(o.log_names_)),
+      logged_(std::move(o.logged_)),
       order_(std::move(o.order_)),
       old_(std::move(o.old_)),
       changed_(std::move(o.changed_)),
@@ -731,6 +734,9 @@ ReportLoad& ReportLoad::operator=(ReportLoad&& o) noexcept {
     base_seq_ = o.base_seq_;
     names_ = std::move(o.names_);
     pending_ = std::move(o.pending_);
+    change_sink_ = std::move(o.change_sink_);
+    log_names_ = std::move(o.log_names_);
+    logged_ = std::move(o.logged_);
     order_ = std::move(o.order_);
     old_ = std::move(o.old_);
     changed_ = std::move(o.changed_);
@@ -749,13 +755,14 @@ void ReportLoad::rollback() {
   }
 }
 
-Status ReportLoad::upsert(std::string_view store, std::string_view item, std::int64_t count) {
+Status ReportLoad::upsert(std::string_view store, std::string_view item, std::int64_t count,
+                          std::uint64_t line) {
   if (!storage_) return Error(ErrorCode::kInternal, "report load already finished");
   const std::size_t so = names_.size();
   names_.append(store);
   const std::size_t io = names_.size();
   names_.append(item);
-  pending_.push_back({so, store.size(), io, item.size(), count});
+  pending_.push_back({so, store.size(), io, item.size(), count, line});
   ++rows_;
   if (pending_.size() >= static_cast<std::size_t>(kBatchRows)) return flush();
   return {};
@@ -886,11 +893,25 @@ Status ReportLoad::read_current_counts() {
 
 Status ReportLoad::flush() {
   if (!storage_) return Error(ErrorCode::kInternal, "report load already finished");
-  if (pending_.empty()) return {};
-  auto st = write_batch();
-  pending_.clear();
-  names_.clear();
-  return st;
+  if (!pending_.empty()) {
+    auto st = write_batch();
+    pending_.clear();
+    names_.clear();
+    if (!st.ok()) return st;
+  }
+  return write_logged();
+}
+
+Status ReportLoad::log_change(std::string_view store, std::string_view item,
+                              std::optional<std::int64_t> old_count, std::int64_t count) {
+  if (!storage_) return Error(ErrorCode::kInternal, "report load already finished");
+  const std::size_t so = log_names_.size();
+  log_names_.append(store);
+  const std::size_t io = log_names_.size();
+  log_names_.append(item);
+  logged_.push_back({so, store.size(), io, item.size(), old_count.value_or(kAbsent), count});
+  if (logged_.size() >= static_cast<std::size_t>(kBatchRows)) return write_logged();
+  return {};
 }
 
 namespace {
@@ -950,6 +971,17 @@ Status ReportLoad::write_batch() {
       !st.ok()) {
     return st;
   }
+  changes_ += static_cast<std::int64_t>(changed_.size());
+  if (change_sink_) {
+    for (const std::uint32_t k : changed_) {
+      const auto old = old_[k] == kAbsent ? std::nullopt : std::optional<std::int64_t>(old_[k]);
+      if (auto st = change_sink_(store_of(k), item_of(k), old, pending_[k].count, pending_[k].line);
+          !st.ok()) {
+        return st;
+      }
+    }
+    return {};
+  }
   // When every changed row is new, the change records take the same
   // parameters as the inventory rows.
   const auto bind_change = [&](Statement& s, int j, std::uint32_t k) {
@@ -965,9 +997,34 @@ Status ReportLoad::write_batch() {
                          [](std::size_t n) { return changes_sql(n, true); }, bind_row)
           : write_chunks(db, impl.change_insert, changed_, now, report_id_,
                          [](std::size_t n) { return changes_sql(n, false); }, bind_change);
-  if (!logged.ok()) return logged;
-  changes_ += static_cast<std::int64_t>(changed_.size());
-  return {};
+  return logged;
+}
+
+// Writes the change records given to log_change(), in their order.
+Status ReportLoad::write_logged() {
+  if (logged_.empty()) return {};
+  auto& impl = *storage_->impl_;
+  const std::int64_t now = to_unix_ms(impl.clock.now());
+  changed_.resize(logged_.size());
+  for (std::size_t k = 0; k < logged_.size(); ++k) changed_[k] = static_cast<std::uint32_t>(k);
+  const auto name = [&](std::size_t off, std::size_t len) {
+    return std::string_view(log_names_.data() + off, len);
+  };
+  const Status st = write_chunks(
+      impl.db.get(), impl.change_insert, changed_, now, report_id_,
+      [](std::size_t n) { return changes_sql(n, false); },
+      [&](Statement& s, int j, std::uint32_t k) {
+        const Logged& r = logged_[k];
+        const int q = 3 + 4 * j;
+        s.bind(q, name(r.store_off, r.store_len))
+            .bind(q + 1, name(r.item_off, r.item_len))
+            .bind(q + 2, r.old_count == kAbsent ? std::nullopt
+                                                : std::optional<std::int64_t>(r.old_count))
+            .bind(q + 3, r.count);
+      });
+  logged_.clear();
+  log_names_.clear();
+  return st;
 }
 
 Result<bool> ReportLoad::remember_key(std::int64_t key) {

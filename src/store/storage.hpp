@@ -15,6 +15,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <span>
@@ -171,8 +172,23 @@ class ReportLoad {
   // reads the batch's current counts, then only the changed rows and their
   // change records are written; flush() and commit() write what is
   // buffered. Duplicate rows within a report are the loader's to find.
-  [[nodiscard]] Status upsert(std::string_view store, std::string_view item, std::int64_t count);
+  // `line` is the row's place in the report, handed back to a change sink.
+  [[nodiscard]] Status upsert(std::string_view store, std::string_view item, std::int64_t count,
+                              std::uint64_t line = 0);
   [[nodiscard]] Status flush();
+  // A loader that writes rows in another order than the report's can keep
+  // the change records in the report's order: while a sink is set, the
+  // batches write the inventory rows (and count the changes) but hand each
+  // change record to the sink, in row order, instead of writing it; the
+  // loader orders them and appends them with log_change() (buffered like
+  // rows; flush() and commit() write them, after the rows). An empty sink
+  // writes the records again.
+  using ChangeSink = std::function<Status(std::string_view store, std::string_view item,
+                                          std::optional<std::int64_t> old_count,
+                                          std::int64_t count, std::uint64_t line)>;
+  void defer_changes(ChangeSink sink) { change_sink_ = std::move(sink); }
+  [[nodiscard]] Status log_change(std::string_view store, std::string_view item,
+                                  std::optional<std::int64_t> old_count, std::int64_t count);
   // Records the report in the ledger as loaded and commits everything.
   // Returns the ledger id.
   [[nodiscard]] Result<std::int64_t> commit(ReportRecord record);
@@ -198,8 +214,19 @@ class ReportLoad {
   struct Pending {
     std::size_t store_off, store_len, item_off, item_len;
     std::int64_t count;
+    std::uint64_t line;
   };
   std::vector<Pending> pending_;
+  ChangeSink change_sink_;
+  // Change records given to log_change(), not yet written: names packed in
+  // `log_names_`, and each record's old count (kAbsent: none).
+  std::string log_names_;
+  struct Logged {
+    std::size_t store_off, store_len, item_off, item_len;
+    std::int64_t old_count, count;
+  };
+  std::vector<Logged> logged_;
+  [[nodiscard]] Status write_logged();
   [[nodiscard]] std::string_view store_of(std::size_t k) const {
     return std::string_view(names_.data() + pending_[k].store_off, pending_[k].store_len);
   }
