@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <bit>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -28,13 +29,38 @@ struct RecordHead {
   std::uint64_t line;  // high bit: written
 };
 
+// Byte order, then length (std::string_view::compare), eight bytes at a
+// time: names are short and share long prefixes ("Warehouse-0001"), where a
+// call to memcmp per comparison was most of the sort's time.
+int compare_bytes(std::string_view a, std::string_view b) {
+  const std::size_t n = std::min(a.size(), b.size());
+  std::size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    std::uint64_t x, y;
+    std::memcpy(&x, a.data() + i, 8);
+    std::memcpy(&y, b.data() + i, 8);
+    if (x != y) {
+      if constexpr (std::endian::native == std::endian::little) {
+        x = __builtin_bswap64(x);
+        y = __builtin_bswap64(y);
+      }
+      return x < y ? -1 : 1;
+    }
+  }
+  for (; i < n; ++i) {
+    const auto c = static_cast<unsigned char>(a[i]), d = static_cast<unsigned char>(b[i]);
+    if (c != d) return c < d ? -1 : 1;
+  }
+  return a.size() < b.size() ? -1 : a.size() > b.size() ? 1 : 0;
+}
+
 // Key order of SQLite's BINARY collation (bytes, then length), then line;
 // or line alone.
 int compare_rows(bool by_line, std::string_view s1, std::string_view i1, std::uint64_t l1,
                  std::string_view s2, std::string_view i2, std::uint64_t l2) {
   if (!by_line) {
-    if (const int c = s1.compare(s2); c != 0) return c;
-    if (const int c = i1.compare(i2); c != 0) return c;
+    if (const int c = compare_bytes(s1, s2); c != 0) return c;
+    if (const int c = compare_bytes(i1, i2); c != 0) return c;
   }
   l1 &= ~kWrittenBit;
   l2 &= ~kWrittenBit;
