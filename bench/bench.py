@@ -37,6 +37,7 @@ GEN = os.path.join(HERE, "gen_report.py")
 LAMBDA_PORT = os.path.join(HERE, "lambda_port.py")
 sys.path.insert(0, HERE)
 import http_bench  # noqa: E402  (benchmark 7, beside this file)
+import order_bench  # noqa: E402  (benchmark 8, beside this file)
 SMTP_SERVER = os.path.join(ROOT, "tests", "support", "smtp_server.py")
 PYTHON = "/usr/bin/python3" if os.path.exists("/usr/bin/python3") else sys.executable
 GNU_TIME = "/usr/bin/time"
@@ -55,6 +56,7 @@ SIZES = {
     "http_seconds": (10, 3),
 }
 
+BINARY = None  # set by main(); benchmark 8 reads it
 BULK_POLL_S = 0.005
 LATENCY_POLL_S = 0.001
 MANY_POLL_S = 0.010
@@ -690,7 +692,13 @@ def main():
     ap.add_argument("--big-timeout", type=float, default=900.0,
                     help="seconds the large-report ingest may take before it is stopped")
     ap.add_argument("--skip-big", action="store_true")
+    ap.add_argument("--order-runs", type=int, default=3,
+                    help="runs of each file of benchmark 8 (row orders)")
+    ap.add_argument("--only", choices=("all", "orders", "classic"), default="all",
+                    help="orders: benchmark 8 alone; classic: every benchmark but 8")
     args = ap.parse_args()
+    global BINARY
+    BINARY = os.path.abspath(args.binary)
 
     binary = os.path.abspath(args.binary)
     q = 1 if args.quick else 0
@@ -726,7 +734,7 @@ def main():
         with open(report_again, "a", encoding="ascii") as f:
             f.write("\n")
 
-        for i in range(runs):
+        for i in range(runs if args.only != "orders" else 0):
             log(f"run {i + 1}/{runs}: bulk load, stockwatch serve")
             res["bulk_stockwatch"].append(bulk_stockwatch(
                 binary, os.path.join(tmp, f"sw-{i}"), report, report_again, n_rows))
@@ -759,7 +767,11 @@ def main():
             log(f"run {i + 1}/{runs} done: "
                 + json.dumps({k: (v[-1] if k != "latency" else "…") for k, v in res.items()}))
 
-        if not args.skip_big:
+        if args.only != "classic":
+            res["orders"] = order_bench.run(sys.modules[__name__], tmp, args.quick,
+                                            max(1, args.order_runs), args.skip_big,
+                                            args.big_timeout)
+        if not args.skip_big and args.only != "orders":
             res["big"] = big_ingest(binary, tmp, cfg["big_bytes"], args.big_timeout)
             if not res["big"]["finished"]:
                 notes.append(f"The large-report ingest was stopped after "
@@ -781,8 +793,14 @@ def main():
 
     total = time.monotonic() - started
     info["load_end"] = os.getloadavg()[0]
-    rows = build_rows(res, cfg)
-    table = markdown_table(rows, runs)
+    if args.only != "orders":
+        table = markdown_table(build_rows(res, cfg), runs)
+    else:
+        table = "Benchmark 8 alone (`--only orders`)."
+    if res.get("orders"):
+        order_table, summary = order_bench.tables(res["orders"], args.order_runs)
+        table += ("\n\n8. Row orders (medians of " + str(max(1, args.order_runs)) +
+                  " run(s); each ratio from the same run):\n\n" + order_table + "\n\n" + summary)
     section = doc_section(info, table, cfg, runs, total, notes)
     print(section)
 

@@ -13,6 +13,10 @@
 #   BENCH_DOC          the document to append to (default: docs/benchmarks.md)
 #   BENCH_SKIP_BIG=1   skip the large-report memory benchmark
 #   BENCH_BIG_TIMEOUT  seconds the large-report ingest may run (default: 900)
+#   BENCH_ORDER_RUNS   runs of each file of the row-order benchmark (default: 3,
+#                      or 1 with BENCH_QUICK=1)
+#   BENCH_ONLY         all (default), orders (the row-order benchmark alone) or
+#                      classic (everything but the row-order benchmark)
 #   TMPDIR             where the temporary folder goes (it needs about 5 GB
 #                      free for the 1 GB report and its database)
 set -euo pipefail
@@ -46,7 +50,9 @@ if [ -n "$missing" ]; then
   exit 2
 fi
 
-args=(--binary "$binary" --runs "$runs" --big-timeout "${BENCH_BIG_TIMEOUT:-900}")
+if [ "$quick" = "1" ]; then order_runs="${BENCH_ORDER_RUNS:-1}"; else order_runs="${BENCH_ORDER_RUNS:-3}"; fi
+args=(--binary "$binary" --runs "$runs" --big-timeout "${BENCH_BIG_TIMEOUT:-900}"
+      --order-runs "$order_runs" --only "${BENCH_ONLY:-all}")
 [ "$quick" = "1" ] && args+=(--quick)
 [ "${BENCH_SKIP_BIG:-0}" = "1" ] && args+=(--skip-big)
 [ "$append" = "1" ] && args+=(--doc "$doc")

@@ -12,9 +12,8 @@
 #include <functional>
 #include <mutex>
 #include <thread>
-#include <map>
-#include <set>
 #include <cerrno>
+#include <queue>
 #include <vector>
 
 #include "os/beneath.hpp"
@@ -22,6 +21,7 @@
 #include "report/report_problem.hpp"
 #include "crypto/sha256.hpp"
 #include "os/unique_fd.hpp"
+#include "pipeline/loader_sort.hpp"
 
 namespace stockwatch {
 
@@ -54,79 +54,6 @@ Loader::Loader(Storage& storage, const Clock& clock, LoaderOptions options)
     : storage_(storage), clock_(clock), options_(std::move(options)) {}
 
 namespace {
-
-// 64-bit fingerprint of a row's key (store, item).
-std::uint64_t row_key(std::string_view store, std::string_view item) {
-  const std::hash<std::string_view> h;
-  std::uint64_t x = h(store) * 0x9E3779B97F4A7C15ULL ^ h(item);
-  // splitmix64 finaliser
-  x ^= x >> 30;
-  x *= 0xBF58476D1CE4E5B9ULL;
-  x ^= x >> 27;
-  x *= 0x94D049BB133111EBULL;
-  x ^= x >> 31;
-  return x == 0 ? 1 : x;
-}
-
-// The set of row fingerprints seen so far in one report: an open-addressing
-// table in memory up to `max_in_memory` keys (8 bytes each, at most half
-// full), then in the database's temporary storage, so memory stays bounded
-// whatever the report's size. A hit only says "maybe a duplicate": the
-// loader confirms it exactly in a second pass.
-class RowKeySet {
- public:
-  explicit RowKeySet(std::size_t max_in_memory) : max_(max_in_memory), slots_(1 << 12, 0) {}
-
-  Result<bool> insert(std::uint64_t key, ReportLoad& txn) {
-    if (spilled_) return txn.remember_key(static_cast<std::int64_t>(key));
-    if ((size_ + 1) * 2 > slots_.size()) {
-      if (slots_.size() * 2 > max_ * 2) {
-        if (auto st = spill(txn); !st.ok()) return st.error();
-        return txn.remember_key(static_cast<std::int64_t>(key));
-      }
-      grow();
-    }
-    return insert_here(key);
-  }
-
- private:
-  bool insert_here(std::uint64_t key) {
-    const std::size_t mask = slots_.size() - 1;
-    for (std::size_t i = key & mask;; i = (i + 1) & mask) {
-      if (slots_[i] == key) return true;
-      if (slots_[i] == 0) {
-        slots_[i] = key;
-        ++size_;
-        return false;
-      }
-    }
-  }
-
-  void grow() {
-    std::vector<std::uint64_t> old(slots_.size() * 2, 0);
-    old.swap(slots_);
-    size_ = 0;
-    for (auto k : old) {
-      if (k) insert_here(k);
-    }
-  }
-
-  Status spill(ReportLoad& txn) {
-    for (auto k : slots_) {
-      if (!k) continue;
-      auto r = txn.remember_key(static_cast<std::int64_t>(k));
-      if (!r) return r.error();
-    }
-    std::vector<std::uint64_t>().swap(slots_);
-    spilled_ = true;
-    return {};
-  }
-
-  std::size_t max_;
-  std::vector<std::uint64_t> slots_;
-  std::size_t size_ = 0;
-  bool spilled_ = false;
-};
 
 struct FileId {
   dev_t dev = 0;
@@ -374,33 +301,115 @@ bool filesystem_full(int fd) {
 
 }  // namespace
 
-Status Loader::find_duplicates(int fd, const std::set<std::uint64_t>& suspects,
-                               ReportParser& report) const {
-  ReportParser again(options_.limits, options_.aliases);
-  std::map<std::string, std::size_t> first_line;
-  const auto sink = [&](const ReportRow& row) {
-    if (!suspects.count(row_key(row.store, row.item))) return;
-    std::string key(row.store);
-    key += '\x1f';
-    key += row.item;
-    auto [it, inserted] = first_line.try_emplace(std::move(key), row.line);
-    if (!inserted) {
-      report.add_problem({row.line,
+namespace {
+
+// Repeated rows found in the sorted order, for the report's problems: the
+// `room` lowest lines are kept (the parser keeps the first problems it is
+// given, and they are given in line order), the others only counted.
+class Duplicates {
+ public:
+  explicit Duplicates(std::size_t room) : room_(room) {}
+
+  void add(std::size_t line, std::size_t first_line, std::string_view store,
+           std::string_view item) {
+    ++total_;
+    if (room_ == 0) return;
+    if (kept_.size() == room_) {
+      if (line >= kept_.top().line) return;
+      kept_.pop();
+    }
+    kept_.push({line, first_line, std::string(store), std::string(item)});
+  }
+
+  // Hands every duplicate to `report`, in line order.
+  void report_to(ReportParser& report) {
+    std::vector<Dup> lines;
+    lines.reserve(kept_.size());
+    for (; !kept_.empty(); kept_.pop()) lines.push_back(kept_.top());
+    std::reverse(lines.begin(), lines.end());
+    for (const Dup& d : lines) {
+      report.add_problem({d.line,
                           "",
                           ProblemCode::kDuplicateRow,
-                          {{"store", std::string(row.store)},
-                           {"item", std::string(row.item)},
-                           {"first_line", std::to_string(it->second)}}});
+                          {{"store", d.store},
+                           {"item", d.item},
+                           {"first_line", std::to_string(d.first_line)}}});
     }
+    // Past the parser's cap: counted only.
+    for (std::size_t k = lines.size(); k < total_; ++k) report.add_problem({});
+  }
+
+ private:
+  struct Dup {
+    std::size_t line, first_line;
+    std::string store, item;
+    bool operator<(const Dup& o) const { return line < o.line; }
   };
-  auto st = read_chunks(fd, options_.chunk_bytes, "the report again", [&](std::string_view chunk) {
-    again.feed(chunk, sink);
-    return true;
+  std::size_t room_;
+  std::size_t total_ = 0;
+  std::priority_queue<Dup> kept_;  // the highest kept line on top
+};
+
+// Drains the sort: writes each row not written yet (when the report has no
+// problems so far) and reports each row that repeats the key before it.
+// The rows reach the inventory in key order, but their change records are
+// sorted back into the report's order (a second sort, by line) and
+// appended after the rows, so the change log (and each alert's lines) keeps
+// the order of the report whatever order the rows were written in.
+Status write_sorted(RowSorter& sorter, const RowSortOptions& sort_options, ReportParser& parser,
+                    ReportLoad& txn, std::size_t max_problems, const std::atomic<bool>* cancel) {
+  const bool write = parser.ok();
+  const std::size_t have = parser.problems().size();
+  Duplicates dups(max_problems > have ? max_problems - have : 0);
+  RowSortOptions by_line = sort_options;
+  by_line.by_line = true;
+  RowSorter changes(by_line);
+  constexpr std::int64_t kNew = -1;  // no count before (counts are never negative)
+  if (write) {
+    txn.defer_changes([&](std::string_view store, std::string_view item,
+                          std::optional<std::int64_t> old_count, std::int64_t count,
+                          std::uint64_t line) {
+      return changes.add(store, item, count, line, false, old_count.value_or(kNew));
+    });
+  }
+  struct Undefer {
+    ReportLoad& txn;
+    ~Undefer() { txn.defer_changes({}); }
+  } undefer{txn};
+  std::string prev_store, prev_item;
+  std::size_t first_line = 0;
+  bool any = false;
+  std::size_t n = 0;
+  const auto cancelled = [&] {
+    return (++n & 0xFFFF) == 0 && cancel && cancel->load(std::memory_order_relaxed);
+  };
+  auto st = sorter.drain([&](const SortedRow& r) -> Status {
+    if (cancelled()) return Error(ErrorCode::kCancelled, "stopped while loading");
+    if (any && r.store == prev_store && r.item == prev_item) {
+      dups.add(r.line, first_line, r.store, r.item);
+    } else {
+      prev_store.assign(r.store);
+      prev_item.assign(r.item);
+      first_line = r.line;
+      any = true;
+    }
+    if (write && !r.written) return txn.upsert(r.store, r.item, r.count, r.line);
+    return {};
   });
   if (!st.ok()) return st;
-  again.finish(sink);
-  return {};
+  dups.report_to(parser);
+  if (!write) return {};
+  if (auto flushed = txn.flush(); !flushed.ok()) return flushed;
+  txn.defer_changes({});
+  return changes.drain([&](const SortedRow& r) -> Status {
+    if (cancelled()) return Error(ErrorCode::kCancelled, "stopped while loading");
+    return txn.log_change(r.store, r.item,
+                          r.extra == kNew ? std::nullopt : std::optional<std::int64_t>(r.extra),
+                          r.count);
+  });
 }
+
+}  // namespace
 
 Status Loader::remember_rows_before(int fd, std::size_t line,
                                     const std::function<Status(const ReportRow&)>& remember) const {
@@ -577,20 +586,13 @@ Result<LoadOutcome> Loader::load(ReportFile& file, const std::string& raw_name,
   ReportParser parser(options_.limits, options_.aliases);
   Sha256 sha;
   Status failure;
-  RowKeySet keys(options_.max_keys_in_memory);
-  std::set<std::uint64_t> suspects;  // fingerprints seen twice
-  const auto remember = [&](const ReportRow& row) -> Status {
-    const std::uint64_t key = row_key(row.store, row.item);
-    auto seen = keys.insert(key, txn);
-    if (!seen) return seen.error();
-    if (*seen) suspects.insert(key);
-    return {};
-  };
+  const RowSortOptions sort_options{options_.sort_run_bytes, options_.sort_dir, false};
+  RowSorter sorter(sort_options);
   // Rows whose keys (store, then item, in byte order) only grow cannot
-  // repeat a key, and most reports are written in that order: their keys
-  // are not remembered at all. At the first row out of order, the keys of
-  // the rows before it are read again from the file, and from then on
-  // every key is remembered.
+  // repeat a key, and most reports are written in that order: they are
+  // written as they come. At the first row out of order, the rows before
+  // it are read again from the file into the sort (as written already, for
+  // the duplicate check), and from then on every row goes to the sort.
   bool ordered = true;
   bool first_row = true;
   std::string last_store, last_item;
@@ -602,21 +604,19 @@ Result<LoadOutcome> Loader::load(ReportFile& file, const std::string& raw_name,
         last_store.assign(row.store);
         last_item.assign(row.item);
         first_row = false;
-      } else {
-        ordered = false;
-        if (auto st = remember_rows_before(fd.get(), row.line, remember); !st.ok()) {
-          failure = st;
-          return;
-        }
+        if (auto st = txn.upsert(row.store, row.item, row.count, row.line); !st.ok()) failure = st;
+        return;
       }
-    }
-    if (!ordered) {
-      if (auto st = remember(row); !st.ok()) {
+      ordered = false;
+      if (auto st = remember_rows_before(fd.get(), row.line, [&](const ReportRow& r) {
+            return sorter.add(r.store, r.item, r.count, r.line, /*written=*/true);
+          });
+          !st.ok()) {
         failure = st;
         return;
       }
     }
-    if (auto st = txn.upsert(row.store, row.item, row.count); !st.ok()) failure = st;
+    if (auto st = sorter.add(row.store, row.item, row.count, row.line); !st.ok()) failure = st;
   };
 
   RowReader reader(fd.get(), name, parser, sha, options_.chunk_bytes,
@@ -661,9 +661,15 @@ Result<LoadOutcome> Loader::load(ReportFile& file, const std::string& raw_name,
                   record.sha256);
   }
 
-  // Rows whose fingerprints met: find the real duplicates, with both lines.
-  if (!suspects.empty()) {
-    if (auto st = find_duplicates(fd.get(), suspects, parser); !st.ok()) return st.error();
+  // The sorted rows: written in key order (unless the report is rejected
+  // already), and a row with the key of the row before it is a duplicate.
+  if (sorter.rows() > 0) {
+    if (auto st = write_sorted(sorter, sort_options, parser, txn, options_.limits.max_problems, cancel); !st.ok()) {
+      if (st.error().code() == ErrorCode::kCancelled) {
+        return Error(ErrorCode::kCancelled, "stopped while loading " + name);
+      }
+      return st.error();
+    }
   }
 
   if (!parser.ok()) {

@@ -4,9 +4,18 @@
 // Contract:
 // - load() reads the file once, streaming: it parses, hashes (SHA-256) and
 //   upserts in the same pass, inside one transaction. Nothing is committed
-//   unless every row is valid and the content was not loaded before. The
-//   file is read again only in part: for the keys of the rows before the
-//   first row out of key order, and to name the lines of a repeated row.
+//   unless every row is valid and the content was not loaded before.
+// - Rows reach the table in key order (store, then item), which keeps the
+//   table's B-tree writes sequential whatever the file's order: while the
+//   file's rows only grow in key order they are written as they come (most
+//   reports are written so); from the first row out of order on, the rest
+//   go through an external sort (pipeline/loader_sort.hpp: runs of
+//   LoaderOptions::sort_run_bytes, spilled to an unnamed file in
+//   LoaderOptions::sort_dir) and are written after the file has been read,
+//   in key order; the change records then follow key order too. The rows
+//   before that first row are read from the file again, so that the sort
+//   also sees their keys. A repeated row (same store and item) meets its
+//   twin in the sorted order and is reported with both lines.
 // - Outcomes that concern the report (loaded, rejected with reasons,
 //   duplicate) are values in LoadOutcome and are recorded in the ledger.
 //   Failures that concern the system (file vanished, disk error, database
@@ -20,9 +29,8 @@
 // - `cancel`, when set by another thread, makes load() roll back and return
 //   kCancelled at the next chunk boundary.
 // - A large report (LoaderOptions::read_ahead_bytes) is read and parsed on
-//   a short-lived second thread; rows still reach the database in file
-//   order, on the calling thread, and that thread is joined before load()
-//   returns.
+//   a short-lived second thread; rows reach the sort and the database on
+//   the calling thread, and that thread is joined before load() returns.
 // - Blocking (disk I/O): call it off the event loop. Uses the Storage it was
 //   given, so it runs on that Storage's thread.
 #pragma once
@@ -33,7 +41,6 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
-#include <set>
 #include <string>
 
 #include "base/clock.hpp"
@@ -61,9 +68,12 @@ struct LoaderOptions {
   // never makes the loader read a file outside. A report that leads
   // outside is rejected.
   std::filesystem::path confine_to;
-  // Row keys kept in memory for the duplicate check (8 bytes each, in a
-  // table at most half full); beyond this, they go to temporary storage.
-  std::size_t max_keys_in_memory = 1 << 20;
+  // Rows out of key order are sorted in runs of this many bytes of memory
+  // (names and 32 bytes a row); more rows are spilled to a temporary file
+  // in `sort_dir` ($TMPDIR or /tmp when empty) and merged. The memory a
+  // load needs for sorting stays about this size whatever the report's.
+  std::size_t sort_run_bytes = 8 * 1024 * 1024;
+  std::filesystem::path sort_dir;
   // Recognise a report handled before a restart but not archived. The
   // `ingest` command, which never archives, turns this off.
   bool resume = true;
@@ -109,8 +119,6 @@ class Loader {
                                          const std::atomic<bool>* cancel = nullptr);
 
  private:
-  Status find_duplicates(int fd, const std::set<std::uint64_t>& suspects,
-                         ReportParser& report) const;
   // Reads the report again and hands `remember` each row that starts
   // before `line`.
   Status remember_rows_before(int fd, std::size_t line,

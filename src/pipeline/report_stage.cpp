@@ -14,6 +14,7 @@ LoaderOptions loader_options(const Config& c) {
   o.aliases = c.report.aliases;
   o.max_report_bytes = c.inbox.max_report_bytes;
   o.confine_to = c.inbox.path;
+  o.sort_dir = c.storage.database.parent_path();  // rows being sorted spill beside the database
   return o;
 }
 

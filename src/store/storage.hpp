@@ -28,6 +28,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <span>
@@ -191,6 +192,11 @@ struct BackupInfo {
 
 class Storage;
 
+// Where a backend hands the change records it defers (ReportLoad::defer_changes).
+using ReportChangeSink = std::function<Status(std::string_view store, std::string_view item,
+                                              std::optional<std::int64_t> old_count,
+                                              std::int64_t count, std::uint64_t line)>;
+
 // The backend's side of one report's load: one write transaction. Backends
 // implement it; callers use the ReportLoad handle below.
 class ReportWriter {
@@ -198,8 +204,12 @@ class ReportWriter {
   virtual ~ReportWriter() = default;  // rolls back unless committed; never throws
   [[nodiscard]] virtual Result<bool> remember_key(std::int64_t key) = 0;
   [[nodiscard]] virtual Status upsert(std::string_view store, std::string_view item,
-                                      std::int64_t count) = 0;
+                                      std::int64_t count, std::uint64_t line) = 0;
   [[nodiscard]] virtual Status flush() = 0;
+  virtual void defer_changes(ReportChangeSink sink) = 0;
+  [[nodiscard]] virtual Status log_change(std::string_view store, std::string_view item,
+                                          std::optional<std::int64_t> old_count,
+                                          std::int64_t count) = 0;
   [[nodiscard]] virtual Result<std::int64_t> commit(ReportRecord record) = 0;
   virtual void rollback() noexcept = 0;
   [[nodiscard]] virtual std::int64_t rows() const = 0;
@@ -228,12 +238,24 @@ class ReportLoad {
   [[nodiscard]] Result<bool> remember_key(std::int64_t key);
   // Upserts one row: a new item or a different count is written and
   // appends a change record (INSERT or MODIFY), with its alert event when
-  // stock_event() says it raises one; the same count writes nothing. A
-  // backend may buffer rows and write them in batches; flush() and commit()
-  // write what is buffered. Duplicate rows within a report are the loader's
-  // to find.
-  [[nodiscard]] Status upsert(std::string_view store, std::string_view item, std::int64_t count);
+  // stock_event() says it raises one; the same count writes nothing. A backend may buffer rows and write them in batches; flush()
+  // and commit() write what is buffered. Duplicate rows within a report are
+  // the loader's to find. `line` is the row's place in the report, handed
+  // back to a change sink.
+  [[nodiscard]] Status upsert(std::string_view store, std::string_view item, std::int64_t count,
+                              std::uint64_t line = 0);
   [[nodiscard]] Status flush();
+  // A loader that writes rows in another order than the report's can keep
+  // the change records in the report's order: while a sink is set, the
+  // batches write the inventory rows (and count the changes) but hand each
+  // change record to the sink, in row order, instead of writing it; the
+  // loader orders them and appends them with log_change() (buffered like
+  // rows; flush() and commit() write them, after the rows). An empty sink
+  // writes the records again.
+  using ChangeSink = ReportChangeSink;
+  void defer_changes(ChangeSink sink);
+  [[nodiscard]] Status log_change(std::string_view store, std::string_view item,
+                                  std::optional<std::int64_t> old_count, std::int64_t count);
   // Records the report in the ledger as loaded and commits everything.
   // Returns the ledger id. On failure everything is rolled back.
   [[nodiscard]] Result<std::int64_t> commit(ReportRecord record);

@@ -52,14 +52,25 @@ Result<bool> ReportLoad::remember_key(std::int64_t key) {
   return w_->remember_key(key);
 }
 
-Status ReportLoad::upsert(std::string_view store, std::string_view item, std::int64_t count) {
+Status ReportLoad::upsert(std::string_view store, std::string_view item, std::int64_t count,
+                          std::uint64_t line) {
   if (!w_) return finished();
-  return w_->upsert(store, item, count);
+  return w_->upsert(store, item, count, line);
 }
 
 Status ReportLoad::flush() {
   if (!w_) return finished();
   return w_->flush();
+}
+
+void ReportLoad::defer_changes(ChangeSink sink) {
+  if (w_) w_->defer_changes(std::move(sink));
+}
+
+Status ReportLoad::log_change(std::string_view store, std::string_view item,
+                              std::optional<std::int64_t> old_count, std::int64_t count) {
+  if (!w_) return finished();
+  return w_->log_change(store, item, old_count, count);
 }
 
 Result<std::int64_t> ReportLoad::commit(ReportRecord record) {

@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <random>
 #include <string>
 #include <thread>
 #include <vector>
@@ -546,6 +547,90 @@ TEST_F(LoaderTest, ReadAheadLoadsEveryRowInOrder) {
   ASSERT_TRUE(rec.ok() && rec->has_value());
   EXPECT_EQ((*rec)->sha256, Sha256::of(report));
   EXPECT_EQ((*rec)->size, static_cast<std::int64_t>(report.size()));
+}
+
+// A report far out of key order, sorted through many spilled runs (runs of
+// 4 KiB): the inventory is what the same rows in key order give, the change
+// log keeps the report's order (first a prefix written as it came, then the
+// sorted rest), and the sort's temporary file leaves nothing behind.
+TEST_F(LoaderTest, RowsOutOfKeyOrderAreSortedInRunsAndTheChangeLogKeepsTheReportsOrder) {
+  std::vector<std::string> rows;
+  for (int s = 0; s < 7; ++s) {
+    for (int i = 0; i < 300; ++i) {
+      rows.push_back("Store-" + std::to_string(s) + ",Item-" + std::to_string(1000 + i) + "," +
+                     std::to_string((s * 31 + i * 7) % 50));
+    }
+  }
+  // In order for the first 100 rows, then shuffled.
+  std::mt19937 rng(5);
+  std::shuffle(rows.begin() + 100, rows.end(), rng);
+  std::string report = "store,item,count\n";
+  for (const auto& r : rows) report += r + "\n";
+  const auto sort_dir = dir_ / "sort";
+  std::filesystem::create_directories(sort_dir);
+  LoaderOptions options;
+  options.sort_run_bytes = 4 * 1024;
+  options.sort_dir = sort_dir;
+  auto out = load("shuffled.csv", report, options);
+  ASSERT_TRUE(out.ok()) << out.error().message();
+  ASSERT_EQ(out->status, ReportStatus::kLoaded) << out->error;
+  EXPECT_EQ(out->rows, static_cast<std::int64_t>(rows.size()));
+  EXPECT_EQ(out->changes, static_cast<std::int64_t>(rows.size()));
+  EXPECT_TRUE(std::filesystem::is_empty(sort_dir));
+
+  RawDb raw(dir_ / "stockwatch.db");
+  std::vector<std::string> expected = rows;
+  for (auto& r : expected) std::replace(r.begin(), r.end(), ',', '|');
+  EXPECT_EQ(raw.rows("SELECT store, item, new_count FROM changes ORDER BY seq"), expected);
+  std::sort(expected.begin(), expected.end());
+  EXPECT_EQ(raw.rows("SELECT store, item, count FROM inventory ORDER BY store, item"), expected);
+
+  // The same rows again, shuffled otherwise, with other counts for some:
+  // only those change, logged in the report's order with their old counts.
+  std::shuffle(rows.begin(), rows.end(), rng);
+  std::string again = "store,item,count\n";
+  std::vector<std::string> changed;
+  for (std::size_t k = 0; k < rows.size(); ++k) {
+    std::string r = rows[k];
+    if (k % 100 == 3) {
+      const auto comma = r.rfind(',');
+      const std::string key = r.substr(0, comma);
+      changed.push_back(key + "," + r.substr(comma + 1) + ",77");
+      r = key + ",77";
+    }
+    again += r + "\n";
+  }
+  auto second = load("shuffled-again.csv", again, options);
+  ASSERT_TRUE(second.ok()) << second.error().message();
+  ASSERT_EQ(second->status, ReportStatus::kLoaded) << second->error;
+  EXPECT_EQ(second->changes, static_cast<std::int64_t>(changed.size()));
+  for (auto& r : changed) std::replace(r.begin(), r.end(), ',', '|');
+  EXPECT_EQ(raw.rows("SELECT store, item, old_count, new_count FROM changes WHERE report_id = " +
+                     std::to_string(second->report_id) + " ORDER BY seq"),
+            changed);
+}
+
+// Repeats far apart in a report sorted through many runs are reported with
+// both lines, in line order; past the cap of problems they are counted.
+TEST_F(LoaderTest, DuplicatesAcrossSortedRunsAreReportedInLineOrderAndCounted) {
+  std::string report = "store,item,count\n";
+  for (int i = 0; i < 400; ++i) report += "Z,filler-" + std::to_string(999 - i) + ",1\n";
+  // Lines 402..: Medan twice, repeats of filler rows of lines 2..6.
+  report += "Medan,Gayo,1\nMedan,Gayo,2\n";
+  for (int i = 0; i < 5; ++i) report += "Z,filler-" + std::to_string(999 - i) + ",3\n";
+  LoaderOptions options;
+  options.sort_run_bytes = 4 * 1024;
+  options.limits.max_problems = 4;
+  auto out = load("repeats.csv", report, options);
+  ASSERT_TRUE(out.ok()) << out.error().message();
+  ASSERT_EQ(out->status, ReportStatus::kRejected);
+  EXPECT_EQ(out->error,
+            "line 403: store 'Medan' and item 'Gayo' are already on line 402; list each item once\n"
+            "line 404: store 'Z' and item 'filler-999' are already on line 2; list each item once\n"
+            "line 405: store 'Z' and item 'filler-998' are already on line 3; list each item once\n"
+            "line 406: store 'Z' and item 'filler-997' are already on line 4; list each item once\n"
+            "... and 2 more problems");
+  expect_nothing_loaded();
 }
 
 TEST_F(LoaderTest, ReadAheadFindsProblemsAndDuplicatesAsInline) {

@@ -807,13 +807,14 @@ void SqliteReportWriter::rollback() noexcept {
   }
 }
 
-Status SqliteReportWriter::upsert(std::string_view store, std::string_view item, std::int64_t count) {
+Status SqliteReportWriter::upsert(std::string_view store, std::string_view item, std::int64_t count,
+                                  std::uint64_t line) {
   if (!impl_) return Error(ErrorCode::kInternal, "report load already finished");
   const std::size_t so = names_.size();
   names_.append(store);
   const std::size_t io = names_.size();
   names_.append(item);
-  pending_.push_back({so, store.size(), io, item.size(), count});
+  pending_.push_back({so, store.size(), io, item.size(), count, line});
   ++rows_;
   if (pending_.size() >= static_cast<std::size_t>(kBatchRows)) return flush();
   return {};
@@ -938,11 +939,25 @@ Status SqliteReportWriter::read_current_counts() {
 
 Status SqliteReportWriter::flush() {
   if (!impl_) return Error(ErrorCode::kInternal, "report load already finished");
-  if (pending_.empty()) return {};
-  auto st = write_batch();
-  pending_.clear();
-  names_.clear();
-  return st;
+  if (!pending_.empty()) {
+    auto st = write_batch();
+    pending_.clear();
+    names_.clear();
+    if (!st.ok()) return st;
+  }
+  return write_logged();
+}
+
+Status SqliteReportWriter::log_change(std::string_view store, std::string_view item,
+                                      std::optional<std::int64_t> old_count, std::int64_t count) {
+  if (!impl_) return Error(ErrorCode::kInternal, "report load already finished");
+  const std::size_t so = log_names_.size();
+  log_names_.append(store);
+  const std::size_t io = log_names_.size();
+  log_names_.append(item);
+  logged_.push_back({so, store.size(), io, item.size(), old_count.value_or(kAbsent), count});
+  if (logged_.size() >= static_cast<std::size_t>(kBatchRows)) return write_logged();
+  return {};
 }
 
 namespace {
@@ -980,6 +995,41 @@ void SqliteStorage::Impl::prepare_batch_statements() {
   }
 }
 
+namespace {
+
+// What an alert event needs of one change record.
+struct ChangeFacts {
+  std::string_view store, item;
+  std::optional<std::int64_t> old_count;
+  std::int64_t count = 0;
+};
+
+// The alert events of `n` change records just inserted one after the other
+// (the last of them numbered `last_seq`), decided here once
+// (stock_event()), each under the seq of its change record. `facts(j)`
+// gives the j-th record, in insert order.
+template <typename Facts>
+Status insert_events(Statement& ev, std::int64_t last_seq, std::size_t n, std::int64_t report_id,
+                     const Facts& facts) {
+  const std::int64_t first = last_seq - static_cast<std::int64_t>(n) + 1;
+  for (std::size_t j = 0; j < n; ++j) {
+    const ChangeFacts c = facts(j);
+    const auto event = stock_event(c.old_count, c.count);
+    if (!event) continue;
+    ev.bind(1, first + static_cast<std::int64_t>(j))
+        .bind(2, event_name(*event))
+        .bind(3, c.store)
+        .bind(4, c.item)
+        .bind(5, c.old_count)
+        .bind(6, c.count)
+        .bind(7, report_id);
+    if (auto st = ev.run(); !st.ok()) return st;
+  }
+  return {};
+}
+
+}  // namespace
+
 // Writes the rows of the batch that are new or have another count, and one
 // change record for each, in row order; a row with the same count writes
 // nothing.
@@ -996,7 +1046,6 @@ Status SqliteReportWriter::write_batch() {
   }
   if (changed_.empty()) return {};
   auto& impl = *impl_;
-  sqlite3* db = impl.db.get();
   const std::int64_t now = to_unix_ms(impl.clock.now());
   const auto bind_row = [&](Statement& s, int j, std::uint32_t k) {
     const int p = 3 + 3 * j;
@@ -1009,6 +1058,17 @@ Status SqliteReportWriter::write_batch() {
   if (auto st = write_chunks(impl.inv_upsert, updated_, now, report_id_, bind_row);
       !st.ok()) {
     return st;
+  }
+  changes_ += static_cast<std::int64_t>(changed_.size());
+  if (change_sink_) {
+    for (const std::uint32_t k : changed_) {
+      const auto old = old_[k] == kAbsent ? std::nullopt : std::optional<std::int64_t>(old_[k]);
+      if (auto st = change_sink_(store_of(k), item_of(k), old, pending_[k].count, pending_[k].line);
+          !st.ok()) {
+        return st;
+      }
+    }
+    return {};
   }
   // When every changed row is new, the change records take the same
   // parameters as the inventory rows.
@@ -1024,34 +1084,66 @@ Status SqliteReportWriter::write_batch() {
           ? write_chunks(impl.change_insert_new, changed_, now, report_id_, bind_row)
           : write_chunks(impl.change_insert, changed_, now, report_id_, bind_change);
   if (!logged.ok()) return logged;
-  // The change numbers are the row ids SQLite gave these records: the
-  // last one's, and, the records of one transaction being numbered one
-  // after the other (one writer holds the lock; no record is ever deleted),
-  // the first one's from it.
-  last_seq_ = sqlite3_last_insert_rowid(db);
-  if (first_seq_ == 0) first_seq_ = last_seq_ - static_cast<std::int64_t>(changed_.size()) + 1;
-  // The alert events of these changes, decided here once (stock_event()),
-  // each under the seq of its change record: the records were given the
-  // seqs first_of_batch.. in the order of changed_.
-  const std::int64_t first_of_batch = last_seq_ - static_cast<std::int64_t>(changed_.size()) + 1;
-  auto& ev = impl.stmt(impl.event_insert);
-  for (std::size_t j = 0; j < changed_.size(); ++j) {
-    const std::uint32_t k = changed_[j];
-    const auto old_count =
-        old_[k] == kAbsent ? std::nullopt : std::optional<std::int64_t>(old_[k]);
-    const auto event = stock_event(old_count, pending_[k].count);
-    if (!event) continue;
-    ev.bind(1, first_of_batch + static_cast<std::int64_t>(j))
-        .bind(2, event_name(*event))
-        .bind(3, store_of(k))
-        .bind(4, item_of(k))
-        .bind(5, old_count)
-        .bind(6, pending_[k].count)
-        .bind(7, report_id_);
-    if (auto st = ev.run(); !st.ok()) return st;
+  note_seqs(changed_.size());
+  return insert_events(impl.stmt(impl.event_insert), last_seq_, changed_.size(), report_id_,
+                       [&](std::size_t j) {
+                         const std::uint32_t k = changed_[j];
+                         return ChangeFacts{store_of(k), item_of(k),
+                                            old_[k] == kAbsent
+                                                ? std::nullopt
+                                                : std::optional<std::int64_t>(old_[k]),
+                                            pending_[k].count};
+                       });
+}
+
+// The change numbers are the row ids SQLite gave the records: the last
+// one's, and, the records of one transaction being numbered one after the
+// other (one writer holds the lock; no record is ever deleted), the first
+// one's from it. So each call inserts its `n` records consecutively.
+void SqliteReportWriter::note_seqs(std::size_t n) {
+  if (n == 0) return;
+  last_seq_ = sqlite3_last_insert_rowid(impl_->db.get());
+  if (first_seq_ == 0) first_seq_ = last_seq_ - static_cast<std::int64_t>(n) + 1;
+}
+
+// Writes the change records given to log_change(), in their order.
+Status SqliteReportWriter::write_logged() {
+  if (logged_.empty()) return {};
+  auto& impl = *impl_;
+  const std::int64_t now = to_unix_ms(impl.clock.now());
+  changed_.resize(logged_.size());
+  for (std::size_t k = 0; k < logged_.size(); ++k) changed_[k] = static_cast<std::uint32_t>(k);
+  const auto name = [&](std::size_t off, std::size_t len) {
+    return std::string_view(log_names_.data() + off, len);
+  };
+  const Status st = write_chunks(
+      impl.change_insert, changed_, now, report_id_,
+      [&](Statement& s, int j, std::uint32_t k) {
+        const Logged& r = logged_[k];
+        const int q = 3 + 4 * j;
+        s.bind(q, name(r.store_off, r.store_len))
+            .bind(q + 1, name(r.item_off, r.item_len))
+            .bind(q + 2, r.old_count == kAbsent ? std::nullopt
+                                                : std::optional<std::int64_t>(r.old_count))
+            .bind(q + 3, r.count);
+      });
+  Status events = st;
+  if (st.ok()) {
+    note_seqs(logged_.size());
+    events = insert_events(impl.stmt(impl.event_insert), last_seq_, logged_.size(), report_id_,
+                           [&](std::size_t k) {
+                             const Logged& r = logged_[k];
+                             return ChangeFacts{name(r.store_off, r.store_len),
+                                                name(r.item_off, r.item_len),
+                                                r.old_count == kAbsent
+                                                    ? std::nullopt
+                                                    : std::optional<std::int64_t>(r.old_count),
+                                                r.count};
+                           });
   }
-  changes_ += static_cast<std::int64_t>(changed_.size());
-  return {};
+  logged_.clear();
+  log_names_.clear();
+  return events;
 }
 
 Result<bool> SqliteReportWriter::remember_key(std::int64_t key) {

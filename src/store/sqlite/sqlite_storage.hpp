@@ -148,8 +148,12 @@ class SqliteReportWriter final : public ReportWriter {
   SqliteReportWriter& operator=(const SqliteReportWriter&) = delete;
 
   Result<bool> remember_key(std::int64_t key) override;
-  Status upsert(std::string_view store, std::string_view item, std::int64_t count) override;
+  Status upsert(std::string_view store, std::string_view item, std::int64_t count,
+                std::uint64_t line) override;
   Status flush() override;
+  void defer_changes(ReportChangeSink sink) override { change_sink_ = std::move(sink); }
+  Status log_change(std::string_view store, std::string_view item,
+                    std::optional<std::int64_t> old_count, std::int64_t count) override;
   Result<std::int64_t> commit(ReportRecord record) override;
   void rollback() noexcept override;
   [[nodiscard]] std::int64_t rows() const override { return rows_; }
@@ -169,8 +173,22 @@ class SqliteReportWriter final : public ReportWriter {
   struct Pending {
     std::size_t store_off, store_len, item_off, item_len;
     std::int64_t count;
+    std::uint64_t line;
   };
   std::vector<Pending> pending_;
+  ReportChangeSink change_sink_;
+  // Change records given to log_change(), not yet written: names packed in
+  // `log_names_`, and each record's old count (kAbsent: none).
+  std::string log_names_;
+  struct Logged {
+    std::size_t store_off, store_len, item_off, item_len;
+    std::int64_t old_count, count;
+  };
+  std::vector<Logged> logged_;
+  [[nodiscard]] Status write_logged();
+  // Takes the change numbers SQLite gave the `n` change records just
+  // inserted, one after the other.
+  void note_seqs(std::size_t n);
   [[nodiscard]] std::string_view store_of(std::size_t k) const {
     return std::string_view(names_.data() + pending_[k].store_off, pending_[k].store_len);
   }

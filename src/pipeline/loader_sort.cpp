@@ -1,0 +1,293 @@
+#include "pipeline/loader_sort.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <bit>
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <queue>
+
+#include "os/file_ops.hpp"
+
+namespace stockwatch {
+
+namespace {
+
+constexpr std::uint64_t kWrittenBit = std::uint64_t{1} << 63;
+constexpr std::size_t kMinRunBytes = 4 * 1024;
+constexpr std::size_t kWriteBuffer = 256 * 1024;
+
+// A spilled row: this header, then the store's and the item's bytes.
+struct RecordHead {
+  std::uint32_t store_len;
+  std::uint32_t item_len;
+  std::int64_t count;
+  std::int64_t extra;
+  std::uint64_t line;  // high bit: written
+};
+
+// Byte order, then length (std::string_view::compare), eight bytes at a
+// time: names are short and share long prefixes ("Warehouse-0001"), where a
+// call to memcmp per comparison was most of the sort's time.
+int compare_bytes(std::string_view a, std::string_view b) {
+  const std::size_t n = std::min(a.size(), b.size());
+  std::size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    std::uint64_t x, y;
+    std::memcpy(&x, a.data() + i, 8);
+    std::memcpy(&y, b.data() + i, 8);
+    if (x != y) {
+      if constexpr (std::endian::native == std::endian::little) {
+        x = __builtin_bswap64(x);
+        y = __builtin_bswap64(y);
+      }
+      return x < y ? -1 : 1;
+    }
+  }
+  for (; i < n; ++i) {
+    const auto c = static_cast<unsigned char>(a[i]), d = static_cast<unsigned char>(b[i]);
+    if (c != d) return c < d ? -1 : 1;
+  }
+  return a.size() < b.size() ? -1 : a.size() > b.size() ? 1 : 0;
+}
+
+// Key order of SQLite's BINARY collation (bytes, then length), then line;
+// or line alone.
+int compare_rows(bool by_line, std::string_view s1, std::string_view i1, std::uint64_t l1,
+                 std::string_view s2, std::string_view i2, std::uint64_t l2) {
+  if (!by_line) {
+    if (const int c = compare_bytes(s1, s2); c != 0) return c;
+    if (const int c = compare_bytes(i1, i2); c != 0) return c;
+  }
+  l1 &= ~kWrittenBit;
+  l2 &= ~kWrittenBit;
+  return l1 < l2 ? -1 : l1 > l2 ? 1 : 0;
+}
+
+SortedRow to_row(std::string_view store, std::string_view item, std::int64_t count,
+                 std::int64_t extra, std::uint64_t line) {
+  return {store, item, count, extra, static_cast<std::size_t>(line & ~kWrittenBit),
+          (line & kWrittenBit) != 0};
+}
+
+// One spilled run, read back through its own buffer.
+class RunCursor {
+ public:
+  RunCursor(int fd, std::uint64_t offset, std::uint64_t bytes, std::size_t buffer)
+      : fd_(fd), next_(offset), left_(bytes), buf_(buffer) {}
+
+  // Loads the next record; false at the end of the run.
+  Result<bool> advance() {
+    pos_ += len_;
+    len_ = 0;
+    if (pos_ == end_ && left_ == 0) return false;
+    if (auto st = need(sizeof(RecordHead)); !st.ok()) return st.error();
+    std::memcpy(&head_, buf_.data() + pos_, sizeof head_);
+    const std::size_t len = sizeof head_ + head_.store_len + head_.item_len;
+    if (auto st = need(len); !st.ok()) return st.error();
+    len_ = len;
+    return true;
+  }
+
+  [[nodiscard]] std::string_view store() const {
+    return {buf_.data() + pos_ + sizeof head_, head_.store_len};
+  }
+  [[nodiscard]] std::string_view item() const {
+    return {buf_.data() + pos_ + sizeof head_ + head_.store_len, head_.item_len};
+  }
+  [[nodiscard]] const RecordHead& head() const { return head_; }
+  [[nodiscard]] std::size_t buffer_bytes() const { return buf_.size(); }
+
+ private:
+  // Makes sure `bytes` bytes from pos_ are in the buffer.
+  Status need(std::size_t bytes) {
+    if (end_ - pos_ >= bytes) return {};
+    std::memmove(buf_.data(), buf_.data() + pos_, end_ - pos_);
+    end_ -= pos_;
+    pos_ = 0;
+    if (buf_.size() < bytes) buf_.resize(bytes);  // a row longer than the buffer
+    while (end_ < bytes) {
+      const std::size_t want =
+          static_cast<std::size_t>(std::min<std::uint64_t>(buf_.size() - end_, left_));
+      if (want == 0) return Error(ErrorCode::kIo, "a sorted run of the report ends early");
+      const ssize_t n = ::pread(fd_, buf_.data() + end_, want, static_cast<off_t>(next_));
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) return errno_error("cannot read the report's sorted rows");
+      if (n == 0) return Error(ErrorCode::kIo, "the report's sorted rows end early");
+      end_ += static_cast<std::size_t>(n);
+      next_ += static_cast<std::uint64_t>(n);
+      left_ -= static_cast<std::uint64_t>(n);
+    }
+    return {};
+  }
+
+  int fd_;
+  std::uint64_t next_;  // file offset of the bytes after the buffer's
+  std::uint64_t left_;  // bytes of the run not yet read
+  std::vector<char> buf_;
+  std::size_t pos_ = 0, end_ = 0, len_ = 0;
+  RecordHead head_{};
+};
+
+}  // namespace
+
+RowSorter::RowSorter(RowSortOptions options) : options_(std::move(options)) {
+  options_.run_bytes = std::max(options_.run_bytes, kMinRunBytes) & ~std::size_t{7};
+}
+
+Status RowSorter::add(std::string_view store, std::string_view item, std::int64_t count,
+                      std::size_t line, bool written, std::int64_t extra) {
+  if (drained_) return Error(ErrorCode::kInternal, "rows added to a drained sort");
+  const std::size_t need = store.size() + item.size() + sizeof(Entry);
+  if (arena_ && names_ + store.size() + item.size() + (entries_ + 1) * sizeof(Entry) >
+                    arena_bytes_) {
+    if (auto st = spill(); !st.ok()) return st;
+  }
+  if (!arena_ || need > arena_bytes_) {
+    // A row longer than a whole run (only with names far beyond the
+    // parser's limits) gets a run of its own size.
+    arena_bytes_ = std::max(options_.run_bytes, (need + 7) & ~std::size_t{7});
+    arena_ = std::make_unique_for_overwrite<char[]>(arena_bytes_);
+    high_water_ = std::max(high_water_, arena_bytes_);
+  }
+  const auto off = static_cast<std::uint32_t>(names_);
+  std::memcpy(arena_.get() + names_, store.data(), store.size());
+  std::memcpy(arena_.get() + names_ + store.size(), item.data(), item.size());
+  names_ += store.size() + item.size();
+  ++entries_;
+  *entries_begin() = Entry{off, static_cast<std::uint32_t>(store.size()),
+                           static_cast<std::uint32_t>(item.size()), count, extra,
+                           static_cast<std::uint64_t>(line) | (written ? kWrittenBit : 0)};
+  ++rows_;
+  return {};
+}
+
+void RowSorter::sort_run() {
+  Entry* first = entries_begin();
+  Entry* last = first + entries_;
+  // Rows arrive in file order at the arena's back, so the run is held in
+  // reverse: reversed first, a run that is already in order stays cheap.
+  std::reverse(first, last);
+  const auto less = [this](const Entry& a, const Entry& b) {
+    return compare_rows(options_.by_line, name(a, 0, a.store_len), name(a, a.store_len, a.item_len), a.line,
+                        name(b, 0, b.store_len), name(b, b.store_len, b.item_len), b.line) < 0;
+  };
+  if (!std::is_sorted(first, last, less)) std::sort(first, last, less);
+}
+
+Status RowSorter::open_temp() {
+  std::filesystem::path dir = options_.temp_dir;
+  if (dir.empty()) {
+    const char* env = std::getenv("TMPDIR");
+    dir = env && *env ? env : "/tmp";
+  }
+  int fd = ::open(dir.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+  if (fd < 0 && (errno == EOPNOTSUPP || errno == EISDIR || errno == EINVAL)) {
+    // A file system without unnamed files: a named one, removed at once.
+    std::string name = (dir / "stockwatch-sort-XXXXXX").string();
+    fd = ::mkostemp(name.data(), O_CLOEXEC);
+    if (fd >= 0) ::unlink(name.c_str());
+  }
+  if (fd < 0) return errno_error("cannot create a temporary file in " + dir.string() +
+                                 " to sort the report's rows");
+  file_ = UniqueFd(fd);
+  return {};
+}
+
+Status RowSorter::spill() {
+  if (entries_ == 0) return {};
+  if (!file_) {
+    if (auto st = open_temp(); !st.ok()) return st;
+  }
+  sort_run();
+  const std::size_t out_bytes = std::min(kWriteBuffer, options_.run_bytes);
+  high_water_ = std::max(high_water_, arena_bytes_ + out_bytes);
+  std::string out;
+  out.reserve(out_bytes);
+  const Run run{file_bytes_, 0};
+  const Entry* first = entries_begin();
+  Status written;
+  const auto flush_out = [&]() -> Status {
+    if (auto st = write_all(file_.get(), out, "the report's sorted rows"); !st.ok()) return st;
+    file_bytes_ += out.size();
+    out.clear();
+    return {};
+  };
+  for (std::size_t k = 0; k < entries_; ++k) {
+    const Entry& e = first[k];
+    const RecordHead h{e.store_len, e.item_len, e.count, e.extra, e.line};
+    if (out.size() + sizeof h + e.store_len + e.item_len > out_bytes && !out.empty()) {
+      if (auto st = flush_out(); !st.ok()) return st;
+    }
+    out.append(reinterpret_cast<const char*>(&h), sizeof h);
+    out.append(arena_.get() + e.off, e.store_len + e.item_len);
+  }
+  if (auto st = flush_out(); !st.ok()) return st;
+  runs_.push_back({run.offset, file_bytes_ - run.offset});
+  names_ = 0;
+  entries_ = 0;
+  return {};
+}
+
+Status RowSorter::drain(const std::function<Status(const SortedRow&)>& take) {
+  if (drained_) return Error(ErrorCode::kInternal, "a sort drained twice");
+  drained_ = true;
+  if (runs_.empty()) {
+    // Everything fits in one run: sorted where it is.
+    if (entries_ == 0) return {};
+    sort_run();
+    const Entry* first = entries_begin();
+    for (std::size_t k = 0; k < entries_; ++k) {
+      const Entry& e = first[k];
+      if (auto st = take(to_row(name(e, 0, e.store_len), name(e, e.store_len, e.item_len),
+                                e.count, e.extra, e.line));
+          !st.ok()) {
+        return st;
+      }
+    }
+    return {};
+  }
+  if (auto st = spill(); !st.ok()) return st;
+  arena_.reset();
+  arena_bytes_ = 0;
+  return merge(take);
+}
+
+Status RowSorter::merge(const std::function<Status(const SortedRow&)>& take) {
+  // write_all() moved the file position; the cursors use pread.
+  const std::size_t share =
+      std::max(kMinReadBuffer, (options_.run_bytes / runs_.size()) & ~std::size_t{7});
+  std::vector<RunCursor> cursors;
+  cursors.reserve(runs_.size());
+  std::size_t buffers = 0;
+  for (const Run& r : runs_) {
+    cursors.emplace_back(file_.get(), r.offset, r.bytes, share);
+    buffers += share;
+  }
+  high_water_ = std::max(high_water_, buffers);
+  const auto greater = [by_line = options_.by_line](const RunCursor* a, const RunCursor* b) {
+    return compare_rows(by_line, a->store(), a->item(), a->head().line, b->store(), b->item(),
+                        b->head().line) > 0;
+  };
+  std::priority_queue<RunCursor*, std::vector<RunCursor*>, decltype(greater)> heap(greater);
+  for (RunCursor& c : cursors) {
+    auto more = c.advance();
+    if (!more) return more.error();
+    if (*more) heap.push(&c);
+  }
+  while (!heap.empty()) {
+    RunCursor* c = heap.top();
+    heap.pop();
+    const RecordHead& h = c->head();
+    if (auto st = take(to_row(c->store(), c->item(), h.count, h.extra, h.line)); !st.ok()) return st;
+    auto more = c->advance();
+    if (!more) return more.error();
+    if (*more) heap.push(c);
+  }
+  return {};
+}
+
+}  // namespace stockwatch

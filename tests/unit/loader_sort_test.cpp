@@ -1,0 +1,188 @@
+// The loader's external sort: rows in key order (store, item), equal keys in
+// line order, from memory or from spilled runs; memory bounded by the run
+// size given, counted by the sorter (never timed).
+#include "pipeline/loader_sort.hpp"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <random>
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include "test_util.hpp"
+
+namespace stockwatch {
+namespace {
+
+using test::TempDir;
+
+struct Row {
+  std::string store, item;
+  std::int64_t count;
+  std::size_t line;
+  bool written;
+  bool operator==(const Row&) const = default;
+};
+
+// The order the sorter promises: store, item (bytes), then line.
+bool key_less(const Row& a, const Row& b) {
+  return std::tie(a.store, a.item, a.line) < std::tie(b.store, b.item, b.line);
+}
+
+std::vector<Row> drain(RowSorter& sorter) {
+  std::vector<Row> out;
+  auto st = sorter.drain([&](const SortedRow& r) -> Status {
+    out.push_back({std::string(r.store), std::string(r.item), r.count, r.line, r.written});
+    return {};
+  });
+  EXPECT_TRUE(st.ok()) << st.message();
+  return out;
+}
+
+// `n` rows over `stores` x `items` keys in a seeded random order; with
+// repeats when n exceeds the keys.
+std::vector<Row> random_rows(std::size_t n, int stores, int items, unsigned seed) {
+  std::mt19937 rng(seed);
+  std::vector<Row> rows;
+  for (std::size_t k = 0; k < n; ++k) {
+    const int s = static_cast<int>(rng() % stores);
+    const int i = static_cast<int>(rng() % items);
+    rows.push_back({"Store-" + std::to_string(s), "Item-" + std::to_string(i),
+                    static_cast<std::int64_t>(rng() % 10000), k + 2, k % 7 == 0});
+  }
+  return rows;
+}
+
+void add_all(RowSorter& sorter, const std::vector<Row>& rows) {
+  for (const Row& r : rows) {
+    auto st = sorter.add(r.store, r.item, r.count, r.line, r.written);
+    ASSERT_TRUE(st.ok()) << st.message();
+  }
+}
+
+TEST(RowSorter, RowsThatFitInOneRunComeOutInKeyOrderWithoutATemporaryFile) {
+  TempDir dir("sort");
+  RowSorter sorter({1 << 20, dir.path()});
+  const std::vector<Row> rows = {
+      {"Medan", "Robusta", 0, 2, false},   {"Makassar", "Toraja", 3, 3, true},
+      {"Medan", "Gayo", 12, 4, false},     {"Makassar", "Toraja", 4, 5, false},
+      {"Medan", "Gayo, Aceh", 1, 6, false}, {"Makassar", "Toraj", 9, 7, false},
+  };
+  add_all(sorter, rows);
+  EXPECT_EQ(sorter.rows(), rows.size());
+  auto expected = rows;
+  std::sort(expected.begin(), expected.end(), key_less);
+  EXPECT_EQ(drain(sorter), expected);
+  EXPECT_EQ(sorter.runs_spilled(), 0u);
+  EXPECT_TRUE(std::filesystem::is_empty(dir.path()));
+}
+
+TEST(RowSorter, ManyRunsAreSpilledAndMergedIntoKeyOrder) {
+  TempDir dir("sort");
+  RowSorter sorter({8 * 1024, dir.path()});
+  const auto rows = random_rows(20'000, 13, 5'000, 1);
+  add_all(sorter, rows);
+  auto expected = rows;
+  std::sort(expected.begin(), expected.end(), key_less);
+  EXPECT_EQ(drain(sorter), expected);
+  EXPECT_GT(sorter.runs_spilled(), 50u);
+  // The spill file has no name: nothing is left in the folder.
+  EXPECT_TRUE(std::filesystem::is_empty(dir.path()));
+}
+
+TEST(RowSorter, RowsAlreadyInOrderAndInReverseOrderSortToo) {
+  for (const bool reverse : {false, true}) {
+    TempDir dir("sort");
+    RowSorter sorter({4 * 1024, dir.path()});
+    std::vector<Row> rows;
+    for (int k = 0; k < 3000; ++k) {
+      rows.push_back({"S", "Item-" + std::to_string(100000 + k), k, std::size_t(k) + 2, false});
+    }
+    if (reverse) std::reverse(rows.begin(), rows.end());
+    add_all(sorter, rows);
+    auto expected = rows;
+    std::sort(expected.begin(), expected.end(), key_less);
+    EXPECT_EQ(drain(sorter), expected) << "reverse " << reverse;
+    EXPECT_GT(sorter.runs_spilled(), 1u);
+  }
+}
+
+TEST(RowSorter, RepeatedKeysInDifferentRunsMeetAsNeighboursInLineOrder) {
+  TempDir dir("sort");
+  RowSorter sorter({4 * 1024, dir.path()});
+  // The same key early, in the middle and last; filler rows in between
+  // fill several runs.
+  std::vector<Row> rows;
+  std::size_t line = 2;
+  rows.push_back({"Medan", "Robusta", 1, line++, true});
+  for (int k = 0; k < 500; ++k) rows.push_back({"A", "filler-" + std::to_string(k), k, line++, false});
+  rows.push_back({"Medan", "Robusta", 2, line++, false});
+  for (int k = 0; k < 500; ++k) rows.push_back({"Z", "filler-" + std::to_string(k), k, line++, false});
+  rows.push_back({"Medan", "Robusta", 3, line++, false});
+  add_all(sorter, rows);
+  const auto out = drain(sorter);
+  ASSERT_GT(sorter.runs_spilled(), 2u);
+  const auto first = std::find_if(out.begin(), out.end(),
+                                  [](const Row& r) { return r.store == "Medan"; });
+  ASSERT_NE(first, out.end());
+  ASSERT_GE(std::distance(first, out.end()), 4);
+  EXPECT_NE(first[3].store, "Medan");
+  EXPECT_EQ(first[0], rows.front());
+  EXPECT_EQ(first[1], rows[501]);
+  EXPECT_EQ(first[2], rows.back());
+}
+
+TEST(RowSorter, MemoryIsBoundedByTheRunSizeNotByTheRows) {
+  // Counted by the sorter itself: the run buffer, the spill buffer (at most
+  // a run) and, while merging, one read buffer a run.
+  constexpr std::size_t kRun = 256 * 1024;
+  std::size_t runs_small = 0;
+  for (const std::size_t n : {std::size_t{20'000}, std::size_t{80'000}}) {
+    TempDir dir("sort");
+    RowSorter sorter({kRun, dir.path()});
+    add_all(sorter, random_rows(n, 10, 1'000'000, 7));
+    std::size_t drained = 0;
+    ASSERT_TRUE(sorter.drain([&](const SortedRow&) -> Status {
+      ++drained;
+      return {};
+    }).ok());
+    EXPECT_EQ(drained, n);
+    EXPECT_GT(sorter.runs_spilled(), runs_small);
+    runs_small = sorter.runs_spilled();
+    EXPECT_LE(sorter.memory_high_water(),
+              std::max(2 * kRun, sorter.runs_spilled() * RowSorter::kMinReadBuffer))
+        << n << " rows";
+    EXPECT_LE(sorter.memory_high_water(), 2 * kRun) << n << " rows";
+  }
+}
+
+TEST(RowSorter, TheTakersFailureStopsTheDrain) {
+  TempDir dir("sort");
+  RowSorter sorter({4 * 1024, dir.path()});
+  add_all(sorter, random_rows(2'000, 3, 100, 3));
+  int taken = 0;
+  auto st = sorter.drain([&](const SortedRow&) -> Status {
+    if (++taken == 10) return Error(ErrorCode::kCancelled, "stop");
+    return {};
+  });
+  EXPECT_EQ(st.error().code(), ErrorCode::kCancelled);
+  EXPECT_EQ(taken, 10);
+}
+
+TEST(RowSorter, AFolderThatCannotHoldTheRunsIsAnError) {
+  RowSorter sorter({4 * 1024, "/nonexistent/stockwatch-sort"});
+  Status failed;
+  for (const Row& r : random_rows(2'000, 3, 100, 3)) {
+    failed = sorter.add(r.store, r.item, r.count, r.line, r.written);
+    if (!failed.ok()) break;
+  }
+  ASSERT_FALSE(failed.ok());
+  EXPECT_NE(failed.message().find("/nonexistent/stockwatch-sort"), std::string::npos)
+      << failed.message();
+}
+
+}  // namespace
+}  // namespace stockwatch
