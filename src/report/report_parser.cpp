@@ -5,6 +5,8 @@
 
 #include "report/report_parser.hpp"
 
+#include "text/utf8.hpp"
+
 #include <algorithm>
 #include <cstring>
 #include <string>
@@ -61,63 +63,6 @@ bool all_digits(std::string_view s) {
   return !s.empty() && std::all_of(s.begin(), s.end(), is_digit);
 }
 
-bool all_ascii(std::string_view s) {
-  const char* p = s.data();
-  std::size_t n = s.size();
-  while (n >= 8) {
-    std::uint64_t w;
-    std::memcpy(&w, p, 8);
-    if (w & 0x8080808080808080ULL) return false;
-    p += 8;
-    n -= 8;
-  }
-  while (n > 0) {
-    if (static_cast<unsigned char>(*p) & 0x80) return false;
-    ++p;
-    --n;
-  }
-  return true;
-}
-
-// Length of the well-formed UTF-8 sequence at the start of p[0..n), or 0 if
-// it is not one (overlong forms, surrogates, code points above U+10FFFF and
-// truncated sequences are all rejected).
-std::size_t utf8_sequence(const unsigned char* p, std::size_t n) {
-  if (n == 0) return 0;
-  const unsigned char b0 = p[0];
-  if (b0 < 0x80) return 1;
-  auto cont = [&](std::size_t i) { return i < n && (p[i] & 0xC0) == 0x80; };
-  if (b0 >= 0xC2 && b0 <= 0xDF) return cont(1) ? 2 : 0;
-  if (b0 >= 0xE0 && b0 <= 0xEF) {
-    if (n < 2) return 0;
-    const unsigned char b1 = p[1];
-    if (b0 == 0xE0 && b1 < 0xA0) return 0;   // overlong
-    if (b0 == 0xED && b1 >= 0xA0) return 0;  // surrogate
-    return cont(1) && cont(2) ? 3 : 0;
-  }
-  if (b0 >= 0xF0 && b0 <= 0xF4) {
-    if (n < 2) return 0;
-    const unsigned char b1 = p[1];
-    if (b0 == 0xF0 && b1 < 0x90) return 0;   // overlong
-    if (b0 == 0xF4 && b1 >= 0x90) return 0;  // above U+10FFFF
-    return cont(1) && cont(2) && cont(3) ? 4 : 0;
-  }
-  return 0;
-}
-
-bool valid_utf8(std::string_view s) {
-  if (all_ascii(s)) return true;
-  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
-  std::size_t n = s.size();
-  while (n > 0) {
-    const std::size_t len = utf8_sequence(p, n);
-    if (len == 0) return false;
-    p += len;
-    n -= len;
-  }
-  return true;
-}
-
 bool is_control(unsigned char c) { return c < 0x20 || c == 0x7F; }
 
 // Whether `s` holds a control character, eight bytes at a time: every
@@ -156,7 +101,7 @@ std::string show(std::string_view v) {
   std::size_t n = v.size();
   while (n > 0) {
     std::string unit;
-    std::size_t len = utf8_sequence(p, n);
+    std::size_t len = utf8_sequence_length(v, v.size() - n);
     if (len == 0) {
       unit = "?";
       len = 1;
