@@ -2,6 +2,8 @@
 // that carries them.
 #include "notify/message.hpp"
 
+#include "crypto/digest.hpp"
+#include "text/utf8.hpp"
 #include "text/catalog.hpp"
 
 #include <openssl/evp.h>
@@ -28,36 +30,6 @@ constexpr std::size_t kQpLineOctets = 76;
 constexpr std::size_t kWordOctets = 42;
 constexpr std::string_view kFallbackDomain = "stockwatch.localhost";
 
-// Length of the well-formed UTF-8 sequence that starts at text[pos], or 0
-// when the byte there does not start one (stray continuation byte,
-// overlong form, surrogate, beyond U+10FFFF, truncated sequence).
-std::size_t utf8_sequence_length(std::string_view text, std::size_t pos) {
-  const auto byte = [&](std::size_t i) { return static_cast<unsigned char>(text[i]); };
-  const unsigned char b0 = byte(pos);
-  if (b0 < 0x80) return 1;
-  std::size_t len = 0;
-  unsigned char lo = 0x80;
-  unsigned char hi = 0xBF;  // allowed range of the second byte
-  if (b0 >= 0xC2 && b0 <= 0xDF) {
-    len = 2;
-  } else if (b0 >= 0xE0 && b0 <= 0xEF) {
-    len = 3;
-    if (b0 == 0xE0) lo = 0xA0;  // no overlong forms
-    if (b0 == 0xED) hi = 0x9F;  // no surrogates
-  } else if (b0 >= 0xF0 && b0 <= 0xF4) {
-    len = 4;
-    if (b0 == 0xF0) lo = 0x90;  // no overlong forms
-    if (b0 == 0xF4) hi = 0x8F;  // nothing above U+10FFFF
-  } else {
-    return 0;
-  }
-  if (pos + len > text.size()) return 0;
-  if (byte(pos + 1) < lo || byte(pos + 1) > hi) return 0;
-  for (std::size_t i = 2; i < len; ++i) {
-    if (byte(pos + i) < 0x80 || byte(pos + i) > 0xBF) return 0;
-  }
-  return len;
-}
 
 bool is_control(unsigned char c) { return c < 0x20 || c == 0x7F; }
 
@@ -70,37 +42,6 @@ bool is_plain_printable_ascii(std::string_view text) {
   return text.find("=?") == std::string_view::npos;
 }
 
-std::string base64(std::string_view in) {
-  static constexpr std::string_view kAlphabet =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  out.reserve((in.size() + 2) / 3 * 4);
-  std::size_t i = 0;
-  for (; i + 3 <= in.size(); i += 3) {
-    const unsigned v = (static_cast<unsigned char>(in[i]) << 16) |
-                       (static_cast<unsigned char>(in[i + 1]) << 8) |
-                       static_cast<unsigned char>(in[i + 2]);
-    out += kAlphabet[(v >> 18) & 0x3F];
-    out += kAlphabet[(v >> 12) & 0x3F];
-    out += kAlphabet[(v >> 6) & 0x3F];
-    out += kAlphabet[v & 0x3F];
-  }
-  const std::size_t rest = in.size() - i;
-  if (rest == 1) {
-    const unsigned v = static_cast<unsigned char>(in[i]) << 16;
-    out += kAlphabet[(v >> 18) & 0x3F];
-    out += kAlphabet[(v >> 12) & 0x3F];
-    out += "==";
-  } else if (rest == 2) {
-    const unsigned v = (static_cast<unsigned char>(in[i]) << 16) |
-                       (static_cast<unsigned char>(in[i + 1]) << 8);
-    out += kAlphabet[(v >> 18) & 0x3F];
-    out += kAlphabet[(v >> 12) & 0x3F];
-    out += kAlphabet[(v >> 6) & 0x3F];
-    out += '=';
-  }
-  return out;
-}
 
 // RFC 2047 encoded-words, folded onto continuation lines; a character is
 // never split between two words.
@@ -119,7 +60,7 @@ std::string encode_words(std::string_view text) {
       out += ' ';
     }
     out += "=?UTF-8?B?";
-    out += base64(text.substr(pos, end - pos));
+    out += to_base64(text.substr(pos, end - pos));
     out += "?=";
     pos = end;
   }
