@@ -350,6 +350,22 @@ class Duplicates {
   std::priority_queue<Dup> kept_;  // the highest kept line on top
 };
 
+// Records a report whose content was loaded before (as report `original`)
+// in the ledger, in its own transaction.
+Result<LoadOutcome> record_duplicate(Storage& storage, const Clock& clock, ReportRecord record,
+                                     std::int64_t original) {
+  record.status = ReportStatus::kDuplicate;
+  record.duplicate_of = original;
+  record.finished_at = clock.now();
+  auto id = storage.record_report(record);
+  if (!id) return id.error();
+  LoadOutcome out;
+  out.status = ReportStatus::kDuplicate;
+  out.report_id = *id;
+  out.duplicate_of = original;
+  return out;
+}
+
 // Drains the sort: writes each row not written yet (when the report has no
 // problems so far) and reports each row that repeats the key before it.
 // The rows reach the inventory in key order, but their change records are
@@ -565,17 +581,8 @@ Result<LoadOutcome> Loader::load(ReportFile& file, const std::string& raw_name,
     auto prior = storage_.find_loaded(sha);
     if (!prior) return prior.error();
     if (*prior) {
-      record.status = ReportStatus::kDuplicate;
       record.sha256 = sha;
-      record.duplicate_of = (*prior)->id;
-      record.finished_at = clock_.now();
-      auto id = storage_.record_report(record);
-      if (!id) return id.error();
-      LoadOutcome out;
-      out.status = ReportStatus::kDuplicate;
-      out.report_id = *id;
-      out.duplicate_of = (*prior)->id;
-      return out;
+      return record_duplicate(storage_, clock_, std::move(record), (*prior)->id);
     }
   }
 
@@ -691,16 +698,7 @@ Result<LoadOutcome> Loader::load(ReportFile& file, const std::string& raw_name,
   if (!prior) return prior.error();
   if (*prior) {
     txn.rollback();
-    record.status = ReportStatus::kDuplicate;
-    record.duplicate_of = (*prior)->id;
-    record.finished_at = clock_.now();
-    auto id = storage_.record_report(record);
-    if (!id) return id.error();
-    LoadOutcome out;
-    out.status = ReportStatus::kDuplicate;
-    out.report_id = *id;
-    out.duplicate_of = (*prior)->id;
-    return out;
+    return record_duplicate(storage_, clock_, std::move(record), (*prior)->id);
   }
 
   if (auto st = txn.flush(); !st.ok()) return st.error();
