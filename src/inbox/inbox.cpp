@@ -16,19 +16,13 @@
 #include <linux/magic.h>
 
 #include "os/beneath.hpp"
+#include "report/report_format.hpp"
 
 namespace stockwatch {
 
 namespace fs = std::filesystem;
 
 namespace {
-
-bool ends_with_ci(const std::string& s, const std::string& suffix) {
-  if (s.size() < suffix.size()) return false;
-  return std::equal(suffix.rbegin(), suffix.rend(), s.rbegin(), [](char a, char b) {
-    return std::tolower(static_cast<unsigned char>(a)) == std::tolower(static_cast<unsigned char>(b));
-  });
-}
 
 constexpr std::uint32_t kDirMask = IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE | IN_MODIFY |
                                    IN_ATTRIB | IN_DELETE_SELF | IN_MOVE_SELF | IN_ONLYDIR;
@@ -84,9 +78,10 @@ Writers writers_of(const fs::path& file) {
 
 bool is_report_name(const std::string& name) {
   if (name.empty() || name[0] == '.') return false;
-  if (name.rfind("~$", 0) == 0) return false;  // office lock files: ~$report.csv
-  if (!ends_with_ci(name, ".csv")) return false;
-  return true;  // *.tmp, *.part, *.filepart, *.swp, *~ never end in .csv
+  if (name.rfind("~$", 0) == 0) return false;  // office lock files: ~$report.xlsx
+  // *.tmp, *.part, *.filepart, *.swp, *~ and LibreOffice's lock files
+  // (.~lock.report.ods#) never end in a report's extension.
+  return report_format(name).has_value();
 }
 
 Inbox::Inbox(InboxConfig config, const Clock& clock, WritersCheck writers)

@@ -3,7 +3,8 @@
 // Contract:
 // - start() checks the folder exists (Error otherwise), sets up inotify
 //   watches on it and on every subfolder (unless polling), and scans it.
-// - A report is a regular file whose name ends in ".csv" (any case) and is
+// - A report is a regular file whose name ends in ".csv", ".xlsx" or ".ods"
+//   (any case; report/report_format.hpp) and is
 //   not hidden or temporary (".name", "*.tmp", "*.part", "*.filepart",
 //   "*.swp", "*~"). When it becomes ready (complete):
 //   - moved in, or closed after writing (IN_MOVED_TO, IN_CLOSE_WRITE): at

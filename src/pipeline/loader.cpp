@@ -18,7 +18,9 @@
 
 #include "os/beneath.hpp"
 #include "os/file_ops.hpp"
+#include "report/report_format.hpp"
 #include "report/report_problem.hpp"
+#include "report/workbook/workbook_report.hpp"
 #include "crypto/sha256.hpp"
 #include "os/unique_fd.hpp"
 #include "pipeline/loader_sort.hpp"
@@ -113,21 +115,21 @@ struct ReadResult {
   bool grew = false;            // more than max_bytes: a writer is still at it
 };
 
-// Reads `fd` to its end in chunks, hashing each chunk and parsing it; each
-// row goes to `take` in file order, on the calling thread. `take` returns
-// false to stop early (its own failure). Stops with kCancelled when
-// `cancel` is set. With `ahead`, the reading, hashing and parsing run on a
-// second thread, at most kBatchesAhead batches in front. It reads from the
-// file position (still 0: every other read of the report uses pread) and
-// moves it on, so a large load's progress shows in /proc/PID/fdinfo.
+// Reads a report and parses it; each row goes to `take` in file order, on
+// the calling thread. `take` returns false to stop early (its own
+// failure). Stops with kCancelled when `cancel` is set. With `ahead`, the
+// reading and parsing run on a second thread, at most kBatchesAhead
+// batches in front. What reads and parses the report is `produce`: it hands
+// every row to `sink`, asks `more` as it goes and stops when it says no,
+// and notes the bytes it read in `out`.
 class RowReader {
  public:
   using Take = std::function<bool(const ReportRow&)>;
+  using Produce = std::function<Status(const ReportParser::RowSink& sink,
+                                       const std::function<bool()>& more, ReadResult& out)>;
 
-  RowReader(int fd, std::string path, ReportParser& parser, Sha256& sha, std::size_t chunk_bytes,
-            std::uint64_t max_bytes, const std::atomic<bool>* cancel)
-      : fd_(fd), path_(std::move(path)), parser_(parser), sha_(sha), chunk_bytes_(chunk_bytes),
-        max_bytes_(max_bytes), cancel_(cancel) {}
+  RowReader(Produce produce, const std::atomic<bool>* cancel)
+      : produce_(std::move(produce)), cancel_(cancel) {}
 
   Result<ReadResult> run(bool ahead, const Take& take) {
     return ahead ? run_ahead(take) : run_inline(take);
@@ -136,18 +138,6 @@ class RowReader {
  private:
   bool cancelled() const { return cancel_ && cancel_->load(std::memory_order_relaxed); }
 
-  // Counts and hashes one chunk; false when the file has grown past the
-  // limit (a writer still at work).
-  bool accept(std::string_view chunk, ReadResult& out) {
-    out.total += chunk.size();
-    if (out.total > max_bytes_) {
-      out.grew = true;
-      return false;
-    }
-    sha_.update(chunk);
-    return true;
-  }
-
   Result<ReadResult> run_inline(const Take& take) {
     ReadResult out;
     bool stopped = false;
@@ -155,16 +145,11 @@ class RowReader {
     const auto sink = [&](const ReportRow& row) {
       if (!stopped && !take(row)) stopped = true;
     };
+    const auto more = [&] { return !stopped && !(cancelled_now = cancelled()); };
     if (cancelled()) return Error(ErrorCode::kCancelled, "stopped while loading");
-    auto st = read_chunks(fd_, chunk_bytes_, path_, [&](std::string_view chunk) {
-      if ((cancelled_now = cancelled())) return false;
-      if (!accept(chunk, out)) return false;
-      parser_.feed(chunk, sink);
-      return !stopped;
-    }, ReadFrom::kPosition);
+    auto st = produce_(sink, more, out);
     if (cancelled_now) return Error(ErrorCode::kCancelled, "stopped while loading");
     if (!st.ok()) return st.error();
-    if (!stopped && !out.grew) parser_.finish(sink);
     return out;
   }
 
@@ -196,6 +181,7 @@ class RowReader {
         return true;
       };
       bool more = true;
+      const auto keep_going = [&] { return more; };
       const auto sink = [&](const ReportRow& row) {
         if (!more) return;
         const auto off = static_cast<std::uint32_t>(batch.names.size());
@@ -206,12 +192,7 @@ class RowReader {
                               static_cast<std::uint32_t>(row.item.size()), row.count, row.line});
         if (batch.rows.size() >= kBatchRowsAhead) more = hand_over();
       };
-      Status local = read_chunks(fd_, chunk_bytes_, path_, [&](std::string_view chunk) {
-        if (!accept(chunk, out)) return false;
-        parser_.feed(chunk, sink);
-        return more;
-      }, ReadFrom::kPosition);
-      if (local.ok() && more && !out.grew) parser_.finish(sink);
+      Status local = produce_(sink, keep_going, out);
       if (more && !batch.rows.empty()) hand_over();
       std::lock_guard lock(mu);
       status = local;
@@ -273,14 +254,62 @@ class RowReader {
     return out;
   }
 
-  int fd_;
-  std::string path_;
-  ReportParser& parser_;
-  Sha256& sha_;
-  std::size_t chunk_bytes_;
-  std::uint64_t max_bytes_;
+  Produce produce_;
   const std::atomic<bool>* cancel_;
 };
+
+// A CSV report: `fd` read to its end in chunks from its file position
+// (still 0: every other read of the report uses pread), which it moves on,
+// so a large load's progress shows in /proc/PID/fdinfo. Each chunk is
+// counted, hashed and parsed; past `max_bytes` (a writer still at it) the
+// read stops with `grew` set.
+RowReader::Produce csv_rows(int fd, const std::string& path, ReportParser& parser, Sha256& sha,
+                            std::size_t chunk_bytes, std::uint64_t max_bytes) {
+  return [=, &parser, &sha](const ReportParser::RowSink& sink, const std::function<bool()>& more,
+                            ReadResult& out) -> Status {
+    bool halted = false;
+    auto st = read_chunks(fd, chunk_bytes, path, [&](std::string_view chunk) {
+      if (!more()) {
+        halted = true;
+        return false;
+      }
+      out.total += chunk.size();
+      if (out.total > max_bytes) {
+        out.grew = true;
+        return false;
+      }
+      sha.update(chunk);
+      parser.feed(chunk, sink);
+      return true;
+    }, ReadFrom::kPosition);
+    if (st.ok() && !halted && !out.grew && more()) parser.finish(sink);
+    return st;
+  };
+}
+
+// A workbook: hashed whole first (libzip reads the archive out of order),
+// then its sheet read through `report` from the same descriptor.
+RowReader::Produce workbook_rows(int fd, const std::string& path, workbook::WorkbookReport& report,
+                                 std::string store, Sha256& sha, std::size_t chunk_bytes,
+                                 std::uint64_t max_bytes) {
+  return [=, &report, &sha](const ReportParser::RowSink& sink, const std::function<bool()>& more,
+                            ReadResult& out) -> Status {
+    auto st = read_chunks(fd, chunk_bytes, path, [&](std::string_view chunk) {
+      out.total += chunk.size();
+      if (out.total > max_bytes) {
+        out.grew = true;
+        return false;
+      }
+      sha.update(chunk);
+      return true;
+    });
+    if (!st.ok() || out.grew) return st;
+    report.set_stop([&more] { return !more(); });
+    report.read_fd(fd, store, sink);
+    report.set_stop({});
+    return st;
+  };
+}
 
 // Whether the last of `size` bytes of `fd` is not a line end.
 bool ends_mid_line(int fd, std::uint64_t size) {
@@ -427,7 +456,7 @@ Status write_sorted(RowSorter& sorter, const RowSortOptions& sort_options, Repor
 
 }  // namespace
 
-Status Loader::remember_rows_before(int fd, std::size_t line,
+Status Loader::remember_rows_before(int fd, const ReportKind& kind, std::size_t line,
                                     const std::function<Status(const ReportRow&)>& remember) const {
   ReportParser again(options_.limits, options_.aliases);
   Status failure;
@@ -437,6 +466,12 @@ Status Loader::remember_rows_before(int fd, std::size_t line,
     if (reached || !failure.ok()) return;
     failure = remember(row);
   };
+  if (kind.format == ReportFormat::kWorkbook) {
+    workbook::WorkbookReport report(again, options_.aliases, options_.workbook);
+    report.set_stop([&] { return reached || !failure.ok(); });
+    report.read_fd(fd, kind.store, sink);
+    return failure;
+  }
   auto st = read_chunks(fd, options_.chunk_bytes, "the report again", [&](std::string_view chunk) {
     again.feed(chunk, sink);
     return !reached && failure.ok();
@@ -560,6 +595,16 @@ Result<LoadOutcome> Loader::load(ReportFile& file, const std::string& raw_name,
                       " bytes; split it into smaller reports",
                   "");
   }
+  const ReportKind kind = report_kind(name);
+  if (kind.format == ReportFormat::kCsv) {
+    // A workbook named .csv would be read as lines of binary noise.
+    char head[8] = {};
+    const ssize_t n = ::pread(fd.get(), head, sizeof head, 0);
+    if (n < 0) return errno_error("cannot read " + name);
+    if (auto problem = csv_content_problem(std::string_view(head, static_cast<std::size_t>(n)))) {
+      return reject(st, *problem, "");
+    }
+  }
   const FileId before = file_id(st);
 
   // A byte-identical copy of a loaded report is recognised before any
@@ -591,6 +636,7 @@ Result<LoadOutcome> Loader::load(ReportFile& file, const std::string& raw_name,
   ReportLoad txn = std::move(begun).value();
 
   ReportParser parser(options_.limits, options_.aliases);
+  workbook::WorkbookReport workbook(parser, options_.aliases, options_.workbook);
   Sha256 sha;
   Status failure;
   const RowSortOptions sort_options{options_.sort_run_bytes, options_.sort_dir, false};
@@ -615,7 +661,7 @@ Result<LoadOutcome> Loader::load(ReportFile& file, const std::string& raw_name,
         return;
       }
       ordered = false;
-      if (auto st = remember_rows_before(fd.get(), row.line, [&](const ReportRow& r) {
+      if (auto st = remember_rows_before(fd.get(), kind, row.line, [&](const ReportRow& r) {
             return sorter.add(r.store, r.item, r.count, r.line, /*written=*/true);
           });
           !st.ok()) {
@@ -626,9 +672,15 @@ Result<LoadOutcome> Loader::load(ReportFile& file, const std::string& raw_name,
     if (auto st = sorter.add(row.store, row.item, row.count, row.line); !st.ok()) failure = st;
   };
 
-  RowReader reader(fd.get(), name, parser, sha, options_.chunk_bytes,
-                   options_.max_report_bytes, cancel);
-  const bool ahead = static_cast<std::uint64_t>(st.st_size) >= options_.read_ahead_bytes;
+  RowReader reader(kind.format == ReportFormat::kWorkbook
+                       ? workbook_rows(fd.get(), name, workbook, kind.store, sha,
+                                       options_.chunk_bytes, options_.max_report_bytes)
+                       : csv_rows(fd.get(), name, parser, sha, options_.chunk_bytes,
+                                  options_.max_report_bytes),
+                   cancel);
+  // A workbook is compressed: its rows take about ten times its size.
+  const std::uint64_t weight = kind.format == ReportFormat::kWorkbook ? 10 : 1;
+  const bool ahead = static_cast<std::uint64_t>(st.st_size) * weight >= options_.read_ahead_bytes;
   auto read = reader.run(ahead, [&](const ReportRow& row) {
     sink(row);
     return failure.ok();
@@ -659,7 +711,8 @@ Result<LoadOutcome> Loader::load(ReportFile& file, const std::string& raw_name,
   // anyone: a cut last line would load as a wrong count and the rows after
   // it as missing. So a report whose last line has no line end, read while
   // its filesystem is full, is rejected as cut short (docs/inbox.md).
-  if (ends_mid_line(fd.get(), total) && filesystem_full(fd.get())) {
+  if (kind.format == ReportFormat::kCsv && ends_mid_line(fd.get(), total) &&
+      filesystem_full(fd.get())) {
     txn.rollback();
     return reject(st,
                   "the report's last line has no line end and the disk it is on is full: the copy "
@@ -681,6 +734,11 @@ Result<LoadOutcome> Loader::load(ReportFile& file, const std::string& raw_name,
 
   if (!parser.ok()) {
     txn.rollback();
+    // A workbook's problems name the sheet and the cell, which the stored
+    // form (lines and columns) cannot: its text is kept as it is.
+    if (kind.format == ReportFormat::kWorkbook) {
+      return reject(st, workbook.problems_text(), record.sha256);
+    }
     return reject(st, parser.problems_text(), record.sha256, parser.problems_json());
   }
 

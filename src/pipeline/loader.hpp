@@ -5,6 +5,13 @@
 // - load() reads the file once, streaming: it parses, hashes (SHA-256) and
 //   upserts in the same pass, inside one transaction. Nothing is committed
 //   unless every row is valid and the content was not loaded before.
+// - The name says the format (report/report_format.hpp): a CSV file, or a
+//   workbook (.xlsx, .ods), which is hashed whole first and then has its
+//   sheet read as a stream from the same descriptor
+//   (report/workbook/workbook_report.hpp); its rows then take the same path.
+//   A workbook's problems name the sheet and the cell; they are kept as
+//   English text (LoadOutcome::error), not in the stored form. A .csv file
+//   that starts like a workbook is rejected unread, saying so.
 // - Rows reach the table in key order (store, then item), which keeps the
 //   table's B-tree writes sequential whatever the file's order: while the
 //   file's rows only grow in key order they are written as they come (most
@@ -45,7 +52,9 @@
 
 #include "base/clock.hpp"
 #include "base/printable.hpp"
+#include "report/report_format.hpp"
 #include "report/report_parser.hpp"
+#include "report/workbook/workbook_reader.hpp"
 #include "base/result.hpp"
 #include "os/unique_fd.hpp"
 #include "store/storage.hpp"
@@ -74,6 +83,9 @@ struct LoaderOptions {
   // load needs for sorting stays about this size whatever the report's.
   std::size_t sort_run_bytes = 8 * 1024 * 1024;
   std::filesystem::path sort_dir;
+  // Caps for reading workbooks (.xlsx, .ods): the shared-string table, the
+  // inflated size and the compression ratio (report/workbook/).
+  workbook::WorkbookLimits workbook;
   // Recognise a report handled before a restart but not archived. The
   // `ingest` command, which never archives, turns this off.
   bool resume = true;
@@ -121,7 +133,7 @@ class Loader {
  private:
   // Reads the report again and hands `remember` each row that starts
   // before `line`.
-  Status remember_rows_before(int fd, std::size_t line,
+  Status remember_rows_before(int fd, const ReportKind& kind, std::size_t line,
                               const std::function<Status(const ReportRow&)>& remember) const;
 
   Storage& storage_;

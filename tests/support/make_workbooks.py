@@ -55,6 +55,11 @@ book("merged.xlsx", [header, ["Medan", "beras", 1], ["Medan", "gula", 2]],
      setup=lambda ws: ws.merge_cells("A2:A3"))
 book("extra_sheet.xlsx", [header, ["Medan", "beras", 4]], title="Medan", before="Catatan")
 book("no_store_sheet.xlsx", [["Catatan", "bukan data"]], title="Catatan")
+# For the loader: rows out of key order, and a row listed twice.
+book("unordered.xlsx", [header, ["Medan", "kopi", 3], ["Medan", "beras", 1],
+                        ["Makassar", "gula", 2]])
+book("duplicate.xlsx", [header, ["Medan", "kopi", 3], ["Makassar", "gula", 2],
+                        ["Medan", "kopi", 5]])
 
 # LibreOffice: the formulas computed and saved, and every book as .ods.
 soffice = shutil.which("soffice")

@@ -130,6 +130,13 @@ TEST(InboxNames, ReportNamesAndTemporaryNames) {
   EXPECT_FALSE(is_report_name("report.csv.error.txt"));
   EXPECT_FALSE(is_report_name("report.txt"));
   EXPECT_FALSE(is_report_name("~$report.csv"));            // office lock file
+  EXPECT_TRUE(is_report_name("stok-medan.xlsx"));
+  EXPECT_TRUE(is_report_name("Stok.XLSX"));
+  EXPECT_TRUE(is_report_name("stok.ods"));
+  EXPECT_FALSE(is_report_name("~$stok.xlsx"));             // Excel's lock file
+  EXPECT_FALSE(is_report_name(".~lock.stok.ods#"));        // LibreOffice's lock file
+  EXPECT_FALSE(is_report_name("stok.xls"));                // old Excel: not read
+  EXPECT_FALSE(is_report_name("stok.xlsx.tmp"));
   EXPECT_FALSE(is_report_name(""));
 }
 

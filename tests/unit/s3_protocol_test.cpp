@@ -74,7 +74,8 @@ void expect_refused(std::string_view key, std::string_view code = "InvalidArgume
 TEST(CheckObjectKey, AcceptsReportKeys) {
   for (const char* key : {"a.csv", "medan/2026-11.csv", "x/y/z/report.CSV", "r.Csv",
                           "toko-\xC3\xA9/\xE2\x82\xAC.csv", "with space/and+plus.csv",
-                          "emoji\xF0\x9F\x93\xA6.csv", "a..b.csv", "dir.d/x.csv"}) {
+                          "emoji\xF0\x9F\x93\xA6.csv", "a..b.csv", "dir.d/x.csv",
+                          "medan/2026-11.xlsx", "stok.ODS"}) {
     EXPECT_FALSE(check_object_key(key).has_value()) << key;
   }
 }
@@ -120,6 +121,7 @@ TEST(CheckObjectKey, RefusesEmptyHiddenAndNonCsv) {
   expect_refused("a/.uploads/x.csv");
   expect_refused(".csv");
   expect_refused("report.txt");
+  expect_refused("report.xls");
   expect_refused("report.csv.gz");
   expect_refused("report");
   expect_refused("csv");

@@ -3,6 +3,7 @@
 // LibreOffice) and on hostile files written byte by byte.
 #include "report/workbook/workbook_reader.hpp"
 #include "report/workbook/workbook_report.hpp"
+#include "workbook_fixtures.hpp"
 
 #include <gtest/gtest.h>
 
@@ -22,29 +23,8 @@ namespace stockwatch::workbook {
 namespace {
 
 namespace fs = std::filesystem;
-
-// The workbooks, made once into the build folder (again when the script
-// changes); a lock keeps parallel test processes from making them twice.
-fs::path fixtures() {
-  static const fs::path dir = [] {
-    const fs::path d = STOCKWATCH_WORKBOOKS_DIR;
-    const fs::path script = fs::path(STOCKWATCH_TESTS_DIR) / "support" / "make_workbooks.py";
-    fs::create_directories(d.parent_path());
-    const int lock = ::open((d.string() + ".lock").c_str(), O_CREAT | O_RDWR | O_CLOEXEC, 0644);
-    if (lock < 0 || ::flock(lock, LOCK_EX) != 0) throw std::runtime_error("cannot lock fixtures");
-    const fs::path stamp = d / ".made";
-    std::error_code ec;
-    if (!fs::exists(stamp) || fs::last_write_time(stamp, ec) < fs::last_write_time(script)) {
-      fs::remove_all(d, ec);
-      const std::string cmd = std::string(STOCKWATCH_PYTHON) + " " + script.string() + " " + d.string();
-      if (std::system(cmd.c_str()) != 0) throw std::runtime_error("make_workbooks.py failed");
-      std::ofstream(stamp).put('\n');
-    }
-    ::close(lock);
-    return d;
-  }();
-  return dir;
-}
+using test::fixtures;
+using test::have_libreoffice;
 
 struct Loaded {
   std::vector<std::string> rows;  // "store|item|count@line"
@@ -66,7 +46,6 @@ Loaded load(const std::string& name, std::string_view store = "", WorkbookLimits
   return out;
 }
 
-bool have_libreoffice() { return fs::exists(fixtures() / "lo" / "basic.ods"); }
 
 using Rows = std::vector<std::string>;
 

@@ -15,7 +15,9 @@
 #include "crypto/digest.hpp"
 #include "os/file_ops.hpp"
 #include "daemon/metrics.hpp"
+#include "report/report_format.hpp"
 #include "report/report_parser.hpp"
+#include "report/workbook/workbook_report.hpp"
 #include "http/s3/sigv4.hpp"
 #include "os/unique_fd.hpp"
 
@@ -88,8 +90,9 @@ std::optional<S3Error> compare(const Expected& want, const BodyDigests& got) {
   return std::nullopt;
 }
 
-// The first row of `file` whose store is not in `allowed`.
-std::optional<S3Error> check_stores(const std::filesystem::path& file,
+// The first row of `file` (uploaded as `key`) whose store is not in
+// `allowed`. A workbook is read as the loader will read it (the same sheet).
+std::optional<S3Error> check_stores(const std::filesystem::path& file, const std::string& key,
                                     const std::vector<std::string>& allowed,
                                     const ReportConfig& report, const std::string& access_key) {
   if (allowed.empty()) return std::nullopt;
@@ -101,19 +104,27 @@ std::optional<S3Error> check_stores(const std::filesystem::path& file,
   const auto sink = [&](const ReportRow& row) {
     if (!foreign && !ok.count(row.store)) foreign.emplace(std::string(row.store), row.line);
   };
-  const auto st = read_chunks(fd.get(), 256 * 1024, "the upload back", [&](std::string_view c) {
-    parser.feed(c, sink);
-    return !foreign;
-  });
-  if (!st.ok()) return server_error(st.error());
-  if (!foreign) parser.finish(sink);
+  const ReportKind kind = report_kind(key);
+  if (kind.format == ReportFormat::kWorkbook) {
+    workbook::WorkbookReport book(parser, report.aliases, report.workbook);
+    book.set_stop([&] { return foreign.has_value(); });
+    book.read_fd(fd.get(), kind.store, sink);
+  } else {
+    const auto st = read_chunks(fd.get(), 256 * 1024, "the upload back", [&](std::string_view c) {
+      parser.feed(c, sink);
+      return !foreign;
+    });
+    if (!st.ok()) return server_error(st.error());
+    if (!foreign) parser.finish(sink);
+  }
   if (!foreign) return std::nullopt;
   std::string list;
   for (const auto& s : allowed) list += (list.empty() ? "" : ", ") + s;
+  const std::string where = kind.format == ReportFormat::kWorkbook ? "row " : "line ";
   return S3Error{403, "AccessDenied",
-                 "access key " + access_key + " may upload reports for " + list +
-                     " only, and line " + std::to_string(foreign->second) +
-                     " of this report is for store '" + foreign->first + "'"};
+                 "access key " + access_key + " may upload reports for " + list + " only, and " +
+                     where + std::to_string(foreign->second) + " of this report is for store '" +
+                     foreign->first + "'"};
 }
 
 }  // namespace
@@ -194,7 +205,7 @@ std::optional<S3Error> S3Gateway::place(UploadSink&& sink, const std::string& ke
                                         const std::string& access_key, const std::string& remote,
                                         const std::string& detail) {
   UploadSink owned = std::move(sink);
-  if (auto e = check_stores(owned.path(), stores, options_.report, access_key)) {
+  if (auto e = check_stores(owned.path(), key, stores, options_.report, access_key)) {
     spdlog::warn("http {}: upload of {} refused: {}", remote, key, e->message);
     return e;
   }
@@ -331,7 +342,7 @@ http::Route S3Gateway::route(const http::RequestHead& head, const std::string& r
   if ((method != "PUT" && method != "POST") || key.empty()) {
     return refuse({501, "NotImplemented",
                    "this server accepts report uploads only (PutObject and multipart uploads to s3://" +
-                       options_.bucket + "/<name>.csv)"},
+                       options_.bucket + "/<name>.csv, .xlsx or .ods)"},
                   "s3_other");
   }
   for (const char* unsupported : {"acl", "tagging", "retention", "legal-hold", "torrent"}) {

@@ -1,5 +1,6 @@
 #include "http/s3/s3_protocol.hpp"
 
+#include "report/report_format.hpp"
 #include "text/utf8.hpp"
 
 #include <algorithm>
@@ -29,10 +30,6 @@ int hex_value(char c) {
   if (c >= 'a' && c <= 'f') return c - 'a' + 10;
   if (c >= 'A' && c <= 'F') return c - 'A' + 10;
   return -1;
-}
-
-bool ends_with_csv(std::string_view s) {
-  return s.size() >= 4 && ascii_lower(s.substr(s.size() - 4)) == ".csv";
 }
 
 S3Error bad_key(std::string message) { return {400, "InvalidArgument", std::move(message)}; }
@@ -179,8 +176,9 @@ std::optional<S3Error> check_object_key(std::string_view key, const KeyLimits& l
     }
     start = slash + 1;
   }
-  if (!ends_with_csv(key)) {
-    return bad_key("only reports can be uploaded: the object key must end in .csv");
+  if (!report_format(key)) {
+    return bad_key("only reports can be uploaded: the object key must end in " +
+                   std::string(report_extensions()));
   }
   return std::nullopt;
 }

@@ -54,7 +54,7 @@ struct KeyLimits {
 
 // Checks an object key (already percent-decoded) before anything touches
 // the disk: a report key is a relative path of non-empty segments ending in
-// ".csv" (any case), valid UTF-8, with no "." or ".." segment, no hidden
+// ".csv", ".xlsx" or ".ods" (any case; report/report_format.hpp), valid UTF-8, with no "." or ".." segment, no hidden
 // (dot) segment, no backslash, NUL or other control character, and within
 // `limits` (a name over 255 bytes is KeyTooLongError, a client's mistake). Returns the reason it is refused, or nullopt when it is fine.
 [[nodiscard]] std::optional<S3Error> check_object_key(std::string_view key,

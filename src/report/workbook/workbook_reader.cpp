@@ -1,12 +1,17 @@
 #include "report/workbook/workbook_reader.hpp"
 
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+
 #include <algorithm>
 #include <cctype>
 #include <cmath>
 #include <cstdlib>
-#include <fstream>
 #include <utility>
 
+#include "os/unique_fd.hpp"
 #include "report/workbook/xml_stream.hpp"
 #include "report/workbook/zip_archive.hpp"
 
@@ -806,24 +811,40 @@ std::optional<WorkbookProblem> read_workbook(std::string_view bytes, std::string
   return read_archive(zip.value(), store, limits, sink);
 }
 
-std::optional<WorkbookProblem> read_workbook_file(const std::string& path, std::string_view store,
-                                                  const WorkbookLimits& limits, SheetSink& sink) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return plain("the workbook cannot be opened");
-  std::string head(512, '\0');
-  in.read(head.data(), static_cast<std::streamsize>(head.size()));
-  head.resize(static_cast<std::size_t>(in.gcount()));
+std::optional<WorkbookProblem> read_workbook_fd(int fd, std::string_view store,
+                                                const WorkbookLimits& limits, SheetSink& sink) {
+  // The first bytes say what the file is; an OLE file is searched further
+  // for an encrypted package. pread: the file position is libzip's.
+  const auto read_at = [fd](std::string& out, std::size_t want, off_t at) {
+    out.resize(want);
+    std::size_t got = 0;
+    while (got < want) {
+      const ssize_t n = ::pread(fd, out.data() + got, want - got, at + static_cast<off_t>(got));
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) break;
+      got += static_cast<std::size_t>(n);
+    }
+    out.resize(got);
+  };
+  std::string head;
+  read_at(head, 512, 0);
   std::string scan = head;
   if (head.size() >= 8 && static_cast<unsigned char>(head[0]) == 0xD0) {
-    std::string rest(kOleScanBytes - head.size(), '\0');
-    in.read(rest.data(), static_cast<std::streamsize>(rest.size()));
-    rest.resize(static_cast<std::size_t>(in.gcount()));
+    std::string rest;
+    read_at(rest, kOleScanBytes - head.size(), static_cast<off_t>(head.size()));
     scan += rest;
   }
   if (auto p = sniff_problem(sniff(head, scan))) return p;
-  Result<ZipArchive> zip = ZipArchive::open_file(path, caps_of(limits));
+  Result<ZipArchive> zip = ZipArchive::open_fd(fd, caps_of(limits));
   if (!zip.ok()) return plain(zip.error().message());
   return read_archive(zip.value(), store, limits, sink);
+}
+
+std::optional<WorkbookProblem> read_workbook_file(const std::string& path, std::string_view store,
+                                                  const WorkbookLimits& limits, SheetSink& sink) {
+  const UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY));
+  if (!fd) return plain("the workbook cannot be opened");
+  return read_workbook_fd(fd.get(), store, limits, sink);
 }
 
 }  // namespace stockwatch::workbook

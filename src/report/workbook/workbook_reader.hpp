@@ -82,11 +82,16 @@ class SheetSink {
 // "C7" for column 2, row 7; "C" when row is 0.
 std::string cell_ref(std::uint32_t column, std::uint32_t row);
 
-// Reads the workbook in `bytes` (the whole file) or at `path`.
+// Reads the workbook in `bytes` (the whole file), in the open file `fd`
+// (borrowed, read from its start; its file position is moved), or at
+// `path`.
 [[nodiscard]] std::optional<WorkbookProblem> read_workbook(std::string_view bytes,
                                                            std::string_view store,
                                                            const WorkbookLimits& limits,
                                                            SheetSink& sink);
+[[nodiscard]] std::optional<WorkbookProblem> read_workbook_fd(int fd, std::string_view store,
+                                                              const WorkbookLimits& limits,
+                                                              SheetSink& sink);
 [[nodiscard]] std::optional<WorkbookProblem> read_workbook_file(const std::string& path,
                                                                 std::string_view store,
                                                                 const WorkbookLimits& limits,

@@ -21,6 +21,10 @@ class WorkbookReport::Feeder : public SheetSink {
   void on_sheet(const std::string& name) override { owner_.sheet_ = name; }
 
   std::optional<WorkbookProblem> on_row(const SheetRow& row) override {
+    if (owner_.stop_ && owner_.stop_()) {
+      owner_.stopped_ = true;
+      return WorkbookProblem{"", "", "stopped"};  // ends the read; never shown
+    }
     // Blank lines up to the row, so that the parser's line is the row
     // number (plus the extra lines of earlier texts with line breaks).
     std::string& out = buf_;
@@ -117,6 +121,11 @@ void WorkbookReport::read(std::string_view bytes, std::string_view store,
   finish(read_workbook(bytes, store, limits_, feeder), feeder, sink);
 }
 
+void WorkbookReport::read_fd(int fd, std::string_view store, const ReportParser::RowSink& sink) {
+  Feeder feeder(*this, sink);
+  finish(read_workbook_fd(fd, store, limits_, feeder), feeder, sink);
+}
+
 void WorkbookReport::read_file(const std::string& path, std::string_view store,
                                const ReportParser::RowSink& sink) {
   Feeder feeder(*this, sink);
@@ -125,6 +134,7 @@ void WorkbookReport::read_file(const std::string& path, std::string_view store,
 
 void WorkbookReport::finish(std::optional<WorkbookProblem> problem, Feeder& feeder,
                             const ReportParser::RowSink&) {
+  if (stopped_) return;
   if (problem) {
     // Stored whole, already naming its sheet and cell.
     parser_.add_problem(ReportProblem{0, "", problem->to_string()});

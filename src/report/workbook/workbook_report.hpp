@@ -16,6 +16,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -31,12 +32,20 @@ class WorkbookReport {
  public:
   WorkbookReport(ReportParser& parser, HeaderAliases aliases, WorkbookLimits limits = {});
 
-  // Reads the workbook (the whole file in `bytes`, or the file at `path`)
-  // for the report of `store` ("" when unknown), feeding the parser, and
-  // finishes the parser.
+  // Reads the workbook (the whole file in `bytes`, the open file `fd`,
+  // borrowed and read from its start, or the file at `path`) for the report
+  // of `store` ("" when unknown), feeding the parser, and finishes the
+  // parser.
   void read(std::string_view bytes, std::string_view store, const ReportParser::RowSink& sink);
+  void read_fd(int fd, std::string_view store, const ReportParser::RowSink& sink);
   void read_file(const std::string& path, std::string_view store,
                  const ReportParser::RowSink& sink);
+
+  // Asked before each row: true ends the read there (a cancelled load, a
+  // sink that failed). The parser is then left unfinished, no problem is
+  // added, and stopped() is true.
+  void set_stop(std::function<bool()> stop) { stop_ = std::move(stop); }
+  [[nodiscard]] bool stopped() const { return stopped_; }
 
   [[nodiscard]] bool ok() const { return parser_.ok(); }
   [[nodiscard]] const std::string& sheet() const { return sheet_; }
@@ -60,6 +69,8 @@ class WorkbookReport {
   [[nodiscard]] std::size_t line_of(std::size_t row) const;
 
   ReportParser& parser_;
+  std::function<bool()> stop_;
+  bool stopped_ = false;
   std::vector<Shift> shifts_;
   std::vector<std::pair<std::size_t, std::string>> merge_cells_;  // parser line -> merged cell
   HeaderAliases aliases_;

@@ -1,6 +1,10 @@
 #include "report/workbook/zip_archive.hpp"
 
+#include <fcntl.h>
+#include <unistd.h>
 #include <zip.h>
+
+#include <cerrno>
 
 #include <algorithm>
 #include <cstring>
@@ -59,10 +63,17 @@ Status ZipEntry::read(std::string& buf, std::size_t chunk) {
   return Status::ok_status();
 }
 
-Result<ZipArchive> ZipArchive::open_file(const std::string& path, ZipCaps caps) {
+Result<ZipArchive> ZipArchive::open_fd(int fd, ZipCaps caps) {
+  // libzip closes the descriptor it is given once the archive is closed
+  // (and leaves it open when zip_fdopen fails): it gets its own copy.
+  const int copy = ::fcntl(fd, F_DUPFD_CLOEXEC, 0);
+  if (copy < 0) {
+    return Error(ErrorCode::kIo, std::string("the workbook cannot be read: ") + std::strerror(errno));
+  }
   int code = 0;
-  zip_t* z = zip_open(path.c_str(), ZIP_RDONLY, &code);
+  zip_t* z = zip_fdopen(copy, ZIP_RDONLY, &code);
   if (z == nullptr) {
+    ::close(copy);
     zip_error_t err;
     zip_error_init_with_code(&err, code);
     Error e = zip_failure("the workbook cannot be opened as a zip archive", &err);

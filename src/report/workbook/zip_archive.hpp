@@ -4,7 +4,9 @@
 // - ZipArchive owns its zip_t (move-only); ZipEntry owns its zip_file_t and
 //   borrows the archive, which must outlive it.
 // - ZipArchive::open_memory() borrows the bytes: they must outlive the
-//   archive. open_file() reads the file through libzip (no copy in memory).
+//   archive. open_fd() reads an open file through libzip (no copy in
+//   memory) from its own duplicate of the descriptor, which it closes; the
+//   caller keeps `fd`, and its file position is moved (libzip seeks).
 // - read() hands back inflated bytes in chunks of at most `chunk` bytes and
 //   refuses to go past the caps on the inflated size and on the compression
 //   ratio, so a zip bomb costs one chunk of memory and stops there.
@@ -58,7 +60,7 @@ class ZipEntry {
 
 class ZipArchive {
  public:
-  [[nodiscard]] static Result<ZipArchive> open_file(const std::string& path, ZipCaps caps);
+  [[nodiscard]] static Result<ZipArchive> open_fd(int fd, ZipCaps caps);
   [[nodiscard]] static Result<ZipArchive> open_memory(std::string_view bytes, ZipCaps caps);
 
   ZipArchive(ZipArchive&&) noexcept = default;
