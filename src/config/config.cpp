@@ -355,6 +355,16 @@ void read_config(const toml::table& root, const std::filesystem::path& base, Con
     cfg.report.limits.max_name_bytes = static_cast<std::size_t>(max_name);
     cfg.report.limits.max_line_bytes = static_cast<std::size_t>(max_line);
     cfg.report.limits.max_problems = static_cast<std::size_t>(max_problems);
+    auto& w = cfg.report.workbook;
+    long long strings = static_cast<long long>(w.max_shared_strings);
+    long long inflated = static_cast<long long>(w.max_inflated_bytes);
+    long long ratio = static_cast<long long>(w.max_ratio);
+    s.integer64("max_shared_strings", strings, 1, 100'000'000);
+    s.integer64("max_inflated_bytes", inflated, 1024 * 1024, 64LL * 1024 * 1024 * 1024);
+    s.integer64("max_compression_ratio", ratio, 10, 1'000'000);
+    w.max_shared_strings = static_cast<std::size_t>(strings);
+    w.max_inflated_bytes = static_cast<std::uint64_t>(inflated);
+    w.max_ratio = static_cast<std::uint64_t>(ratio);
   }
   if (const auto* t = r.table("log")) {
     TableReader s(*t, "log", problems);

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "report/report_parser.hpp"
+#include "report/workbook/workbook_reader.hpp"
 #include "base/result.hpp"
 
 namespace stockwatch {
@@ -96,6 +97,7 @@ struct HttpConfig {
 struct ReportConfig {
   HeaderAliases aliases;
   ParserLimits limits;
+  workbook::WorkbookLimits workbook;  // .xlsx and .ods: max_shared_strings, max_inflated_bytes, max_compression_ratio
 };
 
 struct LogConfig {

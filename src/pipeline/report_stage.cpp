@@ -12,6 +12,7 @@ LoaderOptions loader_options(const Config& c) {
   LoaderOptions o;
   o.limits = c.report.limits;
   o.aliases = c.report.aliases;
+  o.workbook = c.report.workbook;
   o.max_report_bytes = c.inbox.max_report_bytes;
   o.confine_to = c.inbox.path;
   o.sort_dir = c.storage.database.parent_path();  // rows being sorted spill beside the database

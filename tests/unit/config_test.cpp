@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "pipeline/report_stage.hpp"
 #include "test_util.hpp"
 
 #ifndef STOCKWATCH_SOURCE_DIR
@@ -537,6 +538,35 @@ TEST(ReportConfig, AliasesAndLimitsAreConfigurable) {
   EXPECT_EQ(r.limits.max_name_bytes, 50u);
   EXPECT_EQ(r.limits.max_line_bytes, 1024u);
   EXPECT_EQ(r.limits.max_problems, 3u);
+}
+
+TEST(ReportConfig, WorkbookCapsAreConfigurable) {
+  const ConfigLoad defaults = parse("[report]\n");
+  ASSERT_TRUE(defaults.ok()) << all_problems(defaults);
+  EXPECT_EQ(defaults.config.report.workbook.max_shared_strings, 1'000'000u);
+  EXPECT_EQ(defaults.config.report.workbook.max_inflated_bytes, 512ULL * 1024 * 1024);
+  EXPECT_EQ(defaults.config.report.workbook.max_ratio, 200u);
+  const ConfigLoad load = parse(
+      "[report]\nmax_shared_strings = 5000\nmax_inflated_bytes = 2097152\n"
+      "max_compression_ratio = 50\n");
+  ASSERT_TRUE(load.ok()) << all_problems(load);
+  const auto& w = load.config.report.workbook;
+  EXPECT_EQ(w.max_shared_strings, 5000u);
+  EXPECT_EQ(w.max_inflated_bytes, 2097152u);
+  EXPECT_EQ(w.max_ratio, 50u);
+  EXPECT_EQ(loader_options(load.config).workbook.max_shared_strings, 5000u);
+}
+
+TEST(ReportConfig, WorkbookCapsOutOfRangeAreProblems) {
+  EXPECT_NE(only_problem("[report]\nmax_shared_strings = 0\n")
+                .find("report.max_shared_strings (line 2): must be between 1 and 100000000, got 0"),
+            std::string::npos);
+  EXPECT_NE(only_problem("[report]\nmax_inflated_bytes = 1000\n")
+                .find("report.max_inflated_bytes (line 2): must be between 1048576 and "),
+            std::string::npos);
+  EXPECT_NE(only_problem("[report]\nmax_compression_ratio = 2\n")
+                .find("report.max_compression_ratio (line 2): must be between 10 and 1000000"),
+            std::string::npos);
 }
 
 TEST(ReportConfig, AnEmptyAliasListIsAProblem) {
