@@ -25,14 +25,16 @@ package_pkgs="dpkg-dev"
 # the system calls the daemon makes, checked against the unit's
 # SystemCallFilter= (tests/e2e/test_service.py); openssl: the test
 # certificates of tests/e2e/test_alerts.py; python3-openpyxl and
-# libreoffice-calc-nogui: the workbooks tests/support/make_workbooks.py
-# makes for the workbook reader's tests; opensmtpd: a second, independent
+# libreoffice-calc-nogui and gnumeric (its ssconvert): the workbooks
+# tests/support/make_workbooks.py makes for the workbook tests, each
+# written by a spreadsheet program; opensmtpd: a second, independent
 # mail server for one of its tests (on a machine with systemd the package
 # also enables its own service on port 25; that test then skips itself).
 test_pkgs="libgtest-dev libgmock-dev python3 python3-aiosmtpd sqlite3 rsync curl
   systemd debootstrap strace openssl opensmtpd awscli
-  python3-openpyxl libreoffice-calc-nogui"
-bench_pkgs="python3 sqlite3 time wrk"
+  python3-openpyxl libreoffice-calc-nogui gnumeric"
+# python3-openpyxl: the .xlsx of the workbook benchmark (bench/workbook_bench.py).
+bench_pkgs="python3 sqlite3 time wrk python3-openpyxl"
 
 case "$profile" in
   build)   want="$build_pkgs" ;;

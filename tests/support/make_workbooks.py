@@ -3,9 +3,10 @@
 
 Usage: make_workbooks.py OUTDIR
 
-Real spreadsheet programs write them: python3-openpyxl writes .xlsx files,
-and LibreOffice (soffice --headless --convert-to) opens those, computes their
-formulas and saves them again as .xlsx and .ods (skipped when soffice is not
+Real spreadsheet programs write them: python3-openpyxl writes .xlsx files;
+LibreOffice (soffice --headless --convert-to) and Gnumeric (ssconvert
+--recalc) open those, compute their formulas and save them again as .xlsx
+and .ods, into lo/ and gnumeric/ (each skipped when the program is not
 installed; the tests that need those files then skip themselves). The
 hostile files (a zip bomb, entities, an encrypted entry, an old .xls, ...)
 are written byte by byte, as an attacker would.
@@ -75,6 +76,23 @@ if soffice:
                             "--convert-to", fmt, "--outdir", dest] + sources,
                            check=True, env=env, stdout=subprocess.DEVNULL,
                            stderr=subprocess.DEVNULL, timeout=300)
+
+# Gnumeric (ssconvert): the same books, formulas computed (--recalc), saved
+# as .xlsx and .ods by a third program (skipped when ssconvert is not
+# installed; the tests that need those files then skip themselves).
+ssconvert = shutil.which("ssconvert")
+if ssconvert:
+    with tempfile.TemporaryDirectory() as home:
+        env = dict(os.environ, HOME=home)
+        dest = os.path.join(out, "gnumeric")
+        os.makedirs(dest, exist_ok=True)
+        for name in ("basic.xlsx", "formulas.xlsx", "indonesian.xlsx", "extra_sheet.xlsx"):
+            stem = os.path.splitext(name)[0]
+            for fmt in ("xlsx", "ods"):
+                subprocess.run([ssconvert, "--recalc", os.path.join(out, name),
+                                os.path.join(dest, stem + "." + fmt)],
+                               check=True, env=env, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL, timeout=300)
 
 
 # ---- hostile and wrong files ----------------------------------------------

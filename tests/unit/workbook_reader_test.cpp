@@ -70,6 +70,35 @@ TEST(WorkbookReader, LibreOfficeXlsxAndOdsReadTheSame) {
   }
 }
 
+// Gnumeric writes texts as inline strings, indents its XML, and keeps an
+// empty row repeated to the end of the sheet in .ods.
+TEST(WorkbookReader, GnumericXlsxAndOdsReadTheSame) {
+  if (!fs::exists(fixtures() / "gnumeric" / "basic.ods")) GTEST_SKIP() << "ssconvert is not installed";
+  for (const char* ext : {".xlsx", ".ods"}) {
+    const std::string dir = "gnumeric/";
+    const Loaded basic = load(dir + "basic" + ext);
+    EXPECT_EQ(basic.sheet, "Stok") << ext;
+    EXPECT_EQ(basic.rows, (Rows{"Medan|beras|12@2", "Medan|gula|12@3", "Medan|kopi|7@5"})) << ext;
+    EXPECT_EQ(basic.problems, "") << ext;
+
+    const Loaded formulas = load(dir + "formulas" + ext);
+    EXPECT_EQ(formulas.rows, (Rows{"Medan|beras|12@2", "Medan|gula|13@3", "Medan|kopi|3@4"}))
+        << ext;
+    EXPECT_EQ(formulas.problems, "") << ext;
+
+    const Loaded indonesian = load(dir + "indonesian" + ext);
+    EXPECT_EQ(indonesian.rows, (Rows{"Medan|beras|1000@2"})) << ext;
+    EXPECT_EQ(indonesian.problems,
+              "sheet \"Stok\", cell C3: '1.000' is not a whole number; write 1000")
+        << ext;
+
+    const Loaded extra = load(dir + "extra_sheet" + ext, "Medan");
+    EXPECT_EQ(extra.sheet, "Medan") << ext;
+    EXPECT_EQ(extra.rows, (Rows{"Medan|beras|4@2"})) << ext;
+    EXPECT_EQ(load(dir + "extra_sheet" + ext).sheet, "Catatan") << ext;
+  }
+}
+
 TEST(WorkbookReader, SharedInlineAndRichTextStrings) {
   const Loaded l = load("strings.xlsx");
   EXPECT_EQ(l.rows, (Rows{"Medan|beras|5@2", "Medan|gula|6@5"}));
