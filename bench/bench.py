@@ -38,6 +38,7 @@ LAMBDA_PORT = os.path.join(HERE, "lambda_port.py")
 sys.path.insert(0, HERE)
 import http_bench  # noqa: E402  (benchmark 7, beside this file)
 import order_bench  # noqa: E402  (benchmark 8, beside this file)
+import workbook_bench  # noqa: E402  (benchmark 9, beside this file)
 SMTP_SERVER = os.path.join(ROOT, "tests", "support", "smtp_server.py")
 PYTHON = "/usr/bin/python3" if os.path.exists("/usr/bin/python3") else sys.executable
 GNU_TIME = "/usr/bin/time"
@@ -694,8 +695,9 @@ def main():
     ap.add_argument("--skip-big", action="store_true")
     ap.add_argument("--order-runs", type=int, default=3,
                     help="runs of each file of benchmark 8 (row orders)")
-    ap.add_argument("--only", choices=("all", "orders", "classic"), default="all",
-                    help="orders: benchmark 8 alone; classic: every benchmark but 8")
+    ap.add_argument("--only", choices=("all", "orders", "classic", "workbooks"), default="all",
+                    help="orders: benchmark 8 alone; workbooks: benchmark 9 alone; "
+                         "classic: every benchmark but 8")
     args = ap.parse_args()
     global BINARY
     BINARY = os.path.abspath(args.binary)
@@ -734,7 +736,7 @@ def main():
         with open(report_again, "a", encoding="ascii") as f:
             f.write("\n")
 
-        for i in range(runs if args.only != "orders" else 0):
+        for i in range(runs if args.only in ("all", "classic") else 0):
             log(f"run {i + 1}/{runs}: bulk load, stockwatch serve")
             res["bulk_stockwatch"].append(bulk_stockwatch(
                 binary, os.path.join(tmp, f"sw-{i}"), report, report_again, n_rows))
@@ -767,11 +769,13 @@ def main():
             log(f"run {i + 1}/{runs} done: "
                 + json.dumps({k: (v[-1] if k != "latency" else "…") for k, v in res.items()}))
 
-        if args.only != "classic":
+        if args.only in ("all", "classic", "workbooks"):
+            res["workbooks"] = workbook_bench.run(sys.modules[__name__], tmp, args.quick, runs)
+        if args.only in ("all", "orders"):
             res["orders"] = order_bench.run(sys.modules[__name__], tmp, args.quick,
                                             max(1, args.order_runs), args.skip_big,
                                             args.big_timeout)
-        if not args.skip_big and args.only != "orders":
+        if not args.skip_big and args.only in ("all", "classic"):
             res["big"] = big_ingest(binary, tmp, cfg["big_bytes"], args.big_timeout)
             if not res["big"]["finished"]:
                 notes.append(f"The large-report ingest was stopped after "
@@ -793,10 +797,12 @@ def main():
 
     total = time.monotonic() - started
     info["load_end"] = os.getloadavg()[0]
-    if args.only != "orders":
+    if args.only in ("all", "classic"):
         table = markdown_table(build_rows(res, cfg), runs)
     else:
-        table = "Benchmark 8 alone (`--only orders`)."
+        table = f"Benchmark {8 if args.only == 'orders' else 9} alone (`--only {args.only}`)."
+    if res.get("workbooks"):
+        table += "\n\n9. Workbooks:\n\n" + workbook_bench.table(res["workbooks"])
     if res.get("orders"):
         order_table, summary = order_bench.tables(res["orders"], args.order_runs)
         table += ("\n\n8. Row orders (medians of " + str(max(1, args.order_runs)) +

@@ -15,8 +15,9 @@
 #   BENCH_BIG_TIMEOUT  seconds the large-report ingest may run (default: 900)
 #   BENCH_ORDER_RUNS   runs of each file of the row-order benchmark (default: 3,
 #                      or 1 with BENCH_QUICK=1)
-#   BENCH_ONLY         all (default), orders (the row-order benchmark alone) or
-#                      classic (everything but the row-order benchmark)
+#   BENCH_ONLY         all (default), orders (the row-order benchmark alone),
+#                      workbooks (.xlsx beside .csv alone) or classic
+#                      (everything but the row-order benchmark)
 #   TMPDIR             where the temporary folder goes (it needs about 5 GB
 #                      free for the 1 GB report and its database)
 set -euo pipefail

@@ -64,8 +64,8 @@ bool parse_uint(std::string_view s, std::uint64_t& out) {
 bool parse_ref(std::string_view ref, std::uint32_t& column, std::uint32_t& row) {
   std::size_t i = 0;
   std::uint64_t col = 0;
-  while (i < ref.size() && std::isalpha(static_cast<unsigned char>(ref[i]))) {
-    col = col * 26 + static_cast<std::uint64_t>(std::toupper(static_cast<unsigned char>(ref[i])) - 'A' + 1);
+  while (i < ref.size() && ((ref[i] >= 'A' && ref[i] <= 'Z') || (ref[i] >= 'a' && ref[i] <= 'z'))) {
+    col = col * 26 + static_cast<std::uint64_t>((ref[i] & ~0x20) - 'A' + 1);
     if (col > kMaxColumns) return false;
     ++i;
   }
@@ -79,6 +79,20 @@ bool parse_ref(std::string_view ref, std::uint32_t& column, std::uint32_t& row) 
 
 // A number as the sheet stores it: whole values become integers.
 bool set_number(std::string_view raw, Cell& cell) {
+  // Most counts are plain integers ("12"): kept as they are, without a
+  // round trip through a double.
+  if (!raw.empty() && raw.size() <= 15 && (raw[0] != '0' || raw.size() == 1)) {
+    std::size_t digits = raw[0] == '-' ? 1 : 0;
+    if (digits < raw.size() && raw[digits] != '0') {
+      while (digits < raw.size() && raw[digits] >= '0' && raw[digits] <= '9') ++digits;
+      if (digits == raw.size()) {
+        cell.kind = CellKind::kNumber;
+        cell.whole = true;
+        cell.text.assign(raw);
+        return true;
+      }
+    }
+  }
   const std::string s(raw);
   char* end = nullptr;
   const double v = std::strtod(s.c_str(), &end);
@@ -293,6 +307,19 @@ class StylesPart : public PartHandler {
   bool in_xfs_ = false;
 };
 
+// A cell's t attribute. An unknown type is read as a number, as before.
+enum class CellType : std::uint8_t { kNumber, kShared, kInline, kFormulaText, kBool, kError, kDate };
+
+CellType cell_type(std::string_view t) {
+  if (t == "s") return CellType::kShared;
+  if (t == "inlineStr") return CellType::kInline;
+  if (t == "str") return CellType::kFormulaText;
+  if (t == "b") return CellType::kBool;
+  if (t == "e") return CellType::kError;
+  if (t == "d") return CellType::kDate;
+  return CellType::kNumber;
+}
+
 class XlsxSheetPart : public PartHandler {
  public:
   XlsxSheetPart(const WorkbookLimits& limits, const std::vector<std::string>& strings,
@@ -300,6 +327,26 @@ class XlsxSheetPart : public PartHandler {
       : limits_(limits), strings_(strings), dates_(dates), sink_(sink) {}
 
   void start(std::string_view name, const char** attrs) override {
+    // The names inside a cell (f, v, t) come first, in one switch: they
+    // are most of a sheet's elements.
+    if (name.size() == 1 && name[0] != 'c') {
+      if (!in_cell_) return;
+      switch (name[0]) {
+        case 'f': has_formula_ = true; break;
+        case 'v':
+          in_v_ = true;
+          has_value_ = true;
+          break;
+        case 't':
+          if (in_phonetic_ == 0 && type_ == CellType::kInline) {
+            in_t_ = true;
+            has_value_ = true;
+          }
+          break;
+        default: break;
+      }
+      return;
+    }
     if (name == "sheetData") {
       in_data_ = true;
     } else if (name == "row" && in_data_) {
@@ -314,20 +361,28 @@ class XlsxSheetPart : public PartHandler {
         if (r > kMaxRows) return fail("", "the sheet has more rows than a spreadsheet allows");
       }
       row_.number = static_cast<std::uint32_t>(r);
-      row_.cells.clear();
+      cells_ = 0;
       next_column_ = 0;
     } else if (name == "c" && in_data_) {
       in_cell_ = true;
       has_formula_ = has_value_ = false;
       value_.clear();
-      type_ = "n";
+      type_ = CellType::kNumber;
       style_ = 0;
-      const char* t = xml_attr(attrs, "t");
-      if (t) type_ = t;
-      const char* s = xml_attr(attrs, "s");
-      if (s) (void)parse_uint(s, style_);
+      const char* ref = nullptr;
+      // One pass over the attributes (r, t, s), the hot path of a sheet.
+      for (std::size_t i = 0; attrs[i] != nullptr; i += 2) {
+        const std::string_view a = local_name(attrs[i]);
+        if (a.size() != 1) continue;
+        if (a[0] == 'r') {
+          ref = attrs[i + 1];
+        } else if (a[0] == 't') {
+          type_ = cell_type(attrs[i + 1]);
+        } else if (a[0] == 's') {
+          (void)parse_uint(attrs[i + 1], style_);
+        }
+      }
       column_ = next_column_;
-      const char* ref = xml_attr(attrs, "r");
       std::uint32_t rr = 0;
       if (ref && (!parse_ref(ref, column_, rr) || (rr != 0 && rr != row_.number))) {
         return fail("", std::string("the workbook is damaged (cell reference ") + ref + ")");
@@ -343,7 +398,7 @@ class XlsxSheetPart : public PartHandler {
       has_value_ = true;
     } else if (in_cell_ && name == "rPh") {
       ++in_phonetic_;
-    } else if (in_cell_ && name == "t" && in_phonetic_ == 0 && type_ == "inlineStr") {
+    } else if (in_cell_ && name == "t" && in_phonetic_ == 0 && type_ == CellType::kInline) {
       in_t_ = true;
       has_value_ = true;
     } else if (name == "mergeCell") {
@@ -362,6 +417,20 @@ class XlsxSheetPart : public PartHandler {
   }
 
   void end(std::string_view name) override {
+    if (name.size() == 1) {
+      switch (name[0]) {
+        case 'v': in_v_ = false; break;
+        case 't': in_t_ = false; break;
+        case 'c':
+          if (in_cell_) {
+            in_cell_ = false;
+            finish_cell();
+          }
+          break;
+        default: break;
+      }
+      return;
+    }
     if (name == "v") {
       in_v_ = false;
     } else if (name == "t") {
@@ -372,10 +441,13 @@ class XlsxSheetPart : public PartHandler {
       in_cell_ = false;
       finish_cell();
     } else if (name == "row" && in_data_) {
-      if (!row_.cells.empty() && !problem) {
+      // The cells of the row before stay as slots whose strings keep their
+      // room: a sheet's rows cost no allocation once the first is read.
+      row_.cells.resize(cells_);
+      if (cells_ != 0 && !problem) {
         if (auto p = sink_.on_row(row_)) return fail(p->cell, p->message);
       }
-      row_.cells.clear();
+      cells_ = 0;
     } else if (name == "sheetData") {
       in_data_ = false;
     }
@@ -393,27 +465,31 @@ class XlsxSheetPart : public PartHandler {
  private:
   void finish_cell() {
     const auto ref = [this] { return cell_ref(column_, row_.number); };
-    if (has_formula_ && (!has_value_ || (value_.empty() && type_ != "str"))) {
+    if (has_formula_ && (!has_value_ || (value_.empty() && type_ != CellType::kFormulaText))) {
       return fail(ref(), kNoCachedValue);
     }
-    Cell cell;
+    if (cells_ == row_.cells.size()) row_.cells.emplace_back();
+    Cell& cell = row_.cells[cells_];  // taken only if it ends with a text
     cell.column = column_;
-    if (type_ == "s") {
+    cell.kind = CellKind::kText;
+    cell.whole = true;
+    cell.text.clear();
+    if (type_ == CellType::kShared) {
       if (!has_value_) return;
       std::uint64_t index = 0;
       if (!parse_uint(value_, index) || index >= strings_.size()) {
         return fail(ref(), "the workbook is damaged (the cell names a text that is not there)");
       }
       cell.text = strings_[index];
-    } else if (type_ == "inlineStr" || type_ == "str") {
+    } else if (type_ == CellType::kInline || type_ == CellType::kFormulaText) {
       cell.text = value_;
-    } else if (type_ == "b") {
+    } else if (type_ == CellType::kBool) {
       if (value_.empty()) return;
       cell.kind = CellKind::kBool;
       cell.text = value_ == "1" ? "TRUE" : "FALSE";
-    } else if (type_ == "e") {
+    } else if (type_ == CellType::kError) {
       return fail(ref(), "the cell shows the error " + value_ + "; correct the formula and save again");
-    } else if (type_ == "d") {
+    } else if (type_ == CellType::kDate) {
       if (value_.empty()) return;
       cell.kind = CellKind::kDate;
       cell.text = value_;
@@ -425,7 +501,7 @@ class XlsxSheetPart : public PartHandler {
       if (style_ < dates_.size() && dates_[style_]) cell.kind = CellKind::kDate;
     }
     if (cell.text.empty()) return;
-    row_.cells.push_back(std::move(cell));
+    ++cells_;
   }
 
   const WorkbookLimits& limits_;
@@ -433,9 +509,10 @@ class XlsxSheetPart : public PartHandler {
   const std::vector<bool>& dates_;
   SheetSink& sink_;
   SheetRow row_;
+  std::size_t cells_ = 0;  // cells of row_ filled so far
   std::uint32_t next_column_ = 0;
   std::uint32_t column_ = 0;
-  std::string type_;
+  CellType type_ = CellType::kNumber;
   std::uint64_t style_ = 0;
   std::string value_;
   bool in_data_ = false;

@@ -1,6 +1,7 @@
 #include "report/workbook/workbook_report.hpp"
 
 #include <algorithm>
+#include <array>
 #include <utility>
 
 namespace stockwatch::workbook {
@@ -10,6 +11,19 @@ constexpr std::size_t kMaxMergesReported = 10;
 // Characters that make a cell a quoted CSV field (every delimiter the
 // parser may detect, quotes and line breaks).
 constexpr std::string_view kQuoted = ",;\t|\"\r\n";
+
+// Whether `text` holds one of kQuoted (a table, not a search per byte).
+bool needs_quotes(std::string_view text) {
+  static constexpr auto kTable = [] {
+    std::array<bool, 256> t{};
+    for (const char c : kQuoted) t[static_cast<unsigned char>(c)] = true;
+    return t;
+  }();
+  for (const char c : text) {
+    if (kTable[static_cast<unsigned char>(c)]) return true;
+  }
+  return false;
+}
 constexpr const char* kRoles[3] = {"store", "item", "count"};
 }  // namespace
 
@@ -58,7 +72,7 @@ class WorkbookReport::Feeder : public SheetSink {
       const bool date = c.kind == CellKind::kDate && owner_.role_column_[2] == c.column &&
                         row.number != header_row_;
       const std::string_view text = date ? std::string_view("0") : std::string_view(c.text);
-      if (text.find_first_of(kQuoted) == std::string_view::npos) {
+      if (!needs_quotes(text)) {
         out += text;  // the parser's fast path
         continue;
       }

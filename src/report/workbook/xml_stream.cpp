@@ -13,6 +13,16 @@ std::string_view local_name(std::string_view name) {
   return colon == std::string_view::npos ? name : name.substr(colon + 1);
 }
 
+std::string_view local_name(const char* name) {
+  // One pass: the length and the last colon together (no strlen, no rfind).
+  const char* local = name;
+  const char* p = name;
+  for (; *p != '\0'; ++p) {
+    if (*p == ':') local = p + 1;
+  }
+  return std::string_view(local, static_cast<std::size_t>(p - local));
+}
+
 const char* xml_attr(const char** attrs, std::string_view local) {
   for (std::size_t i = 0; attrs[i] != nullptr; i += 2) {
     if (local_name(attrs[i]) == local) return attrs[i + 1];

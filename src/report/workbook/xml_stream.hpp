@@ -37,6 +37,7 @@ class XmlHandler {
 const char* xml_attr(const char** attrs, std::string_view local);
 // A name without its prefix.
 std::string_view local_name(std::string_view name);
+std::string_view local_name(const char* name);
 
 class XmlStream {
  public:
