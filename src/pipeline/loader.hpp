@@ -44,7 +44,7 @@
 #include <string>
 
 #include "base/clock.hpp"
-#include "base/printable.hpp"
+#include "text/printable.hpp"
 #include "report/report_parser.hpp"
 #include "base/result.hpp"
 #include "os/unique_fd.hpp"
