@@ -11,7 +11,7 @@ JOBS ?= $(shell nproc)
 CCACHE := $(shell command -v ccache 2>/dev/null)
 CMAKE_LAUNCHER := $(if $(CCACHE),-DCMAKE_CXX_COMPILER_LAUNCHER=$(CCACHE))
 
-.PHONY: all deps test-deps build run test bench install clean test-asan test-tsan test-sanitizers
+.PHONY: all deps test-deps build run test bench bench-compare install clean test-asan test-tsan test-sanitizers
 
 all: build
 
@@ -76,6 +76,20 @@ test-sanitizers: test-asan test-tsan
 bench: build
 	@scripts/install-deps.sh bench
 	bench/run.sh
+
+# make bench-compare BASE=<git revision>   benchmarks 2-6 with this tree's
+# build and with BASE's (built in build-base/ from `git archive`), taking
+# turns, and a table of before and after. BENCH_* settings apply as for
+# make bench; the row-order benchmark is left out.
+BASE ?=
+bench-compare: build
+	@[ -n "$(BASE)" ] || { echo "usage: make bench-compare BASE=<git revision>" >&2; exit 2; }
+	@scripts/install-deps.sh bench
+	rm -rf build-base && mkdir -p build-base/src
+	git archive --format=tar "$(BASE)" | tar -x -C build-base/src
+	cmake -S build-base/src -B build-base/build -DCMAKE_BUILD_TYPE=Release $(CMAKE_LAUNCHER)
+	cmake --build build-base/build -j $(JOBS) --target stockwatch
+	BENCH_BASELINE=build-base/build/stockwatch BENCH_ONLY=classic bench/run.sh
 
 install: build
 	cmake --install $(BUILD_DIR)

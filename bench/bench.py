@@ -636,9 +636,48 @@ def build_rows(res, cfg):
     return rows
 
 
-def markdown_table(rows, runs):
-    head = ["Benchmark", f"Median of {runs} run(s)", "Min – max", "Rate",
-            "stockwatch ÷ this"]
+def binary_version(binary):
+    try:
+        out = subprocess.run([binary, "--version"], capture_output=True, text=True, timeout=10)
+        return out.stdout.strip() or out.stderr.strip() or binary
+    except (OSError, subprocess.SubprocessError):
+        return binary
+
+
+def compare_table(res, base, cfg):
+    """Benchmarks 2-6 with --binary (after) and --baseline (before)."""
+    n = cfg["bulk_rows"]
+    m = cfg["many_reports"]
+
+    def lat(results, p):
+        return med([percentile(r["samples_s"], p) for r in results])
+
+    figures = [
+        (f"2. Bulk load, {n:,} rows (serve, mv → alert queued)",
+         lambda r: med([x["load_s"] for x in r["bulk_stockwatch"]]), fmt_s),
+        (f"3. Re-load, same {n:,} rows (serve, mv → ledger row)",
+         lambda r: med([x["reload_s"] for x in r["bulk_stockwatch"]]), fmt_s),
+        (f"2iii. stockwatch ingest, {n:,} rows (whole process)",
+         lambda r: med([x["s"] for x in r["ingest_1m"]]), fmt_s),
+        ("4. Latency, report → email accepted, p50", lambda r: lat(r["latency"], 50), fmt_s),
+        ("4. Latency, report → email accepted, p99", lambda r: lat(r["latency"], 99), fmt_s),
+        (f"5. {m:,} six-row reports at once → all archived",
+         lambda r: med([x["s"] for x in r["many"]]), fmt_s),
+        (f"6. Peak RSS, stockwatch ingest of {n:,} rows",
+         lambda r: med([x["max_rss_kb"] for x in r["ingest_1m"]]), fmt_mib),
+        (f"6. Peak RSS (VmHWM), serve after the {n:,}-row load",
+         lambda r: med([x["daemon_hwm_kb"] for x in r["bulk_stockwatch"]]), fmt_mib),
+    ]
+    rows = []
+    for label, figure, fmt in figures:
+        before, after = figure(base), figure(res)
+        rows.append([label, fmt(before), fmt(after),
+                     f"{before / after:.2f}" if after else "–"])
+    return md_table(["Benchmark", "Before (baseline)", "After",
+                     "Before ÷ after (> 1: better now)"], rows)
+
+
+def md_table(head, rows):
     table = [head] + rows
     widths = [max(len(r[i]) for r in table) for i in range(len(head))]
     lines = ["| " + " | ".join(c.ljust(widths[i]) for i, c in enumerate(head)) + " |",
@@ -646,6 +685,11 @@ def markdown_table(rows, runs):
     for r in rows:
         lines.append("| " + " | ".join(c.ljust(widths[i]) for i, c in enumerate(r)) + " |")
     return "\n".join(lines)
+
+
+def markdown_table(rows, runs):
+    return md_table(["Benchmark", f"Median of {runs} run(s)", "Min – max", "Rate",
+                     "stockwatch ÷ this"], rows)
 
 
 DOC_INTRO = """\
@@ -698,11 +742,16 @@ def main():
     ap.add_argument("--only", choices=("all", "orders", "classic", "workbooks"), default="all",
                     help="orders: benchmark 8 alone; workbooks: benchmark 9 alone; "
                          "classic: every benchmark but 8")
+    ap.add_argument("--baseline", default=None,
+                    help="an earlier stockwatch executable: benchmarks 2-6 also run with it, "
+                         "each right after the same benchmark with --binary, and a table "
+                         "compares the two")
     args = ap.parse_args()
     global BINARY
     BINARY = os.path.abspath(args.binary)
 
     binary = os.path.abspath(args.binary)
+    baseline = os.path.abspath(args.baseline) if args.baseline else None
     q = 1 if args.quick else 0
     cfg = {k: v[q] for k, v in SIZES.items()}
     cfg["quick"] = args.quick
@@ -715,6 +764,7 @@ def main():
     tmp = tempfile.mkdtemp(prefix="stockwatch-bench-", dir=args.tmpdir)
     res = {"bulk_stockwatch": [], "bulk_sqlite_cli": [], "bulk_lambda_port": [],
            "ingest_1m": [], "latency": [], "many": []}
+    base = {"bulk_stockwatch": [], "ingest_1m": [], "latency": [], "many": []}
     notes = []
 
     def on_term(signum, frame):
@@ -740,6 +790,10 @@ def main():
             log(f"run {i + 1}/{runs}: bulk load, stockwatch serve")
             res["bulk_stockwatch"].append(bulk_stockwatch(
                 binary, os.path.join(tmp, f"sw-{i}"), report, report_again, n_rows))
+            if baseline:
+                log(f"run {i + 1}/{runs}: bulk load, stockwatch serve, baseline")
+                base["bulk_stockwatch"].append(bulk_stockwatch(
+                    baseline, os.path.join(tmp, f"base-sw-{i}"), report, report_again, n_rows))
             log(f"run {i + 1}/{runs}: bulk load, sqlite3 CLI")
             res["bulk_sqlite_cli"].append(bulk_sqlite_cli(os.path.join(tmp, f"cli-{i}"), report,
                                                           n_rows))
@@ -749,9 +803,17 @@ def main():
             log(f"run {i + 1}/{runs}: stockwatch ingest under time -v")
             res["ingest_1m"].append(ingest_memory(binary, os.path.join(tmp, f"ing-{i}"), report,
                                                   n_rows))
+            if baseline:
+                log(f"run {i + 1}/{runs}: stockwatch ingest under time -v, baseline")
+                base["ingest_1m"].append(ingest_memory(
+                    baseline, os.path.join(tmp, f"base-ing-{i}"), report, n_rows))
             log(f"run {i + 1}/{runs}: latency, {cfg['latency_reports']} reports")
             res["latency"].append(latency(binary, os.path.join(tmp, f"lat-{i}"),
                                           cfg["latency_reports"], cfg["smtp_floor"]))
+            if baseline:
+                log(f"run {i + 1}/{runs}: latency, baseline")
+                base["latency"].append(latency(baseline, os.path.join(tmp, f"base-lat-{i}"),
+                                               cfg["latency_reports"], cfg["smtp_floor"]))
             if http_bench.wrk_path():
                 log(f"run {i + 1}/{runs}: HTTP, wrk")
                 h = http_bench.http_bench(World(os.path.join(tmp, f"http-{i}")), binary,
@@ -766,6 +828,10 @@ def main():
             log(f"run {i + 1}/{runs}: {cfg['many_reports']} reports at once")
             res["many"].append(many_reports(binary, os.path.join(tmp, f"many-{i}"),
                                             cfg["many_reports"]))
+            if baseline:
+                log(f"run {i + 1}/{runs}: {cfg['many_reports']} reports at once, baseline")
+                base["many"].append(many_reports(baseline, os.path.join(tmp, f"base-many-{i}"),
+                                                 cfg["many_reports"]))
             log(f"run {i + 1}/{runs} done: "
                 + json.dumps({k: (v[-1] if k != "latency" else "…") for k, v in res.items()}))
 
@@ -801,6 +867,11 @@ def main():
         table = markdown_table(build_rows(res, cfg), runs)
     else:
         table = f"Benchmark {8 if args.only == 'orders' else 9} alone (`--only {args.only}`)."
+    if baseline and args.only in ("all", "classic"):
+        table += ("\n\nBefore and after, side by side: the baseline is " +
+                  binary_version(baseline) + "; each figure a median of " + str(runs) +
+                  " run(s), the two binaries taking turns within each run.\n\n" +
+                  compare_table(res, base, cfg))
     if res.get("workbooks"):
         table += "\n\n9. Workbooks:\n\n" + workbook_bench.table(res["workbooks"])
     if res.get("orders"):
@@ -813,7 +884,8 @@ def main():
     os.makedirs(os.path.join(HERE, "out"), exist_ok=True)
     stamp = time.strftime("%Y%m%d-%H%M%S")
     with open(os.path.join(HERE, "out", f"results-{stamp}.json"), "w", encoding="utf-8") as f:
-        json.dump({"machine": info, "config": cfg, "runs": runs, "results": res}, f, indent=1)
+        json.dump({"machine": info, "config": cfg, "runs": runs, "results": res,
+                   "baseline": base if baseline else None}, f, indent=1)
 
     if args.doc:
         new = not os.path.exists(args.doc)

@@ -18,6 +18,10 @@
 #   BENCH_ONLY         all (default), orders (the row-order benchmark alone),
 #                      workbooks (.xlsx beside .csv alone) or classic
 #                      (everything but the row-order benchmark)
+#   BENCH_BASELINE     an earlier stockwatch executable: benchmarks 2-6 also run
+#                      with it, the two taking turns, and a second table
+#                      compares them (make bench-compare BASE=<git revision>
+#                      builds one)
 #   TMPDIR             where the temporary folder goes (it needs about 5 GB
 #                      free for the 1 GB report and its database)
 set -euo pipefail
@@ -58,5 +62,6 @@ args=(--binary "$binary" --runs "$runs" --big-timeout "${BENCH_BIG_TIMEOUT:-900}
 [ "${BENCH_SKIP_BIG:-0}" = "1" ] && args+=(--skip-big)
 [ "$append" = "1" ] && args+=(--doc "$doc")
 [ -n "${TMPDIR:-}" ] && args+=(--tmpdir "$TMPDIR")
+[ -n "${BENCH_BASELINE:-}" ] && args+=(--baseline "$BENCH_BASELINE")
 
 exec "$python" bench/bench.py "${args[@]}"

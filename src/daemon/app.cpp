@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstring>
 #include <iomanip>
+#include <iterator>
 #include <optional>
 #include <string>
 
@@ -84,9 +85,31 @@ int App::ingest(const std::vector<fs::path>& files, std::ostream& out) {
   return status;
 }
 
+namespace {
+
+// Queued and dead messages, newest first, at most `limit`, without bodies.
+Result<std::vector<OutboxMessage>> open_messages(Storage& db, int limit) {
+  auto queued = db.outbox_page(0, OutboxState::kQueued, limit);
+  if (!queued) return queued.error();
+  auto dead = db.outbox_page(0, OutboxState::kDead, limit);
+  if (!dead) return dead.error();
+  std::vector<OutboxMessage> open;
+  std::merge(std::make_move_iterator(queued->begin()), std::make_move_iterator(queued->end()),
+             std::make_move_iterator(dead->begin()), std::make_move_iterator(dead->end()),
+             std::back_inserter(open),
+             [](const OutboxMessage& a, const OutboxMessage& b) { return a.id > b.id; });
+  if (open.size() > static_cast<std::size_t>(limit)) open.resize(static_cast<std::size_t>(limit));
+  return open;
+}
+
+}  // namespace
+
 int App::list_outbox(bool include_sent, std::ostream& out) {
   auto db = Storage::open(config_.storage.database, StorageOptions::from(config_.storage), clock_);
-  auto msgs = db->list_outbox(include_sent, 1000);
+  // Without the bodies: the listing shows subjects, and an old queued
+  // message's body can be large.
+  constexpr int kLimit = 1000;
+  auto msgs = include_sent ? db->outbox_page(0, std::nullopt, kLimit) : open_messages(*db, kLimit);
   if (!msgs) {
     out << "error: " << msgs.error().message() << "\n";
     return 2;

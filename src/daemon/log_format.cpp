@@ -4,7 +4,7 @@
 
 #include <string>
 
-#include "base/printable.hpp"
+#include "text/printable.hpp"
 
 namespace stockwatch {
 

@@ -1,7 +1,7 @@
 // How the daemon's log lines are written: one formatter for every message.
 //
 // Contract: the message text of every log call goes through
-// append_for_log() (base/printable.hpp) here, whatever it holds, so text
+// append_for_log() (text/printable.hpp) here, whatever it holds, so text
 // from outside (file names, object keys, header cells, client addresses)
 // can never start a line of its own or pass for another. Log calls need no
 // escaping of their own. Thread-safe as spdlog formatters are (each sink

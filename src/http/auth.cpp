@@ -17,7 +17,9 @@ bool worth_logging(std::uint64_t n) { return (n & (n - 1)) == 0; }
 }  // namespace
 
 AuthResult BearerTokenAuthenticator::authenticate(const RequestHead& head, const std::string& remote) {
-  if (token_.empty()) return {Identity{"anyone (http.token is not set)", Role::kReader, {}}, {}};
+  if (token_.empty()) {
+    return {Identity{"anyone (http.token is not set)", Role::kReader, {}, {}}, {}};
+  }
   const auto field = head[bhttp::field::authorization];
   const std::string_view auth(field.data(), field.size());
   if (!starts_with_ignoring_case(auth, kBearer)) return {};
@@ -25,7 +27,7 @@ AuthResult BearerTokenAuthenticator::authenticate(const RequestHead& head, const
   if (constant_time_equal(presented, token_)) {
     // The failures stay counted: behind a proxy this success may be
     // someone else's (FailureThrottle).
-    return {Identity{"the bearer token", Role::kOwner, {}}, {}};
+    return {Identity{"the bearer token", Role::kOwner, {}, {}}, {}};
   }
   const std::string group = throttle_group(client_address(remote));
   const auto verdict = throttle_.failed(group);
@@ -35,7 +37,8 @@ AuthResult BearerTokenAuthenticator::authenticate(const RequestHead& head, const
               "answered after {} ms)",
               remote, std::string(head.method_string()), std::string(head.target()),
               verdict.failures, group, verdict.delay.count());
-  return {{}, Refusal{401, "the bearer token is wrong", "Bearer realm=\"stockwatch\"", verdict.delay}};
+  return {{}, Refusal{401, "the bearer token is wrong", "Bearer realm=\"stockwatch\"",
+                      verdict.delay, {}}};
 }
 
 AuthResult AuthChain::authenticate(const RequestHead& head, const std::string& remote) const {

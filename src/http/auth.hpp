@@ -39,6 +39,9 @@ struct Identity {
   std::string name;                  // for logs: "the bearer token", an access key, a user
   Role role = Role::kReader;
   std::vector<std::string> stores;   // empty: every store
+  // S3 signatures: the body hash the client signed (hex SHA-256 or
+  // "UNSIGNED-PAYLOAD"), for the gateway to compare with what it reads.
+  std::string payload_hash;
 };
 
 struct Refusal {
@@ -46,6 +49,8 @@ struct Refusal {
   std::string message;               // for the client
   std::string challenge;             // WWW-Authenticate, if any
   Duration delay{0};                 // wait this long before answering
+  std::string code;                  // a reason for programs, where the protocol has one
+                                     // (S3's error code: "SignatureDoesNotMatch", ...)
 };
 
 struct AuthResult {

@@ -85,7 +85,7 @@ Site::Site(std::string token, std::string bucket, HttpRoutes& routes, S3Gateway&
       throttle_(clock, throttle),
       bearer_(std::move(token), throttle_),
       auth_(http::Refusal{401, "this route needs Authorization: Bearer <http.token>",
-                          "Bearer realm=\"stockwatch\"", Duration(0)}),
+                          "Bearer realm=\"stockwatch\"", Duration(0), {}}),
       bucket_(std::move(bucket)) {
   if (auto problem = bucket_name_problem(bucket_)) throw std::invalid_argument(*problem);
   auth_.add(bearer_);
@@ -117,7 +117,7 @@ std::optional<http::Route> Site::refuse_unless_reader(const http::Request& req, 
     return std::nullopt;
   }
   http::Refusal refusal = result.refusal.value_or(
-      http::Refusal{403, "these credentials may not read this route", "", Duration(0)});
+      http::Refusal{403, "these credentials may not read this route", "", Duration(0), {}});
   auto res = json_error(refusal.status, refusal.message);
   if (!refusal.challenge.empty()) res.set(bhttp::field::www_authenticate, refusal.challenge);
   auto route = answer(label, std::move(res));

@@ -133,7 +133,7 @@ int Inbox::watch_dir(const fs::path& dir, std::set<int>* seen) {
     // A folder removed while being scanned is no news; any other failure is
     // logged once per folder, however many scans retry it.
     if (err != ENOENT && err != ENOTDIR && unwatchable_.insert(dir).second) {
-      spdlog::error("inbox: cannot watch {}: {}", dir.string(), std::strerror(err));
+      spdlog::error("inbox: {}", errno_error("cannot watch " + dir.string(), err).message());
     }
     return err;
   }

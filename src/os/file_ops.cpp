@@ -36,11 +36,17 @@ Status sync_fd(int fd, const std::string& what) {
   return {};
 }
 
-Status sync_directory(const std::filesystem::path& dir) {
-  UniqueFd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (!fd) return errno_error("cannot open " + dir.string());
-  return sync_fd(fd.get(), dir.string());
+namespace {
+Status sync_opened(const std::filesystem::path& p, int flags) {
+  UniqueFd fd(::open(p.c_str(), O_RDONLY | O_CLOEXEC | flags));
+  if (!fd) return errno_error("cannot open " + p.string());
+  return sync_fd(fd.get(), p.string());
 }
+}  // namespace
+
+Status sync_directory(const std::filesystem::path& dir) { return sync_opened(dir, O_DIRECTORY); }
+
+Status sync_file(const std::filesystem::path& file) { return sync_opened(file, 0); }
 
 Status read_chunks(int fd, std::size_t chunk_bytes, const std::string& what,
                    const std::function<bool(std::string_view)>& fn, ReadFrom from) {

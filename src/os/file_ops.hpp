@@ -34,6 +34,10 @@ namespace stockwatch {
 // power cut.
 [[nodiscard]] Status sync_directory(const std::filesystem::path& dir);
 
+// fsync() of a regular file by name (opened read-only for it), so its
+// content is on disk before it is renamed into place.
+[[nodiscard]] Status sync_file(const std::filesystem::path& file);
+
 // Where read_chunks() starts: at the start of the file, with pread(), so
 // the descriptor's file position is left alone (another thread may be
 // reading it); or at the file position, with read(), which moves it on, so

@@ -51,8 +51,8 @@
 #include <string>
 
 #include "base/clock.hpp"
-#include "base/printable.hpp"
 #include "report/report_format.hpp"
+#include "text/printable.hpp"
 #include "report/report_parser.hpp"
 #include "report/workbook/workbook_reader.hpp"
 #include "base/result.hpp"

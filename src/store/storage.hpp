@@ -383,6 +383,8 @@ class Storage {
   // The ids of messages in `state`, oldest first, at most `limit`.
   [[nodiscard]] virtual Result<std::vector<std::int64_t>> outbox_ids(OutboxState state,
                                                                      int limit) = 0;
+  // Newest first, at most `limit`, every state or only queued and dead,
+  // with their bodies (listings that need no body: outbox_page).
   [[nodiscard]] virtual Result<std::vector<OutboxMessage>> list_outbox(bool include_sent,
                                                                        int limit) = 0;
   [[nodiscard]] virtual Result<OutboxCounts> outbox_counts() = 0;

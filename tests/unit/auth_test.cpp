@@ -189,7 +189,7 @@ class KnowsOne final : public Authenticator {
   explicit KnowsOne(std::string value) : value_(std::move(value)) {}
   AuthResult authenticate(const RequestHead& head, const std::string&) override {
     if (head[bhttp::field::authorization] != value_) return {};
-    return {Identity{value_, Role::kUploader, {"Medan"}}, {}};
+    return {Identity{value_, Role::kUploader, {"Medan"}, {}}, {}};
   }
 
  private:
@@ -198,7 +198,7 @@ class KnowsOne final : public Authenticator {
 
 TEST_F(BearerTest, TheChainTakesTheFirstThatDecides) {
   KnowsOne session("Session abc");
-  AuthChain chain(Refusal{401, "say who you are", "Bearer", Duration(0)});
+  AuthChain chain(Refusal{401, "say who you are", "Bearer", Duration(0), {}});
   chain.add(bearer_);
   chain.add(session);
   auto r = chain.authenticate(with_authorization("Session abc"), "10.0.0.1:5");

@@ -1,6 +1,6 @@
 // Names from outside made safe to store and show: the reversible escape of
 // file names, and what the log does with control characters.
-#include "base/printable.hpp"
+#include "text/printable.hpp"
 
 #include <gtest/gtest.h>
 

@@ -18,7 +18,6 @@
 #include "report/report_format.hpp"
 #include "report/report_parser.hpp"
 #include "report/workbook/workbook_report.hpp"
-#include "http/s3/sigv4.hpp"
 #include "os/unique_fd.hpp"
 
 namespace stockwatch {
@@ -230,7 +229,16 @@ std::optional<S3Error> S3Gateway::place(UploadSink&& sink, const std::string& ke
 
 S3Gateway::S3Gateway(S3GatewayOptions options, UploadStore& store, const Clock& clock,
                      Metrics* metrics)
-    : options_(std::move(options)), store_(store), clock_(clock), metrics_(metrics) {}
+    : options_(std::move(options)),
+      store_(store),
+      clock_(clock),
+      metrics_(metrics),
+      signatures_(options_.http, clock) {}
+
+void S3Gateway::set_options(S3GatewayOptions options) {
+  options_ = std::move(options);
+  signatures_.set_config(options_.http);
+}
 
 http::Route S3Gateway::route(const http::RequestHead& head, const std::string& remote) {
   http::Route route;
@@ -272,40 +280,18 @@ http::Route S3Gateway::route(const http::RequestHead& head, const std::string& r
   for (auto& [name, value] : decode_query(raw_query)) query[name] = std::move(value);
 
   // Authentication.
-  SigV4Request sreq{std::string(head.method_string()), target, {}};
-  for (const auto& field : head) {
-    sreq.headers.emplace_back(ascii_lower(field.name_string()), std::string(field.value()));
-  }
-  const auto& creds = options_.http.credentials;
   std::string access_key;
   std::string payload_hash = "UNSIGNED-PAYLOAD";
   std::vector<std::string> stores;
-  const bool signed_request = has_sigv4(sreq);
-  if (!creds.empty() && (signed_request || !options_.http.allow_anonymous_upload)) {
-    SigV4Options sopt;
-    sopt.region = options_.http.region;
-    const auto lookup = [&creds](std::string_view ak) -> std::optional<std::string> {
-      for (const auto& c : creds) {
-        if (c.access_key == ak) return c.secret_key;
-      }
-      return std::nullopt;
-    };
-    auto verified = verify_sigv4(sreq, lookup, clock_.now(), sopt);
-    if (verified.error) {
-      spdlog::warn("http {}: {} {} refused: {}: {}", remote, sreq.method, target,
-                   verified.error->code, verified.error->message);
-      return refuse(*verified.error, "s3_denied");
-    }
-    access_key = verified.access_key;
-    payload_hash = verified.payload_hash;
-    for (const auto& c : creds) {
-      if (c.access_key == access_key) stores = c.stores;
-    }
-  } else if (creds.empty() && !options_.http.allow_anonymous_upload) {
-    return refuse({403, "AccessDenied",
-                   "uploads are turned off on this server: it has no [[http.credential]] "
-                   "(and http.allow_anonymous_upload is false)"},
+  auto auth = signatures_.authenticate(head, remote);
+  if (auth.refusal) {
+    return refuse({static_cast<int>(auth.refusal->status), auth.refusal->code, auth.refusal->message},
                   "s3_denied");
+  }
+  if (auth.identity) {
+    access_key = auth.identity->name;
+    payload_hash = auth.identity->payload_hash;
+    stores = auth.identity->stores;
   }
   if (payload_hash.rfind("STREAMING-", 0) == 0) {
     return refuse({501, "NotImplemented",

@@ -1,7 +1,7 @@
 // The S3-compatible upload endpoint (the S3 bucket of the AWS flow):
 // PutObject and multipart uploads (CreateMultipartUpload, UploadPart,
 // CompleteMultipartUpload, AbortMultipartUpload) into one bucket,
-// inbox.bucket, authenticated with AWS Signature Version 4 against the
+// inbox.bucket, authenticated with AWS Signature Version 4 (S3SignatureAuthenticator) against the
 // [[http.credential]] entries.
 //
 // Contract:
@@ -22,6 +22,7 @@
 #include "base/clock.hpp"
 #include "config/config.hpp"
 #include "http/http_server.hpp"
+#include "http/s3/s3_authenticator.hpp"
 #include "http/s3/s3_protocol.hpp"
 #include "http/s3/upload_store.hpp"
 
@@ -46,7 +47,7 @@ class S3Gateway {
 
   // New credentials and limits (a configuration reload); uploads in flight
   // finish under the old ones.
-  void set_options(S3GatewayOptions options) { options_ = std::move(options); }
+  void set_options(S3GatewayOptions options);
   // Called after each report placed in the inbox (on this thread).
   void on_placed(PlacedReport placed) { placed_ = std::move(placed); }
 
@@ -66,6 +67,7 @@ class S3Gateway {
   const Clock& clock_;
   Metrics* metrics_;
   PlacedReport placed_;
+  S3SignatureAuthenticator signatures_;   // after options_: built from them
 };
 
 // An S3 error reply (application/xml, x-amz-request-id).

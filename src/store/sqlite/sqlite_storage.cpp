@@ -1515,16 +1515,6 @@ class FileRemover {
   std::filesystem::path path_;
 };
 
-Status fsync_path(const std::filesystem::path& p, int flags) {
-  const int fd = ::open(p.c_str(), flags | O_CLOEXEC);
-  if (fd < 0) return errno_error("cannot open " + p.string(), errno);
-  const int rc = ::fsync(fd);
-  const int err = errno;
-  ::close(fd);
-  if (rc != 0) return errno_error("cannot sync " + p.string(), err);
-  return {};
-}
-
 }  // namespace
 
 Result<BackupInfo> SqliteStorage::backup(const std::filesystem::path& source,
@@ -1623,7 +1613,7 @@ Result<BackupInfo> SqliteStorage::backup(const std::filesystem::path& source,
     rc = sqlite3_close_v2(dst.release());
     if (rc != SQLITE_OK) return sqlite::error_from(nullptr, rc, "closing " + tmp.string());
 
-    if (auto st = fsync_path(tmp, O_RDONLY); !st.ok()) return st.error();
+    if (auto st = sync_file(tmp); !st.ok()) return st.error();
     // The name is taken only if it is still free.
     auto placed = place_without_replacing(tmp, dest);
     if (!placed) return placed.error();

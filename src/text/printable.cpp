@@ -1,4 +1,4 @@
-#include "base/printable.hpp"
+#include "text/printable.hpp"
 
 #include "text/utf8.hpp"
 
