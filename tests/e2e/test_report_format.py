@@ -55,9 +55,13 @@ THREE_PROBLEMS_ERRORS = [
 
 # Reports with one problem each: (file name, content, the exact problem).
 SINGLE_PROBLEMS = [
-    # An Excel workbook (a ZIP file) renamed to .csv.
+    # An Excel workbook (a ZIP file) renamed to .csv: told to name it .xlsx.
     ("workbook.csv", b"PK\x03\x04\x14\x00\x06\x00\x08\x00\x00\x00!\x00store,item,count\n",
-     "line 1: the file contains binary data (a NUL byte); it is not a CSV report"),
+     "the file is a workbook (or another zip archive), not CSV; if it is a workbook, name it "
+     ".xlsx (Excel) or .ods (LibreOffice), or save it as CSV"),
+    # Other binary data (a NUL byte) named .csv.
+    ("binary.csv", b"store,item,count\nMedan,\x00x,1\n",
+     "line 2: the file contains binary data (a NUL byte); it is not a CSV report"),
     ("empty.csv", b"",
      "the report is empty"),
     # An export of a sheet without data: the header and formatted empty rows.
