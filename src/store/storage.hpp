@@ -180,6 +180,13 @@ struct InventoryQuery {
   int limit = 100;
 };
 
+// One store of the inventory, for listings (Storage::list_stores).
+struct StoreSummary {
+  std::string store;
+  std::int64_t items = 0;           // inventory rows of the store
+  std::int64_t out_of_stock = 0;    // of them, with count 0
+};
+
 // What Storage::backup wrote (pages: the backend's units of storage).
 struct BackupInfo {
   std::filesystem::path file;   // the copy, as given
@@ -392,6 +399,9 @@ class Storage {
   // --- Listings (the HTTP API), newest first, keyset-paginated ----------
   [[nodiscard]] virtual Result<std::vector<InventoryRow>> list_inventory(
       const InventoryQuery& query) = 0;
+  // Every store that has inventory rows, in store order (the store names as
+  // reports wrote them, compared byte for byte), at most `limit`.
+  [[nodiscard]] virtual Result<std::vector<StoreSummary>> list_stores(int limit) = 0;
   // Ledger entries with id < before_id (0 = from the newest), optionally of
   // one status.
   [[nodiscard]] virtual Result<std::vector<ReportRecord>> reports_page(

@@ -530,6 +530,25 @@ TEST_P(StorageContract, ListingsPageNewestFirstAndTheOutboxWithoutBodies) {
   EXPECT_TRUE(storage_->outbox_page(0, OutboxState::kDead, 2)->empty());
 }
 
+TEST_P(StorageContract, StoresAreListedInOrderWithTheirItemCounts) {
+  EXPECT_TRUE(storage_->list_stores(10)->empty());
+  load({{"Padang", "c", 0}, {"Medan", "a", 0}, {"Medan", "b", 4}, {"medan", "d", 2}}, "a.csv",
+       "sha-a");
+  auto stores = storage_->list_stores(10);
+  ASSERT_TRUE(stores.ok()) << stores.error().message();
+  ASSERT_EQ(stores->size(), 3u);
+  // Byte order: names differing only in case are two stores.
+  EXPECT_EQ((*stores)[0].store, "Medan");
+  EXPECT_EQ((*stores)[0].items, 2);
+  EXPECT_EQ((*stores)[0].out_of_stock, 1);
+  EXPECT_EQ((*stores)[1].store, "Padang");
+  EXPECT_EQ((*stores)[1].items, 1);
+  EXPECT_EQ((*stores)[1].out_of_stock, 1);
+  EXPECT_EQ((*stores)[2].store, "medan");
+  EXPECT_EQ((*stores)[2].out_of_stock, 0);
+  EXPECT_EQ(storage_->list_stores(1)->size(), 1u);
+}
+
 TEST_P(StorageContract, MaintenanceIsHarmlessAtAnyTime) {
   EXPECT_TRUE(storage_->maintain().ok());
   load({{"Medan", "a", 1}}, "a.csv", "sha-a");

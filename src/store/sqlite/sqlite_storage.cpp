@@ -1664,6 +1664,22 @@ Result<std::vector<InventoryRow>> SqliteStorage::list_inventory(const InventoryQ
   }
 }
 
+// The primary key (store, item) keeps a store's rows together: one pass
+// over the inventory's key order, without a sort.
+Result<std::vector<StoreSummary>> SqliteStorage::list_stores(int limit) {
+  try {
+    Statement s(impl_->db.get(),
+                "SELECT store, count(*), sum(count = 0) FROM inventory GROUP BY store "
+                "ORDER BY store LIMIT ?1");
+    s.bind(1, limit);
+    return collect<StoreSummary>(s, [](const Statement& st) {
+      return StoreSummary{st.text(0), st.i64(1), st.i64(2)};
+    });
+  } catch (const StorageError& e) {
+    return Error(ErrorCode::kInternal, e.what());
+  }
+}
+
 namespace {
 // Rows of `from` with id < before_id (0 = from the newest), newest first,
 // where `column` = `value` when a value is given.

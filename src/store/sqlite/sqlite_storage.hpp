@@ -121,6 +121,7 @@ class SqliteStorage final : public Storage {
   Result<OutboxCounts> outbox_counts() override;
   Result<OutboxCounts> open_outbox_counts() override;
   Result<std::vector<InventoryRow>> list_inventory(const InventoryQuery& query) override;
+  Result<std::vector<StoreSummary>> list_stores(int limit) override;
   Result<std::vector<ReportRecord>> reports_page(std::int64_t before_id,
                                                  std::optional<ReportStatus> status,
                                                  int limit) override;
