@@ -19,6 +19,8 @@
 #include "pipeline/checker.hpp"
 #include "pipeline/loader.hpp"
 #include "pipeline/report_stage.hpp"
+#include "pipeline/template_source.hpp"
+#include "report/template/template_writer.hpp"
 #include "store/storage.hpp"
 
 namespace stockwatch {
@@ -150,6 +152,29 @@ int App::backup(const fs::path& dest, std::ostream& out, std::ostream& err) {
       << ", " << info->pages << " pages of " << info->page_size << " bytes (" << std::fixed
       << std::setprecision(1) << mib << " MiB), schema version " << info->schema_version << ", "
       << info->reports << " reports, " << info->inventory_rows << " inventory rows\n";
+  return 0;
+}
+
+// --- template ------------------------------------------------------------------------
+
+int App::write_template(const std::string& store, const fs::path& output,
+                        const std::string& language, std::ostream& out, std::ostream& err) {
+  auto db = Storage::open(config_.storage.database, StorageOptions::from(config_.storage), clock_);
+  auto sheet = template_sheet_of(*db, store);
+  if (!sheet) {
+    err << "stockwatch template: " << sheet.error().message() << "\n";
+    return 1;
+  }
+  const Catalog& catalog = catalog_for(language);
+  const Status written = stockwatch::write_template(*sheet, catalog, config_.report.aliases, output);
+  if (!written.ok()) {
+    err << "stockwatch template: " << written.message() << "\n";
+    return 1;
+  }
+  out << "wrote " << output.string() << ": the stock-count sheet of " << sheet->store << ", "
+      << sheet->items.size() << (sheet->items.size() == 1 ? " item" : " items")
+      << "; fill in the column \"" << template_headers(catalog, config_.report.aliases).count
+      << "\" and deliver it as the store's report\n";
   return 0;
 }
 
