@@ -221,7 +221,8 @@ int App::send_test_email(const std::vector<std::string>& to, std::ostream& out) 
   int sent = 0;
   for (const auto& address : recipients) {
     MessageSpec spec{config_.alerts.from, address, subject, body,
-                     make_message_id("test", stamp.count(), address, config_.alerts.from), now};
+                     make_message_id("test", stamp.count(), address, config_.alerts.from), now,
+                     {}};
     const SendOutcome outcome =
         transport->send(config_.alerts.from, address, render_message(spec));
     if (outcome.sent()) {

@@ -363,6 +363,18 @@ class Storage {
                                             std::int64_t last_rejected_id,
                                             const std::vector<OutboxMessage>& messages) = 0;
 
+  // --- Schedules (the template stage) ------------------------------------
+  // The last occurrence of the schedule `name` that was handled, or nullopt
+  // when none was yet.
+  [[nodiscard]] virtual Result<std::optional<TimePoint>> schedule_mark(std::string_view name) = 0;
+  // In one transaction: notes `at` as the schedule's last handled
+  // occurrence and queues `messages` (a Message-ID already in the outbox is
+  // skipped). When an occurrence at or after `at` was handled already (by
+  // this or another connection) nothing changes and the answer is false:
+  // each occurrence queues its messages once.
+  [[nodiscard]] virtual Result<bool> commit_schedule(
+      std::string_view name, TimePoint at, const std::vector<OutboxMessage>& messages) = 0;
+
   // --- Outbox -----------------------------------------------------------
   // Claims up to `limit` queued messages that are due at `now` and not held
   // by another claimant's unexpired lease, for `claimant` until now + lease,

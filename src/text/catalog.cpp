@@ -89,6 +89,15 @@ constexpr CatalogEntry kEnglish[] = {
     {"template.validation.title", "Count"},
     {"template.validation.message",
      "The count is a whole number, 0 or more: write 0 if the item is out of stock."},
+    {"template.mail.subject", "Stock-count sheet for {store}"},
+    {"template.mail.body",
+     "Attached is the stock-count sheet of {store}: {items} items, with the counts stockwatch "
+     "held on {time}.\n\n"
+     "Fill in the column \"{count}\" with the count of each item (0 when an item is out of "
+     "stock). The column \"{last_count}\" is there for reference and is not read. For an item "
+     "that is not listed, add a row. Keep the header row as it is.\n\n"
+     "Save the workbook as .xlsx and deliver it as the store's report, the way a CSV report is "
+     "delivered.\n"},
 };
 
 bool english_is_one(std::int64_t n) { return n == 1; }
@@ -112,6 +121,14 @@ constexpr CatalogEntry kIndonesian[] = {
     {"template.validation.title", "Jumlah"},
     {"template.validation.message",
      "Jumlah harus bilangan bulat, 0 atau lebih: tulis 0 jika barang habis."},
+    {"template.mail.subject", "Lembar hitung stok untuk {store}"},
+    {"template.mail.body",
+     "Terlampir lembar hitung stok {store}: {items} barang, dengan jumlah yang tercatat di "
+     "stockwatch pada {time}.\n\n"
+     "Isi kolom \"{count}\" dengan jumlah setiap barang (0 jika barang habis). Kolom "
+     "\"{last_count}\" hanya sebagai acuan dan tidak dibaca. Untuk barang yang belum tercantum, "
+     "tambahkan baris. Jangan ubah baris judul.\n\n"
+     "Simpan sebagai .xlsx dan kirimkan sebagai laporan gudang, seperti laporan CSV.\n"},
 };
 
 // Indonesian nouns do not inflect for number.

@@ -5,9 +5,15 @@
   template_tool.py fill FILE OUT N...    writes the counts N... into the count
                                          column (column D, from row 2) and saves OUT;
                                          "-" leaves a cell empty
+  template_tool.py email FILE            reads an email (RFC 5322) with Python's email
+                                         package and prints its parts and the attached
+                                         sheet (as `inspect` does), as JSON
 
 Used by tests/unit/template_writer_test.cpp and tests/e2e/test_templates.py.
 """
+import email
+import email.policy
+import io
 import json
 import sys
 
@@ -53,7 +59,39 @@ def fill(path, out, counts):
     wb.save(out)
 
 
+def read_email(path):
+    with open(path, "rb") as f:
+        msg = email.message_from_binary_file(f, policy=email.policy.default)
+    out = {
+        "subject": str(msg["Subject"]),
+        "from": str(msg["From"]),
+        "to": str(msg["To"]),
+        "message_id": str(msg["Message-ID"]),
+        "content_type": msg.get_content_type(),
+        "defects": [str(d) for d in msg.defects],
+        "parts": [],
+    }
+    for part in msg.walk():
+        if part.is_multipart():
+            continue
+        entry = {"content_type": part.get_content_type(),
+                 "filename": part.get_filename(),
+                 "disposition": part.get_content_disposition(),
+                 "defects": [str(d) for d in part.defects]}
+        if part.get_content_maintype() == "text":
+            entry["text"] = part.get_content()
+        else:
+            data = part.get_content()
+            entry["size"] = len(data)
+            entry["sheet"] = inspect(io.BytesIO(data))
+        out["parts"].append(entry)
+    return out
+
+
 def main(argv):
+    if len(argv) >= 3 and argv[1] == "email":
+        json.dump(read_email(argv[2]), sys.stdout, ensure_ascii=False)
+        return 0
     if len(argv) >= 3 and argv[1] == "inspect":
         json.dump(inspect(argv[2]), sys.stdout, ensure_ascii=False)
         return 0

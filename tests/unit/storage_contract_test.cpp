@@ -549,6 +549,32 @@ TEST_P(StorageContract, StoresAreListedInOrderWithTheirItemCounts) {
   EXPECT_EQ(storage_->list_stores(1)->size(), 1u);
 }
 
+TEST_P(StorageContract, EachScheduledOccurrenceQueuesItsMessagesOnce) {
+  EXPECT_FALSE(storage_->schedule_mark("templates")->has_value());
+  const TimePoint first = clock_.now();
+  auto done = storage_->commit_schedule("templates", first, {message("t1", 0, first)});
+  ASSERT_TRUE(done.ok()) << done.error().message();
+  EXPECT_TRUE(*done);
+  EXPECT_EQ(storage_->schedule_mark("templates")->value(), first);
+  EXPECT_FALSE(storage_->schedule_mark("other")->has_value());
+
+  // Again (a restart, a second process): nothing more.
+  auto other = connect();
+  done = other->commit_schedule("templates", first, {message("t2", 0, first)});
+  ASSERT_TRUE(done.ok());
+  EXPECT_FALSE(*done);
+  done = other->commit_schedule("templates", first - 1h, {message("t3", 0, first)});
+  EXPECT_FALSE(*done);
+  EXPECT_EQ(storage_->outbox_counts()->queued, 1);
+
+  // The next occurrence; a Message-ID queued before is skipped.
+  done = other->commit_schedule("templates", first + 24h, {message("t1", 0, first),
+                                                           message("t4", 0, first)});
+  EXPECT_TRUE(*done);
+  EXPECT_EQ(storage_->schedule_mark("templates")->value(), first + 24h);
+  EXPECT_EQ(storage_->outbox_counts()->queued, 2);
+}
+
 TEST_P(StorageContract, MaintenanceIsHarmlessAtAnyTime) {
   EXPECT_TRUE(storage_->maintain().ok());
   load({{"Medan", "a", 1}}, "a.csv", "sha-a");
