@@ -2,6 +2,8 @@
 
 #include <boost/json.hpp>
 
+#include <array>
+
 #include "crypto/digest.hpp"
 
 namespace stockwatch {
@@ -59,7 +61,9 @@ Result<TemplateMail> decode_template_mail(std::string_view payload) {
 
 RenderedText render_template_mail(const TemplateMail& mail, const Catalog& catalog) {
   const std::string time = format_utc(mail.as_of, std::string(catalog.text("alert.time")).c_str());
-  const std::string items = std::to_string(mail.items);
+  const std::string n = std::to_string(mail.items);
+  const std::string items =
+      fill_template(catalog.text("template.mail.items", mail.items), std::array<TextArg, 1>{{{"n", n}}});
   RenderedText out;
   out.subject = catalog.format("template.mail.subject", {{"store", mail.store}});
   out.body = catalog.format("template.mail.body", {{"store", mail.store},

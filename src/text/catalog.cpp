@@ -90,8 +90,10 @@ constexpr CatalogEntry kEnglish[] = {
     {"template.validation.message",
      "The count is a whole number, 0 or more: write 0 if the item is out of stock."},
     {"template.mail.subject", "Stock-count sheet for {store}"},
+    {"template.mail.items#one", "{n} item"},
+    {"template.mail.items#other", "{n} items"},
     {"template.mail.body",
-     "Attached is the stock-count sheet of {store}: {items} items, with the counts stockwatch "
+     "Attached is the stock-count sheet of {store}: {items}, with the counts stockwatch "
      "held on {time}.\n\n"
      "Fill in the column \"{count}\" with the count of each item (0 when an item is out of "
      "stock). The column \"{last_count}\" is there for reference and is not read. For an item "
@@ -122,8 +124,9 @@ constexpr CatalogEntry kIndonesian[] = {
     {"template.validation.message",
      "Jumlah harus bilangan bulat, 0 atau lebih: tulis 0 jika barang habis."},
     {"template.mail.subject", "Lembar hitung stok untuk {store}"},
+    {"template.mail.items", "{n} barang"},
     {"template.mail.body",
-     "Terlampir lembar hitung stok {store}: {items} barang, dengan jumlah yang tercatat di "
+     "Terlampir lembar hitung stok {store}: {items}, dengan jumlah yang tercatat di "
      "stockwatch pada {time}.\n\n"
      "Isi kolom \"{count}\" dengan jumlah setiap barang (0 jika barang habis). Kolom "
      "\"{last_count}\" hanya sebagai acuan dan tidak dibaca. Untuk barang yang belum tercantum, "

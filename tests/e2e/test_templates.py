@@ -4,8 +4,11 @@ see the headers, the frozen header row, the data validation and the notes;
 the sheet filled in by openpyxl comes back through the inbox as the store's
 report (docs/templates.md)."""
 
+import contextlib
 import csv
+import datetime
 import os
+import sqlite3
 import shutil
 import subprocess
 import sys
@@ -126,6 +129,62 @@ class TemplateTest(harness.PipelineTestCase):
         self.assertIn("--language", r.stderr)
 
     # 5 ------------------------------------------------------------------------
+    def test_the_daemon_mails_each_store_its_sheet_at_the_scheduled_time(self):
+        """The scheduled time is the latest one before now: the database says
+        the one before it was handled, as a month ago, so the daemon sends
+        at start, once, and again after a restart sends nothing."""
+        env = self.make_env()
+        env.start_smtp()
+        env.write_config()
+        r = env.run_cli("ingest", "-c", env.config, MEDAN)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        env.wait_messages(1)  # the out-of-stock alert of the sample
+        with open(env.config, "a", encoding="utf-8") as f:
+            f.write('[templates]\nsend = "monthly 1 07:00"\nutc_offset = "+07:00"\n'
+                    'language = "id"\n')
+        now = datetime.datetime.now(datetime.timezone.utc)
+        wib = datetime.timezone(datetime.timedelta(hours=7))
+        local = now.astimezone(wib)
+        this_month = local.replace(day=1, hour=7, minute=0, second=0, microsecond=0)
+        latest = this_month if this_month <= local else (
+            (this_month - datetime.timedelta(days=1)).replace(day=1))
+        before = (latest - datetime.timedelta(days=1)).replace(day=1)
+        with contextlib.closing(sqlite3.connect(env.db)) as db:
+            db.execute("INSERT INTO cursors(name, position) VALUES (?, ?)",
+                       ("schedule:templates monthly 1 07:00 +07:00",
+                        int(before.timestamp() * 1000)))
+            db.commit()
+
+        env.start_daemon()
+        msgs = env.wait_messages(2)
+        eml, sidecar = msgs[1]
+        self.assertEqual(sidecar["rcpt_tos"], [harness.RECIPIENT])
+        path = os.path.join(env.root, "sheet.eml")
+        with open(path, "wb") as f:
+            f.write(eml)
+        mail = template_tool.read_email(path)
+        self.assertEqual(mail["subject"], "Lembar hitung stok untuk Medan")
+        self.assertEqual(mail["defects"], [])
+        text, sheet = mail["parts"]
+        self.assertIn('Isi kolom "Jumlah"', text["text"])
+        self.assertEqual(sheet["filename"], "Medan.xlsx")
+        self.assertEqual(sheet["content_type"],
+                         "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+        counts = medan_counts()
+        self.assertEqual(sheet["sheet"]["header"],
+                         ["Gudang", "Barang", "Hitungan terakhir", "Jumlah"])
+        self.assertEqual(sheet["sheet"]["rows"],
+                         [["Medan", i, counts[i], None] for i in sorted(counts)])
+        self.assertEqual(env.query("SELECT position FROM cursors WHERE name = ?",
+                                   ("schedule:templates monthly 1 07:00 +07:00",)),
+                         [(int(latest.timestamp() * 1000),)])
+        self.assertIn("stock-count sheets for", env.daemon.log())
+
+        env.stop_daemon()
+        env.start_daemon()
+        env.assert_message_count_stays(2, seconds=2.0)
+
+    # 6 ------------------------------------------------------------------------
     @unittest.skipUnless(WORKBOOKS_IN_INBOX, "the loader reads .xlsx reports once the workbook "
                                              "reader is wired in (issue 17, Workbooks in)")
     def test_a_filled_sheet_delivered_to_the_inbox_loads_its_counts(self):

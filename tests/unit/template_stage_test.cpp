@@ -325,6 +325,7 @@ TEST_F(TemplateStageTest, TheEmailCarriesTheSheetAsAnAttachmentPythonReads) {
     EXPECT_NE(body.find(id ? "Isi kolom \"Jumlah\"" : "Fill in the column \"Count\""),
               std::string::npos) << body;
     EXPECT_NE(body.find("2026-12-01 07:00:00 UTC"), std::string::npos) << body;
+    EXPECT_NE(body.find(id ? "Medan: 2 barang," : "Medan: 2 items,"), std::string::npos) << body;
     const json::object& file = parts[1].as_object();
     EXPECT_EQ(file.at("content_type").as_string(),
               "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet");
@@ -352,6 +353,7 @@ TEST(TemplateMail, AStoreNameOutsideAsciiNamesTheFileTheRfc2231Way) {
   m.payload = encode_template_mail(mail);
   auto eml = render_email(m);
   ASSERT_TRUE(eml.ok());
+  EXPECT_NE(eml->find("Gudang S=C3=A9gar/1: 1 item, with"), std::string::npos) << *eml;
   EXPECT_NE(eml->find("filename*=UTF-8''Gudang%20S%C3%A9gar_1.xlsx"), std::string::npos) << *eml;
   // The parts' boundary, and no line over 78 characters in the attachment.
   EXPECT_NE(eml->find("Content-Type: multipart/mixed; boundary=\"=_stockwatch_"),
