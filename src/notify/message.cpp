@@ -256,20 +256,7 @@ std::string filename_parameter(std::string_view param, std::string_view filename
     if (static_cast<unsigned char>(ch) > 0x7E) ascii = false;
   }
   if (ascii) return std::string(param) + "=\"" + name + "\"";
-  std::string out = std::string(param) + "*=UTF-8''";
-  for (const char ch : name) {
-    const auto c = static_cast<unsigned char>(ch);
-    const bool plain = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                       c == '.' || c == '-' || c == '_';
-    if (plain) {
-      out += ch;
-    } else {
-      out += '%';
-      out += kHex[c >> 4];
-      out += kHex[c & 0x0F];
-    }
-  }
-  return out;
+  return std::string(param) + "*=UTF-8''" + percent_encode(name);
 }
 }  // namespace
 
