@@ -56,7 +56,7 @@ class App {
   int send_test_email(const std::vector<std::string>& to, std::ostream& out);
   // `template`: writes the stock-count workbook of `store` to the new file
   // `output` (docs/templates.md), its headers and notes in `language`
-  // ("en", "id"). Opens the database for reading only what it lists. Prints
+  // ("en", "id"). Only reads the database, so a daemon may be running. Prints
   // what it wrote to `out`, or the problem to `err`; returns 0, or 1 when
   // nothing was written (an unknown store, a file that exists or cannot be
   // written).
