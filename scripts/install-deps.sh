@@ -13,11 +13,13 @@ set -eu
 
 profile="${1:-build}"
 
+# libzip and expat read workbooks; libxlsxwriter writes the stock-count
+# template (`stockwatch template`).
 build_pkgs="build-essential cmake pkg-config
   libboost1.81-dev libboost-json1.81-dev
   libsqlite3-dev libcurl4-openssl-dev libssl-dev libspdlog-dev
   libtomlplusplus-dev libcli11-dev libsystemd-dev prometheus-cpp-dev
-  libzip-dev libexpat1-dev"
+  libzip-dev libexpat1-dev libxlsxwriter-dev"
 # dpkg-dev: dpkg-shlibdeps, which computes the .deb's dependencies.
 package_pkgs="dpkg-dev"
 # systemd: systemd-analyze for the unit file; debootstrap: the clean Debian

@@ -85,6 +85,23 @@ int main(int argc, char** argv) {
   send_test->add_option("--to", test_to,
                         "address to send to (repeatable; default: every subscribed address)");
 
+  std::string template_store;
+  std::string template_output;
+  std::string template_language = "en";
+  auto* tmpl = cli.add_subcommand(
+      "template",
+      "write a store's stock-count sheet (.xlsx): its items and last counts, and an empty count "
+      "column to fill in and send back as the store's report");
+  add_config(tmpl);
+  tmpl->add_option("--store", template_store, "the store, as the inventory names it")->required();
+  tmpl->add_option("-o,--output", template_output,
+                   "the new workbook (.xlsx; an existing file is never replaced)")
+      ->required();
+  tmpl->add_option("--language", template_language, "headers and notes: en (English) or id "
+                                                    "(Bahasa Indonesia)")
+      ->check(CLI::IsMember({"en", "id"}))
+      ->capture_default_str();
+
   auto* health = cli.add_subcommand(
       "healthcheck",
       "ask the running daemon's HTTP server (http.listen) for /healthz; exits with 0 when it "
@@ -126,6 +143,10 @@ int main(int argc, char** argv) {
     if (backup->parsed()) return app.backup(backup_dest, std::cout, std::cerr);
     if (send_test->parsed()) return app.send_test_email(test_to, std::cout);
     if (health->parsed()) return app.healthcheck(std::cout);
+    if (tmpl->parsed()) {
+      return app.write_template(template_store, template_output, template_language, std::cout,
+                                std::cerr);
+    }
   } catch (const std::exception& e) {
     spdlog::critical("{}", e.what());
     std::cerr << "stockwatch: " << e.what() << "\n";

@@ -366,6 +366,23 @@ void read_config(const toml::table& root, const std::filesystem::path& base, Con
     w.max_inflated_bytes = static_cast<std::uint64_t>(inflated);
     w.max_ratio = static_cast<std::uint64_t>(ratio);
   }
+  if (const auto* t = r.table("templates")) {
+    TableReader s(*t, "templates", problems);
+    s.str("send", cfg.templates.send);
+    s.str("utc_offset", cfg.templates.utc_offset);
+    s.choice("language", cfg.templates.language, {"en", "id"});
+    const auto line = [t](const char* key) { return t->get(key) ? line_of(*t->get(key)) : 0; };
+    auto offset = parse_utc_offset(cfg.templates.utc_offset);
+    if (!offset) problems.push_back({s.key("utc_offset"), line("utc_offset"), offset.error().message()});
+    if (!cfg.templates.send.empty() && offset) {
+      auto schedule = parse_monthly(cfg.templates.send, *offset);
+      if (schedule) {
+        cfg.templates.schedule = *schedule;
+      } else {
+        problems.push_back({s.key("send"), line("send"), schedule.error().message()});
+      }
+    }
+  }
   if (const auto* t = r.table("log")) {
     TableReader s(*t, "log", problems);
     s.choice("level", cfg.log.level, {"trace", "debug", "info", "warn", "error", "critical", "off"});

@@ -10,12 +10,14 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "report/report_parser.hpp"
 #include "report/workbook/workbook_reader.hpp"
 #include "base/result.hpp"
+#include "base/schedule.hpp"
 
 namespace stockwatch {
 
@@ -100,6 +102,14 @@ struct ReportConfig {
   workbook::WorkbookLimits workbook;  // .xlsx and .ods: max_shared_strings, max_inflated_bytes, max_compression_ratio
 };
 
+// The stock-count sheets mailed to each store's subscribers (docs/templates.md).
+struct TemplatesConfig {
+  std::string send;                     // "monthly 1 07:00"; empty = never
+  std::string utc_offset = "+00:00";    // the time zone of `send`
+  std::string language = "en";          // of the sheets and their emails: "en" or "id"
+  std::optional<MonthlySchedule> schedule;  // `send` read; absent when it is empty
+};
+
 struct LogConfig {
   std::string level = "info";
 };
@@ -112,6 +122,7 @@ struct Config {
   SmtpConfig smtp;
   HttpConfig http;
   ReportConfig report;
+  TemplatesConfig templates;
   LogConfig log;
 };
 

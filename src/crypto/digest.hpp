@@ -1,5 +1,5 @@
 // Message digests, HMAC and checksums (OpenSSL EVP and Boost.CRC), and the
-// encodings S3 uses for them (lower-case hex, base64).
+// encodings S3 and email use for them (lower-case hex, base64, percent).
 //
 // Contract: a Digest is a move-only owner of an EVP_MD_CTX; update() any
 // number of times, then finish() once (the object is spent afterwards).
@@ -61,6 +61,10 @@ class Crc32 {
 [[nodiscard]] std::string to_base64(std::string_view bytes);
 // Decodes standard base64 (with padding); empty on malformed input.
 [[nodiscard]] std::string from_base64(std::string_view text);
+// Percent-encodes every byte but RFC 3986's unreserved A-Z a-z 0-9 - _ . ~
+// (and '/' when keep_slash), with upper-case hex: what AWS Signature
+// Version 4, a URL path and an RFC 2231 parameter value all accept.
+[[nodiscard]] std::string percent_encode(std::string_view text, bool keep_slash = false);
 
 // Compares two strings in time that depends only on their lengths.
 [[nodiscard]] bool constant_time_equal(std::string_view a, std::string_view b);

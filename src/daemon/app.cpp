@@ -20,6 +20,8 @@
 #include "pipeline/checker.hpp"
 #include "pipeline/loader.hpp"
 #include "pipeline/report_stage.hpp"
+#include "pipeline/template_source.hpp"
+#include "report/template/template_writer.hpp"
 #include "store/storage.hpp"
 
 namespace stockwatch {
@@ -176,6 +178,29 @@ int App::backup(const fs::path& dest, std::ostream& out, std::ostream& err) {
   return 0;
 }
 
+// --- template ------------------------------------------------------------------------
+
+int App::write_template(const std::string& store, const fs::path& output,
+                        const std::string& language, std::ostream& out, std::ostream& err) {
+  auto db = Storage::open(config_.storage.database, StorageOptions::from(config_.storage), clock_);
+  auto sheet = template_sheet_of(*db, store);
+  if (!sheet) {
+    err << "stockwatch template: " << sheet.error().message() << "\n";
+    return 1;
+  }
+  const Catalog& catalog = catalog_for(language);
+  const Status written = stockwatch::write_template(*sheet, catalog, config_.report.aliases, output);
+  if (!written.ok()) {
+    err << "stockwatch template: " << written.message() << "\n";
+    return 1;
+  }
+  out << "wrote " << output.string() << ": the stock-count sheet of " << sheet->store << ", "
+      << sheet->items.size() << (sheet->items.size() == 1 ? " item" : " items")
+      << "; fill in the column \"" << template_headers(catalog, config_.report.aliases).count
+      << "\" and deliver it as the store's report\n";
+  return 0;
+}
+
 // --- send-test-email -------------------------------------------------------------
 
 int App::send_test_email(const std::vector<std::string>& to, std::ostream& out) {
@@ -219,7 +244,8 @@ int App::send_test_email(const std::vector<std::string>& to, std::ostream& out) 
   int sent = 0;
   for (const auto& address : recipients) {
     MessageSpec spec{config_.alerts.from, address, subject, body,
-                     make_message_id("test", stamp.count(), address, config_.alerts.from), now};
+                     make_message_id("test", stamp.count(), address, config_.alerts.from), now,
+                     {}};
     const SendOutcome outcome =
         transport->send(config_.alerts.from, address, render_message(spec));
     if (outcome.sent()) {

@@ -54,6 +54,14 @@ class App {
   // each outcome, with the server's reply and what to do about a failure;
   // returns 0 when every message was accepted, 1 otherwise.
   int send_test_email(const std::vector<std::string>& to, std::ostream& out);
+  // `template`: writes the stock-count workbook of `store` to the new file
+  // `output` (docs/templates.md), its headers and notes in `language`
+  // ("en", "id"). Only reads the database, so a daemon may be running. Prints
+  // what it wrote to `out`, or the problem to `err`; returns 0, or 1 when
+  // nothing was written (an unknown store, a file that exists or cannot be
+  // written).
+  int write_template(const std::string& store, const std::filesystem::path& output,
+                     const std::string& language, std::ostream& out, std::ostream& err);
   // `healthcheck`: GET /healthz of the daemon's own HTTP server (http.listen;
   // a wildcard address is reached through loopback), for container health
   // checks that have no curl. Prints the answer; returns 0 on 200, 1 on any

@@ -89,6 +89,8 @@ struct Daemon::Impl final : PipelineEvents {
   // db_strand state.
   std::unique_ptr<Storage> db;
   std::unique_ptr<ReportStage> reports;
+  std::unique_ptr<TemplateStage> templates;
+  asio::steady_timer templates_timer{db_strand};
   TimePoint counted_since{};
 
   // The end of the flush at shutdown; read by the transport on the mail
@@ -132,6 +134,7 @@ struct Daemon::Impl final : PipelineEvents {
     mail_db = Storage::open(config.storage.database, StorageOptions::from(config.storage), clock);
     reports = std::make_unique<ReportStage>(*db, clock, loader_options(config), config.alerts,
                                             archive_options(config));
+    templates = std::make_unique<TemplateStage>(*db, clock, TemplateStageOptions::from(config));
     transport = make_transport(config.smtp, &send_deadline);
     mail = std::make_unique<MailStage>(*mail_db, *transport, clock, RetryPolicy::from(config.smtp));
     mail->set_claimant("serve");  // the only one: serve holds the instance lock
@@ -179,6 +182,7 @@ struct Daemon::Impl final : PipelineEvents {
     }
     // Catch up on anything left from before a restart.
     post(db_strand, "checker", [this] { run_catch_up(*reports, *this); });
+    post(db_strand, "templates", [this] { run_templates(*templates, *this); });
     dispatch_ready();
     arm_inbox_timer();
   }
@@ -225,10 +229,14 @@ struct Daemon::Impl final : PipelineEvents {
                    "line stays in effect", config.log.level, *log_level_override);
     }
     post(db_strand, "reload", [this, loading = loader_options(config), alerts = config.alerts,
-                               archive = archive_options(config), smtp = config.smtp] {
+                               archive = archive_options(config), smtp = config.smtp,
+                               sheets = TemplateStageOptions::from(config)] {
       reports->set_loader_options(loading);
       reports->set_archive(archive);
       reports->set_alerts(alerts);
+      templates->reload(sheets);
+      templates_timer.cancel();
+      run_templates(*templates, *this);
       post(mail_strand, "reload", [this, smtp] { reload_mail(smtp); });
     });
   }
@@ -357,6 +365,19 @@ struct Daemon::Impl final : PipelineEvents {
     status.set_reports_today(*n);
   }
 
+  // The template stage's timer, on the db strand. It wakes at most an hour
+  // ahead, so a clock set forward or back (or a suspended machine) is
+  // noticed within the hour; the step itself decides what is due.
+  void templates_at(TimePoint at) override {
+    if (stopping) return;
+    const auto wait = std::clamp(std::chrono::duration_cast<Duration>(at - clock.now()),
+                                 Duration(0), Duration(std::chrono::hours(1)));
+    templates_timer.expires_after(wait);
+    templates_timer.async_wait(guarded("templates timer", [this](const boost::system::error_code& ec) {
+      if (!ec && !stopping) run_templates(*templates, *this);
+    }));
+  }
+
   // --- mail_strand: the mail stage -------------------------------------------------
 
   // What a mail stage step did goes to the metrics and the status.
@@ -429,6 +450,7 @@ struct Daemon::Impl final : PipelineEvents {
     // Through the db strand first: its report in progress, and the checker
     // step after it, come before the flush, so their alerts are in it.
     post(db_strand, "shutdown", [this, deadline] {
+      templates_timer.cancel();
       post(mail_strand, "shutdown", [this, deadline] { flush_mail(deadline); });
     });
   }

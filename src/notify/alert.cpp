@@ -3,6 +3,7 @@
 #include <boost/json.hpp>
 
 #include "notify/message.hpp"
+#include "notify/template_mail.hpp"
 #include "report/report_problem.hpp"
 
 namespace stockwatch {
@@ -173,6 +174,7 @@ RenderedText render_alert(const Alert& alert, const Catalog& catalog) {
 
 std::string outbox_subject(const OutboxMessage& m) {
   if (m.payload.empty()) return m.subject;
+  if (m.event == kTemplateEvent) return template_subject(m);
   auto alert = decode_alert(m.payload);
   if (!alert) return {};
   return render_alert(*alert, catalog_for(m.language)).subject;
@@ -184,11 +186,12 @@ Result<std::string> render_email(const OutboxMessage& m) {
     return Error(ErrorCode::kInvalidInput, "message " + std::to_string(m.id) + " is for channel " +
                                                m.channel + ", not email");
   }
+  if (m.event == kTemplateEvent) return render_template_email(m);
   auto alert = decode_alert(m.payload);
   if (!alert) return alert.error();
   const RenderedText text = render_alert(*alert, catalog_for(m.language));
   return render_message({m.sender, m.recipient, text.subject, text.body, m.message_id,
-                         m.created_at});
+                         m.created_at, {}});
 }
 
 }  // namespace stockwatch

@@ -241,6 +241,25 @@ std::string rfc5322_date(TimePoint t) {
   return out;
 }
 
+namespace {
+// A file name parameter: `name="Medan.xlsx"` for printable ASCII, else
+// RFC 2231's `name*=UTF-8''%XX...`. Control characters, quotes, slashes and
+// backslashes become '_'.
+std::string filename_parameter(std::string_view param, std::string_view filename) {
+  std::string name;
+  for (const char ch : sanitize_text(filename)) {
+    name += (ch == '"' || ch == '\\' || ch == '/' || ch == '?') ? '_' : ch;
+  }
+  if (name.empty()) name = "attachment";
+  bool ascii = true;
+  for (const char ch : name) {
+    if (static_cast<unsigned char>(ch) > 0x7E) ascii = false;
+  }
+  if (ascii) return std::string(param) + "=\"" + name + "\"";
+  return std::string(param) + "*=UTF-8''" + percent_encode(name);
+}
+}  // namespace
+
 std::string render_message(const MessageSpec& spec) {
   std::string out;
   append_header(out, "From", sanitize_address(spec.from));
@@ -266,10 +285,46 @@ std::string render_message(const MessageSpec& spec) {
     append_header(out, "Message-ID", "<" + sanitize_address(spec.message_id) + ">");
   }
   append_header(out, "MIME-Version", "1.0");
+  if (spec.attachments.empty()) {
+    append_header(out, "Content-Type", "text/plain; charset=utf-8");
+    append_header(out, "Content-Transfer-Encoding", "quoted-printable");
+    out += kCrlf;
+    out += quoted_printable(sanitize_body(spec.body));
+    return out;
+  }
+  // "=_" never occurs in quoted-printable (a '=' there is followed by a hex
+  // digit or a line end) nor in base64 (a '=' there ends the data).
+  const std::string boundary = "=_stockwatch_" + spec.message_id.substr(0, 40);
+  std::string safe_boundary;
+  for (const char c : boundary) safe_boundary += (c == '"' || is_control(static_cast<unsigned char>(c)) || c == ' ') ? '_' : c;
+  append_header(out, "Content-Type", "multipart/mixed; boundary=\"" + safe_boundary + "\"");
+  out += kCrlf;
+  out += "This is a message in several parts (MIME).";
+  out += kCrlf;
+  out += "--" + safe_boundary;
+  out += kCrlf;
   append_header(out, "Content-Type", "text/plain; charset=utf-8");
   append_header(out, "Content-Transfer-Encoding", "quoted-printable");
   out += kCrlf;
   out += quoted_printable(sanitize_body(spec.body));
+  for (const Attachment& a : spec.attachments) {
+    out += kCrlf;
+    out += "--" + safe_boundary;
+    out += kCrlf;
+    const std::string type = sanitize_address(a.content_type);
+    append_header(out, "Content-Type", type + "; " + filename_parameter("name", a.filename));
+    append_header(out, "Content-Disposition",
+                  "attachment; " + filename_parameter("filename", a.filename));
+    append_header(out, "Content-Transfer-Encoding", "base64");
+    out += kCrlf;
+    const std::string encoded = to_base64(a.bytes);
+    for (std::size_t i = 0; i < encoded.size(); i += kQpLineOctets) {
+      out.append(encoded, i, kQpLineOctets);
+      out += kCrlf;
+    }
+  }
+  out += "--" + safe_boundary + "--";
+  out += kCrlf;
   return out;
 }
 

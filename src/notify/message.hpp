@@ -28,6 +28,13 @@ std::string back_in_stock_sentence(std::string_view store, std::string_view item
 // Replaces control characters and invalid UTF-8 with '?'; keeps the rest.
 std::string sanitize_text(std::string_view text);
 
+// A file sent with a message, as a base64 MIME part.
+struct Attachment {
+  std::string filename;       // UTF-8; characters a file name cannot hold become '_'
+  std::string content_type;   // "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+  std::string bytes;
+};
+
 struct MessageSpec {
   std::string from;
   std::string to;
@@ -35,6 +42,10 @@ struct MessageSpec {
   std::string body;         // UTF-8, '\n' line ends
   std::string message_id;   // without <>
   TimePoint date{};
+  // None: a text/plain message. Otherwise multipart/mixed: the body, then
+  // each attachment (base64, lines of 76 characters), under a boundary
+  // that neither quoted-printable nor base64 can contain.
+  std::vector<Attachment> attachments;
 };
 
 // The whole message, headers and body, with CRLF line ends.

@@ -2,6 +2,7 @@
 // server, or as files in a Maildir for sites without one.
 #include "notify/transport.hpp"
 
+#include "crypto/digest.hpp"
 #include "notify/curl_handle.hpp"
 #include "os/file_ops.hpp"
 #include "os/unique_fd.hpp"
@@ -140,19 +141,7 @@ std::string url_with_helo(const std::string& url, const std::string& helo) {
   if (slash != std::string::npos && slash + 1 < url.size()) return url;  // a path is set already
   std::string out = url;
   if (slash == std::string::npos) out += '/';
-  static constexpr std::string_view kHex = "0123456789ABCDEF";
-  for (const char ch : helo) {
-    const auto c = static_cast<unsigned char>(ch);
-    const bool plain = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                       c == '-' || c == '.' || c == '_' || c == '~';
-    if (plain) {
-      out += ch;
-    } else {
-      out += '%';
-      out += kHex[c >> 4];
-      out += kHex[c & 0x0F];
-    }
-  }
+  out += percent_encode(helo);
   return out;
 }
 

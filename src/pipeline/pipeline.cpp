@@ -1,5 +1,9 @@
 #include "pipeline/pipeline.hpp"
 
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+
 #include "base/guard.hpp"
 
 namespace stockwatch {
@@ -37,6 +41,33 @@ MailStep run_mail(MailStage& mail, PipelineEvents& events, int limit,
   guarded("mailed", [&] { events.mailed(step); })();
   guarded("mail next", [&] { events.mail_at(step.next_at); })();
   return step;
+}
+
+void run_templates(TemplateStage& templates, PipelineEvents& events) {
+  if (!templates.next_due()) return;
+  std::optional<TimePoint> retry;
+  guarded("templates", [&] {
+    auto step = templates.process_due();
+    if (!step) {
+      spdlog::error("stock-count sheets: not queued, trying again in a minute: {}",
+                    step.error().message());
+      retry = templates.retry_at();
+      return;
+    }
+    for (const std::string& store : step->skipped_stores) {
+      spdlog::warn("stock-count sheets: store \"{}\" of a subscription has no items in the "
+                   "inventory; no sheet for it", store);
+    }
+    if (step->handled) {
+      spdlog::info("stock-count sheets for {}: {} message(s) queued",
+                   format_utc(*step->handled, "%Y-%m-%d %H:%M UTC"), step->queued);
+    }
+    if (step->queued > 0) guarded("wake mail", [&] { events.wake_mail(); })();
+  })();
+  auto next = templates.next_due();
+  if (!next) return;
+  if (retry) next = std::min(*next, *retry);
+  guarded("templates next", [&] { events.templates_at(*next); })();
 }
 
 }  // namespace stockwatch

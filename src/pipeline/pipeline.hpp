@@ -13,6 +13,8 @@
 //   nothing is loaded or checkpointed, and the inbox hears kRetry.
 // - run_catch_up() runs the checker alone (what a restart left pending),
 //   then wakes the mail stage, which sends what was queued before.
+// - run_templates() takes one template stage step (on the report stage's
+//   thread, whose connection it uses).
 // - run_mail() takes one mail stage step and tells the events when the
 //   next one is due (at or before now: at once).
 // - Each runs on its stage's thread (run_report and run_catch_up on the
@@ -29,6 +31,7 @@
 #include "inbox/inbox.hpp"
 #include "pipeline/mail_stage.hpp"
 #include "pipeline/report_stage.hpp"
+#include "pipeline/template_stage.hpp"
 
 namespace stockwatch {
 
@@ -48,6 +51,8 @@ class PipelineEvents {
   virtual void mailed(const MailStep& /*step*/) {}
   // The mail stage's next step is due at `at` (at or before now: at once).
   virtual void mail_at(TimePoint at) = 0;
+  // The template stage's next step is due at `at`.
+  virtual void templates_at(TimePoint /*at*/) {}
 };
 
 ReportStep run_report(ReportStage& reports, const InboxReport& report, PipelineEvents& events,
@@ -55,5 +60,10 @@ ReportStep run_report(ReportStage& reports, const InboxReport& report, PipelineE
 CheckStep run_catch_up(ReportStage& reports, PipelineEvents& events);
 MailStep run_mail(MailStage& mail, PipelineEvents& events, int limit = 100,
                   const std::atomic<bool>* stop = nullptr);
+// One template stage step: logs what it queued (or why it could not), wakes
+// the mail stage when it queued messages, and tells the events when the
+// next step is due (the next scheduled time; a minute on after a failure).
+// Nothing when no schedule is set.
+void run_templates(TemplateStage& templates, PipelineEvents& events);
 
 }  // namespace stockwatch

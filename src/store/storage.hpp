@@ -180,6 +180,13 @@ struct InventoryQuery {
   int limit = 100;
 };
 
+// One store of the inventory, for listings (Storage::list_stores).
+struct StoreSummary {
+  std::string store;
+  std::int64_t items = 0;           // inventory rows of the store
+  std::int64_t out_of_stock = 0;    // of them, with count 0
+};
+
 // What Storage::backup wrote (pages: the backend's units of storage).
 struct BackupInfo {
   std::filesystem::path file;   // the copy, as given
@@ -356,6 +363,18 @@ class Storage {
                                             std::int64_t last_rejected_id,
                                             const std::vector<OutboxMessage>& messages) = 0;
 
+  // --- Schedules (the template stage) ------------------------------------
+  // The last occurrence of the schedule `name` that was handled, or nullopt
+  // when none was yet.
+  [[nodiscard]] virtual Result<std::optional<TimePoint>> schedule_mark(std::string_view name) = 0;
+  // In one transaction: notes `at` as the schedule's last handled
+  // occurrence and queues `messages` (a Message-ID already in the outbox is
+  // skipped). When an occurrence at or after `at` was handled already (by
+  // this or another connection) nothing changes and the answer is false:
+  // each occurrence queues its messages once.
+  [[nodiscard]] virtual Result<bool> commit_schedule(
+      std::string_view name, TimePoint at, const std::vector<OutboxMessage>& messages) = 0;
+
   // --- Outbox -----------------------------------------------------------
   // Claims up to `limit` queued messages that are due at `now` and not held
   // by another claimant's unexpired lease, for `claimant` until now + lease,
@@ -394,6 +413,9 @@ class Storage {
   // --- Listings (the HTTP API), newest first, keyset-paginated ----------
   [[nodiscard]] virtual Result<std::vector<InventoryRow>> list_inventory(
       const InventoryQuery& query) = 0;
+  // Every store that has inventory rows, in store order (the store names as
+  // reports wrote them, compared byte for byte), at most `limit`.
+  [[nodiscard]] virtual Result<std::vector<StoreSummary>> list_stores(int limit) = 0;
   // Ledger entries with id < before_id (0 = from the newest), optionally of
   // one status.
   [[nodiscard]] virtual Result<std::vector<ReportRecord>> reports_page(

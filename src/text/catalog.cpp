@@ -71,14 +71,76 @@ constexpr CatalogEntry kEnglish[] = {
     {"problem.count_fraction", "'{found}' is not a whole number; counts are whole units"},
     {"problem.duplicate_row",
      "store '{store}' and item '{item}' are already on line {first_line}; list each item once"},
+
+    // The stock-count template (report/template/template_writer.hpp). The
+    // headers must stay names the report parser accepts (HeaderAliases),
+    // except the last count's, which it must not accept.
+    {"template.header.store", "Store"},
+    {"template.header.item", "Item"},
+    {"template.header.last_count", "Last count"},
+    {"template.header.count", "Count"},
+    {"template.sheet", "Stock"},
+    {"template.note.last_count",
+     "For reference only: the count stockwatch holds now, from the last report. This column is "
+     "not read back; write the new count in the column \"{count}\"."},
+    {"template.note.count",
+     "Write the count of each item: a whole number, 0 if the item is out of stock. For an item "
+     "that is not listed, add a row with the store, the item and its count."},
+    {"template.validation.title", "Count"},
+    {"template.validation.message",
+     "The count is a whole number, 0 or more: write 0 if the item is out of stock."},
+    {"template.mail.subject", "Stock-count sheet for {store}"},
+    {"template.mail.items#one", "{n} item"},
+    {"template.mail.items#other", "{n} items"},
+    {"template.mail.body",
+     "Attached is the stock-count sheet of {store}: {items}, with the counts stockwatch "
+     "held on {time}.\n\n"
+     "Fill in the column \"{count}\" with the count of each item (0 when an item is out of "
+     "stock). The column \"{last_count}\" is there for reference and is not read. For an item "
+     "that is not listed, add a row. Keep the header row as it is.\n\n"
+     "Save the workbook as .xlsx and deliver it as the store's report, the way a CSV report is "
+     "delivered.\n"},
 };
 
 bool english_is_one(std::int64_t n) { return n == 1; }
 
 constexpr Catalog kEnglishCatalog{"en", kEnglish, english_is_one};
 
+// Bahasa Indonesia. A key missing here is written in English.
+constexpr CatalogEntry kIndonesian[] = {
+    // The stock-count template.
+    {"template.header.store", "Gudang"},
+    {"template.header.item", "Barang"},
+    {"template.header.last_count", "Hitungan terakhir"},
+    {"template.header.count", "Jumlah"},
+    {"template.sheet", "Stok"},
+    {"template.note.last_count",
+     "Hanya sebagai acuan: jumlah yang tercatat sekarang, dari laporan terakhir. Kolom ini tidak "
+     "dibaca; tulis jumlah baru di kolom \"{count}\"."},
+    {"template.note.count",
+     "Tulis jumlah setiap barang: bilangan bulat, 0 jika barang habis. Untuk barang yang belum "
+     "tercantum, tambahkan baris berisi gudang, barang, dan jumlahnya."},
+    {"template.validation.title", "Jumlah"},
+    {"template.validation.message",
+     "Jumlah harus bilangan bulat, 0 atau lebih: tulis 0 jika barang habis."},
+    {"template.mail.subject", "Lembar hitung stok untuk {store}"},
+    {"template.mail.items", "{n} barang"},
+    {"template.mail.body",
+     "Terlampir lembar hitung stok {store}: {items}, dengan jumlah yang tercatat di "
+     "stockwatch pada {time}.\n\n"
+     "Isi kolom \"{count}\" dengan jumlah setiap barang (0 jika barang habis). Kolom "
+     "\"{last_count}\" hanya sebagai acuan dan tidak dibaca. Untuk barang yang belum tercantum, "
+     "tambahkan baris. Jangan ubah baris judul.\n\n"
+     "Simpan sebagai .xlsx dan kirimkan sebagai laporan gudang, seperti laporan CSV.\n"},
+};
+
+// Indonesian nouns do not inflect for number.
+bool indonesian_is_one(std::int64_t) { return false; }
+
+constexpr Catalog kIndonesianCatalog{"id", kIndonesian, indonesian_is_one};
+
 // Every catalog; a new language adds its table above and a line here.
-constexpr const Catalog* kCatalogs[] = {&kEnglishCatalog};
+constexpr const Catalog* kCatalogs[] = {&kEnglishCatalog, &kIndonesianCatalog};
 
 }  // namespace
 

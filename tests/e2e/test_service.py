@@ -554,7 +554,8 @@ class PackageTest(unittest.TestCase):
                                   check=True).stdout
             depends = re.search(r"^ Depends: (.*)$", info, re.M)
             self.assertIsNotNone(depends, info)
-            for lib in ("libsqlite3-0", "libcurl4", "libspdlog1.10", "libsystemd0", "adduser"):
+            for lib in ("libsqlite3-0", "libcurl4", "libspdlog1.10", "libsystemd0", "libxlsxwriter4",
+                        "adduser"):
                 self.assertRegex(depends.group(1), rf"(^|[ ,]){re.escape(lib)}\b")
             self.assertRegex(info, r"(?m)^ Recommends: ca-certificates$")
             for script in ("postinst", "postrm"):

@@ -177,6 +177,25 @@ TEST(ReportParser, HeaderNamesAreCaseInsensitiveTrimmedAliasedAndInAnyOrder) {
   EXPECT_EQ(q.rows, (std::vector<Row>{{"Toko A", "Sabun", 5, 2}}));
 }
 
+// The stock-count template's layout (docs/templates.md): a reference
+// column beside the count, under a name no alias matches, is ignored
+// wherever it stands; the count comes from the count column only.
+TEST(ReportParser, TheTemplatesLastCountColumnIsIgnored) {
+  const Parsed en = parse("Store,Item,Last count,Count\nMedan,Gayo,24,20\nMedan,Dairi,0,7\n");
+  EXPECT_TRUE(en.ok) << en.text;
+  EXPECT_EQ(en.rows, (std::vector<Row>{{"Medan", "Gayo", 20, 2}, {"Medan", "Dairi", 7, 3}}));
+  const Parsed id = parse("Gudang,Barang,Hitungan terakhir,Jumlah\nMedan,Gayo,24,20\n");
+  EXPECT_TRUE(id.ok) << id.text;
+  EXPECT_EQ(id.rows, (std::vector<Row>{{"Medan", "Gayo", 20, 2}}));
+  const Parsed after = parse("Store,Item,Count,Last count\nMedan,Gayo,20,24\n");
+  EXPECT_TRUE(after.ok) << after.text;
+  EXPECT_EQ(after.rows, (std::vector<Row>{{"Medan", "Gayo", 20, 2}}));
+  // A last count left without a new count is an empty count, never read.
+  const Parsed empty = parse("Store,Item,Last count,Count\nMedan,Gayo,24,\n");
+  EXPECT_EQ(empty.text, "line 2, column count: the count is empty; write 0 if the item is out "
+                        "of stock");
+}
+
 TEST(ReportParser, QuotedHeaderNames) {
   const Parsed p = parse("\"Store\";\" item \";\"count\"\n\"A\";\"B;C\";\"1\"\n");
   EXPECT_TRUE(p.ok) << p.text;

@@ -530,6 +530,51 @@ TEST_P(StorageContract, ListingsPageNewestFirstAndTheOutboxWithoutBodies) {
   EXPECT_TRUE(storage_->outbox_page(0, OutboxState::kDead, 2)->empty());
 }
 
+TEST_P(StorageContract, StoresAreListedInOrderWithTheirItemCounts) {
+  EXPECT_TRUE(storage_->list_stores(10)->empty());
+  load({{"Padang", "c", 0}, {"Medan", "a", 0}, {"Medan", "b", 4}, {"medan", "d", 2}}, "a.csv",
+       "sha-a");
+  auto stores = storage_->list_stores(10);
+  ASSERT_TRUE(stores.ok()) << stores.error().message();
+  ASSERT_EQ(stores->size(), 3u);
+  // Byte order: names differing only in case are two stores.
+  EXPECT_EQ((*stores)[0].store, "Medan");
+  EXPECT_EQ((*stores)[0].items, 2);
+  EXPECT_EQ((*stores)[0].out_of_stock, 1);
+  EXPECT_EQ((*stores)[1].store, "Padang");
+  EXPECT_EQ((*stores)[1].items, 1);
+  EXPECT_EQ((*stores)[1].out_of_stock, 1);
+  EXPECT_EQ((*stores)[2].store, "medan");
+  EXPECT_EQ((*stores)[2].out_of_stock, 0);
+  EXPECT_EQ(storage_->list_stores(1)->size(), 1u);
+}
+
+TEST_P(StorageContract, EachScheduledOccurrenceQueuesItsMessagesOnce) {
+  EXPECT_FALSE(storage_->schedule_mark("templates")->has_value());
+  const TimePoint first = clock_.now();
+  auto done = storage_->commit_schedule("templates", first, {message("t1", 0, first)});
+  ASSERT_TRUE(done.ok()) << done.error().message();
+  EXPECT_TRUE(*done);
+  EXPECT_EQ(storage_->schedule_mark("templates")->value(), first);
+  EXPECT_FALSE(storage_->schedule_mark("other")->has_value());
+
+  // Again (a restart, a second process): nothing more.
+  auto other = connect();
+  done = other->commit_schedule("templates", first, {message("t2", 0, first)});
+  ASSERT_TRUE(done.ok());
+  EXPECT_FALSE(*done);
+  done = other->commit_schedule("templates", first - 1h, {message("t3", 0, first)});
+  EXPECT_FALSE(*done);
+  EXPECT_EQ(storage_->outbox_counts()->queued, 1);
+
+  // The next occurrence; a Message-ID queued before is skipped.
+  done = other->commit_schedule("templates", first + 24h, {message("t1", 0, first),
+                                                           message("t4", 0, first)});
+  EXPECT_TRUE(*done);
+  EXPECT_EQ(storage_->schedule_mark("templates")->value(), first + 24h);
+  EXPECT_EQ(storage_->outbox_counts()->queued, 2);
+}
+
 TEST_P(StorageContract, MaintenanceIsHarmlessAtAnyTime) {
   EXPECT_TRUE(storage_->maintain().ok());
   load({{"Medan", "a", 1}}, "a.csv", "sha-a");

@@ -1,5 +1,6 @@
 #include "http/s3/s3_protocol.hpp"
 
+#include "crypto/digest.hpp"
 #include "report/report_format.hpp"
 #include "text/utf8.hpp"
 
@@ -112,21 +113,7 @@ std::vector<std::pair<std::string, std::string>> decode_query(std::string_view q
 }
 
 std::string aws_uri_encode(std::string_view text, bool keep_slash) {
-  static const char* kHex = "0123456789ABCDEF";
-  std::string out;
-  out.reserve(text.size() * 3 / 2);
-  for (unsigned char c : text) {
-    // Not std::isalnum: its answer depends on the locale.
-    const bool alnum = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
-    if (alnum || c == '-' || c == '_' || c == '.' || c == '~' || (keep_slash && c == '/')) {
-      out += static_cast<char>(c);
-    } else {
-      out += '%';
-      out += kHex[c >> 4];
-      out += kHex[c & 15];
-    }
-  }
-  return out;
+  return percent_encode(text, keep_slash);
 }
 
 std::optional<S3Error> check_object_key(std::string_view key, const KeyLimits& limits) {

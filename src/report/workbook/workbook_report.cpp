@@ -84,6 +84,18 @@ class WorkbookReport::Feeder : public SheetSink {
       }
       out += '"';
     }
+    // A sheet keeps no trailing empty cells: a row whose count (or any
+    // column the parser reads) was left empty is padded to the columns the
+    // header needs, so the parser says "the count is empty" in cell D7, not
+    // that the row is short.
+    if (row.number != header_row_ && !row.cells.empty()) {
+      const std::int64_t needed =
+          1 + std::max({owner_.role_column_[0], owner_.role_column_[1], owner_.role_column_[2]});
+      while (static_cast<std::int64_t>(column) + 1 < needed) {
+        out += ',';
+        ++column;
+      }
+    }
     out += '\n';
     owner_.parser_.feed(out, wrapped_);
     line_ += 1 + breaks;

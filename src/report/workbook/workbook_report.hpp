@@ -6,6 +6,10 @@
 // - Each sheet row becomes one CSV record fed to the parser (cells quoted),
 //   so the parser's line numbers are the sheet's row numbers; rows reach
 //   `sink` with `line` set to the sheet row.
+// - A data row is padded with empty cells up to the last column the header
+//   names (a sheet does not keep trailing empty cells), so an empty count
+//   cell is "the count is empty" at its cell, never a short row. Columns
+//   the header does not name are passed on and ignored by the parser.
 // - Rules only a workbook has are checked here and added to the parser's
 //   problems: a date in the count column, merged cells.
 // - problems_text() writes every problem with the sheet and the cell:

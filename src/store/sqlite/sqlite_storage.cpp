@@ -514,6 +514,28 @@ struct SqliteStorage::Impl {
     return s.i64(0);
   }
 
+  // Inside a write transaction: queues `messages`, skipping a Message-ID
+  // already in the outbox.
+  Status queue(const std::vector<OutboxMessage>& messages) {
+    auto& ins = stmt(outbox_insert);
+    for (const auto& m : messages) {
+      ins.bind(1, m.message_id)
+          .bind(2, m.report_id)
+          .bind(3, m.event)
+          .bind(4, m.sender)
+          .bind(5, m.recipient)
+          .bind(6, m.subject)
+          .bind(7, m.data)
+          .bind(8, to_unix_ms(m.created_at))
+          .bind(9, to_unix_ms(m.next_attempt_at))
+          .bind(10, m.channel)
+          .bind(11, m.language)
+          .bind(12, m.payload);
+      if (auto st = ins.run(); !st.ok()) return st;
+    }
+    return {};
+  }
+
   Status set_cursor(const char* name, std::int64_t pos) {
     // max(): a cursor only moves forward.
     return stmt(cursor_set)
@@ -1301,22 +1323,7 @@ Status SqliteStorage::commit_check(std::int64_t last_change_seq, std::int64_t la
                              const std::vector<OutboxMessage>& messages) {
   Txn txn(*impl_);
   if (auto st = txn.begin(); !st.ok()) return st;
-  auto& ins = impl_->stmt(impl_->outbox_insert);
-  for (const auto& m : messages) {
-    ins.bind(1, m.message_id)
-        .bind(2, m.report_id)
-        .bind(3, m.event)
-        .bind(4, m.sender)
-        .bind(5, m.recipient)
-        .bind(6, m.subject)
-        .bind(7, m.data)
-        .bind(8, to_unix_ms(m.created_at))
-        .bind(9, to_unix_ms(m.next_attempt_at))
-        .bind(10, m.channel)
-        .bind(11, m.language)
-        .bind(12, m.payload);
-    if (auto st = ins.run(); !st.ok()) return st;
-  }
+  if (auto st = impl_->queue(messages); !st.ok()) return st;
   if (last_change_seq > 0) {
     if (auto st = impl_->set_cursor("changes", last_change_seq); !st.ok()) return st;
   }
@@ -1324,6 +1331,57 @@ Status SqliteStorage::commit_check(std::int64_t last_change_seq, std::int64_t la
     if (auto st = impl_->set_cursor("rejected", last_rejected_id); !st.ok()) return st;
   }
   return txn.commit();
+}
+
+// --- Schedules ----------------------------------------------------------------------
+// A schedule's mark is a row of `cursors` named "schedule:<name>", its
+// position the handled occurrence in Unix milliseconds. Prepared per call:
+// a schedule is due once a month.
+
+namespace {
+std::string schedule_cursor(std::string_view name) { return "schedule:" + std::string(name); }
+
+Result<std::optional<std::int64_t>> read_cursor(sqlite3* db, const std::string& name) {
+  try {
+    Statement s(db, "SELECT position FROM cursors WHERE name = ?1");
+    s.bind(1, name);
+    auto r = s.step();
+    if (!r) return r.error();
+    if (!*r) return std::optional<std::int64_t>();
+    return std::optional<std::int64_t>(s.i64(0));
+  } catch (const StorageError& e) {
+    return Error(ErrorCode::kInternal, e.what());
+  }
+}
+}  // namespace
+
+Result<std::optional<TimePoint>> SqliteStorage::schedule_mark(std::string_view name) {
+  auto pos = read_cursor(impl_->db.get(), schedule_cursor(name));
+  if (!pos) return pos.error();
+  if (!*pos) return std::optional<TimePoint>();
+  return std::optional<TimePoint>(from_unix_ms(**pos));
+}
+
+Result<bool> SqliteStorage::commit_schedule(std::string_view name, TimePoint at,
+                                            const std::vector<OutboxMessage>& messages) {
+  const std::string cursor = schedule_cursor(name);
+  Txn txn(*impl_);
+  if (auto st = txn.begin(); !st.ok()) return st.error();
+  auto pos = read_cursor(impl_->db.get(), cursor);
+  if (!pos) return pos.error();
+  if (*pos && **pos >= to_unix_ms(at)) return false;  // handled already: rolls back
+  try {
+    Statement s(impl_->db.get(),
+                "INSERT INTO cursors(name, position) VALUES (?1, ?2) "
+                "ON CONFLICT(name) DO UPDATE SET position = excluded.position");
+    s.bind(1, cursor).bind(2, static_cast<std::int64_t>(to_unix_ms(at)));
+    if (auto st = s.run(); !st.ok()) return st.error();
+  } catch (const StorageError& e) {
+    return Error(ErrorCode::kInternal, e.what());
+  }
+  if (auto st = impl_->queue(messages); !st.ok()) return st.error();
+  if (auto st = txn.commit(); !st.ok()) return st.error();
+  return true;
 }
 
 // --- Outbox -------------------------------------------------------------------------
@@ -1648,6 +1706,22 @@ Result<std::vector<InventoryRow>> SqliteStorage::list_inventory(const InventoryQ
     s.bind(4, q.limit);
     return collect<InventoryRow>(s, [](const Statement& st) {
       return InventoryRow{st.text(0), st.text(1), st.i64(2), from_unix_ms(st.i64(3)), st.i64(4)};
+    });
+  } catch (const StorageError& e) {
+    return Error(ErrorCode::kInternal, e.what());
+  }
+}
+
+// The primary key (store, item) keeps a store's rows together: one pass
+// over the inventory's key order, without a sort.
+Result<std::vector<StoreSummary>> SqliteStorage::list_stores(int limit) {
+  try {
+    Statement s(impl_->db.get(),
+                "SELECT store, count(*), sum(count = 0) FROM inventory GROUP BY store "
+                "ORDER BY store LIMIT ?1");
+    s.bind(1, limit);
+    return collect<StoreSummary>(s, [](const Statement& st) {
+      return StoreSummary{st.text(0), st.i64(1), st.i64(2)};
     });
   } catch (const StorageError& e) {
     return Error(ErrorCode::kInternal, e.what());
