@@ -19,6 +19,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <set>
 #include <span>
 #include <string>
 #include <string_view>
@@ -121,6 +122,8 @@ class SqliteStorage final : public Storage {
   Result<OutboxCounts> outbox_counts() override;
   Result<OutboxCounts> open_outbox_counts() override;
   Result<std::vector<InventoryRow>> list_inventory(const InventoryQuery& query) override;
+  Result<std::vector<StoreSummary>> store_summaries() override;
+  Result<std::vector<std::string>> stores_of_report(std::int64_t report_id) override;
   Result<std::vector<ReportRecord>> reports_page(std::int64_t before_id,
                                                  std::optional<ReportStatus> status,
                                                  int limit) override;
@@ -185,6 +188,9 @@ class SqliteReportWriter final : public ReportWriter {
     std::int64_t old_count, count;
   };
   std::vector<Logged> logged_;
+  // The stores the report has rows for (report_stores, at commit).
+  std::set<std::string, std::less<>> stores_;
+  std::string last_store_;
   [[nodiscard]] Status write_logged();
   // Takes the change numbers SQLite gave the `n` change records just
   // inserted, one after the other.
