@@ -13,11 +13,12 @@ set -eu
 
 profile="${1:-build}"
 
+# libsodium-dev: Argon2id password hashes and random tokens (the web console).
 build_pkgs="build-essential cmake pkg-config
   libboost1.81-dev libboost-json1.81-dev
   libsqlite3-dev libcurl4-openssl-dev libssl-dev libspdlog-dev
   libtomlplusplus-dev libcli11-dev libsystemd-dev prometheus-cpp-dev
-  libzip-dev libexpat1-dev"
+  libzip-dev libexpat1-dev libsodium-dev"
 # dpkg-dev: dpkg-shlibdeps, which computes the .deb's dependencies.
 package_pkgs="dpkg-dev"
 # systemd: systemd-analyze for the unit file; debootstrap: the clean Debian
@@ -28,10 +29,13 @@ package_pkgs="dpkg-dev"
 # libreoffice-calc-nogui: the workbooks tests/support/make_workbooks.py
 # makes for the workbook reader's tests; opensmtpd: a second, independent
 # mail server for one of its tests (on a machine with systemd the package
-# also enables its own service on port 25; that test then skips itself).
+# also enables its own service on port 25; that test then skips itself);
+# chromium, chromium-driver and python3-selenium: the web console's tests in
+# a real headless browser (tests/e2e/test_console.py).
 test_pkgs="libgtest-dev libgmock-dev python3 python3-aiosmtpd sqlite3 rsync curl
   systemd debootstrap strace openssl opensmtpd awscli
-  python3-openpyxl libreoffice-calc-nogui"
+  python3-openpyxl libreoffice-calc-nogui
+  chromium chromium-driver python3-selenium"
 bench_pkgs="python3 sqlite3 time wrk"
 
 case "$profile" in
