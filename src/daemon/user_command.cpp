@@ -12,14 +12,6 @@ namespace stockwatch {
 
 namespace {
 
-bool valid_name(std::string_view name) {
-  if (name.empty() || name.size() > 64) return false;
-  for (unsigned char c : name) {
-    if (!(std::isalnum(c) || c == '.' || c == '-' || c == '_')) return false;
-  }
-  return true;
-}
-
 // Turns the terminal's echo off for as long as it lives.
 class NoEcho {
  public:
@@ -70,6 +62,20 @@ std::optional<std::string> read_password(std::istream& in, bool terminal, std::o
   return first;
 }
 
+// The password, read as the contract says, as its Argon2id hash; nullopt
+// (with the reason on `err`) when there is none.
+std::optional<std::string> read_password_hash(std::istream& in, bool terminal, std::ostream& out,
+                                              std::ostream& err, const char* command) {
+  auto password = read_password(in, terminal, out, err);
+  if (!password) return std::nullopt;
+  auto hash = hash_password(*password);
+  if (!hash) {
+    err << "stockwatch user " << command << ": " << hash.error().message() << "\n";
+    return std::nullopt;
+  }
+  return *hash;
+}
+
 }  // namespace
 
 int run_user_command(const Config& config, const Clock& clock, const UserCommand& c,
@@ -99,7 +105,7 @@ int run_user_command(const Config& config, const Clock& clock, const UserCommand
       }
       return 0;
     }
-    if (!valid_name(c.name)) {
+    if (!valid_account_name(c.name)) {
       err << "stockwatch user: a name is 1 to 64 letters, digits, '.', '-' or '_'\n";
       return 1;
     }
@@ -122,13 +128,8 @@ int run_user_command(const Config& config, const Clock& clock, const UserCommand
         err << "stockwatch user add: an account named '" << c.name << "' exists already\n";
         return 1;
       }
-      auto password = read_password(in, terminal, out, err);
-      if (!password) return 1;
-      auto hash = hash_password(*password);
-      if (!hash) {
-        err << "stockwatch user add: " << hash.error().message() << "\n";
-        return 2;
-      }
+      auto hash = read_password_hash(in, terminal, out, err, "add");
+      if (!hash) return 1;
       Account a;
       a.name = c.name;
       a.role = *role;
@@ -152,13 +153,8 @@ int run_user_command(const Config& config, const Clock& clock, const UserCommand
         err << "stockwatch user passwd: no account named '" << c.name << "'\n";
         return 1;
       }
-      auto password = read_password(in, terminal, out, err);
-      if (!password) return 1;
-      auto hash = hash_password(*password);
-      if (!hash) {
-        err << "stockwatch user passwd: " << hash.error().message() << "\n";
-        return 2;
-      }
+      auto hash = read_password_hash(in, terminal, out, err, "passwd");
+      if (!hash) return 1;
       auto changed = accounts->set_password(c.name, *hash);
       if (!changed) {
         err << "stockwatch user passwd: " << changed.error().message() << "\n";

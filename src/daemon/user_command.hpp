@@ -31,9 +31,6 @@ struct UserCommand {
   std::vector<std::string> stores;    // add: a manager's stores
 };
 
-// The shortest password the console and this command accept.
-inline constexpr std::size_t kMinPasswordLength = 10;
-
 int run_user_command(const Config& config, const Clock& clock, const UserCommand& command,
                      std::istream& in, bool terminal, std::ostream& out, std::ostream& err);
 

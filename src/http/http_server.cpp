@@ -296,34 +296,30 @@ class Session : public std::enable_shared_from_this<Session> {
     }
     if (route_.deferred) {
       if (head_parser_->is_done()) return defer(std::string());
-      string_parser_.emplace(std::move(*head_parser_));
-      string_parser_->body_limit(route_.body_limit);
-      arm();
-      bhttp::async_read(socket_, buffer_, *string_parser_,
-                        [self = shared_from_this()](beast::error_code ec, std::size_t) {
-                          ec = self->checked(ec);
-                          if (ec) return self->fail_body(ec);
-                          auto body = std::move(self->string_parser_->get().body());
-                          self->string_parser_.reset();
-                          self->defer(std::move(body));
-                        });
-      return;
+      return read_whole_body([](Session& self, std::string body) { self.defer(std::move(body)); });
     }
     if (!route_.buffered) {
       keep_alive_ = false;
       unread_body_ = !head_parser_->is_done();
       return send(make_response(500, "the route has no way to answer\n"));
     }
+    read_whole_body([](Session& self, std::string body) {
+      self.send(self.route_.buffered(std::move(body)));
+    });
+  }
+
+  // Reads the whole (small) body, up to the route's limit, then calls `then`.
+  void read_whole_body(void (*then)(Session&, std::string)) {
     string_parser_.emplace(std::move(*head_parser_));
     string_parser_->body_limit(route_.body_limit);
     arm();
     bhttp::async_read(socket_, buffer_, *string_parser_,
-                      [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                      [self = shared_from_this(), then](beast::error_code ec, std::size_t) {
                         ec = self->checked(ec);
                         if (ec) return self->fail_body(ec);
                         auto body = std::move(self->string_parser_->get().body());
                         self->string_parser_.reset();
-                        self->send(self->route_.buffered(std::move(body)));
+                        then(*self, std::move(body));
                       });
   }
 

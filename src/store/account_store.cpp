@@ -1,6 +1,7 @@
 #include "store/account_store.hpp"
 
 #include <algorithm>
+#include <cctype>
 
 #include "store/sqlite/sqlite_account_store.hpp"
 
@@ -14,6 +15,14 @@ std::optional<AccountRole> account_role_from(std::string_view name) {
   if (name == "owner") return AccountRole::kOwner;
   if (name == "manager") return AccountRole::kManager;
   return std::nullopt;
+}
+
+bool valid_account_name(std::string_view name) {
+  if (name.empty() || name.size() > 64) return false;
+  for (unsigned char c : name) {
+    if (!(std::isalnum(c) || c == '.' || c == '-' || c == '_')) return false;
+  }
+  return true;
 }
 
 bool Account::sees(std::string_view store) const {

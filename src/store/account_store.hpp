@@ -63,6 +63,12 @@ struct SignInFailure {
   TimePoint at{};
 };
 
+// An account's name: 1 to 64 ASCII letters, digits, '.', '-' or '_' (it
+// appears in logs and in the inbox names of the account's uploads).
+[[nodiscard]] bool valid_account_name(std::string_view name);
+// The shortest password the console and `stockwatch user` accept.
+inline constexpr std::size_t kMinPasswordLength = 10;
+
 class AccountStore {
  public:
   static std::unique_ptr<AccountStore> open(const std::filesystem::path& location,

@@ -22,7 +22,7 @@ from harness import BINARY, sample
 
 try:
     from selenium import webdriver
-    from selenium.common.exceptions import NoAlertPresentException
+    from selenium.common.exceptions import NoAlertPresentException, StaleElementReferenceException
     from selenium.webdriver.chrome.service import Service
     from selenium.webdriver.common.by import By
 except ImportError:  # pragma: no cover - reported as a skip below
@@ -98,8 +98,24 @@ class ConsoleTest(harness.PipelineTestCase):
         self.assertLessEqual(width, inner, f"{name}: the page is wider than a phone")
         d.set_window_size(1280, 900)
 
+    def click(self, element):
+        """Clicks `element` and waits for the page it leads to: the old page
+        goes stale, so nothing is read from it by mistake."""
+        old = self.driver.find_element(By.TAG_NAME, "html")
+        element.click()
+
+        def replaced():
+            try:
+                old.tag_name
+                return False
+            except StaleElementReferenceException:
+                return True
+
+        harness.wait_for(replaced, "the next page", timeout=60)
+
     def submit(self, form_action):
-        self.driver.find_element(By.CSS_SELECTOR, f"form[action='{form_action}'] button[type=submit]").click()
+        self.click(self.driver.find_element(
+            By.CSS_SELECTOR, f"form[action='{form_action}'] button[type=submit]"))
 
     def sign_in(self, name, password):
         self.go("/_console/sign-in")
@@ -218,7 +234,7 @@ class ConsoleTest(harness.PipelineTestCase):
         self.assertEqual(len(self.driver.find_elements(By.CSS_SELECTOR, "tbody tr")), 7)
         self.shot("inventory")
         self.driver.find_element(By.NAME, "out").click()
-        self.driver.find_element(By.CSS_SELECTOR, "form.filters button").click()
+        self.click(self.driver.find_element(By.CSS_SELECTOR, "form.filters button"))
         rows = self.driver.find_elements(By.CSS_SELECTOR, "tbody tr")
         self.assertEqual(len(rows), 2)
         self.assertIn("Robusta Dairi", self.text())
@@ -239,18 +255,28 @@ class ConsoleTest(harness.PipelineTestCase):
         self.assertIn("rejected", rows[1].text)
         self.assertIn("duplicate", rows[2].text)
         self.shot("reports")
-        rows[1].find_element(By.TAG_NAME, "a").click()
+        self.click(rows[1].find_element(By.TAG_NAME, "a"))
         self.assertIn("line 2", self.text())
         self.shot("report-rejected")
         self.go("/_console/reports")
-        self.driver.find_elements(By.CSS_SELECTOR, "tbody tr")[3].find_element(By.TAG_NAME, "a").click()
+        self.click(self.driver.find_elements(By.CSS_SELECTOR, "tbody tr")[3].find_element(By.TAG_NAME, "a"))
         self.driver.find_element(By.LINK_TEXT, "Download the original")
         self.shot("report")
 
+        # The outbox: the alerts the uploads raised; and the daemon's state in words.
+        self.go("/_console/alerts")
+        self.assertIn(harness.RECIPIENT, self.text())
+        self.assertGreaterEqual(len(self.driver.find_elements(By.CSS_SELECTOR, "tbody tr")), 2)
+        self.shot("alerts")
+        self.go("/_console/status")
+        self.assertIn("stockwatch is working.", self.text())
+        self.assertIn("watched (inotify)", self.text())
+        self.shot("status")
+
         # Bahasa Indonesia, remembered for the account.
         self.go("/_console/")
-        self.driver.find_element(By.CSS_SELECTOR, "form[action='/_console/language'] button").click()
-        harness.wait_for(lambda: "Ringkasan" in self.text(), "the page in Bahasa Indonesia")
+        self.submit("/_console/language")
+        self.assertIn("Ringkasan", self.text())
         self.assertIn("barang habis", self.text())
         self.shot("overview-id")
         self.go("/_console/upload")
@@ -278,8 +304,8 @@ class ConsoleTest(harness.PipelineTestCase):
         self.assertEqual(status, 403)
         self.go("/_console/")
         self.assertIn("Ringkasan", self.text())   # nothing changed
-        self.driver.find_element(By.CSS_SELECTOR, "form[action='/_console/language'] button").click()
-        harness.wait_for(lambda: "Overview" in self.text(), "the page in English")
+        self.submit("/_console/language")
+        self.assertIn("Overview", self.text())
 
         # A manager, added from the command line while the daemon runs.
         p = subprocess.run([BINARY, "user", "add", "makassar", "--role", "manager",
@@ -307,6 +333,9 @@ class ConsoleTest(harness.PipelineTestCase):
         self.assertIn("Not found", self.text())
         self.go("/_console/reports/1/original")
         self.assertIn("Not found", self.text())
+        for owners_only in ("/_console/alerts", "/_console/status"):
+            self.go(owners_only)
+            self.assertIn("Not found", self.text())
         self.go("/_console/no-such-page")
         self.assertIn("Not found", self.text())
         self.shot("not-found")

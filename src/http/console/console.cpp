@@ -39,7 +39,6 @@ constexpr int kOutOfStockListed = 50;
 constexpr int kReportsPerPage = 50;
 constexpr int kInventoryPerPage = 100;
 constexpr std::size_t kCsvRows = 1'000'000;
-constexpr std::size_t kMinPassword = 10;
 constexpr std::uint64_t kDownloadLimit = 64ULL * 1024 * 1024;
 
 // What the worker needs of a request: copied on the HTTP thread.
@@ -56,14 +55,6 @@ std::string field(const http::RequestHead& head, bhttp::field f) {
 std::string field(const http::RequestHead& head, const char* name) {
   const auto v = head[name];
   return std::string(v.data(), v.size());
-}
-
-bool valid_account_name(std::string_view name) {
-  if (name.empty() || name.size() > 64) return false;
-  for (unsigned char c : name) {
-    if (!(std::isalnum(c) || c == '.' || c == '-' || c == '_')) return false;
-  }
-  return true;
 }
 
 bool ends_with_csv(std::string_view name) {
@@ -113,6 +104,7 @@ struct Console::Impl : std::enable_shared_from_this<Console::Impl> {
         storage(Storage::open(config.storage.database, StorageOptions::from(config.storage), clock)),
         accounts(AccountStore::open(config.storage.database, StorageOptions::from(config.storage), clock)),
         sessions(*accounts, clock, policy(cfg)),
+        health(health),
         api_routes(*storage, metrics, std::move(health)),
         by_name(clock),
         by_address(clock) {}
@@ -135,6 +127,7 @@ struct Console::Impl : std::enable_shared_from_this<Console::Impl> {
   std::unique_ptr<Storage> storage;
   std::unique_ptr<AccountStore> accounts;
   Sessions sessions;
+  HealthSource health;
   HttpRoutes api_routes;
   http::FailureThrottle by_name, by_address;
   std::map<std::string, TimePoint> not_before;   // sign-in attempts refused until then
@@ -237,6 +230,12 @@ struct Console::Impl : std::enable_shared_from_this<Console::Impl> {
     if (page == "upload" && post) return upload(std::move(req), v, *who, std::move(parts), std::move(reply));
     if (page == "reports" && get) return reply(reports(req, v, who->account));
     if (page == "inventory" && get) return reply(inventory(req, v, who->account, false));
+    // The owner's pages; to a manager they do not exist.
+    if (who->account.role == AccountRole::kOwner) {
+      if (page == "alerts" && get) return reply(alerts(req, v, ""));
+      if (page.substr(0, 7) == "alerts/" && post) return reply(retry(page.substr(7), req, v));
+      if (page == "status" && get) return reply(status(v));
+    }
     if (page == "inventory.csv" && get) return reply(inventory(req, v, who->account, true));
     if (page.substr(0, 8) == "reports/" && get) return reply(report_detail(page.substr(8), v, who->account));
     return reply(not_found_page(v));
@@ -324,9 +323,9 @@ struct Console::Impl : std::enable_shared_from_this<Console::Impl> {
     const std::string& name = form["name"];
     const std::string& password = form["password"];
     if (!valid_account_name(name)) return page_response(400, setup_page(v, token, v.t("console.setup.bad_name")));
-    if (password.size() < kMinPassword) {
+    if (password.size() < kMinPasswordLength) {
       return page_response(400, setup_page(v, token, v.f("console.setup.short",
-                                                         {{"n", std::to_string(kMinPassword)}})));
+                                                         {{"n", std::to_string(kMinPasswordLength)}})));
     }
     if (password != form["password2"]) return page_response(400, setup_page(v, token, v.t("console.setup.mismatch")));
     auto hash = hash_password(password);
@@ -447,6 +446,53 @@ struct Console::Impl : std::enable_shared_from_this<Console::Impl> {
     res.set(bhttp::field::cache_control, "no-store");
     res.set("X-Content-Type-Options", "nosniff");
     return res;
+  }
+
+  // --- Alerts and status (the owner's) ----------------------------------------------
+
+  http::Response alerts(const PageRequest& req, const View& v, std::string notice) {
+    AlertsView a;
+    a.notice = std::move(notice);
+    std::int64_t before = 0;
+    for (auto& [k, value] : parse_urlencoded(req.query)) {
+      if (k == "before") before = std::max<std::int64_t>(0, std::atoll(value.c_str()));
+      if (k == "state") {
+        for (const OutboxState st : {OutboxState::kQueued, OutboxState::kSent, OutboxState::kDead}) {
+          if (value == to_string(st)) a.state = st;
+        }
+      }
+    }
+    auto rows = storage->outbox_page(before, a.state, kReportsPerPage);
+    if (!rows) return error_page(v, rows.error().message());
+    if (static_cast<int>(rows->size()) == kReportsPerPage) a.older = rows->back().id;
+    a.messages = std::move(*rows);
+    return page_response(200, alerts_page(v, a));
+  }
+
+  http::Response retry(std::string_view rest, const PageRequest& req, const View& v) {
+    if (rest.size() < 7 || rest.substr(rest.size() - 6) != "/retry") return not_found_page(v);
+    rest.remove_suffix(6);
+    if (rest.empty() || rest.size() > 18 ||
+        !std::all_of(rest.begin(), rest.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+      return not_found_page(v);
+    }
+    const std::string id(rest);
+    auto done = storage->requeue(std::atoll(id.c_str()), clock.now());
+    if (!done) return error_page(v, done.error().message());
+    if (*done) spdlog::info("console {}: message {} queued again by the owner", req.remote, id);
+    PageRequest list = req;
+    list.query.clear();
+    return alerts(list, v, v.f(*done ? "console.alerts.retried" : "console.alerts.not_dead", {{"id", id}}));
+  }
+
+  http::Response status(const View& v) {
+    StatusView s;
+    s.health = health();
+    auto counts = storage->open_outbox_counts();
+    if (counts) s.outbox = *counts;
+    else s.database_error = counts.error().message();
+    if (auto failures = accounts->recent_sign_in_failures(20)) s.failures = std::move(*failures);
+    return page_response(200, status_page(v, s));
   }
 
   // --- Reports ------------------------------------------------------------------
@@ -766,12 +812,14 @@ http::Route Console::route(const http::Request& req) {
       {"", "console_overview"},  {"sign-in", "console_sign_in"}, {"setup", "console_setup"},
       {"sign-out", "console_sign_out"}, {"language", "console_language"},
       {"upload", "console_upload"}, {"reports", "console_reports"},
-      {"inventory", "console_inventory"}, {"inventory.csv", "console_inventory_csv"}};
+      {"inventory", "console_inventory"}, {"inventory.csv", "console_inventory_csv"},
+      {"alerts", "console_alerts"}, {"status", "console_status"}};
   r.label = "console_other";
   for (const auto& [name, label] : kLabels) {
     if (page == name) r.label = label;
   }
   if (page.substr(0, 8) == "reports/") r.label = "console_report";
+  if (page.substr(0, 7) == "alerts/") r.label = "console_alert_retry";
   const bool upload = page == "upload" && req.head.method() == bhttp::verb::post;
   r.body_limit = upload ? impl_->cfg.max_upload_bytes : kFormLimit;
   if (upload) {

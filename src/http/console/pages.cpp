@@ -3,6 +3,7 @@
 #include <ctime>
 
 #include "http/s3/s3_protocol.hpp"
+#include "notify/alert.hpp"
 #include "report/report_problem.hpp"
 
 namespace stockwatch::console {
@@ -71,6 +72,14 @@ button.primary { margin-top: 1rem; background: var(--accent); color: #fff; borde
 :focus-visible { outline: 3px solid #f0b429; outline-offset: 2px; }
 .hint { color: var(--muted); font-size: 0.9rem; margin: 0.25rem 0 0; }
 .pager { margin: 1rem 0; }
+td.when { white-space: nowrap; }
+form.inline { display: inline; margin-left: 0.5rem; }
+form.inline button { font: inherit; font-size: 0.85rem; padding: 0.1rem 0.5rem; border-radius: 4px;
+                     border: 1px solid var(--accent); color: var(--accent); background: #fff; cursor: pointer; }
+.badge.queued { background: var(--warn-bg); color: #7a5b00; }
+.badge.sent { background: var(--ok-bg); color: var(--ok); }
+.badge.dead { background: var(--bad-bg); color: var(--bad); }
+.filters-line a[aria-current="page"] { font-weight: 700; }
 form.filters { display: flex; flex-wrap: wrap; align-items: center; gap: 0.5rem 0.75rem; margin: 0 0 0.75rem;
                background: #fff; border: 1px solid var(--line); border-radius: 6px; padding: 0.6rem 0.8rem; }
 form.filters label { font-weight: 600; }
@@ -146,8 +155,13 @@ Markup layout(const View& v, std::string_view title, const Markup& body, std::st
     Markup items;
     const std::pair<const char*, const char*> links[] = {
         {"overview", "/_console/"}, {"inventory", "/_console/inventory"},
-        {"upload", "/_console/upload"}, {"reports", "/_console/reports"}};
+        {"upload", "/_console/upload"}, {"reports", "/_console/reports"},
+        {"alerts", "/_console/alerts"}, {"status", "/_console/status"}};
     for (const auto& [key, href] : links) {
+      if (v.account->role != AccountRole::kOwner && (std::string_view(key) == "alerts" ||
+                                                     std::string_view(key) == "status")) {
+        continue;   // the owner's pages
+      }
       items += html("<li><a href=\"{}\"{}>{}</a></li>",
                     {href, Markup{active == key ? " aria-current=\"page\"" : ""},
                      v.t(std::string("console.nav.") + key)});
@@ -380,7 +394,7 @@ Markup reports_page(const View& v, const std::vector<ReportRecord>& reports,
     }
     rows += html(
         "<tr><td><a href=\"/_console/reports/{}\">{}</a></td><td class=\"name\">{}</td><td>{}</td>"
-        "<td class=\"num\">{}</td><td class=\"num\">{}</td><td>{}</td></tr>",
+        "<td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"when\">{}</td></tr>",
         {r.id, r.id, name(r.path), status, format_count(r.rows, lang), format_count(r.changes, lang),
          format_local_time(r.received_at)});
   }
@@ -501,6 +515,101 @@ std::string inventory_csv_rows(const std::vector<InventoryRow>& rows) {
            format_utc(r.updated_at, "%Y-%m-%dT%H:%M:%SZ") + "," + std::to_string(r.report_id) + "\r\n";
   }
   return out;
+}
+
+Markup alerts_page(const View& v, const AlertsView& a) {
+  const std::string lang(v.text->language());
+  Markup body;
+  if (!a.notice.empty()) body += html("<div class=\"card ok\" role=\"status\">{}</div>", {a.notice});
+  Markup filters = html("<a href=\"/_console/alerts\"{}>{}</a>",
+                        {Markup{a.state ? "" : " aria-current=\"page\""}, v.t("console.alerts.all")});
+  for (const OutboxState st : {OutboxState::kQueued, OutboxState::kDead, OutboxState::kSent}) {
+    filters += html(" · <a href=\"/_console/alerts?state={}\"{}>{}</a>",
+                    {to_string(st), Markup{a.state == st ? " aria-current=\"page\"" : ""},
+                     v.t(std::string("console.state.") + to_string(st))});
+  }
+  body += html("<p class=\"filters-line\">{}</p>", {filters});
+  if (a.messages.empty()) {
+    body += html("<p class=\"muted\">{}</p>", {v.t("console.alerts.none")});
+    return layout(v, v.t("console.alerts.title"), body, "alerts");
+  }
+  Markup rows;
+  for (const auto& m : a.messages) {
+    Markup state = html("<span class=\"badge {}\">{}</span>",
+                        {to_string(m.state), v.t(std::string("console.state.") + to_string(m.state))});
+    if (m.state == OutboxState::kDead) {
+      state += html(
+          "<form class=\"inline\" method=\"post\" action=\"/_console/alerts/{}/retry\">"
+          "<input type=\"hidden\" name=\"csrf\" value=\"{}\"><button type=\"submit\">{}</button></form>",
+          {m.id, v.csrf, v.t("console.alerts.retry")});
+    }
+    rows += html(
+        "<tr><td>{}</td><td class=\"when\">{}</td><td class=\"name\">{}</td><td class=\"name\">{}</td>"
+        "<td>{}</td><td class=\"num\">{}</td><td class=\"name\">{}</td></tr>",
+        {m.id, format_local_time(m.created_at), outbox_subject(m), m.recipient, state,
+         format_count(m.attempts, lang), m.last_error});
+  }
+  body += html(
+      "<div class=\"table-wrap\"><table><thead><tr><th scope=\"col\">{}</th><th scope=\"col\">{}</th>"
+      "<th scope=\"col\">{}</th><th scope=\"col\">{}</th><th scope=\"col\">{}</th>"
+      "<th scope=\"col\" class=\"num\">{}</th><th scope=\"col\">{}</th></tr></thead>"
+      "<tbody>{}</tbody></table></div>",
+      {v.t("console.alerts.id"), v.t("console.alerts.created"), v.t("console.alerts.what"),
+       v.t("console.alerts.to"), v.t("console.alerts.state"), v.t("console.alerts.attempts"),
+       v.t("console.alerts.error"), rows});
+  if (a.older) {
+    const std::string state = a.state ? std::string("state=") + to_string(*a.state) + "&" : "";
+    body += html("<p class=\"pager\"><a href=\"/_console/alerts?{}before={}\">{}</a></p>",
+                 {state, *a.older, v.t("console.alerts.older")});
+  }
+  return layout(v, v.t("console.alerts.title"), body, "alerts");
+}
+
+Markup status_page(const View& v, const StatusView& s) {
+  const auto& h = s.health;
+  const bool ready = s.outbox && h.inbox_watched && !h.stopping;
+  Markup body = html("<div class=\"card {}\" role=\"status\">{}</div>",
+                     {ready ? "ok" : "bad",
+                      v.t(ready ? "console.status.ready" : "console.status.not_ready")});
+  const auto row = [&](std::string_view key, const std::string& value) {
+    return html("<tr><th scope=\"row\">{}</th><td class=\"name\">{}</td></tr>", {v.t(key), value});
+  };
+  Markup rows;
+  rows += row("console.status.database",
+              s.outbox ? v.t("console.status.database_ok") : s.database_error);
+  rows += row("console.status.inbox",
+              h.inbox_watched ? v.f("console.status.inbox_ok", {{"mode", h.inbox_mode}, {"path", h.inbox_path}})
+                              : v.f("console.status.inbox_bad", {{"path", h.inbox_path}}));
+  std::string mail = v.f("console.status.mail_via", {{"via", h.mail_via}}) + "; ";
+  if (h.smtp_last_result.empty()) {
+    mail += v.t("console.status.mail_idle");
+  } else {
+    mail += v.f(h.smtp_last_ok ? "console.status.mail_ok" : "console.status.mail_bad",
+                {{"time", format_local_time(h.smtp_last_at)}, {"result", h.smtp_last_result}});
+  }
+  rows += row("console.status.mail", mail);
+  if (s.outbox) {
+    const std::string lang(v.text->language());
+    rows += row("console.status.outbox",
+                v.f("console.status.outbox_counts", {{"queued", format_count(s.outbox->queued, lang)},
+                                                     {"dead", format_count(s.outbox->dead, lang)}}));
+  }
+  body += html("<div class=\"table-wrap\"><table><tbody>{}</tbody></table></div>", {rows});
+  body += html("<h2>{}</h2>", {v.t("console.status.failures")});
+  if (s.failures.empty()) {
+    body += html("<p class=\"muted\">{}</p>", {v.t("console.status.no_failures")});
+  } else {
+    Markup items;
+    for (const auto& f : s.failures) {
+      items += html("<tr><td class=\"name\">{}</td><td>{}</td><td class=\"when\">{}</td></tr>",
+                    {name(f.name), f.address, format_local_time(f.at)});
+    }
+    body += html(
+        "<div class=\"table-wrap\"><table><thead><tr><th scope=\"col\">{}</th><th scope=\"col\">{}</th>"
+        "<th scope=\"col\">{}</th></tr></thead><tbody>{}</tbody></table></div>",
+        {v.t("console.status.name"), v.t("console.status.address"), v.t("console.status.when"), items});
+  }
+  return layout(v, v.t("console.status.title"), body, "status");
 }
 
 std::vector<std::string> problem_lines(const ReportRecord& r, const Catalog& text) {

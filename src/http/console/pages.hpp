@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "base/clock.hpp"
+#include "http/api/http_routes.hpp"
 #include "http/console/html.hpp"
 #include "http/http_server.hpp"
 #include "store/account_store.hpp"
@@ -100,6 +101,22 @@ struct InventoryView {
 // needed, and a name a spreadsheet would take for a formula (= + - @)
 // prefixed with an apostrophe.
 [[nodiscard]] std::string inventory_csv_rows(const std::vector<InventoryRow>& rows);
+
+struct AlertsView {
+  std::optional<OutboxState> state;          // the filter; nullopt: every state
+  std::vector<OutboxMessage> messages;
+  std::optional<std::int64_t> older;
+  std::string notice;                        // after a retry
+};
+[[nodiscard]] Markup alerts_page(const View& v, const AlertsView& a);
+
+struct StatusView {
+  DaemonHealth health;
+  std::optional<OutboxCounts> outbox;        // nullopt: the database did not answer
+  std::string database_error;
+  std::vector<SignInFailure> failures;
+};
+[[nodiscard]] Markup status_page(const View& v, const StatusView& s);
 
 // A rejected report's problems in the reader's language, one per line.
 [[nodiscard]] std::vector<std::string> problem_lines(const ReportRecord& r, const Catalog& text);
