@@ -22,7 +22,7 @@ from harness import BINARY, sample
 
 try:
     from selenium import webdriver
-    from selenium.common.exceptions import NoAlertPresentException, StaleElementReferenceException
+    from selenium.common.exceptions import NoAlertPresentException
     from selenium.webdriver.chrome.service import Service
     from selenium.webdriver.common.by import By
 except ImportError:  # pragma: no cover - reported as a skip below
@@ -99,19 +99,13 @@ class ConsoleTest(harness.PipelineTestCase):
         d.set_window_size(1280, 900)
 
     def click(self, element):
-        """Clicks `element` and waits for the page it leads to: the old page
-        goes stale, so nothing is read from it by mistake."""
-        old = self.driver.find_element(By.TAG_NAME, "html")
+        """Clicks `element` and waits for the page it leads to (a mark left on
+        the old page is gone), so nothing is read from the old one by mistake."""
+        self.driver.execute_script("window.stockwatchOldPage = true")
         element.click()
-
-        def replaced():
-            try:
-                old.tag_name
-                return False
-            except StaleElementReferenceException:
-                return True
-
-        harness.wait_for(replaced, "the next page", timeout=60)
+        harness.wait_for(
+            lambda: self.driver.execute_script("return window.stockwatchOldPage !== true"),
+            "the next page", timeout=60)
 
     def submit(self, form_action):
         self.click(self.driver.find_element(
@@ -343,12 +337,54 @@ class ConsoleTest(harness.PipelineTestCase):
         status, _ = self.curl("-H", f"Cookie: {session}", f"{self.base}/api/inventory")
         self.assertEqual(status, 403)
 
+        # A new password from the command line ends the manager's session;
+        # a removed account cannot sign in.
+        p = subprocess.run([BINARY, "user", "passwd", "makassar", "--config", self.env.config],
+                           input="short\n", capture_output=True, text=True, timeout=60)
+        self.assertEqual(p.returncode, 1)
+        self.assertIn("at least 10 characters", p.stderr)
+        p = subprocess.run([BINARY, "user", "passwd", "makassar", "--config", self.env.config],
+                           input="another-long-password\n", capture_output=True, text=True, timeout=60)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.go("/_console/")
+        self.assertTrue(self.driver.current_url.endswith("/_console/sign-in"))
+        self.sign_in("makassar", "another-long-password")
+        self.assertIn("Signed in as makassar", self.text())
+        session = f"stockwatch_session={self.driver.get_cookie('stockwatch_session')['value']}"
+
         # Signed out, the session is gone.
         self.sign_out()
         status, _ = self.curl("-H", f"Cookie: {session}", f"{self.base}/api/inventory")
         self.assertEqual(status, 401)
         self.go("/_console/reports")
         self.assertTrue(self.driver.current_url.endswith("/_console/sign-in"))
+
+    def test_user_commands_refuse_what_they_cannot_do(self):
+        def user(*args, password=None):
+            return subprocess.run([BINARY, "user", *args, "--config", self.env.config],
+                                  input=password, capture_output=True, text=True, timeout=60)
+
+        p = user("list")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn("no accounts", p.stdout)
+        p = user("add", "budi", "--role", "manager", password=MANAGER_PASSWORD + "\n")
+        self.assertEqual(p.returncode, 1)
+        self.assertIn("needs --stores", p.stderr)
+        p = user("add", "bad name", "--role", "owner", password=OWNER_PASSWORD + "\n")
+        self.assertEqual(p.returncode, 1)
+        p = user("add", "ayu", "--role", "owner", password=OWNER_PASSWORD + "\n")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertNotIn(OWNER_PASSWORD, self.env.daemon.log())
+        p = user("add", "ayu", "--role", "owner", password=OWNER_PASSWORD + "\n")
+        self.assertEqual(p.returncode, 1)
+        self.assertIn("exists already", p.stderr)
+        p = user("remove", "nobody")
+        self.assertEqual(p.returncode, 1)
+        p = user("remove", "ayu")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        status, body = self.curl("--data", f"name=ayu&password={OWNER_PASSWORD}",
+                                 f"{self.base}/_console/sign-in")
+        self.assertEqual(status, 401)
 
     def test_failed_sign_ins_slow_down_without_locking_the_owner_out(self):
         p = subprocess.run([BINARY, "user", "add", "owner", "--role", "owner",
@@ -360,13 +396,20 @@ class ConsoleTest(harness.PipelineTestCase):
             return self.curl("--data", f"name=owner&password={password}",
                              f"{self.base}/_console/sign-in")
 
-        statuses = []
-        for _ in range(8):
-            statuses.append(attempt("wrong-guess-123")[0])
-            if statuses[-1] == 429:
-                break
-        self.assertEqual(statuses[0], 401)
-        self.assertIn(429, statuses)
+        # Guess until the console asks for a wait of several seconds: each
+        # wrong guess doubles it (one refused while waiting counts nothing).
+        first, _ = attempt("wrong-guess-123")
+        self.assertEqual(first, 401)
+        waits = []
+
+        def long_wait():
+            status, body = attempt("wrong-guess-123")
+            if status == 429:
+                waits.append(int(re.search(r"Wait (\d+) seconds", body).group(1)))
+            return waits and waits[-1] >= 3
+
+        harness.wait_for(long_wait, "a wait of 3 seconds or more", timeout=60)
+        # Even the right password waits its turn...
         status, body = attempt(OWNER_PASSWORD)
         self.assertEqual(status, 429)
         self.assertIn("Too many failed sign-ins", body)
