@@ -419,8 +419,8 @@ Markup report_page(const View& v, const ReportRecord& r, const std::vector<std::
       "<div class=\"table-wrap\"><table><tbody>"
       "<tr><th scope=\"row\">{}</th><td class=\"name\">{}</td></tr>"
       "<tr><th scope=\"row\">{}</th><td>{}</td></tr>"
-      "<tr><th scope=\"row\">{}</th><td class=\"num\">{}</td></tr>"
-      "<tr><th scope=\"row\">{}</th><td class=\"num\">{}</td></tr>"
+      "<tr><th scope=\"row\">{}</th><td>{}</td></tr>"
+      "<tr><th scope=\"row\">{}</th><td>{}</td></tr>"
       "<tr><th scope=\"row\">{}</th><td>{}</td></tr>"
       "</tbody></table></div>",
       {v.t("console.reports.file"), name(r.path), v.t("console.reports.status"), status_badge(v, r.status),
