@@ -15,11 +15,12 @@ profile="${1:-build}"
 
 # libzip and expat read workbooks; libxlsxwriter writes the stock-count
 # template (`stockwatch template`).
+# libsodium-dev: Argon2id password hashes and random tokens (the web console).
 build_pkgs="build-essential cmake pkg-config
   libboost1.81-dev libboost-json1.81-dev
   libsqlite3-dev libcurl4-openssl-dev libssl-dev libspdlog-dev
   libtomlplusplus-dev libcli11-dev libsystemd-dev prometheus-cpp-dev
-  libzip-dev libexpat1-dev libxlsxwriter-dev"
+  libzip-dev libexpat1-dev libxlsxwriter-dev libsodium-dev"
 # dpkg-dev: dpkg-shlibdeps, which computes the .deb's dependencies.
 package_pkgs="dpkg-dev"
 # systemd: systemd-analyze for the unit file; debootstrap: the clean Debian
@@ -31,10 +32,13 @@ package_pkgs="dpkg-dev"
 # tests/support/make_workbooks.py makes for the workbook tests, each
 # written by a spreadsheet program; opensmtpd: a second, independent
 # mail server for one of its tests (on a machine with systemd the package
-# also enables its own service on port 25; that test then skips itself).
+# also enables its own service on port 25; that test then skips itself);
+# chromium, chromium-driver and python3-selenium: the web console's tests in
+# a real headless browser (tests/e2e/test_console.py).
 test_pkgs="libgtest-dev libgmock-dev python3 python3-aiosmtpd sqlite3 rsync curl
   systemd debootstrap strace openssl opensmtpd awscli
-  python3-openpyxl libreoffice-calc-nogui gnumeric"
+  python3-openpyxl libreoffice-calc-nogui gnumeric
+  chromium chromium-driver python3-selenium"
 # python3-openpyxl: the .xlsx of the workbook benchmark (bench/workbook_bench.py).
 bench_pkgs="python3 sqlite3 time wrk python3-openpyxl"
 

@@ -5,8 +5,11 @@
 #include <iostream>
 #include <optional>
 
+#include <unistd.h>
+
 #include "daemon/app.hpp"
 #include "daemon/logging.hpp"
+#include "daemon/user_command.hpp"
 #include "config/config.hpp"
 #include "store/storage.hpp"
 #include "stockwatch/version.hpp"
@@ -108,6 +111,30 @@ int main(int argc, char** argv) {
       "answers 200 (for container health checks)");
   add_config(health);
 
+  stockwatch::UserCommand user_command;
+  auto* user = cli.add_subcommand("user", "the web console's accounts (docs/console.md)");
+  add_config(user);
+  user->require_subcommand(1);
+  auto* user_add = user->add_subcommand(
+      "add", "add an account; the password is read from standard input, or asked without echo");
+  add_config(user_add);
+  user_add->add_option("name", user_command.name, "the account's name (letters, digits, . - _)")
+      ->required();
+  user_add->add_option("--role", user_command.role, "owner (everything) or manager (their stores)")
+      ->check(CLI::IsMember({"owner", "manager"}))
+      ->required();
+  user_add->add_option("--stores", user_command.stores, "a manager's stores: Medan,Makassar")
+      ->delimiter(',');
+  auto* user_list = user->add_subcommand("list", "list the accounts");
+  add_config(user_list);
+  auto* user_passwd = user->add_subcommand(
+      "passwd", "set an account's password (read as for add); signs it out everywhere");
+  add_config(user_passwd);
+  user_passwd->add_option("name", user_command.name, "the account")->required();
+  auto* user_remove = user->add_subcommand("remove", "remove an account and end its sessions");
+  add_config(user_remove);
+  user_remove->add_option("name", user_command.name, "the account")->required();
+
   CLI11_PARSE(cli, argc, argv);
 
   auto config = load_or_report(config_file);
@@ -146,6 +173,14 @@ int main(int argc, char** argv) {
     if (tmpl->parsed()) {
       return app.write_template(template_store, template_output, template_language, std::cout,
                                 std::cerr);
+    }
+    if (user->parsed()) {
+      for (const auto& [sub, action] :
+           {std::pair{user_add, "add"}, std::pair{user_list, "list"},
+            std::pair{user_passwd, "passwd"}, std::pair{user_remove, "remove"}}) {
+        if (sub->parsed()) user_command.action = action;
+      }
+      return app.user(user_command, std::cin, isatty(STDIN_FILENO) != 0, std::cout, std::cerr);
     }
   } catch (const std::exception& e) {
     spdlog::critical("{}", e.what());

@@ -383,6 +383,26 @@ void read_config(const toml::table& root, const std::filesystem::path& base, Con
       }
     }
   }
+  if (const auto* t = r.table("console")) {
+    TableReader s(*t, "console", problems);
+    s.boolean("enabled", cfg.console.enabled);
+    s.boolean("behind_tls", cfg.console.behind_tls);
+    s.str("timezone", cfg.console.timezone);
+    s.integer("session_idle_minutes", cfg.console.session_idle_minutes, 1, 60 * 24 * 30);
+    s.integer("session_max_hours", cfg.console.session_max_hours, 1, 24 * 365);
+    s.integer("setup_link_minutes", cfg.console.setup_link_minutes, 1, 60 * 24 * 7);
+    s.u64("max_upload_bytes", cfg.console.max_upload_bytes, 1);
+    s.integer("upload_wait_s", cfg.console.upload_wait_s, 1, 3600);
+    s.integer("quiet_store_days", cfg.console.quiet_store_days, 1, 3660);
+    const auto& tz = cfg.console.timezone;
+    std::error_code ec;
+    if (!tz.empty() && (tz.find("..") != std::string::npos || tz.front() == '/' ||
+                        !std::filesystem::is_regular_file("/usr/share/zoneinfo/" + tz, ec))) {
+      problems.push_back({"console.timezone", 0,
+                          "\"" + tz + "\" is not a time zone of this system (/usr/share/zoneinfo); "
+                          "give one such as \"Asia/Jakarta\", or leave it out for the system's"});
+    }
+  }
   if (const auto* t = r.table("log")) {
     TableReader s(*t, "log", problems);
     s.choice("level", cfg.log.level, {"trace", "debug", "info", "warn", "error", "critical", "off"});

@@ -110,6 +110,19 @@ struct TemplatesConfig {
   std::optional<MonthlySchedule> schedule;  // `send` read; absent when it is empty
 };
 
+// The web console (docs/console.md), served by the HTTP server under /_console/.
+struct ConsoleConfig {
+  bool enabled = true;                  // with http.listen set
+  bool behind_tls = false;              // the session cookie is marked Secure
+  std::string timezone;                 // IANA name ("Asia/Jakarta"); empty = the system's
+  int session_idle_minutes = 120;       // a session unused this long ends
+  int session_max_hours = 24 * 7;       // and every session ends after this long
+  int setup_link_minutes = 60;          // the first owner's one-time link expires after this
+  std::uint64_t max_upload_bytes = 64ULL * 1024 * 1024;   // one upload form, every file together
+  int upload_wait_s = 60;               // how long the upload page waits for the ledger
+  int quiet_store_days = 35;            // a store without a report for longer is "not reporting"
+};
+
 struct LogConfig {
   std::string level = "info";
 };
@@ -123,6 +136,7 @@ struct Config {
   HttpConfig http;
   ReportConfig report;
   TemplatesConfig templates;
+  ConsoleConfig console;
   LogConfig log;
 };
 

@@ -11,6 +11,7 @@
 
 #include "daemon/daemon.hpp"
 #include "daemon/folders.hpp"
+#include "daemon/user_command.hpp"
 #include "http/http_service.hpp"
 #include "notify/curl_handle.hpp"
 #include "notify/alert.hpp"
@@ -38,6 +39,12 @@ int App::serve(const std::optional<std::string>& log_level) {
   }
   auto lock = Storage::lock_instance(config_.storage.database);
   if (!lock) throw std::runtime_error(lock.error().message());
+  // The console's times, before any thread starts (the zone is the
+  // process's, read by localtime_r).
+  if (!config_.console.timezone.empty()) {
+    ::setenv("TZ", config_.console.timezone.c_str(), 1);
+    ::tzset();
+  }
   Daemon daemon(config_, clock_, log_level);
   return daemon.run();
 }
@@ -304,6 +311,11 @@ int App::healthcheck(std::ostream& out) {
   out << url << ": " << status << " " << body;
   if (body.empty() || body.back() != '\n') out << "\n";
   return status == 200 ? 0 : 1;
+}
+
+int App::user(const UserCommand& command, std::istream& in, bool terminal, std::ostream& out,
+              std::ostream& err) {
+  return run_user_command(config_, clock_, command, in, terminal, out, err);
 }
 
 }  // namespace stockwatch

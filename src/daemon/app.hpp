@@ -13,6 +13,7 @@
 #pragma once
 
 #include <filesystem>
+#include <istream>
 #include <memory>
 #include <optional>
 #include <ostream>
@@ -67,6 +68,11 @@ class App {
   // checks that have no curl. Prints the answer; returns 0 on 200, 1 on any
   // other answer or none within 5 s, 2 when http.listen is empty.
   int healthcheck(std::ostream& out);
+  // `user add|list|passwd|remove`: the web console's accounts
+  // (daemon/user_command.hpp); the password from `in` (a terminal when
+  // `terminal`, without echo).
+  int user(const struct UserCommand& command, std::istream& in, bool terminal, std::ostream& out,
+           std::ostream& err);
 
  private:
   Config config_;

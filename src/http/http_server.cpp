@@ -3,9 +3,11 @@
 #include <spdlog/spdlog.h>
 
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core.hpp>
 
+#include <atomic>
 #include <unordered_map>
 
 namespace stockwatch::http {
@@ -292,22 +294,53 @@ class Session : public std::enable_shared_from_this<Session> {
       }
       return read_piece();
     }
+    if (route_.deferred) {
+      if (head_parser_->is_done()) return defer(std::string());
+      return read_whole_body([](Session& self, std::string body) { self.defer(std::move(body)); });
+    }
     if (!route_.buffered) {
       keep_alive_ = false;
       unread_body_ = !head_parser_->is_done();
       return send(make_response(500, "the route has no way to answer\n"));
     }
+    read_whole_body([](Session& self, std::string body) {
+      self.send(self.route_.buffered(std::move(body)));
+    });
+  }
+
+  // Reads the whole (small) body, up to the route's limit, then calls `then`.
+  void read_whole_body(void (*then)(Session&, std::string)) {
     string_parser_.emplace(std::move(*head_parser_));
     string_parser_->body_limit(route_.body_limit);
     arm();
     bhttp::async_read(socket_, buffer_, *string_parser_,
-                      [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                      [self = shared_from_this(), then](beast::error_code ec, std::size_t) {
                         ec = self->checked(ec);
                         if (ec) return self->fail_body(ec);
                         auto body = std::move(self->string_parser_->get().body());
                         self->string_parser_.reset();
-                        self->send(self->route_.buffered(std::move(body)));
+                        then(*self, std::move(body));
                       });
+  }
+
+  // Hands the request to its deferred handler; the reply comes back
+  // through this connection's executor, at most once.
+  void defer(std::string body) {
+    disarm();
+    auto handler = std::move(route_.deferred);
+    auto once = std::make_shared<std::atomic<bool>>(false);
+    Reply reply = [self = shared_from_this(), once](Response res) {
+      if (once->exchange(true)) return;
+      auto ex = self->socket_.get_executor();
+      asio::post(ex, [self, res = std::move(res)]() mutable {
+        if (!self->socket_.is_open()) {
+          self->handler().on_done(self->label_, 0, self->head_, self->remote_);
+          return;
+        }
+        self->send(std::move(res));
+      });
+    };
+    handler(std::move(body), std::move(reply));
   }
 
   void read_piece() {

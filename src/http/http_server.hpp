@@ -76,13 +76,23 @@ class BodySink {
   virtual void abort() = 0;
 };
 
+// Sends the answer to a deferred request. May be called from any thread,
+// once; it hands the response to the server's thread. A connection closed
+// meanwhile drops it.
+using Reply = std::function<void(Response)>;
+
 // What to do with a request, decided from its head.
 struct Route {
   std::string label;                        // for metrics and logs: "s3_put", "healthz", ...
-  // Exactly one of these three:
+  // Exactly one of these four:
   std::optional<Response> response;         // answer now; a body the client sends is not read
   std::unique_ptr<BodySink> sink;           // stream the body into it
   std::function<Response(std::string body)> buffered;   // read the whole (small) body, then answer
+  // Read the whole (small) body, if any, then hand it over with a Reply:
+  // work that must not run on the server's thread (a database query, a
+  // password hash) runs elsewhere and replies when done. The connection
+  // waits without a deadline meanwhile; the handler must reply.
+  std::function<void(std::string body, Reply reply)> deferred;
   std::uint64_t body_limit = 1024 * 1024;   // for `buffered` and `sink`; more gets 413
   // With `response`: wait this long before sending it (on a timer; the
   // thread serves others meanwhile). Slows down a client that guesses

@@ -13,6 +13,7 @@
 #include "base/guard.hpp"
 #include "daemon/metrics.hpp"
 #include "store/storage.hpp"
+#include "http/console/console.hpp"
 #include "http/s3/upload_store.hpp"
 
 namespace stockwatch {
@@ -32,8 +33,17 @@ struct HttpService::Impl {
                               StorageOptions::from(config.storage), clock)),
         uploads(config.inbox.path, clock),
         gateway(gateway_options(config), uploads, clock, &metrics),
-        routes(*storage, metrics, std::move(health)),
-        site(config.http.token, config.inbox.bucket, routes, gateway, metrics, clock),
+        routes(*storage, metrics, health),
+        console(config.console.enabled
+                    ? std::make_unique<console::Console>(
+                          config, clock, metrics, health, ioc.get_executor(),
+                          [this](const std::string& key, std::string_view data, const std::string& who,
+                                 const std::string& remote) {
+                            return gateway.place_bytes(key, data, who, remote);
+                          })
+                    : nullptr),
+        site(config.http.token, config.inbox.bucket, routes, gateway, metrics, clock, {},
+             console.get()),
         server(ioc,
                {config.http.listen, std::chrono::seconds(config.http.read_timeout_s), 16 * 1024,
                 static_cast<std::size_t>(config.http.max_connections)},
@@ -47,10 +57,12 @@ struct HttpService::Impl {
   UploadStore uploads;
   S3Gateway gateway;
   HttpRoutes routes;
+  std::unique_ptr<console::Console> console;   // null when [console] enabled = false
   Site site;
   http::Server server;
   asio::steady_timer sweep_timer{ioc};
   Duration multipart_max_age;
+  std::string console_url;
   std::thread thread;
   std::promise<void> finished;   // set when the thread's loop has returned
   bool stopped = false;
@@ -82,11 +94,20 @@ HttpService::HttpService(const Config& config, const Clock& clock, Metrics& metr
                  impl_->server.port(), config.inbox.bucket,
                  h.allow_anonymous_upload ? ", anonymous uploads allowed" : "");
   }
+  if (impl_->console) {
+    // A wildcard address is reached through loopback from this machine.
+    auto host = http::parse_listen(h.listen).value_or(http::ListenAddress{}).host;
+    if (host.empty() || host == "0.0.0.0") host = "127.0.0.1";
+    if (host == "::") host = "::1";
+    if (host.find(':') != std::string::npos) host = "[" + host + "]";
+    impl_->console_url = "http://" + host + ":" + std::to_string(impl_->server.port());
+  }
 }
 
 HttpService::~HttpService() { stop(); }
 
 void HttpService::start() {
+  if (impl_->console) impl_->console->start(impl_->console_url);
   impl_->arm_sweep();
   impl_->thread = std::thread([this] {
     try {
@@ -118,6 +139,8 @@ void HttpService::stop() {
   } else {
     impl_->server.stop();
   }
+  // After the HTTP thread: answers the console still sends go nowhere.
+  if (impl_->console) impl_->console->stop();
 }
 
 void HttpService::reload(const Config& config) {
@@ -126,6 +149,7 @@ void HttpService::reload(const Config& config) {
     impl_->gateway.set_options(options);
     impl_->site.reload(token, options.bucket);
   }));
+  if (impl_->console) impl_->console->reload(config.console);
 }
 
 unsigned short HttpService::port() const { return impl_->server.port(); }

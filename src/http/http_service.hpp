@@ -12,6 +12,11 @@
 //   inbox can take it at once instead of waiting for it to settle.
 // - Nothing on the HTTP thread blocks the daemon's event loop: uploads,
 //   their digests and fsyncs, and API queries all run on the HTTP thread.
+//   With [console] enabled, the web console (http/console/console.hpp) runs
+//   its pages on a worker thread of its own, with its own connections; its
+//   uploads are placed through the S3 gateway's staging, on the HTTP thread,
+//   and `placed` is told of them too. stop() ends the HTTP thread first,
+//   then the console's worker.
 // - stop() stops accepting, closes every connection (uploads in flight are
 //   discarded: a client sees the connection drop and retries), and joins
 //   the thread. The destructor stops too. reload() and stop() may be

@@ -5,6 +5,7 @@
 #include <stdexcept>
 
 #include "daemon/metrics.hpp"
+#include "http/console/console.hpp"
 
 namespace stockwatch {
 
@@ -78,9 +79,11 @@ std::optional<std::string> bucket_name_problem(std::string_view bucket) {
 }
 
 Site::Site(std::string token, std::string bucket, HttpRoutes& routes, S3Gateway& s3,
-           Metrics& metrics, const Clock& clock, http::FailureThrottleOptions throttle)
+           Metrics& metrics, const Clock& clock, http::FailureThrottleOptions throttle,
+           console::Console* console)
     : routes_(routes),
       s3_(s3),
+      console_(console),
       metrics_(metrics),
       throttle_(clock, throttle),
       bearer_(std::move(token), throttle_),
@@ -147,6 +150,12 @@ http::Router Site::build(const std::string& bucket) {
     for (const auto& [name, l] : kLabels) {
       if (req.rest == name) label = l;
     }
+    // A browser signed in to the console: its session, checked by the
+    // console (off this thread).
+    if (console_ && req.head[bhttp::field::authorization].empty() &&
+        console::Console::has_session_cookie(req.head)) {
+      return console_->api(req, label);
+    }
     // The token first: a stranger learns nothing, not even which paths exist.
     if (auto refused = refuse_unless_reader(req, label)) return std::move(*refused);
     if (!is_get(req.head)) return method_not_allowed(label, req.path);
@@ -159,18 +168,33 @@ http::Router Site::build(const std::string& bucket) {
   };
   r.exact("/api", api);
   r.mount("/api/", api);
+  if (console_) {
+    r.mount("/_console/", [this](const http::Request& req) { return console_->route(req); });
+    r.exact("/_console", [](const http::Request&) {
+      auto res = http::make_response(308, "See /_console/\n");
+      res.set(bhttp::field::location, "/_console/");
+      return answer("console_redirect", std::move(res));
+    });
+  }
   // Reserved for stockwatch's own pages: '_' never begins a bucket name.
-  r.mount("/_", [](const http::Request& req) {
+  r.mount("/_", [this](const http::Request& req) {
     return answer("reserved",
-                  http::make_response(404, "nothing here yet: " + std::string(req.path.substr(0, 200)) +
-                                               " is reserved for stockwatch's web console, which "
-                                               "this version does not have\n"));
+                  http::make_response(404, "nothing here: " + std::string(req.path.substr(0, 200)) +
+                                               " is reserved for stockwatch's own pages; the web "
+                                               "console is at /_console/" +
+                                               (console_ ? "" : " when [console] enabled = true") +
+                                               "\n"));
   });
   const auto s3 = [this](const http::Request& req) { return s3_.route(req.head, req.remote); };
   r.exact("/" + bucket, s3);
   r.mount("/" + bucket + "/", s3);
   r.exact("/", [this, s3, bucket](const http::Request& req) {
     if (speaks_s3(req)) return s3(req);   // ListBuckets and friends
+    if (console_) {
+      auto res = http::make_response(303, "The web console: /_console/\n");
+      res.set(bhttp::field::location, "/_console/");
+      return answer("root", std::move(res));
+    }
     return answer("root",
                   http::make_response(200, "stockwatch\n\nThis server takes stock reports over S3 "
                                            "(s3://" + bucket + "/) and answers /healthz, /readyz, "

@@ -5,12 +5,17 @@
 //   /metrics                     Prometheus metrics, authenticated
 //   /api, /api/...               the JSON API, authenticated before anything
 //                                else (an unknown /api/ path is 401 to a
-//                                stranger, 404 to a holder of the token)
-//   /_...                        reserved for stockwatch's own pages (the
-//                                web console will live under /_console/);
-//                                no S3 bucket name can begin with '_'
+//                                stranger, 404 to a holder of the token);
+//                                without an Authorization header, an
+//                                owner's console session cookie also works
+//   /_console/...                the web console (http/console/console.hpp),
+//                                when [console] is enabled
+//   /_...                        reserved for stockwatch's own pages; no S3
+//                                bucket name can begin with '_'
 //   /{bucket}, /{bucket}/...     the S3 endpoint, for inbox.bucket only
-//   /                            a short page saying what this server is
+//   /                            a browser is sent to the console (a short
+//                                page saying what this server is without
+//                                one); an S3 client gets its S3 answer
 //   anything else                404 in words, or an S3 error for a client
 //                                that speaks S3 (a signature, x-amz-*
 //                                headers, or a method other than GET/HEAD)
@@ -39,6 +44,9 @@
 namespace stockwatch {
 
 class Metrics;
+namespace console {
+class Console;
+}
 
 // Why `bucket` cannot be the S3 bucket (not an S3 bucket name, or one of
 // the site's own paths); nullopt when it can.
@@ -47,7 +55,8 @@ class Metrics;
 class Site final : public http::Handler {
  public:
   Site(std::string token, std::string bucket, HttpRoutes& routes, S3Gateway& s3, Metrics& metrics,
-       const Clock& clock, http::FailureThrottleOptions throttle = {});
+       const Clock& clock, http::FailureThrottleOptions throttle = {},
+       console::Console* console = nullptr);
 
   [[nodiscard]] http::Route route(const http::RequestHead& head, const std::string& remote) override;
   void on_done(const std::string& label, unsigned status, const http::RequestHead& head,
@@ -68,6 +77,7 @@ class Site final : public http::Handler {
 
   HttpRoutes& routes_;
   S3Gateway& s3_;
+  console::Console* console_;
   Metrics& metrics_;
   http::FailureThrottle throttle_;
   http::BearerTokenAuthenticator bearer_;

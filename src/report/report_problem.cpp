@@ -187,4 +187,18 @@ std::string rendered_problems(std::string_view stored, std::string_view text,
   return std::string(text);
 }
 
+std::vector<std::string> rendered_problem_lines(std::string_view stored, std::string_view text,
+                                                const Catalog& catalog) {
+  const std::string all = rendered_problems(stored, text, catalog);
+  std::vector<std::string> out;
+  std::size_t start = 0;
+  while (start < all.size()) {
+    auto nl = all.find('\n', start);
+    if (nl == std::string::npos) nl = all.size();
+    if (nl > start) out.push_back(all.substr(start, nl - start));
+    start = nl + 1;
+  }
+  return out;
+}
+
 }  // namespace stockwatch

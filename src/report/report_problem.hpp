@@ -100,5 +100,9 @@ struct StoredProblems {
 // older, and rejections outside the parser).
 [[nodiscard]] std::string rendered_problems(std::string_view stored, std::string_view text,
                                             const Catalog& catalog);
+// The same, one problem per element (empty lines left out).
+[[nodiscard]] std::vector<std::string> rendered_problem_lines(std::string_view stored,
+                                                              std::string_view text,
+                                                              const Catalog& catalog);
 
 }  // namespace stockwatch

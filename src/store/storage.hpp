@@ -187,6 +187,14 @@ struct StoreSummary {
   std::int64_t out_of_stock = 0;    // of them, with count 0
 };
 
+// One store as the console's overview shows it.
+struct StoreOverview {
+  std::string store;
+  std::int64_t last_report_id = 0;   // the newest loaded report with rows for it
+  TimePoint last_report_at{};        // when that report was loaded
+  std::int64_t out_of_stock = 0;     // its items at 0
+};
+
 // What Storage::backup wrote (pages: the backend's units of storage).
 struct BackupInfo {
   std::filesystem::path file;   // the copy, as given
@@ -424,6 +432,20 @@ class Storage {
   // in one state, without their bodies (`data` is left empty).
   [[nodiscard]] virtual Result<std::vector<OutboxMessage>> outbox_page(
       std::int64_t before_id, std::optional<OutboxState> state, int limit) = 0;
+
+  // --- The web console -------------------------------------------------
+  // Every store that a loaded report had rows for, by name, without
+  // reading the whole inventory. A backend without it answers kInternal
+  // ("not supported"), and the console says so.
+  [[nodiscard]] virtual Result<std::vector<StoreOverview>> store_summaries() {
+    return Error(ErrorCode::kInternal, "this storage backend has no store summaries yet");
+  }
+  // The stores a loaded report had rows for, by name (empty for a rejected
+  // or duplicate report). Same default as store_summaries().
+  [[nodiscard]] virtual Result<std::vector<std::string>> stores_of_report(std::int64_t report_id) {
+    (void)report_id;
+    return Error(ErrorCode::kInternal, "this storage backend has no report stores yet");
+  }
 
   // --- Housekeeping -----------------------------------------------------
   // What a backend defers with StorageOptions::defer_maintenance, done now

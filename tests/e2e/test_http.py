@@ -638,12 +638,18 @@ class HttpTest(harness.PipelineTestCase):
 
     def test_a_browser_gets_pages_not_s3_errors(self):
         h = self.serving()
+        # The root sends a browser to the web console, which asks it to sign in.
         status, head, body = h.curl(f"{h.base}/")
+        self.assertEqual(status, 303)
+        self.assertRegex(head, re.compile(r"^Location: /_console/\r?$", re.M | re.I))
+        status, head, body = h.curl(f"{h.base}/_console/")
+        self.assertEqual(status, 303)
+        self.assertRegex(head, re.compile(r"^Location: /_console/sign-in\r?$", re.M | re.I))
+        status, head, body = h.curl(f"{h.base}/_console/sign-in")
         self.assertEqual(status, 200)
-        self.assertIn("text/plain", head)
-        self.assertIn(b"stockwatch", body)
+        self.assertIn("text/html", head)
         for path, words in (("/favicon.ico", b"nothing at /favicon.ico"),
-                            ("/_console/", b"reserved for stockwatch's web console")):
+                            ("/_other/", b"reserved for stockwatch's own pages")):
             status, head, body = h.curl(f"{h.base}{path}")
             self.assertEqual(status, 404, path)
             self.assertIn("text/plain", head)

@@ -73,6 +73,34 @@ TEST(ConfigProblems, EmptyDatabasePathIsAProblem) {
   EXPECT_NE(only_problem("[storage]\ndatabase = \"\"\n").find("storage.database"), std::string::npos);
 }
 
+TEST(ConfigProblems, TheConsoleTimeZoneMustBeOneOfThisSystem) {
+  const std::string p = only_problem("[console]\ntimezone = \"Mars/Base\"\n");
+  EXPECT_NE(p.find("console.timezone"), std::string::npos) << p;
+  EXPECT_NE(p.find("Asia/Jakarta"), std::string::npos) << p;
+  EXPECT_NE(only_problem("[console]\ntimezone = \"../../etc/passwd\"\n").find("console.timezone"),
+            std::string::npos);
+  EXPECT_NE(only_problem("[console]\nsession_idle_minutes = 0\n").find("console.session_idle_minutes"),
+            std::string::npos);
+}
+
+TEST(Config, TheConsoleSettingsAreRead) {
+  const ConfigLoad load = parse(
+      "[console]\nenabled = false\nbehind_tls = true\ntimezone = \"UTC\"\n"
+      "session_idle_minutes = 30\nsession_max_hours = 12\nsetup_link_minutes = 5\n"
+      "max_upload_bytes = 1024\nupload_wait_s = 9\nquiet_store_days = 40\n");
+  ASSERT_TRUE(load.problems.empty()) << all_problems(load);
+  const auto& c = load.config.console;
+  EXPECT_FALSE(c.enabled);
+  EXPECT_TRUE(c.behind_tls);
+  EXPECT_EQ(c.timezone, "UTC");
+  EXPECT_EQ(c.session_idle_minutes, 30);
+  EXPECT_EQ(c.session_max_hours, 12);
+  EXPECT_EQ(c.setup_link_minutes, 5);
+  EXPECT_EQ(c.max_upload_bytes, 1024u);
+  EXPECT_EQ(c.upload_wait_s, 9);
+  EXPECT_EQ(c.quiet_store_days, 40);
+}
+
 TEST(Config, TheExampleConfigLoadsWithNoProblems) {
   const fs::path example = fs::path(STOCKWATCH_SOURCE_DIR) / "config" / "stockwatch.toml";
   const ConfigLoad load = load_config(example);
@@ -88,7 +116,9 @@ TEST(Config, TheExampleConfigLoadsWithNoProblems) {
   EXPECT_EQ(c.inbox.failed, cwd / "var/failed");
   EXPECT_EQ(c.smtp.maildir, cwd / "var/mail");
   EXPECT_EQ(c.smtp.url, "");
-  EXPECT_EQ(c.http.listen, "");
+  // make run serves the web console on this machine only.
+  EXPECT_EQ(c.http.listen, "127.0.0.1:8080");
+  EXPECT_TRUE(c.console.enabled);
   EXPECT_EQ(c.alerts.from, "stockwatch@localhost");
   EXPECT_EQ(c.alerts.subject, "Inventory Alert!");
   ASSERT_EQ(c.alerts.subscriptions.size(), 1u);

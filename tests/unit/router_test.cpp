@@ -123,3 +123,28 @@ TEST(Router, ADuplicateOrARelativePathIsAProgrammingError) {
 
 }  // namespace
 }  // namespace stockwatch::http
+
+namespace stockwatch::http {
+namespace {
+
+TEST(RouterConsole, TheConsoleMountWinsOverTheReservedPrefixAndNeverMeetsABucket) {
+  Router r;
+  r.mount("/_", named("reserved"));
+  r.mount("/_console/", named("console"));
+  r.exact("/_console", named("console_redirect"));
+  r.mount("/inventory/", named("s3"));
+  r.fallback(named("fallback"));
+  const auto body = [&](std::string_view target) {
+    const auto route = r.route(head(target), "127.0.0.1:1");
+    return route.response ? route.response->body() : std::string();
+  };
+  EXPECT_EQ(body("/_console/"), "console||");
+  EXPECT_EQ(body("/_console/reports/7?x=1"), "console|reports/7|x=1");
+  EXPECT_EQ(body("/_console"), "console_redirect|/_console|");
+  EXPECT_EQ(body("/_consolex"), "reserved|consolex|");
+  EXPECT_EQ(body("/%5Fconsole/"), "fallback|/%5Fconsole/|");   // not decoded: not the console
+  EXPECT_EQ(body("/inventory/_console/a.csv"), "s3|_console/a.csv|");
+}
+
+}  // namespace
+}  // namespace stockwatch::http

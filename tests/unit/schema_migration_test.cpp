@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "notify/mailer.hpp"
+#include "store/account_store.hpp"
 #include "store/sqlite/sqlite_storage.hpp"
 #include "store/storage.hpp"
 #include "test_util.hpp"
@@ -380,6 +381,33 @@ TEST_F(SchemaMigrationTest, ChangesNotYetCheckedBeforeVersion5AlertOnceAsBefore)
   ASSERT_EQ((*pending)->events.size(), 1u);
   EXPECT_EQ((*pending)->events[0].item, "Robusta Dairi");
   EXPECT_EQ((*pending)->events[0].event, EventKind::kOutOfStock);
+}
+
+TEST_F(SchemaMigrationTest, VersionSixKnowsEachStoreOfTheReportsLoadedBeforeAndHasNoAccounts) {
+  auto s = Storage::open(old_db(), {}, clock_);
+  auto stores = s->stores_of_report(1);
+  ASSERT_TRUE(stores.ok()) << stores.error().message();
+  EXPECT_EQ(*stores, std::vector<std::string>{"Medan"});
+  auto summaries = s->store_summaries();
+  ASSERT_TRUE(summaries.ok()) << summaries.error().message();
+  ASSERT_EQ(summaries->size(), 1u);
+  EXPECT_EQ((*summaries)[0].store, "Medan");
+  EXPECT_EQ((*summaries)[0].last_report_id, 1);
+  EXPECT_EQ((*summaries)[0].out_of_stock, 1);
+  auto accounts = AccountStore::open(old_db(), {}, clock_);
+  auto owners = accounts->owner_count();
+  ASSERT_TRUE(owners.ok());
+  EXPECT_EQ(*owners, 0);
+  // The out-of-stock list reads the partial index, not the inventory.
+  RawDb raw(old_db());
+  const auto plan = raw.rows("EXPLAIN QUERY PLAN SELECT store, item FROM inventory "
+                             "WHERE count = 0 ORDER BY store, item");
+  ASSERT_FALSE(plan.empty());
+  EXPECT_NE(plan[0].find("inventory_out_of_stock"), std::string::npos) << plan[0];
+}
+
+TEST_F(SchemaMigrationTest, AnAccountStoreRefusesADatabaseBeforeVersionSix) {
+  EXPECT_THROW((void)AccountStore::open(old_db(), {}, clock_), StorageError);
 }
 
 TEST(SchemaSteps, MustBeNumberedFromOneWithoutGaps) {

@@ -118,9 +118,11 @@ TEST_F(SiteTest, ABrowserNeverGetsAnS3Error) {
   EXPECT_NE(body(r).find("nothing at /favicon.ico"), std::string::npos);
   // x-amz- in a value is not a presigned URL.
   EXPECT_EQ(type(ask("/search?q=x-amz-date")), "text/plain; charset=utf-8");
+  // Without a console, its paths are reserved and say where it would be.
   r = ask("/_console/");
   EXPECT_EQ(status(r), 404u);
-  EXPECT_NE(body(r).find("reserved for stockwatch's web console"), std::string::npos);
+  EXPECT_NE(body(r).find("reserved for stockwatch's own pages"), std::string::npos);
+  EXPECT_NE(body(r).find("[console] enabled = true"), std::string::npos);
 }
 
 TEST_F(SiteTest, TheBucketAndS3ClientsGetS3Answers) {

@@ -231,13 +231,8 @@ http::Response HttpRoutes::reports(const std::string& query) {
                    {"archived_path", r.archived_path.empty() ? json::value(nullptr) : json::value(r.archived_path)}};
     if (r.status == ReportStatus::kRejected) {
       json::array errors;
-      const std::string text = rendered_problems(r.problems, r.error, english());
-      std::size_t start = 0;
-      while (start < text.size()) {
-        auto nl = text.find('\n', start);
-        if (nl == std::string::npos) nl = text.size();
-        if (nl > start) errors.push_back(json::string(text.substr(start, nl - start)));
-        start = nl + 1;
+      for (auto& line : rendered_problem_lines(r.problems, r.error, english())) {
+        errors.push_back(json::string(line));
       }
       o["errors"] = std::move(errors);
     }

@@ -227,6 +227,19 @@ std::optional<S3Error> S3Gateway::place(UploadSink&& sink, const std::string& ke
   return std::nullopt;
 }
 
+std::optional<std::string> S3Gateway::place_bytes(const std::string& key, std::string_view data,
+                                                  const std::string& who, const std::string& remote) {
+  if (auto bad = check_object_key(key, {})) return bad->message;
+  auto sink = store_.begin_put();
+  if (!sink) return sink.error().message();
+  if (auto st = sink->write(data); !st.ok()) return st.message();
+  if (auto digests = sink->finish(); !digests) return digests.error().message();
+  if (auto e = place(std::move(*sink), key, {}, who, remote, ", from the web console")) {
+    return e->message;
+  }
+  return std::nullopt;
+}
+
 S3Gateway::S3Gateway(S3GatewayOptions options, UploadStore& store, const Clock& clock,
                      Metrics* metrics)
     : options_(std::move(options)),

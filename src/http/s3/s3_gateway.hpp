@@ -48,6 +48,13 @@ class S3Gateway {
   // New credentials and limits (a configuration reload); uploads in flight
   // finish under the old ones.
   void set_options(S3GatewayOptions options);
+  // Places a whole report held in memory (an upload of the web console) at
+  // `key` in the inbox, as a PutObject would: staged, synced, renamed into
+  // place, counted, logged (naming `who`), and told to on_placed(). Returns
+  // the problem in words, or nullopt once it is placed.
+  [[nodiscard]] std::optional<std::string> place_bytes(const std::string& key, std::string_view data,
+                                                       const std::string& who,
+                                                       const std::string& remote);
   // Called after each report placed in the inbox (on this thread).
   void on_placed(PlacedReport placed) { placed_ = std::move(placed); }
 

@@ -239,6 +239,56 @@ ALTER TABLE outbox ADD COLUMN language TEXT NOT NULL DEFAULT 'en';
 ALTER TABLE outbox ADD COLUMN payload TEXT NOT NULL DEFAULT '';
 )SQL";
 
+// Version 6: the web console.
+// - accounts, sessions, setup_tokens, sign_in_failures: the console's
+//   accounts and what signing in needs (store/account_store.hpp); secrets
+//   only as digests.
+// - report_stores: which stores each loaded report had rows for, written
+//   by the loader in the report's transaction, so the console's overview
+//   finds each store's last report without reading the inventory. Reports
+//   loaded before are filled in from the inventory and the change log.
+// - inventory_out_of_stock: the rows at 0, so the out-of-stock count and
+//   list of every store read only those rows.
+constexpr const char* kMigrationV6 = R"SQL(
+CREATE TABLE accounts(
+  id            INTEGER PRIMARY KEY AUTOINCREMENT,
+  name          TEXT NOT NULL UNIQUE,
+  role          TEXT NOT NULL CHECK (role IN ('owner', 'manager')),
+  stores        TEXT NOT NULL DEFAULT '',   -- a manager's stores, one per line
+  password_hash TEXT NOT NULL,
+  language      TEXT NOT NULL DEFAULT '',
+  created_at    INTEGER NOT NULL
+);
+CREATE TABLE sessions(
+  id_digest    TEXT PRIMARY KEY,
+  account_id   INTEGER NOT NULL,
+  csrf         TEXT NOT NULL,
+  created_at   INTEGER NOT NULL,
+  last_seen_at INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX sessions_account ON sessions(account_id);
+CREATE TABLE setup_tokens(
+  digest     TEXT PRIMARY KEY,
+  expires_at INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE sign_in_failures(
+  id      INTEGER PRIMARY KEY,
+  name    TEXT NOT NULL,
+  address TEXT NOT NULL,
+  at      INTEGER NOT NULL
+);
+CREATE TABLE report_stores(
+  store     TEXT NOT NULL,
+  report_id INTEGER NOT NULL,
+  PRIMARY KEY (store, report_id)
+) WITHOUT ROWID;
+INSERT OR IGNORE INTO report_stores(store, report_id)
+  SELECT DISTINCT store, report_id FROM inventory;
+INSERT OR IGNORE INTO report_stores(store, report_id)
+  SELECT DISTINCT store, report_id FROM changes;
+CREATE INDEX inventory_out_of_stock ON inventory(store, item) WHERE count = 0;
+)SQL";
+
 // The schema's history, oldest first: the entry with version N takes a
 // database at version N - 1 to N, in one transaction that also sets
 // PRAGMA user_version = N. A new, empty file (version 0) goes through every
@@ -252,6 +302,8 @@ constexpr SchemaStep kSchemaSteps[] = {
     {4, "ledger ids by AUTOINCREMENT; outbox claims (claimed_by, claim_expires_at)", kMigrationV4},
     {5, "the loader writes alert events; outbox messages hold event data, rendered when sent",
      kMigrationV5},
+    {6, "the web console: accounts, sessions, the stores of each report, an out-of-stock index",
+     kMigrationV6},
 };
 
 constexpr bool consecutive(std::span<const SchemaStep> steps) {
@@ -390,6 +442,7 @@ struct SqliteStorage::Impl {
   std::optional<Statement> outbox_insert, outbox_due, outbox_next_due, outbox_sent,
       outbox_retry, outbox_dead, outbox_requeue, outbox_list_all, outbox_list_open,
       outbox_counts, outbox_open_counts, reports_since, outbox_claim, outbox_ids_in;
+  std::optional<Statement> report_store_insert, report_stores_of;
 
   explicit Impl(const Clock& c) : clock(c) {}
 
@@ -478,6 +531,9 @@ struct SqliteStorage::Impl {
         {&outbox_open_counts, "SELECT state, COUNT(*) FROM outbox WHERE state <> 'sent' GROUP BY state"},
         {&reports_since, "SELECT COUNT(*) FROM reports WHERE received_at >= ?"},
         {&outbox_counts, "SELECT state, COUNT(*) FROM outbox GROUP BY state"},
+        {&report_store_insert, "INSERT OR IGNORE INTO report_stores(store, report_id) VALUES (?, ?)"},
+        // Few reports per store: the whole (small) table, not the inventory.
+        {&report_stores_of, "SELECT store FROM report_stores WHERE report_id = ? ORDER BY store"},
     };
     for (const auto& [slot, sql] : fixed) slot->emplace(db.get(), sql);
     prepare_batch_statements();
@@ -838,6 +894,11 @@ Status SqliteReportWriter::upsert(std::string_view store, std::string_view item,
   names_.append(item);
   pending_.push_back({so, store.size(), io, item.size(), count, line});
   ++rows_;
+  // Reports hold few stores, usually in runs: one comparison per row.
+  if (store != last_store_) {
+    last_store_.assign(store);
+    stores_.insert(last_store_);
+  }
   if (pending_.size() >= static_cast<std::size_t>(kBatchRows)) return flush();
   return {};
 }
@@ -1204,6 +1265,13 @@ Result<std::int64_t> SqliteReportWriter::commit(ReportRecord record) {
   if (sqlite3_changes(impl.db.get()) != 1) {
     rollback();
     return Error(ErrorCode::kInternal, "the ledger row of this load is gone");
+  }
+  for (const auto& store : stores_) {
+    if (auto st = impl.stmt(impl.report_store_insert).bind(1, store).bind(2, report_id_).run();
+        !st.ok()) {
+      rollback();
+      return st.error();
+    }
   }
   if (auto st = impl.do_commit(); !st.ok()) {
     rollback();
@@ -1692,6 +1760,31 @@ Result<BackupInfo> SqliteStorage::backup(const std::filesystem::path& source,
 // --- Listings -------------------------------------------------------------------
 // Prepared per call: listings are rare (an operator's request), and each
 // combination of filters is its own statement.
+
+Result<std::vector<StoreOverview>> SqliteStorage::store_summaries() {
+  // Each store's newest report from report_stores (one index probe per
+  // store), and the out-of-stock counts from the partial index of rows at 0.
+  const char* sql =
+      "SELECT rs.store, rs.report_id, r.finished_at, "
+      "  (SELECT COUNT(*) FROM inventory i WHERE i.store = rs.store AND i.count = 0) "
+      "FROM (SELECT store, MAX(report_id) AS report_id FROM report_stores GROUP BY store) rs "
+      "LEFT JOIN reports r ON r.id = rs.report_id ORDER BY rs.store";
+  try {
+    Statement s(impl_->db.get(), sql);
+    return collect<StoreOverview>(s, [](const Statement& st) {
+      return StoreOverview{st.text(0), st.i64(1), from_unix_ms(st.i64(2)), st.i64(3)};
+    });
+  } catch (const StorageError& e) {
+    return Error(ErrorCode::kInternal, e.what());
+  }
+}
+
+Result<std::vector<std::string>> SqliteStorage::stores_of_report(std::int64_t report_id) {
+  auto& s = impl_->stmt(impl_->report_stores_of);
+  ResetGuard g(s);
+  s.bind(1, report_id);
+  return collect<std::string>(s, [](const Statement& st) { return st.text(0); });
+}
 
 Result<std::vector<InventoryRow>> SqliteStorage::list_inventory(const InventoryQuery& q) {
   std::string sql = "SELECT store, item, count, updated_at, report_id FROM inventory WHERE 1";

@@ -19,6 +19,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <set>
 #include <span>
 #include <string>
 #include <string_view>
@@ -125,6 +126,8 @@ class SqliteStorage final : public Storage {
   Result<std::optional<TimePoint>> schedule_mark(std::string_view name) override;
   Result<bool> commit_schedule(std::string_view name, TimePoint at,
                                const std::vector<OutboxMessage>& messages) override;
+  Result<std::vector<StoreOverview>> store_summaries() override;
+  Result<std::vector<std::string>> stores_of_report(std::int64_t report_id) override;
   Result<std::vector<ReportRecord>> reports_page(std::int64_t before_id,
                                                  std::optional<ReportStatus> status,
                                                  int limit) override;
@@ -189,6 +192,9 @@ class SqliteReportWriter final : public ReportWriter {
     std::int64_t old_count, count;
   };
   std::vector<Logged> logged_;
+  // The stores the report has rows for (report_stores, at commit).
+  std::set<std::string, std::less<>> stores_;
+  std::string last_store_;
   [[nodiscard]] Status write_logged();
   // Takes the change numbers SQLite gave the `n` change records just
   // inserted, one after the other.

@@ -1,0 +1,868 @@
+#include "http/console/console.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <algorithm>
+#include <cctype>
+#include <cstdlib>
+#include <fstream>
+#include <map>
+#include <set>
+#include <thread>
+
+#include "base/guard.hpp"
+#include "crypto/digest.hpp"
+#include "crypto/password.hpp"
+#include "http/console/form.hpp"
+#include "http/console/pages.hpp"
+#include "http/console/sessions.hpp"
+#include "http/failure_throttle.hpp"
+#include "report/report_parser.hpp"
+#include "store/account_store.hpp"
+#include "store/storage.hpp"
+
+namespace stockwatch::console {
+
+namespace asio = boost::asio;
+namespace bhttp = boost::beast::http;
+
+namespace {
+
+constexpr std::string_view kPrefix = "/_console/";
+constexpr std::size_t kFormLimit = 64 * 1024;
+constexpr int kOutOfStockListed = 50;
+constexpr int kReportsPerPage = 50;
+constexpr int kInventoryPerPage = 100;
+constexpr std::size_t kCsvRows = 1'000'000;
+constexpr std::uint64_t kDownloadLimit = 64ULL * 1024 * 1024;
+
+// What the worker needs of a request: copied on the HTTP thread.
+struct PageRequest {
+  bhttp::verb method = bhttp::verb::get;
+  std::string path, query, body, remote, cookie, accept_language, origin, fetch_site, host,
+      content_type, authorization;
+};
+
+std::string field(const http::RequestHead& head, bhttp::field f) {
+  const auto v = head[f];
+  return std::string(v.data(), v.size());
+}
+std::string field(const http::RequestHead& head, const char* name) {
+  const auto v = head[name];
+  return std::string(v.data(), v.size());
+}
+
+bool ends_with_csv(std::string_view name) {
+  if (name.size() < 4) return false;
+  auto ext = name.substr(name.size() - 4);
+  return ext[0] == '.' && std::tolower(static_cast<unsigned char>(ext[1])) == 'c' &&
+         std::tolower(static_cast<unsigned char>(ext[2])) == 's' &&
+         std::tolower(static_cast<unsigned char>(ext[3])) == 'v';
+}
+
+// A file name a browser sent, made safe for an inbox path: its last
+// segment, letters, digits, '.', '-' and '_' only, at most 100 bytes.
+std::string safe_file_name(std::string_view name) {
+  if (auto slash = name.find_last_of("/\\"); slash != std::string_view::npos) name.remove_prefix(slash + 1);
+  std::string out;
+  for (unsigned char c : name) out += (std::isalnum(c) || c == '.' || c == '-' || c == '_') ? char(c) : '_';
+  while (!out.empty() && out.front() == '.') out.erase(out.begin());
+  if (out.size() > 100) out = out.substr(out.size() - 100);
+  if (!ends_with_csv(out)) out += ".csv";
+  return out;
+}
+
+std::string human_bytes(std::uint64_t n) {
+  if (n >= 1024 * 1024) return std::to_string(n / (1024 * 1024)) + " MiB";
+  if (n >= 1024) return std::to_string(n / 1024) + " KiB";
+  return std::to_string(n) + " B";
+}
+
+std::string stores_list(const std::vector<std::string>& stores) {
+  std::string out;
+  for (const auto& s : stores) out += (out.empty() ? "" : ", ") + s;
+  return out;
+}
+
+}  // namespace
+
+struct Console::Impl : std::enable_shared_from_this<Console::Impl> {
+  Impl(const Config& config, const Clock& clock, Metrics& metrics, HealthSource health,
+       asio::any_io_executor http_executor, PlaceReport place_report)
+      : cfg(config.console),
+        report(config.report),
+        processed(config.inbox.processed),
+        failed(config.inbox.failed),
+        clock(clock),
+        http(std::move(http_executor)),
+        place(std::move(place_report)),
+        storage(Storage::open(config.storage.database, StorageOptions::from(config.storage), clock)),
+        accounts(AccountStore::open(config.storage.database, StorageOptions::from(config.storage), clock)),
+        sessions(*accounts, clock, policy(cfg)),
+        health(health),
+        api_routes(*storage, metrics, std::move(health)),
+        by_name(clock),
+        by_address(clock) {}
+
+  static SessionPolicy policy(const ConsoleConfig& c) {
+    return {std::chrono::minutes(c.session_idle_minutes), std::chrono::hours(c.session_max_hours)};
+  }
+
+  ConsoleConfig cfg;
+  ReportConfig report;
+  std::filesystem::path processed, failed;
+  const Clock& clock;
+  asio::any_io_executor http;
+  PlaceReport place;
+
+  // The worker: its own loop, thread and connections.
+  asio::io_context ioc{1};
+  std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work;
+  std::thread thread;
+  std::unique_ptr<Storage> storage;
+  std::unique_ptr<AccountStore> accounts;
+  Sessions sessions;
+  HealthSource health;
+  HttpRoutes api_routes;
+  http::FailureThrottle by_name, by_address;
+  std::map<std::string, TimePoint> not_before;   // sign-in attempts refused until then
+  std::string dummy_hash;                        // verified for unknown names, for even timing
+  std::uint64_t uploads = 0;
+
+  // --- Plumbing ------------------------------------------------------------
+
+  template <typename F>
+  void on_worker(const char* what, F&& f) {
+    asio::post(ioc, guarded(what, std::forward<F>(f)));
+  }
+
+  View view_for(const PageRequest& req, const std::optional<SignedIn>& who) {
+    View v;
+    std::string lang = pick_language(req.accept_language);
+    if (who) {
+      v.account = who->account;
+      v.csrf = who->session.csrf;
+      if (!who->account.language.empty()) lang = who->account.language;
+    }
+    v.text = &catalog_for(lang);
+    v.path = req.path;
+    return v;
+  }
+
+  http::Response error_page(const View& v, const std::string& what) {
+    spdlog::error("console: {}", what);
+    return page_response(500, message_page(v, v.t("console.refused.title"),
+                                           v.f("console.error", {{"error", what}})));
+  }
+  http::Response not_found_page(const View& v) {
+    return page_response(404, message_page(v, v.t("console.not_found.title"), v.t("console.not_found.text")));
+  }
+  http::Response refused_page(const View& v) {
+    return page_response(403, message_page(v, v.t("console.refused.title"), v.t("console.refused.cross_site")));
+  }
+
+  // --- Dispatch (worker) ---------------------------------------------------
+
+  void handle(PageRequest req, http::Reply reply) {
+    std::optional<SignedIn> who;
+    if (!req.cookie.empty()) {
+      if (auto value = cookie_value(req.cookie, kSessionCookie)) {
+        auto checked = sessions.check(*value);
+        if (!checked) {
+          View v = view_for(req, std::nullopt);
+          return reply(error_page(v, checked.error().message()));
+        }
+        who = std::move(*checked);
+      }
+    }
+    View v = view_for(req, who);
+    const std::string_view page = std::string_view(req.path).substr(kPrefix.size());
+    const bool post = req.method == bhttp::verb::post;
+    const bool get = req.method == bhttp::verb::get || req.method == bhttp::verb::head;
+    if (!post && !get) {
+      auto res = page_response(405, message_page(v, v.t("console.refused.title"), "GET, HEAD, POST"));
+      res.set(bhttp::field::allow, "GET, HEAD, POST");
+      return reply(std::move(res));
+    }
+    if (post && !same_origin(req.origin, req.fetch_site, req.host)) {
+      spdlog::warn("console {}: POST {} refused: from another site (Origin '{}', Sec-Fetch-Site '{}')",
+                   req.remote, req.path, req.origin.substr(0, 100), req.fetch_site.substr(0, 30));
+      return reply(refused_page(v));
+    }
+    // Pages open to anyone.
+    if (page == "sign-in") return reply(post ? sign_in(req, v) : sign_in_form(v, who.has_value()));
+    if (page == "setup") return reply(post ? setup(req, v) : setup_form(req, v));
+    if (!who) {
+      if (get) return reply(redirect("/_console/sign-in"));
+      return reply(page_response(401, sign_in_page(v, v.t("console.expired"), "", false)));
+    }
+    // Signed in. Every POST carries the session's token.
+    std::map<std::string, std::string> form;
+    std::optional<std::vector<FormPart>> parts;
+    if (post) {
+      std::string csrf;
+      if (page == "upload") {
+        parts = parse_multipart(req.content_type, req.body);
+        if (parts) {
+          for (const auto& p : *parts) {
+            if (!p.is_file && p.name == "csrf") csrf = p.data;
+          }
+        }
+      } else {
+        form = parse_urlencoded(req.body);
+        csrf = form["csrf"];
+      }
+      if (!Sessions::csrf_ok(who->session, csrf)) {
+        spdlog::warn("console {}: POST {} by {} refused: no or wrong form token", req.remote,
+                     req.path, who->account.name);
+        return reply(refused_page(v));
+      }
+    }
+    if (page == "sign-out" && post) return reply(sign_out(req));
+    if (page == "language" && post) return reply(language(form, *who));
+    if (page.empty() && get) return reply(overview(v, who->account));
+    if (page == "upload" && get) return reply(page_response(200, upload_page(v, {}, "")));
+    if (page == "upload" && post) return upload(std::move(req), v, *who, std::move(parts), std::move(reply));
+    if (page == "reports" && get) return reply(reports(req, v, who->account));
+    if (page == "inventory" && get) return reply(inventory(req, v, who->account, false));
+    // The owner's pages; to a manager they do not exist.
+    if (who->account.role == AccountRole::kOwner) {
+      if (page == "alerts" && get) return reply(alerts(req, v, ""));
+      if (page.substr(0, 7) == "alerts/" && post) return reply(retry(page.substr(7), req, v));
+      if (page == "status" && get) return reply(status(v));
+    }
+    if (page == "inventory.csv" && get) return reply(inventory(req, v, who->account, true));
+    if (page.substr(0, 8) == "reports/" && get) return reply(report_detail(page.substr(8), v, who->account));
+    return reply(not_found_page(v));
+  }
+
+  // --- Sign-in, setup, sign-out, language ----------------------------------
+
+  http::Response sign_in_form(const View& v, bool signed_in) {
+    if (signed_in) return redirect("/_console/");
+    auto owners = accounts->owner_count();
+    return page_response(200, sign_in_page(v, "", "", owners && *owners == 0));
+  }
+
+  http::Response sign_in(const PageRequest& req, const View& v) {
+    auto form = parse_urlencoded(req.body);
+    const std::string name = form["name"].substr(0, 200);
+    const std::string& password = form["password"];
+    const std::string address = http::throttle_group(http::client_address(req.remote));
+    const auto now = clock.now();
+    const std::string name_key = "n:" + name, address_key = "a:" + address;
+    Duration wait{0};
+    for (const auto& key : {name_key, address_key}) {
+      if (auto it = not_before.find(key); it != not_before.end() && it->second > now) {
+        wait = std::max(wait, std::chrono::duration_cast<Duration>(it->second - now));
+      }
+    }
+    if (wait.count() > 0) {
+      const auto seconds = std::chrono::duration_cast<std::chrono::seconds>(wait).count() + 1;
+      return page_response(429, sign_in_page(v, v.f("console.sign_in.slow_down",
+                                                    {{"seconds", std::to_string(seconds)}}),
+                                             name, false));
+    }
+    auto account = accounts->account_by_name(name);
+    if (!account) return error_page(v, account.error().message());
+    bool ok = false;
+    if (*account) {
+      ok = verify_password(password, (*account)->password_hash);
+    } else {
+      if (dummy_hash.empty()) {
+        if (auto h = hash_password(random_token(16))) dummy_hash = *h;
+      }
+      (void)verify_password(password, dummy_hash);   // the same work as for a real name
+    }
+    if (!ok) {
+      const auto a = by_name.failed(name_key);
+      const auto b = by_address.failed(address_key);
+      if (not_before.size() > 10'000) {
+        std::erase_if(not_before, [&](const auto& kv) { return kv.second <= now; });
+      }
+      not_before[name_key] = now + a.delay;
+      not_before[address_key] = now + b.delay;
+      spdlog::warn("console {}: failed sign-in as '{}' ({} recent for this name, {} from {})",
+                   req.remote, name.substr(0, 64), a.failures, b.failures, address);
+      (void)accounts->record_sign_in_failure({name, address, now});
+      return page_response(401, sign_in_page(v, v.t("console.sign_in.failed"), name, false));
+    }
+    return start_session(**account, req);
+  }
+
+  http::Response start_session(const Account& account, const PageRequest& req) {
+    auto started = sessions.start(account);
+    if (!started) return error_page(View{}, started.error().message());
+    spdlog::info("console {}: {} signed in", req.remote, account.name);
+    auto res = redirect("/_console/");
+    res.set(bhttp::field::set_cookie, Sessions::cookie(started->cookie_value, cfg.behind_tls));
+    return res;
+  }
+
+  http::Response setup_form(const PageRequest& req, const View& v) {
+    std::string token;
+    for (auto& [k, value] : parse_urlencoded(req.query)) {
+      if (k == "token") token = value;
+    }
+    auto owners = accounts->owner_count();
+    if (!owners) return error_page(v, owners.error().message());
+    if (*owners > 0 || token.empty()) {
+      return page_response(404, message_page(v, v.t("console.setup.title"), v.t("console.setup.invalid")));
+    }
+    return page_response(200, setup_page(v, token, ""));
+  }
+
+  http::Response setup(const PageRequest& req, const View& v) {
+    auto form = parse_urlencoded(req.body);
+    const std::string& token = form["token"];
+    const std::string& name = form["name"];
+    const std::string& password = form["password"];
+    if (!valid_account_name(name)) return page_response(400, setup_page(v, token, v.t("console.setup.bad_name")));
+    if (password.size() < kMinPasswordLength) {
+      return page_response(400, setup_page(v, token, v.f("console.setup.short",
+                                                         {{"n", std::to_string(kMinPasswordLength)}})));
+    }
+    if (password != form["password2"]) return page_response(400, setup_page(v, token, v.t("console.setup.mismatch")));
+    auto hash = hash_password(password);
+    if (!hash) return error_page(v, hash.error().message());
+    Account owner;
+    owner.name = name;
+    owner.role = AccountRole::kOwner;
+    owner.password_hash = *hash;
+    owner.language = std::string(v.text->language());
+    auto id = accounts->redeem_setup_token(token_digest(token), clock.now(), owner);
+    if (!id) return error_page(v, id.error().message());
+    if (!*id) {
+      spdlog::warn("console {}: a setup link that is used up, expired or unknown was tried", req.remote);
+      return page_response(404, message_page(v, v.t("console.setup.title"), v.t("console.setup.invalid")));
+    }
+    owner.id = **id;
+    spdlog::info("console {}: the owner account '{}' was created through the setup link", req.remote, name);
+    return start_session(owner, req);
+  }
+
+  http::Response sign_out(const PageRequest& req) {
+    if (auto value = cookie_value(req.cookie, kSessionCookie)) (void)sessions.end(*value);
+    auto res = redirect("/_console/sign-in");
+    res.set(bhttp::field::set_cookie, Sessions::clear_cookie(cfg.behind_tls));
+    return res;
+  }
+
+  http::Response language(std::map<std::string, std::string>& form, const SignedIn& who) {
+    const std::string to = form["to"] == "id" ? "id" : "en";
+    (void)accounts->set_language(who.account.id, to);
+    std::string back = form["back"];
+    // Only a page of the console, never another site.
+    if (back.rfind(kPrefix, 0) != 0 || back.find("//") != std::string::npos) back = "/_console/";
+    return redirect(back);
+  }
+
+  // --- Overview -------------------------------------------------------------
+
+  http::Response overview(const View& v, const Account& account) {
+    auto all = storage->store_summaries();
+    if (!all) return error_page(v, all.error().message());
+    OverviewData d;
+    d.quiet_days = cfg.quiet_store_days;
+    d.now = clock.now();
+    for (auto& s : *all) {
+      if (account.sees(s.store)) d.stores.push_back(std::move(s));
+    }
+    std::vector<std::optional<std::string>> scopes;
+    if (account.role == AccountRole::kOwner) scopes.push_back(std::nullopt);
+    else for (const auto& s : account.stores) scopes.emplace_back(s);
+    for (const auto& scope : scopes) {
+      InventoryQuery q;
+      q.store = scope;
+      q.out_of_stock_only = true;
+      q.limit = kOutOfStockListed + 1 - static_cast<int>(d.out_of_stock.size());
+      if (q.limit <= 0) break;
+      auto rows = storage->list_inventory(q);
+      if (!rows) return error_page(v, rows.error().message());
+      for (auto& r : *rows) d.out_of_stock.push_back(std::move(r));
+    }
+    if (d.out_of_stock.size() > static_cast<std::size_t>(kOutOfStockListed)) {
+      d.out_of_stock.resize(kOutOfStockListed);
+      d.more_out_of_stock = true;
+    }
+    return page_response(200, overview_page(v, d));
+  }
+
+  // --- Inventory ------------------------------------------------------------------
+
+  http::Response inventory(const PageRequest& req, const View& v, const Account& account, bool csv) {
+    InventoryView iv;
+    std::optional<std::string> after_store, after_item;
+    for (auto& [k, value] : parse_urlencoded(req.query)) {
+      if (k == "store" && !value.empty()) iv.store = value;
+      else if (k == "out") iv.out_of_stock_only = value == "1";
+      else if (k == "after_store") after_store = value;
+      else if (k == "after_item") after_item = value;
+    }
+    if (account.role == AccountRole::kOwner) {
+      auto all = storage->store_summaries();
+      if (!all) return error_page(v, all.error().message());
+      for (auto& s : *all) iv.stores.push_back(std::move(s.store));
+    } else {
+      iv.stores = account.stores;
+      if (!iv.store && !iv.stores.empty()) iv.store = iv.stores.front();
+    }
+    if (iv.store && !account.sees(*iv.store)) return not_found_page(v);
+    InventoryQuery q;
+    q.store = iv.store;
+    q.out_of_stock_only = iv.out_of_stock_only;
+    if (after_store && after_item) q.after = std::make_pair(*after_store, *after_item);
+    if (!csv) {
+      q.limit = kInventoryPerPage + 1;
+      auto rows = storage->list_inventory(q);
+      if (!rows) return error_page(v, rows.error().message());
+      if (static_cast<int>(rows->size()) > kInventoryPerPage) {
+        rows->resize(kInventoryPerPage);
+        iv.next = std::make_pair(rows->back().store, rows->back().item);
+      }
+      iv.rows = std::move(*rows);
+      return page_response(200, inventory_page(v, iv));
+    }
+    // The whole view, a page at a time, up to kCsvRows rows.
+    std::string body = "store,item,count,updated_at,report_id\r\n";
+    q.after.reset();
+    q.limit = 1000;
+    std::size_t total = 0;
+    while (total < kCsvRows) {
+      auto rows = storage->list_inventory(q);
+      if (!rows) return error_page(v, rows.error().message());
+      body += inventory_csv_rows(*rows);
+      total += rows->size();
+      if (static_cast<int>(rows->size()) < q.limit) break;
+      q.after = std::make_pair(rows->back().store, rows->back().item);
+    }
+    auto res = http::make_response(200, std::move(body), "text/csv; charset=utf-8");
+    res.set(bhttp::field::content_disposition, "attachment; filename=\"inventory.csv\"");
+    res.set(bhttp::field::cache_control, "no-store");
+    res.set("X-Content-Type-Options", "nosniff");
+    return res;
+  }
+
+  // --- Alerts and status (the owner's) ----------------------------------------------
+
+  http::Response alerts(const PageRequest& req, const View& v, std::string notice) {
+    AlertsView a;
+    a.notice = std::move(notice);
+    std::int64_t before = 0;
+    for (auto& [k, value] : parse_urlencoded(req.query)) {
+      if (k == "before") before = std::max<std::int64_t>(0, std::atoll(value.c_str()));
+      if (k == "state") {
+        for (const OutboxState st : {OutboxState::kQueued, OutboxState::kSent, OutboxState::kDead}) {
+          if (value == to_string(st)) a.state = st;
+        }
+      }
+    }
+    auto rows = storage->outbox_page(before, a.state, kReportsPerPage);
+    if (!rows) return error_page(v, rows.error().message());
+    if (static_cast<int>(rows->size()) == kReportsPerPage) a.older = rows->back().id;
+    a.messages = std::move(*rows);
+    return page_response(200, alerts_page(v, a));
+  }
+
+  http::Response retry(std::string_view rest, const PageRequest& req, const View& v) {
+    if (rest.size() < 7 || rest.substr(rest.size() - 6) != "/retry") return not_found_page(v);
+    rest.remove_suffix(6);
+    if (rest.empty() || rest.size() > 18 ||
+        !std::all_of(rest.begin(), rest.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+      return not_found_page(v);
+    }
+    const std::string id(rest);
+    auto done = storage->requeue(std::atoll(id.c_str()), clock.now());
+    if (!done) return error_page(v, done.error().message());
+    if (*done) spdlog::info("console {}: message {} queued again by the owner", req.remote, id);
+    PageRequest list = req;
+    list.query.clear();
+    return alerts(list, v, v.f(*done ? "console.alerts.retried" : "console.alerts.not_dead", {{"id", id}}));
+  }
+
+  http::Response status(const View& v) {
+    StatusView s;
+    s.health = health();
+    auto counts = storage->open_outbox_counts();
+    if (counts) s.outbox = *counts;
+    else s.database_error = counts.error().message();
+    if (auto failures = accounts->recent_sign_in_failures(20)) s.failures = std::move(*failures);
+    return page_response(200, status_page(v, s));
+  }
+
+  // --- Reports ------------------------------------------------------------------
+
+  // Whether `account` may see report `r`: an owner every one; a manager
+  // the loaded reports with rows for one of their stores.
+  Result<bool> may_see(const Account& account, const ReportRecord& r) {
+    if (account.role == AccountRole::kOwner) return true;
+    const std::int64_t id = r.status == ReportStatus::kDuplicate && r.duplicate_of ? *r.duplicate_of : r.id;
+    auto stores = storage->stores_of_report(id);
+    if (!stores) return stores.error();
+    for (const auto& s : *stores) {
+      if (account.sees(s)) return true;
+    }
+    return false;
+  }
+
+  http::Response reports(const PageRequest& req, const View& v, const Account& account) {
+    std::int64_t before = 0;
+    for (auto& [k, value] : parse_urlencoded(req.query)) {
+      if (k == "before") before = std::atoll(value.c_str());
+    }
+    if (before < 0) before = 0;
+    auto rows = storage->reports_page(before, std::nullopt, kReportsPerPage);
+    if (!rows) return error_page(v, rows.error().message());
+    std::vector<ReportRecord> shown;
+    for (auto& r : *rows) {
+      auto ok = may_see(account, r);
+      if (!ok) return error_page(v, ok.error().message());
+      if (*ok) shown.push_back(std::move(r));
+    }
+    std::optional<std::int64_t> older;
+    if (static_cast<int>(rows->size()) == kReportsPerPage) older = rows->back().id;
+    return page_response(200, reports_page(v, shown, older));
+  }
+
+  // The archived file of a report, if it is still where the ledger says,
+  // inside processed/ or failed/.
+  std::optional<std::filesystem::path> original_of(const ReportRecord& r) {
+    if (r.archived_path.empty()) return std::nullopt;
+    const std::filesystem::path p(r.archived_path);
+    if (!p.is_absolute()) return std::nullopt;
+    const auto inside = [&](const std::filesystem::path& dir) {
+      const auto rel = p.lexically_normal().lexically_relative(dir.lexically_normal());
+      return !rel.empty() && *rel.begin() != "..";
+    };
+    if (!inside(processed) && !inside(failed)) return std::nullopt;
+    std::error_code ec;
+    if (!std::filesystem::is_regular_file(p, ec)) return std::nullopt;
+    return p;
+  }
+
+  http::Response report_detail(std::string_view rest, const View& v, const Account& account) {
+    const bool original = rest.size() > 9 && rest.substr(rest.size() - 9) == "/original";
+    if (original) rest.remove_suffix(9);
+    if (rest.empty() || rest.size() > 18 ||
+        !std::all_of(rest.begin(), rest.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+      return not_found_page(v);
+    }
+    auto found = storage->report(std::atoll(std::string(rest).c_str()));
+    if (!found) return error_page(v, found.error().message());
+    if (!*found) return not_found_page(v);
+    const auto& r = **found;
+    auto ok = may_see(account, r);
+    if (!ok) return error_page(v, ok.error().message());
+    if (!*ok) return not_found_page(v);
+    const auto file = original_of(r);
+    if (!original) return page_response(200, report_page(v, r, problem_lines(r, *v.text), file.has_value()));
+    std::error_code ec;
+    if (!file || std::filesystem::file_size(*file, ec) > kDownloadLimit || ec) return not_found_page(v);
+    std::ifstream in(*file, std::ios::binary);
+    std::string data((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    auto res = http::make_response(200, std::move(data), "text/csv; charset=utf-8");
+    res.set(bhttp::field::content_disposition,
+            "attachment; filename=\"" + safe_file_name(r.path) + "\"");
+    res.set(bhttp::field::cache_control, "no-store");
+    res.set("X-Content-Type-Options", "nosniff");
+    return res;
+  }
+
+  // --- Upload ----------------------------------------------------------------
+
+  struct UploadJob {
+    View view;
+    std::vector<UploadOutcome> outcomes;
+    struct Waiting {
+      std::size_t index;
+      std::string key, sha256;
+    };
+    std::vector<Waiting> waiting;
+    TimePoint deadline{};
+    http::Reply reply;
+    std::unique_ptr<asio::steady_timer> timer;
+  };
+
+  // The first row of `data` for a store `account` may not upload for.
+  std::optional<std::pair<std::string, std::size_t>> foreign_row(const Account& account,
+                                                                 std::string_view data) {
+    if (account.role == AccountRole::kOwner) return std::nullopt;
+    ReportParser parser(report.limits, report.aliases);
+    std::optional<std::pair<std::string, std::size_t>> foreign;
+    const auto sink = [&](const ReportRow& row) {
+      if (!foreign && !account.sees(row.store)) foreign.emplace(std::string(row.store), row.line);
+    };
+    parser.feed(data, sink);
+    if (!foreign) parser.finish(sink);
+    return foreign;
+  }
+
+  void upload(PageRequest req, const View& v, const SignedIn& who,
+              std::optional<std::vector<FormPart>> parts, http::Reply reply) {
+    auto job = std::make_shared<UploadJob>();
+    job->view = v;
+    job->reply = std::move(reply);
+    struct ToPlace {
+      std::size_t index;
+      std::string key, data;
+    };
+    auto to_place = std::make_shared<std::vector<ToPlace>>();
+    const auto stamp = format_utc(clock.now(), "%Y%m%d-%H%M%S");
+    if (parts) {
+      for (auto& p : *parts) {
+        if (!p.is_file || p.filename.empty()) continue;
+        UploadOutcome o;
+        o.file = p.filename;
+        if (!ends_with_csv(p.filename)) {
+          o.refusal = v.f("console.upload.not_csv", {{"file", p.filename}});
+        } else if (auto foreign = foreign_row(who.account, p.data)) {
+          o.refusal = v.f("console.upload.foreign_store",
+                          {{"file", p.filename},
+                           {"line", std::to_string(foreign->second)},
+                           {"store", foreign->first},
+                           {"stores", stores_list(who.account.stores)}});
+          spdlog::warn("console {}: upload of {} by {} refused: line {} is for store '{}'", req.remote,
+                       p.filename, who.account.name, foreign->second, foreign->first);
+        } else {
+          const std::string key = "console/" + stamp + "-" + std::to_string(++uploads) + "-" +
+                                  who.account.name + "-" + safe_file_name(p.filename);
+          job->waiting.push_back({job->outcomes.size(), key,
+                                  to_hex(Digest::of(Digest::Kind::kSha256, p.data))});
+          to_place->push_back({job->outcomes.size(), key, std::move(p.data)});
+        }
+        job->outcomes.push_back(std::move(o));
+      }
+    }
+    if (job->outcomes.empty()) {
+      return job->reply(page_response(400, upload_page(v, {}, v.t("console.upload.no_files"))));
+    }
+    if (to_place->empty()) return job->reply(page_response(200, upload_page(v, job->outcomes, "")));
+    // Placed on the HTTP thread, through the same staging as S3 uploads;
+    // then back here to wait for the ledger.
+    const std::string who_name = "console user " + who.account.name;
+    asio::post(http, guarded("console: place upload", [self = shared_from_this(), job, to_place,
+                                                       who_name, remote = req.remote] {
+      std::vector<std::pair<std::size_t, std::string>> failures;
+      for (auto& f : *to_place) {
+        if (auto problem = self->place(f.key, f.data, who_name, remote)) {
+          failures.emplace_back(f.index, *problem);
+        }
+        f.data.clear();
+        f.data.shrink_to_fit();
+      }
+      self->on_worker("console: wait for the ledger", [self, job, failures] {
+        for (const auto& [index, problem] : failures) {
+          job->outcomes[index].refusal = job->view.f(
+              "console.upload.failed", {{"file", job->outcomes[index].file}, {"error", problem}});
+          std::erase_if(job->waiting, [&](const auto& w) { return w.index == index; });
+        }
+        job->deadline = self->clock.now() + std::chrono::seconds(self->cfg.upload_wait_s);
+        job->timer = std::make_unique<asio::steady_timer>(self->ioc);
+        self->poll_ledger(job);
+      });
+    }));
+  }
+
+  void poll_ledger(const std::shared_ptr<UploadJob>& job) {
+    for (auto it = job->waiting.begin(); it != job->waiting.end();) {
+      auto found = storage->find_latest(it->key, it->sha256);
+      if (found && *found) {
+        auto& o = job->outcomes[it->index];
+        o.report = **found;
+        o.problems = problem_lines(**found, *job->view.text);
+        it = job->waiting.erase(it);
+      } else {
+        ++it;
+      }
+    }
+    if (!job->waiting.empty() && clock.now() < job->deadline) {
+      job->timer->expires_after(std::chrono::milliseconds(100));
+      job->timer->async_wait(guarded("console: ledger poll", [self = shared_from_this(), job](
+                                                                 const boost::system::error_code& ec) {
+        if (ec) return;
+        self->poll_ledger(job);
+      }));
+      return;
+    }
+    for (const auto& w : job->waiting) job->outcomes[w.index].waited_s = cfg.upload_wait_s;
+    job->reply(page_response(200, upload_page(job->view, job->outcomes, "")));
+  }
+
+  // --- The JSON API for a session -------------------------------------------
+
+  void api(PageRequest req, std::string name, http::Reply reply) {
+    std::optional<SignedIn> who;
+    if (auto value = cookie_value(req.cookie, kSessionCookie)) {
+      auto checked = sessions.check(*value);
+      if (!checked) return reply(json_error(500, checked.error().message()));
+      who = std::move(*checked);
+    }
+    if (!who) return reply(json_error(401, "this route needs Authorization: Bearer <http.token> or a console session"));
+    if (who->account.role != AccountRole::kOwner) {
+      return reply(json_error(403, "the JSON API is for the owner; a manager uses the console's pages"));
+    }
+    if (req.method != bhttp::verb::get && req.method != bhttp::verb::head) {
+      return reply(json_error(405, "only GET is allowed on " + req.path));
+    }
+    auto res = api_routes.api(name, req.query);
+    if (!res) return reply(json_error(404, "no such route; see /api/inventory, /api/reports, /api/alerts"));
+    res->set(bhttp::field::cache_control, "no-store");
+    reply(std::move(*res));
+  }
+
+  // --- Start ---------------------------------------------------------------------
+
+  void announce(const std::string& base_url) {
+    spdlog::info("console: open {}/_console/ in a browser", base_url);
+    auto owners = accounts->owner_count();
+    if (!owners) {
+      spdlog::error("console: cannot read the accounts: {}", owners.error().message());
+      return;
+    }
+    if (*owners > 0) return;
+    const std::string token = random_token(32);
+    const auto expires = clock.now() + std::chrono::minutes(cfg.setup_link_minutes);
+    if (auto st = accounts->set_setup_token(token_digest(token), expires); !st.ok()) {
+      spdlog::error("console: cannot store the setup link: {}", st.message());
+      return;
+    }
+    spdlog::info("console: no owner yet; create one within {} minutes at {}/_console/setup?token={} "
+                 "(the link works once; or run `stockwatch user add NAME --role owner`)",
+                 cfg.setup_link_minutes, base_url, token);
+  }
+};
+
+Console::Console(const Config& config, const Clock& clock, Metrics& metrics, HealthSource health,
+                 asio::any_io_executor http, PlaceReport place)
+    : impl_(std::make_shared<Impl>(config, clock, metrics, std::move(health), std::move(http),
+                                   std::move(place))) {}
+
+Console::~Console() { stop(); }
+
+void Console::start(const std::string& base_url) {
+  impl_->work.emplace(impl_->ioc.get_executor());
+  impl_->on_worker("console: start", [impl = impl_.get(), base_url] {
+    impl->announce(base_url);
+    if (auto swept = impl->sessions.sweep(); swept && *swept > 0) {
+      spdlog::info("console: removed {} expired session(s)", *swept);
+    }
+  });
+  impl_->thread = std::thread([impl = impl_.get()] {
+    try {
+      impl->ioc.run();
+    } catch (const std::exception& e) {
+      spdlog::critical("console: stopped by an unexpected error: {}", e.what());
+    }
+  });
+}
+
+void Console::stop() {
+  if (!impl_ || !impl_->thread.joinable()) return;
+  impl_->work.reset();
+  impl_->ioc.stop();
+  impl_->thread.join();
+}
+
+void Console::reload(const ConsoleConfig& config) {
+  asio::post(impl_->ioc, guarded("console: reload", [impl = impl_.get(), config] {
+    impl->cfg = config;
+    impl->sessions.set_policy(Impl::policy(config));
+  }));
+}
+
+bool Console::has_session_cookie(const http::RequestHead& head) {
+  const auto c = head[bhttp::field::cookie];
+  return cookie_value(std::string_view(c.data(), c.size()), kSessionCookie).has_value();
+}
+
+namespace {
+PageRequest copy_request(const http::Request& req) {
+  PageRequest p;
+  p.method = req.head.method();
+  p.path = std::string(req.path);
+  p.query = std::string(req.query);
+  p.remote = req.remote;
+  p.cookie = field(req.head, bhttp::field::cookie);
+  p.accept_language = field(req.head, bhttp::field::accept_language).substr(0, 200);
+  p.origin = field(req.head, bhttp::field::origin);
+  p.fetch_site = field(req.head, "Sec-Fetch-Site");
+  p.host = field(req.head, bhttp::field::host);
+  p.content_type = field(req.head, bhttp::field::content_type);
+  return p;
+}
+}  // namespace
+
+http::Route Console::route(const http::Request& req) {
+  http::Route r;
+  const std::string_view page = req.path.substr(std::min(req.path.size(), kPrefix.size()));
+  if (req.path == "/_console/style.css") {
+    r.label = "console_asset";
+    auto res = http::make_response(200, std::string(style_sheet()), "text/css; charset=utf-8");
+    res.set(bhttp::field::cache_control, "max-age=300");
+    res.set("X-Content-Type-Options", "nosniff");
+    r.response = std::move(res);
+    return r;
+  }
+  static const std::pair<std::string_view, const char*> kLabels[] = {
+      {"", "console_overview"},  {"sign-in", "console_sign_in"}, {"setup", "console_setup"},
+      {"sign-out", "console_sign_out"}, {"language", "console_language"},
+      {"upload", "console_upload"}, {"reports", "console_reports"},
+      {"inventory", "console_inventory"}, {"inventory.csv", "console_inventory_csv"},
+      {"alerts", "console_alerts"}, {"status", "console_status"}};
+  r.label = "console_other";
+  for (const auto& [name, label] : kLabels) {
+    if (page == name) r.label = label;
+  }
+  if (page.substr(0, 8) == "reports/") r.label = "console_report";
+  if (page.substr(0, 7) == "alerts/") r.label = "console_alert_retry";
+  const bool upload = page == "upload" && req.head.method() == bhttp::verb::post;
+  r.body_limit = upload ? impl_->cfg.max_upload_bytes : kFormLimit;
+  if (upload) {
+    // Too large a form is answered at once, in words, before it is sent.
+    const auto length = req.head[bhttp::field::content_length];
+    if (!length.empty() &&
+        std::strtoull(std::string(length.data(), length.size()).c_str(), nullptr, 10) > r.body_limit) {
+      View v;
+      v.text = &catalog_for(pick_language(field(req.head, bhttp::field::accept_language)));
+      r.response = page_response(
+          413, message_page(v, v.t("console.upload.title"),
+                            v.f("console.upload.too_large", {{"limit", human_bytes(r.body_limit)}})));
+      return r;
+    }
+  }
+  r.deferred = [impl = impl_, p = copy_request(req)](std::string body, http::Reply reply) mutable {
+    p.body = std::move(body);
+    impl->on_worker("console: page", [impl, p = std::move(p), reply = std::move(reply)]() mutable {
+      try {
+        impl->handle(std::move(p), reply);
+      } catch (...) {
+        // The connection waits for an answer: give it one (a Reply sends
+        // only its first), then let the guard log the error.
+        reply(http::make_response(500, "the console failed on this page; see the daemon's log\n"));
+        throw;
+      }
+    });
+  };
+  return r;
+}
+
+http::Route Console::api(const http::Request& req, const char* label) {
+  http::Route r;
+  r.label = label;
+  r.body_limit = kFormLimit;
+  r.deferred = [impl = impl_, p = copy_request(req), name = std::string(req.rest)](
+                   std::string, http::Reply reply) mutable {
+    impl->on_worker("console: api", [impl, p = std::move(p), name = std::move(name),
+                                     reply = std::move(reply)]() mutable {
+      impl->api(std::move(p), std::move(name), std::move(reply));
+    });
+  };
+  return r;
+}
+
+}  // namespace stockwatch::console

@@ -1,0 +1,423 @@
+"""End to end: the web console in a real browser.
+
+Debian's chromium, headless, driven by chromium-driver through
+python3-selenium (installed by scripts/install-deps.sh test), against the
+real daemon on a loopback port. The browser creates the owner through the
+one-time setup link the daemon logs, signs in, uploads reports through the
+file input and reads their outcomes, switches to Bahasa Indonesia, and a
+manager made with `stockwatch user add` (while the daemon runs) sees only
+their store. curl plays the other site whose form posts must be refused.
+Screenshots of every page, desktop and phone size (390x844), are written to
+console-screenshots/ in the build folder."""
+
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+import unittest
+
+import harness
+from harness import BINARY, sample
+
+try:
+    from selenium import webdriver
+    from selenium.common.exceptions import NoAlertPresentException
+    from selenium.webdriver.chrome.service import Service
+    from selenium.webdriver.common.by import By
+except ImportError:  # pragma: no cover - reported as a skip below
+    webdriver = None
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMEDRIVER = "/usr/bin/chromedriver"
+SCREENSHOTS = os.path.join(os.path.dirname(os.path.abspath(BINARY)), "console-screenshots")
+OWNER_PASSWORD = "kopi-tubruk-2024"
+MANAGER_PASSWORD = "pisang-goreng-77"
+MEDAN = sample("inventory-medan.csv")
+MAKASSAR = sample("inventory-makassar.csv")
+
+
+def browser(root):
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                "--lang=en-US", f"--user-data-dir={os.path.join(root, 'chromium')}",
+                "--window-size=1280,900"):
+        options.add_argument(arg)
+    options.add_experimental_option("prefs", {"intl.accept_languages": "en-US,en"})
+    return webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+
+
+@unittest.skipIf(webdriver is None or not os.path.exists(CHROMEDRIVER),
+                 "needs chromium, chromium-driver and python3-selenium "
+                 "(scripts/install-deps.sh test)")
+class ConsoleTest(harness.PipelineTestCase):
+
+    def setUp(self):
+        self.env = self.make_env()
+        self.env.write_config()
+        with open(self.env.config, "a", encoding="utf-8") as f:
+            f.write('\n[http]\nlisten = "127.0.0.1:0"\ntoken = "api-token"\n'
+                    '\n[console]\nupload_wait_s = 30\n')
+        self.env.start_daemon()
+        log = self.env.daemon.log()
+        m = re.search(r"http: listening on \S+ \(port (\d+)\)", log)
+        self.assertIsNotNone(m, log)
+        self.base = f"http://127.0.0.1:{m.group(1)}"
+        self.files = os.path.join(self.env.root, "files")
+        os.makedirs(self.files)
+        self.driver = None
+
+    def tearDown(self):
+        if self.driver is not None:
+            self.driver.quit()
+
+    # --- helpers ---------------------------------------------------------------
+
+    def open_browser(self):
+        self.driver = browser(self.env.root)
+        self.driver.set_page_load_timeout(60)
+        os.makedirs(SCREENSHOTS, exist_ok=True)
+
+    def go(self, path):
+        self.driver.get(self.base + path)
+
+    def text(self):
+        return self.driver.find_element(By.TAG_NAME, "body").text
+
+    def shot(self, name):
+        """The page at desktop size, and again at phone size (390x844)."""
+        d = self.driver
+        d.set_window_size(1280, 900)
+        d.save_screenshot(os.path.join(SCREENSHOTS, f"{name}-desktop.png"))
+        d.set_window_size(390, 844)
+        d.save_screenshot(os.path.join(SCREENSHOTS, f"{name}-phone.png"))
+        # Nothing wider than the phone's screen: the page does not scroll sideways.
+        width = d.execute_script("return document.documentElement.scrollWidth")
+        inner = d.execute_script("return window.innerWidth")
+        self.assertLessEqual(width, inner, f"{name}: the page is wider than a phone")
+        d.set_window_size(1280, 900)
+
+    def click(self, element):
+        """Clicks `element` and waits for the page it leads to (a mark left on
+        the old page is gone), so nothing is read from the old one by mistake."""
+        self.driver.execute_script("window.stockwatchOldPage = true")
+        element.click()
+        harness.wait_for(
+            lambda: self.driver.execute_script("return window.stockwatchOldPage !== true"),
+            "the next page", timeout=60)
+
+    def submit(self, form_action):
+        self.click(self.driver.find_element(
+            By.CSS_SELECTOR, f"form[action='{form_action}'] button[type=submit]"))
+
+    def sign_in(self, name, password):
+        self.go("/_console/sign-in")
+        self.driver.find_element(By.ID, "name").send_keys(name)
+        self.driver.find_element(By.ID, "password").send_keys(password)
+        self.submit("/_console/sign-in")
+
+    def sign_out(self):
+        self.submit("/_console/sign-out")
+        harness.wait_for(lambda: "/_console/sign-in" in self.driver.current_url, "the sign-in page")
+
+    def upload(self, *paths):
+        self.go("/_console/upload")
+        self.driver.find_element(By.ID, "files").send_keys("\n".join(paths))
+        self.submit("/_console/upload")
+        harness.wait_for(lambda: self.driver.find_elements(By.CSS_SELECTOR, ".outcome"),
+                         "the upload's outcome", timeout=60)
+        return [e.text for e in self.driver.find_elements(By.CSS_SELECTOR, ".outcome")]
+
+    def write(self, name, text):
+        path = os.path.join(self.files, name)
+        with open(path, "w", encoding="utf-8", newline="") as f:
+            f.write(text)
+        return path
+
+    def curl(self, *args):
+        p = subprocess.run(["curl", "-sS", "-o", "-", "-w", "\n%{http_code}", *args],
+                           capture_output=True, text=True, timeout=60)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        body, _, status = p.stdout.rpartition("\n")
+        return int(status), body
+
+    def setup_link(self):
+        m = re.search(r"console: no owner yet; .* at (http://\S+/_console/setup\?token=[0-9a-f]{64})",
+                      self.env.daemon.log())
+        self.assertIsNotNone(m, self.env.daemon.log())
+        return m.group(1)
+
+    def create_owner(self):
+        self.driver.get(self.setup_link())
+        self.shot("setup")
+        self.driver.find_element(By.ID, "name").send_keys("owner")
+        self.driver.find_element(By.ID, "password").send_keys(OWNER_PASSWORD)
+        self.driver.find_element(By.ID, "password2").send_keys(OWNER_PASSWORD)
+        self.submit("/_console/setup")
+        harness.wait_for(lambda: self.driver.current_url.endswith("/_console/"), "the overview")
+
+    # --- the tests ----------------------------------------------------------------
+
+    def test_the_owner_and_a_manager_use_the_console(self):
+        self.open_browser()
+        self.go("/")
+        self.assertTrue(self.driver.current_url.endswith("/_console/sign-in"), self.driver.current_url)
+        self.assertIn("No owner account exists yet", self.text())
+        self.shot("sign-in")
+
+        # The first owner, through the one-time link; the link is then spent.
+        link = self.setup_link()
+        self.create_owner()
+        self.assertIn("Signed in as owner", self.text())
+        self.assertIn("No report has been loaded yet", self.text())
+        self.shot("overview-empty")
+        status, body = self.curl(link)
+        self.assertEqual(status, 404)
+
+        # The session cookie: invisible to scripts, never sent cross-site.
+        cookie = self.driver.get_cookie("stockwatch_session")
+        self.assertTrue(cookie["httpOnly"])
+        self.assertEqual(cookie["sameSite"], "Strict")
+        self.assertEqual(self.driver.execute_script("return document.cookie"), "")
+
+        # Upload the Medan sample through the file input and read the outcome.
+        outcomes = self.upload(MEDAN)
+        self.assertEqual(len(outcomes), 1)
+        self.assertRegex(outcomes[0], r"Loaded: 6 rows, 6 changed \(report \d+\)")
+        self.shot("upload-loaded")
+
+        # The zero item on the overview, without a click.
+        self.go("/_console/")
+        page = self.text()
+        self.assertIn("1 store", page)
+        self.assertIn("1 item out of stock", page)
+        self.assertIn("Robusta Dairi", page)
+        self.shot("overview")
+
+        # The same file again is a duplicate; a broken one is rejected line by line.
+        outcomes = self.upload(MEDAN)
+        self.assertRegex(outcomes[0], r"duplicate of report \d+")
+        bad = self.write("broken.csv", "store,item,count\nMedan,Arabika Gayo,many\nMedan,,3\n")
+        outcomes = self.upload(bad)
+        self.assertIn("Rejected", outcomes[0])
+        self.assertIn("line 2", outcomes[0])
+        self.assertIn("line 3", outcomes[0])
+        self.shot("upload-rejected")
+        outcomes = self.upload(self.write("notes.txt", "hello"))
+        self.assertIn("stockwatch reads CSV reports", outcomes[0])
+
+        # Names holding markup are shown literally, and no script runs.
+        hostile = self.write("hostile.csv",
+                             'store,item,count\n'
+                             '"<img src=x onerror=""document.title=\'pwned\'"">",'
+                             '"<script>document.title=\'pwned\'</script> & \'quotes\'",0\n')
+        outcomes = self.upload(hostile)
+        self.assertIn("Loaded: 1 rows", outcomes[0])
+        self.go("/_console/")
+        page = self.text()
+        self.assertIn("<script>document.title='pwned'</script> & 'quotes'", page)
+        self.assertIn("<img src=x onerror=\"document.title='pwned'\">", page)
+        self.assertNotEqual(self.driver.title, "pwned")
+        with self.assertRaises(NoAlertPresentException):
+            self.driver.switch_to.alert.text
+        self.assertEqual(self.driver.find_elements(By.CSS_SELECTOR, "main img, main script"), [])
+
+        # The inventory: every row, then only the items at 0; the view as CSV.
+        self.go("/_console/inventory")
+        self.assertEqual(len(self.driver.find_elements(By.CSS_SELECTOR, "tbody tr")), 7)
+        self.shot("inventory")
+        self.driver.find_element(By.NAME, "out").click()
+        self.click(self.driver.find_element(By.CSS_SELECTOR, "form.filters button"))
+        rows = self.driver.find_elements(By.CSS_SELECTOR, "tbody tr")
+        self.assertEqual(len(rows), 2)
+        self.assertIn("Robusta Dairi", self.text())
+        self.assertNotIn("Arabika Gayo", self.text())
+        session = f"stockwatch_session={self.driver.get_cookie('stockwatch_session')['value']}"
+        status, body = self.curl("-H", f"Cookie: {session}",
+                                 f"{self.base}/_console/inventory.csv?store=Medan&out=1")
+        self.assertEqual(status, 200)
+        self.assertEqual(body.splitlines()[0], "store,item,count,updated_at,report_id")
+        self.assertRegex(body.splitlines()[1], r"^Medan,Robusta Dairi,0,")
+        self.assertEqual(len(body.splitlines()), 2)
+
+        # The ledger, newest first, and one report with its problems.
+        self.go("/_console/reports")
+        rows = self.driver.find_elements(By.CSS_SELECTOR, "tbody tr")
+        self.assertEqual(len(rows), 4)
+        self.assertIn("loaded", rows[0].text)
+        self.assertIn("rejected", rows[1].text)
+        self.assertIn("duplicate", rows[2].text)
+        self.shot("reports")
+        self.click(rows[1].find_element(By.TAG_NAME, "a"))
+        self.assertIn("line 2", self.text())
+        self.shot("report-rejected")
+        self.go("/_console/reports")
+        self.click(self.driver.find_elements(By.CSS_SELECTOR, "tbody tr")[3].find_element(By.TAG_NAME, "a"))
+        self.driver.find_element(By.LINK_TEXT, "Download the original")
+        self.shot("report")
+
+        # The outbox: the alerts the uploads raised; and the daemon's state in words.
+        self.go("/_console/alerts")
+        self.assertIn(harness.RECIPIENT, self.text())
+        self.assertGreaterEqual(len(self.driver.find_elements(By.CSS_SELECTOR, "tbody tr")), 2)
+        self.shot("alerts")
+        self.go("/_console/status")
+        self.assertIn("stockwatch is working.", self.text())
+        self.assertIn("watched (inotify)", self.text())
+        self.shot("status")
+
+        # Bahasa Indonesia, remembered for the account.
+        self.go("/_console/")
+        self.submit("/_console/language")
+        self.assertIn("Ringkasan", self.text())
+        self.assertIn("barang habis", self.text())
+        self.shot("overview-id")
+        self.go("/_console/upload")
+        self.assertIn("Unggah laporan", self.text())
+
+        # The JSON API with the owner's session, no token.
+        session = f"stockwatch_session={self.driver.get_cookie('stockwatch_session')['value']}"
+        status, body = self.curl("-H", f"Cookie: {session}", f"{self.base}/api/inventory")
+        self.assertEqual(status, 200, body)
+        self.assertIn("Robusta Dairi", body)
+
+        # Another site's form post is refused: without the token, and with
+        # the token but from another origin.
+        status, body = self.curl("-X", "POST", "-H", f"Cookie: {session}",
+                                 "--data", "to=en", f"{self.base}/_console/language")
+        self.assertEqual(status, 403)
+        csrf = self.driver.find_element(By.NAME, "csrf").get_attribute("value")
+        status, body = self.curl("-X", "POST", "-H", f"Cookie: {session}",
+                                 "-H", "Origin: http://evil.example", "--data", f"to=en&csrf={csrf}",
+                                 f"{self.base}/_console/language")
+        self.assertEqual(status, 403)
+        status, body = self.curl("-X", "POST", "-H", f"Cookie: {session}",
+                                 "-H", "Sec-Fetch-Site: cross-site", "--data", f"to=en&csrf={csrf}",
+                                 f"{self.base}/_console/language")
+        self.assertEqual(status, 403)
+        self.go("/_console/")
+        self.assertIn("Ringkasan", self.text())   # nothing changed
+        self.submit("/_console/language")
+        self.assertIn("Overview", self.text())
+
+        # A manager, added from the command line while the daemon runs.
+        p = subprocess.run([BINARY, "user", "add", "makassar", "--role", "manager",
+                            "--stores", "Makassar", "--config", self.env.config],
+                           input=MANAGER_PASSWORD + "\n", capture_output=True, text=True, timeout=60)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        p = subprocess.run([BINARY, "user", "list", "--config", self.env.config],
+                           capture_output=True, text=True, timeout=60)
+        self.assertIn("makassar  manager  stores: Makassar", p.stdout)
+        self.sign_out()
+        self.sign_in("makassar", MANAGER_PASSWORD)
+        harness.wait_for(lambda: "Signed in as makassar" in self.text(), "the manager's overview")
+        self.assertNotIn("Medan", self.text())
+        outcomes = self.upload(MEDAN)
+        self.assertIn("line 2 is for the store Medan", outcomes[0])
+        self.assertIn("Makassar only", outcomes[0])
+        outcomes = self.upload(MAKASSAR)
+        self.assertIn("Loaded", outcomes[0])
+        self.go("/_console/")
+        self.assertIn("Arabika Kalosi", self.text())
+        self.assertNotIn("Robusta Dairi", self.text())
+        self.go("/_console/reports")
+        self.assertEqual(len(self.driver.find_elements(By.CSS_SELECTOR, "tbody tr")), 1)
+        self.go("/_console/reports/1")
+        self.assertIn("Not found", self.text())
+        self.go("/_console/reports/1/original")
+        self.assertIn("Not found", self.text())
+        for owners_only in ("/_console/alerts", "/_console/status"):
+            self.go(owners_only)
+            self.assertIn("Not found", self.text())
+        self.go("/_console/no-such-page")
+        self.assertIn("Not found", self.text())
+        self.shot("not-found")
+        session = f"stockwatch_session={self.driver.get_cookie('stockwatch_session')['value']}"
+        status, _ = self.curl("-H", f"Cookie: {session}", f"{self.base}/api/inventory")
+        self.assertEqual(status, 403)
+
+        # A new password from the command line ends the manager's session;
+        # a removed account cannot sign in.
+        p = subprocess.run([BINARY, "user", "passwd", "makassar", "--config", self.env.config],
+                           input="short\n", capture_output=True, text=True, timeout=60)
+        self.assertEqual(p.returncode, 1)
+        self.assertIn("at least 10 characters", p.stderr)
+        p = subprocess.run([BINARY, "user", "passwd", "makassar", "--config", self.env.config],
+                           input="another-long-password\n", capture_output=True, text=True, timeout=60)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.go("/_console/")
+        self.assertTrue(self.driver.current_url.endswith("/_console/sign-in"))
+        self.sign_in("makassar", "another-long-password")
+        self.assertIn("Signed in as makassar", self.text())
+        session = f"stockwatch_session={self.driver.get_cookie('stockwatch_session')['value']}"
+
+        # Signed out, the session is gone.
+        self.sign_out()
+        status, _ = self.curl("-H", f"Cookie: {session}", f"{self.base}/api/inventory")
+        self.assertEqual(status, 401)
+        self.go("/_console/reports")
+        self.assertTrue(self.driver.current_url.endswith("/_console/sign-in"))
+
+    def test_user_commands_refuse_what_they_cannot_do(self):
+        def user(*args, password=None):
+            return subprocess.run([BINARY, "user", *args, "--config", self.env.config],
+                                  input=password, capture_output=True, text=True, timeout=60)
+
+        p = user("list")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn("no accounts", p.stdout)
+        p = user("add", "budi", "--role", "manager", password=MANAGER_PASSWORD + "\n")
+        self.assertEqual(p.returncode, 1)
+        self.assertIn("needs --stores", p.stderr)
+        p = user("add", "bad name", "--role", "owner", password=OWNER_PASSWORD + "\n")
+        self.assertEqual(p.returncode, 1)
+        p = user("add", "ayu", "--role", "owner", password=OWNER_PASSWORD + "\n")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertNotIn(OWNER_PASSWORD, self.env.daemon.log())
+        p = user("add", "ayu", "--role", "owner", password=OWNER_PASSWORD + "\n")
+        self.assertEqual(p.returncode, 1)
+        self.assertIn("exists already", p.stderr)
+        p = user("remove", "nobody")
+        self.assertEqual(p.returncode, 1)
+        p = user("remove", "ayu")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        status, body = self.curl("--data", f"name=ayu&password={OWNER_PASSWORD}",
+                                 f"{self.base}/_console/sign-in")
+        self.assertEqual(status, 401)
+
+    def test_failed_sign_ins_slow_down_without_locking_the_owner_out(self):
+        p = subprocess.run([BINARY, "user", "add", "owner", "--role", "owner",
+                            "--config", self.env.config],
+                           input=OWNER_PASSWORD + "\n", capture_output=True, text=True, timeout=60)
+        self.assertEqual(p.returncode, 0, p.stderr)
+
+        def attempt(password):
+            return self.curl("--data", f"name=owner&password={password}",
+                             f"{self.base}/_console/sign-in")
+
+        # Guess until the console asks for a wait of several seconds: each
+        # wrong guess doubles it (one refused while waiting counts nothing).
+        first, _ = attempt("wrong-guess-123")
+        self.assertEqual(first, 401)
+        waits = []
+
+        def long_wait():
+            status, body = attempt("wrong-guess-123")
+            if status == 429:
+                waits.append(int(re.search(r"Wait (\d+) seconds", body).group(1)))
+            return waits and waits[-1] >= 3
+
+        harness.wait_for(long_wait, "a wait of 3 seconds or more", timeout=60)
+        # Even the right password waits its turn...
+        status, body = attempt(OWNER_PASSWORD)
+        self.assertEqual(status, 429)
+        self.assertIn("Too many failed sign-ins", body)
+        self.assertIn("failed sign-in as 'owner'", self.env.daemon.log())
+        # Once the wait is over, the right password works again.
+        harness.wait_for(lambda: attempt(OWNER_PASSWORD)[0] == 303, "a sign-in after the wait",
+                         timeout=30)
+
+
+if __name__ == "__main__":
+    unittest.main()
