@@ -57,10 +57,14 @@ struct StorageOptions {
   // report's commit never waits for it. The daemon sets this on its loading
   // connection and calls maintain() between reports.
   bool defer_maintenance = false;
+  // A server's password (PostgreSQL), from [storage] password_file or a
+  // systemd credential; empty: the backend's own defaults (PGPASSWORD,
+  // ~/.pgpass). Never logged.
+  std::string password;
 
   // The options [storage] sets (defer_maintenance stays off).
   static StorageOptions from(const StorageConfig& config) {
-    return {config.synchronous, config.busy_timeout_ms};
+    return {config.synchronous, config.busy_timeout_ms, false, config.password};
   }
 };
 
