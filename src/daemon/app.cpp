@@ -1,5 +1,7 @@
 #include "daemon/app.hpp"
 
+#include "os/host_name.hpp"
+
 #include <unistd.h>
 
 #include <algorithm>
@@ -30,10 +32,10 @@ App::~App() = default;
 
 int App::serve(const std::optional<std::string>& log_level) {
   // One daemon per database, held until it has stopped.
-  if (config_.storage.database.has_parent_path()) {
+  if (config_.storage.backend == "sqlite" && config_.storage.database.has_parent_path()) {
     ensure_dir(config_.storage.database.parent_path(), "storage.database");
   }
-  auto lock = Storage::lock_instance(config_.storage.database);
+  auto lock = Storage::lock_instance(config_.storage.location());
   if (!lock) throw std::runtime_error(lock.error().message());
   Daemon daemon(config_, clock_, log_level);
   return daemon.run();
@@ -42,8 +44,8 @@ int App::serve(const std::optional<std::string>& log_level) {
 // --- One-shot commands ---------------------------------------------------------------
 
 int App::ingest(const std::vector<fs::path>& files, std::ostream& out) {
-  if (config_.storage.database.has_parent_path()) ensure_dir(config_.storage.database.parent_path(), "storage.database");
-  auto db = Storage::open(config_.storage.database, StorageOptions::from(config_.storage), clock_);
+  if (config_.storage.backend == "sqlite" && config_.storage.database.has_parent_path()) ensure_dir(config_.storage.database.parent_path(), "storage.database");
+  auto db = Storage::open(config_.storage.location(), StorageOptions::from(config_.storage), clock_);
   LoaderOptions options = loader_options(config_);
   options.resume = false;       // files given here are never archived
   options.confine_to.clear();   // and may be anywhere
@@ -85,7 +87,7 @@ int App::ingest(const std::vector<fs::path>& files, std::ostream& out) {
 }
 
 int App::list_outbox(bool include_sent, std::ostream& out) {
-  auto db = Storage::open(config_.storage.database, StorageOptions::from(config_.storage), clock_);
+  auto db = Storage::open(config_.storage.location(), StorageOptions::from(config_.storage), clock_);
   auto msgs = db->list_outbox(include_sent, 1000);
   if (!msgs) {
     out << "error: " << msgs.error().message() << "\n";
@@ -110,7 +112,7 @@ int App::list_outbox(bool include_sent, std::ostream& out) {
 }
 
 int App::retry_outbox(const std::vector<std::int64_t>& ids, bool all_dead, std::ostream& out) {
-  auto db = Storage::open(config_.storage.database, StorageOptions::from(config_.storage), clock_);
+  auto db = Storage::open(config_.storage.location(), StorageOptions::from(config_.storage), clock_);
   std::vector<std::int64_t> targets = ids;
   if (all_dead) {
     auto dead = db->outbox_ids(OutboxState::kDead, 100000);
@@ -140,7 +142,7 @@ int App::retry_outbox(const std::vector<std::int64_t>& ids, bool all_dead, std::
 }
 
 int App::backup(const fs::path& dest, std::ostream& out, std::ostream& err) {
-  auto info = Storage::backup(config_.storage.database, dest, config_.storage.busy_timeout_ms);
+  auto info = Storage::backup(config_.storage.location(), dest, config_.storage.busy_timeout_ms);
   if (!info) {
     err << "stockwatch backup: " << info.error().message() << "\n";
     return 1;
@@ -183,12 +185,11 @@ int App::send_test_email(const std::vector<std::string>& to, std::ostream& out) 
 
   const TimePoint now = clock_.now();
   const auto stamp = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch());
-  char host[256] = {};
-  if (::gethostname(host, sizeof host - 1) != 0 || host[0] == '\0') std::strcpy(host, "localhost");
+  const std::string host = host_name();
   std::string subject = config_.alerts.subject;
   subject += subject.empty() ? "Test message" : " Test message";
   const std::string body =
-      "This is a test message from stockwatch on " + std::string(host) + ".\n\n"
+      "This is a test message from stockwatch on " + host + ".\n\n"
       "It was sent with `stockwatch send-test-email` through " + via + ", the way\n"
       "stock alerts are sent. If you can read it, alerts reach this address.\n\n"
       "Configuration: " + config_.source.string() + "\n";
