@@ -138,9 +138,13 @@ struct Daemon::Impl final : PipelineEvents {
     mail = std::make_unique<MailStage>(*mail_db, *transport, clock, RetryPolicy::from(config.smtp));
     // With SQLite, the only one (serve holds the instance lock): a daemon
     // restarted after a crash takes its own claims back at once. Several
-    // nodes share a PostgreSQL database, so each claims under its host's
-    // name: none takes another's claims before their leases end.
-    mail->set_claimant(config.storage.backend == "postgresql" ? "serve@" + host_name() : "serve");
+    // nodes share a PostgreSQL database, on one host or several, so each
+    // claims under its host's name and its process id: none ever takes
+    // another's claims before their leases end (a restarted node waits for
+    // its own, too, until nodes have configured names).
+    mail->set_claimant(config.storage.backend == "postgresql"
+                           ? "serve@" + host_name() + " pid " + std::to_string(::getpid())
+                           : "serve");
 
     if (auto st = inbox.start(); !st.ok()) throw std::runtime_error(st.message());
     if (inbox.fd() >= 0) {
