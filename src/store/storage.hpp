@@ -70,6 +70,9 @@ struct StorageOptions {
 
 enum class ReportStatus { kLoaded, kRejected, kDuplicate };
 const char* to_string(ReportStatus s);
+// The status a stored name stands for (to_string's inverse; kLoaded for
+// any other name).
+ReportStatus report_status_from(std::string_view name);
 
 // A ledger entry: one report that reached the inbox.
 struct ReportRecord {
@@ -109,6 +112,8 @@ struct ChangeRecord {
 
 enum class OutboxState { kQueued, kSent, kDead };
 const char* to_string(OutboxState s);
+// The state a stored name stands for (kQueued for any other name).
+OutboxState outbox_state_from(std::string_view name);
 
 // A message waiting for (or done with) delivery to one recipient: what to
 // say (the event data) and to whom, rendered into the channel's format

@@ -29,6 +29,18 @@ const char* to_string(OutboxState s) {
   return "?";
 }
 
+ReportStatus report_status_from(std::string_view name) {
+  if (name == "rejected") return ReportStatus::kRejected;
+  if (name == "duplicate") return ReportStatus::kDuplicate;
+  return ReportStatus::kLoaded;
+}
+
+OutboxState outbox_state_from(std::string_view name) {
+  if (name == "sent") return OutboxState::kSent;
+  if (name == "dead") return OutboxState::kDead;
+  return OutboxState::kQueued;
+}
+
 // --- ReportLoad ----------------------------------------------------------------
 
 namespace {

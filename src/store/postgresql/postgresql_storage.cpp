@@ -140,18 +140,6 @@ constexpr PgSchemaStep kPgSchemaSteps[] = {
 // (pg_advisory_xact_lock; "stockwatch schema" as a number).
 constexpr std::int64_t kSchemaLockKey = 0x73776174636873;
 
-ReportStatus report_status_from(std::string_view s) {
-  if (s == "rejected") return ReportStatus::kRejected;
-  if (s == "duplicate") return ReportStatus::kDuplicate;
-  return ReportStatus::kLoaded;
-}
-
-OutboxState outbox_state_from(std::string_view s) {
-  if (s == "sent") return OutboxState::kSent;
-  if (s == "dead") return OutboxState::kDead;
-  return OutboxState::kQueued;
-}
-
 #define SW_PG_REPORT_COLUMNS                                                            \
   "id, path, size, sha256, status, rows, changes, error, duplicate_of, received_at, " \
   "finished_at, archived_path, problems"
