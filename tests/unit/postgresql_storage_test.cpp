@@ -91,6 +91,28 @@ TEST_F(PgStorage, AChangeCommittedLateIsNotSkippedByTheCursor) {
   EXPECT_GT((*p)->events[0].seq, early_seq);
 }
 
+// Two nodes loading the same content at once: the ledger keeps one loaded
+// copy; the other load rolls back with kBusy (tried again, the loader finds
+// the content loaded and records a duplicate).
+TEST_F(PgStorage, TwoLoadsOfTheSameContentAtOnceCommitOne) {
+  auto node_a = open();
+  auto node_b = open();
+  auto begun = node_a->begin_report();
+  ASSERT_TRUE(begun.ok());
+  ReportLoad a = std::move(begun).value();
+  ASSERT_TRUE(a.upsert("Medan", "Robusta", 3).ok());
+  ASSERT_TRUE(a.flush().ok());
+  // (Another row: the same row would wait for A's lock.)
+  const auto b = load(*node_b, {{"Medan", "Gayo", 3}}, "sha-same");
+  auto committed = a.commit(test::sample_record(clock_, "a.csv", "sha-same"));
+  ASSERT_FALSE(committed.ok());
+  EXPECT_EQ(committed.error().code(), ErrorCode::kBusy) << committed.error().message();
+  auto found = node_a->find_loaded("sha-same");
+  ASSERT_TRUE(found.ok() && found->has_value());
+  EXPECT_EQ((*found)->id, b);
+  EXPECT_EQ(node_a->recent_reports(10)->size(), 1u);
+}
+
 TEST_F(PgStorage, ALargeReportGoesThroughSeveralCopiesAndKeepsItsOrder) {
   auto s = open();
   auto begun = s->begin_report();

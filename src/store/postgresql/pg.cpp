@@ -61,6 +61,7 @@ std::string Connection::error() const {
 
 Error Connection::failure(const PGresult* r, std::string_view what) const {
   const char* state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : nullptr;
+  last_sqlstate_ = state ? state : "";
   std::string msg = r ? first_line(PQresultErrorMessage(r)) : std::string();
   if (msg.empty()) msg = error();
   ErrorCode code = state ? code_for(state) : ErrorCode::kInternal;
@@ -74,6 +75,7 @@ Status Connection::exec(const std::string& sql) const {
   PgResult r(PQexec(c_.get(), sql.c_str()));
   const auto st = r.get() ? PQresultStatus(r.get()) : PGRES_FATAL_ERROR;
   if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) return failure(r.get(), "query");
+  last_sqlstate_.clear();
   return {};
 }
 
@@ -96,6 +98,7 @@ Result<PgResult> Connection::query(const char* sql, const std::vector<Param>& pa
                           p.values.data(), p.lengths.data(), nullptr, 0));
   const auto st = r.get() ? PQresultStatus(r.get()) : PGRES_FATAL_ERROR;
   if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) return failure(r.get(), "query");
+  last_sqlstate_.clear();
   return r;
 }
 
@@ -113,6 +116,7 @@ Result<PgResult> Connection::run(const char* name, const std::vector<Param>& par
                             p.lengths.data(), nullptr, 0));
   const auto st = r.get() ? PQresultStatus(r.get()) : PGRES_FATAL_ERROR;
   if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) return failure(r.get(), name);
+  last_sqlstate_.clear();
   return r;
 }
 

@@ -108,6 +108,9 @@ class Connection {
   [[nodiscard]] bool ok() const { return c_ && PQstatus(c_.get()) == CONNECTION_OK; }
   // libpq's message for the last failure, first line.
   [[nodiscard]] std::string error() const;
+  // The SQLSTATE of the last statement that failed on the server (empty
+  // when the last failure had none); reset by each statement that succeeds.
+  [[nodiscard]] const std::string& last_sqlstate() const { return last_sqlstate_; }
 
   // Runs `sql` (no parameters; several statements allowed) and discards
   // any rows.
@@ -124,6 +127,7 @@ class Connection {
 
  private:
   std::unique_ptr<PGconn, ConnCloser> c_;
+  mutable std::string last_sqlstate_;
   [[nodiscard]] Error failure(const PGresult* r, std::string_view what) const;
 };
 

@@ -768,7 +768,15 @@ Result<std::int64_t> PgReportWriter::commit(ReportRecord record) {
                      ms(record.received_at), ms(record.finished_at), record.archived_path,
                      logged_});
   if (!r) {
+    // The ledger's unique content: another node committed a report with
+    // this content while this one was loading it. Nothing of this load
+    // stays; tried again, it is found loaded and recorded as a duplicate.
+    const bool same_content = impl.conn.last_sqlstate() == pg::kUniqueViolation;
     rollback();
+    if (same_content) {
+      return Error(ErrorCode::kBusy, record.path + ": another connection loaded the same "
+                                     "content at the same moment; it is checked again");
+    }
     return r.error();
   }
   if (r->affected() != 1) {
