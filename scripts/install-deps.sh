@@ -20,7 +20,7 @@ build_pkgs="build-essential cmake pkg-config
   libboost1.81-dev libboost-json1.81-dev
   libsqlite3-dev libcurl4-openssl-dev libssl-dev libspdlog-dev
   libtomlplusplus-dev libcli11-dev libsystemd-dev prometheus-cpp-dev
-  libzip-dev libexpat1-dev libxlsxwriter-dev libsodium-dev"
+  libzip-dev libexpat1-dev libxlsxwriter-dev libsodium-dev libpq-dev"
 # dpkg-dev: dpkg-shlibdeps, which computes the .deb's dependencies.
 package_pkgs="dpkg-dev"
 # systemd: systemd-analyze for the unit file; debootstrap: the clean Debian
@@ -33,11 +33,17 @@ package_pkgs="dpkg-dev"
 # written by a spreadsheet program; opensmtpd: a second, independent
 # mail server for one of its tests (on a machine with systemd the package
 # also enables its own service on port 25; that test then skips itself);
+# postgresql-15: the real PostgreSQL the storage tests start in a temporary
+# folder as an unprivileged user (tests/unit/pg_test_server.hpp,
+# tests/e2e/pg.py; its binaries in /usr/lib/postgresql/15/bin; the package
+# also creates a cluster and, where systemd runs, a service the tests never
+# use). libpq5, the client library, comes with libpq-dev and is a
+# dependency of the .deb (dpkg-shlibdeps).
 # chromium, chromium-driver and python3-selenium: the web console's tests in
 # a real headless browser (tests/e2e/test_console.py).
 test_pkgs="libgtest-dev libgmock-dev python3 python3-aiosmtpd sqlite3 rsync curl
   systemd debootstrap strace openssl opensmtpd awscli
-  python3-openpyxl libreoffice-calc-nogui gnumeric
+  python3-openpyxl libreoffice-calc-nogui gnumeric postgresql-15
   chromium chromium-driver python3-selenium"
 # python3-openpyxl: the .xlsx of the workbook benchmark (bench/workbook_bench.py).
 bench_pkgs="python3 sqlite3 time wrk python3-openpyxl"

@@ -6,6 +6,7 @@
 
 #include "http/http_server.hpp"
 #include "pipeline/event.hpp"
+#include "text/masked_password.hpp"
 
 #include <cstdlib>
 #include <fstream>
@@ -188,6 +189,42 @@ bool plausible_address(const std::string& a) {
   return true;
 }
 
+}  // namespace
+
+std::string StorageConfig::shown_location() const {
+  return backend == "postgresql" ? mask_password(url) : database.string();
+}
+
+namespace {
+
+// A password: from `file` (refused when every user of the machine can read
+// or write it), else the environment variable `env`, else the systemd
+// credential `credential` ($CREDENTIALS_DIRECTORY/<credential>); `out`
+// stays empty when none is given.
+void read_secret(const char* key, const std::filesystem::path& file, const char* env,
+                 const char* credential, std::string& out, std::vector<ConfigProblem>& problems) {
+  if (!file.empty()) {
+    std::ifstream in(file);
+    struct stat st {};
+    if (in && ::stat(file.c_str(), &st) == 0 && (st.st_mode & (S_IROTH | S_IWOTH))) {
+      // Every user of the machine could read (or replace) the password.
+      problems.push_back({key, 0,
+                          file.string() + " can be " + ((st.st_mode & S_IROTH) ? "read" : "written") +
+                              " by every user of this machine; make it private: chmod 600 " +
+                              file.string() + " (or chmod 640 with the group stockwatch runs as)"});
+    } else if (!in) {
+      problems.push_back({key, 0, "cannot read " + file.string()});
+    } else {
+      std::getline(in, out);
+    }
+  } else if (const char* value = std::getenv(env)) {
+    out = value;
+  } else if (const char* creds = std::getenv("CREDENTIALS_DIRECTORY")) {
+    std::ifstream in(std::filesystem::path(creds) / credential);
+    if (in) std::getline(in, out);
+  }
+}
+
 void read_config(const toml::table& root, const std::filesystem::path& base, Config& cfg,
                  std::vector<ConfigProblem>& problems) {
   // Defaults that depend on the base directory.
@@ -200,7 +237,10 @@ void read_config(const toml::table& root, const std::filesystem::path& base, Con
   TableReader r(root, "", problems);
   if (const auto* t = r.table("storage")) {
     TableReader s(*t, "storage", problems);
+    s.choice("backend", cfg.storage.backend, {"sqlite", "postgresql"});
     s.path("database", cfg.storage.database, base);
+    s.str("url", cfg.storage.url);
+    s.path("password_file", cfg.storage.password_file, base);
     s.choice("synchronous", cfg.storage.synchronous, {"normal", "full"});
     s.integer("busy_timeout_ms", cfg.storage.busy_timeout_ms, 0, 600000);
   }
@@ -409,8 +449,20 @@ void read_config(const toml::table& root, const std::filesystem::path& base, Con
   }
 
   // Paths that must make sense together.
-  if (cfg.storage.database.empty()) {
+  if (cfg.storage.backend == "sqlite" && cfg.storage.database.empty()) {
     problems.push_back({"storage.database", 0, "must name a file"});
+  }
+  if (cfg.storage.backend == "postgresql" && !cfg.storage.url.starts_with("postgresql://") &&
+      !cfg.storage.url.starts_with("postgres://")) {
+    problems.push_back({"storage.url", 0,
+                        "with backend = \"postgresql\", must be a URL such as "
+                        "\"postgresql://stockwatch@db.example.com:5432/stockwatch?sslmode="
+                        "verify-full\""});
+  }
+  if (cfg.storage.backend == "sqlite" && !cfg.storage.url.empty()) {
+    problems.push_back({"storage.url", 0,
+                        "is for backend = \"postgresql\"; with SQLite, storage.database names "
+                        "the file"});
   }
   auto inside = [](const std::filesystem::path& a, const std::filesystem::path& b) {
     const auto rel = a.lexically_normal().lexically_relative(b.lexically_normal());
@@ -437,29 +489,11 @@ void read_config(const toml::table& root, const std::filesystem::path& base, Con
                         "[[alerts.subscription]] with email = \"you@example.com\""});
   }
 
-  // The SMTP password: a file, else the environment, else a systemd credential.
-  if (!cfg.smtp.password_file.empty()) {
-    std::ifstream in(cfg.smtp.password_file);
-    struct stat st {};
-    if (in && ::stat(cfg.smtp.password_file.c_str(), &st) == 0 && (st.st_mode & (S_IROTH | S_IWOTH))) {
-      // Every user of the machine could read (or replace) the password.
-      problems.push_back({"smtp.password_file", 0,
-                          cfg.smtp.password_file.string() + " can be " +
-                              ((st.st_mode & S_IROTH) ? "read" : "written") +
-                              " by every user of this machine; make it private: chmod 600 " +
-                              cfg.smtp.password_file.string() +
-                              " (or chmod 640 with the group stockwatch runs as)"});
-    } else if (!in) {
-      problems.push_back({"smtp.password_file", 0,
-                          "cannot read " + cfg.smtp.password_file.string()});
-    } else {
-      std::getline(in, cfg.smtp.password);
-    }
-  } else if (const char* env = std::getenv("STOCKWATCH_SMTP_PASSWORD")) {
-    cfg.smtp.password = env;
-  } else if (const char* creds = std::getenv("CREDENTIALS_DIRECTORY")) {
-    std::ifstream in(std::filesystem::path(creds) / "smtp-password");
-    if (in) std::getline(in, cfg.smtp.password);
+  read_secret("smtp.password_file", cfg.smtp.password_file, "STOCKWATCH_SMTP_PASSWORD",
+              "smtp-password", cfg.smtp.password, problems);
+  if (cfg.storage.backend == "postgresql") {
+    read_secret("storage.password_file", cfg.storage.password_file, "PGPASSWORD", "db-password",
+                cfg.storage.password, problems);
   }
 }
 

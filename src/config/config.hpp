@@ -28,9 +28,21 @@ struct Subscription {
 };
 
 struct StorageConfig {
-  std::filesystem::path database;
-  std::string synchronous = "normal";   // SQLite PRAGMA synchronous: "normal" or "full"
+  std::string backend = "sqlite";       // "sqlite" or "postgresql"
+  std::filesystem::path database;       // sqlite: the database file
+  std::string url;                      // postgresql: a libpq URL (postgresql://...)
+  std::filesystem::path password_file;  // postgresql: the password, if not in the environment
+  std::string password;                 // resolved at load; never logged
+  std::string synchronous = "normal";   // durability: "normal" or "full"
   int busy_timeout_ms = 5000;
+
+  // Where the data lives, as Storage::open takes it: the file (sqlite) or
+  // the URL (postgresql). Not for logs: see shown_location().
+  [[nodiscard]] std::filesystem::path location() const {
+    return backend == "postgresql" ? std::filesystem::path(url) : database;
+  }
+  // The same with any password in the URL masked.
+  [[nodiscard]] std::string shown_location() const;
 };
 
 struct InboxConfig {

@@ -1,5 +1,7 @@
 #include "daemon/app.hpp"
 
+#include "os/host_name.hpp"
+
 #include <unistd.h>
 
 #include <algorithm>
@@ -34,10 +36,10 @@ App::~App() = default;
 
 int App::serve(const std::optional<std::string>& log_level) {
   // One daemon per database, held until it has stopped.
-  if (config_.storage.database.has_parent_path()) {
+  if (config_.storage.backend == "sqlite" && config_.storage.database.has_parent_path()) {
     ensure_dir(config_.storage.database.parent_path(), "storage.database");
   }
-  auto lock = Storage::lock_instance(config_.storage.database);
+  auto lock = Storage::lock_instance(config_.storage.location());
   if (!lock) throw std::runtime_error(lock.error().message());
   // The console's times, before any thread starts (the zone is the
   // process's, read by localtime_r).
@@ -52,8 +54,8 @@ int App::serve(const std::optional<std::string>& log_level) {
 // --- One-shot commands ---------------------------------------------------------------
 
 int App::ingest(const std::vector<fs::path>& files, std::ostream& out) {
-  if (config_.storage.database.has_parent_path()) ensure_dir(config_.storage.database.parent_path(), "storage.database");
-  auto db = Storage::open(config_.storage.database, StorageOptions::from(config_.storage), clock_);
+  if (config_.storage.backend == "sqlite" && config_.storage.database.has_parent_path()) ensure_dir(config_.storage.database.parent_path(), "storage.database");
+  auto db = Storage::open(config_.storage.location(), StorageOptions::from(config_.storage), clock_);
   LoaderOptions options = loader_options(config_);
   options.resume = false;       // files given here are never archived
   options.confine_to.clear();   // and may be anywhere
@@ -114,7 +116,7 @@ Result<std::vector<OutboxMessage>> open_messages(Storage& db, int limit) {
 }  // namespace
 
 int App::list_outbox(bool include_sent, std::ostream& out) {
-  auto db = Storage::open(config_.storage.database, StorageOptions::from(config_.storage), clock_);
+  auto db = Storage::open(config_.storage.location(), StorageOptions::from(config_.storage), clock_);
   // Without the bodies: the listing shows subjects, and an old queued
   // message's body can be large.
   constexpr int kLimit = 1000;
@@ -142,7 +144,7 @@ int App::list_outbox(bool include_sent, std::ostream& out) {
 }
 
 int App::retry_outbox(const std::vector<std::int64_t>& ids, bool all_dead, std::ostream& out) {
-  auto db = Storage::open(config_.storage.database, StorageOptions::from(config_.storage), clock_);
+  auto db = Storage::open(config_.storage.location(), StorageOptions::from(config_.storage), clock_);
   std::vector<std::int64_t> targets = ids;
   if (all_dead) {
     auto dead = db->outbox_ids(OutboxState::kDead, 100000);
@@ -172,7 +174,7 @@ int App::retry_outbox(const std::vector<std::int64_t>& ids, bool all_dead, std::
 }
 
 int App::backup(const fs::path& dest, std::ostream& out, std::ostream& err) {
-  auto info = Storage::backup(config_.storage.database, dest, config_.storage.busy_timeout_ms);
+  auto info = Storage::backup(config_.storage.location(), dest, config_.storage.busy_timeout_ms);
   if (!info) {
     err << "stockwatch backup: " << info.error().message() << "\n";
     return 1;
@@ -238,12 +240,11 @@ int App::send_test_email(const std::vector<std::string>& to, std::ostream& out) 
 
   const TimePoint now = clock_.now();
   const auto stamp = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch());
-  char host[256] = {};
-  if (::gethostname(host, sizeof host - 1) != 0 || host[0] == '\0') std::strcpy(host, "localhost");
+  const std::string host = host_name();
   std::string subject = config_.alerts.subject;
   subject += subject.empty() ? "Test message" : " Test message";
   const std::string body =
-      "This is a test message from stockwatch on " + std::string(host) + ".\n\n"
+      "This is a test message from stockwatch on " + host + ".\n\n"
       "It was sent with `stockwatch send-test-email` through " + via + ", the way\n"
       "stock alerts are sent. If you can read it, alerts reach this address.\n\n"
       "Configuration: " + config_.source.string() + "\n";

@@ -1,5 +1,7 @@
 #include "daemon/daemon.hpp"
 
+#include "os/host_name.hpp"
+
 #include <spdlog/spdlog.h>
 
 #include <unistd.h>
@@ -127,17 +129,25 @@ struct Daemon::Impl final : PipelineEvents {
     }
     ensure_dir(config.inbox.processed, "inbox.processed");
     ensure_dir(config.inbox.failed, "inbox.failed");
-    if (config.storage.database.has_parent_path()) ensure_dir(config.storage.database.parent_path(), "storage.database");
+    if (config.storage.backend == "sqlite" && config.storage.database.has_parent_path()) ensure_dir(config.storage.database.parent_path(), "storage.database");
     StorageOptions loading = StorageOptions::from(config.storage);
     loading.defer_maintenance = true;  // the report stage calls maintain() after the checker
-    db = Storage::open(config.storage.database, loading, clock);
-    mail_db = Storage::open(config.storage.database, StorageOptions::from(config.storage), clock);
+    db = Storage::open(config.storage.location(), loading, clock);
+    mail_db = Storage::open(config.storage.location(), StorageOptions::from(config.storage), clock);
     reports = std::make_unique<ReportStage>(*db, clock, loader_options(config), config.alerts,
                                             archive_options(config));
     templates = std::make_unique<TemplateStage>(*db, clock, TemplateStageOptions::from(config));
     transport = make_transport(config.smtp, &send_deadline);
     mail = std::make_unique<MailStage>(*mail_db, *transport, clock, RetryPolicy::from(config.smtp));
-    mail->set_claimant("serve");  // the only one: serve holds the instance lock
+    // With SQLite, the only one (serve holds the instance lock): a daemon
+    // restarted after a crash takes its own claims back at once. Several
+    // nodes share a PostgreSQL database, on one host or several, so each
+    // claims under its host's name and its process id: none ever takes
+    // another's claims before their leases end (a restarted node waits for
+    // its own, too, until nodes have configured names).
+    mail->set_claimant(config.storage.backend == "postgresql"
+                           ? "serve@" + host_name() + " pid " + std::to_string(::getpid())
+                           : "serve");
 
     if (auto st = inbox.start(); !st.ok()) throw std::runtime_error(st.message());
     if (inbox.fd() >= 0) {
@@ -171,7 +181,7 @@ struct Daemon::Impl final : PipelineEvents {
     count_reports_today();
     if (auto c = mail->counts()) status.set_outbox(*c);
     spdlog::info("stockwatch started: database {}, inbox {}, mail via {}",
-                 config.storage.database.string(), config.inbox.path.string(),
+                 config.storage.shown_location(), config.inbox.path.string(),
                  transport->describe());
     status.ready();
     if (auto period = systemd::watchdog_interval()) {

@@ -19,7 +19,10 @@ ReloadPlan plan_reload(const Config& running, const Config& fresh) {
   ReloadPlan plan{fresh, {}};
   Config& n = plan.next;
   auto& out = plan.needs_restart;
+  keep("storage.backend", running.storage.backend, n.storage.backend, out);
   keep("storage.database", running.storage.database, n.storage.database, out);
+  keep("storage.url", running.storage.url, n.storage.url, out);
+  keep("storage.password_file", running.storage.password_file, n.storage.password_file, out);
   keep("storage.synchronous", running.storage.synchronous, n.storage.synchronous, out);
   keep("storage.busy_timeout_ms", running.storage.busy_timeout_ms, n.storage.busy_timeout_ms, out);
   keep("inbox.path", running.inbox.path, n.inbox.path, out);

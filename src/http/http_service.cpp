@@ -29,7 +29,7 @@ S3GatewayOptions gateway_options(const Config& c) {
 struct HttpService::Impl {
   Impl(const Config& config, const Clock& clock, Metrics& metrics, HealthSource health,
        PlacedReport placed)
-      : storage(Storage::open(config.storage.database,
+      : storage(Storage::open(config.storage.location(),
                               StorageOptions::from(config.storage), clock)),
         uploads(config.inbox.path, clock),
         gateway(gateway_options(config), uploads, clock, &metrics),

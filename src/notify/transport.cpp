@@ -3,6 +3,8 @@
 #include "notify/transport.hpp"
 
 #include "crypto/digest.hpp"
+#include "os/host_name.hpp"
+
 #include "notify/curl_handle.hpp"
 #include "os/file_ops.hpp"
 #include "os/unique_fd.hpp"
@@ -436,16 +438,14 @@ int make_directories(const std::string& path) {
 
 // Maildir names may not contain '/' or ':'; the convention spells them out.
 std::string maildir_hostname() {
-  std::array<char, 256> buf{};
-  if (::gethostname(buf.data(), buf.size() - 1) != 0 || buf[0] == '\0') return "localhost";
   std::string out;
-  for (const char* p = buf.data(); *p != '\0'; ++p) {
-    if (*p == '/') {
+  for (const char c : host_name()) {
+    if (c == '/') {
       out += "\\057";
-    } else if (*p == ':') {
+    } else if (c == ':') {
       out += "\\072";
     } else {
-      out += *p;
+      out += c;
     }
   }
   return out;

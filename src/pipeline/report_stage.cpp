@@ -1,5 +1,7 @@
 #include "pipeline/report_stage.hpp"
 
+#include <filesystem>
+
 #include <spdlog/spdlog.h>
 
 #include <chrono>
@@ -15,7 +17,15 @@ LoaderOptions loader_options(const Config& c) {
   o.workbook = c.report.workbook;
   o.max_report_bytes = c.inbox.max_report_bytes;
   o.confine_to = c.inbox.path;
-  o.sort_dir = c.storage.database.parent_path();  // rows being sorted spill beside the database
+  // Rows being sorted spill beside the database file. On PostgreSQL there
+  // is none here: beside where the file would be (the packaged
+  // configuration's /var/lib/stockwatch) if that folder exists, else the
+  // temporary folder.
+  o.sort_dir = c.storage.database.parent_path();
+  std::error_code ec;
+  if (c.storage.backend != "sqlite" && !std::filesystem::is_directory(o.sort_dir, ec)) {
+    o.sort_dir = std::filesystem::temp_directory_path(ec);
+  }
   return o;
 }
 

@@ -57,15 +57,22 @@ struct StorageOptions {
   // report's commit never waits for it. The daemon sets this on its loading
   // connection and calls maintain() between reports.
   bool defer_maintenance = false;
+  // A server's password (PostgreSQL), from [storage] password_file or a
+  // systemd credential; empty: the backend's own defaults (PGPASSWORD,
+  // ~/.pgpass). Never logged.
+  std::string password;
 
   // The options [storage] sets (defer_maintenance stays off).
   static StorageOptions from(const StorageConfig& config) {
-    return {config.synchronous, config.busy_timeout_ms};
+    return {config.synchronous, config.busy_timeout_ms, false, config.password};
   }
 };
 
 enum class ReportStatus { kLoaded, kRejected, kDuplicate };
 const char* to_string(ReportStatus s);
+// The status a stored name stands for (to_string's inverse; kLoaded for
+// any other name).
+ReportStatus report_status_from(std::string_view name);
 
 // A ledger entry: one report that reached the inbox.
 struct ReportRecord {
@@ -105,6 +112,8 @@ struct ChangeRecord {
 
 enum class OutboxState { kQueued, kSent, kDead };
 const char* to_string(OutboxState s);
+// The state a stored name stands for (kQueued for any other name).
+OutboxState outbox_state_from(std::string_view name);
 
 // A message waiting for (or done with) delivery to one recipient: what to
 // say (the event data) and to whom, rendered into the channel's format

@@ -4,6 +4,7 @@
 
 #include <string>
 
+#include "store/postgresql/postgresql_storage.hpp"
 #include "store/sqlite/sqlite_storage.hpp"
 
 namespace stockwatch {
@@ -26,6 +27,18 @@ const char* to_string(OutboxState s) {
     case OutboxState::kDead: return "dead";
   }
   return "?";
+}
+
+ReportStatus report_status_from(std::string_view name) {
+  if (name == "rejected") return ReportStatus::kRejected;
+  if (name == "duplicate") return ReportStatus::kDuplicate;
+  return ReportStatus::kLoaded;
+}
+
+OutboxState outbox_state_from(std::string_view name) {
+  if (name == "sent") return OutboxState::kSent;
+  if (name == "dead") return OutboxState::kDead;
+  return OutboxState::kQueued;
 }
 
 // --- ReportLoad ----------------------------------------------------------------
@@ -90,22 +103,36 @@ bool is_url(const std::filesystem::path& location) {
   return location.string().find("://") != std::string::npos;
 }
 
+bool is_postgresql(const std::filesystem::path& location) {
+  const std::string s = location.string();
+  return s.starts_with("postgresql://") || s.starts_with("postgres://");
+}
+
 [[noreturn]] void no_backend(const std::filesystem::path& location) {
   const std::string s = location.string();
-  throw StorageError("storage.database = \"" + s.substr(0, s.find("://") + 3) +
-                     "...\": this stockwatch stores its data in SQLite only; give the path of "
-                     "a database file");
+  throw StorageError("storage location \"" + s.substr(0, s.find("://") + 3) +
+                     "...\": stockwatch stores its data in SQLite (the path of a database "
+                     "file) or PostgreSQL (a postgresql:// URL)");
 }
+
+// On PostgreSQL several nodes may serve one database: there is nothing to
+// hold. Everything they share is coordinated inside the database (claims,
+// feeds, the ledger's unique content).
+class SharedDatabase final : public InstanceLock {};
 
 }  // namespace
 
 std::unique_ptr<Storage> Storage::open(const std::filesystem::path& location,
                                        const StorageOptions& options, const Clock& clock) {
+  if (is_postgresql(location)) return PostgresStorage::open(location.string(), options, clock);
   if (is_url(location)) no_backend(location);
   return SqliteStorage::open(location, options, clock);
 }
 
 Result<std::unique_ptr<InstanceLock>> Storage::lock_instance(const std::filesystem::path& location) {
+  if (is_postgresql(location)) {
+    return std::unique_ptr<InstanceLock>(std::make_unique<SharedDatabase>());
+  }
   if (is_url(location)) {
     return Error(ErrorCode::kInvalidInput, "no backend for " + location.string());
   }
@@ -114,6 +141,11 @@ Result<std::unique_ptr<InstanceLock>> Storage::lock_instance(const std::filesyst
 
 Result<BackupInfo> Storage::backup(const std::filesystem::path& source,
                                    const std::filesystem::path& dest, int busy_timeout_ms) {
+  if (is_postgresql(source)) {
+    return Error(ErrorCode::kInvalidInput,
+                 "stockwatch backup copies an SQLite database; back up PostgreSQL with its own "
+                 "tools (pg_dump, or base backups with WAL archiving: docs/scaling.md)");
+  }
   if (is_url(source)) {
     return Error(ErrorCode::kInvalidInput, "no backend for " + source.string());
   }

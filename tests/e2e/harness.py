@@ -291,10 +291,11 @@ class Env:
 
     # --- configuration ---------------------------------------------------------
 
-    def config_text(self, smtp_url, extra_smtp=(), extra_inbox=(), settle_ms=200):
+    def config_text(self, smtp_url, extra_smtp=(), extra_inbox=(), settle_ms=200, storage=None):
+        """`storage`: the lines of [storage] (default: the SQLite file)."""
         lines = [
             "[storage]",
-            f"database = {toml_str(self.db)}",
+            *(storage if storage is not None else [f"database = {toml_str(self.db)}"]),
             "",
             "[inbox]",
             f"path = {toml_str(self.inbox)}",

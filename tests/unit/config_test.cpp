@@ -332,6 +332,45 @@ TEST(Config, ThePasswordFileIsReadRelativeToTheBaseDir) {
   EXPECT_NE(missing.problems[0].message.find("cannot read"), std::string::npos);
 }
 
+// [storage] on PostgreSQL: the URL is required and must be one; the
+// password comes from a private file, shown nowhere.
+TEST(Config, PostgresqlStorageTakesAUrlAndAPrivatePasswordFile) {
+  TempDir dir("config");
+  write_file(dir / "db-password", "pg-s3cret\n");
+  std::filesystem::permissions(dir / "db-password", std::filesystem::perms(0600));
+  const std::string subs = "[[alerts.subscription]]\nemail = \"owner@example.com\"\n";
+  const ConfigLoad load = parse_config(
+      "[storage]\nbackend = \"postgresql\"\n"
+      "url = \"postgresql://sw:inline@db.example.com/stock?sslmode=require\"\n"
+      "password_file = \"db-password\"\n" + subs,
+      "pg.toml", dir.path());
+  ASSERT_TRUE(load.ok()) << all_problems(load);
+  EXPECT_EQ(load.config.storage.password, "pg-s3cret");
+  EXPECT_EQ(load.config.storage.location().string(),
+            "postgresql://sw:inline@db.example.com/stock?sslmode=require");
+  EXPECT_EQ(load.config.storage.shown_location(),
+            "postgresql://sw:***@db.example.com/stock?sslmode=require");
+
+  const ConfigLoad no_url =
+      parse_config("[storage]\nbackend = \"postgresql\"\n" + subs, "pg.toml", dir.path());
+  ASSERT_EQ(no_url.problems.size(), 1u) << all_problems(no_url);
+  EXPECT_EQ(no_url.problems[0].key, "storage.url");
+
+  std::filesystem::permissions(dir / "db-password", std::filesystem::perms(0644));
+  const ConfigLoad open = parse_config(
+      "[storage]\nbackend = \"postgresql\"\nurl = \"postgresql://db/stock\"\n"
+      "password_file = \"db-password\"\n" + subs,
+      "pg.toml", dir.path());
+  ASSERT_EQ(open.problems.size(), 1u) << all_problems(open);
+  EXPECT_EQ(open.problems[0].key, "storage.password_file");
+  EXPECT_NE(open.problems[0].message.find("read by every user"), std::string::npos);
+
+  const ConfigLoad wrong = parse_config("[storage]\nbackend = \"mysql\"\n" + subs, "pg.toml",
+                                        dir.path());
+  ASSERT_FALSE(wrong.ok());
+  EXPECT_EQ(wrong.problems[0].key, "storage.backend");
+}
+
 // A password file every user of the machine can read is refused, by
 // check-config and at start (both read the configuration this way).
 TEST(Config, AWorldReadablePasswordFileIsRefused) {

@@ -10,13 +10,17 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cstdio>
 #include <functional>
+#include <map>
 #include <ostream>
 #include <set>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "pipeline/event.hpp"
+#include "pg_test_server.hpp"
 #include "storage_test_util.hpp"
 #include "test_util.hpp"
 
@@ -43,6 +47,15 @@ void PrintTo(const Backend& b, std::ostream* os) { *os << b.name; }
 std::vector<Backend> backends() {
   return {
       {"sqlite", [](const TempDir& dir) { return dir / "contract.db"; },
+       [](const std::filesystem::path& location, const Clock& clock) {
+         return Storage::open(location, StorageOptions{}, clock);
+       }},
+      // A real PostgreSQL 15, started on first use (pg_test_server.hpp).
+      {"postgresql",
+       [](const TempDir&) {
+         auto& server = test::PgTestServer::instance();
+         return std::filesystem::path(server.url(server.fresh_database()));
+       },
        [](const std::filesystem::path& location, const Clock& clock) {
          return Storage::open(location, StorageOptions{}, clock);
        }},
@@ -346,6 +359,156 @@ TEST_P(StorageContract, RejectionsFollowTheirOwnCursor) {
   EXPECT_EQ((*storage_->next_pending_rejection())->id, *b);
   ASSERT_TRUE(storage_->commit_check(0, *b, {}).ok());
   EXPECT_FALSE(storage_->next_pending_rejection()->has_value());
+}
+
+TEST_P(StorageContract, EachChangeRaisesTheEventStockEventDecides) {
+  // Every pair of counts before and after, in one report each way: the
+  // events the backend stores are the ones stock_event() decides.
+  const std::vector<std::optional<std::int64_t>> befores = {std::nullopt, 0, 1, 5};
+  const std::vector<std::int64_t> afters = {0, 1, 5};
+  std::vector<Row> first, second;
+  for (std::size_t b = 0; b < befores.size(); ++b) {
+    for (std::size_t a = 0; a < afters.size(); ++a) {
+      const std::string item = "i" + std::to_string(b) + std::to_string(a);
+      if (befores[b]) first.push_back({"Medan", item, *befores[b]});
+      second.push_back({"Medan", item, afters[a]});
+    }
+  }
+  const auto r1 = load(first, "a.csv", "sha-a");
+  auto p = storage_->next_pending_changes();
+  ASSERT_TRUE(p.ok() && p->has_value());
+  ASSERT_EQ((*p)->report_id, r1);
+  ASSERT_TRUE(storage_->commit_check((*p)->last_seq, 0, {}).ok());
+  const auto r2 = load(second, "b.csv", "sha-b");
+  p = storage_->next_pending_changes();
+  ASSERT_TRUE(p.ok() && p->has_value());
+  ASSERT_EQ((*p)->report_id, r2);
+  ASSERT_EQ((*p)->more_after, 0);
+  std::map<std::string, EventKind> got;
+  for (const auto& c : (*p)->events) got[c.item] = *c.event;
+  for (std::size_t b = 0; b < befores.size(); ++b) {
+    for (std::size_t a = 0; a < afters.size(); ++a) {
+      const std::string item = "i" + std::to_string(b) + std::to_string(a);
+      const bool changed = !befores[b] || *befores[b] != afters[a];
+      const auto want = changed ? stock_event(befores[b], afters[a]) : std::nullopt;
+      const auto it = got.find(item);
+      if (want) {
+        ASSERT_NE(it, got.end()) << item;
+        EXPECT_EQ(it->second, *want) << item;
+      } else {
+        EXPECT_EQ(it, got.end()) << item;
+      }
+    }
+  }
+}
+
+TEST_P(StorageContract, ConcurrentLoadsAndACheckerMissNothingAndKeepEachKeysOrder) {
+  // Two connections load reports over the same keys at once while a third
+  // follows the change feed, moving its cursor as the checker does. Every
+  // event is seen exactly once, and for each key its events alternate (out
+  // of stock, back in stock, ...) in feed order, as the counts went.
+  constexpr int kReports = 12;
+  constexpr int kKeys = 40;
+  auto a = connect();
+  auto b = connect();
+  auto checker = connect();
+  std::atomic<bool> loading = true, failed = false;
+  std::vector<ChangeRecord> seen;
+  auto follow = [&] {
+    while (true) {
+      const bool last_round = !loading.load();
+      while (true) {
+        auto p = checker->next_pending_changes(7);
+        if (!p) {
+          failed = true;
+          return;
+        }
+        if (!p->has_value()) break;
+        while (true) {
+          for (const auto& c : (*p)->events) seen.push_back(c);
+          if ((*p)->more_after == 0) break;
+          if (!checker->next_change_page(**p, 7).ok()) {
+            failed = true;
+            return;
+          }
+        }
+        if (!checker->commit_check((*p)->last_seq, 0, {}).ok()) {
+          failed = true;
+          return;
+        }
+      }
+      if (last_round) return;
+    }
+  };
+  auto writer = [&](Storage& s, int who) {
+    std::uint64_t x = 88172645463325252ULL + static_cast<std::uint64_t>(who);
+    for (int r = 0; r < kReports; ++r) {
+      std::vector<Row> rows;
+      for (int k = 0; k < kKeys; ++k) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        char name[8];
+        std::snprintf(name, sizeof name, "k%02d", k);
+        rows.push_back({"Medan", name, static_cast<std::int64_t>(x % 3)});
+      }
+      const std::string sha = "sha-" + std::to_string(who) + "-" + std::to_string(r);
+      while (true) {
+        auto begun = s.begin_report();
+        if (!begun) {
+          if (begun.error().code() == ErrorCode::kBusy) continue;
+          failed = true;
+          return;
+        }
+        ReportLoad txn = std::move(begun).value();
+        bool ok = true;
+        for (const auto& row : rows) ok = ok && txn.upsert(row.store, row.item, row.count).ok();
+        auto id = ok ? txn.commit(record("r.csv", sha)) : Result<std::int64_t>(Error());
+        if (id) break;
+        if (id.error().code() != ErrorCode::kBusy) {
+          failed = true;
+          return;
+        }
+      }
+    }
+  };
+  std::thread tc(follow);
+  std::thread ta([&] { writer(*a, 1); });
+  std::thread tb([&] { writer(*b, 2); });
+  ta.join();
+  tb.join();
+  loading = false;
+  tc.join();
+  ASSERT_FALSE(failed);
+  std::set<std::int64_t> seqs;
+  std::map<std::string, EventKind> last;
+  for (const auto& c : seen) {
+    EXPECT_TRUE(seqs.insert(c.seq).second) << "change " << c.seq << " seen twice";
+    const auto it = last.find(c.item);
+    if (it != last.end()) {
+      EXPECT_NE(it->second, *c.event) << c.item << ": the same event twice in a row at " << c.seq;
+    }
+    last[c.item] = *c.event;
+  }
+  EXPECT_FALSE(checker->next_pending_changes()->has_value());
+  EXPECT_TRUE(std::is_sorted(seen.begin(), seen.end(), [](const auto& x, const auto& y) {
+    return x.seq < y.seq;
+  }));
+  // The last event of each key agrees with its count now: none missed at
+  // the end either.
+  for (int k = 0; k < kKeys; ++k) {
+    char name[8];
+    std::snprintf(name, sizeof name, "k%02d", k);
+    const auto now = count("Medan", name);
+    ASSERT_TRUE(now.has_value());
+    const auto it = last.find(name);
+    if (*now == 0) {
+      ASSERT_NE(it, last.end()) << name;
+      EXPECT_EQ(it->second, EventKind::kOutOfStock) << name;
+    } else if (it != last.end()) {
+      EXPECT_EQ(it->second, EventKind::kBackInStock) << name;
+    }
+  }
 }
 
 // --- Outbox ------------------------------------------------------------------------------

@@ -32,18 +32,6 @@ using sqlite::Statement;
 
 namespace {
 
-ReportStatus report_status_from(const std::string& s) {
-  if (s == "rejected") return ReportStatus::kRejected;
-  if (s == "duplicate") return ReportStatus::kDuplicate;
-  return ReportStatus::kLoaded;
-}
-
-OutboxState outbox_state_from(const std::string& s) {
-  if (s == "sent") return OutboxState::kSent;
-  if (s == "dead") return OutboxState::kDead;
-  return OutboxState::kQueued;
-}
-
 // Version 1 of the schema; each later version is a step of kSchemaSteps below.
 // docs/architecture.md describes every table of the current version.
 constexpr const char* kSchemaV1 = R"SQL(

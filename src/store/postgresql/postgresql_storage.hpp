@@ -1,0 +1,158 @@
+// The PostgreSQL backend of Storage: one database that several stockwatch
+// nodes share, all of its SQL, and its schema history.
+//
+// Contract:
+// - Everything Storage promises (src/store/storage.hpp). One
+//   PostgresStorage owns one connection (libpq, pg.hpp); not thread-safe.
+//   Every fixed statement is prepared when the connection opens (a bad
+//   statement throws StorageError there).
+// - open() throws StorageError when the server cannot be reached (the
+//   message names the server with the URL's password masked, and libpq's
+//   reason), when it is a read-only standby (pg_is_in_recovery() or
+//   transaction_read_only), and for a schema from a newer version.
+// - Several connections, in several processes on several machines, work on
+//   one database at once; unlike SQLite, loads of different reports run at
+//   the same time. Lock waits end after busy_timeout_ms (lock_timeout) with
+//   kBusy.
+// - Ids: reports.id and outbox.id are identity columns, assigned at insert.
+// - The change feed: a change's number (seq) is not assigned when the
+//   change is written but when its report commits. Each change record is
+//   stored under its report and its place in the report (report_id, ord);
+//   the report's commit takes the next block of numbers from the row
+//   feeds('changes') (an UPDATE, whose row lock is held until the commit
+//   ends) and records it as the report's first_seq..last_seq, so
+//   seq = first_seq + ord - 1. Numbers are therefore handed out in commit
+//   order: whoever sees a report committed sees every report with lower
+//   numbers committed too, and the checker's cursor never passes a change
+//   committed late. Rejected reports get their place in the rejection feed
+//   (reports.rejected_pos) the same way. docs/architecture.md explains it.
+// - Claims: claim_due is one UPDATE over rows chosen with FOR UPDATE SKIP
+//   LOCKED, so two connections never claim one message and never wait for
+//   each other.
+// - lock_instance: nothing to hold. Several nodes may serve one PostgreSQL
+//   database; everything they share is coordinated in the database itself.
+//   The lock file stays SQLite's.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "store/storage.hpp"
+
+namespace stockwatch {
+
+// One step of the PostgreSQL schema's history (its own, not SQLite's):
+// takes a database at `version` - 1 to `version`, in one transaction that
+// also records the version in stockwatch_schema.
+struct PgSchemaStep {
+  int version = 0;
+  std::string_view description;
+  std::string_view sql;
+};
+
+class PostgresStorage final : public Storage {
+ public:
+  // Connects to the database `url` names (a postgresql:// URL or a libpq
+  // connection string) and migrates its schema forward. `options.password`,
+  // when not empty, is the password (otherwise libpq's own: PGPASSWORD,
+  // ~/.pgpass). Throws StorageError (see above).
+  static std::unique_ptr<PostgresStorage> open(const std::string& url,
+                                               const StorageOptions& options, const Clock& clock);
+  [[nodiscard]] static std::span<const PgSchemaStep> schema_steps();
+  [[nodiscard]] static int schema_version();
+  // Rows of a report sent per COPY and merged per statement.
+  static constexpr int kBatchRows = 50000;
+
+  ~PostgresStorage() override;
+
+  Result<std::optional<ReportRecord>> find_loaded(const std::string& sha256) override;
+  Result<std::optional<ReportRecord>> find_latest(const std::string& path,
+                                                  const std::string& sha256) override;
+  Result<bool> loaded_with_size(std::int64_t size) override;
+  Result<ReportLoad> begin_report() override;
+  Result<std::int64_t> record_report(const ReportRecord& record) override;
+  Status mark_archived(std::int64_t report_id, const std::string& archived_path) override;
+  Result<std::optional<ReportRecord>> report(std::int64_t id) override;
+  Result<std::vector<ReportRecord>> recent_reports(int limit) override;
+  Result<std::int64_t> count_reports_since(TimePoint since) override;
+  Result<std::optional<std::int64_t>> count_of(std::string_view store,
+                                               std::string_view item) override;
+  Result<std::optional<PendingChanges>> next_pending_changes(std::size_t page_size = 1000) override;
+  Status next_change_page(PendingChanges& p, std::size_t page_size = 1000) override;
+  Result<std::optional<ReportRecord>> next_pending_rejection() override;
+  Status commit_check(std::int64_t last_change_seq, std::int64_t last_rejected_id,
+                      const std::vector<OutboxMessage>& messages) override;
+  Result<std::vector<OutboxMessage>> claim_due(TimePoint now, int limit,
+                                               std::string_view claimant,
+                                               Duration lease) override;
+  Result<std::vector<OutboxMessage>> due_messages(TimePoint now, int limit) override;
+  Result<std::optional<TimePoint>> next_due_time() override;
+  Status mark_sent(std::int64_t id, TimePoint at) override;
+  Status mark_retry(std::int64_t id, TimePoint next_attempt, const std::string& error) override;
+  Status mark_dead(std::int64_t id, const std::string& error) override;
+  Result<bool> requeue(std::int64_t id, TimePoint at) override;
+  Result<std::vector<std::int64_t>> outbox_ids(OutboxState state, int limit) override;
+  Result<std::vector<OutboxMessage>> list_outbox(bool include_sent, int limit) override;
+  Result<OutboxCounts> outbox_counts() override;
+  Result<OutboxCounts> open_outbox_counts() override;
+  Result<std::vector<InventoryRow>> list_inventory(const InventoryQuery& query) override;
+  Result<std::vector<ReportRecord>> reports_page(std::int64_t before_id,
+                                                 std::optional<ReportStatus> status,
+                                                 int limit) override;
+  Result<std::vector<OutboxMessage>> outbox_page(std::int64_t before_id,
+                                                 std::optional<OutboxState> state,
+                                                 int limit) override;
+  // PostgreSQL's autovacuum does the housekeeping: nothing to do here.
+  Status maintain() override { return {}; }
+
+  struct Impl;  // opaque; defined in postgresql_storage.cpp
+
+ private:
+  explicit PostgresStorage(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+// One report's load on PostgreSQL: BEGIN ... COMMIT on the storage's
+// connection. Rows are buffered in COPY's text format and, every kBatchRows
+// rows and at flush(), sent with COPY into a temporary table and merged
+// into the inventory by one statement that also writes the batch's change
+// records and alert events (or, while a change sink is set, hands the
+// change records back instead).
+class PgReportWriter final : public ReportWriter {
+ public:
+  PgReportWriter(PostgresStorage::Impl& impl, std::int64_t report_id);
+  ~PgReportWriter() override { rollback(); }
+  PgReportWriter(const PgReportWriter&) = delete;
+  PgReportWriter& operator=(const PgReportWriter&) = delete;
+
+  Result<bool> remember_key(std::int64_t key) override;
+  Status upsert(std::string_view store, std::string_view item, std::int64_t count,
+                std::uint64_t line) override;
+  Status flush() override;
+  void defer_changes(ReportChangeSink sink) override { change_sink_ = std::move(sink); }
+  Status log_change(std::string_view store, std::string_view item,
+                    std::optional<std::int64_t> old_count, std::int64_t count) override;
+  Result<std::int64_t> commit(ReportRecord record) override;
+  void rollback() noexcept override;
+  [[nodiscard]] std::int64_t rows() const override { return rows_; }
+  [[nodiscard]] std::int64_t changes() const override { return changes_; }
+
+ private:
+  PostgresStorage::Impl* impl_ = nullptr;  // null once finished
+  std::int64_t report_id_ = 0;
+  std::int64_t rows_ = 0;
+  std::int64_t changes_ = 0;   // change records written or handed to the sink
+  std::int64_t logged_ = 0;    // change records written (the next one's place - 1)
+  std::string rows_copy_;      // buffered rows, COPY text: ord, line, store, item, count
+  std::int64_t buffered_rows_ = 0;
+  std::string changes_copy_;   // buffered log_change() records, COPY text
+  std::int64_t buffered_changes_ = 0;
+  ReportChangeSink change_sink_;
+  [[nodiscard]] Status write_rows();
+  [[nodiscard]] Status write_logged();
+};
+
+}  // namespace stockwatch

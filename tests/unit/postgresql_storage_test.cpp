@@ -1,0 +1,196 @@
+// The PostgreSQL backend's own tests (what the contract suite does not
+// cover), against a real PostgreSQL 15 started by the test harness
+// (pg_test_server.hpp).
+#include "store/postgresql/postgresql_storage.hpp"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <string>
+#include <thread>
+
+#include "base/clock.hpp"
+#include "pg_test_server.hpp"
+#include "storage_test_util.hpp"
+#include "store/postgresql/pg.hpp"
+#include "text/masked_password.hpp"
+
+namespace stockwatch {
+namespace {
+
+using test::PgTestServer;
+
+TEST(PgTestServer, StartsUnprivilegedOnASocketAndGivesFreshDatabases) {
+  auto& server = PgTestServer::instance();
+  const std::string a = server.fresh_database();
+  const std::string b = server.fresh_database();
+  EXPECT_NE(a, b);
+  EXPECT_TRUE(std::filesystem::exists(server.dir() / ".s.PGSQL.5432"));
+  // Both databases answer through the socket.
+  for (const auto& db : {a, b}) {
+    EXPECT_NO_THROW(server.run_as_self({std::string(PgTestServer::kBin) + "/psql", "-X", "-q",
+                                        "-d", server.conninfo(db), "-c", "SELECT 1"}));
+  }
+}
+
+class PgStorage : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto& server = PgTestServer::instance();
+    db_ = server.fresh_database();
+    url_ = server.url(db_);
+  }
+  std::unique_ptr<Storage> open() { return Storage::open(url_, StorageOptions{}, clock_); }
+  // A plain connection, for what the interface does not show.
+  pg::Connection raw() {
+    auto c = pg::Connection::open({{"dbname", url_}});
+    EXPECT_TRUE(c.ok()) << c.error();
+    return c;
+  }
+  std::int64_t load(Storage& s, const std::vector<test::Row>& rows, const std::string& sha) {
+    return test::load_rows(s, clock_, rows, sha + ".csv", sha);
+  }
+
+  ManualClock clock_;
+  std::string db_, url_;
+};
+
+// The change-log ordering problem: with numbers assigned when a change is
+// written, report A (begun first: the lower id, the lower numbers) that
+// commits after report B would be behind a cursor that already passed B,
+// and its changes would never be checked. Numbers assigned at commit put
+// A after B.
+TEST_F(PgStorage, AChangeCommittedLateIsNotSkippedByTheCursor) {
+  auto node_a = open();
+  auto node_b = open();
+  auto checker = open();
+
+  auto begun = node_a->begin_report();
+  ASSERT_TRUE(begun.ok()) << begun.error().message();
+  ReportLoad late = std::move(begun).value();
+  ASSERT_TRUE(late.upsert("Medan", "Late", 0).ok());
+  ASSERT_TRUE(late.flush().ok());  // written, not committed
+
+  const auto early = load(*node_b, {{"Padang", "Early", 0}}, "sha-early");
+  auto p = checker->next_pending_changes();
+  ASSERT_TRUE(p.ok() && p->has_value());
+  EXPECT_EQ((*p)->report_id, early);
+  ASSERT_TRUE(checker->commit_check((*p)->last_seq, 0, {}).ok());
+  const auto early_seq = (*p)->last_seq;
+  EXPECT_FALSE(checker->next_pending_changes()->has_value());
+
+  auto late_id = late.commit(test::sample_record(clock_, "late.csv", "sha-late"));
+  ASSERT_TRUE(late_id.ok()) << late_id.error().message();
+  EXPECT_LT(*late_id, early);  // the lower id, committed later
+
+  p = checker->next_pending_changes();
+  ASSERT_TRUE(p.ok() && p->has_value()) << "the late report was skipped";
+  EXPECT_EQ((*p)->report_id, *late_id);
+  ASSERT_EQ((*p)->events.size(), 1u);
+  EXPECT_EQ((*p)->events[0].item, "Late");
+  EXPECT_GT((*p)->events[0].seq, early_seq);
+}
+
+// Two nodes loading the same content at once: the ledger keeps one loaded
+// copy; the other load rolls back with kBusy (tried again, the loader finds
+// the content loaded and records a duplicate).
+TEST_F(PgStorage, TwoLoadsOfTheSameContentAtOnceCommitOne) {
+  auto node_a = open();
+  auto node_b = open();
+  auto begun = node_a->begin_report();
+  ASSERT_TRUE(begun.ok());
+  ReportLoad a = std::move(begun).value();
+  ASSERT_TRUE(a.upsert("Medan", "Robusta", 3).ok());
+  ASSERT_TRUE(a.flush().ok());
+  // (Another row: the same row would wait for A's lock.)
+  const auto b = load(*node_b, {{"Medan", "Gayo", 3}}, "sha-same");
+  auto committed = a.commit(test::sample_record(clock_, "a.csv", "sha-same"));
+  ASSERT_FALSE(committed.ok());
+  EXPECT_EQ(committed.error().code(), ErrorCode::kBusy) << committed.error().message();
+  auto found = node_a->find_loaded("sha-same");
+  ASSERT_TRUE(found.ok() && found->has_value());
+  EXPECT_EQ((*found)->id, b);
+  EXPECT_EQ(node_a->recent_reports(10)->size(), 1u);
+}
+
+TEST_F(PgStorage, ALargeReportGoesThroughSeveralCopiesAndKeepsItsOrder) {
+  auto s = open();
+  auto begun = s->begin_report();
+  ASSERT_TRUE(begun.ok());
+  ReportLoad txn = std::move(begun).value();
+  const int n = PostgresStorage::kBatchRows + 10;
+  for (int i = 0; i < n; ++i) {
+    // Names COPY's text format must escape.
+    const std::string item = "item\t" + std::to_string(i) + "\\\n";
+    ASSERT_TRUE(txn.upsert("Medan", item, i % 1000 == 0 ? 0 : 1).ok());
+  }
+  auto id = txn.commit(test::sample_record(clock_, "big.csv", "sha-big"));
+  ASSERT_TRUE(id.ok()) << id.error().message();
+  EXPECT_EQ(*s->count_of("Medan", "item\t1000\\\n"), 0);
+  auto p = s->next_pending_changes(100000);
+  ASSERT_TRUE(p.ok() && p->has_value());
+  EXPECT_EQ((*p)->last_seq, n);
+  ASSERT_EQ((*p)->events.size(), static_cast<std::size_t>((n + 999) / 1000));
+  for (std::size_t k = 0; k < (*p)->events.size(); ++k) {
+    EXPECT_EQ((*p)->events[k].seq, static_cast<std::int64_t>(k) * 1000 + 1);
+  }
+}
+
+TEST_F(PgStorage, AReadOnlyDatabaseIsRefusedWithAClearError) {
+  open();  // the schema
+  ASSERT_TRUE(raw().exec("ALTER DATABASE " + db_ + " SET default_transaction_read_only = on").ok());
+  try {
+    open();
+    FAIL() << "opened a read-only database";
+  } catch (const StorageError& e) {
+    EXPECT_NE(std::string(e.what()).find("read-only"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("primary"), std::string::npos) << e.what();
+  }
+}
+
+TEST_F(PgStorage, AnUnreachableServerIsAClearErrorWithoutThePassword) {
+  const std::string url = "postgresql://stockwatch:s3cret@/nowhere?host=/nonexistent&port=5432";
+  try {
+    Storage::open(url, StorageOptions{}, clock_);
+    FAIL() << "connected to nothing";
+  } catch (const StorageError& e) {
+    const std::string what = e.what();
+    EXPECT_NE(what.find("cannot connect to PostgreSQL at postgresql://stockwatch:***@/nowhere"),
+              std::string::npos)
+        << what;
+    EXPECT_EQ(what.find("s3cret"), std::string::npos) << what;
+  }
+}
+
+TEST_F(PgStorage, ANewerSchemaIsRefusedAndLeftAlone) {
+  open();
+  ASSERT_TRUE(raw().exec("UPDATE stockwatch_schema SET version = 99").ok());
+  EXPECT_THROW(open(), StorageError);
+  auto v = raw().query("SELECT version FROM stockwatch_schema");
+  ASSERT_TRUE(v.ok());
+  EXPECT_EQ(v->i64(0, 0), 99);
+}
+
+TEST_F(PgStorage, TwoNodesOpeningANewDatabaseAtOnceCreateTheSchemaOnce) {
+  std::unique_ptr<Storage> a, b;
+  std::thread ta([&] { a = open(); });
+  std::thread tb([&] { b = open(); });
+  ta.join();
+  tb.join();
+  ASSERT_TRUE(a && b);
+  EXPECT_EQ(raw().query("SELECT count(*) FROM stockwatch_schema")->i64(0, 0), 1);
+}
+
+TEST(MaskPassword, HidesEveryPasswordAConnectionStringCanHold) {
+  EXPECT_EQ(mask_password("postgresql://u:pw@db.example.com:5432/sw?sslmode=require"),
+            "postgresql://u:***@db.example.com:5432/sw?sslmode=require");
+  EXPECT_EQ(mask_password("postgresql://u:p@ss@db/sw"), "postgresql://u:***@db/sw");
+  EXPECT_EQ(mask_password("postgres://db/sw?user=u&password=pw&sslmode=require"),
+            "postgres://db/sw?user=u&password=***&sslmode=require");
+  EXPECT_EQ(mask_password("postgresql://u@db/sw"), "postgresql://u@db/sw");
+  EXPECT_EQ(mask_password("host=db password=pw user=u"), "host=db password=*** user=u");
+  EXPECT_EQ(mask_password("host=db password='p w\\'x' user=u"), "host=db password=*** user=u");
+}
+
+}  // namespace
+}  // namespace stockwatch
