@@ -205,7 +205,7 @@ class ConsoleTest(harness.PipelineTestCase):
         self.assertIn("line 3", outcomes[0])
         self.shot("upload-rejected")
         outcomes = self.upload(self.write("notes.txt", "hello"))
-        self.assertIn("stockwatch reads CSV reports", outcomes[0])
+        self.assertIn("stockwatch reads reports as CSV files (.csv) or workbooks", outcomes[0])
 
         # Names holding markup are shown literally, and no script runs.
         hostile = self.write("hostile.csv",

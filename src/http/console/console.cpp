@@ -22,7 +22,8 @@
 #include "http/console/pages.hpp"
 #include "http/console/sessions.hpp"
 #include "http/failure_throttle.hpp"
-#include "report/report_parser.hpp"
+#include "report/report_format.hpp"
+#include "report/store_check.hpp"
 #include "store/account_store.hpp"
 #include "store/storage.hpp"
 
@@ -57,14 +58,6 @@ std::string field(const http::RequestHead& head, const char* name) {
   return std::string(v.data(), v.size());
 }
 
-bool ends_with_csv(std::string_view name) {
-  if (name.size() < 4) return false;
-  auto ext = name.substr(name.size() - 4);
-  return ext[0] == '.' && std::tolower(static_cast<unsigned char>(ext[1])) == 'c' &&
-         std::tolower(static_cast<unsigned char>(ext[2])) == 's' &&
-         std::tolower(static_cast<unsigned char>(ext[3])) == 'v';
-}
-
 // A file name a browser sent, made safe for an inbox path: its last
 // segment, letters, digits, '.', '-' and '_' only, at most 100 bytes.
 std::string safe_file_name(std::string_view name) {
@@ -73,7 +66,7 @@ std::string safe_file_name(std::string_view name) {
   for (unsigned char c : name) out += (std::isalnum(c) || c == '.' || c == '-' || c == '_') ? char(c) : '_';
   while (!out.empty() && out.front() == '.') out.erase(out.begin());
   if (out.size() > 100) out = out.substr(out.size() - 100);
-  if (!ends_with_csv(out)) out += ".csv";
+  if (!report_format(out)) out += ".csv";
   return out;
 }
 
@@ -588,20 +581,6 @@ struct Console::Impl : std::enable_shared_from_this<Console::Impl> {
     std::unique_ptr<asio::steady_timer> timer;
   };
 
-  // The first row of `data` for a store `account` may not upload for.
-  std::optional<std::pair<std::string, std::size_t>> foreign_row(const Account& account,
-                                                                 std::string_view data) {
-    if (account.role == AccountRole::kOwner) return std::nullopt;
-    ReportParser parser(report.limits, report.aliases);
-    std::optional<std::pair<std::string, std::size_t>> foreign;
-    const auto sink = [&](const ReportRow& row) {
-      if (!foreign && !account.sees(row.store)) foreign.emplace(std::string(row.store), row.line);
-    };
-    parser.feed(data, sink);
-    if (!foreign) parser.finish(sink);
-    return foreign;
-  }
-
   void upload(PageRequest req, const View& v, const SignedIn& who,
               std::optional<std::vector<FormPart>> parts, http::Reply reply) {
     auto job = std::make_shared<UploadJob>();
@@ -618,16 +597,29 @@ struct Console::Impl : std::enable_shared_from_this<Console::Impl> {
         if (!p.is_file || p.filename.empty()) continue;
         UploadOutcome o;
         o.file = p.filename;
-        if (!ends_with_csv(p.filename)) {
+        // A manager's report is read here, as the loader will read it, for
+        // a row of a store the manager may not report for.
+        Result<std::optional<ForeignRow>> foreign{std::nullopt};
+        if (report_format(p.filename) && who.account.role != AccountRole::kOwner) {
+          foreign = first_foreign_row(p.data, p.filename, report, [&](std::string_view store) {
+            return who.account.sees(store);
+          });
+        }
+        if (!report_format(p.filename)) {
           o.refusal = v.f("console.upload.not_csv", {{"file", p.filename}});
-        } else if (auto foreign = foreign_row(who.account, p.data)) {
+        } else if (!foreign) {
+          o.refusal = v.f("console.upload.failed",
+                          {{"file", p.filename}, {"error", foreign.error().message()}});
+        } else if (*foreign) {
+          const ForeignRow& row = **foreign;
           o.refusal = v.f("console.upload.foreign_store",
                           {{"file", p.filename},
-                           {"line", std::to_string(foreign->second)},
-                           {"store", foreign->first},
+                           {"line", std::to_string(row.line)},
+                           {"store", row.store},
                            {"stores", stores_list(who.account.stores)}});
-          spdlog::warn("console {}: upload of {} by {} refused: line {} is for store '{}'", req.remote,
-                       p.filename, who.account.name, foreign->second, foreign->first);
+          spdlog::warn("console {}: upload of {} by {} refused: {} {} is for store '{}'", req.remote,
+                       p.filename, who.account.name, row.in_workbook ? "row" : "line", row.line,
+                       row.store);
         } else {
           const std::string key = "console/" + stamp + "-" + std::to_string(++uploads) + "-" +
                                   who.account.name + "-" + safe_file_name(p.filename);

@@ -369,7 +369,7 @@ Markup upload_page(const View& v, const std::vector<UploadOutcome>& outcomes, st
       "<form class=\"stacked wide\" method=\"post\" action=\"/_console/upload\" "
       "enctype=\"multipart/form-data\">{}"
       "<label for=\"files\">{}</label>"
-      "<input type=\"file\" id=\"files\" name=\"files\" accept=\".csv,text/csv\" multiple required>"
+      "<input type=\"file\" id=\"files\" name=\"files\" accept=\".csv,.xlsx,.ods,text/csv\" multiple required>"
       "<p class=\"hint\">{}</p>"
       "<button class=\"primary\" type=\"submit\">{}</button></form>",
       {field_csrf(v), v.t("console.upload.files"), v.t("console.upload.hint"),

@@ -17,7 +17,7 @@
 #include "daemon/metrics.hpp"
 #include "report/report_format.hpp"
 #include "report/report_parser.hpp"
-#include "report/workbook/workbook_report.hpp"
+#include "report/store_check.hpp"
 #include "os/unique_fd.hpp"
 
 namespace stockwatch {
@@ -98,32 +98,18 @@ std::optional<S3Error> check_stores(const std::filesystem::path& file, const std
   const std::set<std::string, std::less<>> ok(allowed.begin(), allowed.end());
   UniqueFd fd(::open(file.c_str(), O_RDONLY | O_CLOEXEC));
   if (!fd) return internal("cannot read the upload back");
-  ReportParser parser(report.limits, report.aliases);
-  std::optional<std::pair<std::string, std::size_t>> foreign;
-  const auto sink = [&](const ReportRow& row) {
-    if (!foreign && !ok.count(row.store)) foreign.emplace(std::string(row.store), row.line);
-  };
-  const ReportKind kind = report_kind(key);
-  if (kind.format == ReportFormat::kWorkbook) {
-    workbook::WorkbookReport book(parser, report.aliases, report.workbook);
-    book.set_stop([&] { return foreign.has_value(); });
-    book.read_fd(fd.get(), kind.store, sink);
-  } else {
-    const auto st = read_chunks(fd.get(), 256 * 1024, "the upload back", [&](std::string_view c) {
-      parser.feed(c, sink);
-      return !foreign;
-    });
-    if (!st.ok()) return server_error(st.error());
-    if (!foreign) parser.finish(sink);
-  }
-  if (!foreign) return std::nullopt;
+  auto found = first_foreign_row(fd.get(), key, report,
+                                 [&](std::string_view store) { return ok.count(store) > 0; });
+  if (!found) return server_error(found.error());
+  if (!*found) return std::nullopt;
+  const ForeignRow& foreign = **found;
   std::string list;
   for (const auto& s : allowed) list += (list.empty() ? "" : ", ") + s;
-  const std::string where = kind.format == ReportFormat::kWorkbook ? "row " : "line ";
+  const std::string where = foreign.in_workbook ? "row " : "line ";
   return S3Error{403, "AccessDenied",
                  "access key " + access_key + " may upload reports for " + list + " only, and " +
-                     where + std::to_string(foreign->second) + " of this report is for store '" +
-                     foreign->first + "'"};
+                     where + std::to_string(foreign.line) + " of this report is for store '" +
+                     foreign.store + "'"};
 }
 
 }  // namespace

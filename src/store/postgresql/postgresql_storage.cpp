@@ -874,17 +874,28 @@ Result<std::optional<ReportRecord>> PostgresStorage::next_pending_rejection() {
   return one_report(impl_->run("next_rejected"));
 }
 
+namespace {
+// Queues `messages` inside the caller's transaction; a Message-ID already
+// in the outbox is skipped.
+Status queue_messages(const PostgresStorage::Impl& impl, const std::vector<OutboxMessage>& messages) {
+  for (const auto& m : messages) {
+    auto r = impl.run("outbox_insert",
+                      {m.message_id, m.report_id, m.event, m.sender, m.recipient, m.subject,
+                       m.data, ms(m.created_at), ms(m.next_attempt_at), m.channel, m.language,
+                       m.payload});
+    if (!r) return r.error();
+  }
+  return {};
+}
+
+std::string schedule_cursor(std::string_view name) { return "schedule:" + std::string(name); }
+}  // namespace
+
 Status PostgresStorage::commit_check(std::int64_t last_change_seq, std::int64_t last_rejected_id,
                                      const std::vector<OutboxMessage>& messages) {
   PgTxn txn(*impl_);
   if (auto st = txn.begin(); !st.ok()) return st;
-  for (const auto& m : messages) {
-    auto r = impl_->run("outbox_insert",
-                        {m.message_id, m.report_id, m.event, m.sender, m.recipient, m.subject,
-                         m.data, ms(m.created_at), ms(m.next_attempt_at), m.channel, m.language,
-                         m.payload});
-    if (!r) return r.error();
-  }
+  if (auto st = queue_messages(*impl_, messages); !st.ok()) return st;
   if (last_change_seq > 0) {
     if (auto r = impl_->run("cursor_set", {last_change_seq, "changes"}); !r) return r.error();
   }
@@ -892,6 +903,34 @@ Status PostgresStorage::commit_check(std::int64_t last_change_seq, std::int64_t 
     if (auto r = impl_->run("rejected_cursor_set", {last_rejected_id}); !r) return r.error();
   }
   return txn.commit();
+}
+
+// --- Schedules -------------------------------------------------------------------------------
+
+Result<std::optional<TimePoint>> PostgresStorage::schedule_mark(std::string_view name) {
+  auto r = impl_->run("cursor_get", {schedule_cursor(name)});
+  if (!r) return r.error();
+  if (r->rows() == 0) return std::optional<TimePoint>();
+  return std::optional<TimePoint>(from_unix_ms(r->i64(0, 0)));
+}
+
+Result<bool> PostgresStorage::commit_schedule(std::string_view name, TimePoint at,
+                                              const std::vector<OutboxMessage>& messages) {
+  PgTxn txn(*impl_);
+  if (auto st = txn.begin(); !st.ok()) return st.error();
+  // The row is locked by the insert or the update until the commit: another
+  // node handling the same occurrence waits here, then finds it handled
+  // (no row returned) and changes nothing.
+  auto marked = impl_->conn.query(
+      "INSERT INTO cursors(name, position) VALUES ($1, $2) "
+      "ON CONFLICT (name) DO UPDATE SET position = excluded.position "
+      "WHERE cursors.position < excluded.position RETURNING position",
+      {schedule_cursor(name), ms(at)});
+  if (!marked) return marked.error();
+  if (marked->rows() == 0) return false;  // handled already: rolls back
+  if (auto st = queue_messages(*impl_, messages); !st.ok()) return st.error();
+  if (auto st = txn.commit(); !st.ok()) return st.error();
+  return true;
 }
 
 // --- Outbox ----------------------------------------------------------------------------------
@@ -1012,6 +1051,17 @@ Result<std::vector<InventoryRow>> PostgresStorage::list_inventory(const Inventor
   return read_all<InventoryRow>(*r, [](const PgResult& res, int i) {
     return InventoryRow{res.text(i, 0), res.text(i, 1), res.i64(i, 2),
                         from_unix_ms(res.i64(i, 3)), res.i64(i, 4)};
+  });
+}
+
+Result<std::vector<StoreSummary>> PostgresStorage::list_stores(int limit) {
+  auto r = impl_->conn.query(
+      "SELECT store, count(*), count(*) FILTER (WHERE count = 0) FROM inventory "
+      "GROUP BY store ORDER BY store LIMIT $1",
+      {limit});
+  if (!r) return r.error();
+  return read_all<StoreSummary>(*r, [](const PgResult& res, int i) {
+    return StoreSummary{res.text(i, 0), res.i64(i, 1), res.i64(i, 2)};
   });
 }
 

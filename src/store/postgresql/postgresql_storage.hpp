@@ -99,6 +99,10 @@ class PostgresStorage final : public Storage {
   Result<OutboxCounts> outbox_counts() override;
   Result<OutboxCounts> open_outbox_counts() override;
   Result<std::vector<InventoryRow>> list_inventory(const InventoryQuery& query) override;
+  Result<std::vector<StoreSummary>> list_stores(int limit) override;
+  Result<std::optional<TimePoint>> schedule_mark(std::string_view name) override;
+  Result<bool> commit_schedule(std::string_view name, TimePoint at,
+                               const std::vector<OutboxMessage>& messages) override;
   Result<std::vector<ReportRecord>> reports_page(std::int64_t before_id,
                                                  std::optional<ReportStatus> status,
                                                  int limit) override;
