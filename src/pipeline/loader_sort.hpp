@@ -82,6 +82,14 @@ class RowSorter {
     std::int64_t extra;
     std::uint64_t line;       // high bit: written
   };
+  // What sort_run() sorts instead of the entries: an order-preserving
+  // prefix of the row's key (or its line) and the entry's index. Room for
+  // one is kept free in the arena, between the names and the entries.
+  struct SortKey {
+    std::uint64_t prefix;
+    std::uint64_t index;
+  };
+  static constexpr std::size_t kRowBookkeeping = sizeof(Entry) + sizeof(SortKey);
   struct Run {
     std::uint64_t offset;     // in the temporary file
     std::uint64_t bytes;
@@ -92,7 +100,9 @@ class RowSorter {
   [[nodiscard]] std::string_view name(const Entry& e, std::size_t off, std::size_t len) const {
     return {arena_.get() + e.off + off, len};
   }
-  void sort_run();
+  // Sorts the run; returns its keys in order (in the arena, valid until the
+  // next add()).
+  const SortKey* sort_run();
   [[nodiscard]] Status spill();
   [[nodiscard]] Status open_temp();
   [[nodiscard]] Status merge(const std::function<Status(const SortedRow&)>& take);
