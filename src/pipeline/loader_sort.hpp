@@ -5,7 +5,9 @@
 // Contract:
 // - add() copies each row into an in-memory run: one buffer of
 //   RowSortOptions::run_bytes, names from its front, per-row bookkeeping
-//   from its back. When the two meet, the run is sorted and appended to one
+//   from its back, and room between them for one 16-byte sort key a row (an
+//   order-preserving prefix of the key and the row's index: the sort moves
+//   these, not the rows). When the two meet, the run is sorted and appended to one
 //   unnamed temporary file in `temp_dir` (removed by the system when
 //   closed, so a crash leaves nothing behind).
 // - drain() hands every row to `take` once, in key order, rows with the
