@@ -305,34 +305,36 @@ bool filesystem_full(int fd) {
 namespace {
 
 // Whether rows can go to the inventory in the order they come: each
-// store's items must only grow (then no key repeats), and few stores may
-// be written at once, each being one place in the inventory's B-tree that
-// must stay in the page cache. A report in key order is one such stream;
-// one grouped by store, stores in any order, is one stream at a time; one
-// item by item for every store in turn is as many streams as stores.
+// store's items must only grow (then no key repeats), and the stores must
+// take turns seldom. A report in key order is one such stream; one grouped
+// by store, stores in any order, is one stream at a time, each written at
+// its own place in the table. Rows that change store every few rows (item
+// by item for every store) are cheaper sorted: written as they come, every
+// row is a seek from the root of the table at another place, and that was
+// measured slower than sorting them.
 class StoreStreams {
  public:
-  // Stores remembered at most (their last items), and stores written in
-  // any window of kWindowRows rows: past either, rows are sorted instead.
+  // Stores remembered at most (their last items), and changes of store in
+  // any window of kWindowRows rows (groups of 256 rows on average): past
+  // either, rows are sorted instead.
   static constexpr std::size_t kMaxStores = 4096;
-  static constexpr std::size_t kMaxActive = 64;
   static constexpr std::size_t kWindowRows = 8192;
+  static constexpr std::size_t kMaxSwitches = kWindowRows / 256;
 
   // Whether (store, item) continues its store's stream; remembers it.
   bool follows(std::string_view store, std::string_view item) {
     if (++rows_in_window_ > kWindowRows) {
       rows_in_window_ = 1;
-      ++window_;
-      active_ = 0;
+      switches_ = 0;
     }
     Stream* s = last_;
     if (s == nullptr || s->store != store) {
+      if (++switches_ > kMaxSwitches) return false;
       auto it = streams_.find(store);
       if (it == streams_.end()) {
         if (streams_.size() == kMaxStores) return false;
         it = streams_.emplace(std::string(store), Stream{}).first;
         it->second.store = it->first;
-        it->second.window = window_ - 1;
       } else if (item.compare(it->second.last_item) <= 0) {
         return false;
       }
@@ -340,10 +342,6 @@ class StoreStreams {
       last_ = s;
     } else if (item.compare(s->last_item) <= 0) {
       return false;
-    }
-    if (s->window != window_) {
-      s->window = window_;
-      if (++active_ > kMaxActive) return false;
     }
     s->last_item.assign(item);
     return true;
@@ -353,7 +351,6 @@ class StoreStreams {
   struct Stream {
     std::string_view store;  // the map's key
     std::string last_item;
-    std::uint64_t window = 0;
   };
   struct Hash {
     using is_transparent = void;
@@ -361,9 +358,8 @@ class StoreStreams {
   };
   std::unordered_map<std::string, Stream, Hash, std::equal_to<>> streams_;
   Stream* last_ = nullptr;
-  std::uint64_t window_ = 1;
   std::size_t rows_in_window_ = 0;
-  std::size_t active_ = 0;
+  std::size_t switches_ = 0;
 };
 
 // Repeated rows found in the sorted order, for the report's problems: the
@@ -659,9 +655,9 @@ Result<LoadOutcome> Loader::load(ReportFile& file, const std::string& raw_name,
   const RowSortOptions sort_options{options_.sort_run_bytes, options_.sort_dir, false};
   RowSorter sorter(sort_options);
   // Rows whose items only grow within each store cannot repeat a key, and
-  // most reports are written so: in key order, grouped by store in any
-  // order of stores, or item by item for every store in turn. They are
-  // written as they come (StoreStreams says when that stays cheap). At the
+  // most reports are written so: in key order, or grouped by store in any
+  // order of stores. They are written as they come (StoreStreams says when
+  // that stays cheap). At the
   // first row that breaks this, the rows before it are read again from the
   // file into the sort (as written already, for the duplicate check), and
   // from then on every row goes to the sort.
