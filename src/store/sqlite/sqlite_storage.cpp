@@ -1040,8 +1040,9 @@ Status SqliteReportWriter::write_batch() {
   updated_.clear();
   // The change records go in row order; the inventory rows in key order
   // (order_), so a batch whose rows take turns among a few places of the
-  // table (a report item by item for every store) writes each place's rows
-  // one after the other instead of seeking from the root for every row.
+  // table (a report's rows are written unsorted when they come grouped by
+  // store) writes each place's rows one after the other instead of seeking
+  // from the root for every row.
   for (std::size_t k = 0; k < pending_.size(); ++k) {
     if (old_[k] != pending_[k].count) changed_.push_back(static_cast<std::uint32_t>(k));
   }
