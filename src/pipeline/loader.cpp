@@ -12,6 +12,7 @@
 #include <functional>
 #include <mutex>
 #include <thread>
+#include <unordered_map>
 #include <cerrno>
 #include <queue>
 #include <vector>
@@ -332,6 +333,64 @@ bool filesystem_full(int fd) {
 
 namespace {
 
+// Whether rows can go to the inventory in the order they come: each
+// store's items must only grow (then no key repeats), and the stores must
+// take turns seldom. A report in key order is one such stream; one grouped
+// by store, stores in any order, is one stream at a time, each written at
+// its own place in the table. Rows that change store every few rows (item
+// by item for every store) are cheaper sorted: written as they come, every
+// row is a seek from the root of the table at another place, and that was
+// measured slower than sorting them.
+class StoreStreams {
+ public:
+  // Stores remembered at most (their last items), and changes of store in
+  // any window of kWindowRows rows (groups of 256 rows on average): past
+  // either, rows are sorted instead.
+  static constexpr std::size_t kMaxStores = 4096;
+  static constexpr std::size_t kWindowRows = 8192;
+  static constexpr std::size_t kMaxSwitches = kWindowRows / 256;
+
+  // Whether (store, item) continues its store's stream; remembers it.
+  bool follows(std::string_view store, std::string_view item) {
+    if (++rows_in_window_ > kWindowRows) {
+      rows_in_window_ = 1;
+      switches_ = 0;
+    }
+    Stream* s = last_;
+    if (s == nullptr || s->store != store) {
+      if (++switches_ > kMaxSwitches) return false;
+      auto it = streams_.find(store);
+      if (it == streams_.end()) {
+        if (streams_.size() == kMaxStores) return false;
+        it = streams_.emplace(std::string(store), Stream{}).first;
+        it->second.store = it->first;
+      } else if (item.compare(it->second.last_item) <= 0) {
+        return false;
+      }
+      s = &it->second;
+      last_ = s;
+    } else if (item.compare(s->last_item) <= 0) {
+      return false;
+    }
+    s->last_item.assign(item);
+    return true;
+  }
+
+ private:
+  struct Stream {
+    std::string_view store;  // the map's key
+    std::string last_item;
+  };
+  struct Hash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+  std::unordered_map<std::string, Stream, Hash, std::equal_to<>> streams_;
+  Stream* last_ = nullptr;
+  std::size_t rows_in_window_ = 0;
+  std::size_t switches_ = 0;
+};
+
 // Repeated rows found in the sorted order, for the report's problems: the
 // `room` lowest lines are kept (the parser keeps the first problems it is
 // given, and they are given in line order), the others only counted.
@@ -641,26 +700,24 @@ Result<LoadOutcome> Loader::load(ReportFile& file, const std::string& raw_name,
   Status failure;
   const RowSortOptions sort_options{options_.sort_run_bytes, options_.sort_dir, false};
   RowSorter sorter(sort_options);
-  // Rows whose keys (store, then item, in byte order) only grow cannot
-  // repeat a key, and most reports are written in that order: they are
-  // written as they come. At the first row out of order, the rows before
-  // it are read again from the file into the sort (as written already, for
-  // the duplicate check), and from then on every row goes to the sort.
+  // Rows whose items only grow within each store cannot repeat a key, and
+  // most reports are written so: in key order, or grouped by store in any
+  // order of stores. They are written as they come (StoreStreams says when
+  // that stays cheap). At the
+  // first row that breaks this, the rows before it are read again from the
+  // file into the sort (as written already, for the duplicate check), and
+  // from then on every row goes to the sort.
   bool ordered = true;
-  bool first_row = true;
-  std::string last_store, last_item;
+  StoreStreams streams;
   const auto sink = [&](const ReportRow& row) {
     if (!failure.ok()) return;
     if (ordered) {
-      const int c = row.store.compare(last_store);
-      if (first_row || c > 0 || (c == 0 && row.item.compare(last_item) > 0)) {
-        last_store.assign(row.store);
-        last_item.assign(row.item);
-        first_row = false;
+      if (streams.follows(row.store, row.item)) {
         if (auto st = txn.upsert(row.store, row.item, row.count, row.line); !st.ok()) failure = st;
         return;
       }
       ordered = false;
+      streams = StoreStreams();
       if (auto st = remember_rows_before(fd.get(), kind, row.line, [&](const ReportRow& r) {
             return sorter.add(r.store, r.item, r.count, r.line, /*written=*/true);
           });

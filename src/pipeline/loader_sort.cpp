@@ -141,8 +141,8 @@ RowSorter::RowSorter(RowSortOptions options) : options_(std::move(options)) {
 Status RowSorter::add(std::string_view store, std::string_view item, std::int64_t count,
                       std::size_t line, bool written, std::int64_t extra) {
   if (drained_) return Error(ErrorCode::kInternal, "rows added to a drained sort");
-  const std::size_t need = store.size() + item.size() + sizeof(Entry);
-  if (arena_ && names_ + store.size() + item.size() + (entries_ + 1) * sizeof(Entry) >
+  const std::size_t need = store.size() + item.size() + kRowBookkeeping + 8;
+  if (arena_ && names_ + 8 + store.size() + item.size() + (entries_ + 1) * kRowBookkeeping >
                     arena_bytes_) {
     if (auto st = spill(); !st.ok()) return st;
   }
@@ -165,17 +165,77 @@ Status RowSorter::add(std::string_view store, std::string_view item, std::int64_
   return {};
 }
 
-void RowSorter::sort_run() {
+namespace {
+
+// The bytes of `s` from `from` on, as many as fit in `n` (at most 8), in
+// the high bytes of the result, padded with zeros: x < y whenever
+// load_prefix(x) < load_prefix(y).
+std::uint64_t load_prefix(std::string_view s, std::size_t from, std::size_t n) {
+  unsigned char b[8] = {};
+  if (from < s.size()) std::memcpy(b, s.data() + from, std::min(n, s.size() - from));
+  std::uint64_t v;
+  std::memcpy(&v, b, 8);
+  if constexpr (std::endian::native == std::endian::little) v = __builtin_bswap64(v);
+  return v;
+}
+
+std::size_t common_prefix(std::string_view a, std::string_view b, std::size_t limit) {
+  limit = std::min({limit, a.size(), b.size()});
+  std::size_t i = 0;
+  while (i < limit && a[i] == b[i]) ++i;
+  return i;
+}
+
+}  // namespace
+
+const RowSorter::SortKey* RowSorter::sort_run() {
   Entry* first = entries_begin();
-  Entry* last = first + entries_;
+  const std::size_t n = entries_;
   // Rows arrive in file order at the arena's back, so the run is held in
-  // reverse: reversed first, a run that is already in order stays cheap.
-  std::reverse(first, last);
-  const auto less = [this](const Entry& a, const Entry& b) {
-    return compare_rows(options_.by_line, name(a, 0, a.store_len), name(a, a.store_len, a.item_len), a.line,
-                        name(b, 0, b.store_len), name(b, b.store_len, b.item_len), b.line) < 0;
+  // reverse.
+  std::reverse(first, first + n);
+  // The keys go in the room add() kept free after the names.
+  auto* keys = reinterpret_cast<SortKey*>(arena_.get() + ((names_ + 7) & ~std::size_t{7}));
+  const auto store_of = [&](const Entry& e) { return name(e, 0, e.store_len); };
+  const auto item_of = [&](const Entry& e) { return name(e, e.store_len, e.item_len); };
+  if (options_.by_line) {
+    for (std::size_t k = 0; k < n; ++k) keys[k] = {first[k].line & ~kWrittenBit, k};
+  } else if (n > 0) {
+    // Names in one run share long beginnings ("Warehouse-00", "Product-000"):
+    // the prefix starts after what every store, and every item, shares. When
+    // every store's rest fits in `a` bytes without a zero byte, the store part
+    // tells stores apart exactly and the item's next bytes follow it;
+    // otherwise the prefix is the store's alone.
+    std::size_t s_lcp = first[0].store_len, i_lcp = first[0].item_len;
+    for (std::size_t k = 1; k < n; ++k) {
+      s_lcp = common_prefix(store_of(first[0]), store_of(first[k]), s_lcp);
+      i_lcp = common_prefix(item_of(first[0]), item_of(first[k]), i_lcp);
+    }
+    std::size_t a = 0;
+    bool exact = true;
+    for (std::size_t k = 0; k < n && exact; ++k) {
+      const std::string_view st = store_of(first[k]);
+      const std::size_t rest = st.size() - s_lcp;
+      if (rest >= 8 || std::memchr(st.data() + s_lcp, 0, rest) != nullptr) exact = false;
+      a = std::max(a, rest);
+    }
+    if (!exact) a = 8;
+    const std::size_t b = 8 - a;
+    for (std::size_t k = 0; k < n; ++k) {
+      std::uint64_t prefix = load_prefix(store_of(first[k]), s_lcp, a);
+      if (b > 0) prefix |= load_prefix(item_of(first[k]), i_lcp, b) >> (8 * a);
+      keys[k] = {prefix, k};
+    }
+  }
+  const auto less = [&](const SortKey& x, const SortKey& y) {
+    if (x.prefix != y.prefix) return x.prefix < y.prefix;
+    const Entry& e = first[x.index];
+    const Entry& f = first[y.index];
+    return compare_rows(options_.by_line, store_of(e), item_of(e), e.line, store_of(f),
+                        item_of(f), f.line) < 0;
   };
-  if (!std::is_sorted(first, last, less)) std::sort(first, last, less);
+  if (!std::is_sorted(keys, keys + n, less)) std::sort(keys, keys + n, less);
+  return keys;
 }
 
 Status RowSorter::open_temp() {
@@ -202,7 +262,7 @@ Status RowSorter::spill() {
   if (!file_) {
     if (auto st = open_temp(); !st.ok()) return st;
   }
-  sort_run();
+  const SortKey* order = sort_run();
   const std::size_t out_bytes = std::min(kWriteBuffer, options_.run_bytes);
   high_water_ = std::max(high_water_, arena_bytes_ + out_bytes);
   std::string out;
@@ -216,8 +276,14 @@ Status RowSorter::spill() {
     out.clear();
     return {};
   };
+  // The rows are read in sorted order, from anywhere in the run: the
+  // entry a few rows ahead, and its names a few rows less ahead, are
+  // fetched into the cache early.
+  constexpr std::size_t kEntryAhead = 16, kNamesAhead = 8;
   for (std::size_t k = 0; k < entries_; ++k) {
-    const Entry& e = first[k];
+    if (k + kEntryAhead < entries_) __builtin_prefetch(&first[order[k + kEntryAhead].index]);
+    if (k + kNamesAhead < entries_) __builtin_prefetch(arena_.get() + first[order[k + kNamesAhead].index].off);
+    const Entry& e = first[order[k].index];
     const RecordHead h{e.store_len, e.item_len, e.count, e.extra, e.line};
     if (out.size() + sizeof h + e.store_len + e.item_len > out_bytes && !out.empty()) {
       if (auto st = flush_out(); !st.ok()) return st;
@@ -238,10 +304,10 @@ Status RowSorter::drain(const std::function<Status(const SortedRow&)>& take) {
   if (runs_.empty()) {
     // Everything fits in one run: sorted where it is.
     if (entries_ == 0) return {};
-    sort_run();
+    const SortKey* order = sort_run();
     const Entry* first = entries_begin();
     for (std::size_t k = 0; k < entries_; ++k) {
-      const Entry& e = first[k];
+      const Entry& e = first[order[k].index];
       if (auto st = take(to_row(name(e, 0, e.store_len), name(e, e.store_len, e.item_len),
                                 e.count, e.extra, e.line));
           !st.ok()) {

@@ -5,7 +5,9 @@
 // Contract:
 // - add() copies each row into an in-memory run: one buffer of
 //   RowSortOptions::run_bytes, names from its front, per-row bookkeeping
-//   from its back. When the two meet, the run is sorted and appended to one
+//   from its back, and room between them for one 16-byte sort key a row (an
+//   order-preserving prefix of the key and the row's index: the sort moves
+//   these, not the rows). When the two meet, the run is sorted and appended to one
 //   unnamed temporary file in `temp_dir` (removed by the system when
 //   closed, so a crash leaves nothing behind).
 // - drain() hands every row to `take` once, in key order, rows with the
@@ -82,6 +84,14 @@ class RowSorter {
     std::int64_t extra;
     std::uint64_t line;       // high bit: written
   };
+  // What sort_run() sorts instead of the entries: an order-preserving
+  // prefix of the row's key (or its line) and the entry's index. Room for
+  // one is kept free in the arena, between the names and the entries.
+  struct SortKey {
+    std::uint64_t prefix;
+    std::uint64_t index;
+  };
+  static constexpr std::size_t kRowBookkeeping = sizeof(Entry) + sizeof(SortKey);
   struct Run {
     std::uint64_t offset;     // in the temporary file
     std::uint64_t bytes;
@@ -92,7 +102,9 @@ class RowSorter {
   [[nodiscard]] std::string_view name(const Entry& e, std::size_t off, std::size_t len) const {
     return {arena_.get() + e.off + off, len};
   }
-  void sort_run();
+  // Sorts the run; returns its keys in order (in the arena, valid until the
+  // next add()).
+  const SortKey* sort_run();
   [[nodiscard]] Status spill();
   [[nodiscard]] Status open_temp();
   [[nodiscard]] Status merge(const std::function<Status(const SortedRow&)>& take);

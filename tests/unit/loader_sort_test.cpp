@@ -63,6 +63,52 @@ void add_all(RowSorter& sorter, const std::vector<Row>& rows) {
   }
 }
 
+// The sort compares a prefix of each key first (after what the run's
+// stores, and its items, share); names that differ only past the prefix,
+// in length, or by bytes the padding could be mistaken for still come out
+// in byte order, in memory and from spilled runs.
+TEST(RowSorter, NamesAlikeInTheirFirstBytesStillComeOutInByteOrder) {
+  const std::vector<std::string> stores = {"W-1", "W-10", "W-1" + std::string(1, '\0'), "W-2",
+                                           "W-1234567890", "W-12345678901", "W-"};
+  const std::vector<std::string> items = {"P-000", "P-0001", "P-00012345678", "P-00012345679",
+                                          "P-", std::string("P-\0", 3), "P-1", "Q"};
+  std::vector<Row> rows;
+  std::mt19937 rng(11);
+  for (int rep = 0; rep < 40; ++rep) {
+    for (const auto& st : stores) {
+      for (const auto& it : items) {
+        rows.push_back({st, it, rep, rows.size() + 2, false});
+      }
+    }
+  }
+  std::shuffle(rows.begin(), rows.end(), rng);
+  for (std::size_t k = 0; k < rows.size(); ++k) rows[k].line = k + 2;
+  auto expected = rows;
+  std::sort(expected.begin(), expected.end(), key_less);
+  for (const std::size_t run : {std::size_t{1} << 20, std::size_t{4096}}) {
+    TempDir dir("sort");
+    RowSorter sorter({run, dir.path()});
+    add_all(sorter, rows);
+    EXPECT_EQ(drain(sorter), expected) << "run " << run;
+    // Only one store in a run (the prefix is the items' alone), and short
+    // stores without zero bytes (a prefix of store and item).
+    for (const auto keep : {+[](const std::string& s) { return s == "W-1"; },
+                            +[](const std::string& s) {
+                              return s.size() <= 4 && s.find('\0') == std::string::npos;
+                            }}) {
+      RowSorter some({run, dir.path()});
+      std::vector<Row> kept;
+      for (const Row& r : rows) {
+        if (keep(r.store)) kept.push_back(r);
+      }
+      add_all(some, kept);
+      auto want = kept;
+      std::sort(want.begin(), want.end(), key_less);
+      EXPECT_EQ(drain(some), want) << "run " << run;
+    }
+  }
+}
+
 TEST(RowSorter, RowsThatFitInOneRunComeOutInKeyOrderWithoutATemporaryFile) {
   TempDir dir("sort");
   RowSorter sorter({1 << 20, dir.path()});

@@ -610,6 +610,75 @@ TEST_F(LoaderTest, RowsOutOfKeyOrderAreSortedInRunsAndTheChangeLogKeepsTheReport
             changed);
 }
 
+// A report grouped by store (stores not in alphabetical order) is written
+// as it comes: the sort is never used (its folder does not exist, and runs
+// of 4 KiB would need it). One item by item for every store is sorted. In
+// both the change log is in the report's order.
+TEST_F(LoaderTest, RowsGroupedByStoreAreWrittenWithoutSortingItemByItemSorted) {
+  // The item-by-item report comes second, with other counts: every row
+  // changes again.
+  const auto row = [](int s, int i, int more) {
+    return "Store-" + std::to_string(s) + ",Item-" + std::to_string(1000 + i) + "," +
+           std::to_string((s * 31 + i * 7) % 50 + more);
+  };
+  std::vector<std::string> by_store, by_item;
+  for (const int s : {4, 1, 6, 0, 3, 5, 2}) {
+    for (int i = 0; i < 300; ++i) by_store.push_back(row(s, i, 0));
+  }
+  for (int i = 0; i < 300; ++i) {
+    for (const int s : {4, 1, 6, 0, 3, 5, 2}) by_item.push_back(row(s, i, 100));
+  }
+  LoaderOptions options;
+  options.sort_run_bytes = 4 * 1024;
+  for (const auto* rows : {&by_store, &by_item}) {
+    options.sort_dir = dir_ / (rows == &by_store ? "no-such-folder" : "");
+    std::string report = "store,item,count\n";
+    for (const auto& r : *rows) report += r + "\n";
+    auto out = load(rows == &by_store ? "by-store.csv" : "by-item.csv", report, options);
+    ASSERT_TRUE(out.ok()) << out.error().message();
+    ASSERT_EQ(out->status, ReportStatus::kLoaded) << out->error;
+    EXPECT_EQ(out->changes, static_cast<std::int64_t>(rows->size()));
+    RawDb raw(dir_ / "stockwatch.db");
+    std::vector<std::string> expected = *rows;
+    for (auto& r : expected) std::replace(r.begin(), r.end(), ',', '|');
+    EXPECT_EQ(raw.rows("SELECT store, item, new_count FROM changes WHERE report_id = " +
+                       std::to_string(out->report_id) + " ORDER BY seq"),
+              expected);
+    std::sort(expected.begin(), expected.end());
+    EXPECT_EQ(raw.rows("SELECT store, item, count FROM inventory ORDER BY store, item"), expected);
+  }
+}
+
+// Many stores taking turns are sorted; a store whose items go back is
+// sorted too, and its repeats are found.
+TEST_F(LoaderTest, ManyStoresTakingTurnsOrAStoreGoingBackAreSorted) {
+  std::vector<std::string> rows;
+  for (int i = 0; i < 20; ++i) {
+    for (int s = 0; s < 100; ++s) {
+      rows.push_back("S" + std::to_string(s) + ",I" + std::to_string(100 + i) + "," +
+                     std::to_string(i));
+    }
+  }
+  std::string report = "store,item,count\n";
+  for (const auto& r : rows) report += r + "\n";
+  LoaderOptions options;
+  options.sort_run_bytes = 4 * 1024;
+  auto out = load("many-stores.csv", report, options);
+  ASSERT_TRUE(out.ok()) << out.error().message();
+  ASSERT_EQ(out->status, ReportStatus::kLoaded) << out->error;
+  RawDb raw(dir_ / "stockwatch.db");
+  std::vector<std::string> expected = rows;
+  for (auto& r : expected) std::replace(r.begin(), r.end(), ',', '|');
+  EXPECT_EQ(raw.rows("SELECT store, item, new_count FROM changes ORDER BY seq"), expected);
+
+  auto back = load("store-back.csv",
+                   "store,item,count\nB,1,1\nA,1,1\nB,2,1\nA,2,1\nB,1,5\nA,3,1\n");
+  ASSERT_TRUE(back.ok()) << back.error().message();
+  EXPECT_EQ(back->status, ReportStatus::kRejected);
+  EXPECT_EQ(back->error,
+            "line 6: store 'B' and item '1' are already on line 2; list each item once");
+}
+
 // Repeats far apart in a report sorted through many runs are reported with
 // both lines, in line order; past the cap of problems they are counted.
 TEST_F(LoaderTest, DuplicatesAcrossSortedRunsAreReportedInLineOrderAndCounted) {

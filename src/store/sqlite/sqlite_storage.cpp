@@ -1109,11 +1109,17 @@ Status SqliteReportWriter::write_batch() {
   changed_.clear();
   inserted_.clear();
   updated_.clear();
+  // The change records go in row order; the inventory rows in key order
+  // (order_), so a batch whose rows take turns among a few places of the
+  // table (a report's rows are written unsorted when they come grouped by
+  // store) writes each place's rows one after the other instead of seeking
+  // from the root for every row.
   for (std::size_t k = 0; k < pending_.size(); ++k) {
+    if (old_[k] != pending_[k].count) changed_.push_back(static_cast<std::uint32_t>(k));
+  }
+  for (const std::uint32_t k : order_) {
     if (old_[k] == pending_[k].count) continue;
-    const auto row = static_cast<std::uint32_t>(k);
-    changed_.push_back(row);
-    (old_[k] == kAbsent ? inserted_ : updated_).push_back(row);
+    (old_[k] == kAbsent ? inserted_ : updated_).push_back(k);
   }
   if (changed_.empty()) return {};
   auto& impl = *impl_;
