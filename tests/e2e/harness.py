@@ -52,6 +52,22 @@ SUBJECT = "Inventory Alert!"
 DEFAULT_TIMEOUT = 15.0
 POLL_INTERVAL = 0.05
 
+# Set by `make test-asan` and `make test-tsan` ("address" or "thread").
+SANITIZER = os.environ.get("STOCKWATCH_SANITIZER", "")
+# The lines with which the sanitizers begin a report. The daemon may print
+# one at any moment, also while it stops after the test's last check, so the
+# daemon's log is searched at the end of every test.
+SANITIZER_REPORT_MARKERS = ("WARNING: ThreadSanitizer:", "ERROR: AddressSanitizer:",
+                            "ERROR: LeakSanitizer:", "runtime error:")
+
+
+def sanitizer_report(text):
+    """The first line of a sanitizer report in `text`, or None."""
+    for line in text.splitlines():
+        if any(m in line for m in SANITIZER_REPORT_MARKERS):
+            return line
+    return None
+
 
 def sample(name):
     return os.path.join(SAMPLES, name)
@@ -373,8 +389,13 @@ class Env:
         self.test.assertEqual(status, 0, "stockwatch serve did not exit cleanly on SIGTERM")
 
     def run_cli(self, *args, timeout=60):
-        return subprocess.run([BINARY, *args], cwd=self.root, capture_output=True, text=True,
-                              timeout=timeout, stdin=subprocess.DEVNULL)
+        r = subprocess.run([BINARY, *args], cwd=self.root, capture_output=True, text=True,
+                           timeout=timeout, stdin=subprocess.DEVNULL)
+        report = sanitizer_report(r.stderr)
+        if report:
+            raise AssertionError(f"stockwatch {args[0]} printed a sanitizer report: {report}\n"
+                                 f"{r.stderr}")
+        return r
 
     def logs(self):
         parts = []
@@ -391,6 +412,11 @@ class Env:
         for s in self._servers:
             s.stop()
         self.test._saved_logs = self.logs()
+        if os.path.exists(self.daemon_log):
+            with open(self.daemon_log, encoding="utf-8", errors="replace") as f:
+                report = sanitizer_report(f.read())
+            if report:
+                raise AssertionError(f"the daemon's log has a sanitizer report: {report}")
 
     # --- the inbox ------------------------------------------------------------
 
