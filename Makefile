@@ -53,9 +53,8 @@ test: test-deps $(BUILD_DIR)/CMakeCache.txt
 # tests, which package the binary, are left out here; the system-call
 # filter test, which the sanitizers' own calls break, skips itself when
 # STOCKWATCH_SANITIZER is set, and the end-to-end tests stretch their
-# deadlines by it (tests/e2e/harness.py). CI runs test-asan after test;
-# test-tsan takes too long for CI and runs before each release
-# (docs/operations.md, "What was checked").
+# deadlines by it (tests/e2e/harness.py). Both take too long for CI and
+# run before each release (docs/operations.md, "What was checked").
 SANITIZER_SKIP := e2e.test_deb_install|e2e.test_install
 SANITIZER_ENV := ASAN_OPTIONS=abort_on_error=1:detect_leaks=1:strict_string_checks=1 \
   UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
