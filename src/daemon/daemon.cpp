@@ -328,13 +328,17 @@ struct Daemon::Impl final : PipelineEvents {
   // --- db_strand: the report stage ---------------------------------------------------
 
   void process_report(const InboxReport& report) {
-    if (!stopping) status.set_loading(report.relative);
     run_report(*reports, report, *this, &stopping);
     status.set_loading({});
   }
 
-  // PipelineEvents, on the db strand: what a report and a checker run did
-  // goes to the metrics and the status.
+  // PipelineEvents, on the db strand: which report loads, and what a report
+  // and a checker run did, go to the metrics and the status.
+  // "loading NAME" is shown only once the report is past the last check of
+  // `stopping` before the loader: a SIGTERM after that line cancels the
+  // load, which then logs "loading stopped by shutdown".
+  void loading(const InboxReport& report) override { status.set_loading(report.relative); }
+
   void handled(const InboxReport&, const ReportStep& step) override {
     if (step.outcome && !step.outcome->resumed) {
       metrics.report(to_string(step.outcome->status), step.outcome->rows, step.outcome->changes,

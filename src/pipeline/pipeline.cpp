@@ -13,6 +13,7 @@ ReportStep run_report(ReportStage& reports, const InboxReport& report, PipelineE
   const bool stopped = stop && stop->load();
   ReportStep step;   // kRetry unless handled
   if (!stopped) {
+    guarded("report loading", [&] { events.loading(report); })();
     guarded("report", [&] { step = reports.handle(report, stop); })();
     guarded("report handled", [&] {
       events.handled(report, step);

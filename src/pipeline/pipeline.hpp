@@ -4,8 +4,9 @@
 // timers; tests run the same steps on one thread with a ManualClock.
 //
 // Contract:
-// - run_report() takes one ready report through the ReportStage (load,
-//   archive, check), then, in this order: tells the events what was
+// - run_report() tells the events that a ready report begins loading (not
+//   when `stop` is already set: then it does not begin), takes it through
+//   the ReportStage (load, archive, check), then, in this order: tells the events what was
 //   handled and checked, tells the inbox what became of the report
 //   (report_done, always, whatever happened), wakes the mail stage when the
 //   checker queued messages, and only then checkpoints the database log, so
@@ -39,6 +40,9 @@ namespace stockwatch {
 class PipelineEvents {
  public:
   virtual ~PipelineEvents() = default;
+  // A report begins loading: it is past the last check of `stop` before
+  // the loader, so a stop from now on cancels the load itself.
+  virtual void loading(const InboxReport& /*report*/) {}
   // A report was handled (before the inbox is told): metrics, status.
   virtual void handled(const InboxReport& /*report*/, const ReportStep& /*step*/) {}
   // The checker ran (after a report, or at start).

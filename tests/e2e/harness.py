@@ -52,6 +52,28 @@ SUBJECT = "Inventory Alert!"
 DEFAULT_TIMEOUT = 15.0
 POLL_INTERVAL = 0.05
 
+# Set by `make test-asan` and `make test-tsan` ("address" or "thread").
+SANITIZER = os.environ.get("STOCKWATCH_SANITIZER", "")
+# A sanitizer build runs several times slower (ThreadSanitizer 5 to 15
+# times: a 20 MB report takes over a minute to load): every deadline a test
+# waits for is stretched by this factor, so that a slow build gets the time
+# it needs rather than a skipped test. A deadline only bounds a wait; no test
+# asserts that something is fast.
+DEADLINE_SCALE = {"thread": 10.0, "address": 3.0}.get(SANITIZER, 1.0)
+# The lines with which the sanitizers begin a report. The daemon may print
+# one at any moment, also while it stops after the test's last check, so the
+# daemon's log is searched at the end of every test.
+SANITIZER_REPORT_MARKERS = ("WARNING: ThreadSanitizer:", "ERROR: AddressSanitizer:",
+                            "ERROR: LeakSanitizer:", "runtime error:")
+
+
+def sanitizer_report(text):
+    """The first line of a sanitizer report in `text`, or None."""
+    for line in text.splitlines():
+        if any(m in line for m in SANITIZER_REPORT_MARKERS):
+            return line
+    return None
+
 
 def sample(name):
     return os.path.join(SAMPLES, name)
@@ -64,6 +86,7 @@ def wait_for(predicate, what, timeout=DEFAULT_TIMEOUT, interval=POLL_INTERVAL):
     that raises sqlite3.OperationalError or FileNotFoundError (a database or
     file not created yet) counts as "not yet".
     """
+    timeout *= DEADLINE_SCALE
     deadline = time.monotonic() + timeout
     last_error = None
     while True:
@@ -257,7 +280,7 @@ class Daemon:
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
             try:
-                self.proc.wait(timeout)
+                self.proc.wait(timeout * DEADLINE_SCALE)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
@@ -374,8 +397,13 @@ class Env:
         self.test.assertEqual(status, 0, "stockwatch serve did not exit cleanly on SIGTERM")
 
     def run_cli(self, *args, timeout=60):
-        return subprocess.run([BINARY, *args], cwd=self.root, capture_output=True, text=True,
-                              timeout=timeout, stdin=subprocess.DEVNULL)
+        r = subprocess.run([BINARY, *args], cwd=self.root, capture_output=True, text=True,
+                           timeout=timeout, stdin=subprocess.DEVNULL)
+        report = sanitizer_report(r.stderr)
+        if report:
+            raise AssertionError(f"stockwatch {args[0]} printed a sanitizer report: {report}\n"
+                                 f"{r.stderr}")
+        return r
 
     def logs(self):
         parts = []
@@ -392,6 +420,11 @@ class Env:
         for s in self._servers:
             s.stop()
         self.test._saved_logs = self.logs()
+        if os.path.exists(self.daemon_log):
+            with open(self.daemon_log, encoding="utf-8", errors="replace") as f:
+                report = sanitizer_report(f.read())
+            if report:
+                raise AssertionError(f"the daemon's log has a sanitizer report: {report}")
 
     # --- the inbox ------------------------------------------------------------
 

@@ -330,7 +330,7 @@ class LargeReportTest(ServiceTestCase):
         self.assertEqual(again.returncode, 1)
         self.assertIn("already exists", again.stderr)
 
-        env.wait_archived(2, "the large report to finish loading")
+        env.wait_archived(2, "the large report to finish loading", timeout=60)
         self.assertEqual(env.query("SELECT COUNT(*) FROM inventory")[0][0], 6 + BIG_ROWS)
         env.stop_daemon()
 
