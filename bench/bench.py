@@ -787,33 +787,34 @@ def main():
             f.write("\n")
 
         for i in range(runs if args.only in ("all", "classic") else 0):
-            log(f"run {i + 1}/{runs}: bulk load, stockwatch serve")
-            res["bulk_stockwatch"].append(bulk_stockwatch(
-                binary, os.path.join(tmp, f"sw-{i}"), report, report_again, n_rows))
-            if baseline:
-                log(f"run {i + 1}/{runs}: bulk load, stockwatch serve, baseline")
-                base["bulk_stockwatch"].append(bulk_stockwatch(
-                    baseline, os.path.join(tmp, f"base-sw-{i}"), report, report_again, n_rows))
+            def both(what, key, fn):
+                """fn(binary, prefix) for --binary and, with a baseline, for it too;
+                the two take turns going first, so neither always follows the
+                same work (a page cache just filled, files just removed)."""
+                order = [(binary, "", res)]
+                if baseline:
+                    order.append((baseline, "base-", base))
+                    if i % 2 == 1:
+                        order.reverse()
+                for b, prefix, into in order:
+                    log(f"run {i + 1}/{runs}: {what}{', baseline' if prefix else ''}")
+                    into[key].append(fn(b, prefix))
+
+            both("bulk load, stockwatch serve", "bulk_stockwatch",
+                 lambda b, pre: bulk_stockwatch(b, os.path.join(tmp, f"{pre}sw-{i}"), report,
+                                                report_again, n_rows))
             log(f"run {i + 1}/{runs}: bulk load, sqlite3 CLI")
             res["bulk_sqlite_cli"].append(bulk_sqlite_cli(os.path.join(tmp, f"cli-{i}"), report,
                                                           n_rows))
             log(f"run {i + 1}/{runs}: bulk load, Python port")
             res["bulk_lambda_port"].append(bulk_lambda_port(os.path.join(tmp, f"lp-{i}"), report,
                                                             n_rows))
-            log(f"run {i + 1}/{runs}: stockwatch ingest under time -v")
-            res["ingest_1m"].append(ingest_memory(binary, os.path.join(tmp, f"ing-{i}"), report,
-                                                  n_rows))
-            if baseline:
-                log(f"run {i + 1}/{runs}: stockwatch ingest under time -v, baseline")
-                base["ingest_1m"].append(ingest_memory(
-                    baseline, os.path.join(tmp, f"base-ing-{i}"), report, n_rows))
-            log(f"run {i + 1}/{runs}: latency, {cfg['latency_reports']} reports")
-            res["latency"].append(latency(binary, os.path.join(tmp, f"lat-{i}"),
-                                          cfg["latency_reports"], cfg["smtp_floor"]))
-            if baseline:
-                log(f"run {i + 1}/{runs}: latency, baseline")
-                base["latency"].append(latency(baseline, os.path.join(tmp, f"base-lat-{i}"),
-                                               cfg["latency_reports"], cfg["smtp_floor"]))
+            both("stockwatch ingest under time -v", "ingest_1m",
+                 lambda b, pre: ingest_memory(b, os.path.join(tmp, f"{pre}ing-{i}"), report,
+                                              n_rows))
+            both(f"latency, {cfg['latency_reports']} reports", "latency",
+                 lambda b, pre: latency(b, os.path.join(tmp, f"{pre}lat-{i}"),
+                                        cfg["latency_reports"], cfg["smtp_floor"]))
             if http_bench.wrk_path():
                 log(f"run {i + 1}/{runs}: HTTP, wrk")
                 h = http_bench.http_bench(World(os.path.join(tmp, f"http-{i}")), binary,
@@ -825,13 +826,9 @@ def main():
                                      f"{h['ledger_rows']} ledger rows, "
                                      f"{h['distinct_paths']} distinct")
                 res.setdefault("http", []).append(h)
-            log(f"run {i + 1}/{runs}: {cfg['many_reports']} reports at once")
-            res["many"].append(many_reports(binary, os.path.join(tmp, f"many-{i}"),
-                                            cfg["many_reports"]))
-            if baseline:
-                log(f"run {i + 1}/{runs}: {cfg['many_reports']} reports at once, baseline")
-                base["many"].append(many_reports(baseline, os.path.join(tmp, f"base-many-{i}"),
-                                                 cfg["many_reports"]))
+            both(f"{cfg['many_reports']} reports at once", "many",
+                 lambda b, pre: many_reports(b, os.path.join(tmp, f"{pre}many-{i}"),
+                                             cfg["many_reports"]))
             log(f"run {i + 1}/{runs} done: "
                 + json.dumps({k: (v[-1] if k != "latency" else "…") for k, v in res.items()}))
 
@@ -870,7 +867,8 @@ def main():
     if baseline and args.only in ("all", "classic"):
         table += ("\n\nBefore and after, side by side: the baseline is " +
                   binary_version(baseline) + "; each figure a median of " + str(runs) +
-                  " run(s), the two binaries taking turns within each run.\n\n" +
+                  " run(s), the two binaries taking turns within each run (each going first in every "
+                  "other run).\n\n" +
                   compare_table(res, base, cfg))
     if res.get("workbooks"):
         table += "\n\n9. Workbooks:\n\n" + workbook_bench.table(res["workbooks"])
