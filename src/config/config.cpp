@@ -191,6 +191,15 @@ bool plausible_address(const std::string& a) {
 
 }  // namespace
 
+std::filesystem::path StorageConfig::scratch_dir() const {
+  std::filesystem::path dir = database.parent_path();
+  std::error_code ec;
+  if (backend != "sqlite" && !std::filesystem::is_directory(dir, ec)) {
+    dir = std::filesystem::temp_directory_path(ec);
+  }
+  return dir;
+}
+
 std::string StorageConfig::shown_location() const {
   return backend == "postgresql" ? mask_password(url) : database.string();
 }

@@ -43,6 +43,12 @@ struct StorageConfig {
   }
   // The same with any password in the URL masked.
   [[nodiscard]] std::string shown_location() const;
+  // The folder for scratch files kept beside the data (rows being sorted,
+  // a sheet being written): the database file's folder; for a server
+  // database, where that file would be (the packaged configuration's
+  // /var/lib/stockwatch) if the folder exists, else the system's temporary
+  // folder. Empty when `database` names no folder.
+  [[nodiscard]] std::filesystem::path scratch_dir() const;
 };
 
 struct InboxConfig {

@@ -17,15 +17,8 @@ LoaderOptions loader_options(const Config& c) {
   o.workbook = c.report.workbook;
   o.max_report_bytes = c.inbox.max_report_bytes;
   o.confine_to = c.inbox.path;
-  // Rows being sorted spill beside the database file. On PostgreSQL there
-  // is none here: beside where the file would be (the packaged
-  // configuration's /var/lib/stockwatch) if that folder exists, else the
-  // temporary folder.
-  o.sort_dir = c.storage.database.parent_path();
-  std::error_code ec;
-  if (c.storage.backend != "sqlite" && !std::filesystem::is_directory(o.sort_dir, ec)) {
-    o.sort_dir = std::filesystem::temp_directory_path(ec);
-  }
+  // Rows being sorted spill beside the data (empty: $TMPDIR).
+  o.sort_dir = c.storage.scratch_dir();
   return o;
 }
 

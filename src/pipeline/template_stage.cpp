@@ -23,8 +23,8 @@ TemplateStageOptions TemplateStageOptions::from(const Config& config) {
   o.sender = config.alerts.from;
   o.subscriptions = config.alerts.subscriptions;
   o.aliases = config.report.aliases;
-  o.tmpdir = config.storage.database.has_parent_path() ? config.storage.database.parent_path()
-                                                       : std::filesystem::path(".");
+  const auto scratch = config.storage.scratch_dir();
+  o.tmpdir = scratch.empty() ? std::filesystem::path(".") : scratch;
   return o;
 }
 
