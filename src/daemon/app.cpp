@@ -36,9 +36,7 @@ App::~App() = default;
 
 int App::serve(const std::optional<std::string>& log_level) {
   // One daemon per database, held until it has stopped.
-  if (config_.storage.backend == "sqlite" && config_.storage.database.has_parent_path()) {
-    ensure_dir(config_.storage.database.parent_path(), "storage.database");
-  }
+  ensure_database_dir(config_.storage);
   auto lock = Storage::lock_instance(config_.storage.location());
   if (!lock) throw std::runtime_error(lock.error().message());
   // The console's times, before any thread starts (the zone is the
@@ -54,7 +52,7 @@ int App::serve(const std::optional<std::string>& log_level) {
 // --- One-shot commands ---------------------------------------------------------------
 
 int App::ingest(const std::vector<fs::path>& files, std::ostream& out) {
-  if (config_.storage.backend == "sqlite" && config_.storage.database.has_parent_path()) ensure_dir(config_.storage.database.parent_path(), "storage.database");
+  ensure_database_dir(config_.storage);
   auto db = Storage::open(config_.storage.location(), StorageOptions::from(config_.storage), clock_);
   LoaderOptions options = loader_options(config_);
   options.resume = false;       // files given here are never archived

@@ -129,7 +129,7 @@ struct Daemon::Impl final : PipelineEvents {
     }
     ensure_dir(config.inbox.processed, "inbox.processed");
     ensure_dir(config.inbox.failed, "inbox.failed");
-    if (config.storage.backend == "sqlite" && config.storage.database.has_parent_path()) ensure_dir(config.storage.database.parent_path(), "storage.database");
+    ensure_database_dir(config.storage);
     StorageOptions loading = StorageOptions::from(config.storage);
     loading.defer_maintenance = true;  // the report stage calls maintain() after the checker
     db = Storage::open(config.storage.location(), loading, clock);
