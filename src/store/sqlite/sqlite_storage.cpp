@@ -277,6 +277,54 @@ INSERT OR IGNORE INTO report_stores(store, report_id)
 CREATE INDEX inventory_out_of_stock ON inventory(store, item) WHERE count = 0;
 )SQL";
 
+// Version 7: a report costs fewer pages of the database file. Each page a
+// transaction changes is written whole (32 KiB) to the log and again to the
+// file, and a small report changed 11 of them on a ledger of thousands.
+// - reports.id is a plain row id again: SQLite gives the next one (the
+//   highest + 1) inside the loading transaction, as before, without
+//   AUTOINCREMENT's row in sqlite_sequence, which was one more page per
+//   report. AUTOINCREMENT kept an id from being given twice after the
+//   newest row was deleted; now no row of the ledger can be deleted (the
+//   trigger reports_kept refuses it), so the highest id never goes away.
+//   The table is copied (SQLite cannot drop AUTOINCREMENT in place); its
+//   rows keep their ids, and the ids go on from the highest.
+// - The row of a load in progress ('loading': never committed so) is left
+//   out of the indexes on path and received_at. Inserted with an empty
+//   path and received_at 0, it went to their first pages and moved to their
+//   last ones when the load finished: two more pages per report.
+constexpr const char* kMigrationV7 = R"SQL(
+CREATE TABLE reports_v7(
+  id            INTEGER PRIMARY KEY,
+  path          TEXT NOT NULL,
+  size          INTEGER NOT NULL,
+  sha256        TEXT NOT NULL,
+  status        TEXT NOT NULL CHECK (status IN ('loaded', 'rejected', 'duplicate', 'loading')),
+  rows          INTEGER NOT NULL DEFAULT 0,
+  changes       INTEGER NOT NULL DEFAULT 0,
+  error         TEXT NOT NULL DEFAULT '',
+  duplicate_of  INTEGER,
+  first_seq     INTEGER NOT NULL DEFAULT 0,
+  last_seq      INTEGER NOT NULL DEFAULT 0,
+  received_at   INTEGER NOT NULL,
+  finished_at   INTEGER NOT NULL,
+  archived_path TEXT NOT NULL DEFAULT '',
+  problems      TEXT NOT NULL DEFAULT ''
+);
+-- Every column, in order: a column added to reports by an earlier step and
+-- not declared above makes this fail instead of being lost.
+INSERT INTO reports_v7 SELECT * FROM reports;
+DROP TABLE reports;
+ALTER TABLE reports_v7 RENAME TO reports;
+CREATE UNIQUE INDEX reports_loaded_sha256 ON reports(sha256) WHERE status = 'loaded';
+CREATE INDEX reports_path ON reports(path, sha256) WHERE status <> 'loading';
+CREATE INDEX reports_received ON reports(received_at) WHERE status <> 'loading';
+CREATE INDEX reports_rejected ON reports(id) WHERE status = 'rejected';
+CREATE INDEX reports_loaded_size ON reports(size) WHERE status = 'loaded';
+CREATE TRIGGER reports_kept BEFORE DELETE ON reports BEGIN
+  SELECT RAISE(ABORT, 'the ledger keeps every report: rows of reports are never deleted');
+END;
+)SQL";
+
 // The schema's history, oldest first: the entry with version N takes a
 // database at version N - 1 to N, in one transaction that also sets
 // PRAGMA user_version = N. A new, empty file (version 0) goes through every
@@ -292,6 +340,9 @@ constexpr SchemaStep kSchemaSteps[] = {
      kMigrationV5},
     {6, "the web console: accounts, sessions, the stores of each report, an out-of-stock index",
      kMigrationV6},
+    {7, "fewer pages per report: plain ledger ids (rows never deleted), no index entries for a "
+        "load in progress",
+     kMigrationV7},
 };
 
 constexpr bool consecutive(std::span<const SchemaStep> steps) {
@@ -452,10 +503,12 @@ struct SqliteStorage::Impl {
         {&find_loaded, "SELECT " SW_REPORT_COLUMNS " FROM reports "
                  "WHERE sha256 = ? AND status = 'loaded'"},
         {&find_latest, "SELECT " SW_REPORT_COLUMNS " FROM reports "
-                 "WHERE path = ? AND sha256 = ? ORDER BY id DESC LIMIT 1"},
+                 "WHERE path = ? AND sha256 = ? AND status <> 'loading' ORDER BY id DESC LIMIT 1"},
         {&loaded_size, "SELECT 1 FROM reports WHERE size = ? AND status = 'loaded' LIMIT 1"},
         // The ledger row of a load, inserted when it begins: its id is the
-        // report's, assigned by SQLite (AUTOINCREMENT) inside the transaction.
+        // report's, assigned by SQLite inside the transaction (the highest
+        // + 1; no row is ever deleted). Until it is finished it is in no
+        // index but the table's own.
         {&report_begin, "INSERT INTO reports(path, size, sha256, status, received_at, finished_at) "
                         "VALUES ('', -1, '', 'loading', 0, 0)"},
         {&report_finish, "UPDATE reports SET path = ?2, size = ?3, sha256 = ?4, status = 'loaded', "
@@ -517,7 +570,7 @@ struct SqliteStorage::Impl {
         {&outbox_list_open, "SELECT " SW_OUTBOX_COLUMNS " FROM outbox WHERE state != 'sent' "
                  "ORDER BY id DESC LIMIT ?"},
         {&outbox_open_counts, "SELECT state, COUNT(*) FROM outbox WHERE state <> 'sent' GROUP BY state"},
-        {&reports_since, "SELECT COUNT(*) FROM reports WHERE received_at >= ?"},
+        {&reports_since, "SELECT COUNT(*) FROM reports WHERE received_at >= ? AND status <> 'loading'"},
         {&outbox_counts, "SELECT state, COUNT(*) FROM outbox GROUP BY state"},
         {&report_store_insert, "INSERT OR IGNORE INTO report_stores(store, report_id) VALUES (?, ?)"},
         // Few reports per store: the whole (small) table, not the inventory.
