@@ -193,7 +193,7 @@ starttls = "off"
     d = {k: after[k] - before[k] for k in before}
     out = {"binary": binary, "reports": n, "rows": args.rows, "wall_s": round(wall, 3)}
     for k, v in d.items():
-        out[k + "_per_report"] = round(v / n, 3)
+        out[k + "_per_report"] = round(v / n, 6 if k == "cpu_s" else 3)
     if args.strace:
         calls = {}
         with open(trace) as f:
