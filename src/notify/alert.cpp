@@ -26,8 +26,9 @@ std::string sentence(const Catalog& catalog, EventKind e, const AlertItem& i) {
   const std::string store = sanitize_text(i.store);
   const std::string item = sanitize_text(i.item);
   const std::string count = std::to_string(i.new_count);
+  const std::string minimum = std::to_string(i.minimum.value_or(0));
   return catalog.format("alert." + std::string(event_name(e)) + ".sentence",
-                        {{"store", store}, {"item", item}, {"count", count}});
+                        {{"store", store}, {"item", item}, {"count", count}, {"minimum", minimum}});
 }
 
 // "Medan: Robusta Dairi is out of stock", "Medan: 3 items out of stock",
@@ -81,6 +82,12 @@ RenderedText render_changes(const Alert& a, const Catalog& catalog) {
                 "\n";
     sum += catalog.format("alert.summary.first_listed", {{"listed", n_listed}});
   }
+  if (a.event == EventKind::kStillOut) {
+    const std::string days = std::to_string(a.every_days);
+    out.body += "\n" + catalog.format("alert.still_out.footer", {{"days", days}}) + "\n";
+    out.subject = a.subject_prefix + (a.subject_prefix.empty() ? "" : " ") + sum;
+    return out;
+  }
   const std::string path = sanitize_text(a.report_path);
   const std::string id = std::to_string(a.report_id);
   const std::string time = utc_time(catalog, a.report_time);
@@ -115,12 +122,14 @@ std::string encode_alert(const Alert& a) {
   for (const auto& i : a.items) {
     json::object it{{"store", i.store}, {"item", i.item}, {"new", i.new_count}};
     if (i.old_count) it["old"] = *i.old_count;
+    if (i.minimum) it["minimum"] = *i.minimum;
     items.push_back(std::move(it));
   }
   o["items"] = std::move(items);
   o["total"] = a.total;
   o["stores"] = a.stores;
   if (a.many_stores) o["many_stores"] = true;
+  if (a.every_days > 0) o["every_days"] = a.every_days;
   return json::serialize(o);
 }
 
@@ -158,12 +167,13 @@ Result<Alert> decode_alert(std::string_view payload) {
       if (!x.is_object()) return bad_payload("an item is not an object");
       const auto& it = x.as_object();
       a.items.push_back({str(it, "store"), str(it, "item"), num(it, "old"),
-                         num(it, "new").value_or(0)});
+                         num(it, "new").value_or(0), num(it, "minimum")});
     }
   }
   a.total = num(o, "total").value_or(static_cast<std::int64_t>(a.items.size()));
   a.stores = num(o, "stores").value_or(0);
   if (const auto* m = o.if_contains("many_stores"); m && m->is_bool()) a.many_stores = m->as_bool();
+  a.every_days = num(o, "every_days").value_or(0);
   return a;
 }
 
