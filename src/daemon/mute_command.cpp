@@ -1,7 +1,8 @@
 #include "daemon/mute_command.hpp"
 
 #include <chrono>
-#include <cstdio>
+#include <algorithm>
+#include <string_view>
 
 #include "daemon/folders.hpp"
 #include "store/storage.hpp"
@@ -9,16 +10,20 @@
 namespace stockwatch {
 
 Result<TimePoint> parse_until(const std::string& text) {
-  int y = 0, mo = 0, d = 0, h = 0, mi = 0;
-  char tail = 0;
-  const int n = std::sscanf(text.c_str(), "%4d-%2d-%2dT%2d:%2d%c", &y, &mo, &d, &h, &mi, &tail);
-  const bool date_only = text.size() == 10 && n == 3;
-  const bool date_time = text.size() == 16 && n == 5;
-  if (!date_only && !date_time) {
+  // YYYY-MM-DD or YYYY-MM-DDTHH:MM, each place checked.
+  static constexpr std::string_view kShape = "dddd-dd-ddTdd:dd";
+  const bool shaped = (text.size() == 10 || text.size() == 16) &&
+                      std::equal(text.begin(), text.end(), kShape.begin(), [](char c, char want) {
+                        return want == 'd' ? (c >= '0' && c <= '9') : c == want;
+                      });
+  if (!shaped) {
     return Error(ErrorCode::kInvalidInput, "--until '" + text +
                                                "' is not a date; write 2026-12-31 or "
                                                "2026-12-31T08:00 (UTC)");
   }
+  const auto num = [&](std::size_t at, std::size_t n) { return std::stoi(text.substr(at, n)); };
+  const int y = num(0, 4), mo = num(5, 2), d = num(8, 2);
+  const int h = text.size() == 16 ? num(11, 2) : 0, mi = text.size() == 16 ? num(14, 2) : 0;
   using namespace std::chrono;
   const year_month_day ymd{year{y}, month{static_cast<unsigned>(mo)},
                            day{static_cast<unsigned>(d)}};

@@ -4,6 +4,7 @@
 
 #include "notify/message.hpp"
 #include "notify/template_mail.hpp"
+#include "pipeline/levels_file.hpp"
 #include "report/report_problem.hpp"
 
 namespace stockwatch {
@@ -52,11 +53,14 @@ std::string summary(const Alert& a, const Catalog& catalog) {
 RenderedText render_rejection(const Alert& a, const Catalog& catalog) {
   const std::string name = sanitize_text(a.report_path);
   RenderedText out;
-  out.subject = a.subject_prefix + " " + catalog.format("rejected.subject", {{"path", name}});
+  const bool levels = is_levels_name(a.report_path);
+  out.subject = a.subject_prefix + " " +
+                catalog.format(levels ? "rejected.levels_subject" : "rejected.subject",
+                               {{"path", name}});
   const std::string problems = rendered_problems(a.problems, a.problems_text, catalog);
   const std::string id = std::to_string(a.report_id);
   const std::string time = utc_time(catalog, a.report_time);
-  out.body = catalog.format("rejected.body",
+  out.body = catalog.format(levels ? "rejected.levels_body" : "rejected.body",
                             {{"path", name}, {"problems", problems}, {"id", id}, {"time", time}});
   return out;
 }
@@ -91,7 +95,8 @@ RenderedText render_changes(const Alert& a, const Catalog& catalog) {
   const std::string path = sanitize_text(a.report_path);
   const std::string id = std::to_string(a.report_id);
   const std::string time = utc_time(catalog, a.report_time);
-  out.body += "\n" + catalog.format("alert.footer", {{"path", path}, {"id", id}, {"time", time}}) +
+  const char* footer = is_levels_name(a.report_path) ? "alert.levels_footer" : "alert.footer";
+  out.body += "\n" + catalog.format(footer, {{"path", path}, {"id", id}, {"time", time}}) +
               "\n";
   out.subject = a.subject_prefix + (a.subject_prefix.empty() ? "" : " ") + sum;
   return out;

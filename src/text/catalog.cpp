@@ -19,6 +19,14 @@ constexpr CatalogEntry kEnglish[] = {
      "A reminder every {days} days while an item stays at 0 ([alerts] still_out_every_days). "
      "To stop it for one item until its count changes: stockwatch mute --store STORE --item "
      "ITEM --until-change"},
+    {"alert.levels_footer", "Levels file: {path} (report {id}), loaded {time}"},
+    {"rejected.levels_subject", "Levels file rejected: {path}"},
+    {"rejected.levels_body",
+     "The levels file {path} was rejected and nothing of it was used: the minimum levels "
+     "before it stay in force.\n\n"
+     "Problems found:\n{problems}\n\n"
+     "Fix the file and deliver it again.\n"
+     "\nLevels file: {path} (report {id}), received {time}\n"},
     {"alert.summary.item", "{store}: {item} is {state}"},
     {"alert.summary.store", "{store}: {total} items {state}"},
     {"alert.summary.stores", "{stores} stores, {total} items {state}"},
@@ -267,6 +275,14 @@ constexpr CatalogEntry kIndonesian[] = {
      "Pengingat ini dikirim setiap {days} hari selama stok barang tetap 0 ([alerts] "
      "still_out_every_days). Untuk menghentikannya bagi satu barang sampai jumlahnya berubah: "
      "stockwatch mute --store GUDANG --item BARANG --until-change"},
+    {"alert.levels_footer", "Berkas batas minimum: {path} (laporan {id}), dimuat {time}"},
+    {"rejected.levels_subject", "Berkas batas minimum ditolak: {path}"},
+    {"rejected.levels_body",
+     "Berkas batas minimum {path} ditolak dan tidak ada isinya yang dipakai: batas minimum "
+     "sebelumnya tetap berlaku.\n\n"
+     "Masalah yang ditemukan:\n{problems}\n\n"
+     "Perbaiki berkasnya lalu kirim lagi.\n"
+     "\nBerkas batas minimum: {path} (laporan {id}), diterima {time}\n"},
     {"problem.minimum_empty", "kolom minimum kosong; tulis bilangan bulat, 0 atau lebih"},
     {"problem.minimum_invalid", "'{found}' bukan nilai minimum; tulis bilangan bulat, 0 atau lebih"},
     {"problem.duplicate_level",

@@ -66,8 +66,9 @@ class LevelsTest(harness.PipelineTestCase):
         eml, _ = env.wait_messages(1)[0]
         env.wait_archived(2)
         msg = parse_message(eml)
-        self.assertEqual(str(msg["Subject"]), f"{SUBJECT} Report rejected: levels-new.csv")
+        self.assertEqual(str(msg["Subject"]), f"{SUBJECT} Levels file rejected: levels-new.csv")
         body = msg.get_content()
+        self.assertIn("the minimum levels before it stay in force", body)
         problems = [
             "line 3, column minimum: 'banyak' is not a minimum; write a whole number, 0 or more",
             "line 4: store 'Medan' and item 'Robusta' already have a minimum on line 2; keep one "

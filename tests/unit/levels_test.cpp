@@ -94,8 +94,13 @@ TEST_F(LevelsTest, ALevelsFileEvaluatesTheCountsOnceInOneMessagePerRecipient) {
   EXPECT_NE(msgs[0].data.find("Medan is low on Robusta: 3 left, minimum 4"), std::string::npos)
       << msgs[0].data;
   EXPECT_NE(msgs[0].data.find("Makassar is low on Toraja: 2 left, minimum 10"), std::string::npos);
+  EXPECT_NE(msgs[0].data.find("Levels file: levels.csv"), std::string::npos) << msgs[0].data;
   EXPECT_EQ(msgs[1].recipient, "medan@example.com");
   EXPECT_EQ(msgs[1].subject, "Inventory Alert! Medan: Robusta is below minimum");
+  // In Bahasa Indonesia.
+  const auto id = render_alert(*decode_alert(msgs[1].payload), catalog_for("id"));
+  EXPECT_NE(id.body.find("Stok Robusta di Medan menipis: sisa 3, minimum 4"), std::string::npos)
+      << id.body;
 
   // The same file again is a duplicate: nothing changes, nothing is sent.
   EXPECT_EQ(load("levels-again.csv",
@@ -154,11 +159,20 @@ TEST_F(LevelsTest, ABadLevelsFileIsRejectedWholeAndTheLevelsBeforeStay) {
             "line 3, column minimum: 'lots' is not a minimum; write a whole number, 0 or more\n"
             "line 5, column minimum: the minimum is empty; write a whole number, 0 or more");
   EXPECT_EQ(*storage_->minimum_of("Medan", "Robusta"), 5);
-  EXPECT_EQ(check(), 1);  // the owner's report_rejected message
+  EXPECT_EQ(check(), 2);  // report_rejected, to every subscriber (it names no store)
   const auto msgs = fresh();
-  ASSERT_EQ(msgs.size(), 1u);
+  ASSERT_EQ(msgs.size(), 2u);
   EXPECT_EQ(msgs[0].event, "report_rejected");
+  EXPECT_EQ(msgs[0].subject, "Inventory Alert! Levels file rejected: levels-new.csv");
   EXPECT_NE(msgs[0].data.find("line 3, column minimum"), std::string::npos);
+  EXPECT_NE(msgs[0].data.find("the minimum levels before it stay in force"), std::string::npos);
+  // In Bahasa Indonesia.
+  const auto id = render_alert(*decode_alert(msgs[0].payload), catalog_for("id"));
+  EXPECT_EQ(id.subject, "Inventory Alert! Berkas batas minimum ditolak: levels-new.csv");
+  EXPECT_NE(id.body.find("'lots' bukan nilai minimum; tulis bilangan bulat, 0 atau lebih"),
+            std::string::npos)
+      << id.body;
+  EXPECT_NE(id.body.find("batas minimum sebelumnya tetap berlaku"), std::string::npos);
 }
 
 TEST_F(LevelsTest, StillOutRemindersComeEveryNDaysWhileAnItemStaysAtZero) {
@@ -235,6 +249,8 @@ TEST(MuteCommand, UntilIsADateOrADateAndTimeInUtc) {
   EXPECT_FALSE(parse_until("2026-02-30").ok());
   EXPECT_FALSE(parse_until("2026-12-31T25:00").ok());
   EXPECT_FALSE(parse_until("2026-12-31 junk").ok());
+  EXPECT_FALSE(parse_until("2026-12-31T08").ok());
+  EXPECT_FALSE(parse_until("").ok());
 }
 
 }  // namespace
