@@ -10,9 +10,40 @@ whole, with each problem on its line, and the levels before it stay. The
 
 import os
 import unittest
+import zipfile
 
 import harness
 from harness import RECIPIENT, SUBJECT, parse_message
+from test_http import BUCKET, HttpEnv
+
+# The smallest workbook a spreadsheet program writes, with inline strings
+# (the same parts as tests/support/make_workbooks.py's hand-made ones).
+_CT = ('<?xml version="1.0"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/'
+       'content-types"/>')
+_WB = ('<?xml version="1.0"?><workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/'
+       '2006/main" xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships">'
+       '<sheets><sheet name="Minimum" sheetId="1" r:id="rId1"/></sheets></workbook>')
+_RELS = ('<?xml version="1.0"?><Relationships xmlns="http://schemas.openxmlformats.org/package/'
+         '2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/'
+         'officeDocument/2006/relationships/worksheet" Target="worksheets/sheet1.xml"/>'
+         '</Relationships>')
+
+
+def write_xlsx(path, rows):
+    def cell(ref, value):
+        if isinstance(value, int):
+            return f'<c r="{ref}"><v>{value}</v></c>'
+        return f'<c r="{ref}" t="inlineStr"><is><t>{value}</t></is></c>'
+    body = "".join(
+        f'<row r="{r}">' + "".join(cell(f"{'ABC'[c]}{r}", v) for c, v in enumerate(values)) +
+        "</row>" for r, values in enumerate(rows, start=1))
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("[Content_Types].xml", _CT)
+        z.writestr("xl/workbook.xml", _WB)
+        z.writestr("xl/_rels/workbook.xml.rels", _RELS)
+        z.writestr("xl/worksheets/sheet1.xml",
+                   '<?xml version="1.0"?><worksheet xmlns="http://schemas.openxmlformats.org/'
+                   f'spreadsheetml/2006/main"><sheetData>{body}</sheetData></worksheet>')
 
 
 class LevelsTest(harness.PipelineTestCase):
@@ -84,6 +115,26 @@ class LevelsTest(harness.PipelineTestCase):
         # Rejected whole: the levels before stay.
         self.assertEqual(env.query("SELECT store, item, minimum FROM levels"), [("Medan", "*", 4)])
         self.assertEqual(env.reports()[1][2], "rejected")
+
+    def test_a_levels_workbook_arrives_by_s3_upload(self):
+        h = HttpEnv(self, http_lines=['listen = "127.0.0.1:0"', "allow_anonymous_upload = true"],
+                    credentials=())
+        report = os.path.join(h.env.root, "medan.csv")
+        with open(report, "w", encoding="utf-8") as f:
+            f.write("store,item,count\nMedan,Robusta,10\n")
+        status, _, _ = h.curl("-T", report, f"{h.base}/{BUCKET}/medan.csv")
+        self.assertEqual(status, 200)
+        h.wait_loaded("medan.csv")
+        levels = os.path.join(h.env.root, "levels.xlsx")
+        write_xlsx(levels, [["Gudang", "Barang", "Minimum"], ["Medan", "Robusta", 12]])
+        status, _, _ = h.curl("-T", levels, f"{h.base}/{BUCKET}/Levels-2026-12.xlsx")
+        self.assertEqual(status, 200)
+        h.wait_loaded("Levels-2026-12.xlsx")
+        self.assertEqual(h.env.query("SELECT store, item, minimum FROM levels"),
+                         [("Medan", "Robusta", 12)])
+        # Its re-evaluation: 10 is now below 12.
+        h.env.wait_for(lambda: h.env.query("SELECT event FROM outbox"), "the low_stock message")
+        self.assertEqual(h.env.query("SELECT event FROM outbox"), [("low_stock",)])
 
     def test_mute_commands_work_beside_the_running_daemon(self):
         env = self.serving(alerts=["still_out_every_days = 7"])
