@@ -6,6 +6,7 @@
 
 #include "notify/alert.hpp"
 #include "notify/message.hpp"
+#include "pipeline/levels_file.hpp"
 
 namespace stockwatch {
 
@@ -260,7 +261,9 @@ Result<int> Checker::process_report(PendingChanges& p, const std::vector<Mute>& 
     });
   };
   drop_muted();
-  if (cfg.group == "item") {
+  // A levels file's re-evaluation is one message per recipient (and
+  // event), whatever the grouping: it can concern every item at once.
+  if (cfg.group == "item" && !is_levels_name(p.report_path)) {
     // A transaction per page: its messages, and the cursor moved to the
     // page's last record (to the report's end after the last page).
     int queued = 0;

@@ -21,7 +21,8 @@
 //   decides only who gets them: out_of_stock, low_stock, back_in_stock
 //   (only with alerts.back_in_stock), and report_rejected (only with
 //   alerts.notify_rejected). A levels file's load is read like a report:
-//   its records (same count, new minimum) raise low_stock or back_in_stock.
+//   its records (same count, new minimum) raise low_stock or back_in_stock,
+//   grouped as a report's whatever alerts.group says.
 // - Mutes (Storage::mutes, `stockwatch mute`): an event of a muted item is
 //   dropped: before the mute's `until`, or, with until_change, when the
 //   count has not changed since the mute was set (a change loaded after it

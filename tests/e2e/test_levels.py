@@ -14,7 +14,7 @@ import zipfile
 
 import harness
 from harness import RECIPIENT, SUBJECT, parse_message
-from test_http import BUCKET, HttpEnv
+from test_http import BUCKET, MEDAN_ONLY, HttpEnv
 
 # The smallest workbook a spreadsheet program writes, with inline strings
 # (the same parts as tests/support/make_workbooks.py's hand-made ones).
@@ -135,6 +135,22 @@ class LevelsTest(harness.PipelineTestCase):
         # Its re-evaluation: 10 is now below 12.
         h.env.wait_for(lambda: h.env.query("SELECT event FROM outbox"), "the low_stock message")
         self.assertEqual(h.env.query("SELECT event FROM outbox"), [("low_stock",)])
+
+    def test_a_key_limited_to_a_store_sets_levels_only_for_it(self):
+        h = HttpEnv(self)  # an admin key, and a key for Medan only
+        every = os.path.join(h.env.root, "every.csv")
+        with open(every, "w", encoding="utf-8") as f:
+            f.write("store,item,minimum\nMedan,*,5\n*,Robusta,9\n")
+        status, _, body = h.signed_put("levels.csv", every, key=MEDAN_ONLY)
+        self.assertEqual(status, 403, body)
+        self.assertIn(b"AccessDenied", body)
+        medan = os.path.join(h.env.root, "medan.csv")
+        with open(medan, "w", encoding="utf-8") as f:
+            f.write("store,item,minimum\nMedan,*,5\n")
+        status, _, body = h.signed_put("levels.csv", medan, key=MEDAN_ONLY)
+        self.assertEqual(status, 200, body)
+        h.wait_loaded("levels.csv")
+        self.assertEqual(h.env.query("SELECT store, item, minimum FROM levels"), [("Medan", "*", 5)])
 
     def test_mute_commands_work_beside_the_running_daemon(self):
         env = self.serving(alerts=["still_out_every_days = 7"])

@@ -110,6 +110,21 @@ TEST_F(LevelsTest, ALevelsFileEvaluatesTheCountsOnceInOneMessagePerRecipient) {
   EXPECT_EQ(check(), 0);
 }
 
+TEST_F(LevelsTest, ALevelsFileIsOneMessagePerRecipientAlsoWhenGroupedByItem) {
+  config_.group = "item";
+  load("a.csv", "store,item,count\nMedan,Robusta,3\nMedan,Arabica,2\nMedan,Gayo,1\n");
+  check();
+  fresh();
+  load("levels.csv", "store,item,minimum\nMedan,*,5\n");
+  EXPECT_EQ(check(), 2);
+  const auto msgs = fresh();
+  ASSERT_EQ(msgs.size(), 2u);
+  EXPECT_EQ(msgs[0].subject, "Inventory Alert! Medan: 3 items below minimum");
+  // A report still gives one message per item.
+  load("b.csv", "store,item,count\nMedan,Robusta,0\nMedan,Arabica,0\nMedan,Gayo,1\n");
+  EXPECT_EQ(check(), 4);
+}
+
 TEST_F(LevelsTest, ReportsAreJudgedByTheLevelsInForce) {
   load("levels.csv", "store,item,minimum\nMedan,*,5\n");
   load("a.csv", "store,item,count\nMedan,Robusta,10\nMedan,Arabica,10\nMedan,Gayo,10\n");
