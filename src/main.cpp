@@ -9,6 +9,7 @@
 
 #include "daemon/app.hpp"
 #include "daemon/logging.hpp"
+#include "daemon/mute_command.hpp"
 #include "daemon/user_command.hpp"
 #include "config/config.hpp"
 #include "store/storage.hpp"
@@ -135,6 +136,22 @@ int main(int argc, char** argv) {
   add_config(user_remove);
   user_remove->add_option("name", user_command.name, "the account")->required();
 
+  stockwatch::MuteCommand mute_command;
+  bool mute_list = false;
+  std::string mute_item;
+  auto* mute = cli.add_subcommand("mute", "silence an item's or a store's alerts (docs/alerts.md)");
+  add_config(mute);
+  mute->add_option("--store", mute_command.store, "the store");
+  auto* mute_item_option =
+      mute->add_option("--item", mute_item, "one item (default: every item of the store)");
+  mute->add_option("--until", mute_command.until, "until this date: 2026-12-31 or 2026-12-31T08:00 (UTC)");
+  mute->add_flag("--until-change", mute_command.until_change, "until the item's count changes");
+  mute->add_flag("--list", mute_list, "list the mutes");
+  auto* unmute = cli.add_subcommand("unmute", "end a mute (docs/alerts.md)");
+  add_config(unmute);
+  unmute->add_option("--store", mute_command.store, "the store")->required();
+  auto* unmute_item_option = unmute->add_option("--item", mute_item, "only this item's mute");
+
   CLI11_PARSE(cli, argc, argv);
 
   auto config = load_or_report(config_file);
@@ -173,6 +190,13 @@ int main(int argc, char** argv) {
     if (tmpl->parsed()) {
       return app.write_template(template_store, template_output, template_language, std::cout,
                                 std::cerr);
+    }
+    if (mute->parsed() || unmute->parsed()) {
+      mute_command.action = unmute->parsed() ? "unmute" : mute_list ? "list" : "mute";
+      if (mute_item_option->count() > 0 || unmute_item_option->count() > 0) {
+        mute_command.item = mute_item;
+      }
+      return app.mute(mute_command, std::cout, std::cerr);
     }
     if (user->parsed()) {
       for (const auto& [sub, action] :

@@ -274,6 +274,12 @@ void read_config(const toml::table& root, const std::filesystem::path& base, Con
     s.boolean("notify_rejected", cfg.alerts.notify_rejected);
     s.boolean("back_in_stock", cfg.alerts.back_in_stock);
     s.choice("group", cfg.alerts.group, {"report", "item"});
+    {
+      long long v = cfg.alerts.default_minimum;
+      s.integer64("default_minimum", v, 0, 1'000'000'000);
+      cfg.alerts.default_minimum = v;
+    }
+    s.integer("still_out_every_days", cfg.alerts.still_out_every_days, 0, 3650);
     if (!plausible_address(cfg.alerts.from)) {
       problems.push_back({"alerts.from", t->get("from") ? line_of(*t->get("from")) : 0,
                           "\"" + cfg.alerts.from + "\" is not an email address"});

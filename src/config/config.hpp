@@ -73,6 +73,12 @@ struct AlertsConfig {
   bool notify_rejected = true;
   bool back_in_stock = false;
   std::string group = "report";         // "report" or "item"
+  // Minimum levels: the minimum of an item no levels file line matches
+  // (0: only a count of 0 alerts).
+  std::int64_t default_minimum = 0;
+  // A still_out reminder every this many days while an item stays at 0
+  // (0: never).
+  int still_out_every_days = 0;
 };
 
 struct SmtpConfig {

@@ -13,6 +13,7 @@
 
 #include "daemon/daemon.hpp"
 #include "daemon/folders.hpp"
+#include "daemon/mute_command.hpp"
 #include "daemon/user_command.hpp"
 #include "http/http_service.hpp"
 #include "notify/curl_handle.hpp"
@@ -315,6 +316,10 @@ int App::healthcheck(std::ostream& out) {
 int App::user(const UserCommand& command, std::istream& in, bool terminal, std::ostream& out,
               std::ostream& err) {
   return run_user_command(config_, clock_, command, in, terminal, out, err);
+}
+
+int App::mute(const MuteCommand& command, std::ostream& out, std::ostream& err) {
+  return run_mute_command(config_, clock_, command, out, err);
 }
 
 }  // namespace stockwatch

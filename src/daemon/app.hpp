@@ -73,6 +73,8 @@ class App {
   // `terminal`, without echo).
   int user(const struct UserCommand& command, std::istream& in, bool terminal, std::ostream& out,
            std::ostream& err);
+  // `mute`, `unmute`, `mute --list` (daemon/mute_command.hpp).
+  int mute(const struct MuteCommand& command, std::ostream& out, std::ostream& err);
 
  private:
   Config config_;

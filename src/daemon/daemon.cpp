@@ -93,6 +93,9 @@ struct Daemon::Impl final : PipelineEvents {
   std::unique_ptr<ReportStage> reports;
   std::unique_ptr<TemplateStage> templates;
   asio::steady_timer templates_timer{db_strand};
+  // Wakes the checker hourly for the still_out reminders (its step decides
+  // what is due; nothing when alerts.still_out_every_days is 0).
+  asio::steady_timer reminders_timer{db_strand};
   TimePoint counted_since{};
 
   // The end of the flush at shutdown; read by the transport on the mail
@@ -193,6 +196,7 @@ struct Daemon::Impl final : PipelineEvents {
     // Catch up on anything left from before a restart.
     post(db_strand, "checker", [this] { run_catch_up(*reports, *this); });
     post(db_strand, "templates", [this] { run_templates(*templates, *this); });
+    arm_reminders();
     dispatch_ready();
     arm_inbox_timer();
   }
@@ -379,6 +383,16 @@ struct Daemon::Impl final : PipelineEvents {
     status.set_reports_today(*n);
   }
 
+  void arm_reminders() {
+    if (stopping) return;
+    reminders_timer.expires_after(std::chrono::hours(1));
+    reminders_timer.async_wait(guarded("reminders timer", [this](const boost::system::error_code& ec) {
+      if (ec || stopping) return;
+      run_catch_up(*reports, *this);
+      arm_reminders();
+    }));
+  }
+
   // The template stage's timer, on the db strand. It wakes at most an hour
   // ahead, so a clock set forward or back (or a suspended machine) is
   // noticed within the hour; the step itself decides what is due.
@@ -465,6 +479,7 @@ struct Daemon::Impl final : PipelineEvents {
     // step after it, come before the flush, so their alerts are in it.
     post(db_strand, "shutdown", [this, deadline] {
       templates_timer.cancel();
+      reminders_timer.cancel();
       post(mail_strand, "shutdown", [this, deadline] { flush_mail(deadline); });
     });
   }

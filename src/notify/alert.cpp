@@ -4,6 +4,7 @@
 
 #include "notify/message.hpp"
 #include "notify/template_mail.hpp"
+#include "pipeline/levels_file.hpp"
 #include "report/report_problem.hpp"
 
 namespace stockwatch {
@@ -26,8 +27,9 @@ std::string sentence(const Catalog& catalog, EventKind e, const AlertItem& i) {
   const std::string store = sanitize_text(i.store);
   const std::string item = sanitize_text(i.item);
   const std::string count = std::to_string(i.new_count);
+  const std::string minimum = std::to_string(i.minimum.value_or(0));
   return catalog.format("alert." + std::string(event_name(e)) + ".sentence",
-                        {{"store", store}, {"item", item}, {"count", count}});
+                        {{"store", store}, {"item", item}, {"count", count}, {"minimum", minimum}});
 }
 
 // "Medan: Robusta Dairi is out of stock", "Medan: 3 items out of stock",
@@ -51,11 +53,14 @@ std::string summary(const Alert& a, const Catalog& catalog) {
 RenderedText render_rejection(const Alert& a, const Catalog& catalog) {
   const std::string name = sanitize_text(a.report_path);
   RenderedText out;
-  out.subject = a.subject_prefix + " " + catalog.format("rejected.subject", {{"path", name}});
+  const bool levels = is_levels_name(a.report_path);
+  out.subject = a.subject_prefix + " " +
+                catalog.format(levels ? "rejected.levels_subject" : "rejected.subject",
+                               {{"path", name}});
   const std::string problems = rendered_problems(a.problems, a.problems_text, catalog);
   const std::string id = std::to_string(a.report_id);
   const std::string time = utc_time(catalog, a.report_time);
-  out.body = catalog.format("rejected.body",
+  out.body = catalog.format(levels ? "rejected.levels_body" : "rejected.body",
                             {{"path", name}, {"problems", problems}, {"id", id}, {"time", time}});
   return out;
 }
@@ -81,10 +86,17 @@ RenderedText render_changes(const Alert& a, const Catalog& catalog) {
                 "\n";
     sum += catalog.format("alert.summary.first_listed", {{"listed", n_listed}});
   }
+  if (a.event == EventKind::kStillOut) {
+    const std::string days = std::to_string(a.every_days);
+    out.body += "\n" + catalog.format("alert.still_out.footer", {{"days", days}}) + "\n";
+    out.subject = a.subject_prefix + (a.subject_prefix.empty() ? "" : " ") + sum;
+    return out;
+  }
   const std::string path = sanitize_text(a.report_path);
   const std::string id = std::to_string(a.report_id);
   const std::string time = utc_time(catalog, a.report_time);
-  out.body += "\n" + catalog.format("alert.footer", {{"path", path}, {"id", id}, {"time", time}}) +
+  const char* footer = is_levels_name(a.report_path) ? "alert.levels_footer" : "alert.footer";
+  out.body += "\n" + catalog.format(footer, {{"path", path}, {"id", id}, {"time", time}}) +
               "\n";
   out.subject = a.subject_prefix + (a.subject_prefix.empty() ? "" : " ") + sum;
   return out;
@@ -115,12 +127,14 @@ std::string encode_alert(const Alert& a) {
   for (const auto& i : a.items) {
     json::object it{{"store", i.store}, {"item", i.item}, {"new", i.new_count}};
     if (i.old_count) it["old"] = *i.old_count;
+    if (i.minimum) it["minimum"] = *i.minimum;
     items.push_back(std::move(it));
   }
   o["items"] = std::move(items);
   o["total"] = a.total;
   o["stores"] = a.stores;
   if (a.many_stores) o["many_stores"] = true;
+  if (a.every_days > 0) o["every_days"] = a.every_days;
   return json::serialize(o);
 }
 
@@ -158,12 +172,13 @@ Result<Alert> decode_alert(std::string_view payload) {
       if (!x.is_object()) return bad_payload("an item is not an object");
       const auto& it = x.as_object();
       a.items.push_back({str(it, "store"), str(it, "item"), num(it, "old"),
-                         num(it, "new").value_or(0)});
+                         num(it, "new").value_or(0), num(it, "minimum")});
     }
   }
   a.total = num(o, "total").value_or(static_cast<std::int64_t>(a.items.size()));
   a.stores = num(o, "stores").value_or(0);
   if (const auto* m = o.if_contains("many_stores"); m && m->is_bool()) a.many_stores = m->as_bool();
+  a.every_days = num(o, "every_days").value_or(0);
   return a;
 }
 

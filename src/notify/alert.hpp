@@ -33,6 +33,7 @@ struct AlertItem {
   std::string item;
   std::optional<std::int64_t> old_count;
   std::int64_t new_count = 0;
+  std::optional<std::int64_t> minimum;  // the minimum level it was judged by, when set
 };
 
 struct Alert {
@@ -50,6 +51,8 @@ struct Alert {
   // report_rejected: the problems in their stored form, or their text.
   std::string problems;
   std::string problems_text;
+  // still_out: the reminder's period in days (alerts.still_out_every_days).
+  std::int64_t every_days = 0;
 
   static constexpr std::int64_t kMaxStores = 1000;
 };

@@ -6,6 +6,7 @@
 
 #include "notify/alert.hpp"
 #include "notify/message.hpp"
+#include "pipeline/levels_file.hpp"
 
 namespace stockwatch {
 
@@ -48,7 +49,8 @@ bool recipient_wants(const Recipient& r, std::string_view event, const std::stri
 
 // The events a change record can raise, in the order their messages are
 // queued; back_in_stock only with alerts.back_in_stock.
-constexpr EventKind kChangeEvents[] = {EventKind::kOutOfStock, EventKind::kBackInStock};
+constexpr EventKind kChangeEvents[] = {EventKind::kOutOfStock, EventKind::kLowStock,
+                                       EventKind::kBackInStock};
 
 bool enabled(const AlertsConfig& cfg, EventKind e) {
   return e != EventKind::kBackInStock || cfg.back_in_stock;
@@ -71,7 +73,9 @@ std::size_t count_of(const PendingChanges& page, EventKind e) {
                                                 [&](const ChangeRecord& c) { return c.event == e; }));
 }
 
-AlertItem item_of(const ChangeRecord& c) { return {c.store, c.item, c.old_count, c.new_count}; }
+AlertItem item_of(const ChangeRecord& c) {
+  return {c.store, c.item, c.old_count, c.new_count, c.minimum};
+}
 
 // The event data every message about report `p` shares.
 Alert report_alert(const AlertsConfig& cfg, EventKind e, const PendingChanges& p) {
@@ -194,6 +198,16 @@ std::vector<OutboxMessage> item_messages(const AlertsConfig& cfg, const PendingC
 
 }  // namespace
 
+bool is_muted(const std::vector<Mute>& mutes, std::string_view store, std::string_view item,
+              TimePoint now, TimePoint changed_at, bool changed) {
+  for (const auto& m : mutes) {
+    if (m.store != store || (!m.item.empty() && m.item != item)) continue;
+    if (m.until && now < *m.until) return true;
+    if (m.until_change && !(changed && changed_at > m.created_at)) return true;
+  }
+  return false;
+}
+
 Checker::Checker(Storage& storage, const Clock& clock, AlertsConfig config)
     : storage_(storage), clock_(clock), config_(std::move(config)) {}
 
@@ -235,10 +249,21 @@ std::vector<OutboxMessage> Checker::messages_for_rejection(const ReportRecord& r
   return out;
 }
 
-Result<int> Checker::process_report(PendingChanges& p) {
+Result<int> Checker::process_report(PendingChanges& p, const std::vector<Mute>& mutes) {
   const AlertsConfig cfg = config();
   const TimePoint now = clock_.now();
-  if (cfg.group == "item") {
+  // Muted items raise nothing: dropped from each page as it is read.
+  const auto drop_muted = [&] {
+    if (mutes.empty()) return;
+    std::erase_if(p.events, [&](const ChangeRecord& c) {
+      const bool changed = !c.old_count || *c.old_count != c.new_count;
+      return is_muted(mutes, c.store, c.item, now, p.report_time, changed);
+    });
+  };
+  drop_muted();
+  // A levels file's re-evaluation is one message per recipient (and
+  // event), whatever the grouping: it can concern every item at once.
+  if (cfg.group == "item" && !is_levels_name(p.report_path)) {
     // A transaction per page: its messages, and the cursor moved to the
     // page's last record (to the report's end after the last page).
     int queued = 0;
@@ -249,33 +274,46 @@ Result<int> Checker::process_report(PendingChanges& p) {
       queued += static_cast<int>(msgs.size());
       add_totals(count_of(p, EventKind::kOutOfStock), count_of(p, EventKind::kBackInStock),
                  msgs.size());
+      {
+        std::lock_guard lock(mu_);
+        totals_.low_stock += static_cast<std::int64_t>(count_of(p, EventKind::kLowStock));
+      }
       if (p.more_after == 0) return queued;
       if (auto st = storage_.next_change_page(p, kPageSize); !st.ok()) return st.error();
+      drop_muted();
     }
   }
   // The report's messages need all of its pages: one transaction at the end.
   ReportDigest digest(cfg);
-  std::size_t out_of_stock = 0, back_in_stock = 0;
+  std::size_t out_of_stock = 0, back_in_stock = 0, low_stock = 0;
   while (true) {
     digest.add(p);
     out_of_stock += count_of(p, EventKind::kOutOfStock);
     back_in_stock += count_of(p, EventKind::kBackInStock);
+    low_stock += count_of(p, EventKind::kLowStock);
     if (p.more_after == 0) break;
     if (auto st = storage_.next_change_page(p, kPageSize); !st.ok()) return st.error();
+    drop_muted();
   }
   const auto msgs = digest.messages(p, now);
   if (auto st = storage_.commit_check(p.last_seq, 0, msgs); !st.ok()) return st.error();
   add_totals(out_of_stock, back_in_stock, msgs.size());
+  {
+    std::lock_guard lock(mu_);
+    totals_.low_stock += static_cast<std::int64_t>(low_stock);
+  }
   return static_cast<int>(msgs.size());
 }
 
 Result<int> Checker::process_due() {
   int queued = 0;
+  auto mutes = storage_.mutes();
+  if (!mutes) return mutes.error();
   while (true) {
     auto next = storage_.next_pending_changes(kPageSize);
     if (!next) return next.error();
     if (!*next) break;
-    auto n = process_report(**next);
+    auto n = process_report(**next, *mutes);
     if (!n) return n.error();
     queued += *n;
   }
@@ -290,7 +328,73 @@ Result<int> Checker::process_due() {
     totals_.report_rejected += 1;
     totals_.messages += static_cast<std::int64_t>(msgs.size());
   }
-  return queued;
+  auto reminded = process_reminders(*mutes);
+  if (!reminded) return reminded.error();
+  return queued + *reminded;
+}
+
+Result<int> Checker::process_reminders(const std::vector<Mute>& mutes) {
+  const AlertsConfig cfg = config();
+  if (cfg.still_out_every_days <= 0) return 0;
+  constexpr Duration kDay = std::chrono::hours(24);
+  const TimePoint now = clock_.now();
+  const TimePoint today = TimePoint(std::chrono::floor<std::chrono::days>(now.time_since_epoch()));
+  constexpr std::string_view kMark = "still_out";
+  auto mark = storage_.schedule_mark(kMark);
+  if (!mark) return mark.error();
+  if (*mark && **mark >= today) return 0;
+  const std::int64_t every = cfg.still_out_every_days;
+  // The items due today, in (store, item) order, a page at a time.
+  const auto rs = recipients(cfg);
+  const std::string_view name = event_name(EventKind::kStillOut);
+  std::vector<Tally> tallies(rs.size());
+  std::int64_t items = 0;
+  InventoryQuery q;
+  q.out_of_stock_only = true;
+  q.limit = 1000;
+  while (true) {
+    auto page = storage_.list_inventory(q);
+    if (!page) return page.error();
+    for (const auto& row : *page) {
+      const auto days = static_cast<std::int64_t>((now - row.updated_at) / kDay);
+      if (days < every || days % every != 0) continue;
+      if (is_muted(mutes, row.store, row.item, now, row.updated_at, true)) continue;
+      ChangeRecord c;
+      c.store = row.store;
+      c.item = row.item;
+      c.new_count = 0;
+      c.report_id = row.report_id;
+      ++items;
+      for (std::size_t r = 0; r < rs.size(); ++r) {
+        if (recipient_wants(rs[r], name, &c.store)) tallies[r].add(c);
+      }
+    }
+    if (page->size() < static_cast<std::size_t>(q.limit)) break;
+    q.after = std::make_pair(page->back().store, page->back().item);
+  }
+  std::vector<OutboxMessage> msgs;
+  for (std::size_t r = 0; r < rs.size(); ++r) {
+    if (tallies[r].alert.total == 0) continue;
+    Alert alert;
+    alert.event = EventKind::kStillOut;
+    alert.subject_prefix = cfg.subject;
+    alert.report_time = now;
+    alert.every_days = every;
+    alert.items = tallies[r].alert.items;
+    alert.total = tallies[r].alert.total;
+    alert.stores = tallies[r].alert.stores;
+    alert.many_stores = tallies[r].alert.many_stores;
+    // One reminder a day per recipient: the day is the Message-ID's key.
+    const auto day_number = static_cast<std::int64_t>(today.time_since_epoch() / kDay);
+    msgs.push_back(outbox_message(cfg, rs[r].address, alert, std::string(name), day_number, now));
+  }
+  auto committed = storage_.commit_schedule(kMark, today, msgs);
+  if (!committed) return committed.error();
+  if (!*committed) return 0;
+  std::lock_guard lock(mu_);
+  totals_.still_out += items;
+  totals_.messages += static_cast<std::int64_t>(msgs.size());
+  return static_cast<int>(msgs.size());
 }
 
 void Checker::add_totals(std::size_t out_of_stock, std::size_t back_in_stock,

@@ -18,9 +18,20 @@
 //   the subject); with group = "item" one message per item, however many.
 // - Events: the loader has marked each change record with the event it
 //   raises (stock_event(), pipeline/event.hpp); the checker reads those and
-//   decides only who gets them: out_of_stock, back_in_stock (only with
-//   alerts.back_in_stock), and report_rejected (only with
-//   alerts.notify_rejected).
+//   decides only who gets them: out_of_stock, low_stock, back_in_stock
+//   (only with alerts.back_in_stock), and report_rejected (only with
+//   alerts.notify_rejected). A levels file's load is read like a report:
+//   its records (same count, new minimum) raise low_stock or back_in_stock,
+//   grouped as a report's whatever alerts.group says.
+// - Mutes (Storage::mutes, `stockwatch mute`): an event of a muted item is
+//   dropped: before the mute's `until`, or, with until_change, when the
+//   count has not changed since the mute was set (a change loaded after it
+//   ends the mute for that item). Read once per process_due().
+// - Reminders (alerts.still_out_every_days = N > 0): once a day (UTC; the
+//   schedule mark "still_out" makes it once across restarts and
+//   processes), every item at 0 for a whole multiple of N days (counted
+//   from the change that took it to 0) is listed in one still_out message
+//   per recipient. A day the daemon does not run is not made up.
 // - A queued message holds the event data (notify/alert.hpp), rendered into
 //   the email when it is sent; the subject and body below are that rendering.
 // - Subjects: with group = "report", alerts.subject is followed by a short
@@ -44,6 +55,8 @@ struct CheckerTotals {
   std::int64_t out_of_stock = 0;      // items that went out of stock
   std::int64_t back_in_stock = 0;     // items back in stock (counted whether alerted or not)
   std::int64_t report_rejected = 0;   // rejected reports
+  std::int64_t low_stock = 0;         // items that dropped below their minimum
+  std::int64_t still_out = 0;         // still_out reminders (items)
   std::int64_t messages = 0;          // messages queued
 
   // The events of one kind found.
@@ -52,10 +65,20 @@ struct CheckerTotals {
       case EventKind::kOutOfStock: return out_of_stock;
       case EventKind::kBackInStock: return back_in_stock;
       case EventKind::kReportRejected: return report_rejected;
+      case EventKind::kLowStock: return low_stock;
+      case EventKind::kStillOut: return still_out;
     }
     return 0;
   }
 };
+
+// Whether a mute in `mutes` silences an event of `item` in `store` at
+// `now`; `changed_at` is when the count last changed (a change event: its
+// report's time), and `changed` whether the event comes from a change of
+// the count (a levels file's records do not).
+[[nodiscard]] bool is_muted(const std::vector<Mute>& mutes, std::string_view store,
+                            std::string_view item, TimePoint now, TimePoint changed_at,
+                            bool changed);
 
 class Checker {
  public:
@@ -84,7 +107,10 @@ class Checker {
   [[nodiscard]] AlertsConfig config() const;
   // Queues the messages of the report `p` (its first page read) and moves
   // the cursor to its end; returns the number queued.
-  [[nodiscard]] Result<int> process_report(PendingChanges& p);
+  [[nodiscard]] Result<int> process_report(PendingChanges& p, const std::vector<Mute>& mutes);
+  // Queues today's still_out reminders, if not done yet; returns the
+  // number of messages queued.
+  [[nodiscard]] Result<int> process_reminders(const std::vector<Mute>& mutes);
   // Counts what a committed step handled, for totals().
   void add_totals(std::size_t out_of_stock, std::size_t back_in_stock, std::size_t messages);
 

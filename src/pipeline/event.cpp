@@ -14,6 +14,8 @@ constexpr Named<EventKind> kNames[] = {
     {EventKind::kOutOfStock, "out_of_stock"},
     {EventKind::kBackInStock, "back_in_stock"},
     {EventKind::kReportRejected, "report_rejected"},
+    {EventKind::kLowStock, "low_stock"},
+    {EventKind::kStillOut, "still_out"},
 };
 static_assert(std::size(kNames) == kEventKinds.size(), "every kind has a name");
 
@@ -37,13 +39,32 @@ std::string_view event_names_listed() {
   return listed;
 }
 
+namespace {
+enum class Level : std::uint8_t { kOut, kLow, kStocked };
+Level level_of(std::int64_t count, std::int64_t minimum) {
+  if (count <= 0) return Level::kOut;
+  return count < minimum ? Level::kLow : Level::kStocked;
+}
+}  // namespace
+
 std::optional<EventKind> stock_event(std::optional<std::int64_t> old_count, std::int64_t new_count,
-                                     std::int64_t minimum) {
-  if (new_count == 0) {
-    if (!old_count || *old_count > 0) return EventKind::kOutOfStock;
+                                     std::int64_t minimum, std::int64_t old_minimum) {
+  if (old_minimum < 0) old_minimum = minimum;
+  const Level now = level_of(new_count, minimum);
+  if (!old_count) {
+    if (now == Level::kOut) return EventKind::kOutOfStock;
+    if (now == Level::kLow) return EventKind::kLowStock;
     return std::nullopt;
   }
-  if (old_count && *old_count == 0 && new_count >= minimum) return EventKind::kBackInStock;
+  const Level before = level_of(*old_count, old_minimum);
+  if (now == before) return std::nullopt;
+  switch (now) {
+    case Level::kOut: return EventKind::kOutOfStock;
+    case Level::kLow:
+      if (before == Level::kStocked) return EventKind::kLowStock;
+      return std::nullopt;
+    case Level::kStocked: return EventKind::kBackInStock;
+  }
   return std::nullopt;
 }
 

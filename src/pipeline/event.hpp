@@ -25,28 +25,41 @@ enum class EventKind : std::uint8_t {
   kOutOfStock,      // a count reaches 0 (or a new item arrives at 0)
   kBackInStock,     // a count leaves 0
   kReportRejected,  // a report was rejected whole
+  kLowStock,        // a count drops below its minimum level, still above 0
+  kStillOut,        // a reminder: an item has stayed at 0 (alerts.still_out_every_days)
 };
 
 // Every kind, in the order its messages are queued and its metrics listed.
-inline constexpr std::array<EventKind, 3> kEventKinds = {
-    EventKind::kOutOfStock, EventKind::kBackInStock, EventKind::kReportRejected};
+inline constexpr std::array<EventKind, 5> kEventKinds = {
+    EventKind::kOutOfStock, EventKind::kBackInStock, EventKind::kReportRejected,
+    EventKind::kLowStock, EventKind::kStillOut};
 
-// "out_of_stock", "back_in_stock", "report_rejected".
+// "out_of_stock", "back_in_stock", "report_rejected", "low_stock", "still_out".
 [[nodiscard]] std::string_view event_name(EventKind kind);
 // The kind with this name, or nullopt.
 [[nodiscard]] std::optional<EventKind> event_from_name(std::string_view name);
-// "out_of_stock, back_in_stock or report_rejected": for error messages.
+// "out_of_stock, back_in_stock, ... or still_out": for error messages.
 [[nodiscard]] std::string_view event_names_listed();
 
 // Whether a count going from `old_count` (nullopt: a new item) to
-// `new_count` raises an event, given the item's minimum level (0 until
-// minimum levels exist: then only 0 counts). The rule:
-// - out_of_stock: the new count is 0 and the old one was not;
-// - back_in_stock: the old count was 0 and the new one is at or above the
-//   minimum (with minimum 0: above 0).
+// `new_count` raises an event, given the item's minimum level now
+// (`minimum`) and before (`old_minimum`; negative: the same as `minimum`).
+// A count is in one of three states: out (0), low (above 0, below its
+// minimum) or stocked (at or above its minimum; with minimum 0 every count
+// above 0). The rule:
+// - out_of_stock: the new count is 0 and the old one was not (or the item
+//   is new);
+// - low_stock: the new count is low and the old one was stocked (or the
+//   item is new): a count equal to its minimum is not low;
+// - back_in_stock: the new count is stocked and the old one was out or low
+//   (a new item raises nothing).
+// Out to low raises nothing (the count is still below its minimum). The
+// same count judged by a new minimum (a new levels file) goes through the
+// same rule: stock_event(c, c, new_minimum, old_minimum).
 // A change that raises nothing returns nullopt.
 [[nodiscard]] std::optional<EventKind> stock_event(std::optional<std::int64_t> old_count,
                                                    std::int64_t new_count,
-                                                   std::int64_t minimum = 0);
+                                                   std::int64_t minimum = 0,
+                                                   std::int64_t old_minimum = -1);
 
 }  // namespace stockwatch

@@ -25,12 +25,18 @@
 #include "crypto/sha256.hpp"
 #include "os/unique_fd.hpp"
 #include "pipeline/loader_sort.hpp"
+#include "pipeline/levels_file.hpp"
 
 namespace stockwatch {
 
 std::string LoadOutcome::summary() const {
   switch (status) {
     case ReportStatus::kLoaded:
+      if (levels && !resumed) {
+        return "levels loaded: " + std::to_string(rows) + (rows == 1 ? " line" : " lines") + ", " +
+               std::to_string(changes) + (changes == 1 ? " item" : " items") +
+               " changed state";
+      }
       if (resumed) return "loaded earlier as report " + std::to_string(report_id) + "; archived now";
       return "loaded " + std::to_string(rows) + (rows == 1 ? " row" : " rows") + ", " +
              std::to_string(changes) + (changes == 1 ? " change" : " changes");
@@ -666,6 +672,16 @@ Result<LoadOutcome> Loader::load(ReportFile& file, const std::string& raw_name,
   }
   const FileId before = file_id(st);
 
+  if (is_levels_name(name)) {
+    auto out = load_levels(
+        fd.get(), kind, record,
+        [&](std::string error, std::string sha, std::string problems) {
+          return reject(st, std::move(error), std::move(sha), std::move(problems));
+        },
+        [&](const std::string& sha) { return find_resumable(st, sha); });
+    return out;
+  }
+
   // A byte-identical copy of a loaded report is recognised before any
   // parsing, and without taking the write lock, when a loaded report has
   // the same size: hash the file first, then look it up.
@@ -690,9 +706,13 @@ Result<LoadOutcome> Loader::load(ReportFile& file, const std::string& raw_name,
     }
   }
 
+  // The minimum levels (one small read; the lines only when they changed).
+  auto minimums = current_minimums();
+  if (!minimums) return minimums.error();
   auto begun = storage_.begin_report();
   if (!begun) return begun.error();
   ReportLoad txn = std::move(begun).value();
+  if (*minimums) txn.set_minimums(*minimums);
 
   ReportParser parser(options_.limits, options_.aliases);
   workbook::WorkbookReport workbook(parser, options_.aliases, options_.workbook);
@@ -827,6 +847,125 @@ Result<LoadOutcome> Loader::load(ReportFile& file, const std::string& raw_name,
   out.report_id = *id;
   out.rows = rows;
   out.changes = changes;
+  return out;
+}
+
+// --- Levels files ------------------------------------------------------------------
+
+Result<std::shared_ptr<const MinimumLevels>> Loader::current_minimums() {
+  auto version = storage_.levels_version();
+  if (!version) return version.error();
+  if (*version == minimums_version_) return minimums_;
+  std::shared_ptr<const MinimumLevels> levels;
+  if (*version != 0 || options_.default_minimum > 0) {
+    std::vector<LevelLine> lines;
+    if (*version != 0) {
+      auto read = storage_.levels();
+      if (!read) return read.error();
+      lines = std::move(*read);
+    }
+    auto built = std::make_shared<const MinimumLevels>(lines, options_.default_minimum);
+    if (!built->trivial()) levels = std::move(built);
+  }
+  minimums_ = std::move(levels);
+  minimums_version_ = *version;
+  return minimums_;
+}
+
+Result<LoadOutcome> Loader::load_levels(int fd, const ReportKind& kind, ReportRecord record,
+                                        const Reject& reject, const Resume& resume) {
+  const std::string& name = record.path;
+  LevelsReader levels(options_.limits, options_.aliases);
+  Sha256 sha;
+  std::uint64_t total = 0;
+  std::string workbook_problems;
+  if (kind.format == ReportFormat::kWorkbook) {
+    auto read = read_chunks(fd, options_.chunk_bytes, name, [&](std::string_view c) {
+      total += c.size();
+      sha.update(c);
+      return true;
+    });
+    if (!read.ok()) return read.error();
+    workbook::WorkbookReport book(levels.parser(), levels_aliases(options_.aliases),
+                                  options_.workbook);
+    book.read_fd(fd, kind.store, levels.sink());
+    if (!levels.ok()) workbook_problems = book.problems_text();
+  } else {
+    auto read = read_chunks(fd, options_.chunk_bytes, name, [&](std::string_view c) {
+      total += c.size();
+      sha.update(c);
+      levels.parser().feed(c, levels.sink());
+      return true;
+    });
+    if (!read.ok()) return read.error();
+    levels.parser().finish(levels.sink());
+  }
+  if (total != static_cast<std::uint64_t>(record.size)) {
+    return Error(ErrorCode::kBusy, name + " changed while being read; it will be read again");
+  }
+  record.sha256 = sha.hex();
+  if (!levels.ok()) {
+    if (!workbook_problems.empty()) return reject(workbook_problems, record.sha256, "");
+    return reject(levels.problems_text(), record.sha256, levels.problems_json());
+  }
+  auto resumable = resume(record.sha256);
+  if (!resumable) return resumable.error();
+  if (*resumable) {
+    (*resumable)->levels = true;
+    return **resumable;
+  }
+  auto prior = storage_.find_loaded(record.sha256);
+  if (!prior) return prior.error();
+  if (*prior) return record_duplicate(storage_, clock_, std::move(record), (*prior)->id);
+
+  auto begun = storage_.begin_report();
+  if (!begun) return begun.error();
+  ReportLoad txn = std::move(begun).value();
+  // The levels in force until now, read under the write lock.
+  auto old_version = storage_.levels_version();
+  if (!old_version) return old_version.error();
+  std::vector<LevelLine> old_lines;
+  if (*old_version != 0) {
+    auto read = storage_.levels();
+    if (!read) return read.error();
+    old_lines = std::move(*read);
+  }
+  auto before = std::make_shared<const MinimumLevels>(old_lines, options_.default_minimum);
+  auto now = std::make_shared<const MinimumLevels>(levels.lines(), options_.default_minimum);
+  if (auto st = txn.replace_levels(levels.lines()); !st.ok()) return st.error();
+  txn.set_minimums(now, before);
+  // Every item above 0 whose state the new levels change (an item at 0
+  // stays out whatever its minimum), in key order, a page at a time.
+  InventoryQuery q;
+  q.limit = 1000;
+  std::int64_t changed = 0;
+  while (true) {
+    auto page = storage_.list_inventory(q);
+    if (!page) return page.error();
+    for (const auto& row : *page) {
+      if (row.count == 0) continue;
+      const std::int64_t min_now = now->minimum_of(row.store, row.item);
+      const std::int64_t min_before = before->minimum_of(row.store, row.item);
+      if (!stock_event(row.count, row.count, min_now, min_before)) continue;
+      if (auto st = txn.log_change(row.store, row.item, row.count, row.count); !st.ok()) {
+        return st.error();
+      }
+      ++changed;
+    }
+    if (page->size() < static_cast<std::size_t>(q.limit)) break;
+    q.after = std::make_pair(page->back().store, page->back().item);
+  }
+  if (auto st = txn.flush(); !st.ok()) return st.error();
+  record.finished_at = clock_.now();
+  auto id = txn.commit(record);
+  if (!id) return id.error();
+  minimums_version_ = -1;  // read again before the next report
+  LoadOutcome out;
+  out.status = ReportStatus::kLoaded;
+  out.report_id = *id;
+  out.rows = static_cast<std::int64_t>(levels.lines().size());
+  out.changes = changed;
+  out.levels = true;
   return out;
 }
 

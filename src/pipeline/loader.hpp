@@ -48,6 +48,8 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <memory>
+#include <optional>
 #include <string>
 
 #include "base/clock.hpp"
@@ -86,6 +88,9 @@ struct LoaderOptions {
   // Caps for reading workbooks (.xlsx, .ods): the shared-string table, the
   // inflated size and the compression ratio (report/workbook/).
   workbook::WorkbookLimits workbook;
+  // The minimum of an item no levels file line names ([alerts]
+  // default_minimum; 0: only a count of 0 alerts).
+  std::int64_t default_minimum = 0;
   // Recognise a report handled before a restart but not archived. The
   // `ingest` command, which never archives, turns this off.
   bool resume = true;
@@ -100,6 +105,8 @@ struct LoadOutcome {
   std::int64_t duplicate_of = 0;   // duplicate: the ledger id of the original
   bool resumed = false;            // loaded before a restart; only the archiving was left
   std::string archived_path;       // already archived (ledger), when resumed
+  bool levels = false;             // a levels file (pipeline/levels_file.hpp): rows are its lines,
+                                   // changes the items whose state its levels changed
   // One line for people: "loaded 6 rows, 3 changes", "rejected: ...".
   [[nodiscard]] std::string summary() const;
 };
@@ -136,9 +143,24 @@ class Loader {
   Status remember_rows_before(int fd, const ReportKind& kind, std::size_t line,
                               const std::function<Status(const ReportRow&)>& remember) const;
 
+  // A levels file (pipeline/levels_file.hpp), opened and checked as a
+  // report: read, and in one transaction its lines replace the levels in
+  // force, it is recorded in the ledger, and each item whose state its
+  // levels change gets a change record of the same count with its event.
+  using Reject = std::function<Result<LoadOutcome>(std::string error, std::string sha,
+                                                   std::string problems)>;
+  using Resume = std::function<Result<std::optional<LoadOutcome>>(const std::string& sha)>;
+  [[nodiscard]] Result<LoadOutcome> load_levels(int fd, const ReportKind& kind, ReportRecord record,
+                                                const Reject& reject, const Resume& resume);
+  // The minimum levels a report's events are judged by (null: all 0), read
+  // again only when another levels file is in force.
+  [[nodiscard]] Result<std::shared_ptr<const MinimumLevels>> current_minimums();
+
   Storage& storage_;
   const Clock& clock_;
   LoaderOptions options_;
+  std::shared_ptr<const MinimumLevels> minimums_;
+  std::int64_t minimums_version_ = -1;  // levels_version() they were read at; -1 none
 };
 
 }  // namespace stockwatch

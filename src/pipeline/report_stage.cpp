@@ -15,6 +15,7 @@ LoaderOptions loader_options(const Config& c) {
   o.limits = c.report.limits;
   o.aliases = c.report.aliases;
   o.workbook = c.report.workbook;
+  o.default_minimum = c.alerts.default_minimum;
   o.max_report_bytes = c.inbox.max_report_bytes;
   o.confine_to = c.inbox.path;
   // Rows being sorted spill beside the data (empty: $TMPDIR).
@@ -130,6 +131,8 @@ CheckStep ReportStage::check() {
   step.found.out_of_stock = t.out_of_stock - reported_.out_of_stock;
   step.found.back_in_stock = t.back_in_stock - reported_.back_in_stock;
   step.found.report_rejected = t.report_rejected - reported_.report_rejected;
+  step.found.low_stock = t.low_stock - reported_.low_stock;
+  step.found.still_out = t.still_out - reported_.still_out;
   step.found.messages = t.messages - reported_.messages;
   reported_ = t;
   if (*n > 0) spdlog::info("checker: {} alert message(s) queued", *n);

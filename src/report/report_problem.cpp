@@ -37,6 +37,9 @@ constexpr Named<ProblemCode> kCodeNames[] = {
     {ProblemCode::kCountNotWholeWrite, "count_not_whole_write"},
     {ProblemCode::kCountFraction, "count_fraction"},
     {ProblemCode::kDuplicateRow, "duplicate_row"},
+    {ProblemCode::kMinimumEmpty, "minimum_empty"},
+    {ProblemCode::kMinimumInvalid, "minimum_invalid"},
+    {ProblemCode::kDuplicateLevel, "duplicate_level"},
 };
 
 std::string_view arg(const ReportProblem& p, std::string_view name) {

@@ -48,6 +48,9 @@ enum class ProblemCode : unsigned char {
   kCountNotWholeWrite,   // found, write
   kCountFraction,        // found
   kDuplicateRow,         // store, item, first_line
+  kMinimumEmpty,         // a levels file's minimum is empty
+  kMinimumInvalid,       // found: not a whole number of 0 or more
+  kDuplicateLevel,       // store, item, first_line: a levels file names them twice
 };
 
 [[nodiscard]] std::string_view problem_code_name(ProblemCode code);

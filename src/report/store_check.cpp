@@ -3,6 +3,7 @@
 #include <sys/mman.h>
 
 #include "os/file_ops.hpp"
+#include "pipeline/levels_file.hpp"
 #include "os/unique_fd.hpp"
 #include "report/report_format.hpp"
 #include "report/report_parser.hpp"
@@ -13,7 +14,11 @@ namespace stockwatch {
 Result<std::optional<ForeignRow>> first_foreign_row(int fd, std::string_view name,
                                                     const ReportConfig& report,
                                                     const StoreAllowed& allowed) {
-  ReportParser parser(report.limits, report.aliases);
+  // A levels file is read with its own header; its `*` store (every
+  // store) is foreign to a sender limited to some stores.
+  const HeaderAliases aliases = is_levels_name(name) ? levels_aliases(report.aliases)
+                                                     : report.aliases;
+  ReportParser parser(report.limits, aliases);
   std::optional<ForeignRow> foreign;
   const ReportKind kind = report_kind(name);
   const bool workbook = kind.format == ReportFormat::kWorkbook;
@@ -23,7 +28,7 @@ Result<std::optional<ForeignRow>> first_foreign_row(int fd, std::string_view nam
     }
   };
   if (workbook) {
-    workbook::WorkbookReport book(parser, report.aliases, report.workbook);
+    workbook::WorkbookReport book(parser, aliases, report.workbook);
     book.set_stop([&] { return foreign.has_value(); });
     book.read_fd(fd, kind.store, sink);
   } else {

@@ -5,7 +5,9 @@
 // Contract:
 // - The report is read as the loader will read it: its name picks the
 //   reader (CSV, or the workbook's sheet by report_kind()), with the same
-//   header aliases and limits. Reading stops at the first foreign row.
+//   header aliases and limits (a levels file, pipeline/levels_file.hpp,
+//   with its own header; its store `*` is foreign unless `allowed` says
+//   otherwise). Reading stops at the first foreign row.
 // - A report the loader would reject (no header, a bad cell) has no
 //   foreign row here: the loader rejects it with its problems.
 // - The descriptor is read with pread() from its start; its position is

@@ -41,6 +41,7 @@
 #include "config/config.hpp"
 #include "base/result.hpp"
 #include "pipeline/event.hpp"
+#include "pipeline/minimum_levels.hpp"
 
 namespace stockwatch {
 
@@ -214,6 +215,17 @@ struct BackupInfo {
   std::int64_t inventory_rows = 0;
 };
 
+// A mute (`stockwatch mute`): the events of an item, or of every item of a
+// store, are not alerted until `until` or, with until_change, until the
+// item's count changes after the mute was set.
+struct Mute {
+  std::string store;
+  std::string item;             // empty: every item of the store
+  std::optional<TimePoint> until;  // set: muted before this time
+  bool until_change = false;    // muted while the count stays as it was at created_at
+  TimePoint created_at{};
+};
+
 class Storage;
 
 // Where a backend hands the change records it defers (ReportLoad::defer_changes).
@@ -238,6 +250,14 @@ class ReportWriter {
   virtual void rollback() noexcept = 0;
   [[nodiscard]] virtual std::int64_t rows() const = 0;
   [[nodiscard]] virtual std::int64_t changes() const = 0;
+  // Minimum levels (pipeline/minimum_levels.hpp): the events of the change
+  // records written from now on are judged by `now` (null: minimum 0), the
+  // old count by `before` (null: by `now` too; a levels file sets both).
+  virtual void set_minimums(std::shared_ptr<const MinimumLevels> now,
+                            std::shared_ptr<const MinimumLevels> before) = 0;
+  // Replaces every level line by `lines` and notes this load's report as
+  // the levels' version (Storage::levels_version), committed with it.
+  [[nodiscard]] virtual Status replace_levels(std::span<const LevelLine> lines) = 0;
 };
 
 // One report's load, as one transaction. Move-only; a moved-from load does
@@ -280,6 +300,14 @@ class ReportLoad {
   void defer_changes(ChangeSink sink);
   [[nodiscard]] Status log_change(std::string_view store, std::string_view item,
                                   std::optional<std::int64_t> old_count, std::int64_t count);
+  // See ReportWriter::set_minimums and replace_levels. A levels file's load
+  // logs, for each item whose state its levels change, a change record of
+  // the same count (log_change(store, item, count, count)).
+  void set_minimums(std::shared_ptr<const MinimumLevels> now,
+                    std::shared_ptr<const MinimumLevels> before = nullptr) {
+    if (w_) w_->set_minimums(std::move(now), std::move(before));
+  }
+  [[nodiscard]] Status replace_levels(std::span<const LevelLine> lines);
   // Records the report in the ledger as loaded and commits everything.
   // Returns the ledger id. On failure everything is rolled back.
   [[nodiscard]] Result<std::int64_t> commit(ReportRecord record);
@@ -455,6 +483,25 @@ class Storage {
     (void)report_id;
     return Error(ErrorCode::kInternal, "this storage backend has no report stores yet");
   }
+
+  // --- Minimum levels and mutes (pipeline/minimum_levels.hpp) ------------
+  // The ledger id of the levels file whose lines are in force (0: none yet).
+  // One small read: the loader asks before each report.
+  [[nodiscard]] virtual Result<std::int64_t> levels_version() = 0;
+  // The level lines in force, in (store, item) order.
+  [[nodiscard]] virtual Result<std::vector<LevelLine>> levels() = 0;
+  // The minimum level of one item by the lines in force, with
+  // `default_minimum` ([alerts] default_minimum) where no line matches.
+  [[nodiscard]] Result<std::int64_t> minimum_of(std::string_view store, std::string_view item,
+                                                std::int64_t default_minimum = 0);
+  // Sets a mute; one for the same store and item replaces it.
+  [[nodiscard]] virtual Status add_mute(const Mute& mute) = 0;
+  // Removes the mute of `store` and `item` ("" the store's own mute; nullopt
+  // every mute of the store); returns how many were removed.
+  [[nodiscard]] virtual Result<std::int64_t> remove_mutes(std::string_view store,
+                                                          std::optional<std::string_view> item) = 0;
+  // Every mute, in (store, item) order, expired ones included.
+  [[nodiscard]] virtual Result<std::vector<Mute>> mutes() = 0;
 
   // --- Housekeeping -----------------------------------------------------
   // What a backend defers with StorageOptions::defer_maintenance, done now

@@ -86,6 +86,18 @@ Status ReportLoad::log_change(std::string_view store, std::string_view item,
   return w_->log_change(store, item, old_count, count);
 }
 
+Status ReportLoad::replace_levels(std::span<const LevelLine> lines) {
+  if (!w_) return finished();
+  return w_->replace_levels(lines);
+}
+
+Result<std::int64_t> Storage::minimum_of(std::string_view store, std::string_view item,
+                                         std::int64_t default_minimum) {
+  auto lines = levels();
+  if (!lines) return lines.error();
+  return MinimumLevels(*lines, default_minimum).minimum_of(store, item);
+}
+
 Result<std::int64_t> ReportLoad::commit(ReportRecord record) {
   if (!w_) return finished();
   auto id = w_->commit(std::move(record));

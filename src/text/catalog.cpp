@@ -11,6 +11,22 @@ constexpr CatalogEntry kEnglish[] = {
     {"alert.back_in_stock.sentence", "{store} has {item} back in stock ({count})"},
     {"alert.out_of_stock.state", "out of stock"},
     {"alert.back_in_stock.state", "back in stock"},
+    {"alert.low_stock.sentence", "{store} is low on {item}: {count} left, minimum {minimum}"},
+    {"alert.low_stock.state", "below minimum"},
+    {"alert.still_out.sentence", "{store} is still out of stock of {item}"},
+    {"alert.still_out.state", "still out of stock"},
+    {"alert.still_out.footer",
+     "A reminder every {days} days while an item stays at 0 ([alerts] still_out_every_days). "
+     "To stop it for one item until its count changes: stockwatch mute --store STORE --item "
+     "ITEM --until-change"},
+    {"alert.levels_footer", "Levels file: {path} (report {id}), loaded {time}"},
+    {"rejected.levels_subject", "Levels file rejected: {path}"},
+    {"rejected.levels_body",
+     "The levels file {path} was rejected and nothing of it was used: the minimum levels "
+     "before it stay in force.\n\n"
+     "Problems found:\n{problems}\n\n"
+     "Fix the file and deliver it again.\n"
+     "\nLevels file: {path} (report {id}), received {time}\n"},
     {"alert.summary.item", "{store}: {item} is {state}"},
     {"alert.summary.store", "{store}: {total} items {state}"},
     {"alert.summary.stores", "{stores} stores, {total} items {state}"},
@@ -69,6 +85,11 @@ constexpr CatalogEntry kEnglish[] = {
     {"problem.count_not_whole", "'{found}' is not a whole number"},
     {"problem.count_not_whole_write", "'{found}' is not a whole number; write {write}"},
     {"problem.count_fraction", "'{found}' is not a whole number; counts are whole units"},
+    {"problem.minimum_empty", "the minimum is empty; write a whole number, 0 or more"},
+    {"problem.minimum_invalid", "'{found}' is not a minimum; write a whole number, 0 or more"},
+    {"problem.duplicate_level",
+     "store '{store}' and item '{item}' already have a minimum on line {first_line}; keep one "
+     "line for them"},
     {"problem.duplicate_row",
      "store '{store}' and item '{item}' are already on line {first_line}; list each item once"},
 
@@ -245,6 +266,29 @@ constexpr Catalog kEnglishCatalog{"en", kEnglish, english_is_one};
 
 // Bahasa Indonesia. A key missing here is written in English.
 constexpr CatalogEntry kIndonesian[] = {
+    // Minimum levels, reminders and the levels file.
+    {"alert.low_stock.sentence", "Stok {item} di {store} menipis: sisa {count}, minimum {minimum}"},
+    {"alert.low_stock.state", "di bawah minimum"},
+    {"alert.still_out.sentence", "Stok {item} di {store} masih habis"},
+    {"alert.still_out.state", "masih habis"},
+    {"alert.still_out.footer",
+     "Pengingat ini dikirim setiap {days} hari selama stok barang tetap 0 ([alerts] "
+     "still_out_every_days). Untuk menghentikannya bagi satu barang sampai jumlahnya berubah: "
+     "stockwatch mute --store GUDANG --item BARANG --until-change"},
+    {"alert.levels_footer", "Berkas batas minimum: {path} (laporan {id}), dimuat {time}"},
+    {"rejected.levels_subject", "Berkas batas minimum ditolak: {path}"},
+    {"rejected.levels_body",
+     "Berkas batas minimum {path} ditolak dan tidak ada isinya yang dipakai: batas minimum "
+     "sebelumnya tetap berlaku.\n\n"
+     "Masalah yang ditemukan:\n{problems}\n\n"
+     "Perbaiki berkasnya lalu kirim lagi.\n"
+     "\nBerkas batas minimum: {path} (laporan {id}), diterima {time}\n"},
+    {"problem.minimum_empty", "kolom minimum kosong; tulis bilangan bulat, 0 atau lebih"},
+    {"problem.minimum_invalid", "'{found}' bukan nilai minimum; tulis bilangan bulat, 0 atau lebih"},
+    {"problem.duplicate_level",
+     "gudang '{store}' dan barang '{item}' sudah diberi minimum di baris {first_line}; cukup "
+     "tulis satu baris"},
+
     // The stock-count template.
     {"template.header.store", "Gudang"},
     {"template.header.item", "Barang"},

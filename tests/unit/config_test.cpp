@@ -463,7 +463,18 @@ TEST(ConfigProblems, UnknownEvent) {
   EXPECT_EQ(only_problem("[[alerts.subscription]]\nemail = \"a@example.com\"\nevents = "
                          "[\"sold_out\"]\n"),
             "alerts.subscription[0].events (line 3): unknown event \"sold_out\"; use "
-            "out_of_stock, back_in_stock or report_rejected");
+            "out_of_stock, back_in_stock, report_rejected, low_stock or still_out");
+}
+
+TEST(ConfigAlerts, MinimumLevelsAndReminders) {
+  const ConfigLoad ok = parse("[alerts]\ndefault_minimum = 5\nstill_out_every_days = 7\n"
+                              "[[alerts.subscription]]\nemail = \"a@example.com\"\n");
+  ASSERT_TRUE(ok.problems.empty()) << all_problems(ok);
+  EXPECT_EQ(ok.config.alerts.default_minimum, 5);
+  EXPECT_EQ(ok.config.alerts.still_out_every_days, 7);
+  EXPECT_EQ(only_problem("[alerts]\nstill_out_every_days = -1\n[[alerts.subscription]]\n"
+                         "email = \"a@example.com\"\n"),
+            "alerts.still_out_every_days (line 2): must be between 0 and 3650, got -1");
 }
 
 TEST(ConfigProblems, SmtpUrlScheme) {

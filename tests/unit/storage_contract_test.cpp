@@ -745,6 +745,120 @@ TEST_P(StorageContract, MaintenanceIsHarmlessAtAnyTime) {
   EXPECT_EQ(count("Medan", "a"), 1);
 }
 
+// --- Minimum levels and mutes ------------------------------------------------------------
+
+TEST_P(StorageContract, LevelsReplaceTheOnesBeforeWithTheirLoad) {
+  EXPECT_EQ(*storage_->levels_version(), 0);
+  EXPECT_TRUE(storage_->levels()->empty());
+  EXPECT_EQ(*storage_->minimum_of("Medan", "Robusta", 2), 2);  // the default
+  const auto rid = load({{"Medan", "Robusta", 3}, {"Medan", "Arabica", 10}}, "medan.csv", "sha-r");
+
+  // A levels file's load: its lines, and a same-count record judged by the
+  // new minimum against the old one.
+  const std::vector<LevelLine> lines = {
+      {"Medan", "Robusta", 5}, {"*", "Arabica", 4}, {"Medan", "*", 2}, {"*", "*", 1}};
+  auto begun = storage_->begin_report();
+  ASSERT_TRUE(begun.ok());
+  ReportLoad txn = std::move(begun).value();
+  ASSERT_TRUE(txn.replace_levels(lines).ok());
+  auto now = std::make_shared<const MinimumLevels>(lines, 0);
+  txn.set_minimums(now, std::make_shared<const MinimumLevels>());
+  ASSERT_TRUE(txn.log_change("Medan", "Robusta", 3, 3).ok());
+  auto id = txn.commit(record("levels.csv", "sha-l"));
+  ASSERT_TRUE(id.ok()) << id.error().message();
+
+  EXPECT_EQ(*storage_->levels_version(), *id);
+  auto read = storage_->levels();
+  ASSERT_TRUE(read.ok());
+  ASSERT_EQ(read->size(), 4u);
+  EXPECT_EQ((*read)[0], (LevelLine{"*", "*", 1}));  // in (store, item) order: '*' sorts first
+  EXPECT_EQ(*storage_->minimum_of("Medan", "Robusta"), 5);
+  EXPECT_EQ(*storage_->minimum_of("Makassar", "Arabica"), 4);
+  EXPECT_EQ(*storage_->minimum_of("Medan", "Gayo"), 2);
+  EXPECT_EQ(*storage_->minimum_of("Makassar", "Gayo"), 1);
+
+  // The checker reads the levels file's record like a report's.
+  auto p = storage_->next_pending_changes();
+  ASSERT_TRUE(p.ok());
+  ASSERT_TRUE(p->has_value());
+  EXPECT_EQ((*p)->report_id, rid);
+  ASSERT_TRUE(storage_->commit_check((*p)->last_seq, 0, {}).ok());
+  p = storage_->next_pending_changes();
+  ASSERT_TRUE(p->has_value());
+  EXPECT_EQ((*p)->report_id, *id);
+  ASSERT_EQ((*p)->events.size(), 1u);
+  EXPECT_EQ((*p)->events[0].event, EventKind::kLowStock);
+  EXPECT_EQ((*p)->events[0].minimum, 5);
+  EXPECT_EQ((*p)->events[0].old_count, 3);
+  EXPECT_EQ((*p)->events[0].new_count, 3);
+
+  // A second levels file replaces every line.
+  begun = storage_->begin_report();
+  ASSERT_TRUE(begun.ok());
+  txn = std::move(begun).value();
+  const std::vector<LevelLine> fewer = {{"Medan", "Robusta", 1}};
+  ASSERT_TRUE(txn.replace_levels(fewer).ok());
+  ASSERT_TRUE(txn.commit(record("levels2.csv", "sha-l2")).ok());
+  EXPECT_EQ(*storage_->levels(), fewer);
+}
+
+TEST_P(StorageContract, ReportEventsAreJudgedByTheirMinimums) {
+  load({{"Medan", "Robusta", 10}, {"Medan", "Arabica", 10}, {"Medan", "Gayo", 0}}, "a.csv",
+       "sha-a");
+  ASSERT_TRUE(storage_->commit_check(storage_->next_pending_changes().value()->last_seq, 0, {}).ok());
+  const std::vector<LevelLine> lines = {{"Medan", "*", 5}};
+  auto levels = std::make_shared<const MinimumLevels>(lines, 0);
+  auto begun = storage_->begin_report();
+  ASSERT_TRUE(begun.ok());
+  ReportLoad txn = std::move(begun).value();
+  txn.set_minimums(levels);
+  ASSERT_TRUE(txn.upsert("Medan", "Robusta", 4).ok());   // 10 -> 4: below 5
+  ASSERT_TRUE(txn.upsert("Medan", "Arabica", 5).ok());   // 10 -> 5: equal, not low
+  ASSERT_TRUE(txn.upsert("Medan", "Gayo", 6).ok());      // 0 -> 6: back
+  ASSERT_TRUE(txn.upsert("Medan", "Toraja", 2).ok());    // new, below
+  ASSERT_TRUE(txn.commit(record("b.csv", "sha-b")).ok());
+  auto p = storage_->next_pending_changes();
+  ASSERT_TRUE(p.ok() && p->has_value());
+  std::map<std::string, std::pair<EventKind, std::optional<std::int64_t>>> got;
+  for (const auto& c : (*p)->events) got[c.item] = {*c.event, c.minimum};
+  EXPECT_EQ(got.size(), 3u);
+  EXPECT_EQ(got["Robusta"].first, EventKind::kLowStock);
+  EXPECT_EQ(got["Robusta"].second, 5);
+  EXPECT_EQ(got["Gayo"].first, EventKind::kBackInStock);
+  EXPECT_EQ(got["Toraja"].first, EventKind::kLowStock);
+  EXPECT_FALSE(got.count("Arabica"));
+}
+
+TEST_P(StorageContract, MutesAreSetReplacedListedAndRemoved) {
+  EXPECT_TRUE(storage_->mutes()->empty());
+  Mute a{"Medan", "Robusta", clock_.now() + 24h, false, clock_.now()};
+  Mute b{"Medan", "", std::nullopt, true, clock_.now()};
+  Mute c{"Makassar", "Gayo", std::nullopt, true, clock_.now()};
+  ASSERT_TRUE(storage_->add_mute(a).ok());
+  ASSERT_TRUE(storage_->add_mute(b).ok());
+  ASSERT_TRUE(storage_->add_mute(c).ok());
+  a.until = clock_.now() + 48h;  // the same store and item: replaced
+  ASSERT_TRUE(storage_->add_mute(a).ok());
+  auto all = storage_->mutes();
+  ASSERT_TRUE(all.ok());
+  ASSERT_EQ(all->size(), 3u);
+  EXPECT_EQ((*all)[0].store, "Makassar");
+  EXPECT_TRUE((*all)[0].until_change);
+  EXPECT_EQ((*all)[1].item, "");
+  EXPECT_FALSE((*all)[1].until.has_value());
+  EXPECT_EQ((*all)[2].item, "Robusta");
+  EXPECT_EQ((*all)[2].until, clock_.now() + 48h);
+  EXPECT_FALSE((*all)[2].until_change);
+  EXPECT_EQ((*all)[2].created_at, clock_.now());
+
+  EXPECT_EQ(*storage_->remove_mutes("Medan", std::string_view("Robusta")), 1);
+  EXPECT_EQ(*storage_->remove_mutes("Medan", std::string_view("Robusta")), 0);
+  EXPECT_EQ(*storage_->remove_mutes("Makassar", std::nullopt), 1);
+  all = storage_->mutes();
+  ASSERT_EQ(all->size(), 1u);
+  EXPECT_EQ((*all)[0].store, "Medan");
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, StorageContract, ::testing::ValuesIn(backends()),
                          [](const ::testing::TestParamInfo<Backend>& info) {
                            return info.param.name;

@@ -130,10 +130,34 @@ CREATE INDEX outbox_due ON outbox(next_attempt_at, id) WHERE state = 'queued';
 CREATE INDEX outbox_open ON outbox(state) WHERE state <> 'sent';
 )SQL";
 
+// Minimum levels and mutes: the same tables as SQLite's version 8.
+constexpr const char* kPgMigrationLevels = R"SQL(
+CREATE TABLE levels(
+  store   text COLLATE "C" NOT NULL,
+  item    text COLLATE "C" NOT NULL,
+  minimum bigint NOT NULL CHECK (minimum >= 0),
+  PRIMARY KEY (store, item)
+);
+CREATE TABLE levels_state(
+  id        integer PRIMARY KEY CHECK (id = 1),
+  report_id bigint NOT NULL
+);
+INSERT INTO levels_state(id, report_id) VALUES (1, 0);
+CREATE TABLE mutes(
+  store        text COLLATE "C" NOT NULL,
+  item         text COLLATE "C" NOT NULL,
+  until_at     bigint,
+  until_change boolean NOT NULL DEFAULT false,
+  created_at   bigint NOT NULL,
+  PRIMARY KEY (store, item)
+);
+)SQL";
+
 // The schema's history, oldest first. To change the schema, append a step
 // (and describe it in docs/architecture.md); never edit one that shipped.
 constexpr PgSchemaStep kPgSchemaSteps[] = {
     {1, "create the tables", kPgSchemaV1},
+    {2, "minimum levels (levels, levels_state) and mutes", kPgMigrationLevels},
 };
 
 // Serialises schema changes between nodes starting at once
@@ -268,8 +292,8 @@ WITH logged AS (
   INSERT INTO changes(report_id, ord, store, item, old_count, new_count)
   SELECT $1, ord, store, item, old_count, new_count FROM stage_changes
 )
-INSERT INTO events(report_id, ord, event, store, item, old_count, new_count)
-SELECT $1, ord, event, store, item, old_count, new_count FROM stage_changes
+INSERT INTO events(report_id, ord, event, store, item, old_count, new_count, minimum)
+SELECT $1, ord, event, store, item, old_count, new_count, minimum FROM stage_changes
 WHERE event IS NOT NULL)SQL";
 
 const std::string& merge_sql() {
@@ -401,6 +425,7 @@ const Named kStatements[] = {
     {"merge", nullptr},       // merge_sql()
     {"merge_sink", nullptr},  // merge_sink_sql()
     {"log_staged", kLogStaged},
+    {"levels_version", "SELECT report_id FROM levels_state WHERE id = 1"},
 };
 
 }  // namespace
@@ -553,7 +578,8 @@ std::unique_ptr<PostgresStorage> PostgresStorage::open(const std::string& url,
       "CREATE TEMP TABLE stage(ord bigint, line bigint, store text COLLATE \"C\", "
       "  item text COLLATE \"C\", count bigint); "
       "CREATE TEMP TABLE stage_changes(ord bigint, store text COLLATE \"C\", "
-      "  item text COLLATE \"C\", old_count bigint, new_count bigint, event text); "
+      "  item text COLLATE \"C\", old_count bigint, new_count bigint, event text, "
+      "  minimum bigint); "
       "CREATE TEMP TABLE seen_keys(h bigint PRIMARY KEY)";
   if (auto st = impl->exec(scratch); !st.ok()) {
     throw StorageError("PostgreSQL " + impl->where + ": " + st.message());
@@ -689,7 +715,7 @@ Status PgReportWriter::write_rows() {
   rows_copy_.clear();
   buffered_rows_ = 0;
   const std::int64_t now = to_unix_ms(impl.clock.now());
-  if (!change_sink_) {
+  if (!change_sink_ && !minimums_) {
     auto r = impl.run("merge", {now, report_id_, logged_});
     if (!r) return r.error();
     const std::int64_t n = r->i64(0, 0);
@@ -700,6 +726,18 @@ Status PgReportWriter::write_rows() {
   auto r = impl.run("merge_sink", {now, report_id_, logged_});
   if (!r) return r.error();
   changes_ += r->rows();
+  if (!change_sink_) {
+    // Minimum levels: the records are logged here, in the rows' order,
+    // their events decided by log_change().
+    for (int i = 0; i < r->rows(); ++i) {
+      if (auto st = log_change(r->text_view(i, 1), r->text_view(i, 2), r->opt_i64(i, 3),
+                               r->i64(i, 4));
+          !st.ok()) {
+        return st;
+      }
+    }
+    return write_logged();
+  }
   for (int i = 0; i < r->rows(); ++i) {
     if (auto st = change_sink_(r->text_view(i, 1), r->text_view(i, 2), r->opt_i64(i, 3),
                                r->i64(i, 4), static_cast<std::uint64_t>(r->i64(i, 0)));
@@ -725,8 +763,22 @@ Status PgReportWriter::log_change(std::string_view store, std::string_view item,
   changes_copy_ += '\t';
   append_int(changes_copy_, count);
   changes_copy_ += '\t';
-  // The event, decided here once (stock_event()).
-  if (const auto event = stock_event(old_count, count)) changes_copy_ += event_name(*event);
+  // The event, decided here once (stock_event()), with the minimum it was
+  // judged by when there are levels.
+  std::optional<std::int64_t> minimum;
+  std::optional<EventKind> event;
+  if (!minimums_) {
+    event = stock_event(old_count, count);
+  } else {
+    minimum = minimums_->minimum_of(store, item);
+    const std::int64_t old_minimum =
+        minimums_before_ ? minimums_before_->minimum_of(store, item) : *minimum;
+    event = stock_event(old_count, count, *minimum, old_minimum);
+  }
+  if (event) changes_copy_ += event_name(*event);
+  else changes_copy_ += "\\N";
+  changes_copy_ += '\t';
+  if (minimum) append_int(changes_copy_, *minimum);
   else changes_copy_ += "\\N";
   changes_copy_ += '\n';
   if (buffered_changes_ >= PostgresStorage::kBatchRows) return write_logged();
@@ -738,7 +790,7 @@ Status PgReportWriter::write_logged() {
   auto& impl = *impl_;
   if (auto r = impl.run("stage_changes_clear"); !r) return r.error();
   if (auto st = impl.conn.copy_in(
-          "COPY stage_changes(ord, store, item, old_count, new_count, event) FROM STDIN",
+          "COPY stage_changes(ord, store, item, old_count, new_count, event, minimum) FROM STDIN",
           changes_copy_);
       !st.ok()) {
     return st;
@@ -1103,6 +1155,83 @@ Result<std::vector<OutboxMessage>> PostgresStorage::outbox_page(
                         state ? to_string(*state) : nullptr, before_id, limit);
   if (!r) return r.error();
   return read_all<OutboxMessage>(*r, read_outbox);
+}
+
+// --- Minimum levels and mutes ----------------------------------------------------------
+
+Status PgReportWriter::replace_levels(std::span<const LevelLine> lines) {
+  if (!impl_) return finished();
+  auto& impl = *impl_;
+  if (auto st = impl.exec("DELETE FROM levels"); !st.ok()) return st;
+  if (!lines.empty()) {
+    std::string copy;
+    for (const auto& l : lines) {
+      pg::append_copy_field(copy, l.store);
+      copy += '\t';
+      pg::append_copy_field(copy, l.item);
+      copy += '\t';
+      append_int(copy, l.minimum);
+      copy += '\n';
+    }
+    if (auto st = impl.conn.copy_in("COPY levels(store, item, minimum) FROM STDIN", copy);
+        !st.ok()) {
+      return st;
+    }
+  }
+  auto r = impl.conn.query("UPDATE levels_state SET report_id = $1 WHERE id = 1", {report_id_});
+  if (!r) return r.error();
+  return {};
+}
+
+Result<std::int64_t> PostgresStorage::levels_version() {
+  auto r = impl_->run("levels_version");
+  if (!r) return r.error();
+  return r->rows() == 0 ? 0 : r->i64(0, 0);
+}
+
+Result<std::vector<LevelLine>> PostgresStorage::levels() {
+  auto r = impl_->conn.query("SELECT store, item, minimum FROM levels ORDER BY store, item");
+  if (!r) return r.error();
+  return read_all<LevelLine>(*r, [](const PgResult& x, int i) {
+    return LevelLine{x.text(i, 0), x.text(i, 1), x.i64(i, 2)};
+  });
+}
+
+Status PostgresStorage::add_mute(const Mute& m) {
+  auto r = impl_->conn.query(
+      "INSERT INTO mutes(store, item, until_at, until_change, created_at) "
+      "VALUES ($1, $2, $3, $4::boolean, $5) ON CONFLICT (store, item) DO UPDATE SET "
+      "until_at = excluded.until_at, until_change = excluded.until_change, "
+      "created_at = excluded.created_at",
+      {m.store, m.item,
+       m.until ? Param(static_cast<std::int64_t>(to_unix_ms(*m.until))) : Param(),
+       m.until_change ? "true" : "false", ms(m.created_at)});
+  if (!r) return r.error();
+  return {};
+}
+
+Result<std::int64_t> PostgresStorage::remove_mutes(std::string_view store,
+                                                   std::optional<std::string_view> item) {
+  auto r = item ? impl_->conn.query("DELETE FROM mutes WHERE store = $1 AND item = $2",
+                                    {store, *item})
+                : impl_->conn.query("DELETE FROM mutes WHERE store = $1", {store});
+  if (!r) return r.error();
+  return static_cast<std::int64_t>(r->affected());
+}
+
+Result<std::vector<Mute>> PostgresStorage::mutes() {
+  auto r = impl_->conn.query(
+      "SELECT store, item, until_at, until_change, created_at FROM mutes ORDER BY store, item");
+  if (!r) return r.error();
+  return read_all<Mute>(*r, [](const PgResult& x, int i) {
+    Mute m;
+    m.store = x.text(i, 0);
+    m.item = x.text(i, 1);
+    if (!x.is_null(i, 2)) m.until = from_unix_ms(x.i64(i, 2));
+    m.until_change = x.text_view(i, 3) == "t";
+    m.created_at = from_unix_ms(x.i64(i, 4));
+    return m;
+  });
 }
 
 }  // namespace stockwatch

@@ -110,6 +110,12 @@ class PostgresStorage final : public Storage {
                                                  std::optional<OutboxState> state,
                                                  int limit) override;
   // PostgreSQL's autovacuum does the housekeeping: nothing to do here.
+  Result<std::int64_t> levels_version() override;
+  Result<std::vector<LevelLine>> levels() override;
+  Status add_mute(const Mute& mute) override;
+  Result<std::int64_t> remove_mutes(std::string_view store,
+                                    std::optional<std::string_view> item) override;
+  Result<std::vector<Mute>> mutes() override;
   Status maintain() override { return {}; }
 
   struct Impl;  // opaque; defined in postgresql_storage.cpp
@@ -143,8 +149,18 @@ class PgReportWriter final : public ReportWriter {
   void rollback() noexcept override;
   [[nodiscard]] std::int64_t rows() const override { return rows_; }
   [[nodiscard]] std::int64_t changes() const override { return changes_; }
+  void set_minimums(std::shared_ptr<const MinimumLevels> now,
+                    std::shared_ptr<const MinimumLevels> before) override {
+    minimums_ = std::move(now);
+    minimums_before_ = std::move(before);
+  }
+  Status replace_levels(std::span<const LevelLine> lines) override;
 
  private:
+  // Minimum levels the events are judged by. Null: the merge statement
+  // decides the events in SQL (minimum 0); set: the merge hands the change
+  // records back and log_change() decides each with stock_event().
+  std::shared_ptr<const MinimumLevels> minimums_, minimums_before_;
   PostgresStorage::Impl* impl_ = nullptr;  // null once finished
   std::int64_t report_id_ = 0;
   std::int64_t rows_ = 0;

@@ -325,6 +325,36 @@ CREATE TRIGGER reports_kept BEFORE DELETE ON reports BEGIN
 END;
 )SQL";
 
+// Version 8: minimum levels and mutes.
+// - levels: the lines of the levels file in force (store or item '*' for
+//   any); a new levels file replaces them all, in its load's transaction.
+//   levels_state.report_id is that file's ledger id (0: none yet), read
+//   before each report to know whether the loader's copy is current.
+// - mutes: `stockwatch mute`; item '' mutes every item of the store;
+//   until_at (Unix ms) or until_change (1: until the count changes after
+//   created_at).
+constexpr const char* kMigrationV8 = R"SQL(
+CREATE TABLE levels(
+  store   TEXT NOT NULL,
+  item    TEXT NOT NULL,
+  minimum INTEGER NOT NULL CHECK (minimum >= 0),
+  PRIMARY KEY (store, item)
+) WITHOUT ROWID;
+CREATE TABLE levels_state(
+  id        INTEGER PRIMARY KEY CHECK (id = 1),
+  report_id INTEGER NOT NULL
+);
+INSERT INTO levels_state(id, report_id) VALUES (1, 0);
+CREATE TABLE mutes(
+  store        TEXT NOT NULL,
+  item         TEXT NOT NULL,
+  until_at     INTEGER,
+  until_change INTEGER NOT NULL DEFAULT 0,
+  created_at   INTEGER NOT NULL,
+  PRIMARY KEY (store, item)
+) WITHOUT ROWID;
+)SQL";
+
 // The schema's history, oldest first: the entry with version N takes a
 // database at version N - 1 to N, in one transaction that also sets
 // PRAGMA user_version = N. A new, empty file (version 0) goes through every
@@ -343,6 +373,7 @@ constexpr SchemaStep kSchemaSteps[] = {
     {7, "fewer pages per report: plain ledger ids (rows never deleted), no index entries for a "
         "load in progress",
      kMigrationV7},
+    {8, "minimum levels (levels, levels_state) and mutes", kMigrationV8},
 };
 
 constexpr bool consecutive(std::span<const SchemaStep> steps) {
@@ -482,6 +513,7 @@ struct SqliteStorage::Impl {
       outbox_retry, outbox_dead, outbox_requeue, outbox_list_all, outbox_list_open,
       outbox_counts, outbox_open_counts, reports_since, outbox_claim, outbox_ids_in;
   std::optional<Statement> report_store_insert, report_stores_of;
+  std::optional<Statement> levels_version_get;
 
   explicit Impl(const Clock& c) : clock(c) {}
 
@@ -531,7 +563,7 @@ struct SqliteStorage::Impl {
         {&alerting_changes, "SELECT seq, store, item, old_count, new_count, event, minimum "
                  "FROM events WHERE seq > ? AND seq <= ? ORDER BY seq LIMIT ?"},
         {&event_insert, "INSERT OR FAIL INTO events(seq, event, store, item, old_count, new_count, "
-                 "report_id) VALUES (?, ?, ?, ?, ?, ?, ?)"},
+                 "report_id, minimum) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"},
         {&first_pending_change, "SELECT report_id FROM changes WHERE seq > ? ORDER BY seq LIMIT 1"},
         {&last_change_of_report, "SELECT last_seq FROM reports WHERE id = ?"},
         {&next_rejected, "SELECT " SW_REPORT_COLUMNS " FROM reports "
@@ -575,6 +607,7 @@ struct SqliteStorage::Impl {
         {&report_store_insert, "INSERT OR IGNORE INTO report_stores(store, report_id) VALUES (?, ?)"},
         // Few reports per store: the whole (small) table, not the inventory.
         {&report_stores_of, "SELECT store FROM report_stores WHERE report_id = ? ORDER BY store"},
+        {&levels_version_get, "SELECT report_id FROM levels_state WHERE id = 1"},
     };
     for (const auto& [slot, sql] : fixed) slot->emplace(db.get(), sql);
     prepare_batch_statements();
@@ -1132,14 +1165,25 @@ struct ChangeFacts {
 // (the last of them numbered `last_seq`), decided here once
 // (stock_event()), each under the seq of its change record. `facts(j)`
 // gives the j-th record, in insert order.
+// `now` and `before` are the minimum levels (null: 0, and no minimum is
+// stored with the event).
 template <typename Facts>
 Status insert_events(Statement& ev, std::int64_t last_seq, std::size_t n, std::int64_t report_id,
-                     const Facts& facts) {
+                     const MinimumLevels* now, const MinimumLevels* before, const Facts& facts) {
   const std::int64_t first = last_seq - static_cast<std::int64_t>(n) + 1;
   for (std::size_t j = 0; j < n; ++j) {
     const ChangeFacts c = facts(j);
-    const auto event = stock_event(c.old_count, c.count);
+    std::optional<std::int64_t> minimum;
+    std::optional<EventKind> event;
+    if (!now) {
+      event = stock_event(c.old_count, c.count);
+    } else {
+      minimum = now->minimum_of(c.store, c.item);
+      const std::int64_t old_minimum = before ? before->minimum_of(c.store, c.item) : *minimum;
+      event = stock_event(c.old_count, c.count, *minimum, old_minimum);
+    }
     if (!event) continue;
+    ev.bind(8, minimum);
     ev.bind(1, first + static_cast<std::int64_t>(j))
         .bind(2, event_name(*event))
         .bind(3, c.store)
@@ -1216,7 +1260,7 @@ Status SqliteReportWriter::write_batch() {
   if (!logged.ok()) return logged;
   note_seqs(changed_.size());
   return insert_events(impl.stmt(impl.event_insert), last_seq_, changed_.size(), report_id_,
-                       [&](std::size_t j) {
+                       minimums_.get(), minimums_before_.get(), [&](std::size_t j) {
                          const std::uint32_t k = changed_[j];
                          return ChangeFacts{store_of(k), item_of(k),
                                             old_[k] == kAbsent
@@ -1261,7 +1305,7 @@ Status SqliteReportWriter::write_logged() {
   if (st.ok()) {
     note_seqs(logged_.size());
     events = insert_events(impl.stmt(impl.event_insert), last_seq_, logged_.size(), report_id_,
-                           [&](std::size_t k) {
+                           minimums_.get(), minimums_before_.get(), [&](std::size_t k) {
                              const Logged& r = logged_[k];
                              return ChangeFacts{name(r.store_off, r.store_len),
                                                 name(r.item_off, r.item_len),
@@ -1905,6 +1949,95 @@ Result<std::vector<OutboxMessage>> SqliteStorage::outbox_page(std::int64_t befor
   return newest_first<OutboxMessage>(impl_->db.get(), "SELECT " SW_OUTBOX_LIST_COLUMNS " FROM outbox",
                                      "state", state ? to_string(*state) : nullptr, before_id,
                                      limit, read_outbox);
+}
+
+// --- Minimum levels and mutes ------------------------------------------------------
+
+Status SqliteReportWriter::replace_levels(std::span<const LevelLine> lines) {
+  if (!impl_) return Error(ErrorCode::kInternal, "report load already finished");
+  auto& impl = *impl_;
+  if (auto st = impl.exec("DELETE FROM levels"); !st.ok()) return st;
+  try {
+    Statement ins(impl.db.get(), "INSERT INTO levels(store, item, minimum) VALUES (?1, ?2, ?3)");
+    for (const auto& l : lines) {
+      ins.bind(1, l.store).bind(2, l.item).bind(3, l.minimum);
+      if (auto st = ins.run(); !st.ok()) return st;
+    }
+    Statement mark(impl.db.get(), "UPDATE levels_state SET report_id = ?1 WHERE id = 1");
+    mark.bind(1, report_id_);
+    return mark.run();
+  } catch (const StorageError& e) {
+    return Error(ErrorCode::kInternal, e.what());
+  }
+}
+
+Result<std::int64_t> SqliteStorage::levels_version() {
+  auto& s = impl_->stmt(impl_->levels_version_get);
+  ResetGuard g(s);
+  auto r = s.step();
+  if (!r) return r.error();
+  return *r ? s.i64(0) : 0;
+}
+
+Result<std::vector<LevelLine>> SqliteStorage::levels() {
+  try {
+    Statement s(impl_->db.get(), "SELECT store, item, minimum FROM levels ORDER BY store, item");
+    return collect<LevelLine>(s, [](const Statement& st) {
+      return LevelLine{st.text(0), st.text(1), st.i64(2)};
+    });
+  } catch (const StorageError& e) {
+    return Error(ErrorCode::kInternal, e.what());
+  }
+}
+
+Status SqliteStorage::add_mute(const Mute& m) {
+  try {
+    Statement s(impl_->db.get(),
+                "INSERT INTO mutes(store, item, until_at, until_change, created_at) "
+                "VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT(store, item) DO UPDATE SET "
+                "until_at = excluded.until_at, until_change = excluded.until_change, "
+                "created_at = excluded.created_at");
+    s.bind(1, m.store).bind(2, m.item);
+    if (m.until) s.bind(3, static_cast<std::int64_t>(to_unix_ms(*m.until)));
+    else s.bind_null(3);
+    s.bind(4, m.until_change ? 1 : 0).bind(5, static_cast<std::int64_t>(to_unix_ms(m.created_at)));
+    return s.run();
+  } catch (const StorageError& e) {
+    return Error(ErrorCode::kInternal, e.what());
+  }
+}
+
+Result<std::int64_t> SqliteStorage::remove_mutes(std::string_view store,
+                                                 std::optional<std::string_view> item) {
+  try {
+    Statement s(impl_->db.get(), item ? "DELETE FROM mutes WHERE store = ?1 AND item = ?2"
+                                      : "DELETE FROM mutes WHERE store = ?1");
+    s.bind(1, store);
+    if (item) s.bind(2, *item);
+    if (auto st = s.run(); !st.ok()) return st.error();
+    return static_cast<std::int64_t>(sqlite3_changes(impl_->db.get()));
+  } catch (const StorageError& e) {
+    return Error(ErrorCode::kInternal, e.what());
+  }
+}
+
+Result<std::vector<Mute>> SqliteStorage::mutes() {
+  try {
+    Statement s(impl_->db.get(),
+                "SELECT store, item, until_at, until_change, created_at FROM mutes "
+                "ORDER BY store, item");
+    return collect<Mute>(s, [](const Statement& st) {
+      Mute m;
+      m.store = st.text(0);
+      m.item = st.text(1);
+      if (!st.is_null(2)) m.until = from_unix_ms(st.i64(2));
+      m.until_change = st.i64(3) != 0;
+      m.created_at = from_unix_ms(st.i64(4));
+      return m;
+    });
+  } catch (const StorageError& e) {
+    return Error(ErrorCode::kInternal, e.what());
+  }
 }
 
 }  // namespace stockwatch

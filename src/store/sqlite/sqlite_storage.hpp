@@ -134,6 +134,12 @@ class SqliteStorage final : public Storage {
   Result<std::vector<OutboxMessage>> outbox_page(std::int64_t before_id,
                                                  std::optional<OutboxState> state,
                                                  int limit) override;
+  Result<std::int64_t> levels_version() override;
+  Result<std::vector<LevelLine>> levels() override;
+  Status add_mute(const Mute& mute) override;
+  Result<std::int64_t> remove_mutes(std::string_view store,
+                                    std::optional<std::string_view> item) override;
+  Result<std::vector<Mute>> mutes() override;
   Status maintain() override { return checkpoint(kCheckpointLogBytes); }
 
   struct Impl;  // opaque; defined in sqlite_storage.cpp
@@ -165,6 +171,12 @@ class SqliteReportWriter final : public ReportWriter {
   void rollback() noexcept override;
   [[nodiscard]] std::int64_t rows() const override { return rows_; }
   [[nodiscard]] std::int64_t changes() const override { return changes_; }
+  void set_minimums(std::shared_ptr<const MinimumLevels> now,
+                    std::shared_ptr<const MinimumLevels> before) override {
+    minimums_ = std::move(now);
+    minimums_before_ = std::move(before);
+  }
+  Status replace_levels(std::span<const LevelLine> lines) override;
 
   static constexpr int kBatchRows = SqliteStorage::kBatchRows;
 
@@ -184,6 +196,8 @@ class SqliteReportWriter final : public ReportWriter {
   };
   std::vector<Pending> pending_;
   ReportChangeSink change_sink_;
+  // Minimum levels the events are judged by (null: 0, the fast path).
+  std::shared_ptr<const MinimumLevels> minimums_, minimums_before_;
   // Change records given to log_change(), not yet written: names packed in
   // `log_names_`, and each record's old count (kAbsent: none).
   std::string log_names_;
