@@ -93,6 +93,9 @@ struct Daemon::Impl final : PipelineEvents {
   std::unique_ptr<ReportStage> reports;
   std::unique_ptr<TemplateStage> templates;
   asio::steady_timer templates_timer{db_strand};
+  std::unique_ptr<ExpectStage> expect;        // missing reports
+  std::unique_ptr<DigestStage> digests;
+  asio::steady_timer schedules_timer{db_strand};
   TimePoint counted_since{};
 
   // The end of the flush at shutdown; read by the transport on the mail
@@ -137,6 +140,8 @@ struct Daemon::Impl final : PipelineEvents {
     reports = std::make_unique<ReportStage>(*db, clock, loader_options(config), config.alerts,
                                             archive_options(config));
     templates = std::make_unique<TemplateStage>(*db, clock, TemplateStageOptions::from(config));
+    expect = std::make_unique<ExpectStage>(*db, clock, ExpectStageOptions::from(config));
+    digests = std::make_unique<DigestStage>(*db, clock, DigestStageOptions::from(config));
     transport = make_transport(config.smtp, &send_deadline);
     mail = std::make_unique<MailStage>(*mail_db, *transport, clock, RetryPolicy::from(config.smtp));
     // With SQLite, the only one (serve holds the instance lock): a daemon
@@ -193,6 +198,7 @@ struct Daemon::Impl final : PipelineEvents {
     // Catch up on anything left from before a restart.
     post(db_strand, "checker", [this] { run_catch_up(*reports, *this); });
     post(db_strand, "templates", [this] { run_templates(*templates, *this); });
+    post(db_strand, "schedules", [this] { run_schedules(*expect, *digests, *this); });
     dispatch_ready();
     arm_inbox_timer();
   }
@@ -240,13 +246,19 @@ struct Daemon::Impl final : PipelineEvents {
     }
     post(db_strand, "reload", [this, loading = loader_options(config), alerts = config.alerts,
                                archive = archive_options(config), smtp = config.smtp,
-                               sheets = TemplateStageOptions::from(config)] {
+                               sheets = TemplateStageOptions::from(config),
+                               expecting = ExpectStageOptions::from(config),
+                               digesting = DigestStageOptions::from(config)] {
       reports->set_loader_options(loading);
       reports->set_archive(archive);
       reports->set_alerts(alerts);
       templates->reload(sheets);
       templates_timer.cancel();
       run_templates(*templates, *this);
+      expect->reload(expecting);
+      digests->reload(digesting);
+      schedules_timer.cancel();
+      run_schedules(*expect, *digests, *this);
       post(mail_strand, "reload", [this, smtp] { reload_mail(smtp); });
     });
   }
@@ -392,6 +404,18 @@ struct Daemon::Impl final : PipelineEvents {
     }));
   }
 
+  // The expect and digest stages' timer, on the db strand; an hour at most,
+  // as the template stage's.
+  void schedules_at(TimePoint at) override {
+    if (stopping) return;
+    const auto wait = std::clamp(std::chrono::duration_cast<Duration>(at - clock.now()),
+                                 Duration(0), Duration(std::chrono::hours(1)));
+    schedules_timer.expires_after(wait);
+    schedules_timer.async_wait(guarded("schedules timer", [this](const boost::system::error_code& ec) {
+      if (!ec && !stopping) run_schedules(*expect, *digests, *this);
+    }));
+  }
+
   // --- mail_strand: the mail stage -------------------------------------------------
 
   // What a mail stage step did goes to the metrics and the status.
@@ -465,6 +489,7 @@ struct Daemon::Impl final : PipelineEvents {
     // step after it, come before the flush, so their alerts are in it.
     post(db_strand, "shutdown", [this, deadline] {
       templates_timer.cancel();
+      schedules_timer.cancel();
       post(mail_strand, "shutdown", [this, deadline] { flush_mail(deadline); });
     });
   }

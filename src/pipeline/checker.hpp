@@ -52,6 +52,7 @@ struct CheckerTotals {
       case EventKind::kOutOfStock: return out_of_stock;
       case EventKind::kBackInStock: return back_in_stock;
       case EventKind::kReportRejected: return report_rejected;
+      default: break;  // not the checker's (pipeline/expect_stage, digest_stage)
     }
     return 0;
   }

@@ -14,6 +14,8 @@ constexpr Named<EventKind> kNames[] = {
     {EventKind::kOutOfStock, "out_of_stock"},
     {EventKind::kBackInStock, "back_in_stock"},
     {EventKind::kReportRejected, "report_rejected"},
+    {EventKind::kReportMissing, "report_missing"},
+    {EventKind::kDigest, "digest"},
 };
 static_assert(std::size(kNames) == kEventKinds.size(), "every kind has a name");
 

@@ -25,11 +25,14 @@ enum class EventKind : std::uint8_t {
   kOutOfStock,      // a count reaches 0 (or a new item arrives at 0)
   kBackInStock,     // a count leaves 0
   kReportRejected,  // a report was rejected whole
+  kReportMissing,   // a store's report is past its deadline ([[alerts.expect]])
+  kDigest,          // a subscription's scheduled summary (`digest`)
 };
 
 // Every kind, in the order its messages are queued and its metrics listed.
-inline constexpr std::array<EventKind, 3> kEventKinds = {
-    EventKind::kOutOfStock, EventKind::kBackInStock, EventKind::kReportRejected};
+inline constexpr std::array<EventKind, 5> kEventKinds = {
+    EventKind::kOutOfStock, EventKind::kBackInStock, EventKind::kReportRejected,
+    EventKind::kReportMissing, EventKind::kDigest};
 
 // "out_of_stock", "back_in_stock", "report_rejected".
 [[nodiscard]] std::string_view event_name(EventKind kind);
