@@ -280,6 +280,13 @@ void read_config(const toml::table& root, const std::filesystem::path& base, Con
       cfg.alerts.default_minimum = v;
     }
     s.integer("still_out_every_days", cfg.alerts.still_out_every_days, 0, 3650);
+    s.str("timezone", cfg.alerts.timezone);
+    if (auto zone = TimeZone::load(cfg.alerts.timezone); zone) {
+      cfg.alerts.zone = *zone;
+    } else {
+      problems.push_back({"alerts.timezone", t->get("timezone") ? line_of(*t->get("timezone")) : 0,
+                          zone.error().message()});
+    }
     if (!plausible_address(cfg.alerts.from)) {
       problems.push_back({"alerts.from", t->get("from") ? line_of(*t->get("from")) : 0,
                           "\"" + cfg.alerts.from + "\" is not an email address"});
@@ -294,6 +301,15 @@ void read_config(const toml::table& root, const std::filesystem::path& base, Con
         sr.strings("email", sub.emails);
         sr.strings("stores", sub.stores);
         sr.strings("events", sub.events);
+        sr.str("digest", sub.digest);
+        sr.boolean("digest_quiet", sub.digest_quiet);
+        if (!sub.digest.empty()) {
+          if (auto d = parse_recurrence(sub.digest, cfg.alerts.zone); d) {
+            sub.digest_schedule = *d;
+          } else {
+            problems.push_back({prefix + ".digest", line_of(*st.get("digest")), d.error().message()});
+          }
+        }
         if (sub.emails.empty()) {
           problems.push_back({prefix + ".email", line_of(st), "a subscription needs an email"});
         }
@@ -311,6 +327,27 @@ void read_config(const toml::table& root, const std::filesystem::path& base, Con
           }
         }
         cfg.alerts.subscriptions.push_back(std::move(sub));
+      }
+    }
+    if (const auto* rules = s.array_of_tables("expect")) {
+      int index = 0;
+      for (const auto& node : *rules) {
+        const auto& et = *node.as_table();
+        const std::string prefix = "alerts.expect[" + std::to_string(index++) + "]";
+        TableReader er(et, prefix, problems);
+        ExpectRule rule;
+        rule.line = line_of(et);
+        er.strings("stores", rule.stores);
+        er.integer("within_days", rule.within_days, 1, 3660);
+        er.integer("day_of_month", rule.day_of_month, 1, 28);
+        er.integer("escalate_after_days", rule.escalate_after_days, 0, 3660);
+        if ((rule.within_days > 0) == (rule.day_of_month > 0)) {
+          problems.push_back({prefix, rule.line,
+                              "give either within_days (a report at most this many days after "
+                              "the last one, such as 35) or day_of_month (the report of a month "
+                              "due by this day of the next, such as 5), not both and not neither"});
+        }
+        cfg.alerts.expect.push_back(std::move(rule));
       }
     }
   }

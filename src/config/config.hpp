@@ -25,6 +25,21 @@ struct Subscription {
   std::vector<std::string> emails;   // one or more addresses
   std::vector<std::string> stores;   // empty = every store
   std::vector<std::string> events;   // empty = every enabled event
+  // A summary on a schedule in [alerts] timezone (docs/alerts.md#digests):
+  // "daily 07:00", "weekly mon 07:00", "monthly 1 07:00"; empty = none.
+  std::string digest;
+  bool digest_quiet = true;          // a period with nothing to report: a short
+                                     // "all in stock" digest (false: none)
+  std::optional<Recurrence> digest_schedule;  // `digest` read
+};
+
+// [[alerts.expect]]: when each store's report is due (docs/alerts.md#missing-reports).
+struct ExpectRule {
+  std::vector<std::string> stores;   // empty = every store a report has named
+  int within_days = 0;               // due this many days after the last one, or
+  int day_of_month = 0;              // the report of a month due by this day of the next
+  int escalate_after_days = 0;       // then again to every-store subscriptions; 0 = never
+  int line = 0;                      // where it is written, for messages
 };
 
 struct StorageConfig {
@@ -79,6 +94,9 @@ struct AlertsConfig {
   // A still_out reminder every this many days while an item stays at 0
   // (0: never).
   int still_out_every_days = 0;
+  std::string timezone;                 // of digests and deadlines; empty = the system's
+  TimeZone zone;                        // `timezone` read
+  std::vector<ExpectRule> expect;
 };
 
 struct SmtpConfig {

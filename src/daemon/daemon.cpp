@@ -96,6 +96,9 @@ struct Daemon::Impl final : PipelineEvents {
   // Wakes the checker hourly for the still_out reminders (its step decides
   // what is due; nothing when alerts.still_out_every_days is 0).
   asio::steady_timer reminders_timer{db_strand};
+  std::unique_ptr<ExpectStage> expect;        // missing reports
+  std::unique_ptr<DigestStage> digests;
+  asio::steady_timer schedules_timer{db_strand};
   TimePoint counted_since{};
 
   // The end of the flush at shutdown; read by the transport on the mail
@@ -140,6 +143,8 @@ struct Daemon::Impl final : PipelineEvents {
     reports = std::make_unique<ReportStage>(*db, clock, loader_options(config), config.alerts,
                                             archive_options(config));
     templates = std::make_unique<TemplateStage>(*db, clock, TemplateStageOptions::from(config));
+    expect = std::make_unique<ExpectStage>(*db, clock, ExpectStageOptions::from(config));
+    digests = std::make_unique<DigestStage>(*db, clock, DigestStageOptions::from(config));
     transport = make_transport(config.smtp, &send_deadline);
     mail = std::make_unique<MailStage>(*mail_db, *transport, clock, RetryPolicy::from(config.smtp));
     // With SQLite, the only one (serve holds the instance lock): a daemon
@@ -197,6 +202,7 @@ struct Daemon::Impl final : PipelineEvents {
     post(db_strand, "checker", [this] { run_catch_up(*reports, *this); });
     post(db_strand, "templates", [this] { run_templates(*templates, *this); });
     arm_reminders();
+    post(db_strand, "schedules", [this] { run_schedules(*expect, *digests, *this); });
     dispatch_ready();
     arm_inbox_timer();
   }
@@ -244,13 +250,19 @@ struct Daemon::Impl final : PipelineEvents {
     }
     post(db_strand, "reload", [this, loading = loader_options(config), alerts = config.alerts,
                                archive = archive_options(config), smtp = config.smtp,
-                               sheets = TemplateStageOptions::from(config)] {
+                               sheets = TemplateStageOptions::from(config),
+                               expecting = ExpectStageOptions::from(config),
+                               digesting = DigestStageOptions::from(config)] {
       reports->set_loader_options(loading);
       reports->set_archive(archive);
       reports->set_alerts(alerts);
       templates->reload(sheets);
       templates_timer.cancel();
       run_templates(*templates, *this);
+      expect->reload(expecting);
+      digests->reload(digesting);
+      schedules_timer.cancel();
+      run_schedules(*expect, *digests, *this);
       post(mail_strand, "reload", [this, smtp] { reload_mail(smtp); });
     });
   }
@@ -406,6 +418,18 @@ struct Daemon::Impl final : PipelineEvents {
     }));
   }
 
+  // The expect and digest stages' timer, on the db strand; an hour at most,
+  // as the template stage's.
+  void schedules_at(TimePoint at) override {
+    if (stopping) return;
+    const auto wait = std::clamp(std::chrono::duration_cast<Duration>(at - clock.now()),
+                                 Duration(0), Duration(std::chrono::hours(1)));
+    schedules_timer.expires_after(wait);
+    schedules_timer.async_wait(guarded("schedules timer", [this](const boost::system::error_code& ec) {
+      if (!ec && !stopping) run_schedules(*expect, *digests, *this);
+    }));
+  }
+
   // --- mail_strand: the mail stage -------------------------------------------------
 
   // What a mail stage step did goes to the metrics and the status.
@@ -480,6 +504,7 @@ struct Daemon::Impl final : PipelineEvents {
     post(db_strand, "shutdown", [this, deadline] {
       templates_timer.cancel();
       reminders_timer.cancel();
+      schedules_timer.cancel();
       post(mail_strand, "shutdown", [this, deadline] { flush_mail(deadline); });
     });
   }

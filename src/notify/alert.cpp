@@ -3,6 +3,8 @@
 #include <boost/json.hpp>
 
 #include "notify/message.hpp"
+#include "notify/digest_mail.hpp"
+#include "notify/report_missing.hpp"
 #include "notify/template_mail.hpp"
 #include "pipeline/levels_file.hpp"
 #include "report/report_problem.hpp"
@@ -190,6 +192,8 @@ RenderedText render_alert(const Alert& alert, const Catalog& catalog) {
 std::string outbox_subject(const OutboxMessage& m) {
   if (m.payload.empty()) return m.subject;
   if (m.event == kTemplateEvent) return template_subject(m);
+  if (m.event == event_name(EventKind::kReportMissing)) return report_missing_subject(m);
+  if (m.event == event_name(EventKind::kDigest)) return digest_subject(m);
   auto alert = decode_alert(m.payload);
   if (!alert) return {};
   return render_alert(*alert, catalog_for(m.language)).subject;
@@ -202,6 +206,8 @@ Result<std::string> render_email(const OutboxMessage& m) {
                                                m.channel + ", not email");
   }
   if (m.event == kTemplateEvent) return render_template_email(m);
+  if (m.event == event_name(EventKind::kReportMissing)) return render_report_missing_email(m);
+  if (m.event == event_name(EventKind::kDigest)) return render_digest_email(m);
   auto alert = decode_alert(m.payload);
   if (!alert) return alert.error();
   const RenderedText text = render_alert(*alert, catalog_for(m.language));

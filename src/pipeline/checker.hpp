@@ -67,6 +67,7 @@ struct CheckerTotals {
       case EventKind::kReportRejected: return report_rejected;
       case EventKind::kLowStock: return low_stock;
       case EventKind::kStillOut: return still_out;
+      default: break;  // not the checker's (pipeline/expect_stage, digest_stage)
     }
     return 0;
   }

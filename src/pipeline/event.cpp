@@ -16,6 +16,8 @@ constexpr Named<EventKind> kNames[] = {
     {EventKind::kReportRejected, "report_rejected"},
     {EventKind::kLowStock, "low_stock"},
     {EventKind::kStillOut, "still_out"},
+    {EventKind::kReportMissing, "report_missing"},
+    {EventKind::kDigest, "digest"},
 };
 static_assert(std::size(kNames) == kEventKinds.size(), "every kind has a name");
 

@@ -27,14 +27,17 @@ enum class EventKind : std::uint8_t {
   kReportRejected,  // a report was rejected whole
   kLowStock,        // a count drops below its minimum level, still above 0
   kStillOut,        // a reminder: an item has stayed at 0 (alerts.still_out_every_days)
+  kReportMissing,   // a store's report is past its deadline ([[alerts.expect]])
+  kDigest,          // a subscription's scheduled summary (`digest`)
 };
 
 // Every kind, in the order its messages are queued and its metrics listed.
-inline constexpr std::array<EventKind, 5> kEventKinds = {
+inline constexpr std::array<EventKind, 7> kEventKinds = {
     EventKind::kOutOfStock, EventKind::kBackInStock, EventKind::kReportRejected,
-    EventKind::kLowStock, EventKind::kStillOut};
+    EventKind::kLowStock, EventKind::kStillOut, EventKind::kReportMissing, EventKind::kDigest};
 
-// "out_of_stock", "back_in_stock", "report_rejected", "low_stock", "still_out".
+// "out_of_stock", "back_in_stock", "report_rejected", "low_stock", "still_out",
+// "report_missing", "digest".
 [[nodiscard]] std::string_view event_name(EventKind kind);
 // The kind with this name, or nullopt.
 [[nodiscard]] std::optional<EventKind> event_from_name(std::string_view name);

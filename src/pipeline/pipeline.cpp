@@ -71,4 +71,41 @@ void run_templates(TemplateStage& templates, PipelineEvents& events) {
   guarded("templates next", [&] { events.templates_at(*next); })();
 }
 
+void run_schedules(ExpectStage& expect, DigestStage& digests, PipelineEvents& events) {
+  if (!expect.next_due() && !digests.next_due()) return;
+  std::optional<TimePoint> retry;
+  guarded("missing reports", [&] {
+    auto step = expect.process_due();
+    if (!step) {
+      spdlog::error("missing reports: not checked, trying again in a minute: {}",
+                    step.error().message());
+      retry = expect.retry_at();
+      return;
+    }
+    for (const auto& store : step->missing) spdlog::warn("missing report: store \"{}\" is past its deadline", store);
+    for (const auto& store : step->escalated) {
+      spdlog::warn("missing report: store \"{}\" is still past its deadline; escalated", store);
+    }
+    if (step->queued > 0) guarded("wake mail", [&] { events.wake_mail(); })();
+  })();
+  guarded("digests", [&] {
+    auto step = digests.process_due();
+    if (!step) {
+      spdlog::error("digests: not queued, trying again in a minute: {}", step.error().message());
+      retry = digests.retry_at();
+      return;
+    }
+    if (step->digests > 0) {
+      spdlog::info("digests: {} handled ({} with nothing to report), {} message(s) queued",
+                   step->digests, step->quiet, step->queued);
+    }
+    if (step->queued > 0) guarded("wake mail", [&] { events.wake_mail(); })();
+  })();
+  std::optional<TimePoint> next = expect.next_due();
+  if (auto d = digests.next_due(); d && (!next || *d < *next)) next = d;
+  if (!next) return;
+  if (retry) next = std::min(*next, *retry);
+  guarded("schedules next", [&] { events.schedules_at(*next); })();
+}
+
 }  // namespace stockwatch

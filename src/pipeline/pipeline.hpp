@@ -30,6 +30,8 @@
 
 #include "base/clock.hpp"
 #include "inbox/inbox.hpp"
+#include "pipeline/digest_stage.hpp"
+#include "pipeline/expect_stage.hpp"
 #include "pipeline/mail_stage.hpp"
 #include "pipeline/report_stage.hpp"
 #include "pipeline/template_stage.hpp"
@@ -57,6 +59,8 @@ class PipelineEvents {
   virtual void mail_at(TimePoint at) = 0;
   // The template stage's next step is due at `at`.
   virtual void templates_at(TimePoint /*at*/) {}
+  // The expect and digest stages' next step is due at `at`.
+  virtual void schedules_at(TimePoint /*at*/) {}
 };
 
 ReportStep run_report(ReportStage& reports, const InboxReport& report, PipelineEvents& events,
@@ -69,5 +73,10 @@ MailStep run_mail(MailStage& mail, PipelineEvents& events, int limit = 100,
 // next step is due (the next scheduled time; a minute on after a failure).
 // Nothing when no schedule is set.
 void run_templates(TemplateStage& templates, PipelineEvents& events);
+// One step of the expect stage (missing reports) and then the digest stage,
+// on the report stage's thread: logs, wakes the mail stage when either
+// queued messages, and tells the events when the next step is due (a
+// minute on after a failure). Nothing when neither has work.
+void run_schedules(ExpectStage& expect, DigestStage& digests, PipelineEvents& events);
 
 }  // namespace stockwatch

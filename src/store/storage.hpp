@@ -205,6 +205,22 @@ struct StoreOverview {
   std::int64_t out_of_stock = 0;     // its items at 0
 };
 
+// One store's newest loaded report (Storage::store_reports).
+struct StoreReport {
+  std::string store;
+  std::int64_t report_id = 0;        // the newest loaded report with rows for it
+  TimePoint received_at{};           // when the newest of them was received
+};
+
+// One change of a count, for summaries (Storage::largest_changes).
+struct CountChange {
+  std::string store;
+  std::string item;
+  std::optional<std::int64_t> old_count;   // absent: a new item
+  std::int64_t new_count = 0;
+  std::int64_t report_id = 0;
+};
+
 // What Storage::backup wrote (pages: the backend's units of storage).
 struct BackupInfo {
   std::filesystem::path file;   // the copy, as given
@@ -502,6 +518,17 @@ class Storage {
                                                           std::optional<std::string_view> item) = 0;
   // Every mute, in (store, item) order, expired ones included.
   [[nodiscard]] virtual Result<std::vector<Mute>> mutes() = 0;
+  // --- Missing reports and digests (pipeline/expect_stage, digest_stage) --
+  // Every store a loaded report had rows for (a report that repeats a
+  // store's counts unchanged counts too), with its newest such report, in
+  // store order, at most `limit`.
+  [[nodiscard]] virtual Result<std::vector<StoreReport>> store_reports(int limit) = 0;
+  // The change records of the loaded reports received after `after` and at
+  // or before `until`, of the `stores` given (empty: every store), the
+  // largest first (by how far the count moved; a new item from 0), then in
+  // change order, at most `limit`.
+  [[nodiscard]] virtual Result<std::vector<CountChange>> largest_changes(
+      TimePoint after, TimePoint until, const std::vector<std::string>& stores, int limit) = 0;
 
   // --- Housekeeping -----------------------------------------------------
   // What a backend defers with StorageOptions::defer_maintenance, done now

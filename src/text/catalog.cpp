@@ -258,6 +258,58 @@ constexpr CatalogEntry kEnglish[] = {
     {"console.inventory.csv", "Download this view as CSV"},
     {"console.inventory.none", "Nothing to show."},
     {"console.unsupported", "This part of the console is not available with this storage backend."},
+    // Dates in [alerts] timezone (notify/report_missing.cpp).
+    {"date.day_month_year", "{day} {month} {year}"},
+    {"date.day_and_time", "{date}, {time}"},
+    {"date.month.1", "January"}, {"date.month.2", "February"}, {"date.month.3", "March"},
+    {"date.month.4", "April"}, {"date.month.5", "May"}, {"date.month.6", "June"},
+    {"date.month.7", "July"}, {"date.month.8", "August"}, {"date.month.9", "September"},
+    {"date.month.10", "October"}, {"date.month.11", "November"}, {"date.month.12", "December"},
+    // Missing reports (notify/report_missing.cpp).
+    {"missing.rule.within_days", "a report is due at most {days} days after the one before"},
+    {"missing.rule.day_of_month", "each month's report is due by day {day} of the next month"},
+    {"missing.last", "The last report from {store} arrived on {date}."},
+    {"missing.never", "No report from {store} has arrived yet."},
+    {"missing.subject", "Report missing: {store}"},
+    {"missing.body",
+     "No stock report from {store} arrived by its deadline, {due} ({zone}; {rule}).\n"
+     "{last}\n\n"
+     "Until a report arrives, nobody can see whether {store} is running out of anything.\n"
+     "Please ask the manager of {store} to send the count.\n"},
+    {"missing.escalated.subject", "Still no report: {store}, due {due}"},
+    {"missing.escalated.body",
+     "{store} has still not sent its stock report, {days} days after the deadline of {due} "
+     "({zone}; {rule}).\n"
+     "{last}\n\n"
+     "You get this because your subscription covers every store; the subscribers of {store} "
+     "were told when the deadline passed.\n"},
+    // Digests (notify/digest_mail.cpp).
+    {"digest.subject", "Stock digest, {date}: {summary}"},
+    {"digest.summary.out#one", "{n} item out of stock"},
+    {"digest.summary.out#other", "{n} items out of stock"},
+    {"digest.summary.below#one", "{n} item below minimum"},
+    {"digest.summary.below#other", "{n} items below minimum"},
+    {"digest.summary.missing#one", "{n} report missing"},
+    {"digest.summary.missing#other", "{n} reports missing"},
+    {"digest.summary.all_in_stock", "all in stock"},
+    {"digest.heading.daily", "Your daily stock digest, from {from} to {to} ({zone})."},
+    {"digest.heading.weekly", "Your weekly stock digest, from {from} to {to} ({zone})."},
+    {"digest.heading.monthly", "Your monthly stock digest, from {from} to {to} ({zone})."},
+    {"digest.quiet", "All in stock. No report arrived, none is missing and no count changed."},
+    {"digest.all_in_stock", "All in stock: no item is out of stock or below its minimum."},
+    {"digest.section.out", "Out of stock now ({n}):"},
+    {"digest.section.below", "Below minimum now ({n}):"},
+    {"digest.section.missing", "Reports missing ({n}):"},
+    {"digest.section.received", "Reports received ({n}):"},
+    {"digest.section.changes", "Largest changes:"},
+    {"digest.none_received", "No report arrived in this period."},
+    {"digest.line.item", "{store}: {item}"},
+    {"digest.line.below", "{store}: {item}, {count} (minimum {minimum})"},
+    {"digest.line.missing", "{store}: due {due}"},
+    {"digest.line.received", "{store}: {date}"},
+    {"digest.line.change", "{store}: {item}, {old} to {new}"},
+    {"digest.line.new", "{store}: {item}, new, {new}"},
+    {"digest.more", "... and {n} more"},
 };
 
 bool english_is_one(std::int64_t n) { return n == 1; }
@@ -448,6 +500,57 @@ constexpr CatalogEntry kIndonesian[] = {
     {"console.inventory.csv", "Unduh tampilan ini sebagai CSV"},
     {"console.inventory.none", "Tidak ada yang ditampilkan."},
     {"console.unsupported", "Bagian konsol ini tidak tersedia dengan penyimpanan ini."},
+    // Tanggal dalam [alerts] timezone.
+    {"date.day_month_year", "{day} {month} {year}"},
+    {"date.day_and_time", "{date} pukul {time}"},
+    {"date.month.1", "Januari"}, {"date.month.2", "Februari"}, {"date.month.3", "Maret"},
+    {"date.month.4", "April"}, {"date.month.5", "Mei"}, {"date.month.6", "Juni"},
+    {"date.month.7", "Juli"}, {"date.month.8", "Agustus"}, {"date.month.9", "September"},
+    {"date.month.10", "Oktober"}, {"date.month.11", "November"}, {"date.month.12", "Desember"},
+    // Laporan yang belum masuk.
+    {"missing.rule.within_days", "laporan paling lambat {days} hari setelah laporan sebelumnya"},
+    {"missing.rule.day_of_month", "laporan tiap bulan paling lambat tanggal {day} bulan berikutnya"},
+    {"missing.last", "Laporan terakhir dari {store} masuk pada {date}."},
+    {"missing.never", "Belum pernah ada laporan dari {store}."},
+    {"missing.subject", "Laporan belum masuk: {store}"},
+    {"missing.body",
+     "Laporan stok dari {store} belum masuk sampai batas waktunya, {due} ({zone}; {rule}).\n"
+     "{last}\n\n"
+     "Selama laporan belum masuk, tidak ada yang tahu apakah stok di {store} mulai habis.\n"
+     "Mohon minta kepala gudang {store} mengirim hitungan stoknya.\n"},
+    {"missing.escalated.subject", "Masih belum ada laporan: {store}, batas waktu {due}"},
+    {"missing.escalated.body",
+     "{store} masih belum mengirim laporan stok, {days} hari setelah batas waktu {due} "
+     "({zone}; {rule}).\n"
+     "{last}\n\n"
+     "Anda menerima pesan ini karena langganan Anda mencakup semua gudang; pelanggan {store} "
+     "sudah diberi tahu saat batas waktunya lewat.\n"},
+    // Ringkasan berkala.
+    {"digest.subject", "Ringkasan stok {date}: {summary}"},
+    {"digest.summary.out", "{n} barang habis"},
+    {"digest.summary.below", "{n} barang di bawah minimum"},
+    {"digest.summary.missing", "{n} laporan belum masuk"},
+    {"digest.summary.all_in_stock", "semua stok tersedia"},
+    {"digest.heading.daily", "Ringkasan stok harian Anda, dari {from} sampai {to} ({zone})."},
+    {"digest.heading.weekly", "Ringkasan stok mingguan Anda, dari {from} sampai {to} ({zone})."},
+    {"digest.heading.monthly", "Ringkasan stok bulanan Anda, dari {from} sampai {to} ({zone})."},
+    {"digest.quiet",
+     "Semua stok tersedia. Tidak ada laporan yang masuk, tidak ada yang terlambat, dan tidak ada "
+     "jumlah yang berubah."},
+    {"digest.all_in_stock", "Semua stok tersedia: tidak ada barang yang habis atau di bawah minimum."},
+    {"digest.section.out", "Habis saat ini ({n}):"},
+    {"digest.section.below", "Di bawah minimum saat ini ({n}):"},
+    {"digest.section.missing", "Laporan belum masuk ({n}):"},
+    {"digest.section.received", "Laporan yang masuk ({n}):"},
+    {"digest.section.changes", "Perubahan terbesar:"},
+    {"digest.none_received", "Tidak ada laporan yang masuk pada periode ini."},
+    {"digest.line.item", "{store}: {item}"},
+    {"digest.line.below", "{store}: {item}, {count} (minimum {minimum})"},
+    {"digest.line.missing", "{store}: batas waktu {due}"},
+    {"digest.line.received", "{store}: {date}"},
+    {"digest.line.change", "{store}: {item}, dari {old} menjadi {new}"},
+    {"digest.line.new", "{store}: {item}, baru, {new}"},
+    {"digest.more", "... dan {n} lainnya"},
 };
 
 // Indonesian nouns do not change with the number.

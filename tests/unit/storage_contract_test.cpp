@@ -738,6 +738,58 @@ TEST_P(StorageContract, EachScheduledOccurrenceQueuesItsMessagesOnce) {
   EXPECT_EQ(storage_->outbox_counts()->queued, 2);
 }
 
+TEST_P(StorageContract, EachStoresNewestReportCountsEvenWithoutAChange) {
+  EXPECT_TRUE(storage_->store_reports(10)->empty());
+  const TimePoint t1 = clock_.now();
+  const auto a = load({{"Medan", "a", 1}, {"Padang", "b", 2}}, "a.csv", "sha-a");
+  clock_.advance(24h);
+  // Medan again with the same count: no change record, but a report.
+  const auto b = load({{"Medan", "a", 1}}, "b.csv", "sha-b");
+  // A rejected report is not a report of the store.
+  clock_.advance(24h);
+  ASSERT_TRUE(storage_->record_report(record("c.csv", "sha-c", ReportStatus::kRejected)).ok());
+  auto stores = storage_->store_reports(10);
+  ASSERT_TRUE(stores.ok()) << stores.error().message();
+  ASSERT_EQ(stores->size(), 2u);
+  EXPECT_EQ((*stores)[0].store, "Medan");
+  EXPECT_EQ((*stores)[0].report_id, b);
+  EXPECT_EQ((*stores)[0].received_at, t1 + 24h);
+  EXPECT_EQ((*stores)[1].store, "Padang");
+  EXPECT_EQ((*stores)[1].report_id, a);
+  EXPECT_EQ((*stores)[1].received_at, t1);
+  EXPECT_EQ(storage_->store_reports(1)->size(), 1u);
+}
+
+TEST_P(StorageContract, LargestChangesOfAWindowFirstAndOnlyTheStoresAsked) {
+  const TimePoint t0 = clock_.now();
+  load({{"Medan", "a", 10}, {"Medan", "b", 5}, {"Padang", "c", 7}}, "a.csv", "sha-a");
+  clock_.advance(1h);
+  load({{"Medan", "a", 2}, {"Medan", "b", 50}, {"Padang", "c", 0}, {"Medan", "new", 3}},
+       "b.csv", "sha-b");
+  auto all = storage_->largest_changes(t0, t0 + 2h, {}, 10);
+  ASSERT_TRUE(all.ok()) << all.error().message();
+  // Only the second report is after t0: b +45, a -8, c -7, new +3.
+  ASSERT_EQ(all->size(), 4u);
+  EXPECT_EQ((*all)[0].item, "b");
+  EXPECT_EQ((*all)[0].old_count, 5);
+  EXPECT_EQ((*all)[0].new_count, 50);
+  EXPECT_EQ((*all)[1].item, "a");
+  EXPECT_EQ((*all)[2].item, "c");
+  EXPECT_EQ((*all)[3].item, "new");
+  EXPECT_FALSE((*all)[3].old_count.has_value());
+  auto medan = storage_->largest_changes(t0, t0 + 2h, {"Medan", "Bandung"}, 2);
+  ASSERT_TRUE(medan.ok());
+  ASSERT_EQ(medan->size(), 2u);
+  EXPECT_EQ((*medan)[0].item, "b");
+  EXPECT_EQ((*medan)[1].item, "a");
+  // Both reports from before t0.
+  auto both = storage_->largest_changes(t0 - 1h, t0 + 2h, {"Padang"}, 10);
+  ASSERT_TRUE(both.ok());
+  ASSERT_EQ(both->size(), 2u);
+  EXPECT_EQ((*both)[0].new_count, 7);  // new at 7, then 7 -> 0: the first in change order
+  EXPECT_TRUE(storage_->largest_changes(t0 + 1h, t0 + 2h, {}, 10)->empty());
+}
+
 TEST_P(StorageContract, MaintenanceIsHarmlessAtAnyTime) {
   EXPECT_TRUE(storage_->maintain().ok());
   load({{"Medan", "a", 1}}, "a.csv", "sha-a");

@@ -155,9 +155,32 @@ CREATE TABLE mutes(
 
 // The schema's history, oldest first. To change the schema, append a step
 // (and describe it in docs/architecture.md); never edit one that shipped.
+// Version 3: missing reports and digests.
+// - report_stores: which stores each loaded report had rows for, written
+//   by the loader with each batch, so that a store whose report repeated
+//   its counts unchanged is known to have reported. Reports loaded before
+//   are filled in from the inventory and the change log.
+// - changes_report: a block-range index on changes.report_id (the log is
+//   written in report order, so it stays a few pages) for the digest's
+//   "largest changes" of a day's reports.
+constexpr const char* kPgMigrationExpect = R"SQL(
+CREATE TABLE report_stores(
+  store     text COLLATE "C" NOT NULL,
+  report_id bigint NOT NULL,
+  PRIMARY KEY (store, report_id)
+);
+INSERT INTO report_stores(store, report_id)
+  SELECT DISTINCT store, report_id FROM inventory ON CONFLICT DO NOTHING;
+INSERT INTO report_stores(store, report_id)
+  SELECT DISTINCT store, report_id FROM changes ON CONFLICT DO NOTHING;
+CREATE INDEX changes_report ON changes USING brin(report_id);
+)SQL";
+
 constexpr PgSchemaStep kPgSchemaSteps[] = {
     {1, "create the tables", kPgSchemaV1},
     {2, "minimum levels (levels, levels_state) and mutes", kPgMigrationLevels},
+    {3, "missing reports and digests: the stores of each report, an index of changes by report",
+     kPgMigrationExpect},
 };
 
 // Serialises schema changes between nodes starting at once
@@ -369,6 +392,8 @@ const Named kStatements[] = {
     {"seen_clear", "TRUNCATE seen_keys"},
     {"seen_insert", "INSERT INTO seen_keys(h) VALUES ($1) ON CONFLICT (h) DO NOTHING"},
     {"stage_clear", "TRUNCATE stage"},
+    {"report_stores_add", "INSERT INTO report_stores(store, report_id) "
+                          "SELECT DISTINCT store, $1::bigint FROM stage ON CONFLICT DO NOTHING"},
     {"stage_changes_clear", "TRUNCATE stage_changes"},
     {"cursor_get", "SELECT position FROM cursors WHERE name = $1"},
     // A cursor only moves forward.
@@ -714,6 +739,7 @@ Status PgReportWriter::write_rows() {
   }
   rows_copy_.clear();
   buffered_rows_ = 0;
+  if (auto r = impl.run("report_stores_add", {report_id_}); !r) return r.error();
   const std::int64_t now = to_unix_ms(impl.clock.now());
   if (!change_sink_ && !minimums_) {
     auto r = impl.run("merge", {now, report_id_, logged_});
@@ -1114,6 +1140,39 @@ Result<std::vector<StoreSummary>> PostgresStorage::list_stores(int limit) {
   if (!r) return r.error();
   return read_all<StoreSummary>(*r, [](const PgResult& res, int i) {
     return StoreSummary{res.text(i, 0), res.i64(i, 1), res.i64(i, 2)};
+  });
+}
+
+Result<std::vector<StoreReport>> PostgresStorage::store_reports(int limit) {
+  auto r = impl_->conn.query(
+      "SELECT rs.store, max(r.id), max(r.received_at) FROM report_stores rs "
+      "JOIN reports r ON r.id = rs.report_id WHERE r.status = 'loaded' "
+      "GROUP BY rs.store ORDER BY rs.store LIMIT $1",
+      {limit});
+  if (!r) return r.error();
+  return read_all<StoreReport>(*r, [](const PgResult& res, int i) {
+    return StoreReport{res.text(i, 0), res.i64(i, 1), from_unix_ms(res.i64(i, 2))};
+  });
+}
+
+Result<std::vector<CountChange>> PostgresStorage::largest_changes(
+    TimePoint after, TimePoint until, const std::vector<std::string>& stores, int limit) {
+  // The stores as one parameter, a line each ('' = every store): store
+  // names never hold a line break (the report parser refuses them).
+  std::string listed;
+  for (const auto& s : stores) listed += (listed.empty() ? "" : "\n") + s;
+  auto r = impl_->conn.query(
+      "SELECT c.store, c.item, c.old_count, c.new_count, c.report_id FROM reports r "
+      "JOIN changes c ON c.report_id = r.id "
+      "WHERE r.status = 'loaded' AND r.received_at > $1 AND r.received_at <= $2 "
+      "AND ($4 = '' OR c.store = ANY(string_to_array($4, E'\\n'))) "
+      "ORDER BY abs(c.new_count - coalesce(c.old_count, 0)) DESC, r.first_seq + c.ord "
+      "LIMIT $3",
+      {ms(after), ms(until), limit, listed});
+  if (!r) return r.error();
+  return read_all<CountChange>(*r, [](const PgResult& res, int i) {
+    return CountChange{res.text(i, 0), res.text(i, 1), res.opt_i64(i, 2), res.i64(i, 3),
+                       res.i64(i, 4)};
   });
 }
 

@@ -100,6 +100,10 @@ class PostgresStorage final : public Storage {
   Result<OutboxCounts> open_outbox_counts() override;
   Result<std::vector<InventoryRow>> list_inventory(const InventoryQuery& query) override;
   Result<std::vector<StoreSummary>> list_stores(int limit) override;
+  Result<std::vector<StoreReport>> store_reports(int limit) override;
+  Result<std::vector<CountChange>> largest_changes(TimePoint after, TimePoint until,
+                                                   const std::vector<std::string>& stores,
+                                                   int limit) override;
   Result<std::optional<TimePoint>> schedule_mark(std::string_view name) override;
   Result<bool> commit_schedule(std::string_view name, TimePoint at,
                                const std::vector<OutboxMessage>& messages) override;

@@ -1912,6 +1912,51 @@ Result<std::vector<StoreSummary>> SqliteStorage::list_stores(int limit) {
   }
 }
 
+Result<std::vector<StoreReport>> SqliteStorage::store_reports(int limit) {
+  // report_stores has a row for every store of every loaded report, whether
+  // its counts changed or not.
+  try {
+    Statement s(impl_->db.get(),
+                "SELECT rs.store, MAX(r.id), MAX(r.received_at) FROM report_stores rs "
+                "JOIN reports r ON r.id = rs.report_id WHERE r.status = 'loaded' "
+                "GROUP BY rs.store ORDER BY rs.store LIMIT ?1");
+    s.bind(1, limit);
+    return collect<StoreReport>(s, [](const Statement& st) {
+      return StoreReport{st.text(0), st.i64(1), from_unix_ms(st.i64(2))};
+    });
+  } catch (const StorageError& e) {
+    return Error(ErrorCode::kInternal, e.what());
+  }
+}
+
+Result<std::vector<CountChange>> SqliteStorage::largest_changes(
+    TimePoint after, TimePoint until, const std::vector<std::string>& stores, int limit) {
+  // A report's records are the seq range first_seq..last_seq: read by the
+  // primary key, report by report, for the reports of the window only.
+  std::string sql =
+      "SELECT c.store, c.item, c.old_count, c.new_count, c.report_id FROM reports r "
+      "JOIN changes c ON c.seq BETWEEN r.first_seq AND r.last_seq "
+      "WHERE r.status = 'loaded' AND r.last_seq > 0 AND r.received_at > ?1 AND r.received_at <= ?2";
+  if (!stores.empty()) {
+    sql += " AND c.store IN (";
+    for (std::size_t i = 0; i < stores.size(); ++i) {
+      sql += (i ? ", ?" : "?") + std::to_string(i + 4);
+    }
+    sql += ")";
+  }
+  sql += " ORDER BY abs(c.new_count - coalesce(c.old_count, 0)) DESC, c.seq LIMIT ?3";
+  try {
+    Statement s(impl_->db.get(), sql.c_str());
+    s.bind(1, to_unix_ms(after)).bind(2, to_unix_ms(until)).bind(3, limit);
+    for (std::size_t i = 0; i < stores.size(); ++i) s.bind(static_cast<int>(i + 4), stores[i]);
+    return collect<CountChange>(s, [](const Statement& st) {
+      return CountChange{st.text(0), st.text(1), st.opt_i64(2), st.i64(3), st.i64(4)};
+    });
+  } catch (const StorageError& e) {
+    return Error(ErrorCode::kInternal, e.what());
+  }
+}
+
 namespace {
 // Rows of `from` with id < before_id (0 = from the newest), newest first,
 // where `column` = `value` when a value is given.
