@@ -73,6 +73,8 @@ struct AlertsConfig {
   bool notify_rejected = true;
   bool back_in_stock = false;
   std::string group = "report";         // "report" or "item"
+  int warn_days_ahead = 14;             // running_out: days of notice (plus the next report's wait)
+  int transfer_keep_days = 30;          // transfers leave the giving store this many days of cover
 };
 
 struct SmtpConfig {

@@ -44,6 +44,7 @@ struct CheckerTotals {
   std::int64_t out_of_stock = 0;      // items that went out of stock
   std::int64_t back_in_stock = 0;     // items back in stock (counted whether alerted or not)
   std::int64_t report_rejected = 0;   // rejected reports
+  std::int64_t running_out = 0;       // items predicted to run out soon (alerted or not)
   std::int64_t messages = 0;          // messages queued
 
   // The events of one kind found.
@@ -52,6 +53,7 @@ struct CheckerTotals {
       case EventKind::kOutOfStock: return out_of_stock;
       case EventKind::kBackInStock: return back_in_stock;
       case EventKind::kReportRejected: return report_rejected;
+      case EventKind::kRunningOut: return running_out;
     }
     return 0;
   }

@@ -14,6 +14,7 @@ constexpr Named<EventKind> kNames[] = {
     {EventKind::kOutOfStock, "out_of_stock"},
     {EventKind::kBackInStock, "back_in_stock"},
     {EventKind::kReportRejected, "report_rejected"},
+    {EventKind::kRunningOut, "running_out"},
 };
 static_assert(std::size(kNames) == kEventKinds.size(), "every kind has a name");
 

@@ -25,11 +25,13 @@ enum class EventKind : std::uint8_t {
   kOutOfStock,      // a count reaches 0 (or a new item arrives at 0)
   kBackInStock,     // a count leaves 0
   kReportRejected,  // a report was rejected whole
+  kRunningOut,      // an item is predicted to run out soon (pipeline/usage.hpp)
 };
 
 // Every kind, in the order its messages are queued and its metrics listed.
-inline constexpr std::array<EventKind, 3> kEventKinds = {
-    EventKind::kOutOfStock, EventKind::kBackInStock, EventKind::kReportRejected};
+inline constexpr std::array<EventKind, 4> kEventKinds = {
+    EventKind::kOutOfStock, EventKind::kBackInStock, EventKind::kReportRejected,
+    EventKind::kRunningOut};
 
 // "out_of_stock", "back_in_stock", "report_rejected".
 [[nodiscard]] std::string_view event_name(EventKind kind);

@@ -44,7 +44,7 @@ TEST(EventNames, EveryKindHasAStableNameThatReadsBack) {
   for (const EventKind e : kEventKinds) EXPECT_EQ(event_from_name(event_name(e)), e);
   EXPECT_EQ(event_from_name("low_stock"), std::nullopt);
   EXPECT_EQ(event_from_name(""), std::nullopt);
-  EXPECT_EQ(event_names_listed(), "out_of_stock, back_in_stock or report_rejected");
+  EXPECT_EQ(event_names_listed(), "out_of_stock, back_in_stock, report_rejected or running_out");
 }
 
 }  // namespace
