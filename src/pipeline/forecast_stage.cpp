@@ -123,7 +123,10 @@ Result<ForecastTotals> process_forecasts(Storage& storage, const Clock& clock,
       std::vector<Alert> per(rs.size(), base);
       std::vector<std::vector<std::string>> stores(rs.size());
       for (const auto& row : *rows) {
-        const Forecast f = forecast(row.figures, row.count, r.day);
+        // As of this report: its own count (reports loaded after it may
+        // have changed the inventory since).
+        const std::int64_t count = row.figures.last_count;
+        const Forecast f = forecast(row.figures, count, r.day);
         if (!runs_out_within(f, r.day, warn_horizon_days(cfg.warn_days_ahead, row.gap_days))) {
           continue;
         }
@@ -131,7 +134,7 @@ Result<ForecastTotals> process_forecasts(Storage& storage, const Clock& clock,
         AlertItem item;
         item.store = row.store;
         item.item = row.item;
-        item.new_count = row.count;
+        item.new_count = count;
         item.daily_use = f.daily_use;
         item.runs_out_on = f.runs_out_on;
         for (std::size_t k = 0; k < rs.size(); ++k) {

@@ -45,7 +45,7 @@ class ForecastTest(harness.PipelineTestCase):
     def test_falling_counts_raise_one_running_out_message_and_a_transfer(self):
         # One report a month, each checked before the next arrives.
         for path in self.reports():
-            r = self.env.run_cli("--config", self.env.config, "ingest", path)
+            r = self.env.run_cli("ingest", "--config", self.env.config, path)
             self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
 
         days = self.env.query("SELECT report_day, date_source FROM reports ORDER BY id")
@@ -77,7 +77,7 @@ class ForecastTest(harness.PipelineTestCase):
     def test_the_running_out_alert_keeps_its_date_as_data(self):
         # The outbox keeps event data; the text is rendered when it is sent.
         # Loaded at once: the history still comes in the reports' order.
-        r = self.env.run_cli("--config", self.env.config, "ingest", *self.reports())
+        r = self.env.run_cli("ingest", "--config", self.env.config, *self.reports())
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
         rows = self.env.query("SELECT payload FROM outbox WHERE event = 'running_out'")
         self.assertEqual(len(rows), 1)
