@@ -389,7 +389,7 @@ struct Console::Impl : std::enable_shared_from_this<Console::Impl> {
       d.out_of_stock.resize(kOutOfStockListed);
       d.more_out_of_stock = true;
     }
-    // Running out soon (within warn_days) and transfers for the items out
+    // Running out soon (as the running_out alert judges) and transfers for the items out
     // of stock; a backend without use rates leaves both lists empty.
     ForecastOverview fo;
     fo.warn_days = warn_days;
@@ -397,8 +397,11 @@ struct Console::Impl : std::enable_shared_from_this<Console::Impl> {
       auto soon = storage->usage_by_cover(scope, kOutOfStockListed);
       if (!soon) break;
       for (auto& r : *soon) {
+        // The horizon of the running_out alert (pipeline/usage.hpp).
         const Forecast f = forecast(r.figures, r.count, r.as_of_day);
-        if (f.days_of_cover && *f.days_of_cover <= warn_days) fo.running_out.push_back(std::move(r));
+        if (runs_out_within(f, r.as_of_day, warn_horizon_days(warn_days, r.gap_days))) {
+          fo.running_out.push_back(std::move(r));
+        }
       }
     }
     for (const auto& r : d.out_of_stock) {
