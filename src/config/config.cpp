@@ -287,6 +287,8 @@ void read_config(const toml::table& root, const std::filesystem::path& base, Con
       problems.push_back({"alerts.timezone", t->get("timezone") ? line_of(*t->get("timezone")) : 0,
                           zone.error().message()});
     }
+    s.integer("warn_days_ahead", cfg.alerts.warn_days_ahead, 0, 365);
+    s.integer("transfer_keep_days", cfg.alerts.transfer_keep_days, 0, 365);
     if (!plausible_address(cfg.alerts.from)) {
       problems.push_back({"alerts.from", t->get("from") ? line_of(*t->get("from")) : 0,
                           "\"" + cfg.alerts.from + "\" is not an email address"});

@@ -97,6 +97,8 @@ struct AlertsConfig {
   std::string timezone;                 // of digests and deadlines; empty = the system's
   TimeZone zone;                        // `timezone` read
   std::vector<ExpectRule> expect;
+  int warn_days_ahead = 14;             // running_out: days of notice (plus the next report's wait)
+  int transfer_keep_days = 30;          // transfers leave the giving store this many days of cover
 };
 
 struct SmtpConfig {

@@ -2,9 +2,13 @@
 
 #include <boost/json.hpp>
 
+#include <cstdio>
+
 #include "notify/message.hpp"
 #include "notify/digest_mail.hpp"
 #include "notify/report_missing.hpp"
+#include "pipeline/usage.hpp"
+#include "report/report_date.hpp"
 #include "notify/template_mail.hpp"
 #include "pipeline/levels_file.hpp"
 #include "report/report_problem.hpp"
@@ -25,13 +29,40 @@ std::string utc_time(const Catalog& catalog, TimePoint t) {
   return format_utc(t, std::string(catalog.text("alert.time")).c_str());
 }
 
+// A daily use for people: "12", "2.5", "0.3".
+std::string rate_text(double rate) {
+  char buf[32];
+  if (rate >= 10) std::snprintf(buf, sizeof buf, "%.0f", rate);
+  else std::snprintf(buf, sizeof buf, "%.1f", rate);
+  return buf;
+}
+
 std::string sentence(const Catalog& catalog, EventKind e, const AlertItem& i) {
   const std::string store = sanitize_text(i.store);
   const std::string item = sanitize_text(i.item);
   const std::string count = std::to_string(i.new_count);
+  if (e == EventKind::kRunningOut) {
+    const std::string date = i.runs_out_on ? iso_day(*i.runs_out_on) : std::string("?");
+    const std::string rate = rate_text(i.daily_use.value_or(0.0));
+    return catalog.format("alert.running_out.sentence", {{"store", store},
+                                                         {"item", item},
+                                                         {"count", count},
+                                                         {"date", date},
+                                                         {"rate", rate}});
+  }
   const std::string minimum = std::to_string(i.minimum.value_or(0));
-  return catalog.format("alert." + std::string(event_name(e)) + ".sentence",
-                        {{"store", store}, {"item", item}, {"count", count}, {"minimum", minimum}});
+  std::string out = catalog.format("alert." + std::string(event_name(e)) + ".sentence",
+                                   {{"store", store}, {"item", item}, {"count", count},
+                                    {"minimum", minimum}});
+  if (!i.transfer_from.empty() && i.transfer_quantity > 0) {
+    const std::string from = sanitize_text(i.transfer_from);
+    const std::string qty = std::to_string(i.transfer_quantity);
+    const std::string has = std::to_string(i.transfer_from_count);
+    out += "\n" + catalog.format("alert.transfer.sentence",
+                                 {{"store", store}, {"item", item}, {"from", from},
+                                  {"quantity", qty}, {"has", has}});
+  }
+  return out;
 }
 
 // "Medan: Robusta Dairi is out of stock", "Medan: 3 items out of stock",
@@ -130,6 +161,13 @@ std::string encode_alert(const Alert& a) {
     json::object it{{"store", i.store}, {"item", i.item}, {"new", i.new_count}};
     if (i.old_count) it["old"] = *i.old_count;
     if (i.minimum) it["minimum"] = *i.minimum;
+    if (i.daily_use) it["daily_use"] = *i.daily_use;
+    if (i.runs_out_on) it["runs_out_on"] = iso_day(*i.runs_out_on);
+    if (!i.transfer_from.empty()) {
+      it["transfer"] = json::object{{"from", i.transfer_from},
+                                    {"quantity", i.transfer_quantity},
+                                    {"from_count", i.transfer_from_count}};
+    }
     items.push_back(std::move(it));
   }
   o["items"] = std::move(items);
@@ -173,8 +211,24 @@ Result<Alert> decode_alert(std::string_view payload) {
     for (const auto& x : items->as_array()) {
       if (!x.is_object()) return bad_payload("an item is not an object");
       const auto& it = x.as_object();
-      a.items.push_back({str(it, "store"), str(it, "item"), num(it, "old"),
-                         num(it, "new").value_or(0), num(it, "minimum")});
+      AlertItem item;
+      item.store = str(it, "store");
+      item.item = str(it, "item");
+      item.old_count = num(it, "old");
+      item.new_count = num(it, "new").value_or(0);
+      item.minimum = num(it, "minimum");
+      if (const auto* d = it.if_contains("daily_use"); d && d->is_number()) {
+        item.daily_use = d->to_number<double>();
+      }
+      if (const auto* d = it.if_contains("runs_out_on"); d && d->is_string()) {
+        item.runs_out_on = parse_report_day(std::string_view(d->as_string()));
+      }
+      if (const auto* t = it.if_contains("transfer"); t && t->is_object()) {
+        item.transfer_from = str(t->as_object(), "from");
+        item.transfer_quantity = num(t->as_object(), "quantity").value_or(0);
+        item.transfer_from_count = num(t->as_object(), "from_count").value_or(0);
+      }
+      a.items.push_back(std::move(item));
     }
   }
   a.total = num(o, "total").value_or(static_cast<std::int64_t>(a.items.size()));

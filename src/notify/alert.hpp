@@ -34,6 +34,13 @@ struct AlertItem {
   std::optional<std::int64_t> old_count;
   std::int64_t new_count = 0;
   std::optional<std::int64_t> minimum;  // the minimum level it was judged by, when set
+  // running_out: the use rate and the predicted day (pipeline/usage.hpp).
+  std::optional<double> daily_use;
+  std::optional<std::int64_t> runs_out_on;
+  // out_of_stock (and below minimum): a store that can spare some, and how much.
+  std::string transfer_from;
+  std::int64_t transfer_quantity = 0;
+  std::int64_t transfer_from_count = 0;
 };
 
 struct Alert {

@@ -2,11 +2,13 @@
 
 #include <algorithm>
 #include <ctime>
+#include <functional>
 #include <string_view>
 
 #include "notify/alert.hpp"
 #include "notify/message.hpp"
 #include "pipeline/levels_file.hpp"
+#include "pipeline/forecast_stage.hpp"
 
 namespace stockwatch {
 
@@ -74,7 +76,13 @@ std::size_t count_of(const PendingChanges& page, EventKind e) {
 }
 
 AlertItem item_of(const ChangeRecord& c) {
-  return {c.store, c.item, c.old_count, c.new_count, c.minimum};
+  AlertItem i;
+  i.store = c.store;
+  i.item = c.item;
+  i.old_count = c.old_count;
+  i.new_count = c.new_count;
+  i.minimum = c.minimum;
+  return i;
 }
 
 // The event data every message about report `p` shares.
@@ -131,11 +139,15 @@ OutboxMessage outbox_message(const AlertsConfig& cfg, const std::string& recipie
 
 // group = "report": one message per event and recipient, built from every
 // page of the report; memory is bounded by recipients x kMaxListed.
+// Adds what an alert's items need from storage before it is queued
+// (transfer suggestions); may be empty.
+using AlertDecorator = std::function<void(Alert&)>;
+
 class ReportDigest {
  public:
-  explicit ReportDigest(const AlertsConfig& cfg)
+  explicit ReportDigest(const AlertsConfig& cfg, AlertDecorator decorate = {})
       : cfg_(cfg), recipients_(recipients(cfg)),
-        tallies_(std::size(kChangeEvents) * recipients_.size()) {}
+        tallies_(std::size(kChangeEvents) * recipients_.size()), decorate_(std::move(decorate)) {}
 
   void add(const PendingChanges& page) {
     for_each_event(cfg_, page, [&](std::size_t event, const ChangeRecord& c) {
@@ -160,6 +172,7 @@ class ReportDigest {
         alert.total = t.alert.total;
         alert.stores = t.alert.stores;
         alert.many_stores = t.alert.many_stores;
+        if (decorate_) decorate_(alert);
         out.push_back(outbox_message(cfg_, recipients_[r].address, alert,
                                      std::string(event_name(kind)) + "-report", p.report_id, now));
       }
@@ -171,12 +184,13 @@ class ReportDigest {
   const AlertsConfig& cfg_;
   std::vector<Recipient> recipients_;
   std::vector<Tally> tallies_;  // [event][recipient]
+  AlertDecorator decorate_;
 };
 
 // group = "item": one message per record of the page and recipient, with
 // the plain subject and the one sentence.
 std::vector<OutboxMessage> item_messages(const AlertsConfig& cfg, const PendingChanges& page,
-                                         TimePoint now) {
+                                         TimePoint now, const AlertDecorator& decorate = {}) {
   std::vector<OutboxMessage> out;
   const auto rs = recipients(cfg);
   for_each_event(cfg, page, [&](std::size_t event, const ChangeRecord& c) {
@@ -187,6 +201,7 @@ std::vector<OutboxMessage> item_messages(const AlertsConfig& cfg, const PendingC
     alert.items = {item_of(c)};
     alert.total = 1;
     alert.stores = 1;
+    if (decorate) decorate(alert);
     for (const auto& r : rs) {
       if (!recipient_wants(r, name, &c.store)) continue;
       out.push_back(outbox_message(cfg, r.address, alert, std::string(name) + "-change", c.seq,
@@ -261,6 +276,20 @@ Result<int> Checker::process_report(PendingChanges& p, const std::vector<Mute>& 
     });
   };
   drop_muted();
+  // An item out of stock or below its minimum gets a transfer suggestion
+  // when another store can spare some (pipeline/forecast_stage.hpp); a
+  // failed lookup only leaves it out.
+  const AlertDecorator transfers = [&](Alert& alert) {
+    if (alert.event != EventKind::kOutOfStock && alert.event != EventKind::kLowStock) return;
+    for (auto& item : alert.items) {
+      auto t = suggest_transfer(storage_, item.store, item.item, item.new_count,
+                                cfg.transfer_keep_days);
+      if (!t || !*t) continue;
+      item.transfer_from = (*t)->from;
+      item.transfer_quantity = (*t)->quantity;
+      item.transfer_from_count = (*t)->from_count;
+    }
+  };
   // A levels file's re-evaluation is one message per recipient (and
   // event), whatever the grouping: it can concern every item at once.
   if (cfg.group == "item" && !is_levels_name(p.report_path)) {
@@ -268,7 +297,7 @@ Result<int> Checker::process_report(PendingChanges& p, const std::vector<Mute>& 
     // page's last record (to the report's end after the last page).
     int queued = 0;
     while (true) {
-      const auto msgs = item_messages(cfg, p, now);
+      const auto msgs = item_messages(cfg, p, now, transfers);
       const std::int64_t through = p.more_after != 0 ? p.more_after : p.last_seq;
       if (auto st = storage_.commit_check(through, 0, msgs); !st.ok()) return st.error();
       queued += static_cast<int>(msgs.size());
@@ -284,7 +313,7 @@ Result<int> Checker::process_report(PendingChanges& p, const std::vector<Mute>& 
     }
   }
   // The report's messages need all of its pages: one transaction at the end.
-  ReportDigest digest(cfg);
+  ReportDigest digest(cfg, transfers);
   std::size_t out_of_stock = 0, back_in_stock = 0, low_stock = 0;
   while (true) {
     digest.add(p);
@@ -327,6 +356,17 @@ Result<int> Checker::process_due() {
     std::lock_guard lock(mu_);
     totals_.report_rejected += 1;
     totals_.messages += static_cast<std::int64_t>(msgs.size());
+  }
+  // Use rates and running_out alerts (pipeline/forecast_stage.hpp), after
+  // the stock alerts so that a large report's take-in never delays them
+  // (the transfers above judge use by the reports taken in before).
+  auto forecasts = process_forecasts(storage_, clock_, config());
+  if (!forecasts) return forecasts.error();
+  queued += static_cast<int>(forecasts->messages);
+  {
+    std::lock_guard lock(mu_);
+    totals_.running_out += forecasts->running_out;
+    totals_.messages += forecasts->messages;
   }
   auto reminded = process_reminders(*mutes);
   if (!reminded) return reminded.error();

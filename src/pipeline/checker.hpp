@@ -57,6 +57,7 @@ struct CheckerTotals {
   std::int64_t report_rejected = 0;   // rejected reports
   std::int64_t low_stock = 0;         // items that dropped below their minimum
   std::int64_t still_out = 0;         // still_out reminders (items)
+  std::int64_t running_out = 0;       // items predicted to run out soon (alerted or not)
   std::int64_t messages = 0;          // messages queued
 
   // The events of one kind found.
@@ -67,6 +68,7 @@ struct CheckerTotals {
       case EventKind::kReportRejected: return report_rejected;
       case EventKind::kLowStock: return low_stock;
       case EventKind::kStillOut: return still_out;
+      case EventKind::kRunningOut: return running_out;
       default: break;  // not the checker's (pipeline/expect_stage, digest_stage)
     }
     return 0;

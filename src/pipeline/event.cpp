@@ -18,6 +18,7 @@ constexpr Named<EventKind> kNames[] = {
     {EventKind::kStillOut, "still_out"},
     {EventKind::kReportMissing, "report_missing"},
     {EventKind::kDigest, "digest"},
+    {EventKind::kRunningOut, "running_out"},
 };
 static_assert(std::size(kNames) == kEventKinds.size(), "every kind has a name");
 

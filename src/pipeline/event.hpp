@@ -29,15 +29,17 @@ enum class EventKind : std::uint8_t {
   kStillOut,        // a reminder: an item has stayed at 0 (alerts.still_out_every_days)
   kReportMissing,   // a store's report is past its deadline ([[alerts.expect]])
   kDigest,          // a subscription's scheduled summary (`digest`)
+  kRunningOut,      // an item is predicted to run out soon (pipeline/usage.hpp)
 };
 
 // Every kind, in the order its messages are queued and its metrics listed.
-inline constexpr std::array<EventKind, 7> kEventKinds = {
+inline constexpr std::array<EventKind, 8> kEventKinds = {
     EventKind::kOutOfStock, EventKind::kBackInStock, EventKind::kReportRejected,
-    EventKind::kLowStock, EventKind::kStillOut, EventKind::kReportMissing, EventKind::kDigest};
+    EventKind::kLowStock, EventKind::kStillOut, EventKind::kReportMissing, EventKind::kDigest,
+    EventKind::kRunningOut};
 
 // "out_of_stock", "back_in_stock", "report_rejected", "low_stock", "still_out",
-// "report_missing", "digest".
+// "report_missing", "digest", "running_out".
 [[nodiscard]] std::string_view event_name(EventKind kind);
 // The kind with this name, or nullopt.
 [[nodiscard]] std::optional<EventKind> event_from_name(std::string_view name);

@@ -19,6 +19,7 @@
 
 #include "os/beneath.hpp"
 #include "os/file_ops.hpp"
+#include "report/report_date.hpp"
 #include "report/report_format.hpp"
 #include "report/report_problem.hpp"
 #include "report/workbook/workbook_report.hpp"
@@ -603,6 +604,14 @@ Result<LoadOutcome> Loader::load(ReportFile& file, const std::string& raw_name,
   ReportRecord record;
   record.path = name;
   record.received_at = received;
+  // The day its counts were true: from its name, else the day it arrived.
+  if (const auto day = report_day_from_name(name)) {
+    record.report_day = *day;
+    record.date_source = to_string(ReportDateSource::kName);
+  } else {
+    record.report_day = day_of_unix_ms(to_unix_ms(received));
+    record.date_source = to_string(ReportDateSource::kReceived);
+  }
 
   // Looks for an earlier, unfinished handling of this very report.
   auto find_resumable = [&](const struct stat& st, const std::string& sha)

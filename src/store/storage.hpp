@@ -42,6 +42,7 @@
 #include "base/result.hpp"
 #include "pipeline/event.hpp"
 #include "pipeline/minimum_levels.hpp"
+#include "pipeline/usage.hpp"
 
 namespace stockwatch {
 
@@ -91,6 +92,11 @@ struct ReportRecord {
   TimePoint received_at{};
   TimePoint finished_at{};
   std::string archived_path;    // empty until archived
+  // The day its counts were true (days since 1970-01-01) and where that
+  // came from: "column", "name" or "received" (report/report_date.hpp).
+  // Unset for rejected and duplicate reports.
+  std::optional<std::int64_t> report_day;
+  std::string date_source;
 };
 
 enum class ChangeKind { kInsert, kModify };
@@ -240,6 +246,31 @@ struct Mute {
   std::optional<TimePoint> until;  // set: muted before this time
   bool until_change = false;    // muted while the count stays as it was at created_at
   TimePoint created_at{};
+// A loaded report the use rates have not taken in yet (Storage::next_usage_report).
+struct UsageReport {
+  std::int64_t report_id = 0;
+  std::int64_t day = 0;          // the report's day
+  std::string path;
+  TimePoint time{};              // loaded
+  std::int64_t last_seq = 0;     // its place in the change feed
+  bool alerts = true;            // false: loaded before use rates existed (no alerts for the past)
+};
+
+// One store and item with its use figures and the store's report days.
+struct UsageRow {
+  std::string store;
+  std::string item;
+  std::int64_t count = 0;                  // the current count (inventory)
+  UsageFigures figures;
+  std::int64_t as_of_day = 0;              // the store's latest report day
+  std::optional<std::int64_t> gap_days;    // days between the store's last two reports
+};
+
+// One point of an item's history: a report that changed its count.
+struct HistoryPoint {
+  std::int64_t day = 0;
+  std::int64_t count = 0;
+  std::int64_t report_id = 0;
 };
 
 class Storage;
@@ -529,6 +560,62 @@ class Storage {
   // change order, at most `limit`.
   [[nodiscard]] virtual Result<std::vector<CountChange>> largest_changes(
       TimePoint after, TimePoint until, const std::vector<std::string>& stores, int limit) = 0;
+  // --- Use rates and forecasts (pipeline/usage.hpp) ---------------------
+  // Each loaded report is taken in once, in commit order, after it loaded
+  // (the forecast stage, off the loader): its counts become history points
+  // (table `usage_points`), the running figures of each item it changed
+  // are updated by observe()'s rule (table `usage`), and the store's report
+  // days noted (table `usage_stores`).
+  // The next loaded report after the cursor "usage", or nullopt (always,
+  // for a backend without use rates: it has nothing to take in).
+  [[nodiscard]] virtual Result<std::optional<UsageReport>> next_usage_report() {
+    return std::optional<UsageReport>();
+  }
+  // Takes report `r` in, in one transaction. Repeating it changes nothing.
+  [[nodiscard]] virtual Status apply_usage(const UsageReport& r) {
+    (void)r;
+    return Error(ErrorCode::kInternal, "this storage backend has no use rates yet");
+  }
+  // The items report `r` changed whose count (> 0) lasts at most
+  // `horizon_days` at their use rate, judged as of the report's day;
+  // at most `limit`, soonest first.
+  [[nodiscard]] virtual Result<std::vector<UsageRow>> running_out_of_report(
+      const UsageReport& r, std::int64_t horizon_days, int limit) {
+    (void)r, (void)horizon_days, (void)limit;
+    return Error(ErrorCode::kInternal, "this storage backend has no use rates yet");
+  }
+  // In one transaction: queue `messages` (a Message-ID already in the
+  // outbox is skipped) and move the cursor "usage" past `r` (never back).
+  [[nodiscard]] virtual Status commit_usage(const UsageReport& r,
+                                            const std::vector<OutboxMessage>& messages) {
+    (void)r, (void)messages;
+    return Error(ErrorCode::kInternal, "this storage backend has no use rates yet");
+  }
+  // The figures of one store and item (nullopt: no report had it).
+  [[nodiscard]] virtual Result<std::optional<UsageRow>> usage_of(std::string_view store,
+                                                                 std::string_view item) {
+    (void)store, (void)item;
+    return Error(ErrorCode::kInternal, "this storage backend has no use rates yet");
+  }
+  // Items in stock with a known, non-zero use, fewest days of cover first
+  // (one store, or every store), at most `limit`.
+  [[nodiscard]] virtual Result<std::vector<UsageRow>> usage_by_cover(
+      std::optional<std::string> store, int limit) {
+    (void)store, (void)limit;
+    return Error(ErrorCode::kInternal, "this storage backend has no use rates yet");
+  }
+  // Every store's figures for one item (transfers), in store order.
+  [[nodiscard]] virtual Result<std::vector<UsageRow>> usage_of_item(std::string_view item) {
+    (void)item;
+    return Error(ErrorCode::kInternal, "this storage backend has no use rates yet");
+  }
+  // The history of one store and item, oldest first, at most `limit` points.
+  [[nodiscard]] virtual Result<std::vector<HistoryPoint>> item_history(std::string_view store,
+                                                                       std::string_view item,
+                                                                       int limit) {
+    (void)store, (void)item, (void)limit;
+    return Error(ErrorCode::kInternal, "this storage backend has no use rates yet");
+  }
 
   // --- Housekeeping -----------------------------------------------------
   // What a backend defers with StorageOptions::defer_maintenance, done now

@@ -6,6 +6,29 @@ namespace {
 
 // English: the texts stockwatch 0.1 wrote, byte for byte.
 constexpr CatalogEntry kEnglish[] = {
+    // Forecasts in the console (http/console/forecast_pages.hpp).
+    {"console.item.title", "{item} in {store}"},
+    {"console.item.unknown", "No report has listed this item for this store."},
+    {"console.item.no_history", "No history yet."},
+    {"console.item.chart_title", "Count of {item} in {store} at each report, and the predicted run-out date"},
+    {"console.item.runs_out_on", "Predicted to run out on {date}"},
+    {"console.item.point", "{date}: {count} (report {id})"},
+    {"console.item.daily_use", "Daily use"},
+    {"console.item.days_of_cover", "Days of cover"},
+    {"console.item.runs_out", "Runs out"},
+    {"console.item.never", "not at the current use"},
+    {"console.item.not_enough", "not enough history"},
+    {"console.item.method",
+     "Daily use is the fall in the count between reports divided by the days between them; a "
+     "rise (a delivery) and a fall to 0 are left out. Each point links to its report."},
+    {"console.overview.running_out", "Running out soon"},
+    {"console.overview.none_running_out", "Nothing is predicted to run out soon."},
+    {"console.overview.transfers", "Suggested transfers"},
+    {"console.overview.none_transfers", "No transfers to suggest."},
+    {"console.transfer.line", "Move {quantity} {item} from {from} (has {has}) to {to}"},
+    {"console.inventory.sort", "Sort by"},
+    {"console.inventory.sort_name", "store and item"},
+    {"console.inventory.sort_cover", "days of cover"},
     // Alerts (notify/message.cpp).
     {"alert.out_of_stock.sentence", "{store} is out of stock of {item}"},
     {"alert.back_in_stock.sentence", "{store} has {item} back in stock ({count})"},
@@ -27,6 +50,11 @@ constexpr CatalogEntry kEnglish[] = {
      "Problems found:\n{problems}\n\n"
      "Fix the file and deliver it again.\n"
      "\nLevels file: {path} (report {id}), received {time}\n"},
+    {"alert.running_out.sentence",
+     "{store} will run out of {item} around {date}: {count} left, using about {rate} a day"},
+    {"alert.running_out.state", "running out soon"},
+    {"alert.transfer.sentence",
+     "  Suggestion: move {quantity} {item} from {from} (it has {has}) to {store}"},
     {"alert.summary.item", "{store}: {item} is {state}"},
     {"alert.summary.store", "{store}: {total} items {state}"},
     {"alert.summary.stores", "{stores} stores, {total} items {state}"},
@@ -341,6 +369,37 @@ constexpr CatalogEntry kIndonesian[] = {
      "gudang '{store}' dan barang '{item}' sudah diberi minimum di baris {first_line}; cukup "
      "tulis satu baris"},
 
+    // Perkiraan di konsol (http/console/forecast_pages.hpp).
+    {"console.item.title", "{item} di {store}"},
+    {"console.item.unknown", "Belum ada laporan yang mencantumkan barang ini untuk gudang ini."},
+    {"console.item.no_history", "Belum ada riwayat."},
+    {"console.item.chart_title", "Jumlah {item} di {store} pada setiap laporan, dan perkiraan tanggal habisnya"},
+    {"console.item.runs_out_on", "Diperkirakan habis pada {date}"},
+    {"console.item.point", "{date}: {count} (laporan {id})"},
+    {"console.item.daily_use", "Pemakaian per hari"},
+    {"console.item.days_of_cover", "Cukup untuk (hari)"},
+    {"console.item.runs_out", "Habis pada"},
+    {"console.item.never", "tidak, dengan pemakaian sekarang"},
+    {"console.item.not_enough", "riwayat belum cukup"},
+    {"console.item.method",
+     "Pemakaian per hari adalah penurunan jumlah di antara dua laporan dibagi jumlah hari di "
+     "antaranya; kenaikan (barang masuk) dan penurunan sampai 0 tidak dihitung. Setiap titik "
+     "menuju laporannya."},
+    {"console.overview.running_out", "Segera habis"},
+    {"console.overview.none_running_out", "Tidak ada barang yang diperkirakan segera habis."},
+    {"console.overview.transfers", "Saran pemindahan stok"},
+    {"console.overview.none_transfers", "Tidak ada pemindahan yang disarankan."},
+    {"console.transfer.line", "Kirim {quantity} {item} dari {from} (stoknya {has}) ke {to}"},
+    {"console.inventory.sort", "Urutkan"},
+    {"console.inventory.sort_name", "gudang dan barang"},
+    {"console.inventory.sort_cover", "sisa hari"},
+    // Predicted stock-outs and transfers (notify/alert.cpp).
+    {"alert.running_out.sentence",
+     "{item} di {store} diperkirakan habis sekitar {date}: sisa {count}, terpakai sekitar "
+     "{rate} per hari"},
+    {"alert.running_out.state", "akan segera habis"},
+    {"alert.transfer.sentence",
+     "  Saran: kirim {quantity} {item} dari {from} (stoknya {has}) ke {store}"},
     // The stock-count template.
     {"template.header.store", "Gudang"},
     {"template.header.item", "Barang"},

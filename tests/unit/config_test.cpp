@@ -463,7 +463,8 @@ TEST(ConfigProblems, UnknownEvent) {
   EXPECT_EQ(only_problem("[[alerts.subscription]]\nemail = \"a@example.com\"\nevents = "
                          "[\"sold_out\"]\n"),
             "alerts.subscription[0].events (line 3): unknown event \"sold_out\"; use "
-            "out_of_stock, back_in_stock, report_rejected, low_stock or still_out");
+            "out_of_stock, back_in_stock, report_rejected, low_stock, still_out, report_missing, "
+            "digest or running_out");
 }
 
 TEST(ConfigAlerts, MinimumLevelsAndReminders) {

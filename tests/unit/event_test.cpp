@@ -84,7 +84,8 @@ TEST(EventNames, EveryKindHasAStableNameThatReadsBack) {
   EXPECT_EQ(event_from_name("low"), std::nullopt);
   EXPECT_EQ(event_from_name(""), std::nullopt);
   EXPECT_EQ(event_names_listed(),
-            "out_of_stock, back_in_stock, report_rejected, low_stock or still_out");
+            "out_of_stock, back_in_stock, report_rejected, low_stock, still_out, report_missing, "
+            "digest or running_out");
 }
 
 }  // namespace

@@ -2,6 +2,7 @@
 
 #include <boost/json.hpp>
 
+#include <cmath>
 #include <ctime>
 #include <map>
 
@@ -9,6 +10,7 @@
 #include "http/s3/s3_protocol.hpp"
 #include "daemon/metrics.hpp"
 #include "notify/alert.hpp"
+#include "pipeline/usage.hpp"
 #include "report/report_problem.hpp"
 #include "store/storage.hpp"
 
@@ -197,11 +199,22 @@ http::Response HttpRoutes::inventory(const std::string& query) {
   if (!rows) return json_error(500, rows.error().message());
   json::array items;
   for (const auto& r : *rows) {
-    items.push_back(json::object{{"store", r.store},
-                                 {"item", r.item},
-                                 {"count", r.count},
-                                 {"updated_at", time_or_null(r.updated_at)},
-                                 {"report_id", r.report_id}});
+    json::object o{{"store", r.store},
+                   {"item", r.item},
+                   {"count", r.count},
+                   {"updated_at", time_or_null(r.updated_at)},
+                   {"report_id", r.report_id}};
+    // The forecast (pipeline/usage.hpp); null when it is not known.
+    o["daily_use"] = nullptr;
+    o["days_of_cover"] = nullptr;
+    o["runs_out_on"] = nullptr;
+    if (auto u = storage_.usage_of(r.store, r.item); u && *u) {
+      const Forecast f = forecast((*u)->figures, r.count, (*u)->as_of_day);
+      if (f.daily_use) o["daily_use"] = std::round(*f.daily_use * 100.0) / 100.0;
+      if (f.days_of_cover) o["days_of_cover"] = std::round(*f.days_of_cover * 10.0) / 10.0;
+      if (f.runs_out_on) o["runs_out_on"] = iso_day(*f.runs_out_on);
+    }
+    items.push_back(std::move(o));
   }
   json::value next = nullptr;
   if (static_cast<int>(rows->size()) == q.limit) next = encode_cursor(rows->back().store, rows->back().item);

@@ -18,6 +18,7 @@
 #include "base/guard.hpp"
 #include "crypto/digest.hpp"
 #include "crypto/password.hpp"
+#include "http/console/forecast_pages.hpp"
 #include "http/console/form.hpp"
 #include "http/console/pages.hpp"
 #include "http/console/sessions.hpp"
@@ -88,6 +89,8 @@ struct Console::Impl : std::enable_shared_from_this<Console::Impl> {
   Impl(const Config& config, const Clock& clock, Metrics& metrics, HealthSource health,
        asio::any_io_executor http_executor, PlaceReport place_report)
       : cfg(config.console),
+        warn_days(config.alerts.warn_days_ahead),
+        keep_days(config.alerts.transfer_keep_days),
         report(config.report),
         processed(config.inbox.processed),
         failed(config.inbox.failed),
@@ -107,6 +110,8 @@ struct Console::Impl : std::enable_shared_from_this<Console::Impl> {
   }
 
   ConsoleConfig cfg;
+  int warn_days = 14;   // [alerts] warn_days_ahead: "running out soon" on the overview
+  int keep_days = 30;   // [alerts] transfer_keep_days: transfer suggestions
   ReportConfig report;
   std::filesystem::path processed, failed;
   const Clock& clock;
@@ -223,6 +228,7 @@ struct Console::Impl : std::enable_shared_from_this<Console::Impl> {
     if (page == "upload" && post) return upload(std::move(req), v, *who, std::move(parts), std::move(reply));
     if (page == "reports" && get) return reply(reports(req, v, who->account));
     if (page == "inventory" && get) return reply(inventory(req, v, who->account, false));
+    if (page == "item" && get) return reply(item(req, v, who->account));
     // The owner's pages; to a manager they do not exist.
     if (who->account.role == AccountRole::kOwner) {
       if (page == "alerts" && get) return reply(alerts(req, v, ""));
@@ -383,7 +389,52 @@ struct Console::Impl : std::enable_shared_from_this<Console::Impl> {
       d.out_of_stock.resize(kOutOfStockListed);
       d.more_out_of_stock = true;
     }
+    // Running out soon (as the running_out alert judges) and transfers for the items out
+    // of stock; a backend without use rates leaves both lists empty.
+    ForecastOverview fo;
+    fo.warn_days = warn_days;
+    for (const auto& scope : scopes) {
+      auto soon = storage->usage_by_cover(scope, kOutOfStockListed);
+      if (!soon) break;
+      for (auto& r : *soon) {
+        // The horizon of the running_out alert (pipeline/usage.hpp).
+        const Forecast f = forecast(r.figures, r.count, r.as_of_day);
+        if (runs_out_within(f, r.as_of_day, warn_horizon_days(warn_days, r.gap_days))) {
+          fo.running_out.push_back(std::move(r));
+        }
+      }
+    }
+    for (const auto& r : d.out_of_stock) {
+      auto t = suggest_transfer(*storage, r.store, r.item, r.count, keep_days);
+      if (t && *t) fo.transfers.push_back(std::move(**t));
+    }
+    d.forecast = forecast_overview(v, fo);
     return page_response(200, overview_page(v, d));
+  }
+
+  // --- One item: its history chart and forecast ----------------------------
+
+  http::Response item(const PageRequest& req, const View& v, const Account& account) {
+    ItemView d;
+    for (auto& [k, value] : parse_urlencoded(req.query)) {
+      if (k == "store") d.store = value;
+      else if (k == "item") d.item = value;
+    }
+    if (d.store.empty() || d.item.empty() || !account.sees(d.store)) return not_found_page(v);
+    auto count = storage->count_of(d.store, d.item);
+    if (!count) return error_page(v, count.error().message());
+    d.count = *count;
+    if (d.count) {
+      if (auto u = storage->usage_of(d.store, d.item); u && *u) {
+        d.usage = **u;
+        d.forecast = forecast(d.usage->figures, *d.count, d.usage->as_of_day);
+      }
+      if (auto h = storage->item_history(d.store, d.item, 120); h) d.history = std::move(*h);
+      if (auto t = suggest_transfer(*storage, d.store, d.item, *d.count, keep_days); t && *t) {
+        d.transfer = std::move(**t);
+      }
+    }
+    return page_response(d.count ? 200 : 404, item_page(v, d));
   }
 
   // --- Inventory ------------------------------------------------------------------
@@ -394,6 +445,7 @@ struct Console::Impl : std::enable_shared_from_this<Console::Impl> {
     for (auto& [k, value] : parse_urlencoded(req.query)) {
       if (k == "store" && !value.empty()) iv.store = value;
       else if (k == "out") iv.out_of_stock_only = value == "1";
+      else if (k == "sort") iv.by_cover = value == "cover";
       else if (k == "after_store") after_store = value;
       else if (k == "after_item") after_item = value;
     }
@@ -410,6 +462,16 @@ struct Console::Impl : std::enable_shared_from_this<Console::Impl> {
     q.store = iv.store;
     q.out_of_stock_only = iv.out_of_stock_only;
     if (after_store && after_item) q.after = std::make_pair(*after_store, *after_item);
+    if (!csv && iv.by_cover && !iv.out_of_stock_only) {
+      // Fewest days of cover first: the first page only.
+      auto rows = storage->usage_by_cover(iv.store, kInventoryPerPage);
+      if (!rows) return error_page(v, rows.error().message());
+      for (const auto& r : *rows) {
+        iv.rows.push_back(InventoryRow{r.store, r.item, r.count, TimePoint{}, 0});
+        iv.forecasts.push_back(forecast(r.figures, r.count, r.as_of_day));
+      }
+      return page_response(200, inventory_page(v, iv));
+    }
     if (!csv) {
       q.limit = kInventoryPerPage + 1;
       auto rows = storage->list_inventory(q);
@@ -419,6 +481,11 @@ struct Console::Impl : std::enable_shared_from_this<Console::Impl> {
         iv.next = std::make_pair(rows->back().store, rows->back().item);
       }
       iv.rows = std::move(*rows);
+      for (const auto& r : iv.rows) {
+        auto u = storage->usage_of(r.store, r.item);
+        iv.forecasts.push_back(u && *u ? forecast((*u)->figures, r.count, (*u)->as_of_day)
+                                       : Forecast{});
+      }
       return page_response(200, inventory_page(v, iv));
     }
     // The whole view, a page at a time, up to kCsvRows rows.

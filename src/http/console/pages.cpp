@@ -2,6 +2,7 @@
 
 #include <ctime>
 
+#include "http/console/forecast_pages.hpp"
 #include "http/s3/s3_protocol.hpp"
 #include "notify/alert.hpp"
 #include "report/report_problem.hpp"
@@ -146,7 +147,10 @@ std::string format_local_time(TimePoint t) {
   return buf;
 }
 
-std::string_view style_sheet() { return kStyle; }
+std::string_view style_sheet() {
+  static const std::string sheet = std::string(kStyle) + std::string(forecast_style());
+  return sheet;
+}
 
 Markup layout(const View& v, std::string_view title, const Markup& body, std::string_view active) {
   Markup nav;
@@ -314,6 +318,7 @@ Markup overview_page(const View& v, const OverviewData& d) {
                         {{"n", format_count(static_cast<std::int64_t>(d.out_of_stock.size()), lang)}})});
     }
   }
+  body += d.forecast;
   return layout(v, v.t("console.overview.title"), body, "overview");
 }
 
@@ -450,6 +455,7 @@ std::string inventory_query(const InventoryView& iv) {
   std::string q;
   if (iv.store) q += "store=" + aws_uri_encode(*iv.store, false);
   if (iv.out_of_stock_only) q += std::string(q.empty() ? "" : "&") + "out=1";
+  if (iv.by_cover) q += std::string(q.empty() ? "" : "&") + "sort=cover";
   return q;
 }
 
@@ -468,9 +474,14 @@ Markup inventory_page(const View& v, const InventoryView& iv) {
       "<form class=\"filters\" method=\"get\" action=\"/_console/inventory\">"
       "<label for=\"store\">{}</label><select id=\"store\" name=\"store\">{}</select>"
       "<label class=\"check\"><input type=\"checkbox\" name=\"out\" value=\"1\"{}> {}</label>"
+      "<label for=\"sort\">{}</label><select id=\"sort\" name=\"sort\">"
+      "<option value=\"\"{}>{}</option><option value=\"cover\"{}>{}</option></select>"
       "<button type=\"submit\">{}</button></form>",
       {v.t("console.inventory.store"), options, Markup{iv.out_of_stock_only ? " checked" : ""},
-       v.t("console.inventory.out_only"), v.t("console.inventory.show")});
+       v.t("console.inventory.out_only"), v.t("console.inventory.sort"),
+       Markup{iv.by_cover ? "" : " selected"}, v.t("console.inventory.sort_name"),
+       Markup{iv.by_cover ? " selected" : ""}, v.t("console.inventory.sort_cover"),
+       v.t("console.inventory.show")});
   const std::string query = inventory_query(iv);
   body += html("<p><a href=\"/_console/inventory.csv{}{}\" download>{}</a></p>",
                {query.empty() ? "" : "?", query, v.t("console.inventory.csv")});
@@ -479,19 +490,29 @@ Markup inventory_page(const View& v, const InventoryView& iv) {
     return layout(v, v.t("console.inventory.title"), body, "inventory");
   }
   Markup rows;
-  for (const auto& r : iv.rows) {
+  for (std::size_t k = 0; k < iv.rows.size(); ++k) {
+    const auto& r = iv.rows[k];
+    const Forecast f = k < iv.forecasts.size() ? iv.forecasts[k] : Forecast{};
+    const Markup changed = r.report_id ? html("<a href=\"/_console/reports/{}\">{}</a>",
+                                              {r.report_id, format_local_time(r.updated_at)})
+                                       : Markup{"-"};
     rows += html(
-        "<tr{}><td class=\"name\">{}</td><td class=\"name\">{}</td><td class=\"num\">{}</td>"
-        "<td><a href=\"/_console/reports/{}\">{}</a></td></tr>",
-        {Markup{r.count == 0 ? " class=\"zero\"" : ""}, name(r.store), name(r.item),
-         format_count(r.count, lang), r.report_id, format_local_time(r.updated_at)});
+        "<tr{}><td class=\"name\">{}</td><td class=\"name\"><a href=\"{}\">{}</a></td>"
+        "<td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td>{}</td>"
+        "<td>{}</td></tr>",
+        {Markup{r.count == 0 ? " class=\"zero\"" : ""}, name(r.store), item_href(r.store, r.item),
+         name(r.item), format_count(r.count, lang), format_decimal(f.daily_use, lang),
+         format_decimal(f.days_of_cover, lang),
+         f.runs_out_on ? iso_day(*f.runs_out_on) : std::string("-"), changed});
   }
   body += html(
       "<div class=\"table-wrap\"><table><thead><tr><th scope=\"col\">{}</th><th scope=\"col\">{}</th>"
-      "<th scope=\"col\" class=\"num\">{}</th><th scope=\"col\">{}</th></tr></thead>"
-      "<tbody>{}</tbody></table></div>",
+      "<th scope=\"col\" class=\"num\">{}</th><th scope=\"col\" class=\"num\">{}</th>"
+      "<th scope=\"col\" class=\"num\">{}</th><th scope=\"col\">{}</th><th scope=\"col\">{}</th>"
+      "</tr></thead><tbody>{}</tbody></table></div>",
       {v.t("console.inventory.store"), v.t("console.overview.item"), v.t("console.inventory.count"),
-       v.t("console.inventory.changed"), rows});
+       v.t("console.item.daily_use"), v.t("console.item.days_of_cover"),
+       v.t("console.item.runs_out"), v.t("console.inventory.changed"), rows});
   if (iv.next) {
     body += html("<p class=\"pager\"><a href=\"/_console/inventory?{}{}after_store={}&amp;after_item={}\">{}</a></p>",
                  {query, Markup{query.empty() ? "" : "&amp;"}, aws_uri_encode(iv.next->first, false),

@@ -68,6 +68,7 @@ struct OverviewData {
   bool more_out_of_stock = false;
   int quiet_days = 35;
   TimePoint now{};
+  Markup forecast;                          // running out soon, transfers (forecast_pages.hpp)
 };
 [[nodiscard]] Markup overview_page(const View& v, const OverviewData& d);
 
@@ -93,6 +94,8 @@ struct InventoryView {
   bool out_of_stock_only = false;
   std::vector<InventoryRow> rows;
   std::optional<std::pair<std::string, std::string>> next;   // the next page starts after this
+  bool by_cover = false;                    // sorted by days of cover (one page, in stock only)
+  std::vector<Forecast> forecasts;          // beside rows (pipeline/usage.hpp); may be empty
 };
 // The query string of an inventory view ("store=...&out=1"), encoded.
 [[nodiscard]] std::string inventory_query(const InventoryView& iv);

@@ -153,6 +153,53 @@ CREATE TABLE mutes(
 );
 )SQL";
 
+// Version 4: use rates, days of cover and predicted run-out dates
+// (pipeline/usage.hpp); the same tables as SQLite's version 9.
+// - reports.report_day / date_source: the day a report's counts were true
+//   and where it came from ('column', 'name', 'received'); reports loaded
+//   before take the day they were received.
+// - usage_points: each store and item's history, one point per report day
+//   that changed its count; usage: the running figures (observe());
+//   usage_stores: each store's last two report days.
+// - changes_report (made by version 3, a block-range index): the forecast
+//   stage reads one report's change records through it.
+// - cursors 'usage' and 'usage_alerts_from' (reports loaded before this
+//   step are taken in but raise no alert about the past).
+constexpr const char* kPgMigrationUsage = R"SQL(
+ALTER TABLE reports ADD COLUMN report_day bigint;
+ALTER TABLE reports ADD COLUMN date_source text NOT NULL DEFAULT '';
+UPDATE reports SET report_day = received_at / 86400000, date_source = 'received'
+  WHERE status = 'loaded';
+CREATE INDEX IF NOT EXISTS changes_report ON changes USING brin(report_id);
+CREATE TABLE usage_points(
+  store     text COLLATE "C" NOT NULL,
+  item      text COLLATE "C" NOT NULL,
+  day       bigint NOT NULL,
+  count     bigint NOT NULL,
+  report_id bigint NOT NULL,
+  PRIMARY KEY (store, item, day)
+);
+CREATE TABLE usage(
+  store      text COLLATE "C" NOT NULL,
+  item       text COLLATE "C" NOT NULL,
+  first_day  bigint NOT NULL,
+  last_day   bigint NOT NULL,
+  last_count bigint NOT NULL,
+  used       bigint NOT NULL DEFAULT 0,
+  used_days  bigint NOT NULL DEFAULT 0,
+  PRIMARY KEY (store, item)
+);
+CREATE INDEX usage_item ON usage(item);
+CREATE TABLE usage_stores(
+  store    text COLLATE "C" PRIMARY KEY,
+  last_day bigint NOT NULL,
+  prev_day bigint
+);
+INSERT INTO cursors(name, position) VALUES ('usage', 0);
+INSERT INTO cursors(name, position)
+  SELECT 'usage_alerts_from', COALESCE(max(last_seq), 0) FROM reports WHERE status = 'loaded';
+)SQL";
+
 // The schema's history, oldest first. To change the schema, append a step
 // (and describe it in docs/architecture.md); never edit one that shipped.
 // Version 3: missing reports and digests.
@@ -181,6 +228,8 @@ constexpr PgSchemaStep kPgSchemaSteps[] = {
     {2, "minimum levels (levels, levels_state) and mutes", kPgMigrationLevels},
     {3, "missing reports and digests: the stores of each report, an index of changes by report",
      kPgMigrationExpect},
+    {4, "use rates: report days, item history, running figures per item, store report days",
+     kPgMigrationUsage},
 };
 
 // Serialises schema changes between nodes starting at once
@@ -189,7 +238,7 @@ constexpr std::int64_t kSchemaLockKey = 0x73776174636873;
 
 #define SW_PG_REPORT_COLUMNS                                                            \
   "id, path, size, sha256, status, rows, changes, error, duplicate_of, received_at, " \
-  "finished_at, archived_path, problems"
+  "finished_at, archived_path, problems, report_day, date_source"
 
 ReportRecord read_report(const PgResult& r, int i) {
   ReportRecord rec;
@@ -206,6 +255,8 @@ ReportRecord read_report(const PgResult& r, int i) {
   rec.finished_at = from_unix_ms(r.i64(i, 10));
   rec.archived_path = r.text(i, 11);
   rec.problems = r.text(i, 12);
+  rec.report_day = r.opt_i64(i, 13);
+  rec.date_source = r.text(i, 14);
   return rec;
 }
 
@@ -368,7 +419,7 @@ const Named kStatements[] = {
      "           WHERE name = 'changes' AND $10::bigint > 0 RETURNING position) "
      "UPDATE reports SET path = $2, size = $3, sha256 = $4, status = 'loaded', rows = $5, "
      "changes = $6, error = '', duplicate_of = NULL, received_at = $7, finished_at = $8, "
-     "archived_path = $9, "
+     "archived_path = $9, report_day = $11, date_source = $12, "
      "first_seq = COALESCE((SELECT position FROM f) - $10 + 1, 0), "
      "last_seq = COALESCE((SELECT position FROM f), 0) "
      "WHERE id = $1 AND status = 'loading'"},
@@ -844,7 +895,7 @@ Result<std::int64_t> PgReportWriter::commit(ReportRecord record) {
   auto r = impl.run("report_finish",
                     {report_id_, record.path, record.size, record.sha256, rows_, changes_,
                      ms(record.received_at), ms(record.finished_at), record.archived_path,
-                     logged_});
+                     logged_, record.report_day, record.date_source});
   if (!r) {
     // The ledger's unique content: another node committed a report with
     // this content while this one was loading it. Nothing of this load
@@ -1291,6 +1342,152 @@ Result<std::vector<Mute>> PostgresStorage::mutes() {
     m.created_at = from_unix_ms(x.i64(i, 4));
     return m;
   });
+// --- Use rates (pipeline/usage.hpp) -------------------------------------------------------
+
+namespace {
+
+#define SW_PG_USAGE_COLUMNS                                                          \
+  "u.store, u.item, i.count, u.first_day, u.last_day, u.last_count, u.used, "        \
+  "u.used_days, s.last_day, s.prev_day"
+#define SW_PG_USAGE_FROM                                                             \
+  "FROM usage u JOIN inventory i ON i.store = u.store AND i.item = u.item "          \
+  "LEFT JOIN usage_stores s ON s.store = u.store "
+
+UsageRow read_usage(const PgResult& r, int i) {
+  UsageRow u;
+  u.store = r.text(i, 0);
+  u.item = r.text(i, 1);
+  u.count = r.i64(i, 2);
+  u.figures = {r.i64(i, 3), r.i64(i, 4), r.i64(i, 5), r.i64(i, 6), r.i64(i, 7)};
+  u.as_of_day = r.is_null(i, 8) ? u.figures.last_day : std::max(r.i64(i, 8), u.figures.last_day);
+  if (!r.is_null(i, 8) && !r.is_null(i, 9)) u.gap_days = r.i64(i, 8) - r.i64(i, 9);
+  return u;
+}
+
+}  // namespace
+
+Result<std::optional<UsageReport>> PostgresStorage::next_usage_report() {
+  auto r = impl_->conn.query(
+      "SELECT id, COALESCE(report_day, received_at / 86400000), path, finished_at, last_seq, "
+      "  last_seq > (SELECT position FROM cursors WHERE name = 'usage_alerts_from') "
+      "FROM reports WHERE status = 'loaded' "
+      "AND last_seq > (SELECT position FROM cursors WHERE name = 'usage') "
+      "ORDER BY last_seq LIMIT 1",
+      {});
+  if (!r) return r.error();
+  if (r->rows() == 0) return std::optional<UsageReport>();
+  return std::optional<UsageReport>(UsageReport{r->i64(0, 0), r->i64(0, 1), r->text(0, 2),
+                                                from_unix_ms(r->i64(0, 3)), r->i64(0, 4),
+                                                r->text_view(0, 5) == "t"});
+}
+
+Status PostgresStorage::apply_usage(const UsageReport& rep) {
+  // $1 the day, $2 the report.
+  static const char* const kSteps[] = {
+      "INSERT INTO usage_points(store, item, day, count, report_id) "
+      "SELECT store, item, $1::bigint, new_count, $2::bigint FROM changes WHERE report_id = $2 "
+      "ON CONFLICT (store, item, day) DO UPDATE SET count = excluded.count, "
+      "report_id = excluded.report_id",
+      // observe(), as in the SQLite backend.
+      "INSERT INTO usage AS u (store, item, first_day, last_day, last_count, used, used_days) "
+      "SELECT store, item, $1::bigint, $1::bigint, new_count, 0, 0 FROM changes "
+      "WHERE report_id = $2 "
+      "ON CONFLICT (store, item) DO UPDATE SET "
+      "used = u.used + CASE WHEN excluded.last_day > u.last_day "
+      "  AND excluded.last_count > 0 AND excluded.last_count <= u.last_count "
+      "  THEN u.last_count - excluded.last_count ELSE 0 END, "
+      "used_days = u.used_days + CASE WHEN excluded.last_day > u.last_day "
+      "  AND excluded.last_count > 0 AND excluded.last_count <= u.last_count "
+      "  THEN excluded.last_day - u.last_day ELSE 0 END, "
+      "last_day = excluded.last_day, last_count = excluded.last_count "
+      "WHERE excluded.last_day >= u.last_day",
+      "INSERT INTO usage_stores AS s (store, last_day, prev_day) "
+      "SELECT DISTINCT store, $1::bigint, NULL::bigint FROM changes WHERE report_id = $2 "
+      "ON CONFLICT (store) DO UPDATE SET prev_day = s.last_day, last_day = excluded.last_day "
+      "WHERE excluded.last_day > s.last_day",
+  };
+  PgTxn txn(*impl_);
+  if (auto st = txn.begin(); !st.ok()) return st;
+  for (const char* sql : kSteps) {
+    auto r = impl_->conn.query(sql, {rep.day, rep.report_id});
+    if (!r) return r.error();
+  }
+  return txn.commit();
+}
+
+Result<std::vector<UsageRow>> PostgresStorage::running_out_of_report(const UsageReport& rep,
+                                                                     std::int64_t horizon_days,
+                                                                     int limit) {
+  auto r = impl_->conn.query(
+      "SELECT " SW_PG_USAGE_COLUMNS " FROM changes c "
+      "JOIN usage u ON u.store = c.store AND u.item = c.item "
+      "JOIN inventory i ON i.store = u.store AND i.item = u.item "
+      "LEFT JOIN usage_stores s ON s.store = u.store "
+      "WHERE c.report_id = $2 AND u.last_day = $1::bigint AND u.last_count > 0 AND u.used > 0 "
+      "AND u.used_days > 0 AND u.last_count * u.used_days <= $3::bigint * u.used "
+      "ORDER BY u.last_count::float8 * u.used_days / u.used, u.store, u.item LIMIT $4",
+      {rep.day, rep.report_id, horizon_days, limit});
+  if (!r) return r.error();
+  return read_all<UsageRow>(*r, read_usage);
+}
+
+Status PostgresStorage::commit_usage(const UsageReport& rep,
+                                     const std::vector<OutboxMessage>& messages) {
+  PgTxn txn(*impl_);
+  if (auto st = txn.begin(); !st.ok()) return st;
+  if (auto st = queue_messages(*impl_, messages); !st.ok()) return st;
+  if (auto r = impl_->run("cursor_set", {rep.last_seq, "usage"}); !r) return r.error();
+  return txn.commit();
+}
+
+Result<std::optional<UsageRow>> PostgresStorage::usage_of(std::string_view store,
+                                                          std::string_view item) {
+  auto r = impl_->conn.query("SELECT " SW_PG_USAGE_COLUMNS " " SW_PG_USAGE_FROM
+                             "WHERE u.store = $1 AND u.item = $2",
+                             {store, item});
+  if (!r) return r.error();
+  if (r->rows() == 0) return std::optional<UsageRow>();
+  return std::optional<UsageRow>(read_usage(*r, 0));
+}
+
+Result<std::vector<UsageRow>> PostgresStorage::usage_by_cover(std::optional<std::string> store,
+                                                              int limit) {
+  std::string sql = "SELECT " SW_PG_USAGE_COLUMNS " " SW_PG_USAGE_FROM
+                    "WHERE i.count > 0 AND u.used > 0";
+  std::vector<Param> params;
+  params.emplace_back(limit);
+  if (store) {
+    params.emplace_back(*store);
+    sql += " AND u.store = $2";
+  }
+  sql += " ORDER BY i.count::float8 * (u.used_days + "
+         "GREATEST(0, COALESCE(s.last_day, u.last_day) - u.last_day)) / u.used, u.store, u.item "
+         "LIMIT $1";
+  auto r = impl_->conn.query(sql.c_str(), params);
+  if (!r) return r.error();
+  return read_all<UsageRow>(*r, read_usage);
+}
+
+Result<std::vector<UsageRow>> PostgresStorage::usage_of_item(std::string_view item) {
+  auto r = impl_->conn.query(
+      "SELECT " SW_PG_USAGE_COLUMNS " " SW_PG_USAGE_FROM "WHERE u.item = $1 ORDER BY u.store",
+      {item});
+  if (!r) return r.error();
+  return read_all<UsageRow>(*r, read_usage);
+}
+
+Result<std::vector<HistoryPoint>> PostgresStorage::item_history(std::string_view store,
+                                                                std::string_view item, int limit) {
+  auto r = impl_->conn.query(
+      "SELECT day, count, report_id FROM usage_points WHERE store = $1 AND item = $2 "
+      "ORDER BY day DESC LIMIT $3",
+      {store, item, limit});
+  if (!r) return r.error();
+  auto rows = read_all<HistoryPoint>(*r, [](const PgResult& res, int i) {
+    return HistoryPoint{res.i64(i, 0), res.i64(i, 1), res.i64(i, 2)};
+  });
+  std::reverse(rows.begin(), rows.end());
+  return rows;
 }
 
 }  // namespace stockwatch

@@ -120,6 +120,18 @@ class PostgresStorage final : public Storage {
   Result<std::int64_t> remove_mutes(std::string_view store,
                                     std::optional<std::string_view> item) override;
   Result<std::vector<Mute>> mutes() override;
+  Result<std::optional<UsageReport>> next_usage_report() override;
+  Status apply_usage(const UsageReport& r) override;
+  Result<std::vector<UsageRow>> running_out_of_report(const UsageReport& r,
+                                                      std::int64_t horizon_days,
+                                                      int limit) override;
+  Status commit_usage(const UsageReport& r, const std::vector<OutboxMessage>& messages) override;
+  Result<std::optional<UsageRow>> usage_of(std::string_view store, std::string_view item) override;
+  Result<std::vector<UsageRow>> usage_by_cover(std::optional<std::string> store,
+                                               int limit) override;
+  Result<std::vector<UsageRow>> usage_of_item(std::string_view item) override;
+  Result<std::vector<HistoryPoint>> item_history(std::string_view store, std::string_view item,
+                                                 int limit) override;
   Status maintain() override { return {}; }
 
   struct Impl;  // opaque; defined in postgresql_storage.cpp

@@ -355,6 +355,56 @@ CREATE TABLE mutes(
 ) WITHOUT ROWID;
 )SQL";
 
+// Version 9: use rates, days of cover and predicted run-out dates
+// (pipeline/usage.hpp).
+// - reports.report_day / date_source: the day a report's counts were true
+//   (days since 1970-01-01) and where it came from ('column', 'name',
+//   'received'). Reports loaded before take the day they were received.
+// - usage_points: the history of each store and item, one point per report
+//   day that changed its count, written by the forecast stage after a load
+//   (never by the loader).
+// - usage: each store and item's running figures (observe()): the last
+//   report day and count taken in, units used and the days they were used
+//   over.
+// - usage_stores: each store's last two report days (the next report is
+//   expected one interval after the last).
+// - cursors 'usage' (the last report taken in, by change feed position) and
+//   'usage_alerts_from' (reports up to this position were loaded before
+//   this step: taken in, but raise no alert about the past).
+constexpr const char* kMigrationV9 = R"SQL(
+ALTER TABLE reports ADD COLUMN report_day INTEGER;
+ALTER TABLE reports ADD COLUMN date_source TEXT NOT NULL DEFAULT '';
+UPDATE reports SET report_day = received_at / 86400000, date_source = 'received'
+  WHERE status = 'loaded';
+CREATE TABLE usage_points(
+  store     TEXT NOT NULL,
+  item      TEXT NOT NULL,
+  day       INTEGER NOT NULL,
+  count     INTEGER NOT NULL,
+  report_id INTEGER NOT NULL,
+  PRIMARY KEY (store, item, day)
+) WITHOUT ROWID;
+CREATE TABLE usage(
+  store      TEXT NOT NULL,
+  item       TEXT NOT NULL,
+  first_day  INTEGER NOT NULL,
+  last_day   INTEGER NOT NULL,
+  last_count INTEGER NOT NULL,
+  used       INTEGER NOT NULL DEFAULT 0,
+  used_days  INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY (store, item)
+) WITHOUT ROWID;
+CREATE INDEX usage_item ON usage(item);
+CREATE TABLE usage_stores(
+  store    TEXT PRIMARY KEY,
+  last_day INTEGER NOT NULL,
+  prev_day INTEGER
+) WITHOUT ROWID;
+INSERT INTO cursors(name, position) VALUES ('usage', 0);
+INSERT INTO cursors(name, position)
+  SELECT 'usage_alerts_from', COALESCE(MAX(last_seq), 0) FROM reports WHERE status = 'loaded';
+)SQL";
+
 // The schema's history, oldest first: the entry with version N takes a
 // database at version N - 1 to N, in one transaction that also sets
 // PRAGMA user_version = N. A new, empty file (version 0) goes through every
@@ -374,6 +424,8 @@ constexpr SchemaStep kSchemaSteps[] = {
         "load in progress",
      kMigrationV7},
     {8, "minimum levels (levels, levels_state) and mutes", kMigrationV8},
+    {9, "use rates: report days, item history, running figures per item, store report days",
+     kMigrationV9},
 };
 
 constexpr bool consecutive(std::span<const SchemaStep> steps) {
@@ -393,7 +445,7 @@ void check_steps(std::span<const SchemaStep> steps) {
 // The columns read_report() expects, in its order.
 #define SW_REPORT_COLUMNS                                                               \
   "id, path, size, sha256, status, rows, changes, error, duplicate_of, received_at, " \
-  "finished_at, archived_path, problems"
+  "finished_at, archived_path, problems, report_day, date_source"
 
 ReportRecord read_report(const Statement& s) {
   ReportRecord r;
@@ -410,6 +462,8 @@ ReportRecord read_report(const Statement& s) {
   r.finished_at = from_unix_ms(s.i64(10));
   r.archived_path = s.text(11);
   r.problems = s.text(12);
+  r.report_day = s.opt_i64(13);
+  r.date_source = s.text(14);
   return r;
 }
 
@@ -514,6 +568,9 @@ struct SqliteStorage::Impl {
       outbox_counts, outbox_open_counts, reports_since, outbox_claim, outbox_ids_in;
   std::optional<Statement> report_store_insert, report_stores_of;
   std::optional<Statement> levels_version_get;
+  // Use rates: once per report, so prepared with the connection.
+  std::optional<Statement> usage_next, usage_steps[3], usage_running_out;
+  void prepare_usage_statements();
 
   explicit Impl(const Clock& c) : clock(c) {}
 
@@ -545,7 +602,8 @@ struct SqliteStorage::Impl {
                         "VALUES ('', -1, '', 'loading', 0, 0)"},
         {&report_finish, "UPDATE reports SET path = ?2, size = ?3, sha256 = ?4, status = 'loaded', "
                          "rows = ?5, changes = ?6, error = '', duplicate_of = NULL, received_at = ?7, "
-                         "finished_at = ?8, archived_path = ?9, first_seq = ?10, last_seq = ?11 "
+                         "finished_at = ?8, archived_path = ?9, first_seq = ?10, last_seq = ?11, "
+                         "report_day = ?12, date_source = ?13 "
                          "WHERE id = ?1 AND status = 'loading'"},
         {&seen_clear, "DELETE FROM temp.seen_rows"},
         {&report_insert, "INSERT INTO reports(path, size, sha256, status, rows, changes, error, "
@@ -611,6 +669,7 @@ struct SqliteStorage::Impl {
     };
     for (const auto& [slot, sql] : fixed) slot->emplace(db.get(), sql);
     prepare_batch_statements();
+    prepare_usage_statements();
   }
   void prepare_batch_statements();
 
@@ -1348,7 +1407,9 @@ Result<std::int64_t> SqliteReportWriter::commit(ReportRecord record) {
       .bind(8, to_unix_ms(record.finished_at))
       .bind(9, record.archived_path)
       .bind(10, first_seq_)
-      .bind(11, last_seq_);
+      .bind(11, last_seq_)
+      .bind(12, record.report_day)
+      .bind(13, record.date_source);
   if (auto st = s.run(); !st.ok()) {
     rollback();
     return st.error();
@@ -2011,6 +2072,42 @@ Status SqliteReportWriter::replace_levels(std::span<const LevelLine> lines) {
     Statement mark(impl.db.get(), "UPDATE levels_state SET report_id = ?1 WHERE id = 1");
     mark.bind(1, report_id_);
     return mark.run();
+// --- Use rates (pipeline/usage.hpp) -------------------------------------------------
+// The forecast stage's statements run once per report: prepared with the
+// connection. The console's and the API's reads are prepared per call.
+
+namespace {
+
+// A report's change records: seq from the report's first to its last.
+#define SW_REPORT_CHANGES \
+  "FROM changes WHERE seq BETWEEN (SELECT first_seq FROM reports WHERE id = ?2) AND ?3 "
+
+// The columns read_usage() expects.
+#define SW_USAGE_COLUMNS                                                             \
+  "u.store, u.item, i.count, u.first_day, u.last_day, u.last_count, u.used, "        \
+  "u.used_days, s.last_day, s.prev_day"
+#define SW_USAGE_FROM                                                                \
+  "FROM usage u JOIN inventory i ON i.store = u.store AND i.item = u.item "          \
+  "LEFT JOIN usage_stores s ON s.store = u.store "
+
+UsageRow read_usage(const Statement& s) {
+  UsageRow r;
+  r.store = s.text(0);
+  r.item = s.text(1);
+  r.count = s.i64(2);
+  r.figures = {s.i64(3), s.i64(4), s.i64(5), s.i64(6), s.i64(7)};
+  r.as_of_day = s.is_null(8) ? r.figures.last_day : std::max(s.i64(8), r.figures.last_day);
+  if (!s.is_null(9) && !s.is_null(8)) r.gap_days = s.i64(8) - s.i64(9);
+  return r;
+}
+
+template <typename T, typename Read>
+Result<std::vector<T>> collect_sql(sqlite3* db, const char* sql, const std::function<void(Statement&)>& bind,
+                                   Read read) {
+  try {
+    Statement s(db, sql);
+    bind(s);
+    return collect<T>(s, read);
   } catch (const StorageError& e) {
     return Error(ErrorCode::kInternal, e.what());
   }
@@ -2083,6 +2180,139 @@ Result<std::vector<Mute>> SqliteStorage::mutes() {
   } catch (const StorageError& e) {
     return Error(ErrorCode::kInternal, e.what());
   }
+constexpr const char* kUsageNext =
+    "SELECT id, COALESCE(report_day, received_at / 86400000), path, finished_at, last_seq, "
+    "  last_seq > (SELECT position FROM cursors WHERE name = 'usage_alerts_from') "
+    "FROM reports WHERE status = 'loaded' "
+    "AND last_seq > (SELECT position FROM cursors WHERE name = 'usage') "
+    "ORDER BY last_seq LIMIT 1";
+
+// ?1 the day, ?2 the report, ?3 its last change.
+constexpr const char* kUsageSteps[] = {
+      "INSERT INTO usage_points(store, item, day, count, report_id) "
+      "SELECT store, item, ?1, new_count, ?2 " SW_REPORT_CHANGES
+      "ON CONFLICT(store, item, day) DO UPDATE SET count = excluded.count, "
+      "report_id = excluded.report_id",
+      // observe(): an older day changes nothing; the same day corrects the
+      // count; a later day with a count that fell (and is not 0) adds use.
+      "INSERT INTO usage(store, item, first_day, last_day, last_count, used, used_days) "
+      "SELECT store, item, ?1, ?1, new_count, 0, 0 " SW_REPORT_CHANGES
+      "ON CONFLICT(store, item) DO UPDATE SET "
+      "used = usage.used + CASE WHEN excluded.last_day > usage.last_day "
+      "  AND excluded.last_count > 0 AND excluded.last_count <= usage.last_count "
+      "  THEN usage.last_count - excluded.last_count ELSE 0 END, "
+      "used_days = usage.used_days + CASE WHEN excluded.last_day > usage.last_day "
+      "  AND excluded.last_count > 0 AND excluded.last_count <= usage.last_count "
+      "  THEN excluded.last_day - usage.last_day ELSE 0 END, "
+      "last_day = excluded.last_day, last_count = excluded.last_count "
+      "WHERE excluded.last_day >= usage.last_day",
+      "INSERT INTO usage_stores(store, last_day, prev_day) "
+      "SELECT store, ?1, NULL FROM report_stores WHERE report_id = ?2 AND ?3 = ?3 "
+      "ON CONFLICT(store) DO UPDATE SET prev_day = usage_stores.last_day, "
+      "last_day = excluded.last_day WHERE excluded.last_day > usage_stores.last_day",
+};
+
+constexpr const char* kUsageRunningOut =
+    "SELECT " SW_USAGE_COLUMNS " FROM changes c "
+    "JOIN usage u ON u.store = c.store AND u.item = c.item "
+    "JOIN inventory i ON i.store = u.store AND i.item = u.item "
+    "LEFT JOIN usage_stores s ON s.store = u.store "
+    "WHERE c.seq BETWEEN (SELECT first_seq FROM reports WHERE id = ?2) AND ?3 "
+    "AND u.last_day = ?1 AND u.last_count > 0 AND u.used > 0 AND u.used_days > 0 "
+    "AND u.last_count * u.used_days <= ?4 * u.used "
+    "ORDER BY CAST(u.last_count AS REAL) * u.used_days / u.used, u.store, u.item LIMIT ?5";
+
+}  // namespace
+
+void SqliteStorage::Impl::prepare_usage_statements() {
+  usage_next.emplace(db.get(), kUsageNext);
+  for (std::size_t k = 0; k < std::size(kUsageSteps); ++k) usage_steps[k].emplace(db.get(), kUsageSteps[k]);
+  usage_running_out.emplace(db.get(), kUsageRunningOut);
+}
+
+Result<std::optional<UsageReport>> SqliteStorage::next_usage_report() {
+  auto& s = impl_->stmt(impl_->usage_next);
+  ResetGuard g(s);
+  auto rows = collect<UsageReport>(s, [](const Statement& st) {
+    return UsageReport{st.i64(0), st.i64(1), st.text(2), from_unix_ms(st.i64(3)), st.i64(4),
+                       st.i64(5) != 0};
+  });
+  if (!rows) return rows.error();
+  if (rows->empty()) return std::optional<UsageReport>();
+  return std::optional<UsageReport>(std::move(rows->front()));
+}
+
+Status SqliteStorage::apply_usage(const UsageReport& r) {
+  Txn txn(*impl_);
+  if (auto st = txn.begin(); !st.ok()) return st;
+  for (auto& slot : impl_->usage_steps) {
+    auto& s = impl_->stmt(slot);
+    s.bind(1, r.day).bind(2, r.report_id).bind(3, r.last_seq);
+    if (auto st = s.run(); !st.ok()) return st;
+  }
+  return txn.commit();
+}
+
+Result<std::vector<UsageRow>> SqliteStorage::running_out_of_report(const UsageReport& r,
+                                                                   std::int64_t horizon_days,
+                                                                   int limit) {
+  auto& s = impl_->stmt(impl_->usage_running_out);
+  ResetGuard g(s);
+  s.bind(1, r.day).bind(2, r.report_id).bind(3, r.last_seq).bind(4, horizon_days).bind(5, limit);
+  return collect<UsageRow>(s, read_usage);
+}
+
+Status SqliteStorage::commit_usage(const UsageReport& r,
+                                   const std::vector<OutboxMessage>& messages) {
+  Txn txn(*impl_);
+  if (auto st = txn.begin(); !st.ok()) return st;
+  if (auto st = impl_->queue(messages); !st.ok()) return st;
+  if (auto st = impl_->set_cursor("usage", r.last_seq); !st.ok()) return st;
+  return txn.commit();
+}
+
+Result<std::optional<UsageRow>> SqliteStorage::usage_of(std::string_view store,
+                                                        std::string_view item) {
+  auto rows = collect_sql<UsageRow>(
+      impl_->db.get(), "SELECT " SW_USAGE_COLUMNS " " SW_USAGE_FROM "WHERE u.store = ?1 AND u.item = ?2",
+      [&](Statement& s) { s.bind(1, store).bind(2, item); }, read_usage);
+  if (!rows) return rows.error();
+  if (rows->empty()) return std::optional<UsageRow>();
+  return std::optional<UsageRow>(std::move(rows->front()));
+}
+
+Result<std::vector<UsageRow>> SqliteStorage::usage_by_cover(std::optional<std::string> store,
+                                                            int limit) {
+  std::string sql = "SELECT " SW_USAGE_COLUMNS " " SW_USAGE_FROM
+                    "WHERE i.count > 0 AND u.used > 0";
+  if (store) sql += " AND u.store = ?1";
+  sql += " ORDER BY CAST(i.count AS REAL) * (u.used_days + "
+         "max(0, COALESCE(s.last_day, u.last_day) - u.last_day)) / u.used, u.store, u.item "
+         "LIMIT ?2";
+  return collect_sql<UsageRow>(impl_->db.get(), sql.c_str(),
+                               [&](Statement& s) {
+                                 if (store) s.bind(1, *store);
+                                 s.bind(2, limit);
+                               },
+                               read_usage);
+}
+
+Result<std::vector<UsageRow>> SqliteStorage::usage_of_item(std::string_view item) {
+  return collect_sql<UsageRow>(
+      impl_->db.get(), "SELECT " SW_USAGE_COLUMNS " " SW_USAGE_FROM "WHERE u.item = ?1 ORDER BY u.store",
+      [&](Statement& s) { s.bind(1, item); }, read_usage);
+}
+
+Result<std::vector<HistoryPoint>> SqliteStorage::item_history(std::string_view store,
+                                                              std::string_view item, int limit) {
+  auto rows = collect_sql<HistoryPoint>(
+      impl_->db.get(),
+      "SELECT day, count, report_id FROM usage_points WHERE store = ?1 AND item = ?2 "
+      "ORDER BY day DESC LIMIT ?3",
+      [&](Statement& s) { s.bind(1, store).bind(2, item).bind(3, limit); },
+      [](const Statement& st) { return HistoryPoint{st.i64(0), st.i64(1), st.i64(2)}; });
+  if (rows) std::reverse(rows->begin(), rows->end());
+  return rows;
 }
 
 }  // namespace stockwatch

@@ -132,6 +132,18 @@ class SqliteStorage final : public Storage {
                                const std::vector<OutboxMessage>& messages) override;
   Result<std::vector<StoreOverview>> store_summaries() override;
   Result<std::vector<std::string>> stores_of_report(std::int64_t report_id) override;
+  Result<std::optional<UsageReport>> next_usage_report() override;
+  Status apply_usage(const UsageReport& r) override;
+  Result<std::vector<UsageRow>> running_out_of_report(const UsageReport& r,
+                                                      std::int64_t horizon_days,
+                                                      int limit) override;
+  Status commit_usage(const UsageReport& r, const std::vector<OutboxMessage>& messages) override;
+  Result<std::optional<UsageRow>> usage_of(std::string_view store, std::string_view item) override;
+  Result<std::vector<UsageRow>> usage_by_cover(std::optional<std::string> store,
+                                               int limit) override;
+  Result<std::vector<UsageRow>> usage_of_item(std::string_view item) override;
+  Result<std::vector<HistoryPoint>> item_history(std::string_view store, std::string_view item,
+                                                 int limit) override;
   Result<std::vector<ReportRecord>> reports_page(std::int64_t before_id,
                                                  std::optional<ReportStatus> status,
                                                  int limit) override;

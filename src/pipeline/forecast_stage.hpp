@@ -1,0 +1,75 @@
+// The forecast stage: takes each loaded report into the use rates, queues
+// its running_out alerts, and suggests transfers between stores.
+//
+// Contract:
+// - process_forecasts() takes in every loaded report after the durable
+//   cursor "usage", in commit order (Storage::next_usage_report): it
+//   updates the history and running figures (Storage::apply_usage, which a
+//   repeat leaves unchanged), then queues the report's running_out
+//   messages and moves the cursor in one transaction (commit_usage). A
+//   crash repeats nothing and loses nothing; Message-IDs come from (report,
+//   item, recipient), so a repeated step cannot queue a message twice.
+// - running_out: an item the report changed, still in stock, whose
+//   predicted run-out date (pipeline/usage.hpp) is at most
+//   warn_horizon_days() after the report's day: [alerts] warn_days_ahead
+//   plus the days until the store's next expected report. Once per item
+//   per report; none for a report older than the store's latest (its day
+//   is not the item's last day), nor for reports loaded before use rates
+//   existed. Recipients are chosen as for every other event
+//   ([[alerts.subscription]] events and stores); group = "report" gives
+//   one message per recipient listing the first Checker::kMaxListed items,
+//   group = "item" one per item.
+// - The checker calls process_forecasts() after the change feed, on the
+//   same thread and Storage. Blocking (database): never on the event loop.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "base/clock.hpp"
+#include "base/result.hpp"
+#include "config/config.hpp"
+#include "store/storage.hpp"
+
+namespace stockwatch {
+
+struct ForecastTotals {
+  std::int64_t reports = 0;       // reports taken in
+  std::int64_t running_out = 0;   // items found running out
+  std::int64_t messages = 0;      // messages queued
+};
+
+// Takes in everything pending; see the contract above.
+[[nodiscard]] Result<ForecastTotals> process_forecasts(Storage& storage, const Clock& clock,
+                                                       const AlertsConfig& config);
+
+// The minimum level of a store's item.
+// MERGE: minimum levels are kept by the levels store; until it is here this
+// answers 0 (no minimum), and every caller of forecasts and transfers goes
+// through this one function, so the merge points it at that store.
+[[nodiscard]] std::int64_t item_minimum(Storage& storage, std::string_view store,
+                                        std::string_view item);
+
+// A suggested transfer to a store short of an item.
+struct TransferSuggestion {
+  std::string to;             // the store short of the item
+  std::string item;
+  std::string from;           // the store that can spare it
+  std::int64_t quantity = 0;  // how much to move
+  std::int64_t to_count = 0;  // what each has now
+  std::int64_t from_count = 0;
+};
+
+// The best transfer for `store` and `item` (count `count`): from the store
+// that can spare the most while it keeps its minimum plus `keep_days` days
+// of its own use (a store whose use is unknown is not asked), a quantity
+// that brings `store` to its minimum plus `keep_days` days of its use, or
+// as much as the other can spare. nullopt: nobody can spare any, or
+// `store` is not short.
+[[nodiscard]] Result<std::optional<TransferSuggestion>> suggest_transfer(
+    Storage& storage, std::string_view store, std::string_view item, std::int64_t count,
+    int keep_days);
+
+}  // namespace stockwatch

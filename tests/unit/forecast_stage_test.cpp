@@ -1,0 +1,140 @@
+// The forecast stage (pipeline/forecast_stage.hpp) on a real SQLite
+// database, through the checker: running_out once per item and report, the
+// message's text in English and Bahasa Indonesia, no alert about the past,
+// and transfer suggestions in out-of-stock messages.
+#include "pipeline/forecast_stage.hpp"
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "notify/alert.hpp"
+#include "pipeline/checker.hpp"
+#include "storage_test_util.hpp"
+#include "test_util.hpp"
+
+namespace stockwatch {
+namespace {
+
+using test::Row;
+using test::TempDir;
+
+constexpr std::int64_t kJan31 = 20484;  // 2026-01-31
+
+class ForecastStage : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    storage_ = Storage::open(dir_ / "forecast.db", StorageOptions{}, clock_);
+    cfg_.from = "stockwatch@example.com";
+    Subscription sub;
+    sub.emails = {"owner@example.com"};
+    cfg_.subscriptions = {sub};
+  }
+
+  std::int64_t load(const std::vector<Row>& rows, std::int64_t day) {
+    auto begun = storage_->begin_report();
+    EXPECT_TRUE(begun.ok());
+    ReportLoad txn = std::move(begun).value();
+    for (const auto& r : rows) EXPECT_TRUE(txn.upsert(r.store, r.item, r.count).ok());
+    ReportRecord rec =
+        test::sample_record(clock_, "stok-" + iso_day(day) + ".csv", "sha-" + std::to_string(day));
+    rec.report_day = day;
+    rec.date_source = "name";
+    auto id = txn.commit(rec);
+    EXPECT_TRUE(id.ok());
+    return id.ok() ? *id : 0;
+  }
+
+  int check() {
+    Checker checker(*storage_, clock_, cfg_);
+    auto n = checker.process_due();
+    EXPECT_TRUE(n.ok()) << n.error().message();
+    return n.ok() ? *n : -1;
+  }
+
+  std::vector<Alert> alerts(EventKind kind) {
+    std::vector<Alert> out;
+    auto msgs = storage_->list_outbox(true, 100);
+    EXPECT_TRUE(msgs.ok());
+    for (const auto& m : *msgs) {
+      auto a = decode_alert(m.payload);
+      if (a.ok() && a->event == kind) out.push_back(*a);
+    }
+    return out;
+  }
+
+  TempDir dir_;
+  ManualClock clock_;
+  std::unique_ptr<Storage> storage_;
+  AlertsConfig cfg_;
+};
+
+TEST_F(ForecastStage, FallingCountsRaiseOneRunningOutWithTheDateAndRate) {
+  // 1000, 800, 600, 150 at month ends: only the last runs out soon.
+  const std::int64_t days[] = {kJan31, kJan31 + 28, kJan31 + 59, kJan31 + 89};
+  const std::int64_t counts[] = {1000, 800, 600, 150};
+  for (int m = 0; m < 4; ++m) {
+    load({{"Medan", "Arabika", counts[m]}, {"Medan", "Gayo", 40}}, days[m]);
+    check();
+  }
+  const auto running = alerts(EventKind::kRunningOut);
+  ASSERT_EQ(running.size(), 1u);
+  ASSERT_EQ(running[0].items.size(), 1u);
+  EXPECT_EQ(running[0].items[0].item, "Arabika");
+  EXPECT_EQ(iso_day(*running[0].items[0].runs_out_on), "2026-05-15");
+  const auto en = render_alert(running[0], catalog_for("en"));
+  EXPECT_NE(en.body.find("Medan will run out of Arabika around 2026-05-15: 150 left, using about "
+                         "9.6 a day"),
+            std::string::npos)
+      << en.body;
+  EXPECT_NE(en.subject.find("Medan: Arabika is running out soon"), std::string::npos) << en.subject;
+  const auto id = render_alert(running[0], catalog_for("id"));
+  EXPECT_NE(id.body.find("Arabika di Medan diperkirakan habis sekitar 2026-05-15: sisa 150"),
+            std::string::npos)
+      << id.body;
+  EXPECT_EQ(check(), 0);  // nothing more: once per report
+}
+
+TEST_F(ForecastStage, ASubscriptionWithoutTheEventGetsNothing) {
+  cfg_.subscriptions[0].events = {"out_of_stock"};
+  load({{"Medan", "Arabika", 100}}, kJan31);
+  load({{"Medan", "Arabika", 10}}, kJan31 + 30);
+  check();
+  EXPECT_TRUE(alerts(EventKind::kRunningOut).empty());
+}
+
+TEST_F(ForecastStage, AStoreAtZeroGetsATransferFromOneWithPlenty) {
+  load({{"Medan", "Robusta", 2000}, {"Surabaya", "Robusta", 100}}, kJan31);
+  check();
+  load({{"Medan", "Robusta", 1950}, {"Surabaya", "Robusta", 80}}, kJan31 + 28);
+  check();
+  load({{"Medan", "Robusta", 1900}, {"Surabaya", "Robusta", 0}}, kJan31 + 59);
+  check();
+  const auto out = alerts(EventKind::kOutOfStock);
+  ASSERT_EQ(out.size(), 1u);
+  ASSERT_EQ(out[0].items.size(), 1u);
+  EXPECT_EQ(out[0].items[0].transfer_from, "Medan");
+  // Surabaya used 20 in 28 days: 30 days need 22; Medan can spare far more.
+  EXPECT_EQ(out[0].items[0].transfer_quantity, 22);
+  const auto en = render_alert(out[0], catalog_for("en"));
+  EXPECT_NE(en.body.find("Suggestion: move 22 Robusta from Medan (it has 1900) to Surabaya"),
+            std::string::npos)
+      << en.body;
+  const auto id = render_alert(out[0], catalog_for("id"));
+  EXPECT_NE(id.body.find("Saran: kirim 22 Robusta dari Medan (stoknya 1900) ke Surabaya"),
+            std::string::npos)
+      << id.body;
+}
+
+TEST_F(ForecastStage, NoStoreCanSpareWhenEveryOneIsShort) {
+  load({{"Medan", "Robusta", 40}, {"Surabaya", "Robusta", 100}}, kJan31);
+  load({{"Medan", "Robusta", 20}, {"Surabaya", "Robusta", 0}}, kJan31 + 30);
+  check();
+  auto t = suggest_transfer(*storage_, "Surabaya", "Robusta", 0, 30);
+  ASSERT_TRUE(t.ok());
+  EXPECT_FALSE(*t);
+}
+
+}  // namespace
+}  // namespace stockwatch

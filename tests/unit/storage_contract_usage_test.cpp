@@ -1,0 +1,216 @@
+// The storage contract for use rates (store/storage.hpp, "Use rates and
+// forecasts"): what both backends must do with report days, item history,
+// the running figures of observe() (pipeline/usage.hpp) and the usage cursor.
+#include <gtest/gtest.h>
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "pg_test_server.hpp"
+#include "pipeline/usage.hpp"
+#include "store/storage.hpp"
+#include "storage_test_util.hpp"
+#include "test_util.hpp"
+
+namespace stockwatch {
+namespace {
+
+using test::Row;
+using test::TempDir;
+
+struct Backend {
+  std::string name;
+  std::function<std::filesystem::path(const TempDir& dir)> fresh;
+};
+
+void PrintTo(const Backend& b, std::ostream* os) { *os << b.name; }
+
+std::vector<Backend> backends() {
+  return {
+      {"sqlite", [](const TempDir& dir) { return dir / "usage.db"; }},
+      // A real PostgreSQL 15, started on first use (pg_test_server.hpp).
+      {"postgresql",
+       [](const TempDir&) {
+         auto& server = test::PgTestServer::instance();
+         return std::filesystem::path(server.url(server.fresh_database()));
+       }},
+  };
+}
+
+constexpr std::int64_t kDay0 = 20454;  // 2026-01-01
+
+class UsageContract : public ::testing::TestWithParam<Backend> {
+ protected:
+  void SetUp() override {
+    storage_ = Storage::open(GetParam().fresh(dir_), StorageOptions{}, clock_);
+  }
+
+  // Loads `rows` as a report of `day`; returns its id.
+  std::int64_t load(const std::vector<Row>& rows, std::int64_t day, const std::string& sha) {
+    auto begun = storage_->begin_report();
+    EXPECT_TRUE(begun.ok()) << begun.error().message();
+    ReportLoad txn = std::move(begun).value();
+    for (const auto& r : rows) EXPECT_TRUE(txn.upsert(r.store, r.item, r.count).ok());
+    ReportRecord rec = test::sample_record(clock_, "medan/" + iso_day(day) + ".csv", sha);
+    rec.report_day = day;
+    rec.date_source = "name";
+    auto id = txn.commit(rec);
+    EXPECT_TRUE(id.ok()) << id.error().message();
+    return id.ok() ? *id : 0;
+  }
+
+  // Takes in every pending report; returns them.
+  std::vector<UsageReport> take_in() {
+    std::vector<UsageReport> out;
+    while (true) {
+      auto next = storage_->next_usage_report();
+      EXPECT_TRUE(next.ok()) << next.error().message();
+      if (!next.ok() || !*next) break;
+      EXPECT_TRUE(storage_->apply_usage(**next).ok());
+      EXPECT_TRUE(storage_->apply_usage(**next).ok());  // a repeat changes nothing
+      EXPECT_TRUE(storage_->commit_usage(**next, {}).ok());
+      out.push_back(**next);
+    }
+    return out;
+  }
+
+  TempDir dir_;
+  ManualClock clock_;
+  std::unique_ptr<Storage> storage_;
+};
+
+TEST_P(UsageContract, TheLedgerKeepsTheReportDayAndItsSource) {
+  const auto id = load({{"Medan", "Arabika", 5}}, kDay0 + 3, "a1");
+  auto rec = storage_->report(id);
+  ASSERT_TRUE(rec.ok() && *rec);
+  EXPECT_EQ((*rec)->report_day, kDay0 + 3);
+  EXPECT_EQ((*rec)->date_source, "name");
+}
+
+TEST_P(UsageContract, RunningFiguresFollowObserveAndHistoryKeepsEveryChange) {
+  // Arabika falls 10 a day; Robusta has a delivery; Gayo never moves.
+  const std::vector<std::vector<Row>> months = {
+      {{"Medan", "Arabika", 1000}, {"Medan", "Robusta", 300}, {"Medan", "Gayo", 50}},
+      {{"Medan", "Arabika", 700}, {"Medan", "Robusta", 150}, {"Medan", "Gayo", 50}},
+      {{"Medan", "Arabika", 400}, {"Medan", "Robusta", 500}, {"Medan", "Gayo", 50}},
+      {{"Medan", "Arabika", 100}, {"Medan", "Robusta", 350}, {"Medan", "Gayo", 50}},
+  };
+  std::vector<std::int64_t> ids;
+  for (std::size_t m = 0; m < months.size(); ++m) {
+    ids.push_back(load(months[m], kDay0 + 30 * static_cast<std::int64_t>(m),
+                       "m" + std::to_string(m)));
+  }
+  const auto taken = take_in();
+  ASSERT_EQ(taken.size(), 4u);
+  EXPECT_EQ(taken.back().day, kDay0 + 90);
+  EXPECT_TRUE(taken.back().alerts);
+  ASSERT_TRUE(storage_->next_usage_report().ok());
+  EXPECT_FALSE(*storage_->next_usage_report());
+
+  auto a = storage_->usage_of("Medan", "Arabika");
+  ASSERT_TRUE(a.ok() && *a);
+  EXPECT_EQ((*a)->count, 100);
+  EXPECT_EQ((*a)->figures.used, 900);
+  EXPECT_EQ((*a)->figures.used_days, 90);
+  EXPECT_EQ((*a)->as_of_day, kDay0 + 90);
+  EXPECT_EQ((*a)->gap_days, 30);
+  EXPECT_EQ(*forecast((*a)->figures, (*a)->count, (*a)->as_of_day).runs_out_on, kDay0 + 100);
+
+  auto r = storage_->usage_of("Medan", "Robusta");
+  ASSERT_TRUE(r.ok() && *r);
+  EXPECT_EQ((*r)->figures.used, 300);
+  EXPECT_EQ((*r)->figures.used_days, 60);
+
+  auto g = storage_->usage_of("Medan", "Gayo");
+  ASSERT_TRUE(g.ok() && *g);
+  EXPECT_EQ((*g)->figures.used_days, 0);
+  EXPECT_EQ((*g)->as_of_day, kDay0 + 90);  // idle since: no use
+  EXPECT_DOUBLE_EQ(*forecast((*g)->figures, 50, (*g)->as_of_day).daily_use, 0.0);
+
+  auto h = storage_->item_history("Medan", "Arabika", 100);
+  ASSERT_TRUE(h.ok());
+  ASSERT_EQ(h->size(), 4u);
+  EXPECT_EQ((*h)[0].day, kDay0);
+  EXPECT_EQ((*h)[0].count, 1000);
+  EXPECT_EQ((*h)[3].report_id, ids[3]);
+  auto g_history = storage_->item_history("Medan", "Gayo", 100);
+  ASSERT_TRUE(g_history.ok());
+  EXPECT_EQ(g_history->size(), 1u);  // only reports that changed it
+
+  // Fewest days of cover first; Gayo (no use) is not listed.
+  auto by_cover = storage_->usage_by_cover(std::nullopt, 10);
+  ASSERT_TRUE(by_cover.ok());
+  ASSERT_EQ(by_cover->size(), 2u);
+  EXPECT_EQ((*by_cover)[0].item, "Arabika");
+  EXPECT_EQ((*by_cover)[1].item, "Robusta");
+  auto other_store = storage_->usage_by_cover(std::string("Surabaya"), 10);
+  ASSERT_TRUE(other_store.ok());
+  EXPECT_TRUE(other_store->empty());
+
+  // The last report's items running out within 44 days: Arabika (10 days).
+  auto soon = storage_->running_out_of_report(taken.back(), 44, 100);
+  ASSERT_TRUE(soon.ok()) << soon.error().message();
+  ASSERT_EQ(soon->size(), 1u);
+  EXPECT_EQ((*soon)[0].item, "Arabika");
+  auto none = storage_->running_out_of_report(taken.back(), 5, 100);
+  ASSERT_TRUE(none.ok());
+  EXPECT_TRUE(none->empty());
+}
+
+TEST_P(UsageContract, AnOlderReportAddsHistoryButLeavesTheFigures) {
+  load({{"Medan", "Arabika", 1000}}, kDay0, "o1");
+  load({{"Medan", "Arabika", 700}}, kDay0 + 30, "o2");
+  take_in();
+  load({{"Medan", "Arabika", 900}}, kDay0 + 10, "o3");  // a report from before
+  const auto taken = take_in();
+  ASSERT_EQ(taken.size(), 1u);
+  auto a = storage_->usage_of("Medan", "Arabika");
+  ASSERT_TRUE(a.ok() && *a);
+  EXPECT_EQ((*a)->figures.last_day, kDay0 + 30);
+  EXPECT_EQ((*a)->figures.last_count, 700);
+  EXPECT_EQ((*a)->figures.used, 300);
+  auto h = storage_->item_history("Medan", "Arabika", 100);
+  ASSERT_TRUE(h.ok());
+  ASSERT_EQ(h->size(), 3u);
+  EXPECT_EQ((*h)[1].day, kDay0 + 10);
+  EXPECT_EQ((*h)[1].count, 900);
+  auto soon = storage_->running_out_of_report(taken.back(), 1000, 100);
+  ASSERT_TRUE(soon.ok());
+  EXPECT_TRUE(soon->empty());  // no alert about the past
+}
+
+TEST_P(UsageContract, EveryStoreHoldingAnItemIsListedForTransfers) {
+  load({{"Medan", "Arabika", 900}, {"Surabaya", "Arabika", 40}}, kDay0, "t1");
+  load({{"Medan", "Arabika", 800}, {"Surabaya", "Arabika", 0}}, kDay0 + 20, "t2");
+  take_in();
+  auto rows = storage_->usage_of_item("Arabika");
+  ASSERT_TRUE(rows.ok());
+  ASSERT_EQ(rows->size(), 2u);
+  EXPECT_EQ((*rows)[0].store, "Medan");
+  EXPECT_EQ((*rows)[0].count, 800);
+  EXPECT_EQ((*rows)[1].store, "Surabaya");
+  EXPECT_EQ((*rows)[1].count, 0);
+}
+
+TEST_P(UsageContract, CommitUsageQueuesEachMessageOnce) {
+  load({{"Medan", "Arabika", 5}}, kDay0, "q1");
+  auto next = storage_->next_usage_report();
+  ASSERT_TRUE(next.ok() && *next);
+  ASSERT_TRUE(storage_->apply_usage(**next).ok());
+  const auto m = test::sample_message(clock_, "running-out-1@x", (*next)->report_id, clock_.now());
+  ASSERT_TRUE(storage_->commit_usage(**next, {m}).ok());
+  ASSERT_TRUE(storage_->commit_usage(**next, {m}).ok());
+  auto counts = storage_->outbox_counts();
+  ASSERT_TRUE(counts.ok());
+  EXPECT_EQ(counts->queued, 1);
+  auto after = storage_->next_usage_report();
+  ASSERT_TRUE(after.ok());
+  EXPECT_FALSE(*after);
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, UsageContract, ::testing::ValuesIn(backends()),
+                         [](const auto& info) { return info.param.name; });
+
+}  // namespace
+}  // namespace stockwatch
