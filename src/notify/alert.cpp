@@ -3,6 +3,7 @@
 #include <boost/json.hpp>
 
 #include "notify/message.hpp"
+#include "notify/mail_reply.hpp"
 #include "notify/template_mail.hpp"
 #include "report/report_problem.hpp"
 
@@ -175,6 +176,7 @@ RenderedText render_alert(const Alert& alert, const Catalog& catalog) {
 std::string outbox_subject(const OutboxMessage& m) {
   if (m.payload.empty()) return m.subject;
   if (m.event == kTemplateEvent) return template_subject(m);
+  if (m.event == kMailReplyEvent) return mail_reply_subject(m);
   auto alert = decode_alert(m.payload);
   if (!alert) return {};
   return render_alert(*alert, catalog_for(m.language)).subject;
@@ -187,6 +189,7 @@ Result<std::string> render_email(const OutboxMessage& m) {
                                                m.channel + ", not email");
   }
   if (m.event == kTemplateEvent) return render_template_email(m);
+  if (m.event == kMailReplyEvent) return render_mail_reply_email(m);
   auto alert = decode_alert(m.payload);
   if (!alert) return alert.error();
   const RenderedText text = render_alert(*alert, catalog_for(m.language));
