@@ -422,6 +422,13 @@ Result<bool> MailboxStage::advance(std::uint32_t uid, Pending& p, MailboxStep& s
   spdlog::info("mailbox: mail {} from {} answered{}", uid,
                p.receipt.sender.empty() ? "(no address)" : p.receipt.sender,
                reply.empty() ? " (no reply: sent by a machine)" : "");
+  // The mail's folder in the inbox, once the inbox has archived its
+  // reports (a folder still in use is left for the next mail's turn).
+  for (const auto& att : p.receipt.attachments) {
+    if (att.path.empty()) continue;
+    std::error_code ec;
+    fs::remove(options_.inbox / fs::path(att.path).parent_path(), ec);
+  }
   if (auto st = server_.mark_handled(uid); !st.ok()) return st.error();
   ++step.handled;
   return true;
