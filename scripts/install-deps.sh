@@ -16,11 +16,14 @@ profile="${1:-build}"
 # libzip and expat read workbooks; libxlsxwriter writes the stock-count
 # template (`stockwatch template`).
 # libsodium-dev: Argon2id password hashes and random tokens (the web console).
+# libgmime-3.0-dev: reads the MIME mails of [mailbox] (reports by email); the
+# .deb depends on its library, libgmime-3.0-0, through dpkg-shlibdeps.
 build_pkgs="build-essential cmake pkg-config
   libboost1.81-dev libboost-json1.81-dev
   libsqlite3-dev libcurl4-openssl-dev libssl-dev libspdlog-dev
   libtomlplusplus-dev libcli11-dev libsystemd-dev prometheus-cpp-dev
-  libzip-dev libexpat1-dev libxlsxwriter-dev libsodium-dev libpq-dev"
+  libzip-dev libexpat1-dev libxlsxwriter-dev libsodium-dev libpq-dev
+  libgmime-3.0-dev"
 # dpkg-dev: dpkg-shlibdeps, which computes the .deb's dependencies.
 package_pkgs="dpkg-dev"
 # systemd: systemd-analyze for the unit file; debootstrap: the clean Debian
@@ -41,10 +44,13 @@ package_pkgs="dpkg-dev"
 # dependency of the .deb (dpkg-shlibdeps).
 # chromium, chromium-driver and python3-selenium: the web console's tests in
 # a real headless browser (tests/e2e/test_console.py).
+# dovecot-imapd: the real IMAP server the mailbox tests start unprivileged in
+# a temporary folder (tests/support/imap_server.py; the package also creates
+# a system service the tests never use).
 test_pkgs="libgtest-dev libgmock-dev python3 python3-aiosmtpd sqlite3 rsync curl
   systemd debootstrap strace openssl opensmtpd awscli
   python3-openpyxl libreoffice-calc-nogui gnumeric postgresql-15
-  chromium chromium-driver python3-selenium"
+  chromium chromium-driver python3-selenium dovecot-imapd"
 # python3-openpyxl: the .xlsx of the workbook benchmark (bench/workbook_bench.py).
 bench_pkgs="python3 sqlite3 time wrk python3-openpyxl"
 

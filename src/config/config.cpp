@@ -189,6 +189,13 @@ bool plausible_address(const std::string& a) {
   return true;
 }
 
+std::string ascii_lower(std::string s) {
+  for (char& c : s) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  }
+  return s;
+}
+
 }  // namespace
 
 std::filesystem::path StorageConfig::scratch_dir() const {
@@ -497,6 +504,70 @@ void read_config(const toml::table& root, const std::filesystem::path& base, Con
                           "give one such as \"Asia/Jakarta\", or leave it out for the system's"});
     }
   }
+  if (const auto* t = r.table("mailbox")) {
+    TableReader s(*t, "mailbox", problems);
+    auto& m = cfg.mailbox;
+    const auto line = [t](const char* key) { return t->get(key) ? line_of(*t->get(key)) : 0; };
+    s.str("url", m.url);
+    s.str("username", m.username);
+    s.path("password_file", m.password_file, base);
+    s.choice("starttls", m.starttls, {"required", "off"});
+    s.path("ca_file", m.ca_file, base);
+    s.boolean("tls_verify", m.tls_verify);
+    s.integer("poll_interval_s", m.poll_interval_s, 1, 86400);
+    s.integer("connect_timeout_s", m.connect_timeout_s, 1, 600);
+    s.integer("timeout_s", m.timeout_s, 1, 86400);
+    s.u64("max_attachment_bytes", m.max_attachment_bytes, 1);
+    s.u64("max_message_bytes", m.max_message_bytes, 1024);
+    s.integer("max_attachments", m.max_attachments, 1, 10000);
+    s.choice("language", m.language, {"en", "id"});
+    s.str("from", m.from);
+    s.choice("trust", m.trust, {"from", "authentication-results"});
+    s.str("authserv_id", m.authserv_id);
+    if (!m.url.empty() && !m.url.starts_with("imaps://") && !m.url.starts_with("imap://")) {
+      problems.push_back({"mailbox.url", line("url"),
+                          "\"" + m.url + "\" is not an IMAP URL; give one such as "
+                          "\"imaps://imap.example.com/INBOX\""});
+    }
+    if (!m.url.empty() && m.username.empty()) {
+      problems.push_back({"mailbox.username", line("username"), "the mailbox needs a username"});
+    }
+    if (!m.from.empty() && !plausible_address(m.from)) {
+      problems.push_back({"mailbox.from", line("from"), "\"" + m.from + "\" is not an email address"});
+    }
+    if (m.trust == "authentication-results" && m.authserv_id.empty()) {
+      problems.push_back({"mailbox.authserv_id", line("trust"),
+                          "with trust = \"authentication-results\", name the receiving mail "
+                          "server's id as it writes it in Authentication-Results (such as "
+                          "\"mx.example.com\")"});
+    }
+    if (const auto* senders = s.array_of_tables("sender")) {
+      int index = 0;
+      for (const auto& node : *senders) {
+        const auto& st = *node.as_table();
+        const std::string prefix = "mailbox.sender[" + std::to_string(index++) + "]";
+        TableReader sr(st, prefix, problems);
+        MailboxSender snd;
+        sr.str("address", snd.address);
+        sr.strings("stores", snd.stores);
+        if (st.contains("language")) {
+          snd.language = "en";
+          sr.choice("language", snd.language, {"en", "id"});
+        }
+        if (!plausible_address(snd.address)) {
+          problems.push_back({prefix + ".address", line_of(st),
+                              "\"" + snd.address + "\" is not an email address"});
+        }
+        for (const auto& other : m.senders) {
+          if (ascii_lower(other.address) == ascii_lower(snd.address)) {
+            problems.push_back({prefix + ".address", line_of(st),
+                                "\"" + snd.address + "\" is listed twice"});
+          }
+        }
+        m.senders.push_back(std::move(snd));
+      }
+    }
+  }
   if (const auto* t = r.table("log")) {
     TableReader s(*t, "log", problems);
     s.choice("level", cfg.log.level, {"trace", "debug", "info", "warn", "error", "critical", "off"});
@@ -545,6 +616,10 @@ void read_config(const toml::table& root, const std::filesystem::path& base, Con
 
   read_secret("smtp.password_file", cfg.smtp.password_file, "STOCKWATCH_SMTP_PASSWORD",
               "smtp-password", cfg.smtp.password, problems);
+  if (!cfg.mailbox.url.empty()) {
+    read_secret("mailbox.password_file", cfg.mailbox.password_file, "STOCKWATCH_MAILBOX_PASSWORD",
+                "mailbox-password", cfg.mailbox.password, problems);
+  }
   if (cfg.storage.backend == "postgresql") {
     read_secret("storage.password_file", cfg.storage.password_file, "PGPASSWORD", "db-password",
                 cfg.storage.password, problems);

@@ -167,6 +167,35 @@ struct ConsoleConfig {
   int quiet_store_days = 35;            // a store without a report for longer is "not reporting"
 };
 
+// One address that may send reports by email ([[mailbox.sender]]).
+struct MailboxSender {
+  std::string address;                  // compared without regard to case
+  std::vector<std::string> stores;      // empty = any store; else every row's store must be listed
+  std::string language;                 // of the replies: "en" or "id"; empty = mailbox.language
+};
+
+// The mailbox that reports arrive in by email (docs/inbox.md, "Sending by email").
+struct MailboxConfig {
+  std::string url;                      // imaps://host/INBOX or imap://host/INBOX; empty = off
+  std::string username;
+  std::filesystem::path password_file;
+  std::string password;                 // resolved at load; never logged
+  std::string starttls = "required";    // imap:// only: "required" or "off" (a test server on loopback)
+  std::filesystem::path ca_file;
+  bool tls_verify = true;
+  int poll_interval_s = 60;             // between two looks when the server has no IDLE
+  int connect_timeout_s = 10;
+  int timeout_s = 300;                  // one IMAP command (a large mail's download)
+  std::uint64_t max_attachment_bytes = 50ULL * 1024 * 1024;   // a larger attachment is refused
+  std::uint64_t max_message_bytes = 100ULL * 1024 * 1024;     // a larger mail is not downloaded
+  int max_attachments = 100;            // report attachments read from one mail
+  std::string language = "en";          // of replies to senders without their own
+  std::string from;                     // replies' From; empty = alerts.from
+  std::string trust = "from";           // "from" or "authentication-results"
+  std::string authserv_id;              // trust = "authentication-results": the receiving server's id
+  std::vector<MailboxSender> senders;
+};
+
 struct LogConfig {
   std::string level = "info";
 };
@@ -181,6 +210,7 @@ struct Config {
   ReportConfig report;
   TemplatesConfig templates;
   ConsoleConfig console;
+  MailboxConfig mailbox;
   LogConfig log;
 };
 

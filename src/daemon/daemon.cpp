@@ -27,6 +27,8 @@
 #include "daemon/status.hpp"
 #include "http/http_service.hpp"
 #include "inbox/inbox.hpp"
+#include "mailbox/imap_client.hpp"
+#include "mailbox/mailbox_stage.hpp"
 #include "notify/transport.hpp"
 #include "os/systemd_notify.hpp"
 #include "pipeline/mail_stage.hpp"
@@ -112,6 +114,16 @@ struct Daemon::Impl final : PipelineEvents {
   std::unique_ptr<MailStage> mail;
   asio::steady_timer mail_timer{mail_strand};
 
+  // The mailbox's own thread and its state ([mailbox] url set): IMAP and
+  // MIME work never holds up loading or mail. Declared in this order so the
+  // timer goes before the thread it runs on.
+  std::unique_ptr<asio::thread_pool> mailbox_thread;
+  std::unique_ptr<Storage> mailbox_db;
+  std::unique_ptr<ImapMailbox> imap;
+  std::unique_ptr<MailboxStage> mailbox;
+  std::unique_ptr<asio::steady_timer> mailbox_timer;
+  std::string mailbox_last_error;
+
   Impl(Config c, const Clock& clk, std::optional<std::string> log_level)
       : config(std::move(c)),
         clock(clk),
@@ -184,6 +196,7 @@ struct Daemon::Impl final : PipelineEvents {
           });
       http->start();
     }
+    if (!config.mailbox.url.empty()) start_mailbox();
     // Nothing is posted to the strands yet, so their connections may be
     // used here.
     count_reports_today();
@@ -205,6 +218,47 @@ struct Daemon::Impl final : PipelineEvents {
     post(db_strand, "schedules", [this] { run_schedules(*expect, *digests, *this); });
     dispatch_ready();
     arm_inbox_timer();
+  }
+
+  // --- The mailbox: reports by email --------------------------------------------------
+
+  void start_mailbox() {
+    mailbox_thread = std::make_unique<asio::thread_pool>(1);
+    mailbox_db = Storage::open(config.storage.location(), StorageOptions::from(config.storage), clock);
+    imap = std::make_unique<ImapMailbox>(config.mailbox);
+    MailboxStageOptions options = MailboxStageOptions::from(config);
+    // A placed attachment is complete: the inbox takes it at once.
+    options.placed = [this](const std::string& relative) {
+      asio::post(ioc, guarded("inbox: mail attachment placed", [this, relative] {
+        if (stopping) return;
+        inbox.placed(relative);
+        dispatch_ready();
+      }));
+    };
+    mailbox = std::make_unique<MailboxStage>(*mailbox_db, *imap, clock, std::move(options));
+    mailbox_timer = std::make_unique<asio::steady_timer>(mailbox_thread->get_executor());
+    spdlog::info("mailbox: reading {} every {} s", imap->describe(), config.mailbox.poll_interval_s);
+    post(*mailbox_thread, "mailbox", [this] { run_mailbox(); });
+  }
+
+  // The mailbox thread: one look, then the next one (soon while a mail
+  // waits for its reports to load).
+  void run_mailbox() {
+    if (stopping) return;
+    const MailboxStep step = mailbox->step();
+    if (step.replies > 0) wake_mail();
+    if (!step.ok && step.error != mailbox_last_error) {
+      spdlog::warn("mailbox: {}; trying again in {} s", step.error, config.mailbox.poll_interval_s);
+    } else if (step.ok && !mailbox_last_error.empty()) {
+      spdlog::info("mailbox: {} works again", imap->describe());
+    }
+    mailbox_last_error = step.ok ? std::string() : step.error;
+    const auto wait = step.waiting ? std::chrono::milliseconds(250)
+                                   : std::chrono::milliseconds(config.mailbox.poll_interval_s * 1000LL);
+    mailbox_timer->expires_after(wait);
+    mailbox_timer->async_wait(guarded("mailbox timer", [this](const boost::system::error_code& ec) {
+      if (!ec) run_mailbox();
+    }));
   }
 
   // --- Reload (SIGHUP) ------------------------------------------------------------
@@ -499,6 +553,10 @@ struct Daemon::Impl final : PipelineEvents {
     inotify_sd.close(ignored);
     inbox_timer.cancel();
     reload_signal.cancel();
+    if (imap) {
+      imap->stop();
+      post(*mailbox_thread, "mailbox: shutdown", [this] { mailbox_timer->cancel(); });
+    }
     // Through the db strand first: its report in progress, and the checker
     // step after it, come before the flush, so their alerts are in it.
     post(db_strand, "shutdown", [this, deadline] {
@@ -543,6 +601,7 @@ struct Daemon::Impl final : PipelineEvents {
     // The loop stops once no loop work is left; wait for the workers to
     // finish (or roll back) what they are doing.
     workers.join();
+    if (mailbox_thread) mailbox_thread->join();
     if (http) http->stop();
     spdlog::info("stockwatch stopped");
     return 0;

@@ -9,6 +9,7 @@
 #include "notify/report_missing.hpp"
 #include "pipeline/usage.hpp"
 #include "report/report_date.hpp"
+#include "notify/mail_reply.hpp"
 #include "notify/template_mail.hpp"
 #include "pipeline/levels_file.hpp"
 #include "report/report_problem.hpp"
@@ -248,6 +249,7 @@ std::string outbox_subject(const OutboxMessage& m) {
   if (m.event == kTemplateEvent) return template_subject(m);
   if (m.event == event_name(EventKind::kReportMissing)) return report_missing_subject(m);
   if (m.event == event_name(EventKind::kDigest)) return digest_subject(m);
+  if (m.event == kMailReplyEvent) return mail_reply_subject(m);
   auto alert = decode_alert(m.payload);
   if (!alert) return {};
   return render_alert(*alert, catalog_for(m.language)).subject;
@@ -262,6 +264,7 @@ Result<std::string> render_email(const OutboxMessage& m) {
   if (m.event == kTemplateEvent) return render_template_email(m);
   if (m.event == event_name(EventKind::kReportMissing)) return render_report_missing_email(m);
   if (m.event == event_name(EventKind::kDigest)) return render_digest_email(m);
+  if (m.event == kMailReplyEvent) return render_mail_reply_email(m);
   auto alert = decode_alert(m.payload);
   if (!alert) return alert.error();
   const RenderedText text = render_alert(*alert, catalog_for(m.language));

@@ -260,7 +260,7 @@ std::string filename_parameter(std::string_view param, std::string_view filename
 }
 }  // namespace
 
-std::string render_message(const MessageSpec& spec) {
+std::string render_message(const MessageSpec& spec, const ReplyHeaders* reply) {
   std::string out;
   append_header(out, "From", sanitize_address(spec.from));
   append_header(out, "To", sanitize_address(spec.to));
@@ -284,6 +284,23 @@ std::string render_message(const MessageSpec& spec) {
   if (!spec.message_id.empty()) {
     append_header(out, "Message-ID", "<" + sanitize_address(spec.message_id) + ">");
   }
+  static const ReplyHeaders kNone;
+  const ReplyHeaders& r = reply ? *reply : kNone;
+  if (!r.in_reply_to.empty()) {
+    append_header(out, "In-Reply-To", "<" + sanitize_address(r.in_reply_to) + ">");
+  }
+  if (!r.references.empty()) {
+    // One id per line after the first: no line grows past 78 octets for
+    // ids of ordinary length.
+    std::string value;
+    for (const auto& id : r.references) {
+      if (id.empty()) continue;
+      if (!value.empty()) value += std::string(kCrlf) + " ";
+      value += "<" + sanitize_address(id) + ">";
+    }
+    if (!value.empty()) append_header(out, "References", value);
+  }
+  if (r.auto_replied) append_header(out, "Auto-Submitted", "auto-replied");
   append_header(out, "MIME-Version", "1.0");
   if (spec.attachments.empty()) {
     append_header(out, "Content-Type", "text/plain; charset=utf-8");

@@ -48,8 +48,18 @@ struct MessageSpec {
   std::vector<Attachment> attachments;
 };
 
-// The whole message, headers and body, with CRLF line ends.
-std::string render_message(const MessageSpec& spec);
+// What makes a message a reply: the Message-ID it answers and the thread's
+// References (each without <>), and Auto-Submitted: auto-replied
+// (RFC 3834), so that auto-responders stay quiet.
+struct ReplyHeaders {
+  std::string in_reply_to;
+  std::vector<std::string> references;
+  bool auto_replied = false;
+};
+
+// The whole message, headers and body, with CRLF line ends; with `reply`,
+// its headers too.
+std::string render_message(const MessageSpec& spec, const ReplyHeaders* reply = nullptr);
 
 // RFC 5322 date, e.g. "Wed, 25 Nov 2026 17:04:19 +0000".
 std::string rfc5322_date(TimePoint t);

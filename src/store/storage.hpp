@@ -246,6 +246,8 @@ struct Mute {
   std::optional<TimePoint> until;  // set: muted before this time
   bool until_change = false;    // muted while the count stays as it was at created_at
   TimePoint created_at{};
+};
+
 // A loaded report the use rates have not taken in yet (Storage::next_usage_report).
 struct UsageReport {
   std::int64_t report_id = 0;
@@ -271,6 +273,39 @@ struct HistoryPoint {
   std::int64_t day = 0;
   std::int64_t count = 0;
   std::int64_t report_id = 0;
+};
+
+// --- Reports by email (src/mailbox/) -------------------------------------
+// One attachment of a mail the mailbox read.
+struct MailAttachment {
+  int position = 0;                       // its place among the mail's attachments, from 0
+  std::string name;                       // the file name as sent (UTF-8, sanitised)
+  std::string path;                       // where it was placed in the inbox; empty: not placed
+  std::string sha256;                     // of its content (hex); empty when not placed
+  std::optional<std::int64_t> report_id;  // its ledger entry, once there
+};
+
+enum class MailState { kLoading, kAnswered };
+
+// A mail the mailbox took: recorded before its attachments are placed in
+// the inbox, answered once they are in the ledger (its reply queued in the
+// same transaction). The server copy is marked handled only after that.
+struct MailReceipt {
+  std::string mail_key;                   // the Message-ID, or "sha256:<hex>" of the mail
+  std::string message_id;                 // as sent, without <>; may be empty
+  std::string sender;                     // the From address, lower case
+  MailState state = MailState::kLoading;
+  TimePoint received_at{};
+  TimePoint answered_at{};
+  std::string reply_id;                   // the reply's Message-ID; empty: no reply
+  std::vector<MailAttachment> attachments;
+};
+
+// Where a ledger entry came from when it came by email.
+struct MailSource {
+  std::string message_id;
+  std::string sender;
+  std::string attachment;                 // the file name as sent
 };
 
 class Storage;
@@ -616,6 +651,27 @@ class Storage {
     (void)store, (void)item, (void)limit;
     return Error(ErrorCode::kInternal, "this storage backend has no use rates yet");
   }
+  // --- Reports by email --------------------------------------------------
+  // Records a mail in state kLoading with its attachments, unless a mail
+  // with its key is recorded already; returns the stored receipt either way
+  // (so a mail seen again after a crash resumes where it was).
+  [[nodiscard]] virtual Result<MailReceipt> record_mail(const MailReceipt& receipt) = 0;
+  // The receipt of a mail, or nullopt.
+  [[nodiscard]] virtual Result<std::optional<MailReceipt>> mail_receipt(std::string_view mail_key) = 0;
+  // In one transaction: notes each attachment's ledger entry (by position),
+  // marks the mail answered at `at` and queues `reply` (a Message-ID already
+  // in the outbox is skipped; empty: no reply). A mail answered already is
+  // left as it is: the answer is false.
+  [[nodiscard]] virtual Result<bool> finish_mail(std::string_view mail_key,
+                                                 const std::vector<MailAttachment>& attachments,
+                                                 const std::vector<OutboxMessage>& reply,
+                                                 TimePoint at) = 0;
+  // The mail a ledger entry came in, or nullopt when it did not come by email.
+  [[nodiscard]] virtual Result<std::optional<MailSource>> report_mail(std::int64_t report_id) = 0;
+  // The alerting change records a loaded report wrote, in seq order, at
+  // most `limit`.
+  [[nodiscard]] virtual Result<std::vector<ChangeRecord>> report_events(std::int64_t report_id,
+                                                                        int limit) = 0;
 
   // --- Housekeeping -----------------------------------------------------
   // What a backend defers with StorageOptions::defer_maintenance, done now

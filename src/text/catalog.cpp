@@ -338,6 +338,65 @@ constexpr CatalogEntry kEnglish[] = {
     {"digest.line.change", "{store}: {item}, {old} to {new}"},
     {"digest.line.new", "{store}: {item}, new, {new}"},
     {"digest.more", "... and {n} more"},
+    // Replies to reports sent by email (notify/mail_reply.hpp).
+    {"mail.reply.subject", "Re: {subject}"},
+    {"mail.reply.no_subject", "your stock report"},
+    {"mail.reply.results", "Thank you for your email. Here is what became of each file attached to it:"},
+    {"mail.reply.loaded#one", "{name}: loaded, {rows} row (report {id})."},
+    {"mail.reply.loaded#other", "{name}: loaded, {rows} rows (report {id})."},
+    {"mail.reply.alerts", "Alerts it raised:"},
+    {"mail.reply.no_alerts", "It raised no alerts."},
+    {"mail.reply.more_alerts", "... and {n} more."},
+    {"mail.reply.event.out_of_stock", "{store} is out of stock of {item}"},
+    {"mail.reply.event.back_in_stock", "{store} has {item} back in stock ({count})"},
+    {"mail.reply.event.other", "{store}: {item} ({count})"},
+    {"mail.reply.duplicate",
+     "{name}: not loaded again: the same file was already loaded as report {original}."},
+    {"mail.reply.rejected",
+     "{name}: rejected, and nothing of it was loaded (report {id}). Problems found:\n{problems}\n"
+     "Correct the file and send it again."},
+    {"mail.reply.too_large",
+     "{name}: not read: it is {size}, and the limit is {limit}. Split the report into smaller "
+     "files and send them in separate emails."},
+    {"mail.reply.not_report",
+     "{name}: not a report, so it was not read. Reports are .csv, .xlsx or .ods files, attached "
+     "as they are (not zipped)."},
+    {"mail.reply.foreign_store",
+     "{name}: not loaded: line {line} is for the store '{store}', which your address may not "
+     "report for. Send only your own stores' rows, or ask the owner to add the store to your "
+     "address."},
+    {"mail.reply.foreign_store_row",
+     "{name}: not loaded: row {line} is for the store '{store}', which your address may not "
+     "report for. Send only your own stores' rows, or ask the owner to add the store to your "
+     "address."},
+    {"mail.reply.too_many",
+     "{name}: not read: only the first {limit} reports of one email are read. Send the rest in "
+     "another email."},
+    {"mail.reply.unreadable", "{name}: could not be read ({problem}). Attach it again and resend."},
+    {"mail.reply.how_to",
+     "Thank you for your email. No report was attached to it, so nothing was loaded.\n\n"
+     "To send a stock report, attach the file to an email to {mailbox}: a CSV file (.csv) with "
+     "the columns store, item and count, or a spreadsheet (.xlsx or .ods) such as the monthly "
+     "stock-count sheet. Write counts without separators (1000, not 1,000). A table pasted into "
+     "the text of the email is not read.\n\n"
+     "You will get a reply like this one that says what was loaded."},
+    {"mail.reply.refused",
+     "Thank you for your email. This address takes stock reports only from the warehouse "
+     "managers registered with it, and {sender} is not one of them, so nothing in your email "
+     "was read.\n\n"
+     "If you manage a warehouse and should be able to send reports here, ask the owner of "
+     "stockwatch to add your address. This is an automatic reply; you will not get another one "
+     "for this email."},
+    {"mail.reply.unverified",
+     "Thank you for your email. It came in the name of {sender}, an address registered to send "
+     "stock reports, but the receiving mail server could not confirm that it really was sent "
+     "from that address, so nothing in it was read.\n\n"
+     "Send it again from the mail account you always use. If this keeps happening, tell the "
+     "owner of stockwatch."},
+    {"mail.reply.message_too_large",
+     "Thank you for your email. It is {size}, and this mailbox reads emails of up to {limit}, "
+     "so nothing in it was read. Send the reports in several smaller emails."},
+    {"mail.reply.footer", "-- \nstockwatch, {mailbox}"},
 };
 
 bool english_is_one(std::int64_t n) { return n == 1; }
@@ -610,6 +669,104 @@ constexpr CatalogEntry kIndonesian[] = {
     {"digest.line.change", "{store}: {item}, dari {old} menjadi {new}"},
     {"digest.line.new", "{store}: {item}, baru, {new}"},
     {"digest.more", "... dan {n} lainnya"},
+    // Replies to reports sent by email (notify/mail_reply.hpp).
+    {"mail.reply.subject", "Re: {subject}"},
+    {"mail.reply.no_subject", "laporan stok Anda"},
+    {"mail.reply.results", "Terima kasih atas email Anda. Berikut hasil setiap berkas yang terlampir:"},
+    {"mail.reply.loaded", "{name}: berhasil dimuat, {rows} baris (laporan {id})."},
+    {"mail.reply.alerts", "Peringatan yang muncul:"},
+    {"mail.reply.no_alerts", "Tidak ada peringatan."},
+    {"mail.reply.more_alerts", "... dan {n} lainnya."},
+    {"mail.reply.event.out_of_stock", "Stok {item} di {store} habis"},
+    {"mail.reply.event.back_in_stock", "Stok {item} di {store} tersedia lagi ({count})"},
+    {"mail.reply.duplicate",
+     "{name}: tidak dimuat lagi, karena berkas yang sama sudah dimuat sebagai laporan {original}."},
+    {"mail.reply.rejected",
+     "{name}: ditolak, dan tidak ada isinya yang dimuat (laporan {id}). Masalah yang ditemukan:\n"
+     "{problems}\nPerbaiki berkasnya, lalu kirim lagi."},
+    {"mail.reply.too_large",
+     "{name}: tidak dibaca, karena ukurannya {size} dan batasnya {limit}. Pecah laporan menjadi "
+     "beberapa berkas yang lebih kecil dan kirim dalam email terpisah."},
+    {"mail.reply.not_report",
+     "{name}: bukan laporan, jadi tidak dibaca. Laporan berupa berkas .csv, .xlsx, atau .ods yang "
+     "dilampirkan apa adanya (tidak di-zip)."},
+    {"mail.reply.foreign_store",
+     "{name}: tidak dimuat, karena baris {line} berisi gudang '{store}', yang tidak boleh "
+     "dilaporkan dari alamat Anda. Kirim hanya baris gudang Anda sendiri, atau minta pemilik "
+     "menambahkan gudang itu untuk alamat Anda."},
+    {"mail.reply.foreign_store_row",
+     "{name}: tidak dimuat, karena baris {line} di lembar kerja berisi gudang '{store}', yang "
+     "tidak boleh dilaporkan dari alamat Anda. Kirim hanya baris gudang Anda sendiri, atau minta "
+     "pemilik menambahkan gudang itu untuk alamat Anda."},
+    {"mail.reply.too_many",
+     "{name}: tidak dibaca, karena hanya {limit} laporan pertama dalam satu email yang dibaca. "
+     "Kirim sisanya dalam email lain."},
+    {"mail.reply.unreadable", "{name}: tidak dapat dibaca ({problem}). Lampirkan lagi, lalu kirim ulang."},
+    {"mail.reply.how_to",
+     "Terima kasih atas email Anda. Tidak ada laporan yang terlampir, jadi tidak ada yang "
+     "dimuat.\n\n"
+     "Untuk mengirim laporan stok, lampirkan berkasnya pada email ke {mailbox}: berkas CSV (.csv) "
+     "dengan kolom store, item, dan count, atau lembar kerja (.xlsx atau .ods) seperti lembar "
+     "hitung stok bulanan. Tulis jumlah tanpa pemisah ribuan (1000, bukan 1.000). Tabel yang "
+     "ditempel di isi email tidak dibaca.\n\n"
+     "Anda akan menerima balasan seperti ini yang menjelaskan apa saja yang dimuat."},
+    {"mail.reply.refused",
+     "Terima kasih atas email Anda. Alamat ini hanya menerima laporan stok dari kepala gudang "
+     "yang terdaftar, dan {sender} tidak termasuk, jadi isi email Anda tidak dibaca.\n\n"
+     "Jika Anda mengelola gudang dan seharusnya dapat mengirim laporan ke sini, minta pemilik "
+     "stockwatch menambahkan alamat Anda. Ini balasan otomatis; Anda tidak akan menerima balasan "
+     "lain untuk email ini."},
+    {"mail.reply.unverified",
+     "Terima kasih atas email Anda. Email ini dikirim atas nama {sender}, alamat yang terdaftar "
+     "untuk mengirim laporan stok, tetapi server email penerima tidak dapat memastikan bahwa "
+     "email ini benar-benar dikirim dari alamat itu, jadi isinya tidak dibaca.\n\n"
+     "Kirim ulang dari akun email yang biasa Anda pakai. Jika ini terus terjadi, beri tahu "
+     "pemilik stockwatch."},
+    {"mail.reply.message_too_large",
+     "Terima kasih atas email Anda. Ukurannya {size}, sedangkan kotak surat ini hanya membaca "
+     "email sampai {limit}, jadi isinya tidak dibaca. Kirim laporan dalam beberapa email yang "
+     "lebih kecil."},
+    {"mail.reply.footer", "-- \nstockwatch, {mailbox}"},
+
+    // Report problems (report/report_problem.hpp), for the replies above.
+    {"problem.at_line", "baris {line}: {message}"},
+    {"problem.at_line_column", "baris {line}, kolom {column}: {message}"},
+    {"problem.more", "... dan {n} masalah lainnya"},
+    {"problem.unclosed_quote", "kolom berkutip yang dimulai di sini tidak pernah ditutup; periksa tanda kutipnya"},
+    {"problem.empty_report", "laporannya kosong"},
+    {"problem.header_without_rows", "laporan hanya berisi baris judul, tanpa data"},
+    {"problem.line_too_long", "barisnya lebih panjang dari {limit} byte"},
+    {"problem.binary_data", "berkas berisi data biner (byte NUL); ini bukan laporan CSV"},
+    {"problem.not_utf8", "berkas ini bukan UTF-8 yang sah; simpan sebagai \"CSV UTF-8\""},
+    {"problem.missing_column",
+     "baris judul tidak punya kolom {role} (yang ada: {found}); beri nama salah satu dari: {names}"},
+    {"problem.missing_column_no_names",
+     "baris judul tidak punya kolom {role} (tidak ada nama kolom); beri nama salah satu dari: {names}"},
+    {"problem.duplicate_column",
+     "baris judul punya dua kolom {role}: '{first}' (kolom {first_column}) dan '{second}' (kolom "
+     "{second_column}); sisakan satu saja"},
+    {"problem.empty_name", "{role} kosong"},
+    {"problem.control_character", "{role} berisi karakter kontrol ({character}); hapus karakter itu"},
+    {"character.U+000A", "ganti baris"},
+    {"character.U+000D", "ganti baris"},
+    {"problem.name_too_long", "{role} panjangnya {length} byte; batasnya {limit}"},
+    {"problem.too_few_columns", "baris ini punya {n} kolom, padahal baris judul butuh {needed}"},
+    {"problem.extra_values",
+     "baris ini punya {columns} kolom, padahal baris judul punya {header_columns}; tulis angka "
+     "tanpa pemisah (1000, bukan 1{delimiter}000) dan beri tanda kutip pada nama yang mengandung "
+     "'{delimiter}'"},
+    {"problem.extra_values_tab",
+     "baris ini punya {columns} kolom, padahal baris judul punya {header_columns}; tulis angka "
+     "tanpa pemisah (1000, bukan 1,000) dan beri tanda kutip pada nama yang mengandung tab"},
+    {"problem.count_empty", "jumlahnya kosong; tulis 0 jika barangnya habis"},
+    {"problem.count_too_large", "'{found}' melebihi jumlah maksimum {max}"},
+    {"problem.count_negative", "'{found}' negatif; jumlah harus 0 atau lebih"},
+    {"problem.count_not_whole", "'{found}' bukan bilangan bulat"},
+    {"problem.count_not_whole_write", "'{found}' bukan bilangan bulat; tulis {write}"},
+    {"problem.count_fraction", "'{found}' bukan bilangan bulat; jumlah dihitung dalam satuan utuh"},
+    {"problem.duplicate_row",
+     "gudang '{store}' dan barang '{item}' sudah ada di baris {first_line}; cantumkan setiap "
+     "barang sekali saja"},
 };
 
 // Indonesian nouns do not change with the number.

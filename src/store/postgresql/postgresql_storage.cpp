@@ -200,6 +200,30 @@ INSERT INTO cursors(name, position)
   SELECT 'usage_alerts_from', COALESCE(max(last_seq), 0) FROM reports WHERE status = 'loaded';
 )SQL";
 
+// Version 5: reports by email: each mail the mailbox took, and each of its attachments
+// with the ledger entry it became (src/mailbox/).
+constexpr const char* kPgMigrationMail = R"SQL(
+CREATE TABLE mail_receipts(
+  mail_key    text PRIMARY KEY,
+  message_id  text NOT NULL,
+  sender      text NOT NULL,
+  state       text NOT NULL CHECK (state IN ('loading', 'answered')),
+  received_at bigint NOT NULL,
+  answered_at bigint,
+  reply_id    text NOT NULL DEFAULT ''
+);
+CREATE TABLE mail_attachments(
+  mail_key  text NOT NULL REFERENCES mail_receipts(mail_key),
+  position  integer NOT NULL,
+  name      text NOT NULL,
+  path      text NOT NULL,
+  sha256    text NOT NULL,
+  report_id bigint,
+  PRIMARY KEY (mail_key, position)
+);
+CREATE INDEX mail_attachments_report ON mail_attachments(report_id) WHERE report_id IS NOT NULL;
+)SQL";
+
 // The schema's history, oldest first. To change the schema, append a step
 // (and describe it in docs/architecture.md); never edit one that shipped.
 // Version 3: missing reports and digests.
@@ -230,6 +254,7 @@ constexpr PgSchemaStep kPgSchemaSteps[] = {
      kPgMigrationExpect},
     {4, "use rates: report days, item history, running figures per item, store report days",
      kPgMigrationUsage},
+    {5, "reports by email: the mails taken and their attachments", kPgMigrationMail},
 };
 
 // Serialises schema changes between nodes starting at once
@@ -1060,6 +1085,136 @@ Result<bool> PostgresStorage::commit_schedule(std::string_view name, TimePoint a
   if (auto st = queue_messages(*impl_, messages); !st.ok()) return st.error();
   if (auto st = txn.commit(); !st.ok()) return st.error();
   return true;
+}
+
+// --- Reports by email ------------------------------------------------------------------------
+
+namespace {
+
+Result<std::optional<MailReceipt>> read_mail(const PostgresStorage::Impl& impl,
+                                             std::string_view key, bool lock) {
+  auto r = impl.conn.query(lock ? "SELECT mail_key, message_id, sender, state, received_at, "
+                                  "COALESCE(answered_at, 0), reply_id FROM mail_receipts "
+                                  "WHERE mail_key = $1 FOR UPDATE"
+                                : "SELECT mail_key, message_id, sender, state, received_at, "
+                                  "COALESCE(answered_at, 0), reply_id FROM mail_receipts "
+                                  "WHERE mail_key = $1",
+                           {key});
+  if (!r) return r.error();
+  if (r->rows() == 0) return std::optional<MailReceipt>();
+  MailReceipt m;
+  m.mail_key = r->text(0, 0);
+  m.message_id = r->text(0, 1);
+  m.sender = r->text(0, 2);
+  m.state = r->text_view(0, 3) == "answered" ? MailState::kAnswered : MailState::kLoading;
+  m.received_at = from_unix_ms(r->i64(0, 4));
+  m.answered_at = from_unix_ms(r->i64(0, 5));
+  m.reply_id = r->text(0, 6);
+  auto a = impl.conn.query("SELECT position, name, path, sha256, report_id FROM mail_attachments "
+                           "WHERE mail_key = $1 ORDER BY position",
+                           {key});
+  if (!a) return a.error();
+  for (int i = 0; i < a->rows(); ++i) {
+    m.attachments.push_back({static_cast<int>(a->i64(i, 0)), a->text(i, 1), a->text(i, 2),
+                             a->text(i, 3), a->opt_i64(i, 4)});
+  }
+  return std::optional<MailReceipt>(std::move(m));
+}
+
+}  // namespace
+
+Result<MailReceipt> PostgresStorage::record_mail(const MailReceipt& receipt) {
+  PgTxn txn(*impl_);
+  if (auto st = txn.begin(); !st.ok()) return st.error();
+  // Two nodes taking the same mail at once: the second insert waits for the
+  // first's commit, then inserts nothing and reads what the first stored.
+  auto ins = impl_->conn.query(
+      "INSERT INTO mail_receipts(mail_key, message_id, sender, state, received_at) "
+      "VALUES ($1, $2, $3, 'loading', $4) ON CONFLICT (mail_key) DO NOTHING RETURNING mail_key",
+      {receipt.mail_key, receipt.message_id, receipt.sender, ms(receipt.received_at)});
+  if (!ins) return ins.error();
+  if (ins->rows() == 0) {
+    auto found = read_mail(*impl_, receipt.mail_key, false);
+    if (!found) return found.error();
+    if (!*found) return Error(ErrorCode::kInternal, "mail receipt vanished");
+    return std::move(**found);
+  }
+  for (const auto& at : receipt.attachments) {
+    auto a = impl_->conn.query(
+        "INSERT INTO mail_attachments(mail_key, position, name, path, sha256, report_id) "
+        "VALUES ($1, $2, $3, $4, $5, $6)",
+        {receipt.mail_key, at.position, at.name, at.path, at.sha256,
+         at.report_id ? Param(*at.report_id) : Param()});
+    if (!a) return a.error();
+  }
+  if (auto st = txn.commit(); !st.ok()) return st.error();
+  MailReceipt stored = receipt;
+  stored.state = MailState::kLoading;
+  stored.reply_id.clear();
+  return stored;
+}
+
+Result<std::optional<MailReceipt>> PostgresStorage::mail_receipt(std::string_view mail_key) {
+  return read_mail(*impl_, mail_key, false);
+}
+
+Result<bool> PostgresStorage::finish_mail(std::string_view mail_key,
+                                          const std::vector<MailAttachment>& attachments,
+                                          const std::vector<OutboxMessage>& reply, TimePoint at) {
+  PgTxn txn(*impl_);
+  if (auto st = txn.begin(); !st.ok()) return st.error();
+  auto up = impl_->conn.query(
+      "UPDATE mail_receipts SET state = 'answered', answered_at = $2, reply_id = $3 "
+      "WHERE mail_key = $1 AND state = 'loading' RETURNING mail_key",
+      {mail_key, ms(at), reply.empty() ? std::string() : reply.front().message_id});
+  if (!up) return up.error();
+  if (up->rows() == 0) return false;  // answered already, or unknown: rolls back
+  for (const auto& att : attachments) {
+    if (!att.report_id) continue;
+    auto a = impl_->conn.query(
+        "UPDATE mail_attachments SET report_id = $3 WHERE mail_key = $1 AND position = $2",
+        {mail_key, att.position, *att.report_id});
+    if (!a) return a.error();
+  }
+  if (auto st = queue_messages(*impl_, reply); !st.ok()) return st.error();
+  if (auto st = txn.commit(); !st.ok()) return st.error();
+  return true;
+}
+
+Result<std::optional<MailSource>> PostgresStorage::report_mail(std::int64_t report_id) {
+  auto r = impl_->conn.query(
+      "SELECT r.message_id, r.sender, a.name FROM mail_attachments a "
+      "JOIN mail_receipts r ON r.mail_key = a.mail_key "
+      "WHERE a.report_id = $1 ORDER BY r.received_at LIMIT 1",
+      {report_id});
+  if (!r) return r.error();
+  if (r->rows() == 0) return std::optional<MailSource>();
+  return std::optional<MailSource>(MailSource{r->text(0, 0), r->text(0, 1), r->text(0, 2)});
+}
+
+Result<std::vector<ChangeRecord>> PostgresStorage::report_events(std::int64_t report_id,
+                                                                 int limit) {
+  auto r = impl_->conn.query(
+      "SELECT rep.first_seq + e.ord - 1, e.store, e.item, e.old_count, e.new_count, e.event, "
+      "e.minimum FROM events e JOIN reports rep ON rep.id = e.report_id "
+      "WHERE e.report_id = $1 ORDER BY e.ord LIMIT $2",
+      {report_id, limit});
+  if (!r) return r.error();
+  std::vector<ChangeRecord> out;
+  for (int i = 0; i < r->rows(); ++i) {
+    ChangeRecord c;
+    c.seq = r->i64(i, 0);
+    c.store = r->text(i, 1);
+    c.item = r->text(i, 2);
+    c.old_count = r->opt_i64(i, 3);
+    c.new_count = r->i64(i, 4);
+    c.kind = c.old_count ? ChangeKind::kModify : ChangeKind::kInsert;
+    c.report_id = report_id;
+    c.event = event_from_name(r->text_view(i, 5));
+    c.minimum = r->opt_i64(i, 6);
+    if (c.event) out.push_back(std::move(c));
+  }
+  return out;
 }
 
 // --- Outbox ----------------------------------------------------------------------------------

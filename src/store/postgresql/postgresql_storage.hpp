@@ -113,6 +113,12 @@ class PostgresStorage final : public Storage {
   Result<std::vector<OutboxMessage>> outbox_page(std::int64_t before_id,
                                                  std::optional<OutboxState> state,
                                                  int limit) override;
+  Result<MailReceipt> record_mail(const MailReceipt& receipt) override;
+  Result<std::optional<MailReceipt>> mail_receipt(std::string_view mail_key) override;
+  Result<bool> finish_mail(std::string_view mail_key, const std::vector<MailAttachment>& attachments,
+                           const std::vector<OutboxMessage>& reply, TimePoint at) override;
+  Result<std::optional<MailSource>> report_mail(std::int64_t report_id) override;
+  Result<std::vector<ChangeRecord>> report_events(std::int64_t report_id, int limit) override;
   // PostgreSQL's autovacuum does the housekeeping: nothing to do here.
   Result<std::int64_t> levels_version() override;
   Result<std::vector<LevelLine>> levels() override;

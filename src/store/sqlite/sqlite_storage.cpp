@@ -405,6 +405,31 @@ INSERT INTO cursors(name, position)
   SELECT 'usage_alerts_from', COALESCE(MAX(last_seq), 0) FROM reports WHERE status = 'loaded';
 )SQL";
 
+// Version 10: reports by email: each mail the mailbox took, and each of its
+// attachments with the ledger entry it became (src/mailbox/).
+constexpr const char* kMigrationV10 = R"SQL(
+CREATE TABLE mail_receipts(
+  mail_key    TEXT PRIMARY KEY,     -- the Message-ID, or 'sha256:<hex>' of the mail
+  message_id  TEXT NOT NULL,
+  sender      TEXT NOT NULL,
+  state       TEXT NOT NULL CHECK (state IN ('loading', 'answered')),
+  received_at INTEGER NOT NULL,
+  answered_at INTEGER,
+  reply_id    TEXT NOT NULL DEFAULT ''
+) WITHOUT ROWID;
+CREATE TABLE mail_attachments(
+  mail_key  TEXT NOT NULL,
+  position  INTEGER NOT NULL,
+  name      TEXT NOT NULL,
+  path      TEXT NOT NULL,          -- '' when it was not placed in the inbox
+  sha256    TEXT NOT NULL,
+  report_id INTEGER,
+  PRIMARY KEY (mail_key, position)
+) WITHOUT ROWID;
+CREATE INDEX mail_attachments_report ON mail_attachments(report_id) WHERE report_id IS NOT NULL;
+CREATE INDEX events_report ON events(report_id, seq);
+)SQL";
+
 // The schema's history, oldest first: the entry with version N takes a
 // database at version N - 1 to N, in one transaction that also sets
 // PRAGMA user_version = N. A new, empty file (version 0) goes through every
@@ -426,6 +451,7 @@ constexpr SchemaStep kSchemaSteps[] = {
     {8, "minimum levels (levels, levels_state) and mutes", kMigrationV8},
     {9, "use rates: report days, item history, running figures per item, store report days",
      kMigrationV9},
+    {10, "reports by email: the mails taken and their attachments", kMigrationV10},
 };
 
 constexpr bool consecutive(std::span<const SchemaStep> steps) {
@@ -1602,6 +1628,153 @@ Result<bool> SqliteStorage::commit_schedule(std::string_view name, TimePoint at,
   if (auto st = impl_->queue(messages); !st.ok()) return st.error();
   if (auto st = txn.commit(); !st.ok()) return st.error();
   return true;
+}
+
+// --- Reports by email ---------------------------------------------------------------
+// Prepared per call: a mail is rare next to a report's rows.
+
+namespace {
+
+Result<std::optional<MailReceipt>> read_mail(sqlite3* db, std::string_view key) {
+  try {
+    Statement s(db, "SELECT mail_key, message_id, sender, state, received_at, "
+                    "COALESCE(answered_at, 0), reply_id FROM mail_receipts WHERE mail_key = ?1");
+    s.bind(1, key);
+    auto r = s.step();
+    if (!r) return r.error();
+    if (!*r) return std::optional<MailReceipt>();
+    MailReceipt m;
+    m.mail_key = s.text(0);
+    m.message_id = s.text(1);
+    m.sender = s.text(2);
+    m.state = s.text_view(3) == "answered" ? MailState::kAnswered : MailState::kLoading;
+    m.received_at = from_unix_ms(s.i64(4));
+    m.answered_at = from_unix_ms(s.i64(5));
+    m.reply_id = s.text(6);
+    Statement a(db, "SELECT position, name, path, sha256, report_id FROM mail_attachments "
+                    "WHERE mail_key = ?1 ORDER BY position");
+    a.bind(1, key);
+    for (;;) {
+      auto row = a.step();
+      if (!row) return row.error();
+      if (!*row) break;
+      m.attachments.push_back({static_cast<int>(a.i64(0)), a.text(1), a.text(2), a.text(3),
+                               a.opt_i64(4)});
+    }
+    return std::optional<MailReceipt>(std::move(m));
+  } catch (const StorageError& e) {
+    return Error(ErrorCode::kInternal, e.what());
+  }
+}
+
+}  // namespace
+
+Result<MailReceipt> SqliteStorage::record_mail(const MailReceipt& receipt) {
+  Txn txn(*impl_);
+  if (auto st = txn.begin(); !st.ok()) return st.error();
+  auto found = read_mail(impl_->db.get(), receipt.mail_key);
+  if (!found) return found.error();
+  if (*found) return std::move(**found);  // rolls back: nothing was written
+  try {
+    Statement s(impl_->db.get(),
+                "INSERT INTO mail_receipts(mail_key, message_id, sender, state, received_at) "
+                "VALUES (?1, ?2, ?3, 'loading', ?4)");
+    s.bind(1, receipt.mail_key).bind(2, receipt.message_id).bind(3, receipt.sender)
+        .bind(4, static_cast<std::int64_t>(to_unix_ms(receipt.received_at)));
+    if (auto st = s.run(); !st.ok()) return st.error();
+    Statement a(impl_->db.get(),
+                "INSERT INTO mail_attachments(mail_key, position, name, path, sha256, report_id) "
+                "VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
+    for (const auto& at : receipt.attachments) {
+      a.bind(1, receipt.mail_key).bind(2, at.position).bind(3, at.name).bind(4, at.path)
+          .bind(5, at.sha256).bind(6, at.report_id);
+      if (auto st = a.run_rebound(); !st.ok()) return st.error();
+    }
+  } catch (const StorageError& e) {
+    return Error(ErrorCode::kInternal, e.what());
+  }
+  if (auto st = txn.commit(); !st.ok()) return st.error();
+  MailReceipt stored = receipt;
+  stored.state = MailState::kLoading;
+  stored.reply_id.clear();
+  return stored;
+}
+
+Result<std::optional<MailReceipt>> SqliteStorage::mail_receipt(std::string_view mail_key) {
+  return read_mail(impl_->db.get(), mail_key);
+}
+
+Result<bool> SqliteStorage::finish_mail(std::string_view mail_key,
+                                        const std::vector<MailAttachment>& attachments,
+                                        const std::vector<OutboxMessage>& reply, TimePoint at) {
+  Txn txn(*impl_);
+  if (auto st = txn.begin(); !st.ok()) return st.error();
+  try {
+    Statement s(impl_->db.get(),
+                "UPDATE mail_receipts SET state = 'answered', answered_at = ?2, reply_id = ?3 "
+                "WHERE mail_key = ?1 AND state = 'loading'");
+    s.bind(1, mail_key).bind(2, static_cast<std::int64_t>(to_unix_ms(at)))
+        .bind(3, reply.empty() ? std::string() : reply.front().message_id);
+    if (auto st = s.run(); !st.ok()) return st.error();
+    if (sqlite3_changes(impl_->db.get()) == 0) return false;  // answered already, or unknown
+    Statement a(impl_->db.get(),
+                "UPDATE mail_attachments SET report_id = ?3 WHERE mail_key = ?1 AND position = ?2");
+    for (const auto& att : attachments) {
+      if (!att.report_id) continue;
+      a.bind(1, mail_key).bind(2, att.position).bind(3, *att.report_id);
+      if (auto st = a.run_rebound(); !st.ok()) return st.error();
+    }
+  } catch (const StorageError& e) {
+    return Error(ErrorCode::kInternal, e.what());
+  }
+  if (auto st = impl_->queue(reply); !st.ok()) return st.error();
+  if (auto st = txn.commit(); !st.ok()) return st.error();
+  return true;
+}
+
+Result<std::optional<MailSource>> SqliteStorage::report_mail(std::int64_t report_id) {
+  try {
+    Statement s(impl_->db.get(),
+                "SELECT r.message_id, r.sender, a.name FROM mail_attachments a "
+                "JOIN mail_receipts r ON r.mail_key = a.mail_key "
+                "WHERE a.report_id = ?1 ORDER BY r.received_at LIMIT 1");
+    s.bind(1, report_id);
+    auto r = s.step();
+    if (!r) return r.error();
+    if (!*r) return std::optional<MailSource>();
+    return std::optional<MailSource>(MailSource{s.text(0), s.text(1), s.text(2)});
+  } catch (const StorageError& e) {
+    return Error(ErrorCode::kInternal, e.what());
+  }
+}
+
+Result<std::vector<ChangeRecord>> SqliteStorage::report_events(std::int64_t report_id, int limit) {
+  std::vector<ChangeRecord> out;
+  try {
+    Statement s(impl_->db.get(),
+                "SELECT seq, store, item, old_count, new_count, event, minimum FROM events "
+                "WHERE report_id = ?1 ORDER BY seq LIMIT ?2");
+    s.bind(1, report_id).bind(2, limit);
+    for (;;) {
+      auto r = s.step();
+      if (!r) return r.error();
+      if (!*r) break;
+      ChangeRecord c;
+      c.seq = s.i64(0);
+      c.store = s.text(1);
+      c.item = s.text(2);
+      c.old_count = s.opt_i64(3);
+      c.new_count = s.i64(4);
+      c.kind = c.old_count ? ChangeKind::kModify : ChangeKind::kInsert;
+      c.report_id = report_id;
+      c.event = event_from_name(s.text_view(5));
+      c.minimum = s.opt_i64(6);
+      if (c.event) out.push_back(std::move(c));
+    }
+  } catch (const StorageError& e) {
+    return Error(ErrorCode::kInternal, e.what());
+  }
+  return out;
 }
 
 // --- Outbox -------------------------------------------------------------------------

@@ -156,6 +156,12 @@ class SqliteStorage final : public Storage {
   Result<std::int64_t> remove_mutes(std::string_view store,
                                     std::optional<std::string_view> item) override;
   Result<std::vector<Mute>> mutes() override;
+  Result<MailReceipt> record_mail(const MailReceipt& receipt) override;
+  Result<std::optional<MailReceipt>> mail_receipt(std::string_view mail_key) override;
+  Result<bool> finish_mail(std::string_view mail_key, const std::vector<MailAttachment>& attachments,
+                           const std::vector<OutboxMessage>& reply, TimePoint at) override;
+  Result<std::optional<MailSource>> report_mail(std::int64_t report_id) override;
+  Result<std::vector<ChangeRecord>> report_events(std::int64_t report_id, int limit) override;
   Status maintain() override { return checkpoint(kCheckpointLogBytes); }
 
   struct Impl;  // opaque; defined in sqlite_storage.cpp

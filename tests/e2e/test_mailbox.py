@@ -1,0 +1,283 @@
+"""End to end: reports by email (docs/inbox.md, "Sending by email").
+
+A real Dovecot (tests/support/imap_server.py) runs unprivileged on a
+loopback port with the test's own certificate; mails are written with
+Python's `email` package and APPENDed over IMAP; the daemon reads them over
+imaps://, loads their attachments through the inbox, and its replies are
+caught by the real SMTP test server."""
+
+import email.message
+import email.utils
+import os
+import signal
+import sys
+import time
+import unittest
+
+import harness
+from harness import toml_str
+
+sys.path.insert(0, os.path.join(harness.SOURCE_DIR, "tests", "support"))
+import imap_server  # noqa: E402
+
+MEDAN = "gudang.medan@example.com"
+BINJAI = "gudang.binjai@example.com"
+MAILBOX = "stok@example.com"
+HANDLED = "$StockwatchDone"
+
+GOOD_CSV = b"store,item,count\nMedan,Robusta Dairi,0\nMedan,Arabika Gayo,12\n"
+BAD_CSV = b"store,item,count\nMedan,Robusta Dairi,5\nMedan,Arabika Gayo,1O\nMedan,Liberika,-3\n"
+
+
+def mail(sender, subject="Laporan stok", attachments=(), body="Terlampir laporan bulan ini.",
+         headers=None):
+    m = email.message.EmailMessage()
+    m["From"] = sender
+    m["To"] = MAILBOX
+    m["Subject"] = subject
+    m["Date"] = email.utils.formatdate()
+    m["Message-ID"] = email.utils.make_msgid(domain="example.com")
+    for k, v in (headers or {}).items():
+        m[k] = v
+    m.set_content(body)
+    for name, data, maintype, subtype in attachments:
+        m.add_attachment(data, maintype=maintype, subtype=subtype, filename=name)
+    return m
+
+
+def csv_attachment(name, data):
+    return (name, data, "text", "csv")
+
+
+@unittest.skipUnless(imap_server.available(), "needs dovecot-imapd and openssl")
+class MailboxTest(harness.PipelineTestCase):
+
+    def setUp(self):
+        self.env = self.make_env()
+        self.imap = imap_server.ImapServer(self.env.root)
+        self.addCleanup(self.imap.stop)
+        self.env.start_smtp()
+        self.write_config()
+
+    def write_config(self, extra=()):
+        self.env.write_config()
+        with open(self.env.config, "a", encoding="utf-8") as f:
+            f.write("\n".join([
+                "",
+                "[mailbox]",
+                f"url = {toml_str(self.imap.url)}",
+                f"username = {toml_str(imap_server.USER)}",
+                f"password_file = {toml_str(self.password_file())}",
+                f"ca_file = {toml_str(self.imap.cert)}",
+                "poll_interval_s = 1",
+                f"from = {toml_str(MAILBOX)}",
+                *extra,
+                "",
+                "[[mailbox.sender]]",
+                f"address = {toml_str(MEDAN)}",
+                'stores = ["Medan"]',
+                'language = "id"',
+                "",
+                "[[mailbox.sender]]",
+                f"address = {toml_str(BINJAI)}",
+                "",
+            ]))
+
+    def password_file(self):
+        path = os.path.join(self.env.root, "imap-password")
+        if not os.path.exists(path):
+            with open(path, "w") as f:
+                f.write(imap_server.PASSWORD + "\n")
+            os.chmod(path, 0o600)
+        return path
+
+    def tearDown(self):
+        self._saved_logs = self.env.logs() + "\n--- dovecot ---\n" + self.imap.log()
+
+    # --- helpers ---------------------------------------------------------------
+
+    def replies(self, to=None):
+        """The replies the SMTP server received (not the alerts), parsed."""
+        out = []
+        for eml, _ in self.env.smtp.messages():
+            msg = harness.parse_message(eml)
+            if msg.get("Auto-Submitted") != "auto-replied":
+                continue
+            if to and to not in str(msg["To"]):
+                continue
+            out.append(msg)
+        return out
+
+    def wait_replies(self, n, to=None, timeout=30):
+        return harness.wait_for(lambda: len(self.replies(to)) >= n and self.replies(to),
+                                f"{n} repl(y/ies)", timeout=timeout)
+
+    def handled_count(self):
+        return sum(1 for flags in self.imap.flags().values() if HANDLED in flags)
+
+    def wait_handled(self, n, timeout=30):
+        harness.wait_for(lambda: self.handled_count() >= n, f"{n} mail(s) handled",
+                         timeout=timeout)
+
+    # --- tests -----------------------------------------------------------------
+
+    def test_a_csv_attachment_loads_and_the_reply_answers_the_mail(self):
+        self.env.start_daemon()
+        m = mail(BINJAI, subject="Stock report November",
+                 attachments=[csv_attachment("binjai-nov.csv",
+                                             b"store,item,count\nBinjai,Robusta Dairi,0\n"
+                                             b"Binjai,Arabika Gayo,7\n")])
+        self.imap.append(m.as_bytes())
+        reply = self.wait_replies(1, to=BINJAI)[0]
+        self.assertEqual(reply["In-Reply-To"], m["Message-ID"])
+        self.assertIn(m["Message-ID"], reply["References"])
+        self.assertEqual(reply["Subject"], "Re: Stock report November")
+        body = reply.get_body(preferencelist=("plain",)).get_content()
+        self.assertIn("binjai-nov.csv: loaded, 2 rows (report 1).", body)
+        self.assertIn("Binjai is out of stock of Robusta Dairi", body)
+        self.wait_handled(1)
+        self.assertEqual(self.env.inventory(),
+                         {("Binjai", "Arabika Gayo"): 7, ("Binjai", "Robusta Dairi"): 0})
+        # The ledger knows where it came from; the archive has it.
+        rows = self.env.query("SELECT r.sender, r.message_id, a.name, a.report_id "
+                              "FROM mail_attachments a JOIN mail_receipts r USING (mail_key)")
+        self.assertEqual(rows, [(BINJAI, m["Message-ID"].strip("<>"), "binjai-nov.csv", 1)])
+        harness.wait_for(lambda: self.env.query("SELECT archived_path FROM reports")[0][0],
+                         "the report archived")
+        archived = self.env.query("SELECT archived_path FROM reports")[0][0]
+        self.assertTrue(os.path.exists(os.path.join(self.env.processed, archived))
+                        or os.path.exists(archived), archived)
+        # Nothing more, whatever the next looks find.
+        harness.holds_for(lambda: len(self.replies()) == 1, seconds=2.5)
+        print("\n--- the reply, as the manager reads it ---\n" + str(reply))
+
+    def test_a_rejected_report_is_answered_line_by_line_in_indonesian(self):
+        self.env.start_daemon()
+        m = mail(MEDAN, attachments=[csv_attachment("medan.csv", BAD_CSV)])
+        self.imap.append(m.as_bytes())
+        reply = self.wait_replies(1, to=MEDAN)[0]
+        self.assertEqual(reply["In-Reply-To"], m["Message-ID"])
+        body = reply.get_body(preferencelist=("plain",)).get_content()
+        self.assertIn("medan.csv: ditolak", body)
+        self.assertIn("baris 3, kolom count: '1O' bukan bilangan bulat", body)
+        self.assertIn("baris 4, kolom count: '-3' negatif", body)
+        self.assertIn("Perbaiki berkasnya, lalu kirim lagi.", body)
+        self.assertEqual(self.env.inventory(), {})
+        print("\n--- the rejection, as the manager reads it ---\n" + body)
+
+    def test_a_stranger_is_refused_once_and_loads_nothing(self):
+        self.env.start_daemon()
+        m = mail("someone@example.org", attachments=[csv_attachment("r.csv", GOOD_CSV)])
+        self.imap.append(m.as_bytes())
+        reply = self.wait_replies(1, to="someone@example.org")[0]
+        body = reply.get_body(preferencelist=("plain",)).get_content()
+        self.assertIn("takes stock reports only from the warehouse managers", body)
+        self.wait_handled(1)
+        self.env.stop_daemon()
+        self.env.start_daemon()   # a restart does not answer it again
+        harness.holds_for(lambda: len(self.replies()) == 1, seconds=2.5)
+        self.assertEqual(self.env.inventory(), {})
+        self.assertEqual(self.env.reports(), [])
+
+    def test_kill_between_loading_and_marking_loads_once_and_replies_once(self):
+        self.env.start_daemon()
+        m = mail(MEDAN, attachments=[csv_attachment("medan.csv", GOOD_CSV)])
+        self.imap.append(m.as_bytes())
+        harness.wait_for(lambda: self.env.query("SELECT count(*) FROM reports "
+                                                "WHERE status = 'loaded'")[0][0] == 1,
+                         "the attachment loaded", timeout=30, interval=0.005)
+        self.env.daemon.proc.send_signal(signal.SIGKILL)
+        self.env.daemon.proc.wait()
+        state = self.env.query("SELECT state FROM mail_receipts")
+        handled_at_kill = self.handled_count()
+        print(f"\nat the kill: mail {state}, {handled_at_kill} handled on the server")
+        self.env.start_daemon()
+        self.wait_replies(1, to=MEDAN)
+        self.wait_handled(1)
+        harness.holds_for(lambda: len(self.replies()) == 1, seconds=2.5)
+        self.assertEqual(self.env.query("SELECT count(*) FROM reports")[0][0], 1)
+        self.assertEqual(self.env.query("SELECT state FROM mail_receipts"), [("answered",)])
+
+    def test_bad_input_never_crashes_hangs_or_answers_twice(self):
+        self.env.start_daemon()
+        expect_reply = {}   # Message-ID -> text the reply must hold
+        no_reply = []
+
+        def add(m, must_contain=None):
+            self.imap.append(m.as_bytes() if hasattr(m, "as_bytes") else m)
+            if must_contain is None:
+                no_reply.append(m)
+            else:
+                expect_reply[m["Message-ID"]] = must_contain
+
+        # A mail with no report: how to send one.
+        add(mail(BINJAI, body="store,item,count\nBinjai,a,1\n"), "No report was attached")
+        # A zip.
+        add(mail(BINJAI, attachments=[("reports.zip", b"PK\x05\x06" + b"\0" * 18, "application",
+                                       "zip")]), "reports.zip: not a report")
+        # 100 attachments.
+        many = [csv_attachment(f"r{i:03}.csv",
+                               f"store,item,count\nBinjai,item {i},{i}\n".encode())
+                for i in range(100)]
+        add(mail(BINJAI, subject="seratus", attachments=many), "r099.csv: loaded, 1 row")
+        # Encoded file names (RFC 2231 by Python's email package) and an odd charset.
+        odd = mail(BINJAI, subject="Laporan gudang \u00fcber \u2615", attachments=[
+            csv_attachment("gudang \u00fcber \u2615.csv",
+                           "store,item,count\nBinjai,Kopi \u00e9,4\n".encode())])
+        add(odd, "gudang \u00fcber \u2615.csv: loaded, 1 row")
+        # An RFC 2047 file name, a Latin-1 body.
+        raw2047 = (
+            "From: " + BINJAI + "\r\nTo: " + MAILBOX + "\r\nSubject: =?ISO-8859-1?Q?r=E9sum=E9?=\r\n"
+            "Message-ID: <rfc2047@example.com>\r\nMIME-Version: 1.0\r\n"
+            "Content-Type: multipart/mixed; boundary=\"zz\"\r\n\r\n"
+            "--zz\r\nContent-Type: text/plain; charset=iso-8859-1\r\n\r\nVoil\xe0\r\n"
+            "--zz\r\nContent-Type: text/csv; name=\"=?UTF-8?B?bGFwb3JhbsKgMjA0Ny5jc3Y=?=\"\r\n"
+            "Content-Transfer-Encoding: base64\r\n\r\n"
+            "c3RvcmUsaXRlbSxjb3VudApCaW5qYWksMjA0NywxCg==\r\n--zz--\r\n").encode("latin-1")
+        self.imap.append(raw2047)
+        expect_reply["<rfc2047@example.com>"] = "2047.csv: loaded, 1 row"
+        # A forwarded mail (message/rfc822) with a report inside.
+        inner = mail(BINJAI, attachments=[csv_attachment("inside.csv",
+                                                         b"store,item,count\nBinjai,inner,2\n")])
+        outer = mail(BINJAI, subject="Fwd: laporan")
+        outer.add_attachment(inner)
+        add(outer, "inside.csv: loaded, 1 row")
+        # Broken MIME: a boundary that never ends, base64 that is not.
+        broken = ("From: " + BINJAI + "\r\nTo: " + MAILBOX + "\r\nSubject: rusak\r\n"
+                  "Message-ID: <broken@example.com>\r\nMIME-Version: 1.0\r\n"
+                  "Content-Type: multipart/mixed; boundary=\"never\"\r\n\r\n"
+                  "--never\r\nContent-Type: text/csv; name=\"rusak.csv\"\r\n"
+                  "Content-Transfer-Encoding: base64\r\n\r\n!!!@@@###\r\n").encode()
+        self.imap.append(broken)
+        expect_reply["<broken@example.com>"] = "rusak.csv"
+        # Auto-replies and bounces: never answered.
+        add(mail(BINJAI, subject="Out of office", headers={"Auto-Submitted": "auto-replied"}))
+        add(mail("someone@example.org", subject="Re: Re: Laporan",
+                 headers={"Precedence": "bulk"}))
+        add(mail("MAILER-DAEMON@example.org", subject="Undelivered Mail",
+                 headers={"Return-Path": "<>"}))
+        # A 50 MB attachment: a clear reply, nothing loaded.
+        big = b"store,item,count\n" + b"Binjai,filler item name here,1\n" * (51 * 1024 * 1024 // 31)
+        add(mail(BINJAI, subject="besar", attachments=[csv_attachment("besar.csv", big)]),
+            "besar.csv: not read: it is 51.0 MB, and the limit is 50 MB")
+
+        total = len(expect_reply) + len(no_reply)
+        self.wait_handled(total, timeout=120)
+        harness.wait_for(lambda: len(self.replies()) >= len(expect_reply),
+                         "every reply", timeout=60)
+        harness.holds_for(lambda: len(self.replies()) == len(expect_reply), seconds=3)
+        by_id = {r["In-Reply-To"]: r for r in self.replies()}
+        self.assertEqual(set(by_id), set(expect_reply))
+        for mid, text in expect_reply.items():
+            body = by_id[mid].get_body(preferencelist=("plain",)).get_content()
+            self.assertIn(text, body, f"reply to {mid}")
+        self.assertIsNone(self.env.daemon.proc.poll(), "the daemon is still running")
+        # Not one row of the big one.
+        self.assertFalse(any("filler" in item for _, item in self.env.inventory()))
+        print("\n--- the reply to 100 attachments (start) ---\n" +
+              by_id[[k for k, v in expect_reply.items() if "r099" in v][0]]
+              .get_body(preferencelist=("plain",)).get_content()[:600])
+
+
+if __name__ == "__main__":
+    unittest.main()
