@@ -461,6 +461,14 @@ class Storage {
   // if it is worth doing (cheap otherwise). Another connection doing the
   // same at the same moment is not an error. Call it between reports.
   [[nodiscard]] virtual Status maintain() = 0;
+
+  // --- The connection ----------------------------------------------------
+  // Why this storage cannot reach its database right now (a server's
+  // connection lost and not yet made again), or nullopt when it can, as
+  // far as it knows: a connection lost since its last statement is
+  // noticed by the next one. Reads no database. A file database always
+  // answers nullopt.
+  [[nodiscard]] virtual std::optional<std::string> connection_problem() const = 0;
 };
 
 }  // namespace stockwatch

@@ -111,6 +111,10 @@ class PostgresStorage final : public Storage {
                                                  int limit) override;
   // PostgreSQL's autovacuum does the housekeeping: nothing to do here.
   Status maintain() override { return {}; }
+  // While the connection is lost: why, until a statement connects again
+  // (each statement outside a transaction tries, with backoff from 0.5 s
+  // doubling to 30 s; until then it fails at once with kTransient).
+  [[nodiscard]] std::optional<std::string> connection_problem() const override;
 
   struct Impl;  // opaque; defined in postgresql_storage.cpp
 

@@ -135,6 +135,10 @@ class SqliteStorage final : public Storage {
                                                  std::optional<OutboxState> state,
                                                  int limit) override;
   Status maintain() override { return checkpoint(kCheckpointLogBytes); }
+  // A file: nothing to lose.
+  [[nodiscard]] std::optional<std::string> connection_problem() const override {
+    return std::nullopt;
+  }
 
   struct Impl;  // opaque; defined in sqlite_storage.cpp
 
