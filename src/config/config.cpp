@@ -269,6 +269,7 @@ void read_config(const toml::table& root, const std::filesystem::path& base, Con
     s.u64("max_report_bytes", cfg.inbox.max_report_bytes, 1);
     s.choice("archive", cfg.inbox.archive, {"move", "delete"});
     s.str("bucket", cfg.inbox.bucket);
+    s.boolean("shared", cfg.inbox.shared);
   }
   if (const auto* t = r.table("alerts")) {
     TableReader s(*t, "alerts", problems);

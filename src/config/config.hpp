@@ -64,6 +64,7 @@ struct InboxConfig {
   std::uint64_t max_report_bytes = 2ULL * 1024 * 1024 * 1024;  // 2 GiB
   std::string archive = "move";         // "move" or "delete"
   std::string bucket = "inventory";     // S3 bucket name for HTTP uploads
+  bool shared = false;                  // several nodes poll this folder: claim each file
 };
 
 struct AlertsConfig {

@@ -163,6 +163,9 @@ struct Daemon::Impl final : PipelineEvents {
                            ? "serve@" + config.node.name + " pid " + std::to_string(::getpid())
                            : "serve");
     status.set_node(config.node.name);
+    if (config.inbox.shared) {
+      reports->set_shared_inbox("serve@" + config.node.name + " pid " + std::to_string(::getpid()));
+    }
     if (config.node.in_logs(config.storage)) metrics.set_node(config.node.name);
 
     install_outbox_signal(

@@ -131,10 +131,21 @@ CREATE INDEX outbox_due ON outbox(next_attempt_at, id) WHERE state = 'queued';
 CREATE INDEX outbox_open ON outbox(state) WHERE state <> 'sent';
 )SQL";
 
+// Version 2: a shared inbox (the same as SQLite's version 7): nodes polling
+// one inbox folder claim each file before they read it.
+constexpr const char* kPgSchemaV2 = R"SQL(
+CREATE TABLE inbox_claims(
+  name       text PRIMARY KEY,   -- path in the inbox, size, modification time
+  claimed_by text NOT NULL,
+  expires_at bigint NOT NULL
+);
+)SQL";
+
 // The schema's history, oldest first. To change the schema, append a step
 // (and describe it in docs/architecture.md); never edit one that shipped.
 constexpr PgSchemaStep kPgSchemaSteps[] = {
     {1, "create the tables", kPgSchemaV1},
+    {2, "a shared inbox: each file claimed by one node", kPgSchemaV2},
 };
 
 // Serialises schema changes between nodes starting at once
@@ -474,6 +485,14 @@ const Named kStatements[] = {
     // Word to every node's mailer (store/outbox_signal.hpp), sent when the
     // transaction that queued messages commits.
     {"outbox_notify", "SELECT pg_notify('stockwatch_outbox', '')"},
+    // $1 name, $2 claimant, $3 lease end, $4 now. A row another node is
+    // claiming at this moment is waited for (its insert's lock), then seen.
+    {"inbox_claim",
+     "INSERT INTO inbox_claims AS c (name, claimed_by, expires_at) VALUES ($1, $2, $3) "
+     "ON CONFLICT (name) DO UPDATE SET claimed_by = excluded.claimed_by, "
+     "expires_at = excluded.expires_at WHERE c.expires_at <= $4 OR c.claimed_by = $2 "
+     "RETURNING 1"},
+    {"inbox_release", "DELETE FROM inbox_claims WHERE name = $1 AND claimed_by = $2"},
 };
 
 }  // namespace
@@ -1180,6 +1199,19 @@ Result<std::vector<InventoryRow>> PostgresStorage::list_inventory(const Inventor
     return InventoryRow{res.text(i, 0), res.text(i, 1), res.i64(i, 2),
                         from_unix_ms(res.i64(i, 3)), res.i64(i, 4)};
   });
+}
+
+Result<bool> PostgresStorage::claim_inbox_file(std::string_view name, std::string_view claimant,
+                                               TimePoint now, Duration lease) {
+  auto r = impl_->run("inbox_claim", {name, claimant, ms(now + lease), ms(now)});
+  if (!r) return r.error();
+  return r->rows() > 0;
+}
+
+Status PostgresStorage::release_inbox_file(std::string_view name, std::string_view claimant) {
+  auto r = impl_->run("inbox_release", {name, claimant});
+  if (!r) return r.error();
+  return {};
 }
 
 Result<std::vector<StoreSummary>> PostgresStorage::list_stores(int limit) {

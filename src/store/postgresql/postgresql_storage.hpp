@@ -110,6 +110,9 @@ class PostgresStorage final : public Storage {
                                                  std::optional<OutboxState> state,
                                                  int limit) override;
   // PostgreSQL's autovacuum does the housekeeping: nothing to do here.
+  Result<bool> claim_inbox_file(std::string_view name, std::string_view claimant,
+                                TimePoint now, Duration lease) override;
+  Status release_inbox_file(std::string_view name, std::string_view claimant) override;
   Status maintain() override { return {}; }
   // While the connection is lost: why, until a statement connects again
   // (each statement outside a transaction tries, with backoff from 0.5 s

@@ -134,6 +134,9 @@ class SqliteStorage final : public Storage {
   Result<std::vector<OutboxMessage>> outbox_page(std::int64_t before_id,
                                                  std::optional<OutboxState> state,
                                                  int limit) override;
+  Result<bool> claim_inbox_file(std::string_view name, std::string_view claimant,
+                                TimePoint now, Duration lease) override;
+  Status release_inbox_file(std::string_view name, std::string_view claimant) override;
   Status maintain() override { return checkpoint(kCheckpointLogBytes); }
   // A file: nothing to lose.
   [[nodiscard]] std::optional<std::string> connection_problem() const override {
