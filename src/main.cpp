@@ -80,6 +80,15 @@ int main(int argc, char** argv) {
   backup->add_option("dest", backup_dest, "the new file (an existing file is never replaced)")
       ->required();
 
+  std::string migrate_to;
+  auto* migrate = cli.add_subcommand(
+      "migrate",
+      "copy the SQLite database into an empty PostgreSQL database (docs/scaling.md); run it "
+      "with the daemon stopped");
+  add_config(migrate);
+  migrate->add_option("--to", migrate_to, "the PostgreSQL database: postgresql://user@host/db")
+      ->required();
+
   std::vector<std::string> test_to;
   auto* send_test = cli.add_subcommand(
       "send-test-email",
@@ -167,6 +176,7 @@ int main(int argc, char** argv) {
   std::optional<std::string> level_override;
   if (!log_level.empty()) level_override = log_level;
   stockwatch::setup_logging(level_override.value_or(serve->parsed() ? config->log.level : "warn"));
+  if (config->node.in_logs(config->storage)) stockwatch::set_log_node(config->node.name);
 
   stockwatch::SystemClock clock;
   try {
@@ -185,6 +195,7 @@ int main(int argc, char** argv) {
     }
     if (outbox->parsed()) return app.list_outbox(include_sent, std::cout);
     if (backup->parsed()) return app.backup(backup_dest, std::cout, std::cerr);
+    if (migrate->parsed()) return app.migrate(migrate_to, std::cout, std::cerr);
     if (send_test->parsed()) return app.send_test_email(test_to, std::cout);
     if (health->parsed()) return app.healthcheck(std::cout);
     if (tmpl->parsed()) {

@@ -5,9 +5,12 @@
 #include <toml++/toml.h>
 
 #include "http/http_server.hpp"
+#include "os/host_name.hpp"
 #include "pipeline/event.hpp"
 #include "text/masked_password.hpp"
 
+#include <algorithm>
+#include <cctype>
 #include <cstdlib>
 #include <fstream>
 #include <set>
@@ -273,6 +276,7 @@ void read_config(const toml::table& root, const std::filesystem::path& base, Con
     s.u64("max_report_bytes", cfg.inbox.max_report_bytes, 1);
     s.choice("archive", cfg.inbox.archive, {"move", "delete"});
     s.str("bucket", cfg.inbox.bucket);
+    s.boolean("shared", cfg.inbox.shared);
   }
   if (const auto* t = r.table("alerts")) {
     TableReader s(*t, "alerts", problems);
@@ -572,6 +576,20 @@ void read_config(const toml::table& root, const std::filesystem::path& base, Con
     TableReader s(*t, "log", problems);
     s.choice("level", cfg.log.level, {"trace", "debug", "info", "warn", "error", "critical", "off"});
   }
+  if (const auto* t = r.table("node")) {
+    TableReader s(*t, "node", problems);
+    s.str("name", cfg.node.name);
+    cfg.node.named = t->contains("name");
+    const bool plain = std::all_of(cfg.node.name.begin(), cfg.node.name.end(), [](char c) {
+      return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-' || c == '_';
+    });
+    if (cfg.node.named && (cfg.node.name.empty() || cfg.node.name.size() > 64 || !plain)) {
+      problems.push_back({"node.name", t->get("name") ? line_of(*t->get("name")) : 0,
+                          "\"" + cfg.node.name + "\" is not a node name: use 1 to 64 letters, "
+                          "digits, dots, hyphens or underscores, e.g. \"node-a\""});
+    }
+  }
+  if (cfg.node.name.empty()) cfg.node.name = host_name();
 
   // Paths that must make sense together.
   if (cfg.storage.backend == "sqlite" && cfg.storage.database.empty()) {

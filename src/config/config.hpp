@@ -79,6 +79,7 @@ struct InboxConfig {
   std::uint64_t max_report_bytes = 2ULL * 1024 * 1024 * 1024;  // 2 GiB
   std::string archive = "move";         // "move" or "delete"
   std::string bucket = "inventory";     // S3 bucket name for HTTP uploads
+  bool shared = false;                  // several nodes poll this folder: claim each file
 };
 
 struct AlertsConfig {
@@ -200,6 +201,19 @@ struct LogConfig {
   std::string level = "info";
 };
 
+// This node's name among several sharing one PostgreSQL database: in its
+// log lines, as the `node` label of its metrics, in /readyz and in the
+// claims it holds. Default: the host's name.
+struct NodeConfig {
+  std::string name;     // never empty once loaded
+  bool named = false;   // set in the file (not the host's name)
+  // Whether log lines carry the name: on PostgreSQL (several nodes may
+  // share the database) or when it was set.
+  [[nodiscard]] bool in_logs(const StorageConfig& storage) const {
+    return named || storage.backend == "postgresql";
+  }
+};
+
 struct Config {
   std::filesystem::path source;         // the file it was read from
   StorageConfig storage;
@@ -212,6 +226,7 @@ struct Config {
   ConsoleConfig console;
   MailboxConfig mailbox;
   LogConfig log;
+  NodeConfig node;
 };
 
 struct ConfigProblem {

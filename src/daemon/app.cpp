@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <fstream>
 #include <iomanip>
 #include <iterator>
 #include <optional>
@@ -26,6 +27,8 @@
 #include "pipeline/report_stage.hpp"
 #include "pipeline/template_source.hpp"
 #include "report/template/template_writer.hpp"
+#include "store/migrate.hpp"
+#include "text/masked_password.hpp"
 #include "store/storage.hpp"
 
 namespace stockwatch {
@@ -183,6 +186,37 @@ int App::backup(const fs::path& dest, std::ostream& out, std::ostream& err) {
       << ", " << info->pages << " pages of " << info->page_size << " bytes (" << std::fixed
       << std::setprecision(1) << mib << " MiB), schema version " << info->schema_version << ", "
       << info->reports << " reports, " << info->inventory_rows << " inventory rows\n";
+  return 0;
+}
+
+// --- migrate ---------------------------------------------------------------------------
+
+int App::migrate(const std::string& url, std::ostream& out, std::ostream& err) {
+  if (config_.storage.backend != "sqlite") {
+    err << "stockwatch migrate: the configuration's storage is already " << config_.storage.backend
+        << "; migrate copies the SQLite database that storage.database names\n";
+    return 1;
+  }
+  if (!url.starts_with("postgresql://") && !url.starts_with("postgres://")) {
+    err << "stockwatch migrate: --to must be a postgresql:// URL, like "
+           "postgresql://stockwatch@db.example.com:5432/stockwatch\n";
+    return 1;
+  }
+  StorageOptions options = StorageOptions::from(config_.storage);
+  if (options.password.empty() && !config_.storage.password_file.empty()) {
+    std::ifstream in(config_.storage.password_file);
+    std::getline(in, options.password);
+  }
+  auto copied = migrate_to_postgresql(config_.storage.database, url, options, clock_);
+  if (!copied) {
+    err << "stockwatch migrate: " << copied.error().message() << "\n";
+    return 1;
+  }
+  out << "copied " << config_.storage.database.string() << " into " << mask_password(url)
+      << ":\n";
+  for (const auto& t : *copied) out << "  " << t.table << ": " << t.rows << " rows\n";
+  out << "the row counts agree. To use it, set in [storage]: backend = \"postgresql\" and url = "
+         "\"" << mask_password(url) << "\" (docs/scaling.md)\n";
   return 0;
 }
 

@@ -49,6 +49,12 @@ class App {
   // may be running (Storage::backup). Prints what it wrote to `out`, or the
   // problem to `err`; returns 0, or 1 when nothing was written.
   int backup(const std::filesystem::path& dest, std::ostream& out, std::ostream& err);
+  // `migrate --to URL`: copies the SQLite database (storage.database) into
+  // the empty PostgreSQL database `url` names (store/migrate.hpp), with
+  // storage.password_file's password if set (else PGPASSWORD, ~/.pgpass).
+  // Prints each table's rows and the settings to change to `out`, or the
+  // problem to `err`; returns 0, or 1 when nothing was copied.
+  int migrate(const std::string& url, std::ostream& out, std::ostream& err);
   // `send-test-email`: sends one test message now, through the configured
   // transport, to each address in `to` (every subscribed address when `to`
   // is empty), without the outbox and without opening the database. Prints

@@ -1,6 +1,5 @@
 #include "daemon/daemon.hpp"
 
-#include "os/host_name.hpp"
 
 #include <spdlog/spdlog.h>
 
@@ -34,6 +33,7 @@
 #include "pipeline/mail_stage.hpp"
 #include "pipeline/pipeline.hpp"
 #include "pipeline/report_stage.hpp"
+#include "store/outbox_signal.hpp"
 #include "store/storage.hpp"
 
 namespace stockwatch {
@@ -101,6 +101,8 @@ struct Daemon::Impl final : PipelineEvents {
   std::unique_ptr<ExpectStage> expect;        // missing reports
   std::unique_ptr<DigestStage> digests;
   asio::steady_timer schedules_timer{db_strand};
+  asio::steady_timer check_retry_timer{db_strand};
+  static constexpr auto kCheckRetry = std::chrono::seconds(5);
   TimePoint counted_since{};
 
   // The end of the flush at shutdown; read by the transport on the mail
@@ -110,6 +112,8 @@ struct Daemon::Impl final : PipelineEvents {
 
   // mail_strand state.
   std::unique_ptr<Storage> mail_db;
+  std::filesystem::path config_location;  // the database, as at start (a restart changes it)
+  StorageOptions storage_options;
   std::unique_ptr<MailTransport> transport;
   std::unique_ptr<MailStage> mail;
   asio::steady_timer mail_timer{mail_strand};
@@ -123,6 +127,13 @@ struct Daemon::Impl final : PipelineEvents {
   std::unique_ptr<MailboxStage> mailbox;
   std::unique_ptr<asio::steady_timer> mailbox_timer;
   std::string mailbox_last_error;
+  // Word of mail queued by any node (PostgreSQL's LISTEN; none on SQLite):
+  // the loop thread waits on it; a lost one is opened again on the mail
+  // strand (connecting blocks), with backoff.
+  std::shared_ptr<OutboxSignal> outbox_signal;  // loop thread
+  asio::posix::stream_descriptor outbox_signal_sd{ioc};
+  asio::steady_timer outbox_signal_timer{mail_strand};
+  int outbox_signal_failures = 0;  // mail strand
 
   Impl(Config c, const Clock& clk, std::optional<std::string> log_level)
       : config(std::move(c)),
@@ -152,6 +163,8 @@ struct Daemon::Impl final : PipelineEvents {
     loading.defer_maintenance = true;  // the report stage calls maintain() after the checker
     db = Storage::open(config.storage.location(), loading, clock);
     mail_db = Storage::open(config.storage.location(), StorageOptions::from(config.storage), clock);
+    config_location = config.storage.location();
+    storage_options = StorageOptions::from(config.storage);
     reports = std::make_unique<ReportStage>(*db, clock, loader_options(config), config.alerts,
                                             archive_options(config));
     templates = std::make_unique<TemplateStage>(*db, clock, TemplateStageOptions::from(config));
@@ -166,9 +179,16 @@ struct Daemon::Impl final : PipelineEvents {
     // another's claims before their leases end (a restarted node waits for
     // its own, too, until nodes have configured names).
     mail->set_claimant(config.storage.backend == "postgresql"
-                           ? "serve@" + host_name() + " pid " + std::to_string(::getpid())
+                           ? "serve@" + config.node.name + " pid " + std::to_string(::getpid())
                            : "serve");
+    status.set_node(config.node.name);
+    if (config.inbox.shared) {
+      reports->set_shared_inbox("serve@" + config.node.name + " pid " + std::to_string(::getpid()));
+    }
+    if (config.node.in_logs(config.storage)) metrics.set_node(config.node.name);
 
+    install_outbox_signal(
+        OutboxSignal::open(config.storage.location(), StorageOptions::from(config.storage)));
     if (auto st = inbox.start(); !st.ok()) throw std::runtime_error(st.message());
     if (inbox.fd() >= 0) {
       inotify_sd.assign(::dup(inbox.fd()));
@@ -410,6 +430,7 @@ struct Daemon::Impl final : PipelineEvents {
   void loading(const InboxReport& report) override { status.set_loading(report.relative); }
 
   void handled(const InboxReport&, const ReportStep& step) override {
+    status.set_connection("loading", db->connection_problem());
     if (step.outcome && !step.outcome->resumed) {
       metrics.report(to_string(step.outcome->status), step.outcome->rows, step.outcome->changes,
                      step.load_seconds);
@@ -419,7 +440,18 @@ struct Daemon::Impl final : PipelineEvents {
   }
 
   void checked(const CheckStep& c) override {
-    if (!c.ok) return;
+    status.set_connection("loading", db->connection_problem());
+    if (!c.ok) {
+      // The checker failed (the database away, say): it runs again soon,
+      // not only when the next report comes.
+      if (stopping) return;
+      check_retry_timer.expires_after(kCheckRetry);
+      check_retry_timer.async_wait(
+          guarded("checker retry", [this](const boost::system::error_code& ec) {
+            if (!ec && !stopping) run_catch_up(*reports, *this);
+          }));
+      return;
+    }
     for (const EventKind e : kEventKinds) metrics.alerts(e, c.found.of(e));
     metrics.messages_queued(c.found.messages);
   }
@@ -510,6 +542,7 @@ struct Daemon::Impl final : PipelineEvents {
 
   // PipelineEvents, on the mail strand.
   void mailed(const MailStep& step) override {
+    status.set_connection("mail", mail_db->connection_problem());
     record_mail(step);
     update_outbox_counts();
   }
@@ -529,6 +562,60 @@ struct Daemon::Impl final : PipelineEvents {
     mail_timer.async_wait(guarded("mail timer", [this](const boost::system::error_code& ec) {
       if (!ec) run_mailer();
     }));
+  }
+
+  // --- Loop thread: word of queued mail ------------------------------------------
+
+  void install_outbox_signal(std::shared_ptr<OutboxSignal> s) {
+    outbox_signal = std::move(s);
+    if (!outbox_signal || stopping) return;
+    outbox_signal_sd.assign(::dup(outbox_signal->fd()));
+    wait_outbox_signal();
+  }
+
+  void wait_outbox_signal() {
+    outbox_signal_sd.async_wait(
+        asio::posix::stream_descriptor::wait_read,
+        guarded("outbox signal", [this](const boost::system::error_code& ec) {
+          if (ec || stopping) return;
+          auto n = outbox_signal->drain();
+          if (!n) {
+            spdlog::warn("{}; listening again soon (until then queued mail is found by the "
+                         "mailer's own checks)", n.error().message());
+            boost::system::error_code ignored;
+            outbox_signal_sd.close(ignored);
+            outbox_signal.reset();
+            post(mail_strand, "outbox signal", [this] { reopen_outbox_signal(); });
+            return;
+          }
+          if (*n > 0) wake_mail();
+          wait_outbox_signal();
+        }));
+  }
+
+  // mail_strand: opens the signal again after a backoff (1 s doubling to
+  // 30 s), then hands it to the loop thread.
+  void reopen_outbox_signal() {
+    if (stopping) return;
+    const auto wait = std::min(std::chrono::seconds(1) * (1 << std::min(outbox_signal_failures, 5)),
+                               std::chrono::seconds(30));
+    outbox_signal_timer.expires_after(wait);
+    outbox_signal_timer.async_wait(
+        guarded("outbox signal", [this](const boost::system::error_code& ec) {
+          if (ec || stopping) return;
+          try {
+            std::shared_ptr<OutboxSignal> s = OutboxSignal::open(config_location, storage_options);
+            outbox_signal_failures = 0;
+            spdlog::info("listening for queued mail again");
+            post(ioc, "outbox signal", [this, s] { install_outbox_signal(s); });
+            // Anything queued while no word could come.
+            run_mailer();
+          } catch (const std::exception& e) {
+            ++outbox_signal_failures;
+            spdlog::warn("{}", e.what());
+            reopen_outbox_signal();
+          }
+        }));
   }
 
   // --- Shutdown -------------------------------------------------------------------
@@ -557,13 +644,19 @@ struct Daemon::Impl final : PipelineEvents {
       imap->stop();
       post(*mailbox_thread, "mailbox: shutdown", [this] { mailbox_timer->cancel(); });
     }
+    outbox_signal_sd.cancel(ignored);
+    outbox_signal_sd.close(ignored);
     // Through the db strand first: its report in progress, and the checker
     // step after it, come before the flush, so their alerts are in it.
     post(db_strand, "shutdown", [this, deadline] {
       templates_timer.cancel();
       reminders_timer.cancel();
       schedules_timer.cancel();
-      post(mail_strand, "shutdown", [this, deadline] { flush_mail(deadline); });
+      check_retry_timer.cancel();
+      post(mail_strand, "shutdown", [this, deadline] {
+        outbox_signal_timer.cancel();
+        flush_mail(deadline);
+      });
     });
   }
 

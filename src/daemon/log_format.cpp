@@ -48,13 +48,17 @@ class SafeMessageFlag final : public spdlog::custom_flag_formatter {
 
 }  // namespace
 
-std::unique_ptr<spdlog::formatter> make_log_formatter(bool journal) {
+std::unique_ptr<spdlog::formatter> make_log_formatter(bool journal, const std::string& node) {
   auto f = std::make_unique<spdlog::pattern_formatter>();
   f->add_flag<SafeMessageFlag>('V');
+  // The name is checked by the configuration (letters, digits, . - _), so
+  // it holds nothing the pattern would read as a flag but '%', which it
+  // cannot hold.
+  const std::string prefix = node.empty() ? "" : "[" + node + "] ";
   if (journal) {
-    f->add_flag<SyslogPriorityFlag>('*').set_pattern("%*%V");
+    f->add_flag<SyslogPriorityFlag>('*').set_pattern("%*" + prefix + "%V");
   } else {
-    f->set_pattern("%Y-%m-%d %H:%M:%S.%e %^%-5l%$ %V");
+    f->set_pattern("%Y-%m-%d %H:%M:%S.%e %^%-5l%$ " + prefix + "%V");
   }
   return f;
 }

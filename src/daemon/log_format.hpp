@@ -9,6 +9,7 @@
 #pragma once
 
 #include <memory>
+#include <string>
 
 #include <spdlog/formatter.h>
 
@@ -16,7 +17,9 @@ namespace stockwatch {
 
 // `journal`: lines for the systemd journal ("<6> message": the journal adds
 // the time and reads the level from the prefix); otherwise
-// "2026-11-25 17:37:04.397 info  message".
-[[nodiscard]] std::unique_ptr<spdlog::formatter> make_log_formatter(bool journal);
+// "2026-11-25 17:37:04.397 info  message". A `node` name, when given, goes
+// before the message: "info  [node-a] message" ("<6> [node-a] message").
+[[nodiscard]] std::unique_ptr<spdlog::formatter> make_log_formatter(bool journal,
+                                                                    const std::string& node = {});
 
 }  // namespace stockwatch

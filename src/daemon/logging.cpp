@@ -38,4 +38,11 @@ void setup_logging(const std::string& level) {
   spdlog::flush_on(spdlog::level::info);
 }
 
+void set_log_node(const std::string& node) {
+  auto logger = spdlog::get("stockwatch");
+  if (!logger) return;
+  logger->set_formatter(
+      make_log_formatter(is_journal_stream(std::getenv("JOURNAL_STREAM"), STDERR_FILENO), node));
+}
+
 }  // namespace stockwatch

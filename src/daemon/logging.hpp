@@ -15,6 +15,10 @@ namespace stockwatch {
 // lines carry a syslog priority prefix ("<6>") instead of a timestamp.
 void setup_logging(const std::string& level);
 
+// From now on every line carries `node` ("[node-a] message"); empty: none.
+// Call it from the main thread before other threads log.
+void set_log_node(const std::string& node);
+
 // Whether JOURNAL_STREAM ("DEVICE:INODE", set by systemd) names the file
 // that `fd` is open on, as systemd.exec(5) recommends checking: a variable
 // inherited by a process whose output goes elsewhere does not count.

@@ -67,6 +67,7 @@ struct Metrics::Impl {
   std::mutex mu;   // the running totals below
   std::uint64_t seen_scans = 0;
   std::uint64_t seen_overflows = 0;
+  std::string node;  // set before other threads start
 };
 
 Metrics::Metrics() : impl_(std::make_unique<Impl>()) {
@@ -130,9 +131,17 @@ void Metrics::http_upload_bytes(std::uint64_t bytes) {
   impl_->upload_bytes.Increment(static_cast<double>(bytes));
 }
 
+void Metrics::set_node(std::string name) { impl_->node = std::move(name); }
+
 std::string Metrics::serialize() const {
   prom::TextSerializer serializer;
-  return serializer.Serialize(impl_->registry->Collect());
+  auto families = impl_->registry->Collect();
+  if (!impl_->node.empty()) {
+    for (auto& family : families) {
+      for (auto& metric : family.metric) metric.label.push_back({"node", impl_->node});
+    }
+  }
+  return serializer.Serialize(families);
 }
 
 }  // namespace stockwatch

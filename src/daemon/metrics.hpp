@@ -37,6 +37,11 @@ class Metrics {
   void http_request(const std::string& route, unsigned status);
   void http_upload_bytes(std::uint64_t bytes);
 
+  // Every metric serialized from now on carries the label node="<name>"
+  // (empty: none), so that several nodes' metrics stay apart. Call it
+  // before other threads use the metrics.
+  void set_node(std::string name);
+
   [[nodiscard]] std::string serialize() const;
 
  private:

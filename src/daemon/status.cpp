@@ -49,6 +49,20 @@ void StatusBoard::set_inbox_path(const std::string& path) {
   health_.inbox_path = path;
 }
 
+void StatusBoard::set_connection(const std::string& which,
+                                 const std::optional<std::string>& problem) {
+  std::lock_guard lock(mu_);
+  if (problem) connection_problems_[which] = which + ": " + *problem;
+  else connection_problems_.erase(which);
+  health_.database_problems.clear();
+  for (const auto& [name, text] : connection_problems_) health_.database_problems.push_back(text);
+}
+
+void StatusBoard::set_node(const std::string& node) {
+  std::lock_guard lock(mu_);
+  health_.node = node;
+}
+
 void StatusBoard::set_mail_via(const std::string& via) {
   std::lock_guard lock(mu_);
   health_.mail_via = via;

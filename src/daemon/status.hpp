@@ -11,7 +11,9 @@
 
 #include <atomic>
 #include <cstdint>
+#include <map>
 #include <mutex>
+#include <optional>
 #include <string>
 
 #include "base/clock.hpp"
@@ -40,6 +42,10 @@ class StatusBoard {
   void heartbeat(const InboxStats& stats);
   void set_inbox_path(const std::string& path);
   void set_mail_via(const std::string& via);
+  void set_node(const std::string& node);
+  // Whether the daemon's connection `which` ("loading", "mail") is lost,
+  // and why (Storage::connection_problem); /readyz reads them.
+  void set_connection(const std::string& which, const std::optional<std::string>& problem);
   // The outcome of a mail step's last attempt, if it made one.
   void set_mail_result(const MailerStep& step, TimePoint at);
 
@@ -61,6 +67,7 @@ class StatusBoard {
   OutboxCounts outbox_;
   std::string last_line_;
   DaemonHealth health_;
+  std::map<std::string, std::string> connection_problems_;
 };
 
 }  // namespace stockwatch

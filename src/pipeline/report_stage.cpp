@@ -1,6 +1,9 @@
 #include "pipeline/report_stage.hpp"
 
+#include <sys/stat.h>
+
 #include <filesystem>
+#include <optional>
 
 #include <spdlog/spdlog.h>
 
@@ -43,10 +46,48 @@ void ReportStage::set_alerts(AlertsConfig alerts) { checker_.set_config(std::mov
 
 void ReportStage::set_archive(ArchiveOptions archive) { archive_ = std::move(archive); }
 
+namespace {
+// A shared inbox's name for the file as it is now; nullopt once it is gone.
+std::optional<std::string> claim_name(const InboxReport& report) {
+  struct stat st {};
+  if (::stat(report.path.c_str(), &st) != 0) return std::nullopt;
+  return report.relative + "\x1f" + std::to_string(st.st_size) + "\x1f" +
+         std::to_string(static_cast<long long>(st.st_mtim.tv_sec) * 1000000000LL +
+                        st.st_mtim.tv_nsec);
+}
+}  // namespace
+
 ReportStep ReportStage::handle(const InboxReport& report, const std::atomic<bool>* stop) {
   ReportStep step;
   try {
+    std::optional<std::string> claimed;
+    if (!claimant_.empty()) {
+      claimed = claim_name(report);
+      if (!claimed) {  // another node took it away already
+        step.disposition = Disposition::kDone;
+        return step;
+      }
+      auto held = storage_.claim_inbox_file(*claimed, claimant_, clock_.now(), kInboxClaimLease);
+      if (!held) {
+        spdlog::error("{}: cannot claim it in the shared inbox, will try again: {}",
+                      report.relative, held.error().message());
+        step.disposition = Disposition::kRetry;
+        return step;
+      }
+      if (!*held) {
+        spdlog::debug("{}: another node is loading it", report.relative);
+        step.disposition = Disposition::kRetry;
+        return step;
+      }
+    }
     step.disposition = load_and_archive(report, stop, step);
+    if (claimed) {
+      if (auto st = storage_.release_inbox_file(*claimed, claimant_); !st.ok()) {
+        spdlog::warn("{}: its claim in the shared inbox was not given up (it ends by itself "
+                     "within {} minutes): {}", report.relative, kInboxClaimLease.count(),
+                     st.message());
+      }
+    }
     step.check = check();
   } catch (const std::exception& e) {
     spdlog::critical("{}: unexpected error, will try again: {}", report.relative, e.what());
@@ -72,7 +113,9 @@ Disposition ReportStage::load_and_archive(const InboxReport& report,
                      "at the next start", report.relative);
         return Disposition::kRetry;
       case ErrorCode::kNotFound:
-        spdlog::warn("{}: vanished before it could be read", report.relative);
+        // In a shared inbox, the usual fate of a file another node handled.
+        if (claimant_.empty()) spdlog::warn("{}: vanished before it could be read", report.relative);
+        else spdlog::debug("{}: gone from the shared inbox before it was read", report.relative);
         return Disposition::kDone;
       case ErrorCode::kPermission:
         spdlog::error("{}: {}; make it readable by the user stockwatch runs as; it is tried "

@@ -71,6 +71,13 @@ class ReportStage {
   void set_loader_options(LoaderOptions options);
   void set_alerts(AlertsConfig alerts);
   void set_archive(ArchiveOptions archive);
+  // A shared inbox (inbox.shared): each report is claimed through the
+  // database under `claimant` before it is read, and left to whichever
+  // node holds it (Storage::claim_inbox_file). Empty: not shared.
+  void set_shared_inbox(std::string claimant) { claimant_ = std::move(claimant); }
+  // How long a claim lasts: past it, another node may load the report too
+  // (the ledger then records a duplicate).
+  static constexpr std::chrono::minutes kInboxClaimLease{30};
 
   // The ledger's marker for a report deleted instead of archived.
   static constexpr const char* kDeletedMarker = "(deleted)";
@@ -85,6 +92,7 @@ class ReportStage {
   Checker checker_;
   ArchiveOptions archive_;
   CheckerTotals reported_;   // what earlier check() calls returned
+  std::string claimant_;     // a shared inbox's claimant; empty: not shared
 };
 
 }  // namespace stockwatch

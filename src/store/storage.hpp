@@ -678,6 +678,31 @@ class Storage {
   // if it is worth doing (cheap otherwise). Another connection doing the
   // same at the same moment is not an error. Call it between reports.
   [[nodiscard]] virtual Status maintain() = 0;
+
+  // --- A shared inbox -----------------------------------------------------
+  // Nodes polling one inbox folder (NFS, SMB) claim each file before they
+  // read it, so that one node loads it. `name` identifies the file as it
+  // is now (its path in the inbox with its size and modification time: a
+  // new file under the same name is a new claim). True when `claimant`
+  // holds the claim until now + lease (it was free, its own, or another's
+  // lease had ended), false while another claimant's lease runs. The
+  // ledger still refuses a second load of the same content, so a claim
+  // that outlives its lease only costs a second read.
+  [[nodiscard]] virtual Result<bool> claim_inbox_file(std::string_view name,
+                                                      std::string_view claimant, TimePoint now,
+                                                      Duration lease) = 0;
+  // Gives a claim up (the file left the inbox, or was not handled); a
+  // claim held by another claimant is left alone.
+  [[nodiscard]] virtual Status release_inbox_file(std::string_view name,
+                                                  std::string_view claimant) = 0;
+
+  // --- The connection ----------------------------------------------------
+  // Why this storage cannot reach its database right now (a server's
+  // connection lost and not yet made again), or nullopt when it can, as
+  // far as it knows: a connection lost since its last statement is
+  // noticed by the next one. Reads no database. A file database always
+  // answers nullopt.
+  [[nodiscard]] virtual std::optional<std::string> connection_problem() const = 0;
 };
 
 }  // namespace stockwatch

@@ -7,7 +7,8 @@ listens only on a Unix socket in that folder (listen_addresses = '').
 fresh_database() creates an empty database and returns its name; url(name)
 is the libpq connection string [storage] url takes. stop() (also on
 leaving a `with` block, and at interpreter exit) stops the server with
-`pg_ctl stop -m immediate` and removes the folder.
+`pg_ctl stop -m immediate` and removes the folder; stop_server() and
+start_server() stop and start it keeping its data (the fault tests).
 
     with PgServer() as pg:
         url = pg.url(pg.fresh_database())
@@ -82,6 +83,18 @@ class PgServer:
         self._run([f"{PG_BIN}/createdb", "-h", self.dir, "-p", str(PORT), "-U", SUPERUSER,
                    name], demote=False)
         return name
+
+    def stop_server(self, mode="fast"):
+        """Stops the server but keeps its data (start_server() brings it back)."""
+        if self._running:
+            self._run([f"{PG_BIN}/pg_ctl", "stop", "-w", "-m", mode, "-D", self.data])
+            self._running = False
+
+    def start_server(self):
+        if not self._running:
+            self._run([f"{PG_BIN}/pg_ctl", "start", "-w", "-t", "60", "-D", self.data,
+                       "-l", self.log])
+            self._running = True
 
     def stop(self):
         if self._running:

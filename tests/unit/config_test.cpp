@@ -83,6 +83,25 @@ TEST(ConfigProblems, TheConsoleTimeZoneMustBeOneOfThisSystem) {
             std::string::npos);
 }
 
+// A node is named by the file, or after its host; a name that cannot
+// stand in a log line or a metric label is refused.
+TEST(Config, TheNodeNameDefaultsToTheHostName) {
+  const ConfigLoad plain = parse("");
+  ASSERT_TRUE(plain.ok()) << all_problems(plain);
+  EXPECT_FALSE(plain.config.node.name.empty());
+  EXPECT_FALSE(plain.config.node.named);
+  EXPECT_FALSE(plain.config.node.in_logs(plain.config.storage));
+  const ConfigLoad named = parse("[node]\nname = \"node-a\"\n");
+  ASSERT_TRUE(named.ok()) << all_problems(named);
+  EXPECT_EQ(named.config.node.name, "node-a");
+  EXPECT_TRUE(named.config.node.in_logs(named.config.storage));
+  for (const char* bad : {"\"\"", "\"node a\"", "\"a%b\""}) {
+    const std::string p = only_problem(std::string("[node]\nname = ") + bad + "\n");
+    EXPECT_NE(p.find("node.name (line 2)"), std::string::npos) << p;
+    EXPECT_NE(p.find("letters, digits"), std::string::npos) << p;
+  }
+}
+
 TEST(Config, TheConsoleSettingsAreRead) {
   const ConfigLoad load = parse(
       "[console]\nenabled = false\nbehind_tls = true\ntimezone = \"UTC\"\n"

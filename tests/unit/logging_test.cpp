@@ -79,5 +79,26 @@ TEST(LogFormat, AFileNameCannotForgeALogLine) {
   }
 }
 
+// Several nodes log into one place: each line names its node, in both
+// formats, before the message.
+TEST(LogFormat, EveryLineNamesTheNode) {
+  for (const bool journal : {false, true}) {
+    std::ostringstream text;
+    auto sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(text);
+    sink->set_formatter(make_log_formatter(journal, "node-a"));
+    spdlog::logger logger("node", sink);
+    logger.info("stockwatch started");
+    logger.error("mailer: {}", "connection lost");
+    const std::string out = text.str();
+    EXPECT_EQ(std::count(out.begin(), out.end(), '\n'), 2) << out;
+    if (journal) {
+      EXPECT_EQ(out, "<6> [node-a] stockwatch started\n<3> [node-a] mailer: connection lost\n");
+    } else {
+      EXPECT_NE(out.find(" info  [node-a] stockwatch started\n"), std::string::npos) << out;
+      EXPECT_NE(out.find(" error [node-a] mailer: connection lost\n"), std::string::npos) << out;
+    }
+  }
+}
+
 }  // namespace
 }  // namespace stockwatch

@@ -56,6 +56,25 @@ TEST_F(MetricsTest, EveryFamilyIsExposedFromTheStart) {
   EXPECT_TRUE(has_sample("stockwatch_outbox_messages{state=\"queued\"}", "0"));
 }
 
+// Several nodes behind one Prometheus: every sample names its node.
+TEST_F(MetricsTest, EverySampleCarriesTheNodeLabel) {
+  metrics_.set_node("node-a");
+  metrics_.report("loaded", 6, 2, 0.02);
+  expect_samples({{"stockwatch_reports_total{result=\"loaded\",node=\"node-a\"}", "1"},
+                  {"stockwatch_rows_loaded_total{node=\"node-a\"}", "6"}});
+  const std::string text = metrics_.serialize();
+  std::size_t samples = 0;
+  for (std::size_t at = 0, end; at < text.size(); at = end + 1) {
+    end = text.find('\n', at);
+    if (end == std::string::npos) end = text.size();
+    const std::string line = text.substr(at, end - at);
+    if (line.empty() || line[0] == '#') continue;
+    ++samples;
+    EXPECT_NE(line.find("node=\"node-a\""), std::string::npos) << line;
+  }
+  EXPECT_GT(samples, 10u);
+}
+
 TEST_F(MetricsTest, ReportsRowsChangesAndDuration) {
   metrics_.report("loaded", 6, 2, 0.02);
   metrics_.report("loaded", 4, 1, 0.2);

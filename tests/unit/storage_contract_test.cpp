@@ -526,6 +526,33 @@ TEST_P(StorageContract, CommitCheckQueuesEachMessageIdOnce) {
   EXPECT_EQ(storage_->outbox_counts()->queued, 2);
 }
 
+// Nodes polling one shared inbox: one holds each file until it gives the
+// claim up or its lease ends; a new file under the same name is new.
+TEST_P(StorageContract, AnInboxFileIsClaimedByOneNodeAtATime) {
+  const auto t0 = clock_.now();
+  auto other = connect();
+  EXPECT_TRUE(*storage_->claim_inbox_file("a.csv|6|1", "node-a", t0, 60s));
+  EXPECT_FALSE(*other->claim_inbox_file("a.csv|6|1", "node-b", t0 + 59s, 60s));
+  EXPECT_TRUE(*other->claim_inbox_file("a.csv|7|2", "node-b", t0, 60s));  // another file
+  EXPECT_TRUE(*storage_->claim_inbox_file("a.csv|6|1", "node-a", t0 + 1s, 60s));  // its own
+  // Giving up someone else's claim changes nothing; giving up its own frees it.
+  ASSERT_TRUE(other->release_inbox_file("a.csv|6|1", "node-b").ok());
+  EXPECT_FALSE(*other->claim_inbox_file("a.csv|6|1", "node-b", t0 + 2s, 60s));
+  ASSERT_TRUE(storage_->release_inbox_file("a.csv|6|1", "node-a").ok());
+  EXPECT_TRUE(*other->claim_inbox_file("a.csv|6|1", "node-b", t0 + 2s, 60s));
+  // A claimant that died: its lease ends, and another takes the file.
+  EXPECT_FALSE(*storage_->claim_inbox_file("a.csv|6|1", "node-a", t0 + 61s, 60s));
+  EXPECT_TRUE(*storage_->claim_inbox_file("a.csv|6|1", "node-a", t0 + 62s, 60s));
+}
+
+// A file database never loses its connection; a server's answers while it
+// has it.
+TEST_P(StorageContract, AWorkingConnectionHasNoProblem) {
+  EXPECT_EQ(storage_->connection_problem(), std::nullopt);
+  ASSERT_TRUE(storage_->open_outbox_counts().ok());
+  EXPECT_EQ(storage_->connection_problem(), std::nullopt);
+}
+
 TEST_P(StorageContract, AClaimIsHeldUntilItsOutcomeOrTheEndOfItsLease) {
   queue(3);
   const auto t0 = clock_.now();

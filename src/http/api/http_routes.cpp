@@ -144,10 +144,16 @@ http::Response HttpRoutes::readyz() {
   const auto h = health_();
   json::object components;
   const auto counts = storage_.open_outbox_counts();
-  const bool db_ok = counts.ok();
+  // Ready when this thread's connection answers and none of the daemon's
+  // others is known to be lost (a lost one is connecting again).
+  std::string db_error = counts.ok() ? std::string() : counts.error().message();
+  for (const auto& problem : h.database_problems) {
+    if (db_error.empty()) db_error = problem;
+  }
+  const bool db_ok = db_error.empty();
   components["database"] =
       db_ok ? json::object{{"state", "ok"}}
-            : json::object{{"state", "error"}, {"error", counts.error().message()}};
+            : json::object{{"state", "error"}, {"error", db_error}};
   components["inbox"] = json::object{{"state", h.inbox_watched ? "ok" : "not watched"},
                                      {"mode", h.inbox_mode},
                                      {"path", h.inbox_path}};
@@ -164,7 +170,8 @@ http::Response HttpRoutes::readyz() {
   components["mailer"] = std::move(mailer);
   const bool ready = db_ok && h.inbox_watched && !h.stopping;
   json::object body{{"ready", ready}, {"components", std::move(components)}};
-  if (db_ok) {
+  if (!h.node.empty()) body["node"] = h.node;
+  if (counts.ok()) {
     body["outbox"] = json::object{{"queued", counts->queued}, {"dead", counts->dead}};
     metrics_.outbox_depth(counts->queued, counts->dead);
   }

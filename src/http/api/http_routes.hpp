@@ -18,6 +18,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "base/clock.hpp"
 #include "http/http_server.hpp"
@@ -40,6 +41,10 @@ struct DaemonHealth {
   std::string smtp_last_result; // empty until the first attempt
   bool smtp_last_ok = false;
   TimePoint smtp_last_at{};
+  std::string node;             // this node's name (config node.name)
+  // The daemon's own database connections that are lost, with why
+  // (Storage::connection_problem), e.g. "loading: PostgreSQL ...".
+  std::vector<std::string> database_problems;
 };
 using HealthSource = std::function<DaemonHealth()>;
 

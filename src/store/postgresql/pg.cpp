@@ -1,5 +1,7 @@
 #include "store/postgresql/pg.hpp"
 
+#include <spdlog/spdlog.h>
+
 #include <charconv>
 
 namespace stockwatch::pg {
@@ -51,6 +53,14 @@ Connection Connection::open(const std::vector<std::pair<std::string, std::string
   values.push_back(nullptr);
   Connection c;
   c.c_.reset(PQconnectdbParams(keys.data(), values.data(), /*expand_dbname=*/1));
+  // The server's notices (and the FATAL it sends a connection it ends)
+  // go to the log, not to standard error as libpq's default would.
+  if (c.c_) {
+    PQsetNoticeProcessor(
+        c.c_.get(),
+        [](void*, const char* message) { spdlog::debug("PostgreSQL: {}", first_line(message)); },
+        nullptr);
+  }
   return c;
 }
 

@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cassert>
 #include <utility>
 
@@ -224,6 +225,16 @@ CREATE TABLE mail_attachments(
 CREATE INDEX mail_attachments_report ON mail_attachments(report_id) WHERE report_id IS NOT NULL;
 )SQL";
 
+// Version 6: a shared inbox (the same as SQLite's version 11): nodes polling
+// one inbox folder claim each file before they read it.
+constexpr const char* kPgMigrationInboxClaims = R"SQL(
+CREATE TABLE inbox_claims(
+  name       text PRIMARY KEY,   -- path in the inbox, size, modification time
+  claimed_by text NOT NULL,
+  expires_at bigint NOT NULL
+);
+)SQL";
+
 // The schema's history, oldest first. To change the schema, append a step
 // (and describe it in docs/architecture.md); never edit one that shipped.
 // Version 3: missing reports and digests.
@@ -255,6 +266,7 @@ constexpr PgSchemaStep kPgSchemaSteps[] = {
     {4, "use rates: report days, item history, running figures per item, store report days",
      kPgMigrationUsage},
     {5, "reports by email: the mails taken and their attachments", kPgMigrationMail},
+    {6, "a shared inbox: each file claimed by one node", kPgMigrationInboxClaims},
 };
 
 // Serialises schema changes between nodes starting at once
@@ -410,18 +422,87 @@ struct PostgresStorage::Impl {
   const Clock& clock;
   pg::Connection conn;
   std::string where;  // the server, for messages (password masked)
+  std::vector<std::pair<std::string, std::string>> params;  // libpq's, to connect again
+  StorageOptions options;
+
+  // A lost connection (the server restarted, the backend was terminated,
+  // the network went away) is noticed by the statement that fails; the
+  // next statement outside a transaction connects again, at most once per
+  // backoff period (kRetryFirst, doubling up to kRetryMax). A transaction
+  // under way when the connection went is never continued on a new one:
+  // its statements keep failing until it is rolled back.
+  static constexpr std::chrono::milliseconds kRetryFirst{500};
+  static constexpr std::chrono::milliseconds kRetryMax{30000};
+  mutable bool lost = false;
+  mutable bool in_txn = false;  // BEGIN sent, COMMIT or ROLLBACK not yet
+  mutable std::string lost_reason;
+  mutable int failed_attempts = 0;
+  mutable std::chrono::steady_clock::time_point next_attempt{};
 
   explicit Impl(const Clock& c) : clock(c) {}
 
-  Result<PgResult> run(const char* name, const std::vector<Param>& params = {}) const {
-    return conn.run(name, params);
-  }
-  Status exec(const char* sql) const { return conn.exec(sql); }
-  void rollback() const noexcept {
-    if (PQtransactionStatus(conn.get()) != PQTRANS_IDLE) (void)conn.exec("ROLLBACK");
+  // Connects (again) and readies the session: the read-only check, the
+  // session settings, the scratch tables, the prepared statements.
+  // `migrate_schema`: also brings the schema up to date (at open; may
+  // throw StorageError).
+  [[nodiscard]] Status connect(bool migrate_schema);
+  // Whether statements may run now; reconnects a lost connection when
+  // its backoff allows.
+  [[nodiscard]] Status usable() const;
+  // Records a failure: when it lost the connection, says so once.
+  Error noted(Error e) const {
+    if (!lost && !conn.ok()) {
+      lost = true;
+      lost_reason = e.message();
+      failed_attempts = 0;
+      next_attempt = std::chrono::steady_clock::now();
+      spdlog::warn("PostgreSQL {}: connection lost ({}); connecting again", where, lost_reason);
+      return Error(ErrorCode::kTransient,
+                   "PostgreSQL " + where + ": connection lost (" + lost_reason + ")");
+    }
+    return e;
   }
 
-  void prepare_all();
+  Result<PgResult> run(const char* name, const std::vector<Param>& params = {}) const {
+    if (auto st = usable(); !st.ok()) return st.error();
+    auto r = conn.run(name, params);
+    if (!r) return noted(r.error());
+    return r;
+  }
+  Result<PgResult> query(const char* sql, const std::vector<Param>& params = {}) const {
+    if (auto st = usable(); !st.ok()) return st.error();
+    auto r = conn.query(sql, params);
+    if (!r) return noted(r.error());
+    return r;
+  }
+  Status exec(const char* sql) const {
+    if (auto st = usable(); !st.ok()) return st;
+    auto st = conn.exec(sql);
+    if (!st.ok()) return noted(st.error());
+    return st;
+  }
+  Status copy_in(const char* copy_sql, std::string_view data) const {
+    if (auto st = usable(); !st.ok()) return st;
+    auto st = conn.copy_in(copy_sql, data);
+    if (!st.ok()) return noted(st.error());
+    return st;
+  }
+  Status begin() const {
+    auto st = exec("BEGIN");
+    in_txn = st.ok();
+    return st;
+  }
+  Status commit() const {
+    auto st = exec("COMMIT");
+    in_txn = false;
+    return st;
+  }
+  void rollback() const noexcept {
+    in_txn = false;
+    if (conn.ok() && PQtransactionStatus(conn.get()) != PQTRANS_IDLE) (void)conn.exec("ROLLBACK");
+  }
+
+  [[nodiscard]] Status prepare_all();
 };
 
 namespace {
@@ -527,19 +608,29 @@ const Named kStatements[] = {
     {"merge_sink", nullptr},  // merge_sink_sql()
     {"log_staged", kLogStaged},
     {"levels_version", "SELECT report_id FROM levels_state WHERE id = 1"},
+    // Word to every node's mailer (store/outbox_signal.hpp), sent when the
+    // transaction that queued messages commits.
+    {"outbox_notify", "SELECT pg_notify('stockwatch_outbox', '')"},
+    // $1 name, $2 claimant, $3 lease end, $4 now. A row another node is
+    // claiming at this moment is waited for (its insert's lock), then seen.
+    {"inbox_claim",
+     "INSERT INTO inbox_claims AS c (name, claimed_by, expires_at) VALUES ($1, $2, $3) "
+     "ON CONFLICT (name) DO UPDATE SET claimed_by = excluded.claimed_by, "
+     "expires_at = excluded.expires_at WHERE c.expires_at <= $4 OR c.claimed_by = $2 "
+     "RETURNING 1"},
+    {"inbox_release", "DELETE FROM inbox_claims WHERE name = $1 AND claimed_by = $2"},
 };
 
 }  // namespace
 
-void PostgresStorage::Impl::prepare_all() {
+Status PostgresStorage::Impl::prepare_all() {
   for (const auto& [name, sql] : kStatements) {
     const char* text = sql;
     if (std::string_view(name) == "merge") text = merge_sql().c_str();
     if (std::string_view(name) == "merge_sink") text = merge_sink_sql().c_str();
-    if (auto st = conn.prepare(name, text); !st.ok()) {
-      throw StorageError("PostgreSQL " + where + ": " + st.message());
-    }
+    if (auto st = conn.prepare(name, text); !st.ok()) return st;
   }
+  return {};
 }
 
 // A guard for the short transactions below: rolls back unless committed.
@@ -547,12 +638,12 @@ class PgTxn {
  public:
   explicit PgTxn(const PostgresStorage::Impl& impl) : impl_(impl) {}
   Status begin() {
-    auto st = impl_.exec("BEGIN");
+    auto st = impl_.begin();
     active_ = st.ok();
     return st;
   }
   Status commit() {
-    auto st = impl_.exec("COMMIT");
+    auto st = impl_.commit();
     active_ = false;
     return st;
   }
@@ -641,7 +732,9 @@ std::unique_ptr<PostgresStorage> PostgresStorage::open(const std::string& url,
                                                        const Clock& clock) {
   auto impl = std::make_unique<Impl>(clock);
   impl->where = mask_password(url);
-  std::vector<std::pair<std::string, std::string>> params = {
+  impl->options = options;
+  auto& params = impl->params;
+  params = {
       {"dbname", url},
       {"application_name", "stockwatch"},
       {"client_encoding", "UTF8"},
@@ -650,30 +743,38 @@ std::unique_ptr<PostgresStorage> PostgresStorage::open(const std::string& url,
   // URL (connect_timeout=...) wins, because expand_dbname applies it after.
   params.insert(params.begin(), {"connect_timeout", "10"});
   if (!options.password.empty()) params.insert(params.begin(), {"password", options.password});
-  impl->conn = pg::Connection::open(params);
-  if (!impl->conn.ok()) {
-    throw StorageError("cannot connect to PostgreSQL at " + impl->where + ": " +
-                       impl->conn.error());
+  if (auto st = impl->connect(/*migrate_schema=*/true); !st.ok()) throw StorageError(st.message());
+  return std::unique_ptr<PostgresStorage>(new PostgresStorage(std::move(impl)));
+}
+
+Status PostgresStorage::Impl::connect(bool migrate_schema) {
+  conn = pg::Connection::open(params);
+  if (!conn.ok()) {
+    return Error(ErrorCode::kTransient,
+                 "cannot connect to PostgreSQL at " + where + ": " + conn.error());
   }
+  auto fail = [&](const std::string& what) {
+    return Error(conn.ok() ? ErrorCode::kInternal : ErrorCode::kTransient,
+                 "PostgreSQL " + where + ": " + what);
+  };
   // A standby (streaming replica) or a read-only default: stockwatch
   // writes, so it cannot work there.
-  auto ro = impl->conn.query(
+  auto ro = conn.query(
       "SELECT pg_is_in_recovery(), current_setting('transaction_read_only') = 'on'");
-  if (!ro) throw StorageError("PostgreSQL " + impl->where + ": " + ro.error().message());
+  if (!ro) return fail(ro.error().message());
   if (ro->text_view(0, 0) == "t" || ro->text_view(0, 1) == "t") {
-    throw StorageError("PostgreSQL " + impl->where +
-                       " is read-only (a standby in recovery, or default_transaction_read_only "
-                       "is on): storage.url must name the primary server");
+    return Error(ErrorCode::kTransient,
+                 "PostgreSQL " + where +
+                     " is read-only (a standby in recovery, or default_transaction_read_only "
+                     "is on): storage.url must name the primary server");
   }
   // Waits for locks end after busy_timeout_ms with kBusy.
   const std::string session =
       "SET lock_timeout = " + std::to_string(std::max(options.busy_timeout_ms, 1)) +
       "; SET synchronous_commit = " + (options.synchronous == "full" ? "on" : "local") +
       "; SET client_min_messages = warning";
-  if (auto st = impl->exec(session.c_str()); !st.ok()) {
-    throw StorageError("PostgreSQL " + impl->where + ": " + st.message());
-  }
-  migrate(*impl);
+  if (auto st = conn.exec(session); !st.ok()) return fail(st.message());
+  if (migrate_schema) migrate(*this);
   // The load's scratch tables: this connection's own (TEMP).
   const char* scratch =
       "CREATE TEMP TABLE stage(ord bigint, line bigint, store text COLLATE \"C\", "
@@ -682,11 +783,52 @@ std::unique_ptr<PostgresStorage> PostgresStorage::open(const std::string& url,
       "  item text COLLATE \"C\", old_count bigint, new_count bigint, event text, "
       "  minimum bigint); "
       "CREATE TEMP TABLE seen_keys(h bigint PRIMARY KEY)";
-  if (auto st = impl->exec(scratch); !st.ok()) {
-    throw StorageError("PostgreSQL " + impl->where + ": " + st.message());
+  if (auto st = conn.exec(scratch); !st.ok()) return fail(st.message());
+  if (auto st = prepare_all(); !st.ok()) return fail(st.message());
+  return {};
+}
+
+Status PostgresStorage::Impl::usable() const {
+  if (!lost) return {};
+  if (in_txn) {
+    return Error(ErrorCode::kTransient, "PostgreSQL " + where + ": connection lost (" +
+                                            lost_reason + "); the transaction is rolled back");
   }
-  impl->prepare_all();
-  return std::unique_ptr<PostgresStorage>(new PostgresStorage(std::move(impl)));
+  const auto now = std::chrono::steady_clock::now();
+  if (now < next_attempt) {
+    const auto wait =
+        std::chrono::duration_cast<std::chrono::milliseconds>(next_attempt - now).count();
+    return Error(ErrorCode::kTransient,
+                 "PostgreSQL " + where + ": no connection (" + lost_reason +
+                     "); connecting again in " + std::to_string((wait + 999) / 1000) + " s");
+  }
+  auto& self = const_cast<Impl&>(*this);  // the connection is this object's state
+  Status st;
+  try {
+    st = self.connect(/*migrate_schema=*/false);
+  } catch (const std::exception& e) {
+    st = Error(ErrorCode::kTransient, e.what());
+  }
+  if (st.ok()) {
+    spdlog::info("PostgreSQL {}: connected again", where);
+    lost = false;
+    lost_reason.clear();
+    failed_attempts = 0;
+    return {};
+  }
+  ++failed_attempts;
+  const auto backoff = std::min<std::chrono::milliseconds>(
+      kRetryFirst * (1LL << std::min(failed_attempts - 1, 10)), kRetryMax);
+  next_attempt = now + backoff;
+  lost_reason = st.message();
+  spdlog::warn("{}; trying again in {:.1f} s", lost_reason,
+               static_cast<double>(backoff.count()) / 1000.0);
+  return Error(ErrorCode::kTransient, lost_reason);
+}
+
+std::optional<std::string> PostgresStorage::connection_problem() const {
+  if (!impl_->lost) return std::nullopt;
+  return "PostgreSQL " + impl_->where + ": no connection (" + impl_->lost_reason + ")";
 }
 
 PostgresStorage::PostgresStorage(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -808,7 +950,7 @@ Status PgReportWriter::write_rows() {
   if (buffered_rows_ == 0) return {};
   auto& impl = *impl_;
   if (auto r = impl.run("stage_clear"); !r) return r.error();
-  if (auto st = impl.conn.copy_in("COPY stage(ord, line, store, item, count) FROM STDIN",
+  if (auto st = impl.copy_in("COPY stage(ord, line, store, item, count) FROM STDIN",
                                   rows_copy_);
       !st.ok()) {
     return st;
@@ -891,7 +1033,7 @@ Status PgReportWriter::write_logged() {
   if (buffered_changes_ == 0) return {};
   auto& impl = *impl_;
   if (auto r = impl.run("stage_changes_clear"); !r) return r.error();
-  if (auto st = impl.conn.copy_in(
+  if (auto st = impl.copy_in(
           "COPY stage_changes(ord, store, item, old_count, new_count, event, minimum) FROM STDIN",
           changes_copy_);
       !st.ok()) {
@@ -937,7 +1079,7 @@ Result<std::int64_t> PgReportWriter::commit(ReportRecord record) {
     rollback();
     return Error(ErrorCode::kInternal, "the ledger row of this load is gone");
   }
-  if (auto st = impl.exec("COMMIT"); !st.ok()) {
+  if (auto st = impl.commit(); !st.ok()) {
     rollback();
     return st.error();
   }
@@ -1039,6 +1181,9 @@ Status queue_messages(const PostgresStorage::Impl& impl, const std::vector<Outbo
                        m.payload});
     if (!r) return r.error();
   }
+  if (!messages.empty()) {
+    if (auto r = impl.run("outbox_notify"); !r) return r.error();
+  }
   return {};
 }
 
@@ -1075,7 +1220,7 @@ Result<bool> PostgresStorage::commit_schedule(std::string_view name, TimePoint a
   // The row is locked by the insert or the update until the commit: another
   // node handling the same occurrence waits here, then finds it handled
   // (no row returned) and changes nothing.
-  auto marked = impl_->conn.query(
+  auto marked = impl_->query(
       "INSERT INTO cursors(name, position) VALUES ($1, $2) "
       "ON CONFLICT (name) DO UPDATE SET position = excluded.position "
       "WHERE cursors.position < excluded.position RETURNING position",
@@ -1274,7 +1419,9 @@ Status PostgresStorage::mark_dead(std::int64_t id, const std::string& error) {
 Result<bool> PostgresStorage::requeue(std::int64_t id, TimePoint at) {
   auto r = impl_->run("outbox_requeue", {ms(at), id});
   if (!r) return r.error();
-  return r->affected() > 0;
+  if (r->affected() == 0) return false;
+  (void)impl_->run("outbox_notify");  // a hint: the recheck finds it anyway
+  return true;
 }
 
 Result<std::vector<OutboxMessage>> PostgresStorage::list_outbox(bool include_sent, int limit) {
@@ -1330,7 +1477,7 @@ Result<std::vector<InventoryRow>> PostgresStorage::list_inventory(const Inventor
   }
   params.emplace_back(q.limit);
   sql += " ORDER BY store, item LIMIT $" + std::to_string(params.size());
-  auto r = impl_->conn.query(sql.c_str(), params);
+  auto r = impl_->query(sql.c_str(), params);
   if (!r) return r.error();
   return read_all<InventoryRow>(*r, [](const PgResult& res, int i) {
     return InventoryRow{res.text(i, 0), res.text(i, 1), res.i64(i, 2),
@@ -1338,8 +1485,21 @@ Result<std::vector<InventoryRow>> PostgresStorage::list_inventory(const Inventor
   });
 }
 
+Result<bool> PostgresStorage::claim_inbox_file(std::string_view name, std::string_view claimant,
+                                               TimePoint now, Duration lease) {
+  auto r = impl_->run("inbox_claim", {name, claimant, ms(now + lease), ms(now)});
+  if (!r) return r.error();
+  return r->rows() > 0;
+}
+
+Status PostgresStorage::release_inbox_file(std::string_view name, std::string_view claimant) {
+  auto r = impl_->run("inbox_release", {name, claimant});
+  if (!r) return r.error();
+  return {};
+}
+
 Result<std::vector<StoreSummary>> PostgresStorage::list_stores(int limit) {
-  auto r = impl_->conn.query(
+  auto r = impl_->query(
       "SELECT store, count(*), count(*) FILTER (WHERE count = 0) FROM inventory "
       "GROUP BY store ORDER BY store LIMIT $1",
       {limit});
@@ -1385,7 +1545,7 @@ Result<std::vector<CountChange>> PostgresStorage::largest_changes(
 namespace {
 // Rows of `select_from` with id < before_id (0 = from the newest), newest
 // first, where `column` = `value` when a value is given.
-Result<PgResult> newest_first(const pg::Connection& conn, const char* select_from,
+Result<PgResult> newest_first(const PostgresStorage::Impl& conn, const char* select_from,
                               const char* column, const char* value, std::int64_t before_id,
                               int limit, const char* extra = nullptr) {
   std::string sql = std::string(select_from) + " WHERE true";
@@ -1407,7 +1567,7 @@ Result<PgResult> newest_first(const pg::Connection& conn, const char* select_fro
 
 Result<std::vector<ReportRecord>> PostgresStorage::reports_page(
     std::int64_t before_id, std::optional<ReportStatus> status, int limit) {
-  auto r = newest_first(impl_->conn, "SELECT " SW_PG_REPORT_COLUMNS " FROM reports", "status",
+  auto r = newest_first(*impl_, "SELECT " SW_PG_REPORT_COLUMNS " FROM reports", "status",
                         status ? to_string(*status) : nullptr, before_id, limit,
                         "status <> 'loading'");
   if (!r) return r.error();
@@ -1416,7 +1576,7 @@ Result<std::vector<ReportRecord>> PostgresStorage::reports_page(
 
 Result<std::vector<OutboxMessage>> PostgresStorage::outbox_page(
     std::int64_t before_id, std::optional<OutboxState> state, int limit) {
-  auto r = newest_first(impl_->conn, "SELECT " SW_PG_OUTBOX_LIST_COLUMNS " FROM outbox", "state",
+  auto r = newest_first(*impl_, "SELECT " SW_PG_OUTBOX_LIST_COLUMNS " FROM outbox", "state",
                         state ? to_string(*state) : nullptr, before_id, limit);
   if (!r) return r.error();
   return read_all<OutboxMessage>(*r, read_outbox);

@@ -138,7 +138,14 @@ class PostgresStorage final : public Storage {
   Result<std::vector<UsageRow>> usage_of_item(std::string_view item) override;
   Result<std::vector<HistoryPoint>> item_history(std::string_view store, std::string_view item,
                                                  int limit) override;
+  Result<bool> claim_inbox_file(std::string_view name, std::string_view claimant,
+                                TimePoint now, Duration lease) override;
+  Status release_inbox_file(std::string_view name, std::string_view claimant) override;
   Status maintain() override { return {}; }
+  // While the connection is lost: why, until a statement connects again
+  // (each statement outside a transaction tries, with backoff from 0.5 s
+  // doubling to 30 s; until then it fails at once with kTransient).
+  [[nodiscard]] std::optional<std::string> connection_problem() const override;
 
   struct Impl;  // opaque; defined in postgresql_storage.cpp
 

@@ -430,6 +430,17 @@ CREATE INDEX mail_attachments_report ON mail_attachments(report_id) WHERE report
 CREATE INDEX events_report ON events(report_id, seq);
 )SQL";
 
+// Version 11: a shared inbox. Nodes polling one inbox folder claim each file
+// in inbox_claims before they read it (Storage::claim_inbox_file): one row
+// per file being handled, gone once it left the inbox.
+constexpr const char* kMigrationV11 = R"SQL(
+CREATE TABLE inbox_claims(
+  name       TEXT PRIMARY KEY,   -- path in the inbox, size, modification time
+  claimed_by TEXT NOT NULL,
+  expires_at INTEGER NOT NULL
+) WITHOUT ROWID;
+)SQL";
+
 // The schema's history, oldest first: the entry with version N takes a
 // database at version N - 1 to N, in one transaction that also sets
 // PRAGMA user_version = N. A new, empty file (version 0) goes through every
@@ -452,6 +463,7 @@ constexpr SchemaStep kSchemaSteps[] = {
     {9, "use rates: report days, item history, running figures per item, store report days",
      kMigrationV9},
     {10, "reports by email: the mails taken and their attachments", kMigrationV10},
+    {11, "a shared inbox: each file claimed by one node", kMigrationV11},
 };
 
 constexpr bool consecutive(std::span<const SchemaStep> steps) {
@@ -2132,6 +2144,37 @@ Result<std::vector<InventoryRow>> SqliteStorage::list_inventory(const InventoryQ
 
 // The primary key (store, item) keeps a store's rows together: one pass
 // over the inventory's key order, without a sort.
+Result<bool> SqliteStorage::claim_inbox_file(std::string_view name, std::string_view claimant,
+                                             TimePoint now, Duration lease) {
+  try {
+    Statement s(impl_->db.get(),
+                "INSERT INTO inbox_claims(name, claimed_by, expires_at) VALUES (?1, ?2, ?3) "
+                "ON CONFLICT (name) DO UPDATE SET claimed_by = excluded.claimed_by, "
+                "expires_at = excluded.expires_at "
+                "WHERE inbox_claims.expires_at <= ?4 OR inbox_claims.claimed_by = ?2 "
+                "RETURNING 1");
+    s.bind(1, name).bind(2, claimant)
+        .bind(3, static_cast<std::int64_t>(to_unix_ms(now + lease)))
+        .bind(4, static_cast<std::int64_t>(to_unix_ms(now)));
+    auto row = s.step();
+    if (!row) return row.error();
+    const bool held = *row;
+    s.reset();
+    return held;
+  } catch (const StorageError& e) {
+    return Error(ErrorCode::kInternal, e.what());
+  }
+}
+
+Status SqliteStorage::release_inbox_file(std::string_view name, std::string_view claimant) {
+  try {
+    Statement s(impl_->db.get(), "DELETE FROM inbox_claims WHERE name = ?1 AND claimed_by = ?2");
+    return s.bind(1, name).bind(2, claimant).run();
+  } catch (const StorageError& e) {
+    return Error(ErrorCode::kInternal, e.what());
+  }
+}
+
 Result<std::vector<StoreSummary>> SqliteStorage::list_stores(int limit) {
   try {
     Statement s(impl_->db.get(),

@@ -162,7 +162,14 @@ class SqliteStorage final : public Storage {
                            const std::vector<OutboxMessage>& reply, TimePoint at) override;
   Result<std::optional<MailSource>> report_mail(std::int64_t report_id) override;
   Result<std::vector<ChangeRecord>> report_events(std::int64_t report_id, int limit) override;
+  Result<bool> claim_inbox_file(std::string_view name, std::string_view claimant,
+                                TimePoint now, Duration lease) override;
+  Status release_inbox_file(std::string_view name, std::string_view claimant) override;
   Status maintain() override { return checkpoint(kCheckpointLogBytes); }
+  // A file: nothing to lose.
+  [[nodiscard]] std::optional<std::string> connection_problem() const override {
+    return std::nullopt;
+  }
 
   struct Impl;  // opaque; defined in sqlite_storage.cpp
 
