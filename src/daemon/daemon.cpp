@@ -30,6 +30,7 @@
 #include "notify/transport.hpp"
 #include "os/systemd_notify.hpp"
 #include "pipeline/mail_stage.hpp"
+#include "notify/channel.hpp"
 #include "pipeline/pipeline.hpp"
 #include "pipeline/report_stage.hpp"
 #include "store/storage.hpp"
@@ -103,6 +104,7 @@ struct Daemon::Impl final : PipelineEvents {
   // mail_strand state.
   std::unique_ptr<Storage> mail_db;
   std::unique_ptr<MailTransport> transport;
+  std::shared_ptr<Channels> channels;   // webhook, Telegram
   std::unique_ptr<MailStage> mail;
   asio::steady_timer mail_timer{mail_strand};
 
@@ -139,6 +141,8 @@ struct Daemon::Impl final : PipelineEvents {
     templates = std::make_unique<TemplateStage>(*db, clock, TemplateStageOptions::from(config));
     transport = make_transport(config.smtp, &send_deadline);
     mail = std::make_unique<MailStage>(*mail_db, *transport, clock, RetryPolicy::from(config.smtp));
+    channels = Channels::from(config, &send_deadline);
+    mail->set_channels(channels.get());
     // With SQLite, the only one (serve holds the instance lock): a daemon
     // restarted after a crash takes its own claims back at once. Several
     // nodes share a PostgreSQL database, on one host or several, so each
@@ -240,22 +244,26 @@ struct Daemon::Impl final : PipelineEvents {
     }
     post(db_strand, "reload", [this, loading = loader_options(config), alerts = config.alerts,
                                archive = archive_options(config), smtp = config.smtp,
-                               sheets = TemplateStageOptions::from(config)] {
+                               sheets = TemplateStageOptions::from(config),
+                               next = std::shared_ptr<Channels>(
+                                   Channels::from(config, &send_deadline))] {
       reports->set_loader_options(loading);
       reports->set_archive(archive);
       reports->set_alerts(alerts);
       templates->reload(sheets);
       templates_timer.cancel();
       run_templates(*templates, *this);
-      post(mail_strand, "reload", [this, smtp] { reload_mail(smtp); });
+      post(mail_strand, "reload", [this, smtp, next] { reload_mail(smtp, next); });
     });
   }
 
   // mail_strand.
-  void reload_mail(const SmtpConfig& smtp) {
+  void reload_mail(const SmtpConfig& smtp, std::shared_ptr<Channels> next_channels) {
     shutdown_flush_s = smtp.shutdown_flush_s;
     auto next = make_transport(smtp, &send_deadline);
     mail->set_transport(*next);
+    mail->set_channels(next_channels.get());
+    channels = std::move(next_channels);
     mail->set_policy(RetryPolicy::from(smtp));
     transport = std::move(next);
     status.set_mail_via(transport->describe());

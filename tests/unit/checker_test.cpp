@@ -34,10 +34,14 @@ int hex_value(char c) {
 }
 
 // The body of a rendered message, quoted-printable decoded, as lines.
+// A multipart/alternative message's text/plain part.
 std::vector<std::string> body_lines(const std::string& data) {
-  const auto start = data.find("\r\n\r\n");
+  const auto part = data.find("Content-Type: text/plain");
+  const auto start = data.find("\r\n\r\n", part == std::string::npos ? 0 : part);
   if (start == std::string::npos) return {};
-  const std::string qp = data.substr(start + 4);
+  const auto end = data.find("\r\n--=_stockwatch_alt_", start);
+  const std::string qp =
+      data.substr(start + 4, end == std::string::npos ? std::string::npos : end - start - 4);
   std::string text;
   for (std::size_t i = 0; i < qp.size(); ++i) {
     if (qp.compare(i, 3, "=\r\n") == 0) {
