@@ -253,7 +253,9 @@ std::string render_alert_html(const Alert& a, const Catalog& catalog, const Rend
     out += "<table style=\"border-collapse:collapse\">\n<thead><tr>";
     for (const char* key : {"alert.html.item", "alert.html.count", "alert.html.minimum",
                             "alert.html.previous", "alert.html.report"}) {
-      out += "<th style=\"" + std::string(kCell) + ";background:#f2f2f2\">" +
+      const bool number = std::string_view(key) != "alert.html.item" &&
+                          std::string_view(key) != "alert.html.report";
+      out += "<th style=\"" + std::string(number ? kNumber : kCell) + ";background:#f2f2f2\">" +
              html_escape(catalog.text(key)) + "</th>";
     }
     out += "</tr></thead>\n<tbody>\n";

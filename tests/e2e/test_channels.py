@@ -228,7 +228,7 @@ class ChannelsTestCase(harness.PipelineTestCase):
         self.assertEqual(len(ids), 1, "every attempt carries the same delivery id")
         self.assertEqual(len({r["body"] for r in hook.all()}), 1, "every attempt sends the same body")
         rows = [r for r in self.env.outbox() if r["recipient"].startswith(hook.url)]
-        self.assertEqual([(r["state"], r["attempts"]) for r in rows], [("sent", 2)])
+        self.assertEqual([(r["state"], r["attempts"]) for r in rows], [("sent", 3)])
         self.env.stop_daemon()
 
     def test_4xx_is_permanent_dead_visible_and_retryable(self):
@@ -295,9 +295,10 @@ class ChannelsTestCase(harness.PipelineTestCase):
         self.env.wait_messages(1)
         self.env.stop_daemon()
         eml, _ = self.env.smtp.messages()[0]
-        out = os.path.join(self.env.root, "indonesian.eml")
-        with open(out, "wb") as f:
-            f.write(eml)
+        # STOCKWATCH_SAVE_EMAIL=/path keeps the message, to look at it in a mail reader.
+        if os.environ.get("STOCKWATCH_SAVE_EMAIL"):
+            with open(os.environ["STOCKWATCH_SAVE_EMAIL"], "wb") as f:
+                f.write(eml)
         msg = email.message_from_bytes(eml, policy=email.policy.default)
         self.assertEqual(msg["Subject"], "Stok habis: Medan, 2 barang")
         self.assertEqual(msg.get_content_type(), "multipart/alternative")
@@ -325,7 +326,7 @@ class ChannelsTestCase(harness.PipelineTestCase):
         self.env.wait_archived(1)
         with open(os.path.join(self.env.failed, "bad.csv.error.txt"), encoding="utf-8") as f:
             text = f.read()
-        self.assertIn("baris 2: jumlahnya kosong; tulis 0 jika barangnya habis", text)
+        self.assertIn("baris 2, kolom count: jumlahnya kosong; tulis 0 jika barangnya habis", text)
         msg = parse_message(self.env.wait_messages(1)[0][0])
         self.assertEqual(msg["Subject"], "Laporan ditolak: bad.csv")
         self.env.stop_daemon()

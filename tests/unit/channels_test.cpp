@@ -442,17 +442,17 @@ TEST_F(ChannelConfig, TelegramNeedsAPrivateReadableTokenFile) {
   const auto open = secret("open-token", 0604, "123456:ABC\n");
   const std::string world = problems(
       parse("telegram = \"42\"", "[telegram]\ntoken_file = \"" + open.string() + "\"\n"));
-  EXPECT_NE(world.find("telegram.token_file (line 8): " + open.string() +
+  EXPECT_NE(world.find("telegram.token_file (line 7): " + open.string() +
                        " can be read by every user of this machine"),
             std::string::npos)
       << world;
   EXPECT_EQ(world.find("123456:ABC"), std::string::npos);
   const std::string missing = problems(parse(
       "telegram = \"42\"", "[telegram]\ntoken_file = \"" + (dir_ / "none").string() + "\"\n"));
-  EXPECT_NE(missing.find("telegram.token_file (line 8): cannot read "), std::string::npos) << missing;
+  EXPECT_NE(missing.find("telegram.token_file (line 7): cannot read "), std::string::npos) << missing;
   EXPECT_NE(problems(parse("telegram = \"42\"", "[telegram]\ntoken_file = \"" + token.string() +
                                                   "\"\napi_url = \"file:///etc/passwd\"\n"))
-                .find("telegram.api_url (line 9): \"file:///etc/passwd\" is not an http:// or "
+                .find("telegram.api_url (line 8): \"file:///etc/passwd\" is not an http:// or "
                       "https:// URL"),
             std::string::npos);
   EXPECT_NE(problems(parse("telegram = \"some chat\"", "[telegram]\ntoken_file = \"" + token.string() + "\"\n"))
