@@ -291,7 +291,8 @@ std::string render_message(const MessageSpec& spec) {
     for (char& c : boundary) {
       if (c == '"' || is_control(static_cast<unsigned char>(c)) || c == ' ') c = '_';
     }
-    append_header(out, "Content-Type", "multipart/alternative; boundary=\"" + boundary + "\"");
+    // Folded, so that the header's lines stay within 78 characters.
+    append_header(out, "Content-Type", "multipart/alternative;\r\n boundary=\"" + boundary + "\"");
     out += kCrlf;
     out += "This is a message in several parts (MIME).";
     out += kCrlf;

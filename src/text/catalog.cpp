@@ -33,6 +33,7 @@ constexpr CatalogEntry kEnglish[] = {
     // Alerts in other channels and formats (notify/alert.hpp): the HTML
     // part of an email, the number format.
     {"number.group", ","},
+    {"alert.subject", "Inventory Alert!"},
     {"alert.html.store", "Store"},
     {"alert.html.item", "Item"},
     {"alert.html.count", "Count"},

@@ -141,8 +141,15 @@ TEST(AlertEmail, MultipartAlternativeWithAnEscapedHtmlTable) {
   const OutboxMessage m = message_of(a, "email", "owner@example.com", "en");
   auto eml = render_email(m);
   ASSERT_TRUE(eml.ok()) << eml.error().message();
-  EXPECT_NE(eml->find("Content-Type: multipart/alternative; boundary=\"=_stockwatch_alt_"),
+  EXPECT_NE(eml->find("Content-Type: multipart/alternative;\r\n boundary=\"=_stockwatch_alt_"),
             std::string::npos);
+  // No line of the headers is longer than 78 characters.
+  const std::string head = eml->substr(0, eml->find("\r\n\r\n"));
+  for (std::size_t pos = 0; pos < head.size();) {
+    const std::size_t end = std::min(head.find("\r\n", pos), head.size());
+    EXPECT_LE(end - pos, 78u) << head.substr(pos, end - pos);
+    pos = end + 2;
+  }
   EXPECT_NE(eml->find("Content-Type: text/plain; charset=utf-8"), std::string::npos);
   EXPECT_NE(eml->find("Content-Type: text/html; charset=utf-8"), std::string::npos);
   EXPECT_NE(eml->find("Message-ID: <out_of_stock-report.7.0123456789abcdef@example.com>"),
