@@ -8,6 +8,7 @@
 #include "os/host_name.hpp"
 #include "pipeline/event.hpp"
 #include "text/masked_password.hpp"
+#include "text/masked_url.hpp"
 
 #include <algorithm>
 #include <cctype>
@@ -244,6 +245,111 @@ void read_secret(const char* key, const std::filesystem::path& file, const char*
   }
 }
 
+bool is_http_url(std::string_view url) {
+  const auto lower_starts = [&](std::string_view prefix) {
+    if (url.size() <= prefix.size()) return false;
+    for (std::size_t i = 0; i < prefix.size(); ++i) {
+      char c = url[i];
+      if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+      if (c != prefix[i]) return false;
+    }
+    return true;
+  };
+  if (!lower_starts("http://") && !lower_starts("https://")) return false;
+  for (const unsigned char c : url) {
+    if (c <= 0x20 || c == 0x7F) return false;
+  }
+  return true;
+}
+
+// A secret kept in a file (a webhook's signing secret, the Telegram bot
+// token): refused when it cannot be read, is empty, or every user of the
+// machine may read or write it. The first line, without its line end.
+void read_secret_file(const std::string& key, int line, const std::filesystem::path& file,
+                      std::string& out, std::vector<ConfigProblem>& problems) {
+  struct stat st {};
+  std::ifstream in(file);
+  if (!in || ::stat(file.c_str(), &st) != 0) {
+    problems.push_back({key, line,
+                        "cannot read " + file.string() +
+                            "; create it (one line, the secret) readable by the user stockwatch "
+                            "runs as"});
+    return;
+  }
+  if (st.st_mode & (S_IROTH | S_IWOTH)) {
+    problems.push_back({key, line,
+                        file.string() + " can be " + ((st.st_mode & S_IROTH) ? "read" : "written") +
+                            " by every user of this machine; make it private: chmod 600 " +
+                            file.string() + " (or chmod 640 with the group stockwatch runs as)"});
+    return;
+  }
+  std::getline(in, out);
+  while (!out.empty() && (out.back() == '\r' || out.back() == ' ' || out.back() == '\t')) {
+    out.pop_back();
+  }
+  if (out.empty()) {
+    problems.push_back({key, line, file.string() + " is empty; its first line must hold the secret"});
+  }
+}
+
+// The channel of one [[alerts.subscription]]: exactly one of email,
+// webhook (with its secret_file) and telegram.
+void read_channel(const toml::table& st, const std::string& prefix, Subscription& sub,
+                  std::vector<ConfigProblem>& problems) {
+  const auto line = [&](const char* key) { return st.get(key) ? line_of(*st.get(key)) : line_of(st); };
+  const int channels = (sub.emails.empty() ? 0 : 1) + (sub.webhook.empty() ? 0 : 1) +
+                       (sub.telegram.empty() ? 0 : 1);
+  if (channels == 0) {
+    problems.push_back({prefix + ".email", line_of(st),
+                        "a subscription needs an email, a webhook or a telegram chat id"});
+  } else if (channels > 1) {
+    problems.push_back({prefix, line_of(st),
+                        "has more than one of email, webhook and telegram; give each channel its "
+                        "own [[alerts.subscription]]"});
+  }
+  for (const auto& e : sub.emails) {
+    if (!plausible_address(e)) {
+      problems.push_back({prefix + ".email", line("email"), "\"" + e + "\" is not an email address"});
+    }
+  }
+  if (!sub.webhook.empty()) {
+    if (!is_http_url(sub.webhook)) {
+      problems.push_back({prefix + ".webhook", line("webhook"),
+                          "\"" + mask_url_path(sub.webhook) +
+                              "\" is not an http:// or https:// URL"});
+    }
+    if (sub.secret_file.empty()) {
+      problems.push_back({prefix + ".secret_file", line("webhook"),
+                          "a webhook needs secret_file: a file only stockwatch can read (chmod "
+                          "600) whose first line is the secret every message is signed with "
+                          "(X-Stockwatch-Signature)"});
+    } else {
+      read_secret_file(prefix + ".secret_file", line("secret_file"), sub.secret_file, sub.secret,
+                       problems);
+    }
+  } else if (!sub.secret_file.empty()) {
+    problems.push_back({prefix + ".secret_file", line("secret_file"),
+                        "is for webhook subscriptions; this subscription has no webhook"});
+  }
+  if (!sub.telegram.empty()) {
+    bool ok = sub.telegram.size() <= 64;
+    for (std::size_t i = 0; i < sub.telegram.size(); ++i) {
+      const char c = sub.telegram[i];
+      const bool digit = c >= '0' && c <= '9';
+      const bool name = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
+      if (!(digit || (i == 0 && (c == '-' || c == '@')) || (i > 0 && name && sub.telegram[0] == '@'))) {
+        ok = false;
+      }
+    }
+    if (!ok) {
+      problems.push_back({prefix + ".telegram", line("telegram"),
+                          "\"" + sub.telegram +
+                              "\" is not a Telegram chat id: a number such as \"123456789\" (a "
+                              "person) or \"-1001234567890\" (a group), or \"@channelname\""});
+    }
+  }
+}
+
 void read_config(const toml::table& root, const std::filesystem::path& base, Config& cfg,
                  std::vector<ConfigProblem>& problems) {
   // Defaults that depend on the base directory.
@@ -254,6 +360,7 @@ void read_config(const toml::table& root, const std::filesystem::path& base, Con
   cfg.smtp.maildir = base / "var/mail";
 
   TableReader r(root, "", problems);
+  std::vector<int> telegram_lines;  // per subscription, for problems found at the end
   if (const auto* t = r.table("storage")) {
     TableReader s(*t, "storage", problems);
     s.choice("backend", cfg.storage.backend, {"sqlite", "postgresql"});
@@ -300,6 +407,7 @@ void read_config(const toml::table& root, const std::filesystem::path& base, Con
     }
     s.integer("warn_days_ahead", cfg.alerts.warn_days_ahead, 0, 365);
     s.integer("transfer_keep_days", cfg.alerts.transfer_keep_days, 0, 365);
+    s.choice("language", cfg.alerts.language, {"en", "id"});
     if (!plausible_address(cfg.alerts.from)) {
       problems.push_back({"alerts.from", t->get("from") ? line_of(*t->get("from")) : 0,
                           "\"" + cfg.alerts.from + "\" is not an email address"});
@@ -323,15 +431,13 @@ void read_config(const toml::table& root, const std::filesystem::path& base, Con
             problems.push_back({prefix + ".digest", line_of(*st.get("digest")), d.error().message()});
           }
         }
-        if (sub.emails.empty()) {
-          problems.push_back({prefix + ".email", line_of(st), "a subscription needs an email"});
-        }
-        for (const auto& e : sub.emails) {
-          if (!plausible_address(e)) {
-            problems.push_back({prefix + ".email", line_of(*st.get("email")),
-                                "\"" + e + "\" is not an email address"});
-          }
-        }
+        sr.str("webhook", sub.webhook);
+        sr.path("secret_file", sub.secret_file, base);
+        sr.str("telegram", sub.telegram);
+        sub.language = cfg.alerts.language;
+        sr.choice("language", sub.language, {"en", "id"});
+        read_channel(st, prefix, sub, problems);
+        telegram_lines.push_back(st.get("telegram") ? line_of(*st.get("telegram")) : line_of(st));
         for (const auto& ev : sub.events) {
           if (!event_from_name(ev)) {
             problems.push_back({prefix + ".events", line_of(*st.get("events")),
@@ -362,6 +468,26 @@ void read_config(const toml::table& root, const std::filesystem::path& base, Con
         }
         cfg.alerts.expect.push_back(std::move(rule));
       }
+    }
+  }
+  if (const auto* t = r.table("telegram")) {
+    TableReader s(*t, "telegram", problems);
+    s.path("token_file", cfg.telegram.token_file, base);
+    s.str("api_url", cfg.telegram.api_url);
+    const auto line = [t](const char* key) { return t->get(key) ? line_of(*t->get(key)) : line_of(*t); };
+    if (!is_http_url(cfg.telegram.api_url)) {
+      problems.push_back({"telegram.api_url", line("api_url"),
+                          "\"" + cfg.telegram.api_url +
+                              "\" is not an http:// or https:// URL; leave it out for Telegram's "
+                              "own (https://api.telegram.org)"});
+    }
+    if (cfg.telegram.token_file.empty()) {
+      problems.push_back({"telegram.token_file", line("token_file"),
+                          "names no file; put the bot token from @BotFather in a file only "
+                          "stockwatch can read (chmod 600) and name it here"});
+    } else {
+      read_secret_file("telegram.token_file", line("token_file"), cfg.telegram.token_file,
+                       cfg.telegram.token, problems);
     }
   }
   if (const auto* t = r.table("smtp")) {
@@ -625,6 +751,16 @@ void read_config(const toml::table& root, const std::filesystem::path& base, Con
     problems.push_back({"smtp.maildir", 0,
                         "with smtp.url empty, alerts are written to the maildir, so it must name a "
                         "folder"});
+  }
+  for (std::size_t i = 0; i < cfg.alerts.subscriptions.size(); ++i) {
+    if (!cfg.alerts.subscriptions[i].telegram.empty() && cfg.telegram.token_file.empty() &&
+        !root.contains("telegram")) {
+      problems.push_back({"alerts.subscription[" + std::to_string(i) + "].telegram",
+                          telegram_lines.at(i),
+                          "a Telegram subscription needs the bot's token: add [telegram] with "
+                          "token_file = \"/etc/stockwatch/telegram-token\" (a file only stockwatch "
+                          "can read)"});
+    }
   }
   if (cfg.alerts.subscriptions.empty()) {
     problems.push_back({"alerts.subscription", 0,

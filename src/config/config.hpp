@@ -25,6 +25,13 @@ struct Subscription {
   std::vector<std::string> emails;   // one or more addresses
   std::vector<std::string> stores;   // empty = every store
   std::vector<std::string> events;   // empty = every enabled event
+  // The other channels (docs/alerts.md); a subscription has exactly one of
+  // email, webhook and telegram.
+  std::string webhook;                  // an http(s) URL: signed JSON POSTs
+  std::filesystem::path secret_file;    // webhook: the signing secret's file
+  std::string secret;                   // webhook: resolved at load; never logged
+  std::string telegram;                 // a Telegram chat id
+  std::string language;                 // "en" or "id"; resolved at load from alerts.language
   // A summary on a schedule in [alerts] timezone (docs/alerts.md#digests):
   // "daily 07:00", "weekly mon 07:00", "monthly 1 07:00"; empty = none.
   std::string digest;
@@ -100,6 +107,14 @@ struct AlertsConfig {
   std::vector<ExpectRule> expect;
   int warn_days_ahead = 14;             // running_out: days of notice (plus the next report's wait)
   int transfer_keep_days = 30;          // transfers leave the giving store this many days of cover
+  std::string language = "en";          // of alerts without their own, and of .error.txt files
+};
+
+// The Telegram Bot API, for subscriptions with `telegram = "<chat id>"`.
+struct TelegramConfig {
+  std::filesystem::path token_file;     // the bot token's file (chmod 600)
+  std::string token;                    // resolved at load; never logged
+  std::string api_url = "https://api.telegram.org";
 };
 
 struct SmtpConfig {
@@ -219,6 +234,7 @@ struct Config {
   StorageConfig storage;
   InboxConfig inbox;
   AlertsConfig alerts;
+  TelegramConfig telegram;
   SmtpConfig smtp;
   HttpConfig http;
   ReportConfig report;

@@ -20,6 +20,7 @@
 #include "notify/curl_handle.hpp"
 #include "notify/alert.hpp"
 #include "notify/mailer.hpp"
+#include "notify/channel.hpp"
 #include "notify/message.hpp"
 #include "notify/transport.hpp"
 #include "pipeline/checker.hpp"
@@ -86,6 +87,8 @@ int App::ingest(const std::vector<fs::path>& files, std::ostream& out) {
   }
   auto transport = make_transport(config_.smtp);
   Mailer mailer(*db, *transport, clock_, RetryPolicy::from(config_.smtp));
+  const auto channels = Channels::from(config_, nullptr);
+  mailer.set_channels(channels.get());
   auto step = mailer.process_due(1000);
   if (!step) {
     out << "mailer: error: " << step.error().message() << "\n";
@@ -133,7 +136,7 @@ int App::list_outbox(bool include_sent, std::ostream& out) {
   for (const auto& m : *msgs) {
     out << std::left << std::setw(6) << m.id << std::setw(8) << to_string(m.state) << std::setw(16)
         << m.event << std::setw(9) << m.attempts << std::setw(22)
-        << fmt_time(m.state == OutboxState::kSent ? m.sent_at : m.next_attempt_at) << m.recipient
+        << fmt_time(m.state == OutboxState::kSent ? m.sent_at : m.next_attempt_at) << shown_recipient(m)
         << "  " << outbox_subject(m);
     if (!m.last_error.empty()) out << "  [" << m.last_error << "]";
     out << "\n";
@@ -286,7 +289,7 @@ int App::send_test_email(const std::vector<std::string>& to, std::ostream& out) 
   for (const auto& address : recipients) {
     MessageSpec spec{config_.alerts.from, address, subject, body,
                      make_message_id("test", stamp.count(), address, config_.alerts.from), now,
-                     {}};
+                     {}, {}};
     const SendOutcome outcome =
         transport->send(config_.alerts.from, address, render_message(spec));
     if (outcome.sent()) {

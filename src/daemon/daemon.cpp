@@ -31,6 +31,7 @@
 #include "notify/transport.hpp"
 #include "os/systemd_notify.hpp"
 #include "pipeline/mail_stage.hpp"
+#include "notify/channel.hpp"
 #include "pipeline/pipeline.hpp"
 #include "pipeline/report_stage.hpp"
 #include "store/outbox_signal.hpp"
@@ -115,6 +116,7 @@ struct Daemon::Impl final : PipelineEvents {
   std::filesystem::path config_location;  // the database, as at start (a restart changes it)
   StorageOptions storage_options;
   std::unique_ptr<MailTransport> transport;
+  std::shared_ptr<Channels> channels;   // webhook, Telegram
   std::unique_ptr<MailStage> mail;
   asio::steady_timer mail_timer{mail_strand};
 
@@ -172,6 +174,8 @@ struct Daemon::Impl final : PipelineEvents {
     digests = std::make_unique<DigestStage>(*db, clock, DigestStageOptions::from(config));
     transport = make_transport(config.smtp, &send_deadline);
     mail = std::make_unique<MailStage>(*mail_db, *transport, clock, RetryPolicy::from(config.smtp));
+    channels = Channels::from(config, &send_deadline);
+    mail->set_channels(channels.get());
     // With SQLite, the only one (serve holds the instance lock): a daemon
     // restarted after a crash takes its own claims back at once. Several
     // nodes share a PostgreSQL database, on one host or several, so each
@@ -326,26 +330,29 @@ struct Daemon::Impl final : PipelineEvents {
                                archive = archive_options(config), smtp = config.smtp,
                                sheets = TemplateStageOptions::from(config),
                                expecting = ExpectStageOptions::from(config),
-                               digesting = DigestStageOptions::from(config)] {
+                               digesting = DigestStageOptions::from(config),
+                               next = std::shared_ptr<Channels>(
+                                   Channels::from(config, &send_deadline))] {
       reports->set_loader_options(loading);
       reports->set_archive(archive);
       reports->set_alerts(alerts);
       templates->reload(sheets);
       templates_timer.cancel();
       run_templates(*templates, *this);
-      expect->reload(expecting);
-      digests->reload(digesting);
-      schedules_timer.cancel();
-      run_schedules(*expect, *digests, *this);
-      post(mail_strand, "reload", [this, smtp] { reload_mail(smtp); });
+                               expecting = ExpectStageOptions::from(config),
+                               digesting = DigestStageOptions::from(config),
+                               next = std::shared_ptr<Channels>(
+                                   Channels::from(config, &send_deadline))] {
     });
   }
 
   // mail_strand.
-  void reload_mail(const SmtpConfig& smtp) {
+  void reload_mail(const SmtpConfig& smtp, std::shared_ptr<Channels> next_channels) {
     shutdown_flush_s = smtp.shutdown_flush_s;
     auto next = make_transport(smtp, &send_deadline);
     mail->set_transport(*next);
+    mail->set_channels(next_channels.get());
+    channels = std::move(next_channels);
     mail->set_policy(RetryPolicy::from(smtp));
     transport = std::move(next);
     status.set_mail_via(transport->describe());

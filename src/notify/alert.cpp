@@ -13,6 +13,9 @@
 #include "notify/template_mail.hpp"
 #include "pipeline/levels_file.hpp"
 #include "report/report_problem.hpp"
+#include "text/number_format.hpp"
+
+#include <algorithm>
 
 namespace stockwatch {
 
@@ -64,33 +67,50 @@ std::string sentence(const Catalog& catalog, EventKind e, const AlertItem& i) {
                                   {"quantity", qty}, {"has", has}});
   }
   return out;
+  const std::string count = format_number(i.new_count, catalog);
+  return catalog.format("alert." + std::string(event_name(e)) + ".sentence",
+                        {{"store", store}, {"item", item}, {"count", count}});
 }
 
 // "Medan: Robusta Dairi is out of stock", "Medan: 3 items out of stock",
 // "3 stores, 12 items out of stock" (and the same with "back in stock").
+// A language may word a summary per event ("alert.out_of_stock.summary.item":
+// "Stok habis: {store}, {item}"); else the general form with {state}.
+std::string summary_key(const Catalog& catalog, EventKind e, std::string_view form) {
+  std::string specific = "alert." + std::string(event_name(e)) + ".summary." + std::string(form);
+  if (catalog.has(specific)) return specific;
+  return "alert.summary." + std::string(form);
+}
+
 std::string summary(const Alert& a, const Catalog& catalog) {
   const std::string_view state = catalog.text(state_key(a.event));
-  const std::string total = std::to_string(a.total);
+  const std::string total = format_number(a.total, catalog);
   if (a.many_stores || a.stores > 1) {
-    const std::string stores = std::to_string(a.many_stores ? Alert::kMaxStores : a.stores);
-    return catalog.format(a.many_stores ? "alert.summary.over_stores" : "alert.summary.stores",
+    const std::string stores = format_number(a.many_stores ? Alert::kMaxStores : a.stores, catalog);
+    return catalog.format(summary_key(catalog, a.event, a.many_stores ? "over_stores" : "stores"),
                           {{"stores", stores}, {"total", total}, {"state", state}});
   }
   const std::string store = a.items.empty() ? std::string() : sanitize_text(a.items.front().store);
   if (a.total == 1 && !a.items.empty()) {
     const std::string item = sanitize_text(a.items.front().item);
-    return catalog.format("alert.summary.item", {{"store", store}, {"item", item}, {"state", state}});
+    return catalog.format(summary_key(catalog, a.event, "item"),
+                          {{"store", store}, {"item", item}, {"state", state}});
   }
-  return catalog.format("alert.summary.store", {{"store", store}, {"total", total}, {"state", state}});
+  return catalog.format(summary_key(catalog, a.event, "store"),
+                        {{"store", store}, {"total", total}, {"state", state}});
+}
+
+std::string joined(std::string_view prefix, const std::string& text) {
+  return std::string(prefix) + (prefix.empty() ? "" : " ") + text;
 }
 
 RenderedText render_rejection(const Alert& a, const Catalog& catalog) {
   const std::string name = sanitize_text(a.report_path);
   RenderedText out;
   const bool levels = is_levels_name(a.report_path);
-  out.subject = a.subject_prefix + " " +
-                catalog.format(levels ? "rejected.levels_subject" : "rejected.subject",
-                               {{"path", name}});
+  out.subject = joined(a.subject_prefix,
+                       catalog.format(levels ? "rejected.levels_subject" : "rejected.subject",
+                                      {{"path", name}}));
   const std::string problems = rendered_problems(a.problems, a.problems_text, catalog);
   const std::string id = std::to_string(a.report_id);
   const std::string time = utc_time(catalog, a.report_time);
@@ -102,7 +122,8 @@ RenderedText render_rejection(const Alert& a, const Catalog& catalog) {
 RenderedText render_changes(const Alert& a, const Catalog& catalog) {
   RenderedText out;
   if (a.per_item) {
-    out.subject = a.subject_prefix;
+    // The prefix alone, as 0.1 wrote it; a language without one says what happened.
+    out.subject = a.subject_prefix.empty() ? summary(a, catalog) : a.subject_prefix;
     for (const auto& i : a.items) out.body += sentence(catalog, a.event, i) + "\n";
     return out;
   }
@@ -111,8 +132,9 @@ RenderedText render_changes(const Alert& a, const Catalog& catalog) {
   const auto listed = static_cast<std::int64_t>(a.items.size());
   if (const std::int64_t more = a.total - listed; more > 0) {
     const std::string_view state = catalog.text(state_key(a.event));
-    const std::string n_more = std::to_string(more), n_listed = std::to_string(listed),
-                      n_total = std::to_string(a.total);
+    const std::string n_more = format_number(more, catalog),
+                      n_listed = format_number(listed, catalog),
+                      n_total = format_number(a.total, catalog);
     out.body += catalog.format("alert.more_items", {{"more", n_more},
                                                     {"state", state},
                                                     {"listed", n_listed},
@@ -132,7 +154,7 @@ RenderedText render_changes(const Alert& a, const Catalog& catalog) {
   const char* footer = is_levels_name(a.report_path) ? "alert.levels_footer" : "alert.footer";
   out.body += "\n" + catalog.format(footer, {{"path", path}, {"id", id}, {"time", time}}) +
               "\n";
-  out.subject = a.subject_prefix + (a.subject_prefix.empty() ? "" : " ") + sum;
+  out.subject = joined(a.subject_prefix, sum);
   return out;
 }
 
@@ -239,6 +261,110 @@ Result<Alert> decode_alert(std::string_view payload) {
   return a;
 }
 
+std::string html_escape(std::string_view text) {
+  std::string out;
+  out.reserve(text.size() + 16);
+  for (const char c : text) {
+    switch (c) {
+      case '&': out += "&amp;"; break;
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '"': out += "&quot;"; break;
+      case '\'': out += "&#39;"; break;
+      default: out += c;
+    }
+  }
+  return out;
+}
+
+namespace {
+
+// Text for HTML: neutralised like the plain part, then escaped.
+std::string h(std::string_view text) { return html_escape(sanitize_text(text)); }
+
+std::string html_lines(std::string_view text) {
+  std::string out;
+  std::size_t start = 0;
+  while (start <= text.size()) {
+    std::size_t nl = text.find('\n', start);
+    if (nl == std::string_view::npos) nl = text.size();
+    if (start > 0) out += "<br>\n";
+    out += h(text.substr(start, nl - start));
+    start = nl + 1;
+  }
+  return out;
+}
+
+constexpr std::string_view kCell = "padding:4px 10px;border:1px solid #ccc;text-align:left";
+constexpr std::string_view kNumber = "padding:4px 10px;border:1px solid #ccc;text-align:right";
+
+}  // namespace
+
+std::string render_alert_html(const Alert& a, const Catalog& catalog, const RenderedText& text) {
+  std::string out;
+  out += "<!DOCTYPE html>\n<html lang=\"";
+  out += html_escape(catalog.language());
+  out += "\">\n<head>\n<meta charset=\"utf-8\">\n<title>";
+  out += h(text.subject);
+  out += "</title>\n</head>\n<body style=\"font-family:sans-serif;color:#222\">\n";
+  if (a.event == EventKind::kReportRejected) {
+    out += "<p>" + html_lines(text.body) + "</p>\n</body>\n</html>\n";
+    return out;
+  }
+  out += "<p><strong>" + h(text.subject) + "</strong></p>\n";
+  // Stores in the order they first appear; each store's items in report order.
+  std::vector<std::string> stores;
+  for (const auto& i : a.items) {
+    if (std::find(stores.begin(), stores.end(), i.store) == stores.end()) stores.push_back(i.store);
+  }
+  const std::string none = html_escape(catalog.text("alert.html.none"));
+  const std::string report_cell =
+      h(catalog.format("alert.html.report_cell", {{"path", sanitize_text(a.report_path)},
+                                                  {"id", std::to_string(a.report_id)},
+                                                  {"time", utc_time(catalog, a.report_time)}}));
+  for (const auto& store : stores) {
+    out += "<h3 style=\"margin:16px 0 4px\">" + h(store) + "</h3>\n";
+    out += "<table style=\"border-collapse:collapse\">\n<thead><tr>";
+    for (const char* key : {"alert.html.item", "alert.html.count", "alert.html.minimum",
+                            "alert.html.previous", "alert.html.report"}) {
+      const bool number = std::string_view(key) != "alert.html.item" &&
+                          std::string_view(key) != "alert.html.report";
+      out += "<th style=\"" + std::string(number ? kNumber : kCell) + ";background:#f2f2f2\">" +
+             html_escape(catalog.text(key)) + "</th>";
+    }
+    out += "</tr></thead>\n<tbody>\n";
+    for (const auto& i : a.items) {
+      if (i.store != store) continue;
+      out += "<tr><td style=\"" + std::string(kCell) + "\">" + h(i.item) + "</td>";
+      out += "<td style=\"" + std::string(kNumber) + "\">" + format_number(i.new_count, catalog) +
+             "</td>";
+      out += "<td style=\"" + std::string(kNumber) + "\">" +
+             (i.minimum ? format_number(*i.minimum, catalog) : none) + "</td>";
+      out += "<td style=\"" + std::string(kNumber) + "\">" +
+             (i.old_count ? format_number(*i.old_count, catalog)
+                          : html_escape(catalog.text("alert.html.new_item"))) +
+             "</td>";
+      out += "<td style=\"" + std::string(kCell) + "\">" + report_cell + "</td></tr>\n";
+    }
+    out += "</tbody>\n</table>\n";
+  }
+  // The lines after the sentences: "... and N more", the footer.
+  const std::size_t listed = a.items.size();
+  std::size_t start = 0;
+  for (std::size_t n = 0; n < listed && start < text.body.size(); ++n) {
+    start = text.body.find('\n', start);
+    start = start == std::string::npos ? text.body.size() : start + 1;
+  }
+  std::string rest = text.body.substr(start);
+  while (!rest.empty() && rest.front() == '\n') rest.erase(rest.begin());
+  while (!rest.empty() && rest.back() == '\n') rest.pop_back();
+  if (!rest.empty()) {
+    out += "<p style=\"color:#555;font-size:90%\">" + html_lines(rest) + "</p>\n";
+  }
+  out += "</body>\n</html>\n";
+  return out;
+}
+
 RenderedText render_alert(const Alert& alert, const Catalog& catalog) {
   if (alert.event == EventKind::kReportRejected) return render_rejection(alert, catalog);
   return render_changes(alert, catalog);
@@ -267,9 +393,11 @@ Result<std::string> render_email(const OutboxMessage& m) {
   if (m.event == kMailReplyEvent) return render_mail_reply_email(m);
   auto alert = decode_alert(m.payload);
   if (!alert) return alert.error();
-  const RenderedText text = render_alert(*alert, catalog_for(m.language));
-  return render_message({m.sender, m.recipient, text.subject, text.body, m.message_id,
-                         m.created_at, {}});
+  const Catalog& catalog = catalog_for(m.language);
+  const RenderedText text = render_alert(*alert, catalog);
+  MessageSpec spec{m.sender, m.recipient, text.subject, text.body, m.message_id, m.created_at, {}, {}};
+  spec.html = render_alert_html(*alert, catalog, text);
+  return render_message(spec);
 }
 
 }  // namespace stockwatch

@@ -73,12 +73,19 @@ struct RenderedText {
   std::string body;   // '\n' line ends
 };
 [[nodiscard]] RenderedText render_alert(const Alert& alert, const Catalog& catalog);
+// The HTML part of the email: the summary, then a table per store (item,
+// count, minimum, previous count, last report); a rejection's text as it
+// is. Every value from a report is escaped.
+[[nodiscard]] std::string render_alert_html(const Alert& alert, const Catalog& catalog,
+                                            const RenderedText& text);
+// Escapes & < > " ' for HTML text and quoted attributes.
+[[nodiscard]] std::string html_escape(std::string_view text);
 
 // The subject of an outbox message, for listings ("" when its payload
 // cannot be read).
 [[nodiscard]] std::string outbox_subject(const OutboxMessage& message);
 // The email of an outbox message (RFC 5322, CRLF line ends), as the mailer
-// sends it.
+// sends it: multipart/alternative, the plain text and the HTML table.
 [[nodiscard]] Result<std::string> render_email(const OutboxMessage& message);
 
 }  // namespace stockwatch

@@ -12,6 +12,13 @@
 
 namespace stockwatch {
 
+namespace {
+// "mail 7", "webhook 8", "telegram 9" in the log.
+std::string_view kind_of(const OutboxMessage& m) {
+  return m.channel.empty() || m.channel == "email" ? std::string_view("mail") : m.channel;
+}
+}  // namespace
+
 RetryPolicy RetryPolicy::from(const SmtpConfig& smtp) {
   RetryPolicy p;
   p.initial = std::chrono::seconds(smtp.retry_initial_s);
@@ -69,17 +76,26 @@ Result<MailerStep> Mailer::process_due(int limit, const std::atomic<bool>* stop)
     const OutboxMessage& m = due->front();
     // Rendered at each attempt from what was queued: the same bytes and
     // Message-ID every time. A message that cannot be rendered never will be.
-    auto email = render_email(m);
-    const SendOutcome out =
-        email ? transport_->send(m.sender, m.recipient, *email)
-              : SendOutcome{SendOutcome::Kind::kPermanent, 0, email.error().message()};
+    SendOutcome out;
+    if (m.channel.empty() || m.channel == "email") {
+      auto email = render_email(m);
+      out = email ? transport_->send(m.sender, m.recipient, *email)
+                  : SendOutcome{SendOutcome::Kind::kPermanent, 0, email.error().message()};
+    } else if (Channel* channel = channels_ ? channels_->find(m.channel) : nullptr) {
+      out = channel->deliver(m);
+    } else {
+      out = {SendOutcome::Kind::kPermanent, 0,
+             "channel \"" + m.channel + "\" is not configured (for telegram: [telegram] "
+             "token_file); configure it, reload, then send the message again"};
+    }
+    const std::string to = shown_recipient(m);
     const TimePoint now = clock_.now();
     step.last_result = out.detail;
     step.last_sent = out.sent();
     Unrecorded u{m.id, Unrecorded::What::kSent, now, {}};
     if (out.sent()) {
       ++step.sent;
-      spdlog::info("mail {} ({}) to {}: sent", m.id, m.event, m.recipient);
+      spdlog::info("{} {} ({}) to {}: sent", kind_of(m), m.id, m.event, to);
     } else {
       const int attempts = m.attempts + 1;
       const bool too_many = attempts >= policy_.max_attempts;
@@ -92,14 +108,18 @@ Result<MailerStep> Mailer::process_due(int limit, const std::atomic<bool>* stop)
         }
         u = {m.id, Unrecorded::What::kDead, now, why};
         ++step.dead;
-        spdlog::error("mail {} ({}) to {}: not delivered, kept as dead: {}", m.id, m.event,
-                      m.recipient, why);
+        spdlog::error("{} {} ({}) to {}: not delivered, kept as dead: {}", kind_of(m), m.id,
+                      m.event, to, why);
       } else {
-        const Duration wait = policy_.delay(m.attempts, unit(rng_));
+        // The receiver's Retry-After, when it gave one; else the backoff.
+        const Duration wait =
+            out.retry_after ? std::max<Duration>(std::chrono::duration_cast<Duration>(*out.retry_after),
+                                                 std::chrono::milliseconds(1))
+                            : policy_.delay(m.attempts, unit(rng_));
         u = {m.id, Unrecorded::What::kRetry, now + wait, out.detail};
         ++step.retried;
-        spdlog::warn("mail {} ({}) to {}: attempt {} failed, retrying in {:.1f} s: {}", m.id,
-                     m.event, m.recipient, attempts, static_cast<double>(wait.count()) / 1000.0,
+        spdlog::warn("{} {} ({}) to {}: attempt {} failed, retrying in {:.1f} s: {}", kind_of(m),
+                     m.id, m.event, to, attempts, static_cast<double>(wait.count()) / 1000.0,
                      out.detail);
       }
     }

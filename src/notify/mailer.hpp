@@ -1,6 +1,12 @@
-// The mailer (SNS + email subscription): delivers queued outbox messages.
+// The mailer (SNS + email subscription): delivers queued outbox messages,
+// through every channel: email by the transport, the others (webhook,
+// Telegram) by their Channel (notify/channel.hpp).
 //
 // Contract:
+// - The same rules for every channel: a claim per message, backoff with
+//   jitter, a receiver's Retry-After (HTTP 429 and 503) instead of the
+//   backoff, permanent refusals (5xx SMTP replies, 4xx HTTP answers other
+//   than 429) kept as dead, visible and retryable.
 // - process_due() sends every message whose next attempt is due, through the
 //   transport, and records each outcome in the outbox before moving on:
 //   sent; queued again with exponential backoff and jitter (4xx replies,
@@ -31,6 +37,7 @@
 #include "base/result.hpp"
 #include "store/storage.hpp"
 #include "notify/transport.hpp"
+#include "notify/channel.hpp"
 
 namespace stockwatch {
 
@@ -64,6 +71,9 @@ class Mailer {
                                                const std::atomic<bool>* stop = nullptr);
 
   void set_transport(MailTransport& transport) { transport_ = &transport; }
+  // The non-email channels (none: such messages wait as dead, saying so).
+  // They must outlive their use.
+  void set_channels(Channels* channels) { channels_ = channels; }
   void set_policy(RetryPolicy policy) { policy_ = policy; }
 
   static constexpr Duration kClaimLease = std::chrono::minutes(10);
@@ -77,6 +87,7 @@ class Mailer {
  private:
   Storage& storage_;
   MailTransport* transport_;
+  Channels* channels_ = nullptr;
   const Clock& clock_;
   RetryPolicy policy_;
   std::mt19937_64 rng_;

@@ -302,6 +302,35 @@ std::string render_message(const MessageSpec& spec, const ReplyHeaders* reply) {
   }
   if (r.auto_replied) append_header(out, "Auto-Submitted", "auto-replied");
   append_header(out, "MIME-Version", "1.0");
+  if (spec.attachments.empty() && !spec.html.empty()) {
+    // "=_" never occurs in quoted-printable: see below.
+    std::string boundary = "=_stockwatch_alt_" + spec.message_id.substr(0, 40);
+    for (char& c : boundary) {
+      if (c == '"' || is_control(static_cast<unsigned char>(c)) || c == ' ') c = '_';
+    }
+    // Folded, so that the header's lines stay within 78 characters.
+    append_header(out, "Content-Type", "multipart/alternative;\r\n boundary=\"" + boundary + "\"");
+    out += kCrlf;
+    out += "This is a message in several parts (MIME).";
+    out += kCrlf;
+    out += "--" + boundary;
+    out += kCrlf;
+    append_header(out, "Content-Type", "text/plain; charset=utf-8");
+    append_header(out, "Content-Transfer-Encoding", "quoted-printable");
+    out += kCrlf;
+    out += quoted_printable(sanitize_body(spec.body));
+    out += kCrlf;
+    out += "--" + boundary;
+    out += kCrlf;
+    append_header(out, "Content-Type", "text/html; charset=utf-8");
+    append_header(out, "Content-Transfer-Encoding", "quoted-printable");
+    out += kCrlf;
+    out += quoted_printable(sanitize_body(spec.html));
+    out += kCrlf;
+    out += "--" + boundary + "--";
+    out += kCrlf;
+    return out;
+  }
   if (spec.attachments.empty()) {
     append_header(out, "Content-Type", "text/plain; charset=utf-8");
     append_header(out, "Content-Transfer-Encoding", "quoted-printable");

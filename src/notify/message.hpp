@@ -46,6 +46,9 @@ struct MessageSpec {
   // each attachment (base64, lines of 76 characters), under a boundary
   // that neither quoted-printable nor base64 can contain.
   std::vector<Attachment> attachments;
+  // With no attachments: when set, multipart/alternative, the body as
+  // text/plain then this HTML (UTF-8, quoted-printable) as text/html.
+  std::string html;
 };
 
 // What makes a message a reply: the Message-ID it answers and the thread's

@@ -88,7 +88,7 @@ Result<std::string> render_template_email(const OutboxMessage& m) {
   auto mail = decode_template_mail(m.payload);
   if (!mail) return mail.error();
   const RenderedText text = render_template_mail(*mail, catalog_for(m.language));
-  MessageSpec spec{m.sender, m.recipient, text.subject, text.body, m.message_id, m.created_at, {}};
+  MessageSpec spec{m.sender, m.recipient, text.subject, text.body, m.message_id, m.created_at, {}, {}};
   spec.attachments.push_back(template_attachment(*mail));
   return render_message(spec);
 }

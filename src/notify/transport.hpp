@@ -27,6 +27,10 @@ struct SendOutcome {
   int smtp_code = 0;        // last SMTP reply code, 0 when none
   std::string detail;       // human-readable: what happened and the server's reply
   std::string advice;       // what a person can do about a failure; empty when sent
+  // A temporary failure whose receiver said when to try again (HTTP
+  // Retry-After on 429 and 503): the next attempt waits this long instead
+  // of the backoff.
+  std::optional<std::chrono::milliseconds> retry_after;
   [[nodiscard]] bool sent() const { return kind == Kind::kSent; }
 };
 

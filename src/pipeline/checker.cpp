@@ -9,6 +9,7 @@
 #include "notify/message.hpp"
 #include "pipeline/levels_file.hpp"
 #include "pipeline/forecast_stage.hpp"
+#include "text/catalog.hpp"
 
 namespace stockwatch {
 
@@ -22,23 +23,31 @@ bool covers_store(const Subscription& sub, const std::string& store) {
   return sub.stores.empty() || std::find(sub.stores.begin(), sub.stores.end(), store) != sub.stores.end();
 }
 
-// Every distinct recipient, each with the union of what its subscriptions allow.
+// Every distinct recipient (a channel and an address there), each with the
+// union of what its subscriptions allow, in the language of the first.
 struct Recipient {
-  std::string address;
+  std::string channel;   // "email", "webhook", "telegram"
+  std::string address;   // the mailbox, the URL, the chat id
+  std::string language;
   std::vector<const Subscription*> subs;
 };
 
 std::vector<Recipient> recipients(const AlertsConfig& cfg) {
   std::vector<Recipient> out;
-  for (const auto& sub : cfg.subscriptions) {
-    for (const auto& email : sub.emails) {
-      auto it = std::find_if(out.begin(), out.end(), [&](const Recipient& r) { return r.address == email; });
-      if (it == out.end()) {
-        out.push_back({email, {}});
-        it = out.end() - 1;
-      }
-      it->subs.push_back(&sub);
+  const auto add = [&](const Subscription& sub, const char* channel, const std::string& address) {
+    auto it = std::find_if(out.begin(), out.end(), [&](const Recipient& r) {
+      return r.channel == channel && r.address == address;
+    });
+    if (it == out.end()) {
+      out.push_back({channel, address, sub.language.empty() ? cfg.language : sub.language, {}});
+      it = out.end() - 1;
     }
+    it->subs.push_back(&sub);
+  };
+  for (const auto& sub : cfg.subscriptions) {
+    for (const auto& email : sub.emails) add(sub, "email", email);
+    if (!sub.webhook.empty()) add(sub, "webhook", sub.webhook);
+    if (!sub.telegram.empty()) add(sub, "telegram", sub.telegram);
   }
   return out;
 }
@@ -120,18 +129,28 @@ struct Tally {
 // One queued message to one recipient. Its Message-ID comes from (key,
 // id_key, recipient), so the same alert always gets the same id; the text
 // is rendered from the event data when it is sent.
-OutboxMessage outbox_message(const AlertsConfig& cfg, const std::string& recipient,
+OutboxMessage outbox_message(const AlertsConfig& cfg, const Recipient& recipient,
                              const Alert& alert, const std::string& key, std::int64_t id_key,
                              TimePoint now) {
   OutboxMessage m;
-  m.message_id = make_message_id(key, id_key, recipient, cfg.from);
+  // An email's id as 0.1 made it; another channel's names the channel too.
+  const std::string id_recipient =
+      recipient.channel == "email" ? recipient.address : recipient.channel + ":" + recipient.address;
+  m.message_id = make_message_id(key, id_key, id_recipient, cfg.from);
   m.report_id = alert.report_id;
   m.event = std::string(event_name(alert.event));
-  m.channel = "email";
+  m.channel = recipient.channel;
   m.sender = cfg.from;
-  m.recipient = recipient;
-  m.language = "en";
-  m.payload = encode_alert(alert);
+  m.recipient = recipient.address;
+  m.language = recipient.language;
+  if (recipient.language != "en" && cfg.subject == AlertsConfig{}.subject) {
+    // The default subject is English: another language has its own.
+    Alert translated = alert;
+    translated.subject_prefix = std::string(catalog_for(recipient.language).text("alert.subject"));
+    m.payload = encode_alert(translated);
+  } else {
+    m.payload = encode_alert(alert);
+  }
   m.created_at = now;
   m.next_attempt_at = now;
   return m;
@@ -173,7 +192,7 @@ class ReportDigest {
         alert.stores = t.alert.stores;
         alert.many_stores = t.alert.many_stores;
         if (decorate_) decorate_(alert);
-        out.push_back(outbox_message(cfg_, recipients_[r].address, alert,
+        out.push_back(outbox_message(cfg_, recipients_[r], alert,
                                      std::string(event_name(kind)) + "-report", p.report_id, now));
       }
     }
@@ -204,7 +223,7 @@ std::vector<OutboxMessage> item_messages(const AlertsConfig& cfg, const PendingC
     if (decorate) decorate(alert);
     for (const auto& r : rs) {
       if (!recipient_wants(r, name, &c.store)) continue;
-      out.push_back(outbox_message(cfg, r.address, alert, std::string(name) + "-change", c.seq,
+      out.push_back(outbox_message(cfg, r, alert, std::string(name) + "-change", c.seq,
                                    now));
     }
   });
@@ -259,7 +278,7 @@ std::vector<OutboxMessage> Checker::messages_for_rejection(const ReportRecord& r
   const std::string_view name = event_name(EventKind::kReportRejected);
   for (const auto& r : recipients(cfg)) {
     if (!recipient_wants(r, name, nullptr)) continue;
-    out.push_back(outbox_message(cfg, r.address, alert, std::string(name), rep.id, clock_.now()));
+    out.push_back(outbox_message(cfg, r, alert, std::string(name), rep.id, clock_.now()));
   }
   return out;
 }

@@ -93,6 +93,7 @@ LoadOutcome resumed_outcome(const ReportRecord& r) {
   out.rows = r.rows;
   out.changes = r.changes;
   out.error = rendered_problems(r.problems, r.error, english());
+  out.problems = r.problems;
   out.duplicate_of = r.duplicate_of.value_or(0);
   out.resumed = true;
   out.archived_path = r.archived_path;
@@ -635,7 +636,7 @@ Result<LoadOutcome> Loader::load(ReportFile& file, const std::string& raw_name,
     if (*resumable && (*resumable)->status == ReportStatus::kRejected) return **resumable;
     record.status = ReportStatus::kRejected;
     record.error = error;
-    record.problems = std::move(problems);
+    record.problems = problems;
     record.sha256 = std::move(sha);
     record.finished_at = clock_.now();
     auto id = storage_.record_report(record);
@@ -644,6 +645,7 @@ Result<LoadOutcome> Loader::load(ReportFile& file, const std::string& raw_name,
     out.status = ReportStatus::kRejected;
     out.report_id = *id;
     out.error = std::move(error);
+    out.problems = std::move(problems);
     return out;
   };
 

@@ -101,7 +101,8 @@ struct LoadOutcome {
   std::int64_t report_id = 0;      // ledger id of this report
   std::int64_t rows = 0;
   std::int64_t changes = 0;
-  std::string error;               // rejected: the problems, one per line
+  std::string error;               // rejected: the problems, one per line (English)
+  std::string problems;            // rejected: the problems in their stored form, if any
   std::int64_t duplicate_of = 0;   // duplicate: the ledger id of the original
   bool resumed = false;            // loaded before a restart; only the archiving was left
   std::string archived_path;       // already archived (ledger), when resumed

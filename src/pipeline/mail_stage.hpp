@@ -46,6 +46,7 @@ class MailStage {
   [[nodiscard]] std::optional<OutboxCounts> counts();
 
   void set_transport(MailTransport& transport) { mailer_.set_transport(transport); }
+  void set_channels(Channels* channels) { mailer_.set_channels(channels); }
   void set_policy(RetryPolicy policy) { mailer_.set_policy(policy); }
   // The name the mailer claims messages under (Mailer::set_claimant).
   void set_claimant(std::string claimant) { mailer_.set_claimant(std::move(claimant)); }

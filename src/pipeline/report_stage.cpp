@@ -1,6 +1,8 @@
 #include "pipeline/report_stage.hpp"
 
 #include <sys/stat.h>
+#include "report/report_problem.hpp"
+#include "text/catalog.hpp"
 
 #include <filesystem>
 #include <optional>
@@ -35,6 +37,7 @@ ReportStage::ReportStage(Storage& storage, const Clock& clock, LoaderOptions loa
     : storage_(storage),
       clock_(clock),
       loader_(std::make_unique<Loader>(storage, clock, std::move(loading))),
+      language_(alerts.language),
       checker_(storage, clock, std::move(alerts)),
       archive_(std::move(archive)) {}
 
@@ -42,7 +45,10 @@ void ReportStage::set_loader_options(LoaderOptions options) {
   loader_ = std::make_unique<Loader>(storage_, clock_, std::move(options));
 }
 
-void ReportStage::set_alerts(AlertsConfig alerts) { checker_.set_config(std::move(alerts)); }
+void ReportStage::set_alerts(AlertsConfig alerts) {
+  language_ = alerts.language;
+  checker_.set_config(std::move(alerts));
+}
 
 void ReportStage::set_archive(ArchiveOptions archive) { archive_ = std::move(archive); }
 
@@ -136,7 +142,10 @@ Disposition ReportStage::load_and_archive(const InboxReport& report,
   } else {
     spdlog::info("{}: {}", report.relative, out->summary());
   }
-  auto placed = archive_report(archive_, report.path, report.relative, rejected, out->error,
+  // The .error.txt beside a rejected report is in alerts.language.
+  const std::string error_text =
+      rejected ? rendered_problems(out->problems, out->error, catalog_for(language_)) : out->error;
+  auto placed = archive_report(archive_, report.path, report.relative, rejected, error_text,
                                file->fd.get());
   if (!placed && placed.error().code() == ErrorCode::kInvalidInput) {
     // Its folder was swapped for a link out of the inbox: whatever the name

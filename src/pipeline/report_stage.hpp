@@ -89,6 +89,7 @@ class ReportStage {
   Storage& storage_;
   const Clock& clock_;
   std::unique_ptr<Loader> loader_;
+  std::string language_;   // of .error.txt files: alerts.language
   Checker checker_;
   ArchiveOptions archive_;
   CheckerTotals reported_;   // what earlier check() calls returned

@@ -62,10 +62,18 @@ std::string problem_text(const ReportProblem& p, const Catalog& catalog) {
     const std::string_view name = catalog.text(char_key);
     character = name == char_key ? code : std::string(name);
   }
+  // So does the name of a column's role ("store" is "gudang" in Indonesian).
+  std::string role(arg(p, "role"));
+  if (!role.empty()) {
+    const std::string role_key = "role." + role;
+    if (const std::string_view name = catalog.text(role_key); name != role_key) role = name;
+  }
   std::vector<TextArg> args;
   args.reserve(p.args.size());
   for (const auto& [n, v] : p.args) {
-    args.emplace_back(n, n == "character" ? std::string_view(character) : std::string_view(v));
+    args.emplace_back(n, n == "character" ? std::string_view(character)
+                         : n == "role"    ? std::string_view(role)
+                                          : std::string_view(v));
   }
   std::string_view tmpl;
   if (const auto n = arg(p, "n"); !n.empty()) {

@@ -74,6 +74,22 @@ constexpr CatalogEntry kEnglish[] = {
      "Fix the report and deliver it again.\n"
      "\nReport: {path} (report {id}), received {time}\n"},
 
+    // Alerts in other channels and formats (notify/alert.hpp): the HTML
+    // part of an email, the number format.
+    {"number.group", ","},
+    {"alert.subject", "Inventory Alert!"},
+    {"alert.html.store", "Store"},
+    {"alert.html.item", "Item"},
+    {"alert.html.count", "Count"},
+    {"alert.html.minimum", "Minimum"},
+    {"alert.html.previous", "Previous count"},
+    {"alert.html.report", "Last report"},
+    {"alert.html.report_cell", "{path} (report {id}), {time}"},
+    {"alert.html.none", "\u2013"},
+    {"alert.html.new_item", "new"},
+    {"rejected.html.problems", "Problems found"},
+    {"test.subject", "Test message"},
+
     // Report problems (report/report_problem.hpp).
     {"problem.at_line", "line {line}: {message}"},
     {"problem.at_line_column", "line {line}, column {column}: {message}"},
@@ -459,6 +475,99 @@ constexpr CatalogEntry kIndonesian[] = {
     {"alert.running_out.state", "akan segera habis"},
     {"alert.transfer.sentence",
      "  Saran: kirim {quantity} {item} dari {from} (stoknya {has}) ke {store}"},
+    // Alerts (notify/alert.hpp). The summaries name the event first, as
+    // Indonesian subjects do ("Stok habis: Medan, Robusta Dairi").
+    {"number.group", "."},
+    {"alert.subject", ""},
+    {"alert.out_of_stock.sentence", "Stok {item} di {store} habis"},
+    {"alert.back_in_stock.sentence", "{item} di {store} tersedia lagi ({count})"},
+    {"alert.out_of_stock.state", "habis"},
+    {"alert.back_in_stock.state", "tersedia lagi"},
+    {"alert.out_of_stock.summary.item", "Stok habis: {store}, {item}"},
+    {"alert.out_of_stock.summary.store", "Stok habis: {store}, {total} barang"},
+    {"alert.out_of_stock.summary.stores", "Stok habis: {total} barang di {stores} gudang"},
+    {"alert.out_of_stock.summary.over_stores",
+     "Stok habis: {total} barang di lebih dari {stores} gudang"},
+    {"alert.back_in_stock.summary.item", "Tersedia lagi: {store}, {item}"},
+    {"alert.back_in_stock.summary.store", "Tersedia lagi: {store}, {total} barang"},
+    {"alert.back_in_stock.summary.stores", "Tersedia lagi: {total} barang di {stores} gudang"},
+    {"alert.back_in_stock.summary.over_stores",
+     "Tersedia lagi: {total} barang di lebih dari {stores} gudang"},
+    {"alert.summary.first_listed", " ({listed} pertama dicantumkan)"},
+    {"alert.more_items",
+     "... dan {more} barang lain {state} dalam laporan ini untuk langganan Anda, tidak "
+     "dicantumkan di sini (pesan ini hanya mencantumkan {listed} pertama dari {total}); tabel "
+     "persediaan memuat semuanya"},
+    {"alert.footer", "Laporan: {path} (laporan {id}), dimuat {time}"},
+    {"alert.time", "%d/%m/%Y %H.%M.%S UTC"},
+    {"alert.html.store", "Gudang"},
+    {"alert.html.item", "Barang"},
+    {"alert.html.count", "Jumlah"},
+    {"alert.html.minimum", "Minimum"},
+    {"alert.html.previous", "Jumlah sebelumnya"},
+    {"alert.html.report", "Laporan terakhir"},
+    {"alert.html.report_cell", "{path} (laporan {id}), {time}"},
+    {"alert.html.new_item", "baru"},
+    {"rejected.html.problems", "Masalah yang ditemukan"},
+    {"rejected.subject", "Laporan ditolak: {path}"},
+    {"rejected.body",
+     "Laporan {path} ditolak, dan tidak ada isinya yang dimuat.\n"
+     "Selama laporan yang sudah diperbaiki belum masuk, stok ini tidak diawasi.\n\n"
+     "Masalah yang ditemukan:\n{problems}\n\n"
+     "Perbaiki laporannya, lalu kirim lagi.\n"
+     "\nLaporan: {path} (laporan {id}), diterima {time}\n"},
+    {"test.subject", "Pesan uji"},
+
+    // Report problems.
+    {"role.store", "gudang"},
+    {"role.item", "barang"},
+    {"role.count", "jumlah"},
+    {"problem.at_line", "baris {line}: {message}"},
+    {"problem.at_line_column", "baris {line}, kolom {column}: {message}"},
+    {"problem.more", "... dan {n} masalah lain"},
+    {"problem.unclosed_quote",
+     "kolom bertanda kutip yang dimulai di sini tidak pernah ditutup; periksa tanda kutipnya"},
+    {"problem.empty_report", "laporannya kosong"},
+    {"problem.header_without_rows", "laporan ini punya baris judul, tetapi tidak ada isinya"},
+    {"problem.line_too_long", "barisnya lebih panjang dari {limit} bita"},
+    {"problem.binary_data",
+     "berkas ini berisi data biner (bita NUL); ini bukan laporan CSV"},
+    {"problem.not_utf8", "berkas ini bukan UTF-8 yang sah; simpan sebagai \"CSV UTF-8\""},
+    {"problem.missing_column",
+     "baris judul tidak punya kolom {role} (yang ada: {found}); beri nama salah satu dari: "
+     "{names}"},
+    {"problem.missing_column_no_names",
+     "baris judul tidak punya kolom {role} (tidak ada nama kolom); beri nama salah satu dari: "
+     "{names}"},
+    {"problem.duplicate_column",
+     "baris judul punya dua kolom {role}: '{first}' (kolom {first_column}) dan '{second}' "
+     "(kolom {second_column}); sisakan satu saja"},
+    {"problem.empty_name", "nama {role} kosong"},
+    {"problem.control_character",
+     "nama {role} berisi karakter kendali ({character}); hapus karakter itu"},
+    {"character.U+000A", "ganti baris"},
+    {"character.U+000D", "ganti baris"},
+    {"character.U+0009", "tab"},
+    {"character.U+007F", "delete, U+007F"},
+    {"problem.name_too_long", "nama {role} panjangnya {length} bita; batasnya {limit}"},
+    {"problem.too_few_columns", "baris ini punya {n} kolom, padahal baris judul butuh {needed}"},
+    {"problem.extra_values",
+     "baris ini punya {columns} kolom, padahal baris judul punya {header_columns}; tulis angka "
+     "tanpa pemisah (1000, bukan 1{delimiter}000) dan beri tanda kutip pada nama yang memuat "
+     "'{delimiter}'"},
+    {"problem.extra_values_tab",
+     "baris ini punya {columns} kolom, padahal baris judul punya {header_columns}; tulis angka "
+     "tanpa pemisah (1000, bukan 1.000) dan beri tanda kutip pada nama yang memuat tab"},
+    {"problem.count_empty", "jumlahnya kosong; tulis 0 jika barangnya habis"},
+    {"problem.count_too_large", "'{found}' melebihi jumlah maksimum {max}"},
+    {"problem.count_negative", "'{found}' negatif; jumlah harus 0 atau lebih"},
+    {"problem.count_not_whole", "'{found}' bukan bilangan bulat"},
+    {"problem.count_not_whole_write", "'{found}' bukan bilangan bulat; tulis {write}"},
+    {"problem.count_fraction", "'{found}' bukan bilangan bulat; jumlah dihitung per satuan utuh"},
+    {"problem.duplicate_row",
+     "gudang '{store}' dan barang '{item}' sudah ada di baris {first_line}; cantumkan setiap "
+     "barang sekali saja"},
+
     // The stock-count template.
     {"template.header.store", "Gudang"},
     {"template.header.item", "Barang"},

@@ -17,6 +17,7 @@ Environment:
 
 import contextlib
 import email
+import email.message
 import email.policy
 import json
 import errno
@@ -163,8 +164,22 @@ def build_deb(test, out):
     return os.path.join(out, debs[0])
 
 
+class AlertMessage(email.message.EmailMessage):
+    """An email as its reader sees it: get_content() of a
+    multipart/alternative message is its plain-text part, the text alerts
+    have always had (the HTML part: get_body(("html",)))."""
+
+    def get_content(self, *args, **kwargs):
+        if self.get_content_type() == "multipart/alternative":
+            return self.get_body(("plain",)).get_content(*args, **kwargs)
+        return super().get_content(*args, **kwargs)
+
+
+_ALERT_POLICY = email.policy.default.clone(message_factory=AlertMessage)
+
+
 def parse_message(eml):
-    return email.message_from_bytes(eml, policy=email.policy.default)
+    return email.message_from_bytes(eml, policy=_ALERT_POLICY)
 
 
 def toml_str(value):

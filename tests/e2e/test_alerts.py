@@ -201,9 +201,16 @@ class AlertsTestCase(harness.PipelineTestCase):
         for line in eml.split(b"\r\n"):
             self.assertLessEqual(len(line), 78, line)
         msg = parse_message(eml)
-        self.assertEqual(msg.get_content_type(), "text/plain")
-        self.assertEqual(msg.get_content_charset(), "utf-8")
-        self.assertEqual(msg["Content-Transfer-Encoding"], "quoted-printable")
+        # Alerts: the plain text and the HTML table; test messages: plain text.
+        if msg.get_content_type() == "multipart/alternative":
+            parts = list(msg.iter_parts())
+            self.assertEqual([p.get_content_type() for p in parts], ["text/plain", "text/html"])
+        else:
+            self.assertEqual(msg.get_content_type(), "text/plain")
+            parts = [msg]
+        for part in parts:
+            self.assertEqual(part.get_content_charset(), "utf-8")
+            self.assertEqual(part["Content-Transfer-Encoding"], "quoted-printable")
         self.assertEqual(msg["MIME-Version"], "1.0")
         self.assertRegex(msg["Message-ID"], r"^<[^<>@\s]+@example\.com>$")
         self.assertIsNotNone(msg["Date"].datetime)

@@ -34,10 +34,14 @@ int hex_value(char c) {
 }
 
 // The body of a rendered message, quoted-printable decoded, as lines.
+// A multipart/alternative message's text/plain part.
 std::vector<std::string> body_lines(const std::string& data) {
-  const auto start = data.find("\r\n\r\n");
+  const auto part = data.find("Content-Type: text/plain");
+  const auto start = data.find("\r\n\r\n", part == std::string::npos ? 0 : part);
   if (start == std::string::npos) return {};
-  const std::string qp = data.substr(start + 4);
+  const auto end = data.find("\r\n--=_stockwatch_alt_", start);
+  const std::string qp =
+      data.substr(start + 4, end == std::string::npos ? std::string::npos : end - start - 4);
   std::string text;
   for (std::size_t i = 0; i < qp.size(); ++i) {
     if (qp.compare(i, 3, "=\r\n") == 0) {
@@ -596,15 +600,15 @@ TEST(CheckerCap, HugeReportsListTheFirstItemsAndCountTheRest) {
   auto storage = Storage::open(":memory:", StorageOptions{}, clock);
   auto msgs = rendered(Checker(*storage, clock, cfg).messages_for(p));
   ASSERT_EQ(msgs.size(), 1u);
-  EXPECT_EQ(msgs[0].subject, "Inventory Alert! Medan: 1500 items out of stock (first 1000 listed)");
+  EXPECT_EQ(msgs[0].subject, "Inventory Alert! Medan: 1,500 items out of stock (first 1,000 listed)");
   const auto lines = body_lines(msgs[0].data);
   EXPECT_EQ(lines_containing(lines, "Medan is out of stock of Item "), 1000u);
   EXPECT_TRUE(has_line(lines, "Medan is out of stock of Item 999"));
   EXPECT_FALSE(has_line(lines, "Medan is out of stock of Item 1000"));
   EXPECT_TRUE(has_line(lines,
                        "... and 500 more item(s) out of stock in this report for your "
-                       "subscription, not listed here (this message lists the first 1000 of "
-                       "1500); the inventory table has them all"))
+                       "subscription, not listed here (this message lists the first 1,000 of "
+                       "1,500); the inventory table has them all"))
       << msgs[0].data;
 }
 
@@ -645,27 +649,27 @@ TEST_F(HugeReportTest, ReportGroupingGivesEachSubscriberItsOwnItemsAndCount) {
   };
   const std::map<std::string, Want> want = {
       {"owner@example.com",
-       {"Inventory Alert! 3 stores, 2600 items out of stock (first 1000 listed)", 1000,
+       {"Inventory Alert! 3 stores, 2,600 items out of stock (first 1,000 listed)", 1000,
         "Medan is out of stock of M0", "Medan is out of stock of M999",
-        "... and 1600 more item(s) out of stock in this report for your subscription, not "
-        "listed here (this message lists the first 1000 of 2600); the inventory table has them "
+        "... and 1,600 more item(s) out of stock in this report for your subscription, not "
+        "listed here (this message lists the first 1,000 of 2,600); the inventory table has them "
         "all"}},
       {"medan@example.com",
-       {"Inventory Alert! Medan: 1200 items out of stock (first 1000 listed)", 1000,
+       {"Inventory Alert! Medan: 1,200 items out of stock (first 1,000 listed)", 1000,
         "Medan is out of stock of M0", "Medan is out of stock of M999",
         "... and 200 more item(s) out of stock in this report for your subscription, not listed "
-        "here (this message lists the first 1000 of 1200); the inventory table has them all"}},
+        "here (this message lists the first 1,000 of 1,200); the inventory table has them all"}},
       // Every Bali item lies past the first page of the report.
       {"bali@example.com",
-       {"Inventory Alert! Bali: 1100 items out of stock (first 1000 listed)", 1000,
+       {"Inventory Alert! Bali: 1,100 items out of stock (first 1,000 listed)", 1000,
         "Bali is out of stock of B0", "Bali is out of stock of B999",
         "... and 100 more item(s) out of stock in this report for your subscription, not listed "
-        "here (this message lists the first 1000 of 1100); the inventory table has them all"}},
+        "here (this message lists the first 1,000 of 1,100); the inventory table has them all"}},
       {"islands@example.com",
-       {"Inventory Alert! 2 stores, 1400 items out of stock (first 1000 listed)", 1000,
+       {"Inventory Alert! 2 stores, 1,400 items out of stock (first 1,000 listed)", 1000,
         "Makassar is out of stock of K0", "Bali is out of stock of B699",
         "... and 400 more item(s) out of stock in this report for your subscription, not listed "
-        "here (this message lists the first 1000 of 1400); the inventory table has them all"}},
+        "here (this message lists the first 1,000 of 1,400); the inventory table has them all"}},
   };
   for (const auto& [rcpt, w] : want) {
     const auto msgs = outbox_for(rcpt);

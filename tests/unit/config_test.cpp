@@ -475,7 +475,7 @@ TEST(ConfigProblems, InvalidEmailAddresses) {
   const ConfigLoad none = parse("[[alerts.subscription]]\nstores = [\"Medan\"]\n");
   ASSERT_EQ(none.problems.size(), 1u) << all_problems(none);
   EXPECT_EQ(none.problems[0].key, "alerts.subscription[0].email");
-  EXPECT_EQ(none.problems[0].message, "a subscription needs an email");
+  EXPECT_EQ(none.problems[0].message, "a subscription needs an email, a webhook or a telegram chat id");
 }
 
 TEST(ConfigProblems, UnknownEvent) {

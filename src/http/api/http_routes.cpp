@@ -11,6 +11,7 @@
 #include "daemon/metrics.hpp"
 #include "notify/alert.hpp"
 #include "pipeline/usage.hpp"
+#include "notify/channel.hpp"
 #include "report/report_problem.hpp"
 #include "store/storage.hpp"
 
@@ -281,7 +282,7 @@ http::Response HttpRoutes::alerts(const std::string& query) {
         {"report_id", m.report_id},
         {"event", m.event},
         {"channel", m.channel},
-        {"recipient", m.recipient},
+        {"recipient", shown_recipient(m)},
         {"language", m.language},
         {"subject", outbox_subject(m)},
         {"state", to_string(m.state)},

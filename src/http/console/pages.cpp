@@ -5,6 +5,7 @@
 #include "http/console/forecast_pages.hpp"
 #include "http/s3/s3_protocol.hpp"
 #include "notify/alert.hpp"
+#include "notify/channel.hpp"
 #include "report/report_problem.hpp"
 
 namespace stockwatch::console {
@@ -567,7 +568,7 @@ Markup alerts_page(const View& v, const AlertsView& a) {
     rows += html(
         "<tr><td>{}</td><td class=\"when\">{}</td><td class=\"name\">{}</td><td class=\"name\">{}</td>"
         "<td>{}</td><td class=\"num\">{}</td><td class=\"name\">{}</td></tr>",
-        {m.id, format_local_time(m.created_at), outbox_subject(m), m.recipient, state,
+        {m.id, format_local_time(m.created_at), outbox_subject(m), shown_recipient(m), state,
          format_count(m.attempts, lang), m.last_error});
   }
   body += html(
