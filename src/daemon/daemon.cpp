@@ -339,10 +339,11 @@ struct Daemon::Impl final : PipelineEvents {
       templates->reload(sheets);
       templates_timer.cancel();
       run_templates(*templates, *this);
-                               expecting = ExpectStageOptions::from(config),
-                               digesting = DigestStageOptions::from(config),
-                               next = std::shared_ptr<Channels>(
-                                   Channels::from(config, &send_deadline))] {
+      expect->reload(expecting);
+      digests->reload(digesting);
+      schedules_timer.cancel();
+      run_schedules(*expect, *digests, *this);
+      post(mail_strand, "reload", [this, smtp, next] { reload_mail(smtp, next); });
     });
   }
 

@@ -44,7 +44,7 @@ std::string rate_text(double rate) {
 std::string sentence(const Catalog& catalog, EventKind e, const AlertItem& i) {
   const std::string store = sanitize_text(i.store);
   const std::string item = sanitize_text(i.item);
-  const std::string count = std::to_string(i.new_count);
+  const std::string count = format_number(i.new_count, catalog);
   if (e == EventKind::kRunningOut) {
     const std::string date = i.runs_out_on ? iso_day(*i.runs_out_on) : std::string("?");
     const std::string rate = rate_text(i.daily_use.value_or(0.0));
@@ -54,22 +54,19 @@ std::string sentence(const Catalog& catalog, EventKind e, const AlertItem& i) {
                                                          {"date", date},
                                                          {"rate", rate}});
   }
-  const std::string minimum = std::to_string(i.minimum.value_or(0));
+  const std::string minimum = format_number(i.minimum.value_or(0), catalog);
   std::string out = catalog.format("alert." + std::string(event_name(e)) + ".sentence",
                                    {{"store", store}, {"item", item}, {"count", count},
                                     {"minimum", minimum}});
   if (!i.transfer_from.empty() && i.transfer_quantity > 0) {
     const std::string from = sanitize_text(i.transfer_from);
-    const std::string qty = std::to_string(i.transfer_quantity);
-    const std::string has = std::to_string(i.transfer_from_count);
+    const std::string qty = format_number(i.transfer_quantity, catalog);
+    const std::string has = format_number(i.transfer_from_count, catalog);
     out += "\n" + catalog.format("alert.transfer.sentence",
                                  {{"store", store}, {"item", item}, {"from", from},
                                   {"quantity", qty}, {"has", has}});
   }
   return out;
-  const std::string count = format_number(i.new_count, catalog);
-  return catalog.format("alert." + std::string(event_name(e)) + ".sentence",
-                        {{"store", store}, {"item", item}, {"count", count}});
 }
 
 // "Medan: Robusta Dairi is out of stock", "Medan: 3 items out of stock",

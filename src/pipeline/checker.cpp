@@ -445,7 +445,7 @@ Result<int> Checker::process_reminders(const std::vector<Mute>& mutes) {
     alert.many_stores = tallies[r].alert.many_stores;
     // One reminder a day per recipient: the day is the Message-ID's key.
     const auto day_number = static_cast<std::int64_t>(today.time_since_epoch() / kDay);
-    msgs.push_back(outbox_message(cfg, rs[r].address, alert, std::string(name), day_number, now));
+    msgs.push_back(outbox_message(cfg, rs[r], alert, std::string(name), day_number, now));
   }
   auto committed = storage_.commit_schedule(kMark, today, msgs);
   if (!committed) return committed.error();

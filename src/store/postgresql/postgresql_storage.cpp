@@ -1657,6 +1657,8 @@ Result<std::vector<Mute>> PostgresStorage::mutes() {
     m.created_at = from_unix_ms(x.i64(i, 4));
     return m;
   });
+}
+
 // --- Use rates (pipeline/usage.hpp) -------------------------------------------------------
 
 namespace {

@@ -2288,42 +2288,6 @@ Status SqliteReportWriter::replace_levels(std::span<const LevelLine> lines) {
     Statement mark(impl.db.get(), "UPDATE levels_state SET report_id = ?1 WHERE id = 1");
     mark.bind(1, report_id_);
     return mark.run();
-// --- Use rates (pipeline/usage.hpp) -------------------------------------------------
-// The forecast stage's statements run once per report: prepared with the
-// connection. The console's and the API's reads are prepared per call.
-
-namespace {
-
-// A report's change records: seq from the report's first to its last.
-#define SW_REPORT_CHANGES \
-  "FROM changes WHERE seq BETWEEN (SELECT first_seq FROM reports WHERE id = ?2) AND ?3 "
-
-// The columns read_usage() expects.
-#define SW_USAGE_COLUMNS                                                             \
-  "u.store, u.item, i.count, u.first_day, u.last_day, u.last_count, u.used, "        \
-  "u.used_days, s.last_day, s.prev_day"
-#define SW_USAGE_FROM                                                                \
-  "FROM usage u JOIN inventory i ON i.store = u.store AND i.item = u.item "          \
-  "LEFT JOIN usage_stores s ON s.store = u.store "
-
-UsageRow read_usage(const Statement& s) {
-  UsageRow r;
-  r.store = s.text(0);
-  r.item = s.text(1);
-  r.count = s.i64(2);
-  r.figures = {s.i64(3), s.i64(4), s.i64(5), s.i64(6), s.i64(7)};
-  r.as_of_day = s.is_null(8) ? r.figures.last_day : std::max(s.i64(8), r.figures.last_day);
-  if (!s.is_null(9) && !s.is_null(8)) r.gap_days = s.i64(8) - s.i64(9);
-  return r;
-}
-
-template <typename T, typename Read>
-Result<std::vector<T>> collect_sql(sqlite3* db, const char* sql, const std::function<void(Statement&)>& bind,
-                                   Read read) {
-  try {
-    Statement s(db, sql);
-    bind(s);
-    return collect<T>(s, read);
   } catch (const StorageError& e) {
     return Error(ErrorCode::kInternal, e.what());
   }
@@ -2396,6 +2360,49 @@ Result<std::vector<Mute>> SqliteStorage::mutes() {
   } catch (const StorageError& e) {
     return Error(ErrorCode::kInternal, e.what());
   }
+}
+
+// --- Use rates (pipeline/usage.hpp) -------------------------------------------------
+// The forecast stage's statements run once per report: prepared with the
+// connection. The console's and the API's reads are prepared per call.
+
+namespace {
+
+// A report's change records: seq from the report's first to its last.
+#define SW_REPORT_CHANGES \
+  "FROM changes WHERE seq BETWEEN (SELECT first_seq FROM reports WHERE id = ?2) AND ?3 "
+
+// The columns read_usage() expects.
+#define SW_USAGE_COLUMNS                                                             \
+  "u.store, u.item, i.count, u.first_day, u.last_day, u.last_count, u.used, "        \
+  "u.used_days, s.last_day, s.prev_day"
+#define SW_USAGE_FROM                                                                \
+  "FROM usage u JOIN inventory i ON i.store = u.store AND i.item = u.item "          \
+  "LEFT JOIN usage_stores s ON s.store = u.store "
+
+UsageRow read_usage(const Statement& s) {
+  UsageRow r;
+  r.store = s.text(0);
+  r.item = s.text(1);
+  r.count = s.i64(2);
+  r.figures = {s.i64(3), s.i64(4), s.i64(5), s.i64(6), s.i64(7)};
+  r.as_of_day = s.is_null(8) ? r.figures.last_day : std::max(s.i64(8), r.figures.last_day);
+  if (!s.is_null(9) && !s.is_null(8)) r.gap_days = s.i64(8) - s.i64(9);
+  return r;
+}
+
+template <typename T, typename Read>
+Result<std::vector<T>> collect_sql(sqlite3* db, const char* sql, const std::function<void(Statement&)>& bind,
+                                   Read read) {
+  try {
+    Statement s(db, sql);
+    bind(s);
+    return collect<T>(s, read);
+  } catch (const StorageError& e) {
+    return Error(ErrorCode::kInternal, e.what());
+  }
+}
+
 constexpr const char* kUsageNext =
     "SELECT id, COALESCE(report_day, received_at / 86400000), path, finished_at, last_seq, "
     "  last_seq > (SELECT position FROM cursors WHERE name = 'usage_alerts_from') "
