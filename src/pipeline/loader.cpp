@@ -717,12 +717,14 @@ Result<LoadOutcome> Loader::load(ReportFile& file, const std::string& raw_name,
     }
   }
 
-  // The minimum levels (one small read; the lines only when they changed).
-  auto minimums = current_minimums();
-  if (!minimums) return minimums.error();
   auto begun = storage_.begin_report();
   if (!begun) return begun.error();
   ReportLoad txn = std::move(begun).value();
+  // The minimum levels, read under the write lock so that a levels file
+  // committing meanwhile is either wholly before this report or after it
+  // (one small read; the lines only when they changed).
+  auto minimums = current_minimums();
+  if (!minimums) return minimums.error();
   if (*minimums) txn.set_minimums(*minimums);
 
   ReportParser parser(options_.limits, options_.aliases);
