@@ -463,7 +463,7 @@ TEST(ConfigProblems, UnknownEvent) {
   EXPECT_EQ(only_problem("[[alerts.subscription]]\nemail = \"a@example.com\"\nevents = "
                          "[\"sold_out\"]\n"),
             "alerts.subscription[0].events (line 3): unknown event \"sold_out\"; use "
-            "out_of_stock, back_in_stock or report_rejected");
+            "out_of_stock, back_in_stock, report_rejected, report_missing or digest");
 }
 
 TEST(ConfigProblems, SmtpUrlScheme) {

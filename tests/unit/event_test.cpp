@@ -41,10 +41,13 @@ TEST(EventNames, EveryKindHasAStableNameThatReadsBack) {
   EXPECT_EQ(event_name(EventKind::kOutOfStock), "out_of_stock");
   EXPECT_EQ(event_name(EventKind::kBackInStock), "back_in_stock");
   EXPECT_EQ(event_name(EventKind::kReportRejected), "report_rejected");
+  EXPECT_EQ(event_name(EventKind::kReportMissing), "report_missing");
+  EXPECT_EQ(event_name(EventKind::kDigest), "digest");
   for (const EventKind e : kEventKinds) EXPECT_EQ(event_from_name(event_name(e)), e);
   EXPECT_EQ(event_from_name("low_stock"), std::nullopt);
   EXPECT_EQ(event_from_name(""), std::nullopt);
-  EXPECT_EQ(event_names_listed(), "out_of_stock, back_in_stock or report_rejected");
+  EXPECT_EQ(event_names_listed(),
+            "out_of_stock, back_in_stock, report_rejected, report_missing or digest");
 }
 
 }  // namespace
