@@ -25,6 +25,14 @@ using std::chrono::sys_seconds;
 constexpr const char* kZoneDir = "/usr/share/zoneinfo/";
 constexpr std::size_t kMaxFileBytes = 1 << 20;  // the largest zone is about 3 KB
 
+// TZ as the process was started with it: `serve` later sets TZ to
+// [console] timezone for the console's local times, and that must not
+// become the alerts' "system" zone at a reload.
+const std::string kStartTz = [] {
+  const char* env = std::getenv("TZ");
+  return std::string(env ? env : "");
+}();
+
 // One end of daylight-saving time in a POSIX TZ rule.
 struct RuleDate {
   char kind = 'M';       // 'J' (1..365, no Feb 29), 'D' (0..365), 'M' (month.week.day)
@@ -380,9 +388,9 @@ Result<TimeZone> TimeZone::load(std::string_view name_in) {
   std::filesystem::path file;
   std::string shown = name;
   if (name.empty()) {
-    // The system's: TZ when it names a zone file, else /etc/localtime.
-    const char* env = std::getenv("TZ");
-    std::string tz = env ? env : "";
+    // The system's: TZ (as the process started) when it names a zone
+    // file, else /etc/localtime.
+    std::string tz = kStartTz;
     if (!tz.empty() && tz[0] == ':') tz.erase(0, 1);
     std::error_code ec;
     if (!tz.empty() && tz.find("..") == std::string::npos &&

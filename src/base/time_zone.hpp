@@ -10,8 +10,8 @@
 //
 // Contract:
 // - load() takes an IANA name ("Asia/Jakarta"), a fixed offset ("+07:00"),
-//   or "" for the system's zone: the TZ environment variable when it names
-//   a zone, else /etc/localtime, else UTC. A name that is not a zone of this
+//   or "" for the system's zone: the TZ environment variable the process
+//   started with, when it names a zone, else /etc/localtime, else UTC. A name that is not a zone of this
 //   system, or a file that is not a valid TZif file, is kInvalidInput with a
 //   message that says what to write. Nothing is cached; load once at start
 //   (and at reload) and keep the value.

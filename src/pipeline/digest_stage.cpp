@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <utility>
 
+#include "crypto/sha256.hpp"
 #include "notify/message.hpp"
 
 namespace stockwatch {
@@ -138,9 +139,14 @@ Result<DigestStep> DigestStage::process_due() {
     std::vector<OutboxMessage> messages;
     if (!digest->quiet() || sub.digest_quiet) {
       const std::string payload = encode_digest(*digest);
+      // The subscription in the Message-ID, briefly: two digests at one
+      // time to one address (different stores) are two messages.
+      Sha256 h;
+      h.update(name);
+      const std::string kind = "digest-" + h.hex().substr(0, 12);
       for (const auto& address : sub.emails) {
         OutboxMessage m;
-        m.message_id = make_message_id(name, to_unix_ms(at), address, options_.sender);
+        m.message_id = make_message_id(kind, to_unix_ms(at), address, options_.sender);
         m.event = std::string(event_name(EventKind::kDigest));
         m.channel = "email";
         m.sender = options_.sender;

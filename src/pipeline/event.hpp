@@ -43,7 +43,7 @@ inline constexpr std::array<EventKind, 8> kEventKinds = {
 [[nodiscard]] std::string_view event_name(EventKind kind);
 // The kind with this name, or nullopt.
 [[nodiscard]] std::optional<EventKind> event_from_name(std::string_view name);
-// "out_of_stock, back_in_stock, ... or still_out": for error messages.
+// "out_of_stock, back_in_stock, ... or running_out": for error messages.
 [[nodiscard]] std::string_view event_names_listed();
 
 // Whether a count going from `old_count` (nullopt: a new item) to

@@ -78,6 +78,8 @@ TEST(EventNames, EveryKindHasAStableNameThatReadsBack) {
   EXPECT_EQ(event_name(EventKind::kOutOfStock), "out_of_stock");
   EXPECT_EQ(event_name(EventKind::kBackInStock), "back_in_stock");
   EXPECT_EQ(event_name(EventKind::kReportRejected), "report_rejected");
+  EXPECT_EQ(event_name(EventKind::kReportMissing), "report_missing");
+  EXPECT_EQ(event_name(EventKind::kDigest), "digest");
   for (const EventKind e : kEventKinds) EXPECT_EQ(event_from_name(event_name(e)), e);
   EXPECT_EQ(event_name(EventKind::kLowStock), "low_stock");
   EXPECT_EQ(event_name(EventKind::kStillOut), "still_out");
