@@ -1,7 +1,6 @@
 #include "pipeline/forecast_stage.hpp"
 
 #include <algorithm>
-#include <spdlog/spdlog.h>
 
 #include "notify/alert.hpp"
 #include "notify/message.hpp"
@@ -41,6 +40,24 @@ std::vector<std::pair<std::string, std::vector<const Subscription*>>> recipients
     }
   }
   return out;
+}
+
+// A stable number for one item of one report (FNV-1a, 64 bits): the key of
+// its group = "item" Message-ID, the same on every run.
+std::int64_t item_key(std::int64_t report_id, std::string_view store, std::string_view item) {
+  std::uint64_t h = 14695981039346656037ULL;
+  const auto mix = [&](std::string_view bytes) {
+    for (const char c : bytes) {
+      h ^= static_cast<unsigned char>(c);
+      h *= 1099511628211ULL;
+    }
+    h ^= 0xff;  // a separator no UTF-8 text contains
+    h *= 1099511628211ULL;
+  };
+  mix(std::to_string(report_id));
+  mix(store);
+  mix(item);
+  return static_cast<std::int64_t>(h & 0x7fffffffffffffffULL);
 }
 
 OutboxMessage message_for(const AlertsConfig& cfg, const std::string& recipient, const Alert& a,
@@ -149,9 +166,8 @@ Result<ForecastTotals> process_forecasts(Storage& storage, const Clock& clock,
             a.items = {item};
             a.total = 1;
             a.stores = 1;
-            msgs.push_back(message_for(cfg, rs[k].first, a,
-                                       "running_out-" + row.store + "/" + row.item, r.report_id,
-                                       now));
+            msgs.push_back(message_for(cfg, rs[k].first, a, "running_out-item",
+                                       item_key(r.report_id, row.store, row.item), now));
             continue;
           }
           Alert& a = per[k];

@@ -121,16 +121,21 @@ class ConsoleForecastTest(harness.PipelineTestCase):
         self.assertEqual(len(self.driver.find_elements(By.CSS_SELECTOR, "svg.chart .predicted")), 1)
         self.shot("forecast-item")
         # Each point is a link to its report.
-        href = points[0].get_attribute("href")
-        self.assertRegex(href, r"/_console/reports/\d+$")
-        self.driver.get(href)
+        href = points[0].get_dom_attribute("href")   # an SVG link: the attribute as written
+        self.assertRegex(href, r"^/_console/reports/\d+$")
+        self.driver.get(self.base + href)
         self.assertIn("medan/2026-01.csv", self.driver.find_element(By.TAG_NAME, "body").text)
 
         # In Bahasa Indonesia.
         self.driver.get(self.base + "/_console/item?store=Medan&item=Arabika")
         self.driver.find_element(By.CSS_SELECTOR, "form[action='/_console/language'] button").click()
-        harness.wait_for(lambda: "Pemakaian per hari" in
-                         self.driver.find_element(By.TAG_NAME, "body").text, "the Indonesian page")
+        harness.wait_for(lambda: "Keluar" in self.driver.find_element(By.TAG_NAME, "body").text
+                         or "Indonesia" not in self.driver.find_element(By.TAG_NAME, "body").text,
+                         "the switch to Bahasa Indonesia")
+        self.driver.get(self.base + "/_console/item?store=Medan&item=Arabika")
+        body = self.driver.find_element(By.TAG_NAME, "body").text
+        self.assertIn("Pemakaian per hari", body)
+        self.assertIn("Arabika di Medan", body)
         self.shot("forecast-item-id")
 
 

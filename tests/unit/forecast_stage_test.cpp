@@ -127,6 +127,19 @@ TEST_F(ForecastStage, AStoreAtZeroGetsATransferFromOneWithPlenty) {
       << id.body;
 }
 
+TEST_F(ForecastStage, GroupedByItemEachItemGetsItsOwnMessageOnce) {
+  cfg_.group = "item";
+  load({{"Medan", "Arabika", 100}, {"Medan", "Robusta Dairi", 90}}, kJan31);
+  load({{"Medan", "Arabika", 10}, {"Medan", "Robusta Dairi", 9}}, kJan31 + 30);
+  EXPECT_EQ(check(), 2);
+  auto msgs = storage_->list_outbox(true, 10);
+  ASSERT_TRUE(msgs.ok());
+  ASSERT_EQ(msgs->size(), 2u);
+  EXPECT_NE((*msgs)[0].message_id, (*msgs)[1].message_id);
+  EXPECT_EQ((*msgs)[0].message_id.rfind("running_out-item.", 0), 0u) << (*msgs)[0].message_id;
+  EXPECT_EQ(check(), 0);
+}
+
 TEST_F(ForecastStage, NoStoreCanSpareWhenEveryOneIsShort) {
   load({{"Medan", "Robusta", 40}, {"Surabaya", "Robusta", 100}}, kJan31);
   load({{"Medan", "Robusta", 20}, {"Surabaya", "Robusta", 0}}, kJan31 + 30);

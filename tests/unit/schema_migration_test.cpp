@@ -112,7 +112,7 @@ std::vector<std::string> rows_of_version_1(const std::filesystem::path& file) {
         "first_seq, last_seq, received_at, finished_at, archived_path FROM reports ORDER BY id",
         "SELECT 'changes', seq, store, item, old_count, new_count, report_id FROM changes "
         "ORDER BY seq",
-        "SELECT 'cursors', * FROM cursors ORDER BY name",
+        "SELECT 'cursors', * FROM cursors WHERE name NOT LIKE 'usage%' ORDER BY name",
         "SELECT 'outbox', id, message_id, report_id, event, sender, recipient, subject, data, "
         "state, attempts, created_at, next_attempt_at, sent_at, last_error FROM outbox "
         "ORDER BY id"}) {

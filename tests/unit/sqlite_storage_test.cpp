@@ -71,11 +71,18 @@ TEST_F(StorageTest, OpenCreatesTheSchemaAndItsVersion) {
       "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' "
       "ORDER BY name");
   EXPECT_EQ(tables, (std::vector<std::string>{"accounts", "changes", "cursors", "events",
+<<<<<<< HEAD
                                                "inventory", "levels", "levels_state", "mutes",
                                                "outbox", "report_stores", "reports", "sessions",
                                                "setup_tokens", "sign_in_failures"}));
+=======
+                                               "inventory", "outbox", "report_stores", "reports",
+                                               "sessions", "setup_tokens", "sign_in_failures",
+                                               "usage", "usage_points", "usage_stores"}));
+>>>>>>> forecast
   EXPECT_EQ(raw.rows("SELECT name, position FROM cursors ORDER BY name"),
-            (std::vector<std::string>{"changes|0", "rejected|0"}));
+            (std::vector<std::string>{"changes|0", "rejected|0", "usage|0",
+                                      "usage_alerts_from|0"}));
   EXPECT_EQ(raw.rows("PRAGMA journal_mode"), std::vector<std::string>{"wal"});
 }
 
@@ -666,7 +673,7 @@ TEST_F(StorageTest, NextPendingRejectionFollowsItsOwnCursor) {
   ASSERT_TRUE(p.ok());
   EXPECT_FALSE(p->has_value());
   RawDb raw(db_path());
-  EXPECT_EQ(raw.rows("SELECT name, position FROM cursors ORDER BY name"),
+  EXPECT_EQ(raw.rows("SELECT name, position FROM cursors WHERE name NOT LIKE 'usage%' ORDER BY name"),
             (std::vector<std::string>{"changes|0", "rejected|" + std::to_string(*second)}));
 }
 
@@ -899,7 +906,7 @@ TEST_F(StorageTest, ReopeningTheSameFileKeepsEverything) {
   RawDb raw(db_path());
   EXPECT_EQ(raw.integer("PRAGMA user_version"), SqliteStorage::schema_version());
   EXPECT_EQ(raw.integer("SELECT COUNT(*) FROM changes"), 2);
-  EXPECT_EQ(raw.integer("SELECT COUNT(*) FROM cursors"), 2);
+  EXPECT_EQ(raw.integer("SELECT COUNT(*) FROM cursors WHERE name NOT LIKE 'usage%'"), 2);
 }
 
 // The daemon's loading connection does not checkpoint at commit; it calls

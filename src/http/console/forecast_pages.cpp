@@ -67,8 +67,11 @@ Markup history_chart(const View& v, const ItemView& d) {
               {kLeft - 6, kTop + static_cast<int>(h) + 4});
   svg += html("<text class=\"label\" x=\"{}\" y=\"{}\">{}</text>",
               {kLeft, kHeight - 12, iso_day(first)});
-  svg += html("<text class=\"label\" x=\"{}\" y=\"{}\" text-anchor=\"end\">{}</text>",
-              {kWidth - kRight, kHeight - 12, iso_day(last)});
+  // The time axis ends at the predicted day when there is one (in red).
+  const bool predicted_end = d.forecast.runs_out_on && *d.forecast.runs_out_on == last;
+  svg += html("<text class=\"label{}\" x=\"{}\" y=\"{}\" text-anchor=\"end\">{}</text>",
+              {Markup{predicted_end ? " runout-label" : ""}, kWidth - kRight, kHeight - 12,
+               iso_day(last)});
   // The counts as a line, then each point as a link to its report.
   std::string points;
   for (const auto& p : d.history) points += fmt(x(p.day)) + "," + fmt(y(p.count)) + " ";
@@ -84,9 +87,6 @@ Markup history_chart(const View& v, const ItemView& d) {
         "<circle class=\"runout\" cx=\"{}\" cy=\"{}\" r=\"5\"><title>{}</title></circle>",
         {fmt(x(*d.forecast.runs_out_on)), fmt(y(0)),
          v.f("console.item.runs_out_on", {{"date", iso_day(*d.forecast.runs_out_on)}})});
-    svg += html("<text class=\"label runout-label\" x=\"{}\" y=\"{}\" text-anchor=\"end\">{}</text>",
-                {fmt(x(*d.forecast.runs_out_on)), fmt(y(0) - 10),
-                 iso_day(*d.forecast.runs_out_on)});
   }
   for (const auto& p : d.history) {
     svg += html(

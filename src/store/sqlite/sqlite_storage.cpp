@@ -2403,12 +2403,14 @@ Result<std::vector<T>> collect_sql(sqlite3* db, const char* sql, const std::func
   }
 }
 
+// The report of the first change record after the cursor: one probe of
+// the change log's key, however long the ledger.
 constexpr const char* kUsageNext =
     "SELECT id, COALESCE(report_day, received_at / 86400000), path, finished_at, last_seq, "
     "  last_seq > (SELECT position FROM cursors WHERE name = 'usage_alerts_from') "
-    "FROM reports WHERE status = 'loaded' "
-    "AND last_seq > (SELECT position FROM cursors WHERE name = 'usage') "
-    "ORDER BY last_seq LIMIT 1";
+    "FROM reports WHERE id = (SELECT report_id FROM changes "
+    "  WHERE seq > (SELECT position FROM cursors WHERE name = 'usage') ORDER BY seq LIMIT 1) "
+    "AND status = 'loaded'";
 
 // ?1 the day, ?2 the report, ?3 its last change.
 constexpr const char* kUsageSteps[] = {
@@ -2430,7 +2432,7 @@ constexpr const char* kUsageSteps[] = {
       "last_day = excluded.last_day, last_count = excluded.last_count "
       "WHERE excluded.last_day >= usage.last_day",
       "INSERT INTO usage_stores(store, last_day, prev_day) "
-      "SELECT store, ?1, NULL FROM report_stores WHERE report_id = ?2 AND ?3 = ?3 "
+      "SELECT DISTINCT store, ?1, NULL " SW_REPORT_CHANGES
       "ON CONFLICT(store) DO UPDATE SET prev_day = usage_stores.last_day, "
       "last_day = excluded.last_day WHERE excluded.last_day > usage_stores.last_day",
 };
