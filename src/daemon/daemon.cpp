@@ -136,6 +136,7 @@ struct Daemon::Impl final : PipelineEvents {
   asio::posix::stream_descriptor outbox_signal_sd{ioc};
   asio::steady_timer outbox_signal_timer{mail_strand};
   int outbox_signal_failures = 0;  // mail strand
+  bool mailbox_idle = true;   // until the server shows it cannot
 
   Impl(Config c, const Clock& clk, std::optional<std::string> log_level)
       : config(std::move(c)),
@@ -277,6 +278,23 @@ struct Daemon::Impl final : PipelineEvents {
       spdlog::info("mailbox: {} works again", imap->describe());
     }
     mailbox_last_error = step.ok ? std::string() : step.error;
+    // With IDLE, the thread waits on the server for news (stop() ends the
+    // wait within half a second); otherwise on the timer.
+    if (step.ok && !step.waiting && mailbox_idle) {
+      auto news = imap->wait_for_news(std::chrono::seconds(config.mailbox.poll_interval_s));
+      if (news) {
+        post(*mailbox_thread, "mailbox", [this] { run_mailbox(); });
+        return;
+      }
+      if (news.error().code() == ErrorCode::kCancelled) return;
+      if (news.error().code() == ErrorCode::kInvalidInput) {
+        mailbox_idle = false;
+        spdlog::info("mailbox: {}; looking every {} s", news.error().message(),
+                     config.mailbox.poll_interval_s);
+      } else {
+        spdlog::debug("mailbox: IDLE: {}", news.error().message());
+      }
+    }
     const auto wait = step.waiting ? std::chrono::milliseconds(250)
                                    : std::chrono::milliseconds(config.mailbox.poll_interval_s * 1000LL);
     mailbox_timer->expires_after(wait);

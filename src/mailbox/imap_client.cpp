@@ -1,6 +1,7 @@
 #include "mailbox/imap_client.hpp"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <unistd.h>
 
 #include <charconv>
@@ -212,6 +213,205 @@ Status ImapMailbox::mark_handled(std::uint32_t uid) {
   const std::string cmd =
       "UID STORE " + std::to_string(uid) + " +FLAGS.SILENT (\\Seen " + kHandledKeyword + ")";
   return perform(impl_->curl, config_, stopping_, folder_url(config_.url), cmd.c_str(), sink);
+}
+
+namespace {
+
+// An IMAP quoted string; nullopt for text a quoted string cannot hold.
+std::optional<std::string> imap_quoted(std::string_view text) {
+  std::string out = "\"";
+  for (unsigned char c : text) {
+    if (c == '\r' || c == '\n' || c == 0 || c >= 0x80) return std::nullopt;
+    if (c == '"' || c == '\\') out += '\\';
+    out += static_cast<char>(c);
+  }
+  return out + "\"";
+}
+
+std::string percent_decoded(std::string_view s) {
+  std::string out;
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '%' && i + 2 < s.size()) {
+      unsigned v = 0;
+      auto [p, ec] = std::from_chars(s.data() + i + 1, s.data() + i + 3, v, 16);
+      if (ec == std::errc() && p == s.data() + i + 3) {
+        out += static_cast<char>(v);
+        i += 2;
+        continue;
+      }
+    }
+    out += s[i];
+  }
+  return out;
+}
+
+// One IMAP conversation over a connection libcurl opened (CONNECT_ONLY).
+class Conversation {
+ public:
+  Conversation(CURL* h, curl_socket_t sock, std::atomic<bool>& stopping)
+      : h_(h), sock_(sock), stopping_(stopping) {}
+
+  Status send(std::string_view text, std::chrono::steady_clock::time_point deadline) {
+    while (!text.empty()) {
+      size_t n = 0;
+      const CURLcode rc = curl_easy_send(h_, text.data(), text.size(), &n);
+      if (rc == CURLE_AGAIN) {
+        if (auto st = wait(POLLOUT, deadline); !st.ok()) return st;
+        continue;
+      }
+      if (rc != CURLE_OK) return Error(ErrorCode::kTransient, std::string("IMAP: ") + curl_easy_strerror(rc));
+      text.remove_prefix(n);
+    }
+    return {};
+  }
+
+  // The next line, without its CRLF; nullopt when the deadline passed.
+  Result<std::optional<std::string>> line(std::chrono::steady_clock::time_point deadline) {
+    for (;;) {
+      if (const auto nl = buf_.find("\r\n"); nl != std::string::npos) {
+        std::string out = buf_.substr(0, nl);
+        buf_.erase(0, nl + 2);
+        return std::optional<std::string>(std::move(out));
+      }
+      if (buf_.size() > 1024 * 1024) return Error(ErrorCode::kTransient, "IMAP: a line too long");
+      char chunk[4096];
+      size_t n = 0;
+      const CURLcode rc = curl_easy_recv(h_, chunk, sizeof chunk, &n);
+      if (rc == CURLE_AGAIN) {
+        auto st = wait(POLLIN, deadline);
+        if (!st.ok()) {
+          if (st.error().code() == ErrorCode::kBusy) return std::optional<std::string>();
+          return st.error();
+        }
+        continue;
+      }
+      if (rc != CURLE_OK) return Error(ErrorCode::kTransient, std::string("IMAP: ") + curl_easy_strerror(rc));
+      if (n == 0) return Error(ErrorCode::kTransient, "IMAP: the server closed the connection");
+      buf_.append(chunk, n);
+    }
+  }
+
+  // Sends `tag command` and reads to the tagged answer; the untagged lines
+  // go to `untagged`. The answer's status ("OK", "NO", "BAD").
+  Result<std::string> command(const std::string& tag, const std::string& cmd,
+                              std::vector<std::string>* untagged,
+                              std::chrono::steady_clock::time_point deadline) {
+    if (auto st = send(tag + " " + cmd + "\r\n", deadline); !st.ok()) return st.error();
+    for (;;) {
+      auto l = line(deadline);
+      if (!l) return l.error();
+      if (!*l) return Error(ErrorCode::kTransient, "IMAP: no answer to " + tag);
+      if ((*l)->starts_with(tag + " ")) {
+        const std::string rest = (*l)->substr(tag.size() + 1);
+        return rest.substr(0, rest.find(' '));
+      }
+      if (untagged) untagged->push_back(std::move(**l));
+    }
+  }
+
+ private:
+  // kBusy: the deadline passed; kCancelled: stopping.
+  Status wait(short events, std::chrono::steady_clock::time_point deadline) {
+    for (;;) {
+      if (stopping_) return Error(ErrorCode::kCancelled, "stopping");
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+          deadline - std::chrono::steady_clock::now());
+      if (left.count() <= 0) return Error(ErrorCode::kBusy, "deadline");
+      pollfd p{sock_, events, 0};
+      const int r = ::poll(&p, 1, static_cast<int>(std::min<long long>(left.count(), 500)));
+      if (r > 0) return {};
+      if (r < 0 && errno != EINTR) return errno_error("poll");
+    }
+  }
+
+  CURL* h_;
+  curl_socket_t sock_;
+  std::atomic<bool>& stopping_;
+  std::string buf_;
+};
+
+}  // namespace
+
+Result<bool> ImapMailbox::wait_for_news(std::chrono::milliseconds max) {
+  using Clock = std::chrono::steady_clock;
+  const std::string folder = folder_url(config_.url);
+  const auto path_at = folder.find('/', folder.find("://") + 3);
+  const std::string base = folder.substr(0, path_at) + "/";
+  const std::string name = percent_decoded(folder.substr(path_at + 1));
+  const auto user = imap_quoted(config_.username), pass = imap_quoted(config_.password),
+             box = imap_quoted(name);
+  if (!user || !pass || !box) {
+    return Error(ErrorCode::kInvalidInput, "the username, password or folder needs a literal");
+  }
+  if (stopping_) return Error(ErrorCode::kCancelled, "stopping");
+  CurlEasy curl(curl_easy_init());
+  if (!curl) return Error(ErrorCode::kInternal, "curl_easy_init failed");
+  CURL* h = curl.get();
+  curl_easy_setopt(h, CURLOPT_URL, base.c_str());
+  curl_easy_setopt(h, CURLOPT_CONNECT_ONLY, 1L);
+  curl_easy_setopt(h, CURLOPT_USERNAME, config_.username.c_str());
+  curl_easy_setopt(h, CURLOPT_PASSWORD, config_.password.c_str());
+  if (base.starts_with("imap://")) {
+    curl_easy_setopt(h, CURLOPT_USE_SSL,
+                     config_.starttls == "off" ? static_cast<long>(CURLUSESSL_NONE)
+                                               : static_cast<long>(CURLUSESSL_ALL));
+  }
+  curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, static_cast<long>(config_.connect_timeout_s));
+  if (!config_.ca_file.empty()) curl_easy_setopt(h, CURLOPT_CAINFO, config_.ca_file.c_str());
+  if (!config_.tls_verify) {
+    curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 0L);
+    curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 0L);
+  }
+  if (const CURLcode rc = curl_easy_perform(h); rc != CURLE_OK) {
+    return Error(ErrorCode::kTransient, std::string("IMAP: ") + curl_easy_strerror(rc));
+  }
+  curl_socket_t sock = CURL_SOCKET_BAD;
+  if (curl_easy_getinfo(h, CURLINFO_ACTIVESOCKET, &sock) != CURLE_OK || sock == CURL_SOCKET_BAD) {
+    return Error(ErrorCode::kTransient, "IMAP: no connection");
+  }
+  Conversation c(h, sock, stopping_);
+  const auto step_deadline = [&] {
+    return Clock::now() + std::chrono::seconds(config_.timeout_s);
+  };
+  // libcurl has read the greeting and logged in already (its IMAP connect
+  // phase runs before CONNECT_ONLY stops); a LOGIN is sent anyway for
+  // servers where it did not, and its refusal ("already logged in") is
+  // fine: SELECT decides.
+  std::vector<std::string> untagged;
+  auto st = c.command("i1", "LOGIN " + *user + " " + *pass, nullptr, step_deadline());
+  if (!st) return st.error();
+  st = c.command("i2", "SELECT " + *box, nullptr, step_deadline());
+  if (!st) return st.error();
+  if (*st != "OK") return Error(ErrorCode::kTransient, "IMAP: SELECT refused");
+  st = c.command("i3", std::string("UID SEARCH UNKEYWORD ") + kHandledKeyword, &untagged,
+                 step_deadline());
+  if (!st) return st.error();
+  for (const auto& l : untagged) {
+    if (!parse_search(l).empty()) return true;  // a mail is waiting already
+  }
+  if (auto s = c.send("i4 IDLE\r\n", step_deadline()); !s.ok()) return s.error();
+  auto cont = c.line(step_deadline());
+  if (!cont) return cont.error();
+  if (!*cont || !(*cont)->starts_with("+")) {
+    return Error(ErrorCode::kInvalidInput, "the server does not offer IDLE");
+  }
+  bool news = false;
+  const auto until = Clock::now() + max;
+  for (;;) {
+    auto l = c.line(until);
+    if (!l) return l.error();
+    if (!*l) break;  // quiet until the end
+    if ((*l)->find(" EXISTS") != std::string::npos || (*l)->find(" RECENT") != std::string::npos) {
+      news = true;
+      break;
+    }
+  }
+  // Leaves politely; a failure here changes nothing.
+  if (c.send("DONE\r\n", step_deadline()).ok()) {
+    (void)c.command("i5", "LOGOUT", nullptr, Clock::now() + std::chrono::seconds(5));
+  }
+  return news;
 }
 
 }  // namespace stockwatch

@@ -20,6 +20,8 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
+#include <optional>
 #include <cstdint>
 #include <filesystem>
 #include <memory>
@@ -61,6 +63,14 @@ class ImapMailbox final : public MailboxServer {
   Result<std::string> fetch_header(std::uint32_t uid) override;
   Status mark_handled(std::uint32_t uid) override;
   std::string describe() const override;
+
+  // Waits up to `max` for news with IMAP IDLE (RFC 2177), on a connection
+  // of its own: true as soon as the server says a mail arrived (or one is
+  // already waiting), false when `max` passed quietly. kInvalidInput when
+  // IDLE cannot be used here (a server without IDLE, a password IMAP
+  // cannot quote): the caller then looks every poll_interval_s. kCancelled when
+  // stop() was called (checked twice a second).
+  [[nodiscard]] Result<bool> wait_for_news(std::chrono::milliseconds max);
 
   // Cuts a transfer in progress short and refuses new ones (shutdown).
   void stop() { stopping_ = true; }

@@ -59,7 +59,7 @@ class MailboxTest(harness.PipelineTestCase):
         self.env.start_smtp()
         self.write_config()
 
-    def write_config(self, extra=()):
+    def write_config(self, extra=(), poll_interval_s=1):
         self.env.write_config()
         with open(self.env.config, "a", encoding="utf-8") as f:
             f.write("\n".join([
@@ -69,7 +69,7 @@ class MailboxTest(harness.PipelineTestCase):
                 f"username = {toml_str(imap_server.USER)}",
                 f"password_file = {toml_str(self.password_file())}",
                 f"ca_file = {toml_str(self.imap.cert)}",
-                "poll_interval_s = 1",
+                f"poll_interval_s = {poll_interval_s}",
                 f"from = {toml_str(MAILBOX)}",
                 *extra,
                 "",
@@ -150,6 +150,18 @@ class MailboxTest(harness.PipelineTestCase):
         # Nothing more, whatever the next looks find.
         harness.holds_for(lambda: len(self.replies()) == 1, seconds=2.5)
         print("\n--- the reply, as the manager reads it ---\n" + str(reply))
+
+    def test_with_idle_a_mail_is_seen_in_seconds(self):
+        # Looking only every 10 minutes: the reply within seconds comes from IDLE.
+        self.write_config(poll_interval_s=600)
+        self.env.start_daemon()
+        time.sleep(1)   # let the first look end and IDLE begin (not a synchronisation)
+        start = time.monotonic()
+        self.imap.append(mail(BINJAI, attachments=[csv_attachment(
+            "b.csv", b"store,item,count\nBinjai,x,1\n")]).as_bytes())
+        self.wait_replies(1, to=BINJAI, timeout=20)
+        print(f"\nreply {time.monotonic() - start:.2f} s after the APPEND (poll interval 600 s)")
+        self.env.stop_daemon()   # SIGTERM ends the IDLE wait at once
 
     def test_a_rejected_report_is_answered_line_by_line_in_indonesian(self):
         self.env.start_daemon()

@@ -351,3 +351,73 @@ TEST_F(MailboxStageTest, ForeignStoresAndNonReportsAreAnsweredWithoutLoading) {
 
 }  // namespace
 }  // namespace stockwatch
+
+namespace stockwatch {
+namespace {
+
+TEST(MailboxConfig, SettingsAreReadAndBadOnesNamed) {
+  const std::string base = R"(
+[[alerts.subscription]]
+email = "owner@example.com"
+)";
+  auto ok = parse_config(base + R"(
+[mailbox]
+url = "imaps://imap.example.com/INBOX"
+username = "stok"
+poll_interval_s = 30
+trust = "authentication-results"
+authserv_id = "mx.example.com"
+[[mailbox.sender]]
+address = "Gudang.Medan@example.com"
+stores = ["Medan"]
+language = "id"
+[[mailbox.sender]]
+address = "binjai@example.com"
+)", "t.toml", "/tmp");
+  ASSERT_TRUE(ok.ok()) << ok.problems.front().to_string();
+  EXPECT_EQ(ok.config.mailbox.poll_interval_s, 30);
+  ASSERT_EQ(ok.config.mailbox.senders.size(), 2u);
+  EXPECT_EQ(ok.config.mailbox.senders[0].language, "id");
+  EXPECT_EQ(ok.config.mailbox.senders[1].language, "");
+  EXPECT_EQ(ok.config.mailbox.max_attachment_bytes, 50u * 1024 * 1024);
+
+  auto bad = parse_config(base + R"(
+[mailbox]
+url = "pop3://mail.example.com"
+trust = "authentication-results"
+[[mailbox.sender]]
+address = "a@example.com"
+[[mailbox.sender]]
+address = "A@example.com"
+language = "fr"
+)", "t.toml", "/tmp");
+  std::string all;
+  for (const auto& p : bad.problems) all += p.to_string() + "\n";
+  EXPECT_NE(all.find("mailbox.url"), std::string::npos) << all;
+  EXPECT_NE(all.find("mailbox.username"), std::string::npos) << all;
+  EXPECT_NE(all.find("mailbox.authserv_id"), std::string::npos) << all;
+  EXPECT_NE(all.find("is listed twice"), std::string::npos) << all;
+  EXPECT_NE(all.find("mailbox.sender[1].language"), std::string::npos) << all;
+}
+
+TEST(MailReply, EveryKindReadsInBothLanguages) {
+  for (const char* lang : {"en", "id"}) {
+    for (auto kind : {MailReplyKind::kHowTo, MailReplyKind::kRefused, MailReplyKind::kUnverified,
+                      MailReplyKind::kTooLarge}) {
+      MailReply r;
+      r.kind = kind;
+      r.subject = "";
+      r.mailbox = "stok@example.com";
+      r.sender = "x@example.org";
+      r.size = 120u * 1024 * 1024;
+      r.limit = 100u * 1024 * 1024;
+      const auto text = render_mail_reply(r, catalog_for(lang));
+      EXPECT_EQ(text.body.find("mail.reply"), std::string::npos) << text.body;
+      EXPECT_EQ(text.body.find('{'), std::string::npos) << text.body;
+      EXPECT_FALSE(text.subject.empty());
+    }
+  }
+}
+
+}  // namespace
+}  // namespace stockwatch

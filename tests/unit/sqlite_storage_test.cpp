@@ -71,15 +71,11 @@ TEST_F(StorageTest, OpenCreatesTheSchemaAndItsVersion) {
       "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' "
       "ORDER BY name");
   EXPECT_EQ(tables, (std::vector<std::string>{"accounts", "changes", "cursors", "events",
-<<<<<<< HEAD
-                                               "inventory", "levels", "levels_state", "mutes",
-                                               "outbox", "report_stores", "reports", "sessions",
-                                               "setup_tokens", "sign_in_failures"}));
-=======
-                                               "inventory", "outbox", "report_stores", "reports",
-                                               "sessions", "setup_tokens", "sign_in_failures",
-                                               "usage", "usage_points", "usage_stores"}));
->>>>>>> forecast
+                                             "inbox_claims", "inventory", "levels",
+                                             "levels_state", "mail_attachments", "mail_receipts",
+                                             "mutes", "outbox", "report_stores", "reports",
+                                             "sessions", "setup_tokens", "sign_in_failures",
+                                             "usage", "usage_points", "usage_stores"}));
   EXPECT_EQ(raw.rows("SELECT name, position FROM cursors ORDER BY name"),
             (std::vector<std::string>{"changes|0", "rejected|0", "usage|0",
                                       "usage_alerts_from|0"}));
