@@ -70,7 +70,7 @@ TEST_F(StorageTest, OpenCreatesTheSchemaAndItsVersion) {
       "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' "
       "ORDER BY name");
   EXPECT_EQ(tables, (std::vector<std::string>{"accounts", "changes", "cursors", "events",
-                                               "inventory", "outbox", "report_stores", "reports",
+                                               "inbox_claims", "inventory", "outbox", "report_stores", "reports",
                                                "sessions", "setup_tokens", "sign_in_failures"}));
   EXPECT_EQ(raw.rows("SELECT name, position FROM cursors ORDER BY name"),
             (std::vector<std::string>{"changes|0", "rejected|0"}));
