@@ -33,6 +33,8 @@ ReloadPlan plan_reload(const Config& running, const Config& fresh) {
   keep("inbox.poll_interval_ms", running.inbox.poll_interval_ms, n.inbox.poll_interval_ms, out);
   keep("inbox.rescan_interval_s", running.inbox.rescan_interval_s, n.inbox.rescan_interval_s, out);
   keep("inbox.write_timeout_s", running.inbox.write_timeout_s, n.inbox.write_timeout_s, out);
+  keep("inbox.shared", running.inbox.shared, n.inbox.shared, out);
+  keep("node.name", running.node.name, n.node.name, out);
   keep("http.listen", running.http.listen, n.http.listen, out);
   keep("http.read_timeout_s", running.http.read_timeout_s, n.http.read_timeout_s, out);
   keep("http.max_connections", running.http.max_connections, n.http.max_connections, out);

@@ -181,6 +181,62 @@ TEST_F(PgStorage, TwoNodesOpeningANewDatabaseAtOnceCreateTheSchemaOnce) {
   EXPECT_EQ(raw().query("SELECT count(*) FROM stockwatch_schema")->i64(0, 0), 1);
 }
 
+// Ends every stockwatch connection to the test's database but `raw`'s.
+void terminate_others(const pg::Connection& raw, const std::string& db) {
+  auto killed = raw.query(
+      "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+      "WHERE datname = $1 AND pid <> pg_backend_pid() AND application_name = 'stockwatch'",
+      {db});
+  ASSERT_TRUE(killed.ok()) << killed.error().message();
+  ASSERT_GE(killed->i64(0, 0), 1);
+}
+
+// pg_terminate_backend: the next statement fails and says why; the one
+// after connects again (the first attempt comes at once) and works, with
+// its temporary tables and prepared statements made again.
+TEST_F(PgStorage, ATerminatedConnectionIsMadeAgain) {
+  auto s = open();
+  load(*s, {{"Medan", "Gayo", 3}}, "sha-before");
+  auto admin = raw();
+  terminate_others(admin, db_);
+  auto failed = s->open_outbox_counts();
+  ASSERT_FALSE(failed.ok());
+  EXPECT_EQ(failed.error().code(), ErrorCode::kTransient);
+  EXPECT_NE(failed.error().message().find("connection lost"), std::string::npos)
+      << failed.error().message();
+  ASSERT_TRUE(s->connection_problem().has_value());
+  EXPECT_NE(s->connection_problem()->find("no connection"), std::string::npos);
+
+  auto counts = s->open_outbox_counts();
+  ASSERT_TRUE(counts.ok()) << counts.error().message();
+  EXPECT_EQ(s->connection_problem(), std::nullopt);
+  // A load works on the new connection (it needs the scratch tables).
+  load(*s, {{"Medan", "Gayo", 0}}, "sha-after");
+  EXPECT_EQ(*s->count_of("Medan", "Gayo"), std::optional<std::int64_t>(0));
+}
+
+// A load cut off by the loss is not continued on a new connection: it
+// fails, nothing of it stays, and the same report loads afterwards.
+TEST_F(PgStorage, ALoadCutOffByALostConnectionLeavesNothing) {
+  auto s = open();
+  auto begun = s->begin_report();
+  ASSERT_TRUE(begun.ok());
+  ReportLoad cut = std::move(begun).value();
+  ASSERT_TRUE(cut.upsert("Medan", "Gayo", 0).ok());
+  ASSERT_TRUE(cut.flush().ok());
+  auto admin = raw();
+  terminate_others(admin, db_);
+  EXPECT_FALSE(cut.upsert("Medan", "Sidikalang", 4).ok() && cut.flush().ok());
+  auto committed = cut.commit(test::sample_record(clock_, "cut.csv", "sha-cut"));
+  ASSERT_FALSE(committed.ok());
+  EXPECT_EQ(committed.error().code(), ErrorCode::kTransient);
+  // The next statement outside the load connects again; nothing stayed.
+  EXPECT_EQ(*s->count_of("Medan", "Gayo"), std::nullopt);
+  EXPECT_FALSE(s->find_loaded("sha-cut")->has_value());
+  load(*s, {{"Medan", "Gayo", 0}}, "sha-cut");
+  EXPECT_TRUE(s->find_loaded("sha-cut")->has_value());
+}
+
 TEST(MaskPassword, HidesEveryPasswordAConnectionStringCanHold) {
   EXPECT_EQ(mask_password("postgresql://u:pw@db.example.com:5432/sw?sslmode=require"),
             "postgresql://u:***@db.example.com:5432/sw?sslmode=require");

@@ -72,6 +72,18 @@ TEST(Reload, RestartOnlySettingsKeepTheirRunningValuesAndAreNamed) {
   EXPECT_EQ(plan.next.report.aliases.item, fresh.report.aliases.item);
 }
 
+// A node's name and a shared inbox are read at start.
+TEST(Reload, TheNodeNameAndTheSharedInboxNeedARestart) {
+  const Config now = running();
+  Config fresh = now;
+  fresh.inbox.shared = !now.inbox.shared;
+  fresh.node.name = now.node.name + "-renamed";
+  const ReloadPlan plan = plan_reload(now, fresh);
+  EXPECT_EQ(plan.needs_restart, (std::vector<std::string>{"inbox.shared", "node.name"}));
+  EXPECT_EQ(plan.next.inbox.shared, now.inbox.shared);
+  EXPECT_EQ(plan.next.node.name, now.node.name);
+}
+
 TEST(Reload, KeysAreJoinedForTheWarning) {
   EXPECT_EQ(join_keys({"http.listen"}), "http.listen");
   EXPECT_EQ(join_keys({"inbox.path", "http.listen"}), "inbox.path and http.listen");

@@ -29,6 +29,13 @@
 // - Claims: claim_due is one UPDATE over rows chosen with FOR UPDATE SKIP
 //   LOCKED, so two connections never claim one message and never wait for
 //   each other.
+// - A lost connection (server restarted, backend terminated) is made
+//   again by the next statement outside a transaction, at most once per
+//   backoff period (0.5 s doubling to 30 s); meanwhile statements fail at
+//   once with kTransient and connection_problem() says why. A transaction
+//   cut off by the loss is never continued: it fails until rolled back.
+// - Commits that queue messages NOTIFY the channel stockwatch_outbox
+//   (store/outbox_signal.hpp), delivered when they commit.
 // - lock_instance: nothing to hold. Several nodes may serve one PostgreSQL
 //   database; everything they share is coordinated in the database itself.
 //   The lock file stays SQLite's.
