@@ -33,7 +33,8 @@ struct AlertItem {
   std::string item;
   std::optional<std::int64_t> old_count;
   std::int64_t new_count = 0;
-  std::optional<std::int64_t> minimum;   // the level the event was judged by; none until levels exist
+  // The minimum level the event was judged by; none until levels exist.
+  std::optional<std::int64_t> minimum;
 };
 
 struct Alert {

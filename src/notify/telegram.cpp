@@ -56,7 +56,8 @@ Result<std::string> telegram_body(const OutboxMessage& m) {
 
 SendOutcome TelegramChannel::deliver(const OutboxMessage& m) {
   using Kind = SendOutcome::Kind;
-  const std::string shown = "telegram chat " + m.recipient + " via " + mask_url_path(config_.api_url);
+  const std::string shown =
+      "telegram chat " + m.recipient + " via " + mask_url_path(config_.api_url);
   auto body = telegram_body(m);
   if (!body) return {Kind::kPermanent, 0, shown + ": " + body.error().message()};
   const std::string url = api_base(config_.api_url) + "/bot" + config_.token + "/sendMessage";

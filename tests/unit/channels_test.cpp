@@ -554,6 +554,19 @@ TEST_F(ChannelMailer, RetryAfterReplacesTheBackoff) {
   EXPECT_TRUE(transport_.calls.empty());  // never through the mail transport
 }
 
+TEST_F(ChannelMailer, RetryAfterZeroWaitsASecond) {
+  queue("webhook");
+  ScriptedChannel scripted;
+  SendOutcome busy{SendOutcome::Kind::kTransient, 503, "HTTP 503"};
+  busy.retry_after = std::chrono::milliseconds(0);
+  scripted.outcomes.push_back(busy);
+  auto set = Channels::with("webhook", std::make_unique<OneChannel>(scripted));
+  Mailer mailer(*storage_, transport_, clock_, RetryPolicy{}, 1);
+  mailer.set_channels(set.get());
+  EXPECT_EQ(mailer.process_due()->retried, 1);
+  EXPECT_EQ(only().next_attempt_at, clock_.now() + 1s);
+}
+
 TEST_F(ChannelMailer, PermanentRefusalIsDeadAndRetryable) {
   queue("webhook");
   ScriptedChannel scripted;
