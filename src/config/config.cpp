@@ -288,7 +288,8 @@ void read_secret_file(const std::string& key, int line, const std::filesystem::p
     out.pop_back();
   }
   if (out.empty()) {
-    problems.push_back({key, line, file.string() + " is empty; its first line must hold the secret"});
+    problems.push_back(
+        {key, line, file.string() + " is empty; its first line must hold the secret"});
   }
 }
 
@@ -296,7 +297,9 @@ void read_secret_file(const std::string& key, int line, const std::filesystem::p
 // webhook (with its secret_file) and telegram.
 void read_channel(const toml::table& st, const std::string& prefix, Subscription& sub,
                   std::vector<ConfigProblem>& problems) {
-  const auto line = [&](const char* key) { return st.get(key) ? line_of(*st.get(key)) : line_of(st); };
+  const auto line = [&](const char* key) {
+    return st.get(key) ? line_of(*st.get(key)) : line_of(st);
+  };
   const int channels = (sub.emails.empty() ? 0 : 1) + (sub.webhook.empty() ? 0 : 1) +
                        (sub.telegram.empty() ? 0 : 1);
   if (channels == 0) {
@@ -309,7 +312,8 @@ void read_channel(const toml::table& st, const std::string& prefix, Subscription
   }
   for (const auto& e : sub.emails) {
     if (!plausible_address(e)) {
-      problems.push_back({prefix + ".email", line("email"), "\"" + e + "\" is not an email address"});
+      problems.push_back(
+          {prefix + ".email", line("email"), "\"" + e + "\" is not an email address"});
     }
   }
   if (!sub.webhook.empty()) {
@@ -337,7 +341,8 @@ void read_channel(const toml::table& st, const std::string& prefix, Subscription
       const char c = sub.telegram[i];
       const bool digit = c >= '0' && c <= '9';
       const bool name = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
-      if (!(digit || (i == 0 && (c == '-' || c == '@')) || (i > 0 && name && sub.telegram[0] == '@'))) {
+      const bool sign = i == 0 && (c == '-' || c == '@');
+      if (!(digit || sign || (i > 0 && name && sub.telegram[0] == '@'))) {
         ok = false;
       }
     }
@@ -474,7 +479,9 @@ void read_config(const toml::table& root, const std::filesystem::path& base, Con
     TableReader s(*t, "telegram", problems);
     s.path("token_file", cfg.telegram.token_file, base);
     s.str("api_url", cfg.telegram.api_url);
-    const auto line = [t](const char* key) { return t->get(key) ? line_of(*t->get(key)) : line_of(*t); };
+    const auto line = [t](const char* key) {
+      return t->get(key) ? line_of(*t->get(key)) : line_of(*t);
+    };
     if (!is_http_url(cfg.telegram.api_url)) {
       problems.push_back({"telegram.api_url", line("api_url"),
                           "\"" + cfg.telegram.api_url +

@@ -136,7 +136,8 @@ int App::list_outbox(bool include_sent, std::ostream& out) {
   for (const auto& m : *msgs) {
     out << std::left << std::setw(6) << m.id << std::setw(8) << to_string(m.state) << std::setw(16)
         << m.event << std::setw(9) << m.attempts << std::setw(22)
-        << fmt_time(m.state == OutboxState::kSent ? m.sent_at : m.next_attempt_at) << shown_recipient(m)
+        << fmt_time(m.state == OutboxState::kSent ? m.sent_at : m.next_attempt_at)
+        << shown_recipient(m)
         << "  " << outbox_subject(m);
     if (!m.last_error.empty()) out << "  [" << m.last_error << "]";
     out << "\n";

@@ -292,8 +292,12 @@ std::string html_lines(std::string_view text) {
   return out;
 }
 
-constexpr std::string_view kCell = "padding:4px 10px;border:1px solid #ccc;text-align:left";
-constexpr std::string_view kNumber = "padding:4px 10px;border:1px solid #ccc;text-align:right";
+// The table's look is set once, on the table (HTML attributes every mail
+// program knows), not on each cell: a message lists up to 1000 items.
+constexpr std::string_view kTable =
+    "<table border=\"1\" cellpadding=\"6\" cellspacing=\"0\" "
+    "style=\"border-collapse:collapse;border:1px solid #ccc\">";
+constexpr std::string_view kNumber = "<td align=\"right\">";
 
 }  // namespace
 
@@ -321,27 +325,26 @@ std::string render_alert_html(const Alert& a, const Catalog& catalog, const Rend
                                                   {"time", utc_time(catalog, a.report_time)}}));
   for (const auto& store : stores) {
     out += "<h3 style=\"margin:16px 0 4px\">" + h(store) + "</h3>\n";
-    out += "<table style=\"border-collapse:collapse\">\n<thead><tr>";
+    out += std::string(kTable) + "\n<thead><tr bgcolor=\"#f2f2f2\">";
     for (const char* key : {"alert.html.item", "alert.html.count", "alert.html.minimum",
                             "alert.html.previous", "alert.html.report"}) {
       const bool number = std::string_view(key) != "alert.html.item" &&
                           std::string_view(key) != "alert.html.report";
-      out += "<th style=\"" + std::string(number ? kNumber : kCell) + ";background:#f2f2f2\">" +
+      out += std::string(number ? "<th align=\"right\">" : "<th align=\"left\">") +
              html_escape(catalog.text(key)) + "</th>";
     }
     out += "</tr></thead>\n<tbody>\n";
     for (const auto& i : a.items) {
       if (i.store != store) continue;
-      out += "<tr><td style=\"" + std::string(kCell) + "\">" + h(i.item) + "</td>";
-      out += "<td style=\"" + std::string(kNumber) + "\">" + format_number(i.new_count, catalog) +
+      out += "<tr><td>" + h(i.item) + "</td>";
+      out += std::string(kNumber) + format_number(i.new_count, catalog) + "</td>";
+      out += std::string(kNumber) + (i.minimum ? format_number(*i.minimum, catalog) : none) +
              "</td>";
-      out += "<td style=\"" + std::string(kNumber) + "\">" +
-             (i.minimum ? format_number(*i.minimum, catalog) : none) + "</td>";
-      out += "<td style=\"" + std::string(kNumber) + "\">" +
+      out += std::string(kNumber) +
              (i.old_count ? format_number(*i.old_count, catalog)
                           : html_escape(catalog.text("alert.html.new_item"))) +
              "</td>";
-      out += "<td style=\"" + std::string(kCell) + "\">" + report_cell + "</td></tr>\n";
+      out += "<td>" + report_cell + "</td></tr>\n";
     }
     out += "</tbody>\n</table>\n";
   }

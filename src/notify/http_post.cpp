@@ -20,7 +20,8 @@ struct Capture {
 std::size_t on_body(char* data, std::size_t size, std::size_t n, void* userp) {
   auto* reply = static_cast<HttpPostReply*>(userp);
   const std::size_t len = size * n;
-  const std::size_t room = HttpPostReply::kMaxBody - std::min(reply->body.size(), HttpPostReply::kMaxBody);
+  const std::size_t kept = std::min(reply->body.size(), HttpPostReply::kMaxBody);
+  const std::size_t room = HttpPostReply::kMaxBody - kept;
   reply->body.append(data, std::min(len, room));
   return len;
 }
@@ -191,7 +192,9 @@ SendOutcome classify_http(const HttpPostReply& reply, std::string_view shown, Ti
   const std::string code = std::to_string(s);
   const std::string excerpt = answer_excerpt(reply.body);
   const std::string answer = "HTTP " + code + (excerpt.empty() ? "" : ": " + excerpt);
-  if (s >= 200 && s <= 299) return {Kind::kSent, static_cast<int>(s), who + ": accepted (" + answer + ")"};
+  if (s >= 200 && s <= 299) {
+    return {Kind::kSent, static_cast<int>(s), who + ": accepted (" + answer + ")"};
+  }
   if (s == 429 || s == 503) {
     SendOutcome out{Kind::kTransient, static_cast<int>(s), who + ": " + answer,
                     "The receiver asked to wait; it is tried again then."};

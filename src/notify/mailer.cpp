@@ -111,11 +111,13 @@ Result<MailerStep> Mailer::process_due(int limit, const std::atomic<bool>* stop)
         spdlog::error("{} {} ({}) to {}: not delivered, kept as dead: {}", kind_of(m), m.id,
                       m.event, to, why);
       } else {
-        // The receiver's Retry-After, when it gave one; else the backoff.
+        // The receiver's Retry-After, when it gave one (at least a second,
+        // so that "Retry-After: 0" cannot make a busy loop); else the backoff.
         const Duration wait =
-            out.retry_after ? std::max<Duration>(std::chrono::duration_cast<Duration>(*out.retry_after),
-                                                 std::chrono::milliseconds(1))
-                            : policy_.delay(m.attempts, unit(rng_));
+            out.retry_after
+                ? std::max<Duration>(std::chrono::duration_cast<Duration>(*out.retry_after),
+                                     std::chrono::seconds(1))
+                : policy_.delay(m.attempts, unit(rng_));
         u = {m.id, Unrecorded::What::kRetry, now + wait, out.detail};
         ++step.retried;
         spdlog::warn("{} {} ({}) to {}: attempt {} failed, retrying in {:.1f} s: {}", kind_of(m),

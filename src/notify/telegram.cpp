@@ -15,14 +15,18 @@ namespace {
 // Telegram's limit for one message, in characters.
 constexpr std::size_t kMaxChars = 4096;
 
-// At most kMaxChars characters (counted as code points; Telegram counts
-// UTF-16 units, so a margin is kept), cut at a line end.
+// At most kMaxChars characters as Telegram counts them (UTF-16 units: a
+// character outside the BMP, such as an emoji, counts twice), cut at a line
+// end, with room for the closing "\n...".
 std::string fit(std::string text) {
-  constexpr std::size_t kKeep = kMaxChars - 200;
-  std::size_t chars = 0, pos = 0;
-  while (pos < text.size() && chars < kKeep) {
-    pos += std::max<std::size_t>(utf8_sequence_length(text, pos), 1);
-    ++chars;
+  constexpr std::size_t kKeep = kMaxChars - 8;
+  std::size_t units = 0, pos = 0;
+  while (pos < text.size()) {
+    const std::size_t len = std::max<std::size_t>(utf8_sequence_length(text, pos), 1);
+    const std::size_t u = len == 4 ? 2 : 1;
+    if (units + u > kKeep) break;
+    units += u;
+    pos += len;
   }
   if (pos >= text.size()) return text;
   std::size_t cut = text.rfind('\n', pos);
@@ -52,7 +56,8 @@ Result<std::string> telegram_body(const OutboxMessage& m) {
 
 SendOutcome TelegramChannel::deliver(const OutboxMessage& m) {
   using Kind = SendOutcome::Kind;
-  const std::string shown = "telegram chat " + m.recipient + " via " + mask_url_path(config_.api_url);
+  const std::string shown =
+      "telegram chat " + m.recipient + " via " + mask_url_path(config_.api_url);
   auto body = telegram_body(m);
   if (!body) return {Kind::kPermanent, 0, shown + ": " + body.error().message()};
   const std::string url = api_base(config_.api_url) + "/bot" + config_.token + "/sendMessage";

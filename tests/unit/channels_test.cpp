@@ -275,6 +275,26 @@ TEST(Telegram, LongTextIsCutAtALineEnd) {
   EXPECT_EQ(text.substr(text.size() - 4), "\n...");
 }
 
+TEST(Telegram, TheLimitCountsCharactersAsTelegramDoes) {
+  Alert a = medan_out();
+  // "\U0001F600" is one character but two UTF-16 units, as Telegram counts.
+  for (int i = 0; i < 400; ++i) {
+    a.items.push_back({"Medan", "Kopi \U0001F600\U0001F600 " + std::to_string(i), 1, 0, {}});
+  }
+  a.total = static_cast<std::int64_t>(a.items.size());
+  auto body = telegram_body(message_of(a, "telegram", "42", "en"));
+  ASSERT_TRUE(body.ok());
+  const std::string text(json::parse(*body).at("text").as_string());
+  std::size_t units = 0;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    if ((c & 0xC0) != 0x80) units += c >= 0xF0 ? 2 : 1;  // a character's first byte
+  }
+  EXPECT_LE(units, 4096u);
+  EXPECT_GT(units, 3900u);
+  EXPECT_EQ(text.substr(text.size() - 4), "\n...");
+}
+
 // --- Retry-After and outcomes -----------------------------------------------------
 
 TEST(RetryAfter, DeltaSecondsAndHttpDates) {
@@ -532,6 +552,19 @@ TEST_F(ChannelMailer, RetryAfterReplacesTheBackoff) {
   EXPECT_EQ(scripted.calls.size(), 2u);
   EXPECT_EQ(only().state, OutboxState::kSent);
   EXPECT_TRUE(transport_.calls.empty());  // never through the mail transport
+}
+
+TEST_F(ChannelMailer, RetryAfterZeroWaitsASecond) {
+  queue("webhook");
+  ScriptedChannel scripted;
+  SendOutcome busy{SendOutcome::Kind::kTransient, 503, "HTTP 503"};
+  busy.retry_after = std::chrono::milliseconds(0);
+  scripted.outcomes.push_back(busy);
+  auto set = Channels::with("webhook", std::make_unique<OneChannel>(scripted));
+  Mailer mailer(*storage_, transport_, clock_, RetryPolicy{}, 1);
+  mailer.set_channels(set.get());
+  EXPECT_EQ(mailer.process_due()->retried, 1);
+  EXPECT_EQ(only().next_attempt_at, clock_.now() + 1s);
 }
 
 TEST_F(ChannelMailer, PermanentRefusalIsDeadAndRetryable) {
