@@ -604,6 +604,10 @@ void read_config(const toml::table& root, const std::filesystem::path& base, Con
     w.max_inflated_bytes = static_cast<std::uint64_t>(inflated);
     w.max_ratio = static_cast<std::uint64_t>(ratio);
   }
+  // The sheets and the replies to mailed reports speak [alerts] language
+  // unless their own table says otherwise.
+  cfg.templates.language = cfg.alerts.language;
+  cfg.mailbox.language = cfg.alerts.language;
   if (const auto* t = r.table("templates")) {
     TableReader s(*t, "templates", problems);
     s.str("send", cfg.templates.send);

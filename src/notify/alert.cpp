@@ -33,13 +33,8 @@ std::string utc_time(const Catalog& catalog, TimePoint t) {
   return format_utc(t, std::string(catalog.text("alert.time")).c_str());
 }
 
-// A daily use for people: "12", "2.5", "0.3".
-std::string rate_text(double rate) {
-  char buf[32];
-  if (rate >= 10) std::snprintf(buf, sizeof buf, "%.0f", rate);
-  else std::snprintf(buf, sizeof buf, "%.1f", rate);
-  return buf;
-}
+// A daily use for people: "12", "2.5", "0.3" (Indonesian "2,5").
+std::string rate_text(double rate, const Catalog& catalog) { return format_amount(rate, catalog); }
 
 std::string sentence(const Catalog& catalog, EventKind e, const AlertItem& i) {
   const std::string store = sanitize_text(i.store);
@@ -47,7 +42,7 @@ std::string sentence(const Catalog& catalog, EventKind e, const AlertItem& i) {
   const std::string count = format_number(i.new_count, catalog);
   if (e == EventKind::kRunningOut) {
     const std::string date = i.runs_out_on ? iso_day(*i.runs_out_on) : std::string("?");
-    const std::string rate = rate_text(i.daily_use.value_or(0.0));
+    const std::string rate = rate_text(i.daily_use.value_or(0.0), catalog);
     return catalog.format("alert.running_out.sentence", {{"store", store},
                                                          {"item", item},
                                                          {"count", count},

@@ -5,6 +5,7 @@
 
 #include "crypto/sha256.hpp"
 #include "notify/message.hpp"
+#include "pipeline/minimum_levels.hpp"
 
 namespace stockwatch {
 
@@ -38,12 +39,40 @@ bool in(const std::vector<std::string>& stores, const std::string& store) {
 }  // namespace
 
 Result<std::pair<std::vector<DigestMail::Item>, std::int64_t>> below_minimum_now(
-    Storage& storage, const std::vector<std::string>& stores, std::size_t limit) {
-  // HOOK (minimum levels): nothing is below a minimum until levels exist.
-  (void)storage;
-  (void)stores;
-  (void)limit;
-  return std::pair<std::vector<DigestMail::Item>, std::int64_t>{{}, 0};
+    Storage& storage, const std::vector<std::string>& stores, std::size_t limit,
+    std::int64_t default_minimum) {
+  std::pair<std::vector<DigestMail::Item>, std::int64_t> out{{}, 0};
+  auto lines = storage.levels();
+  if (!lines) return lines.error();
+  // No levels file and no default: no item has a minimum above 0.
+  if (lines->empty() && default_minimum <= 0) return out;
+  const MinimumLevels levels(*lines, default_minimum);
+  // The inventory a page at a time (once per digest, on the db strand).
+  const auto scan = [&](std::optional<std::string> store) -> Status {
+    InventoryQuery q;
+    q.store = std::move(store);
+    q.limit = 1000;
+    while (true) {
+      auto page = storage.list_inventory(q);
+      if (!page) return page.error();
+      for (const auto& row : *page) {
+        const std::int64_t minimum = levels.minimum_of(row.store, row.item);
+        if (row.count <= 0 || row.count >= minimum) continue;
+        ++out.second;
+        if (out.first.size() < limit) out.first.push_back({row.store, row.item, row.count, minimum});
+      }
+      if (page->size() < static_cast<std::size_t>(q.limit)) return {};
+      q.after = std::make_pair(page->back().store, page->back().item);
+    }
+  };
+  if (stores.empty()) {
+    if (auto st = scan(std::nullopt); !st.ok()) return st.error();
+  } else {
+    for (const auto& s : stores) {
+      if (auto st = scan(s); !st.ok()) return st.error();
+    }
+  }
+  return out;
 }
 
 DigestStageOptions DigestStageOptions::from(const Config& config) {
@@ -51,6 +80,8 @@ DigestStageOptions DigestStageOptions::from(const Config& config) {
   o.subscriptions = config.alerts.subscriptions;
   o.expect = ExpectStageOptions::from(config);
   o.sender = config.alerts.from;
+  o.language = config.alerts.language;
+  o.default_minimum = config.alerts.default_minimum;
   return o;
 }
 
@@ -92,7 +123,7 @@ Result<DigestMail> DigestStage::digest_for(const Subscription& sub, TimePoint fr
     if (!rows) return rows.error();
     for (const auto& r : *rows) d.out_of_stock.push_back({r.store, r.item, r.count, 0});
   }
-  auto below = below_minimum_now(storage_, sub.stores, DigestMail::kMaxListed);
+  auto below = below_minimum_now(storage_, sub.stores, DigestMail::kMaxListed, options_.default_minimum);
   if (!below) return below.error();
   d.below_minimum = std::move(below->first);
   d.below_minimum_total = below->second;
@@ -151,7 +182,7 @@ Result<DigestStep> DigestStage::process_due() {
         m.channel = "email";
         m.sender = options_.sender;
         m.recipient = address;
-        m.language = options_.language;
+        m.language = sub.language.empty() ? options_.language : sub.language;
         m.payload = payload;
         m.created_at = now;
         m.next_attempt_at = now;

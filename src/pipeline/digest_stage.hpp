@@ -42,7 +42,8 @@ struct DigestStageOptions {
   std::vector<Subscription> subscriptions;   // those with a digest_schedule take part
   ExpectStageOptions expect;                 // for "missing"; its zone is the digests' zone
   std::string sender;
-  std::string language = "en";
+  std::string language = "en";               // [alerts] language; a subscription's own wins
+  std::int64_t default_minimum = 0;          // [alerts] default_minimum
 
   static DigestStageOptions from(const Config& config);
 };
@@ -54,12 +55,13 @@ struct DigestStep {
 };
 
 // The items below their minimum level now, of `stores` (empty: every
-// store): at most `limit` listed, and how many there are in all.
-//
-// HOOK: minimum levels are stored by the levels feature; until its Storage
-// call exists this yields nothing. Replace the body with that call.
+// store): above 0 and below the minimum the levels file in force gives it
+// (`default_minimum` where no line matches); at most `limit` listed, and
+// how many there are in all. Reads the whole inventory of those stores, a
+// page at a time, unless no item can have a minimum above 0.
 [[nodiscard]] Result<std::pair<std::vector<DigestMail::Item>, std::int64_t>> below_minimum_now(
-    Storage& storage, const std::vector<std::string>& stores, std::size_t limit);
+    Storage& storage, const std::vector<std::string>& stores, std::size_t limit,
+    std::int64_t default_minimum);
 
 class DigestStage {
  public:

@@ -113,6 +113,7 @@ ExpectStageOptions ExpectStageOptions::from(const Config& config) {
   o.zone = config.alerts.zone;
   o.sender = config.alerts.from;
   o.subscriptions = config.alerts.subscriptions;
+  o.language = config.alerts.language;
   return o;
 }
 
@@ -163,17 +164,22 @@ Result<ExpectStep> ExpectStage::process_due() {
   // One message per address, store and deadline.
   const auto queue = [&](const std::string& mark, TimePoint due, ReportMissingMail mail,
                          bool escalated) -> Result<bool> {
-    std::vector<std::string> to;
+    // Each address once, in the language of the first subscription naming it.
+    std::vector<std::pair<std::string, std::string>> to;
     for (const Subscription& sub : options_.subscriptions) {
       if (!wants_missing(sub)) continue;
       if (escalated ? !sub.stores.empty() : !covers(sub, mail.store)) continue;
+      const std::string& language = sub.language.empty() ? options_.language : sub.language;
       for (const auto& address : sub.emails) {
-        if (std::find(to.begin(), to.end(), address) == to.end()) to.push_back(address);
+        if (std::find_if(to.begin(), to.end(), [&](const auto& t) { return t.first == address; }) ==
+            to.end()) {
+          to.emplace_back(address, language);
+        }
       }
     }
     const std::string payload = encode_report_missing(mail);
     std::vector<OutboxMessage> messages;
-    for (const auto& address : to) {
+    for (const auto& [address, language] : to) {
       OutboxMessage m;
       m.message_id = make_message_id(std::string(escalated ? "escalated-" : "missing-") + mail.store,
                                      to_unix_ms(due), address, options_.sender);
@@ -181,7 +187,7 @@ Result<ExpectStep> ExpectStage::process_due() {
       m.channel = "email";
       m.sender = options_.sender;
       m.recipient = address;
-      m.language = options_.language;
+      m.language = language;
       m.payload = payload;
       m.created_at = now;
       m.next_attempt_at = now;

@@ -5,6 +5,7 @@
 #include "notify/alert.hpp"
 #include "notify/message.hpp"
 #include "pipeline/checker.hpp"
+#include "pipeline/recipients.hpp"
 #include "pipeline/usage.hpp"
 
 namespace stockwatch {
@@ -16,31 +17,6 @@ namespace {
 constexpr int kMaxItems = 100000;
 // The longest wait for a store's next report that the horizon allows for.
 constexpr std::int64_t kMaxGapDays = 92;
-
-bool wants(const Subscription& sub, std::string_view event, const std::string& store) {
-  const bool event_ok = sub.events.empty() ||
-                        std::find(sub.events.begin(), sub.events.end(), event) != sub.events.end();
-  const bool store_ok = sub.stores.empty() ||
-                        std::find(sub.stores.begin(), sub.stores.end(), store) != sub.stores.end();
-  return event_ok && store_ok;
-}
-
-// Every distinct address with the subscriptions it has.
-std::vector<std::pair<std::string, std::vector<const Subscription*>>> recipients(
-    const AlertsConfig& cfg) {
-  std::vector<std::pair<std::string, std::vector<const Subscription*>>> out;
-  for (const auto& sub : cfg.subscriptions) {
-    for (const auto& email : sub.emails) {
-      auto it = std::find_if(out.begin(), out.end(), [&](const auto& r) { return r.first == email; });
-      if (it == out.end()) {
-        out.push_back({email, {}});
-        it = out.end() - 1;
-      }
-      it->second.push_back(&sub);
-    }
-  }
-  return out;
-}
 
 // A stable number for one item of one report (FNV-1a, 64 bits): the key of
 // its group = "item" Message-ID, the same on every run.
@@ -60,34 +36,18 @@ std::int64_t item_key(std::int64_t report_id, std::string_view store, std::strin
   return static_cast<std::int64_t>(h & 0x7fffffffffffffffULL);
 }
 
-OutboxMessage message_for(const AlertsConfig& cfg, const std::string& recipient, const Alert& a,
-                          const std::string& key, std::int64_t id_key, TimePoint now) {
-  OutboxMessage m;
-  m.message_id = make_message_id(key, id_key, recipient, cfg.from);
-  m.report_id = a.report_id;
-  m.event = std::string(event_name(a.event));
-  m.channel = "email";
-  m.sender = cfg.from;
-  m.recipient = recipient;
-  m.language = "en";
-  m.payload = encode_alert(a);
-  m.created_at = now;
-  m.next_attempt_at = now;
-  return m;
-}
-
 }  // namespace
 
-std::int64_t item_minimum(Storage& storage, std::string_view store, std::string_view item) {
-  // MERGE: return the levels store's minimum for (store, item) here.
-  (void)storage, (void)store, (void)item;
-  return 0;
+std::int64_t item_minimum(Storage& storage, std::string_view store, std::string_view item,
+                          std::int64_t default_minimum) {
+  return storage.minimum_of(store, item, default_minimum).value_or(0);
 }
 
 Result<std::optional<TransferSuggestion>> suggest_transfer(Storage& storage,
                                                            std::string_view store,
                                                            std::string_view item,
-                                                           std::int64_t count, int keep_days) {
+                                                           std::int64_t count, int keep_days,
+                                                           std::int64_t default_minimum) {
   auto rows = storage.usage_of_item(item);
   if (!rows) return rows.error();
   std::optional<double> own_use;
@@ -95,7 +55,7 @@ Result<std::optional<TransferSuggestion>> suggest_transfer(Storage& storage,
     if (r.store == store) own_use = forecast(r.figures, r.count, r.as_of_day).daily_use;
   }
   const std::int64_t need =
-      transfer_need(count, own_use, item_minimum(storage, store, item), keep_days);
+      transfer_need(count, own_use, item_minimum(storage, store, item, default_minimum), keep_days);
   if (need <= 0) return std::optional<TransferSuggestion>();
   std::optional<TransferSuggestion> best;
   std::int64_t best_spare = 0;
@@ -103,7 +63,7 @@ Result<std::optional<TransferSuggestion>> suggest_transfer(Storage& storage,
     if (r.store == store) continue;
     const auto f = forecast(r.figures, r.count, r.as_of_day);
     const std::int64_t spare =
-        transferable(r.count, f.daily_use, item_minimum(storage, r.store, item), keep_days);
+        transferable(r.count, f.daily_use, item_minimum(storage, r.store, item, default_minimum), keep_days);
     if (spare > best_spare) {
       best_spare = spare;
       best = TransferSuggestion{std::string(store), std::string(item), r.store,
@@ -155,18 +115,14 @@ Result<ForecastTotals> process_forecasts(Storage& storage, const Clock& clock,
         item.daily_use = f.daily_use;
         item.runs_out_on = f.runs_out_on;
         for (std::size_t k = 0; k < rs.size(); ++k) {
-          const auto& subs = rs[k].second;
-          if (!std::any_of(subs.begin(), subs.end(),
-                           [&](const Subscription* s) { return wants(*s, name, row.store); })) {
-            continue;
-          }
+          if (!recipient_wants(rs[k], name, &row.store)) continue;
           if (cfg.group == "item") {
             Alert a = base;
             a.per_item = true;
             a.items = {item};
             a.total = 1;
             a.stores = 1;
-            msgs.push_back(message_for(cfg, rs[k].first, a, "running_out-item",
+            msgs.push_back(outbox_message(cfg, rs[k], a, "running_out-item",
                                        item_key(r.report_id, row.store, row.item), now));
             continue;
           }
@@ -185,7 +141,7 @@ Result<ForecastTotals> process_forecasts(Storage& storage, const Clock& clock,
         for (std::size_t k = 0; k < rs.size(); ++k) {
           if (per[k].total == 0) continue;
           msgs.push_back(
-              message_for(cfg, rs[k].first, per[k], "running_out-report", r.report_id, now));
+              outbox_message(cfg, rs[k], per[k], "running_out-report", r.report_id, now));
         }
       }
     }

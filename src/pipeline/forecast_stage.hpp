@@ -45,12 +45,11 @@ struct ForecastTotals {
 [[nodiscard]] Result<ForecastTotals> process_forecasts(Storage& storage, const Clock& clock,
                                                        const AlertsConfig& config);
 
-// The minimum level of a store's item.
-// MERGE: minimum levels are kept by the levels store; until it is here this
-// answers 0 (no minimum), and every caller of forecasts and transfers goes
-// through this one function, so the merge points it at that store.
+// The minimum level of a store's item: the levels file in force
+// (Storage::minimum_of), `default_minimum` where no line matches; 0 when the
+// levels cannot be read (a transfer is a suggestion, never a reason to fail).
 [[nodiscard]] std::int64_t item_minimum(Storage& storage, std::string_view store,
-                                        std::string_view item);
+                                        std::string_view item, std::int64_t default_minimum);
 
 // A suggested transfer to a store short of an item.
 struct TransferSuggestion {
@@ -70,6 +69,6 @@ struct TransferSuggestion {
 // `store` is not short.
 [[nodiscard]] Result<std::optional<TransferSuggestion>> suggest_transfer(
     Storage& storage, std::string_view store, std::string_view item, std::int64_t count,
-    int keep_days);
+    int keep_days, std::int64_t default_minimum = 0);
 
 }  // namespace stockwatch

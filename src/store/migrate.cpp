@@ -34,10 +34,10 @@ struct Copied {
 constexpr Copied kMigratedTables[] = {
     {"reports",
      "id, path, size, sha256, status, rows, changes, error, problems, duplicate_of, first_seq, "
-     "last_seq, rejected_pos, received_at, finished_at, archived_path",
+     "last_seq, rejected_pos, received_at, finished_at, archived_path, report_day, date_source",
      "SELECT id, path, size, sha256, status, rows, changes, error, problems, duplicate_of, "
      "first_seq, last_seq, CASE WHEN status = 'rejected' THEN id END, received_at, finished_at, "
-     "archived_path FROM reports WHERE status <> 'loading'",
+     "archived_path, report_day, date_source FROM reports WHERE status <> 'loading'",
      "reports WHERE status <> 'loading'"},
     {"inventory", "store, item, count, previous_count, updated_at, report_id",
      "SELECT store, item, count, NULL, updated_at, report_id FROM inventory", "inventory"},
@@ -58,10 +58,31 @@ constexpr Copied kMigratedTables[] = {
      "subject, data, state, attempts, created_at, next_attempt_at, sent_at, last_error, NULL, "
      "NULL FROM outbox",
      "outbox"},
+    {"report_stores", "store, report_id", "SELECT store, report_id FROM report_stores",
+     "report_stores"},
+    {"levels", "store, item, minimum", "SELECT store, item, minimum FROM levels", "levels"},
+    {"levels_state", "id, report_id", "SELECT id, report_id FROM levels_state", "levels_state"},
+    {"mutes", "store, item, until_at, until_change, created_at",
+     "SELECT store, item, until_at, CASE WHEN until_change <> 0 THEN 't' ELSE 'f' END, "
+     "created_at FROM mutes",
+     "mutes"},
+    {"usage_points", "store, item, day, count, report_id",
+     "SELECT store, item, day, count, report_id FROM usage_points", "usage_points"},
+    {"usage", "store, item, first_day, last_day, last_count, used, used_days",
+     "SELECT store, item, first_day, last_day, last_count, used, used_days FROM usage", "usage"},
+    {"usage_stores", "store, last_day, prev_day",
+     "SELECT store, last_day, prev_day FROM usage_stores", "usage_stores"},
+    {"mail_receipts", "mail_key, message_id, sender, state, received_at, answered_at, reply_id",
+     "SELECT mail_key, message_id, sender, state, received_at, answered_at, reply_id "
+     "FROM mail_receipts",
+     "mail_receipts"},
+    {"mail_attachments", "mail_key, position, name, path, sha256, report_id",
+     "SELECT mail_key, position, name, path, sha256, report_id FROM mail_attachments",
+     "mail_attachments"},
 };
 
 // Made by the PostgreSQL schema itself, replaced by the copy.
-constexpr const char* kReplaced[] = {"cursors"};
+constexpr const char* kReplaced[] = {"cursors", "levels_state"};
 
 // After the copy: the feeds continue where SQLite's numbers end, and new
 // ids after the copied ones.

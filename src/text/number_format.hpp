@@ -13,4 +13,9 @@ namespace stockwatch {
 
 [[nodiscard]] std::string format_number(std::int64_t n, const Catalog& catalog);
 
+// A non-negative amount with one decimal below 10 and none from 10 up, as a
+// use rate is read: "2.5" and "1,234" in English, "2,5" and "1.234" in
+// Indonesian (the decimal mark is "," wherever the group separator is ".").
+[[nodiscard]] std::string format_amount(double value, const Catalog& catalog);
+
 }  // namespace stockwatch

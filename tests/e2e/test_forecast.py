@@ -66,7 +66,7 @@ class ForecastTest(harness.PipelineTestCase):
         body = out[0].get_content()
         self.assertIn("Surabaya is out of stock of Robusta", body)
         self.assertIn("Suggestion: move", body)
-        self.assertIn("Robusta from Medan (it has 1850) to Surabaya", body)
+        self.assertIn("Robusta from Medan (it has 1,850) to Surabaya", body)
 
         # The API-facing figures are in the database: history and use.
         points = self.env.query(

@@ -74,6 +74,16 @@ TEST(NumberFormat, GroupsThousandsAsEachLanguageWritesThem) {
   EXPECT_EQ(format_number(-1234567, catalog_for("en")), "-1,234,567");
 }
 
+TEST(NumberFormat, AmountsHaveOneDecimalBelowTenInEachLanguagesMark) {
+  EXPECT_EQ(format_amount(0.0, catalog_for("en")), "0.0");
+  EXPECT_EQ(format_amount(2.46, catalog_for("en")), "2.5");
+  EXPECT_EQ(format_amount(2.46, catalog_for("id")), "2,5");
+  EXPECT_EQ(format_amount(9.96, catalog_for("id")), "10");
+  EXPECT_EQ(format_amount(1234.4, catalog_for("en")), "1,234");
+  EXPECT_EQ(format_amount(1234.4, catalog_for("id")), "1.234");
+  EXPECT_EQ(format_amount(-3.0, catalog_for("en")), "0.0");
+}
+
 TEST(AlertLanguage, IndonesianSubjectNamesTheEventFirst) {
   const RenderedText id = render_alert(medan_out(""), catalog_for("id"));
   EXPECT_EQ(id.subject, "Stok habis: Medan, Robusta Dairi");

@@ -118,11 +118,11 @@ TEST_F(ForecastStage, AStoreAtZeroGetsATransferFromOneWithPlenty) {
   // Surabaya used 20 in 28 days: 30 days need 22; Medan can spare far more.
   EXPECT_EQ(out[0].items[0].transfer_quantity, 22);
   const auto en = render_alert(out[0], catalog_for("en"));
-  EXPECT_NE(en.body.find("Suggestion: move 22 Robusta from Medan (it has 1900) to Surabaya"),
+  EXPECT_NE(en.body.find("Suggestion: move 22 Robusta from Medan (it has 1,900) to Surabaya"),
             std::string::npos)
       << en.body;
   const auto id = render_alert(out[0], catalog_for("id"));
-  EXPECT_NE(id.body.find("Saran: kirim 22 Robusta dari Medan (stoknya 1900) ke Surabaya"),
+  EXPECT_NE(id.body.find("Saran: kirim 22 Robusta dari Medan (stoknya 1.900) ke Surabaya"),
             std::string::npos)
       << id.body;
 }

@@ -91,6 +91,7 @@ struct Console::Impl : std::enable_shared_from_this<Console::Impl> {
       : cfg(config.console),
         warn_days(config.alerts.warn_days_ahead),
         keep_days(config.alerts.transfer_keep_days),
+        default_minimum(config.alerts.default_minimum),
         report(config.report),
         processed(config.inbox.processed),
         failed(config.inbox.failed),
@@ -112,6 +113,7 @@ struct Console::Impl : std::enable_shared_from_this<Console::Impl> {
   ConsoleConfig cfg;
   int warn_days = 14;   // [alerts] warn_days_ahead: "running out soon" on the overview
   int keep_days = 30;   // [alerts] transfer_keep_days: transfer suggestions
+  std::int64_t default_minimum = 0;   // [alerts] default_minimum
   ReportConfig report;
   std::filesystem::path processed, failed;
   const Clock& clock;
@@ -405,7 +407,7 @@ struct Console::Impl : std::enable_shared_from_this<Console::Impl> {
       }
     }
     for (const auto& r : d.out_of_stock) {
-      auto t = suggest_transfer(*storage, r.store, r.item, r.count, keep_days);
+      auto t = suggest_transfer(*storage, r.store, r.item, r.count, keep_days, default_minimum);
       if (t && *t) fo.transfers.push_back(std::move(**t));
     }
     d.forecast = forecast_overview(v, fo);
@@ -430,7 +432,7 @@ struct Console::Impl : std::enable_shared_from_this<Console::Impl> {
         d.forecast = forecast(d.usage->figures, *d.count, d.usage->as_of_day);
       }
       if (auto h = storage->item_history(d.store, d.item, 120); h) d.history = std::move(*h);
-      if (auto t = suggest_transfer(*storage, d.store, d.item, *d.count, keep_days); t && *t) {
+      if (auto t = suggest_transfer(*storage, d.store, d.item, *d.count, keep_days, default_minimum); t && *t) {
         d.transfer = std::move(**t);
       }
     }
