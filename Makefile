@@ -129,7 +129,8 @@ fuzz: fuzz-tools
 	@mkdir -p build-fuzz
 	clang++-14 -std=c++20 -O1 -g -fno-omit-frame-pointer \
 	  -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
-	  -Isrc src/report/report_parser.cpp tests/fuzz/report_parser_fuzz.cpp \
+	  -Isrc src/report/report_parser.cpp src/report/report_problem.cpp src/text/catalog.cpp \
+	  src/text/utf8.cpp tests/fuzz/report_parser_fuzz.cpp -lboost_json \
 	  -o build-fuzz/report_parser_fuzz
 	rm -rf build-fuzz/corpus && cp -R tests/fuzz/corpus build-fuzz/corpus
 	build-fuzz/report_parser_fuzz -max_total_time=$(FUZZ_SECONDS) -max_len=4096 \
@@ -143,8 +144,9 @@ fuzz-workbook: fuzz-tools
 	@mkdir -p build-fuzz
 	clang++-14 -std=c++20 -O1 -g -fno-omit-frame-pointer \
 	  -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
-	  -Isrc -Itests/fuzz src/report/report_parser.cpp src/report/workbook/*.cpp \
-	  tests/fuzz/workbook_reader_fuzz.cpp $$(pkg-config --cflags --libs libzip expat) \
+	  -Isrc -Itests/fuzz src/report/report_parser.cpp src/report/report_problem.cpp \
+	  src/text/catalog.cpp src/text/utf8.cpp src/report/workbook/*.cpp \
+	  tests/fuzz/workbook_reader_fuzz.cpp $$(pkg-config --cflags --libs libzip libxml-2.0) -lboost_json \
 	  -o build-fuzz/workbook_reader_fuzz
 	rm -rf build-fuzz/workbook_corpus && cp -R tests/fuzz/workbook_corpus build-fuzz/workbook_corpus
 	build-fuzz/workbook_reader_fuzz -max_total_time=$(FUZZ_SECONDS) -max_len=65536 \
