@@ -151,6 +151,9 @@ constexpr CatalogEntry kEnglish[] = {
     {"console.overview.since", "Since"},
     {"console.overview.more", "Only the first {n} are listed."},
     {"console.overview.none_out", "Nothing is out of stock."},
+    {"console.overview.sheet", "This month's sheet"},
+    {"console.overview.sheet_link", "Download (.xlsx)"},
+    {"console.overview.sheet_for", "Download this month's count sheet for {store}"},
     {"console.upload.title", "Upload reports"},
     {"console.upload.files", "Report files (CSV)"},
     {"console.upload.hint", "One or more reports with the columns store, item, count: CSV files (.csv) or workbooks (.xlsx from Excel, .ods from LibreOffice). Each is loaded exactly once; a file sent again is recognised as a duplicate."},
@@ -236,6 +239,8 @@ constexpr CatalogEntry kEnglish[] = {
     {"console.inventory.next", "Next page"},
     {"console.inventory.csv", "Download this view as CSV"},
     {"console.inventory.none", "Nothing to show."},
+    {"console.inventory.search", "Item"},
+    {"console.inventory.search_hint", "part of the name"},
     {"console.unsupported", "This part of the console is not available with this storage backend."},
 };
 
@@ -318,6 +323,9 @@ constexpr CatalogEntry kIndonesian[] = {
     {"console.overview.since", "Sejak"},
     {"console.overview.more", "Hanya {n} yang pertama ditampilkan."},
     {"console.overview.none_out", "Tidak ada stok yang habis."},
+    {"console.overview.sheet", "Lembar bulan ini"},
+    {"console.overview.sheet_link", "Unduh (.xlsx)"},
+    {"console.overview.sheet_for", "Unduh lembar hitung stok bulan ini untuk {store}"},
     {"console.upload.title", "Unggah laporan"},
     {"console.upload.files", "Berkas laporan (CSV)"},
     {"console.upload.hint", "Satu atau beberapa laporan dengan kolom store, item, count: berkas CSV (.csv) atau buku kerja (.xlsx dari Excel, .ods dari LibreOffice). Setiap berkas dimuat tepat sekali; berkas yang dikirim lagi dikenali sebagai duplikat."},
@@ -403,6 +411,8 @@ constexpr CatalogEntry kIndonesian[] = {
     {"console.inventory.next", "Halaman berikutnya"},
     {"console.inventory.csv", "Unduh tampilan ini sebagai CSV"},
     {"console.inventory.none", "Tidak ada yang ditampilkan."},
+    {"console.inventory.search", "Barang"},
+    {"console.inventory.search_hint", "sebagian nama"},
     {"console.unsupported", "Bagian konsol ini tidak tersedia dengan penyimpanan ini."},
 };
 
