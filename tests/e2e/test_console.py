@@ -442,6 +442,24 @@ class ConsoleTest(harness.PipelineTestCase):
                                  f"{self.base}/_console/sign-in")
         self.assertEqual(status, 401)
 
+        # With PostgreSQL there is no account store: refused in words, and no
+        # SQLite file is made at storage.database.
+        pg_config = os.path.join(self.env.root, "pg.toml")
+        with open(self.env.config, encoding="utf-8") as f:
+            text = f.read()
+        pg_db = os.path.join(self.env.root, "never.db")
+        text = re.sub(r"(?m)^database = .*$",
+                      f'backend = "postgresql"\nurl = "postgresql://nobody@127.0.0.1:1/none"\n'
+                      f'database = "{pg_db}"', text, count=1)
+        with open(pg_config, "w", encoding="utf-8") as f:
+            f.write(text)
+        p = subprocess.run([BINARY, "user", "list", "--config", pg_config],
+                           capture_output=True, text=True, timeout=60)
+        self.assertEqual(p.returncode, 2, p.stderr)
+        self.assertIn("the web console's accounts are kept in SQLite only in this version",
+                      p.stderr)
+        self.assertFalse(os.path.exists(pg_db))
+
     def test_failed_sign_ins_slow_down_without_locking_the_owner_out(self):
         p = subprocess.run([BINARY, "user", "add", "owner", "--role", "owner",
                             "--config", self.env.config],
