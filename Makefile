@@ -153,7 +153,7 @@ fuzz-workbook: fuzz-tools
 	clang++-14 -std=c++20 -O1 -g -fno-omit-frame-pointer \
 	  -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
 	  -Isrc -Itests/fuzz $(FUZZ_PARSER_SOURCES) src/report/workbook/*.cpp \
-	  tests/fuzz/workbook_reader_fuzz.cpp $$(pkg-config --cflags --libs libzip expat) -lboost_json \
+	  tests/fuzz/workbook_reader_fuzz.cpp $$(pkg-config --cflags --libs libzip libxml-2.0) -lboost_json \
 	  -o build-fuzz/workbook_reader_fuzz
 	rm -rf build-fuzz/workbook_corpus && cp -R tests/fuzz/workbook_corpus build-fuzz/workbook_corpus
 	build-fuzz/workbook_reader_fuzz -max_total_time=$(FUZZ_SECONDS) -max_len=65536 \

@@ -13,7 +13,7 @@ set -eu
 
 profile="${1:-build}"
 
-# libzip and expat read workbooks; libxlsxwriter writes the stock-count
+# libzip and libxml2 (its SAX2 push parser) read workbooks; libxlsxwriter writes the stock-count
 # template (`stockwatch template`).
 # libsodium-dev: Argon2id password hashes and random tokens (the web console).
 # libgmime-3.0-dev: reads the MIME mails of [mailbox] (reports by email); the
@@ -22,7 +22,7 @@ build_pkgs="build-essential cmake pkg-config
   libboost1.81-dev libboost-json1.81-dev
   libsqlite3-dev libcurl4-openssl-dev libssl-dev libspdlog-dev
   libtomlplusplus-dev libcli11-dev libsystemd-dev prometheus-cpp-dev
-  libzip-dev libexpat1-dev libxlsxwriter-dev libsodium-dev libpq-dev
+  libzip-dev libxml2-dev libxlsxwriter-dev libsodium-dev libpq-dev
   libgmime-3.0-dev"
 # dpkg-dev: dpkg-shlibdeps, which computes the .deb's dependencies.
 package_pkgs="dpkg-dev"

@@ -81,6 +81,15 @@ std::optional<std::string> read_password_hash(std::istream& in, bool terminal, s
 int run_user_command(const Config& config, const Clock& clock, const UserCommand& c,
                      std::istream& in, bool terminal, std::ostream& out, std::ostream& err) {
   try {
+    // Accounts live beside the data in SQLite only: with PostgreSQL there
+    // is no account store, and opening storage.database would make a file
+    // the daemon never reads.
+    if (config.storage.backend == "postgresql") {
+      err << "stockwatch user: the web console's accounts are kept in SQLite only in this "
+             "version; with [storage] backend = \"postgresql\" there are no accounts to "
+             "manage (docs/console.md)\n";
+      return 2;
+    }
     if (config.storage.database.has_parent_path()) {
       ensure_dir(config.storage.database.parent_path(), "storage.database");
     }

@@ -192,6 +192,9 @@ struct InventoryRow {
 struct InventoryQuery {
   std::optional<std::string> store;           // only this store
   bool out_of_stock_only = false;             // only count = 0
+  // Only items whose name holds this text, ASCII letters compared without
+  // case ("gayo" finds "Arabika Gayo"); other characters must match exactly.
+  std::optional<std::string> item_contains;
   std::optional<std::pair<std::string, std::string>> after;  // the last row of the previous page
   int limit = 100;
 };

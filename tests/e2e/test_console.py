@@ -14,11 +14,15 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 import tempfile
 import unittest
 
 import harness
 from harness import BINARY, sample
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+import template_tool  # noqa: E402  (tests/support/template_tool.py, openpyxl)
 
 try:
     from selenium import webdriver
@@ -142,6 +146,16 @@ class ConsoleTest(harness.PipelineTestCase):
         body, _, status = p.stdout.rpartition("\n")
         return int(status), body
 
+    def download(self, session, path, name):
+        """GET `path` with the session cookie into files/`name`: (status, content type, file)."""
+        out = os.path.join(self.files, name)
+        p = subprocess.run(["curl", "-sS", "-o", out, "-w", "%{http_code} %{content_type}",
+                            "-H", f"Cookie: {session}", self.base + path],
+                           capture_output=True, text=True, timeout=60)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        status, _, content_type = p.stdout.partition(" ")
+        return int(status), content_type, out
+
     def setup_link(self):
         m = re.search(r"console: no owner yet; .* at (http://\S+/_console/setup\?token=[0-9a-f]{64})",
                       self.env.daemon.log())
@@ -195,6 +209,27 @@ class ConsoleTest(harness.PipelineTestCase):
         self.assertIn("Robusta Dairi", page)
         self.shot("overview")
 
+        # This month's sheet for the store, from its link on the overview:
+        # the store's items, as `stockwatch template` writes it.
+        link = self.driver.find_element(By.CSS_SELECTOR, "a.sheet")
+        self.assertEqual(link.get_attribute("href"), f"{self.base}/_console/sheet?store=Medan")
+        self.assertEqual(link.text, "Download (.xlsx)")
+        session = f"stockwatch_session={self.driver.get_cookie('stockwatch_session')['value']}"
+        status, content_type, path = self.download(session, "/_console/sheet?store=Medan",
+                                                   "medan-sheet.xlsx")
+        self.assertEqual(status, 200)
+        self.assertEqual(content_type,
+                         "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+        sheet = template_tool.inspect(path)
+        self.assertEqual(sheet["sheets"], ["Medan"])
+        self.assertEqual(sheet["freeze_panes"], "A2")
+        self.assertEqual(sorted((r[1], r[2]) for r in sheet["rows"]),
+                         sorted([("Arabika Gayo", 24), ("Arabika Sidikalang", 13),
+                                 ("Robusta Dairi", 0), ("Arabika Lintong", 18),
+                                 ("Robusta Lampung", 9), ("Liberika Meranti", 11)]))
+        status, _, _ = self.download(session, "/_console/sheet?store=Nowhere", "nowhere.xlsx")
+        self.assertEqual(status, 404)
+
         # The same file again is a duplicate; a broken one is rejected line by line.
         outcomes = self.upload(MEDAN)
         self.assertRegex(outcomes[0], r"duplicate of report \d+")
@@ -233,6 +268,16 @@ class ConsoleTest(harness.PipelineTestCase):
         self.assertEqual(len(rows), 2)
         self.assertIn("Robusta Dairi", self.text())
         self.assertNotIn("Arabika Gayo", self.text())
+        # Search by item name, through the form: letters without case.
+        self.go("/_console/inventory")
+        self.driver.find_element(By.ID, "q").send_keys("ROBUSTA")
+        self.click(self.driver.find_element(By.CSS_SELECTOR, "form.filters button"))
+        rows = [r.text for r in self.driver.find_elements(By.CSS_SELECTOR, "tbody tr")]
+        self.assertEqual(len(rows), 2, rows)
+        self.assertIn("Robusta Dairi", rows[0])
+        self.assertIn("Robusta Lampung", rows[1])
+        self.assertEqual(self.driver.find_element(By.ID, "q").get_attribute("value"), "ROBUSTA")
+        self.shot("inventory-search")
         session = f"stockwatch_session={self.driver.get_cookie('stockwatch_session')['value']}"
         status, body = self.curl("-H", f"Cookie: {session}",
                                  f"{self.base}/_console/inventory.csv?store=Medan&out=1")
@@ -321,6 +366,17 @@ class ConsoleTest(harness.PipelineTestCase):
         self.go("/_console/")
         self.assertIn("Arabika Kalosi", self.text())
         self.assertNotIn("Robusta Dairi", self.text())
+        # The manager's own store's sheet, and no other's.
+        links = self.driver.find_elements(By.CSS_SELECTOR, "a.sheet")
+        self.assertEqual([a.get_attribute("href") for a in links],
+                         [f"{self.base}/_console/sheet?store=Makassar"])
+        session = f"stockwatch_session={self.driver.get_cookie('stockwatch_session')['value']}"
+        status, _, path = self.download(session, "/_console/sheet?store=Makassar", "makassar.xlsx")
+        self.assertEqual(status, 200)
+        self.assertEqual(template_tool.inspect(path)["sheets"], ["Makassar"])
+        for other in ("Medan", "medan"):
+            status, _, _ = self.download(session, f"/_console/sheet?store={other}", "medan.xlsx")
+            self.assertEqual(status, 404)
         self.go("/_console/reports")
         self.assertEqual(len(self.driver.find_elements(By.CSS_SELECTOR, "tbody tr")), 1)
         self.go("/_console/reports/1")
@@ -385,6 +441,24 @@ class ConsoleTest(harness.PipelineTestCase):
         status, body = self.curl("--data", f"name=ayu&password={OWNER_PASSWORD}",
                                  f"{self.base}/_console/sign-in")
         self.assertEqual(status, 401)
+
+        # With PostgreSQL there is no account store: refused in words, and no
+        # SQLite file is made at storage.database.
+        pg_config = os.path.join(self.env.root, "pg.toml")
+        with open(self.env.config, encoding="utf-8") as f:
+            text = f.read()
+        pg_db = os.path.join(self.env.root, "never.db")
+        text = re.sub(r"(?m)^database = .*$",
+                      f'backend = "postgresql"\nurl = "postgresql://nobody@127.0.0.1:1/none"\n'
+                      f'database = "{pg_db}"', text, count=1)
+        with open(pg_config, "w", encoding="utf-8") as f:
+            f.write(text)
+        p = subprocess.run([BINARY, "user", "list", "--config", pg_config],
+                           capture_output=True, text=True, timeout=60)
+        self.assertEqual(p.returncode, 2, p.stderr)
+        self.assertIn("the web console's accounts are kept in SQLite only in this version",
+                      p.stderr)
+        self.assertFalse(os.path.exists(pg_db))
 
     def test_failed_sign_ins_slow_down_without_locking_the_owner_out(self):
         p = subprocess.run([BINARY, "user", "add", "owner", "--role", "owner",

@@ -718,6 +718,38 @@ TEST_P(StorageContract, ListingsPageNewestFirstAndTheOutboxWithoutBodies) {
   ASSERT_EQ(page->size(), 1u);
   EXPECT_EQ((*page)[0].message_id, "m1");
   EXPECT_TRUE(storage_->outbox_page(0, OutboxState::kDead, 2)->empty());
+
+  // Search by item name: ASCII letters without case, within a store or not,
+  // with the other filters and paging.
+  load({{"Medan", "Arabika Gayo", 3}, {"Padang", "arabika solok", 0}, {"Padang", "Kopi Ärabika", 2}},
+       "names.csv", "sha-names");
+  InventoryQuery search;
+  search.item_contains = "ARABIKA";
+  inv = storage_->list_inventory(search);
+  ASSERT_TRUE(inv.ok()) << inv.error().message();
+  ASSERT_EQ(inv->size(), 2u);
+  EXPECT_EQ((*inv)[0].item, "Arabika Gayo");
+  EXPECT_EQ((*inv)[1].item, "arabika solok");
+  search.item_contains = "ärabika";  // only ASCII folds: "Ä" is not "ä"
+  EXPECT_EQ(storage_->list_inventory(search)->size(), 0u);
+  search.item_contains = "Ärabika";
+  EXPECT_EQ(storage_->list_inventory(search)->size(), 1u);
+  search.item_contains = "arabika";
+  search.store = "Padang";
+  search.out_of_stock_only = true;
+  inv = storage_->list_inventory(search);
+  ASSERT_EQ(inv->size(), 1u);
+  EXPECT_EQ((*inv)[0].item, "arabika solok");
+  InventoryQuery paged;
+  paged.item_contains = "arabika";
+  paged.limit = 1;
+  paged.after = std::pair(std::string("Medan"), std::string("Arabika Gayo"));
+  inv = storage_->list_inventory(paged);
+  ASSERT_EQ(inv->size(), 1u);
+  EXPECT_EQ((*inv)[0].item, "arabika solok");
+  InventoryQuery literal;
+  literal.item_contains = "%";  // no wildcards
+  EXPECT_EQ(storage_->list_inventory(literal)->size(), 0u);
 }
 
 TEST_P(StorageContract, StoresAreListedInOrderWithTheirItemCounts) {

@@ -292,8 +292,8 @@ TEST(WorkbookReader, WrongKindsOfFile) {
 
 TEST(WorkbookReader, DamagedParts) {
   EXPECT_EQ(load("damaged_xml.xlsx").problems,
-            "sheet \"Stok\": the workbook's XML is damaged (mismatched tag at line 1); save it "
-            "again from the spreadsheet program");
+            "sheet \"Stok\": the workbook's XML is damaged (Opening and ending tag mismatch: c "
+            "line 1 and sheetData at line 1); save it again from the spreadsheet program");
   EXPECT_EQ(load("bad_string_index.xlsx").problems,
             "sheet \"Stok\", cell A1: the workbook is damaged (the cell names a text that is not "
             "there)");

@@ -23,6 +23,8 @@
 #include "http/console/pages.hpp"
 #include "http/console/sessions.hpp"
 #include "http/failure_throttle.hpp"
+#include "pipeline/template_source.hpp"
+#include "report/template/template_writer.hpp"
 #include "report/report_format.hpp"
 #include "report/store_check.hpp"
 #include "store/account_store.hpp"
@@ -93,6 +95,7 @@ struct Console::Impl : std::enable_shared_from_this<Console::Impl> {
         keep_days(config.alerts.transfer_keep_days),
         default_minimum(config.alerts.default_minimum),
         report(config.report),
+        scratch(config.storage.scratch_dir()),
         processed(config.inbox.processed),
         failed(config.inbox.failed),
         clock(clock),
@@ -115,6 +118,7 @@ struct Console::Impl : std::enable_shared_from_this<Console::Impl> {
   int keep_days = 30;   // [alerts] transfer_keep_days: transfer suggestions
   std::int64_t default_minimum = 0;   // [alerts] default_minimum
   ReportConfig report;
+  std::filesystem::path scratch;  // where a sheet is written before it is sent
   std::filesystem::path processed, failed;
   const Clock& clock;
   asio::any_io_executor http;
@@ -238,6 +242,7 @@ struct Console::Impl : std::enable_shared_from_this<Console::Impl> {
       if (page == "status" && get) return reply(status(v));
     }
     if (page == "inventory.csv" && get) return reply(inventory(req, v, who->account, true));
+    if (page == "sheet" && get) return reply(sheet(req, v, who->account));
     if (page.substr(0, 8) == "reports/" && get) return reply(report_detail(page.substr(8), v, who->account));
     return reply(not_found_page(v));
   }
@@ -448,6 +453,7 @@ struct Console::Impl : std::enable_shared_from_this<Console::Impl> {
       if (k == "store" && !value.empty()) iv.store = value;
       else if (k == "out") iv.out_of_stock_only = value == "1";
       else if (k == "sort") iv.by_cover = value == "cover";
+      else if (k == "q" && !value.empty()) iv.item = value.substr(0, 200);
       else if (k == "after_store") after_store = value;
       else if (k == "after_item") after_item = value;
     }
@@ -463,9 +469,11 @@ struct Console::Impl : std::enable_shared_from_this<Console::Impl> {
     InventoryQuery q;
     q.store = iv.store;
     q.out_of_stock_only = iv.out_of_stock_only;
+    q.item_contains = iv.item;
     if (after_store && after_item) q.after = std::make_pair(*after_store, *after_item);
-    if (!csv && iv.by_cover && !iv.out_of_stock_only) {
-      // Fewest days of cover first: the first page only.
+    if (!csv && iv.by_cover && !iv.out_of_stock_only && !iv.item) {
+      // Fewest days of cover first: the first page only (a search by item
+      // lists by name).
       auto rows = storage->usage_by_cover(iv.store, kInventoryPerPage);
       if (!rows) return error_page(v, rows.error().message());
       for (const auto& r : *rows) {
@@ -505,6 +513,40 @@ struct Console::Impl : std::enable_shared_from_this<Console::Impl> {
     }
     auto res = http::make_response(200, std::move(body), "text/csv; charset=utf-8");
     res.set(bhttp::field::content_disposition, "attachment; filename=\"inventory.csv\"");
+    res.set(bhttp::field::cache_control, "no-store");
+    res.set("X-Content-Type-Options", "nosniff");
+    return res;
+  }
+
+  // --- This month's sheet for a store ---------------------------------------------
+
+  // The store's stock-count workbook (report/template/template_writer.hpp),
+  // with its headers in the reader's language: the same file as
+  // `stockwatch template --store S`. A store the account may not see, or
+  // that the inventory does not know, is a 404.
+  http::Response sheet(const PageRequest& req, const View& v, const Account& account) {
+    std::string store;
+    for (auto& [k, value] : parse_urlencoded(req.query)) {
+      if (k == "store") store = value;
+    }
+    if (store.empty() || !account.sees(store)) return not_found_page(v);
+    auto items = template_sheet_of(*storage, store);
+    if (!items) {
+      if (items.error().code() == ErrorCode::kNotFound) return not_found_page(v);
+      return error_page(v, items.error().message());
+    }
+    // Matched without case by template_sheet_of: the store it found must
+    // be one this account sees as well.
+    if (!account.sees(items->store)) return not_found_page(v);
+    auto bytes = template_bytes(*items, *v.text, report.aliases, scratch);
+    if (!bytes) return error_page(v, bytes.error().message());
+    spdlog::info("console {}: {} downloaded the sheet of store '{}' ({} items)", req.remote,
+                 account.name, items->store, items->items.size());
+    const std::string file =
+        safe_file_name(items->store + "-" + format_utc(clock.now(), "%Y-%m") + ".xlsx");
+    auto res = http::make_response(
+        200, std::move(*bytes), "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet");
+    res.set(bhttp::field::content_disposition, "attachment; filename=\"" + file + "\"");
     res.set(bhttp::field::cache_control, "no-store");
     res.set("X-Content-Type-Options", "nosniff");
     return res;
@@ -874,7 +916,7 @@ http::Route Console::route(const http::Request& req) {
       {"sign-out", "console_sign_out"}, {"language", "console_language"},
       {"upload", "console_upload"}, {"reports", "console_reports"},
       {"inventory", "console_inventory"}, {"inventory.csv", "console_inventory_csv"},
-      {"alerts", "console_alerts"}, {"status", "console_status"}};
+      {"alerts", "console_alerts"}, {"status", "console_status"}, {"sheet", "console_sheet"}};
   r.label = "console_other";
   for (const auto& [name, label] : kLabels) {
     if (page == name) r.label = label;

@@ -86,6 +86,8 @@ form.filters { display: flex; flex-wrap: wrap; align-items: center; gap: 0.5rem 
                background: #fff; border: 1px solid var(--line); border-radius: 6px; padding: 0.6rem 0.8rem; }
 form.filters label { font-weight: 600; }
 form.filters select { max-width: 100%; min-width: 0; flex: 1 1 10rem; }
+form.filters input[type=search] { font: inherit; padding: 0.35rem 0.6rem; border-radius: 4px;
+                                  border: 1px solid #9aa5ae; min-width: 0; flex: 1 1 10rem; }
 form.filters label.check { font-weight: normal; }
 form.filters select, form.filters button { font: inherit; padding: 0.35rem 0.6rem; border-radius: 4px;
                                            border: 1px solid #9aa5ae; background: #fff; }
@@ -289,14 +291,21 @@ Markup overview_page(const View& v, const OverviewData& d) {
       when += html(" <span class=\"quiet\">({})</span>",
                    {v.f("console.overview.quiet", {{"days", std::to_string(d.quiet_days)}})});
     }
-    rows += html("<tr><td class=\"name\">{}</td><td>{}</td><td class=\"num\">{}</td></tr>",
-                  {name(s.store), when, format_count(s.out_of_stock, lang)});
+    // This month's sheet: the store's items, to fill in and send back.
+    const Markup sheet =
+        html("<a class=\"sheet\" href=\"/_console/sheet?store={}\" download aria-label=\"{}\">{}</a>",
+             {aws_uri_encode(s.store, false),
+              v.f("console.overview.sheet_for", {{"store", s.store}}),
+              v.t("console.overview.sheet_link")});
+    rows += html("<tr><td class=\"name\">{}</td><td>{}</td><td class=\"num\">{}</td><td>{}</td></tr>",
+                  {name(s.store), when, format_count(s.out_of_stock, lang), sheet});
   }
   body += html(
       "<div class=\"table-wrap\"><table><thead><tr><th scope=\"col\">{}</th><th scope=\"col\">{}</th>"
-      "<th scope=\"col\" class=\"num\">{}</th></tr></thead><tbody>{}</tbody></table></div>",
+      "<th scope=\"col\" class=\"num\">{}</th><th scope=\"col\">{}</th></tr></thead><tbody>{}</tbody>"
+      "</table></div>",
       {v.t("console.overview.store"), v.t("console.overview.last_report"), v.t("console.overview.out"),
-       rows});
+       v.t("console.overview.sheet"), rows});
   body += html("<h2>{}</h2>", {v.t("console.overview.out_items")});
   if (d.out_of_stock.empty()) {
     body += html("<p class=\"muted\">{}</p>", {v.t("console.overview.none_out")});
@@ -457,6 +466,7 @@ std::string inventory_query(const InventoryView& iv) {
   if (iv.store) q += "store=" + aws_uri_encode(*iv.store, false);
   if (iv.out_of_stock_only) q += std::string(q.empty() ? "" : "&") + "out=1";
   if (iv.by_cover) q += std::string(q.empty() ? "" : "&") + "sort=cover";
+  if (iv.item) q += std::string(q.empty() ? "" : "&") + "q=" + aws_uri_encode(*iv.item, false);
   return q;
 }
 
@@ -474,14 +484,18 @@ Markup inventory_page(const View& v, const InventoryView& iv) {
   Markup body = html(
       "<form class=\"filters\" method=\"get\" action=\"/_console/inventory\">"
       "<label for=\"store\">{}</label><select id=\"store\" name=\"store\">{}</select>"
+      "<label for=\"q\">{}</label><input type=\"search\" id=\"q\" name=\"q\" value=\"{}\" "
+      "maxlength=\"200\" placeholder=\"{}\">"
       "<label class=\"check\"><input type=\"checkbox\" name=\"out\" value=\"1\"{}> {}</label>"
       "<label for=\"sort\">{}</label><select id=\"sort\" name=\"sort\">"
       "<option value=\"\"{}>{}</option><option value=\"cover\"{}>{}</option></select>"
       "<button type=\"submit\">{}</button></form>",
-      {v.t("console.inventory.store"), options, Markup{iv.out_of_stock_only ? " checked" : ""},
-       v.t("console.inventory.out_only"), v.t("console.inventory.sort"),
-       Markup{iv.by_cover ? "" : " selected"}, v.t("console.inventory.sort_name"),
-       Markup{iv.by_cover ? " selected" : ""}, v.t("console.inventory.sort_cover"),
+      {v.t("console.inventory.store"), options, v.t("console.inventory.search"),
+       iv.item.value_or(""), v.t("console.inventory.search_hint"),
+       Markup{iv.out_of_stock_only ? " checked" : ""}, v.t("console.inventory.out_only"),
+       v.t("console.inventory.sort"), Markup{iv.by_cover ? "" : " selected"},
+       v.t("console.inventory.sort_name"), Markup{iv.by_cover ? " selected" : ""},
+       v.t("console.inventory.sort_cover"),
        v.t("console.inventory.show")});
   const std::string query = inventory_query(iv);
   body += html("<p><a href=\"/_console/inventory.csv{}{}\" download>{}</a></p>",

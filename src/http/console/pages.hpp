@@ -92,6 +92,7 @@ struct InventoryView {
   std::vector<std::string> stores;          // the stores the reader may pick
   std::optional<std::string> store;         // the one picked (a manager always has one)
   bool out_of_stock_only = false;
+  std::optional<std::string> item;          // search: items whose name holds this text
   std::vector<InventoryRow> rows;
   std::optional<std::pair<std::string, std::string>> next;   // the next page starts after this
   bool by_cover = false;                    // sorted by days of cover (one page, in stock only)

@@ -8,7 +8,11 @@
 #include <algorithm>
 #include <cctype>
 #include <cmath>
+#include <condition_variable>
 #include <cstdlib>
+#include <deque>
+#include <mutex>
+#include <thread>
 #include <utility>
 
 #include "os/unique_fd.hpp"
@@ -154,6 +158,67 @@ class PartHandler : public XmlHandler {
   XmlStream* xml_ = nullptr;
 };
 
+// Inflates an archive entry a few chunks ahead of its reader, on a thread
+// of its own, so that inflating and parsing the XML overlap. At most
+// kDepth chunks wait; the thread ends before the object is gone.
+class InflateAhead {
+ public:
+  InflateAhead(ZipEntry& entry, std::size_t chunk_bytes)
+      : thread_([this, &entry, chunk_bytes] { run(entry, chunk_bytes); }) {}
+  InflateAhead(const InflateAhead&) = delete;
+  InflateAhead& operator=(const InflateAhead&) = delete;
+  ~InflateAhead() {
+    {
+      const std::lock_guard lock(mutex_);
+      cancelled_ = true;
+    }
+    room_.notify_all();
+    thread_.join();
+  }
+
+  // The next chunk into `buf` (empty at the end of the entry), or the
+  // entry's error.
+  Status next(std::string& buf) {
+    std::unique_lock lock(mutex_);
+    ready_.wait(lock, [&] { return !chunks_.empty() || !status_.ok(); });
+    if (chunks_.empty()) return status_;
+    buf.swap(chunks_.front());
+    chunks_.pop_front();
+    room_.notify_one();
+    return Status::ok_status();
+  }
+
+ private:
+  static constexpr std::size_t kDepth = 4;
+
+  void run(ZipEntry& entry, std::size_t chunk_bytes) {
+    std::string buf;
+    for (;;) {
+      Status read = entry.read(buf, chunk_bytes);
+      std::unique_lock lock(mutex_);
+      if (!read.ok()) {
+        status_ = std::move(read);
+        ready_.notify_one();
+        return;
+      }
+      room_.wait(lock, [&] { return chunks_.size() < kDepth || cancelled_; });
+      if (cancelled_) return;
+      const bool end = buf.empty();
+      chunks_.push_back(std::move(buf));
+      buf = std::string();
+      ready_.notify_one();
+      if (end) return;
+    }
+  }
+
+  std::mutex mutex_;
+  std::condition_variable ready_, room_;
+  std::deque<std::string> chunks_;
+  Status status_ = Status::ok_status();
+  bool cancelled_ = false;
+  std::thread thread_;  // last: starts once the rest is built
+};
+
 // Streams one archive entry through `handler`.
 std::optional<WorkbookProblem> stream_entry(const ZipArchive& zip, const std::string& name,
                                             PartHandler& handler, const WorkbookLimits& limits) {
@@ -161,9 +226,10 @@ std::optional<WorkbookProblem> stream_entry(const ZipArchive& zip, const std::st
   if (!entry.ok()) return WorkbookProblem{handler.sheet, "", entry.error().message()};
   XmlStream xml(handler, limits.max_depth);
   handler.attach(xml);
+  InflateAhead ahead(entry.value(), limits.chunk_bytes);
   std::string buf;
   for (;;) {
-    Status read = entry.value().read(buf, limits.chunk_bytes);
+    Status read = ahead.next(buf);
     if (!read.ok()) return WorkbookProblem{handler.sheet, "", read.error().message()};
     Status fed = xml.feed(buf, buf.empty());
     if (handler.problem) return handler.problem;
@@ -310,14 +376,39 @@ class StylesPart : public PartHandler {
 // A cell's t attribute. An unknown type is read as a number, as before.
 enum class CellType : std::uint8_t { kNumber, kShared, kInline, kFormulaText, kBool, kError, kDate };
 
-CellType cell_type(std::string_view t) {
-  if (t == "s") return CellType::kShared;
-  if (t == "inlineStr") return CellType::kInline;
-  if (t == "str") return CellType::kFormulaText;
-  if (t == "b") return CellType::kBool;
-  if (t == "e") return CellType::kError;
-  if (t == "d") return CellType::kDate;
+CellType cell_type(const char* t) {
+  // Byte by byte: it is read for every cell.
+  switch (t[0]) {
+    case 's':
+      if (t[1] == '\0') return CellType::kShared;
+      if (t[1] == 't' && t[2] == 'r' && t[3] == '\0') return CellType::kFormulaText;
+      break;
+    case 'i':
+      if (std::string_view(t) == "inlineStr") return CellType::kInline;
+      break;
+    case 'b':
+      if (t[1] == '\0') return CellType::kBool;
+      break;
+    case 'e':
+      if (t[1] == '\0') return CellType::kError;
+      break;
+    case 'd':
+      if (t[1] == '\0') return CellType::kDate;
+      break;
+    default: break;
+  }
   return CellType::kNumber;
+}
+
+// Whether `name` is `literal`: compared inline, byte by byte (a call to
+// memcmp per element costs more than the comparison on a large sheet).
+template <std::size_t N>
+inline bool is(std::string_view name, const char (&literal)[N]) {
+  if (name.size() != N - 1) return false;
+  for (std::size_t i = 0; i + 1 < N; ++i) {
+    if (name[i] != literal[i]) return false;
+  }
+  return true;
 }
 
 class XlsxSheetPart : public PartHandler {
@@ -347,9 +438,9 @@ class XlsxSheetPart : public PartHandler {
       }
       return;
     }
-    if (name == "sheetData") {
+    if (is(name, "sheetData")) {
       in_data_ = true;
-    } else if (name == "row" && in_data_) {
+    } else if (is(name, "row") && in_data_) {
       std::uint64_t r = 0;
       const char* ra = xml_attr(attrs, "r");
       if (ra != nullptr) {
@@ -363,7 +454,7 @@ class XlsxSheetPart : public PartHandler {
       row_.number = static_cast<std::uint32_t>(r);
       cells_ = 0;
       next_column_ = 0;
-    } else if (name == "c" && in_data_) {
+    } else if (is(name, "c") && in_data_) {
       in_cell_ = true;
       has_formula_ = has_value_ = false;
       value_.clear();
@@ -391,17 +482,17 @@ class XlsxSheetPart : public PartHandler {
         return fail(cell_ref(column_, row_.number), "the workbook is damaged (cells out of order)");
       }
       next_column_ = column_ + 1;
-    } else if (in_cell_ && name == "f") {
+    } else if (in_cell_ && is(name, "f")) {
       has_formula_ = true;
-    } else if (in_cell_ && name == "v") {
+    } else if (in_cell_ && is(name, "v")) {
       in_v_ = true;
       has_value_ = true;
-    } else if (in_cell_ && name == "rPh") {
+    } else if (in_cell_ && is(name, "rPh")) {
       ++in_phonetic_;
-    } else if (in_cell_ && name == "t" && in_phonetic_ == 0 && type_ == CellType::kInline) {
+    } else if (in_cell_ && is(name, "t") && in_phonetic_ == 0 && type_ == CellType::kInline) {
       in_t_ = true;
       has_value_ = true;
-    } else if (name == "mergeCell") {
+    } else if (is(name, "mergeCell")) {
       const char* ref = xml_attr(attrs, "ref");
       if (ref == nullptr) return;
       const std::string_view r(ref);
@@ -431,16 +522,16 @@ class XlsxSheetPart : public PartHandler {
       }
       return;
     }
-    if (name == "v") {
+    if (is(name, "v")) {
       in_v_ = false;
-    } else if (name == "t") {
+    } else if (is(name, "t")) {
       in_t_ = false;
-    } else if (name == "rPh") {
+    } else if (is(name, "rPh")) {
       --in_phonetic_;
-    } else if (name == "c" && in_cell_) {
+    } else if (is(name, "c") && in_cell_) {
       in_cell_ = false;
       finish_cell();
-    } else if (name == "row" && in_data_) {
+    } else if (is(name, "row") && in_data_) {
       // The cells of the row before stay as slots whose strings keep their
       // room: a sheet's rows cost no allocation once the first is read.
       row_.cells.resize(cells_);
@@ -448,7 +539,7 @@ class XlsxSheetPart : public PartHandler {
         if (auto p = sink_.on_row(row_)) return fail(p->cell, p->message);
       }
       cells_ = 0;
-    } else if (name == "sheetData") {
+    } else if (is(name, "sheetData")) {
       in_data_ = false;
     }
   }

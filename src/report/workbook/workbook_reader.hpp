@@ -7,8 +7,10 @@
 //   sheet in one part, content.xml; it is then read twice, once for the
 //   sheets' names, once for the rows.)
 // - The sheet's XML is inflated from the archive in chunks of
-//   `limits.chunk_bytes` and pushed into expat; memory does not grow with
-//   the sheet (only the shared-string table is kept, and it is capped).
+//   `limits.chunk_bytes` and pushed into libxml2; a thread of the read's
+//   own inflates up to four chunks ahead of the parse and ends before the
+//   read returns. Memory does not grow with the sheet (only the
+//   shared-string table is kept, and it is capped).
 // - Rows reach the sink in sheet order, each with its 1-based row number
 //   and only its non-empty cells (0-based column, text, kind). Empty rows
 //   and empty cells are skipped. Whole numbers are given as integers
@@ -20,7 +22,8 @@
 // - The first problem stops the read and is returned; it names the sheet
 //   and the cell where there is one. Rows delivered before it must be
 //   discarded by the caller.
-// - Not thread-safe; each read is independent.
+// - The sink is called on the calling thread. Not thread-safe; each read
+//   is independent.
 #pragma once
 
 #include <cstddef>

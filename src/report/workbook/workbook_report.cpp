@@ -2,6 +2,12 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <exception>
+#include <mutex>
+#include <thread>
 #include <utility>
 
 namespace stockwatch::workbook {
@@ -27,22 +33,76 @@ bool needs_quotes(std::string_view text) {
 constexpr const char* kRoles[3] = {"store", "item", "count"};
 }  // namespace
 
-// Turns sheet rows into CSV records for the parser.
+// What the reading thread hands to the parser's thread: rows as CSV
+// records (row i is text[ends[i-1], ends[i])), and, between them, problems
+// only a workbook has and line shifts, each applied before row `at_row`.
+struct WorkbookReport::Side {
+  std::size_t at_row = 0;
+  std::optional<ReportProblem> problem;
+  std::optional<Shift> shift;
+};
+
+struct WorkbookReport::Batch {
+  std::string text;
+  std::vector<std::size_t> ends;
+  std::vector<Side> sides;
+  bool last = false;
+};
+
+// A bounded queue of batches between the reading thread and the caller's.
+class WorkbookReport::Channel {
+ public:
+  // False when the consumer has gone (the batch is dropped).
+  bool push(Batch batch) {
+    std::unique_lock lock(mutex_);
+    room_.wait(lock, [&] { return queue_.size() < kDepth || cancelled_; });
+    if (cancelled_) return false;
+    queue_.push_back(std::move(batch));
+    ready_.notify_one();
+    return true;
+  }
+  Batch pop() {
+    std::unique_lock lock(mutex_);
+    ready_.wait(lock, [&] { return !queue_.empty(); });
+    Batch b = std::move(queue_.front());
+    queue_.pop_front();
+    room_.notify_one();
+    return b;
+  }
+  void cancel() {
+    {
+      const std::lock_guard lock(mutex_);
+      cancelled_ = true;
+      queue_.clear();
+    }
+    room_.notify_all();
+  }
+  [[nodiscard]] bool cancelled() const { return cancelled_.load(std::memory_order_relaxed); }
+
+ private:
+  static constexpr std::size_t kDepth = 4;  // batches in flight: memory stays bounded
+  mutable std::mutex mutex_;
+  std::condition_variable ready_, room_;
+  std::deque<Batch> queue_;
+  std::atomic<bool> cancelled_{false};
+};
+
+// Turns sheet rows into CSV records for the parser. Runs on the reading
+// thread: it touches nothing the parser's thread uses until the read ends
+// (sheet_, role_column_, merge_cells_); everything for the parser goes
+// through the channel.
 class WorkbookReport::Feeder : public SheetSink {
  public:
-  Feeder(WorkbookReport& owner, const ReportParser::RowSink& sink) : owner_(owner), sink_(sink) {}
+  Feeder(WorkbookReport& owner, Channel& channel) : owner_(owner), channel_(channel) {}
 
   void on_sheet(const std::string& name) override { owner_.sheet_ = name; }
 
   std::optional<WorkbookProblem> on_row(const SheetRow& row) override {
-    if (owner_.stop_ && owner_.stop_()) {
-      owner_.stopped_ = true;
-      return WorkbookProblem{"", "", "stopped"};  // ends the read; never shown
-    }
+    if (channel_.cancelled()) return WorkbookProblem{"", "", "stopped"};  // never shown
     // Blank lines up to the row, so that the parser's line is the row
     // number (plus the extra lines of earlier texts with line breaks).
-    std::string& out = buf_;
-    out.assign(row.number - 1 - last_row_, '\n');
+    std::string& out = batch_.text;
+    out.append(row.number - 1 - last_row_, '\n');
     line_ += row.number - 1 - last_row_;
     last_row_ = row.number;
     if (!header_seen_) {
@@ -62,10 +122,10 @@ class WorkbookReport::Feeder : public SheetSink {
       }
       if (row.number != header_row_ && owner_.role_column_[2] == c.column &&
           c.kind == CellKind::kDate) {
-        owner_.parser_.add_problem(ReportProblem{
+        side().problem = ReportProblem{
             line_ + 1, "count",
             "the count is a date (" + c.text +
-                "); format the count column as a number, not a date"});
+                "); format the count column as a number, not a date"};
       }
       // A date's problem is told once: the parser gets a count it accepts
       // (the report is refused all the same).
@@ -97,40 +157,66 @@ class WorkbookReport::Feeder : public SheetSink {
       }
     }
     out += '\n';
-    owner_.parser_.feed(out, wrapped_);
+    batch_.ends.push_back(out.size());
     line_ += 1 + breaks;
     if (breaks != 0) {
       // A text with line breaks took more than one line: the parser's lines
       // run ahead of the rows from here on.
-      const std::size_t extra = owner_.shifts_.empty() ? 0 : owner_.shifts_.back().extra;
-      owner_.shifts_.push_back({row.number + 1, line_ + 1, extra + breaks});
+      const std::size_t extra = shifts_.empty() ? 0 : shifts_.back().extra;
+      shifts_.push_back({row.number + 1, line_ + 1, extra + breaks});
+      side().shift = shifts_.back();
+    }
+    if (batch_.text.size() >= kBatchBytes || batch_.sides.size() >= kBatchSides) {
+      if (!flush(false)) return WorkbookProblem{"", "", "stopped"};
     }
     return std::nullopt;
   }
 
   std::optional<WorkbookProblem> on_merge(const MergeRange& m) override {
     if (merges_++ < kMaxMergesReported) {
-      const std::size_t line = owner_.line_of(m.first_row);
+      const std::size_t line = line_of(m.first_row);
       owner_.merge_cells_.emplace_back(line, cell_ref(m.first_column, m.first_row));
-      owner_.parser_.add_problem(ReportProblem{
+      side().problem = ReportProblem{
           line, "",
           "the cells " + cell_ref(m.first_column, m.first_row) + ":" +
               cell_ref(m.last_column, m.last_row) +
-              " are merged; unmerge them and write the value in each cell"});
+              " are merged; unmerge them and write the value in each cell"};
     }
     return std::nullopt;
   }
 
-  ReportParser::RowSink wrapped_ = [this](const ReportRow& r) {
-    ReportRow copy = r;
-    copy.line = owner_.row_of(r.line);
-    sink_(copy);
-  };
+  // Sends what is pending; `last` marks the end of the read.
+  bool flush(bool last) {
+    batch_.last = last;
+    Batch next;
+    next.text.reserve(kBatchBytes + 1024);
+    std::swap(next, batch_);
+    return channel_.push(std::move(next));
+  }
 
  private:
+  static constexpr std::size_t kBatchBytes = 64 * 1024;
+  static constexpr std::size_t kBatchSides = 1024;
+
+  // A new side entry, before the next row of the batch.
+  Side& side() {
+    batch_.sides.emplace_back();
+    batch_.sides.back().at_row = batch_.ends.size();
+    return batch_.sides.back();
+  }
+
+  std::size_t line_of(std::size_t row) const {
+    std::size_t extra = 0;
+    for (const Shift& s : shifts_) {
+      if (row >= s.row) extra = s.extra;
+    }
+    return row + extra;
+  }
+
   WorkbookReport& owner_;
-  const ReportParser::RowSink& sink_;
-  std::string buf_;
+  Channel& channel_;
+  Batch batch_;
+  std::vector<Shift> shifts_;   // the reading thread's copy
   std::uint32_t last_row_ = 0;  // sheet rows fed
   std::size_t line_ = 0;        // parser lines fed
   bool header_seen_ = false;
@@ -143,30 +229,92 @@ WorkbookReport::WorkbookReport(ReportParser& parser, HeaderAliases aliases, Work
 
 void WorkbookReport::read(std::string_view bytes, std::string_view store,
                           const ReportParser::RowSink& sink) {
-  Feeder feeder(*this, sink);
-  finish(read_workbook(bytes, store, limits_, feeder), feeder, sink);
+  run([&](SheetSink& feeder) { return read_workbook(bytes, store, limits_, feeder); }, sink);
 }
 
 void WorkbookReport::read_fd(int fd, std::string_view store, const ReportParser::RowSink& sink) {
-  Feeder feeder(*this, sink);
-  finish(read_workbook_fd(fd, store, limits_, feeder), feeder, sink);
+  run([&](SheetSink& feeder) { return read_workbook_fd(fd, store, limits_, feeder); }, sink);
 }
 
 void WorkbookReport::read_file(const std::string& path, std::string_view store,
                                const ReportParser::RowSink& sink) {
-  Feeder feeder(*this, sink);
-  finish(read_workbook_file(path, store, limits_, feeder), feeder, sink);
+  run([&](SheetSink& feeder) { return read_workbook_file(path, store, limits_, feeder); }, sink);
 }
 
-void WorkbookReport::finish(std::optional<WorkbookProblem> problem, Feeder& feeder,
-                            const ReportParser::RowSink&) {
-  if (stopped_) return;
+void WorkbookReport::run(const std::function<std::optional<WorkbookProblem>(SheetSink&)>& reader,
+                         const ReportParser::RowSink& sink) {
+  // The archive is inflated and its XML parsed on a thread of its own while
+  // this one parses the records and calls `sink` (the loader's writes): on
+  // two cores the two halves overlap. The reading thread ends before this
+  // function returns, whatever happens here.
+  Channel channel;
+  Feeder feeder(*this, channel);
+  std::optional<WorkbookProblem> problem;
+  std::exception_ptr failure;
+  std::thread reading([&] {
+    try {
+      problem = reader(feeder);
+      (void)feeder.flush(true);
+    } catch (...) {
+      failure = std::current_exception();
+      Batch end;
+      end.last = true;
+      (void)channel.push(std::move(end));
+    }
+  });
+  struct Joiner {
+    Channel& channel;
+    std::thread& thread;
+    ~Joiner() {
+      channel.cancel();
+      if (thread.joinable()) thread.join();
+    }
+  } joiner{channel, reading};
+
+  const ReportParser::RowSink wrapped = [this, &sink](const ReportRow& r) {
+    ReportRow copy = r;
+    copy.line = row_of(r.line);
+    sink(copy);
+  };
+  bool stopped = false;
+  for (;;) {
+    Batch batch = channel.pop();
+    const std::string_view text(batch.text);
+    std::size_t side = 0;
+    const auto apply_sides = [&](std::size_t row) {
+      for (; side < batch.sides.size() && batch.sides[side].at_row == row; ++side) {
+        Side& s = batch.sides[side];
+        if (s.problem) parser_.add_problem(std::move(*s.problem));
+        if (s.shift) shifts_.push_back(*s.shift);
+      }
+    };
+    std::size_t begin = 0;
+    for (std::size_t row = 0; row < batch.ends.size(); ++row) {
+      apply_sides(row);
+      if (stop_ && stop_()) {
+        stopped = true;
+        break;
+      }
+      parser_.feed(text.substr(begin, batch.ends[row] - begin), wrapped);
+      begin = batch.ends[row];
+    }
+    if (stopped) break;
+    apply_sides(batch.ends.size());
+    if (batch.last) break;
+  }
+  channel.cancel();
+  if (reading.joinable()) reading.join();
+  if (failure) std::rethrow_exception(failure);
+  if (stopped) {
+    stopped_ = true;
+    return;
+  }
   if (problem) {
     // Stored whole, already naming its sheet and cell.
     parser_.add_problem(ReportProblem{0, "", problem->to_string()});
     return;
   }
-  parser_.finish(feeder.wrapped_);
+  parser_.finish(wrapped);
 }
 
 std::size_t WorkbookReport::row_of(std::size_t line) const {

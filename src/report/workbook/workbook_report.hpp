@@ -16,6 +16,10 @@
 //   `sheet "Stok", cell C7: ...` (`row 7` when no column is known).
 // - A reading problem (a damaged or hostile file) is added to the parser as
 //   a problem of the whole report; ok() is then false.
+// - Threads: the archive is inflated and its XML parsed on a thread that
+//   each read starts and joins before it returns; the parser, `sink` and
+//   the stop callback are called only on the caller's thread. At most a few
+//   batches of 64 KiB of records are in flight between the two.
 // - Borrows the parser; not thread-safe.
 #pragma once
 
@@ -60,8 +64,11 @@ class WorkbookReport {
 
  private:
   class Feeder;
-  void finish(std::optional<WorkbookProblem> problem, Feeder& feeder,
-              const ReportParser::RowSink& sink);
+  class Channel;
+  struct Side;
+  struct Batch;
+  void run(const std::function<std::optional<WorkbookProblem>(SheetSink&)>& reader,
+           const ReportParser::RowSink& sink);
 
   // Sheet row <-> parser line, after texts with line breaks.
   struct Shift {

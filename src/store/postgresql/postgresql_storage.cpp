@@ -8,6 +8,7 @@
 #include <cassert>
 #include <utility>
 
+#include "base/ascii.hpp"
 #include "pipeline/event.hpp"
 #include "text/masked_password.hpp"
 #include "store/postgresql/pg.hpp"
@@ -1474,6 +1475,13 @@ Result<std::vector<InventoryRow>> PostgresStorage::list_inventory(const Inventor
     params.emplace_back(q.after->second);
     sql += " AND (store, item) > ($" + std::to_string(params.size() - 1) + ", $" +
            std::to_string(params.size()) + ")";
+  }
+  if (q.item_contains) {
+    // translate() folds ASCII letters only, as SQLite's lower() does
+    // (PostgreSQL's lower() would fold other letters too).
+    params.emplace_back(ascii_lower(*q.item_contains));
+    sql += " AND strpos(translate(item, 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', "
+           "'abcdefghijklmnopqrstuvwxyz'), $" + std::to_string(params.size()) + ") > 0";
   }
   params.emplace_back(q.limit);
   sql += " ORDER BY store, item LIMIT $" + std::to_string(params.size());

@@ -1,6 +1,7 @@
 // The SQLite backend: all of its SQL is in this file.
 #include "store/sqlite/sqlite_storage.hpp"
 
+#include "base/ascii.hpp"
 #include "os/file_ops.hpp"
 #include "os/pid_lock.hpp"
 
@@ -2128,12 +2129,15 @@ Result<std::vector<InventoryRow>> SqliteStorage::list_inventory(const InventoryQ
   if (q.store) sql += " AND store = ?1";
   if (q.out_of_stock_only) sql += " AND count = 0";
   if (q.after) sql += " AND (store, item) > (?2, ?3)";
+  // lower() folds ASCII letters only (SQLite without ICU), as the contract says.
+  if (q.item_contains) sql += " AND instr(lower(item), ?5) > 0";
   sql += " ORDER BY store, item LIMIT ?4";
   try {
     Statement s(impl_->db.get(), sql.c_str());
     if (q.store) s.bind(1, *q.store);
     if (q.after) s.bind(2, q.after->first).bind(3, q.after->second);
     s.bind(4, q.limit);
+    if (q.item_contains) s.bind(5, ascii_lower(*q.item_contains));
     return collect<InventoryRow>(s, [](const Statement& st) {
       return InventoryRow{st.text(0), st.text(1), st.i64(2), from_unix_ms(st.i64(3)), st.i64(4)};
     });
