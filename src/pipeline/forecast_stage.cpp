@@ -40,7 +40,8 @@ std::int64_t item_key(std::int64_t report_id, std::string_view store, std::strin
 
 std::int64_t item_minimum(Storage& storage, std::string_view store, std::string_view item,
                           std::int64_t default_minimum) {
-  return storage.minimum_of(store, item, default_minimum).value_or(0);
+  auto minimum = storage.minimum_of(store, item, default_minimum);
+  return minimum ? *minimum : 0;
 }
 
 Result<std::optional<TransferSuggestion>> suggest_transfer(Storage& storage,

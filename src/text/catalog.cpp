@@ -848,44 +848,6 @@ constexpr CatalogEntry kIndonesian[] = {
     {"mail.reply.footer", "-- \nstockwatch, {mailbox}"},
 
     // Report problems (report/report_problem.hpp), for the replies above.
-    {"problem.at_line", "baris {line}: {message}"},
-    {"problem.at_line_column", "baris {line}, kolom {column}: {message}"},
-    {"problem.more", "... dan {n} masalah lainnya"},
-    {"problem.unclosed_quote", "kolom berkutip yang dimulai di sini tidak pernah ditutup; periksa tanda kutipnya"},
-    {"problem.empty_report", "laporannya kosong"},
-    {"problem.header_without_rows", "laporan hanya berisi baris judul, tanpa data"},
-    {"problem.line_too_long", "barisnya lebih panjang dari {limit} byte"},
-    {"problem.binary_data", "berkas berisi data biner (byte NUL); ini bukan laporan CSV"},
-    {"problem.not_utf8", "berkas ini bukan UTF-8 yang sah; simpan sebagai \"CSV UTF-8\""},
-    {"problem.missing_column",
-     "baris judul tidak punya kolom {role} (yang ada: {found}); beri nama salah satu dari: {names}"},
-    {"problem.missing_column_no_names",
-     "baris judul tidak punya kolom {role} (tidak ada nama kolom); beri nama salah satu dari: {names}"},
-    {"problem.duplicate_column",
-     "baris judul punya dua kolom {role}: '{first}' (kolom {first_column}) dan '{second}' (kolom "
-     "{second_column}); sisakan satu saja"},
-    {"problem.empty_name", "{role} kosong"},
-    {"problem.control_character", "{role} berisi karakter kontrol ({character}); hapus karakter itu"},
-    {"character.U+000A", "ganti baris"},
-    {"character.U+000D", "ganti baris"},
-    {"problem.name_too_long", "{role} panjangnya {length} byte; batasnya {limit}"},
-    {"problem.too_few_columns", "baris ini punya {n} kolom, padahal baris judul butuh {needed}"},
-    {"problem.extra_values",
-     "baris ini punya {columns} kolom, padahal baris judul punya {header_columns}; tulis angka "
-     "tanpa pemisah (1000, bukan 1{delimiter}000) dan beri tanda kutip pada nama yang mengandung "
-     "'{delimiter}'"},
-    {"problem.extra_values_tab",
-     "baris ini punya {columns} kolom, padahal baris judul punya {header_columns}; tulis angka "
-     "tanpa pemisah (1000, bukan 1,000) dan beri tanda kutip pada nama yang mengandung tab"},
-    {"problem.count_empty", "jumlahnya kosong; tulis 0 jika barangnya habis"},
-    {"problem.count_too_large", "'{found}' melebihi jumlah maksimum {max}"},
-    {"problem.count_negative", "'{found}' negatif; jumlah harus 0 atau lebih"},
-    {"problem.count_not_whole", "'{found}' bukan bilangan bulat"},
-    {"problem.count_not_whole_write", "'{found}' bukan bilangan bulat; tulis {write}"},
-    {"problem.count_fraction", "'{found}' bukan bilangan bulat; jumlah dihitung dalam satuan utuh"},
-    {"problem.duplicate_row",
-     "gudang '{store}' dan barang '{item}' sudah ada di baris {first_line}; cantumkan setiap "
-     "barang sekali saja"},
 };
 
 // Indonesian nouns do not change with the number.

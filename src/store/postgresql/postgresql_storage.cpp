@@ -1711,12 +1711,13 @@ Status PostgresStorage::apply_usage(const UsageReport& rep) {
   static const char* const kSteps[] = {
       "INSERT INTO usage_points(store, item, day, count, report_id) "
       "SELECT store, item, $1::bigint, new_count, $2::bigint FROM changes WHERE report_id = $2 "
+      "ORDER BY store, item "
       "ON CONFLICT (store, item, day) DO UPDATE SET count = excluded.count, "
       "report_id = excluded.report_id",
       // observe(), as in the SQLite backend.
       "INSERT INTO usage AS u (store, item, first_day, last_day, last_count, used, used_days) "
       "SELECT store, item, $1::bigint, $1::bigint, new_count, 0, 0 FROM changes "
-      "WHERE report_id = $2 "
+      "WHERE report_id = $2 ORDER BY store, item "
       "ON CONFLICT (store, item) DO UPDATE SET "
       "used = u.used + CASE WHEN excluded.last_day > u.last_day "
       "  AND excluded.last_count > 0 AND excluded.last_count <= u.last_count "

@@ -2416,16 +2416,19 @@ constexpr const char* kUsageNext =
     "  WHERE seq > (SELECT position FROM cursors WHERE name = 'usage') ORDER BY seq LIMIT 1) "
     "AND status = 'loaded'";
 
-// ?1 the day, ?2 the report, ?3 its last change.
+// ?1 the day, ?2 the report, ?3 its last change. The change records are
+// taken in key order, whatever order the report's rows came in: written in
+// that order, the two tables grow at their ends and each page is written
+// once, where rows in random order would rewrite pages all over them.
 constexpr const char* kUsageSteps[] = {
       "INSERT INTO usage_points(store, item, day, count, report_id) "
-      "SELECT store, item, ?1, new_count, ?2 " SW_REPORT_CHANGES
+      "SELECT store, item, ?1, new_count, ?2 " SW_REPORT_CHANGES "ORDER BY store, item "
       "ON CONFLICT(store, item, day) DO UPDATE SET count = excluded.count, "
       "report_id = excluded.report_id",
       // observe(): an older day changes nothing; the same day corrects the
       // count; a later day with a count that fell (and is not 0) adds use.
       "INSERT INTO usage(store, item, first_day, last_day, last_count, used, used_days) "
-      "SELECT store, item, ?1, ?1, new_count, 0, 0 " SW_REPORT_CHANGES
+      "SELECT store, item, ?1, ?1, new_count, 0, 0 " SW_REPORT_CHANGES "ORDER BY store, item "
       "ON CONFLICT(store, item) DO UPDATE SET "
       "used = usage.used + CASE WHEN excluded.last_day > usage.last_day "
       "  AND excluded.last_count > 0 AND excluded.last_count <= usage.last_count "
