@@ -25,6 +25,7 @@
 #include "pipeline/event.hpp"
 #include "store/storage.hpp"
 #include "text/catalog.hpp"
+#include "text/html_escape.hpp"
 
 namespace stockwatch {
 
@@ -78,8 +79,6 @@ struct RenderedText {
 // is. Every value from a report is escaped.
 [[nodiscard]] std::string render_alert_html(const Alert& alert, const Catalog& catalog,
                                             const RenderedText& text);
-// Escapes & < > " ' for HTML text and quoted attributes.
-[[nodiscard]] std::string html_escape(std::string_view text);
 
 // The subject of an outbox message, for listings ("" when its payload
 // cannot be read).
