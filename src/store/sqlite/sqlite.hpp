@@ -46,6 +46,9 @@ class Statement {
         sqlite3_bind_text(s_.get(), i, v.data(), static_cast<int>(v.size()), SQLITE_STATIC));
   }
   Statement& bind(int i, const std::string& v) { return bind(i, std::string_view(v)); }
+  // Text is bound without a copy (SQLITE_STATIC): it must outlive the step,
+  // so a temporary string, gone before the step, does not compile.
+  Statement& bind(int i, std::string&& v) = delete;
   Statement& bind(int i, const char* v) { return bind(i, std::string_view(v)); }
   Statement& bind_null(int i) { return check(sqlite3_bind_null(s_.get(), i)); }
   Statement& bind(int i, const std::optional<std::int64_t>& v) {

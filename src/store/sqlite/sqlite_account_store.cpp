@@ -229,9 +229,10 @@ class SqliteAccountStore final : public AccountStore {
   // true: added; false: the name is taken.
   Result<bool> insert(const Account& a) {
     const auto created = a.created_at.time_since_epoch().count() ? a.created_at : clock_.now();
+    const std::string stores = join_lines(a.stores);
     if (auto st = add_->bind(1, a.name)
                       .bind(2, to_string(a.role))
-                      .bind(3, join_lines(a.stores))
+                      .bind(3, stores)
                       .bind(4, a.password_hash)
                       .bind(5, a.language)
                       .bind(6, to_unix_ms(created))

@@ -1726,8 +1726,8 @@ Result<bool> SqliteStorage::finish_mail(std::string_view mail_key,
     Statement s(impl_->db.get(),
                 "UPDATE mail_receipts SET state = 'answered', answered_at = ?2, reply_id = ?3 "
                 "WHERE mail_key = ?1 AND state = 'loading'");
-    s.bind(1, mail_key).bind(2, static_cast<std::int64_t>(to_unix_ms(at)))
-        .bind(3, reply.empty() ? std::string() : reply.front().message_id);
+    const std::string reply_id = reply.empty() ? std::string() : reply.front().message_id;
+    s.bind(1, mail_key).bind(2, static_cast<std::int64_t>(to_unix_ms(at))).bind(3, reply_id);
     if (auto st = s.run(); !st.ok()) return st.error();
     if (sqlite3_changes(impl_->db.get()) == 0) return false;  // answered already, or unknown
     Statement a(impl_->db.get(),
@@ -2137,7 +2137,8 @@ Result<std::vector<InventoryRow>> SqliteStorage::list_inventory(const InventoryQ
     if (q.store) s.bind(1, *q.store);
     if (q.after) s.bind(2, q.after->first).bind(3, q.after->second);
     s.bind(4, q.limit);
-    if (q.item_contains) s.bind(5, ascii_lower(*q.item_contains));
+    const std::string needle = q.item_contains ? ascii_lower(*q.item_contains) : std::string();
+    if (q.item_contains) s.bind(5, needle);
     return collect<InventoryRow>(s, [](const Statement& st) {
       return InventoryRow{st.text(0), st.text(1), st.i64(2), from_unix_ms(st.i64(3)), st.i64(4)};
     });
