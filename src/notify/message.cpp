@@ -121,6 +121,28 @@ std::string fold_at_spaces(std::size_t name_len, std::string_view value) {
   return out;
 }
 
+void append_header(std::string& out, std::string_view name, std::string_view value);
+
+// A MIME boundary from `prefix` and the Message-ID: "=_" never occurs in
+// quoted-printable (a '=' there is followed by a hex digit or a line end)
+// nor in base64 (a '=' there ends the data); characters a quoted
+// parameter cannot hold become '_'.
+std::string mime_boundary(std::string_view prefix, std::string_view message_id) {
+  std::string boundary = std::string(prefix) + std::string(message_id.substr(0, 40));
+  for (char& c : boundary) {
+    if (c == '"' || is_control(static_cast<unsigned char>(c)) || c == ' ') c = '_';
+  }
+  return boundary;
+}
+
+// The headers and the quoted-printable body of a UTF-8 text part.
+void append_text_part(std::string& out, std::string_view type, std::string_view text) {
+  append_header(out, "Content-Type", std::string(type) + "; charset=utf-8");
+  append_header(out, "Content-Transfer-Encoding", "quoted-printable");
+  out += kCrlf;
+  out += quoted_printable(sanitize_body(text));
+}
+
 void append_header(std::string& out, std::string_view name, std::string_view value) {
   out += name;
   out += ": ";
@@ -303,11 +325,7 @@ std::string render_message(const MessageSpec& spec, const ReplyHeaders* reply) {
   if (r.auto_replied) append_header(out, "Auto-Submitted", "auto-replied");
   append_header(out, "MIME-Version", "1.0");
   if (spec.attachments.empty() && !spec.html.empty()) {
-    // "=_" never occurs in quoted-printable: see below.
-    std::string boundary = "=_stockwatch_alt_" + spec.message_id.substr(0, 40);
-    for (char& c : boundary) {
-      if (c == '"' || is_control(static_cast<unsigned char>(c)) || c == ' ') c = '_';
-    }
+    const std::string boundary = mime_boundary("=_stockwatch_alt_", spec.message_id);
     // Folded, so that the header's lines stay within 78 characters.
     append_header(out, "Content-Type", "multipart/alternative;\r\n boundary=\"" + boundary + "\"");
     out += kCrlf;
@@ -315,44 +333,28 @@ std::string render_message(const MessageSpec& spec, const ReplyHeaders* reply) {
     out += kCrlf;
     out += "--" + boundary;
     out += kCrlf;
-    append_header(out, "Content-Type", "text/plain; charset=utf-8");
-    append_header(out, "Content-Transfer-Encoding", "quoted-printable");
-    out += kCrlf;
-    out += quoted_printable(sanitize_body(spec.body));
+    append_text_part(out, "text/plain", spec.body);
     out += kCrlf;
     out += "--" + boundary;
     out += kCrlf;
-    append_header(out, "Content-Type", "text/html; charset=utf-8");
-    append_header(out, "Content-Transfer-Encoding", "quoted-printable");
-    out += kCrlf;
-    out += quoted_printable(sanitize_body(spec.html));
+    append_text_part(out, "text/html", spec.html);
     out += kCrlf;
     out += "--" + boundary + "--";
     out += kCrlf;
     return out;
   }
   if (spec.attachments.empty()) {
-    append_header(out, "Content-Type", "text/plain; charset=utf-8");
-    append_header(out, "Content-Transfer-Encoding", "quoted-printable");
-    out += kCrlf;
-    out += quoted_printable(sanitize_body(spec.body));
+    append_text_part(out, "text/plain", spec.body);
     return out;
   }
-  // "=_" never occurs in quoted-printable (a '=' there is followed by a hex
-  // digit or a line end) nor in base64 (a '=' there ends the data).
-  const std::string boundary = "=_stockwatch_" + spec.message_id.substr(0, 40);
-  std::string safe_boundary;
-  for (const char c : boundary) safe_boundary += (c == '"' || is_control(static_cast<unsigned char>(c)) || c == ' ') ? '_' : c;
+  const std::string safe_boundary = mime_boundary("=_stockwatch_", spec.message_id);
   append_header(out, "Content-Type", "multipart/mixed; boundary=\"" + safe_boundary + "\"");
   out += kCrlf;
   out += "This is a message in several parts (MIME).";
   out += kCrlf;
   out += "--" + safe_boundary;
   out += kCrlf;
-  append_header(out, "Content-Type", "text/plain; charset=utf-8");
-  append_header(out, "Content-Transfer-Encoding", "quoted-printable");
-  out += kCrlf;
-  out += quoted_printable(sanitize_body(spec.body));
+  append_text_part(out, "text/plain", spec.body);
   for (const Attachment& a : spec.attachments) {
     out += kCrlf;
     out += "--" + safe_boundary;
