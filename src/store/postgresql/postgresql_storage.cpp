@@ -677,13 +677,13 @@ void migrate(PostgresStorage::Impl& impl) {
   int first = -1;
   while (true) {
     if (auto st = impl.exec("BEGIN"); !st.ok()) fail(st.message());
-    auto locked = impl.conn.query("SELECT pg_advisory_xact_lock($1)", {kSchemaLockKey});
+    auto locked = impl.query("SELECT pg_advisory_xact_lock($1)", {kSchemaLockKey});
     if (!locked) fail("cannot lock the schema: " + locked.error().message());
     if (auto st = impl.exec("CREATE TABLE IF NOT EXISTS stockwatch_schema(version integer NOT NULL)");
         !st.ok()) {
       fail("cannot read the schema version: " + st.message());
     }
-    auto read = impl.conn.query("SELECT COALESCE(max(version), 0) FROM stockwatch_schema");
+    auto read = impl.query("SELECT COALESCE(max(version), 0) FROM stockwatch_schema");
     if (!read) fail("cannot read the schema version: " + read.error().message());
     const int version = static_cast<int>(read->i64(0, 0));
     if (first < 0) first = version;
@@ -702,7 +702,7 @@ void migrate(PostgresStorage::Impl& impl) {
            " (" + std::string(step.description) + ") failed: " + st.message() +
            "; the database stays at schema version " + std::to_string(version));
     }
-    auto set = impl.conn.query(
+    auto set = impl.query(
         "WITH d AS (DELETE FROM stockwatch_schema) INSERT INTO stockwatch_schema VALUES ($1)",
         {step.version});
     if (!set) fail("cannot record the schema version: " + set.error().message());
@@ -1239,7 +1239,7 @@ namespace {
 
 Result<std::optional<MailReceipt>> read_mail(const PostgresStorage::Impl& impl,
                                              std::string_view key, bool lock) {
-  auto r = impl.conn.query(lock ? "SELECT mail_key, message_id, sender, state, received_at, "
+  auto r = impl.query(lock ? "SELECT mail_key, message_id, sender, state, received_at, "
                                   "COALESCE(answered_at, 0), reply_id FROM mail_receipts "
                                   "WHERE mail_key = $1 FOR UPDATE"
                                 : "SELECT mail_key, message_id, sender, state, received_at, "
@@ -1256,7 +1256,7 @@ Result<std::optional<MailReceipt>> read_mail(const PostgresStorage::Impl& impl,
   m.received_at = from_unix_ms(r->i64(0, 4));
   m.answered_at = from_unix_ms(r->i64(0, 5));
   m.reply_id = r->text(0, 6);
-  auto a = impl.conn.query("SELECT position, name, path, sha256, report_id FROM mail_attachments "
+  auto a = impl.query("SELECT position, name, path, sha256, report_id FROM mail_attachments "
                            "WHERE mail_key = $1 ORDER BY position",
                            {key});
   if (!a) return a.error();
@@ -1274,7 +1274,7 @@ Result<MailReceipt> PostgresStorage::record_mail(const MailReceipt& receipt) {
   if (auto st = txn.begin(); !st.ok()) return st.error();
   // Two nodes taking the same mail at once: the second insert waits for the
   // first's commit, then inserts nothing and reads what the first stored.
-  auto ins = impl_->conn.query(
+  auto ins = impl_->query(
       "INSERT INTO mail_receipts(mail_key, message_id, sender, state, received_at) "
       "VALUES ($1, $2, $3, 'loading', $4) ON CONFLICT (mail_key) DO NOTHING RETURNING mail_key",
       {receipt.mail_key, receipt.message_id, receipt.sender, ms(receipt.received_at)});
@@ -1286,7 +1286,7 @@ Result<MailReceipt> PostgresStorage::record_mail(const MailReceipt& receipt) {
     return std::move(**found);
   }
   for (const auto& at : receipt.attachments) {
-    auto a = impl_->conn.query(
+    auto a = impl_->query(
         "INSERT INTO mail_attachments(mail_key, position, name, path, sha256, report_id) "
         "VALUES ($1, $2, $3, $4, $5, $6)",
         {receipt.mail_key, at.position, at.name, at.path, at.sha256,
@@ -1309,7 +1309,7 @@ Result<bool> PostgresStorage::finish_mail(std::string_view mail_key,
                                           const std::vector<OutboxMessage>& reply, TimePoint at) {
   PgTxn txn(*impl_);
   if (auto st = txn.begin(); !st.ok()) return st.error();
-  auto up = impl_->conn.query(
+  auto up = impl_->query(
       "UPDATE mail_receipts SET state = 'answered', answered_at = $2, reply_id = $3 "
       "WHERE mail_key = $1 AND state = 'loading' RETURNING mail_key",
       {mail_key, ms(at), reply.empty() ? std::string() : reply.front().message_id});
@@ -1317,7 +1317,7 @@ Result<bool> PostgresStorage::finish_mail(std::string_view mail_key,
   if (up->rows() == 0) return false;  // answered already, or unknown: rolls back
   for (const auto& att : attachments) {
     if (!att.report_id) continue;
-    auto a = impl_->conn.query(
+    auto a = impl_->query(
         "UPDATE mail_attachments SET report_id = $3 WHERE mail_key = $1 AND position = $2",
         {mail_key, att.position, *att.report_id});
     if (!a) return a.error();
@@ -1328,7 +1328,7 @@ Result<bool> PostgresStorage::finish_mail(std::string_view mail_key,
 }
 
 Result<std::optional<MailSource>> PostgresStorage::report_mail(std::int64_t report_id) {
-  auto r = impl_->conn.query(
+  auto r = impl_->query(
       "SELECT r.message_id, r.sender, a.name FROM mail_attachments a "
       "JOIN mail_receipts r ON r.mail_key = a.mail_key "
       "WHERE a.report_id = $1 ORDER BY r.received_at LIMIT 1",
@@ -1340,7 +1340,7 @@ Result<std::optional<MailSource>> PostgresStorage::report_mail(std::int64_t repo
 
 Result<std::vector<ChangeRecord>> PostgresStorage::report_events(std::int64_t report_id,
                                                                  int limit) {
-  auto r = impl_->conn.query(
+  auto r = impl_->query(
       "SELECT rep.first_seq + e.ord - 1, e.store, e.item, e.old_count, e.new_count, e.event, "
       "e.minimum FROM events e JOIN reports rep ON rep.id = e.report_id "
       "WHERE e.report_id = $1 ORDER BY e.ord LIMIT $2",
@@ -1518,7 +1518,7 @@ Result<std::vector<StoreSummary>> PostgresStorage::list_stores(int limit) {
 }
 
 Result<std::vector<StoreReport>> PostgresStorage::store_reports(int limit) {
-  auto r = impl_->conn.query(
+  auto r = impl_->query(
       "SELECT rs.store, max(r.id), max(r.received_at) FROM report_stores rs "
       "JOIN reports r ON r.id = rs.report_id WHERE r.status = 'loaded' "
       "GROUP BY rs.store ORDER BY rs.store LIMIT $1",
@@ -1535,7 +1535,7 @@ Result<std::vector<CountChange>> PostgresStorage::largest_changes(
   // names never hold a line break (the report parser refuses them).
   std::string listed;
   for (const auto& s : stores) listed += (listed.empty() ? "" : "\n") + s;
-  auto r = impl_->conn.query(
+  auto r = impl_->query(
       "SELECT c.store, c.item, c.old_count, c.new_count, c.report_id FROM reports r "
       "JOIN changes c ON c.report_id = r.id "
       "WHERE r.status = 'loaded' AND r.received_at > $1 AND r.received_at <= $2 "
@@ -1606,12 +1606,12 @@ Status PgReportWriter::replace_levels(std::span<const LevelLine> lines) {
       append_int(copy, l.minimum);
       copy += '\n';
     }
-    if (auto st = impl.conn.copy_in("COPY levels(store, item, minimum) FROM STDIN", copy);
+    if (auto st = impl.copy_in("COPY levels(store, item, minimum) FROM STDIN", copy);
         !st.ok()) {
       return st;
     }
   }
-  auto r = impl.conn.query("UPDATE levels_state SET report_id = $1 WHERE id = 1", {report_id_});
+  auto r = impl.query("UPDATE levels_state SET report_id = $1 WHERE id = 1", {report_id_});
   if (!r) return r.error();
   return {};
 }
@@ -1623,7 +1623,7 @@ Result<std::int64_t> PostgresStorage::levels_version() {
 }
 
 Result<std::vector<LevelLine>> PostgresStorage::levels() {
-  auto r = impl_->conn.query("SELECT store, item, minimum FROM levels ORDER BY store, item");
+  auto r = impl_->query("SELECT store, item, minimum FROM levels ORDER BY store, item");
   if (!r) return r.error();
   return read_all<LevelLine>(*r, [](const PgResult& x, int i) {
     return LevelLine{x.text(i, 0), x.text(i, 1), x.i64(i, 2)};
@@ -1631,7 +1631,7 @@ Result<std::vector<LevelLine>> PostgresStorage::levels() {
 }
 
 Status PostgresStorage::add_mute(const Mute& m) {
-  auto r = impl_->conn.query(
+  auto r = impl_->query(
       "INSERT INTO mutes(store, item, until_at, until_change, created_at) "
       "VALUES ($1, $2, $3, $4::boolean, $5) ON CONFLICT (store, item) DO UPDATE SET "
       "until_at = excluded.until_at, until_change = excluded.until_change, "
@@ -1645,15 +1645,15 @@ Status PostgresStorage::add_mute(const Mute& m) {
 
 Result<std::int64_t> PostgresStorage::remove_mutes(std::string_view store,
                                                    std::optional<std::string_view> item) {
-  auto r = item ? impl_->conn.query("DELETE FROM mutes WHERE store = $1 AND item = $2",
+  auto r = item ? impl_->query("DELETE FROM mutes WHERE store = $1 AND item = $2",
                                     {store, *item})
-                : impl_->conn.query("DELETE FROM mutes WHERE store = $1", {store});
+                : impl_->query("DELETE FROM mutes WHERE store = $1", {store});
   if (!r) return r.error();
   return static_cast<std::int64_t>(r->affected());
 }
 
 Result<std::vector<Mute>> PostgresStorage::mutes() {
-  auto r = impl_->conn.query(
+  auto r = impl_->query(
       "SELECT store, item, until_at, until_change, created_at FROM mutes ORDER BY store, item");
   if (!r) return r.error();
   return read_all<Mute>(*r, [](const PgResult& x, int i) {
@@ -1692,7 +1692,7 @@ UsageRow read_usage(const PgResult& r, int i) {
 }  // namespace
 
 Result<std::optional<UsageReport>> PostgresStorage::next_usage_report() {
-  auto r = impl_->conn.query(
+  auto r = impl_->query(
       "SELECT id, COALESCE(report_day, received_at / 86400000), path, finished_at, last_seq, "
       "  last_seq > (SELECT position FROM cursors WHERE name = 'usage_alerts_from') "
       "FROM reports WHERE status = 'loaded' "
@@ -1735,7 +1735,7 @@ Status PostgresStorage::apply_usage(const UsageReport& rep) {
   PgTxn txn(*impl_);
   if (auto st = txn.begin(); !st.ok()) return st;
   for (const char* sql : kSteps) {
-    auto r = impl_->conn.query(sql, {rep.day, rep.report_id});
+    auto r = impl_->query(sql, {rep.day, rep.report_id});
     if (!r) return r.error();
   }
   return txn.commit();
@@ -1744,7 +1744,7 @@ Status PostgresStorage::apply_usage(const UsageReport& rep) {
 Result<std::vector<UsageRow>> PostgresStorage::running_out_of_report(const UsageReport& rep,
                                                                      std::int64_t horizon_days,
                                                                      int limit) {
-  auto r = impl_->conn.query(
+  auto r = impl_->query(
       "SELECT " SW_PG_USAGE_COLUMNS " FROM changes c "
       "JOIN usage u ON u.store = c.store AND u.item = c.item "
       "JOIN inventory i ON i.store = u.store AND i.item = u.item "
@@ -1768,7 +1768,7 @@ Status PostgresStorage::commit_usage(const UsageReport& rep,
 
 Result<std::optional<UsageRow>> PostgresStorage::usage_of(std::string_view store,
                                                           std::string_view item) {
-  auto r = impl_->conn.query("SELECT " SW_PG_USAGE_COLUMNS " " SW_PG_USAGE_FROM
+  auto r = impl_->query("SELECT " SW_PG_USAGE_COLUMNS " " SW_PG_USAGE_FROM
                              "WHERE u.store = $1 AND u.item = $2",
                              {store, item});
   if (!r) return r.error();
@@ -1789,13 +1789,13 @@ Result<std::vector<UsageRow>> PostgresStorage::usage_by_cover(std::optional<std:
   sql += " ORDER BY i.count::float8 * (u.used_days + "
          "GREATEST(0, COALESCE(s.last_day, u.last_day) - u.last_day)) / u.used, u.store, u.item "
          "LIMIT $1";
-  auto r = impl_->conn.query(sql.c_str(), params);
+  auto r = impl_->query(sql.c_str(), params);
   if (!r) return r.error();
   return read_all<UsageRow>(*r, read_usage);
 }
 
 Result<std::vector<UsageRow>> PostgresStorage::usage_of_item(std::string_view item) {
-  auto r = impl_->conn.query(
+  auto r = impl_->query(
       "SELECT " SW_PG_USAGE_COLUMNS " " SW_PG_USAGE_FROM "WHERE u.item = $1 ORDER BY u.store",
       {item});
   if (!r) return r.error();
@@ -1804,7 +1804,7 @@ Result<std::vector<UsageRow>> PostgresStorage::usage_of_item(std::string_view it
 
 Result<std::vector<HistoryPoint>> PostgresStorage::item_history(std::string_view store,
                                                                 std::string_view item, int limit) {
-  auto r = impl_->conn.query(
+  auto r = impl_->query(
       "SELECT day, count, report_id FROM usage_points WHERE store = $1 AND item = $2 "
       "ORDER BY day DESC LIMIT $3",
       {store, item, limit});
