@@ -309,6 +309,7 @@ struct MailSource {
   std::string message_id;
   std::string sender;
   std::string attachment;                 // the file name as sent
+  std::int64_t report_id = 0;             // the ledger entry (Storage::report_mails)
 };
 
 class Storage;
@@ -671,6 +672,11 @@ class Storage {
                                                  TimePoint at) = 0;
   // The mail a ledger entry came in, or nullopt when it did not come by email.
   [[nodiscard]] virtual Result<std::optional<MailSource>> report_mail(std::int64_t report_id) = 0;
+  // report_mail() for a page of ledger entries at once: the mail of each of
+  // `report_ids` that came by email (report_id set), in no set order; the
+  // others are left out.
+  [[nodiscard]] virtual Result<std::vector<MailSource>> report_mails(
+      const std::vector<std::int64_t>& report_ids) = 0;
   // The alerting change records a loaded report wrote, in seq order, at
   // most `limit`.
   [[nodiscard]] virtual Result<std::vector<ChangeRecord>> report_events(std::int64_t report_id,

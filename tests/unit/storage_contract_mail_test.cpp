@@ -1,5 +1,5 @@
 // The storage contract for reports by email (Storage::record_mail,
-// mail_receipt, finish_mail, report_mail, report_events): what every
+// mail_receipt, finish_mail, report_mail, report_mails, report_events): what every
 // backend must do, on SQLite and on a real PostgreSQL 15, like
 // storage_contract_test.cpp.
 #include <gtest/gtest.h>
@@ -117,6 +117,26 @@ TEST_P(MailStorageContract, FinishingAMailQueuesItsReplyOnceAndLinksTheLedger) {
   EXPECT_EQ((*source)->sender, "gudang.medan@example.com");
   EXPECT_EQ((*source)->attachment, "medan.csv");
   EXPECT_FALSE(storage_->report_mail(report + 100)->has_value());
+}
+
+TEST_P(MailStorageContract, APageOfLedgerEntriesNamesTheMailsTheyCameIn) {
+  ASSERT_TRUE(storage_->record_mail(receipt("m3@example.com")).ok());
+  const std::int64_t by_mail = test::load_rows(*storage_, clock_, {{"Medan", "Robusta", 3}},
+                                               "email/x/1_medan.csv", "sha-1");
+  const std::int64_t by_folder =
+      test::load_rows(*storage_, clock_, {{"Medan", "Arabika", 2}}, "medan.csv", "sha-2");
+  auto atts = storage_->mail_receipt("m3@example.com")->value().attachments;
+  atts[0].report_id = by_mail;
+  ASSERT_TRUE(storage_->finish_mail("m3@example.com", atts, {}, clock_.now()).ok());
+
+  auto sources = connect()->report_mails({by_folder, by_mail, by_mail + 100});
+  ASSERT_TRUE(sources.ok()) << sources.error().message();
+  ASSERT_EQ(sources->size(), 1u);
+  EXPECT_EQ((*sources)[0].report_id, by_mail);
+  EXPECT_EQ((*sources)[0].message_id, "m3@example.com");
+  EXPECT_EQ((*sources)[0].sender, "gudang.medan@example.com");
+  EXPECT_EQ((*sources)[0].attachment, "medan.csv");
+  EXPECT_TRUE(storage_->report_mails({})->empty());
 }
 
 TEST_P(MailStorageContract, AMailWithoutAReplyIsAnsweredQuietly) {

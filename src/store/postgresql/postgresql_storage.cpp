@@ -1338,6 +1338,26 @@ Result<std::optional<MailSource>> PostgresStorage::report_mail(std::int64_t repo
   return std::optional<MailSource>(MailSource{r->text(0, 0), r->text(0, 1), r->text(0, 2)});
 }
 
+Result<std::vector<MailSource>> PostgresStorage::report_mails(
+    const std::vector<std::int64_t>& report_ids) {
+  std::vector<MailSource> out;
+  if (report_ids.empty()) return out;
+  std::string ids;
+  for (const std::int64_t id : report_ids) ids += (ids.empty() ? "" : ",") + std::to_string(id);
+  // One round trip for the page; the first mail of each entry.
+  auto r = impl_->query(
+      "SELECT DISTINCT ON (a.report_id) a.report_id, r.message_id, r.sender, a.name "
+      "FROM mail_attachments a JOIN mail_receipts r ON r.mail_key = a.mail_key "
+      "WHERE a.report_id = ANY(string_to_array($1, ',')::bigint[]) "
+      "ORDER BY a.report_id, r.received_at",
+      {ids});
+  if (!r) return r.error();
+  for (int i = 0; i < r->rows(); ++i) {
+    out.push_back(MailSource{r->text(i, 1), r->text(i, 2), r->text(i, 3), r->i64(i, 0)});
+  }
+  return out;
+}
+
 Result<std::vector<ChangeRecord>> PostgresStorage::report_events(std::int64_t report_id,
                                                                  int limit) {
   auto r = impl_->query(

@@ -125,6 +125,7 @@ class PostgresStorage final : public Storage {
   Result<bool> finish_mail(std::string_view mail_key, const std::vector<MailAttachment>& attachments,
                            const std::vector<OutboxMessage>& reply, TimePoint at) override;
   Result<std::optional<MailSource>> report_mail(std::int64_t report_id) override;
+  Result<std::vector<MailSource>> report_mails(const std::vector<std::int64_t>& report_ids) override;
   Result<std::vector<ChangeRecord>> report_events(std::int64_t report_id, int limit) override;
   // PostgreSQL's autovacuum does the housekeeping: nothing to do here.
   Result<std::int64_t> levels_version() override;

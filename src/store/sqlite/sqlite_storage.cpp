@@ -1761,6 +1761,28 @@ Result<std::optional<MailSource>> SqliteStorage::report_mail(std::int64_t report
   }
 }
 
+Result<std::vector<MailSource>> SqliteStorage::report_mails(
+    const std::vector<std::int64_t>& report_ids) {
+  std::vector<MailSource> out;
+  try {
+    // One indexed look-up per entry (a page holds at most a thousand).
+    Statement s(impl_->db.get(),
+                "SELECT r.message_id, r.sender, a.name FROM mail_attachments a "
+                "JOIN mail_receipts r ON r.mail_key = a.mail_key "
+                "WHERE a.report_id = ?1 ORDER BY r.received_at LIMIT 1");
+    for (const std::int64_t id : report_ids) {
+      s.reset();
+      s.bind(1, id);
+      auto r = s.step();
+      if (!r) return r.error();
+      if (*r) out.push_back(MailSource{s.text(0), s.text(1), s.text(2), id});
+    }
+  } catch (const StorageError& e) {
+    return Error(ErrorCode::kInternal, e.what());
+  }
+  return out;
+}
+
 Result<std::vector<ChangeRecord>> SqliteStorage::report_events(std::int64_t report_id, int limit) {
   std::vector<ChangeRecord> out;
   try {

@@ -161,6 +161,7 @@ class SqliteStorage final : public Storage {
   Result<bool> finish_mail(std::string_view mail_key, const std::vector<MailAttachment>& attachments,
                            const std::vector<OutboxMessage>& reply, TimePoint at) override;
   Result<std::optional<MailSource>> report_mail(std::int64_t report_id) override;
+  Result<std::vector<MailSource>> report_mails(const std::vector<std::int64_t>& report_ids) override;
   Result<std::vector<ChangeRecord>> report_events(std::int64_t report_id, int limit) override;
   Result<bool> claim_inbox_file(std::string_view name, std::string_view claimant,
                                 TimePoint now, Duration lease) override;
