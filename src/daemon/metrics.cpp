@@ -63,6 +63,23 @@ struct Metrics::Impl {
       .Name("stockwatch_http_upload_bytes_total")
       .Help("Bytes of reports received over HTTP and placed in the inbox")
       .Register(*registry).Add({});
+  prom::Family<prom::Counter>& mailbox = prom::BuildCounter()
+      .Name("stockwatch_mailbox_mails_total")
+      .Help("Reports by email: mails read from the mailbox (seen), and of them those refused "
+            "(not from a [[mailbox.sender]], or not vouched for)")
+      .Register(*registry);
+  prom::Counter& mailbox_loaded = prom::BuildCounter()
+      .Name("stockwatch_mailbox_attachments_loaded_total")
+      .Help("Report attachments of mails placed in the inbox to load")
+      .Register(*registry).Add({});
+  prom::Counter& mailbox_replies = prom::BuildCounter()
+      .Name("stockwatch_mailbox_replies_queued_total")
+      .Help("Replies to mails put in the outbox")
+      .Register(*registry).Add({});
+  prom::Counter& mailbox_errors = prom::BuildCounter()
+      .Name("stockwatch_mailbox_imap_errors_total")
+      .Help("Looks at the mailbox that failed because of the IMAP server or the network")
+      .Register(*registry).Add({});
 
   std::mutex mu;   // the running totals below
   std::uint64_t seen_scans = 0;
@@ -76,6 +93,7 @@ Metrics::Metrics() : impl_(std::make_unique<Impl>()) {
   for (const EventKind e : kEventKinds) impl_->alerts.Add({{"event", std::string(event_name(e))}});
   for (const char* r : {"sent", "retry", "dead"}) impl_->emails.Add({{"result", r}});
   for (const char* s : {"queued", "dead"}) impl_->outbox.Add({{"state", s}});
+  for (const char* r : {"seen", "refused"}) impl_->mailbox.Add({{"result", r}});
 }
 Metrics::~Metrics() = default;
 
@@ -129,6 +147,14 @@ void Metrics::http_request(const std::string& route, unsigned status) {
 
 void Metrics::http_upload_bytes(std::uint64_t bytes) {
   impl_->upload_bytes.Increment(static_cast<double>(bytes));
+}
+
+void Metrics::mailbox(int seen, int loaded, int refused, int replies, bool imap_error) {
+  if (seen > 0) impl_->mailbox.Add({{"result", "seen"}}).Increment(seen);
+  if (refused > 0) impl_->mailbox.Add({{"result", "refused"}}).Increment(refused);
+  if (loaded > 0) impl_->mailbox_loaded.Increment(loaded);
+  if (replies > 0) impl_->mailbox_replies.Increment(replies);
+  if (imap_error) impl_->mailbox_errors.Increment();
 }
 
 void Metrics::set_node(std::string name) { impl_->node = std::move(name); }

@@ -36,6 +36,10 @@ class Metrics {
   void inbox_totals(std::uint64_t scans, std::uint64_t overflows);
   void http_request(const std::string& route, unsigned status);
   void http_upload_bytes(std::uint64_t bytes);
+  // One look at the mailbox (reports by email): mails read from the
+  // server, attachments placed in the inbox, mails refused, replies queued,
+  // and whether the IMAP server failed.
+  void mailbox(int seen, int loaded, int refused, int replies, bool imap_error);
 
   // Every metric serialized from now on carries the label node="<name>"
   // (empty: none), so that several nodes' metrics stay apart. Call it

@@ -76,6 +76,16 @@ void StatusBoard::set_mail_result(const MailerStep& step, TimePoint at) {
   health_.smtp_last_at = at;
 }
 
+void StatusBoard::set_mailbox(const std::string& via, bool ok, const std::string& error,
+                              TimePoint at, bool idle) {
+  std::lock_guard lock(mu_);
+  health_.mailbox_via = via;
+  health_.mailbox_ok = ok;
+  health_.mailbox_error = error;
+  if (at.time_since_epoch().count() != 0) health_.mailbox_last_look = at;
+  health_.mailbox_idle = idle;
+}
+
 DaemonHealth StatusBoard::health() const {
   std::lock_guard lock(mu_);
   DaemonHealth h = health_;

@@ -48,6 +48,10 @@ class StatusBoard {
   void set_connection(const std::string& which, const std::optional<std::string>& problem);
   // The outcome of a mail step's last attempt, if it made one.
   void set_mail_result(const MailerStep& step, TimePoint at);
+  // The mailbox: what it reads (empty: off), and how its last look went
+  // (`at`: when a look last worked).
+  void set_mailbox(const std::string& via, bool ok, const std::string& error, TimePoint at,
+                   bool idle);
 
   [[nodiscard]] DaemonHealth health() const;
   [[nodiscard]] std::string line() const;

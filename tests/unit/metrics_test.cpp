@@ -142,6 +142,20 @@ TEST_F(MetricsTest, HttpRequestsByRouteAndStatus) {
   });
 }
 
+TEST_F(MetricsTest, MailboxLooks) {
+  expect_samples({{"stockwatch_mailbox_mails_total{result=\"seen\"}", "0"},
+                  {"stockwatch_mailbox_mails_total{result=\"refused\"}", "0"},
+                  {"stockwatch_mailbox_imap_errors_total", "0"}});
+  metrics_.mailbox(3, 2, 1, 3, false);
+  metrics_.mailbox(0, 0, 0, 0, true);
+  metrics_.mailbox(0, 0, 0, 0, true);
+  expect_samples({{"stockwatch_mailbox_mails_total{result=\"seen\"}", "3"},
+                  {"stockwatch_mailbox_mails_total{result=\"refused\"}", "1"},
+                  {"stockwatch_mailbox_attachments_loaded_total", "2"},
+                  {"stockwatch_mailbox_replies_queued_total", "3"},
+                  {"stockwatch_mailbox_imap_errors_total", "2"}});
+}
+
 TEST_F(MetricsTest, ConcurrentRecording) {
   std::vector<std::thread> threads;
   for (int t = 0; t < 4; ++t) {

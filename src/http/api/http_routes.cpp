@@ -169,6 +169,16 @@ http::Response HttpRoutes::readyz() {
     mailer["last_attempt_at"] = time_or_null(h.smtp_last_at);
   }
   components["mailer"] = std::move(mailer);
+  // Reports by email: shown, but a mail server that fails does not make
+  // the daemon unready (reports still come by folder, upload and S3).
+  if (!h.mailbox_via.empty()) {
+    json::object mailbox{{"state", h.mailbox_ok ? "ok" : "failing"},
+                         {"via", h.mailbox_via},
+                         {"waits_with", h.mailbox_idle ? "idle" : "poll"},
+                         {"last_look_at", time_or_null(h.mailbox_last_look)}};
+    if (!h.mailbox_ok) mailbox["error"] = h.mailbox_error;
+    components["mailbox"] = std::move(mailbox);
+  }
   const bool ready = db_ok && h.inbox_watched && !h.stopping;
   json::object body{{"ready", ready}, {"components", std::move(components)}};
   if (!h.node.empty()) body["node"] = h.node;
@@ -238,6 +248,10 @@ http::Response HttpRoutes::reports(const std::string& query) {
   if (!p.problem.empty()) return json_error(400, p.problem);
   auto rows = storage_.reports_page(before, status, limit);
   if (!rows) return json_error(500, rows.error().message());
+  std::vector<std::int64_t> ids;
+  for (const auto& r : *rows) ids.push_back(r.id);
+  auto mails = storage_.report_mails(ids);
+  if (!mails) return json_error(500, mails.error().message());
   json::array items;
   for (const auto& r : *rows) {
     json::object o{{"id", r.id},
@@ -258,6 +272,16 @@ http::Response HttpRoutes::reports(const std::string& query) {
       o["errors"] = std::move(errors);
     }
     if (r.duplicate_of) o["duplicate_of"] = *r.duplicate_of;
+    // Where it came from when it came by email; null otherwise.
+    o["mail"] = nullptr;
+    for (const auto& m : *mails) {
+      if (m.report_id != r.id) continue;
+      o["mail"] = json::object{{"from", m.sender},
+                               {"message_id", m.message_id.empty() ? json::value(nullptr)
+                                                                   : json::value(m.message_id)},
+                               {"attachment", m.attachment}};
+      break;
+    }
     items.push_back(std::move(o));
   }
   json::value next = nullptr;

@@ -45,6 +45,12 @@ struct DaemonHealth {
   // The daemon's own database connections that are lost, with why
   // (Storage::connection_problem), e.g. "loading: PostgreSQL ...".
   std::vector<std::string> database_problems;
+  // The mailbox (reports by email); mailbox_via is empty when it is off.
+  std::string mailbox_via;      // "imaps://host/INBOX as stok"
+  bool mailbox_ok = true;       // the last look worked (or none was made yet)
+  std::string mailbox_error;    // why the last look failed
+  TimePoint mailbox_last_look{};  // the last look that worked
+  bool mailbox_idle = false;    // news comes by IMAP IDLE (else it looks every poll_interval_s)
 };
 using HealthSource = std::function<DaemonHealth()>;
 

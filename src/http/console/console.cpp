@@ -630,7 +630,11 @@ struct Console::Impl : std::enable_shared_from_this<Console::Impl> {
     }
     std::optional<std::int64_t> older;
     if (static_cast<int>(rows->size()) == kReportsPerPage) older = rows->back().id;
-    return page_response(200, reports_page(v, shown, older));
+    std::vector<std::int64_t> ids;
+    for (const auto& r : shown) ids.push_back(r.id);
+    auto mails = storage->report_mails(ids);
+    if (!mails) return error_page(v, mails.error().message());
+    return page_response(200, reports_page(v, shown, older, *mails));
   }
 
   // The archived file of a report, if it is still where the ledger says,
@@ -664,7 +668,11 @@ struct Console::Impl : std::enable_shared_from_this<Console::Impl> {
     if (!ok) return error_page(v, ok.error().message());
     if (!*ok) return not_found_page(v);
     const auto file = original_of(r);
-    if (!original) return page_response(200, report_page(v, r, problem_lines(r, *v.text), file.has_value()));
+    if (!original) {
+      auto mail = storage->report_mail(r.id);
+      if (!mail) return error_page(v, mail.error().message());
+      return page_response(200, report_page(v, r, problem_lines(r, *v.text), file.has_value(), *mail));
+    }
     std::error_code ec;
     if (!file || std::filesystem::file_size(*file, ec) > kDownloadLimit || ec) return not_found_page(v);
     std::ifstream in(*file, std::ios::binary);

@@ -393,7 +393,7 @@ Markup upload_page(const View& v, const std::vector<UploadOutcome>& outcomes, st
 }
 
 Markup reports_page(const View& v, const std::vector<ReportRecord>& reports,
-                    std::optional<std::int64_t> older) {
+                    std::optional<std::int64_t> older, const std::vector<MailSource>& mails) {
   const std::string lang(v.text->language());
   Markup body;
   if (reports.empty()) {
@@ -407,10 +407,19 @@ Markup reports_page(const View& v, const std::vector<ReportRecord>& reports,
       status += html(" <span class=\"muted\">{}</span>",
                      {v.f("console.reports.duplicate_of", {{"id", std::to_string(*r.duplicate_of)}})});
     }
+    // Came by email: the attachment's name as sent (the path in the inbox
+    // is on the report's page), the sender under it.
+    Markup file = name(r.path);
+    for (const auto& m : mails) {
+      if (m.report_id != r.id) continue;
+      file = html("{}<br><span class=\"muted\">{}</span>",
+                  {name(m.attachment), v.f("console.reports.by_email_from", {{"sender", m.sender}})});
+      break;
+    }
     rows += html(
         "<tr><td><a href=\"/_console/reports/{}\">{}</a></td><td class=\"name\">{}</td><td>{}</td>"
         "<td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"when\">{}</td></tr>",
-        {r.id, r.id, name(r.path), status, format_count(r.rows, lang), format_count(r.changes, lang),
+        {r.id, r.id, file, status, format_count(r.rows, lang), format_count(r.changes, lang),
          format_local_time(r.received_at)});
   }
   body += html(
@@ -428,7 +437,7 @@ Markup reports_page(const View& v, const std::vector<ReportRecord>& reports,
 }
 
 Markup report_page(const View& v, const ReportRecord& r, const std::vector<std::string>& problems,
-                   bool downloadable) {
+                   bool downloadable, const std::optional<MailSource>& mail) {
   const std::string lang(v.text->language());
   Markup body = html(
       "<div class=\"table-wrap\"><table><tbody>"
@@ -441,6 +450,18 @@ Markup report_page(const View& v, const ReportRecord& r, const std::vector<std::
       {v.t("console.reports.file"), name(r.path), v.t("console.reports.status"), status_badge(v, r.status),
        v.t("console.reports.rows"), format_count(r.rows, lang), v.t("console.reports.changes"),
        format_count(r.changes, lang), v.t("console.reports.received"), format_local_time(r.received_at)});
+  if (mail) {
+    // Where it came from: the mail, as the sender's mail program shows it.
+    body += html(
+        "<h2>{}</h2><div class=\"table-wrap\"><table><tbody>"
+        "<tr><th scope=\"row\">{}</th><td>{}</td></tr>"
+        "<tr><th scope=\"row\">{}</th><td class=\"name\">{}</td></tr>"
+        "<tr><th scope=\"row\">{}</th><td class=\"name\"><code>{}</code></td></tr>"
+        "</tbody></table></div>",
+        {v.t("console.reports.by_email"), v.t("console.reports.sender"), mail->sender,
+         v.t("console.reports.attachment"), mail->attachment, v.t("console.reports.message_id"),
+         mail->message_id.empty() ? std::string("-") : "<" + mail->message_id + ">"});
+  }
   if (r.duplicate_of) {
     body += html("<p><a href=\"/_console/reports/{}\">{}</a></p>",
                  {*r.duplicate_of,
@@ -624,6 +645,18 @@ Markup status_page(const View& v, const StatusView& s) {
                 {{"time", format_local_time(h.smtp_last_at)}, {"result", h.smtp_last_result}});
   }
   rows += row("console.status.mail", mail);
+  if (!h.mailbox_via.empty()) {
+    std::string box = v.f("console.status.mailbox_via", {{"via", h.mailbox_via}}) + "; ";
+    if (!h.mailbox_ok) {
+      box += v.f("console.status.mailbox_bad", {{"error", h.mailbox_error}});
+    } else if (h.mailbox_last_look.time_since_epoch().count() == 0) {
+      box += v.t("console.status.mailbox_starting");
+    } else {
+      box += v.f(h.mailbox_idle ? "console.status.mailbox_idle" : "console.status.mailbox_poll",
+                 {{"time", format_local_time(h.mailbox_last_look)}});
+    }
+    rows += row("console.status.mailbox", box);
+  }
   if (s.outbox) {
     const std::string lang(v.text->language());
     rows += row("console.status.outbox",

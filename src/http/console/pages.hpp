@@ -83,10 +83,14 @@ struct UploadOutcome {
 [[nodiscard]] Markup upload_page(const View& v, const std::vector<UploadOutcome>& outcomes,
                                  std::string_view message);
 
+// `mails`: the entries that came by email (Storage::report_mails), shown
+// with their sender; the detail page adds the Message-ID.
 [[nodiscard]] Markup reports_page(const View& v, const std::vector<ReportRecord>& reports,
-                                  std::optional<std::int64_t> older);
+                                  std::optional<std::int64_t> older,
+                                  const std::vector<MailSource>& mails = {});
 [[nodiscard]] Markup report_page(const View& v, const ReportRecord& r,
-                                 const std::vector<std::string>& problems, bool downloadable);
+                                 const std::vector<std::string>& problems, bool downloadable,
+                                 const std::optional<MailSource>& mail = std::nullopt);
 
 struct InventoryView {
   std::vector<std::string> stores;          // the stores the reader may pick
