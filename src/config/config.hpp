@@ -188,6 +188,7 @@ struct MailboxSender {
   std::string address;                  // compared without regard to case
   std::vector<std::string> stores;      // empty = any store; else every row's store must be listed
   std::string language;                 // of the replies: "en" or "id"; empty = mailbox.language
+  bool operator==(const MailboxSender&) const = default;
 };
 
 // The mailbox that reports arrive in by email (docs/inbox.md, "Sending by email").
@@ -210,6 +211,7 @@ struct MailboxConfig {
   std::string trust = "from";           // "from" or "authentication-results"
   std::string authserv_id;              // trust = "authentication-results": the receiving server's id
   std::vector<MailboxSender> senders;
+  bool operator==(const MailboxConfig&) const = default;   // a reload changed nothing
 };
 
 struct LogConfig {

@@ -129,6 +129,13 @@ struct Daemon::Impl final : PipelineEvents {
   std::unique_ptr<MailboxStage> mailbox;
   std::unique_ptr<asio::steady_timer> mailbox_timer;
   std::string mailbox_last_error;
+  // Mailbox-thread copies of what a reload changes: the settings in use,
+  // whether [mailbox] url was emptied, and the generation that the timer's
+  // and IDLE's callbacks belong to (a reload starts a new one, so an older
+  // callback already on its way does nothing).
+  MailboxConfig mailbox_config;
+  bool mailbox_off = false;
+  std::uint64_t mailbox_generation = 0;
   // Word of mail queued by any node (PostgreSQL's LISTEN; none on SQLite):
   // the loop thread waits on it; a lost one is opened again on the mail
   // strand (connecting blocks), with backoff.
@@ -251,8 +258,18 @@ struct Daemon::Impl final : PipelineEvents {
     mailbox_thread = std::make_unique<asio::thread_pool>(1);
     mailbox_db = Storage::open(config.storage.location(), StorageOptions::from(config.storage), clock);
     imap = std::make_unique<ImapMailbox>(config.mailbox);
+    mailbox = std::make_unique<MailboxStage>(*mailbox_db, *imap, clock, mailbox_options());
+    mailbox_timer = std::make_unique<asio::steady_timer>(mailbox_thread->get_executor());
+    mailbox_config = config.mailbox;
+    spdlog::info("mailbox: reading {} every {} s", imap->describe(), config.mailbox.poll_interval_s);
+    status.set_mailbox(imap->describe(), true, {}, {}, mailbox_idle);
+    post(*mailbox_thread, "mailbox", [this] { run_mailbox(); });
+  }
+
+  // The stage's options as the daemon runs them: a placed attachment is
+  // complete, so the inbox takes it at once.
+  MailboxStageOptions mailbox_options() {
     MailboxStageOptions options = MailboxStageOptions::from(config);
-    // A placed attachment is complete: the inbox takes it at once.
     options.placed = [this](const std::string& relative) {
       asio::post(ioc, guarded("inbox: mail attachment placed", [this, relative] {
         if (stopping) return;
@@ -260,47 +277,97 @@ struct Daemon::Impl final : PipelineEvents {
         dispatch_ready();
       }));
     };
-    mailbox = std::make_unique<MailboxStage>(*mailbox_db, *imap, clock, std::move(options));
-    mailbox_timer = std::make_unique<asio::steady_timer>(mailbox_thread->get_executor());
-    spdlog::info("mailbox: reading {} every {} s", imap->describe(), config.mailbox.poll_interval_s);
-    post(*mailbox_thread, "mailbox", [this] { run_mailbox(); });
+    return options;
+  }
+
+  // SIGHUP (loop thread): [mailbox] as the file now says. A look or an
+  // IDLE wait in progress is cut short; the mailbox's thread then takes the
+  // new URL, account, password file, senders and limits and looks at once.
+  // An emptied url stops reading; a url set for the first time starts it.
+  void reload_mailbox(const MailboxConfig& before) {
+    if (config.mailbox == before) return;
+    if (config.mailbox.url.empty()) {
+      if (!imap || before.url.empty()) return;
+      imap->stop();
+      post(*mailbox_thread, "mailbox: reload", [this] {
+        mailbox_off = true;
+        ++mailbox_generation;
+        mailbox_timer->cancel();
+        status.set_mailbox({}, true, {}, {}, false);
+        spdlog::info("SIGHUP: mailbox.url is empty: the mailbox is no longer read");
+      });
+      return;
+    }
+    if (!imap) {
+      start_mailbox();
+      return;
+    }
+    imap->stop();
+    post(*mailbox_thread, "mailbox: reload",
+         [this, box = config.mailbox, options = mailbox_options()]() mutable {
+           if (stopping) return;
+           ++mailbox_generation;
+           mailbox_timer->cancel();
+           imap->reconfigure(box);
+           mailbox->reload(std::move(options));
+           mailbox_config = std::move(box);
+           mailbox_off = false;
+           mailbox_idle = true;   // until this server shows it cannot
+           mailbox_last_error.clear();
+           spdlog::info("SIGHUP: mailbox: reading {} ({} sender(s))", imap->describe(),
+                        mailbox_config.senders.size());
+           status.set_mailbox(imap->describe(), true, {}, {}, mailbox_idle);
+           run_mailbox();
+         });
   }
 
   // The mailbox thread: one look, then the next one (soon while a mail
   // waits for its reports to load).
   void run_mailbox() {
-    if (stopping) return;
+    if (stopping || mailbox_off) return;
+    const std::uint64_t generation = mailbox_generation;
+    const int interval_s = mailbox_config.poll_interval_s;
     const MailboxStep step = mailbox->step();
     if (step.replies > 0) wake_mail();
-    if (!step.ok && step.error != mailbox_last_error) {
-      spdlog::warn("mailbox: {}; trying again in {} s", step.error, config.mailbox.poll_interval_s);
-    } else if (step.ok && !mailbox_last_error.empty()) {
-      spdlog::info("mailbox: {} works again", imap->describe());
+    metrics.mailbox(step.seen, step.loaded, step.refused, step.replies, step.server_failed);
+    // A look cut short by a reload or shutdown is no failure to report.
+    const bool cut = !step.ok && (stopping || step.cancelled);
+    if (!cut) {
+      if (!step.ok && step.error != mailbox_last_error) {
+        spdlog::warn("mailbox: {}; trying again in {} s", step.error, interval_s);
+      } else if (step.ok && !mailbox_last_error.empty()) {
+        spdlog::info("mailbox: {} works again", imap->describe());
+      }
+      mailbox_last_error = step.ok ? std::string() : step.error;
+      status.set_mailbox(imap->describe(), step.ok, step.error,
+                         step.ok ? clock.now() : TimePoint{}, mailbox_idle);
     }
-    mailbox_last_error = step.ok ? std::string() : step.error;
     // With IDLE, the thread waits on the server for news (stop() ends the
     // wait within half a second); otherwise on the timer.
     if (step.ok && !step.waiting && mailbox_idle) {
-      auto news = imap->wait_for_news(std::chrono::seconds(config.mailbox.poll_interval_s));
+      auto news = imap->wait_for_news(std::chrono::seconds(interval_s));
       if (news) {
-        post(*mailbox_thread, "mailbox", [this] { run_mailbox(); });
+        post(*mailbox_thread, "mailbox", [this, generation] {
+          if (generation == mailbox_generation) run_mailbox();
+        });
         return;
       }
       if (news.error().code() == ErrorCode::kCancelled) return;
       if (news.error().code() == ErrorCode::kInvalidInput) {
         mailbox_idle = false;
-        spdlog::info("mailbox: {}; looking every {} s", news.error().message(),
-                     config.mailbox.poll_interval_s);
+        status.set_mailbox(imap->describe(), true, {}, {}, false);
+        spdlog::info("mailbox: {}; looking every {} s", news.error().message(), interval_s);
       } else {
         spdlog::debug("mailbox: IDLE: {}", news.error().message());
       }
     }
     const auto wait = step.waiting ? std::chrono::milliseconds(250)
-                                   : std::chrono::milliseconds(config.mailbox.poll_interval_s * 1000LL);
+                                   : std::chrono::milliseconds(interval_s * 1000LL);
     mailbox_timer->expires_after(wait);
-    mailbox_timer->async_wait(guarded("mailbox timer", [this](const boost::system::error_code& ec) {
-      if (!ec) run_mailbox();
-    }));
+    mailbox_timer->async_wait(
+        guarded("mailbox timer", [this, generation](const boost::system::error_code& ec) {
+          if (!ec && generation == mailbox_generation) run_mailbox();
+        }));
   }
 
   // --- Reload (SIGHUP) ------------------------------------------------------------
@@ -329,6 +396,7 @@ struct Daemon::Impl final : PipelineEvents {
       status.ready();
       return;
     }
+    const MailboxConfig mailbox_before = config.mailbox;
     ReloadPlan plan = plan_reload(config, loaded.config);
     if (!plan.needs_restart.empty()) {
       spdlog::warn("SIGHUP: {} change{} only at a restart; the running value{} stay{} until then",
@@ -338,6 +406,7 @@ struct Daemon::Impl final : PipelineEvents {
     }
     config = std::move(plan.next);
     if (http) http->reload(config);
+    reload_mailbox(mailbox_before);
     if (!log_level_override) {
       spdlog::set_level(spdlog::level::from_str(config.log.level));
     } else if (config.log.level != *log_level_override) {

@@ -6,7 +6,7 @@
 // HTTP listener) change only at a restart: the plan keeps their running
 // values and names each one that differs, by its key ("inbox.settle_ms"),
 // so the daemon can warn about exactly those. Everything else (alerts,
-// smtp, report, log, the upload settings, inbox.archive and
+// smtp, report, log, mailbox, the upload settings, inbox.archive and
 // inbox.max_report_bytes) is taken from the new file. Pure; any thread.
 #pragma once
 

@@ -58,6 +58,12 @@ ImapMailbox::ImapMailbox(MailboxConfig config)
   curl_global_setup();
 }
 
+void ImapMailbox::reconfigure(MailboxConfig config) {
+  impl_ = std::make_unique<Impl>();   // the old connection goes with the old settings
+  config_ = std::move(config);
+  stopping_ = false;
+}
+
 ImapMailbox::~ImapMailbox() = default;
 
 std::string ImapMailbox::folder_url(const std::string& url) {

@@ -72,8 +72,13 @@ class ImapMailbox final : public MailboxServer {
   // stop() was called (checked twice a second).
   [[nodiscard]] Result<bool> wait_for_news(std::chrono::milliseconds max);
 
-  // Cuts a transfer in progress short and refuses new ones (shutdown).
+  // Cuts a transfer in progress short and refuses new ones (shutdown, or
+  // a reload about to reconfigure()). Any thread.
   void stop() { stopping_ = true; }
+  // Takes new settings (a reload: another URL, account, password), drops
+  // the connection and accepts commands again after stop(). The mailbox's
+  // thread only.
+  void reconfigure(MailboxConfig config);
 
   // The keyword that marks a handled mail.
   static constexpr const char* kHandledKeyword = "$StockwatchDone";

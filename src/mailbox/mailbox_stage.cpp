@@ -122,12 +122,19 @@ const MailboxSender* MailboxStage::sender_of(const std::string& address) const {
   return nullptr;
 }
 
+void MailboxStage::reload(MailboxStageOptions options) {
+  options_ = std::move(options);
+  pending_.clear();   // their scratch folders go with them
+}
+
 MailboxStep MailboxStage::step() {
   MailboxStep step;
   auto uids = server_.unhandled();
   if (!uids) {
     step.ok = false;
     step.error = uids.error().message();
+    step.server_failed = uids.error().code() == ErrorCode::kTransient;
+    step.cancelled = uids.error().code() == ErrorCode::kCancelled;
     return step;
   }
   // Mails handled elsewhere (or gone) are forgotten.
@@ -143,6 +150,8 @@ MailboxStep MailboxStage::step() {
       spdlog::warn("mailbox: mail {}: {}", uid, step.error);
       if (done.error().code() == ErrorCode::kTransient ||
           done.error().code() == ErrorCode::kCancelled) {
+        step.server_failed = done.error().code() == ErrorCode::kTransient;
+        step.cancelled = done.error().code() == ErrorCode::kCancelled;
         break;  // the server: try again at the next look
       }
       continue;
@@ -157,6 +166,7 @@ Result<bool> MailboxStage::take(std::uint32_t uid, MailboxStep& step) {
   if (it == pending_.end()) {
     auto p = read(uid);
     if (!p) return p.error();
+    ++step.seen;
     it = pending_.emplace(uid, std::move(*p)).first;
   }
   auto done = advance(uid, *it->second, step);
@@ -419,6 +429,10 @@ Result<bool> MailboxStage::advance(std::uint32_t uid, Pending& p, MailboxStep& s
   auto finished = storage_.finish_mail(p.mail_key, p.receipt.attachments, reply, clock_.now());
   if (!finished) return finished.error();
   if (*finished && !reply.empty()) ++step.replies;
+  if (*finished && (p.reply.kind == MailReplyKind::kRefused ||
+                    p.reply.kind == MailReplyKind::kUnverified)) {
+    ++step.refused;
+  }
   spdlog::info("mailbox: mail {} from {} answered{}", uid,
                p.receipt.sender.empty() ? "(no address)" : p.receipt.sender,
                reply.empty() ? " (no reply: sent by a machine)" : "");

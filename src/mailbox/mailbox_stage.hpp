@@ -57,6 +57,10 @@ struct MailboxStep {
   int handled = 0;                      // mails marked handled on the server
   int replies = 0;                      // replies queued
   int loaded = 0;                       // attachments placed in the inbox
+  int seen = 0;                         // mails read from the server
+  int refused = 0;                      // mails answered with a refusal (a stranger, unverified)
+  bool server_failed = false;           // the IMAP server failed (not the database)
+  bool cancelled = false;               // cut short by ImapMailbox::stop() (shutdown, reload)
   bool waiting = false;                 // a mail waits for the ledger: look again soon
 };
 
@@ -70,6 +74,10 @@ class MailboxStage {
 
   // One look at the mailbox: every unhandled mail taken as far as it can go.
   MailboxStep step();
+
+  // New settings (a SIGHUP): senders, limits, languages. Mails read but not
+  // answered yet are read again at the next step with them.
+  void reload(MailboxStageOptions options);
 
   // The folder in the inbox for a mail's attachments, and the scratch
   // folder (hidden, so the inbox ignores it).

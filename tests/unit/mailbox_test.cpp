@@ -349,6 +349,53 @@ TEST_F(MailboxStageTest, ForeignStoresAndNonReportsAreAnsweredWithoutLoading) {
   EXPECT_NE(body.find("line 3 is for the store 'Binjai'"), std::string::npos) << body;
 }
 
+TEST_F(MailboxStageTest, AStepCountsWhatItSawLoadedRefusedAndAnswered) {
+  server_.mails[1] = csv_mail("someone@example.org", "c1@example.org", "store,item,count\n");
+  server_.mails[2] = csv_mail("gudang.medan@example.com", "c2@example.com",
+                              "store,item,count\nMedan,Robusta,0\n");
+  MailboxStage stage(*storage_, server_, clock_, options());
+  MailboxStep step = stage.step();
+  EXPECT_EQ(step.seen, 2);
+  EXPECT_EQ(step.loaded, 1);
+  EXPECT_EQ(step.refused, 1);
+  EXPECT_EQ(step.replies, 1);
+  EXPECT_FALSE(step.server_failed);
+  load_placed();
+  step = stage.step();
+  EXPECT_EQ(step.seen, 0);      // kept while it waited: not read again
+  EXPECT_EQ(step.refused, 0);
+  EXPECT_EQ(step.replies, 1);
+
+  // The server failing is told apart from the database.
+  struct Down final : MailboxServer {
+    Result<std::vector<std::uint32_t>> unhandled() override {
+      return Error(ErrorCode::kTransient, "IMAP: Couldn't connect to server");
+    }
+    Result<std::uint64_t> size_of(std::uint32_t) override { return 0; }
+    Status fetch(std::uint32_t, const fs::path&, std::uint64_t) override { return {}; }
+    Result<std::string> fetch_header(std::uint32_t) override { return std::string(); }
+    Status mark_handled(std::uint32_t) override { return {}; }
+    std::string describe() const override { return "down"; }
+  } down;
+  MailboxStage failing(*storage_, down, clock_, options());
+  step = failing.step();
+  EXPECT_FALSE(step.ok);
+  EXPECT_TRUE(step.server_failed);
+}
+
+TEST_F(MailboxStageTest, AReloadedSenderListAppliesToTheNextMail) {
+  server_.mails[1] = csv_mail("gudang.lampung@example.com", "r1@example.com",
+                              "store,item,count\nLampung,Robusta,0\n");
+  MailboxStage stage(*storage_, server_, clock_, options());
+  auto more = options();
+  more.mailbox.senders.push_back({"gudang.lampung@example.com", {"Lampung"}, "en"});
+  stage.reload(more);
+  const MailboxStep step = stage.step();
+  EXPECT_EQ(step.refused, 0);
+  ASSERT_EQ(placed_.size(), 1u);
+  EXPECT_TRUE(placed_[0].starts_with("email/gudang.lampung@example.com/"));
+}
+
 }  // namespace
 }  // namespace stockwatch
 
