@@ -7,18 +7,42 @@ imaps://, loads their attachments through the inbox, and its replies are
 caught by the real SMTP test server."""
 
 import email.message
+import email.policy
 import email.utils
+import io
+import json
 import os
+import re
 import signal
+import socket
 import sys
 import time
 import unittest
+import urllib.request
 
 import harness
 from harness import toml_str
 
 sys.path.insert(0, os.path.join(harness.SOURCE_DIR, "tests", "support"))
 import imap_server  # noqa: E402
+
+try:
+    import openpyxl
+except ImportError:  # pragma: no cover - reported as a skip below
+    openpyxl = None
+
+try:
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+    from selenium.webdriver.common.by import By
+except ImportError:  # pragma: no cover - reported as a skip below
+    webdriver = None
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMEDRIVER = "/usr/bin/chromedriver"
+SCREENSHOTS = os.path.join(os.path.dirname(os.path.abspath(harness.BINARY)), "console-screenshots")
+TOKEN = "api-token-mailbox"
+XLSX = ("application", "vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 
 MEDAN = "gudang.medan@example.com"
 BINJAI = "gudang.binjai@example.com"
@@ -49,6 +73,19 @@ def csv_attachment(name, data):
     return (name, data, "text", "csv")
 
 
+def xlsx_attachment(name, rows):
+    """A workbook as openpyxl writes it, with the Indonesian column names."""
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "Stok"
+    ws.append(["Gudang", "Barang", "Jumlah"])
+    for row in rows:
+        ws.append(list(row))
+    out = io.BytesIO()
+    wb.save(out)
+    return (name, out.getvalue(), *XLSX)
+
+
 @unittest.skipUnless(imap_server.available(), "needs dovecot-imapd and openssl")
 class MailboxTest(harness.PipelineTestCase):
 
@@ -59,15 +96,18 @@ class MailboxTest(harness.PipelineTestCase):
         self.env.start_smtp()
         self.write_config()
 
-    def write_config(self, extra=(), poll_interval_s=1):
+    def write_config(self, extra=(), poll_interval_s=1, http=False, url=None, password_file=None,
+                     senders_extra=()):
         self.env.write_config()
         with open(self.env.config, "a", encoding="utf-8") as f:
             f.write("\n".join([
                 "",
+                *(["[http]", 'listen = "127.0.0.1:0"', f"token = {toml_str(TOKEN)}", ""]
+                  if http else []),
                 "[mailbox]",
-                f"url = {toml_str(self.imap.url)}",
+                f"url = {toml_str(self.imap.url if url is None else url)}",
                 f"username = {toml_str(imap_server.USER)}",
-                f"password_file = {toml_str(self.password_file())}",
+                f"password_file = {toml_str(password_file or self.password_file())}",
                 f"ca_file = {toml_str(self.imap.cert)}",
                 f"poll_interval_s = {poll_interval_s}",
                 f"from = {toml_str(MAILBOX)}",
@@ -80,6 +120,8 @@ class MailboxTest(harness.PipelineTestCase):
                 "",
                 "[[mailbox.sender]]",
                 f"address = {toml_str(BINJAI)}",
+                "",
+                *senders_extra,
                 "",
             ]))
 
@@ -119,7 +161,191 @@ class MailboxTest(harness.PipelineTestCase):
         harness.wait_for(lambda: self.handled_count() >= n, f"{n} mail(s) handled",
                          timeout=timeout)
 
+    def base_url(self):
+        m = re.search(r"http: listening on \S+ \(port (\d+)\)", self.env.daemon.log())
+        self.assertIsNotNone(m, self.env.daemon.log())
+        return f"http://127.0.0.1:{m.group(1)}"
+
+    def get(self, path, token=TOKEN):
+        req = urllib.request.Request(self.base_url() + path,
+                                     headers={"Authorization": f"Bearer {token}"})
+        try:
+            with urllib.request.urlopen(req, timeout=30) as r:
+                return r.status, r.read().decode()
+        except urllib.error.HTTPError as e:
+            return e.code, e.read().decode()
+
+    def get_json(self, path):
+        return json.loads(self.get(path)[1])
+
+    def metric(self, name):
+        """The value of one sample ('name{labels}') in /metrics, 0 if absent."""
+        for line in self.get("/metrics")[1].splitlines():
+            key, _, value = line.rpartition(" ")
+            if key == name:
+                return float(value)
+        return 0.0
+
     # --- tests -----------------------------------------------------------------
+
+    @unittest.skipIf(openpyxl is None, "needs python3-openpyxl")
+    def test_an_xlsx_attachment_loads_and_shows_where_it_came_from(self):
+        self.write_config(http=True)
+        self.env.start_daemon()
+        m = mail(MEDAN, subject="Laporan stok November", attachments=[xlsx_attachment(
+            "medan-nov.xlsx", [("Medan", "Robusta Dairi", 0), ("Medan", "Arabika Gayo", 12)])])
+        self.imap.append(m.as_bytes())
+        raw = None
+        harness.wait_for(lambda: self.replies(MEDAN), "the reply", timeout=30)
+        for eml, _ in self.env.smtp.messages():
+            if b"auto-replied" in eml:
+                raw = eml
+        # The reply as a mail program reads it: Python's email package, strict policy.
+        reply = email.message_from_bytes(raw, policy=email.policy.strict)
+        self.assertEqual(reply["In-Reply-To"], m["Message-ID"])
+        self.assertEqual(reply["Subject"], "Re: Laporan stok November")
+        self.assertEqual(reply["To"], MEDAN)
+        self.assertEqual(reply["From"].addresses[0].addr_spec, MAILBOX)
+        plain = reply.get_body(preferencelist=("plain",))
+        self.assertEqual(plain.get_content_charset(), "utf-8")
+        self.assertEqual(reply.defects, [])
+        body = plain.get_content()
+        self.assertIn("medan-nov.xlsx: berhasil dimuat, 2 baris (laporan 1).", body)
+        self.assertIn("Robusta Dairi", body)
+        for line in body.splitlines():
+            self.assertLessEqual(len(line.encode()), 998)
+        self.wait_handled(1)
+        self.assertEqual(self.env.inventory(),
+                         {("Medan", "Arabika Gayo"): 12, ("Medan", "Robusta Dairi"): 0})
+
+        # /api/reports names the mail each report came in.
+        items = self.get_json("/api/reports")["items"]
+        self.assertEqual(len(items), 1)
+        self.assertEqual(items[0]["mail"], {"from": MEDAN,
+                                            "message_id": m["Message-ID"].strip("<>"),
+                                            "attachment": "medan-nov.xlsx"})
+        # A report dropped in the folder has none.
+        self.env.drop_text("medan-dec.csv", "store,item,count\nMedan,Liberika,3\n")
+        harness.wait_for(lambda: len(self.get_json("/api/reports")["items"]) == 2,
+                         "the folder's report")
+        self.assertIsNone(self.get_json("/api/reports")["items"][0]["mail"])
+
+        # /readyz shows the mailbox; /metrics counts what it did.
+        status, text = self.get("/readyz")
+        self.assertEqual(status, 200, text)
+        box = json.loads(text)["components"]["mailbox"]
+        self.assertEqual(box["state"], "ok")
+        self.assertEqual(box["waits_with"], "idle")
+        self.assertIn("127.0.0.1", box["via"])
+        self.assertIsNotNone(box["last_look_at"])
+        self.assertEqual(self.metric('stockwatch_mailbox_mails_total{result="seen"}'), 1)
+        self.assertEqual(self.metric('stockwatch_mailbox_mails_total{result="refused"}'), 0)
+        self.assertEqual(self.metric("stockwatch_mailbox_attachments_loaded_total"), 1)
+        self.assertEqual(self.metric("stockwatch_mailbox_replies_queued_total"), 1)
+        self.assertEqual(self.metric("stockwatch_mailbox_imap_errors_total"), 0)
+        print("\n--- the reply to the workbook, as parsed ---\n" + str(reply))
+
+    def test_sighup_takes_a_new_url_password_file_and_sender(self):
+        # Start with the wrong port and a wrong password: every look fails.
+        wrong = os.path.join(self.env.root, "wrong-password")
+        with open(wrong, "w") as f:
+            f.write("not-the-password\n")
+        os.chmod(wrong, 0o600)
+        with socket.socket() as probe:   # a port nothing listens on
+            probe.bind(("127.0.0.1", 0))
+            closed = probe.getsockname()[1]
+        self.write_config(http=True, url=f"imaps://127.0.0.1:{closed}/INBOX",
+                          password_file=wrong)
+        self.env.start_daemon()
+        harness.wait_for(lambda: self.get_json("/readyz")["components"]["mailbox"]["state"]
+                         == "failing", "the mailbox failing")
+        status, text = self.get("/readyz")
+        self.assertEqual(status, 200, "a failing mailbox does not make the daemon unready")
+        harness.wait_for(lambda: self.metric("stockwatch_mailbox_imap_errors_total") >= 1,
+                         "an IMAP error counted")
+        lampung = "gudang.lampung@example.com"
+        self.imap.append(mail(lampung, attachments=[csv_attachment(
+            "lampung.csv", b"store,item,count\nLampung,Robusta Lampung,0\n")]).as_bytes())
+
+        # The right URL, a new password file and a new sender, without a restart.
+        pid = self.env.daemon.proc.pid
+        self.write_config(http=True, senders_extra=[
+            "[[mailbox.sender]]", f"address = {toml_str(lampung)}", 'stores = ["Lampung"]'])
+        self.env.daemon.proc.send_signal(signal.SIGHUP)
+        reply = self.wait_replies(1, to=lampung)[0]
+        body = reply.get_body(preferencelist=("plain",)).get_content()
+        self.assertIn("lampung.csv: loaded, 1 row", body)
+        self.assertEqual(self.env.daemon.proc.pid, pid)
+        self.assertIsNone(self.env.daemon.proc.poll())
+        self.assertEqual(self.env.inventory(), {("Lampung", "Robusta Lampung"): 0})
+        harness.wait_for(lambda: self.get_json("/readyz")["components"]["mailbox"]["state"]
+                         == "ok", "the mailbox working")
+        self.assertIn("SIGHUP: mailbox: reading", self.env.daemon.log())
+        # Emptying the url stops reading; nothing else is answered.
+        self.write_config(http=True, url="")
+        self.env.daemon.proc.send_signal(signal.SIGHUP)
+        harness.wait_for(lambda: "mailbox" not in self.get_json("/readyz")["components"],
+                         "the mailbox off")
+        self.imap.append(mail(BINJAI, attachments=[csv_attachment(
+            "b.csv", b"store,item,count\nBinjai,x,1\n")]).as_bytes())
+        harness.holds_for(lambda: len(self.replies()) == 1, seconds=2.5)
+
+    @unittest.skipIf(webdriver is None or not os.path.exists(CHROMEDRIVER),
+                     "needs chromium, chromium-driver and python3-selenium")
+    def test_the_console_shows_a_report_came_by_email(self):
+        self.write_config(http=True)
+        self.env.start_daemon()
+        m = mail(MEDAN, attachments=[csv_attachment("medan-nov.csv", GOOD_CSV)])
+        self.imap.append(m.as_bytes())
+        self.wait_replies(1, to=MEDAN)
+        self.env.drop_text("binjai.csv", "store,item,count\nBinjai,Arabika Gayo,4\n")
+        harness.wait_for(lambda: len(self.env.reports()) == 2, "both reports")
+
+        options = webdriver.ChromeOptions()
+        options.binary_location = CHROMIUM
+        for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                    "--lang=en-US", f"--user-data-dir={os.path.join(self.env.root, 'chromium')}",
+                    "--window-size=1280,900"):
+            options.add_argument(arg)
+        driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+        self.addCleanup(driver.quit)
+        os.makedirs(SCREENSHOTS, exist_ok=True)
+        link = re.search(r"console: no owner yet; .* at (http://\S+/_console/setup\?token=[0-9a-f]{64})",
+                         self.env.daemon.log()).group(1)
+        driver.get(link)
+        driver.find_element(By.ID, "name").send_keys("owner")
+        driver.find_element(By.ID, "password").send_keys("kopi-tubruk-2024")
+        driver.find_element(By.ID, "password2").send_keys("kopi-tubruk-2024")
+        driver.find_element(By.CSS_SELECTOR, "form[action='/_console/setup'] button[type=submit]").click()
+        harness.wait_for(lambda: driver.current_url.endswith("/_console/"), "the overview")
+
+        def shot(name):
+            for size, (w, h) in (("desktop", (1280, 900)), ("phone", (390, 844))):
+                driver.set_window_size(w, h)
+                driver.save_screenshot(os.path.join(SCREENSHOTS, f"mailbox-{name}-{size}.png"))
+                self.assertLessEqual(driver.execute_script("return document.documentElement.scrollWidth"),
+                                     driver.execute_script("return window.innerWidth"), name)
+            driver.set_window_size(1280, 900)
+
+        base = self.base_url()
+        driver.get(base + "/_console/reports")
+        rows = [r.text for r in driver.find_elements(By.CSS_SELECTOR, "tbody tr")]
+        self.assertEqual(len(rows), 2, rows)
+        self.assertIn("by email from " + MEDAN, rows[1])
+        self.assertNotIn("by email", rows[0])
+        shot("reports")
+        driver.get(base + "/_console/reports/1")
+        text = driver.find_element(By.TAG_NAME, "body").text
+        self.assertIn("Sent by email", text)
+        self.assertIn(MEDAN, text)
+        self.assertIn(m["Message-ID"], text)
+        self.assertIn("medan-nov.csv", text)
+        shot("report")
+        driver.get(base + "/_console/status")
+        text = driver.find_element(By.TAG_NAME, "body").text
+        self.assertIn("Reports by email", text)
+        self.assertIn("new mail is seen at once (IMAP IDLE)", text)
+        shot("status")
 
     def test_a_csv_attachment_loads_and_the_reply_answers_the_mail(self):
         self.env.start_daemon()
