@@ -346,6 +346,19 @@ class MailboxTest(harness.PipelineTestCase):
         self.assertIn("Reports by email", text)
         self.assertIn("new mail is seen at once (IMAP IDLE)", text)
         shot("status")
+        # The same in Bahasa Indonesia.
+        driver.find_element(By.CSS_SELECTOR,
+                            "form[action='/_console/language'] button[type=submit]").click()
+        harness.wait_for(lambda: "Laporan" in driver.find_element(By.TAG_NAME, "body").text,
+                         "the pages in Bahasa Indonesia")
+        driver.get(base + "/_console/reports")
+        rows = [r.text for r in driver.find_elements(By.CSS_SELECTOR, "tbody tr")]
+        self.assertIn("lewat email dari " + MEDAN, rows[1])
+        shot("reports-id")
+        driver.get(base + "/_console/status")
+        self.assertIn("email baru langsung terlihat (IMAP IDLE)",
+                      driver.find_element(By.TAG_NAME, "body").text)
+        shot("status-id")
 
     def test_a_csv_attachment_loads_and_the_reply_answers_the_mail(self):
         self.env.start_daemon()
