@@ -31,16 +31,13 @@ try:
 except ImportError:  # pragma: no cover - reported as a skip below
     openpyxl = None
 
-try:
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-    from selenium.webdriver.common.by import By
-except ImportError:  # pragma: no cover - reported as a skip below
-    webdriver = None
+# The browser as the console's own tests drive it (the module, not its
+# test case, so that its tests do not run here too).
+import test_console  # noqa: E402
+from test_console import CHROMEDRIVER, SCREENSHOTS, webdriver  # noqa: E402
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMEDRIVER = "/usr/bin/chromedriver"
-SCREENSHOTS = os.path.join(os.path.dirname(os.path.abspath(harness.BINARY)), "console-screenshots")
+if webdriver is not None:
+    from selenium.webdriver.common.by import By
 TOKEN = "api-token-mailbox"
 XLSX = ("application", "vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 
@@ -301,13 +298,7 @@ class MailboxTest(harness.PipelineTestCase):
         self.env.drop_text("binjai.csv", "store,item,count\nBinjai,Arabika Gayo,4\n")
         harness.wait_for(lambda: len(self.env.reports()) == 2, "both reports")
 
-        options = webdriver.ChromeOptions()
-        options.binary_location = CHROMIUM
-        for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                    "--lang=en-US", f"--user-data-dir={os.path.join(self.env.root, 'chromium')}",
-                    "--window-size=1280,900"):
-            options.add_argument(arg)
-        driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+        driver = test_console.browser(self.env.root)
         self.addCleanup(driver.quit)
         os.makedirs(SCREENSHOTS, exist_ok=True)
         link = re.search(r"console: no owner yet; .* at (http://\S+/_console/setup\?token=[0-9a-f]{64})",
