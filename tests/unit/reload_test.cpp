@@ -49,6 +49,27 @@ TEST(Reload, AlertSmtpAndUploadSettingsAreApplied) {
   EXPECT_EQ(plan.next.log.level, "debug");
 }
 
+TEST(Reload, TheMailboxIsAppliedWithoutARestart) {
+  Config now = running();
+  now.mailbox.url = "imaps://imap.example.com/INBOX";
+  now.mailbox.password = "old";
+  now.mailbox.senders = {{"gudang.medan@example.com", {"Medan"}, "id"}};
+  Config fresh = now;
+  EXPECT_TRUE(plan_reload(now, fresh).next.mailbox == now.mailbox);   // nothing to redo
+  fresh.mailbox.url = "imaps://mail.example.net/Laporan";
+  fresh.mailbox.password_file = "/etc/stockwatch/mailbox-password-2";
+  fresh.mailbox.password = "new";
+  fresh.mailbox.senders.push_back({"gudang.lampung@example.com", {"Lampung"}, ""});
+  const ReloadPlan plan = plan_reload(now, fresh);
+  EXPECT_TRUE(plan.needs_restart.empty());
+  EXPECT_TRUE(plan.next.mailbox == fresh.mailbox);
+  EXPECT_FALSE(plan.next.mailbox == now.mailbox);
+  // A new password in the same file is a change too.
+  Config same_file = now;
+  same_file.mailbox.password = "rotated";
+  EXPECT_FALSE(plan_reload(now, same_file).next.mailbox == now.mailbox);
+}
+
 TEST(Reload, RestartOnlySettingsKeepTheirRunningValuesAndAreNamed) {
   const Config now = running();
   Config fresh = now;
