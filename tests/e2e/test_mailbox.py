@@ -268,8 +268,10 @@ class MailboxTest(harness.PipelineTestCase):
         pid = self.env.daemon.proc.pid
         self.write_config(http=True, senders_extra=[
             "[[mailbox.sender]]", f"address = {toml_str(lampung)}", 'stores = ["Lampung"]'])
+        start = time.monotonic()
         self.env.daemon.proc.send_signal(signal.SIGHUP)
         reply = self.wait_replies(1, to=lampung)[0]
+        print(f"\nreply {time.monotonic() - start:.2f} s after the SIGHUP that fixed the mailbox")
         body = reply.get_body(preferencelist=("plain",)).get_content()
         self.assertIn("lampung.csv: loaded, 1 row", body)
         self.assertEqual(self.env.daemon.proc.pid, pid)
