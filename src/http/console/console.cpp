@@ -46,6 +46,10 @@ constexpr std::size_t kFormLimit = 64 * 1024;
 constexpr int kOutOfStockListed = 50;
 constexpr int kReportsPerPage = 50;
 constexpr std::size_t kOutcomeEvents = 20;   // alerts listed per uploaded report
+// The store figures are read again when one of the ledger's newest
+// kLedgerMark entries is new or changed state, or when they are this old.
+constexpr int kLedgerMark = 20;
+constexpr auto kSummaryKeep = std::chrono::seconds(30);
 constexpr int kInventoryPerPage = 100;
 constexpr std::size_t kCsvRows = 1'000'000;
 constexpr std::uint64_t kDownloadLimit = 64ULL * 1024 * 1024;
@@ -142,8 +146,33 @@ struct Console::Impl : std::enable_shared_from_this<Console::Impl> {
   std::map<std::string, TimePoint> not_before;   // sign-in attempts refused until then
   std::string dummy_hash;                        // verified for unknown names, for even timing
   std::uint64_t uploads = 0;
+  // The figures of every store (Storage::store_summaries), for the overview
+  // and the inventory's store list, kept while the ledger's newest entries
+  // stay the same (only a report changes them), for at most kSummaryKeep.
+  struct SummaryCache {
+    std::string ledger;
+    TimePoint at{};
+    std::vector<StoreOverview> stores;
+  };
+  std::optional<SummaryCache> summary_cache;
 
   // --- Plumbing ------------------------------------------------------------
+
+  Result<std::vector<StoreOverview>> store_summaries() {
+    auto newest = storage->reports_page(0, std::nullopt, kLedgerMark);
+    if (!newest) return newest.error();
+    std::string ledger;
+    for (const auto& r : *newest) ledger += std::to_string(r.id) + to_string(r.status) + ",";
+    const auto now = clock.now();
+    if (summary_cache && summary_cache->ledger == ledger && now >= summary_cache->at &&
+        now - summary_cache->at < kSummaryKeep) {
+      return summary_cache->stores;
+    }
+    auto all = storage->store_summaries();
+    if (!all) return all.error();
+    summary_cache = SummaryCache{std::move(ledger), now, *all};
+    return all;
+  }
 
   template <typename F>
   void on_worker(const char* what, F&& f) {
@@ -377,7 +406,7 @@ struct Console::Impl : std::enable_shared_from_this<Console::Impl> {
   // --- Overview -------------------------------------------------------------
 
   http::Response overview(const View& v, const Account& account) {
-    auto all = storage->store_summaries();
+    auto all = store_summaries();
     if (!all) return error_page(v, all.error().message());
     OverviewData d;
     d.quiet_days = cfg.quiet_store_days;
@@ -464,7 +493,7 @@ struct Console::Impl : std::enable_shared_from_this<Console::Impl> {
       else if (k == "after_item") after_item = value;
     }
     if (account.role == AccountRole::kOwner) {
-      auto all = storage->store_summaries();
+      auto all = store_summaries();
       if (!all) return error_page(v, all.error().message());
       for (auto& s : *all) iv.stores.push_back(std::move(s.store));
     } else {

@@ -103,7 +103,6 @@ tr.zero td { background: var(--bad-bg); }
 ul.events { margin: 0.25rem 0 0; padding-left: 1.25rem; }
 ul.events li { white-space: pre-wrap; overflow-wrap: anywhere; }
 p.events { margin: 0.5rem 0 0; font-weight: 600; }
-@media (hover: none) { .drop { display: none; } }
 pre.sent { background: #fff; border: 1px solid var(--line); border-radius: 6px; padding: 1rem; margin: 0.5rem 0 1rem;
            white-space: pre-wrap; overflow-wrap: anywhere; font-size: 0.9rem; }
 @media (max-width: 40rem) {
