@@ -262,6 +262,59 @@ Result<ParsedMail> parse_mail_header(std::string_view text) {
   return out;
 }
 
+namespace {
+void read_text(GMimeObject* object, MailText& out, int depth) {
+  if (!object || depth > 8) return;
+  if (GMIME_IS_MULTIPART(object)) {
+    GMimeMultipart* mp = GMIME_MULTIPART(object);
+    const int n = g_mime_multipart_get_count(mp);
+    for (int i = 0; i < n; ++i) read_text(g_mime_multipart_get_part(mp, i), out, depth + 1);
+    return;
+  }
+  if (!GMIME_IS_PART(object)) return;
+  GMimePart* part = GMIME_PART(object);
+  if (const char* name = g_mime_part_get_filename(part)) {
+    out.files.emplace_back(name);
+    return;
+  }
+  GMimeContentType* type = g_mime_object_get_content_type(object);
+  if (!out.text.empty() || !GMIME_IS_TEXT_PART(object) || !type ||
+      !g_mime_content_type_is_type(type, "text", "plain")) {
+    return;
+  }
+  if (char* text = g_mime_text_part_get_text(GMIME_TEXT_PART(object))) {
+    out.text = text;
+    g_free(text);
+  }
+}
+}  // namespace
+
+MailText read_mail_text(std::string_view mail) {
+  gmime_setup();
+  std::string whole(mail);
+  GObjectPtr<GMimeStream> stream(g_mime_stream_mem_new_with_buffer(whole.data(), whole.size()));
+  GObjectPtr<GMimeParser> parser(g_mime_parser_new_with_stream(stream.get()));
+  GObjectPtr<GMimeMessage> message(g_mime_parser_construct_message(parser.get(), nullptr));
+  MailText out;
+  if (!message) return out;
+  if (const char* subject = g_mime_message_get_subject(message.get())) out.subject = subject;
+  if (InternetAddressList* to = g_mime_message_get_to(message.get())) {
+    if (char* s = internet_address_list_to_string(to, nullptr, FALSE)) {
+      out.to = s;
+      g_free(s);
+    }
+  }
+  read_text(g_mime_message_get_mime_part(message.get()), out, 0);
+  // CRLF as sent; a person reads lines.
+  std::string text;
+  text.reserve(out.text.size());
+  for (char c : out.text) {
+    if (c != '\r') text += c;
+  }
+  out.text = std::move(text);
+  return out;
+}
+
 bool authenticated_by(const ParsedMail& mail, std::string_view authserv_id) {
   const std::string want = lower(authserv_id);
   const auto at = mail.from.find('@');

@@ -66,6 +66,18 @@ struct ParsedMail {
 // The header fields alone (a mail too large to download).
 [[nodiscard]] Result<ParsedMail> parse_mail_header(std::string_view header);
 
+// A mail as a person reads it: its subject, its recipients and its plain
+// text, decoded to UTF-8 (the console shows a sent alert this way).
+struct MailText {
+  std::string subject;
+  std::string to;                   // the To header, decoded ("a@example.com, b@example.com")
+  std::string text;                 // the first text/plain part that is not an attached file
+  std::vector<std::string> files;   // the names of its attached files
+};
+// Reads a whole mail held in memory; a mail GMime cannot read gives an
+// empty MailText, never an error.
+[[nodiscard]] MailText read_mail_text(std::string_view mail);
+
 // Whether the receiving server `authserv_id` vouched for the From domain:
 // the first Authentication-Results header with that id says dmarc=pass
 // (and, when it names header.from, the From address's domain).

@@ -126,9 +126,15 @@ class ConsoleTest(harness.PipelineTestCase):
         harness.wait_for(lambda: "/_console/sign-in" in self.driver.current_url, "the sign-in page")
 
     def upload(self, *paths):
+        """Uploads through the file input; the page's script sends the form
+        and puts the answer in place (a fresh upload page has no outcome)."""
         self.go("/_console/upload")
         self.driver.find_element(By.ID, "files").send_keys("\n".join(paths))
-        self.submit("/_console/upload")
+        self.driver.find_element(
+            By.CSS_SELECTOR, "form[action='/_console/upload'] button[type=submit]").click()
+        return self.outcomes()
+
+    def outcomes(self):
         harness.wait_for(lambda: self.driver.find_elements(By.CSS_SELECTOR, ".outcome"),
                          "the upload's outcome", timeout=60)
         return [e.text for e in self.driver.find_elements(By.CSS_SELECTOR, ".outcome")]
@@ -414,6 +420,130 @@ class ConsoleTest(harness.PipelineTestCase):
         self.assertEqual(status, 401)
         self.go("/_console/reports")
         self.assertTrue(self.driver.current_url.endswith("/_console/sign-in"))
+
+    def test_drag_and_drop_progress_alerts_raised_and_a_sent_message(self):
+        for name, role, stores, password in (("owner", "owner", [], OWNER_PASSWORD),
+                                              ("makassar", "manager", ["--stores", "Makassar"],
+                                               MANAGER_PASSWORD)):
+            p = subprocess.run([BINARY, "user", "add", name, "--role", role, *stores,
+                                "--config", self.env.config],
+                               input=password + "\n", capture_output=True, text=True, timeout=60)
+            self.assertEqual(p.returncode, 0, p.stderr)
+        self.open_browser()
+        self.sign_in("owner", OWNER_PASSWORD)
+        harness.wait_for(lambda: "Signed in as owner" in self.text(), "the overview")
+
+        # The script is served by the daemon under the page's strict policy.
+        status, body = self.curl("-D", "-", f"{self.base}/_console/console.js")
+        self.assertEqual(status, 200)
+        self.assertIn("content-type: text/javascript", body.lower())
+        status, body = self.curl("-D", "-", f"{self.base}/_console/sign-in")
+        self.assertIn("script-src 'self'", body)
+        self.assertNotIn("unsafe-inline", body)
+
+        # Drop two files on the drop zone (the drop a person makes with the
+        # mouse, dispatched with the files in its DataTransfer).
+        self.go("/_console/upload")
+        zone = self.driver.find_element(By.CSS_SELECTOR, ".drop")
+        self.assertTrue(zone.is_displayed())
+        with open(MEDAN, encoding="utf-8") as f:
+            medan = f.read()
+        hostile = ('store,item,count\nMedan,"<img src=x onerror=""document.title=\'pwned\'"">",0\n'
+                   'Medan,"<script>document.title=\'pwned\'</script>",0\n')
+        self.driver.execute_script("""
+            const dt = new DataTransfer();
+            dt.items.add(new File([arguments[0]], 'inventory-medan.csv', {type: 'text/csv'}));
+            dt.items.add(new File([arguments[1]], 'medan <b>extra</b>.csv', {type: 'text/csv'}));
+            const zone = document.querySelector('.drop');
+            zone.dispatchEvent(new DragEvent('dragover', {dataTransfer: dt, bubbles: true, cancelable: true}));
+            zone.dispatchEvent(new DragEvent('drop', {dataTransfer: dt, bubbles: true, cancelable: true}));
+            window.stockwatchSamePage = true;""", medan, hostile)
+        chosen = [e.text for e in self.driver.find_elements(By.CSS_SELECTOR, ".drop .chosen li")]
+        self.assertEqual(chosen, ["inventory-medan.csv", "medan <b>extra</b>.csv"])
+        self.shot("upload-dropped")
+        self.driver.find_element(
+            By.CSS_SELECTOR, "form[action='/_console/upload'] button[type=submit]").click()
+        outcomes = self.outcomes()
+        # Sent by the script: the page itself stayed, its content was replaced.
+        self.assertTrue(self.driver.execute_script("return window.stockwatchSamePage === true"))
+        self.assertEqual(len(outcomes), 2, outcomes)
+        self.assertRegex(outcomes[0], r"Loaded: 6 rows, 6 changed \(report \d+\)")
+        self.assertIn("Alerts it raised:", outcomes[0])
+        self.assertIn("Medan is out of stock of Robusta Dairi", outcomes[0])
+        self.assertIn("medan <b>extra</b>.csv", outcomes[1])
+        self.assertIn("Medan is out of stock of <script>document.title='pwned'</script>", outcomes[1])
+        self.assertNotEqual(self.driver.title, "pwned")
+        self.assertEqual(self.driver.find_elements(By.CSS_SELECTOR, "main img, main script, main b"), [])
+        self.shot("upload-alerts")
+
+        # A large file through the file input: the progress bar moves while
+        # it goes up (the browser's upload slowed to 2 MB/s to watch it).
+        big = os.path.join(self.files, "medan-large.csv")
+        with open(big, "w", encoding="utf-8") as f:
+            f.write("store,item,count\n")
+            f.write("".join(f"Medan,Kopi contoh {i:06d},{i % 50 + 1}\n" for i in range(200000)))
+        self.go("/_console/upload")
+        self.driver.set_network_conditions(offline=False, latency=5, download_throughput=50_000_000,
+                                           upload_throughput=2_000_000)
+        self.driver.find_element(By.ID, "files").send_keys(big)
+        self.driver.find_element(
+            By.CSS_SELECTOR, "form[action='/_console/upload'] button[type=submit]").click()
+        harness.wait_for(lambda: int(self.driver.execute_script(
+            "return document.documentElement.dataset.uploadSent || 0")) > 0, "the upload to start")
+        bar = self.driver.find_element(By.CSS_SELECTOR, ".progress progress")
+        self.assertTrue(bar.is_displayed())
+        self.assertIn("Sending:", self.driver.find_element(By.ID, "progress-text").text)
+        self.driver.save_screenshot(os.path.join(SCREENSHOTS, "upload-progress-desktop.png"))
+        self.driver.set_window_size(390, 844)
+        self.driver.save_screenshot(os.path.join(SCREENSHOTS, "upload-progress-phone.png"))
+        self.driver.set_window_size(1280, 900)
+        outcomes = self.outcomes()
+        self.driver.delete_network_conditions()
+        self.assertRegex(outcomes[0], r"Loaded: 200,000 rows")
+        self.assertIn("It raised no alerts.", outcomes[0])
+        self.assertGreater(os.path.getsize(big), 4_000_000)
+        self.assertGreaterEqual(int(self.driver.execute_script(
+            "return document.documentElement.dataset.uploadSent")), os.path.getsize(big))
+
+        # The owner reads an alert as it was sent: subject, recipient, text.
+        self.go("/_console/alerts")
+        harness.wait_for(lambda: self.driver.find_elements(By.CSS_SELECTOR, "tbody tr a")
+                         or self.driver.refresh(), "an alert message", timeout=60)
+        links = self.driver.find_elements(By.CSS_SELECTOR, "tbody td:first-child a")
+        hrefs = [a.get_attribute("href") for a in links]
+        self.shot("alerts")
+        found = None
+        for href in hrefs:
+            self.driver.get(href)
+            if "Robusta Dairi" in self.text():
+                found = href
+                break
+        self.assertIsNotNone(found, hrefs)
+        page = self.text()
+        self.assertRegex(page, r"Message \d+")
+        self.assertIn("Subject", page)
+        self.assertIn(harness.RECIPIENT, page)
+        sent = self.driver.find_element(By.CSS_SELECTOR, "pre.sent").text
+        self.assertIn("Robusta Dairi", sent)
+        self.assertNotIn("=\n", sent)         # quoted-printable decoded
+        self.assertNotEqual(self.driver.title, "pwned")
+        self.shot("message")
+        status, _ = self.curl(f"{self.base}/_console/alerts/999999")
+        self.assertEqual(status, 303)       # not signed in: to the sign-in page
+        self.go("/_console/alerts/999999")
+        self.assertIn("There is nothing here", self.text())
+
+        # A manager never reads the owner's messages: 404, as for any page
+        # that is not theirs.
+        self.sign_out()
+        self.sign_in("makassar", MANAGER_PASSWORD)
+        harness.wait_for(lambda: "Signed in as makassar" in self.text(), "the manager's overview")
+        self.driver.get(found)
+        self.assertIn("There is nothing here", self.text())
+        self.assertNotIn("Robusta Dairi", self.text())
+        session = f"stockwatch_session={self.driver.get_cookie('stockwatch_session')['value']}"
+        status, _ = self.curl("-H", f"Cookie: {session}", found)
+        self.assertEqual(status, 404)
 
     def test_user_commands_refuse_what_they_cannot_do(self):
         def user(*args, password=None):

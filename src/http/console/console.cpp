@@ -21,8 +21,12 @@
 #include "http/console/forecast_pages.hpp"
 #include "http/console/form.hpp"
 #include "http/console/pages.hpp"
+#include "http/console/script.hpp"
 #include "http/console/sessions.hpp"
 #include "http/failure_throttle.hpp"
+#include "mailbox/mime_mail.hpp"
+#include "notify/alert.hpp"
+#include "notify/webhook.hpp"
 #include "pipeline/template_source.hpp"
 #include "report/template/template_writer.hpp"
 #include "report/report_format.hpp"
@@ -41,6 +45,11 @@ constexpr std::string_view kPrefix = "/_console/";
 constexpr std::size_t kFormLimit = 64 * 1024;
 constexpr int kOutOfStockListed = 50;
 constexpr int kReportsPerPage = 50;
+constexpr std::size_t kOutcomeEvents = 20;   // alerts listed per uploaded report
+// The store figures are read again when one of the ledger's newest
+// kLedgerMark entries is new or changed state, or when they are this old.
+constexpr int kLedgerMark = 20;
+constexpr auto kSummaryKeep = std::chrono::seconds(30);
 constexpr int kInventoryPerPage = 100;
 constexpr std::size_t kCsvRows = 1'000'000;
 constexpr std::uint64_t kDownloadLimit = 64ULL * 1024 * 1024;
@@ -137,8 +146,33 @@ struct Console::Impl : std::enable_shared_from_this<Console::Impl> {
   std::map<std::string, TimePoint> not_before;   // sign-in attempts refused until then
   std::string dummy_hash;                        // verified for unknown names, for even timing
   std::uint64_t uploads = 0;
+  // The figures of every store (Storage::store_summaries), for the overview
+  // and the inventory's store list, kept while the ledger's newest entries
+  // stay the same (only a report changes them), for at most kSummaryKeep.
+  struct SummaryCache {
+    std::string ledger;
+    TimePoint at{};
+    std::vector<StoreOverview> stores;
+  };
+  std::optional<SummaryCache> summary_cache;
 
   // --- Plumbing ------------------------------------------------------------
+
+  Result<std::vector<StoreOverview>> store_summaries() {
+    auto newest = storage->reports_page(0, std::nullopt, kLedgerMark);
+    if (!newest) return newest.error();
+    std::string ledger;
+    for (const auto& r : *newest) ledger += std::to_string(r.id) + to_string(r.status) + ",";
+    const auto now = clock.now();
+    if (summary_cache && summary_cache->ledger == ledger && now >= summary_cache->at &&
+        now - summary_cache->at < kSummaryKeep) {
+      return summary_cache->stores;
+    }
+    auto all = storage->store_summaries();
+    if (!all) return all.error();
+    summary_cache = SummaryCache{std::move(ledger), now, *all};
+    return all;
+  }
 
   template <typename F>
   void on_worker(const char* what, F&& f) {
@@ -239,6 +273,7 @@ struct Console::Impl : std::enable_shared_from_this<Console::Impl> {
     if (who->account.role == AccountRole::kOwner) {
       if (page == "alerts" && get) return reply(alerts(req, v, ""));
       if (page.substr(0, 7) == "alerts/" && post) return reply(retry(page.substr(7), req, v));
+      if (page.substr(0, 7) == "alerts/" && get) return reply(message(page.substr(7), v));
       if (page == "status" && get) return reply(status(v));
     }
     if (page == "inventory.csv" && get) return reply(inventory(req, v, who->account, true));
@@ -371,7 +406,7 @@ struct Console::Impl : std::enable_shared_from_this<Console::Impl> {
   // --- Overview -------------------------------------------------------------
 
   http::Response overview(const View& v, const Account& account) {
-    auto all = storage->store_summaries();
+    auto all = store_summaries();
     if (!all) return error_page(v, all.error().message());
     OverviewData d;
     d.quiet_days = cfg.quiet_store_days;
@@ -458,7 +493,7 @@ struct Console::Impl : std::enable_shared_from_this<Console::Impl> {
       else if (k == "after_item") after_item = value;
     }
     if (account.role == AccountRole::kOwner) {
-      auto all = storage->store_summaries();
+      auto all = store_summaries();
       if (!all) return error_page(v, all.error().message());
       for (auto& s : *all) iv.stores.push_back(std::move(s.store));
     } else {
@@ -587,6 +622,39 @@ struct Console::Impl : std::enable_shared_from_this<Console::Impl> {
     PageRequest list = req;
     list.query.clear();
     return alerts(list, v, v.f(*done ? "console.alerts.retried" : "console.alerts.not_dead", {{"id", id}}));
+  }
+
+  // One message as its channel sends it, rendered from its row the way
+  // every attempt renders it (notify/alert.hpp), so it reads as it was sent.
+  http::Response message(std::string_view rest, const View& v) {
+    if (rest.empty() || rest.size() > 18 ||
+        !std::all_of(rest.begin(), rest.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+      return not_found_page(v);
+    }
+    const std::int64_t id = std::atoll(std::string(rest).c_str());
+    auto rows = storage->outbox_page(id + 1, std::nullopt, 1);
+    if (!rows) return error_page(v, rows.error().message());
+    if (rows->empty() || rows->front().id != id) return not_found_page(v);
+    SentMessageView s;
+    s.message = std::move(rows->front());
+    const OutboxMessage& m = s.message;
+    if (m.channel == "email") {
+      auto email = render_email(m);
+      if (!email) {
+        s.error = email.error().message();
+      } else {
+        MailText text = read_mail_text(*email);
+        s.subject = std::move(text.subject);
+        s.to = std::move(text.to);
+        s.text = std::move(text.text);
+        s.files = std::move(text.files);
+      }
+    } else {
+      auto text = m.channel == "webhook" ? webhook_body(m) : chat_text(m, false);
+      if (text) s.text = std::move(*text);
+      else s.error = text.error().message();
+    }
+    return page_response(200, message_page(v, s));
   }
 
   http::Response status(const View& v) {
@@ -786,6 +854,16 @@ struct Console::Impl : std::enable_shared_from_this<Console::Impl> {
         auto& o = job->outcomes[it->index];
         o.report = **found;
         o.problems = problem_lines(**found, *job->view.text);
+        if (o.report->status == ReportStatus::kLoaded) {
+          auto events = storage->report_events(o.report->id, static_cast<int>(kOutcomeEvents) + 1);
+          if (events) {
+            o.more_events = events->size() > kOutcomeEvents;
+            if (o.more_events) events->resize(kOutcomeEvents);
+            o.events = std::move(*events);
+          } else {
+            spdlog::error("console: the alerts of report {}: {}", o.report->id, events.error().message());
+          }
+        }
         it = job->waiting.erase(it);
       } else {
         ++it;
@@ -911,6 +989,14 @@ PageRequest copy_request(const http::Request& req) {
 http::Route Console::route(const http::Request& req) {
   http::Route r;
   const std::string_view page = req.path.substr(std::min(req.path.size(), kPrefix.size()));
+  if (req.path == "/_console/console.js") {
+    r.label = "console_asset";
+    auto res = http::make_response(200, std::string(console_script()), "text/javascript; charset=utf-8");
+    res.set(bhttp::field::cache_control, "max-age=300");
+    res.set("X-Content-Type-Options", "nosniff");
+    r.response = std::move(res);
+    return r;
+  }
   if (req.path == "/_console/style.css") {
     r.label = "console_asset";
     auto res = http::make_response(200, std::string(style_sheet()), "text/css; charset=utf-8");
@@ -930,7 +1016,9 @@ http::Route Console::route(const http::Request& req) {
     if (page == name) r.label = label;
   }
   if (page.substr(0, 8) == "reports/") r.label = "console_report";
-  if (page.substr(0, 7) == "alerts/") r.label = "console_alert_retry";
+  if (page.substr(0, 7) == "alerts/") {
+    r.label = req.head.method() == bhttp::verb::post ? "console_alert_retry" : "console_alert_message";
+  }
   const bool upload = page == "upload" && req.head.method() == bhttp::verb::post;
   r.body_limit = upload ? impl_->cfg.max_upload_bytes : kFormLimit;
   if (upload) {

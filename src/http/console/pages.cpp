@@ -92,6 +92,19 @@ form.filters label.check { font-weight: normal; }
 form.filters select, form.filters button { font: inherit; padding: 0.35rem 0.6rem; border-radius: 4px;
                                            border: 1px solid #9aa5ae; background: #fff; }
 tr.zero td { background: var(--bad-bg); }
+.drop { border: 2px dashed #9aa5ae; border-radius: 6px; padding: 1rem; margin: 0 0 0.5rem; text-align: center;
+        color: var(--muted); }
+.drop p { margin: 0; }
+.drop.over { border-color: var(--accent); background: #e9f1fa; color: var(--fg); }
+.drop ul.chosen { list-style: none; margin: 0.5rem 0 0; padding: 0; color: var(--fg); text-align: left; }
+.drop ul.chosen li { white-space: pre-wrap; overflow-wrap: anywhere; }
+.progress progress { width: 100%; height: 1.2rem; margin-top: 0.75rem; }
+.progress p { margin: 0.25rem 0 0; font-size: 0.9rem; }
+ul.events { margin: 0.25rem 0 0; padding-left: 1.25rem; }
+ul.events li { white-space: pre-wrap; overflow-wrap: anywhere; }
+p.events { margin: 0.5rem 0 0; font-weight: 600; }
+pre.sent { background: #fff; border: 1px solid var(--line); border-radius: 6px; padding: 1rem; margin: 0.5rem 0 1rem;
+           white-space: pre-wrap; overflow-wrap: anywhere; font-size: 0.9rem; }
 @media (max-width: 40rem) {
   main { padding: 0.75rem; }
   header.top .who { margin-left: 0; width: 100%; }
@@ -194,7 +207,8 @@ Markup layout(const View& v, std::string_view title, const Markup& body, std::st
       "<!DOCTYPE html>\n<html lang=\"{}\"><head><meta charset=\"utf-8\">"
       "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
       "<title>{} · stockwatch</title>"
-      "<link rel=\"stylesheet\" href=\"/_console/style.css\"></head><body>"
+      "<link rel=\"stylesheet\" href=\"/_console/style.css\">"
+      "<script src=\"/_console/console.js\" defer></script></head><body>"
       "<a class=\"skip\" href=\"#main\">{}</a>"
       "<header class=\"top\"><a class=\"brand\" href=\"/_console/\">stockwatch</a>{}{}</header>"
       "<main id=\"main\"><h1>{}</h1>{}</main></body></html>\n",
@@ -204,7 +218,8 @@ Markup layout(const View& v, std::string_view title, const Markup& body, std::st
 http::Response page_response(unsigned status, const Markup& page) {
   auto res = http::make_response(status, page.html, "text/html; charset=utf-8");
   res.set("Content-Security-Policy",
-          "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
+          "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'self'; "
+          "img-src 'self'; form-action 'self'; "
           "frame-ancestors 'none'; base-uri 'none'");
   res.set(bhttp::field::cache_control, "no-store");
   res.set("X-Content-Type-Options", "nosniff");
@@ -332,6 +347,25 @@ Markup overview_page(const View& v, const OverviewData& d) {
   return layout(v, v.t("console.overview.title"), body, "overview");
 }
 
+namespace {
+// The alerts a loaded report raised, one line each, as its mail reply
+// words them.
+Markup outcome_events(const View& v, const UploadOutcome& o) {
+  if (o.events.empty()) return html("<p class=\"events\">{}</p>", {v.t("console.upload.no_alerts")});
+  Markup items;
+  for (const auto& e : o.events) {
+    std::string key = "mail.reply.event." + std::string(e.event ? event_name(*e.event) : "other");
+    if (!v.text->has(key) && !english().has(key)) key = "mail.reply.event.other";
+    items += html("<li>{}</li>", {v.f(key, {{"store", e.store},
+                                            {"item", e.item},
+                                            {"count", format_count(e.new_count, v.text->language())}})});
+  }
+  if (o.more_events) items += html("<li>{}</li>", {v.t("console.upload.more_alerts")});
+  return html("<p class=\"events\">{}</p><ul class=\"events\">{}</ul>",
+              {v.t("console.upload.alerts"), items});
+}
+}  // namespace
+
 Markup upload_page(const View& v, const std::vector<UploadOutcome>& outcomes, std::string_view message) {
   const std::string lang(v.text->language());
   Markup body;
@@ -355,12 +389,12 @@ Markup upload_page(const View& v, const std::vector<UploadOutcome>& outcomes, st
       if (r.status == ReportStatus::kLoaded) {
         results += html(
             "<div class=\"card ok outcome\"><h2 class=\"name\">{}</h2><p>{} "
-            "<a href=\"/_console/reports/{}\">{}</a></p></div>",
+            "<a href=\"/_console/reports/{}\">{}</a></p>{}</div>",
             {name(o.file),
              v.f("console.upload.loaded", {{"rows", format_count(r.rows, lang)},
                                            {"changes", format_count(r.changes, lang)},
                                            {"id", id}}),
-             r.id, v.t("console.nav.reports")});
+             r.id, v.t("console.nav.reports"), outcome_events(v, o)});
       } else if (r.status == ReportStatus::kDuplicate) {
         const std::string dup = std::to_string(r.duplicate_of.value_or(0));
         results += html(
@@ -380,14 +414,21 @@ Markup upload_page(const View& v, const std::vector<UploadOutcome>& outcomes, st
     body += html("<section aria-labelledby=\"results\"><h2 id=\"results\">{}</h2>{}</section>",
                  {v.t("console.upload.results"), results});
   }
+  // Without JavaScript a plain form; /_console/console.js shows the drop
+  // zone and sends the files with a progress bar (the same POST).
   body += html(
       "<form class=\"stacked wide\" method=\"post\" action=\"/_console/upload\" "
-      "enctype=\"multipart/form-data\">{}"
+      "enctype=\"multipart/form-data\" data-upload data-sending=\"{}\" data-waiting=\"{}\" "
+      "data-failed=\"{}\">{}"
       "<label for=\"files\">{}</label>"
+      "<div class=\"drop\" hidden><p>{}</p><ul class=\"chosen\"></ul></div>"
       "<input type=\"file\" id=\"files\" name=\"files\" accept=\".csv,.xlsx,.ods,text/csv\" multiple required>"
       "<p class=\"hint\">{}</p>"
+      "<div class=\"progress\" hidden><progress max=\"100\" value=\"0\" aria-labelledby=\"progress-text\">"
+      "</progress><p id=\"progress-text\" role=\"status\" aria-live=\"polite\"></p></div>"
       "<button class=\"primary\" type=\"submit\">{}</button></form>",
-      {field_csrf(v), v.t("console.upload.files"), v.t("console.upload.hint"),
+      {v.t("console.upload.sending"), v.t("console.upload.loading"), v.t("console.upload.send_failed"),
+       field_csrf(v), v.t("console.upload.files"), v.t("console.upload.drop"), v.t("console.upload.hint"),
        v.t("console.upload.submit")});
   return layout(v, v.t("console.upload.title"), body, "upload");
 }
@@ -600,10 +641,13 @@ Markup alerts_page(const View& v, const AlertsView& a) {
           "<input type=\"hidden\" name=\"csrf\" value=\"{}\"><button type=\"submit\">{}</button></form>",
           {m.id, v.csrf, v.t("console.alerts.retry")});
     }
+    std::string subject = outbox_subject(m);
+    if (subject.empty()) subject = v.t("console.message.open");
     rows += html(
-        "<tr><td>{}</td><td class=\"when\">{}</td><td class=\"name\">{}</td><td class=\"name\">{}</td>"
+        "<tr><td><a href=\"/_console/alerts/{}\">{}</a></td><td class=\"when\">{}</td>"
+        "<td class=\"name\"><a href=\"/_console/alerts/{}\">{}</a></td><td class=\"name\">{}</td>"
         "<td>{}</td><td class=\"num\">{}</td><td class=\"name\">{}</td></tr>",
-        {m.id, format_local_time(m.created_at), outbox_subject(m), shown_recipient(m), state,
+        {m.id, m.id, format_local_time(m.created_at), m.id, subject, shown_recipient(m), state,
          format_count(m.attempts, lang), m.last_error});
   }
   body += html(
@@ -620,6 +664,59 @@ Markup alerts_page(const View& v, const AlertsView& a) {
                  {state, *a.older, v.t("console.alerts.older")});
   }
   return layout(v, v.t("console.alerts.title"), body, "alerts");
+}
+
+Markup message_page(const View& v, const SentMessageView& s) {
+  const std::string lang(v.text->language());
+  const OutboxMessage& m = s.message;
+  Markup state = html("<span class=\"badge {}\">{}</span>",
+                      {to_string(m.state), v.t(std::string("console.state.") + to_string(m.state))});
+  if (m.state == OutboxState::kSent) {
+    state += html(" <span class=\"when\">{}</span>", {format_local_time(m.sent_at)});
+  }
+  Markup rows = html(
+      "<tr><th scope=\"row\">{}</th><td>{}</td></tr>"
+      "<tr><th scope=\"row\">{}</th><td class=\"name\">{}</td></tr>",
+      {v.t("console.alerts.state"), state, v.t("console.message.channel"), m.channel});
+  if (!s.subject.empty()) {
+    rows += html("<tr><th scope=\"row\">{}</th><td class=\"name\">{}</td></tr>",
+                 {v.t("console.message.subject"), name(s.subject)});
+  }
+  rows += html(
+      "<tr><th scope=\"row\">{}</th><td class=\"name\">{}</td></tr>"
+      "<tr><th scope=\"row\">{}</th><td class=\"when\">{}</td></tr>"
+      "<tr><th scope=\"row\">{}</th><td>{}</td></tr>",
+      {v.t("console.alerts.to"), name(s.to.empty() ? shown_recipient(m) : s.to),
+       v.t("console.alerts.created"), format_local_time(m.created_at), v.t("console.alerts.attempts"),
+       format_count(m.attempts, lang)});
+  if (!m.last_error.empty()) {
+    rows += html("<tr><th scope=\"row\">{}</th><td class=\"name\">{}</td></tr>",
+                 {v.t("console.alerts.error"), m.last_error});
+  }
+  if (m.report_id > 0) {
+    rows += html("<tr><th scope=\"row\">{}</th><td><a href=\"/_console/reports/{}\">{}</a></td></tr>",
+                 {v.t("console.message.report"), m.report_id, m.report_id});
+  }
+  for (const auto& f : s.files) {
+    rows += html("<tr><th scope=\"row\">{}</th><td class=\"name\">{}</td></tr>",
+                 {v.t("console.message.file"), name(f)});
+  }
+  Markup body = html("<div class=\"table-wrap\"><table><tbody>{}</tbody></table></div>", {rows});
+  if (!s.error.empty()) {
+    body += html("<div class=\"card bad\" role=\"alert\">{}</div>",
+                 {v.f("console.message.unreadable", {{"error", s.error}})});
+  } else {
+    body += html("<h2>{}</h2><p class=\"hint\">{}</p><pre class=\"sent\">{}</pre>",
+                 {v.t("console.message.body"), v.t("console.message.note"), s.text});
+  }
+  if (m.state == OutboxState::kDead) {
+    body += html(
+        "<form class=\"inline\" method=\"post\" action=\"/_console/alerts/{}/retry\">{}"
+        "<button type=\"submit\">{}</button></form>",
+        {m.id, field_csrf(v), v.t("console.alerts.retry")});
+  }
+  body += html("<p><a href=\"/_console/alerts\">{}</a></p>", {v.t("console.message.back")});
+  return layout(v, v.f("console.message.title", {{"id", std::to_string(m.id)}}), body, "alerts");
 }
 
 Markup status_page(const View& v, const StatusView& s) {

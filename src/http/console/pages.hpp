@@ -79,6 +79,8 @@ struct UploadOutcome {
   std::vector<std::string> problems;         // a rejected report's, rendered
   std::string refusal;                       // why it was not placed (then no report)
   int waited_s = 0;                          // placed but no ledger row within this long
+  std::vector<ChangeRecord> events;          // a loaded report's alerting changes (the first ones)
+  bool more_events = false;                  // it raised more than `events`
 };
 [[nodiscard]] Markup upload_page(const View& v, const std::vector<UploadOutcome>& outcomes,
                                  std::string_view message);
@@ -117,6 +119,18 @@ struct AlertsView {
   std::string notice;                        // after a retry
 };
 [[nodiscard]] Markup alerts_page(const View& v, const AlertsView& a);
+
+// One outbox message as its channel sends it: an email's subject,
+// recipients and plain text; a webhook's JSON; a chat message's text.
+struct SentMessageView {
+  OutboxMessage message;
+  std::string subject;
+  std::string to;
+  std::string text;
+  std::vector<std::string> files;            // an email's attached files, by name
+  std::string error;                         // why it cannot be shown (then no text)
+};
+[[nodiscard]] Markup message_page(const View& v, const SentMessageView& m);
 
 struct StatusView {
   DaemonHealth health;

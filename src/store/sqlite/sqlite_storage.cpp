@@ -2123,10 +2123,13 @@ Result<BackupInfo> SqliteStorage::backup(const std::filesystem::path& source,
 
 Result<std::vector<StoreOverview>> SqliteStorage::store_summaries() {
   // Each store's newest report from report_stores (one index probe per
-  // store), and the out-of-stock counts from the partial index of rows at 0.
+  // store), and the out-of-stock counts from the partial index of rows at 0
+  // (named: left to itself the planner walks each store's whole key range,
+  // the whole inventory per request).
   const char* sql =
       "SELECT rs.store, rs.report_id, r.finished_at, "
-      "  (SELECT COUNT(*) FROM inventory i WHERE i.store = rs.store AND i.count = 0) "
+      "  (SELECT COUNT(*) FROM inventory i INDEXED BY inventory_out_of_stock "
+      "   WHERE i.store = rs.store AND i.count = 0) "
       "FROM (SELECT store, MAX(report_id) AS report_id FROM report_stores GROUP BY store) rs "
       "LEFT JOIN reports r ON r.id = rs.report_id ORDER BY rs.store";
   try {

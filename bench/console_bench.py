@@ -1,0 +1,281 @@
+"""Benchmark: the web console's page times on a large database.
+
+The database holds 1,000,000 inventory rows (100 stores of 10,000 items,
+2% of them at zero), 10,000 reports and 100,000 outbox messages; 50
+signed-in clients (50 sessions of the owner) ask for one page at a time
+over 50 keep-alive connections, with wrk, for BENCH_CONSOLE_SECONDS each.
+The table gives each page's p50 and p99 as the clients see them (so it
+includes the wait behind the 49 other clients), and the same with one
+client (the page's own cost, loopback included). Target: p99 <= 50 ms.
+
+Making the data is quick: one `stockwatch ingest` of the 1,000,000-row
+report (after a one-row report whose one-item alert is copied; through
+the daemon's own loader, so every
+derived table is as the loader writes it), then 9,999 more ledger entries
+and 100,000 outbox messages copied from the ingest's own rows with SQL, in
+the database file, before the daemon starts.
+
+Usage: python3 bench/console_bench.py [--binary build/stockwatch]
+Environment: BENCH_CONSOLE_SECONDS (default 5), TMPDIR.
+"""
+
+import argparse
+import http.client
+import json
+import os
+import random
+import re
+import shutil
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.parse
+
+STORES = 100
+ITEMS = 10_000
+REPORTS = 10_000
+MESSAGES = 100_000
+CLIENTS = 50
+PASSWORD = "bench-password-2024"
+
+WRK_SCRIPT = r"""
+cookies = {%s}
+counter = 0
+request = function()
+  counter = counter + 1
+  return wrk.format("GET", "%s", {["Cookie"] = cookies[(counter %% #cookies) + 1]})
+end
+"""
+
+
+def log(msg):
+    print(f"[console-bench {time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def write_report(path):
+    rng = random.Random(15)
+    with open(path, "w", encoding="utf-8") as f:
+        f.write("store,item,count\n")
+        for s in range(STORES):
+            store = f"Gudang {s:03d}"
+            f.write("".join(
+                f"{store},Kopi {i:05d},{0 if rng.random() < 0.02 else rng.randint(1, 500)}\n"
+                for i in range(ITEMS)))
+
+
+def copy_rows(db, table, count, overrides, where):
+    """Inserts `count` copies of one row of `table` (picked by `where`),
+    with the columns in `overrides` set by SQL expressions of i (1..count)."""
+    cols = [r[1] for r in db.execute(f"PRAGMA table_info({table})") if r[1] != "id"]
+    exprs = [overrides.get(c, c) for c in cols]
+    db.execute(
+        f"INSERT INTO {table}({', '.join(cols)}) "
+        f"WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {count}) "
+        f"SELECT {', '.join(exprs)} FROM n, (SELECT * FROM {table} WHERE {where} LIMIT 1)")
+
+
+def make_data(binary, root, config, db):
+    report = os.path.join(root, "stock.csv")
+    t0 = time.monotonic()
+    write_report(report)
+    t1 = time.monotonic()
+    # First a one-row report whose alert (one item) is the outbox row the
+    # 100,000 messages are copied from; then the large one.
+    small = os.path.join(root, "small.csv")
+    with open(small, "w", encoding="utf-8") as f:
+        f.write("store,item,count\nGudang Contoh,Kopi Contoh,0\n")
+    for path in (small, report):
+        subprocess.run([binary, "ingest", "--config", config, path], check=True,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    t2 = time.monotonic()
+    with sqlite3.connect(db, isolation_level=None) as c:
+        c.execute("BEGIN")
+        now_ms = int(time.time() * 1000)
+        copy_rows(c, "reports", REPORTS - 1, {
+            "path": "'bench/report-' || i || '.csv'",
+            "sha256": "printf('%064x', i)",
+            "status": "CASE WHEN i % 10 = 0 THEN 'rejected' ELSE 'loaded' END",
+            "rows": "6", "changes": "CASE WHEN i % 10 = 0 THEN 0 ELSE 3 END",
+            "error": "CASE WHEN i % 10 = 0 THEN 'line 3: the count is not a whole number' ELSE '' END",
+            "received_at": f"{now_ms} - ({REPORTS} - i) * 60000",
+            "finished_at": f"{now_ms} - ({REPORTS} - i) * 60000 + 50",
+            "archived_path": "''",
+        }, "id = 2")
+        copy_rows(c, "outbox", MESSAGES - c.execute("SELECT count(*) FROM outbox").fetchone()[0], {
+            "message_id": "message_id || '.' || i",
+            "state": "CASE WHEN i % 20 = 0 THEN 'dead' ELSE 'sent' END",
+            "attempts": "CASE WHEN i % 20 = 0 THEN 8 ELSE 1 END",
+            "last_error": "CASE WHEN i % 20 = 0 THEN '550 mailbox unavailable' ELSE '' END",
+            "created_at": f"{now_ms} - ({MESSAGES} - i) * 6000",
+        }, "1 = 1 ORDER BY length(payload), id")
+        c.execute("COMMIT")
+        counts = {t: c.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
+                  for t in ("inventory", "reports", "outbox")}
+    t3 = time.monotonic()
+    log(f"data: report written in {t1 - t0:.1f} s, ingested in {t2 - t1:.1f} s, "
+        f"ledger and outbox filled in {t3 - t2:.1f} s: {counts}")
+    return counts, t3 - t0
+
+
+def sign_in(port):
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    body = urllib.parse.urlencode({"name": "owner", "password": PASSWORD})
+    c.request("POST", "/_console/sign-in", body, {
+        "Content-Type": "application/x-www-form-urlencoded",
+        "Origin": f"http://127.0.0.1:{port}", "Host": f"127.0.0.1:{port}"})
+    r = c.getresponse()
+    r.read()
+    cookie = r.getheader("Set-Cookie") or ""
+    m = re.match(r"(stockwatch_session=[^;]+)", cookie)
+    if r.status != 303 or not m:
+        raise SystemExit(f"sign-in failed: {r.status} {cookie}")
+    return m.group(1)
+
+
+def get(port, cookie, path):
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=600)
+    c.request("GET", path, headers={"Cookie": cookie})
+    r = c.getresponse()
+    return r.status, r.read().decode("utf-8", "replace")
+
+
+def pages(port, cookie):
+    """Every page, with the links a person would follow (next pages, an
+    item, a report, a message) taken from the pages themselves."""
+    out = [("overview", "/_console/"),
+           ("inventory", "/_console/inventory"),
+           ("inventory, one store", "/_console/inventory?store=Gudang%20042"),
+           ("inventory, out of stock", "/_console/inventory?out=1"),
+           ("inventory, search", "/_console/inventory?q=Kopi%2004242")]
+    _, inv = get(port, cookie, "/_console/inventory?store=Gudang%20042")
+    m = re.search(r'href="(/_console/inventory\?[^"]*after_store=[^"]*)"', inv)
+    if m:
+        out.append(("inventory, next page", m.group(1).replace("&amp;", "&")))
+    m = re.search(r'href="(/_console/item\?[^"]*)"', inv)
+    if m:
+        out.append(("item", m.group(1).replace("&amp;", "&")))
+    out += [("reports", "/_console/reports"),
+            ("reports, older", f"/_console/reports?before={REPORTS // 2}"),
+            ("report", f"/_console/reports/{REPORTS // 2}"),
+            ("alerts", "/_console/alerts"),
+            ("alerts, dead", "/_console/alerts?state=dead"),
+            ("alerts, older", f"/_console/alerts?before={MESSAGES // 2}"),
+            ("message", f"/_console/alerts/{MESSAGES // 2}"),
+            ("status", "/_console/status"),
+            ("upload", "/_console/upload")]
+    for name, path in out:
+        status, text = get(port, cookie, path)
+        if status != 200 or "<main" not in text:
+            raise SystemExit(f"{name} ({path}) answered {status}:\n{text[:500]}")
+    return out
+
+
+def wrk(port, path, cookies, connections, seconds, root):
+    script = os.path.join(root, "page.lua")
+    with open(script, "w", encoding="utf-8") as f:
+        f.write(WRK_SCRIPT % (", ".join(json.dumps(c) for c in cookies), path))
+    p = subprocess.run(["wrk", "-t", str(min(2, connections)), "-c", str(connections), "-d",
+                        f"{seconds}s", "--latency", "--timeout", "60s", "-s", script,
+                        f"http://127.0.0.1:{port}"],
+                       capture_output=True, text=True, timeout=seconds + 120, check=True)
+    # The requests wrk left unanswered when it stopped are still queued for
+    # the console's worker: wait for them (one more page behind them), so
+    # that the next page starts on an idle server.
+    get(port, cookies[0], "/_console/upload")
+    lat = {}
+    for q in ("50", "99"):
+        m = re.search(rf"^\s+{q}(?:\.000)?%\s+([\d.]+)(us|ms|s|m)\s*$", p.stdout, re.M)
+        if not m:
+            raise SystemExit(f"{path}: no latency from wrk:\n{p.stdout}")
+        lat[q] = float(m.group(1)) * {"us": 1e-3, "ms": 1.0, "s": 1e3, "m": 6e4}[m.group(2)]
+    total = int(re.search(r"(\d+) requests in", p.stdout).group(1))
+    bad = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", p.stdout)
+    if bad:
+        raise SystemExit(f"{path}: {bad.group(1)} answers were not 200:\n{p.stdout}")
+    return lat["50"], lat["99"], total / seconds
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--binary", default=os.environ.get("STOCKWATCH_BINARY", "build/stockwatch"))
+    args = ap.parse_args()
+    binary = os.path.abspath(args.binary)
+    seconds = int(os.environ.get("BENCH_CONSOLE_SECONDS", "5"))
+    if not shutil.which("wrk"):
+        raise SystemExit("console_bench: needs wrk (apt-get install wrk)")
+    root = tempfile.mkdtemp(prefix="console-bench-")
+    daemon = None
+    try:
+        port = free_port()
+        db = os.path.join(root, "stockwatch.db")
+        config = os.path.join(root, "stockwatch.toml")
+        for d in ("inbox", "processed", "failed", "mail"):
+            os.makedirs(os.path.join(root, d))
+        with open(config, "w", encoding="utf-8") as f:
+            f.write("\n".join([
+                "[storage]", f"database = {json.dumps(db)}", "",
+                "[inbox]", f"path = {json.dumps(os.path.join(root, 'inbox'))}",
+                f"processed = {json.dumps(os.path.join(root, 'processed'))}",
+                f"failed = {json.dumps(os.path.join(root, 'failed'))}", "",
+                "[alerts]", 'from = "stockwatch@example.com"', "",
+                "[[alerts.subscription]]", 'email = "owner@example.com"', "",
+                "[smtp]", 'url = ""', f"maildir = {json.dumps(os.path.join(root, 'mail'))}", "",
+                "[http]", f'listen = "127.0.0.1:{port}"', "",
+                "[log]", 'level = "warn"', ""]))
+        counts, gen_s = make_data(binary, root, config, db)
+        subprocess.run([binary, "user", "add", "owner", "--role", "owner", "--config", config],
+                       input=PASSWORD + "\n", text=True, check=True, capture_output=True)
+        logf = open(os.path.join(root, "stockwatch.log"), "wb")
+        daemon = subprocess.Popen([binary, "serve", "--config", config], stdout=logf, stderr=logf,
+                                  stdin=subprocess.DEVNULL)
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if get(port, "", "/healthz")[0] == 200:
+                    break
+            except OSError:
+                pass
+            if time.monotonic() > deadline or daemon.poll() is not None:
+                raise SystemExit("the daemon did not start; see " + root)
+            time.sleep(0.05)
+        t = time.monotonic()
+        cookies = [sign_in(port) for _ in range(CLIENTS)]
+        log(f"{CLIENTS} sessions signed in in {time.monotonic() - t:.1f} s")
+        rows = []
+        for name, path in pages(port, cookies[0]):
+            one = wrk(port, path, cookies[:1], 1, max(2, seconds // 2), root)
+            many = wrk(port, path, cookies, CLIENTS, seconds, root)
+            rows.append((name, path, one, many))
+            log(f"{name}: 1 client p50 {one[0]:.2f} ms p99 {one[1]:.2f} ms; "
+                f"{CLIENTS} clients p50 {many[0]:.2f} ms p99 {many[1]:.2f} ms, {many[2]:.0f}/s")
+        print(f"\nConsole page times: {counts['inventory']:,} inventory rows, "
+              f"{counts['reports']:,} reports, {counts['outbox']:,} outbox messages "
+              f"(data made in {gen_s:.1f} s); wrk, {seconds} s per page\n")
+        print(f"| page | p50, 1 client | p99, 1 client | p50, {CLIENTS} clients "
+              f"| p99, {CLIENTS} clients | pages/s | p99 <= 50 ms |")
+        print("|---|---:|---:|---:|---:|---:|:---:|")
+        for name, path, one, many in rows:
+            print(f"| {name} | {one[0]:.2f} ms | {one[1]:.2f} ms | {many[0]:.2f} ms | "
+                  f"{many[1]:.2f} ms | {many[2]:,.0f} | {'yes' if many[1] <= 50 else 'NO'} |")
+    finally:
+        if daemon is not None and daemon.poll() is None:
+            daemon.send_signal(signal.SIGTERM)
+            daemon.wait(30)
+        if os.environ.get("BENCH_KEEP") != "1":
+            shutil.rmtree(root, ignore_errors=True)
+        else:
+            log(f"kept {root}")
+
+
+if __name__ == "__main__":
+    main()
