@@ -236,6 +236,40 @@ CREATE TABLE inbox_claims(
 );
 )SQL";
 
+// Version 7: the web console's accounts (store/account_store.hpp), as
+// SQLite's step 6 has them: accounts, their sessions (by the SHA-256 of
+// the cookie), the one-time setup link of the first owner, and failed
+// sign-ins. Times in Unix milliseconds; names ordered byte by byte.
+constexpr const char* kPgMigrationAccounts = R"SQL(
+CREATE TABLE accounts(
+  id            bigserial PRIMARY KEY,
+  name          text COLLATE "C" NOT NULL UNIQUE,
+  role          text NOT NULL CHECK (role IN ('owner', 'manager')),
+  stores        text NOT NULL DEFAULT '',
+  password_hash text NOT NULL,
+  language      text NOT NULL DEFAULT '',
+  created_at    bigint NOT NULL
+);
+CREATE TABLE sessions(
+  id_digest    text PRIMARY KEY,
+  account_id   bigint NOT NULL,
+  csrf         text NOT NULL,
+  created_at   bigint NOT NULL,
+  last_seen_at bigint NOT NULL
+);
+CREATE INDEX sessions_account ON sessions(account_id);
+CREATE TABLE setup_tokens(
+  digest     text PRIMARY KEY,
+  expires_at bigint NOT NULL
+);
+CREATE TABLE sign_in_failures(
+  id      bigserial PRIMARY KEY,
+  name    text NOT NULL,
+  address text NOT NULL,
+  at      bigint NOT NULL
+);
+)SQL";
+
 // The schema's history, oldest first. To change the schema, append a step
 // (and describe it in docs/architecture.md); never edit one that shipped.
 // Version 3: missing reports and digests.
@@ -268,6 +302,8 @@ constexpr PgSchemaStep kPgSchemaSteps[] = {
      kPgMigrationUsage},
     {5, "reports by email: the mails taken and their attachments", kPgMigrationMail},
     {6, "a shared inbox: each file claimed by one node", kPgMigrationInboxClaims},
+    {7, "the web console's accounts, sessions, setup link and failed sign-ins",
+     kPgMigrationAccounts},
 };
 
 // Serialises schema changes between nodes starting at once
@@ -734,16 +770,7 @@ std::unique_ptr<PostgresStorage> PostgresStorage::open(const std::string& url,
   auto impl = std::make_unique<Impl>(clock);
   impl->where = mask_password(url);
   impl->options = options;
-  auto& params = impl->params;
-  params = {
-      {"dbname", url},
-      {"application_name", "stockwatch"},
-      {"client_encoding", "UTF8"},
-  };
-  // Given only when libpq has no other default for it; a timeout in the
-  // URL (connect_timeout=...) wins, because expand_dbname applies it after.
-  params.insert(params.begin(), {"connect_timeout", "10"});
-  if (!options.password.empty()) params.insert(params.begin(), {"password", options.password});
+  impl->params = pg::connection_params(url, options.password);
   if (auto st = impl->connect(/*migrate_schema=*/true); !st.ok()) throw StorageError(st.message());
   return std::unique_ptr<PostgresStorage>(new PostgresStorage(std::move(impl)));
 }
