@@ -239,7 +239,9 @@ CREATE TABLE inbox_claims(
 // Version 7: the web console's accounts (store/account_store.hpp), as
 // SQLite's step 6 has them: accounts, their sessions (by the SHA-256 of
 // the cookie), the one-time setup link of the first owner, and failed
-// sign-ins. Times in Unix milliseconds; names ordered byte by byte.
+// sign-ins. Times in Unix milliseconds; names ordered byte by byte. And
+// inventory_out_of_stock, the rows at 0, so that the console's overview
+// counts each store's out-of-stock items without reading its inventory.
 constexpr const char* kPgMigrationAccounts = R"SQL(
 CREATE TABLE accounts(
   id            bigserial PRIMARY KEY,
@@ -268,6 +270,7 @@ CREATE TABLE sign_in_failures(
   address text NOT NULL,
   at      bigint NOT NULL
 );
+CREATE INDEX inventory_out_of_stock ON inventory(store) WHERE count = 0;
 )SQL";
 
 // The schema's history, oldest first. To change the schema, append a step
@@ -1531,6 +1534,28 @@ Status PostgresStorage::release_inbox_file(std::string_view name, std::string_vi
   auto r = impl_->run("inbox_release", {name, claimant});
   if (!r) return r.error();
   return {};
+}
+
+Result<std::vector<StoreOverview>> PostgresStorage::store_summaries() {
+  // Each store's newest report from report_stores, and the out-of-stock
+  // counts from the partial index of rows at 0.
+  auto r = impl_->query(
+      "SELECT rs.store, rs.report_id, COALESCE(r.finished_at, 0), "
+      "  (SELECT count(*) FROM inventory i WHERE i.store = rs.store AND i.count = 0) "
+      "FROM (SELECT store, max(report_id) AS report_id FROM report_stores GROUP BY store) rs "
+      "LEFT JOIN reports r ON r.id = rs.report_id ORDER BY rs.store");
+  if (!r) return r.error();
+  return read_all<StoreOverview>(*r, [](const PgResult& res, int i) {
+    return StoreOverview{res.text(i, 0), res.i64(i, 1), from_unix_ms(res.i64(i, 2)),
+                         res.i64(i, 3)};
+  });
+}
+
+Result<std::vector<std::string>> PostgresStorage::stores_of_report(std::int64_t report_id) {
+  auto r = impl_->query("SELECT store FROM report_stores WHERE report_id = $1 ORDER BY store",
+                        {report_id});
+  if (!r) return r.error();
+  return read_all<std::string>(*r, [](const PgResult& res, int i) { return res.text(i, 0); });
 }
 
 Result<std::vector<StoreSummary>> PostgresStorage::list_stores(int limit) {
