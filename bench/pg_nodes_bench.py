@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Several stockwatch nodes on one PostgreSQL: two benchmarks, side by side.
+"""Several stockwatch nodes on one PostgreSQL: three benchmarks, side by side.
 
 1. Shared inbox: N six-row reports (bench/gen_report.py --small, distinct
    stores, no zeros) moved at once into one inbox folder, polled by
@@ -14,12 +14,22 @@
    the message through LISTEN/NOTIFY; without it, B would find it only at
    its next recheck, every 30 s).
 
+3. Bulk load: one report of --bulk rows (10 stores), in key order and
+   shuffled, into a fresh database: `stockwatch ingest` (the whole
+   process: read, check, COPY into a temporary table, one set-based merge
+   that also writes the change log, the checker, the alert queued and
+   sent) against `psql` doing `\\copy` into a staging table plus one
+   `INSERT ... ON CONFLICT DO UPDATE` into a keyed table (no change log,
+   no checks, no alerts), the whole psql process timed. Ratio psql time /
+   stockwatch time (above 1: stockwatch faster). Median of --runs runs.
+
 PostgreSQL 15 from Debian with its default settings (pg.py of the tests:
 initdb, a Unix socket in a temporary folder; fsync stays on here), the SMTP
 server of the tests. Everything runs in one temporary folder, removed at
 the end.
 
     bench/pg_nodes_bench.py --binary build/stockwatch [--reports 10000] [--latency 100]
+                            [--bulk 1000000] [--runs 3]
 """
 
 import argparse
@@ -211,33 +221,97 @@ def latency(binary, server, root, n, smtp_port, received):
     return out
 
 
+PSQL_MERGE = """\\set ON_ERROR_STOP 1
+BEGIN;
+CREATE TEMP TABLE staging(store text, item text, count bigint) ON COMMIT DROP;
+\\copy staging FROM '{report}' WITH (FORMAT csv, HEADER true)
+INSERT INTO inventory(store, item, count) SELECT store, item, count FROM staging
+  ON CONFLICT (store, item) DO UPDATE SET count = EXCLUDED.count;
+COMMIT;
+"""
+
+
+def bulk(binary, server, root, rows, order, runs, smtp_port):
+    """Median seconds of `stockwatch ingest` and of psql's \\copy + merge."""
+    work = os.path.join(root, f"bulk-{order}")
+    os.makedirs(work)
+    report = os.path.join(work, f"report-{order}.csv")
+    subprocess.run([PYTHON, GEN, "--out", report, "--stores", "10", "--items", str(rows // 10),
+                    "--order", order, "--seed", "1"], check=True, stdout=subprocess.DEVNULL)
+    ours, theirs = [], []
+    for i in range(runs):
+        db = server.fresh_database()
+        cfg = config(work, f"ingest-{i}", server.url(db), os.path.join(work, "unused-inbox"),
+                     False, smtp_port)
+        os.makedirs(os.path.join(work, "unused-inbox"), exist_ok=True)
+        t0 = time.monotonic()
+        r = subprocess.run([binary, "ingest", "--config", cfg, report], capture_output=True,
+                           text=True)
+        ours.append(time.monotonic() - t0)
+        if r.returncode != 0 or f"loaded {rows} rows" not in r.stdout + r.stderr:
+            raise RuntimeError(f"stockwatch ingest: {r.stdout}{r.stderr}")
+        n = server.psql(db, "SELECT count(*) FROM inventory").strip()
+        if n != str(rows):
+            raise RuntimeError(f"stockwatch ingest left {n} inventory rows, not {rows}")
+
+        db = server.fresh_database()
+        server.psql(db, "CREATE TABLE inventory(store text, item text, count bigint NOT NULL, "
+                        "PRIMARY KEY (store, item))")
+        script = os.path.join(work, "merge.sql")
+        with open(script, "w") as f:
+            f.write(PSQL_MERGE.format(report=report))
+        t0 = time.monotonic()
+        subprocess.run([f"{pg.PG_BIN}/psql", "-X", "-q", "-d", server.url(db), "-f", script],
+                       check=True, stdout=subprocess.DEVNULL)
+        theirs.append(time.monotonic() - t0)
+        n = server.psql(db, "SELECT count(*) FROM inventory").strip()
+        if n != str(rows):
+            raise RuntimeError(f"psql left {n} inventory rows, not {rows}")
+        print(json.dumps({"bulk": order, "run": i + 1, "stockwatch_s": ours[-1],
+                          "psql_s": theirs[-1]}), flush=True)
+    a, b = statistics.median(ours), statistics.median(theirs)
+    return {"order": order, "rows": rows, "stockwatch_s": a, "psql_s": b, "ratio": b / a,
+            "stockwatch_runs": ours, "psql_runs": theirs}
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--binary", default=os.path.join(ROOT, "build", "stockwatch"))
     ap.add_argument("--reports", type=int, default=10_000)
     ap.add_argument("--latency", type=int, default=100)
+    ap.add_argument("--bulk", type=int, default=1_000_000, help="rows of the bulk load (0: skip)")
+    ap.add_argument("--runs", type=int, default=3, help="runs of each bulk load")
     args = ap.parse_args()
     binary = os.path.abspath(args.binary)
     root = tempfile.mkdtemp(prefix="stockwatch-pgbench-")
     server = PgKeepingFsync()
     mail, port, received = smtp(root)
     try:
-        results = {"shared_inbox": []}
-        for nodes in (1, 2):
+        results = {"shared_inbox": [], "bulk": []}
+        for order in ("key", "shuffled") if args.bulk else ():
+            r = bulk(binary, server, root, args.bulk, order, args.runs, port)
+            results["bulk"].append(r)
+        for nodes in (1, 2) if args.reports else ():
             r = shared_inbox(binary, server, root, args.reports, nodes, port)
             results["shared_inbox"].append(r)
             print(json.dumps(r), flush=True)
-        one, two = results["shared_inbox"]
-        results["ratio_two_to_one"] = two["reports_per_s"] / one["reports_per_s"]
         if args.latency:
             results["latency"] = latency(binary, server, root, args.latency, port, received)
             print(json.dumps(results["latency"]), flush=True)
-        print(f"\n| Benchmark | Result | Ratio |\n|---|---|---|\n"
-              f"| {args.reports:,} six-row reports, 1 node | {one['seconds']:.1f} s, "
-              f"{one['reports_per_s']:.0f} reports/s | 1.00 |\n"
-              f"| {args.reports:,} six-row reports, 2 nodes on one shared inbox | "
-              f"{two['seconds']:.1f} s, {two['reports_per_s']:.0f} reports/s "
-              f"(per node: {two['per_node']}) | {results['ratio_two_to_one']:.2f} |")
+        print("\n| Benchmark | Result | Ratio |\n|---|---|---|")
+        for r in results["bulk"]:
+            print(f"| {r['rows']:,} rows, {r['order']} order: stockwatch ingest | "
+                  f"{r['stockwatch_s']:.2f} s | 1.00 |\n"
+                  f"| ... psql \\copy into staging + INSERT ON CONFLICT | {r['psql_s']:.2f} s "
+                  f"| {r['ratio']:.2f} (psql ÷ stockwatch) |")
+        if args.reports:
+            one, two = results["shared_inbox"]
+            results["ratio_two_to_one"] = two["reports_per_s"] / one["reports_per_s"]
+            print(f"| {args.reports:,} six-row reports, 1 node | {one['seconds']:.1f} s, "
+                  f"{one['reports_per_s']:.0f} reports/s | 1.00 |\n"
+                  f"| {args.reports:,} six-row reports, 2 nodes on one shared inbox | "
+                  f"{two['seconds']:.1f} s, {two['reports_per_s']:.0f} reports/s "
+                  f"(per node: {two['per_node']}) | {results['ratio_two_to_one']:.2f} |")
         if args.latency:
             lat = results["latency"]
             print(f"| report at node A -> email accepted, {lat['reports']} reports | p50 "

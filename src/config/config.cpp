@@ -374,6 +374,7 @@ void read_config(const toml::table& root, const std::filesystem::path& base, Con
     s.path("password_file", cfg.storage.password_file, base);
     s.choice("synchronous", cfg.storage.synchronous, {"normal", "full"});
     s.integer("busy_timeout_ms", cfg.storage.busy_timeout_ms, 0, 600000);
+    s.integer("claim_lease_s", cfg.storage.claim_lease_s, 5, 86400);
   }
   if (const auto* t = r.table("inbox")) {
     TableReader s(*t, "inbox", problems);
@@ -743,6 +744,15 @@ void read_config(const toml::table& root, const std::filesystem::path& base, Con
     problems.push_back({"storage.url", 0,
                         "is for backend = \"postgresql\"; with SQLite, storage.database names "
                         "the file"});
+  }
+  // A claim must outlast one delivery, or a slow send could be taken over
+  // and sent a second time by another node.
+  if (cfg.storage.claim_lease_s <= cfg.smtp.timeout_s) {
+    problems.push_back({"storage.claim_lease_s", 0,
+                        "must be longer than smtp.timeout_s (" +
+                            std::to_string(cfg.smtp.timeout_s) +
+                            " s), so that a message's claim outlasts its delivery; raise it "
+                            "or lower smtp.timeout_s"});
   }
   auto inside = [](const std::filesystem::path& a, const std::filesystem::path& b) {
     const auto rel = a.lexically_normal().lexically_relative(b.lexically_normal());

@@ -57,6 +57,7 @@ struct StorageConfig {
   std::string password;                 // resolved at load; never logged
   std::string synchronous = "normal";   // durability: "normal" or "full"
   int busy_timeout_ms = 5000;
+  int claim_lease_s = 600;              // an outbox claim outlives a node that died this long
 
   // Where the data lives, as Storage::open takes it: the file (sqlite) or
   // the URL (postgresql). Not for logs: see shown_location().

@@ -87,6 +87,7 @@ int App::ingest(const std::vector<fs::path>& files, std::ostream& out) {
   }
   auto transport = make_transport(config_.smtp);
   Mailer mailer(*db, *transport, clock_, RetryPolicy::from(config_.smtp));
+  mailer.set_claim_lease(std::chrono::seconds(config_.storage.claim_lease_s));
   const auto channels = Channels::from(config_, nullptr);
   mailer.set_channels(channels.get());
   auto step = mailer.process_due(1000);

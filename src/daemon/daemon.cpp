@@ -193,6 +193,7 @@ struct Daemon::Impl final : PipelineEvents {
     mail->set_claimant(config.storage.backend == "postgresql"
                            ? "serve@" + config.node.name + " pid " + std::to_string(::getpid())
                            : "serve");
+    mail->set_claim_lease(std::chrono::seconds(config.storage.claim_lease_s));
     status.set_node(config.node.name);
     if (config.inbox.shared) {
       reports->set_shared_inbox("serve@" + config.node.name + " pid " + std::to_string(::getpid()));

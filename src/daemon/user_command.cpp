@@ -81,21 +81,14 @@ std::optional<std::string> read_password_hash(std::istream& in, bool terminal, s
 int run_user_command(const Config& config, const Clock& clock, const UserCommand& c,
                      std::istream& in, bool terminal, std::ostream& out, std::ostream& err) {
   try {
-    // Accounts live beside the data in SQLite only: with PostgreSQL there
-    // is no account store, and opening storage.database would make a file
-    // the daemon never reads.
-    if (config.storage.backend == "postgresql") {
-      err << "stockwatch user: the web console's accounts are kept in SQLite only in this "
-             "version; with [storage] backend = \"postgresql\" there are no accounts to "
-             "manage (docs/console.md)\n";
-      return 2;
-    }
-    if (config.storage.database.has_parent_path()) {
+    // Accounts live beside the data: in the SQLite file, or in the
+    // PostgreSQL database every node shares.
+    if (config.storage.backend != "postgresql" && config.storage.database.has_parent_path()) {
       ensure_dir(config.storage.database.parent_path(), "storage.database");
     }
     const auto options = StorageOptions::from(config.storage);
-    (void)Storage::open(config.storage.database, options, clock);   // migrates the schema
-    auto accounts = AccountStore::open(config.storage.database, options, clock);
+    (void)Storage::open(config.storage.location(), options, clock);   // migrates the schema
+    auto accounts = AccountStore::open(config.storage.location(), options, clock);
 
     if (c.action == "list") {
       auto all = accounts->accounts();

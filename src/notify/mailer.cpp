@@ -69,8 +69,8 @@ Result<MailerStep> Mailer::process_due(int limit, const std::atomic<bool>* stop)
   std::uniform_real_distribution<double> unit(0.0, 1.0);
   for (int n = 0; n < limit; ++n) {
     if (stop && stop->load()) break;
-    if (clock_.now() - began >= kClaimLease / 2) break;
-    auto due = storage_.claim_due(began, 1, claimant_, kClaimLease);
+    if (clock_.now() - began >= lease_ / 2) break;
+    auto due = storage_.claim_due(began, 1, claimant_, lease_);
     if (!due) return due.error();
     if (due->empty()) break;
     const OutboxMessage& m = due->front();

@@ -17,7 +17,7 @@
 //   and recorded first on the next step; nothing else is sent until then, so
 //   a busy database never makes the mailer send a message twice.
 // - Each message is claimed before it is sent (Storage::claim_due) with a
-//   lease of kClaimLease, so two mailers (the daemon's and `stockwatch
+//   lease (kClaimLease unless set_claim_lease), so two mailers (the daemon's and `stockwatch
 //   ingest`'s) never send one message both; the lease must outlast one
 //   send (the transport's timeouts), and ends early when the outcome is
 //   recorded. A mailer that dies leaves its claims to end with their lease.
@@ -77,6 +77,10 @@ class Mailer {
   void set_policy(RetryPolicy policy) { policy_ = policy; }
 
   static constexpr Duration kClaimLease = std::chrono::minutes(10);
+  // How long a claim holds when its outcome is never recorded (this
+  // process died mid-send): another mailer sends the message after it.
+  // Must outlast one send (the transport's and channels' timeouts).
+  void set_claim_lease(Duration lease) { lease_ = lease; }
   // The name this mailer claims under (by default its process id and a
   // random number). The daemon's mailer claims as "serve": only one daemon
   // runs on a database (Storage::lock_instance), so a daemon restarted
@@ -92,6 +96,7 @@ class Mailer {
   RetryPolicy policy_;
   std::mt19937_64 rng_;
   std::string claimant_;
+  Duration lease_ = kClaimLease;
   // Outcomes sent but not yet recorded (the database was busy).
   struct Unrecorded {
     std::int64_t id;

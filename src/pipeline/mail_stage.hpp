@@ -50,6 +50,8 @@ class MailStage {
   void set_policy(RetryPolicy policy) { mailer_.set_policy(policy); }
   // The name the mailer claims messages under (Mailer::set_claimant).
   void set_claimant(std::string claimant) { mailer_.set_claimant(std::move(claimant)); }
+  // How long a claim outlives a mailer that died (Mailer::set_claim_lease).
+  void set_claim_lease(Duration lease) { mailer_.set_claim_lease(lease); }
 
   static constexpr std::chrono::seconds kRecheck{30};
   static constexpr std::chrono::seconds kAfterError{5};

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 
+#include "store/postgresql/pg_account_store.hpp"
 #include "store/sqlite/sqlite_account_store.hpp"
 
 namespace stockwatch {
@@ -15,6 +16,23 @@ std::optional<AccountRole> account_role_from(std::string_view name) {
   if (name == "owner") return AccountRole::kOwner;
   if (name == "manager") return AccountRole::kManager;
   return std::nullopt;
+}
+
+std::string stores_to_text(const std::vector<std::string>& stores) {
+  std::string out;
+  for (const auto& s : stores) out += (out.empty() ? "" : "\n") + s;
+  return out;
+}
+
+std::vector<std::string> stores_from_text(std::string_view s) {
+  std::vector<std::string> out;
+  while (!s.empty()) {
+    const auto nl = s.find('\n');
+    out.emplace_back(s.substr(0, nl));
+    if (nl == std::string_view::npos) break;
+    s.remove_prefix(nl + 1);
+  }
+  return out;
 }
 
 bool valid_account_name(std::string_view name) {
@@ -34,7 +52,7 @@ std::unique_ptr<AccountStore> AccountStore::open(const std::filesystem::path& lo
                                                  const StorageOptions& options,
                                                  const Clock& clock) {
   if (location.string().find("://") != std::string::npos) {
-    throw StorageError("the web console's accounts are kept in SQLite only in this version");
+    return open_pg_account_store(location.string(), options, clock);
   }
   return open_sqlite_account_store(location, options, clock);
 }

@@ -63,6 +63,10 @@ struct SignInFailure {
   TimePoint at{};
 };
 
+// A manager's stores as the backends keep them: one per line.
+[[nodiscard]] std::string stores_to_text(const std::vector<std::string>& stores);
+[[nodiscard]] std::vector<std::string> stores_from_text(std::string_view text);
+
 // An account's name: 1 to 64 ASCII letters, digits, '.', '-' or '_' (it
 // appears in logs and in the inbox names of the account's uploads).
 [[nodiscard]] bool valid_account_name(std::string_view name);

@@ -79,6 +79,15 @@ constexpr Copied kMigratedTables[] = {
     {"mail_attachments", "mail_key, position, name, path, sha256, report_id",
      "SELECT mail_key, position, name, path, sha256, report_id FROM mail_attachments",
      "mail_attachments"},
+    {"accounts", "id, name, role, stores, password_hash, language, created_at",
+     "SELECT id, name, role, stores, password_hash, language, created_at FROM accounts",
+     "accounts"},
+    {"sessions", "id_digest, account_id, csrf, created_at, last_seen_at",
+     "SELECT id_digest, account_id, csrf, created_at, last_seen_at FROM sessions", "sessions"},
+    {"setup_tokens", "digest, expires_at", "SELECT digest, expires_at FROM setup_tokens",
+     "setup_tokens"},
+    {"sign_in_failures", "id, name, address, at",
+     "SELECT id, name, address, at FROM sign_in_failures", "sign_in_failures"},
 };
 
 // Made by the PostgreSQL schema itself, replaced by the copy.
@@ -91,6 +100,8 @@ UPDATE feeds SET position = (SELECT COALESCE(max(last_seq), 0) FROM reports) WHE
 UPDATE feeds SET position = (SELECT COALESCE(max(rejected_pos), 0) FROM reports) WHERE name = 'rejected';
 SELECT setval(pg_get_serial_sequence('reports', 'id'), (SELECT COALESCE(max(id), 0) + 1 FROM reports), false);
 SELECT setval(pg_get_serial_sequence('outbox', 'id'), (SELECT COALESCE(max(id), 0) + 1 FROM outbox), false);
+SELECT setval(pg_get_serial_sequence('accounts', 'id'), (SELECT COALESCE(max(id), 0) + 1 FROM accounts), false);
+SELECT setval(pg_get_serial_sequence('sign_in_failures', 'id'), (SELECT COALESCE(max(id), 0) + 1 FROM sign_in_failures), false);
 )SQL";
 
 constexpr std::size_t kCopyBytes = 8 << 20;  // sent per COPY

@@ -572,8 +572,9 @@ class ConsoleTest(harness.PipelineTestCase):
                                  f"{self.base}/_console/sign-in")
         self.assertEqual(status, 401)
 
-        # With PostgreSQL there is no account store: refused in words, and no
-        # SQLite file is made at storage.database.
+        # With PostgreSQL the accounts are in that database: a server that
+        # cannot be reached is a clear error, and no SQLite file is made at
+        # storage.database.
         pg_config = os.path.join(self.env.root, "pg.toml")
         with open(self.env.config, encoding="utf-8") as f:
             text = f.read()
@@ -586,7 +587,7 @@ class ConsoleTest(harness.PipelineTestCase):
         p = subprocess.run([BINARY, "user", "list", "--config", pg_config],
                            capture_output=True, text=True, timeout=60)
         self.assertEqual(p.returncode, 2, p.stderr)
-        self.assertIn("the web console's accounts are kept in SQLite only in this version",
+        self.assertIn("cannot connect to PostgreSQL at postgresql://nobody@127.0.0.1:1/none",
                       p.stderr)
         self.assertFalse(os.path.exists(pg_db))
 

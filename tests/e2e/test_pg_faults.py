@@ -10,6 +10,10 @@ PostgreSQL 15 (pg.py) and a real SMTP server.
 - A node killed with SIGKILL in the middle of a load, beside a second node
   on the same database: the second keeps working; the killed node's
   report is loaded once when it comes back.
+- A node killed with SIGKILL in the middle of a send (the SMTP server has
+  the message but has not answered): its claim holds until the configured
+  lease (storage.claim_lease_s) ends, then the other node delivers the
+  message, exactly once.
 - The database unreachable at start, and a read-only database: a clear
   error and a non-zero exit.
 """
@@ -190,6 +194,57 @@ class PgFaultsTest(harness.PipelineTestCase):
         self.assertEqual(len(set(ids)), 2, ids)
         for env in (a, b):
             env.stop_daemon()
+
+    def test_a_node_killed_mid_send_the_other_delivers_once_after_the_lease(self):
+        db = self.pg.fresh_database()
+        a = self.make_env()
+        b = self.make_env()
+        hold = os.path.join(a.root, "hold-data")
+        open(hold, "w").close()
+        # The server holds its answer to DATA while `hold` exists: the node
+        # that sends first waits there, with the message claimed.
+        smtp = a.start_smtp(hold_file=hold)
+        lease = 12  # seconds; smtp.timeout_s is 10 in the harness
+        nodes = {}
+        for env, node in ((a, "node-a"), (b, "node-b")):
+            env.write_config(smtp_url=f"smtp://127.0.0.1:{smtp.port}",
+                             storage=self.storage(db) + [f"claim_lease_s = {lease}"])
+            with open(env.config, "a", encoding="utf-8") as f:
+                f.write(f'\n[node]\nname = "{node}"\n')
+            env.start_daemon()
+            nodes[node] = env
+        a.drop(MEDAN)
+        harness.wait_for(lambda: smtp.held(), "a node to be in the middle of sending")
+        claimed_by = self.sql(db, "SELECT claimed_by FROM outbox WHERE state = 'queued'")
+        m = re.match(r"serve@(node-[ab]) pid (\d+)$", claimed_by)
+        self.assertIsNotNone(m, claimed_by)
+        sender, survivor = (nodes["node-a"], nodes["node-b"]) if m.group(1) == "node-a" else \
+            (nodes["node-b"], nodes["node-a"])
+        self.assertEqual(int(m.group(2)), sender.daemon.proc.pid)
+        expires = int(self.sql(db, "SELECT claim_expires_at FROM outbox"))
+        sender.daemon.proc.send_signal(signal.SIGKILL)
+        sender.daemon.proc.wait()
+        # The server saw the killed client's connection end while it held
+        # the message, so it accepted nothing.
+        os.unlink(hold)
+        # The claim holds until its lease ends: the survivor does not send
+        # before (a send already accepted would otherwise go out twice).
+        now_ms = int(self.sql(db, "SELECT (extract(epoch from clock_timestamp()) * 1000)::bigint"))
+        if expires - now_ms > 3000:
+            a.assert_message_count_stays(0, seconds=(expires - now_ms - 2000) / 1000)
+        harness.wait_for(lambda: smtp.count() == 1, "the other node to send after the lease",
+                         timeout=lease + 60)
+        now_ms = int(self.sql(db, "SELECT (extract(epoch from clock_timestamp()) * 1000)::bigint"))
+        self.assertGreaterEqual(now_ms, expires)
+        a.assert_message_count_stays(1, seconds=2.0)
+        self.assertEqual(self.sql(db, "SELECT state, attempts FROM outbox"), "sent|1")
+        self.assertEqual(self.sql(db, "SELECT count(*) FROM reports WHERE status = 'loaded'"), "1")
+        self.assertIn(": sent", survivor.daemon.log())
+        # One Message-ID reached the server twice (the held attempt, the
+        # delivery); it was accepted once.
+        ids = [parse_message(eml)["Message-ID"] for eml, _ in smtp.messages()]
+        self.assertEqual(len(ids), 1)
+        survivor.stop_daemon()
 
     def test_an_unreachable_database_at_start_is_a_clear_error(self):
         env = self.make_env()

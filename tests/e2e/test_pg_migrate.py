@@ -49,8 +49,15 @@ class PgMigrateTest(harness.PipelineTestCase):
         env.drop(MEDAN, "medan-again.csv")
         env.wait_archived(4)
         env.stop_daemon()
+        # A console account, which moves over with the rest.
+        added = subprocess.run([harness.BINARY, "user", "add", "medan", "--role", "manager",
+                                "--stores", "Medan", "--config", env.config], cwd=env.root,
+                               input="a long password\n", capture_output=True, text=True,
+                               timeout=60)
+        self.assertEqual(added.returncode, 0, added.stderr)
         counts = {t: env.query(f"SELECT count(*) FROM {t}")[0][0]
-                  for t in ("reports", "inventory", "changes", "events", "outbox")}
+                  for t in ("reports", "inventory", "changes", "events", "outbox", "accounts")}
+        self.assertEqual(counts["accounts"], 1)
         self.assertEqual(counts["reports"], 4)
 
         db = self.pg.fresh_database()
@@ -75,6 +82,10 @@ class PgMigrateTest(harness.PipelineTestCase):
         # The daemon on PostgreSQL: the old alerts stay sent; a new zero
         # alerts once.
         env.write_config(storage=['backend = "postgresql"', f"url = {toml_str(url)}"])
+        # The account is there for `stockwatch user` (and the console).
+        listed = env.run_cli("user", "list", "--config", env.config)
+        self.assertEqual(listed.returncode, 0, listed.stderr)
+        self.assertIn("medan  manager  stores: Medan", listed.stdout)
         env.start_daemon()
         env.drop_text("medan-later.csv",
                       "store,item,count\nMedan,Arabika Gayo,0\n")

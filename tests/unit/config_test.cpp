@@ -154,6 +154,17 @@ TEST(Config, AMissingFileIsAProblem) {
       << load.problems[0].to_string();
 }
 
+TEST(Config, TheClaimLeaseMustOutlastOneDelivery) {
+  const ConfigLoad ok = parse("[storage]\nclaim_lease_s = 30\n\n[smtp]\ntimeout_s = 20\n");
+  ASSERT_TRUE(ok.ok()) << all_problems(ok);
+  EXPECT_EQ(ok.config.storage.claim_lease_s, 30);
+  const std::string problem = only_problem("[storage]\nclaim_lease_s = 30\n");  // timeout_s 60
+  EXPECT_NE(problem.find("storage.claim_lease_s"), std::string::npos) << problem;
+  EXPECT_NE(problem.find("longer than smtp.timeout_s (60 s)"), std::string::npos) << problem;
+  EXPECT_NE(only_problem("[storage]\nclaim_lease_s = 1\n").find("storage.claim_lease_s"),
+            std::string::npos);
+}
+
 TEST(Config, Defaults) {
   const ConfigLoad load = parse("");
   ASSERT_TRUE(load.ok()) << all_problems(load);
@@ -162,6 +173,7 @@ TEST(Config, Defaults) {
   EXPECT_EQ(c.storage.database, kBase / "var/stockwatch.db");
   EXPECT_EQ(c.storage.synchronous, "normal");
   EXPECT_EQ(c.storage.busy_timeout_ms, 5000);
+  EXPECT_EQ(c.storage.claim_lease_s, 600);
   EXPECT_EQ(c.inbox.path, kBase / "var/inbox");
   EXPECT_EQ(c.inbox.processed, kBase / "var/processed");
   EXPECT_EQ(c.inbox.failed, kBase / "var/failed");

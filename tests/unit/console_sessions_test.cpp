@@ -1,4 +1,5 @@
-// Console accounts and sessions on a real SQLite file: Argon2id hashes,
+// Console accounts and sessions on both backends, a real SQLite file and a
+// real PostgreSQL 15 (pg_test_server.hpp): Argon2id hashes,
 // session ids stored hashed, idle and absolute expiry, CSRF tokens, the
 // one-time setup link, and sign-outs when a password changes.
 #include <gtest/gtest.h>
@@ -7,6 +8,7 @@
 #include "http/console/sessions.hpp"
 #include "store/account_store.hpp"
 #include "store/storage.hpp"
+#include "pg_test_server.hpp"
 #include "test_util.hpp"
 
 namespace stockwatch::console {
@@ -14,11 +16,18 @@ namespace {
 
 using namespace std::chrono_literals;
 
-class ConsoleSessionsTest : public ::testing::Test {
+// The parameter names the backend: "sqlite" or "postgresql".
+class ConsoleSessionsTest : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override {
-    storage_ = Storage::open(dir_ / "db.sqlite", {}, clock_);
-    accounts_ = AccountStore::open(dir_ / "db.sqlite", {}, clock_);
+    if (GetParam() == "postgresql") {
+      auto& server = test::PgTestServer::instance();
+      location_ = server.url(server.fresh_database());
+    } else {
+      location_ = dir_ / "db.sqlite";
+    }
+    storage_ = Storage::open(location_, {}, clock_);
+    accounts_ = AccountStore::open(location_, {}, clock_);
   }
   Account add(const std::string& name, AccountRole role, std::vector<std::string> stores = {}) {
     Account a;
@@ -33,6 +42,7 @@ class ConsoleSessionsTest : public ::testing::Test {
   }
 
   test::TempDir dir_{"console"};
+  std::filesystem::path location_;
   ManualClock clock_;
   std::unique_ptr<Storage> storage_;
   std::unique_ptr<AccountStore> accounts_;
@@ -52,7 +62,7 @@ TEST(ConsolePassword, Argon2idHashesAreSaltedAndVerify) {
   EXPECT_NE(random_token(32), random_token(32));
 }
 
-TEST_F(ConsoleSessionsTest, AccountsAreAddedOnceListedAndRemoved) {
+TEST_P(ConsoleSessionsTest, AccountsAreAddedOnceListedAndRemoved) {
   add("owner", AccountRole::kOwner);
   add("medan", AccountRole::kManager, {"Medan", "Makassar"});
   Account again;
@@ -72,7 +82,7 @@ TEST_F(ConsoleSessionsTest, AccountsAreAddedOnceListedAndRemoved) {
   EXPECT_FALSE(*accounts_->remove_account("medan"));
 }
 
-TEST_F(ConsoleSessionsTest, ASessionIsStoredHashedAndEndsWhenIdleOrOld) {
+TEST_P(ConsoleSessionsTest, ASessionIsStoredHashedAndEndsWhenIdleOrOld) {
   const auto owner = add("owner", AccountRole::kOwner);
   Sessions sessions(*accounts_, clock_, {30min, 8h});
   auto started = sessions.start(owner);
@@ -99,7 +109,7 @@ TEST_F(ConsoleSessionsTest, ASessionIsStoredHashedAndEndsWhenIdleOrOld) {
   EXPECT_FALSE(sessions.check("not a session")->has_value());
 }
 
-TEST_F(ConsoleSessionsTest, EachSignInHasItsOwnIdAndCsrfTokenAndSignOutEndsIt) {
+TEST_P(ConsoleSessionsTest, EachSignInHasItsOwnIdAndCsrfTokenAndSignOutEndsIt) {
   const auto owner = add("owner", AccountRole::kOwner);
   Sessions sessions(*accounts_, clock_, {});
   auto a = sessions.start(owner);
@@ -114,7 +124,7 @@ TEST_F(ConsoleSessionsTest, EachSignInHasItsOwnIdAndCsrfTokenAndSignOutEndsIt) {
   EXPECT_TRUE(sessions.check(b->cookie_value)->has_value());
 }
 
-TEST_F(ConsoleSessionsTest, ANewPasswordOrARemovedAccountEndsItsSessions) {
+TEST_P(ConsoleSessionsTest, ANewPasswordOrARemovedAccountEndsItsSessions) {
   const auto owner = add("owner", AccountRole::kOwner);
   const auto medan = add("medan", AccountRole::kManager, {"Medan"});
   Sessions sessions(*accounts_, clock_, {});
@@ -127,14 +137,14 @@ TEST_F(ConsoleSessionsTest, ANewPasswordOrARemovedAccountEndsItsSessions) {
   EXPECT_FALSE(sessions.check(m->cookie_value)->has_value());
 }
 
-TEST_F(ConsoleSessionsTest, TheCookieIsHttpOnlyStrictAndSecureBehindTls) {
+TEST_P(ConsoleSessionsTest, TheCookieIsHttpOnlyStrictAndSecureBehindTls) {
   EXPECT_EQ(Sessions::cookie("abc", false), "stockwatch_session=abc; Path=/; HttpOnly; SameSite=Strict");
   EXPECT_EQ(Sessions::cookie("abc", true),
             "stockwatch_session=abc; Path=/; HttpOnly; SameSite=Strict; Secure");
   EXPECT_NE(Sessions::clear_cookie(false).find("Max-Age=0"), std::string::npos);
 }
 
-TEST_F(ConsoleSessionsTest, TheSetupLinkCreatesOneOwnerOnceBeforeItExpires) {
+TEST_P(ConsoleSessionsTest, TheSetupLinkCreatesOneOwnerOnceBeforeItExpires) {
   Account owner;
   owner.name = "owner";
   owner.role = AccountRole::kOwner;
@@ -151,7 +161,7 @@ TEST_F(ConsoleSessionsTest, TheSetupLinkCreatesOneOwnerOnceBeforeItExpires) {
   EXPECT_EQ(*accounts_->owner_count(), 1);
 }
 
-TEST_F(ConsoleSessionsTest, AnExpiredSetupLinkCreatesNothing) {
+TEST_P(ConsoleSessionsTest, AnExpiredSetupLinkCreatesNothing) {
   Account owner;
   owner.name = "owner";
   owner.role = AccountRole::kOwner;
@@ -163,7 +173,7 @@ TEST_F(ConsoleSessionsTest, AnExpiredSetupLinkCreatesNothing) {
   EXPECT_EQ(*accounts_->owner_count(), 0);
 }
 
-TEST_F(ConsoleSessionsTest, FailedSignInsAreKeptForTheOwnerNewestFirst) {
+TEST_P(ConsoleSessionsTest, FailedSignInsAreKeptForTheOwnerNewestFirst) {
   ASSERT_TRUE(accounts_->record_sign_in_failure({"owner", "192.0.2.7", clock_.now()}).ok());
   clock_.advance(1s);
   ASSERT_TRUE(accounts_->record_sign_in_failure({"medan", "192.0.2.8", clock_.now()}).ok());
@@ -173,6 +183,43 @@ TEST_F(ConsoleSessionsTest, FailedSignInsAreKeptForTheOwnerNewestFirst) {
   EXPECT_EQ((*recent)[0].name, "medan");
   EXPECT_EQ((*recent)[1].address, "192.0.2.7");
 }
+
+// Two nodes on one database (two connections): a session begun on one is
+// good on the other, and the setup link makes one owner only.
+TEST_P(ConsoleSessionsTest, TwoConnectionsShareAccountsSessionsAndTheSetupLink) {
+  auto other = AccountStore::open(location_, {}, clock_);
+  const auto owner = add("owner", AccountRole::kOwner);
+  Sessions here(*accounts_, clock_, {});
+  Sessions there(*other, clock_, {});
+  auto started = here.start(owner);
+  ASSERT_TRUE(started.ok());
+  auto seen = there.check(started->cookie_value);
+  ASSERT_TRUE(seen.ok() && seen->has_value());
+  EXPECT_EQ((*seen)->account.name, "owner");
+  ASSERT_TRUE(there.end(started->cookie_value).ok());
+  EXPECT_FALSE(here.check(started->cookie_value)->has_value());
+
+  ASSERT_TRUE(*accounts_->remove_account("owner"));
+  Account first;
+  first.name = "first";
+  first.role = AccountRole::kOwner;
+  first.password_hash = "x";
+  const std::string token = random_token(32);
+  ASSERT_TRUE(accounts_->set_setup_token(token_digest(token), clock_.now() + 1h).ok());
+  auto a = other->redeem_setup_token(token_digest(token), clock_.now(), first);
+  first.name = "second";
+  auto b = accounts_->redeem_setup_token(token_digest(token), clock_.now(), first);
+  ASSERT_TRUE(a.ok() && b.ok());
+  EXPECT_TRUE(a->has_value());
+  EXPECT_FALSE(b->has_value());
+  EXPECT_EQ(*accounts_->owner_count(), 1);
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, ConsoleSessionsTest,
+                         ::testing::Values(std::string("sqlite"), std::string("postgresql")),
+                         [](const ::testing::TestParamInfo<std::string>& info) {
+                           return info.param;
+                         });
 
 }  // namespace
 }  // namespace stockwatch::console

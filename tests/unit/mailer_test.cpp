@@ -210,6 +210,34 @@ TEST_F(MailerTest, ASentMessageIsMarkedSent) {
   EXPECT_EQ(transport_.calls.size(), 1u);
 }
 
+TEST_F(MailerTest, AClaimOfAMailerThatDiedEndsWithTheConfiguredLease) {
+  const auto id = queue("owner@example.com");
+  // Another mailer claimed the message, then died before it recorded an
+  // outcome (a node killed mid-send): its claim holds for its lease.
+  auto held = storage_->claim_due(clock_.now(), 1, "node-a pid 7", 30s);
+  ASSERT_TRUE(held.ok());
+  ASSERT_EQ(held->size(), 1u);
+
+  Mailer mailer(*storage_, transport_, clock_, policy_, 1);
+  mailer.set_claim_lease(30s);
+  MailerStep s = step(mailer);
+  EXPECT_EQ(s.sent, 0);
+  EXPECT_TRUE(transport_.calls.empty());
+  ASSERT_TRUE(s.next_due.has_value());
+  EXPECT_EQ(*s.next_due, clock_.now() + 30s);  // the dead mailer's lease ends then
+
+  clock_.advance(29s);
+  EXPECT_EQ(step(mailer).sent, 0);
+  clock_.advance(1s);
+  s = step(mailer);
+  EXPECT_EQ(s.sent, 1);
+  EXPECT_EQ(transport_.calls.size(), 1u);
+  EXPECT_EQ(get(id).state, OutboxState::kSent);
+  // This mailer's own claims use its lease too: claimed and sent once.
+  EXPECT_EQ(step(mailer).sent, 0);
+  EXPECT_EQ(transport_.calls.size(), 1u);
+}
+
 TEST_F(MailerTest, MessagesNotYetDueWait) {
   const TimePoint later = clock_.now() + 30s;
   const auto id = queue("owner@example.com", later);

@@ -136,6 +136,45 @@ TEST_F(PgStorage, ALargeReportGoesThroughSeveralCopiesAndKeepsItsOrder) {
   }
 }
 
+// The load's scratch tables are emptied by DELETE while few rows were
+// written to them, by TRUNCATE past that: small loads before and after a
+// large one, and a load rolled back between them, each see only their own
+// rows (a scratch row left behind would show as an extra change).
+TEST_F(PgStorage, SmallLoadsAroundALargeOneSeeOnlyTheirOwnRows) {
+  auto s = open();
+  std::int64_t seq = 0;
+  auto small = [&](int round) {
+    const std::vector<test::Row> rows = {{"Medan", "Robusta", round % 2},
+                                         {"Medan", "Arabika", round + 1}};
+    load(*s, rows, "sha-small-" + std::to_string(round));
+    auto p = s->next_pending_changes(100000);
+    ASSERT_TRUE(p.ok() && p->has_value());
+    EXPECT_EQ((*p)->last_seq, seq + 2) << round;  // both rows changed, nothing else
+    seq = (*p)->last_seq;
+    ASSERT_TRUE(s->commit_check(seq, 0, {}).ok());
+  };
+  for (int round = 0; round < 3; ++round) small(round);
+  {
+    auto begun = s->begin_report();
+    ASSERT_TRUE(begun.ok());
+    ReportLoad txn = std::move(begun).value();
+    for (int i = 0; i < 30000; ++i) {
+      ASSERT_TRUE(txn.upsert("Big", "item " + std::to_string(i), 1).ok());
+    }
+    auto id = txn.commit(test::sample_record(clock_, "big.csv", "sha-big"));
+    ASSERT_TRUE(id.ok()) << id.error().message();
+    seq += 30000;
+    ASSERT_TRUE(s->commit_check(seq, 0, {}).ok());
+  }
+  {
+    auto begun = s->begin_report();  // rolled back: leaves nothing
+    ASSERT_TRUE(begun.ok());
+    ASSERT_TRUE(begun->upsert("Medan", "Toraja", 5).ok());
+  }
+  for (int round = 3; round < 6; ++round) small(round);
+  EXPECT_EQ(*s->count_of("Medan", "Toraja"), std::nullopt);
+}
+
 TEST_F(PgStorage, AReadOnlyDatabaseIsRefusedWithAClearError) {
   open();  // the schema
   ASSERT_TRUE(raw().exec("ALTER DATABASE " + db_ + " SET default_transaction_read_only = on").ok());

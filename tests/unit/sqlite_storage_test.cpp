@@ -82,34 +82,6 @@ TEST_F(StorageTest, OpenCreatesTheSchemaAndItsVersion) {
   EXPECT_EQ(raw.rows("PRAGMA journal_mode"), std::vector<std::string>{"wal"});
 }
 
-TEST_F(StorageTest, EachLoadRecordsItsStoresForTheConsolesOverview) {
-  const auto first = load({{"Medan", "Robusta Dairi", 0}, {"Medan", "Arabika Gayo", 4},
-                           {"Makassar", "Kalosi", 0}, {"Medan", "Lintong", 2}},
-                          "two.csv", "sha-two");
-  clock_.advance(std::chrono::minutes(5));
-  const auto second = load({{"Makassar", "Kalosi", 3}}, "makassar.csv", "sha-makassar");
-  EXPECT_EQ(*storage_->stores_of_report(first), (std::vector<std::string>{"Makassar", "Medan"}));
-  EXPECT_EQ(*storage_->stores_of_report(second), std::vector<std::string>{"Makassar"});
-  EXPECT_TRUE(storage_->stores_of_report(999)->empty());
-  auto summaries = storage_->store_summaries();
-  ASSERT_TRUE(summaries.ok()) << summaries.error().message();
-  ASSERT_EQ(summaries->size(), 2u);
-  EXPECT_EQ((*summaries)[0].store, "Makassar");
-  EXPECT_EQ((*summaries)[0].last_report_id, second);
-  EXPECT_EQ((*summaries)[0].last_report_at, clock_.now());
-  EXPECT_EQ((*summaries)[0].out_of_stock, 0);   // back in stock
-  EXPECT_EQ((*summaries)[1].store, "Medan");
-  EXPECT_EQ((*summaries)[1].last_report_id, first);
-  EXPECT_EQ((*summaries)[1].out_of_stock, 1);
-  // A load that is rolled back records nothing.
-  {
-    auto begun = storage_->begin_report();
-    ASSERT_TRUE(begun.ok());
-    ASSERT_TRUE(begun->upsert("Jakarta", "Toraja", 1).ok());
-  }
-  EXPECT_EQ(storage_->store_summaries()->size(), 2u);
-}
-
 TEST_F(StorageTest, NewDatabaseHasNothingPending) {
   auto pending = storage_->next_pending_changes();
   ASSERT_TRUE(pending.ok());

@@ -970,6 +970,36 @@ TEST_P(StorageContract, MutesAreSetReplacedListedAndRemoved) {
   EXPECT_EQ((*all)[0].store, "Medan");
 }
 
+TEST_P(StorageContract, EachLoadRecordsItsStoresForTheConsolesOverview) {
+  const auto first = test::load_rows(*storage_, clock_,
+                                     {{"Medan", "Robusta Dairi", 0}, {"Medan", "Arabika Gayo", 4},
+                                      {"Makassar", "Kalosi", 0}, {"Medan", "Lintong", 2}},
+                                     "two.csv", "sha-two");
+  clock_.advance(std::chrono::minutes(5));
+  const auto second = test::load_rows(*storage_, clock_, {{"Makassar", "Kalosi", 3}},
+                                      "makassar.csv", "sha-makassar");
+  EXPECT_EQ(*storage_->stores_of_report(first), (std::vector<std::string>{"Makassar", "Medan"}));
+  EXPECT_EQ(*storage_->stores_of_report(second), std::vector<std::string>{"Makassar"});
+  EXPECT_TRUE(storage_->stores_of_report(999)->empty());
+  auto summaries = storage_->store_summaries();
+  ASSERT_TRUE(summaries.ok()) << summaries.error().message();
+  ASSERT_EQ(summaries->size(), 2u);
+  EXPECT_EQ((*summaries)[0].store, "Makassar");
+  EXPECT_EQ((*summaries)[0].last_report_id, second);
+  EXPECT_EQ((*summaries)[0].last_report_at, clock_.now());
+  EXPECT_EQ((*summaries)[0].out_of_stock, 0);   // back in stock
+  EXPECT_EQ((*summaries)[1].store, "Medan");
+  EXPECT_EQ((*summaries)[1].last_report_id, first);
+  EXPECT_EQ((*summaries)[1].out_of_stock, 1);
+  // A load that is rolled back records nothing.
+  {
+    auto begun = storage_->begin_report();
+    ASSERT_TRUE(begun.ok());
+    ASSERT_TRUE(begun->upsert("Jakarta", "Toraja", 1).ok());
+  }
+  EXPECT_EQ(storage_->store_summaries()->size(), 2u);
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, StorageContract, ::testing::ValuesIn(backends()),
                          [](const ::testing::TestParamInfo<Backend>& info) {
                            return info.param.name;

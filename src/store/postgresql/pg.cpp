@@ -43,6 +43,20 @@ std::int64_t PgResult::affected() const {
   return out;
 }
 
+std::vector<std::pair<std::string, std::string>> connection_params(const std::string& url,
+                                                                  const std::string& password) {
+  std::vector<std::pair<std::string, std::string>> params = {
+      {"dbname", url},
+      {"application_name", "stockwatch"},
+      {"client_encoding", "UTF8"},
+  };
+  // Given only when libpq has no other default for it; a timeout in the
+  // URL (connect_timeout=...) wins, because expand_dbname applies it after.
+  params.insert(params.begin(), {"connect_timeout", "10"});
+  if (!password.empty()) params.insert(params.begin(), {"password", password});
+  return params;
+}
+
 Connection Connection::open(const std::vector<std::pair<std::string, std::string>>& params) {
   std::vector<const char*> keys, values;
   for (const auto& [k, v] : params) {

@@ -131,6 +131,12 @@ class Connection {
   [[nodiscard]] Error failure(const PGresult* r, std::string_view what) const;
 };
 
+// libpq's keyword/value pairs for stockwatch's connections to `url`: its
+// application name, UTF-8, a 10 s connect timeout unless the URL gives
+// one, and `password` when not empty.
+[[nodiscard]] std::vector<std::pair<std::string, std::string>> connection_params(
+    const std::string& url, const std::string& password);
+
 // Appends `s` to `out` as one field of COPY's text format (backslash,
 // tab, newline and carriage return escaped).
 void append_copy_field(std::string& out, std::string_view s);

@@ -236,6 +236,43 @@ CREATE TABLE inbox_claims(
 );
 )SQL";
 
+// Version 7: the web console's accounts (store/account_store.hpp), as
+// SQLite's step 6 has them: accounts, their sessions (by the SHA-256 of
+// the cookie), the one-time setup link of the first owner, and failed
+// sign-ins. Times in Unix milliseconds; names ordered byte by byte. And
+// inventory_out_of_stock, the rows at 0, so that the console's overview
+// counts each store's out-of-stock items without reading its inventory.
+constexpr const char* kPgMigrationAccounts = R"SQL(
+CREATE TABLE accounts(
+  id            bigserial PRIMARY KEY,
+  name          text COLLATE "C" NOT NULL UNIQUE,
+  role          text NOT NULL CHECK (role IN ('owner', 'manager')),
+  stores        text NOT NULL DEFAULT '',
+  password_hash text NOT NULL,
+  language      text NOT NULL DEFAULT '',
+  created_at    bigint NOT NULL
+);
+CREATE TABLE sessions(
+  id_digest    text PRIMARY KEY,
+  account_id   bigint NOT NULL,
+  csrf         text NOT NULL,
+  created_at   bigint NOT NULL,
+  last_seen_at bigint NOT NULL
+);
+CREATE INDEX sessions_account ON sessions(account_id);
+CREATE TABLE setup_tokens(
+  digest     text PRIMARY KEY,
+  expires_at bigint NOT NULL
+);
+CREATE TABLE sign_in_failures(
+  id      bigserial PRIMARY KEY,
+  name    text NOT NULL,
+  address text NOT NULL,
+  at      bigint NOT NULL
+);
+CREATE INDEX inventory_out_of_stock ON inventory(store) WHERE count = 0;
+)SQL";
+
 // The schema's history, oldest first. To change the schema, append a step
 // (and describe it in docs/architecture.md); never edit one that shipped.
 // Version 3: missing reports and digests.
@@ -268,6 +305,8 @@ constexpr PgSchemaStep kPgSchemaSteps[] = {
      kPgMigrationUsage},
     {5, "reports by email: the mails taken and their attachments", kPgMigrationMail},
     {6, "a shared inbox: each file claimed by one node", kPgMigrationInboxClaims},
+    {7, "the web console's accounts, sessions, setup link and failed sign-ins",
+     kPgMigrationAccounts},
 };
 
 // Serialises schema changes between nodes starting at once
@@ -436,6 +475,20 @@ struct PostgresStorage::Impl {
   static constexpr std::chrono::milliseconds kRetryMax{30000};
   mutable bool lost = false;
   mutable bool in_txn = false;  // BEGIN sent, COMMIT or ROLLBACK not yet
+
+  // The load's scratch tables (TEMP: stage, stage_changes, seen_keys) are
+  // emptied before each use. TRUNCATE gives a table a new file each time
+  // (about 1 to 2 ms, four times per report), where DELETE of a small
+  // report's few rows costs a fraction of that but leaves them dead (temp
+  // tables are not vacuumed): so DELETE while fewer than kScratchDeadRows
+  // rows were written since the last TRUNCATE, TRUNCATE past that, which
+  // bounds the dead rows. Counted per table; a new connection's tables are
+  // new and empty.
+  enum Scratch { kSeen, kStage, kStageChanges, kScratchTables };
+  static constexpr std::int64_t kScratchDeadRows = 20000;
+  std::int64_t scratch_written[kScratchTables] = {0, 0, 0};
+  void wrote_scratch(Scratch t, std::int64_t rows) { scratch_written[t] += rows; }
+  Status clear_scratch(Scratch t);
   mutable std::string lost_reason;
   mutable int failed_attempts = 0;
   mutable std::chrono::steady_clock::time_point next_attempt{};
@@ -548,6 +601,9 @@ const Named kStatements[] = {
                       "AND status <> 'loading'"},
     {"count_of", "SELECT count FROM inventory WHERE store = $1 AND item = $2"},
     {"seen_clear", "TRUNCATE seen_keys"},
+    {"seen_delete", "DELETE FROM seen_keys"},
+    {"stage_delete", "DELETE FROM stage"},
+    {"stage_changes_delete", "DELETE FROM stage_changes"},
     {"seen_insert", "INSERT INTO seen_keys(h) VALUES ($1) ON CONFLICT (h) DO NOTHING"},
     {"stage_clear", "TRUNCATE stage"},
     {"report_stores_add", "INSERT INTO report_stores(store, report_id) "
@@ -734,16 +790,7 @@ std::unique_ptr<PostgresStorage> PostgresStorage::open(const std::string& url,
   auto impl = std::make_unique<Impl>(clock);
   impl->where = mask_password(url);
   impl->options = options;
-  auto& params = impl->params;
-  params = {
-      {"dbname", url},
-      {"application_name", "stockwatch"},
-      {"client_encoding", "UTF8"},
-  };
-  // Given only when libpq has no other default for it; a timeout in the
-  // URL (connect_timeout=...) wins, because expand_dbname applies it after.
-  params.insert(params.begin(), {"connect_timeout", "10"});
-  if (!options.password.empty()) params.insert(params.begin(), {"password", options.password});
+  impl->params = pg::connection_params(url, options.password);
   if (auto st = impl->connect(/*migrate_schema=*/true); !st.ok()) throw StorageError(st.message());
   return std::unique_ptr<PostgresStorage>(new PostgresStorage(std::move(impl)));
 }
@@ -785,6 +832,7 @@ Status PostgresStorage::Impl::connect(bool migrate_schema) {
       "  minimum bigint); "
       "CREATE TEMP TABLE seen_keys(h bigint PRIMARY KEY)";
   if (auto st = conn.exec(scratch); !st.ok()) return fail(st.message());
+  for (auto& n : scratch_written) n = 0;
   if (auto st = prepare_all(); !st.ok()) return fail(st.message());
   return {};
 }
@@ -865,11 +913,22 @@ Result<ReportLoad> PostgresStorage::begin_report() {
   if (auto st = txn.begin(); !st.ok()) return st.error();
   auto id = impl_->run("report_begin");
   if (!id) return id.error();
-  for (const char* clear : {"seen_clear", "stage_clear", "stage_changes_clear"}) {
-    if (auto r = impl_->run(clear); !r) return r.error();
+  for (auto t : {Impl::kSeen, Impl::kStage, Impl::kStageChanges}) {
+    if (auto st = impl_->clear_scratch(t); !st.ok()) return st.error();
   }
   txn.release();  // the writer owns the transaction now
   return ReportLoad(std::make_unique<PgReportWriter>(*impl_, id->i64(0, 0)));
+}
+
+Status PostgresStorage::Impl::clear_scratch(Scratch t) {
+  static constexpr const char* kTruncate[] = {"seen_clear", "stage_clear", "stage_changes_clear"};
+  static constexpr const char* kDelete[] = {"seen_delete", "stage_delete",
+                                            "stage_changes_delete"};
+  const bool truncate = scratch_written[t] >= kScratchDeadRows;
+  auto r = run(truncate ? kTruncate[t] : kDelete[t]);
+  if (!r) return r.error();
+  if (truncate) scratch_written[t] = 0;
+  return {};
 }
 
 Result<std::int64_t> PostgresStorage::record_report(const ReportRecord& rec) {
@@ -925,6 +984,7 @@ Result<bool> PgReportWriter::remember_key(std::int64_t key) {
   if (!impl_) return finished();
   auto r = impl_->run("seen_insert", {key});
   if (!r) return r.error();
+  impl_->wrote_scratch(PostgresStorage::Impl::kSeen, 1);
   return r->affected() == 0;
 }
 
@@ -950,7 +1010,8 @@ Status PgReportWriter::upsert(std::string_view store, std::string_view item, std
 Status PgReportWriter::write_rows() {
   if (buffered_rows_ == 0) return {};
   auto& impl = *impl_;
-  if (auto r = impl.run("stage_clear"); !r) return r.error();
+  if (auto st = impl.clear_scratch(PostgresStorage::Impl::kStage); !st.ok()) return st;
+  impl.wrote_scratch(PostgresStorage::Impl::kStage, buffered_rows_);
   if (auto st = impl.copy_in("COPY stage(ord, line, store, item, count) FROM STDIN",
                                   rows_copy_);
       !st.ok()) {
@@ -1033,7 +1094,8 @@ Status PgReportWriter::log_change(std::string_view store, std::string_view item,
 Status PgReportWriter::write_logged() {
   if (buffered_changes_ == 0) return {};
   auto& impl = *impl_;
-  if (auto r = impl.run("stage_changes_clear"); !r) return r.error();
+  if (auto st = impl.clear_scratch(PostgresStorage::Impl::kStageChanges); !st.ok()) return st;
+  impl.wrote_scratch(PostgresStorage::Impl::kStageChanges, buffered_changes_);
   if (auto st = impl.copy_in(
           "COPY stage_changes(ord, store, item, old_count, new_count, event, minimum) FROM STDIN",
           changes_copy_);
@@ -1524,6 +1586,28 @@ Status PostgresStorage::release_inbox_file(std::string_view name, std::string_vi
   auto r = impl_->run("inbox_release", {name, claimant});
   if (!r) return r.error();
   return {};
+}
+
+Result<std::vector<StoreOverview>> PostgresStorage::store_summaries() {
+  // Each store's newest report from report_stores, and the out-of-stock
+  // counts from the partial index of rows at 0.
+  auto r = impl_->query(
+      "SELECT rs.store, rs.report_id, COALESCE(r.finished_at, 0), "
+      "  (SELECT count(*) FROM inventory i WHERE i.store = rs.store AND i.count = 0) "
+      "FROM (SELECT store, max(report_id) AS report_id FROM report_stores GROUP BY store) rs "
+      "LEFT JOIN reports r ON r.id = rs.report_id ORDER BY rs.store");
+  if (!r) return r.error();
+  return read_all<StoreOverview>(*r, [](const PgResult& res, int i) {
+    return StoreOverview{res.text(i, 0), res.i64(i, 1), from_unix_ms(res.i64(i, 2)),
+                         res.i64(i, 3)};
+  });
+}
+
+Result<std::vector<std::string>> PostgresStorage::stores_of_report(std::int64_t report_id) {
+  auto r = impl_->query("SELECT store FROM report_stores WHERE report_id = $1 ORDER BY store",
+                        {report_id});
+  if (!r) return r.error();
+  return read_all<std::string>(*r, [](const PgResult& res, int i) { return res.text(i, 0); });
 }
 
 Result<std::vector<StoreSummary>> PostgresStorage::list_stores(int limit) {

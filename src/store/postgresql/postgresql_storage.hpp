@@ -135,6 +135,8 @@ class PostgresStorage final : public Storage {
                                     std::optional<std::string_view> item) override;
   Result<std::vector<Mute>> mutes() override;
   Result<std::optional<UsageReport>> next_usage_report() override;
+  Result<std::vector<StoreOverview>> store_summaries() override;
+  Result<std::vector<std::string>> stores_of_report(std::int64_t report_id) override;
   Status apply_usage(const UsageReport& r) override;
   Result<std::vector<UsageRow>> running_out_of_report(const UsageReport& r,
                                                       std::int64_t horizon_days,

@@ -13,23 +13,6 @@ using sqlite::Statement;
 
 constexpr int kAccountsSchema = 6;   // the schema step that made these tables
 
-std::string join_lines(const std::vector<std::string>& v) {
-  std::string out;
-  for (const auto& s : v) out += (out.empty() ? "" : "\n") + s;
-  return out;
-}
-
-std::vector<std::string> split_lines(std::string_view s) {
-  std::vector<std::string> out;
-  while (!s.empty()) {
-    const auto nl = s.find('\n');
-    out.emplace_back(s.substr(0, nl));
-    if (nl == std::string_view::npos) break;
-    s.remove_prefix(nl + 1);
-  }
-  return out;
-}
-
 #define SW_ACCOUNT_COLUMNS "id, name, role, stores, password_hash, language, created_at"
 
 Account read_account(const Statement& s) {
@@ -37,7 +20,7 @@ Account read_account(const Statement& s) {
   a.id = s.i64(0);
   a.name = s.text(1);
   a.role = account_role_from(s.text_view(2)).value_or(AccountRole::kManager);
-  a.stores = split_lines(s.text_view(3));
+  a.stores = stores_from_text(s.text_view(3));
   a.password_hash = s.text(4);
   a.language = s.text(5);
   a.created_at = from_unix_ms(s.i64(6));
@@ -229,7 +212,7 @@ class SqliteAccountStore final : public AccountStore {
   // true: added; false: the name is taken.
   Result<bool> insert(const Account& a) {
     const auto created = a.created_at.time_since_epoch().count() ? a.created_at : clock_.now();
-    const std::string stores = join_lines(a.stores);
+    const std::string stores = stores_to_text(a.stores);
     if (auto st = add_->bind(1, a.name)
                       .bind(2, to_string(a.role))
                       .bind(3, stores)
