@@ -239,17 +239,4 @@ RenderedText render_digest(const DigestMail& d, const Catalog& catalog) {
   return out;
 }
 
-std::string digest_subject(const OutboxMessage& m) {
-  auto d = decode_digest(m.payload);
-  if (!d) return {};
-  return render_digest(*d, catalog_for(m.language)).subject;
-}
-
-Result<std::string> render_digest_email(const OutboxMessage& m) {
-  auto d = decode_digest(m.payload);
-  if (!d) return d.error();
-  const RenderedText text = render_digest(*d, catalog_for(m.language));
-  return render_message({m.sender, m.recipient, text.subject, text.body, m.message_id, m.created_at, {}});
-}
-
 }  // namespace stockwatch

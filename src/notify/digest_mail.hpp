@@ -72,7 +72,5 @@ struct DigestMail {
 [[nodiscard]] std::string encode_digest(const DigestMail& mail);
 [[nodiscard]] Result<DigestMail> decode_digest(std::string_view payload);
 [[nodiscard]] RenderedText render_digest(const DigestMail& mail, const Catalog& catalog);
-[[nodiscard]] Result<std::string> render_digest_email(const OutboxMessage& message);
-[[nodiscard]] std::string digest_subject(const OutboxMessage& message);
 
 }  // namespace stockwatch
