@@ -4,6 +4,7 @@
 
 #include "notify/message.hpp"
 #include "notify/report_missing.hpp"
+#include "text/number_format.hpp"
 
 namespace stockwatch {
 
@@ -87,6 +88,15 @@ std::string encode_digest(const DigestMail& d) {
     changes.push_back(std::move(x));
   }
   o["changes"] = std::move(changes);
+  if (!d.transfers.empty()) {
+    json::array transfers;
+    for (const auto& t : d.transfers) {
+      transfers.push_back(json::object{{"to", t.to}, {"item", t.item}, {"from", t.from},
+                                       {"quantity", t.quantity}, {"to_count", t.to_count},
+                                       {"from_count", t.from_count}});
+    }
+    o["transfers"] = std::move(transfers);
+  }
   return json::serialize(o);
 }
 
@@ -136,6 +146,15 @@ Result<DigestMail> decode_digest(std::string_view payload) {
       const auto& c = x.as_object();
       d.changes.push_back({str_of(c, "store"), str_of(c, "item"), num_of(c, "old"),
                            num_of(c, "new").value_or(0), num_of(c, "report").value_or(0)});
+    }
+  }
+  if (const auto* a = array_of(o, "transfers")) {
+    for (const auto& x : *a) {
+      if (!x.is_object()) return bad_payload("a transfer is not an object");
+      const auto& t = x.as_object();
+      d.transfers.push_back({str_of(t, "to"), str_of(t, "item"), str_of(t, "from"),
+                             num_of(t, "quantity").value_or(0), num_of(t, "to_count").value_or(0),
+                             num_of(t, "from_count").value_or(0)});
     }
   }
   return d;
@@ -203,6 +222,18 @@ RenderedText render_digest(const DigestMail& d, const Catalog& catalog) {
                                                 {"minimum", n(i.minimum)}}));
     }
     more(d.below_minimum_total, d.below_minimum.size());
+    b += "\n";
+  }
+  if (!d.transfers.empty()) {
+    b += catalog.format("digest.section.transfers",
+                        {{"n", n(static_cast<std::int64_t>(d.transfers.size()))}}) + "\n";
+    for (const auto& t : d.transfers) {
+      line(catalog.format("digest.line.transfer", {{"to", sanitize_text(t.to)},
+                                                   {"item", sanitize_text(t.item)},
+                                                   {"from", sanitize_text(t.from)},
+                                                   {"quantity", format_number(t.quantity, catalog)},
+                                                   {"has", format_number(t.from_count, catalog)}}));
+    }
     b += "\n";
   }
   if (!d.missing.empty()) {

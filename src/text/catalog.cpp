@@ -358,6 +358,8 @@ constexpr CatalogEntry kEnglish[] = {
     {"digest.line.received", "{store}: {date}"},
     {"digest.line.change", "{store}: {item}, {old} to {new}"},
     {"digest.line.new", "{store}: {item}, new, {new}"},
+    {"digest.section.transfers", "Suggested transfers ({n}):"},
+    {"digest.line.transfer", "{to}: {item}, move {quantity} from {from} (it has {has})"},
     {"digest.more", "... and {n} more"},
     // Replies to reports sent by email (notify/mail_reply.hpp).
     {"mail.reply.subject", "Re: {subject}"},
@@ -787,6 +789,8 @@ constexpr CatalogEntry kIndonesian[] = {
     {"digest.line.received", "{store}: {date}"},
     {"digest.line.change", "{store}: {item}, dari {old} menjadi {new}"},
     {"digest.line.new", "{store}: {item}, baru, {new}"},
+    {"digest.section.transfers", "Saran pemindahan stok ({n}):"},
+    {"digest.line.transfer", "{to}: {item}, kirim {quantity} dari {from} (stoknya {has})"},
     {"digest.more", "... dan {n} lainnya"},
     // Replies to reports sent by email (notify/mail_reply.hpp).
     {"mail.reply.subject", "Re: {subject}"},
