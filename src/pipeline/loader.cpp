@@ -824,10 +824,9 @@ Result<LoadOutcome> Loader::load(ReportFile& file, const std::string& raw_name,
 
   if (!parser.ok()) {
     txn.rollback();
-    // A workbook's problems name the sheet and the cell, which the stored
-    // form (lines and columns) cannot: its text is kept as it is.
+    // A workbook's problems name the sheet and the cell.
     if (kind.format == ReportFormat::kWorkbook) {
-      return reject(st, workbook.problems_text(), record.sha256);
+      return reject(st, workbook.problems_text(), record.sha256, workbook.problems_json());
     }
     return reject(st, parser.problems_text(), record.sha256, parser.problems_json());
   }
@@ -891,7 +890,7 @@ Result<LoadOutcome> Loader::load_levels(int fd, const ReportKind& kind, ReportRe
   LevelsReader levels(options_.limits, options_.aliases);
   Sha256 sha;
   std::uint64_t total = 0;
-  std::string workbook_problems;
+  std::string workbook_problems, workbook_json;
   if (kind.format == ReportFormat::kWorkbook) {
     auto read = read_chunks(fd, options_.chunk_bytes, name, [&](std::string_view c) {
       total += c.size();
@@ -902,7 +901,10 @@ Result<LoadOutcome> Loader::load_levels(int fd, const ReportKind& kind, ReportRe
     workbook::WorkbookReport book(levels.parser(), levels_aliases(options_.aliases),
                                   options_.workbook);
     book.read_fd(fd, kind.store, levels.sink());
-    if (!levels.ok()) workbook_problems = book.problems_text();
+    if (!levels.ok()) {
+      workbook_problems = book.problems_text();
+      workbook_json = book.problems_json();
+    }
   } else {
     auto read = read_chunks(fd, options_.chunk_bytes, name, [&](std::string_view c) {
       total += c.size();
@@ -918,7 +920,7 @@ Result<LoadOutcome> Loader::load_levels(int fd, const ReportKind& kind, ReportRe
   }
   record.sha256 = sha.hex();
   if (!levels.ok()) {
-    if (!workbook_problems.empty()) return reject(workbook_problems, record.sha256, "");
+    if (!workbook_problems.empty()) return reject(workbook_problems, record.sha256, workbook_json);
     return reject(levels.problems_text(), record.sha256, levels.problems_json());
   }
   auto resumable = resume(record.sha256);

@@ -10,7 +10,9 @@
 #include <filesystem>
 #include <string>
 
+#include "report/report_problem.hpp"
 #include "test_util.hpp"
+#include "text/catalog.hpp"
 #include "workbook_fixtures.hpp"
 
 namespace stockwatch {
@@ -110,6 +112,9 @@ TEST_F(LoaderWorkbookTest, ARowListedTwiceIsRejectedNamingTheRows) {
             "sheet \"Stok\", row 4: store 'Medan' and item 'kopi' are already on line 2; list "
             "each item once");
   EXPECT_EQ(count_rows("inventory"), 0);
+  EXPECT_EQ(rendered_problems(out->problems, out->error, english()), out->error);
+  EXPECT_EQ(rendered_problems(out->problems, out->error, catalog_for("id")).rfind("lembar \"Stok\", baris 4: ", 0),
+            0u);
 }
 
 TEST_F(LoaderWorkbookTest, ProblemsNameTheSheetAndTheCell) {
@@ -122,6 +127,11 @@ TEST_F(LoaderWorkbookTest, ProblemsNameTheSheetAndTheCell) {
             "rejected: sheet \"Stok\", cell C2: '12.5' is not a whole number; counts are whole "
             "units");
   EXPECT_EQ(count_rows("inventory"), 0);
+  // Stored with their sheet and cell, so the .error.txt and the alerts
+  // render them in [alerts] language as they do a CSV's.
+  EXPECT_EQ(rendered_problems(out->problems, out->error, english()), out->error);
+  EXPECT_EQ(rendered_problems(out->problems, out->error, catalog_for("id")),
+            "lembar \"Stok\", sel C2: '12.5' bukan bilangan bulat; jumlah dihitung per satuan utuh");
 }
 
 TEST_F(LoaderWorkbookTest, TheSheetNamedLikeTheReportsFolderIsRead) {
