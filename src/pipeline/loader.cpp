@@ -605,7 +605,8 @@ Result<LoadOutcome> Loader::load(ReportFile& file, const std::string& raw_name,
   ReportRecord record;
   record.path = name;
   record.received_at = received;
-  // The day its counts were true: from its name, else the day it arrived.
+  // The day its counts were true: from its `date` column (set once it is
+  // read), else its name, else the day it arrived.
   if (const auto day = report_day_from_name(name)) {
     record.report_day = *day;
     record.date_source = to_string(ReportDateSource::kName);
@@ -848,6 +849,11 @@ Result<LoadOutcome> Loader::load(ReportFile& file, const std::string& raw_name,
     return record_duplicate(storage_, clock_, std::move(record), (*prior)->id);
   }
 
+  // A `date` column names the day its counts were true, before the name.
+  if (const auto day = parser.report_day()) {
+    record.report_day = *day;
+    record.date_source = to_string(ReportDateSource::kColumn);
+  }
   if (auto st = txn.flush(); !st.ok()) return st.error();
   const std::int64_t rows = txn.rows();
   const std::int64_t changes = txn.changes();

@@ -40,6 +40,9 @@ constexpr Named<ProblemCode> kCodeNames[] = {
     {ProblemCode::kMinimumEmpty, "minimum_empty"},
     {ProblemCode::kMinimumInvalid, "minimum_invalid"},
     {ProblemCode::kDuplicateLevel, "duplicate_level"},
+    {ProblemCode::kDateEmpty, "date_empty"},
+    {ProblemCode::kDateInvalid, "date_invalid"},
+    {ProblemCode::kDateDiffers, "date_differs"},
 };
 
 std::string_view arg(const ReportProblem& p, std::string_view name) {

@@ -51,6 +51,9 @@ enum class ProblemCode : unsigned char {
   kMinimumEmpty,         // a levels file's minimum is empty
   kMinimumInvalid,       // found: not a whole number of 0 or more
   kDuplicateLevel,       // store, item, first_line: a levels file names them twice
+  kDateEmpty,            // the date column's cell is empty
+  kDateInvalid,          // found: not a date
+  kDateDiffers,          // found, first, first_line: another date than the first row's
 };
 
 [[nodiscard]] std::string_view problem_code_name(ProblemCode code);

@@ -136,6 +136,13 @@ constexpr CatalogEntry kEnglish[] = {
     {"problem.duplicate_level",
      "store '{store}' and item '{item}' already have a minimum on line {first_line}; keep one "
      "line for them"},
+    {"problem.date_empty", "the date is empty; write the day the items were counted, e.g. 2026-11-30"},
+    {"problem.date_invalid",
+     "'{found}' is not a date; write it as 2026-11-30 (or 30/11/2026, or 2026-11 for the end of "
+     "the month)"},
+    {"problem.date_differs",
+     "the date {found} differs from {first} on line {first_line}; a report holds the counts of "
+     "one day, so send each day's counts as a report of its own"},
     {"problem.duplicate_row",
      "store '{store}' and item '{item}' are already on line {first_line}; list each item once"},
 
@@ -452,6 +459,13 @@ constexpr CatalogEntry kIndonesian[] = {
     {"problem.duplicate_level",
      "gudang '{store}' dan barang '{item}' sudah diberi minimum di baris {first_line}; cukup "
      "tulis satu baris"},
+    {"problem.date_empty", "tanggalnya kosong; tulis tanggal penghitungan stok, misalnya 2026-11-30"},
+    {"problem.date_invalid",
+     "'{found}' bukan tanggal; tulis seperti 2026-11-30 (atau 30/11/2026, atau 2026-11 untuk akhir "
+     "bulan)"},
+    {"problem.date_differs",
+     "tanggal {found} berbeda dengan {first} di baris {first_line}; satu laporan berisi stok satu "
+     "hari saja, jadi kirim stok tiap hari sebagai laporan tersendiri"},
 
     // Perkiraan di konsol (http/console/forecast_pages.hpp).
     {"console.item.title", "{item} di {store}"},

@@ -81,6 +81,19 @@ TEST_F(LoaderWorkbookTest, TheSameWorkbookAgainIsADuplicate) {
   EXPECT_EQ(again->duplicate_of, first->report_id);
 }
 
+TEST_F(LoaderWorkbookTest, TheDateColumnDatesTheReport) {
+  for (const std::string fixture : {"dated.xlsx", "lo/dated.ods"}) {
+    if (fixture.starts_with("lo/") && !have_libreoffice()) continue;
+    auto out = load(fixture, "medan/" + fs::path(fixture).filename().string());
+    ASSERT_TRUE(out.ok()) << out.error().message();
+    ASSERT_EQ(out->status, ReportStatus::kLoaded) << fixture << ": " << out->error;
+    auto rec = storage_->report(out->report_id);
+    ASSERT_TRUE(rec.ok() && rec->has_value());
+    EXPECT_EQ((*rec)->date_source, "column") << fixture;
+    EXPECT_EQ((*rec)->report_day, std::optional<std::int64_t>(20787)) << fixture;  // 2026-11-30
+  }
+}
+
 TEST_F(LoaderWorkbookTest, AnOdsLoads) {
   if (!have_libreoffice()) GTEST_SKIP() << "soffice is not installed";
   auto out = load("lo/basic.ods", "2026-11.ods");
