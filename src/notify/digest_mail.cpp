@@ -218,8 +218,8 @@ RenderedText render_digest(const DigestMail& d, const Catalog& catalog) {
     for (const auto& i : d.below_minimum) {
       line(catalog.format("digest.line.below", {{"store", sanitize_text(i.store)},
                                                 {"item", sanitize_text(i.item)},
-                                                {"count", n(i.count)},
-                                                {"minimum", n(i.minimum)}}));
+                                                {"count", format_number(i.count, catalog)},
+                                                {"minimum", format_number(i.minimum, catalog)}}));
     }
     more(d.below_minimum_total, d.below_minimum.size());
     b += "\n";
@@ -261,8 +261,8 @@ RenderedText render_digest(const DigestMail& d, const Catalog& catalog) {
       line(catalog.format(c.old_count ? "digest.line.change" : "digest.line.new",
                           {{"store", sanitize_text(c.store)},
                            {"item", sanitize_text(c.item)},
-                           {"old", c.old_count ? n(*c.old_count) : std::string()},
-                           {"new", n(c.new_count)}}));
+                           {"old", c.old_count ? format_number(*c.old_count, catalog) : std::string()},
+                           {"new", format_number(c.new_count, catalog)}}));
     }
     b += "\n";
   }
