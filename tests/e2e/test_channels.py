@@ -348,8 +348,9 @@ class ChannelsTestCase(harness.PipelineTestCase):
         texts = sorted(json.loads(r["body"])["text"] for r in tg.accepted())
         firsts = sorted(t.split("\n")[0] for t in texts)
         self.assertEqual(firsts[0], "Laporan belum masuk: Medan")
-        self.assertTrue(firsts[1].startswith("Ringkasan stok ") and firsts[1].endswith(": 1 barang habis"),
-                        firsts)
+        # Medan is also past its deadline when the digest is made.
+        self.assertTrue(firsts[1].startswith("Ringkasan stok ") and
+                        firsts[1].endswith(": 1 barang habis, 1 laporan belum masuk"), firsts)
         # STOCKWATCH_SAVE_CHANNELS=/dir keeps what the receivers got, to read it.
         keep = os.environ.get("STOCKWATCH_SAVE_CHANNELS")
         if keep:
