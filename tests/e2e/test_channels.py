@@ -288,7 +288,6 @@ class ChannelsTestCase(harness.PipelineTestCase):
         received time goes back 40 days (the 35-day deadline passed five days
         ago), and the digest before the latest one is noted as sent."""
         import contextlib
-        import datetime
         import sqlite3
         hook = Receiver(self, secret=SECRET)
         tg = Receiver(self, telegram_token=TOKEN)
@@ -309,12 +308,7 @@ class ChannelsTestCase(harness.PipelineTestCase):
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
         wait_for(lambda: hook.accepted(), "the out-of-stock webhook of the ingested report")
         day_ms = 24 * 3600 * 1000
-        wib = datetime.timezone(datetime.timedelta(hours=7))
-        local = datetime.datetime.now(wib)
-        latest = local.replace(hour=7, minute=0, second=0, microsecond=0)
-        if latest > local:
-            latest -= datetime.timedelta(days=1)
-        before = latest - datetime.timedelta(days=1)
+        _, before = harness.latest_daily(7, 7)  # daily 07:00 in Asia/Jakarta (UTC+7)
         with contextlib.closing(sqlite3.connect(self.env.db)) as db:
             db.execute("UPDATE reports SET received_at = received_at - ?", (40 * day_ms,))
             for to in (f"webhook {url}", f"telegram {CHAT}"):

@@ -48,6 +48,16 @@ class ForecastStage : public ::testing::Test {
     return id.ok() ? *id : 0;
   }
 
+  // Surabaya uses 20 in 28 days and reaches 0; Medan holds 1,900.
+  void surabaya_runs_out_medan_has_plenty() {
+    load({{"Medan", "Robusta", 2000}, {"Surabaya", "Robusta", 100}}, kJan31);
+    check();
+    load({{"Medan", "Robusta", 1950}, {"Surabaya", "Robusta", 80}}, kJan31 + 28);
+    check();
+    load({{"Medan", "Robusta", 1900}, {"Surabaya", "Robusta", 0}}, kJan31 + 59);
+    check();
+  }
+
   int check() {
     Checker checker(*storage_, clock_, cfg_);
     auto n = checker.process_due();
@@ -107,12 +117,7 @@ TEST_F(ForecastStage, ASubscriptionWithoutTheEventGetsNothing) {
 }
 
 TEST_F(ForecastStage, AStoreAtZeroGetsATransferFromOneWithPlenty) {
-  load({{"Medan", "Robusta", 2000}, {"Surabaya", "Robusta", 100}}, kJan31);
-  check();
-  load({{"Medan", "Robusta", 1950}, {"Surabaya", "Robusta", 80}}, kJan31 + 28);
-  check();
-  load({{"Medan", "Robusta", 1900}, {"Surabaya", "Robusta", 0}}, kJan31 + 59);
-  check();
+  surabaya_runs_out_medan_has_plenty();
   const auto out = alerts(EventKind::kOutOfStock);
   ASSERT_EQ(out.size(), 1u);
   ASSERT_EQ(out[0].items.size(), 1u);
@@ -130,12 +135,7 @@ TEST_F(ForecastStage, AStoreAtZeroGetsATransferFromOneWithPlenty) {
 }
 
 TEST_F(ForecastStage, TheDigestShowsTheTransfer) {
-  load({{"Medan", "Robusta", 2000}, {"Surabaya", "Robusta", 100}}, kJan31);
-  check();
-  load({{"Medan", "Robusta", 1950}, {"Surabaya", "Robusta", 80}}, kJan31 + 28);
-  check();
-  load({{"Medan", "Robusta", 1900}, {"Surabaya", "Robusta", 0}}, kJan31 + 59);
-  check();
+  surabaya_runs_out_medan_has_plenty();
   DigestStageOptions o;
   o.sender = cfg_.from;
   DigestStage stage(*storage_, clock_, o);
