@@ -552,6 +552,12 @@ struct Daemon::Impl final : PipelineEvents {
     metrics.messages_queued(c.found.messages);
   }
 
+  // Missing reports and digests count as alerts too.
+  void scheduled(EventKind event, std::int64_t found, std::int64_t messages) override {
+    metrics.alerts(event, found);
+    metrics.messages_queued(messages);
+  }
+
   // The loop thread keeps the inbox.
   void report_done(const std::string& relative, Disposition d) override {
     post(ioc, "report done", [this, relative, d] {

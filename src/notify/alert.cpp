@@ -349,15 +349,65 @@ RenderedText render_alert(const Alert& alert, const Catalog& catalog) {
   return render_changes(alert, catalog);
 }
 
+namespace {
+
+// What one outbox row says, rendered in its language: the text, and for
+// email the HTML part, the attachments and the reply headers. One decoding
+// per event, so the subject listed, the email sent and the chat text never
+// differ.
+struct RenderedRow {
+  RenderedText text;
+  std::string html;
+  std::vector<Attachment> attachments;
+  std::optional<ReplyHeaders> reply;
+};
+
+Result<RenderedRow> render_row(const OutboxMessage& m) {
+  const Catalog& catalog = catalog_for(m.language);
+  RenderedRow out;
+  if (m.event == kTemplateEvent) {
+    auto mail = decode_template_mail(m.payload);
+    if (!mail) return mail.error();
+    out.text = render_template_mail(*mail, catalog);
+    out.attachments.push_back(template_attachment(*mail));
+  } else if (m.event == event_name(EventKind::kReportMissing)) {
+    auto mail = decode_report_missing(m.payload);
+    if (!mail) return mail.error();
+    out.text = render_report_missing(*mail, catalog);
+  } else if (m.event == event_name(EventKind::kDigest)) {
+    auto digest = decode_digest(m.payload);
+    if (!digest) return digest.error();
+    out.text = render_digest(*digest, catalog);
+  } else if (m.event == kMailReplyEvent) {
+    auto reply = decode_mail_reply(m.payload);
+    if (!reply) return reply.error();
+    out.text = render_mail_reply(*reply, catalog);
+    out.reply = ReplyHeaders{reply->in_reply_to, reply->references, true};
+  } else {
+    auto alert = decode_alert(m.payload);
+    if (!alert) return alert.error();
+    out.text = render_alert(*alert, catalog);
+    out.html = render_alert_html(*alert, catalog, out.text);
+  }
+  return out;
+}
+
+}  // namespace
+
+Result<RenderedText> render_outbox_text(const OutboxMessage& m) {
+  if (m.payload.empty()) {
+    return Error(ErrorCode::kInvalidInput,
+                 "message " + std::to_string(m.id) + " has no event data (queued by an old version)");
+  }
+  auto row = render_row(m);
+  if (!row) return row.error();
+  return std::move(row->text);
+}
+
 std::string outbox_subject(const OutboxMessage& m) {
   if (m.payload.empty()) return m.subject;
-  if (m.event == kTemplateEvent) return template_subject(m);
-  if (m.event == event_name(EventKind::kReportMissing)) return report_missing_subject(m);
-  if (m.event == event_name(EventKind::kDigest)) return digest_subject(m);
-  if (m.event == kMailReplyEvent) return mail_reply_subject(m);
-  auto alert = decode_alert(m.payload);
-  if (!alert) return {};
-  return render_alert(*alert, catalog_for(m.language)).subject;
+  auto row = render_row(m);
+  return row ? row->text.subject : std::string();
 }
 
 Result<std::string> render_email(const OutboxMessage& m) {
@@ -366,17 +416,11 @@ Result<std::string> render_email(const OutboxMessage& m) {
     return Error(ErrorCode::kInvalidInput, "message " + std::to_string(m.id) + " is for channel " +
                                                m.channel + ", not email");
   }
-  if (m.event == kTemplateEvent) return render_template_email(m);
-  if (m.event == event_name(EventKind::kReportMissing)) return render_report_missing_email(m);
-  if (m.event == event_name(EventKind::kDigest)) return render_digest_email(m);
-  if (m.event == kMailReplyEvent) return render_mail_reply_email(m);
-  auto alert = decode_alert(m.payload);
-  if (!alert) return alert.error();
-  const Catalog& catalog = catalog_for(m.language);
-  const RenderedText text = render_alert(*alert, catalog);
-  MessageSpec spec{m.sender, m.recipient, text.subject, text.body, m.message_id, m.created_at, {}, {}};
-  spec.html = render_alert_html(*alert, catalog, text);
-  return render_message(spec);
+  auto row = render_row(m);
+  if (!row) return row.error();
+  MessageSpec spec{m.sender, m.recipient, row->text.subject, row->text.body, m.message_id,
+                   m.created_at, std::move(row->attachments), std::move(row->html)};
+  return render_message(spec, row->reply ? &*row->reply : nullptr);
 }
 
 }  // namespace stockwatch

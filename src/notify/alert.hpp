@@ -80,11 +80,18 @@ struct RenderedText {
 [[nodiscard]] std::string render_alert_html(const Alert& alert, const Catalog& catalog,
                                             const RenderedText& text);
 
+// The subject and body of an outbox message of any event (an alert, a
+// missing report, a digest, a mail reply, a sheet), in its language: what
+// every channel sends. kInvalidInput for a row with no payload, kCorrupt
+// for one that cannot be read.
+[[nodiscard]] Result<RenderedText> render_outbox_text(const OutboxMessage& message);
 // The subject of an outbox message, for listings ("" when its payload
 // cannot be read).
 [[nodiscard]] std::string outbox_subject(const OutboxMessage& message);
 // The email of an outbox message (RFC 5322, CRLF line ends), as the mailer
-// sends it: multipart/alternative, the plain text and the HTML table.
+// sends it: an alert as multipart/alternative (the plain text and the HTML
+// table); a sheet with its workbook attached; a mail reply with its thread's
+// headers; the rest as plain text.
 [[nodiscard]] Result<std::string> render_email(const OutboxMessage& message);
 
 }  // namespace stockwatch

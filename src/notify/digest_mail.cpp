@@ -4,6 +4,7 @@
 
 #include "notify/message.hpp"
 #include "notify/report_missing.hpp"
+#include "text/number_format.hpp"
 
 namespace stockwatch {
 
@@ -87,6 +88,15 @@ std::string encode_digest(const DigestMail& d) {
     changes.push_back(std::move(x));
   }
   o["changes"] = std::move(changes);
+  if (!d.transfers.empty()) {
+    json::array transfers;
+    for (const auto& t : d.transfers) {
+      transfers.push_back(json::object{{"to", t.to}, {"item", t.item}, {"from", t.from},
+                                       {"quantity", t.quantity}, {"to_count", t.to_count},
+                                       {"from_count", t.from_count}});
+    }
+    o["transfers"] = std::move(transfers);
+  }
   return json::serialize(o);
 }
 
@@ -136,6 +146,15 @@ Result<DigestMail> decode_digest(std::string_view payload) {
       const auto& c = x.as_object();
       d.changes.push_back({str_of(c, "store"), str_of(c, "item"), num_of(c, "old"),
                            num_of(c, "new").value_or(0), num_of(c, "report").value_or(0)});
+    }
+  }
+  if (const auto* a = array_of(o, "transfers")) {
+    for (const auto& x : *a) {
+      if (!x.is_object()) return bad_payload("a transfer is not an object");
+      const auto& t = x.as_object();
+      d.transfers.push_back({str_of(t, "to"), str_of(t, "item"), str_of(t, "from"),
+                             num_of(t, "quantity").value_or(0), num_of(t, "to_count").value_or(0),
+                             num_of(t, "from_count").value_or(0)});
     }
   }
   return d;
@@ -199,10 +218,22 @@ RenderedText render_digest(const DigestMail& d, const Catalog& catalog) {
     for (const auto& i : d.below_minimum) {
       line(catalog.format("digest.line.below", {{"store", sanitize_text(i.store)},
                                                 {"item", sanitize_text(i.item)},
-                                                {"count", n(i.count)},
-                                                {"minimum", n(i.minimum)}}));
+                                                {"count", format_number(i.count, catalog)},
+                                                {"minimum", format_number(i.minimum, catalog)}}));
     }
     more(d.below_minimum_total, d.below_minimum.size());
+    b += "\n";
+  }
+  if (!d.transfers.empty()) {
+    b += catalog.format("digest.section.transfers",
+                        {{"n", n(static_cast<std::int64_t>(d.transfers.size()))}}) + "\n";
+    for (const auto& t : d.transfers) {
+      line(catalog.format("digest.line.transfer", {{"to", sanitize_text(t.to)},
+                                                   {"item", sanitize_text(t.item)},
+                                                   {"from", sanitize_text(t.from)},
+                                                   {"quantity", format_number(t.quantity, catalog)},
+                                                   {"has", format_number(t.from_count, catalog)}}));
+    }
     b += "\n";
   }
   if (!d.missing.empty()) {
@@ -230,26 +261,13 @@ RenderedText render_digest(const DigestMail& d, const Catalog& catalog) {
       line(catalog.format(c.old_count ? "digest.line.change" : "digest.line.new",
                           {{"store", sanitize_text(c.store)},
                            {"item", sanitize_text(c.item)},
-                           {"old", c.old_count ? n(*c.old_count) : std::string()},
-                           {"new", n(c.new_count)}}));
+                           {"old", c.old_count ? format_number(*c.old_count, catalog) : std::string()},
+                           {"new", format_number(c.new_count, catalog)}}));
     }
     b += "\n";
   }
   while (b.size() >= 2 && b[b.size() - 1] == '\n' && b[b.size() - 2] == '\n') b.pop_back();
   return out;
-}
-
-std::string digest_subject(const OutboxMessage& m) {
-  auto d = decode_digest(m.payload);
-  if (!d) return {};
-  return render_digest(*d, catalog_for(m.language)).subject;
-}
-
-Result<std::string> render_digest_email(const OutboxMessage& m) {
-  auto d = decode_digest(m.payload);
-  if (!d) return d.error();
-  const RenderedText text = render_digest(*d, catalog_for(m.language));
-  return render_message({m.sender, m.recipient, text.subject, text.body, m.message_id, m.created_at, {}});
 }
 
 }  // namespace stockwatch

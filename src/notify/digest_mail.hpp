@@ -1,6 +1,7 @@
 // A digest as the outbox keeps it (event "digest"): what one subscription's
 // summary for one period says (out of stock now, below minimum now, reports
-// received and missing in the period, the largest changes), rendered in the
+// received and missing in the period, the largest changes, the suggested
+// transfers), rendered in the
 // row's language when it is sent (docs/alerts.md#digests).
 //
 // Contract:
@@ -44,6 +45,15 @@ struct DigestMail {
     std::int64_t count = 0;
     std::int64_t minimum = 0;            // below minimum only
   };
+  // A suggested transfer to a store short of an item (pipeline/forecast_stage.hpp).
+  struct Transfer {
+    std::string to;                      // the store short of the item
+    std::string item;
+    std::string from;                    // the store that can spare it
+    std::int64_t quantity = 0;
+    std::int64_t to_count = 0;
+    std::int64_t from_count = 0;
+  };
   struct StoreAt {
     std::string store;
     LocalTime at;                        // received, or due
@@ -60,6 +70,7 @@ struct DigestMail {
   std::vector<StoreAt> received;         // stores whose report arrived in the period
   std::vector<StoreAt> missing;          // stores past a deadline at the end of it
   std::vector<CountChange> changes;      // the largest changes in the period
+  std::vector<Transfer> transfers;       // for the items listed out of stock or below minimum
 
   [[nodiscard]] bool quiet() const {
     return out_of_stock_total == 0 && below_minimum_total == 0 && received.empty() &&
@@ -72,7 +83,5 @@ struct DigestMail {
 [[nodiscard]] std::string encode_digest(const DigestMail& mail);
 [[nodiscard]] Result<DigestMail> decode_digest(std::string_view payload);
 [[nodiscard]] RenderedText render_digest(const DigestMail& mail, const Catalog& catalog);
-[[nodiscard]] Result<std::string> render_digest_email(const OutboxMessage& message);
-[[nodiscard]] std::string digest_subject(const OutboxMessage& message);
 
 }  // namespace stockwatch

@@ -293,20 +293,4 @@ RenderedText render_mail_reply(const MailReply& r, const Catalog& catalog) {
   return out;
 }
 
-std::string mail_reply_subject(const OutboxMessage& m) {
-  auto reply = decode_mail_reply(m.payload);
-  if (!reply) return {};
-  return render_mail_reply(*reply, catalog_for(m.language)).subject;
-}
-
-Result<std::string> render_mail_reply_email(const OutboxMessage& m) {
-  auto reply = decode_mail_reply(m.payload);
-  if (!reply) return reply.error();
-  const RenderedText text = render_mail_reply(*reply, catalog_for(m.language));
-  const MessageSpec spec{m.sender, m.recipient, text.subject, text.body, m.message_id,
-                         m.created_at, {}};
-  const ReplyHeaders headers{reply->in_reply_to, reply->references, true};
-  return render_message(spec, &headers);
-}
-
 }  // namespace stockwatch

@@ -5,7 +5,8 @@
 // Contract:
 // - The mailbox (mailbox/mailbox_stage.hpp) builds a MailReply once every
 //   attachment is in the ledger and stores encode_mail_reply() as the
-//   row's payload; render_mail_reply_email() renders it at each attempt.
+//   row's payload; render_email() (notify/alert.hpp) renders it at each
+//   attempt.
 //   The rendering depends only on the row (payload, language, sender,
 //   recipient, Message-ID, created_at): every retry sends the same bytes.
 // - The email answers the mail: In-Reply-To and References name it, the
@@ -97,10 +98,5 @@ struct MailReply {
 [[nodiscard]] Result<MailReply> decode_mail_reply(std::string_view payload);
 
 [[nodiscard]] RenderedText render_mail_reply(const MailReply& reply, const Catalog& catalog);
-
-// The subject, for listings ("" when the payload cannot be read).
-[[nodiscard]] std::string mail_reply_subject(const OutboxMessage& message);
-// The email (RFC 5322, CRLF line ends), as the mailer sends it.
-[[nodiscard]] Result<std::string> render_mail_reply_email(const OutboxMessage& message);
 
 }  // namespace stockwatch

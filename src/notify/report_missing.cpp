@@ -126,17 +126,4 @@ RenderedText render_report_missing(const ReportMissingMail& m, const Catalog& ca
   return out;
 }
 
-std::string report_missing_subject(const OutboxMessage& m) {
-  auto mail = decode_report_missing(m.payload);
-  if (!mail) return {};
-  return render_report_missing(*mail, catalog_for(m.language)).subject;
-}
-
-Result<std::string> render_report_missing_email(const OutboxMessage& m) {
-  auto mail = decode_report_missing(m.payload);
-  if (!mail) return mail.error();
-  const RenderedText text = render_report_missing(*mail, catalog_for(m.language));
-  return render_message({m.sender, m.recipient, text.subject, text.body, m.message_id, m.created_at, {}});
-}
-
 }  // namespace stockwatch

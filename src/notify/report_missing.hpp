@@ -41,9 +41,6 @@ struct ReportMissingMail {
 [[nodiscard]] std::string encode_report_missing(const ReportMissingMail& mail);
 [[nodiscard]] Result<ReportMissingMail> decode_report_missing(std::string_view payload);
 [[nodiscard]] RenderedText render_report_missing(const ReportMissingMail& mail, const Catalog& catalog);
-// The email of an outbox row of this event (RFC 5322, CRLF line ends).
-[[nodiscard]] Result<std::string> render_report_missing_email(const OutboxMessage& message);
-[[nodiscard]] std::string report_missing_subject(const OutboxMessage& message);
 
 // "5 December 2026" / "5 Desember 2026", with ", 14:32" when `with_time`:
 // a wall-clock time (sys_seconds read as local) in the catalog's words.

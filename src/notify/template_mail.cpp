@@ -78,19 +78,4 @@ Attachment template_attachment(const TemplateMail& mail) {
   return {mail.store + ".xlsx", std::string(kXlsxType), mail.xlsx};
 }
 
-std::string template_subject(const OutboxMessage& m) {
-  auto mail = decode_template_mail(m.payload);
-  if (!mail) return {};
-  return render_template_mail(*mail, catalog_for(m.language)).subject;
-}
-
-Result<std::string> render_template_email(const OutboxMessage& m) {
-  auto mail = decode_template_mail(m.payload);
-  if (!mail) return mail.error();
-  const RenderedText text = render_template_mail(*mail, catalog_for(m.language));
-  MessageSpec spec{m.sender, m.recipient, text.subject, text.body, m.message_id, m.created_at, {}, {}};
-  spec.attachments.push_back(template_attachment(*mail));
-  return render_message(spec);
-}
-
 }  // namespace stockwatch

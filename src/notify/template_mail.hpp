@@ -7,7 +7,7 @@
 //   when it queues the message and stores encode_template_mail() as the
 //   row's payload, so every attempt sends the same sheet: the counts as
 //   they were at the scheduled time, whatever loads after it.
-// - render_template_email() is pure: the row alone (payload, language,
+// - Its email (render_email(), notify/alert.hpp) is pure: the row alone (payload, language,
 //   sender, recipient, Message-ID, created_at) gives the same bytes every
 //   time: a multipart/mixed email with the text and the .xlsx attachment.
 // - A payload that cannot be read is kCorrupt (the mailer then gives up on
@@ -49,10 +49,5 @@ struct TemplateMail {
 [[nodiscard]] RenderedText render_template_mail(const TemplateMail& mail, const Catalog& catalog);
 // "Medan.xlsx" (characters a file name cannot hold become '_').
 [[nodiscard]] Attachment template_attachment(const TemplateMail& mail);
-
-// The subject, for listings ("" when the payload cannot be read).
-[[nodiscard]] std::string template_subject(const OutboxMessage& message);
-// The email (RFC 5322, CRLF line ends), as the mailer sends it.
-[[nodiscard]] Result<std::string> render_template_email(const OutboxMessage& message);
 
 }  // namespace stockwatch

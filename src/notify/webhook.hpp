@@ -8,8 +8,13 @@
 //   "id","file","time"},"problems":[...],"subject":...,"text":...}. `text`
 //   is the subject and body as chat text (&, < and > escaped as Slack
 //   asks), so a Slack or Mattermost incoming webhook takes it unchanged.
+//   report_missing has no items and "report":null, and a "missing" object
+//   (due, last_report, within_days or day_of_month, timezone, escalated,
+//   days_late); a digest lists the items out of stock and below minimum
+//   in "items" and the rest in a "digest" object (every, from, to,
+//   timezone, totals, received, missing, changes, transfers).
 //   New fields may be added within a version; a change that breaks a
-//   reader gets a new version.
+//   reader gets a new version. Sheets and mail replies are email only.
 // - Headers: Content-Type: application/json, X-Stockwatch-Signature:
 //   sha256=<hex HMAC-SHA256 of the body under the subscription's secret>,
 //   X-Stockwatch-Event, X-Stockwatch-Delivery (the Message-ID, the same at

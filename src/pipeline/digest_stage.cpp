@@ -5,7 +5,9 @@
 
 #include "crypto/sha256.hpp"
 #include "notify/message.hpp"
+#include "pipeline/forecast_stage.hpp"
 #include "pipeline/minimum_levels.hpp"
+#include "pipeline/recipients.hpp"
 
 namespace stockwatch {
 
@@ -27,6 +29,9 @@ const char* every_name(const Recurrence& r) {
 std::string mark_name(const Subscription& sub) {
   std::string name = "digest " + sub.digest_schedule->to_string() + " to";
   for (const auto& e : sub.emails) name += " " + e;
+  // Chats and webhooks only when set, so an email digest keeps its mark.
+  if (!sub.webhook.empty()) name += " webhook " + sub.webhook;
+  if (!sub.telegram.empty()) name += " telegram " + sub.telegram;
   name += " [";
   for (std::size_t i = 0; i < sub.stores.size(); ++i) name += (i ? "\n" : "") + sub.stores[i];
   return name + "]";
@@ -82,6 +87,7 @@ DigestStageOptions DigestStageOptions::from(const Config& config) {
   o.sender = config.alerts.from;
   o.language = config.alerts.language;
   o.default_minimum = config.alerts.default_minimum;
+  o.transfer_keep_days = config.alerts.transfer_keep_days;
   return o;
 }
 
@@ -145,6 +151,18 @@ Result<DigestMail> DigestStage::digest_for(const Subscription& sub, TimePoint fr
   auto changes = storage_.largest_changes(from, to, sub.stores, DigestMail::kMaxChanges);
   if (!changes) return changes.error();
   d.changes = std::move(*changes);
+  // A transfer for each item listed short, as its alert would suggest.
+  for (const auto* list : {&d.out_of_stock, &d.below_minimum}) {
+    for (const auto& i : *list) {
+      auto t = suggest_transfer(storage_, i.store, i.item, i.count, options_.transfer_keep_days,
+                                options_.default_minimum);
+      if (!t) return t.error();
+      if (*t) {
+        d.transfers.push_back({(*t)->to, (*t)->item, (*t)->from, (*t)->quantity, (*t)->to_count,
+                               (*t)->from_count});
+      }
+    }
+  }
   return d;
 }
 
@@ -175,18 +193,9 @@ Result<DigestStep> DigestStage::process_due() {
       Sha256 h;
       h.update(name);
       const std::string kind = "digest-" + h.hex().substr(0, 12);
-      for (const auto& address : sub.emails) {
-        OutboxMessage m;
-        m.message_id = make_message_id(kind, to_unix_ms(at), address, options_.sender);
-        m.event = std::string(event_name(EventKind::kDigest));
-        m.channel = "email";
-        m.sender = options_.sender;
-        m.recipient = address;
-        m.language = sub.language.empty() ? options_.language : sub.language;
-        m.payload = payload;
-        m.created_at = now;
-        m.next_attempt_at = now;
-        messages.push_back(std::move(m));
+      for (const Recipient& r : recipients_of(sub, options_.language)) {
+        messages.push_back(queued_message(r, options_.sender, event_name(EventKind::kDigest), payload,
+                                          kind, to_unix_ms(at), now));
       }
     }
     auto done = storage_.commit_schedule(name, at, messages);
@@ -195,6 +204,7 @@ Result<DigestStep> DigestStage::process_due() {
       step.queued += messages.size();
       ++step.digests;
       if (digest->quiet()) ++step.quiet;
+      if (!messages.empty()) ++step.sent;
     }
   }
   return step;

@@ -1,7 +1,9 @@
 // The digest stage: each subscription with `digest` set gets a summary at
 // each time its schedule names, in [alerts] timezone: out of stock now,
 // below minimum now, reports received and missing since the last digest,
-// the largest changes (docs/alerts.md#digests).
+// the largest changes, and a suggested transfer for each item listed out of
+// stock or below minimum that another store can spare
+// (docs/alerts.md#digests).
 //
 // Contract:
 // - process_due() handles, for each such subscription, the latest
@@ -17,8 +19,10 @@
 // - A period with nothing to say sends a short "all in stock" digest, or
 //   nothing when the subscription has digest_quiet = false (the time is
 //   marked handled either way).
-// - One message per address of the subscription (outbox event "digest",
-//   queued as email rows with their payload, so any channel can render it).
+// - One message per recipient of the subscription (pipeline/recipients.hpp:
+//   each email address, its webhook, its Telegram chat), outbox event
+//   "digest" with the digest as payload, rendered by each channel in the
+//   subscription's language when it is sent.
 // - Storage failures are returned as values and mark nothing.
 // - Runs on the thread of its Storage (the daemon's db strand); reads the
 //   time from the clock; no sleeping.
@@ -44,6 +48,7 @@ struct DigestStageOptions {
   std::string sender;
   std::string language = "en";               // [alerts] language; a subscription's own wins
   std::int64_t default_minimum = 0;          // [alerts] default_minimum
+  int transfer_keep_days = 30;               // [alerts] transfer_keep_days
 
   static DigestStageOptions from(const Config& config);
 };
@@ -52,6 +57,7 @@ struct DigestStep {
   std::size_t queued = 0;       // messages queued
   std::size_t digests = 0;      // subscriptions whose time was handled with a digest
   std::size_t quiet = 0;        // of them, with nothing to say
+  std::size_t sent = 0;         // of them, with at least one message queued
 };
 
 // The items below their minimum level now, of `stores` (empty: every

@@ -7,6 +7,7 @@
 #include "base/schedule.hpp"
 #include "notify/message.hpp"
 #include "notify/report_missing.hpp"
+#include "pipeline/recipients.hpp"
 
 namespace stockwatch {
 
@@ -26,16 +27,6 @@ Recurrence month_end_of_day(const ExpectRule& rule, const TimeZone& zone) {
 }
 
 Duration period(const ExpectRule& rule) { return hours(24 * rule.within_days); }
-
-bool wants_missing(const Subscription& sub) {
-  return sub.events.empty() ||
-         std::find(sub.events.begin(), sub.events.end(), event_name(EventKind::kReportMissing)) !=
-             sub.events.end();
-}
-
-bool covers(const Subscription& sub, const std::string& store) {
-  return sub.stores.empty() || std::find(sub.stores.begin(), sub.stores.end(), store) != sub.stores.end();
-}
 
 // The stores a rule covers, with their newest report (none: never).
 std::vector<std::pair<std::string, std::optional<TimePoint>>> stores_of(
@@ -161,37 +152,20 @@ Result<ExpectStep> ExpectStage::process_due() {
   auto seen = storage_.store_reports(kMaxStores);
   if (!seen) return seen.error();
 
-  // One message per address, store and deadline.
+  // One message per recipient (channel and address), store and deadline,
+  // in the recipient's language.
+  const std::vector<Recipient> rs = recipients(options_.subscriptions, options_.language);
+  const std::string_view event = event_name(EventKind::kReportMissing);
   const auto queue = [&](const std::string& mark, TimePoint due, ReportMissingMail mail,
                          bool escalated) -> Result<bool> {
-    // Each address once, in the language of the first subscription naming it.
-    std::vector<std::pair<std::string, std::string>> to;
-    for (const Subscription& sub : options_.subscriptions) {
-      if (!wants_missing(sub)) continue;
-      if (escalated ? !sub.stores.empty() : !covers(sub, mail.store)) continue;
-      const std::string& language = sub.language.empty() ? options_.language : sub.language;
-      for (const auto& address : sub.emails) {
-        if (std::find_if(to.begin(), to.end(), [&](const auto& t) { return t.first == address; }) ==
-            to.end()) {
-          to.emplace_back(address, language);
-        }
-      }
-    }
     const std::string payload = encode_report_missing(mail);
+    const std::string kind = std::string(escalated ? "escalated-" : "missing-") + mail.store;
     std::vector<OutboxMessage> messages;
-    for (const auto& [address, language] : to) {
-      OutboxMessage m;
-      m.message_id = make_message_id(std::string(escalated ? "escalated-" : "missing-") + mail.store,
-                                     to_unix_ms(due), address, options_.sender);
-      m.event = std::string(event_name(EventKind::kReportMissing));
-      m.channel = "email";
-      m.sender = options_.sender;
-      m.recipient = address;
-      m.language = language;
-      m.payload = payload;
-      m.created_at = now;
-      m.next_attempt_at = now;
-      messages.push_back(std::move(m));
+    for (const Recipient& r : rs) {
+      if (escalated ? !recipient_wants_every_store(r, event) : !recipient_wants(r, event, &mail.store)) {
+        continue;
+      }
+      messages.push_back(queued_message(r, options_.sender, event, payload, kind, to_unix_ms(due), now));
     }
     auto done = storage_.commit_schedule(mark, due, messages);
     if (!done) return done.error();

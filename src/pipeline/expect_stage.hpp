@@ -18,9 +18,11 @@
 //   process or a repeated step never alerts it twice, and deadlines missed
 //   while the daemon was stopped are alerted late, once (the latest). An
 //   escalation is marked the same way, under its own name.
-// - Recipients: a subscription whose stores include the store (or that
+// - Recipients (pipeline/recipients.hpp): every channel (email, webhook,
+//   Telegram) of a subscription whose stores include the store (or that
 //   has none) and whose events include report_missing (or that has none);
-//   each address once per store and deadline.
+//   an escalation only those of subscriptions with no stores. Each
+//   recipient once per store and deadline, in its language.
 // - Storage failures are returned as values and mark nothing (the next
 //   step tries again).
 // - Runs on the thread of its Storage (the daemon's db strand); reads the

@@ -56,6 +56,7 @@ bool is_levels_name(std::string_view name) {
 HeaderAliases levels_aliases(const HeaderAliases& report) {
   HeaderAliases a = report;
   a.count = {"minimum", "min", "minimal", "stok minimum", "batas minimum"};
+  a.date = {};  // levels have no date
   return a;
 }
 

@@ -605,7 +605,8 @@ Result<LoadOutcome> Loader::load(ReportFile& file, const std::string& raw_name,
   ReportRecord record;
   record.path = name;
   record.received_at = received;
-  // The day its counts were true: from its name, else the day it arrived.
+  // The day its counts were true: from its `date` column (set once it is
+  // read), else its name, else the day it arrived.
   if (const auto day = report_day_from_name(name)) {
     record.report_day = *day;
     record.date_source = to_string(ReportDateSource::kName);
@@ -824,10 +825,9 @@ Result<LoadOutcome> Loader::load(ReportFile& file, const std::string& raw_name,
 
   if (!parser.ok()) {
     txn.rollback();
-    // A workbook's problems name the sheet and the cell, which the stored
-    // form (lines and columns) cannot: its text is kept as it is.
+    // A workbook's problems name the sheet and the cell.
     if (kind.format == ReportFormat::kWorkbook) {
-      return reject(st, workbook.problems_text(), record.sha256);
+      return reject(st, workbook.problems_text(), record.sha256, workbook.problems_json());
     }
     return reject(st, parser.problems_text(), record.sha256, parser.problems_json());
   }
@@ -849,6 +849,11 @@ Result<LoadOutcome> Loader::load(ReportFile& file, const std::string& raw_name,
     return record_duplicate(storage_, clock_, std::move(record), (*prior)->id);
   }
 
+  // A `date` column names the day its counts were true, before the name.
+  if (const auto day = parser.report_day()) {
+    record.report_day = *day;
+    record.date_source = to_string(ReportDateSource::kColumn);
+  }
   if (auto st = txn.flush(); !st.ok()) return st.error();
   const std::int64_t rows = txn.rows();
   const std::int64_t changes = txn.changes();
@@ -891,7 +896,7 @@ Result<LoadOutcome> Loader::load_levels(int fd, const ReportKind& kind, ReportRe
   LevelsReader levels(options_.limits, options_.aliases);
   Sha256 sha;
   std::uint64_t total = 0;
-  std::string workbook_problems;
+  std::string workbook_problems, workbook_json;
   if (kind.format == ReportFormat::kWorkbook) {
     auto read = read_chunks(fd, options_.chunk_bytes, name, [&](std::string_view c) {
       total += c.size();
@@ -902,7 +907,10 @@ Result<LoadOutcome> Loader::load_levels(int fd, const ReportKind& kind, ReportRe
     workbook::WorkbookReport book(levels.parser(), levels_aliases(options_.aliases),
                                   options_.workbook);
     book.read_fd(fd, kind.store, levels.sink());
-    if (!levels.ok()) workbook_problems = book.problems_text();
+    if (!levels.ok()) {
+      workbook_problems = book.problems_text();
+      workbook_json = book.problems_json();
+    }
   } else {
     auto read = read_chunks(fd, options_.chunk_bytes, name, [&](std::string_view c) {
       total += c.size();
@@ -918,7 +926,7 @@ Result<LoadOutcome> Loader::load_levels(int fd, const ReportKind& kind, ReportRe
   }
   record.sha256 = sha.hex();
   if (!levels.ok()) {
-    if (!workbook_problems.empty()) return reject(workbook_problems, record.sha256, "");
+    if (!workbook_problems.empty()) return reject(workbook_problems, record.sha256, workbook_json);
     return reject(levels.problems_text(), record.sha256, levels.problems_json());
   }
   auto resumable = resume(record.sha256);

@@ -86,6 +86,12 @@ void run_schedules(ExpectStage& expect, DigestStage& digests, PipelineEvents& ev
     for (const auto& store : step->escalated) {
       spdlog::warn("missing report: store \"{}\" is still past its deadline; escalated", store);
     }
+    const auto found = static_cast<std::int64_t>(step->missing.size() + step->escalated.size());
+    if (found > 0) {
+      guarded("schedules events", [&] {
+        events.scheduled(EventKind::kReportMissing, found, static_cast<std::int64_t>(step->queued));
+      })();
+    }
     if (step->queued > 0) guarded("wake mail", [&] { events.wake_mail(); })();
   })();
   guarded("digests", [&] {
@@ -98,6 +104,12 @@ void run_schedules(ExpectStage& expect, DigestStage& digests, PipelineEvents& ev
     if (step->digests > 0) {
       spdlog::info("digests: {} handled ({} with nothing to report), {} message(s) queued",
                    step->digests, step->quiet, step->queued);
+    }
+    if (step->sent > 0) {
+      guarded("schedules events", [&] {
+        events.scheduled(EventKind::kDigest, static_cast<std::int64_t>(step->sent),
+                         static_cast<std::int64_t>(step->queued));
+      })();
     }
     if (step->queued > 0) guarded("wake mail", [&] { events.wake_mail(); })();
   })();

@@ -61,6 +61,10 @@ class PipelineEvents {
   virtual void templates_at(TimePoint /*at*/) {}
   // The expect and digest stages' next step is due at `at`.
   virtual void schedules_at(TimePoint /*at*/) {}
+  // The expect or digest stage found `found` events of `event`
+  // (report_missing: stores alerted or escalated; digest: digests sent)
+  // and queued `messages` for them: metrics.
+  virtual void scheduled(EventKind /*event*/, std::int64_t /*found*/, std::int64_t /*messages*/) {}
 };
 
 ReportStep run_report(ReportStage& reports, const InboxReport& report, PipelineEvents& events,
@@ -76,7 +80,8 @@ void run_templates(TemplateStage& templates, PipelineEvents& events);
 // One step of the expect stage (missing reports) and then the digest stage,
 // on the report stage's thread: logs, wakes the mail stage when either
 // queued messages, and tells the events when the next step is due (a
-// minute on after a failure). Nothing when neither has work.
+// minute on after a failure), and what each found (scheduled()). Nothing
+// when neither has work.
 void run_schedules(ExpectStage& expect, DigestStage& digests, PipelineEvents& events);
 
 }  // namespace stockwatch

@@ -5,9 +5,12 @@
 
 #include "report/report_parser.hpp"
 
+#include "report/report_date.hpp"
 #include "text/utf8.hpp"
 
 #include <algorithm>
+#include <chrono>
+#include <cstdio>
 #include <cstring>
 #include <string>
 #include <utility>
@@ -18,8 +21,9 @@ namespace {
 constexpr int kStore = 0;
 constexpr int kItem = 1;
 constexpr int kCount = 2;
-constexpr const char* kRoleNames[3] = {"store", "item", "count"};
-constexpr int kHeaderSlot = 3;
+constexpr const char* kRoleNames[4] = {"store", "item", "count", "date"};
+constexpr int kDate = 3;
+constexpr int kHeaderSlot = 4;
 
 // Delimiters tried on the header, in order of preference.
 constexpr char kDelimiters[] = {',', ';', '\t', '|'};
@@ -91,6 +95,15 @@ bool has_control(std::string_view s) {
 std::string hex2(unsigned char c) {
   static constexpr char kHex[] = "0123456789ABCDEF";
   return {kHex[c >> 4], kHex[c & 0xF]};
+}
+
+// A day (since 1970-01-01) as 2026-11-30.
+std::string day_text(std::int64_t day) {
+  const std::chrono::year_month_day ymd{std::chrono::sys_days(std::chrono::days(day))};
+  char buf[16];
+  std::snprintf(buf, sizeof buf, "%04d-%02u-%02u", static_cast<int>(ymd.year()),
+                static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()));
+  return buf;
 }
 
 // A value as shown inside a message: control characters escaped, invalid
@@ -269,8 +282,9 @@ std::vector<std::string> split_header_line(std::string_view line, char delimiter
 
 int role_of(std::string_view name, const HeaderAliases& aliases) {
   const std::string key = lower(trim_all(name));
-  const std::vector<std::string>* lists[3] = {&aliases.store, &aliases.item, &aliases.count};
-  for (int r = 0; r < 3; ++r) {
+  const std::vector<std::string>* lists[4] = {&aliases.store, &aliases.item, &aliases.count,
+                                              &aliases.date};
+  for (int r = 0; r < 4; ++r) {
     for (const std::string& alias : *lists[r]) {
       if (key == alias) return r;
     }
@@ -295,7 +309,7 @@ int header_role(std::string_view name, const HeaderAliases& aliases) {
 
 ReportParser::ReportParser(ParserLimits limits, HeaderAliases aliases)
     : limits_(limits), aliases_(std::move(aliases)) {
-  for (auto* list : {&aliases_.store, &aliases_.item, &aliases_.count}) {
+  for (auto* list : {&aliases_.store, &aliases_.item, &aliases_.count, &aliases_.date}) {
     for (std::string& alias : *list) alias = lower(trim_all(alias));
   }
 }
@@ -488,7 +502,7 @@ void ReportParser::process_line(std::string_view line, const RowSink& sink) {
     if (!in_record_) {
       delimiter_ = ',';
       for (const char d : kDelimiters) {
-        bool found[3] = {false, false, false};
+        bool found[4] = {false, false, false, false};
         for (const std::string& name : split_header_line(line, d)) {
           const int r = role_of(name, aliases_);
           if (r >= 0) found[r] = true;
@@ -515,7 +529,7 @@ void ReportParser::process_line(std::string_view line, const RowSink& sink) {
 void ReportParser::process_fast_row(std::string_view line, const RowSink& sink) {
   ++data_records_;
   if (record_bad_utf8_) return;
-  std::string_view role[3];
+  std::string_view role[4];
   std::size_t columns = 0;
   const char* s = line.data();
   const char* const e = s + line.size();
@@ -548,7 +562,7 @@ void ReportParser::process_fast_row(std::string_view line, const RowSink& sink) 
   }
   for (std::string_view& v : role) v = trim(v, delimiter_);
   check_row(role[kStore], role[kStore].size(), role[kItem], role[kItem].size(), role[kCount],
-            columns, sink, extra);
+            role[kDate], columns, sink, extra);
 }
 
 void ReportParser::start_record() {
@@ -673,18 +687,19 @@ void ReportParser::process_record(const RowSink& sink) {
   if (record_bad_utf8_) return;
   const std::size_t columns = field_index_;
   if (columns < needed_cols_) {
-    check_row({}, 0, {}, 0, {}, columns, sink);
+    check_row({}, 0, {}, 0, {}, {}, columns, sink);
     return;
   }
   check_row(role_value_[kStore], role_len_[kStore], role_value_[kItem], role_len_[kItem],
-            trim_all(role_value_[kCount]), columns, sink, extra_values_);
+            trim_all(role_value_[kCount]), trim_all(role_value_[kDate]), columns, sink,
+            extra_values_);
 }
 
 void ReportParser::process_header() {
   header_done_ = true;
   const std::size_t line = record_line_;
   header_cols_ = header_fields_.size();
-  std::vector<std::size_t> matches[3];
+  std::vector<std::size_t> matches[4];
   std::vector<std::string> found;
   for (std::size_t c = 0; c < header_fields_.size(); ++c) {
     const std::string_view name = trim_all(header_fields_[c]);
@@ -714,7 +729,9 @@ void ReportParser::process_header() {
   }
   column_role_.clear();
   needed_cols_ = 0;
-  for (int r = 0; r < 3; ++r) {
+  has_date_ = !matches[kDate].empty();
+  for (int r = 0; r < 4; ++r) {
+    if (matches[r].empty()) continue;  // the date column is optional
     const std::size_t first = matches[r].front();
     for (std::size_t k = 1; k < matches[r].size(); ++k) {
       const std::size_t other = matches[r][k];
@@ -728,7 +745,9 @@ void ReportParser::process_header() {
     needed_cols_ = std::max(needed_cols_, first + 1);
   }
   column_role_.assign(needed_cols_, -1);
-  for (int r = 0; r < 3; ++r) column_role_[matches[r].front()] = static_cast<signed char>(r);
+  for (int r = 0; r < 4; ++r) {
+    if (!matches[r].empty()) column_role_[matches[r].front()] = static_cast<signed char>(r);
+  }
   header_fields_ = {};
 }
 
@@ -757,9 +776,36 @@ bool ReportParser::check_name(std::string_view value, std::size_t full_len, cons
   return true;
 }
 
+// One date per report: the first row's; every other row must say the same.
+bool ReportParser::check_date(std::string_view date) {
+  date = trim_all(date);
+  if (date.empty()) {
+    report(record_line_, kRoleNames[kDate], ProblemCode::kDateEmpty);
+    return false;
+  }
+  const auto day = parse_report_day(date);
+  if (!day) {
+    report(record_line_, kRoleNames[kDate], ProblemCode::kDateInvalid, {{"found", show(date)}});
+    return false;
+  }
+  if (!report_day_) {
+    report_day_ = *day;
+    report_day_line_ = record_line_;
+    return true;
+  }
+  if (*day != *report_day_) {
+    report(record_line_, kRoleNames[kDate], ProblemCode::kDateDiffers,
+           {{"found", show(date)},
+            {"first", day_text(*report_day_)},
+            {"first_line", std::to_string(report_day_line_)}});
+    return false;
+  }
+  return true;
+}
+
 void ReportParser::check_row(std::string_view store, std::size_t store_len, std::string_view item,
-                             std::size_t item_len, std::string_view count, std::size_t columns,
-                             const RowSink& sink, bool extra) {
+                             std::size_t item_len, std::string_view count, std::string_view date,
+                             std::size_t columns, const RowSink& sink, bool extra) {
   if (columns < needed_cols_) {
     report(record_line_, nullptr, ProblemCode::kTooFewColumns,
            {{"n", std::to_string(columns)}, {"needed", std::to_string(needed_cols_)}});
@@ -787,6 +833,7 @@ void ReportParser::check_row(std::string_view store, std::size_t store_len, std:
     report(record_line_, kRoleNames[kCount], problem.code, std::move(problem.args));
     good = false;
   }
+  if (has_date_) good = check_date(date) && good;
   if (!good) return;
   ++rows_;
   if (sink) sink(ReportRow{store, item, value, record_line_});

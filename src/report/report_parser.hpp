@@ -1,4 +1,5 @@
-// Streaming parser for stock reports (CSV of store, item, count).
+// Streaming parser for stock reports (CSV of store, item, count, and an
+// optional date column).
 //
 // Contract:
 // - Push-based: call feed() with chunks of any size (a chunk may end in the
@@ -12,12 +13,17 @@
 // - Rows handed to the sink after the first problem may still be delivered
 //   (so every problem of a report is found in one pass); callers must not
 //   commit once ok() is false.
+// - A `date` column (alias `tanggal`) is optional: each row's date must be
+//   a date (2026-11-30, 30/11/2026, 2026-11 for the month's last day) and
+//   the same as the first row's (one date per report), else a problem at
+//   its line; report_day() gives it.
 // - Not thread-safe; one parser per report.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -44,9 +50,11 @@ struct HeaderAliases {
   std::vector<std::string> store = {"store", "gudang", "toko", "warehouse"};
   std::vector<std::string> item = {"item", "barang", "produk", "product"};
   std::vector<std::string> count = {"count", "jumlah", "stok", "stock", "qty", "quantity"};
+  // Optional: the date the counts were taken (one date per report).
+  std::vector<std::string> date = {"date", "tanggal"};
 };
 
-// The column a header name stands for: 0 store, 1 item, 2 count, -1 none
+// The column a header name stands for: 0 store, 1 item, 2 count, 3 date, -1 none
 // (compared as the parser compares them: trimmed, without case).
 int header_role(std::string_view name, const HeaderAliases& aliases);
 
@@ -70,6 +78,9 @@ class ReportParser {
   [[nodiscard]] const std::vector<ReportProblem>& problems() const { return problems_; }
   [[nodiscard]] std::size_t problem_count() const { return problem_count_; }
   [[nodiscard]] std::size_t rows() const { return rows_; }
+  // The report's date from its `date` column (days since 1970-01-01):
+  // every row's, which must all be the same; nullopt without the column.
+  [[nodiscard]] std::optional<std::int64_t> report_day() const { return report_day_; }
   // The delimiter detected from the header, or '\0' before the header.
   [[nodiscard]] char delimiter() const { return delimiter_; }
 
@@ -96,8 +107,9 @@ class ReportParser {
   void process_record(const RowSink& sink);
   void process_header();
   void check_row(std::string_view store, std::size_t store_len, std::string_view item,
-                 std::size_t item_len, std::string_view count, std::size_t columns,
-                 const RowSink& sink, bool extra = false);
+                 std::size_t item_len, std::string_view count, std::string_view date,
+                 std::size_t columns, const RowSink& sink, bool extra = false);
+  bool check_date(std::string_view date);
   bool check_name(std::string_view value, std::size_t full_len, const char* role);
   void report(std::size_t line, const char* column, ProblemCode code,
               std::vector<std::pair<std::string, std::string>> args = {});
@@ -127,17 +139,20 @@ class ReportParser {
   std::size_t quote_line_ = 0;       // line where the open quoted field starts
   bool record_bad_utf8_ = false;
   std::size_t field_index_ = 0;
-  int field_slot_ = -1;              // kept in: 0..2 role_value_, 3 header_fields_.back(), -1 not kept
+  int field_slot_ = -1;              // kept in: 0..3 role_value_, 4 header_fields_.back(), -1 not kept
   std::size_t field_len_ = 0;        // bytes in the current field, kept or not
   bool field_quoted_ = false;
   bool field_has_break_ = false;
-  std::string role_value_[3];        // store, item, count of the current record
-  std::size_t role_len_[3] = {};
+  std::string role_value_[4];        // store, item, count, date of the current record
+  std::size_t role_len_[4] = {};
   std::vector<std::string> header_fields_;
 
   // The header.
   bool header_done_ = false;
-  std::vector<signed char> column_role_;  // column index -> role (0..2) or -1
+  std::vector<signed char> column_role_;  // column index -> role (0..3) or -1
+  bool has_date_ = false;                 // the header has a date column
+  std::optional<std::int64_t> report_day_;  // the first row's date
+  std::size_t report_day_line_ = 0;         // and its line
   std::size_t needed_cols_ = 0;
   std::size_t header_cols_ = 0;      // columns in the header line
   bool field_nonspace_ = false;      // the current field holds more than space

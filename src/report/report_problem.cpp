@@ -40,6 +40,9 @@ constexpr Named<ProblemCode> kCodeNames[] = {
     {ProblemCode::kMinimumEmpty, "minimum_empty"},
     {ProblemCode::kMinimumInvalid, "minimum_invalid"},
     {ProblemCode::kDuplicateLevel, "duplicate_level"},
+    {ProblemCode::kDateEmpty, "date_empty"},
+    {ProblemCode::kDateInvalid, "date_invalid"},
+    {ProblemCode::kDateDiffers, "date_differs"},
 };
 
 std::string_view arg(const ReportProblem& p, std::string_view name) {
@@ -98,6 +101,12 @@ std::string ReportProblem::render(const Catalog& catalog) const {
   std::string text = problem_text(*this, catalog);
   if (line == 0) return text;
   const std::string n = std::to_string(line);
+  if (!sheet.empty()) {
+    if (!cell.empty()) {
+      return catalog.format("problem.at_cell", {{"sheet", sheet}, {"cell", cell}, {"message", text}});
+    }
+    return catalog.format("problem.at_sheet_row", {{"sheet", sheet}, {"row", n}, {"message", text}});
+  }
   if (column.empty()) {
     return catalog.format("problem.at_line", {{"line", n}, {"message", text}});
   }
@@ -137,6 +146,8 @@ std::string problems_to_json(std::span<const ReportProblem> problems, std::size_
     json::object o;
     o["line"] = p.line;
     if (!p.column.empty()) o["column"] = p.column;
+    if (!p.sheet.empty()) o["sheet"] = p.sheet;
+    if (!p.cell.empty()) o["cell"] = p.cell;
     o["code"] = problem_code_name(p.code);
     if (p.code == ProblemCode::kText) o["message"] = p.message;
     if (!p.args.empty()) {
@@ -170,6 +181,8 @@ std::optional<StoredProblems> problems_from_json(std::string_view text) {
       p.line = static_cast<std::size_t>(line->as_int64());
     }
     if (const auto* c = o.if_contains("column"); c && c->is_string()) p.column = c->as_string();
+    if (const auto* c = o.if_contains("sheet"); c && c->is_string()) p.sheet = c->as_string();
+    if (const auto* c = o.if_contains("cell"); c && c->is_string()) p.cell = c->as_string();
     const auto* code = o.if_contains("code");
     if (!code || !code->is_string()) return std::nullopt;
     const auto known = problem_code_from_name(code->as_string());

@@ -51,6 +51,9 @@ enum class ProblemCode : unsigned char {
   kMinimumEmpty,         // a levels file's minimum is empty
   kMinimumInvalid,       // found: not a whole number of 0 or more
   kDuplicateLevel,       // store, item, first_line: a levels file names them twice
+  kDateEmpty,            // the date column's cell is empty
+  kDateInvalid,          // found: not a date
+  kDateDiffers,          // found, first, first_line: another date than the first row's
 };
 
 [[nodiscard]] std::string_view problem_code_name(ProblemCode code);
@@ -71,6 +74,10 @@ struct ReportProblem {
   std::string message;    // the English text; for kText the only form
   ProblemCode code = ProblemCode::kText;
   std::vector<std::pair<std::string, std::string>> args;  // placeholder name -> value
+  // In a workbook: the sheet, and the cell ("C7") when the column is known;
+  // `line` is then the sheet's row. Rendered as `sheet "Stok", cell C7: ...`.
+  std::string sheet;
+  std::string cell;
 
   // The problem in `catalog`'s language:
   // "line 7, column count: '1.000' is not a whole number; write 1000",
@@ -88,7 +95,8 @@ struct ReportProblem {
                                           std::size_t total, const Catalog& catalog);
 
 // The stored form (JSON): {"total":N,"problems":[{"line":7,"column":"count",
-// "code":"count_not_whole_write","args":{"found":"1.000","write":"1000"}},...]}.
+// "code":"count_not_whole_write","args":{"found":"1.000","write":"1000"}},...]};
+// a workbook's problems also carry "sheet" and "cell".
 [[nodiscard]] std::string problems_to_json(std::span<const ReportProblem> problems,
                                            std::size_t total);
 struct StoredProblems {

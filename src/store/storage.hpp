@@ -342,7 +342,8 @@ class ReportWriter {
   virtual void set_minimums(std::shared_ptr<const MinimumLevels> now,
                             std::shared_ptr<const MinimumLevels> before) = 0;
   // Replaces every level line by `lines` and notes this load's report as
-  // the levels' version (Storage::levels_version), committed with it.
+  // the levels' version (Storage::levels_version), committed with it; the
+  // lines count as the load's rows (the ledger's `rows`).
   [[nodiscard]] virtual Status replace_levels(std::span<const LevelLine> lines) = 0;
 };
 

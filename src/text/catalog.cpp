@@ -93,6 +93,8 @@ constexpr CatalogEntry kEnglish[] = {
     // Report problems (report/report_problem.hpp).
     {"problem.at_line", "line {line}: {message}"},
     {"problem.at_line_column", "line {line}, column {column}: {message}"},
+    {"problem.at_cell", "sheet \"{sheet}\", cell {cell}: {message}"},
+    {"problem.at_sheet_row", "sheet \"{sheet}\", row {row}: {message}"},
     {"problem.more#one", "... and {n} more problem"},
     {"problem.more#other", "... and {n} more problems"},
     {"problem.unclosed_quote", "a quoted field starting here is never closed; check the quotes"},
@@ -134,6 +136,13 @@ constexpr CatalogEntry kEnglish[] = {
     {"problem.duplicate_level",
      "store '{store}' and item '{item}' already have a minimum on line {first_line}; keep one "
      "line for them"},
+    {"problem.date_empty", "the date is empty; write the day the items were counted, e.g. 2026-11-30"},
+    {"problem.date_invalid",
+     "'{found}' is not a date; write it as 2026-11-30 (or 30/11/2026, or 2026-11 for the end of "
+     "the month)"},
+    {"problem.date_differs",
+     "the date {found} differs from {first} on line {first_line}; a report holds the counts of "
+     "one day, so send each day's counts as a report of its own"},
     {"problem.duplicate_row",
      "store '{store}' and item '{item}' are already on line {first_line}; list each item once"},
 
@@ -386,6 +395,8 @@ constexpr CatalogEntry kEnglish[] = {
     {"digest.line.received", "{store}: {date}"},
     {"digest.line.change", "{store}: {item}, {old} to {new}"},
     {"digest.line.new", "{store}: {item}, new, {new}"},
+    {"digest.section.transfers", "Suggested transfers ({n}):"},
+    {"digest.line.transfer", "{to}: {item}, move {quantity} from {from} (it has {has})"},
     {"digest.more", "... and {n} more"},
     // Replies to reports sent by email (notify/mail_reply.hpp).
     {"mail.reply.subject", "Re: {subject}"},
@@ -476,6 +487,13 @@ constexpr CatalogEntry kIndonesian[] = {
     {"problem.duplicate_level",
      "gudang '{store}' dan barang '{item}' sudah diberi minimum di baris {first_line}; cukup "
      "tulis satu baris"},
+    {"problem.date_empty", "tanggalnya kosong; tulis tanggal penghitungan stok, misalnya 2026-11-30"},
+    {"problem.date_invalid",
+     "'{found}' bukan tanggal; tulis seperti 2026-11-30 (atau 30/11/2026, atau 2026-11 untuk akhir "
+     "bulan)"},
+    {"problem.date_differs",
+     "tanggal {found} berbeda dengan {first} di baris {first_line}; satu laporan berisi stok satu "
+     "hari saja, jadi kirim stok tiap hari sebagai laporan tersendiri"},
 
     // Perkiraan di konsol (http/console/forecast_pages.hpp).
     {"console.item.title", "{item} di {store}"},
@@ -555,8 +573,11 @@ constexpr CatalogEntry kIndonesian[] = {
     {"role.store", "gudang"},
     {"role.item", "barang"},
     {"role.count", "jumlah"},
+    {"role.date", "tanggal"},
     {"problem.at_line", "baris {line}: {message}"},
     {"problem.at_line_column", "baris {line}, kolom {column}: {message}"},
+    {"problem.at_cell", "lembar \"{sheet}\", sel {cell}: {message}"},
+    {"problem.at_sheet_row", "lembar \"{sheet}\", baris {row}: {message}"},
     {"problem.more", "... dan {n} masalah lain"},
     {"problem.unclosed_quote",
      "kolom bertanda kutip yang dimulai di sini tidak pernah ditutup; periksa tanda kutipnya"},
@@ -843,6 +864,8 @@ constexpr CatalogEntry kIndonesian[] = {
     {"digest.line.received", "{store}: {date}"},
     {"digest.line.change", "{store}: {item}, dari {old} menjadi {new}"},
     {"digest.line.new", "{store}: {item}, baru, {new}"},
+    {"digest.section.transfers", "Saran pemindahan stok ({n}):"},
+    {"digest.line.transfer", "{to}: {item}, kirim {quantity} dari {from} (stoknya {has})"},
     {"digest.more", "... dan {n} lainnya"},
     // Replies to reports sent by email (notify/mail_reply.hpp).
     {"mail.reply.subject", "Re: {subject}"},

@@ -16,6 +16,7 @@ Environment:
 """
 
 import contextlib
+import datetime
 import email
 import email.message
 import email.policy
@@ -180,6 +181,17 @@ _ALERT_POLICY = email.policy.default.clone(message_factory=AlertMessage)
 
 def parse_message(eml):
     return email.message_from_bytes(eml, policy=_ALERT_POLICY)
+
+
+def latest_daily(hour, utc_offset_hours):
+    """The latest time of a daily schedule at `hour`:00 (at or before now) in
+    a fixed-offset zone, and the one before it: (latest, before)."""
+    zone = datetime.timezone(datetime.timedelta(hours=utc_offset_hours))
+    local = datetime.datetime.now(zone)
+    latest = local.replace(hour=hour, minute=0, second=0, microsecond=0)
+    if latest > local:
+        latest -= datetime.timedelta(days=1)
+    return latest, latest - datetime.timedelta(days=1)
 
 
 def toml_str(value):

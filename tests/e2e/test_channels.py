@@ -279,6 +279,90 @@ class ChannelsTestCase(harness.PipelineTestCase):
         self.assert_no_secrets_logged(TOKEN, SECRET)
         self.env.stop_daemon()
 
+    # --- missing reports and digests ----------------------------------------------
+
+    def test_missing_report_and_digest_reach_the_webhook_and_the_chat(self):
+        """A store past its deadline and the daily digest, to a webhook and a
+        Telegram chat in Indonesian. As in test_schedules.py, the world is put
+        in the past instead of moving the daemon's clock: the only report's
+        received time goes back 40 days (the 35-day deadline passed five days
+        ago), and the digest before the latest one is noted as sent."""
+        import contextlib
+        import sqlite3
+        hook = Receiver(self, secret=SECRET)
+        tg = Receiver(self, telegram_token=TOKEN)
+        url = hook.url + "/hooks/owner"
+        token = self.secret_file("telegram.token", TOKEN)
+        webhook_sub = "\n".join([
+            "[[alerts.subscription]]", f"webhook = {toml_str(url)}",
+            f"secret_file = {toml_str(self.secret_file('webhook.secret', SECRET))}",
+            'language = "id"', 'digest = "daily 07:00"']) + "\n"
+        chat_sub = "\n".join([
+            "[[alerts.subscription]]", f"telegram = {toml_str(CHAT)}", 'language = "id"',
+            'digest = "daily 07:00"', 'events = ["report_missing", "digest"]']) + "\n"
+        self.write_config([webhook_sub, chat_sub], alerts=['timezone = "Asia/Jakarta"'],
+                          extra=["[[alerts.expect]]", "within_days = 35", "",
+                                 "[telegram]", f"token_file = {toml_str(token)}",
+                                 f"api_url = {toml_str(tg.url)}"])
+        r = self.env.run_cli("ingest", "-c", self.env.config, harness.sample("inventory-medan.csv"))
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        wait_for(lambda: hook.accepted(), "the out-of-stock webhook of the ingested report")
+        day_ms = 24 * 3600 * 1000
+        _, before = harness.latest_daily(7, 7)  # daily 07:00 in Asia/Jakarta (UTC+7)
+        with contextlib.closing(sqlite3.connect(self.env.db)) as db:
+            db.execute("UPDATE reports SET received_at = received_at - ?", (40 * day_ms,))
+            for to in (f"webhook {url}", f"telegram {CHAT}"):
+                db.execute("INSERT INTO cursors(name, position) VALUES (?, ?)",
+                           (f"schedule:digest daily 07:00 Asia/Jakarta to {to} []",
+                            int(before.timestamp() * 1000)))
+            db.commit()
+
+        self.env.start_daemon()
+
+        wait_for(lambda: len(hook.accepted()) == 3 and len(tg.accepted()) == 2,
+                 "report_missing and the digest on the webhook and the chat", timeout=30)
+        bodies = {b["event"]: b for b in (json.loads(r["body"]) for r in hook.accepted())}
+        self.assertTrue(all(r["signed"] for r in hook.accepted()))
+        missing = bodies["report_missing"]
+        self.assertEqual(missing["language"], "id")
+        self.assertEqual(missing["store"], "Medan")
+        self.assertEqual(missing["items"], [])
+        self.assertIsNone(missing["report"])
+        self.assertEqual(missing["missing"]["within_days"], 35)
+        self.assertEqual(missing["missing"]["escalated"], False)
+        self.assertEqual(missing["missing"]["timezone"], "Asia/Jakarta")
+        self.assertEqual(missing["subject"], "Laporan belum masuk: Medan")
+        digest = bodies["digest"]
+        self.assertEqual(digest["digest"]["every"], "daily")
+        self.assertTrue(digest["digest"]["to"].endswith("T07:00:00+07:00"), digest["digest"])
+        self.assertEqual([(i["store"], i["item"], i["count"]) for i in digest["items"]],
+                         [("Medan", "Robusta Dairi", 0)])
+        self.assertTrue(digest["subject"].startswith("Ringkasan stok "), digest["subject"])
+        self.assertIn("Habis saat ini (1):\n  Medan: Robusta Dairi", digest["text"])
+        texts = sorted(json.loads(r["body"])["text"] for r in tg.accepted())
+        firsts = sorted(t.split("\n")[0] for t in texts)
+        self.assertEqual(firsts[0], "Laporan belum masuk: Medan")
+        # Medan is also past its deadline when the digest is made.
+        self.assertTrue(firsts[1].startswith("Ringkasan stok ") and
+                        firsts[1].endswith(": 1 barang habis, 1 laporan belum masuk"), firsts)
+        # STOCKWATCH_SAVE_CHANNELS=/dir keeps what the receivers got, to read it.
+        keep = os.environ.get("STOCKWATCH_SAVE_CHANNELS")
+        if keep:
+            os.makedirs(keep, exist_ok=True)
+            for n, r in enumerate(hook.accepted()):
+                with open(os.path.join(keep, f"webhook-{n}.json"), "wb") as f:
+                    f.write(r["body"])
+            for n, t in enumerate(texts):
+                with open(os.path.join(keep, f"telegram-{n}.txt"), "w", encoding="utf-8") as f:
+                    f.write(t)
+        self.env.stop_daemon()
+        # A restart sends nothing again.
+        self.env.start_daemon()
+        self.assertTrue(harness.holds_for(
+            lambda: len(hook.all()) == 3 and len(tg.all()) == 2, 2.0))
+        self.assert_no_secrets_logged(TOKEN, SECRET, "/hooks/owner")
+        self.env.stop_daemon()
+
     # --- language and the email ---------------------------------------------------
 
     def test_indonesian_email_has_exact_subject_and_both_parts(self):

@@ -86,12 +86,7 @@ class SchedulesTest(harness.PipelineTestCase):
                          '[[alerts.subscription]]\nemail = "digest@example.com"\n'
                          'digest = "daily 07:00"\nevents = ["digest"]\n')
         env.wait_messages(1)  # the out-of-stock alert, to the owner only
-        wib = datetime.timezone(datetime.timedelta(hours=7))
-        local = datetime.datetime.now(wib)
-        latest = local.replace(hour=7, minute=0, second=0, microsecond=0)
-        if latest > local:
-            latest -= datetime.timedelta(days=1)
-        before = latest - datetime.timedelta(days=1)
+        latest, before = harness.latest_daily(7, 7)  # daily 07:00 in Asia/Jakarta (UTC+7)
         mark = "schedule:digest daily 07:00 Asia/Jakarta to digest@example.com []"
         with contextlib.closing(sqlite3.connect(env.db)) as db:
             db.execute("INSERT INTO cursors(name, position) VALUES (?, ?)",

@@ -52,6 +52,10 @@ book("indonesian.xlsx", [["Gudang", "Barang", "Jumlah"], ["Medan", "beras", 1000
 book("formulas.xlsx", [header, ["Medan", "beras", "=2*6"], ["Medan", "gula", "=C2+1"],
                        ["=\"Me\"&\"dan\"", "kopi", 3]])
 book("date.xlsx", [header, ["Medan", "beras", datetime.date(2024, 3, 1)]])
+# A date column: the date cells as Excel keeps them (numbers formatted as dates).
+book("dated.xlsx", [["Tanggal", "Gudang", "Barang", "Jumlah"],
+                    [datetime.date(2026, 11, 30), "Medan", "beras", 12],
+                    [datetime.date(2026, 11, 30), "Medan", "gula", 0]])
 book("merged.xlsx", [header, ["Medan", "beras", 1], ["Medan", "gula", 2]],
      setup=lambda ws: ws.merge_cells("A2:A3"))
 book("extra_sheet.xlsx", [header, ["Medan", "beras", 4]], title="Medan", before="Catatan")
@@ -69,7 +73,7 @@ if soffice:
         env = dict(os.environ, HOME=profile)
         sources = [os.path.join(out, n) for n in
                    ("basic.xlsx", "formulas.xlsx", "indonesian.xlsx", "extra_sheet.xlsx",
-                    "merged.xlsx", "date.xlsx")]
+                    "merged.xlsx", "date.xlsx", "dated.xlsx")]
         for fmt in ("ods", "xlsx"):
             dest = os.path.join(out, "lo")
             subprocess.run([soffice, "-env:UserInstallation=file://" + profile, "--headless",

@@ -1,7 +1,7 @@
 // The forecast stage (pipeline/forecast_stage.hpp) on a real SQLite
 // database, through the checker: running_out once per item and report, the
 // message's text in English and Bahasa Indonesia, no alert about the past,
-// and transfer suggestions in out-of-stock messages.
+// and transfer suggestions in out-of-stock messages and in the digest.
 #include "pipeline/forecast_stage.hpp"
 
 #include <gtest/gtest.h>
@@ -10,6 +10,8 @@
 #include <vector>
 
 #include "notify/alert.hpp"
+#include "notify/digest_mail.hpp"
+#include "pipeline/digest_stage.hpp"
 #include "pipeline/checker.hpp"
 #include "storage_test_util.hpp"
 #include "test_util.hpp"
@@ -44,6 +46,16 @@ class ForecastStage : public ::testing::Test {
     auto id = txn.commit(rec);
     EXPECT_TRUE(id.ok());
     return id.ok() ? *id : 0;
+  }
+
+  // Surabaya uses 20 in 28 days and reaches 0; Medan holds 1,900.
+  void surabaya_runs_out_medan_has_plenty() {
+    load({{"Medan", "Robusta", 2000}, {"Surabaya", "Robusta", 100}}, kJan31);
+    check();
+    load({{"Medan", "Robusta", 1950}, {"Surabaya", "Robusta", 80}}, kJan31 + 28);
+    check();
+    load({{"Medan", "Robusta", 1900}, {"Surabaya", "Robusta", 0}}, kJan31 + 59);
+    check();
   }
 
   int check() {
@@ -105,12 +117,7 @@ TEST_F(ForecastStage, ASubscriptionWithoutTheEventGetsNothing) {
 }
 
 TEST_F(ForecastStage, AStoreAtZeroGetsATransferFromOneWithPlenty) {
-  load({{"Medan", "Robusta", 2000}, {"Surabaya", "Robusta", 100}}, kJan31);
-  check();
-  load({{"Medan", "Robusta", 1950}, {"Surabaya", "Robusta", 80}}, kJan31 + 28);
-  check();
-  load({{"Medan", "Robusta", 1900}, {"Surabaya", "Robusta", 0}}, kJan31 + 59);
-  check();
+  surabaya_runs_out_medan_has_plenty();
   const auto out = alerts(EventKind::kOutOfStock);
   ASSERT_EQ(out.size(), 1u);
   ASSERT_EQ(out[0].items.size(), 1u);
@@ -123,6 +130,34 @@ TEST_F(ForecastStage, AStoreAtZeroGetsATransferFromOneWithPlenty) {
       << en.body;
   const auto id = render_alert(out[0], catalog_for("id"));
   EXPECT_NE(id.body.find("Saran: kirim 22 Robusta dari Medan (stoknya 1.900) ke Surabaya"),
+            std::string::npos)
+      << id.body;
+}
+
+TEST_F(ForecastStage, TheDigestShowsTheTransfer) {
+  surabaya_runs_out_medan_has_plenty();
+  DigestStageOptions o;
+  o.sender = cfg_.from;
+  DigestStage stage(*storage_, clock_, o);
+  auto d = stage.digest_for(cfg_.subscriptions[0], clock_.now() - std::chrono::hours(24), clock_.now());
+  ASSERT_TRUE(d.ok()) << d.error().message();
+  ASSERT_EQ(d->transfers.size(), 1u);
+  EXPECT_EQ(d->transfers[0].to, "Surabaya");
+  EXPECT_EQ(d->transfers[0].from, "Medan");
+  EXPECT_EQ(d->transfers[0].quantity, 22);
+  EXPECT_EQ(d->transfers[0].from_count, 1900);
+  // Kept in the payload, and rendered in both languages.
+  auto back = decode_digest(encode_digest(*d));
+  ASSERT_TRUE(back.ok());
+  ASSERT_EQ(back->transfers.size(), 1u);
+  const auto en = render_digest(*back, catalog_for("en"));
+  EXPECT_NE(en.body.find("Suggested transfers (1):\n  Surabaya: Robusta, move 22 from Medan (it has "
+                         "1,900)\n"),
+            std::string::npos)
+      << en.body;
+  const auto id = render_digest(*back, catalog_for("id"));
+  EXPECT_NE(id.body.find("Saran pemindahan stok (1):\n  Surabaya: Robusta, kirim 22 dari Medan "
+                         "(stoknya 1.900)\n"),
             std::string::npos)
       << id.body;
 }

@@ -103,6 +103,32 @@ TEST_F(LoaderTest, AGoodReportLoads) {
   EXPECT_EQ(count_rows("changes"), 4);
 }
 
+TEST_F(LoaderTest, TheDateColumnDatesTheReportBeforeItsName) {
+  // Named for November, counted on 15 December: the column wins.
+  auto out = load("2026-11-medan.csv",
+                  "tanggal,gudang,barang,jumlah\n15/12/2026,Medan,Gayo,4\n15/12/2026,Medan,Toraja,0\n");
+  ASSERT_TRUE(out.ok()) << out.error().message();
+  EXPECT_EQ(out->status, ReportStatus::kLoaded) << out->error;
+  auto rec = storage_->report(out->report_id);
+  ASSERT_TRUE(rec.ok() && rec->has_value());
+  EXPECT_EQ((*rec)->date_source, "column");
+  EXPECT_EQ((*rec)->report_day, std::optional<std::int64_t>(20802));  // 2026-12-15
+  // Without the column, the name's month (its last day).
+  auto named = load("2026-11-makassar.csv", "store,item,count\nMakassar,Toraja,3\n");
+  ASSERT_TRUE(named.ok());
+  rec = storage_->report(named->report_id);
+  ASSERT_TRUE(rec.ok() && rec->has_value());
+  EXPECT_EQ((*rec)->date_source, "name");
+  EXPECT_EQ((*rec)->report_day, std::optional<std::int64_t>(20787));  // 2026-11-30
+  // Two dates in one report: rejected, nothing loaded of it.
+  auto mixed = load("mixed.csv", "store,item,count,date\nPadang,Solok,1,2026-12-01\nPadang,Kerinci,2,2026-12-02\n");
+  ASSERT_TRUE(mixed.ok());
+  EXPECT_EQ(mixed->status, ReportStatus::kRejected);
+  EXPECT_EQ(mixed->error.rfind("line 3, column date: the date 2026-12-02 differs from 2026-12-01 on line 2", 0), 0u)
+      << mixed->error;
+  EXPECT_EQ(*storage_->count_of("Padang", "Solok"), std::nullopt);
+}
+
 TEST_F(LoaderTest, SmallChunksGiveTheSameResult) {
   LoaderOptions options;
   options.chunk_bytes = 7;  // rows and fields split across reads

@@ -10,7 +10,9 @@
 #include <filesystem>
 #include <string>
 
+#include "report/report_problem.hpp"
 #include "test_util.hpp"
+#include "text/catalog.hpp"
 #include "workbook_fixtures.hpp"
 
 namespace stockwatch {
@@ -79,6 +81,19 @@ TEST_F(LoaderWorkbookTest, TheSameWorkbookAgainIsADuplicate) {
   EXPECT_EQ(again->duplicate_of, first->report_id);
 }
 
+TEST_F(LoaderWorkbookTest, TheDateColumnDatesTheReport) {
+  for (const std::string fixture : {"dated.xlsx", "lo/dated.ods"}) {
+    if (fixture.starts_with("lo/") && !have_libreoffice()) continue;
+    auto out = load(fixture, "medan/" + fs::path(fixture).filename().string());
+    ASSERT_TRUE(out.ok()) << out.error().message();
+    ASSERT_EQ(out->status, ReportStatus::kLoaded) << fixture << ": " << out->error;
+    auto rec = storage_->report(out->report_id);
+    ASSERT_TRUE(rec.ok() && rec->has_value());
+    EXPECT_EQ((*rec)->date_source, "column") << fixture;
+    EXPECT_EQ((*rec)->report_day, std::optional<std::int64_t>(20787)) << fixture;  // 2026-11-30
+  }
+}
+
 TEST_F(LoaderWorkbookTest, AnOdsLoads) {
   if (!have_libreoffice()) GTEST_SKIP() << "soffice is not installed";
   auto out = load("lo/basic.ods", "2026-11.ods");
@@ -110,6 +125,9 @@ TEST_F(LoaderWorkbookTest, ARowListedTwiceIsRejectedNamingTheRows) {
             "sheet \"Stok\", row 4: store 'Medan' and item 'kopi' are already on line 2; list "
             "each item once");
   EXPECT_EQ(count_rows("inventory"), 0);
+  EXPECT_EQ(rendered_problems(out->problems, out->error, english()), out->error);
+  EXPECT_EQ(rendered_problems(out->problems, out->error, catalog_for("id")).rfind("lembar \"Stok\", baris 4: ", 0),
+            0u);
 }
 
 TEST_F(LoaderWorkbookTest, ProblemsNameTheSheetAndTheCell) {
@@ -122,6 +140,11 @@ TEST_F(LoaderWorkbookTest, ProblemsNameTheSheetAndTheCell) {
             "rejected: sheet \"Stok\", cell C2: '12.5' is not a whole number; counts are whole "
             "units");
   EXPECT_EQ(count_rows("inventory"), 0);
+  // Stored with their sheet and cell, so the .error.txt and the alerts
+  // render them in [alerts] language as they do a CSV's.
+  EXPECT_EQ(rendered_problems(out->problems, out->error, english()), out->error);
+  EXPECT_EQ(rendered_problems(out->problems, out->error, catalog_for("id")),
+            "lembar \"Stok\", sel C2: '12.5' bukan bilangan bulat; jumlah dihitung per satuan utuh");
 }
 
 TEST_F(LoaderWorkbookTest, TheSheetNamedLikeTheReportsFolderIsRead) {

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -213,6 +214,56 @@ TEST(ReportParser, AllAliasesAreAccepted) {
       }
     }
   }
+}
+
+// ---- The date column --------------------------------------------------------
+
+std::optional<std::int64_t> day_of(std::string_view input) {
+  ReportParser parser;
+  const auto sink = [](const ReportRow&) {};
+  parser.feed(input, sink);
+  parser.finish(sink);
+  EXPECT_TRUE(parser.ok()) << parser.problems_text();
+  return parser.report_day();
+}
+
+TEST(ReportParser, ADateColumnGivesTheReportsDay) {
+  // 2026-11-30 is day 20787 since 1970-01-01.
+  EXPECT_EQ(day_of("store,item,count,date\nMedan,Gayo,5,2026-11-30\nMedan,Toraja,0,2026-11-30\n"),
+            20787);
+  // Indonesian, quoted, day first, first column; a month is its last day.
+  EXPECT_EQ(day_of("tanggal;gudang;barang;jumlah\n\"30/11/2026\";Medan;Gayo;5\n"), 20787);
+  EXPECT_EQ(day_of("date,store,item,count\n2026-11,Medan,Gayo,5\n"), 20787);
+  // Without the column: none.
+  EXPECT_EQ(day_of("store,item,count\nMedan,Gayo,5\n"), std::nullopt);
+  const Parsed p = parse("store,item,count,date\nMedan,Gayo,5,2026-11-30\n");
+  EXPECT_EQ(p.rows, (std::vector<Row>{{"Medan", "Gayo", 5, 2}}));
+}
+
+TEST(ReportParser, OneDatePerReportEveryOtherIsAProblemAtItsLine) {
+  const Parsed p = parse(
+      "store,item,count,date\nMedan,Gayo,5,2026-11-30\nMedan,Toraja,3,2026-12-31\n"
+      "Medan,Kintamani,2,\nMedan,Flores,1,kemarin\n");
+  EXPECT_FALSE(p.ok);
+  EXPECT_EQ(p.problems,
+            (std::vector<std::string>{
+                "line 3, column date: the date 2026-12-31 differs from 2026-11-30 on line 2; a "
+                "report holds the counts of one day, so send each day's counts as a report of its "
+                "own",
+                "line 4, column date: the date is empty; write the day the items were counted, "
+                "e.g. 2026-11-30",
+                "line 5, column date: 'kemarin' is not a date; write it as 2026-11-30 (or "
+                "30/11/2026, or 2026-11 for the end of the month)"}));
+  // The same problems in Indonesian.
+  ReportParser parser;
+  const auto sink = [](const ReportRow&) {};
+  parser.feed("gudang,barang,jumlah,tanggal\nMedan,Gayo,5,2026-11-30\nMedan,Toraja,3,2026-12-31\n", sink);
+  parser.finish(sink);
+  ASSERT_EQ(parser.problems().size(), 1u);
+  EXPECT_EQ(parser.problems()[0].render(catalog_for("id")),
+            "baris 3, kolom date: tanggal 2026-12-31 berbeda dengan 2026-11-30 di baris 2; satu "
+            "laporan berisi stok satu hari saja, jadi kirim stok tiap hari sebagai laporan "
+            "tersendiri");
 }
 
 TEST(ReportParser, TwoColumnsForTheSameRoleIsAnError) {

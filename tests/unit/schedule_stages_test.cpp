@@ -7,6 +7,8 @@
 // Indonesian. Real SQLite files; time from a ManualClock, never slept.
 #include <gtest/gtest.h>
 
+#include <boost/json.hpp>
+
 #include <memory>
 #include <string>
 #include <vector>
@@ -17,6 +19,9 @@
 #include "notify/report_missing.hpp"
 #include "pipeline/digest_stage.hpp"
 #include "pipeline/expect_stage.hpp"
+#include "pipeline/pipeline.hpp"
+#include "notify/telegram.hpp"
+#include "notify/webhook.hpp"
 #include "storage_test_util.hpp"
 #include "test_util.hpp"
 
@@ -462,6 +467,167 @@ TEST_F(DigestTest, AQuietPeriodSaysAllInStockOrNothing) {
   EXPECT_EQ(step->queued, 1u);
   EXPECT_EQ(render_digest(digests()[0], catalog_for("en")).subject,
             "Stock digest, 4 December 2026: 1 item out of stock");
+}
+
+// --- Every channel --------------------------------------------------------------------------
+
+// A webhook and a Telegram chat of their own, in Indonesian, for Medan; a
+// webhook for every store in English.
+std::vector<Subscription> chat_subscriptions() {
+  Subscription medan = sub({}, {"Medan"});
+  medan.webhook = "https://hooks.example.com/medan";
+  medan.telegram = "-100200300";
+  medan.language = "id";
+  Subscription all = sub({"owner@example.com"});
+  all.webhook = "https://hooks.example.com/all";
+  return {medan, all};
+}
+
+boost::json::object json_of(const std::string& text) {
+  boost::system::error_code ec;
+  auto v = boost::json::parse(text, ec);
+  EXPECT_FALSE(ec) << text;
+  return v.is_object() ? v.as_object() : boost::json::object();
+}
+
+TEST_F(StagesTest, AMissingReportReachesWebhooksAndChatsInTheirLanguage) {
+  ExpectStageOptions o = expect_options({within(35, 7)});
+  o.subscriptions = chat_subscriptions();
+  ExpectStage stage(*storage_, clock_, o);
+  ASSERT_TRUE(stage.process_due().ok());
+  clock_.set(utc(2026, 12, 6, 3));
+  auto step = stage.process_due();
+  ASSERT_TRUE(step.ok()) << step.error().message();
+  // Medan: its webhook and chat, the all-store webhook and email; Padang:
+  // the all-store ones only.
+  std::vector<std::string> got;
+  for (const auto& m : queued()) got.push_back(m.channel + " " + m.recipient + " " + m.language);
+  std::sort(got.begin(), got.end());
+  EXPECT_EQ(got, (std::vector<std::string>{
+                     "email owner@example.com en", "email owner@example.com en",
+                     "telegram -100200300 id", "webhook https://hooks.example.com/all en",
+                     "webhook https://hooks.example.com/all en",
+                     "webhook https://hooks.example.com/medan id"}));
+  for (const auto& m : queued()) {
+    if (m.channel == "telegram") {
+      auto body = telegram_body(m);
+      ASSERT_TRUE(body.ok()) << body.error().message();
+      const auto o2 = json_of(*body);
+      const std::string text(o2.at("text").as_string());
+      EXPECT_EQ(text.substr(0, text.find('\n')), "Laporan belum masuk: Medan") << text;
+      EXPECT_NE(text.find("Asia/Jakarta"), std::string::npos) << text;
+    }
+    if (m.channel == "webhook" && m.recipient.ends_with("/medan")) {
+      auto body = webhook_body(m);
+      ASSERT_TRUE(body.ok()) << body.error().message();
+      const auto w = json_of(*body);
+      EXPECT_EQ(w.at("schema").as_string(), "stockwatch.alert");
+      EXPECT_EQ(w.at("version").as_int64(), 1);
+      EXPECT_EQ(w.at("event").as_string(), "report_missing");
+      EXPECT_EQ(w.at("language").as_string(), "id");
+      EXPECT_EQ(w.at("store").as_string(), "Medan");
+      EXPECT_TRUE(w.at("items").as_array().empty());
+      EXPECT_TRUE(w.at("report").is_null());
+      const auto& missing = w.at("missing").as_object();
+      EXPECT_EQ(missing.at("due").as_string(), "2026-12-06T03:00:00Z");
+      EXPECT_EQ(missing.at("last_report").as_string(), "2026-11-01T03:00:00Z");
+      EXPECT_EQ(missing.at("within_days").as_int64(), 35);
+      EXPECT_EQ(missing.at("escalated").as_bool(), false);
+      EXPECT_EQ(w.at("subject").as_string(), "Laporan belum masuk: Medan");
+    }
+  }
+  // The escalation goes only to the subscription of every store.
+  clock_.set(utc(2026, 12, 13, 3));
+  step = stage.process_due();
+  ASSERT_TRUE(step.ok());
+  EXPECT_EQ(step->queued, 4u);  // Medan and Padang, each to the email and the webhook
+  for (const auto& m : queued()) {
+    auto mail = decode_report_missing(m.payload);
+    ASSERT_TRUE(mail.ok());
+    if (mail->escalated) EXPECT_TRUE(m.recipient == "owner@example.com" || m.recipient.ends_with("/all"));
+  }
+}
+
+TEST_F(DigestTest, ADigestReachesTheSubscriptionsWebhookAndChat) {
+  clock_.set(utc(2026, 12, 1, 1));
+  DigestStageOptions o = options("daily 07:00");
+  o.subscriptions[0].webhook = "https://hooks.example.com/owner";
+  o.subscriptions[0].telegram = "4242";
+  o.subscriptions[0].language = "id";
+  DigestStage stage(*storage_, clock_, o);
+  ASSERT_TRUE(stage.process_due().ok());
+  clock_.set(utc(2026, 12, 2, 0));
+  auto step = stage.process_due();
+  ASSERT_TRUE(step.ok());
+  EXPECT_EQ(step->queued, 3u);
+  std::vector<std::string> ids;
+  for (const auto& m : queued()) {
+    EXPECT_EQ(m.event, "digest");
+    EXPECT_EQ(m.language, "id");
+    ids.push_back(m.message_id);
+    if (m.channel == "telegram") {
+      auto text = chat_text(m, false);
+      ASSERT_TRUE(text.ok()) << text.error().message();
+      EXPECT_EQ(text->substr(0, text->find('\n')), "Ringkasan stok 2 Desember 2026: 1 barang habis")
+          << *text;
+      EXPECT_NE(text->find("Medan: Robusta Dairi"), std::string::npos) << *text;
+    } else if (m.channel == "webhook") {
+      auto body = webhook_body(m);
+      ASSERT_TRUE(body.ok()) << body.error().message();
+      const auto w = json_of(*body);
+      EXPECT_EQ(w.at("event").as_string(), "digest");
+      EXPECT_EQ(w.at("store").as_string(), "Medan");
+      ASSERT_EQ(w.at("items").as_array().size(), 1u);
+      const auto& item = w.at("items").as_array()[0].as_object();
+      EXPECT_EQ(item.at("item").as_string(), "Robusta Dairi");
+      EXPECT_EQ(item.at("count").as_int64(), 0);
+      EXPECT_EQ(w.at("items_total").as_int64(), 1);
+      const auto& d = w.at("digest").as_object();
+      EXPECT_EQ(d.at("every").as_string(), "daily");
+      EXPECT_EQ(d.at("from").as_string(), "2026-12-01T07:00:00+07:00");
+      EXPECT_EQ(d.at("to").as_string(), "2026-12-02T07:00:00+07:00");
+      EXPECT_EQ(d.at("timezone").as_string(), "Asia/Jakarta");
+    } else {
+      EXPECT_EQ(m.recipient, "owner@example.com");
+    }
+  }
+  std::sort(ids.begin(), ids.end());
+  EXPECT_EQ(std::unique(ids.begin(), ids.end()), ids.end());  // one id per recipient
+  // Again: nothing more.
+  ASSERT_TRUE(stage.process_due().ok());
+  EXPECT_EQ(queued().size(), 3u);
+}
+
+// What run_schedules tells: the events the metrics count.
+class Counting final : public PipelineEvents {
+ public:
+  void report_done(const std::string&, Disposition) override {}
+  void wake_mail() override { ++woken; }
+  void mail_at(TimePoint) override {}
+  void scheduled(EventKind event, std::int64_t found, std::int64_t messages) override {
+    told.push_back(std::string(event_name(event)) + " " + std::to_string(found) + " " +
+                   std::to_string(messages));
+  }
+  std::vector<std::string> told;
+  int woken = 0;
+};
+
+TEST_F(DigestTest, MissingReportsAndDigestsAreCountedAsAlerts) {
+  clock_.set(utc(2026, 12, 1, 1));
+  ExpectStage expect(*storage_, clock_, expect_options({within(35)}));
+  DigestStage digests(*storage_, clock_, options("daily 07:00"));
+  Counting events;
+  run_schedules(expect, digests, events);
+  EXPECT_TRUE(events.told.empty());
+  // 6 December, 07:00 in Jakarta: Medan and Padang are past 35 days, and
+  // the daily digest is due.
+  clock_.set(utc(2026, 12, 6, 3));
+  run_schedules(expect, digests, events);
+  EXPECT_EQ(events.told, (std::vector<std::string>{"report_missing 2 3", "digest 1 1"}));
+  EXPECT_EQ(events.woken, 2);
+  events.told.clear();
+  run_schedules(expect, digests, events);
+  EXPECT_TRUE(events.told.empty());
 }
 
 // --- Configuration -------------------------------------------------------------------------

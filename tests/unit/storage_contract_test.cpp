@@ -879,6 +879,10 @@ TEST_P(StorageContract, LevelsReplaceTheOnesBeforeWithTheirLoad) {
   ASSERT_TRUE(id.ok()) << id.error().message();
 
   EXPECT_EQ(*storage_->levels_version(), *id);
+  // Its ledger row counts its lines as rows.
+  auto entry = storage_->report(*id);
+  ASSERT_TRUE(entry.ok() && entry->has_value());
+  EXPECT_EQ((*entry)->rows, 4);
   auto read = storage_->levels();
   ASSERT_TRUE(read.ok());
   ASSERT_EQ(read->size(), 4u);

@@ -3,6 +3,9 @@
 #include <algorithm>
 #include <array>
 #include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
 #include <condition_variable>
 #include <deque>
 #include <exception>
@@ -30,7 +33,27 @@ bool needs_quotes(std::string_view text) {
   }
   return false;
 }
-constexpr const char* kRoles[3] = {"store", "item", "count"};
+constexpr const char* kRoles[4] = {"store", "item", "count", "date"};
+
+// A date cell's day as YYYY-MM-DD: Excel keeps a date as the days since
+// 1899-12-30 (a fraction is the time of day); an OpenDocument date is
+// ISO already (its time, after 'T', the parser ignores). "" when neither.
+std::string date_cell_text(std::string_view text) {
+  if (text.empty() || !(text[0] >= '0' && text[0] <= '9') || text.find('-') != std::string_view::npos) {
+    return std::string();
+  }
+  double serial = 0;
+  const std::string s(text);
+  char* end = nullptr;
+  serial = std::strtod(s.c_str(), &end);
+  if (end != s.c_str() + s.size() || serial < 61 || serial > 2958465) return std::string();
+  const auto days = static_cast<std::int64_t>(serial) - 25569;  // 1970-01-01 is 25569
+  const std::chrono::year_month_day ymd{std::chrono::sys_days(std::chrono::days(days))};
+  char buf[16];
+  std::snprintf(buf, sizeof buf, "%04d-%02u-%02u", static_cast<int>(ymd.year()),
+                static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()));
+  return buf;
+}
 }  // namespace
 
 // What the reading thread hands to the parser's thread: rows as CSV
@@ -131,7 +154,15 @@ class WorkbookReport::Feeder : public SheetSink {
       // (the report is refused all the same).
       const bool date = c.kind == CellKind::kDate && owner_.role_column_[2] == c.column &&
                         row.number != header_row_;
-      const std::string_view text = date ? std::string_view("0") : std::string_view(c.text);
+      // A date cell in the date column: its day, as the parser reads dates
+      // (a serial number of Excel's 1900 date system, or an ISO date).
+      std::string day;
+      if (c.kind == CellKind::kDate && owner_.role_column_[3] == c.column && row.number != header_row_) {
+        day = date_cell_text(c.text);
+      }
+      const std::string_view text = date ? std::string_view("0")
+                                    : !day.empty() ? std::string_view(day)
+                                                   : std::string_view(c.text);
       if (!needs_quotes(text)) {
         out += text;  // the parser's fast path
         continue;
@@ -150,7 +181,8 @@ class WorkbookReport::Feeder : public SheetSink {
     // that the row is short.
     if (row.number != header_row_ && !row.cells.empty()) {
       const std::int64_t needed =
-          1 + std::max({owner_.role_column_[0], owner_.role_column_[1], owner_.role_column_[2]});
+          1 + std::max({owner_.role_column_[0], owner_.role_column_[1], owner_.role_column_[2],
+                        owner_.role_column_[3]});
       while (static_cast<std::int64_t>(column) + 1 < needed) {
         out += ',';
         ++column;
@@ -333,27 +365,39 @@ std::size_t WorkbookReport::line_of(std::size_t row) const {
   return row + extra;
 }
 
-std::string WorkbookReport::render(const ReportProblem& problem) const {
-  if (problem.line == 0 || sheet_.empty()) return problem.to_string();
+ReportProblem WorkbookReport::located(const ReportProblem& problem) const {
   ReportProblem p = problem;
+  if (problem.line == 0 || sheet_.empty()) return p;
   p.line = row_of(p.line);
-  std::string out = "sheet \"" + sheet_ + "\", ";
-  for (int r = 0; r < 3; ++r) {
+  p.sheet = sheet_;
+  for (int r = 0; r < 4; ++r) {
     if (p.column == kRoles[r] && role_column_[r] >= 0) {
-      return out + "cell " +
-             cell_ref(static_cast<std::uint32_t>(role_column_[r]), static_cast<std::uint32_t>(p.line)) +
-             ": " + p.message;
+      p.cell = cell_ref(static_cast<std::uint32_t>(role_column_[r]), static_cast<std::uint32_t>(p.line));
+      return p;
     }
   }
   for (const auto& [line, cell] : merge_cells_) {
-    if (line == problem.line && p.column.empty() && p.message.starts_with("the cells "))
-      return out + "cell " + cell + ": " + p.message;
+    if (line == problem.line && p.column.empty() && p.message.starts_with("the cells ")) {
+      p.cell = cell;
+      return p;
+    }
   }
-  return out + "row " + std::to_string(p.line) + ": " + p.message;
+  return p;
+}
+
+std::string WorkbookReport::render(const ReportProblem& problem) const {
+  return located(problem).to_string();
 }
 
 std::string WorkbookReport::problems_text() const {
   return parser_.problems_text([this](const ReportProblem& p) { return render(p); });
+}
+
+std::string WorkbookReport::problems_json() const {
+  std::vector<ReportProblem> located_problems;
+  located_problems.reserve(parser_.problems().size());
+  for (const ReportProblem& p : parser_.problems()) located_problems.push_back(located(p));
+  return problems_to_json(located_problems, parser_.problem_count());
 }
 
 }  // namespace stockwatch::workbook

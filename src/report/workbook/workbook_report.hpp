@@ -61,6 +61,11 @@ class WorkbookReport {
   [[nodiscard]] std::string problems_text() const;
   // One problem as problems_text() writes it.
   [[nodiscard]] std::string render(const ReportProblem& problem) const;
+  // The problems in their stored form (report/report_problem.hpp), each
+  // with its sheet, row and cell, so they render in any language.
+  [[nodiscard]] std::string problems_json() const;
+  // A parser problem with its sheet, row and cell.
+  [[nodiscard]] ReportProblem located(const ReportProblem& problem) const;
 
  private:
   class Feeder;
@@ -87,7 +92,7 @@ class WorkbookReport {
   HeaderAliases aliases_;
   WorkbookLimits limits_;
   std::string sheet_;
-  std::int64_t role_column_[3] = {-1, -1, -1};  // store, item, count -> sheet column
+  std::int64_t role_column_[4] = {-1, -1, -1, -1};  // store, item, count, date -> sheet column
 };
 
 }  // namespace stockwatch::workbook

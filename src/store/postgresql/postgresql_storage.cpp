@@ -1717,6 +1717,7 @@ Status PgReportWriter::replace_levels(std::span<const LevelLine> lines) {
   }
   auto r = impl.query("UPDATE levels_state SET report_id = $1 WHERE id = 1", {report_id_});
   if (!r) return r.error();
+  rows_ += static_cast<std::int64_t>(lines.size());
   return {};
 }
 

@@ -2317,7 +2317,9 @@ Status SqliteReportWriter::replace_levels(std::span<const LevelLine> lines) {
     }
     Statement mark(impl.db.get(), "UPDATE levels_state SET report_id = ?1 WHERE id = 1");
     mark.bind(1, report_id_);
-    return mark.run();
+    if (auto st = mark.run(); !st.ok()) return st;
+    rows_ += static_cast<std::int64_t>(lines.size());
+    return {};
   } catch (const StorageError& e) {
     return Error(ErrorCode::kInternal, e.what());
   }
