@@ -129,6 +129,9 @@ struct Daemon::Impl final : PipelineEvents {
   std::unique_ptr<MailboxStage> mailbox;
   std::unique_ptr<asio::steady_timer> mailbox_timer;
   std::string mailbox_last_error;
+  // mailbox.poll_interval_s, the mailbox thread's copy: a reload replaces
+  // `config` on the loop thread while this thread waits.
+  int mailbox_poll_s = 60;
   // Word of mail queued by any node (PostgreSQL's LISTEN; none on SQLite):
   // the loop thread waits on it; a lost one is opened again on the mail
   // strand (connecting blocks), with backoff.
@@ -262,6 +265,7 @@ struct Daemon::Impl final : PipelineEvents {
     };
     mailbox = std::make_unique<MailboxStage>(*mailbox_db, *imap, clock, std::move(options));
     mailbox_timer = std::make_unique<asio::steady_timer>(mailbox_thread->get_executor());
+    mailbox_poll_s = config.mailbox.poll_interval_s;
     spdlog::info("mailbox: reading {} every {} s", imap->describe(), config.mailbox.poll_interval_s);
     post(*mailbox_thread, "mailbox", [this] { run_mailbox(); });
   }
@@ -273,7 +277,7 @@ struct Daemon::Impl final : PipelineEvents {
     const MailboxStep step = mailbox->step();
     if (step.replies > 0) wake_mail();
     if (!step.ok && step.error != mailbox_last_error) {
-      spdlog::warn("mailbox: {}; trying again in {} s", step.error, config.mailbox.poll_interval_s);
+      spdlog::warn("mailbox: {}; trying again in {} s", step.error, mailbox_poll_s);
     } else if (step.ok && !mailbox_last_error.empty()) {
       spdlog::info("mailbox: {} works again", imap->describe());
     }
@@ -281,7 +285,7 @@ struct Daemon::Impl final : PipelineEvents {
     // With IDLE, the thread waits on the server for news (stop() ends the
     // wait within half a second); otherwise on the timer.
     if (step.ok && !step.waiting && mailbox_idle) {
-      auto news = imap->wait_for_news(std::chrono::seconds(config.mailbox.poll_interval_s));
+      auto news = imap->wait_for_news(std::chrono::seconds(mailbox_poll_s));
       if (news) {
         post(*mailbox_thread, "mailbox", [this] { run_mailbox(); });
         return;
@@ -290,13 +294,13 @@ struct Daemon::Impl final : PipelineEvents {
       if (news.error().code() == ErrorCode::kInvalidInput) {
         mailbox_idle = false;
         spdlog::info("mailbox: {}; looking every {} s", news.error().message(),
-                     config.mailbox.poll_interval_s);
+                     mailbox_poll_s);
       } else {
         spdlog::debug("mailbox: IDLE: {}", news.error().message());
       }
     }
     const auto wait = step.waiting ? std::chrono::milliseconds(250)
-                                   : std::chrono::milliseconds(config.mailbox.poll_interval_s * 1000LL);
+                                   : std::chrono::milliseconds(mailbox_poll_s * 1000LL);
     mailbox_timer->expires_after(wait);
     mailbox_timer->async_wait(guarded("mailbox timer", [this](const boost::system::error_code& ec) {
       if (!ec) run_mailbox();
