@@ -8,6 +8,7 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include <algorithm>
+#include <atomic>
 #include <cctype>
 #include <cstdlib>
 #include <fstream>
@@ -100,6 +101,7 @@ struct Console::Impl : std::enable_shared_from_this<Console::Impl> {
   Impl(const Config& config, const Clock& clock, Metrics& metrics, HealthSource health,
        asio::any_io_executor http_executor, PlaceReport place_report)
       : cfg(config.console),
+        max_upload_bytes(config.console.max_upload_bytes),
         warn_days(config.alerts.warn_days_ahead),
         keep_days(config.alerts.transfer_keep_days),
         default_minimum(config.alerts.default_minimum),
@@ -122,7 +124,10 @@ struct Console::Impl : std::enable_shared_from_this<Console::Impl> {
     return {std::chrono::minutes(c.session_idle_minutes), std::chrono::hours(c.session_max_hours)};
   }
 
-  ConsoleConfig cfg;
+  ConsoleConfig cfg;   // the worker's
+  // [console] max_upload_bytes, which route() reads on the HTTP thread while
+  // a reload may set it from another: the one setting both threads read.
+  std::atomic<std::uint64_t> max_upload_bytes;
   int warn_days = 14;   // [alerts] warn_days_ahead: "running out soon" on the overview
   int keep_days = 30;   // [alerts] transfer_keep_days: transfer suggestions
   std::int64_t default_minimum = 0;   // [alerts] default_minimum
@@ -958,6 +963,7 @@ void Console::stop() {
 }
 
 void Console::reload(const ConsoleConfig& config) {
+  impl_->max_upload_bytes = config.max_upload_bytes;
   asio::post(impl_->ioc, guarded("console: reload", [impl = impl_.get(), config] {
     impl->cfg = config;
     impl->sessions.set_policy(Impl::policy(config));
@@ -1020,7 +1026,7 @@ http::Route Console::route(const http::Request& req) {
     r.label = req.head.method() == bhttp::verb::post ? "console_alert_retry" : "console_alert_message";
   }
   const bool upload = page == "upload" && req.head.method() == bhttp::verb::post;
-  r.body_limit = upload ? impl_->cfg.max_upload_bytes : kFormLimit;
+  r.body_limit = upload ? impl_->max_upload_bytes.load() : kFormLimit;
   if (upload) {
     // Too large a form is answered at once, in words, before it is sent.
     const auto length = req.head[bhttp::field::content_length];
