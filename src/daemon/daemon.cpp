@@ -255,16 +255,26 @@ struct Daemon::Impl final : PipelineEvents {
 
   // --- The mailbox: reports by email --------------------------------------------------
 
-  void start_mailbox() {
+  // At start (loop not running yet) the database is opened here, so a
+  // failure stops the start; started by a reload, on the mailbox's thread,
+  // so the loop never waits for a database connection.
+  void start_mailbox(bool by_reload = false) {
     mailbox_thread = std::make_unique<asio::thread_pool>(1);
-    mailbox_db = Storage::open(config.storage.location(), StorageOptions::from(config.storage), clock);
     imap = std::make_unique<ImapMailbox>(config.mailbox);
-    mailbox = std::make_unique<MailboxStage>(*mailbox_db, *imap, clock, mailbox_options());
     mailbox_timer = std::make_unique<asio::steady_timer>(mailbox_thread->get_executor());
     mailbox_config = config.mailbox;
     spdlog::info("mailbox: reading {} every {} s", imap->describe(), config.mailbox.poll_interval_s);
     status.set_mailbox(imap->describe(), true, {}, {}, mailbox_idle);
-    post(*mailbox_thread, "mailbox", [this] { run_mailbox(); });
+    auto open = [this, location = config.storage.location(),
+                 storage = StorageOptions::from(config.storage), options = mailbox_options()] {
+      mailbox_db = Storage::open(location, storage, clock);
+      mailbox = std::make_unique<MailboxStage>(*mailbox_db, *imap, clock, options);
+    };
+    if (!by_reload) open();
+    post(*mailbox_thread, "mailbox", [this, by_reload, open] {
+      if (by_reload) open();
+      run_mailbox();
+    });
   }
 
   // The stage's options as the daemon runs them: a placed attachment is
@@ -300,13 +310,13 @@ struct Daemon::Impl final : PipelineEvents {
       return;
     }
     if (!imap) {
-      start_mailbox();
+      start_mailbox(true);
       return;
     }
     imap->stop();
     post(*mailbox_thread, "mailbox: reload",
          [this, box = config.mailbox, options = mailbox_options()]() mutable {
-           if (stopping) return;
+           if (stopping || !mailbox) return;   // !mailbox: its start failed (logged)
            ++mailbox_generation;
            mailbox_timer->cancel();
            imap->reconfigure(box);
@@ -325,7 +335,7 @@ struct Daemon::Impl final : PipelineEvents {
   // The mailbox thread: one look, then the next one (soon while a mail
   // waits for its reports to load).
   void run_mailbox() {
-    if (stopping || mailbox_off) return;
+    if (stopping || mailbox_off || !mailbox) return;
     const std::uint64_t generation = mailbox_generation;
     const int interval_s = mailbox_config.poll_interval_s;
     const MailboxStep step = mailbox->step();

@@ -288,6 +288,23 @@ class MailboxTest(harness.PipelineTestCase):
         self.imap.append(mail(BINJAI, attachments=[csv_attachment(
             "b.csv", b"store,item,count\nBinjai,x,1\n")]).as_bytes())
         harness.holds_for(lambda: len(self.replies()) == 1, seconds=2.5)
+        # Set again: the mail that came meanwhile is answered.
+        self.write_config(http=True)
+        self.env.daemon.proc.send_signal(signal.SIGHUP)
+        self.wait_replies(1, to=BINJAI)
+        self.assertEqual(self.env.daemon.proc.pid, pid)
+
+    def test_a_mailbox_first_set_by_a_reload_starts_reading(self):
+        self.write_config(http=True, url="")
+        self.env.start_daemon()
+        self.assertNotIn("mailbox", self.get_json("/readyz")["components"])
+        self.imap.append(mail(BINJAI, attachments=[csv_attachment(
+            "b.csv", b"store,item,count\nBinjai,x,1\n")]).as_bytes())
+        self.write_config(http=True)
+        self.env.daemon.proc.send_signal(signal.SIGHUP)
+        body = self.wait_replies(1, to=BINJAI)[0].get_body(preferencelist=("plain",)).get_content()
+        self.assertIn("b.csv: loaded, 1 row", body)
+        self.assertEqual(self.get_json("/readyz")["components"]["mailbox"]["state"], "ok")
 
     @unittest.skipIf(webdriver is None or not os.path.exists(CHROMEDRIVER),
                      "needs chromium, chromium-driver and python3-selenium")
