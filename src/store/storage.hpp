@@ -629,6 +629,26 @@ class Storage {
     (void)r, (void)messages;
     return Error(ErrorCode::kInternal, "this storage backend has no use rates yet");
   }
+  // The whole take-in of report `r` as ONE write transaction: what
+  // apply_usage(r) does; then, when `judge` is set, the report's
+  // running_out_of_report(r, horizon_days, limit) rows are handed to it
+  // (a backend may skip that read, and hand no rows, when none of the
+  // report's stores has two report days yet: no item there has a use);
+  // then the messages `judge` returns are queued and the cursor moved, as
+  // commit_usage(r, messages) does. On failure nothing of it is kept.
+  // `judge` runs inside the transaction: it must not call this Storage.
+  using UsageJudge = std::function<std::vector<OutboxMessage>(const std::vector<UsageRow>&)>;
+  [[nodiscard]] virtual Status take_in_usage(const UsageReport& r, std::int64_t horizon_days,
+                                             int limit, const UsageJudge& judge) {
+    if (auto st = apply_usage(r); !st.ok()) return st;
+    std::vector<OutboxMessage> messages;
+    if (judge) {
+      auto rows = running_out_of_report(r, horizon_days, limit);
+      if (!rows) return rows.error();
+      messages = judge(*rows);
+    }
+    return commit_usage(r, messages);
+  }
   // The figures of one store and item (nullopt: no report had it).
   [[nodiscard]] virtual Result<std::optional<UsageRow>> usage_of(std::string_view store,
                                                                  std::string_view item) {

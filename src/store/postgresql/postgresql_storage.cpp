@@ -236,6 +236,13 @@ CREATE TABLE inbox_claims(
 );
 )SQL";
 
+// Version 7: no index of the running figures by item (the same as SQLite's
+// version 12): every store's figures of one item are found by the primary
+// key, one probe per store with report days.
+constexpr const char* kPgMigrationUsageLean = R"SQL(
+DROP INDEX IF EXISTS usage_item;
+)SQL";
+
 // The schema's history, oldest first. To change the schema, append a step
 // (and describe it in docs/architecture.md); never edit one that shipped.
 // Version 3: missing reports and digests.
@@ -268,6 +275,7 @@ constexpr PgSchemaStep kPgSchemaSteps[] = {
      kPgMigrationUsage},
     {5, "reports by email: the mails taken and their attachments", kPgMigrationMail},
     {6, "a shared inbox: each file claimed by one node", kPgMigrationInboxClaims},
+    {7, "use rates: no index of the running figures by item", kPgMigrationUsageLean},
 };
 
 // Serialises schema changes between nodes starting at once
@@ -1706,7 +1714,10 @@ Result<std::optional<UsageReport>> PostgresStorage::next_usage_report() {
                                                 r->text_view(0, 5) == "t"});
 }
 
-Status PostgresStorage::apply_usage(const UsageReport& rep) {
+namespace {
+
+// The take-in's writes (Storage::apply_usage), in the caller's transaction.
+Status apply_usage_steps(const PostgresStorage::Impl& impl, const UsageReport& rep) {
   // $1 the day, $2 the report.
   static const char* const kSteps[] = {
       "INSERT INTO usage_points(store, item, day, count, report_id) "
@@ -1732,12 +1743,49 @@ Status PostgresStorage::apply_usage(const UsageReport& rep) {
       "ON CONFLICT (store) DO UPDATE SET prev_day = s.last_day, last_day = excluded.last_day "
       "WHERE excluded.last_day > s.last_day",
   };
-  PgTxn txn(*impl_);
-  if (auto st = txn.begin(); !st.ok()) return st;
   for (const char* sql : kSteps) {
-    auto r = impl_->query(sql, {rep.day, rep.report_id});
+    auto r = impl.query(sql, {rep.day, rep.report_id});
     if (!r) return r.error();
   }
+  return {};
+}
+
+}  // namespace
+
+Status PostgresStorage::apply_usage(const UsageReport& rep) {
+  PgTxn txn(*impl_);
+  if (auto st = txn.begin(); !st.ok()) return st;
+  if (auto st = apply_usage_steps(*impl_, rep); !st.ok()) return st;
+  return txn.commit();
+}
+
+Status PostgresStorage::take_in_usage(const UsageReport& rep, std::int64_t horizon_days,
+                                      int limit, const UsageJudge& judge) {
+  PgTxn txn(*impl_);
+  if (auto st = txn.begin(); !st.ok()) return st;
+  if (auto st = apply_usage_steps(*impl_, rep); !st.ok()) return st;
+  std::vector<OutboxMessage> messages;
+  if (judge) {
+    // Only a store with two report days can have an item with a use; a
+    // report without stores of its own (a levels file) asks every store.
+    auto any = impl_->query(
+        "SELECT EXISTS (SELECT 1 FROM usage_stores s WHERE s.prev_day IS NOT NULL AND ("
+        "  EXISTS (SELECT 1 FROM report_stores rs WHERE rs.store = s.store "
+        "    AND rs.report_id = $1::bigint) "
+        "  OR NOT EXISTS (SELECT 1 FROM usage_stores s2 JOIN report_stores rs2 "
+        "    ON rs2.store = s2.store AND rs2.report_id = $1::bigint)))",
+        {rep.report_id});
+    if (!any) return any.error();
+    std::vector<UsageRow> rows;
+    if (any->text_view(0, 0) == "t") {
+      auto read = running_out_of_report(rep, horizon_days, limit);
+      if (!read) return read.error();
+      rows = std::move(*read);
+    }
+    messages = judge(rows);
+  }
+  if (auto st = queue_messages(*impl_, messages); !st.ok()) return st;
+  if (auto r = impl_->run("cursor_set", {rep.last_seq, "usage"}); !r) return r.error();
   return txn.commit();
 }
 
@@ -1796,7 +1844,8 @@ Result<std::vector<UsageRow>> PostgresStorage::usage_by_cover(std::optional<std:
 
 Result<std::vector<UsageRow>> PostgresStorage::usage_of_item(std::string_view item) {
   auto r = impl_->query(
-      "SELECT " SW_PG_USAGE_COLUMNS " " SW_PG_USAGE_FROM "WHERE u.item = $1 ORDER BY u.store",
+      "SELECT " SW_PG_USAGE_COLUMNS " " SW_PG_USAGE_FROM
+      "WHERE u.store IN (SELECT store FROM usage_stores) AND u.item = $1 ORDER BY u.store",
       {item});
   if (!r) return r.error();
   return read_all<UsageRow>(*r, read_usage);
