@@ -343,6 +343,14 @@ class ReportWriter {
   // Replaces every level line by `lines` and notes this load's report as
   // the levels' version (Storage::levels_version), committed with it.
   [[nodiscard]] virtual Status replace_levels(std::span<const LevelLine> lines) = 0;
+  // The latest report day of the loaded reports with rows of `store`
+  // (nullopt: none), as this load's transaction sees it.
+  [[nodiscard]] virtual Result<std::optional<std::int64_t>> latest_day_of(std::string_view store) = 0;
+  // A row of a report older than its store's latest: its count becomes a
+  // history point of `day` (table usage_points) and nothing else (no
+  // inventory row, change record or event). Counted in rows().
+  [[nodiscard]] virtual Status log_history(std::string_view store, std::string_view item,
+                                           std::int64_t count, std::int64_t day) = 0;
 };
 
 // One report's load, as one transaction. Move-only; a moved-from load does
@@ -393,6 +401,12 @@ class ReportLoad {
     if (w_) w_->set_minimums(std::move(now), std::move(before));
   }
   [[nodiscard]] Status replace_levels(std::span<const LevelLine> lines);
+  // The day the report's counts were true (ReportRecord::report_day), given
+  // before the first upsert(). From then on the rows of a store whose
+  // latest loaded report has a later day are history only (log_history):
+  // an older report never moves the current count back and raises no
+  // alert about the past. Without it every row is upserted.
+  void set_report_day(std::int64_t day) { report_day_ = day; }
   // Records the report in the ledger as loaded and commits everything.
   // Returns the ledger id. On failure everything is rolled back.
   [[nodiscard]] Result<std::int64_t> commit(ReportRecord record);
@@ -406,6 +420,12 @@ class ReportLoad {
  private:
   std::unique_ptr<ReportWriter> w_;  // null once committed or rolled back
   std::int64_t rows_ = 0, changes_ = 0;  // kept from the writer when it ends
+  std::optional<std::int64_t> report_day_;  // set_report_day()
+  // Whether the store of the last row is older than its latest report
+  // (one lookup per store, kept for the load).
+  std::string last_store_;
+  bool last_store_history_ = false;
+  std::vector<std::pair<std::string, bool>> store_history_;
   void finish() noexcept;
 };
 

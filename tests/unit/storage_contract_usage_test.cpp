@@ -209,6 +209,52 @@ TEST_P(UsageContract, CommitUsageQueuesEachMessageOnce) {
   EXPECT_FALSE(*after);
 }
 
+// A report older than its store's latest (ReportLoad::set_report_day):
+// its rows are history points only; the current count stays, no change
+// record or event is written; a store whose latest report is older (or
+// that has none) loads as usual.
+TEST_P(UsageContract, AnOlderReportOfAStoreIsHistoryOnlyAndNeverMovesTheCountBack) {
+  load({{"Medan", "Arabika", 400}, {"Medan", "Gayo", 0}}, kDay0 + 30, "o1");
+  auto begun = storage_->begin_report();
+  ASSERT_TRUE(begun.ok()) << begun.error().message();
+  ReportLoad txn = std::move(begun).value();
+  txn.set_report_day(kDay0);
+  for (const Row& r : std::vector<Row>{{"Medan", "Arabika", 700},
+                                       {"Medan", "Gayo", 20},
+                                       {"Medan", "Robusta", 5},
+                                       {"Surabaya", "Arabika", 9}}) {
+    ASSERT_TRUE(txn.upsert(r.store, r.item, r.count).ok());
+  }
+  ReportRecord rec = test::sample_record(clock_, "medan/" + iso_day(kDay0) + ".csv", "o2");
+  rec.report_day = kDay0;
+  rec.date_source = "name";
+  auto id = txn.commit(rec);
+  ASSERT_TRUE(id.ok()) << id.error().message();
+  auto ledger = storage_->report(*id);
+  ASSERT_TRUE(ledger.ok() && *ledger);
+  EXPECT_EQ((*ledger)->rows, 4);
+  EXPECT_EQ((*ledger)->changes, 1);  // Surabaya's new item only
+
+  EXPECT_EQ(*storage_->count_of("Medan", "Arabika"), std::optional<std::int64_t>(400));
+  EXPECT_EQ(*storage_->count_of("Medan", "Gayo"), std::optional<std::int64_t>(0));
+  EXPECT_EQ(*storage_->count_of("Medan", "Robusta"), std::nullopt);
+  EXPECT_EQ(*storage_->count_of("Surabaya", "Arabika"), std::optional<std::int64_t>(9));
+  take_in();
+  auto history = storage_->item_history("Medan", "Arabika", 10);
+  ASSERT_TRUE(history.ok());
+  ASSERT_EQ(history->size(), 2u);
+  EXPECT_EQ((*history)[0].day, kDay0);
+  EXPECT_EQ((*history)[0].count, 700);
+  EXPECT_EQ((*history)[0].report_id, *id);
+  EXPECT_EQ((*history)[1].day, kDay0 + 30);
+  EXPECT_EQ((*history)[1].count, 400);
+  // The figures are the latest report's: one report, no use known.
+  auto a = storage_->usage_of("Medan", "Arabika");
+  ASSERT_TRUE(a.ok() && *a);
+  EXPECT_EQ((*a)->figures.last_day, kDay0 + 30);
+  EXPECT_EQ((*a)->figures.used, 0);
+}
+
 // take_in_usage: the figures, the running_out rows handed to the judge,
 // its messages and the cursor, in one transaction.
 TEST_P(UsageContract, TakeInUsageHandsTheReportsRunningOutRowsAndQueuesTheJudgesMessages) {

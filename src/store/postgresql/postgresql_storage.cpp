@@ -929,6 +929,31 @@ Error finished() { return Error(ErrorCode::kInternal, "report load already finis
 void append_int(std::string& out, std::int64_t v) { out += std::to_string(v); }
 }  // namespace
 
+Result<std::optional<std::int64_t>> PgReportWriter::latest_day_of(std::string_view store) {
+  if (!impl_) return finished();
+  auto r = impl_->query(
+      "SELECT max(COALESCE(r.report_day, r.received_at / 86400000)) FROM report_stores rs "
+      "JOIN reports r ON r.id = rs.report_id WHERE rs.store = $1 AND r.status = 'loaded'",
+      {store});
+  if (!r) return r.error();
+  if (r->rows() == 0 || r->is_null(0, 0)) return std::optional<std::int64_t>();
+  return std::optional<std::int64_t>(r->i64(0, 0));
+}
+
+Status PgReportWriter::log_history(std::string_view store, std::string_view item,
+                                   std::int64_t count, std::int64_t day) {
+  if (!impl_) return finished();
+  ++rows_;
+  auto r = impl_->query(
+      "INSERT INTO usage_points(store, item, day, count, report_id) "
+      "VALUES ($1, $2, $3::bigint, $4::bigint, $5::bigint) "
+      "ON CONFLICT (store, item, day) DO UPDATE SET count = excluded.count, "
+      "report_id = excluded.report_id",
+      {store, item, day, count, report_id_});
+  if (!r) return r.error();
+  return {};
+}
+
 Result<bool> PgReportWriter::remember_key(std::int64_t key) {
   if (!impl_) return finished();
   auto r = impl_->run("seen_insert", {key});

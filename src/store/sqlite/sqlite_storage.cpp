@@ -618,8 +618,10 @@ struct SqliteStorage::Impl {
   std::optional<Statement> report_store_insert, report_stores_of;
   std::optional<Statement> levels_version_get;
   // Use rates: once per report, so prepared with the connection.
-  std::optional<Statement> usage_next, usage_steps[3], usage_running_out, usage_any_use;
+  std::optional<Statement> usage_next, usage_steps[3], usage_running_out, usage_any_use,
+      latest_day, history_insert;
   void prepare_usage_statements();
+  [[nodiscard]] Status apply_usage_steps(const UsageReport& r);
 
   explicit Impl(const Clock& c) : clock(c) {}
 
@@ -2476,6 +2478,17 @@ constexpr const char* kUsageRunningOut =
     "AND u.last_count * u.used_days <= ?4 * u.used "
     "ORDER BY CAST(u.last_count AS REAL) * u.used_days / u.used, u.store, u.item LIMIT ?5";
 
+// The latest day of the loaded reports with rows of store ?1.
+constexpr const char* kLatestDay =
+    "SELECT MAX(COALESCE(r.report_day, r.received_at / 86400000)) FROM report_stores rs "
+    "JOIN reports r ON r.id = rs.report_id WHERE rs.store = ?1 AND r.status = 'loaded'";
+
+// A row of an older report: a history point only.
+constexpr const char* kHistoryInsert =
+    "INSERT INTO usage_points(store, item, day, count, report_id) VALUES (?1, ?2, ?3, ?4, ?5) "
+    "ON CONFLICT(store, item, day) DO UPDATE SET count = excluded.count, "
+    "report_id = excluded.report_id";
+
 }  // namespace
 
 void SqliteStorage::Impl::prepare_usage_statements() {
@@ -2483,6 +2496,32 @@ void SqliteStorage::Impl::prepare_usage_statements() {
   for (std::size_t k = 0; k < std::size(kUsageSteps); ++k) usage_steps[k].emplace(db.get(), kUsageSteps[k]);
   usage_running_out.emplace(db.get(), kUsageRunningOut);
   usage_any_use.emplace(db.get(), kUsageAnyUse);
+  latest_day.emplace(db.get(), kLatestDay);
+  history_insert.emplace(db.get(), kHistoryInsert);
+}
+
+Result<std::optional<std::int64_t>> SqliteReportWriter::latest_day_of(std::string_view store) {
+  if (!impl_) return Error(ErrorCode::kInternal, "report load already finished");
+  auto& s = impl_->stmt(impl_->latest_day);
+  ResetGuard g(s);
+  s.bind(1, store);
+  auto row = s.step();
+  if (!row) return row.error();
+  if (!*row || s.is_null(0)) return std::optional<std::int64_t>();
+  return std::optional<std::int64_t>(s.i64(0));
+}
+
+Status SqliteReportWriter::log_history(std::string_view store, std::string_view item,
+                                       std::int64_t count, std::int64_t day) {
+  if (!impl_) return Error(ErrorCode::kInternal, "report load already finished");
+  ++rows_;
+  return impl_->stmt(impl_->history_insert)
+      .bind(1, store)
+      .bind(2, item)
+      .bind(3, day)
+      .bind(4, count)
+      .bind(5, report_id_)
+      .run();
 }
 
 Result<std::optional<UsageReport>> SqliteStorage::next_usage_report() {
@@ -2497,14 +2536,20 @@ Result<std::optional<UsageReport>> SqliteStorage::next_usage_report() {
   return std::optional<UsageReport>(std::move(rows->front()));
 }
 
-Status SqliteStorage::apply_usage(const UsageReport& r) {
-  Txn txn(*impl_);
-  if (auto st = txn.begin(); !st.ok()) return st;
-  for (auto& slot : impl_->usage_steps) {
-    auto& s = impl_->stmt(slot);
+// The take-in's writes (Storage::apply_usage), in the caller's transaction.
+Status SqliteStorage::Impl::apply_usage_steps(const UsageReport& r) {
+  for (auto& slot : usage_steps) {
+    auto& s = stmt(slot);
     s.bind(1, r.day).bind(2, r.report_id).bind(3, r.last_seq);
     if (auto st = s.run(); !st.ok()) return st;
   }
+  return {};
+}
+
+Status SqliteStorage::apply_usage(const UsageReport& r) {
+  Txn txn(*impl_);
+  if (auto st = txn.begin(); !st.ok()) return st;
+  if (auto st = impl_->apply_usage_steps(r); !st.ok()) return st;
   return txn.commit();
 }
 
@@ -2530,11 +2575,7 @@ Status SqliteStorage::take_in_usage(const UsageReport& r, std::int64_t horizon_d
                                     const UsageJudge& judge) {
   Txn txn(*impl_);
   if (auto st = txn.begin(); !st.ok()) return st;
-  for (auto& slot : impl_->usage_steps) {
-    auto& s = impl_->stmt(slot);
-    s.bind(1, r.day).bind(2, r.report_id).bind(3, r.last_seq);
-    if (auto st = s.run(); !st.ok()) return st;
-  }
+  if (auto st = impl_->apply_usage_steps(r); !st.ok()) return st;
   std::vector<OutboxMessage> messages;
   if (judge) {
     std::vector<UsageRow> rows;

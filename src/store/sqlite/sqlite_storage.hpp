@@ -208,6 +208,9 @@ class SqliteReportWriter final : public ReportWriter {
     minimums_before_ = std::move(before);
   }
   Status replace_levels(std::span<const LevelLine> lines) override;
+  Result<std::optional<std::int64_t>> latest_day_of(std::string_view store) override;
+  Status log_history(std::string_view store, std::string_view item, std::int64_t count,
+                     std::int64_t day) override;
 
   static constexpr int kBatchRows = SqliteStorage::kBatchRows;
 
