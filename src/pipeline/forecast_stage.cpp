@@ -84,12 +84,11 @@ Result<ForecastTotals> process_forecasts(Storage& storage, const Clock& clock,
     if (!next) return next.error();
     if (!*next) break;
     const UsageReport& r = **next;
-    if (auto st = storage.apply_usage(r); !st.ok()) return st.error();
-    std::vector<OutboxMessage> msgs;
-    if (r.alerts && !rs.empty()) {
-      auto rows = storage.running_out_of_report(
-          r, warn_horizon_days(cfg.warn_days_ahead, kMaxGapDays), kMaxItems);
-      if (!rows) return rows.error();
+    std::int64_t found = 0;
+    std::size_t queued = 0;
+    // Judges the report's rows inside the take-in's one transaction.
+    const auto judge = [&](const std::vector<UsageRow>& rows) {
+      std::vector<OutboxMessage> msgs;
       const TimePoint now = clock.now();
       Alert base;
       base.event = EventKind::kRunningOut;
@@ -100,7 +99,7 @@ Result<ForecastTotals> process_forecasts(Storage& storage, const Clock& clock,
       // Per recipient: the items it gets (group = "report").
       std::vector<Alert> per(rs.size(), base);
       std::vector<std::vector<std::string>> stores(rs.size());
-      for (const auto& row : *rows) {
+      for (const auto& row : rows) {
         // As of this report: its own count (reports loaded after it may
         // have changed the inventory since).
         const std::int64_t count = row.figures.last_count;
@@ -108,7 +107,7 @@ Result<ForecastTotals> process_forecasts(Storage& storage, const Clock& clock,
         if (!runs_out_within(f, r.day, warn_horizon_days(cfg.warn_days_ahead, row.gap_days))) {
           continue;
         }
-        ++totals.running_out;
+        ++found;
         AlertItem item;
         item.store = row.store;
         item.item = row.item;
@@ -124,7 +123,7 @@ Result<ForecastTotals> process_forecasts(Storage& storage, const Clock& clock,
             a.total = 1;
             a.stores = 1;
             msgs.push_back(outbox_message(cfg, rs[k], a, "running_out-item",
-                                       item_key(r.report_id, row.store, row.item), now));
+                                          item_key(r.report_id, row.store, row.item), now));
             continue;
           }
           Alert& a = per[k];
@@ -145,10 +144,21 @@ Result<ForecastTotals> process_forecasts(Storage& storage, const Clock& clock,
               outbox_message(cfg, rs[k], per[k], "running_out-report", r.report_id, now));
         }
       }
+      queued = msgs.size();
+      return msgs;
+    };
+    // One transaction: the figures, the report's running_out messages and
+    // the cursor.
+    if (auto st = storage.take_in_usage(r, warn_horizon_days(cfg.warn_days_ahead, kMaxGapDays),
+                                        kMaxItems,
+                                        r.alerts && !rs.empty() ? Storage::UsageJudge(judge)
+                                                                : Storage::UsageJudge());
+        !st.ok()) {
+      return st.error();
     }
-    if (auto st = storage.commit_usage(r, msgs); !st.ok()) return st.error();
+    totals.running_out += found;
     ++totals.reports;
-    totals.messages += static_cast<std::int64_t>(msgs.size());
+    totals.messages += static_cast<std::int64_t>(queued);
   }
   return totals;
 }

@@ -3,12 +3,11 @@
 //
 // Contract:
 // - process_forecasts() takes in every loaded report after the durable
-//   cursor "usage", in commit order (Storage::next_usage_report): it
-//   updates the history and running figures (Storage::apply_usage, which a
-//   repeat leaves unchanged), then queues the report's running_out
-//   messages and moves the cursor in one transaction (commit_usage). A
-//   crash repeats nothing and loses nothing; Message-IDs come from (report,
-//   item, recipient), so a repeated step cannot queue a message twice.
+//   cursor "usage", in commit order (Storage::next_usage_report), each in
+//   one write transaction (Storage::take_in_usage): the history and running
+//   figures, the report's running_out messages and the cursor. A crash
+//   repeats nothing and loses nothing; Message-IDs come from (report, item,
+//   recipient), so a repeated step cannot queue a message twice.
 // - running_out: an item the report changed, still in stock, whose
 //   predicted run-out date (pipeline/usage.hpp) is at most
 //   warn_horizon_days() after the report's day: [alerts] warn_days_ahead

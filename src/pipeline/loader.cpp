@@ -721,6 +721,8 @@ Result<LoadOutcome> Loader::load(ReportFile& file, const std::string& raw_name,
   auto begun = storage_.begin_report();
   if (!begun) return begun.error();
   ReportLoad txn = std::move(begun).value();
+  // A store's rows in a report older than its latest are history only.
+  if (record.report_day) txn.set_report_day(*record.report_day);
   // The minimum levels, read under the write lock so that a levels file
   // committing meanwhile is either wholly before this report or after it
   // (one small read; the lines only when they changed).

@@ -345,6 +345,14 @@ class ReportWriter {
   // the levels' version (Storage::levels_version), committed with it; the
   // lines count as the load's rows (the ledger's `rows`).
   [[nodiscard]] virtual Status replace_levels(std::span<const LevelLine> lines) = 0;
+  // The latest report day of the loaded reports with rows of `store`
+  // (nullopt: none), as this load's transaction sees it.
+  [[nodiscard]] virtual Result<std::optional<std::int64_t>> latest_day_of(std::string_view store) = 0;
+  // A row of a report older than its store's latest: its count becomes a
+  // history point of `day` (table usage_points) and nothing else (no
+  // inventory row, change record or event). Counted in rows().
+  [[nodiscard]] virtual Status log_history(std::string_view store, std::string_view item,
+                                           std::int64_t count, std::int64_t day) = 0;
 };
 
 // One report's load, as one transaction. Move-only; a moved-from load does
@@ -395,6 +403,12 @@ class ReportLoad {
     if (w_) w_->set_minimums(std::move(now), std::move(before));
   }
   [[nodiscard]] Status replace_levels(std::span<const LevelLine> lines);
+  // The day the report's counts were true (ReportRecord::report_day), given
+  // before the first upsert(). From then on the rows of a store whose
+  // latest loaded report has a later day are history only (log_history):
+  // an older report never moves the current count back and raises no
+  // alert about the past. Without it every row is upserted.
+  void set_report_day(std::int64_t day) { report_day_ = day; }
   // Records the report in the ledger as loaded and commits everything.
   // Returns the ledger id. On failure everything is rolled back.
   [[nodiscard]] Result<std::int64_t> commit(ReportRecord record);
@@ -408,6 +422,12 @@ class ReportLoad {
  private:
   std::unique_ptr<ReportWriter> w_;  // null once committed or rolled back
   std::int64_t rows_ = 0, changes_ = 0;  // kept from the writer when it ends
+  std::optional<std::int64_t> report_day_;  // set_report_day()
+  // Whether the store of the last row is older than its latest report
+  // (one lookup per store, kept for the load).
+  std::string last_store_;
+  bool last_store_history_ = false;
+  std::vector<std::pair<std::string, bool>> store_history_;
   void finish() noexcept;
 };
 
@@ -630,6 +650,26 @@ class Storage {
                                             const std::vector<OutboxMessage>& messages) {
     (void)r, (void)messages;
     return Error(ErrorCode::kInternal, "this storage backend has no use rates yet");
+  }
+  // The whole take-in of report `r` as ONE write transaction: what
+  // apply_usage(r) does; then, when `judge` is set, the report's
+  // running_out_of_report(r, horizon_days, limit) rows are handed to it
+  // (a backend may skip that read, and hand no rows, when none of the
+  // report's stores has two report days yet: no item there has a use);
+  // then the messages `judge` returns are queued and the cursor moved, as
+  // commit_usage(r, messages) does. On failure nothing of it is kept.
+  // `judge` runs inside the transaction: it must not call this Storage.
+  using UsageJudge = std::function<std::vector<OutboxMessage>(const std::vector<UsageRow>&)>;
+  [[nodiscard]] virtual Status take_in_usage(const UsageReport& r, std::int64_t horizon_days,
+                                             int limit, const UsageJudge& judge) {
+    if (auto st = apply_usage(r); !st.ok()) return st;
+    std::vector<OutboxMessage> messages;
+    if (judge) {
+      auto rows = running_out_of_report(r, horizon_days, limit);
+      if (!rows) return rows.error();
+      messages = judge(*rows);
+    }
+    return commit_usage(r, messages);
   }
   // The figures of one store and item (nullopt: no report had it).
   [[nodiscard]] virtual Result<std::optional<UsageRow>> usage_of(std::string_view store,

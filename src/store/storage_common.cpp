@@ -2,6 +2,8 @@
 // handle, and the factory that opens the configured backend.
 #include "store/storage.hpp"
 
+#include <algorithm>
+
 #include <string>
 
 #include "store/postgresql/postgresql_storage.hpp"
@@ -68,6 +70,22 @@ Result<bool> ReportLoad::remember_key(std::int64_t key) {
 Status ReportLoad::upsert(std::string_view store, std::string_view item, std::int64_t count,
                           std::uint64_t line) {
   if (!w_) return finished();
+  if (!report_day_) return w_->upsert(store, item, count, line);
+  // Reports hold few stores, usually in runs: one comparison per row.
+  if (store != last_store_ || store_history_.empty()) {
+    last_store_.assign(store);
+    const auto known = std::find_if(store_history_.begin(), store_history_.end(),
+                                    [&](const auto& e) { return e.first == store; });
+    if (known != store_history_.end()) {
+      last_store_history_ = known->second;
+    } else {
+      auto latest = w_->latest_day_of(store);
+      if (!latest) return latest.error();
+      last_store_history_ = *latest && **latest > *report_day_;
+      store_history_.emplace_back(last_store_, last_store_history_);
+    }
+  }
+  if (last_store_history_) return w_->log_history(store, item, count, *report_day_);
   return w_->upsert(store, item, count, line);
 }
 

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "crypto/sha256.hpp"
+#include "pipeline/usage.hpp"
 #include "os/unique_fd.hpp"
 #include "test_util.hpp"
 
@@ -127,6 +128,32 @@ TEST_F(LoaderTest, TheDateColumnDatesTheReportBeforeItsName) {
   EXPECT_EQ(mixed->error.rfind("line 3, column date: the date 2026-12-02 differs from 2026-12-01 on line 2", 0), 0u)
       << mixed->error;
   EXPECT_EQ(*storage_->count_of("Padang", "Solok"), std::nullopt);
+}
+
+// The report's date from its name decides: November's counts stay when
+// October's report is loaded after it; October's become history only.
+TEST_F(LoaderTest, AnOlderReportOfAStoreNeverMovesItsCountBackNorRaisesAnEvent) {
+  auto nov = load("medan/2026-11.csv", "store,item,count\nMedan,Arabica Gayo,0\n");
+  ASSERT_TRUE(nov.ok()) << nov.error().message();
+  ASSERT_EQ(nov->changes, 1);
+  const std::int64_t events = count_rows("events");
+  auto oct = load("medan/2026-10.csv",
+                  "store,item,count\nMedan,Arabica Gayo,40\nMedan,Toraja,7\n");
+  ASSERT_TRUE(oct.ok()) << oct.error().message();
+  EXPECT_EQ(oct->status, ReportStatus::kLoaded);
+  EXPECT_EQ(oct->rows, 2);
+  EXPECT_EQ(oct->changes, 0);
+  EXPECT_EQ(*storage_->count_of("Medan", "Arabica Gayo"), std::optional<std::int64_t>(0));
+  EXPECT_EQ(*storage_->count_of("Medan", "Toraja"), std::nullopt);
+  EXPECT_EQ(count_rows("events"), events);  // no back_in_stock about the past
+  EXPECT_EQ(count_rows("usage_points WHERE day = " +
+                       std::to_string(day_from_civil(2026, 10, 31)) + " AND count = 40"),
+            1);
+  // December loads as usual.
+  auto dec = load("medan/2026-12.csv", "store,item,count\nMedan,Arabica Gayo,30\n");
+  ASSERT_TRUE(dec.ok()) << dec.error().message();
+  EXPECT_EQ(dec->changes, 1);
+  EXPECT_EQ(*storage_->count_of("Medan", "Arabica Gayo"), std::optional<std::int64_t>(30));
 }
 
 TEST_F(LoaderTest, SmallChunksGiveTheSameResult) {

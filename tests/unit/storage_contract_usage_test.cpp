@@ -209,6 +209,110 @@ TEST_P(UsageContract, CommitUsageQueuesEachMessageOnce) {
   EXPECT_FALSE(*after);
 }
 
+// A report older than its store's latest (ReportLoad::set_report_day):
+// its rows are history points only; the current count stays, no change
+// record or event is written; a store whose latest report is older (or
+// that has none) loads as usual.
+TEST_P(UsageContract, AnOlderReportOfAStoreIsHistoryOnlyAndNeverMovesTheCountBack) {
+  load({{"Medan", "Arabika", 400}, {"Medan", "Gayo", 0}}, kDay0 + 30, "o1");
+  auto begun = storage_->begin_report();
+  ASSERT_TRUE(begun.ok()) << begun.error().message();
+  ReportLoad txn = std::move(begun).value();
+  txn.set_report_day(kDay0);
+  for (const Row& r : std::vector<Row>{{"Medan", "Arabika", 700},
+                                       {"Medan", "Gayo", 20},
+                                       {"Medan", "Robusta", 5},
+                                       {"Surabaya", "Arabika", 9}}) {
+    ASSERT_TRUE(txn.upsert(r.store, r.item, r.count).ok());
+  }
+  ReportRecord rec = test::sample_record(clock_, "medan/" + iso_day(kDay0) + ".csv", "o2");
+  rec.report_day = kDay0;
+  rec.date_source = "name";
+  auto id = txn.commit(rec);
+  ASSERT_TRUE(id.ok()) << id.error().message();
+  auto ledger = storage_->report(*id);
+  ASSERT_TRUE(ledger.ok() && *ledger);
+  EXPECT_EQ((*ledger)->rows, 4);
+  EXPECT_EQ((*ledger)->changes, 1);  // Surabaya's new item only
+
+  EXPECT_EQ(*storage_->count_of("Medan", "Arabika"), std::optional<std::int64_t>(400));
+  EXPECT_EQ(*storage_->count_of("Medan", "Gayo"), std::optional<std::int64_t>(0));
+  EXPECT_EQ(*storage_->count_of("Medan", "Robusta"), std::nullopt);
+  EXPECT_EQ(*storage_->count_of("Surabaya", "Arabika"), std::optional<std::int64_t>(9));
+  take_in();
+  auto history = storage_->item_history("Medan", "Arabika", 10);
+  ASSERT_TRUE(history.ok());
+  ASSERT_EQ(history->size(), 2u);
+  EXPECT_EQ((*history)[0].day, kDay0);
+  EXPECT_EQ((*history)[0].count, 700);
+  EXPECT_EQ((*history)[0].report_id, *id);
+  EXPECT_EQ((*history)[1].day, kDay0 + 30);
+  EXPECT_EQ((*history)[1].count, 400);
+  // The figures are the latest report's: one report, no use known.
+  auto a = storage_->usage_of("Medan", "Arabika");
+  ASSERT_TRUE(a.ok() && *a);
+  EXPECT_EQ((*a)->figures.last_day, kDay0 + 30);
+  EXPECT_EQ((*a)->figures.used, 0);
+}
+
+// take_in_usage: the figures, the running_out rows handed to the judge,
+// its messages and the cursor, in one transaction.
+TEST_P(UsageContract, TakeInUsageHandsTheReportsRunningOutRowsAndQueuesTheJudgesMessages) {
+  // Arabika falls 10 a day: 100 left on the third report lasts 10 days.
+  load({{"Medan", "Arabika", 700}, {"Medan", "Gayo", 50}}, kDay0, "j1");
+  load({{"Medan", "Arabika", 400}, {"Medan", "Gayo", 50}}, kDay0 + 30, "j2");
+  load({{"Medan", "Arabika", 100}, {"Medan", "Gayo", 40}}, kDay0 + 60, "j3");
+  std::vector<std::vector<std::string>> seen;
+  int n = 0;
+  while (true) {
+    auto next = storage_->next_usage_report();
+    ASSERT_TRUE(next.ok()) << next.error().message();
+    if (!*next) break;
+    const UsageReport r = **next;
+    auto st = storage_->take_in_usage(r, 14, 100, [&](const std::vector<UsageRow>& rows) {
+      std::vector<std::string> items;
+      for (const auto& row : rows) items.push_back(row.store + "/" + row.item);
+      seen.push_back(items);
+      if (rows.empty()) return std::vector<OutboxMessage>();
+      return std::vector<OutboxMessage>{
+          test::sample_message(clock_, "judged-" + std::to_string(r.report_id) + "@x",
+                               r.report_id, clock_.now())};
+    });
+    ASSERT_TRUE(st.ok()) << st.message();
+    ASSERT_LT(++n, 10);
+  }
+  ASSERT_EQ(seen.size(), 3u);
+  EXPECT_TRUE(seen[0].empty());  // one report: no use known
+  EXPECT_TRUE(seen[1].empty());  // 400 at 10 a day lasts 40 days
+  EXPECT_EQ(seen[2], (std::vector<std::string>{"Medan/Arabika"}));
+  auto counts = storage_->outbox_counts();
+  ASSERT_TRUE(counts.ok());
+  EXPECT_EQ(counts->queued, 1);
+  auto a = storage_->usage_of("Medan", "Arabika");
+  ASSERT_TRUE(a.ok() && *a);
+  EXPECT_EQ((*a)->figures.used, 600);
+  EXPECT_EQ((*a)->figures.used_days, 60);
+}
+
+TEST_P(UsageContract, TakeInUsageWithoutAJudgeQueuesNothingAndMovesTheCursor) {
+  load({{"Medan", "Arabika", 700}}, kDay0, "w1");
+  load({{"Medan", "Arabika", 100}}, kDay0 + 30, "w2");
+  for (int k = 0; k < 2; ++k) {
+    auto next = storage_->next_usage_report();
+    ASSERT_TRUE(next.ok() && *next);
+    ASSERT_TRUE(storage_->take_in_usage(**next, 14, 100, {}).ok());
+  }
+  auto after = storage_->next_usage_report();
+  ASSERT_TRUE(after.ok());
+  EXPECT_FALSE(*after);
+  auto counts = storage_->outbox_counts();
+  ASSERT_TRUE(counts.ok());
+  EXPECT_EQ(counts->queued, 0);
+  auto a = storage_->usage_of("Medan", "Arabika");
+  ASSERT_TRUE(a.ok() && *a);
+  EXPECT_EQ((*a)->figures.used, 600);
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, UsageContract, ::testing::ValuesIn(backends()),
                          [](const auto& info) { return info.param.name; });
 

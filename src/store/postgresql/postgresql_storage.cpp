@@ -273,6 +273,13 @@ CREATE TABLE sign_in_failures(
 CREATE INDEX inventory_out_of_stock ON inventory(store) WHERE count = 0;
 )SQL";
 
+// Version 8: no index of the running figures by item (the same as SQLite's
+// version 12): every store's figures of one item are found by the primary
+// key, one probe per store with report days.
+constexpr const char* kPgMigrationUsageLean = R"SQL(
+DROP INDEX IF EXISTS usage_item;
+)SQL";
+
 // The schema's history, oldest first. To change the schema, append a step
 // (and describe it in docs/architecture.md); never edit one that shipped.
 // Version 3: missing reports and digests.
@@ -307,6 +314,7 @@ constexpr PgSchemaStep kPgSchemaSteps[] = {
     {6, "a shared inbox: each file claimed by one node", kPgMigrationInboxClaims},
     {7, "the web console's accounts, sessions, setup link and failed sign-ins",
      kPgMigrationAccounts},
+    {8, "use rates: no index of the running figures by item", kPgMigrationUsageLean},
 };
 
 // Serialises schema changes between nodes starting at once
@@ -979,6 +987,31 @@ Error finished() { return Error(ErrorCode::kInternal, "report load already finis
 
 void append_int(std::string& out, std::int64_t v) { out += std::to_string(v); }
 }  // namespace
+
+Result<std::optional<std::int64_t>> PgReportWriter::latest_day_of(std::string_view store) {
+  if (!impl_) return finished();
+  auto r = impl_->query(
+      "SELECT max(COALESCE(r.report_day, r.received_at / 86400000)) FROM report_stores rs "
+      "JOIN reports r ON r.id = rs.report_id WHERE rs.store = $1 AND r.status = 'loaded'",
+      {store});
+  if (!r) return r.error();
+  if (r->rows() == 0 || r->is_null(0, 0)) return std::optional<std::int64_t>();
+  return std::optional<std::int64_t>(r->i64(0, 0));
+}
+
+Status PgReportWriter::log_history(std::string_view store, std::string_view item,
+                                   std::int64_t count, std::int64_t day) {
+  if (!impl_) return finished();
+  ++rows_;
+  auto r = impl_->query(
+      "INSERT INTO usage_points(store, item, day, count, report_id) "
+      "VALUES ($1, $2, $3::bigint, $4::bigint, $5::bigint) "
+      "ON CONFLICT (store, item, day) DO UPDATE SET count = excluded.count, "
+      "report_id = excluded.report_id",
+      {store, item, day, count, report_id_});
+  if (!r) return r.error();
+  return {};
+}
 
 Result<bool> PgReportWriter::remember_key(std::int64_t key) {
   if (!impl_) return finished();
@@ -1811,7 +1844,10 @@ Result<std::optional<UsageReport>> PostgresStorage::next_usage_report() {
                                                 r->text_view(0, 5) == "t"});
 }
 
-Status PostgresStorage::apply_usage(const UsageReport& rep) {
+namespace {
+
+// The take-in's writes (Storage::apply_usage), in the caller's transaction.
+Status apply_usage_steps(const PostgresStorage::Impl& impl, const UsageReport& rep) {
   // $1 the day, $2 the report.
   static const char* const kSteps[] = {
       "INSERT INTO usage_points(store, item, day, count, report_id) "
@@ -1837,12 +1873,49 @@ Status PostgresStorage::apply_usage(const UsageReport& rep) {
       "ON CONFLICT (store) DO UPDATE SET prev_day = s.last_day, last_day = excluded.last_day "
       "WHERE excluded.last_day > s.last_day",
   };
-  PgTxn txn(*impl_);
-  if (auto st = txn.begin(); !st.ok()) return st;
   for (const char* sql : kSteps) {
-    auto r = impl_->query(sql, {rep.day, rep.report_id});
+    auto r = impl.query(sql, {rep.day, rep.report_id});
     if (!r) return r.error();
   }
+  return {};
+}
+
+}  // namespace
+
+Status PostgresStorage::apply_usage(const UsageReport& rep) {
+  PgTxn txn(*impl_);
+  if (auto st = txn.begin(); !st.ok()) return st;
+  if (auto st = apply_usage_steps(*impl_, rep); !st.ok()) return st;
+  return txn.commit();
+}
+
+Status PostgresStorage::take_in_usage(const UsageReport& rep, std::int64_t horizon_days,
+                                      int limit, const UsageJudge& judge) {
+  PgTxn txn(*impl_);
+  if (auto st = txn.begin(); !st.ok()) return st;
+  if (auto st = apply_usage_steps(*impl_, rep); !st.ok()) return st;
+  std::vector<OutboxMessage> messages;
+  if (judge) {
+    // Only a store with two report days can have an item with a use; a
+    // report without stores of its own (a levels file) asks every store.
+    auto any = impl_->query(
+        "SELECT EXISTS (SELECT 1 FROM usage_stores s WHERE s.prev_day IS NOT NULL AND ("
+        "  EXISTS (SELECT 1 FROM report_stores rs WHERE rs.store = s.store "
+        "    AND rs.report_id = $1::bigint) "
+        "  OR NOT EXISTS (SELECT 1 FROM usage_stores s2 JOIN report_stores rs2 "
+        "    ON rs2.store = s2.store AND rs2.report_id = $1::bigint)))",
+        {rep.report_id});
+    if (!any) return any.error();
+    std::vector<UsageRow> rows;
+    if (any->text_view(0, 0) == "t") {
+      auto read = running_out_of_report(rep, horizon_days, limit);
+      if (!read) return read.error();
+      rows = std::move(*read);
+    }
+    messages = judge(rows);
+  }
+  if (auto st = queue_messages(*impl_, messages); !st.ok()) return st;
+  if (auto r = impl_->run("cursor_set", {rep.last_seq, "usage"}); !r) return r.error();
   return txn.commit();
 }
 
@@ -1901,7 +1974,8 @@ Result<std::vector<UsageRow>> PostgresStorage::usage_by_cover(std::optional<std:
 
 Result<std::vector<UsageRow>> PostgresStorage::usage_of_item(std::string_view item) {
   auto r = impl_->query(
-      "SELECT " SW_PG_USAGE_COLUMNS " " SW_PG_USAGE_FROM "WHERE u.item = $1 ORDER BY u.store",
+      "SELECT " SW_PG_USAGE_COLUMNS " " SW_PG_USAGE_FROM
+      "WHERE u.store IN (SELECT store FROM usage_stores) AND u.item = $1 ORDER BY u.store",
       {item});
   if (!r) return r.error();
   return read_all<UsageRow>(*r, read_usage);

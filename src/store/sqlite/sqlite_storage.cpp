@@ -442,6 +442,15 @@ CREATE TABLE inbox_claims(
 ) WITHOUT ROWID;
 )SQL";
 
+// Version 12: the forecast take-in writes less. The index of the running
+// figures by item is gone: every store's figures of one item (transfers)
+// are found through the primary key, one probe per store with report days
+// (usage_stores); the index cost a random-order write per item and about
+// 40 bytes per store and item.
+constexpr const char* kMigrationV12 = R"SQL(
+DROP INDEX IF EXISTS usage_item;
+)SQL";
+
 // The schema's history, oldest first: the entry with version N takes a
 // database at version N - 1 to N, in one transaction that also sets
 // PRAGMA user_version = N. A new, empty file (version 0) goes through every
@@ -465,6 +474,7 @@ constexpr SchemaStep kSchemaSteps[] = {
      kMigrationV9},
     {10, "reports by email: the mails taken and their attachments", kMigrationV10},
     {11, "a shared inbox: each file claimed by one node", kMigrationV11},
+    {12, "use rates: no index of the running figures by item", kMigrationV12},
 };
 
 constexpr bool consecutive(std::span<const SchemaStep> steps) {
@@ -608,8 +618,10 @@ struct SqliteStorage::Impl {
   std::optional<Statement> report_store_insert, report_stores_of;
   std::optional<Statement> levels_version_get;
   // Use rates: once per report, so prepared with the connection.
-  std::optional<Statement> usage_next, usage_steps[3], usage_running_out;
+  std::optional<Statement> usage_next, usage_steps[3], usage_running_out, usage_any_use,
+      latest_day, history_insert;
   void prepare_usage_statements();
+  [[nodiscard]] Status apply_usage_steps(const UsageReport& r);
 
   explicit Impl(const Clock& c) : clock(c) {}
 
@@ -2472,15 +2484,37 @@ constexpr const char* kUsageSteps[] = {
       "last_day = excluded.last_day WHERE excluded.last_day > usage_stores.last_day",
 };
 
+// Whether any item of report ?1 can have a use: only in a store with two
+// report days (usage_stores.prev_day), since use is a fall between two
+// days. A report without stores of its own (a levels file) asks every store.
+constexpr const char* kUsageAnyUse =
+    "SELECT EXISTS (SELECT 1 FROM usage_stores s WHERE s.prev_day IS NOT NULL AND ("
+    "  EXISTS (SELECT 1 FROM report_stores rs WHERE rs.store = s.store AND rs.report_id = ?1) "
+    "  OR NOT EXISTS (SELECT 1 FROM usage_stores s2 JOIN report_stores rs2 "
+    "    ON rs2.store = s2.store AND rs2.report_id = ?1)))";
+
+// The report's changed items in key order (a shuffled report's would probe
+// both tables all over), those with a use.
 constexpr const char* kUsageRunningOut =
-    "SELECT " SW_USAGE_COLUMNS " FROM changes c "
+    "WITH c AS MATERIALIZED (SELECT store, item " SW_REPORT_CHANGES "ORDER BY store, item) "
+    "SELECT " SW_USAGE_COLUMNS " FROM c "
     "JOIN usage u ON u.store = c.store AND u.item = c.item "
     "JOIN inventory i ON i.store = u.store AND i.item = u.item "
     "LEFT JOIN usage_stores s ON s.store = u.store "
-    "WHERE c.seq BETWEEN (SELECT first_seq FROM reports WHERE id = ?2) AND ?3 "
-    "AND u.last_day = ?1 AND u.last_count > 0 AND u.used > 0 AND u.used_days > 0 "
+    "WHERE u.last_day = ?1 AND u.last_count > 0 AND u.used > 0 AND u.used_days > 0 "
     "AND u.last_count * u.used_days <= ?4 * u.used "
     "ORDER BY CAST(u.last_count AS REAL) * u.used_days / u.used, u.store, u.item LIMIT ?5";
+
+// The latest day of the loaded reports with rows of store ?1.
+constexpr const char* kLatestDay =
+    "SELECT MAX(COALESCE(r.report_day, r.received_at / 86400000)) FROM report_stores rs "
+    "JOIN reports r ON r.id = rs.report_id WHERE rs.store = ?1 AND r.status = 'loaded'";
+
+// A row of an older report: a history point only.
+constexpr const char* kHistoryInsert =
+    "INSERT INTO usage_points(store, item, day, count, report_id) VALUES (?1, ?2, ?3, ?4, ?5) "
+    "ON CONFLICT(store, item, day) DO UPDATE SET count = excluded.count, "
+    "report_id = excluded.report_id";
 
 }  // namespace
 
@@ -2488,6 +2522,33 @@ void SqliteStorage::Impl::prepare_usage_statements() {
   usage_next.emplace(db.get(), kUsageNext);
   for (std::size_t k = 0; k < std::size(kUsageSteps); ++k) usage_steps[k].emplace(db.get(), kUsageSteps[k]);
   usage_running_out.emplace(db.get(), kUsageRunningOut);
+  usage_any_use.emplace(db.get(), kUsageAnyUse);
+  latest_day.emplace(db.get(), kLatestDay);
+  history_insert.emplace(db.get(), kHistoryInsert);
+}
+
+Result<std::optional<std::int64_t>> SqliteReportWriter::latest_day_of(std::string_view store) {
+  if (!impl_) return Error(ErrorCode::kInternal, "report load already finished");
+  auto& s = impl_->stmt(impl_->latest_day);
+  ResetGuard g(s);
+  s.bind(1, store);
+  auto row = s.step();
+  if (!row) return row.error();
+  if (!*row || s.is_null(0)) return std::optional<std::int64_t>();
+  return std::optional<std::int64_t>(s.i64(0));
+}
+
+Status SqliteReportWriter::log_history(std::string_view store, std::string_view item,
+                                       std::int64_t count, std::int64_t day) {
+  if (!impl_) return Error(ErrorCode::kInternal, "report load already finished");
+  ++rows_;
+  return impl_->stmt(impl_->history_insert)
+      .bind(1, store)
+      .bind(2, item)
+      .bind(3, day)
+      .bind(4, count)
+      .bind(5, report_id_)
+      .run();
 }
 
 Result<std::optional<UsageReport>> SqliteStorage::next_usage_report() {
@@ -2502,14 +2563,20 @@ Result<std::optional<UsageReport>> SqliteStorage::next_usage_report() {
   return std::optional<UsageReport>(std::move(rows->front()));
 }
 
-Status SqliteStorage::apply_usage(const UsageReport& r) {
-  Txn txn(*impl_);
-  if (auto st = txn.begin(); !st.ok()) return st;
-  for (auto& slot : impl_->usage_steps) {
-    auto& s = impl_->stmt(slot);
+// The take-in's writes (Storage::apply_usage), in the caller's transaction.
+Status SqliteStorage::Impl::apply_usage_steps(const UsageReport& r) {
+  for (auto& slot : usage_steps) {
+    auto& s = stmt(slot);
     s.bind(1, r.day).bind(2, r.report_id).bind(3, r.last_seq);
     if (auto st = s.run(); !st.ok()) return st;
   }
+  return {};
+}
+
+Status SqliteStorage::apply_usage(const UsageReport& r) {
+  Txn txn(*impl_);
+  if (auto st = txn.begin(); !st.ok()) return st;
+  if (auto st = impl_->apply_usage_steps(r); !st.ok()) return st;
   return txn.commit();
 }
 
@@ -2526,6 +2593,35 @@ Status SqliteStorage::commit_usage(const UsageReport& r,
                                    const std::vector<OutboxMessage>& messages) {
   Txn txn(*impl_);
   if (auto st = txn.begin(); !st.ok()) return st;
+  if (auto st = impl_->queue(messages); !st.ok()) return st;
+  if (auto st = impl_->set_cursor("usage", r.last_seq); !st.ok()) return st;
+  return txn.commit();
+}
+
+Status SqliteStorage::take_in_usage(const UsageReport& r, std::int64_t horizon_days, int limit,
+                                    const UsageJudge& judge) {
+  Txn txn(*impl_);
+  if (auto st = txn.begin(); !st.ok()) return st;
+  if (auto st = impl_->apply_usage_steps(r); !st.ok()) return st;
+  std::vector<OutboxMessage> messages;
+  if (judge) {
+    std::vector<UsageRow> rows;
+    auto& any = impl_->stmt(impl_->usage_any_use);
+    bool probe = false;
+    {
+      ResetGuard g(any);
+      any.bind(1, r.report_id);
+      auto found = any.step();
+      if (!found) return found.error();
+      probe = *found && any.i64(0) != 0;
+    }
+    if (probe) {
+      auto read = running_out_of_report(r, horizon_days, limit);
+      if (!read) return read.error();
+      rows = std::move(*read);
+    }
+    messages = judge(rows);
+  }
   if (auto st = impl_->queue(messages); !st.ok()) return st;
   if (auto st = impl_->set_cursor("usage", r.last_seq); !st.ok()) return st;
   return txn.commit();
@@ -2559,7 +2655,8 @@ Result<std::vector<UsageRow>> SqliteStorage::usage_by_cover(std::optional<std::s
 
 Result<std::vector<UsageRow>> SqliteStorage::usage_of_item(std::string_view item) {
   return collect_sql<UsageRow>(
-      impl_->db.get(), "SELECT " SW_USAGE_COLUMNS " " SW_USAGE_FROM "WHERE u.item = ?1 ORDER BY u.store",
+      impl_->db.get(), "SELECT " SW_USAGE_COLUMNS " " SW_USAGE_FROM
+      "WHERE u.store IN (SELECT store FROM usage_stores) AND u.item = ?1 ORDER BY u.store",
       [&](Statement& s) { s.bind(1, item); }, read_usage);
 }
 

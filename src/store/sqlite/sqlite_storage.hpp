@@ -138,6 +138,8 @@ class SqliteStorage final : public Storage {
                                                       std::int64_t horizon_days,
                                                       int limit) override;
   Status commit_usage(const UsageReport& r, const std::vector<OutboxMessage>& messages) override;
+  Status take_in_usage(const UsageReport& r, std::int64_t horizon_days, int limit,
+                       const UsageJudge& judge) override;
   Result<std::optional<UsageRow>> usage_of(std::string_view store, std::string_view item) override;
   Result<std::vector<UsageRow>> usage_by_cover(std::optional<std::string> store,
                                                int limit) override;
@@ -207,6 +209,9 @@ class SqliteReportWriter final : public ReportWriter {
     minimums_before_ = std::move(before);
   }
   Status replace_levels(std::span<const LevelLine> lines) override;
+  Result<std::optional<std::int64_t>> latest_day_of(std::string_view store) override;
+  Status log_history(std::string_view store, std::string_view item, std::int64_t count,
+                     std::int64_t day) override;
 
   static constexpr int kBatchRows = SqliteStorage::kBatchRows;
 
