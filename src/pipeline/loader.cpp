@@ -109,9 +109,11 @@ struct ParsedBatch {
   };
   std::string names;
   std::vector<Row> rows;
+  std::optional<std::int64_t> day;  // the report's `date` column, as its rows carry it
   void clear() {
     names.clear();
     rows.clear();
+    day.reset();
   }
 };
 
@@ -196,6 +198,7 @@ class RowReader {
         const auto off = static_cast<std::uint32_t>(batch.names.size());
         batch.names.append(row.store);
         batch.names.append(row.item);
+        if (row.day) batch.day = row.day;
         batch.rows.push_back({off, static_cast<std::uint32_t>(row.store.size()),
                               off + static_cast<std::uint32_t>(row.store.size()),
                               static_cast<std::uint32_t>(row.item.size()), row.count, row.line});
@@ -246,6 +249,7 @@ class RowReader {
         row.item = std::string_view(batch.names).substr(r.item_off, r.item_len);
         row.count = r.count;
         row.line = r.line;
+        row.day = batch.day;
         keep_going = take(row);
       }
       batch.clear();
@@ -745,8 +749,15 @@ Result<LoadOutcome> Loader::load(ReportFile& file, const std::string& raw_name,
   // from then on every row goes to the sort.
   bool ordered = true;
   StoreStreams streams;
+  // A `date` column dates the report from its first row on, before any row
+  // is written: an older report's rows become history only.
+  bool dated_by_column = false;
   const auto sink = [&](const ReportRow& row) {
     if (!failure.ok()) return;
+    if (row.day && !dated_by_column) {
+      txn.set_report_day(*row.day);
+      dated_by_column = true;
+    }
     if (ordered) {
       if (streams.follows(row.store, row.item)) {
         if (auto st = txn.upsert(row.store, row.item, row.count, row.line); !st.ok()) failure = st;

@@ -836,7 +836,7 @@ void ReportParser::check_row(std::string_view store, std::size_t store_len, std:
   if (has_date_) good = check_date(date) && good;
   if (!good) return;
   ++rows_;
-  if (sink) sink(ReportRow{store, item, value, record_line_});
+  if (sink) sink(ReportRow{store, item, value, record_line_, report_day_});
 }
 
 }  // namespace stockwatch

@@ -37,6 +37,7 @@ struct ReportRow {
   std::string_view item;
   std::int64_t count = 0;
   std::size_t line = 0;   // physical line (1-based) where the row starts
+  std::optional<std::int64_t> day;  // the report's `date` column, when it has one
 };
 
 struct ParserLimits {

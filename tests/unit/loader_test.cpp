@@ -156,6 +156,32 @@ TEST_F(LoaderTest, AnOlderReportOfAStoreNeverMovesItsCountBackNorRaisesAnEvent) 
   EXPECT_EQ(*storage_->count_of("Medan", "Arabica Gayo"), std::optional<std::int64_t>(30));
 }
 
+// A `date` column dates the report before its first row is written, also
+// when the rows are parsed ahead on a second thread: October's counts,
+// arriving after November's, become history only.
+TEST_F(LoaderTest, AnOlderReportByItsDateColumnNeverMovesTheCountBack) {
+  for (const std::uint64_t ahead : {std::uint64_t{1} << 40, std::uint64_t{0}}) {
+    SCOPED_TRACE(ahead == 0 ? "parsed ahead" : "parsed in line");
+    LoaderOptions options;
+    options.read_ahead_bytes = ahead;
+    const std::string store = ahead == 0 ? "Padang" : "Medan";
+    auto nov = load(store + "-a.csv", "date,store,item,count\n2026-11-30," + store + ",Gayo,0\n", options);
+    ASSERT_TRUE(nov.ok()) << nov.error().message();
+    ASSERT_EQ(nov->changes, 1);
+    const std::int64_t events = count_rows("events");
+    auto oct = load(store + "-b.csv",
+                    "tanggal,gudang,barang,jumlah\n31/10/2026," + store + ",Gayo,40\n31/10/2026," + store +
+                        ",Toraja,7\n",
+                    options);
+    ASSERT_TRUE(oct.ok()) << oct.error().message();
+    EXPECT_EQ(oct->status, ReportStatus::kLoaded) << oct->error;
+    EXPECT_EQ(oct->changes, 0);
+    EXPECT_EQ(*storage_->count_of(store, "Gayo"), std::optional<std::int64_t>(0));
+    EXPECT_EQ(*storage_->count_of(store, "Toraja"), std::nullopt);
+    EXPECT_EQ(count_rows("events"), events);
+  }
+}
+
 TEST_F(LoaderTest, SmallChunksGiveTheSameResult) {
   LoaderOptions options;
   options.chunk_bytes = 7;  // rows and fields split across reads
