@@ -63,6 +63,11 @@ struct Metrics::Impl {
       .Name("stockwatch_http_upload_bytes_total")
       .Help("Bytes of reports received over HTTP and placed in the inbox")
       .Register(*registry).Add({});
+  prom::Family<prom::Histogram>& console_pages = prom::BuildHistogram()
+      .Name("stockwatch_console_page_seconds")
+      .Help("Console server time per page: from the console's worker starting the request to its "
+            "response being ready (without the wait in the worker's queue)")
+      .Register(*registry);
 
   std::mutex mu;   // the running totals below
   std::uint64_t seen_scans = 0;
@@ -129,6 +134,14 @@ void Metrics::http_request(const std::string& route, unsigned status) {
 
 void Metrics::http_upload_bytes(std::uint64_t bytes) {
   impl_->upload_bytes.Increment(static_cast<double>(bytes));
+}
+
+void Metrics::console_page(const std::string& page, double seconds) {
+  // Fine buckets below 50 ms (the console's target), coarse above.
+  static const prom::Histogram::BucketBoundaries kBuckets{
+      0.0005, 0.001, 0.002, 0.003, 0.005, 0.0075, 0.01, 0.015, 0.02, 0.03, 0.04, 0.05,
+      0.075, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
+  impl_->console_pages.Add({{"page", page}}, kBuckets).Observe(seconds);
 }
 
 void Metrics::set_node(std::string name) { impl_->node = std::move(name); }

@@ -36,6 +36,11 @@ class Metrics {
   void inbox_totals(std::uint64_t scans, std::uint64_t overflows);
   void http_request(const std::string& route, unsigned status);
   void http_upload_bytes(std::uint64_t bytes);
+  // The console's server time for one page: from its worker starting the
+  // request to the response being ready (the wait in the worker's queue is
+  // not in it). `page` is one of the console's fixed route labels
+  // ("console_overview", ...), never a store or item name.
+  void console_page(const std::string& page, double seconds);
 
   // Every metric serialized from now on carries the label node="<name>"
   // (empty: none), so that several nodes' metrics stay apart. Call it

@@ -8,6 +8,7 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include <algorithm>
+#include <chrono>
 #include <cctype>
 #include <cstdlib>
 #include <fstream>
@@ -18,6 +19,7 @@
 #include "base/guard.hpp"
 #include "crypto/digest.hpp"
 #include "crypto/password.hpp"
+#include "daemon/metrics.hpp"
 #include "http/console/forecast_pages.hpp"
 #include "http/console/form.hpp"
 #include "http/console/pages.hpp"
@@ -108,6 +110,7 @@ struct Console::Impl : std::enable_shared_from_this<Console::Impl> {
         processed(config.inbox.processed),
         failed(config.inbox.failed),
         clock(clock),
+        metrics(metrics),
         http(std::move(http_executor)),
         place(std::move(place_report)),
         storage(Storage::open(config.storage.database, StorageOptions::from(config.storage), clock)),
@@ -130,6 +133,7 @@ struct Console::Impl : std::enable_shared_from_this<Console::Impl> {
   std::filesystem::path scratch;  // where a sheet is written before it is sent
   std::filesystem::path processed, failed;
   const Clock& clock;
+  Metrics& metrics;   // the page-time histogram
   asio::any_io_executor http;
   PlaceReport place;
 
@@ -1002,7 +1006,8 @@ http::Route Console::route(const http::Request& req) {
       {"sign-out", "console_sign_out"}, {"language", "console_language"},
       {"upload", "console_upload"}, {"reports", "console_reports"},
       {"inventory", "console_inventory"}, {"inventory.csv", "console_inventory_csv"},
-      {"alerts", "console_alerts"}, {"status", "console_status"}, {"sheet", "console_sheet"}};
+      {"alerts", "console_alerts"}, {"status", "console_status"}, {"sheet", "console_sheet"},
+      {"item", "console_item"}};
   r.label = "console_other";
   for (const auto& [name, label] : kLabels) {
     if (page == name) r.label = label;
@@ -1026,9 +1031,17 @@ http::Route Console::route(const http::Request& req) {
       return r;
     }
   }
-  r.deferred = [impl = impl_, p = copy_request(req)](std::string body, http::Reply reply) mutable {
+  r.deferred = [impl = impl_, p = copy_request(req), label = r.label](std::string body,
+                                                                       http::Reply sent) mutable {
     p.body = std::move(body);
-    impl->on_worker("console: page", [impl, p = std::move(p), reply = std::move(reply)]() mutable {
+    impl->on_worker("console: page", [impl, p = std::move(p), sent = std::move(sent), label]() mutable {
+      // Server time: from here (the worker starts the page) to its response.
+      const auto started = std::chrono::steady_clock::now();
+      http::Reply reply = [impl, sent = std::move(sent), label, started](http::Response res) {
+        impl->metrics.console_page(
+            label, std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+        sent(std::move(res));
+      };
       try {
         impl->handle(std::move(p), reply);
       } catch (...) {
