@@ -254,7 +254,10 @@ def wrk(port, path, cookies, connections, seconds, root):
 
 
 def fmt_ms(v):
-    return "-" if v is None else f"{v:.2f} ms"
+    # The histogram's first bucket is 0.5 ms: below it, no finer figure.
+    if v is None:
+        return "-"
+    return "< 0.5 ms" if v <= 0.5 else f"{v:.2f} ms"
 
 
 def main():
