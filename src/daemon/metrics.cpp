@@ -80,6 +80,11 @@ struct Metrics::Impl {
       .Name("stockwatch_mailbox_imap_errors_total")
       .Help("Looks at the mailbox that failed because of the IMAP server or the network")
       .Register(*registry).Add({});
+  prom::Family<prom::Histogram>& console_pages = prom::BuildHistogram()
+      .Name("stockwatch_console_page_seconds")
+      .Help("Console server time per page: from the console's worker starting the request to its "
+            "response being ready (without the wait in the worker's queue)")
+      .Register(*registry);
 
   std::mutex mu;   // the running totals below
   std::uint64_t seen_scans = 0;
@@ -155,6 +160,14 @@ void Metrics::mailbox(int seen, int loaded, int refused, int replies, bool imap_
   if (loaded > 0) impl_->mailbox_loaded.Increment(loaded);
   if (replies > 0) impl_->mailbox_replies.Increment(replies);
   if (imap_error) impl_->mailbox_errors.Increment();
+}
+
+void Metrics::console_page(const std::string& page, double seconds) {
+  // Fine buckets below 50 ms (the console's target), coarse above.
+  static const prom::Histogram::BucketBoundaries kBuckets{
+      0.0005, 0.001, 0.002, 0.003, 0.005, 0.0075, 0.01, 0.015, 0.02, 0.03, 0.04, 0.05,
+      0.075, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
+  impl_->console_pages.Add({{"page", page}}, kBuckets).Observe(seconds);
 }
 
 void Metrics::set_node(std::string name) { impl_->node = std::move(name); }

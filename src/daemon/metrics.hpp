@@ -40,6 +40,11 @@ class Metrics {
   // server, attachments placed in the inbox, mails refused, replies queued,
   // and whether the IMAP server failed.
   void mailbox(int seen, int loaded, int refused, int replies, bool imap_error);
+  // The console's server time for one page: from its worker starting the
+  // request to the response being ready (the wait in the worker's queue is
+  // not in it). `page` is one of the console's fixed route labels
+  // ("console_overview", ...), never a store or item name.
+  void console_page(const std::string& page, double seconds);
 
   // Every metric serialized from now on carries the label node="<name>"
   // (empty: none), so that several nodes' metrics stay apart. Call it

@@ -505,6 +505,18 @@ class ConsoleTest(harness.PipelineTestCase):
         self.assertGreaterEqual(int(self.driver.execute_script(
             "return document.documentElement.dataset.uploadSent")), os.path.getsize(big))
 
+        # The plain form still works on its own: sent as a browser without
+        # script sends it (form.submit() skips the script), a new page answers.
+        self.go("/_console/upload")
+        self.driver.find_element(By.ID, "files").send_keys(MAKASSAR)
+        self.driver.execute_script("window.stockwatchOldPage = true; "
+                                   "document.querySelector('form[data-upload]').submit()")
+        harness.wait_for(
+            lambda: self.driver.execute_script("return window.stockwatchOldPage !== true"),
+            "the outcome page", timeout=60)
+        outcomes = self.outcomes()
+        self.assertRegex(outcomes[0], r"Loaded: \d+ rows")
+
         # The owner reads an alert as it was sent: subject, recipient, text.
         self.go("/_console/alerts")
         harness.wait_for(lambda: self.driver.find_elements(By.CSS_SELECTOR, "tbody tr a")

@@ -173,5 +173,17 @@ TEST_F(MetricsTest, ConcurrentRecording) {
   });
 }
 
+TEST_F(MetricsTest, ConsolePageTimesByPage) {
+  metrics_.console_page("console_overview", 0.004);
+  metrics_.console_page("console_overview", 0.2);
+  metrics_.console_page("console_item", 0.0001);
+  expect_samples({
+      {"stockwatch_console_page_seconds_count{page=\"console_overview\"}", "2"},
+      {"stockwatch_console_page_seconds_bucket{page=\"console_overview\",le=\"0.005\"}", "1"},
+      {"stockwatch_console_page_seconds_bucket{page=\"console_overview\",le=\"0.25\"}", "2"},
+      {"stockwatch_console_page_seconds_bucket{page=\"console_item\",le=\"0.0005\"}", "1"},
+  });
+}
+
 }  // namespace
 }  // namespace stockwatch

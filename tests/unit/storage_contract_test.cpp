@@ -752,6 +752,57 @@ TEST_P(StorageContract, ListingsPageNewestFirstAndTheOutboxWithoutBodies) {
   EXPECT_EQ(storage_->list_inventory(literal)->size(), 0u);
 }
 
+// A search that many item names match (more than the backends look up by
+// name) gives the same pages, in the same order, as one that few match.
+TEST_P(StorageContract, ASearchThatManyNamesMatchPagesInKeyOrder) {
+  std::vector<Row> rows;
+  for (int i = 0; i < 400; ++i) {
+    const std::string n = std::to_string(1000 + i);
+    rows.push_back({"Medan", "Kopi " + n, i % 2});
+    rows.push_back({"Padang", "Kopi " + n, 1});
+  }
+  rows.push_back({"Padang", "Teh Melati", 0});
+  load(rows, "many.csv", "sha-many");
+  InventoryQuery many;
+  many.item_contains = "kopi";
+  many.limit = 3;
+  many.after = std::pair(std::string("Medan"), std::string("Kopi 1398"));
+  auto inv = storage_->list_inventory(many);
+  ASSERT_TRUE(inv.ok()) << inv.error().message();
+  ASSERT_EQ(inv->size(), 3u);
+  EXPECT_EQ((*inv)[0].store, "Medan");
+  EXPECT_EQ((*inv)[0].item, "Kopi 1399");
+  EXPECT_EQ((*inv)[1].store, "Padang");
+  EXPECT_EQ((*inv)[1].item, "Kopi 1000");
+  many.after.reset();
+  many.limit = 1000;
+  many.out_of_stock_only = true;
+  EXPECT_EQ(storage_->list_inventory(many)->size(), 200u);
+  InventoryQuery few;
+  few.item_contains = "KOPI 12";   // Kopi 1200 .. Kopi 1299: 100 names
+  few.limit = 1000;
+  inv = storage_->list_inventory(few);
+  ASSERT_EQ(inv->size(), 200u);
+  EXPECT_EQ((*inv)[0].store, "Medan");
+  EXPECT_EQ((*inv)[0].item, "Kopi 1200");
+  EXPECT_EQ((*inv)[199].store, "Padang");
+  EXPECT_EQ((*inv)[199].item, "Kopi 1299");
+  few.store = "Padang";
+  few.limit = 2;
+  few.after = std::pair(std::string("Padang"), std::string("Kopi 1250"));
+  inv = storage_->list_inventory(few);
+  ASSERT_EQ(inv->size(), 2u);
+  EXPECT_EQ((*inv)[0].item, "Kopi 1251");
+  few.item_contains = "melati";
+  few.store.reset();
+  few.after.reset();
+  inv = storage_->list_inventory(few);
+  ASSERT_EQ(inv->size(), 1u);
+  EXPECT_EQ((*inv)[0].item, "Teh Melati");
+  few.item_contains = "no such name";
+  EXPECT_TRUE(storage_->list_inventory(few)->empty());
+}
+
 TEST_P(StorageContract, StoresAreListedInOrderWithTheirItemCounts) {
   EXPECT_TRUE(storage_->list_stores(10)->empty());
   load({{"Padang", "c", 0}, {"Medan", "a", 0}, {"Medan", "b", 4}, {"medan", "d", 2}}, "a.csv",

@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cctype>
 #include <cstdlib>
 #include <fstream>
@@ -19,6 +20,7 @@
 #include "base/guard.hpp"
 #include "crypto/digest.hpp"
 #include "crypto/password.hpp"
+#include "daemon/metrics.hpp"
 #include "http/console/forecast_pages.hpp"
 #include "http/console/form.hpp"
 #include "http/console/pages.hpp"
@@ -110,6 +112,7 @@ struct Console::Impl : std::enable_shared_from_this<Console::Impl> {
         processed(config.inbox.processed),
         failed(config.inbox.failed),
         clock(clock),
+        metrics(metrics),
         http(std::move(http_executor)),
         place(std::move(place_report)),
         storage(Storage::open(config.storage.location(), StorageOptions::from(config.storage), clock)),
@@ -135,6 +138,7 @@ struct Console::Impl : std::enable_shared_from_this<Console::Impl> {
   std::filesystem::path scratch;  // where a sheet is written before it is sent
   std::filesystem::path processed, failed;
   const Clock& clock;
+  Metrics& metrics;   // the page-time histogram
   asio::any_io_executor http;
   PlaceReport place;
 
@@ -160,6 +164,17 @@ struct Console::Impl : std::enable_shared_from_this<Console::Impl> {
     std::vector<StoreOverview> stores;
   };
   std::optional<SummaryCache> summary_cache;
+  // The overview's forecast panel (running out soon, transfers) of one
+  // scope (the owner's "*", or a manager's stores), kept by the same rule
+  // as the store figures: while the ledger's newest entries stay the same,
+  // for at most kSummaryKeep.
+  struct ForecastCache {
+    std::string ledger;
+    TimePoint at{};
+    ForecastOverview panel;
+  };
+  std::map<std::string, ForecastCache> forecast_cache;
+  std::string ledger_mark;   // the ledger's newest entries, as store_summaries() last read them
 
   // --- Plumbing ------------------------------------------------------------
 
@@ -168,6 +183,7 @@ struct Console::Impl : std::enable_shared_from_this<Console::Impl> {
     if (!newest) return newest.error();
     std::string ledger;
     for (const auto& r : *newest) ledger += std::to_string(r.id) + to_string(r.status) + ",";
+    ledger_mark = ledger;
     const auto now = clock.now();
     if (summary_cache && summary_cache->ledger == ledger && now >= summary_cache->at &&
         now - summary_cache->at < kSummaryKeep) {
@@ -436,8 +452,26 @@ struct Console::Impl : std::enable_shared_from_this<Console::Impl> {
       d.out_of_stock.resize(kOutOfStockListed);
       d.more_out_of_stock = true;
     }
-    // Running out soon (as the running_out alert judges) and transfers for the items out
-    // of stock; a backend without use rates leaves both lists empty.
+    d.forecast = forecast_overview(v, forecast_panel(account, scopes, d.out_of_stock));
+    return page_response(200, overview_page(v, d));
+  }
+
+  // Running out soon (as the running_out alert judges) and transfers for the items out
+  // of stock; a backend without use rates leaves both lists empty. Read once per change
+  // of the ledger (ledger_mark, read by store_summaries() just before) and scope.
+  const ForecastOverview& forecast_panel(const Account& account,
+                                         const std::vector<std::optional<std::string>>& scopes,
+                                         const std::vector<InventoryRow>& out_of_stock) {
+    std::string key = account.role == AccountRole::kOwner ? "*" : "";
+    if (key.empty()) {
+      for (const auto& s : account.stores) key += s + '\n';
+    }
+    const auto now = clock.now();
+    if (auto it = forecast_cache.find(key); it != forecast_cache.end() &&
+        it->second.ledger == ledger_mark && now >= it->second.at && now - it->second.at < kSummaryKeep) {
+      return it->second.panel;
+    }
+    if (forecast_cache.size() >= 1000) forecast_cache.clear();   // many managers' scopes: start again
     ForecastOverview fo;
     fo.warn_days = warn_days;
     for (const auto& scope : scopes) {
@@ -451,12 +485,13 @@ struct Console::Impl : std::enable_shared_from_this<Console::Impl> {
         }
       }
     }
-    for (const auto& r : d.out_of_stock) {
+    for (const auto& r : out_of_stock) {
       auto t = suggest_transfer(*storage, r.store, r.item, r.count, keep_days, default_minimum);
       if (t && *t) fo.transfers.push_back(std::move(**t));
     }
-    d.forecast = forecast_overview(v, fo);
-    return page_response(200, overview_page(v, d));
+    auto& cached = forecast_cache[key];
+    cached = ForecastCache{ledger_mark, now, std::move(fo)};
+    return cached.panel;
   }
 
   // --- One item: its history chart and forecast ----------------------------
@@ -1016,7 +1051,8 @@ http::Route Console::route(const http::Request& req) {
       {"sign-out", "console_sign_out"}, {"language", "console_language"},
       {"upload", "console_upload"}, {"reports", "console_reports"},
       {"inventory", "console_inventory"}, {"inventory.csv", "console_inventory_csv"},
-      {"alerts", "console_alerts"}, {"status", "console_status"}, {"sheet", "console_sheet"}};
+      {"alerts", "console_alerts"}, {"status", "console_status"}, {"sheet", "console_sheet"},
+      {"item", "console_item"}};
   r.label = "console_other";
   for (const auto& [name, label] : kLabels) {
     if (page == name) r.label = label;
@@ -1040,9 +1076,17 @@ http::Route Console::route(const http::Request& req) {
       return r;
     }
   }
-  r.deferred = [impl = impl_, p = copy_request(req)](std::string body, http::Reply reply) mutable {
+  r.deferred = [impl = impl_, p = copy_request(req), label = r.label](std::string body,
+                                                                       http::Reply sent) mutable {
     p.body = std::move(body);
-    impl->on_worker("console: page", [impl, p = std::move(p), reply = std::move(reply)]() mutable {
+    impl->on_worker("console: page", [impl, p = std::move(p), sent = std::move(sent), label]() mutable {
+      // Server time: from here (the worker starts the page) to its response.
+      const auto started = std::chrono::steady_clock::now();
+      http::Reply reply = [impl, sent = std::move(sent), label, started](http::Response res) {
+        impl->metrics.console_page(
+            label, std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+        sent(std::move(res));
+      };
       try {
         impl->handle(std::move(p), reply);
       } catch (...) {
