@@ -20,10 +20,6 @@ using pg::PgResult;
 
 namespace {
 
-// A search by item name reads the rows of at most this many matching
-// names (IN list); more, and it walks the inventory in key order.
-constexpr std::size_t kSearchNames = 256;
-
 // Version 1 of the PostgreSQL schema. Times are Unix milliseconds (bigint),
 // names compare bytewise (COLLATE "C", as SQLite's BINARY), so both
 // backends list and order alike. docs/architecture.md describes the tables.
@@ -284,12 +280,6 @@ constexpr const char* kPgMigrationUsageLean = R"SQL(
 DROP INDEX IF EXISTS usage_item;
 )SQL";
 
-// Version 9: the console's search by item name reads the distinct item
-// names through this index (the same as SQLite's version 13).
-constexpr const char* kPgMigrationInventoryItem = R"SQL(
-CREATE INDEX inventory_item ON inventory(item);
-)SQL";
-
 // The schema's history, oldest first. To change the schema, append a step
 // (and describe it in docs/architecture.md); never edit one that shipped.
 // Version 3: missing reports and digests.
@@ -325,7 +315,6 @@ constexpr PgSchemaStep kPgSchemaSteps[] = {
     {7, "the web console's accounts, sessions, setup link and failed sign-ins",
      kPgMigrationAccounts},
     {8, "use rates: no index of the running figures by item", kPgMigrationUsageLean},
-    {9, "an index of the inventory's item names, for the search by name", kPgMigrationInventoryItem},
 };
 
 // Serialises schema changes between nodes starting at once
@@ -1588,28 +1577,6 @@ Result<OutboxCounts> PostgresStorage::outbox_counts() {
 // combination of filters is its own statement.
 
 Result<std::vector<InventoryRow>> PostgresStorage::list_inventory(const InventoryQuery& q) {
-  // As SQLite's: the distinct item names first (one index probe each);
-  // few match: only their rows; many: the walk in key order.
-  std::vector<std::string> names;
-  bool by_names = false;
-  if (q.item_contains) {
-    auto found = impl_->query(
-        "WITH RECURSIVE names(item) AS ("
-        " (SELECT item FROM inventory ORDER BY item LIMIT 1)"
-        " UNION ALL"
-        " SELECT (SELECT i.item FROM inventory i WHERE i.item > n.item ORDER BY i.item LIMIT 1)"
-        " FROM names n WHERE n.item IS NOT NULL) "
-        "SELECT item FROM names WHERE item IS NOT NULL AND strpos(translate(item, "
-        "'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz'), $1) > 0 LIMIT $2",
-        {ascii_lower(*q.item_contains), static_cast<std::int64_t>(kSearchNames + 1)});
-    if (!found) return found.error();
-    auto list = read_all<std::string>(*found, [](const PgResult& res, int i) { return res.text(i, 0); });
-    if (list.empty()) return std::vector<InventoryRow>{};
-    if (list.size() <= kSearchNames) {
-      names = std::move(list);
-      by_names = true;
-    }
-  }
   std::string sql =
       "SELECT store, item, count, updated_at, report_id FROM inventory WHERE true";
   std::vector<Param> params;
@@ -1624,14 +1591,7 @@ Result<std::vector<InventoryRow>> PostgresStorage::list_inventory(const Inventor
     sql += " AND (store, item) > ($" + std::to_string(params.size() - 1) + ", $" +
            std::to_string(params.size()) + ")";
   }
-  if (by_names) {
-    sql += " AND item IN (";
-    for (std::size_t i = 0; i < names.size(); ++i) {
-      params.emplace_back(names[i]);
-      sql += (i ? ", $" : "$") + std::to_string(params.size());
-    }
-    sql += ")";
-  } else if (q.item_contains) {
+  if (q.item_contains) {
     // translate() folds ASCII letters only, as SQLite's lower() does
     // (PostgreSQL's lower() would fold other letters too).
     params.emplace_back(ascii_lower(*q.item_contains));

@@ -33,10 +33,6 @@ using sqlite::Statement;
 
 namespace {
 
-// A search by item name reads the rows of at most this many matching
-// names by the item index; more, and it walks the inventory in key order.
-constexpr std::size_t kSearchNames = 256;
-
 // Version 1 of the schema; each later version is a step of kSchemaSteps below.
 // docs/architecture.md describes every table of the current version.
 constexpr const char* kSchemaV1 = R"SQL(
@@ -455,13 +451,6 @@ constexpr const char* kMigrationV12 = R"SQL(
 DROP INDEX IF EXISTS usage_item;
 )SQL";
 
-// Version 13: the console's search by item name reads the distinct item
-// names through this index (one seek per name, not one visit per row), then
-// fetches only the rows of the names that match (list_inventory).
-constexpr const char* kMigrationV13 = R"SQL(
-CREATE INDEX inventory_item ON inventory(item);
-)SQL";
-
 // The schema's history, oldest first: the entry with version N takes a
 // database at version N - 1 to N, in one transaction that also sets
 // PRAGMA user_version = N. A new, empty file (version 0) goes through every
@@ -486,7 +475,6 @@ constexpr SchemaStep kSchemaSteps[] = {
     {10, "reports by email: the mails taken and their attachments", kMigrationV10},
     {11, "a shared inbox: each file claimed by one node", kMigrationV11},
     {12, "use rates: no index of the running figures by item", kMigrationV12},
-    {13, "an index of the inventory's item names, for the search by name", kMigrationV13},
 };
 
 constexpr bool consecutive(std::span<const SchemaStep> steps) {
@@ -2174,52 +2162,20 @@ Result<std::vector<std::string>> SqliteStorage::stores_of_report(std::int64_t re
 }
 
 Result<std::vector<InventoryRow>> SqliteStorage::list_inventory(const InventoryQuery& q) {
+  std::string sql = "SELECT store, item, count, updated_at, report_id FROM inventory WHERE 1";
+  if (q.store) sql += " AND store = ?1";
+  if (q.out_of_stock_only) sql += " AND count = 0";
+  if (q.after) sql += " AND (store, item) > (?2, ?3)";
+  // lower() folds ASCII letters only (SQLite without ICU), as the contract says.
+  if (q.item_contains) sql += " AND instr(lower(item), ?5) > 0";
+  sql += " ORDER BY store, item LIMIT ?4";
   try {
-    const std::string needle = q.item_contains ? ascii_lower(*q.item_contains) : std::string();
-    // A search by name first reads the distinct item names (far fewer than
-    // rows), one seek of inventory_item each, and keeps those that match.
-    // Few matching names: only their rows are read, by that index. Many:
-    // matches are dense, so the walk in key order below soon has a page.
-    std::vector<std::string> names;
-    bool by_names = false;
-    if (q.item_contains) {
-      Statement n(impl_->db.get(),
-                  "WITH RECURSIVE names(item) AS ("
-                  " SELECT (SELECT MIN(item) FROM inventory)"
-                  " UNION ALL"
-                  " SELECT (SELECT MIN(item) FROM inventory WHERE item > names.item)"
-                  " FROM names WHERE names.item IS NOT NULL) "
-                  "SELECT item FROM names WHERE item IS NOT NULL AND instr(lower(item), ?1) > 0 "
-                  "LIMIT ?2");
-      n.bind(1, needle).bind(2, static_cast<std::int64_t>(kSearchNames + 1));
-      auto found = collect<std::string>(n, [](const Statement& st) { return st.text(0); });
-      if (!found) return found.error();
-      if (found->empty()) return std::vector<InventoryRow>{};
-      if (found->size() <= kSearchNames) {
-        names = std::move(*found);
-        by_names = true;
-      }
-    }
-    std::string sql = "SELECT store, item, count, updated_at, report_id FROM inventory";
-    sql += by_names ? " INDEXED BY inventory_item WHERE 1" : " WHERE 1";
-    if (q.store) sql += " AND store = ?1";
-    if (q.out_of_stock_only) sql += " AND count = 0";
-    if (q.after) sql += " AND (store, item) > (?2, ?3)";
-    if (by_names) {
-      sql += " AND item IN (";
-      for (std::size_t i = 0; i < names.size(); ++i) sql += (i ? ", ?" : "?") + std::to_string(6 + i);
-      sql += ")";
-    } else if (q.item_contains) {
-      // lower() folds ASCII letters only (SQLite without ICU), as the contract says.
-      sql += " AND instr(lower(item), ?5) > 0";
-    }
-    sql += " ORDER BY store, item LIMIT ?4";
     Statement s(impl_->db.get(), sql.c_str());
     if (q.store) s.bind(1, *q.store);
     if (q.after) s.bind(2, q.after->first).bind(3, q.after->second);
     s.bind(4, q.limit);
-    if (q.item_contains && !by_names) s.bind(5, needle);
-    for (std::size_t i = 0; i < names.size(); ++i) s.bind(static_cast<int>(6 + i), names[i]);
+    const std::string needle = q.item_contains ? ascii_lower(*q.item_contains) : std::string();
+    if (q.item_contains) s.bind(5, needle);
     return collect<InventoryRow>(s, [](const Statement& st) {
       return InventoryRow{st.text(0), st.text(1), st.i64(2), from_unix_ms(st.i64(3)), st.i64(4)};
     });
