@@ -43,6 +43,47 @@ constexpr Named<ProblemCode> kCodeNames[] = {
     {ProblemCode::kDateEmpty, "date_empty"},
     {ProblemCode::kDateInvalid, "date_invalid"},
     {ProblemCode::kDateDiffers, "date_differs"},
+    {ProblemCode::kCountIsDate, "count_is_date"},
+    {ProblemCode::kMergedCells, "merged_cells"},
+    {ProblemCode::kWorkbookCannotOpen, "workbook_cannot_open"},
+    {ProblemCode::kWorkbookCannotRead, "workbook_cannot_read"},
+    {ProblemCode::kWorkbookNotZip, "workbook_not_zip"},
+    {ProblemCode::kWorkbookDamagedEntry, "workbook_damaged_entry"},
+    {ProblemCode::kWorkbookDamagedRowOrder, "workbook_damaged_row_order"},
+    {ProblemCode::kWorkbookDamagedCellOrder, "workbook_damaged_cell_order"},
+    {ProblemCode::kWorkbookDamagedNoPart, "workbook_damaged_no_part"},
+    {ProblemCode::kWorkbookDamagedText, "workbook_damaged_text"},
+    {ProblemCode::kWorkbookDamagedCellRef, "workbook_damaged_cell_ref"},
+    {ProblemCode::kWorkbookDamagedNumber, "workbook_damaged_number"},
+    {ProblemCode::kWorkbookDamaged, "workbook_damaged"},
+    {ProblemCode::kWorkbookZipBomb, "workbook_zip_bomb"},
+    {ProblemCode::kWorkbookOutsideEntry, "workbook_outside_entry"},
+    {ProblemCode::kWorkbookPassword, "workbook_password"},
+    {ProblemCode::kWorkbookNoSheet, "workbook_no_sheet"},
+    {ProblemCode::kWorkbookMissingPart, "workbook_missing_part"},
+    {ProblemCode::kWorkbookPartTooLarge, "workbook_part_too_large"},
+    {ProblemCode::kWorkbookXmlTooDeep, "workbook_xml_too_deep"},
+    {ProblemCode::kWorkbookXmlDoctype, "workbook_xml_doctype"},
+    {ProblemCode::kWorkbookXmlEntities, "workbook_xml_entities"},
+    {ProblemCode::kWorkbookXmlDamaged, "workbook_xml_damaged"},
+    {ProblemCode::kWorkbookTooManySheets, "workbook_too_many_sheets"},
+    {ProblemCode::kWorkbookTooManyParts, "workbook_too_many_parts"},
+    {ProblemCode::kWorkbookTooManyTexts, "workbook_too_many_texts"},
+    {ProblemCode::kWorkbookTextsTooLarge, "workbook_texts_too_large"},
+    {ProblemCode::kWorkbookTextTooLong, "workbook_text_too_long"},
+    {ProblemCode::kWorkbookTooManyStyles, "workbook_too_many_styles"},
+    {ProblemCode::kWorkbookTooManyRows, "workbook_too_many_rows"},
+    {ProblemCode::kCellTooLarge, "cell_too_large"},
+    {ProblemCode::kFormulaNoValue, "formula_no_value"},
+    {ProblemCode::kCellError, "cell_error"},
+    {ProblemCode::kCellRepeated, "cell_repeated"},
+    {ProblemCode::kRowRepeated, "row_repeated"},
+    {ProblemCode::kFileXls, "file_xls"},
+    {ProblemCode::kFileText, "file_text"},
+    {ProblemCode::kFileNotWorkbook, "file_not_workbook"},
+    {ProblemCode::kZipNotWorkbook, "zip_not_workbook"},
+    {ProblemCode::kCsvIsWorkbook, "csv_is_workbook"},
+    {ProblemCode::kCsvIsXls, "csv_is_xls"},
 };
 
 std::string_view arg(const ReportProblem& p, std::string_view name) {
@@ -99,7 +140,13 @@ std::optional<ProblemCode> problem_code_from_name(std::string_view name) {
 
 std::string ReportProblem::render(const Catalog& catalog) const {
   std::string text = problem_text(*this, catalog);
-  if (line == 0) return text;
+  if (line == 0) {
+    if (sheet.empty()) return text;
+    if (!cell.empty()) {
+      return catalog.format("problem.at_cell", {{"sheet", sheet}, {"cell", cell}, {"message", text}});
+    }
+    return catalog.format("problem.at_sheet", {{"sheet", sheet}, {"message", text}});
+  }
   const std::string n = std::to_string(line);
   if (!sheet.empty()) {
     if (!cell.empty()) {

@@ -54,6 +54,50 @@ enum class ProblemCode : unsigned char {
   kDateEmpty,            // the date column's cell is empty
   kDateInvalid,          // found: not a date
   kDateDiffers,          // found, first, first_line: another date than the first row's
+  // A workbook's problems (report/workbook/workbook_problem.hpp); the
+  // arguments that hold a library's own words (libzip, libxml2, the C
+  // library) are passed on as they are.
+  kCountIsDate,             // found: a date cell in the count column
+  kMergedCells,             // first, last
+  kWorkbookCannotOpen,
+  kWorkbookCannotRead,      // reason
+  kWorkbookNotZip,          // reason
+  kWorkbookDamagedEntry,
+  kWorkbookDamagedRowOrder,
+  kWorkbookDamagedCellOrder,
+  kWorkbookDamagedNoPart,
+  kWorkbookDamagedText,
+  kWorkbookDamagedCellRef,  // ref
+  kWorkbookDamagedNumber,   // found
+  kWorkbookDamaged,         // detail
+  kWorkbookZipBomb,         // part
+  kWorkbookOutsideEntry,
+  kWorkbookPassword,
+  kWorkbookNoSheet,
+  kWorkbookMissingPart,     // part
+  kWorkbookPartTooLarge,    // part
+  kWorkbookXmlTooDeep,
+  kWorkbookXmlDoctype,
+  kWorkbookXmlEntities,
+  kWorkbookXmlDamaged,      // detail, line
+  kWorkbookTooManySheets,
+  kWorkbookTooManyParts,
+  kWorkbookTooManyTexts,    // limit
+  kWorkbookTextsTooLarge,   // limit
+  kWorkbookTextTooLong,     // limit
+  kWorkbookTooManyStyles,
+  kWorkbookTooManyRows,
+  kCellTooLarge,            // limit
+  kFormulaNoValue,
+  kCellError,               // error
+  kCellRepeated,            // times
+  kRowRepeated,             // times
+  kFileXls,
+  kFileText,
+  kFileNotWorkbook,
+  kZipNotWorkbook,
+  kCsvIsWorkbook,           // a file named .csv is a zip archive
+  kCsvIsXls,                // a file named .csv is an old Excel workbook
 };
 
 [[nodiscard]] std::string_view problem_code_name(ProblemCode code);
@@ -81,7 +125,9 @@ struct ReportProblem {
 
   // The problem in `catalog`'s language:
   // "line 7, column count: '1.000' is not a whole number; write 1000",
-  // "line 3: ..." when there is no column, just the text for line 0.
+  // "line 3: ..." when there is no column, just the text for line 0
+  // (`sheet "Stok", cell C7: ...` or `sheet "Stok": ...` for a workbook's
+  // problem of line 0 that names its sheet).
   [[nodiscard]] std::string render(const Catalog& catalog) const;
   // render(english()).
   [[nodiscard]] std::string to_string() const;

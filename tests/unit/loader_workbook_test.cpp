@@ -171,6 +171,15 @@ TEST_F(LoaderWorkbookTest, HostileWorkbooksAreRejectedWithTheirReason) {
   ASSERT_TRUE(locked.ok()) << locked.error().message();
   EXPECT_EQ(locked->status, ReportStatus::kRejected);
   EXPECT_EQ(locked->error, "the workbook is protected with a password; save it without one");
+  // Stored as codes: the .error.txt and the rejection alert and reply are in
+  // [alerts] language, the English byte for byte as before.
+  EXPECT_EQ(rendered_problems(locked->problems, locked->error, english()), locked->error);
+  EXPECT_EQ(rendered_problems(locked->problems, locked->error, catalog_for("id")),
+            "buku kerja dilindungi kata sandi; simpan ulang tanpa kata sandi");
+  EXPECT_EQ(rendered_problems(bomb->problems, bomb->error, english()), bomb->error);
+  EXPECT_EQ(rendered_problems(bomb->problems, bomb->error, catalog_for("id")),
+            "lembar \"Stok\": isi buku kerja jauh lebih besar daripada ukuran berkasnya "
+            "(xl/worksheets/sheet1.xml), seperti bom zip; simpan ulang dari program lembar kerja");
 }
 
 TEST_F(LoaderWorkbookTest, TheCapsFromTheOptionsApply) {
@@ -191,6 +200,10 @@ TEST_F(LoaderWorkbookTest, AWorkbookNamedCsvIsToldToBeNamedXlsx) {
   auto xls = load("old.xls", "old.csv");
   ASSERT_TRUE(xls.ok()) << xls.error().message();
   EXPECT_EQ(xls->error, "the file is an old Excel workbook (.xls), not CSV; save it as .xlsx or CSV");
+  EXPECT_EQ(rendered_problems(out->problems, out->error, english()), out->error);
+  EXPECT_EQ(rendered_problems(xls->problems, xls->error, english()), xls->error);
+  EXPECT_EQ(rendered_problems(xls->problems, xls->error, catalog_for("id")),
+            "berkas ini buku kerja Excel versi lama (.xls), bukan CSV; simpan sebagai .xlsx atau CSV");
 }
 
 TEST_F(LoaderWorkbookTest, ACsvNamedXlsxIsToldToBeNamedCsv) {
@@ -198,6 +211,8 @@ TEST_F(LoaderWorkbookTest, ACsvNamedXlsxIsToldToBeNamedCsv) {
   ASSERT_TRUE(out.ok()) << out.error().message();
   EXPECT_EQ(out->status, ReportStatus::kRejected);
   EXPECT_EQ(out->error, "the file is text, not a workbook; if it is CSV, name it .csv");
+  EXPECT_EQ(rendered_problems(out->problems, out->error, catalog_for("id")),
+            "berkas ini berisi teks, bukan buku kerja; jika isinya CSV, beri nama berakhiran .csv");
 }
 
 TEST_F(LoaderWorkbookTest, TheWorkbookIsReadFromTheOpenedDescriptorNotByName) {

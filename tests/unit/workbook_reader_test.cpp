@@ -1,8 +1,10 @@
 // The workbook reader: every rule and every error, on workbooks written by
 // real spreadsheet programs (tests/support/make_workbooks.py: openpyxl and
 // LibreOffice) and on hostile files written byte by byte.
+#include "report/workbook/workbook_problem.hpp"
 #include "report/workbook/workbook_reader.hpp"
 #include "report/workbook/workbook_report.hpp"
+#include "text/catalog.hpp"
 #include "workbook_fixtures.hpp"
 
 #include <gtest/gtest.h>
@@ -297,6 +299,175 @@ TEST(WorkbookReader, DamagedParts) {
   EXPECT_EQ(load("bad_string_index.xlsx").problems,
             "sheet \"Stok\", cell A1: the workbook is damaged (the cell names a text that is not "
             "there)");
+}
+
+// ---- the problems in the reader's language -------------------------------------
+
+// The problems as the edges show them (the .error.txt, the rejection alert
+// and reply, the console): rendered from their stored form in `language`.
+std::string problems_in(const std::string& language, const std::string& name) {
+  ReportParser parser;
+  WorkbookReport report(parser, HeaderAliases{});
+  report.read_file((fixtures() / name).string(), "", [](const ReportRow&) {});
+  const std::string text = report.problems_text();
+  // English from the stored form is what the reader wrote, byte for byte.
+  EXPECT_EQ(rendered_problems(report.problems_json(), text, english()), text) << name;
+  return rendered_problems(report.problems_json(), text, catalog_for(language));
+}
+
+std::string bytes_problems_in(const std::string& language, std::string_view bytes) {
+  ReportParser parser;
+  WorkbookReport report(parser, HeaderAliases{});
+  report.read(bytes, "", [](const ReportRow&) {});
+  const std::string text = report.problems_text();
+  EXPECT_FALSE(text.empty());
+  EXPECT_EQ(rendered_problems(report.problems_json(), text, english()), text);
+  return rendered_problems(report.problems_json(), text, catalog_for(language));
+}
+
+std::string fixture_bytes(const std::string& name) {
+  std::ifstream in(fixtures() / name, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+TEST(WorkbookProblemLanguage, EncryptedInIndonesian) {
+  const std::string want = "buku kerja dilindungi kata sandi; simpan ulang tanpa kata sandi";
+  EXPECT_EQ(problems_in("id", "protected.xlsx"), want);
+  EXPECT_EQ(problems_in("id", "encrypted_entry.xlsx"), want);
+  EXPECT_EQ(problems_in("id", "ods_encrypted.ods"), want);
+  EXPECT_EQ(problems_in("en", "protected.xlsx"),
+            "the workbook is protected with a password; save it without one");
+}
+
+TEST(WorkbookProblemLanguage, CountFormattedAsADateInIndonesian) {
+  EXPECT_EQ(problems_in("id", "date.xlsx"),
+            "lembar \"Stok\", sel C2: jumlahnya berupa tanggal (45352); ubah format kolom jumlah "
+            "menjadi angka, bukan tanggal");
+}
+
+TEST(WorkbookProblemLanguage, NotAWorkbookInIndonesian) {
+  EXPECT_EQ(problems_in("id", "binary.xlsx"),
+            "berkas ini bukan buku kerja; simpan sebagai .xlsx, .ods, atau CSV");
+  EXPECT_EQ(problems_in("id", "not_workbook.xlsx"),
+            "berkas ini arsip zip, tetapi bukan buku kerja; simpan sebagai .xlsx, .ods, atau CSV");
+  EXPECT_EQ(problems_in("id", "csv_named.xlsx"),
+            "berkas ini berisi teks, bukan buku kerja; jika isinya CSV, beri nama berakhiran .csv");
+  EXPECT_EQ(problems_in("id", "old.xls"),
+            "berkas ini buku kerja Excel versi lama (.xls); simpan sebagai .xlsx atau CSV");
+}
+
+TEST(WorkbookProblemLanguage, DamagedZipInIndonesian) {
+  const std::string whole = fixture_bytes("basic.xlsx");
+  ASSERT_GT(whole.size(), 200u);
+  // Cut short: the archive's directory at its end is gone. The reason after
+  // the colon is libzip's own and stays as libzip words it.
+  EXPECT_EQ(bytes_problems_in("id", std::string_view(whole).substr(0, whole.size() / 2)),
+            "buku kerja tidak dapat dibuka sebagai arsip zip: Not a zip archive");
+  // A damaged entry: a byte of every entry's data flipped after the
+  // directory was written (the CRC no longer fits).
+  std::string flipped = whole;
+  for (std::size_t at = 0; (at = flipped.find(std::string_view("PK\x03\x04", 4), at)) != std::string::npos; at += 4) {
+    const auto name_len = static_cast<unsigned char>(flipped[at + 26]) |
+                          (static_cast<unsigned char>(flipped[at + 27]) << 8);
+    const auto extra_len = static_cast<unsigned char>(flipped[at + 28]) |
+                           (static_cast<unsigned char>(flipped[at + 29]) << 8);
+    const std::size_t data = at + 30 + name_len + extra_len;
+    if (data + 2 < flipped.size()) flipped[data + 1] = static_cast<char>(flipped[data + 1] ^ 0x55);
+  }
+  const std::string damaged = bytes_problems_in("id", flipped);
+  EXPECT_NE(damaged.find("buku kerja rusak ("), std::string::npos) << damaged;
+  EXPECT_EQ(damaged.find("the workbook"), std::string::npos) << damaged;
+}
+
+TEST(WorkbookProblemLanguage, OtherProblemsInIndonesian) {
+  EXPECT_EQ(problems_in("id", "merged.xlsx"),
+            "lembar \"Stok\", sel A2: sel A2:A3 digabung; pisahkan lagi lalu tulis nilainya di "
+            "setiap sel\nlembar \"Stok\", sel A3: nama gudang kosong");
+  EXPECT_EQ(problems_in("id", "bomb.xlsx"),
+            "lembar \"Stok\": isi buku kerja jauh lebih besar daripada ukuran berkasnya "
+            "(xl/worksheets/sheet1.xml), seperti bom zip; simpan ulang dari program lembar kerja");
+  EXPECT_EQ(problems_in("id", "damaged_xml.xlsx"),
+            "lembar \"Stok\": XML buku kerja rusak (Opening and ending tag mismatch: c line 1 and "
+            "sheetData di baris 1); simpan ulang dari program lembar kerja");
+  EXPECT_EQ(problems_in("id", "bad_string_index.xlsx"),
+            "lembar \"Stok\", sel A1: buku kerja rusak (sel merujuk ke teks yang tidak ada)");
+  EXPECT_EQ(problems_in("id", "traversal.xlsx"),
+            "buku kerja memuat entri yang namanya menunjuk ke luar arsip; simpan ulang dari "
+            "program lembar kerja");
+  EXPECT_EQ(problems_in("id", "formula_error.xlsx"),
+            "lembar \"Stok\", sel C2: sel ini menampilkan galat #DIV/0!; perbaiki rumusnya lalu "
+            "simpan ulang");
+  EXPECT_NE(problems_in("id", "no_cached_value.xlsx")
+                .find(": rumus ini tidak punya nilai tersimpan; buka berkasnya di program lembar "
+                      "kerja lalu simpan ulang"),
+            std::string::npos);
+}
+
+TEST(WorkbookProblemLanguage, EveryReaderTextHasItsCodeAndBothLanguages) {
+  // Each code's English text, filled with sample values, is recognised as
+  // that code with those values, and Indonesian has a text of its own.
+  const std::vector<std::pair<ProblemCode, std::vector<std::pair<std::string, std::string>>>> cases = {
+      {ProblemCode::kWorkbookCannotOpen, {}},
+      {ProblemCode::kWorkbookCannotRead, {{"reason", "Not a zip archive"}}},
+      {ProblemCode::kWorkbookNotZip, {{"reason", "Not a zip archive"}}},
+      {ProblemCode::kWorkbookDamagedEntry, {}},
+      {ProblemCode::kWorkbookDamagedRowOrder, {}},
+      {ProblemCode::kWorkbookDamagedCellOrder, {}},
+      {ProblemCode::kWorkbookDamagedNoPart, {}},
+      {ProblemCode::kWorkbookDamagedText, {}},
+      {ProblemCode::kWorkbookDamagedCellRef, {{"ref", "C0"}}},
+      {ProblemCode::kWorkbookDamagedNumber, {{"found", "1e"}}},
+      {ProblemCode::kWorkbookDamaged, {{"detail", "xl/styles.xml: CRC error"}}},
+      {ProblemCode::kWorkbookZipBomb, {{"part", "xl/worksheets/sheet1.xml"}}},
+      {ProblemCode::kWorkbookOutsideEntry, {}},
+      {ProblemCode::kWorkbookPassword, {}},
+      {ProblemCode::kWorkbookNoSheet, {}},
+      {ProblemCode::kWorkbookMissingPart, {{"part", "xl/workbook.xml"}}},
+      {ProblemCode::kWorkbookPartTooLarge, {{"part", "mimetype"}}},
+      {ProblemCode::kWorkbookXmlTooDeep, {}},
+      {ProblemCode::kWorkbookXmlDoctype, {}},
+      {ProblemCode::kWorkbookXmlEntities, {}},
+      {ProblemCode::kWorkbookXmlDamaged, {{"detail", "Premature end of data"}, {"line", "3"}}},
+      {ProblemCode::kWorkbookTooManySheets, {}},
+      {ProblemCode::kWorkbookTooManyParts, {}},
+      {ProblemCode::kWorkbookTooManyTexts, {{"limit", "1000000"}}},
+      {ProblemCode::kWorkbookTextsTooLarge, {{"limit", "67108864"}}},
+      {ProblemCode::kWorkbookTextTooLong, {{"limit", "32768"}}},
+      {ProblemCode::kWorkbookTooManyStyles, {}},
+      {ProblemCode::kWorkbookTooManyRows, {}},
+      {ProblemCode::kCellTooLarge, {{"limit", "32768"}}},
+      {ProblemCode::kFormulaNoValue, {}},
+      {ProblemCode::kCellError, {{"error", "#REF!"}}},
+      {ProblemCode::kCellRepeated, {{"times", "5000"}}},
+      {ProblemCode::kRowRepeated, {{"times", "5000"}}},
+      {ProblemCode::kFileXls, {}},
+      {ProblemCode::kFileText, {}},
+      {ProblemCode::kFileNotWorkbook, {}},
+      {ProblemCode::kZipNotWorkbook, {}},
+      {ProblemCode::kCsvIsWorkbook, {}},
+      {ProblemCode::kCsvIsXls, {}},
+      {ProblemCode::kCountIsDate, {{"found", "45352"}}},
+      {ProblemCode::kMergedCells, {{"first", "A2"}, {"last", "A3"}}},
+  };
+  for (const auto& [code, args] : cases) {
+    const ReportProblem want{0, "", code, args};
+    const std::string english_text = want.text(english());
+    const ReportProblem got = coded_message(english_text);
+    EXPECT_EQ(problem_code_name(got.code), problem_code_name(code)) << english_text;
+    EXPECT_EQ(got.args, args) << english_text;
+    EXPECT_EQ(got.text(english()), english_text);
+    const std::string key = "problem." + std::string(problem_code_name(code));
+    EXPECT_TRUE(catalog_for("id").has(key)) << key;
+    EXPECT_NE(got.text(catalog_for("id")), english_text) << key;
+    // The stored form keeps the code, so it renders in either language later.
+    const auto stored = problems_from_json(problems_to_json(std::vector<ReportProblem>{got}, 1));
+    ASSERT_TRUE(stored.has_value());
+    EXPECT_EQ(stored->problems.at(0).text(catalog_for("id")), got.text(catalog_for("id")));
+  }
+  // A message no code knows stays as it is.
+  const ReportProblem other = coded_message("stopped");
+  EXPECT_EQ(other.code, ProblemCode::kText);
+  EXPECT_EQ(other.render(catalog_for("id")), "stopped");
 }
 
 TEST(WorkbookReader, ReadFromMemoryMatchesTheFile) {

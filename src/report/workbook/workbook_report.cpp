@@ -13,6 +13,8 @@
 #include <thread>
 #include <utility>
 
+#include "report/workbook/workbook_problem.hpp"
+
 namespace stockwatch::workbook {
 
 namespace {
@@ -145,10 +147,8 @@ class WorkbookReport::Feeder : public SheetSink {
       }
       if (row.number != header_row_ && owner_.role_column_[2] == c.column &&
           c.kind == CellKind::kDate) {
-        side().problem = ReportProblem{
-            line_ + 1, "count",
-            "the count is a date (" + c.text +
-                "); format the count column as a number, not a date"};
+        side().problem = ReportProblem{line_ + 1, "count", ProblemCode::kCountIsDate,
+                                       {{"found", c.text}}};
       }
       // A date's problem is told once: the parser gets a count it accepts
       // (the report is refused all the same).
@@ -208,11 +208,9 @@ class WorkbookReport::Feeder : public SheetSink {
     if (merges_++ < kMaxMergesReported) {
       const std::size_t line = line_of(m.first_row);
       owner_.merge_cells_.emplace_back(line, cell_ref(m.first_column, m.first_row));
-      side().problem = ReportProblem{
-          line, "",
-          "the cells " + cell_ref(m.first_column, m.first_row) + ":" +
-              cell_ref(m.last_column, m.last_row) +
-              " are merged; unmerge them and write the value in each cell"};
+      side().problem = ReportProblem{line, "", ProblemCode::kMergedCells,
+                                     {{"first", cell_ref(m.first_column, m.first_row)},
+                                      {"last", cell_ref(m.last_column, m.last_row)}}};
     }
     return std::nullopt;
   }
@@ -342,8 +340,9 @@ void WorkbookReport::run(const std::function<std::optional<WorkbookProblem>(Shee
     return;
   }
   if (problem) {
-    // Stored whole, already naming its sheet and cell.
-    parser_.add_problem(ReportProblem{0, "", problem->to_string()});
+    // A problem of the whole report, naming its sheet and cell, rendered
+    // in the reader's language from its code.
+    parser_.add_problem(coded_problem(*problem));
     return;
   }
   parser_.finish(wrapped);
@@ -377,7 +376,7 @@ ReportProblem WorkbookReport::located(const ReportProblem& problem) const {
     }
   }
   for (const auto& [line, cell] : merge_cells_) {
-    if (line == problem.line && p.column.empty() && p.message.starts_with("the cells ")) {
+    if (line == problem.line && p.column.empty() && p.code == ProblemCode::kMergedCells) {
       p.cell = cell;
       return p;
     }
