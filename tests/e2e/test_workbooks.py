@@ -134,6 +134,44 @@ class WorkbookTest(harness.PipelineTestCase):
         self.assertEqual(env.inventory(), {})
         env.stop_daemon()
 
+    def test_a_rejected_workbook_is_explained_in_indonesian(self):
+        # [alerts] language = "id": the workbook's own problems, like a CSV
+        # report's, are in Indonesian in the .error.txt and the email.
+        env = self.make_env()
+        env.write_config(smtp_url="")
+        with open(env.config, encoding="utf-8") as f:
+            text = f.read()
+        with open(env.config, "w", encoding="utf-8") as f:
+            f.write(text.replace("[alerts]\n", '[alerts]\nlanguage = "id"\n', 1))
+        env.start_daemon()
+        env.drop(hostile("protected.xlsx"), "locked.xlsx")
+        env.drop(hostile("date.xlsx"), "date.xlsx")
+        env.drop(hostile("old.xls"), "old.csv")
+        messages = self.wait_mail(env, 3)
+        env.wait_archived(3)
+
+        def error_of(name):
+            with open(os.path.join(env.failed, name + ".error.txt"), encoding="utf-8") as f:
+                return f.read().strip()
+        locked = "buku kerja dilindungi kata sandi; simpan ulang tanpa kata sandi"
+        date = ('lembar "Stok", sel C2: jumlahnya berupa tanggal (45352); ubah format kolom '
+                "jumlah menjadi angka, bukan tanggal")
+        old = "berkas ini buku kerja Excel versi lama (.xls), bukan CSV; simpan sebagai .xlsx atau CSV"
+        self.assertEqual(error_of("locked.xlsx"), locked)
+        self.assertEqual(error_of("date.xlsx"), date)
+        self.assertEqual(error_of("old.csv"), old)
+        by_subject = {str(m["Subject"]): m for m in messages}
+        self.assertEqual(sorted(by_subject), ["Laporan ditolak: date.xlsx",
+                                              "Laporan ditolak: locked.xlsx",
+                                              "Laporan ditolak: old.csv"])
+        for name, want in (("locked.xlsx", locked), ("date.xlsx", date), ("old.csv", old)):
+            msg = by_subject[f"Laporan ditolak: {name}"]
+            body = msg.get_content()
+            self.assertIn(f"Laporan {name} ditolak, dan tidak ada isinya yang dimuat.", body)
+            self.assertIn(want, body)
+            self.assertNotIn("workbook", body)
+        env.stop_daemon()
+
     def test_an_ods_uploaded_over_s3_loads(self):
         soffice = shutil.which("soffice")
         if soffice is None:
