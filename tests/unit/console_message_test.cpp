@@ -92,6 +92,44 @@ TEST(ConsoleMessage, ThePageShowsTheMessageLiterallyInTheReadersLanguage) {
   EXPECT_EQ(broken.find("<pre"), std::string::npos);
 }
 
+TEST(ConsoleReports, EachReportSaysHowItArrivedInTheReadersLanguage) {
+  std::vector<ReportRecord> reports;
+  for (const char* by : {"folder", "s3", "browser", "email", ""}) {
+    ReportRecord r;
+    r.id = static_cast<std::int64_t>(reports.size()) + 1;
+    r.path = "medan.csv";
+    r.arrived_by = by;
+    reports.push_back(r);
+  }
+  MailSource mail;
+  mail.report_id = 5;   // an entry from before the column, known to have come by email
+  mail.sender = "gudang@example.com";
+  mail.attachment = "medan.csv";
+  View v;
+  Account a;
+  a.name = "owner";
+  a.role = AccountRole::kOwner;
+  v.account = a;
+  v.text = &catalog_for("en");
+  std::string page = reports_page(v, reports, std::nullopt, {mail}).html;
+  for (const char* words : {"inbox folder", "S3 upload", "browser upload"}) {
+    EXPECT_NE(page.find(std::string("<td class=\"arrived\">") + words + "</td>"), std::string::npos)
+        << words;
+  }
+  EXPECT_NE(page.find("<th scope=\"col\">Arrived by</th>"), std::string::npos);
+  // "email" twice: recorded, and known from the mail.
+  EXPECT_EQ(page.find("not recorded"), std::string::npos);
+  reports.pop_back();
+  v.text = &catalog_for("id");
+  page = reports_page(v, reports, std::nullopt, {}).html;
+  EXPECT_NE(page.find("<td class=\"arrived\">unggahan S3</td>"), std::string::npos);
+  EXPECT_NE(page.find("Masuk lewat"), std::string::npos);
+  ReportRecord old;
+  old.id = 9;
+  page = report_page(v, old, {}, false).html;
+  EXPECT_NE(page.find("<td class=\"arrived\">tidak tercatat</td>"), std::string::npos);
+}
+
 TEST(ConsoleUpload, TheFormWorksAloneAndCarriesTheScriptsTexts) {
   View v;
   v.text = &catalog_for("en");
