@@ -389,9 +389,29 @@ class ConsoleTest(harness.PipelineTestCase):
         self.assertIn("Not found", self.text())
         self.go("/_console/reports/1/original")
         self.assertIn("Not found", self.text())
-        for owners_only in ("/_console/alerts", "/_console/status"):
-            self.go(owners_only)
-            self.assertIn("Not found", self.text())
+        self.go("/_console/status")
+        self.assertIn("Not found", self.text())
+        # The manager's alerts: the messages about Makassar, none about another
+        # store, and no "Send again".
+        self.go("/_console/alerts")
+        harness.wait_for(lambda: self.driver.find_elements(By.CSS_SELECTOR, "tbody td:first-child a")
+                         or self.driver.refresh(), "the manager's alert", timeout=60)
+        self.assertIn("Alerts", self.driver.find_element(By.TAG_NAME, "nav").text)
+        self.assertFalse(self.driver.find_elements(By.CSS_SELECTOR, "form[action$='/retry']"))
+        self.shot("alerts-manager")
+        hrefs = [a.get_attribute("href") for a in
+                 self.driver.find_elements(By.CSS_SELECTOR, "tbody td:first-child a")]
+        for href in hrefs:
+            self.driver.get(href)
+            self.assertIn("Makassar", self.text())
+            self.assertNotIn("Robusta Dairi", self.text())
+        self.shot("message-manager")
+        others = self.env.query("SELECT id FROM outbox WHERE payload NOT LIKE '%Makassar%'")
+        self.assertTrue(others)
+        for (other,) in others:
+            self.assertNotIn(f"{self.base}/_console/alerts/{other}", hrefs)
+            status, _ = self.curl("-H", f"Cookie: {session}", f"{self.base}/_console/alerts/{other}")
+            self.assertEqual(status, 404)
         self.go("/_console/no-such-page")
         self.assertIn("Not found", self.text())
         self.shot("not-found")

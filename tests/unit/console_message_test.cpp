@@ -92,6 +92,31 @@ TEST(ConsoleMessage, ThePageShowsTheMessageLiterallyInTheReadersLanguage) {
   EXPECT_EQ(broken.find("<pre"), std::string::npos);
 }
 
+TEST(ConsoleMessage, AManagerReadsTheirMessagesButCannotSendOneAgain) {
+  View v;
+  v.text = &catalog_for("en");
+  Account a;
+  a.name = "medan";
+  a.role = AccountRole::kManager;
+  a.stores = {"Medan"};
+  v.account = a;
+  v.csrf = "t0k3n";
+  SentMessageView s;
+  s.message = alert_message("en");
+  s.message.state = OutboxState::kDead;
+  const std::string page = message_page(v, s).html;
+  EXPECT_NE(page.find("Message 12"), std::string::npos);
+  EXPECT_EQ(page.find("/retry"), std::string::npos);
+  AlertsView list;
+  list.messages.push_back(s.message);
+  const std::string listed = alerts_page(v, list).html;
+  EXPECT_NE(listed.find("href=\"/_console/alerts/12\""), std::string::npos);
+  EXPECT_EQ(listed.find("/retry"), std::string::npos);
+  // The Alerts page is in a manager's menu; Status is not.
+  EXPECT_NE(listed.find("<a href=\"/_console/alerts\" aria-current=\"page\">"), std::string::npos);
+  EXPECT_EQ(listed.find("href=\"/_console/status\""), std::string::npos);
+}
+
 TEST(ConsoleReports, EachReportSaysHowItArrivedInTheReadersLanguage) {
   std::vector<ReportRecord> reports;
   for (const char* by : {"folder", "s3", "browser", "email", ""}) {

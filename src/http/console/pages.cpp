@@ -189,9 +189,8 @@ Markup layout(const View& v, std::string_view title, const Markup& body, std::st
         {"upload", "/_console/upload"}, {"reports", "/_console/reports"},
         {"alerts", "/_console/alerts"}, {"status", "/_console/status"}};
     for (const auto& [key, href] : links) {
-      if (v.account->role != AccountRole::kOwner && (std::string_view(key) == "alerts" ||
-                                                     std::string_view(key) == "status")) {
-        continue;   // the owner's pages
+      if (v.account->role != AccountRole::kOwner && std::string_view(key) == "status") {
+        continue;   // the owner's page
       }
       items += html("<li><a href=\"{}\"{}>{}</a></li>",
                     {href, Markup{active == key ? " aria-current=\"page\"" : ""},
@@ -656,7 +655,7 @@ Markup alerts_page(const View& v, const AlertsView& a) {
   for (const auto& m : a.messages) {
     Markup state = html("<span class=\"badge {}\">{}</span>",
                         {to_string(m.state), v.t(std::string("console.state.") + to_string(m.state))});
-    if (m.state == OutboxState::kDead) {
+    if (m.state == OutboxState::kDead && v.account->role == AccountRole::kOwner) {
       state += html(
           "<form class=\"inline\" method=\"post\" action=\"/_console/alerts/{}/retry\">"
           "<input type=\"hidden\" name=\"csrf\" value=\"{}\"><button type=\"submit\">{}</button></form>",
@@ -730,7 +729,7 @@ Markup message_page(const View& v, const SentMessageView& s) {
     body += html("<h2>{}</h2><p class=\"hint\">{}</p><pre class=\"sent\">{}</pre>",
                  {v.t("console.message.body"), v.t("console.message.note"), s.text});
   }
-  if (m.state == OutboxState::kDead) {
+  if (m.state == OutboxState::kDead && v.account->role == AccountRole::kOwner) {
     body += html(
         "<form class=\"inline\" method=\"post\" action=\"/_console/alerts/{}/retry\">{}"
         "<button type=\"submit\">{}</button></form>",
