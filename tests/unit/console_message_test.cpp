@@ -2,6 +2,10 @@
 // every attempt sends) and the Upload page's parts for its script.
 #include <gtest/gtest.h>
 
+#include <string>
+#include <utility>
+#include <vector>
+
 #include "http/console/pages.hpp"
 #include "http/console/script.hpp"
 #include "mailbox/mime_mail.hpp"
@@ -37,6 +41,20 @@ OutboxMessage alert_message(const std::string& language) {
   return m;
 }
 
+// A page as `name` (an owner, or a manager of `stores`) reads it in `language`.
+View view_of(const std::string& name, const std::string& language,
+             std::vector<std::string> stores = {}) {
+  View v;
+  v.text = &catalog_for(language);
+  Account a;
+  a.name = name;
+  a.role = stores.empty() ? AccountRole::kOwner : AccountRole::kManager;
+  a.stores = std::move(stores);
+  v.account = a;
+  v.csrf = "t0k3n";
+  return v;
+}
+
 TEST(ConsoleMessage, AnEmailReadsBackAsItsWordsWereWritten) {
   for (const std::string lang : {"en", "id"}) {
     const OutboxMessage m = alert_message(lang);
@@ -63,13 +81,7 @@ TEST(ConsoleMessage, WhatIsNotAMailGivesNothingAndNoError) {
 }
 
 TEST(ConsoleMessage, ThePageShowsTheMessageLiterallyInTheReadersLanguage) {
-  View v;
-  v.text = &catalog_for("id");
-  Account a;
-  a.name = "owner";
-  a.role = AccountRole::kOwner;
-  v.account = a;
-  v.csrf = "t0k3n";
+  const View v = view_of("owner", "id");
   SentMessageView s;
   s.message = alert_message("id");
   s.message.state = OutboxState::kDead;
@@ -93,14 +105,7 @@ TEST(ConsoleMessage, ThePageShowsTheMessageLiterallyInTheReadersLanguage) {
 }
 
 TEST(ConsoleMessage, AManagerReadsTheirMessagesButCannotSendOneAgain) {
-  View v;
-  v.text = &catalog_for("en");
-  Account a;
-  a.name = "medan";
-  a.role = AccountRole::kManager;
-  a.stores = {"Medan"};
-  v.account = a;
-  v.csrf = "t0k3n";
+  const View v = view_of("medan", "en", {"Medan"});
   SentMessageView s;
   s.message = alert_message("en");
   s.message.state = OutboxState::kDead;
@@ -130,12 +135,7 @@ TEST(ConsoleReports, EachReportSaysHowItArrivedInTheReadersLanguage) {
   mail.report_id = 5;   // an entry from before the column, known to have come by email
   mail.sender = "gudang@example.com";
   mail.attachment = "medan.csv";
-  View v;
-  Account a;
-  a.name = "owner";
-  a.role = AccountRole::kOwner;
-  v.account = a;
-  v.text = &catalog_for("en");
+  View v = view_of("owner", "en");
   std::string page = reports_page(v, reports, std::nullopt, {mail}).html;
   for (const char* words : {"inbox folder", "S3 upload", "browser upload"}) {
     EXPECT_NE(page.find(std::string("<td class=\"arrived\">") + words + "</td>"), std::string::npos)
