@@ -25,6 +25,7 @@
 #include "daemon/reload.hpp"
 #include "daemon/status.hpp"
 #include "http/http_service.hpp"
+#include "inbox/arrivals.hpp"
 #include "inbox/inbox.hpp"
 #include "mailbox/imap_client.hpp"
 #include "mailbox/mailbox_stage.hpp"
@@ -89,6 +90,10 @@ struct Daemon::Impl final : PipelineEvents {
 
   Metrics metrics;
   StatusBoard status{stopping};
+  // How the reports this process placed arrived (S3, browser, email), for
+  // their ledger entries; noted on the HTTP and mailbox threads, read on
+  // the loading strand.
+  Arrivals arrivals;
   std::unique_ptr<HttpService> http;
 
   // db_strand state.
@@ -177,6 +182,7 @@ struct Daemon::Impl final : PipelineEvents {
     storage_options = StorageOptions::from(config.storage);
     reports = std::make_unique<ReportStage>(*db, clock, loader_options(config), config.alerts,
                                             archive_options(config));
+    reports->set_arrivals(&arrivals);
     templates = std::make_unique<TemplateStage>(*db, clock, TemplateStageOptions::from(config));
     expect = std::make_unique<ExpectStage>(*db, clock, ExpectStageOptions::from(config));
     digests = std::make_unique<DigestStage>(*db, clock, DigestStageOptions::from(config));
@@ -226,6 +232,10 @@ struct Daemon::Impl final : PipelineEvents {
               inbox.placed(relative);
               dispatch_ready();
             }));
+          },
+          [this](const std::string& relative, std::string_view by) {
+            if (by.empty()) arrivals.forget(relative);
+            else arrivals.expect(relative, std::string(by));
           });
       http->start();
     }
@@ -281,6 +291,10 @@ struct Daemon::Impl final : PipelineEvents {
   // complete, so the inbox takes it at once.
   MailboxStageOptions mailbox_options() {
     MailboxStageOptions options = MailboxStageOptions::from(config);
+    options.placing = [this](const std::string& relative, bool placed) {
+      if (placed) arrivals.expect(relative, Arrivals::kEmail);
+      else arrivals.forget(relative);
+    };
     options.placed = [this](const std::string& relative) {
       asio::post(ioc, guarded("inbox: mail attachment placed", [this, relative] {
         if (stopping) return;

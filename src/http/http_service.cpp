@@ -28,7 +28,7 @@ S3GatewayOptions gateway_options(const Config& c) {
 
 struct HttpService::Impl {
   Impl(const Config& config, const Clock& clock, Metrics& metrics, HealthSource health,
-       PlacedReport placed)
+       PlacedReport placed, ArrivingReport arriving)
       : storage(Storage::open(config.storage.location(),
                               StorageOptions::from(config.storage), clock)),
         uploads(config.inbox.path, clock),
@@ -50,6 +50,7 @@ struct HttpService::Impl {
                site),
         multipart_max_age(std::chrono::hours(config.http.multipart_max_age_h)) {
     gateway.on_placed(std::move(placed));
+    gateway.on_arriving(std::move(arriving));
   }
 
   asio::io_context ioc{1};
@@ -81,8 +82,9 @@ struct HttpService::Impl {
 };
 
 HttpService::HttpService(const Config& config, const Clock& clock, Metrics& metrics,
-                         HealthSource health, PlacedReport placed)
-    : impl_(std::make_unique<Impl>(config, clock, metrics, std::move(health), std::move(placed))) {
+                         HealthSource health, PlacedReport placed, ArrivingReport arriving)
+    : impl_(std::make_unique<Impl>(config, clock, metrics, std::move(health), std::move(placed),
+                                   std::move(arriving))) {
   if (auto st = impl_->server.start(); !st.ok()) throw std::runtime_error(st.message());
   (void)impl_->uploads.sweep(impl_->multipart_max_age);
   const auto& h = config.http;

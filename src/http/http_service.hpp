@@ -38,7 +38,7 @@ class Metrics;
 class HttpService {
  public:
   HttpService(const Config& config, const Clock& clock, Metrics& metrics, HealthSource health,
-              PlacedReport placed = {});
+              PlacedReport placed = {}, ArrivingReport arriving = {});
   ~HttpService();
   HttpService(const HttpService&) = delete;
   HttpService& operator=(const HttpService&) = delete;

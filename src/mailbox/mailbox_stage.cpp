@@ -364,8 +364,12 @@ Result<bool> MailboxStage::advance(std::uint32_t uid, Pending& p, MailboxStep& s
                                        ec.message());
     }
     if (auto st = sync_file(file->file); !st.ok()) return st.error();
+    if (options_.placing) options_.placing(att.path, true);
     auto placed = place_without_replacing(file->file, target);
-    if (!placed) return placed.error();
+    if (!placed) {
+      if (options_.placing) options_.placing(att.path, false);
+      return placed.error();
+    }
     if (auto st = sync_directory(target.parent_path()); !st.ok()) return st.error();
     ++step.loaded;
     spdlog::info("mailbox: mail {} from {}: {} placed in the inbox", uid, p.receipt.sender,

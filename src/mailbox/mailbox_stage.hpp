@@ -47,6 +47,10 @@ struct MailboxStageOptions {
   // Called with a report's path in the inbox once it is placed (the
   // daemon tells the inbox it is complete).
   std::function<void(const std::string& relative)> placed;
+  // Called with a report's path in the inbox just before it is placed, and
+  // again with `placed` false when that failed (the ledger notes how it
+  // arrived: by email).
+  std::function<void(const std::string& relative, bool placed)> placing;
 
   static MailboxStageOptions from(const Config& config);
 };

@@ -611,6 +611,7 @@ Result<LoadOutcome> Loader::load(ReportFile& file, const std::string& raw_name,
   ReportRecord record;
   record.path = name;
   record.received_at = received;
+  record.arrived_by = file.arrived_by;
   // The day its counts were true: from its `date` column (set once it is
   // read), else its name, else the day it arrived.
   if (const auto day = report_day_from_name(name)) {

@@ -120,6 +120,7 @@ struct ReportFile {
   UniqueFd fd;             // invalid when `refusal` is set
   struct stat st {};       // fstat of fd (lstat of the name when refused)
   std::string refusal;     // why it is rejected unread (a link out of the inbox)
+  std::string arrived_by;  // how it arrived (ReportRecord::arrived_by); empty: not known
 };
 
 class Loader {

@@ -87,6 +87,7 @@ ReportStep ReportStage::handle(const InboxReport& report, const std::atomic<bool
       }
     }
     step.disposition = load_and_archive(report, stop, step);
+    if (arrivals_ && step.disposition == Disposition::kDone) arrivals_->forget(report.relative);
     if (claimed) {
       if (auto st = storage_.release_inbox_file(*claimed, claimant_); !st.ok()) {
         spdlog::warn("{}: its claim in the shared inbox was not given up (it ends by itself "
@@ -107,6 +108,7 @@ Disposition ReportStage::load_and_archive(const InboxReport& report,
   const auto began = std::chrono::steady_clock::now();
   // Loaded and archived from one descriptor: what was read is what is kept.
   auto file = loader_->open(report.path);
+  if (file) file->arrived_by = arrivals_ ? arrivals_->of(report.relative) : Arrivals::kFolder;
   auto out = file ? loader_->load(*file, report.relative, stop)
                   : Result<LoadOutcome>(file.error());
   step.load_seconds =

@@ -29,6 +29,7 @@
 
 #include "base/clock.hpp"
 #include "config/config.hpp"
+#include "inbox/arrivals.hpp"
 #include "inbox/inbox.hpp"
 #include "pipeline/archive.hpp"
 #include "pipeline/checker.hpp"
@@ -75,6 +76,10 @@ class ReportStage {
   // database under `claimant` before it is read, and left to whichever
   // node holds it (Storage::claim_inbox_file). Empty: not shared.
   void set_shared_inbox(std::string claimant) { claimant_ = std::move(claimant); }
+  // Where the ledger learns how each report arrived (null: every report
+  // came through the folder). Its note of a report is forgotten once the
+  // report is done.
+  void set_arrivals(Arrivals* arrivals) { arrivals_ = arrivals; }
   // How long a claim lasts: past it, another node may load the report too
   // (the ledger then records a duplicate).
   static constexpr std::chrono::minutes kInboxClaimLease{30};
@@ -93,6 +98,7 @@ class ReportStage {
   Checker checker_;
   ArchiveOptions archive_;
   CheckerTotals reported_;   // what earlier check() calls returned
+  Arrivals* arrivals_ = nullptr;
   std::string claimant_;     // a shared inbox's claimant; empty: not shared
 };
 

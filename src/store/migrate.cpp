@@ -34,10 +34,11 @@ struct Copied {
 constexpr Copied kMigratedTables[] = {
     {"reports",
      "id, path, size, sha256, status, rows, changes, error, problems, duplicate_of, first_seq, "
-     "last_seq, rejected_pos, received_at, finished_at, archived_path, report_day, date_source",
+     "last_seq, rejected_pos, received_at, finished_at, archived_path, report_day, date_source, "
+     "arrived_by",
      "SELECT id, path, size, sha256, status, rows, changes, error, problems, duplicate_of, "
      "first_seq, last_seq, CASE WHEN status = 'rejected' THEN id END, received_at, finished_at, "
-     "archived_path, report_day, date_source FROM reports WHERE status <> 'loading'",
+     "archived_path, report_day, date_source, arrived_by FROM reports WHERE status <> 'loading'",
      "reports WHERE status <> 'loading'"},
     {"inventory", "store, item, count, previous_count, updated_at, report_id",
      "SELECT store, item, count, NULL, updated_at, report_id FROM inventory", "inventory"},

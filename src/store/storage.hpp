@@ -97,6 +97,10 @@ struct ReportRecord {
   // Unset for rejected and duplicate reports.
   std::optional<std::int64_t> report_day;
   std::string date_source;
+  // How it arrived: "folder" (put in the inbox), "s3" (an S3 upload),
+  // "browser" (the web console's upload) or "email" (a mail's attachment);
+  // empty for `stockwatch ingest` and for reports older than the column.
+  std::string arrived_by;
 };
 
 enum class ChangeKind { kInsert, kModify };
@@ -212,6 +216,7 @@ struct StoreOverview {
   std::int64_t last_report_id = 0;   // the newest loaded report with rows for it
   TimePoint last_report_at{};        // when that report was loaded
   std::int64_t out_of_stock = 0;     // its items at 0
+  std::string last_report_by;        // how that report arrived (ReportRecord::arrived_by)
 };
 
 // One store's newest loaded report (Storage::store_reports).

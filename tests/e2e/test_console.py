@@ -389,9 +389,29 @@ class ConsoleTest(harness.PipelineTestCase):
         self.assertIn("Not found", self.text())
         self.go("/_console/reports/1/original")
         self.assertIn("Not found", self.text())
-        for owners_only in ("/_console/alerts", "/_console/status"):
-            self.go(owners_only)
-            self.assertIn("Not found", self.text())
+        self.go("/_console/status")
+        self.assertIn("Not found", self.text())
+        # The manager's alerts: the messages about Makassar, none about another
+        # store, and no "Send again".
+        self.go("/_console/alerts")
+        harness.wait_for(lambda: self.driver.find_elements(By.CSS_SELECTOR, "tbody td:first-child a")
+                         or self.driver.refresh(), "the manager's alert", timeout=60)
+        self.assertIn("Alerts", self.driver.find_element(By.TAG_NAME, "nav").text)
+        self.assertFalse(self.driver.find_elements(By.CSS_SELECTOR, "form[action$='/retry']"))
+        self.shot("alerts-manager")
+        hrefs = [a.get_attribute("href") for a in
+                 self.driver.find_elements(By.CSS_SELECTOR, "tbody td:first-child a")]
+        for href in hrefs:
+            self.driver.get(href)
+            self.assertIn("Makassar", self.text())
+            self.assertNotIn("Robusta Dairi", self.text())
+        self.shot("message-manager")
+        others = self.env.query("SELECT id FROM outbox WHERE payload NOT LIKE '%Makassar%'")
+        self.assertTrue(others)
+        for (other,) in others:
+            self.assertNotIn(f"{self.base}/_console/alerts/{other}", hrefs)
+            status, _ = self.curl("-H", f"Cookie: {session}", f"{self.base}/_console/alerts/{other}")
+            self.assertEqual(status, 404)
         self.go("/_console/no-such-page")
         self.assertIn("Not found", self.text())
         self.shot("not-found")
@@ -634,6 +654,70 @@ class ConsoleTest(harness.PipelineTestCase):
         # Once the wait is over, the right password works again.
         harness.wait_for(lambda: attempt(OWNER_PASSWORD)[0] == 303, "a sign-in after the wait",
                          timeout=30)
+
+    def test_each_report_says_how_it_arrived(self):
+        # An S3 credential: the daemon again with it.
+        self.env.stop_daemon()
+        with open(self.env.config, "a", encoding="utf-8") as f:
+            f.write('\n[[http.credential]]\naccess_key = "AKIDARRIVALS"\n'
+                    'secret_key = "arrivals-secret-key"\n')
+        self.env.start_daemon()
+        ports = re.findall(r"http: listening on \S+ \(port (\d+)\)", self.env.daemon.log())
+        self.base = f"http://127.0.0.1:{ports[-1]}"
+        p = subprocess.run([BINARY, "user", "add", "owner", "--role", "owner",
+                            "--config", self.env.config],
+                           input=OWNER_PASSWORD + "\n", capture_output=True, text=True, timeout=60)
+        self.assertEqual(p.returncode, 0, p.stderr)
+
+        # One report by each way in: the folder, an S3 upload, the browser.
+        self.env.drop(MAKASSAR)
+        harness.wait_for(lambda: len(self.env.reports()) == 1, "the folder's report")
+        bali = self.write("bali.csv", "store,item,count\nBali,Kintamani,0\n")
+        status, body = self.curl("--aws-sigv4", "aws:amz:us-east-1:s3",
+                                 "--user", "AKIDARRIVALS:arrivals-secret-key",
+                                 "-H", "x-amz-content-sha256: UNSIGNED-PAYLOAD",
+                                 "-T", bali, f"{self.base}/inventory/bali/2026-12.csv")
+        self.assertEqual(status, 200, body)
+        harness.wait_for(lambda: len(self.env.reports()) == 2, "the S3 upload's report")
+        self.open_browser()
+        self.sign_in("owner", OWNER_PASSWORD)
+        outcomes = self.upload(MEDAN)
+        self.assertRegex(outcomes[0], r"Loaded: 6 rows")
+        # The same file again through the browser: a duplicate, and it says so too.
+        outcomes = self.upload(MEDAN)
+        self.assertRegex(outcomes[0], r"duplicate of report \d+")
+        ledger = self.env.query("SELECT path, arrived_by FROM reports ORDER BY id")
+        self.assertEqual([by for _, by in ledger], ["folder", "s3", "browser", "browser"], ledger)
+        self.assertEqual(ledger[1][0], "bali/2026-12.csv")
+
+        # The Reports page says how each arrived, newest first.
+        self.go("/_console/reports")
+        self.assertIn("Arrived by", self.text())
+        arrived = [e.text for e in self.driver.find_elements(By.CSS_SELECTOR, "td.arrived")]
+        self.assertEqual(arrived, ["browser upload", "browser upload", "S3 upload", "inbox folder"])
+        self.shot("reports-arrived")
+        # And a report's own page.
+        self.go("/_console/reports/2")
+        self.assertEqual(self.driver.find_element(By.CSS_SELECTOR, "td.arrived").text, "S3 upload")
+
+        # The overview: when each store's last report came, and how.
+        self.go("/_console/")
+        rows = {r.find_element(By.CSS_SELECTOR, "td.name").text: r.text
+                for r in self.driver.find_elements(By.CSS_SELECTOR, "tbody tr")
+                if r.find_elements(By.CSS_SELECTOR, "span.arrived")}
+        self.assertIn("by S3 upload", rows["Bali"])
+        self.assertIn("by inbox folder", rows["Makassar"])
+        self.assertIn("by browser upload", rows["Medan"])
+        self.shot("overview-arrived")
+
+        # In Bahasa Indonesia.
+        self.submit("/_console/language")
+        self.assertIn("lewat unggahan S3", self.text())
+        self.assertIn("lewat folder kotak masuk", self.text())
+        self.go("/_console/reports")
+        self.assertIn("Masuk lewat", self.text())
+        self.assertIn("unggahan peramban", self.text())
+        self.shot("reports-arrived-id")
 
 
 if __name__ == "__main__":

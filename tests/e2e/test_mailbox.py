@@ -226,6 +226,11 @@ class MailboxTest(harness.PipelineTestCase):
         harness.wait_for(lambda: len(self.get_json("/api/reports")["items"]) == 2,
                          "the folder's report")
         self.assertIsNone(self.get_json("/api/reports")["items"][0]["mail"])
+        # The ledger keeps how each arrived.
+        self.assertEqual(self.env.query("SELECT arrived_by FROM reports ORDER BY id"),
+                         [("email",), ("folder",)])
+        self.assertEqual([i["arrived_by"] for i in self.get_json("/api/reports")["items"]],
+                         ["folder", "email"])
 
         # /readyz shows the mailbox; /metrics counts what it did.
         status, text = self.get("/readyz")

@@ -2,6 +2,10 @@
 // every attempt sends) and the Upload page's parts for its script.
 #include <gtest/gtest.h>
 
+#include <string>
+#include <utility>
+#include <vector>
+
 #include "http/console/pages.hpp"
 #include "http/console/script.hpp"
 #include "mailbox/mime_mail.hpp"
@@ -37,6 +41,20 @@ OutboxMessage alert_message(const std::string& language) {
   return m;
 }
 
+// A page as `name` (an owner, or a manager of `stores`) reads it in `language`.
+View view_of(const std::string& name, const std::string& language,
+             std::vector<std::string> stores = {}) {
+  View v;
+  v.text = &catalog_for(language);
+  Account a;
+  a.name = name;
+  a.role = stores.empty() ? AccountRole::kOwner : AccountRole::kManager;
+  a.stores = std::move(stores);
+  v.account = a;
+  v.csrf = "t0k3n";
+  return v;
+}
+
 TEST(ConsoleMessage, AnEmailReadsBackAsItsWordsWereWritten) {
   for (const std::string lang : {"en", "id"}) {
     const OutboxMessage m = alert_message(lang);
@@ -63,13 +81,7 @@ TEST(ConsoleMessage, WhatIsNotAMailGivesNothingAndNoError) {
 }
 
 TEST(ConsoleMessage, ThePageShowsTheMessageLiterallyInTheReadersLanguage) {
-  View v;
-  v.text = &catalog_for("id");
-  Account a;
-  a.name = "owner";
-  a.role = AccountRole::kOwner;
-  v.account = a;
-  v.csrf = "t0k3n";
+  const View v = view_of("owner", "id");
   SentMessageView s;
   s.message = alert_message("id");
   s.message.state = OutboxState::kDead;
@@ -90,6 +102,57 @@ TEST(ConsoleMessage, ThePageShowsTheMessageLiterallyInTheReadersLanguage) {
   const std::string broken = message_page(v, s).html;
   EXPECT_NE(broken.find("tidak dapat ditampilkan"), std::string::npos);
   EXPECT_EQ(broken.find("<pre"), std::string::npos);
+}
+
+TEST(ConsoleMessage, AManagerReadsTheirMessagesButCannotSendOneAgain) {
+  const View v = view_of("medan", "en", {"Medan"});
+  SentMessageView s;
+  s.message = alert_message("en");
+  s.message.state = OutboxState::kDead;
+  const std::string page = message_page(v, s).html;
+  EXPECT_NE(page.find("Message 12"), std::string::npos);
+  EXPECT_EQ(page.find("/retry"), std::string::npos);
+  AlertsView list;
+  list.messages.push_back(s.message);
+  const std::string listed = alerts_page(v, list).html;
+  EXPECT_NE(listed.find("href=\"/_console/alerts/12\""), std::string::npos);
+  EXPECT_EQ(listed.find("/retry"), std::string::npos);
+  // The Alerts page is in a manager's menu; Status is not.
+  EXPECT_NE(listed.find("<a href=\"/_console/alerts\" aria-current=\"page\">"), std::string::npos);
+  EXPECT_EQ(listed.find("href=\"/_console/status\""), std::string::npos);
+}
+
+TEST(ConsoleReports, EachReportSaysHowItArrivedInTheReadersLanguage) {
+  std::vector<ReportRecord> reports;
+  for (const char* by : {"folder", "s3", "browser", "email", ""}) {
+    ReportRecord r;
+    r.id = static_cast<std::int64_t>(reports.size()) + 1;
+    r.path = "medan.csv";
+    r.arrived_by = by;
+    reports.push_back(r);
+  }
+  MailSource mail;
+  mail.report_id = 5;   // an entry from before the column, known to have come by email
+  mail.sender = "gudang@example.com";
+  mail.attachment = "medan.csv";
+  View v = view_of("owner", "en");
+  std::string page = reports_page(v, reports, std::nullopt, {mail}).html;
+  for (const char* words : {"inbox folder", "S3 upload", "browser upload"}) {
+    EXPECT_NE(page.find(std::string("<td class=\"arrived\">") + words + "</td>"), std::string::npos)
+        << words;
+  }
+  EXPECT_NE(page.find("<th scope=\"col\">Arrived by</th>"), std::string::npos);
+  // "email" twice: recorded, and known from the mail.
+  EXPECT_EQ(page.find("not recorded"), std::string::npos);
+  reports.pop_back();
+  v.text = &catalog_for("id");
+  page = reports_page(v, reports, std::nullopt, {}).html;
+  EXPECT_NE(page.find("<td class=\"arrived\">unggahan S3</td>"), std::string::npos);
+  EXPECT_NE(page.find("Masuk lewat"), std::string::npos);
+  ReportRecord old;
+  old.id = 9;
+  page = report_page(v, old, {}, false).html;
+  EXPECT_NE(page.find("<td class=\"arrived\">tidak tercatat</td>"), std::string::npos);
 }
 
 TEST(ConsoleUpload, TheFormWorksAloneAndCarriesTheScriptsTexts) {

@@ -4,11 +4,14 @@
 // (run_catch_up, run_report, run_mail), on one thread; nothing sleeps.
 #include "pipeline/pipeline.hpp"
 
+#include "inbox/arrivals.hpp"
+
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -273,6 +276,34 @@ TEST_F(PipelineTest, ARejectedReportGoesToFailedWithItsErrorsAndItsAlert) {
   ASSERT_EQ(transport_.calls.size(), 1u);
   EXPECT_NE(transport_.calls[0].data.find("bad.csv"), std::string::npos);
   EXPECT_EQ(only_report().status, ReportStatus::kRejected);
+}
+
+TEST_F(PipelineTest, TheLedgerSaysHowEachReportArrivedAndTheNoteIsThenForgotten) {
+  start();
+  Arrivals arrivals;
+  reports_->set_arrivals(&arrivals);
+  // Noted before it is placed, as the S3 endpoint and the mailbox do; a
+  // report nobody noted came through the folder; a placing that failed is
+  // forgotten.
+  arrivals.expect("s3-medan.csv", Arrivals::kS3);
+  arrivals.expect("bad.csv", Arrivals::kBrowser);
+  arrivals.expect("never.csv", Arrivals::kEmail);
+  arrivals.forget("never.csv");
+  EXPECT_EQ(arrivals.of("never.csv"), Arrivals::kFolder);
+  drop("s3-medan.csv", "store,item,count\nMedan,Kopi Gayo,0\n");
+  drop("bad.csv", "store,item,count\nMedan,Kopi Gayo,many\n");
+  drop("makassar.csv", "store,item,count\nMakassar,Kalosi,3\n");
+  EXPECT_EQ(step().reports, 3);
+  auto ledger = db_->recent_reports(10);
+  ASSERT_TRUE(ledger.ok());
+  ASSERT_EQ(ledger->size(), 3u);
+  std::map<std::string, std::string> by;
+  for (const auto& r : *ledger) by[r.path] = r.arrived_by;
+  EXPECT_EQ(by, (std::map<std::string, std::string>{
+                    {"s3-medan.csv", "s3"}, {"bad.csv", "browser"}, {"makassar.csv", "folder"}}));
+  // Handled: the notes are gone, so a later file under the same name is the folder's.
+  EXPECT_EQ(arrivals.of("s3-medan.csv"), Arrivals::kFolder);
+  EXPECT_EQ(arrivals.of("bad.csv"), Arrivals::kFolder);
 }
 
 TEST_F(PipelineTest, AReportLoadedButNotArchivedBeforeARestartIsArchivedAndAlertedOnce) {

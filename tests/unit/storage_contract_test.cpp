@@ -1055,6 +1055,50 @@ TEST_P(StorageContract, EachLoadRecordsItsStoresForTheConsolesOverview) {
   EXPECT_EQ(storage_->store_summaries()->size(), 2u);
 }
 
+TEST_P(StorageContract, TheLedgerKeepsHowEachReportArrived) {
+  // A loaded report (the load's commit), a rejected and a duplicate one
+  // (record_report), and one that says nothing.
+  auto begun = storage_->begin_report();
+  ASSERT_TRUE(begun.ok()) << begun.error().message();
+  ReportLoad txn = std::move(begun).value();
+  ASSERT_TRUE(txn.upsert("Medan", "Robusta Dairi", 0).ok());
+  auto loaded_rec = record("medan/2026-12.csv", "sha-s3");
+  loaded_rec.arrived_by = "s3";
+  const auto loaded = txn.commit(loaded_rec);
+  ASSERT_TRUE(loaded.ok()) << loaded.error().message();
+  auto rejected = record("bad.csv", "sha-bad", ReportStatus::kRejected);
+  rejected.error = "line 2: no count";
+  rejected.arrived_by = "browser";
+  const auto rejected_id = storage_->record_report(rejected);
+  ASSERT_TRUE(rejected_id.ok()) << rejected_id.error().message();
+  auto dup = record("mail/1_medan.csv", "sha-s3", ReportStatus::kDuplicate);
+  dup.duplicate_of = *loaded;
+  dup.arrived_by = "email";
+  const auto dup_id = storage_->record_report(dup);
+  ASSERT_TRUE(dup_id.ok());
+  const auto plain = load({{"Makassar", "Kalosi", 2}}, "makassar.csv", "sha-plain");
+
+  EXPECT_EQ((*storage_->report(*loaded))->arrived_by, "s3");
+  EXPECT_EQ((*storage_->report(*rejected_id))->arrived_by, "browser");
+  EXPECT_EQ((*storage_->report(*dup_id))->arrived_by, "email");
+  EXPECT_EQ((*storage_->report(plain))->arrived_by, "");
+  EXPECT_EQ((*storage_->find_loaded("sha-s3"))->arrived_by, "s3");
+  auto page = storage_->reports_page(0, std::nullopt, 10);
+  ASSERT_TRUE(page.ok());
+  ASSERT_EQ(page->size(), 4u);
+  EXPECT_EQ((*page)[1].arrived_by, "email");
+  EXPECT_EQ((*page)[2].arrived_by, "browser");
+
+  // The overview says how each store's newest report came.
+  auto summaries = storage_->store_summaries();
+  ASSERT_TRUE(summaries.ok()) << summaries.error().message();
+  ASSERT_EQ(summaries->size(), 2u);
+  EXPECT_EQ((*summaries)[0].store, "Makassar");
+  EXPECT_EQ((*summaries)[0].last_report_by, "");
+  EXPECT_EQ((*summaries)[1].store, "Medan");
+  EXPECT_EQ((*summaries)[1].last_report_by, "s3");
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, StorageContract, ::testing::ValuesIn(backends()),
                          [](const ::testing::TestParamInfo<Backend>& info) {
                            return info.param.name;

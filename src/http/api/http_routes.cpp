@@ -272,10 +272,13 @@ http::Response HttpRoutes::reports(const std::string& query) {
       o["errors"] = std::move(errors);
     }
     if (r.duplicate_of) o["duplicate_of"] = *r.duplicate_of;
+    // How it arrived; null when not recorded.
+    o["arrived_by"] = r.arrived_by.empty() ? json::value(nullptr) : json::value(r.arrived_by);
     // Where it came from when it came by email; null otherwise.
     o["mail"] = nullptr;
     for (const auto& m : *mails) {
       if (m.report_id != r.id) continue;
+      o["arrived_by"] = "email";
       o["mail"] = json::object{{"from", m.sender},
                                {"message_id", m.message_id.empty() ? json::value(nullptr)
                                                                    : json::value(m.message_id)},

@@ -29,6 +29,7 @@
 #include "http/failure_throttle.hpp"
 #include "mailbox/mime_mail.hpp"
 #include "notify/alert.hpp"
+#include "notify/report_missing.hpp"
 #include "notify/webhook.hpp"
 #include "pipeline/template_source.hpp"
 #include "report/template/template_writer.hpp"
@@ -48,6 +49,8 @@ constexpr std::string_view kPrefix = "/_console/";
 constexpr std::size_t kFormLimit = 64 * 1024;
 constexpr int kOutOfStockListed = 50;
 constexpr int kReportsPerPage = 50;
+// Outbox messages read at most for one page of a manager's alerts.
+constexpr std::int64_t kManagerAlertsScan = 2000;
 constexpr std::size_t kOutcomeEvents = 20;   // alerts listed per uploaded report
 // The store figures are read again when one of the ledger's newest
 // kLedgerMark entries is new or changed state, or when they are this old.
@@ -290,11 +293,16 @@ struct Console::Impl : std::enable_shared_from_this<Console::Impl> {
     if (page == "reports" && get) return reply(reports(req, v, who->account));
     if (page == "inventory" && get) return reply(inventory(req, v, who->account, false));
     if (page == "item" && get) return reply(item(req, v, who->account));
+    // A manager's alerts: the messages about their stores only.
+    if (page == "alerts" && get) return reply(alerts(req, v, who->account, ""));
+    if (page.substr(0, 7) == "alerts/" && get) {
+      return reply(message(page.substr(7), v, who->account));
+    }
     // The owner's pages; to a manager they do not exist.
     if (who->account.role == AccountRole::kOwner) {
-      if (page == "alerts" && get) return reply(alerts(req, v, ""));
-      if (page.substr(0, 7) == "alerts/" && post) return reply(retry(page.substr(7), req, v));
-      if (page.substr(0, 7) == "alerts/" && get) return reply(message(page.substr(7), v));
+      if (page.substr(0, 7) == "alerts/" && post) {
+        return reply(retry(page.substr(7), req, v, who->account));
+      }
       if (page == "status" && get) return reply(status(v));
     }
     if (page == "inventory.csv" && get) return reply(inventory(req, v, who->account, true));
@@ -629,7 +637,30 @@ struct Console::Impl : std::enable_shared_from_this<Console::Impl> {
 
   // --- Alerts and status (the owner's) ----------------------------------------------
 
-  http::Response alerts(const PageRequest& req, const View& v, std::string notice) {
+  // Whether a manager may read `m`: a message about their stores only (an
+  // alert whose every item, or a missing report whose store, is theirs).
+  // Messages about several stores' data, digests, rejections and mail
+  // replies are the owner's.
+  static bool about_own_stores(const OutboxMessage& m, const Account& account) {
+    if (account.role == AccountRole::kOwner) return true;
+    if (m.payload.empty()) return false;   // queued before schema 5: no event data
+    if (m.event == "report_missing") {
+      auto missing = decode_report_missing(m.payload);
+      return missing && account.sees(missing->store);
+    }
+    auto alert = decode_alert(m.payload);
+    if (!alert || alert->items.empty() || alert->many_stores) return false;
+    std::set<std::string_view> stores;
+    for (const auto& item : alert->items) {
+      if (!account.sees(item.store)) return false;
+      stores.insert(item.store);
+    }
+    // Items beyond the ones listed may be another store's.
+    return static_cast<std::int64_t>(stores.size()) == std::max<std::int64_t>(alert->stores, 1);
+  }
+
+  http::Response alerts(const PageRequest& req, const View& v, const Account& account,
+                        std::string notice) {
     AlertsView a;
     a.notice = std::move(notice);
     std::int64_t before = 0;
@@ -641,14 +672,38 @@ struct Console::Impl : std::enable_shared_from_this<Console::Impl> {
         }
       }
     }
-    auto rows = storage->outbox_page(before, a.state, kReportsPerPage);
-    if (!rows) return error_page(v, rows.error().message());
-    if (static_cast<int>(rows->size()) == kReportsPerPage) a.older = rows->back().id;
-    a.messages = std::move(*rows);
+    if (account.role == AccountRole::kOwner) {
+      auto rows = storage->outbox_page(before, a.state, kReportsPerPage);
+      if (!rows) return error_page(v, rows.error().message());
+      if (static_cast<int>(rows->size()) == kReportsPerPage) a.older = rows->back().id;
+      a.messages = std::move(*rows);
+      return page_response(200, alerts_page(v, a));
+    }
+    // A manager's page: the outbox newest first, read in pages, keeping
+    // their stores' messages, until a page is full or kManagerAlertsScan
+    // messages were read; "older" goes on from the last one read.
+    std::int64_t read = 0;
+    while (static_cast<int>(a.messages.size()) < kReportsPerPage && read < kManagerAlertsScan) {
+      auto rows = storage->outbox_page(before, a.state, kReportsPerPage);
+      if (!rows) return error_page(v, rows.error().message());
+      for (auto& m : *rows) {
+        before = m.id;
+        ++read;
+        if (!about_own_stores(m, account)) continue;
+        a.messages.push_back(std::move(m));
+        if (static_cast<int>(a.messages.size()) == kReportsPerPage) break;
+      }
+      if (static_cast<int>(rows->size()) < kReportsPerPage) {
+        before = 0;   // the oldest was read
+        break;
+      }
+    }
+    if (before > 1) a.older = before;
     return page_response(200, alerts_page(v, a));
   }
 
-  http::Response retry(std::string_view rest, const PageRequest& req, const View& v) {
+  http::Response retry(std::string_view rest, const PageRequest& req, const View& v,
+                       const Account& account) {
     if (rest.size() < 7 || rest.substr(rest.size() - 6) != "/retry") return not_found_page(v);
     rest.remove_suffix(6);
     if (rest.empty() || rest.size() > 18 ||
@@ -661,12 +716,12 @@ struct Console::Impl : std::enable_shared_from_this<Console::Impl> {
     if (*done) spdlog::info("console {}: message {} queued again by the owner", req.remote, id);
     PageRequest list = req;
     list.query.clear();
-    return alerts(list, v, v.f(*done ? "console.alerts.retried" : "console.alerts.not_dead", {{"id", id}}));
+    return alerts(list, v, account, v.f(*done ? "console.alerts.retried" : "console.alerts.not_dead", {{"id", id}}));
   }
 
   // One message as its channel sends it, rendered from its row the way
   // every attempt renders it (notify/alert.hpp), so it reads as it was sent.
-  http::Response message(std::string_view rest, const View& v) {
+  http::Response message(std::string_view rest, const View& v, const Account& account) {
     if (rest.empty() || rest.size() > 18 ||
         !std::all_of(rest.begin(), rest.end(), [](char c) { return c >= '0' && c <= '9'; })) {
       return not_found_page(v);
@@ -675,6 +730,7 @@ struct Console::Impl : std::enable_shared_from_this<Console::Impl> {
     auto rows = storage->outbox_page(id + 1, std::nullopt, 1);
     if (!rows) return error_page(v, rows.error().message());
     if (rows->empty() || rows->front().id != id) return not_found_page(v);
+    if (!about_own_stores(rows->front(), account)) return not_found_page(v);
     SentMessageView s;
     s.message = std::move(rows->front());
     const OutboxMessage& m = s.message;

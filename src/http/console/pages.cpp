@@ -4,6 +4,7 @@
 
 #include "http/console/forecast_pages.hpp"
 #include "http/s3/s3_protocol.hpp"
+#include "inbox/arrivals.hpp"
 #include "notify/alert.hpp"
 #include "notify/channel.hpp"
 #include "report/report_problem.hpp"
@@ -121,6 +122,16 @@ Markup status_badge(const View& v, ReportStatus s) {
   return html("<span class=\"badge {}\">{}</span>", {to_string(s), status_word(v, s)});
 }
 
+// How a report arrived (ReportRecord::arrived_by), in words; `by_mail`:
+// the ledger knows the mail it came in (older entries have no arrived_by).
+std::string arrival_word(const View& v, std::string_view arrived_by, bool by_mail = false) {
+  if (by_mail) arrived_by = Arrivals::kEmail;
+  for (const char* known : {Arrivals::kFolder, Arrivals::kS3, Arrivals::kBrowser, Arrivals::kEmail}) {
+    if (arrived_by == known) return v.t(std::string("console.arrived.") + known);
+  }
+  return v.t("console.arrived.unknown");
+}
+
 Markup field_csrf(const View& v) {
   return html("<input type=\"hidden\" name=\"csrf\" value=\"{}\">", {v.csrf});
 }
@@ -178,9 +189,8 @@ Markup layout(const View& v, std::string_view title, const Markup& body, std::st
         {"upload", "/_console/upload"}, {"reports", "/_console/reports"},
         {"alerts", "/_console/alerts"}, {"status", "/_console/status"}};
     for (const auto& [key, href] : links) {
-      if (v.account->role != AccountRole::kOwner && (std::string_view(key) == "alerts" ||
-                                                     std::string_view(key) == "status")) {
-        continue;   // the owner's pages
+      if (v.account->role != AccountRole::kOwner && std::string_view(key) == "status") {
+        continue;   // the owner's page
       }
       items += html("<li><a href=\"{}\"{}>{}</a></li>",
                     {href, Markup{active == key ? " aria-current=\"page\"" : ""},
@@ -302,6 +312,11 @@ Markup overview_page(const View& v, const OverviewData& d) {
                       ? html("<a href=\"/_console/reports/{}\">{}</a>",
                              {s.last_report_id, format_local_time(s.last_report_at)})
                       : html("{}", {v.t("console.overview.never")});
+    // How it came (not recorded for reports older than the ledger's column).
+    if (s.last_report_id && !s.last_report_by.empty()) {
+      when += html(" <span class=\"muted arrived\">{}</span>",
+                   {v.f("console.overview.arrived", {{"how", arrival_word(v, s.last_report_by)}})});
+    }
     if (is_quiet) {
       when += html(" <span class=\"quiet\">({})</span>",
                    {v.f("console.overview.quiet", {{"days", std::to_string(d.quiet_days)}})});
@@ -451,25 +466,28 @@ Markup reports_page(const View& v, const std::vector<ReportRecord>& reports,
     // Came by email: the attachment's name as sent (the path in the inbox
     // is on the report's page), the sender under it.
     Markup file = name(r.path);
+    bool by_mail = false;
     for (const auto& m : mails) {
       if (m.report_id != r.id) continue;
       file = html("{}<br><span class=\"muted\">{}</span>",
                   {name(m.attachment), v.f("console.reports.by_email_from", {{"sender", m.sender}})});
+      by_mail = true;
       break;
     }
     rows += html(
         "<tr><td><a href=\"/_console/reports/{}\">{}</a></td><td class=\"name\">{}</td><td>{}</td>"
-        "<td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"when\">{}</td></tr>",
+        "<td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"arrived\">{}</td>"
+        "<td class=\"when\">{}</td></tr>",
         {r.id, r.id, file, status, format_count(r.rows, lang), format_count(r.changes, lang),
-         format_local_time(r.received_at)});
+         arrival_word(v, r.arrived_by, by_mail), format_local_time(r.received_at)});
   }
   body += html(
       "<div class=\"table-wrap\"><table><thead><tr><th scope=\"col\">{}</th><th scope=\"col\">{}</th>"
       "<th scope=\"col\">{}</th><th scope=\"col\" class=\"num\">{}</th><th scope=\"col\" class=\"num\">{}</th>"
-      "<th scope=\"col\">{}</th></tr></thead><tbody>{}</tbody></table></div>",
+      "<th scope=\"col\">{}</th><th scope=\"col\">{}</th></tr></thead><tbody>{}</tbody></table></div>",
       {v.t("console.reports.id"), v.t("console.reports.file"), v.t("console.reports.status"),
-       v.t("console.reports.rows"), v.t("console.reports.changes"), v.t("console.reports.received"),
-       rows});
+       v.t("console.reports.rows"), v.t("console.reports.changes"), v.t("console.reports.arrived_by"),
+       v.t("console.reports.received"), rows});
   if (older) {
     body += html("<p class=\"pager\"><a href=\"/_console/reports?before={}\">{}</a></p>",
                  {*older, v.t("console.reports.older")});
@@ -487,10 +505,12 @@ Markup report_page(const View& v, const ReportRecord& r, const std::vector<std::
       "<tr><th scope=\"row\">{}</th><td>{}</td></tr>"
       "<tr><th scope=\"row\">{}</th><td>{}</td></tr>"
       "<tr><th scope=\"row\">{}</th><td>{}</td></tr>"
+      "<tr><th scope=\"row\">{}</th><td class=\"arrived\">{}</td></tr>"
       "</tbody></table></div>",
       {v.t("console.reports.file"), name(r.path), v.t("console.reports.status"), status_badge(v, r.status),
        v.t("console.reports.rows"), format_count(r.rows, lang), v.t("console.reports.changes"),
-       format_count(r.changes, lang), v.t("console.reports.received"), format_local_time(r.received_at)});
+       format_count(r.changes, lang), v.t("console.reports.received"), format_local_time(r.received_at),
+       v.t("console.reports.arrived_by"), arrival_word(v, r.arrived_by, mail.has_value())});
   if (mail) {
     // Where it came from: the mail, as the sender's mail program shows it.
     body += html(
@@ -635,7 +655,7 @@ Markup alerts_page(const View& v, const AlertsView& a) {
   for (const auto& m : a.messages) {
     Markup state = html("<span class=\"badge {}\">{}</span>",
                         {to_string(m.state), v.t(std::string("console.state.") + to_string(m.state))});
-    if (m.state == OutboxState::kDead) {
+    if (m.state == OutboxState::kDead && v.account->role == AccountRole::kOwner) {
       state += html(
           "<form class=\"inline\" method=\"post\" action=\"/_console/alerts/{}/retry\">"
           "<input type=\"hidden\" name=\"csrf\" value=\"{}\"><button type=\"submit\">{}</button></form>",
@@ -709,7 +729,7 @@ Markup message_page(const View& v, const SentMessageView& s) {
     body += html("<h2>{}</h2><p class=\"hint\">{}</p><pre class=\"sent\">{}</pre>",
                  {v.t("console.message.body"), v.t("console.message.note"), s.text});
   }
-  if (m.state == OutboxState::kDead) {
+  if (m.state == OutboxState::kDead && v.account->role == AccountRole::kOwner) {
     body += html(
         "<form class=\"inline\" method=\"post\" action=\"/_console/alerts/{}/retry\">{}"
         "<button type=\"submit\">{}</button></form>",

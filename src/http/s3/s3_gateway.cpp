@@ -188,15 +188,17 @@ class ObjectSink final : public http::BodySink {
 std::optional<S3Error> S3Gateway::place(UploadSink&& sink, const std::string& key,
                                         const std::vector<std::string>& stores,
                                         const std::string& access_key, const std::string& remote,
-                                        const std::string& detail) {
+                                        const std::string& detail, std::string_view by) {
   UploadSink owned = std::move(sink);
   if (auto e = check_stores(owned.path(), key, stores, options_.report, access_key)) {
     spdlog::warn("http {}: upload of {} refused: {}", remote, key, e->message);
     return e;
   }
   const auto size = owned.size();
+  if (arriving_) arriving_(key, by);
   auto st = store_.commit(std::move(owned), key);
   if (!st.ok()) {
+    if (arriving_) arriving_(key, {});
     if (st.code() == ErrorCode::kBusy) {
       return S3Error{503, "SlowDown", st.message() + "; try again in a few seconds"};
     }
@@ -220,7 +222,8 @@ std::optional<std::string> S3Gateway::place_bytes(const std::string& key, std::s
   if (!sink) return sink.error().message();
   if (auto st = sink->write(data); !st.ok()) return st.message();
   if (auto digests = sink->finish(); !digests) return digests.error().message();
-  if (auto e = place(std::move(*sink), key, {}, who, remote, ", from the web console")) {
+  if (auto e = place(std::move(*sink), key, {}, who, remote, ", from the web console",
+                     Arrivals::kBrowser)) {
     return e->message;
   }
   return std::nullopt;

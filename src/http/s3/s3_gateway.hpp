@@ -18,6 +18,7 @@
 
 #include <functional>
 #include <string>
+#include <string_view>
 
 #include "base/clock.hpp"
 #include "config/config.hpp"
@@ -25,6 +26,7 @@
 #include "http/s3/s3_authenticator.hpp"
 #include "http/s3/s3_protocol.hpp"
 #include "http/s3/upload_store.hpp"
+#include "inbox/arrivals.hpp"
 
 namespace stockwatch {
 
@@ -32,6 +34,9 @@ class Metrics;
 
 // Told the inbox-relative name of each report placed whole in the inbox.
 using PlacedReport = std::function<void(const std::string& relative)>;
+// Told how a report is arriving ("s3", "browser") just before it is renamed
+// into the inbox, and again with an empty `by` when that failed.
+using ArrivingReport = std::function<void(const std::string& relative, std::string_view by)>;
 
 struct S3GatewayOptions {
   std::string bucket = "inventory";
@@ -57,6 +62,8 @@ class S3Gateway {
                                                        const std::string& remote);
   // Called after each report placed in the inbox (on this thread).
   void on_placed(PlacedReport placed) { placed_ = std::move(placed); }
+  // Called just before each report is renamed into the inbox (on this thread).
+  void on_arriving(ArrivingReport arriving) { arriving_ = std::move(arriving); }
 
  private:
   friend class ObjectSink;
@@ -67,13 +74,15 @@ class S3Gateway {
   [[nodiscard]] std::optional<S3Error> place(UploadSink&& sink, const std::string& key,
                                              const std::vector<std::string>& stores,
                                              const std::string& access_key,
-                                             const std::string& remote, const std::string& detail);
+                                             const std::string& remote, const std::string& detail,
+                                             std::string_view by = Arrivals::kS3);
 
   S3GatewayOptions options_;
   UploadStore& store_;
   const Clock& clock_;
   Metrics* metrics_;
   PlacedReport placed_;
+  ArrivingReport arriving_;
   S3SignatureAuthenticator signatures_;   // after options_: built from them
 };
 

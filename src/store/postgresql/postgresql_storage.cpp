@@ -280,6 +280,12 @@ constexpr const char* kPgMigrationUsageLean = R"SQL(
 DROP INDEX IF EXISTS usage_item;
 )SQL";
 
+// How each report arrived ("folder", "s3", "browser", "email"; '' for the
+// reports before this step and for `stockwatch ingest`).
+constexpr const char* kPgMigrationArrivedBy = R"SQL(
+ALTER TABLE reports ADD COLUMN arrived_by text NOT NULL DEFAULT '';
+)SQL";
+
 // The schema's history, oldest first. To change the schema, append a step
 // (and describe it in docs/architecture.md); never edit one that shipped.
 // Version 3: missing reports and digests.
@@ -315,6 +321,7 @@ constexpr PgSchemaStep kPgSchemaSteps[] = {
     {7, "the web console's accounts, sessions, setup link and failed sign-ins",
      kPgMigrationAccounts},
     {8, "use rates: no index of the running figures by item", kPgMigrationUsageLean},
+    {9, "how each report arrived (reports.arrived_by)", kPgMigrationArrivedBy},
 };
 
 // Serialises schema changes between nodes starting at once
@@ -323,7 +330,7 @@ constexpr std::int64_t kSchemaLockKey = 0x73776174636873;
 
 #define SW_PG_REPORT_COLUMNS                                                            \
   "id, path, size, sha256, status, rows, changes, error, duplicate_of, received_at, " \
-  "finished_at, archived_path, problems, report_day, date_source"
+  "finished_at, archived_path, problems, report_day, date_source, arrived_by"
 
 ReportRecord read_report(const PgResult& r, int i) {
   ReportRecord rec;
@@ -342,6 +349,7 @@ ReportRecord read_report(const PgResult& r, int i) {
   rec.problems = r.text(i, 12);
   rec.report_day = r.opt_i64(i, 13);
   rec.date_source = r.text(i, 14);
+  rec.arrived_by = r.text(i, 15);
   return rec;
 }
 
@@ -587,7 +595,7 @@ const Named kStatements[] = {
      "           WHERE name = 'changes' AND $10::bigint > 0 RETURNING position) "
      "UPDATE reports SET path = $2, size = $3, sha256 = $4, status = 'loaded', rows = $5, "
      "changes = $6, error = '', duplicate_of = NULL, received_at = $7, finished_at = $8, "
-     "archived_path = $9, report_day = $11, date_source = $12, "
+     "archived_path = $9, report_day = $11, date_source = $12, arrived_by = $13, "
      "first_seq = COALESCE((SELECT position FROM f) - $10 + 1, 0), "
      "last_seq = COALESCE((SELECT position FROM f), 0) "
      "WHERE id = $1 AND status = 'loading'"},
@@ -597,8 +605,8 @@ const Named kStatements[] = {
      "WITH f AS (UPDATE feeds SET position = position + 1 "
      "           WHERE name = 'rejected' AND $4 = 'rejected' RETURNING position) "
      "INSERT INTO reports(path, size, sha256, status, rows, changes, error, duplicate_of, "
-     "received_at, finished_at, archived_path, problems, rejected_pos) "
-     "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, (SELECT position FROM f)) "
+     "received_at, finished_at, archived_path, problems, rejected_pos, arrived_by) "
+     "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, (SELECT position FROM f), $13) "
      "RETURNING id"},
     {"mark_archived", "UPDATE reports SET archived_path = $1 WHERE id = $2"},
     {"report_by_id", "SELECT " SW_PG_REPORT_COLUMNS " FROM reports WHERE id = $1"},
@@ -943,7 +951,7 @@ Result<std::int64_t> PostgresStorage::record_report(const ReportRecord& rec) {
   auto r = impl_->run("report_insert",
                       {rec.path, rec.size, rec.sha256, to_string(rec.status), rec.rows,
                        rec.changes, rec.error, rec.duplicate_of, ms(rec.received_at),
-                       ms(rec.finished_at), rec.archived_path, rec.problems});
+                       ms(rec.finished_at), rec.archived_path, rec.problems, rec.arrived_by});
   if (!r) return r.error();
   return r->i64(0, 0);
 }
@@ -1158,7 +1166,7 @@ Result<std::int64_t> PgReportWriter::commit(ReportRecord record) {
   auto r = impl.run("report_finish",
                     {report_id_, record.path, record.size, record.sha256, rows_, changes_,
                      ms(record.received_at), ms(record.finished_at), record.archived_path,
-                     logged_, record.report_day, record.date_source});
+                     logged_, record.report_day, record.date_source, record.arrived_by});
   if (!r) {
     // The ledger's unique content: another node committed a report with
     // this content while this one was loading it. Nothing of this load
@@ -1626,13 +1634,13 @@ Result<std::vector<StoreOverview>> PostgresStorage::store_summaries() {
   // counts from the partial index of rows at 0.
   auto r = impl_->query(
       "SELECT rs.store, rs.report_id, COALESCE(r.finished_at, 0), "
-      "  (SELECT count(*) FROM inventory i WHERE i.store = rs.store AND i.count = 0) "
+      "  COALESCE(r.arrived_by, ''), (SELECT count(*) FROM inventory i WHERE i.store = rs.store AND i.count = 0) "
       "FROM (SELECT store, max(report_id) AS report_id FROM report_stores GROUP BY store) rs "
       "LEFT JOIN reports r ON r.id = rs.report_id ORDER BY rs.store");
   if (!r) return r.error();
   return read_all<StoreOverview>(*r, [](const PgResult& res, int i) {
     return StoreOverview{res.text(i, 0), res.i64(i, 1), from_unix_ms(res.i64(i, 2)),
-                         res.i64(i, 3)};
+                         res.i64(i, 4), res.text(i, 3)};
   });
 }
 

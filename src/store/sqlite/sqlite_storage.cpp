@@ -451,6 +451,12 @@ constexpr const char* kMigrationV12 = R"SQL(
 DROP INDEX IF EXISTS usage_item;
 )SQL";
 
+// Version 13: how each report arrived ("folder", "s3", "browser", "email";
+// '' for the reports before this step and for `stockwatch ingest`).
+constexpr const char* kMigrationV13 = R"SQL(
+ALTER TABLE reports ADD COLUMN arrived_by TEXT NOT NULL DEFAULT '';
+)SQL";
+
 // The schema's history, oldest first: the entry with version N takes a
 // database at version N - 1 to N, in one transaction that also sets
 // PRAGMA user_version = N. A new, empty file (version 0) goes through every
@@ -475,6 +481,7 @@ constexpr SchemaStep kSchemaSteps[] = {
     {10, "reports by email: the mails taken and their attachments", kMigrationV10},
     {11, "a shared inbox: each file claimed by one node", kMigrationV11},
     {12, "use rates: no index of the running figures by item", kMigrationV12},
+    {13, "how each report arrived (reports.arrived_by)", kMigrationV13},
 };
 
 constexpr bool consecutive(std::span<const SchemaStep> steps) {
@@ -494,7 +501,7 @@ void check_steps(std::span<const SchemaStep> steps) {
 // The columns read_report() expects, in its order.
 #define SW_REPORT_COLUMNS                                                               \
   "id, path, size, sha256, status, rows, changes, error, duplicate_of, received_at, " \
-  "finished_at, archived_path, problems, report_day, date_source"
+  "finished_at, archived_path, problems, report_day, date_source, arrived_by"
 
 ReportRecord read_report(const Statement& s) {
   ReportRecord r;
@@ -513,6 +520,7 @@ ReportRecord read_report(const Statement& s) {
   r.problems = s.text(12);
   r.report_day = s.opt_i64(13);
   r.date_source = s.text(14);
+  r.arrived_by = s.text(15);
   return r;
 }
 
@@ -654,12 +662,12 @@ struct SqliteStorage::Impl {
         {&report_finish, "UPDATE reports SET path = ?2, size = ?3, sha256 = ?4, status = 'loaded', "
                          "rows = ?5, changes = ?6, error = '', duplicate_of = NULL, received_at = ?7, "
                          "finished_at = ?8, archived_path = ?9, first_seq = ?10, last_seq = ?11, "
-                         "report_day = ?12, date_source = ?13 "
+                         "report_day = ?12, date_source = ?13, arrived_by = ?14 "
                          "WHERE id = ?1 AND status = 'loading'"},
         {&seen_clear, "DELETE FROM temp.seen_rows"},
         {&report_insert, "INSERT INTO reports(path, size, sha256, status, rows, changes, error, "
-                         "duplicate_of, received_at, finished_at, archived_path, problems) "
-                         "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"},
+                         "duplicate_of, received_at, finished_at, archived_path, problems, arrived_by) "
+                         "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"},
         {&mark_archived, "UPDATE reports SET archived_path = ? WHERE id = ?"},
         {&report_by_id, "SELECT " SW_REPORT_COLUMNS " FROM reports "
                  "WHERE id = ?"},
@@ -1016,7 +1024,8 @@ Status insert_report(SqliteStorage::Impl& impl, const ReportRecord& rec, std::in
       .bind(9, to_unix_ms(rec.received_at))
       .bind(10, to_unix_ms(rec.finished_at))
       .bind(11, rec.archived_path)
-      .bind(12, rec.problems);
+      .bind(12, rec.problems)
+      .bind(13, rec.arrived_by);
   auto st = s.run();
   if (st.ok() && id_out) *id_out = sqlite3_last_insert_rowid(impl.db.get());
   return st;
@@ -1460,7 +1469,8 @@ Result<std::int64_t> SqliteReportWriter::commit(ReportRecord record) {
       .bind(10, first_seq_)
       .bind(11, last_seq_)
       .bind(12, record.report_day)
-      .bind(13, record.date_source);
+      .bind(13, record.date_source)
+      .bind(14, record.arrived_by);
   if (auto st = s.run(); !st.ok()) {
     rollback();
     return st.error();
@@ -2139,7 +2149,7 @@ Result<std::vector<StoreOverview>> SqliteStorage::store_summaries() {
   // (named: left to itself the planner walks each store's whole key range,
   // the whole inventory per request).
   const char* sql =
-      "SELECT rs.store, rs.report_id, r.finished_at, "
+      "SELECT rs.store, rs.report_id, r.finished_at, COALESCE(r.arrived_by, ''), "
       "  (SELECT COUNT(*) FROM inventory i INDEXED BY inventory_out_of_stock "
       "   WHERE i.store = rs.store AND i.count = 0) "
       "FROM (SELECT store, MAX(report_id) AS report_id FROM report_stores GROUP BY store) rs "
@@ -2147,7 +2157,8 @@ Result<std::vector<StoreOverview>> SqliteStorage::store_summaries() {
   try {
     Statement s(impl_->db.get(), sql);
     return collect<StoreOverview>(s, [](const Statement& st) {
-      return StoreOverview{st.text(0), st.i64(1), from_unix_ms(st.i64(2)), st.i64(3)};
+      return StoreOverview{st.text(0), st.i64(1), from_unix_ms(st.i64(2)), st.i64(4),
+                           st.text(3)};
     });
   } catch (const StorageError& e) {
     return Error(ErrorCode::kInternal, e.what());
