@@ -108,3 +108,26 @@ class PgServer:
 
     def __exit__(self, *exc):
         self.stop()
+
+
+def _pipeline_case():
+    import harness  # the e2e harness; imported late so that pg.py stays usable alone
+    return harness.PipelineTestCase
+
+
+class PgTestCase(_pipeline_case()):
+    """An end-to-end test case with one PostgreSQL server for the whole class
+    (each test takes a fresh database from it)."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.pg = PgServer()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.pg.stop()
+        super().tearDownClass()
+
+    def sql(self, db, query):
+        return self.pg.psql(db, query).strip()

@@ -16,18 +16,7 @@ MEDAN = sample("inventory-medan.csv")
 PASSWORD = "a long owner password"
 
 
-class PgConsoleTest(harness.PipelineTestCase):
-
-    @classmethod
-    def setUpClass(cls):
-        cls.pg = pg.PgServer()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.pg.stop()
-
-    def sql(self, db, query):
-        return self.pg.psql(db, query).strip()
+class PgConsoleTest(pg.PgTestCase):
 
     def curl(self, *args):
         """(status, headers, body) of one request, redirects not followed."""

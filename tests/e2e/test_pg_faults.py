@@ -44,15 +44,7 @@ def big_report(path, rows):
                 f.write(f"Big{s},Item {i:07d},{0 if i == 0 else (i % 97) + 1}\n")
 
 
-class PgFaultsTest(harness.PipelineTestCase):
-
-    @classmethod
-    def setUpClass(cls):
-        cls.pg = pg.PgServer()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.pg.stop()
+class PgFaultsTest(pg.PgTestCase):
 
     def setUp(self):
         self.pg.start_server()  # a test that failed half-way may have left it stopped

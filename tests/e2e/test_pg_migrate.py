@@ -23,18 +23,7 @@ MEDAN = sample("inventory-medan.csv")
 MAKASSAR = sample("inventory-makassar.csv")
 
 
-class PgMigrateTest(harness.PipelineTestCase):
-
-    @classmethod
-    def setUpClass(cls):
-        cls.pg = pg.PgServer()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.pg.stop()
-
-    def sql(self, db, query):
-        return self.pg.psql(db, query).strip()
+class PgMigrateTest(pg.PgTestCase):
 
     def test_a_sqlite_database_moves_over_and_the_daemon_carries_on(self):
         env = self.make_env()

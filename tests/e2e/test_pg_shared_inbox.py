@@ -13,18 +13,7 @@ from harness import parse_message, toml_str
 REPORTS = 40
 
 
-class PgSharedInboxTest(harness.PipelineTestCase):
-
-    @classmethod
-    def setUpClass(cls):
-        cls.pg = pg.PgServer()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.pg.stop()
-
-    def sql(self, db, query):
-        return self.pg.psql(db, query).strip()
+class PgSharedInboxTest(pg.PgTestCase):
 
     def test_two_nodes_on_one_folder_load_each_report_once(self):
         db = self.pg.fresh_database()

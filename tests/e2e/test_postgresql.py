@@ -16,15 +16,7 @@ MEDAN_OOS = "Medan is out of stock of Robusta Dairi"
 MAKASSAR_OOS = "Makassar is out of stock of Arabika Kalosi"
 
 
-class PostgresqlTest(harness.PipelineTestCase):
-
-    @classmethod
-    def setUpClass(cls):
-        cls.pg = pg.PgServer()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.pg.stop()
+class PostgresqlTest(pg.PgTestCase):
 
     def storage(self, db):
         return ['backend = "postgresql"', f"url = {toml_str(self.pg.url(db))}"]
