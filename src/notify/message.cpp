@@ -143,6 +143,35 @@ void append_text_part(std::string& out, std::string_view type, std::string_view 
   out += quoted_printable(sanitize_body(text));
 }
 
+// The Content-Type header of a multipart body, its preamble and the
+// boundary line of its first part.
+void open_multipart(std::string& out, std::string_view content_type, std::string_view boundary) {
+  append_header(out, "Content-Type", content_type);
+  out += kCrlf;
+  out += "This is a message in several parts (MIME).";
+  out += kCrlf;
+  out += "--";
+  out += boundary;
+  out += kCrlf;
+}
+
+// Ends the part before (its text ends without a line end) and opens the next.
+void next_part(std::string& out, std::string_view boundary) {
+  out += kCrlf;
+  out += "--";
+  out += boundary;
+  out += kCrlf;
+}
+
+// Ends the last part (its text ends without a line end) and the body.
+void close_multipart(std::string& out, std::string_view boundary) {
+  out += kCrlf;
+  out += "--";
+  out += boundary;
+  out += "--";
+  out += kCrlf;
+}
+
 void append_header(std::string& out, std::string_view name, std::string_view value) {
   out += name;
   out += ": ";
@@ -327,20 +356,11 @@ std::string render_message(const MessageSpec& spec, const ReplyHeaders* reply) {
   if (spec.attachments.empty() && !spec.html.empty()) {
     const std::string boundary = mime_boundary("=_stockwatch_alt_", spec.message_id);
     // Folded, so that the header's lines stay within 78 characters.
-    append_header(out, "Content-Type", "multipart/alternative;\r\n boundary=\"" + boundary + "\"");
-    out += kCrlf;
-    out += "This is a message in several parts (MIME).";
-    out += kCrlf;
-    out += "--" + boundary;
-    out += kCrlf;
+    open_multipart(out, "multipart/alternative;\r\n boundary=\"" + boundary + "\"", boundary);
     append_text_part(out, "text/plain", spec.body);
-    out += kCrlf;
-    out += "--" + boundary;
-    out += kCrlf;
+    next_part(out, boundary);
     append_text_part(out, "text/html", spec.html);
-    out += kCrlf;
-    out += "--" + boundary + "--";
-    out += kCrlf;
+    close_multipart(out, boundary);
     return out;
   }
   if (spec.attachments.empty()) {
@@ -348,17 +368,10 @@ std::string render_message(const MessageSpec& spec, const ReplyHeaders* reply) {
     return out;
   }
   const std::string safe_boundary = mime_boundary("=_stockwatch_", spec.message_id);
-  append_header(out, "Content-Type", "multipart/mixed; boundary=\"" + safe_boundary + "\"");
-  out += kCrlf;
-  out += "This is a message in several parts (MIME).";
-  out += kCrlf;
-  out += "--" + safe_boundary;
-  out += kCrlf;
+  open_multipart(out, "multipart/mixed; boundary=\"" + safe_boundary + "\"", safe_boundary);
   append_text_part(out, "text/plain", spec.body);
   for (const Attachment& a : spec.attachments) {
-    out += kCrlf;
-    out += "--" + safe_boundary;
-    out += kCrlf;
+    next_part(out, safe_boundary);
     const std::string type = sanitize_address(a.content_type);
     append_header(out, "Content-Type", type + "; " + filename_parameter("name", a.filename));
     append_header(out, "Content-Disposition",
