@@ -33,6 +33,14 @@ import tempfile
 import time
 import unittest
 
+try:
+    # A page that reloads between finding an element and reading it leaves a
+    # stale reference; a poll treats that as "not yet", like a missing file.
+    from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
+    _PAGE_NOT_READY = (NoSuchElementException, StaleElementReferenceException)
+except ImportError:
+    _PAGE_NOT_READY = ()
+
 SOURCE_DIR = os.environ.get(
     "STOCKWATCH_SOURCE_DIR",
     os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..")))
@@ -86,7 +94,8 @@ def wait_for(predicate, what, timeout=DEFAULT_TIMEOUT, interval=POLL_INTERVAL):
 
     Raises AssertionError naming `what` after `timeout` seconds. A predicate
     that raises sqlite3.OperationalError or FileNotFoundError (a database or
-    file not created yet) counts as "not yet".
+    file not created yet), or a browser page that is still being replaced
+    (a stale or not yet present element), counts as "not yet".
     """
     timeout *= DEADLINE_SCALE
     deadline = time.monotonic() + timeout
@@ -96,7 +105,7 @@ def wait_for(predicate, what, timeout=DEFAULT_TIMEOUT, interval=POLL_INTERVAL):
             value = predicate()
             if value:
                 return value
-        except (sqlite3.OperationalError, FileNotFoundError) as e:
+        except (sqlite3.OperationalError, FileNotFoundError) + _PAGE_NOT_READY as e:
             last_error = e
         if time.monotonic() >= deadline:
             detail = f" (last error: {last_error})" if last_error else ""
