@@ -4,11 +4,14 @@
 // that vanished) are returned as values, never thrown. Exceptions are kept
 // for start-up errors and programming errors. `Error` is cheap to copy; a
 // `Result<T>` holds either a T or an Error. Both are [[nodiscard]] so a
-// caller cannot drop a failure by accident. Thread-safety: plain values.
+// caller cannot drop a failure by accident. A part whose failures carry more
+// than a message (a report problem's code and values) names its own error
+// type: `Result<T, E>`. Thread-safety: plain values.
 #pragma once
 
 #include <cassert>
 #include <string>
+#include <type_traits>
 #include <utility>
 #include <variant>
 
@@ -60,12 +63,14 @@ class [[nodiscard]] Status {
   Error error_;
 };
 
-template <typename T>
+template <typename T, typename E = Error>
 class [[nodiscard]] Result {
  public:
   Result(T value) : v_(std::move(value)) {}        // NOLINT: implicit by design
-  Result(Error error) : v_(std::move(error)) {      // NOLINT: implicit by design
-    assert(!std::get<Error>(v_).ok() && "a Result error must not be kOk");
+  Result(E error) : v_(std::move(error)) {          // NOLINT: implicit by design
+    if constexpr (std::is_same_v<E, Error>) {
+      assert(!std::get<Error>(v_).ok() && "a Result error must not be kOk");
+    }
   }
 
   [[nodiscard]] bool ok() const { return std::holds_alternative<T>(v_); }
@@ -79,11 +84,12 @@ class [[nodiscard]] Result {
   T& operator*() & { return value(); }
   const T& operator*() const& { return value(); }
 
-  [[nodiscard]] const Error& error() const { return std::get<Error>(v_); }
+  [[nodiscard]] const E& error() const { return std::get<E>(v_); }
+  // Only for E = Error.
   [[nodiscard]] Status status() const { return ok() ? Status() : Status(error()); }
 
  private:
-  std::variant<T, Error> v_;
+  std::variant<T, E> v_;
 };
 
 // Turns the current errno (or the given one) into an Error: "<what>: <strerror>".
