@@ -24,7 +24,6 @@
 #include "report/report_format.hpp"
 #include "report/report_problem.hpp"
 #include "report/workbook/workbook_report.hpp"
-#include "report/workbook/workbook_problem.hpp"
 #include "crypto/sha256.hpp"
 #include "os/unique_fd.hpp"
 #include "pipeline/loader_sort.hpp"
@@ -686,9 +685,8 @@ Result<LoadOutcome> Loader::load(ReportFile& file, const std::string& raw_name,
     const ssize_t n = ::pread(fd.get(), head, sizeof head, 0);
     if (n < 0) return errno_error("cannot read " + name);
     if (auto problem = csv_content_problem(std::string_view(head, static_cast<std::size_t>(n)))) {
-      // Stored as a code too, so it is shown in the reader's language.
-      const ReportProblem coded = workbook::coded_message(*problem);
-      return reject(st, *problem, "", problems_to_json(std::span(&coded, 1), 1));
+      // Stored as its code, so it is shown in the reader's language.
+      return reject(st, problem->to_string(), "", problems_to_json(std::span(&*problem, 1), 1));
     }
   }
   const FileId before = file_id(st);

@@ -36,13 +36,12 @@ ReportKind report_kind(std::string_view name) {
 
 std::string_view report_extensions() { return ".csv, .xlsx or .ods"; }
 
-std::optional<std::string> csv_content_problem(std::string_view head) {
+std::optional<ReportProblem> csv_content_problem(std::string_view head) {
   if (head.starts_with(std::string_view("PK\x03\x04", 4))) {
-    return "the file is a workbook (or another zip archive), not CSV; if it is a workbook, "
-           "name it .xlsx (Excel) or .ods (LibreOffice), or save it as CSV";
+    return ReportProblem(0, "", ProblemCode::kCsvIsWorkbook, {});
   }
   if (head.starts_with(std::string_view("\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1", 8))) {
-    return std::string("the file is an old Excel workbook (.xls), not CSV; save it as .xlsx or CSV");
+    return ReportProblem(0, "", ProblemCode::kCsvIsXls, {});
   }
   return std::nullopt;
 }

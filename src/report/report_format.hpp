@@ -14,6 +14,8 @@
 #include <string>
 #include <string_view>
 
+#include "report/report_problem.hpp"
+
 namespace stockwatch {
 
 enum class ReportFormat : unsigned char { kCsv, kWorkbook };
@@ -37,8 +39,9 @@ struct ReportKind {
 [[nodiscard]] std::string_view report_extensions();
 
 // Why a file named .csv cannot be read as CSV, from its first bytes (at
-// least 8): it is a workbook (a zip archive or an OLE compound file).
+// least 8): it is a workbook (a zip archive or an OLE compound file), as a
+// problem of the whole report with its code (kCsvIsWorkbook, kCsvIsXls).
 // nullopt when nothing is wrong with its start.
-[[nodiscard]] std::optional<std::string> csv_content_problem(std::string_view head);
+[[nodiscard]] std::optional<ReportProblem> csv_content_problem(std::string_view head);
 
 }  // namespace stockwatch

@@ -78,7 +78,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* bytes, std::size_t siz
 
   CheckingSink sink(limits);
   const std::optional<WorkbookProblem> problem = read_workbook(data, "Medan", limits, sink);
-  if (problem) FUZZ_CHECK(!problem->message.empty());
+  // Every problem of the reader has a code, with a text in each language.
+  if (problem) {
+    FUZZ_CHECK(problem->code != ProblemCode::kText);
+    FUZZ_CHECK(!problem->to_string().empty());
+    FUZZ_CHECK(!problem->render(catalog_for("id")).empty());
+  }
 
   ReportParser parser;
   WorkbookReport report(parser, HeaderAliases{}, limits);

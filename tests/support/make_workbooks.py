@@ -172,6 +172,12 @@ raw_xlsx("deep.xlsx", SHEET_HEAD + "<a>" * 100 + "</a>" * 100 + SHEET_TAIL)
 raw_xlsx("bomb.xlsx", SHEET_HEAD + HEADER + " " * (64 * 1024 * 1024) + SHEET_TAIL)
 raw_xlsx("traversal.xlsx", SHEET_HEAD + HEADER + SHEET_TAIL, extra={"../../evil.txt": "x"})
 raw_xlsx("damaged_xml.xlsx", SHEET_HEAD + "<row r='1'><c>" + SHEET_TAIL)
+# The sheet's part, named "sheet" by the relationships, is missing: its
+# problem reads like "the workbook has no sheet" but is a missing part.
+with zipfile.ZipFile(os.path.join(out, "missing_part_sheet.xlsx"), "w", zipfile.ZIP_DEFLATED) as z:
+    z.writestr("[Content_Types].xml", CT)
+    z.writestr("xl/workbook.xml", WB)
+    z.writestr("xl/_rels/workbook.xml.rels", RELS.replace('"worksheets/sheet1.xml"', '"/sheet"'))
 
 # An encrypted zip entry: the "encrypted" flag set in both headers.
 with open(os.path.join(out, "strings.xlsx"), "rb") as f:

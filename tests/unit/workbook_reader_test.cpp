@@ -1,6 +1,7 @@
 // The workbook reader: every rule and every error, on workbooks written by
 // real spreadsheet programs (tests/support/make_workbooks.py: openpyxl and
 // LibreOffice) and on hostile files written byte by byte.
+#include "report/report_format.hpp"
 #include "report/workbook/workbook_problem.hpp"
 #include "report/workbook/workbook_reader.hpp"
 #include "report/workbook/workbook_report.hpp"
@@ -13,6 +14,7 @@
 #include <sys/file.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <stdexcept>
 #include <filesystem>
@@ -403,71 +405,131 @@ TEST(WorkbookProblemLanguage, OtherProblemsInIndonesian) {
             std::string::npos);
 }
 
-TEST(WorkbookProblemLanguage, EveryReaderTextHasItsCodeAndBothLanguages) {
-  // Each code's English text, filled with sample values, is recognised as
-  // that code with those values, and Indonesian has a text of its own.
-  const std::vector<std::pair<ProblemCode, std::vector<std::pair<std::string, std::string>>>> cases = {
-      {ProblemCode::kWorkbookCannotOpen, {}},
-      {ProblemCode::kWorkbookCannotRead, {{"reason", "Not a zip archive"}}},
-      {ProblemCode::kWorkbookNotZip, {{"reason", "Not a zip archive"}}},
-      {ProblemCode::kWorkbookDamagedEntry, {}},
-      {ProblemCode::kWorkbookDamagedRowOrder, {}},
-      {ProblemCode::kWorkbookDamagedCellOrder, {}},
-      {ProblemCode::kWorkbookDamagedNoPart, {}},
-      {ProblemCode::kWorkbookDamagedText, {}},
-      {ProblemCode::kWorkbookDamagedCellRef, {{"ref", "C0"}}},
-      {ProblemCode::kWorkbookDamagedNumber, {{"found", "1e"}}},
-      {ProblemCode::kWorkbookDamaged, {{"detail", "xl/styles.xml: CRC error"}}},
-      {ProblemCode::kWorkbookZipBomb, {{"part", "xl/worksheets/sheet1.xml"}}},
-      {ProblemCode::kWorkbookOutsideEntry, {}},
-      {ProblemCode::kWorkbookPassword, {}},
-      {ProblemCode::kWorkbookNoSheet, {}},
-      {ProblemCode::kWorkbookMissingPart, {{"part", "xl/workbook.xml"}}},
-      {ProblemCode::kWorkbookPartTooLarge, {{"part", "mimetype"}}},
-      {ProblemCode::kWorkbookXmlTooDeep, {}},
-      {ProblemCode::kWorkbookXmlDoctype, {}},
-      {ProblemCode::kWorkbookXmlEntities, {}},
-      {ProblemCode::kWorkbookXmlDamaged, {{"detail", "Premature end of data"}, {"line", "3"}}},
-      {ProblemCode::kWorkbookTooManySheets, {}},
-      {ProblemCode::kWorkbookTooManyParts, {}},
-      {ProblemCode::kWorkbookTooManyTexts, {{"limit", "1000000"}}},
-      {ProblemCode::kWorkbookTextsTooLarge, {{"limit", "67108864"}}},
-      {ProblemCode::kWorkbookTextTooLong, {{"limit", "32768"}}},
-      {ProblemCode::kWorkbookTooManyStyles, {}},
-      {ProblemCode::kWorkbookTooManyRows, {}},
-      {ProblemCode::kCellTooLarge, {{"limit", "32768"}}},
-      {ProblemCode::kFormulaNoValue, {}},
-      {ProblemCode::kCellError, {{"error", "#REF!"}}},
-      {ProblemCode::kCellRepeated, {{"times", "5000"}}},
-      {ProblemCode::kRowRepeated, {{"times", "5000"}}},
-      {ProblemCode::kFileXls, {}},
-      {ProblemCode::kFileText, {}},
-      {ProblemCode::kFileNotWorkbook, {}},
-      {ProblemCode::kZipNotWorkbook, {}},
-      {ProblemCode::kCsvIsWorkbook, {}},
-      {ProblemCode::kCsvIsXls, {}},
-      {ProblemCode::kCountIsDate, {{"found", "45352"}}},
-      {ProblemCode::kMergedCells, {{"first", "A2"}, {"last", "A3"}}},
-  };
-  for (const auto& [code, args] : cases) {
-    const ReportProblem want{0, "", code, args};
-    const std::string english_text = want.text(english());
-    const ReportProblem got = coded_message(english_text);
-    EXPECT_EQ(problem_code_name(got.code), problem_code_name(code)) << english_text;
-    EXPECT_EQ(got.args, args) << english_text;
-    EXPECT_EQ(got.text(english()), english_text);
-    const std::string key = "problem." + std::string(problem_code_name(code));
-    EXPECT_TRUE(catalog_for("id").has(key)) << key;
-    EXPECT_NE(got.text(catalog_for("id")), english_text) << key;
-    // The stored form keeps the code, so it renders in either language later.
-    const auto stored = problems_from_json(problems_to_json(std::vector<ReportProblem>{got}, 1));
-    ASSERT_TRUE(stored.has_value());
-    EXPECT_EQ(stored->problems.at(0).text(catalog_for("id")), got.text(catalog_for("id")));
+// The placeholders of a template: "{part}" and "{line}" -> {"line", "part"}.
+std::vector<std::string> placeholders(std::string_view tmpl) {
+  std::vector<std::string> names;
+  for (std::size_t open = tmpl.find('{'); open != std::string_view::npos;
+       open = tmpl.find('{', open + 1)) {
+    const std::size_t close = tmpl.find('}', open);
+    if (close == std::string_view::npos) break;
+    names.emplace_back(tmpl.substr(open + 1, close - open - 1));
   }
-  // A message no code knows stays as it is.
-  const ReportProblem other = coded_message("stopped");
-  EXPECT_EQ(other.code, ProblemCode::kText);
-  EXPECT_EQ(other.render(catalog_for("id")), "stopped");
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+TEST(WorkbookProblemLanguage, EveryWorkbookCodeHasBothLanguages) {
+  // Every code a workbook's reading raises (the codes from kCountIsDate to
+  // the end of the list): an English text, an Indonesian text of its own
+  // with the same placeholders, and a stored form that keeps the code and
+  // its values, so it renders in either language later.
+  const auto first = static_cast<int>(ProblemCode::kCountIsDate);
+  const auto last = static_cast<int>(ProblemCode::kCsvIsXls);
+  for (int c = first; c <= last; ++c) {
+    const auto code = static_cast<ProblemCode>(c);
+    const std::string key = "problem." + std::string(problem_code_name(code));
+    ASSERT_NE(problem_code_name(code), "text") << c;
+    EXPECT_NE(english().text(key), key) << key;
+    EXPECT_TRUE(catalog_for("id").has(key)) << key;
+    EXPECT_NE(catalog_for("id").text(key), english().text(key)) << key;
+    const std::vector<std::string> names = placeholders(english().text(key));
+    EXPECT_EQ(placeholders(catalog_for("id").text(key)), names) << key;
+
+    WorkbookProblem::Args args;
+    for (const std::string& n : names) args.emplace_back(n, "<" + n + ">");
+    const WorkbookProblem raised = WorkbookProblem(code, args).at("Stok", "C7");
+    const auto stored =
+        problems_from_json(problems_to_json(std::vector<ReportProblem>{raised}, 1));
+    ASSERT_TRUE(stored.has_value()) << key;
+    const ReportProblem& back = stored->problems.at(0);
+    EXPECT_EQ(back.code, code) << key;
+    EXPECT_EQ(back.args, args) << key;
+    EXPECT_EQ(back.render(english()), raised.to_string()) << key;
+    EXPECT_EQ(back.render(catalog_for("id")), raised.render(catalog_for("id"))) << key;
+    EXPECT_TRUE(raised.to_string().starts_with("sheet \"Stok\", cell C7: ")) << key;
+    EXPECT_TRUE(raised.render(catalog_for("id")).starts_with("lembar \"Stok\", sel C7: ")) << key;
+  }
+}
+
+// The reader raises each problem with its code and values where it finds
+// it: the stored form holds them, never a text to be taken apart again.
+std::vector<ReportProblem> stored_problems(const std::string& name) {
+  ReportParser parser;
+  WorkbookReport report(parser, HeaderAliases{});
+  report.read_file((fixtures() / name).string(), "", [](const ReportRow&) {});
+  const auto stored = problems_from_json(report.problems_json());
+  EXPECT_TRUE(stored.has_value()) << name;
+  return stored ? stored->problems : std::vector<ReportProblem>{};
+}
+
+TEST(WorkbookProblemLanguage, ProblemsAreRaisedWithTheirCodesAndValues) {
+  using Args = WorkbookProblem::Args;
+  const auto one = [](const std::string& name) {
+    const std::vector<ReportProblem> all = stored_problems(name);
+    EXPECT_EQ(all.size(), 1u) << name;
+    return all.empty() ? ReportProblem{} : all.front();
+  };
+  EXPECT_EQ(one("protected.xlsx").code, ProblemCode::kWorkbookPassword);
+  EXPECT_EQ(one("encrypted_entry.xlsx").code, ProblemCode::kWorkbookPassword);
+  EXPECT_EQ(one("ods_encrypted.ods").code, ProblemCode::kWorkbookPassword);
+  EXPECT_EQ(one("old.xls").code, ProblemCode::kFileXls);
+  EXPECT_EQ(one("csv_named.xlsx").code, ProblemCode::kFileText);
+  EXPECT_EQ(one("binary.xlsx").code, ProblemCode::kFileNotWorkbook);
+  EXPECT_EQ(one("not_workbook.xlsx").code, ProblemCode::kZipNotWorkbook);
+  EXPECT_EQ(one("traversal.xlsx").code, ProblemCode::kWorkbookOutsideEntry);
+  EXPECT_EQ(one("deep.xlsx").code, ProblemCode::kWorkbookXmlTooDeep);
+  EXPECT_EQ(one("entities.xlsx").code, ProblemCode::kWorkbookXmlDoctype);
+
+  const ReportProblem bomb = one("bomb.xlsx");
+  EXPECT_EQ(bomb.code, ProblemCode::kWorkbookZipBomb);
+  EXPECT_EQ(bomb.args, (Args{{"part", "xl/worksheets/sheet1.xml"}}));
+  EXPECT_EQ(bomb.sheet, "Stok");
+
+  // libxml2's own words are a value, passed on as they are.
+  const ReportProblem xml = one("damaged_xml.xlsx");
+  EXPECT_EQ(xml.code, ProblemCode::kWorkbookXmlDamaged);
+  EXPECT_EQ(xml.args, (Args{{"detail", "Opening and ending tag mismatch: c line 1 and sheetData"},
+                            {"line", "1"}}));
+
+  const ReportProblem error = one("formula_error.xlsx");
+  EXPECT_EQ(error.code, ProblemCode::kCellError);
+  EXPECT_EQ(error.args, (Args{{"error", "#DIV/0!"}}));
+  EXPECT_EQ(error.cell, "C2");
+
+  const ReportProblem text = one("bad_string_index.xlsx");
+  EXPECT_EQ(text.code, ProblemCode::kWorkbookDamagedText);
+  EXPECT_EQ(text.cell, "A1");
+}
+
+// A part's name that reads like another problem's text ("the workbook has
+// no sheet") keeps its own code: the sheet's part, named "sheet" by the
+// workbook's relationships, is missing.
+TEST(WorkbookProblemLanguage, PartNamedLikeAnotherProblemKeepsItsCode) {
+  const std::vector<ReportProblem> all = stored_problems("missing_part_sheet.xlsx");
+  ASSERT_EQ(all.size(), 1u);
+  EXPECT_EQ(all[0].code, ProblemCode::kWorkbookMissingPart);
+  EXPECT_EQ(all[0].args, (WorkbookProblem::Args{{"part", "sheet"}}));
+  EXPECT_EQ(problems_in("en", "missing_part_sheet.xlsx"),
+            "sheet \"Stok\": the workbook has no sheet");
+  EXPECT_EQ(problems_in("id", "missing_part_sheet.xlsx"),
+            "lembar \"Stok\": buku kerja tidak memuat sheet");
+}
+
+// A workbook named .csv is found from its first bytes, before any reading,
+// and is raised with its code too.
+TEST(WorkbookProblemLanguage, WorkbookNamedCsvIsRaisedWithItsCode) {
+  const auto zip = csv_content_problem(std::string_view("PK\x03\x04\x14\0\0\0", 8));
+  ASSERT_TRUE(zip.has_value());
+  EXPECT_EQ(zip->code, ProblemCode::kCsvIsWorkbook);
+  EXPECT_EQ(zip->to_string(),
+            "the file is a workbook (or another zip archive), not CSV; if it is a workbook, name "
+            "it .xlsx (Excel) or .ods (LibreOffice), or save it as CSV");
+  const auto xls = csv_content_problem(fixture_bytes("old.xls"));
+  ASSERT_TRUE(xls.has_value());
+  EXPECT_EQ(xls->code, ProblemCode::kCsvIsXls);
+  EXPECT_EQ(xls->render(catalog_for("id")),
+            "berkas ini buku kerja Excel versi lama (.xls), bukan CSV; simpan sebagai .xlsx atau CSV");
+  EXPECT_FALSE(csv_content_problem("store,item,count\n").has_value());
 }
 
 TEST(WorkbookReader, ReadFromMemoryMatchesTheFile) {

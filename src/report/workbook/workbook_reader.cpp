@@ -29,11 +29,15 @@ constexpr std::size_t kMaxStyles = 65'536;
 constexpr std::size_t kMaxSheets = 4'096;
 constexpr std::size_t kOleScanBytes = 64ULL * 1024 * 1024;
 
-const char* const kNoCachedValue =
-    "the formula has no saved value; open the file in the spreadsheet program and save it again";
-const char* const kPassword = "the workbook is protected with a password; save it without one";
+using Code = ProblemCode;
 
-WorkbookProblem plain(std::string message) { return {"", "", std::move(message)}; }
+WorkbookProblem too_large(const WorkbookLimits& limits) {
+  return WorkbookProblem(Code::kCellTooLarge, {{"limit", std::to_string(limits.max_cell_bytes)}});
+}
+
+WorkbookProblem damaged_number(const std::string& found) {
+  return WorkbookProblem(Code::kWorkbookDamagedNumber, {{"found", found}});
+}
 
 std::string lower_trim(std::string_view s) {
   while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
@@ -150,10 +154,14 @@ class PartHandler : public XmlHandler {
   std::string sheet;
 
  protected:
-  void fail(std::string cell, std::string message) {
+  // Stops the read with `p` at `cell` of this part's sheet.
+  void fail(std::string cell, const WorkbookProblem& p) {
     if (problem) return;
-    problem = WorkbookProblem{sheet, std::move(cell), message};
-    xml_->stop(std::move(message));
+    problem = p.at(sheet, std::move(cell));
+    xml_->stop(*problem);
+  }
+  void fail(Code code, WorkbookProblem::Args args = {}) {
+    fail("", WorkbookProblem(code, std::move(args)));
   }
   XmlStream* xml_ = nullptr;
 };
@@ -177,15 +185,15 @@ class InflateAhead {
   }
 
   // The next chunk into `buf` (empty at the end of the entry), or the
-  // entry's error.
-  Status next(std::string& buf) {
+  // entry's problem.
+  std::optional<WorkbookProblem> next(std::string& buf) {
     std::unique_lock lock(mutex_);
-    ready_.wait(lock, [&] { return !chunks_.empty() || !status_.ok(); });
-    if (chunks_.empty()) return status_;
+    ready_.wait(lock, [&] { return !chunks_.empty() || problem_.has_value(); });
+    if (chunks_.empty()) return problem_;
     buf.swap(chunks_.front());
     chunks_.pop_front();
     room_.notify_one();
-    return Status::ok_status();
+    return std::nullopt;
   }
 
  private:
@@ -194,10 +202,10 @@ class InflateAhead {
   void run(ZipEntry& entry, std::size_t chunk_bytes) {
     std::string buf;
     for (;;) {
-      Status read = entry.read(buf, chunk_bytes);
+      std::optional<WorkbookProblem> read = entry.read(buf, chunk_bytes);
       std::unique_lock lock(mutex_);
-      if (!read.ok()) {
-        status_ = std::move(read);
+      if (read) {
+        problem_ = std::move(read);
         ready_.notify_one();
         return;
       }
@@ -214,7 +222,7 @@ class InflateAhead {
   std::mutex mutex_;
   std::condition_variable ready_, room_;
   std::deque<std::string> chunks_;
-  Status status_ = Status::ok_status();
+  std::optional<WorkbookProblem> problem_;
   bool cancelled_ = false;
   std::thread thread_;  // last: starts once the rest is built
 };
@@ -222,18 +230,17 @@ class InflateAhead {
 // Streams one archive entry through `handler`.
 std::optional<WorkbookProblem> stream_entry(const ZipArchive& zip, const std::string& name,
                                             PartHandler& handler, const WorkbookLimits& limits) {
-  Result<ZipEntry> entry = zip.open(name);
-  if (!entry.ok()) return WorkbookProblem{handler.sheet, "", entry.error().message()};
+  WorkbookResult<ZipEntry> entry = zip.open(name);
+  if (!entry.ok()) return entry.error().at(handler.sheet);
   XmlStream xml(handler, limits.max_depth);
   handler.attach(xml);
   InflateAhead ahead(entry.value(), limits.chunk_bytes);
   std::string buf;
   for (;;) {
-    Status read = ahead.next(buf);
-    if (!read.ok()) return WorkbookProblem{handler.sheet, "", read.error().message()};
-    Status fed = xml.feed(buf, buf.empty());
+    if (auto read = ahead.next(buf)) return read->at(handler.sheet);
+    std::optional<WorkbookProblem> fed = xml.feed(buf, buf.empty());
     if (handler.problem) return handler.problem;
-    if (!fed.ok()) return WorkbookProblem{handler.sheet, "", fed.error().message()};
+    if (fed) return fed->at(handler.sheet);
     if (buf.empty()) return std::nullopt;
   }
 }
@@ -253,7 +260,7 @@ class WorkbookPart : public PartHandler {
     const char* n = xml_attr(attrs, "name");
     const char* id = xml_attr(attrs, "id");
     if (n == nullptr || id == nullptr) return;
-    if (sheets.size() >= kMaxSheets) return fail("", "the workbook has too many sheets");
+    if (sheets.size() >= kMaxSheets) return fail(Code::kWorkbookTooManySheets);
     sheets.push_back({n, id});
   }
   void end(std::string_view) override {}
@@ -271,7 +278,7 @@ class RelsPart : public PartHandler {
     const char* target = xml_attr(attrs, "Target");
     const char* type = xml_attr(attrs, "Type");
     if (id == nullptr || target == nullptr) return;
-    if (targets.size() >= kMaxSheets * 2) return fail("", "the workbook has too many parts");
+    if (targets.size() >= kMaxSheets * 2) return fail(Code::kWorkbookTooManyParts);
     targets.emplace_back(id, target);
     const std::string_view t = type ? type : "";
     if (t.ends_with("/sharedStrings")) shared_strings = target;
@@ -308,15 +315,13 @@ class SharedStringsPart : public PartHandler {
     } else if (name == "si" && in_si_) {
       in_si_ = false;
       if (strings.size() >= limits_.max_shared_strings) {
-        return fail("", "the workbook has more than " + std::to_string(limits_.max_shared_strings) +
-                            " different texts (shared strings), more than a stock report "
-                            "needs; remove the unused sheets or raise the limit in the settings");
+        return fail(Code::kWorkbookTooManyTexts,
+                    {{"limit", std::to_string(limits_.max_shared_strings)}});
       }
       bytes_ += current_.size();
       if (bytes_ > limits_.max_shared_string_bytes) {
-        return fail("", "the workbook's texts (shared strings) take more than " +
-                            std::to_string(limits_.max_shared_string_bytes) +
-                            " bytes; remove the unused sheets or raise the limit in the settings");
+        return fail(Code::kWorkbookTextsTooLarge,
+                    {{"limit", std::to_string(limits_.max_shared_string_bytes)}});
       }
       strings.push_back(std::move(current_));
       current_.clear();
@@ -325,8 +330,7 @@ class SharedStringsPart : public PartHandler {
   void text(std::string_view data) override {
     if (!in_t_) return;
     if (current_.size() + data.size() > limits_.max_cell_bytes) {
-      return fail("", "a text in the workbook is longer than " +
-                          std::to_string(limits_.max_cell_bytes) + " bytes");
+      return fail(Code::kWorkbookTextTooLong, {{"limit", std::to_string(limits_.max_cell_bytes)}});
     }
     current_.append(data);
   }
@@ -352,7 +356,7 @@ class StylesPart : public PartHandler {
     } else if (name == "cellXfs") {
       in_xfs_ = true;
     } else if (name == "xf" && in_xfs_) {
-      if (date_style.size() >= kMaxStyles) return fail("", "the workbook has too many cell styles");
+      if (date_style.size() >= kMaxStyles) return fail(Code::kWorkbookTooManyStyles);
       std::uint64_t id = 0;
       const char* v = xml_attr(attrs, "numFmtId");
       if (v) (void)parse_uint(v, id);
@@ -445,11 +449,11 @@ class XlsxSheetPart : public PartHandler {
       const char* ra = xml_attr(attrs, "r");
       if (ra != nullptr) {
         if (!parse_uint(ra, r) || r <= row_.number || r > kMaxRows) {
-          return fail("", "the workbook is damaged (row numbers out of order)");
+          return fail(Code::kWorkbookDamagedRowOrder);
         }
       } else {
         r = row_.number + 1;
-        if (r > kMaxRows) return fail("", "the sheet has more rows than a spreadsheet allows");
+        if (r > kMaxRows) return fail(Code::kWorkbookTooManyRows);
       }
       row_.number = static_cast<std::uint32_t>(r);
       cells_ = 0;
@@ -476,10 +480,11 @@ class XlsxSheetPart : public PartHandler {
       column_ = next_column_;
       std::uint32_t rr = 0;
       if (ref && (!parse_ref(ref, column_, rr) || (rr != 0 && rr != row_.number))) {
-        return fail("", std::string("the workbook is damaged (cell reference ") + ref + ")");
+        return fail(Code::kWorkbookDamagedCellRef, {{"ref", ref}});
       }
       if (column_ < next_column_ || column_ >= kMaxColumns) {
-        return fail(cell_ref(column_, row_.number), "the workbook is damaged (cells out of order)");
+        return fail(cell_ref(column_, row_.number),
+                    WorkbookProblem(Code::kWorkbookDamagedCellOrder));
       }
       next_column_ = column_ + 1;
     } else if (in_cell_ && is(name, "f")) {
@@ -503,7 +508,7 @@ class XlsxSheetPart : public PartHandler {
           !parse_ref(r.substr(colon + 1), m.last_column, m.last_row)) {
         return;
       }
-      if (auto p = sink_.on_merge(m)) return fail(p->cell, p->message);
+      if (auto p = sink_.on_merge(m)) return fail(p->cell, *p);
     }
   }
 
@@ -536,7 +541,7 @@ class XlsxSheetPart : public PartHandler {
       // room: a sheet's rows cost no allocation once the first is read.
       row_.cells.resize(cells_);
       if (cells_ != 0 && !problem) {
-        if (auto p = sink_.on_row(row_)) return fail(p->cell, p->message);
+        if (auto p = sink_.on_row(row_)) return fail(p->cell, *p);
       }
       cells_ = 0;
     } else if (is(name, "sheetData")) {
@@ -547,8 +552,7 @@ class XlsxSheetPart : public PartHandler {
   void text(std::string_view data) override {
     if (!in_v_ && !in_t_) return;
     if (value_.size() + data.size() > limits_.max_cell_bytes) {
-      return fail(cell_ref(column_, row_.number),
-                  "the cell holds more than " + std::to_string(limits_.max_cell_bytes) + " bytes");
+      return fail(cell_ref(column_, row_.number), too_large(limits_));
     }
     value_.append(data);
   }
@@ -557,7 +561,7 @@ class XlsxSheetPart : public PartHandler {
   void finish_cell() {
     const auto ref = [this] { return cell_ref(column_, row_.number); };
     if (has_formula_ && (!has_value_ || (value_.empty() && type_ != CellType::kFormulaText))) {
-      return fail(ref(), kNoCachedValue);
+      return fail(ref(), WorkbookProblem(Code::kFormulaNoValue));
     }
     if (cells_ == row_.cells.size()) row_.cells.emplace_back();
     Cell& cell = row_.cells[cells_];  // taken only if it ends with a text
@@ -569,7 +573,7 @@ class XlsxSheetPart : public PartHandler {
       if (!has_value_) return;
       std::uint64_t index = 0;
       if (!parse_uint(value_, index) || index >= strings_.size()) {
-        return fail(ref(), "the workbook is damaged (the cell names a text that is not there)");
+        return fail(ref(), WorkbookProblem(Code::kWorkbookDamagedText));
       }
       cell.text = strings_[index];
     } else if (type_ == CellType::kInline || type_ == CellType::kFormulaText) {
@@ -579,7 +583,7 @@ class XlsxSheetPart : public PartHandler {
       cell.kind = CellKind::kBool;
       cell.text = value_ == "1" ? "TRUE" : "FALSE";
     } else if (type_ == CellType::kError) {
-      return fail(ref(), "the cell shows the error " + value_ + "; correct the formula and save again");
+      return fail(ref(), WorkbookProblem(Code::kCellError, {{"error", value_}}));
     } else if (type_ == CellType::kDate) {
       if (value_.empty()) return;
       cell.kind = CellKind::kDate;
@@ -587,7 +591,7 @@ class XlsxSheetPart : public PartHandler {
     } else {
       if (value_.empty()) return;
       if (!set_number(value_, cell)) {
-        return fail(ref(), "the workbook is damaged (the number '" + value_ + "')");
+        return fail(ref(), damaged_number(value_));
       }
       if (style_ < dates_.size() && dates_[style_]) cell.kind = CellKind::kDate;
     }
@@ -619,7 +623,7 @@ std::optional<WorkbookProblem> read_xlsx(const ZipArchive& zip, std::string_view
                                          const WorkbookLimits& limits, SheetSink& sink) {
   WorkbookPart book;
   if (auto p = stream_entry(zip, "xl/workbook.xml", book, limits)) return p;
-  if (book.sheets.empty()) return plain("the workbook has no sheet");
+  if (book.sheets.empty()) return WorkbookProblem(Code::kWorkbookNoSheet);
   RelsPart rels;
   if (auto p = stream_entry(zip, "xl/_rels/workbook.xml.rels", rels, limits)) return p;
 
@@ -631,7 +635,7 @@ std::optional<WorkbookProblem> read_xlsx(const ZipArchive& zip, std::string_view
     if (id == chosen.rel_id) target = xl_path(t);
   }
   if (target.empty()) {
-    return WorkbookProblem{chosen.name, "", "the workbook is damaged (the sheet has no part)"};
+    return WorkbookProblem(Code::kWorkbookDamagedNoPart).at(chosen.name);
   }
 
   SharedStringsPart strings(limits);
@@ -677,7 +681,7 @@ class OdsContentPart : public PartHandler {
     if (name == "table" && !in_table_) {
       in_table_ = true;
       const char* n = xml_attr(attrs, "name");
-      if (names.size() >= kMaxSheets) return fail("", "the workbook has too many sheets");
+      if (names.size() >= kMaxSheets) return fail(Code::kWorkbookTooManySheets);
       names.emplace_back(n ? n : "");
       active_ = want_ && *want_ == names.size() - 1;
       if (active_) sheet = names.back();
@@ -751,7 +755,7 @@ class OdsContentPart : public PartHandler {
   void append(std::string_view data) {
     if (text_.size() + data.size() > limits_.max_cell_bytes) {
       return fail(cell_ref(std::min<std::uint64_t>(column_, kMaxColumns - 1), current_row()),
-                  "the cell holds more than " + std::to_string(limits_.max_cell_bytes) + " bytes");
+                  too_large(limits_));
     }
     text_.append(data);
   }
@@ -786,7 +790,7 @@ class OdsContentPart : public PartHandler {
         m.first_row = current_row();
         m.last_column = static_cast<std::uint32_t>(std::min<std::uint64_t>(column_ + cs - 1, kMaxColumns - 1));
         m.last_row = static_cast<std::uint32_t>(std::min<std::uint64_t>(row_number_ + rs, kMaxRows));
-        if (auto p = sink_->on_merge(m)) return fail(p->cell, p->message);
+        if (auto p = sink_->on_merge(m)) return fail(p->cell, *p);
       }
     }
   }
@@ -800,7 +804,7 @@ class OdsContentPart : public PartHandler {
     cell.column = static_cast<std::uint32_t>(first);
     if (value_type_ == "float" || value_type_ == "percentage" || value_type_ == "currency") {
       if (!set_number(value_, cell)) {
-        return fail(ref, "the workbook is damaged (the number '" + value_ + "')");
+        return fail(ref, damaged_number(value_));
       }
     } else if (value_type_ == "date" || value_type_ == "time") {
       cell.kind = CellKind::kDate;
@@ -809,14 +813,14 @@ class OdsContentPart : public PartHandler {
       cell.kind = CellKind::kBool;
       cell.text = value_ == "true" ? "TRUE" : "FALSE";
     } else if (value_type_.empty() && formula_) {
-      return fail(ref, kNoCachedValue);
+      return fail(ref, WorkbookProblem(Code::kFormulaNoValue));
     } else {
       cell.text = text_;
     }
     if (cell.text.empty()) return;
     if (columns_repeated_ > limits_.max_repeat) {
-      return fail(ref, "the cell is repeated " + std::to_string(columns_repeated_) +
-                           " times across the row; delete the copies");
+      return fail(ref, WorkbookProblem(Code::kCellRepeated,
+                                       {{"times", std::to_string(columns_repeated_)}}));
     }
     const std::uint64_t last = std::min<std::uint64_t>(first + columns_repeated_, kMaxColumns);
     for (std::uint64_t c = first; c < last; ++c) {
@@ -830,11 +834,11 @@ class OdsContentPart : public PartHandler {
     if (!row_.cells.empty() && !problem && row_number_ < kMaxRows) {
       if (repeated > limits_.max_repeat) {
         return fail(cell_ref(row_.cells.front().column, current_row()),
-                    "the row is repeated " + std::to_string(repeated) + " times; delete the copies");
+                    WorkbookProblem(Code::kRowRepeated, {{"times", std::to_string(repeated)}}));
       }
       for (std::uint64_t i = 0; i < repeated && row_number_ + i < kMaxRows; ++i) {
         row_.number = static_cast<std::uint32_t>(row_number_ + i + 1);
-        if (auto p = sink_->on_row(row_)) return fail(p->cell, p->message);
+        if (auto p = sink_->on_row(row_)) return fail(p->cell, *p);
       }
     }
     row_number_ = std::min<std::uint64_t>(row_number_ + repeated, kMaxRows);
@@ -868,13 +872,13 @@ std::optional<WorkbookProblem> read_ods(const ZipArchive& zip, std::string_view 
   if (zip.has("META-INF/manifest.xml")) {
     OdsManifestPart manifest;
     if (auto p = stream_entry(zip, "META-INF/manifest.xml", manifest, limits)) return p;
-    if (manifest.encrypted) return plain(kPassword);
+    if (manifest.encrypted) return WorkbookProblem(Code::kWorkbookPassword);
   }
   std::size_t want = 0;
   if (!lower_trim(store).empty()) {
     OdsContentPart names(limits, nullptr, std::nullopt);
     if (auto p = stream_entry(zip, "content.xml", names, limits)) return p;
-    if (names.names.empty()) return plain("the workbook has no sheet");
+    if (names.names.empty()) return WorkbookProblem(Code::kWorkbookNoSheet);
     want = choose_sheet(names.names, store);
   }
   // The sheet's name is known once its table starts; on_sheet is called
@@ -907,7 +911,7 @@ std::optional<WorkbookProblem> read_ods(const ZipArchive& zip, std::string_view 
   content.set_sink(&named);
   auto p = stream_entry(zip, "content.xml", content, limits);
   if (p) return p;
-  if (content.names.size() <= want) return plain("the workbook has no sheet");
+  if (content.names.size() <= want) return WorkbookProblem(Code::kWorkbookNoSheet);
   if (!named.done_) {
     content.sheet = content.names[want];
     sink.on_sheet(content.sheet);
@@ -920,28 +924,26 @@ std::optional<WorkbookProblem> read_ods(const ZipArchive& zip, std::string_view 
 std::optional<WorkbookProblem> sniff_problem(FileKind kind) {
   switch (kind) {
     case FileKind::kZip: return std::nullopt;
-    case FileKind::kOleEncrypted: return plain(kPassword);
-    case FileKind::kOleLegacy:
-      return plain("the file is an old Excel workbook (.xls); save it as .xlsx or CSV");
-    case FileKind::kText:
-      return plain("the file is text, not a workbook; if it is CSV, name it .csv");
+    case FileKind::kOleEncrypted: return WorkbookProblem(Code::kWorkbookPassword);
+    case FileKind::kOleLegacy: return WorkbookProblem(Code::kFileXls);
+    case FileKind::kText: return WorkbookProblem(Code::kFileText);
     case FileKind::kOther: break;
   }
-  return plain("the file is not a workbook; save it as .xlsx, .ods or CSV");
+  return WorkbookProblem(Code::kFileNotWorkbook);
 }
 
 std::optional<WorkbookProblem> read_archive(const ZipArchive& zip, std::string_view store,
                                             const WorkbookLimits& limits, SheetSink& sink) {
-  if (Status s = zip.check_entries(); !s.ok()) return plain(s.error().message());
+  if (auto p = zip.check_entries()) return p;
   if (zip.has("xl/workbook.xml")) return read_xlsx(zip, store, limits, sink);
   if (zip.has("mimetype")) {
-    Result<std::string> mime = zip.read_small("mimetype", 256);
-    if (!mime.ok()) return plain(mime.error().message());
+    WorkbookResult<std::string> mime = zip.read_small("mimetype", 256);
+    if (!mime.ok()) return mime.error();
     if (mime.value().starts_with("application/vnd.oasis.opendocument.spreadsheet")) {
       return read_ods(zip, store, limits, sink);
     }
   }
-  return plain("the file is a zip archive but not a workbook; save it as .xlsx, .ods or CSV");
+  return WorkbookProblem(Code::kZipNotWorkbook);
 }
 
 ZipCaps caps_of(const WorkbookLimits& limits) {
@@ -949,16 +951,6 @@ ZipCaps caps_of(const WorkbookLimits& limits) {
 }
 
 }  // namespace
-
-std::string WorkbookProblem::to_string() const {
-  std::string out;
-  if (!sheet.empty()) {
-    out = "sheet \"" + sheet + "\"";
-    if (!cell.empty()) out += ", cell " + cell;
-    out += ": ";
-  }
-  return out + message;
-}
 
 std::string cell_ref(std::uint32_t column, std::uint32_t row) {
   std::string letters;
@@ -974,8 +966,8 @@ std::optional<WorkbookProblem> read_workbook(std::string_view bytes, std::string
                                              const WorkbookLimits& limits, SheetSink& sink) {
   const FileKind kind = sniff(bytes.substr(0, 512), bytes.substr(0, kOleScanBytes));
   if (auto p = sniff_problem(kind)) return p;
-  Result<ZipArchive> zip = ZipArchive::open_memory(bytes, caps_of(limits));
-  if (!zip.ok()) return plain(zip.error().message());
+  WorkbookResult<ZipArchive> zip = ZipArchive::open_memory(bytes, caps_of(limits));
+  if (!zip.ok()) return zip.error();
   return read_archive(zip.value(), store, limits, sink);
 }
 
@@ -1003,15 +995,15 @@ std::optional<WorkbookProblem> read_workbook_fd(int fd, std::string_view store,
     scan += rest;
   }
   if (auto p = sniff_problem(sniff(head, scan))) return p;
-  Result<ZipArchive> zip = ZipArchive::open_fd(fd, caps_of(limits));
-  if (!zip.ok()) return plain(zip.error().message());
+  WorkbookResult<ZipArchive> zip = ZipArchive::open_fd(fd, caps_of(limits));
+  if (!zip.ok()) return zip.error();
   return read_archive(zip.value(), store, limits, sink);
 }
 
 std::optional<WorkbookProblem> read_workbook_file(const std::string& path, std::string_view store,
                                                   const WorkbookLimits& limits, SheetSink& sink) {
   const UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY));
-  if (!fd) return plain("the workbook cannot be opened");
+  if (!fd) return WorkbookProblem(Code::kWorkbookCannotOpen);
   return read_workbook_fd(fd.get(), store, limits, sink);
 }
 

@@ -19,9 +19,9 @@
 //   it stands (a date in the count column) is the caller's.
 // - Merged ranges reach the sink's on_merge (for .xlsx after the rows,
 //   where the file keeps them).
-// - The first problem stops the read and is returned; it names the sheet
-//   and the cell where there is one. Rows delivered before it must be
-//   discarded by the caller.
+// - The first problem stops the read and is returned, as a code with its
+//   values (workbook_problem.hpp); it names the sheet and the cell where
+//   there is one. Rows delivered before it must be discarded by the caller.
 // - The sink is called on the calling thread. Not thread-safe; each read
 //   is independent.
 #pragma once
@@ -32,6 +32,8 @@
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "report/workbook/workbook_problem.hpp"
 
 namespace stockwatch::workbook {
 
@@ -62,14 +64,6 @@ struct SheetRow {
 
 struct MergeRange {
   std::uint32_t first_row = 0, first_column = 0, last_row = 0, last_column = 0;
-};
-
-struct WorkbookProblem {
-  std::string sheet;    // empty when no sheet was chosen yet
-  std::string cell;     // "C7", or empty
-  std::string message;  // what is wrong and how to fix it
-  // `sheet "Stok", cell C7: message`, `sheet "Stok": message`, or `message`.
-  [[nodiscard]] std::string to_string() const;
 };
 
 class SheetSink {

@@ -13,8 +13,6 @@
 #include <thread>
 #include <utility>
 
-#include "report/workbook/workbook_problem.hpp"
-
 namespace stockwatch::workbook {
 
 namespace {
@@ -340,9 +338,10 @@ void WorkbookReport::run(const std::function<std::optional<WorkbookProblem>(Shee
     return;
   }
   if (problem) {
-    // A problem of the whole report, naming its sheet and cell, rendered
-    // in the reader's language from its code.
-    parser_.add_problem(coded_problem(*problem));
+    // A problem of the whole report, naming its sheet and cell, with the
+    // code and values it was raised with: rendered in the reader's
+    // language at the edge.
+    parser_.add_problem(static_cast<ReportProblem&&>(std::move(*problem)));
     return;
   }
   parser_.finish(wrapped);

@@ -15,9 +15,9 @@
 // - problems_text() writes every problem with the sheet and the cell:
 //   `sheet "Stok", cell C7: ...` (`row 7` when no column is known).
 // - A reading problem (a damaged or hostile file) is added to the parser as
-//   a problem of the whole report, as a code with its values
-//   (workbook_problem.hpp) so it is shown in the reader's language; ok() is
-//   then false.
+//   a problem of the whole report, with the code and values the reader
+//   raised it with (workbook_problem.hpp), so it is shown in the reader's
+//   language; ok() is then false.
 // - Threads: the archive is inflated and its XML parsed on a thread that
 //   each read starts and joins before it returns; the parser, `sink` and
 //   the stop callback are called only on the caller's thread. At most a few

@@ -49,8 +49,7 @@ struct XmlCallbacks {
     State& s = state(ctx);
     if (s.stopped) return;
     if (++s.depth > s.max_depth) {
-      XmlStream::halt(s, "the workbook's XML is nested too deeply; save it again from the "
-                         "spreadsheet program");
+      XmlStream::halt(s, WorkbookProblem(ProblemCode::kWorkbookXmlTooDeep));
       return;
     }
     // libxml2 gives each attribute as (local name, prefix, URI, value,
@@ -89,15 +88,11 @@ struct XmlCallbacks {
   }
 
   static void doctype(void* ctx, const xmlChar*, const xmlChar*, const xmlChar*) {
-    XmlStream::halt(state(ctx),
-                    "the workbook's XML declares a document type (entities), which a workbook "
-                    "never needs; save it again from the spreadsheet program");
+    XmlStream::halt(state(ctx), WorkbookProblem(ProblemCode::kWorkbookXmlDoctype));
   }
 
   static void entity(void* ctx, const xmlChar*, int, const xmlChar*, const xmlChar*, xmlChar*) {
-    XmlStream::halt(state(ctx),
-                    "the workbook's XML declares entities, which a workbook never needs; save it "
-                    "again from the spreadsheet program");
+    XmlStream::halt(state(ctx), WorkbookProblem(ProblemCode::kWorkbookXmlEntities));
   }
 
   // Unknown entities are never looked up anywhere.
@@ -139,36 +134,35 @@ XmlStream::~XmlStream() {
   if (state_ && state_->parser != nullptr) xmlFreeParserCtxt(state_->parser);
 }
 
-void XmlStream::halt(State& s, std::string message) {
+void XmlStream::halt(State& s, WorkbookProblem problem) {
   if (s.stopped) return;
   s.stopped = true;
-  s.message = std::move(message);
+  s.problem = std::move(problem);
   xmlStopParser(s.parser);
 }
 
-void XmlStream::stop(std::string message) { halt(*state_, std::move(message)); }
+void XmlStream::stop(WorkbookProblem problem) { halt(*state_, std::move(problem)); }
 
-Status XmlStream::feed(std::string_view chunk, bool last) {
+std::optional<WorkbookProblem> XmlStream::feed(std::string_view chunk, bool last) {
   State& s = *state_;
-  if (s.stopped) return Error(ErrorCode::kInvalidInput, s.message);
+  if (s.stopped) return s.problem;
   while (!chunk.empty() || last) {
     const std::size_t n = std::min<std::size_t>(chunk.size(), INT_MAX / 2);
     const bool final_piece = last && n == chunk.size();
     const int st = xmlParseChunk(s.parser, chunk.data(), static_cast<int>(n), final_piece ? 1 : 0);
-    if (s.stopped) return Error(ErrorCode::kInvalidInput, s.message);
+    if (s.stopped) return s.problem;
     if (st != XML_ERR_OK || !s.parser->wellFormed) {
       const xmlError* e = xmlCtxtGetLastError(s.parser);
       std::string what = e != nullptr && e->message != nullptr ? e->message : "not well-formed";
       while (!what.empty() && (what.back() == '\n' || what.back() == ' ')) what.pop_back();
       const int line = e != nullptr ? e->line : 0;
-      return Error(ErrorCode::kInvalidInput,
-                   "the workbook's XML is damaged (" + what + " at line " + std::to_string(line) +
-                       "); save it again from the spreadsheet program");
+      return WorkbookProblem(ProblemCode::kWorkbookXmlDamaged,
+                             {{"detail", std::move(what)}, {"line", std::to_string(line)}});
     }
     chunk.remove_prefix(n);
     if (final_piece) break;
   }
-  return Status::ok_status();
+  return std::nullopt;
 }
 
 }  // namespace stockwatch::workbook

@@ -13,18 +13,21 @@
 // - libxml2 rather than expat: on a large sheet it parses the same bytes
 //   with about a third fewer instructions (bench/workbook_bench.py), and
 //   the sheet's XML is most of a workbook report's cost.
-// - A handler stops the parse by calling stop(message); feed() then returns
-//   that message as an Error. Errors carry a message for a person.
+// - A handler stops the parse by calling stop(problem); feed() then returns
+//   that problem. The stream's own problems (hostile or damaged XML) are
+//   WorkbookProblems with their codes (workbook_problem.hpp); libxml2's
+//   description of damaged XML is passed on as a value.
 // - Not thread-safe.
 #pragma once
 
 #include <cstddef>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
-#include "base/result.hpp"
+#include "report/workbook/workbook_problem.hpp"
 
 struct _xmlParserCtxt;
 
@@ -54,9 +57,10 @@ class XmlStream {
   XmlStream& operator=(const XmlStream&) = delete;
   ~XmlStream();
 
-  [[nodiscard]] Status feed(std::string_view chunk, bool last);
-  // Stops the parse from inside a handler; feed() returns this message.
-  void stop(std::string message);
+  // nullopt while the XML is well-formed and no handler has stopped it.
+  [[nodiscard]] std::optional<WorkbookProblem> feed(std::string_view chunk, bool last);
+  // Stops the parse from inside a handler; feed() returns this problem.
+  void stop(WorkbookProblem problem);
   [[nodiscard]] bool stopped() const { return state_->stopped; }
 
  private:
@@ -66,11 +70,11 @@ class XmlStream {
     std::size_t depth = 0;
     std::size_t max_depth = 0;
     bool stopped = false;
-    std::string message;
+    std::optional<WorkbookProblem> problem;
     std::vector<const char*> attrs;  // name/value pairs for the handler, null-terminated
     std::string values;              // the attributes' values, each null-terminated
   };
-  static void halt(State& s, std::string message);
+  static void halt(State& s, WorkbookProblem problem);
   friend struct XmlCallbacks;
 
   std::unique_ptr<State> state_;  // stable address for the parser's user data

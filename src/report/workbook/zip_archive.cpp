@@ -16,8 +16,18 @@ namespace {
 
 constexpr std::uint64_t kRatioFloor = 1024 * 1024;  // small entries may compress well
 
-Error zip_failure(const std::string& what, zip_error_t* err) {
-  return Error(ErrorCode::kInvalidInput, what + ": " + zip_error_strerror(err));
+// A problem whose reason is libzip's own words.
+WorkbookProblem zip_failure(ProblemCode code, zip_error_t* err) {
+  return WorkbookProblem(code, {{"reason", zip_error_strerror(err)}});
+}
+
+WorkbookProblem zip_bomb(const std::string& name) {
+  return WorkbookProblem(ProblemCode::kWorkbookZipBomb, {{"part", name}});
+}
+
+// Damaged, with the entry's name and libzip's words when there are some.
+WorkbookProblem damaged(const std::string& detail) {
+  return WorkbookProblem(ProblemCode::kWorkbookDamaged, {{"detail", detail}});
 }
 
 bool unsafe_name(std::string_view name) {
@@ -41,14 +51,12 @@ void ZipArchive::Closer::operator()(zip* z) const { zip_discard(z); }
 ZipEntry::ZipEntry(zip_file* f, std::string name, std::uint64_t compressed, ZipCaps caps)
     : file_(f), name_(std::move(name)), compressed_(compressed), caps_(caps) {}
 
-Status ZipEntry::read(std::string& buf, std::size_t chunk) {
+std::optional<WorkbookProblem> ZipEntry::read(std::string& buf, std::size_t chunk) {
   buf.resize(chunk);
   const zip_int64_t n = zip_fread(file_.get(), buf.data(), chunk);
   if (n < 0) {
     buf.clear();
-    return Error(ErrorCode::kInvalidInput,
-                 "the workbook is damaged (" + name_ + ": " +
-                     zip_error_strerror(zip_file_get_error(file_.get())) + ")");
+    return damaged(name_ + ": " + zip_error_strerror(zip_file_get_error(file_.get())));
   }
   buf.resize(static_cast<std::size_t>(n));
   inflated_ += static_cast<std::uint64_t>(n);
@@ -56,19 +64,17 @@ Status ZipEntry::read(std::string& buf, std::size_t chunk) {
       (inflated_ > kRatioFloor && inflated_ / std::max<std::uint64_t>(compressed_, 1) >
                                       caps_.max_ratio)) {
     buf.clear();
-    return Error(ErrorCode::kInvalidInput,
-                 "the workbook unpacks to far more than its size (" + name_ +
-                     "), as a zip bomb does; save it again from the spreadsheet program");
+    return zip_bomb(name_);
   }
-  return Status::ok_status();
+  return std::nullopt;
 }
 
-Result<ZipArchive> ZipArchive::open_fd(int fd, ZipCaps caps) {
+WorkbookResult<ZipArchive> ZipArchive::open_fd(int fd, ZipCaps caps) {
   // libzip closes the descriptor it is given once the archive is closed
   // (and leaves it open when zip_fdopen fails): it gets its own copy.
   const int copy = ::fcntl(fd, F_DUPFD_CLOEXEC, 0);
   if (copy < 0) {
-    return Error(ErrorCode::kIo, std::string("the workbook cannot be read: ") + std::strerror(errno));
+    return WorkbookProblem(ProblemCode::kWorkbookCannotRead, {{"reason", std::strerror(errno)}});
   }
   int code = 0;
   zip_t* z = zip_fdopen(copy, ZIP_RDONLY, &code);
@@ -76,100 +82,91 @@ Result<ZipArchive> ZipArchive::open_fd(int fd, ZipCaps caps) {
     ::close(copy);
     zip_error_t err;
     zip_error_init_with_code(&err, code);
-    Error e = zip_failure("the workbook cannot be opened as a zip archive", &err);
+    WorkbookProblem p = zip_failure(ProblemCode::kWorkbookNotZip, &err);
     zip_error_fini(&err);
-    return e;
+    return p;
   }
   return ZipArchive(z, caps);
 }
 
-Result<ZipArchive> ZipArchive::open_memory(std::string_view bytes, ZipCaps caps) {
+WorkbookResult<ZipArchive> ZipArchive::open_memory(std::string_view bytes, ZipCaps caps) {
   zip_error_t err;
   zip_error_init(&err);
   zip_source_t* src = zip_source_buffer_create(bytes.data(), bytes.size(), 0, &err);
   if (src == nullptr) {
-    Error e = zip_failure("the workbook cannot be read", &err);
+    WorkbookProblem p = zip_failure(ProblemCode::kWorkbookCannotRead, &err);
     zip_error_fini(&err);
-    return e;
+    return p;
   }
   zip_t* z = zip_open_from_source(src, ZIP_RDONLY, &err);
   if (z == nullptr) {
     zip_source_free(src);
-    Error e = zip_failure("the workbook cannot be opened as a zip archive", &err);
+    WorkbookProblem p = zip_failure(ProblemCode::kWorkbookNotZip, &err);
     zip_error_fini(&err);
-    return e;
+    return p;
   }
   zip_error_fini(&err);
   return ZipArchive(z, caps);
 }
 
-Status ZipArchive::check_entries() const {
+std::optional<WorkbookProblem> ZipArchive::check_entries() const {
   const zip_int64_t n = zip_get_num_entries(zip_.get(), 0);
   for (zip_int64_t i = 0; i < n; ++i) {
     zip_stat_t st;
     zip_stat_init(&st);
     if (zip_stat_index(zip_.get(), static_cast<zip_uint64_t>(i), 0, &st) != 0 ||
         (st.valid & ZIP_STAT_NAME) == 0) {
-      return Error(ErrorCode::kInvalidInput, "the workbook is damaged (an unreadable entry)");
+      return WorkbookProblem(ProblemCode::kWorkbookDamagedEntry);
     }
     if (unsafe_name(st.name)) {
-      return Error(ErrorCode::kInvalidInput,
-                   "the workbook holds an entry named outside the archive; save it again "
-                   "from the spreadsheet program");
+      return WorkbookProblem(ProblemCode::kWorkbookOutsideEntry);
     }
     if ((st.valid & ZIP_STAT_ENCRYPTION_METHOD) != 0 && st.encryption_method != ZIP_EM_NONE) {
-      return Error(ErrorCode::kInvalidInput,
-                   "the workbook is protected with a password; save it without one");
+      return WorkbookProblem(ProblemCode::kWorkbookPassword);
     }
   }
-  return Status::ok_status();
+  return std::nullopt;
 }
 
 bool ZipArchive::has(const std::string& name) const {
   return zip_name_locate(zip_.get(), name.c_str(), 0) >= 0;
 }
 
-Result<ZipEntry> ZipArchive::open(const std::string& name) const {
+WorkbookResult<ZipEntry> ZipArchive::open(const std::string& name) const {
   const zip_int64_t index = zip_name_locate(zip_.get(), name.c_str(), 0);
   if (index < 0) {
-    return Error(ErrorCode::kInvalidInput, "the workbook has no " + name);
+    return WorkbookProblem(ProblemCode::kWorkbookMissingPart, {{"part", name}});
   }
   zip_stat_t st;
   zip_stat_init(&st);
   if (zip_stat_index(zip_.get(), static_cast<zip_uint64_t>(index), 0, &st) != 0) {
-    return Error(ErrorCode::kInvalidInput, "the workbook is damaged (" + name + ")");
+    return damaged(name);
   }
   const std::uint64_t compressed = (st.valid & ZIP_STAT_COMP_SIZE) ? st.comp_size : 0;
-  if ((st.valid & ZIP_STAT_SIZE) && st.size > caps_.max_inflated_bytes) {
-    return Error(ErrorCode::kInvalidInput,
-                 "the workbook unpacks to far more than its size (" + name +
-                     "), as a zip bomb does; save it again from the spreadsheet program");
-  }
+  if ((st.valid & ZIP_STAT_SIZE) && st.size > caps_.max_inflated_bytes) return zip_bomb(name);
   zip_file_t* f = zip_fopen_index(zip_.get(), static_cast<zip_uint64_t>(index), 0);
   if (f == nullptr) {
     zip_error_t* err = zip_get_error(zip_.get());
     if (zip_error_code_zip(err) == ZIP_ER_NOPASSWD || zip_error_code_zip(err) == ZIP_ER_WRONGPASSWD) {
-      return Error(ErrorCode::kInvalidInput,
-                   "the workbook is protected with a password; save it without one");
+      return WorkbookProblem(ProblemCode::kWorkbookPassword);
     }
-    return Error(ErrorCode::kInvalidInput, "the workbook is damaged (" + name + ": " +
-                                               zip_error_strerror(err) + ")");
+    return damaged(name + ": " + zip_error_strerror(err));
   }
   return ZipEntry(f, name, compressed, caps_);
 }
 
-Result<std::string> ZipArchive::read_small(const std::string& name, std::size_t max_bytes) const {
-  Result<ZipEntry> entry = open(name);
+WorkbookResult<std::string> ZipArchive::read_small(const std::string& name,
+                                                   std::size_t max_bytes) const {
+  WorkbookResult<ZipEntry> entry = open(name);
   if (!entry.ok()) return entry.error();
   std::string out;
   std::string buf;
   for (;;) {
-    Status s = entry.value().read(buf, 4096);
-    if (!s.ok()) return s.error();
+    if (auto p = entry.value().read(buf, 4096)) return std::move(*p);
     if (buf.empty()) return out;
     out += buf;
     if (out.size() > max_bytes) {
-      return Error(ErrorCode::kInvalidInput, "the workbook's " + name + " is too large");
+      return WorkbookProblem(ProblemCode::kWorkbookPartTooLarge, {{"part", name}});
     }
   }
 }

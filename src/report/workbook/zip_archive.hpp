@@ -10,7 +10,9 @@
 // - read() hands back inflated bytes in chunks of at most `chunk` bytes and
 //   refuses to go past the caps on the inflated size and on the compression
 //   ratio, so a zip bomb costs one chunk of memory and stops there.
-// - Failures are [[nodiscard]] Result values with a message for a person.
+// - Failures are [[nodiscard]] values: a WorkbookProblem with its code and
+//   values (workbook_problem.hpp), raised here where the archive says what
+//   is wrong; libzip's own words are passed on as a value.
 // - Not thread-safe; one archive per reader.
 #pragma once
 
@@ -21,7 +23,7 @@
 #include <string>
 #include <string_view>
 
-#include "base/result.hpp"
+#include "report/workbook/workbook_problem.hpp"
 
 struct zip;
 struct zip_file;
@@ -42,7 +44,7 @@ class ZipEntry {
 
   // The next inflated bytes into `buf` (resized to what was read); an empty
   // buffer means the end of the entry.
-  [[nodiscard]] Status read(std::string& buf, std::size_t chunk);
+  [[nodiscard]] std::optional<WorkbookProblem> read(std::string& buf, std::size_t chunk);
 
  private:
   friend class ZipArchive;
@@ -60,8 +62,8 @@ class ZipEntry {
 
 class ZipArchive {
  public:
-  [[nodiscard]] static Result<ZipArchive> open_fd(int fd, ZipCaps caps);
-  [[nodiscard]] static Result<ZipArchive> open_memory(std::string_view bytes, ZipCaps caps);
+  [[nodiscard]] static WorkbookResult<ZipArchive> open_fd(int fd, ZipCaps caps);
+  [[nodiscard]] static WorkbookResult<ZipArchive> open_memory(std::string_view bytes, ZipCaps caps);
 
   ZipArchive(ZipArchive&&) noexcept = default;
   ZipArchive& operator=(ZipArchive&&) noexcept = default;
@@ -71,12 +73,12 @@ class ZipArchive {
   // Checks every entry's name and encryption: an entry whose name climbs
   // out of the archive ("../", an absolute path) or an encrypted entry
   // makes the whole archive refused.
-  [[nodiscard]] Status check_entries() const;
+  [[nodiscard]] std::optional<WorkbookProblem> check_entries() const;
   [[nodiscard]] bool has(const std::string& name) const;
-  [[nodiscard]] Result<ZipEntry> open(const std::string& name) const;
+  [[nodiscard]] WorkbookResult<ZipEntry> open(const std::string& name) const;
   // A small entry read whole (at most `max_bytes`), e.g. "mimetype".
-  [[nodiscard]] Result<std::string> read_small(const std::string& name,
-                                               std::size_t max_bytes) const;
+  [[nodiscard]] WorkbookResult<std::string> read_small(const std::string& name,
+                                                       std::size_t max_bytes) const;
 
  private:
   struct Closer {
