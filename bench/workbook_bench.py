@@ -11,6 +11,10 @@ Targets (issue 17): the workbook loads at no less than half the CSV speed
 (time at most 2x), with a peak RSS of at most 64 MB.
 
 Run alone:  python3 bench/workbook_bench.py --binary build/stockwatch [--quick] [--runs 3]
+
+With --before OTHER_BINARY (another build of stockwatch, e.g. the previous
+commit's), each run also loads both files with that binary, interleaved with
+this one's, and the table adds its rows and the ratios between the two.
 """
 
 import argparse
@@ -39,9 +43,10 @@ def write_xlsx(csv_path, xlsx_path):
     wb.save(xlsx_path)
 
 
-def run(b, tmp, quick, runs):
+def run(b, tmp, quick, runs, before=None):
     """All of benchmark 9: {"rows", "csv_bytes", "xlsx_bytes", "write_s", "csv": [..],
-    "xlsx": [..]} with {s, max_rss_kb} per run."""
+    "xlsx": [..]} with {s, max_rss_kb} per run; with `before` (a binary) also
+    "before_csv" and "before_xlsx"."""
     q = 1 if quick else 0
     stores, items = SIZES["stores"][q], SIZES["items"][q]
     rows = stores * items
@@ -57,11 +62,16 @@ def run(b, tmp, quick, runs):
           f"xlsx {os.path.getsize(book)} bytes (openpyxl took {write_s:.1f} s)")
     out = {"rows": rows, "csv_bytes": os.path.getsize(report),
            "xlsx_bytes": os.path.getsize(book), "write_s": write_s, "csv": [], "xlsx": []}
+    binaries = [("", b.BINARY)]
+    if before:
+        binaries.append(("before_", before))
+        out["before_csv"], out["before_xlsx"] = [], []
     for i in range(runs):
         for kind, path in (("csv", report), ("xlsx", book)):
-            b.log(f"workbooks, run {i + 1}/{runs}: stockwatch ingest {kind}")
-            out[kind].append(b.ingest_memory(b.BINARY, os.path.join(tmp, f"wb-{kind}-{i}"),
-                                             path, rows))
+            for label, binary in binaries:
+                b.log(f"workbooks, run {i + 1}/{runs}: {label}stockwatch ingest {kind}")
+                out[label + kind].append(b.ingest_memory(
+                    binary, os.path.join(tmp, f"wb-{label}{kind}-{i}"), path, rows))
     shutil.rmtree(data, ignore_errors=True)
     return out
 
@@ -90,6 +100,20 @@ def table(res):
         f"- .xlsx peak RSS {x_rss / 1000:.1f} MB (target: at most 64 MB): "
         f"{'met' if x_rss <= RSS_LIMIT_KB else 'NOT met'}",
     ]
+    if "before_xlsx" in res:
+        bc_s = med(r["s"] for r in res["before_csv"])
+        bx_s = med(r["s"] for r in res["before_xlsx"])
+        bx_rss = med(r["max_rss_kb"] for r in res["before_xlsx"])
+        lines += [
+            "",
+            "| Binary | .csv time | .xlsx time | .xlsx peak RSS | .xlsx at % of CSV speed |",
+            "|---|---|---|---|---|",
+            f"| before | {bc_s:.2f} s | {bx_s:.2f} s | {bx_rss / 1024:.1f} MiB | {bc_s / bx_s:.0%} |",
+            f"| this | {c_s:.2f} s | {x_s:.2f} s | {x_rss / 1024:.1f} MiB | {c_s / x_s:.0%} |",
+            "",
+            f"- .xlsx time, this / before: {x_s / bx_s:.3f}; .csv time, this / before: "
+            f"{c_s / bc_s:.3f}",
+        ]
     return "\n".join(lines)
 
 
@@ -99,13 +123,16 @@ def main():
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--tmpdir", default=None)
+    ap.add_argument("--before", default=None,
+                    help="another stockwatch binary, run side by side with --binary")
     args = ap.parse_args()
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     import bench as b  # noqa: E402  (the suite's helpers, beside this file)
     b.BINARY = os.path.abspath(args.binary)
     tmp = tempfile.mkdtemp(prefix="stockwatch-wbbench-", dir=args.tmpdir)
     try:
-        res = run(b, tmp, args.quick, max(1, args.runs))
+        before = os.path.abspath(args.before) if args.before else None
+        res = run(b, tmp, args.quick, max(1, args.runs), before)
     finally:
         b.PROCS.stop_all()
         shutil.rmtree(tmp, ignore_errors=True)
