@@ -14,6 +14,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <map>
+#include <mutex>
 #include <set>
 #include <thread>
 
@@ -171,7 +172,6 @@ struct Console::Impl : std::enable_shared_from_this<Console::Impl> {
     TimePoint at{};
     std::vector<StoreOverview> stores;
   };
-  std::optional<SummaryCache> summary_cache;
   // The overview's forecast panel (running out soon, transfers) of one
   // scope (the owner's "*", or a manager's stores), kept by the same rule
   // as the store figures: while the ledger's newest entries stay the same,
@@ -181,7 +181,15 @@ struct Console::Impl : std::enable_shared_from_this<Console::Impl> {
     TimePoint at{};
     ForecastOverview panel;
   };
-  std::map<std::string, ForecastCache> forecast_cache;
+  // Both kept once for every worker: a panel read by one worker serves the
+  // others (each reading its own would multiply the panel's cost).
+  struct SharedCaches {
+    std::mutex mu;                            // the two below
+    std::optional<SummaryCache> summary;
+    std::map<std::string, ForecastCache> forecast;
+    std::mutex reading_forecast;              // one worker reads a missing panel, the others wait
+  };
+  std::shared_ptr<SharedCaches> caches = std::make_shared<SharedCaches>();
   std::string ledger_mark;   // the ledger's newest entries, as store_summaries() last read them
 
   // --- Plumbing ------------------------------------------------------------
@@ -193,13 +201,17 @@ struct Console::Impl : std::enable_shared_from_this<Console::Impl> {
     for (const auto& r : *newest) ledger += std::to_string(r.id) + to_string(r.status) + ",";
     ledger_mark = ledger;
     const auto now = clock.now();
-    if (summary_cache && summary_cache->ledger == ledger && now >= summary_cache->at &&
-        now - summary_cache->at < kSummaryKeep) {
-      return summary_cache->stores;
+    {
+      const std::lock_guard lock(caches->mu);
+      const auto& cached = caches->summary;
+      if (cached && cached->ledger == ledger && now >= cached->at && now - cached->at < kSummaryKeep) {
+        return cached->stores;
+      }
     }
     auto all = storage->store_summaries();
     if (!all) return all.error();
-    summary_cache = SummaryCache{std::move(ledger), now, *all};
+    const std::lock_guard lock(caches->mu);
+    caches->summary = SummaryCache{std::move(ledger), now, *all};
     return all;
   }
 
@@ -483,7 +495,7 @@ struct Console::Impl : std::enable_shared_from_this<Console::Impl> {
   // Running out soon (as the running_out alert judges) and transfers for the items out
   // of stock; a backend without use rates leaves both lists empty. Read once per change
   // of the ledger (ledger_mark, read by store_summaries() just before) and scope.
-  const ForecastOverview& forecast_panel(const Account& account,
+  ForecastOverview forecast_panel(const Account& account,
                                          const std::vector<std::optional<std::string>>& scopes,
                                          const std::vector<InventoryRow>& out_of_stock) {
     std::string key = account.role == AccountRole::kOwner ? "*" : "";
@@ -491,11 +503,18 @@ struct Console::Impl : std::enable_shared_from_this<Console::Impl> {
       for (const auto& s : account.stores) key += s + '\n';
     }
     const auto now = clock.now();
-    if (auto it = forecast_cache.find(key); it != forecast_cache.end() &&
-        it->second.ledger == ledger_mark && now >= it->second.at && now - it->second.at < kSummaryKeep) {
-      return it->second.panel;
-    }
-    if (forecast_cache.size() >= 1000) forecast_cache.clear();   // many managers' scopes: start again
+    const auto cached = [&]() -> std::optional<ForecastOverview> {
+      const std::lock_guard lock(caches->mu);
+      if (auto it = caches->forecast.find(key); it != caches->forecast.end() &&
+          it->second.ledger == ledger_mark && now >= it->second.at &&
+          now - it->second.at < kSummaryKeep) {
+        return it->second.panel;
+      }
+      return std::nullopt;
+    };
+    if (auto panel = cached()) return std::move(*panel);
+    const std::lock_guard reading(caches->reading_forecast);
+    if (auto panel = cached()) return std::move(*panel);   // another worker read it meanwhile
     ForecastOverview fo;
     fo.warn_days = warn_days;
     for (const auto& scope : scopes) {
@@ -513,9 +532,10 @@ struct Console::Impl : std::enable_shared_from_this<Console::Impl> {
       auto t = suggest_transfer(*storage, r.store, r.item, r.count, keep_days, default_minimum);
       if (t && *t) fo.transfers.push_back(std::move(**t));
     }
-    auto& cached = forecast_cache[key];
-    cached = ForecastCache{ledger_mark, now, std::move(fo)};
-    return cached.panel;
+    const std::lock_guard lock(caches->mu);
+    if (caches->forecast.size() >= 1000) caches->forecast.clear();   // many managers' scopes: start again
+    caches->forecast[key] = ForecastCache{ledger_mark, now, fo};
+    return fo;
   }
 
   // --- One item: its history chart and forecast ----------------------------
@@ -1060,6 +1080,7 @@ Console::Console(const Config& config, const Clock& clock, Metrics& metrics, Hea
   for (int i = 1; i < std::max(1, config.console.workers); ++i) {
     workers_.push_back(std::make_shared<Impl>(config, clock, metrics, health, http, place));
     workers_.back()->uploads = impl_->uploads;
+    workers_.back()->caches = impl_->caches;
   }
 }
 
