@@ -18,7 +18,8 @@ derived table is as the loader writes it), then 9,999 more ledger entries
 and 100,000 outbox messages copied from the ingest's own rows with SQL, in
 the database file, before the daemon starts.
 
-Usage: python3 bench/console_bench.py [--binary build/stockwatch]
+Usage: python3 bench/console_bench.py [--binary build/stockwatch] [--workers N]
+       [--only search,count]
 Environment: BENCH_CONSOLE_SECONDS (default 5), TMPDIR.
 """
 
@@ -159,7 +160,12 @@ def pages(port, cookie):
            ("inventory", "/_console/inventory"),
            ("inventory, one store", "/_console/inventory?store=Gudang%20042"),
            ("inventory, out of stock", "/_console/inventory?out=1"),
-           ("inventory, search", "/_console/inventory?q=Kopi%2004242")]
+           ("inventory, search", "/_console/inventory?q=Kopi%2004242"),
+           ("inventory, search, 10 names", "/_console/inventory?q=kopi%200424"),
+           ("inventory, by item", "/_console/inventory?sort=item"),
+           ("inventory, by count", "/_console/inventory?sort=count"),
+           ("inventory, by last change", "/_console/inventory?sort=changed"),
+           ("inventory, one store, by count", "/_console/inventory?store=Gudang%20042&sort=count")]
     _, inv = get(port, cookie, "/_console/inventory?store=Gudang%20042")
     m = re.search(r'href="(/_console/inventory\?[^"]*after_store=[^"]*)"', inv)
     if m:
@@ -256,6 +262,11 @@ def wrk(port, path, cookies, connections, seconds, root):
     return lat["50"], lat["99"], total / seconds
 
 
+def binary_label(binary):
+    out = subprocess.run([binary, "--version"], capture_output=True, text=True, timeout=10)
+    return (out.stdout.strip() or binary).splitlines()[0]
+
+
 def fmt_ms(v):
     # The histogram's first bucket is 0.5 ms: below it, no finer figure.
     if v is None:
@@ -266,6 +277,10 @@ def fmt_ms(v):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--binary", default=os.environ.get("STOCKWATCH_BINARY", "build/stockwatch"))
+    ap.add_argument("--workers", type=int, default=None,
+                    help="[console] workers (default: not set, the daemon's default)")
+    ap.add_argument("--only", default=None,
+                    help="only the pages whose name holds one of these comma-separated words")
     args = ap.parse_args()
     binary = os.path.abspath(args.binary)
     seconds = int(os.environ.get("BENCH_CONSOLE_SECONDS", "5"))
@@ -289,6 +304,7 @@ def main():
                 "[[alerts.subscription]]", 'email = "owner@example.com"', "",
                 "[smtp]", 'url = ""', f"maildir = {json.dumps(os.path.join(root, 'mail'))}", "",
                 "[http]", f'listen = "127.0.0.1:{port}"', "",
+                *(["[console]", f"workers = {args.workers}", ""] if args.workers else []),
                 "[log]", 'level = "warn"', ""]))
         counts, gen_s = make_data(binary, root, config, db)
         subprocess.run([binary, "user", "add", "owner", "--role", "owner", "--config", config],
@@ -310,7 +326,11 @@ def main():
         cookies = [sign_in(port) for _ in range(CLIENTS)]
         log(f"{CLIENTS} sessions signed in in {time.monotonic() - t:.1f} s")
         rows = []
-        for name, path in pages(port, cookies[0]):
+        chosen = pages(port, cookies[0])
+        if args.only:
+            words = args.only.split(",")
+            chosen = [(n, p) for n, p in chosen if any(w in n for w in words)]
+        for name, path in chosen:
             one = wrk(port, path, cookies[:1], 1, max(2, seconds // 2), root)
             label = page_label(path)
             before = server_buckets(port, label)
@@ -323,7 +343,8 @@ def main():
             log(f"{name}: 1 client p50 {one[0]:.2f} ms p99 {one[1]:.2f} ms; "
                 f"{CLIENTS} clients p50 {many[0]:.2f} ms p99 {many[1]:.2f} ms, {many[2]:.0f}/s; "
                 f"server p50 {fmt_ms(server[0])} p99 {fmt_ms(server[1])}")
-        print(f"\nConsole page times: {counts['inventory']:,} inventory rows, "
+        print(f"\nConsole page times ({binary_label(binary)}, [console] workers = "
+              f"{args.workers or 'default'}): {counts['inventory']:,} inventory rows, "
               f"{counts['reports']:,} reports, {counts['outbox']:,} outbox messages "
               f"(data made in {gen_s:.1f} s); wrk, {seconds} s per page\n")
         print("Server time: the daemon's stockwatch_console_page_seconds histogram (worker starts "

@@ -637,6 +637,7 @@ void read_config(const toml::table& root, const std::filesystem::path& base, Con
     s.u64("max_upload_bytes", cfg.console.max_upload_bytes, 1);
     s.integer("upload_wait_s", cfg.console.upload_wait_s, 1, 3600);
     s.integer("quiet_store_days", cfg.console.quiet_store_days, 1, 3660);
+    s.integer("workers", cfg.console.workers, 1, 64);
     const auto& tz = cfg.console.timezone;
     std::error_code ec;
     if (!tz.empty() && (tz.find("..") != std::string::npos || tz.front() == '/' ||

@@ -192,7 +192,17 @@ struct InventoryRow {
   std::int64_t report_id = 0;
 };
 
-// A page of the inventory in (store, item) order.
+// The order of an inventory listing (InventoryQuery::order). Every order
+// ends in (store, item), so each row has one place and pages never skip or
+// repeat a row.
+enum class InventoryOrder {
+  kStoreItem,   // by store, then item (the inventory's key)
+  kItem,        // by item, then store
+  kCount,       // lowest count first, then store and item
+  kChanged,     // the newest change first (updated_at), then store and item
+};
+
+// A page of the inventory, in (store, item) order or another `order`.
 struct InventoryQuery {
   std::optional<std::string> store;           // only this store
   bool out_of_stock_only = false;             // only count = 0
@@ -200,6 +210,10 @@ struct InventoryQuery {
   // case ("gayo" finds "Arabika Gayo"); other characters must match exactly.
   std::optional<std::string> item_contains;
   std::optional<std::pair<std::string, std::string>> after;  // the last row of the previous page
+  InventoryOrder order = InventoryOrder::kStoreItem;
+  // With `after` and kCount or kChanged: that row's count, or its updated_at
+  // in Unix milliseconds.
+  std::int64_t after_value = 0;
   int limit = 100;
 };
 

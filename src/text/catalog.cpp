@@ -29,6 +29,9 @@ constexpr CatalogEntry kEnglish[] = {
     {"console.inventory.sort", "Sort by"},
     {"console.inventory.sort_name", "store and item"},
     {"console.inventory.sort_cover", "days of cover"},
+    {"console.inventory.sort_item", "item"},
+    {"console.inventory.sort_count", "count, lowest first"},
+    {"console.inventory.sort_changed", "last change, newest first"},
     // Alerts (notify/message.cpp).
     {"alert.out_of_stock.sentence", "{store} is out of stock of {item}"},
     {"alert.back_in_stock.sentence", "{store} has {item} back in stock ({count})"},
@@ -611,6 +614,9 @@ constexpr CatalogEntry kIndonesian[] = {
     {"console.inventory.sort", "Urutkan"},
     {"console.inventory.sort_name", "gudang dan barang"},
     {"console.inventory.sort_cover", "sisa hari"},
+    {"console.inventory.sort_item", "nama barang"},
+    {"console.inventory.sort_count", "jumlah, terkecil dulu"},
+    {"console.inventory.sort_changed", "perubahan terakhir, terbaru dulu"},
     // Predicted stock-outs and transfers (notify/alert.cpp).
     {"alert.running_out.sentence",
      "{item} di {store} diperkirakan habis sekitar {date}: sisa {count}, terpakai sekitar "

@@ -29,6 +29,7 @@ try:
     from selenium.common.exceptions import NoAlertPresentException
     from selenium.webdriver.chrome.service import Service
     from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select
 except ImportError:  # pragma: no cover - reported as a skip below
     webdriver = None
 
@@ -284,6 +285,25 @@ class ConsoleTest(harness.PipelineTestCase):
         self.assertIn("Robusta Lampung", rows[1])
         self.assertEqual(self.driver.find_element(By.ID, "q").get_attribute("value"), "ROBUSTA")
         self.shot("inventory-search")
+        # Sorted through the form: by count, lowest first; then by item.
+        self.go("/_console/inventory")
+        Select(self.driver.find_element(By.ID, "sort")).select_by_value("count")
+        self.click(self.driver.find_element(By.CSS_SELECTOR, "form.filters button"))
+        self.assertIn("sort=count", self.driver.current_url)
+        counts = [int(td.text.replace(",", "")) for td in
+                  self.driver.find_elements(By.CSS_SELECTOR, "tbody tr td:nth-child(3)")]
+        self.assertEqual(len(counts), 7, counts)
+        self.assertEqual(counts, sorted(counts))
+        self.assertEqual(counts[0], 0)
+        self.assertEqual(Select(self.driver.find_element(By.ID, "sort"))
+                         .first_selected_option.get_attribute("value"), "count")
+        self.shot("inventory-sorted")
+        Select(self.driver.find_element(By.ID, "sort")).select_by_value("item")
+        self.click(self.driver.find_element(By.CSS_SELECTOR, "form.filters button"))
+        items = [td.text for td in
+                 self.driver.find_elements(By.CSS_SELECTOR, "tbody tr td:nth-child(2)")]
+        self.assertEqual(len(items), 7, items)
+        self.assertEqual(items, sorted(items))
         session = f"stockwatch_session={self.driver.get_cookie('stockwatch_session')['value']}"
         status, body = self.curl("-H", f"Cookie: {session}",
                                  f"{self.base}/_console/inventory.csv?store=Medan&out=1")

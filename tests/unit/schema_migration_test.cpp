@@ -406,6 +406,19 @@ TEST_F(SchemaMigrationTest, VersionSixKnowsEachStoreOfTheReportsLoadedBeforeAndH
   EXPECT_NE(plan[0].find("inventory_out_of_stock"), std::string::npos) << plan[0];
 }
 
+// The search by item name finds the items an older database holds (the
+// names come from its inventory, not from anything a newer load writes).
+TEST_F(SchemaMigrationTest, TheSearchByItemNameFindsTheItemsOfAnOlderDatabase) {
+  auto s = Storage::open(old_db(), {}, clock_);
+  InventoryQuery q;
+  q.item_contains = "gayo";
+  auto rows = s->list_inventory(q);
+  ASSERT_TRUE(rows.ok()) << rows.error().message();
+  ASSERT_EQ(rows->size(), 1u);
+  EXPECT_EQ((*rows)[0].item, "Arabika Gayo");
+  EXPECT_EQ((*rows)[0].count, 7);
+}
+
 TEST_F(SchemaMigrationTest, AnAccountStoreRefusesADatabaseBeforeVersionSix) {
   EXPECT_THROW((void)AccountStore::open(old_db(), {}, clock_), StorageError);
 }

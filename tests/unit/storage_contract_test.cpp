@@ -803,6 +803,158 @@ TEST_P(StorageContract, ASearchThatManyNamesMatchPagesInKeyOrder) {
   EXPECT_TRUE(storage_->list_inventory(few)->empty());
 }
 
+// The search finds the items of every load, whichever store brought the
+// name first, and skips stores without any of the names; a load rolled back
+// leaves nothing to find.
+TEST_P(StorageContract, TheSearchFindsEveryLoadsNewItemsAndSkipsStoresWithoutThem) {
+  std::vector<Row> rows;
+  for (int i = 0; i < 100; ++i) rows.push_back({"Aceh", "Teh " + std::to_string(100 + i), 1});
+  rows.push_back({"Medan", "Kopi Gayo", 0});
+  for (int i = 0; i < 100; ++i) rows.push_back({"Medan", "Teh " + std::to_string(100 + i), 1});
+  load(rows, "first.csv", "sha-first");
+  InventoryQuery gayo;
+  gayo.item_contains = "gayo";
+  auto inv = storage_->list_inventory(gayo);
+  ASSERT_TRUE(inv.ok()) << inv.error().message();
+  ASSERT_EQ(inv->size(), 1u);
+  EXPECT_EQ((*inv)[0].store, "Medan");
+
+  // A later report: the name is known, a store is new; another name is new;
+  // a count changes.
+  load({{"Padang", "Kopi Gayo", 4}, {"Zamboanga", "Kopi Gayo Wine", 0}, {"Medan", "Kopi Gayo", 7},
+        {"Padang", "Teh 150", 3}},
+       "second.csv", "sha-second");
+  inv = storage_->list_inventory(gayo);
+  ASSERT_EQ(inv->size(), 3u);
+  EXPECT_EQ((*inv)[0].store, "Medan");
+  EXPECT_EQ((*inv)[0].count, 7);
+  EXPECT_EQ((*inv)[1].store, "Padang");
+  EXPECT_EQ((*inv)[2].store, "Zamboanga");
+  EXPECT_EQ((*inv)[2].item, "Kopi Gayo Wine");
+  gayo.out_of_stock_only = true;
+  inv = storage_->list_inventory(gayo);
+  ASSERT_EQ(inv->size(), 1u);
+  EXPECT_EQ((*inv)[0].store, "Zamboanga");
+  gayo.out_of_stock_only = false;
+  gayo.limit = 1;
+  gayo.after = std::pair(std::string("Medan"), std::string("Kopi Gayo"));
+  inv = storage_->list_inventory(gayo);
+  ASSERT_EQ(inv->size(), 1u);
+  EXPECT_EQ((*inv)[0].store, "Padang");
+  InventoryQuery teh;
+  teh.item_contains = "teh 15";
+  teh.limit = 100;
+  inv = storage_->list_inventory(teh);
+  ASSERT_EQ(inv->size(), 21u);   // Teh 150..159 in Aceh and Medan, Teh 150 in Padang
+  EXPECT_EQ((*inv)[20].store, "Padang");
+  {
+    auto begun = storage_->begin_report();
+    ASSERT_TRUE(begun.ok());
+    ReportLoad txn = std::move(begun).value();
+    ASSERT_TRUE(txn.upsert("Medan", "Kopi Kintamani", 5).ok());
+    ASSERT_TRUE(txn.flush().ok());
+  }  // destroyed without commit
+  InventoryQuery kintamani;
+  kintamani.item_contains = "kintamani";
+  EXPECT_TRUE(storage_->list_inventory(kintamani)->empty());
+  load({{"Aceh", "Kopi Kintamani", 2}}, "third.csv", "sha-third");
+  inv = storage_->list_inventory(kintamani);
+  ASSERT_EQ(inv->size(), 1u);
+  EXPECT_EQ((*inv)[0].store, "Aceh");
+}
+
+// A connection that searched once (the console's) finds the items another
+// connection (the loader's) loads afterwards, new names and new stores of
+// known names alike, in the search and in the listing by item.
+TEST_P(StorageContract, ASearchFindsWhatAnotherConnectionLoadedAfterItsFirstSearch) {
+  load({{"Medan", "Kopi Gayo", 3}}, "first.csv", "sha-first");
+  auto reader = connect();
+  InventoryQuery kopi;
+  kopi.item_contains = "kopi";
+  ASSERT_EQ(reader->list_inventory(kopi)->size(), 1u);
+  load({{"Padang", "Kopi Gayo", 1}, {"Padang", "Kopi Solok", 0}}, "second.csv", "sha-second");
+  auto inv = reader->list_inventory(kopi);
+  ASSERT_TRUE(inv.ok()) << inv.error().message();
+  ASSERT_EQ(inv->size(), 3u);
+  EXPECT_EQ((*inv)[2].item, "Kopi Solok");
+  InventoryQuery by_item;
+  by_item.order = InventoryOrder::kItem;
+  inv = reader->list_inventory(by_item);
+  ASSERT_EQ(inv->size(), 3u);
+  EXPECT_EQ((*inv)[1].store, "Padang");
+  EXPECT_EQ((*inv)[2].item, "Kopi Solok");
+  // A name that needs quoting (PostgreSQL's array of names).
+  load({{"Aceh", "Kopi \"Wine\", {Gayo}\\", 2}}, "third.csv", "sha-third");
+  InventoryQuery wine;
+  wine.item_contains = "\"wine\"";
+  inv = reader->list_inventory(wine);
+  ASSERT_TRUE(inv.ok()) << inv.error().message();
+  ASSERT_EQ(inv->size(), 1u);
+  EXPECT_EQ((*inv)[0].item, "Kopi \"Wine\", {Gayo}\\");
+}
+
+// Every order of the inventory lists every row once, pages included, with
+// each filter: by item then store, by count, by the newest change.
+TEST_P(StorageContract, TheInventorySortsByItemCountAndLastChangeAndPagesThrough) {
+  load({{"Medan", "Kopi B", 5}, {"Medan", "Kopi A", 0}, {"Padang", "Kopi A", 5},
+        {"Padang", "Teh", 2}, {"Aceh", "Kopi B", 0}},
+       "first.csv", "sha-first");
+  clock_.advance(std::chrono::minutes(5));
+  load({{"Padang", "Kopi C", 1}, {"Medan", "Kopi B", 3}}, "second.csv", "sha-second");
+  using Key = std::pair<std::string, std::string>;
+  // Every page of `q`, two rows at a time.
+  const auto all_pages = [&](InventoryQuery q) {
+    std::vector<Key> keys;
+    q.limit = 2;
+    for (int guard = 0; guard < 20; ++guard) {
+      auto page = storage_->list_inventory(q);
+      EXPECT_TRUE(page.ok()) << page.error().message();
+      if (!page.ok()) break;
+      for (const auto& r : *page) keys.emplace_back(r.store, r.item);
+      if (page->size() < 2) break;
+      const auto& last = page->back();
+      q.after = Key(last.store, last.item);
+      q.after_value = q.order == InventoryOrder::kCount ? last.count : to_unix_ms(last.updated_at);
+    }
+    return keys;
+  };
+  InventoryQuery q;
+  q.order = InventoryOrder::kItem;
+  EXPECT_EQ(all_pages(q), (std::vector<Key>{{"Medan", "Kopi A"}, {"Padang", "Kopi A"},
+                                            {"Aceh", "Kopi B"}, {"Medan", "Kopi B"},
+                                            {"Padang", "Kopi C"}, {"Padang", "Teh"}}));
+  q.order = InventoryOrder::kCount;
+  EXPECT_EQ(all_pages(q), (std::vector<Key>{{"Aceh", "Kopi B"}, {"Medan", "Kopi A"},
+                                            {"Padang", "Kopi C"}, {"Padang", "Teh"},
+                                            {"Medan", "Kopi B"}, {"Padang", "Kopi A"}}));
+  q.order = InventoryOrder::kChanged;
+  EXPECT_EQ(all_pages(q), (std::vector<Key>{{"Medan", "Kopi B"}, {"Padang", "Kopi C"},
+                                            {"Aceh", "Kopi B"}, {"Medan", "Kopi A"},
+                                            {"Padang", "Kopi A"}, {"Padang", "Teh"}}));
+  // With the filters.
+  q.order = InventoryOrder::kItem;
+  q.item_contains = "kopi";
+  EXPECT_EQ(all_pages(q), (std::vector<Key>{{"Medan", "Kopi A"}, {"Padang", "Kopi A"},
+                                            {"Aceh", "Kopi B"}, {"Medan", "Kopi B"},
+                                            {"Padang", "Kopi C"}}));
+  q.out_of_stock_only = true;
+  EXPECT_EQ(all_pages(q), (std::vector<Key>{{"Medan", "Kopi A"}, {"Aceh", "Kopi B"}}));
+  q.item_contains.reset();
+  q.out_of_stock_only = false;
+  q.store = "Padang";
+  EXPECT_EQ(all_pages(q),
+            (std::vector<Key>{{"Padang", "Kopi A"}, {"Padang", "Kopi C"}, {"Padang", "Teh"}}));
+  q.order = InventoryOrder::kCount;
+  EXPECT_EQ(all_pages(q),
+            (std::vector<Key>{{"Padang", "Kopi C"}, {"Padang", "Teh"}, {"Padang", "Kopi A"}}));
+  q.store.reset();
+  q.item_contains = "KOPI";
+  q.order = InventoryOrder::kChanged;
+  EXPECT_EQ(all_pages(q), (std::vector<Key>{{"Medan", "Kopi B"}, {"Padang", "Kopi C"},
+                                            {"Aceh", "Kopi B"}, {"Medan", "Kopi A"},
+                                            {"Padang", "Kopi A"}}));
+}
+
 TEST_P(StorageContract, StoresAreListedInOrderWithTheirItemCounts) {
   EXPECT_TRUE(storage_->list_stores(10)->empty());
   load({{"Padang", "c", 0}, {"Medan", "a", 0}, {"Medan", "b", 4}, {"medan", "d", 2}}, "a.csv",

@@ -14,6 +14,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <map>
+#include <mutex>
 #include <set>
 #include <thread>
 
@@ -157,7 +158,12 @@ struct Console::Impl : std::enable_shared_from_this<Console::Impl> {
   http::FailureThrottle by_name, by_address;
   std::map<std::string, TimePoint> not_before;   // sign-in attempts refused until then
   std::string dummy_hash;                        // verified for unknown names, for even timing
-  std::uint64_t uploads = 0;
+  // Numbers the uploads of every worker (the inbox names), shared by them.
+  std::shared_ptr<std::atomic<std::uint64_t>> uploads =
+      std::make_shared<std::atomic<std::uint64_t>>(0);
+  // Pages given to this worker and not yet rendered: route() gives a page
+  // to the worker with the fewest.
+  std::atomic<int> pending{0};
   // The figures of every store (Storage::store_summaries), for the overview
   // and the inventory's store list, kept while the ledger's newest entries
   // stay the same (only a report changes them), for at most kSummaryKeep.
@@ -166,7 +172,6 @@ struct Console::Impl : std::enable_shared_from_this<Console::Impl> {
     TimePoint at{};
     std::vector<StoreOverview> stores;
   };
-  std::optional<SummaryCache> summary_cache;
   // The overview's forecast panel (running out soon, transfers) of one
   // scope (the owner's "*", or a manager's stores), kept by the same rule
   // as the store figures: while the ledger's newest entries stay the same,
@@ -176,7 +181,15 @@ struct Console::Impl : std::enable_shared_from_this<Console::Impl> {
     TimePoint at{};
     ForecastOverview panel;
   };
-  std::map<std::string, ForecastCache> forecast_cache;
+  // Both kept once for every worker: a panel read by one worker serves the
+  // others (each reading its own would multiply the panel's cost).
+  struct SharedCaches {
+    std::mutex mu;                            // the two below
+    std::optional<SummaryCache> summary;
+    std::map<std::string, ForecastCache> forecast;
+    std::mutex reading_forecast;              // one worker reads a missing panel, the others wait
+  };
+  std::shared_ptr<SharedCaches> caches = std::make_shared<SharedCaches>();
   std::string ledger_mark;   // the ledger's newest entries, as store_summaries() last read them
 
   // --- Plumbing ------------------------------------------------------------
@@ -188,14 +201,29 @@ struct Console::Impl : std::enable_shared_from_this<Console::Impl> {
     for (const auto& r : *newest) ledger += std::to_string(r.id) + to_string(r.status) + ",";
     ledger_mark = ledger;
     const auto now = clock.now();
-    if (summary_cache && summary_cache->ledger == ledger && now >= summary_cache->at &&
-        now - summary_cache->at < kSummaryKeep) {
-      return summary_cache->stores;
+    {
+      const std::lock_guard lock(caches->mu);
+      const auto& cached = caches->summary;
+      if (cached && cached->ledger == ledger && now >= cached->at && now - cached->at < kSummaryKeep) {
+        return cached->stores;
+      }
     }
     auto all = storage->store_summaries();
     if (!all) return all.error();
-    summary_cache = SummaryCache{std::move(ledger), now, *all};
+    const std::lock_guard lock(caches->mu);
+    caches->summary = SummaryCache{std::move(ledger), now, *all};
     return all;
+  }
+
+  // Reads the connection's item names (store/item_names.hpp) now, as the
+  // first search or listing by item would, so that no page waits for it.
+  void read_item_names() {
+    InventoryQuery q;
+    q.item_contains = std::string();   // every name holds the empty text
+    q.limit = 1;
+    if (auto r = storage->list_inventory(q); !r) {
+      spdlog::warn("console: cannot read the item names yet: {}", r.error().message());
+    }
   }
 
   template <typename F>
@@ -467,7 +495,7 @@ struct Console::Impl : std::enable_shared_from_this<Console::Impl> {
   // Running out soon (as the running_out alert judges) and transfers for the items out
   // of stock; a backend without use rates leaves both lists empty. Read once per change
   // of the ledger (ledger_mark, read by store_summaries() just before) and scope.
-  const ForecastOverview& forecast_panel(const Account& account,
+  ForecastOverview forecast_panel(const Account& account,
                                          const std::vector<std::optional<std::string>>& scopes,
                                          const std::vector<InventoryRow>& out_of_stock) {
     std::string key = account.role == AccountRole::kOwner ? "*" : "";
@@ -475,11 +503,18 @@ struct Console::Impl : std::enable_shared_from_this<Console::Impl> {
       for (const auto& s : account.stores) key += s + '\n';
     }
     const auto now = clock.now();
-    if (auto it = forecast_cache.find(key); it != forecast_cache.end() &&
-        it->second.ledger == ledger_mark && now >= it->second.at && now - it->second.at < kSummaryKeep) {
-      return it->second.panel;
-    }
-    if (forecast_cache.size() >= 1000) forecast_cache.clear();   // many managers' scopes: start again
+    const auto cached = [&]() -> std::optional<ForecastOverview> {
+      const std::lock_guard lock(caches->mu);
+      if (auto it = caches->forecast.find(key); it != caches->forecast.end() &&
+          it->second.ledger == ledger_mark && now >= it->second.at &&
+          now - it->second.at < kSummaryKeep) {
+        return it->second.panel;
+      }
+      return std::nullopt;
+    };
+    if (auto panel = cached()) return std::move(*panel);
+    const std::lock_guard reading(caches->reading_forecast);
+    if (auto panel = cached()) return std::move(*panel);   // another worker read it meanwhile
     ForecastOverview fo;
     fo.warn_days = warn_days;
     for (const auto& scope : scopes) {
@@ -497,9 +532,10 @@ struct Console::Impl : std::enable_shared_from_this<Console::Impl> {
       auto t = suggest_transfer(*storage, r.store, r.item, r.count, keep_days, default_minimum);
       if (t && *t) fo.transfers.push_back(std::move(**t));
     }
-    auto& cached = forecast_cache[key];
-    cached = ForecastCache{ledger_mark, now, std::move(fo)};
-    return cached.panel;
+    const std::lock_guard lock(caches->mu);
+    if (caches->forecast.size() >= 1000) caches->forecast.clear();   // many managers' scopes: start again
+    caches->forecast[key] = ForecastCache{ledger_mark, now, fo};
+    return fo;
   }
 
   // --- One item: its history chart and forecast ----------------------------
@@ -532,13 +568,18 @@ struct Console::Impl : std::enable_shared_from_this<Console::Impl> {
   http::Response inventory(const PageRequest& req, const View& v, const Account& account, bool csv) {
     InventoryView iv;
     std::optional<std::string> after_store, after_item;
+    std::int64_t after_value = 0;
     for (auto& [k, value] : parse_urlencoded(req.query)) {
       if (k == "store" && !value.empty()) iv.store = value;
       else if (k == "out") iv.out_of_stock_only = value == "1";
-      else if (k == "sort") iv.by_cover = value == "cover";
+      else if (k == "sort") {
+        iv.by_cover = value == "cover";
+        iv.order = inventory_sort_of(value).value_or(InventoryOrder::kStoreItem);
+      }
       else if (k == "q" && !value.empty()) iv.item = value.substr(0, 200);
       else if (k == "after_store") after_store = value;
       else if (k == "after_item") after_item = value;
+      else if (k == "after_value") after_value = std::strtoll(value.c_str(), nullptr, 10);
     }
     if (account.role == AccountRole::kOwner) {
       auto all = store_summaries();
@@ -553,7 +594,15 @@ struct Console::Impl : std::enable_shared_from_this<Console::Impl> {
     q.store = iv.store;
     q.out_of_stock_only = iv.out_of_stock_only;
     q.item_contains = iv.item;
-    if (after_store && after_item) q.after = std::make_pair(*after_store, *after_item);
+    q.order = iv.order;
+    if (after_store && after_item) {
+      q.after = std::make_pair(*after_store, *after_item);
+      q.after_value = after_value;
+    }
+    // The value a page of this order goes on from, of its last row.
+    const auto value_of = [&](const InventoryRow& r) -> std::int64_t {
+      return q.order == InventoryOrder::kCount ? r.count : to_unix_ms(r.updated_at);
+    };
     if (!csv && iv.by_cover && !iv.out_of_stock_only && !iv.item) {
       // Fewest days of cover first: the first page only (a search by item
       // lists by name).
@@ -572,6 +621,7 @@ struct Console::Impl : std::enable_shared_from_this<Console::Impl> {
       if (static_cast<int>(rows->size()) > kInventoryPerPage) {
         rows->resize(kInventoryPerPage);
         iv.next = std::make_pair(rows->back().store, rows->back().item);
+        iv.next_value = value_of(rows->back());
       }
       iv.rows = std::move(*rows);
       for (const auto& r : iv.rows) {
@@ -593,6 +643,7 @@ struct Console::Impl : std::enable_shared_from_this<Console::Impl> {
       total += rows->size();
       if (static_cast<int>(rows->size()) < q.limit) break;
       q.after = std::make_pair(rows->back().store, rows->back().item);
+      q.after_value = value_of(rows->back());
     }
     auto res = http::make_response(200, std::move(body), "text/csv; charset=utf-8");
     res.set(bhttp::field::content_disposition, "attachment; filename=\"inventory.csv\"");
@@ -904,7 +955,7 @@ struct Console::Impl : std::enable_shared_from_this<Console::Impl> {
                        p.filename, who.account.name, row.in_workbook ? "row" : "line", row.line,
                        row.store);
         } else {
-          const std::string key = "console/" + stamp + "-" + std::to_string(++uploads) + "-" +
+          const std::string key = "console/" + stamp + "-" + std::to_string(++*uploads) + "-" +
                                   who.account.name + "-" + safe_file_name(p.filename);
           job->waiting.push_back({job->outcomes.size(), key,
                                   to_hex(Digest::of(Digest::Kind::kSha256, p.data))});
@@ -1024,41 +1075,66 @@ struct Console::Impl : std::enable_shared_from_this<Console::Impl> {
 
 Console::Console(const Config& config, const Clock& clock, Metrics& metrics, HealthSource health,
                  asio::any_io_executor http, PlaceReport place)
-    : impl_(std::make_shared<Impl>(config, clock, metrics, std::move(health), std::move(http),
-                                   std::move(place))) {}
+    : impl_(std::make_shared<Impl>(config, clock, metrics, health, http, place)) {
+  workers_.push_back(impl_);
+  for (int i = 1; i < std::max(1, config.console.workers); ++i) {
+    workers_.push_back(std::make_shared<Impl>(config, clock, metrics, health, http, place));
+    workers_.back()->uploads = impl_->uploads;
+    workers_.back()->caches = impl_->caches;
+  }
+}
 
 Console::~Console() { stop(); }
 
 void Console::start(const std::string& base_url) {
-  impl_->work.emplace(impl_->ioc.get_executor());
   impl_->on_worker("console: start", [impl = impl_.get(), base_url] {
     impl->announce(base_url);
     if (auto swept = impl->sessions.sweep(); swept && *swept > 0) {
       spdlog::info("console: removed {} expired session(s)", *swept);
     }
   });
-  impl_->thread = std::thread([impl = impl_.get()] {
-    try {
-      impl->ioc.run();
-    } catch (const std::exception& e) {
-      spdlog::critical("console: stopped by an unexpected error: {}", e.what());
-    }
-  });
+  for (auto& w : workers_) {
+    w->on_worker("console: item names", [impl = w.get()] { impl->read_item_names(); });
+    w->work.emplace(w->ioc.get_executor());
+    w->thread = std::thread([impl = w.get()] {
+      try {
+        impl->ioc.run();
+      } catch (const std::exception& e) {
+        spdlog::critical("console: stopped by an unexpected error: {}", e.what());
+      }
+    });
+  }
 }
 
 void Console::stop() {
-  if (!impl_ || !impl_->thread.joinable()) return;
-  impl_->work.reset();
-  impl_->ioc.stop();
-  impl_->thread.join();
+  for (auto& w : workers_) {
+    if (!w->thread.joinable()) continue;
+    w->work.reset();
+    w->ioc.stop();
+    w->thread.join();
+  }
 }
 
 void Console::reload(const ConsoleConfig& config) {
-  impl_->max_upload_bytes = config.max_upload_bytes;
-  asio::post(impl_->ioc, guarded("console: reload", [impl = impl_.get(), config] {
-    impl->cfg = config;
-    impl->sessions.set_policy(Impl::policy(config));
-  }));
+  for (auto& w : workers_) {
+    w->max_upload_bytes = config.max_upload_bytes;
+    asio::post(w->ioc, guarded("console: reload", [impl = w.get(), config] {
+      impl->cfg = config;
+      impl->sessions.set_policy(Impl::policy(config));
+    }));
+  }
+}
+
+// Signing in, the first owner's setup and signing out go to the first
+// worker, which alone keeps the failed sign-ins' delays; every other page
+// to the worker with the fewest pages waiting (the first of them on a tie).
+std::shared_ptr<Console::Impl> Console::worker_for(std::string_view page) const {
+  if (page == "sign-in" || page == "setup" || page == "sign-out") return impl_;
+  std::shared_ptr<Impl> best = impl_;
+  for (const auto& w : workers_) {
+    if (w->pending.load() < best->pending.load()) best = w;
+  }
+  return best;
 }
 
 bool Console::has_session_cookie(const http::RequestHead& head) {
@@ -1067,6 +1143,15 @@ bool Console::has_session_cookie(const http::RequestHead& head) {
 }
 
 namespace {
+// Counts a page as rendered when it leaves scope (an exception included).
+struct Pending {
+  explicit Pending(std::atomic<int>& n) : n_(n) {}
+  ~Pending() { --n_; }
+  Pending(const Pending&) = delete;
+  Pending& operator=(const Pending&) = delete;
+  std::atomic<int>& n_;
+};
+
 PageRequest copy_request(const http::Request& req) {
   PageRequest p;
   p.method = req.head.method();
@@ -1132,10 +1217,12 @@ http::Route Console::route(const http::Request& req) {
       return r;
     }
   }
-  r.deferred = [impl = impl_, p = copy_request(req), label = r.label](std::string body,
-                                                                       http::Reply sent) mutable {
+  r.deferred = [impl = worker_for(page), p = copy_request(req), label = r.label](
+                   std::string body, http::Reply sent) mutable {
     p.body = std::move(body);
+    ++impl->pending;
     impl->on_worker("console: page", [impl, p = std::move(p), sent = std::move(sent), label]() mutable {
+      const Pending done(impl->pending);
       // Server time: from here (the worker starts the page) to its response.
       const auto started = std::chrono::steady_clock::now();
       http::Reply reply = [impl, sent = std::move(sent), label, started](http::Response res) {
@@ -1160,10 +1247,12 @@ http::Route Console::api(const http::Request& req, const char* label) {
   http::Route r;
   r.label = label;
   r.body_limit = kFormLimit;
-  r.deferred = [impl = impl_, p = copy_request(req), name = std::string(req.rest)](
+  r.deferred = [impl = worker_for("api"), p = copy_request(req), name = std::string(req.rest)](
                    std::string, http::Reply reply) mutable {
+    ++impl->pending;
     impl->on_worker("console: api", [impl, p = std::move(p), name = std::move(name),
                                      reply = std::move(reply)]() mutable {
+      const Pending done(impl->pending);
       impl->api(std::move(p), std::move(name), std::move(reply));
     });
   };

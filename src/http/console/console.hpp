@@ -3,10 +3,13 @@
 //
 // Contract:
 // - route() runs on the HTTP thread and never touches the database: it
-//   copies what the request says and hands it to the console's own worker
-//   thread (a deferred Route), which has its own Storage and AccountStore
-//   connections, checks the session, renders the page and replies. Only
-//   the style sheet is answered on the HTTP thread (no database).
+//   copies what the request says and hands it to one of the console's
+//   worker threads ([console] workers; a deferred Route), each with its own
+//   Storage and AccountStore connections, which checks the session, renders
+//   the page and replies. A page goes to the worker with the fewest pages
+//   waiting; signing in, setup and signing out always to the first, which
+//   alone keeps the failed sign-ins' delays. Only the style sheet and the
+//   script are answered on the HTTP thread (no database).
 // - An upload is placed in the inbox by `place` on the HTTP thread (the
 //   same staging, sync and rename as an S3 upload, and the inbox is told at
 //   once), then the worker polls the ledger for the report's row (by its
@@ -19,9 +22,9 @@
 //   API of HttpRoutes, on the worker with its own connection); a manager's
 //   session gets 403, no session 401.
 // - The constructor opens the connections (StorageError at start-up);
-//   start() starts the worker and logs the console's address, and the
+//   start() starts the workers and logs the console's address, and the
 //   one-time setup link while no owner exists; stop() drops requests not
-//   yet answered and joins the worker. Call stop() after the HTTP thread
+//   yet answered and joins the workers. Call stop() after the HTTP thread
 //   has ended.
 #pragma once
 
@@ -31,6 +34,8 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "base/clock.hpp"
 #include "config/config.hpp"
@@ -64,7 +69,9 @@ class Console {
 
  private:
   struct Impl;
-  std::shared_ptr<Impl> impl_;
+  [[nodiscard]] std::shared_ptr<Impl> worker_for(std::string_view page) const;
+  std::shared_ptr<Impl> impl_;                  // the first worker
+  std::vector<std::shared_ptr<Impl>> workers_;  // every worker, the first included
 };
 
 }  // namespace stockwatch::console

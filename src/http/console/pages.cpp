@@ -543,11 +543,50 @@ Markup report_page(const View& v, const ReportRecord& r, const std::vector<std::
   return layout(v, v.f("console.reports.id", {}) + " " + std::to_string(r.id), body, "reports");
 }
 
+std::string_view inventory_sort_name(InventoryOrder order) {
+  switch (order) {
+    case InventoryOrder::kItem: return "item";
+    case InventoryOrder::kCount: return "count";
+    case InventoryOrder::kChanged: return "changed";
+    case InventoryOrder::kStoreItem: break;
+  }
+  return "";
+}
+
+std::optional<InventoryOrder> inventory_sort_of(std::string_view name) {
+  for (const auto o : {InventoryOrder::kStoreItem, InventoryOrder::kItem, InventoryOrder::kCount,
+                       InventoryOrder::kChanged}) {
+    if (inventory_sort_name(o) == name) return o;
+  }
+  return std::nullopt;
+}
+
+namespace {
+// The choices of the inventory's "Sort by", the view's own selected.
+Markup sort_options(const View& v, const InventoryView& iv) {
+  Markup out;
+  const auto option = [&](std::string_view value, bool selected, const char* label) {
+    out += html("<option value=\"{}\"{}>{}</option>",
+                {std::string(value), Markup{selected ? " selected" : ""}, v.t(label)});
+  };
+  option("", !iv.by_cover && iv.order == InventoryOrder::kStoreItem, "console.inventory.sort_name");
+  option("item", !iv.by_cover && iv.order == InventoryOrder::kItem, "console.inventory.sort_item");
+  option("count", !iv.by_cover && iv.order == InventoryOrder::kCount, "console.inventory.sort_count");
+  option("changed", !iv.by_cover && iv.order == InventoryOrder::kChanged,
+         "console.inventory.sort_changed");
+  option("cover", iv.by_cover, "console.inventory.sort_cover");
+  return out;
+}
+}  // namespace
+
 std::string inventory_query(const InventoryView& iv) {
   std::string q;
   if (iv.store) q += "store=" + aws_uri_encode(*iv.store, false);
   if (iv.out_of_stock_only) q += std::string(q.empty() ? "" : "&") + "out=1";
   if (iv.by_cover) q += std::string(q.empty() ? "" : "&") + "sort=cover";
+  if (const auto sort = inventory_sort_name(iv.order); !iv.by_cover && !sort.empty()) {
+    q += std::string(q.empty() ? "" : "&") + "sort=" + std::string(sort);
+  }
   if (iv.item) q += std::string(q.empty() ? "" : "&") + "q=" + aws_uri_encode(*iv.item, false);
   return q;
 }
@@ -569,16 +608,12 @@ Markup inventory_page(const View& v, const InventoryView& iv) {
       "<label for=\"q\">{}</label><input type=\"search\" id=\"q\" name=\"q\" value=\"{}\" "
       "maxlength=\"200\" placeholder=\"{}\">"
       "<label class=\"check\"><input type=\"checkbox\" name=\"out\" value=\"1\"{}> {}</label>"
-      "<label for=\"sort\">{}</label><select id=\"sort\" name=\"sort\">"
-      "<option value=\"\"{}>{}</option><option value=\"cover\"{}>{}</option></select>"
+      "<label for=\"sort\">{}</label><select id=\"sort\" name=\"sort\">{}</select>"
       "<button type=\"submit\">{}</button></form>",
       {v.t("console.inventory.store"), options, v.t("console.inventory.search"),
        iv.item.value_or(""), v.t("console.inventory.search_hint"),
        Markup{iv.out_of_stock_only ? " checked" : ""}, v.t("console.inventory.out_only"),
-       v.t("console.inventory.sort"), Markup{iv.by_cover ? "" : " selected"},
-       v.t("console.inventory.sort_name"), Markup{iv.by_cover ? " selected" : ""},
-       v.t("console.inventory.sort_cover"),
-       v.t("console.inventory.show")});
+       v.t("console.inventory.sort"), sort_options(v, iv), v.t("console.inventory.show")});
   const std::string query = inventory_query(iv);
   body += html("<p><a href=\"/_console/inventory.csv{}{}\" download>{}</a></p>",
                {query.empty() ? "" : "?", query, v.t("console.inventory.csv")});
@@ -611,9 +646,12 @@ Markup inventory_page(const View& v, const InventoryView& iv) {
        v.t("console.item.daily_use"), v.t("console.item.days_of_cover"),
        v.t("console.item.runs_out"), v.t("console.inventory.changed"), rows});
   if (iv.next) {
-    body += html("<p class=\"pager\"><a href=\"/_console/inventory?{}{}after_store={}&amp;after_item={}\">{}</a></p>",
+    const bool valued = iv.order == InventoryOrder::kCount || iv.order == InventoryOrder::kChanged;
+    body += html("<p class=\"pager\"><a href=\"/_console/inventory?{}{}after_store={}&amp;after_item={}{}\">{}</a></p>",
                  {query, Markup{query.empty() ? "" : "&amp;"}, aws_uri_encode(iv.next->first, false),
-                  aws_uri_encode(iv.next->second, false), v.t("console.inventory.next")});
+                  aws_uri_encode(iv.next->second, false),
+                  valued ? "&after_value=" + std::to_string(iv.next_value) : std::string(),
+                  v.t("console.inventory.next")});
   }
   return layout(v, v.t("console.inventory.title"), body, "inventory");
 }

@@ -101,9 +101,16 @@ struct InventoryView {
   std::optional<std::string> item;          // search: items whose name holds this text
   std::vector<InventoryRow> rows;
   std::optional<std::pair<std::string, std::string>> next;   // the next page starts after this
+  std::int64_t next_value = 0;              // and, sorted by count or last change, its value
   bool by_cover = false;                    // sorted by days of cover (one page, in stock only)
+  InventoryOrder order = InventoryOrder::kStoreItem;   // the other sorts
   std::vector<Forecast> forecasts;          // beside rows (pipeline/usage.hpp); may be empty
 };
+// The name of an inventory order in a page's address ("item", "count",
+// "changed"; "" for store and item), and the order of such a name (nullopt:
+// not one of them).
+[[nodiscard]] std::string_view inventory_sort_name(InventoryOrder order);
+[[nodiscard]] std::optional<InventoryOrder> inventory_sort_of(std::string_view name);
 // The query string of an inventory view ("store=...&out=1"), encoded.
 [[nodiscard]] std::string inventory_query(const InventoryView& iv);
 [[nodiscard]] Markup inventory_page(const View& v, const InventoryView& iv);

@@ -11,6 +11,7 @@
 #include "base/ascii.hpp"
 #include "pipeline/event.hpp"
 #include "text/masked_password.hpp"
+#include "store/item_names.hpp"
 #include "store/postgresql/pg.hpp"
 
 namespace stockwatch {
@@ -1584,7 +1585,109 @@ Result<OutboxCounts> PostgresStorage::outbox_counts() {
 // Built per call: listings are rare (an operator's request), and each
 // combination of filters is its own statement.
 
+namespace {
+// store, item, count, updated_at, report_id
+InventoryRow read_inventory_row(const PgResult& res, int i) {
+  return InventoryRow{res.text(i, 0), res.text(i, 1), res.i64(i, 2), from_unix_ms(res.i64(i, 3)),
+                      res.i64(i, 4)};
+}
+
+// A search that at most this many item names match looks their rows up by
+// key, store by store; one that more names match reads the inventory in key
+// order and keeps the matching rows (they are then many: a page fills soon).
+constexpr std::int64_t kSearchByName = 200;
+}  // namespace
+
+// Brings the connection's item names (store/item_names.hpp) up to the
+// newest loaded report: the first time every name of the inventory, then
+// the names of the rows that the change records of later reports inserted
+// (change numbers are given at commit, so a report committed later has
+// higher ones).
+Status PostgresStorage::refresh_item_names() {
+  auto top = impl_->query(
+      "SELECT COALESCE(max(last_seq), 0) FROM reports WHERE status = 'loaded'", {});
+  if (!top) return top.error();
+  const std::int64_t position = top->i64(0, 0);
+  const auto text = [](const PgResult& res, int i) { return res.text(i, 0); };
+  if (!item_names_.filled()) {
+    auto all = impl_->query("SELECT DISTINCT item FROM inventory", {});
+    if (!all) return all.error();
+    item_names_.reset(read_all<std::string>(*all, text), position);
+  } else if (position > item_names_.position()) {
+    auto added = impl_->query(
+        "SELECT DISTINCT c.item FROM reports r JOIN changes c ON c.report_id = r.id "
+        "WHERE r.status = 'loaded' AND r.last_seq > $1 AND r.last_seq <= $2 "
+        "AND c.old_count IS NULL",
+        {item_names_.position(), position});
+    if (!added) return added.error();
+    item_names_.add(read_all<std::string>(*added, text), position);
+  }
+  return {};
+}
+
+// The search by item name when few names match: the matching names (the
+// connection's item names), every store (one index probe each, in store
+// order, from the first store the page may hold), and in each store the
+// rows of those names by key (one probe per name), the first `limit` of
+// them in key order.
+Result<std::optional<std::vector<InventoryRow>>> PostgresStorage::search_by_name(
+    const InventoryQuery& q) {
+  if (auto st = refresh_item_names(); !st.ok()) return st.error();
+  const std::vector<std::string> names = item_names_.holding(*q.item_contains);
+  if (static_cast<std::int64_t>(names.size()) > kSearchByName) {
+    return std::optional<std::vector<InventoryRow>>();
+  }
+  if (names.empty()) return std::optional(std::vector<InventoryRow>());
+  // A text[] literal: each name quoted, its quotes and backslashes escaped.
+  std::string array = "{";
+  for (const auto& n : names) {
+    if (array.size() > 1) array += ',';
+    array += '"';
+    for (char c : n) {
+      if (c == '"' || c == '\\') array += '\\';
+      array += c;
+    }
+    array += '"';
+  }
+  array += '}';
+  std::vector<Param> params{array, q.limit};
+  std::string first_store = "''";
+  if (q.store) {
+    params.emplace_back(*q.store);
+    first_store = "$3";
+  }
+  std::string after;
+  if (q.after) {
+    params.emplace_back(q.after->first);
+    params.emplace_back(q.after->second);
+    const auto k = params.size();
+    if (!q.store) first_store = "$" + std::to_string(k - 1);
+    after = " AND (i.store, i.item) > ($" + std::to_string(k - 1) + ", $" + std::to_string(k) + ")";
+  }
+  std::string sql =
+      "WITH RECURSIVE stores(store) AS ("
+      "  SELECT min(store) FROM inventory WHERE store >= " + first_store +
+      "  UNION ALL SELECT (SELECT min(store) FROM inventory WHERE store > s.store) "
+      "  FROM stores s WHERE s.store IS NOT NULL) "
+      "SELECT i.store, i.item, i.count, i.updated_at, i.report_id "
+      "FROM stores s CROSS JOIN LATERAL ("
+      "  SELECT * FROM inventory i WHERE i.store = s.store AND i.item = ANY($1::text[])" + after +
+      (q.out_of_stock_only ? " AND i.count = 0" : "") +
+      "  ORDER BY i.item LIMIT $2) i "
+      "WHERE s.store IS NOT NULL" + (q.store ? " AND s.store = $3" : "") +
+      " ORDER BY i.store, i.item LIMIT $2";
+  auto r = impl_->query(sql.c_str(), params);
+  if (!r) return r.error();
+  return std::optional(read_all<InventoryRow>(*r, read_inventory_row));
+}
+
 Result<std::vector<InventoryRow>> PostgresStorage::list_inventory(const InventoryQuery& q) {
+  if (q.item_contains && q.order == InventoryOrder::kStoreItem) {
+    auto found = search_by_name(q);
+    if (!found) return found.error();
+    if (*found) return std::move(**found);
+    // Many names match: the rows are read in key order below.
+  }
   std::string sql =
       "SELECT store, item, count, updated_at, report_id FROM inventory WHERE true";
   std::vector<Param> params;
@@ -1596,8 +1699,23 @@ Result<std::vector<InventoryRow>> PostgresStorage::list_inventory(const Inventor
   if (q.after) {
     params.emplace_back(q.after->first);
     params.emplace_back(q.after->second);
-    sql += " AND (store, item) > ($" + std::to_string(params.size() - 1) + ", $" +
-           std::to_string(params.size()) + ")";
+    const std::string s = "$" + std::to_string(params.size() - 1);
+    const std::string i = "$" + std::to_string(params.size());
+    if (q.order == InventoryOrder::kCount || q.order == InventoryOrder::kChanged) {
+      params.emplace_back(q.after_value);
+    }
+    const std::string v = "$" + std::to_string(params.size()) + "::bigint";
+    switch (q.order) {
+      case InventoryOrder::kStoreItem: sql += " AND (store, item) > (" + s + ", " + i + ")"; break;
+      case InventoryOrder::kItem: sql += " AND (item, store) > (" + i + ", " + s + ")"; break;
+      case InventoryOrder::kCount:
+        sql += " AND (count, store, item) > (" + v + ", " + s + ", " + i + ")";
+        break;
+      case InventoryOrder::kChanged:
+        sql += " AND (updated_at < " + v + " OR (updated_at = " + v + " AND (store, item) > (" + s +
+               ", " + i + ")))";
+        break;
+    }
   }
   if (q.item_contains) {
     // translate() folds ASCII letters only, as SQLite's lower() does
@@ -1607,13 +1725,16 @@ Result<std::vector<InventoryRow>> PostgresStorage::list_inventory(const Inventor
            "'abcdefghijklmnopqrstuvwxyz'), $" + std::to_string(params.size()) + ") > 0";
   }
   params.emplace_back(q.limit);
-  sql += " ORDER BY store, item LIMIT $" + std::to_string(params.size());
+  switch (q.order) {
+    case InventoryOrder::kStoreItem: sql += " ORDER BY store, item"; break;
+    case InventoryOrder::kItem: sql += " ORDER BY item, store"; break;
+    case InventoryOrder::kCount: sql += " ORDER BY count, store, item"; break;
+    case InventoryOrder::kChanged: sql += " ORDER BY updated_at DESC, store, item"; break;
+  }
+  sql += " LIMIT $" + std::to_string(params.size());
   auto r = impl_->query(sql.c_str(), params);
   if (!r) return r.error();
-  return read_all<InventoryRow>(*r, [](const PgResult& res, int i) {
-    return InventoryRow{res.text(i, 0), res.text(i, 1), res.i64(i, 2),
-                        from_unix_ms(res.i64(i, 3)), res.i64(i, 4)};
-  });
+  return read_all<InventoryRow>(*r, read_inventory_row);
 }
 
 Result<bool> PostgresStorage::claim_inbox_file(std::string_view name, std::string_view claimant,

@@ -47,6 +47,7 @@
 #include <string_view>
 #include <vector>
 
+#include "store/item_names.hpp"
 #include "store/storage.hpp"
 
 namespace stockwatch {
@@ -163,7 +164,11 @@ class PostgresStorage final : public Storage {
 
  private:
   explicit PostgresStorage(std::unique_ptr<Impl> impl);
+  // list_inventory()'s search when few item names match; nullopt when many do.
+  Result<std::optional<std::vector<InventoryRow>>> search_by_name(const InventoryQuery& query);
+  [[nodiscard]] Status refresh_item_names();
   std::unique_ptr<Impl> impl_;
+  ItemNames item_names_;   // the distinct item names, read on first use
 };
 
 // One report's load on PostgreSQL: BEGIN ... COMMIT on the storage's

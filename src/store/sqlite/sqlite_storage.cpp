@@ -24,6 +24,7 @@
 #include <thread>
 #include <utility>
 
+#include "store/item_names.hpp"
 #include "store/sqlite/sqlite.hpp"
 
 namespace stockwatch {
@@ -624,6 +625,8 @@ struct SqliteStorage::Impl {
       outbox_retry, outbox_dead, outbox_requeue, outbox_list_all, outbox_list_open,
       outbox_counts, outbox_open_counts, reports_since, outbox_claim, outbox_ids_in;
   std::optional<Statement> report_store_insert, report_stores_of;
+  // The distinct item names (store/item_names.hpp), read on first use.
+  ItemNames item_names;
   std::optional<Statement> levels_version_get;
   // Use rates: once per report, so prepared with the connection.
   std::optional<Statement> usage_next, usage_steps[3], usage_running_out, usage_any_use,
@@ -2172,14 +2175,218 @@ Result<std::vector<std::string>> SqliteStorage::stores_of_report(std::int64_t re
   return collect<std::string>(s, [](const Statement& st) { return st.text(0); });
 }
 
+namespace {
+
+// Brings the connection's item names (store/item_names.hpp) up to the
+// newest change record: the first time every name of the inventory, then
+// the names of the rows the change records since inserted (the change
+// records of one report are numbered one after the other, and a later
+// report's are higher: one writer at a time).
+Status refresh_item_names(SqliteStorage::Impl& impl) {
+  sqlite3* db = impl.db.get();
+  Statement top(db, "SELECT COALESCE(max(seq), 0) FROM changes");
+  auto row = top.step();
+  if (!row) return row.error();
+  const std::int64_t position = top.i64(0);
+  top.reset();
+  const auto text = [](const Statement& st) { return st.text(0); };
+  if (!impl.item_names.filled()) {
+    Statement all(db, "SELECT DISTINCT item FROM inventory");
+    auto names = collect<std::string>(all, text);
+    if (!names) return names.error();
+    impl.item_names.reset(std::move(*names), position);
+  } else if (position > impl.item_names.position()) {
+    Statement added(db, "SELECT DISTINCT item FROM changes "
+                        "WHERE seq > ?1 AND seq <= ?2 AND old_count IS NULL");
+    added.bind(1, impl.item_names.position()).bind(2, position);
+    auto names = collect<std::string>(added, text);
+    if (!names) return names.error();
+    impl.item_names.add(std::move(*names), position);
+  }
+  return {};
+}
+
+// The item names that hold `words` (InventoryQuery::item_contains), sorted.
+Result<std::vector<std::string>> names_holding(SqliteStorage::Impl& impl, const std::string& words) {
+  if (auto st = refresh_item_names(impl); !st.ok()) return st.error();
+  return impl.item_names.holding(words);
+}
+
+// The search by item name (InventoryQuery::item_contains). The names that
+// hold the words come from the connection's item names, sorted (one entry
+// per distinct name, not per store); their rows are then found by walking the
+// inventory's key (store, item) and the sorted names together: a row whose
+// item is a name is listed, a run of rows before the next name is stepped
+// over (up to kMaxSkippedRows, then the walk seeks to that name), and past
+// the last name the walk seeks to the next store. So a search costs about
+// one seek per store and name that has a row, however large the inventory,
+// and no more than reading the stores' rows when most names match.
+Result<std::vector<InventoryRow>> search_inventory(SqliteStorage::Impl& impl,
+                                                   const InventoryQuery& q) {
+  sqlite3* db = impl.db.get();
+  auto found = names_holding(impl, *q.item_contains);
+  if (!found) return found.error();
+  const std::vector<std::string> names = std::move(*found);
+  std::vector<InventoryRow> out;
+  if (names.empty() || q.limit <= 0) return out;
+  const std::string zero = q.out_of_stock_only ? " AND count = 0" : "";
+  Statement scan(db, "SELECT store, item, count, updated_at, report_id FROM inventory "
+                     "WHERE (store, item) >= (?1, ?2)" + zero + " ORDER BY store, item");
+  Statement next_store(db, "SELECT store FROM inventory WHERE store > ?1" + zero +
+                               " ORDER BY store LIMIT 1");
+  // Where the walk seeks next: a store and a name.
+  std::string store = q.store ? *q.store : std::string();
+  std::string item = names.front();
+  if (q.after) {
+    store = q.after->first;
+    item = q.after->second;
+    if (q.store && store != *q.store) return out;
+  }
+  while (static_cast<int>(out.size()) < q.limit) {
+    ResetGuard g(scan);
+    scan.bind(1, store).bind(2, item);
+    bool next = false;  // past the last name of `store`
+    int skipped = 0;
+    while (static_cast<int>(out.size()) < q.limit) {
+      auto row = scan.step();
+      if (!row) return row.error();
+      if (!*row) return out;  // past the inventory's last row
+      const std::string_view s = scan.text_view(0);
+      const std::string_view t = scan.text_view(1);
+      if (q.store && s != *q.store) return out;
+      if (q.after && s == q.after->first && t == q.after->second) continue;
+      const auto name = std::lower_bound(names.begin(), names.end(), t,
+                                         [](const std::string& a, std::string_view b) { return a < b; });
+      if (name == names.end()) {
+        store.assign(s);
+        next = true;
+        break;
+      }
+      if (*name == t) {
+        out.push_back(InventoryRow{std::string(s), std::string(t), scan.i64(2),
+                                   from_unix_ms(scan.i64(3)), scan.i64(4)});
+        skipped = 0;
+      } else if (++skipped > kMaxSkippedRows) {
+        store.assign(s);
+        item = *name;
+        break;
+      }
+    }
+    if (static_cast<int>(out.size()) >= q.limit) break;
+    if (next) {
+      if (q.store) return out;
+      ResetGuard n(next_store);
+      next_store.bind(1, store);
+      auto row = next_store.step();
+      if (!row) return row.error();
+      if (!*row) return out;
+      store = next_store.text(0);
+      item = names.front();
+    }
+  }
+  return out;
+}
+
+// Every store and item by item, then store, without an index of the
+// inventory by item: the item names in order (the connection's, or the
+// names a search found), and for each name its row in every store, by key. A page
+// costs one probe per store for each name it lists, so a page of items
+// that most stores have is about as many probes as rows.
+Result<std::vector<InventoryRow>> inventory_by_item(SqliteStorage::Impl& impl,
+                                                    const InventoryQuery& q) {
+  sqlite3* db = impl.db.get();
+  std::vector<InventoryRow> out;
+  if (q.limit <= 0) return out;
+  std::vector<std::string> stores;
+  {
+    Statement first(db, "SELECT min(store) FROM inventory");
+    Statement next(db, "SELECT store FROM inventory WHERE store > ?1 ORDER BY store LIMIT 1");
+    auto row = first.step();
+    if (!row) return row.error();
+    if (first.is_null(0)) return out;
+    stores.push_back(first.text(0));
+    while (true) {
+      ResetGuard g(next);
+      next.bind(1, stores.back());
+      row = next.step();
+      if (!row) return row.error();
+      if (!*row) break;
+      stores.push_back(next.text(0));
+    }
+  }
+  std::vector<std::string> matched;
+  if (q.item_contains) {
+    auto found = names_holding(impl, *q.item_contains);
+    if (!found) return found.error();
+    matched = std::move(*found);
+  } else if (auto st = refresh_item_names(impl); !st.ok()) {
+    return st.error();
+  }
+  const std::vector<std::string>& names = q.item_contains ? matched : impl.item_names.all();
+  const std::string from = q.after ? q.after->second : std::string();
+  Statement probe(db, "SELECT count, updated_at, report_id FROM inventory "
+                      "WHERE store = ?1 AND item = ?2");
+  for (auto name = std::lower_bound(names.begin(), names.end(), from); name != names.end();
+       ++name) {
+    const std::string& item = *name;
+    auto store = stores.begin();
+    if (q.after && item == q.after->second) {
+      store = std::upper_bound(stores.begin(), stores.end(), q.after->first);
+    }
+    for (; store != stores.end(); ++store) {
+      ResetGuard g(probe);
+      probe.bind(1, *store).bind(2, item);
+      auto row = probe.step();
+      if (!row) return row.error();
+      if (!*row) continue;
+      out.push_back(InventoryRow{*store, item, probe.i64(0), from_unix_ms(probe.i64(1)),
+                                 probe.i64(2)});
+      if (static_cast<int>(out.size()) >= q.limit) return out;
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
 Result<std::vector<InventoryRow>> SqliteStorage::list_inventory(const InventoryQuery& q) {
+  try {
+    // A search in key order, and every store by item: through the item names.
+    if (q.item_contains && q.order == InventoryOrder::kStoreItem) {
+      return search_inventory(*impl_, q);
+    }
+    if (q.order == InventoryOrder::kItem && !q.store && !q.out_of_stock_only) {
+      return inventory_by_item(*impl_, q);
+    }
+  } catch (const StorageError& e) {
+    return Error(ErrorCode::kInternal, e.what());
+  }
+  // The rest reads one store's rows (the key's range), the rows at 0 (the
+  // partial index inventory_out_of_stock), or, sorted by count or by the
+  // last change over every store, every row (there is no index of either:
+  // one would cost every load).
   std::string sql = "SELECT store, item, count, updated_at, report_id FROM inventory WHERE 1";
   if (q.store) sql += " AND store = ?1";
   if (q.out_of_stock_only) sql += " AND count = 0";
-  if (q.after) sql += " AND (store, item) > (?2, ?3)";
   // lower() folds ASCII letters only (SQLite without ICU), as the contract says.
   if (q.item_contains) sql += " AND instr(lower(item), ?5) > 0";
-  sql += " ORDER BY store, item LIMIT ?4";
+  if (q.after) {
+    switch (q.order) {
+      case InventoryOrder::kStoreItem: sql += " AND (store, item) > (?2, ?3)"; break;
+      case InventoryOrder::kItem: sql += " AND (item, store) > (?3, ?2)"; break;
+      case InventoryOrder::kCount: sql += " AND (count, store, item) > (?6, ?2, ?3)"; break;
+      case InventoryOrder::kChanged:
+        sql += " AND (updated_at < ?6 OR (updated_at = ?6 AND (store, item) > (?2, ?3)))";
+        break;
+    }
+  }
+  switch (q.order) {
+    case InventoryOrder::kStoreItem: sql += " ORDER BY store, item"; break;
+    case InventoryOrder::kItem: sql += " ORDER BY item, store"; break;
+    case InventoryOrder::kCount: sql += " ORDER BY count, store, item"; break;
+    case InventoryOrder::kChanged: sql += " ORDER BY updated_at DESC, store, item"; break;
+  }
+  sql += " LIMIT ?4";
   try {
     Statement s(impl_->db.get(), sql.c_str());
     if (q.store) s.bind(1, *q.store);
@@ -2187,6 +2394,9 @@ Result<std::vector<InventoryRow>> SqliteStorage::list_inventory(const InventoryQ
     s.bind(4, q.limit);
     const std::string needle = q.item_contains ? ascii_lower(*q.item_contains) : std::string();
     if (q.item_contains) s.bind(5, needle);
+    if (q.after && (q.order == InventoryOrder::kCount || q.order == InventoryOrder::kChanged)) {
+      s.bind(6, q.after_value);
+    }
     return collect<InventoryRow>(s, [](const Statement& st) {
       return InventoryRow{st.text(0), st.text(1), st.i64(2), from_unix_ms(st.i64(3)), st.i64(4)};
     });
