@@ -141,6 +141,13 @@ struct Daemon::Impl final : PipelineEvents {
   MailboxConfig mailbox_config;
   bool mailbox_off = false;
   std::uint64_t mailbox_generation = 0;
+  // Mailbox-thread state: how it opens its database connection and stage
+  // (the database as at start; the stage's options as the last reload
+  // set them), kept so a connection that cannot be opened yet is tried
+  // again.
+  std::filesystem::path mailbox_location;
+  StorageOptions mailbox_storage;
+  MailboxStageOptions mailbox_stage_options;
   // Word of mail queued by any node (PostgreSQL's LISTEN; none on SQLite):
   // the loop thread waits on it; a lost one is opened again on the mail
   // strand (connecting blocks), with backoff.
@@ -267,24 +274,61 @@ struct Daemon::Impl final : PipelineEvents {
 
   // At start (loop not running yet) the database is opened here, so a
   // failure stops the start; started by a reload, on the mailbox's thread,
-  // so the loop never waits for a database connection.
+  // so the loop never waits for a database connection, and a database that
+  // cannot be opened then is tried again every poll interval (and at each
+  // reload) until it opens or the url is emptied.
   void start_mailbox(bool by_reload = false) {
     mailbox_thread = std::make_unique<asio::thread_pool>(1);
     imap = std::make_unique<ImapMailbox>(config.mailbox);
     mailbox_timer = std::make_unique<asio::steady_timer>(mailbox_thread->get_executor());
     mailbox_config = config.mailbox;
+    mailbox_location = config.storage.location();
+    mailbox_storage = StorageOptions::from(config.storage);
+    mailbox_stage_options = mailbox_options();
     spdlog::info("mailbox: reading {} every {} s", imap->describe(), config.mailbox.poll_interval_s);
     status.set_mailbox(imap->describe(), true, {}, {}, mailbox_idle);
-    auto open = [this, location = config.storage.location(),
-                 storage = StorageOptions::from(config.storage), options = mailbox_options()] {
-      mailbox_db = Storage::open(location, storage, clock);
-      mailbox = std::make_unique<MailboxStage>(*mailbox_db, *imap, clock, options);
-    };
-    if (!by_reload) open();
-    post(*mailbox_thread, "mailbox", [this, by_reload, open] {
-      if (by_reload) open();
-      run_mailbox();
-    });
+    if (!by_reload) {
+      mailbox_db = Storage::open(mailbox_location, mailbox_storage, clock);
+      mailbox = std::make_unique<MailboxStage>(*mailbox_db, *imap, clock, mailbox_stage_options);
+    }
+    post(*mailbox_thread, "mailbox", [this] { open_mailbox(); });
+  }
+
+  // The mailbox thread: opens the mailbox's database connection and stage
+  // if not yet open, then looks. A failure to open is logged once (until
+  // it changes), shown as the mailbox failing, and tried again after the
+  // poll interval.
+  void open_mailbox() {
+    if (stopping || mailbox_off) return;
+    if (!mailbox) {
+      try {
+        mailbox_db = Storage::open(mailbox_location, mailbox_storage, clock);
+        mailbox = std::make_unique<MailboxStage>(*mailbox_db, *imap, clock, mailbox_stage_options);
+      } catch (const std::exception& e) {
+        mailbox.reset();
+        mailbox_db.reset();
+        const int interval_s = mailbox_config.poll_interval_s;
+        const std::string error = std::string("cannot open the database: ") + e.what();
+        if (error != mailbox_last_error) {
+          spdlog::warn("mailbox: {}; trying again in {} s", error, interval_s);
+        }
+        mailbox_last_error = error;
+        status.set_mailbox(imap->describe(), false, error, {}, mailbox_idle);
+        const std::uint64_t generation = mailbox_generation;
+        mailbox_timer->expires_after(std::chrono::seconds(interval_s));
+        mailbox_timer->async_wait(
+            guarded("mailbox: open", [this, generation](const boost::system::error_code& ec) {
+              if (!ec && generation == mailbox_generation) open_mailbox();
+            }));
+        return;
+      }
+      if (!mailbox_last_error.empty()) {
+        spdlog::info("mailbox: the database opened; reading {}", imap->describe());
+        mailbox_last_error.clear();
+        status.set_mailbox(imap->describe(), true, {}, {}, mailbox_idle);
+      }
+    }
+    run_mailbox();
   }
 
   // The stage's options as the daemon runs them: a placed attachment is
@@ -330,11 +374,14 @@ struct Daemon::Impl final : PipelineEvents {
     imap->stop();
     post(*mailbox_thread, "mailbox: reload",
          [this, box = config.mailbox, options = mailbox_options()]() mutable {
-           if (stopping || !mailbox) return;   // !mailbox: its start failed (logged)
+           if (stopping) return;
            ++mailbox_generation;
            mailbox_timer->cancel();
            imap->reconfigure(box);
-           mailbox->reload(std::move(options));
+           // Not open yet (its database could not be opened): opened below
+           // with these options.
+           if (mailbox) mailbox->reload(options);
+           mailbox_stage_options = std::move(options);
            mailbox_config = std::move(box);
            mailbox_off = false;
            mailbox_idle = true;   // until this server shows it cannot
@@ -342,7 +389,7 @@ struct Daemon::Impl final : PipelineEvents {
            spdlog::info("SIGHUP: mailbox: reading {} ({} sender(s))", imap->describe(),
                         mailbox_config.senders.size());
            status.set_mailbox(imap->describe(), true, {}, {}, mailbox_idle);
-           run_mailbox();
+           open_mailbox();
          });
   }
 

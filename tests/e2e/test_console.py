@@ -643,6 +643,41 @@ class ConsoleTest(harness.PipelineTestCase):
                       p.stderr)
         self.assertFalse(os.path.exists(pg_db))
 
+    def test_an_original_is_never_read_through_an_archive_folder_swapped_for_a_link(self):
+        p = subprocess.run([BINARY, "user", "add", "owner", "--role", "owner",
+                            "--config", self.env.config],
+                           input=OWNER_PASSWORD + "\n", capture_output=True, text=True, timeout=60)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        status, head = self.curl("-D", "-", "--data", f"name=owner&password={OWNER_PASSWORD}",
+                                 f"{self.base}/_console/sign-in")
+        m = re.search(r"(?im)^set-cookie: (stockwatch_session=[^;\r\n]+)", head)
+        self.assertIsNotNone(m, head)
+        session = m.group(1)
+        os.makedirs(os.path.join(self.env.inbox, "medan"))
+        self.env.drop(MEDAN, os.path.join("medan", "nov.csv"))
+        harness.wait_for(lambda: [r for r in self.env.reports() if r[3]], "the report archived")
+        (_, _, _, archived), = self.env.reports()
+        self.assertTrue(archived.startswith(self.env.processed + os.sep), archived)
+        status, _, path = self.download(session, "/_console/reports/1/original", "nov.csv")
+        self.assertEqual(status, 200)
+        with open(MEDAN, "rb") as a, open(path, "rb") as b:
+            self.assertEqual(a.read(), b.read())
+
+        # The archive's folder swapped for a link to a folder outside it,
+        # holding a file of the same name: the console offers nothing.
+        folder = os.path.dirname(archived)
+        elsewhere = os.path.join(self.env.root, "elsewhere")
+        os.makedirs(elsewhere)
+        with open(os.path.join(elsewhere, os.path.basename(archived)), "w") as f:
+            f.write("store,item,count\nSecret,not for the console,1\n")
+        os.rename(folder, folder + ".moved")
+        os.symlink(elsewhere, folder)
+        status, _, path = self.download(session, "/_console/reports/1/original", "swapped.csv")
+        self.assertEqual(status, 404)
+        with open(path, "rb") as f:
+            self.assertNotIn(b"Secret", f.read())
+        self.assertIn("the original of report 1 is not offered", self.env.daemon.log())
+
     def test_failed_sign_ins_slow_down_without_locking_the_owner_out(self):
         p = subprocess.run([BINARY, "user", "add", "owner", "--role", "owner",
                             "--config", self.env.config],

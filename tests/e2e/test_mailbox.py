@@ -6,6 +6,7 @@ Python's `email` package and APPENDed over IMAP; the daemon reads them over
 imaps://, loads their attachments through the inbox, and its replies are
 caught by the real SMTP test server."""
 
+import contextlib
 import email.message
 import email.policy
 import email.utils
@@ -15,6 +16,7 @@ import os
 import re
 import signal
 import socket
+import sqlite3
 import sys
 import time
 import unittest
@@ -310,6 +312,45 @@ class MailboxTest(harness.PipelineTestCase):
         body = self.wait_replies(1, to=BINJAI)[0].get_body(preferencelist=("plain",)).get_content()
         self.assertIn("b.csv: loaded, 1 row", body)
         self.assertEqual(self.get_json("/readyz")["components"]["mailbox"]["state"], "ok")
+
+    def mailbox_state(self):
+        """The mailbox's state in /readyz, None while it has none."""
+        return self.get_json("/readyz")["components"].get("mailbox", {}).get("state")
+
+    def set_schema_version(self, version):
+        """Writes the database's schema version; returns the one it had."""
+        with contextlib.closing(sqlite3.connect(self.env.db, timeout=10)) as db:
+            before = db.execute("PRAGMA user_version").fetchone()[0]
+            db.execute(f"PRAGMA user_version = {int(version)}")
+            db.commit()
+        return before
+
+    def test_a_mailbox_set_by_a_reload_while_the_database_cannot_be_opened_starts_once_it_can(self):
+        self.write_config(http=True, url="")
+        self.env.start_daemon()
+        # A newer schema version than this stockwatch knows: a new connection
+        # is refused, while the daemon's open ones (which checked it when
+        # they opened) go on.
+        version = self.set_schema_version(9999)
+        self.imap.append(mail(BINJAI, attachments=[csv_attachment(
+            "b.csv", b"store,item,count\nBinjai,x,1\n")]).as_bytes())
+        self.write_config(http=True)
+        self.env.daemon.proc.send_signal(signal.SIGHUP)
+        harness.wait_for(lambda: self.mailbox_state() == "failing", "the mailbox failing")
+        harness.wait_for(lambda: self.env.daemon.log().count(
+            "mailbox: cannot open the database") >= 1, "the failure logged")
+        self.assertRegex(self.env.daemon.log(), r"mailbox: cannot open the database: .*newer "
+                         r"than this stockwatch understands.*; trying again in 1 s")
+        self.assertTrue(harness.holds_for(lambda: len(self.replies()) == 0, seconds=2.5))
+        # Tried again every poll interval, but logged once while it is the same.
+        self.assertEqual(self.env.daemon.log().count("mailbox: cannot open the database"), 1)
+
+        self.set_schema_version(version)
+        body = self.wait_replies(1, to=BINJAI)[0].get_body(preferencelist=("plain",)).get_content()
+        self.assertIn("b.csv: loaded, 1 row", body)
+        harness.wait_for(lambda: self.mailbox_state() == "ok", "the mailbox working")
+        self.assertIn("mailbox: the database opened", self.env.daemon.log())
+        self.assertIsNone(self.env.daemon.proc.poll())
 
     @unittest.skipIf(webdriver is None or not os.path.exists(CHROMEDRIVER),
                      "needs chromium, chromium-driver and python3-selenium")

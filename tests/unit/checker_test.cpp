@@ -458,6 +458,53 @@ TEST_F(CheckerTest, MessageIdsAreStable) {
   EXPECT_EQ(r1[1].message_id, r2[1].message_id);
 }
 
+// alerts.subject starts a rejection's subject as it starts a stock alert's,
+// in both languages: the default (English) one only English subjects, so an
+// Indonesian one starts with what happened; one the owner set, every subject
+// in every language (docs/alerts.md, "Language").
+TEST_F(CheckerTest, RejectionSubjectsTakeAlertsSubjectAsStockAlertsDo) {
+  Subscription en = sub({"owner@example.com"});
+  Subscription id = sub({"gudang@example.com"});
+  en.language = "en";
+  id.language = "id";
+  config_.subscriptions = {en, id};
+  ReportRecord rep;
+  rep.id = 4;
+  rep.path = "medan.csv";
+  rep.error = "the report is empty";
+  PendingChanges out;
+  out.report_id = 3;
+  out.report_path = "medan.csv";
+  out.events = {ChangeRecord{}};
+  out.events[0].store = "Medan";
+  out.events[0].item = "Robusta Dairi";
+  out.events[0].old_count = 5;
+  out.events[0].new_count = 0;
+  out.events[0].event = EventKind::kOutOfStock;
+  const auto subjects = [&](const std::vector<OutboxMessage>& msgs) {
+    std::map<std::string, std::string> by_recipient;
+    for (const auto& m : rendered(msgs)) by_recipient[m.recipient] = m.subject;
+    return by_recipient;
+  };
+  {
+    Checker checker(*storage_, clock_, config_);
+    const auto rejected = subjects(checker.messages_for_rejection(rep));
+    const auto stock = subjects(checker.messages_for(out));
+    EXPECT_EQ(rejected.at("owner@example.com"), "Inventory Alert! Report rejected: medan.csv");
+    EXPECT_EQ(stock.at("owner@example.com"), "Inventory Alert! Medan: Robusta Dairi is out of stock");
+    EXPECT_EQ(rejected.at("gudang@example.com"), "Laporan ditolak: medan.csv");
+    EXPECT_EQ(stock.at("gudang@example.com"), "Stok habis: Medan, Robusta Dairi");
+  }
+  config_.subject = "[Kopi Nusantara]";
+  Checker checker(*storage_, clock_, config_);
+  const auto rejected = subjects(checker.messages_for_rejection(rep));
+  const auto stock = subjects(checker.messages_for(out));
+  EXPECT_EQ(rejected.at("owner@example.com"), "[Kopi Nusantara] Report rejected: medan.csv");
+  EXPECT_EQ(stock.at("owner@example.com"), "[Kopi Nusantara] Medan: Robusta Dairi is out of stock");
+  EXPECT_EQ(rejected.at("gudang@example.com"), "[Kopi Nusantara] Laporan ditolak: medan.csv");
+  EXPECT_EQ(stock.at("gudang@example.com"), "[Kopi Nusantara] Stok habis: Medan, Robusta Dairi");
+}
+
 TEST_F(CheckerTest, ReportTextCannotAddHeaders) {
   Checker checker(*storage_, clock_, config_);
   ReportRecord rep;

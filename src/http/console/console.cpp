@@ -12,11 +12,13 @@
 #include <chrono>
 #include <cctype>
 #include <cstdlib>
-#include <fstream>
 #include <map>
 #include <mutex>
 #include <set>
 #include <thread>
+
+#include <fcntl.h>
+#include <sys/stat.h>
 
 #include "base/guard.hpp"
 #include "crypto/digest.hpp"
@@ -32,6 +34,8 @@
 #include "notify/alert.hpp"
 #include "notify/report_missing.hpp"
 #include "notify/webhook.hpp"
+#include "os/beneath.hpp"
+#include "os/file_ops.hpp"
 #include "pipeline/template_source.hpp"
 #include "report/template/template_writer.hpp"
 #include "report/report_format.hpp"
@@ -868,6 +872,44 @@ struct Console::Impl : std::enable_shared_from_this<Console::Impl> {
     return p;
   }
 
+  // The archived file `file` (original_of()), opened beneath the archive
+  // folder it is in (os/beneath.hpp), so a folder in there swapped for a
+  // link to elsewhere is never followed out of it; at most kDownloadLimit.
+  Result<std::string> read_original(const std::filesystem::path& file) {
+    const std::filesystem::path norm = file.lexically_normal();
+    for (const auto& dir : {processed, failed}) {
+      const std::filesystem::path rel = norm.lexically_relative(dir.lexically_normal());
+      if (rel.empty() || *rel.begin() == "..") continue;
+      auto root = open_root(dir);
+      if (!root) return root.error();
+      auto fd = open_beneath(root->get(), dir, rel.generic_string(), O_RDONLY | O_NONBLOCK);
+      if (!fd) return fd.error();
+      struct stat st{};
+      if (::fstat(fd->get(), &st) != 0 || !S_ISREG(st.st_mode)) {
+        return Error(ErrorCode::kInvalidInput, rel.generic_string() + " is not a regular file");
+      }
+      if (static_cast<std::uint64_t>(st.st_size) > kDownloadLimit) {
+        return Error(ErrorCode::kInvalidInput, rel.generic_string() + " is larger than " +
+                                                   human_bytes(kDownloadLimit));
+      }
+      std::string data;
+      data.reserve(static_cast<std::size_t>(st.st_size));
+      if (auto read = read_chunks(fd->get(), 1 << 16, rel.generic_string(), [&](std::string_view d) {
+            data.append(d);
+            return data.size() <= kDownloadLimit;
+          });
+          !read.ok()) {
+        return read.error();
+      }
+      if (data.size() > kDownloadLimit) {
+        return Error(ErrorCode::kInvalidInput, rel.generic_string() + " grew past " +
+                                                   human_bytes(kDownloadLimit));
+      }
+      return data;
+    }
+    return Error(ErrorCode::kInvalidInput, "not in the archive folders");
+  }
+
   http::Response report_detail(std::string_view rest, const View& v, const Account& account) {
     const bool original = rest.size() > 9 && rest.substr(rest.size() - 9) == "/original";
     if (original) rest.remove_suffix(9);
@@ -888,11 +930,14 @@ struct Console::Impl : std::enable_shared_from_this<Console::Impl> {
       if (!mail) return error_page(v, mail.error().message());
       return page_response(200, report_page(v, r, problem_lines(r, *v.text), file.has_value(), *mail));
     }
-    std::error_code ec;
-    if (!file || std::filesystem::file_size(*file, ec) > kDownloadLimit || ec) return not_found_page(v);
-    std::ifstream in(*file, std::ios::binary);
-    std::string data((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    auto res = http::make_response(200, std::move(data), "text/csv; charset=utf-8");
+    if (!file) return not_found_page(v);
+    auto data = read_original(*file);
+    if (!data) {
+      spdlog::warn("console: the original of report {} is not offered: {}", r.id,
+                   data.error().message());
+      return not_found_page(v);
+    }
+    auto res = http::make_response(200, std::move(*data), "text/csv; charset=utf-8");
     res.set(bhttp::field::content_disposition,
             "attachment; filename=\"" + safe_file_name(r.path) + "\"");
     res.set(bhttp::field::cache_control, "no-store");
