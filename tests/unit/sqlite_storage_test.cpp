@@ -1148,6 +1148,14 @@ TEST_F(StorageTest, ALoadWritesTheFirstUseFiguresOfANewStoreItself) {
   auto j = storage_->usage_of("Jakarta", "Gayo");
   ASSERT_TRUE(j.ok() && *j);
   EXPECT_EQ(count_rows("usage_stores"), 3);
+
+  // Whether a report waits cannot be read (the cursors gone): the load
+  // goes on without the figures, which are left to the take-in.
+  { RawDb(db_path()).exec("ALTER TABLE cursors RENAME TO cursors_away"); }
+  load_dated({{"Bandung", "Gayo", 8}}, day + 30, "u4");
+  EXPECT_EQ(*storage_->count_of("Bandung", "Gayo"), std::optional<std::int64_t>(8));
+  EXPECT_EQ(count_rows("usage_stores"), 3);
+  { RawDb(db_path()).exec("ALTER TABLE cursors_away RENAME TO cursors"); }
 }
 
 }  // namespace

@@ -2654,8 +2654,9 @@ Result<bool> SqliteReportWriter::usage_new_store(std::string_view store) {
   s.bind(1, store);
   auto row = s.step();
   if (!row) return row.error();
-  usage_stores_.emplace_back(std::string(store), !*row);
-  return !*row;
+  const bool fresh = !*row;
+  usage_stores_.emplace_back(std::string(store), fresh);
+  return fresh;
 }
 
 // The figures of the batch's new rows of stores the forecast has never
@@ -2665,14 +2666,16 @@ Status SqliteReportWriter::write_usage() {
   if (!usage_open_) {
     // Asked before the first change record of this load: with a report
     // still waiting, its take-in must come first (observe() goes by date).
+    // Writing the figures here only saves the take-in work: when the
+    // question cannot be answered (the cursors unreadable), the load goes
+    // on without them and the take-in writes them, as for any report.
     if (last_seq_ != 0) {
       usage_open_ = false;
     } else {
       auto& w = impl_->stmt(impl_->usage_waiting);
       ResetGuard g(w);
       auto row = w.step();
-      if (!row) return row.error();
-      usage_open_ = !(*row && w.i64(0) != 0);
+      usage_open_ = row && *row && w.i64(0) == 0;
     }
   }
   if (!*usage_open_ || inserted_.empty()) return {};
