@@ -1099,5 +1099,64 @@ TEST_F(StorageTest, ReportsAndOutboxPagesAreNewestFirst) {
   EXPECT_TRUE(msgs->empty());
 }
 
+
+// A load told its day before its rows writes the use figures of a store the
+// forecast has never seen itself, in its own transaction (its take-in then
+// writes nothing), unless an earlier report still waits for its take-in:
+// observe() goes by date, so that report's figures come first.
+TEST_F(StorageTest, ALoadWritesTheFirstUseFiguresOfANewStoreItself) {
+  const std::int64_t day = 20454;
+  const auto load_dated = [&](const std::vector<Row>& rows, std::int64_t d, const std::string& sha) {
+    auto begun = storage_->begin_report();
+    EXPECT_TRUE(begun.ok());
+    ReportLoad txn = std::move(begun).value();
+    txn.set_report_day(d);
+    for (const auto& r : rows) EXPECT_TRUE(txn.upsert(r.store, r.item, r.count).ok());
+    ReportRecord rec = record("medan/" + iso_day(d) + ".csv", sha);
+    rec.report_day = d;
+    auto id = txn.commit(rec);
+    EXPECT_TRUE(id.ok()) << id.error().message();
+  };
+  load_dated({{"Medan", "Gayo", 5}, {"Medan", "Arabika", 7}}, day, "u1");
+  // Written by the load: before any take-in.
+  auto a = storage_->usage_of("Medan", "Arabika");
+  ASSERT_TRUE(a.ok() && *a);
+  EXPECT_EQ((*a)->figures.first_day, day);
+  EXPECT_EQ((*a)->figures.last_count, 7);
+  EXPECT_EQ(count_rows("usage_points"), 2);
+  EXPECT_EQ(count_rows("usage_stores"), 1);
+
+  // Medan is known now, and u1 waits for its take-in: the next loads
+  // leave their figures to the take-in, Bali's as well.
+  load_dated({{"Medan", "Arabika", 4}, {"Bali", "Gayo", 9}}, day + 10, "u2");
+  EXPECT_EQ(count_rows("usage_points"), 2);
+  auto next = storage_->next_usage_report();
+  ASSERT_TRUE(next.ok() && *next);
+  ASSERT_TRUE(storage_->take_in_usage(**next, 14, 100, {}).ok());
+  EXPECT_EQ(count_rows("usage_points"), 2);  // nothing left to write for u1
+  next = storage_->next_usage_report();
+  ASSERT_TRUE(next.ok() && *next);
+  ASSERT_TRUE(storage_->take_in_usage(**next, 14, 100, {}).ok());
+  EXPECT_EQ(count_rows("usage_points"), 4);
+  a = storage_->usage_of("Medan", "Arabika");
+  ASSERT_TRUE(a.ok() && *a);
+  EXPECT_EQ((*a)->figures.used, 3);
+  EXPECT_EQ((*a)->figures.used_days, 10);
+
+  // Nothing waits now: a new store's figures come with its load again.
+  load_dated({{"Jakarta", "Gayo", 3}}, day + 20, "u3");
+  auto j = storage_->usage_of("Jakarta", "Gayo");
+  ASSERT_TRUE(j.ok() && *j);
+  EXPECT_EQ(count_rows("usage_stores"), 3);
+
+  // Whether a report waits cannot be read (the cursors gone): the load
+  // goes on without the figures, which are left to the take-in.
+  { RawDb(db_path()).exec("ALTER TABLE cursors RENAME TO cursors_away"); }
+  load_dated({{"Bandung", "Gayo", 8}}, day + 30, "u4");
+  EXPECT_EQ(*storage_->count_of("Bandung", "Gayo"), std::optional<std::int64_t>(8));
+  EXPECT_EQ(count_rows("usage_stores"), 3);
+  { RawDb(db_path()).exec("ALTER TABLE cursors_away RENAME TO cursors"); }
+}
+
 }  // namespace
 }  // namespace stockwatch

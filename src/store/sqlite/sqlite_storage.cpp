@@ -631,8 +631,21 @@ struct SqliteStorage::Impl {
   // Use rates: once per report, so prepared with the connection.
   std::optional<Statement> usage_next, usage_steps[3], usage_running_out, usage_any_use,
       latest_day, history_insert;
+  // The use figures a load writes itself (SqliteReportWriter::write_usage),
+  // by chunk size as the batch writes.
+  std::optional<Statement> usage_load_points[kChunkKinds], usage_load_rows[kChunkKinds],
+      usage_store_seen, usage_store_note, usage_waiting;
+  // The last report whose load wrote the figures of every change it made
+  // (its id and last change): its take-in has nothing left to write. Kept
+  // in memory only: another connection, or this one after a restart, takes
+  // that report in as before, and repeating the take-in changes nothing.
+  std::int64_t usage_loaded_report = 0, usage_loaded_seq = 0;
   void prepare_usage_statements();
   [[nodiscard]] Status apply_usage_steps(const UsageReport& r);
+  [[nodiscard]] bool usage_written_by_load(const UsageReport& r) const {
+    return r.report_id == usage_loaded_report && r.last_seq == usage_loaded_seq &&
+           r.last_seq != 0;
+  }
 
   explicit Impl(const Clock& c) : clock(c) {}
 
@@ -1166,6 +1179,11 @@ int compare_keys(std::string_view s1, std::string_view i1, std::string_view s2,
 
 }  // namespace
 
+void SqliteReportWriter::bind_batch_row(Statement& s, int j, std::uint32_t k) const {
+  const int p = 3 + 3 * j;
+  s.bind(p, store_of(k)).bind(p + 1, item_of(k)).bind(p + 2, pending_[k].count);
+}
+
 Status SqliteReportWriter::read_current_counts() {
   auto& impl = *impl_;
   const std::size_t n = pending_.size();
@@ -1343,10 +1361,7 @@ Status SqliteReportWriter::write_batch() {
   if (changed_.empty()) return {};
   auto& impl = *impl_;
   const std::int64_t now = to_unix_ms(impl.clock.now());
-  const auto bind_row = [&](Statement& s, int j, std::uint32_t k) {
-    const int p = 3 + 3 * j;
-    s.bind(p, store_of(k)).bind(p + 1, item_of(k)).bind(p + 2, pending_[k].count);
-  };
+  const auto bind_row = [&](Statement& s, int j, std::uint32_t k) { bind_batch_row(s, j, k); };
   if (auto st = write_chunks(impl.inv_insert, inserted_, now, report_id_, bind_row);
       !st.ok()) {
     return st;
@@ -1355,6 +1370,9 @@ Status SqliteReportWriter::write_batch() {
       !st.ok()) {
     return st;
   }
+  // Before this batch's change records: write_usage() asks once, before
+  // the first of them, whether an earlier report waits for its take-in.
+  if (auto st = write_usage(); !st.ok()) return st;
   changes_ += static_cast<std::int64_t>(changed_.size());
   if (change_sink_) {
     for (const std::uint32_t k : changed_) {
@@ -1489,9 +1507,20 @@ Result<std::int64_t> SqliteReportWriter::commit(ReportRecord record) {
       return st.error();
     }
   }
+  if (auto st = finish_usage(record); !st.ok()) {
+    rollback();
+    return st.error();
+  }
   if (auto st = impl.do_commit(); !st.ok()) {
     rollback();
     return st.error();
+  }
+  // Every change record's figures were written with it: the take-in of
+  // this report has nothing left to write.
+  const std::int64_t records = last_seq_ != 0 ? last_seq_ - first_seq_ + 1 : 0;
+  if (usage_written_ > 0 && usage_written_ == records) {
+    impl.usage_loaded_report = report_id_;
+    impl.usage_loaded_seq = last_seq_;
   }
   impl_ = nullptr;
   return report_id_;
@@ -2737,6 +2766,45 @@ constexpr const char* kHistoryInsert =
     "ON CONFLICT(store, item, day) DO UPDATE SET count = excluded.count, "
     "report_id = excluded.report_id";
 
+// The use figures a load writes for the new rows of a store the forecast
+// has never seen: observe()'s first figures and the first history point,
+// as the take-in's statements above would write them. ?1 the report's
+// day, ?2 the report; each row adds store, item and count (the batch's
+// parameters). No such row exists yet: a store's figures and its
+// usage_stores row are written together, and a history point of a store
+// needs a loaded report of it, taken in before (nothing waits). OR FAIL
+// as the batch's inventory rows: no statement journal (OR REPLACE needed
+// one, and wrote about as many pages again).
+constexpr const char* kUsageLoadPoints =
+    "INSERT OR FAIL INTO usage_points(store, item, day, count, report_id) VALUES ";
+constexpr const char* kUsageLoadRows =
+    "INSERT OR FAIL INTO usage(store, item, first_day, last_day, last_count, used, used_days) "
+    "VALUES ";
+std::string usage_load_sql(std::size_t rows, const char* head) {
+  const bool points = head == kUsageLoadPoints;
+  std::string sql = head;
+  for (std::size_t i = 0; i < rows; ++i) {
+    const std::string p = std::to_string(3 + 3 * i), q = std::to_string(4 + 3 * i),
+                      c = std::to_string(5 + 3 * i);
+    if (i) sql += ',';
+    sql += points ? "(?" + p + ",?" + q + ",?1,?" + c + ",?2)"
+                  : "(?" + p + ",?" + q + ",?1,?1,?" + c + ",0,0)";
+  }
+  return sql;
+}
+
+// The store's report days, as the take-in's third step notes them.
+constexpr const char* kUsageStoreNote =
+    "INSERT INTO usage_stores(store, last_day, prev_day) VALUES (?1, ?2, NULL) "
+    "ON CONFLICT(store) DO UPDATE SET prev_day = usage_stores.last_day, "
+    "last_day = excluded.last_day WHERE excluded.last_day > usage_stores.last_day";
+
+// Whether a loaded report still waits for its take-in (a change record
+// after the cursor "usage"): one probe of the change log's key.
+constexpr const char* kUsageWaiting =
+    "SELECT EXISTS (SELECT 1 FROM changes "
+    "WHERE seq > (SELECT position FROM cursors WHERE name = 'usage'))";
+
 }  // namespace
 
 void SqliteStorage::Impl::prepare_usage_statements() {
@@ -2746,6 +2814,14 @@ void SqliteStorage::Impl::prepare_usage_statements() {
   usage_any_use.emplace(db.get(), kUsageAnyUse);
   latest_day.emplace(db.get(), kLatestDay);
   history_insert.emplace(db.get(), kHistoryInsert);
+  for (int kind = 0; kind < kChunkKinds; ++kind) {
+    const std::size_t n = std::size_t{1} << kind;
+    usage_load_points[kind].emplace(db.get(), usage_load_sql(n, kUsageLoadPoints));
+    usage_load_rows[kind].emplace(db.get(), usage_load_sql(n, kUsageLoadRows));
+  }
+  usage_store_seen.emplace(db.get(), "SELECT 1 FROM usage_stores WHERE store = ?1");
+  usage_store_note.emplace(db.get(), kUsageStoreNote);
+  usage_waiting.emplace(db.get(), kUsageWaiting);
 }
 
 Result<std::optional<std::int64_t>> SqliteReportWriter::latest_day_of(std::string_view store) {
@@ -2770,6 +2846,91 @@ Status SqliteReportWriter::log_history(std::string_view store, std::string_view 
       .bind(4, count)
       .bind(5, report_id_)
       .run();
+}
+
+void SqliteReportWriter::set_report_day(std::int64_t day) {
+  if (usage_written_ > 0 && usage_day_ && *usage_day_ != day) usage_day_moved_ = true;
+  usage_day_ = day;
+}
+
+// Whether the forecast has never seen `store` (no usage_stores row), asked
+// once per store and load.
+Result<bool> SqliteReportWriter::usage_new_store(std::string_view store) {
+  for (const auto& [name, fresh] : usage_stores_) {
+    if (name == store) return fresh;
+  }
+  auto& s = impl_->stmt(impl_->usage_store_seen);
+  ResetGuard g(s);
+  s.bind(1, store);
+  auto row = s.step();
+  if (!row) return row.error();
+  const bool fresh = !*row;
+  usage_stores_.emplace_back(std::string(store), fresh);
+  return fresh;
+}
+
+// The figures of the batch's new rows of stores the forecast has never
+// seen, in key order (inserted_), in the load's transaction.
+Status SqliteReportWriter::write_usage() {
+  if (!usage_day_) return {};
+  if (!usage_open_) {
+    // Asked before the first change record of this load: with a report
+    // still waiting, its take-in must come first (observe() goes by date).
+    // Writing the figures here only saves the take-in work: when the
+    // question cannot be answered (the cursors unreadable), the load goes
+    // on without them and the take-in writes them, as for any report.
+    if (last_seq_ != 0) {
+      usage_open_ = false;
+    } else {
+      auto& w = impl_->stmt(impl_->usage_waiting);
+      ResetGuard g(w);
+      auto row = w.step();
+      usage_open_ = row && *row && w.i64(0) == 0;
+    }
+  }
+  if (!*usage_open_ || inserted_.empty()) return {};
+  usage_rows_.clear();
+  std::string_view store;
+  bool fresh = false;
+  for (const std::uint32_t k : inserted_) {
+    if (store.empty() || store_of(k) != store) {
+      store = store_of(k);
+      auto f = usage_new_store(store);
+      if (!f) return f.error();
+      fresh = *f;
+    }
+    if (fresh) usage_rows_.push_back(k);
+  }
+  if (usage_rows_.empty()) return {};
+  const auto bind_row = [&](Statement& s, int j, std::uint32_t k) { bind_batch_row(s, j, k); };
+  auto& impl = *impl_;
+  if (auto st = write_chunks(impl.usage_load_points, usage_rows_, *usage_day_, report_id_, bind_row);
+      !st.ok()) {
+    return st;
+  }
+  if (auto st = write_chunks(impl.usage_load_rows, usage_rows_, *usage_day_, report_id_, bind_row);
+      !st.ok()) {
+    return st;
+  }
+  usage_written_ += static_cast<std::int64_t>(usage_rows_.size());
+  return {};
+}
+
+// At commit: the report days of the stores whose figures the load wrote.
+Status SqliteReportWriter::finish_usage(const ReportRecord& record) {
+  if (usage_written_ == 0) return {};
+  if (usage_day_moved_ || record.report_day != usage_day_) {
+    return Error(ErrorCode::kInternal,
+                 "the report's day changed after its use figures were written");
+  }
+  for (const auto& [store, fresh] : usage_stores_) {
+    if (!fresh) continue;
+    if (auto st = impl_->stmt(impl_->usage_store_note).bind(1, store).bind(2, *usage_day_).run();
+        !st.ok()) {
+      return st;
+    }
+  }
+  return {};
 }
 
 Result<std::optional<UsageReport>> SqliteStorage::next_usage_report() {
@@ -2797,6 +2958,7 @@ Status SqliteStorage::Impl::apply_usage_steps(const UsageReport& r) {
 Status SqliteStorage::apply_usage(const UsageReport& r) {
   Txn txn(*impl_);
   if (auto st = txn.begin(); !st.ok()) return st;
+  if (impl_->usage_written_by_load(r)) return txn.commit();
   if (auto st = impl_->apply_usage_steps(r); !st.ok()) return st;
   return txn.commit();
 }
@@ -2823,7 +2985,10 @@ Status SqliteStorage::take_in_usage(const UsageReport& r, std::int64_t horizon_d
                                     const UsageJudge& judge) {
   Txn txn(*impl_);
   if (auto st = txn.begin(); !st.ok()) return st;
-  if (auto st = impl_->apply_usage_steps(r); !st.ok()) return st;
+  // Its load wrote every figure already (SqliteReportWriter::write_usage).
+  if (!impl_->usage_written_by_load(r)) {
+    if (auto st = impl_->apply_usage_steps(r); !st.ok()) return st;
+  }
   std::vector<OutboxMessage> messages;
   if (judge) {
     std::vector<UsageRow> rows;
