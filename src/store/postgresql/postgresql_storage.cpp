@@ -286,6 +286,21 @@ constexpr const char* kPgMigrationArrivedBy = R"SQL(
 ALTER TABLE reports ADD COLUMN arrived_by text NOT NULL DEFAULT '';
 )SQL";
 
+// Version 10: a first sighting's use figures stay in its inventory row.
+// A report's new items are most of a large first load, and their figures
+// say nothing yet (first day = last day, no use): writing a row of `usage`
+// and a point of `usage_points` for each doubled the load's writes. So
+// the merge that inserts an inventory row notes the report and the count
+// (first_report, first_count), and while the item has no row in `usage`,
+// its figures and its one history point are read from there (the report's
+// day from the ledger). The take-in of the item's next change writes both
+// out first (PostgresStorage's apply_usage_steps). Rows loaded before this
+// step have their figures in `usage` already (both columns stay NULL).
+constexpr const char* kPgMigrationFirstSighting = R"SQL(
+ALTER TABLE inventory ADD COLUMN first_report bigint;
+ALTER TABLE inventory ADD COLUMN first_count bigint;
+)SQL";
+
 // The schema's history, oldest first. To change the schema, append a step
 // (and describe it in docs/architecture.md); never edit one that shipped.
 // Version 3: missing reports and digests.
@@ -322,6 +337,8 @@ constexpr PgSchemaStep kPgSchemaSteps[] = {
      kPgMigrationAccounts},
     {8, "use rates: no index of the running figures by item", kPgMigrationUsageLean},
     {9, "how each report arrived (reports.arrived_by)", kPgMigrationArrivedBy},
+    {10, "use rates: a first sighting's figures kept in its inventory row",
+     kPgMigrationFirstSighting},
 };
 
 // Serialises schema changes between nodes starting at once
@@ -402,31 +419,50 @@ struct Named {
   const char* sql;
 };
 
-// The batch merge (no change sink): the staged rows, the last of each key
-// winning (a key repeated within a report is the loader's to reject, but
-// the batch must still be written), are upserted in key order (so two
-// loads lock shared rows in the same order and never deadlock); a row
-// whose count is the same is not touched. The DO UPDATE keeps the count it
-// replaces in previous_count, which RETURNING then reads: the old count of
-// each changed row, as the row lock found it, even with other loads at
-// work. The changed rows, numbered in the order they were given after the
-// report's changes so far ($3), become change records, and those that
-// raise an event become events: the rule of stock_event() (with no
-// minimum levels yet), written in SQL so that the merge stays one
-// statement; PgEvents.TheMergeRaisesWhatStockEventRaises checks that the
-// two agree. $1 the time, $2 the report, $3 the change records so far.
+// The merge (kMergeTail, or kMergeSinkTail with a change sink): the
+// staged rows, the last of each key winning (a key repeated within a
+// report is the loader's to reject, but the rows must still be written),
+// are written to the inventory in two parts. Rows already there whose
+// count differs are updated (a row whose count is the same is not
+// touched); the UPDATE keeps the count it replaces in previous_count,
+// which RETURNING then reads: the old count of each changed row, as the
+// row lock found it, even with other loads at work (a row another load
+// changed meanwhile is judged again on its new version). Rows not there
+// are inserted with a plain INSERT, noting the report and count of this
+// first sighting (schema step 10). Not INSERT ... ON CONFLICT: its
+// speculative insertion cost about 2.5 times a plain insert of a new row
+// here, and a large first load is nearly all new rows. The price: another
+// load inserting the same new item at the same moment makes this one fail
+// with a unique violation (or a deadlock, when both update rows the other
+// holds), reported as kBusy; the loader rolls the report back and loads it
+// again, when the other load's rows are there to be updated. The changed
+// rows, numbered in the order they were given after the report's changes
+// so far ($3), become change records, and those that raise an event become
+// events: the rule of stock_event() (with no minimum levels yet), written
+// in SQL so that the merge stays one statement;
+// PgEvents.TheMergeRaisesWhatStockEventRaises checks that the two agree.
+// $1 the time, $2 the report, $3 the change records so far.
 constexpr const char* kMergeSource = R"SQL(
 WITH src AS MATERIALIZED (
   SELECT DISTINCT ON (store, item) ord, line, store, item, count
   FROM stage ORDER BY store, item, ord DESC
-), merged AS (
-  INSERT INTO inventory AS i (store, item, count, previous_count, updated_at, report_id)
-  SELECT store, item, count, NULL, $1::bigint, $2::bigint FROM src ORDER BY store, item
-  ON CONFLICT (store, item) DO UPDATE
-    SET previous_count = i.count, count = excluded.count,
-        updated_at = excluded.updated_at, report_id = excluded.report_id
-    WHERE i.count <> excluded.count
+), updated AS (
+  UPDATE inventory AS i
+  SET previous_count = i.count, count = s.count, updated_at = $1::bigint, report_id = $2::bigint
+  FROM src s
+  WHERE i.store = s.store AND i.item = s.item AND i.count <> s.count
   RETURNING i.store, i.item, i.count, i.previous_count
+), inserted AS (
+  INSERT INTO inventory (store, item, count, previous_count, updated_at, report_id,
+                         first_report, first_count)
+  SELECT s.store, s.item, s.count, NULL, $1::bigint, $2::bigint, $2::bigint, s.count FROM src s
+  WHERE NOT EXISTS (SELECT 1 FROM inventory i WHERE i.store = s.store AND i.item = s.item)
+  ORDER BY s.store, s.item
+  RETURNING store, item, count, previous_count
+), merged AS (
+  SELECT store, item, count, previous_count FROM updated
+  UNION ALL
+  SELECT store, item, count, previous_count FROM inserted
 ), numbered AS MATERIALIZED (
   SELECT $3::bigint + row_number() OVER (ORDER BY s.ord) AS ord, s.line,
          m.store, m.item, m.previous_count AS old_count, m.count AS new_count
@@ -1043,34 +1079,56 @@ Status PgReportWriter::upsert(std::string_view store, std::string_view item, std
   rows_copy_ += '\t';
   append_int(rows_copy_, count);
   rows_copy_ += '\n';
-  if (++buffered_rows_ >= PostgresStorage::kBatchRows) return write_rows();
+  if (++buffered_rows_ >= PostgresStorage::kBatchRows) return write_rows(/*merge=*/false);
   return {};
 }
 
-// Sends the buffered rows with COPY and merges them (kMergeSource).
-Status PgReportWriter::write_rows() {
-  if (buffered_rows_ == 0) return {};
+// Sends the buffered rows with COPY into the stage table and, with a
+// change sink or minimum levels (whose change records come back to this
+// process per batch) or when `merge` is set, merges what is staged
+// (kMergeSource). Without either, the rows of a whole report are staged
+// and merged once, at flush(): one pass over the inventory's index in key
+// order instead of one per batch, and the stage is a temporary table
+// (neither logged nor fsynced), so holding the report there costs little.
+Status PgReportWriter::write_rows(bool merge) {
   auto& impl = *impl_;
-  if (auto st = impl.clear_scratch(PostgresStorage::Impl::kStage); !st.ok()) return st;
-  impl.wrote_scratch(PostgresStorage::Impl::kStage, buffered_rows_);
-  if (auto st = impl.copy_in("COPY stage(ord, line, store, item, count) FROM STDIN",
-                                  rows_copy_);
-      !st.ok()) {
-    return st;
+  if (buffered_rows_ > 0) {
+    if (stage_merged_) {
+      if (auto st = impl.clear_scratch(PostgresStorage::Impl::kStage); !st.ok()) return st;
+      stage_merged_ = false;
+    }
+    impl.wrote_scratch(PostgresStorage::Impl::kStage, buffered_rows_);
+    if (auto st = impl.copy_in("COPY stage(ord, line, store, item, count) FROM STDIN",
+                               rows_copy_);
+        !st.ok()) {
+      return st;
+    }
+    staged_rows_ += buffered_rows_;
+    rows_copy_.clear();
+    buffered_rows_ = 0;
   }
-  rows_copy_.clear();
-  buffered_rows_ = 0;
+  if (staged_rows_ == 0 || (!merge && !change_sink_ && !minimums_)) return {};
+  staged_rows_ = 0;
+  stage_merged_ = true;
   if (auto r = impl.run("report_stores_add", {report_id_}); !r) return r.error();
-  const std::int64_t now = to_unix_ms(impl.clock.now());
+  const auto merged = [&](const char* statement) -> Result<PgResult> {
+    auto r = impl.run(statement, {to_unix_ms(impl.clock.now()), report_id_, logged_});
+    // A new item another load inserted at the same moment (see kMergeSource).
+    if (!r && impl.conn.last_sqlstate() == pg::kUniqueViolation) {
+      return Error(ErrorCode::kBusy, "another report wrote the same new items at the same "
+                                     "moment; this one is loaded again");
+    }
+    return r;
+  };
   if (!change_sink_ && !minimums_) {
-    auto r = impl.run("merge", {now, report_id_, logged_});
+    auto r = merged("merge");
     if (!r) return r.error();
     const std::int64_t n = r->i64(0, 0);
     changes_ += n;
     logged_ += n;
     return {};
   }
-  auto r = impl.run("merge_sink", {now, report_id_, logged_});
+  auto r = merged("merge_sink");
   if (!r) return r.error();
   changes_ += r->rows();
   if (!change_sink_) {
@@ -1152,7 +1210,7 @@ Status PgReportWriter::write_logged() {
 
 Status PgReportWriter::flush() {
   if (!impl_) return finished();
-  if (auto st = write_rows(); !st.ok()) return st;
+  if (auto st = write_rows(/*merge=*/true); !st.ok()) return st;
   return write_logged();
 }
 
@@ -1824,6 +1882,26 @@ namespace {
   "FROM usage u JOIN inventory i ON i.store = u.store AND i.item = u.item "          \
   "LEFT JOIN usage_stores s ON s.store = u.store "
 
+// A change record `c` of report $2 that inserted its item: a first
+// sighting, whose figures stay in the inventory row (schema step 10).
+#define SW_PG_FIRST_SIGHTING                                                           \
+  "(c.old_count IS NULL AND EXISTS (SELECT 1 FROM inventory i WHERE i.store = c.store " \
+  "AND i.item = c.item AND i.first_report = $2)) "
+// The figures of first sightings kept in their inventory rows (i), once
+// the take-in has passed their report (f) and while the item has no row
+// in usage: first and last day the report's, no use yet. The same columns
+// as SW_PG_USAGE_COLUMNS.
+#define SW_PG_FIRST_DAY "COALESCE(f.report_day, f.received_at / 86400000)"
+#define SW_PG_FIRST_SIGHTING_COLUMNS                                                   \
+  "i.store, i.item, i.count, " SW_PG_FIRST_DAY ", " SW_PG_FIRST_DAY ", i.first_count, " \
+  "0, 0, s.last_day, s.prev_day"
+#define SW_PG_FIRST_SIGHTING_FROM                                                      \
+  "FROM inventory i JOIN reports f ON f.id = i.first_report "                          \
+  "LEFT JOIN usage_stores s ON s.store = i.store "
+#define SW_PG_FIRST_SIGHTING_SHOWN                                                     \
+  "f.last_seq <= (SELECT position FROM cursors WHERE name = 'usage') "                 \
+  "AND NOT EXISTS (SELECT 1 FROM usage u WHERE u.store = i.store AND u.item = i.item) "
+
 UsageRow read_usage(const PgResult& r, int i) {
   UsageRow u;
   u.store = r.text(i, 0);
@@ -1855,18 +1933,43 @@ Result<std::optional<UsageReport>> PostgresStorage::next_usage_report() {
 namespace {
 
 // The take-in's writes (Storage::apply_usage), in the caller's transaction.
+// A change that inserted its item (a first sighting, its inventory row's
+// first_report = this report) writes nothing: its figures and history
+// point are its inventory row's (schema step 10). The first change after
+// that writes them out (step 1), then goes on as every other change does.
 Status apply_usage_steps(const PostgresStorage::Impl& impl, const UsageReport& rep) {
   // $1 the day, $2 the report.
   static const char* const kSteps[] = {
+      // 1. The first sightings of items this report changed again, while
+      // they have no row in usage: their point and first figures. A point
+      // of an older report of the same day (history only) stays.
+      "WITH base AS MATERIALIZED ("
+      "  SELECT i.store, i.item, COALESCE(f.report_day, f.received_at / 86400000) AS day, "
+      "         i.first_count, i.first_report "
+      "  FROM changes c JOIN inventory i ON i.store = c.store AND i.item = c.item "
+      "  JOIN reports f ON f.id = i.first_report "
+      "  WHERE c.report_id = $2 AND c.old_count IS NOT NULL AND i.first_report <> $2 "
+      "  AND $1::bigint IS NOT NULL"  // (every step takes the day)
+      "  AND NOT EXISTS (SELECT 1 FROM usage u WHERE u.store = c.store AND u.item = c.item)"
+      "), points AS ("
+      "  INSERT INTO usage_points(store, item, day, count, report_id) "
+      "  SELECT store, item, day, first_count, first_report FROM base ORDER BY store, item "
+      "  ON CONFLICT (store, item, day) DO NOTHING"
+      ") "
+      "INSERT INTO usage(store, item, first_day, last_day, last_count, used, used_days) "
+      "SELECT store, item, day, day, first_count, 0, 0 FROM base ORDER BY store, item "
+      "ON CONFLICT (store, item) DO NOTHING",
       "INSERT INTO usage_points(store, item, day, count, report_id) "
-      "SELECT store, item, $1::bigint, new_count, $2::bigint FROM changes WHERE report_id = $2 "
+      "SELECT store, item, $1::bigint, new_count, $2::bigint FROM changes c "
+      "WHERE report_id = $2 AND NOT " SW_PG_FIRST_SIGHTING
       "ORDER BY store, item "
       "ON CONFLICT (store, item, day) DO UPDATE SET count = excluded.count, "
       "report_id = excluded.report_id",
       // observe(), as in the SQLite backend.
       "INSERT INTO usage AS u (store, item, first_day, last_day, last_count, used, used_days) "
-      "SELECT store, item, $1::bigint, $1::bigint, new_count, 0, 0 FROM changes "
-      "WHERE report_id = $2 ORDER BY store, item "
+      "SELECT store, item, $1::bigint, $1::bigint, new_count, 0, 0 FROM changes c "
+      "WHERE report_id = $2 AND NOT " SW_PG_FIRST_SIGHTING
+      "ORDER BY store, item "
       "ON CONFLICT (store, item) DO UPDATE SET "
       "used = u.used + CASE WHEN excluded.last_day > u.last_day "
       "  AND excluded.last_count > 0 AND excluded.last_count <= u.last_count "
@@ -1955,8 +2058,11 @@ Status PostgresStorage::commit_usage(const UsageReport& rep,
 Result<std::optional<UsageRow>> PostgresStorage::usage_of(std::string_view store,
                                                           std::string_view item) {
   auto r = impl_->query("SELECT " SW_PG_USAGE_COLUMNS " " SW_PG_USAGE_FROM
-                             "WHERE u.store = $1 AND u.item = $2",
-                             {store, item});
+                        "WHERE u.store = $1 AND u.item = $2 "
+                        "UNION ALL SELECT " SW_PG_FIRST_SIGHTING_COLUMNS " "
+                        SW_PG_FIRST_SIGHTING_FROM "WHERE i.store = $1 AND i.item = $2 "
+                        "AND " SW_PG_FIRST_SIGHTING_SHOWN,
+                        {store, item});
   if (!r) return r.error();
   if (r->rows() == 0) return std::optional<UsageRow>();
   return std::optional<UsageRow>(read_usage(*r, 0));
@@ -1983,7 +2089,10 @@ Result<std::vector<UsageRow>> PostgresStorage::usage_by_cover(std::optional<std:
 Result<std::vector<UsageRow>> PostgresStorage::usage_of_item(std::string_view item) {
   auto r = impl_->query(
       "SELECT " SW_PG_USAGE_COLUMNS " " SW_PG_USAGE_FROM
-      "WHERE u.store IN (SELECT store FROM usage_stores) AND u.item = $1 ORDER BY u.store",
+      "WHERE u.store IN (SELECT store FROM usage_stores) AND u.item = $1 "
+      "UNION ALL SELECT " SW_PG_FIRST_SIGHTING_COLUMNS " " SW_PG_FIRST_SIGHTING_FROM
+      "WHERE i.store IN (SELECT store FROM usage_stores) AND i.item = $1 "
+      "AND " SW_PG_FIRST_SIGHTING_SHOWN "ORDER BY 1",
       {item});
   if (!r) return r.error();
   return read_all<UsageRow>(*r, read_usage);
@@ -1993,7 +2102,11 @@ Result<std::vector<HistoryPoint>> PostgresStorage::item_history(std::string_view
                                                                 std::string_view item, int limit) {
   auto r = impl_->query(
       "SELECT day, count, report_id FROM usage_points WHERE store = $1 AND item = $2 "
-      "ORDER BY day DESC LIMIT $3",
+      "UNION ALL SELECT " SW_PG_FIRST_DAY ", i.first_count, i.first_report "
+      SW_PG_FIRST_SIGHTING_FROM "WHERE i.store = $1 AND i.item = $2 AND "
+      SW_PG_FIRST_SIGHTING_SHOWN "AND NOT EXISTS (SELECT 1 FROM usage_points p "
+      "WHERE p.store = i.store AND p.item = i.item AND p.day = " SW_PG_FIRST_DAY ") "
+      "ORDER BY 1 DESC LIMIT $3",
       {store, item, limit});
   if (!r) return r.error();
   auto rows = read_all<HistoryPoint>(*r, [](const PgResult& res, int i) {

@@ -212,10 +212,12 @@ class PgReportWriter final : public ReportWriter {
   std::int64_t logged_ = 0;    // change records written (the next one's place - 1)
   std::string rows_copy_;      // buffered rows, COPY text: ord, line, store, item, count
   std::int64_t buffered_rows_ = 0;
+  std::int64_t staged_rows_ = 0;  // in the stage table, not merged yet
+  bool stage_merged_ = false;     // the stage holds merged rows (emptied before the next COPY)
   std::string changes_copy_;   // buffered log_change() records, COPY text
   std::int64_t buffered_changes_ = 0;
   ReportChangeSink change_sink_;
-  [[nodiscard]] Status write_rows();
+  [[nodiscard]] Status write_rows(bool merge);
   [[nodiscard]] Status write_logged();
 };
 
