@@ -296,9 +296,13 @@ ALTER TABLE reports ADD COLUMN arrived_by text NOT NULL DEFAULT '';
 // day from the ledger). The take-in of the item's next change writes both
 // out first (PostgresStorage's apply_usage_steps). Rows loaded before this
 // step have their figures in `usage` already (both columns stay NULL).
+// reports.first_sightings: the report was loaded so (true for every load
+// from this step on; false for those before and those `migrate` copies),
+// so that the take-in knows without looking at each row.
 constexpr const char* kPgMigrationFirstSighting = R"SQL(
 ALTER TABLE inventory ADD COLUMN first_report bigint;
 ALTER TABLE inventory ADD COLUMN first_count bigint;
+ALTER TABLE reports ADD COLUMN first_sightings boolean NOT NULL DEFAULT false;
 )SQL";
 
 // The schema's history, oldest first. To change the schema, append a step
@@ -429,7 +433,9 @@ struct Named {
 // row lock found it, even with other loads at work (a row another load
 // changed meanwhile is judged again on its new version). Rows not there
 // are inserted with a plain INSERT, noting the report and count of this
-// first sighting (schema step 10). Not INSERT ... ON CONFLICT: its
+// first sighting (schema step 10); they are the rows the statement's
+// snapshot does not have (`fresh`), so the INSERT returns nothing: if it
+// succeeds, it inserted every one of them. Not INSERT ... ON CONFLICT: its
 // speculative insertion cost about 2.5 times a plain insert of a new row
 // here, and a large first load is nearly all new rows. The price: another
 // load inserting the same new item at the same moment makes this one fail
@@ -451,22 +457,21 @@ WITH src AS MATERIALIZED (
   SET previous_count = i.count, count = s.count, updated_at = $1::bigint, report_id = $2::bigint
   FROM src s
   WHERE i.store = s.store AND i.item = s.item AND i.count <> s.count
-  RETURNING i.store, i.item, i.count, i.previous_count
+  RETURNING s.ord, s.line, i.store, i.item, i.previous_count AS old_count, i.count AS new_count
+), fresh AS MATERIALIZED (
+  SELECT s.ord, s.line, s.store, s.item, s.count FROM src s
+  WHERE NOT EXISTS (SELECT 1 FROM inventory i WHERE i.store = s.store AND i.item = s.item)
 ), inserted AS (
   INSERT INTO inventory (store, item, count, previous_count, updated_at, report_id,
                          first_report, first_count)
-  SELECT s.store, s.item, s.count, NULL, $1::bigint, $2::bigint, $2::bigint, s.count FROM src s
-  WHERE NOT EXISTS (SELECT 1 FROM inventory i WHERE i.store = s.store AND i.item = s.item)
-  ORDER BY s.store, s.item
-  RETURNING store, item, count, previous_count
-), merged AS (
-  SELECT store, item, count, previous_count FROM updated
-  UNION ALL
-  SELECT store, item, count, previous_count FROM inserted
+  SELECT store, item, count, NULL, $1::bigint, $2::bigint, $2::bigint, count FROM fresh
+  ORDER BY store, item
 ), numbered AS MATERIALIZED (
-  SELECT $3::bigint + row_number() OVER (ORDER BY s.ord) AS ord, s.line,
-         m.store, m.item, m.previous_count AS old_count, m.count AS new_count
-  FROM merged m JOIN src s ON s.store = m.store AND s.item = m.item
+  SELECT $3::bigint + row_number() OVER (ORDER BY ord) AS ord, line, store, item, old_count,
+         new_count
+  FROM (SELECT ord, line, store, item, old_count, new_count FROM updated
+        UNION ALL
+        SELECT ord, line, store, item, NULL, count FROM fresh) m
 ))SQL";
 
 constexpr const char* kMergeTail = R"SQL(
@@ -609,6 +614,21 @@ struct PostgresStorage::Impl {
   }
 
   [[nodiscard]] Status prepare_all();
+
+  // For a transaction that only records what is done again, with the same
+  // result, if a server crash loses it (the checker's and the take-in's
+  // cursors and the messages they queue under fixed Message-IDs), or a note
+  // (the archive mark: lost, the ledger only lacks where the file went):
+  // with storage.synchronous = "normal", its commit does not wait for the
+  // disk (SET LOCAL synchronous_commit = off), as SQLite's "normal" does
+  // not. A crash of the server loses at most the last fraction of a second
+  // of such commits, never one that a later, waited-for commit builds on
+  // (the log is written in order), and the stages do that work again.
+  // "full" waits for every commit. The load's own commit always waits.
+  [[nodiscard]] Status redoable() const {
+    if (options.synchronous == "full") return {};
+    return exec("SET LOCAL synchronous_commit = off");
+  }
 };
 
 namespace {
@@ -632,6 +652,7 @@ const Named kStatements[] = {
      "UPDATE reports SET path = $2, size = $3, sha256 = $4, status = 'loaded', rows = $5, "
      "changes = $6, error = '', duplicate_of = NULL, received_at = $7, finished_at = $8, "
      "archived_path = $9, report_day = $11, date_source = $12, arrived_by = $13, "
+     "first_sightings = true, "
      "first_seq = COALESCE((SELECT position FROM f) - $10 + 1, 0), "
      "last_seq = COALESCE((SELECT position FROM f), 0) "
      "WHERE id = $1 AND status = 'loading'"},
@@ -993,9 +1014,12 @@ Result<std::int64_t> PostgresStorage::record_report(const ReportRecord& rec) {
 }
 
 Status PostgresStorage::mark_archived(std::int64_t report_id, const std::string& archived_path) {
+  PgTxn txn(*impl_);
+  if (auto st = txn.begin(); !st.ok()) return st;
+  if (auto st = impl_->redoable(); !st.ok()) return st;
   auto r = impl_->run("mark_archived", {archived_path, report_id});
   if (!r) return r.error();
-  return {};
+  return txn.commit();
 }
 
 Result<std::optional<ReportRecord>> PostgresStorage::report(std::int64_t id) {
@@ -1356,6 +1380,7 @@ Status PostgresStorage::commit_check(std::int64_t last_change_seq, std::int64_t 
                                      const std::vector<OutboxMessage>& messages) {
   PgTxn txn(*impl_);
   if (auto st = txn.begin(); !st.ok()) return st;
+  if (auto st = impl_->redoable(); !st.ok()) return st;
   if (auto st = queue_messages(*impl_, messages); !st.ok()) return st;
   if (last_change_seq > 0) {
     if (auto r = impl_->run("cursor_set", {last_change_seq, "changes"}); !r) return r.error();
@@ -1884,9 +1909,8 @@ namespace {
 
 // A change record `c` of report $2 that inserted its item: a first
 // sighting, whose figures stay in the inventory row (schema step 10).
-#define SW_PG_FIRST_SIGHTING                                                           \
-  "(c.old_count IS NULL AND EXISTS (SELECT 1 FROM inventory i WHERE i.store = c.store " \
-  "AND i.item = c.item AND i.first_report = $2)) "
+#define SW_PG_FIRST_SIGHTING \
+  "(c.old_count IS NULL AND (SELECT first_sightings FROM reports WHERE id = $2)) "
 // The figures of first sightings kept in their inventory rows (i), once
 // the take-in has passed their report (f) and while the item has no row
 // in usage: first and last day the report's, no use yet. The same columns
@@ -1996,6 +2020,7 @@ Status apply_usage_steps(const PostgresStorage::Impl& impl, const UsageReport& r
 Status PostgresStorage::apply_usage(const UsageReport& rep) {
   PgTxn txn(*impl_);
   if (auto st = txn.begin(); !st.ok()) return st;
+  if (auto st = impl_->redoable(); !st.ok()) return st;
   if (auto st = apply_usage_steps(*impl_, rep); !st.ok()) return st;
   return txn.commit();
 }
@@ -2004,6 +2029,7 @@ Status PostgresStorage::take_in_usage(const UsageReport& rep, std::int64_t horiz
                                       int limit, const UsageJudge& judge) {
   PgTxn txn(*impl_);
   if (auto st = txn.begin(); !st.ok()) return st;
+  if (auto st = impl_->redoable(); !st.ok()) return st;
   if (auto st = apply_usage_steps(*impl_, rep); !st.ok()) return st;
   std::vector<OutboxMessage> messages;
   if (judge) {
@@ -2050,6 +2076,7 @@ Status PostgresStorage::commit_usage(const UsageReport& rep,
                                      const std::vector<OutboxMessage>& messages) {
   PgTxn txn(*impl_);
   if (auto st = txn.begin(); !st.ok()) return st;
+  if (auto st = impl_->redoable(); !st.ok()) return st;
   if (auto st = queue_messages(*impl_, messages); !st.ok()) return st;
   if (auto r = impl_->run("cursor_set", {rep.last_seq, "usage"}); !r) return r.error();
   return txn.commit();
