@@ -442,8 +442,8 @@ struct Named {
 // with a unique violation (or a deadlock, when both update rows the other
 // holds), reported as kBusy; the loader rolls the report back and loads it
 // again, when the other load's rows are there to be updated. The changed
-// rows, numbered in the order they were given after the report's changes
-// so far ($3), become change records, and those that raise an event become
+// rows, numbered in the report's order (by line, then in the order they
+// were given) after the report's changes so far ($3), become change records, and those that raise an event become
 // events: the rule of stock_event() (with no minimum levels yet), written
 // in SQL so that the merge stays one statement;
 // PgEvents.TheMergeRaisesWhatStockEventRaises checks that the two agree.
@@ -467,8 +467,8 @@ WITH src AS MATERIALIZED (
   SELECT store, item, count, NULL, $1::bigint, $2::bigint, $2::bigint, count FROM fresh
   ORDER BY store, item
 ), numbered AS MATERIALIZED (
-  SELECT $3::bigint + row_number() OVER (ORDER BY ord) AS ord, line, store, item, old_count,
-         new_count
+  SELECT $3::bigint + row_number() OVER (ORDER BY line, ord) AS ord, line, store, item,
+         old_count, new_count
   FROM (SELECT ord, line, store, item, old_count, new_count FROM updated
         UNION ALL
         SELECT ord, line, store, item, NULL, count FROM fresh) m
@@ -504,13 +504,27 @@ INSERT INTO events(report_id, ord, event, store, item, old_count, new_count, min
 SELECT $1, ord, event, store, item, old_count, new_count, minimum FROM stage_changes
 WHERE event IS NOT NULL)SQL";
 
-const std::string& merge_sql() {
-  static const std::string s = std::string(kMergeSource) + kMergeTail;
+// The same merge for staged rows whose keys the writer saw strictly
+// increasing (a report in key order, or rows the loader sorted): no key
+// repeats, so the sort that keeps the last of each is left out.
+std::string sorted_source() {
+  std::string s = kMergeSource;
+  const std::string_view from = "AS MATERIALIZED (\n  SELECT DISTINCT ON (store, item) ord, line, store, item, count\n  FROM stage ORDER BY store, item, ord DESC\n)";
+  const auto at = s.find(from);
+  if (at == std::string::npos) return s;  // (PgStorage tests check that it is found)
+  s.replace(at, from.size(), "AS NOT MATERIALIZED (SELECT ord, line, store, item, count FROM stage)");
   return s;
 }
-const std::string& merge_sink_sql() {
+
+const std::string& merge_sql(bool sorted) {
+  static const std::string s = std::string(kMergeSource) + kMergeTail;
+  static const std::string t = sorted_source() + kMergeTail;
+  return sorted ? t : s;
+}
+const std::string& merge_sink_sql(bool sorted) {
   static const std::string s = std::string(kMergeSource) + kMergeSinkTail;
-  return s;
+  static const std::string t = sorted_source() + kMergeSinkTail;
+  return sorted ? t : s;
 }
 
 }  // namespace
@@ -734,8 +748,10 @@ const Named kStatements[] = {
     {"outbox_open_counts",
      "SELECT state, count(*) FROM outbox WHERE state <> 'sent' GROUP BY state"},
     {"outbox_counts", "SELECT state, count(*) FROM outbox GROUP BY state"},
-    {"merge", nullptr},       // merge_sql()
-    {"merge_sink", nullptr},  // merge_sink_sql()
+    {"merge", nullptr},              // merge_sql(false)
+    {"merge_sink", nullptr},         // merge_sink_sql(false)
+    {"merge_sorted", nullptr},       // merge_sql(true)
+    {"merge_sink_sorted", nullptr},  // merge_sink_sql(true)
     {"log_staged", kLogStaged},
     {"levels_version", "SELECT report_id FROM levels_state WHERE id = 1"},
     // Word to every node's mailer (store/outbox_signal.hpp), sent when the
@@ -756,8 +772,10 @@ const Named kStatements[] = {
 Status PostgresStorage::Impl::prepare_all() {
   for (const auto& [name, sql] : kStatements) {
     const char* text = sql;
-    if (std::string_view(name) == "merge") text = merge_sql().c_str();
-    if (std::string_view(name) == "merge_sink") text = merge_sink_sql().c_str();
+    if (std::string_view(name) == "merge") text = merge_sql(false).c_str();
+    if (std::string_view(name) == "merge_sink") text = merge_sink_sql(false).c_str();
+    if (std::string_view(name) == "merge_sorted") text = merge_sql(true).c_str();
+    if (std::string_view(name) == "merge_sink_sorted") text = merge_sink_sql(true).c_str();
     if (auto st = conn.prepare(name, text); !st.ok()) return st;
   }
   return {};
@@ -1093,6 +1111,15 @@ Status PgReportWriter::upsert(std::string_view store, std::string_view item, std
                               std::uint64_t line) {
   if (!impl_) return finished();
   ++rows_;
+  if (staged_sorted_) {
+    // Strictly after the key before it (bytewise, as COLLATE "C"); the
+    // first row of a stage is after the empty key unless both are empty.
+    const int by_store = store.compare(last_store_);
+    staged_sorted_ = by_store > 0 || (by_store == 0 && item.compare(last_item_) > 0) ||
+                     (staged_rows_ + buffered_rows_ == 0);
+    last_store_.assign(store);
+    last_item_.assign(item);
+  }
   append_int(rows_copy_, rows_);
   rows_copy_ += '\t';
   append_int(rows_copy_, static_cast<std::int64_t>(line));
@@ -1107,13 +1134,16 @@ Status PgReportWriter::upsert(std::string_view store, std::string_view item, std
   return {};
 }
 
-// Sends the buffered rows with COPY into the stage table and, with a
-// change sink or minimum levels (whose change records come back to this
-// process per batch) or when `merge` is set, merges what is staged
-// (kMergeSource). Without either, the rows of a whole report are staged
+// Sends the buffered rows with COPY into the stage table and, with minimum
+// levels (whose change records come back to this process per batch, for
+// stock_event() to judge) or when `merge` is set, merges what is staged
+// (kMergeSource). Without levels, the rows of a whole report are staged
 // and merged once, at flush(): one pass over the inventory's index in key
-// order instead of one per batch, and the stage is a temporary table
-// (neither logged nor fsynced), so holding the report there costs little.
+// order instead of one per batch, with the change records numbered in the
+// report's order (by line) in the same statement, so that rows the loader
+// sorted need no second sort and no trip back here (defer_changes()). The
+// stage is a temporary table (neither logged nor fsynced): holding a whole
+// report there costs little.
 Status PgReportWriter::write_rows(bool merge) {
   auto& impl = *impl_;
   if (buffered_rows_ > 0) {
@@ -1131,9 +1161,13 @@ Status PgReportWriter::write_rows(bool merge) {
     rows_copy_.clear();
     buffered_rows_ = 0;
   }
-  if (staged_rows_ == 0 || (!merge && !change_sink_ && !minimums_)) return {};
+  if (staged_rows_ == 0 || (!merge && !minimums_)) return {};
+  const bool sorted = staged_sorted_;
   staged_rows_ = 0;
   stage_merged_ = true;
+  staged_sorted_ = true;
+  last_store_.clear();
+  last_item_.clear();
   if (auto r = impl.run("report_stores_add", {report_id_}); !r) return r.error();
   const auto merged = [&](const char* statement) -> Result<PgResult> {
     auto r = impl.run(statement, {to_unix_ms(impl.clock.now()), report_id_, logged_});
@@ -1144,15 +1178,17 @@ Status PgReportWriter::write_rows(bool merge) {
     }
     return r;
   };
-  if (!change_sink_ && !minimums_) {
-    auto r = merged("merge");
+  if (!minimums_) {
+    // With or without a change sink: the records are numbered by the rows'
+    // lines here, so none is handed back (see defer_changes()).
+    auto r = merged(sorted ? "merge_sorted" : "merge");
     if (!r) return r.error();
     const std::int64_t n = r->i64(0, 0);
     changes_ += n;
     logged_ += n;
     return {};
   }
-  auto r = merged("merge_sink");
+  auto r = merged(sorted ? "merge_sink_sorted" : "merge_sink");
   if (!r) return r.error();
   changes_ += r->rows();
   if (!change_sink_) {
