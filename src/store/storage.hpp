@@ -413,7 +413,8 @@ class ReportLoad {
   // change record to the sink, in row order, instead of writing it; the
   // loader orders them and appends them with log_change() (buffered like
   // rows; flush() and commit() write them, after the rows). An empty sink
-  // writes the records again.
+  // writes the records again. A backend that writes the records in the
+  // order of `line` itself may hand none to the sink.
   using ChangeSink = ReportChangeSink;
   void defer_changes(ChangeSink sink);
   [[nodiscard]] Status log_change(std::string_view store, std::string_view item,

@@ -113,6 +113,49 @@ TEST_F(PgStorage, TwoLoadsOfTheSameContentAtOnceCommitOne) {
   EXPECT_EQ(node_a->recent_reports(10)->size(), 1u);
 }
 
+// New items are inserted with a plain INSERT (kMergeSource): a load that
+// reaches an item another load is inserting waits for it, and gives up as
+// busy (here at its lock timeout; had the other committed meanwhile, at its
+// unique key), with nothing of it kept. Loaded again once the other load
+// committed, it finds the row and records the change from that count.
+TEST_F(PgStorage, ANewItemAnotherLoadIsInsertingMakesTheSecondLoadBusyThenItLoads) {
+  auto node_a = open();
+  StorageOptions quick;
+  quick.busy_timeout_ms = 200;
+  auto node_b = Storage::open(url_, quick, clock_);
+  auto begun = node_a->begin_report();
+  ASSERT_TRUE(begun.ok());
+  ReportLoad a = std::move(begun).value();
+  ASSERT_TRUE(a.upsert("Medan", "Robusta", 3).ok());
+  ASSERT_TRUE(a.flush().ok());
+  {
+    auto other = node_b->begin_report();
+    ASSERT_TRUE(other.ok());
+    ReportLoad b = std::move(other).value();
+    ASSERT_TRUE(b.upsert("Medan", "Robusta", 5).ok());
+    ASSERT_TRUE(b.upsert("Medan", "Gayo", 1).ok());
+    auto flushed = b.flush();
+    ASSERT_FALSE(flushed.ok());
+    EXPECT_EQ(flushed.error().code(), ErrorCode::kBusy) << flushed.error().message();
+  }
+  ASSERT_TRUE(a.commit(test::sample_record(clock_, "a.csv", "sha-a")).ok());
+  load(*node_b, {{"Medan", "Robusta", 5}, {"Medan", "Gayo", 1}}, "sha-b");
+  EXPECT_EQ(*node_a->count_of("Medan", "Robusta"), std::optional<std::int64_t>(5));
+  EXPECT_EQ(*node_a->count_of("Medan", "Gayo"), std::optional<std::int64_t>(1));
+  // The change log: a's insert, then b's rows in the order given.
+  auto conn = raw();
+  auto changes = conn.query(
+      "SELECT item, COALESCE(old_count, -1), new_count FROM change_log ORDER BY seq");
+  ASSERT_TRUE(changes.ok()) << changes.error().message();
+  ASSERT_EQ(changes->rows(), 3);
+  EXPECT_EQ(changes->text(0, 0) + " " + changes->text(0, 1) + " " + changes->text(0, 2),
+            "Robusta -1 3");
+  EXPECT_EQ(changes->text(1, 0) + " " + changes->text(1, 1) + " " + changes->text(1, 2),
+            "Robusta 3 5");
+  EXPECT_EQ(changes->text(2, 0) + " " + changes->text(2, 1) + " " + changes->text(2, 2),
+            "Gayo -1 1");
+}
+
 TEST_F(PgStorage, ALargeReportGoesThroughSeveralCopiesAndKeepsItsOrder) {
   auto s = open();
   auto begun = s->begin_report();

@@ -256,6 +256,101 @@ TEST_P(UsageContract, AnOlderReportOfAStoreIsHistoryOnlyAndNeverMovesTheCountBac
   EXPECT_EQ((*a)->figures.used, 0);
 }
 
+// An item's first report: its figures and its one history point appear
+// once that report is taken in; a second report of the same day replaces
+// the point and the last count (no use between two reports of one day);
+// a change on a later day then measures use from that count.
+TEST_P(UsageContract, AFirstSightingIsTakenInAndASecondReportOfTheSameDayReplacesIt) {
+  const auto first = load({{"Medan", "Arabika", 1000}}, kDay0, "f1");
+  auto before = storage_->usage_of("Medan", "Arabika");
+  ASSERT_TRUE(before.ok()) << before.error().message();
+  EXPECT_FALSE(*before);  // not taken in yet
+  auto no_history = storage_->item_history("Medan", "Arabika", 10);
+  ASSERT_TRUE(no_history.ok());
+  EXPECT_TRUE(no_history->empty());
+  take_in();
+  auto a = storage_->usage_of("Medan", "Arabika");
+  ASSERT_TRUE(a.ok() && *a);
+  EXPECT_EQ((*a)->count, 1000);
+  EXPECT_EQ((*a)->figures.first_day, kDay0);
+  EXPECT_EQ((*a)->figures.last_day, kDay0);
+  EXPECT_EQ((*a)->figures.last_count, 1000);
+  EXPECT_EQ((*a)->figures.used, 0);
+  auto h = storage_->item_history("Medan", "Arabika", 10);
+  ASSERT_TRUE(h.ok());
+  ASSERT_EQ(h->size(), 1u);
+  EXPECT_EQ((*h)[0].count, 1000);
+  EXPECT_EQ((*h)[0].report_id, first);
+  auto listed = storage_->usage_of_item("Arabika");
+  ASSERT_TRUE(listed.ok());
+  ASSERT_EQ(listed->size(), 1u);
+  EXPECT_EQ((*listed)[0].figures.last_count, 1000);
+
+  const auto again = load({{"Medan", "Arabika", 800}}, kDay0, "f2");
+  take_in();
+  a = storage_->usage_of("Medan", "Arabika");
+  ASSERT_TRUE(a.ok() && *a);
+  EXPECT_EQ((*a)->figures.first_day, kDay0);
+  EXPECT_EQ((*a)->figures.last_count, 800);
+  EXPECT_EQ((*a)->figures.used, 0);
+  h = storage_->item_history("Medan", "Arabika", 10);
+  ASSERT_TRUE(h.ok());
+  ASSERT_EQ(h->size(), 1u);
+  EXPECT_EQ((*h)[0].count, 800);
+  EXPECT_EQ((*h)[0].report_id, again);
+
+  load({{"Medan", "Arabika", 500}}, kDay0 + 30, "f3");
+  take_in();
+  a = storage_->usage_of("Medan", "Arabika");
+  ASSERT_TRUE(a.ok() && *a);
+  EXPECT_EQ((*a)->figures.used, 300);
+  EXPECT_EQ((*a)->figures.used_days, 30);
+  listed = storage_->usage_of_item("Arabika");
+  ASSERT_TRUE(listed.ok());
+  ASSERT_EQ(listed->size(), 1u);
+  EXPECT_EQ((*listed)[0].figures.used, 300);
+}
+
+// A history-only row of the same day as an item's first report replaces
+// its point, and the next change measures use from the first report's
+// count (the figures never took the older report in).
+TEST_P(UsageContract, AnOlderReportOfTheFirstSightingsDayReplacesItsPointOnly) {
+  load({{"Medan", "Arabika", 1000}}, kDay0 + 10, "p1");
+  load({{"Medan", "Gayo", 5}}, kDay0 + 30, "p2");  // the store's latest day is now later
+  take_in();
+  {
+    auto begun = storage_->begin_report();
+    ASSERT_TRUE(begun.ok()) << begun.error().message();
+    ReportLoad txn = std::move(begun).value();
+    txn.set_report_day(kDay0 + 10);
+    ASSERT_TRUE(txn.upsert("Medan", "Arabika", 900).ok());
+    ReportRecord rec = test::sample_record(clock_, "medan/older.csv", "p3");
+    rec.report_day = kDay0 + 10;
+    rec.date_source = "name";
+    ASSERT_TRUE(txn.commit(rec).ok());
+  }
+  take_in();
+  auto h = storage_->item_history("Medan", "Arabika", 10);
+  ASSERT_TRUE(h.ok());
+  ASSERT_EQ(h->size(), 1u);
+  EXPECT_EQ((*h)[0].day, kDay0 + 10);
+  EXPECT_EQ((*h)[0].count, 900);
+  EXPECT_EQ(*storage_->count_of("Medan", "Arabika"), std::optional<std::int64_t>(1000));
+
+  load({{"Medan", "Arabika", 700}}, kDay0 + 40, "p4");
+  take_in();
+  auto a = storage_->usage_of("Medan", "Arabika");
+  ASSERT_TRUE(a.ok() && *a);
+  EXPECT_EQ((*a)->figures.first_day, kDay0 + 10);
+  EXPECT_EQ((*a)->figures.used, 300);
+  EXPECT_EQ((*a)->figures.used_days, 30);
+  h = storage_->item_history("Medan", "Arabika", 10);
+  ASSERT_TRUE(h.ok());
+  ASSERT_EQ(h->size(), 2u);
+  EXPECT_EQ((*h)[0].count, 900);
+  EXPECT_EQ((*h)[1].count, 700);
+}
+
 // take_in_usage: the figures, the running_out rows handed to the judge,
 // its messages and the cursor, in one transaction.
 TEST_P(UsageContract, TakeInUsageHandsTheReportsRunningOutRowsAndQueuesTheJudgesMessages) {

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cassert>
+#include <stdexcept>
 #include <utility>
 
 #include "base/ascii.hpp"
@@ -287,6 +288,25 @@ constexpr const char* kPgMigrationArrivedBy = R"SQL(
 ALTER TABLE reports ADD COLUMN arrived_by text NOT NULL DEFAULT '';
 )SQL";
 
+// Version 10: a first sighting's use figures stay in its inventory row.
+// A report's new items are most of a large first load, and their figures
+// say nothing yet (first day = last day, no use): writing a row of `usage`
+// and a point of `usage_points` for each doubled the load's writes. So
+// the merge that inserts an inventory row notes the report and the count
+// (first_report, first_count), and while the item has no row in `usage`,
+// its figures and its one history point are read from there (the report's
+// day from the ledger). The take-in of the item's next change writes both
+// out first (PostgresStorage's apply_usage_steps). Rows loaded before this
+// step have their figures in `usage` already (both columns stay NULL).
+// reports.first_sightings: the report was loaded so (true for every load
+// from this step on; false for those before and those `migrate` copies),
+// so that the take-in knows without looking at each row.
+constexpr const char* kPgMigrationFirstSighting = R"SQL(
+ALTER TABLE inventory ADD COLUMN first_report bigint;
+ALTER TABLE inventory ADD COLUMN first_count bigint;
+ALTER TABLE reports ADD COLUMN first_sightings boolean NOT NULL DEFAULT false;
+)SQL";
+
 // The schema's history, oldest first. To change the schema, append a step
 // (and describe it in docs/architecture.md); never edit one that shipped.
 // Version 3: missing reports and digests.
@@ -323,6 +343,8 @@ constexpr PgSchemaStep kPgSchemaSteps[] = {
      kPgMigrationAccounts},
     {8, "use rates: no index of the running figures by item", kPgMigrationUsageLean},
     {9, "how each report arrived (reports.arrived_by)", kPgMigrationArrivedBy},
+    {10, "use rates: a first sighting's figures kept in its inventory row",
+     kPgMigrationFirstSighting},
 };
 
 // Serialises schema changes between nodes starting at once
@@ -403,35 +425,55 @@ struct Named {
   const char* sql;
 };
 
-// The batch merge (no change sink): the staged rows, the last of each key
-// winning (a key repeated within a report is the loader's to reject, but
-// the batch must still be written), are upserted in key order (so two
-// loads lock shared rows in the same order and never deadlock); a row
-// whose count is the same is not touched. The DO UPDATE keeps the count it
-// replaces in previous_count, which RETURNING then reads: the old count of
-// each changed row, as the row lock found it, even with other loads at
-// work. The changed rows, numbered in the order they were given after the
-// report's changes so far ($3), become change records, and those that
-// raise an event become events: the rule of stock_event() (with no
-// minimum levels yet), written in SQL so that the merge stays one
-// statement; PgEvents.TheMergeRaisesWhatStockEventRaises checks that the
-// two agree. $1 the time, $2 the report, $3 the change records so far.
+// The merge (kMergeTail, or kMergeSinkTail with a change sink): the
+// staged rows, the last of each key winning (a key repeated within a
+// report is the loader's to reject, but the rows must still be written),
+// are written to the inventory in two parts. Rows already there whose
+// count differs are updated (a row whose count is the same is not
+// touched); the UPDATE keeps the count it replaces in previous_count,
+// which RETURNING then reads: the old count of each changed row, as the
+// row lock found it, even with other loads at work (a row another load
+// changed meanwhile is judged again on its new version). Rows not there
+// are inserted with a plain INSERT, noting the report and count of this
+// first sighting (schema step 10); they are the rows the statement's
+// snapshot does not have (`fresh`), so the INSERT returns nothing: if it
+// succeeds, it inserted every one of them. Not INSERT ... ON CONFLICT: its
+// speculative insertion cost about 2.5 times a plain insert of a new row
+// here, and a large first load is nearly all new rows. The price: another
+// load inserting the same new item at the same moment makes this one fail
+// with a unique violation (or a deadlock, when both update rows the other
+// holds), reported as kBusy; the loader rolls the report back and loads it
+// again, when the other load's rows are there to be updated. The changed
+// rows, numbered in the report's order (by line, then in the order they
+// were given) after the report's changes so far ($3), become change records, and those that raise an event become
+// events: the rule of stock_event() (with no minimum levels yet), written
+// in SQL so that the merge stays one statement;
+// PgEvents.TheMergeRaisesWhatStockEventRaises checks that the two agree.
+// $1 the time, $2 the report, $3 the change records so far.
 constexpr const char* kMergeSource = R"SQL(
 WITH src AS MATERIALIZED (
   SELECT DISTINCT ON (store, item) ord, line, store, item, count
   FROM stage ORDER BY store, item, ord DESC
-), merged AS (
-  INSERT INTO inventory AS i (store, item, count, previous_count, updated_at, report_id)
-  SELECT store, item, count, NULL, $1::bigint, $2::bigint FROM src ORDER BY store, item
-  ON CONFLICT (store, item) DO UPDATE
-    SET previous_count = i.count, count = excluded.count,
-        updated_at = excluded.updated_at, report_id = excluded.report_id
-    WHERE i.count <> excluded.count
-  RETURNING i.store, i.item, i.count, i.previous_count
+), updated AS (
+  UPDATE inventory AS i
+  SET previous_count = i.count, count = s.count, updated_at = $1::bigint, report_id = $2::bigint
+  FROM src s
+  WHERE i.store = s.store AND i.item = s.item AND i.count <> s.count
+  RETURNING s.ord, s.line, i.store, i.item, i.previous_count AS old_count, i.count AS new_count
+), fresh AS MATERIALIZED (
+  SELECT s.ord, s.line, s.store, s.item, s.count FROM src s
+  WHERE NOT EXISTS (SELECT 1 FROM inventory i WHERE i.store = s.store AND i.item = s.item)
+), inserted AS (
+  INSERT INTO inventory (store, item, count, previous_count, updated_at, report_id,
+                         first_report, first_count)
+  SELECT store, item, count, NULL, $1::bigint, $2::bigint, $2::bigint, count FROM fresh
+  ORDER BY store, item
 ), numbered AS MATERIALIZED (
-  SELECT $3::bigint + row_number() OVER (ORDER BY s.ord) AS ord, s.line,
-         m.store, m.item, m.previous_count AS old_count, m.count AS new_count
-  FROM merged m JOIN src s ON s.store = m.store AND s.item = m.item
+  SELECT $3::bigint + row_number() OVER (ORDER BY line, ord) AS ord, line, store, item,
+         old_count, new_count
+  FROM (SELECT ord, line, store, item, old_count, new_count FROM updated
+        UNION ALL
+        SELECT ord, line, store, item, NULL, count FROM fresh) m
 ))SQL";
 
 constexpr const char* kMergeTail = R"SQL(
@@ -464,13 +506,35 @@ INSERT INTO events(report_id, ord, event, store, item, old_count, new_count, min
 SELECT $1, ord, event, store, item, old_count, new_count, minimum FROM stage_changes
 WHERE event IS NOT NULL)SQL";
 
-const std::string& merge_sql() {
-  static const std::string s = std::string(kMergeSource) + kMergeTail;
+// The same merge for staged rows whose keys the writer saw strictly
+// increasing (a report in key order, or rows the loader sorted): no key
+// repeats, so the sort that keeps the last of each is left out, and the
+// rows are in key order already.
+std::string sorted_source() {
+  std::string s = kMergeSource;
+  const std::string_view from = "AS MATERIALIZED (\n  SELECT DISTINCT ON (store, item) ord, line, store, item, count\n  FROM stage ORDER BY store, item, ord DESC\n)";
+  const auto at = s.find(from);
+  // (A programming error, met by every test that opens a PostgreSQL storage.)
+  if (at == std::string::npos) throw std::logic_error("kMergeSource lost its src");
+  s.replace(at, from.size(), "AS NOT MATERIALIZED (SELECT ord, line, store, item, count FROM stage)");
+  // The new rows are in key order already (the stage's order): no sort
+  // before they are inserted (about a second of a million-row merge).
+  const std::string_view sort = "FROM fresh\n  ORDER BY store, item\n)";
+  const auto by = s.find(sort);
+  if (by == std::string::npos) throw std::logic_error("kMergeSource lost its insert's order");
+  s.replace(by, sort.size(), "FROM fresh\n)");
   return s;
 }
-const std::string& merge_sink_sql() {
+
+const std::string& merge_sql(bool sorted) {
+  static const std::string s = std::string(kMergeSource) + kMergeTail;
+  static const std::string t = sorted_source() + kMergeTail;
+  return sorted ? t : s;
+}
+const std::string& merge_sink_sql(bool sorted) {
   static const std::string s = std::string(kMergeSource) + kMergeSinkTail;
-  return s;
+  static const std::string t = sorted_source() + kMergeSinkTail;
+  return sorted ? t : s;
 }
 
 }  // namespace
@@ -574,6 +638,21 @@ struct PostgresStorage::Impl {
   }
 
   [[nodiscard]] Status prepare_all();
+
+  // For a transaction that only records what is done again, with the same
+  // result, if a server crash loses it (the checker's and the take-in's
+  // cursors and the messages they queue under fixed Message-IDs), or a note
+  // (the archive mark: lost, the ledger only lacks where the file went):
+  // with storage.synchronous = "normal", its commit does not wait for the
+  // disk (SET LOCAL synchronous_commit = off), as SQLite's "normal" does
+  // not. A crash of the server loses at most the last fraction of a second
+  // of such commits, never one that a later, waited-for commit builds on
+  // (the log is written in order), and the stages do that work again.
+  // "full" waits for every commit. The load's own commit always waits.
+  [[nodiscard]] Status redoable() const {
+    if (options.synchronous == "full") return {};
+    return exec("SET LOCAL synchronous_commit = off");
+  }
 };
 
 namespace {
@@ -597,6 +676,7 @@ const Named kStatements[] = {
      "UPDATE reports SET path = $2, size = $3, sha256 = $4, status = 'loaded', rows = $5, "
      "changes = $6, error = '', duplicate_of = NULL, received_at = $7, finished_at = $8, "
      "archived_path = $9, report_day = $11, date_source = $12, arrived_by = $13, "
+     "first_sightings = true, "
      "first_seq = COALESCE((SELECT position FROM f) - $10 + 1, 0), "
      "last_seq = COALESCE((SELECT position FROM f), 0) "
      "WHERE id = $1 AND status = 'loading'"},
@@ -678,8 +758,6 @@ const Named kStatements[] = {
     {"outbox_open_counts",
      "SELECT state, count(*) FROM outbox WHERE state <> 'sent' GROUP BY state"},
     {"outbox_counts", "SELECT state, count(*) FROM outbox GROUP BY state"},
-    {"merge", nullptr},       // merge_sql()
-    {"merge_sink", nullptr},  // merge_sink_sql()
     {"log_staged", kLogStaged},
     {"levels_version", "SELECT report_id FROM levels_state WHERE id = 1"},
     // Word to every node's mailer (store/outbox_signal.hpp), sent when the
@@ -699,10 +777,15 @@ const Named kStatements[] = {
 
 Status PostgresStorage::Impl::prepare_all() {
   for (const auto& [name, sql] : kStatements) {
-    const char* text = sql;
-    if (std::string_view(name) == "merge") text = merge_sql().c_str();
-    if (std::string_view(name) == "merge_sink") text = merge_sink_sql().c_str();
-    if (auto st = conn.prepare(name, text); !st.ok()) return st;
+    if (auto st = conn.prepare(name, sql); !st.ok()) return st;
+  }
+  // The merges run unprepared (PgReportWriter::write_rows); prepared here
+  // only so that a bad one fails when the connection opens.
+  const std::string* merges[] = {&merge_sql(false), &merge_sql(true), &merge_sink_sql(false),
+                                 &merge_sink_sql(true)};
+  for (std::size_t k = 0; k < std::size(merges); ++k) {
+    const std::string name = "merge_checked_" + std::to_string(k);
+    if (auto st = conn.prepare(name.c_str(), merges[k]->c_str()); !st.ok()) return st;
   }
   return {};
 }
@@ -958,9 +1041,12 @@ Result<std::int64_t> PostgresStorage::record_report(const ReportRecord& rec) {
 }
 
 Status PostgresStorage::mark_archived(std::int64_t report_id, const std::string& archived_path) {
+  PgTxn txn(*impl_);
+  if (auto st = txn.begin(); !st.ok()) return st;
+  if (auto st = impl_->redoable(); !st.ok()) return st;
   auto r = impl_->run("mark_archived", {archived_path, report_id});
   if (!r) return r.error();
-  return {};
+  return txn.commit();
 }
 
 Result<std::optional<ReportRecord>> PostgresStorage::report(std::int64_t id) {
@@ -1034,6 +1120,15 @@ Status PgReportWriter::upsert(std::string_view store, std::string_view item, std
                               std::uint64_t line) {
   if (!impl_) return finished();
   ++rows_;
+  if (staged_sorted_) {
+    // Strictly after the key before it (bytewise, as COLLATE "C"); the
+    // first row of a stage is after the empty key unless both are empty.
+    const int by_store = store.compare(last_store_);
+    staged_sorted_ = by_store > 0 || (by_store == 0 && item.compare(last_item_) > 0) ||
+                     (staged_rows_ + buffered_rows_ == 0);
+    last_store_.assign(store);
+    last_item_.assign(item);
+  }
   append_int(rows_copy_, rows_);
   rows_copy_ += '\t';
   append_int(rows_copy_, static_cast<std::int64_t>(line));
@@ -1044,34 +1139,68 @@ Status PgReportWriter::upsert(std::string_view store, std::string_view item, std
   rows_copy_ += '\t';
   append_int(rows_copy_, count);
   rows_copy_ += '\n';
-  if (++buffered_rows_ >= PostgresStorage::kBatchRows) return write_rows();
+  if (++buffered_rows_ >= PostgresStorage::kBatchRows) return write_rows(/*merge=*/false);
   return {};
 }
 
-// Sends the buffered rows with COPY and merges them (kMergeSource).
-Status PgReportWriter::write_rows() {
-  if (buffered_rows_ == 0) return {};
+// Sends the buffered rows with COPY into the stage table and, with minimum
+// levels (whose change records come back to this process per batch, for
+// stock_event() to judge) or when `merge` is set, merges what is staged
+// (kMergeSource). Without levels, the rows of a whole report are staged
+// and merged once, at flush(): one pass over the inventory's index in key
+// order instead of one per batch, with the change records numbered in the
+// report's order (by line) in the same statement, so that rows the loader
+// sorted need no second sort and no trip back here (defer_changes()). The
+// stage is a temporary table (neither logged nor fsynced): holding a whole
+// report there costs little.
+Status PgReportWriter::write_rows(bool merge) {
   auto& impl = *impl_;
-  if (auto st = impl.clear_scratch(PostgresStorage::Impl::kStage); !st.ok()) return st;
-  impl.wrote_scratch(PostgresStorage::Impl::kStage, buffered_rows_);
-  if (auto st = impl.copy_in("COPY stage(ord, line, store, item, count) FROM STDIN",
-                                  rows_copy_);
-      !st.ok()) {
-    return st;
+  if (buffered_rows_ > 0) {
+    if (stage_merged_) {
+      if (auto st = impl.clear_scratch(PostgresStorage::Impl::kStage); !st.ok()) return st;
+      stage_merged_ = false;
+    }
+    impl.wrote_scratch(PostgresStorage::Impl::kStage, buffered_rows_);
+    if (auto st = impl.copy_in("COPY stage(ord, line, store, item, count) FROM STDIN",
+                               rows_copy_);
+        !st.ok()) {
+      return st;
+    }
+    staged_rows_ += buffered_rows_;
+    rows_copy_.clear();
+    buffered_rows_ = 0;
   }
-  rows_copy_.clear();
-  buffered_rows_ = 0;
+  if (staged_rows_ == 0 || (!merge && !minimums_)) return {};
+  const bool sorted = staged_sorted_;
+  staged_rows_ = 0;
+  stage_merged_ = true;
+  staged_sorted_ = true;
+  last_store_.clear();
+  last_item_.clear();
   if (auto r = impl.run("report_stores_add", {report_id_}); !r) return r.error();
-  const std::int64_t now = to_unix_ms(impl.clock.now());
-  if (!change_sink_ && !minimums_) {
-    auto r = impl.run("merge", {now, report_id_, logged_});
+  // Not a prepared statement: planned for each report, for its own number
+  // of rows (index probes for a few rows, joins for a million), where a
+  // plan kept from small reports would probe a million times.
+  const auto merged = [&](const std::string& sql) -> Result<PgResult> {
+    auto r = impl.query(sql.c_str(), {to_unix_ms(impl.clock.now()), report_id_, logged_});
+    // A new item another load inserted at the same moment (see kMergeSource).
+    if (!r && impl.conn.last_sqlstate() == pg::kUniqueViolation) {
+      return Error(ErrorCode::kBusy, "another report wrote the same new items at the same "
+                                     "moment; this one is loaded again");
+    }
+    return r;
+  };
+  if (!minimums_) {
+    // With or without a change sink: the records are numbered by the rows'
+    // lines here, so none is handed back (see defer_changes()).
+    auto r = merged(merge_sql(sorted));
     if (!r) return r.error();
     const std::int64_t n = r->i64(0, 0);
     changes_ += n;
     logged_ += n;
     return {};
   }
-  auto r = impl.run("merge_sink", {now, report_id_, logged_});
+  auto r = merged(merge_sink_sql(sorted));
   if (!r) return r.error();
   changes_ += r->rows();
   if (!change_sink_) {
@@ -1153,7 +1282,7 @@ Status PgReportWriter::write_logged() {
 
 Status PgReportWriter::flush() {
   if (!impl_) return finished();
-  if (auto st = write_rows(); !st.ok()) return st;
+  if (auto st = write_rows(/*merge=*/true); !st.ok()) return st;
   return write_logged();
 }
 
@@ -1299,6 +1428,7 @@ Status PostgresStorage::commit_check(std::int64_t last_change_seq, std::int64_t 
                                      const std::vector<OutboxMessage>& messages) {
   PgTxn txn(*impl_);
   if (auto st = txn.begin(); !st.ok()) return st;
+  if (auto st = impl_->redoable(); !st.ok()) return st;
   if (auto st = queue_messages(*impl_, messages); !st.ok()) return st;
   if (last_change_seq > 0) {
     if (auto r = impl_->run("cursor_set", {last_change_seq, "changes"}); !r) return r.error();
@@ -1945,6 +2075,25 @@ namespace {
   "FROM usage u JOIN inventory i ON i.store = u.store AND i.item = u.item "          \
   "LEFT JOIN usage_stores s ON s.store = u.store "
 
+// A change record `c` of report $2 that inserted its item: a first
+// sighting, whose figures stay in the inventory row (schema step 10).
+#define SW_PG_FIRST_SIGHTING \
+  "(c.old_count IS NULL AND (SELECT first_sightings FROM reports WHERE id = $2)) "
+// The figures of first sightings kept in their inventory rows (i), once
+// the take-in has passed their report (f) and while the item has no row
+// in usage: first and last day the report's, no use yet. The same columns
+// as SW_PG_USAGE_COLUMNS.
+#define SW_PG_FIRST_DAY "COALESCE(f.report_day, f.received_at / 86400000)"
+#define SW_PG_FIRST_SIGHTING_COLUMNS                                                   \
+  "i.store, i.item, i.count, " SW_PG_FIRST_DAY ", " SW_PG_FIRST_DAY ", i.first_count, " \
+  "0, 0, s.last_day, s.prev_day"
+#define SW_PG_FIRST_SIGHTING_FROM                                                      \
+  "FROM inventory i JOIN reports f ON f.id = i.first_report "                          \
+  "LEFT JOIN usage_stores s ON s.store = i.store "
+#define SW_PG_FIRST_SIGHTING_SHOWN                                                     \
+  "f.last_seq <= (SELECT position FROM cursors WHERE name = 'usage') "                 \
+  "AND NOT EXISTS (SELECT 1 FROM usage u WHERE u.store = i.store AND u.item = i.item) "
+
 UsageRow read_usage(const PgResult& r, int i) {
   UsageRow u;
   u.store = r.text(i, 0);
@@ -1976,18 +2125,43 @@ Result<std::optional<UsageReport>> PostgresStorage::next_usage_report() {
 namespace {
 
 // The take-in's writes (Storage::apply_usage), in the caller's transaction.
+// A change that inserted its item (a first sighting, its inventory row's
+// first_report = this report) writes nothing: its figures and history
+// point are its inventory row's (schema step 10). The first change after
+// that writes them out (step 1), then goes on as every other change does.
 Status apply_usage_steps(const PostgresStorage::Impl& impl, const UsageReport& rep) {
   // $1 the day, $2 the report.
   static const char* const kSteps[] = {
+      // 1. The first sightings of items this report changed again, while
+      // they have no row in usage: their point and first figures. A point
+      // of an older report of the same day (history only) stays.
+      "WITH base AS MATERIALIZED ("
+      "  SELECT i.store, i.item, COALESCE(f.report_day, f.received_at / 86400000) AS day, "
+      "         i.first_count, i.first_report "
+      "  FROM changes c JOIN inventory i ON i.store = c.store AND i.item = c.item "
+      "  JOIN reports f ON f.id = i.first_report "
+      "  WHERE c.report_id = $2 AND c.old_count IS NOT NULL AND i.first_report <> $2 "
+      "  AND $1::bigint IS NOT NULL"  // (every step takes the day)
+      "  AND NOT EXISTS (SELECT 1 FROM usage u WHERE u.store = c.store AND u.item = c.item)"
+      "), points AS ("
+      "  INSERT INTO usage_points(store, item, day, count, report_id) "
+      "  SELECT store, item, day, first_count, first_report FROM base ORDER BY store, item "
+      "  ON CONFLICT (store, item, day) DO NOTHING"
+      ") "
+      "INSERT INTO usage(store, item, first_day, last_day, last_count, used, used_days) "
+      "SELECT store, item, day, day, first_count, 0, 0 FROM base ORDER BY store, item "
+      "ON CONFLICT (store, item) DO NOTHING",
       "INSERT INTO usage_points(store, item, day, count, report_id) "
-      "SELECT store, item, $1::bigint, new_count, $2::bigint FROM changes WHERE report_id = $2 "
+      "SELECT store, item, $1::bigint, new_count, $2::bigint FROM changes c "
+      "WHERE report_id = $2 AND NOT " SW_PG_FIRST_SIGHTING
       "ORDER BY store, item "
       "ON CONFLICT (store, item, day) DO UPDATE SET count = excluded.count, "
       "report_id = excluded.report_id",
       // observe(), as in the SQLite backend.
       "INSERT INTO usage AS u (store, item, first_day, last_day, last_count, used, used_days) "
-      "SELECT store, item, $1::bigint, $1::bigint, new_count, 0, 0 FROM changes "
-      "WHERE report_id = $2 ORDER BY store, item "
+      "SELECT store, item, $1::bigint, $1::bigint, new_count, 0, 0 FROM changes c "
+      "WHERE report_id = $2 AND NOT " SW_PG_FIRST_SIGHTING
+      "ORDER BY store, item "
       "ON CONFLICT (store, item) DO UPDATE SET "
       "used = u.used + CASE WHEN excluded.last_day > u.last_day "
       "  AND excluded.last_count > 0 AND excluded.last_count <= u.last_count "
@@ -2014,6 +2188,7 @@ Status apply_usage_steps(const PostgresStorage::Impl& impl, const UsageReport& r
 Status PostgresStorage::apply_usage(const UsageReport& rep) {
   PgTxn txn(*impl_);
   if (auto st = txn.begin(); !st.ok()) return st;
+  if (auto st = impl_->redoable(); !st.ok()) return st;
   if (auto st = apply_usage_steps(*impl_, rep); !st.ok()) return st;
   return txn.commit();
 }
@@ -2022,6 +2197,7 @@ Status PostgresStorage::take_in_usage(const UsageReport& rep, std::int64_t horiz
                                       int limit, const UsageJudge& judge) {
   PgTxn txn(*impl_);
   if (auto st = txn.begin(); !st.ok()) return st;
+  if (auto st = impl_->redoable(); !st.ok()) return st;
   if (auto st = apply_usage_steps(*impl_, rep); !st.ok()) return st;
   std::vector<OutboxMessage> messages;
   if (judge) {
@@ -2068,6 +2244,7 @@ Status PostgresStorage::commit_usage(const UsageReport& rep,
                                      const std::vector<OutboxMessage>& messages) {
   PgTxn txn(*impl_);
   if (auto st = txn.begin(); !st.ok()) return st;
+  if (auto st = impl_->redoable(); !st.ok()) return st;
   if (auto st = queue_messages(*impl_, messages); !st.ok()) return st;
   if (auto r = impl_->run("cursor_set", {rep.last_seq, "usage"}); !r) return r.error();
   return txn.commit();
@@ -2076,8 +2253,11 @@ Status PostgresStorage::commit_usage(const UsageReport& rep,
 Result<std::optional<UsageRow>> PostgresStorage::usage_of(std::string_view store,
                                                           std::string_view item) {
   auto r = impl_->query("SELECT " SW_PG_USAGE_COLUMNS " " SW_PG_USAGE_FROM
-                             "WHERE u.store = $1 AND u.item = $2",
-                             {store, item});
+                        "WHERE u.store = $1 AND u.item = $2 "
+                        "UNION ALL SELECT " SW_PG_FIRST_SIGHTING_COLUMNS " "
+                        SW_PG_FIRST_SIGHTING_FROM "WHERE i.store = $1 AND i.item = $2 "
+                        "AND " SW_PG_FIRST_SIGHTING_SHOWN,
+                        {store, item});
   if (!r) return r.error();
   if (r->rows() == 0) return std::optional<UsageRow>();
   return std::optional<UsageRow>(read_usage(*r, 0));
@@ -2104,7 +2284,10 @@ Result<std::vector<UsageRow>> PostgresStorage::usage_by_cover(std::optional<std:
 Result<std::vector<UsageRow>> PostgresStorage::usage_of_item(std::string_view item) {
   auto r = impl_->query(
       "SELECT " SW_PG_USAGE_COLUMNS " " SW_PG_USAGE_FROM
-      "WHERE u.store IN (SELECT store FROM usage_stores) AND u.item = $1 ORDER BY u.store",
+      "WHERE u.store IN (SELECT store FROM usage_stores) AND u.item = $1 "
+      "UNION ALL SELECT " SW_PG_FIRST_SIGHTING_COLUMNS " " SW_PG_FIRST_SIGHTING_FROM
+      "WHERE i.store IN (SELECT store FROM usage_stores) AND i.item = $1 "
+      "AND " SW_PG_FIRST_SIGHTING_SHOWN "ORDER BY 1",
       {item});
   if (!r) return r.error();
   return read_all<UsageRow>(*r, read_usage);
@@ -2114,7 +2297,11 @@ Result<std::vector<HistoryPoint>> PostgresStorage::item_history(std::string_view
                                                                 std::string_view item, int limit) {
   auto r = impl_->query(
       "SELECT day, count, report_id FROM usage_points WHERE store = $1 AND item = $2 "
-      "ORDER BY day DESC LIMIT $3",
+      "UNION ALL SELECT " SW_PG_FIRST_DAY ", i.first_count, i.first_report "
+      SW_PG_FIRST_SIGHTING_FROM "WHERE i.store = $1 AND i.item = $2 AND "
+      SW_PG_FIRST_SIGHTING_SHOWN "AND NOT EXISTS (SELECT 1 FROM usage_points p "
+      "WHERE p.store = i.store AND p.item = i.item AND p.day = " SW_PG_FIRST_DAY ") "
+      "ORDER BY 1 DESC LIMIT $3",
       {store, item, limit});
   if (!r) return r.error();
   auto rows = read_all<HistoryPoint>(*r, [](const PgResult& res, int i) {

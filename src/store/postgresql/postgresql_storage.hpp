@@ -188,6 +188,9 @@ class PgReportWriter final : public ReportWriter {
   Status upsert(std::string_view store, std::string_view item, std::int64_t count,
                 std::uint64_t line) override;
   Status flush() override;
+  // The change records are numbered by the rows' lines in the merge, so
+  // without minimum levels none is handed to the sink: they are written
+  // in the report's order already (Storage's contract allows it).
   void defer_changes(ReportChangeSink sink) override { change_sink_ = std::move(sink); }
   Status log_change(std::string_view store, std::string_view item,
                     std::optional<std::int64_t> old_count, std::int64_t count) override;
@@ -217,10 +220,14 @@ class PgReportWriter final : public ReportWriter {
   std::int64_t logged_ = 0;    // change records written (the next one's place - 1)
   std::string rows_copy_;      // buffered rows, COPY text: ord, line, store, item, count
   std::int64_t buffered_rows_ = 0;
+  std::int64_t staged_rows_ = 0;  // in the stage table, not merged yet
+  bool stage_merged_ = false;     // the stage holds merged rows (emptied before the next COPY)
+  bool staged_sorted_ = true;     // the rows to merge have strictly increasing keys
+  std::string last_store_, last_item_;  // the key of the last row given
   std::string changes_copy_;   // buffered log_change() records, COPY text
   std::int64_t buffered_changes_ = 0;
   ReportChangeSink change_sink_;
-  [[nodiscard]] Status write_rows();
+  [[nodiscard]] Status write_rows(bool merge);
   [[nodiscard]] Status write_logged();
 };
 
