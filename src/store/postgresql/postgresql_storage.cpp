@@ -644,10 +644,11 @@ struct PostgresStorage::Impl {
   // cursors and the messages they queue under fixed Message-IDs), or a note
   // (the archive mark: lost, the ledger only lacks where the file went):
   // with storage.synchronous = "normal", its commit does not wait for the
-  // disk (SET LOCAL synchronous_commit = off), as SQLite's "normal" does
-  // not. A crash of the server loses at most the last fraction of a second
-  // of such commits, never one that a later, waited-for commit builds on
-  // (the log is written in order), and the stages do that work again.
+  // disk (SET LOCAL synchronous_commit = off; SQLite's "normal" likewise
+  // may lose the last commits). A crash of the server loses at most the
+  // last fraction of a second of such commits, never one that a later,
+  // waited-for commit builds on (the log is written in order), and the
+  // stages do that work again.
   // "full" waits for every commit. The load's own commit always waits.
   [[nodiscard]] Status redoable() const {
     if (options.synchronous == "full") return {};
