@@ -10,12 +10,21 @@
 
 namespace stockwatch {
 
+// `c` turned into 'a'..'z' when it is 'A'..'Z'; any other byte as it is.
+inline char ascii_lower(char c) {
+  return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+}
+
+// `s` folded in place, as ascii_lower(char) folds each byte (for a buffer
+// that is reused across many names).
+inline void ascii_lower_in_place(std::string& s) {
+  for (char& c : s) c = ascii_lower(c);
+}
+
 // `s` with 'A'..'Z' turned into 'a'..'z'; every other byte as it is.
 inline std::string ascii_lower(std::string_view s) {
   std::string out(s);
-  for (char& c : out) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
+  ascii_lower_in_place(out);
   return out;
 }
 

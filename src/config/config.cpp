@@ -1,5 +1,6 @@
 #include "config/config.hpp"
 
+#include "base/ascii.hpp"
 #include <sys/stat.h>
 
 #include <toml++/toml.h>
@@ -193,13 +194,6 @@ bool plausible_address(const std::string& a) {
   return true;
 }
 
-std::string ascii_lower(std::string s) {
-  for (char& c : s) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
-  return s;
-}
-
 }  // namespace
 
 std::filesystem::path StorageConfig::scratch_dir() const {
@@ -249,9 +243,7 @@ bool is_http_url(std::string_view url) {
   const auto lower_starts = [&](std::string_view prefix) {
     if (url.size() <= prefix.size()) return false;
     for (std::size_t i = 0; i < prefix.size(); ++i) {
-      char c = url[i];
-      if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-      if (c != prefix[i]) return false;
+      if (ascii_lower(url[i]) != prefix[i]) return false;
     }
     return true;
   };

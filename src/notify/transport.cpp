@@ -2,6 +2,7 @@
 // server, or as files in a Maildir for sites without one.
 #include "notify/transport.hpp"
 
+#include "base/ascii.hpp"
 #include "crypto/digest.hpp"
 #include "os/host_name.hpp"
 
@@ -277,11 +278,7 @@ class SmtpTransport final : public MailTransport {
   }
 
   [[nodiscard]] bool is_implicit_tls() const {
-    std::string scheme = config_.url.substr(0, 8);
-    for (char& c : scheme) {
-      if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-    }
-    return scheme == "smtps://";
+    return ascii_lower(std::string_view(config_.url).substr(0, 8)) == "smtps://";
   }
 
   [[nodiscard]] SendOutcome classify(CURLcode rc, int code, int os_errno, const char* errbuf,

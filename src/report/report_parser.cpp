@@ -6,6 +6,7 @@
 #include "report/report_parser.hpp"
 
 #include "report/report_date.hpp"
+#include "base/ascii.hpp"
 #include "text/utf8.hpp"
 
 #include <algorithm>
@@ -52,14 +53,6 @@ std::string_view trim(std::string_view s, char delimiter) {
 
 // Trims both space and tab, whatever the delimiter.
 std::string_view trim_all(std::string_view s) { return trim(s, '\0'); }
-
-char ascii_lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = ascii_lower(c);
-  return out;
-}
 
 bool is_digit(char c) { return c >= '0' && c <= '9'; }
 
@@ -281,7 +274,7 @@ std::vector<std::string> split_header_line(std::string_view line, char delimiter
 }
 
 int role_of(std::string_view name, const HeaderAliases& aliases) {
-  const std::string key = lower(trim_all(name));
+  const std::string key = ascii_lower(trim_all(name));
   const std::vector<std::string>* lists[4] = {&aliases.store, &aliases.item, &aliases.count,
                                               &aliases.date};
   for (int r = 0; r < 4; ++r) {
@@ -310,7 +303,7 @@ int header_role(std::string_view name, const HeaderAliases& aliases) {
 ReportParser::ReportParser(ParserLimits limits, HeaderAliases aliases)
     : limits_(limits), aliases_(std::move(aliases)) {
   for (auto* list : {&aliases_.store, &aliases_.item, &aliases_.count, &aliases_.date}) {
-    for (std::string& alias : *list) alias = lower(trim_all(alias));
+    for (std::string& alias : *list) alias = ascii_lower(trim_all(alias));
   }
 }
 

@@ -38,9 +38,7 @@ std::vector<std::string> ItemNames::holding(std::string_view words) const {
   std::string folded;
   for (const auto& name : names_) {
     folded.assign(name);
-    for (char& c : folded) {
-      if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-    }
+    ascii_lower_in_place(folded);
     if (folded.find(needle) != std::string::npos) out.push_back(name);
   }
   return out;

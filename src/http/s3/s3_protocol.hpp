@@ -12,6 +12,8 @@
 #include <utility>
 #include <vector>
 
+#include "base/ascii.hpp"
+
 namespace stockwatch {
 
 // An S3 error reply: the HTTP status and the <Code> clients act on
@@ -26,8 +28,6 @@ struct S3Error {
 [[nodiscard]] std::string s3_error_xml(const S3Error& error, std::string_view resource,
                                        std::string_view request_id);
 
-// `text` with A-Z turned into a-z (header names, hex digits).
-[[nodiscard]] std::string ascii_lower(std::string_view text);
 
 // Escapes text for XML: &, <, >, " and ' as entities, tab, CR and LF as
 // character references, and anything XML cannot hold (other control
