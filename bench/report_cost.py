@@ -23,12 +23,15 @@ before the renames and just after the last report was archived:
 of every system call. --callgrind runs it under valgrind's callgrind and
 adds the instructions per report (and writes the profile beside the
 output, for callgrind_annotate); use a few hundred reports there, it is
-about 50 times slower.
+about 50 times slower. --trace-writes keeps an strace of every write and
+adds the pages written to the database's write-ahead log per report, by
+the table or index each page belongs to, and the commits per report.
 
 Only the public tools of bench/run.sh, plus strace and valgrind when asked.
 """
 
 import argparse
+import collections
 import glob
 import json
 import os
@@ -42,6 +45,33 @@ import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def log_pages_by_table(writes_txt, db):
+    """Frames written to the write-ahead log (from an strace of every
+    pwrite64, --trace-writes), by the table or index that owns each page
+    (SQLite's dbstat), and the number of commits (frames that end one)."""
+    frame = re.compile(r'pwrite64\(\d+<[^>]*-wal>, "((?:\\x[0-9a-f]{2})+)"(?:\.\.\.)?, 24, \d+\)')
+    pages = collections.Counter()
+    commits = 0
+    with open(writes_txt, errors="replace") as f:
+        for line in f:
+            m = frame.search(line)
+            if not m:
+                continue
+            header = bytes(int(x, 16) for x in re.findall(r"\\x([0-9a-f]{2})", m.group(1)))
+            pages[int.from_bytes(header[0:4], "big")] += 1
+            if int.from_bytes(header[4:8], "big"):
+                commits += 1
+    owner = {}
+    con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    for name, pageno in con.execute("SELECT name, pageno FROM dbstat"):
+        owner[pageno] = name
+    con.close()
+    tables = collections.Counter()
+    for page, count in pages.items():
+        tables[owner.get(page, "(freed page)")] += count
+    return tables, commits
 
 
 def counters(pid):
@@ -213,6 +243,13 @@ starttls = "off"
                     total = max(total, int(line.split()[1]))
         out["instructions_per_report"] = round(total / n)
         out["callgrind_files"] = dumps
+    if args.trace_writes:
+        # The whole run: the start-up's few dozen pages are included.
+        tables, commits = log_pages_by_table(os.path.join(root, "writes.txt"), db)
+        out["log_commits_per_report (whole run)"] = round(commits / n, 2)
+        out["log_pages_per_report (whole run)"] = round(sum(tables.values()) / n, 2)
+        out["log_pages_per_report_by_table"] = {
+            k: round(v / n, 2) for k, v in tables.most_common() if v / n >= 0.01}
     print(json.dumps(out, indent=1))
     if not (args.keep or args.callgrind or args.trace_writes):
         shutil.rmtree(root, ignore_errors=True)
