@@ -264,10 +264,14 @@ struct Console::Impl : std::enable_shared_from_this<Console::Impl> {
   // from a row among them, are then read from memory. A page beyond them
   // reads the database, as does every other order.
   static std::string sorted_key(const InventoryQuery& q) {
+    // Each name with its length in front: no two views share a key, whatever
+    // the names hold.
+    const auto part = [](const std::optional<std::string>& v) {
+      return v ? std::to_string(v->size()) + ":" + *v : std::string("-");
+    };
     std::string key = q.order == InventoryOrder::kCount ? "count" : "changed";
-    key += q.out_of_stock_only ? "|out" : "|all";
-    key += q.store ? "|s" + *q.store : "|*";
-    key += q.item_contains ? "|q" + *q.item_contains : "|*";
+    key += q.out_of_stock_only ? "|out|" : "|all|";
+    key += part(q.store) + "|" + part(q.item_contains);
     return key;
   }
 
