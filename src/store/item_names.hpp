@@ -12,7 +12,7 @@
 //
 // ONE list serves every connection of a process that is given it
 // (StorageOptions::item_names; the console's workers share one): 2.7 million
-// names take about 100 MB, once, however many connections read them.
+// names take about 300 MB, once, however many connections read them.
 //
 // Contract: thread-safe. bring_up_to() lets one caller at a time read from
 // its database (the others wait for it, then find the list current and read
