@@ -183,9 +183,14 @@ def pages(port, cookie):
             ("status", "/_console/status"),
             ("upload", "/_console/upload")]
     for name, path in out:
+        t = time.monotonic()
         status, text = get(port, cookie, path)
+        first_ms = (time.monotonic() - t) * 1000
         if status != 200 or "<main" not in text:
             raise SystemExit(f"{name} ({path}) answered {status}:\n{text[:500]}")
+        # The first request of a page: for the sorted views, the one that
+        # reads the rows the console then keeps (until a report is loaded).
+        log(f"{name}: first request {first_ms:.1f} ms")
     return out
 
 

@@ -182,7 +182,9 @@ struct ConsoleConfig {
   std::uint64_t max_upload_bytes = 64ULL * 1024 * 1024;   // one upload form, every file together
   int upload_wait_s = 60;               // how long the upload page waits for the ledger
   int quiet_store_days = 35;            // a store without a report for longer is "not reporting"
-  int workers = 4;                      // threads rendering pages, each with its own connections
+  // Threads rendering pages, each with its own connections: one per core of
+  // the machine the default is measured on (docs/console.md, "Page times").
+  int workers = 2;
 };
 
 // One address that may send reports by email ([[mailbox.sender]]).

@@ -46,6 +46,8 @@
 
 namespace stockwatch {
 
+class ItemNames;   // store/item_names.hpp
+
 class StorageError : public std::runtime_error {
  public:
   using std::runtime_error::runtime_error;
@@ -63,10 +65,13 @@ struct StorageOptions {
   // systemd credential; empty: the backend's own defaults (PGPASSWORD,
   // ~/.pgpass). Never logged.
   std::string password;
+  // The distinct item names (store/item_names.hpp) to share with the other
+  // connections given the same list; empty: the connection keeps its own.
+  std::shared_ptr<ItemNames> item_names;
 
   // The options [storage] sets (defer_maintenance stays off).
   static StorageOptions from(const StorageConfig& config) {
-    return {config.synchronous, config.busy_timeout_ms, false, config.password};
+    return {config.synchronous, config.busy_timeout_ms, false, config.password, nullptr};
   }
 };
 

@@ -106,7 +106,7 @@ TEST(Config, TheConsoleSettingsAreRead) {
   const ConfigLoad load = parse(
       "[console]\nenabled = false\nbehind_tls = true\ntimezone = \"UTC\"\n"
       "session_idle_minutes = 30\nsession_max_hours = 12\nsetup_link_minutes = 5\n"
-      "max_upload_bytes = 1024\nupload_wait_s = 9\nquiet_store_days = 40\nworkers = 2\n");
+      "max_upload_bytes = 1024\nupload_wait_s = 9\nquiet_store_days = 40\nworkers = 3\n");
   ASSERT_TRUE(load.problems.empty()) << all_problems(load);
   const auto& c = load.config.console;
   EXPECT_FALSE(c.enabled);
@@ -118,8 +118,8 @@ TEST(Config, TheConsoleSettingsAreRead) {
   EXPECT_EQ(c.max_upload_bytes, 1024u);
   EXPECT_EQ(c.upload_wait_s, 9);
   EXPECT_EQ(c.quiet_store_days, 40);
-  EXPECT_EQ(c.workers, 2);
-  EXPECT_EQ(ConsoleConfig{}.workers, 4);
+  EXPECT_EQ(c.workers, 3);
+  EXPECT_EQ(ConsoleConfig{}.workers, 2);
 }
 
 TEST(Config, TheExampleConfigLoadsWithNoProblems) {

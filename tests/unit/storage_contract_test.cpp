@@ -3,6 +3,7 @@
 // entry of backends() below; a new backend adds its entry and runs these
 // tests unchanged. Backend-specific behaviour (SQLite's schema steps,
 // checkpoints, backup) is tested beside the backend, not here.
+#include "store/item_names.hpp"
 #include "store/storage.hpp"
 
 #include <gtest/gtest.h>
@@ -750,6 +751,46 @@ TEST_P(StorageContract, ListingsPageNewestFirstAndTheOutboxWithoutBodies) {
   InventoryQuery literal;
   literal.item_contains = "%";  // no wildcards
   EXPECT_EQ(storage_->list_inventory(literal)->size(), 0u);
+}
+
+// Connections given one list of item names (StorageOptions::item_names, as
+// the console's workers are) read it once and each finds the items another
+// connection's load added, searching and listing by item; more than one
+// piece of names (the listing by item reads them 256 at a time).
+TEST_P(StorageContract, ConnectionsSharingTheItemNamesFindEachOthersNewItems) {
+  std::vector<Row> rows;
+  for (int i = 0; i < 300; ++i) rows.push_back({"Medan", "Kopi " + std::to_string(1000 + i), 1});
+  load(rows, "first.csv", "sha-first");
+  StorageOptions options;
+  options.item_names = std::make_shared<ItemNames>();
+  auto a = Storage::open(location_, options, clock_);
+  auto b = Storage::open(location_, options, clock_);
+  InventoryQuery search;
+  search.item_contains = "kopi 1299";
+  ASSERT_EQ(a->list_inventory(search)->size(), 1u);
+  EXPECT_EQ(options.item_names->size(), 300u);   // read once, by `a`
+  load(*storage_, {{"Padang", "Teh Melati", 4}, {"Medan", "Kopi 1299", 2}}, "next.csv", "sha-next");
+  search.item_contains = "melati";
+  auto found = b->list_inventory(search);
+  ASSERT_TRUE(found.ok()) << found.error().message();
+  ASSERT_EQ(found->size(), 1u);
+  EXPECT_EQ((*found)[0].store, "Padang");
+  EXPECT_EQ(a->list_inventory(search)->size(), 1u);
+  EXPECT_EQ(options.item_names->size(), 301u);
+  InventoryQuery by_item;
+  by_item.order = InventoryOrder::kItem;
+  by_item.limit = 1000;
+  auto all = a->list_inventory(by_item);
+  ASSERT_TRUE(all.ok()) << all.error().message();
+  ASSERT_EQ(all->size(), 301u);
+  EXPECT_EQ(all->front().item, "Kopi 1000");
+  EXPECT_EQ(all->back().item, "Teh Melati");
+  EXPECT_EQ((*all)[299].count, 2);   // Kopi 1299, as the second report left it
+  by_item.after = std::pair(std::string("Medan"), std::string("Kopi 1270"));
+  by_item.limit = 40;
+  auto page = b->list_inventory(by_item);
+  ASSERT_EQ(page->size(), 30u);
+  EXPECT_EQ(page->front().item, "Kopi 1271");
 }
 
 // A search that many item names match (more than the backends look up by

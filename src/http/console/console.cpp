@@ -41,6 +41,7 @@
 #include "report/report_format.hpp"
 #include "report/store_check.hpp"
 #include "store/account_store.hpp"
+#include "store/item_names.hpp"
 #include "store/storage.hpp"
 
 namespace stockwatch::console {
@@ -62,6 +63,11 @@ constexpr std::size_t kOutcomeEvents = 20;   // alerts listed per uploaded repor
 constexpr int kLedgerMark = 20;
 constexpr auto kSummaryKeep = std::chrono::seconds(30);
 constexpr int kInventoryPerPage = 100;
+// The inventory sorted by count or by last change: its first rows kept in
+// memory for every worker (Impl::sorted_rows), at most this many rows of
+// at most kSortedViews views (filters), the least recently used dropped.
+constexpr std::size_t kSortedKept = 1000;
+constexpr std::size_t kSortedViews = 32;
 constexpr std::size_t kCsvRows = 1'000'000;
 constexpr std::uint64_t kDownloadLimit = 64ULL * 1024 * 1024;
 
@@ -109,7 +115,8 @@ std::string stores_list(const std::vector<std::string>& stores) {
 
 struct Console::Impl : std::enable_shared_from_this<Console::Impl> {
   Impl(const Config& config, const Clock& clock, Metrics& metrics, HealthSource health,
-       asio::any_io_executor http_executor, PlaceReport place_report)
+       asio::any_io_executor http_executor, PlaceReport place_report,
+       std::shared_ptr<ItemNames> item_names)
       : cfg(config.console),
         max_upload_bytes(config.console.max_upload_bytes),
         warn_days(config.alerts.warn_days_ahead),
@@ -123,13 +130,21 @@ struct Console::Impl : std::enable_shared_from_this<Console::Impl> {
         metrics(metrics),
         http(std::move(http_executor)),
         place(std::move(place_report)),
-        storage(Storage::open(config.storage.location(), StorageOptions::from(config.storage), clock)),
+        storage(Storage::open(config.storage.location(), storage_options(config, std::move(item_names)),
+                              clock)),
         accounts(AccountStore::open(config.storage.location(), StorageOptions::from(config.storage), clock)),
         sessions(*accounts, clock, policy(cfg)),
         health(health),
         api_routes(*storage, metrics, std::move(health)),
         by_name(clock),
         by_address(clock) {}
+
+  // [storage]'s options, with the item names every worker shares.
+  static StorageOptions storage_options(const Config& config, std::shared_ptr<ItemNames> names) {
+    auto options = StorageOptions::from(config.storage);
+    options.item_names = std::move(names);
+    return options;
+  }
 
   static SessionPolicy policy(const ConsoleConfig& c) {
     return {std::chrono::minutes(c.session_idle_minutes), std::chrono::hours(c.session_max_hours)};
@@ -185,6 +200,15 @@ struct Console::Impl : std::enable_shared_from_this<Console::Impl> {
     TimePoint at{};
     ForecastOverview panel;
   };
+  // The first kSortedKept rows of one view of the inventory sorted by count
+  // or by last change (Impl::sorted_rows), kept while the ledger's newest
+  // entries stay the same: only a loaded report changes the inventory.
+  struct SortedCache {
+    std::string ledger;
+    std::vector<InventoryRow> rows;
+    bool whole = false;    // `rows` are every row of the view
+    std::uint64_t used = 0;   // when last served (SharedCaches::uses), to drop the least recent
+  };
   // Both kept once for every worker: a panel read by one worker serves the
   // others (each reading its own would multiply the panel's cost).
   struct SharedCaches {
@@ -192,17 +216,29 @@ struct Console::Impl : std::enable_shared_from_this<Console::Impl> {
     std::optional<SummaryCache> summary;
     std::map<std::string, ForecastCache> forecast;
     std::mutex reading_forecast;              // one worker reads a missing panel, the others wait
+    std::map<std::string, SortedCache> sorted;   // by sorted_key()
+    std::uint64_t uses = 0;
+    std::mutex reading_sorted;                // one worker sorts a missing view, the others wait
   };
   std::shared_ptr<SharedCaches> caches = std::make_shared<SharedCaches>();
   std::string ledger_mark;   // the ledger's newest entries, as store_summaries() last read them
 
   // --- Plumbing ------------------------------------------------------------
 
-  Result<std::vector<StoreOverview>> store_summaries() {
+  // The ledger's newest entries (their ids and states), which change when a
+  // report is loaded: what the shared caches are kept by.
+  Result<std::string> ledger_now() {
     auto newest = storage->reports_page(0, std::nullopt, kLedgerMark);
     if (!newest) return newest.error();
     std::string ledger;
     for (const auto& r : *newest) ledger += std::to_string(r.id) + to_string(r.status) + ",";
+    return ledger;
+  }
+
+  Result<std::vector<StoreOverview>> store_summaries() {
+    auto mark = ledger_now();
+    if (!mark) return mark.error();
+    std::string ledger = std::move(*mark);
     ledger_mark = ledger;
     const auto now = clock.now();
     {
@@ -219,8 +255,95 @@ struct Console::Impl : std::enable_shared_from_this<Console::Impl> {
     return all;
   }
 
-  // Reads the connection's item names (store/item_names.hpp) now, as the
-  // first search or listing by item would, so that no page waits for it.
+  // A page of the inventory sorted by count or by last change. Without an
+  // index of either (one would cost every load) such a sort reads every row
+  // of the view: over every store of a large inventory, a large part of a
+  // second. So the first kSortedKept rows of a view are read once, by one
+  // worker, and kept for every worker until a report is loaded (the
+  // ledger's newest entries change); its first pages, and those that go on
+  // from a row among them, are then read from memory. A page beyond them
+  // reads the database, as does every other order.
+  static std::string sorted_key(const InventoryQuery& q) {
+    // Each name with its length in front: no two views share a key, whatever
+    // the names hold.
+    const auto part = [](const std::optional<std::string>& v) {
+      return v ? std::to_string(v->size()) + ":" + *v : std::string("-");
+    };
+    std::string key = q.order == InventoryOrder::kCount ? "count" : "changed";
+    key += q.out_of_stock_only ? "|out|" : "|all|";
+    key += part(q.store) + "|" + part(q.item_contains);
+    return key;
+  }
+
+  // `q`'s page from a kept view, or nullopt when the view does not hold it.
+  static std::optional<std::vector<InventoryRow>> page_of(const SortedCache& c,
+                                                           const InventoryQuery& q) {
+    std::size_t start = 0;
+    if (q.after) {
+      const auto it = std::find_if(c.rows.begin(), c.rows.end(), [&](const InventoryRow& r) {
+        return r.store == q.after->first && r.item == q.after->second;
+      });
+      if (it == c.rows.end()) return std::nullopt;
+      start = static_cast<std::size_t>(it - c.rows.begin()) + 1;
+    }
+    const std::size_t end = start + static_cast<std::size_t>(std::max(q.limit, 0));
+    if (end > c.rows.size() && !c.whole) return std::nullopt;
+    return std::vector<InventoryRow>(c.rows.begin() + static_cast<std::ptrdiff_t>(start),
+                                     c.rows.begin() + static_cast<std::ptrdiff_t>(
+                                                          std::min(end, c.rows.size())));
+  }
+
+  Result<std::vector<InventoryRow>> sorted_rows(const InventoryQuery& q) {
+    auto ledger = ledger_now();
+    if (!ledger) return ledger.error();
+    const std::string key = sorted_key(q);
+    const auto kept = [&]() -> std::optional<std::vector<InventoryRow>> {
+      const std::lock_guard lock(caches->mu);
+      const auto it = caches->sorted.find(key);
+      if (it == caches->sorted.end() || it->second.ledger != *ledger) return std::nullopt;
+      it->second.used = ++caches->uses;
+      return page_of(it->second, q);
+    };
+    if (auto page = kept()) return std::move(*page);
+    {
+      const std::lock_guard reading(caches->reading_sorted);
+      if (auto page = kept()) return std::move(*page);
+      bool current = false;
+      {
+        const std::lock_guard lock(caches->mu);
+        const auto it = caches->sorted.find(key);
+        current = it != caches->sorted.end() && it->second.ledger == *ledger;
+      }
+      if (!current) {
+        InventoryQuery first = q;
+        first.after.reset();
+        first.limit = static_cast<int>(kSortedKept) + 1;
+        auto rows = storage->list_inventory(first);
+        if (!rows) return rows.error();
+        SortedCache c;
+        c.ledger = *ledger;
+        c.whole = rows->size() <= kSortedKept;
+        if (!c.whole) rows->resize(kSortedKept);
+        c.rows = std::move(*rows);
+        auto page = page_of(c, q);
+        const std::lock_guard lock(caches->mu);
+        c.used = ++caches->uses;
+        caches->sorted[key] = std::move(c);
+        while (caches->sorted.size() > kSortedViews) {
+          auto oldest = caches->sorted.begin();
+          for (auto it = caches->sorted.begin(); it != caches->sorted.end(); ++it) {
+            if (it->second.used < oldest->second.used) oldest = it;
+          }
+          caches->sorted.erase(oldest);
+        }
+        if (page) return std::move(*page);
+      }
+    }
+    return storage->list_inventory(q);   // beyond the kept rows
+  }
+
+  // Reads the item names every worker shares (store/item_names.hpp) now, as
+  // the first search or listing by item would, so that no page waits for it.
   void read_item_names() {
     InventoryQuery q;
     q.item_contains = std::string();   // every name holds the empty text
@@ -620,7 +743,8 @@ struct Console::Impl : std::enable_shared_from_this<Console::Impl> {
     }
     if (!csv) {
       q.limit = kInventoryPerPage + 1;
-      auto rows = storage->list_inventory(q);
+      const bool sorted = q.order == InventoryOrder::kCount || q.order == InventoryOrder::kChanged;
+      auto rows = sorted ? sorted_rows(q) : storage->list_inventory(q);
       if (!rows) return error_page(v, rows.error().message());
       if (static_cast<int>(rows->size()) > kInventoryPerPage) {
         rows->resize(kInventoryPerPage);
@@ -1120,10 +1244,12 @@ struct Console::Impl : std::enable_shared_from_this<Console::Impl> {
 
 Console::Console(const Config& config, const Clock& clock, Metrics& metrics, HealthSource health,
                  asio::any_io_executor http, PlaceReport place)
-    : impl_(std::make_shared<Impl>(config, clock, metrics, health, http, place)) {
+    : item_names_(std::make_shared<ItemNames>()),
+      impl_(std::make_shared<Impl>(config, clock, metrics, health, http, place, item_names_)) {
   workers_.push_back(impl_);
   for (int i = 1; i < std::max(1, config.console.workers); ++i) {
-    workers_.push_back(std::make_shared<Impl>(config, clock, metrics, health, http, place));
+    workers_.push_back(
+        std::make_shared<Impl>(config, clock, metrics, health, http, place, item_names_));
     workers_.back()->uploads = impl_->uploads;
     workers_.back()->caches = impl_->caches;
   }
@@ -1138,8 +1264,9 @@ void Console::start(const std::string& base_url) {
       spdlog::info("console: removed {} expired session(s)", *swept);
     }
   });
+  // One list for every worker: the first reads it.
+  impl_->on_worker("console: item names", [impl = impl_.get()] { impl->read_item_names(); });
   for (auto& w : workers_) {
-    w->on_worker("console: item names", [impl = w.get()] { impl->read_item_names(); });
     w->work.emplace(w->ioc.get_executor());
     w->thread = std::thread([impl = w.get()] {
       try {

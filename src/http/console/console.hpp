@@ -5,7 +5,8 @@
 // - route() runs on the HTTP thread and never touches the database: it
 //   copies what the request says and hands it to one of the console's
 //   worker threads ([console] workers; a deferred Route), each with its own
-//   Storage and AccountStore connections, which checks the session, renders
+//   Storage and AccountStore connections (sharing one list of item names,
+//   store/item_names.hpp), which checks the session, renders
 //   the page and replies. A page goes to the worker with the fewest pages
 //   waiting; signing in, setup and signing out always to the first, which
 //   alone keeps the failed sign-ins' delays. Only the style sheet and the
@@ -42,6 +43,10 @@
 #include "http/api/http_routes.hpp"
 #include "http/router.hpp"
 
+namespace stockwatch {
+class ItemNames;   // store/item_names.hpp
+}  // namespace stockwatch
+
 namespace stockwatch::console {
 
 // Places a report held in memory at `key` in the inbox; the problem in
@@ -70,6 +75,7 @@ class Console {
  private:
   struct Impl;
   [[nodiscard]] std::shared_ptr<Impl> worker_for(std::string_view page) const;
+  std::shared_ptr<ItemNames> item_names_;       // one list for every worker's connection
   std::shared_ptr<Impl> impl_;                  // the first worker
   std::vector<std::shared_ptr<Impl>> workers_;  // every worker, the first included
 };

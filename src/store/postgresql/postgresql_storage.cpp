@@ -981,7 +981,10 @@ std::optional<std::string> PostgresStorage::connection_problem() const {
   return "PostgreSQL " + impl_->where + ": no connection (" + impl_->lost_reason + ")";
 }
 
-PostgresStorage::PostgresStorage(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+PostgresStorage::PostgresStorage(std::unique_ptr<Impl> impl)
+    : impl_(std::move(impl)),
+      item_names_(impl_->options.item_names ? impl_->options.item_names
+                                            : std::make_shared<ItemNames>()) {}
 PostgresStorage::~PostgresStorage() = default;
 
 // --- Ledger ----------------------------------------------------------------------------
@@ -1740,20 +1743,22 @@ Status PostgresStorage::refresh_item_names() {
   if (!top) return top.error();
   const std::int64_t position = top->i64(0, 0);
   const auto text = [](const PgResult& res, int i) { return res.text(i, 0); };
-  if (!item_names_.filled()) {
-    auto all = impl_->query("SELECT DISTINCT item FROM inventory", {});
-    if (!all) return all.error();
-    item_names_.reset(read_all<std::string>(*all, text), position);
-  } else if (position > item_names_.position()) {
-    auto added = impl_->query(
-        "SELECT DISTINCT c.item FROM reports r JOIN changes c ON c.report_id = r.id "
-        "WHERE r.status = 'loaded' AND r.last_seq > $1 AND r.last_seq <= $2 "
-        "AND c.old_count IS NULL",
-        {item_names_.position(), position});
-    if (!added) return added.error();
-    item_names_.add(read_all<std::string>(*added, text), position);
-  }
-  return {};
+  return item_names_->bring_up_to(
+      position,
+      [&]() -> Result<ItemNames::Names> {
+        auto all = impl_->query("SELECT DISTINCT item FROM inventory", {});
+        if (!all) return all.error();
+        return read_all<std::string>(*all, text);
+      },
+      [&](std::int64_t from, std::int64_t to) -> Result<ItemNames::Names> {
+        auto added = impl_->query(
+            "SELECT DISTINCT c.item FROM reports r JOIN changes c ON c.report_id = r.id "
+            "WHERE r.status = 'loaded' AND r.last_seq > $1 AND r.last_seq <= $2 "
+            "AND c.old_count IS NULL",
+            {from, to});
+        if (!added) return added.error();
+        return read_all<std::string>(*added, text);
+      });
 }
 
 // The search by item name when few names match: the matching names (the
@@ -1764,7 +1769,7 @@ Status PostgresStorage::refresh_item_names() {
 Result<std::optional<std::vector<InventoryRow>>> PostgresStorage::search_by_name(
     const InventoryQuery& q) {
   if (auto st = refresh_item_names(); !st.ok()) return st.error();
-  const std::vector<std::string> names = item_names_.holding(*q.item_contains);
+  const std::vector<std::string> names = item_names_->holding(*q.item_contains);
   if (static_cast<std::int64_t>(names.size()) > kSearchByName) {
     return std::optional<std::vector<InventoryRow>>();
   }

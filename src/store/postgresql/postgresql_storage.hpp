@@ -168,7 +168,9 @@ class PostgresStorage final : public Storage {
   Result<std::optional<std::vector<InventoryRow>>> search_by_name(const InventoryQuery& query);
   [[nodiscard]] Status refresh_item_names();
   std::unique_ptr<Impl> impl_;
-  ItemNames item_names_;   // the distinct item names, read on first use
+  // The distinct item names, read on first use: StorageOptions::item_names,
+  // shared with the connections given the same.
+  std::shared_ptr<ItemNames> item_names_;
 };
 
 // One report's load on PostgreSQL: BEGIN ... COMMIT on the storage's

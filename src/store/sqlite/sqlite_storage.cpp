@@ -625,8 +625,9 @@ struct SqliteStorage::Impl {
       outbox_retry, outbox_dead, outbox_requeue, outbox_list_all, outbox_list_open,
       outbox_counts, outbox_open_counts, reports_since, outbox_claim, outbox_ids_in;
   std::optional<Statement> report_store_insert, report_stores_of;
-  // The distinct item names (store/item_names.hpp), read on first use.
-  ItemNames item_names;
+  // The distinct item names (store/item_names.hpp), read on first use:
+  // StorageOptions::item_names, shared with the connections given the same.
+  std::shared_ptr<ItemNames> item_names;
   std::optional<Statement> levels_version_get;
   // Use rates: once per report, so prepared with the connection.
   std::optional<Statement> usage_next, usage_steps[3], usage_running_out, usage_any_use,
@@ -912,6 +913,7 @@ std::unique_ptr<SqliteStorage> SqliteStorage::open_with_schema(const std::filesy
                                                    std::span<const SchemaStep> steps) {
   check_steps(steps);
   auto impl = std::make_unique<Impl>(clock);
+  impl->item_names = options.item_names ? options.item_names : std::make_shared<ItemNames>();
   sqlite3* raw = nullptr;
   const int rc = sqlite3_open_v2(file.c_str(), &raw,
                                  SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
@@ -2206,11 +2208,11 @@ Result<std::vector<std::string>> SqliteStorage::stores_of_report(std::int64_t re
 
 namespace {
 
-// Brings the connection's item names (store/item_names.hpp) up to the
-// newest change record: the first time every name of the inventory, then
-// the names of the rows the change records since inserted (the change
-// records of one report are numbered one after the other, and a later
-// report's are higher: one writer at a time).
+// Brings the item names (store/item_names.hpp) up to the newest change
+// record: the first time every name of the inventory, then the names of the
+// rows the change records since inserted (the change records of one report
+// are numbered one after the other, and a later report's are higher: one
+// writer at a time). Of the connections sharing the list, one reads.
 Status refresh_item_names(SqliteStorage::Impl& impl) {
   sqlite3* db = impl.db.get();
   Statement top(db, "SELECT COALESCE(max(seq), 0) FROM changes");
@@ -2219,26 +2221,24 @@ Status refresh_item_names(SqliteStorage::Impl& impl) {
   const std::int64_t position = top.i64(0);
   top.reset();
   const auto text = [](const Statement& st) { return st.text(0); };
-  if (!impl.item_names.filled()) {
-    Statement all(db, "SELECT DISTINCT item FROM inventory");
-    auto names = collect<std::string>(all, text);
-    if (!names) return names.error();
-    impl.item_names.reset(std::move(*names), position);
-  } else if (position > impl.item_names.position()) {
-    Statement added(db, "SELECT DISTINCT item FROM changes "
-                        "WHERE seq > ?1 AND seq <= ?2 AND old_count IS NULL");
-    added.bind(1, impl.item_names.position()).bind(2, position);
-    auto names = collect<std::string>(added, text);
-    if (!names) return names.error();
-    impl.item_names.add(std::move(*names), position);
-  }
-  return {};
+  return impl.item_names->bring_up_to(
+      position,
+      [&]() -> Result<ItemNames::Names> {
+        Statement all(db, "SELECT DISTINCT item FROM inventory");
+        return collect<std::string>(all, text);
+      },
+      [&](std::int64_t from, std::int64_t to) -> Result<ItemNames::Names> {
+        Statement added(db, "SELECT DISTINCT item FROM changes "
+                            "WHERE seq > ?1 AND seq <= ?2 AND old_count IS NULL");
+        added.bind(1, from).bind(2, to);
+        return collect<std::string>(added, text);
+      });
 }
 
 // The item names that hold `words` (InventoryQuery::item_contains), sorted.
 Result<std::vector<std::string>> names_holding(SqliteStorage::Impl& impl, const std::string& words) {
   if (auto st = refresh_item_names(impl); !st.ok()) return st.error();
-  return impl.item_names.holding(words);
+  return impl.item_names->holding(words);
 }
 
 // The search by item name (InventoryQuery::item_contains). The names that
@@ -2316,6 +2316,9 @@ Result<std::vector<InventoryRow>> search_inventory(SqliteStorage::Impl& impl,
   return out;
 }
 
+// The item names inventory_by_item takes from the shared list at a time.
+constexpr std::size_t kItemNamesPiece = 256;
+
 // Every store and item by item, then store, without an index of the
 // inventory by item: the item names in order (the connection's, or the
 // names a search found), and for each name its row in every store, by key. A page
@@ -2351,13 +2354,21 @@ Result<std::vector<InventoryRow>> inventory_by_item(SqliteStorage::Impl& impl,
   } else if (auto st = refresh_item_names(impl); !st.ok()) {
     return st.error();
   }
-  const std::vector<std::string>& names = q.item_contains ? matched : impl.item_names.all();
   const std::string from = q.after ? q.after->second : std::string();
   Statement probe(db, "SELECT count, updated_at, report_id FROM inventory "
                       "WHERE store = ?1 AND item = ?2");
-  for (auto name = std::lower_bound(names.begin(), names.end(), from); name != names.end();
-       ++name) {
-    const std::string& item = *name;
+  // The names in order from `from`: the search's, or the shared list's a
+  // piece at a time (a page seldom needs more than its rows' names).
+  std::vector<std::string> piece;
+  std::size_t at = 0;
+  if (q.item_contains) {
+    piece = std::move(matched);
+    at = static_cast<std::size_t>(std::lower_bound(piece.begin(), piece.end(), from) - piece.begin());
+  } else {
+    piece = impl.item_names->from(from, kItemNamesPiece);
+  }
+  while (at < piece.size()) {
+    const std::string item = piece[at];
     auto store = stores.begin();
     if (q.after && item == q.after->second) {
       store = std::upper_bound(stores.begin(), stores.end(), q.after->first);
@@ -2371,6 +2382,11 @@ Result<std::vector<InventoryRow>> inventory_by_item(SqliteStorage::Impl& impl,
       out.push_back(InventoryRow{*store, item, probe.i64(0), from_unix_ms(probe.i64(1)),
                                  probe.i64(2)});
       if (static_cast<int>(out.size()) >= q.limit) return out;
+    }
+    if (++at == piece.size() && !q.item_contains && piece.size() == kItemNamesPiece) {
+      // The next piece: the names after this one's last.
+      piece = impl.item_names->from(item + '\0', kItemNamesPiece);
+      at = 0;
     }
   }
   return out;
