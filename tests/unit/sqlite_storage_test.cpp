@@ -1132,7 +1132,7 @@ TEST_F(StorageTest, AFirstSightingsFiguresStayInItsInventoryRowUntilItsNextChang
                                         "Gayo|" + std::to_string(u1) + "|5"}));
     EXPECT_EQ(raw.integer("SELECT first_sightings FROM reports WHERE id = " +
                           std::to_string(u1)),
-              1);
+              2);
   }
   // Not taken in yet: no figures.
   auto a = storage_->usage_of("Medan", "Arabika");

@@ -468,9 +468,11 @@ ALTER TABLE reports ADD COLUMN arrived_by TEXT NOT NULL DEFAULT '';
 // its one history point are read from there (the report's day from the
 // ledger). The take-in of the item's next change writes both out first.
 // Rows loaded before this step have their figures in `usage` already
-// (both columns stay NULL). reports.first_sightings: 1 when the report
-// was loaded so (every load from this step on), so that the take-in knows
-// without looking at each row.
+// (both columns stay NULL). reports.first_sightings: how many of the
+// report's change records are first sightings (0 for the reports before
+// this step; one with none has no record whose figures stay behind), so
+// that the take-in knows without looking at each row, and skips a first
+// load's records altogether.
 constexpr const char* kMigrationV14 = R"SQL(
 ALTER TABLE inventory ADD COLUMN first_report INTEGER;
 ALTER TABLE inventory ADD COLUMN first_count INTEGER;
@@ -650,7 +652,7 @@ struct SqliteStorage::Impl {
   std::optional<Statement> levels_version_get;
   // Use rates: once per report, so prepared with the connection.
   std::optional<Statement> usage_next, usage_steps[5], usage_running_out, usage_any_use,
-      latest_day, history_insert;
+      usage_all_first, latest_day, history_insert;
   void prepare_usage_statements();
   [[nodiscard]] Status apply_usage_steps(const UsageReport& r);
 
@@ -685,7 +687,7 @@ struct SqliteStorage::Impl {
         {&report_finish, "UPDATE reports SET path = ?2, size = ?3, sha256 = ?4, status = 'loaded', "
                          "rows = ?5, changes = ?6, error = '', duplicate_of = NULL, received_at = ?7, "
                          "finished_at = ?8, archived_path = ?9, first_seq = ?10, last_seq = ?11, "
-                         "report_day = ?12, date_source = ?13, arrived_by = ?14, first_sightings = 1 "
+                         "report_day = ?12, date_source = ?13, arrived_by = ?14, first_sightings = ?15 "
                          "WHERE id = ?1 AND status = 'loading'"},
         {&seen_clear, "DELETE FROM temp.seen_rows"},
         {&report_insert, "INSERT INTO reports(path, size, sha256, status, rows, changes, error, "
@@ -1382,6 +1384,7 @@ Status SqliteReportWriter::write_batch() {
     return st;
   }
   changes_ += static_cast<std::int64_t>(changed_.size());
+  first_sightings_ += static_cast<std::int64_t>(inserted_.size());
   if (change_sink_) {
     for (const std::uint32_t k : changed_) {
       const auto old = old_[k] == kAbsent ? std::nullopt : std::optional<std::int64_t>(old_[k]);
@@ -1499,7 +1502,8 @@ Result<std::int64_t> SqliteReportWriter::commit(ReportRecord record) {
       .bind(11, last_seq_)
       .bind(12, record.report_day)
       .bind(13, record.date_source)
-      .bind(14, record.arrived_by);
+      .bind(14, record.arrived_by)
+      .bind(15, first_sightings_);
   if (auto st = s.run(); !st.ok()) {
     rollback();
     return st.error();
@@ -2719,8 +2723,8 @@ constexpr const char* kUsageNext =
     "AND status = 'loaded'";
 
 // A change record of report ?2 that inserted its item, in a report loaded
-// with first sightings (schema step 14): its figures stay in the item's
-// inventory row.
+// with first sightings (schema step 14; every record without an old count
+// is one then): its figures stay in the item's inventory row.
 #define SW_FIRST_SIGHTING \
   "(old_count IS NULL AND (SELECT first_sightings FROM reports WHERE id = ?2) <> 0) "
 
@@ -2818,6 +2822,8 @@ void SqliteStorage::Impl::prepare_usage_statements() {
   for (std::size_t k = 0; k < std::size(kUsageSteps); ++k) usage_steps[k].emplace(db.get(), kUsageSteps[k]);
   usage_running_out.emplace(db.get(), kUsageRunningOut);
   usage_any_use.emplace(db.get(), kUsageAnyUse);
+  usage_all_first.emplace(db.get(), "SELECT first_sightings > 0 AND first_sightings = "
+                                    "last_seq - first_seq + 1 FROM reports WHERE id = ?1");
   latest_day.emplace(db.get(), kLatestDay);
   history_insert.emplace(db.get(), kHistoryInsert);
 }
@@ -2860,7 +2866,19 @@ Result<std::optional<UsageReport>> SqliteStorage::next_usage_report() {
 
 // The take-in's writes (Storage::apply_usage), in the caller's transaction.
 Status SqliteStorage::Impl::apply_usage_steps(const UsageReport& r) {
+  // A report whose every change record is a first sighting (a first load)
+  // has nothing to write but its stores' report days (the last step).
+  bool all_first = false;
+  {
+    auto& q = stmt(usage_all_first);
+    ResetGuard g(q);
+    q.bind(1, r.report_id);
+    auto row = q.step();
+    if (!row) return row.error();
+    all_first = *row && q.i64(0) != 0;
+  }
   for (auto& slot : usage_steps) {
+    if (all_first && &slot != &usage_steps[std::size(usage_steps) - 1]) continue;
     auto& s = stmt(slot);
     s.bind(1, r.day).bind(2, r.report_id).bind(3, r.last_seq);
     if (auto st = s.run(); !st.ok()) return st;

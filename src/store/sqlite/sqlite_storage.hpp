@@ -224,6 +224,7 @@ class SqliteReportWriter final : public ReportWriter {
   std::int64_t report_id_ = 0;
   std::int64_t rows_ = 0;
   std::int64_t changes_ = 0;
+  std::int64_t first_sightings_ = 0;  // change records that inserted their row
   std::int64_t first_seq_ = 0;  // the report's first and last change numbers,
   std::int64_t last_seq_ = 0;   // as SQLite assigned them at insert
   // The batch: names packed in `names_`, offsets and counts per row.
