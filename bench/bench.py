@@ -335,8 +335,13 @@ def bulk_lambda_port(root, report, rows):
     return {"load_s": load, "reload_s": reload_}
 
 
+LAST_CPU_S = None  # user + system seconds of the last gnu_time_v() command
+
+
 def gnu_time_v(cmd, cwd):
-    """Runs cmd under GNU time -v; returns (elapsed s, max RSS kB, stdout)."""
+    """Runs cmd under GNU time -v; returns (elapsed s, max RSS kB, stdout).
+    Its CPU time (user + system) is left in LAST_CPU_S."""
+    global LAST_CPU_S
     t0 = time.monotonic()
     r = subprocess.run([GNU_TIME, "-v", *cmd], cwd=cwd, capture_output=True, text=True)
     t1 = time.monotonic()
@@ -346,19 +351,22 @@ def gnu_time_v(cmd, cwd):
     m = re.search(r"Maximum resident set size \(kbytes\): (\d+)", r.stderr)
     if not m:
         raise BenchError("no 'Maximum resident set size' in the output of time -v")
+    user = re.search(r"User time \(seconds\): ([\d.]+)", r.stderr)
+    system = re.search(r"System time \(seconds\): ([\d.]+)", r.stderr)
+    LAST_CPU_S = float(user.group(1)) + float(system.group(1)) if user and system else None
     return t1 - t0, int(m.group(1)), r.stdout
 
 
 def ingest_memory(binary, root, report, rows):
     """`stockwatch ingest` of one report into a fresh database (alerts to the
-    Maildir). Returns {s, max_rss_kb}."""
+    Maildir). Returns {s, max_rss_kb, cpu_s}."""
     w = World(root)
     w.write_config()
     elapsed, rss, out = gnu_time_v([binary, "ingest", "--config", w.config, report], w.root)
     if f"loaded {rows} rows" not in out:
         raise BenchError(f"stockwatch ingest did not load {rows} rows: {out.strip()}")
     shutil.rmtree(root, ignore_errors=True)
-    return {"s": elapsed, "max_rss_kb": rss}
+    return {"s": elapsed, "max_rss_kb": rss, "cpu_s": LAST_CPU_S}
 
 
 def many_reports(binary, root, n):
@@ -739,13 +747,15 @@ def main():
     ap.add_argument("--skip-big", action="store_true")
     ap.add_argument("--order-runs", type=int, default=3,
                     help="runs of each file of benchmark 8 (row orders)")
+    ap.add_argument("--order-sizes", choices=("all", "small"), default="all",
+                    help="benchmark 8: every size, or 1,000,000 rows alone (small)")
     ap.add_argument("--only", choices=("all", "orders", "classic", "workbooks"), default="all",
                     help="orders: benchmark 8 alone; workbooks: benchmark 9 alone; "
                          "classic: every benchmark but 8")
     ap.add_argument("--baseline", default=None,
                     help="an earlier stockwatch executable: benchmarks 2-6 also run with it, "
                          "each right after the same benchmark with --binary, and a table "
-                         "compares the two")
+                         "compares the two; benchmark 8 runs its ingest on each file too")
     args = ap.parse_args()
     global BINARY
     BINARY = os.path.abspath(args.binary)
@@ -837,7 +847,9 @@ def main():
         if args.only in ("all", "orders"):
             res["orders"] = order_bench.run(sys.modules[__name__], tmp, args.quick,
                                             max(1, args.order_runs), args.skip_big,
-                                            args.big_timeout)
+                                            args.big_timeout,
+                                            ("small",) if args.order_sizes == "small"
+                                            else ("small", "large"), baseline)
         if not args.skip_big and args.only in ("all", "classic"):
             res["big"] = big_ingest(binary, tmp, cfg["big_bytes"], args.big_timeout)
             if not res["big"]["finished"]:

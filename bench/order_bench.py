@@ -14,6 +14,10 @@ item-major; shuffled) and each size (1,000,000 and 5,000,000 rows; plus the
   - the sqlite3 CLI (.import into a TEMP table + upsert) and the Python port
     of the Lambdas, each the whole process.
 
+With a baseline (an earlier stockwatch executable, bench.py --baseline), its
+`stockwatch ingest` runs on the same file in the same run, the two binaries
+taking turns going first, and the table shows both and their ratio.
+
 The targets of each order are checked on the medians of one run of the suite:
 ingest at least 2x as fast as sqlite3 and 5x as fast as the Python port;
 shuffled within 1.5x of key order; 5,000,000 rows within 5.5x the time of
@@ -116,17 +120,28 @@ def timed_limit(b, cmd, limit, **kwargs):
     return t1 - t0, True
 
 
-def one_file(b, tmp, tag, report, rows, runs, limit, with_baselines=True):
+def one_file(b, tmp, tag, report, rows, runs, limit, with_baselines=True, baseline=None):
     """Every measurement of one file, `runs` times side by side. A baseline
     still running after `limit` seconds is stopped (its time is then a lower
-    bound)."""
+    bound). `baseline`: an earlier executable whose ingest runs too."""
     out = {"ingest_s": [], "rss_kb": [], "loaded_s": [], "checkpointed_s": [], "hwm_kb": [],
-           "cli_s": [], "port_s": [], "stopped": []}
+           "cli_s": [], "port_s": [], "stopped": [], "base_ingest_s": [], "base_rss_kb": [],
+           "cpu_s": [], "base_cpu_s": []}
     for i in range(runs):
-        b.log(f"orders {tag}, run {i + 1}/{runs}: stockwatch ingest")
-        ing = b.ingest_memory(b.BINARY, os.path.join(tmp, f"o-ing-{tag}-{i}"), report, rows)
-        out["ingest_s"].append(ing["s"])
-        out["rss_kb"].append(ing["max_rss_kb"])
+        turns = [(b.BINARY, "", "ingest_s", "rss_kb", "cpu_s")]
+        if baseline:
+            turns.append((baseline, "base-", "base_ingest_s", "base_rss_kb", "base_cpu_s"))
+            if i % 2 == 1:
+                turns.reverse()
+        for binary, pre, key_s, key_rss, key_cpu in turns:
+            b.log(f"orders {tag}, run {i + 1}/{runs}: stockwatch ingest"
+                  + (" (baseline)" if pre else ""))
+            ing = b.ingest_memory(binary, os.path.join(tmp, f"o-{pre}ing-{tag}-{i}"), report,
+                                  rows)
+            out[key_s].append(ing["s"])
+            out[key_rss].append(ing["max_rss_kb"])
+            if ing.get("cpu_s") is not None:
+                out[key_cpu].append(ing["cpu_s"])
         b.log(f"orders {tag}, run {i + 1}/{runs}: stockwatch serve")
         s = serve_load(b, os.path.join(tmp, f"o-sw-{tag}-{i}"), report, rows)
         out["loaded_s"].append(s["loaded_s"])
@@ -155,13 +170,14 @@ def one_file(b, tmp, tag, report, rows, runs, limit, with_baselines=True):
     return out
 
 
-def run(b, tmp, quick, runs, skip_big, limit):
-    """All of benchmark 8. Returns {"files": [{order, size, rows, bytes, ...}]}."""
+def run(b, tmp, quick, runs, skip_big, limit, sizes=("small", "large"), baseline=None):
+    """All of benchmark 8 (`sizes`: "small" for 1,000,000 rows alone).
+    Returns {"files": [{order, size, rows, bytes, ...}]}."""
     q = 1 if quick else 0
     data = os.path.join(tmp, "orders")
     os.makedirs(data, exist_ok=True)
     files = []
-    for size in ("small", "large"):
+    for size in sizes:
         n = SIZES[size][q]
         for order in ORDERS:
             report = os.path.join(data, f"inventory-{order}-{n}.csv")
@@ -169,7 +185,7 @@ def run(b, tmp, quick, runs, skip_big, limit):
             gen = b.run_gen("--out", report, "--stores", STORES, "--items", n // STORES,
                             "--order", order, "--seed", 1)
             b.log(f"orders: {gen}")
-            r = one_file(b, tmp, f"{order}-{n}", report, n, runs, limit)
+            r = one_file(b, tmp, f"{order}-{n}", report, n, runs, limit, baseline=baseline)
             r.update({"order": order, "size": size, "rows": n, "bytes": os.path.getsize(report)})
             files.append(r)
             os.unlink(report)
@@ -180,7 +196,7 @@ def run(b, tmp, quick, runs, skip_big, limit):
                         "--order", "shuffled", "--seed", 3)
         n = int(gen.split()[0])
         b.log(f"orders: {gen}")
-        r = one_file(b, tmp, "big-shuffled", report, n, 1, limit)
+        r = one_file(b, tmp, "big-shuffled", report, n, 1, limit, baseline=baseline)
         r.update({"order": "shuffled", "size": "big", "rows": n, "bytes": os.path.getsize(report)})
         files.append(r)
         os.unlink(report)
@@ -246,6 +262,24 @@ def tables(res, runs):
             r = med(large["ingest_s"]) / med(small["ingest_s"])
             checks.append((f"{large['rows']:,} rows ≤ 5.5× {small['rows']:,}, {order}",
                            f"{r:.2f}×", r <= 5.5))
+    if any(f["base_ingest_s"] for f in files):
+        lines += ["", "Before and after (`stockwatch ingest`, whole process, same file, same run, "
+                  "the two taking turns; CPU = user + system):", "",
+                  "| Rows, order | baseline: elapsed (CPU) | this build: elapsed (CPU) "
+                  "| baseline ÷ this build: elapsed (CPU) | peak RSS baseline / this build |",
+                  "|---|---|---|---|---|"]
+        for f in files:
+            if not f["base_ingest_s"]:
+                continue
+            base, ing = med(f["base_ingest_s"]), med(f["ingest_s"])
+            bcpu = med(f["base_cpu_s"]) if f.get("base_cpu_s") else None
+            cpu = med(f["cpu_s"]) if f.get("cpu_s") else None
+            with_cpu = bcpu is not None and cpu
+            lines.append(f"| {f['rows']:,}, {ORDER_NAMES[f['order']]} | {_fmt_s(base)}"
+                         + (f" ({_fmt_s(bcpu)})" if with_cpu else "") + f" | {_fmt_s(ing)}"
+                         + (f" ({_fmt_s(cpu)})" if with_cpu else "") + f" | {base / ing:.2f}"
+                         + (f" ({bcpu / cpu:.2f})" if with_cpu else "") + " | "
+                         f"{max(f['base_rss_kb']) / 1024:.1f} / {max(f['rss_kb']) / 1024:.1f} MiB |")
     lines += ["", "| Target | Measured | |", "|---|---|---|"]
     for what, got, ok in checks:
         lines.append(f"| {what} | {got} | {_mark(ok)} |")

@@ -35,13 +35,18 @@ constexpr Copied kMigratedTables[] = {
     {"reports",
      "id, path, size, sha256, status, rows, changes, error, problems, duplicate_of, first_seq, "
      "last_seq, rejected_pos, received_at, finished_at, archived_path, report_day, date_source, "
-     "arrived_by",
+     "arrived_by, first_sightings",
      "SELECT id, path, size, sha256, status, rows, changes, error, problems, duplicate_of, "
      "first_seq, last_seq, CASE WHEN status = 'rejected' THEN id END, received_at, finished_at, "
-     "archived_path, report_day, date_source, arrived_by FROM reports WHERE status <> 'loading'",
+     "archived_path, report_day, date_source, arrived_by, "
+     "CASE WHEN first_sightings <> 0 THEN 't' ELSE 'f' END FROM reports "
+     "WHERE status <> 'loading'",
      "reports WHERE status <> 'loading'"},
-    {"inventory", "store, item, count, previous_count, updated_at, report_id",
-     "SELECT store, item, count, NULL, updated_at, report_id FROM inventory", "inventory"},
+    {"inventory",
+     "store, item, count, previous_count, updated_at, report_id, first_report, first_count",
+     "SELECT store, item, count, NULL, updated_at, report_id, first_report, first_count "
+     "FROM inventory",
+     "inventory"},
     {"changes", "report_id, ord, store, item, old_count, new_count",
      "SELECT c.report_id, c.seq - r.first_seq + 1, c.store, c.item, c.old_count, c.new_count "
      "FROM changes c JOIN reports r ON r.id = c.report_id",

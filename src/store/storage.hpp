@@ -377,10 +377,6 @@ class ReportWriter {
   // inventory row, change record or event). Counted in rows().
   [[nodiscard]] virtual Status log_history(std::string_view store, std::string_view item,
                                            std::int64_t count, std::int64_t day) = 0;
-  // The report's day (ReportLoad::set_report_day), when known. A backend
-  // may use it to write the use figures of the load's changes during the
-  // load (see take_in_usage); ignoring it is always correct.
-  virtual void set_report_day(std::int64_t day) { (void)day; }
 };
 
 // One report's load, as one transaction. Move-only; a moved-from load does
@@ -437,10 +433,7 @@ class ReportLoad {
   // latest loaded report has a later day are history only (log_history):
   // an older report never moves the current count back and raises no
   // alert about the past. Without it every row is upserted.
-  void set_report_day(std::int64_t day) {
-    report_day_ = day;
-    if (w_) w_->set_report_day(day);
-  }
+  void set_report_day(std::int64_t day) { report_day_ = day; }
   // Records the report in the ledger as loaded and commits everything.
   // Returns the ledger id. On failure everything is rolled back.
   [[nodiscard]] Result<std::int64_t> commit(ReportRecord record);

@@ -62,6 +62,16 @@ class PgMigrateTest(pg.PgTestCase):
         self.assertEqual(self.sql(db, "SELECT position FROM feeds WHERE name = 'changes'"),
                          self.sql(db, "SELECT position FROM cursors WHERE name = 'changes'"))
         self.assertEqual(self.sql(db, "SELECT count(*) FROM change_log"), str(counts["changes"]))
+        # The use figures of first sightings, kept in their inventory rows
+        # (SQLite's schema step 14), move over with them.
+        for q in ("SELECT count(*) FROM inventory WHERE first_report IS NOT NULL",
+                  "SELECT coalesce(sum(first_count), 0) FROM inventory"):
+            self.assertEqual(self.sql(db, q), str(env.query(q)[0][0]), q)
+        self.assertNotEqual(self.sql(db, "SELECT count(*) FROM inventory "
+                                         "WHERE first_report IS NOT NULL"), "0")
+        self.assertEqual(self.sql(db, "SELECT count(*) FROM reports WHERE first_sightings"),
+                         str(env.query("SELECT count(*) FROM reports "
+                                       "WHERE first_sightings <> 0")[0][0]))
 
         # A second run finds the database full and changes nothing.
         again = env.run_cli("migrate", "--config", env.config, "--to", url)

@@ -107,7 +107,8 @@ std::vector<std::string> rows_of_version_1(const std::filesystem::path& file) {
   RawDb raw(file);
   std::vector<std::string> all;
   for (const char* sql :
-       {"SELECT 'inventory', * FROM inventory ORDER BY store, item",
+       {"SELECT 'inventory', store, item, count, updated_at, report_id FROM inventory "
+        "ORDER BY store, item",
         "SELECT 'reports', id, path, size, sha256, status, rows, changes, error, duplicate_of, "
         "first_seq, last_seq, received_at, finished_at, archived_path FROM reports ORDER BY id",
         "SELECT 'changes', seq, store, item, old_count, new_count, report_id FROM changes "

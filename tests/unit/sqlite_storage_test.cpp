@@ -1100,11 +1100,12 @@ TEST_F(StorageTest, ReportsAndOutboxPagesAreNewestFirst) {
 }
 
 
-// A load told its day before its rows writes the use figures of a store the
-// forecast has never seen itself, in its own transaction (its take-in then
-// writes nothing), unless an earlier report still waits for its take-in:
-// observe() goes by date, so that report's figures come first.
-TEST_F(StorageTest, ALoadWritesTheFirstUseFiguresOfANewStoreItself) {
+// A first sighting's use figures stay in its inventory row (schema step
+// 14): its load and its take-in write no row of usage and no history
+// point, and the figures are read from the row once the take-in passed its
+// report. The take-in of the item's next change writes them out first, so
+// the running figures are observe()'s of both reports.
+TEST_F(StorageTest, AFirstSightingsFiguresStayInItsInventoryRowUntilItsNextChange) {
   const std::int64_t day = 20454;
   const auto load_dated = [&](const std::vector<Row>& rows, std::int64_t d, const std::string& sha) {
     auto begun = storage_->begin_report();
@@ -1116,46 +1117,189 @@ TEST_F(StorageTest, ALoadWritesTheFirstUseFiguresOfANewStoreItself) {
     rec.report_day = d;
     auto id = txn.commit(rec);
     EXPECT_TRUE(id.ok()) << id.error().message();
+    return id.ok() ? *id : std::int64_t{0};
   };
-  load_dated({{"Medan", "Gayo", 5}, {"Medan", "Arabika", 7}}, day, "u1");
-  // Written by the load: before any take-in.
+  const auto take_in = [&] {
+    auto next = storage_->next_usage_report();
+    ASSERT_TRUE(next.ok() && *next);
+    ASSERT_TRUE(storage_->take_in_usage(**next, 14, 100, {}).ok());
+  };
+  const std::int64_t u1 = load_dated({{"Medan", "Gayo", 5}, {"Medan", "Arabika", 7}}, day, "u1");
+  {
+    RawDb raw(db_path());
+    EXPECT_EQ(raw.rows("SELECT item, first_report, first_count FROM inventory ORDER BY item"),
+              (std::vector<std::string>{"Arabika|" + std::to_string(u1) + "|7",
+                                        "Gayo|" + std::to_string(u1) + "|5"}));
+    EXPECT_EQ(raw.integer("SELECT first_sightings FROM reports WHERE id = " +
+                          std::to_string(u1)),
+              2);
+  }
+  // Not taken in yet: no figures.
   auto a = storage_->usage_of("Medan", "Arabika");
+  ASSERT_TRUE(a.ok());
+  EXPECT_FALSE(*a);
+  take_in();
+  EXPECT_EQ(count_rows("usage"), 0);
+  EXPECT_EQ(count_rows("usage_points"), 0);
+  EXPECT_EQ(count_rows("usage_stores"), 1);
+  a = storage_->usage_of("Medan", "Arabika");
+  ASSERT_TRUE(a.ok() && *a) << (a.ok() ? "" : a.error().message());
+  EXPECT_EQ((*a)->count, 7);
+  EXPECT_EQ((*a)->figures.first_day, day);
+  EXPECT_EQ((*a)->figures.last_day, day);
+  EXPECT_EQ((*a)->figures.last_count, 7);
+  EXPECT_EQ((*a)->figures.used, 0);
+  auto history = storage_->item_history("Medan", "Arabika", 10);
+  ASSERT_TRUE(history.ok());
+  ASSERT_EQ(history->size(), 1u);
+  EXPECT_EQ((*history)[0].day, day);
+  EXPECT_EQ((*history)[0].count, 7);
+  EXPECT_EQ((*history)[0].report_id, u1);
+  auto of_item = storage_->usage_of_item("Gayo");
+  ASSERT_TRUE(of_item.ok());
+  ASSERT_EQ(of_item->size(), 1u);
+  EXPECT_EQ((*of_item)[0].figures.last_count, 5);
+
+  // The next change of Arabika: its first figures and point are written
+  // out, then its use counted. Gayo stays in its row; Bali's new item too.
+  const std::int64_t u2 =
+      load_dated({{"Medan", "Arabika", 4}, {"Bali", "Gayo", 9}}, day + 10, "u2");
+  take_in();
+  EXPECT_EQ(count_rows("usage"), 1);
+  EXPECT_EQ(count_rows("usage_points"), 2);
+  a = storage_->usage_of("Medan", "Arabika");
   ASSERT_TRUE(a.ok() && *a);
   EXPECT_EQ((*a)->figures.first_day, day);
-  EXPECT_EQ((*a)->figures.last_count, 7);
+  EXPECT_EQ((*a)->figures.last_day, day + 10);
+  EXPECT_EQ((*a)->figures.last_count, 4);
+  EXPECT_EQ((*a)->figures.used, 3);
+  EXPECT_EQ((*a)->figures.used_days, 10);
+  history = storage_->item_history("Medan", "Arabika", 10);
+  ASSERT_TRUE(history.ok());
+  ASSERT_EQ(history->size(), 2u);
+  EXPECT_EQ((*history)[0].report_id, u1);
+  EXPECT_EQ((*history)[1].report_id, u2);
+  of_item = storage_->usage_of_item("Gayo");
+  ASSERT_TRUE(of_item.ok());
+  ASSERT_EQ(of_item->size(), 2u);
+  EXPECT_EQ((*of_item)[0].store, "Bali");
+  EXPECT_EQ((*of_item)[1].store, "Medan");
+  EXPECT_EQ((*of_item)[1].figures.last_count, 5);
+  // Taking report u2 in again changes nothing.
+  auto again = storage_->next_usage_report();
+  ASSERT_TRUE(again.ok());
+  EXPECT_FALSE(*again);
+  UsageReport r2{u2, day + 10, "", clock_.now(), 0, true};
+  {
+    RawDb raw(db_path());
+    r2.last_seq = raw.integer("SELECT last_seq FROM reports WHERE id = " + std::to_string(u2));
+  }
+  ASSERT_TRUE(storage_->apply_usage(r2).ok());
+  EXPECT_EQ(count_rows("usage"), 1);
   EXPECT_EQ(count_rows("usage_points"), 2);
-  EXPECT_EQ(count_rows("usage_stores"), 1);
-
-  // Medan is known now, and u1 waits for its take-in: the next loads
-  // leave their figures to the take-in, Bali's as well.
-  load_dated({{"Medan", "Arabika", 4}, {"Bali", "Gayo", 9}}, day + 10, "u2");
-  EXPECT_EQ(count_rows("usage_points"), 2);
-  auto next = storage_->next_usage_report();
-  ASSERT_TRUE(next.ok() && *next);
-  ASSERT_TRUE(storage_->take_in_usage(**next, 14, 100, {}).ok());
-  EXPECT_EQ(count_rows("usage_points"), 2);  // nothing left to write for u1
-  next = storage_->next_usage_report();
-  ASSERT_TRUE(next.ok() && *next);
-  ASSERT_TRUE(storage_->take_in_usage(**next, 14, 100, {}).ok());
-  EXPECT_EQ(count_rows("usage_points"), 4);
   a = storage_->usage_of("Medan", "Arabika");
   ASSERT_TRUE(a.ok() && *a);
   EXPECT_EQ((*a)->figures.used, 3);
-  EXPECT_EQ((*a)->figures.used_days, 10);
+}
 
-  // Nothing waits now: a new store's figures come with its load again.
-  load_dated({{"Jakarta", "Gayo", 3}}, day + 20, "u3");
-  auto j = storage_->usage_of("Jakarta", "Gayo");
-  ASSERT_TRUE(j.ok() && *j);
-  EXPECT_EQ(count_rows("usage_stores"), 3);
+// A database at schema step 13 keeps working: the figures it has in usage
+// (first sightings included, written by its take-ins) are read as before,
+// a report loaded before the upgrade and not taken in yet is taken in as
+// then (every change record writes its figures), and later changes count
+// use from them.
+TEST(StorageOpen, AStep13DatabaseKeepsItsUseFiguresAndGoesOn) {
+  TempDir dir("storage");
+  const auto file = dir / "v13.db";
+  ManualClock clock;
+  (void)SqliteStorage::open_with_schema(file, {}, clock, SqliteStorage::schema_steps().first(13));
+  const std::int64_t day = 20454;
+  {
+    RawDb raw(file);
+    // Report 1 (day), taken in: Medan's Arabika 7 and Gayo 5, their
+    // figures and points in usage. Report 2 (day + 10), loaded but not
+    // taken in: Arabika 4, and a new item Toraja 6.
+    const std::string d = std::to_string(day), d10 = std::to_string(day + 10);
+    raw.exec(
+        "INSERT INTO reports(id, path, size, sha256, status, rows, changes, received_at, "
+        "finished_at, first_seq, last_seq, report_day, date_source) VALUES "
+        "(1, 'a.csv', 10, 'sha-a', 'loaded', 2, 2, 0, 0, 1, 2, " + d + ", 'name'), "
+        "(2, 'b.csv', 10, 'sha-b', 'loaded', 2, 2, 0, 0, 3, 4, " + d10 + ", 'name');"
+        "INSERT INTO inventory(store, item, count, updated_at, report_id) VALUES "
+        "('Medan', 'Arabika', 4, 0, 2), ('Medan', 'Gayo', 5, 0, 1), ('Medan', 'Toraja', 6, 0, 2);"
+        "INSERT INTO changes(seq, store, item, old_count, new_count, report_id) VALUES "
+        "(1, 'Medan', 'Arabika', NULL, 7, 1), (2, 'Medan', 'Gayo', NULL, 5, 1), "
+        "(3, 'Medan', 'Arabika', 7, 4, 2), (4, 'Medan', 'Toraja', NULL, 6, 2);"
+        "INSERT INTO report_stores(store, report_id) VALUES ('Medan', 1), ('Medan', 2);"
+        "INSERT INTO usage(store, item, first_day, last_day, last_count, used, used_days) VALUES "
+        "('Medan', 'Arabika', " + d + ", " + d + ", 7, 0, 0), "
+        "('Medan', 'Gayo', " + d + ", " + d + ", 5, 0, 0);"
+        "INSERT INTO usage_points(store, item, day, count, report_id) VALUES "
+        "('Medan', 'Arabika', " + d + ", 7, 1), ('Medan', 'Gayo', " + d + ", 5, 1);"
+        "INSERT INTO usage_stores(store, last_day, prev_day) VALUES ('Medan', " + d + ", NULL);"
+        "UPDATE cursors SET position = 2 WHERE name = 'usage';");
+  }
+  auto s = SqliteStorage::open(file, {}, clock);
+  {
+    RawDb raw(file);
+    EXPECT_EQ(raw.integer("PRAGMA user_version"), SqliteStorage::schema_version());
+    EXPECT_EQ(raw.integer("SELECT COUNT(*) FROM inventory WHERE first_report IS NOT NULL"), 0);
+    EXPECT_EQ(raw.integer("SELECT COUNT(*) FROM reports WHERE first_sightings <> 0"), 0);
+  }
+  auto gayo = s->usage_of("Medan", "Gayo");
+  ASSERT_TRUE(gayo.ok() && *gayo);
+  EXPECT_EQ((*gayo)->figures.last_count, 5);
+  EXPECT_EQ((*gayo)->figures.first_day, day);
+  auto history = s->item_history("Medan", "Gayo", 10);
+  ASSERT_TRUE(history.ok());
+  EXPECT_EQ(history->size(), 1u);
 
-  // Whether a report waits cannot be read (the cursors gone): the load
-  // goes on without the figures, which are left to the take-in.
-  { RawDb(db_path()).exec("ALTER TABLE cursors RENAME TO cursors_away"); }
-  load_dated({{"Bandung", "Gayo", 8}}, day + 30, "u4");
-  EXPECT_EQ(*storage_->count_of("Bandung", "Gayo"), std::optional<std::int64_t>(8));
-  EXPECT_EQ(count_rows("usage_stores"), 3);
-  { RawDb(db_path()).exec("ALTER TABLE cursors_away RENAME TO cursors"); }
+  // Report 2's take-in, after the upgrade.
+  auto next = s->next_usage_report();
+  ASSERT_TRUE(next.ok() && *next);
+  EXPECT_EQ((*next)->report_id, 2);
+  ASSERT_TRUE(s->take_in_usage(**next, 14, 100, {}).ok());
+  auto arabika = s->usage_of("Medan", "Arabika");
+  ASSERT_TRUE(arabika.ok() && *arabika);
+  EXPECT_EQ((*arabika)->figures.used, 3);
+  EXPECT_EQ((*arabika)->figures.used_days, 10);
+  auto toraja = s->usage_of("Medan", "Toraja");
+  ASSERT_TRUE(toraja.ok() && *toraja);
+  EXPECT_EQ((*toraja)->figures.first_day, day + 10);
+  EXPECT_EQ((*toraja)->figures.last_count, 6);
+  auto toraja_history = s->item_history("Medan", "Toraja", 10);
+  ASSERT_TRUE(toraja_history.ok());
+  EXPECT_EQ(toraja_history->size(), 1u);
+  {
+    RawDb raw(file);
+    EXPECT_EQ(raw.integer("SELECT COUNT(*) FROM usage"), 3);
+    EXPECT_EQ(raw.integer("SELECT COUNT(*) FROM usage_points"), 4);
+  }
+
+  // A load after the upgrade: Gayo falls, a new item stays in its row.
+  auto begun = s->begin_report();
+  ASSERT_TRUE(begun.ok());
+  ReportLoad txn = std::move(begun).value();
+  txn.set_report_day(day + 20);
+  ASSERT_TRUE(txn.upsert("Medan", "Gayo", 1).ok());
+  ASSERT_TRUE(txn.upsert("Medan", "Kerinci", 8).ok());
+  ReportRecord rec = test::sample_record(clock, "c.csv", "sha-c");
+  rec.report_day = day + 20;
+  auto id = txn.commit(rec);
+  ASSERT_TRUE(id.ok()) << id.error().message();
+  next = s->next_usage_report();
+  ASSERT_TRUE(next.ok() && *next);
+  ASSERT_TRUE(s->take_in_usage(**next, 14, 100, {}).ok());
+  gayo = s->usage_of("Medan", "Gayo");
+  ASSERT_TRUE(gayo.ok() && *gayo);
+  EXPECT_EQ((*gayo)->figures.used, 4);
+  EXPECT_EQ((*gayo)->figures.used_days, 20);
+  auto kerinci = s->usage_of("Medan", "Kerinci");
+  ASSERT_TRUE(kerinci.ok() && *kerinci);
+  EXPECT_EQ((*kerinci)->figures.first_day, day + 20);
+  EXPECT_EQ((*kerinci)->figures.last_count, 8);
+  RawDb raw(file);
+  EXPECT_EQ(raw.integer("SELECT COUNT(*) FROM usage"), 3);  // Kerinci's stays in its row
+  EXPECT_EQ(raw.integer("SELECT COUNT(*) FROM usage_points"), 5);
 }
 
 }  // namespace

@@ -458,6 +458,27 @@ constexpr const char* kMigrationV13 = R"SQL(
 ALTER TABLE reports ADD COLUMN arrived_by TEXT NOT NULL DEFAULT '';
 )SQL";
 
+// Version 14: a first sighting's use figures stay in its inventory row
+// (as PostgreSQL's version 10). A large first load is nearly all new
+// items, and their figures say nothing yet (first day = last day, no
+// use): a row of `usage` and a point of `usage_points` for each wrote
+// every row of the load twice more. So the batch that inserts an
+// inventory row notes the report and the count (first_report,
+// first_count), and while the item has no row in `usage` its figures and
+// its one history point are read from there (the report's day from the
+// ledger). The take-in of the item's next change writes both out first.
+// Rows loaded before this step have their figures in `usage` already
+// (both columns stay NULL). reports.first_sightings: how many of the
+// report's change records are first sightings (0 for the reports before
+// this step; one with none has no record whose figures stay behind), so
+// that the take-in knows without looking at each row, and skips a first
+// load's records altogether.
+constexpr const char* kMigrationV14 = R"SQL(
+ALTER TABLE inventory ADD COLUMN first_report INTEGER;
+ALTER TABLE inventory ADD COLUMN first_count INTEGER;
+ALTER TABLE reports ADD COLUMN first_sightings INTEGER NOT NULL DEFAULT 0;
+)SQL";
+
 // The schema's history, oldest first: the entry with version N takes a
 // database at version N - 1 to N, in one transaction that also sets
 // PRAGMA user_version = N. A new, empty file (version 0) goes through every
@@ -483,6 +504,7 @@ constexpr SchemaStep kSchemaSteps[] = {
     {11, "a shared inbox: each file claimed by one node", kMigrationV11},
     {12, "use rates: no index of the running figures by item", kMigrationV12},
     {13, "how each report arrived (reports.arrived_by)", kMigrationV13},
+    {14, "use rates: a first sighting's figures stay in its inventory row", kMigrationV14},
 };
 
 constexpr bool consecutive(std::span<const SchemaStep> steps) {
@@ -630,23 +652,10 @@ struct SqliteStorage::Impl {
   std::shared_ptr<ItemNames> item_names;
   std::optional<Statement> levels_version_get;
   // Use rates: once per report, so prepared with the connection.
-  std::optional<Statement> usage_next, usage_steps[3], usage_running_out, usage_any_use,
-      latest_day, history_insert;
-  // The use figures a load writes itself (SqliteReportWriter::write_usage),
-  // by chunk size as the batch writes.
-  std::optional<Statement> usage_load_points[kChunkKinds], usage_load_rows[kChunkKinds],
-      usage_store_seen, usage_store_note, usage_waiting;
-  // The last report whose load wrote the figures of every change it made
-  // (its id and last change): its take-in has nothing left to write. Kept
-  // in memory only: another connection, or this one after a restart, takes
-  // that report in as before, and repeating the take-in changes nothing.
-  std::int64_t usage_loaded_report = 0, usage_loaded_seq = 0;
+  std::optional<Statement> usage_next, usage_steps[5], usage_running_out, usage_any_use,
+      usage_all_first, latest_day, history_insert;
   void prepare_usage_statements();
   [[nodiscard]] Status apply_usage_steps(const UsageReport& r);
-  [[nodiscard]] bool usage_written_by_load(const UsageReport& r) const {
-    return r.report_id == usage_loaded_report && r.last_seq == usage_loaded_seq &&
-           r.last_seq != 0;
-  }
 
   explicit Impl(const Clock& c) : clock(c) {}
 
@@ -679,7 +688,7 @@ struct SqliteStorage::Impl {
         {&report_finish, "UPDATE reports SET path = ?2, size = ?3, sha256 = ?4, status = 'loaded', "
                          "rows = ?5, changes = ?6, error = '', duplicate_of = NULL, received_at = ?7, "
                          "finished_at = ?8, archived_path = ?9, first_seq = ?10, last_seq = ?11, "
-                         "report_day = ?12, date_source = ?13, arrived_by = ?14 "
+                         "report_day = ?12, date_source = ?13, arrived_by = ?14, first_sightings = ?15 "
                          "WHERE id = ?1 AND status = 'loading'"},
         {&seen_clear, "DELETE FROM temp.seen_rows"},
         {&report_insert, "INSERT INTO reports(path, size, sha256, status, rows, changes, error, "
@@ -1132,12 +1141,16 @@ static_assert(SqliteReportWriter::kBatchRows == 1 << (kChunkKinds - 1));
 // as many bytes again as the load wrote (ON CONFLICT DO UPDATE still needs
 // one).
 std::string inventory_sql(std::size_t rows, bool update) {
-  std::string sql = "INSERT OR FAIL INTO inventory(store, item, count, updated_at, report_id) VALUES ";
+  // A new row is a first sighting (schema step 14): its report and count
+  // are noted with it; an update leaves them as they were.
+  std::string sql =
+      "INSERT OR FAIL INTO inventory(store, item, count, updated_at, report_id, first_report, "
+      "first_count) VALUES ";
   for (std::size_t i = 0; i < rows; ++i) {
     const std::size_t p = 3 + 3 * i;
     if (i) sql += ',';
     sql += "(?" + std::to_string(p) + ",?" + std::to_string(p + 1) + ",?" + std::to_string(p + 2) +
-           ",?1,?2)";
+           ",?1,?2,?2,?" + std::to_string(p + 2) + ")";
   }
   if (update) {
     sql += " ON CONFLICT(store, item) DO UPDATE SET count = excluded.count, "
@@ -1372,10 +1385,8 @@ Status SqliteReportWriter::write_batch() {
       !st.ok()) {
     return st;
   }
-  // Before this batch's change records: write_usage() asks once, before
-  // the first of them, whether an earlier report waits for its take-in.
-  if (auto st = write_usage(); !st.ok()) return st;
   changes_ += static_cast<std::int64_t>(changed_.size());
+  first_sightings_ += static_cast<std::int64_t>(inserted_.size());
   if (change_sink_) {
     for (const std::uint32_t k : changed_) {
       const auto old = old_[k] == kAbsent ? std::nullopt : std::optional<std::int64_t>(old_[k]);
@@ -1493,7 +1504,8 @@ Result<std::int64_t> SqliteReportWriter::commit(ReportRecord record) {
       .bind(11, last_seq_)
       .bind(12, record.report_day)
       .bind(13, record.date_source)
-      .bind(14, record.arrived_by);
+      .bind(14, record.arrived_by)
+      .bind(15, first_sightings_);
   if (auto st = s.run(); !st.ok()) {
     rollback();
     return st.error();
@@ -1509,20 +1521,9 @@ Result<std::int64_t> SqliteReportWriter::commit(ReportRecord record) {
       return st.error();
     }
   }
-  if (auto st = finish_usage(record); !st.ok()) {
-    rollback();
-    return st.error();
-  }
   if (auto st = impl.do_commit(); !st.ok()) {
     rollback();
     return st.error();
-  }
-  // Every change record's figures were written with it: the take-in of
-  // this report has nothing left to write.
-  const std::int64_t records = last_seq_ != 0 ? last_seq_ - first_seq_ + 1 : 0;
-  if (usage_written_ > 0 && usage_written_ == records) {
-    impl.usage_loaded_report = report_id_;
-    impl.usage_loaded_seq = last_seq_;
   }
   impl_ = nullptr;
   return report_id_;
@@ -2690,6 +2691,21 @@ namespace {
   "FROM usage u JOIN inventory i ON i.store = u.store AND i.item = u.item "          \
   "LEFT JOIN usage_stores s ON s.store = u.store "
 
+// The figures of first sightings kept in their inventory rows (i), once
+// the take-in has passed their report (f) and while the item has no row in
+// usage: first and last day the report's, no use yet. The same columns as
+// SW_USAGE_COLUMNS.
+#define SW_FIRST_DAY "COALESCE(f.report_day, f.received_at / 86400000)"
+#define SW_FIRST_SIGHTING_COLUMNS                                                      \
+  "i.store, i.item, i.count, " SW_FIRST_DAY ", " SW_FIRST_DAY ", i.first_count, 0, 0, " \
+  "s.last_day, s.prev_day"
+#define SW_FIRST_SIGHTING_FROM                                                         \
+  "FROM inventory i JOIN reports f ON f.id = i.first_report "                          \
+  "LEFT JOIN usage_stores s ON s.store = i.store "
+#define SW_FIRST_SIGHTING_SHOWN                                                        \
+  "f.last_seq <= (SELECT position FROM cursors WHERE name = 'usage') "                 \
+  "AND NOT EXISTS (SELECT 1 FROM usage u WHERE u.store = i.store AND u.item = i.item) "
+
 UsageRow read_usage(const Statement& s) {
   UsageRow r;
   r.store = s.text(0);
@@ -2722,19 +2738,52 @@ constexpr const char* kUsageNext =
     "  WHERE seq > (SELECT position FROM cursors WHERE name = 'usage') ORDER BY seq LIMIT 1) "
     "AND status = 'loaded'";
 
+// A change record of report ?2 that inserted its item, in a report loaded
+// with first sightings (schema step 14; every record without an old count
+// is one then): its figures stay in the item's inventory row.
+#define SW_FIRST_SIGHTING \
+  "(old_count IS NULL AND (SELECT first_sightings FROM reports WHERE id = ?2) <> 0) "
+
+// The first sightings of the items report ?2 changes again, while they have
+// no row in usage: the inventory row's report and count, and that report's
+// day. The columns: store, item, day, first count, first report.
+#define SW_FIRST_SIGHTINGS_WRITTEN_OUT                                                   \
+  "SELECT i.store AS store, i.item AS item, "                                             \
+  "COALESCE(f.report_day, f.received_at / 86400000) AS day, "                            \
+  "i.first_count AS first_count, i.first_report AS first_report "                        \
+  "FROM changes c JOIN inventory i ON i.store = c.store AND i.item = c.item "            \
+  "JOIN reports f ON f.id = i.first_report "                                             \
+  "WHERE c.seq BETWEEN (SELECT first_seq FROM reports WHERE id = ?2) AND ?3 "            \
+  "AND c.old_count IS NOT NULL AND i.first_report <> ?2 AND ?1 IS NOT NULL "             \
+  "AND NOT EXISTS (SELECT 1 FROM usage u WHERE u.store = c.store AND u.item = c.item) "  \
+  "ORDER BY 1, 2 "
+
 // ?1 the day, ?2 the report, ?3 its last change. The change records are
 // taken in key order, whatever order the report's rows came in: written in
 // that order, the two tables grow at their ends and each page is written
 // once, where rows in random order would rewrite pages all over them.
+// A change that inserted its item (a first sighting) writes nothing: its
+// figures and history point are its inventory row's. The first change
+// after it writes them out (the first two steps: the point, then the
+// figures, observe()'s first ones; a point of an older report of the same
+// day, history only, stays), then goes on as every other change does.
 constexpr const char* kUsageSteps[] = {
       "INSERT INTO usage_points(store, item, day, count, report_id) "
-      "SELECT store, item, ?1, new_count, ?2 " SW_REPORT_CHANGES "ORDER BY store, item "
+      SW_FIRST_SIGHTINGS_WRITTEN_OUT "ON CONFLICT(store, item, day) DO NOTHING",
+      "INSERT INTO usage(store, item, first_day, last_day, last_count, used, used_days) "
+      "SELECT store, item, day, day, first_count, 0, 0 FROM (" SW_FIRST_SIGHTINGS_WRITTEN_OUT
+      ") WHERE true "
+      "ON CONFLICT(store, item) DO NOTHING",
+      "INSERT INTO usage_points(store, item, day, count, report_id) "
+      "SELECT store, item, ?1, new_count, ?2 " SW_REPORT_CHANGES "AND NOT " SW_FIRST_SIGHTING
+      "ORDER BY store, item "
       "ON CONFLICT(store, item, day) DO UPDATE SET count = excluded.count, "
       "report_id = excluded.report_id",
       // observe(): an older day changes nothing; the same day corrects the
       // count; a later day with a count that fell (and is not 0) adds use.
       "INSERT INTO usage(store, item, first_day, last_day, last_count, used, used_days) "
-      "SELECT store, item, ?1, ?1, new_count, 0, 0 " SW_REPORT_CHANGES "ORDER BY store, item "
+      "SELECT store, item, ?1, ?1, new_count, 0, 0 " SW_REPORT_CHANGES "AND NOT " SW_FIRST_SIGHTING
+      "ORDER BY store, item "
       "ON CONFLICT(store, item) DO UPDATE SET "
       "used = usage.used + CASE WHEN excluded.last_day > usage.last_day "
       "  AND excluded.last_count > 0 AND excluded.last_count <= usage.last_count "
@@ -2782,45 +2831,6 @@ constexpr const char* kHistoryInsert =
     "ON CONFLICT(store, item, day) DO UPDATE SET count = excluded.count, "
     "report_id = excluded.report_id";
 
-// The use figures a load writes for the new rows of a store the forecast
-// has never seen: observe()'s first figures and the first history point,
-// as the take-in's statements above would write them. ?1 the report's
-// day, ?2 the report; each row adds store, item and count (the batch's
-// parameters). No such row exists yet: a store's figures and its
-// usage_stores row are written together, and a history point of a store
-// needs a loaded report of it, taken in before (nothing waits). OR FAIL
-// as the batch's inventory rows: no statement journal (OR REPLACE needed
-// one, and wrote about as many pages again).
-constexpr const char* kUsageLoadPoints =
-    "INSERT OR FAIL INTO usage_points(store, item, day, count, report_id) VALUES ";
-constexpr const char* kUsageLoadRows =
-    "INSERT OR FAIL INTO usage(store, item, first_day, last_day, last_count, used, used_days) "
-    "VALUES ";
-std::string usage_load_sql(std::size_t rows, const char* head) {
-  const bool points = head == kUsageLoadPoints;
-  std::string sql = head;
-  for (std::size_t i = 0; i < rows; ++i) {
-    const std::string p = std::to_string(3 + 3 * i), q = std::to_string(4 + 3 * i),
-                      c = std::to_string(5 + 3 * i);
-    if (i) sql += ',';
-    sql += points ? "(?" + p + ",?" + q + ",?1,?" + c + ",?2)"
-                  : "(?" + p + ",?" + q + ",?1,?1,?" + c + ",0,0)";
-  }
-  return sql;
-}
-
-// The store's report days, as the take-in's third step notes them.
-constexpr const char* kUsageStoreNote =
-    "INSERT INTO usage_stores(store, last_day, prev_day) VALUES (?1, ?2, NULL) "
-    "ON CONFLICT(store) DO UPDATE SET prev_day = usage_stores.last_day, "
-    "last_day = excluded.last_day WHERE excluded.last_day > usage_stores.last_day";
-
-// Whether a loaded report still waits for its take-in (a change record
-// after the cursor "usage"): one probe of the change log's key.
-constexpr const char* kUsageWaiting =
-    "SELECT EXISTS (SELECT 1 FROM changes "
-    "WHERE seq > (SELECT position FROM cursors WHERE name = 'usage'))";
-
 }  // namespace
 
 void SqliteStorage::Impl::prepare_usage_statements() {
@@ -2828,16 +2838,10 @@ void SqliteStorage::Impl::prepare_usage_statements() {
   for (std::size_t k = 0; k < std::size(kUsageSteps); ++k) usage_steps[k].emplace(db.get(), kUsageSteps[k]);
   usage_running_out.emplace(db.get(), kUsageRunningOut);
   usage_any_use.emplace(db.get(), kUsageAnyUse);
+  usage_all_first.emplace(db.get(), "SELECT first_sightings > 0 AND first_sightings = "
+                                    "last_seq - first_seq + 1 FROM reports WHERE id = ?1");
   latest_day.emplace(db.get(), kLatestDay);
   history_insert.emplace(db.get(), kHistoryInsert);
-  for (int kind = 0; kind < kChunkKinds; ++kind) {
-    const std::size_t n = std::size_t{1} << kind;
-    usage_load_points[kind].emplace(db.get(), usage_load_sql(n, kUsageLoadPoints));
-    usage_load_rows[kind].emplace(db.get(), usage_load_sql(n, kUsageLoadRows));
-  }
-  usage_store_seen.emplace(db.get(), "SELECT 1 FROM usage_stores WHERE store = ?1");
-  usage_store_note.emplace(db.get(), kUsageStoreNote);
-  usage_waiting.emplace(db.get(), kUsageWaiting);
 }
 
 Result<std::optional<std::int64_t>> SqliteReportWriter::latest_day_of(std::string_view store) {
@@ -2864,91 +2868,6 @@ Status SqliteReportWriter::log_history(std::string_view store, std::string_view 
       .run();
 }
 
-void SqliteReportWriter::set_report_day(std::int64_t day) {
-  if (usage_written_ > 0 && usage_day_ && *usage_day_ != day) usage_day_moved_ = true;
-  usage_day_ = day;
-}
-
-// Whether the forecast has never seen `store` (no usage_stores row), asked
-// once per store and load.
-Result<bool> SqliteReportWriter::usage_new_store(std::string_view store) {
-  for (const auto& [name, fresh] : usage_stores_) {
-    if (name == store) return fresh;
-  }
-  auto& s = impl_->stmt(impl_->usage_store_seen);
-  ResetGuard g(s);
-  s.bind(1, store);
-  auto row = s.step();
-  if (!row) return row.error();
-  const bool fresh = !*row;
-  usage_stores_.emplace_back(std::string(store), fresh);
-  return fresh;
-}
-
-// The figures of the batch's new rows of stores the forecast has never
-// seen, in key order (inserted_), in the load's transaction.
-Status SqliteReportWriter::write_usage() {
-  if (!usage_day_) return {};
-  if (!usage_open_) {
-    // Asked before the first change record of this load: with a report
-    // still waiting, its take-in must come first (observe() goes by date).
-    // Writing the figures here only saves the take-in work: when the
-    // question cannot be answered (the cursors unreadable), the load goes
-    // on without them and the take-in writes them, as for any report.
-    if (last_seq_ != 0) {
-      usage_open_ = false;
-    } else {
-      auto& w = impl_->stmt(impl_->usage_waiting);
-      ResetGuard g(w);
-      auto row = w.step();
-      usage_open_ = row && *row && w.i64(0) == 0;
-    }
-  }
-  if (!*usage_open_ || inserted_.empty()) return {};
-  usage_rows_.clear();
-  std::string_view store;
-  bool fresh = false;
-  for (const std::uint32_t k : inserted_) {
-    if (store.empty() || store_of(k) != store) {
-      store = store_of(k);
-      auto f = usage_new_store(store);
-      if (!f) return f.error();
-      fresh = *f;
-    }
-    if (fresh) usage_rows_.push_back(k);
-  }
-  if (usage_rows_.empty()) return {};
-  const auto bind_row = [&](Statement& s, int j, std::uint32_t k) { bind_batch_row(s, j, k); };
-  auto& impl = *impl_;
-  if (auto st = write_chunks(impl.usage_load_points, usage_rows_, *usage_day_, report_id_, bind_row);
-      !st.ok()) {
-    return st;
-  }
-  if (auto st = write_chunks(impl.usage_load_rows, usage_rows_, *usage_day_, report_id_, bind_row);
-      !st.ok()) {
-    return st;
-  }
-  usage_written_ += static_cast<std::int64_t>(usage_rows_.size());
-  return {};
-}
-
-// At commit: the report days of the stores whose figures the load wrote.
-Status SqliteReportWriter::finish_usage(const ReportRecord& record) {
-  if (usage_written_ == 0) return {};
-  if (usage_day_moved_ || record.report_day != usage_day_) {
-    return Error(ErrorCode::kInternal,
-                 "the report's day changed after its use figures were written");
-  }
-  for (const auto& [store, fresh] : usage_stores_) {
-    if (!fresh) continue;
-    if (auto st = impl_->stmt(impl_->usage_store_note).bind(1, store).bind(2, *usage_day_).run();
-        !st.ok()) {
-      return st;
-    }
-  }
-  return {};
-}
-
 Result<std::optional<UsageReport>> SqliteStorage::next_usage_report() {
   auto& s = impl_->stmt(impl_->usage_next);
   ResetGuard g(s);
@@ -2963,7 +2882,19 @@ Result<std::optional<UsageReport>> SqliteStorage::next_usage_report() {
 
 // The take-in's writes (Storage::apply_usage), in the caller's transaction.
 Status SqliteStorage::Impl::apply_usage_steps(const UsageReport& r) {
+  // A report whose every change record is a first sighting (a first load)
+  // has nothing to write but its stores' report days (the last step).
+  bool all_first = false;
+  {
+    auto& q = stmt(usage_all_first);
+    ResetGuard g(q);
+    q.bind(1, r.report_id);
+    auto row = q.step();
+    if (!row) return row.error();
+    all_first = *row && q.i64(0) != 0;
+  }
   for (auto& slot : usage_steps) {
+    if (all_first && &slot != &usage_steps[std::size(usage_steps) - 1]) continue;
     auto& s = stmt(slot);
     s.bind(1, r.day).bind(2, r.report_id).bind(3, r.last_seq);
     if (auto st = s.run(); !st.ok()) return st;
@@ -2974,7 +2905,6 @@ Status SqliteStorage::Impl::apply_usage_steps(const UsageReport& r) {
 Status SqliteStorage::apply_usage(const UsageReport& r) {
   Txn txn(*impl_);
   if (auto st = txn.begin(); !st.ok()) return st;
-  if (impl_->usage_written_by_load(r)) return txn.commit();
   if (auto st = impl_->apply_usage_steps(r); !st.ok()) return st;
   return txn.commit();
 }
@@ -3001,10 +2931,7 @@ Status SqliteStorage::take_in_usage(const UsageReport& r, std::int64_t horizon_d
                                     const UsageJudge& judge) {
   Txn txn(*impl_);
   if (auto st = txn.begin(); !st.ok()) return st;
-  // Its load wrote every figure already (SqliteReportWriter::write_usage).
-  if (!impl_->usage_written_by_load(r)) {
-    if (auto st = impl_->apply_usage_steps(r); !st.ok()) return st;
-  }
+  if (auto st = impl_->apply_usage_steps(r); !st.ok()) return st;
   std::vector<OutboxMessage> messages;
   if (judge) {
     std::vector<UsageRow> rows;
@@ -3032,7 +2959,10 @@ Status SqliteStorage::take_in_usage(const UsageReport& r, std::int64_t horizon_d
 Result<std::optional<UsageRow>> SqliteStorage::usage_of(std::string_view store,
                                                         std::string_view item) {
   auto rows = collect_sql<UsageRow>(
-      impl_->db.get(), "SELECT " SW_USAGE_COLUMNS " " SW_USAGE_FROM "WHERE u.store = ?1 AND u.item = ?2",
+      impl_->db.get(),
+      "SELECT " SW_USAGE_COLUMNS " " SW_USAGE_FROM "WHERE u.store = ?1 AND u.item = ?2 "
+      "UNION ALL SELECT " SW_FIRST_SIGHTING_COLUMNS " " SW_FIRST_SIGHTING_FROM
+      "WHERE i.store = ?1 AND i.item = ?2 AND " SW_FIRST_SIGHTING_SHOWN,
       [&](Statement& s) { s.bind(1, store).bind(2, item); }, read_usage);
   if (!rows) return rows.error();
   if (rows->empty()) return std::optional<UsageRow>();
@@ -3058,7 +2988,10 @@ Result<std::vector<UsageRow>> SqliteStorage::usage_by_cover(std::optional<std::s
 Result<std::vector<UsageRow>> SqliteStorage::usage_of_item(std::string_view item) {
   return collect_sql<UsageRow>(
       impl_->db.get(), "SELECT " SW_USAGE_COLUMNS " " SW_USAGE_FROM
-      "WHERE u.store IN (SELECT store FROM usage_stores) AND u.item = ?1 ORDER BY u.store",
+      "WHERE u.store IN (SELECT store FROM usage_stores) AND u.item = ?1 "
+      "UNION ALL SELECT " SW_FIRST_SIGHTING_COLUMNS " " SW_FIRST_SIGHTING_FROM
+      "WHERE i.store IN (SELECT store FROM usage_stores) AND i.item = ?1 AND "
+      SW_FIRST_SIGHTING_SHOWN "ORDER BY 1",
       [&](Statement& s) { s.bind(1, item); }, read_usage);
 }
 
@@ -3067,7 +3000,11 @@ Result<std::vector<HistoryPoint>> SqliteStorage::item_history(std::string_view s
   auto rows = collect_sql<HistoryPoint>(
       impl_->db.get(),
       "SELECT day, count, report_id FROM usage_points WHERE store = ?1 AND item = ?2 "
-      "ORDER BY day DESC LIMIT ?3",
+      "UNION ALL SELECT " SW_FIRST_DAY ", i.first_count, i.first_report "
+      SW_FIRST_SIGHTING_FROM "WHERE i.store = ?1 AND i.item = ?2 AND " SW_FIRST_SIGHTING_SHOWN
+      "AND NOT EXISTS (SELECT 1 FROM usage_points p WHERE p.store = i.store "
+      "AND p.item = i.item AND p.day = " SW_FIRST_DAY ") "
+      "ORDER BY 1 DESC LIMIT ?3",
       [&](Statement& s) { s.bind(1, store).bind(2, item).bind(3, limit); },
       [](const Statement& st) { return HistoryPoint{st.i64(0), st.i64(1), st.i64(2)}; });
   if (rows) std::reverse(rows->begin(), rows->end());

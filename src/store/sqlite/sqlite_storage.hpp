@@ -216,7 +216,6 @@ class SqliteReportWriter final : public ReportWriter {
   Result<std::optional<std::int64_t>> latest_day_of(std::string_view store) override;
   Status log_history(std::string_view store, std::string_view item, std::int64_t count,
                      std::int64_t day) override;
-  void set_report_day(std::int64_t day) override;
 
   static constexpr int kBatchRows = SqliteStorage::kBatchRows;
 
@@ -225,6 +224,7 @@ class SqliteReportWriter final : public ReportWriter {
   std::int64_t report_id_ = 0;
   std::int64_t rows_ = 0;
   std::int64_t changes_ = 0;
+  std::int64_t first_sightings_ = 0;  // change records that inserted their row
   std::int64_t first_seq_ = 0;  // the report's first and last change numbers,
   std::int64_t last_seq_ = 0;   // as SQLite assigned them at insert
   // The batch: names packed in `names_`, offsets and counts per row.
@@ -270,22 +270,6 @@ class SqliteReportWriter final : public ReportWriter {
   void bind_batch_row(sqlite::Statement& s, int j, std::uint32_t k) const;
   [[nodiscard]] Status read_current_counts();
   [[nodiscard]] Status write_batch();
-
-  // Use figures written by the load (SqliteStorage::take_in_usage skips
-  // their take-in): the new rows of a store the forecast has never seen
-  // (no usage_stores row), in the batch's key order, while no earlier
-  // report waits for its take-in. Such a row's figures are observe()'s
-  // first ones, so nothing read before the take-in (the transfers of the
-  // stock alerts) sees a difference.
-  std::optional<std::int64_t> usage_day_;  // set_report_day()
-  bool usage_day_moved_ = false;           // the day changed after rows were written
-  std::optional<bool> usage_open_;         // no earlier report waits (asked once)
-  std::vector<std::pair<std::string, bool>> usage_stores_;  // store -> first seen by the forecast
-  std::vector<std::uint32_t> usage_rows_;  // scratch: the batch's rows to write
-  std::int64_t usage_written_ = 0;         // rows whose figures the load wrote
-  [[nodiscard]] Result<bool> usage_new_store(std::string_view store);
-  [[nodiscard]] Status write_usage();
-  [[nodiscard]] Status finish_usage(const ReportRecord& record);
 };
 
 }  // namespace stockwatch
