@@ -2138,8 +2138,16 @@ Result<std::optional<UsageReport>> PostgresStorage::next_usage_report() {
   auto r = impl_->query(
       "SELECT id, COALESCE(report_day, received_at / 86400000), path, finished_at, last_seq, "
       "  last_seq > (SELECT position FROM cursors WHERE name = 'usage_alerts_from') "
-      "FROM reports WHERE status = 'loaded' "
+      // Through the index of the change feed (last_seq > 0), from the
+      // cursor on: a loaded report with changes is the only kind with a
+      // last_seq. Its status is still checked, as an expression that no
+      // index matches: the planner, its statistics of status taken while
+      // the ledger was small, otherwise read every loaded report through
+      // the index of their sizes (a millisecond and more per report,
+      // twice per report, growing with the ledger).
+      "FROM reports WHERE last_seq > 0 "
       "AND last_seq > (SELECT position FROM cursors WHERE name = 'usage') "
+      "AND status || '' = 'loaded' "
       "ORDER BY last_seq LIMIT 1",
       {});
   if (!r) return r.error();
