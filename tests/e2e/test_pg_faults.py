@@ -16,6 +16,11 @@ PostgreSQL 15 (pg.py) and a real SMTP server.
   message, exactly once.
 - The database unreachable at start, and a read-only database: a clear
   error and a non-zero exit.
+
+No step here waits a fixed time or races the machine's speed: each waits
+for a state it can see (a load's COPY in pg_stat_activity, the ledger, the
+outbox), with generous limits for a busy machine, and "no second message"
+is checked once every daemon has stopped, when none can come any more.
 """
 
 import json
@@ -32,6 +37,10 @@ from harness import parse_message, sample, toml_str
 
 MEDAN = sample("inventory-medan.csv")
 MAKASSAR = sample("inventory-makassar.csv")
+# The limit for a step that takes well under a second on a quiet machine:
+# generous, as other work may share the cores; a test that passes does not
+# wait for it.
+SLOW = 120
 
 
 def big_report(path, rows):
@@ -78,6 +87,40 @@ class PgFaultsTest(pg.PgTestCase):
         return self.sql(db, "SELECT count(*) FROM reports WHERE status = 'loaded' "
                             f"AND path LIKE '%{name}'")
 
+    def wait_loading(self, db, what):
+        """Waits until a report's rows are being copied into the database
+        (its transaction open, a batch sent with COPY): mid-load."""
+        harness.wait_for(
+            lambda: self.sql(db, "SELECT count(*) FROM pg_stat_activity WHERE "
+                                 "application_name = 'stockwatch' AND xact_start IS NOT NULL "
+                                 f"AND datname = '{db}' AND query LIKE 'COPY stage%'") != "0",
+            what, timeout=SLOW, interval=0.01)
+
+    def wait_settled(self, db, smtp, messages):
+        """Waits until nothing more is to be sent: the checker and the
+        forecast have read every change and rejection, the outbox holds
+        `messages` messages, all sent, and the SMTP server has that many."""
+        def settled():
+            state = self.sql(
+                db, "SELECT (SELECT count(*) FROM outbox), "
+                    "(SELECT count(*) FROM outbox WHERE state <> 'sent'), "
+                    "(SELECT bool_and(c.position >= f.position) FROM cursors c JOIN feeds f "
+                    "  ON f.name = CASE c.name WHEN 'usage' THEN 'changes' ELSE c.name END "
+                    "  WHERE c.name IN ('changes', 'rejected', 'usage'))")
+            return state == f"{messages}|0|t" and smtp.count() == messages
+        harness.wait_for(settled, f"{messages} message(s) sent and nothing left to send",
+                         timeout=SLOW)
+
+    def assert_sent_once(self, smtp, messages, *envs):
+        """Stops the daemons, then checks that the SMTP server has exactly
+        `messages` messages, each Message-ID once: with no daemon running,
+        none can come later."""
+        for env in envs:
+            env.stop_daemon()
+        self.assertEqual(smtp.count(), messages)
+        ids = [parse_message(eml)["Message-ID"] for eml, _ in smtp.messages()]
+        self.assertEqual(len(set(ids)), messages, ids)
+
     def test_terminated_connections_are_made_again_and_readyz_says_so(self):
         db = self.pg.fresh_database()
         env = self.make_env()
@@ -87,7 +130,7 @@ class PgFaultsTest(pg.PgTestCase):
         self.assertEqual(status, 200, body)
         self.assertEqual(body["node"], "node-a")
         env.drop(MEDAN)
-        env.wait_messages(1)
+        env.wait_messages(1, timeout=SLOW)
 
         killed = self.sql(db, "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
                               f"WHERE datname = '{db}' AND application_name = 'stockwatch'")
@@ -98,12 +141,12 @@ class PgFaultsTest(pg.PgTestCase):
         self.assertEqual(body["components"]["database"]["state"], "error")
         self.assertIn("PostgreSQL", body["components"]["database"]["error"])
         # Then each connection is made again, and the daemon works on.
-        harness.wait_for(lambda: self.readyz(port)[0] == 200, "/readyz ready again")
+        harness.wait_for(lambda: self.readyz(port)[0] == 200, "/readyz ready again",
+                         timeout=SLOW)
         env.drop(MAKASSAR)
-        env.wait_messages(2)
         harness.wait_for(lambda: self.loaded(db, "inventory-makassar.csv") == "1",
-                         "the second report loaded")
-        env.assert_message_count_stays(2)
+                         "the second report loaded", timeout=SLOW)
+        self.wait_settled(db, env.smtp, 2)
         log = env.daemon.log()
         self.assertIn("connection lost", log)
         self.assertIn("connected again", log)
@@ -112,7 +155,7 @@ class PgFaultsTest(pg.PgTestCase):
             if line.strip():
                 self.assertIn("[node-a] ", line)
         self.assertIsNone(env.daemon.proc.poll(), log)
-        env.stop_daemon()
+        self.assert_sent_once(env.smtp, 2, env)
 
     def test_postgresql_restarted_in_the_middle_of_a_load(self):
         db = self.pg.fresh_database()
@@ -123,12 +166,7 @@ class PgFaultsTest(pg.PgTestCase):
         staged = os.path.join(env.root, "big.csv")
         big_report(staged, rows)
         os.rename(staged, os.path.join(env.inbox, "big.csv"))
-        # Mid-load: the loading connection has a transaction open.
-        harness.wait_for(
-            lambda: self.sql(db, "SELECT count(*) FROM pg_stat_activity WHERE "
-                                 "application_name = 'stockwatch' AND xact_start IS NOT NULL "
-                                 f"AND datname = '{db}' AND pid <> pg_backend_pid()") != "0",
-            "the load to begin", interval=0.01)
+        self.wait_loading(db, "the load to begin")
         self.pg.stop_server("fast")
         status, body = self.readyz(port)
         self.assertEqual(status, 503, body)
@@ -141,11 +179,11 @@ class PgFaultsTest(pg.PgTestCase):
                          "1")
         self.assertEqual(self.sql(db, "SELECT count(*) FROM changes"), str(rows))
         # The ten items at 0 are alerted once: one message for the report.
-        env.wait_messages(1, timeout=120)
-        env.assert_message_count_stays(1, seconds=2.0)
-        harness.wait_for(lambda: self.readyz(port)[0] == 200, "/readyz ready again")
+        self.wait_settled(db, env.smtp, 1)
+        harness.wait_for(lambda: self.readyz(port)[0] == 200, "/readyz ready again",
+                         timeout=SLOW)
         self.assertIsNone(env.daemon.proc.poll())
-        env.stop_daemon()
+        self.assert_sent_once(env.smtp, 1, env)
 
     def test_a_node_killed_mid_load_loses_nothing_and_doubles_nothing(self):
         db = self.pg.fresh_database()
@@ -161,18 +199,15 @@ class PgFaultsTest(pg.PgTestCase):
         staged = os.path.join(a.root, "big.csv")
         big_report(staged, rows)
         os.rename(staged, os.path.join(a.inbox, "big.csv"))
-        harness.wait_for(
-            lambda: self.sql(db, "SELECT count(*) FROM pg_stat_activity WHERE "
-                                 "application_name = 'stockwatch' AND xact_start IS NOT NULL "
-                                 f"AND datname = '{db}' AND pid <> pg_backend_pid()") != "0",
-            "node A's load to begin", interval=0.01)
+        # Only node A loads a report now: the COPY seen is its.
+        self.wait_loading(db, "node A's load to begin")
         a.daemon.proc.send_signal(signal.SIGKILL)
         a.daemon.proc.wait()
         # Node B works on meanwhile.
         b.drop(MEDAN)
         harness.wait_for(lambda: self.loaded(db, "inventory-medan.csv") == "1",
-                         "node B's report loaded")
-        harness.wait_for(lambda: smtp.count() == 1, "node B's alert sent")
+                         "node B's report loaded", timeout=SLOW)
+        harness.wait_for(lambda: smtp.count() == 1, "node B's alert sent", timeout=SLOW)
         self.assertEqual(self.loaded(db, "big.csv"), "0")  # nothing of A's half load
         # A comes back and loads its report, once.
         a.start_daemon()
@@ -180,12 +215,8 @@ class PgFaultsTest(pg.PgTestCase):
                          timeout=240)
         self.assertEqual(self.sql(db, "SELECT count(*) FROM inventory"), str(rows + 6))
         self.assertEqual(self.sql(db, "SELECT count(*) FROM changes"), str(rows + 6))
-        harness.wait_for(lambda: smtp.count() == 2, "node A's alert sent", timeout=120)
-        a.assert_message_count_stays(2, seconds=2.0)
-        ids = [parse_message(eml)["Message-ID"] for eml, _ in smtp.messages()]
-        self.assertEqual(len(set(ids)), 2, ids)
-        for env in (a, b):
-            env.stop_daemon()
+        self.wait_settled(db, smtp, 2)
+        self.assert_sent_once(smtp, 2, a, b)
 
     def test_a_node_killed_mid_send_the_other_delivers_once_after_the_lease(self):
         db = self.pg.fresh_database()
@@ -206,7 +237,8 @@ class PgFaultsTest(pg.PgTestCase):
             env.start_daemon()
             nodes[node] = env
         a.drop(MEDAN)
-        harness.wait_for(lambda: smtp.held(), "a node to be in the middle of sending")
+        harness.wait_for(lambda: smtp.held(), "a node to be in the middle of sending",
+                         timeout=SLOW)
         claimed_by = self.sql(db, "SELECT claimed_by FROM outbox WHERE state = 'queued'")
         m = re.match(r"serve@(node-[ab]) pid (\d+)$", claimed_by)
         self.assertIsNotNone(m, claimed_by)
@@ -219,24 +251,23 @@ class PgFaultsTest(pg.PgTestCase):
         # The server saw the killed client's connection end while it held
         # the message, so it accepted nothing.
         os.unlink(hold)
-        # The claim holds until its lease ends: the survivor does not send
-        # before (a send already accepted would otherwise go out twice).
-        now_ms = int(self.sql(db, "SELECT (extract(epoch from clock_timestamp()) * 1000)::bigint"))
-        if expires - now_ms > 3000:
-            a.assert_message_count_stays(0, seconds=(expires - now_ms - 2000) / 1000)
         harness.wait_for(lambda: smtp.count() == 1, "the other node to send after the lease",
-                         timeout=lease + 60)
-        now_ms = int(self.sql(db, "SELECT (extract(epoch from clock_timestamp()) * 1000)::bigint"))
-        self.assertGreaterEqual(now_ms, expires)
-        a.assert_message_count_stays(1, seconds=2.0)
+                         timeout=lease + SLOW)
+        # The claim held until its lease ended: the survivor sent only after
+        # (a send already accepted would otherwise go out twice). The server
+        # wrote the message when it accepted it, after the survivor claimed
+        # it; the same clock as the lease's (a file's time may trail it by
+        # a clock tick, hence 20 ms; a send that did not wait would be
+        # seconds early).
+        accepted_ms = os.stat(os.path.join(smtp.outdir, "1.eml")).st_mtime_ns // 1_000_000
+        self.assertGreaterEqual(accepted_ms, expires - 20)
+        self.wait_settled(db, smtp, 1)
         self.assertEqual(self.sql(db, "SELECT state, attempts FROM outbox"), "sent|1")
         self.assertEqual(self.sql(db, "SELECT count(*) FROM reports WHERE status = 'loaded'"), "1")
         self.assertIn(": sent", survivor.daemon.log())
         # One Message-ID reached the server twice (the held attempt, the
         # delivery); it was accepted once.
-        ids = [parse_message(eml)["Message-ID"] for eml, _ in smtp.messages()]
-        self.assertEqual(len(ids), 1)
-        survivor.stop_daemon()
+        self.assert_sent_once(smtp, 1, survivor)
 
     def test_an_unreachable_database_at_start_is_a_clear_error(self):
         env = self.make_env()
