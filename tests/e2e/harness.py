@@ -36,10 +36,19 @@ import unittest
 try:
     # A page that reloads between finding an element and reading it leaves a
     # stale reference; a poll treats that as "not yet", like a missing file.
-    from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
+    # Chromium's driver may instead report an element of the page being
+    # replaced as a node that "does not belong to the document", as a plain
+    # WebDriverException; that message is the same "not yet".
+    from selenium.common.exceptions import (NoSuchElementException,
+                                            StaleElementReferenceException,
+                                            WebDriverException)
     _PAGE_NOT_READY = (NoSuchElementException, StaleElementReferenceException)
+    _BROWSER_ERROR = WebDriverException
 except ImportError:
     _PAGE_NOT_READY = ()
+    _BROWSER_ERROR = ()
+
+_NODE_GONE = "does not belong to the document"
 
 SOURCE_DIR = os.environ.get(
     "STOCKWATCH_SOURCE_DIR",
@@ -95,7 +104,7 @@ def wait_for(predicate, what, timeout=DEFAULT_TIMEOUT, interval=POLL_INTERVAL):
     Raises AssertionError naming `what` after `timeout` seconds. A predicate
     that raises sqlite3.OperationalError or FileNotFoundError (a database or
     file not created yet), or a browser page that is still being replaced
-    (a stale or not yet present element), counts as "not yet".
+    (a stale, detached or not yet present element), counts as "not yet".
     """
     timeout *= DEADLINE_SCALE
     deadline = time.monotonic() + timeout
@@ -106,6 +115,10 @@ def wait_for(predicate, what, timeout=DEFAULT_TIMEOUT, interval=POLL_INTERVAL):
             if value:
                 return value
         except (sqlite3.OperationalError, FileNotFoundError) + _PAGE_NOT_READY as e:
+            last_error = e
+        except _BROWSER_ERROR as e:
+            if _NODE_GONE not in str(e):
+                raise
             last_error = e
         if time.monotonic() >= deadline:
             detail = f" (last error: {last_error})" if last_error else ""
