@@ -66,6 +66,22 @@ def free_port():
         return s.getsockname()[1]
 
 
+def config_text(root, db, port, workers=None):
+    """The daemon's configuration for a benchmark in `root`: mail written to
+    a folder, the console on `port`, `[console] workers` when given."""
+    return "\n".join([
+        "[storage]", f"database = {json.dumps(db)}", "",
+        "[inbox]", f"path = {json.dumps(os.path.join(root, 'inbox'))}",
+        f"processed = {json.dumps(os.path.join(root, 'processed'))}",
+        f"failed = {json.dumps(os.path.join(root, 'failed'))}", "",
+        "[alerts]", 'from = "stockwatch@example.com"', "",
+        "[[alerts.subscription]]", 'email = "owner@example.com"', "",
+        "[smtp]", 'url = ""', f"maildir = {json.dumps(os.path.join(root, 'mail'))}", "",
+        "[http]", f'listen = "127.0.0.1:{port}"', "",
+        *(["[console]", f"workers = {workers}", ""] if workers else []),
+        "[log]", 'level = "warn"', ""])
+
+
 def write_report(path):
     rng = random.Random(15)
     with open(path, "w", encoding="utf-8") as f:
@@ -300,17 +316,7 @@ def main():
         for d in ("inbox", "processed", "failed", "mail"):
             os.makedirs(os.path.join(root, d))
         with open(config, "w", encoding="utf-8") as f:
-            f.write("\n".join([
-                "[storage]", f"database = {json.dumps(db)}", "",
-                "[inbox]", f"path = {json.dumps(os.path.join(root, 'inbox'))}",
-                f"processed = {json.dumps(os.path.join(root, 'processed'))}",
-                f"failed = {json.dumps(os.path.join(root, 'failed'))}", "",
-                "[alerts]", 'from = "stockwatch@example.com"', "",
-                "[[alerts.subscription]]", 'email = "owner@example.com"', "",
-                "[smtp]", 'url = ""', f"maildir = {json.dumps(os.path.join(root, 'mail'))}", "",
-                "[http]", f'listen = "127.0.0.1:{port}"', "",
-                *(["[console]", f"workers = {args.workers}", ""] if args.workers else []),
-                "[log]", 'level = "warn"', ""]))
+            f.write(config_text(root, db, port, args.workers))
         counts, gen_s = make_data(binary, root, config, db)
         subprocess.run([binary, "user", "add", "owner", "--role", "owner", "--config", config],
                        input=PASSWORD + "\n", text=True, check=True, capture_output=True)

@@ -23,7 +23,7 @@ import subprocess
 import tempfile
 import time
 
-from console_bench import free_port, log
+from console_bench import config_text, free_port, log
 
 
 def rss_mib(pid):
@@ -37,17 +37,7 @@ def rss_mib(pid):
 def write_config(root, db, port, workers):
     path = os.path.join(root, f"stockwatch-{workers}.toml")
     with open(path, "w", encoding="utf-8") as f:
-        f.write("\n".join([
-            "[storage]", f"database = {json.dumps(db)}", "",
-            "[inbox]", f"path = {json.dumps(os.path.join(root, 'inbox'))}",
-            f"processed = {json.dumps(os.path.join(root, 'processed'))}",
-            f"failed = {json.dumps(os.path.join(root, 'failed'))}", "",
-            "[alerts]", 'from = "stockwatch@example.com"', "",
-            "[[alerts.subscription]]", 'email = "owner@example.com"', "",
-            "[smtp]", 'url = ""', f"maildir = {json.dumps(os.path.join(root, 'mail'))}", "",
-            "[http]", f'listen = "127.0.0.1:{port}"', "",
-            "[console]", f"workers = {workers}", "",
-            "[log]", 'level = "warn"', ""]))
+        f.write(config_text(root, db, port, workers))
     return path
 
 
