@@ -262,7 +262,9 @@ TEST_P(FirstSightingContract, AMixedReportAndAnItemNewInOneStoreOnly) {
 // A history-only row (an older report of the store) of the same day as a
 // report not taken in yet: the take-in of that report comes after the row
 // and writes its own point over it, whether its change is a first sighting
-// or a change of a known item (before schema step 14, both did so).
+// or a change of a known item (SQLite before its schema step 14 did so for
+// both; PostgreSQL since its step 10, and SQLite since 14, keep the older
+// row for a first sighting while its figures start from the newer count).
 TEST_P(FirstSightingContract, ATakeInAfterAnOlderSameDayRowWritesItsPointForFirstSightingsToo) {
   load({{"Medan", "Robusta", 1200}}, 0, "h0");
   take_in();
