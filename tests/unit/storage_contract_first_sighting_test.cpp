@@ -13,6 +13,7 @@
 #include "pg_test_server.hpp"
 #include "pipeline/usage.hpp"
 #include "store/migrate.hpp"
+#include "store/sqlite/sqlite_storage.hpp"
 #include "store/storage.hpp"
 #include "storage_test_util.hpp"
 #include "test_util.hpp"
@@ -326,6 +327,66 @@ TEST(FirstSightingMigrate, PostgreSqlGoesOnWithTheSameFigures) {
     EXPECT_EQ(figures_of(*s, "Medan", "Toraja"), "30 60 1 2 30");
     EXPECT_EQ(history_of(*s, "Medan", "Toraja"),
               "30:3:" + std::to_string(r2) + ";60:1:" + std::to_string(r3));
+  }
+}
+
+
+// A step-13 database with a report loaded but not taken in (a new item,
+// Toraja, whose inventory row has no first report), upgraded, then a load
+// that changes Toraja again before that take-in; then migrated to
+// PostgreSQL before the take-ins. Both take-ins give observe()'s figures.
+TEST(FirstSightingUpgrade, AStep13ReportWaitingWhenTheItemChangesAgain) {
+  TempDir dir;
+  ManualClock clock;
+  const auto file = dir / "v13.db";
+  (void)SqliteStorage::open_with_schema(file, {}, clock, SqliteStorage::schema_steps().first(13));
+  const std::string d = std::to_string(kDay0), d10 = std::to_string(kDay0 + 10);
+  {
+    test::RawDb raw(file);
+    raw.exec(
+        "INSERT INTO reports(id, path, size, sha256, status, rows, changes, received_at, "
+        "finished_at, first_seq, last_seq, report_day, date_source) VALUES "
+        "(1, 'a.csv', 10, 'sha-a', 'loaded', 1, 1, 0, 0, 1, 1, " + d + ", 'name'), "
+        "(2, 'b.csv', 10, 'sha-b', 'loaded', 2, 2, 0, 0, 2, 3, " + d10 + ", 'name');"
+        "INSERT INTO inventory(store, item, count, updated_at, report_id) VALUES "
+        "('Medan', 'Arabika', 4, 0, 2), ('Medan', 'Toraja', 6, 0, 2);"
+        "INSERT INTO changes(seq, store, item, old_count, new_count, report_id) VALUES "
+        "(1, 'Medan', 'Arabika', NULL, 7, 1), "
+        "(2, 'Medan', 'Arabika', 7, 4, 2), (3, 'Medan', 'Toraja', NULL, 6, 2);"
+        "INSERT INTO report_stores(store, report_id) VALUES ('Medan', 1), ('Medan', 2);"
+        "INSERT INTO usage(store, item, first_day, last_day, last_count, used, used_days) VALUES "
+        "('Medan', 'Arabika', " + d + ", " + d + ", 7, 0, 0);"
+        "INSERT INTO usage_points(store, item, day, count, report_id) VALUES "
+        "('Medan', 'Arabika', " + d + ", 7, 1);"
+        "INSERT INTO usage_stores(store, last_day, prev_day) VALUES ('Medan', " + d + ", NULL);"
+        "UPDATE cursors SET position = 1 WHERE name = 'usage';");
+  }
+  std::int64_t r3 = 0;
+  {
+    auto s = Storage::open(file, StorageOptions{}, clock);
+    EXPECT_EQ(figures_of(*s, "Medan", "Toraja"), "none");
+    r3 = load_into(*s, clock, {{"Medan", "Toraja", 2}, {"Medan", "Arabika", 1}}, kDay0 + 20,
+                   "sha-c");
+    EXPECT_EQ(figures_of(*s, "Medan", "Toraja"), "none");
+    EXPECT_EQ(figures_of(*s, "Medan", "Arabika"), "0 0 7 0 0");
+  }
+  auto& server = test::PgTestServer::instance();
+  const std::string url = server.url(server.fresh_database());
+  auto migrated = migrate_to_postgresql(file, url, StorageOptions{}, clock);
+  ASSERT_TRUE(migrated.ok()) << migrated.error().message();
+  auto lite = Storage::open(file, StorageOptions{}, clock);
+  auto pg = Storage::open(url, StorageOptions{}, clock);
+  for (Storage* s : {lite.get(), pg.get()}) {
+    SCOPED_TRACE(s == pg.get() ? "postgresql" : "sqlite");
+    EXPECT_EQ(take_in_n(*s, 1), std::vector<std::int64_t>{2});
+    EXPECT_EQ(figures_of(*s, "Medan", "Toraja"), "10 10 6 0 0");
+    EXPECT_EQ(history_of(*s, "Medan", "Toraja"), "10:6:2");
+    EXPECT_EQ(take_in_n(*s, 10), std::vector<std::int64_t>{r3});
+    EXPECT_EQ(figures_of(*s, "Medan", "Toraja"), "10 20 2 4 10");
+    EXPECT_EQ(history_of(*s, "Medan", "Toraja"), "10:6:2;20:2:" + std::to_string(r3));
+    EXPECT_EQ(figures_of(*s, "Medan", "Arabika"), "0 20 1 6 20");
+    EXPECT_EQ(history_of(*s, "Medan", "Arabika"),
+              "0:7:1;10:4:2;20:1:" + std::to_string(r3));
   }
 }
 
