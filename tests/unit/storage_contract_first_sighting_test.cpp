@@ -261,32 +261,6 @@ TEST_P(FirstSightingContract, AMixedReportAndAnItemNewInOneStoreOnly) {
             "0:100:" + R(r1) + ";30:80:" + R(r2) + ";60:70:" + R(r3));
 }
 
-// A history-only row (an older report of the store) of the same day as a
-// report not taken in yet: the take-in of that report comes after the row
-// and writes its own point over it, whether its change is a first sighting
-// or a change of a known item (SQLite before its schema step 14 did so for
-// both; PostgreSQL since its step 10, and SQLite since 14, keep the older
-// row for a first sighting while its figures start from the newer count).
-TEST_P(FirstSightingContract, ATakeInAfterAnOlderSameDayRowWritesItsPointForFirstSightingsToo) {
-  load({{"Medan", "Robusta", 1200}}, 0, "h0");
-  take_in();
-  const auto r1 = load({{"Medan", "Arabika", 1000}, {"Medan", "Robusta", 1000}}, 10, "h1");
-  load({{"Medan", "Gayo", 5}}, 30, "h2");  // the store's latest day is now later
-  const auto o = load({{"Medan", "Arabika", 900}, {"Medan", "Robusta", 900}}, 10, "h3");
-  (void)o;
-  take_in();
-  // Robusta (a known item): R1's take-in, after the older row, wrote R1's point.
-  EXPECT_EQ(history("Medan", "Robusta"), "0:1200:1;10:1000:" + R(r1));
-  // Arabika (first seen in R1): the same is expected.
-  EXPECT_EQ(history("Medan", "Arabika"), "10:1000:" + R(r1));
-  const auto r4 = load({{"Medan", "Arabika", 700}, {"Medan", "Robusta", 700}}, 40, "h4");
-  take_in();
-  EXPECT_EQ(history("Medan", "Robusta"), "0:1200:1;10:1000:" + R(r1) + ";40:700:" + R(r4));
-  EXPECT_EQ(history("Medan", "Arabika"), "10:1000:" + R(r1) + ";40:700:" + R(r4));
-  EXPECT_EQ(figures("Medan", "Arabika"), "10 40 700 300 30");
-  EXPECT_EQ(figures("Medan", "Robusta"), "0 40 700 500 40");
-}
-
 // An older report whose day is known only after its rows (a date column):
 // its rows change the inventory, but observe() takes none of an older day
 // into the figures; the first sighting of the newer report stays the
