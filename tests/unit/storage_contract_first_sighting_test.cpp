@@ -6,11 +6,11 @@
 // first sighting's figures sit in `usage` or in the inventory row.
 #include <gtest/gtest.h>
 
-#include <functional>
 #include <string>
 #include <vector>
 
 #include "pg_test_server.hpp"
+#include "storage_backends.hpp"
 #include "pipeline/usage.hpp"
 #include "store/migrate.hpp"
 #include "store/sqlite/sqlite_storage.hpp"
@@ -24,24 +24,7 @@ namespace {
 using test::Row;
 using test::TempDir;
 
-struct Backend {
-  std::string name;
-  std::function<std::filesystem::path(const TempDir& dir)> fresh;
-};
-
-void PrintTo(const Backend& b, std::ostream* os) { *os << b.name; }
-
-std::vector<Backend> backends() {
-  return {
-      {"sqlite", [](const TempDir& dir) { return dir / "first.db"; }},
-      // A real PostgreSQL 15, started on first use (pg_test_server.hpp).
-      {"postgresql",
-       [](const TempDir&) {
-         auto& server = test::PgTestServer::instance();
-         return std::filesystem::path(server.url(server.fresh_database()));
-       }},
-  };
-}
+using test::StorageBackend;
 
 constexpr std::int64_t kDay0 = 20454;  // 2026-01-01
 
@@ -113,7 +96,7 @@ std::vector<std::int64_t> take_in_n(Storage& st, int n) {
   return out;
 }
 
-class FirstSightingContract : public ::testing::TestWithParam<Backend> {
+class FirstSightingContract : public ::testing::TestWithParam<StorageBackend> {
  protected:
   void SetUp() override {
     storage_ = Storage::open(GetParam().fresh(dir_), StorageOptions{}, clock_);
@@ -282,7 +265,8 @@ TEST_P(FirstSightingContract, AnOlderReportWhoseDayComesAfterItsRows) {
   EXPECT_EQ(figures("Medan", "Gayo"), "10 40 4 5 30");
 }
 
-INSTANTIATE_TEST_SUITE_P(Backends, FirstSightingContract, ::testing::ValuesIn(backends()),
+INSTANTIATE_TEST_SUITE_P(Backends, FirstSightingContract,
+                         ::testing::ValuesIn(test::storage_backends("first.db")),
                          [](const auto& info) { return info.param.name; });
 
 // stockwatch migrate of a SQLite database with first sightings, one taken

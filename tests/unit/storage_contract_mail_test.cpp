@@ -4,12 +4,10 @@
 // storage_contract_test.cpp.
 #include <gtest/gtest.h>
 
-#include <functional>
-#include <ostream>
 #include <string>
 #include <vector>
 
-#include "pg_test_server.hpp"
+#include "storage_backends.hpp"
 #include "store/storage.hpp"
 #include "storage_test_util.hpp"
 #include "test_util.hpp"
@@ -19,25 +17,9 @@ namespace {
 
 using test::TempDir;
 
-struct Backend {
-  std::string name;
-  std::function<std::filesystem::path(const TempDir& dir)> fresh;
-};
+using test::StorageBackend;
 
-void PrintTo(const Backend& b, std::ostream* os) { *os << b.name; }
-
-std::vector<Backend> backends() {
-  return {
-      {"sqlite", [](const TempDir& dir) { return dir / "mail.db"; }},
-      {"postgresql",
-       [](const TempDir&) {
-         auto& server = test::PgTestServer::instance();
-         return std::filesystem::path(server.url(server.fresh_database()));
-       }},
-  };
-}
-
-class MailStorageContract : public ::testing::TestWithParam<Backend> {
+class MailStorageContract : public ::testing::TestWithParam<StorageBackend> {
  protected:
   void SetUp() override {
     location_ = GetParam().fresh(dir_);
@@ -166,8 +148,9 @@ TEST_P(MailStorageContract, AReportsEventsAreListedInOrder) {
   EXPECT_TRUE(storage_->report_events(first, 10)->empty());
 }
 
-INSTANTIATE_TEST_SUITE_P(Backends, MailStorageContract, ::testing::ValuesIn(backends()),
-                         [](const ::testing::TestParamInfo<Backend>& info) {
+INSTANTIATE_TEST_SUITE_P(Backends, MailStorageContract,
+                         ::testing::ValuesIn(test::storage_backends("mail.db")),
+                         [](const ::testing::TestParamInfo<StorageBackend>& info) {
                            return info.param.name;
                          });
 

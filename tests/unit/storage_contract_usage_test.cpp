@@ -3,11 +3,10 @@
 // the running figures of observe() (pipeline/usage.hpp) and the usage cursor.
 #include <gtest/gtest.h>
 
-#include <functional>
 #include <string>
 #include <vector>
 
-#include "pg_test_server.hpp"
+#include "storage_backends.hpp"
 #include "pipeline/usage.hpp"
 #include "store/storage.hpp"
 #include "storage_test_util.hpp"
@@ -19,28 +18,11 @@ namespace {
 using test::Row;
 using test::TempDir;
 
-struct Backend {
-  std::string name;
-  std::function<std::filesystem::path(const TempDir& dir)> fresh;
-};
-
-void PrintTo(const Backend& b, std::ostream* os) { *os << b.name; }
-
-std::vector<Backend> backends() {
-  return {
-      {"sqlite", [](const TempDir& dir) { return dir / "usage.db"; }},
-      // A real PostgreSQL 15, started on first use (pg_test_server.hpp).
-      {"postgresql",
-       [](const TempDir&) {
-         auto& server = test::PgTestServer::instance();
-         return std::filesystem::path(server.url(server.fresh_database()));
-       }},
-  };
-}
+using test::StorageBackend;
 
 constexpr std::int64_t kDay0 = 20454;  // 2026-01-01
 
-class UsageContract : public ::testing::TestWithParam<Backend> {
+class UsageContract : public ::testing::TestWithParam<StorageBackend> {
  protected:
   void SetUp() override {
     storage_ = Storage::open(GetParam().fresh(dir_), StorageOptions{}, clock_);
@@ -506,7 +488,8 @@ TEST_P(UsageContract, TheFiguresAreTheSameWhenTheLoadKnowsItsDayBeforeItsRows) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Backends, UsageContract, ::testing::ValuesIn(backends()),
+INSTANTIATE_TEST_SUITE_P(Backends, UsageContract,
+                         ::testing::ValuesIn(test::storage_backends("usage.db")),
                          [](const auto& info) { return info.param.name; });
 
 }  // namespace
