@@ -28,4 +28,19 @@ inline std::string ascii_lower(std::string_view s) {
   return out;
 }
 
+// Whether `name` holds `needle` (already folded by ascii_lower), the ASCII
+// letters of `name` folded as they are compared: no copy of the name.
+inline bool ascii_holds(std::string_view name, std::string_view needle) {
+  if (needle.empty()) return true;
+  if (needle.size() > name.size()) return false;
+  const std::size_t last = name.size() - needle.size();
+  for (std::size_t i = 0; i <= last; ++i) {
+    if (ascii_lower(name[i]) != needle[0]) continue;
+    std::size_t k = 1;
+    while (k < needle.size() && ascii_lower(name[i + k]) == needle[k]) ++k;
+    if (k == needle.size()) return true;
+  }
+  return false;
+}
+
 }  // namespace stockwatch

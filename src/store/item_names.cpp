@@ -12,20 +12,6 @@ void sort_unique(ItemNames::Names& names) {
   names.erase(std::unique(names.begin(), names.end()), names.end());
 }
 
-// Whether `name` holds `needle` (already folded), ASCII letters of `name`
-// folded as they are compared: no copy of the name.
-bool holds(std::string_view name, std::string_view needle) {
-  if (needle.empty()) return true;
-  if (needle.size() > name.size()) return false;
-  const std::size_t last = name.size() - needle.size();
-  for (std::size_t i = 0; i <= last; ++i) {
-    if (ascii_lower(name[i]) != needle[0]) continue;
-    std::size_t k = 1;
-    while (k < needle.size() && ascii_lower(name[i + k]) == needle[k]) ++k;
-    if (k == needle.size()) return true;
-  }
-  return false;
-}
 }  // namespace
 
 Status ItemNames::bring_up_to(std::int64_t position, const ReadAll& all, const ReadSince& since) {
@@ -90,7 +76,7 @@ ItemNames::Names ItemNames::holding(std::string_view words) const {
   Names out;
   const std::shared_lock lock(mu_);
   for (const auto& name : names_) {
-    if (holds(name, needle)) out.push_back(name);
+    if (ascii_holds(name, needle)) out.push_back(name);
   }
   return out;
 }
