@@ -66,9 +66,12 @@ def free_port():
         return s.getsockname()[1]
 
 
-def config_text(root, db, port, workers=None):
+def config_text(root, db, port, workers=None, sorted_rows=None):
     """The daemon's configuration for a benchmark in `root`: mail written to
-    a folder, the console on `port`, `[console] workers` when given."""
+    a folder, the console on `port`, `[console] workers` and `sorted_rows`
+    when given."""
+    console = ([f"workers = {workers}"] if workers else []) + \
+        ([f"sorted_rows = {sorted_rows}"] if sorted_rows is not None else [])
     return "\n".join([
         "[storage]", f"database = {json.dumps(db)}", "",
         "[inbox]", f"path = {json.dumps(os.path.join(root, 'inbox'))}",
@@ -78,7 +81,7 @@ def config_text(root, db, port, workers=None):
         "[[alerts.subscription]]", 'email = "owner@example.com"', "",
         "[smtp]", 'url = ""', f"maildir = {json.dumps(os.path.join(root, 'mail'))}", "",
         "[http]", f'listen = "127.0.0.1:{port}"', "",
-        *(["[console]", f"workers = {workers}", ""] if workers else []),
+        *(["[console]", *console, ""] if console else []),
         "[log]", 'level = "warn"', ""])
 
 
@@ -169,7 +172,20 @@ def get(port, cookie, path):
     return r.status, r.read().decode("utf-8", "replace")
 
 
-def pages(port, cookie):
+def deep_page(db, order):
+    """The address of the 50th page (rows 4,901-5,000) of the inventory
+    sorted by count or by last change, as its Next link would give it."""
+    column = "count" if order == "count" else "updated_at"
+    direction = "" if order == "count" else " DESC"
+    with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as c:
+        store, item, value = c.execute(
+            f"SELECT store, item, {column} FROM inventory "
+            f"ORDER BY {column}{direction}, store, item LIMIT 1 OFFSET 4899").fetchone()
+    return "/_console/inventory?" + urllib.parse.urlencode(
+        {"sort": order, "after_store": store, "after_item": item, "after_value": value})
+
+
+def pages(port, cookie, db):
     """Every page, with the links a person would follow (next pages, an
     item, a report, a message) taken from the pages themselves."""
     out = [("overview", "/_console/"),
@@ -181,7 +197,9 @@ def pages(port, cookie):
            ("inventory, by item", "/_console/inventory?sort=item"),
            ("inventory, by count", "/_console/inventory?sort=count"),
            ("inventory, by last change", "/_console/inventory?sort=changed"),
-           ("inventory, one store, by count", "/_console/inventory?store=Gudang%20042&sort=count")]
+           ("inventory, one store, by count", "/_console/inventory?store=Gudang%20042&sort=count"),
+           ("inventory, by count, page 50", deep_page(db, "count")),
+           ("inventory, by last change, page 50", deep_page(db, "changed"))]
     _, inv = get(port, cookie, "/_console/inventory?store=Gudang%20042")
     m = re.search(r'href="(/_console/inventory\?[^"]*after_store=[^"]*)"', inv)
     if m:
@@ -207,6 +225,50 @@ def pages(port, cookie):
         # The first request of a page: for the sorted views, the one that
         # reads the rows the console then keeps (until a report is loaded).
         log(f"{name}: first request {first_ms:.1f} ms")
+    return out
+
+
+def first_sorted_after_reports(port, cookie, root, db):
+    """How long the first page sorted by count, and then by last change,
+    takes after a report of each size is loaded (the rows kept in memory
+    are brought up to date by it): one request each, two reports a size.
+    Each report changes the counts of existing rows, chosen at random."""
+    rng = random.Random(18)
+    out = []
+    for size in (6, 1_000, 20_000, 150_000):
+        for attempt in range(2):
+            name = f"changes-{size}-{attempt}.csv"
+            keys = rng.sample(range(STORES * ITEMS), size)
+            tmp = os.path.join(root, name + ".part")
+            with open(tmp, "w", encoding="utf-8") as f:
+                f.write("store,item,count\n")
+                f.writelines(f"Gudang {k // ITEMS:03d},Kopi {k % ITEMS:05d},{rng.randint(501, 900)}\n"
+                             for k in sorted(keys))
+            with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as c:
+                before = c.execute("SELECT max(id) FROM reports").fetchone()[0]
+            os.rename(tmp, os.path.join(root, "inbox", name))
+            deadline = time.monotonic() + 600
+            while True:
+                with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as c:
+                    row = c.execute("SELECT status FROM reports WHERE id > ? ORDER BY id DESC LIMIT 1",
+                                    (before,)).fetchone()
+                if row:
+                    if row[0] != "loaded":
+                        raise SystemExit(f"{name}: {row[0]}")
+                    break
+                if time.monotonic() > deadline:
+                    raise SystemExit(f"{name} was not loaded in time")
+                time.sleep(0.02)
+            times = []
+            for order in ("count", "changed"):
+                t = time.monotonic()
+                status, _ = get(port, cookie, f"/_console/inventory?sort={order}")
+                times.append((time.monotonic() - t) * 1000)
+                if status != 200:
+                    raise SystemExit(f"sort={order} answered {status}")
+            out.append((size, times[0], times[1]))
+            log(f"after a report of {size:,} rows: first page by count {times[0]:.1f} ms, "
+                f"by last change {times[1]:.1f} ms")
     return out
 
 
@@ -300,6 +362,8 @@ def main():
     ap.add_argument("--binary", default=os.environ.get("STOCKWATCH_BINARY", "build/stockwatch"))
     ap.add_argument("--workers", type=int, default=None,
                     help="[console] workers (default: not set, the daemon's default)")
+    ap.add_argument("--sorted-rows", type=int, default=None,
+                    help="[console] sorted_rows (default: not set; 0 sorts in the database)")
     ap.add_argument("--only", default=None,
                     help="only the pages whose name holds one of these comma-separated words")
     args = ap.parse_args()
@@ -316,7 +380,7 @@ def main():
         for d in ("inbox", "processed", "failed", "mail"):
             os.makedirs(os.path.join(root, d))
         with open(config, "w", encoding="utf-8") as f:
-            f.write(config_text(root, db, port, args.workers))
+            f.write(config_text(root, db, port, args.workers, args.sorted_rows))
         counts, gen_s = make_data(binary, root, config, db)
         subprocess.run([binary, "user", "add", "owner", "--role", "owner", "--config", config],
                        input=PASSWORD + "\n", text=True, check=True, capture_output=True)
@@ -337,7 +401,7 @@ def main():
         cookies = [sign_in(port) for _ in range(CLIENTS)]
         log(f"{CLIENTS} sessions signed in in {time.monotonic() - t:.1f} s")
         rows = []
-        chosen = pages(port, cookies[0])
+        chosen = pages(port, cookies[0], db)
         if args.only:
             words = args.only.split(",")
             chosen = [(n, p) for n, p in chosen if any(w in n for w in words)]
@@ -370,6 +434,13 @@ def main():
             print(f"| {name} | {fmt_ms(server[0])} | {fmt_ms(server[1])} | {'yes' if ok else 'NO'} | "
                   f"{one[0]:.2f} ms | {one[1]:.2f} ms | {many[0]:.2f} ms | "
                   f"{many[1]:.2f} ms | {many[2]:,.0f} |")
+        after = first_sorted_after_reports(port, cookies[0], root, db)
+        print("\nThe first page sorted over every store after a report is loaded (one client, "
+              "one request each; the report changes the counts of existing rows):\n")
+        print("| report rows | first page by count | then by last change |")
+        print("|---:|---:|---:|")
+        for size, by_count, by_changed in after:
+            print(f"| {size:,} | {by_count:.1f} ms | {by_changed:.1f} ms |")
     finally:
         if daemon is not None and daemon.poll() is None:
             daemon.send_signal(signal.SIGTERM)

@@ -630,6 +630,7 @@ void read_config(const toml::table& root, const std::filesystem::path& base, Con
     s.integer("upload_wait_s", cfg.console.upload_wait_s, 1, 3600);
     s.integer("quiet_store_days", cfg.console.quiet_store_days, 1, 3660);
     s.integer("workers", cfg.console.workers, 1, 64);
+    s.u64("sorted_rows", cfg.console.sorted_rows, 0);
     const auto& tz = cfg.console.timezone;
     std::error_code ec;
     if (!tz.empty() && (tz.find("..") != std::string::npos || tz.front() == '/' ||

@@ -47,6 +47,7 @@
 namespace stockwatch {
 
 class ItemNames;   // store/item_names.hpp
+class SortedInventory;   // store/sorted_inventory.hpp
 
 class StorageError : public std::runtime_error {
  public:
@@ -68,10 +69,15 @@ struct StorageOptions {
   // The distinct item names (store/item_names.hpp) to share with the other
   // connections given the same list; empty: the connection keeps its own.
   std::shared_ptr<ItemNames> item_names;
+  // The inventory sorted by count and by last change in memory
+  // (store/sorted_inventory.hpp), for list_inventory's kCount and kChanged
+  // orders, shared with the connections given the same; empty: those
+  // orders sort in the database.
+  std::shared_ptr<SortedInventory> sorted_inventory;
 
   // The options [storage] sets (defer_maintenance stays off).
   static StorageOptions from(const StorageConfig& config) {
-    return {config.synchronous, config.busy_timeout_ms, false, config.password, nullptr};
+    return {config.synchronous, config.busy_timeout_ms, false, config.password, nullptr, nullptr};
   }
 };
 

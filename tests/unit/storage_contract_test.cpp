@@ -4,6 +4,7 @@
 // tests unchanged. Backend-specific behaviour (SQLite's schema steps,
 // checkpoints, backup) is tested beside the backend, not here.
 #include "store/item_names.hpp"
+#include "store/sorted_inventory.hpp"
 #include "store/storage.hpp"
 
 #include <gtest/gtest.h>
@@ -14,6 +15,8 @@
 #include <cstdio>
 #include <functional>
 #include <map>
+#include <random>
+#include <tuple>
 #include <ostream>
 #include <set>
 #include <string>
@@ -994,6 +997,80 @@ TEST_P(StorageContract, TheInventorySortsByItemCountAndLastChangeAndPagesThrough
   EXPECT_EQ(all_pages(q), (std::vector<Key>{{"Medan", "Kopi B"}, {"Padang", "Kopi C"},
                                             {"Aceh", "Kopi B"}, {"Medan", "Kopi A"},
                                             {"Padang", "Kopi A"}}));
+}
+
+// Connections given one sorted inventory (StorageOptions::sorted_inventory,
+// as the console's workers are) page by count and by last change exactly as
+// the database sorts, values included, after each report another connection
+// loads: a few changed rows (brought up to date row by row) and a large
+// report (read again whole), with every filter.
+TEST_P(StorageContract, ConnectionsSharingTheSortedInventoryPageAsTheDatabaseSorts) {
+  StorageOptions options;
+  options.sorted_inventory = std::make_shared<SortedInventory>(10'000, 50);
+  auto a = Storage::open(location_, options, clock_);
+  auto b = Storage::open(location_, options, clock_);
+  // Every page of `q` from `s`, three rows at a time.
+  const auto all_pages = [](Storage& s, InventoryQuery q) {
+    std::vector<InventoryRow> rows;
+    q.limit = 3;
+    for (int guard = 0; guard < 200; ++guard) {
+      auto page = s.list_inventory(q);
+      EXPECT_TRUE(page.ok()) << page.error().message();
+      if (!page.ok()) break;
+      rows.insert(rows.end(), page->begin(), page->end());
+      if (page->size() < 3) break;
+      const auto& last = page->back();
+      q.after = std::pair(last.store, last.item);
+      q.after_value = q.order == InventoryOrder::kCount ? last.count : to_unix_ms(last.updated_at);
+    }
+    return rows;
+  };
+  const auto same = [&](Storage& kept, int round) {
+    for (const auto order : {InventoryOrder::kCount, InventoryOrder::kChanged}) {
+      InventoryQuery q;
+      q.order = order;
+      for (int view = 0; view < 5; ++view) {
+        if (view == 1) q.store = "Padang";
+        if (view == 2) q.out_of_stock_only = true;
+        if (view == 3) q.store.reset();
+        if (view == 4) q.item_contains = "KOPI 1";
+        const auto want = all_pages(*storage_, q);
+        const auto got = all_pages(kept, q);
+        ASSERT_EQ(got.size(), want.size()) << "round " << round << " view " << view;
+        for (std::size_t i = 0; i < want.size(); ++i) {
+          EXPECT_EQ(got[i].store, want[i].store) << "round " << round << " view " << view;
+          EXPECT_EQ(got[i].item, want[i].item);
+          EXPECT_EQ(got[i].count, want[i].count);
+          EXPECT_EQ(got[i].updated_at, want[i].updated_at);
+          EXPECT_EQ(got[i].report_id, want[i].report_id);
+        }
+      }
+    }
+  };
+  std::mt19937 rng(7);
+  const std::vector<std::string> stores{"Aceh", "Medan", "Padang", "medan"};
+  for (int round = 0; round < 8; ++round) {
+    std::vector<Row> rows;
+    const int n = round == 4 ? 120 : 2 + static_cast<int>(rng() % 8);
+    for (int i = 0; i < n; ++i) {
+      rows.push_back({stores[rng() % stores.size()], "Kopi " + std::to_string(rng() % 40),
+                      static_cast<std::int64_t>(rng() % 3)});
+    }
+    // A report names each pair once.
+    std::sort(rows.begin(), rows.end(), [](const Row& x, const Row& y) {
+      return std::tie(x.store, x.item) < std::tie(y.store, y.item);
+    });
+    rows.erase(std::unique(rows.begin(), rows.end(),
+                           [](const Row& x, const Row& y) {
+                             return x.store == y.store && x.item == y.item;
+                           }),
+               rows.end());
+    clock_.advance(std::chrono::minutes(1 + round % 2));
+    load(rows, "r" + std::to_string(round) + ".csv", "sha-" + std::to_string(round));
+    same(round % 2 ? *a : *b, round);
+    if (HasFailure()) return;
+  }
+  EXPECT_GT(options.sorted_inventory->size(), 0u);
 }
 
 TEST_P(StorageContract, StoresAreListedInOrderWithTheirItemCounts) {

@@ -42,6 +42,7 @@
 #include "report/store_check.hpp"
 #include "store/account_store.hpp"
 #include "store/item_names.hpp"
+#include "store/sorted_inventory.hpp"
 #include "store/storage.hpp"
 
 namespace stockwatch::console {
@@ -116,7 +117,7 @@ std::string stores_list(const std::vector<std::string>& stores) {
 struct Console::Impl : std::enable_shared_from_this<Console::Impl> {
   Impl(const Config& config, const Clock& clock, Metrics& metrics, HealthSource health,
        asio::any_io_executor http_executor, PlaceReport place_report,
-       std::shared_ptr<ItemNames> item_names)
+       std::shared_ptr<ItemNames> item_names, std::shared_ptr<SortedInventory> sorted)
       : cfg(config.console),
         max_upload_bytes(config.console.max_upload_bytes),
         warn_days(config.alerts.warn_days_ahead),
@@ -130,7 +131,7 @@ struct Console::Impl : std::enable_shared_from_this<Console::Impl> {
         metrics(metrics),
         http(std::move(http_executor)),
         place(std::move(place_report)),
-        storage(Storage::open(config.storage.location(), storage_options(config, std::move(item_names)),
+        storage(Storage::open(config.storage.location(), storage_options(config, std::move(item_names), std::move(sorted)),
                               clock)),
         accounts(AccountStore::open(config.storage.location(), StorageOptions::from(config.storage), clock)),
         sessions(*accounts, clock, policy(cfg)),
@@ -139,10 +140,13 @@ struct Console::Impl : std::enable_shared_from_this<Console::Impl> {
         by_name(clock),
         by_address(clock) {}
 
-  // [storage]'s options, with the item names every worker shares.
-  static StorageOptions storage_options(const Config& config, std::shared_ptr<ItemNames> names) {
+  // [storage]'s options, with the item names and the sorted inventory every
+  // worker shares.
+  static StorageOptions storage_options(const Config& config, std::shared_ptr<ItemNames> names,
+                                        std::shared_ptr<SortedInventory> sorted) {
     auto options = StorageOptions::from(config.storage);
     options.item_names = std::move(names);
+    options.sorted_inventory = std::move(sorted);
     return options;
   }
 
@@ -255,14 +259,15 @@ struct Console::Impl : std::enable_shared_from_this<Console::Impl> {
     return all;
   }
 
-  // A page of the inventory sorted by count or by last change. Without an
-  // index of either (one would cost every load) such a sort reads every row
-  // of the view: over every store of a large inventory, a large part of a
-  // second. So the first kSortedKept rows of a view are read once, by one
-  // worker, and kept for every worker until a report is loaded (the
-  // ledger's newest entries change); its first pages, and those that go on
-  // from a row among them, are then read from memory. A page beyond them
-  // reads the database, as does every other order.
+  // A page of the inventory sorted by count or by last change. The storage
+  // serves these from the inventory kept sorted in memory
+  // (store/sorted_inventory.hpp); past [console] sorted_rows rows (or with
+  // 0) it sorts in the database, which over every store of a large
+  // inventory reads every row: a large part of a second. For that case the
+  // first kSortedKept rows of a view are read once, by one worker, and kept
+  // for every worker until a report is loaded (the ledger's newest entries
+  // change); its first pages, and those that go on from a row among them,
+  // are then read from memory. A page beyond them reads the storage again.
   static std::string sorted_key(const InventoryQuery& q) {
     // Each name with its length in front: no two views share a key, whatever
     // the names hold.
@@ -350,6 +355,17 @@ struct Console::Impl : std::enable_shared_from_this<Console::Impl> {
     q.limit = 1;
     if (auto r = storage->list_inventory(q); !r) {
       spdlog::warn("console: cannot read the item names yet: {}", r.error().message());
+    }
+  }
+
+  // Reads the inventory sorted in memory (store/sorted_inventory.hpp) now,
+  // as the first page sorted by count or last change would.
+  void read_sorted_inventory() {
+    InventoryQuery q;
+    q.order = InventoryOrder::kCount;
+    q.limit = 1;
+    if (auto r = storage->list_inventory(q); !r) {
+      spdlog::warn("console: cannot read the sorted inventory yet: {}", r.error().message());
     }
   }
 
@@ -1245,11 +1261,13 @@ struct Console::Impl : std::enable_shared_from_this<Console::Impl> {
 Console::Console(const Config& config, const Clock& clock, Metrics& metrics, HealthSource health,
                  asio::any_io_executor http, PlaceReport place)
     : item_names_(std::make_shared<ItemNames>()),
-      impl_(std::make_shared<Impl>(config, clock, metrics, health, http, place, item_names_)) {
+      sorted_(std::make_shared<SortedInventory>(config.console.sorted_rows)),
+      impl_(std::make_shared<Impl>(config, clock, metrics, health, http, place, item_names_,
+                                   sorted_)) {
   workers_.push_back(impl_);
   for (int i = 1; i < std::max(1, config.console.workers); ++i) {
     workers_.push_back(
-        std::make_shared<Impl>(config, clock, metrics, health, http, place, item_names_));
+        std::make_shared<Impl>(config, clock, metrics, health, http, place, item_names_, sorted_));
     workers_.back()->uploads = impl_->uploads;
     workers_.back()->caches = impl_->caches;
   }
@@ -1266,6 +1284,8 @@ void Console::start(const std::string& base_url) {
   });
   // One list for every worker: the first reads it.
   impl_->on_worker("console: item names", [impl = impl_.get()] { impl->read_item_names(); });
+  impl_->on_worker("console: sorted inventory",
+                   [impl = impl_.get()] { impl->read_sorted_inventory(); });
   for (auto& w : workers_) {
     w->work.emplace(w->ioc.get_executor());
     w->thread = std::thread([impl = w.get()] {

@@ -45,6 +45,7 @@
 
 namespace stockwatch {
 class ItemNames;   // store/item_names.hpp
+class SortedInventory;   // store/sorted_inventory.hpp
 }  // namespace stockwatch
 
 namespace stockwatch::console {
@@ -76,6 +77,7 @@ class Console {
   struct Impl;
   [[nodiscard]] std::shared_ptr<Impl> worker_for(std::string_view page) const;
   std::shared_ptr<ItemNames> item_names_;       // one list for every worker's connection
+  std::shared_ptr<SortedInventory> sorted_;     // one sorted copy of the inventory for them
   std::shared_ptr<Impl> impl_;                  // the first worker
   std::vector<std::shared_ptr<Impl>> workers_;  // every worker, the first included
 };

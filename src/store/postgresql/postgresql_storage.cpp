@@ -13,6 +13,7 @@
 #include "pipeline/event.hpp"
 #include "text/masked_password.hpp"
 #include "store/item_names.hpp"
+#include "store/sorted_inventory.hpp"
 #include "store/postgresql/pg.hpp"
 
 namespace stockwatch {
@@ -1787,6 +1788,60 @@ Status PostgresStorage::refresh_item_names() {
       });
 }
 
+// Brings the inventory sorted in memory (store/sorted_inventory.hpp) up to
+// the newest loaded report, as the item names are: the first time every
+// row, read in key order a piece at a time (libpq holds a whole result in
+// memory), then the current rows of the pairs the change records of later
+// reports name. A row that changes while the pieces are read is read again
+// with its report's change records.
+Result<bool> PostgresStorage::refresh_sorted_inventory() {
+  constexpr std::int64_t kPiece = 50'000;
+  auto top = impl_->query(
+      "SELECT COALESCE(max(last_seq), 0) FROM reports WHERE status = 'loaded'", {});
+  if (!top) return top.error();
+  const std::int64_t position = top->i64(0, 0);
+  const auto read = [](const PgResult& res, const SortedInventory::Sink& sink) {
+    for (int i = 0; i < res.rows(); ++i) {
+      if (!sink({res.text_view(i, 0), res.text_view(i, 1), res.i64(i, 2), res.i64(i, 3),
+                 res.i64(i, 4)})) {
+        return false;
+      }
+    }
+    return true;
+  };
+  return impl_->options.sorted_inventory->bring_up_to(
+      position,
+      [&](const SortedInventory::Sink& sink) -> Status {
+        auto piece = impl_->query(
+            "SELECT store, item, count, updated_at, report_id FROM inventory "
+            "ORDER BY store, item LIMIT $1",
+            {kPiece});
+        for (;;) {
+          if (!piece) return piece.error();
+          const int n = piece->rows();
+          if (!read(*piece, sink) || n < kPiece) return {};
+          const std::string store = piece->text(n - 1, 0);
+          const std::string item = piece->text(n - 1, 1);
+          piece = impl_->query(
+              "SELECT store, item, count, updated_at, report_id FROM inventory "
+              "WHERE (store, item) > ($1, $2) ORDER BY store, item LIMIT $3",
+              {store, item, kPiece});
+        }
+      },
+      [&](std::int64_t from, std::int64_t to, const SortedInventory::Sink& sink) -> Status {
+        auto since = impl_->query(
+            "SELECT i.store, i.item, i.count, i.updated_at, i.report_id "
+            "FROM (SELECT DISTINCT c.store, c.item FROM reports r "
+            "      JOIN changes c ON c.report_id = r.id "
+            "      WHERE r.status = 'loaded' AND r.last_seq > $1 AND r.last_seq <= $2) c "
+            "JOIN inventory i ON i.store = c.store AND i.item = c.item",
+            {from, to});
+        if (!since) return since.error();
+        read(*since, sink);
+        return {};
+      });
+}
+
 // The search by item name when few names match: the matching names (the
 // connection's item names), every store (one index probe each, in store
 // order, from the first store the page may hold), and in each store the
@@ -1844,6 +1899,13 @@ Result<std::optional<std::vector<InventoryRow>>> PostgresStorage::search_by_name
 }
 
 Result<std::vector<InventoryRow>> PostgresStorage::list_inventory(const InventoryQuery& q) {
+  // Sorted by count or by the last change: from memory, when it is kept.
+  if ((q.order == InventoryOrder::kCount || q.order == InventoryOrder::kChanged) &&
+      impl_->options.sorted_inventory) {
+    auto kept = refresh_sorted_inventory();
+    if (!kept) return kept.error();
+    if (*kept) return impl_->options.sorted_inventory->page(q);
+  }
   if (q.item_contains && q.order == InventoryOrder::kStoreItem) {
     auto found = search_by_name(q);
     if (!found) return found.error();

@@ -167,6 +167,9 @@ class PostgresStorage final : public Storage {
   // list_inventory()'s search when few item names match; nullopt when many do.
   Result<std::optional<std::vector<InventoryRow>>> search_by_name(const InventoryQuery& query);
   [[nodiscard]] Status refresh_item_names();
+  // Brings StorageOptions::sorted_inventory up to the newest loaded report;
+  // false when it keeps nothing.
+  [[nodiscard]] Result<bool> refresh_sorted_inventory();
   std::unique_ptr<Impl> impl_;
   // The distinct item names, read on first use: StorageOptions::item_names,
   // shared with the connections given the same.

@@ -25,6 +25,7 @@
 #include <utility>
 
 #include "store/item_names.hpp"
+#include "store/sorted_inventory.hpp"
 #include "store/sqlite/sqlite.hpp"
 
 namespace stockwatch {
@@ -650,6 +651,9 @@ struct SqliteStorage::Impl {
   // The distinct item names (store/item_names.hpp), read on first use:
   // StorageOptions::item_names, shared with the connections given the same.
   std::shared_ptr<ItemNames> item_names;
+  // The inventory sorted in memory (store/sorted_inventory.hpp):
+  // StorageOptions::sorted_inventory; empty: sorted in the database.
+  std::shared_ptr<SortedInventory> sorted_inventory;
   std::optional<Statement> levels_version_get;
   // Use rates: once per report, so prepared with the connection.
   std::optional<Statement> usage_next, usage_steps[5], usage_running_out, usage_any_use,
@@ -923,6 +927,7 @@ std::unique_ptr<SqliteStorage> SqliteStorage::open_with_schema(const std::filesy
   check_steps(steps);
   auto impl = std::make_unique<Impl>(clock);
   impl->item_names = options.item_names ? options.item_names : std::make_shared<ItemNames>();
+  impl->sorted_inventory = options.sorted_inventory;
   sqlite3* raw = nullptr;
   const int rc = sqlite3_open_v2(file.c_str(), &raw,
                                  SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
@@ -2393,10 +2398,53 @@ Result<std::vector<InventoryRow>> inventory_by_item(SqliteStorage::Impl& impl,
   return out;
 }
 
+// Brings the inventory sorted in memory (store/sorted_inventory.hpp) up to
+// the newest change record, as the item names are: the first time every
+// row in key order, then the current rows of the pairs the change records
+// since then name. False when it keeps nothing.
+Result<bool> refresh_sorted_inventory(SqliteStorage::Impl& impl) {
+  sqlite3* db = impl.db.get();
+  Statement top(db, "SELECT COALESCE(max(seq), 0) FROM changes");
+  auto row = top.step();
+  if (!row) return row.error();
+  const std::int64_t position = top.i64(0);
+  top.reset();
+  const auto read = [](Statement& s, const SortedInventory::Sink& sink) -> Status {
+    for (;;) {
+      auto more = s.step();
+      if (!more) return more.error();
+      if (!*more) return {};
+      if (!sink({s.text_view(0), s.text_view(1), s.i64(2), s.i64(3), s.i64(4)})) return {};
+    }
+  };
+  return impl.sorted_inventory->bring_up_to(
+      position,
+      [&](const SortedInventory::Sink& sink) {
+        Statement all(db, "SELECT store, item, count, updated_at, report_id FROM inventory "
+                          "ORDER BY store, item");
+        return read(all, sink);
+      },
+      [&](std::int64_t from, std::int64_t to, const SortedInventory::Sink& sink) {
+        Statement since(db, "SELECT i.store, i.item, i.count, i.updated_at, i.report_id "
+                            "FROM (SELECT DISTINCT store, item FROM changes "
+                            "      WHERE seq > ?1 AND seq <= ?2) c "
+                            "JOIN inventory i ON i.store = c.store AND i.item = c.item");
+        since.bind(1, from).bind(2, to);
+        return read(since, sink);
+      });
+}
+
 }  // namespace
 
 Result<std::vector<InventoryRow>> SqliteStorage::list_inventory(const InventoryQuery& q) {
   try {
+    // Sorted by count or by the last change: from memory, when it is kept.
+    if ((q.order == InventoryOrder::kCount || q.order == InventoryOrder::kChanged) &&
+        impl_->sorted_inventory) {
+      auto kept = refresh_sorted_inventory(*impl_);
+      if (!kept) return kept.error();
+      if (*kept) return impl_->sorted_inventory->page(q);
+    }
     // A search in key order, and every store by item: through the item names.
     if (q.item_contains && q.order == InventoryOrder::kStoreItem) {
       return search_inventory(*impl_, q);
