@@ -51,9 +51,9 @@ void erase_places(std::vector<std::uint32_t>& v, const std::vector<std::size_t>&
 }  // namespace
 
 std::uint32_t SortedInventory::Names::intern(std::string_view name) {
-  const auto [it, added] =
-      ids.try_emplace(std::string(name), static_cast<std::uint32_t>(by_id.size()));
-  if (added) by_id.push_back(&it->first);
+  if (const auto it = ids.find(name); it != ids.end()) return it->second;
+  const auto it = ids.emplace(std::string(name), static_cast<std::uint32_t>(by_id.size())).first;
+  by_id.push_back(&it->first);
   return it->second;
 }
 
@@ -89,16 +89,17 @@ void SortedInventory::State::sort_all() {
   const auto key = [this](std::uint32_t a, std::uint32_t b) { return key_less(a, b); };
   // A database reads its rows in key order: then there is nothing to sort.
   if (!std::is_sorted(by_key.begin(), by_key.end(), key)) std::sort(by_key.begin(), by_key.end(), key);
-  // From key order, a stable sort by the count (or the time) alone gives
-  // (count, store, item): numbers compared, not names.
-  by_count = by_key;
-  std::stable_sort(by_count.begin(), by_count.end(), [this](std::uint32_t a, std::uint32_t b) {
-    return entries[a].count < entries[b].count;
-  });
-  by_changed = by_key;
-  std::stable_sort(by_changed.begin(), by_changed.end(), [this](std::uint32_t a, std::uint32_t b) {
-    return entries[a].updated_ms > entries[b].updated_ms;
-  });
+  // Sorted by (count, place in key order), or (time, place), each a pair
+  // of numbers side by side: no name compared, no entry looked up.
+  const auto order_by = [this](std::vector<std::uint32_t>& out, auto value) {
+    std::vector<std::pair<std::int64_t, std::uint32_t>> pairs(by_key.size());
+    for (std::uint32_t k = 0; k < by_key.size(); ++k) pairs[k] = {value(entries[by_key[k]]), k};
+    std::sort(pairs.begin(), pairs.end());
+    out.resize(pairs.size());
+    for (std::size_t i = 0; i < pairs.size(); ++i) out[i] = by_key[pairs[i].second];
+  };
+  order_by(by_count, [](const Entry& e) { return e.count; });
+  order_by(by_changed, [](const Entry& e) { return -e.updated_ms; });   // newest first
 }
 
 void SortedInventory::State::apply(const std::vector<Row>& rows) {
@@ -290,6 +291,11 @@ std::vector<InventoryRow> SortedInventory::page(const InventoryQuery& q) const {
 std::size_t SortedInventory::size() const {
   const std::shared_lock lock(mu_);
   return state_.entries.size();
+}
+
+bool SortedInventory::filled() const {
+  const std::shared_lock lock(mu_);
+  return filled_ && !too_large_;
 }
 
 std::int64_t SortedInventory::position() const {

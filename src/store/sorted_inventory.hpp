@@ -81,6 +81,8 @@ class SortedInventory {
 
   [[nodiscard]] std::size_t size() const;
   [[nodiscard]] std::int64_t position() const;
+  // Whether rows are kept (read once, and not over max_rows).
+  [[nodiscard]] bool filled() const;
 
  private:
   struct Entry {
@@ -92,8 +94,13 @@ class SortedInventory {
   };
   // Each distinct name once, numbered in the order first seen.
   struct Names {
-    std::vector<const std::string*> by_id;                 // the keys of `ids`
-    std::unordered_map<std::string, std::uint32_t> ids;
+    // Looked up by a string_view: a name already held costs no copy.
+    struct Hash {
+      using is_transparent = void;
+      std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+    };
+    std::vector<const std::string*> by_id;   // the keys of `ids`
+    std::unordered_map<std::string, std::uint32_t, Hash, std::equal_to<>> ids;
     std::uint32_t intern(std::string_view name);
     [[nodiscard]] const std::string& operator[](std::uint32_t id) const { return *by_id[id]; }
   };
