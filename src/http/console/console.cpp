@@ -64,6 +64,9 @@ constexpr std::size_t kOutcomeEvents = 20;   // alerts listed per uploaded repor
 constexpr int kLedgerMark = 20;
 constexpr auto kSummaryKeep = std::chrono::seconds(30);
 constexpr int kInventoryPerPage = 100;
+// How often the inventory sorted in memory is brought up to the newest
+// loaded report (Console::Impl::keep_sorted_current).
+constexpr auto kSortedRefresh = std::chrono::seconds(1);
 // The inventory sorted by count or by last change: its first rows kept in
 // memory for every worker (Impl::sorted_rows), at most this many rows of
 // at most kSortedViews views (filters), the least recently used dropped.
@@ -171,6 +174,7 @@ struct Console::Impl : std::enable_shared_from_this<Console::Impl> {
 
   // The worker: its own loop, thread and connections.
   asio::io_context ioc{1};
+  std::unique_ptr<asio::steady_timer> sorted_timer;   // keep_sorted_current()
   std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work;
   std::thread thread;
   std::unique_ptr<Storage> storage;
@@ -358,15 +362,28 @@ struct Console::Impl : std::enable_shared_from_this<Console::Impl> {
     }
   }
 
-  // Reads the inventory sorted in memory (store/sorted_inventory.hpp) now,
-  // as the first page sorted by count or last change would.
-  void read_sorted_inventory() {
-    InventoryQuery q;
-    q.order = InventoryOrder::kCount;
-    q.limit = 1;
-    if (auto r = storage->list_inventory(q); !r) {
-      spdlog::warn("console: cannot read the sorted inventory yet: {}", r.error().message());
-    }
+  // Keeps the inventory sorted in memory (store/sorted_inventory.hpp), once
+  // a page sorted by count or last change has read it, current with the
+  // loaded reports: every kSortedRefresh, the rows the reports since
+  // changed are put in their places, so that the next such page finds
+  // nothing to read. Runs on this worker's thread.
+  void keep_sorted_current(std::shared_ptr<SortedInventory> sorted) {
+    if (!sorted_timer) sorted_timer = std::make_unique<asio::steady_timer>(ioc);
+    sorted_timer->expires_after(kSortedRefresh);
+    sorted_timer->async_wait([this, sorted](const boost::system::error_code& ec) {
+      if (ec) return;
+      guarded("console: sorted inventory", [&] {
+        if (!sorted->filled()) return;
+        InventoryQuery q;
+        q.order = InventoryOrder::kCount;
+        q.limit = 1;
+        if (auto r = storage->list_inventory(q); !r) {
+          spdlog::warn("console: cannot bring the sorted inventory up to date: {}",
+                       r.error().message());
+        }
+      })();
+      keep_sorted_current(sorted);
+    });
   }
 
   template <typename F>
@@ -1284,8 +1301,12 @@ void Console::start(const std::string& base_url) {
   });
   // One list for every worker: the first reads it.
   impl_->on_worker("console: item names", [impl = impl_.get()] { impl->read_item_names(); });
-  impl_->on_worker("console: sorted inventory",
-                   [impl = impl_.get()] { impl->read_sorted_inventory(); });
+  if (impl_->cfg.sorted_rows > 0) {
+    // On the last worker: the first signs people in.
+    asio::post(workers_.back()->ioc, [impl = workers_.back().get(), sorted = sorted_] {
+      impl->keep_sorted_current(sorted);
+    });
+  }
   for (auto& w : workers_) {
     w->work.emplace(w->ioc.get_executor());
     w->thread = std::thread([impl = w.get()] {
