@@ -162,10 +162,24 @@ void SortedInventory::State::apply(const std::vector<Row>& rows) {
 SortedInventory::SortedInventory(std::size_t max_rows, std::int64_t catch_up_max)
     : max_rows_(max_rows), catch_up_max_(catch_up_max) {}
 
+void SortedInventory::keep_in_background() { background_ = true; }
+
+bool SortedInventory::wanted() const {
+  if (wanted_) return true;
+  const std::shared_lock lock(mu_);
+  return filled_ && !too_large_;
+}
+
 Result<bool> SortedInventory::bring_up_to(std::int64_t position, const ReadAll& all,
-                                          const ReadSince& since) {
+                                          const ReadSince& since, Reader reader) {
   if (max_rows_ == 0) return false;
-  const std::lock_guard reading(reading_);
+  const bool page_with_keeper = reader == Reader::kPage && background_;
+  std::unique_lock reading(reading_, std::defer_lock);
+  if (!reading.try_lock()) {
+    // The keeper reading the whole copy takes a while: sort in the database.
+    if (page_with_keeper && reading_whole_) return false;
+    reading.lock();
+  }
   std::int64_t from = 0;
   bool whole = false;
   {
@@ -175,9 +189,19 @@ Result<bool> SortedInventory::bring_up_to(std::int64_t position, const ReadAll& 
     from = position_;
     whole = !filled_ || position - from > catch_up_max_;
   }
+  if (whole && page_with_keeper) {
+    wanted_ = true;
+    return false;
+  }
   bool over = false;
   if (whole) {
     // A new copy, built beside the one pages read now.
+    reading_whole_ = true;
+    struct Done {
+      std::atomic<bool>& flag;
+      ~Done() { flag = false; }
+    } done{reading_whole_};
+    wanted_ = false;
     State fresh;
     const Status st = all([&](const Row& r) {
       if (fresh.entries.size() >= max_rows_) {

@@ -21,7 +21,10 @@
 // Bringing the rows up to a position costs what it reads plus, for a few
 // changed rows, one pass over the places (a few milliseconds at a million
 // rows); more than `catch_up_max` change records are read as a whole new
-// copy instead.
+// copy instead. With a keeper (keep_in_background()), a page never reads
+// the whole copy itself: it is told to sort in the database instead, and
+// the keeper, which calls bring_up_to() as Reader::kKeeper every so often,
+// reads it, beside the copy pages go on reading.
 //
 // ONE copy serves every connection given it (the console's workers share
 // one). Contract: thread-safe. bring_up_to() reads from one caller's
@@ -30,6 +33,7 @@
 // returned as they are and leave the rows as they were.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <mutex>
@@ -66,13 +70,25 @@ class SortedInventory {
 
   explicit SortedInventory(std::size_t max_rows, std::int64_t catch_up_max = 100'000);
 
+  enum class Reader {
+    kPage,     // a page about to be served
+    kKeeper,   // the keeper (keep_in_background())
+  };
+
+  // From now on a keeper reads the whole copy, never a page.
+  void keep_in_background();
+  // Whether the keeper should bring the rows up to date: a page found them
+  // missing or too far behind, or they are kept already.
+  [[nodiscard]] bool wanted() const;
+
   // Brings the rows up to the change feed position `position` (which the
   // caller read from its database just now). True when they are there and
   // page() may serve; false when nothing is kept (max_rows is 0, or the
   // inventory had more rows than that: it stays so, since rows are never
-  // removed).
+  // removed), and, with a keeper, when a page would have to read the whole
+  // copy or wait for the keeper reading it.
   [[nodiscard]] Result<bool> bring_up_to(std::int64_t position, const ReadAll& all,
-                                         const ReadSince& since);
+                                         const ReadSince& since, Reader reader = Reader::kPage);
 
   // The page `q` asks for (q.order kCount or kChanged; the filters store,
   // out_of_stock_only and item_contains; after/after_value; limit), as
@@ -130,6 +146,9 @@ class SortedInventory {
   std::int64_t position_ = 0;
   bool filled_ = false;
   bool too_large_ = false;
+  std::atomic<bool> background_{false};     // keep_in_background()
+  std::atomic<bool> wanted_{false};         // a page asked for a whole read
+  std::atomic<bool> reading_whole_{false};  // the keeper holds reading_ for one
 };
 
 }  // namespace stockwatch

@@ -594,8 +594,15 @@ class Storage {
   [[nodiscard]] virtual Result<OutboxCounts> open_outbox_counts() = 0;
 
   // --- Listings (the HTTP API), newest first, keyset-paginated ----------
+  // kCount and kChanged come from StorageOptions::sorted_inventory when it
+  // is set and can serve (store/sorted_inventory.hpp), else from the
+  // database.
   [[nodiscard]] virtual Result<std::vector<InventoryRow>> list_inventory(
       const InventoryQuery& query) = 0;
+  // Brings StorageOptions::sorted_inventory up to the newest loaded report,
+  // reading it whole if it must (what list_inventory leaves to a keeper);
+  // nothing without one.
+  [[nodiscard]] virtual Status keep_sorted_inventory() = 0;
   // Every store that has inventory rows, in store order (the store names as
   // reports wrote them, compared byte for byte), at most `limit`.
   [[nodiscard]] virtual Result<std::vector<StoreSummary>> list_stores(int limit) = 0;

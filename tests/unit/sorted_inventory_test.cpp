@@ -260,6 +260,51 @@ TEST(SortedInventory, AFailedReadLeavesTheRowsAsTheyWere) {
   EXPECT_EQ(s.page(q)[0].count, 0);
 }
 
+// With a keeper, a page never reads the whole copy: it is told to sort in
+// the database (and the keeper is asked to read), also while the keeper
+// reads; a few changes a page still brings in itself.
+TEST(SortedInventory, WithAKeeperAPageNeverReadsTheWholeCopy) {
+  using Reader = SortedInventory::Reader;
+  Model m;
+  for (int i = 0; i < 10; ++i) m.set({"Medan", "item " + std::to_string(i)}, {i % 3, 10, 1});
+  SortedInventory s(100, 3);
+  s.keep_in_background();
+  EXPECT_FALSE(s.wanted());
+  EXPECT_FALSE(*s.bring_up_to(m.position(), m.all(), m.since(), Reader::kPage));
+  EXPECT_EQ(m.reads_all, 0);
+  EXPECT_TRUE(s.wanted());
+  EXPECT_TRUE(*s.bring_up_to(m.position(), m.all(), m.since(), Reader::kKeeper));
+  EXPECT_EQ(m.reads_all, 1);
+  EXPECT_TRUE(s.wanted());   // kept: the keeper keeps it current
+  m.set({"Medan", "item 1"}, {0, 20, 2});
+  EXPECT_TRUE(*s.bring_up_to(m.position(), m.all(), m.since(), Reader::kPage));
+  EXPECT_EQ(m.reads_since, 1);
+  for (int i = 0; i < 4; ++i) m.set({"Padang", "item " + std::to_string(i)}, {0, 30, 3});
+  EXPECT_FALSE(*s.bring_up_to(m.position(), m.all(), m.since(), Reader::kPage));   // too far behind
+  EXPECT_EQ(m.reads_all, 1);
+  InventoryQuery q;
+  q.order = InventoryOrder::kCount;
+  EXPECT_EQ(s.page(q).size(), 10u);   // the older copy, until the keeper reads
+  EXPECT_TRUE(*s.bring_up_to(m.position(), m.all(), m.since(), Reader::kKeeper));
+  EXPECT_EQ(s.page(q).size(), 14u);
+
+  // While the keeper reads a whole copy, a page does not wait for it.
+  for (int i = 0; i < 4; ++i) m.set({"Aceh", "item " + std::to_string(i)}, {0, 40, 4});
+  std::atomic<bool> reading{false}, release{false};
+  const auto all = m.all();
+  const SortedInventory::ReadAll slow = [&](const SortedInventory::Sink& sink) {
+    reading = true;
+    while (!release) std::this_thread::yield();
+    return all(sink);
+  };
+  std::thread keeper([&] { EXPECT_TRUE(*s.bring_up_to(m.position(), slow, m.since(), Reader::kKeeper)); });
+  while (!reading) std::this_thread::yield();
+  EXPECT_FALSE(*s.bring_up_to(m.position(), m.all(), m.since(), Reader::kPage));
+  release = true;
+  keeper.join();
+  EXPECT_EQ(s.page(q).size(), 18u);
+}
+
 TEST(SortedInventory, ThreadsBringingItUpToDateReadTheDatabaseOnce) {
   Model m;
   for (int i = 0; i < 1000; ++i) m.set({"S" + std::to_string(i % 7), "item " + std::to_string(i)}, {i % 5, i, 1});

@@ -1009,6 +1009,11 @@ TEST_P(StorageContract, ConnectionsSharingTheSortedInventoryPageAsTheDatabaseSor
   options.sorted_inventory = std::make_shared<SortedInventory>(10'000, 50);
   auto a = Storage::open(location_, options, clock_);
   auto b = Storage::open(location_, options, clock_);
+  // One whose pages leave the whole reads to a keeper (the console's way).
+  StorageOptions kept_options;
+  kept_options.sorted_inventory = std::make_shared<SortedInventory>(10'000, 50);
+  kept_options.sorted_inventory->keep_in_background();
+  auto c = Storage::open(location_, kept_options, clock_);
   // Every page of `q` from `s`, three rows at a time.
   const auto all_pages = [](Storage& s, InventoryQuery q) {
     std::vector<InventoryRow> rows;
@@ -1068,9 +1073,13 @@ TEST_P(StorageContract, ConnectionsSharingTheSortedInventoryPageAsTheDatabaseSor
     clock_.advance(std::chrono::minutes(1 + round % 2));
     load(rows, "r" + std::to_string(round) + ".csv", "sha-" + std::to_string(round));
     same(round % 2 ? *a : *b, round);
+    same(*c, round);   // before its keeper: from the database, or brought up to date
+    ASSERT_TRUE(c->keep_sorted_inventory().ok());
+    same(*c, round);
     if (HasFailure()) return;
   }
   EXPECT_GT(options.sorted_inventory->size(), 0u);
+  EXPECT_GT(kept_options.sorted_inventory->size(), 0u);
 }
 
 TEST_P(StorageContract, StoresAreListedInOrderWithTheirItemCounts) {

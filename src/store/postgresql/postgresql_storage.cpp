@@ -1794,7 +1794,7 @@ Status PostgresStorage::refresh_item_names() {
 // memory), then the current rows of the pairs the change records of later
 // reports name. A row that changes while the pieces are read is read again
 // with its report's change records.
-Result<bool> PostgresStorage::refresh_sorted_inventory() {
+Result<bool> PostgresStorage::refresh_sorted_inventory(SortedInventory::Reader reader) {
   constexpr std::int64_t kPiece = 50'000;
   auto top = impl_->query(
       "SELECT COALESCE(max(last_seq), 0) FROM reports WHERE status = 'loaded'", {});
@@ -1839,7 +1839,15 @@ Result<bool> PostgresStorage::refresh_sorted_inventory() {
         if (!since) return since.error();
         read(*since, sink);
         return {};
-      });
+      },
+      reader);
+}
+
+Status PostgresStorage::keep_sorted_inventory() {
+  if (!impl_->options.sorted_inventory) return {};
+  auto kept = refresh_sorted_inventory(SortedInventory::Reader::kKeeper);
+  if (!kept) return kept.error();
+  return {};
 }
 
 // The search by item name when few names match: the matching names (the
@@ -1902,7 +1910,7 @@ Result<std::vector<InventoryRow>> PostgresStorage::list_inventory(const Inventor
   // Sorted by count or by the last change: from memory, when it is kept.
   if ((q.order == InventoryOrder::kCount || q.order == InventoryOrder::kChanged) &&
       impl_->options.sorted_inventory) {
-    auto kept = refresh_sorted_inventory();
+    auto kept = refresh_sorted_inventory(SortedInventory::Reader::kPage);
     if (!kept) return kept.error();
     if (*kept) return impl_->options.sorted_inventory->page(q);
   }

@@ -48,6 +48,7 @@
 #include <vector>
 
 #include "store/item_names.hpp"
+#include "store/sorted_inventory.hpp"
 #include "store/storage.hpp"
 
 namespace stockwatch {
@@ -107,6 +108,7 @@ class PostgresStorage final : public Storage {
   Result<OutboxCounts> outbox_counts() override;
   Result<OutboxCounts> open_outbox_counts() override;
   Result<std::vector<InventoryRow>> list_inventory(const InventoryQuery& query) override;
+  Status keep_sorted_inventory() override;
   Result<std::vector<StoreSummary>> list_stores(int limit) override;
   Result<std::vector<StoreReport>> store_reports(int limit) override;
   Result<std::vector<CountChange>> largest_changes(TimePoint after, TimePoint until,
@@ -169,7 +171,7 @@ class PostgresStorage final : public Storage {
   [[nodiscard]] Status refresh_item_names();
   // Brings StorageOptions::sorted_inventory up to the newest loaded report;
   // false when it keeps nothing.
-  [[nodiscard]] Result<bool> refresh_sorted_inventory();
+  [[nodiscard]] Result<bool> refresh_sorted_inventory(SortedInventory::Reader reader);
   std::unique_ptr<Impl> impl_;
   // The distinct item names, read on first use: StorageOptions::item_names,
   // shared with the connections given the same.

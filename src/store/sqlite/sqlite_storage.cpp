@@ -2402,7 +2402,7 @@ Result<std::vector<InventoryRow>> inventory_by_item(SqliteStorage::Impl& impl,
 // the newest change record, as the item names are: the first time every
 // row in key order, then the current rows of the pairs the change records
 // since then name. False when it keeps nothing.
-Result<bool> refresh_sorted_inventory(SqliteStorage::Impl& impl) {
+Result<bool> refresh_sorted_inventory(SqliteStorage::Impl& impl, SortedInventory::Reader reader) {
   sqlite3* db = impl.db.get();
   Statement top(db, "SELECT COALESCE(max(seq), 0) FROM changes");
   auto row = top.step();
@@ -2431,7 +2431,8 @@ Result<bool> refresh_sorted_inventory(SqliteStorage::Impl& impl) {
                             "JOIN inventory i ON i.store = c.store AND i.item = c.item");
         since.bind(1, from).bind(2, to);
         return read(since, sink);
-      });
+      },
+      reader);
 }
 
 }  // namespace
@@ -2441,7 +2442,7 @@ Result<std::vector<InventoryRow>> SqliteStorage::list_inventory(const InventoryQ
     // Sorted by count or by the last change: from memory, when it is kept.
     if ((q.order == InventoryOrder::kCount || q.order == InventoryOrder::kChanged) &&
         impl_->sorted_inventory) {
-      auto kept = refresh_sorted_inventory(*impl_);
+      auto kept = refresh_sorted_inventory(*impl_, SortedInventory::Reader::kPage);
       if (!kept) return kept.error();
       if (*kept) return impl_->sorted_inventory->page(q);
     }
@@ -2494,6 +2495,17 @@ Result<std::vector<InventoryRow>> SqliteStorage::list_inventory(const InventoryQ
     return collect<InventoryRow>(s, [](const Statement& st) {
       return InventoryRow{st.text(0), st.text(1), st.i64(2), from_unix_ms(st.i64(3)), st.i64(4)};
     });
+  } catch (const StorageError& e) {
+    return Error(ErrorCode::kInternal, e.what());
+  }
+}
+
+Status SqliteStorage::keep_sorted_inventory() {
+  if (!impl_->sorted_inventory) return {};
+  try {
+    auto kept = refresh_sorted_inventory(*impl_, SortedInventory::Reader::kKeeper);
+    if (!kept) return kept.error();
+    return {};
   } catch (const StorageError& e) {
     return Error(ErrorCode::kInternal, e.what());
   }

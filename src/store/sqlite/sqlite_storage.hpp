@@ -122,6 +122,7 @@ class SqliteStorage final : public Storage {
   Result<OutboxCounts> outbox_counts() override;
   Result<OutboxCounts> open_outbox_counts() override;
   Result<std::vector<InventoryRow>> list_inventory(const InventoryQuery& query) override;
+  Status keep_sorted_inventory() override;
   Result<std::vector<StoreSummary>> list_stores(int limit) override;
   Result<std::vector<StoreReport>> store_reports(int limit) override;
   Result<std::vector<CountChange>> largest_changes(TimePoint after, TimePoint until,
