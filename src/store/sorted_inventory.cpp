@@ -162,7 +162,7 @@ void SortedInventory::State::apply(const std::vector<Row>& rows) {
 SortedInventory::SortedInventory(std::size_t max_rows, std::int64_t catch_up_max)
     : max_rows_(max_rows), catch_up_max_(catch_up_max) {}
 
-void SortedInventory::keep_in_background() { background_ = true; }
+void SortedInventory::keep_in_background(std::function<void()> wake) { wake_ = std::move(wake); }
 
 bool SortedInventory::wanted() const {
   if (wanted_) return true;
@@ -173,13 +173,8 @@ bool SortedInventory::wanted() const {
 Result<bool> SortedInventory::bring_up_to(std::int64_t position, const ReadAll& all,
                                           const ReadSince& since, Reader reader) {
   if (max_rows_ == 0) return false;
-  const bool page_with_keeper = reader == Reader::kPage && background_;
-  std::unique_lock reading(reading_, std::defer_lock);
-  if (!reading.try_lock()) {
-    // The keeper reading the whole copy takes a while: sort in the database.
-    if (page_with_keeper && reading_whole_) return false;
-    reading.lock();
-  }
+  const bool page_with_keeper = reader == Reader::kPage && wake_;
+  std::unique_lock reading(reading_);
   std::int64_t from = 0;
   bool whole = false;
   {
@@ -190,17 +185,14 @@ Result<bool> SortedInventory::bring_up_to(std::int64_t position, const ReadAll& 
     whole = !filled_ || position - from > catch_up_max_;
   }
   if (whole && page_with_keeper) {
-    wanted_ = true;
+    const bool asked = wanted_.exchange(true);
+    reading.unlock();
+    if (!asked) wake_();
     return false;
   }
   bool over = false;
   if (whole) {
     // A new copy, built beside the one pages read now.
-    reading_whole_ = true;
-    struct Done {
-      std::atomic<bool>& flag;
-      ~Done() { flag = false; }
-    } done{reading_whole_};
     wanted_ = false;
     State fresh;
     const Status st = all([&](const Row& r) {

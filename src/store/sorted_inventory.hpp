@@ -22,9 +22,10 @@
 // changed rows, one pass over the places (a few milliseconds at a million
 // rows); more than `catch_up_max` change records are read as a whole new
 // copy instead. With a keeper (keep_in_background()), a page never reads
-// the whole copy itself: it is told to sort in the database instead, and
-// the keeper, which calls bring_up_to() as Reader::kKeeper every so often,
-// reads it, beside the copy pages go on reading.
+// the whole copy itself: it is told to sort in the database instead and
+// the keeper is woken, which reads it (bring_up_to() as Reader::kKeeper)
+// beside the copy other pages go on reading; a page that comes while it
+// reads waits for it.
 //
 // ONE copy serves every connection given it (the console's workers share
 // one). Contract: thread-safe. bring_up_to() reads from one caller's
@@ -75,8 +76,10 @@ class SortedInventory {
     kKeeper,   // the keeper (keep_in_background())
   };
 
-  // From now on a keeper reads the whole copy, never a page.
-  void keep_in_background();
+  // From now on a keeper reads the whole copy, never a page: `wake` (called
+  // from a page's thread, with no lock of this held) is to make it call
+  // bring_up_to() as Reader::kKeeper soon. Call before any page is served.
+  void keep_in_background(std::function<void()> wake);
   // Whether the keeper should bring the rows up to date: a page found them
   // missing or too far behind, or they are kept already.
   [[nodiscard]] bool wanted() const;
@@ -146,9 +149,8 @@ class SortedInventory {
   std::int64_t position_ = 0;
   bool filled_ = false;
   bool too_large_ = false;
-  std::atomic<bool> background_{false};     // keep_in_background()
+  std::function<void()> wake_;              // keep_in_background(); empty: no keeper
   std::atomic<bool> wanted_{false};         // a page asked for a whole read
-  std::atomic<bool> reading_whole_{false};  // the keeper holds reading_ for one
 };
 
 }  // namespace stockwatch

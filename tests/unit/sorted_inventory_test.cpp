@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <map>
 #include <random>
 #include <string>
@@ -268,11 +269,14 @@ TEST(SortedInventory, WithAKeeperAPageNeverReadsTheWholeCopy) {
   Model m;
   for (int i = 0; i < 10; ++i) m.set({"Medan", "item " + std::to_string(i)}, {i % 3, 10, 1});
   SortedInventory s(100, 3);
-  s.keep_in_background();
+  int woken = 0;
+  s.keep_in_background([&] { ++woken; });
   EXPECT_FALSE(s.wanted());
+  EXPECT_FALSE(*s.bring_up_to(m.position(), m.all(), m.since(), Reader::kPage));
   EXPECT_FALSE(*s.bring_up_to(m.position(), m.all(), m.since(), Reader::kPage));
   EXPECT_EQ(m.reads_all, 0);
   EXPECT_TRUE(s.wanted());
+  EXPECT_EQ(woken, 1);   // once for both
   EXPECT_TRUE(*s.bring_up_to(m.position(), m.all(), m.since(), Reader::kKeeper));
   EXPECT_EQ(m.reads_all, 1);
   EXPECT_TRUE(s.wanted());   // kept: the keeper keeps it current
@@ -282,13 +286,14 @@ TEST(SortedInventory, WithAKeeperAPageNeverReadsTheWholeCopy) {
   for (int i = 0; i < 4; ++i) m.set({"Padang", "item " + std::to_string(i)}, {0, 30, 3});
   EXPECT_FALSE(*s.bring_up_to(m.position(), m.all(), m.since(), Reader::kPage));   // too far behind
   EXPECT_EQ(m.reads_all, 1);
+  EXPECT_EQ(woken, 2);
   InventoryQuery q;
   q.order = InventoryOrder::kCount;
   EXPECT_EQ(s.page(q).size(), 10u);   // the older copy, until the keeper reads
   EXPECT_TRUE(*s.bring_up_to(m.position(), m.all(), m.since(), Reader::kKeeper));
   EXPECT_EQ(s.page(q).size(), 14u);
 
-  // While the keeper reads a whole copy, a page does not wait for it.
+  // A page that comes while the keeper reads a whole copy waits for it.
   for (int i = 0; i < 4; ++i) m.set({"Aceh", "item " + std::to_string(i)}, {0, 40, 4});
   std::atomic<bool> reading{false}, release{false};
   const auto all = m.all();
@@ -299,10 +304,18 @@ TEST(SortedInventory, WithAKeeperAPageNeverReadsTheWholeCopy) {
   };
   std::thread keeper([&] { EXPECT_TRUE(*s.bring_up_to(m.position(), slow, m.since(), Reader::kKeeper)); });
   while (!reading) std::this_thread::yield();
-  EXPECT_FALSE(*s.bring_up_to(m.position(), m.all(), m.since(), Reader::kPage));
+  std::atomic<bool> served{false};
+  std::thread page([&] {
+    EXPECT_TRUE(*s.bring_up_to(m.position(), m.all(), m.since(), Reader::kPage));
+    served = true;
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  EXPECT_FALSE(served);
   release = true;
   keeper.join();
+  page.join();
   EXPECT_EQ(s.page(q).size(), 18u);
+  EXPECT_EQ(m.reads_all, 3);   // the keeper's three whole reads; the waiting page read nothing
 }
 
 TEST(SortedInventory, ThreadsBringingItUpToDateReadTheDatabaseOnce) {

@@ -1012,7 +1012,7 @@ TEST_P(StorageContract, ConnectionsSharingTheSortedInventoryPageAsTheDatabaseSor
   // One whose pages leave the whole reads to a keeper (the console's way).
   StorageOptions kept_options;
   kept_options.sorted_inventory = std::make_shared<SortedInventory>(10'000, 50);
-  kept_options.sorted_inventory->keep_in_background();
+  kept_options.sorted_inventory->keep_in_background([] {});
   auto c = Storage::open(location_, kept_options, clock_);
   // Every page of `q` from `s`, three rows at a time.
   const auto all_pages = [](Storage& s, InventoryQuery q) {

@@ -363,28 +363,30 @@ struct Console::Impl : std::enable_shared_from_this<Console::Impl> {
   }
 
   // The keeper of the inventory sorted in memory
-  // (store/sorted_inventory.hpp): every kSortedRefresh, once a page sorted
-  // by count or last change has asked for it, it brings the copy up to the
-  // newest loaded report (reading it whole the first time and after a
-  // report that changed very many rows, while those pages sort in the
-  // database), so that the next such page finds nothing to read. Runs on
-  // this worker's thread, counted as a page waiting so that route() sends
-  // pages elsewhere meanwhile.
+  // (store/sorted_inventory.hpp), on this worker's thread: once a page
+  // sorted by count or last change has asked for it, it brings the copy up
+  // to the newest loaded report, reading it whole the first time and after
+  // a report that changed very many rows (a page that needs that wakes it
+  // at once, and sorts in the database meanwhile), and every
+  // kSortedRefresh, so that the next such page finds nothing to read.
+  // Counted as a page waiting, so that route() sends pages elsewhere.
+  void keep_sorted_once(const SortedInventory& sorted) {
+    if (!sorted.wanted()) return;
+    ++pending;
+    guarded("console: sorted inventory", [&] {
+      if (auto st = storage->keep_sorted_inventory(); !st.ok()) {
+        spdlog::warn("console: cannot bring the sorted inventory up to date: {}",
+                     st.error().message());
+      }
+    })();
+    --pending;
+  }
   void keep_sorted_current(std::shared_ptr<SortedInventory> sorted) {
     if (!sorted_timer) sorted_timer = std::make_unique<asio::steady_timer>(ioc);
     sorted_timer->expires_after(kSortedRefresh);
     sorted_timer->async_wait([this, sorted](const boost::system::error_code& ec) {
       if (ec) return;
-      if (sorted->wanted()) {
-        ++pending;
-        guarded("console: sorted inventory", [&] {
-          if (auto st = storage->keep_sorted_inventory(); !st.ok()) {
-            spdlog::warn("console: cannot bring the sorted inventory up to date: {}",
-                         st.error().message());
-          }
-        })();
-        --pending;
-      }
+      keep_sorted_once(*sorted);
       keep_sorted_current(sorted);
     });
   }
@@ -1305,7 +1307,9 @@ void Console::start(const std::string& base_url) {
   // One list for every worker: the first reads it.
   impl_->on_worker("console: item names", [impl = impl_.get()] { impl->read_item_names(); });
   if (impl_->cfg.sorted_rows > 0) {
-    sorted_->keep_in_background();
+    sorted_->keep_in_background([keeper = workers_.back().get(), sorted = sorted_.get()] {
+      asio::post(keeper->ioc, [keeper, sorted] { keeper->keep_sorted_once(*sorted); });
+    });
     // On the last worker: the first signs people in.
     asio::post(workers_.back()->ioc, [impl = workers_.back().get(), sorted = sorted_] {
       impl->keep_sorted_current(sorted);
