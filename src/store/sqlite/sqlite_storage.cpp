@@ -656,6 +656,8 @@ struct SqliteStorage::Impl {
       usage_all_first, latest_day, history_insert;
   void prepare_usage_statements();
   [[nodiscard]] Status apply_usage_steps(const UsageReport& r);
+  [[nodiscard]] Status take_in_steps(const UsageReport& r, std::int64_t horizon_days, int limit,
+                                     const Storage::UsageJudge& judge);
 
   explicit Impl(const Clock& c) : clock(c) {}
 
@@ -2927,15 +2929,15 @@ Status SqliteStorage::commit_usage(const UsageReport& r,
   return txn.commit();
 }
 
-Status SqliteStorage::take_in_usage(const UsageReport& r, std::int64_t horizon_days, int limit,
-                                    const UsageJudge& judge) {
-  Txn txn(*impl_);
-  if (auto st = txn.begin(); !st.ok()) return st;
-  if (auto st = impl_->apply_usage_steps(r); !st.ok()) return st;
+// The take-in after its writes (Storage::take_in_usage), in the caller's
+// transaction: the running_out rows judged, their messages, the cursor.
+Status SqliteStorage::Impl::take_in_steps(const UsageReport& r, std::int64_t horizon_days,
+                                          int limit, const UsageJudge& judge) {
+  if (auto st = apply_usage_steps(r); !st.ok()) return st;
   std::vector<OutboxMessage> messages;
   if (judge) {
     std::vector<UsageRow> rows;
-    auto& any = impl_->stmt(impl_->usage_any_use);
+    auto& any = stmt(usage_any_use);
     bool probe = false;
     {
       ResetGuard g(any);
@@ -2945,14 +2947,38 @@ Status SqliteStorage::take_in_usage(const UsageReport& r, std::int64_t horizon_d
       probe = *found && any.i64(0) != 0;
     }
     if (probe) {
-      auto read = running_out_of_report(r, horizon_days, limit);
+      auto& s = stmt(usage_running_out);
+      ResetGuard g(s);
+      s.bind(1, r.day).bind(2, r.report_id).bind(3, r.last_seq).bind(4, horizon_days).bind(5, limit);
+      auto read = collect<UsageRow>(s, read_usage);
       if (!read) return read.error();
       rows = std::move(*read);
     }
     messages = judge(rows);
   }
-  if (auto st = impl_->queue(messages); !st.ok()) return st;
-  if (auto st = impl_->set_cursor("usage", r.last_seq); !st.ok()) return st;
+  if (auto st = queue(messages); !st.ok()) return st;
+  return set_cursor("usage", r.last_seq);
+}
+
+Status SqliteStorage::take_in_usage(const UsageReport& r, std::int64_t horizon_days, int limit,
+                                    const UsageJudge& judge) {
+  Txn txn(*impl_);
+  if (auto st = txn.begin(); !st.ok()) return st;
+  if (auto st = impl_->take_in_steps(r, horizon_days, limit, judge); !st.ok()) return st;
+  return txn.commit();
+}
+
+// One transaction: the cursors "changes" and "usage" are one page, which is
+// then written to the log once.
+Status SqliteStorage::commit_quiet_check(std::int64_t last_change_seq, const UsageReport& r,
+                                         std::int64_t horizon_days, int limit,
+                                         const UsageJudge& judge) {
+  Txn txn(*impl_);
+  if (auto st = txn.begin(); !st.ok()) return st;
+  if (last_change_seq > 0) {
+    if (auto st = impl_->set_cursor("changes", last_change_seq); !st.ok()) return st;
+  }
+  if (auto st = impl_->take_in_steps(r, horizon_days, limit, judge); !st.ok()) return st;
   return txn.commit();
 }
 
