@@ -650,7 +650,7 @@ struct SqliteStorage::Impl {
   // The distinct item names (store/item_names.hpp), read on first use:
   // StorageOptions::item_names, shared with the connections given the same.
   std::shared_ptr<ItemNames> item_names;
-  std::optional<Statement> levels_version_get;
+  std::optional<Statement> levels_version_get, mutes_all;
   // Use rates: once per report, so prepared with the connection.
   std::optional<Statement> usage_next, usage_steps[5], usage_running_out, usage_any_use,
       usage_all_first, latest_day, history_insert;
@@ -753,6 +753,9 @@ struct SqliteStorage::Impl {
         // Few reports per store: the whole (small) table, not the inventory.
         {&report_stores_of, "SELECT store FROM report_stores WHERE report_id = ? ORDER BY store"},
         {&levels_version_get, "SELECT report_id FROM levels_state WHERE id = 1"},
+        // The checker reads the mutes once per run, after every report.
+        {&mutes_all, "SELECT store, item, until_at, until_change, created_at FROM mutes "
+                     "ORDER BY store, item"},
     };
     for (const auto& [slot, sql] : fixed) slot->emplace(db.get(), sql);
     prepare_batch_statements();
@@ -1034,7 +1037,6 @@ Result<ReportLoad> SqliteStorage::begin_report() {
   if (auto st = txn.begin(); !st.ok()) return st.error();
   if (auto st = impl_->stmt(impl_->report_begin).run(); !st.ok()) return st.error();
   const std::int64_t id = sqlite3_last_insert_rowid(impl_->db.get());
-  if (auto st = impl_->stmt(impl_->seen_clear).run(); !st.ok()) return st.error();
   txn.release();  // the writer owns the transaction now
   return ReportLoad(std::make_unique<SqliteReportWriter>(*impl_, id));
 }
@@ -1478,6 +1480,13 @@ Status SqliteReportWriter::write_logged() {
 Result<bool> SqliteReportWriter::remember_key(std::int64_t key) {
   if (!impl_) return Error(ErrorCode::kInternal, "report load already finished");
   auto& impl = *impl_;
+  // The keys of an earlier load that remembered any are cleared by the
+  // first key of this one: a load that remembers none (the loader's) never
+  // writes the temporary table.
+  if (!keys_cleared_) {
+    if (auto st = impl.stmt(impl.seen_clear).run(); !st.ok()) return st.error();
+    keys_cleared_ = true;
+  }
   auto& seen = impl.stmt(impl.seen_insert);
   seen.bind(1, key);
   if (auto st = seen.run(); !st.ok()) return st.error();
@@ -2657,22 +2666,17 @@ Result<std::int64_t> SqliteStorage::remove_mutes(std::string_view store,
 }
 
 Result<std::vector<Mute>> SqliteStorage::mutes() {
-  try {
-    Statement s(impl_->db.get(),
-                "SELECT store, item, until_at, until_change, created_at FROM mutes "
-                "ORDER BY store, item");
-    return collect<Mute>(s, [](const Statement& st) {
-      Mute m;
-      m.store = st.text(0);
-      m.item = st.text(1);
-      if (!st.is_null(2)) m.until = from_unix_ms(st.i64(2));
-      m.until_change = st.i64(3) != 0;
-      m.created_at = from_unix_ms(st.i64(4));
-      return m;
-    });
-  } catch (const StorageError& e) {
-    return Error(ErrorCode::kInternal, e.what());
-  }
+  auto& s = impl_->stmt(impl_->mutes_all);
+  ResetGuard g(s);
+  return collect<Mute>(s, [](const Statement& st) {
+    Mute m;
+    m.store = st.text(0);
+    m.item = st.text(1);
+    if (!st.is_null(2)) m.until = from_unix_ms(st.i64(2));
+    m.until_change = st.i64(3) != 0;
+    m.created_at = from_unix_ms(st.i64(4));
+    return m;
+  });
 }
 
 // --- Use rates (pipeline/usage.hpp) -------------------------------------------------

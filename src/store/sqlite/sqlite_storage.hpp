@@ -226,6 +226,7 @@ class SqliteReportWriter final : public ReportWriter {
   std::int64_t report_id_ = 0;
   std::int64_t rows_ = 0;
   std::int64_t changes_ = 0;
+  bool keys_cleared_ = false;  // remember_key() cleared the earlier load's keys
   std::int64_t first_sightings_ = 0;  // change records that inserted their row
   std::int64_t first_seq_ = 0;  // the report's first and last change numbers,
   std::int64_t last_seq_ = 0;   // as SQLite assigned them at insert
