@@ -653,9 +653,14 @@ struct SqliteStorage::Impl {
   std::optional<Statement> levels_version_get, mutes_all;
   // Use rates: once per report, so prepared with the connection.
   std::optional<Statement> usage_next, usage_steps[5], usage_running_out, usage_any_use,
-      usage_all_first, latest_day, history_insert;
+      usage_any_use_of_changes, usage_all_first, latest_day, history_insert;
   void prepare_usage_statements();
-  [[nodiscard]] Status apply_usage_steps(const UsageReport& r);
+  // What the take-in learnt of the report's change records.
+  struct UsageChanges {
+    bool all_first = false;     // every one a first sighting
+    std::int64_t records = 0;   // how many (0: unknown)
+  };
+  [[nodiscard]] Status apply_usage_steps(const UsageReport& r, UsageChanges* seen = nullptr);
   [[nodiscard]] Status take_in_steps(const UsageReport& r, std::int64_t horizon_days, int limit,
                                      const Storage::UsageJudge& judge);
 
@@ -2808,11 +2813,22 @@ constexpr const char* kUsageSteps[] = {
 // Whether any item of report ?1 can have a use: only in a store with two
 // report days (usage_stores.prev_day), since use is a fall between two
 // days. A report without stores of its own (a levels file) asks every store.
+// For a large report: its stores are few, the change records many.
 constexpr const char* kUsageAnyUse =
     "SELECT EXISTS (SELECT 1 FROM usage_stores s WHERE s.prev_day IS NOT NULL AND ("
     "  EXISTS (SELECT 1 FROM report_stores rs WHERE rs.store = s.store AND rs.report_id = ?1) "
     "  OR NOT EXISTS (SELECT 1 FROM usage_stores s2 JOIN report_stores rs2 "
     "    ON rs2.store = s2.store AND rs2.report_id = ?1)))";
+
+// The same for a small report (?2 its last change), from its own change
+// records: one probe of usage_stores per record, however many stores there
+// are. Only the changed items can be running out, and only in their stores.
+constexpr const char* kUsageAnyUseOfChanges =
+    "SELECT EXISTS (SELECT 1 FROM changes c JOIN usage_stores s ON s.store = c.store "
+    "WHERE c.seq BETWEEN (SELECT first_seq FROM reports WHERE id = ?1) AND ?2 "
+    "AND s.prev_day IS NOT NULL)";
+// Change records up to which a report counts as small above.
+constexpr std::int64_t kSmallReportChanges = 256;
 
 // The report's changed items in key order (a shuffled report's would probe
 // both tables all over), those with a use.
@@ -2844,8 +2860,10 @@ void SqliteStorage::Impl::prepare_usage_statements() {
   for (std::size_t k = 0; k < std::size(kUsageSteps); ++k) usage_steps[k].emplace(db.get(), kUsageSteps[k]);
   usage_running_out.emplace(db.get(), kUsageRunningOut);
   usage_any_use.emplace(db.get(), kUsageAnyUse);
+  usage_any_use_of_changes.emplace(db.get(), kUsageAnyUseOfChanges);
   usage_all_first.emplace(db.get(), "SELECT first_sightings > 0 AND first_sightings = "
-                                    "last_seq - first_seq + 1 FROM reports WHERE id = ?1");
+                                    "last_seq - first_seq + 1, last_seq - first_seq + 1 "
+                                    "FROM reports WHERE id = ?1");
   latest_day.emplace(db.get(), kLatestDay);
   history_insert.emplace(db.get(), kHistoryInsert);
 }
@@ -2887,24 +2905,28 @@ Result<std::optional<UsageReport>> SqliteStorage::next_usage_report() {
 }
 
 // The take-in's writes (Storage::apply_usage), in the caller's transaction.
-Status SqliteStorage::Impl::apply_usage_steps(const UsageReport& r) {
+Status SqliteStorage::Impl::apply_usage_steps(const UsageReport& r, UsageChanges* seen) {
   // A report whose every change record is a first sighting (a first load)
   // has nothing to write but its stores' report days (the last step).
-  bool all_first = false;
+  UsageChanges changes;
   {
     auto& q = stmt(usage_all_first);
     ResetGuard g(q);
     q.bind(1, r.report_id);
     auto row = q.step();
     if (!row) return row.error();
-    all_first = *row && q.i64(0) != 0;
+    if (*row) {
+      changes.all_first = q.i64(0) != 0;
+      if (!q.is_null(1)) changes.records = q.i64(1);
+    }
   }
   for (auto& slot : usage_steps) {
-    if (all_first && &slot != &usage_steps[std::size(usage_steps) - 1]) continue;
+    if (changes.all_first && &slot != &usage_steps[std::size(usage_steps) - 1]) continue;
     auto& s = stmt(slot);
     s.bind(1, r.day).bind(2, r.report_id).bind(3, r.last_seq);
     if (auto st = s.run(); !st.ok()) return st;
   }
+  if (seen) *seen = changes;
   return {};
 }
 
@@ -2937,15 +2959,21 @@ Status SqliteStorage::commit_usage(const UsageReport& r,
 // transaction: the running_out rows judged, their messages, the cursor.
 Status SqliteStorage::Impl::take_in_steps(const UsageReport& r, std::int64_t horizon_days,
                                           int limit, const UsageJudge& judge) {
-  if (auto st = apply_usage_steps(r); !st.ok()) return st;
+  UsageChanges changes;
+  if (auto st = apply_usage_steps(r, &changes); !st.ok()) return st;
   std::vector<OutboxMessage> messages;
   if (judge) {
     std::vector<UsageRow> rows;
-    auto& any = stmt(usage_any_use);
+    // Items seen for the first time have no use: a report of first
+    // sightings only has nothing to read. Otherwise the report's stores
+    // are asked, from its change records when it has few.
     bool probe = false;
-    {
+    if (!changes.all_first) {
+      const bool small = changes.records > 0 && changes.records <= kSmallReportChanges;
+      auto& any = stmt(small ? usage_any_use_of_changes : usage_any_use);
       ResetGuard g(any);
       any.bind(1, r.report_id);
+      if (small) any.bind(2, r.last_seq);
       auto found = any.step();
       if (!found) return found.error();
       probe = *found && any.i64(0) != 0;
