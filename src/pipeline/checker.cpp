@@ -246,7 +246,13 @@ Result<int> Checker::process_report(PendingChanges& p, const std::vector<Mute>& 
     while (true) {
       const auto msgs = item_messages(cfg, p, now, transfers);
       const std::int64_t through = p.more_after != 0 ? p.more_after : p.last_seq;
-      if (auto st = storage_.commit_check(through, 0, msgs); !st.ok()) return st.error();
+      if (p.more_after == 0 && msgs.empty()) {
+        auto taken = commit_quiet(p, cfg);
+        if (!taken) return taken.error();
+        queued += *taken;
+      } else if (auto st = storage_.commit_check(through, 0, msgs); !st.ok()) {
+        return st.error();
+      }
       queued += static_cast<int>(msgs.size());
       add_totals(count_of(p, EventKind::kOutOfStock), count_of(p, EventKind::kBackInStock),
                  msgs.size());
@@ -272,13 +278,35 @@ Result<int> Checker::process_report(PendingChanges& p, const std::vector<Mute>& 
     drop_muted();
   }
   const auto msgs = digest.messages(p, now);
-  if (auto st = storage_.commit_check(p.last_seq, 0, msgs); !st.ok()) return st.error();
+  int taken_in = 0;  // running_out messages of a quiet report's take-in
+  if (msgs.empty()) {
+    auto taken = commit_quiet(p, cfg);
+    if (!taken) return taken.error();
+    taken_in = *taken;
+  } else if (auto st = storage_.commit_check(p.last_seq, 0, msgs); !st.ok()) {
+    return st.error();
+  }
   add_totals(out_of_stock, back_in_stock, msgs.size());
   {
     std::lock_guard lock(mu_);
     totals_.low_stock += static_cast<std::int64_t>(low_stock);
   }
-  return static_cast<int>(msgs.size());
+  return static_cast<int>(msgs.size()) + taken_in;
+}
+
+Result<int> Checker::commit_quiet(const PendingChanges& p, const AlertsConfig& cfg) {
+  auto next = storage_.next_usage_report();
+  if (!next) return next.error();
+  if (!*next || (*next)->report_id != p.report_id || (*next)->last_seq != p.last_seq) {
+    if (auto st = storage_.commit_check(p.last_seq, 0, {}); !st.ok()) return st.error();
+    return 0;
+  }
+  auto taken = take_in_report(storage_, clock_, cfg, **next, p.last_seq);
+  if (!taken) return taken.error();
+  std::lock_guard lock(mu_);
+  totals_.running_out += taken->running_out;
+  totals_.messages += taken->messages;
+  return static_cast<int>(taken->messages);
 }
 
 Result<int> Checker::process_due() {

@@ -9,7 +9,11 @@
 //   loses nothing. With group = "report" that is one transaction per report
 //   (a report's messages need all of its pages); with group = "item" one per
 //   page, the cursor then pointing at the page's last record, inside the
-//   report, until the last page moves it to the report's end.
+//   report, until the last page moves it to the report's end. A report
+//   whose last step queues nothing (a quiet report, most of them) moves the
+//   cursor in the same transaction as the report's take-in into the use
+//   rates (pipeline/forecast_stage.hpp), when that report is the next to
+//   take in: one commit for both.
 //   Message-IDs are derived from (report or change, event, recipient), so a
 //   repeated step can never queue the same message twice.
 // - Each recipient gets exactly what its subscriptions select: with group =
@@ -111,6 +115,12 @@ class Checker {
   // Queues the messages of the report `p` (its first page read) and moves
   // the cursor to its end; returns the number queued.
   [[nodiscard]] Result<int> process_report(PendingChanges& p, const std::vector<Mute>& mutes);
+  // Moves the cursor past the quiet report `p` (its check queued nothing):
+  // when `p` is also the next report to take in (as each report the daemon
+  // loads is), in one transaction with its take-in
+  // (Storage::commit_quiet_check), otherwise alone (commit_check). Returns
+  // the running_out messages the take-in queued.
+  [[nodiscard]] Result<int> commit_quiet(const PendingChanges& p, const AlertsConfig& cfg);
   // Queues today's still_out reminders, if not done yet; returns the
   // number of messages queued.
   [[nodiscard]] Result<int> process_reminders(const std::vector<Mute>& mutes);

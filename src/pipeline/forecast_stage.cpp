@@ -74,91 +74,103 @@ Result<std::optional<TransferSuggestion>> suggest_transfer(Storage& storage,
   return best;
 }
 
-Result<ForecastTotals> process_forecasts(Storage& storage, const Clock& clock,
-                                         const AlertsConfig& cfg) {
+Result<ForecastTotals> take_in_report(Storage& storage, const Clock& clock,
+                                      const AlertsConfig& cfg, const UsageReport& r,
+                                      std::int64_t quiet_check_through) {
   ForecastTotals totals;
   const std::string_view name = event_name(EventKind::kRunningOut);
   const auto rs = recipients(cfg);
+  std::int64_t found = 0;
+  std::size_t queued = 0;
+  // Judges the report's rows inside the take-in's one transaction.
+  const auto judge = [&](const std::vector<UsageRow>& rows) {
+    std::vector<OutboxMessage> msgs;
+    const TimePoint now = clock.now();
+    Alert base;
+    base.event = EventKind::kRunningOut;
+    base.subject_prefix = cfg.subject;
+    base.report_id = r.report_id;
+    base.report_path = r.path;
+    base.report_time = r.time;
+    // Per recipient: the items it gets (group = "report").
+    std::vector<Alert> per(rs.size(), base);
+    std::vector<std::vector<std::string>> stores(rs.size());
+    for (const auto& row : rows) {
+      // As of this report: its own count (reports loaded after it may
+      // have changed the inventory since).
+      const std::int64_t count = row.figures.last_count;
+      const Forecast f = forecast(row.figures, count, r.day);
+      if (!runs_out_within(f, r.day, warn_horizon_days(cfg.warn_days_ahead, row.gap_days))) {
+        continue;
+      }
+      ++found;
+      AlertItem item;
+      item.store = row.store;
+      item.item = row.item;
+      item.new_count = count;
+      item.daily_use = f.daily_use;
+      item.runs_out_on = f.runs_out_on;
+      for (std::size_t k = 0; k < rs.size(); ++k) {
+        if (!recipient_wants(rs[k], name, &row.store)) continue;
+        if (cfg.group == "item") {
+          Alert a = base;
+          a.per_item = true;
+          a.items = {item};
+          a.total = 1;
+          a.stores = 1;
+          msgs.push_back(outbox_message(cfg, rs[k], a, "running_out-item",
+                                        item_key(r.report_id, row.store, row.item), now));
+          continue;
+        }
+        Alert& a = per[k];
+        ++a.total;
+        if (a.items.size() < Checker::kMaxListed) a.items.push_back(item);
+        auto& ss = stores[k];
+        if (std::find(ss.begin(), ss.end(), row.store) == ss.end()) {
+          if (static_cast<std::int64_t>(ss.size()) < Alert::kMaxStores) ss.push_back(row.store);
+          else a.many_stores = true;
+        }
+        a.stores = static_cast<std::int64_t>(ss.size());
+      }
+    }
+    if (cfg.group != "item") {
+      for (std::size_t k = 0; k < rs.size(); ++k) {
+        if (per[k].total == 0) continue;
+        msgs.push_back(
+            outbox_message(cfg, rs[k], per[k], "running_out-report", r.report_id, now));
+      }
+    }
+    queued = msgs.size();
+    return msgs;
+  };
+  // One transaction: the figures, the report's running_out messages and
+  // the cursor (and, for a quiet report, the checker's cursor).
+  const std::int64_t horizon = warn_horizon_days(cfg.warn_days_ahead, kMaxGapDays);
+  const Storage::UsageJudge judged =
+      r.alerts && !rs.empty() ? Storage::UsageJudge(judge) : Storage::UsageJudge();
+  const Status st =
+      quiet_check_through > 0
+          ? storage.commit_quiet_check(quiet_check_through, r, horizon, kMaxItems, judged)
+          : storage.take_in_usage(r, horizon, kMaxItems, judged);
+  if (!st.ok()) return st.error();
+  totals.running_out = found;
+  totals.reports = 1;
+  totals.messages = static_cast<std::int64_t>(queued);
+  return totals;
+}
+
+Result<ForecastTotals> process_forecasts(Storage& storage, const Clock& clock,
+                                         const AlertsConfig& cfg) {
+  ForecastTotals totals;
   while (true) {
     auto next = storage.next_usage_report();
     if (!next) return next.error();
     if (!*next) break;
-    const UsageReport& r = **next;
-    std::int64_t found = 0;
-    std::size_t queued = 0;
-    // Judges the report's rows inside the take-in's one transaction.
-    const auto judge = [&](const std::vector<UsageRow>& rows) {
-      std::vector<OutboxMessage> msgs;
-      const TimePoint now = clock.now();
-      Alert base;
-      base.event = EventKind::kRunningOut;
-      base.subject_prefix = cfg.subject;
-      base.report_id = r.report_id;
-      base.report_path = r.path;
-      base.report_time = r.time;
-      // Per recipient: the items it gets (group = "report").
-      std::vector<Alert> per(rs.size(), base);
-      std::vector<std::vector<std::string>> stores(rs.size());
-      for (const auto& row : rows) {
-        // As of this report: its own count (reports loaded after it may
-        // have changed the inventory since).
-        const std::int64_t count = row.figures.last_count;
-        const Forecast f = forecast(row.figures, count, r.day);
-        if (!runs_out_within(f, r.day, warn_horizon_days(cfg.warn_days_ahead, row.gap_days))) {
-          continue;
-        }
-        ++found;
-        AlertItem item;
-        item.store = row.store;
-        item.item = row.item;
-        item.new_count = count;
-        item.daily_use = f.daily_use;
-        item.runs_out_on = f.runs_out_on;
-        for (std::size_t k = 0; k < rs.size(); ++k) {
-          if (!recipient_wants(rs[k], name, &row.store)) continue;
-          if (cfg.group == "item") {
-            Alert a = base;
-            a.per_item = true;
-            a.items = {item};
-            a.total = 1;
-            a.stores = 1;
-            msgs.push_back(outbox_message(cfg, rs[k], a, "running_out-item",
-                                          item_key(r.report_id, row.store, row.item), now));
-            continue;
-          }
-          Alert& a = per[k];
-          ++a.total;
-          if (a.items.size() < Checker::kMaxListed) a.items.push_back(item);
-          auto& ss = stores[k];
-          if (std::find(ss.begin(), ss.end(), row.store) == ss.end()) {
-            if (static_cast<std::int64_t>(ss.size()) < Alert::kMaxStores) ss.push_back(row.store);
-            else a.many_stores = true;
-          }
-          a.stores = static_cast<std::int64_t>(ss.size());
-        }
-      }
-      if (cfg.group != "item") {
-        for (std::size_t k = 0; k < rs.size(); ++k) {
-          if (per[k].total == 0) continue;
-          msgs.push_back(
-              outbox_message(cfg, rs[k], per[k], "running_out-report", r.report_id, now));
-        }
-      }
-      queued = msgs.size();
-      return msgs;
-    };
-    // One transaction: the figures, the report's running_out messages and
-    // the cursor.
-    if (auto st = storage.take_in_usage(r, warn_horizon_days(cfg.warn_days_ahead, kMaxGapDays),
-                                        kMaxItems,
-                                        r.alerts && !rs.empty() ? Storage::UsageJudge(judge)
-                                                                : Storage::UsageJudge());
-        !st.ok()) {
-      return st.error();
-    }
-    totals.running_out += found;
-    ++totals.reports;
-    totals.messages += static_cast<std::int64_t>(queued);
+    auto one = take_in_report(storage, clock, cfg, **next);
+    if (!one) return one.error();
+    totals.running_out += one->running_out;
+    totals.reports += one->reports;
+    totals.messages += one->messages;
   }
   return totals;
 }

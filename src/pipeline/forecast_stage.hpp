@@ -19,7 +19,12 @@
 //   one message per recipient listing the first Checker::kMaxListed items,
 //   group = "item" one per item.
 // - The checker calls process_forecasts() after the change feed, on the
-//   same thread and Storage. Blocking (database): never on the event loop.
+//   same thread and Storage. A report whose check queued nothing is taken
+//   in by the checker itself, with take_in_report(), in the transaction
+//   that moves its cursor "changes" (when it is the next report to take
+//   in): its take-in then comes before the next report's stock alerts, as
+//   it does when reports are loaded one at a time. Blocking (database):
+//   never on the event loop.
 #pragma once
 
 #include <cstdint>
@@ -43,6 +48,16 @@ struct ForecastTotals {
 // Takes in everything pending; see the contract above.
 [[nodiscard]] Result<ForecastTotals> process_forecasts(Storage& storage, const Clock& clock,
                                                        const AlertsConfig& config);
+
+// Takes in one report, `r`: the next one after the cursor "usage"
+// (Storage::next_usage_report), as process_forecasts() takes in each. With
+// `quiet_check_through` > 0, the checker's cursor "changes" moves there in
+// the same transaction (Storage::commit_quiet_check): the checker queued
+// nothing for report `r`, and its step and the take-in share one commit.
+[[nodiscard]] Result<ForecastTotals> take_in_report(Storage& storage, const Clock& clock,
+                                                    const AlertsConfig& config,
+                                                    const UsageReport& r,
+                                                    std::int64_t quiet_check_through = 0);
 
 // The minimum level of a store's item: the levels file in force
 // (Storage::minimum_of), `default_minimum` where no line matches; 0 when the

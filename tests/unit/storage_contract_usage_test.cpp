@@ -391,6 +391,104 @@ TEST_P(UsageContract, TakeInUsageWithoutAJudgeQueuesNothingAndMovesTheCursor) {
   EXPECT_EQ((*a)->figures.used, 600);
 }
 
+// A report whose check queued nothing: the checker's cursor and the
+// take-in in one transaction (Storage::commit_quiet_check). Afterwards
+// neither the checker nor the take-in has the report pending, the figures
+// are take_in_usage()'s, and the judge's messages are queued once.
+TEST_P(UsageContract, CommitQuietCheckMovesTheCheckersCursorAndTakesTheReportIn) {
+  // Arabika falls 10 a day: 100 left on the third report lasts 10 days.
+  load({{"Medan", "Arabika", 700}, {"Medan", "Gayo", 50}}, kDay0, "qc1");
+  load({{"Medan", "Arabika", 400}, {"Medan", "Gayo", 50}}, kDay0 + 30, "qc2");
+  load({{"Medan", "Arabika", 100}, {"Medan", "Gayo", 40}}, kDay0 + 60, "qc3");
+  std::vector<std::vector<std::string>> seen;
+  for (int k = 0; k < 3; ++k) {
+    auto p = storage_->next_pending_changes();
+    ASSERT_TRUE(p.ok()) << p.error().message();
+    ASSERT_TRUE(*p);
+    auto next = storage_->next_usage_report();
+    ASSERT_TRUE(next.ok()) << next.error().message();
+    ASSERT_TRUE(*next);
+    ASSERT_EQ((*next)->report_id, (*p)->report_id);
+    ASSERT_EQ((*next)->last_seq, (*p)->last_seq);
+    const UsageReport r = **next;
+    auto judge = [&](const std::vector<UsageRow>& rows) {
+      std::vector<std::string> items;
+      for (const auto& row : rows) items.push_back(row.store + "/" + row.item);
+      seen.push_back(items);
+      if (rows.empty()) return std::vector<OutboxMessage>();
+      return std::vector<OutboxMessage>{
+          test::sample_message(clock_, "quiet-" + std::to_string(r.report_id) + "@x",
+                               r.report_id, clock_.now())};
+    };
+    auto st = storage_->commit_quiet_check((*p)->last_seq, r, 14, 100, judge);
+    ASSERT_TRUE(st.ok()) << st.message();
+    // Both cursors are past the report.
+    auto after = storage_->next_pending_changes();
+    ASSERT_TRUE(after.ok());
+    if (*after) {
+      EXPECT_GT((*after)->report_id, r.report_id);
+    }
+    auto usage_after = storage_->next_usage_report();
+    ASSERT_TRUE(usage_after.ok());
+    if (*usage_after) {
+      EXPECT_GT((*usage_after)->report_id, r.report_id);
+    }
+  }
+  auto p = storage_->next_pending_changes();
+  ASSERT_TRUE(p.ok());
+  EXPECT_FALSE(*p);
+  auto next = storage_->next_usage_report();
+  ASSERT_TRUE(next.ok());
+  EXPECT_FALSE(*next);
+  ASSERT_EQ(seen.size(), 3u);
+  EXPECT_TRUE(seen[0].empty());
+  EXPECT_TRUE(seen[1].empty());
+  EXPECT_EQ(seen[2], (std::vector<std::string>{"Medan/Arabika"}));
+  auto counts = storage_->outbox_counts();
+  ASSERT_TRUE(counts.ok());
+  EXPECT_EQ(counts->queued, 1);
+  auto a = storage_->usage_of("Medan", "Arabika");
+  ASSERT_TRUE(a.ok() && *a);
+  EXPECT_EQ((*a)->figures.used, 600);
+  EXPECT_EQ((*a)->figures.used_days, 60);
+  auto g = storage_->usage_of("Medan", "Gayo");
+  ASSERT_TRUE(g.ok() && *g);
+  EXPECT_EQ((*g)->figures.used, 10);
+}
+
+// The checker's cursor never moves back: a quiet check repeated by a
+// process that lagged behind (its seq before the cursor) leaves it, and a
+// quiet check without a judge queues nothing.
+TEST_P(UsageContract, CommitQuietCheckNeverMovesTheCheckersCursorBack) {
+  load({{"Medan", "Arabika", 700}}, kDay0, "qb1");
+  load({{"Medan", "Arabika", 600}}, kDay0 + 1, "qb2");
+  auto first = storage_->next_pending_changes();
+  ASSERT_TRUE(first.ok() && *first);
+  const std::int64_t first_end = (*first)->last_seq;
+  // The checker is past both reports already.
+  ASSERT_TRUE(storage_->commit_check(first_end, 0, {}).ok());
+  auto second_check = storage_->next_pending_changes();
+  ASSERT_TRUE(second_check.ok() && *second_check);
+  ASSERT_TRUE(storage_->commit_check((*second_check)->last_seq, 0, {}).ok());
+  auto none = storage_->next_pending_changes();
+  ASSERT_TRUE(none.ok());
+  ASSERT_FALSE(*none);
+  // The take-in of the first report, with a lagging quiet check.
+  auto next = storage_->next_usage_report();
+  ASSERT_TRUE(next.ok() && *next);
+  ASSERT_EQ((*next)->last_seq, first_end);
+  ASSERT_TRUE(storage_->commit_quiet_check(first_end, **next, 14, 100, {}).ok());
+  auto still_none = storage_->next_pending_changes();
+  ASSERT_TRUE(still_none.ok());
+  EXPECT_FALSE(*still_none);
+  auto second = storage_->next_usage_report();
+  ASSERT_TRUE(second.ok() && *second);
+  EXPECT_GT((*second)->last_seq, first_end);
+  auto counts = storage_->outbox_counts();
+  ASSERT_TRUE(counts.ok());
+  EXPECT_EQ(counts->queued, 0);
+}
+
 // A load told its report's day before its rows (as the loader does) may
 // write the use figures itself (SQLite does, for a store the forecast has
 // never seen): whatever a backend does, every figure, history point and

@@ -2308,6 +2308,27 @@ Status PostgresStorage::take_in_usage(const UsageReport& rep, std::int64_t horiz
   PgTxn txn(*impl_);
   if (auto st = txn.begin(); !st.ok()) return st;
   if (auto st = impl_->redoable(); !st.ok()) return st;
+  if (auto st = take_in_steps(rep, horizon_days, limit, judge); !st.ok()) return st;
+  return txn.commit();
+}
+
+// One transaction, one commit (each waits for the disk) instead of two.
+Status PostgresStorage::commit_quiet_check(std::int64_t last_change_seq, const UsageReport& rep,
+                                           std::int64_t horizon_days, int limit,
+                                           const UsageJudge& judge) {
+  PgTxn txn(*impl_);
+  if (auto st = txn.begin(); !st.ok()) return st;
+  if (auto st = impl_->redoable(); !st.ok()) return st;
+  if (last_change_seq > 0) {
+    if (auto r = impl_->run("cursor_set", {last_change_seq, "changes"}); !r) return r.error();
+  }
+  if (auto st = take_in_steps(rep, horizon_days, limit, judge); !st.ok()) return st;
+  return txn.commit();
+}
+
+// The take-in (Storage::take_in_usage) in the caller's transaction.
+Status PostgresStorage::take_in_steps(const UsageReport& rep, std::int64_t horizon_days,
+                                      int limit, const UsageJudge& judge) {
   if (auto st = apply_usage_steps(*impl_, rep); !st.ok()) return st;
   std::vector<OutboxMessage> messages;
   if (judge) {
@@ -2331,7 +2352,7 @@ Status PostgresStorage::take_in_usage(const UsageReport& rep, std::int64_t horiz
   }
   if (auto st = queue_messages(*impl_, messages); !st.ok()) return st;
   if (auto r = impl_->run("cursor_set", {rep.last_seq, "usage"}); !r) return r.error();
-  return txn.commit();
+  return {};
 }
 
 Result<std::vector<UsageRow>> PostgresStorage::running_out_of_report(const UsageReport& rep,

@@ -147,6 +147,8 @@ class PostgresStorage final : public Storage {
   Status commit_usage(const UsageReport& r, const std::vector<OutboxMessage>& messages) override;
   Status take_in_usage(const UsageReport& r, std::int64_t horizon_days, int limit,
                        const UsageJudge& judge) override;
+  Status commit_quiet_check(std::int64_t last_change_seq, const UsageReport& r,
+                            std::int64_t horizon_days, int limit, const UsageJudge& judge) override;
   Result<std::optional<UsageRow>> usage_of(std::string_view store, std::string_view item) override;
   Result<std::vector<UsageRow>> usage_by_cover(std::optional<std::string> store,
                                                int limit) override;
@@ -172,6 +174,9 @@ class PostgresStorage final : public Storage {
   // Brings StorageOptions::sorted_inventory up to the newest loaded report;
   // false when it keeps nothing.
   [[nodiscard]] Result<bool> refresh_sorted_inventory(SortedInventory::Reader reader);
+  // take_in_usage()'s work inside the caller's transaction.
+  [[nodiscard]] Status take_in_steps(const UsageReport& rep, std::int64_t horizon_days, int limit,
+                                     const UsageJudge& judge);
   std::unique_ptr<Impl> impl_;
   // The distinct item names, read on first use: StorageOptions::item_names,
   // shared with the connections given the same.

@@ -654,12 +654,19 @@ struct SqliteStorage::Impl {
   // The inventory sorted in memory (store/sorted_inventory.hpp):
   // StorageOptions::sorted_inventory; empty: sorted in the database.
   std::shared_ptr<SortedInventory> sorted_inventory;
-  std::optional<Statement> levels_version_get;
+  std::optional<Statement> levels_version_get, mutes_all;
   // Use rates: once per report, so prepared with the connection.
   std::optional<Statement> usage_next, usage_steps[5], usage_running_out, usage_any_use,
-      usage_all_first, latest_day, history_insert;
+      usage_any_use_of_changes, usage_all_first, latest_day, history_insert;
   void prepare_usage_statements();
-  [[nodiscard]] Status apply_usage_steps(const UsageReport& r);
+  // What the take-in learnt of the report's change records.
+  struct UsageChanges {
+    bool all_first = false;     // every one a first sighting
+    std::int64_t records = 0;   // how many (0: unknown)
+  };
+  [[nodiscard]] Status apply_usage_steps(const UsageReport& r, UsageChanges* seen = nullptr);
+  [[nodiscard]] Status take_in_steps(const UsageReport& r, std::int64_t horizon_days, int limit,
+                                     const Storage::UsageJudge& judge);
 
   explicit Impl(const Clock& c) : clock(c) {}
 
@@ -755,6 +762,9 @@ struct SqliteStorage::Impl {
         // Few reports per store: the whole (small) table, not the inventory.
         {&report_stores_of, "SELECT store FROM report_stores WHERE report_id = ? ORDER BY store"},
         {&levels_version_get, "SELECT report_id FROM levels_state WHERE id = 1"},
+        // The checker reads the mutes once per run, after every report.
+        {&mutes_all, "SELECT store, item, until_at, until_change, created_at FROM mutes "
+                     "ORDER BY store, item"},
     };
     for (const auto& [slot, sql] : fixed) slot->emplace(db.get(), sql);
     prepare_batch_statements();
@@ -1037,7 +1047,6 @@ Result<ReportLoad> SqliteStorage::begin_report() {
   if (auto st = txn.begin(); !st.ok()) return st.error();
   if (auto st = impl_->stmt(impl_->report_begin).run(); !st.ok()) return st.error();
   const std::int64_t id = sqlite3_last_insert_rowid(impl_->db.get());
-  if (auto st = impl_->stmt(impl_->seen_clear).run(); !st.ok()) return st.error();
   txn.release();  // the writer owns the transaction now
   return ReportLoad(std::make_unique<SqliteReportWriter>(*impl_, id));
 }
@@ -1481,6 +1490,13 @@ Status SqliteReportWriter::write_logged() {
 Result<bool> SqliteReportWriter::remember_key(std::int64_t key) {
   if (!impl_) return Error(ErrorCode::kInternal, "report load already finished");
   auto& impl = *impl_;
+  // The keys of an earlier load that remembered any are cleared by the
+  // first key of this one: a load that remembers none (the loader's) never
+  // writes the temporary table.
+  if (!keys_cleared_) {
+    if (auto st = impl.stmt(impl.seen_clear).run(); !st.ok()) return st.error();
+    keys_cleared_ = true;
+  }
   auto& seen = impl.stmt(impl.seen_insert);
   seen.bind(1, key);
   if (auto st = seen.run(); !st.ok()) return st.error();
@@ -2715,22 +2731,17 @@ Result<std::int64_t> SqliteStorage::remove_mutes(std::string_view store,
 }
 
 Result<std::vector<Mute>> SqliteStorage::mutes() {
-  try {
-    Statement s(impl_->db.get(),
-                "SELECT store, item, until_at, until_change, created_at FROM mutes "
-                "ORDER BY store, item");
-    return collect<Mute>(s, [](const Statement& st) {
-      Mute m;
-      m.store = st.text(0);
-      m.item = st.text(1);
-      if (!st.is_null(2)) m.until = from_unix_ms(st.i64(2));
-      m.until_change = st.i64(3) != 0;
-      m.created_at = from_unix_ms(st.i64(4));
-      return m;
-    });
-  } catch (const StorageError& e) {
-    return Error(ErrorCode::kInternal, e.what());
-  }
+  auto& s = impl_->stmt(impl_->mutes_all);
+  ResetGuard g(s);
+  return collect<Mute>(s, [](const Statement& st) {
+    Mute m;
+    m.store = st.text(0);
+    m.item = st.text(1);
+    if (!st.is_null(2)) m.until = from_unix_ms(st.i64(2));
+    m.until_change = st.i64(3) != 0;
+    m.created_at = from_unix_ms(st.i64(4));
+    return m;
+  });
 }
 
 // --- Use rates (pipeline/usage.hpp) -------------------------------------------------
@@ -2862,11 +2873,22 @@ constexpr const char* kUsageSteps[] = {
 // Whether any item of report ?1 can have a use: only in a store with two
 // report days (usage_stores.prev_day), since use is a fall between two
 // days. A report without stores of its own (a levels file) asks every store.
+// For a large report: its stores are few, the change records many.
 constexpr const char* kUsageAnyUse =
     "SELECT EXISTS (SELECT 1 FROM usage_stores s WHERE s.prev_day IS NOT NULL AND ("
     "  EXISTS (SELECT 1 FROM report_stores rs WHERE rs.store = s.store AND rs.report_id = ?1) "
     "  OR NOT EXISTS (SELECT 1 FROM usage_stores s2 JOIN report_stores rs2 "
     "    ON rs2.store = s2.store AND rs2.report_id = ?1)))";
+
+// The same for a small report (?2 its last change), from its own change
+// records: one probe of usage_stores per record, however many stores there
+// are. Only the changed items can be running out, and only in their stores.
+constexpr const char* kUsageAnyUseOfChanges =
+    "SELECT EXISTS (SELECT 1 FROM changes c JOIN usage_stores s ON s.store = c.store "
+    "WHERE c.seq BETWEEN (SELECT first_seq FROM reports WHERE id = ?1) AND ?2 "
+    "AND s.prev_day IS NOT NULL)";
+// Change records up to which a report counts as small above.
+constexpr std::int64_t kSmallReportChanges = 256;
 
 // The report's changed items in key order (a shuffled report's would probe
 // both tables all over), those with a use.
@@ -2898,8 +2920,10 @@ void SqliteStorage::Impl::prepare_usage_statements() {
   for (std::size_t k = 0; k < std::size(kUsageSteps); ++k) usage_steps[k].emplace(db.get(), kUsageSteps[k]);
   usage_running_out.emplace(db.get(), kUsageRunningOut);
   usage_any_use.emplace(db.get(), kUsageAnyUse);
+  usage_any_use_of_changes.emplace(db.get(), kUsageAnyUseOfChanges);
   usage_all_first.emplace(db.get(), "SELECT first_sightings > 0 AND first_sightings = "
-                                    "last_seq - first_seq + 1 FROM reports WHERE id = ?1");
+                                    "last_seq - first_seq + 1, last_seq - first_seq + 1 "
+                                    "FROM reports WHERE id = ?1");
   latest_day.emplace(db.get(), kLatestDay);
   history_insert.emplace(db.get(), kHistoryInsert);
 }
@@ -2941,24 +2965,28 @@ Result<std::optional<UsageReport>> SqliteStorage::next_usage_report() {
 }
 
 // The take-in's writes (Storage::apply_usage), in the caller's transaction.
-Status SqliteStorage::Impl::apply_usage_steps(const UsageReport& r) {
+Status SqliteStorage::Impl::apply_usage_steps(const UsageReport& r, UsageChanges* seen) {
   // A report whose every change record is a first sighting (a first load)
   // has nothing to write but its stores' report days (the last step).
-  bool all_first = false;
+  UsageChanges changes;
   {
     auto& q = stmt(usage_all_first);
     ResetGuard g(q);
     q.bind(1, r.report_id);
     auto row = q.step();
     if (!row) return row.error();
-    all_first = *row && q.i64(0) != 0;
+    if (*row) {
+      changes.all_first = q.i64(0) != 0;
+      if (!q.is_null(1)) changes.records = q.i64(1);
+    }
   }
   for (auto& slot : usage_steps) {
-    if (all_first && &slot != &usage_steps[std::size(usage_steps) - 1]) continue;
+    if (changes.all_first && &slot != &usage_steps[std::size(usage_steps) - 1]) continue;
     auto& s = stmt(slot);
     s.bind(1, r.day).bind(2, r.report_id).bind(3, r.last_seq);
     if (auto st = s.run(); !st.ok()) return st;
   }
+  if (seen) *seen = changes;
   return {};
 }
 
@@ -2987,32 +3015,62 @@ Status SqliteStorage::commit_usage(const UsageReport& r,
   return txn.commit();
 }
 
-Status SqliteStorage::take_in_usage(const UsageReport& r, std::int64_t horizon_days, int limit,
-                                    const UsageJudge& judge) {
-  Txn txn(*impl_);
-  if (auto st = txn.begin(); !st.ok()) return st;
-  if (auto st = impl_->apply_usage_steps(r); !st.ok()) return st;
+// The take-in after its writes (Storage::take_in_usage), in the caller's
+// transaction: the running_out rows judged, their messages, the cursor.
+Status SqliteStorage::Impl::take_in_steps(const UsageReport& r, std::int64_t horizon_days,
+                                          int limit, const UsageJudge& judge) {
+  UsageChanges changes;
+  if (auto st = apply_usage_steps(r, &changes); !st.ok()) return st;
   std::vector<OutboxMessage> messages;
   if (judge) {
     std::vector<UsageRow> rows;
-    auto& any = impl_->stmt(impl_->usage_any_use);
+    // Items seen for the first time have no use: a report of first
+    // sightings only has nothing to read. Otherwise the report's stores
+    // are asked, from its change records when it has few.
     bool probe = false;
-    {
+    if (!changes.all_first) {
+      const bool small = changes.records > 0 && changes.records <= kSmallReportChanges;
+      auto& any = stmt(small ? usage_any_use_of_changes : usage_any_use);
       ResetGuard g(any);
       any.bind(1, r.report_id);
+      if (small) any.bind(2, r.last_seq);
       auto found = any.step();
       if (!found) return found.error();
       probe = *found && any.i64(0) != 0;
     }
     if (probe) {
-      auto read = running_out_of_report(r, horizon_days, limit);
+      auto& s = stmt(usage_running_out);
+      ResetGuard g(s);
+      s.bind(1, r.day).bind(2, r.report_id).bind(3, r.last_seq).bind(4, horizon_days).bind(5, limit);
+      auto read = collect<UsageRow>(s, read_usage);
       if (!read) return read.error();
       rows = std::move(*read);
     }
     messages = judge(rows);
   }
-  if (auto st = impl_->queue(messages); !st.ok()) return st;
-  if (auto st = impl_->set_cursor("usage", r.last_seq); !st.ok()) return st;
+  if (auto st = queue(messages); !st.ok()) return st;
+  return set_cursor("usage", r.last_seq);
+}
+
+Status SqliteStorage::take_in_usage(const UsageReport& r, std::int64_t horizon_days, int limit,
+                                    const UsageJudge& judge) {
+  Txn txn(*impl_);
+  if (auto st = txn.begin(); !st.ok()) return st;
+  if (auto st = impl_->take_in_steps(r, horizon_days, limit, judge); !st.ok()) return st;
+  return txn.commit();
+}
+
+// One transaction: the cursors "changes" and "usage" are one page, which is
+// then written to the log once.
+Status SqliteStorage::commit_quiet_check(std::int64_t last_change_seq, const UsageReport& r,
+                                         std::int64_t horizon_days, int limit,
+                                         const UsageJudge& judge) {
+  Txn txn(*impl_);
+  if (auto st = txn.begin(); !st.ok()) return st;
+  if (last_change_seq > 0) {
+    if (auto st = impl_->set_cursor("changes", last_change_seq); !st.ok()) return st;
+  }
+  if (auto st = impl_->take_in_steps(r, horizon_days, limit, judge); !st.ok()) return st;
   return txn.commit();
 }
 

@@ -141,6 +141,8 @@ class SqliteStorage final : public Storage {
   Status commit_usage(const UsageReport& r, const std::vector<OutboxMessage>& messages) override;
   Status take_in_usage(const UsageReport& r, std::int64_t horizon_days, int limit,
                        const UsageJudge& judge) override;
+  Status commit_quiet_check(std::int64_t last_change_seq, const UsageReport& r,
+                            std::int64_t horizon_days, int limit, const UsageJudge& judge) override;
   Result<std::optional<UsageRow>> usage_of(std::string_view store, std::string_view item) override;
   Result<std::vector<UsageRow>> usage_by_cover(std::optional<std::string> store,
                                                int limit) override;
@@ -225,6 +227,7 @@ class SqliteReportWriter final : public ReportWriter {
   std::int64_t report_id_ = 0;
   std::int64_t rows_ = 0;
   std::int64_t changes_ = 0;
+  bool keys_cleared_ = false;  // remember_key() cleared the earlier load's keys
   std::int64_t first_sightings_ = 0;  // change records that inserted their row
   std::int64_t first_seq_ = 0;  // the report's first and last change numbers,
   std::int64_t last_seq_ = 0;   // as SQLite assigned them at insert
