@@ -2230,6 +2230,14 @@ Result<std::vector<std::string>> SqliteStorage::stores_of_report(std::int64_t re
 
 namespace {
 
+// The change feed's newest position: the newest change record's number.
+Result<std::int64_t> newest_change(sqlite3* db) {
+  Statement top(db, "SELECT COALESCE(max(seq), 0) FROM changes");
+  auto row = top.step();
+  if (!row) return row.error();
+  return top.i64(0);
+}
+
 // Brings the item names (store/item_names.hpp) up to the newest change
 // record: the first time every name of the inventory, then the names of the
 // rows the change records since inserted (the change records of one report
@@ -2237,14 +2245,11 @@ namespace {
 // writer at a time). Of the connections sharing the list, one reads.
 Status refresh_item_names(SqliteStorage::Impl& impl) {
   sqlite3* db = impl.db.get();
-  Statement top(db, "SELECT COALESCE(max(seq), 0) FROM changes");
-  auto row = top.step();
-  if (!row) return row.error();
-  const std::int64_t position = top.i64(0);
-  top.reset();
+  const auto position = newest_change(db);
+  if (!position) return position.error();
   const auto text = [](const Statement& st) { return st.text(0); };
   return impl.item_names->bring_up_to(
-      position,
+      *position,
       [&]() -> Result<ItemNames::Names> {
         Statement all(db, "SELECT DISTINCT item FROM inventory");
         return collect<std::string>(all, text);
@@ -2420,11 +2425,8 @@ Result<std::vector<InventoryRow>> inventory_by_item(SqliteStorage::Impl& impl,
 // since then name. False when it keeps nothing.
 Result<bool> refresh_sorted_inventory(SqliteStorage::Impl& impl, SortedInventory::Reader reader) {
   sqlite3* db = impl.db.get();
-  Statement top(db, "SELECT COALESCE(max(seq), 0) FROM changes");
-  auto row = top.step();
-  if (!row) return row.error();
-  const std::int64_t position = top.i64(0);
-  top.reset();
+  const auto position = newest_change(db);
+  if (!position) return position.error();
   const auto read = [](Statement& s, const SortedInventory::Sink& sink) -> Status {
     for (;;) {
       auto more = s.step();
@@ -2434,7 +2436,7 @@ Result<bool> refresh_sorted_inventory(SqliteStorage::Impl& impl, SortedInventory
     }
   };
   return impl.sorted_inventory->bring_up_to(
-      position,
+      *position,
       [&](const SortedInventory::Sink& sink) {
         Statement all(db, "SELECT store, item, count, updated_at, report_id FROM inventory "
                           "ORDER BY store, item");
