@@ -561,6 +561,11 @@ const std::string& merge_sink_sql(bool sorted) {
   static const std::string t = sorted_source() + kMergeSinkTail;
   return sorted ? t : s;
 }
+// The names the merges are prepared under.
+const char* merge_name(bool sink, bool sorted) {
+  if (sink) return sorted ? "merge_sink_sorted" : "merge_sink";
+  return sorted ? "merge_sorted" : "merge";
+}
 
 }  // namespace
 
@@ -751,8 +756,19 @@ const Named kStatements[] = {
     {"stage_changes_delete", "DELETE FROM stage_changes"},
     {"seen_insert", "INSERT INTO seen_keys(h) VALUES ($1) ON CONFLICT (h) DO NOTHING"},
     {"stage_clear", "TRUNCATE stage"},
-    {"report_stores_add", "INSERT INTO report_stores(store, report_id) "
-                          "SELECT DISTINCT store, $1::bigint FROM stage ON CONFLICT DO NOTHING"},
+    // The stores of the rows staged for the merge, which comes next. It
+    // also makes every prepared statement of the rest of the load's
+    // transaction planned for its own parameters (plan_cache_mode =
+    // force_custom_plan, until the transaction ends): the merge's plan
+    // depends on the rows staged (LIMIT $4, kMergeSource), and after five
+    // runs plan_cache_mode = auto may keep a generic plan made for a few
+    // rows, which would then probe the index a million times for a large
+    // report.
+    {"report_stores_add",
+     "WITH pc AS MATERIALIZED ("
+     "  SELECT set_config('plan_cache_mode', 'force_custom_plan', true)) "
+     "INSERT INTO report_stores(store, report_id) "
+     "SELECT DISTINCT st.store, $1::bigint FROM stage st, pc ON CONFLICT DO NOTHING"},
     {"stage_changes_clear", "TRUNCATE stage_changes"},
     {"cursor_get", "SELECT position FROM cursors WHERE name = $1"},
     // A cursor only moves forward.
@@ -861,13 +877,13 @@ Status PostgresStorage::Impl::prepare_all() {
     if (auto st = conn.prepare(name, sql); !st.ok()) return st;
   }
   if (auto st = prepare_usage_statements(conn); !st.ok()) return st;
-  // The merges run unprepared (PgReportWriter::write_rows); prepared here
-  // only so that a bad one fails when the connection opens.
-  const std::string* merges[] = {&merge_sql(false), &merge_sql(true), &merge_sink_sql(false),
-                                 &merge_sink_sql(true)};
-  for (std::size_t k = 0; k < std::size(merges); ++k) {
-    const std::string name = "merge_checked_" + std::to_string(k);
-    if (auto st = conn.prepare(name.c_str(), merges[k]->c_str()); !st.ok()) return st;
+  // The merges (PgReportWriter::write_rows): prepared once, planned for
+  // each load (see report_stores_add).
+  for (const bool sink : {false, true}) {
+    for (const bool sorted : {false, true}) {
+      const std::string& sql = sink ? merge_sink_sql(sorted) : merge_sql(sorted);
+      if (auto st = conn.prepare(merge_name(sink, sorted), sql.c_str()); !st.ok()) return st;
+    }
   }
   return {};
 }
@@ -1265,11 +1281,12 @@ Status PgReportWriter::write_rows(bool merge) {
   last_store_.clear();
   last_item_.clear();
   if (auto r = impl.run("report_stores_add", {report_id_}); !r) return r.error();
-  // Not a prepared statement: planned for each report, for its own number
-  // of rows (index probes for a few rows, joins for a million), where a
-  // plan kept from small reports would probe a million times.
-  const auto merged = [&](const std::string& sql) -> Result<PgResult> {
-    auto r = impl.query(sql.c_str(), {to_unix_ms(impl.clock.now()), report_id_, logged_, staged});
+  // Prepared, but planned for each report (report_stores_add set
+  // plan_cache_mode for the transaction), for its own number of rows
+  // (index probes for a few rows, joins for a million), where a plan kept
+  // from small reports would probe a million times.
+  const auto merged = [&](const char* name) -> Result<PgResult> {
+    auto r = impl.run(name, {to_unix_ms(impl.clock.now()), report_id_, logged_, staged});
     // A new item another load inserted at the same moment (see kMergeSource).
     if (!r && impl.conn.last_sqlstate() == pg::kUniqueViolation) {
       return Error(ErrorCode::kBusy, "another report wrote the same new items at the same "
@@ -1280,14 +1297,14 @@ Status PgReportWriter::write_rows(bool merge) {
   if (!minimums_) {
     // With or without a change sink: the records are numbered by the rows'
     // lines here, so none is handed back (see defer_changes()).
-    auto r = merged(merge_sql(sorted));
+    auto r = merged(merge_name(/*sink=*/false, sorted));
     if (!r) return r.error();
     const std::int64_t n = r->i64(0, 0);
     changes_ += n;
     logged_ += n;
     return {};
   }
-  auto r = merged(merge_sink_sql(sorted));
+  auto r = merged(merge_name(/*sink=*/true, sorted));
   if (!r) return r.error();
   changes_ += r->rows();
   if (!change_sink_) {
