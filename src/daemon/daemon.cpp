@@ -66,6 +66,7 @@ TimePoint local_midnight(TimePoint t) {
 struct Daemon::Impl final : PipelineEvents {
   // The running configuration; the loop thread's (reloads replace it).
   Config config;
+  std::string inbox_claimant;  // a shared inbox's: this node's name and pid
   const Clock& clock;
   asio::io_context ioc;
   asio::thread_pool workers{2};
@@ -209,7 +210,8 @@ struct Daemon::Impl final : PipelineEvents {
     mail->set_claim_lease(std::chrono::seconds(config.storage.claim_lease_s));
     status.set_node(config.node.name);
     if (config.inbox.shared) {
-      reports->set_shared_inbox("serve@" + config.node.name + " pid " + std::to_string(::getpid()));
+      inbox_claimant = "serve@" + config.node.name + " pid " + std::to_string(::getpid());
+      reports->set_shared_inbox(inbox_claimant);
     }
     if (config.node.in_logs(config.storage)) metrics.set_node(config.node.name);
 
@@ -577,7 +579,11 @@ struct Daemon::Impl final : PipelineEvents {
   // Hands complete reports to the report stage.
   void dispatch_ready() {
     if (stopping) return;
-    for (auto& report : inbox.take_ready()) {
+    auto ready = inbox.take_ready();
+    // Nodes polling one folder each take it in an order of their own (by
+    // name and process: two nodes on one host may share a name).
+    if (config.inbox.shared) order_for_node(ready, inbox_claimant);
+    for (auto& report : ready) {
       post(db_strand, "report", [this, report] { process_report(report); });
     }
   }

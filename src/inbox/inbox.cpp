@@ -76,6 +76,32 @@ Writers writers_of(const fs::path& file) {
   return Writers::kNone;
 }
 
+namespace {
+// FNV-1a, 64 bits: stable across builds and machines (std::hash is not).
+std::uint64_t fnv1a(std::string_view s, std::uint64_t h = 14695981039346656037ULL) {
+  for (const unsigned char c : s) {
+    h ^= c;
+    h *= 1099511628211ULL;
+  }
+  return h;
+}
+}  // namespace
+
+void order_for_node(std::vector<InboxReport>& reports, std::string_view node) {
+  const std::uint64_t seed = fnv1a(node);
+  std::vector<std::pair<std::uint64_t, std::size_t>> keys;
+  keys.reserve(reports.size());
+  for (std::size_t i = 0; i < reports.size(); ++i) {
+    // Separated from the node's name, so "ab" + "c" and "a" + "bc" differ.
+    keys.emplace_back(fnv1a(reports[i].relative, fnv1a("\x1f", seed)), i);
+  }
+  std::sort(keys.begin(), keys.end());
+  std::vector<InboxReport> ordered;
+  ordered.reserve(reports.size());
+  for (const auto& [key, i] : keys) ordered.push_back(std::move(reports[i]));
+  reports = std::move(ordered);
+}
+
 bool is_report_name(const std::string& name) {
   if (name.empty() || name[0] == '.') return false;
   if (name.rfind("~$", 0) == 0) return false;  // office lock files: ~$report.xlsx

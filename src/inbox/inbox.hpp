@@ -40,6 +40,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "base/clock.hpp"
@@ -83,6 +84,15 @@ bool is_report_name(const std::string& name);
 enum class Writers { kNone, kSome, kUnknown };
 [[nodiscard]] Writers writers_of(const std::filesystem::path& file);
 using WritersCheck = std::function<Writers(const std::filesystem::path&)>;
+
+// Puts reports in the order a node of a shared inbox (inbox.shared) takes
+// them: by a hash of `node` (the node's name) and each report's name, so
+// that every node walks the same folder in an order of its own. Nodes
+// that all walked it in name order would all try the same file first,
+// one would win its claim and the others would wait and try the next
+// one together again; in orders of their own they meet on a file only by
+// chance. The same node and names always give the same order.
+void order_for_node(std::vector<InboxReport>& reports, std::string_view node);
 
 class Inbox {
  public:

@@ -17,6 +17,8 @@
 
 #include <algorithm>
 #include <fstream>
+#include <iterator>
+#include <vector>
 
 namespace stockwatch {
 namespace {
@@ -634,6 +636,46 @@ TEST_F(InboxTest, ACandidateWhoseFolderBecameALinkIsDropped) {
   clock_.advance(2s);
   ready = step(*inbox);
   EXPECT_EQ(std::count(ready.begin(), ready.end(), "evil/x.csv"), 0);
+}
+
+// Nodes of a shared inbox walk it in orders of their own, each the same
+// every time; none loses or repeats a report.
+TEST(InboxOrder, EachNodeWalksASharedFolderInAnOrderOfItsOwn) {
+  std::vector<InboxReport> names;
+  for (int i = 0; i < 1000; ++i) {
+    const std::string rel = "report-" + std::to_string(10000 + i) + ".csv";
+    names.push_back({fs::path("/inbox") / rel, rel});
+  }
+  const auto order = [&](std::string_view node) {
+    auto reports = names;
+    order_for_node(reports, node);
+    std::vector<std::string> out;
+    for (const auto& r : reports) out.push_back(r.relative);
+    return out;
+  };
+  const auto a = order("serve@node-a pid 10");
+  const auto b = order("serve@node-b pid 11");
+  EXPECT_EQ(a, order("serve@node-a pid 10")) << "the same node, the same order";
+  auto sorted_a = a;
+  std::sort(sorted_a.begin(), sorted_a.end());
+  std::vector<std::string> all;
+  for (const auto& r : names) all.push_back(r.relative);
+  EXPECT_EQ(sorted_a, all) << "every report once";
+  EXPECT_NE(a.front(), b.front()) << "the two nodes start at different files";
+  // In the first hundred each takes, the two meet on a few files at most
+  // (by chance about ten; in name order, on all hundred).
+  std::vector<std::string> first_a(a.begin(), a.begin() + 100);
+  std::vector<std::string> first_b(b.begin(), b.begin() + 100);
+  std::sort(first_a.begin(), first_a.end());
+  std::sort(first_b.begin(), first_b.end());
+  std::vector<std::string> both;
+  std::set_intersection(first_a.begin(), first_a.end(), first_b.begin(), first_b.end(),
+                        std::back_inserter(both));
+  EXPECT_LT(both.size(), 30u);
+  // Paths are kept with their names.
+  auto reports = names;
+  order_for_node(reports, "serve@node-a pid 10");
+  for (const auto& r : reports) EXPECT_EQ(r.path, fs::path("/inbox") / r.relative);
 }
 
 }  // namespace

@@ -323,6 +323,16 @@ DROP INDEX IF EXISTS changes_report;
 CREATE INDEX changes_report ON changes(report_id);
 )SQL";
 
+// Version 12: report_stores by report. The take-in asks whether any of a
+// report's stores has two report days (usage_any_use); it read every
+// store's row of usage_stores to find out, and where stores have two
+// report days, probed report_stores once per store until it met one of
+// the report's: a cost per report that grew with the number of stores.
+// It now starts from the report's own stores, through this index.
+constexpr const char* kPgMigrationStoresByReport = R"SQL(
+CREATE INDEX report_stores_report ON report_stores(report_id);
+)SQL";
+
 // The schema's history, oldest first. To change the schema, append a step
 // (and describe it in docs/architecture.md); never edit one that shipped.
 // Version 3: missing reports and digests.
@@ -362,6 +372,7 @@ constexpr PgSchemaStep kPgSchemaSteps[] = {
     {10, "use rates: a first sighting's figures kept in its inventory row",
      kPgMigrationFirstSighting},
     {11, "a B-tree index of the change records by report", kPgMigrationChangesByReport},
+    {12, "an index of each report's stores by report", kPgMigrationStoresByReport},
 };
 
 // Serialises schema changes between nodes starting at once
@@ -562,6 +573,11 @@ const std::string& merge_sink_sql(bool sorted) {
   static const std::string t = sorted_source() + kMergeSinkTail;
   return sorted ? t : s;
 }
+// The names the merges are prepared under.
+const char* merge_name(bool sink, bool sorted) {
+  if (sink) return sorted ? "merge_sink_sorted" : "merge_sink";
+  return sorted ? "merge_sorted" : "merge";
+}
 
 }  // namespace
 
@@ -594,7 +610,16 @@ struct PostgresStorage::Impl {
   enum Scratch { kSeen, kStage, kStageChanges, kScratchTables };
   static constexpr std::int64_t kScratchDeadRows = 20000;
   std::int64_t scratch_written[kScratchTables] = {0, 0, 0};
-  void wrote_scratch(Scratch t, std::int64_t rows) { scratch_written[t] += rows; }
+  // Rows written since the table was last emptied: one that holds none is
+  // not emptied again (most loads never write seen_keys or stage_changes,
+  // which serve only reports with repeated keys and minimum levels). A
+  // rollback may bring back rows a DELETE in it had removed: each table
+  // then counts as holding rows.
+  mutable std::int64_t scratch_held[kScratchTables] = {0, 0, 0};
+  void wrote_scratch(Scratch t, std::int64_t rows) {
+    scratch_written[t] += rows;
+    scratch_held[t] += rows;
+  }
   Status clear_scratch(Scratch t);
   mutable std::string lost_reason;
   mutable int failed_attempts = 0;
@@ -660,6 +685,7 @@ struct PostgresStorage::Impl {
   }
   void rollback() const noexcept {
     in_txn = false;
+    for (auto& n : scratch_held) n = std::max<std::int64_t>(n, 1);
     if (conn.ok() && PQtransactionStatus(conn.get()) != PQTRANS_IDLE) (void)conn.exec("ROLLBACK");
   }
 
@@ -679,6 +705,14 @@ struct PostgresStorage::Impl {
   [[nodiscard]] Status redoable() const {
     if (options.synchronous == "full") return {};
     return exec("SET LOCAL synchronous_commit = off");
+  }
+  // The same for one statement that is its own transaction, or the last
+  // statement of one (a commit reads the setting when it happens): the
+  // value the statements marked "redoable" below give set_config
+  // ('synchronous_commit', ..., true), so that the setting costs no
+  // statement of its own.
+  [[nodiscard]] const char* redoable_commit() const {
+    return options.synchronous == "full" ? "on" : "off";
   }
 };
 
@@ -716,7 +750,11 @@ const Named kStatements[] = {
      "received_at, finished_at, archived_path, problems, rejected_pos, arrived_by) "
      "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, (SELECT position FROM f), $13) "
      "RETURNING id"},
-    {"mark_archived", "UPDATE reports SET archived_path = $1 WHERE id = $2"},
+    // Redoable (Impl::redoable_commit() as $3): a lost archive note only
+    // leaves the ledger without the file's place in processed/.
+    {"mark_archived", "WITH s AS MATERIALIZED ("
+                      "  SELECT set_config('synchronous_commit', $3, true)) "
+                      "UPDATE reports SET archived_path = $1 FROM s WHERE id = $2"},
     {"report_by_id", "SELECT " SW_PG_REPORT_COLUMNS " FROM reports WHERE id = $1"},
     {"report_by_id_seqs", "SELECT first_seq FROM reports WHERE id = $1"},
     {"recent_reports", "SELECT " SW_PG_REPORT_COLUMNS " FROM reports "
@@ -730,18 +768,40 @@ const Named kStatements[] = {
     {"stage_changes_delete", "DELETE FROM stage_changes"},
     {"seen_insert", "INSERT INTO seen_keys(h) VALUES ($1) ON CONFLICT (h) DO NOTHING"},
     {"stage_clear", "TRUNCATE stage"},
-    {"report_stores_add", "INSERT INTO report_stores(store, report_id) "
-                          "SELECT DISTINCT store, $1::bigint FROM stage ON CONFLICT DO NOTHING"},
+    // The stores of the rows staged for the merge, which comes next. It
+    // also makes every prepared statement of the rest of the load's
+    // transaction planned for its own parameters (plan_cache_mode =
+    // force_custom_plan, until the transaction ends): the merge's plan
+    // depends on the rows staged (LIMIT $4, kMergeSource), and after five
+    // runs plan_cache_mode = auto may keep a generic plan made for a few
+    // rows, which would then probe the index a million times for a large
+    // report.
+    {"report_stores_add",
+     "WITH pc AS MATERIALIZED ("
+     "  SELECT set_config('plan_cache_mode', 'force_custom_plan', true)) "
+     "INSERT INTO report_stores(store, report_id) "
+     "SELECT DISTINCT st.store, $1::bigint FROM stage st, pc ON CONFLICT DO NOTHING"},
     {"stage_changes_clear", "TRUNCATE stage_changes"},
     {"cursor_get", "SELECT position FROM cursors WHERE name = $1"},
     // A cursor only moves forward.
     {"cursor_set", "UPDATE cursors SET position = GREATEST(position, $1) WHERE name = $2"},
+    // The same, and the transaction it ends (or is) redoable ($3 as
+    // Impl::redoable_commit()): the checker's and the take-in's progress.
+    {"cursor_set_redoable", "WITH s AS MATERIALIZED ("
+                            "  SELECT set_config('synchronous_commit', $3, true)) "
+                            "UPDATE cursors SET position = GREATEST(cursors.position, $1) "
+                            "FROM s WHERE name = $2"},
     {"rejected_cursor_set",
      "UPDATE cursors SET position = GREATEST(position, "
      "COALESCE((SELECT rejected_pos FROM reports WHERE id = $1), 0)) WHERE name = 'rejected'"},
-    // The first committed report with changes after the cursor.
-    {"next_change_report", "SELECT id, first_seq, last_seq, path, finished_at FROM reports "
-                           "WHERE last_seq > $1 ORDER BY last_seq LIMIT 1"},
+    // The checker's cursor, and the first committed report with changes
+    // after it (NULLs when there is none), in one statement: through the
+    // index of the change feed (last_seq > 0), from the cursor on.
+    {"next_change_report",
+     "SELECT c.position, r.id, r.first_seq, r.last_seq, r.path, r.finished_at FROM cursors c "
+     "LEFT JOIN LATERAL (SELECT id, first_seq, last_seq, path, finished_at FROM reports "
+     "  WHERE last_seq > 0 AND last_seq > c.position ORDER BY last_seq LIMIT 1) r ON true "
+     "WHERE c.name = 'changes'"},
     // Events of report $1 after place $2, up to place $3.
     {"events_page", "SELECT ord, store, item, old_count, new_count, event, minimum FROM events "
                     "WHERE report_id = $1 AND ord > $2 AND ord <= $3 ORDER BY ord LIMIT $4"},
@@ -790,29 +850,52 @@ const Named kStatements[] = {
     // Word to every node's mailer (store/outbox_signal.hpp), sent when the
     // transaction that queued messages commits.
     {"outbox_notify", "SELECT pg_notify('stockwatch_outbox', '')"},
-    // $1 name, $2 claimant, $3 lease end, $4 now. A row another node is
-    // claiming at this moment is waited for (its insert's lock), then seen.
+    // $1 name, $2 claimant, $3 lease end, $4 now, $5 Impl::redoable_commit().
+    // A row another node is claiming at this moment is waited for (its
+    // insert's lock), then seen.
+    // Claims and their releases are redoable: their commits do not wait
+    // for the disk (with storage.synchronous = "normal"). Only a crash of
+    // the server can lose one, the last fraction of a second of them, and
+    // that is safe both ways. A lost claim: the file is still in the inbox
+    // (a file leaves it only after its load has committed, and that
+    // commit waits for the disk and comes after the claim in the log, so
+    // a load that survived has its claim too, or is found loaded), and
+    // some node claims it again and loads it; the ledger's unique content
+    // stops a second load of what committed, which is recorded as a
+    // duplicate. A lost release: the claim stays until its lease ends
+    // (kInboxClaimLease), while its file has left the inbox; a new file
+    // under the same name is a new claim (the name holds the size and the
+    // modification time).
     {"inbox_claim",
-     "INSERT INTO inbox_claims AS c (name, claimed_by, expires_at) VALUES ($1, $2, $3) "
+     "WITH s AS MATERIALIZED (SELECT set_config('synchronous_commit', $5, true)) "
+     "INSERT INTO inbox_claims AS c (name, claimed_by, expires_at) "
+     "SELECT $1::text, $2::text, $3::bigint FROM s "
      "ON CONFLICT (name) DO UPDATE SET claimed_by = excluded.claimed_by, "
      "expires_at = excluded.expires_at WHERE c.expires_at <= $4 OR c.claimed_by = $2 "
      "RETURNING 1"},
-    {"inbox_release", "DELETE FROM inbox_claims WHERE name = $1 AND claimed_by = $2"},
+    {"inbox_release", "WITH s AS MATERIALIZED (SELECT set_config('synchronous_commit', $3, true)) "
+                      "DELETE FROM inbox_claims USING s WHERE name = $1 AND claimed_by = $2"},
 };
 
+}  // namespace
+
+namespace {
+// The take-in's and the mutes' statements (below, with their SQL).
+Status prepare_usage_statements(const pg::Connection& conn);
 }  // namespace
 
 Status PostgresStorage::Impl::prepare_all() {
   for (const auto& [name, sql] : kStatements) {
     if (auto st = conn.prepare(name, sql); !st.ok()) return st;
   }
-  // The merges run unprepared (PgReportWriter::write_rows); prepared here
-  // only so that a bad one fails when the connection opens.
-  const std::string* merges[] = {&merge_sql(false), &merge_sql(true), &merge_sink_sql(false),
-                                 &merge_sink_sql(true)};
-  for (std::size_t k = 0; k < std::size(merges); ++k) {
-    const std::string name = "merge_checked_" + std::to_string(k);
-    if (auto st = conn.prepare(name.c_str(), merges[k]->c_str()); !st.ok()) return st;
+  if (auto st = prepare_usage_statements(conn); !st.ok()) return st;
+  // The merges (PgReportWriter::write_rows): prepared once, planned for
+  // each load (see report_stores_add).
+  for (const bool sink : {false, true}) {
+    for (const bool sorted : {false, true}) {
+      const std::string& sql = sink ? merge_sink_sql(sorted) : merge_sql(sorted);
+      if (auto st = conn.prepare(merge_name(sink, sorted), sql.c_str()); !st.ok()) return st;
+    }
   }
   return {};
 }
@@ -960,6 +1043,7 @@ Status PostgresStorage::Impl::connect(bool migrate_schema) {
       "CREATE TEMP TABLE seen_keys(h bigint PRIMARY KEY)";
   if (auto st = conn.exec(scratch); !st.ok()) return fail(st.message());
   for (auto& n : scratch_written) n = 0;
+  for (auto& n : scratch_held) n = 0;
   if (auto st = prepare_all(); !st.ok()) return fail(st.message());
   return {};
 }
@@ -1054,10 +1138,12 @@ Status PostgresStorage::Impl::clear_scratch(Scratch t) {
   static constexpr const char* kTruncate[] = {"seen_clear", "stage_clear", "stage_changes_clear"};
   static constexpr const char* kDelete[] = {"seen_delete", "stage_delete",
                                             "stage_changes_delete"};
+  if (scratch_held[t] == 0) return {};
   const bool truncate = scratch_written[t] >= kScratchDeadRows;
   auto r = run(truncate ? kTruncate[t] : kDelete[t]);
   if (!r) return r.error();
   if (truncate) scratch_written[t] = 0;
+  scratch_held[t] = 0;
   return {};
 }
 
@@ -1071,12 +1157,10 @@ Result<std::int64_t> PostgresStorage::record_report(const ReportRecord& rec) {
 }
 
 Status PostgresStorage::mark_archived(std::int64_t report_id, const std::string& archived_path) {
-  PgTxn txn(*impl_);
-  if (auto st = txn.begin(); !st.ok()) return st;
-  if (auto st = impl_->redoable(); !st.ok()) return st;
-  auto r = impl_->run("mark_archived", {archived_path, report_id});
+  // One statement, its own transaction; redoable (see Impl::redoable()).
+  auto r = impl_->run("mark_archived", {archived_path, report_id, impl_->redoable_commit()});
   if (!r) return r.error();
-  return txn.commit();
+  return {};
 }
 
 Result<std::optional<ReportRecord>> PostgresStorage::report(std::int64_t id) {
@@ -1209,11 +1293,12 @@ Status PgReportWriter::write_rows(bool merge) {
   last_store_.clear();
   last_item_.clear();
   if (auto r = impl.run("report_stores_add", {report_id_}); !r) return r.error();
-  // Not a prepared statement: planned for each report, for its own number
-  // of rows (index probes for a few rows, joins for a million), where a
-  // plan kept from small reports would probe a million times.
-  const auto merged = [&](const std::string& sql) -> Result<PgResult> {
-    auto r = impl.query(sql.c_str(), {to_unix_ms(impl.clock.now()), report_id_, logged_, staged});
+  // Prepared, but planned for each report (report_stores_add set
+  // plan_cache_mode for the transaction), for its own number of rows
+  // (index probes for a few rows, joins for a million), where a plan kept
+  // from small reports would probe a million times.
+  const auto merged = [&](const char* name) -> Result<PgResult> {
+    auto r = impl.run(name, {to_unix_ms(impl.clock.now()), report_id_, logged_, staged});
     // A new item another load inserted at the same moment (see kMergeSource).
     if (!r && impl.conn.last_sqlstate() == pg::kUniqueViolation) {
       return Error(ErrorCode::kBusy, "another report wrote the same new items at the same "
@@ -1224,14 +1309,14 @@ Status PgReportWriter::write_rows(bool merge) {
   if (!minimums_) {
     // With or without a change sink: the records are numbered by the rows'
     // lines here, so none is handed back (see defer_changes()).
-    auto r = merged(merge_sql(sorted));
+    auto r = merged(merge_name(/*sink=*/false, sorted));
     if (!r) return r.error();
     const std::int64_t n = r->i64(0, 0);
     changes_ += n;
     logged_ += n;
     return {};
   }
-  auto r = merged(merge_sink_sql(sorted));
+  auto r = merged(merge_name(/*sink=*/true, sorted));
   if (!r) return r.error();
   changes_ += r->rows();
   if (!change_sink_) {
@@ -1402,19 +1487,17 @@ Status read_change_page(const PostgresStorage::Impl& impl, std::int64_t first_se
 
 Result<std::optional<PendingChanges>> PostgresStorage::next_pending_changes(
     std::size_t page_size) {
-  auto cur = impl_->run("cursor_get", {"changes"});
-  if (!cur) return cur.error();
-  if (cur->rows() == 0) return Error(ErrorCode::kCorrupt, "cursor missing: changes");
-  const std::int64_t after = cur->i64(0, 0);
-  auto rep = impl_->run("next_change_report", {after});
+  auto rep = impl_->run("next_change_report");
   if (!rep) return rep.error();
-  if (rep->rows() == 0) return std::optional<PendingChanges>();
+  if (rep->rows() == 0) return Error(ErrorCode::kCorrupt, "cursor missing: changes");
+  const std::int64_t after = rep->i64(0, 0);
+  if (rep->is_null(0, 1)) return std::optional<PendingChanges>();
   PendingChanges p;
-  p.report_id = rep->i64(0, 0);
-  const std::int64_t first_seq = rep->i64(0, 1);
-  p.last_seq = rep->i64(0, 2);
-  p.report_path = rep->text(0, 3);
-  p.report_time = from_unix_ms(rep->i64(0, 4));
+  p.report_id = rep->i64(0, 1);
+  const std::int64_t first_seq = rep->i64(0, 2);
+  p.last_seq = rep->i64(0, 3);
+  p.report_path = rep->text(0, 4);
+  p.report_time = from_unix_ms(rep->i64(0, 5));
   if (auto st = read_change_page(*impl_, first_seq, after, p, page_size); !st.ok()) {
     return st.error();
   }
@@ -1457,12 +1540,28 @@ std::string schedule_cursor(std::string_view name) { return "schedule:" + std::s
 
 Status PostgresStorage::commit_check(std::int64_t last_change_seq, std::int64_t last_rejected_id,
                                      const std::vector<OutboxMessage>& messages) {
+  if (messages.empty() && last_rejected_id == 0) {
+    // Most reports raise nothing: the cursor moves in one statement, its
+    // own transaction.
+    if (last_change_seq <= 0) return {};
+    auto r = impl_->run("cursor_set_redoable",
+                        {last_change_seq, "changes", impl_->redoable_commit()});
+    if (!r) return r.error();
+    return {};
+  }
   PgTxn txn(*impl_);
   if (auto st = txn.begin(); !st.ok()) return st;
-  if (auto st = impl_->redoable(); !st.ok()) return st;
+  if (last_change_seq <= 0) {
+    if (auto st = impl_->redoable(); !st.ok()) return st;
+  }
   if (auto st = queue_messages(*impl_, messages); !st.ok()) return st;
   if (last_change_seq > 0) {
-    if (auto r = impl_->run("cursor_set", {last_change_seq, "changes"}); !r) return r.error();
+    // The transaction's last write: it also makes the commit redoable.
+    if (auto r = impl_->run("cursor_set_redoable",
+                            {last_change_seq, "changes", impl_->redoable_commit()});
+        !r) {
+      return r.error();
+    }
   }
   if (last_rejected_id > 0) {
     if (auto r = impl_->run("rejected_cursor_set", {last_rejected_id}); !r) return r.error();
@@ -1971,13 +2070,14 @@ Result<std::vector<InventoryRow>> PostgresStorage::list_inventory(const Inventor
 
 Result<bool> PostgresStorage::claim_inbox_file(std::string_view name, std::string_view claimant,
                                                TimePoint now, Duration lease) {
-  auto r = impl_->run("inbox_claim", {name, claimant, ms(now + lease), ms(now)});
+  auto r = impl_->run("inbox_claim",
+                      {name, claimant, ms(now + lease), ms(now), impl_->redoable_commit()});
   if (!r) return r.error();
   return r->rows() > 0;
 }
 
 Status PostgresStorage::release_inbox_file(std::string_view name, std::string_view claimant) {
-  auto r = impl_->run("inbox_release", {name, claimant});
+  auto r = impl_->run("inbox_release", {name, claimant, impl_->redoable_commit()});
   if (!r) return r.error();
   return {};
 }
@@ -2152,8 +2252,7 @@ Result<std::int64_t> PostgresStorage::remove_mutes(std::string_view store,
 }
 
 Result<std::vector<Mute>> PostgresStorage::mutes() {
-  auto r = impl_->query(
-      "SELECT store, item, until_at, until_change, created_at FROM mutes ORDER BY store, item");
+  auto r = impl_->run("mutes_all");
   if (!r) return r.error();
   return read_all<Mute>(*r, [](const PgResult& x, int i) {
     Mute m;
@@ -2210,21 +2309,7 @@ UsageRow read_usage(const PgResult& r, int i) {
 }  // namespace
 
 Result<std::optional<UsageReport>> PostgresStorage::next_usage_report() {
-  auto r = impl_->query(
-      "SELECT id, COALESCE(report_day, received_at / 86400000), path, finished_at, last_seq, "
-      "  last_seq > (SELECT position FROM cursors WHERE name = 'usage_alerts_from') "
-      // Through the index of the change feed (last_seq > 0), from the
-      // cursor on: a loaded report with changes is the only kind with a
-      // last_seq. Its status is still checked, as an expression that no
-      // index matches: the planner, its statistics of status taken while
-      // the ledger was small, otherwise read every loaded report through
-      // the index of their sizes (a millisecond and more per report,
-      // twice per report, growing with the ledger).
-      "FROM reports WHERE last_seq > 0 "
-      "AND last_seq > (SELECT position FROM cursors WHERE name = 'usage') "
-      "AND status || '' = 'loaded' "
-      "ORDER BY last_seq LIMIT 1",
-      {});
+  auto r = impl_->run("usage_next");
   if (!r) return r.error();
   if (r->rows() == 0) return std::optional<UsageReport>();
   return std::optional<UsageReport>(UsageReport{r->i64(0, 0), r->i64(0, 1), r->text(0, 2),
@@ -2234,60 +2319,125 @@ Result<std::optional<UsageReport>> PostgresStorage::next_usage_report() {
 
 namespace {
 
-// The take-in's writes (Storage::apply_usage), in the caller's transaction.
-// A change that inserted its item (a first sighting, its inventory row's
-// first_report = this report) writes nothing: its figures and history
-// point are its inventory row's (schema step 10). The first change after
-// that writes them out (step 1), then goes on as every other change does.
+// The take-in's statements, prepared when the connection opens: they run
+// for every report (about ten of them, several times the SQL text of the
+// rest), and parsing and planning them each time was a good part of a
+// small report's cost on the server. Their plans do not depend on a
+// report's size the way the merge's do: the planner guesses one report's
+// change records from the average per report whether it sees the
+// report's id or not (a report just loaded is in no statistics yet), so
+// the plan PostgreSQL keeps after five runs (plan_cache_mode = auto) is
+// the one it would make each time.
+const Named kUsageStatements[] = {
+    // The next report the take-in has not passed.
+    {"usage_next",
+     "SELECT id, COALESCE(report_day, received_at / 86400000), path, finished_at, last_seq, "
+     "  last_seq > (SELECT position FROM cursors WHERE name = 'usage_alerts_from') "
+     // Through the index of the change feed (last_seq > 0), from the
+     // cursor on: a loaded report with changes is the only kind with a
+     // last_seq. Its status is still checked, as an expression that no
+     // index matches: the planner, its statistics of status taken while
+     // the ledger was small, otherwise read every loaded report through
+     // the index of their sizes (a millisecond and more per report,
+     // twice per report, growing with the ledger).
+     "FROM reports WHERE last_seq > 0 "
+     "AND last_seq > (SELECT position FROM cursors WHERE name = 'usage') "
+     "AND status || '' = 'loaded' "
+     "ORDER BY last_seq LIMIT 1"},
+    // The take-in's writes (Storage::apply_usage), in the caller's
+    // transaction; $1 the day, $2 the report. A change that inserted its
+    // item (a first sighting, its inventory row's first_report = this
+    // report) writes nothing: its figures and history point are its
+    // inventory row's (schema step 10). The first change after that
+    // writes them out (usage_first_again), then goes on as every other
+    // change does (usage_take_in).
+    //
+    // 1. The first sightings of items this report changed again, while
+    // they have no row in usage: their point and first figures. A point
+    // of an older report of the same day (history only) stays.
+    {"usage_first_again",
+     "WITH base AS MATERIALIZED ("
+     "  SELECT i.store, i.item, COALESCE(f.report_day, f.received_at / 86400000) AS day, "
+     "         i.first_count, i.first_report "
+     "  FROM changes c JOIN inventory i ON i.store = c.store AND i.item = c.item "
+     "  JOIN reports f ON f.id = i.first_report "
+     "  WHERE c.report_id = $2 AND c.old_count IS NOT NULL AND i.first_report <> $2 "
+     "  AND $1::bigint IS NOT NULL"  // (every step takes the day)
+     "  AND NOT EXISTS (SELECT 1 FROM usage u WHERE u.store = c.store AND u.item = c.item)"
+     "), points AS ("
+     "  INSERT INTO usage_points(store, item, day, count, report_id) "
+     "  SELECT store, item, day, first_count, first_report FROM base ORDER BY store, item "
+     "  ON CONFLICT (store, item, day) DO NOTHING"
+     ") "
+     "INSERT INTO usage(store, item, first_day, last_day, last_count, used, used_days) "
+     "SELECT store, item, day, day, first_count, 0, 0 FROM base ORDER BY store, item "
+     "ON CONFLICT (store, item) DO NOTHING"},
+    // 2. In one statement (three tables, none written twice, each seeing
+    // what step 1 wrote): the report's history points; its running
+    // figures, observe() as in the SQLite backend; its stores' report days.
+    {"usage_take_in",
+     "WITH points AS ("
+     "  INSERT INTO usage_points(store, item, day, count, report_id) "
+     "  SELECT store, item, $1::bigint, new_count, $2::bigint FROM changes c "
+     "  WHERE report_id = $2 AND NOT " SW_PG_FIRST_SIGHTING
+     "  ORDER BY store, item "
+     "  ON CONFLICT (store, item, day) DO UPDATE SET count = excluded.count, "
+     "  report_id = excluded.report_id"
+     "), figures AS ("
+     "  INSERT INTO usage AS u (store, item, first_day, last_day, last_count, used, used_days) "
+     "  SELECT store, item, $1::bigint, $1::bigint, new_count, 0, 0 FROM changes c "
+     "  WHERE report_id = $2 AND NOT " SW_PG_FIRST_SIGHTING
+     "  ORDER BY store, item "
+     "  ON CONFLICT (store, item) DO UPDATE SET "
+     "  used = u.used + CASE WHEN excluded.last_day > u.last_day "
+     "    AND excluded.last_count > 0 AND excluded.last_count <= u.last_count "
+     "    THEN u.last_count - excluded.last_count ELSE 0 END, "
+     "  used_days = u.used_days + CASE WHEN excluded.last_day > u.last_day "
+     "    AND excluded.last_count > 0 AND excluded.last_count <= u.last_count "
+     "    THEN excluded.last_day - u.last_day ELSE 0 END, "
+     "  last_day = excluded.last_day, last_count = excluded.last_count "
+     "  WHERE excluded.last_day >= u.last_day"
+     ") "
+     "INSERT INTO usage_stores AS s (store, last_day, prev_day) "
+     "SELECT DISTINCT store, $1::bigint, NULL::bigint FROM changes WHERE report_id = $2 "
+     "ON CONFLICT (store) DO UPDATE SET prev_day = s.last_day, last_day = excluded.last_day "
+     "WHERE excluded.last_day > s.last_day"},
+    // Only a store with two report days can have an item with a use; a
+    // report without stores of its own (none in usage_stores: a levels
+    // file) asks every store. From the report's own stores
+    // (report_stores_report, schema step 12), so that the cost does not
+    // grow with the number of stores; each part is read only when the one
+    // before it did not decide. $1 the report.
+    {"usage_any_use",
+     "SELECT EXISTS (SELECT 1 FROM report_stores rs JOIN usage_stores s ON s.store = rs.store "
+     "               WHERE rs.report_id = $1::bigint AND s.prev_day IS NOT NULL) "
+     "    OR (NOT EXISTS (SELECT 1 FROM report_stores rs JOIN usage_stores s "
+     "                    ON s.store = rs.store WHERE rs.report_id = $1::bigint) "
+     "        AND EXISTS (SELECT 1 FROM usage_stores s WHERE s.prev_day IS NOT NULL))"},
+    // $1 the day, $2 the report, $3 the horizon in days, $4 the limit.
+    {"usage_running_out",
+     "SELECT " SW_PG_USAGE_COLUMNS " FROM changes c "
+     "JOIN usage u ON u.store = c.store AND u.item = c.item "
+     "JOIN inventory i ON i.store = u.store AND i.item = u.item "
+     "LEFT JOIN usage_stores s ON s.store = u.store "
+     "WHERE c.report_id = $2 AND u.last_day = $1::bigint AND u.last_count > 0 AND u.used > 0 "
+     "AND u.used_days > 0 AND u.last_count * u.used_days <= $3::bigint * u.used "
+     "ORDER BY u.last_count::float8 * u.used_days / u.used, u.store, u.item LIMIT $4"},
+    // The checker reads them before each run.
+    {"mutes_all",
+     "SELECT store, item, until_at, until_change, created_at FROM mutes ORDER BY store, item"},
+};
+
+Status prepare_usage_statements(const pg::Connection& conn) {
+  for (const auto& [name, sql] : kUsageStatements) {
+    if (auto st = conn.prepare(name, sql); !st.ok()) return st;
+  }
+  return {};
+}
+
 Status apply_usage_steps(const PostgresStorage::Impl& impl, const UsageReport& rep) {
-  // $1 the day, $2 the report.
-  static const char* const kSteps[] = {
-      // 1. The first sightings of items this report changed again, while
-      // they have no row in usage: their point and first figures. A point
-      // of an older report of the same day (history only) stays.
-      "WITH base AS MATERIALIZED ("
-      "  SELECT i.store, i.item, COALESCE(f.report_day, f.received_at / 86400000) AS day, "
-      "         i.first_count, i.first_report "
-      "  FROM changes c JOIN inventory i ON i.store = c.store AND i.item = c.item "
-      "  JOIN reports f ON f.id = i.first_report "
-      "  WHERE c.report_id = $2 AND c.old_count IS NOT NULL AND i.first_report <> $2 "
-      "  AND $1::bigint IS NOT NULL"  // (every step takes the day)
-      "  AND NOT EXISTS (SELECT 1 FROM usage u WHERE u.store = c.store AND u.item = c.item)"
-      "), points AS ("
-      "  INSERT INTO usage_points(store, item, day, count, report_id) "
-      "  SELECT store, item, day, first_count, first_report FROM base ORDER BY store, item "
-      "  ON CONFLICT (store, item, day) DO NOTHING"
-      ") "
-      "INSERT INTO usage(store, item, first_day, last_day, last_count, used, used_days) "
-      "SELECT store, item, day, day, first_count, 0, 0 FROM base ORDER BY store, item "
-      "ON CONFLICT (store, item) DO NOTHING",
-      "INSERT INTO usage_points(store, item, day, count, report_id) "
-      "SELECT store, item, $1::bigint, new_count, $2::bigint FROM changes c "
-      "WHERE report_id = $2 AND NOT " SW_PG_FIRST_SIGHTING
-      "ORDER BY store, item "
-      "ON CONFLICT (store, item, day) DO UPDATE SET count = excluded.count, "
-      "report_id = excluded.report_id",
-      // observe(), as in the SQLite backend.
-      "INSERT INTO usage AS u (store, item, first_day, last_day, last_count, used, used_days) "
-      "SELECT store, item, $1::bigint, $1::bigint, new_count, 0, 0 FROM changes c "
-      "WHERE report_id = $2 AND NOT " SW_PG_FIRST_SIGHTING
-      "ORDER BY store, item "
-      "ON CONFLICT (store, item) DO UPDATE SET "
-      "used = u.used + CASE WHEN excluded.last_day > u.last_day "
-      "  AND excluded.last_count > 0 AND excluded.last_count <= u.last_count "
-      "  THEN u.last_count - excluded.last_count ELSE 0 END, "
-      "used_days = u.used_days + CASE WHEN excluded.last_day > u.last_day "
-      "  AND excluded.last_count > 0 AND excluded.last_count <= u.last_count "
-      "  THEN excluded.last_day - u.last_day ELSE 0 END, "
-      "last_day = excluded.last_day, last_count = excluded.last_count "
-      "WHERE excluded.last_day >= u.last_day",
-      "INSERT INTO usage_stores AS s (store, last_day, prev_day) "
-      "SELECT DISTINCT store, $1::bigint, NULL::bigint FROM changes WHERE report_id = $2 "
-      "ON CONFLICT (store) DO UPDATE SET prev_day = s.last_day, last_day = excluded.last_day "
-      "WHERE excluded.last_day > s.last_day",
-  };
-  for (const char* sql : kSteps) {
-    auto r = impl.query(sql, {rep.day, rep.report_id});
+  for (const char* name : {"usage_first_again", "usage_take_in"}) {
+    auto r = impl.run(name, {rep.day, rep.report_id});
     if (!r) return r.error();
   }
   return {};
@@ -2307,18 +2457,17 @@ Status PostgresStorage::take_in_usage(const UsageReport& rep, std::int64_t horiz
                                       int limit, const UsageJudge& judge) {
   PgTxn txn(*impl_);
   if (auto st = txn.begin(); !st.ok()) return st;
-  if (auto st = impl_->redoable(); !st.ok()) return st;
   if (auto st = take_in_steps(rep, horizon_days, limit, judge); !st.ok()) return st;
   return txn.commit();
 }
 
-// One transaction, one commit (each waits for the disk) instead of two.
+// One transaction, one commit instead of two; redoable, as each of the two
+// was (take_in_steps() ends in the redoable write).
 Status PostgresStorage::commit_quiet_check(std::int64_t last_change_seq, const UsageReport& rep,
                                            std::int64_t horizon_days, int limit,
                                            const UsageJudge& judge) {
   PgTxn txn(*impl_);
   if (auto st = txn.begin(); !st.ok()) return st;
-  if (auto st = impl_->redoable(); !st.ok()) return st;
   if (last_change_seq > 0) {
     if (auto r = impl_->run("cursor_set", {last_change_seq, "changes"}); !r) return r.error();
   }
@@ -2332,15 +2481,7 @@ Status PostgresStorage::take_in_steps(const UsageReport& rep, std::int64_t horiz
   if (auto st = apply_usage_steps(*impl_, rep); !st.ok()) return st;
   std::vector<OutboxMessage> messages;
   if (judge) {
-    // Only a store with two report days can have an item with a use; a
-    // report without stores of its own (a levels file) asks every store.
-    auto any = impl_->query(
-        "SELECT EXISTS (SELECT 1 FROM usage_stores s WHERE s.prev_day IS NOT NULL AND ("
-        "  EXISTS (SELECT 1 FROM report_stores rs WHERE rs.store = s.store "
-        "    AND rs.report_id = $1::bigint) "
-        "  OR NOT EXISTS (SELECT 1 FROM usage_stores s2 JOIN report_stores rs2 "
-        "    ON rs2.store = s2.store AND rs2.report_id = $1::bigint)))",
-        {rep.report_id});
+    auto any = impl_->run("usage_any_use", {rep.report_id});
     if (!any) return any.error();
     std::vector<UsageRow> rows;
     if (any->text_view(0, 0) == "t") {
@@ -2351,22 +2492,19 @@ Status PostgresStorage::take_in_steps(const UsageReport& rep, std::int64_t horiz
     messages = judge(rows);
   }
   if (auto st = queue_messages(*impl_, messages); !st.ok()) return st;
-  if (auto r = impl_->run("cursor_set", {rep.last_seq, "usage"}); !r) return r.error();
+  // The last write, which also makes the commit redoable (Impl::redoable()).
+  if (auto r = impl_->run("cursor_set_redoable",
+                          {rep.last_seq, "usage", impl_->redoable_commit()});
+      !r) {
+    return r.error();
+  }
   return {};
 }
 
 Result<std::vector<UsageRow>> PostgresStorage::running_out_of_report(const UsageReport& rep,
                                                                      std::int64_t horizon_days,
                                                                      int limit) {
-  auto r = impl_->query(
-      "SELECT " SW_PG_USAGE_COLUMNS " FROM changes c "
-      "JOIN usage u ON u.store = c.store AND u.item = c.item "
-      "JOIN inventory i ON i.store = u.store AND i.item = u.item "
-      "LEFT JOIN usage_stores s ON s.store = u.store "
-      "WHERE c.report_id = $2 AND u.last_day = $1::bigint AND u.last_count > 0 AND u.used > 0 "
-      "AND u.used_days > 0 AND u.last_count * u.used_days <= $3::bigint * u.used "
-      "ORDER BY u.last_count::float8 * u.used_days / u.used, u.store, u.item LIMIT $4",
-      {rep.day, rep.report_id, horizon_days, limit});
+  auto r = impl_->run("usage_running_out", {rep.day, rep.report_id, horizon_days, limit});
   if (!r) return r.error();
   return read_all<UsageRow>(*r, read_usage);
 }
@@ -2375,9 +2513,12 @@ Status PostgresStorage::commit_usage(const UsageReport& rep,
                                      const std::vector<OutboxMessage>& messages) {
   PgTxn txn(*impl_);
   if (auto st = txn.begin(); !st.ok()) return st;
-  if (auto st = impl_->redoable(); !st.ok()) return st;
   if (auto st = queue_messages(*impl_, messages); !st.ok()) return st;
-  if (auto r = impl_->run("cursor_set", {rep.last_seq, "usage"}); !r) return r.error();
+  if (auto r = impl_->run("cursor_set_redoable",
+                          {rep.last_seq, "usage", impl_->redoable_commit()});
+      !r) {
+    return r.error();
+  }
   return txn.commit();
 }
 
