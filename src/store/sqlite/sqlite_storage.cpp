@@ -658,6 +658,8 @@ struct SqliteStorage::Impl {
   // Use rates: once per report, so prepared with the connection.
   std::optional<Statement> usage_next, usage_steps[5], usage_running_out, usage_any_use,
       usage_any_use_of_changes, usage_all_first, latest_day, history_insert;
+  // One item's figures (usage_of): the console asks for each row of a page.
+  std::optional<Statement> usage_one;
   void prepare_usage_statements();
   // What the take-in learnt of the report's change records.
   struct UsageChanges {
@@ -2928,6 +2930,11 @@ void SqliteStorage::Impl::prepare_usage_statements() {
                                     "FROM reports WHERE id = ?1");
   latest_day.emplace(db.get(), kLatestDay);
   history_insert.emplace(db.get(), kHistoryInsert);
+  usage_one.emplace(db.get(), "SELECT " SW_USAGE_COLUMNS " " SW_USAGE_FROM
+                              "WHERE u.store = ?1 AND u.item = ?2 "
+                              "UNION ALL SELECT " SW_FIRST_SIGHTING_COLUMNS " "
+                              SW_FIRST_SIGHTING_FROM "WHERE i.store = ?1 AND i.item = ?2 AND "
+                              SW_FIRST_SIGHTING_SHOWN);
 }
 
 Result<std::optional<std::int64_t>> SqliteReportWriter::latest_day_of(std::string_view store) {
@@ -3078,12 +3085,10 @@ Status SqliteStorage::commit_quiet_check(std::int64_t last_change_seq, const Usa
 
 Result<std::optional<UsageRow>> SqliteStorage::usage_of(std::string_view store,
                                                         std::string_view item) {
-  auto rows = collect_sql<UsageRow>(
-      impl_->db.get(),
-      "SELECT " SW_USAGE_COLUMNS " " SW_USAGE_FROM "WHERE u.store = ?1 AND u.item = ?2 "
-      "UNION ALL SELECT " SW_FIRST_SIGHTING_COLUMNS " " SW_FIRST_SIGHTING_FROM
-      "WHERE i.store = ?1 AND i.item = ?2 AND " SW_FIRST_SIGHTING_SHOWN,
-      [&](Statement& s) { s.bind(1, store).bind(2, item); }, read_usage);
+  auto& s = impl_->stmt(impl_->usage_one);
+  ResetGuard g(s);
+  s.bind(1, store).bind(2, item);
+  auto rows = collect<UsageRow>(s, read_usage);
   if (!rows) return rows.error();
   if (rows->empty()) return std::optional<UsageRow>();
   return std::optional<UsageRow>(std::move(rows->front()));
