@@ -186,7 +186,7 @@ struct ConsoleConfig {
   // the machine the default is measured on (docs/console.md, "Page times").
   int workers = 2;
   // Inventory rows kept in memory, in count and last-change order, for the
-  // pages sorted so over every store (about 55 bytes a row); past this
+  // pages sorted so over every store (about 65 bytes a row); past this
   // many, those pages sort in the database; 0: always in the database.
   std::uint64_t sorted_rows = 2'000'000;
 };
