@@ -134,8 +134,9 @@ struct Console::Impl : std::enable_shared_from_this<Console::Impl> {
         metrics(metrics),
         http(std::move(http_executor)),
         place(std::move(place_report)),
-        storage(Storage::open(config.storage.location(), storage_options(config, std::move(item_names), std::move(sorted)),
+        storage(Storage::open(config.storage.location(), storage_options(config, std::move(item_names), sorted),
                               clock)),
+        sorted_inventory(std::move(sorted)),
         accounts(AccountStore::open(config.storage.location(), StorageOptions::from(config.storage), clock)),
         sessions(*accounts, clock, policy(cfg)),
         health(health),
@@ -178,6 +179,7 @@ struct Console::Impl : std::enable_shared_from_this<Console::Impl> {
   std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work;
   std::thread thread;
   std::unique_ptr<Storage> storage;
+  std::shared_ptr<SortedInventory> sorted_inventory;   // the one every worker's storage shares
   std::unique_ptr<AccountStore> accounts;
   Sessions sessions;
   HealthSource health;
@@ -782,7 +784,10 @@ struct Console::Impl : std::enable_shared_from_this<Console::Impl> {
     if (!csv) {
       q.limit = kInventoryPerPage + 1;
       const bool sorted = q.order == InventoryOrder::kCount || q.order == InventoryOrder::kChanged;
-      auto rows = sorted ? sorted_rows(q) : storage->list_inventory(q);
+      // Kept sorted in memory, the storage serves every page at once; the
+      // console's own first-pages cache is for the database's sort.
+      const bool from_memory = sorted && sorted_inventory->filled();
+      auto rows = sorted && !from_memory ? sorted_rows(q) : storage->list_inventory(q);
       if (!rows) return error_page(v, rows.error().message());
       if (static_cast<int>(rows->size()) > kInventoryPerPage) {
         rows->resize(kInventoryPerPage);
