@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <ctime>
 #include <functional>
+#include <optional>
 #include <string_view>
 
 #include "notify/alert.hpp"
@@ -226,11 +227,15 @@ Result<int> Checker::process_report(PendingChanges& p, const std::vector<Mute>& 
   // An item out of stock or below its minimum gets a transfer suggestion
   // when another store can spare some (pipeline/forecast_stage.hpp); a
   // failed lookup only leaves it out.
+  // The minimum levels are read once per report, when the first item
+  // short of stock asks for them.
+  std::optional<MinimumLevels> levels;
   const AlertDecorator transfers = [&](Alert& alert) {
     if (alert.event != EventKind::kOutOfStock && alert.event != EventKind::kLowStock) return;
+    if (!levels) levels = transfer_levels(storage_, cfg.default_minimum);
     for (auto& item : alert.items) {
-      auto t = suggest_transfer(storage_, item.store, item.item, item.new_count,
-                                cfg.transfer_keep_days, cfg.default_minimum);
+      auto t = suggest_transfer(storage_, *levels, item.store, item.item, item.new_count,
+                                cfg.transfer_keep_days);
       if (!t || !*t) continue;
       item.transfer_from = (*t)->from;
       item.transfer_quantity = (*t)->quantity;

@@ -152,10 +152,11 @@ Result<DigestMail> DigestStage::digest_for(const Subscription& sub, TimePoint fr
   if (!changes) return changes.error();
   d.changes = std::move(*changes);
   // A transfer for each item listed short, as its alert would suggest.
+  const MinimumLevels levels = transfer_levels(storage_, options_.default_minimum);
   for (const auto* list : {&d.out_of_stock, &d.below_minimum}) {
     for (const auto& i : *list) {
-      auto t = suggest_transfer(storage_, i.store, i.item, i.count, options_.transfer_keep_days,
-                                options_.default_minimum);
+      auto t = suggest_transfer(storage_, levels, i.store, i.item, i.count,
+                                options_.transfer_keep_days);
       if (!t) return t.error();
       if (*t) {
         d.transfers.push_back({(*t)->to, (*t)->item, (*t)->from, (*t)->quantity, (*t)->to_count,

@@ -38,10 +38,10 @@ std::int64_t item_key(std::int64_t report_id, std::string_view store, std::strin
 
 }  // namespace
 
-std::int64_t item_minimum(Storage& storage, std::string_view store, std::string_view item,
-                          std::int64_t default_minimum) {
-  auto minimum = storage.minimum_of(store, item, default_minimum);
-  return minimum ? *minimum : 0;
+MinimumLevels transfer_levels(Storage& storage, std::int64_t default_minimum) {
+  auto lines = storage.levels();
+  if (!lines) return MinimumLevels();
+  return MinimumLevels(*lines, default_minimum);
 }
 
 Result<std::optional<TransferSuggestion>> suggest_transfer(Storage& storage,
@@ -49,6 +49,15 @@ Result<std::optional<TransferSuggestion>> suggest_transfer(Storage& storage,
                                                            std::string_view item,
                                                            std::int64_t count, int keep_days,
                                                            std::int64_t default_minimum) {
+  return suggest_transfer(storage, transfer_levels(storage, default_minimum), store, item, count,
+                          keep_days);
+}
+
+Result<std::optional<TransferSuggestion>> suggest_transfer(Storage& storage,
+                                                           const MinimumLevels& levels,
+                                                           std::string_view store,
+                                                           std::string_view item,
+                                                           std::int64_t count, int keep_days) {
   auto rows = storage.usage_of_item(item);
   if (!rows) return rows.error();
   std::optional<double> own_use;
@@ -56,7 +65,7 @@ Result<std::optional<TransferSuggestion>> suggest_transfer(Storage& storage,
     if (r.store == store) own_use = forecast(r.figures, r.count, r.as_of_day).daily_use;
   }
   const std::int64_t need =
-      transfer_need(count, own_use, item_minimum(storage, store, item, default_minimum), keep_days);
+      transfer_need(count, own_use, levels.minimum_of(store, item), keep_days);
   if (need <= 0) return std::optional<TransferSuggestion>();
   std::optional<TransferSuggestion> best;
   std::int64_t best_spare = 0;
@@ -64,7 +73,7 @@ Result<std::optional<TransferSuggestion>> suggest_transfer(Storage& storage,
     if (r.store == store) continue;
     const auto f = forecast(r.figures, r.count, r.as_of_day);
     const std::int64_t spare =
-        transferable(r.count, f.daily_use, item_minimum(storage, r.store, item, default_minimum), keep_days);
+        transferable(r.count, f.daily_use, levels.minimum_of(r.store, item), keep_days);
     if (spare > best_spare) {
       best_spare = spare;
       best = TransferSuggestion{std::string(store), std::string(item), r.store,

@@ -35,6 +35,7 @@
 #include "base/clock.hpp"
 #include "base/result.hpp"
 #include "config/config.hpp"
+#include "pipeline/minimum_levels.hpp"
 #include "store/storage.hpp"
 
 namespace stockwatch {
@@ -59,12 +60,6 @@ struct ForecastTotals {
                                                     const UsageReport& r,
                                                     std::int64_t quiet_check_through = 0);
 
-// The minimum level of a store's item: the levels file in force
-// (Storage::minimum_of), `default_minimum` where no line matches; 0 when the
-// levels cannot be read (a transfer is a suggestion, never a reason to fail).
-[[nodiscard]] std::int64_t item_minimum(Storage& storage, std::string_view store,
-                                        std::string_view item, std::int64_t default_minimum);
-
 // A suggested transfer to a store short of an item.
 struct TransferSuggestion {
   std::string to;             // the store short of the item
@@ -81,8 +76,20 @@ struct TransferSuggestion {
 // that brings `store` to its minimum plus `keep_days` days of its use, or
 // as much as the other can spare. nullopt: nobody can spare any, or
 // `store` is not short.
+// The minimum levels are `levels` (read once by a caller that asks for
+// many items); the overload without them reads the levels file in force
+// (Storage::levels) once, with `default_minimum` where no line matches, and
+// takes 0 for every item when it cannot be read (a transfer is a
+// suggestion, never a reason to fail).
+[[nodiscard]] Result<std::optional<TransferSuggestion>> suggest_transfer(
+    Storage& storage, const MinimumLevels& levels, std::string_view store, std::string_view item,
+    std::int64_t count, int keep_days);
 [[nodiscard]] Result<std::optional<TransferSuggestion>> suggest_transfer(
     Storage& storage, std::string_view store, std::string_view item, std::int64_t count,
     int keep_days, std::int64_t default_minimum = 0);
+
+// The minimum levels in force for transfer suggestions: the levels file
+// with `default_minimum`; every minimum 0 when it cannot be read.
+[[nodiscard]] MinimumLevels transfer_levels(Storage& storage, std::int64_t default_minimum);
 
 }  // namespace stockwatch

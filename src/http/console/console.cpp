@@ -695,8 +695,9 @@ struct Console::Impl : std::enable_shared_from_this<Console::Impl> {
         }
       }
     }
+    const MinimumLevels levels = transfer_levels(*storage, default_minimum);
     for (const auto& r : out_of_stock) {
-      auto t = suggest_transfer(*storage, r.store, r.item, r.count, keep_days, default_minimum);
+      auto t = suggest_transfer(*storage, levels, r.store, r.item, r.count, keep_days);
       if (t && *t) fo.transfers.push_back(std::move(**t));
     }
     const std::lock_guard lock(caches->mu);
