@@ -635,7 +635,8 @@ struct SqliteStorage::Impl {
   std::optional<Statement> seen_clear, seen_insert;
   std::optional<Statement> inventory_from;
   // Batch writes, by chunk size: index i writes 2^i rows, up to
-  // SqliteStorage::kBatchRows.
+  // SqliteStorage::kBatchRows; each prepared when a load first needs it
+  // (write_chunks()).
   static constexpr int kChunkKinds = 9;
   std::optional<Statement> inv_insert[kChunkKinds], inv_upsert[kChunkKinds],
       change_insert[kChunkKinds], change_insert_new[kChunkKinds];
@@ -657,13 +658,18 @@ struct SqliteStorage::Impl {
   std::optional<Statement> levels_version_get, mutes_all;
   // Use rates: once per report, so prepared with the connection.
   std::optional<Statement> usage_next, usage_steps[5], usage_running_out, usage_any_use,
-      usage_any_use_of_changes, usage_all_first, latest_day, history_insert;
+      usage_any_use_of_changes, usage_all_first, latest_day, history_insert,
+      usage_stores_of_report;
   // One item's figures (usage_of): the console asks for each row of a page.
-  std::optional<Statement> usage_one;
+  // One item in every store (usage_of_item): the checker asks for each
+  // item that runs out, to suggest a transfer. One item's history in one
+  // store (item_history): the console's item page.
+  std::optional<Statement> usage_one, usage_item, history_of;
   void prepare_usage_statements();
   // What the take-in learnt of the report's change records.
   struct UsageChanges {
     bool all_first = false;     // every one a first sighting
+    bool every_row = false;     // one for each row of the report
     std::int64_t records = 0;   // how many (0: unknown)
   };
   [[nodiscard]] Status apply_usage_steps(const UsageReport& r, UsageChanges* seen = nullptr);
@@ -769,10 +775,8 @@ struct SqliteStorage::Impl {
                      "ORDER BY store, item"},
     };
     for (const auto& [slot, sql] : fixed) slot->emplace(db.get(), sql);
-    prepare_batch_statements();
     prepare_usage_statements();
   }
-  void prepare_batch_statements();
 
   Status exec(const char* sql) {
     char* err = nullptr;
@@ -1198,6 +1202,12 @@ std::string changes_sql(std::size_t rows, bool all_new) {
   return sql;
 }
 
+// The four kinds of batch statement, by chunk size (write_chunks()).
+std::string inventory_insert_sql(std::size_t n) { return inventory_sql(n, false); }
+std::string inventory_upsert_sql(std::size_t n) { return inventory_sql(n, true); }
+std::string changes_new_sql(std::size_t n) { return changes_sql(n, true); }
+std::string changes_any_sql(std::size_t n) { return changes_sql(n, false); }
+
 // Rows of the scan that are not in the batch, read before seeking again.
 constexpr int kMaxSkippedRows = 32;
 
@@ -1292,17 +1302,29 @@ namespace {
 
 // Runs `sql(n)` for the rows `rows` in chunks of powers of two, with ?1 the
 // time and ?2 the report; `bind(statement, j, row)` binds row j of a chunk.
-// Every statement was prepared with the connection (prepare_batch_statements).
+// Each chunk size's statement is prepared the first time a load needs it
+// and kept with the connection (`slots`): preparing all of them, the larger
+// ones with hundreds of parameters, cost every process that opens the
+// database about 50 million instructions, most of them for loads that
+// never write more than a few rows. A failure to prepare is the load's
+// error (StorageError is not let out of an operation).
 template <typename Bind>
-Status write_chunks(std::optional<Statement> (&slots)[kChunkKinds],
-                    const std::vector<std::uint32_t>& rows, std::int64_t now,
-                    std::int64_t report_id, Bind bind) {
+Status write_chunks(sqlite3* db, std::optional<Statement> (&slots)[kChunkKinds],
+                    std::string (*sql)(std::size_t), const std::vector<std::uint32_t>& rows,
+                    std::int64_t now, std::int64_t report_id, Bind bind) {
   std::size_t done = 0;
   while (done < rows.size()) {
     int kind = kChunkKinds - 1;
     while ((std::size_t{1} << kind) > rows.size() - done) --kind;
     const std::size_t n = std::size_t{1} << kind;
     auto& s = slots[kind];
+    if (!s) {
+      try {
+        s.emplace(db, sql(n));
+      } catch (const StorageError& e) {
+        return Error(ErrorCode::kInternal, e.what());
+      }
+    }
     s->bind(1, now).bind(2, report_id);
     for (std::size_t j = 0; j < n; ++j) bind(*s, static_cast<int>(j), rows[done + j]);
     if (auto st = s->run_rebound(); !st.ok()) return st;
@@ -1313,15 +1335,6 @@ Status write_chunks(std::optional<Statement> (&slots)[kChunkKinds],
 
 }  // namespace
 
-void SqliteStorage::Impl::prepare_batch_statements() {
-  for (int kind = 0; kind < kChunkKinds; ++kind) {
-    const std::size_t n = std::size_t{1} << kind;
-    inv_insert[kind].emplace(db.get(), inventory_sql(n, false));
-    inv_upsert[kind].emplace(db.get(), inventory_sql(n, true));
-    change_insert_new[kind].emplace(db.get(), changes_sql(n, true));
-    change_insert[kind].emplace(db.get(), changes_sql(n, false));
-  }
-}
 
 namespace {
 
@@ -1393,11 +1406,11 @@ Status SqliteReportWriter::write_batch() {
   auto& impl = *impl_;
   const std::int64_t now = to_unix_ms(impl.clock.now());
   const auto bind_row = [&](Statement& s, int j, std::uint32_t k) { bind_batch_row(s, j, k); };
-  if (auto st = write_chunks(impl.inv_insert, inserted_, now, report_id_, bind_row);
+  if (auto st = write_chunks(impl.db.get(), impl.inv_insert, inventory_insert_sql, inserted_, now, report_id_, bind_row);
       !st.ok()) {
     return st;
   }
-  if (auto st = write_chunks(impl.inv_upsert, updated_, now, report_id_, bind_row);
+  if (auto st = write_chunks(impl.db.get(), impl.inv_upsert, inventory_upsert_sql, updated_, now, report_id_, bind_row);
       !st.ok()) {
     return st;
   }
@@ -1424,8 +1437,8 @@ Status SqliteReportWriter::write_batch() {
   };
   const Status logged =
       updated_.empty()
-          ? write_chunks(impl.change_insert_new, changed_, now, report_id_, bind_row)
-          : write_chunks(impl.change_insert, changed_, now, report_id_, bind_change);
+          ? write_chunks(impl.db.get(), impl.change_insert_new, changes_new_sql, changed_, now, report_id_, bind_row)
+          : write_chunks(impl.db.get(), impl.change_insert, changes_any_sql, changed_, now, report_id_, bind_change);
   if (!logged.ok()) return logged;
   note_seqs(changed_.size());
   return insert_events(impl.stmt(impl.event_insert), last_seq_, changed_.size(), report_id_,
@@ -1460,7 +1473,7 @@ Status SqliteReportWriter::write_logged() {
     return std::string_view(log_names_.data() + off, len);
   };
   const Status st = write_chunks(
-      impl.change_insert, changed_, now, report_id_,
+      impl.db.get(), impl.change_insert, changes_any_sql, changed_, now, report_id_,
       [&](Statement& s, int j, std::uint32_t k) {
         const Logged& r = logged_[k];
         const int q = 3 + 4 * j;
@@ -2874,6 +2887,22 @@ constexpr const char* kUsageSteps[] = {
       "last_day = excluded.last_day WHERE excluded.last_day > usage_stores.last_day",
 };
 
+// The last step for a large report each of whose rows changed a count:
+// the stores of its change records are the stores of its rows, which
+// report_stores holds. Its key is (store, report_id), so the stores are
+// walked one seek each (every store ever reported; a chain's few hundred
+// at most) and each asked for this report. ?3 is not used.
+constexpr const char* kUsageStoresOfReport =
+    "WITH RECURSIVE s(store) AS ("
+    "  SELECT min(store) FROM report_stores "
+    "  UNION ALL SELECT (SELECT min(store) FROM report_stores r WHERE r.store > s.store) "
+    "  FROM s WHERE s.store IS NOT NULL) "
+    "INSERT INTO usage_stores(store, last_day, prev_day) "
+    "SELECT store, ?1, NULL FROM s WHERE store IS NOT NULL AND ?3 IS NOT NULL AND EXISTS ("
+    "  SELECT 1 FROM report_stores r WHERE r.store = s.store AND r.report_id = ?2) "
+    "ON CONFLICT(store) DO UPDATE SET prev_day = usage_stores.last_day, "
+    "last_day = excluded.last_day WHERE excluded.last_day > usage_stores.last_day";
+
 // Whether any item of report ?1 can have a use: only in a store with two
 // report days (usage_stores.prev_day), since use is a fall between two
 // days. A report without stores of its own (a levels file) asks every store.
@@ -2926,8 +2955,10 @@ void SqliteStorage::Impl::prepare_usage_statements() {
   usage_any_use.emplace(db.get(), kUsageAnyUse);
   usage_any_use_of_changes.emplace(db.get(), kUsageAnyUseOfChanges);
   usage_all_first.emplace(db.get(), "SELECT first_sightings > 0 AND first_sightings = "
-                                    "last_seq - first_seq + 1, last_seq - first_seq + 1 "
+                                    "last_seq - first_seq + 1, last_seq - first_seq + 1, "
+                                    "rows > 0 AND last_seq > 0 AND rows = last_seq - first_seq + 1 "
                                     "FROM reports WHERE id = ?1");
+  usage_stores_of_report.emplace(db.get(), kUsageStoresOfReport);
   latest_day.emplace(db.get(), kLatestDay);
   history_insert.emplace(db.get(), kHistoryInsert);
   usage_one.emplace(db.get(), "SELECT " SW_USAGE_COLUMNS " " SW_USAGE_FROM
@@ -2935,6 +2966,20 @@ void SqliteStorage::Impl::prepare_usage_statements() {
                               "UNION ALL SELECT " SW_FIRST_SIGHTING_COLUMNS " "
                               SW_FIRST_SIGHTING_FROM "WHERE i.store = ?1 AND i.item = ?2 AND "
                               SW_FIRST_SIGHTING_SHOWN);
+  usage_item.emplace(db.get(), "SELECT " SW_USAGE_COLUMNS " " SW_USAGE_FROM
+                               "WHERE u.store IN (SELECT store FROM usage_stores) AND u.item = ?1 "
+                               "UNION ALL SELECT " SW_FIRST_SIGHTING_COLUMNS " "
+                               SW_FIRST_SIGHTING_FROM
+                               "WHERE i.store IN (SELECT store FROM usage_stores) AND i.item = ?1 "
+                               "AND " SW_FIRST_SIGHTING_SHOWN "ORDER BY 1");
+  history_of.emplace(db.get(),
+                     "SELECT day, count, report_id FROM usage_points WHERE store = ?1 AND item = ?2 "
+                     "UNION ALL SELECT " SW_FIRST_DAY ", i.first_count, i.first_report "
+                     SW_FIRST_SIGHTING_FROM "WHERE i.store = ?1 AND i.item = ?2 AND "
+                     SW_FIRST_SIGHTING_SHOWN
+                     "AND NOT EXISTS (SELECT 1 FROM usage_points p WHERE p.store = i.store "
+                     "AND p.item = i.item AND p.day = " SW_FIRST_DAY ") "
+                     "ORDER BY 1 DESC LIMIT ?3");
 }
 
 Result<std::optional<std::int64_t>> SqliteReportWriter::latest_day_of(std::string_view store) {
@@ -2987,11 +3032,18 @@ Status SqliteStorage::Impl::apply_usage_steps(const UsageReport& r, UsageChanges
     if (*row) {
       changes.all_first = q.i64(0) != 0;
       if (!q.is_null(1)) changes.records = q.i64(1);
+      changes.every_row = !q.is_null(2) && q.i64(2) != 0;
     }
   }
   for (auto& slot : usage_steps) {
-    if (changes.all_first && &slot != &usage_steps[std::size(usage_steps) - 1]) continue;
-    auto& s = stmt(slot);
+    const bool last = &slot == &usage_steps[std::size(usage_steps) - 1];
+    if (changes.all_first && !last) continue;
+    // When every row of a large report changed a count (a first load,
+    // among others), the stores of its change records are the stores of
+    // its rows, which report_stores holds: a few index seeks instead of
+    // reading every change record (a quarter of a second for a million).
+    const bool by_rows = last && changes.every_row && changes.records > kSmallReportChanges;
+    auto& s = stmt(by_rows ? usage_stores_of_report : slot);
     s.bind(1, r.day).bind(2, r.report_id).bind(3, r.last_seq);
     if (auto st = s.run(); !st.ok()) return st;
   }
@@ -3111,27 +3163,19 @@ Result<std::vector<UsageRow>> SqliteStorage::usage_by_cover(std::optional<std::s
 }
 
 Result<std::vector<UsageRow>> SqliteStorage::usage_of_item(std::string_view item) {
-  return collect_sql<UsageRow>(
-      impl_->db.get(), "SELECT " SW_USAGE_COLUMNS " " SW_USAGE_FROM
-      "WHERE u.store IN (SELECT store FROM usage_stores) AND u.item = ?1 "
-      "UNION ALL SELECT " SW_FIRST_SIGHTING_COLUMNS " " SW_FIRST_SIGHTING_FROM
-      "WHERE i.store IN (SELECT store FROM usage_stores) AND i.item = ?1 AND "
-      SW_FIRST_SIGHTING_SHOWN "ORDER BY 1",
-      [&](Statement& s) { s.bind(1, item); }, read_usage);
+  auto& s = impl_->stmt(impl_->usage_item);
+  ResetGuard g(s);
+  s.bind(1, item);
+  return collect<UsageRow>(s, read_usage);
 }
 
 Result<std::vector<HistoryPoint>> SqliteStorage::item_history(std::string_view store,
                                                               std::string_view item, int limit) {
-  auto rows = collect_sql<HistoryPoint>(
-      impl_->db.get(),
-      "SELECT day, count, report_id FROM usage_points WHERE store = ?1 AND item = ?2 "
-      "UNION ALL SELECT " SW_FIRST_DAY ", i.first_count, i.first_report "
-      SW_FIRST_SIGHTING_FROM "WHERE i.store = ?1 AND i.item = ?2 AND " SW_FIRST_SIGHTING_SHOWN
-      "AND NOT EXISTS (SELECT 1 FROM usage_points p WHERE p.store = i.store "
-      "AND p.item = i.item AND p.day = " SW_FIRST_DAY ") "
-      "ORDER BY 1 DESC LIMIT ?3",
-      [&](Statement& s) { s.bind(1, store).bind(2, item).bind(3, limit); },
-      [](const Statement& st) { return HistoryPoint{st.i64(0), st.i64(1), st.i64(2)}; });
+  auto& s = impl_->stmt(impl_->history_of);
+  ResetGuard g(s);
+  s.bind(1, store).bind(2, item).bind(3, limit);
+  auto rows = collect<HistoryPoint>(
+      s, [](const Statement& st) { return HistoryPoint{st.i64(0), st.i64(1), st.i64(2)}; });
   if (rows) std::reverse(rows->begin(), rows->end());
   return rows;
 }
