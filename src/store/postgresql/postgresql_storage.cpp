@@ -2426,6 +2426,27 @@ const Named kUsageStatements[] = {
     // The checker reads them before each run.
     {"mutes_all",
      "SELECT store, item, until_at, until_change, created_at FROM mutes ORDER BY store, item"},
+    // One item's figures in one store (the console, for each row of an
+    // inventory page), in every store (the checker, for each item that runs
+    // out, to suggest a transfer), and its history in one store (the
+    // console's item page): prepared once, not parsed and planned per call.
+    {"usage_one",
+     "SELECT " SW_PG_USAGE_COLUMNS " " SW_PG_USAGE_FROM "WHERE u.store = $1 AND u.item = $2 "
+     "UNION ALL SELECT " SW_PG_FIRST_SIGHTING_COLUMNS " " SW_PG_FIRST_SIGHTING_FROM
+     "WHERE i.store = $1 AND i.item = $2 AND " SW_PG_FIRST_SIGHTING_SHOWN},
+    {"usage_item",
+     "SELECT " SW_PG_USAGE_COLUMNS " " SW_PG_USAGE_FROM
+     "WHERE u.store IN (SELECT store FROM usage_stores) AND u.item = $1 "
+     "UNION ALL SELECT " SW_PG_FIRST_SIGHTING_COLUMNS " " SW_PG_FIRST_SIGHTING_FROM
+     "WHERE i.store IN (SELECT store FROM usage_stores) AND i.item = $1 "
+     "AND " SW_PG_FIRST_SIGHTING_SHOWN "ORDER BY 1"},
+    {"history_of",
+     "SELECT day, count, report_id FROM usage_points WHERE store = $1 AND item = $2 "
+     "UNION ALL SELECT " SW_PG_FIRST_DAY ", i.first_count, i.first_report "
+     SW_PG_FIRST_SIGHTING_FROM "WHERE i.store = $1 AND i.item = $2 AND "
+     SW_PG_FIRST_SIGHTING_SHOWN "AND NOT EXISTS (SELECT 1 FROM usage_points p "
+     "WHERE p.store = i.store AND p.item = i.item AND p.day = " SW_PG_FIRST_DAY ") "
+     "ORDER BY 1 DESC LIMIT $3"},
 };
 
 Status prepare_usage_statements(const pg::Connection& conn) {
@@ -2524,12 +2545,7 @@ Status PostgresStorage::commit_usage(const UsageReport& rep,
 
 Result<std::optional<UsageRow>> PostgresStorage::usage_of(std::string_view store,
                                                           std::string_view item) {
-  auto r = impl_->query("SELECT " SW_PG_USAGE_COLUMNS " " SW_PG_USAGE_FROM
-                        "WHERE u.store = $1 AND u.item = $2 "
-                        "UNION ALL SELECT " SW_PG_FIRST_SIGHTING_COLUMNS " "
-                        SW_PG_FIRST_SIGHTING_FROM "WHERE i.store = $1 AND i.item = $2 "
-                        "AND " SW_PG_FIRST_SIGHTING_SHOWN,
-                        {store, item});
+  auto r = impl_->run("usage_one", {store, item});
   if (!r) return r.error();
   if (r->rows() == 0) return std::optional<UsageRow>();
   return std::optional<UsageRow>(read_usage(*r, 0));
@@ -2554,27 +2570,14 @@ Result<std::vector<UsageRow>> PostgresStorage::usage_by_cover(std::optional<std:
 }
 
 Result<std::vector<UsageRow>> PostgresStorage::usage_of_item(std::string_view item) {
-  auto r = impl_->query(
-      "SELECT " SW_PG_USAGE_COLUMNS " " SW_PG_USAGE_FROM
-      "WHERE u.store IN (SELECT store FROM usage_stores) AND u.item = $1 "
-      "UNION ALL SELECT " SW_PG_FIRST_SIGHTING_COLUMNS " " SW_PG_FIRST_SIGHTING_FROM
-      "WHERE i.store IN (SELECT store FROM usage_stores) AND i.item = $1 "
-      "AND " SW_PG_FIRST_SIGHTING_SHOWN "ORDER BY 1",
-      {item});
+  auto r = impl_->run("usage_item", {item});
   if (!r) return r.error();
   return read_all<UsageRow>(*r, read_usage);
 }
 
 Result<std::vector<HistoryPoint>> PostgresStorage::item_history(std::string_view store,
                                                                 std::string_view item, int limit) {
-  auto r = impl_->query(
-      "SELECT day, count, report_id FROM usage_points WHERE store = $1 AND item = $2 "
-      "UNION ALL SELECT " SW_PG_FIRST_DAY ", i.first_count, i.first_report "
-      SW_PG_FIRST_SIGHTING_FROM "WHERE i.store = $1 AND i.item = $2 AND "
-      SW_PG_FIRST_SIGHTING_SHOWN "AND NOT EXISTS (SELECT 1 FROM usage_points p "
-      "WHERE p.store = i.store AND p.item = i.item AND p.day = " SW_PG_FIRST_DAY ") "
-      "ORDER BY 1 DESC LIMIT $3",
-      {store, item, limit});
+  auto r = impl_->run("history_of", {store, item, limit});
   if (!r) return r.error();
   auto rows = read_all<HistoryPoint>(*r, [](const PgResult& res, int i) {
     return HistoryPoint{res.i64(i, 0), res.i64(i, 1), res.i64(i, 2)};
