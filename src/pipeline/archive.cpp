@@ -226,7 +226,8 @@ Status write_error_file(const fs::path& path, const std::string& text) {
 
 Result<fs::path> archive_report(const ArchiveOptions& options, const fs::path& file,
                                 const fs::path& relative, bool rejected,
-                                const std::string& error_text, int read_fd) {
+                                const std::string& error_text, int read_fd,
+                                const std::function<void(const fs::path& placed)>& on_placed) {
   auto entry = open_entry(inbox_root(options, file, relative), relative, read_fd >= 0);
   if (!entry) return entry.error();
   const fs::path root = rejected ? options.failed : options.processed;
@@ -260,6 +261,7 @@ Result<fs::path> archive_report(const ArchiveOptions& options, const fs::path& f
       if (auto st = write_error_file(err, error_text); !st.ok()) return st.error();
     }
   }
+  if (on_placed && !placed.empty()) on_placed(placed);
   // No directory fsync here: if a crash loses the move, the report is back
   // in the inbox and the loader recognises it from the ledger as handled.
   if (auto st = remove_from_inbox(*entry, handled, read_fd >= 0); !st.ok()) return st.error();

@@ -17,6 +17,7 @@
 #pragma once
 
 #include <filesystem>
+#include <functional>
 #include <string>
 
 #include "base/result.hpp"
@@ -42,11 +43,18 @@ struct ArchiveOptions {
 // link; a new file put under the same name meanwhile stays for the next
 // scan. Without `read_fd` (a report rejected unread) the entry itself is
 // archived, a symbolic link as the link.
-[[nodiscard]] Result<std::filesystem::path> archive_report(const ArchiveOptions& options,
-                                                           const std::filesystem::path& file,
-                                                           const std::filesystem::path& relative,
-                                                           bool rejected,
-                                                           const std::string& error_text,
-                                                           int read_fd = -1);
+//
+// `placed`, when given, is called once the report is in the archive and
+// before its name leaves the inbox, with where it went (not called in
+// delete mode): the caller notes it in the ledger there, so that a crash
+// at any later moment leaves a ledger that names the archived copy, and a
+// report still in the inbox that the loader recognises as that copy
+// (Loader: a report archived as this very file is resumed, not loaded or
+// counted as a duplicate).
+[[nodiscard]] Result<std::filesystem::path> archive_report(
+    const ArchiveOptions& options, const std::filesystem::path& file,
+    const std::filesystem::path& relative, bool rejected, const std::string& error_text,
+    int read_fd = -1,
+    const std::function<void(const std::filesystem::path& placed)>& placed = {});
 
 }  // namespace stockwatch

@@ -147,8 +147,23 @@ Disposition ReportStage::load_and_archive(const InboxReport& report,
   // The .error.txt beside a rejected report is in alerts.language.
   const std::string error_text =
       rejected ? rendered_problems(out->problems, out->error, catalog_for(language_)) : out->error;
+  // The ledger notes the archived copy before the name leaves the inbox
+  // (archive_report(), `placed`): a kill after that leaves either the
+  // report in the inbox, which the next start recognises as that copy and
+  // only takes out of the inbox, or nothing left to do. Noted after the
+  // removal, a kill between the two left a report loaded whose ledger row
+  // never learnt where it went. (Delete mode has no copy to name; its
+  // ledger is noted after the removal, as before.)
+  bool noted = false;
+  const auto note = [&](const std::filesystem::path& where) {
+    noted = true;
+    if (auto st = storage_.mark_archived(out->report_id, printable_name(where.string())); !st.ok()) {
+      spdlog::error("{}: archived to {} but the ledger was not updated: {}", report.relative,
+                    where.string(), st.message());
+    }
+  };
   auto placed = archive_report(archive_, report.path, report.relative, rejected, error_text,
-                               file->fd.get());
+                               file->fd.get(), note);
   if (!placed && placed.error().code() == ErrorCode::kInvalidInput) {
     // Its folder was swapped for a link out of the inbox: whatever the name
     // reaches now is not touched. The ledger keeps what was decided.
@@ -163,11 +178,13 @@ Disposition ReportStage::load_and_archive(const InboxReport& report,
   }
   // In delete mode nothing is kept; the ledger still records that the
   // report left the inbox.
-  const std::string where =
-      placed->empty() ? std::string(kDeletedMarker) : printable_name(placed->string());
-  if (auto st = storage_.mark_archived(out->report_id, where); !st.ok()) {
-    spdlog::error("{}: archived to {} but the ledger was not updated: {}", report.relative,
-                  placed->string(), st.message());
+  if (!noted) {
+    const std::string where =
+        placed->empty() ? std::string(kDeletedMarker) : printable_name(placed->string());
+    if (auto st = storage_.mark_archived(out->report_id, where); !st.ok()) {
+      spdlog::error("{}: archived to {} but the ledger was not updated: {}", report.relative,
+                    placed->string(), st.message());
+    }
   }
   return Disposition::kDone;
 }

@@ -167,6 +167,31 @@ TEST_F(ArchiveTest, AReportPlacedBeforeAnInterruptionIsNotPlacedTwice) {
   EXPECT_FALSE(fs::exists(inbox() / "medan.csv"));
 }
 
+TEST_F(ArchiveTest, WhereTheReportWentIsToldWhileItsNameIsStillInTheInbox) {
+  // The ledger notes the archived copy in `placed`: a crash after that
+  // leaves a report the loader recognises as that copy.
+  write_file(inbox() / "medan.csv", "store,item,count\nMedan,Robusta Dairi,0\n");
+  std::vector<std::string> told;
+  auto where = archive_report(options_, inbox() / "medan.csv", "medan.csv", false, "", -1,
+                              [&](const fs::path& placed) {
+                                told.push_back(placed.string());
+                                EXPECT_TRUE(fs::exists(inbox() / "medan.csv"));
+                                EXPECT_TRUE(fs::equivalent(placed, inbox() / "medan.csv"));
+                              });
+  ASSERT_TRUE(where.ok()) << where.error().message();
+  EXPECT_EQ(told, std::vector<std::string>{where->string()});
+  EXPECT_FALSE(fs::exists(inbox() / "medan.csv"));
+  // In delete mode nothing is placed, and nothing is told.
+  options_.delete_reports = true;
+  write_file(inbox() / "bali.csv", "store,item,count\nBali,Kopi,1\n");
+  told.clear();
+  auto deleted = archive_report(options_, inbox() / "bali.csv", "bali.csv", false, "", -1,
+                                [&](const fs::path& placed) { told.push_back(placed.string()); });
+  ASSERT_TRUE(deleted.ok()) << deleted.error().message();
+  EXPECT_TRUE(told.empty());
+  EXPECT_FALSE(fs::exists(inbox() / "bali.csv"));
+}
+
 TEST_F(ArchiveTest, AMissingReportIsAnError) {
   auto where = archive_report(options_, inbox() / "gone.csv", "gone.csv", false, "");
   ASSERT_FALSE(where.ok());
