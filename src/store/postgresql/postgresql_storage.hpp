@@ -236,6 +236,8 @@ class PgReportWriter final : public ReportWriter {
   bool stage_merged_ = false;     // the stage holds merged rows (emptied before the next COPY)
   bool staged_sorted_ = true;     // the rows to merge have strictly increasing keys
   std::string last_store_, last_item_;  // the key of the last row given
+  bool staged_by_line_ = true;    // the rows to merge were given in line order
+  std::uint64_t last_line_ = 0;   // the line of the last row given
   std::string changes_copy_;   // buffered log_change() records, COPY text
   std::int64_t buffered_changes_ = 0;
   ReportChangeSink change_sink_;
