@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <string>
 #include <thread>
@@ -217,6 +218,25 @@ TEST_F(PgStorage, ChangeRecordsFollowTheLinesWithOrWithoutTheSort) {
   // In line order, one row unchanged (d): the others numbered one after the other.
   EXPECT_EQ(logged({{"c", 8, 2}, {"d", 2, 3}, {"e", 9, 4}, {"f", 1, 5}}, "sha-3"),
             "9c:8 10e:9 11f:1");
+}
+
+// The stores of a load are the ones its writer saw (report_stores_add),
+// sent as a text[]: names with quotes, backslashes, commas and braces come
+// through as they are, each once, however the rows interleave them.
+TEST_F(PgStorage, EachStoreOfALoadIsRecordedOnceWhateverItsName) {
+  auto s = open();
+  const std::vector<std::string> stores = {"Toko \"Kopi\"", "C:\\Gudang\\", "a,b", "{x}", "NULL",
+                                           " spaced "};
+  std::vector<test::Row> rows;
+  for (int i = 0; i < 3; ++i) {
+    for (const auto& store : stores) rows.push_back({store, "item " + std::to_string(i), i});
+  }
+  const auto id = load(*s, rows, "sha-names");
+  auto listed = s->stores_of_report(id);
+  ASSERT_TRUE(listed.ok()) << listed.error().message();
+  std::vector<std::string> want = stores;
+  std::sort(want.begin(), want.end());
+  EXPECT_EQ(*listed, want);
 }
 
 // The load's scratch tables are emptied by DELETE while few rows were
