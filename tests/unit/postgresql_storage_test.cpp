@@ -5,9 +5,12 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <string>
 #include <thread>
+#include <tuple>
+#include <vector>
 
 #include "base/clock.hpp"
 #include "pg_test_server.hpp"
@@ -177,6 +180,63 @@ TEST_F(PgStorage, ALargeReportGoesThroughSeveralCopiesAndKeepsItsOrder) {
   for (std::size_t k = 0; k < (*p)->events.size(); ++k) {
     EXPECT_EQ((*p)->events[k].seq, static_cast<std::int64_t>(k) * 1000 + 1);
   }
+}
+
+// The change records are numbered in the report's order (by line) in the
+// merge: without a sort when the rows came in line order and every one of
+// them changed (kMergeSource), by the sort otherwise. Both ways give the
+// same order: rows in line order that all change; rows in key order whose
+// lines are not (as the loader writes a sorted report); rows in line order
+// of which one keeps its count.
+TEST_F(PgStorage, ChangeRecordsFollowTheLinesWithOrWithoutTheSort) {
+  auto s = open();
+  const auto logged = [&](const std::vector<std::tuple<std::string, std::int64_t, std::uint64_t>>&
+                              rows,
+                          const std::string& sha) {
+    auto begun = s->begin_report();
+    EXPECT_TRUE(begun.ok());
+    ReportLoad txn = std::move(begun).value();
+    for (const auto& [item, count, line] : rows) {
+      EXPECT_TRUE(txn.upsert("Medan", item, count, line).ok());
+    }
+    auto id = txn.commit(test::sample_record(clock_, sha + ".csv", sha));
+    EXPECT_TRUE(id.ok()) << id.error().message();
+    auto conn = raw();
+    auto r = conn.query("SELECT string_agg(seq || item || ':' || new_count, ' ' ORDER BY seq) "
+                        "FROM change_log WHERE report_id = $1::bigint",
+                        {*id});
+    EXPECT_TRUE(r.ok()) << r.error().message();
+    return r->text(0, 0);
+  };
+  // Each record's number in the feed (seq), then its item and count.
+  // In line order, every row new.
+  EXPECT_EQ(logged({{"c", 1, 2}, {"d", 2, 3}, {"e", 3, 3}, {"f", 0, 7}}, "sha-1"),
+            "1c:1 2d:2 3e:3 4f:0");
+  // In key order, the lines not: numbered by line.
+  EXPECT_EQ(logged({{"a", 4, 9}, {"b", 5, 2}, {"g", 6, 5}, {"h", 7, 3}}, "sha-2"),
+            "5b:5 6h:7 7g:6 8a:4");
+  // In line order, one row unchanged (d): the others numbered one after the other.
+  EXPECT_EQ(logged({{"c", 8, 2}, {"d", 2, 3}, {"e", 9, 4}, {"f", 1, 5}}, "sha-3"),
+            "9c:8 10e:9 11f:1");
+}
+
+// The stores of a load are the ones its writer saw (report_stores_add),
+// sent as a text[]: names with quotes, backslashes, commas and braces come
+// through as they are, each once, however the rows interleave them.
+TEST_F(PgStorage, EachStoreOfALoadIsRecordedOnceWhateverItsName) {
+  auto s = open();
+  const std::vector<std::string> stores = {"Toko \"Kopi\"", "C:\\Gudang\\", "a,b", "{x}", "NULL",
+                                           " spaced "};
+  std::vector<test::Row> rows;
+  for (int i = 0; i < 3; ++i) {
+    for (const auto& store : stores) rows.push_back({store, "item " + std::to_string(i), i});
+  }
+  const auto id = load(*s, rows, "sha-names");
+  auto listed = s->stores_of_report(id);
+  ASSERT_TRUE(listed.ok()) << listed.error().message();
+  std::vector<std::string> want = stores;
+  std::sort(want.begin(), want.end());
+  EXPECT_EQ(*listed, want);
 }
 
 // The load's scratch tables are emptied by DELETE while few rows were

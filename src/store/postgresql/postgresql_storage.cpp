@@ -447,6 +447,23 @@ std::vector<T> read_all(const PgResult& r, Read read) {
 
 Param ms(TimePoint t) { return Param(static_cast<std::int64_t>(to_unix_ms(t))); }
 
+// A text[] literal: each name quoted, its quotes and backslashes escaped.
+template <typename Names>
+std::string text_array(const Names& names) {
+  std::string array = "{";
+  for (const auto& n : names) {
+    if (array.size() > 1) array += ',';
+    array += '"';
+    for (char c : n) {
+      if (c == '"' || c == '\\') array += '\\';
+      array += c;
+    }
+    array += '"';
+  }
+  array += '}';
+  return array;
+}
+
 // The statements prepared when a connection opens, by name.
 struct Named {
   const char* name;
@@ -473,17 +490,31 @@ struct Named {
 // holds), reported as kBusy; the loader rolls the report back and loads it
 // again, when the other load's rows are there to be updated. The changed
 // rows, numbered in the report's order (by line, then in the order they
-// were given) after the report's changes so far ($3), become change records, and those that raise an event become
-// events: the rule of stock_event() (with no minimum levels yet), written
-// in SQL so that the merge stays one statement;
-// PgEvents.TheMergeRaisesWhatStockEventRaises checks that the two agree.
+// were given) after the report's changes so far ($3), become change
+// records, and those that raise an event become events: the rule of
+// stock_event() (with no minimum levels yet), written in SQL so that the
+// merge stays one statement; the contract suite's
+// EachChangeRaisesTheEventStockEventDecides checks that the two agree.
+// Numbering takes a sort of every changed row (`ranked`; for a million
+// rows it spills to temporary files, and with the copy of the records it
+// keeps for the change log and the events, it was about a fifth of the
+// merge's CPU time). It is left out when the rows were given in line order
+// ($5, the ord before the stage's first row, is set: the writer saw the
+// lines never go down) and every row staged changed (`counted` equals $4:
+// a first load, or a report that changes every count): then the rows'
+// order by (line, ord) is their order by ord, and a row's place is its ord
+// less $5. The two branches are planned together; the one whose condition
+// fails reads no rows. In the other case, or when another load changed some
+// of the rows meanwhile (the count falls short), the sort numbers them.
 // The stage is read through LIMIT $4, the number of rows staged (all of
 // them): the stage is a temporary table, never analysed, whose size the
 // planner guesses from its pages, dead rows included; a six-row report then
 // looked like thousands of rows, and the merge read and hashed the whole
 // inventory (tens of milliseconds per report, growing with the inventory)
 // instead of probing its index six times.
-// $1 the time, $2 the report, $3 the change records so far, $4 the rows staged.
+// $1 the time, $2 the report, $3 the change records so far, $4 the rows staged,
+// $5 the ord before the stage's first row if its rows came in line order
+// (NULL otherwise). The merge returns the number of change records (`counted`).
 constexpr const char* kMergeSource = R"SQL(
 WITH src AS MATERIALIZED (
   SELECT DISTINCT ON (store, item) ord, line, store, item, count
@@ -503,12 +534,23 @@ WITH src AS MATERIALIZED (
                          first_report, first_count)
   SELECT store, item, count, NULL, $1::bigint, $2::bigint, $2::bigint, count FROM fresh
   ORDER BY store, item
-), numbered AS MATERIALIZED (
+), changed AS NOT MATERIALIZED (
+  SELECT ord, line, store, item, old_count, new_count FROM updated
+  UNION ALL
+  SELECT ord, line, store, item, NULL, count FROM fresh
+), counted AS MATERIALIZED (
+  SELECT (SELECT count(*) FROM updated) + (SELECT count(*) FROM fresh) AS n
+), ranked AS MATERIALIZED (
   SELECT $3::bigint + row_number() OVER (ORDER BY line, ord) AS ord, line, store, item,
          old_count, new_count
-  FROM (SELECT ord, line, store, item, old_count, new_count FROM updated
-        UNION ALL
-        SELECT ord, line, store, item, NULL, count FROM fresh) m
+  FROM changed
+  WHERE NOT ($5::bigint IS NOT NULL AND (SELECT n FROM counted) = $4::bigint)
+), numbered AS NOT MATERIALIZED (
+  SELECT $3::bigint + ord - $5::bigint AS ord, line, store, item, old_count, new_count
+  FROM changed
+  WHERE $5::bigint IS NOT NULL AND (SELECT n FROM counted) = $4::bigint
+  UNION ALL
+  SELECT ord, line, store, item, old_count, new_count FROM ranked
 ))SQL";
 
 constexpr const char* kMergeTail = R"SQL(
@@ -523,7 +565,7 @@ constexpr const char* kMergeTail = R"SQL(
   WHERE (new_count = 0 AND (old_count IS NULL OR old_count > 0))
      OR (old_count = 0 AND new_count > 0)
 )
-SELECT count(*) FROM numbered)SQL";
+SELECT n FROM counted)SQL";
 
 // With a change sink: the same merge, handing the change records back in
 // the order the rows were given.
@@ -776,11 +818,15 @@ const Named kStatements[] = {
     // runs plan_cache_mode = auto may keep a generic plan made for a few
     // rows, which would then probe the index a million times for a large
     // report.
+    // The stores ($2, a text[]) are the ones the writer saw while staging
+    // the rows: reading them back from the stage took a scan and a hash of
+    // every staged row (about 0.4 s of a million-row load).
     {"report_stores_add",
      "WITH pc AS MATERIALIZED ("
      "  SELECT set_config('plan_cache_mode', 'force_custom_plan', true)) "
      "INSERT INTO report_stores(store, report_id) "
-     "SELECT DISTINCT st.store, $1::bigint FROM stage st, pc ON CONFLICT DO NOTHING"},
+     "SELECT s.store, $1::bigint FROM unnest($2::text[]) AS s(store), pc "
+     "ON CONFLICT DO NOTHING"},
     {"stage_changes_clear", "TRUNCATE stage_changes"},
     {"cursor_get", "SELECT position FROM cursors WHERE name = $1"},
     // A cursor only moves forward.
@@ -1243,6 +1289,12 @@ Status PgReportWriter::upsert(std::string_view store, std::string_view item, std
     last_store_.assign(store);
     last_item_.assign(item);
   }
+  staged_by_line_ = staged_by_line_ && line >= last_line_;
+  last_line_ = line;
+  if (store != last_staged_store_ || staged_stores_.empty()) {
+    staged_stores_.emplace(store);
+    last_staged_store_.assign(store);
+  }
   append_int(rows_copy_, rows_);
   rows_copy_ += '\t';
   append_int(rows_copy_, static_cast<std::int64_t>(line));
@@ -1287,18 +1339,29 @@ Status PgReportWriter::write_rows(bool merge) {
   if (staged_rows_ == 0 || (!merge && !minimums_)) return {};
   const bool sorted = staged_sorted_;
   const std::int64_t staged = staged_rows_;
+  // The stage holds the rows given since the last merge: the ords after
+  // rows_ - staged. Given in line order, they are numbered without a sort
+  // when every one of them changes (kMergeSource).
+  const std::optional<std::int64_t> before_first =
+      staged_by_line_ ? std::optional<std::int64_t>(rows_ - staged) : std::nullopt;
   staged_rows_ = 0;
   stage_merged_ = true;
   staged_sorted_ = true;
   last_store_.clear();
   last_item_.clear();
-  if (auto r = impl.run("report_stores_add", {report_id_}); !r) return r.error();
+  staged_by_line_ = true;
+  last_line_ = 0;
+  const std::string stores = text_array(staged_stores_);
+  staged_stores_.clear();
+  last_staged_store_.clear();
+  if (auto r = impl.run("report_stores_add", {report_id_, stores}); !r) return r.error();
   // Prepared, but planned for each report (report_stores_add set
   // plan_cache_mode for the transaction), for its own number of rows
   // (index probes for a few rows, joins for a million), where a plan kept
   // from small reports would probe a million times.
   const auto merged = [&](const char* name) -> Result<PgResult> {
-    auto r = impl.run(name, {to_unix_ms(impl.clock.now()), report_id_, logged_, staged});
+    auto r = impl.run(name, {to_unix_ms(impl.clock.now()), report_id_, logged_, staged,
+                             before_first});
     // A new item another load inserted at the same moment (see kMergeSource).
     if (!r && impl.conn.last_sqlstate() == pg::kUniqueViolation) {
       return Error(ErrorCode::kBusy, "another report wrote the same new items at the same "
@@ -1962,19 +2025,7 @@ Result<std::optional<std::vector<InventoryRow>>> PostgresStorage::search_by_name
     return std::optional<std::vector<InventoryRow>>();
   }
   if (names.empty()) return std::optional(std::vector<InventoryRow>());
-  // A text[] literal: each name quoted, its quotes and backslashes escaped.
-  std::string array = "{";
-  for (const auto& n : names) {
-    if (array.size() > 1) array += ',';
-    array += '"';
-    for (char c : n) {
-      if (c == '"' || c == '\\') array += '\\';
-      array += c;
-    }
-    array += '"';
-  }
-  array += '}';
-  std::vector<Param> params{array, q.limit};
+  std::vector<Param> params{text_array(names), q.limit};
   std::string first_store = "''";
   if (q.store) {
     params.emplace_back(*q.store);

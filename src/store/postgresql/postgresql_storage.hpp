@@ -45,6 +45,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <unordered_set>
 #include <vector>
 
 #include "store/item_names.hpp"
@@ -236,6 +237,11 @@ class PgReportWriter final : public ReportWriter {
   bool stage_merged_ = false;     // the stage holds merged rows (emptied before the next COPY)
   bool staged_sorted_ = true;     // the rows to merge have strictly increasing keys
   std::string last_store_, last_item_;  // the key of the last row given
+  bool staged_by_line_ = true;    // the rows to merge were given in line order
+  std::uint64_t last_line_ = 0;   // the line of the last row given
+  // The stores of the rows to merge (for report_stores), and the last one.
+  std::unordered_set<std::string> staged_stores_;
+  std::string last_staged_store_;
   std::string changes_copy_;   // buffered log_change() records, COPY text
   std::int64_t buffered_changes_ = 0;
   ReportChangeSink change_sink_;
