@@ -152,7 +152,9 @@ Result<DigestMail> DigestStage::digest_for(const Subscription& sub, TimePoint fr
   if (!changes) return changes.error();
   d.changes = std::move(*changes);
   // A transfer for each item listed short, as its alert would suggest.
-  const MinimumLevels levels = transfer_levels(storage_, options_.default_minimum);
+  const MinimumLevels levels = d.out_of_stock.empty() && d.below_minimum.empty()
+                                  ? MinimumLevels()
+                                  : transfer_levels(storage_, options_.default_minimum);
   for (const auto* list : {&d.out_of_stock, &d.below_minimum}) {
     for (const auto& i : *list) {
       auto t = suggest_transfer(storage_, levels, i.store, i.item, i.count,

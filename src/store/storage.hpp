@@ -14,7 +14,7 @@
 //   busy_timeout_ms for another, then gets kBusy.
 // - `open` throws StorageError for start-up failures (cannot open, schema
 //   from a newer version); every other operation returns a Status/Result
-//   and throws nothing (statements are prepared when the connection opens).
+//   and throws nothing.
 // - Ids and order never assume one writer: a ledger id, a change number and
 //   an outbox id are assigned by the database when the row is inserted,
 //   inside the writing transaction. Change numbers grow in commit order

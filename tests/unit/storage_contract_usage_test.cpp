@@ -3,10 +3,13 @@
 // the running figures of observe() (pipeline/usage.hpp) and the usage cursor.
 #include <gtest/gtest.h>
 
+#include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "storage_backends.hpp"
+#include "pipeline/minimum_levels.hpp"
 #include "pipeline/usage.hpp"
 #include "store/storage.hpp"
 #include "storage_test_util.hpp"
@@ -605,9 +608,11 @@ TEST_P(UsageContract, AReportsStoresAreTheSameFromItsRowsAsFromItsChangeRecords)
   auto ref = Storage::open(GetParam().fresh(ref_dir), StorageOptions{}, clock_);
   const auto month = [](int m) {
     std::vector<Row> rows;
-    for (int k = 0; k < 700; ++k) {
+    // 5,100 items in two stores: over the 10,000 change records from which
+    // the stores come from report_stores.
+    for (int k = 0; k < 5100; ++k) {
       const std::string item = "item-" + std::to_string(1000 + k);
-      if (m != 4) rows.push_back({"Medan", item, std::max(0, 3000 - 400 * m - k)});
+      if (m != 4) rows.push_back({"Medan", item, std::max(0, 9000 - 400 * m - k)});
       if (m >= 1) {
         const int bali_month = m == 2 ? 1 : m;  // month 2: Bali as in month 1
         rows.push_back({"Bali", item, std::max(0, 2500 - 300 * bali_month - k % 50)});
@@ -639,6 +644,75 @@ TEST_P(UsageContract, AReportsStoresAreTheSameFromItsRowsAsFromItsChangeRecords)
     }
   }
   expect_same_figures(*storage_, *ref);
+}
+
+// A levels file writes change records (its items that cross their
+// minimum) but has no rows of stores, whatever its line count: its stores'
+// report days come from its change records, also when it has exactly as
+// many lines as change records. Compared with the same file and one line
+// more that matches no item.
+TEST_P(UsageContract, ALevelsFileWithAsManyLinesAsChangeRecordsMovesItsStoresDays) {
+  constexpr int kItems = 10050;
+  const auto run = [&](Storage& st, int extra_lines) -> std::optional<UsageRow> {
+    const auto report = [&](int m, const std::string& sha) {
+      auto begun = st.begin_report();
+      EXPECT_TRUE(begun.ok());
+      ReportLoad txn = std::move(begun).value();
+      for (int k = 0; k < kItems; ++k) {
+        EXPECT_TRUE(txn.upsert("Medan", "item-" + std::to_string(10000 + k), 500 - 50 * m).ok());
+      }
+      ReportRecord rec = test::sample_record(clock_, "medan/r.csv", sha);
+      rec.report_day = kDay0 + 10 * m;
+      rec.date_source = "name";
+      EXPECT_TRUE(txn.commit(rec).ok());
+    };
+    const auto take_in_all = [&] {
+      while (true) {
+        auto next = st.next_usage_report();
+        EXPECT_TRUE(next.ok());
+        if (!next.ok() || !*next) break;
+        EXPECT_TRUE(st.apply_usage(**next).ok());
+        EXPECT_TRUE(st.commit_usage(**next, {}).ok());
+      }
+    };
+    report(0, "a");
+    take_in_all();
+    report(1, "b");
+    take_in_all();
+    // Each line raises one item's minimum above its count (450).
+    std::vector<LevelLine> lines;
+    for (int k = 0; k < kItems; ++k) lines.push_back({"Medan", "item-" + std::to_string(10000 + k), 1000});
+    for (int k = 0; k < extra_lines; ++k) lines.push_back({"Nowhere", "x" + std::to_string(k), 5});
+    auto begun = st.begin_report();
+    EXPECT_TRUE(begun.ok());
+    ReportLoad txn = std::move(begun).value();
+    EXPECT_TRUE(txn.replace_levels(lines).ok());
+    txn.set_minimums(std::make_shared<const MinimumLevels>(lines, 0),
+                     std::make_shared<const MinimumLevels>());
+    for (int k = 0; k < kItems; ++k) {
+      EXPECT_TRUE(txn.log_change("Medan", "item-" + std::to_string(10000 + k), 450, 450).ok());
+    }
+    ReportRecord rec = test::sample_record(clock_, "levels.csv", "lv");
+    rec.report_day = kDay0 + 15;
+    rec.date_source = "name";
+    EXPECT_TRUE(txn.commit(rec).ok());
+    take_in_all();
+    report(2, "c");
+    take_in_all();
+    auto u = st.usage_of("Medan", "item-10000");
+    EXPECT_TRUE(u.ok());
+    return u.ok() ? *u : std::nullopt;
+  };
+  TempDir other_dir;
+  auto other = Storage::open(GetParam().fresh(other_dir), StorageOptions{}, clock_);
+  const auto got = run(*storage_, 0);
+  const auto want = run(*other, 1);
+  ASSERT_TRUE(got && want);
+  EXPECT_EQ(got->as_of_day, want->as_of_day);
+  EXPECT_EQ(got->gap_days, want->gap_days);
+  EXPECT_EQ(got->figures.last_day, want->figures.last_day);
+  EXPECT_EQ(got->figures.used, want->figures.used);
+  EXPECT_EQ(got->figures.used_days, want->figures.used_days);
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, UsageContract,

@@ -695,7 +695,8 @@ struct Console::Impl : std::enable_shared_from_this<Console::Impl> {
         }
       }
     }
-    const MinimumLevels levels = transfer_levels(*storage, default_minimum);
+    const MinimumLevels levels =
+        out_of_stock.empty() ? MinimumLevels() : transfer_levels(*storage, default_minimum);
     for (const auto& r : out_of_stock) {
       auto t = suggest_transfer(*storage, levels, r.store, r.item, r.count, keep_days);
       if (t && *t) fo.transfers.push_back(std::move(**t));

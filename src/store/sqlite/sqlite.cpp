@@ -28,6 +28,17 @@ Statement::Statement(sqlite3* db, std::string_view sql) : db_(db) {
   }
 }
 
+Result<Statement> Statement::prepare(sqlite3* db, std::string_view sql) {
+  sqlite3_stmt* raw = nullptr;
+  const int rc = sqlite3_prepare_v3(db, sql.data(), static_cast<int>(sql.size()),
+                                    SQLITE_PREPARE_PERSISTENT, &raw, nullptr);
+  Statement s;
+  s.db_ = db;
+  s.s_.reset(raw);
+  if (rc != SQLITE_OK) return error_from(db, rc, "cannot prepare statement");
+  return s;
+}
+
 Result<bool> Statement::step() {
   if (bind_rc_ != SQLITE_OK) {
     const int rc = std::exchange(bind_rc_, SQLITE_OK);

@@ -35,6 +35,10 @@ class Statement {
   Statement(sqlite3* db, std::string_view sql);  // throws StorageError on a bad statement
   Statement(sqlite3* db, const char* sql) : Statement(db, std::string_view(sql)) {}
   Statement(sqlite3* db, const std::string& sql) : Statement(db, std::string_view(sql)) {}
+  // The same without throwing: a bad statement, or a busy or failing
+  // database, is the returned error (error_from()). For statements prepared
+  // inside an operation.
+  [[nodiscard]] static Result<Statement> prepare(sqlite3* db, std::string_view sql);
   Statement(Statement&&) noexcept = default;
   Statement& operator=(Statement&&) noexcept = default;
 

@@ -685,7 +685,9 @@ struct SqliteStorage::Impl {
   }
 
   // Prepares every fixed statement, once, when the connection opens: a bad
-  // statement throws StorageError there and never inside an operation.
+  // statement throws StorageError there and never inside an operation. (The
+  // load's batch statements are prepared when a load first needs each
+  // chunk size, and a failure there is the load's error: write_chunks().)
   void prepare_all() {
     const std::pair<std::optional<Statement>*, const char*> fixed[] = {
         {&begin_immediate, "BEGIN IMMEDIATE"},
@@ -1307,7 +1309,7 @@ namespace {
 // ones with hundreds of parameters, cost every process that opens the
 // database about 50 million instructions, most of them for loads that
 // never write more than a few rows. A failure to prepare is the load's
-// error (StorageError is not let out of an operation).
+// error, of the class SQLite gave it (busy, I/O, ...).
 template <typename Bind>
 Status write_chunks(sqlite3* db, std::optional<Statement> (&slots)[kChunkKinds],
                     std::string (*sql)(std::size_t), const std::vector<std::uint32_t>& rows,
@@ -1319,11 +1321,9 @@ Status write_chunks(sqlite3* db, std::optional<Statement> (&slots)[kChunkKinds],
     const std::size_t n = std::size_t{1} << kind;
     auto& s = slots[kind];
     if (!s) {
-      try {
-        s.emplace(db, sql(n));
-      } catch (const StorageError& e) {
-        return Error(ErrorCode::kInternal, e.what());
-      }
+      auto prepared = Statement::prepare(db, sql(n));
+      if (!prepared) return prepared.error();
+      s.emplace(std::move(prepared).value());
     }
     s->bind(1, now).bind(2, report_id);
     for (std::size_t j = 0; j < n; ++j) bind(*s, static_cast<int>(j), rows[done + j]);
@@ -2887,11 +2887,13 @@ constexpr const char* kUsageSteps[] = {
       "last_day = excluded.last_day WHERE excluded.last_day > usage_stores.last_day",
 };
 
-// The last step for a large report each of whose rows changed a count:
-// the stores of its change records are the stores of its rows, which
-// report_stores holds. Its key is (store, report_id), so the stores are
-// walked one seek each (every store ever reported; a chain's few hundred
-// at most) and each asked for this report. ?3 is not used.
+// The last step for a large report each of whose rows changed a count
+// (its ledger's rows = its changes = its change records, which a levels
+// file, with no rows of stores, never has): the stores of its change
+// records are the stores of its rows, which report_stores holds. Its key
+// is (store, report_id), so the stores are walked one seek each (every
+// store ever reported) and each asked for this report. ?3, the report's
+// last change, is named only because every step is given it.
 constexpr const char* kUsageStoresOfReport =
     "WITH RECURSIVE s(store) AS ("
     "  SELECT min(store) FROM report_stores "
@@ -2922,6 +2924,11 @@ constexpr const char* kUsageAnyUseOfChanges =
     "AND s.prev_day IS NOT NULL)";
 // Change records up to which a report counts as small above.
 constexpr std::int64_t kSmallReportChanges = 256;
+// Change records from which the stores of a report each of whose rows
+// changed a count are read from report_stores (kUsageStoresOfReport, one
+// seek per store ever reported) instead of from its change records: past
+// the number of stores a chain has.
+constexpr std::int64_t kLargeReportChanges = 10000;
 
 // The report's changed items in key order (a shuffled report's would probe
 // both tables all over), those with a use.
@@ -2956,7 +2963,8 @@ void SqliteStorage::Impl::prepare_usage_statements() {
   usage_any_use_of_changes.emplace(db.get(), kUsageAnyUseOfChanges);
   usage_all_first.emplace(db.get(), "SELECT first_sightings > 0 AND first_sightings = "
                                     "last_seq - first_seq + 1, last_seq - first_seq + 1, "
-                                    "rows > 0 AND last_seq > 0 AND rows = last_seq - first_seq + 1 "
+                                    "rows > 0 AND last_seq > 0 AND rows = changes "
+                                    "AND changes = last_seq - first_seq + 1 "
                                     "FROM reports WHERE id = ?1");
   usage_stores_of_report.emplace(db.get(), kUsageStoresOfReport);
   latest_day.emplace(db.get(), kLatestDay);
@@ -3042,7 +3050,7 @@ Status SqliteStorage::Impl::apply_usage_steps(const UsageReport& r, UsageChanges
     // among others), the stores of its change records are the stores of
     // its rows, which report_stores holds: a few index seeks instead of
     // reading every change record (a quarter of a second for a million).
-    const bool by_rows = last && changes.every_row && changes.records > kSmallReportChanges;
+    const bool by_rows = last && changes.every_row && changes.records > kLargeReportChanges;
     auto& s = stmt(by_rows ? usage_stores_of_report : slot);
     s.bind(1, r.day).bind(2, r.report_id).bind(3, r.last_seq);
     if (auto st = s.run(); !st.ok()) return st;

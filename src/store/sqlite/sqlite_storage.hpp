@@ -5,7 +5,9 @@
 // - Everything Storage promises (src/store/storage.hpp). One SqliteStorage
 //   owns one connection; not thread-safe. Every statement is prepared when
 //   the connection opens (a bad statement throws StorageError there), so no
-//   operation throws afterwards.
+//   operation throws afterwards; only the load's batch statements are
+//   prepared when a load first needs them, and a failure there is the
+//   load's error.
 // - Ids: reports.id is INTEGER PRIMARY KEY AUTOINCREMENT, assigned when
 //   begin_report() inserts the ledger row inside its write transaction
 //   (never MAX(id) + 1, never reused after a rollback's gap); changes.seq
