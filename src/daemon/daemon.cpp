@@ -3,6 +3,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <sys/eventfd.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -17,7 +18,10 @@
 #include <csignal>
 #include <ctime>
 #include <filesystem>
+#include <mutex>
 #include <stdexcept>
+#include <utility>
+#include <vector>
 
 #include "base/guard.hpp"
 #include "daemon/folders.hpp"
@@ -31,6 +35,7 @@
 #include "mailbox/mailbox_stage.hpp"
 #include "notify/transport.hpp"
 #include "os/systemd_notify.hpp"
+#include "os/unique_fd.hpp"
 #include "pipeline/mail_stage.hpp"
 #include "notify/channel.hpp"
 #include "pipeline/pipeline.hpp"
@@ -83,6 +88,16 @@ struct Daemon::Impl final : PipelineEvents {
   // WATCHDOG=1 at half the interval systemd expects (WatchdogSec=).
   asio::steady_timer watchdog_timer{ioc};
   std::chrono::microseconds watchdog_period{0};
+  // Reports the db strand is done with, for the loop thread's inbox, and the
+  // eventfd that wakes the loop for them. Not asio::post: a post from
+  // another thread wakes the loop's epoll_wait while it still holds the
+  // io_context's lock, so the loop, awake at once, mostly went to sleep
+  // again on that lock; one context switch more per report. The queue's
+  // own lock is never held across a system call.
+  std::mutex done_mutex;
+  std::vector<std::pair<std::string, Disposition>> done_reports;  // under done_mutex
+  UniqueFd done_event;
+  asio::posix::stream_descriptor done_sd{ioc};
   // The loop's heartbeat, which /healthz reads.
   asio::steady_timer heartbeat_timer{ioc};
   static constexpr auto kHeartbeat = std::chrono::seconds(1);
@@ -222,6 +237,10 @@ struct Daemon::Impl final : PipelineEvents {
       inotify_sd.assign(::dup(inbox.fd()));
       wait_inotify();
     }
+    done_event.reset(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
+    if (!done_event) throw std::runtime_error("cannot create an eventfd for finished reports");
+    done_sd.assign(::dup(done_event.get()));
+    wait_done();
     signals.async_wait(guarded("signal", [this](const boost::system::error_code& ec, int sig) {
       if (!ec) on_signal(sig);
     }));
@@ -555,6 +574,29 @@ struct Daemon::Impl final : PipelineEvents {
                           }));
   }
 
+  // Finished reports (report_done), handed to the inbox in the order they
+  // were done.
+  void wait_done() {
+    done_sd.async_wait(asio::posix::stream_descriptor::wait_read,
+                       guarded("report done", [this](const boost::system::error_code& ec) {
+                         if (ec || stopping) return;
+                         // Read (which zeroes the count) before waiting
+                         // again, so the wait wakes only for later reports;
+                         // a report queued meanwhile is taken below.
+                         std::uint64_t count = 0;
+                         (void)!::read(done_event.get(), &count, sizeof count);
+                         wait_done();
+                         std::vector<std::pair<std::string, Disposition>> done;
+                         {
+                           std::lock_guard<std::mutex> lock(done_mutex);
+                           done.swap(done_reports);
+                         }
+                         if (done.empty()) return;
+                         for (const auto& [relative, d] : done) inbox.done(relative, d);
+                         arm_inbox_timer();
+                       }));
+  }
+
   void arm_inbox_timer() {
     if (stopping) return;
     auto next = inbox.next_wakeup();
@@ -637,10 +679,12 @@ struct Daemon::Impl final : PipelineEvents {
 
   // The loop thread keeps the inbox.
   void report_done(const std::string& relative, Disposition d) override {
-    post(ioc, "report done", [this, relative, d] {
-      inbox.done(relative, d);
-      arm_inbox_timer();
-    });
+    {
+      std::lock_guard<std::mutex> lock(done_mutex);
+      done_reports.emplace_back(relative, d);
+    }
+    const std::uint64_t one = 1;
+    (void)!::write(done_event.get(), &one, sizeof one);
   }
 
   void wake_mail() override { post(mail_strand, "mailer", [this] { run_mailer(); }); }
@@ -817,6 +861,8 @@ struct Daemon::Impl final : PipelineEvents {
     boost::system::error_code ignored;
     inotify_sd.cancel(ignored);
     inotify_sd.close(ignored);
+    done_sd.cancel(ignored);
+    done_sd.close(ignored);
     inbox_timer.cancel();
     reload_signal.cancel();
     if (imap) {
