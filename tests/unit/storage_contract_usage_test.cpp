@@ -60,6 +60,17 @@ class UsageContract : public ::testing::TestWithParam<StorageBackend> {
     return out;
   }
 
+  // Takes in every pending report of `st`, each in its own transaction.
+  static void take_in_all(Storage& st) {
+    while (true) {
+      auto next = st.next_usage_report();
+      ASSERT_TRUE(next.ok()) << next.error().message();
+      if (!*next) break;
+      ASSERT_TRUE(st.apply_usage(**next).ok());
+      ASSERT_TRUE(st.commit_usage(**next, {}).ok());
+    }
+  }
+
   // Every seventh item of "item-1000".."item-1699" in Medan and Bali has
   // the same figures, history and place in the cover list in `got` as in
   // `want`.
@@ -634,13 +645,7 @@ TEST_P(UsageContract, AReportsStoresAreTheSameFromItsRowsAsFromItsChangeRecords)
       rec.report_day = day;
       rec.date_source = "name";
       ASSERT_TRUE(txn.commit(rec).ok());
-      while (true) {
-        auto next = st->next_usage_report();
-        ASSERT_TRUE(next.ok()) << next.error().message();
-        if (!*next) break;
-        ASSERT_TRUE(st->apply_usage(**next).ok());
-        ASSERT_TRUE(st->commit_usage(**next, {}).ok());
-      }
+      take_in_all(*st);
     }
   }
   expect_same_figures(*storage_, *ref);
@@ -666,19 +671,10 @@ TEST_P(UsageContract, ALevelsFileWithAsManyLinesAsChangeRecordsMovesItsStoresDay
       rec.date_source = "name";
       EXPECT_TRUE(txn.commit(rec).ok());
     };
-    const auto take_in_all = [&] {
-      while (true) {
-        auto next = st.next_usage_report();
-        EXPECT_TRUE(next.ok());
-        if (!next.ok() || !*next) break;
-        EXPECT_TRUE(st.apply_usage(**next).ok());
-        EXPECT_TRUE(st.commit_usage(**next, {}).ok());
-      }
-    };
     report(0, "a");
-    take_in_all();
+    take_in_all(st);
     report(1, "b");
-    take_in_all();
+    take_in_all(st);
     // Each line raises one item's minimum above its count (450).
     std::vector<LevelLine> lines;
     for (int k = 0; k < kItems; ++k) lines.push_back({"Medan", "item-" + std::to_string(10000 + k), 1000});
@@ -696,9 +692,9 @@ TEST_P(UsageContract, ALevelsFileWithAsManyLinesAsChangeRecordsMovesItsStoresDay
     rec.report_day = kDay0 + 15;
     rec.date_source = "name";
     EXPECT_TRUE(txn.commit(rec).ok());
-    take_in_all();
+    take_in_all(st);
     report(2, "c");
-    take_in_all();
+    take_in_all(st);
     auto u = st.usage_of("Medan", "item-10000");
     EXPECT_TRUE(u.ok());
     return u.ok() ? *u : std::nullopt;
