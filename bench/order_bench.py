@@ -58,11 +58,21 @@ def wal_frames(w):
     return struct.unpack_from("=I", head, 16)[0], struct.unpack_from("=I", head, 96)[0]
 
 
-def checkpoint_done(w, frames):
+# The daemon copies the log after a report only when it holds at least this
+# much (SqliteStorage::kCheckpointLogBytes); the log's frames are a page each.
+DAEMON_CHECKPOINT_BYTES = 4 << 20
+
+
+def checkpoint_done(w, frames, page_size):
     """True once the log's first `frames` frames are in the database file
-    (or the log has started over, which it does only after that)."""
+    (or the log has started over, which it does only after that). `frames`
+    is read once the alert is queued, and may already count a few frames
+    written after the daemon's checkpoint (the sent mark of the alert, the
+    take-in), which the daemon leaves in the log until its next report: so
+    a copy that left less than its threshold behind counts as done too."""
     now, copied = wal_frames(w)
-    return copied >= frames or now < frames
+    left_bytes = (now - copied) * (page_size + 24)
+    return copied >= frames or now < frames or (copied > 0 and left_bytes < DAEMON_CHECKPOINT_BYTES)
 
 
 def serve_load(b, root, report, rows):
@@ -92,8 +102,9 @@ def serve_load(b, root, report, rows):
         os.rename(staged, os.path.join(w.inbox, name))
         t1 = b.wait_until(loaded_and_alerted, f"{name} loaded and alerted", 3600, b.BULK_POLL_S)
         frames, _ = wal_frames(w)  # the log with the report's rows and its alert
-        t2 = b.wait_until(lambda: checkpoint_done(w, frames), f"{name} checkpointed", 3600,
-                          CHECKPOINT_POLL_S)
+        page_size = w.query("PRAGMA page_size")[0][0]
+        t2 = b.wait_until(lambda: checkpoint_done(w, frames, page_size), f"{name} checkpointed",
+                          3600, CHECKPOINT_POLL_S)
         hwm = b.vm_hwm_kb(w.daemon.pid)
     finally:
         w.stop_daemon()
