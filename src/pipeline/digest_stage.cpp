@@ -44,14 +44,11 @@ bool in(const std::vector<std::string>& stores, const std::string& store) {
 }  // namespace
 
 Result<std::pair<std::vector<DigestMail::Item>, std::int64_t>> below_minimum_now(
-    Storage& storage, const std::vector<std::string>& stores, std::size_t limit,
-    std::int64_t default_minimum) {
+    Storage& storage, const MinimumLevels& levels, const std::vector<std::string>& stores,
+    std::size_t limit) {
   std::pair<std::vector<DigestMail::Item>, std::int64_t> out{{}, 0};
-  auto lines = storage.levels();
-  if (!lines) return lines.error();
   // No levels file and no default: no item has a minimum above 0.
-  if (lines->empty() && default_minimum <= 0) return out;
-  const MinimumLevels levels(*lines, default_minimum);
+  if (levels.size() == 0 && levels.trivial()) return out;
   // The inventory a page at a time (once per digest, on the db strand).
   const auto scan = [&](std::optional<std::string> store) -> Status {
     InventoryQuery q;
@@ -129,7 +126,12 @@ Result<DigestMail> DigestStage::digest_for(const Subscription& sub, TimePoint fr
     if (!rows) return rows.error();
     for (const auto& r : *rows) d.out_of_stock.push_back({r.store, r.item, r.count, 0});
   }
-  auto below = below_minimum_now(storage_, sub.stores, DigestMail::kMaxListed, options_.default_minimum);
+  // The minimum levels, read once: for the items below them and for the
+  // transfers below.
+  auto lines = storage_.levels();
+  if (!lines) return lines.error();
+  const MinimumLevels levels(*lines, options_.default_minimum);
+  auto below = below_minimum_now(storage_, levels, sub.stores, DigestMail::kMaxListed);
   if (!below) return below.error();
   d.below_minimum = std::move(below->first);
   d.below_minimum_total = below->second;
@@ -152,9 +154,6 @@ Result<DigestMail> DigestStage::digest_for(const Subscription& sub, TimePoint fr
   if (!changes) return changes.error();
   d.changes = std::move(*changes);
   // A transfer for each item listed short, as its alert would suggest.
-  const MinimumLevels levels = d.out_of_stock.empty() && d.below_minimum.empty()
-                                  ? MinimumLevels()
-                                  : transfer_levels(storage_, options_.default_minimum);
   for (const auto* list : {&d.out_of_stock, &d.below_minimum}) {
     for (const auto& i : *list) {
       auto t = suggest_transfer(storage_, levels, i.store, i.item, i.count,

@@ -38,6 +38,7 @@
 #include "config/config.hpp"
 #include "notify/digest_mail.hpp"
 #include "pipeline/expect_stage.hpp"
+#include "pipeline/minimum_levels.hpp"
 #include "store/storage.hpp"
 
 namespace stockwatch {
@@ -61,13 +62,14 @@ struct DigestStep {
 };
 
 // The items below their minimum level now, of `stores` (empty: every
-// store): above 0 and below the minimum the levels file in force gives it
-// (`default_minimum` where no line matches); at most `limit` listed, and
-// how many there are in all. Reads the whole inventory of those stores, a
-// page at a time, unless no item can have a minimum above 0.
+// store): above 0 and below the minimum `levels` gives it (the levels file
+// in force with the default minimum, read once by the caller, which also
+// suggests transfers by them); at most `limit` listed, and how many there
+// are in all. Reads the whole inventory of those stores, a page at a time,
+// unless no item can have a minimum above 0.
 [[nodiscard]] Result<std::pair<std::vector<DigestMail::Item>, std::int64_t>> below_minimum_now(
-    Storage& storage, const std::vector<std::string>& stores, std::size_t limit,
-    std::int64_t default_minimum);
+    Storage& storage, const MinimumLevels& levels, const std::vector<std::string>& stores,
+    std::size_t limit);
 
 class DigestStage {
  public:
