@@ -752,6 +752,29 @@ Result<LoadOutcome> Loader::load(ReportFile& file, const std::string& raw_name,
   // from then on every row goes to the sort.
   bool ordered = true;
   StoreStreams streams;
+  // The first rows are held back before any is written: most reports that
+  // are not in order show it within them (a shuffled file at its second
+  // change of store), and then every row goes to the sort unwritten, so the
+  // sorted rows are appended at the inventory's end. Rows written before the
+  // sort would sit among them, and every later row would be looked up from
+  // the table's root (five times the cost of each insert, a million rows).
+  struct HeldRow {
+    std::string store, item;
+    std::int64_t count;
+    std::size_t line;
+  };
+  constexpr std::size_t kHeldRows = 1024;
+  std::vector<HeldRow> held;
+  bool writing = false;  // rows went to the inventory as they came
+  const auto write_held = [&]() -> Status {
+    writing = true;
+    for (const HeldRow& h : held) {
+      if (auto st = txn.upsert(h.store, h.item, h.count, h.line); !st.ok()) return st;
+    }
+    held.clear();
+    held.shrink_to_fit();
+    return {};
+  };
   // A `date` column dates the report from its first row on, before any row
   // is written: an older report's rows become history only.
   bool dated_by_column = false;
@@ -763,15 +786,34 @@ Result<LoadOutcome> Loader::load(ReportFile& file, const std::string& raw_name,
     }
     if (ordered) {
       if (streams.follows(row.store, row.item)) {
+        if (!writing && held.size() < kHeldRows) {
+          held.push_back({std::string(row.store), std::string(row.item), row.count, row.line});
+          return;
+        }
+        if (!writing) {
+          if (auto st = write_held(); !st.ok()) {
+            failure = st;
+            return;
+          }
+        }
         if (auto st = txn.upsert(row.store, row.item, row.count, row.line); !st.ok()) failure = st;
         return;
       }
       ordered = false;
       streams = StoreStreams();
-      if (auto st = remember_rows_before(fd.get(), kind, row.line, [&](const ReportRow& r) {
-            return sorter.add(r.store, r.item, r.count, r.line, /*written=*/true);
-          });
-          !st.ok()) {
+      if (!writing) {
+        for (const HeldRow& h : held) {
+          if (auto st = sorter.add(h.store, h.item, h.count, h.line); !st.ok()) {
+            failure = st;
+            return;
+          }
+        }
+        held.clear();
+        held.shrink_to_fit();
+      } else if (auto st = remember_rows_before(fd.get(), kind, row.line, [&](const ReportRow& r) {
+                   return sorter.add(r.store, r.item, r.count, r.line, /*written=*/true);
+                 });
+                 !st.ok()) {
         failure = st;
         return;
       }
@@ -799,6 +841,10 @@ Result<LoadOutcome> Loader::load(ReportFile& file, const std::string& raw_name,
     return read.error();
   }
   if (!failure.ok()) return failure.error();
+  // A report in order with no more rows than are held: written now.
+  if (ordered && !held.empty()) {
+    if (auto st = write_held(); !st.ok()) return st.error();
+  }
   if (read->grew) {
     return Error(ErrorCode::kBusy, name + " grew while being read; it will be read again");
   }

@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <iterator>
 #include <queue>
 
 #include "os/file_ops.hpp"
@@ -186,6 +187,61 @@ std::size_t common_prefix(std::string_view a, std::string_view b, std::size_t li
   return i;
 }
 
+// Sorts `a` by `less`, whose first criterion is the 64-bit `prefix`: an
+// in-place most-significant-byte radix sort on the prefix (no memory beyond
+// the keys, so a run's bound stays what it was), then `less` itself among
+// keys whose prefixes are equal and in small buckets. A comparison sort of
+// a run's keys was the sorter's largest cost: about 17 comparisons a key
+// against one pass per byte that differs.
+template <class Key, class Less>
+void sort_by_prefix(Key* a, std::size_t n, int shift, const Less& less) {
+  constexpr std::size_t kSmall = 48;
+  if (n < kSmall) {
+    std::sort(a, a + n, less);
+    return;
+  }
+  std::size_t count[256];
+  while (true) {
+    std::fill(std::begin(count), std::end(count), std::size_t{0});
+    for (std::size_t i = 0; i < n; ++i) ++count[(a[i].prefix >> shift) & 0xFF];
+    if (count[(a[0].prefix >> shift) & 0xFF] != n) break;
+    // Every key has the same byte here: the next one decides.
+    if (shift == 0) {
+      std::sort(a, a + n, less);  // equal prefixes: the rest of the key, then the line
+      return;
+    }
+    shift -= 8;
+  }
+  std::size_t next[256], end[256];
+  std::size_t at = 0;
+  for (int b = 0; b < 256; ++b) {
+    next[b] = at;
+    at += count[b];
+    end[b] = at;
+  }
+  // Each key goes straight to its bucket, swapping out the key there.
+  for (int b = 0; b < 256; ++b) {
+    while (next[b] < end[b]) {
+      Key v = a[next[b]];
+      auto vb = static_cast<int>((v.prefix >> shift) & 0xFF);
+      while (vb != b) {
+        std::swap(v, a[next[vb]++]);
+        vb = static_cast<int>((v.prefix >> shift) & 0xFF);
+      }
+      a[next[b]++] = v;
+    }
+  }
+  std::size_t from = 0;
+  for (int b = 0; b < 256; ++b) {
+    const std::size_t len = end[b] - from;
+    if (len > 1) {
+      if (shift == 0) std::sort(a + from, a + end[b], less);
+      else sort_by_prefix(a + from, len, shift - 8, less);
+    }
+    from = end[b];
+  }
+}
+
 }  // namespace
 
 const RowSorter::SortKey* RowSorter::sort_run() {
@@ -234,7 +290,7 @@ const RowSorter::SortKey* RowSorter::sort_run() {
     return compare_rows(options_.by_line, store_of(e), item_of(e), e.line, store_of(f),
                         item_of(f), f.line) < 0;
   };
-  if (!std::is_sorted(keys, keys + n, less)) std::sort(keys, keys + n, less);
+  if (!std::is_sorted(keys, keys + n, less)) sort_by_prefix(keys, n, 56, less);
   return keys;
 }
 
