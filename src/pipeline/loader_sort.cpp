@@ -9,7 +9,6 @@
 #include <cstdlib>
 #include <cstring>
 #include <iterator>
-#include <queue>
 
 #include "os/file_ops.hpp"
 
@@ -74,6 +73,20 @@ SortedRow to_row(std::string_view store, std::string_view item, std::int64_t cou
           (line & kWrittenBit) != 0};
 }
 
+// How many of the first `limit` bytes a and b have the same.
+std::size_t shared_bytes(std::string_view a, std::string_view b, std::size_t limit) {
+  limit = std::min({limit, a.size(), b.size()});
+  std::size_t i = 0;
+  for (; i + 8 <= limit; i += 8) {
+    std::uint64_t x, y;
+    std::memcpy(&x, a.data() + i, 8);
+    std::memcpy(&y, b.data() + i, 8);
+    if (x != y) break;
+  }
+  while (i < limit && a[i] == b[i]) ++i;
+  return i;
+}
+
 // One spilled run, read back through its own buffer.
 class RunCursor {
  public:
@@ -100,6 +113,8 @@ class RunCursor {
     return {buf_.data() + pos_ + sizeof head_ + head_.store_len, head_.item_len};
   }
   [[nodiscard]] const RecordHead& head() const { return head_; }
+  // The current row's merge key prefix (set by the merge after advance()).
+  std::uint64_t prefix = 0;
   [[nodiscard]] std::size_t buffer_bytes() const { return buf_.size(); }
 
  private:
@@ -180,12 +195,6 @@ std::uint64_t load_prefix(std::string_view s, std::size_t from, std::size_t n) {
   return v;
 }
 
-std::size_t common_prefix(std::string_view a, std::string_view b, std::size_t limit) {
-  limit = std::min({limit, a.size(), b.size()});
-  std::size_t i = 0;
-  while (i < limit && a[i] == b[i]) ++i;
-  return i;
-}
 
 // Sorts `a` by `less`, whose first criterion is the 64-bit `prefix`: an
 // in-place most-significant-byte radix sort on the prefix (no memory beyond
@@ -264,8 +273,27 @@ const RowSorter::SortKey* RowSorter::sort_run() {
     // otherwise the prefix is the store's alone.
     std::size_t s_lcp = first[0].store_len, i_lcp = first[0].item_len;
     for (std::size_t k = 1; k < n; ++k) {
-      s_lcp = common_prefix(store_of(first[0]), store_of(first[k]), s_lcp);
-      i_lcp = common_prefix(item_of(first[0]), item_of(first[k]), i_lcp);
+      s_lcp = shared_bytes(store_of(first[0]), store_of(first[k]), s_lcp);
+      i_lcp = shared_bytes(item_of(first[0]), item_of(first[k]), i_lcp);
+    }
+    // What every row of every run so far shares, for the merge: the runs'
+    // first rows against the first run's, and each run's own.
+    if (!shared_known_) {
+      shared_known_ = true;
+      first_store_.assign(store_of(first[0]));
+      first_item_.assign(item_of(first[0]));
+      store_lcp_ = first_store_.size();
+      item_lcp_ = first_item_.size();
+      store_zero_ = std::memchr(first_store_.data(), 0, first_store_.size()) != nullptr;
+    }
+    store_lcp_ = std::min(s_lcp, shared_bytes(first_store_, store_of(first[0]), store_lcp_));
+    item_lcp_ = std::min(i_lcp, shared_bytes(first_item_, item_of(first[0]), item_lcp_));
+    for (std::size_t k = 0; k < n; ++k) {
+      const std::string_view st = store_of(first[k]);
+      longest_store_ = std::max(longest_store_, st.size());
+      if (!store_zero_ && std::memchr(st.data() + s_lcp, 0, st.size() - s_lcp) != nullptr) {
+        store_zero_ = true;
+      }
     }
     std::size_t a = 0;
     bool exact = true;
@@ -390,24 +418,69 @@ Status RowSorter::merge(const std::function<Status(const SortedRow&)>& take) {
     buffers += share;
   }
   high_water_ = std::max(high_water_, buffers);
-  const auto greater = [by_line = options_.by_line](const RunCursor* a, const RunCursor* b) {
-    return compare_rows(by_line, a->store(), a->item(), a->head().line, b->store(), b->item(),
-                        b->head().line) > 0;
+  // Each run's current row carries a 64-bit prefix of its key that keeps
+  // the order of every row added (made as sort_run() makes a run's, from
+  // what all the rows share): most comparisons end there.
+  const bool by_line = options_.by_line;
+  const std::size_t store_rest = longest_store_ - std::min(longest_store_, store_lcp_);
+  const bool exact = store_rest < 8 && !store_zero_;
+  const std::size_t a = exact ? store_rest : 8;
+  const std::size_t b = 8 - a;
+  const auto set_prefix = [&](RunCursor& c) {
+    if (by_line) {
+      c.prefix = c.head().line & ~kWrittenBit;
+      return;
+    }
+    std::uint64_t p = load_prefix(c.store(), store_lcp_, a);
+    if (b > 0) p |= load_prefix(c.item(), item_lcp_, b) >> (8 * a);
+    c.prefix = p;
   };
-  std::priority_queue<RunCursor*, std::vector<RunCursor*>, decltype(greater)> heap(greater);
+  const auto less = [by_line](const RunCursor* x, const RunCursor* y) {
+    if (x->prefix != y->prefix) return x->prefix < y->prefix;
+    return compare_rows(by_line, x->store(), x->item(), x->head().line, y->store(), y->item(),
+                        y->head().line) < 0;
+  };
+  // A binary min-heap of the runs by their current row. The run whose row
+  // was taken moves on and sinks from the top once (a pop and a push would
+  // take two passes).
+  std::vector<RunCursor*> heap;
+  heap.reserve(cursors.size());
   for (RunCursor& c : cursors) {
     auto more = c.advance();
     if (!more) return more.error();
-    if (*more) heap.push(&c);
+    if (*more) {
+      set_prefix(c);
+      heap.push_back(&c);
+    }
   }
+  const auto sink = [&](std::size_t i) {
+    const std::size_t n = heap.size();
+    RunCursor* moving = heap[i];
+    while (true) {
+      std::size_t child = 2 * i + 1;
+      if (child >= n) break;
+      if (child + 1 < n && less(heap[child + 1], heap[child])) ++child;
+      if (!less(heap[child], moving)) break;
+      heap[i] = heap[child];
+      i = child;
+    }
+    heap[i] = moving;
+  };
+  for (std::size_t i = heap.size() / 2; i-- > 0;) sink(i);
   while (!heap.empty()) {
-    RunCursor* c = heap.top();
-    heap.pop();
+    RunCursor* c = heap.front();
     const RecordHead& h = c->head();
     if (auto st = take(to_row(c->store(), c->item(), h.count, h.extra, h.line)); !st.ok()) return st;
     auto more = c->advance();
     if (!more) return more.error();
-    if (*more) heap.push(c);
+    if (*more) {
+      set_prefix(*c);
+    } else {
+      heap.front() = heap.back();
+      heap.pop_back();
+      if (heap.empty()) break;
+    }
+    sink(0);
   }
   return {};
 }

@@ -120,6 +120,15 @@ class RowSorter {
   std::size_t rows_ = 0;
   std::size_t high_water_ = 0;
   bool drained_ = false;
+  // What every sorted run's rows share (for the merge's 64-bit key
+  // prefix), noted by sort_run(): the first run's first store and item, how
+  // many of their first bytes every store, and every item, has the same,
+  // the longest store, and whether a store holds a zero byte (then only
+  // store bytes make the prefix).
+  bool shared_known_ = false;
+  std::string first_store_, first_item_;
+  std::size_t store_lcp_ = 0, item_lcp_ = 0, longest_store_ = 0;
+  bool store_zero_ = false;
 };
 
 }  // namespace stockwatch

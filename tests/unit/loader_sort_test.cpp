@@ -109,6 +109,33 @@ TEST(RowSorter, NamesAlikeInTheirFirstBytesStillComeOutInByteOrder) {
   }
 }
 
+// The merge compares a prefix made from what the rows of every run share:
+// runs that each hold one store (long names alike in their first bytes,
+// one a prefix of another) and items alike in theirs still merge into byte
+// order.
+TEST(RowSorter, RunsOfOneStoreEachMergeIntoByteOrder) {
+  // The last runs share more than all runs do: a longer store, items
+  // 500-599 only.
+  const std::vector<std::string> stores = {"Gudang-Medan", "Gudang-Makassar", "Gudang-M",
+                                           "Gudang-Medan-Selatan", "Gudang-Medan-Utara"};
+  std::mt19937 rng(5);
+  std::vector<Row> rows;
+  for (const auto& st : stores) {
+    for (int k = 0; k < 600; ++k) {
+      const int i = st == stores.back() ? 500 + static_cast<int>(rng() % 100)
+                                        : static_cast<int>(rng() % 900);
+      rows.push_back({st, "Kopi-Arabika-" + std::to_string(i), k, rows.size() + 2, false});
+    }
+  }
+  auto expected = rows;
+  std::sort(expected.begin(), expected.end(), key_less);
+  TempDir dir("sort");
+  RowSorter sorter({8 * 1024, dir.path()});
+  add_all(sorter, rows);
+  EXPECT_EQ(drain(sorter), expected);
+  EXPECT_GT(sorter.runs_spilled(), stores.size());
+}
+
 TEST(RowSorter, RowsThatFitInOneRunComeOutInKeyOrderWithoutATemporaryFile) {
   TempDir dir("sort");
   RowSorter sorter({1 << 20, dir.path()});
