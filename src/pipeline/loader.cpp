@@ -746,18 +746,19 @@ Result<LoadOutcome> Loader::load(ReportFile& file, const std::string& raw_name,
   // Rows whose items only grow within each store cannot repeat a key, and
   // most reports are written so: in key order, or grouped by store in any
   // order of stores. They are written as they come (StoreStreams says when
-  // that stays cheap). At the
-  // first row that breaks this, the rows before it are read again from the
-  // file into the sort (as written already, for the duplicate check), and
-  // from then on every row goes to the sort.
+  // that stays cheap), after the first kHeldRows, which are held back.
+  // At the first row that breaks this:
+  // - within the held rows, they go to the sort unwritten. Most reports
+  //   not in order show it there (a shuffled file at its second change of
+  //   store), and then the sorted rows are appended where they belong in
+  //   the inventory; rows written before the sort would sit among them,
+  //   and every later row would be looked up from the table's root (five
+  //   times the cost of its insert, for a million rows);
+  // - later, the rows before it are read again from the file into the sort
+  //   (as written already, for the duplicate check).
+  // From then on every row goes to the sort.
   bool ordered = true;
   StoreStreams streams;
-  // The first rows are held back before any is written: most reports that
-  // are not in order show it within them (a shuffled file at its second
-  // change of store), and then every row goes to the sort unwritten, so the
-  // sorted rows are appended at the inventory's end. Rows written before the
-  // sort would sit among them, and every later row would be looked up from
-  // the table's root (five times the cost of each insert, a million rows).
   struct HeldRow {
     std::string store, item;
     std::int64_t count;
