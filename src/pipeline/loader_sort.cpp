@@ -288,6 +288,10 @@ const RowSorter::SortKey* RowSorter::sort_run() {
     }
     store_lcp_ = std::min(s_lcp, shared_bytes(first_store_, store_of(first[0]), store_lcp_));
     item_lcp_ = std::min(i_lcp, shared_bytes(first_item_, item_of(first[0]), item_lcp_));
+    // A zero byte anywhere in a store: in what the run's stores share (its
+    // first store's beginning), or after it.
+    const std::string_view run_first = store_of(first[0]);
+    if (std::memchr(run_first.data(), 0, run_first.size()) != nullptr) store_zero_ = true;
     for (std::size_t k = 0; k < n; ++k) {
       const std::string_view st = store_of(first[k]);
       longest_store_ = std::max(longest_store_, st.size());

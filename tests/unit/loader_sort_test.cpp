@@ -136,6 +136,27 @@ TEST(RowSorter, RunsOfOneStoreEachMergeIntoByteOrder) {
   EXPECT_GT(sorter.runs_spilled(), stores.size());
 }
 
+// A zero byte that only the later runs' stores share (not the first run's)
+// still keeps the merge from reading past a store's end into its item:
+// "X" < "X\0" whatever their items.
+TEST(RowSorter, AZeroByteOnlyLaterRunsShareKeepsStoresApart) {
+  const std::string with_zero("X\0", 2);
+  std::vector<Row> rows;
+  for (int k = 0; k < 65; ++k) {
+    rows.push_back({"X", "Z" + std::to_string(1000 + k), k, rows.size() + 2, false});
+  }
+  for (int k = 0; k < 200; ++k) {
+    rows.push_back({with_zero, "A" + std::to_string(1000 + k), k, rows.size() + 2, false});
+  }
+  auto expected = rows;
+  std::sort(expected.begin(), expected.end(), key_less);
+  TempDir dir("sort");
+  RowSorter sorter({4096, dir.path()});
+  add_all(sorter, rows);
+  EXPECT_EQ(drain(sorter), expected);
+  EXPECT_GT(sorter.runs_spilled(), 2u);
+}
+
 TEST(RowSorter, RowsThatFitInOneRunComeOutInKeyOrderWithoutATemporaryFile) {
   TempDir dir("sort");
   RowSorter sorter({1 << 20, dir.path()});
