@@ -474,7 +474,8 @@ Result<LoadOutcome> record_duplicate(Storage& storage, const Clock& clock, Repor
 // appended after the rows, so the change log (and each alert's lines) keeps
 // the order of the report whatever order the rows were written in.
 Status write_sorted(RowSorter& sorter, const RowSortOptions& sort_options, ReportParser& parser,
-                    ReportLoad& txn, std::size_t max_problems, const std::atomic<bool>* cancel) {
+                    ReportLoad& txn, std::size_t max_problems, const std::atomic<bool>* cancel,
+                    RowSorter* first_sightings) {
   const bool write = parser.ok();
   const std::size_t have = parser.problems().size();
   Duplicates dups(max_problems > have ? max_problems - have : 0);
@@ -482,7 +483,23 @@ Status write_sorted(RowSorter& sorter, const RowSortOptions& sort_options, Repor
   by_line.by_line = true;
   RowSorter changes(by_line);
   constexpr std::int64_t kNew = -1;  // no count before (counts are never negative)
-  if (write) {
+  // With `first_sightings` (the sorted rows in line order, every one of a
+  // store no loaded report has rows of), the change records are those rows:
+  // the ones handed back are only counted, not sorted back by line.
+  std::size_t handed = 0;
+  bool all_new = true;
+  if (write && first_sightings) {
+    // Rows written as they came before the sort and still in the writer's
+    // batch log their records now, before every sorted one (their lines
+    // come first).
+    if (auto st = txn.flush(); !st.ok()) return st;
+    txn.defer_changes([&](std::string_view, std::string_view, std::optional<std::int64_t> old_count,
+                          std::int64_t, std::uint64_t) {
+      ++handed;
+      if (old_count) all_new = false;
+      return Status{};
+    });
+  } else if (write) {
     txn.defer_changes([&](std::string_view store, std::string_view item,
                           std::optional<std::int64_t> old_count, std::int64_t count,
                           std::uint64_t line) {
@@ -518,6 +535,21 @@ Status write_sorted(RowSorter& sorter, const RowSortOptions& sort_options, Repor
   if (!write) return {};
   if (auto flushed = txn.flush(); !flushed.ok()) return flushed;
   txn.defer_changes({});
+  if (first_sightings) {
+    // A repeated row is rejected with the report (its second row was not
+    // new); a backend that numbers the records by line itself hands none.
+    if (!parser.ok() || handed == 0) return {};
+    if (handed != first_sightings->rows() || !all_new) {
+      return Error(ErrorCode::kInternal,
+                   "the rows of stores new to the inventory were not all first sightings (" +
+                       std::to_string(handed) + " changes for " +
+                       std::to_string(first_sightings->rows()) + " rows); nothing was loaded");
+    }
+    return first_sightings->drain([&](const SortedRow& r) -> Status {
+      if (cancelled()) return Error(ErrorCode::kCancelled, "stopped while loading");
+      return txn.log_change(r.store, r.item, std::nullopt, r.count);
+    });
+  }
   return changes.drain([&](const SortedRow& r) -> Status {
     if (cancelled()) return Error(ErrorCode::kCancelled, "stopped while loading");
     return txn.log_change(r.store, r.item,
@@ -766,6 +798,36 @@ Result<LoadOutcome> Loader::load(ReportFile& file, const std::string& raw_name,
   };
   constexpr std::size_t kHeldRows = 1024;
   std::vector<HeldRow> held;
+  // The rows that go to the sort unwritten, also in line order, while every
+  // one of them is of a store no loaded report has rows of (a first load):
+  // their change records are then these rows as they are, and need no
+  // second sort back into line order (write_sorted()). The first row of a
+  // store the inventory knows ends it; so do more stores than kMaxNewStores.
+  constexpr std::size_t kMaxNewStores = 256;
+  constexpr std::size_t kFirstSightingRunBytes = 1024 * 1024;  // read in order: no sort
+  RowSorter first_sightings({kFirstSightingRunBytes, options_.sort_dir, true});
+  bool only_new_stores = true;
+  std::vector<std::string> new_stores;
+  const auto to_sort = [&](std::string_view store, std::string_view item, std::int64_t count,
+                           std::size_t line) -> Status {
+    if (auto st = sorter.add(store, item, count, line); !st.ok()) return st;
+    if (!only_new_stores) return {};
+    if (new_stores.empty() || new_stores.back() != store) {
+      auto known = std::find(new_stores.begin(), new_stores.end(), store);
+      if (known == new_stores.end()) {
+        auto is_new = txn.store_is_new(store);
+        if (!is_new) return is_new.error();
+        if (!*is_new || new_stores.size() == kMaxNewStores) {
+          only_new_stores = false;
+          return {};
+        }
+        new_stores.emplace_back(store);
+      } else {
+        std::iter_swap(known, new_stores.end() - 1);  // the store of the next rows, likely
+      }
+    }
+    return first_sightings.add(store, item, count, line);
+  };
   bool writing = false;  // rows went to the inventory as they came
   const auto write_held = [&]() -> Status {
     writing = true;
@@ -804,7 +866,7 @@ Result<LoadOutcome> Loader::load(ReportFile& file, const std::string& raw_name,
       streams = StoreStreams();
       if (!writing) {
         for (const HeldRow& h : held) {
-          if (auto st = sorter.add(h.store, h.item, h.count, h.line); !st.ok()) {
+          if (auto st = to_sort(h.store, h.item, h.count, h.line); !st.ok()) {
             failure = st;
             return;
           }
@@ -819,7 +881,7 @@ Result<LoadOutcome> Loader::load(ReportFile& file, const std::string& raw_name,
         return;
       }
     }
-    if (auto st = sorter.add(row.store, row.item, row.count, row.line); !st.ok()) failure = st;
+    if (auto st = to_sort(row.store, row.item, row.count, row.line); !st.ok()) failure = st;
   };
 
   RowReader reader(kind.format == ReportFormat::kWorkbook
@@ -878,7 +940,9 @@ Result<LoadOutcome> Loader::load(ReportFile& file, const std::string& raw_name,
   // The sorted rows: written in key order (unless the report is rejected
   // already), and a row with the key of the row before it is a duplicate.
   if (sorter.rows() > 0) {
-    if (auto st = write_sorted(sorter, sort_options, parser, txn, options_.limits.max_problems, cancel); !st.ok()) {
+    if (auto st = write_sorted(sorter, sort_options, parser, txn, options_.limits.max_problems,
+                               cancel, only_new_stores ? &first_sightings : nullptr);
+        !st.ok()) {
       if (st.error().code() == ErrorCode::kCancelled) {
         return Error(ErrorCode::kCancelled, "stopped while loading " + name);
       }

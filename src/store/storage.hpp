@@ -405,6 +405,12 @@ class ReportLoad {
   // Remembers a row key (a fingerprint of store and item) for this
   // report's duplicate check, on disk; true when it was already there.
   [[nodiscard]] Result<bool> remember_key(std::int64_t key);
+  // Whether no loaded report has rows of `store` (latest_day_of() has
+  // none), as this load's transaction sees it: then every row of that store
+  // in this load is a first sighting. Another load cannot give the store
+  // rows meanwhile without this one failing (the one writer of SQLite; a
+  // unique key conflict on PostgreSQL).
+  [[nodiscard]] Result<bool> store_is_new(std::string_view store);
   // Upserts one row: a new item or a different count is written and
   // appends a change record (INSERT or MODIFY), with its alert event when
   // stock_event() says it raises one; the same count writes nothing. A backend may buffer rows and write them in batches; flush()

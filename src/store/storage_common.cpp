@@ -67,6 +67,13 @@ Result<bool> ReportLoad::remember_key(std::int64_t key) {
   return w_->remember_key(key);
 }
 
+Result<bool> ReportLoad::store_is_new(std::string_view store) {
+  if (!w_) return finished();
+  auto latest = w_->latest_day_of(store);
+  if (!latest) return latest.error();
+  return !latest->has_value();
+}
+
 Status ReportLoad::upsert(std::string_view store, std::string_view item, std::int64_t count,
                           std::uint64_t line) {
   if (!w_) return finished();

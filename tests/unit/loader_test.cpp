@@ -689,6 +689,100 @@ TEST_F(LoaderTest, RowsOutOfKeyOrderAreSortedInRunsAndTheChangeLogKeepsTheReport
             changed);
 }
 
+// A sorted report's change records come back in the report's order
+// whether its stores are new to the inventory (the records are its rows as
+// they came, no second sort) or not (sorted back by line, with their old
+// counts), and when its first rows were written before it left key order.
+TEST_F(LoaderTest, ChangeRecordsFollowTheLinesForNewStoresKnownStoresAndBoth) {
+  const auto sort_dir = dir_ / "sort";
+  std::filesystem::create_directories(sort_dir);
+  LoaderOptions options;
+  options.sort_run_bytes = 4 * 1024;
+  options.sort_dir = sort_dir;
+  std::mt19937 rng(9);
+  const auto report = [&](const std::vector<std::string>& rows) {
+    std::string r = "store,item,count\n";
+    for (const auto& row : rows) r += row + "\n";
+    return r;
+  };
+  const auto logged = [&](std::int64_t report_id) {
+    RawDb raw(dir_ / "stockwatch.db");
+    return raw.rows("SELECT store, item, coalesce(old_count, -1), new_count FROM changes "
+                    "WHERE report_id = " + std::to_string(report_id) + " ORDER BY seq");
+  };
+  // 1. Makassar, new: shuffled, 1,500 rows.
+  std::vector<std::string> first;
+  for (int i = 0; i < 1500; ++i) {
+    first.push_back("Makassar,Item-" + std::to_string(1000 + i) + "," + std::to_string(i % 40));
+  }
+  std::shuffle(first.begin(), first.end(), rng);
+  auto one = load("one.csv", report(first), options);
+  ASSERT_TRUE(one.ok()) << one.error().message();
+  ASSERT_EQ(one->status, ReportStatus::kLoaded) << one->error;
+  std::vector<std::string> want;
+  for (const auto& r : first) {
+    const auto c = r.rfind(',');
+    want.push_back(r.substr(0, c) + ",-1," + r.substr(c + 1));
+  }
+  for (auto& w : want) std::replace(w.begin(), w.end(), ',', '|');
+  EXPECT_EQ(logged(one->report_id), want);
+
+  // 2. Makassar again (known, every 10th count changed) and Medan (new),
+  // shuffled together: Makassar's records carry their old counts.
+  std::vector<std::string> second;
+  std::vector<std::string> want2;
+  for (int i = 0; i < 1500; ++i) {
+    const std::string item = "Item-" + std::to_string(1000 + i);
+    second.push_back("Makassar," + item + "," + std::to_string(i % 10 == 0 ? 99 : i % 40));
+    second.push_back("Medan," + item + "," + std::to_string(i % 7));
+  }
+  std::shuffle(second.begin(), second.end(), rng);
+  for (const auto& r : second) {
+    const auto c = r.rfind(',');
+    const std::string key = r.substr(0, c), count = r.substr(c + 1);
+    if (key.rfind("Medan,", 0) == 0) {
+      want2.push_back(key + ",-1," + count);
+    } else if (count == "99") {
+      const int i = std::stoi(key.substr(key.find('-') + 1)) - 1000;
+      want2.push_back(key + "," + std::to_string(i % 40) + ",99");
+    }
+  }
+  for (auto& w : want2) std::replace(w.begin(), w.end(), ',', '|');
+  auto two = load("two.csv", report(second), options);
+  ASSERT_TRUE(two.ok()) << two.error().message();
+  ASSERT_EQ(two->status, ReportStatus::kLoaded) << two->error;
+  EXPECT_EQ(logged(two->report_id), want2);
+
+  // 3. Two new stores, 1,200 rows in key order (written as they come, past
+  // the held rows), then 1,200 shuffled ones of a third new store and the
+  // same two stores.
+  std::vector<std::string> third;
+  for (const std::string store : {"Ambon", "Bitung"}) {
+    for (int i = 0; i < 600; ++i) {
+      third.push_back(store + ",Item-" + std::to_string(1000 + i) + ",5");
+    }
+  }
+  std::vector<std::string> rest;
+  for (int i = 0; i < 400; ++i) {
+    rest.push_back("Ambon,Item-" + std::to_string(2000 + i) + ",6");
+    rest.push_back("Bitung,Item-" + std::to_string(2000 + i) + ",7");
+    rest.push_back("Ternate,Item-" + std::to_string(2000 + i) + ",8");
+  }
+  std::shuffle(rest.begin(), rest.end(), rng);
+  third.insert(third.end(), rest.begin(), rest.end());
+  std::vector<std::string> want3;
+  for (const auto& r : third) {
+    const auto c = r.rfind(',');
+    want3.push_back(r.substr(0, c) + ",-1," + r.substr(c + 1));
+  }
+  for (auto& w : want3) std::replace(w.begin(), w.end(), ',', '|');
+  auto three = load("three.csv", report(third), options);
+  ASSERT_TRUE(three.ok()) << three.error().message();
+  ASSERT_EQ(three->status, ReportStatus::kLoaded) << three->error;
+  EXPECT_EQ(logged(three->report_id), want3);
+  EXPECT_TRUE(std::filesystem::is_empty(sort_dir));
+}
+
 // A report grouped by store (stores not in alphabetical order) is written
 // as it comes: the sort is never used (its folder does not exist, and runs
 // of 4 KiB would need it). One item by item for every store is sorted. In
