@@ -539,11 +539,15 @@ Status write_sorted(RowSorter& sorter, const RowSortOptions& sort_options, Repor
     // A repeated row is rejected with the report (its second row was not
     // new); a backend that numbers the records by line itself hands none.
     if (!parser.ok() || handed == 0) return {};
+    // On PostgreSQL another node can load rows of the same store meanwhile
+    // (its other items, or the same ones unchanged): the records no longer
+    // match the rows, and the report is loaded again, from the start.
     if (handed != first_sightings->rows() || !all_new) {
-      return Error(ErrorCode::kInternal,
-                   "the rows of stores new to the inventory were not all first sightings (" +
+      return Error(ErrorCode::kBusy,
+                   "another report gave rows to a store of this one while it was loading (" +
                        std::to_string(handed) + " changes for " +
-                       std::to_string(first_sightings->rows()) + " rows); nothing was loaded");
+                       std::to_string(first_sightings->rows()) +
+                       " new rows); nothing of it was kept, and it is loaded again");
     }
     return first_sightings->drain([&](const SortedRow& r) -> Status {
       if (cancelled()) return Error(ErrorCode::kCancelled, "stopped while loading");
@@ -945,6 +949,9 @@ Result<LoadOutcome> Loader::load(ReportFile& file, const std::string& raw_name,
         !st.ok()) {
       if (st.error().code() == ErrorCode::kCancelled) {
         return Error(ErrorCode::kCancelled, "stopped while loading " + name);
+      }
+      if (st.error().code() == ErrorCode::kBusy) {
+        return Error(ErrorCode::kBusy, name + ": " + st.error().message());
       }
       return st.error();
     }

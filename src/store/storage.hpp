@@ -407,9 +407,9 @@ class ReportLoad {
   [[nodiscard]] Result<bool> remember_key(std::int64_t key);
   // Whether no loaded report has rows of `store` (latest_day_of() has
   // none), as this load's transaction sees it: then every row of that store
-  // in this load is a first sighting. Another load cannot give the store
-  // rows meanwhile without this one failing (the one writer of SQLite; a
-  // unique key conflict on PostgreSQL).
+  // in this load is a first sighting. On SQLite nothing can change that
+  // before this load commits (one writer); on PostgreSQL another node's load
+  // can commit rows of the store meanwhile, which the caller must expect.
   [[nodiscard]] Result<bool> store_is_new(std::string_view store);
   // Upserts one row: a new item or a different count is written and
   // appends a change record (INSERT or MODIFY), with its alert event when
