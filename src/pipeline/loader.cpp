@@ -833,13 +833,17 @@ Result<LoadOutcome> Loader::load(ReportFile& file, const std::string& raw_name,
     return first_sightings.add(store, item, count, line);
   };
   bool writing = false;  // rows went to the inventory as they came
-  const auto write_held = [&]() -> Status {
-    writing = true;
+  // Hands the held rows, in line order, to the inventory or the sort.
+  const auto release_held = [&](bool to_inventory) -> Status {
+    writing = writing || to_inventory;
     for (const HeldRow& h : held) {
-      if (auto st = txn.upsert(h.store, h.item, h.count, h.line); !st.ok()) return st;
+      if (auto st = to_inventory ? txn.upsert(h.store, h.item, h.count, h.line)
+                                 : to_sort(h.store, h.item, h.count, h.line);
+          !st.ok()) {
+        return st;
+      }
     }
-    held.clear();
-    held.shrink_to_fit();
+    std::vector<HeldRow>().swap(held);
     return {};
   };
   // A `date` column dates the report from its first row on, before any row
@@ -858,7 +862,7 @@ Result<LoadOutcome> Loader::load(ReportFile& file, const std::string& raw_name,
           return;
         }
         if (!writing) {
-          if (auto st = write_held(); !st.ok()) {
+          if (auto st = release_held(/*to_inventory=*/true); !st.ok()) {
             failure = st;
             return;
           }
@@ -869,14 +873,10 @@ Result<LoadOutcome> Loader::load(ReportFile& file, const std::string& raw_name,
       ordered = false;
       streams = StoreStreams();
       if (!writing) {
-        for (const HeldRow& h : held) {
-          if (auto st = to_sort(h.store, h.item, h.count, h.line); !st.ok()) {
-            failure = st;
-            return;
-          }
+        if (auto st = release_held(/*to_inventory=*/false); !st.ok()) {
+          failure = st;
+          return;
         }
-        held.clear();
-        held.shrink_to_fit();
       } else if (auto st = remember_rows_before(fd.get(), kind, row.line, [&](const ReportRow& r) {
                    return sorter.add(r.store, r.item, r.count, r.line, /*written=*/true);
                  });
@@ -910,7 +910,7 @@ Result<LoadOutcome> Loader::load(ReportFile& file, const std::string& raw_name,
   if (!failure.ok()) return failure.error();
   // A report in order with no more rows than are held: written now.
   if (ordered && !held.empty()) {
-    if (auto st = write_held(); !st.ok()) return st.error();
+    if (auto st = release_held(/*to_inventory=*/true); !st.ok()) return st.error();
   }
   if (read->grew) {
     return Error(ErrorCode::kBusy, name + " grew while being read; it will be read again");

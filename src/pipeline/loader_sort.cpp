@@ -195,6 +195,31 @@ std::uint64_t load_prefix(std::string_view s, std::size_t from, std::size_t n) {
   return v;
 }
 
+// The 64-bit key prefix of rows whose stores share their first
+// `store_from` bytes and whose items share their first `item_from`: when
+// every store's rest fits in fewer than 8 bytes and none holds a zero byte,
+// those bytes (zero-padded) tell stores apart exactly and the item's next
+// bytes follow them; otherwise the prefix is the store's next 8 bytes alone.
+// Either way x < y whenever of(x) < of(y).
+class KeyPrefix {
+ public:
+  KeyPrefix(std::size_t store_from, std::size_t item_from, std::size_t longest_store,
+            bool store_zero)
+      : store_from_(store_from), item_from_(item_from) {
+    const std::size_t rest = longest_store - std::min(longest_store, store_from);
+    store_bytes_ = rest < 8 && !store_zero ? rest : 8;
+  }
+  [[nodiscard]] std::uint64_t of(std::string_view store, std::string_view item) const {
+    std::uint64_t p = load_prefix(store, store_from_, store_bytes_);
+    if (store_bytes_ < 8) {
+      p |= load_prefix(item, item_from_, 8 - store_bytes_) >> (8 * store_bytes_);
+    }
+    return p;
+  }
+
+ private:
+  std::size_t store_from_, item_from_, store_bytes_;
+};
 
 // Sorts `a` by `less`, whose first criterion is the 64-bit `prefix`: an
 // in-place most-significant-byte radix sort on the prefix (no memory beyond
@@ -288,31 +313,26 @@ const RowSorter::SortKey* RowSorter::sort_run() {
     }
     store_lcp_ = std::min(s_lcp, shared_bytes(first_store_, store_of(first[0]), store_lcp_));
     item_lcp_ = std::min(i_lcp, shared_bytes(first_item_, item_of(first[0]), item_lcp_));
-    // A zero byte anywhere in a store: in what the run's stores share (its
-    // first store's beginning), or after it.
-    const std::string_view run_first = store_of(first[0]);
-    if (std::memchr(run_first.data(), 0, run_first.size()) != nullptr) store_zero_ = true;
+    // The run's longest store, and a zero byte in a store after what the
+    // run's stores share; for the merge, a zero byte anywhere (in that
+    // shared beginning, the run's first store's, too).
+    std::size_t longest = 0;
+    bool rest_zero = false;
     for (std::size_t k = 0; k < n; ++k) {
       const std::string_view st = store_of(first[k]);
-      longest_store_ = std::max(longest_store_, st.size());
-      if (!store_zero_ && std::memchr(st.data() + s_lcp, 0, st.size() - s_lcp) != nullptr) {
-        store_zero_ = true;
+      longest = std::max(longest, st.size());
+      if (!rest_zero && std::memchr(st.data() + s_lcp, 0, st.size() - s_lcp) != nullptr) {
+        rest_zero = true;
       }
     }
-    std::size_t a = 0;
-    bool exact = true;
-    for (std::size_t k = 0; k < n && exact; ++k) {
-      const std::string_view st = store_of(first[k]);
-      const std::size_t rest = st.size() - s_lcp;
-      if (rest >= 8 || std::memchr(st.data() + s_lcp, 0, rest) != nullptr) exact = false;
-      a = std::max(a, rest);
+    const std::string_view run_first = store_of(first[0]);
+    if (rest_zero || std::memchr(run_first.data(), 0, run_first.size()) != nullptr) {
+      store_zero_ = true;
     }
-    if (!exact) a = 8;
-    const std::size_t b = 8 - a;
+    longest_store_ = std::max(longest_store_, longest);
+    const KeyPrefix prefix(s_lcp, i_lcp, longest, rest_zero);
     for (std::size_t k = 0; k < n; ++k) {
-      std::uint64_t prefix = load_prefix(store_of(first[k]), s_lcp, a);
-      if (b > 0) prefix |= load_prefix(item_of(first[k]), i_lcp, b) >> (8 * a);
-      keys[k] = {prefix, k};
+      keys[k] = {prefix.of(store_of(first[k]), item_of(first[k])), k};
     }
   }
   const auto less = [&](const SortKey& x, const SortKey& y) {
@@ -426,18 +446,9 @@ Status RowSorter::merge(const std::function<Status(const SortedRow&)>& take) {
   // the order of every row added (made as sort_run() makes a run's, from
   // what all the rows share): most comparisons end there.
   const bool by_line = options_.by_line;
-  const std::size_t store_rest = longest_store_ - std::min(longest_store_, store_lcp_);
-  const bool exact = store_rest < 8 && !store_zero_;
-  const std::size_t a = exact ? store_rest : 8;
-  const std::size_t b = 8 - a;
+  const KeyPrefix key_prefix(store_lcp_, item_lcp_, longest_store_, store_zero_);
   const auto set_prefix = [&](RunCursor& c) {
-    if (by_line) {
-      c.prefix = c.head().line & ~kWrittenBit;
-      return;
-    }
-    std::uint64_t p = load_prefix(c.store(), store_lcp_, a);
-    if (b > 0) p |= load_prefix(c.item(), item_lcp_, b) >> (8 * a);
-    c.prefix = p;
+    c.prefix = by_line ? c.head().line & ~kWrittenBit : key_prefix.of(c.store(), c.item());
   };
   const auto less = [by_line](const RunCursor* x, const RunCursor* y) {
     if (x->prefix != y->prefix) return x->prefix < y->prefix;
