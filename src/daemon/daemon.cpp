@@ -16,6 +16,7 @@
 #include <boost/asio/strand.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <csignal>
+#include <deque>
 #include <ctime>
 #include <filesystem>
 #include <mutex>
@@ -96,6 +97,12 @@ struct Daemon::Impl final : PipelineEvents {
   // own lock is never held across a system call.
   std::mutex done_mutex;
   std::vector<std::pair<std::string, Disposition>> done_reports;  // under done_mutex
+  // Reports handed out by the inbox that the db strand has not taken yet.
+  // What gathers while the strand loads one run is taken as the next run,
+  // so a burst of small reports is loaded in few commits (run_reports).
+  std::mutex ready_mutex;
+  std::deque<InboxReport> ready_reports;   // under ready_mutex
+  bool ready_posted = false;               // under ready_mutex: a take_reports() is posted
   UniqueFd done_event;
   asio::posix::stream_descriptor done_sd{ioc};
   // The loop's heartbeat, which /healthz reads.
@@ -625,16 +632,35 @@ struct Daemon::Impl final : PipelineEvents {
     // Nodes polling one folder each take it in an order of their own (by
     // name and process: two nodes on one host may share a name).
     if (config.inbox.shared) order_for_node(ready, inbox_claimant);
-    for (auto& report : ready) {
-      post(db_strand, "report", [this, report] { process_report(report); });
+    if (ready.empty()) return;
+    {
+      std::lock_guard lock(ready_mutex);
+      for (auto& report : ready) ready_reports.push_back(std::move(report));
+      if (ready_posted) return;
+      ready_posted = true;
     }
+    post(db_strand, "reports", [this] { take_reports(); });
   }
 
   // --- db_strand: the report stage ---------------------------------------------------
 
-  void process_report(const InboxReport& report) {
-    run_report(*reports, report, *this, &stopping);
+  // Takes what is waiting, at most one group's worth (the rest in a handler
+  // of its own, so timed work on the strand is not held up behind a burst).
+  void take_reports() {
+    std::vector<InboxReport> run;
+    bool more = false;
+    {
+      std::lock_guard lock(ready_mutex);
+      while (!ready_reports.empty() && run.size() < ReportStage::kGroupReports) {
+        run.push_back(std::move(ready_reports.front()));
+        ready_reports.pop_front();
+      }
+      more = !ready_reports.empty();
+      ready_posted = more;
+    }
+    run_reports(*reports, run, *this, &stopping);
     status.set_loading({});
+    if (more) post(db_strand, "reports", [this] { take_reports(); });
   }
 
   // PipelineEvents, on the db strand: which report loads, and what a report

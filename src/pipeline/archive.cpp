@@ -224,20 +224,47 @@ Status write_error_file(const fs::path& path, const std::string& text) {
 
 }  // namespace
 
-Result<fs::path> archive_report(const ArchiveOptions& options, const fs::path& file,
-                                const fs::path& relative, bool rejected,
-                                const std::string& error_text, int read_fd,
-                                const std::function<void(const fs::path& placed)>& on_placed) {
+struct ArchivedCopy::State {
+  Entry entry;
+  struct stat handled {};
+  fs::path where;
+  bool link_ok = false;
+};
+
+ArchivedCopy::ArchivedCopy(std::unique_ptr<State> state) : state_(std::move(state)) {}
+ArchivedCopy::ArchivedCopy(ArchivedCopy&&) noexcept = default;
+ArchivedCopy& ArchivedCopy::operator=(ArchivedCopy&&) noexcept = default;
+ArchivedCopy::~ArchivedCopy() = default;
+
+const fs::path& ArchivedCopy::where() const {
+  static const fs::path none;
+  return state_ ? state_->where : none;
+}
+
+Status ArchivedCopy::leave_inbox() {
+  if (!state_) return {};
+  // No directory fsync here: if a crash loses the move, the report is back
+  // in the inbox and the loader recognises it from the ledger as handled.
+  auto st = remove_from_inbox(state_->entry, state_->handled, state_->link_ok);
+  state_.reset();
+  return st;
+}
+
+Result<ArchivedCopy> place_report(const ArchiveOptions& options, const fs::path& file,
+                                  const fs::path& relative, bool rejected,
+                                  const std::string& error_text, int read_fd) {
   auto entry = open_entry(inbox_root(options, file, relative), relative, read_fd >= 0);
   if (!entry) return entry.error();
+  auto state = std::make_unique<ArchivedCopy::State>();
+  state->entry = std::move(*entry);
+  state->link_ok = read_fd >= 0;
+  const Entry& e = state->entry;
   const fs::path root = rejected ? options.failed : options.processed;
-  fs::path placed;
-  struct stat handled {};
+  struct stat& handled = state->handled;
   if (options.delete_reports) {
     if (read_fd >= 0 ? ::fstat(read_fd, &handled) != 0
-                     : ::fstatat(entry->dir.get(), entry->name.c_str(), &handled,
-                                 AT_SYMLINK_NOFOLLOW) != 0) {
-      return errno_error("cannot stat " + entry->shown);
+                     : ::fstatat(e.dir.get(), e.name.c_str(), &handled, AT_SYMLINK_NOFOLLOW) != 0) {
+      return errno_error("cannot stat " + e.shown);
     }
     if (rejected) {
       // Keep the reason even when the report itself is not kept.
@@ -252,20 +279,28 @@ Result<fs::path> archive_report(const ArchiveOptions& options, const fs::path& f
       if (auto st = write_error_file(err, error_text); !st.ok()) return st.error();
     }
   } else {
-    auto where = place(*entry, read_fd, root / relative, rejected, handled);
+    auto where = place(e, read_fd, root / relative, rejected, handled);
     if (!where) return where.error();
-    placed = *where;
+    state->where = *where;
     if (rejected) {
-      fs::path err = placed;
+      fs::path err = state->where;
       err += ".error.txt";
       if (auto st = write_error_file(err, error_text); !st.ok()) return st.error();
     }
   }
-  if (on_placed && !placed.empty()) on_placed(placed);
-  // No directory fsync here: if a crash loses the move, the report is back
-  // in the inbox and the loader recognises it from the ledger as handled.
-  if (auto st = remove_from_inbox(*entry, handled, read_fd >= 0); !st.ok()) return st.error();
-  return placed;
+  return ArchivedCopy(std::move(state));
+}
+
+Result<fs::path> archive_report(const ArchiveOptions& options, const fs::path& file,
+                                const fs::path& relative, bool rejected,
+                                const std::string& error_text, int read_fd,
+                                const std::function<void(const fs::path& placed)>& on_placed) {
+  auto placed = place_report(options, file, relative, rejected, error_text, read_fd);
+  if (!placed) return placed.error();
+  fs::path where = placed->where();
+  if (on_placed && !where.empty()) on_placed(where);
+  if (auto st = placed->leave_inbox(); !st.ok()) return st.error();
+  return where;
 }
 
 }  // namespace stockwatch

@@ -18,6 +18,7 @@
 
 #include <filesystem>
 #include <functional>
+#include <memory>
 #include <string>
 
 #include "base/result.hpp"
@@ -51,6 +52,39 @@ struct ArchiveOptions {
 // report still in the inbox that the loader recognises as that copy
 // (Loader: a report archived as this very file is resumed, not loaded or
 // counted as a duplicate).
+// archive_report() in two steps, for a caller that notes several reports
+// in the ledger in one commit before any of their names leaves the inbox:
+// place_report() does everything but the removal (the copy, the error
+// file, the delete mode's error file) and returns where the report went;
+// leave_inbox() on the result removes the name, as archive_report() does
+// last. A ArchivedCopy dropped without leave_inbox() leaves the name in the
+// inbox, where the loader recognises it as handled at the next look.
+// Move-only; holds the report's folder open until then.
+class ArchivedCopy {
+ public:
+  struct State;  // opaque; defined in archive.cpp
+  explicit ArchivedCopy(std::unique_ptr<State> state);
+  ArchivedCopy(ArchivedCopy&&) noexcept;
+  ArchivedCopy& operator=(ArchivedCopy&&) noexcept;
+  ArchivedCopy(const ArchivedCopy&) = delete;
+  ArchivedCopy& operator=(const ArchivedCopy&) = delete;
+  ~ArchivedCopy();
+
+  // Where the report went; empty in delete mode.
+  [[nodiscard]] const std::filesystem::path& where() const;
+  // Removes the report's name from the inbox (once; later calls do nothing).
+  [[nodiscard]] Status leave_inbox();
+
+ private:
+  std::unique_ptr<State> state_;
+};
+
+[[nodiscard]] Result<ArchivedCopy> place_report(const ArchiveOptions& options,
+                                                const std::filesystem::path& file,
+                                                const std::filesystem::path& relative,
+                                                bool rejected, const std::string& error_text,
+                                                int read_fd = -1);
+
 [[nodiscard]] Result<std::filesystem::path> archive_report(
     const ArchiveOptions& options, const std::filesystem::path& file,
     const std::filesystem::path& relative, bool rejected, const std::string& error_text,

@@ -29,6 +29,54 @@ ReportStep run_report(ReportStage& reports, const InboxReport& report, PipelineE
   return step;
 }
 
+namespace {
+// Reports that handle_group() takes together: the events as run_report()
+// tells them, each report's in turn, the checker's run once.
+void run_group(ReportStage& reports, std::span<const InboxReport> group, PipelineEvents& events,
+               const std::atomic<bool>* stop, std::vector<ReportStep>& steps) {
+  const bool stopped = stop && stop->load();
+  std::vector<ReportStep> got(group.size());   // kRetry unless handled
+  if (!stopped) {
+    const auto loading = [&](const InboxReport& r) {
+      guarded("report loading", [&] { events.loading(r); })();
+    };
+    guarded("reports", [&] { got = reports.handle_group(group, stop, loading); })();
+    got.resize(group.size());
+    for (std::size_t k = 0; k < group.size(); ++k) {
+      guarded("report handled", [&] { events.handled(group[k], got[k]); })();
+    }
+    guarded("checked", [&] { events.checked(got.back().check); })();
+  }
+  for (std::size_t k = 0; k < group.size(); ++k) {
+    guarded("report done", [&] { events.report_done(group[k].relative, got[k].disposition); })();
+  }
+  if (got.back().check.queued > 0) guarded("wake mail", [&] { events.wake_mail(); })();
+  if (!stopped) reports.checkpoint();
+  for (auto& step : got) steps.push_back(std::move(step));
+}
+}  // namespace
+
+std::vector<ReportStep> run_reports(ReportStage& reports, std::span<const InboxReport> ready,
+                                    PipelineEvents& events, const std::atomic<bool>* stop) {
+  std::vector<ReportStep> steps;
+  steps.reserve(ready.size());
+  std::size_t i = 0;
+  while (i < ready.size()) {
+    std::size_t j = i;
+    while (j < ready.size() && j - i < ReportStage::kGroupReports && reports.groupable(ready[j])) {
+      ++j;
+    }
+    if (j - i >= 2) {
+      run_group(reports, ready.subspan(i, j - i), events, stop, steps);
+      i = j;
+    } else {
+      steps.push_back(run_report(reports, ready[i], events, stop));
+      ++i;
+    }
+  }
+  return steps;
+}
+
 CheckStep run_catch_up(ReportStage& reports, PipelineEvents& events) {
   const CheckStep check = reports.check();
   guarded("checked", [&] { events.checked(check); })();

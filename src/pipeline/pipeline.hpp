@@ -26,7 +26,9 @@
 #pragma once
 
 #include <atomic>
+#include <span>
 #include <string>
+#include <vector>
 
 #include "base/clock.hpp"
 #include "inbox/inbox.hpp"
@@ -69,6 +71,15 @@ class PipelineEvents {
 
 ReportStep run_report(ReportStage& reports, const InboxReport& report, PipelineEvents& events,
                       const std::atomic<bool>* stop = nullptr);
+// Reports ready at once, in their order: each run of small ones
+// (ReportStage::groupable, at most kGroupReports) through
+// ReportStage::handle_group, with the events as run_report() tells them
+// (each report's in turn, the checker's run once per group, one wake of the
+// mail stage, one checkpoint), anything else through run_report(). One step
+// per report, in the same order.
+std::vector<ReportStep> run_reports(ReportStage& reports, std::span<const InboxReport> ready,
+                                    PipelineEvents& events,
+                                    const std::atomic<bool>* stop = nullptr);
 CheckStep run_catch_up(ReportStage& reports, PipelineEvents& events);
 MailStep run_mail(MailStage& mail, PipelineEvents& events, int limit = 100,
                   const std::atomic<bool>* stop = nullptr);

@@ -103,8 +103,8 @@ ReportStep ReportStage::handle(const InboxReport& report, const std::atomic<bool
   return step;
 }
 
-Disposition ReportStage::load_and_archive(const InboxReport& report,
-                                          const std::atomic<bool>* stop, ReportStep& step) {
+std::optional<ReportFile> ReportStage::load(const InboxReport& report,
+                                           const std::atomic<bool>* stop, ReportStep& step) {
   const auto began = std::chrono::steady_clock::now();
   // Loaded and archived from one descriptor: what was read is what is kept.
   auto file = loader_->open(report.path);
@@ -119,74 +119,193 @@ Disposition ReportStage::load_and_archive(const InboxReport& report,
       case ErrorCode::kCancelled:
         spdlog::info("{}: loading stopped by shutdown; nothing of it was loaded; it is loaded "
                      "at the next start", report.relative);
-        return Disposition::kRetry;
+        step.disposition = Disposition::kRetry;
+        break;
       case ErrorCode::kNotFound:
         // In a shared inbox, the usual fate of a file another node handled.
         if (claimant_.empty()) spdlog::warn("{}: vanished before it could be read", report.relative);
         else spdlog::debug("{}: gone from the shared inbox before it was read", report.relative);
-        return Disposition::kDone;
+        step.disposition = Disposition::kDone;
+        break;
       case ErrorCode::kPermission:
         spdlog::error("{}: {}; make it readable by the user stockwatch runs as; it is tried "
                       "again when its permissions change", report.relative, e.message());
-        return Disposition::kParked;
+        step.disposition = Disposition::kParked;
+        break;
       case ErrorCode::kBusy:
         spdlog::info("{}", e.message());
-        return Disposition::kRetry;
+        step.disposition = Disposition::kRetry;
+        break;
       default:
         spdlog::error("{}: not loaded, will try again: {}", report.relative, e.message());
-        return Disposition::kRetry;
+        step.disposition = Disposition::kRetry;
+        break;
     }
+    return std::nullopt;
   }
   step.outcome = *out;
-  const bool rejected = out->status == ReportStatus::kRejected;
-  if (rejected) {
+  if (out->status == ReportStatus::kRejected) {
     spdlog::warn("{}: {}", report.relative, out->summary());
   } else {
     spdlog::info("{}: {}", report.relative, out->summary());
   }
+  return std::move(*file);
+}
+
+std::optional<ArchivedCopy> ReportStage::place(const InboxReport& report, const ReportFile& file,
+                                               ReportStep& step) {
+  const LoadOutcome& out = *step.outcome;
+  const bool rejected = out.status == ReportStatus::kRejected;
   // The .error.txt beside a rejected report is in alerts.language.
   const std::string error_text =
-      rejected ? rendered_problems(out->problems, out->error, catalog_for(language_)) : out->error;
-  // The ledger notes the archived copy before the name leaves the inbox
-  // (archive_report(), `placed`): a kill after that leaves either the
-  // report in the inbox, which the next start recognises as that copy and
-  // only takes out of the inbox, or nothing left to do. Noted after the
-  // removal, a kill between the two left a report loaded whose ledger row
-  // never learnt where it went. (Delete mode has no copy to name; its
-  // ledger is noted after the removal, as before.)
-  bool noted = false;
-  const auto note = [&](const std::filesystem::path& where) {
-    noted = true;
-    if (auto st = storage_.mark_archived(out->report_id, printable_name(where.string())); !st.ok()) {
-      spdlog::error("{}: archived to {} but the ledger was not updated: {}", report.relative,
-                    where.string(), st.message());
-    }
-  };
-  auto placed = archive_report(archive_, report.path, report.relative, rejected, error_text,
-                               file->fd.get(), note);
+      rejected ? rendered_problems(out.problems, out.error, catalog_for(language_)) : out.error;
+  auto placed = place_report(archive_, report.path, report.relative, rejected, error_text,
+                             file.fd.get());
   if (!placed && placed.error().code() == ErrorCode::kInvalidInput) {
     // Its folder was swapped for a link out of the inbox: whatever the name
     // reaches now is not touched. The ledger keeps what was decided.
     spdlog::error("{}: handled ({}) but left where it is, not archived: {}", report.relative,
-                  to_string(out->status), placed.error().message());
-    return Disposition::kDone;
+                  to_string(out.status), placed.error().message());
+    step.disposition = Disposition::kDone;
+    return std::nullopt;
   }
   if (!placed) {
     spdlog::error("{}: handled ({}) but cannot be archived, will try again: {}", report.relative,
-                  to_string(out->status), placed.error().message());
+                  to_string(out.status), placed.error().message());
+    step.disposition = Disposition::kRetry;
+    return std::nullopt;
+  }
+  return std::move(*placed);
+}
+
+void ReportStage::note_archived(const InboxReport& report, const ReportStep& step,
+                                const std::filesystem::path& where) {
+  const std::string name =
+      where.empty() ? std::string(kDeletedMarker) : printable_name(where.string());
+  if (auto st = storage_.mark_archived(step.outcome->report_id, name); !st.ok()) {
+    spdlog::error("{}: archived to {} but the ledger was not updated: {}", report.relative,
+                  where.empty() ? name : where.string(), st.message());
+  }
+}
+
+Disposition ReportStage::leave_inbox(const InboxReport& report, const ReportStep& step,
+                                     ArchivedCopy& placed) {
+  if (auto st = placed.leave_inbox(); !st.ok()) {
+    spdlog::error("{}: handled ({}) but cannot be archived, will try again: {}", report.relative,
+                  to_string(step.outcome->status), st.message());
     return Disposition::kRetry;
   }
-  // In delete mode nothing is kept; the ledger still records that the
-  // report left the inbox.
-  if (!noted) {
-    const std::string where =
-        placed->empty() ? std::string(kDeletedMarker) : printable_name(placed->string());
-    if (auto st = storage_.mark_archived(out->report_id, where); !st.ok()) {
-      spdlog::error("{}: archived to {} but the ledger was not updated: {}", report.relative,
-                    placed->string(), st.message());
+  return Disposition::kDone;
+}
+
+Disposition ReportStage::load_and_archive(const InboxReport& report,
+                                          const std::atomic<bool>* stop, ReportStep& step) {
+  auto file = load(report, stop, step);
+  if (!file) return step.disposition;
+  auto placed = place(report, *file, step);
+  if (!placed) return step.disposition;
+  // The ledger notes the archived copy before the name leaves the inbox: a
+  // kill after that leaves either the report in the inbox, which the next
+  // start recognises as that copy and only takes out of the inbox, or
+  // nothing left to do. Noted after the removal, a kill between the two left
+  // a report loaded whose ledger row never learnt where it went. (Delete
+  // mode has no copy to name; its ledger is noted after the removal.)
+  const std::filesystem::path where = placed->where();
+  if (!where.empty()) note_archived(report, step, where);
+  const Disposition d = leave_inbox(report, step, *placed);
+  if (d == Disposition::kDone && where.empty()) note_archived(report, step, where);
+  return d;
+}
+
+bool ReportStage::groupable(const InboxReport& report) const {
+  if (!claimant_.empty() || !storage_.groups_writes()) return false;
+  struct stat st {};
+  return ::stat(report.path.c_str(), &st) == 0 && S_ISREG(st.st_mode) &&
+         st.st_size <= kGroupBytes;
+}
+
+std::vector<ReportStep> ReportStage::handle_group(
+    std::span<const InboxReport> reports, const std::atomic<bool>* stop,
+    const std::function<void(const InboxReport&)>& loading) {
+  std::vector<ReportStep> steps(reports.size());   // kRetry unless handled
+  const auto stopped = [&] { return stop && stop->load(); };
+  try {
+    // 1. Every load in one commit.
+    if (auto st = storage_.begin_group(); !st.ok()) {
+      spdlog::warn("{} reports: cannot load them together, one at a time instead: {}",
+                   reports.size(), st.message());
+      for (std::size_t i = 0; i < reports.size() && !stopped(); ++i) {
+        if (loading) loading(reports[i]);
+        steps[i] = handle(reports[i], stop);
+      }
+      return steps;
+    }
+    std::vector<std::optional<ReportFile>> files(reports.size());
+    for (std::size_t i = 0; i < reports.size() && !stopped(); ++i) {
+      if (loading) loading(reports[i]);
+      files[i] = load(reports[i], stop, steps[i]);
+    }
+    if (auto st = storage_.end_group(); !st.ok()) {
+      spdlog::error("{} reports loaded together were not kept, will try again: {}",
+                    reports.size(), st.message());
+      for (std::size_t i = 0; i < reports.size(); ++i) {
+        if (!files[i]) continue;
+        files[i].reset();
+        steps[i].outcome.reset();
+        steps[i].disposition = Disposition::kRetry;
+      }
+    }
+    // 2. Each placed in the archive, where it went noted in the ledger and
+    // the alerts queued in one commit; only then do the names leave the
+    // inbox (load_and_archive() says why in that order).
+    std::vector<std::optional<ArchivedCopy>> placed(reports.size());
+    for (std::size_t i = 0; i < reports.size(); ++i) {
+      if (files[i]) placed[i] = place(reports[i], *files[i], steps[i]);
+    }
+    const bool grouped = storage_.begin_group().ok();
+    for (std::size_t i = 0; i < reports.size(); ++i) {
+      if (placed[i] && !placed[i]->where().empty()) {
+        note_archived(reports[i], steps[i], placed[i]->where());
+      }
+    }
+    CheckStep check = this->check();
+    if (grouped) {
+      if (auto st = storage_.end_group(); !st.ok()) {
+        spdlog::error("{} reports: where each was archived was not noted, will try again: {}",
+                      reports.size(), st.message());
+        check.ok = false;   // the checker runs again soon
+        for (std::size_t i = 0; i < reports.size(); ++i) {
+          if (placed[i] && !placed[i]->where().empty()) {
+            placed[i].reset();   // the name stays: the next look resumes it
+            steps[i].disposition = Disposition::kRetry;
+          }
+        }
+      }
+    }
+    // 3. The names leave the inbox (delete mode: the ledger notes it after).
+    for (std::size_t i = 0; i < reports.size(); ++i) {
+      if (!placed[i]) continue;
+      const bool deleted = placed[i]->where().empty();
+      steps[i].disposition = leave_inbox(reports[i], steps[i], *placed[i]);
+      if (steps[i].disposition == Disposition::kDone && deleted) {
+        note_archived(reports[i], steps[i], {});
+      }
+    }
+    for (std::size_t i = 0; i < reports.size(); ++i) {
+      if (arrivals_ && steps[i].disposition == Disposition::kDone) {
+        arrivals_->forget(reports[i].relative);
+      }
+    }
+    // The run's checker step is told once, with the last report.
+    if (!steps.empty()) steps.back().check = check;
+  } catch (const std::exception& e) {
+    storage_.abandon_group();
+    spdlog::critical("{} reports: unexpected error, will try again: {}", reports.size(), e.what());
+    for (auto& step : steps) {
+      if (step.disposition != Disposition::kDone) step.disposition = Disposition::kRetry;
     }
   }
-  return Disposition::kDone;
+  return steps;
 }
 
 CheckStep ReportStage::check() {

@@ -1,4 +1,5 @@
-// The report stage: one ready report through load, archive and check.
+// The report stage: a ready report (or several small ones together)
+// through load, archive and check.
 //
 // Contract:
 // - handle() loads a report the inbox handed out, moves it out of the inbox
@@ -24,8 +25,11 @@
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <optional>
+#include <span>
+#include <vector>
 
 #include "base/clock.hpp"
 #include "config/config.hpp"
@@ -69,6 +73,25 @@ class ReportStage {
   [[nodiscard]] CheckStep check();
   void checkpoint();
 
+  // Several small reports that are ready at once, as handle() would take
+  // them one after another, in fewer commits: every load in one, then
+  // where each went in the ledger together with the checker's run in
+  // another, and only then each name out of the inbox. Each report's step
+  // is its own (a rejected or unreadable report does not hold back the
+  // others); the checker's run is told with the last. When a commit fails,
+  // nothing of the reports it held is kept and they are tried again
+  // (kRetry). `loading` is called as each report begins loading. Only for
+  // reports that groupable() accepts; anything else goes through handle().
+  [[nodiscard]] std::vector<ReportStep> handle_group(
+      std::span<const InboxReport> reports, const std::atomic<bool>* stop = nullptr,
+      const std::function<void(const InboxReport&)>& loading = {});
+  // Whether `report` may go in a group: a small regular file, the storage
+  // commits groups as one (Storage::groups_writes), the inbox not shared.
+  [[nodiscard]] bool groupable(const InboxReport& report) const;
+  // The largest report handle_group() takes, and how many at most.
+  static constexpr long kGroupBytes = 256 * 1024;
+  static constexpr std::size_t kGroupReports = 64;
+
   void set_loader_options(LoaderOptions options);
   void set_alerts(AlertsConfig alerts);
   void set_archive(ArchiveOptions archive);
@@ -90,6 +113,17 @@ class ReportStage {
  private:
   [[nodiscard]] Disposition load_and_archive(const InboxReport& report,
                                              const std::atomic<bool>* stop, ReportStep& step);
+  // The steps of load_and_archive(). load() and place() log what failed and
+  // set step.disposition when they return nullopt.
+  [[nodiscard]] std::optional<ReportFile> load(const InboxReport& report,
+                                               const std::atomic<bool>* stop, ReportStep& step);
+  [[nodiscard]] std::optional<ArchivedCopy> place(const InboxReport& report,
+                                                  const ReportFile& file, ReportStep& step);
+  // Notes in the ledger where the report went (empty: deleted); a failure is logged.
+  void note_archived(const InboxReport& report, const ReportStep& step,
+                     const std::filesystem::path& where);
+  [[nodiscard]] Disposition leave_inbox(const InboxReport& report, const ReportStep& step,
+                                        ArchivedCopy& placed);
 
   Storage& storage_;
   const Clock& clock_;

@@ -786,6 +786,26 @@ class Storage {
   [[nodiscard]] virtual Result<std::vector<ChangeRecord>> report_events(std::int64_t report_id,
                                                                         int limit) = 0;
 
+  // --- Several short transactions as one commit --------------------------
+  // From begin_group() to end_group(), every write of this connection joins
+  // one transaction: each transaction it begins and commits, and each
+  // single statement. Nothing of the group is durable or seen by other
+  // connections before end_group() returns ok; then all of it is. A
+  // transaction begun inside the group that rolls back undoes its own writes
+  // alone. When end_group() fails, or a failure ended the whole transaction
+  // meanwhile (the disk full, say), nothing of the group is kept and
+  // end_group() says so; abandon_group() drops the group unkept. Groups do
+  // not nest, hold the write lock throughout, and maintain() does nothing
+  // inside one. A backend may instead commit each transaction as it comes
+  // (this default, and PostgreSQL's, where other nodes should see each
+  // report at once): a caller relies on "nothing durable after a failed
+  // end_group() that was not durable before begin_group()" only where the
+  // backend says groups_writes() is true.
+  [[nodiscard]] virtual bool groups_writes() const { return false; }
+  [[nodiscard]] virtual Status begin_group() { return {}; }
+  [[nodiscard]] virtual Status end_group() { return {}; }
+  virtual void abandon_group() noexcept {}
+
   // --- Housekeeping -----------------------------------------------------
   // What a backend defers with StorageOptions::defer_maintenance, done now
   // if it is worth doing (cheap otherwise). Another connection doing the

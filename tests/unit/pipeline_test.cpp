@@ -61,9 +61,15 @@ class OneThread final : public PipelineEvents {
     PipelineStep step;
     if (inbox_.fd() >= 0) inbox_.handle_events();
     inbox_.process_due(now);
-    for (const auto& report : inbox_.take_ready()) {
-      ++step.reports;
-      step.queued += run_report(reports_, report, *this, &stop).check.queued;
+    const std::vector<InboxReport> ready = inbox_.take_ready();
+    step.reports += static_cast<int>(ready.size());
+    if (one_at_a_time) {
+      for (const auto& report : ready) {
+        step.queued += run_report(reports_, report, *this, &stop).check.queued;
+      }
+    } else {
+      // As the daemon does: what is ready at once goes together.
+      for (const auto& s : run_reports(reports_, ready, *this, &stop)) step.queued += s.check.queued;
     }
     mail_if_due(now, step);
     return step;
@@ -80,8 +86,16 @@ class OneThread final : public PipelineEvents {
   std::vector<std::string> told;
   // What the daemon sets at shutdown.
   std::atomic<bool> stop{false};
+  // Each ready report through run_report alone, as before reports were
+  // taken together (the reference the grouped run is held to).
+  bool one_at_a_time = false;
+  // Sets `stop` as this report begins loading (empty: never).
+  std::string stop_at;
 
-  void loading(const InboxReport& report) override { told.push_back("loading " + report.relative); }
+  void loading(const InboxReport& report) override {
+    told.push_back("loading " + report.relative);
+    if (report.relative == stop_at) stop = true;
+  }
   void report_done(const std::string& relative, Disposition d) override {
     told.push_back("done " + relative);
     inbox_.done(relative, d);
@@ -416,6 +430,107 @@ TEST_F(PipelineTest, AReportTakenAfterStopIsNotLoadedAndIsTakenAgainLater) {
   EXPECT_EQ(files_under(config_.inbox.processed), std::vector<std::string>{"medan.csv"});
   EXPECT_EQ(transport_.calls.size(), 1u);
 }
+
+
+// Four reports ready at once: a shortage, a rejected report, a copy of the
+// first, a quiet one. Taken together or one at a time, each ends the same.
+class ReadyTogetherTest : public PipelineTest, public ::testing::WithParamInterface<bool> {
+ protected:
+  void drop_four() {
+    drop("a-medan.csv", "store,item,count\nMedan,Kopi Gayo,0\nMedan,Teh,4\n");
+    drop("b-bad.csv", "store,item,count\nMedan,Kopi Gayo,many\n");
+    drop("c-copy.csv", "store,item,count\nMedan,Kopi Gayo,0\nMedan,Teh,4\n");
+    drop("d-makassar.csv", "store,item,count\nMakassar,Kalosi,3\n");
+  }
+};
+
+TEST_P(ReadyTogetherTest, EachReportEndsAsItWouldAlone) {
+  start();
+  pipeline_->one_at_a_time = GetParam();
+  pipeline_->told.clear();
+  drop_four();
+  // One shortage alert and one rejection: the copy and the quiet report
+  // alert nobody.
+  expect_step(step(), 4, 2, 2);
+  EXPECT_TRUE(files_under(config_.inbox.path).empty());
+  EXPECT_EQ(files_under(config_.inbox.processed),
+            (std::vector<std::string>{"a-medan.csv", "c-copy.csv", "d-makassar.csv"}));
+  EXPECT_EQ(files_under(config_.inbox.failed),
+            (std::vector<std::string>{"b-bad.csv", "b-bad.csv.error.txt"}));
+  auto ledger = db_->recent_reports(10);
+  ASSERT_TRUE(ledger.ok());
+  ASSERT_EQ(ledger->size(), 4u);
+  std::map<std::string, ReportRecord> by;
+  for (const auto& r : *ledger) by[r.path] = r;
+  EXPECT_EQ(by["a-medan.csv"].status, ReportStatus::kLoaded);
+  EXPECT_EQ(by["b-bad.csv"].status, ReportStatus::kRejected);
+  EXPECT_EQ(by["c-copy.csv"].status, ReportStatus::kDuplicate);
+  EXPECT_EQ(by["c-copy.csv"].duplicate_of, std::optional<std::int64_t>(by["a-medan.csv"].id));
+  EXPECT_EQ(by["d-makassar.csv"].status, ReportStatus::kLoaded);
+  EXPECT_EQ(by["a-medan.csv"].archived_path, (config_.inbox.processed / "a-medan.csv").string());
+  EXPECT_EQ(by["b-bad.csv"].archived_path, (config_.inbox.failed / "b-bad.csv").string());
+  EXPECT_EQ(by["c-copy.csv"].archived_path, (config_.inbox.processed / "c-copy.csv").string());
+  EXPECT_EQ(by["d-makassar.csv"].archived_path,
+            (config_.inbox.processed / "d-makassar.csv").string());
+  ASSERT_EQ(transport_.calls.size(), 2u);
+  EXPECT_EQ(counts().sent, 2);
+  if (!GetParam()) {
+    // Together: each begins loading in turn, the inbox hears of each, the
+    // mail stage is woken once.
+    EXPECT_EQ(pipeline_->told,
+              (std::vector<std::string>{"loading a-medan.csv", "loading b-bad.csv",
+                                        "loading c-copy.csv", "loading d-makassar.csv",
+                                        "done a-medan.csv", "done b-bad.csv", "done c-copy.csv",
+                                        "done d-makassar.csv", "wake mail"}));
+  }
+  // A restart finds nothing left to do.
+  pipeline_.reset();
+  mail_.reset();
+  reports_.reset();
+  inbox_.reset();
+  mail_db_.reset();
+  db_.reset();
+  start();
+  EXPECT_EQ(first_.queued, 0);
+  EXPECT_EQ(step().reports, 0);
+  EXPECT_EQ(transport_.calls.size(), 2u);
+}
+
+TEST_P(ReadyTogetherTest, AStopMidwayKeepsWhatWasLoadedAndTheRestComesBack) {
+  start();
+  pipeline_->one_at_a_time = GetParam();
+  pipeline_->stop_at = "d-makassar.csv";
+  drop_four();
+  expect_step(step(), 4, 2, 2);
+  // The first three are done (the copy is known by its content before
+  // anything is read); the last one's load was cancelled, nothing of it kept.
+  EXPECT_EQ(files_under(config_.inbox.path), std::vector<std::string>{"d-makassar.csv"});
+  EXPECT_EQ(files_under(config_.inbox.processed),
+            (std::vector<std::string>{"a-medan.csv", "c-copy.csv"}));
+  auto ledger = db_->recent_reports(10);
+  ASSERT_TRUE(ledger.ok());
+  EXPECT_EQ(ledger->size(), 3u);
+  EXPECT_FALSE(db_->count_of("Makassar", "Kalosi")->has_value());
+
+  pipeline_->stop_at.clear();
+  pipeline_->stop = false;
+  for (int i = 0; i < 20 && !files_under(config_.inbox.path).empty(); ++i) {
+    clock_.advance(1s);
+    step();
+  }
+  EXPECT_TRUE(files_under(config_.inbox.path).empty());
+  EXPECT_EQ(files_under(config_.inbox.processed),
+            (std::vector<std::string>{"a-medan.csv", "c-copy.csv", "d-makassar.csv"}));
+  ledger = db_->recent_reports(10);
+  ASSERT_TRUE(ledger.ok());
+  EXPECT_EQ(ledger->size(), 4u);
+  EXPECT_EQ(transport_.calls.size(), 2u);
+}
+
+INSTANTIATE_TEST_SUITE_P(Pipeline, ReadyTogetherTest, ::testing::Values(false, true),
+                         [](const ::testing::TestParamInfo<bool>& info) {
+                           return info.param ? "OneAtATime" : "Together";
+                         });
 
 }  // namespace
 }  // namespace stockwatch

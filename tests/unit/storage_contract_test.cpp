@@ -231,6 +231,82 @@ TEST_P(StorageContract, ALoadRollsBackUnlessCommitted) {
   EXPECT_GT(next, first);
 }
 
+// --- Several transactions as one commit --------------------------------------------
+TEST_P(StorageContract, AGroupKeepsWhatCommittedInsideItAndNotWhatRolledBack) {
+  auto other = connect();
+  ASSERT_TRUE(storage_->begin_group().ok());
+  const auto a = load({{"Medan", "Robusta", 3}}, "a.csv", "sha-a");
+  {
+    auto begun = storage_->begin_report();
+    ASSERT_TRUE(begun.ok());
+    ReportLoad dropped = std::move(begun).value();
+    ASSERT_TRUE(dropped.upsert("Medan", "Liberika", 5).ok());
+    ASSERT_TRUE(dropped.flush().ok());
+  }  // rolled back: this load alone
+  const auto b = load({{"Makassar", "Kalosi", 0}}, "b.csv", "sha-b");
+  ASSERT_TRUE(storage_->mark_archived(a, "processed/a.csv").ok());
+  // Inside the group, its own connection sees what it wrote.
+  EXPECT_EQ(count("Medan", "Robusta"), 3);
+  EXPECT_FALSE(count("Medan", "Liberika").has_value());
+  if (storage_->groups_writes()) {
+    // Nothing is seen elsewhere before the group's end, and groups do not nest.
+    auto seen = other->count_of("Medan", "Robusta");
+    ASSERT_TRUE(seen.ok());
+    EXPECT_FALSE(seen->has_value());
+    EXPECT_FALSE(storage_->begin_group().ok());
+  }
+  // Housekeeping inside a group does nothing and does not end it.
+  EXPECT_TRUE(storage_->maintain().ok());
+  ASSERT_TRUE(storage_->end_group().ok());
+  auto seen = other->count_of("Makassar", "Kalosi");
+  ASSERT_TRUE(seen.ok());
+  EXPECT_EQ(*seen, std::optional<std::int64_t>(0));
+  auto liberika = other->count_of("Medan", "Liberika");
+  ASSERT_TRUE(liberika.ok());
+  EXPECT_FALSE(liberika->has_value());
+  auto ra = other->report(a);
+  ASSERT_TRUE(ra.ok() && ra->has_value());
+  EXPECT_EQ((*ra)->archived_path, "processed/a.csv");
+  auto ledger = other->recent_reports(10);
+  ASSERT_TRUE(ledger.ok());
+  EXPECT_EQ(ledger->size(), 2u);
+  // The change feed holds both reports, in their order.
+  auto p = other->next_pending_changes();
+  ASSERT_TRUE(p.ok() && p->has_value());
+  EXPECT_EQ((*p)->report_id, a);
+  ASSERT_TRUE(other->commit_check((*p)->last_seq, 0, {}).ok());
+  p = other->next_pending_changes();
+  ASSERT_TRUE(p.ok() && p->has_value());
+  EXPECT_EQ((*p)->report_id, b);
+  // After the group, each write commits on its own again.
+  const auto c = load({{"Medan", "Gayo", 1}}, "c.csv", "sha-c");
+  EXPECT_GT(c, b);
+  auto gayo = other->count_of("Medan", "Gayo");
+  ASSERT_TRUE(gayo.ok());
+  EXPECT_EQ(*gayo, std::optional<std::int64_t>(1));
+}
+
+TEST_P(StorageContract, AnAbandonedGroupKeepsNothingWhereTheBackendGroupsWrites) {
+  ASSERT_TRUE(storage_->begin_group().ok());
+  load({{"Medan", "Robusta", 3}}, "a.csv", "sha-a");
+  storage_->abandon_group();
+  auto ledger = storage_->recent_reports(10);
+  ASSERT_TRUE(ledger.ok());
+  if (storage_->groups_writes()) {
+    EXPECT_TRUE(ledger->empty());
+    EXPECT_FALSE(count("Medan", "Robusta").has_value());
+    EXPECT_FALSE(storage_->end_group().ok());   // nothing open any more
+  } else {
+    EXPECT_EQ(ledger->size(), 1u);
+  }
+  // The connection works on as before.
+  load({{"Medan", "Gayo", 1}}, "b.csv", "sha-b");
+  auto other = connect();
+  auto gayo = other->count_of("Medan", "Gayo");
+  ASSERT_TRUE(gayo.ok());
+  EXPECT_EQ(*gayo, std::optional<std::int64_t>(1));
+}
+
 TEST_P(StorageContract, AMovedLoadCommitsOnce) {
   auto begun = storage_->begin_report();
   ASSERT_TRUE(begun.ok());

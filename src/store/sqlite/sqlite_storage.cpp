@@ -693,6 +693,9 @@ struct SqliteStorage::Impl {
         {&begin_immediate, "BEGIN IMMEDIATE"},
         {&commit, "COMMIT"},
         {&rollback, "ROLLBACK"},
+        {&savepoint, "SAVEPOINT stockwatch_write"},
+        {&release, "RELEASE stockwatch_write"},
+        {&rollback_to, "ROLLBACK TO stockwatch_write"},
         {&cursor_get, "SELECT position FROM cursors WHERE name = ?"},
         {&cursor_set, "UPDATE cursors SET position = max(position, ?) WHERE name = ?"},
         {&find_loaded, "SELECT " SW_REPORT_COLUMNS " FROM reports "
@@ -791,10 +794,28 @@ struct SqliteStorage::Impl {
     return {};
   }
 
-  Status begin() { return stmt(begin_immediate).run(); }
-  Status do_commit() { return stmt(commit).run(); }
+  // Inside a group (Storage::begin_group) each transaction is a savepoint
+  // of the group's one transaction.
+  bool grouped = false;
+  std::optional<Statement> savepoint, release, rollback_to;
+
+  Status begin() {
+    if (!grouped) return stmt(begin_immediate).run();
+    // A failure that ended the group's transaction: a savepoint now would
+    // start a transaction of its own, outside the group.
+    if (sqlite3_get_autocommit(db.get())) {
+      return Error(ErrorCode::kIo, "an earlier failure ended this group of writes");
+    }
+    return stmt(savepoint).run();
+  }
+  Status do_commit() { return stmt(grouped ? release : commit).run(); }
   void do_rollback() {
     if (sqlite3_get_autocommit(db.get())) return;
+    if (grouped) {
+      (void)stmt(rollback_to).run();
+      (void)stmt(release).run();
+      return;
+    }
     // Before prepare_all() (a failed schema step), without a statement.
     if (rollback) (void)rollback->run();
     else (void)exec("ROLLBACK");
@@ -1002,6 +1023,37 @@ std::unique_ptr<SqliteStorage> SqliteStorage::open_with_schema(const std::filesy
 }
 
 SqliteStorage::SqliteStorage(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+Status SqliteStorage::maintain() {
+  if (impl_->grouped) return {};
+  return checkpoint(kCheckpointLogBytes);
+}
+
+Status SqliteStorage::begin_group() {
+  if (impl_->grouped) return Error(ErrorCode::kInternal, "a group of writes is already open");
+  if (auto st = impl_->stmt(impl_->begin_immediate).run(); !st.ok()) return st;
+  impl_->grouped = true;
+  return {};
+}
+
+Status SqliteStorage::end_group() {
+  if (!impl_->grouped) return Error(ErrorCode::kInternal, "no group of writes is open");
+  impl_->grouped = false;
+  if (sqlite3_get_autocommit(impl_->db.get())) {
+    return Error(ErrorCode::kIo, "an earlier failure ended this group of writes; nothing of it was kept");
+  }
+  if (auto st = impl_->do_commit(); !st.ok()) {
+    impl_->do_rollback();
+    return st;
+  }
+  return {};
+}
+
+void SqliteStorage::abandon_group() noexcept {
+  if (!impl_->grouped) return;
+  impl_->grouped = false;
+  impl_->do_rollback();
+}
 
 Status SqliteStorage::checkpoint(std::int64_t min_log_bytes) {
   auto& impl = *impl_;

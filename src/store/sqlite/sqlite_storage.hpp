@@ -173,7 +173,11 @@ class SqliteStorage final : public Storage {
   Result<bool> claim_inbox_file(std::string_view name, std::string_view claimant,
                                 TimePoint now, Duration lease) override;
   Status release_inbox_file(std::string_view name, std::string_view claimant) override;
-  Status maintain() override { return checkpoint(kCheckpointLogBytes); }
+  Status maintain() override;
+  bool groups_writes() const override { return true; }
+  Status begin_group() override;
+  Status end_group() override;
+  void abandon_group() noexcept override;
   // A file: nothing to lose.
   [[nodiscard]] std::optional<std::string> connection_problem() const override {
     return std::nullopt;
