@@ -658,9 +658,21 @@ struct Daemon::Impl final : PipelineEvents {
       more = !ready_reports.empty();
       ready_posted = more;
     }
+    // The rest is taken however this run ends.
+    struct TakeRest {
+      Impl* daemon;
+      bool more;
+      ~TakeRest() {
+        if (!more) return;
+        try {
+          daemon->post(daemon->db_strand, "reports", [d = daemon] { d->take_reports(); });
+        } catch (...) {
+          log_handler_exception("reports");
+        }
+      }
+    } rest{this, more};
     run_reports(*reports, run, *this, &stopping);
     status.set_loading({});
-    if (more) post(db_strand, "reports", [this] { take_reports(); });
   }
 
   // PipelineEvents, on the db strand: which report loads, and what a report

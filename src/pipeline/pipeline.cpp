@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <chrono>
+#include <optional>
 
 #include "base/guard.hpp"
 
@@ -31,7 +32,8 @@ ReportStep run_report(ReportStage& reports, const InboxReport& report, PipelineE
 
 namespace {
 // Reports that handle_group() takes together: the events as run_report()
-// tells them, each report's in turn, the checker's run once.
+// tells them, each report's in turn, the checker's run once. When they
+// cannot be taken together now, each goes through run_report().
 void run_group(ReportStage& reports, std::span<const InboxReport> group, PipelineEvents& events,
                const std::atomic<bool>* stop, std::vector<ReportStep>& steps) {
   const bool stopped = stop && stop->load();
@@ -40,8 +42,17 @@ void run_group(ReportStage& reports, std::span<const InboxReport> group, Pipelin
     const auto loading = [&](const InboxReport& r) {
       guarded("report loading", [&] { events.loading(r); })();
     };
-    guarded("reports", [&] { got = reports.handle_group(group, stop, loading); })();
-    got.resize(group.size());
+    std::optional<std::vector<ReportStep>> handled;
+    bool threw = true;   // then every report is tried again (kRetry)
+    guarded("reports", [&] {
+      handled = reports.handle_group(group, stop, loading);
+      threw = false;
+    })();
+    if (!threw && !handled) {
+      for (const auto& report : group) steps.push_back(run_report(reports, report, events, stop));
+      return;
+    }
+    if (handled && handled->size() == group.size()) got = std::move(*handled);
     for (std::size_t k = 0; k < group.size(); ++k) {
       guarded("report handled", [&] { events.handled(group[k], got[k]); })();
     }
@@ -63,7 +74,11 @@ std::vector<ReportStep> run_reports(ReportStage& reports, std::span<const InboxR
   std::size_t i = 0;
   while (i < ready.size()) {
     std::size_t j = i;
-    while (j < ready.size() && j - i < ReportStage::kGroupReports && reports.groupable(ready[j])) {
+    std::int64_t bytes = 0;
+    while (j < ready.size() && j - i < ReportStage::kGroupReports) {
+      const auto size = reports.group_bytes(ready[j]);
+      if (!size || bytes + *size > ReportStage::kGroupTotalBytes) break;
+      bytes += *size;
       ++j;
     }
     if (j - i >= 2) {

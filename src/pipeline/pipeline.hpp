@@ -72,7 +72,7 @@ class PipelineEvents {
 ReportStep run_report(ReportStage& reports, const InboxReport& report, PipelineEvents& events,
                       const std::atomic<bool>* stop = nullptr);
 // Reports ready at once, in their order: each run of small ones
-// (ReportStage::groupable, at most kGroupReports) through
+// (ReportStage::group_bytes, at most kGroupReports and kGroupTotalBytes) through
 // ReportStage::handle_group, with the events as run_report() tells them
 // (each report's in turn, the checker's run once per group, one wake of the
 // mail stage, one checkpoint), anything else through run_report(). One step

@@ -217,93 +217,133 @@ Disposition ReportStage::load_and_archive(const InboxReport& report,
   return d;
 }
 
-bool ReportStage::groupable(const InboxReport& report) const {
-  if (!claimant_.empty() || !storage_.groups_writes()) return false;
+std::optional<std::int64_t> ReportStage::group_bytes(const InboxReport& report) const {
+  if (!claimant_.empty() || !storage_.groups_writes()) return std::nullopt;
   struct stat st {};
-  return ::stat(report.path.c_str(), &st) == 0 && S_ISREG(st.st_mode) &&
-         st.st_size <= kGroupBytes;
+  if (::stat(report.path.c_str(), &st) != 0 || !S_ISREG(st.st_mode) || st.st_size > kGroupBytes) {
+    return std::nullopt;
+  }
+  return static_cast<std::int64_t>(st.st_size);
 }
 
-std::vector<ReportStep> ReportStage::handle_group(
+namespace {
+// A group of writes left unended however the scope is left (an early
+// return, an exception) is dropped, so the connection never stays inside it.
+class OpenGroup {
+ public:
+  explicit OpenGroup(Storage& storage) : storage_(storage) {}
+  OpenGroup(const OpenGroup&) = delete;
+  OpenGroup& operator=(const OpenGroup&) = delete;
+  ~OpenGroup() {
+    if (open_) storage_.abandon_group();
+  }
+  [[nodiscard]] Status begin() {
+    auto st = storage_.begin_group();
+    open_ = st.ok();
+    return st;
+  }
+  [[nodiscard]] Status end() {
+    open_ = false;
+    return storage_.end_group();
+  }
+
+ private:
+  Storage& storage_;
+  bool open_ = false;
+};
+}  // namespace
+
+std::optional<std::vector<ReportStep>> ReportStage::handle_group(
     std::span<const InboxReport> reports, const std::atomic<bool>* stop,
     const std::function<void(const InboxReport&)>& loading) {
   std::vector<ReportStep> steps(reports.size());   // kRetry unless handled
-  const auto stopped = [&] { return stop && stop->load(); };
+  bool loads_kept = false;   // the first commit is done
+  const auto forget_loads = [&] {
+    for (auto& step : steps) {
+      if (!step.outcome) continue;
+      step.outcome.reset();
+      step.disposition = Disposition::kRetry;
+    }
+  };
   try {
-    // 1. Every load in one commit.
-    if (auto st = storage_.begin_group(); !st.ok()) {
-      spdlog::warn("{} reports: cannot load them together, one at a time instead: {}",
-                   reports.size(), st.message());
-      for (std::size_t i = 0; i < reports.size() && !stopped(); ++i) {
-        if (loading) loading(reports[i]);
-        steps[i] = handle(reports[i], stop);
-      }
-      return steps;
-    }
     std::vector<std::optional<ReportFile>> files(reports.size());
-    for (std::size_t i = 0; i < reports.size() && !stopped(); ++i) {
-      if (loading) loading(reports[i]);
-      files[i] = load(reports[i], stop, steps[i]);
-    }
-    if (auto st = storage_.end_group(); !st.ok()) {
-      spdlog::error("{} reports loaded together were not kept, will try again: {}",
-                    reports.size(), st.message());
-      for (std::size_t i = 0; i < reports.size(); ++i) {
-        if (!files[i]) continue;
-        files[i].reset();
-        steps[i].outcome.reset();
-        steps[i].disposition = Disposition::kRetry;
+    {
+      // 1. Every load in one commit.
+      OpenGroup group(storage_);
+      if (auto st = group.begin(); !st.ok()) {
+        spdlog::warn("{} reports: cannot load them together, one at a time instead: {}",
+                     reports.size(), st.message());
+        return std::nullopt;
       }
+      for (std::size_t i = 0; i < reports.size() && !(stop && stop->load()); ++i) {
+        if (loading) loading(reports[i]);
+        files[i] = load(reports[i], stop, steps[i]);
+      }
+      if (auto st = group.end(); !st.ok()) {
+        spdlog::error("{} reports loaded together were not kept, will try again: {}",
+                      reports.size(), st.message());
+        forget_loads();
+        return steps;
+      }
+      loads_kept = true;
     }
-    // 2. Each placed in the archive, where it went noted in the ledger and
-    // the alerts queued in one commit; only then do the names leave the
-    // inbox (load_and_archive() says why in that order).
+    // 2. Each placed in the archive; where each went noted in the ledger,
+    // and the checker's run, in one commit; only then do the names leave
+    // the inbox (load_and_archive() says why in that order).
     std::vector<std::optional<ArchivedCopy>> placed(reports.size());
     for (std::size_t i = 0; i < reports.size(); ++i) {
       if (files[i]) placed[i] = place(reports[i], *files[i], steps[i]);
     }
-    const bool grouped = storage_.begin_group().ok();
-    for (std::size_t i = 0; i < reports.size(); ++i) {
-      if (placed[i] && !placed[i]->where().empty()) {
-        note_archived(reports[i], steps[i], placed[i]->where());
+    const auto keep_names = [&](const char* why, const std::string& detail) {
+      bool any = false;
+      for (std::size_t i = 0; i < reports.size(); ++i) {
+        if (!placed[i] || placed[i]->where().empty()) continue;
+        placed[i].reset();   // the name stays: the next look only archives it
+        steps[i].disposition = Disposition::kRetry;
+        any = true;
       }
-    }
-    CheckStep check = this->check();
-    if (grouped) {
-      if (auto st = storage_.end_group(); !st.ok()) {
-        spdlog::error("{} reports: where each was archived was not noted, will try again: {}",
-                      reports.size(), st.message());
-        check.ok = false;   // the checker runs again soon
+      if (any) spdlog::error("{} reports: {}, will try again: {}", reports.size(), why, detail);
+    };
+    CheckStep check;
+    {
+      OpenGroup group(storage_);
+      if (auto st = group.begin(); !st.ok()) {
+        keep_names("where each was archived cannot be noted", st.message());
+        check = this->check();
+      } else {
         for (std::size_t i = 0; i < reports.size(); ++i) {
           if (placed[i] && !placed[i]->where().empty()) {
-            placed[i].reset();   // the name stays: the next look resumes it
-            steps[i].disposition = Disposition::kRetry;
+            note_archived(reports[i], steps[i], placed[i]->where());
           }
+        }
+        check = this->check();
+        if (auto st = group.end(); !st.ok()) {
+          keep_names("where each was archived was not noted", st.message());
+          check.ok = false;   // its run was not kept either: it runs again soon
         }
       }
     }
     // 3. The names leave the inbox (delete mode: the ledger notes it after).
     for (std::size_t i = 0; i < reports.size(); ++i) {
-      if (!placed[i]) continue;
-      const bool deleted = placed[i]->where().empty();
-      steps[i].disposition = leave_inbox(reports[i], steps[i], *placed[i]);
-      if (steps[i].disposition == Disposition::kDone && deleted) {
-        note_archived(reports[i], steps[i], {});
+      if (placed[i]) {
+        const bool deleted = placed[i]->where().empty();
+        steps[i].disposition = leave_inbox(reports[i], steps[i], *placed[i]);
+        if (steps[i].disposition == Disposition::kDone && deleted) {
+          note_archived(reports[i], steps[i], {});
+        }
       }
-    }
-    for (std::size_t i = 0; i < reports.size(); ++i) {
       if (arrivals_ && steps[i].disposition == Disposition::kDone) {
         arrivals_->forget(reports[i].relative);
       }
     }
     // The run's checker step is told once, with the last report.
-    if (!steps.empty()) steps.back().check = check;
+    steps.back().check = check;
   } catch (const std::exception& e) {
-    storage_.abandon_group();
     spdlog::critical("{} reports: unexpected error, will try again: {}", reports.size(), e.what());
-    for (auto& step : steps) {
-      if (step.disposition != Disposition::kDone) step.disposition = Disposition::kRetry;
-    }
+    if (!loads_kept) forget_loads();
+  } catch (...) {
+    spdlog::critical("{} reports: unexpected error, will try again", reports.size());
+    if (!loads_kept) forget_loads();
   }
   return steps;
 }

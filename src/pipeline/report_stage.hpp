@@ -80,17 +80,22 @@ class ReportStage {
   // is its own (a rejected or unreadable report does not hold back the
   // others); the checker's run is told with the last. When a commit fails,
   // nothing of the reports it held is kept and they are tried again
-  // (kRetry). `loading` is called as each report begins loading. Only for
-  // reports that groupable() accepts; anything else goes through handle().
-  [[nodiscard]] std::vector<ReportStep> handle_group(
+  // (kRetry). `loading` is called as each report begins loading. nullopt:
+  // the reports cannot be taken together now (the write lock is held
+  // elsewhere past the busy timeout); nothing was done, and the caller
+  // takes them one at a time. Only for reports group_bytes() accepts.
+  [[nodiscard]] std::optional<std::vector<ReportStep>> handle_group(
       std::span<const InboxReport> reports, const std::atomic<bool>* stop = nullptr,
       const std::function<void(const InboxReport&)>& loading = {});
-  // Whether `report` may go in a group: a small regular file, the storage
-  // commits groups as one (Storage::groups_writes), the inbox not shared.
-  [[nodiscard]] bool groupable(const InboxReport& report) const;
-  // The largest report handle_group() takes, and how many at most.
-  static constexpr long kGroupBytes = 256 * 1024;
+  // The size of `report` when it may go in a group (a regular file of at
+  // most kGroupBytes, the storage commits groups as one
+  // (Storage::groups_writes), the inbox not shared); nullopt otherwise.
+  [[nodiscard]] std::optional<std::int64_t> group_bytes(const InboxReport& report) const;
+  // The largest report handle_group() takes, and how many and how many
+  // bytes at most: the write lock is held for the whole group.
+  static constexpr std::int64_t kGroupBytes = 256 * 1024;
   static constexpr std::size_t kGroupReports = 64;
+  static constexpr std::int64_t kGroupTotalBytes = 4 * 1024 * 1024;
 
   void set_loader_options(LoaderOptions options);
   void set_alerts(AlertsConfig alerts);

@@ -156,6 +156,7 @@ class PipelineTest : public ::testing::Test {
   void start() {
     StorageOptions loading;
     loading.defer_maintenance = true;
+    loading.busy_timeout_ms = busy_timeout_ms_;
     db_ = Storage::open(config_.storage.database, loading, clock_);
     mail_db_ = Storage::open(config_.storage.database, {}, clock_);
     inbox_ = std::make_unique<Inbox>(config_.inbox, clock_,
@@ -189,6 +190,7 @@ class PipelineTest : public ::testing::Test {
   }
 
   TempDir dir_{"pipeline"};
+  int busy_timeout_ms_ = 5000;   // the loading connection's
   ManualClock clock_;
   Config config_;
   RetryPolicy policy_;
@@ -525,6 +527,52 @@ TEST_P(ReadyTogetherTest, AStopMidwayKeepsWhatWasLoadedAndTheRestComesBack) {
   ASSERT_TRUE(ledger.ok());
   EXPECT_EQ(ledger->size(), 4u);
   EXPECT_EQ(transport_.calls.size(), 2u);
+}
+
+TEST_P(ReadyTogetherTest, InDeleteModeEachIsRemovedAndItsRejectionKept) {
+  config_.inbox.archive = "delete";
+  start();
+  pipeline_->one_at_a_time = GetParam();
+  drop_four();
+  expect_step(step(), 4, 2, 2);
+  EXPECT_TRUE(files_under(config_.inbox.path).empty());
+  EXPECT_TRUE(files_under(config_.inbox.processed).empty());
+  EXPECT_EQ(files_under(config_.inbox.failed), std::vector<std::string>{"b-bad.csv.error.txt"});
+  auto ledger = db_->recent_reports(10);
+  ASSERT_TRUE(ledger.ok());
+  ASSERT_EQ(ledger->size(), 4u);
+  for (const auto& r : *ledger) EXPECT_EQ(r.archived_path, ReportStage::kDeletedMarker) << r.path;
+}
+
+TEST_F(PipelineTest, ReportsThatCannotBeTakenTogetherNowAreTakenOneAtATime) {
+  busy_timeout_ms_ = 50;
+  start();
+  // Another process (`stockwatch ingest`, say) holds the write lock.
+  auto other = Storage::open(config_.storage.database, {}, clock_);
+  auto held = other->begin_report();
+  ASSERT_TRUE(held.ok());
+  pipeline_->told.clear();
+  drop("a-medan.csv", "store,item,count\nMedan,Kopi Gayo,0\n");
+  drop("b-makassar.csv", "store,item,count\nMakassar,Kalosi,3\n");
+  expect_step(step(), 2, 0, 0);
+  // Each went through the single path, was told as such, and waits.
+  EXPECT_EQ(pipeline_->told,
+            (std::vector<std::string>{"loading a-medan.csv", "done a-medan.csv",
+                                      "loading b-makassar.csv", "done b-makassar.csv"}));
+  EXPECT_EQ(files_under(config_.inbox.path),
+            (std::vector<std::string>{"a-medan.csv", "b-makassar.csv"}));
+
+  held->rollback();
+  for (int i = 0; i < 20 && !files_under(config_.inbox.path).empty(); ++i) {
+    clock_.advance(1s);
+    step();
+  }
+  EXPECT_EQ(files_under(config_.inbox.processed),
+            (std::vector<std::string>{"a-medan.csv", "b-makassar.csv"}));
+  auto ledger = db_->recent_reports(10);
+  ASSERT_TRUE(ledger.ok());
+  EXPECT_EQ(ledger->size(), 2u);
+  EXPECT_EQ(transport_.calls.size(), 1u);
 }
 
 INSTANTIATE_TEST_SUITE_P(Pipeline, ReadyTogetherTest, ::testing::Values(false, true),
