@@ -81,7 +81,9 @@ std::vector<ReportStep> run_reports(ReportStage& reports, std::span<const InboxR
       bytes += *size;
       ++j;
     }
-    if (j - i >= 2) {
+    // A small report alone takes the same path: its archive note then
+    // shares the checker's commit.
+    if (j > i) {
       run_group(reports, ready.subspan(i, j - i), events, stop, steps);
       i = j;
     } else {

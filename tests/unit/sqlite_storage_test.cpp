@@ -915,6 +915,44 @@ TEST_F(StorageTest, CheckpointsBetweenReportsKeepTheLogFromGrowing) {
   EXPECT_EQ(raw.integer("SELECT COUNT(*) FROM inventory"), 21 * 500);
 }
 
+// A reader in the log (the mail connection, the console) keeps it from
+// starting over, so it still holds frames that are copied already. Those
+// do not count again: each report did copy and sync the log then.
+TEST_F(StorageTest, FramesCopiedAlreadyDoNotCountTowardsTheNextCheckpoint) {
+  StorageOptions loading;
+  loading.defer_maintenance = true;
+  open(loading);
+  auto load_report = [&](int n) {
+    std::vector<Row> rows;
+    for (int i = 0; i < 500; ++i) {
+      rows.push_back({"Medan", "item-" + std::to_string(n) + "-" + std::to_string(i), i + 1});
+    }
+    (void)load(rows, "r" + std::to_string(n) + ".csv", "sha-" + std::to_string(n));
+  };
+  const auto wal = std::filesystem::path(db_path().string() + "-wal");
+  load_report(0);
+  const auto before = std::filesystem::file_size(wal);
+  RawDb reader(db_path());
+  reader.exec("BEGIN");
+  EXPECT_EQ(reader.integer("SELECT COUNT(*) FROM inventory"), 500);
+  ASSERT_TRUE(storage_->checkpoint(1).ok());   // all copied; the reader stays in the log
+  const auto copied = std::filesystem::file_size(db_path());
+
+  load_report(1);   // appended: the reader is still in the log
+  const auto after = std::filesystem::file_size(wal);
+  ASSERT_GT(after, before) << "the log did not start over";
+  reader.exec("COMMIT");
+  reader.exec("BEGIN");   // a reader again, now of report 1 too
+  EXPECT_EQ(reader.integer("SELECT COUNT(*) FROM inventory"), 1000);
+  // The log as a whole is past this threshold; what report 1 added is not.
+  const auto threshold = static_cast<std::int64_t>(after - before + before / 2);
+  ASSERT_TRUE(storage_->checkpoint(threshold).ok());
+  EXPECT_EQ(std::filesystem::file_size(db_path()), copied) << "nothing copied";
+  ASSERT_TRUE(storage_->checkpoint(1).ok());
+  EXPECT_GT(std::filesystem::file_size(db_path()), copied) << "report 1 copied";
+  reader.exec("COMMIT");
+}
+
 // Version 1 wrote the change records with triggers on inventory; version 2
 // writes them itself. An old database loses the triggers when it is opened,
 // keeps its data, and each change is recorded once.

@@ -628,6 +628,13 @@ struct SqliteStorage::Impl {
   // With auto_checkpoint off: the frames in the write-ahead log after this
   // connection's last commit (SQLite's WAL hook), and the page size.
   std::int64_t log_frames = -1;  // -1: not tracked
+  // Of those frames, the ones the last complete checkpoint copied while the
+  // log has not started over since. The log starts over only when a writer
+  // finds it wholly copied and no reader in it; while the mail connection
+  // writes beside this one that is rare, and the log keeps frames that are
+  // copied already. Counting those as new made every maintain() copy and
+  // sync again, once per report.
+  std::int64_t checkpointed_frames = 0;
   std::int64_t page_size = 0;
 
   // Statements are prepared lazily and kept for the connection's life.
@@ -968,9 +975,8 @@ std::unique_ptr<SqliteStorage> SqliteStorage::open_with_schema(const std::filesy
   impl->item_names = options.item_names ? options.item_names : std::make_shared<ItemNames>();
   impl->sorted_inventory = options.sorted_inventory;
   sqlite3* raw = nullptr;
-  const int rc = sqlite3_open_v2(file.c_str(), &raw,
-                                 SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-                                 nullptr);
+  const int rc = sqlite::open(file.c_str(), &raw,
+                              SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX);
   impl->db.reset(raw);  // owns the handle even when opening failed
   if (rc != SQLITE_OK) {
     throw StorageError("cannot open database " + file.string() + ": " +
@@ -999,7 +1005,9 @@ std::unique_ptr<SqliteStorage> SqliteStorage::open_with_schema(const std::filesy
     sqlite3_wal_hook(
         raw,
         [](void* p, sqlite3*, const char*, int frames) {
-          static_cast<Impl*>(p)->log_frames = frames;
+          auto* impl = static_cast<Impl*>(p);
+          if (frames < impl->checkpointed_frames) impl->checkpointed_frames = 0;  // started over
+          impl->log_frames = frames;
           return SQLITE_OK;
         },
         impl.get());
@@ -1057,15 +1065,23 @@ void SqliteStorage::abandon_group() noexcept {
 
 Status SqliteStorage::checkpoint(std::int64_t min_log_bytes) {
   auto& impl = *impl_;
-  if (impl.log_frames >= 0 && impl.log_frames * impl.page_size < min_log_bytes) return {};
+  if (impl.log_frames >= 0 &&
+      (impl.log_frames - impl.checkpointed_frames) * impl.page_size < min_log_bytes) {
+    return {};
+  }
   int log = 0, done = 0;
   const int rc = sqlite3_wal_checkpoint_v2(impl.db.get(), nullptr, SQLITE_CHECKPOINT_PASSIVE,
                                            &log, &done);
   if (rc == SQLITE_BUSY) return {};  // another connection is checkpointing
   if (rc != SQLITE_OK) return sqlite::error_from(impl.db.get(), rc, "checkpoint");
-  // All copied: the next commit starts the log over. Otherwise a reader
-  // still needs the rest, and the next call tries again.
-  if (impl.log_frames >= 0 && done == log) impl.log_frames = 0;
+  // All copied: the next writer that finds no reader in the log starts it
+  // over; until then, only frames written after these count towards the
+  // next checkpoint. Otherwise a reader still needs the rest, and the next
+  // call tries again.
+  if (impl.log_frames >= 0 && done == log) {
+    impl.checkpointed_frames = log;
+    impl.log_frames = log;
+  }
   return {};
 }
 SqliteStorage::~SqliteStorage() = default;
@@ -2164,8 +2180,7 @@ Result<BackupInfo> SqliteStorage::backup(const std::filesystem::path& source,
   try {
     // The source: read-only, never created, never migrated.
     sqlite3* raw = nullptr;
-    int rc = sqlite3_open_v2(source.c_str(), &raw, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX,
-                             nullptr);
+    int rc = sqlite::open(source.c_str(), &raw, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX);
     std::unique_ptr<sqlite3, sqlite::DbCloser> src(raw);
     if (rc != SQLITE_OK) {
       return sqlite::error_from(raw, rc, "cannot open database " + source.string());
@@ -2187,7 +2202,7 @@ Result<BackupInfo> SqliteStorage::backup(const std::filesystem::path& source,
     FileRemover remove_tmp(tmp);
 
     raw = nullptr;
-    rc = sqlite3_open_v2(tmp.c_str(), &raw, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, nullptr);
+    rc = sqlite::open(tmp.c_str(), &raw, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX);
     std::unique_ptr<sqlite3, sqlite::DbCloser> dst(raw);
     if (rc != SQLITE_OK) return sqlite::error_from(raw, rc, "cannot open " + tmp.string());
     sqlite3_busy_timeout(raw, busy_timeout_ms);
