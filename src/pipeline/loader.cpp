@@ -738,8 +738,9 @@ Result<LoadOutcome> Loader::load(ReportFile& file, const std::string& raw_name,
   }
 
   // A byte-identical copy of a loaded report is recognised before any
-  // parsing, and without taking the write lock, when a loaded report has
-  // the same size: hash the file first, then look it up.
+  // parsing, and without taking the write lock (unless the report stage
+  // holds it for a group of small reports), when a loaded report has the
+  // same size: hash the file first, then look it up.
   auto same_size = storage_.loaded_with_size(st.st_size);
   if (!same_size) return same_size.error();
   if (*same_size) {

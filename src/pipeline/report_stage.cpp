@@ -253,10 +253,13 @@ class OpenGroup {
 };
 }  // namespace
 
-std::optional<std::vector<ReportStep>> ReportStage::handle_group(
+std::vector<ReportStep> ReportStage::handle_group(
     std::span<const InboxReport> reports, const std::atomic<bool>* stop,
     const std::function<void(const InboxReport&)>& loading) {
   std::vector<ReportStep> steps(reports.size());   // kRetry unless handled
+  // How the log names the group: the report itself when it is alone.
+  const std::string who = reports.size() == 1 ? reports.front().relative
+                                               : std::to_string(reports.size()) + " reports";
   bool loads_kept = false;   // the first commit is done
   const auto forget_loads = [&] {
     for (auto& step : steps) {
@@ -271,17 +274,19 @@ std::optional<std::vector<ReportStep>> ReportStage::handle_group(
       // 1. Every load in one commit.
       OpenGroup group(storage_);
       if (auto st = group.begin(); !st.ok()) {
-        spdlog::warn("{} reports: cannot load them together, one at a time instead: {}",
-                     reports.size(), st.message());
-        return std::nullopt;
+        // Another process holds the write lock past the busy timeout (or
+        // the database fails): each waits and is tried again, as a single
+        // report whose load cannot begin.
+        spdlog::info("{}: not loaded yet, the database is busy or failing; tried again "
+                     "shortly: {}", who, st.message());
+        return steps;
       }
       for (std::size_t i = 0; i < reports.size() && !(stop && stop->load()); ++i) {
         if (loading) loading(reports[i]);
         files[i] = load(reports[i], stop, steps[i]);
       }
       if (auto st = group.end(); !st.ok()) {
-        spdlog::error("{} reports loaded together were not kept, will try again: {}",
-                      reports.size(), st.message());
+        spdlog::error("{}: loaded but not kept, will try again: {}", who, st.message());
         forget_loads();
         return steps;
       }
@@ -302,7 +307,7 @@ std::optional<std::vector<ReportStep>> ReportStage::handle_group(
         steps[i].disposition = Disposition::kRetry;
         any = true;
       }
-      if (any) spdlog::error("{} reports: {}, will try again: {}", reports.size(), why, detail);
+      if (any) spdlog::error("{}: {}, will try again: {}", who, why, detail);
     };
     CheckStep check;
     {
@@ -339,10 +344,10 @@ std::optional<std::vector<ReportStep>> ReportStage::handle_group(
     // The run's checker step is told once, with the last report.
     steps.back().check = check;
   } catch (const std::exception& e) {
-    spdlog::critical("{} reports: unexpected error, will try again: {}", reports.size(), e.what());
+    spdlog::critical("{}: unexpected error, will try again: {}", who, e.what());
     if (!loads_kept) forget_loads();
   } catch (...) {
-    spdlog::critical("{} reports: unexpected error, will try again", reports.size());
+    spdlog::critical("{}: unexpected error, will try again", who);
     if (!loads_kept) forget_loads();
   }
   return steps;

@@ -80,11 +80,11 @@ class ReportStage {
   // is its own (a rejected or unreadable report does not hold back the
   // others); the checker's run is told with the last. When a commit fails,
   // nothing of the reports it held is kept and they are tried again
-  // (kRetry). `loading` is called as each report begins loading. nullopt:
-  // the reports cannot be taken together now (the write lock is held
-  // elsewhere past the busy timeout); nothing was done, and the caller
-  // takes them one at a time. Only for reports group_bytes() accepts.
-  [[nodiscard]] std::optional<std::vector<ReportStep>> handle_group(
+  // (kRetry); so are they all when the group cannot begin (another
+  // process holds the write lock past the busy timeout). `loading` is
+  // called as each report begins loading. Only for reports group_bytes()
+  // accepts; a group of one is a small report alone.
+  [[nodiscard]] std::vector<ReportStep> handle_group(
       std::span<const InboxReport> reports, const std::atomic<bool>* stop = nullptr,
       const std::function<void(const InboxReport&)>& loading = {});
   // The size of `report` when it may go in a group (a regular file of at

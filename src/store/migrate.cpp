@@ -163,8 +163,8 @@ Result<std::vector<MigratedTable>> copy_all(const std::filesystem::path& sqlite_
                                             const std::string& url, const std::string& where,
                                             const StorageOptions& options) {
   sqlite3* raw = nullptr;
-  const int rc =
-      sqlite::open(sqlite_file.c_str(), &raw, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX);
+  const int rc = sqlite3_open_v2(sqlite_file.c_str(), &raw,
+                                 SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, nullptr);
   std::unique_ptr<sqlite3, sqlite::DbCloser> src(raw);
   if (rc != SQLITE_OK) return sqlite::error_from(raw, rc, "cannot open " + sqlite_file.string());
 

@@ -66,7 +66,7 @@ class UsageContract : public ::testing::TestWithParam<StorageBackend> {
       auto next = st.next_usage_report();
       ASSERT_TRUE(next.ok()) << next.error().message();
       if (!*next) break;
-      ASSERT_TRUE(st.apply_usage(**next).ok());
+      { auto st_ = st.apply_usage(**next); ASSERT_TRUE(st_.ok()) << st_.message(); }
       ASSERT_TRUE(st.commit_usage(**next, {}).ok());
     }
   }

@@ -4,14 +4,6 @@
 
 namespace stockwatch::sqlite {
 
-int open(const char* file, sqlite3** db, int flags) {
-  // Before any connection of the process; fails (ignored) if SQLite is in
-  // use already, and journals then spill at SQLite's own size.
-  static const int configured [[maybe_unused]] =
-      sqlite3_config(SQLITE_CONFIG_STMTJRNL_SPILL, kJournalInMemoryBytes);
-  return sqlite3_open_v2(file, db, flags, nullptr);
-}
-
 Error error_from(sqlite3* db, int rc, std::string_view what) {
   const int primary = rc & 0xff;
   ErrorCode code = ErrorCode::kInternal;

@@ -26,15 +26,6 @@ struct StmtFinalizer {
   void operator()(sqlite3_stmt* s) const { sqlite3_finalize(s); }
 };
 
-// sqlite3_open_v2 for every connection of the process: the first call
-// also sets, once, what SQLite allows only before its first connection: a
-// savepoint's or statement's journal (the original pages of what a
-// transaction inside a group of writes, or a many-row statement, changed)
-// stays in memory up to kJournalInMemoryBytes instead of spilling to a
-// temporary file at 64 KiB, two of the database's 32 KiB pages.
-int open(const char* file, sqlite3** db, int flags);
-constexpr int kJournalInMemoryBytes = 4 * 1024 * 1024;
-
 // SQLITE_BUSY/LOCKED -> kBusy, SQLITE_FULL/IOERR -> kIo, the rest kInternal.
 Error error_from(sqlite3* db, int rc, std::string_view what);
 

@@ -264,8 +264,8 @@ std::unique_ptr<AccountStore> open_sqlite_account_store(const std::filesystem::p
                                                         const StorageOptions& options,
                                                         const Clock& clock) {
   sqlite3* raw = nullptr;
-  const int rc =
-      sqlite::open(file.c_str(), &raw, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX);
+  const int rc = sqlite3_open_v2(file.c_str(), &raw, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX,
+                                 nullptr);
   std::unique_ptr<sqlite3, sqlite::DbCloser> db(raw);   // owns the handle even on failure
   if (rc != SQLITE_OK) {
     throw StorageError("cannot open database " + file.string() + ": " +

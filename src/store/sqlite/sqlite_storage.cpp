@@ -635,6 +635,17 @@ struct SqliteStorage::Impl {
   // copied already. Counting those as new made every maintain() copy and
   // sync again, once per report.
   std::int64_t checkpointed_frames = 0;
+  // The pages this connection wrote to the log by then (SQLite's
+  // SQLITE_DBSTATUS_CACHE_WRITE). A log that started over and grew past
+  // checkpointed_frames before this connection's next commit looks to the
+  // hook as if it had only grown; what this connection wrote since still
+  // counts in full.
+  std::int64_t written_at_checkpoint = 0;
+  std::int64_t pages_written() const {
+    int now = 0, high = 0;
+    sqlite3_db_status(db.get(), SQLITE_DBSTATUS_CACHE_WRITE, &now, &high, 0);
+    return now;
+  }
   std::int64_t page_size = 0;
 
   // Statements are prepared lazily and kept for the connection's life.
@@ -975,8 +986,9 @@ std::unique_ptr<SqliteStorage> SqliteStorage::open_with_schema(const std::filesy
   impl->item_names = options.item_names ? options.item_names : std::make_shared<ItemNames>();
   impl->sorted_inventory = options.sorted_inventory;
   sqlite3* raw = nullptr;
-  const int rc = sqlite::open(file.c_str(), &raw,
-                              SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX);
+  const int rc = sqlite3_open_v2(file.c_str(), &raw,
+                                 SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                                 nullptr);
   impl->db.reset(raw);  // owns the handle even when opening failed
   if (rc != SQLITE_OK) {
     throw StorageError("cannot open database " + file.string() + ": " +
@@ -1065,9 +1077,10 @@ void SqliteStorage::abandon_group() noexcept {
 
 Status SqliteStorage::checkpoint(std::int64_t min_log_bytes) {
   auto& impl = *impl_;
-  if (impl.log_frames >= 0 &&
-      (impl.log_frames - impl.checkpointed_frames) * impl.page_size < min_log_bytes) {
-    return {};
+  if (impl.log_frames >= 0) {
+    const std::int64_t fresh = std::max(impl.log_frames - impl.checkpointed_frames,
+                                        impl.pages_written() - impl.written_at_checkpoint);
+    if (fresh * impl.page_size < min_log_bytes) return {};
   }
   int log = 0, done = 0;
   const int rc = sqlite3_wal_checkpoint_v2(impl.db.get(), nullptr, SQLITE_CHECKPOINT_PASSIVE,
@@ -1078,9 +1091,10 @@ Status SqliteStorage::checkpoint(std::int64_t min_log_bytes) {
   // over; until then, only frames written after these count towards the
   // next checkpoint. Otherwise a reader still needs the rest, and the next
   // call tries again.
-  if (impl.log_frames >= 0 && done == log) {
+  if (impl.log_frames >= 0 && done == log && log >= 0) {
     impl.checkpointed_frames = log;
     impl.log_frames = log;
+    impl.written_at_checkpoint = impl.pages_written();
   }
   return {};
 }
@@ -2180,7 +2194,8 @@ Result<BackupInfo> SqliteStorage::backup(const std::filesystem::path& source,
   try {
     // The source: read-only, never created, never migrated.
     sqlite3* raw = nullptr;
-    int rc = sqlite::open(source.c_str(), &raw, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX);
+    int rc = sqlite3_open_v2(source.c_str(), &raw, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX,
+                             nullptr);
     std::unique_ptr<sqlite3, sqlite::DbCloser> src(raw);
     if (rc != SQLITE_OK) {
       return sqlite::error_from(raw, rc, "cannot open database " + source.string());
@@ -2202,7 +2217,7 @@ Result<BackupInfo> SqliteStorage::backup(const std::filesystem::path& source,
     FileRemover remove_tmp(tmp);
 
     raw = nullptr;
-    rc = sqlite::open(tmp.c_str(), &raw, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX);
+    rc = sqlite3_open_v2(tmp.c_str(), &raw, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, nullptr);
     std::unique_ptr<sqlite3, sqlite::DbCloser> dst(raw);
     if (rc != SQLITE_OK) return sqlite::error_from(raw, rc, "cannot open " + tmp.string());
     sqlite3_busy_timeout(raw, busy_timeout_ms);
