@@ -9,53 +9,50 @@
 
 namespace stockwatch {
 
-ReportStep run_report(ReportStage& reports, const InboxReport& report, PipelineEvents& events,
-                      const std::atomic<bool>* stop) {
-  const bool stopped = stop && stop->load();
-  ReportStep step;   // kRetry unless handled
-  if (!stopped) {
-    guarded("report loading", [&] { events.loading(report); })();
-    guarded("report", [&] { step = reports.handle(report, stop); })();
-    guarded("report handled", [&] {
-      events.handled(report, step);
-      events.checked(step.check);
-    })();
-  }
-  // The inbox hears what became of the report whatever happened above.
-  guarded("report done", [&] { events.report_done(report.relative, step.disposition); })();
-  if (step.check.queued > 0) guarded("wake mail", [&] { events.wake_mail(); })();
-  // Last, so neither the inbox nor the mail waits for the copy, and before
-  // the next report writes, so that the log can start over.
-  if (!stopped) reports.checkpoint();
-  return step;
-}
-
 namespace {
-// Reports that handle_group() takes together: the events as run_report()
-// tells them, each report's in turn, the checker's run once.
-void run_group(ReportStage& reports, std::span<const InboxReport> group, PipelineEvents& events,
-               const std::atomic<bool>* stop, std::vector<ReportStep>& steps) {
+// What follows handling, written once for a report alone and for a group:
+// `handle` takes the reports through the stage, calling the `loading` it
+// is given as each one begins loading, and returns one step per report.
+// Then each report's step is told, the checker's run once (with the last
+// step), the inbox hears of every report whatever happened, the mail stage
+// is woken when the checker queued messages, and last the checkpoint runs.
+template <class Handle>
+std::vector<ReportStep> run_handled(ReportStage& reports, std::span<const InboxReport> ready,
+                                    PipelineEvents& events, const std::atomic<bool>* stop,
+                                    Handle&& handle) {
   const bool stopped = stop && stop->load();
-  std::vector<ReportStep> got(group.size());   // kRetry unless handled
+  std::vector<ReportStep> steps(ready.size());   // kRetry unless handled
   if (!stopped) {
     const auto loading = [&](const InboxReport& r) {
       guarded("report loading", [&] { events.loading(r); })();
     };
-    guarded("reports", [&] { got = reports.handle_group(group, stop, loading); })();
-    got.resize(group.size());   // kRetry for every report if it threw
-    for (std::size_t k = 0; k < group.size(); ++k) {
-      guarded("report handled", [&] { events.handled(group[k], got[k]); })();
+    guarded("report", [&] { steps = handle(loading); })();
+    steps.resize(ready.size());   // kRetry for every report if it threw
+    for (std::size_t k = 0; k < ready.size(); ++k) {
+      guarded("report handled", [&] { events.handled(ready[k], steps[k]); })();
     }
-    guarded("checked", [&] { events.checked(got.back().check); })();
+    guarded("checked", [&] { events.checked(steps.back().check); })();
   }
-  for (std::size_t k = 0; k < group.size(); ++k) {
-    guarded("report done", [&] { events.report_done(group[k].relative, got[k].disposition); })();
+  for (std::size_t k = 0; k < ready.size(); ++k) {
+    guarded("report done", [&] { events.report_done(ready[k].relative, steps[k].disposition); })();
   }
-  if (got.back().check.queued > 0) guarded("wake mail", [&] { events.wake_mail(); })();
+  if (steps.back().check.queued > 0) guarded("wake mail", [&] { events.wake_mail(); })();
+  // Last, so neither the inbox nor the mail waits for the copy, and before
+  // the next report writes, so that the log can start over.
   if (!stopped) reports.checkpoint();
-  for (auto& step : got) steps.push_back(std::move(step));
+  return steps;
 }
 }  // namespace
+
+ReportStep run_report(ReportStage& reports, const InboxReport& report, PipelineEvents& events,
+                      const std::atomic<bool>* stop) {
+  auto steps = run_handled(reports, std::span<const InboxReport>(&report, 1), events, stop,
+                           [&](const auto& loading) {
+                             loading(report);
+                             return std::vector<ReportStep>{reports.handle(report, stop)};
+                           });
+  return std::move(steps.front());
+}
 
 std::vector<ReportStep> run_reports(ReportStage& reports, std::span<const InboxReport> ready,
                                     PipelineEvents& events, const std::atomic<bool>* stop) {
@@ -76,7 +73,11 @@ std::vector<ReportStep> run_reports(ReportStage& reports, std::span<const InboxR
     // 0.6 MB for a six-row report), which costs a report alone more than
     // the commit it would save.
     if (j - i >= 2) {
-      run_group(reports, ready.subspan(i, j - i), events, stop, steps);
+      const auto group = ready.subspan(i, j - i);
+      auto got = run_handled(reports, group, events, stop, [&](const auto& loading) {
+        return reports.handle_group(group, stop, loading);
+      });
+      for (auto& step : got) steps.push_back(std::move(step));
       i = j;
     } else {
       steps.push_back(run_report(reports, ready[i], events, stop));

@@ -190,11 +190,15 @@ void ReportStage::note_archived(const InboxReport& report, const ReportStep& ste
 
 Disposition ReportStage::leave_inbox(const InboxReport& report, const ReportStep& step,
                                      ArchivedCopy& placed) {
+  const bool deleted = placed.where().empty();
   if (auto st = placed.leave_inbox(); !st.ok()) {
     spdlog::error("{}: handled ({}) but cannot be archived, will try again: {}", report.relative,
                   to_string(step.outcome->status), st.message());
     return Disposition::kRetry;
   }
+  // Delete mode has no copy to name before the removal; the ledger still
+  // records that the report left the inbox.
+  if (deleted) note_archived(report, step, {});
   return Disposition::kDone;
 }
 
@@ -210,11 +214,8 @@ Disposition ReportStage::load_and_archive(const InboxReport& report,
   // nothing left to do. Noted after the removal, a kill between the two left
   // a report loaded whose ledger row never learnt where it went. (Delete
   // mode has no copy to name; its ledger is noted after the removal.)
-  const std::filesystem::path where = placed->where();
-  if (!where.empty()) note_archived(report, step, where);
-  const Disposition d = leave_inbox(report, step, *placed);
-  if (d == Disposition::kDone && where.empty()) note_archived(report, step, where);
-  return d;
+  if (!placed->where().empty()) note_archived(report, step, placed->where());
+  return leave_inbox(report, step, *placed);
 }
 
 std::optional<std::int64_t> ReportStage::group_bytes(const InboxReport& report) const {
@@ -312,16 +313,15 @@ std::vector<ReportStep> ReportStage::handle_group(
     CheckStep check;
     {
       OpenGroup group(storage_);
-      if (auto st = group.begin(); !st.ok()) {
-        keep_names("where each was archived cannot be noted", st.message());
-        check = this->check();
-      } else {
-        for (std::size_t i = 0; i < reports.size(); ++i) {
-          if (placed[i] && !placed[i]->where().empty()) {
-            note_archived(reports[i], steps[i], placed[i]->where());
-          }
+      const Status began = group.begin();
+      if (!began.ok()) keep_names("where each was archived cannot be noted", began.message());
+      for (std::size_t i = 0; i < reports.size(); ++i) {
+        if (placed[i] && !placed[i]->where().empty()) {
+          note_archived(reports[i], steps[i], placed[i]->where());
         }
-        check = this->check();
+      }
+      check = this->check();
+      if (began.ok()) {
         if (auto st = group.end(); !st.ok()) {
           keep_names("where each was archived was not noted", st.message());
           check.ok = false;   // its run was not kept either: it runs again soon
@@ -330,13 +330,7 @@ std::vector<ReportStep> ReportStage::handle_group(
     }
     // 3. The names leave the inbox (delete mode: the ledger notes it after).
     for (std::size_t i = 0; i < reports.size(); ++i) {
-      if (placed[i]) {
-        const bool deleted = placed[i]->where().empty();
-        steps[i].disposition = leave_inbox(reports[i], steps[i], *placed[i]);
-        if (steps[i].disposition == Disposition::kDone && deleted) {
-          note_archived(reports[i], steps[i], {});
-        }
-      }
+      if (placed[i]) steps[i].disposition = leave_inbox(reports[i], steps[i], *placed[i]);
       if (arrivals_ && steps[i].disposition == Disposition::kDone) {
         arrivals_->forget(reports[i].relative);
       }

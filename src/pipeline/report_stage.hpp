@@ -83,7 +83,7 @@ class ReportStage {
   // (kRetry); so are they all when the group cannot begin (another
   // process holds the write lock past the busy timeout). `loading` is
   // called as each report begins loading. Only for reports group_bytes()
-  // accepts; a group of one is a small report alone.
+  // accepts.
   [[nodiscard]] std::vector<ReportStep> handle_group(
       std::span<const InboxReport> reports, const std::atomic<bool>* stop = nullptr,
       const std::function<void(const InboxReport&)>& loading = {});
@@ -127,6 +127,8 @@ class ReportStage {
   // Notes in the ledger where the report went (empty: deleted); a failure is logged.
   void note_archived(const InboxReport& report, const ReportStep& step,
                      const std::filesystem::path& where);
+  // Removes the name from the inbox; in delete mode the ledger then notes
+  // the deletion. kRetry (logged) when the name cannot be removed.
   [[nodiscard]] Disposition leave_inbox(const InboxReport& report, const ReportStep& step,
                                         ArchivedCopy& placed);
 
