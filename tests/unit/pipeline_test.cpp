@@ -574,6 +574,36 @@ TEST_F(PipelineTest, WhileAnotherProcessHoldsTheWriteLockReportsWaitAndAreLoaded
   EXPECT_EQ(transport_.calls.size(), 1u);
 }
 
+TEST_F(PipelineTest, ALargeReportAmongSmallOnesIsLoadedAloneAndTheOrderKept) {
+  start();
+  pipeline_->told.clear();
+  std::string big = "store,item,count\n";
+  for (int i = 0; big.size() <= static_cast<std::size_t>(ReportStage::kGroupBytes); ++i) {
+    big += "Bandung,item-" + std::to_string(i) + ",5\n";
+  }
+  drop("a-medan.csv", "store,item,count\nMedan,Teh,4\n");
+  drop("b-makassar.csv", "store,item,count\nMakassar,Kalosi,3\n");
+  drop("c-bandung.csv", big);
+  drop("d-surabaya.csv", "store,item,count\nSurabaya,Gula,2\n");
+  drop("e-bali.csv", "store,item,count\nBali,Kopi,1\n");
+  expect_step(step(), 5, 0, 0);
+  // Two groups around the large report, each told in turn, in the inbox's order.
+  EXPECT_EQ(pipeline_->told,
+            (std::vector<std::string>{"loading a-medan.csv", "loading b-makassar.csv",
+                                      "done a-medan.csv", "done b-makassar.csv",
+                                      "loading c-bandung.csv", "done c-bandung.csv",
+                                      "loading d-surabaya.csv", "loading e-bali.csv",
+                                      "done d-surabaya.csv", "done e-bali.csv"}));
+  EXPECT_TRUE(files_under(config_.inbox.path).empty());
+  auto ledger = db_->recent_reports(10);
+  ASSERT_TRUE(ledger.ok());
+  ASSERT_EQ(ledger->size(), 5u);
+  for (const auto& r : *ledger) {
+    EXPECT_EQ(r.status, ReportStatus::kLoaded) << r.path;
+    EXPECT_FALSE(r.archived_path.empty()) << r.path;
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(Pipeline, ReadyTogetherTest, ::testing::Values(false, true),
                          [](const ::testing::TestParamInfo<bool>& info) {
                            return info.param ? "OneAtATime" : "Together";
