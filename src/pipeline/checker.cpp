@@ -251,8 +251,8 @@ Result<int> Checker::process_report(PendingChanges& p, const std::vector<Mute>& 
     while (true) {
       const auto msgs = item_messages(cfg, p, now, transfers);
       const std::int64_t through = p.more_after != 0 ? p.more_after : p.last_seq;
-      if (p.more_after == 0 && msgs.empty()) {
-        auto taken = commit_quiet(p, cfg);
+      if (p.more_after == 0) {
+        auto taken = commit_with_take_in(p, cfg, msgs);
         if (!taken) return taken.error();
         queued += *taken;
       } else if (auto st = storage_.commit_check(through, 0, msgs); !st.ok()) {
@@ -283,30 +283,28 @@ Result<int> Checker::process_report(PendingChanges& p, const std::vector<Mute>& 
     drop_muted();
   }
   const auto msgs = digest.messages(p, now);
-  int taken_in = 0;  // running_out messages of a quiet report's take-in
-  if (msgs.empty()) {
-    auto taken = commit_quiet(p, cfg);
-    if (!taken) return taken.error();
-    taken_in = *taken;
-  } else if (auto st = storage_.commit_check(p.last_seq, 0, msgs); !st.ok()) {
-    return st.error();
-  }
+  auto taken_in = commit_with_take_in(p, cfg, msgs);  // and its running_out messages
+  if (!taken_in) return taken_in.error();
   add_totals(out_of_stock, back_in_stock, msgs.size());
   {
     std::lock_guard lock(mu_);
     totals_.low_stock += static_cast<std::int64_t>(low_stock);
   }
-  return static_cast<int>(msgs.size()) + taken_in;
+  return static_cast<int>(msgs.size()) + *taken_in;
 }
 
-Result<int> Checker::commit_quiet(const PendingChanges& p, const AlertsConfig& cfg) {
+Result<int> Checker::commit_with_take_in(const PendingChanges& p, const AlertsConfig& cfg,
+                                         const std::vector<OutboxMessage>& msgs) {
   auto next = storage_.next_usage_report();
   if (!next) return next.error();
-  if (!*next || (*next)->report_id != p.report_id || (*next)->last_seq != p.last_seq) {
-    if (auto st = storage_.commit_check(p.last_seq, 0, {}); !st.ok()) return st.error();
+  const bool along = *next && (*next)->report_id == p.report_id &&
+                     (*next)->last_seq == p.last_seq &&
+                     (msgs.empty() || (*next)->changes <= static_cast<std::int64_t>(kPageSize));
+  if (!along) {
+    if (auto st = storage_.commit_check(p.last_seq, 0, msgs); !st.ok()) return st.error();
     return 0;
   }
-  auto taken = take_in_report(storage_, clock_, cfg, **next, p.last_seq);
+  auto taken = take_in_report(storage_, clock_, cfg, **next, p.last_seq, msgs);
   if (!taken) return taken.error();
   std::lock_guard lock(mu_);
   totals_.running_out += taken->running_out;

@@ -115,12 +115,15 @@ class Checker {
   // Queues the messages of the report `p` (its first page read) and moves
   // the cursor to its end; returns the number queued.
   [[nodiscard]] Result<int> process_report(PendingChanges& p, const std::vector<Mute>& mutes);
-  // Moves the cursor past the quiet report `p` (its check queued nothing):
-  // when `p` is also the next report to take in (as each report the daemon
-  // loads is), in one transaction with its take-in
-  // (Storage::commit_quiet_check), otherwise alone (commit_check). Returns
-  // the running_out messages the take-in queued.
-  [[nodiscard]] Result<int> commit_quiet(const PendingChanges& p, const AlertsConfig& cfg);
+  // Queues `msgs`, the check's messages for the report `p` (its last page
+  // read), and moves the cursor to its end. When `p` is also the next
+  // report to take in (as each report the daemon loads is) and either
+  // queued nothing or is small (at most kPageSize change records), in one
+  // transaction with its take-in (Storage::commit_check_with_take_in);
+  // otherwise alone (commit_check), so that a large report's take-in never
+  // delays its alerts. Returns the running_out messages the take-in queued.
+  [[nodiscard]] Result<int> commit_with_take_in(const PendingChanges& p, const AlertsConfig& cfg,
+                                                const std::vector<OutboxMessage>& msgs);
   // Queues today's still_out reminders, if not done yet; returns the
   // number of messages queued.
   [[nodiscard]] Result<int> process_reminders(const std::vector<Mute>& mutes);

@@ -85,7 +85,8 @@ Result<std::optional<TransferSuggestion>> suggest_transfer(Storage& storage,
 
 Result<ForecastTotals> take_in_report(Storage& storage, const Clock& clock,
                                       const AlertsConfig& cfg, const UsageReport& r,
-                                      std::int64_t quiet_check_through) {
+                                      std::int64_t check_through,
+                                      const std::vector<OutboxMessage>& check_messages) {
   ForecastTotals totals;
   const std::string_view name = event_name(EventKind::kRunningOut);
   const auto rs = recipients(cfg);
@@ -153,13 +154,14 @@ Result<ForecastTotals> take_in_report(Storage& storage, const Clock& clock,
     return msgs;
   };
   // One transaction: the figures, the report's running_out messages and
-  // the cursor (and, for a quiet report, the checker's cursor).
+  // the cursor (and, with check_through, the checker's messages and cursor).
   const std::int64_t horizon = warn_horizon_days(cfg.warn_days_ahead, kMaxGapDays);
   const Storage::UsageJudge judged =
       r.alerts && !rs.empty() ? Storage::UsageJudge(judge) : Storage::UsageJudge();
   const Status st =
-      quiet_check_through > 0
-          ? storage.commit_quiet_check(quiet_check_through, r, horizon, kMaxItems, judged)
+      check_through > 0
+          ? storage.commit_check_with_take_in(check_through, check_messages, r, horizon,
+                                              kMaxItems, judged)
           : storage.take_in_usage(r, horizon, kMaxItems, judged);
   if (!st.ok()) return st.error();
   totals.running_out = found;

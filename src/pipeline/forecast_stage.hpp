@@ -19,11 +19,14 @@
 //   one message per recipient listing the first Checker::kMaxListed items,
 //   group = "item" one per item.
 // - The checker calls process_forecasts() after the change feed, on the
-//   same thread and Storage. A report whose check queued nothing is taken
-//   in by the checker itself, with take_in_report(), in the transaction
-//   that moves its cursor "changes" (when it is the next report to take
-//   in): its take-in then comes before the next report's stock alerts, as
-//   it does when reports are loaded one at a time. Blocking (database):
+//   same thread and Storage. A report that is the next to take in, and
+//   whose check queued nothing or is small (at most Checker::kPageSize
+//   change records), is taken in by the checker itself, with
+//   take_in_report(), in the transaction that queues its stock alerts and
+//   moves its cursor "changes": one commit instead of two, and its take-in
+//   comes before the next report's stock alerts, as it does when reports
+//   are loaded one at a time. A larger report's alerts are committed
+//   first, so that its take-in never delays them. Blocking (database):
 //   never on the event loop.
 #pragma once
 
@@ -31,6 +34,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "base/clock.hpp"
 #include "base/result.hpp"
@@ -52,13 +56,13 @@ struct ForecastTotals {
 
 // Takes in one report, `r`: the next one after the cursor "usage"
 // (Storage::next_usage_report), as process_forecasts() takes in each. With
-// `quiet_check_through` > 0, the checker's cursor "changes" moves there in
-// the same transaction (Storage::commit_quiet_check): the checker queued
-// nothing for report `r`, and its step and the take-in share one commit.
-[[nodiscard]] Result<ForecastTotals> take_in_report(Storage& storage, const Clock& clock,
-                                                    const AlertsConfig& config,
-                                                    const UsageReport& r,
-                                                    std::int64_t quiet_check_through = 0);
+// `check_through` > 0, the checker's step for report `r` shares the
+// take-in's transaction (Storage::commit_check_with_take_in): its
+// `check_messages` are queued and its cursor "changes" moves there, in one
+// commit with the take-in.
+[[nodiscard]] Result<ForecastTotals> take_in_report(
+    Storage& storage, const Clock& clock, const AlertsConfig& config, const UsageReport& r,
+    std::int64_t check_through = 0, const std::vector<OutboxMessage>& check_messages = {});
 
 // A suggested transfer to a store short of an item.
 struct TransferSuggestion {

@@ -289,6 +289,7 @@ struct UsageReport {
   TimePoint time{};              // loaded
   std::int64_t last_seq = 0;     // its place in the change feed
   bool alerts = true;            // false: loaded before use rates existed (no alerts for the past)
+  std::int64_t changes = 0;      // its change records (what its take-in reads)
 };
 
 // One store and item with its use figures and the store's report days.
@@ -715,23 +716,25 @@ class Storage {
     }
     return commit_usage(r, messages);
   }
-  // A report's check that queued nothing (a quiet report) and the take-in
-  // of that same report, as ONE write transaction: the cursor "changes"
-  // moves to `last_change_seq` (never back), as commit_check(
-  // last_change_seq, 0, {}) would move it, and then everything
-  // take_in_usage(r, horizon_days, limit, judge) does. The checker's cursor
-  // and the take-in's then cost one commit instead of two. `r` must be the
-  // report next_usage_report() returns, and `last_change_seq` its end
+  // A report's check and the take-in of that same report, as ONE write
+  // transaction: `messages` (the check's, a Message-ID already in the
+  // outbox skipped) are queued first, as commit_check(last_change_seq, 0,
+  // messages) would queue them, the cursor "changes" moves to
+  // `last_change_seq` (never back), and then everything take_in_usage(r,
+  // horizon_days, limit, judge) does. The checker's step and the take-in
+  // then cost one commit instead of two. `r` must be the report
+  // next_usage_report() returns, and `last_change_seq` its end
   // (r.last_seq) or a change inside it. On failure nothing of either is
-  // kept: the cursor "changes" stays where it was and the report is taken
-  // in again later. `judge` runs inside the transaction, as for
-  // take_in_usage. (This default, for a backend without its own, runs
-  // commit_check and then take_in_usage, two transactions: a failure of
-  // the second leaves the first done, which is also safe.)
-  [[nodiscard]] virtual Status commit_quiet_check(std::int64_t last_change_seq,
-                                                  const UsageReport& r, std::int64_t horizon_days,
-                                                  int limit, const UsageJudge& judge) {
-    if (auto st = commit_check(last_change_seq, 0, {}); !st.ok()) return st;
+  // kept: no message is queued, the cursor "changes" stays where it was
+  // and the report is checked and taken in again later. `judge` runs
+  // inside the transaction, as for take_in_usage. (This default, for a
+  // backend without its own, runs commit_check and then take_in_usage, two
+  // transactions: a failure of the second leaves the first done, which is
+  // also safe.)
+  [[nodiscard]] virtual Status commit_check_with_take_in(
+      std::int64_t last_change_seq, const std::vector<OutboxMessage>& messages,
+      const UsageReport& r, std::int64_t horizon_days, int limit, const UsageJudge& judge) {
+    if (auto st = commit_check(last_change_seq, 0, messages); !st.ok()) return st;
     return take_in_usage(r, horizon_days, limit, judge);
   }
   // The figures of one store and item (nullopt: no report had it).

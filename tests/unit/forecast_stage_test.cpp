@@ -134,6 +134,26 @@ TEST_F(ForecastStage, AStoreAtZeroGetsATransferFromOneWithPlenty) {
       << id.body;
 }
 
+// Two reports checked in one step (as reports ready at once are, or after
+// a restart): the first raised an alert of its own and is small, so it is
+// taken in with its check, and the second's transfer is judged on the use
+// figures it brought, as if the two had come one at a time.
+TEST_F(ForecastStage, ASmallAlertingReportIsTakenInBeforeTheNextReportsTransfersAreJudged) {
+  load({{"Medan", "Robusta", 2000}, {"Medan", "Gayo", 5}, {"Surabaya", "Robusta", 100}}, kJan31);
+  check();
+  load({{"Medan", "Robusta", 1950}, {"Medan", "Gayo", 0}, {"Surabaya", "Robusta", 80}},
+       kJan31 + 28);
+  load({{"Medan", "Robusta", 1900}, {"Surabaya", "Robusta", 0}}, kJan31 + 59);
+  check();
+  const auto out = alerts(EventKind::kOutOfStock);
+  ASSERT_EQ(out.size(), 2u);
+  const Alert& robusta = out[0].items[0].item == "Robusta" ? out[0] : out[1];
+  ASSERT_EQ(robusta.items.size(), 1u);
+  EXPECT_EQ(robusta.items[0].store, "Surabaya");
+  EXPECT_EQ(robusta.items[0].transfer_from, "Medan");
+  EXPECT_EQ(robusta.items[0].transfer_quantity, 22);
+}
+
 TEST_F(ForecastStage, TheDigestShowsTheTransfer) {
   surabaya_runs_out_medan_has_plenty();
   DigestStageOptions o;

@@ -445,10 +445,10 @@ TEST_P(UsageContract, TakeInUsageWithoutAJudgeQueuesNothingAndMovesTheCursor) {
 }
 
 // A report whose check queued nothing: the checker's cursor and the
-// take-in in one transaction (Storage::commit_quiet_check). Afterwards
+// take-in in one transaction (Storage::commit_check_with_take_in). Afterwards
 // neither the checker nor the take-in has the report pending, the figures
 // are take_in_usage()'s, and the judge's messages are queued once.
-TEST_P(UsageContract, CommitQuietCheckMovesTheCheckersCursorAndTakesTheReportIn) {
+TEST_P(UsageContract, CommitCheckWithTakeInMovesTheCheckersCursorAndTakesTheReportIn) {
   // Arabika falls 10 a day: 100 left on the third report lasts 10 days.
   load({{"Medan", "Arabika", 700}, {"Medan", "Gayo", 50}}, kDay0, "qc1");
   load({{"Medan", "Arabika", 400}, {"Medan", "Gayo", 50}}, kDay0 + 30, "qc2");
@@ -473,7 +473,7 @@ TEST_P(UsageContract, CommitQuietCheckMovesTheCheckersCursorAndTakesTheReportIn)
           test::sample_message(clock_, "quiet-" + std::to_string(r.report_id) + "@x",
                                r.report_id, clock_.now())};
     };
-    auto st = storage_->commit_quiet_check((*p)->last_seq, r, 14, 100, judge);
+    auto st = storage_->commit_check_with_take_in((*p)->last_seq, {}, r, 14, 100, judge);
     ASSERT_TRUE(st.ok()) << st.message();
     // Both cursors are past the report.
     auto after = storage_->next_pending_changes();
@@ -512,7 +512,7 @@ TEST_P(UsageContract, CommitQuietCheckMovesTheCheckersCursorAndTakesTheReportIn)
 // The checker's cursor never moves back: a quiet check repeated by a
 // process that lagged behind (its seq before the cursor) leaves it, and a
 // quiet check without a judge queues nothing.
-TEST_P(UsageContract, CommitQuietCheckNeverMovesTheCheckersCursorBack) {
+TEST_P(UsageContract, CommitCheckWithTakeInNeverMovesTheCheckersCursorBack) {
   load({{"Medan", "Arabika", 700}}, kDay0, "qb1");
   load({{"Medan", "Arabika", 600}}, kDay0 + 1, "qb2");
   auto first = storage_->next_pending_changes();
@@ -530,7 +530,7 @@ TEST_P(UsageContract, CommitQuietCheckNeverMovesTheCheckersCursorBack) {
   auto next = storage_->next_usage_report();
   ASSERT_TRUE(next.ok() && *next);
   ASSERT_EQ((*next)->last_seq, first_end);
-  ASSERT_TRUE(storage_->commit_quiet_check(first_end, **next, 14, 100, {}).ok());
+  ASSERT_TRUE(storage_->commit_check_with_take_in(first_end, {}, **next, 14, 100, {}).ok());
   auto still_none = storage_->next_pending_changes();
   ASSERT_TRUE(still_none.ok());
   EXPECT_FALSE(*still_none);
@@ -540,6 +540,54 @@ TEST_P(UsageContract, CommitQuietCheckNeverMovesTheCheckersCursorBack) {
   auto counts = storage_->outbox_counts();
   ASSERT_TRUE(counts.ok());
   EXPECT_EQ(counts->queued, 0);
+}
+
+// A report that raised alerts, small enough for its take-in to come along:
+// the check's messages and the take-in in one transaction. The check's
+// messages are queued first, each once, and neither cursor has the report
+// pending afterwards.
+TEST_P(UsageContract, CommitCheckWithTakeInQueuesTheChecksMessagesFirst) {
+  load({{"Medan", "Arabika", 700}, {"Medan", "Gayo", 50}}, kDay0, "qm1");
+  load({{"Medan", "Arabika", 100}, {"Medan", "Gayo", 40}}, kDay0 + 30, "qm2");
+  for (int k = 0; k < 2; ++k) {
+    auto p = storage_->next_pending_changes();
+    ASSERT_TRUE(p.ok() && *p);
+    auto next = storage_->next_usage_report();
+    ASSERT_TRUE(next.ok() && *next);
+    ASSERT_EQ((*next)->report_id, (*p)->report_id);
+    EXPECT_EQ((*next)->changes, 2);
+    const UsageReport r = **next;
+    std::vector<OutboxMessage> stock;
+    struct { int n = 0; } calls;
+    if (k == 1) {
+      stock.push_back(test::sample_message(clock_, "stock@x", r.report_id, clock_.now()));
+    }
+    auto judge = [&](const std::vector<UsageRow>&) {
+      ++calls.n;
+      return std::vector<OutboxMessage>{test::sample_message(
+          clock_, "running-" + std::to_string(k) + "@x", r.report_id, clock_.now())};
+    };
+    auto st = storage_->commit_check_with_take_in((*p)->last_seq, stock, r, 14, 100, judge);
+    ASSERT_TRUE(st.ok()) << st.message();
+    EXPECT_EQ(calls.n, 1);
+  }
+  auto p = storage_->next_pending_changes();
+  ASSERT_TRUE(p.ok());
+  EXPECT_FALSE(*p);
+  auto next = storage_->next_usage_report();
+  ASSERT_TRUE(next.ok());
+  EXPECT_FALSE(*next);
+  auto msgs = storage_->list_outbox(false, 10);   // newest first
+  ASSERT_TRUE(msgs.ok());
+  std::vector<std::string> order;
+  for (auto it = msgs->rbegin(); it != msgs->rend(); ++it) order.push_back(it->message_id);
+  EXPECT_EQ(order, (std::vector<std::string>{"running-0@x", "stock@x", "running-1@x"}));
+  auto a = storage_->usage_of("Medan", "Arabika");
+  ASSERT_TRUE(a.ok() && *a);
+  EXPECT_EQ((*a)->figures.used, 600);
+  auto g = storage_->usage_of("Medan", "Gayo");
+  ASSERT_TRUE(g.ok() && *g);
+  EXPECT_EQ((*g)->figures.used, 10);
 }
 
 // A load told its report's day before its rows (as the loader does) may

@@ -2365,7 +2365,7 @@ Result<std::optional<UsageReport>> PostgresStorage::next_usage_report() {
   if (r->rows() == 0) return std::optional<UsageReport>();
   return std::optional<UsageReport>(UsageReport{r->i64(0, 0), r->i64(0, 1), r->text(0, 2),
                                                 from_unix_ms(r->i64(0, 3)), r->i64(0, 4),
-                                                r->text_view(0, 5) == "t"});
+                                                r->text_view(0, 5) == "t", r->i64(0, 6)});
 }
 
 namespace {
@@ -2383,7 +2383,7 @@ const Named kUsageStatements[] = {
     // The next report the take-in has not passed.
     {"usage_next",
      "SELECT id, COALESCE(report_day, received_at / 86400000), path, finished_at, last_seq, "
-     "  last_seq > (SELECT position FROM cursors WHERE name = 'usage_alerts_from') "
+     "  last_seq > (SELECT position FROM cursors WHERE name = 'usage_alerts_from'), changes "
      // Through the index of the change feed (last_seq > 0), from the
      // cursor on: a loaded report with changes is the only kind with a
      // last_seq. Its status is still checked, as an expression that no
@@ -2534,12 +2534,16 @@ Status PostgresStorage::take_in_usage(const UsageReport& rep, std::int64_t horiz
 }
 
 // One transaction, one commit instead of two; redoable, as each of the two
-// was (take_in_steps() ends in the redoable write).
-Status PostgresStorage::commit_quiet_check(std::int64_t last_change_seq, const UsageReport& rep,
-                                           std::int64_t horizon_days, int limit,
-                                           const UsageJudge& judge) {
+// was (take_in_steps() ends in the redoable write; the messages have fixed
+// Message-IDs).
+Status PostgresStorage::commit_check_with_take_in(std::int64_t last_change_seq,
+                                                  const std::vector<OutboxMessage>& messages,
+                                                  const UsageReport& rep,
+                                                  std::int64_t horizon_days, int limit,
+                                                  const UsageJudge& judge) {
   PgTxn txn(*impl_);
   if (auto st = txn.begin(); !st.ok()) return st;
+  if (auto st = queue_messages(*impl_, messages); !st.ok()) return st;
   if (last_change_seq > 0) {
     if (auto r = impl_->run("cursor_set", {last_change_seq, "changes"}); !r) return r.error();
   }

@@ -2903,7 +2903,7 @@ Result<std::vector<T>> collect_sql(sqlite3* db, const char* sql, const std::func
 // the change log's key, however long the ledger.
 constexpr const char* kUsageNext =
     "SELECT id, COALESCE(report_day, received_at / 86400000), path, finished_at, last_seq, "
-    "  last_seq > (SELECT position FROM cursors WHERE name = 'usage_alerts_from') "
+    "  last_seq > (SELECT position FROM cursors WHERE name = 'usage_alerts_from'), changes "
     "FROM reports WHERE id = (SELECT report_id FROM changes "
     "  WHERE seq > (SELECT position FROM cursors WHERE name = 'usage') ORDER BY seq LIMIT 1) "
     "AND status = 'loaded'";
@@ -3101,7 +3101,7 @@ Result<std::optional<UsageReport>> SqliteStorage::next_usage_report() {
   ResetGuard g(s);
   auto rows = collect<UsageReport>(s, [](const Statement& st) {
     return UsageReport{st.i64(0), st.i64(1), st.text(2), from_unix_ms(st.i64(3)), st.i64(4),
-                       st.i64(5) != 0};
+                       st.i64(5) != 0, st.i64(6)};
   });
   if (!rows) return rows.error();
   if (rows->empty()) return std::optional<UsageReport>();
@@ -3213,11 +3213,13 @@ Status SqliteStorage::take_in_usage(const UsageReport& r, std::int64_t horizon_d
 
 // One transaction: the cursors "changes" and "usage" are one page, which is
 // then written to the log once.
-Status SqliteStorage::commit_quiet_check(std::int64_t last_change_seq, const UsageReport& r,
-                                         std::int64_t horizon_days, int limit,
-                                         const UsageJudge& judge) {
+Status SqliteStorage::commit_check_with_take_in(std::int64_t last_change_seq,
+                                                const std::vector<OutboxMessage>& messages,
+                                                const UsageReport& r, std::int64_t horizon_days,
+                                                int limit, const UsageJudge& judge) {
   Txn txn(*impl_);
   if (auto st = txn.begin(); !st.ok()) return st;
+  if (auto st = impl_->queue(messages); !st.ok()) return st;
   if (last_change_seq > 0) {
     if (auto st = impl_->set_cursor("changes", last_change_seq); !st.ok()) return st;
   }

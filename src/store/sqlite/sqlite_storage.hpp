@@ -143,8 +143,10 @@ class SqliteStorage final : public Storage {
   Status commit_usage(const UsageReport& r, const std::vector<OutboxMessage>& messages) override;
   Status take_in_usage(const UsageReport& r, std::int64_t horizon_days, int limit,
                        const UsageJudge& judge) override;
-  Status commit_quiet_check(std::int64_t last_change_seq, const UsageReport& r,
-                            std::int64_t horizon_days, int limit, const UsageJudge& judge) override;
+  Status commit_check_with_take_in(std::int64_t last_change_seq,
+                                   const std::vector<OutboxMessage>& messages,
+                                   const UsageReport& r, std::int64_t horizon_days, int limit,
+                                   const UsageJudge& judge) override;
   Result<std::optional<UsageRow>> usage_of(std::string_view store, std::string_view item) override;
   Result<std::vector<UsageRow>> usage_by_cover(std::optional<std::string> store,
                                                int limit) override;
