@@ -11,12 +11,15 @@
 //   unnamed temporary file in `temp_dir` (removed by the system when
 //   closed, so a crash leaves nothing behind).
 // - drain() hands every row to `take` once, in key order, rows with the
-//   same key in line order (or in line order alone, with `by_line`): from memory when nothing was spilled, else by a
-//   k-way merge of the spilled runs, each read through a buffer of its
-//   share of run_bytes (at least kMinReadBuffer). Memory is therefore
-//   about run_bytes while adding and at most max(run_bytes, runs x
-//   kMinReadBuffer) while draining; memory_high_water() tells the most the
-//   sorter held, counted, not timed.
+//   same key in line order (or in line order alone, with `by_line`): from
+//   memory when nothing was spilled, else by a k-way merge of the spilled
+//   runs, each read through a buffer of its share of run_bytes (at least
+//   kMinReadBuffer). Memory is therefore about run_bytes while adding and
+//   at most max(run_bytes, runs x kMinReadBuffer) while draining. A
+//   `by_line` sort whose rows were all added in line order (the loader's
+//   copy of a first load's rows) needs no merge: its runs are read back one
+//   after another through one buffer of run_bytes, however many there are.
+//   memory_high_water() tells the most the sorter held, counted, not timed.
 // - Rows handed out point into the sorter's buffers: valid only during the
 //   call to `take`. drain() may be called once; add() not after it.
 // - Failures (temporary file, disk full) are Status values; `take`'s own
@@ -108,6 +111,8 @@ class RowSorter {
   [[nodiscard]] Status spill();
   [[nodiscard]] Status open_temp();
   [[nodiscard]] Status merge(const std::function<Status(const SortedRow&)>& take);
+  // drain()'s way for spilled runs that follow one another (in_order_).
+  [[nodiscard]] Status concatenate(const std::function<Status(const SortedRow&)>& take);
 
   RowSortOptions options_;
   std::unique_ptr<char[]> arena_;   // the run: names up from 0, entries down from the end
@@ -120,6 +125,10 @@ class RowSorter {
   std::size_t rows_ = 0;
   std::size_t high_water_ = 0;
   bool drained_ = false;
+  // A by_line sort whose every row came after the one before: each run
+  // then follows the last.
+  bool in_order_ = true;
+  std::size_t last_line_ = 0;
   // What every sorted run's rows share (for the merge's 64-bit key
   // prefix), noted by sort_run(): the first run's first store and item, how
   // many of their first bytes every store, and every item, has the same,

@@ -157,6 +157,26 @@ TEST(RowSorter, AZeroByteOnlyLaterRunsShareKeepsStoresApart) {
   EXPECT_GT(sorter.runs_spilled(), 2u);
 }
 
+// The merge's prefix allows for the longest store of every run, not only
+// of the last: an earlier run's longer store past what all stores share
+// still keeps stores apart ("AB" < "ABCDEFGHIJ" whatever their items).
+TEST(RowSorter, ALongerStoreOfAnEarlierRunKeepsStoresApart) {
+  std::vector<Row> rows;
+  for (int k = 0; k < 200; ++k) {
+    rows.push_back({"ABCDEFGHIJ", "A" + std::to_string(1000 + k), k, rows.size() + 2, false});
+  }
+  for (int k = 0; k < 400; ++k) {
+    rows.push_back({"AB", "Z" + std::to_string(1000 + k), k, rows.size() + 2, false});
+  }
+  auto expected = rows;
+  std::sort(expected.begin(), expected.end(), key_less);
+  TempDir dir("sort");
+  RowSorter sorter({4096, dir.path()});
+  add_all(sorter, rows);
+  EXPECT_EQ(drain(sorter), expected);
+  EXPECT_GT(sorter.runs_spilled(), 4u);
+}
+
 TEST(RowSorter, RowsThatFitInOneRunComeOutInKeyOrderWithoutATemporaryFile) {
   TempDir dir("sort");
   RowSorter sorter({1 << 20, dir.path()});
@@ -250,6 +270,30 @@ TEST(RowSorter, MemoryIsBoundedByTheRunSizeNotByTheRows) {
               std::max(2 * kRun, sorter.runs_spilled() * RowSorter::kMinReadBuffer))
         << n << " rows";
     EXPECT_LE(sorter.memory_high_water(), 2 * kRun) << n << " rows";
+  }
+}
+
+// A by-line sort fed in line order (the loader's copy of a first load's
+// rows) reads its runs back one after another: its memory stays about two
+// runs however many runs there are, where a merge holds a read buffer for
+// each. Rows added out of line order still come out in line order.
+TEST(RowSorter, RowsAddedInLineOrderAreReadBackRunAfterRunInBoundedMemory) {
+  constexpr std::size_t kRun = 4 * 1024;
+  auto rows = random_rows(20'000, 10, 1'000, 9);   // lines 2, 3, ... as added
+  for (const bool shuffled : {false, true}) {
+    auto added = rows;
+    if (shuffled) std::shuffle(added.begin(), added.end(), std::mt19937(4));
+    TempDir dir("sort");
+    RowSorter sorter({kRun, dir.path(), true});
+    add_all(sorter, added);
+    const auto out = drain(sorter);
+    EXPECT_EQ(out, rows) << (shuffled ? "shuffled" : "in order");
+    EXPECT_GT(sorter.runs_spilled(), 100u);
+    if (shuffled) {
+      EXPECT_GE(sorter.memory_high_water(), sorter.runs_spilled() * RowSorter::kMinReadBuffer);
+    } else {
+      EXPECT_LE(sorter.memory_high_water(), std::max(2 * kRun, RowSorter::kMinReadBuffer));
+    }
   }
 }
 
