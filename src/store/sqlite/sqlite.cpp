@@ -17,15 +17,13 @@ Error error_from(sqlite3* db, int rc, std::string_view what) {
   return Error(code, std::move(msg));
 }
 
-Statement::Statement(sqlite3* db, std::string_view sql) : db_(db) {
-  sqlite3_stmt* raw = nullptr;
-  const int rc = sqlite3_prepare_v3(db, sql.data(), static_cast<int>(sql.size()),
-                                    SQLITE_PREPARE_PERSISTENT, &raw, nullptr);
-  s_.reset(raw);
-  if (rc != SQLITE_OK) {
+Statement::Statement(sqlite3* db, std::string_view sql) {
+  auto prepared = prepare(db, sql);
+  if (!prepared) {
     throw StorageError("cannot prepare statement (" + std::string(sql.substr(0, 60)) +
                        "...): " + sqlite3_errmsg(db));
   }
+  *this = std::move(*prepared);
 }
 
 Result<Statement> Statement::prepare(sqlite3* db, std::string_view sql) {
