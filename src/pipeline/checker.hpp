@@ -10,10 +10,11 @@
 //   (a report's messages need all of its pages); with group = "item" one per
 //   page, the cursor then pointing at the page's last record, inside the
 //   report, until the last page moves it to the report's end. A report
-//   whose last step queues nothing (a quiet report, most of them) moves the
-//   cursor in the same transaction as the report's take-in into the use
-//   rates (pipeline/forecast_stage.hpp), when that report is the next to
-//   take in: one commit for both.
+//   whose last step queues nothing (a quiet report, most of them), or that
+//   is small (at most kPageSize change records), moves the cursor in the
+//   same transaction as the report's take-in into the use rates
+//   (pipeline/forecast_stage.hpp), when that report is the next to take
+//   in: one commit for both. A larger report's alerts are committed first.
 //   Message-IDs are derived from (report or change, event, recipient), so a
 //   repeated step can never queue the same message twice.
 // - Each recipient gets exactly what its subscriptions select: with group =

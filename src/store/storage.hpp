@@ -289,7 +289,7 @@ struct UsageReport {
   TimePoint time{};              // loaded
   std::int64_t last_seq = 0;     // its place in the change feed
   bool alerts = true;            // false: loaded before use rates existed (no alerts for the past)
-  std::int64_t changes = 0;      // its change records (what its take-in reads)
+  std::int64_t changes = 0;      // its change records, a levels file's too (what its take-in reads)
 };
 
 // One store and item with its use figures and the store's report days.

@@ -154,6 +154,35 @@ TEST_F(ForecastStage, ASmallAlertingReportIsTakenInBeforeTheNextReportsTransfers
   EXPECT_EQ(robusta.items[0].transfer_quantity, 22);
 }
 
+// The same with a first report of more than Checker::kPageSize change
+// records: its alerts are committed first and its take-in waits for the
+// forecasts, after the second report's check, so the second's transfer is
+// judged without its figures (no suggestion here). Both are taken in.
+TEST_F(ForecastStage, ALargeAlertingReportIsTakenInAfterTheNextReportIsChecked) {
+  load({{"Medan", "Robusta", 2000}, {"Medan", "Gayo", 5}, {"Surabaya", "Robusta", 100}}, kJan31);
+  check();
+  std::vector<Row> second = {
+      {"Medan", "Robusta", 1950}, {"Medan", "Gayo", 0}, {"Surabaya", "Robusta", 80}};
+  for (int k = 0; k < static_cast<int>(Checker::kPageSize); ++k) {
+    second.push_back({"Medan", "Filler-" + std::to_string(1000 + k), 10});
+  }
+  load(second, kJan31 + 28);
+  load({{"Medan", "Robusta", 1900}, {"Surabaya", "Robusta", 0}}, kJan31 + 59);
+  check();
+  const auto out = alerts(EventKind::kOutOfStock);
+  ASSERT_EQ(out.size(), 2u);
+  const Alert& robusta = out[0].items[0].item == "Robusta" ? out[0] : out[1];
+  ASSERT_EQ(robusta.items.size(), 1u);
+  EXPECT_EQ(robusta.items[0].store, "Surabaya");
+  EXPECT_EQ(robusta.items[0].transfer_from, "");
+  auto next = storage_->next_usage_report();
+  ASSERT_TRUE(next.ok());
+  EXPECT_FALSE(*next);
+  auto figures = storage_->usage_of("Surabaya", "Robusta");
+  ASSERT_TRUE(figures.ok() && *figures);
+  EXPECT_EQ((*figures)->figures.last_day, kJan31 + 59);
+}
+
 TEST_F(ForecastStage, TheDigestShowsTheTransfer) {
   surabaya_runs_out_medan_has_plenty();
   DigestStageOptions o;

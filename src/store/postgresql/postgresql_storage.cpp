@@ -2383,7 +2383,8 @@ const Named kUsageStatements[] = {
     // The next report the take-in has not passed.
     {"usage_next",
      "SELECT id, COALESCE(report_day, received_at / 86400000), path, finished_at, last_seq, "
-     "  last_seq > (SELECT position FROM cursors WHERE name = 'usage_alerts_from'), changes "
+     "  last_seq > (SELECT position FROM cursors WHERE name = 'usage_alerts_from'), "
+     "  last_seq - first_seq + 1 "
      // Through the index of the change feed (last_seq > 0), from the
      // cursor on: a loaded report with changes is the only kind with a
      // last_seq. Its status is still checked, as an expression that no

@@ -2903,7 +2903,8 @@ Result<std::vector<T>> collect_sql(sqlite3* db, const char* sql, const std::func
 // the change log's key, however long the ledger.
 constexpr const char* kUsageNext =
     "SELECT id, COALESCE(report_day, received_at / 86400000), path, finished_at, last_seq, "
-    "  last_seq > (SELECT position FROM cursors WHERE name = 'usage_alerts_from'), changes "
+    "  last_seq > (SELECT position FROM cursors WHERE name = 'usage_alerts_from'), "
+    "  last_seq - first_seq + 1 "
     "FROM reports WHERE id = (SELECT report_id FROM changes "
     "  WHERE seq > (SELECT position FROM cursors WHERE name = 'usage') ORDER BY seq LIMIT 1) "
     "AND status = 'loaded'";
