@@ -590,6 +590,32 @@ TEST_P(UsageContract, CommitCheckWithTakeInQueuesTheChecksMessagesFirst) {
   EXPECT_EQ((*g)->figures.used, 10);
 }
 
+// A report's size for the take-in counts its change records, a levels
+// file's too (it writes no rows, only records: the checker must not take a
+// large one for a small report).
+TEST_P(UsageContract, AReportsChangesCountItsRecordsALevelsFilesToo) {
+  load({{"Medan", "Arabika", 450}, {"Medan", "Gayo", 450}, {"Medan", "Kopi", 7}}, kDay0, "lc1");
+  take_in();
+  const std::vector<LevelLine> lines = {{"Medan", "*", 1000}};
+  auto begun = storage_->begin_report();
+  ASSERT_TRUE(begun.ok());
+  ReportLoad txn = std::move(begun).value();
+  ASSERT_TRUE(txn.replace_levels(lines).ok());
+  txn.set_minimums(std::make_shared<const MinimumLevels>(lines, 0),
+                   std::make_shared<const MinimumLevels>());
+  for (const char* item : {"Arabika", "Gayo", "Kopi"}) {
+    ASSERT_TRUE(txn.log_change("Medan", item, item[0] == 'K' ? 7 : 450,
+                               item[0] == 'K' ? 7 : 450).ok());
+  }
+  ReportRecord rec = test::sample_record(clock_, "levels.csv", "lc-levels");
+  rec.report_day = kDay0 + 1;
+  rec.date_source = "name";
+  ASSERT_TRUE(txn.commit(rec).ok());
+  auto next = storage_->next_usage_report();
+  ASSERT_TRUE(next.ok() && *next) << (next.ok() ? "none pending" : next.error().message());
+  EXPECT_EQ((*next)->changes, 3);
+}
+
 // A load told its report's day before its rows (as the loader does) may
 // write the use figures itself (SQLite does, for a store the forecast has
 // never seen): whatever a backend does, every figure, history point and
