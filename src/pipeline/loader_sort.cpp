@@ -157,7 +157,8 @@ class RunCursor {
 
 }  // namespace
 
-RowSorter::RowSorter(RowSortOptions options) : options_(std::move(options)) {
+RowSorter::RowSorter(RowSortOptions options)
+    : options_(std::move(options)), in_order_(options_.by_line) {
   options_.run_bytes = std::max(options_.run_bytes, kMinRunBytes) & ~std::size_t{7};
 }
 
@@ -184,7 +185,7 @@ Status RowSorter::add(std::string_view store, std::string_view item, std::int64_
   *entries_begin() = Entry{off, static_cast<std::uint32_t>(store.size()),
                            static_cast<std::uint32_t>(item.size()), count, extra,
                            static_cast<std::uint64_t>(line) | (written ? kWrittenBit : 0)};
-  if (!options_.by_line || (rows_ > 0 && line < last_line_)) in_order_ = false;
+  if (line < last_line_) in_order_ = false;
   last_line_ = line;
   ++rows_;
   return {};

@@ -126,8 +126,8 @@ class RowSorter {
   std::size_t high_water_ = 0;
   bool drained_ = false;
   // A by_line sort whose every row came after the one before: each run
-  // then follows the last.
-  bool in_order_ = true;
+  // then follows the last. Never for a sort by key.
+  bool in_order_;
   std::size_t last_line_ = 0;
   // What every sorted run's rows share (for the merge's 64-bit key
   // prefix), noted by sort_run(): the first run's first store and item, how
