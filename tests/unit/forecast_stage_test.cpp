@@ -58,6 +58,29 @@ class ForecastStage : public ::testing::Test {
     check();
   }
 
+  // As above, but the last two reports are checked in one step, the second
+  // (with `more` rows of its own) raising an alert of its own (Medan runs
+  // out of Gayo). Returns the out_of_stock alert of the third (Surabaya's
+  // Robusta); the two out_of_stock alerts are the only ones.
+  Alert surabaya_runs_out_checked_with(const std::vector<Row>& more) {
+    load({{"Medan", "Robusta", 2000}, {"Medan", "Gayo", 5}, {"Surabaya", "Robusta", 100}},
+         kJan31);
+    check();
+    std::vector<Row> second = {
+        {"Medan", "Robusta", 1950}, {"Medan", "Gayo", 0}, {"Surabaya", "Robusta", 80}};
+    second.insert(second.end(), more.begin(), more.end());
+    load(second, kJan31 + 28);
+    load({{"Medan", "Robusta", 1900}, {"Surabaya", "Robusta", 0}}, kJan31 + 59);
+    check();
+    const auto out = alerts(EventKind::kOutOfStock);
+    EXPECT_EQ(out.size(), 2u);
+    for (const Alert& a : out) {
+      if (!a.items.empty() && a.items[0].item == "Robusta") return a;
+    }
+    ADD_FAILURE() << "no out_of_stock alert for Robusta";
+    return Alert();
+  }
+
   int check() {
     Checker checker(*storage_, clock_, cfg_);
     auto n = checker.process_due();
@@ -139,15 +162,7 @@ TEST_F(ForecastStage, AStoreAtZeroGetsATransferFromOneWithPlenty) {
 // taken in with its check, and the second's transfer is judged on the use
 // figures it brought, as if the two had come one at a time.
 TEST_F(ForecastStage, ASmallAlertingReportIsTakenInBeforeTheNextReportsTransfersAreJudged) {
-  load({{"Medan", "Robusta", 2000}, {"Medan", "Gayo", 5}, {"Surabaya", "Robusta", 100}}, kJan31);
-  check();
-  load({{"Medan", "Robusta", 1950}, {"Medan", "Gayo", 0}, {"Surabaya", "Robusta", 80}},
-       kJan31 + 28);
-  load({{"Medan", "Robusta", 1900}, {"Surabaya", "Robusta", 0}}, kJan31 + 59);
-  check();
-  const auto out = alerts(EventKind::kOutOfStock);
-  ASSERT_EQ(out.size(), 2u);
-  const Alert& robusta = out[0].items[0].item == "Robusta" ? out[0] : out[1];
+  const Alert robusta = surabaya_runs_out_checked_with({});
   ASSERT_EQ(robusta.items.size(), 1u);
   EXPECT_EQ(robusta.items[0].store, "Surabaya");
   EXPECT_EQ(robusta.items[0].transfer_from, "Medan");
@@ -159,19 +174,11 @@ TEST_F(ForecastStage, ASmallAlertingReportIsTakenInBeforeTheNextReportsTransfers
 // forecasts, after the second report's check, so the second's transfer is
 // judged without its figures (no suggestion here). Both are taken in.
 TEST_F(ForecastStage, ALargeAlertingReportIsTakenInAfterTheNextReportIsChecked) {
-  load({{"Medan", "Robusta", 2000}, {"Medan", "Gayo", 5}, {"Surabaya", "Robusta", 100}}, kJan31);
-  check();
-  std::vector<Row> second = {
-      {"Medan", "Robusta", 1950}, {"Medan", "Gayo", 0}, {"Surabaya", "Robusta", 80}};
+  std::vector<Row> filler;
   for (int k = 0; k < static_cast<int>(Checker::kPageSize); ++k) {
-    second.push_back({"Medan", "Filler-" + std::to_string(1000 + k), 10});
+    filler.push_back({"Medan", "Filler-" + std::to_string(1000 + k), 10});
   }
-  load(second, kJan31 + 28);
-  load({{"Medan", "Robusta", 1900}, {"Surabaya", "Robusta", 0}}, kJan31 + 59);
-  check();
-  const auto out = alerts(EventKind::kOutOfStock);
-  ASSERT_EQ(out.size(), 2u);
-  const Alert& robusta = out[0].items[0].item == "Robusta" ? out[0] : out[1];
+  const Alert robusta = surabaya_runs_out_checked_with(filler);
   ASSERT_EQ(robusta.items.size(), 1u);
   EXPECT_EQ(robusta.items[0].store, "Surabaya");
   EXPECT_EQ(robusta.items[0].transfer_from, "");

@@ -63,6 +63,33 @@ void add_all(RowSorter& sorter, const std::vector<Row>& rows) {
   }
 }
 
+// `rows` rows of one store, items named `item_prefix` and a number.
+struct StoreRows {
+  std::string store;
+  std::string item_prefix;
+  int rows;
+};
+
+// The first store's rows, then the second's, sorted through 4 KiB runs
+// (more than `min_runs` of them): they come out in key order.
+void expect_two_stores_sort(const StoreRows& first, const StoreRows& second,
+                            std::size_t min_runs) {
+  std::vector<Row> rows;
+  for (const StoreRows& part : {first, second}) {
+    for (int k = 0; k < part.rows; ++k) {
+      rows.push_back({part.store, part.item_prefix + std::to_string(1000 + k), k,
+                      rows.size() + 2, false});
+    }
+  }
+  auto expected = rows;
+  std::sort(expected.begin(), expected.end(), key_less);
+  TempDir dir("sort");
+  RowSorter sorter({4096, dir.path()});
+  add_all(sorter, rows);
+  EXPECT_EQ(drain(sorter), expected);
+  EXPECT_GT(sorter.runs_spilled(), min_runs);
+}
+
 // The sort compares a prefix of each key first (after what the run's
 // stores, and its items, share); names that differ only past the prefix,
 // in length, or by bytes the padding could be mistaken for still come out
@@ -140,41 +167,14 @@ TEST(RowSorter, RunsOfOneStoreEachMergeIntoByteOrder) {
 // still keeps the merge from reading past a store's end into its item:
 // "X" < "X\0" whatever their items.
 TEST(RowSorter, AZeroByteOnlyLaterRunsShareKeepsStoresApart) {
-  const std::string with_zero("X\0", 2);
-  std::vector<Row> rows;
-  for (int k = 0; k < 65; ++k) {
-    rows.push_back({"X", "Z" + std::to_string(1000 + k), k, rows.size() + 2, false});
-  }
-  for (int k = 0; k < 200; ++k) {
-    rows.push_back({with_zero, "A" + std::to_string(1000 + k), k, rows.size() + 2, false});
-  }
-  auto expected = rows;
-  std::sort(expected.begin(), expected.end(), key_less);
-  TempDir dir("sort");
-  RowSorter sorter({4096, dir.path()});
-  add_all(sorter, rows);
-  EXPECT_EQ(drain(sorter), expected);
-  EXPECT_GT(sorter.runs_spilled(), 2u);
+  expect_two_stores_sort({"X", "Z", 65}, {std::string("X\0", 2), "A", 200}, 2);
 }
 
 // The merge's prefix allows for the longest store of every run, not only
 // of the last: an earlier run's longer store past what all stores share
 // still keeps stores apart ("AB" < "ABCDEFGHIJ" whatever their items).
 TEST(RowSorter, ALongerStoreOfAnEarlierRunKeepsStoresApart) {
-  std::vector<Row> rows;
-  for (int k = 0; k < 200; ++k) {
-    rows.push_back({"ABCDEFGHIJ", "A" + std::to_string(1000 + k), k, rows.size() + 2, false});
-  }
-  for (int k = 0; k < 400; ++k) {
-    rows.push_back({"AB", "Z" + std::to_string(1000 + k), k, rows.size() + 2, false});
-  }
-  auto expected = rows;
-  std::sort(expected.begin(), expected.end(), key_less);
-  TempDir dir("sort");
-  RowSorter sorter({4096, dir.path()});
-  add_all(sorter, rows);
-  EXPECT_EQ(drain(sorter), expected);
-  EXPECT_GT(sorter.runs_spilled(), 4u);
+  expect_two_stores_sort({"ABCDEFGHIJ", "A", 200}, {"AB", "Z", 400}, 4);
 }
 
 TEST(RowSorter, RowsThatFitInOneRunComeOutInKeyOrderWithoutATemporaryFile) {
