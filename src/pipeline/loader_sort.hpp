@@ -9,7 +9,8 @@
 //   order-preserving prefix of the key and the row's index: the sort moves
 //   these, not the rows). When the two meet, the run is sorted and appended to one
 //   unnamed temporary file in `temp_dir` (removed by the system when
-//   closed, so a crash leaves nothing behind).
+//   closed, so a crash leaves nothing behind), each row stored against the
+//   row before it (the names' shared beginnings once).
 // - drain() hands every row to `take` once, in key order, rows with the
 //   same key in line order (or in line order alone, with `by_line`): from
 //   memory when nothing was spilled, else by a k-way merge of the spilled

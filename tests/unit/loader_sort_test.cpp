@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <limits>
 #include <random>
 #include <string>
 #include <tuple>
@@ -293,6 +294,64 @@ TEST(RowSorter, RowsAddedInLineOrderAreReadBackRunAfterRunInBoundedMemory) {
       EXPECT_GE(sorter.memory_high_water(), sorter.runs_spilled() * RowSorter::kMinReadBuffer);
     } else {
       EXPECT_LE(sorter.memory_high_water(), std::max(2 * kRun, RowSorter::kMinReadBuffer));
+    }
+  }
+}
+
+// Spilled rows are stored against the row before them (the names' shared
+// beginnings once, the line as a difference): every field comes back
+// exactly, at its extremes too: counts and the carried value at both ends
+// of their range, lines far apart and going back, a row marked written
+// between two that are not, an empty name, names longer than a run, and
+// names that share all, part or none of the row before's.
+TEST(RowSorter, SpilledRowsComeBackWithEveryFieldAsAdded) {
+  struct Full {
+    std::string store, item;
+    std::int64_t count, extra;
+    std::size_t line;
+    bool written;
+    bool operator==(const Full&) const = default;
+  };
+  constexpr auto kMin = std::numeric_limits<std::int64_t>::min();
+  constexpr auto kMax = std::numeric_limits<std::int64_t>::max();
+  const std::vector<std::int64_t> values = {0, 1, -1, 127, 128, -129, 1'000'000, kMin, kMax};
+  std::mt19937 rng(11);
+  std::vector<Full> rows;
+  for (std::size_t k = 0; k < 3'000; ++k) {
+    std::string store = "Warehouse-" + std::to_string(rng() % 5);
+    std::string item = "Product-" + std::to_string(rng() % 400);
+    if (k % 97 == 0) item.clear();
+    if (k % 211 == 0) store.append(5'000, static_cast<char>('a' + k % 26));
+    if (k % 13 == 0) item = store;  // shares everything with a store
+    const std::size_t line = k % 5 == 0 ? (std::size_t{1} << 62) - k : k * 1'000 + 2;
+    rows.push_back({store, item, values[rng() % values.size()], values[rng() % values.size()],
+                    line, rng() % 3 == 0});
+  }
+  for (const bool by_line : {false, true}) {
+    for (const bool in_line_order : {false, true}) {
+      auto added = rows;
+      const auto line_less = [](const Full& a, const Full& b) { return a.line < b.line; };
+      if (in_line_order) std::sort(added.begin(), added.end(), line_less);
+      auto expected = added;
+      std::stable_sort(expected.begin(), expected.end(), [&](const Full& a, const Full& b) {
+        if (by_line) return a.line < b.line;
+        return std::tie(a.store, a.item, a.line) < std::tie(b.store, b.item, b.line);
+      });
+      TempDir dir("sort");
+      RowSorter sorter({4 * 1024, dir.path(), by_line});
+      for (const Full& r : added) {
+        ASSERT_TRUE(sorter.add(r.store, r.item, r.count, r.line, r.written, r.extra).ok());
+      }
+      std::vector<Full> out;
+      auto st = sorter.drain([&](const SortedRow& r) -> Status {
+        out.push_back({std::string(r.store), std::string(r.item), r.count, r.extra, r.line,
+                       r.written});
+        return {};
+      });
+      ASSERT_TRUE(st.ok()) << st.message();
+      EXPECT_GT(sorter.runs_spilled(), 10u);
+      EXPECT_TRUE(out == expected) << "by line " << by_line << ", in line order "
+                                   << in_line_order;
     }
   }
 }
