@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <filesystem>
 #include <string>
 #include <thread>
@@ -157,6 +158,84 @@ TEST_F(PgStorage, ANewItemAnotherLoadIsInsertingMakesTheSecondLoadBusyThenItLoad
             "Robusta 3 5");
   EXPECT_EQ(changes->text(2, 0) + " " + changes->text(2, 1) + " " + changes->text(2, 2),
             "Gayo -1 1");
+}
+
+// A large first load writes its rows straight into the inventory (COPY)
+// once it has found its store new. Another node's first load of the same
+// store, checking before the first commits, finds it new too: its COPY
+// waits for the first load's rows and gives up as busy, with nothing of it
+// kept. Loaded again after the first committed, its rows are merged as
+// changes of the first load's counts.
+TEST_F(PgStorage, TwoFirstLoadsOfOneStoreWritingStraightLoadOneAfterTheOther) {
+  auto node_a = open();
+  StorageOptions quick;
+  quick.busy_timeout_ms = 200;
+  auto node_b = Storage::open(url_, quick, clock_);
+  const int n = PostgresStorage::kBatchRows;
+  const auto item = [](int k) {
+    char b[16];
+    std::snprintf(b, sizeof b, "item-%06d", k);
+    return std::string(b);
+  };
+  const auto give = [&](ReportLoad& txn, std::int64_t count) {
+    for (int k = 0; k < n; ++k) {
+      auto st = txn.upsert("Medan", item(k), count, static_cast<std::uint64_t>(k) + 2);
+      if (!st.ok()) return st;
+    }
+    return Status{};
+  };
+  auto begun = node_a->begin_report();
+  ASSERT_TRUE(begun.ok());
+  ReportLoad a = std::move(begun).value();
+  ASSERT_TRUE(give(a, 3).ok());  // the batch went in straight
+  {
+    auto other = node_b->begin_report();
+    ASSERT_TRUE(other.ok());
+    ReportLoad b = std::move(other).value();
+    auto given = give(b, 5);
+    ASSERT_FALSE(given.ok());
+    EXPECT_EQ(given.error().code(), ErrorCode::kBusy) << given.error().message();
+  }
+  ASSERT_TRUE(a.commit(test::sample_record(clock_, "a.csv", "sha-a")).ok());
+  begun = node_b->begin_report();
+  ASSERT_TRUE(begun.ok());
+  ReportLoad b = std::move(begun).value();
+  ASSERT_TRUE(give(b, 5).ok());
+  ASSERT_TRUE(b.commit(test::sample_record(clock_, "b.csv", "sha-b")).ok());
+  EXPECT_EQ(*node_a->count_of("Medan", item(n - 1)), std::optional<std::int64_t>(5));
+  auto conn = raw();
+  auto changes = conn.query(
+      "SELECT count(*), count(old_count), min(seq), max(seq), "
+      "count(*) FILTER (WHERE old_count = 3 AND new_count = 5) FROM change_log");
+  ASSERT_TRUE(changes.ok()) << changes.error().message();
+  EXPECT_EQ(changes->text(0, 0) + " " + changes->text(0, 1) + " " + changes->text(0, 2) + " " +
+                changes->text(0, 3) + " " + changes->text(0, 4),
+            std::to_string(2 * n) + " " + std::to_string(n) + " 1 " + std::to_string(2 * n) +
+                " " + std::to_string(n));
+}
+
+// The first row after a batch written straight repeats the batch's last
+// key (the loader hands on a sorted report's repeated rows before it
+// rejects the report): it goes through the merge, as an update, instead of
+// failing the COPY as a unique violation (which would be taken for another
+// load's and retried without end).
+TEST_F(PgStorage, ARepeatedKeyJustAfterABatchWrittenStraightIsMerged) {
+  auto s = open();
+  auto begun = s->begin_report();
+  ASSERT_TRUE(begun.ok());
+  ReportLoad txn = std::move(begun).value();
+  const int n = PostgresStorage::kBatchRows;
+  for (int k = 0; k < n; ++k) {
+    char item[16];
+    std::snprintf(item, sizeof item, "item-%06d", k);
+    ASSERT_TRUE(txn.upsert("Medan", item, 1, static_cast<std::uint64_t>(k) + 2).ok());
+  }
+  char last[16];
+  std::snprintf(last, sizeof last, "item-%06d", n - 1);
+  ASSERT_TRUE(txn.upsert("Medan", last, 2, static_cast<std::uint64_t>(n) + 2).ok());
+  auto id = txn.commit(test::sample_record(clock_, "r.csv", "sha-r"));
+  ASSERT_TRUE(id.ok()) << id.error().message();
+  EXPECT_EQ(*s->count_of("Medan", last), std::optional<std::int64_t>(2));
 }
 
 TEST_F(PgStorage, ALargeReportGoesThroughSeveralCopiesAndKeepsItsOrder) {

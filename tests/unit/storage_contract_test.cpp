@@ -1323,6 +1323,131 @@ TEST_P(StorageContract, LevelsReplaceTheOnesBeforeWithTheirLoad) {
   EXPECT_EQ(*storage_->levels(), fewer);
 }
 
+// A large first load in key order (on PostgreSQL its new stores' rows go
+// straight into their tables, a batch of 50,000 at a time), then a load
+// that starts the same way but reaches a store the inventory has (from
+// there on its rows are merged): every row, change record and event reads
+// back as from any other load, numbered in the rows' order, events judged
+// by the minimums given.
+TEST_P(StorageContract, LargeLoadsOfNewStoresReadBackLikeAnyLoad) {
+  struct Given {
+    std::string store, item;
+    std::int64_t count;
+  };
+  const auto item = [](int k) {
+    char b[16];
+    std::snprintf(b, sizeof b, "item-%06d", k);
+    return std::string(b);
+  };
+  // Expected events, from each changed row in order and stock_event().
+  struct Expected {
+    std::int64_t seq;
+    std::string store, item;
+    EventKind event;
+  };
+  std::map<std::pair<std::string, std::string>, std::int64_t> known;  // the counts loaded
+  const auto load_and_expect = [&](const std::vector<Given>& rows,
+                                   const std::shared_ptr<const MinimumLevels>& levels,
+                                   std::int64_t seq_before, const std::string& sha,
+                                   std::vector<Expected>& expected) -> std::int64_t {
+    auto begun = storage_->begin_report();
+    EXPECT_TRUE(begun.ok());
+    if (!begun.ok()) return 0;
+    ReportLoad txn = std::move(begun).value();
+    if (levels) txn.set_minimums(levels);
+    std::int64_t seq = seq_before;
+    for (std::size_t k = 0; k < rows.size(); ++k) {
+      const Given& g = rows[k];
+      const auto at = known.find({g.store, g.item});
+      const auto old =
+          at == known.end() ? std::nullopt : std::optional<std::int64_t>(at->second);
+      EXPECT_TRUE(txn.upsert(g.store, g.item, g.count, k + 2).ok());
+      known[{g.store, g.item}] = g.count;
+      if (old == g.count) continue;
+      ++seq;
+      const std::int64_t minimum = levels ? levels->minimum_of(g.store, g.item) : 0;
+      if (auto e = stock_event(old, g.count, minimum, minimum)) {
+        expected.push_back({seq, g.store, g.item, *e});
+      }
+    }
+    auto id = txn.commit(record(sha + ".csv", sha));
+    EXPECT_TRUE(id.ok()) << id.error().message();
+    return id.ok() ? *id : 0;
+  };
+  const auto events_of = [&](std::int64_t report_id) {
+    auto p = storage_->next_pending_changes(1'000'000);
+    EXPECT_TRUE(p.ok() && p->has_value());
+    std::vector<Expected> got;
+    if (!p.ok() || !p->has_value()) return got;
+    EXPECT_EQ((*p)->report_id, report_id);
+    for (const auto& c : (*p)->events) got.push_back({c.seq, c.store, c.item, *c.event});
+    EXPECT_TRUE(storage_->commit_check((*p)->last_seq, 0, {}).ok());
+    return got;
+  };
+  const auto same = [](const std::vector<Expected>& a, const std::vector<Expected>& b) {
+    return std::equal(a.begin(), a.end(), b.begin(), b.end(),
+                      [](const Expected& x, const Expected& y) {
+                        return std::tie(x.seq, x.store, x.item, x.event) ==
+                               std::tie(y.seq, y.store, y.item, y.event);
+                      });
+  };
+
+  // 1. Two new stores, 60,002 rows in key order: zeros, and counts below
+  // Medan's minimum of 5.
+  std::vector<Given> first;
+  for (const std::string store : {"Makassar", "Medan"}) {
+    for (int k = 0; k <= 30'000; ++k) {
+      first.push_back({store, item(k), k % 7 == 0 ? 0 : k % 11 == 0 ? 3 : 10 + k % 50});
+    }
+  }
+  const std::vector<LevelLine> lines = {{"Medan", "*", 5}};
+  auto levels = std::make_shared<const MinimumLevels>(lines, 0);
+  std::vector<Expected> want1;
+  const auto id1 = load_and_expect(first, levels, 0, "sha-first", want1);
+  auto entry = storage_->report(id1);
+  ASSERT_TRUE(entry.ok() && entry->has_value());
+  EXPECT_EQ((*entry)->rows, 60'002);
+  EXPECT_EQ((*entry)->changes, 60'002);
+  EXPECT_EQ(count("Makassar", item(30'000)), 10 + 30'000 % 50);
+  EXPECT_EQ(count("Medan", item(7)), 0);
+  ASSERT_GT(want1.size(), 10'000u);
+  const auto got1 = events_of(id1);
+  EXPECT_EQ(got1.size(), want1.size());
+  EXPECT_TRUE(same(got1, want1));
+  auto firsts = storage_->report_events(id1, 100);
+  ASSERT_TRUE(firsts.ok());
+  ASSERT_FALSE(firsts->empty());
+  EXPECT_FALSE((*firsts)[0].old_count.has_value());
+  EXPECT_EQ((*firsts)[0].minimum.value_or(0), 0);  // Makassar: no minimum
+  auto stores1 = storage_->stores_of_report(id1);
+  ASSERT_TRUE(stores1.ok());
+  EXPECT_EQ(*stores1, (std::vector<std::string>{"Makassar", "Medan"}));
+
+  // 2. A new store's 50,001 rows, then every Medan row: half of them to 0
+  // or back from 0, the other half the same.
+  std::vector<Given> second;
+  for (int k = 0; k <= 50'000; ++k) second.push_back({"Aceh", item(k), k % 7 == 0 ? 0 : 20});
+  for (int k = 0; k <= 30'000; ++k) {
+    const std::int64_t before = first[30'001 + static_cast<std::size_t>(k)].count;
+    second.push_back({"Medan", item(k), k % 2 == 0 ? (before == 0 ? 4 : 0) : before});
+  }
+  std::vector<Expected> want2;
+  const auto id2 = load_and_expect(second, nullptr, 60'002, "sha-second", want2);
+  entry = storage_->report(id2);
+  ASSERT_TRUE(entry.ok() && entry->has_value());
+  EXPECT_EQ((*entry)->rows, 80'002);
+  EXPECT_EQ((*entry)->changes, 50'001 + 15'001);
+  EXPECT_EQ(count("Aceh", item(50'000)), 20);
+  EXPECT_EQ(count("Medan", item(0)), 4);
+  EXPECT_EQ(count("Medan", item(2)), 0);
+  const auto got2 = events_of(id2);
+  EXPECT_EQ(got2.size(), want2.size());
+  EXPECT_TRUE(same(got2, want2));
+  auto stores2 = storage_->stores_of_report(id2);
+  ASSERT_TRUE(stores2.ok());
+  EXPECT_EQ(*stores2, (std::vector<std::string>{"Aceh", "Medan"}));
+}
+
 TEST_P(StorageContract, ReportEventsAreJudgedByTheirMinimums) {
   load({{"Medan", "Robusta", 10}, {"Medan", "Arabica", 10}, {"Medan", "Gayo", 0}}, "a.csv",
        "sha-a");

@@ -247,6 +247,26 @@ class PgReportWriter final : public ReportWriter {
   std::string changes_copy_;   // buffered log_change() records, COPY text
   std::int64_t buffered_changes_ = 0;
   ReportChangeSink change_sink_;
+  // New rows written straight into their tables (write_direct()): while
+  // every row given so far came in key order and in line order, with no
+  // change sink, and none went to the stage. The buffered rows are then
+  // also kept as COPY text of the inventory, the change log and the events
+  // (the stage's text, rows_copy_, too, for when they go there after all).
+  bool direct_ = true;
+  bool direct_used_ = false;   // a batch went in straight
+  std::string direct_inventory_, direct_changes_, direct_events_;
+  // What every buffered inventory row has after its count ("\t" updated_at,
+  // report, first report "\t"), and what every record starts with (the
+  // report, "\t"): the batch's time is taken at its first row.
+  std::string direct_inventory_tail_, direct_report_;
+  // The stores written straight (so known to be new to the inventory when
+  // their first rows went in).
+  std::unordered_set<std::string> direct_stores_;
+  [[nodiscard]] std::pair<std::optional<EventKind>, std::optional<std::int64_t>> judge(
+      std::string_view store, std::string_view item, std::optional<std::int64_t> old_count,
+      std::int64_t count) const;
+  void stop_direct();
+  [[nodiscard]] Status write_direct();
   [[nodiscard]] Status write_rows(bool merge);
   [[nodiscard]] Status write_logged();
 };
