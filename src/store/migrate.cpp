@@ -35,11 +35,11 @@ constexpr Copied kMigratedTables[] = {
     {"reports",
      "id, path, size, sha256, status, rows, changes, error, problems, duplicate_of, first_seq, "
      "last_seq, rejected_pos, received_at, finished_at, archived_path, report_day, date_source, "
-     "arrived_by, first_sightings",
+     "arrived_by, first_sightings, first_sighting_count",
      "SELECT id, path, size, sha256, status, rows, changes, error, problems, duplicate_of, "
      "first_seq, last_seq, CASE WHEN status = 'rejected' THEN id END, received_at, finished_at, "
      "archived_path, report_day, date_source, arrived_by, "
-     "CASE WHEN first_sightings <> 0 THEN 't' ELSE 'f' END FROM reports "
+     "CASE WHEN first_sightings <> 0 THEN 't' ELSE 'f' END, first_sightings FROM reports "
      "WHERE status <> 'loading'",
      "reports WHERE status <> 'loading'"},
     {"inventory",

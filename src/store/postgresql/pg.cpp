@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <array>
 #include <charconv>
 
 namespace stockwatch::pg {
@@ -178,8 +179,19 @@ Status Connection::copy_in(const char* copy_sql, std::string_view data) const {
 }
 
 void append_copy_field(std::string& out, std::string_view s) {
-  // Runs of plain bytes are appended whole: names seldom hold any of the
-  // four bytes COPY escapes.
+  // Names seldom hold any of the four bytes COPY escapes: such a name is
+  // appended whole, and runs of plain bytes in the others.
+  static constexpr auto kEscaped = [] {
+    std::array<bool, 256> t{};
+    t['\\'] = t['\t'] = t['\n'] = t['\r'] = true;
+    return t;
+  }();
+  std::size_t plain = 0;
+  while (plain < s.size() && !kEscaped[static_cast<unsigned char>(s[plain])]) ++plain;
+  if (plain == s.size()) {
+    out.append(s);
+    return;
+  }
   std::size_t from = 0;
   for (std::size_t i = 0; i < s.size(); ++i) {
     const char* escaped = nullptr;

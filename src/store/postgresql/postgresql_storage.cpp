@@ -334,6 +334,17 @@ constexpr const char* kPgMigrationStoresByReport = R"SQL(
 CREATE INDEX report_stores_report ON report_stores(report_id);
 )SQL";
 
+// Version 13: reports.first_sighting_count, how many of a report's change
+// records are first sightings (the writer counts them). When every record
+// is one and every row a record (a first load), the take-in notes the
+// stores' report days from report_stores instead of reading the report's
+// records three times to find nothing else to do (about 0.4 s after a
+// 1,000,000-row first load). Reports loaded before stay at 0: the take-in
+// reads their records as before.
+constexpr const char* kPgMigrationFirstSightingCount = R"SQL(
+ALTER TABLE reports ADD COLUMN first_sighting_count bigint NOT NULL DEFAULT 0;
+)SQL";
+
 // The schema's history, oldest first. To change the schema, append a step
 // (and describe it in docs/architecture.md); never edit one that shipped.
 // Version 3: missing reports and digests.
@@ -374,6 +385,8 @@ constexpr PgSchemaStep kPgSchemaSteps[] = {
      kPgMigrationFirstSighting},
     {11, "a B-tree index of the change records by report", kPgMigrationChangesByReport},
     {12, "an index of each report's stores by report", kPgMigrationStoresByReport},
+    {13, "how many of each report's change records are first sightings",
+     kPgMigrationFirstSightingCount},
 };
 
 // Serialises schema changes between nodes starting at once
@@ -515,7 +528,8 @@ struct Named {
 // instead of probing its index six times.
 // $1 the time, $2 the report, $3 the change records so far, $4 the rows staged,
 // $5 the ord before the stage's first row if its rows came in line order
-// (NULL otherwise). The merge returns the number of change records (`counted`).
+// (NULL otherwise). The merge returns the number of change records and how
+// many of them are first sightings (`counted`).
 constexpr const char* kMergeSource = R"SQL(
 WITH src AS MATERIALIZED (
   SELECT DISTINCT ON (store, item) ord, line, store, item, count
@@ -540,7 +554,8 @@ WITH src AS MATERIALIZED (
   UNION ALL
   SELECT ord, line, store, item, NULL, count FROM fresh
 ), counted AS MATERIALIZED (
-  SELECT (SELECT count(*) FROM updated) + (SELECT count(*) FROM fresh) AS n
+  SELECT u + f AS n, f
+  FROM (SELECT (SELECT count(*) FROM updated) AS u, (SELECT count(*) FROM fresh) AS f) x
 ), ranked AS MATERIALIZED (
   SELECT $3::bigint + row_number() OVER (ORDER BY line, ord) AS ord, line, store, item,
          old_count, new_count
@@ -566,7 +581,7 @@ constexpr const char* kMergeTail = R"SQL(
   WHERE (new_count = 0 AND (old_count IS NULL OR old_count > 0))
      OR (old_count = 0 AND new_count > 0)
 )
-SELECT n FROM counted)SQL";
+SELECT n, f FROM counted)SQL";
 
 // The merge of staged rows that are all new: keys strictly increasing (no
 // repeats, and in key order) of stores the inventory has no row of
@@ -586,7 +601,7 @@ WITH src AS NOT MATERIALIZED (
                          first_report, first_count)
   SELECT store, item, count, NULL, $1::bigint, $2::bigint, $2::bigint, count FROM src
 ), counted AS MATERIALIZED (
-  SELECT $4::bigint AS n
+  SELECT $4::bigint AS n, $4::bigint AS f
 ), ranked AS MATERIALIZED (
   SELECT $3::bigint + row_number() OVER (ORDER BY line, ord) AS ord, line, store, item,
          NULL::bigint AS old_count, count AS new_count
@@ -817,7 +832,7 @@ const Named kStatements[] = {
      "UPDATE reports SET path = $2, size = $3, sha256 = $4, status = 'loaded', rows = $5, "
      "changes = $6, error = '', duplicate_of = NULL, received_at = $7, finished_at = $8, "
      "archived_path = $9, report_day = $11, date_source = $12, arrived_by = $13, "
-     "first_sightings = true, "
+     "first_sightings = true, first_sighting_count = $14, "
      "first_seq = COALESCE((SELECT position FROM f) - $10 + 1, 0), "
      "last_seq = COALESCE((SELECT position FROM f), 0) "
      "WHERE id = $1 AND status = 'loading'"},
@@ -1365,6 +1380,10 @@ Status PgReportWriter::upsert(std::string_view store, std::string_view item, std
     last_staged_store_.assign(store);
   }
   if (direct_ && (!staged_by_line_ || change_sink_)) stop_direct();
+  // The names in COPY's text ("store\titem\t"), escaped once for every
+  // buffer the row goes to.
+  names_copy_.clear();
+  append_names(names_copy_, store, item);
   if (direct_) {
     // The row as an inventory row, a change record (every row of a store
     // new to the inventory changes it) and, if it raises one, an event.
@@ -1379,7 +1398,7 @@ Status PgReportWriter::upsert(std::string_view store, std::string_view item, std
       direct_inventory_tail_ += direct_report_;
     }
     const std::int64_t ord = logged_ + buffered_rows_ + 1;
-    append_names(direct_inventory_, store, item);
+    direct_inventory_ += names_copy_;
     append_int(direct_inventory_, count);
     direct_inventory_ += direct_inventory_tail_;
     append_int(direct_inventory_, count);
@@ -1387,7 +1406,7 @@ Status PgReportWriter::upsert(std::string_view store, std::string_view item, std
     direct_changes_ += direct_report_;
     append_int(direct_changes_, ord);
     direct_changes_ += '\t';
-    append_names(direct_changes_, store, item);
+    direct_changes_ += names_copy_;
     append_int(direct_changes_, count);
     direct_changes_ += '\n';
     const auto [event, minimum] = judge(store, item, std::nullopt, count);
@@ -1397,7 +1416,7 @@ Status PgReportWriter::upsert(std::string_view store, std::string_view item, std
       direct_events_ += '\t';
       direct_events_ += event_name(*event);
       direct_events_ += '\t';
-      append_names(direct_events_, store, item);
+      direct_events_ += names_copy_;
       append_int(direct_events_, count);
       direct_events_ += '\t';
       if (minimum) append_int(direct_events_, *minimum);
@@ -1409,10 +1428,7 @@ Status PgReportWriter::upsert(std::string_view store, std::string_view item, std
   rows_copy_ += '\t';
   append_int(rows_copy_, static_cast<std::int64_t>(line));
   rows_copy_ += '\t';
-  pg::append_copy_field(rows_copy_, store);
-  rows_copy_ += '\t';
-  pg::append_copy_field(rows_copy_, item);
-  rows_copy_ += '\t';
+  rows_copy_ += names_copy_;
   append_int(rows_copy_, count);
   rows_copy_ += '\n';
   if (++buffered_rows_ >= PostgresStorage::kBatchRows) {
@@ -1483,6 +1499,7 @@ Status PgReportWriter::write_direct() {
   last_staged_store_.clear();
   changes_ += buffered_rows_;
   logged_ += buffered_rows_;
+  first_sightings_ += buffered_rows_;
   buffered_rows_ = 0;
   direct_used_ = true;
   rows_copy_.clear();
@@ -1568,6 +1585,7 @@ Status PgReportWriter::write_rows(bool merge) {
     const std::int64_t n = r->i64(0, 0);
     changes_ += n;
     logged_ += n;
+    first_sightings_ += r->i64(0, 1);
     return {};
   }
   auto r = merged(merge_name(/*sink=*/true, sorted));
@@ -1599,6 +1617,7 @@ Status PgReportWriter::log_change(std::string_view store, std::string_view item,
                                   std::optional<std::int64_t> old_count, std::int64_t count) {
   if (!impl_) return finished();
   ++buffered_changes_;
+  if (!old_count) ++first_sightings_;
   append_int(changes_copy_, logged_ + buffered_changes_);
   changes_copy_ += '\t';
   append_names(changes_copy_, store, item);
@@ -1657,7 +1676,8 @@ Result<std::int64_t> PgReportWriter::commit(ReportRecord record) {
   auto r = impl.run("report_finish",
                     {report_id_, record.path, record.size, record.sha256, rows_, changes_,
                      ms(record.received_at), ms(record.finished_at), record.archived_path,
-                     logged_, record.report_day, record.date_source, record.arrived_by});
+                     logged_, record.report_day, record.date_source, record.arrived_by,
+                     first_sightings_});
   if (!r) {
     // The ledger's unique content: another node committed a report with
     // this content while this one was loading it. Nothing of this load
@@ -2606,6 +2626,18 @@ const Named kUsageStatements[] = {
      "INSERT INTO usage(store, item, first_day, last_day, last_count, used, used_days) "
      "SELECT store, item, day, day, first_count, 0, 0 FROM base ORDER BY store, item "
      "ON CONFLICT (store, item) DO NOTHING"},
+    // Whether every change record of report $1 is a first sighting and
+    // every row a change record (schema step 13): then the stores of its
+    // rows (report_stores) are the stores of its records.
+    {"usage_all_first",
+     "SELECT changes > 0 AND first_sighting_count = changes AND rows = changes "
+     "FROM reports WHERE id = $1"},
+    // For such a report, the last part of usage_take_in.
+    {"usage_stores_of_report",
+     "INSERT INTO usage_stores AS s (store, last_day, prev_day) "
+     "SELECT store, $1::bigint, NULL::bigint FROM report_stores WHERE report_id = $2 "
+     "ON CONFLICT (store) DO UPDATE SET prev_day = s.last_day, last_day = excluded.last_day "
+     "WHERE excluded.last_day > s.last_day"},
     // 2. In one statement (three tables, none written twice, each seeing
     // what step 1 wrote): the report's history points; its running
     // figures, observe() as in the SQLite backend; its stores' report days.
@@ -2691,6 +2723,14 @@ Status prepare_usage_statements(const pg::Connection& conn) {
 }
 
 Status apply_usage_steps(const PostgresStorage::Impl& impl, const UsageReport& rep) {
+  // A report whose every row is a first sighting (a first load): its
+  // records hold nothing to take in but their stores' report day.
+  auto first = impl.run("usage_all_first", {rep.report_id});
+  if (!first) return first.error();
+  if (first->rows() > 0 && first->text_view(0, 0) == "t") {
+    auto r = impl.run("usage_stores_of_report", {rep.day, rep.report_id});
+    return r ? Status{} : Status(r.error());
+  }
   for (const char* name : {"usage_first_again", "usage_take_in"}) {
     auto r = impl.run(name, {rep.day, rep.report_id});
     if (!r) return r.error();

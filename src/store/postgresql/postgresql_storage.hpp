@@ -233,7 +233,9 @@ class PgReportWriter final : public ReportWriter {
   std::int64_t rows_ = 0;
   std::int64_t changes_ = 0;   // change records written or handed to the sink
   std::int64_t logged_ = 0;    // change records written (the next one's place - 1)
+  std::int64_t first_sightings_ = 0;  // of them, first sightings (reports.first_sighting_count)
   std::string rows_copy_;      // buffered rows, COPY text: ord, line, store, item, count
+  std::string names_copy_;     // the row being given: "store\titem\t", COPY text
   std::int64_t buffered_rows_ = 0;
   std::int64_t staged_rows_ = 0;  // in the stage table, not merged yet
   bool stage_merged_ = false;     // the stage holds merged rows (emptied before the next COPY)
