@@ -1448,6 +1448,80 @@ TEST_P(StorageContract, LargeLoadsOfNewStoresReadBackLikeAnyLoad) {
   EXPECT_EQ(*stores2, (std::vector<std::string>{"Aceh", "Medan"}));
 }
 
+// A dated report whose middle store has a newer report already: that
+// store's rows are history only and write no change record. The records
+// of the stores around it are numbered one after the other, in the rows'
+// order, with no gap and no number used twice: small (one batch), and
+// large (on PostgreSQL a batch goes in straight, then the rest, a store
+// the inventory has, through the merge).
+TEST_P(StorageContract, HistoryOnlyRowsLeaveNoGapInTheChangeNumbers) {
+  constexpr std::int64_t kDay = 20454;  // 2026-01-01
+  const auto load_dated = [&](const std::vector<Row>& rows, std::int64_t day,
+                              const std::string& sha) {
+    auto begun = storage_->begin_report();
+    EXPECT_TRUE(begun.ok());
+    if (!begun.ok()) return std::int64_t{0};
+    ReportLoad txn = std::move(begun).value();
+    txn.set_report_day(day);
+    std::uint64_t line = 2;
+    for (const auto& r : rows) EXPECT_TRUE(txn.upsert(r.store, r.item, r.count, line++).ok());
+    ReportRecord rec = record(sha + ".csv", sha);
+    rec.report_day = day;
+    rec.date_source = "name";
+    auto id = txn.commit(rec);
+    EXPECT_TRUE(id.ok()) << id.error().message();
+    return id.ok() ? *id : 0;
+  };
+  const auto item = [](int k) {
+    char b[16];
+    std::snprintf(b, sizeof b, "item-%06d", k);
+    return std::string(b);
+  };
+  std::int64_t seq = 0;
+  for (const int size : {5, 60'000}) {
+    SCOPED_TRACE(size);
+    const std::string n = std::to_string(size);
+    // Bali-N has a report of day 20; Cirebon-N one of day 5.
+    std::vector<Row> bali, cirebon;
+    for (int k = 0; k < 3; ++k) bali.push_back({"Bali-" + n, item(k), 7});
+    for (int k = 0; k < 4; ++k) cirebon.push_back({"Cirebon-" + n, item(k), 7});
+    load_dated(bali, kDay + 20, "sha-bali-" + n);
+    load_dated(cirebon, kDay + 5, "sha-cirebon-" + n);
+    seq += 7;
+    auto p = storage_->next_pending_changes(1'000'000);
+    while (p.ok() && p->has_value()) {
+      ASSERT_TRUE(storage_->commit_check((*p)->last_seq, 0, {}).ok());
+      p = storage_->next_pending_changes(1'000'000);
+    }
+    // Day 10: Aceh-N new, Bali-N history only, Cirebon-N changed.
+    std::vector<Row> rows;
+    for (int k = 0; k < size; ++k) rows.push_back({"Aceh-" + n, item(k), k % 2 == 0 ? 0 : 1});
+    for (int k = 0; k < 3; ++k) rows.push_back({"Bali-" + n, item(k), 0});
+    for (int k = 0; k < 4; ++k) rows.push_back({"Cirebon-" + n, item(k), 0});
+    const auto id = load_dated(rows, kDay + 10, "sha-day10-" + n);
+    auto entry = storage_->report(id);
+    ASSERT_TRUE(entry.ok() && entry->has_value());
+    EXPECT_EQ((*entry)->changes, size + 4);
+    EXPECT_EQ(count("Bali-" + n, item(0)), 7);
+    EXPECT_EQ(count("Cirebon-" + n, item(3)), 0);
+    p = storage_->next_pending_changes(1'000'000);
+    ASSERT_TRUE(p.ok() && p->has_value());
+    EXPECT_EQ((*p)->report_id, id);
+    EXPECT_EQ((*p)->last_seq, seq + size + 4);
+    // Every Aceh row with 0, then every Cirebon row: one event each.
+    std::vector<std::pair<std::int64_t, std::string>> want, got;
+    for (int k = 0; k < size; k += 2) want.emplace_back(seq + k + 1, "Aceh-" + n + " " + item(k));
+    for (int k = 0; k < 4; ++k) {
+      want.emplace_back(seq + size + k + 1, "Cirebon-" + n + " " + item(k));
+    }
+    for (const auto& c : (*p)->events) got.emplace_back(c.seq, c.store + " " + c.item);
+    EXPECT_EQ(got.size(), want.size());
+    EXPECT_TRUE(got == want);
+    ASSERT_TRUE(storage_->commit_check((*p)->last_seq, 0, {}).ok());
+    seq += size + 4;
+  }
+}
+
 TEST_P(StorageContract, ReportEventsAreJudgedByTheirMinimums) {
   load({{"Medan", "Robusta", 10}, {"Medan", "Arabica", 10}, {"Medan", "Gayo", 0}}, "a.csv",
        "sha-a");

@@ -1361,6 +1361,7 @@ Status PgReportWriter::upsert(std::string_view store, std::string_view item, std
                               std::uint64_t line) {
   if (!impl_) return finished();
   ++rows_;
+  ++upserted_;
   if (staged_sorted_ || direct_) {
     // Strictly after the key before it (bytewise, as COLLATE "C"); the
     // first row of a stage is after the empty key unless both are empty.
@@ -1369,7 +1370,7 @@ Status PgReportWriter::upsert(std::string_view store, std::string_view item, std
     const int by_store = store.compare(last_store_);
     const bool after = by_store > 0 || (by_store == 0 && item.compare(last_item_) > 0);
     staged_sorted_ = staged_sorted_ && (after || staged_rows_ + buffered_rows_ == 0);
-    if (direct_ && !after && rows_ > 1) stop_direct();
+    if (direct_ && !after && upserted_ > 1) stop_direct();
     last_store_.assign(store);
     last_item_.assign(item);
   }
@@ -1424,7 +1425,7 @@ Status PgReportWriter::upsert(std::string_view store, std::string_view item, std
       direct_events_ += '\n';
     }
   }
-  append_int(rows_copy_, rows_);
+  append_int(rows_copy_, upserted_);
   rows_copy_ += '\t';
   append_int(rows_copy_, static_cast<std::int64_t>(line));
   rows_copy_ += '\t';
@@ -1538,13 +1539,15 @@ Status PgReportWriter::write_rows(bool merge) {
     buffered_rows_ = 0;
   }
   if (staged_rows_ == 0 || (!merge && !minimums_)) return {};
+  // Records given to log_change() before these rows come before theirs.
+  if (auto st = write_logged(); !st.ok()) return st;
   const bool sorted = staged_sorted_;
   const std::int64_t staged = staged_rows_;
   // The stage holds the rows given since the last merge: the ords after
-  // rows_ - staged. Given in line order, they are numbered without a sort
+  // upserted_ - staged. Given in line order, they are numbered without a sort
   // when every one of them changes (kMergeSource).
   const std::optional<std::int64_t> before_first =
-      staged_by_line_ ? std::optional<std::int64_t>(rows_ - staged) : std::nullopt;
+      staged_by_line_ ? std::optional<std::int64_t>(upserted_ - staged) : std::nullopt;
   staged_rows_ = 0;
   stage_merged_ = true;
   staged_sorted_ = true;
@@ -1616,6 +1619,9 @@ Status PgReportWriter::write_rows(bool merge) {
 Status PgReportWriter::log_change(std::string_view store, std::string_view item,
                                   std::optional<std::int64_t> old_count, std::int64_t count) {
   if (!impl_) return finished();
+  // Rows given after a record go through the merge, numbered after it
+  // (write_rows() writes the records first).
+  if (direct_) stop_direct();
   ++buffered_changes_;
   if (!old_count) ++first_sightings_;
   append_int(changes_copy_, logged_ + buffered_changes_);

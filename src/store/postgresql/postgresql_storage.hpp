@@ -230,7 +230,8 @@ class PgReportWriter final : public ReportWriter {
   std::shared_ptr<const MinimumLevels> minimums_, minimums_before_;
   PostgresStorage::Impl* impl_ = nullptr;  // null once finished
   std::int64_t report_id_ = 0;
-  std::int64_t rows_ = 0;
+  std::int64_t rows_ = 0;      // rows given (the ledger's), history-only ones included
+  std::int64_t upserted_ = 0;  // rows given to upsert(): the stage's ords, without gaps
   std::int64_t changes_ = 0;   // change records written or handed to the sink
   std::int64_t logged_ = 0;    // change records written (the next one's place - 1)
   std::int64_t first_sightings_ = 0;  // of them, first sightings (reports.first_sighting_count)
