@@ -89,11 +89,12 @@ class PgFaultsTest(pg.PgTestCase):
 
     def wait_loading(self, db, what):
         """Waits until a report's rows are being copied into the database
-        (its transaction open, a batch sent with COPY): mid-load."""
+        (its transaction open, a batch sent with COPY, into the stage or,
+        for a first load, straight into the inventory): mid-load."""
         harness.wait_for(
             lambda: self.sql(db, "SELECT count(*) FROM pg_stat_activity WHERE "
                                  "application_name = 'stockwatch' AND xact_start IS NOT NULL "
-                                 f"AND datname = '{db}' AND query LIKE 'COPY stage%'") != "0",
+                                 f"AND datname = '{db}' AND query LIKE 'COPY %'") != "0",
             what, timeout=SLOW, interval=0.01)
 
     def wait_settled(self, db, smtp, messages):
