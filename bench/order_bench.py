@@ -98,6 +98,7 @@ def serve_load(b, root, report, rows):
             return bool(w.query("SELECT 1 FROM outbox WHERE report_id = ? "
                                 "AND event = 'out_of_stock' LIMIT 1", (r[0][0],)))
 
+        b.settle_disk()
         t0 = time.monotonic()
         os.rename(staged, os.path.join(w.inbox, name))
         t1 = b.wait_until(loaded_and_alerted, f"{name} loaded and alerted", 3600, b.BULK_POLL_S)
@@ -115,6 +116,7 @@ def serve_load(b, root, report, rows):
 def timed_limit(b, cmd, limit, **kwargs):
     """The whole process's time; a process still running after `limit`
     seconds is stopped, and the time is then a lower bound: (s, finished)."""
+    b.settle_disk()
     t0 = time.monotonic()
     proc = b.PROCS.add(subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                                         stdin=subprocess.PIPE if "input" in kwargs else None,
