@@ -585,7 +585,7 @@ SELECT n, f FROM counted)SQL";
 
 // The merge of staged rows that are all new: keys strictly increasing (no
 // repeats, and in key order) of stores the inventory has no row of
-// (`stores_absent`: a first load, checked just before). Every row is then a
+// (`stores_known` is 0: a first load, checked just before). Every row is then a
 // first sighting and a change, so the rows are inserted and logged straight
 // from the stage: no lookup of each row in the inventory, and no copy of
 // them kept for the change log and the events (together about a quarter of
@@ -881,9 +881,9 @@ const Named kStatements[] = {
      "SELECT s.store, $1::bigint FROM unnest($2::text[]) AS s(store), pc "
      "ON CONFLICT DO NOTHING"},
     {"stage_changes_clear", "TRUNCATE stage_changes"},
-    // Whether none of the stores $1 has a row in the inventory (the merge
-    // of a first load, kMergeFreshSource): one probe of the key per store.
-    {"stores_absent",
+    // How many of the stores $1 have rows in the inventory (0: a first load,
+    // kMergeFreshSource and write_direct()): one probe of the key per store.
+    {"stores_known",
      "SELECT count(*) FROM unnest($1::text[]) AS s(store) "
      "WHERE EXISTS (SELECT 1 FROM inventory i WHERE i.store = s.store)"},
     {"cursor_get", "SELECT position FROM cursors WHERE name = $1"},
@@ -1463,7 +1463,7 @@ Status PgReportWriter::write_direct() {
     if (!direct_stores_.contains(store)) unchecked.push_back(store);
   }
   if (!unchecked.empty()) {
-    auto known = impl.run("stores_absent", {text_array(unchecked)});
+    auto known = impl.run("stores_known", {text_array(unchecked)});
     if (!known) return known.error();
     if (known->i64(0, 0) != 0) {
       stop_direct();
@@ -1579,7 +1579,7 @@ Status PgReportWriter::write_rows(bool merge) {
     // order of stores new to the inventory: the merge of new rows.
     bool fresh = false;
     if (sorted) {
-      auto known = impl.run("stores_absent", {stores});
+      auto known = impl.run("stores_known", {stores});
       if (!known) return known.error();
       fresh = known->i64(0, 0) == 0;
     }
